@@ -1,0 +1,48 @@
+// Bundles the extension host entry, the training child process and the CLI.
+// esbuild does not type-check: `npm test` runs `tsc --noEmit` for that.
+import * as esbuild from 'esbuild';
+import { chmodSync } from 'node:fs';
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+/** Native TensorFlow bindings cannot be bundled; the worker loads them at run time when installed. */
+const nativeTensorFlow = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'info',
+};
+
+/** @type {import('esbuild').BuildOptions[]} */
+export const entries = [
+  { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  { ...common, entryPoints: ['src/training/worker.ts'], outfile: 'dist/worker.js', external: nativeTensorFlow },
+  {
+    ...common,
+    entryPoints: ['src/cli/main.ts'],
+    outfile: 'dist/cli.js',
+    external: nativeTensorFlow,
+    banner: { js: '#!/usr/bin/env node' },
+  },
+];
+
+async function main() {
+  if (watch) {
+    const contexts = await Promise.all(entries.map((options) => esbuild.context(options)));
+    await Promise.all(contexts.map((context) => context.watch()));
+    return;
+  }
+  await Promise.all(entries.map((options) => esbuild.build(options)));
+  chmodSync('dist/cli.js', 0o755);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,46 @@
+/**
+ * `peerkd` command-line tool. Each subcommand lives in its own module and is listed here once.
+ * The CLI shares the plain-TypeScript cores with the extension and the worker; it never imports `vscode`.
+ */
+import type { CliCommand } from './command';
+
+const commands: CliCommand[] = [
+];
+
+function usage(): string {
+  const width = Math.max(...commands.map((command) => command.name.length), 4);
+  return [
+    'Usage: peerkd <command> [options]',
+    '',
+    'Commands:',
+    ...commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
+    '',
+    'Run `peerkd <command> --help` for the options of one command.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands.find((candidate) => candidate.name === name);
+  if (!command) {
+    process.stderr.write(`peerkd: unknown command '${name}'\n\n${usage()}\n`);
+    return 2;
+  }
+  return command.run(rest);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`peerkd: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,60 @@
+/**
+ * The dataset contract shared by the editor glue, the CLI, the training worker and the teacher client.
+ * Plain TypeScript: no `vscode` import anywhere under src/dataset/.
+ */
+
+/** Where each logical field lives in a row object. Dotted paths (`meta.label`) reach nested objects. */
+export interface FieldMapping {
+  text: string;
+  teacher: string;
+  human: string;
+  id: string;
+  teacherConfidence: string;
+}
+
+export const DEFAULT_FIELDS: FieldMapping = {
+  text: 'text',
+  teacher: 'teacher_label',
+  human: 'human_label',
+  id: 'id',
+  teacherConfidence: 'teacher_confidence',
+};
+
+/** One JSONL line that parsed to an object. */
+export interface DatasetRow {
+  /** 1-based line number in the file. */
+  line: number;
+  /** Stable row identity: the id field when present, else a hash of the text (see rowIdentity). */
+  id: string;
+  /** The parsed object, exactly as in the file. Never rewritten by the core. */
+  value: Record<string, unknown>;
+  /** The mapped fields; null when absent (or not a string where a string is needed). */
+  text: string | null;
+  teacher: string | null;
+  human: string | null;
+  teacherConfidence: number | null;
+}
+
+export type ProblemSeverity = 'error' | 'warning';
+
+/** Stable codes, shared by diagnostics and their code actions. */
+export type ProblemCode =
+  | 'invalid-json'
+  | 'not-an-object'
+  | 'missing-text'
+  | 'empty-text'
+  | 'unknown-label'
+  | 'duplicate-id';
+
+export interface Problem {
+  code: ProblemCode;
+  severity: ProblemSeverity;
+  /** 1-based line. */
+  line: number;
+  /** 1-based column where the problem starts, and (exclusive) where it ends, on that line. */
+  column: number;
+  endColumn: number;
+  /** The field the problem is about, when there is one (e.g. `teacher_label`). */
+  field?: string;
+  message: string;
+}

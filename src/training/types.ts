@@ -1,0 +1,74 @@
+/**
+ * The contract between the distillation method (students, calibration, pipeline), the worker process that runs it,
+ * the CLI and the editor. Plain TypeScript: no `vscode` import anywhere under src/training/.
+ */
+
+/** Which TensorFlow.js backend to use; `auto` tries them in the order listed in docs/METHOD.md. */
+export type BackendPreference = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+
+/** One dataset row as the engine sees it. Rows without text never reach the engine (they are counted as skipped). */
+export interface TrainingRow {
+  /** Row identity from the dataset core (id field, else text hash). */
+  id: string;
+  /** 1-based line in the dataset file. */
+  line: number;
+  text: string;
+  /** Teacher (LLM) label, or null where the teacher abstained. */
+  teacher: string | null;
+  /** Human label: gold, always trusted, never overridden. */
+  human: string | null;
+  /** Teacher's probability for its own label, when the teacher reported one. */
+  teacherConfidence: number | null;
+}
+
+export interface DistillOptions {
+  /** K: number of folds of the teacher-labelled rows (paper: 2). */
+  folds: number;
+  /** Number of peer-advice stages (multistage variant); 1 = the single-stage recipe. */
+  stages: number;
+  seed: number;
+  backend: BackendPreference;
+  /** Targets of the final student: calibrated soft labels, hard advised labels, or chosen from the data. */
+  finalTargets: 'soft' | 'hard' | 'auto';
+  /** Student type: fast hashed n-gram model (default) or pretrained embeddings from an OpenAI-compatible endpoint. */
+  student: 'fasttext' | 'embeddings';
+  /** Only for student = embeddings. The API key comes from an environment variable / SecretStorage, never settings. */
+  embeddings?: { baseUrl: string; model: string; apiKey?: string; cacheDir: string };
+}
+
+export type DistillPhase = 'featurize' | 'vanilla' | 'peer' | 'calibrate' | 'final' | 'write';
+
+export interface DistillProgress {
+  phase: DistillPhase;
+  /** 1-based fold / stage / epoch where meaningful. */
+  fold?: number;
+  folds?: number;
+  stage?: number;
+  stages?: number;
+  epoch?: number;
+  epochs?: number;
+  loss?: number;
+  rowsPerSecond?: number;
+  elapsedMs: number;
+  /** Estimated time left, when it can be estimated. */
+  remainingMs?: number;
+  /** Overall completion, 0–1. */
+  fraction: number;
+}
+
+/** One line of predictions.jsonl. Field names are a public format: other tools read them. */
+export interface Prediction {
+  id: string;
+  line: number;
+  teacher: string | null;
+  human: string | null;
+  suggested: string;
+  /** Probability that the teacher label is wrong (ranking score); 0 where the row has a human label. */
+  p_teacher_wrong: number;
+  flagged: boolean;
+  /** Calibrated advice: label → probability. */
+  probs: Record<string, number>;
+  /** Out-of-fold peer probabilities. */
+  peer_probs: Record<string, number>;
+  vanilla_probs: Record<string, number>;
+}
