@@ -1,0 +1,254 @@
+/**
+ * The Label Review model: which flagged rows the user sees, in which order, with which counts, and what each decision
+ * writes. Plain TypeScript (no `vscode`), shared by the review panel host, the diagnostics and the unit tests, so the
+ * webview stays a thin view that renders what this module computes.
+ */
+import type { Prediction } from '../training/types';
+
+/** A flagged row of the latest run, joined with what the dataset document says about that row right now. */
+export interface ReviewRow {
+  /** Row identity (dataset core): stable across line moves. */
+  id: string;
+  /** Current 1-based line of the row in the document; null when the row is no longer in the file. */
+  line: number | null;
+  text: string;
+  /** Teacher label as in the document now (falls back to the run's when the row is gone). */
+  teacher: string | null;
+  suggested: string;
+  /** Probability that the teacher label is wrong (the run's ranking score). */
+  p: number;
+  probs: Record<string, number>;
+  peerProbs: Record<string, number>;
+  vanillaProbs: Record<string, number>;
+  /** Human label as in the document now: the decision already taken, if any. */
+  human: string | null;
+  /** Skipped in this review session (nothing is written for a skip). */
+  skipped: boolean;
+}
+
+export type ReviewStatusFilter = 'all' | 'unreviewed' | 'reviewed';
+
+export interface ReviewFilters {
+  /** Only rows whose teacher label is this; '' for any. */
+  teacher: string;
+  /** Only rows whose suggested label is this; '' for any. */
+  suggested: string;
+  /** Only rows with p >= minProbability (0–1). */
+  minProbability: number;
+  status: ReviewStatusFilter;
+  /** Case-insensitive substring of the text (or the id, or `#line`); '' for any. */
+  search: string;
+}
+
+export const DEFAULT_FILTERS: ReviewFilters = {
+  teacher: '',
+  suggested: '',
+  minProbability: 0,
+  status: 'all',
+  search: '',
+};
+
+export function isReviewed(row: ReviewRow): boolean {
+  return row.human !== null;
+}
+
+/** Highest probability of teacher error first; ties by line (rows gone from the file last), then id. */
+export function compareForReview(a: ReviewRow, b: ReviewRow): number {
+  if (b.p !== a.p) {
+    return b.p - a.p;
+  }
+  const lineA = a.line ?? Number.MAX_SAFE_INTEGER;
+  const lineB = b.line ?? Number.MAX_SAFE_INTEGER;
+  if (lineA !== lineB) {
+    return lineA - lineB;
+  }
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+export function matchesFilters(row: ReviewRow, filters: ReviewFilters): boolean {
+  if (filters.teacher !== '' && row.teacher !== filters.teacher) {
+    return false;
+  }
+  if (filters.suggested !== '' && row.suggested !== filters.suggested) {
+    return false;
+  }
+  if (row.p < filters.minProbability) {
+    return false;
+  }
+  if (filters.status === 'reviewed' && !isReviewed(row)) {
+    return false;
+  }
+  if (filters.status === 'unreviewed' && isReviewed(row)) {
+    return false;
+  }
+  const search = filters.search.trim().toLowerCase();
+  if (search !== '') {
+    if (search.startsWith('#') && /^#\d+$/.test(search)) {
+      return row.line === Number(search.slice(1));
+    }
+    return row.text.toLowerCase().includes(search) || row.id.toLowerCase().includes(search);
+  }
+  return true;
+}
+
+/** The rows to show, in review order. Does not mutate `rows`. */
+export function filterAndSort(rows: readonly ReviewRow[], filters: ReviewFilters): ReviewRow[] {
+  return rows.filter((row) => matchesFilters(row, filters)).sort(compareForReview);
+}
+
+export interface ReviewCounts {
+  flagged: number;
+  reviewed: number;
+  remaining: number;
+  skipped: number;
+  /** How the reviewed rows were decided. */
+  accepted: number;
+  kept: number;
+  relabelled: number;
+}
+
+export type DecisionOutcome = 'accepted' | 'kept' | 'relabelled';
+
+/** What the human label says about the suggestion: derived from the document, so labels typed by hand count too. */
+export function outcomeOf(row: ReviewRow): DecisionOutcome | null {
+  if (row.human === null) {
+    return null;
+  }
+  if (row.human === row.suggested) {
+    return 'accepted';
+  }
+  if (row.human === row.teacher) {
+    return 'kept';
+  }
+  return 'relabelled';
+}
+
+export function countRows(rows: readonly ReviewRow[]): ReviewCounts {
+  const counts: ReviewCounts = { flagged: rows.length, reviewed: 0, remaining: 0, skipped: 0, accepted: 0, kept: 0, relabelled: 0 };
+  for (const row of rows) {
+    const outcome = outcomeOf(row);
+    if (outcome === null) {
+      counts.remaining += 1;
+      if (row.skipped) {
+        counts.skipped += 1;
+      }
+      continue;
+    }
+    counts.reviewed += 1;
+    counts[outcome] += 1;
+  }
+  return counts;
+}
+
+export interface ConfusionTable {
+  /** Row labels (teacher) and column labels (suggested), each sorted; a missing teacher label is shown as `∅`. */
+  teacherLabels: string[];
+  suggestedLabels: string[];
+  /** counts[i][j]: flagged rows with teacher teacherLabels[i] and suggestion suggestedLabels[j]. */
+  counts: number[][];
+}
+
+export const NO_LABEL = '∅';
+
+export function confusionTable(rows: readonly ReviewRow[]): ConfusionTable {
+  const cells = new Map<string, Map<string, number>>();
+  const suggestedSet = new Set<string>();
+  for (const row of rows) {
+    const teacher = row.teacher ?? NO_LABEL;
+    let byTeacher = cells.get(teacher);
+    if (!byTeacher) {
+      byTeacher = new Map();
+      cells.set(teacher, byTeacher);
+    }
+    byTeacher.set(row.suggested, (byTeacher.get(row.suggested) ?? 0) + 1);
+    suggestedSet.add(row.suggested);
+  }
+  const teacherLabels = [...cells.keys()].sort();
+  const suggestedLabels = [...suggestedSet].sort();
+  const counts = teacherLabels.map((teacher) => suggestedLabels.map((suggested) => cells.get(teacher)?.get(suggested) ?? 0));
+  return { teacherLabels, suggestedLabels, counts };
+}
+
+export type Decision =
+  | { kind: 'accept' }
+  | { kind: 'keep' }
+  | { kind: 'set'; label: string }
+  | { kind: 'skip' };
+
+/**
+ * The human label a decision writes, or null for a decision that writes nothing (skip, or keep where the teacher
+ * abstained: there is no teacher label to keep).
+ */
+export function labelForDecision(row: Pick<ReviewRow, 'teacher' | 'suggested'>, decision: Decision): string | null {
+  switch (decision.kind) {
+    case 'accept':
+      return row.suggested;
+    case 'keep':
+      return row.teacher;
+    case 'set':
+      return decision.label;
+    case 'skip':
+      return null;
+  }
+}
+
+/** Label for the keys 1–9: the n-th label of the label set (1-based), or undefined. */
+export function labelForDigit(labelSet: readonly string[], digit: number): string | undefined {
+  if (!Number.isInteger(digit) || digit < 1 || digit > 9) {
+    return undefined;
+  }
+  return labelSet[digit - 1];
+}
+
+/** Unreviewed rows that a bulk accept above `minProbability` would change, in review order. */
+export function rowsForBulkAccept(rows: readonly ReviewRow[], minProbability: number): ReviewRow[] {
+  return rows
+    .filter((row) => !isReviewed(row) && row.line !== null && row.p >= minProbability && row.suggested !== '')
+    .sort(compareForReview);
+}
+
+/** Joins the run's flagged predictions with the document's current state of each row (by row identity). */
+export interface DocumentRowState {
+  line: number;
+  text: string | null;
+  teacher: string | null;
+  human: string | null;
+}
+
+export function buildReviewRows(
+  predictions: readonly Prediction[],
+  documentRows: ReadonlyMap<string, DocumentRowState>,
+  options: { minProbability: number; skipped?: ReadonlySet<string>; textsById?: ReadonlyMap<string, string> },
+): ReviewRow[] {
+  const rows: ReviewRow[] = [];
+  for (const prediction of predictions) {
+    if (!prediction.flagged || prediction.p_teacher_wrong < options.minProbability) {
+      continue;
+    }
+    const current = documentRows.get(prediction.id);
+    rows.push({
+      id: prediction.id,
+      line: current ? current.line : null,
+      text: current?.text ?? options.textsById?.get(prediction.id) ?? '',
+      teacher: current ? current.teacher : prediction.teacher,
+      suggested: prediction.suggested,
+      p: prediction.p_teacher_wrong,
+      probs: prediction.probs,
+      peerProbs: prediction.peer_probs,
+      vanillaProbs: prediction.vanilla_probs,
+      human: current ? current.human : prediction.human,
+      skipped: options.skipped?.has(prediction.id) ?? false,
+    });
+  }
+  return rows.sort(compareForReview);
+}
+
+/** Formats a probability the same way everywhere (panel, diagnostics, hover): two decimals. */
+export function formatProbability(p: number): string {
+  return p.toFixed(2);
+}
+
+export function diagnosticMessage(teacher: string | null, suggested: string, p: number): string {
+  const teacherText = teacher === null ? 'Missing teacher label' : `Teacher label '${teacher}'`;
+  return `${teacherText} may be wrong: peers suggest '${suggested}' (p = ${formatProbability(p)})`;
+}

@@ -1,0 +1,179 @@
+/**
+ * Messages between the Label Review webview (media/review.js) and its host (src/webview/labelReviewPanel.ts).
+ * The webview is untrusted input: every message it sends goes through parseWebviewMessage before the host acts on it.
+ */
+import type { ConfusionTable, Decision, ReviewCounts, ReviewFilters, ReviewStatusFilter } from './model';
+
+/** What the webview persists with setState (and the serializer hands back after a reload). */
+export interface ReviewViewState {
+  datasetUri?: string;
+  filters?: ReviewFilters;
+  scrollTop?: number;
+  selectedRowId?: string;
+}
+
+export type WebviewMessage =
+  | { type: 'ready'; state: ReviewViewState | null }
+  | { type: 'setFilters'; filters: ReviewFilters }
+  | { type: 'decide'; rowId: string; decision: Decision }
+  | { type: 'newLabel'; rowId: string }
+  | { type: 'bulkAccept'; minProbability: number }
+  | { type: 'undo' }
+  | { type: 'open'; rowId: string }
+  | { type: 'rendered'; rows: number; firstRenderMs: number };
+
+/** A row as the webview draws it. */
+export interface RowView {
+  id: string;
+  line: number | null;
+  text: string;
+  teacher: string | null;
+  suggested: string;
+  p: number;
+  human: string | null;
+  skipped: boolean;
+  /** Label → probability, sorted by the calibrated probability, for the "other labels" detail. */
+  probs: { label: string; advised: number; peer: number | null; vanilla: number | null }[];
+}
+
+export interface ViewUpdate {
+  /** Row ids in display order after filtering. */
+  order: string[];
+  counts: ReviewCounts;
+  confusion: ConfusionTable;
+  /** Labels that occur as teacher / suggested labels, for the filter dropdowns. */
+  teacherLabels: string[];
+  suggestedLabels: string[];
+  canUndo: boolean;
+  undoDescription: string | null;
+}
+
+export type HostMessage =
+  | {
+      type: 'init';
+      datasetName: string;
+      datasetUri: string;
+      runId: string;
+      labels: string[];
+      rows: RowView[];
+      filters: ReviewFilters;
+      scrollTop: number;
+      selectedRowId: string | null;
+      view: ViewUpdate;
+    }
+  | { type: 'empty'; reason: string; datasetUri: string | null }
+  | { type: 'rows'; rows: RowView[] }
+  | { type: 'view'; view: ViewUpdate }
+  | { type: 'select'; rowId: string }
+  | { type: 'notice'; text: string };
+
+const MAX_ID_LENGTH = 4096;
+const MAX_LABEL_LENGTH = 200;
+const MAX_SEARCH_LENGTH = 1000;
+const STATUS_FILTERS: readonly ReviewStatusFilter[] = ['all', 'unreviewed', 'reviewed'];
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isBoundedString(value: unknown, max: number): value is string {
+  return typeof value === 'string' && value.length <= max;
+}
+
+function isProbability(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 1;
+}
+
+export function parseFilters(value: unknown): ReviewFilters | undefined {
+  if (!isRecord(value)) {
+    return undefined;
+  }
+  const { teacher, suggested, minProbability, status, search } = value;
+  if (
+    !isBoundedString(teacher, MAX_LABEL_LENGTH) ||
+    !isBoundedString(suggested, MAX_LABEL_LENGTH) ||
+    !isProbability(minProbability) ||
+    !STATUS_FILTERS.includes(status as ReviewStatusFilter) ||
+    !isBoundedString(search, MAX_SEARCH_LENGTH)
+  ) {
+    return undefined;
+  }
+  return { teacher, suggested, minProbability, status: status as ReviewStatusFilter, search };
+}
+
+function parseDecision(value: unknown): Decision | undefined {
+  if (!isRecord(value)) {
+    return undefined;
+  }
+  switch (value.kind) {
+    case 'accept':
+    case 'keep':
+    case 'skip':
+      return { kind: value.kind };
+    case 'set':
+      return isBoundedString(value.label, MAX_LABEL_LENGTH) && value.label.trim() !== ''
+        ? { kind: 'set', label: value.label }
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
+export function parseViewState(value: unknown): ReviewViewState | undefined {
+  if (!isRecord(value)) {
+    return undefined;
+  }
+  const state: ReviewViewState = {};
+  if (isBoundedString(value.datasetUri, MAX_ID_LENGTH)) {
+    state.datasetUri = value.datasetUri;
+  }
+  const filters = parseFilters(value.filters);
+  if (filters) {
+    state.filters = filters;
+  }
+  if (typeof value.scrollTop === 'number' && Number.isFinite(value.scrollTop) && value.scrollTop >= 0) {
+    state.scrollTop = value.scrollTop;
+  }
+  if (isBoundedString(value.selectedRowId, MAX_ID_LENGTH)) {
+    state.selectedRowId = value.selectedRowId;
+  }
+  return state;
+}
+
+/** Returns the message when it is well formed, else undefined (the host ignores it and logs it). */
+export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
+  if (!isRecord(raw) || typeof raw.type !== 'string') {
+    return undefined;
+  }
+  switch (raw.type) {
+    case 'ready':
+      return { type: 'ready', state: raw.state == null ? null : (parseViewState(raw.state) ?? null) };
+    case 'setFilters': {
+      const filters = parseFilters(raw.filters);
+      return filters ? { type: 'setFilters', filters } : undefined;
+    }
+    case 'decide': {
+      const decision = parseDecision(raw.decision);
+      return decision && isBoundedString(raw.rowId, MAX_ID_LENGTH) ? { type: 'decide', rowId: raw.rowId, decision } : undefined;
+    }
+    case 'newLabel':
+      return isBoundedString(raw.rowId, MAX_ID_LENGTH) ? { type: 'newLabel', rowId: raw.rowId } : undefined;
+    case 'open':
+      return isBoundedString(raw.rowId, MAX_ID_LENGTH) ? { type: 'open', rowId: raw.rowId } : undefined;
+    case 'bulkAccept':
+      return isProbability(raw.minProbability) ? { type: 'bulkAccept', minProbability: raw.minProbability } : undefined;
+    case 'undo':
+      return { type: 'undo' };
+    case 'rendered':
+      return typeof raw.rows === 'number' &&
+        Number.isInteger(raw.rows) &&
+        raw.rows >= 0 &&
+        typeof raw.firstRenderMs === 'number' &&
+        Number.isFinite(raw.firstRenderMs) &&
+        raw.firstRenderMs >= 0
+        ? { type: 'rendered', rows: raw.rows, firstRenderMs: raw.firstRenderMs }
+        : undefined;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,62 @@
+/** Turns the review model into what the webview draws (pure, so the panel host stays glue). */
+import { confusionTable, countRows, filterAndSort, type ReviewFilters, type ReviewRow } from './model';
+import type { RowView, ViewUpdate } from './protocol';
+import type { UndoStack } from './undo';
+
+export function toRowView(row: ReviewRow): RowView {
+  const labels = new Set([...Object.keys(row.probs), ...Object.keys(row.peerProbs), ...Object.keys(row.vanillaProbs)]);
+  const probs = [...labels]
+    .map((label) => ({
+      label,
+      advised: row.probs[label] ?? 0,
+      peer: row.peerProbs[label] ?? null,
+      vanilla: row.vanillaProbs[label] ?? null,
+    }))
+    .sort((a, b) => b.advised - a.advised || (a.label < b.label ? -1 : 1));
+  return {
+    id: row.id,
+    line: row.line,
+    text: row.text,
+    teacher: row.teacher,
+    suggested: row.suggested,
+    p: row.p,
+    human: row.human,
+    skipped: row.skipped,
+    probs,
+  };
+}
+
+export function buildViewUpdate(rows: readonly ReviewRow[], filters: ReviewFilters, undo: UndoStack): ViewUpdate {
+  const teacherLabels = new Set<string>();
+  const suggestedLabels = new Set<string>();
+  for (const row of rows) {
+    if (row.teacher !== null) {
+      teacherLabels.add(row.teacher);
+    }
+    suggestedLabels.add(row.suggested);
+  }
+  return {
+    order: filterAndSort(rows, filters).map((row) => row.id),
+    counts: countRows(rows),
+    confusion: confusionTable(rows),
+    teacherLabels: [...teacherLabels].sort(),
+    suggestedLabels: [...suggestedLabels].sort(),
+    canUndo: undo.size > 0,
+    undoDescription: undo.peek()?.description ?? null,
+  };
+}
+
+/** Rows whose drawn form changed between two snapshots (so the host sends only those). */
+export function changedRows(before: ReadonlyMap<string, ReviewRow>, after: readonly ReviewRow[]): ReviewRow[] {
+  return after.filter((row) => {
+    const old = before.get(row.id);
+    return (
+      !old ||
+      old.line !== row.line ||
+      old.human !== row.human ||
+      old.teacher !== row.teacher ||
+      old.text !== row.text ||
+      old.skipped !== row.skipped
+    );
+  });
+}

@@ -1,0 +1,194 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  buildReviewRows,
+  compareForReview,
+  confusionTable,
+  countRows,
+  DEFAULT_FILTERS,
+  diagnosticMessage,
+  filterAndSort,
+  labelForDecision,
+  labelForDigit,
+  NO_LABEL,
+  outcomeOf,
+  rowsForBulkAccept,
+  type DocumentRowState,
+  type ReviewRow,
+} from '../../src/review/model';
+import type { Prediction } from '../../src/training/types';
+
+function row(overrides: Partial<ReviewRow> & { id: string }): ReviewRow {
+  return {
+    line: 1,
+    text: `text of ${overrides.id}`,
+    teacher: 'World',
+    suggested: 'Sports',
+    p: 0.5,
+    probs: { World: 0.5, Sports: 0.5 },
+    peerProbs: {},
+    vanillaProbs: {},
+    human: null,
+    skipped: false,
+    ...overrides,
+  };
+}
+
+function prediction(overrides: Partial<Prediction> & { id: string }): Prediction {
+  return {
+    line: 1,
+    teacher: 'World',
+    human: null,
+    suggested: 'Sports',
+    p_teacher_wrong: 0.9,
+    flagged: true,
+    probs: { World: 0.1, Sports: 0.9 },
+    peer_probs: { World: 0.2, Sports: 0.8 },
+    vanilla_probs: { World: 0.3, Sports: 0.7 },
+    ...overrides,
+  };
+}
+
+const rows: ReviewRow[] = [
+  row({ id: 'a', line: 4, p: 0.7, teacher: 'World', suggested: 'Sports', text: 'Football final tonight' }),
+  row({ id: 'b', line: 2, p: 0.95, teacher: 'Business', suggested: 'Sci/Tech', text: 'New GPU released' }),
+  row({ id: 'c', line: 9, p: 0.7, teacher: 'World', suggested: 'Business', human: 'Business', text: 'Oil prices' }),
+  row({ id: 'd', line: null, p: 0.6, teacher: null, suggested: 'World', text: 'Elections abroad' }),
+  row({ id: 'e', line: 1, p: 0.7, teacher: 'World', suggested: 'Sports', human: 'World', text: 'Tennis in Paris' }),
+];
+
+test('review order: highest p first, ties by line, rows gone from the file after rows still in it', () => {
+  assert.deepEqual(
+    [...rows].sort(compareForReview).map((r) => r.id),
+    ['b', 'e', 'a', 'c', 'd'],
+  );
+  const gone = row({ id: 'x', line: null, p: 0.7 });
+  const present = row({ id: 'y', line: 1000, p: 0.7 });
+  assert.deepEqual([gone, present].sort(compareForReview).map((r) => r.id), ['y', 'x']);
+});
+
+test('filterAndSort with default filters keeps every row, sorted, and does not mutate its input', () => {
+  const before = rows.map((r) => r.id);
+  assert.deepEqual(filterAndSort(rows, DEFAULT_FILTERS).map((r) => r.id), ['b', 'e', 'a', 'c', 'd']);
+  assert.deepEqual(rows.map((r) => r.id), before);
+});
+
+test('filters by teacher label, suggested label, minimum probability and review status', () => {
+  assert.deepEqual(filterAndSort(rows, { ...DEFAULT_FILTERS, teacher: 'World' }).map((r) => r.id), ['e', 'a', 'c']);
+  assert.deepEqual(filterAndSort(rows, { ...DEFAULT_FILTERS, suggested: 'Sports' }).map((r) => r.id), ['e', 'a']);
+  assert.deepEqual(filterAndSort(rows, { ...DEFAULT_FILTERS, minProbability: 0.7 }).map((r) => r.id), ['b', 'e', 'a', 'c']);
+  assert.deepEqual(filterAndSort(rows, { ...DEFAULT_FILTERS, minProbability: 0.71 }).map((r) => r.id), ['b']);
+  assert.deepEqual(filterAndSort(rows, { ...DEFAULT_FILTERS, status: 'reviewed' }).map((r) => r.id), ['e', 'c']);
+  assert.deepEqual(filterAndSort(rows, { ...DEFAULT_FILTERS, status: 'unreviewed' }).map((r) => r.id), ['b', 'a', 'd']);
+  assert.deepEqual(
+    filterAndSort(rows, { ...DEFAULT_FILTERS, teacher: 'World', suggested: 'Sports', status: 'unreviewed' }).map((r) => r.id),
+    ['a'],
+  );
+});
+
+test('text search is case-insensitive, matches ids too, and #N finds the row on line N', () => {
+  assert.deepEqual(filterAndSort(rows, { ...DEFAULT_FILTERS, search: 'gpu' }).map((r) => r.id), ['b']);
+  assert.deepEqual(filterAndSort(rows, { ...DEFAULT_FILTERS, search: '  PARIS ' }).map((r) => r.id), ['e']);
+  const withId = [...rows, row({ id: 'ag-123', text: 'no match in the text' })];
+  assert.deepEqual(filterAndSort(withId, { ...DEFAULT_FILTERS, search: 'AG-12' }).map((r) => r.id), ['ag-123']);
+  assert.deepEqual(filterAndSort(rows, { ...DEFAULT_FILTERS, search: '#9' }).map((r) => r.id), ['c']);
+  assert.deepEqual(filterAndSort(rows, { ...DEFAULT_FILTERS, search: 'nothing like this' }), []);
+});
+
+test('a missing teacher label never matches a teacher filter', () => {
+  assert.deepEqual(filterAndSort(rows, { ...DEFAULT_FILTERS, teacher: NO_LABEL }).map((r) => r.id), []);
+});
+
+test('outcomes are derived from the human label in the document, so labels typed by hand count', () => {
+  assert.equal(outcomeOf(row({ id: '1' })), null);
+  assert.equal(outcomeOf(row({ id: '2', human: 'Sports' })), 'accepted');
+  assert.equal(outcomeOf(row({ id: '3', human: 'World' })), 'kept');
+  assert.equal(outcomeOf(row({ id: '4', human: 'Business' })), 'relabelled');
+});
+
+test('counts: flagged, reviewed, remaining, skipped and how the reviewed rows were decided', () => {
+  const counted = countRows([
+    ...rows,
+    row({ id: 'f', human: 'Sports' }),
+    row({ id: 'g', skipped: true }),
+    row({ id: 'h', skipped: true, human: 'Sci/Tech' }),
+  ]);
+  assert.deepEqual(counted, { flagged: 8, reviewed: 4, remaining: 4, skipped: 1, accepted: 2, kept: 1, relabelled: 1 });
+  assert.deepEqual(countRows([]), { flagged: 0, reviewed: 0, remaining: 0, skipped: 0, accepted: 0, kept: 0, relabelled: 0 });
+});
+
+test('confusion table of teacher vs suggested labels, with the missing teacher label as its own row', () => {
+  const table = confusionTable(rows);
+  assert.deepEqual(table.teacherLabels, ['Business', 'World', NO_LABEL]);
+  assert.deepEqual(table.suggestedLabels, ['Business', 'Sci/Tech', 'Sports', 'World']);
+  assert.deepEqual(table.counts, [
+    [0, 1, 0, 0],
+    [1, 0, 2, 0],
+    [0, 0, 0, 1],
+  ]);
+  const total = table.counts.flat().reduce((sum, n) => sum + n, 0);
+  assert.equal(total, rows.length);
+});
+
+test('each decision writes the label the user means, and skip writes nothing', () => {
+  const r = row({ id: 'x', teacher: 'World', suggested: 'Sports' });
+  assert.equal(labelForDecision(r, { kind: 'accept' }), 'Sports');
+  assert.equal(labelForDecision(r, { kind: 'keep' }), 'World');
+  assert.equal(labelForDecision(r, { kind: 'set', label: 'Business' }), 'Business');
+  assert.equal(labelForDecision(r, { kind: 'skip' }), null);
+  assert.equal(labelForDecision({ teacher: null, suggested: 'Sports' }, { kind: 'keep' }), null);
+});
+
+test('digits 1-9 pick the n-th label of the label set; anything else picks none', () => {
+  const labels = ['Business', 'Sci/Tech', 'Sports', 'World'];
+  assert.equal(labelForDigit(labels, 1), 'Business');
+  assert.equal(labelForDigit(labels, 2), 'Sci/Tech');
+  assert.equal(labelForDigit(labels, 4), 'World');
+  assert.equal(labelForDigit(labels, 5), undefined);
+  assert.equal(labelForDigit(labels, 0), undefined);
+  assert.equal(labelForDigit(labels, 10), undefined);
+  assert.equal(labelForDigit(labels, 1.5), undefined);
+});
+
+test('bulk accept takes unreviewed rows still in the file at or above the threshold, in review order', () => {
+  assert.deepEqual(rowsForBulkAccept(rows, 0.7).map((r) => r.id), ['b', 'a']);
+  assert.deepEqual(rowsForBulkAccept(rows, 0.96).map((r) => r.id), []);
+  // d is unreviewed and above 0.5 but is no longer in the file: nothing to write.
+  assert.deepEqual(rowsForBulkAccept(rows, 0.5).map((r) => r.id), ['b', 'a']);
+});
+
+test('buildReviewRows joins flagged predictions with the document by row identity', () => {
+  const predictions = [
+    prediction({ id: 'moved', line: 1, p_teacher_wrong: 0.8 }),
+    prediction({ id: 'unflagged', line: 2, flagged: false }),
+    prediction({ id: 'low', line: 3, p_teacher_wrong: 0.3 }),
+    prediction({ id: 'gone', line: 4, p_teacher_wrong: 0.99, teacher: 'Business' }),
+    prediction({ id: 'relabelled', line: 5, p_teacher_wrong: 0.9 }),
+  ];
+  const documentRows = new Map<string, DocumentRowState>([
+    ['moved', { line: 10, text: 'moved text', teacher: 'World', human: null }],
+    ['unflagged', { line: 2, text: 'u', teacher: 'World', human: null }],
+    ['low', { line: 3, text: 'l', teacher: 'World', human: null }],
+    ['relabelled', { line: 5, text: 'r', teacher: 'Sports', human: 'Sports' }],
+  ]);
+  const built = buildReviewRows(predictions, documentRows, {
+    minProbability: 0.5,
+    skipped: new Set(['moved']),
+    textsById: new Map([['gone', 'text from the run']]),
+  });
+  assert.deepEqual(
+    built.map((r) => [r.id, r.line, r.teacher, r.human, r.skipped, r.text]),
+    [
+      ['gone', null, 'Business', null, false, 'text from the run'],
+      ['relabelled', 5, 'Sports', 'Sports', false, 'r'],
+      ['moved', 10, 'World', null, true, 'moved text'],
+    ],
+  );
+  assert.deepEqual(built[2].probs, { World: 0.1, Sports: 0.9 });
+  assert.deepEqual(built[2].peerProbs, { World: 0.2, Sports: 0.8 });
+});
+
+test('diagnostic message names both labels and the probability with two decimals', () => {
+  assert.equal(diagnosticMessage('World', 'Sports', 0.934), "Teacher label 'World' may be wrong: peers suggest 'Sports' (p = 0.93)");
+  assert.equal(diagnosticMessage(null, 'Sports', 0.5), "Missing teacher label may be wrong: peers suggest 'Sports' (p = 0.50)");
+});

@@ -1,0 +1,158 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseFilters, parseViewState, parseWebviewMessage } from '../../src/review/protocol';
+import { DEFAULT_FILTERS } from '../../src/review/model';
+import { planUndo, UndoStack, type UndoEntry } from '../../src/review/undo';
+import { buildViewUpdate, changedRows, toRowView } from '../../src/review/view';
+import type { ReviewRow } from '../../src/review/model';
+
+test('well-formed webview messages pass validation unchanged', () => {
+  const messages = [
+    { type: 'ready', state: null },
+    { type: 'setFilters', filters: { ...DEFAULT_FILTERS, teacher: 'World', minProbability: 0.8 } },
+    { type: 'decide', rowId: 'ag-1', decision: { kind: 'accept' } },
+    { type: 'decide', rowId: 'ag-1', decision: { kind: 'keep' } },
+    { type: 'decide', rowId: 'ag-1', decision: { kind: 'skip' } },
+    { type: 'decide', rowId: 'ag-1', decision: { kind: 'set', label: 'Sci/Tech' } },
+    { type: 'newLabel', rowId: 'ag-1' },
+    { type: 'bulkAccept', minProbability: 0.9 },
+    { type: 'undo' },
+    { type: 'open', rowId: 'text:abc' },
+    { type: 'rendered', rows: 10000, firstRenderMs: 12.5 },
+  ];
+  for (const message of messages) {
+    assert.deepEqual(parseWebviewMessage(message), message);
+  }
+});
+
+test('malformed or hostile webview messages are rejected', () => {
+  const bad: unknown[] = [
+    null,
+    'undo',
+    [],
+    {},
+    { type: 'eval', code: 'process.exit()' },
+    { type: 'decide', rowId: 'x', decision: { kind: 'delete' } },
+    { type: 'decide', rowId: 'x', decision: { kind: 'set' } },
+    { type: 'decide', rowId: 'x', decision: { kind: 'set', label: '   ' } },
+    { type: 'decide', rowId: 'x', decision: { kind: 'set', label: 'x'.repeat(201) } },
+    { type: 'decide', rowId: 42, decision: { kind: 'accept' } },
+    { type: 'decide', rowId: 'x'.repeat(5000), decision: { kind: 'accept' } },
+    { type: 'bulkAccept', minProbability: 1.5 },
+    { type: 'bulkAccept', minProbability: Number.NaN },
+    { type: 'bulkAccept', minProbability: '0.9' },
+    { type: 'setFilters', filters: { ...DEFAULT_FILTERS, status: 'everything' } },
+    { type: 'setFilters', filters: { ...DEFAULT_FILTERS, minProbability: -0.1 } },
+    { type: 'setFilters', filters: { teacher: 'World' } },
+    { type: 'open' },
+    { type: 'rendered', rows: -1, firstRenderMs: 3 },
+    { type: 'rendered', rows: 3, firstRenderMs: Number.POSITIVE_INFINITY },
+  ];
+  for (const message of bad) {
+    assert.equal(parseWebviewMessage(message), undefined, JSON.stringify(message));
+  }
+});
+
+test('extra properties never reach the host: only the known fields are copied', () => {
+  const parsed = parseWebviewMessage({ type: 'decide', rowId: 'a', decision: { kind: 'accept', label: 'Evil' }, extra: 1 });
+  assert.deepEqual(parsed, { type: 'decide', rowId: 'a', decision: { kind: 'accept' } });
+  const filters = parseFilters({ ...DEFAULT_FILTERS, __proto__: { polluted: true }, other: 'x' });
+  assert.deepEqual(filters, DEFAULT_FILTERS);
+});
+
+test('a saved view state keeps its valid parts and drops the rest', () => {
+  assert.deepEqual(parseViewState({ datasetUri: 'file:///d.jsonl', scrollTop: 120, selectedRowId: 'a', filters: DEFAULT_FILTERS }), {
+    datasetUri: 'file:///d.jsonl',
+    scrollTop: 120,
+    selectedRowId: 'a',
+    filters: DEFAULT_FILTERS,
+  });
+  assert.deepEqual(parseViewState({ datasetUri: 3, scrollTop: -5, filters: { status: 'x' } }), {});
+  assert.equal(parseViewState('nope'), undefined);
+  assert.deepEqual(parseWebviewMessage({ type: 'ready', state: 'garbage' }), { type: 'ready', state: null });
+});
+
+function entry(description: string, changes: UndoEntry['changes'], skippedRowIds: string[] = []): UndoEntry {
+  return { description, changes, skippedRowIds };
+}
+
+test('undo stack: last in first out, empty entries ignored, bounded', () => {
+  const stack = new UndoStack(2);
+  stack.push(entry('nothing', []));
+  assert.equal(stack.size, 0);
+  stack.push(entry('one', [{ rowId: 'a', before: 'A', after: 'A2' }]));
+  stack.push(entry('two', [], ['b']));
+  stack.push(entry('three', [{ rowId: 'c', before: 'C', after: 'C2' }]));
+  assert.equal(stack.size, 2);
+  assert.equal(stack.peek()?.description, 'three');
+  assert.equal(stack.pop()?.description, 'three');
+  assert.equal(stack.pop()?.description, 'two');
+  assert.equal(stack.pop(), undefined);
+});
+
+test('undo restores the exact line only where it still reads what the decision wrote', () => {
+  const lines = new Map([
+    ['a', { line: 3, text: '{"id":"a","human_label":"Sports"}' }],
+    ['b', { line: 7, text: '{"id":"b","human_label":"typed by hand"}' }],
+  ]);
+  const plan = planUndo(
+    entry('bulk', [
+      { rowId: 'a', before: '{"id":"a"}', after: '{"id":"a","human_label":"Sports"}' },
+      { rowId: 'b', before: '{"id":"b"}', after: '{"id":"b","human_label":"World"}' },
+      { rowId: 'gone', before: '{"id":"gone"}', after: '{"id":"gone","human_label":"World"}' },
+    ]),
+    (id) => lines.get(id),
+  );
+  assert.deepEqual(plan.writes, [{ rowId: 'a', line: 3, text: '{"id":"a"}' }]);
+  assert.deepEqual(plan.conflicts, [
+    { rowId: 'b', reason: 'line 7 was edited since' },
+    { rowId: 'gone', reason: 'the row is no longer in the file' },
+  ]);
+});
+
+function reviewRow(id: string, p: number, human: string | null = null): ReviewRow {
+  return {
+    id,
+    line: 1,
+    text: id,
+    teacher: 'World',
+    suggested: 'Sports',
+    p,
+    probs: { World: 0.2, Sports: 0.7, Business: 0.1 },
+    peerProbs: { World: 0.3, Sports: 0.7 },
+    vanillaProbs: {},
+    human,
+    skipped: false,
+  };
+}
+
+test('row view lists every label once, most probable first, with peer and vanilla where known', () => {
+  const view = toRowView(reviewRow('a', 0.7));
+  assert.deepEqual(view.probs, [
+    { label: 'Sports', advised: 0.7, peer: 0.7, vanilla: null },
+    { label: 'World', advised: 0.2, peer: 0.3, vanilla: null },
+    { label: 'Business', advised: 0.1, peer: null, vanilla: null },
+  ]);
+});
+
+test('view update carries order, counts, confusion and the undo state', () => {
+  const stack = new UndoStack();
+  const rows = [reviewRow('a', 0.6), reviewRow('b', 0.9, 'Sports')];
+  let view = buildViewUpdate(rows, { ...DEFAULT_FILTERS, status: 'unreviewed' }, stack);
+  assert.deepEqual(view.order, ['a']);
+  assert.equal(view.counts.reviewed, 1);
+  assert.deepEqual(view.confusion.counts, [[2]]);
+  assert.equal(view.canUndo, false);
+  stack.push(entry("Accept 'Sports'", [{ rowId: 'b', before: 'x', after: 'y' }]));
+  view = buildViewUpdate(rows, DEFAULT_FILTERS, stack);
+  assert.deepEqual(view.order, ['b', 'a']);
+  assert.equal(view.undoDescription, "Accept 'Sports'");
+});
+
+test('changedRows finds rows whose line, labels, text or skip mark changed', () => {
+  const a = reviewRow('a', 0.6);
+  const before = new Map([['a', a], ['b', reviewRow('b', 0.5)]]);
+  const after = [{ ...a }, { ...reviewRow('b', 0.5), line: 9 }, reviewRow('c', 0.4), { ...a, id: 'a' }];
+  assert.deepEqual(changedRows(before, after).map((r) => r.id), ['b', 'c']);
+  assert.deepEqual(changedRows(before, [{ ...a, human: 'World' }]).map((r) => r.id), ['a']);
+});
