@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
+import type { BackendPreference, DistillOptions } from '../training/types';
 
 /**
  * A typed mirror of the `peerkd.*` settings declared in package.json `contributes.configuration`.
@@ -9,6 +10,59 @@ export interface PeerKdSettings {
   fields: FieldMapping;
   /** Configured label set; empty means "infer from the dataset". */
   labels: string[];
+  training: TrainingSettings;
+  diagnostics: ReviewDiagnosticsSettings;
+}
+
+/** `peerkd.training.*`: how "Run Peer-Advised Distillation" trains. */
+export interface TrainingSettings {
+  folds: number;
+  stages: number;
+  seed: number;
+  backend: BackendPreference;
+  finalTargets: DistillOptions['finalTargets'];
+  student: DistillOptions['student'];
+  /** Heap limit of the training child process, in MB. */
+  memoryLimitMb: number;
+  /** Runs folder; empty = `.peerkd/runs` next to the dataset. Relative paths resolve against the dataset's folder. */
+  outputDir: string;
+}
+
+/** `peerkd.diagnostics.*`: the flagged-row diagnostics of the latest run. */
+export interface ReviewDiagnosticsSettings {
+  severity: 'Error' | 'Warning' | 'Information' | 'Hint';
+  /** Rows whose probability of a wrong teacher label is below this get no diagnostic. */
+  minProbability: number;
+}
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {
+  return allowed.includes(value as T) ? (value as T) : fallback;
+}
+
+function integerAtLeast(value: unknown, minimum: number, fallback: number): number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= minimum ? value : fallback;
+}
+
+function readTrainingSettings(config: vscode.WorkspaceConfiguration): TrainingSettings {
+  return {
+    folds: integerAtLeast(config.get('training.folds'), 2, 2),
+    stages: integerAtLeast(config.get('training.stages'), 1, 1),
+    seed: integerAtLeast(config.get('training.seed'), 0, 0),
+    backend: oneOf(config.get('training.backend'), ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], 'auto'),
+    finalTargets: oneOf(config.get('training.finalTargets'), ['auto', 'soft', 'hard'], 'auto'),
+    student: oneOf(config.get('training.student'), ['fasttext', 'embeddings'], 'fasttext'),
+    memoryLimitMb: integerAtLeast(config.get('training.memoryLimitMb'), 256, 3072),
+    outputDir: config.get<string>('training.outputDir') ?? '',
+  };
+}
+
+function readReviewDiagnosticsSettings(config: vscode.WorkspaceConfiguration): ReviewDiagnosticsSettings {
+  const minProbability = config.get<number>('diagnostics.minProbability');
+  return {
+    severity: oneOf(config.get('diagnostics.severity'), ['Error', 'Warning', 'Information', 'Hint'], 'Warning'),
+    minProbability:
+      typeof minProbability === 'number' && minProbability >= 0 && minProbability <= 1 ? minProbability : 0,
+  };
 }
 
 export function readSettings(scope?: vscode.ConfigurationScope): PeerKdSettings {
@@ -22,5 +76,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): PeerKdSettings 
       teacherConfidence: config.get<string>('fields.teacherConfidence') || DEFAULT_FIELDS.teacherConfidence,
     },
     labels: (config.get<string[]>('labels') ?? []).filter((label) => typeof label === 'string' && label.length > 0),
+    training: readTrainingSettings(config),
+    diagnostics: readReviewDiagnosticsSettings(config),
   };
 }
