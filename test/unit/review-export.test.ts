@@ -1,0 +1,123 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_FIELDS } from '../../src/dataset/types';
+import { exportReviewedText, finalLabelOf, reviewedFileName, type ExportOptions } from '../../src/review/export';
+import type { Prediction } from '../../src/training/types';
+
+function prediction(id: string, suggested: string, p: number): Prediction {
+  return {
+    id,
+    line: 0,
+    teacher: null,
+    human: null,
+    suggested,
+    p_teacher_wrong: p,
+    flagged: p > 0.5,
+    probs: {},
+    peer_probs: {},
+    vanilla_probs: {},
+  };
+}
+
+const predictionsById = new Map([
+  ['a', prediction('a', 'Sports', 0.9)],
+  ['b', prediction('b', 'World', 0.1)],
+  ['c', prediction('c', 'Business', 0.8)],
+]);
+
+const dataset = [
+  '{"id":"a","text":"match","teacher_label":"World"}',
+  '{"id": "b", "text": "vote", "teacher_label": "World", "extra": [1, 2]}',
+  '{"id":"c","text":"oil","teacher_label":"World","human_label":"Sci/Tech"}',
+  '{"id":"d","text":"unscored","teacher_label":"Sports"}',
+  '{"id":"e","text":"no label at all"}',
+  '{"id":"f", broken',
+  '',
+].join('\r\n');
+
+function options(useAdvised: boolean): ExportOptions {
+  return { fields: DEFAULT_FIELDS, predictionsById, runId: 'run-1', useAdvised };
+}
+
+test('final label: human first, then the teacher (or, when chosen, an advised label that differs)', () => {
+  const o = options(false);
+  assert.deepEqual(finalLabelOf({ id: 'c', teacher: 'World', human: 'Sci/Tech' }, o), {
+    label: 'Sci/Tech',
+    provenance: { source: 'human', run: 'run-1', p_teacher_wrong: 0.8 },
+  });
+  assert.deepEqual(finalLabelOf({ id: 'a', teacher: 'World', human: null }, o).label, 'World');
+  assert.deepEqual(finalLabelOf({ id: 'a', teacher: 'World', human: null }, options(true)), {
+    label: 'Sports',
+    provenance: { source: 'advised', run: 'run-1', p_teacher_wrong: 0.9 },
+  });
+  // Advice that agrees with the teacher keeps the teacher as the source.
+  assert.equal(finalLabelOf({ id: 'b', teacher: 'World', human: null }, options(true)).provenance.source, 'teacher');
+  assert.deepEqual(finalLabelOf({ id: 'z', teacher: null, human: null }, { predictionsById: null, runId: null, useAdvised: true }), {
+    label: null,
+    provenance: { source: 'none', run: null },
+  });
+});
+
+test('export keeps every original byte of each row and adds only the two fields; broken lines are copied as they are', () => {
+  const { text, counts } = exportReviewedText(dataset, options(false));
+  const lines = text.split('\r\n');
+  assert.equal(lines.length, 7);
+  assert.equal(
+    lines[0],
+    '{"id":"a","text":"match","teacher_label":"World","final_label":"World","label_provenance":{"source":"teacher","run":"run-1","p_teacher_wrong":0.9}}',
+  );
+  assert.equal(
+    lines[1],
+    '{"id": "b", "text": "vote", "teacher_label": "World", "extra": [1, 2], "final_label": "World", "label_provenance": {"source":"teacher","run":"run-1","p_teacher_wrong":0.1}}',
+  );
+  assert.ok(lines[2].startsWith('{"id":"c","text":"oil","teacher_label":"World","human_label":"Sci/Tech","final_label":"Sci/Tech",'));
+  assert.ok(lines[3].endsWith('"final_label":"Sports","label_provenance":{"source":"teacher","run":"run-1"}}'));
+  assert.ok(lines[4].endsWith('"final_label":null,"label_provenance":{"source":"none","run":"run-1"}}'));
+  assert.equal(lines[5], '{"id":"f", broken');
+  assert.equal(lines[6], '');
+  assert.deepEqual(counts, { rows: 5, human: 1, teacher: 3, advised: 0, none: 1, invalidLines: 1 });
+  for (const [index, original] of dataset.split('\r\n').entries()) {
+    const exported = lines[index];
+    if (index < 5) {
+      const parsed = JSON.parse(exported) as Record<string, unknown>;
+      const { final_label: _f, label_provenance: _p, ...rest } = parsed;
+      assert.deepEqual(rest, JSON.parse(original));
+    }
+  }
+});
+
+test('export with advised labels relabels only rows the run advises differently, never human-labelled rows', () => {
+  const { text, counts } = exportReviewedText(dataset, options(true));
+  const rows = text
+    .split('\r\n')
+    .slice(0, 5)
+    .map((line) => JSON.parse(line) as { id: string; final_label: string | null; label_provenance: { source: string } });
+  assert.deepEqual(
+    rows.map((r) => [r.id, r.final_label, r.label_provenance.source]),
+    [
+      ['a', 'Sports', 'advised'],
+      ['b', 'World', 'teacher'],
+      ['c', 'Sci/Tech', 'human'],
+      ['d', 'Sports', 'teacher'],
+      ['e', null, 'none'],
+    ],
+  );
+  assert.equal(counts.advised, 1);
+});
+
+test('a BOM and a missing final newline survive the export', () => {
+  const { text } = exportReviewedText('\ufeff{"text":"x","teacher_label":"A"}\n{"text":"y","teacher_label":"B"}', {
+    ...options(false),
+    predictionsById: null,
+    runId: null,
+  });
+  assert.ok(text.startsWith('\ufeff{"text":"x","teacher_label":"A","final_label":"A"'));
+  assert.ok(text.endsWith('"final_label":"B","label_provenance":{"source":"teacher","run":null}}'));
+  assert.equal(text.split('\n').length, 2);
+});
+
+test('the copy is named after the dataset', () => {
+  assert.equal(reviewedFileName('train.jsonl'), 'train.reviewed.jsonl');
+  assert.equal(reviewedFileName('data.v2.JSONL'), 'data.v2.reviewed.JSONL');
+  assert.equal(reviewedFileName('rows'), 'rows.reviewed.jsonl');
+});
