@@ -58,3 +58,21 @@ export interface Problem {
   field?: string;
   message: string;
 }
+
+/** What the dataset core returns for a whole file or text. */
+export interface ParsedDataset {
+  /** Lines that parsed to objects, in file order. */
+  rows: DatasetRow[];
+  /** Parse and validation problems, in line order. */
+  problems: Problem[];
+  /** Lines in the file (a final newline does not start another line). */
+  lineCount: number;
+  /** Empty or whitespace-only lines: tolerated, not rows, not problems. */
+  skippedBlankLines: number;
+}
+
+/** Validation settings (the `peerkd.labels` setting); parsing always validates, so these go to the parser. */
+export interface ValidationOptions {
+  /** The configured label set. Empty or absent: no label check (see inferLabelSet for the inferred set). */
+  labels?: readonly string[];
+}

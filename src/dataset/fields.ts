@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import type { FieldMapping } from './types';
+
+/**
+ * Field access by dotted path (`meta.label` is the `label` member of the `meta` object). Every segment is an
+ * object key; a key that itself contains a dot cannot be named.
+ */
+export function splitFieldPath(dottedPath: string): string[] {
+  const segments = dottedPath.split('.');
+  if (segments.some((segment) => segment.length === 0)) {
+    throw new Error(`Invalid field path '${dottedPath}': empty segment`);
+  }
+  return segments;
+}
+
+/** The value at a dotted path, or undefined when any step is missing or not an object. */
+export function getField(obj: unknown, dottedPath: string): unknown {
+  return getFieldAt(obj, splitFieldPath(dottedPath));
+}
+
+export function getFieldAt(obj: unknown, segments: readonly string[]): unknown {
+  let current = obj;
+  for (const segment of segments) {
+    if (!isPlainObject(current) || !Object.prototype.hasOwnProperty.call(current, segment)) return undefined;
+    current = current[segment];
+  }
+  return current;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The prefix marking identities derived from the text rather than an id field. */
+export const TEXT_IDENTITY_PREFIX = 'text:';
+
+/** Identity of a row without an id: a hash of its text, stable across edits that do not touch the text. */
+export function textIdentity(text: string): string {
+  return TEXT_IDENTITY_PREFIX + createHash('sha1').update(text, 'utf8').digest('hex').slice(0, 16);
+}
+
+/** The id field's value as a string, or null when it is absent, empty or not a string or finite number. */
+export function idFieldValue(value: unknown): string | null {
+  if (typeof value === 'string') return value.length > 0 ? value : null;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return null;
+}
+
+/**
+ * A row's stable identity: its id field when present (strings as they are, numbers in decimal), else the hash of
+ * its text; a row with neither is identified by a hash of its whole value.
+ */
+export function rowIdentity(value: Record<string, unknown>, fields: FieldMapping): string {
+  return identityOf(value, splitFieldPath(fields.id), splitFieldPath(fields.text));
+}
+
+export function identityOf(value: Record<string, unknown>, idPath: readonly string[], textPath: readonly string[]): string {
+  const id = idFieldValue(getFieldAt(value, idPath));
+  if (id !== null) return id;
+  const text = getFieldAt(value, textPath);
+  if (typeof text === 'string') return textIdentity(text);
+  return 'row:' + createHash('sha1').update(JSON.stringify(value), 'utf8').digest('hex').slice(0, 16);
+}
+
+/** Field paths split once, so per-row access in a million-row file does no string splitting. */
+export interface CompiledFields {
+  mapping: FieldMapping;
+  text: string[];
+  teacher: string[];
+  human: string[];
+  id: string[];
+  teacherConfidence: string[];
+}
+
+export function compileFields(fields: FieldMapping): CompiledFields {
+  return {
+    mapping: fields,
+    text: splitFieldPath(fields.text),
+    teacher: splitFieldPath(fields.teacher),
+    human: splitFieldPath(fields.human),
+    id: splitFieldPath(fields.id),
+    teacherConfidence: splitFieldPath(fields.teacherConfidence),
+  };
+}

@@ -1,0 +1,290 @@
+/**
+ * A small JSON scanner that keeps source positions, for the two jobs JSON.parse cannot do:
+ * saying exactly where a line stops being valid JSON, and finding the bytes of one field's value so that an edit
+ * replaces only those bytes. Offsets are UTF-16 code units into the scanned string (what VS Code calls characters).
+ * JSON.parse stays the fast path; this runs only for invalid lines, problem ranges and edits.
+ */
+
+export class JsonScanError extends Error {
+  constructor(
+    message: string,
+    /** Offset of the first character that makes the text invalid (the text's length when it ends too early). */
+    readonly offset: number,
+  ) {
+    super(message);
+    this.name = 'JsonScanError';
+  }
+}
+
+export interface ScannedMember {
+  key: string;
+  keyStart: number;
+  keyEnd: number;
+  valueStart: number;
+  valueEnd: number;
+  /** Set when the value is itself an object, so dotted paths can walk into it. */
+  object?: ScannedObject;
+}
+
+export interface ScannedObject {
+  /** Offset of `{`. */
+  start: number;
+  /** Offset of the closing `}`. */
+  closeBrace: number;
+  /** Members in source order; a repeated key appears twice (the last one is the one JSON.parse keeps). */
+  members: ScannedMember[];
+}
+
+export type JsonValueKind = 'object' | 'array' | 'string' | 'number' | 'literal';
+
+interface ScannedValue {
+  kind: JsonValueKind;
+  start: number;
+  end: number;
+  object?: ScannedObject;
+}
+
+const MAX_DEPTH = 2000;
+
+class Scanner {
+  pos = 0;
+
+  constructor(private readonly text: string) {}
+
+  fail(message: string, offset = this.pos): never {
+    throw new JsonScanError(message, offset);
+  }
+
+  describeHere(): string {
+    if (this.pos >= this.text.length) return 'end of line';
+    return `character '${this.text[this.pos]}'`;
+  }
+
+  skipWhitespace(): void {
+    const text = this.text;
+    while (this.pos < text.length) {
+      const code = text.charCodeAt(this.pos);
+      if (code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d) this.pos++;
+      else break;
+    }
+  }
+
+  value(depth: number): ScannedValue {
+    if (depth > MAX_DEPTH) this.fail('Nesting is too deep');
+    this.skipWhitespace();
+    const start = this.pos;
+    const char = this.text[this.pos];
+    switch (char) {
+      case '{': {
+        const object = this.object(depth);
+        return { kind: 'object', start, end: this.pos, object };
+      }
+      case '[':
+        this.array(depth);
+        return { kind: 'array', start, end: this.pos };
+      case '"':
+        this.string();
+        return { kind: 'string', start, end: this.pos };
+      case 't':
+        return this.literal('true', start);
+      case 'f':
+        return this.literal('false', start);
+      case 'n':
+        return this.literal('null', start);
+      default:
+        if (char === '-' || (char !== undefined && char >= '0' && char <= '9')) {
+          this.number();
+          return { kind: 'number', start, end: this.pos };
+        }
+        return this.fail(`Expected a JSON value but found ${this.describeHere()}`);
+    }
+  }
+
+  literal(word: string, start: number): ScannedValue {
+    for (let i = 0; i < word.length; i++) {
+      if (this.text[start + i] !== word[i]) this.fail(`Unexpected ${this.describeAt(start + i)} in '${word}'`, start + i);
+    }
+    this.pos = start + word.length;
+    return { kind: 'literal', start, end: this.pos };
+  }
+
+  describeAt(offset: number): string {
+    return offset >= this.text.length ? 'end of line' : `character '${this.text[offset]}'`;
+  }
+
+  number(): void {
+    const text = this.text;
+    const digits = (): number => {
+      const from = this.pos;
+      while (this.pos < text.length && text[this.pos] >= '0' && text[this.pos] <= '9') this.pos++;
+      return this.pos - from;
+    };
+    if (text[this.pos] === '-') this.pos++;
+    if (text[this.pos] === '0') {
+      this.pos++;
+    } else if (digits() === 0) {
+      this.fail(`Expected a digit but found ${this.describeHere()}`);
+    }
+    if (text[this.pos] === '.') {
+      this.pos++;
+      if (digits() === 0) this.fail(`Expected a digit after the decimal point but found ${this.describeHere()}`);
+    }
+    if (text[this.pos] === 'e' || text[this.pos] === 'E') {
+      this.pos++;
+      if (text[this.pos] === '+' || text[this.pos] === '-') this.pos++;
+      if (digits() === 0) this.fail(`Expected a digit in the exponent but found ${this.describeHere()}`);
+    }
+  }
+
+  string(): void {
+    const text = this.text;
+    const start = this.pos;
+    this.pos++; // opening quote
+    for (;;) {
+      if (this.pos >= text.length) this.fail('Unterminated string', start);
+      const code = text.charCodeAt(this.pos);
+      if (code === 0x22) {
+        this.pos++;
+        return;
+      }
+      if (code === 0x5c) {
+        const escape = text[this.pos + 1];
+        if (escape === 'u') {
+          for (let i = 2; i < 6; i++) {
+            if (!/[0-9a-fA-F]/.test(text[this.pos + i] ?? '')) this.fail('Invalid \\u escape: expected 4 hex digits', this.pos);
+          }
+          this.pos += 6;
+        } else if (escape !== undefined && '"\\/bfnrt'.includes(escape)) {
+          this.pos += 2;
+        } else {
+          this.fail(`Invalid escape '\\${escape ?? ''}' in string`, this.pos);
+        }
+        continue;
+      }
+      if (code < 0x20) this.fail('Control character in string (it must be escaped)');
+      this.pos++;
+    }
+  }
+
+  object(depth: number): ScannedObject {
+    const start = this.pos;
+    this.pos++; // {
+    const members: ScannedMember[] = [];
+    this.skipWhitespace();
+    if (this.text[this.pos] === '}') {
+      this.pos++;
+      return { start, closeBrace: this.pos - 1, members };
+    }
+    for (;;) {
+      this.skipWhitespace();
+      if (this.text[this.pos] !== '"') this.fail(`Expected a property name in double quotes but found ${this.describeHere()}`);
+      const keyStart = this.pos;
+      this.string();
+      const keyEnd = this.pos;
+      this.skipWhitespace();
+      if (this.text[this.pos] !== ':') this.fail(`Expected ':' after a property name but found ${this.describeHere()}`);
+      this.pos++;
+      const value = this.value(depth + 1);
+      members.push({
+        key: JSON.parse(this.text.slice(keyStart, keyEnd)) as string,
+        keyStart,
+        keyEnd,
+        valueStart: value.start,
+        valueEnd: value.end,
+        object: value.object,
+      });
+      this.skipWhitespace();
+      const next = this.text[this.pos];
+      if (next === ',') {
+        this.pos++;
+        continue;
+      }
+      if (next === '}') {
+        this.pos++;
+        return { start, closeBrace: this.pos - 1, members };
+      }
+      this.fail(`Expected ',' or '}' after a property value but found ${this.describeHere()}`);
+    }
+  }
+
+  array(depth: number): void {
+    this.pos++; // [
+    this.skipWhitespace();
+    if (this.text[this.pos] === ']') {
+      this.pos++;
+      return;
+    }
+    for (;;) {
+      this.value(depth + 1);
+      this.skipWhitespace();
+      const next = this.text[this.pos];
+      if (next === ',') {
+        this.pos++;
+        continue;
+      }
+      if (next === ']') {
+        this.pos++;
+        return;
+      }
+      this.fail(`Expected ',' or ']' after an array element but found ${this.describeHere()}`);
+    }
+  }
+
+  document(): ScannedValue {
+    const value = this.value(0);
+    this.skipWhitespace();
+    if (this.pos < this.text.length) this.fail(`Unexpected ${this.describeHere()} after the end of the JSON value`);
+    return value;
+  }
+}
+
+/** Scans a whole JSON text; throws JsonScanError at the first character that makes it invalid. */
+export function scanJson(text: string): { kind: JsonValueKind; start: number; end: number; object?: ScannedObject } {
+  return new Scanner(text).document();
+}
+
+/** Where `text` stops being valid JSON, or null when it is valid. */
+export function findJsonSyntaxError(text: string): JsonScanError | null {
+  try {
+    scanJson(text);
+    return null;
+  } catch (error) {
+    if (error instanceof JsonScanError) return error;
+    if (error instanceof RangeError) return new JsonScanError('Nesting is too deep', 0);
+    throw error;
+  }
+}
+
+export type PathLocation =
+  | { found: true; member: ScannedMember }
+  | {
+      found: false;
+      /** The deepest object on the path that exists, and the path segments still missing below it. */
+      parent: ScannedObject;
+      missing: string[];
+    };
+
+/**
+ * Finds the member a dotted path names. A repeated key resolves to its last occurrence, as JSON.parse does.
+ * Throws when a segment on the way exists but is not an object (nothing can be created inside it).
+ */
+export function locatePath(root: ScannedObject, path: readonly string[]): PathLocation {
+  let object = root;
+  for (let i = 0; i < path.length; i++) {
+    const member = lastMember(object, path[i]);
+    if (member === undefined) return { found: false, parent: object, missing: path.slice(i) };
+    if (i === path.length - 1) return { found: true, member };
+    if (member.object === undefined) {
+      throw new Error(`'${path.slice(0, i + 1).join('.')}' is not an object, so '${path.join('.')}' cannot be set inside it`);
+    }
+    object = member.object;
+  }
+  throw new Error('An empty field path names no field');
+}
+
+function lastMember(object: ScannedObject, key: string): ScannedMember | undefined {
+  for (let i = object.members.length - 1; i >= 0; i--) {
+    if (object.members[i].key === key) return object.members[i];
+  }
+  return undefined;
+}

@@ -1,0 +1,370 @@
+import { createReadStream } from 'node:fs';
+import { compileFields, getFieldAt, idFieldValue, identityOf, isPlainObject, type CompiledFields } from './fields';
+import { findJsonSyntaxError, locatePath, scanJson } from './jsonScan';
+import type { DatasetRow, FieldMapping, ParsedDataset, Problem, ValidationOptions } from './types';
+
+/** The outcome of one line: a row (possibly with problems), a problem instead of a row, or a blank line. */
+export interface LineResult {
+  /** 1-based line number. */
+  line: number;
+  /** Empty or whitespace-only: neither a row nor a problem. */
+  blank: boolean;
+  row: DatasetRow | null;
+  /** This line's own problems; duplicate ids need the other lines and are added by DatasetParser.next. */
+  problems: Problem[];
+}
+
+const MAX_LABELS_IN_MESSAGE = 12;
+
+/**
+ * Parses and validates JSONL lines one at a time, so a whole file, a stream and an editor's changed lines all go
+ * through the same rules. `parseLine` is stateless; `next` also reports a repeated row identity.
+ */
+export class DatasetParser {
+  readonly fields: CompiledFields;
+  private readonly labelSet: ReadonlySet<string> | null;
+  private readonly labelList: string;
+  private readonly firstLineOfId = new Map<string, number>();
+
+  constructor(fields: FieldMapping, options: ValidationOptions = {}) {
+    this.fields = compileFields(fields);
+    const labels = (options.labels ?? []).filter((label) => label.length > 0);
+    this.labelSet = labels.length > 0 ? new Set(labels) : null;
+    this.labelList =
+      labels.slice(0, MAX_LABELS_IN_MESSAGE).join(', ') + (labels.length > MAX_LABELS_IN_MESSAGE ? ', …' : '');
+  }
+
+  /** One line (without its line terminator; a trailing CR is tolerated), validated on its own. */
+  parseLine(lineText: string, line: number): LineResult {
+    let value: unknown;
+    try {
+      value = JSON.parse(lineText);
+    } catch (error) {
+      if (lineText.trim().length === 0) return { line, blank: true, row: null, problems: [] };
+      return { line, blank: false, row: null, problems: [invalidJsonProblem(lineText, line, error)] };
+    }
+    if (!isPlainObject(value)) {
+      const range = trimmedRange(lineText);
+      const what = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
+      return {
+        line,
+        blank: false,
+        row: null,
+        problems: [
+          problem('not-an-object', 'error', line, range, `Line is ${what}, not a JSON object: each line must be one row object`),
+        ],
+      };
+    }
+    const fields = this.fields;
+    const text = getFieldAt(value, fields.text);
+    const teacherValue = getFieldAt(value, fields.teacher);
+    const humanValue = getFieldAt(value, fields.human);
+    const confidence = getFieldAt(value, fields.teacherConfidence);
+    const row: DatasetRow = {
+      line,
+      id: identityOf(value, fields.id, fields.text),
+      value,
+      text: typeof text === 'string' ? text : null,
+      teacher: labelValue(teacherValue),
+      human: labelValue(humanValue),
+      teacherConfidence: typeof confidence === 'number' && Number.isFinite(confidence) ? confidence : null,
+    };
+    // The common case (a valid row) must cost nothing beyond JSON.parse and the field reads above.
+    let problems: Problem[] | null = null;
+    if (typeof text !== 'string') {
+      const name = fields.mapping.text;
+      problems = [
+        text === undefined
+          ? problem('missing-text', 'error', line, trimmedRange(lineText), `Missing text: the row has no field ${name}`, name)
+          : problem(
+              'missing-text',
+              'error',
+              line,
+              valueRange(lineText, fields.text),
+              `Text (field ${name}) is ${describeValue(text)}, not a string`,
+              name,
+            ),
+      ];
+    } else if (text.trim().length === 0) {
+      const name = fields.mapping.text;
+      problems = [
+        problem(
+          'empty-text',
+          'error',
+          line,
+          valueRange(lineText, fields.text),
+          `Text (field ${name}) is ${text.length === 0 ? 'empty' : `blank: ${JSON.stringify(text)}`}`,
+          name,
+        ),
+      ];
+    }
+    const teacherProblem = this.labelProblem('Teacher label', teacherValue, fields.teacher, fields.mapping.teacher, lineText, line);
+    if (teacherProblem) (problems ??= []).push(teacherProblem);
+    const humanProblem = this.labelProblem('Human label', humanValue, fields.human, fields.mapping.human, lineText, line);
+    if (humanProblem) (problems ??= []).push(humanProblem);
+    return { line, blank: false, row, problems: problems ?? [] };
+  }
+
+  /** Like parseLine, and also warns when the row's identity was already used on an earlier line. */
+  next(lineText: string, line: number): LineResult {
+    const result = this.parseLine(lineText, line);
+    if (result.row) {
+      const firstLine = this.firstLineOfId.get(result.row.id);
+      if (firstLine === undefined) this.firstLineOfId.set(result.row.id, line);
+      else result.problems.push(duplicateIdProblem(lineText, result.row, firstLine, this.fields));
+    }
+    return result;
+  }
+
+  private labelProblem(
+    what: string,
+    value: unknown,
+    path: readonly string[],
+    name: string,
+    lineText: string,
+    line: number,
+  ): Problem | null {
+    if (value === undefined || value === null) return null;
+    if (typeof value !== 'string') {
+      return problem(
+        'unknown-label',
+        'warning',
+        line,
+        valueRange(lineText, path),
+        `${what} ${describeValue(value)} (field ${name}) is not a string, so it is ignored`,
+        name,
+      );
+    }
+    if (this.labelSet === null || value.trim().length === 0 || this.labelSet.has(value)) return null;
+    return problem(
+      'unknown-label',
+      'warning',
+      line,
+      valueRange(lineText, path),
+      `${what} ${quote(value)} (field ${name}) is not in the label set: ${this.labelList}`,
+      name,
+    );
+  }
+}
+
+/** A label field's value: a non-blank string, else null (absent, null, blank or not a string). */
+function labelValue(value: unknown): string | null {
+  return typeof value === 'string' && value.trim().length > 0 ? value : null;
+}
+
+/**
+ * The warning for a row whose identity an earlier line already has. With an id field it names the id; without
+ * one the identity is the text's hash, so the two rows have the same text.
+ */
+export function duplicateIdProblem(lineText: string, row: DatasetRow, firstLine: number, fields: CompiledFields): Problem {
+  const idName = fields.mapping.id;
+  const id = idFieldValue(getFieldAt(row.value, fields.id));
+  if (id !== null) {
+    return problem(
+      'duplicate-id',
+      'warning',
+      row.line,
+      valueRange(lineText, fields.id),
+      `Duplicate id ${quote(id)} (field ${idName}): line ${firstLine} has the same id`,
+      idName,
+    );
+  }
+  return problem(
+    'duplicate-id',
+    'warning',
+    row.line,
+    valueRange(lineText, fields.text),
+    `Duplicate row: no id (field ${idName}) and the same text (field ${fields.mapping.text}) as line ${firstLine}, so results cannot tell them apart`,
+    idName,
+  );
+}
+
+function invalidJsonProblem(lineText: string, line: number, parseError: unknown): Problem {
+  const found = findJsonSyntaxError(lineText);
+  if (found === null) {
+    // The scanner and JSON.parse disagree (should not happen): still report the line, at its start.
+    const reason = parseError instanceof Error ? parseError.message : String(parseError);
+    return problem('invalid-json', 'error', line, trimmedRange(lineText), `Invalid JSON: ${reason}`);
+  }
+  let start = found.offset;
+  if (start >= lineText.length) start = Math.max(0, lineText.length - 1);
+  const end = Math.min(lineText.length, start + 1);
+  return problem(
+    'invalid-json',
+    'error',
+    line,
+    { start, end: Math.max(end, start) },
+    `Invalid JSON at column ${found.offset + 1}: ${found.message}`,
+  );
+}
+
+interface Range {
+  start: number;
+  end: number;
+}
+
+function problem(
+  code: Problem['code'],
+  severity: Problem['severity'],
+  line: number,
+  range: Range,
+  message: string,
+  field?: string,
+): Problem {
+  const result: Problem = { code, severity, line, column: range.start + 1, endColumn: range.end + 1, message };
+  if (field !== undefined) result.field = field;
+  return result;
+}
+
+/** The line without leading and trailing whitespace (at least one character when the line has any). */
+function trimmedRange(lineText: string): Range {
+  const start = lineText.length - lineText.trimStart().length;
+  const end = lineText.trimEnd().length;
+  return end > start ? { start, end } : { start: 0, end: lineText.length };
+}
+
+/** Where a field's value is on the line; the whole row when it cannot be located. */
+function valueRange(lineText: string, path: readonly string[]): Range {
+  try {
+    const scanned = scanJson(lineText);
+    if (scanned.object) {
+      const location = locatePath(scanned.object, path);
+      if (location.found) return { start: location.member.valueStart, end: location.member.valueEnd };
+    }
+  } catch {
+    // Fall through: the row is still reported, on the whole line.
+  }
+  return trimmedRange(lineText);
+}
+
+function quote(value: string): string {
+  const shown = value.length > 80 ? value.slice(0, 77) + '…' : value;
+  return `'${shown}'`;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return quote(value);
+  return String(value);
+}
+
+/** Collects line results into a ParsedDataset. */
+class DatasetCollector {
+  readonly rows: DatasetRow[] = [];
+  readonly problems: Problem[] = [];
+  lineCount = 0;
+  skippedBlankLines = 0;
+
+  add(result: LineResult): void {
+    this.lineCount = result.line;
+    if (result.blank) this.skippedBlankLines++;
+    if (result.row) this.rows.push(result.row);
+    for (const found of result.problems) this.problems.push(found);
+  }
+
+  result(): ParsedDataset {
+    return { rows: this.rows, problems: this.problems, lineCount: this.lineCount, skippedBlankLines: this.skippedBlankLines };
+  }
+}
+
+/** Parses and validates a whole JSONL text (BOM, CRLF, blank lines and a missing final newline tolerated). */
+export function parseDatasetText(text: string, fields: FieldMapping, options: ValidationOptions = {}): ParsedDataset {
+  const parser = new DatasetParser(fields, options);
+  const collector = new DatasetCollector();
+  let start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let line = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const lineEnd = end > start && text.charCodeAt(end - 1) === 0x0d ? end - 1 : end;
+    collector.add(parser.next(text.slice(start, lineEnd), ++line));
+    start = end + 1;
+  }
+  return collector.result();
+}
+
+export interface SourceLine {
+  /** 1-based line number. */
+  line: number;
+  /** The line without its terminator (LF or CRLF) and, on line 1, without a BOM. */
+  text: string;
+}
+
+const READ_CHUNK_BYTES = 1 << 20;
+
+/**
+ * The lines of a file, read in 1 MiB chunks: memory stays at one chunk plus one line, whatever the file's size.
+ * Yields arrays (one per chunk) because a per-line await costs more than parsing the line.
+ */
+export async function* readLineBatches(path: string): AsyncGenerator<SourceLine[]> {
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: READ_CHUNK_BYTES });
+  let pending = '';
+  let line = 0;
+  let first = true;
+  for await (const chunk of stream as AsyncIterable<string>) {
+    let text = pending + chunk;
+    if (first) {
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      first = false;
+    }
+    const batch: SourceLine[] = [];
+    let start = 0;
+    for (;;) {
+      const end = text.indexOf('\n', start);
+      if (end === -1) break;
+      const lineEnd = end > start && text.charCodeAt(end - 1) === 0x0d ? end - 1 : end;
+      batch.push({ line: ++line, text: text.slice(start, lineEnd) });
+      start = end + 1;
+    }
+    pending = text.slice(start);
+    if (batch.length > 0) yield batch;
+  }
+  if (pending.length > 0) {
+    const lineEnd = pending.charCodeAt(pending.length - 1) === 0x0d ? pending.length - 1 : pending.length;
+    yield [{ line: ++line, text: pending.slice(0, lineEnd) }];
+  }
+}
+
+/** The lines of a file one at a time (see readLineBatches). */
+export async function* readLines(path: string): AsyncGenerator<SourceLine> {
+  for await (const batch of readLineBatches(path)) yield* batch;
+}
+
+/**
+ * Parses and validates a file line by line without keeping it: each result is yielded and forgotten, so a
+ * million-row file holds only its row identities (for duplicate detection) in memory.
+ */
+export async function* streamDataset(
+  path: string,
+  fields: FieldMapping,
+  options: ValidationOptions = {},
+): AsyncGenerator<LineResult[]> {
+  const parser = new DatasetParser(fields, options);
+  for await (const batch of readLineBatches(path)) {
+    yield batch.map((source) => parser.next(source.text, source.line));
+  }
+}
+
+/** Reads, parses and validates a whole file, streaming it from disk. */
+export async function readDatasetFile(path: string, fields: FieldMapping, options: ValidationOptions = {}): Promise<ParsedDataset> {
+  const collector = new DatasetCollector();
+  for await (const batch of streamDataset(path, fields, options)) {
+    for (const result of batch) collector.add(result);
+  }
+  return collector.result();
+}
+
+/**
+ * The label set when none is configured: every teacher and human label present, in code-unit order so the
+ * order (and any class index built on it) does not depend on row order or locale.
+ */
+export function inferLabelSet(rows: Iterable<Pick<DatasetRow, 'teacher' | 'human'>>): string[] {
+  const labels = new Set<string>();
+  for (const row of rows) {
+    if (row.teacher !== null) labels.add(row.teacher);
+    if (row.human !== null) labels.add(row.human);
+  }
+  return [...labels].sort();
+}
