@@ -1,0 +1,56 @@
+/**
+ * Turns a run's answers into dataset edits: the teacher-label field (and the confidence field when known) of each row
+ * that still needs a label. Edits go through the dataset core's byte-preserving writers, on disk (CLI) or as
+ * one replaced line per row in a WorkspaceEdit (editor), so nothing else in the file changes.
+ */
+import { setFieldInLine, type RowEdit } from '../dataset/edit';
+import type { DatasetRow, FieldMapping } from '../dataset/types';
+import { needsTeacherLabel } from './run';
+import type { TeacherAnswer } from './types';
+
+/**
+ * The field edits for `rows` (parsed from the file as it is now). An abstention writes nothing: a row without a label
+ * keeps none, and a relabelled row keeps its previous label rather than losing it. When a new label comes without a
+ * confidence, an existing confidence is cleared to null so that it cannot be read as the new label's.
+ */
+export function teacherEdits(
+  rows: readonly DatasetRow[],
+  answers: ReadonlyMap<string, TeacherAnswer>,
+  fields: FieldMapping,
+  relabel: boolean,
+): RowEdit[] {
+  const edits: RowEdit[] = [];
+  for (const row of rows) {
+    if (row.text === null || !needsTeacherLabel(row, relabel)) {
+      continue;
+    }
+    const answer = answers.get(row.text);
+    if (answer?.kind !== 'label') {
+      continue;
+    }
+    if (row.teacher !== answer.label) {
+      edits.push({ line: row.line, id: row.id, field: fields.teacher, value: answer.label });
+    }
+    if (answer.confidence !== null) {
+      if (row.teacherConfidence !== answer.confidence) {
+        edits.push({ line: row.line, id: row.id, field: fields.teacherConfidence, value: answer.confidence });
+      }
+    } else if (row.teacherConfidence !== null) {
+      edits.push({ line: row.line, id: row.id, field: fields.teacherConfidence, value: null });
+    }
+  }
+  return edits;
+}
+
+/** The new text of each edited line, for editors that replace whole lines (one undoable WorkspaceEdit). */
+export function replacedLines(
+  edits: readonly RowEdit[],
+  lineText: (line: number) => string,
+): { line: number; text: string }[] {
+  const byLine = new Map<number, string>();
+  for (const edit of edits) {
+    const current = byLine.get(edit.line) ?? lineText(edit.line);
+    byLine.set(edit.line, setFieldInLine(current, edit.field, edit.value));
+  }
+  return [...byLine].sort(([a], [b]) => a - b).map(([line, text]) => ({ line, text }));
+}

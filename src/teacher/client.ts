@@ -1,0 +1,220 @@
+/**
+ * One OpenAI-compatible chat-completions client for a labelling run: builds the request, retries what is worth
+ * retrying, steps down to plainer requests when the endpoint rejects structured output or logprobs, and validates the
+ * answer against the label set. The SDK's own retries are off so that pacing, counting and cancellation are ours.
+ */
+import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import { retryDelayMs, sleep } from './backoff';
+import {
+  buildLabelLookup,
+  buildMessages,
+  labelProbability,
+  labelResponseFormat,
+  parseAnswer,
+  toTeacherAnswer,
+} from './prompt';
+import { describeError, redactSecret } from './redact';
+import {
+  DEFAULT_BACKOFF,
+  type BackoffOptions,
+  type FewShotExample,
+  type RequestMode,
+  type TeacherAnswer,
+  type TeacherEndpoint,
+  type TokenUsage,
+} from './types';
+
+/** Local servers (Ollama, vLLM, llama.cpp) need no key, but the SDK refuses to start without one. */
+const PLACEHOLDER_API_KEY = 'no-key';
+
+const MODE_LADDER: readonly RequestMode[] = ['json-schema+logprobs', 'plain+logprobs', 'plain'];
+
+/** A request that failed after its retries; the message is key-redacted. */
+export class TeacherRequestError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+  ) {
+    super(message);
+    this.name = 'TeacherRequestError';
+  }
+}
+
+/** An error that every further request would hit too (bad key, unknown model or URL): the run stops. */
+export class TeacherFatalError extends TeacherRequestError {
+  constructor(message: string, status: number | undefined) {
+    super(message, status);
+    this.name = 'TeacherFatalError';
+  }
+}
+
+/** The run was cancelled while this request was waiting or in flight. */
+export class TeacherCancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'TeacherCancelledError';
+  }
+}
+
+export interface TeacherPrompt {
+  labels: readonly string[];
+  template: string;
+  fewShot: readonly FewShotExample[];
+}
+
+export interface TeacherClientOptions {
+  backoff?: BackoffOptions;
+  /** Start lower on the ladder, e.g. for an endpoint known not to support structured output. */
+  initialMode?: RequestMode;
+}
+
+export interface TeacherClientStats {
+  requests: number;
+  retries: number;
+  usage: TokenUsage;
+}
+
+export function normaliseBaseUrl(baseUrl: string): string {
+  const trimmed = baseUrl.trim().replace(/\/+$/, '');
+  let parsed: URL;
+  try {
+    parsed = new URL(trimmed);
+  } catch {
+    throw new Error(`The teacher base URL '${trimmed}' is not a valid URL (expected e.g. http://localhost:11434/v1).`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new Error(`The teacher base URL '${trimmed}' must start with http:// or https://.`);
+  }
+  return trimmed;
+}
+
+export class TeacherClient {
+  readonly stats: TeacherClientStats = { requests: 0, retries: 0, usage: { promptTokens: 0, completionTokens: 0 } };
+  private readonly openai: OpenAI;
+  private readonly lookup: Map<string, string>;
+  private readonly backoff: BackoffOptions;
+  private modeIndex: number;
+
+  constructor(
+    readonly endpoint: TeacherEndpoint,
+    readonly prompt: TeacherPrompt,
+    options: TeacherClientOptions = {},
+  ) {
+    this.lookup = buildLabelLookup(prompt.labels);
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.modeIndex = Math.max(0, MODE_LADDER.indexOf(options.initialMode ?? MODE_LADDER[0]));
+    this.openai = new OpenAI({
+      apiKey: endpoint.apiKey || PLACEHOLDER_API_KEY,
+      baseURL: normaliseBaseUrl(endpoint.baseUrl),
+      maxRetries: 0,
+      timeout: endpoint.requestTimeoutMs,
+      // The SDK's logger would print request details to the console; PeerKD reports through its own channels.
+      logLevel: 'off',
+    });
+  }
+
+  /** The SDK client, for the Batch API (files and batches). */
+  get sdk(): OpenAI {
+    return this.openai;
+  }
+
+  get mode(): RequestMode {
+    return MODE_LADDER[this.modeIndex];
+  }
+
+  requestBody(text: string, mode: RequestMode = this.mode): ChatCompletionCreateParamsNonStreaming {
+    const body: ChatCompletionCreateParamsNonStreaming = {
+      model: this.endpoint.model,
+      temperature: this.endpoint.temperature,
+      messages: buildMessages(this.prompt.template, this.prompt.labels, this.prompt.fewShot, text, mode),
+    };
+    if (mode !== 'plain') {
+      body.logprobs = true;
+    }
+    if (mode === 'json-schema+logprobs') {
+      body.response_format = labelResponseFormat(this.prompt.labels);
+    }
+    return body;
+  }
+
+  /** Validates one chat-completion response body (from a live request or a Batch API output line). */
+  answerFrom(completion: unknown): TeacherAnswer {
+    const choice = (completion as { choices?: unknown[] } | null)?.choices?.[0] as
+      | {
+          message?: { content?: string | null; refusal?: string | null };
+          logprobs?: { content?: { token: string; logprob: number }[] | null } | null;
+        }
+      | undefined;
+    const content = typeof choice?.message?.content === 'string' ? choice.message.content : null;
+    const parsed = parseAnswer(content, choice?.message?.refusal, this.lookup);
+    const confidence =
+      parsed.kind === 'label' && content !== null
+        ? labelProbability(content, parsed.span, choice?.logprobs?.content)
+        : null;
+    return toTeacherAnswer(parsed, confidence);
+  }
+
+  recordUsage(completion: unknown): void {
+    const usage = (completion as { usage?: { prompt_tokens?: number; completion_tokens?: number } } | null)?.usage;
+    this.stats.usage.promptTokens += usage?.prompt_tokens ?? 0;
+    this.stats.usage.completionTokens += usage?.completion_tokens ?? 0;
+  }
+
+  redact(message: string): string {
+    return redactSecret(message, this.endpoint.apiKey);
+  }
+
+  /**
+   * Asks the teacher for the label of one text. Resolves with a label or an abstention; rejects with
+   * TeacherRequestError (after retries), TeacherFatalError or TeacherCancelledError.
+   */
+  async classify(text: string, signal?: AbortSignal): Promise<TeacherAnswer> {
+    for (let attempt = 0; ; ) {
+      if (signal?.aborted) {
+        throw new TeacherCancelledError();
+      }
+      const mode = this.mode;
+      try {
+        this.stats.requests += 1;
+        const completion = await this.openai.chat.completions.create(this.requestBody(text, mode), {
+          signal,
+          timeout: this.endpoint.requestTimeoutMs,
+          maxRetries: 0,
+        });
+        this.recordUsage(completion);
+        return this.answerFrom(completion);
+      } catch (error) {
+        if (signal?.aborted || error instanceof APIUserAbortError) {
+          throw new TeacherCancelledError();
+        }
+        const status = error instanceof APIError ? error.status : undefined;
+        if ((status === 400 || status === 422) && this.modeIndex < MODE_LADDER.length - 1) {
+          // The endpoint rejected structured output or logprobs: step down once for the whole run, retry at once.
+          if (mode === this.mode) {
+            this.modeIndex += 1;
+          }
+          continue;
+        }
+        const message = `${this.endpoint.baseUrl}: ${describeError(error, this.endpoint.apiKey)}`;
+        if (status === 401 || status === 403 || status === 404) {
+          throw new TeacherFatalError(message, status);
+        }
+        const retryable =
+          status === undefined || status === 408 || status === 409 || status === 429 || status >= 500 ||
+          error instanceof APIConnectionError;
+        if (!retryable || attempt >= this.endpoint.maxRetries) {
+          throw new TeacherRequestError(message, status);
+        }
+        attempt += 1;
+        this.stats.retries += 1;
+        const headers = error instanceof APIError ? error.headers : undefined;
+        try {
+          await sleep(retryDelayMs(attempt, this.backoff, headers), signal);
+        } catch {
+          throw new TeacherCancelledError();
+        }
+      }
+    }
+  }
+}

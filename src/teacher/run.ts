@@ -1,0 +1,249 @@
+/**
+ * A labelling run: choose the rows that need a teacher label, answer what the cache already knows, ask the endpoint
+ * for the rest through a bounded pool, and count everything for the summary. Answers are keyed by the row's text (the
+ * teacher sees nothing else), so they map back to the right lines even after the file was edited during the run.
+ */
+import { setMaxListeners } from 'node:events';
+import type { DatasetRow } from '../dataset/types';
+import type { TeacherCache } from './cache';
+import {
+  TeacherCancelledError,
+  TeacherClient,
+  TeacherFatalError,
+  type TeacherClientOptions,
+  type TeacherPrompt,
+} from './client';
+import { runPool } from './pool';
+import { buildMessages } from './prompt';
+import { describeError } from './redact';
+import { emptySummary, type FewShotExample, type LabelRunSummary, type TeacherAnswer, type TeacherEndpoint } from './types';
+
+export interface LabelPlan {
+  /** Distinct texts to label, in file order. */
+  texts: string[];
+  /** How many candidate rows carry each text (usually one). */
+  rowsPerText: Map<string, number>;
+  /** Rows that need a label (several rows may share one text). */
+  candidates: number;
+  skippedLabelled: number;
+  skippedNoText: number;
+  /** Human-labelled rows, the pool the few-shot examples are drawn from. */
+  humanExamples: FewShotExample[];
+}
+
+/** Whether a row should receive a teacher label: it has text, and (unless relabelling) no teacher or human label. */
+export function needsTeacherLabel(row: DatasetRow, relabel: boolean): boolean {
+  if (row.text === null || row.text.trim().length === 0) {
+    return false;
+  }
+  return relabel || (row.teacher === null && row.human === null);
+}
+
+export function planLabelRun(rows: readonly DatasetRow[], relabel: boolean): LabelPlan {
+  const rowsPerText = new Map<string, number>();
+  const plan: LabelPlan = {
+    texts: [],
+    rowsPerText,
+    candidates: 0,
+    skippedLabelled: 0,
+    skippedNoText: 0,
+    humanExamples: [],
+  };
+  for (const row of rows) {
+    if (row.human !== null && row.text !== null && row.text.trim().length > 0) {
+      plan.humanExamples.push({ text: row.text, label: row.human });
+    }
+    if (row.text === null || row.text.trim().length === 0) {
+      plan.skippedNoText += 1;
+    } else if (!needsTeacherLabel(row, relabel)) {
+      plan.skippedLabelled += 1;
+    } else {
+      plan.candidates += 1;
+      rowsPerText.set(row.text, (rowsPerText.get(row.text) ?? 0) + 1);
+    }
+  }
+  plan.texts = [...rowsPerText.keys()];
+  return plan;
+}
+
+export interface LabelEstimate {
+  rows: number;
+  distinctTexts: number;
+  cached: number;
+  /** Requests the run will send, retries not included. */
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** About four characters per token for English text, plus a few tokens of framing per chat message. */
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+export function estimateRun(plan: LabelPlan, prompt: TeacherPrompt, cache?: TeacherCache): LabelEstimate {
+  const uncached = plan.texts.filter((text) => !cache?.get(text));
+  const frame = buildMessages(prompt.template, prompt.labels, prompt.fewShot, '', 'json-schema+logprobs');
+  const frameTokens = frame.reduce((sum, message) => sum + estimateTokens(message.content) + 4, 0);
+  const longestLabel = Math.max(...prompt.labels.map((label) => label.length));
+  return {
+    rows: plan.candidates,
+    distinctTexts: plan.texts.length,
+    cached: plan.texts.length - uncached.length,
+    requests: uncached.length,
+    promptTokens: uncached.reduce((sum, text) => sum + frameTokens + estimateTokens(text), 0),
+    completionTokens: uncached.length * (estimateTokens(longestLabel > 0 ? '{"label": ""}' : '') + Math.ceil(longestLabel / 3) + 2),
+  };
+}
+
+export interface LabelProgress {
+  /** Distinct texts answered or failed so far (cache hits included). */
+  done: number;
+  total: number;
+  labelled: number;
+  abstained: number;
+  failed: number;
+  fromCache: number;
+  /** Texts per second answered by the endpoint (cache hits excluded). */
+  rowsPerSecond: number;
+}
+
+export interface LabelRunOptions {
+  endpoint: TeacherEndpoint;
+  prompt: TeacherPrompt;
+  cache?: TeacherCache;
+  signal?: AbortSignal;
+  client?: TeacherClientOptions;
+  onProgress?: (progress: LabelProgress) => void;
+  /** Called once per failed request with a key-redacted message. */
+  onFailure?: (text: string, message: string) => void;
+}
+
+export interface LabelRunResult {
+  /** Answer per text, for texts that got one (a label or an abstention). */
+  answers: Map<string, TeacherAnswer>;
+  summary: LabelRunSummary;
+}
+
+const FAILURE_SAMPLES = 5;
+
+export async function runLabelling(plan: LabelPlan, options: LabelRunOptions): Promise<LabelRunResult> {
+  const started = Date.now();
+  const summary = emptySummary();
+  summary.candidates = plan.candidates;
+  summary.skippedLabelled = plan.skippedLabelled;
+  summary.skippedNoText = plan.skippedNoText;
+  const answers = new Map<string, TeacherAnswer>();
+  const stop = new AbortController();
+  // Every in-flight request and backoff wait listens on this one signal.
+  setMaxListeners(0, stop.signal);
+  const onOuterAbort = () => stop.abort();
+  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  if (options.signal?.aborted) {
+    stop.abort();
+  }
+
+  let failed = 0;
+  let failedRows = 0;
+  let answeredLive = 0;
+  let labelledTexts = 0;
+  const remember = (text: string, answer: TeacherAnswer) => {
+    answers.set(text, answer);
+    if (answer.kind === 'label') {
+      labelledTexts += 1;
+    }
+  };
+  const report = () => {
+    if (!options.onProgress) {
+      return;
+    }
+    const seconds = (Date.now() - started) / 1000;
+    options.onProgress({
+      done: answers.size + failed,
+      total: plan.texts.length,
+      labelled: labelledTexts,
+      abstained: answers.size - labelledTexts,
+      failed,
+      fromCache: summary.fromCache,
+      rowsPerSecond: seconds > 0 ? answeredLive / seconds : 0,
+    });
+  };
+
+  const pending: string[] = [];
+  for (const text of plan.texts) {
+    const cached = options.cache?.get(text);
+    if (cached) {
+      remember(text, cached);
+      summary.fromCache += 1;
+    } else {
+      pending.push(text);
+    }
+  }
+  report();
+
+  const client = pending.length > 0 ? new TeacherClient(options.endpoint, options.prompt, options.client) : undefined;
+  if (client) {
+    await runPool(
+      pending,
+      options.endpoint.maxConcurrency,
+      async (text) => {
+        try {
+          const answer = await client.classify(text, stop.signal);
+          remember(text, answer);
+          answeredLive += 1;
+          options.cache?.put(text, answer);
+        } catch (error) {
+          if (error instanceof TeacherCancelledError) {
+            return;
+          }
+          const message = describeError(error, options.endpoint.apiKey);
+          if (error instanceof TeacherFatalError) {
+            if (!summary.fatalError) {
+              summary.fatalError = message;
+            }
+            stop.abort();
+            return;
+          }
+          failed += 1;
+          failedRows += plan.rowsPerText.get(text) ?? 1;
+          if (summary.failureSamples.length < FAILURE_SAMPLES) {
+            summary.failureSamples.push(message);
+          }
+          options.onFailure?.(text, message);
+        }
+        report();
+      },
+      stop.signal,
+    );
+    summary.requests = client.stats.requests;
+    summary.retries = client.stats.retries;
+    summary.usage = { ...client.stats.usage };
+  }
+  options.signal?.removeEventListener('abort', onOuterAbort);
+
+  summary.cancelled = options.signal?.aborted ?? false;
+  summary.failedRequests = failed;
+  countRows(summary, plan, answers, failedRows);
+  summary.elapsedMs = Date.now() - started;
+  return { answers, summary };
+}
+
+/** Labelled, abstained and not-attempted count rows: rows that share a text share its answer. */
+function countRows(
+  summary: LabelRunSummary,
+  plan: LabelPlan,
+  answers: Map<string, TeacherAnswer>,
+  failedRows: number,
+): void {
+  let answeredRows = 0;
+  for (const [text, answer] of answers) {
+    const rows = plan.rowsPerText.get(text) ?? 1;
+    answeredRows += rows;
+    if (answer.kind === 'label') {
+      summary.labelled += rows;
+    } else {
+      summary.abstained[answer.reason] += rows;
+    }
+  }
+  summary.notAttempted = Math.max(0, plan.candidates - answeredRows - failedRows);
+}
