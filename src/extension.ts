@@ -1,6 +1,8 @@
 import * as vscode from 'vscode';
 import type { Services } from './editor/services';
 import { registerShowLogCommand } from './commands/showLog';
+import { registerDatasetDiagnostics } from './editor/datasetDiagnostics';
+import { registerValidateDatasetCommand } from './commands/validateDataset';
 
 /**
  * Wiring only: every command and editor feature lives in its own module. Activation must stay cheap, so nothing
@@ -9,9 +11,12 @@ import { registerShowLogCommand } from './commands/showLog';
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('PeerKD', { log: true });
   const services: Services = { context, log };
+  const datasetDiagnostics = registerDatasetDiagnostics(services);
   context.subscriptions.push(
     log,
     registerShowLogCommand(services),
+    datasetDiagnostics,
+    registerValidateDatasetCommand(services, datasetDiagnostics),
   );
   log.info(`PeerKD ${context.extension.packageJSON.version as string} activated`);
 }

@@ -26,3 +26,4 @@ export {
 } from './parse';
 export { setFieldInLine, applyRowEditsToFile, writeFileAtomic, type RowEdit } from './edit';
 export { findJsonSyntaxError, JsonScanError } from './jsonScan';
+export { IncrementalDatasetValidator, lineCountOf, type LineChange } from './incremental';

@@ -1,0 +1,112 @@
+import * as vscode from 'vscode';
+import { parseDatasetText, streamDataset, type Problem } from '../dataset/index';
+import { isJsonlDocument, type DatasetDiagnostics } from '../editor/datasetDiagnostics';
+import type { Services } from '../editor/services';
+import { readSettings } from '../editor/settings';
+
+/** What "PeerKD: Validate Dataset" found; returned by the command so tests and other commands can use it. */
+export interface ValidationSummary {
+  uri: string;
+  /** Rows: lines that parsed to objects. */
+  rows: number;
+  errors: number;
+  warnings: number;
+}
+
+/**
+ * "PeerKD: Validate Dataset": validates a JSONL file whether or not it is open. Target: the explorer's selection,
+ * else the active editor, else a file picker. An open document is validated as shown (unsaved edits included);
+ * a closed file is streamed from disk, so its size does not matter.
+ */
+export function registerValidateDatasetCommand(services: Services, diagnostics: DatasetDiagnostics): vscode.Disposable {
+  return vscode.commands.registerCommand('peerkd.validateDataset', async (target?: unknown) => {
+    const uri = await chooseTarget(target);
+    if (uri === undefined) return undefined;
+    const name = vscode.workspace.asRelativePath(uri);
+    try {
+      const summary = await validate(uri, diagnostics);
+      if (summary === undefined) {
+        services.log.info(`Validation of ${name} cancelled`);
+        return undefined;
+      }
+      services.log.info(`Validated ${name}: ${summary.rows} rows, ${summary.errors} errors, ${summary.warnings} warnings`);
+      void showSummary(name, summary);
+      return summary;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      services.log.error(`Could not validate ${name}: ${reason}`);
+      void vscode.window.showErrorMessage(`PeerKD could not validate ${name}: ${reason}`);
+      return undefined;
+    }
+  });
+}
+
+async function chooseTarget(target: unknown): Promise<vscode.Uri | undefined> {
+  if (target instanceof vscode.Uri) return target;
+  const active = vscode.window.activeTextEditor?.document;
+  if (active && isJsonlDocument(active)) return active.uri;
+  const picked = await vscode.window.showOpenDialog({
+    canSelectMany: false,
+    openLabel: 'Validate',
+    title: 'PeerKD: Validate Dataset',
+    filters: { 'JSON Lines': ['jsonl'], 'All files': ['*'] },
+  });
+  return picked?.[0];
+}
+
+async function validate(uri: vscode.Uri, diagnostics: DatasetDiagnostics): Promise<ValidationSummary | undefined> {
+  const open = vscode.workspace.textDocuments.find((document) => document.uri.toString() === uri.toString());
+  if (open && diagnostics.isTracked(uri)) {
+    const result = diagnostics.validateNow(open);
+    if (result) return summarize(uri, result.rows, result.problems);
+  }
+  const settings = readSettings(uri);
+  const options = { labels: settings.labels };
+  if (uri.scheme !== 'file') {
+    const text = new TextDecoder('utf-8').decode(await vscode.workspace.fs.readFile(uri));
+    const parsed = parseDatasetText(text, settings.fields, options);
+    diagnostics.publish(uri, parsed.problems);
+    return summarize(uri, parsed.rows.length, parsed.problems);
+  }
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Validating ${vscode.workspace.asRelativePath(uri)}`, cancellable: true },
+    async (progress, token) => {
+      const problems: Problem[] = [];
+      let rows = 0;
+      let reported = 0;
+      for await (const batch of streamDataset(uri.fsPath, settings.fields, options)) {
+        if (token.isCancellationRequested) return undefined;
+        for (const result of batch) {
+          if (result.row) rows++;
+          for (const problem of result.problems) problems.push(problem);
+        }
+        if (rows - reported >= 50_000) {
+          reported = rows;
+          progress.report({ message: `${rows.toLocaleString()} rows` });
+        }
+      }
+      diagnostics.publish(uri, problems);
+      return summarize(uri, rows, problems);
+    },
+  );
+}
+
+function summarize(uri: vscode.Uri, rows: number, problems: readonly Problem[]): ValidationSummary {
+  const errors = problems.filter((problem) => problem.severity === 'error').length;
+  return { uri: uri.toString(), rows, errors, warnings: problems.length - errors };
+}
+
+function plural(count: number, word: string): string {
+  return `${count.toLocaleString()} ${word}${count === 1 ? '' : 's'}`;
+}
+
+async function showSummary(name: string, summary: ValidationSummary): Promise<void> {
+  const text = `${name}: ${plural(summary.rows, 'row')}, ${plural(summary.errors, 'error')}, ${plural(summary.warnings, 'warning')}.`;
+  if (summary.errors + summary.warnings === 0) {
+    await vscode.window.showInformationMessage(`PeerKD: ${text} No problems found.`);
+    return;
+  }
+  const show = summary.errors > 0 ? vscode.window.showErrorMessage : vscode.window.showWarningMessage;
+  const choice = await show(`PeerKD: ${text}`, 'Open Problems');
+  if (choice === 'Open Problems') await vscode.commands.executeCommand('workbench.actions.view.problems');
+}

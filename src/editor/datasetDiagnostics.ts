@@ -1,0 +1,171 @@
+import * as vscode from 'vscode';
+import { IncrementalDatasetValidator, lineCountOf, type Problem } from '../dataset/index';
+import type { Services } from './services';
+import { readSettings } from './settings';
+
+/** Diagnostics of the dataset rules (invalid JSON, missing text, unknown label, duplicate id) on JSONL files. */
+export const DIAGNOSTIC_SOURCE = 'PeerKD';
+const DEBOUNCE_MS = 300;
+/** Schemes of documents a person edits; diff views (git:) and the like would only duplicate the Problems list. */
+const VALIDATED_SCHEMES = new Set(['file', 'untitled', 'vscode-remote', 'vscode-vfs']);
+
+export function isJsonlDocument(document: vscode.TextDocument): boolean {
+  return (
+    VALIDATED_SCHEMES.has(document.uri.scheme) &&
+    (document.languageId === 'jsonl' || document.uri.path.toLowerCase().endsWith('.jsonl'))
+  );
+}
+
+export function toDiagnostic(problem: Problem): vscode.Diagnostic {
+  const range = new vscode.Range(problem.line - 1, problem.column - 1, problem.line - 1, Math.max(problem.column, problem.endColumn) - 1);
+  const severity = problem.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning;
+  const diagnostic = new vscode.Diagnostic(range, problem.message, severity);
+  diagnostic.source = DIAGNOSTIC_SOURCE;
+  diagnostic.code = problem.code;
+  return diagnostic;
+}
+
+interface TrackedDocument {
+  document: vscode.TextDocument;
+  validator: IncrementalDatasetValidator;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * Keeps the dataset diagnostics of every open JSONL document current. Edits are folded into a per-line cache as
+ * they happen; validation runs DEBOUNCE_MS after the last keystroke and re-parses only the changed lines.
+ * "PeerKD: Validate Dataset" publishes through `publish` for files that are not open.
+ */
+export class DatasetDiagnostics implements vscode.Disposable {
+  private readonly collection = vscode.languages.createDiagnosticCollection('peerkd-dataset');
+  private readonly tracked = new Map<string, TrackedDocument>();
+  private readonly subscriptions: vscode.Disposable[] = [];
+
+  constructor(private readonly services: Services) {
+    this.subscriptions.push(
+      this.collection,
+      vscode.workspace.onDidOpenTextDocument((document) => this.open(document)),
+      vscode.workspace.onDidCloseTextDocument((document) => this.close(document.uri)),
+      vscode.workspace.onDidChangeTextDocument((event) => this.change(event)),
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (event.affectsConfiguration('peerkd.fields') || event.affectsConfiguration('peerkd.labels')) this.reconfigureAll();
+      }),
+    );
+    for (const document of vscode.workspace.textDocuments) this.open(document);
+  }
+
+  /** Validates an open document now (skipping the debounce): its problems and row count. */
+  validateNow(document: vscode.TextDocument): { problems: Problem[]; rows: number } | undefined {
+    const entry = this.tracked.get(document.uri.toString()) ?? this.open(document);
+    if (entry === undefined) return undefined;
+    const problems = this.flush(entry);
+    return problems && { problems, rows: entry.validator.lastRowCount };
+  }
+
+  isTracked(uri: vscode.Uri): boolean {
+    return this.tracked.has(uri.toString());
+  }
+
+  /** Publishes problems found outside an open editor (e.g. a streamed file). */
+  publish(uri: vscode.Uri, problems: readonly Problem[]): void {
+    this.collection.set(uri, problems.map(toDiagnostic));
+  }
+
+  dispose(): void {
+    for (const entry of this.tracked.values()) clearTimeout(entry.timer);
+    this.tracked.clear();
+    for (const subscription of this.subscriptions) subscription.dispose();
+  }
+
+  private open(document: vscode.TextDocument): TrackedDocument | undefined {
+    if (!isJsonlDocument(document)) return undefined;
+    const key = document.uri.toString();
+    const existing = this.tracked.get(key);
+    if (existing) return existing;
+    const settings = readSettings(document.uri);
+    let validator: IncrementalDatasetValidator;
+    try {
+      validator = new IncrementalDatasetValidator(settings.fields, { labels: settings.labels });
+    } catch (error) {
+      this.services.log.error(`Invalid peerkd.fields setting: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    }
+    const entry: TrackedDocument = { document, validator, timer: undefined };
+    this.tracked.set(key, entry);
+    this.schedule(entry, 0);
+    return entry;
+  }
+
+  private close(uri: vscode.Uri): void {
+    const key = uri.toString();
+    const entry = this.tracked.get(key);
+    if (entry) clearTimeout(entry.timer);
+    this.tracked.delete(key);
+    this.collection.delete(uri);
+  }
+
+  private change(event: vscode.TextDocumentChangeEvent): void {
+    if (event.contentChanges.length === 0) return;
+    const entry = this.tracked.get(event.document.uri.toString());
+    if (entry === undefined) return;
+    // Changes of one event apply in order, each to the text the previous one produced.
+    for (const change of event.contentChanges) {
+      entry.validator.applyChange({
+        startLine: change.range.start.line,
+        endLine: change.range.end.line,
+        insertedLineCount: lineCountOf(change.text),
+      });
+    }
+    entry.document = event.document;
+    this.schedule(entry, DEBOUNCE_MS);
+  }
+
+  private reconfigureAll(): void {
+    for (const entry of this.tracked.values()) {
+      const settings = readSettings(entry.document.uri);
+      try {
+        entry.validator.reconfigure(settings.fields, { labels: settings.labels });
+      } catch (error) {
+        this.services.log.error(`Invalid peerkd.fields setting: ${error instanceof Error ? error.message : String(error)}`);
+        continue;
+      }
+      this.schedule(entry, 0);
+    }
+  }
+
+  private schedule(entry: TrackedDocument, delay: number): void {
+    clearTimeout(entry.timer);
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined;
+      if (this.tracked.get(entry.document.uri.toString()) === entry) this.flush(entry);
+    }, delay);
+  }
+
+  private flush(entry: TrackedDocument): Problem[] | undefined {
+    clearTimeout(entry.timer);
+    entry.timer = undefined;
+    const document = entry.document;
+    try {
+      const started = performance.now();
+      const problems = entry.validator.validate(document.lineCount, (index) => document.lineAt(index).text);
+      this.collection.set(document.uri, problems.map(toDiagnostic));
+      const parsed = entry.validator.lastParsedLineCount;
+      if (parsed > 1000) {
+        this.services.log.debug(
+          `Validated ${vscode.workspace.asRelativePath(document.uri)}: parsed ${parsed} of ${document.lineCount} lines, ` +
+            `${problems.length} problems, ${Math.round(performance.now() - started)} ms`,
+        );
+      }
+      return problems;
+    } catch (error) {
+      this.services.log.error(
+        `Could not validate ${document.uri.toString(true)}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      return undefined;
+    }
+  }
+}
+
+export function registerDatasetDiagnostics(services: Services): DatasetDiagnostics {
+  return new DatasetDiagnostics(services);
+}
