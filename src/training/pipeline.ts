@@ -1,0 +1,355 @@
+/**
+ * The distillation method, end to end (docs/METHOD.md):
+ *   1. vanilla KD: one student on every teacher label plus the human labels;
+ *   2. peer advice: K stratified folds of the labelled rows; each fold is predicted by a peer trained on the others;
+ *      repeated for S stages, each stage's peers learning from the previous stage's calibrated advice;
+ *   3. calibrated advice: peers' out-of-fold probabilities (averaged over stages) × the teacher's estimated confusion;
+ *   4. final student on the advice (soft or hard targets) plus the human labels.
+ * Plain TypeScript, no `vscode`; runs in the worker process and in the CLI.
+ */
+import { calibrate, argmax, type CalibrationInput, type CalibrationResult } from './calibration';
+import { fitFeaturizer, transform, selectRows, DEFAULT_FEATURIZER, type FeaturizerConfig, type SparseRows } from './featurize';
+import { selectBackend, type TensorFlow } from './backend';
+import { stratifiedFolds } from './splits';
+import { trainStudent, predictStudent, DEFAULT_STUDENT, type StudentOptions } from './student';
+import type { TrainedModel } from './model';
+import type { DistillOptions, DistillPhase, DistillProgress, Prediction, TrainingRow } from './types';
+
+export type { TrainedModel } from './model';
+
+/** Engine knobs beyond DistillOptions (benchmarks and tests set them; users normally keep the defaults). */
+export interface EngineTuning {
+  featurizer: FeaturizerConfig;
+  /** Student for vanilla, peers and final. */
+  student: Omit<StudentOptions, 'seed'>;
+  /** Peer probabilities fed to the calibration: the last stage's, or the mean over all stages. */
+  stageEnsemble: 'last' | 'mean';
+  /** Training weight of a human-labelled row relative to a teacher-labelled one. */
+  humanWeight: number;
+}
+
+export const DEFAULT_TUNING: EngineTuning = {
+  featurizer: DEFAULT_FEATURIZER,
+  student: { dim: DEFAULT_STUDENT.dim, epochs: DEFAULT_STUDENT.epochs, learningRate: DEFAULT_STUDENT.learningRate, batchSize: DEFAULT_STUDENT.batchSize, head: DEFAULT_STUDENT.head },
+  stageEnsemble: 'mean',
+  humanWeight: 1,
+};
+
+/** Which final targets `auto` resolves to (measured in docs/BENCHMARKS.md). */
+export const AUTO_FINAL_TARGETS: 'soft' | 'hard' = 'soft';
+
+export interface DistillMetrics {
+  rows: number;
+  teacherRows: number;
+  humanRows: number;
+  /** Rows with neither a teacher nor a human label: predicted, not trained on. */
+  unlabelledRows: number;
+  labels: string[];
+  folds: number;
+  stages: number;
+  seed: number;
+  finalTargets: 'soft' | 'hard';
+  student: Omit<StudentOptions, 'seed'>;
+  featurizer: FeaturizerConfig;
+  /** Mean calibrated probability that the teacher label is right, over teacher-labelled rows without a human label. */
+  estimatedTeacherAccuracy: number;
+  flaggedCount: number;
+  /** Rows whose suggested label differs from the teacher label (flagged or not). */
+  changedCount: number;
+  thresholds: { flag: number; alpha: number; gamma: number; beta: number };
+  /** Estimated P(teacher = column | true = row), labels × labels. */
+  teacherConfusion: number[][];
+  /** Checks against the human labels, each cross-fitted (no row judged by a model or parameter fitted on it). */
+  humanCheck: {
+    rows: number;
+    /** Human rows that also carry a teacher label. */
+    pairedRows: number;
+    teacherAccuracy: number | null;
+    advisedAccuracy: number | null;
+    /** Out-of-fold accuracy of the last stage's peers: the final student's recipe on (K−1)/K of the data. */
+    studentAccuracy: number | null;
+  };
+  timingsMs: Partial<Record<DistillPhase, number>> & { total: number };
+  /** Student training throughput: row-epochs per second over all students. */
+  rowsPerSecond: number;
+  backend: string;
+}
+
+export interface DistillOutput {
+  /** One per input row, same order. */
+  predictions: Prediction[];
+  metrics: DistillMetrics;
+  model: TrainedModel;
+  backend: { name: string; skipped: { name: string; reason: string }[] };
+}
+
+export interface DistillHooks {
+  onProgress?(progress: DistillProgress): void;
+  onLog?(line: string): void;
+  signal?: AbortSignal;
+}
+
+export interface DistillInput {
+  rows: TrainingRow[];
+  labels: string[];
+}
+
+export function abortError(): Error {
+  const error = new Error('distillation cancelled');
+  error.name = 'AbortError';
+  return error;
+}
+
+/** Checks the input; errors name the row's line so that the caller can add the file. */
+export function validateInput(input: DistillInput, options: Pick<DistillOptions, 'folds' | 'stages'>): void {
+  const labels = input.labels;
+  if (new Set(labels).size !== labels.length) throw new Error(`the label set has duplicates: ${JSON.stringify(labels)}`);
+  if (labels.length < 2) throw new Error(`the label set needs at least 2 labels, got ${labels.length}${labels.length ? ` (${JSON.stringify(labels[0])})` : ''}`);
+  if (!Number.isInteger(options.folds) || options.folds < 2) throw new Error(`folds must be an integer >= 2, got ${options.folds}`);
+  if (!Number.isInteger(options.stages) || options.stages < 1) throw new Error(`stages must be an integer >= 1, got ${options.stages}`);
+  const known = new Set(labels);
+  let labelled = 0;
+  for (const row of input.rows) {
+    if (row.human !== null && !known.has(row.human)) {
+      throw new Error(`line ${row.line}: human label ${JSON.stringify(row.human)} is not in the label set ${JSON.stringify(labels)}`);
+    }
+    if (row.teacher !== null && !known.has(row.teacher)) {
+      throw new Error(`line ${row.line}: teacher label ${JSON.stringify(row.teacher)} is not in the label set ${JSON.stringify(labels)}`);
+    }
+    if (row.teacherConfidence !== null && !(row.teacherConfidence >= 0 && row.teacherConfidence <= 1)) {
+      throw new Error(`line ${row.line}: teacher confidence ${row.teacherConfidence} is not a probability between 0 and 1`);
+    }
+    if (row.teacher !== null || row.human !== null) labelled++;
+  }
+  if (labelled < options.folds) {
+    throw new Error(`only ${labelled} row(s) carry a teacher or human label, fewer than the ${options.folds} folds: label more rows or lower the folds`);
+  }
+}
+
+function oneHot(index: number, classes: number, out: Float32Array, row: number): void {
+  out.fill(0, row * classes, row * classes + classes);
+  out[row * classes + index] = 1;
+}
+
+function toRecord(labels: readonly string[], values: ArrayLike<number>, row: number): Record<string, number> {
+  const record: Record<string, number> = {};
+  for (let c = 0; c < labels.length; c++) record[labels[c]] = round(values[row * labels.length + c]);
+  return record;
+}
+
+function round(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
+}
+
+export async function runDistillation(input: DistillInput, options: DistillOptions, hooks: DistillHooks = {}, tuningOverride: Partial<EngineTuning> = {}): Promise<DistillOutput> {
+  const started = performance.now();
+  const tuning: EngineTuning = { ...DEFAULT_TUNING, ...tuningOverride, student: { ...DEFAULT_TUNING.student, ...tuningOverride.student } };
+  const log = (line: string) => hooks.onLog?.(line);
+  const checkpoint = () => {
+    if (hooks.signal?.aborted) throw abortError();
+  };
+  validateInput(input, options);
+  if (options.student !== 'fasttext') throw new Error(`student '${options.student}' is not available in this build; use 'fasttext'`);
+  checkpoint();
+
+  const { rows, labels } = input;
+  const classes = labels.length;
+  const n = rows.length;
+  const labelIndex = new Map(labels.map((label, index) => [label, index]));
+  const teacher = Int32Array.from(rows, (row) => (row.teacher === null ? -1 : labelIndex.get(row.teacher)!));
+  const human = Int32Array.from(rows, (row) => (row.human === null ? -1 : labelIndex.get(row.human)!));
+  const teacherConfidence = Float32Array.from(rows, (row) => (row.teacherConfidence === null ? NaN : row.teacherConfidence));
+  const labelled: number[] = [];
+  const unlabelled: number[] = [];
+  for (let i = 0; i < n; i++) (teacher[i] >= 0 || human[i] >= 0 ? labelled : unlabelled).push(i);
+  const trusted = Int32Array.from(rows, (_, i) => (human[i] >= 0 ? human[i] : teacher[i]));
+
+  const backend = await selectBackend(options.backend);
+  const tf: TensorFlow = backend.tf;
+  log(`backend: ${backend.name} (${backend.source})${backend.skipped.map((s) => `; skipped ${s.name}: ${s.reason}`).join('')}`);
+
+  const timings: Partial<Record<DistillPhase, number>> = {};
+  let phaseStarted = performance.now();
+  const endPhase = (phase: DistillPhase) => {
+    const now = performance.now();
+    timings[phase] = (timings[phase] ?? 0) + (now - phaseStarted);
+    phaseStarted = now;
+  };
+
+  // Work plan, in row-epochs, for the progress fraction and the time estimate.
+  const epochs = tuning.student.epochs;
+  const peerRowsPerStage = labelled.length * (options.folds - 1);
+  const plannedWork = epochs * (labelled.length + options.stages * peerRowsPerStage + labelled.length);
+  let doneWork = 0;
+  let trainedRowEpochs = 0;
+  let trainingMs = 0;
+  const report = (progress: Omit<DistillProgress, 'elapsedMs' | 'fraction' | 'remainingMs'>) => {
+    const elapsedMs = performance.now() - started;
+    const fraction = Math.min(1, doneWork / plannedWork);
+    hooks.onProgress?.({ ...progress, elapsedMs, fraction, remainingMs: fraction > 0.02 ? (elapsedMs * (1 - fraction)) / fraction : undefined });
+  };
+
+  report({ phase: 'featurize' });
+  const featurizer = fitFeaturizer(rows.map((row) => row.text), tuning.featurizer);
+  const features = transform(featurizer, rows.map((row) => row.text));
+  endPhase('featurize');
+  checkpoint();
+
+  let studentCounter = 0;
+  const train = async (rowIndices: number[], targets: Float32Array, phase: DistillPhase, extra: Partial<DistillProgress>) => {
+    const subset = selectRows(features, rowIndices);
+    const subsetTargets = new Float32Array(rowIndices.length * classes);
+    const weights = new Float32Array(rowIndices.length);
+    rowIndices.forEach((row, i) => {
+      subsetTargets.set(targets.subarray(row * classes, row * classes + classes), i * classes);
+      weights[i] = human[row] >= 0 ? tuning.humanWeight : 1;
+    });
+    const trainStarted = performance.now();
+    const model = await trainStudent(
+      { features: subset, targets: subsetTargets, weights },
+      featurizer.config.buckets,
+      classes,
+      { ...tuning.student, seed: options.seed * 7919 + ++studentCounter },
+      {
+        tf,
+        checkpoint,
+        onEpoch: (epoch, loss, rowsPerSecond) => {
+          doneWork += rowIndices.length;
+          report({ phase, ...extra, epoch, epochs, loss, rowsPerSecond });
+        },
+      },
+    );
+    trainingMs += performance.now() - trainStarted;
+    trainedRowEpochs += rowIndices.length * epochs;
+    return model;
+  };
+  const predictRows = (model: Awaited<ReturnType<typeof train>>, rowIndices: number[] | null): Float32Array =>
+    predictStudent(model, rowIndices ? selectRows(features, rowIndices) : features);
+
+  // 1. Vanilla KD.
+  const trustedTargets = new Float32Array(n * classes);
+  for (const row of labelled) oneHot(trusted[row], classes, trustedTargets, row);
+  const vanillaModel = await train(labelled, trustedTargets, 'vanilla', {});
+  const vanillaProbs = predictRows(vanillaModel, null);
+  endPhase('vanilla');
+  log(`vanilla student trained on ${labelled.length} rows`);
+
+  // 2–3. Peer advice over stages, calibrated after each stage.
+  const calibrationInputBase = { classes, teacher, human, teacherConfidence };
+  let stageTargets = trustedTargets;
+  const peerSum = new Float32Array(n * classes);
+  let lastStagePeers = new Float32Array(n * classes);
+  let calibration: CalibrationResult | undefined;
+  let peerProbs = new Float32Array(n * classes);
+  for (let stage = 1; stage <= options.stages; stage++) {
+    const folds = stratifiedFolds(trusted, options.folds, options.seed * 104729 + stage);
+    const stagePeers = new Float32Array(n * classes);
+    for (let fold = 0; fold < options.folds; fold++) {
+      const trainRows = labelled.filter((row) => folds[row] !== fold);
+      const heldOut = labelled.filter((row) => folds[row] === fold);
+      const peer = await train(trainRows, stageTargets, 'peer', { fold: fold + 1, folds: options.folds, stage, stages: options.stages });
+      const heldProbs = predictRows(peer, heldOut);
+      heldOut.forEach((row, i) => stagePeers.set(heldProbs.subarray(i * classes, (i + 1) * classes), row * classes));
+      if (unlabelled.length) {
+        // Rows without any label are out-of-sample for every peer: average the K peers.
+        const unlabelledProbs = predictRows(peer, unlabelled);
+        unlabelled.forEach((row, i) => {
+          for (let c = 0; c < classes; c++) stagePeers[row * classes + c] += unlabelledProbs[i * classes + c] / options.folds;
+        });
+      }
+      checkpoint();
+    }
+    for (let k = 0; k < peerSum.length; k++) peerSum[k] += stagePeers[k];
+    lastStagePeers = stagePeers;
+    peerProbs = tuning.stageEnsemble === 'mean' ? peerSum.map((value) => value / stage) : stagePeers;
+    endPhase('peer');
+    calibration = calibrate({ ...calibrationInputBase, peerProbs } satisfies CalibrationInput);
+    endPhase('calibrate');
+    log(
+      `stage ${stage}/${options.stages}: estimated teacher accuracy ${calibration.estimatedTeacherAccuracy.toFixed(4)}, ` +
+        `${calibration.flagged.reduce((a, b) => a + b, 0)} flagged, α=${calibration.parameters.alpha} γ=${calibration.parameters.gamma} β=${calibration.parameters.beta}`,
+    );
+    // The next stage learns from the advice (human rows stay one-hot; rows without labels are not trained on).
+    stageTargets = new Float32Array(n * classes);
+    for (const row of labelled) stageTargets.set(calibration.posterior.subarray(row * classes, (row + 1) * classes), row * classes);
+  }
+  const advice = calibration!;
+
+  // 4. Final student.
+  const finalTargets = options.finalTargets === 'auto' ? AUTO_FINAL_TARGETS : options.finalTargets;
+  const targets = new Float32Array(n * classes);
+  for (const row of labelled) {
+    if (finalTargets === 'hard') oneHot(advice.suggested[row], classes, targets, row);
+    else targets.set(advice.posterior.subarray(row * classes, (row + 1) * classes), row * classes);
+  }
+  const finalModel = await train(labelled, targets, 'final', {});
+  const finalProbs = predictRows(finalModel, null);
+  endPhase('final');
+  checkpoint();
+
+  // Rows without any label: the advice is the final student's prediction (nothing to calibrate against).
+  const predictions: Prediction[] = rows.map((row, i) => {
+    const probs = teacher[i] >= 0 || human[i] >= 0 ? advice.posterior : finalProbs;
+    const suggested = teacher[i] >= 0 || human[i] >= 0 ? advice.suggested[i] : argmax(finalProbs, i * classes, classes);
+    return {
+      id: row.id,
+      line: row.line,
+      teacher: row.teacher,
+      human: row.human,
+      suggested: labels[suggested],
+      p_teacher_wrong: round(advice.pTeacherWrong[i]),
+      flagged: advice.flagged[i] === 1,
+      probs: toRecord(labels, probs, i),
+      peer_probs: toRecord(labels, peerProbs, i),
+      vanilla_probs: toRecord(labels, vanillaProbs, i),
+    };
+  });
+
+  const humanRows = rows.map((_, i) => i).filter((i) => human[i] >= 0);
+  const studentRight = humanRows.filter((i) => argmax(lastStagePeers, i * classes, classes) === human[i]).length;
+  const confusion = advice.parameters.confusion;
+  const metrics: DistillMetrics = {
+    rows: n,
+    teacherRows: rows.filter((row) => row.teacher !== null).length,
+    humanRows: humanRows.length,
+    unlabelledRows: unlabelled.length,
+    labels: [...labels],
+    folds: options.folds,
+    stages: options.stages,
+    seed: options.seed,
+    finalTargets,
+    student: tuning.student,
+    featurizer: featurizer.config,
+    estimatedTeacherAccuracy: round(advice.estimatedTeacherAccuracy),
+    flaggedCount: advice.flagged.reduce((a, b) => a + b, 0),
+    changedCount: rows.filter((_, i) => teacher[i] >= 0 && human[i] < 0 && advice.suggested[i] !== teacher[i]).length,
+    thresholds: { flag: round(advice.threshold), alpha: advice.parameters.alpha, gamma: advice.parameters.gamma, beta: advice.parameters.beta },
+    teacherConfusion: labels.map((_, y) => labels.map((__, t) => round(confusion[y * classes + t]))),
+    humanCheck: {
+      rows: humanRows.length,
+      pairedRows: advice.humanCheck.rows,
+      teacherAccuracy: advice.humanCheck.rows ? round(advice.humanCheck.teacherAccuracy) : null,
+      advisedAccuracy: advice.humanCheck.rows ? round(advice.humanCheck.advisedAccuracy) : null,
+      studentAccuracy: humanRows.length ? round(studentRight / humanRows.length) : null,
+    },
+    timingsMs: { ...roundTimings(timings), total: Math.round(performance.now() - started) },
+    rowsPerSecond: Math.round(trainedRowEpochs / Math.max(trainingMs / 1000, 1e-9)),
+    backend: backend.name,
+  };
+  report({ phase: 'final' });
+  return {
+    predictions,
+    metrics,
+    model: { labels: [...labels], featurizer, weights: finalModel },
+    backend: { name: backend.name, skipped: backend.skipped },
+  };
+}
+
+function roundTimings(timings: Partial<Record<DistillPhase, number>>): Partial<Record<DistillPhase, number>> {
+  return Object.fromEntries(Object.entries(timings).map(([phase, ms]) => [phase, Math.round(ms)]));
+}
+
+/** Convenience for callers that have only the final features (e.g. benchmarks). */
+export function sparseFor(model: TrainedModel, texts: string[]): SparseRows {
+  return transform(model.featurizer, texts);
+}

@@ -1,0 +1,298 @@
+/**
+ * The student: a fastText-style classifier. A sparse embedding bag (hashed n-gram features → dim-dimensional
+ * vector, as the TF-IDF-weighted sum of embedding rows) feeds a dense softmax layer.
+ *
+ * Why the split: TF.js has no sparse gradients, so `tf.layers.embedding` over a large hashed vocabulary computes a
+ * dense gradient of the whole table on every batch (far too slow, see issue 3). The embedding bag is therefore a
+ * hand-written typed-array kernel whose SGD updates touch only the rows a batch uses; the dense layer runs on the
+ * selected TensorFlow.js backend (`head: 'tfjs'`) or, where measured faster, on the same typed-array code
+ * (`head: 'typed'`). Both compute the same maths: softmax cross-entropy against soft targets, SGD with fastText's
+ * linearly decaying learning rate.
+ */
+import type * as tfTypes from '@tensorflow/tfjs';
+import type { SparseRows } from './featurize';
+import { SeededRandom } from './random';
+
+export interface StudentOptions {
+  dim: number;
+  epochs: number;
+  /** Initial SGD learning rate (decays linearly to 0, as in fastText). */
+  learningRate: number;
+  batchSize: number;
+  /** Where the dense layer runs. */
+  head: 'typed' | 'tfjs';
+  seed: number;
+}
+
+export const DEFAULT_STUDENT: StudentOptions = { dim: 32, epochs: 5, learningRate: 0.5, batchSize: 32, head: 'typed', seed: 0 };
+
+/** The learned weights. `embedding` is buckets × dim, `kernel` is dim × classes (row-major), `bias` is classes. */
+export interface StudentWeights {
+  buckets: number;
+  dim: number;
+  classes: number;
+  embedding: Float32Array;
+  kernel: Float32Array;
+  bias: Float32Array;
+}
+
+export interface TrainHooks {
+  /** Called after each epoch. */
+  onEpoch?(epoch: number, loss: number, rowsPerSecond: number): void;
+  /** Called between batches (the event loop turns at least every 50 ms); throw to stop, e.g. on abort. */
+  checkpoint?(): void;
+  tf?: typeof tfTypes;
+}
+
+/** One training example set: features, soft targets (rows × classes, each row sums to 1) and per-row weights. */
+export interface TrainingSet {
+  features: SparseRows;
+  targets: Float32Array;
+  weights: Float32Array;
+}
+
+interface DenseHead {
+  /** Forward + backward + SGD step on a batch; returns the gradient w.r.t. the hidden vectors and the batch loss. */
+  step(hidden: Float32Array, targets: Float32Array, weights: Float32Array, size: number, learningRate: number): { gradHidden: Float32Array; loss: number };
+  probabilities(hidden: Float32Array, size: number): Float32Array;
+  weights(): { kernel: Float32Array; bias: Float32Array };
+  dispose(): void;
+}
+
+class TypedHead implements DenseHead {
+  private readonly gradHidden: Float32Array;
+  private readonly scratch: Float32Array;
+
+  constructor(
+    private readonly dim: number,
+    private readonly classes: number,
+    private readonly kernel: Float32Array = new Float32Array(dim * classes),
+    private readonly bias: Float32Array = new Float32Array(classes),
+    maxBatch = 1,
+  ) {
+    this.gradHidden = new Float32Array(maxBatch * dim);
+    this.scratch = new Float32Array(classes);
+  }
+
+  step(hidden: Float32Array, targets: Float32Array, weights: Float32Array, size: number, learningRate: number) {
+    const { dim, classes, kernel, bias, scratch } = this;
+    const gradHidden = this.gradHidden;
+    let loss = 0;
+    // First the gradients of every example with the weights as they were, then the update (a true mini-batch step).
+    const gradLogits = new Float32Array(size * classes);
+    for (let r = 0; r < size; r++) {
+      const h = r * dim;
+      this.logits(hidden, h, scratch);
+      softmaxInPlace(scratch);
+      const w = weights[r];
+      for (let c = 0; c < classes; c++) {
+        const q = targets[r * classes + c];
+        if (q > 0) loss -= w * q * Math.log(Math.max(scratch[c], 1e-12));
+        gradLogits[r * classes + c] = w * (scratch[c] - q);
+      }
+      for (let d = 0; d < dim; d++) {
+        let sum = 0;
+        for (let c = 0; c < classes; c++) sum += kernel[d * classes + c] * gradLogits[r * classes + c];
+        gradHidden[h + d] = sum;
+      }
+    }
+    for (let r = 0; r < size; r++) {
+      for (let c = 0; c < classes; c++) {
+        const g = gradLogits[r * classes + c] * learningRate;
+        if (g === 0) continue;
+        bias[c] -= g;
+        for (let d = 0; d < dim; d++) kernel[d * classes + c] -= g * hidden[r * dim + d];
+      }
+    }
+    return { gradHidden, loss };
+  }
+
+  probabilities(hidden: Float32Array, size: number): Float32Array {
+    const out = new Float32Array(size * this.classes);
+    const scratch = this.scratch;
+    for (let r = 0; r < size; r++) {
+      this.logits(hidden, r * this.dim, scratch);
+      softmaxInPlace(scratch);
+      out.set(scratch, r * this.classes);
+    }
+    return out;
+  }
+
+  weights() {
+    return { kernel: this.kernel, bias: this.bias };
+  }
+
+  dispose(): void {}
+
+  private logits(hidden: Float32Array, offset: number, out: Float32Array): void {
+    const { dim, classes, kernel, bias } = this;
+    for (let c = 0; c < classes; c++) out[c] = bias[c];
+    for (let d = 0; d < dim; d++) {
+      const x = hidden[offset + d];
+      if (x === 0) continue;
+      const row = d * classes;
+      for (let c = 0; c < classes; c++) out[c] += x * kernel[row + c];
+    }
+  }
+}
+
+class TfHead implements DenseHead {
+  private readonly kernel: tfTypes.Variable;
+  private readonly bias: tfTypes.Variable;
+
+  constructor(
+    private readonly tf: typeof tfTypes,
+    private readonly dim: number,
+    private readonly classes: number,
+    initialKernel: Float32Array,
+  ) {
+    this.kernel = tf.variable(tf.tensor2d(initialKernel, [dim, classes]));
+    this.bias = tf.variable(tf.zeros([classes]));
+  }
+
+  step(hidden: Float32Array, targets: Float32Array, weights: Float32Array, size: number, learningRate: number) {
+    const tf = this.tf;
+    return tf.tidy(() => {
+      const h = tf.tensor2d(hidden.subarray(0, size * this.dim), [size, this.dim]);
+      const q = tf.tensor2d(targets.subarray(0, size * this.classes), [size, this.classes]);
+      const w = tf.tensor2d(weights.subarray(0, size), [size, 1]);
+      const logits = h.matMul(this.kernel).add(this.bias);
+      const p = tf.softmax(logits);
+      const gradLogits = p.sub(q).mul(w);
+      const gradHidden = gradLogits.matMul(this.kernel, false, true);
+      const loss = tf.sum(q.mul(tf.logSoftmax(logits)).mul(w)).neg();
+      this.kernel.assign(this.kernel.sub(h.matMul(gradLogits, true, false).mul(learningRate)));
+      this.bias.assign(this.bias.sub(gradLogits.sum(0).mul(learningRate)));
+      return { gradHidden: gradHidden.dataSync() as Float32Array, loss: loss.dataSync()[0] };
+    });
+  }
+
+  probabilities(hidden: Float32Array, size: number): Float32Array {
+    const tf = this.tf;
+    return tf.tidy(() => tf.softmax(tf.tensor2d(hidden, [size, this.dim]).matMul(this.kernel).add(this.bias)).dataSync() as Float32Array);
+  }
+
+  weights() {
+    return { kernel: this.kernel.dataSync() as Float32Array, bias: this.bias.dataSync() as Float32Array };
+  }
+
+  dispose(): void {
+    this.kernel.dispose();
+    this.bias.dispose();
+  }
+}
+
+function softmaxInPlace(values: Float32Array): void {
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) if (values[i] > max) max = values[i];
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) {
+    values[i] = Math.exp(values[i] - max);
+    sum += values[i];
+  }
+  for (let i = 0; i < values.length; i++) values[i] /= sum;
+}
+
+/** Embedding-bag forward for rows [from, from+size) of an order: writes size × dim hidden vectors. */
+function bagForward(features: SparseRows, order: Int32Array | null, from: number, size: number, embedding: Float32Array, dim: number, out: Float32Array): void {
+  out.fill(0, 0, size * dim);
+  for (let r = 0; r < size; r++) {
+    const row = order ? order[from + r] : from + r;
+    const base = r * dim;
+    for (let k = features.offsets[row]; k < features.offsets[row + 1]; k++) {
+      const value = features.values[k];
+      const e = features.indices[k] * dim;
+      for (let d = 0; d < dim; d++) out[base + d] += value * embedding[e + d];
+    }
+  }
+}
+
+/** Longest stretch of synchronous work between two turns of the event loop (so that abort messages get through). */
+const YIELD_EVERY_MS = 50;
+
+export async function trainStudent(
+  set: TrainingSet,
+  buckets: number,
+  classes: number,
+  options: StudentOptions,
+  hooks: TrainHooks = {},
+): Promise<StudentWeights> {
+  const { dim, epochs, batchSize } = options;
+  const random = new SeededRandom(options.seed);
+  // The embedding table starts at zero and the small dense kernel at random (the reverse of fastText): the result is
+  // the same symmetric-breaking start, without drawing buckets × dim random numbers for every student.
+  const embedding = new Float32Array(buckets * dim);
+  const initialKernel = new Float32Array(dim * classes);
+  const bound = 1 / Math.sqrt(dim);
+  for (let i = 0; i < initialKernel.length; i++) initialKernel[i] = (random.next() * 2 - 1) * bound;
+  if (options.head === 'tfjs' && !hooks.tf) throw new Error("student head 'tfjs' needs a TensorFlow.js module");
+  const head: DenseHead =
+    options.head === 'tfjs' ? new TfHead(hooks.tf!, dim, classes, initialKernel) : new TypedHead(dim, classes, initialKernel, undefined, batchSize);
+  const n = set.features.rows;
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  const hidden = new Float32Array(batchSize * dim);
+  const batchTargets = new Float32Array(batchSize * classes);
+  const batchWeights = new Float32Array(batchSize);
+  const totalSteps = Math.max(1, epochs * n);
+  let seen = 0;
+  let lastYield = performance.now();
+  try {
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      const started = performance.now();
+      random.shuffle(order);
+      let epochLoss = 0;
+      let weightSum = 0;
+      for (let from = 0; from < n; from += batchSize) {
+        if (performance.now() - lastYield > YIELD_EVERY_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          lastYield = performance.now();
+        }
+        hooks.checkpoint?.();
+        const size = Math.min(batchSize, n - from);
+        const learningRate = options.learningRate * Math.max(0, 1 - seen / totalSteps);
+        bagForward(set.features, order, from, size, embedding, dim, hidden);
+        for (let r = 0; r < size; r++) {
+          const row = order[from + r];
+          batchTargets.set(set.targets.subarray(row * classes, row * classes + classes), r * classes);
+          batchWeights[r] = set.weights[row];
+          weightSum += set.weights[row];
+        }
+        const { gradHidden, loss } = head.step(hidden, batchTargets, batchWeights, size, learningRate);
+        epochLoss += loss;
+        // Sparse update: only the embedding rows this batch used move.
+        for (let r = 0; r < size; r++) {
+          const row = order[from + r];
+          const g = r * dim;
+          for (let k = set.features.offsets[row]; k < set.features.offsets[row + 1]; k++) {
+            const scale = learningRate * set.features.values[k];
+            const e = set.features.indices[k] * dim;
+            for (let d = 0; d < dim; d++) embedding[e + d] -= scale * gradHidden[g + d];
+          }
+        }
+        seen += size;
+      }
+      const seconds = (performance.now() - started) / 1000;
+      hooks.onEpoch?.(epoch, epochLoss / Math.max(weightSum, 1e-12), n / Math.max(seconds, 1e-9));
+    }
+    const { kernel, bias } = head.weights();
+    return { buckets, dim, classes, embedding, kernel: Float32Array.from(kernel), bias: Float32Array.from(bias) };
+  } finally {
+    head.dispose();
+  }
+}
+
+/** Class probabilities, rows × classes. Runs in chunks to bound memory. */
+export function predictStudent(weights: StudentWeights, features: SparseRows): Float32Array {
+  const { dim, classes } = weights;
+  const head = new TypedHead(dim, classes, weights.kernel, weights.bias);
+  const out = new Float32Array(features.rows * classes);
+  const chunk = 1024;
+  const hidden = new Float32Array(chunk * dim);
+  for (let from = 0; from < features.rows; from += chunk) {
+    const size = Math.min(chunk, features.rows - from);
+    bagForward(features, null, from, size, weights.embedding, dim, hidden);
+    out.set(head.probabilities(hidden, size), from * classes);
+  }
+  return out;
+}
