@@ -1,7 +1,7 @@
 // Bundles the extension host entry, the training child process and the CLI.
 // esbuild does not type-check: `npm test` runs `tsc --noEmit` for that.
 import * as esbuild from 'esbuild';
-import { chmodSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -32,7 +32,15 @@ export const entries = [
   },
 ];
 
+/** The wasm backend loads its .wasm binaries at run time; the bundles find them next to themselves in dist/. */
+function copyWasmBinaries() {
+  const from = 'node_modules/@tensorflow/tfjs-backend-wasm/dist';
+  mkdirSync('dist', { recursive: true });
+  for (const file of readdirSync(from).filter((name) => name.endsWith('.wasm'))) copyFileSync(`${from}/${file}`, `dist/${file}`);
+}
+
 async function main() {
+  copyWasmBinaries();
   if (watch) {
     const contexts = await Promise.all(entries.map((options) => esbuild.context(options)));
     await Promise.all(contexts.map((context) => context.watch()));
