@@ -1,0 +1,388 @@
+/**
+ * The artefacts of a distillation run, and the reader the review UI uses.
+ *
+ * Layout, under the runs folder (default `<dataset folder>/.peerkd/runs`, configurable):
+ *
+ *   <run-id>/predictions.jsonl   one object per dataset row with text (public format, see PREDICTION_FIELDS)
+ *   <run-id>/metrics.json        the method's metrics plus the input counts and backend
+ *   <run-id>/model/              the final student (TF.js format plus the featurizer), see model.ts
+ *   <run-id>/run.log             every log line of the run
+ *   <run-id>/settings.json       options, field mapping, label set, dataset path and content hash
+ *   .tmp-<run-id>/               a run being written; renamed to <run-id>/ only once complete
+ *   latest                       text file: the id of the newest complete run, whatever its dataset
+ *   latest-by-dataset/<key>      text file: the id of the newest complete run of ONE dataset
+ *
+ * Several datasets can share a folder (and so a runs folder), so the review UI asks for the latest run of its own
+ * dataset: `readLatestRun(datasetPath)` follows `latest-by-dataset/<key>` where key = file name + hash of the
+ * absolute path, and falls back to scanning the runs' settings.json when that pointer is missing.
+ *
+ * A run folder appears by one rename, and the pointers are replaced atomically (write temp + rename) after it, so an
+ * interrupted or cancelled run never leaves a half-written run folder nor corrupts earlier runs.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../dataset';
+import type { FieldMapping } from '../dataset/types';
+import type { InputCounts } from './protocol';
+import type { DistillOptions, Prediction } from './types';
+
+export const DEFAULT_RUNS_DIR = path.join('.peerkd', 'runs');
+export const TEMP_PREFIX = '.tmp-';
+export const LATEST_FILE = 'latest';
+export const LATEST_BY_DATASET_DIR = 'latest-by-dataset';
+
+export const PREDICTIONS_FILE = 'predictions.jsonl';
+export const METRICS_FILE = 'metrics.json';
+export const SETTINGS_FILE = 'settings.json';
+export const LOG_FILE = 'run.log';
+export const MODEL_DIR = 'model';
+
+/** The fields of one predictions.jsonl line, in the order they are written. */
+export const PREDICTION_FIELDS = [
+  'id',
+  'line',
+  'teacher',
+  'human',
+  'suggested',
+  'p_teacher_wrong',
+  'flagged',
+  'probs',
+  'peer_probs',
+  'vanilla_probs',
+] as const;
+
+/** settings.json: everything needed to know what a run was made from. */
+export interface RunSettings {
+  runId: string;
+  /** ISO times. */
+  startedAt: string;
+  completedAt: string;
+  datasetPath: string;
+  /** sha256 of the dataset text the run read (the editor's text when it had unsaved edits). */
+  datasetSha256: string;
+  /** Whether the text came from the file on disk or from the editor (unsaved edits). */
+  datasetSource: 'file' | 'editor';
+  fields: FieldMapping;
+  labels: string[];
+  labelsSource: 'configured' | 'inferred';
+  /** The options used; an embeddings API key is never written. */
+  options: DistillOptions;
+  counts: InputCounts;
+  backend: { name: string; skipped: { name: string; reason: string }[] };
+}
+
+export interface RunArtefacts {
+  runId: string;
+  runDir: string;
+  predictions: Prediction[];
+  metrics: unknown;
+  settings: RunSettings;
+}
+
+/** A run folder or one of its files is missing or malformed; the message names the file (and line). */
+export class RunArtefactError extends Error {
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly line?: number,
+  ) {
+    super(message);
+    this.name = 'RunArtefactError';
+  }
+}
+
+/** The runs folder for a dataset: `outputDir` (absolute, or relative to the dataset's folder) or the default. */
+export function resolveRunsDir(datasetPath: string, outputDir?: string): string {
+  const datasetFolder = path.dirname(path.resolve(datasetPath));
+  return path.resolve(datasetFolder, outputDir && outputDir.length > 0 ? outputDir : DEFAULT_RUNS_DIR);
+}
+
+/** Run ids sort chronologically by name: `YYYYMMDD-HHMMSS-<dataset stem>-<random>`. */
+export function newRunId(datasetPath: string, now: Date = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${safeStem(datasetPath)}-${randomBytes(3).toString('hex')}`;
+}
+
+/** The file name of the per-dataset latest pointer: readable stem plus a hash of the absolute path. */
+export function datasetKey(datasetPath: string): string {
+  const absolute = path.resolve(datasetPath);
+  const hash = createHash('sha256').update(absolute).digest('hex').slice(0, 12);
+  return `${safeStem(absolute)}-${hash}`;
+}
+
+function safeStem(datasetPath: string): string {
+  const stem = path.basename(datasetPath).replace(/\.[^.]*$/, '');
+  return stem.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 40) || 'dataset';
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Writing
+
+/** Rounds probabilities to 6 decimals: enough for ranking and review, and a third of the file size. */
+function round6(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
+}
+
+function roundedProbs(probs: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [label, value] of Object.entries(probs)) out[label] = round6(value);
+  return out;
+}
+
+/** One predictions.jsonl line, with exactly the public fields in their fixed order. */
+export function formatPrediction(prediction: Prediction): string {
+  const ordered: Prediction = {
+    id: prediction.id,
+    line: prediction.line,
+    teacher: prediction.teacher,
+    human: prediction.human,
+    suggested: prediction.suggested,
+    p_teacher_wrong: round6(prediction.p_teacher_wrong),
+    flagged: prediction.flagged,
+    probs: roundedProbs(prediction.probs),
+    peer_probs: roundedProbs(prediction.peer_probs),
+    vanilla_probs: roundedProbs(prediction.vanilla_probs),
+  };
+  return JSON.stringify(ordered);
+}
+
+async function writeDurable(file: string, content: string): Promise<void> {
+  const handle = await fs.open(file, 'w');
+  try {
+    await handle.writeFile(content, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Writes one run into `.tmp-<run-id>/` and moves it into place with `commit()`; `discard()` removes it.
+ * Nothing outside the temp folder changes until `commit()`.
+ */
+export class RunWriter {
+  private committed = false;
+
+  private constructor(
+    readonly runsDir: string,
+    readonly runId: string,
+    readonly tempDir: string,
+  ) {}
+
+  static async create(runsDir: string, runId: string): Promise<RunWriter> {
+    const tempDir = path.join(runsDir, `${TEMP_PREFIX}${runId}`);
+    await fs.mkdir(runsDir, { recursive: true });
+    await fs.mkdir(tempDir);
+    return new RunWriter(runsDir, runId, tempDir);
+  }
+
+  get runDir(): string {
+    return path.join(this.runsDir, this.runId);
+  }
+
+  /** Where the final student is saved (by model.ts) before the commit. */
+  get modelDir(): string {
+    return path.join(this.tempDir, MODEL_DIR);
+  }
+
+  get logPath(): string {
+    return path.join(this.tempDir, LOG_FILE);
+  }
+
+  async writePredictions(predictions: readonly Prediction[]): Promise<void> {
+    const lines: string[] = new Array<string>(predictions.length);
+    for (let index = 0; index < predictions.length; index++) lines[index] = formatPrediction(predictions[index]);
+    await writeDurable(path.join(this.tempDir, PREDICTIONS_FILE), lines.length ? lines.join('\n') + '\n' : '');
+  }
+
+  async writeJson(name: typeof METRICS_FILE | typeof SETTINGS_FILE, value: unknown): Promise<void> {
+    await writeDurable(path.join(this.tempDir, name), JSON.stringify(value, null, 2) + '\n');
+  }
+
+  /** Moves the run into place, then points `latest` and the dataset's own pointer at it. */
+  async commit(datasetPath: string): Promise<string> {
+    await fs.rename(this.tempDir, this.runDir);
+    this.committed = true;
+    await writeFileAtomic(path.join(this.runsDir, LATEST_FILE), this.runId + '\n');
+    await fs.mkdir(path.join(this.runsDir, LATEST_BY_DATASET_DIR), { recursive: true });
+    await writeFileAtomic(path.join(this.runsDir, LATEST_BY_DATASET_DIR, datasetKey(datasetPath)), this.runId + '\n');
+    return this.runDir;
+  }
+
+  /** Removes the temp folder of a run that did not complete. Safe to call more than once. */
+  async discard(): Promise<void> {
+    if (!this.committed) await fs.rm(this.tempDir, { recursive: true, force: true });
+  }
+}
+
+/** Removes a run's temp folder; used by the host when the worker died before it could clean up. */
+export async function removeTempRun(tempDir: string): Promise<void> {
+  if (!path.basename(tempDir).startsWith(TEMP_PREFIX)) {
+    throw new Error(`refusing to remove '${tempDir}': not a temporary run folder`);
+  }
+  await fs.rm(tempDir, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function probabilityProblem(value: unknown, field: string): string | undefined {
+  if (!isRecord(value)) return `'${field}' must be an object label → probability`;
+  for (const [label, probability] of Object.entries(value)) {
+    if (typeof probability !== 'number' || !Number.isFinite(probability) || probability < 0 || probability > 1) {
+      return `'${field}.${label}' must be a number between 0 and 1`;
+    }
+  }
+  return undefined;
+}
+
+function predictionProblem(value: unknown): string | undefined {
+  if (!isRecord(value)) return 'not a JSON object';
+  if (typeof value.id !== 'string' || value.id.length === 0) return "'id' must be a non-empty string";
+  if (!Number.isInteger(value.line) || (value.line as number) < 1) return "'line' must be an integer ≥ 1";
+  if (value.teacher !== null && typeof value.teacher !== 'string') return "'teacher' must be a string or null";
+  if (value.human !== null && typeof value.human !== 'string') return "'human' must be a string or null";
+  if (typeof value.suggested !== 'string') return "'suggested' must be a string";
+  const p = value.p_teacher_wrong;
+  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) return "'p_teacher_wrong' must be a number between 0 and 1";
+  if (typeof value.flagged !== 'boolean') return "'flagged' must be true or false";
+  return (
+    probabilityProblem(value.probs, 'probs') ??
+    probabilityProblem(value.peer_probs, 'peer_probs') ??
+    probabilityProblem(value.vanilla_probs, 'vanilla_probs')
+  );
+}
+
+/** Parses predictions.jsonl text; throws RunArtefactError naming the file and the 1-based line. */
+export function parsePredictions(text: string, file: string): Prediction[] {
+  const predictions: Prediction[] = [];
+  const lines = text.split('\n');
+  for (let index = 0; index < lines.length; index++) {
+    const raw = lines[index].replace(/\r$/, '');
+    if (raw.trim().length === 0) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (error) {
+      throw new RunArtefactError(
+        `${file}:${index + 1}: invalid JSON (${error instanceof Error ? error.message : String(error)})`,
+        file,
+        index + 1,
+      );
+    }
+    const problem = predictionProblem(value);
+    if (problem) throw new RunArtefactError(`${file}:${index + 1}: ${problem}`, file, index + 1);
+    predictions.push(value as Prediction);
+  }
+  return predictions;
+}
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'file not found' : error instanceof Error ? error.message : String(error);
+    throw new RunArtefactError(`${file}: ${reason}`, file);
+  }
+}
+
+async function readJsonFile(file: string): Promise<unknown> {
+  const text = await readText(file);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new RunArtefactError(`${file}: invalid JSON (${error instanceof Error ? error.message : String(error)})`, file);
+  }
+}
+
+function settingsProblem(value: unknown): string | undefined {
+  if (!isRecord(value)) return 'must be a JSON object';
+  for (const key of ['runId', 'datasetPath', 'datasetSha256'] as const) {
+    if (typeof value[key] !== 'string') return `'${key}' must be a string`;
+  }
+  if (!Array.isArray(value.labels) || !value.labels.every((label) => typeof label === 'string')) {
+    return "'labels' must be an array of strings";
+  }
+  if (!isRecord(value.fields)) return "'fields' must be an object";
+  if (!isRecord(value.options)) return "'options' must be an object";
+  return undefined;
+}
+
+/** Reads a complete run folder (predictions, metrics, settings). */
+export async function readRun(runDir: string): Promise<RunArtefacts> {
+  const settingsFile = path.join(runDir, SETTINGS_FILE);
+  const settings = await readJsonFile(settingsFile);
+  const problem = settingsProblem(settings);
+  if (problem) throw new RunArtefactError(`${settingsFile}: ${problem}`, settingsFile);
+  const metrics = await readJsonFile(path.join(runDir, METRICS_FILE));
+  const predictionsFile = path.join(runDir, PREDICTIONS_FILE);
+  const predictions = parsePredictions(await readText(predictionsFile), predictionsFile);
+  return { runId: path.basename(runDir), runDir, predictions, metrics, settings: settings as unknown as RunSettings };
+}
+
+async function readPointer(file: string): Promise<string | undefined> {
+  try {
+    const id = (await fs.readFile(file, 'utf8')).trim();
+    // A pointer names a folder inside the runs folder, never a path elsewhere.
+    return id.length > 0 && !id.includes('/') && !id.includes('\\') && !id.startsWith('.') ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function isDirectory(candidate: string): Promise<boolean> {
+  try {
+    return (await fs.stat(candidate)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function runDataset(runDir: string): Promise<string | undefined> {
+  try {
+    const settings = JSON.parse(await fs.readFile(path.join(runDir, SETTINGS_FILE), 'utf8')) as unknown;
+    return isRecord(settings) && typeof settings.datasetPath === 'string' ? settings.datasetPath : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The id of the newest complete run of this dataset, or undefined when it has none. Follows the dataset's own
+ * pointer; without one (older runs, a deleted pointer) scans the run folders, newest first.
+ */
+export async function latestRunId(datasetPath: string, outputDir?: string): Promise<string | undefined> {
+  const runsDir = resolveRunsDir(datasetPath, outputDir);
+  const absolute = path.resolve(datasetPath);
+  const pointed = await readPointer(path.join(runsDir, LATEST_BY_DATASET_DIR, datasetKey(absolute)));
+  if (pointed && (await isDirectory(path.join(runsDir, pointed)))) return pointed;
+  let entries: string[];
+  try {
+    entries = await fs.readdir(runsDir);
+  } catch {
+    return undefined;
+  }
+  const candidates = entries.filter((name) => !name.startsWith('.') && name !== LATEST_FILE && name !== LATEST_BY_DATASET_DIR);
+  candidates.sort().reverse();
+  for (const name of candidates) {
+    const dataset = await runDataset(path.join(runsDir, name));
+    if (dataset !== undefined && path.resolve(dataset) === absolute) return name;
+  }
+  return undefined;
+}
+
+/** The newest complete run of this dataset, or undefined when there is none. Throws RunArtefactError if corrupt. */
+export async function readLatestRun(datasetPath: string, outputDir?: string): Promise<RunArtefacts | undefined> {
+  const runId = await latestRunId(datasetPath, outputDir);
+  return runId === undefined ? undefined : readRun(path.join(resolveRunsDir(datasetPath, outputDir), runId));
+}

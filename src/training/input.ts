@@ -1,0 +1,182 @@
+/**
+ * Turns a dataset (the file, or the editor's unsaved text of it) into the engine's input: the rows with text, the
+ * label set (configured, else inferred) and counts of what was left out. Lines that are not JSON objects are
+ * reported and left out; the run goes on with the other rows. Input the method cannot work with is rejected with an
+ * InputError naming the file and the line.
+ */
+import { promises as fs } from 'node:fs';
+import { inferLabelSet, parseDatasetText } from '../dataset';
+import type { DatasetRow, FieldMapping } from '../dataset/types';
+import { sha256 } from './artifacts';
+import type { InputCounts } from './protocol';
+import type { TrainingRow } from './types';
+
+export class InputError extends Error {
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly line?: number,
+  ) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
+export interface PreparedInput {
+  rows: TrainingRow[];
+  labels: string[];
+  labelsSource: 'configured' | 'inferred';
+  counts: InputCounts;
+  /** Lines left out because they are not JSON objects, with the parser's message. */
+  invalidLines: { line: number; message: string }[];
+  /** Things the user should know that do not stop the run (one line each). */
+  warnings: string[];
+  /** sha256 of the text that was read. */
+  datasetSha256: string;
+}
+
+export interface InputSource {
+  /** The dataset's path: named in errors, and read when `text` is absent. */
+  file: string;
+  /** The dataset's text (e.g. the editor's, with unsaved edits). */
+  text?: string;
+  fields: FieldMapping;
+  /** Configured label set; empty = infer. */
+  labels: readonly string[];
+  folds: number;
+}
+
+const LINES_IN_MESSAGE = 5;
+
+function listLines(lines: readonly number[]): string {
+  const shown = lines.slice(0, LINES_IN_MESSAGE).join(', ');
+  return lines.length > LINES_IN_MESSAGE ? `${shown}, … (${lines.length} in all)` : shown;
+}
+
+function hasText(row: DatasetRow): row is DatasetRow & { text: string } {
+  return row.text !== null && row.text.trim().length > 0;
+}
+
+/** Reads the dataset (unless its text is given) and prepares it; see prepareTrainingInput. */
+export async function readTrainingInput(source: InputSource): Promise<PreparedInput> {
+  if (source.text !== undefined) return prepareTrainingInput(source.text, source);
+  let text: string;
+  try {
+    text = await fs.readFile(source.file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'file not found' : error instanceof Error ? error.message : String(error);
+    throw new InputError(`${source.file}: ${reason}`, source.file);
+  }
+  return prepareTrainingInput(text, source);
+}
+
+/** Parses the dataset text and checks that the method can run on it. Throws InputError (file and line). */
+export function prepareTrainingInput(text: string, source: InputSource): PreparedInput {
+  const file = source.file;
+  const configured = [...new Set(source.labels.filter((label) => label.length > 0))];
+  const parsed = parseDatasetText(text, source.fields, { labels: configured });
+  const warnings: string[] = [];
+
+  const invalidLines = parsed.problems
+    .filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object')
+    .map((problem) => ({ line: problem.line, message: problem.message }));
+  const withText = parsed.rows.filter(hasText);
+  const skippedNoText = parsed.rows.length - withText.length;
+
+  // The label set.
+  let labels: string[];
+  let labelsSource: PreparedInput['labelsSource'];
+  if (configured.length > 0) {
+    labels = configured;
+    labelsSource = 'configured';
+    if (labels.length < 2) {
+      throw new InputError(
+        `${file}: the configured label set has only one label ('${labels[0]}'); at least two are needed (setting peerkd.labels)`,
+        file,
+      );
+    }
+    const outside = withText.filter((row) => row.human !== null && !configured.includes(row.human));
+    if (outside.length > 0) {
+      const first = outside[0];
+      const more = outside.length > 1 ? ` (also on line${outside.length > 2 ? 's' : ''} ${listLines(outside.slice(1).map((row) => row.line))})` : '';
+      throw new InputError(
+        `${file}:${first.line}: human label '${first.human}' (field ${source.fields.human}) is not in the label set: ${labels.join(', ')}${more}`,
+        file,
+        first.line,
+      );
+    }
+  } else {
+    labels = inferLabelSet(withText);
+    labelsSource = 'inferred';
+    if (labels.length === 0) {
+      throw new InputError(
+        `${file}: no row with text has a teacher label (field ${source.fields.teacher}) or a human label (field ${source.fields.human})`,
+        file,
+      );
+    }
+    if (labels.length < 2) {
+      const first = withText.find((row) => row.teacher !== null || row.human !== null);
+      const line = first?.line ?? 1;
+      throw new InputError(
+        `${file}:${line}: every label in the dataset is '${labels[0]}' (first on line ${line}); a label set needs at least two labels — add rows with other labels or configure peerkd.labels`,
+        file,
+        line,
+      );
+    }
+  }
+
+  // The rows. A teacher label outside a configured set is treated as an abstention, never trained on.
+  const labelSet = new Set(labels);
+  let teacherOutsideLabelSet = 0;
+  const outsideLines: number[] = [];
+  const rows: TrainingRow[] = withText.map((row) => {
+    let teacher = row.teacher;
+    if (teacher !== null && !labelSet.has(teacher)) {
+      teacherOutsideLabelSet++;
+      outsideLines.push(row.line);
+      teacher = null;
+    }
+    return { id: row.id, line: row.line, text: row.text, teacher, human: row.human, teacherConfidence: row.teacherConfidence };
+  });
+  if (teacherOutsideLabelSet > 0) {
+    warnings.push(
+      `${teacherOutsideLabelSet} teacher label(s) outside the label set were treated as missing (lines ${listLines(outsideLines)})`,
+    );
+  }
+
+  const teacherLines = rows.filter((row) => row.teacher !== null).map((row) => row.line);
+  if (teacherLines.length < source.folds) {
+    const where = teacherLines.length ? ` (line${teacherLines.length > 1 ? 's' : ''} ${listLines(teacherLines)})` : '';
+    throw new InputError(
+      `${file}: only ${teacherLines.length} row(s) have a teacher label (field ${source.fields.teacher})${where}, fewer than the ${source.folds} folds; label more rows or use fewer folds`,
+      file,
+      teacherLines[teacherLines.length - 1],
+    );
+  }
+
+  const duplicates = parsed.problems.filter((problem) => problem.code === 'duplicate-id');
+  if (duplicates.length > 0) {
+    warnings.push(
+      `${duplicates.length} row(s) repeat an earlier row's id, so their predictions share it (lines ${listLines(duplicates.map((problem) => problem.line))})`,
+    );
+  }
+
+  let humanLabelled = 0;
+  let unlabelled = 0;
+  for (const row of rows) {
+    if (row.human !== null) humanLabelled++;
+    else if (row.teacher === null) unlabelled++;
+  }
+  const counts: InputCounts = {
+    lines: parsed.lineCount - parsed.skippedBlankLines,
+    rows: rows.length,
+    invalidLines: invalidLines.length,
+    skippedNoText,
+    teacherLabelled: teacherLines.length,
+    humanLabelled,
+    unlabelled,
+    teacherOutsideLabelSet,
+  };
+  return { rows, labels, labelsSource, counts, invalidLines, warnings, datasetSha256: sha256(text) };
+}

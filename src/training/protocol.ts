@@ -1,0 +1,309 @@
+/**
+ * The one message protocol between the host (editor or CLI, see client.ts) and the training child process
+ * (worker.ts). Both directions are discriminated unions on `type`; every incoming message is validated by the
+ * receiver with the functions below, because the other side is a separate process that may be a different build,
+ * may be mid-crash, or may write garbage.
+ *
+ * Sequence: host forks the worker and sends `start`; the worker answers `started` (the handshake, with the run id
+ * and the temporary run folder), then any number of `progress` and `log`, and finally exactly one of `result`,
+ * `error` or `cancelled`, after which it exits. The host may send `cancel` at any time after `start`.
+ */
+import type { FieldMapping } from '../dataset/types';
+import type { BackendPreference, DistillOptions, DistillPhase, DistillProgress } from './types';
+
+/** What the host asks the worker to do. */
+export interface DistillationRequest {
+  /** Absolute path of the dataset file; artefacts go next to it unless `outputDir` is set. */
+  datasetPath: string;
+  /** The editor's current text of the dataset, unsaved edits included; absent = read the file from disk. */
+  datasetText?: string;
+  fields: FieldMapping;
+  /** Configured label set; empty = inferred from the dataset. */
+  labels: string[];
+  options: DistillOptions;
+  /** Folder that holds the runs; default `<dataset folder>/.peerkd/runs`. Relative paths resolve against the dataset folder. */
+  outputDir?: string;
+}
+
+export type HostToWorkerMessage =
+  | { type: 'start'; request: DistillationRequest }
+  | { type: 'cancel'; reason?: string };
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface LogLine {
+  level: LogLevel;
+  message: string;
+  /** ISO time stamp, set by whoever produced the line. */
+  time: string;
+  /** `worker` for lines the worker logged, `stdout`/`stderr` for raw output of the child process. */
+  source?: 'worker' | 'stdout' | 'stderr' | 'host';
+}
+
+/** Counts of what the input preparation did with the dataset's lines. */
+export interface InputCounts {
+  /** Non-blank lines in the file. */
+  lines: number;
+  /** Rows handed to the engine (they have text). */
+  rows: number;
+  /** Lines that were not valid JSON (or not a JSON object): reported and left out. */
+  invalidLines: number;
+  /** Rows without text (or empty text): skipped. */
+  skippedNoText: number;
+  teacherLabelled: number;
+  humanLabelled: number;
+  /** Rows with neither a teacher nor a human label (they still get predictions). */
+  unlabelled: number;
+  /** Teacher labels outside a configured label set, treated as missing (the teacher abstained). */
+  teacherOutsideLabelSet: number;
+}
+
+/** What the host shows at the end of a run; the full figures are in `metrics.json`. */
+export interface RunSummary {
+  runId: string;
+  runDir: string;
+  datasetPath: string;
+  labels: string[];
+  counts: InputCounts;
+  /** Rows flagged as probable teacher errors. */
+  flagged: number;
+  /** Mean of 1 − p_teacher_wrong over rows with a teacher label and no human label; null when there are none. */
+  estimatedTeacherAccuracy: number | null;
+  /** Share of human-labelled rows whose teacher label agrees with the human one; null without such rows. */
+  teacherAgreementWithHumans: number | null;
+  /** Final student's accuracy on the human labels when the method reports it, else null. */
+  finalStudentHumanAccuracy: number | null;
+  backend: string;
+  backendSkipped: { name: string; reason: string }[];
+  elapsedMs: number;
+}
+
+export interface DistillationRunResult {
+  runId: string;
+  runDir: string;
+  summary: RunSummary;
+  /** The method's metrics, as written to metrics.json (plain JSON). */
+  metrics: unknown;
+}
+
+/** Why a run ended without a result. */
+export type DistillationFailureKind =
+  /** The input was rejected (bad label set, too few labelled rows...). */
+  | 'input'
+  /** The method or the artefact writing threw. */
+  | 'failed'
+  /** The worker exited or was killed unexpectedly. */
+  | 'crashed'
+  /** The worker ran out of memory. */
+  | 'out-of-memory'
+  /** The worker did not answer in time. */
+  | 'timeout'
+  /** A malformed message crossed the channel. */
+  | 'protocol'
+  | 'cancelled';
+
+export type WorkerToHostMessage =
+  | { type: 'started'; runId: string; tempDir: string; runsDir: string }
+  | { type: 'progress'; progress: DistillProgress }
+  | { type: 'log'; line: LogLine }
+  | { type: 'result'; result: DistillationRunResult }
+  | { type: 'error'; kind: DistillationFailureKind; message: string; logTail: string[] }
+  | { type: 'cancelled' };
+
+// ---------------------------------------------------------------------------------------------------------------
+// Validation. Hand-written (no schema library in the bundle); each returns an error text or undefined.
+
+const PHASES: readonly DistillPhase[] = ['featurize', 'vanilla', 'peer', 'calibrate', 'final', 'write'];
+const BACKENDS: readonly BackendPreference[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+const FAILURE_KINDS: readonly DistillationFailureKind[] = [
+  'input',
+  'failed',
+  'crashed',
+  'out-of-memory',
+  'timeout',
+  'protocol',
+  'cancelled',
+];
+
+type Check = (value: unknown, where: string) => string | undefined;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const isString: Check = (value, where) => (typeof value === 'string' ? undefined : `${where} must be a string`);
+const isNonEmptyString: Check = (value, where) =>
+  typeof value === 'string' && value.length > 0 ? undefined : `${where} must be a non-empty string`;
+const isFiniteNumber: Check = (value, where) =>
+  typeof value === 'number' && Number.isFinite(value) ? undefined : `${where} must be a finite number`;
+const isPositiveInteger: Check = (value, where) =>
+  Number.isInteger(value) && (value as number) >= 1 ? undefined : `${where} must be an integer ≥ 1`;
+
+function optional(check: Check): Check {
+  return (value, where) => (value === undefined ? undefined : check(value, where));
+}
+
+function oneOf<T>(allowed: readonly T[]): Check {
+  return (value, where) =>
+    allowed.includes(value as T) ? undefined : `${where} must be one of ${allowed.map((a) => String(a)).join(', ')}`;
+}
+
+function arrayOf(check: Check): Check {
+  return (value, where) => {
+    if (!Array.isArray(value)) return `${where} must be an array`;
+    for (let index = 0; index < value.length; index++) {
+      const problem = check(value[index], `${where}[${index}]`);
+      if (problem) return problem;
+    }
+    return undefined;
+  };
+}
+
+function object(shape: Record<string, Check>): Check {
+  return (value, where) => {
+    if (!isRecord(value)) return `${where} must be an object`;
+    for (const [key, check] of Object.entries(shape)) {
+      const problem = check(value[key], `${where}.${key}`);
+      if (problem) return problem;
+    }
+    return undefined;
+  };
+}
+
+const isFields = object({
+  text: isNonEmptyString,
+  teacher: isNonEmptyString,
+  human: isNonEmptyString,
+  id: isNonEmptyString,
+  teacherConfidence: isNonEmptyString,
+});
+
+const isOptions = object({
+  folds: (value, where) =>
+    Number.isInteger(value) && (value as number) >= 2 ? undefined : `${where} must be an integer ≥ 2`,
+  stages: isPositiveInteger,
+  seed: (value, where) => (Number.isInteger(value) ? undefined : `${where} must be an integer`),
+  backend: oneOf(BACKENDS),
+  finalTargets: oneOf(['soft', 'hard', 'auto'] as const),
+  student: oneOf(['fasttext', 'embeddings'] as const),
+  embeddings: optional(
+    object({
+      baseUrl: isNonEmptyString,
+      model: isNonEmptyString,
+      apiKey: optional(isString),
+      cacheDir: isNonEmptyString,
+    }),
+  ),
+});
+
+const isRequest = object({
+  datasetPath: isNonEmptyString,
+  datasetText: optional(isString),
+  fields: isFields,
+  labels: arrayOf(isNonEmptyString),
+  options: isOptions,
+  outputDir: optional(isString),
+});
+
+const isProgress = object({
+  phase: oneOf(PHASES),
+  fold: optional(isFiniteNumber),
+  folds: optional(isFiniteNumber),
+  stage: optional(isFiniteNumber),
+  stages: optional(isFiniteNumber),
+  epoch: optional(isFiniteNumber),
+  epochs: optional(isFiniteNumber),
+  loss: optional(isFiniteNumber),
+  rowsPerSecond: optional(isFiniteNumber),
+  elapsedMs: isFiniteNumber,
+  remainingMs: optional(isFiniteNumber),
+  fraction: (value, where) =>
+    typeof value === 'number' && value >= 0 && value <= 1 ? undefined : `${where} must be a number in [0, 1]`,
+});
+
+const isLogLine = object({
+  level: oneOf(LOG_LEVELS),
+  message: isString,
+  time: isString,
+  source: optional(oneOf(['worker', 'stdout', 'stderr', 'host'] as const)),
+});
+
+const isNullableRate: Check = (value, where) => (value === null ? undefined : isFiniteNumber(value, where));
+
+const isSummary = object({
+  runId: isNonEmptyString,
+  runDir: isNonEmptyString,
+  datasetPath: isNonEmptyString,
+  labels: arrayOf(isString),
+  counts: object({
+    lines: isFiniteNumber,
+    rows: isFiniteNumber,
+    invalidLines: isFiniteNumber,
+    skippedNoText: isFiniteNumber,
+    teacherLabelled: isFiniteNumber,
+    humanLabelled: isFiniteNumber,
+    unlabelled: isFiniteNumber,
+    teacherOutsideLabelSet: isFiniteNumber,
+  }),
+  flagged: isFiniteNumber,
+  estimatedTeacherAccuracy: isNullableRate,
+  teacherAgreementWithHumans: isNullableRate,
+  finalStudentHumanAccuracy: isNullableRate,
+  backend: isString,
+  backendSkipped: arrayOf(object({ name: isString, reason: isString })),
+  elapsedMs: isFiniteNumber,
+});
+
+const hostToWorkerChecks: Record<HostToWorkerMessage['type'], Check> = {
+  start: object({ request: isRequest }),
+  cancel: object({ reason: optional(isString) }),
+};
+
+const workerToHostChecks: Record<WorkerToHostMessage['type'], Check> = {
+  started: object({ runId: isNonEmptyString, tempDir: isNonEmptyString, runsDir: isNonEmptyString }),
+  progress: object({ progress: isProgress }),
+  log: object({ line: isLogLine }),
+  result: object({
+    result: object({ runId: isNonEmptyString, runDir: isNonEmptyString, summary: isSummary }),
+  }),
+  error: object({ kind: oneOf(FAILURE_KINDS), message: isString, logTail: arrayOf(isString) }),
+  cancelled: object({}),
+};
+
+export type Validated<T> = { ok: true; message: T } | { ok: false; error: string };
+
+function validate<T>(value: unknown, checks: Record<string, Check>, direction: string): Validated<T> {
+  if (!isRecord(value) || typeof value.type !== 'string') {
+    return { ok: false, error: `${direction} message must be an object with a string 'type'` };
+  }
+  const check = Object.prototype.hasOwnProperty.call(checks, value.type) ? checks[value.type] : undefined;
+  if (!check) return { ok: false, error: `unknown ${direction} message type '${value.type}'` };
+  const problem = check(value, value.type);
+  return problem ? { ok: false, error: `invalid ${direction} message: ${problem}` } : { ok: true, message: value as T };
+}
+
+/** Validates a message the worker received. */
+export function parseHostMessage(value: unknown): Validated<HostToWorkerMessage> {
+  return validate<HostToWorkerMessage>(value, hostToWorkerChecks, 'host→worker');
+}
+
+/** Validates a message the host received. */
+export function parseWorkerMessage(value: unknown): Validated<WorkerToHostMessage> {
+  return validate<WorkerToHostMessage>(value, workerToHostChecks, 'worker→host');
+}
+
+/** Validates a request before it is sent, so that the caller gets the error instead of a worker round-trip. */
+export function validateRequest(request: unknown): string | undefined {
+  return isRequest(request, 'request');
+}
+
+/** The defaults that the CLI and the editor share; the method may refine them (see docs/METHOD.md). */
+export const DEFAULT_DISTILL_OPTIONS: DistillOptions = {
+  folds: 2,
+  stages: 1,
+  seed: 0,
+  backend: 'auto',
+  finalTargets: 'auto',
+  student: 'fasttext',
+};

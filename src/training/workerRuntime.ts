@@ -1,0 +1,327 @@
+/**
+ * What the training child process does (its entry is worker.ts, bundled as `dist/worker.js`; client.ts forks it).
+ * Kept apart from the entry so that tests can serve the same runtime with a scripted engine.
+ *
+ * One run per process: receive `start`, answer `started`, prepare the input, run the method, write the artefacts
+ * into `.tmp-<run-id>/`, rename that into place, send `result`, exit. On `cancel`, SIGTERM, a lost host or a failure,
+ * the temp folder is removed and nothing else is touched.
+ */
+import { once } from 'node:events';
+import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
+import * as path from 'node:path';
+import {
+  METRICS_FILE,
+  newRunId,
+  resolveRunsDir,
+  RunWriter,
+  SETTINGS_FILE,
+  type RunSettings,
+} from './artifacts';
+import { InputError, readTrainingInput, type PreparedInput } from './input';
+import {
+  parseHostMessage,
+  type DistillationFailureKind,
+  type DistillationRequest,
+  type LogLevel,
+  type RunSummary,
+  type WorkerToHostMessage,
+} from './protocol';
+import type { BackendPreference, DistillOptions, DistillProgress, Prediction, TrainingRow } from './types';
+
+/** The method, as the worker uses it (pipeline.ts and model.ts); injectable so tests can run their own. */
+export interface DistillationEngine {
+  runDistillation(
+    input: { rows: TrainingRow[]; labels: string[] },
+    options: DistillOptions,
+    hooks?: { onProgress?: (progress: DistillProgress) => void; onLog?: (message: string) => void; signal?: AbortSignal },
+  ): Promise<{
+    predictions: Prediction[];
+    metrics: unknown;
+    model: unknown;
+    backend: { name: string; skipped: { name: string; reason: string }[] };
+  }>;
+  saveModel(model: never, dir: string, backend?: BackendPreference): Promise<void>;
+}
+
+/** The transport: `process` in the child; a fake in no test (tests fork a real process). */
+export interface WorkerPort {
+  send?: (message: WorkerToHostMessage, callback?: (error: Error | null) => void) => boolean;
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+  on(event: 'disconnect', listener: () => void): unknown;
+}
+
+const LOG_TAIL_LINES = 30;
+/** At most this many progress messages per second reach the host (a new phase, fold, stage or epoch always does). */
+const PROGRESS_INTERVAL_MS = 100;
+
+class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'CancelledError';
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function numberAt(value: unknown, ...keys: string[]): number | null {
+  let current = value;
+  for (const key of keys) {
+    if (typeof current !== 'object' || current === null) return null;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return typeof current === 'number' && Number.isFinite(current) ? current : null;
+}
+
+export function summarize(
+  predictions: readonly Prediction[],
+  input: PreparedInput,
+  base: { runId: string; runDir: string; datasetPath: string; backend: { name: string; skipped: { name: string; reason: string }[] }; metrics: unknown; elapsedMs: number },
+): RunSummary {
+  let flagged = 0;
+  let teacherOnly = 0;
+  let teacherRightMass = 0;
+  let bothLabelled = 0;
+  let agreeing = 0;
+  for (const prediction of predictions) {
+    if (prediction.flagged) flagged++;
+    if (prediction.teacher !== null && prediction.human === null) {
+      teacherOnly++;
+      teacherRightMass += 1 - prediction.p_teacher_wrong;
+    }
+    if (prediction.teacher !== null && prediction.human !== null) {
+      bothLabelled++;
+      if (prediction.teacher === prediction.human) agreeing++;
+    }
+  }
+  return {
+    runId: base.runId,
+    runDir: base.runDir,
+    datasetPath: base.datasetPath,
+    labels: input.labels,
+    counts: input.counts,
+    flagged,
+    estimatedTeacherAccuracy: numberAt(base.metrics, 'estimatedTeacherAccuracy') ?? (teacherOnly ? teacherRightMass / teacherOnly : null),
+    teacherAgreementWithHumans: bothLabelled ? agreeing / bothLabelled : null,
+    // Cross-fitted: the final student's recipe, judged on human rows it did not train on (pipeline.ts humanCheck).
+    finalStudentHumanAccuracy: numberAt(base.metrics, 'humanCheck', 'studentAccuracy'),
+    backend: base.backend.name,
+    backendSkipped: base.backend.skipped,
+    elapsedMs: base.elapsedMs,
+  };
+}
+
+/** Options as written to settings.json: never an API key. */
+function publicOptions(options: DistillOptions): DistillOptions {
+  if (!options.embeddings) return options;
+  const { apiKey: _apiKey, ...embeddings } = options.embeddings;
+  return { ...options, embeddings };
+}
+
+/** Serves one run over `port` (the IPC channel of the forked process). */
+export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port: WorkerPort = process as WorkerPort): void {
+  const abort = new AbortController();
+  const logTail: string[] = [];
+  let logStream: WriteStream | undefined;
+  let writer: RunWriter | undefined;
+  let started = false;
+  let finished = false;
+
+  function send(message: WorkerToHostMessage): Promise<void> {
+    return new Promise((resolve) => {
+      if (!port.send) return resolve();
+      try {
+        port.send(message, () => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+
+  function log(level: LogLevel, message: string): void {
+    const time = new Date().toISOString();
+    logTail.push(`[${level}] ${message}`);
+    if (logTail.length > LOG_TAIL_LINES) logTail.shift();
+    logStream?.write(`${time} ${level.toUpperCase().padEnd(5)} ${message}\n`);
+    void send({ type: 'log', line: { level, message, time, source: 'worker' } });
+  }
+
+  async function closeLog(): Promise<void> {
+    const stream = logStream;
+    logStream = undefined;
+    if (stream) {
+      stream.end();
+      await once(stream, 'close').catch(() => undefined);
+    }
+  }
+
+  /** Synchronous, for signal handlers: the process is about to go. */
+  function discardNow(): void {
+    if (writer && !finished) {
+      try {
+        rmSync(writer.tempDir, { recursive: true, force: true });
+      } catch {
+        // The host removes it after the exit.
+      }
+    }
+  }
+
+  async function finish(message: WorkerToHostMessage, exitCode: number): Promise<void> {
+    finished = true;
+    await send(message);
+    process.exit(exitCode);
+  }
+
+  async function fail(kind: DistillationFailureKind, message: string): Promise<void> {
+    if (finished) return;
+    if (kind !== 'cancelled') log('error', message);
+    await closeLog();
+    await writer?.discard().catch(() => undefined);
+    if (kind === 'cancelled') await finish({ type: 'cancelled' }, 0);
+    else await finish({ type: 'error', kind, message, logTail: [...logTail] }, 1);
+  }
+
+  function throwIfCancelled(): void {
+    if (abort.signal.aborted) throw new CancelledError();
+  }
+
+  async function run(request: DistillationRequest): Promise<void> {
+    const startedAt = new Date();
+    const startTime = Date.now();
+    const datasetPath = path.resolve(request.datasetPath);
+    const runsDir = resolveRunsDir(datasetPath, request.outputDir);
+    const runId = newRunId(datasetPath, startedAt);
+    writer = await RunWriter.create(runsDir, runId);
+    logStream = createWriteStream(writer.logPath, { flags: 'a' });
+    await send({ type: 'started', runId, tempDir: writer.tempDir, runsDir });
+    log('info', `run ${runId}: dataset ${datasetPath}${request.datasetText !== undefined ? ' (editor text, unsaved edits included)' : ''}`);
+    log('info', `options: ${JSON.stringify(publicOptions(request.options))}`);
+
+    const progressStart = Date.now();
+    void send({ type: 'progress', progress: { phase: 'featurize', elapsedMs: 0, fraction: 0 } });
+    const input = await readTrainingInput({
+      file: datasetPath,
+      text: request.datasetText,
+      fields: request.fields,
+      labels: request.labels,
+      folds: request.options.folds,
+    });
+    const counts = input.counts;
+    log(
+      'info',
+      `input: ${counts.rows} rows (${counts.teacherLabelled} teacher-labelled, ${counts.humanLabelled} human-labelled, ${counts.unlabelled} unlabelled); ` +
+        `${counts.skippedNoText} without text skipped; ${counts.invalidLines} invalid line(s); labels (${input.labelsSource}): ${input.labels.join(', ')}`,
+    );
+    for (const invalid of input.invalidLines.slice(0, 50)) log('warn', `${datasetPath}:${invalid.line}: ${invalid.message} — line left out`);
+    if (input.invalidLines.length > 50) log('warn', `… and ${input.invalidLines.length - 50} more invalid lines`);
+    for (const warning of input.warnings) log('warn', warning);
+    throwIfCancelled();
+
+    const engine = await loadEngine();
+    throwIfCancelled();
+    let lastSent = 0;
+    let lastKey = '';
+    const result = await engine.runDistillation({ rows: input.rows, labels: input.labels }, request.options, {
+      signal: abort.signal,
+      onLog: (message) => log('info', message),
+      onProgress: (progress) => {
+        const now = Date.now();
+        const key = `${progress.phase}/${progress.stage}/${progress.fold}/${progress.epoch}`;
+        if (key === lastKey && now - lastSent < PROGRESS_INTERVAL_MS && progress.fraction < 1) return;
+        lastKey = key;
+        lastSent = now;
+        void send({ type: 'progress', progress });
+      },
+    });
+    throwIfCancelled();
+
+    void send({ type: 'progress', progress: { phase: 'write', elapsedMs: Date.now() - progressStart, fraction: 0.99 } });
+    if (result.predictions.length !== input.rows.length) {
+      throw new Error(`the method returned ${result.predictions.length} predictions for ${input.rows.length} rows`);
+    }
+    const elapsedMs = Date.now() - startTime;
+    const metrics = {
+      ...(typeof result.metrics === 'object' && result.metrics !== null && !Array.isArray(result.metrics)
+        ? (result.metrics as Record<string, unknown>)
+        : { method: result.metrics }),
+      run: { runId, counts, labels: input.labels, labelsSource: input.labelsSource, backend: result.backend, elapsedMs },
+    };
+    await writer.writePredictions(result.predictions);
+    await writer.writeJson(METRICS_FILE, metrics);
+    await engine.saveModel(result.model as never, writer.modelDir, request.options.backend);
+    const settings: RunSettings = {
+      runId,
+      startedAt: startedAt.toISOString(),
+      completedAt: new Date().toISOString(),
+      datasetPath,
+      datasetSha256: input.datasetSha256,
+      datasetSource: request.datasetText !== undefined ? 'editor' : 'file',
+      fields: request.fields,
+      labels: input.labels,
+      labelsSource: input.labelsSource,
+      options: publicOptions(request.options),
+      counts,
+      backend: result.backend,
+    };
+    await writer.writeJson(SETTINGS_FILE, settings);
+    const summary = summarize(result.predictions, input, {
+      runId,
+      runDir: writer.runDir,
+      datasetPath,
+      backend: result.backend,
+      metrics,
+      elapsedMs,
+    });
+    log('info', `backend ${result.backend.name}; ${summary.flagged} rows flagged; ${(elapsedMs / 1000).toFixed(1)} s`);
+    throwIfCancelled();
+    await closeLog();
+    const runDir = await writer.commit(datasetPath);
+    await finish({ type: 'result', result: { runId, runDir, summary, metrics } }, 0);
+  }
+
+  port.on('message', (raw: unknown) => {
+    const parsed = parseHostMessage(raw);
+    if (!parsed.ok) {
+      void fail('protocol', `The training worker received a malformed message (${parsed.error}).`);
+      return;
+    }
+    const message = parsed.message;
+    if (message.type === 'cancel') {
+      if (!started) void fail('cancelled', 'cancelled');
+      else abort.abort();
+      return;
+    }
+    if (started) {
+      log('warn', 'ignored a second start message: one worker serves one run');
+      return;
+    }
+    started = true;
+    run(message.request).catch((error: unknown) => {
+      if (abort.signal.aborted) return fail('cancelled', 'cancelled');
+      if (error instanceof InputError) return fail('input', error.message);
+      if (error instanceof RangeError && /allocation failed/i.test(error.message)) {
+        return fail('out-of-memory', `The training worker ran out of memory: ${error.message}`);
+      }
+      const stack = error instanceof Error && error.stack ? error.stack.split('\n').slice(1, 6).join('\n') : '';
+      if (stack) log('error', stack);
+      return fail('failed', `Distillation failed: ${errorText(error)}`);
+    });
+  });
+
+  // Cancel, SIGTERM and a lost host all end in the same place: the temp folder removed, nothing else touched.
+  abort.signal.addEventListener('abort', () => log('info', 'cancel requested'));
+  port.on('disconnect', () => {
+    if (finished) return;
+    discardNow();
+    process.exit(1);
+  });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      discardNow();
+      process.exit(signal === 'SIGTERM' ? 143 : 130);
+    });
+  }
+  process.on('uncaughtException', (error) => void fail('failed', `The training worker crashed: ${errorText(error)}`));
+  process.on('unhandledRejection', (error) => void fail('failed', `The training worker crashed: ${errorText(error)}`));
+}

@@ -1,0 +1,244 @@
+/**
+ * The host↔worker runtime with a REAL child process: the scripted worker (test/fixtures/training/scripted-worker.ts)
+ * is the real serveWorker with a scripted engine, bundled by esbuild and forked by the real client.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEFAULT_FIELDS } from '../../src/dataset/types';
+import { PREDICTION_FIELDS, readLatestRun, resolveRunsDir } from '../../src/training/artifacts';
+import { DistillationError, startDistillation, type WorkerLaunchOptions } from '../../src/training/client';
+import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type LogLine } from '../../src/training/protocol';
+import type { DistillProgress } from '../../src/training/types';
+import { bundleWorker, datasetLines, tempFolder, writeDataset } from '../fixtures/training/build';
+
+let workDir: string;
+let workerPath: string;
+
+before(async () => {
+  workDir = await tempFolder('client');
+  workerPath = await bundleWorker('test/fixtures/training/scripted-worker.ts', workDir, 'scripted-worker');
+});
+
+after(async () => {
+  await rm(workDir, { recursive: true, force: true });
+});
+
+function launch(behaviour: string, extra: WorkerLaunchOptions = {}): WorkerLaunchOptions {
+  return {
+    workerPath,
+    memoryLimitMb: 256,
+    env: { ...process.env, PEERKD_TEST_WORKER: behaviour },
+    cancelGraceMs: 300,
+    killGraceMs: 300,
+    ...extra,
+  };
+}
+
+function request(datasetPath: string, extra: Partial<DistillationRequest> = {}): DistillationRequest {
+  return { datasetPath, fields: DEFAULT_FIELDS, labels: [], options: { ...DEFAULT_DISTILL_OPTIONS }, ...extra };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<DistillationError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof DistillationError, `expected a DistillationError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('the run was expected to fail');
+}
+
+async function runsFolderEntries(datasetPath: string): Promise<string[]> {
+  return (await readdir(resolveRunsDir(datasetPath))).sort();
+}
+
+describe('training worker runtime (real child process)', () => {
+  test('a run reports progress and logs, then its result; the artefacts are complete and in place', async () => {
+    const folder = await tempFolder('ok');
+    const lines = datasetLines(40);
+    lines.splice(5, 0, '{"id": "broken", "text": ');
+    lines.push(JSON.stringify({ id: 'no-text', teacher_label: 'World' }));
+    const dataset = await writeDataset(folder, 'news.jsonl', lines);
+    const progress: DistillProgress[] = [];
+    const logs: LogLine[] = [];
+    let startedId: string | undefined;
+    const run = startDistillation(
+      request(dataset),
+      { onProgress: (p) => progress.push(p), onLog: (line) => logs.push(line), onStarted: ({ runId }) => (startedId = runId) },
+      launch('ok'),
+    );
+    const result = await run.done;
+
+    assert.equal(result.runId, startedId);
+    assert.equal(run.runId, result.runId);
+    assert.ok(progress.some((p) => p.phase === 'peer' && p.epoch === 1 && p.fraction > 0), 'peer progress arrived');
+    assert.ok(progress.some((p) => p.phase === 'write'), 'write progress arrived');
+    assert.ok(logs.some((line) => line.message.includes('scripted engine (ok): 40 rows')), 'method log arrived');
+    assert.ok(logs.some((line) => /news\.jsonl:6: Invalid JSON/.test(line.message)), 'the invalid line is named in the log');
+
+    assert.equal(result.summary.counts.rows, 40);
+    assert.equal(result.summary.counts.invalidLines, 1);
+    assert.equal(result.summary.counts.skippedNoText, 1);
+    assert.equal(result.summary.counts.humanLabelled, 4);
+    assert.equal(result.summary.backend, 'scripted');
+    assert.equal(result.summary.finalStudentHumanAccuracy, 0.5);
+    assert.equal(result.summary.teacherAgreementWithHumans, 1);
+
+    assert.deepEqual(await runsFolderEntries(dataset), [result.runId, 'latest', 'latest-by-dataset']);
+    const predictionsText = await readFile(join(result.runDir, 'predictions.jsonl'), 'utf8');
+    const predictionLines = predictionsText.trim().split('\n');
+    assert.equal(predictionLines.length, 40);
+    assert.deepEqual(Object.keys(JSON.parse(predictionLines[0]) as object), [...PREDICTION_FIELDS]);
+    assert.equal((await readFile(join(resolveRunsDir(dataset), 'latest'), 'utf8')).trim(), result.runId);
+    assert.match(await readFile(join(result.runDir, 'run.log'), 'utf8'), /scripted engine \(ok\)/);
+    assert.ok((await readdir(join(result.runDir, 'model'))).includes('model.json'));
+
+    const latest = await readLatestRun(dataset);
+    assert.ok(latest);
+    assert.equal(latest.runId, result.runId);
+    assert.equal(latest.predictions.length, 40);
+    assert.equal(latest.settings.datasetSource, 'file');
+    assert.equal(latest.settings.labelsSource, 'inferred');
+    assert.deepEqual(latest.settings.labels, ['Business', 'Sci/Tech', 'Sports', 'World']);
+    assert.equal(latest.settings.counts.invalidLines, 1);
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  test("the editor's unsaved text is what the run reads", async () => {
+    const folder = await tempFolder('text');
+    const dataset = await writeDataset(folder, 'data.jsonl', datasetLines(12));
+    const edited = datasetLines(20).join('\n');
+    const result = await startDistillation(request(dataset, { datasetText: edited }), {}, launch('ok')).done;
+    assert.equal(result.summary.counts.rows, 20);
+    const latest = await readLatestRun(dataset);
+    assert.equal(latest?.settings.datasetSource, 'editor');
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  test('cancel mid-run: the run rejects as cancelled, leaves no artefacts, and the earlier run stays the latest', async () => {
+    const folder = await tempFolder('cancel');
+    const dataset = await writeDataset(folder, 'data.jsonl', datasetLines(30));
+    const first = await startDistillation(request(dataset), {}, launch('ok')).done;
+
+    let cancelled = false;
+    const run = startDistillation(
+      request(dataset),
+      {
+        onProgress: (p) => {
+          if (p.phase === 'peer' && p.epoch === 2 && !cancelled) {
+            cancelled = true;
+            void run.cancel();
+          }
+        },
+      },
+      launch('slow'),
+    );
+    const error = await rejection(run.done);
+    assert.equal(error.kind, 'cancelled');
+    assert.ok(cancelled);
+    await run.cancel(); // resolves at once once the worker is gone
+    assert.deepEqual(await runsFolderEntries(dataset), [first.runId, 'latest', 'latest-by-dataset']);
+    assert.equal((await readLatestRun(dataset))?.runId, first.runId);
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  test('an AbortSignal cancels like cancel()', async () => {
+    const folder = await tempFolder('abort');
+    const dataset = await writeDataset(folder, 'data.jsonl', datasetLines(30));
+    const controller = new AbortController();
+    const run = startDistillation(
+      request(dataset),
+      { signal: controller.signal, onProgress: (p) => p.phase === 'peer' && controller.abort() },
+      launch('slow'),
+    );
+    assert.equal((await rejection(run.done)).kind, 'cancelled');
+    assert.deepEqual(await runsFolderEntries(dataset), []);
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  test('a worker that ignores cancel and SIGTERM is killed, and the host removes its temp folder', async () => {
+    const folder = await tempFolder('busy');
+    const dataset = await writeDataset(folder, 'data.jsonl', datasetLines(30));
+    let tempSeen = false;
+    const run = startDistillation(
+      request(dataset),
+      {
+        onLog: (line) => {
+          if (line.message === 'blocking the event loop') void run.cancel();
+        },
+        onStarted: () => (tempSeen = true),
+      },
+      launch('busy'),
+    );
+    const error = await rejection(run.done);
+    assert.equal(error.kind, 'cancelled');
+    assert.ok(tempSeen);
+    assert.deepEqual(await runsFolderEntries(dataset), []);
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  test('a crashing worker rejects the run with its last log lines, and leaves no artefacts', async () => {
+    const folder = await tempFolder('crash');
+    const dataset = await writeDataset(folder, 'data.jsonl', datasetLines(30));
+    const error = await rejection(startDistillation(request(dataset), {}, launch('crash')).done);
+    assert.equal(error.kind, 'crashed');
+    assert.match(error.message, /exited with code 3/);
+    assert.match(error.message, /about to crash in epoch 2/);
+    assert.ok(error.logTail.some((line) => line.includes('about to crash in epoch 2')));
+    assert.deepEqual(await runsFolderEntries(dataset), []);
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  test('a worker that runs out of memory is reported as such', async () => {
+    const folder = await tempFolder('oom');
+    const dataset = await writeDataset(folder, 'data.jsonl', datasetLines(30));
+    const error = await rejection(startDistillation(request(dataset), {}, launch('oom', { memoryLimitMb: 48 })).done);
+    assert.equal(error.kind, 'out-of-memory');
+    assert.match(error.message, /ran out of memory \(limit 48 MB\)/);
+    assert.match(error.message, /allocating without limit/);
+    assert.deepEqual(await runsFolderEntries(dataset), []);
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  test('a worker that never answers the start message times out and is stopped', async () => {
+    const folder = await tempFolder('hang');
+    const dataset = await writeDataset(folder, 'data.jsonl', datasetLines(10));
+    const started = Date.now();
+    const error = await rejection(startDistillation(request(dataset), {}, launch('hang', { startTimeoutMs: 400 })).done);
+    assert.equal(error.kind, 'timeout');
+    assert.match(error.message, /did not answer within 0\.4 s/);
+    assert.ok(Date.now() - started < 10_000);
+  });
+
+  test('a malformed message from the worker fails the run as a protocol error', async () => {
+    const folder = await tempFolder('garbage');
+    const dataset = await writeDataset(folder, 'data.jsonl', datasetLines(10));
+    const error = await rejection(startDistillation(request(dataset), {}, launch('garbage')).done);
+    assert.equal(error.kind, 'protocol');
+    assert.match(error.message, /progress\.phase must be one of/);
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  test('input the method cannot use fails with the file and line, and leaves no artefacts', async () => {
+    const folder = await tempFolder('input');
+    const lines = [
+      JSON.stringify({ text: 'a', teacher_label: 'World' }),
+      JSON.stringify({ text: 'b', teacher_label: 'World' }),
+    ];
+    const dataset = await writeDataset(folder, 'one-label.jsonl', lines);
+    const error = await rejection(startDistillation(request(dataset), {}, launch('ok')).done);
+    assert.equal(error.kind, 'input');
+    assert.match(error.message, /one-label\.jsonl:1: every label in the dataset is 'World'/);
+    assert.deepEqual(await runsFolderEntries(dataset), []);
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  test('an invalid request is rejected before any process starts', async () => {
+    const bad = request('/tmp/x.jsonl', { options: { ...DEFAULT_DISTILL_OPTIONS, folds: 1 } });
+    const error = await rejection(startDistillation(bad, {}, launch('ok')).done);
+    assert.equal(error.kind, 'input');
+    assert.match(error.message, /options\.folds must be an integer ≥ 2/);
+  });
+});
