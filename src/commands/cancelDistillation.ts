@@ -1,0 +1,29 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { DistillationManager } from './runDistillation';
+
+/** Cancels the run of the given (or active) dataset; with several runs and no dataset given, asks which. */
+export function registerCancelDistillationCommand(manager: DistillationManager): vscode.Disposable {
+  return vscode.commands.registerCommand('peerkd.cancelDistillation', async (argument?: unknown) => {
+    const runs = manager.activeRuns();
+    if (runs.length === 0) {
+      void vscode.window.showInformationMessage('PeerKD: no distillation is running.');
+      return;
+    }
+    const wanted = argument instanceof vscode.Uri ? argument.toString() : undefined;
+    let target = wanted ? runs.find((active) => active.datasetUri.toString() === wanted) : undefined;
+    if (!target && runs.length === 1) {
+      target = runs[0];
+    }
+    if (!target) {
+      const picked = await vscode.window.showQuickPick(
+        runs.map((active) => ({ label: path.basename(active.datasetUri.fsPath), description: active.datasetUri.fsPath, active })),
+        { placeHolder: 'Which distillation should stop?' },
+      );
+      target = picked?.active;
+    }
+    if (target) {
+      await target.run.cancel();
+    }
+  });
+}

@@ -1,0 +1,223 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Services } from '../editor/services';
+import { readSettings } from '../editor/settings';
+import { describeProgress, type DistillationStatusBar } from '../editor/statusBar';
+import { isDatasetUri, targetDatasetUri, type RunState } from '../editor/runState';
+import { DistillationError, startDistillation, type DistillationRun } from '../training/client';
+import type { DistillationRequest, LogLine, RunSummary } from '../training/protocol';
+import type { DistillOptions } from '../training/types';
+
+interface ActiveRun {
+  datasetUri: vscode.Uri;
+  run: DistillationRun;
+  /** Resolves once the run ended, however it ended, and its notification closed. */
+  finished: Promise<void>;
+}
+
+function percent(value: number | null): string | undefined {
+  return value === null ? undefined : `${(value * 100).toFixed(1)}%`;
+}
+
+/** The end-of-run summary: estimated teacher accuracy, rows flagged, final student accuracy on the human labels. */
+export function summaryMessage(datasetName: string, summary: RunSummary): string {
+  const parts = [`PeerKD: ${datasetName} done.`];
+  const teacher = percent(summary.estimatedTeacherAccuracy);
+  if (teacher) {
+    parts.push(`Estimated teacher accuracy ${teacher}.`);
+  }
+  parts.push(`${summary.flagged.toLocaleString('en-US')} row${summary.flagged === 1 ? '' : 's'} flagged.`);
+  const student = percent(summary.finalStudentHumanAccuracy);
+  if (student) {
+    parts.push(`Final student ${student} on the ${summary.counts.humanLabelled.toLocaleString('en-US')} human labels.`);
+  }
+  const skipped: string[] = [];
+  if (summary.counts.invalidLines > 0) {
+    skipped.push(`${summary.counts.invalidLines} invalid line${summary.counts.invalidLines === 1 ? '' : 's'}`);
+  }
+  if (summary.counts.skippedNoText > 0) {
+    skipped.push(`${summary.counts.skippedNoText} row${summary.counts.skippedNoText === 1 ? '' : 's'} without text`);
+  }
+  if (skipped.length > 0) {
+    parts.push(`Skipped ${skipped.join(' and ')} (see Problems).`);
+  }
+  return parts.join(' ');
+}
+
+function logTo(log: vscode.LogOutputChannel, prefix: string, line: LogLine): void {
+  const message = `${prefix} ${line.message}`;
+  switch (line.level) {
+    case 'debug':
+      log.debug(message);
+      break;
+    case 'warn':
+      log.warn(message);
+      break;
+    case 'error':
+      log.error(message);
+      break;
+    default:
+      log.info(message);
+  }
+}
+
+/** Runs distillations: at most one per dataset, each with a progress notification and the status-bar item. */
+export class DistillationManager {
+  private readonly active = new Map<string, ActiveRun>();
+
+  constructor(
+    private readonly services: Services,
+    private readonly runState: RunState,
+    private readonly statusBar: DistillationStatusBar,
+  ) {}
+
+  activeRuns(): ActiveRun[] {
+    return [...this.active.values()];
+  }
+
+  async run(argument: unknown): Promise<void> {
+    const { log } = this.services;
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showErrorMessage('PeerKD: training runs code in a child process, so it needs a trusted workspace.');
+      return;
+    }
+    const datasetUri = targetDatasetUri(argument);
+    if (!datasetUri) {
+      void vscode.window.showErrorMessage('PeerKD: open a .jsonl dataset (or select one in the Explorer) to run the distillation.');
+      return;
+    }
+    if (datasetUri.scheme !== 'file') {
+      void vscode.window.showErrorMessage(`PeerKD: ${datasetUri.toString()} is not a file on disk; save it as a .jsonl file first.`);
+      return;
+    }
+    if (!isDatasetUri(datasetUri)) {
+      void vscode.window.showErrorMessage(`PeerKD: ${path.basename(datasetUri.fsPath)} is not a .jsonl dataset.`);
+      return;
+    }
+    const key = datasetUri.toString();
+    const name = path.basename(datasetUri.fsPath);
+    const running = this.active.get(key);
+    if (running) {
+      const restart = 'Cancel It and Start Again';
+      const answer = await vscode.window.showWarningMessage(
+        `PeerKD: a distillation of ${name} is already running.`,
+        { modal: true, detail: 'Only one run per dataset runs at a time. Cancel the running one and start a new run?' },
+        restart,
+      );
+      if (answer !== restart) {
+        return;
+      }
+      await running.run.cancel();
+      await running.finished;
+    }
+
+    const settings = readSettings(datasetUri);
+    const open = vscode.workspace.textDocuments.find((document) => document.uri.toString() === key);
+    const options: DistillOptions = {
+      folds: settings.training.folds,
+      stages: settings.training.stages,
+      seed: settings.training.seed,
+      backend: settings.training.backend,
+      finalTargets: settings.training.finalTargets,
+      student: settings.training.student,
+    };
+    const request: DistillationRequest = {
+      datasetPath: datasetUri.fsPath,
+      // The editor's text, unsaved edits included; a dataset that is not open is read from disk by the worker.
+      datasetText: open?.getText(),
+      fields: settings.fields,
+      labels: settings.labels,
+      options,
+      outputDir: settings.training.outputDir || undefined,
+    };
+    log.info(`Distillation of ${datasetUri.fsPath} requested (${open?.isDirty ? 'unsaved editor text' : 'saved text'}; folds ${options.folds}, stages ${options.stages}, seed ${options.seed}, backend ${options.backend})`);
+
+    let prefix = `[${name}]`;
+    let lastFraction = 0;
+    let reportProgress: ((value: { message?: string; increment?: number }) => void) | undefined;
+    const run = startDistillation(
+      request,
+      {
+        onStarted: ({ runId }) => {
+          prefix = `[${runId}]`;
+          log.info(`${prefix} started for ${datasetUri.fsPath}`);
+        },
+        onLog: (line) => logTo(log, prefix, line),
+        onProgress: (progress) => {
+          this.statusBar.update(key, progress);
+          const increment = Math.max(0, progress.fraction - lastFraction) * 100;
+          lastFraction = Math.max(lastFraction, progress.fraction);
+          reportProgress?.({ message: describeProgress(progress), increment });
+        },
+      },
+      {
+        workerPath: this.services.context.asAbsolutePath(path.join('dist', 'worker.js')),
+        memoryLimitMb: settings.training.memoryLimitMb,
+      },
+    );
+    this.statusBar.start(key, name);
+    let markFinished!: () => void;
+    const finished = new Promise<void>((resolve) => (markFinished = resolve));
+    this.active.set(key, { datasetUri, run, finished });
+
+    try {
+      const result = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `PeerKD: distilling ${name}`, cancellable: true },
+        (progress, token) => {
+          reportProgress = (value) => progress.report(value);
+          progress.report({ message: 'Starting the training worker…' });
+          token.onCancellationRequested(() => {
+            log.info(`${prefix} cancel requested`);
+            void run.cancel();
+          });
+          return run.done;
+        },
+      );
+      await this.runState.loadRun(datasetUri, result.runDir);
+      log.info(`${prefix} finished: ${summaryMessage(name, result.summary)} Artefacts: ${result.runDir}`);
+      void this.showSummary(datasetUri, summaryMessage(name, result.summary));
+    } catch (error) {
+      if (error instanceof DistillationError && error.kind === 'cancelled') {
+        log.info(`${prefix} cancelled; earlier runs are unchanged`);
+        const previous = this.runState.getRun(datasetUri);
+        void vscode.window.showInformationMessage(
+          previous
+            ? `PeerKD: distillation of ${name} cancelled. The results of run ${previous.runId} are still shown.`
+            : `PeerKD: distillation of ${name} cancelled.`,
+        );
+      } else {
+        const message = error instanceof Error ? error.message : String(error);
+        log.error(`${prefix} failed: ${message}`);
+        const firstLine = message.split('\n')[0];
+        const answer = await vscode.window.showErrorMessage(`PeerKD: distillation of ${name} failed: ${firstLine}`, 'Open Log');
+        if (answer === 'Open Log') {
+          log.show(true);
+        }
+      }
+    } finally {
+      this.statusBar.finish(key);
+      if (this.active.get(key)?.run === run) {
+        this.active.delete(key);
+      }
+      markFinished();
+    }
+  }
+
+  private async showSummary(datasetUri: vscode.Uri, message: string): Promise<void> {
+    const answer = await vscode.window.showInformationMessage(message, 'Open Label Review', 'Show Log');
+    if (answer === 'Open Label Review') {
+      await vscode.commands.executeCommand('peerkd.openLabelReview', datasetUri);
+    } else if (answer === 'Show Log') {
+      this.services.log.show(true);
+    }
+  }
+
+  /** Cancels every run (extension deactivation). */
+  async cancelAll(): Promise<void> {
+    await Promise.all([...this.active.values()].map((active) => active.run.cancel()));
+  }
+}
+
+export function registerRunDistillationCommand(manager: DistillationManager): vscode.Disposable {
+  return vscode.commands.registerCommand('peerkd.runDistillation', (argument?: unknown) => manager.run(argument));
+}

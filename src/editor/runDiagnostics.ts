@@ -1,0 +1,252 @@
+import * as vscode from 'vscode';
+import { diagnosticMessage, formatProbability } from '../review/model';
+import { fieldValueRange } from '../review/locate';
+import type { Prediction } from '../training/types';
+import { isDatasetUri, type RunState } from './runState';
+import { readSettings } from './settings';
+
+/** Shared by the diagnostics and their code actions: a flagged row of the latest run. */
+export const FLAGGED_ROW_CODE = 'peerkd-flagged-label';
+const SOURCE = 'PeerKD';
+const UPDATE_DELAY_MS = 200;
+
+const SEVERITIES: Record<string, vscode.DiagnosticSeverity> = {
+  Error: vscode.DiagnosticSeverity.Error,
+  Warning: vscode.DiagnosticSeverity.Warning,
+  Information: vscode.DiagnosticSeverity.Information,
+  Hint: vscode.DiagnosticSeverity.Hint,
+};
+
+function labelRange(document: vscode.TextDocument, line: number, field: string): vscode.Range {
+  const textLine = document.lineAt(line - 1);
+  const range = fieldValueRange(textLine.text, field);
+  if (range) {
+    return new vscode.Range(line - 1, range.start, line - 1, range.end);
+  }
+  return new vscode.Range(line - 1, textLine.firstNonWhitespaceCharacterIndex, line - 1, textLine.text.length);
+}
+
+/**
+ * Diagnostics on the teacher labels the latest run flags, following each row by identity as lines move, and gone
+ * once the row has a human label. Recomputed (debounced) when the document, the run or the settings change.
+ */
+export class RunDiagnostics implements vscode.Disposable {
+  private readonly collection = vscode.languages.createDiagnosticCollection('peerkd-review');
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly disposables: vscode.Disposable[] = [this.collection];
+
+  constructor(private readonly runState: RunState) {
+    this.disposables.push(
+      runState.onDidChangeRun((uri) => {
+        const document = vscode.workspace.textDocuments.find((candidate) => candidate.uri.toString() === uri.toString());
+        if (document) {
+          this.update(document);
+        }
+      }),
+      vscode.workspace.onDidOpenTextDocument((document) => void this.load(document)),
+      vscode.workspace.onDidChangeTextDocument((event) => this.schedule(event.document)),
+      vscode.workspace.onDidCloseTextDocument((document) => {
+        this.collection.delete(document.uri);
+        this.cancel(document.uri);
+      }),
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (event.affectsConfiguration('peerkd')) {
+          for (const document of vscode.workspace.textDocuments) {
+            this.schedule(document);
+          }
+        }
+      }),
+    );
+    for (const document of vscode.workspace.textDocuments) {
+      void this.load(document);
+    }
+  }
+
+  private async load(document: vscode.TextDocument): Promise<void> {
+    if (!isDatasetUri(document.uri)) {
+      return;
+    }
+    await this.runState.ensureRun(document.uri);
+    this.update(document);
+  }
+
+  private cancel(uri: vscode.Uri): void {
+    const timer = this.timers.get(uri.toString());
+    if (timer) {
+      clearTimeout(timer);
+      this.timers.delete(uri.toString());
+    }
+  }
+
+  private schedule(document: vscode.TextDocument): void {
+    if (!isDatasetUri(document.uri) || !this.runState.getRun(document.uri)) {
+      return;
+    }
+    this.cancel(document.uri);
+    this.timers.set(
+      document.uri.toString(),
+      setTimeout(() => {
+        this.timers.delete(document.uri.toString());
+        if (!document.isClosed) {
+          this.update(document);
+        }
+      }, UPDATE_DELAY_MS),
+    );
+  }
+
+  update(document: vscode.TextDocument): void {
+    const run = this.runState.getRun(document.uri);
+    if (!run) {
+      this.collection.delete(document.uri);
+      return;
+    }
+    const settings = readSettings(document.uri);
+    const severity = SEVERITIES[settings.diagnostics.severity] ?? vscode.DiagnosticSeverity.Warning;
+    const index = this.runState.indexOf(document);
+    const diagnostics: vscode.Diagnostic[] = [];
+    for (const prediction of run.predictions) {
+      if (!prediction.flagged || prediction.p_teacher_wrong < settings.diagnostics.minProbability) {
+        continue;
+      }
+      const row = index.byId.get(prediction.id);
+      // Gone from the file, decided by a human, or the teacher label was already changed to the suggestion.
+      if (!row || row.human !== null || row.teacher === prediction.suggested || row.line > document.lineCount) {
+        continue;
+      }
+      const diagnostic = new vscode.Diagnostic(
+        labelRange(document, row.line, settings.fields.teacher),
+        diagnosticMessage(row.teacher, prediction.suggested, prediction.p_teacher_wrong),
+        severity,
+      );
+      diagnostic.code = FLAGGED_ROW_CODE;
+      diagnostic.source = SOURCE;
+      diagnostics.push(diagnostic);
+    }
+    this.collection.set(document.uri, diagnostics);
+  }
+
+  dispose(): void {
+    for (const timer of this.timers.values()) {
+      clearTimeout(timer);
+    }
+    for (const disposable of this.disposables) {
+      disposable.dispose();
+    }
+  }
+}
+
+function codeOf(diagnostic: vscode.Diagnostic): string | undefined {
+  const code = diagnostic.code;
+  if (typeof code === 'string') {
+    return code;
+  }
+  if (typeof code === 'object' && code !== null) {
+    return String(code.value);
+  }
+  return code === undefined ? undefined : String(code);
+}
+
+/** "Accept 'Y'", "Keep 'X'", "Open in Label Review" on each flagged-row diagnostic. */
+export class FlaggedRowCodeActions implements vscode.CodeActionProvider {
+  static readonly providedCodeActionKinds = [vscode.CodeActionKind.QuickFix];
+
+  constructor(private readonly runState: RunState) {}
+
+  provideCodeActions(document: vscode.TextDocument, _range: vscode.Range, context: vscode.CodeActionContext): vscode.CodeAction[] {
+    const run = this.runState.getRun(document.uri);
+    if (!run) {
+      return [];
+    }
+    const index = this.runState.indexOf(document);
+    const actions: vscode.CodeAction[] = [];
+    for (const diagnostic of context.diagnostics) {
+      if (codeOf(diagnostic) !== FLAGGED_ROW_CODE) {
+        continue;
+      }
+      const rowId = index.idByLine.get(diagnostic.range.start.line + 1);
+      const prediction = rowId === undefined ? undefined : run.byId.get(rowId);
+      const row = rowId === undefined ? undefined : index.byId.get(rowId);
+      if (!rowId || !prediction || !row) {
+        continue;
+      }
+      const accept = new vscode.CodeAction(`Accept '${prediction.suggested}'`, vscode.CodeActionKind.QuickFix);
+      accept.command = { title: accept.title, command: 'peerkd.acceptSuggestion', arguments: [document.uri, rowId] };
+      accept.diagnostics = [diagnostic];
+      accept.isPreferred = true;
+      actions.push(accept);
+      if (row.teacher !== null) {
+        const keep = new vscode.CodeAction(`Keep '${row.teacher}'`, vscode.CodeActionKind.QuickFix);
+        keep.command = { title: keep.title, command: 'peerkd.keepTeacherLabel', arguments: [document.uri, rowId] };
+        keep.diagnostics = [diagnostic];
+        actions.push(keep);
+      }
+      const open = new vscode.CodeAction('Open in Label Review', vscode.CodeActionKind.QuickFix);
+      open.command = { title: open.title, command: 'peerkd.openLabelReview', arguments: [document.uri, rowId] };
+      open.diagnostics = [diagnostic];
+      actions.push(open);
+    }
+    return actions;
+  }
+}
+
+/** Markdown table of every label's probability: calibrated advice, peers (out-of-fold), vanilla student. */
+export function probabilityHover(prediction: Prediction, teacher: string | null, teacherConfidence: number | null): vscode.MarkdownString {
+  const labels = [...new Set([...Object.keys(prediction.probs), ...Object.keys(prediction.peer_probs), ...Object.keys(prediction.vanilla_probs)])];
+  labels.sort((a, b) => (prediction.probs[b] ?? 0) - (prediction.probs[a] ?? 0) || (a < b ? -1 : 1));
+  const cell = (value: number | undefined): string => (value === undefined ? '–' : formatProbability(value));
+  const markdown = new vscode.MarkdownString();
+  markdown.appendMarkdown(`**PeerKD** · p(teacher wrong) = ${formatProbability(prediction.p_teacher_wrong)}${prediction.flagged ? ' · flagged' : ''}\n\n`);
+  markdown.appendMarkdown('| label | teacher | peers | advised | vanilla |\n| --- | --- | --- | --- | --- |\n');
+  for (const label of labels) {
+    const escaped = label.replace(/[|\\`*_{}[\]()#+\-.!<>]/g, (char) => `\\${char}`);
+    const isTeacher = label === teacher;
+    const teacherCell = isTeacher ? (teacherConfidence === null ? 'label' : formatProbability(teacherConfidence)) : '';
+    const name = label === prediction.suggested ? `**${escaped}** (suggested)` : escaped;
+    markdown.appendMarkdown(
+      `| ${name} | ${teacherCell} | ${cell(prediction.peer_probs[label])} | ${cell(prediction.probs[label])} | ${cell(prediction.vanilla_probs[label])} |\n`,
+    );
+  }
+  markdown.appendMarkdown('\n\n_teacher_: the LLM label (its confidence when the row has one); _peers_: students that never saw the row; _advised_: calibrated combination.');
+  return markdown;
+}
+
+/** Hover on a row's teacher or human label: every label's probability from the teacher and the peers. */
+export class LabelProbabilityHover implements vscode.HoverProvider {
+  constructor(private readonly runState: RunState) {}
+
+  provideHover(document: vscode.TextDocument, position: vscode.Position): vscode.Hover | undefined {
+    const run = this.runState.getRun(document.uri);
+    if (!run) {
+      return undefined;
+    }
+    const index = this.runState.indexOf(document);
+    const rowId = index.idByLine.get(position.line + 1);
+    const prediction = rowId === undefined ? undefined : run.byId.get(rowId);
+    if (!rowId || !prediction) {
+      return undefined;
+    }
+    const fields = readSettings(document.uri).fields;
+    const lineText = document.lineAt(position.line).text;
+    for (const field of [fields.teacher, fields.human]) {
+      const range = fieldValueRange(lineText, field);
+      if (range && position.character >= range.start && position.character <= range.end) {
+        const row = index.byId.get(rowId);
+        const confidence = this.teacherConfidence(lineText, fields.teacherConfidence);
+        return new vscode.Hover(
+          probabilityHover(prediction, row?.teacher ?? prediction.teacher, confidence),
+          new vscode.Range(position.line, range.start, position.line, range.end),
+        );
+      }
+    }
+    return undefined;
+  }
+
+  private teacherConfidence(lineText: string, field: string): number | null {
+    const range = fieldValueRange(lineText, field);
+    if (!range) {
+      return null;
+    }
+    const value = Number(lineText.slice(range.start, range.end));
+    return Number.isFinite(value) ? value : null;
+  }
+}

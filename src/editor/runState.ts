@@ -1,0 +1,174 @@
+import * as vscode from 'vscode';
+import { parseDatasetText } from '../dataset/parse';
+import type { FieldMapping } from '../dataset/types';
+import type { DocumentRowState } from '../review/model';
+import { readLatestRun, readRun, type RunArtefacts } from '../training/artifacts';
+import type { Prediction } from '../training/types';
+import { readSettings } from './settings';
+
+/** The latest complete run of one dataset, as the review UI uses it. */
+export interface LoadedRun {
+  runId: string;
+  runDir: string;
+  datasetUri: vscode.Uri;
+  predictions: Prediction[];
+  byId: Map<string, Prediction>;
+  /** The run's label set, in its class order: keys 1–9 of the panel pick these. */
+  labels: string[];
+}
+
+/** A dataset document's rows by identity, at one document version. */
+export interface DocumentIndex {
+  version: number;
+  byId: Map<string, DocumentRowState>;
+  /** 1-based line → row identity. */
+  idByLine: Map<number, string>;
+  /** Labels present in the document (teacher and human), for "set" choices beyond the run's label set. */
+  labelsInDocument: Set<string>;
+}
+
+function toLoadedRun(datasetUri: vscode.Uri, artefacts: RunArtefacts): LoadedRun {
+  const byId = new Map<string, Prediction>();
+  for (const prediction of artefacts.predictions) {
+    byId.set(prediction.id, prediction);
+  }
+  return {
+    runId: artefacts.runId,
+    runDir: artefacts.runDir,
+    datasetUri,
+    predictions: artefacts.predictions,
+    byId,
+    labels: artefacts.settings.labels,
+  };
+}
+
+function fieldsKey(fields: FieldMapping): string {
+  return [fields.text, fields.teacher, fields.human, fields.id, fields.teacherConfidence].join('\u0000');
+}
+
+/**
+ * The latest run per dataset and, for open dataset documents, row identity → current line. Diagnostics, quick fixes,
+ * hover and the review panel all read from here, so they agree on which run and which line a row is on.
+ */
+export class RunState implements vscode.Disposable {
+  private readonly runs = new Map<string, LoadedRun>();
+  /** Datasets whose latest run was looked up on disk (found or not), so it is not looked up again each keystroke. */
+  private readonly lookedUp = new Set<string>();
+  private readonly indexes = new Map<string, { key: string; index: DocumentIndex }>();
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  /** Fires when a dataset's latest run changes (a run finished, or one was loaded from disk). */
+  readonly onDidChangeRun = this.changed.event;
+  private readonly disposables: vscode.Disposable[] = [this.changed];
+
+  constructor(private readonly log: vscode.LogOutputChannel) {
+    this.disposables.push(
+      vscode.workspace.onDidCloseTextDocument((document) => this.indexes.delete(document.uri.toString())),
+    );
+  }
+
+  getRun(datasetUri: vscode.Uri): LoadedRun | undefined {
+    return this.runs.get(datasetUri.toString());
+  }
+
+  /** Loads the dataset's latest run from disk once (or again with `force`); undefined when it has none. */
+  async ensureRun(datasetUri: vscode.Uri, force = false): Promise<LoadedRun | undefined> {
+    const key = datasetUri.toString();
+    if (!force && this.lookedUp.has(key)) {
+      return this.runs.get(key);
+    }
+    this.lookedUp.add(key);
+    if (datasetUri.scheme !== 'file') {
+      return undefined;
+    }
+    try {
+      const outputDir = readSettings(datasetUri).training.outputDir;
+      const artefacts = await readLatestRun(datasetUri.fsPath, outputDir || undefined);
+      if (!artefacts) {
+        return this.runs.get(key);
+      }
+      return this.setRun(datasetUri, artefacts);
+    } catch (error) {
+      this.log.warn(`Could not read the latest run of ${datasetUri.fsPath}: ${error instanceof Error ? error.message : String(error)}`);
+      return this.runs.get(key);
+    }
+  }
+
+  /** Loads a finished run by its folder and makes it the dataset's latest. */
+  async loadRun(datasetUri: vscode.Uri, runDir: string): Promise<LoadedRun> {
+    this.lookedUp.add(datasetUri.toString());
+    return this.setRun(datasetUri, await readRun(runDir));
+  }
+
+  private setRun(datasetUri: vscode.Uri, artefacts: RunArtefacts): LoadedRun {
+    const key = datasetUri.toString();
+    const previous = this.runs.get(key);
+    const run = toLoadedRun(datasetUri, artefacts);
+    this.runs.set(key, run);
+    if (previous?.runId !== run.runId) {
+      this.log.info(`Latest run of ${datasetUri.fsPath}: ${run.runId} (${run.predictions.filter((p) => p.flagged).length} rows flagged)`);
+      this.changed.fire(datasetUri);
+    }
+    return run;
+  }
+
+  /** Rows of a document by identity, re-parsed only when the document or the field mapping changed. */
+  indexOf(document: vscode.TextDocument): DocumentIndex {
+    const fields = readSettings(document.uri).fields;
+    const key = fieldsKey(fields);
+    const cached = this.indexes.get(document.uri.toString());
+    if (cached && cached.key === key && cached.index.version === document.version) {
+      return cached.index;
+    }
+    const parsed = parseDatasetText(document.getText(), fields);
+    const byId = new Map<string, DocumentRowState>();
+    const idByLine = new Map<number, string>();
+    const labelsInDocument = new Set<string>();
+    for (const row of parsed.rows) {
+      // A duplicated id keeps its first row: that is the one the duplicate-id warning leaves alone.
+      if (!byId.has(row.id)) {
+        byId.set(row.id, { line: row.line, text: row.text, teacher: row.teacher, human: row.human });
+        idByLine.set(row.line, row.id);
+      }
+      if (row.teacher !== null) {
+        labelsInDocument.add(row.teacher);
+      }
+      if (row.human !== null) {
+        labelsInDocument.add(row.human);
+      }
+    }
+    const index: DocumentIndex = { version: document.version, byId, idByLine, labelsInDocument };
+    this.indexes.set(document.uri.toString(), { key, index });
+    return index;
+  }
+
+  dispose(): void {
+    for (const disposable of this.disposables) {
+      disposable.dispose();
+    }
+  }
+}
+
+/** The open document of a dataset, or opens it (without showing it) so edits go through the editor's undo. */
+export async function datasetDocument(uri: vscode.Uri): Promise<vscode.TextDocument> {
+  const open = vscode.workspace.textDocuments.find((document) => document.uri.toString() === uri.toString());
+  return open ?? vscode.workspace.openTextDocument(uri);
+}
+
+/** The dataset a command should act on: its argument (explorer, editor title), else the active editor's file. */
+export function targetDatasetUri(argument: unknown): vscode.Uri | undefined {
+  if (argument instanceof vscode.Uri) {
+    return argument;
+  }
+  if (typeof argument === 'string' && argument.length > 0) {
+    try {
+      return vscode.Uri.parse(argument, true);
+    } catch {
+      return undefined;
+    }
+  }
+  return vscode.window.activeTextEditor?.document.uri;
+}
+
+export function isDatasetUri(uri: vscode.Uri): boolean {
+  return /\.(jsonl|ndjson)$/i.test(uri.path);
+}
