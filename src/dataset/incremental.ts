@@ -26,7 +26,7 @@ interface LineEntry {
   /** The row identity, or null when the line is blank or not a row. */
   id: string | null;
   /** The line's own problems (duplicates are computed across lines at validation time). */
-  problems: Problem[];
+  problems: readonly Problem[];
 }
 
 /**
