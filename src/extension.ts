@@ -3,6 +3,16 @@ import type { Services } from './editor/services';
 import { registerShowLogCommand } from './commands/showLog';
 import { registerDatasetDiagnostics } from './editor/datasetDiagnostics';
 import { registerValidateDatasetCommand } from './commands/validateDataset';
+import { DistillationManager, registerRunDistillationCommand } from './commands/runDistillation';
+import { registerCancelDistillationCommand } from './commands/cancelDistillation';
+import { registerOpenLabelReviewCommand } from './commands/openLabelReview';
+import { registerExportReviewedDatasetCommand } from './commands/exportReviewedDataset';
+import { registerAcceptSuggestionCommand } from './commands/acceptSuggestion';
+import { registerKeepTeacherLabelCommand } from './commands/keepTeacherLabel';
+import { RunState } from './editor/runState';
+import { DistillationStatusBar } from './editor/statusBar';
+import { FlaggedRowCodeActions, LabelProbabilityHover, RunDiagnostics } from './editor/runDiagnostics';
+import { registerLabelReviewSerializer } from './webview/labelReviewPanel';
 
 /**
  * Wiring only: every command and editor feature lives in its own module. Activation must stay cheap, so nothing
@@ -17,6 +27,28 @@ export function activate(context: vscode.ExtensionContext): void {
     registerShowLogCommand(services),
     datasetDiagnostics,
     registerValidateDatasetCommand(services, datasetDiagnostics),
+  );
+  // Label Review: runs, flagged-row diagnostics, quick fixes, hover, the review panel and export.
+  const runState = new RunState(log);
+  const statusBar = new DistillationStatusBar();
+  const distillations = new DistillationManager(services, runState, statusBar);
+  const jsonlFiles: vscode.DocumentSelector = [{ language: 'jsonl' }, { pattern: '**/*.{jsonl,ndjson}' }];
+  context.subscriptions.push(
+    runState,
+    statusBar,
+    new RunDiagnostics(runState),
+    vscode.languages.registerCodeActionsProvider(jsonlFiles, new FlaggedRowCodeActions(runState), {
+      providedCodeActionKinds: FlaggedRowCodeActions.providedCodeActionKinds,
+    }),
+    vscode.languages.registerHoverProvider(jsonlFiles, new LabelProbabilityHover(runState)),
+    registerRunDistillationCommand(distillations),
+    registerCancelDistillationCommand(distillations),
+    registerOpenLabelReviewCommand(services, runState),
+    registerExportReviewedDatasetCommand(services, runState),
+    registerAcceptSuggestionCommand(runState),
+    registerKeepTeacherLabelCommand(runState),
+    registerLabelReviewSerializer(services, runState),
+    { dispose: () => void distillations.cancelAll() },
   );
   log.info(`PeerKD ${context.extension.packageJSON.version as string} activated`);
 }

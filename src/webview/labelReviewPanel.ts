@@ -463,8 +463,9 @@ export class LabelReviewPanel {
 <title>Label Review</title>
 </head>
 <body>
-<div id="app" data-toolkit="${escapeHtml(toolkit)}"></div>
+<div id="app"><div class="empty">Loading…</div></div>
 <script type="module" nonce="${nonce}" src="${escapeHtml(toolkit)}"></script>
+<script type="module" nonce="${nonce}" src="${escapeHtml(media('ui.js'))}"></script>
 <script type="module" nonce="${nonce}" src="${escapeHtml(media('review.js'))}"></script>
 </body>
 </html>`;
