@@ -1,0 +1,73 @@
+/**
+ * Foundation flow (issue 2 §4): the packaged extension activates in code-server, the Problems panel lists exactly the
+ * problems of a dataset with one of each kind, and every PeerKD command shows in the command palette.
+ */
+import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defineFlow, repoRoot, waitFor, type ProblemEntry } from '../harness';
+
+interface Expected {
+  line: number;
+  severity: ProblemEntry['severity'];
+  /** Every pattern must match the message: the rule, and the field and value it names. */
+  message: RegExp[];
+}
+
+/** problems.jsonl, with peerkd.labels set to the four AG News labels in .vscode/settings.json. */
+const EXPECTED: Expected[] = [
+  { line: 2, severity: 'error', message: [/json/i] },
+  { line: 3, severity: 'error', message: [/text/] },
+  { line: 5, severity: 'warning', message: [/teacher_label/, /Space/] },
+  { line: 6, severity: 'warning', message: [/duplicate/i, /f1/] },
+];
+
+function matches(entry: ProblemEntry, expected: Expected): boolean {
+  return (
+    entry.line === expected.line &&
+    entry.severity === expected.severity &&
+    expected.message.every((pattern) => pattern.test(entry.message))
+  );
+}
+
+/** Palette titles of the contributed commands that are not hidden from the palette (`when: false`). */
+function paletteCommandTitles(): string[] {
+  const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+    contributes: {
+      commands: { command: string; title: string; category?: string }[];
+      menus?: { commandPalette?: { command: string; when?: string }[] };
+    };
+  };
+  const hidden = new Set(
+    (manifest.contributes.menus?.commandPalette ?? []).filter((m) => m.when === 'false').map((m) => m.command),
+  );
+  return manifest.contributes.commands
+    .filter((c) => !hidden.has(c.command))
+    .map((c) => (c.category ? `${c.category}: ${c.title}` : c.title))
+    .sort();
+}
+
+export default defineFlow({
+  name: 'foundation: activation, exact diagnostics, palette commands',
+  fixture: 'foundation',
+  async run(workbench) {
+    const titles = await workbench.listCommands('PeerKD: ');
+    assert.deepEqual([...titles].sort(), paletteCommandTitles());
+
+    await workbench.openFile('problems.jsonl');
+    const problems = await workbench.waitForProblems(
+      (entries) => entries.length === EXPECTED.length && EXPECTED.every((e) => entries.some((entry) => matches(entry, e))),
+      { timeoutMs: 30_000, message: `exactly ${EXPECTED.length} problems: ${JSON.stringify(EXPECTED.map((e) => [e.line, e.severity, e.message.map(String)]))}` },
+    );
+    assert.ok(problems.every((p) => p.file === 'problems.jsonl'), JSON.stringify(problems));
+    await workbench.screenshot('diagnostics', { readme: true });
+
+    // The log channel exists only once activate() ran; "Show Log" also proves that a command of ours executes.
+    await workbench.runCommand('PeerKD: Show Log');
+    await waitFor(async () => /PeerKD \S+ activated/.test(await workbench.visibleOutputText()), {
+      message: 'the PeerKD log to show its activation line',
+    });
+    // The same channel is listed by name in the Output view's channel picker.
+    await workbench.outputChannelText('PeerKD', { contains: /activated/ });
+  },
+});

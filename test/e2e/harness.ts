@@ -1,0 +1,607 @@
+/**
+ * End-to-end harness: the packaged extension in code-server 4.100.3 (VS Code 1.100.3), shown in Debian's Chromium
+ * and driven by playwright-core. One code-server and one browser serve a whole run; every flow gets a fresh copy of
+ * its fixture workspace and a fresh browser context. See test/e2e/README.md for how to add a flow.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Frame, type Page } from 'playwright-core';
+
+export const repoRoot = resolve(__dirname, '..', '..');
+export const fixturesRoot = join(repoRoot, 'test', 'fixtures', 'e2e');
+export const resultsDir = join(repoRoot, 'test-results', 'e2e');
+export const readmeImagesDir = join(repoRoot, 'docs', 'images');
+export const codeServerBin = join(repoRoot, '.vscode-test', 'code-server', 'node_modules', '.bin', 'code-server');
+export const chromiumPath = process.env.PEERKD_CHROMIUM ?? '/usr/bin/chromium';
+export const EXTENSION_ID = 'peerkd.peerkd';
+
+/** `PEERKD_UPDATE_SCREENSHOTS=1` (or `npm run test:e2e -- --update-screenshots`) refreshes the README images. */
+export const updateReadmeScreenshots =
+  process.env.PEERKD_UPDATE_SCREENSHOTS === '1' || process.argv.includes('--update-screenshots');
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** User settings that keep welcome pages, tips and update checks from covering what a flow looks at. */
+const USER_SETTINGS = {
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'workbench.welcomePage.walkthroughs.openOnInstall': false,
+  'workbench.enableExperiments': false,
+  'security.workspace.trust.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'update.mode': 'none',
+  'extensions.autoUpdate': false,
+  'extensions.autoCheckUpdates': false,
+  'extensions.ignoreRecommendations': true,
+  'chat.commandCenter.enabled': false,
+  'window.commandCenter': false,
+  'editor.minimap.enabled': false,
+  'files.autoSave': 'off',
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Flows
+
+export interface Flow {
+  /** Shown as the test name. */
+  name: string;
+  /** Folder under test/fixtures/e2e/ copied into a fresh workspace for this flow. */
+  fixture: string;
+  /** Default 180 s. */
+  timeoutMs?: number;
+  /** Called after the workspace is copied and before the workbench opens (e.g. to write absolute paths into it). */
+  prepare?(workspaceDir: string, session: E2ESession): void | Promise<void>;
+  run(workbench: Workbench, t: import('node:test').TestContext): Promise<void>;
+}
+
+/** Identity helper so flow files get type checking: `export default defineFlow({ ... })`. */
+export function defineFlow(flow: Flow): Flow {
+  return flow;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Small utilities
+
+export interface WaitOptions {
+  timeoutMs?: number;
+  intervalMs?: number;
+  /** What was awaited, for the timeout error. */
+  message?: string;
+}
+
+/** Polls `probe` until it returns something other than undefined/null/false; throws after the timeout. */
+export async function waitFor<T>(probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, options: WaitOptions = {}): Promise<T> {
+  const { timeoutMs = 30_000, intervalMs = 250, message = 'condition' } = options;
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== null && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      const cause = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${message}${cause}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** A regular expression matching exactly `text` (after trimming), for Playwright's `hasText`. */
+export function exactText(text: string): RegExp {
+  return new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+}
+
+export function slug(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function runChecked(command: string, args: string[], cwd = repoRoot): string {
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_yes: 'true' } });
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} exited with ${result.status}\n${result.stdout}\n${result.stderr}`);
+  }
+  return result.stdout;
+}
+
+/** File names inside a .vsix (a zip), read from its central directory. */
+export function zipEntries(zipPath: string): { name: string; size: number }[] {
+  const data = readFileSync(zipPath);
+  let end = data.length - 22;
+  while (end >= 0 && data.readUInt32LE(end) !== 0x06054b50) end--;
+  if (end < 0) throw new Error(`${zipPath} is not a zip file`);
+  const count = data.readUInt16LE(end + 10);
+  let offset = data.readUInt32LE(end + 16);
+  const entries: { name: string; size: number }[] = [];
+  for (let i = 0; i < count; i++) {
+    if (data.readUInt32LE(offset) !== 0x02014b50) throw new Error(`${zipPath}: bad central directory entry ${i}`);
+    const size = data.readUInt32LE(offset + 24);
+    const nameLength = data.readUInt16LE(offset + 28);
+    const extraLength = data.readUInt16LE(offset + 30);
+    const commentLength = data.readUInt16LE(offset + 32);
+    entries.push({ name: data.toString('utf8', offset + 46, offset + 46 + nameLength), size });
+    offset += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
+}
+
+/** Packages a folder holding an extension manifest with vsce, without its dependencies. */
+export function packageVsix(extensionDir: string, outFile: string): string {
+  const vsce = join(repoRoot, 'node_modules', '.bin', 'vsce');
+  runChecked(vsce, ['package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--out', outFile], extensionDir);
+  return outFile;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The session: code-server + Chromium, shared by every flow of a run
+
+export interface SessionOptions {
+  /** Extra .vsix files installed next to PeerKD (e.g. the test-runner extension). */
+  extraVsix?: string[];
+}
+
+export class E2ESession {
+  readonly url: string;
+  /** The packaged PeerKD extension that was installed. */
+  readonly vsixPath: string;
+
+  private constructor(
+    readonly baseDir: string,
+    readonly userDataDir: string,
+    readonly extensionsDir: string,
+    readonly port: number,
+    vsixPath: string,
+    private readonly server: ChildProcess,
+    readonly browser: Browser,
+  ) {
+    this.url = `http://127.0.0.1:${port}`;
+    this.vsixPath = vsixPath;
+  }
+
+  /** Packages PeerKD, installs it into a fresh code-server profile, starts code-server and Chromium. */
+  static async start(options: SessionOptions = {}): Promise<E2ESession> {
+    if (!existsSync(codeServerBin)) {
+      throw new Error(`code-server is not installed at ${codeServerBin}; run \`npm test\` or \`npm run test:e2e\` to set it up`);
+    }
+    mkdirSync(resultsDir, { recursive: true });
+    const baseDir = mkdtempSync(join(process.env.TMPDIR ?? tmpdir(), 'peerkd-e2e-'));
+    const userDataDir = join(baseDir, 'user-data');
+    const extensionsDir = join(baseDir, 'extensions');
+    mkdirSync(join(userDataDir, 'User'), { recursive: true });
+    mkdirSync(extensionsDir, { recursive: true });
+    writeFileSync(join(userDataDir, 'User', 'settings.json'), JSON.stringify(USER_SETTINGS, null, 2));
+
+    const vsixPath = packageVsix(repoRoot, join(baseDir, 'peerkd.vsix'));
+    const installArgs = ['--extensions-dir', extensionsDir, '--user-data-dir', userDataDir];
+    for (const vsix of [vsixPath, ...(options.extraVsix ?? [])]) installArgs.push('--install-extension', vsix);
+    runChecked(codeServerBin, installArgs);
+
+    const port = await freePort();
+    const serverLog = createWriteStream(join(resultsDir, 'code-server.log'));
+    const server = spawn(
+      codeServerBin,
+      [
+        '--auth', 'none',
+        '--bind-addr', `127.0.0.1:${port}`,
+        '--disable-workspace-trust',
+        '--disable-telemetry',
+        '--disable-update-check',
+        '--user-data-dir', userDataDir,
+        '--extensions-dir', extensionsDir,
+      ],
+      { cwd: baseDir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    server.stdout?.pipe(serverLog);
+    server.stderr?.pipe(serverLog);
+    const killServer = (): void => {
+      try {
+        if (server.pid && server.exitCode === null) process.kill(-server.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    };
+    process.once('exit', killServer);
+
+    let browser: Browser | undefined;
+    try {
+      await waitFor(
+        async () => {
+          if (server.exitCode !== null) throw new Error(`code-server exited with ${server.exitCode}; see ${join(resultsDir, 'code-server.log')}`);
+          const response = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+          return response?.ok;
+        },
+        { timeoutMs: 60_000, message: 'code-server to answer /healthz' },
+      );
+      browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS });
+    } catch (error) {
+      killServer();
+      throw error;
+    }
+    return new E2ESession(baseDir, userDataDir, extensionsDir, port, vsixPath, server, browser);
+  }
+
+  /** Copies a fixture into a fresh workspace folder and opens it in a new browser context. */
+  async openWorkbench(flow: Pick<Flow, 'name' | 'fixture' | 'prepare'>): Promise<Workbench> {
+    const source = join(fixturesRoot, flow.fixture);
+    if (!existsSync(source)) throw new Error(`Fixture folder ${relative(repoRoot, source)} does not exist`);
+    const workspaceDir = join(this.baseDir, 'workspaces', `${slug(flow.name)}-${Date.now()}`);
+    cpSync(source, workspaceDir, { recursive: true });
+    await flow.prepare?.(workspaceDir, this);
+    const context = await this.browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const page = await context.newPage();
+    const workbench = new Workbench(page, context, workspaceDir, flow.name);
+    await page.goto(`${this.url}/?folder=${encodeURIComponent(workspaceDir)}`);
+    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    // The explorer shows the folder once the remote connection and the file service are up.
+    await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 60_000 });
+    return workbench;
+  }
+
+  /** Closes the browser, stops code-server and removes the temporary profile and workspaces. */
+  async close(): Promise<void> {
+    await this.browser.close().catch(() => undefined);
+    if (this.server.pid && this.server.exitCode === null) {
+      const exited = new Promise((r) => this.server.once('exit', r));
+      try {
+        process.kill(-this.server.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+      try {
+        process.kill(-this.server.pid, 'SIGKILL');
+      } catch {
+        // exited after SIGTERM
+      }
+    }
+    if (process.env.PEERKD_E2E_KEEP !== '1') rmSync(this.baseDir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The workbench a flow drives
+
+export interface ProblemEntry {
+  /** File name as the Problems panel shows it (e.g. `problems.jsonl`). */
+  file: string;
+  severity: 'error' | 'warning' | 'info';
+  message: string;
+  /** 1-based, as shown ("[Ln 2, Col 1]"). */
+  line: number;
+  column: number;
+  /** The diagnostic's source (e.g. "PeerKD"), when set. */
+  source?: string;
+  /** The diagnostic's code, when set. */
+  code?: string;
+}
+
+export interface NotificationEntry {
+  message: string;
+  /** The notification's source line (e.g. "PeerKD Label Review"), when shown. */
+  source?: string;
+  severity: 'error' | 'warning' | 'info';
+  buttons: string[];
+}
+
+export interface WebviewOptions {
+  /** A selector that must exist inside the webview's content frame (picks the right webview). */
+  selector?: string;
+  timeoutMs?: number;
+}
+
+export class Workbench {
+  constructor(
+    readonly page: Page,
+    readonly context: BrowserContext,
+    /** Absolute path of this flow's fresh workspace copy, on the machine that runs code-server (this one). */
+    readonly workspaceDir: string,
+    readonly flowName: string,
+  ) {}
+
+  /** Absolute path of a workspace-relative file. */
+  path(relativePath: string): string {
+    return join(this.workspaceDir, relativePath);
+  }
+
+  /** Reads a workspace file from disk (what was really saved, not what the editor shows). */
+  readFile(relativePath: string): string {
+    return readFileSync(this.path(relativePath), 'utf8');
+  }
+
+  writeFile(relativePath: string, text: string): void {
+    writeFileSync(this.path(relativePath), text);
+  }
+
+  /** Opens a workspace file through Quick Open (Ctrl+P) and waits for its editor tab to be active. */
+  async openFile(relativePath: string): Promise<void> {
+    const name = relativePath.split('/').pop() ?? relativePath;
+    await this.focusWorkbench();
+    await this.page.keyboard.press('Control+P');
+    const input = this.page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(relativePath);
+    await waitFor(
+      async () => (await this.page.locator('.quick-input-list .monaco-list-row').count()) > 0,
+      { message: `Quick Open to find ${relativePath}` },
+    );
+    await this.page.keyboard.press('Enter');
+    await this.page
+      .locator(`.tabs-container .tab.active[data-resource-name="${name}"]`)
+      .waitFor({ state: 'visible', timeout: 30_000 });
+  }
+
+  /** Opens the command palette with `>` and `filter` typed; returns the visible entries' labels. Leaves it open. */
+  private async openPalette(filter: string): Promise<void> {
+    await this.focusWorkbench();
+    await this.page.keyboard.press('F1');
+    const input = this.page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(`>${filter}`);
+  }
+
+  private async paletteLabels(): Promise<string[]> {
+    return this.page
+      .locator('.quick-input-widget .quick-input-list .monaco-list-row .quick-input-list-label .label-name')
+      .allInnerTexts()
+      .then((labels) => labels.map((label) => label.replace(/\s+/g, ' ').trim()).filter((label) => label !== 'No matching commands'));
+  }
+
+  /**
+   * Lists the command palette entries matching `filter` (e.g. "PeerKD:"), as shown ("PeerKD: Validate Dataset").
+   * The list is virtualised: keep the filter narrow enough for the matches to fit (about 15 entries).
+   */
+  async listCommands(filter: string, options: WaitOptions = {}): Promise<string[]> {
+    // Contributions of extensions arrive a moment after the workbench renders and an open palette does not refresh:
+    // reopen it until its entries are there and stable.
+    let labels: string[] = [];
+    await waitFor(
+      async () => {
+        await this.openPalette(filter);
+        await this.page.waitForTimeout(500);
+        const first = await this.paletteLabels();
+        await this.page.waitForTimeout(300);
+        labels = await this.paletteLabels();
+        await this.page.keyboard.press('Escape');
+        return labels.length > 0 && first.join('\n') === labels.join('\n');
+      },
+      { timeoutMs: 20_000, intervalMs: 500, message: `palette entries for "${filter}"`, ...options },
+    ).catch(() => undefined);
+    return labels;
+  }
+
+  /** Runs a command from the palette by its full title as shown, e.g. "PeerKD: Validate Dataset". */
+  async runCommand(title: string, options: WaitOptions = {}): Promise<void> {
+    await waitFor(
+      async () => {
+        await this.openPalette(title);
+        const found = await waitFor(async () => (await this.paletteLabels()).includes(title), { timeoutMs: 2_000 }).catch(() => false);
+        if (!found) await this.page.keyboard.press('Escape');
+        return found;
+      },
+      { timeoutMs: 20_000, intervalMs: 300, message: `the palette entry "${title}"`, ...options },
+    );
+    await this.page
+      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
+      .filter({ has: this.page.locator('.label-name', { hasText: exactText(title) }) })
+      .first()
+      .click();
+    await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+  }
+
+  /** Shows the Problems panel (Ctrl+Shift+M). */
+  async openProblems(): Promise<void> {
+    if (!(await this.page.locator('.markers-panel').isVisible().catch(() => false))) {
+      await this.focusWorkbench();
+      await this.page.keyboard.press('Control+Shift+M');
+    }
+    await this.page.locator('.markers-panel').waitFor({ state: 'visible', timeout: 15_000 });
+  }
+
+  /**
+   * The entries of the Problems panel (opening it if needed), in display order. Tree rows for files are folded in as
+   * each entry's `file`. Virtualised list: only rows on screen are read, so keep fixtures to a screenful of problems.
+   */
+  async problems(): Promise<ProblemEntry[]> {
+    await this.openProblems();
+    return this.page.locator('.markers-panel .monaco-list-row').evaluateAll((rows) => {
+      const entries: {
+        file: string;
+        severity: 'error' | 'warning' | 'info';
+        message: string;
+        line: number;
+        column: number;
+        source?: string;
+        code?: string;
+      }[] = [];
+      let file = '';
+      for (const row of rows) {
+        const marker = row.querySelector('.marker-message-details-container');
+        if (!marker) {
+          file = (row.querySelector('.label-name')?.textContent ?? '').trim();
+          continue;
+        }
+        const iconClass = row.querySelector('.marker-icon')?.className ?? '';
+        const severity = /error/.test(iconClass) ? 'error' : /warning/.test(iconClass) ? 'warning' : 'info';
+        const message = [...marker.querySelectorAll('.marker-message')].map((part) => (part.textContent ?? '').trim()).join('\n');
+        const position = (marker.querySelector('.marker-line')?.textContent ?? '').match(/Ln\s*(\d+),\s*Col\s*(\d+)/);
+        const source = (marker.querySelector('.marker-source')?.textContent ?? '').trim() || undefined;
+        const code = (marker.querySelector('.marker-code')?.textContent ?? '').replace(/[()]/g, '').trim() || undefined;
+        entries.push({
+          file,
+          severity,
+          message,
+          line: position ? Number(position[1]) : 0,
+          column: position ? Number(position[2]) : 0,
+          source,
+          code,
+        });
+      }
+      return entries;
+    });
+  }
+
+  /** Polls the Problems panel until `predicate` holds for its entries; returns them. */
+  async waitForProblems(predicate: (entries: ProblemEntry[]) => boolean, options: WaitOptions = {}): Promise<ProblemEntry[]> {
+    let last: ProblemEntry[] = [];
+    try {
+      return await waitFor(
+        async () => {
+          last = await this.problems();
+          return predicate(last) ? last : undefined;
+        },
+        { timeoutMs: 30_000, ...options, message: options.message ?? 'the expected problems' },
+      );
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; the panel shows: ${JSON.stringify(last, null, 1)}`);
+    }
+  }
+
+  /** Notification toasts on screen now (and, if the notification centre is open, its entries). */
+  async notifications(): Promise<NotificationEntry[]> {
+    return this.page.locator('.notifications-toasts .notification-list-item, .notifications-center .notification-list-item').evaluateAll((items) =>
+      items.map((item) => {
+        const iconClass = item.querySelector('.notification-list-item-icon')?.className ?? '';
+        return {
+          message: (item.querySelector('.notification-list-item-message')?.textContent ?? '').trim(),
+          source: (item.querySelector('.notification-list-item-source')?.textContent ?? '').trim() || undefined,
+          severity: /error/.test(iconClass) ? ('error' as const) : /warning/.test(iconClass) ? ('warning' as const) : ('info' as const),
+          buttons: [...item.querySelectorAll('.notification-list-item-buttons-container .monaco-button')].map((b) => (b.textContent ?? '').trim()),
+        };
+      }),
+    );
+  }
+
+  /** Waits for a notification whose message matches. */
+  async waitForNotification(match: RegExp | string, options: WaitOptions = {}): Promise<NotificationEntry> {
+    const matches = (message: string): boolean => (typeof match === 'string' ? message.includes(match) : match.test(message));
+    return waitFor(async () => (await this.notifications()).find((n) => matches(n.message)), {
+      timeoutMs: 30_000,
+      ...options,
+      message: options.message ?? `a notification matching ${String(match)}`,
+    });
+  }
+
+  /** Clicks a button (by its label) on the notification whose message matches. */
+  async clickNotificationButton(match: RegExp | string, buttonLabel: string): Promise<void> {
+    await this.waitForNotification(match);
+    const item = this.page
+      .locator('.notifications-toasts .notification-list-item, .notifications-center .notification-list-item')
+      .filter({ has: this.page.locator('.notification-list-item-message', { hasText: match }) })
+      .first();
+    await item.locator('.notification-list-item-buttons-container .monaco-button', { hasText: buttonLabel }).first().click();
+  }
+
+  /**
+   * The content frame of a webview panel. VS Code nests it: an outer iframe (`.webview`) hosts the inner
+   * `active-frame` that holds the extension's HTML. Pass a selector from the panel's HTML to pick the right one.
+   */
+  async webviewFrame(options: WebviewOptions = {}): Promise<Frame> {
+    const { selector, timeoutMs = 30_000 } = options;
+    return waitFor(
+      async () => {
+        for (const frame of this.page.frames()) {
+          const parent = frame.parentFrame();
+          if (!parent || parent === this.page.mainFrame()) continue;
+          if (!/extensionId=peerkd/i.test(parent.url()) && !/webview/i.test(parent.url())) continue;
+          if (frame.name() !== 'active-frame' && !/fake\.html/.test(frame.url())) continue;
+          if (!selector) return frame;
+          if ((await frame.locator(selector).count()) > 0) return frame;
+        }
+        return undefined;
+      },
+      { timeoutMs, message: `a webview frame${selector ? ` containing ${selector}` : ''}` },
+    );
+  }
+
+  /** Saves the active editor (Ctrl+S) and waits until its tab is no longer dirty. */
+  async save(): Promise<void> {
+    await this.page.keyboard.press('Control+S');
+    await waitFor(async () => (await this.page.locator('.tabs-container .tab.active.dirty').count()) === 0, {
+      timeoutMs: 15_000,
+      message: 'the active editor to be saved',
+    });
+  }
+
+  /** The lines the Output view shows now (virtualised: what is scrolled into view). */
+  async visibleOutputText(): Promise<string> {
+    const text = await this.page.locator('.part.panel .output-view .view-lines').innerText().catch(() => '');
+    // Monaco renders spaces as no-break spaces.
+    return text.replace(/\u00a0/g, ' ');
+  }
+
+  /**
+   * Selects an output channel (e.g. "PeerKD") in the Output view and waits until its visible text matches `contains`
+   * (default: anything). Returns that text.
+   */
+  async outputChannelText(channel: string, options: WaitOptions & { contains?: RegExp } = {}): Promise<string> {
+    await this.runCommand('Output: Show Output Channels...');
+    const input = this.page.locator('.quick-input-widget .quick-input-box input');
+    await input.fill(channel);
+    await this.page
+      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
+      .filter({ has: this.page.locator('.label-name', { hasText: exactText(channel) }) })
+      .first()
+      .click();
+    const contains = options.contains ?? /\S/;
+    return waitFor(
+      async () => {
+        const text = await this.visibleOutputText();
+        return contains.test(text) ? text : undefined;
+      },
+      { timeoutMs: 20_000, ...options, message: options.message ?? `output channel ${channel} to match ${String(contains)}` },
+    );
+  }
+
+  /**
+   * Saves a PNG under test-results/e2e/. With `readme: true` and screenshot updating on (PEERKD_UPDATE_SCREENSHOTS=1
+   * or --update-screenshots) it is also copied to docs/images/<name>.png for the README.
+   */
+  async screenshot(name: string, options: { readme?: boolean; fullPage?: boolean } = {}): Promise<string> {
+    mkdirSync(resultsDir, { recursive: true });
+    const file = join(resultsDir, `${name}.png`);
+    await this.page.screenshot({ path: file, fullPage: options.fullPage ?? false });
+    if (options.readme && updateReadmeScreenshots) {
+      mkdirSync(readmeImagesDir, { recursive: true });
+      copyFileSync(file, join(readmeImagesDir, `${name}.png`));
+    }
+    return file;
+  }
+
+  /** Closes a quick input left open, so the next shortcut reaches the workbench. */
+  async focusWorkbench(): Promise<void> {
+    if (await this.page.locator('.quick-input-widget').isVisible().catch(() => false)) {
+      await this.page.keyboard.press('Escape');
+      await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.context.close().catch(() => undefined);
+  }
+}
