@@ -3,8 +3,16 @@
  * The CLI shares the plain-TypeScript cores with the extension and the worker; it never imports `vscode`.
  */
 import type { CliCommand } from './command';
+import { distillCommand } from './distill';
+import { predictCommand } from './predict';
+import { labelCommand } from './label';
+import { benchCommand } from './bench';
 
 const commands: CliCommand[] = [
+  labelCommand,
+  distillCommand,
+  predictCommand,
+  benchCommand,
 ];
 
 function usage(): string {

@@ -1,0 +1,257 @@
+/**
+ * `peerkd label DATA.jsonl --base-url URL --model M`: labels the rows that have neither a teacher nor a human label
+ * with an OpenAI-compatible endpoint, and writes the labels into the file (atomically, byte-preserving) or to --out.
+ */
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { promises as fsp } from 'node:fs';
+import { applyRowEditsToFile, readDatasetFile, writeFileAtomic } from '../dataset/index';
+import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
+import { teacherEdits } from '../teacher/apply';
+import { runBatchLabelling } from '../teacher/batch';
+import { TeacherCache } from '../teacher/cache';
+import { normaliseBaseUrl } from '../teacher/client';
+import {
+  defaultCacheDir,
+  DEFAULT_TEACHER_SETTINGS,
+  formatEstimate,
+  formatProgress,
+  formatSummary,
+  prepareJob,
+} from '../teacher/job';
+import { redactSecret } from '../teacher/redact';
+import { estimateRun, runLabelling, type LabelProgress, type LabelRunResult } from '../teacher/run';
+import type { BackoffOptions, TeacherEndpoint } from '../teacher/types';
+import { UsageError, type CliCommand } from './command';
+
+const HELP = `Usage: peerkd label DATA.jsonl --base-url URL --model MODEL [options]
+
+Labels every row that has neither a teacher nor a human label with an OpenAI-compatible chat-completions endpoint
+(OpenAI, Azure OpenAI, Ollama, vLLM, LM Studio, llama.cpp) and writes the teacher label (and its probability, when
+the endpoint returns logprobs) into the file in place, atomically, leaving every other byte as it was.
+
+Options:
+  --base-url URL         endpoint base URL, e.g. https://api.openai.com/v1 or http://localhost:11434/v1
+  --model M              model (Azure: deployment) name
+  --api-key-env VAR      environment variable holding the API key (default OPENAI_API_KEY; unset = no key)
+  --concurrency N        requests in flight at once (default ${DEFAULT_TEACHER_SETTINGS.maxConcurrency})
+  --out FILE             write the labelled dataset to FILE instead of in place
+  --relabel              also label rows that already carry a teacher or human label
+  --labels A,B,C         the label set (default: the labels present in the file)
+  --few-shot N           few-shot examples drawn from human-labelled rows (default ${DEFAULT_TEACHER_SETTINGS.fewShotExamples})
+  --prompt-template T    instruction; {{labels}} is replaced by the label set
+  --temperature T        sampling temperature (default 0)
+  --timeout-ms N         per-request timeout (default ${DEFAULT_TEACHER_SETTINGS.requestTimeoutMs})
+  --max-retries N        retries for 429, 5xx, timeouts and lost connections (default ${DEFAULT_TEACHER_SETTINGS.maxRetries})
+  --batch                use the Batch API (upload, poll, download) instead of live requests
+  --cache-dir DIR        answer cache (default .peerkd/teacher-cache next to DATA)
+  --text-field F, --teacher-field F, --human-field F, --id-field F, --confidence-field F
+                         field mapping (dotted paths allowed; defaults text, teacher_label, human_label, id,
+                         teacher_confidence)
+  -h, --help             show this help
+
+Answers are cached: re-running labels nothing twice, and an interrupted run (Ctrl-C, crash) resumes where it stopped.`;
+
+export interface LabelCommandIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  env: NodeJS.ProcessEnv;
+  /** Aborts the run (Ctrl-C); finished answers are still written. */
+  signal?: AbortSignal;
+  /** Test hook: shorter retry waits. */
+  backoff?: BackoffOptions;
+}
+
+function integer(value: string | undefined, name: string, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${value}'`);
+  return parsed;
+}
+
+export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        'base-url': { type: 'string' },
+        model: { type: 'string' },
+        'api-key-env': { type: 'string', default: 'OPENAI_API_KEY' },
+        concurrency: { type: 'string' },
+        out: { type: 'string' },
+        relabel: { type: 'boolean', default: false },
+        labels: { type: 'string' },
+        'few-shot': { type: 'string' },
+        'prompt-template': { type: 'string' },
+        temperature: { type: 'string' },
+        'timeout-ms': { type: 'string' },
+        'max-retries': { type: 'string' },
+        batch: { type: 'boolean', default: false },
+        'cache-dir': { type: 'string' },
+        'text-field': { type: 'string' },
+        'teacher-field': { type: 'string' },
+        'human-field': { type: 'string' },
+        'id-field': { type: 'string' },
+        'confidence-field': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('expected exactly one DATA.jsonl file');
+  if (!values['base-url']) throw new UsageError('--base-url is required (e.g. http://localhost:11434/v1)');
+  if (!values.model) throw new UsageError('--model is required');
+  const temperature = values.temperature === undefined ? 0 : Number(values.temperature);
+  if (!Number.isFinite(temperature) || temperature < 0) throw new UsageError(`--temperature must be a number >= 0`);
+
+  const dataPath = path.resolve(positionals[0]);
+  const outPath = values.out ? path.resolve(values.out) : dataPath;
+  const fields: FieldMapping = {
+    text: values['text-field'] ?? DEFAULT_FIELDS.text,
+    teacher: values['teacher-field'] ?? DEFAULT_FIELDS.teacher,
+    human: values['human-field'] ?? DEFAULT_FIELDS.human,
+    id: values['id-field'] ?? DEFAULT_FIELDS.id,
+    teacherConfidence: values['confidence-field'] ?? DEFAULT_FIELDS.teacherConfidence,
+  };
+  const apiKeyEnv = values['api-key-env'] ?? 'OPENAI_API_KEY';
+  const apiKey = io.env[apiKeyEnv] || undefined;
+  const endpoint: TeacherEndpoint = {
+    baseUrl: normaliseBaseUrl(values['base-url']),
+    model: values.model,
+    apiKey,
+    temperature,
+    maxConcurrency: integer(values.concurrency, 'concurrency', DEFAULT_TEACHER_SETTINGS.maxConcurrency, 1),
+    requestTimeoutMs: integer(values['timeout-ms'], 'timeout-ms', DEFAULT_TEACHER_SETTINGS.requestTimeoutMs, 1),
+    maxRetries: integer(values['max-retries'], 'max-retries', DEFAULT_TEACHER_SETTINGS.maxRetries, 0),
+  };
+  const say = (line: string) => io.stderr.write(`${redactSecret(line, apiKey)}\n`);
+  try {
+    return await label();
+  } catch (error) {
+    // Nothing below may print the key, not even an unexpected error from the SDK or the file system.
+    if (error instanceof Error) error.message = redactSecret(error.message, apiKey);
+    throw error;
+  }
+
+  async function label(): Promise<number> {
+
+    const dataset = await readDatasetFile(dataPath, fields);
+    const unreadable = dataset.problems.filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object');
+    if (unreadable.length > 0) {
+      say(`${unreadable.length} lines are not JSON objects and are left as they are (first: ${positionals[0]}:${unreadable[0].line}: ${unreadable[0].message}).`);
+    }
+    const configuredLabels = values.labels ? values.labels.split(',').map((label) => label.trim()).filter(Boolean) : [];
+    const job = prepareJob(dataset.rows, configuredLabels, {
+      relabel: values.relabel ?? false,
+      fewShotExamples: integer(values['few-shot'], 'few-shot', DEFAULT_TEACHER_SETTINGS.fewShotExamples, 0),
+      promptTemplate: values['prompt-template'] ?? DEFAULT_TEACHER_SETTINGS.promptTemplate,
+    });
+    const cacheDir = values['cache-dir'] ? path.resolve(values['cache-dir']) : defaultCacheDir(path.dirname(dataPath));
+    const cache = TeacherCache.open(cacheDir, endpoint.baseUrl, endpoint.model, job.prompt);
+    if (!apiKey) say(`No API key in $${apiKeyEnv}: sending none (fine for local servers such as Ollama or vLLM).`);
+    say(`Labels (${job.labelSource}): ${job.prompt.labels.join(', ')}; ${job.prompt.fewShot.length} few-shot examples.`);
+    say(formatEstimate(estimateRun(job.plan, job.prompt, cache), endpoint.model));
+
+    const progress = progressReporter(io);
+    let result: LabelRunResult;
+    try {
+      const options = { endpoint, prompt: job.prompt, cache, signal: io.signal, onProgress: progress.update, client: io.backoff ? { backoff: io.backoff } : undefined };
+      result = values.batch
+        ? await runBatchLabelling(job.plan, { ...options, pollIntervalMs: io.backoff ? 20 : undefined, onStatus: say })
+        : await runLabelling(job.plan, options);
+    } finally {
+      progress.finish();
+    }
+
+    // The file may have changed during a long run: edits are computed against it as it is now, and each edit checks
+    // that its line still holds the same row.
+    const current = await readDatasetFile(dataPath, fields);
+    const edits = teacherEdits(current.rows, result.answers, fields, values.relabel ?? false);
+    if (outPath !== dataPath) {
+      await writeFileAtomic(outPath, await fsp.readFile(dataPath));
+    }
+    await applyRowEditsToFile(outPath, edits, fields);
+    const written = new Set(edits.map((edit) => edit.line)).size;
+
+    for (const line of formatSummary(result.summary)) io.stdout.write(`${redactSecret(line, apiKey)}\n`);
+    io.stdout.write(`Wrote ${written} rows to ${outPath === dataPath ? positionals[0] : values.out}.\n`);
+    if (result.summary.fatalError) return 1;
+    return result.summary.cancelled ? 130 : 0;
+  }
+}
+
+/** A one-line bar redrawn in place on a terminal; on a pipe, a plain line about every 10% (and at the end). */
+function progressReporter(io: LabelCommandIo): { update: (progress: LabelProgress) => void; finish: () => void } {
+  const tty = io.stderr.isTTY === true;
+  let lastDecile = -1;
+  let lastDraw = 0;
+  let drawn = false;
+  let latest: LabelProgress | undefined;
+  const draw = (progress: LabelProgress) => {
+    const width = 24;
+    const filled = progress.total > 0 ? Math.round((progress.done / progress.total) * width) : width;
+    const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+    const line = `${bar} ${formatProgress(progress)}`;
+    const columns = io.stderr.columns ?? 120;
+    io.stderr.write(`\r${line.slice(0, columns - 1).padEnd(Math.min(columns - 1, line.length + 2))}`);
+    drawn = true;
+  };
+  return {
+    update(progress) {
+      latest = progress;
+      if (progress.total === 0) return;
+      if (tty) {
+        const now = Date.now();
+        if (now - lastDraw >= 100 || progress.done === progress.total) {
+          lastDraw = now;
+          draw(progress);
+        }
+        return;
+      }
+      const decile = Math.floor((progress.done / progress.total) * 10);
+      if (decile > lastDecile) {
+        lastDecile = decile;
+        io.stderr.write(`${formatProgress(progress)}\n`);
+      }
+    },
+    finish() {
+      if (tty && latest && latest.total > 0) draw(latest);
+      if (drawn) io.stderr.write('\n');
+    },
+  };
+}
+
+export const labelCommand: CliCommand = {
+  name: 'label',
+  summary: 'Label rows with an OpenAI-compatible teacher endpoint (OpenAI, Azure, Ollama, vLLM)',
+  async run(argv) {
+    const controller = new AbortController();
+    let interrupts = 0;
+    const onSigint = () => {
+      interrupts += 1;
+      if (interrupts > 1) process.exit(130);
+      process.stderr.write('\nCancelling: finished answers are kept and written (Ctrl-C again to quit at once).\n');
+      controller.abort();
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      return await runLabelCommand(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal });
+    } catch (error) {
+      if (error instanceof UsageError) {
+        process.stderr.write(`peerkd label: ${error.message}\n\n${HELP}\n`);
+        return 2;
+      }
+      throw error;
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  },
+};

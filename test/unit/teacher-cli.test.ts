@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { UsageError } from '../../src/cli/command';
+import { runLabelCommand, type LabelCommandIo } from '../../src/cli/label';
+import { labelReply, startFakeOpenAi, type ChatHandler, type FakeOpenAiServer } from '../support/fakeOpenAiServer';
+
+const FIXTURE = path.join(__dirname, '..', 'fixtures', 'teacher', 'agnews-sample.jsonl');
+const GOLD = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'teacher', 'agnews-sample.gold.json'), 'utf8')) as Record<string, string>;
+const ROOT = path.join(__dirname, '..', '..');
+const SECRET = 'sk-cli-0a1b2c3d4e5f-SECRET';
+const LABEL_FLAGS = ['--labels', 'World,Sports,Business,Sci/Tech'];
+
+interface FixtureRow {
+  id: string;
+  text: string;
+  teacher_label?: string;
+  human_label?: string;
+  teacher_confidence?: number;
+}
+
+const fixtureLines = fs.readFileSync(FIXTURE, 'utf8').split('\n').filter(Boolean);
+const goldByText = new Map(
+  fixtureLines.map((line) => JSON.parse(line) as FixtureRow).filter((row) => GOLD[row.id]).map((row) => [row.text, GOLD[row.id]]),
+);
+
+/** A teacher that knows the gold label of every row the CLI must fill. */
+const oracle: ChatHandler = (request) => {
+  const label = goldByText.get(request.text);
+  return label ? labelReply(label, 0.83) : { status: 500, json: { error: { message: `unexpected text ${request.text.slice(0, 30)}` } } };
+};
+
+function copyFixture(): { dir: string; file: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-label-cli-'));
+  const file = path.join(dir, 'train.jsonl');
+  fs.copyFileSync(FIXTURE, file);
+  return { dir, file };
+}
+
+class Capture extends Writable {
+  text = '';
+  isTTY: boolean;
+  columns = 100;
+  constructor(tty = false) {
+    super();
+    this.isTTY = tty;
+  }
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    this.text += chunk.toString();
+    callback();
+  }
+}
+
+function io(env: NodeJS.ProcessEnv = {}, tty = false): LabelCommandIo & { stdout: Capture; stderr: Capture } {
+  return { stdout: new Capture(), stderr: new Capture(tty), env, backoff: { initialDelayMs: 2, maxDelayMs: 100 } };
+}
+
+async function withServer(handler: ChatHandler, body: (server: FakeOpenAiServer) => Promise<void>): Promise<void> {
+  const server = await startFakeOpenAi(handler);
+  try {
+    await body(server);
+  } finally {
+    await server.close();
+  }
+}
+
+describe('peerkd label', () => {
+  it('fills the unlabelled rows in place, byte-preserving, and a second run makes zero requests', async () => {
+    const { file } = copyFixture();
+    await withServer(oracle, async (server) => {
+      const first = io();
+      const code = await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--concurrency', '4'], first);
+      assert.equal(code, 0, first.stderr.text + first.stdout.text);
+      assert.equal(server.chatRequests().length, 24);
+      assert.match(first.stdout.text, /^Done: 24 labelled, 0 abstained, 0 failed requests/m);
+      assert.match(first.stdout.text, /Skipped: 16 rows already labelled/);
+      assert.match(first.stdout.text, /Wrote 24 rows/);
+      assert.match(first.stderr.text, /24 rows need a teacher label: 24 distinct texts\. About 24 requests to fake/);
+      assert.match(first.stderr.text, /^24\/24 texts: 24 labelled/m, 'plain progress lines off a terminal');
+      assert.ok(!first.stderr.text.includes('\r'));
+
+      const after = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+      assert.equal(after.length, fixtureLines.length);
+      for (const [index, line] of after.entries()) {
+        const row = JSON.parse(line) as FixtureRow;
+        if (GOLD[row.id]) {
+          assert.equal(line, `${fixtureLines[index].slice(0, -1)}, "teacher_label": "${GOLD[row.id]}", "teacher_confidence": 0.83}`);
+        } else {
+          assert.equal(line, fixtureLines[index], 'labelled rows are left exactly as they were');
+        }
+      }
+      // The few-shot examples came from the human-labelled rows, one per label first.
+      const firstBody = JSON.parse(server.chatRequests()[0].body) as { messages: { role: string; content: string }[] };
+      assert.equal(firstBody.messages.filter((message) => message.role === 'assistant').length, 8);
+
+      const second = io();
+      assert.equal(await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS], second), 0);
+      assert.equal(server.chatRequests().length, 24, 'nothing asked twice');
+      assert.match(second.stdout.text, /Skipped: 40 rows already labelled/);
+      assert.match(second.stdout.text, /Wrote 0 rows/);
+    });
+  });
+
+  it('writes to --out and leaves the input untouched; relabels only when asked; draws a bar on a terminal', async () => {
+    const { dir, file } = copyFixture();
+    const out = path.join(dir, 'labelled.jsonl');
+    await withServer(() => labelReply('World'), async (server) => {
+      const run = io({}, true);
+      assert.equal(await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--out', out, '--relabel'], run), 0);
+      assert.equal(fs.readFileSync(file, 'utf8'), fixtureLines.join('\n') + '\n');
+      const rows = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as FixtureRow);
+      assert.ok(rows.every((row) => row.teacher_label === 'World'));
+      assert.equal(rows.filter((row) => row.human_label !== undefined).length, 8, 'human labels are never touched');
+      assert.match(run.stderr.text, /\r\[#{24}\] 40\/40 texts/);
+    });
+  });
+
+  it('rejects bad usage with a clear message', async () => {
+    await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'http://127.0.0.1:1/v1'], io()), (error: unknown) => error instanceof UsageError && /--model is required/.test(error.message));
+    await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'ftp://x', '--model', 'm'], io()), /must start with http/);
+    await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'http://x/v1', '--model', 'm', '--concurrency', '0'], io()), /--concurrency must be an integer >= 1/);
+  });
+
+  it('never prints the API key, even when the server echoes it back in errors', async () => {
+    const { file } = copyFixture();
+    await withServer(
+      (request) => ({ status: 500, json: { error: { message: `upstream rejected ${String(request.headers.authorization)}` } } }),
+      async (server) => {
+        const run = io({ TEACHER_KEY: SECRET });
+        const code = await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--api-key-env', 'TEACHER_KEY', '--max-retries', '0'], run);
+        assert.equal(code, 0);
+        assert.equal(server.chatRequests()[0].headers.authorization, `Bearer ${SECRET}`);
+        assert.match(run.stdout.text, /24 failed requests/);
+        assert.match(run.stdout.text, /upstream rejected Bearer \[redacted\]/);
+        assert.ok(!run.stdout.text.includes(SECRET) && !run.stderr.text.includes(SECRET));
+        assert.ok(!fs.existsSync(path.join(path.dirname(file), '.peerkd', 'teacher-cache')), 'failed requests are not cached');
+        assert.ok(!fs.readFileSync(file, 'utf8').includes(SECRET));
+      },
+    );
+  });
+
+  it('as a process: Ctrl-C aborts the requests in flight, writes the finished answers, and the next run resumes', async () => {
+    const { file } = copyFixture();
+    let answered = 0;
+    await withServer(
+      (request) => {
+        if (answered >= 10) return { hang: true };
+        answered += 1;
+        return oracle(request);
+      },
+      async (server) => {
+        const child = spawn(
+          process.execPath,
+          ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), 'label', file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--concurrency', '2', '--api-key-env', 'TEACHER_KEY'],
+          { cwd: ROOT, env: { ...process.env, TEACHER_KEY: SECRET }, stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+        const deadline = Date.now() + 20_000;
+        while (server.chatRequests().length < 12 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+        child.kill('SIGINT');
+        const code = await exited;
+        assert.equal(code, 130, stderr + stdout);
+        assert.match(stdout, /^Cancelled: 10 labelled, 0 abstained, 0 failed requests, 14 rows not attempted/m);
+        assert.match(stdout, /Wrote 10 rows/);
+        assert.ok(!stdout.includes(SECRET) && !stderr.includes(SECRET));
+        const labelled = () => fs.readFileSync(file, 'utf8').split('\n').filter((line) => line.includes('"teacher_label"')).length;
+        assert.equal(labelled(), 26);
+
+        answered = -1000;
+        const before = server.chatRequests().length;
+        const resumed = io({ TEACHER_KEY: SECRET });
+        assert.equal(await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--api-key-env', 'TEACHER_KEY'], resumed), 0);
+        assert.equal(server.chatRequests().length - before, 14, 'only the rows without an answer are asked');
+        assert.equal(labelled(), 40);
+      },
+    );
+  });
+});
