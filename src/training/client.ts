@@ -6,6 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { removeTempRun } from './artifacts';
 import {
   parseWorkerMessage,
@@ -78,7 +79,8 @@ export function defaultWorkerLaunch(): { workerPath: string; execArgv: string[] 
   const bundled = path.join(__dirname, 'worker.js');
   if (existsSync(bundled)) return { workerPath: bundled, execArgv: [] };
   const source = path.join(__dirname, 'worker.ts');
-  if (existsSync(source)) return { workerPath: source, execArgv: ['--import', 'tsx'] };
+  // tsx resolved here, not by the child: the child's working folder may be anywhere.
+  if (existsSync(source)) return { workerPath: source, execArgv: ['--import', pathToFileURL(require.resolve('tsx')).href] };
   throw new Error(`the training worker was not found next to ${__dirname} (run \`npm run build\`)`);
 }
 
@@ -277,7 +279,9 @@ export function startDistillation(
         break;
       case 'error': {
         const lines = message.logTail.length ? message.logTail : tail();
-        workerError = new DistillationError(withTail(message.message, lines), message.kind, lines);
+        // Bad input is the user's to fix and the message says how; the log lines would only repeat it.
+        const text = message.kind === 'input' ? message.message : withTail(message.message, lines);
+        workerError = new DistillationError(text, message.kind, lines);
         later(options.killGraceMs ?? 2000, terminate);
         break;
       }

@@ -236,7 +236,7 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     });
     throwIfCancelled();
 
-    void send({ type: 'progress', progress: { phase: 'write', elapsedMs: Date.now() - progressStart, fraction: 0.99 } });
+    void send({ type: 'progress', progress: { phase: 'write', elapsedMs: Date.now() - progressStart, fraction: 1 } });
     if (result.predictions.length !== input.rows.length) {
       throw new Error(`the method returned ${result.predictions.length} predictions for ${input.rows.length} rows`);
     }

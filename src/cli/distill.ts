@@ -1,0 +1,232 @@
+/**
+ * `peerkd distill DATA.jsonl`: runs Peer-Advised Distillation in the training worker, through the same client and
+ * protocol as the editor, and prints where the artefacts are and a summary.
+ */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
+import { MODEL_DIR, resolveRunsDir } from '../training/artifacts';
+import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, startDistillation, type WorkerLaunchOptions } from '../training/client';
+import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type DistillationRunResult, type RunSummary } from '../training/protocol';
+import type { BackendPreference, DistillOptions } from '../training/types';
+import { UsageError, type CliCommand } from './command';
+import { createProgressRenderer, formatDuration, type ProgressOutput } from './progress';
+
+export interface CliIo {
+  stdout: ProgressOutput;
+  stderr: ProgressOutput;
+}
+
+const FIELD_KEYS = ['text', 'teacher', 'human', 'id', 'teacherConfidence'] as const;
+
+/** `--fields.text F` and friends, shared by distill and predict. */
+export const FIELD_OPTIONS = Object.fromEntries(
+  FIELD_KEYS.map((key) => [`fields.${key}`, { type: 'string' as const }]),
+) as Record<`fields.${(typeof FIELD_KEYS)[number]}`, { type: 'string' }>;
+
+export function fieldsFrom(values: Record<string, unknown>, base: FieldMapping = DEFAULT_FIELDS): FieldMapping {
+  const fields = { ...base };
+  for (const key of FIELD_KEYS) {
+    const value = values[`fields.${key}`];
+    if (typeof value === 'string') {
+      if (value.trim().length === 0) throw new UsageError(`--fields.${key} needs a field name`);
+      fields[key] = value;
+    }
+  }
+  return fields;
+}
+
+export function integerOption(values: Record<string, unknown>, name: string, minimum: number, fallback: number): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (typeof raw !== 'string' || !/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < minimum) {
+    throw new UsageError(`--${name} must be an integer ≥ ${minimum}, got '${String(raw)}'`);
+  }
+  return value;
+}
+
+export function choiceOption<T extends string>(values: Record<string, unknown>, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  if (!allowed.includes(raw as T)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got '${String(raw)}'`);
+  return raw as T;
+}
+
+/** Runs a command body; usage errors print the help (exit 2), other errors one line (exit 1). */
+export async function runCommand(name: string, help: string, io: CliIo, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof UsageError || (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS'))) {
+      io.stderr.write(`peerkd ${name}: ${error.message}\n\n${help}\n`);
+      return 2;
+    }
+    io.stderr.write(`peerkd ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+const BACKENDS: readonly BackendPreference[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+const HELP = `Usage: peerkd distill DATA.jsonl [options]
+
+Trains the students on DATA.jsonl, finds the teacher labels that are probably wrong, and writes the run's
+artefacts (predictions.jsonl, metrics.json, model/, run.log, settings.json) to .peerkd/runs/<run-id>/ next to
+the dataset.
+
+Options:
+  --folds K               folds of the teacher-labelled rows (default ${DEFAULT_DISTILL_OPTIONS.folds})
+  --stages S              peer-advice stages (default ${DEFAULT_DISTILL_OPTIONS.stages})
+  --seed N                random seed (default ${DEFAULT_DISTILL_OPTIONS.seed})
+  --backend B             ${BACKENDS.join(' | ')} (default auto)
+  --final-targets T       soft | hard | auto (default auto)
+  --labels A,B,C          the label set (default: inferred from the dataset)
+  --out DIR               runs folder (default .peerkd/runs next to the dataset)
+  --memory MB             heap limit of the training worker (default ${DEFAULT_MEMORY_LIMIT_MB})
+  --fields.text F         field of the text (also --fields.teacher, --fields.human, --fields.id,
+                          --fields.teacherConfidence; dotted paths reach nested objects)
+  --json                  print the result as JSON instead of the summary table
+  --verbose               print every log line of the worker
+  -h, --help              this help`;
+
+const OPTIONS = {
+  folds: { type: 'string' },
+  stages: { type: 'string' },
+  seed: { type: 'string' },
+  backend: { type: 'string' },
+  'final-targets': { type: 'string' },
+  labels: { type: 'string' },
+  out: { type: 'string' },
+  memory: { type: 'string' },
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  ...FIELD_OPTIONS,
+} satisfies ParseArgsConfig['options'];
+
+function rate(value: number | null): string {
+  return value === null ? '—' : value.toFixed(3);
+}
+
+/** The summary table printed at the end of a run. */
+export function formatSummary(summary: RunSummary): string {
+  const counts = summary.counts;
+  const rows: [string, string][] = [
+    ['rows', String(counts.rows)],
+    ['teacher-labelled', String(counts.teacherLabelled)],
+    ['human-labelled', String(counts.humanLabelled)],
+    ['skipped (no text)', String(counts.skippedNoText)],
+    ['invalid lines (left out)', String(counts.invalidLines)],
+    ['flagged as teacher errors', String(summary.flagged)],
+    ['estimated teacher accuracy', rate(summary.estimatedTeacherAccuracy)],
+    ['teacher agreement with humans', rate(summary.teacherAgreementWithHumans)],
+    ['student accuracy on humans (cross-fitted)', rate(summary.finalStudentHumanAccuracy)],
+    ['labels', summary.labels.join(', ')],
+    ['backend', summary.backend],
+    ['time', formatDuration(summary.elapsedMs)],
+  ];
+  if (counts.teacherOutsideLabelSet > 0) rows.splice(5, 0, ['teacher labels outside the set', String(counts.teacherOutsideLabelSet)]);
+  const width = Math.max(...rows.map(([name]) => name.length));
+  return rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`).join('\n');
+}
+
+export function createDistillCommand(io: CliIo = { stdout: process.stdout, stderr: process.stderr }, launch: WorkerLaunchOptions = {}): CliCommand {
+  return {
+    name: 'distill',
+    summary: 'Run Peer-Advised Distillation on a JSONL dataset and write the run artefacts',
+    run: (argv) =>
+      runCommand('distill', HELP, io, async () => {
+        const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+        if (values.help) {
+          io.stdout.write(HELP + '\n');
+          return 0;
+        }
+        if (positionals.length !== 1) throw new UsageError(positionals.length ? 'expected exactly one dataset file' : 'missing DATA.jsonl');
+        const datasetPath = path.resolve(positionals[0]);
+        if (!existsSync(datasetPath)) throw new Error(`${positionals[0]}: file not found`);
+        const options: DistillOptions = {
+          ...DEFAULT_DISTILL_OPTIONS,
+          folds: integerOption(values, 'folds', 2, DEFAULT_DISTILL_OPTIONS.folds),
+          stages: integerOption(values, 'stages', 1, DEFAULT_DISTILL_OPTIONS.stages),
+          seed: integerOption(values, 'seed', 0, DEFAULT_DISTILL_OPTIONS.seed),
+          backend: choiceOption(values, 'backend', BACKENDS, DEFAULT_DISTILL_OPTIONS.backend),
+          finalTargets: choiceOption(values, 'final-targets', ['soft', 'hard', 'auto'] as const, DEFAULT_DISTILL_OPTIONS.finalTargets),
+        };
+        const labels = values.labels === undefined ? [] : values.labels.split(',').map((label) => label.trim()).filter(Boolean);
+        const request: DistillationRequest = {
+          datasetPath,
+          fields: fieldsFrom(values),
+          labels,
+          options,
+          outputDir: values.out === undefined ? undefined : path.resolve(values.out),
+        };
+        const memoryLimitMb = integerOption(values, 'memory', 64, launch.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB);
+
+        const renderer = createProgressRenderer(io.stderr);
+        const controller = new AbortController();
+        let interrupts = 0;
+        const onInterrupt = (): void => {
+          interrupts++;
+          if (interrupts === 1) {
+            renderer.line('Cancelling… (Ctrl-C again to stop waiting)');
+            controller.abort();
+          } else {
+            process.exit(130);
+          }
+        };
+        process.on('SIGINT', onInterrupt);
+        const run = startDistillation(
+          request,
+          {
+            signal: controller.signal,
+            onStarted: ({ runId }) => renderer.line(`Run ${runId}: ${datasetPath}`),
+            onProgress: (progress) => renderer.update(progress),
+            onLog: (line) => {
+              // Errors end the run and are printed once, at the end.
+              if (values.verbose || line.level === 'warn') {
+                if (line.source === 'stdout' || line.source === 'stderr') {
+                  if (values.verbose) renderer.line(`  ${line.message}`);
+                } else {
+                  renderer.line(`${line.level === 'info' ? ' ' : line.level}: ${line.message}`);
+                }
+              }
+            },
+          },
+          { ...launch, memoryLimitMb },
+        );
+        let result: DistillationRunResult;
+        try {
+          result = await run.done;
+        } catch (error) {
+          renderer.finish();
+          if (error instanceof DistillationError && error.kind === 'cancelled') {
+            io.stderr.write('peerkd distill: cancelled; no artefacts were written\n');
+            return 130;
+          }
+          throw error;
+        } finally {
+          process.off('SIGINT', onInterrupt);
+        }
+        renderer.finish();
+        if (values.json) {
+          io.stdout.write(JSON.stringify(result, null, 2) + '\n');
+          return 0;
+        }
+        io.stdout.write(
+          [
+            `Run ${result.runId} complete.`,
+            `Artefacts: ${result.runDir}`,
+            `  predictions.jsonl, metrics.json, ${MODEL_DIR}/, run.log, settings.json (latest: ${path.join(resolveRunsDir(datasetPath, request.outputDir), 'latest')})`,
+            '',
+            formatSummary(result.summary),
+            '',
+          ].join('\n'),
+        );
+        return 0;
+      }),
+  };
+}
+
+export const distillCommand = createDistillCommand();

@@ -1,0 +1,108 @@
+/**
+ * `peerkd predict MODEL_DIR DATA.jsonl [--out FILE]`: labels new rows with a saved final student. Writes one JSON
+ * object per row with text: `id`, `predicted`, `probs`. MODEL_DIR may be a run folder (its `model/` is used, and
+ * its field mapping is the default).
+ */
+import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { readDatasetFile, writeFileAtomic } from '../dataset';
+import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
+import { MODEL_DIR, SETTINGS_FILE } from '../training/artifacts';
+import type { BackendPreference } from '../training/types';
+import { UsageError, type CliCommand } from './command';
+import { choiceOption, FIELD_OPTIONS, fieldsFrom, runCommand, type CliIo } from './distill';
+
+const BACKENDS: readonly BackendPreference[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+const BATCH_ROWS = 2048;
+
+const HELP = `Usage: peerkd predict MODEL_DIR DATA.jsonl [options]
+
+Predicts a label for each row of DATA.jsonl with the final student saved in MODEL_DIR (a run's model/ folder,
+or the run folder itself). Writes one JSON object per row with text: {"id", "predicted", "probs"}.
+
+Options:
+  --out FILE              write the predictions to FILE (default: standard output)
+  --backend B             ${BACKENDS.join(' | ')} (default auto)
+  --fields.text F         field of the text, --fields.id F field of the row id (default: the run's settings,
+                          else text / id)
+  -h, --help              this help`;
+
+const OPTIONS = {
+  out: { type: 'string' },
+  backend: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  ...FIELD_OPTIONS,
+} satisfies ParseArgsConfig['options'];
+
+/** The model folder, and the run's field mapping when MODEL_DIR is (or is inside) a run folder. */
+async function locateModel(given: string): Promise<{ modelDir: string; fields: FieldMapping }> {
+  const resolved = path.resolve(given);
+  if (!existsSync(resolved)) throw new Error(`${given}: folder not found`);
+  const modelDir = existsSync(path.join(resolved, MODEL_DIR, 'model.json')) ? path.join(resolved, MODEL_DIR) : resolved;
+  if (!existsSync(path.join(modelDir, 'model.json'))) throw new Error(`${given}: no model.json here (expected a run's model/ folder)`);
+  let fields = DEFAULT_FIELDS;
+  try {
+    const settings = JSON.parse(await fs.readFile(path.join(path.dirname(modelDir), SETTINGS_FILE), 'utf8')) as { fields?: Partial<FieldMapping> };
+    if (settings.fields && typeof settings.fields === 'object') fields = { ...DEFAULT_FIELDS, ...settings.fields };
+  } catch {
+    // Not inside a run folder: the default mapping.
+  }
+  return { modelDir, fields };
+}
+
+export function createPredictCommand(io: CliIo = { stdout: process.stdout, stderr: process.stderr }): CliCommand {
+  return {
+    name: 'predict',
+    summary: "Label the rows of a JSONL file with a run's saved final student",
+    run: (argv) =>
+      runCommand('predict', HELP, io, async () => {
+        const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+        if (values.help) {
+          io.stdout.write(HELP + '\n');
+          return 0;
+        }
+        if (positionals.length !== 2) throw new UsageError('expected MODEL_DIR and DATA.jsonl');
+        const [modelArg, dataArg] = positionals;
+        const backend = choiceOption(values, 'backend', BACKENDS, 'auto');
+        const located = await locateModel(modelArg);
+        const fields = fieldsFrom(values, located.fields);
+        const dataPath = path.resolve(dataArg);
+        if (!existsSync(dataPath)) throw new Error(`${dataArg}: file not found`);
+        const parsed = await readDatasetFile(dataPath, fields);
+        const invalid = parsed.problems.filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object');
+        for (const problem of invalid.slice(0, 10)) io.stderr.write(`warning: ${dataArg}:${problem.line}: ${problem.message} — line left out\n`);
+        const rows = parsed.rows.filter((row) => row.text !== null && row.text.trim().length > 0);
+        const skipped = parsed.rows.length - rows.length;
+
+        // TF.js is loaded only here, not when the CLI starts.
+        const { loadModel } = await import('../training/model.js');
+        const model = await loadModel(located.modelDir, backend);
+        const lines: string[] = [];
+        for (let start = 0; start < rows.length; start += BATCH_ROWS) {
+          const batch = rows.slice(start, start + BATCH_ROWS);
+          const predictions = await model.predict(batch.map((row) => row.text as string));
+          batch.forEach((row, index) => {
+            const { predicted, probs } = predictions[index];
+            lines.push(JSON.stringify({ id: row.id, predicted, probs }));
+          });
+        }
+        const output = lines.length ? lines.join('\n') + '\n' : '';
+        if (values.out !== undefined) {
+          await writeFileAtomic(path.resolve(values.out), output);
+        } else {
+          io.stdout.write(output);
+        }
+        io.stderr.write(
+          `Predicted ${rows.length} row(s)` +
+            (skipped ? `, skipped ${skipped} without text` : '') +
+            (invalid.length ? `, left out ${invalid.length} invalid line(s)` : '') +
+            (values.out !== undefined ? ` → ${values.out}` : '') +
+            '\n',
+        );
+        return 0;
+      }),
+  };
+}
+
+export const predictCommand = createPredictCommand();

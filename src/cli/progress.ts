@@ -1,0 +1,106 @@
+/**
+ * Progress of a distillation run on a terminal: one redrawn bar line on a TTY, plain lines otherwise (CI logs,
+ * pipes), where a line is printed when the phase, stage or fold changes or every tenth of the run.
+ */
+import type { DistillProgress } from '../training/types';
+
+export interface ProgressOutput {
+  write(text: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export interface ProgressRenderer {
+  update(progress: DistillProgress): void;
+  /** Prints a line above the bar (warnings, verbose logs) without breaking it. */
+  line(text: string): void;
+  /** Removes the bar; call before printing the final result. */
+  finish(): void;
+}
+
+/** `m:ss` (or `h:mm:ss`) for a duration in milliseconds. */
+export function formatDuration(ms: number): string {
+  const total = Math.max(0, Math.round(ms / 1000));
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const seconds = String(total % 60).padStart(2, '0');
+  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${seconds}` : `${minutes}:${seconds}`;
+}
+
+/** One line describing where the run is, e.g. `peer · stage 1/2 · fold 2/2 · epoch 3/5 · loss 0.412 · 1,234 rows/s`. */
+export function describeProgress(progress: DistillProgress): string {
+  const parts: string[] = [progress.phase];
+  if (progress.stage !== undefined) parts.push(`stage ${progress.stage}${progress.stages ? `/${progress.stages}` : ''}`);
+  if (progress.fold !== undefined) parts.push(`fold ${progress.fold}${progress.folds ? `/${progress.folds}` : ''}`);
+  if (progress.epoch !== undefined) parts.push(`epoch ${progress.epoch}${progress.epochs ? `/${progress.epochs}` : ''}`);
+  if (progress.loss !== undefined) parts.push(`loss ${progress.loss.toFixed(3)}`);
+  if (progress.rowsPerSecond !== undefined) parts.push(`${Math.round(progress.rowsPerSecond).toLocaleString('en-US')} rows/s`);
+  parts.push(`${formatDuration(progress.elapsedMs)} elapsed`);
+  if (progress.remainingMs !== undefined) parts.push(`~${formatDuration(progress.remainingMs)} left`);
+  return parts.join(' · ');
+}
+
+const BAR_WIDTH = 24;
+const REDRAW_INTERVAL_MS = 80;
+
+function bar(fraction: number): string {
+  const clamped = Math.min(1, Math.max(0, fraction));
+  const filled = Math.round(clamped * BAR_WIDTH);
+  return `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${String(Math.floor(clamped * 100)).padStart(3)}%`;
+}
+
+export function createProgressRenderer(output: ProgressOutput, now: () => number = Date.now): ProgressRenderer {
+  return output.isTTY ? new BarRenderer(output, now) : new LineRenderer(output);
+}
+
+/** Redraws one line in place (`\r` + erase line); throttled so a fast engine does not flood the terminal. */
+class BarRenderer implements ProgressRenderer {
+  private current = '';
+  private lastDraw = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly output: ProgressOutput,
+    private readonly now: () => number,
+  ) {}
+
+  update(progress: DistillProgress): void {
+    const width = Math.max(20, (this.output.columns ?? 80) - 1);
+    const text = `${bar(progress.fraction)} ${describeProgress(progress)}`;
+    this.current = text.length > width ? text.slice(0, width - 1) + '…' : text;
+    const time = this.now();
+    if (time - this.lastDraw < REDRAW_INTERVAL_MS && progress.fraction < 1) return;
+    this.lastDraw = time;
+    this.output.write(`\r\x1b[2K${this.current}`);
+  }
+
+  line(text: string): void {
+    this.output.write(`\r\x1b[2K${text}\n${this.current}`);
+  }
+
+  finish(): void {
+    if (this.current) this.output.write('\r\x1b[2K');
+    this.current = '';
+  }
+}
+
+class LineRenderer implements ProgressRenderer {
+  private lastKey = '';
+  private lastTenth = -1;
+
+  constructor(private readonly output: ProgressOutput) {}
+
+  update(progress: DistillProgress): void {
+    const key = `${progress.phase}/${progress.stage ?? ''}/${progress.fold ?? ''}`;
+    const tenth = Math.floor(progress.fraction * 10);
+    if (key === this.lastKey && tenth === this.lastTenth) return;
+    this.lastKey = key;
+    this.lastTenth = tenth;
+    this.output.write(`${String(Math.floor(progress.fraction * 100)).padStart(3)}% ${describeProgress(progress)}\n`);
+  }
+
+  line(text: string): void {
+    this.output.write(`${text}\n`);
+  }
+
+  finish(): void {}
+}

@@ -1,0 +1,172 @@
+/**
+ * `peerkd distill` and `peerkd predict` on a 200-row slice of NoisyAG-News. The distill run is the real CLI in a
+ * real process (main.ts under tsx), which forks the real worker through the real client.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createDistillCommand, formatSummary, type CliIo } from '../../src/cli/distill';
+import { createPredictCommand } from '../../src/cli/predict';
+import { createProgressRenderer, describeProgress, formatDuration } from '../../src/cli/progress';
+import { readLatestRun } from '../../src/training/artifacts';
+import { repoRoot, tempFolder } from '../fixtures/training/build';
+
+let folder: string;
+let dataset: string;
+
+before(async () => {
+  folder = await tempFolder('cli');
+  dataset = join(folder, 'agnews-200.jsonl');
+  await copyFile(join(repoRoot, 'test/fixtures/training/agnews-200.jsonl'), dataset);
+});
+
+after(async () => {
+  await rm(folder, { recursive: true, force: true });
+});
+
+function capture(isTTY = false): CliIo & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    stdout: { write: (text: string) => (out += text), isTTY },
+    stderr: { write: (text: string) => (err += text), isTTY },
+    out: () => out,
+    err: () => err,
+  };
+}
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const tsx = pathToFileURL(require.resolve('tsx')).href;
+    const child = spawn(process.execPath, ['--import', tsx, join(repoRoot, 'src/cli/main.ts'), ...args], {
+      cwd: folder,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('peerkd distill runs the worker, prints progress lines, the artefacts folder and a summary; predict uses the model', async () => {
+  const { code, stdout, stderr } = await runCli(['distill', 'agnews-200.jsonl', '--backend', 'cpu', '--seed', '1']);
+  assert.equal(code, 0, stderr);
+  const latest = await readLatestRun(dataset);
+  assert.ok(latest);
+  assert.match(stdout, new RegExp(`Run ${latest.runId} complete\\.`));
+  assert.ok(stdout.includes(`Artefacts: ${latest.runDir}`));
+  assert.match(stdout, /rows\s+200\n/);
+  assert.match(stdout, /human-labelled\s+20\n/);
+  assert.match(stdout, new RegExp(`flagged as teacher errors\\s+${latest.predictions.filter((p) => p.flagged).length}\\n`));
+  // Not a terminal: plain progress lines, no carriage returns.
+  assert.match(stderr, /% peer · stage 1\/1 · fold 1\/2/);
+  assert.ok(!stderr.includes('\r'));
+  assert.equal(latest.predictions.length, 200);
+  assert.equal(latest.settings.options.seed, 1);
+
+  // predict, in process: the run folder is accepted, the run's field mapping is the default.
+  const io = capture();
+  assert.equal(await createPredictCommand(io).run([latest.runDir, dataset, '--backend', 'cpu']), 0, io.err());
+  const lines = io.out().trim().split('\n').map((line) => JSON.parse(line) as { id: string; predicted: string; probs: Record<string, number> });
+  assert.equal(lines.length, 200);
+  assert.deepEqual(Object.keys(lines[0]), ['id', 'predicted', 'probs']);
+  assert.equal(lines[0].id, 'ag-0');
+  assert.deepEqual(Object.keys(lines[0].probs).sort(), latest.settings.labels);
+  const probabilitySum = Object.values(lines[0].probs).reduce((sum, p) => sum + p, 0);
+  assert.ok(Math.abs(probabilitySum - 1) < 1e-4);
+  assert.match(io.err(), /Predicted 200 row\(s\)/);
+
+  // --out FILE, a model/ folder given directly, and a broken line and a row without text in the input.
+  const input = join(folder, 'new.jsonl');
+  await writeFile(input, ['{"id": "n1", "text": "Stocks fall as oil prices rise"}', '{broken', '{"id": "n2"}', '{"text": "Team wins the cup final"}'].join('\n'));
+  const out = join(folder, 'predicted.jsonl');
+  const io2 = capture();
+  assert.equal(await createPredictCommand(io2).run([join(latest.runDir, 'model'), input, '--out', out, '--backend', 'cpu']), 0, io2.err());
+  const written = (await readFile(out, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { id: string });
+  assert.deepEqual(written.map((row) => row.id.slice(0, 5)), ['n1', 'text:']);
+  assert.match(io2.err(), /new\.jsonl:2: Invalid JSON/);
+  assert.match(io2.err(), /Predicted 2 row\(s\), skipped 1 without text, left out 1 invalid line\(s\)/);
+});
+
+test('distill errors are one line with a non-zero exit code; usage errors print the help', async () => {
+  const oneLabel = join(folder, 'one-label.jsonl');
+  await writeFile(oneLabel, '{"text": "a", "teacher_label": "World"}\n{"text": "b", "teacher_label": "World"}\n');
+  let io = capture();
+  assert.equal(await createDistillCommand(io).run([oneLabel]), 1);
+  assert.equal(io.err().trim().split('\n').at(-1), `peerkd distill: ${oneLabel}:1: every label in the dataset is 'World' (first on line 1); a label set needs at least two labels — add rows with other labels or configure peerkd.labels`);
+
+  io = capture();
+  assert.equal(await createDistillCommand(io).run([join(folder, 'missing.jsonl')]), 1);
+  assert.equal(io.err(), `peerkd distill: ${join(folder, 'missing.jsonl')}: file not found\n`);
+
+  for (const args of [[], ['a.jsonl', 'b.jsonl'], [oneLabel, '--folds', 'x'], [oneLabel, '--backend', 'gpu'], [oneLabel, '--bogus']]) {
+    io = capture();
+    assert.equal(await createDistillCommand(io).run(args), 2, args.join(' '));
+    assert.match(io.err(), /^peerkd distill: .+\n\nUsage: peerkd distill DATA\.jsonl/);
+  }
+
+  io = capture();
+  assert.equal(await createPredictCommand(io).run([join(folder, 'no-model'), oneLabel]), 1);
+  assert.match(io.err(), /^peerkd predict: .*no-model: folder not found\n$/);
+  io = capture();
+  assert.equal(await createPredictCommand(io).run([folder, oneLabel]), 1);
+  assert.match(io.err(), /no model\.json here/);
+});
+
+test('progress: a redrawn bar on a terminal, plain lines otherwise', () => {
+  const progress = { phase: 'peer' as const, stage: 1, stages: 2, fold: 2, folds: 2, epoch: 3, epochs: 5, loss: 0.41234, rowsPerSecond: 1234.5, elapsedMs: 65_000, remainingMs: 3_723_000, fraction: 0.5 };
+  assert.equal(describeProgress(progress), 'peer · stage 1/2 · fold 2/2 · epoch 3/5 · loss 0.412 · 1,235 rows/s · 1:05 elapsed · ~1:02:03 left');
+  assert.equal(formatDuration(0), '0:00');
+
+  let time = 0;
+  let tty = '';
+  const bar = createProgressRenderer({ write: (text: string) => (tty += text), isTTY: true, columns: 200 }, () => time);
+  bar.update(progress);
+  time += 10;
+  bar.update({ ...progress, epoch: 4 }); // within the redraw interval: not drawn
+  time += 100;
+  bar.update({ ...progress, epoch: 5, fraction: 0.6 });
+  bar.line('warn: something');
+  bar.finish();
+  assert.equal(tty.split('\r\x1b[2K').length - 1, 4);
+  assert.ok(tty.includes('[############------------]  50% peer'));
+  assert.ok(!tty.includes('epoch 4/5'));
+  assert.ok(tty.includes('warn: something\n[##############----------]  60% peer'));
+
+  let plain = '';
+  const lines = createProgressRenderer({ write: (text: string) => (plain += text) });
+  lines.update(progress);
+  lines.update({ ...progress, epoch: 4, fraction: 0.55 }); // same fold, same tenth: no line
+  lines.update({ ...progress, epoch: 5, fraction: 0.61 });
+  lines.update({ ...progress, fold: 1, fraction: 0.62 });
+  assert.equal(plain.split('\n').length - 1, 3);
+  assert.ok(!plain.includes('\r'));
+});
+
+test('the summary table lists the counts and the estimates', () => {
+  const table = formatSummary({
+    runId: 'r',
+    runDir: '/r',
+    datasetPath: '/d.jsonl',
+    labels: ['A', 'B'],
+    counts: { lines: 12, rows: 10, invalidLines: 1, skippedNoText: 1, teacherLabelled: 9, humanLabelled: 2, unlabelled: 0, teacherOutsideLabelSet: 3 },
+    flagged: 4,
+    estimatedTeacherAccuracy: 0.81234,
+    teacherAgreementWithHumans: null,
+    finalStudentHumanAccuracy: 0.5,
+    backend: 'wasm',
+    backendSkipped: [],
+    elapsedMs: 61_000,
+  });
+  assert.match(table, /rows\s+10\n/);
+  assert.match(table, /teacher labels outside the set\s+3\n/);
+  assert.match(table, /estimated teacher accuracy\s+0\.812\n/);
+  assert.match(table, /teacher agreement with humans\s+—\n/);
+  assert.match(table, /time\s+1:01$/);
+});

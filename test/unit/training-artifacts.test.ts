@@ -1,0 +1,193 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEFAULT_FIELDS } from '../../src/dataset/types';
+import {
+  datasetKey,
+  formatPrediction,
+  LATEST_BY_DATASET_DIR,
+  latestRunId,
+  newRunId,
+  parsePredictions,
+  PREDICTION_FIELDS,
+  readLatestRun,
+  readRun,
+  removeTempRun,
+  resolveRunsDir,
+  RunArtefactError,
+  RunWriter,
+  type RunSettings,
+} from '../../src/training/artifacts';
+import { DEFAULT_DISTILL_OPTIONS } from '../../src/training/protocol';
+import type { Prediction } from '../../src/training/types';
+import { tempFolder } from '../fixtures/training/build';
+
+function prediction(id: string, line: number): Prediction {
+  return {
+    // Deliberately not in the public order: the writer must fix it.
+    vanilla_probs: { A: 0.5, B: 0.5 },
+    flagged: line % 2 === 0,
+    id,
+    line,
+    teacher: 'A',
+    human: null,
+    suggested: 'B',
+    p_teacher_wrong: 0.123456789,
+    probs: { A: 0.3, B: 0.7 },
+    peer_probs: { A: 0.25, B: 0.75 },
+  };
+}
+
+function settings(runId: string, datasetPath: string): RunSettings {
+  return {
+    runId,
+    startedAt: '2026-11-28T00:00:00.000Z',
+    completedAt: '2026-11-28T00:00:01.000Z',
+    datasetPath,
+    datasetSha256: 'abc',
+    datasetSource: 'file',
+    fields: DEFAULT_FIELDS,
+    labels: ['A', 'B'],
+    labelsSource: 'inferred',
+    options: DEFAULT_DISTILL_OPTIONS,
+    counts: { lines: 2, rows: 2, invalidLines: 0, skippedNoText: 0, teacherLabelled: 2, humanLabelled: 0, unlabelled: 0, teacherOutsideLabelSet: 0 },
+    backend: { name: 'cpu', skipped: [] },
+  };
+}
+
+async function writeRun(datasetPath: string, runId: string, outputDir?: string): Promise<string> {
+  const writer = await RunWriter.create(resolveRunsDir(datasetPath, outputDir), runId);
+  await writer.writePredictions([prediction('r1', 1), prediction('r2', 2)]);
+  await writer.writeJson('metrics.json', { flaggedCount: 1 });
+  await writer.writeJson('settings.json', settings(runId, datasetPath));
+  return writer.commit(datasetPath);
+}
+
+test('a prediction line has exactly the public fields, in order, probabilities rounded to 6 decimals', () => {
+  const parsed = JSON.parse(formatPrediction(prediction('r1', 1))) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(parsed), [...PREDICTION_FIELDS]);
+  assert.equal(parsed.p_teacher_wrong, 0.123457);
+});
+
+test('run ids sort by time and carry the dataset name', () => {
+  const early = newRunId('/data/my set.jsonl', new Date('2026-01-02T03:04:05Z'));
+  const late = newRunId('/data/my set.jsonl', new Date('2026-01-02T03:04:06Z'));
+  assert.match(early, /^20260102-030405-my_set-[0-9a-f]{6}$/);
+  assert.ok(early < late);
+});
+
+test('the runs folder is next to the dataset by default, else the configured one (relative to the dataset folder)', () => {
+  assert.equal(resolveRunsDir('/data/a.jsonl'), '/data/.peerkd/runs');
+  assert.equal(resolveRunsDir('/data/a.jsonl', ''), '/data/.peerkd/runs');
+  assert.equal(resolveRunsDir('/data/a.jsonl', 'out'), '/data/out');
+  assert.equal(resolveRunsDir('/data/a.jsonl', '/elsewhere'), '/elsewhere');
+});
+
+test('a committed run reads back; nothing is visible before the commit; discard removes the temp folder', async () => {
+  const folder = await tempFolder('artefacts');
+  const dataset = join(folder, 'a.jsonl');
+  const runsDir = resolveRunsDir(dataset);
+  const writer = await RunWriter.create(runsDir, 'run-1');
+  await writer.writePredictions([prediction('r1', 1)]);
+  assert.equal(await latestRunId(dataset), undefined, 'an uncommitted run is not the latest');
+  assert.equal(await readLatestRun(dataset), undefined);
+  await writer.discard();
+  assert.deepEqual(await readdir(runsDir), []);
+
+  const runDir = await writeRun(dataset, '20260101-000000-a-000001');
+  const run = await readRun(runDir);
+  assert.equal(run.runId, '20260101-000000-a-000001');
+  assert.deepEqual(run.predictions.map((p) => p.id), ['r1', 'r2']);
+  assert.deepEqual(run.metrics, { flaggedCount: 1 });
+  assert.equal(run.settings.datasetPath, dataset);
+  assert.equal((await readFile(join(runsDir, 'latest'), 'utf8')).trim(), run.runId);
+  await rm(folder, { recursive: true, force: true });
+});
+
+test('several datasets in one folder: each one finds its own latest run', async () => {
+  const folder = await tempFolder('two-datasets');
+  const first = join(folder, 'first.jsonl');
+  const second = join(folder, 'second.jsonl');
+  await writeRun(first, '20260101-000000-first-000001');
+  await writeRun(second, '20260101-000001-second-000001');
+  await writeRun(first, '20260101-000002-first-000002');
+  await writeRun(second, '20260101-000003-second-000002');
+
+  assert.equal((await readLatestRun(first))?.runId, '20260101-000002-first-000002');
+  assert.equal((await readLatestRun(second))?.runId, '20260101-000003-second-000002');
+  // `latest` names the newest run of any dataset.
+  assert.equal((await readFile(join(resolveRunsDir(first), 'latest'), 'utf8')).trim(), '20260101-000003-second-000002');
+  assert.notEqual(datasetKey(first), datasetKey(second));
+
+  // Without the per-dataset pointers (older runs, deleted by hand), the run folders' settings decide.
+  await rm(join(resolveRunsDir(first), LATEST_BY_DATASET_DIR), { recursive: true });
+  assert.equal(await latestRunId(first), '20260101-000002-first-000002');
+  assert.equal(await latestRunId(second), '20260101-000003-second-000002');
+  assert.equal(await latestRunId(join(folder, 'third.jsonl')), undefined);
+  await rm(folder, { recursive: true, force: true });
+});
+
+test('a configured output folder is honoured by the writer and the reader', async () => {
+  const folder = await tempFolder('outdir');
+  const dataset = join(folder, 'a.jsonl');
+  const runDir = await writeRun(dataset, '20260101-000000-a-000001', 'results');
+  assert.equal(runDir, join(folder, 'results', '20260101-000000-a-000001'));
+  assert.equal(await readLatestRun(dataset), undefined, 'the default folder has no run');
+  assert.equal((await readLatestRun(dataset, 'results'))?.runId, '20260101-000000-a-000001');
+  await rm(folder, { recursive: true, force: true });
+});
+
+test('a corrupt predictions.jsonl gives an error naming the file and the line', async () => {
+  const folder = await tempFolder('corrupt');
+  const dataset = join(folder, 'a.jsonl');
+  const runDir = await writeRun(dataset, '20260101-000000-a-000001');
+  const file = join(runDir, 'predictions.jsonl');
+  const good = (await readFile(file, 'utf8')).trim().split('\n');
+
+  await writeFile(file, [good[0], '{"id": "r2", "line": 2, ', good[1]].join('\n') + '\n');
+  await assert.rejects(readLatestRun(dataset), (error: unknown) => {
+    assert.ok(error instanceof RunArtefactError);
+    assert.equal(error.file, file);
+    assert.equal(error.line, 2);
+    assert.match(error.message, /predictions\.jsonl:2: invalid JSON/);
+    return true;
+  });
+
+  const wrong = JSON.parse(good[1]) as Record<string, unknown>;
+  wrong.p_teacher_wrong = 1.5;
+  await writeFile(file, [good[0], '', JSON.stringify(wrong)].join('\n'));
+  await assert.rejects(readRun(runDir), /predictions\.jsonl:3: 'p_teacher_wrong' must be a number between 0 and 1/);
+
+  await rm(join(runDir, 'settings.json'));
+  await assert.rejects(readRun(runDir), /settings\.json: file not found/);
+  await rm(folder, { recursive: true, force: true });
+});
+
+test('parsePredictions checks every field of the public format', () => {
+  const base = JSON.parse(formatPrediction(prediction('r1', 1))) as Record<string, unknown>;
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ ...base, id: '' }, /'id' must be a non-empty string/],
+    [{ ...base, line: 0 }, /'line' must be an integer ≥ 1/],
+    [{ ...base, teacher: 3 }, /'teacher' must be a string or null/],
+    [{ ...base, human: false }, /'human' must be a string or null/],
+    [{ ...base, suggested: null }, /'suggested' must be a string/],
+    [{ ...base, flagged: 'yes' }, /'flagged' must be true or false/],
+    [{ ...base, probs: { A: 2 } }, /'probs\.A' must be a number between 0 and 1/],
+    [{ ...base, peer_probs: [] }, /'peer_probs' must be an object/],
+    [{ ...base, vanilla_probs: undefined }, /'vanilla_probs' must be an object/],
+  ];
+  for (const [value, expected] of cases) {
+    assert.throws(() => parsePredictions(JSON.stringify(value), 'p.jsonl'), expected);
+  }
+  assert.equal(parsePredictions('', 'p.jsonl').length, 0);
+});
+
+test('removeTempRun refuses anything but a temporary run folder', async () => {
+  await assert.rejects(removeTempRun('/tmp/some-run'), /not a temporary run folder/);
+  const folder = await tempFolder('temp');
+  await mkdir(join(folder, '.tmp-x', 'model'), { recursive: true });
+  await removeTempRun(join(folder, '.tmp-x'));
+  assert.deepEqual(await readdir(folder), []);
+  await rm(folder, { recursive: true, force: true });
+});

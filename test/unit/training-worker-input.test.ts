@@ -1,0 +1,131 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_FIELDS } from '../../src/dataset/types';
+import { InputError, prepareTrainingInput, readTrainingInput, type InputSource } from '../../src/training/input';
+import { sha256 } from '../../src/training/artifacts';
+
+const FILE = '/data/set.jsonl';
+
+function source(extra: Partial<InputSource> = {}): InputSource {
+  return { file: FILE, fields: DEFAULT_FIELDS, labels: [], folds: 2, ...extra };
+}
+
+function lines(...rows: (Record<string, unknown> | string)[]): string {
+  return rows.map((row) => (typeof row === 'string' ? row : JSON.stringify(row))).join('\n') + '\n';
+}
+
+function inputError(action: () => unknown): InputError {
+  try {
+    action();
+  } catch (error) {
+    assert.ok(error instanceof InputError, `expected an InputError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected an InputError');
+}
+
+test('rows with text become training rows; invalid lines and rows without text are counted and left out', () => {
+  const text = lines(
+    { id: 'a', text: 'one', teacher_label: 'X', teacher_confidence: 0.9 },
+    '{"id": "broken", ',
+    { id: 'b', text: 'two', teacher_label: 'Y', human_label: 'X' },
+    '',
+    { id: 'c', teacher_label: 'X' },
+    { id: 'd', text: '   ', teacher_label: 'X' },
+    '[1, 2]',
+    { id: 'e', text: 'five' },
+  );
+  const input = prepareTrainingInput(text, source());
+  assert.deepEqual(
+    input.rows.map((row) => [row.id, row.line, row.teacher, row.human, row.teacherConfidence]),
+    [
+      ['a', 1, 'X', null, 0.9],
+      ['b', 3, 'Y', 'X', null],
+      ['e', 8, null, null, null],
+    ],
+  );
+  assert.deepEqual(input.labels, ['X', 'Y']);
+  assert.equal(input.labelsSource, 'inferred');
+  assert.deepEqual(input.counts, {
+    lines: 7,
+    rows: 3,
+    invalidLines: 2,
+    skippedNoText: 2,
+    teacherLabelled: 2,
+    humanLabelled: 1,
+    unlabelled: 1,
+    teacherOutsideLabelSet: 0,
+  });
+  assert.deepEqual(input.invalidLines.map((invalid) => invalid.line), [2, 7]);
+  assert.equal(input.datasetSha256, sha256(text));
+});
+
+test('a configured label set is used as given; teacher labels outside it count as missing', () => {
+  const text = lines(
+    { text: 'a', teacher_label: 'X' },
+    { text: 'b', teacher_label: 'Other' },
+    { text: 'c', teacher_label: 'Y' },
+  );
+  const input = prepareTrainingInput(text, source({ labels: ['Y', 'X', 'Z'] }));
+  assert.deepEqual(input.labels, ['Y', 'X', 'Z']);
+  assert.equal(input.labelsSource, 'configured');
+  assert.equal(input.rows[1].teacher, null);
+  assert.equal(input.counts.teacherOutsideLabelSet, 1);
+  assert.match(input.warnings.join('\n'), /1 teacher label\(s\) outside the label set were treated as missing \(lines 2\)/);
+});
+
+test('a label set of one label is an error naming the file and line', () => {
+  const inferred = inputError(() =>
+    prepareTrainingInput(lines({ text: 'no label' }, { text: 'a', teacher_label: 'X' }, { text: 'b', teacher_label: 'X' }), source()),
+  );
+  assert.equal(inferred.file, FILE);
+  assert.equal(inferred.line, 2);
+  assert.match(inferred.message, /^\/data\/set\.jsonl:2: every label in the dataset is 'X'/);
+
+  const configured = inputError(() => prepareTrainingInput(lines({ text: 'a', teacher_label: 'X' }), source({ labels: ['X'] })));
+  assert.match(configured.message, /^\/data\/set\.jsonl: the configured label set has only one label \('X'\)/);
+
+  const none = inputError(() => prepareTrainingInput(lines({ text: 'a' }), source()));
+  assert.match(none.message, /no row with text has a teacher label/);
+});
+
+test('a human label outside the configured label set is an error naming the file and line', () => {
+  const error = inputError(() =>
+    prepareTrainingInput(
+      lines({ text: 'a', teacher_label: 'X' }, { text: 'b', teacher_label: 'Y', human_label: 'Q' }, { text: 'c', human_label: 'R' }),
+      source({ labels: ['X', 'Y'] }),
+    ),
+  );
+  assert.equal(error.line, 2);
+  assert.match(error.message, /^\/data\/set\.jsonl:2: human label 'Q' \(field human_label\) is not in the label set: X, Y \(also on line 3\)$/);
+});
+
+test('fewer teacher-labelled rows than folds is an error naming the file and the lines', () => {
+  const error = inputError(() =>
+    prepareTrainingInput(lines({ text: 'a', teacher_label: 'X' }, { text: 'b', human_label: 'Y' }, { text: 'c', teacher_label: 'Y' }), source({ folds: 3 })),
+  );
+  assert.equal(error.line, 3);
+  assert.match(error.message, /^\/data\/set\.jsonl: only 2 row\(s\) have a teacher label \(field teacher_label\) \(lines 1, 3\), fewer than the 3 folds/);
+});
+
+test('mapped (dotted) fields are read; duplicate ids are reported as a warning', () => {
+  const fields = { ...DEFAULT_FIELDS, text: 'input.body', teacher: 'llm.label', id: 'key' };
+  const text = lines(
+    { key: 'k1', input: { body: 'a' }, llm: { label: 'X' } },
+    { key: 'k1', input: { body: 'b' }, llm: { label: 'Y' } },
+  );
+  const input = prepareTrainingInput(text, source({ fields }));
+  assert.deepEqual(input.rows.map((row) => [row.id, row.text, row.teacher]), [
+    ['k1', 'a', 'X'],
+    ['k1', 'b', 'Y'],
+  ]);
+  assert.match(input.warnings.join('\n'), /1 row\(s\) repeat an earlier row's id, .*\(lines 2\)/);
+});
+
+test('a missing dataset file is an InputError naming it', async () => {
+  await assert.rejects(readTrainingInput(source({ file: '/nonexistent/x.jsonl' })), (error: unknown) => {
+    assert.ok(error instanceof InputError);
+    assert.equal(error.message, '/nonexistent/x.jsonl: file not found');
+    return true;
+  });
+});
