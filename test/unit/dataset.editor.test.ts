@@ -1,0 +1,410 @@
+/**
+ * The editor glue (diagnostics and "PeerKD: Validate Dataset") against a small in-process stand-in for the parts of
+ * the `vscode` API it uses. The real editor is exercised by the code-server end-to-end test; this one checks the
+ * behaviour that is hard to see there: debouncing, incremental updates, clearing on close, settings changes.
+ */
+import { test, mock, before, after, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import Module from 'node:module';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// ---- a minimal vscode --------------------------------------------------------------------------------------------
+
+type Listener<T> = (value: T) => void;
+class Emitter<T> {
+  listeners: Listener<T>[] = [];
+  event = (listener: Listener<T>) => {
+    this.listeners.push(listener);
+    return { dispose: () => (this.listeners = this.listeners.filter((l) => l !== listener)) };
+  };
+  fire(value: T): void {
+    for (const listener of this.listeners) listener(value);
+  }
+}
+
+class Uri {
+  constructor(
+    readonly scheme: string,
+    readonly path: string,
+  ) {}
+  static file(path: string): Uri {
+    return new Uri('file', path);
+  }
+  get fsPath(): string {
+    return this.path;
+  }
+  toString(): string {
+    return `${this.scheme}://${this.path}`;
+  }
+}
+
+class Position {
+  constructor(
+    readonly line: number,
+    readonly character: number,
+  ) {}
+}
+class Range {
+  readonly start: Position;
+  readonly end: Position;
+  constructor(startLine: number, startCharacter: number, endLine: number, endCharacter: number) {
+    this.start = new Position(startLine, startCharacter);
+    this.end = new Position(endLine, endCharacter);
+  }
+}
+enum DiagnosticSeverity {
+  Error = 0,
+  Warning = 1,
+}
+class Diagnostic {
+  source?: string;
+  code?: string;
+  constructor(
+    readonly range: Range,
+    readonly message: string,
+    readonly severity: DiagnosticSeverity,
+  ) {}
+}
+
+/** A text document whose lines are split as the editor splits them, with edits reported as change events. */
+class FakeDocument {
+  lines: string[];
+  version = 1;
+  constructor(
+    readonly uri: Uri,
+    text: string,
+    readonly languageId = 'jsonl',
+  ) {
+    this.lines = text.split(/\r\n|\r|\n/);
+  }
+  get lineCount(): number {
+    return this.lines.length;
+  }
+  lineAt(index: number): { text: string } {
+    if (index < 0 || index >= this.lines.length) throw new Error(`Illegal line ${index}`);
+    return { text: this.lines[index] };
+  }
+  getText(): string {
+    return this.lines.join('\n');
+  }
+  /** Replaces a range and tells the listeners, as the editor does after each keystroke. */
+  edit(startLine: number, startChar: number, endLine: number, endChar: number, text: string): void {
+    const before = this.lines[startLine].slice(0, startChar);
+    const afterText = this.lines[endLine].slice(endChar);
+    const inserted = (before + text + afterText).split('\n');
+    this.lines.splice(startLine, endLine - startLine + 1, ...inserted);
+    this.version++;
+    workspaceEvents.change.fire({
+      document: this,
+      contentChanges: [{ range: new Range(startLine, startChar, endLine, endChar), text }],
+    });
+  }
+}
+
+const published = new Map<string, Diagnostic[]>();
+const configuration: Record<string, unknown> = {};
+const messages: { kind: string; text: string; items: string[] }[] = [];
+const executed: string[] = [];
+const commands = new Map<string, (...args: unknown[]) => unknown>();
+const workspaceEvents = {
+  open: new Emitter<FakeDocument>(),
+  close: new Emitter<FakeDocument>(),
+  change: new Emitter<{ document: FakeDocument; contentChanges: { range: Range; text: string }[] }>(),
+  configuration: new Emitter<{ affectsConfiguration: (section: string) => boolean }>(),
+};
+const textDocuments: FakeDocument[] = [];
+let activeTextEditor: { document: FakeDocument } | undefined;
+let openDialogResult: Uri[] | undefined;
+
+const fakeVscode = {
+  Uri,
+  Range,
+  Position,
+  Diagnostic,
+  DiagnosticSeverity,
+  ProgressLocation: { Notification: 15 },
+  languages: {
+    createDiagnosticCollection: () => ({
+      set: (uri: Uri, diagnostics: Diagnostic[]) => published.set(uri.toString(), diagnostics),
+      delete: (uri: Uri) => published.delete(uri.toString()),
+      dispose: () => published.clear(),
+    }),
+  },
+  workspace: {
+    onDidOpenTextDocument: workspaceEvents.open.event,
+    onDidCloseTextDocument: workspaceEvents.close.event,
+    onDidChangeTextDocument: workspaceEvents.change.event,
+    onDidChangeConfiguration: workspaceEvents.configuration.event,
+    get textDocuments() {
+      return textDocuments;
+    },
+    getConfiguration: () => ({ get: (key: string) => configuration[key] }),
+    asRelativePath: (uri: Uri) => uri.path.split('/').pop(),
+    fs: { readFile: async () => new Uint8Array() },
+  },
+  window: {
+    get activeTextEditor() {
+      return activeTextEditor;
+    },
+    showOpenDialog: async () => openDialogResult,
+    withProgress: async (_options: unknown, task: (progress: unknown, token: unknown) => Promise<unknown>) =>
+      task({ report: () => undefined }, { isCancellationRequested: false }),
+    showInformationMessage: async (text: string, ...items: string[]) => {
+      messages.push({ kind: 'info', text, items });
+      return undefined;
+    },
+    showWarningMessage: async (text: string, ...items: string[]) => {
+      messages.push({ kind: 'warning', text, items });
+      return items[0];
+    },
+    showErrorMessage: async (text: string, ...items: string[]) => {
+      messages.push({ kind: 'error', text, items });
+      return items[0];
+    },
+  },
+  commands: {
+    registerCommand: (id: string, handler: (...args: unknown[]) => unknown) => {
+      commands.set(id, handler);
+      return { dispose: () => commands.delete(id) };
+    },
+    executeCommand: async (id: string) => {
+      executed.push(id);
+    },
+  },
+};
+
+const logged: string[] = [];
+const services = {
+  context: {},
+  log: {
+    info: (text: string) => logged.push(`info ${text}`),
+    error: (text: string) => logged.push(`error ${text}`),
+    debug: (text: string) => logged.push(`debug ${text}`),
+  },
+};
+
+const moduleInternals = Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown };
+const originalLoad = moduleInternals._load;
+moduleInternals._load = function load(this: unknown, request: string, ...rest: unknown[]) {
+  return request === 'vscode' ? fakeVscode : originalLoad.call(this, request, ...rest);
+};
+
+// ---- the tests ---------------------------------------------------------------------------------------------------
+
+type Glue = typeof import('../../src/editor/datasetDiagnostics.js');
+type Command = typeof import('../../src/commands/validateDataset.js');
+let glue: Glue;
+let command: Command;
+let diagnostics: ReturnType<Glue['registerDatasetDiagnostics']>;
+let dir: string;
+
+before(async () => {
+  glue = await import('../../src/editor/datasetDiagnostics.js');
+  command = await import('../../src/commands/validateDataset.js');
+  dir = mkdtempSync(join(tmpdir(), 'peerkd-editor-'));
+});
+
+after(() => {
+  moduleInternals._load = originalLoad;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  published.clear();
+  messages.length = 0;
+  executed.length = 0;
+  textDocuments.length = 0;
+  activeTextEditor = undefined;
+  for (const key of Object.keys(configuration)) delete configuration[key];
+  configuration.labels = ['World', 'Sports'];
+});
+
+afterEach(() => {
+  mock.timers.reset();
+});
+
+function start(): void {
+  diagnostics?.dispose();
+  diagnostics = glue.registerDatasetDiagnostics(services as never);
+}
+
+function open(document: FakeDocument): void {
+  textDocuments.push(document);
+  workspaceEvents.open.fire(document);
+}
+
+function shown(uri: Uri): [number, number, number, string | undefined, string, string | undefined][] {
+  return (published.get(uri.toString()) ?? []).map((d) => [
+    d.range.start.line,
+    d.range.start.character,
+    d.range.end.character,
+    d.code,
+    DiagnosticSeverity[d.severity],
+    d.source,
+  ]);
+}
+
+test('an opened JSONL document gets diagnostics with code, severity, source and the value’s range', () => {
+  start();
+  const uri = Uri.file('/data/a.jsonl');
+  open(new FakeDocument(uri, '{"id": 1, "text": "ok", "teacher_label": "Sprots"}\n{"id": 1, "text": ""}\n[1]\n'));
+  assert.equal(published.has(uri.toString()), false); // validation is scheduled, not run inside the event
+  mock.timers.tick(0);
+  assert.deepEqual(shown(uri), [
+    [0, 41, 49, 'unknown-label', 'Warning', 'PeerKD'],
+    [1, 18, 20, 'empty-text', 'Error', 'PeerKD'],
+    [1, 7, 8, 'duplicate-id', 'Warning', 'PeerKD'],
+    [2, 0, 3, 'not-an-object', 'Error', 'PeerKD'],
+  ]);
+  assert.equal(
+    published.get(uri.toString())?.[0].message,
+    "Teacher label 'Sprots' (field teacher_label) is not in the label set: World, Sports",
+  );
+});
+
+test('documents that are not JSONL, or not in a file the user edits, are left alone', () => {
+  start();
+  open(new FakeDocument(Uri.file('/data/a.json'), '[1]', 'json'));
+  open(new FakeDocument(new Uri('git', '/data/a.jsonl'), '[1]'));
+  open(new FakeDocument(Uri.file('/data/b.txt'), '[1]', 'jsonl')); // languageId jsonl counts
+  mock.timers.tick(0);
+  assert.deepEqual([...published.keys()], ['file:///data/b.txt']);
+});
+
+test('typing is debounced: diagnostics update 300 ms after the last change, re-parsing only the changed lines', () => {
+  start();
+  const uri = Uri.file('/data/typing.jsonl');
+  const rows = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ id: i, text: `row ${i}`, teacher_label: 'World' }));
+  const document = new FakeDocument(uri, rows.join('\n'));
+  open(document);
+  mock.timers.tick(0);
+  assert.deepEqual(shown(uri), []);
+  const lineAt = mock.method(document, 'lineAt');
+
+  // Type a typo into line 3's label, one character at a time ("World" -> "Wrld" -> "Wxrld").
+  const line = document.lines[2];
+  const o = line.indexOf('World') + 1;
+  document.edit(2, o, 2, o + 1, '');
+  mock.timers.tick(200);
+  document.edit(2, o, 2, o, 'x');
+  mock.timers.tick(299);
+  assert.deepEqual(shown(uri), []); // still within the debounce of the last keystroke
+  mock.timers.tick(1);
+  assert.deepEqual(
+    shown(uri).map(([lineNumber, , , code]) => [lineNumber, code]),
+    [[2, 'unknown-label']],
+  );
+  assert.equal(lineAt.mock.callCount(), 1, 'only the edited line is read and parsed again');
+
+  // Insert a line at the top: the warning moves down with its row; the inserted line duplicates id 0.
+  lineAt.mock.resetCalls();
+  document.edit(0, 0, 0, 0, '{"id": 0, "text": "new"}\n');
+  mock.timers.tick(300);
+  assert.deepEqual(
+    shown(uri).map(([lineNumber, , , code]) => [lineNumber, code]),
+    [
+      [1, 'duplicate-id'],
+      [3, 'unknown-label'],
+    ],
+  );
+  // The two lines touched by the edit, plus the repeated row's line read again to place its warning.
+  assert.equal(lineAt.mock.callCount(), 3);
+});
+
+test('closing a document clears its diagnostics and stops a pending validation', () => {
+  start();
+  const uri = Uri.file('/data/close.jsonl');
+  const document = new FakeDocument(uri, '[1]');
+  open(document);
+  mock.timers.tick(0);
+  assert.equal(shown(uri).length, 1);
+  document.edit(0, 0, 0, 3, '[2]');
+  workspaceEvents.close.fire(document);
+  assert.equal(published.has(uri.toString()), false);
+  mock.timers.tick(1000);
+  assert.equal(published.has(uri.toString()), false);
+});
+
+test('changing peerkd.labels or peerkd.fields re-validates open documents; other settings do not', () => {
+  start();
+  const uri = Uri.file('/data/settings.jsonl');
+  open(new FakeDocument(uri, '{"body": "x", "teacher_label": "Business"}'));
+  mock.timers.tick(0);
+  assert.deepEqual(
+    shown(uri).map(([, , , code]) => code),
+    ['missing-text', 'unknown-label'],
+  );
+  configuration['fields.text'] = 'body';
+  configuration.labels = [];
+  workspaceEvents.configuration.fire({ affectsConfiguration: (section) => section === 'peerkd.training' });
+  mock.timers.tick(0);
+  assert.equal(shown(uri).length, 2);
+  workspaceEvents.configuration.fire({ affectsConfiguration: (section) => section === 'peerkd.fields' });
+  mock.timers.tick(0);
+  assert.deepEqual(shown(uri), []);
+  // An invalid field path is logged, and the last good settings stay in force.
+  configuration['fields.text'] = 'a..b';
+  workspaceEvents.configuration.fire({ affectsConfiguration: (section) => section === 'peerkd.fields' });
+  mock.timers.tick(0);
+  assert.match(logged[logged.length - 1], /Invalid peerkd.fields setting: Invalid field path 'a..b'/);
+});
+
+test('Validate Dataset streams a file that is not open, publishes its problems and offers the Problems view', async () => {
+  start();
+  mock.timers.reset();
+  const registration = command.registerValidateDatasetCommand(services as never, diagnostics);
+  const path = join(dir, 'closed.jsonl');
+  writeFileSync(path, '{"id": "a", "text": "one", "teacher_label": "World"}\r\n{"id": "a", "text": ""}\r\n{broken\r\n');
+  const summary = await commands.get('peerkd.validateDataset')?.(Uri.file(path));
+  assert.deepEqual(summary, { uri: `file://${path}`, rows: 2, errors: 2, warnings: 1 });
+  assert.deepEqual(
+    shown(Uri.file(path)).map(([lineNumber, column, , code]) => [lineNumber, column, code]),
+    [
+      [1, 20, 'empty-text'],
+      [1, 7, 'duplicate-id'],
+      [2, 1, 'invalid-json'],
+    ],
+  );
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(messages, [{ kind: 'error', text: 'PeerKD: closed.jsonl: 2 rows, 2 errors, 1 warning.', items: ['Open Problems'] }]);
+  assert.deepEqual(executed, ['workbench.actions.view.problems']);
+  registration.dispose();
+});
+
+test('Validate Dataset uses the active editor (unsaved text included), else asks for a file', async () => {
+  start();
+  mock.timers.reset();
+  const registration = command.registerValidateDatasetCommand(services as never, diagnostics);
+  const uri = Uri.file('/data/open.jsonl');
+  const document = new FakeDocument(uri, '{"text": "fine", "teacher_label": "Sports"}\n');
+  open(document);
+  activeTextEditor = { document };
+  // An unsaved edit whose debounced validation has not run yet: the command validates it at once.
+  document.edit(0, 10, 0, 14, '');
+  const summary = await commands.get('peerkd.validateDataset')?.();
+  assert.deepEqual(summary, { uri: uri.toString(), rows: 1, errors: 1, warnings: 0 });
+  assert.deepEqual(shown(uri).map(([, , , code]) => code), ['empty-text']);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(messages, [{ kind: 'error', text: 'PeerKD: open.jsonl: 1 row, 1 error, 0 warnings.', items: ['Open Problems'] }]);
+
+  document.edit(0, 10, 0, 10, 'fine');
+  messages.length = 0;
+  assert.deepEqual(await commands.get('peerkd.validateDataset')?.(), { uri: uri.toString(), rows: 1, errors: 0, warnings: 0 });
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(messages, [{ kind: 'info', text: 'PeerKD: open.jsonl: 1 row, 0 errors, 0 warnings. No problems found.', items: [] }]);
+
+  activeTextEditor = undefined;
+  openDialogResult = undefined; // the user cancels the picker
+  assert.equal(await commands.get('peerkd.validateDataset')?.(), undefined);
+
+  const missing = join(dir, 'missing.jsonl');
+  openDialogResult = [Uri.file(missing)];
+  assert.equal(await commands.get('peerkd.validateDataset')?.(), undefined);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.match(messages[messages.length - 1].text, /^PeerKD could not validate missing.jsonl: ENOENT/);
+  assert.match(logged[logged.length - 1], /^error Could not validate missing.jsonl: ENOENT/);
+  registration.dispose();
+});
