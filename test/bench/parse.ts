@@ -12,7 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_FIELDS, parseDatasetText, readDatasetFile, streamDataset } from '../../src/dataset/index';
@@ -22,6 +22,8 @@ const SOURCE = join(__dirname, '..', '..', '..', 'shared', 'data', 'agnews-noisy
 
 interface Measurement {
   ms: number;
+  /** User + system CPU time of the work: less sensitive than wall time to other processes sharing the cores. */
+  cpuMs: number;
   maxRssMb: number;
   rows: number;
   problems: number;
@@ -29,6 +31,7 @@ interface Measurement {
 
 async function child(mode: string, path: string): Promise<void> {
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   let rows = 0;
   let problems = 0;
   if (mode === 'baseline') {
@@ -52,7 +55,8 @@ async function child(mode: string, path: string): Promise<void> {
     throw new Error(`Unknown mode ${mode}`);
   }
   const ms = performance.now() - started;
-  const measurement: Measurement = { ms, maxRssMb: process.resourceUsage().maxRSS / 1024, rows, problems };
+  const cpu = process.cpuUsage(cpuStarted);
+  const measurement: Measurement = { ms, cpuMs: (cpu.user + cpu.system) / 1000, maxRssMb: process.resourceUsage().maxRSS / 1024, rows, problems };
   process.stdout.write(JSON.stringify(measurement));
 }
 
@@ -113,10 +117,12 @@ function run(bundle: string, mode: string, path: string): Measurement {
 
 function report(label: string, measurements: Measurement[]): void {
   const times = measurements.map((m) => m.ms);
+  const cpu = measurements.map((m) => m.cpuMs);
   const rss = measurements.map((m) => m.maxRssMb);
   const { rows, problems } = measurements[0];
   console.log(
-    `${label.padEnd(44)} median ${median(times).toFixed(0).padStart(6)} ms  (min ${Math.min(...times).toFixed(0)}, max ${Math.max(...times).toFixed(0)})` +
+    `${label.padEnd(52)} wall median ${median(times).toFixed(0).padStart(6)} ms (min ${Math.min(...times).toFixed(0)}, max ${Math.max(...times).toFixed(0)})` +
+      `  CPU median ${median(cpu).toFixed(0).padStart(6)} ms` +
       `  peak RSS median ${median(rss).toFixed(0)} MB  rows ${rows.toLocaleString('en-US')}  problems ${problems.toLocaleString('en-US')}`,
   );
 }
@@ -149,7 +155,8 @@ async function main(): Promise<void> {
   const esbuild = await import('esbuild');
   await esbuild.build({ entryPoints: [__filename], bundle: true, platform: 'node', target: 'node20', format: 'cjs', outfile: bundle, logLevel: 'warning', external: ['esbuild'] });
 
-  console.log(`node ${process.version}, ${reps} repetitions, each in a fresh process; files in ${dir}`);
+  const load = (): string => loadavg().map((value) => value.toFixed(1)).join(' ');
+  console.log(`node ${process.version}, ${cpus().length} cores, load average ${load()}; ${reps} repetitions, each in a fresh process; files in ${dir}`);
   const mb = (path: string): string => (statSync(path).size / 1e6).toFixed(1);
   report('node start-up (no work)', Array.from({ length: reps }, () => run(bundle, 'baseline', small)));
   report(`100k rows, ${mb(small)} MB: readDatasetFile (stream)`, Array.from({ length: reps }, () => run(bundle, 'file', small)));
@@ -159,6 +166,7 @@ async function main(): Promise<void> {
     const largeReps = Math.max(1, Math.min(reps, 3));
     report(`1M rows, ${mb(large)} MB: streamDataset (rows not kept)`, Array.from({ length: largeReps }, () => run(bundle, 'stream', large)));
   }
+  console.log(`load average at the end ${load()}`);
 }
 
 main().catch((error: unknown) => {
