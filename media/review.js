@@ -639,6 +639,7 @@
     renderList();
     dom.list.focus();
     saveState();
+    document.body.dataset.initScriptMs = (performance.now() - received).toFixed(1);
     if (!state.firstRenderReported) {
       state.firstRenderReported = true;
       // Measured once the browser has painted the first frame with the rows.

@@ -1,0 +1,183 @@
+/**
+ * Label Review panel benchmark: the host-side cost of preparing N flagged rows (join with the document, row views,
+ * filter/sort/counts/confusion) and, in Chromium, the webview's time to first render and scroll frame times, using
+ * the real media/ files and the real toolkit, with acquireVsCodeApi stubbed.
+ *
+ *   node --import tsx test/bench/review-panel.ts [--rows 10000] [--json FILE]
+ *
+ * Prints measured figures; asserts nothing about speed.
+ */
+import { createServer } from 'node:http';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { chromium } from 'playwright-core';
+import { buildReviewRows, DEFAULT_FILTERS, type DocumentRowState } from '../../src/review/model';
+import { UndoStack } from '../../src/review/undo';
+import { buildViewUpdate, toRowView } from '../../src/review/view';
+import type { Prediction } from '../../src/training/types';
+
+const root = resolve(__dirname, '..', '..');
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '10000' }, json: { type: 'string' } } });
+const count = Number(values.rows);
+const labels = ['Business', 'Sci/Tech', 'Sports', 'World'];
+
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+function makeData(n: number): { predictions: Prediction[]; documentRows: Map<string, DocumentRowState> } {
+  const random = seeded(42);
+  const words = readFileSync(join(root, 'README.md'), 'utf8').split(/\s+/).filter((word) => /^[a-z]+$/i.test(word));
+  const predictions: Prediction[] = [];
+  const documentRows = new Map<string, DocumentRowState>();
+  for (let i = 0; i < n; i++) {
+    const teacher = labels[Math.floor(random() * 4)];
+    let suggested = labels[Math.floor(random() * 4)];
+    if (suggested === teacher) suggested = labels[(labels.indexOf(teacher) + 1) % 4];
+    const p = 0.5 + random() * 0.5;
+    const probs: Record<string, number> = {};
+    for (const label of labels) probs[label] = label === suggested ? p : (1 - p) / 3;
+    const id = `row-${i}`;
+    const length = 20 + Math.floor(random() * 60);
+    const text = Array.from({ length }, () => words[Math.floor(random() * words.length)]).join(' ');
+    predictions.push({ id, line: i + 1, teacher, human: null, suggested, p_teacher_wrong: p, flagged: true, probs, peer_probs: probs, vanilla_probs: probs });
+    documentRows.set(id, { line: i + 1, text, teacher, human: null });
+  }
+  return { predictions, documentRows };
+}
+
+const TYPES: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.html': 'text/html', '.svg': 'image/svg+xml' };
+
+const PAGE = `<!DOCTYPE html><html><head><meta charset="UTF-8">
+<link rel="stylesheet" href="/media/review.css">
+<script>
+  window.__posted = [];
+  window.__state = undefined;
+  window.acquireVsCodeApi = () => ({
+    postMessage: (m) => window.__posted.push(m),
+    getState: () => window.__state,
+    setState: (s) => { window.__state = s; },
+  });
+</script></head><body>
+<div id="app"></div>
+<script type="module" src="/node_modules/@vscode/webview-ui-toolkit/dist/toolkit.min.js"></script>
+<script type="module" src="/media/ui.js"></script>
+<script type="module" src="/media/review.js"></script>
+</body></html>`;
+
+async function main(): Promise<void> {
+  const { predictions, documentRows } = makeData(count);
+
+  const hostStart = performance.now();
+  const rows = buildReviewRows(predictions, documentRows, { minProbability: 0 });
+  const rowViews = rows.map(toRowView);
+  const view = buildViewUpdate(rows, DEFAULT_FILTERS, new UndoStack());
+  const init = {
+    type: 'init',
+    datasetName: 'bench.jsonl',
+    datasetUri: 'file:///bench.jsonl',
+    runId: 'bench',
+    labels,
+    rows: rowViews,
+    filters: DEFAULT_FILTERS,
+    scrollTop: 0,
+    selectedRowId: null,
+    view,
+  };
+  const hostMs = performance.now() - hostStart;
+  const initBytes = Buffer.byteLength(JSON.stringify(init));
+  const filterStart = performance.now();
+  const searched = buildViewUpdate(rows, { ...DEFAULT_FILTERS, search: 'review', minProbability: 0.7 }, new UndoStack());
+  const filterMs = performance.now() - filterStart;
+
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname === '/') {
+      response.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
+      return;
+    }
+    const file = join(root, decodeURIComponent(url.pathname));
+    if (!file.startsWith(join(root, 'media')) && !file.startsWith(join(root, 'node_modules', '@vscode', 'webview-ui-toolkit'))) {
+      response.writeHead(404).end();
+      return;
+    }
+    try {
+      response.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+    } catch {
+      response.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const browser = await chromium.launch({
+    executablePath: process.env.PEERKD_CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(`http://127.0.0.1:${port}/`);
+    // Browser-side code is passed as strings: this file is type-checked without the DOM library.
+    await page.waitForFunction('window.__posted.some((m) => m.type === "ready")');
+    // The message is delivered the way VS Code delivers it: a window `message` event carrying the object.
+    await page.evaluate(`window.dispatchEvent(new MessageEvent('message', { data: ${JSON.stringify(init)} }))`);
+    await page.waitForFunction('document.body.dataset.firstRenderMs !== undefined', undefined, { timeout: 60_000 });
+    const firstRenderMs = Number(await page.evaluate('document.body.dataset.firstRenderMs'));
+    const initScriptMs = Number(await page.evaluate('document.body.dataset.initScriptMs'));
+    const domRows = Number(await page.evaluate("document.querySelectorAll('#list .row:not([hidden])').length"));
+    // Scroll from top to bottom in 60 steps, one per frame, and record each frame's time.
+    const frames = (await page.evaluate(`(async () => {
+      const list = document.getElementById('list');
+      const times = [];
+      const step = (list.scrollHeight - list.clientHeight) / 60;
+      let last = performance.now();
+      for (let i = 1; i <= 60; i++) {
+        list.scrollTop = step * i;
+        await new Promise((done) => requestAnimationFrame(() => done(undefined)));
+        const now = performance.now();
+        times.push(now - last);
+        last = now;
+      }
+      return { times, rowsInDom: document.querySelectorAll('#list .row').length };
+    })()`)) as { times: number[]; rowsInDom: number };
+    // Keyboard: 200 presses of j, timed end to end.
+    await page.evaluate("document.getElementById('list').focus()");
+    const keyStart = Date.now();
+    for (let i = 0; i < 200; i++) await page.keyboard.press('j');
+    const keyMs = (Date.now() - keyStart) / 200;
+    const sorted = [...frames.times].sort((a, b) => a - b);
+    const result = {
+      rows: count,
+      hostPrepareMs: Number(hostMs.toFixed(1)),
+      initMessageMB: Number((initBytes / 1e6).toFixed(2)),
+      hostFilterMs: Number(filterMs.toFixed(1)),
+      filteredRows: searched.order.length,
+      firstRenderMs,
+      initScriptMs,
+      rowElementsAfterFirstRender: domRows,
+      rowElementsAfterScrolling: frames.rowsInDom,
+      scrollFrameMedianMs: Number(sorted[Math.floor(sorted.length / 2)].toFixed(1)),
+      scrollFrameMaxMs: Number(sorted[sorted.length - 1].toFixed(1)),
+      keyPressRoundTripMs: Number(keyMs.toFixed(1)),
+      pageErrors: errors,
+    };
+    console.log(JSON.stringify(result, null, 2));
+    if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2) + '\n');
+    if (errors.length > 0) process.exitCode = 1;
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

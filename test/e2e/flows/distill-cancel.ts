@@ -1,0 +1,67 @@
+/**
+ * Label Review flow 3 (issue 5): after one complete run, a second run cancelled half-way from its progress
+ * notification leaves no artefact behind (no run folder, no temp folder, pointers unchanged) and the first run's
+ * diagnostics are still shown.
+ */
+import * as assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defineFlow, waitFor } from '../harness';
+import {
+  completedRuns,
+  copyExampleDataset,
+  DATASET,
+  runDistillationAndWait,
+  RUN_COMMAND,
+  runsDir,
+  runsEntries,
+  waitForFlaggedProblems,
+} from '../reviewSupport';
+
+function pointers(dir: string): { latest: string; byDataset: string[] } {
+  const byDatasetDir = join(dir, 'latest-by-dataset');
+  return {
+    latest: readFileSync(join(dir, 'latest'), 'utf8').trim(),
+    byDataset: readdirSync(byDatasetDir).map((name) => readFileSync(join(byDatasetDir, name), 'utf8').trim()),
+  };
+}
+
+export default defineFlow({
+  name: 'distill: cancel half-way leaves no artefacts and keeps the previous results',
+  fixture: 'review',
+  timeoutMs: 400_000,
+  prepare(workspaceDir) {
+    copyExampleDataset(workspaceDir);
+    // More folds and stages make the run long enough to cancel in the middle of the peer phase.
+    writeFileSync(
+      join(workspaceDir, '.vscode', 'settings.json'),
+      JSON.stringify({ 'peerkd.training.folds': 5, 'peerkd.training.stages': 3, 'peerkd.training.seed': 0 }, null, 2),
+    );
+  },
+  async run(workbench) {
+    await workbench.openFile(DATASET);
+    await runDistillationAndWait(workbench, 300_000);
+    const [firstRun] = completedRuns(workbench);
+    assert.ok(firstRun);
+    const before = runsEntries(workbench);
+    const pointersBefore = pointers(runsDir(workbench));
+    await waitForFlaggedProblems(workbench);
+    const problemsBefore = (await workbench.problems()).filter((p) => p.source === 'PeerKD').length;
+
+    await workbench.runCommand(RUN_COMMAND);
+    // Half-way: the peer students are training.
+    await workbench.waitForNotification(/distilling agnews\.jsonl.*Peer students/, { timeoutMs: 120_000, intervalMs: 100 });
+    const statusItem = workbench.page.locator('.statusbar-item', { hasText: 'PeerKD: agnews.jsonl' });
+    assert.ok((await statusItem.count()) > 0, 'the status-bar item shows while the run runs');
+    await workbench.clickNotificationButton(/distilling agnews\.jsonl/, 'Cancel');
+    await workbench.waitForNotification(new RegExp(`distillation of agnews\\.jsonl cancelled\\. The results of run ${firstRun} are still shown\\.`), {
+      timeoutMs: 30_000,
+    });
+    await waitFor(async () => (await statusItem.count()) === 0, { message: 'the status-bar item to go away' });
+
+    assert.deepEqual(runsEntries(workbench), before, 'the cancelled run left something in .peerkd/runs');
+    assert.deepEqual(pointers(runsDir(workbench)), pointersBefore);
+    const problemsAfter = await waitForFlaggedProblems(workbench);
+    assert.equal(problemsAfter.filter((p) => p.source === 'PeerKD').length, problemsBefore);
+  },
+});

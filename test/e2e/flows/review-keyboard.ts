@@ -1,0 +1,102 @@
+/**
+ * Label Review flow 2 (issue 5): after a run, open Label Review from the summary, then with the keyboard only accept
+ * the first row, keep the teacher label of the second, set the third with `2`, undo once, and save. The file on disk
+ * must differ from the original in exactly two lines, each only by the human label the decision wrote.
+ */
+import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Frame } from 'playwright-core';
+import { setFieldInLine } from '../../../src/dataset/edit';
+import { defineFlow, repoRoot, waitFor } from '../harness';
+import {
+  completedRuns,
+  copyExampleDataset,
+  DATASET,
+  readPredictions,
+  reviewOrder,
+  runDistillationAndWait,
+  runLabels,
+  SUMMARY,
+} from '../reviewSupport';
+
+async function humanShown(frame: Frame, rowId: string): Promise<string | undefined> {
+  const row = frame.locator(`#list .row[data-id="${rowId.replace(/"/g, '\\"')}"]`);
+  if ((await row.count()) === 0) return undefined;
+  return (await row.first().getAttribute('data-human')) ?? undefined;
+}
+
+async function waitForHuman(frame: Frame, rowId: string, expected: string): Promise<void> {
+  await waitFor(async () => (await humanShown(frame, rowId)) === expected, {
+    timeoutMs: 15_000,
+    message: `the panel to show human label '${expected}' on row ${rowId}`,
+  });
+}
+
+export default defineFlow({
+  name: 'review: keyboard accept, keep, set with 2, undo, save; exact bytes on disk',
+  fixture: 'review',
+  timeoutMs: 300_000,
+  prepare(workspaceDir) {
+    copyExampleDataset(workspaceDir);
+  },
+  async run(workbench) {
+    const original = readFileSync(join(repoRoot, 'examples', 'agnews-sample.jsonl'), 'utf8');
+    await workbench.openFile(DATASET);
+    await runDistillationAndWait(workbench);
+    const [runId] = completedRuns(workbench);
+    const order = reviewOrder(readPredictions(workbench, runId));
+    assert.ok(order.length >= 4, `the run must flag at least 4 rows, flagged ${order.length}`);
+    const labels = runLabels(workbench, runId);
+    const [first, second, third] = order;
+
+    await workbench.clickNotificationButton(SUMMARY, 'Open Label Review');
+    const frame = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 60_000 });
+    // What the user sees: the flagged rows, highest probability first.
+    const shownIds = await frame.locator('#list .row:not([hidden])').evaluateAll((rows) =>
+      rows
+        .map((row) => [Number(row.getAttribute('data-index')), row.getAttribute('data-id') ?? ''] as const)
+        .sort((a, b) => a[0] - b[0])
+        .map(([, id]) => id),
+    );
+    assert.deepEqual(shownIds.slice(0, 3), [first.id, second.id, third.id]);
+    const flaggedCount = await frame.locator('[data-count="flagged"] b').innerText();
+    assert.equal(flaggedCount.replace(/,/g, ''), String(order.length));
+
+    await frame.locator('#list .row[data-index="0"]').click();
+    await workbench.page.keyboard.press('a');
+    await waitForHuman(frame, first.id, first.suggested);
+    await workbench.page.keyboard.press('t');
+    assert.ok(second.teacher !== null);
+    await waitForHuman(frame, second.id, second.teacher);
+    await workbench.page.keyboard.press('2');
+    await waitForHuman(frame, third.id, labels[1]);
+    await workbench.page.keyboard.press('u');
+    await waitForHuman(frame, third.id, '');
+    await waitFor(async () => (await frame.locator('[data-count="reviewed"] b').innerText()) === '2', {
+      message: 'the panel to count 2 reviewed rows',
+    });
+    // The undone row is selected again.
+    await waitFor(async () => (await frame.locator('#list .row.selected').getAttribute('data-id')) === third.id, {
+      message: 'the undone row to be selected',
+    });
+    await workbench.page.keyboard.press('?');
+    await frame.locator('#help:not([hidden])').waitFor({ state: 'visible' });
+    await workbench.page.keyboard.press('Escape');
+    await workbench.screenshot('review-panel', { readme: true });
+
+    // `o` opens the selected row's line in the editor; save from there.
+    await workbench.page.keyboard.press('o');
+    await workbench.page.locator(`.tabs-container .tab.active[data-resource-name="${DATASET}"]`).waitFor({ state: 'visible' });
+    await workbench.save();
+
+    const lines = original.split('\n');
+    lines[first.line - 1] = setFieldInLine(lines[first.line - 1], 'human_label', first.suggested);
+    lines[second.line - 1] = setFieldInLine(lines[second.line - 1], 'human_label', second.teacher);
+    const saved = workbench.readFile(DATASET);
+    const savedLines = saved.split('\n');
+    const changed = savedLines.map((line, index) => (line === original.split('\n')[index] ? -1 : index + 1)).filter((n) => n > 0);
+    assert.deepEqual(changed, [first.line, second.line].sort((a, b) => a - b), 'exactly the two decided lines changed');
+    assert.equal(saved, lines.join('\n'), 'the saved file differs from the original only by the two human labels');
+  },
+});

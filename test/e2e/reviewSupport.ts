@@ -1,0 +1,67 @@
+/** Helpers shared by the Label Review flows (test/e2e/flows/distill-*.ts and review-*.ts). */
+import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot, waitFor, type Workbench } from './harness';
+import type { Prediction } from '../../src/training/types';
+
+export const DATASET = 'agnews.jsonl';
+export const RUN_COMMAND = 'PeerKD: Run Peer-Advised Distillation';
+export const REVIEW_COMMAND = 'PeerKD: Open Label Review';
+/** The end-of-run summary notification. */
+export const SUMMARY = /PeerKD: agnews\.jsonl done\./;
+export const FLAGGED_MESSAGE = /^Teacher label '[^']+' may be wrong: peers suggest '[^']+' \(p = \d\.\d\d\)$/;
+
+/** Copies the 2,000-row example dataset into the flow's workspace. */
+export function copyExampleDataset(workspaceDir: string, name = DATASET): void {
+  copyFileSync(join(repoRoot, 'examples', 'agnews-sample.jsonl'), join(workspaceDir, name));
+}
+
+export function runsDir(workbench: Workbench): string {
+  return workbench.path(join('.peerkd', 'runs'));
+}
+
+/** Folder names under .peerkd/runs (run folders, temp folders, pointers). */
+export function runsEntries(workbench: Workbench): string[] {
+  const dir = runsDir(workbench);
+  return existsSync(dir) ? readdirSync(dir).sort() : [];
+}
+
+export function completedRuns(workbench: Workbench): string[] {
+  return runsEntries(workbench).filter((name) => !name.startsWith('.') && name !== 'latest' && name !== 'latest-by-dataset');
+}
+
+export function readPredictions(workbench: Workbench, runId: string): Prediction[] {
+  return readFileSync(join(runsDir(workbench), runId, 'predictions.jsonl'), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Prediction);
+}
+
+export function runLabels(workbench: Workbench, runId: string): string[] {
+  return (JSON.parse(readFileSync(join(runsDir(workbench), runId, 'settings.json'), 'utf8')) as { labels: string[] }).labels;
+}
+
+/** Flagged rows in the panel's order: highest p first, ties by line. */
+export function reviewOrder(predictions: Prediction[]): Prediction[] {
+  return predictions
+    .filter((p) => p.flagged)
+    .sort((a, b) => b.p_teacher_wrong - a.p_teacher_wrong || a.line - b.line || (a.id < b.id ? -1 : 1));
+}
+
+/** Runs the distillation from the palette on the open dataset and waits for the summary. */
+export async function runDistillationAndWait(workbench: Workbench, timeoutMs = 240_000): Promise<void> {
+  await workbench.runCommand(RUN_COMMAND);
+  await workbench.waitForNotification(SUMMARY, { timeoutMs });
+}
+
+/** Waits until the Problems panel lists at least one flagged-label warning from PeerKD. */
+export async function waitForFlaggedProblems(workbench: Workbench, timeoutMs = 30_000) {
+  return workbench.waitForProblems(
+    (entries) => entries.some((entry) => entry.source === 'PeerKD' && FLAGGED_MESSAGE.test(entry.message)),
+    { timeoutMs, message: 'a PeerKD flagged-label warning in the Problems panel' },
+  );
+}
+
+export async function waitForFile(path: string, timeoutMs = 10_000): Promise<void> {
+  await waitFor(() => existsSync(path), { timeoutMs, message: `${path} to exist` });
+}
