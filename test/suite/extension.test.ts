@@ -76,6 +76,6 @@ suite('PeerKD extension host', () => {
       diagnostics = vscode.languages.getDiagnostics(uri);
     }
     assert.deepEqual(diagnostics.map((d) => d.range.start.line + 1), [4]);
-    await vscode.commands.executeCommand('workbench.action.revertFile');
+    await vscode.commands.executeCommand('workbench.action.files.revert');
   });
 });

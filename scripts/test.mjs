@@ -1,0 +1,85 @@
+// `npm test`: sets up whatever a fresh clone lacks (node_modules, Debian packages, code-server) and runs every check:
+// type check, lint, build, unit tests, end-to-end tests in code-server. Ends with one line "N passed, N failed"
+// (tests counted by node's test runner; type check, lint and build count as one each) and exits non-zero on failure.
+import { spawn } from 'node:child_process';
+import { ensureNodeModules, repoRoot } from './lib/setup.mjs';
+
+/** Runs a stage, echoing its output live and keeping it for the counts. */
+function runStage(args) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const keep = (stream, sink) =>
+      stream.on('data', (chunk) => {
+        output += chunk.toString();
+        if (output.length > 4_000_000) output = output.slice(-2_000_000);
+        sink.write(chunk);
+      });
+    keep(child.stdout, process.stdout);
+    keep(child.stderr, process.stderr);
+    child.on('error', (error) => resolve({ code: 1, output: String(error) }));
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 1 : 0), output }));
+  });
+}
+
+/** The last "# pass N" / "ℹ pass N" line of node's test runner (tap or spec reporter). */
+function count(output, kind) {
+  const matches = [...output.matchAll(new RegExp(`^(?:#|ℹ) ${kind} (\\d+)\\s*$`, 'gm'))];
+  return matches.length ? Number(matches[matches.length - 1][1]) : undefined;
+}
+
+const stages = [
+  { name: 'type check', args: ['node_modules/typescript/bin/tsc', '--noEmit'] },
+  { name: 'lint', args: ['node_modules/eslint/bin/eslint.js', '.'] },
+  { name: 'build', args: ['esbuild.mjs'] },
+  { name: 'unit tests', args: ['scripts/unit.mjs'], counted: true },
+  { name: 'end-to-end tests', args: ['scripts/e2e.mjs'], counted: true, needs: 'build' },
+];
+
+async function main() {
+  const started = Date.now();
+  const results = [];
+  try {
+    await ensureNodeModules();
+  } catch (error) {
+    console.error(`setup failed: ${error instanceof Error ? error.message : String(error)}`);
+    console.log('\n0 passed, 1 failed');
+    return 1;
+  }
+  for (const stage of stages) {
+    const prerequisite = stage.needs && results.find((r) => r.name === stage.needs);
+    if (prerequisite && prerequisite.failed > 0) {
+      results.push({ name: stage.name, passed: 0, failed: 1, note: `skipped: ${stage.needs} failed`, seconds: 0 });
+      continue;
+    }
+    console.log(`\n=== ${stage.name} ===`);
+    const stageStart = Date.now();
+    const { code, output } = await runStage(stage.args);
+    const seconds = (Date.now() - stageStart) / 1000;
+    if (!stage.counted) {
+      results.push({ name: stage.name, passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, seconds });
+      continue;
+    }
+    const passed = count(output, 'pass');
+    const failed = count(output, 'fail');
+    if (passed === undefined || failed === undefined) {
+      // The runner never reported (setup failed, or it crashed): that is one failure, not zero tests.
+      results.push({ name: stage.name, passed: 0, failed: 1, note: `exited with ${code} before reporting`, seconds });
+    } else {
+      const extra = code !== 0 && failed === 0 ? 1 : 0;
+      results.push({ name: stage.name, passed, failed: failed + extra, note: extra ? `exited with ${code}` : undefined, seconds });
+    }
+  }
+  console.log('\n=== summary ===');
+  for (const r of results) {
+    const note = r.note ? ` (${r.note})` : '';
+    console.log(`${r.failed > 0 ? 'FAIL' : 'ok  '} ${r.name}: ${r.passed} passed, ${r.failed} failed, ${r.seconds.toFixed(0)} s${note}`);
+  }
+  const passed = results.reduce((sum, r) => sum + r.passed, 0);
+  const failed = results.reduce((sum, r) => sum + r.failed, 0);
+  console.log(`total time ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(`${passed} passed, ${failed} failed`);
+  return failed > 0 ? 1 : 0;
+}
+
+main().then((code) => process.exit(code));
