@@ -13,6 +13,8 @@ import { RunState } from './editor/runState';
 import { DistillationStatusBar } from './editor/statusBar';
 import { FlaggedRowCodeActions, LabelProbabilityHover, RunDiagnostics } from './editor/runDiagnostics';
 import { registerLabelReviewSerializer } from './webview/labelReviewPanel';
+import { registerLabelWithTeacherCommand } from './commands/labelWithTeacher';
+import { registerSetTeacherApiKeyCommand } from './commands/setTeacherApiKey';
 
 /**
  * Wiring only: every command and editor feature lives in its own module. Activation must stay cheap, so nothing
@@ -50,6 +52,8 @@ export function activate(context: vscode.ExtensionContext): void {
     registerLabelReviewSerializer(services, runState),
     { dispose: () => void distillations.cancelAll() },
   );
+  // Teacher labelling through an OpenAI-compatible endpoint (the SDK loads on first use).
+  context.subscriptions.push(registerLabelWithTeacherCommand(services), registerSetTeacherApiKeyCommand(services));
   log.info(`PeerKD ${context.extension.packageJSON.version as string} activated`);
 }
 

@@ -13,13 +13,13 @@ import { TeacherCache } from '../teacher/cache';
 import { normaliseBaseUrl } from '../teacher/client';
 import {
   defaultCacheDir,
-  DEFAULT_TEACHER_SETTINGS,
   formatEstimate,
   formatProgress,
   formatSummary,
   prepareJob,
 } from '../teacher/job';
 import { redactSecret } from '../teacher/redact';
+import { DEFAULT_TEACHER_SETTINGS } from '../teacher/settings';
 import { estimateRun, runLabelling, type LabelProgress, type LabelRunResult } from '../teacher/run';
 import type { BackoffOptions, TeacherEndpoint } from '../teacher/types';
 import { UsageError, type CliCommand } from './command';

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import type { BackendPreference, DistillOptions } from '../training/types';
+import { DEFAULT_TEACHER_SETTINGS, type TeacherSettings } from '../teacher/settings';
 
 /**
  * A typed mirror of the `peerkd.*` settings declared in package.json `contributes.configuration`.
@@ -12,6 +13,8 @@ export interface PeerKdSettings {
   labels: string[];
   training: TrainingSettings;
   diagnostics: ReviewDiagnosticsSettings;
+  /** `peerkd.teacher.*`: the OpenAI-compatible teacher endpoint (the API key lives in SecretStorage, not here). */
+  teacher: TeacherSettings;
 }
 
 /** `peerkd.training.*`: how "Run Peer-Advised Distillation" trains. */
@@ -65,6 +68,24 @@ function readReviewDiagnosticsSettings(config: vscode.WorkspaceConfiguration): R
   };
 }
 
+function readTeacherSettings(config: vscode.WorkspaceConfiguration): TeacherSettings {
+  const defaults = DEFAULT_TEACHER_SETTINGS;
+  const temperature = config.get<number>('teacher.temperature');
+  const timeout = config.get<number>('teacher.requestTimeoutMs');
+  return {
+    baseUrl: config.get<string>('teacher.baseUrl') || defaults.baseUrl,
+    model: config.get<string>('teacher.model') || defaults.model,
+    temperature: typeof temperature === 'number' && temperature >= 0 && temperature <= 2 ? temperature : defaults.temperature,
+    maxConcurrency: integerAtLeast(config.get('teacher.maxConcurrency'), 1, defaults.maxConcurrency),
+    requestTimeoutMs: typeof timeout === 'number' && timeout >= 1000 ? timeout : defaults.requestTimeoutMs,
+    maxRetries: integerAtLeast(config.get('teacher.maxRetries'), 0, defaults.maxRetries),
+    promptTemplate: config.get<string>('teacher.promptTemplate') || defaults.promptTemplate,
+    fewShotExamples: integerAtLeast(config.get('teacher.fewShotExamples'), 0, defaults.fewShotExamples),
+    useBatchApi: config.get<boolean>('teacher.useBatchApi') ?? defaults.useBatchApi,
+    relabel: config.get<boolean>('teacher.relabel') ?? defaults.relabel,
+  };
+}
+
 export function readSettings(scope?: vscode.ConfigurationScope): PeerKdSettings {
   const config = vscode.workspace.getConfiguration('peerkd', scope);
   return {
@@ -78,5 +99,6 @@ export function readSettings(scope?: vscode.ConfigurationScope): PeerKdSettings 
     labels: (config.get<string[]>('labels') ?? []).filter((label) => typeof label === 'string' && label.length > 0),
     training: readTrainingSettings(config),
     diagnostics: readReviewDiagnosticsSettings(config),
+    teacher: readTeacherSettings(config),
   };
 }

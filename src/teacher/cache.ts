@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TeacherPrompt } from './client';
-import { normaliseBaseUrl } from './client';
+import { normaliseBaseUrl } from './url';
 import { ABSTENTION_REASONS, type AbstentionReason, type TeacherAnswer } from './types';
 
 export const CACHE_DIR_NAME = path.join('.peerkd', 'teacher-cache');

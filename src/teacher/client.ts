@@ -15,6 +15,7 @@ import {
   toTeacherAnswer,
 } from './prompt';
 import { describeError, redactSecret } from './redact';
+import { normaliseBaseUrl } from './url';
 import {
   DEFAULT_BACKOFF,
   type BackoffOptions,
@@ -29,6 +30,8 @@ import {
 const PLACEHOLDER_API_KEY = 'no-key';
 
 const MODE_LADDER: readonly RequestMode[] = ['json-schema+logprobs', 'plain+logprobs', 'plain'];
+
+export { normaliseBaseUrl };
 
 /** A request that failed after its retries; the message is key-redacted. */
 export class TeacherRequestError extends Error {
@@ -73,20 +76,6 @@ export interface TeacherClientStats {
   requests: number;
   retries: number;
   usage: TokenUsage;
-}
-
-export function normaliseBaseUrl(baseUrl: string): string {
-  const trimmed = baseUrl.trim().replace(/\/+$/, '');
-  let parsed: URL;
-  try {
-    parsed = new URL(trimmed);
-  } catch {
-    throw new Error(`The teacher base URL '${trimmed}' is not a valid URL (expected e.g. http://localhost:11434/v1).`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new Error(`The teacher base URL '${trimmed}' must start with http:// or https://.`);
-  }
-  return trimmed;
 }
 
 export class TeacherClient {

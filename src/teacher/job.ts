@@ -8,37 +8,10 @@ import type { DatasetRow } from '../dataset/types';
 import { CACHE_DIR_NAME } from './cache';
 import type { TeacherPrompt } from './client';
 import { DEFAULT_PROMPT_TEMPLATE, selectFewShot } from './prompt';
+import type { TeacherSettings } from './settings';
 import type { LabelEstimate, LabelPlan, LabelProgress } from './run';
 import { planLabelRun } from './run';
 import { ABSTENTION_REASONS, totalAbstained, type LabelRunSummary } from './types';
-
-/** The `peerkd.teacher.*` settings (the API key is not one of them: it lives in SecretStorage or the environment). */
-export interface TeacherSettings {
-  baseUrl: string;
-  model: string;
-  temperature: number;
-  maxConcurrency: number;
-  requestTimeoutMs: number;
-  maxRetries: number;
-  /** Instruction; `{{labels}}` is replaced by the label set. Empty: the built-in instruction. */
-  promptTemplate: string;
-  fewShotExamples: number;
-  useBatchApi: boolean;
-  relabel: boolean;
-}
-
-export const DEFAULT_TEACHER_SETTINGS: TeacherSettings = {
-  baseUrl: 'https://api.openai.com/v1',
-  model: 'gpt-4o-mini',
-  temperature: 0,
-  maxConcurrency: 8,
-  requestTimeoutMs: 60_000,
-  maxRetries: 5,
-  promptTemplate: DEFAULT_PROMPT_TEMPLATE,
-  fewShotExamples: 8,
-  useBatchApi: false,
-  relabel: false,
-};
 
 export interface PreparedJob {
   plan: LabelPlan;

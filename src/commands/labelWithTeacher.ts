@@ -1,0 +1,196 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { parseDatasetText } from '../dataset/index';
+import type { Services } from '../editor/services';
+import { readSettings } from '../editor/settings';
+import type { LabelRunSummary } from '../teacher/types';
+import { readTeacherApiKey } from './setTeacherApiKey';
+
+const running = new Set<string>();
+
+function isLocalEndpoint(baseUrl: string): boolean {
+  try {
+    const host = new URL(baseUrl).hostname;
+    return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host.endsWith('.local');
+  } catch {
+    return false;
+  }
+}
+
+function targetUri(target: unknown): vscode.Uri | undefined {
+  if (target instanceof vscode.Uri) return target;
+  const document = vscode.window.activeTextEditor?.document;
+  if (document && (document.languageId === 'jsonl' || document.uri.path.endsWith('.jsonl'))) return document.uri;
+  return undefined;
+}
+
+/** Answers are cached in the workspace folder that holds the file (else next to it), never in the extension. */
+function cacheRoot(services: Services, uri: vscode.Uri): string {
+  const folder = vscode.workspace.getWorkspaceFolder(uri);
+  if (folder?.uri.scheme === 'file') return folder.uri.fsPath;
+  if (uri.scheme === 'file') return path.dirname(uri.fsPath);
+  return services.context.globalStorageUri.fsPath;
+}
+
+/**
+ * "PeerKD: Label with Teacher": labels the rows of the active (or chosen) JSONL file that carry neither a teacher nor
+ * a human label, after a confirmation with the estimate. Results are applied as one WorkspaceEdit (one replaced line
+ * per row), so a single Undo takes them back; the answers stay in the disk cache either way.
+ */
+export function registerLabelWithTeacherCommand(services: Services): vscode.Disposable {
+  return vscode.commands.registerCommand('peerkd.labelWithTeacher', async (target?: unknown): Promise<LabelRunSummary | undefined> => {
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showErrorMessage('PeerKD: teacher labelling calls the network and is disabled in untrusted workspaces.');
+      return undefined;
+    }
+    const uri = targetUri(target);
+    if (!uri) {
+      void vscode.window.showErrorMessage('PeerKD: open a .jsonl dataset (or pick one in the Explorer) to label it with the teacher.');
+      return undefined;
+    }
+    const key = uri.toString();
+    if (running.has(key)) {
+      void vscode.window.showWarningMessage('PeerKD: the teacher is already labelling this file.');
+      return undefined;
+    }
+    running.add(key);
+    try {
+      return await labelDocument(services, uri);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      services.log.error(`Teacher labelling of ${vscode.workspace.asRelativePath(uri)} failed: ${reason}`);
+      void vscode.window.showErrorMessage(`PeerKD: ${reason}`);
+      return undefined;
+    } finally {
+      running.delete(key);
+    }
+  });
+}
+
+async function labelDocument(services: Services, uri: vscode.Uri): Promise<LabelRunSummary | undefined> {
+  const name = vscode.workspace.asRelativePath(uri);
+  const settings = readSettings(uri);
+  const teacher = settings.teacher;
+  // The SDK and the run machinery load on first use, not at activation.
+  const [{ TeacherCache }, { normaliseBaseUrl }, job, { estimateRun, runLabelling }, { runBatchLabelling }, { teacherEdits, replacedLines }, { redactSecret }] =
+    await Promise.all([
+      import('../teacher/cache.js'),
+      import('../teacher/client.js'),
+      import('../teacher/job.js'),
+      import('../teacher/run.js'),
+      import('../teacher/batch.js'),
+      import('../teacher/apply.js'),
+      import('../teacher/redact.js'),
+    ]);
+  const baseUrl = normaliseBaseUrl(teacher.baseUrl);
+
+  const document = await vscode.workspace.openTextDocument(uri);
+  const prepared = job.prepareJob(parseDatasetText(document.getText(), settings.fields).rows, settings.labels, teacher);
+  if (prepared.plan.candidates === 0) {
+    void vscode.window.showInformationMessage(
+      `PeerKD: every row of ${name} already has a teacher or human label` +
+        (teacher.relabel ? '.' : ' (set peerkd.teacher.relabel to label them again).'),
+    );
+    return undefined;
+  }
+
+  let apiKey = await readTeacherApiKey(services, baseUrl);
+  if (!apiKey && !isLocalEndpoint(baseUrl)) {
+    const choice = await vscode.window.showWarningMessage(
+      `PeerKD: no API key is stored for ${baseUrl}.`,
+      { modal: true },
+      'Set API Key…',
+      'Continue Without Key',
+    );
+    if (choice === undefined) return undefined;
+    if (choice === 'Set API Key…') {
+      if (!(await vscode.commands.executeCommand<boolean>('peerkd.setTeacherApiKey'))) return undefined;
+      apiKey = await readTeacherApiKey(services, baseUrl);
+    }
+  }
+
+  const cache = TeacherCache.open(job.defaultCacheDir(cacheRoot(services, uri)), baseUrl, teacher.model, prepared.prompt);
+  const estimate = estimateRun(prepared.plan, prepared.prompt, cache);
+  const confirmation = await vscode.window.showInformationMessage(
+    `Label ${name} with ${teacher.model}?`,
+    {
+      modal: true,
+      detail:
+        `${job.formatEstimate(estimate, teacher.model)}\n\nEndpoint: ${baseUrl}${teacher.useBatchApi ? ' (Batch API)' : ''}\n` +
+        `Labels (${prepared.labelSource}): ${prepared.prompt.labels.join(', ')}\n` +
+        `Few-shot examples: ${prepared.prompt.fewShot.length}`,
+    },
+    'Label',
+  );
+  if (confirmation !== 'Label') return undefined;
+
+  services.log.info(
+    `Teacher run on ${name}: ${baseUrl}, model ${teacher.model}, ${estimate.requests} requests planned, ` +
+      `${estimate.cached} cached, concurrency ${teacher.maxConcurrency}${teacher.useBatchApi ? ', Batch API' : ''}`,
+  );
+  const endpoint = {
+    baseUrl,
+    model: teacher.model,
+    apiKey,
+    temperature: teacher.temperature,
+    maxConcurrency: teacher.maxConcurrency,
+    requestTimeoutMs: teacher.requestTimeoutMs,
+    maxRetries: teacher.maxRetries,
+  };
+  const result = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `PeerKD teacher: ${name}`, cancellable: true },
+    async (progress, token) => {
+      const controller = new AbortController();
+      const subscription = token.onCancellationRequested(() => controller.abort());
+      let reported = 0;
+      let lastReport = 0;
+      const options = {
+        endpoint,
+        prompt: prepared.prompt,
+        cache,
+        signal: controller.signal,
+        onFailure: (_text: string, message: string) => services.log.warn(`Teacher request failed: ${message}`),
+        onProgress: (update: { done: number; total: number }) => {
+          const now = Date.now();
+          if (now - lastReport < 200 && update.done < update.total) return;
+          lastReport = now;
+          const percent = update.total > 0 ? (update.done / update.total) * 100 : 100;
+          progress.report({ message: job.formatProgress(update as Parameters<typeof job.formatProgress>[0]), increment: percent - reported });
+          reported = percent;
+        },
+      };
+      try {
+        return teacher.useBatchApi
+          ? await runBatchLabelling(prepared.plan, { ...options, onStatus: (line) => services.log.info(redactSecret(line, apiKey)) })
+          : await runLabelling(prepared.plan, options);
+      } finally {
+        subscription.dispose();
+      }
+    },
+  );
+
+  // Apply to the document as it is now (it may have been edited during the run); rows are matched by text.
+  const rows = parseDatasetText(document.getText(), settings.fields).rows;
+  const edits = teacherEdits(rows, result.answers, settings.fields, teacher.relabel);
+  const lines = replacedLines(edits, (line) => document.lineAt(line - 1).text);
+  if (lines.length > 0) {
+    const workspaceEdit = new vscode.WorkspaceEdit();
+    for (const { line, text } of lines) workspaceEdit.replace(uri, document.lineAt(line - 1).range, text);
+    if (!(await vscode.workspace.applyEdit(workspaceEdit))) {
+      throw new Error(`the teacher labels could not be applied to ${name} (the answers are cached: run again to apply them)`);
+    }
+    await vscode.window.showTextDocument(document, { preview: false });
+  }
+
+  const summaryLines = job.formatSummary(result.summary).map((line) => redactSecret(line, apiKey));
+  for (const line of summaryLines) services.log.info(line);
+  services.log.info(`Teacher labels applied to ${lines.length} lines of ${name} (unsaved; Undo reverts them)`);
+  const message = `PeerKD: ${summaryLines[0]} ${lines.length} rows updated in ${name}${lines.length > 0 ? ' (unsaved; Undo reverts)' : ''}.`;
+  const show = result.summary.fatalError ? vscode.window.showErrorMessage : vscode.window.showInformationMessage;
+  void show(result.summary.fatalError ? `${message} ${summaryLines.find((line) => line.startsWith('Stopped on'))}` : message, 'Show Log').then(
+    (choice) => {
+      if (choice === 'Show Log') services.log.show(true);
+    },
+  );
+  return result.summary;
+}

@@ -1,0 +1,33 @@
+/**
+ * The teacher's settings and their defaults. Kept free of the SDK and of file access so that the editor's settings
+ * mirror can import it without loading the OpenAI client at activation.
+ */
+import { DEFAULT_PROMPT_TEMPLATE } from './prompt';
+
+/** The `peerkd.teacher.*` settings (the API key is not one of them: it lives in SecretStorage or the environment). */
+export interface TeacherSettings {
+  baseUrl: string;
+  model: string;
+  temperature: number;
+  maxConcurrency: number;
+  requestTimeoutMs: number;
+  maxRetries: number;
+  /** Instruction; `{{labels}}` is replaced by the label set. Empty: the built-in instruction. */
+  promptTemplate: string;
+  fewShotExamples: number;
+  useBatchApi: boolean;
+  relabel: boolean;
+}
+
+export const DEFAULT_TEACHER_SETTINGS: TeacherSettings = {
+  baseUrl: 'https://api.openai.com/v1',
+  model: 'gpt-4o-mini',
+  temperature: 0,
+  maxConcurrency: 8,
+  requestTimeoutMs: 60_000,
+  maxRetries: 5,
+  promptTemplate: DEFAULT_PROMPT_TEMPLATE,
+  fewShotExamples: 8,
+  useBatchApi: false,
+  relabel: false,
+};

@@ -1,0 +1,14 @@
+/** Base-URL checks shared by the client, the cache key and the editor's per-endpoint key storage (no SDK here). */
+export function normaliseBaseUrl(baseUrl: string): string {
+  const trimmed = baseUrl.trim().replace(/\/+$/, '');
+  let parsed: URL;
+  try {
+    parsed = new URL(trimmed);
+  } catch {
+    throw new Error(`The teacher base URL '${trimmed}' is not a valid URL (expected e.g. http://localhost:11434/v1).`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new Error(`The teacher base URL '${trimmed}' must start with http:// or https://.`);
+  }
+  return trimmed;
+}
