@@ -50,9 +50,11 @@ function separatorStyle(text: string, root: ScannedObject): { colon: string; com
   const [first, second] = root.members;
   const colon = first === undefined ? '' : text.slice(first.keyEnd, first.valueStart);
   const comma = first === undefined || second === undefined ? '' : text.slice(first.valueEnd, second.keyStart);
+  const compact = colon === ':';
   return {
     colon: /^[ \t]*:[ \t]*$/.test(colon) ? colon : ': ',
-    comma: /^[ \t]*,[ \t]*$/.test(comma) ? comma : ', ',
+    // A one-member line shows no comma: follow the colon's spacing.
+    comma: /^[ \t]*,[ \t]*$/.test(comma) ? comma : compact ? ',' : ', ',
   };
 }
 

@@ -55,6 +55,7 @@ test('setFieldInLine inserts an absent field before the closing brace, in the li
   );
   assert.equal(setFieldInLine('{"id":1,"text":"x"}', 'human_label', 'World'), '{"id":1,"text":"x","human_label":"World"}');
   assert.equal(setFieldInLine('{"id": 1 }', 'h', 2), '{"id": 1, "h": 2 }');
+  assert.equal(setFieldInLine('{"id":1}', 'h', 2), '{"id":1,"h":2}');
   assert.equal(setFieldInLine('{}', 'h', 'x'), '{"h": "x"}');
   assert.equal(setFieldInLine('{ }', 'h', 'x'), '{"h": "x" }');
   assert.equal(setFieldInLine('{"k": "v"}', 'needs "quote"', 1), '{"k": "v", "needs \\"quote\\"": 1}');
