@@ -2,10 +2,11 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Services } from '../editor/services';
 import { readSettings } from '../editor/settings';
-import { describeProgress, type DistillationStatusBar } from '../editor/statusBar';
+import type { DistillationStatusBar } from '../editor/statusBar';
+import { describeProgress, summaryMessage } from '../review/format';
 import { isDatasetUri, targetDatasetUri, type RunState } from '../editor/runState';
 import { DistillationError, startDistillation, type DistillationRun } from '../training/client';
-import type { DistillationRequest, LogLine, RunSummary } from '../training/protocol';
+import type { DistillationRequest, LogLine } from '../training/protocol';
 import type { DistillOptions } from '../training/types';
 
 interface ActiveRun {
@@ -13,35 +14,6 @@ interface ActiveRun {
   run: DistillationRun;
   /** Resolves once the run ended, however it ended, and its notification closed. */
   finished: Promise<void>;
-}
-
-function percent(value: number | null): string | undefined {
-  return value === null ? undefined : `${(value * 100).toFixed(1)}%`;
-}
-
-/** The end-of-run summary: estimated teacher accuracy, rows flagged, final student accuracy on the human labels. */
-export function summaryMessage(datasetName: string, summary: RunSummary): string {
-  const parts = [`PeerKD: ${datasetName} done.`];
-  const teacher = percent(summary.estimatedTeacherAccuracy);
-  if (teacher) {
-    parts.push(`Estimated teacher accuracy ${teacher}.`);
-  }
-  parts.push(`${summary.flagged.toLocaleString('en-US')} row${summary.flagged === 1 ? '' : 's'} flagged.`);
-  const student = percent(summary.finalStudentHumanAccuracy);
-  if (student) {
-    parts.push(`Final student ${student} on the ${summary.counts.humanLabelled.toLocaleString('en-US')} human labels.`);
-  }
-  const skipped: string[] = [];
-  if (summary.counts.invalidLines > 0) {
-    skipped.push(`${summary.counts.invalidLines} invalid line${summary.counts.invalidLines === 1 ? '' : 's'}`);
-  }
-  if (summary.counts.skippedNoText > 0) {
-    skipped.push(`${summary.counts.skippedNoText} row${summary.counts.skippedNoText === 1 ? '' : 's'} without text`);
-  }
-  if (skipped.length > 0) {
-    parts.push(`Skipped ${skipped.join(' and ')} (see Problems).`);
-  }
-  return parts.join(' ');
 }
 
 function logTo(log: vscode.LogOutputChannel, prefix: string, line: LogLine): void {

@@ -1,44 +1,8 @@
 import * as vscode from 'vscode';
+import { describeProgress } from '../review/format';
 import type { DistillProgress } from '../training/types';
 
-const PHASE_NAMES: Record<DistillProgress['phase'], string> = {
-  featurize: 'Featurizing',
-  vanilla: 'Vanilla student',
-  peer: 'Peer students',
-  calibrate: 'Calibrating',
-  final: 'Final student',
-  write: 'Writing results',
-};
-
-function formatDuration(ms: number): string {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  if (seconds < 60) {
-    return `${seconds} s`;
-  }
-  const minutes = Math.floor(seconds / 60);
-  return `${minutes} min ${seconds % 60} s`;
-}
-
-/** "Peer students · fold 1/2 · epoch 3/5 · 1,234 rows/s · about 20 s left" */
-export function describeProgress(progress: DistillProgress): string {
-  const parts = [PHASE_NAMES[progress.phase]];
-  if (progress.stage !== undefined && progress.stages !== undefined && progress.stages > 1) {
-    parts.push(`stage ${progress.stage}/${progress.stages}`);
-  }
-  if (progress.fold !== undefined && progress.folds !== undefined) {
-    parts.push(`fold ${progress.fold}/${progress.folds}`);
-  }
-  if (progress.epoch !== undefined && progress.epochs !== undefined) {
-    parts.push(`epoch ${progress.epoch}/${progress.epochs}`);
-  }
-  if (progress.rowsPerSecond !== undefined && progress.rowsPerSecond > 0) {
-    parts.push(`${Math.round(progress.rowsPerSecond).toLocaleString('en-US')} rows/s`);
-  }
-  if (progress.remainingMs !== undefined) {
-    parts.push(`about ${formatDuration(progress.remainingMs)} left`);
-  }
-  return parts.join(' · ');
-}
+export { describeProgress };
 
 /**
  * One status-bar item while any distillation runs: it shows the phase and completion of the newest run and opens the

@@ -1,0 +1,75 @@
+/** Texts the user reads about a run: progress lines and the end-of-run summary. Plain TypeScript. */
+import type { RunSummary } from '../training/protocol';
+import type { DistillProgress } from '../training/types';
+
+const PHASE_NAMES: Record<DistillProgress['phase'], string> = {
+  featurize: 'Featurizing',
+  vanilla: 'Vanilla student',
+  peer: 'Peer students',
+  calibrate: 'Calibrating',
+  final: 'Final student',
+  write: 'Writing results',
+};
+
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) {
+    return `${seconds} s`;
+  }
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes} min ${seconds % 60} s`;
+}
+
+/** "Peer students · fold 1/2 · epoch 3/5 · 1,234 rows/s · about 20 s left" */
+export function describeProgress(progress: DistillProgress): string {
+  const parts = [PHASE_NAMES[progress.phase]];
+  if (progress.stage !== undefined && progress.stages !== undefined && progress.stages > 1) {
+    parts.push(`stage ${progress.stage}/${progress.stages}`);
+  }
+  if (progress.fold !== undefined && progress.folds !== undefined) {
+    parts.push(`fold ${progress.fold}/${progress.folds}`);
+  }
+  if (progress.epoch !== undefined && progress.epochs !== undefined) {
+    parts.push(`epoch ${progress.epoch}/${progress.epochs}`);
+  }
+  if (progress.rowsPerSecond !== undefined && progress.rowsPerSecond > 0) {
+    parts.push(`${Math.round(progress.rowsPerSecond).toLocaleString('en-US')} rows/s`);
+  }
+  if (progress.remainingMs !== undefined) {
+    parts.push(`about ${formatDuration(progress.remainingMs)} left`);
+  }
+  return parts.join(' · ');
+}
+
+function percent(value: number | null): string | undefined {
+  return value === null ? undefined : `${(value * 100).toFixed(1)}%`;
+}
+
+function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`;
+}
+
+/** The end-of-run summary: estimated teacher accuracy, rows flagged, final student accuracy on the human labels. */
+export function summaryMessage(datasetName: string, summary: RunSummary): string {
+  const parts = [`PeerKD: ${datasetName} done.`];
+  const teacher = percent(summary.estimatedTeacherAccuracy);
+  if (teacher) {
+    parts.push(`Estimated teacher accuracy ${teacher}.`);
+  }
+  parts.push(`${plural(summary.flagged, 'row')} flagged.`);
+  const student = percent(summary.finalStudentHumanAccuracy);
+  if (student) {
+    parts.push(`Final student ${student} on the ${plural(summary.counts.humanLabelled, 'human label')}.`);
+  }
+  const skipped: string[] = [];
+  if (summary.counts.invalidLines > 0) {
+    skipped.push(plural(summary.counts.invalidLines, 'invalid line'));
+  }
+  if (summary.counts.skippedNoText > 0) {
+    skipped.push(`${plural(summary.counts.skippedNoText, 'row')} without text`);
+  }
+  if (skipped.length > 0) {
+    parts.push(`Skipped ${skipped.join(' and ')} (see Problems).`);
+  }
+  return parts.join(' ');
+}

@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { describeProgress, formatDuration, summaryMessage } from '../../src/review/format';
+import type { RunSummary } from '../../src/training/protocol';
+
+test('progress line: phase, stage (only when several), fold, epoch, rows/s and time left', () => {
+  assert.equal(
+    describeProgress({ phase: 'peer', fold: 1, folds: 2, stage: 1, stages: 1, epoch: 3, epochs: 5, rowsPerSecond: 1234.4, elapsedMs: 1000, remainingMs: 20_400, fraction: 0.4 }),
+    'Peer students · fold 1/2 · epoch 3/5 · 1,234 rows/s · about 20 s left',
+  );
+  assert.equal(
+    describeProgress({ phase: 'peer', fold: 2, folds: 5, stage: 2, stages: 3, elapsedMs: 0, fraction: 0.5 }),
+    'Peer students · stage 2/3 · fold 2/5',
+  );
+  assert.equal(describeProgress({ phase: 'write', elapsedMs: 0, fraction: 1 }), 'Writing results');
+  assert.equal(describeProgress({ phase: 'final', rowsPerSecond: 0, remainingMs: 125_000, elapsedMs: 0, fraction: 0.9 }), 'Final student · about 2 min 5 s left');
+});
+
+test('durations round to seconds and never go negative', () => {
+  assert.equal(formatDuration(-5), '0 s');
+  assert.equal(formatDuration(59_400), '59 s');
+  assert.equal(formatDuration(60_000), '1 min 0 s');
+});
+
+function summary(overrides: Partial<RunSummary> = {}, counts: Partial<RunSummary['counts']> = {}): RunSummary {
+  return {
+    runId: 'r',
+    runDir: '/r',
+    datasetPath: '/d.jsonl',
+    labels: ['A', 'B'],
+    counts: {
+      lines: 2000,
+      rows: 2000,
+      invalidLines: 0,
+      skippedNoText: 0,
+      teacherLabelled: 2000,
+      humanLabelled: 50,
+      unlabelled: 0,
+      teacherOutsideLabelSet: 0,
+      ...counts,
+    },
+    flagged: 246,
+    estimatedTeacherAccuracy: 0.7624,
+    teacherAgreementWithHumans: 0.72,
+    finalStudentHumanAccuracy: 0.74,
+    backend: 'wasm',
+    backendSkipped: [],
+    elapsedMs: 6000,
+    ...overrides,
+  };
+}
+
+test('summary names the teacher accuracy estimate, the flagged rows and the final student on human labels', () => {
+  assert.equal(
+    summaryMessage('agnews.jsonl', summary()),
+    'PeerKD: agnews.jsonl done. Estimated teacher accuracy 76.2%. 246 rows flagged. Final student 74.0% on the 50 human labels.',
+  );
+});
+
+test('summary leaves out unknown figures and reports skipped lines', () => {
+  assert.equal(
+    summaryMessage('d.jsonl', summary({ estimatedTeacherAccuracy: null, finalStudentHumanAccuracy: null, flagged: 1 }, { invalidLines: 1, skippedNoText: 3 })),
+    'PeerKD: d.jsonl done. 1 row flagged. Skipped 1 invalid line and 3 rows without text (see Problems).',
+  );
+});
