@@ -21,6 +21,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../dataset';
 import type { FieldMapping } from '../dataset/types';
@@ -37,6 +38,8 @@ export const METRICS_FILE = 'metrics.json';
 export const SETTINGS_FILE = 'settings.json';
 export const LOG_FILE = 'run.log';
 export const MODEL_DIR = 'model';
+/** Inside a temp run folder only: the writer's pid and host (see sweepAbandonedRuns). */
+const OWNER_FILE = '.owner.json';
 
 /** The fields of one predictions.jsonl line, in the order they are written. */
 export const PREDICTION_FIELDS = [
@@ -177,7 +180,10 @@ export class RunWriter {
   static async create(runsDir: string, runId: string): Promise<RunWriter> {
     const tempDir = path.join(runsDir, `${TEMP_PREFIX}${runId}`);
     await fs.mkdir(runsDir, { recursive: true });
+    await sweepAbandonedRuns(runsDir);
     await fs.mkdir(tempDir);
+    // Who writes this folder, so that a later run can tell an abandoned one (its process gone) from a live one.
+    await fs.writeFile(path.join(tempDir, OWNER_FILE), JSON.stringify({ pid: process.pid, host: hostname() }) + '\n');
     return new RunWriter(runsDir, runId, tempDir);
   }
 
@@ -206,6 +212,7 @@ export class RunWriter {
 
   /** Moves the run into place, then points `latest` and the dataset's own pointer at it. */
   async commit(datasetPath: string): Promise<string> {
+    await fs.rm(path.join(this.tempDir, OWNER_FILE), { force: true });
     await fs.rename(this.tempDir, this.runDir);
     this.committed = true;
     await writeFileAtomic(path.join(this.runsDir, LATEST_FILE), this.runId + '\n');
@@ -218,6 +225,41 @@ export class RunWriter {
   async discard(): Promise<void> {
     if (!this.committed) await fs.rm(this.tempDir, { recursive: true, force: true });
   }
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temp folders of runs whose writer died without cleaning up (host and worker both killed). Only
+ * folders written on this machine by a process that no longer exists are touched; a live run is never swept.
+ */
+export async function sweepAbandonedRuns(runsDir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(runsDir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names.filter((entry) => entry.startsWith(TEMP_PREFIX))) {
+    const folder = path.join(runsDir, name);
+    try {
+      const owner = JSON.parse(await fs.readFile(path.join(folder, OWNER_FILE), 'utf8')) as { pid?: unknown; host?: unknown };
+      if (owner.host !== hostname() || typeof owner.pid !== 'number' || processIsAlive(owner.pid)) continue;
+    } catch {
+      continue; // No readable owner: not ours to judge.
+    }
+    await fs.rm(folder, { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
 }
 
 /** Removes a run's temp folder; used by the host when the worker died before it could clean up. */
@@ -357,6 +399,11 @@ async function runDataset(runDir: string): Promise<string | undefined> {
   }
 }
 
+/** The file naming the newest complete run of this dataset: watch it to learn that a new run landed. */
+export function latestPointerPath(datasetPath: string, outputDir?: string): string {
+  return path.join(resolveRunsDir(datasetPath, outputDir), LATEST_BY_DATASET_DIR, datasetKey(datasetPath));
+}
+
 /**
  * The id of the newest complete run of this dataset, or undefined when it has none. Follows the dataset's own
  * pointer; without one (older runs, a deleted pointer) scans the run folders, newest first.
@@ -364,7 +411,7 @@ async function runDataset(runDir: string): Promise<string | undefined> {
 export async function latestRunId(datasetPath: string, outputDir?: string): Promise<string | undefined> {
   const runsDir = resolveRunsDir(datasetPath, outputDir);
   const absolute = path.resolve(datasetPath);
-  const pointed = await readPointer(path.join(runsDir, LATEST_BY_DATASET_DIR, datasetKey(absolute)));
+  const pointed = await readPointer(latestPointerPath(absolute, outputDir));
   if (pointed && (await isDirectory(path.join(runsDir, pointed)))) return pointed;
   let entries: string[];
   try {

@@ -339,7 +339,8 @@ export function startDistillation(
     child = fork(launch.workerPath, [], {
       execPath: options.execPath,
       execArgv: [...launch.execArgv, `--max-old-space-size=${memoryLimitMb}`],
-      env: options.env ?? process.env,
+      // Inside VS Code desktop, process.execPath is Electron: make it behave as plain Node (as vscode-languageclient does).
+      env: { ...(options.env ?? process.env), ...(process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {}) },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'advanced',
     });

@@ -109,7 +109,26 @@ export function summarize(
     backend: base.backend.name,
     backendSkipped: base.backend.skipped,
     elapsedMs: base.elapsedMs,
+    // maxRSS is in kilobytes.
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
   };
+}
+
+/**
+ * The method's progress made safe for the protocol: a diverged loss (NaN) or a fraction a rounding error past 1
+ * must not fail the run as a malformed message.
+ */
+export function sanitizeProgress(progress: DistillProgress): DistillProgress {
+  const clean: DistillProgress = {
+    phase: progress.phase,
+    elapsedMs: Number.isFinite(progress.elapsedMs) ? progress.elapsedMs : 0,
+    fraction: Number.isFinite(progress.fraction) ? Math.min(1, Math.max(0, progress.fraction)) : 0,
+  };
+  for (const key of ['fold', 'folds', 'stage', 'stages', 'epoch', 'epochs', 'loss', 'rowsPerSecond', 'remainingMs'] as const) {
+    const value = progress[key];
+    if (typeof value === 'number' && Number.isFinite(value)) clean[key] = value;
+  }
+  return clean;
 }
 
 /** Options as written to settings.json: never an API key. */
@@ -231,7 +250,7 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
         if (key === lastKey && now - lastSent < PROGRESS_INTERVAL_MS && progress.fraction < 1) return;
         lastKey = key;
         lastSent = now;
-        void send({ type: 'progress', progress });
+        void send({ type: 'progress', progress: sanitizeProgress(progress) });
       },
     });
     throwIfCancelled();
@@ -308,6 +327,12 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
       return fail('failed', `Distillation failed: ${errorText(error)}`);
     });
   });
+
+  // TF.js and other libraries talk through console: route it into the run's log (and run.log) instead of stdout.
+  console.log = console.info = (...args: unknown[]) => log('info', args.map(String).join(' '));
+  console.warn = (...args: unknown[]) => log('warn', args.map(String).join(' '));
+  console.error = (...args: unknown[]) => log('error', args.map(String).join(' '));
+  console.debug = (...args: unknown[]) => log('debug', args.map(String).join(' '));
 
   // Cancel, SIGTERM and a lost host all end in the same place: the temp folder removed, nothing else touched.
   abort.signal.addEventListener('abort', () => log('info', 'cancel requested'));

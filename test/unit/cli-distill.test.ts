@@ -163,10 +163,12 @@ test('the summary table lists the counts and the estimates', () => {
     backend: 'wasm',
     backendSkipped: [],
     elapsedMs: 61_000,
+    peakRssMb: 321,
   });
   assert.match(table, /rows\s+10\n/);
   assert.match(table, /teacher labels outside the set\s+3\n/);
   assert.match(table, /estimated teacher accuracy\s+0\.812\n/);
   assert.match(table, /teacher agreement with humans\s+—\n/);
-  assert.match(table, /time\s+1:01$/);
+  assert.match(table, /time\s+1:01\n/);
+  assert.match(table, /worker peak memory\s+321 MB$/);
 });

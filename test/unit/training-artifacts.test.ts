@@ -2,11 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import {
   datasetKey,
   formatPrediction,
   LATEST_BY_DATASET_DIR,
+  latestPointerPath,
   latestRunId,
   newRunId,
   parsePredictions,
@@ -189,5 +192,34 @@ test('removeTempRun refuses anything but a temporary run folder', async () => {
   await mkdir(join(folder, '.tmp-x', 'model'), { recursive: true });
   await removeTempRun(join(folder, '.tmp-x'));
   assert.deepEqual(await readdir(folder), []);
+  await rm(folder, { recursive: true, force: true });
+});
+
+test('a new run sweeps the temp folders of dead writers on this machine, never a live or unknown one', async () => {
+  const folder = await tempFolder('sweep');
+  const runsDir = join(folder, 'runs');
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  const deadPid = Number(dead.stdout);
+  assert.ok(deadPid > 0);
+  const owners: Record<string, unknown> = {
+    '.tmp-dead': { pid: deadPid, host: hostname() },
+    '.tmp-live': { pid: process.pid, host: hostname() },
+    '.tmp-elsewhere': { pid: deadPid, host: `${hostname()}-other` },
+  };
+  for (const [name, owner] of Object.entries(owners)) {
+    await mkdir(join(runsDir, name), { recursive: true });
+    await writeFile(join(runsDir, name, '.owner.json'), JSON.stringify(owner));
+  }
+  await mkdir(join(runsDir, '.tmp-unknown'));
+  const writer = await RunWriter.create(runsDir, 'run-2');
+  assert.deepEqual((await readdir(runsDir)).sort(), ['.tmp-elsewhere', '.tmp-live', '.tmp-run-2', '.tmp-unknown']);
+  await writer.writeJson('settings.json', {});
+  const runDir = await writer.commit(join(folder, 'a.jsonl'));
+  assert.deepEqual((await readdir(runDir)).sort(), ['settings.json'], 'the owner file does not travel into the run');
+  assert.equal(
+    (await readFile(latestPointerPath(join(folder, 'a.jsonl'), runsDir), 'utf8')).trim(),
+    'run-2',
+    'latestPointerPath names the file the writer updated',
+  );
   await rm(folder, { recursive: true, force: true });
 });

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { InputError, prepareTrainingInput, readTrainingInput, type InputSource } from '../../src/training/input';
 import { sha256 } from '../../src/training/artifacts';
+import { DEFAULT_DISTILL_OPTIONS, parseHostMessage, parseWorkerMessage } from '../../src/training/protocol';
+import { sanitizeProgress } from '../../src/training/workerRuntime';
 
 const FILE = '/data/set.jsonl';
 
@@ -128,4 +130,40 @@ test('a missing dataset file is an InputError naming it', async () => {
     assert.equal(error.message, '/nonexistent/x.jsonl: file not found');
     return true;
   });
+});
+
+test("the method's progress is made safe for the protocol before it is sent", () => {
+  const clean = sanitizeProgress({ phase: 'peer', epoch: 2, loss: Number.NaN, rowsPerSecond: Infinity, elapsedMs: 10, fraction: 1.0000001 });
+  assert.deepEqual(clean, { phase: 'peer', epoch: 2, elapsedMs: 10, fraction: 1 });
+  const parsed = parseWorkerMessage({ type: 'progress', progress: clean });
+  assert.ok(parsed.ok);
+  assert.equal(parseWorkerMessage({ type: 'progress', progress: { phase: 'peer', loss: Number.NaN, elapsedMs: 1, fraction: 0 } }).ok, false);
+});
+
+test('protocol validation accepts the documented messages and rejects malformed ones with the reason', () => {
+  assert.ok(parseHostMessage({ type: 'cancel' }).ok);
+  assert.ok(
+    parseHostMessage({
+      type: 'start',
+      request: { datasetPath: '/d.jsonl', datasetText: '', fields: DEFAULT_FIELDS, labels: [], options: DEFAULT_DISTILL_OPTIONS, outputDir: '' },
+    }).ok,
+  );
+  const cases: [unknown, RegExp][] = [
+    [null, /must be an object with a string 'type'/],
+    [{ type: 'exec' }, /unknown host→worker message type 'exec'/],
+    [{ type: 'start', request: { datasetPath: '', fields: DEFAULT_FIELDS, labels: [], options: DEFAULT_DISTILL_OPTIONS } }, /start\.request\.datasetPath must be a non-empty string/],
+    [{ type: 'start', request: { datasetPath: '/d', fields: { ...DEFAULT_FIELDS, text: 3 }, labels: [], options: DEFAULT_DISTILL_OPTIONS } }, /start\.request\.fields\.text/],
+    [{ type: 'start', request: { datasetPath: '/d', fields: DEFAULT_FIELDS, labels: [''], options: DEFAULT_DISTILL_OPTIONS } }, /start\.request\.labels\[0\]/],
+    [{ type: 'start', request: { datasetPath: '/d', fields: DEFAULT_FIELDS, labels: [], options: { ...DEFAULT_DISTILL_OPTIONS, backend: 'gpu' } } }, /options\.backend must be one of/],
+  ];
+  for (const [message, expected] of cases) {
+    const parsed = parseHostMessage(message);
+    assert.equal(parsed.ok, false);
+    if (!parsed.ok) assert.match(parsed.error, expected);
+  }
+  for (const message of [{ type: 'toString' }, { type: 'started', runId: 'r' }, { type: 'error', kind: 'weird', message: 'x', logTail: [] }, { type: 'log', line: { level: 'loud', message: 'x', time: 't' } }]) {
+    assert.equal(parseWorkerMessage(message).ok, false, JSON.stringify(message));
+  }
+  assert.ok(parseWorkerMessage({ type: 'error', kind: 'input', message: 'x', logTail: ['a'] }).ok);
+  assert.ok(parseWorkerMessage({ type: 'cancelled' }).ok);
 });
