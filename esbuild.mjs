@@ -39,8 +39,17 @@ function copyWasmBinaries() {
   for (const file of readdirSync(from).filter((name) => name.endsWith('.wasm'))) copyFileSync(`${from}/${file}`, `dist/${file}`);
 }
 
+/**
+ * `vsce package --no-dependencies` ships nothing from node_modules, so the webview toolkit the review panel loads is
+ * copied into dist/ (shipped by .vscodeignore).
+ */
+function copyWebviewToolkit() {
+  copyFileSync('node_modules/@vscode/webview-ui-toolkit/dist/toolkit.min.js', 'dist/toolkit.min.js');
+}
+
 async function main() {
   copyWasmBinaries();
+  copyWebviewToolkit();
   if (watch) {
     const contexts = await Promise.all(entries.map((options) => esbuild.context(options)));
     await Promise.all(contexts.map((context) => context.watch()));

@@ -212,6 +212,8 @@ export class E2ESession {
         '--disable-workspace-trust',
         '--disable-telemetry',
         '--disable-update-check',
+        // Its own config file, so code-server does not write ~/.config/code-server/config.yaml.
+        '--config', join(baseDir, 'config.yaml'),
         '--user-data-dir', userDataDir,
         '--extensions-dir', extensionsDir,
       ],
