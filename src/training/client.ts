@@ -121,6 +121,8 @@ export function startDistillation(
     resolveDone = resolve;
     rejectDone = reject;
   });
+  // A caller that only awaits cancel() must not crash the process with an unhandled rejection.
+  done.catch(() => undefined);
   let resolveExit!: () => void;
   const exitedAndCleaned = new Promise<void>((resolve) => (resolveExit = resolve));
 
@@ -192,7 +194,7 @@ export function startDistillation(
     if (limit === undefined || settled) return;
     if (inactivityTimer) clearTimeout(inactivityTimer);
     inactivityTimer = setTimeout(
-      () => abortRun('timeout', `The training worker sent nothing for ${Math.round(limit / 1000)} s and was stopped.`),
+      () => abortRun('timeout', `The training worker sent nothing for ${Math.round(limit / 100) / 10} s and was stopped.`),
       limit,
     );
   }
@@ -371,9 +373,14 @@ export function startDistillation(
     }
   }, startTimeoutMs);
 
-  if (hooks.signal) {
-    if (hooks.signal.aborted) void cancel();
-    else hooks.signal.addEventListener('abort', () => void cancel(), { once: true });
+  const signal = hooks.signal;
+  if (signal) {
+    const onAbort = (): void => void cancel();
+    if (signal.aborted) onAbort();
+    else {
+      signal.addEventListener('abort', onAbort, { once: true });
+      void exitedAndCleaned.then(() => signal.removeEventListener('abort', onAbort));
+    }
   }
 
   send({ type: 'start', request });

@@ -212,6 +212,27 @@ describe('training worker runtime (real child process)', () => {
     assert.ok(Date.now() - started < 10_000);
   });
 
+  test('a worker that goes silent mid-run is stopped by the inactivity timeout', async () => {
+    const folder = await tempFolder('silent');
+    const dataset = await writeDataset(folder, 'data.jsonl', datasetLines(10));
+    const error = await rejection(startDistillation(request(dataset), {}, launch('busy', { inactivityTimeoutMs: 500 })).done);
+    assert.equal(error.kind, 'timeout');
+    assert.match(error.message, /sent nothing for 0.5 s and was stopped/);
+    assert.match(error.message, /blocking the event loop/);
+    assert.deepEqual(await runsFolderEntries(dataset), []);
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  test('cancel right after start, before the handshake, still ends cleanly', async () => {
+    const folder = await tempFolder('early-cancel');
+    const dataset = await writeDataset(folder, 'data.jsonl', datasetLines(10));
+    const run = startDistillation(request(dataset), {}, launch('slow'));
+    await run.cancel();
+    assert.equal((await rejection(run.done)).kind, 'cancelled');
+    assert.deepEqual(await runsFolderEntries(dataset).catch(() => []), []);
+    await rm(folder, { recursive: true, force: true });
+  });
+
   test('a malformed message from the worker fails the run as a protocol error', async () => {
     const folder = await tempFolder('garbage');
     const dataset = await writeDataset(folder, 'data.jsonl', datasetLines(10));
