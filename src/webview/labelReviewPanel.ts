@@ -18,17 +18,17 @@ import { parseViewState, parseWebviewMessage, type HostMessage, type WebviewMess
 import { planUndo, UndoStack } from '../review/undo';
 import { buildViewUpdate, changedRows, toRowView } from '../review/view';
 
-const TOOLKIT_PATH = ['node_modules', '@vscode', 'webview-ui-toolkit', 'dist'];
+/** esbuild.mjs copies @vscode/webview-ui-toolkit's bundle here: the .vsix is packaged without node_modules. */
+const TOOLKIT_FILE = ['dist', 'toolkit.min.js'];
 const REFRESH_DELAY_MS = 120;
 
-/** Webview options: scripts on, and only media/, dist/ and the toolkit's folder readable. */
+/** Webview options: scripts on, and only media/ and dist/ readable. */
 export function reviewWebviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
   return {
     enableScripts: true,
     localResourceRoots: [
       vscode.Uri.joinPath(extensionUri, 'media'),
       vscode.Uri.joinPath(extensionUri, 'dist'),
-      vscode.Uri.joinPath(extensionUri, ...TOOLKIT_PATH),
     ],
   };
 }
@@ -444,7 +444,7 @@ export class LabelReviewPanel {
     const nonce = randomBytes(16).toString('base64');
     const media = (file: string): string => webview.asWebviewUri(vscode.Uri.joinPath(this.services.context.extensionUri, 'media', file)).toString();
     const toolkit = webview
-      .asWebviewUri(vscode.Uri.joinPath(this.services.context.extensionUri, ...TOOLKIT_PATH, 'toolkit.min.js'))
+      .asWebviewUri(vscode.Uri.joinPath(this.services.context.extensionUri, ...TOOLKIT_FILE))
       .toString();
     const csp = [
       "default-src 'none'",

@@ -4,7 +4,7 @@
  * predictions.jsonl flags.
  */
 import * as assert from 'node:assert/strict';
-import { defineFlow } from '../harness';
+import { defineFlow, waitFor } from '../harness';
 import {
   completedRuns,
   copyExampleDataset,
@@ -51,5 +51,43 @@ export default defineFlow({
       assert.ok(problem.message.includes(`peers suggest '${prediction.suggested}'`), `${problem.message} vs ${JSON.stringify(prediction)}`);
     }
     await workbench.screenshot('review-diagnostics', { readme: true });
+
+    // From the Problems panel to the label: the hover shows every label's probability, the quick fixes decide.
+    const target = ours[0];
+    const prediction = flagged.find((p) => p.line === target.line);
+    assert.ok(prediction && prediction.teacher !== null);
+    const page = workbench.page;
+    await page.locator('.markers-panel .monaco-list-row').filter({ hasText: target.message }).first().click();
+    await page.keyboard.press('Enter');
+    await page.locator('.monaco-editor.focused').waitFor({ state: 'visible', timeout: 10_000 });
+    await page.keyboard.press('Control+K');
+    await page.keyboard.press('Control+I');
+    const hover = page.locator('.monaco-hover:not(.hidden)').filter({ hasText: 'advised' }).first();
+    await hover.waitFor({ state: 'visible', timeout: 15_000 });
+    const hoverText = await hover.innerText();
+    for (const label of Object.keys(prediction.probs)) {
+      assert.ok(hoverText.includes(label), `the hover lists ${label}: ${hoverText}`);
+    }
+    assert.match(hoverText, /peers/);
+    await workbench.screenshot('review-hover', { readme: true });
+    await page.keyboard.press('Escape');
+
+    await page.keyboard.press('Control+.');
+    const menu = page.locator('.action-widget').first();
+    await menu.waitFor({ state: 'visible', timeout: 15_000 });
+    const accept = `Accept '${prediction.suggested}'`;
+    await waitFor(async () => (await menu.innerText()).includes('Open in Label Review'), { message: 'the quick fixes' });
+    const menuText = await menu.innerText();
+    assert.ok(menuText.includes(accept), menuText);
+    assert.ok(menuText.includes(`Keep '${prediction.teacher}'`), menuText);
+    await workbench.screenshot('review-quick-fix', { readme: true });
+    await menu.locator('.monaco-list-row', { hasText: accept }).first().click();
+    // The row now has a human label: its warning goes away, the others stay.
+    await workbench.waitForProblems(
+      (entries) =>
+        !entries.some((entry) => entry.source === 'PeerKD' && entry.line === target.line) &&
+        entries.some((entry) => entry.source === 'PeerKD'),
+      { message: `the warning on line ${target.line} to disappear after the quick fix` },
+    );
   },
 });
