@@ -38,8 +38,9 @@ export class IncrementalDatasetValidator {
   private parser: DatasetParser;
   /** undefined = changed since the last validation. */
   private entries: (LineEntry | undefined)[] = [];
-  /** Lines parsed by the last validate call (observable so tests and logs can check that edits stay cheap). */
+  /** Lines parsed for the last validate call, by it or by parseChanged before it (observable so tests and logs can check that edits stay cheap). */
   lastParsedLineCount = 0;
+  private parsedBeforeValidate = 0;
   /** Rows (lines that parsed to objects) seen by the last validate call. */
   lastRowCount = 0;
 
@@ -55,6 +56,7 @@ export class IncrementalDatasetValidator {
 
   invalidateAll(): void {
     this.entries = [];
+    this.parsedBeforeValidate = 0;
   }
 
   applyChange(change: LineChange): void {
@@ -64,7 +66,38 @@ export class IncrementalDatasetValidator {
       this.invalidateAll();
       return;
     }
-    this.entries.splice(startLine, endLine - startLine + 1, ...new Array<undefined>(insertedLineCount));
+    const removed = endLine - startLine + 1;
+    if (insertedLineCount <= 10_000) {
+      this.entries.splice(startLine, removed, ...new Array<undefined>(insertedLineCount));
+    } else {
+      // Spreading a very large paste into splice's arguments would overflow the call stack.
+      this.entries = this.entries.slice(0, startLine).concat(new Array<undefined>(insertedLineCount), this.entries.slice(endLine + 1));
+    }
+  }
+
+  /**
+   * Parses at most `maxLines` of the lines changed since they were last parsed, so a large document can be
+   * validated in slices between which the editor stays responsive. True when no changed line is left.
+   */
+  parseChanged(lineCount: number, lineAt: (index: number) => string, maxLines: number): boolean {
+    if (this.entries.length !== lineCount) this.entries = new Array<undefined>(lineCount);
+    let parsed = 0;
+    for (let index = 0; index < lineCount; index++) {
+      if (this.entries[index] !== undefined) continue;
+      if (parsed === maxLines) {
+        this.parsedBeforeValidate += parsed;
+        return false;
+      }
+      this.entries[index] = this.parseEntry(lineAt(index), index);
+      parsed++;
+    }
+    this.parsedBeforeValidate += parsed;
+    return true;
+  }
+
+  private parseEntry(text: string, index: number): LineEntry {
+    const result = this.parser.parseLine(text, index + 1);
+    return { id: result.row?.id ?? null, problems: result.problems };
   }
 
   /**
@@ -80,8 +113,7 @@ export class IncrementalDatasetValidator {
     for (let index = 0; index < lineCount; index++) {
       let entry = this.entries[index];
       if (entry === undefined) {
-        const result = this.parser.parseLine(lineAt(index), index + 1);
-        entry = { id: result.row?.id ?? null, problems: result.problems };
+        entry = this.parseEntry(lineAt(index), index);
         this.entries[index] = entry;
         parsed++;
       }
@@ -100,7 +132,8 @@ export class IncrementalDatasetValidator {
       const row = this.parser.parseLine(text, line).row;
       if (row) problems.push(duplicateIdProblem(text, row, firstLine, this.parser.fields));
     }
-    this.lastParsedLineCount = parsed;
+    this.lastParsedLineCount = this.parsedBeforeValidate + parsed;
+    this.parsedBeforeValidate = 0;
     this.lastRowCount = rows;
     return problems;
   }

@@ -6,6 +6,8 @@ import { readSettings } from './settings';
 /** Diagnostics of the dataset rules (invalid JSON, missing text, unknown label, duplicate id) on JSONL files. */
 export const DIAGNOSTIC_SOURCE = 'PeerKD';
 const DEBOUNCE_MS = 300;
+/** About 50 ms of parsing: the most the extension host is kept busy at a stretch. */
+const LINES_PER_SLICE = 10_000;
 /** Schemes of documents a person edits; diff views (git:) and the like would only duplicate the Problems list. */
 const VALIDATED_SCHEMES = new Set(['file', 'untitled', 'vscode-remote', 'vscode-vfs']);
 
@@ -137,8 +139,29 @@ export class DatasetDiagnostics implements vscode.Disposable {
     clearTimeout(entry.timer);
     entry.timer = setTimeout(() => {
       entry.timer = undefined;
-      if (this.tracked.get(entry.document.uri.toString()) === entry) this.flush(entry);
+      if (this.tracked.get(entry.document.uri.toString()) === entry) void this.flushInSlices(entry);
     }, delay);
+  }
+
+  /**
+   * Parses the changed lines a slice at a time, yielding to the event loop between slices, so opening a
+   * 100,000-line file does not freeze the extension host. A newer edit abandons the run: its own debounced run
+   * continues from the lines already parsed.
+   */
+  private async flushInSlices(entry: TrackedDocument): Promise<void> {
+    const document = entry.document;
+    const version = document.version;
+    const lineAt = (index: number): string => document.lineAt(index).text;
+    try {
+      while (!entry.validator.parseChanged(document.lineCount, lineAt, LINES_PER_SLICE)) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.tracked.get(document.uri.toString()) !== entry || document.version !== version) return;
+      }
+    } catch (error) {
+      this.services.log.error(`Could not validate ${document.uri.toString(true)}: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    this.flush(entry);
   }
 
   private flush(entry: TrackedDocument): Problem[] | undefined {

@@ -408,3 +408,28 @@ test('Validate Dataset uses the active editor (unsaved text included), else asks
   assert.match(logged[logged.length - 1], /^error Could not validate missing.jsonl: ENOENT/);
   registration.dispose();
 });
+
+test('a large document is validated in slices that yield to the event loop; an edit meanwhile restarts from where it was', async () => {
+  start();
+  const uri = Uri.file('/data/large.jsonl');
+  const rows = Array.from({ length: 25_000 }, (_, i) => (i === 24_000 ? '{"id": "x", "text": ""}' : `{"id": ${i}, "text": "r"}`));
+  const document = new FakeDocument(uri, rows.join('\n'));
+  open(document);
+  mock.timers.tick(0);
+  assert.equal(published.has(uri.toString()), false, 'the first slice is parsed, then the extension host gets the event loop back');
+  const lineAt = mock.method(document, 'lineAt');
+  // An edit between slices: that run stops; the debounced one finishes the job without re-reading parsed lines.
+  document.edit(0, 0, 0, 0, '[]\n');
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(published.has(uri.toString()), false);
+  mock.timers.tick(300);
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(
+    shown(uri).map(([lineNumber, , , code]) => [lineNumber, code]),
+    [
+      [0, 'not-an-object'],
+      [24_001, 'empty-text'],
+    ],
+  );
+  assert.ok(lineAt.mock.callCount() <= 15_002, `read ${lineAt.mock.callCount()} lines; the first 10,000 were already parsed`);
+});

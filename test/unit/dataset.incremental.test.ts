@@ -165,3 +165,33 @@ test('a change that does not fit the cache falls back to a full parse instead of
     [[2, 'empty-text']],
   );
 });
+
+test('parseChanged parses in slices; validate afterwards only assembles, and counts every line parsed', () => {
+  const rows = Array.from({ length: 2500 }, (_, i) => (i === 1234 ? '{"text": ""}' : JSON.stringify({ id: i % 2400, text: `t${i}` })));
+  const document = new FakeDocument(rows.join('\n'));
+  const validator = new IncrementalDatasetValidator(DEFAULT_FIELDS);
+  const lines = document.lines;
+  const lineAt = (index: number): string => lines[index];
+  let slices = 1;
+  while (!validator.parseChanged(lines.length, lineAt, 1000)) slices++;
+  assert.equal(slices, 3);
+  const problems = validator.validate(lines.length, lineAt);
+  assert.equal(validator.lastParsedLineCount, 2500);
+  assert.deepEqual(problems, parseDatasetText(document.text, DEFAULT_FIELDS).problems);
+  assert.equal(problems.filter((problem) => problem.code === 'duplicate-id').length, 100);
+});
+
+test('a paste of more lines than a function call can take as arguments is applied to the cache', () => {
+  const document = new FakeDocument('{"text": "a"}\n{"text": ""}');
+  const validator = new IncrementalDatasetValidator(DEFAULT_FIELDS);
+  validateAll(validator, document);
+  // 140,000 arguments overflow the call stack of Array.prototype.splice in Node 20.
+  const pasted = Array.from({ length: 140_000 }, (_, i) => `{"id": ${i}, "text": "p"}`).join('\n') + '\n';
+  validator.applyChange(document.edit(1, 0, 1, 0, pasted));
+  const problems = validateAll(validator, document);
+  assert.equal(validator.lastParsedLineCount, 140_001);
+  assert.deepEqual(
+    problems.map((problem) => [problem.line, problem.code]),
+    [[140_002, 'empty-text']],
+  );
+});
