@@ -27,16 +27,17 @@ export function formatDuration(ms: number): string {
   return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${seconds}` : `${minutes}:${seconds}`;
 }
 
-/** One line describing where the run is, e.g. `peer · stage 1/2 · fold 2/2 · epoch 3/5 · loss 0.412 · 1,234 rows/s`. */
+/** One line describing where the run is, e.g. `peer · stage 1/2 · fold 2/2 · epoch 3/5 · ~0:12 left · 1,234 rows/s · …`. */
 export function describeProgress(progress: DistillProgress): string {
   const parts: string[] = [progress.phase];
   if (progress.stage !== undefined) parts.push(`stage ${progress.stage}${progress.stages ? `/${progress.stages}` : ''}`);
   if (progress.fold !== undefined) parts.push(`fold ${progress.fold}${progress.folds ? `/${progress.folds}` : ''}`);
   if (progress.epoch !== undefined) parts.push(`epoch ${progress.epoch}${progress.epochs ? `/${progress.epochs}` : ''}`);
-  if (progress.loss !== undefined) parts.push(`loss ${progress.loss.toFixed(3)}`);
+  // Most useful first: a narrow terminal cuts the end of the line.
+  if (progress.remainingMs !== undefined) parts.push(`~${formatDuration(progress.remainingMs)} left`);
   if (progress.rowsPerSecond !== undefined) parts.push(`${Math.round(progress.rowsPerSecond).toLocaleString('en-US')} rows/s`);
   parts.push(`${formatDuration(progress.elapsedMs)} elapsed`);
-  if (progress.remainingMs !== undefined) parts.push(`~${formatDuration(progress.remainingMs)} left`);
+  if (progress.loss !== undefined) parts.push(`loss ${progress.loss.toFixed(3)}`);
   return parts.join(' · ');
 }
 
@@ -64,7 +65,7 @@ class BarRenderer implements ProgressRenderer {
   ) {}
 
   update(progress: DistillProgress): void {
-    const width = Math.max(20, (this.output.columns ?? 80) - 1);
+    const width = Math.max(20, (this.output.columns || 80) - 1);
     const text = `${bar(progress.fraction)} ${describeProgress(progress)}`;
     this.current = text.length > width ? text.slice(0, width - 1) + '…' : text;
     const time = this.now();

@@ -121,7 +121,7 @@ test('distill errors are one line with a non-zero exit code; usage errors print 
 
 test('progress: a redrawn bar on a terminal, plain lines otherwise', () => {
   const progress = { phase: 'peer' as const, stage: 1, stages: 2, fold: 2, folds: 2, epoch: 3, epochs: 5, loss: 0.41234, rowsPerSecond: 1234.5, elapsedMs: 65_000, remainingMs: 3_723_000, fraction: 0.5 };
-  assert.equal(describeProgress(progress), 'peer · stage 1/2 · fold 2/2 · epoch 3/5 · loss 0.412 · 1,235 rows/s · 1:05 elapsed · ~1:02:03 left');
+  assert.equal(describeProgress(progress), 'peer · stage 1/2 · fold 2/2 · epoch 3/5 · ~1:02:03 left · 1,235 rows/s · 1:05 elapsed · loss 0.412');
   assert.equal(formatDuration(0), '0:00');
 
   let time = 0;
