@@ -197,7 +197,8 @@ function invalidJsonProblem(lineText: string, line: number, parseError: unknown)
     'error',
     line,
     { start, end: Math.max(end, start) },
-    `Invalid JSON at column ${found.offset + 1}: ${found.message}`,
+    // At the end of the line the range marks the last character, so the message names no column.
+    found.offset >= lineText.length ? `Invalid JSON: ${found.message}` : `Invalid JSON at column ${found.offset + 1}: ${found.message}`,
   );
 }
 
