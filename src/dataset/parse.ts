@@ -304,31 +304,33 @@ const READ_CHUNK_BYTES = 1 << 20;
  */
 export async function* readLineBatches(path: string): AsyncGenerator<SourceLine[]> {
   const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: READ_CHUNK_BYTES });
+  const withoutCr = (text: string): string => (text.charCodeAt(text.length - 1) === 0x0d ? text.slice(0, -1) : text);
+  /** The start of a line that continues in the next chunk; only the new chunk is searched for its end. */
   let pending = '';
   let line = 0;
   let first = true;
   for await (const chunk of stream as AsyncIterable<string>) {
-    let text = pending + chunk;
+    let text = chunk;
     if (first) {
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       first = false;
     }
-    const batch: SourceLine[] = [];
-    let start = 0;
-    for (;;) {
-      const end = text.indexOf('\n', start);
-      if (end === -1) break;
+    let end = text.indexOf('\n');
+    if (end === -1) {
+      pending += text;
+      continue;
+    }
+    const batch: SourceLine[] = [{ line: ++line, text: withoutCr(pending + text.slice(0, end)) }];
+    let start = end + 1;
+    for (end = text.indexOf('\n', start); end !== -1; end = text.indexOf('\n', start)) {
       const lineEnd = end > start && text.charCodeAt(end - 1) === 0x0d ? end - 1 : end;
       batch.push({ line: ++line, text: text.slice(start, lineEnd) });
       start = end + 1;
     }
     pending = text.slice(start);
-    if (batch.length > 0) yield batch;
+    yield batch;
   }
-  if (pending.length > 0) {
-    const lineEnd = pending.charCodeAt(pending.length - 1) === 0x0d ? pending.length - 1 : pending.length;
-    yield [{ line: ++line, text: pending.slice(0, lineEnd) }];
-  }
+  if (pending.length > 0) yield [{ line: ++line, text: withoutCr(pending) }];
 }
 
 /** The lines of a file one at a time (see readLineBatches). */

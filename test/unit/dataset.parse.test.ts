@@ -335,6 +335,16 @@ test('readLines streams lines with numbers, stripping CR and BOM, and handles a 
   });
 });
 
+test('readLines: a CRLF split across two read chunks ends the line without a stray CR', async () => {
+  const first = '{"text":"' + 'a'.repeat((1 << 20) - 12) + '"}'; // its CR is the last byte of the first 1 MiB chunk
+  await withTempFile(`${first}\r\n{"text":"b"}\r\n`, async (path) => {
+    const lines = [];
+    for await (const line of readLines(path)) lines.push(line.text);
+    assert.equal(first.length + 1, 1 << 20);
+    assert.deepEqual(lines, [first, '{"text":"b"}']);
+  });
+});
+
 test('readLines does not split a multi-byte character that straddles a chunk boundary', async () => {
   const prefix = '{"text":"' + 'a'.repeat((1 << 20) - 10);
   const content = `${prefix}é日本😀"}\n`;
