@@ -3,13 +3,15 @@
  * is the real serveWorker with a scripted engine, bundled by esbuild and forked by the real client.
  */
 import { after, before, describe, test } from 'node:test';
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import assert from 'node:assert/strict';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { PREDICTION_FIELDS, readLatestRun, resolveRunsDir } from '../../src/training/artifacts';
 import { DistillationError, startDistillation, type WorkerLaunchOptions } from '../../src/training/client';
-import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type LogLine } from '../../src/training/protocol';
+import { DEFAULT_DISTILL_OPTIONS, parseWorkerMessage, type DistillationRequest, type LogLine } from '../../src/training/protocol';
 import type { DistillProgress } from '../../src/training/types';
 import { bundleWorker, datasetLines, tempFolder, writeDataset } from '../fixtures/training/build';
 
@@ -240,6 +242,20 @@ describe('training worker runtime (real child process)', () => {
     assert.equal(error.kind, 'protocol');
     assert.match(error.message, /progress\.phase must be one of/);
     await rm(folder, { recursive: true, force: true });
+  });
+
+  test('the worker rejects a malformed start message with a protocol error and exits', async () => {
+    const child = fork(workerPath, [], { env: { ...process.env, PEERKD_TEST_WORKER: 'ok' }, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+    const messages: unknown[] = [];
+    child.on('message', (message) => messages.push(message));
+    child.send({ type: 'start', request: { datasetPath: 42 } });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 1);
+    const parsed = messages.map((message) => parseWorkerMessage(message));
+    const error = parsed.find((entry) => entry.ok && entry.message.type === 'error');
+    assert.ok(error && error.ok && error.message.type === 'error');
+    assert.equal(error.message.kind, 'protocol');
+    assert.match(error.message.message, /start\.request\.datasetPath must be a non-empty string/);
   });
 
   test('input the method cannot use fails with the file and line, and leaves no artefacts', async () => {
