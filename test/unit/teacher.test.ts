@@ -19,7 +19,8 @@ import {
   selectFewShot,
 } from '../../src/teacher/prompt';
 import { estimateRun, planLabelRun, runLabelling, type LabelRunOptions } from '../../src/teacher/run';
-import type { TeacherEndpoint } from '../../src/teacher/types';
+import { formatEstimate, formatSummary, prepareJob } from '../../src/teacher/job';
+import { emptySummary, type TeacherEndpoint } from '../../src/teacher/types';
 import {
   completion,
   labelReply,
@@ -492,5 +493,40 @@ describe('writing teacher labels into the dataset', () => {
       { line: 2, text: '{"id": "b", "text": "Stocks", "teacher_label": "Business", "teacher_confidence": 0.8}' },
       { line: 3, text: '{"id": "c", "text": "Chips", "human_label": "Sci/Tech", "teacher_label": "Sci/Tech"}' },
     ]);
+  });
+});
+
+describe('teacher job preparation and reporting', () => {
+  it('infers the label set from the file, draws few-shot examples from human labels, and refuses without labels', () => {
+    const rows = parseDatasetText(
+      [
+        '{"text": "a", "human_label": "Sports"}',
+        '{"text": "b", "teacher_label": "World"}',
+        '{"text": "c"}',
+        '{"text": ""}',
+      ].join('\n'),
+      DEFAULT_FIELDS,
+    ).rows;
+    const job = prepareJob(rows, [], { promptTemplate: '', fewShotExamples: 4, relabel: false });
+    assert.deepEqual(job.prompt.labels, ['Sports', 'World']);
+    assert.equal(job.labelSource, 'inferred');
+    assert.equal(job.prompt.template, DEFAULT_PROMPT_TEMPLATE);
+    assert.deepEqual(job.prompt.fewShot, [{ text: 'a', label: 'Sports' }]);
+    assert.deepEqual(job.plan.texts, ['c']);
+    assert.equal(job.plan.skippedLabelled, 2);
+    assert.equal(job.plan.skippedNoText, 1);
+    assert.throws(() => prepareJob(rowsOf(['x', 'y']), [], { promptTemplate: '', fewShotExamples: 0, relabel: false }), /No label set: configure peerkd\.labels/);
+    assert.throws(() => prepareJob(rows.slice(0, 1), [], { promptTemplate: '', fewShotExamples: 0, relabel: false }), /Only one label \(Sports\)/);
+
+    const summary = { ...emptySummary(), labelled: 7, failedRequests: 1, notAttempted: 2, cancelled: true, requests: 9, retries: 1, elapsedMs: 1500 };
+    summary.abstained['not-in-label-set'] = 2;
+    const lines = formatSummary(summary);
+    assert.equal(lines[0], 'Cancelled: 7 labelled, 2 abstained, 1 failed requests, 2 rows not attempted in 1.5 s.');
+    assert.ok(lines.includes('Abstained by reason: not-in-label-set 2.'));
+    assert.ok(lines.some((line) => /^Run again to retry/.test(line)));
+    assert.equal(
+      formatEstimate({ rows: 3, distinctTexts: 2, cached: 1, requests: 1, promptTokens: 120, completionTokens: 8 }, 'm'),
+      '3 rows need a teacher label: 2 distinct texts (1 already answered in the cache). About 1 requests to m, ~120 prompt tokens and ~8 completion tokens.',
+    );
   });
 });
