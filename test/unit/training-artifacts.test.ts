@@ -24,7 +24,8 @@ import {
 } from '../../src/training/artifacts';
 import { DEFAULT_DISTILL_OPTIONS } from '../../src/training/protocol';
 import type { Prediction } from '../../src/training/types';
-import { tempFolder } from '../fixtures/training/build';
+import * as esbuild from 'esbuild';
+import { repoRoot, tempFolder } from '../fixtures/training/build';
 
 function prediction(id: string, line: number): Prediction {
   return {
@@ -222,4 +223,23 @@ test('a new run sweeps the temp folders of dead writers on this machine, never a
     'latestPointerPath names the file the writer updated',
   );
   await rm(folder, { recursive: true, force: true });
+});
+
+test('the host side (client, protocol, artefact reader) bundles without TensorFlow.js', async () => {
+  const result = await esbuild.build({
+    stdin: {
+      contents: "export * from './src/training/client'; export * from './src/training/artifacts'; export * from './src/training/protocol';",
+      resolveDir: repoRoot,
+      loader: 'ts',
+    },
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const inputs = Object.keys(result.metafile.inputs);
+  assert.ok(inputs.some((input) => input.endsWith('src/training/client.ts')));
+  assert.deepEqual(inputs.filter((input) => input.includes('@tensorflow') || /src\/training\/(pipeline|model|student|backend)\.ts$/.test(input)), []);
 });
