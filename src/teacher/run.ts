@@ -145,6 +145,7 @@ export async function runLabelling(plan: LabelPlan, options: LabelRunOptions): P
 
   let failed = 0;
   let failedRows = 0;
+  let cacheWriteFailed = false;
   let answeredLive = 0;
   let labelledTexts = 0;
   const remember = (text: string, answer: TeacherAnswer) => {
@@ -191,7 +192,15 @@ export async function runLabelling(plan: LabelPlan, options: LabelRunOptions): P
           const answer = await client.classify(text, stop.signal);
           remember(text, answer);
           answeredLive += 1;
-          options.cache?.put(text, answer);
+          try {
+            options.cache?.put(text, answer);
+          } catch (error) {
+            // The answer still reaches the dataset; only the resume guarantee is lost, so say so once.
+            if (!cacheWriteFailed) {
+              cacheWriteFailed = true;
+              summary.failureSamples.push(`could not write the answer cache: ${describeError(error, options.endpoint.apiKey)}`);
+            }
+          }
         } catch (error) {
           if (error instanceof TeacherCancelledError) {
             return;
