@@ -145,13 +145,14 @@ export function prepareTrainingInput(text: string, source: InputSource): Prepare
     );
   }
 
-  const teacherLines = rows.filter((row) => row.teacher !== null).map((row) => row.line);
-  if (teacherLines.length < source.folds) {
-    const where = teacherLines.length ? ` (line${teacherLines.length > 1 ? 's' : ''} ${listLines(teacherLines)})` : '';
+  // The folds split the labelled rows (teacher or human label), as the method does (pipeline.ts).
+  const labelledLines = rows.filter((row) => row.teacher !== null || row.human !== null).map((row) => row.line);
+  if (labelledLines.length < source.folds) {
+    const where = labelledLines.length ? ` (line${labelledLines.length > 1 ? 's' : ''} ${listLines(labelledLines)})` : '';
     throw new InputError(
-      `${file}: only ${teacherLines.length} row(s) have a teacher label (field ${source.fields.teacher})${where}, fewer than the ${source.folds} folds; label more rows or use fewer folds`,
+      `${file}: only ${labelledLines.length} row(s) have a teacher label (field ${source.fields.teacher}) or a human label (field ${source.fields.human})${where}, fewer than the ${source.folds} folds; label more rows or use fewer folds`,
       file,
-      teacherLines[teacherLines.length - 1],
+      labelledLines[labelledLines.length - 1],
     );
   }
 
@@ -173,7 +174,7 @@ export function prepareTrainingInput(text: string, source: InputSource): Prepare
     rows: rows.length,
     invalidLines: invalidLines.length,
     skippedNoText,
-    teacherLabelled: teacherLines.length,
+    teacherLabelled: rows.filter((row) => row.teacher !== null).length,
     humanLabelled,
     unlabelled,
     teacherOutsideLabelSet,

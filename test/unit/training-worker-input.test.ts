@@ -102,12 +102,17 @@ test('a human label outside the configured label set is an error naming the file
   assert.match(error.message, /^\/data\/set\.jsonl:2: human label 'Q' \(field human_label\) is not in the label set: X, Y \(also on line 3\)$/);
 });
 
-test('fewer teacher-labelled rows than folds is an error naming the file and the lines', () => {
+test('fewer labelled rows than folds is an error naming the file and the lines', () => {
   const error = inputError(() =>
-    prepareTrainingInput(lines({ text: 'a', teacher_label: 'X' }, { text: 'b', human_label: 'Y' }, { text: 'c', teacher_label: 'Y' }), source({ folds: 3 })),
+    prepareTrainingInput(lines({ text: 'a', teacher_label: 'X' }, { text: 'b' }, { text: 'c', human_label: 'Y' }), source({ folds: 3 })),
   );
   assert.equal(error.line, 3);
-  assert.match(error.message, /^\/data\/set\.jsonl: only 2 row\(s\) have a teacher label \(field teacher_label\) \(lines 1, 3\), fewer than the 3 folds/);
+  assert.match(
+    error.message,
+    /^\/data\/set\.jsonl: only 2 row\(s\) have a teacher label \(field teacher_label\) or a human label \(field human_label\) \(lines 1, 3\), fewer than the 3 folds/,
+  );
+  // Enough labelled rows: human labels count too.
+  assert.equal(prepareTrainingInput(lines({ text: 'a', teacher_label: 'X' }, { text: 'b', human_label: 'Y' }), source()).counts.teacherLabelled, 1);
 });
 
 test('mapped (dotted) fields are read; duplicate ids are reported as a warning', () => {
