@@ -200,7 +200,7 @@ export function probabilityHover(prediction: Prediction, teacher: string | null,
   for (const label of labels) {
     const escaped = label.replace(/[|\\`*_{}[\]()#+\-.!<>]/g, (char) => `\\${char}`);
     const isTeacher = label === teacher;
-    const teacherCell = isTeacher ? (teacherConfidence === null ? 'label' : formatProbability(teacherConfidence)) : '';
+    const teacherCell = isTeacher ? (teacherConfidence === null ? '✓' : formatProbability(teacherConfidence)) : '';
     const name = label === prediction.suggested ? `**${escaped}** (suggested)` : escaped;
     markdown.appendMarkdown(
       `| ${name} | ${teacherCell} | ${cell(prediction.peer_probs[label])} | ${cell(prediction.probs[label])} | ${cell(prediction.vanilla_probs[label])} |\n`,

@@ -83,7 +83,13 @@ export default defineFlow({
     await workbench.page.keyboard.press('?');
     await frame.locator('#help:not([hidden])').waitFor({ state: 'visible' });
     await workbench.page.keyboard.press('Escape');
+    // The README picture: the panel's editor group maximised so the list has room.
+    const maximize = 'View: Toggle Maximized Editor Group';
+    const maximized = await workbench.runCommand(maximize, { timeoutMs: 5_000 }).then(() => true, () => false);
+    await workbench.page.waitForTimeout(500);
     await workbench.screenshot('review-panel', { readme: true });
+    if (maximized) await workbench.runCommand(maximize);
+    await frame.locator('#list .row.selected').click();
 
     // `o` opens the selected row's line in the editor; save from there.
     await workbench.page.keyboard.press('o');
