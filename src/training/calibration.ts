@@ -50,7 +50,7 @@ export interface CalibrationResult {
 }
 
 export const ALPHA_GRID = [0.5, 0.75, 1, 1.25, 1.5, 2, 2.5, 3];
-export const GAMMA_GRID = [-1, -0.5, 0, 0.5, 1, 1.5, 2];
+export const GAMMA_GRID = [-3, -2.5, -2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2];
 export const BETA_GRID = [0, 0.5, 1, 2];
 
 const FLOOR = 1e-6;
@@ -305,6 +305,41 @@ export function calibrate(input: CalibrationInput, crossFitFolds = 5): Calibrati
       advisedAccuracy: humanPairs.length ? advisedRight / humanPairs.length : NaN,
       logLikelihood,
     },
+  };
+}
+
+/**
+ * The paper's recipe without calibration ("naive" peer advice): the peer's arg-max replaces the teacher label,
+ * flags wherever they differ, ranking by 1 − p_peer(teacher label). Kept as the baseline the benchmark compares with.
+ */
+export function naiveAdvice(input: CalibrationInput): CalibrationResult {
+  const { classes, teacher, human, peerProbs } = input;
+  const rows = teacher.length;
+  const posterior = new Float32Array(rows * classes);
+  const suggested = new Int32Array(rows);
+  const pTeacherWrong = new Float32Array(rows);
+  const flagged = new Uint8Array(rows);
+  let teacherRows = 0;
+  let teacherRight = 0;
+  for (let i = 0; i < rows; i++) {
+    suggested[i] = human[i] >= 0 ? human[i] : argmax(peerProbs, i * classes, classes);
+    posterior[i * classes + suggested[i]] = 1;
+    if (human[i] < 0 && teacher[i] >= 0) {
+      pTeacherWrong[i] = 1 - peerProbs[i * classes + teacher[i]];
+      flagged[i] = suggested[i] !== teacher[i] ? 1 : 0;
+      teacherRows++;
+      teacherRight += peerProbs[i * classes + teacher[i]];
+    }
+  }
+  return {
+    parameters: { alpha: 1, gamma: 0, beta: 0, meanConfidence: NaN, confusion: new Float32Array(classes * classes) },
+    posterior,
+    suggested,
+    pTeacherWrong,
+    flagged,
+    threshold: NaN,
+    estimatedTeacherAccuracy: teacherRows ? teacherRight / teacherRows : NaN,
+    humanCheck: { rows: 0, teacherAccuracy: NaN, advisedAccuracy: NaN, logLikelihood: NaN },
   };
 }
 

@@ -7,8 +7,8 @@
  *   4. final student on the advice (soft or hard targets) plus the human labels.
  * Plain TypeScript, no `vscode`; runs in the worker process and in the CLI.
  */
-import { calibrate, argmax, type CalibrationInput, type CalibrationResult } from './calibration';
-import { fitFeaturizer, transform, selectRows, DEFAULT_FEATURIZER, type FeaturizerConfig, type SparseRows } from './featurize';
+import { calibrate, naiveAdvice, argmax, type CalibrationInput, type CalibrationResult } from './calibration';
+import { fitFeaturizer, transform, selectRows, DEFAULT_FEATURIZER, type FeaturizerConfig } from './featurize';
 import { selectBackend, type TensorFlow } from './backend';
 import { stratifiedFolds } from './splits';
 import { trainStudent, predictStudent, DEFAULT_STUDENT, type StudentOptions } from './student';
@@ -26,6 +26,8 @@ export interface EngineTuning {
   stageEnsemble: 'last' | 'mean';
   /** Training weight of a human-labelled row relative to a teacher-labelled one. */
   humanWeight: number;
+  /** `calibrated` (PeerKD) or `naive` (the paper's hard peer relabelling; a benchmark baseline). */
+  advice: 'calibrated' | 'naive';
 }
 
 export const DEFAULT_TUNING: EngineTuning = {
@@ -33,6 +35,7 @@ export const DEFAULT_TUNING: EngineTuning = {
   student: { dim: DEFAULT_STUDENT.dim, epochs: DEFAULT_STUDENT.epochs, learningRate: DEFAULT_STUDENT.learningRate, batchSize: DEFAULT_STUDENT.batchSize, head: DEFAULT_STUDENT.head },
   stageEnsemble: 'mean',
   humanWeight: 1,
+  advice: 'calibrated',
 };
 
 /** Which final targets `auto` resolves to (measured in docs/BENCHMARKS.md). */
@@ -263,7 +266,8 @@ export async function runDistillation(input: DistillInput, options: DistillOptio
     lastStagePeers = stagePeers;
     peerProbs = tuning.stageEnsemble === 'mean' ? peerSum.map((value) => value / stage) : stagePeers;
     endPhase('peer');
-    calibration = calibrate({ ...calibrationInputBase, peerProbs } satisfies CalibrationInput);
+    const calibrationInput: CalibrationInput = { ...calibrationInputBase, peerProbs };
+    calibration = tuning.advice === 'naive' ? naiveAdvice(calibrationInput) : calibrate(calibrationInput);
     endPhase('calibrate');
     log(
       `stage ${stage}/${options.stages}: estimated teacher accuracy ${calibration.estimatedTeacherAccuracy.toFixed(4)}, ` +
@@ -349,7 +353,31 @@ function roundTimings(timings: Partial<Record<DistillPhase, number>>): Partial<R
   return Object.fromEntries(Object.entries(timings).map(([phase, ms]) => [phase, Math.round(ms)]));
 }
 
-/** Convenience for callers that have only the final features (e.g. benchmarks). */
-export function sparseFor(model: TrainedModel, texts: string[]): SparseRows {
-  return transform(model.featurizer, texts);
+/**
+ * One student on given targets (rows × classes), featurizer fitted on the same texts: the supervised baselines of the
+ * benchmark (SFT on human labels, on gold labels) use exactly the student and features of the method.
+ */
+export async function trainOnTargets(
+  texts: string[],
+  targets: Float32Array,
+  classes: number,
+  seed: number,
+  tuningOverride: Partial<EngineTuning> = {},
+  /** Texts the (unsupervised) IDF is fitted on; defaults to the training texts. */
+  corpus: string[] = texts,
+): Promise<Omit<TrainedModel, 'labels'>> {
+  const tuning: EngineTuning = { ...DEFAULT_TUNING, ...tuningOverride, student: { ...DEFAULT_TUNING.student, ...tuningOverride.student } };
+  const featurizer = fitFeaturizer(corpus, tuning.featurizer);
+  const weights = await trainStudent(
+    { features: transform(featurizer, texts), targets, weights: new Float32Array(texts.length).fill(1) },
+    featurizer.config.buckets,
+    classes,
+    { ...tuning.student, seed },
+  );
+  return { featurizer, weights };
+}
+
+/** Class probabilities (rows × classes) of a trained model on new texts. */
+export function predictTexts(model: Pick<TrainedModel, 'featurizer' | 'weights'>, texts: string[]): Float32Array {
+  return predictStudent(model.weights, transform(model.featurizer, texts));
 }

@@ -1,0 +1,149 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SeededRandom } from '../../src/training/random';
+import { fitFeaturizer, transform, tokenize, featureHashes, selectRows, fnv1a } from '../../src/training/featurize';
+import { stratifiedFolds } from '../../src/training/splits';
+import { rowPosterior, estimateConfusion, chooseFlagThreshold, calibrate, type CalibrationInput, type CalibrationParameters } from '../../src/training/calibration';
+import { precisionAtK, auroc, accuracyOf } from '../../src/training/evaluation';
+
+const close = (actual: number, expected: number, tolerance = 1e-6) =>
+  assert.ok(Math.abs(actual - expected) <= tolerance, `expected ${expected}, got ${actual}`);
+
+test('seeded random: same seed, same stream; different seeds differ', () => {
+  const a = Array.from({ length: 5 }, ((r) => () => r.next())(new SeededRandom(7)));
+  const b = Array.from({ length: 5 }, ((r) => () => r.next())(new SeededRandom(7)));
+  const c = Array.from({ length: 5 }, ((r) => () => r.next())(new SeededRandom(8)));
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+  assert.ok(a.every((x) => x >= 0 && x < 1));
+});
+
+test('tokenize lower-cases and keeps letter/digit runs only', () => {
+  assert.deepEqual(tokenize("Apple's iPod, 2004: $299!"), ['apple', 's', 'ipod', '2004', '299']);
+  assert.deepEqual(tokenize('  '), []);
+});
+
+test('featurizer: unigrams plus bigrams, hashing stable, rows L2-normalised', () => {
+  const uni = { buckets: 1 << 20, wordNgrams: 1, charNgrams: null };
+  const bi = { ...uni, wordNgrams: 2 };
+  assert.equal(featureHashes('a b c', uni).length, 3);
+  assert.equal(featureHashes('a b c', bi).length, 5);
+  assert.deepEqual(featureHashes('a b c', bi), featureHashes('A, b; C', bi));
+  assert.equal(featureHashes('a b c', bi)[0], fnv1a('a'));
+  // Bigram order matters.
+  assert.notEqual(featureHashes('a b', bi)[1], featureHashes('b a', bi)[1]);
+  // Char n-grams of "<ab>" for n = 2..3 (the whole padded word excluded): <a, ab, b>, <ab, ab> → 5.
+  assert.equal(featureHashes('ab', { ...uni, charNgrams: [2, 3] }).length, 1 + 5);
+  const fitted = fitFeaturizer(['the cat sat', 'the dog sat', 'a bird'], bi);
+  const rows = transform(fitted, ['the cat sat', 'cat cat', '']);
+  assert.equal(rows.rows, 3);
+  let norm = 0;
+  for (let k = rows.offsets[0]; k < rows.offsets[1]; k++) norm += rows.values[k] ** 2;
+  close(norm, 1, 1e-5);
+  assert.equal(rows.offsets[2] - rows.offsets[1], 2, 'cat, cat-cat: repeats merge into one bucket each');
+  assert.equal(rows.offsets[3] - rows.offsets[2], 0, 'empty text has no features');
+  // IDF: a word in 2 of 3 documents weighs less than one in 1 of 3.
+  const the = fnv1a('the') % bi.buckets;
+  const cat = fnv1a('cat') % bi.buckets;
+  assert.ok(fitted.idf[the] < fitted.idf[cat]);
+  const picked = selectRows(rows, [1]);
+  assert.equal(picked.rows, 1);
+  assert.deepEqual([...picked.indices], [...rows.indices.subarray(rows.offsets[1], rows.offsets[2])]);
+});
+
+test('stratified folds: every labelled item in exactly one fold, balanced per class, deterministic', () => {
+  const strata = [0, 0, 0, 0, 0, 1, 1, 1, -1, 2, 2, 2, 2, 2, 2, 2];
+  const folds = stratifiedFolds(strata, 3, 42);
+  assert.deepEqual(folds, stratifiedFolds(strata, 3, 42));
+  assert.notDeepEqual([...folds], [...stratifiedFolds(strata, 3, 43)]);
+  assert.equal(folds[8], -1);
+  for (let i = 0; i < strata.length; i++) if (strata[i] >= 0) assert.ok(folds[i] >= 0 && folds[i] < 3);
+  for (const stratum of [0, 1, 2]) {
+    const sizes = [0, 1, 2].map((f) => strata.filter((s, i) => s === stratum && folds[i] === f).length);
+    assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `class ${stratum} fold sizes ${sizes}`);
+  }
+  const totals = [0, 1, 2].map((f) => [...folds].filter((x) => x === f).length);
+  assert.ok(Math.max(...totals) - Math.min(...totals) <= 1, `fold sizes ${totals}`);
+  assert.throws(() => stratifiedFolds(strata, 1, 0), /folds must be an integer >= 2/);
+});
+
+function input(peer: number[][], teacher: number[], human: number[] = teacher.map(() => -1), confidence: number[] = teacher.map(() => NaN)): CalibrationInput {
+  return {
+    classes: peer[0].length,
+    peerProbs: Float32Array.from(peer.flat()),
+    teacher: Int32Array.from(teacher),
+    human: Int32Array.from(human),
+    teacherConfidence: Float32Array.from(confidence),
+  };
+}
+
+test('posterior matches hand-computed values: π(y) ∝ M[y][t]·e^{γ[y=t]}·S(y)·p(y)^α', () => {
+  const data = input([[0.6, 0.4]], [1], [-1], [0.9]);
+  const confusion = Float32Array.from([0.8, 0.2, 0.1, 0.9]);
+  const out = new Float64Array(2);
+  const base: CalibrationParameters = { alpha: 1, gamma: 0, beta: 0, meanConfidence: 0.6, confusion };
+  rowPosterior(data, base, 0, out);
+  // 0.2·0.6 = 0.12 vs 0.9·0.4 = 0.36
+  close(out[0], 0.25);
+  close(out[1], 0.75);
+  rowPosterior(data, { ...base, alpha: 2 }, 0, out);
+  // 0.2·0.36 = 0.072 vs 0.9·0.16 = 0.144
+  close(out[0], 1 / 3);
+  rowPosterior(data, { ...base, gamma: Math.log(2) }, 0, out);
+  // 0.12 vs 0.72
+  close(out[0], 1 / 7);
+  rowPosterior(data, { ...base, beta: 1 }, 0, out);
+  // teacher confidence 0.9 against a mean of 0.6: ×1.5 for the teacher label, ×0.25 for the others → 0.03 vs 0.54
+  close(out[0], 0.03 / 0.57);
+  close(out[1], 0.54 / 0.57);
+});
+
+test('teacher confusion from the confident joint matches the hand count', () => {
+  // Thresholds: class 0 = mean p0 over teacher-0 rows = 0.55; class 1 = mean p1 over teacher-1 rows = 0.6.
+  // Confident pairs (true, teacher): row0 (0,0), row1 (1,0), row2 (1,1); row3 passes no threshold.
+  // Column teacher=1 holds 1 pair for 2 rows → scaled ×2. Counts +1: [[2,1],[2,3]].
+  const data = input([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.5, 0.5]], [0, 0, 1, 1]);
+  const confusion = estimateConfusion(data);
+  close(confusion[0], 2 / 3);
+  close(confusion[1], 1 / 3);
+  close(confusion[2], 2 / 5);
+  close(confusion[3], 3 / 5);
+});
+
+test('flag threshold maximises the expected F1', () => {
+  // Expected errors 1.7; F1 at k = 1, 2, 3: 1.8/2.7, 3/3.7, 3.4/4.7 → best at k = 2, threshold 0.6.
+  assert.equal(chooseFlagThreshold(Float32Array.from([0.2, 0.9, 0.6]), Uint8Array.from([1, 1, 1])), Float32Array.from([0.6])[0]);
+  assert.equal(chooseFlagThreshold(Float32Array.from([0.9]), Uint8Array.from([0])), 1, 'nothing to flag');
+});
+
+test('calibrate: human rows are one-hot and never flagged; a strong teacher is not overturned by a weak peer', () => {
+  // 40 rows: teacher right on all but row 0; the peer is mediocre (0.6 on the right label) everywhere.
+  const peer: number[][] = [];
+  const teacher: number[] = [];
+  const human: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const truth = i % 2;
+    peer.push(truth === 0 ? [0.6, 0.4] : [0.4, 0.6]);
+    teacher.push(i === 0 ? 1 : truth);
+    human.push(i >= 30 ? truth : -1);
+  }
+  const result = calibrate(input(peer, teacher, human));
+  for (let i = 30; i < 40; i++) {
+    assert.equal(result.pTeacherWrong[i], 0);
+    assert.equal(result.flagged[i], 0);
+    assert.equal(result.posterior[i * 2 + human[i]], 1);
+  }
+  for (let i = 1; i < 30; i++) assert.equal(result.suggested[i], teacher[i], `row ${i} keeps its correct teacher label`);
+  assert.ok(result.estimatedTeacherAccuracy > 0.5 && result.estimatedTeacherAccuracy <= 1);
+});
+
+test('precision@k, AUROC and accuracy against hand values', () => {
+  const scores = [0.9, 0.8, 0.7, 0.1];
+  const positive = [true, false, true, false];
+  assert.equal(precisionAtK(scores, positive, 1), 1);
+  assert.equal(precisionAtK(scores, positive, 2), 0.5);
+  // Pairs (pos, neg): (0.9,0.8) ✓ (0.9,0.1) ✓ (0.7,0.8) ✗ (0.7,0.1) ✓ → 3/4
+  close(auroc(scores, positive), 0.75);
+  close(auroc([0.5, 0.5], [true, false]), 0.5);
+  close(accuracyOf(Float32Array.from([0.9, 0.1, 0.3, 0.7]), Int32Array.from([0, 0]), 2), 0.5);
+});

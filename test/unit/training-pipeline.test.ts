@@ -1,0 +1,150 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { runDistillation, predictTexts, type EngineTuning } from '../../src/training/pipeline';
+import { saveModel, loadModel } from '../../src/training/model';
+import { selectBackend } from '../../src/training/backend';
+import { SeededRandom } from '../../src/training/random';
+import type { DistillOptions, TrainingRow } from '../../src/training/types';
+
+const LABELS = ['sport', 'money', 'tech'];
+const VOCAB: Record<string, string[]> = {
+  sport: ['goal', 'match', 'team', 'coach', 'league', 'score', 'season', 'player'],
+  money: ['stock', 'bank', 'profit', 'market', 'shares', 'investor', 'rates', 'earnings'],
+  tech: ['software', 'chip', 'internet', 'computer', 'phone', 'data', 'robot', 'code'],
+};
+const FILLER = ['the', 'a', 'today', 'new', 'report', 'says', 'after', 'week'];
+
+/** 90 rows; the teacher is wrong on every 10th row; rows 0, 1, 2 … 8 (every 10th from 5) carry a human label. */
+function dataset(): { rows: TrainingRow[]; truth: string[] } {
+  const random = new SeededRandom(123);
+  const rows: TrainingRow[] = [];
+  const truth: string[] = [];
+  for (let i = 0; i < 90; i++) {
+    const label = LABELS[i % 3];
+    const words = Array.from({ length: 8 }, (_, k) => (k % 2 === 0 ? VOCAB[label][random.int(8)] : FILLER[random.int(8)]));
+    const teacher = i % 10 === 0 ? LABELS[(i + 1) % 3] : label;
+    rows.push({ id: `r${i}`, line: i + 1, text: words.join(' '), teacher, human: i % 10 === 5 ? label : null, teacherConfidence: null });
+    truth.push(label);
+  }
+  return { rows, truth };
+}
+
+const OPTIONS: DistillOptions = { folds: 2, stages: 2, seed: 3, backend: 'cpu', finalTargets: 'auto', student: 'fasttext' };
+const TINY: Partial<EngineTuning> = {
+  featurizer: { buckets: 1 << 12, wordNgrams: 2, charNgrams: null },
+  student: { dim: 8, epochs: 8, learningRate: 0.5, batchSize: 8, head: 'typed' },
+};
+
+test('distillation: one prediction per row in order, human rows trusted, wrong teacher labels found', async () => {
+  const { rows, truth } = dataset();
+  const phases = new Set<string>();
+  const out = await runDistillation({ rows, labels: LABELS }, OPTIONS, { onProgress: (p) => phases.add(p.phase) }, TINY);
+  assert.equal(out.predictions.length, rows.length);
+  out.predictions.forEach((prediction, i) => {
+    assert.equal(prediction.id, rows[i].id);
+    assert.equal(prediction.line, rows[i].line);
+    assert.deepEqual(Object.keys(prediction.probs), LABELS);
+    const total = Object.values(prediction.probs).reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(total - 1) < 1e-4);
+    if (rows[i].human !== null) {
+      assert.equal(prediction.suggested, rows[i].human);
+      assert.equal(prediction.p_teacher_wrong, 0);
+      assert.equal(prediction.flagged, false);
+    }
+  });
+  const advisedRight = out.predictions.filter((p, i) => p.suggested === truth[i]).length;
+  const teacherRight = rows.filter((row, i) => row.teacher === truth[i]).length;
+  assert.ok(advisedRight > teacherRight, `advice ${advisedRight}/90 should beat the teacher ${teacherRight}/90`);
+  // The nine wrong teacher labels rank above every right one.
+  const wrong = rows.map((_, i) => i).filter((i) => rows[i].teacher !== truth[i]);
+  const lowestWrong = Math.min(...wrong.map((i) => out.predictions[i].p_teacher_wrong));
+  const right = rows.map((_, i) => i).filter((i) => rows[i].teacher === truth[i] && rows[i].human === null);
+  const highestRight = Math.max(...right.map((i) => out.predictions[i].p_teacher_wrong));
+  assert.ok(lowestWrong > highestRight, `wrong labels score ≥ ${lowestWrong}, right ones ≤ ${highestRight}`);
+  for (const phase of ['featurize', 'vanilla', 'peer', 'final']) assert.ok(phases.has(phase), `progress reported phase ${phase}`);
+  assert.equal(out.metrics.humanRows, 9);
+  assert.equal(out.metrics.finalTargets, 'soft');
+  assert.equal(out.backend.name, 'cpu');
+});
+
+test('distillation is deterministic for a seed and changes with it', async () => {
+  const { rows } = dataset();
+  const a = await runDistillation({ rows, labels: LABELS }, OPTIONS, {}, TINY);
+  const b = await runDistillation({ rows, labels: LABELS }, OPTIONS, {}, TINY);
+  const c = await runDistillation({ rows, labels: LABELS }, { ...OPTIONS, seed: 4 }, {}, TINY);
+  assert.deepEqual(a.predictions, b.predictions);
+  assert.notDeepEqual(
+    a.predictions.map((p) => p.peer_probs),
+    c.predictions.map((p) => p.peer_probs),
+  );
+});
+
+test('rows without any label are predicted, not trained on', async () => {
+  const { rows } = dataset();
+  const withUnlabelled = rows.map((row, i) => (i % 10 === 3 ? { ...row, teacher: null } : row));
+  const out = await runDistillation({ rows: withUnlabelled, labels: LABELS }, { ...OPTIONS, stages: 1 }, {}, TINY);
+  assert.equal(out.metrics.unlabelledRows, 9);
+  const row = out.predictions[3];
+  assert.equal(row.teacher, null);
+  assert.equal(row.p_teacher_wrong, 0);
+  assert.equal(row.flagged, false);
+  assert.ok(LABELS.includes(row.suggested));
+});
+
+test('abort rejects with an AbortError', async () => {
+  const { rows } = dataset();
+  const controller = new AbortController();
+  const pending = runDistillation({ rows, labels: LABELS }, OPTIONS, {
+    signal: controller.signal,
+    onProgress: (p) => {
+      if (p.phase === 'peer') controller.abort();
+    },
+  }, TINY);
+  await assert.rejects(pending, (error: Error) => error.name === 'AbortError');
+  const aborted = new AbortController();
+  aborted.abort();
+  await assert.rejects(runDistillation({ rows, labels: LABELS }, OPTIONS, { signal: aborted.signal }, TINY), { name: 'AbortError' });
+});
+
+test('bad input gives clear errors naming the line', async () => {
+  const { rows } = dataset();
+  await assert.rejects(runDistillation({ rows, labels: ['sport'] }, OPTIONS, {}, TINY), /at least 2 labels/);
+  const badHuman = rows.map((row, i) => (i === 4 ? { ...row, human: 'weather' } : row));
+  await assert.rejects(runDistillation({ rows: badHuman, labels: LABELS }, OPTIONS, {}, TINY), /line 5: human label "weather" is not in the label set/);
+  const badTeacher = rows.map((row, i) => (i === 6 ? { ...row, teacher: 'weather' } : row));
+  await assert.rejects(runDistillation({ rows: badTeacher, labels: LABELS }, OPTIONS, {}, TINY), /line 7: teacher label "weather"/);
+  const few = rows.slice(0, 3).map((row, i) => (i > 0 ? { ...row, teacher: null, human: null } : row));
+  await assert.rejects(runDistillation({ rows: few, labels: LABELS }, OPTIONS, {}, TINY), /only 1 row\(s\) carry a teacher or human label, fewer than the 2 folds/);
+  const badConfidence = rows.map((row, i) => (i === 2 ? { ...row, teacherConfidence: 1.5 } : row));
+  await assert.rejects(runDistillation({ rows: badConfidence, labels: LABELS }, OPTIONS, {}, TINY), /line 3: teacher confidence 1.5/);
+});
+
+test('model save/load round trip predicts the same probabilities', async () => {
+  const { rows } = dataset();
+  const out = await runDistillation({ rows, labels: LABELS }, { ...OPTIONS, stages: 1 }, {}, TINY);
+  const dir = await mkdtemp(path.join(tmpdir(), 'peerkd-model-'));
+  try {
+    await saveModel(out.model, dir, 'cpu');
+    assert.deepEqual((await readdir(dir)).sort(), ['embedding.bin', 'idf.bin', 'model.json', 'weights.bin']);
+    const loaded = await loadModel(dir, 'cpu');
+    assert.deepEqual(loaded.labels, LABELS);
+    const texts = ['goal team coach', 'bank profit shares', 'chip software data', 'nothing known here'];
+    const expected = predictTexts(out.model, texts);
+    const got = await loaded.predict(texts);
+    got.forEach((prediction, i) => {
+      LABELS.forEach((label, c) => assert.ok(Math.abs(prediction.probs[label] - expected[i * 3 + c]) < 1e-6));
+    });
+    assert.equal(got[0].predicted, 'sport');
+    // The dense part is a standard TF.js layers model.
+    const { tf } = await selectBackend('cpu');
+    const modelJson = JSON.parse(await (await import('node:fs/promises')).readFile(path.join(dir, 'model.json'), 'utf8'));
+    assert.equal(modelJson.format, 'layers-model');
+    assert.ok(tf.version_layers.length > 0);
+    await assert.rejects(loadModel(path.join(dir, 'missing'), 'cpu'), /cannot read model/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
