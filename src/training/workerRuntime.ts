@@ -341,12 +341,13 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     discardNow();
     process.exit(1);
   });
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.on(signal, () => {
-      discardNow();
-      process.exit(signal === 'SIGTERM' ? 143 : 130);
-    });
-  }
+  process.on('SIGTERM', () => {
+    discardNow();
+    process.exit(143);
+  });
+  // Ctrl-C in a terminal reaches the whole process group; the host turns it into a clean cancel, so the worker
+  // waits for that instead of dying first (a lost host is caught by 'disconnect').
+  process.on('SIGINT', () => log('info', 'interrupt received; waiting for the host to cancel'));
   process.on('uncaughtException', (error) => void fail('failed', `The training worker crashed: ${errorText(error)}`));
   process.on('unhandledRejection', (error) => void fail('failed', `The training worker crashed: ${errorText(error)}`));
 }
