@@ -19,7 +19,7 @@ let launch: WorkerLaunchOptions;
 
 before(async () => {
   folder = await tempFolder('real-worker');
-  launch = { workerPath: await bundleWorker('src/training/worker.ts', folder, 'worker', true), cancelGraceMs: 1000, killGraceMs: 1000 };
+  launch = { workerPath: await bundleWorker('src/training/worker.ts', folder, 'worker'), cancelGraceMs: 1000, killGraceMs: 1000 };
   dataset = join(folder, 'agnews-200.jsonl');
   await copyFile(join(repoRoot, 'test/fixtures/training/agnews-200.jsonl'), dataset);
 });
