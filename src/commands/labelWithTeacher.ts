@@ -169,17 +169,18 @@ async function labelDocument(services: Services, uri: vscode.Uri): Promise<Label
     },
   );
 
-  // Apply to the document as it is now (it may have been edited during the run); rows are matched by text.
-  const rows = parseDatasetText(document.getText(), settings.fields).rows;
+  // Apply to the document as it is now (it may have been edited, or closed, during the run); rows are matched by text.
+  const current = document.isClosed ? await vscode.workspace.openTextDocument(uri) : document;
+  const rows = parseDatasetText(current.getText(), settings.fields).rows;
   const edits = teacherEdits(rows, result.answers, settings.fields, teacher.relabel);
-  const lines = replacedLines(edits, (line) => document.lineAt(line - 1).text);
+  const lines = replacedLines(edits, (line) => current.lineAt(line - 1).text);
   if (lines.length > 0) {
     const workspaceEdit = new vscode.WorkspaceEdit();
-    for (const { line, text } of lines) workspaceEdit.replace(uri, document.lineAt(line - 1).range, text);
+    for (const { line, text } of lines) workspaceEdit.replace(uri, current.lineAt(line - 1).range, text);
     if (!(await vscode.workspace.applyEdit(workspaceEdit))) {
       throw new Error(`the teacher labels could not be applied to ${name} (the answers are cached: run again to apply them)`);
     }
-    await vscode.window.showTextDocument(document, { preview: false });
+    await vscode.window.showTextDocument(current, { preview: false });
   }
 
   const summaryLines = job.formatSummary(result.summary).map((line) => redactSecret(line, apiKey));
