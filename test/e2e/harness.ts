@@ -154,7 +154,7 @@ export function zipEntries(zipPath: string): { name: string; size: number }[] {
 /** Packages a folder holding an extension manifest with vsce, without its dependencies. */
 export function packageVsix(extensionDir: string, outFile: string): string {
   const vsce = join(repoRoot, 'node_modules', '.bin', 'vsce');
-  runChecked(vsce, ['package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--out', outFile], extensionDir);
+  runChecked(vsce, ['package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', '--out', outFile], extensionDir);
   return outFile;
 }
 
