@@ -60,6 +60,10 @@ export default defineFlow({
         .map(([, id]) => id),
     );
     assert.deepEqual(shownIds.slice(0, 3), [first.id, second.id, third.id]);
+    const firstRenderMs = await waitFor(() => frame.evaluate('document.body.dataset.firstRenderMs') as Promise<string | undefined>, {
+      message: 'the panel to report its first render',
+    });
+    console.log(`Label Review first render in code-server: ${firstRenderMs} ms for ${order.length} flagged rows`);
     const flaggedCount = await frame.locator('[data-count="flagged"] b').innerText();
     assert.equal(flaggedCount.replace(/,/g, ''), String(order.length));
 
