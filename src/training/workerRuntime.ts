@@ -211,7 +211,11 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     const datasetPath = path.resolve(request.datasetPath);
     const runsDir = resolveRunsDir(datasetPath, request.outputDir);
     const runId = newRunId(datasetPath, startedAt);
-    writer = await RunWriter.create(runsDir, runId);
+    try {
+      writer = await RunWriter.create(runsDir, runId);
+    } catch (error) {
+      throw new Error(`cannot create the run folder in ${runsDir}: ${errorText(error)} (choose another output folder)`);
+    }
     logStream = createWriteStream(writer.logPath, { flags: 'a' });
     await send({ type: 'started', runId, tempDir: writer.tempDir, runsDir });
     log('info', `run ${runId}: dataset ${datasetPath}${request.datasetText !== undefined ? ' (editor text, unsaved edits included)' : ''}`);

@@ -272,6 +272,15 @@ describe('training worker runtime (real child process)', () => {
     await rm(folder, { recursive: true, force: true });
   });
 
+  test('an output folder that cannot be created fails the run with a clear reason', async () => {
+    const folder = await tempFolder('outdir');
+    const dataset = await writeDataset(folder, 'data.jsonl', datasetLines(10));
+    const error = await rejection(startDistillation(request(dataset, { outputDir: join(dataset, 'runs') }), {}, launch('ok')).done);
+    assert.equal(error.kind, 'failed');
+    assert.match(error.message, /^Distillation failed: cannot create the run folder in .*data\.jsonl\/runs: ENOTDIR/);
+    await rm(folder, { recursive: true, force: true });
+  });
+
   test('an invalid request is rejected before any process starts', async () => {
     const bad = request('/tmp/x.jsonl', { options: { ...DEFAULT_DISTILL_OPTIONS, folds: 1 } });
     const error = await rejection(startDistillation(bad, {}, launch('ok')).done);
