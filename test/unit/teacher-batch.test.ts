@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { parseDatasetText } from '../../src/dataset';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { customIdOf, runBatchLabelling } from '../../src/teacher/batch';
@@ -14,6 +14,15 @@ import type { TeacherEndpoint } from '../../src/teacher/types';
 import { completion, labelReply, startFakeOpenAi, type ChatHandler } from '../support/fakeOpenAiServer';
 
 const LABELS = ['World', 'Sports', 'Business', 'Sci/Tech'];
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-batch-'));
+  tempDirs.push(dir);
+  return dir;
+}
+after(() => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
 const PROMPT: TeacherPrompt = { labels: LABELS, template: DEFAULT_PROMPT_TEMPLATE, fewShot: [{ text: 'Cup final', label: 'Sports' }] };
 const SECRET = 'sk-batch-77aa88bb99cc-SECRET';
 
@@ -34,7 +43,7 @@ const handler: ChatHandler = (request) => {
 
 describe('teacher labelling through the Batch API', () => {
   it('uploads one JSONL of requests, polls, downloads, validates and caches like live requests', async () => {
-    const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-batch-'));
+    const cacheDir = tempDir();
     const server = await startFakeOpenAi(handler);
     try {
       const texts = ['stocks up', 'bank merger', 'outside the set', 'fails always'];
@@ -80,7 +89,7 @@ describe('teacher labelling through the Batch API', () => {
   });
 
   it('collects a batch that was still running when the previous run was cancelled, without uploading again', async () => {
-    const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-batch-'));
+    const cacheDir = tempDir();
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const server = await startFakeOpenAi(async () => {

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { UsageError } from '../../src/cli/command';
 import { runLabelCommand, type LabelCommandIo } from '../../src/cli/label';
 import { labelReply, startFakeOpenAi, type ChatHandler, type FakeOpenAiServer } from '../support/fakeOpenAiServer';
@@ -34,8 +34,14 @@ const oracle: ChatHandler = (request) => {
   return label ? labelReply(label, 0.83) : { status: 500, json: { error: { message: `unexpected text ${request.text.slice(0, 30)}` } } };
 };
 
+const tempDirs: string[] = [];
+after(() => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 function copyFixture(): { dir: string; file: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-label-cli-'));
+  tempDirs.push(dir);
   const file = path.join(dir, 'train.jsonl');
   fs.copyFileSync(FIXTURE, file);
   return { dir, file };

@@ -53,9 +53,15 @@ function rowsOf(texts: string[]): DatasetRow[] {
   return parseDatasetText(body, DEFAULT_FIELDS).rows;
 }
 
+const tempDirs: string[] = [];
 function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-teacher-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-teacher-'));
+  tempDirs.push(dir);
+  return dir;
 }
+after(() => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 async function withServer(handler: ChatHandler, body: (server: FakeOpenAiServer) => Promise<void>): Promise<void> {
   const server = await startFakeOpenAi(handler);
@@ -454,7 +460,6 @@ describe('writing teacher labels into the dataset', () => {
   before(() => {
     dir = tempDir();
   });
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('writes label and confidence byte-preservingly, leaves labelled rows alone unless relabelling', async () => {
     const file = path.join(dir, 'data.jsonl');
