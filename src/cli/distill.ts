@@ -126,8 +126,8 @@ export function formatSummary(summary: RunSummary): string {
     ['labels', summary.labels.join(', ')],
     ['backend', summary.backend],
     ['time', formatDuration(summary.elapsedMs)],
-    ['worker peak memory', `${summary.peakRssMb} MB`],
   ];
+  if (summary.peakRssMb !== undefined) rows.push(['worker peak memory', `${summary.peakRssMb} MB`]);
   if (counts.teacherOutsideLabelSet > 0) rows.splice(5, 0, ['teacher labels outside the set', String(counts.teacherOutsideLabelSet)]);
   const width = Math.max(...rows.map(([name]) => name.length));
   return rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`).join('\n');

@@ -76,8 +76,8 @@ export interface RunSummary {
   backend: string;
   backendSkipped: { name: string; reason: string }[];
   elapsedMs: number;
-  /** Peak resident memory of the worker process over the run, in MB. */
-  peakRssMb: number;
+  /** Peak resident memory of the worker process over the run, in MB (absent from workers that predate it). */
+  peakRssMb?: number;
 }
 
 export interface DistillationRunResult {
@@ -255,7 +255,7 @@ const isSummary = object({
   backend: isString,
   backendSkipped: arrayOf(object({ name: isString, reason: isString })),
   elapsedMs: isFiniteNumber,
-  peakRssMb: isFiniteNumber,
+  peakRssMb: optional(isFiniteNumber),
 });
 
 const hostToWorkerChecks: Record<HostToWorkerMessage['type'], Check> = {
