@@ -214,6 +214,20 @@ describe('teacher labelling against a chat-completions server', () => {
     );
   });
 
+  it('counts a response body that is not JSON at all as a failed request, retried like a transient error', async () => {
+    await withServer(
+      (request) => (request.text === 'garbled' ? { raw: '{"choices": [{"message": {"content": "Spo' } : labelReply('Sports')),
+      async (server) => {
+        const plan = planLabelRun(rowsOf(['garbled', 'fine']), false);
+        const { answers, summary } = await runLabelling(plan, runOptions(server));
+        assert.equal(answers.has('garbled'), false);
+        assert.equal(answers.get('fine')?.kind, 'label');
+        assert.equal(summary.failedRequests, 1);
+        assert.equal(server.chatRequests().filter((request) => JSON.stringify(request.body).includes('garbled')).length, 3);
+      },
+    );
+  });
+
   it('falls back to plain requests when the endpoint rejects structured output, then without logprobs', async () => {
     await withServer(
       (request) => {
