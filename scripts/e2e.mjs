@@ -7,9 +7,16 @@ async function main() {
   await ensureEndToEndTools();
   const build = await run(process.execPath, ['esbuild.mjs']);
   if (build !== 0) return build;
-  const passThrough = process.argv.slice(2);
-  return run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', 'test/e2e/e2e.test.ts', ...passThrough], {
+  // node --test would take words as more test files: hand them (and --update-screenshots) to the runner by env.
+  const args = process.argv.slice(2);
+  const env = { ...process.env };
+  const words = args.filter((arg) => !arg.startsWith('-'));
+  if (words.length) env.PEERKD_E2E_FLOWS = words.join(',');
+  if (args.includes('--update-screenshots')) env.PEERKD_UPDATE_SCREENSHOTS = '1';
+  const nodeFlags = args.filter((arg) => arg.startsWith('-') && arg !== '--update-screenshots');
+  return run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...nodeFlags, 'test/e2e/e2e.test.ts'], {
     cwd: repoRoot,
+    env,
   });
 }
 

@@ -18,9 +18,8 @@ export const codeServerBin = join(repoRoot, '.vscode-test', 'code-server', 'node
 export const chromiumPath = process.env.PEERKD_CHROMIUM ?? '/usr/bin/chromium';
 export const EXTENSION_ID = 'peerkd.peerkd';
 
-/** `PEERKD_UPDATE_SCREENSHOTS=1` (or `npm run test:e2e -- --update-screenshots`) refreshes the README images. */
-export const updateReadmeScreenshots =
-  process.env.PEERKD_UPDATE_SCREENSHOTS === '1' || process.argv.includes('--update-screenshots');
+/** `PEERKD_UPDATE_SCREENSHOTS=1` (which `npm run test:e2e -- --update-screenshots` sets) refreshes the README images. */
+export const updateReadmeScreenshots = process.env.PEERKD_UPDATE_SCREENSHOTS === '1';
 
 export const CHROMIUM_ARGS = [
   '--headless',
@@ -168,6 +167,7 @@ export interface SessionOptions {
 
 export class E2ESession {
   readonly url: string;
+  private workspaceCount = 0;
   /** The packaged PeerKD extension that was installed. */
   readonly vsixPath: string;
 
@@ -252,7 +252,8 @@ export class E2ESession {
   async openWorkbench(flow: Pick<Flow, 'name' | 'fixture' | 'prepare'>): Promise<Workbench> {
     const source = join(fixturesRoot, flow.fixture);
     if (!existsSync(source)) throw new Error(`Fixture folder ${relative(repoRoot, source)} does not exist`);
-    const workspaceDir = join(this.baseDir, 'workspaces', `${slug(flow.name)}-${Date.now()}`);
+    // The folder keeps the fixture's name: it is what the Explorer and the window title show in screenshots.
+    const workspaceDir = join(this.baseDir, 'workspaces', `${++this.workspaceCount}-${slug(flow.name)}`, flow.fixture);
     cpSync(source, workspaceDir, { recursive: true });
     await flow.prepare?.(workspaceDir, this);
     const context = await this.browser.newContext({ viewport: { width: 1440, height: 900 } });
