@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { toFile } from 'openai';
 import { sleep } from './backoff';
 import { TeacherClient } from './client';
@@ -92,7 +93,10 @@ export async function runBatchLabelling(plan: LabelPlan, options: BatchRunOption
       );
       summary.requests += 1;
       batch = { batchId: created.id, customIds: [...textById.keys()] };
-      if (stateFile) fs.writeFileSync(stateFile, JSON.stringify(batch));
+      if (stateFile) {
+        fs.mkdirSync(path.dirname(stateFile), { recursive: true });
+        fs.writeFileSync(stateFile, JSON.stringify(batch));
+      }
       status(`Uploaded ${lines.length} requests as batch ${created.id}.`);
     }
 

@@ -125,6 +125,20 @@ describe('peerkd label', () => {
     });
   });
 
+  it('--batch uploads the requests as one Batch API job and writes the validated answers', async () => {
+    const { file } = copyFixture();
+    await withServer(oracle, async (server) => {
+      const run = io();
+      assert.equal(await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--batch'], run), 0, run.stderr.text + run.stdout.text);
+      assert.equal(server.requests.filter((request) => request.path === '/v1/files').length, 1);
+      assert.equal(server.requests.filter((request) => request.path === '/v1/chat/completions').length, 0, 'no live requests');
+      assert.match(run.stderr.text, /Uploaded 24 requests as batch/);
+      assert.match(run.stdout.text, /^Done: 24 labelled, 0 abstained, 0 failed requests/m);
+      const rows = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as FixtureRow);
+      for (const row of rows) if (GOLD[row.id]) assert.equal(row.teacher_label, GOLD[row.id]);
+    });
+  });
+
   it('rejects bad usage with a clear message', async () => {
     await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'http://127.0.0.1:1/v1'], io()), (error: unknown) => error instanceof UsageError && /--model is required/.test(error.message));
     await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'ftp://x', '--model', 'm'], io()), /must start with http/);
