@@ -40,7 +40,10 @@ export interface WorkerLaunchOptions {
   env?: NodeJS.ProcessEnv;
   /** Time allowed for the worker to answer `start` with `started`. Default 30 s. */
   startTimeoutMs?: number;
-  /** Fail the run when the worker sends nothing for this long. Default: no limit (one epoch may be long). */
+  /**
+   * Fail the run when the worker sends nothing (no progress, no log) for this long: it is hung. Default 30 min,
+   * far above one epoch on a large dataset; 0 = no limit.
+   */
   inactivityTimeoutMs?: number;
   /** After `cancel`, time the worker has to stop by itself before SIGTERM. Default 3 s. */
   cancelGraceMs?: number;
@@ -72,6 +75,7 @@ export class DistillationError extends Error {
 }
 
 export const DEFAULT_MEMORY_LIMIT_MB = 3072;
+export const DEFAULT_INACTIVITY_TIMEOUT_MS = 30 * 60_000;
 const OUT_OF_MEMORY = /JavaScript heap out of memory|Reached heap limit|Array buffer allocation failed|Allocation failed/i;
 
 /** Where the worker is: the bundle next to this file, or the TypeScript source when running under tsx. */
@@ -190,8 +194,8 @@ export function startDistillation(
   }
 
   function touch(): void {
-    const limit = options.inactivityTimeoutMs;
-    if (limit === undefined || settled) return;
+    const limit = options.inactivityTimeoutMs ?? DEFAULT_INACTIVITY_TIMEOUT_MS;
+    if (limit <= 0 || settled) return;
     if (inactivityTimer) clearTimeout(inactivityTimer);
     inactivityTimer = setTimeout(
       () => abortRun('timeout', `The training worker sent nothing for ${Math.round(limit / 100) / 10} s and was stopped.`),
