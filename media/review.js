@@ -48,6 +48,8 @@
     selectedIndex: 0,
     expanded: false,
     showProbs: false,
+    /** Row id → every label's probabilities, fetched from the host when first shown. */
+    probabilities: new Map(),
     firstRenderReported: false,
   };
 
@@ -430,32 +432,42 @@
     );
     const children = [summary, text, actions];
     if (state.showProbs) {
-      const table = el('table');
-      table.id = 'probabilities';
-      const head = el('tr');
-      for (const name of ['label', 'advised', '', 'peers', 'vanilla']) {
-        head.append(el('th', '', name));
+      const probs = state.probabilities.get(row.id);
+      if (probs) {
+        children.push(probabilityTable(row, probs));
+      } else {
+        children.push(el('div', 'muted', 'Loading probabilities…'));
+        post({ type: 'probabilities', rowId: row.id });
       }
-      table.append(head);
-      for (const entry of row.probs) {
-        const tr = el('tr');
-        const name = entry.label + (entry.label === row.teacher ? ' (teacher)' : '') + (entry.label === row.suggested ? ' (suggested)' : '');
-        const barCell = el('td');
-        const bar = el('span', 'bar');
-        bar.style.width = `${Math.round(entry.advised * 80)}px`;
-        barCell.append(bar);
-        tr.append(
-          el('td', '', name),
-          el('td', '', entry.advised.toFixed(2)),
-          barCell,
-          el('td', '', entry.peer === null ? '–' : entry.peer.toFixed(2)),
-          el('td', '', entry.vanilla === null ? '–' : entry.vanilla.toFixed(2)),
-        );
-        table.append(tr);
-      }
-      children.push(table);
     }
     dom.details.replaceChildren(...children);
+  }
+
+  function probabilityTable(row, probs) {
+    const table = el('table');
+    table.id = 'probabilities';
+    const head = el('tr');
+    for (const name of ['label', 'advised', '', 'peers', 'vanilla']) {
+      head.append(el('th', '', name));
+    }
+    table.append(head);
+    for (const entry of probs) {
+      const tr = el('tr');
+      const name = entry.label + (entry.label === row.teacher ? ' (teacher)' : '') + (entry.label === row.suggested ? ' (suggested)' : '');
+      const barCell = el('td');
+      const bar = el('span', 'bar');
+      bar.style.width = `${Math.round(entry.advised * 80)}px`;
+      barCell.append(bar);
+      tr.append(
+        el('td', '', name),
+        el('td', '', entry.advised.toFixed(2)),
+        barCell,
+        el('td', '', entry.peer === null ? '–' : entry.peer.toFixed(2)),
+        el('td', '', entry.vanilla === null ? '–' : entry.vanilla.toFixed(2)),
+      );
+      table.append(tr);
+    }
+    return table;
   }
 
   function renderAll() {
@@ -628,6 +640,7 @@
     state.labels = message.labels;
     state.filters = message.filters;
     state.rows = new Map(message.rows.map((row) => [row.id, row]));
+    state.probabilities.clear();
     if (message.selectedRowId) {
       state.selectedId = message.selectedRowId;
     }
@@ -692,6 +705,12 @@
         }
         break;
       }
+      case 'probabilities':
+        state.probabilities.set(message.rowId, message.probs);
+        if (dom && state.showProbs && state.order[state.selectedIndex] === message.rowId) {
+          renderDetails();
+        }
+        break;
       case 'notice':
         if (dom) {
           showNotice(message.text);

@@ -20,6 +20,8 @@ export type WebviewMessage =
   | { type: 'bulkAccept'; minProbability: number }
   | { type: 'undo' }
   | { type: 'open'; rowId: string }
+  /** Every label's probability for one row: sent on demand, so the list itself stays small for 10,000 rows. */
+  | { type: 'probabilities'; rowId: string }
   | { type: 'rendered'; rows: number; firstRenderMs: number };
 
 /** A row as the webview draws it. */
@@ -32,8 +34,14 @@ export interface RowView {
   p: number;
   human: string | null;
   skipped: boolean;
-  /** Label → probability, sorted by the calibrated probability, for the "other labels" detail. */
-  probs: { label: string; advised: number; peer: number | null; vanilla: number | null }[];
+}
+
+/** One label's probabilities for a row: calibrated advice, out-of-fold peers, vanilla student. */
+export interface LabelProbability {
+  label: string;
+  advised: number;
+  peer: number | null;
+  vanilla: number | null;
 }
 
 export interface ViewUpdate {
@@ -65,6 +73,7 @@ export type HostMessage =
   | { type: 'rows'; rows: RowView[] }
   | { type: 'view'; view: ViewUpdate }
   | { type: 'select'; rowId: string }
+  | { type: 'probabilities'; rowId: string; probs: LabelProbability[] }
   | { type: 'notice'; text: string };
 
 const MAX_ID_LENGTH = 4096;
@@ -160,6 +169,8 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
       return isBoundedString(raw.rowId, MAX_ID_LENGTH) ? { type: 'newLabel', rowId: raw.rowId } : undefined;
     case 'open':
       return isBoundedString(raw.rowId, MAX_ID_LENGTH) ? { type: 'open', rowId: raw.rowId } : undefined;
+    case 'probabilities':
+      return isBoundedString(raw.rowId, MAX_ID_LENGTH) ? { type: 'probabilities', rowId: raw.rowId } : undefined;
     case 'bulkAccept':
       return isProbability(raw.minProbability) ? { type: 'bulkAccept', minProbability: raw.minProbability } : undefined;
     case 'undo':

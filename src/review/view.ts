@@ -1,11 +1,12 @@
 /** Turns the review model into what the webview draws (pure, so the panel host stays glue). */
 import { confusionTable, countRows, filterAndSort, type ReviewFilters, type ReviewRow } from './model';
-import type { RowView, ViewUpdate } from './protocol';
+import type { LabelProbability, RowView, ViewUpdate } from './protocol';
 import type { UndoStack } from './undo';
 
-export function toRowView(row: ReviewRow): RowView {
+/** Every label once, most probable (calibrated) first, with the peers' and the vanilla student's where known. */
+export function labelProbabilities(row: ReviewRow): LabelProbability[] {
   const labels = new Set([...Object.keys(row.probs), ...Object.keys(row.peerProbs), ...Object.keys(row.vanillaProbs)]);
-  const probs = [...labels]
+  return [...labels]
     .map((label) => ({
       label,
       advised: row.probs[label] ?? 0,
@@ -13,6 +14,9 @@ export function toRowView(row: ReviewRow): RowView {
       vanilla: row.vanillaProbs[label] ?? null,
     }))
     .sort((a, b) => b.advised - a.advised || (a.label < b.label ? -1 : 1));
+}
+
+export function toRowView(row: ReviewRow): RowView {
   return {
     id: row.id,
     line: row.line,
@@ -22,7 +26,6 @@ export function toRowView(row: ReviewRow): RowView {
     p: row.p,
     human: row.human,
     skipped: row.skipped,
-    probs,
   };
 }
 

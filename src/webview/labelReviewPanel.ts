@@ -16,7 +16,7 @@ import {
 } from '../review/model';
 import { parseViewState, parseWebviewMessage, type HostMessage, type WebviewMessage } from '../review/protocol';
 import { planUndo, UndoStack } from '../review/undo';
-import { buildViewUpdate, changedRows, toRowView } from '../review/view';
+import { buildViewUpdate, changedRows, labelProbabilities, toRowView } from '../review/view';
 
 /** esbuild.mjs copies @vscode/webview-ui-toolkit's bundle here: the .vsix is packaged without node_modules. */
 const TOOLKIT_FILE = ['dist', 'toolkit.min.js'];
@@ -273,6 +273,13 @@ export class LabelReviewPanel {
       case 'open':
         await this.openRow(message.rowId);
         return;
+      case 'probabilities': {
+        const row = this.rows.get(message.rowId);
+        if (row) {
+          this.post({ type: 'probabilities', rowId: row.id, probs: labelProbabilities(row) });
+        }
+        return;
+      }
       case 'rendered':
         this.services.log.info(
           `Label Review: first render of ${message.rows.toLocaleString('en-US')} flagged rows ${message.firstRenderMs.toFixed(1)} ms after the rows arrived; ${Date.now() - this.openedAt} ms after the panel was asked for`,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseFilters, parseViewState, parseWebviewMessage } from '../../src/review/protocol';
 import { DEFAULT_FILTERS } from '../../src/review/model';
 import { planUndo, UndoStack, type UndoEntry } from '../../src/review/undo';
-import { buildViewUpdate, changedRows, toRowView } from '../../src/review/view';
+import { buildViewUpdate, changedRows, labelProbabilities, toRowView } from '../../src/review/view';
 import type { ReviewRow } from '../../src/review/model';
 
 test('well-formed webview messages pass validation unchanged', () => {
@@ -18,6 +18,7 @@ test('well-formed webview messages pass validation unchanged', () => {
     { type: 'bulkAccept', minProbability: 0.9 },
     { type: 'undo' },
     { type: 'open', rowId: 'text:abc' },
+    { type: 'probabilities', rowId: 'ag-1' },
     { type: 'rendered', rows: 10000, firstRenderMs: 12.5 },
   ];
   for (const message of messages) {
@@ -45,6 +46,7 @@ test('malformed or hostile webview messages are rejected', () => {
     { type: 'setFilters', filters: { ...DEFAULT_FILTERS, minProbability: -0.1 } },
     { type: 'setFilters', filters: { teacher: 'World' } },
     { type: 'open' },
+    { type: 'probabilities', rowId: ['a'] },
     { type: 'rendered', rows: -1, firstRenderMs: 3 },
     { type: 'rendered', rows: 3, firstRenderMs: Number.POSITIVE_INFINITY },
   ];
@@ -126,9 +128,13 @@ function reviewRow(id: string, p: number, human: string | null = null): ReviewRo
   };
 }
 
-test('row view lists every label once, most probable first, with peer and vanilla where known', () => {
-  const view = toRowView(reviewRow('a', 0.7));
-  assert.deepEqual(view.probs, [
+test('row view carries what the list draws and no probabilities (those come on demand)', () => {
+  const row = reviewRow('a', 0.7);
+  assert.deepEqual(toRowView(row), { id: 'a', line: 1, text: 'a', teacher: 'World', suggested: 'Sports', p: 0.7, human: null, skipped: false });
+});
+
+test('label probabilities list every label once, most probable first, with peer and vanilla where known', () => {
+  assert.deepEqual(labelProbabilities(reviewRow('a', 0.7)), [
     { label: 'Sports', advised: 0.7, peer: 0.7, vanilla: null },
     { label: 'World', advised: 0.2, peer: 0.3, vanilla: null },
     { label: 'Business', advised: 0.1, peer: null, vanilla: null },

@@ -95,6 +95,13 @@ export default defineFlow({
     if (maximized) await workbench.runCommand(maximize);
     await frame.locator('#list .row.selected').click();
 
+    // Every label's probability, on demand (`p`).
+    await workbench.page.keyboard.press('p');
+    await waitFor(async () => (await frame.locator('#probabilities tr').count()) === labels.length + 1, {
+      message: "the selected row's probability table",
+    });
+    await workbench.page.keyboard.press('p');
+
     // `o` opens the selected row's line in the editor; save from there.
     await workbench.page.keyboard.press('o');
     await workbench.page.locator(`.tabs-container .tab.active[data-resource-name="${DATASET}"]`).waitFor({ state: 'visible' });
