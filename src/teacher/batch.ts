@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { toFile } from 'openai';
+import { APIError, toFile } from 'openai';
 import { sleep } from './backoff';
 import { TeacherClient } from './client';
 import { describeError } from './redact';
@@ -168,7 +168,11 @@ export async function runBatchLabelling(plan: LabelPlan, options: BatchRunOption
     }
     return finish(failed);
   } catch (error) {
-    summary.fatalError = describeError(error, options.endpoint.apiKey);
+    const message = describeError(error, options.endpoint.apiKey);
+    summary.fatalError =
+      error instanceof APIError && error.status === 404
+        ? `${message} (this endpoint may not offer the Batch API: turn off peerkd.teacher.useBatchApi / drop --batch)`
+        : message;
     return finish([]);
   }
 }

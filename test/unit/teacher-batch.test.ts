@@ -88,6 +88,18 @@ describe('teacher labelling through the Batch API', () => {
     }
   });
 
+  it('stops with a hint when the endpoint has no Batch API', async () => {
+    const server = await startFakeOpenAi(handler);
+    try {
+      // A base URL under which the files endpoint does not exist, like a server without the Batch API.
+      const { summary } = await runBatchLabelling(plan(['x']), { endpoint: endpoint(`${server.baseUrl}/none`), prompt: PROMPT, pollIntervalMs: 10 });
+      assert.match(summary.fatalError ?? '', /404 no route POST \/v1\/none\/files.*may not offer the Batch API/);
+      assert.equal(summary.notAttempted, 1);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('collects a batch that was still running when the previous run was cancelled, without uploading again', async () => {
     const cacheDir = tempDir();
     let release: () => void = () => undefined;
