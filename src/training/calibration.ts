@@ -43,6 +43,8 @@ export interface CalibrationResult {
   flagged: Uint8Array;
   /** Flag threshold on pTeacherWrong, chosen to maximise the expected F1 of the flags. */
   threshold: number;
+  /** The suggestion replaces the teacher label only where pTeacherWrong ≥ this (see chooseChangeThreshold). */
+  changeThreshold: number;
   /** Mean of π(teacher label) over teacher-labelled rows without a human label. */
   estimatedTeacherAccuracy: number;
   /** On human rows that also carry a teacher label, with parameters fitted without the row (cross-fitted). */
@@ -182,7 +184,7 @@ function meanReportedConfidence(input: CalibrationInput): number {
  * α, γ, β by maximum likelihood of the human labels listed, on a small grid. Ties (and the no-data case) go to the
  * neutral point α = 1, γ = 0, β = 0; a weak Gaussian prior around it keeps a handful of rows from over-fitting.
  */
-export function fitParameters(input: CalibrationInput, confusion: Float32Array, humanRows: readonly number[]): CalibrationParameters {
+export function fitParameters(input: CalibrationInput, confusion: Float32Array, humanRows: readonly number[], priorStrength = 1): CalibrationParameters {
   const meanConfidence = meanReportedConfidence(input);
   const anyConfidence = humanRows.some((row) => Number.isFinite(input.teacherConfidence[row]));
   const betas = anyConfidence && Number.isFinite(meanConfidence) ? BETA_GRID : [0];
@@ -193,7 +195,7 @@ export function fitParameters(input: CalibrationInput, confusion: Float32Array, 
     for (const gamma of GAMMA_GRID) {
       for (const beta of betas) {
         const candidate = { alpha, gamma, beta, meanConfidence, confusion };
-        const prior = -0.5 * (Math.log(alpha) ** 2 / 0.25 + gamma * gamma + beta * beta);
+        const prior = -0.5 * priorStrength * (Math.log(alpha) ** 2 / 0.25 + gamma * gamma + beta * beta);
         const score = humanLogLikelihood(input, candidate, humanRows) + prior;
         if (score > bestScore + 1e-9) {
           bestScore = score;
@@ -233,6 +235,28 @@ export function chooseFlagThreshold(pTeacherWrong: Float32Array, candidates: Uin
   return threshold;
 }
 
+/** Candidate values of the change threshold κ; above 1 means "never change the teacher label". */
+export const CHANGE_GRID = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.01];
+
+/**
+ * "Do no harm": the suggestion replaces the teacher label only where P(teacher wrong) ≥ κ. κ maximises the number of
+ * human pairs the rule gets right, judged with cross-fitted posteriors; ties go to the larger κ (fewer changes),
+ * so the advice moves away from the teacher only as far as the human labels show it helps. κ = 0.5 is plain arg-max.
+ */
+export function chooseChangeThreshold(pairs: { wrong: number; best: number; teacher: number; truth: number }[]): number {
+  let bestKappa = CHANGE_GRID[CHANGE_GRID.length - 1];
+  let bestRight = -1;
+  for (let k = CHANGE_GRID.length - 1; k >= 0; k--) {
+    const kappa = CHANGE_GRID[k];
+    const right = pairs.filter((pair) => (pair.wrong >= kappa ? pair.best : pair.teacher) === pair.truth).length;
+    if (right > bestRight) {
+      bestRight = right;
+      bestKappa = kappa;
+    }
+  }
+  return pairs.length ? bestKappa : 0.5;
+}
+
 /** Splits the listed rows into at most k groups, deterministically (round-robin in row order). */
 function crossFitGroups(rows: readonly number[], k: number): number[][] {
   const groups: number[][] = Array.from({ length: Math.min(k, rows.length) }, () => []);
@@ -240,7 +264,7 @@ function crossFitGroups(rows: readonly number[], k: number): number[][] {
   return groups;
 }
 
-export function calibrate(input: CalibrationInput, crossFitFolds = 5): CalibrationResult {
+export function calibrate(input: CalibrationInput, crossFitFolds = 5, priorStrength = 1): CalibrationResult {
   const { classes, teacher, human } = input;
   const rows = teacher.length;
   const humanRows: number[] = [];
@@ -248,24 +272,27 @@ export function calibrate(input: CalibrationInput, crossFitFolds = 5): Calibrati
   const humanPairs = humanRows.filter((row) => teacher[row] >= 0);
 
   const confusion = estimateConfusion(input);
-  const parameters = fitParameters(input, confusion, humanPairs);
+  const parameters = fitParameters(input, confusion, humanPairs, priorStrength);
 
   // Cross-fitted check on the human pairs: each group's parameters (and confusion) are fitted without it.
   const scratch = new Float64Array(classes);
   let teacherRight = 0;
   let advisedRight = 0;
   let logLikelihood = 0;
+  const crossFitted = new Map<number, { wrong: number; best: number }>();
   for (const group of crossFitGroups(humanPairs, crossFitFolds)) {
     const held = new Set(group);
     const foldConfusion = estimateConfusion(input, (row) => !held.has(row));
-    const foldParameters = fitParameters(input, foldConfusion, humanPairs.filter((row) => !held.has(row)));
+    const foldParameters = fitParameters(input, foldConfusion, humanPairs.filter((row) => !held.has(row)), priorStrength);
     for (const row of group) {
       rowPosterior(input, foldParameters, row, scratch);
       if (teacher[row] === human[row]) teacherRight++;
       if (argmax(scratch, 0, classes) === human[row]) advisedRight++;
       logLikelihood += Math.log(Math.max(scratch[human[row]], 1e-12));
+      crossFitted.set(row, { wrong: 1 - scratch[teacher[row]], best: argmax(scratch, 0, classes) });
     }
   }
+  const changeThreshold = chooseChangeThreshold(humanPairs.map((row) => ({ ...crossFitted.get(row)!, teacher: teacher[row], truth: human[row] })));
 
   const posterior = new Float32Array(rows * classes);
   const suggested = new Int32Array(rows);
@@ -283,6 +310,7 @@ export function calibrate(input: CalibrationInput, crossFitFolds = 5): Calibrati
     suggested[i] = argmax(posterior, i * classes, classes);
     if (teacher[i] >= 0) {
       pTeacherWrong[i] = 1 - posterior[i * classes + teacher[i]];
+      if (pTeacherWrong[i] < changeThreshold) suggested[i] = teacher[i];
       candidates[i] = suggested[i] !== teacher[i] ? 1 : 0;
       teacherRowCount++;
       teacherRightExpected += posterior[i * classes + teacher[i]];
@@ -298,6 +326,7 @@ export function calibrate(input: CalibrationInput, crossFitFolds = 5): Calibrati
     pTeacherWrong,
     flagged,
     threshold,
+    changeThreshold,
     estimatedTeacherAccuracy: teacherRowCount > 0 ? teacherRightExpected / teacherRowCount : NaN,
     humanCheck: {
       rows: humanPairs.length,
@@ -338,6 +367,7 @@ export function naiveAdvice(input: CalibrationInput): CalibrationResult {
     pTeacherWrong,
     flagged,
     threshold: NaN,
+    changeThreshold: 0.5,
     estimatedTeacherAccuracy: teacherRows ? teacherRight / teacherRows : NaN,
     humanCheck: { rows: 0, teacherAccuracy: NaN, advisedAccuracy: NaN, logLikelihood: NaN },
   };

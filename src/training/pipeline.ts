@@ -11,7 +11,7 @@ import { calibrate, naiveAdvice, argmax, type CalibrationInput, type Calibration
 import { fitFeaturizer, transform, selectRows, DEFAULT_FEATURIZER, type FeaturizerConfig } from './featurize';
 import { selectBackend, type TensorFlow } from './backend';
 import { stratifiedFolds } from './splits';
-import { trainStudent, predictStudent, DEFAULT_STUDENT, type StudentOptions } from './student';
+import { trainStudent, predictStudent, effectiveEpochs, DEFAULT_STUDENT, type StudentOptions } from './student';
 import type { TrainedModel } from './model';
 import type { DistillOptions, DistillPhase, DistillProgress, Prediction, TrainingRow } from './types';
 
@@ -28,14 +28,17 @@ export interface EngineTuning {
   humanWeight: number;
   /** `calibrated` (PeerKD) or `naive` (the paper's hard peer relabelling; a benchmark baseline). */
   advice: 'calibrated' | 'naive';
+  /** Strength of the prior that keeps α, γ, β near neutral (1, 0, 0) against few human labels. */
+  calibrationPrior: number;
 }
 
 export const DEFAULT_TUNING: EngineTuning = {
   featurizer: DEFAULT_FEATURIZER,
-  student: { dim: DEFAULT_STUDENT.dim, epochs: DEFAULT_STUDENT.epochs, learningRate: DEFAULT_STUDENT.learningRate, batchSize: DEFAULT_STUDENT.batchSize, head: DEFAULT_STUDENT.head },
+  student: (({ seed: _seed, ...rest }) => rest)(DEFAULT_STUDENT),
   stageEnsemble: 'mean',
   humanWeight: 1,
   advice: 'calibrated',
+  calibrationPrior: 1,
 };
 
 /** Which final targets `auto` resolves to (measured in docs/BENCHMARKS.md). */
@@ -59,7 +62,7 @@ export interface DistillMetrics {
   flaggedCount: number;
   /** Rows whose suggested label differs from the teacher label (flagged or not). */
   changedCount: number;
-  thresholds: { flag: number; alpha: number; gamma: number; beta: number };
+  thresholds: { flag: number; change: number; alpha: number; gamma: number; beta: number };
   /** Estimated P(teacher = column | true = row), labels × labels. */
   teacherConfusion: number[][];
   /** Checks against the human labels, each cross-fitted (no row judged by a model or parameter fitted on it). */
@@ -180,9 +183,10 @@ export async function runDistillation(input: DistillInput, options: DistillOptio
   };
 
   // Work plan, in row-epochs, for the progress fraction and the time estimate.
-  const epochs = tuning.student.epochs;
-  const peerRowsPerStage = labelled.length * (options.folds - 1);
-  const plannedWork = epochs * (labelled.length + options.stages * peerRowsPerStage + labelled.length);
+  const epochsFor = (rowCount: number) => effectiveEpochs(rowCount, tuning.student);
+  const peerRows = Math.round((labelled.length * (options.folds - 1)) / options.folds);
+  const plannedWork =
+    2 * labelled.length * epochsFor(labelled.length) + options.stages * options.folds * peerRows * epochsFor(peerRows);
   let doneWork = 0;
   let trainedRowEpochs = 0;
   let trainingMs = 0;
@@ -218,12 +222,12 @@ export async function runDistillation(input: DistillInput, options: DistillOptio
         checkpoint,
         onEpoch: (epoch, loss, rowsPerSecond) => {
           doneWork += rowIndices.length;
-          report({ phase, ...extra, epoch, epochs, loss, rowsPerSecond });
+          report({ phase, ...extra, epoch, epochs: epochsFor(rowIndices.length), loss, rowsPerSecond });
         },
       },
     );
     trainingMs += performance.now() - trainStarted;
-    trainedRowEpochs += rowIndices.length * epochs;
+    trainedRowEpochs += rowIndices.length * epochsFor(rowIndices.length);
     return model;
   };
   const predictRows = (model: Awaited<ReturnType<typeof train>>, rowIndices: number[] | null): Float32Array =>
@@ -267,7 +271,7 @@ export async function runDistillation(input: DistillInput, options: DistillOptio
     peerProbs = tuning.stageEnsemble === 'mean' ? peerSum.map((value) => value / stage) : stagePeers;
     endPhase('peer');
     const calibrationInput: CalibrationInput = { ...calibrationInputBase, peerProbs };
-    calibration = tuning.advice === 'naive' ? naiveAdvice(calibrationInput) : calibrate(calibrationInput);
+    calibration = tuning.advice === 'naive' ? naiveAdvice(calibrationInput) : calibrate(calibrationInput, 5, tuning.calibrationPrior);
     endPhase('calibrate');
     log(
       `stage ${stage}/${options.stages}: estimated teacher accuracy ${calibration.estimatedTeacherAccuracy.toFixed(4)}, ` +
@@ -327,7 +331,7 @@ export async function runDistillation(input: DistillInput, options: DistillOptio
     estimatedTeacherAccuracy: round(advice.estimatedTeacherAccuracy),
     flaggedCount: advice.flagged.reduce((a, b) => a + b, 0),
     changedCount: rows.filter((_, i) => teacher[i] >= 0 && human[i] < 0 && advice.suggested[i] !== teacher[i]).length,
-    thresholds: { flag: round(advice.threshold), alpha: advice.parameters.alpha, gamma: advice.parameters.gamma, beta: advice.parameters.beta },
+    thresholds: { flag: round(advice.threshold), change: advice.changeThreshold, alpha: advice.parameters.alpha, gamma: advice.parameters.gamma, beta: advice.parameters.beta },
     teacherConfusion: labels.map((_, y) => labels.map((__, t) => round(confusion[y * classes + t]))),
     humanCheck: {
       rows: humanRows.length,

@@ -22,9 +22,30 @@ export interface StudentOptions {
   /** Where the dense layer runs. */
   head: 'typed' | 'tfjs';
   seed: number;
+  /**
+   * Small training sets get more epochs: at least this many row updates in all (capped at maxEpochs), so that 50 or
+   * 750 rows are not left with a few hundred SGD steps. Large sets keep `epochs`.
+   */
+  minRowUpdates?: number;
+  maxEpochs?: number;
 }
 
-export const DEFAULT_STUDENT: StudentOptions = { dim: 32, epochs: 5, learningRate: 0.5, batchSize: 32, head: 'typed', seed: 0 };
+/** Epochs actually run for a training set of `rows` rows. */
+export function effectiveEpochs(rows: number, options: Pick<StudentOptions, 'epochs' | 'minRowUpdates' | 'maxEpochs'>): number {
+  const wanted = Math.ceil((options.minRowUpdates ?? 0) / Math.max(rows, 1));
+  return Math.max(options.epochs, Math.min(options.maxEpochs ?? options.epochs, wanted));
+}
+
+export const DEFAULT_STUDENT: StudentOptions = {
+  dim: 32,
+  epochs: 5,
+  learningRate: 0.5,
+  batchSize: 32,
+  head: 'typed',
+  seed: 0,
+  minRowUpdates: 25_000,
+  maxEpochs: 100,
+};
 
 /** The learned weights. `embedding` is buckets × dim, `kernel` is dim × classes (row-major), `bias` is classes. */
 export interface StudentWeights {
@@ -217,7 +238,8 @@ export async function trainStudent(
   options: StudentOptions,
   hooks: TrainHooks = {},
 ): Promise<StudentWeights> {
-  const { dim, epochs, batchSize } = options;
+  const { dim, batchSize } = options;
+  const epochs = effectiveEpochs(set.features.rows, options);
   const random = new SeededRandom(options.seed);
   // The embedding table starts at zero and the small dense kernel at random (the reverse of fastText): the result is
   // the same symmetric-breaking start, without drawing buckets × dim random numbers for every student.

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { SeededRandom } from '../../src/training/random';
 import { fitFeaturizer, transform, tokenize, featureHashes, selectRows, fnv1a } from '../../src/training/featurize';
 import { stratifiedFolds } from '../../src/training/splits';
-import { rowPosterior, estimateConfusion, chooseFlagThreshold, calibrate, type CalibrationInput, type CalibrationParameters } from '../../src/training/calibration';
+import { rowPosterior, estimateConfusion, chooseFlagThreshold, chooseChangeThreshold, calibrate, type CalibrationInput, type CalibrationParameters } from '../../src/training/calibration';
 import { precisionAtK, auroc, accuracyOf } from '../../src/training/evaluation';
 
 const close = (actual: number, expected: number, tolerance = 1e-6) =>
@@ -116,6 +116,17 @@ test('flag threshold maximises the expected F1', () => {
   assert.equal(chooseFlagThreshold(Float32Array.from([0.9]), Uint8Array.from([0])), 1, 'nothing to flag');
 });
 
+test('change threshold: the most conservative κ that gets the most human pairs right', () => {
+  const pairs = [
+    { wrong: 0.95, best: 0, teacher: 1, truth: 0 }, // changing fixes a teacher error
+    { wrong: 0.65, best: 0, teacher: 1, truth: 1 }, // changing would break a right teacher label
+  ];
+  // κ ≤ 0.6 changes both (1 right), 0.7 … 0.95 change only the first (2 right), ≥ 0.99 change none (1 right).
+  assert.equal(chooseChangeThreshold(pairs), 0.95);
+  assert.equal(chooseChangeThreshold([{ wrong: 0.7, best: 0, teacher: 1, truth: 1 }]), 1.01, 'no evidence that changes help: never change');
+  assert.equal(chooseChangeThreshold([]), 0.5, 'no human pairs: plain arg-max');
+});
+
 test('calibrate: human rows are one-hot and never flagged; a strong teacher is not overturned by a weak peer', () => {
   // 40 rows: teacher right on all but row 0; the peer is mediocre (0.6 on the right label) everywhere.
   const peer: number[][] = [];
@@ -146,4 +157,26 @@ test('precision@k, AUROC and accuracy against hand values', () => {
   close(auroc(scores, positive), 0.75);
   close(auroc([0.5, 0.5], [true, false]), 0.5);
   close(accuracyOf(Float32Array.from([0.9, 0.1, 0.3, 0.7]), Int32Array.from([0, 0]), 2), 0.5);
+});
+
+test('calibrate: confident peers overturn a noisy teacher when the human labels confirm it', () => {
+  const peer: number[][] = [];
+  const teacher: number[] = [];
+  const human: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const truth = i % 2;
+    peer.push(truth === 0 ? [0.9, 0.1] : [0.1, 0.9]);
+    teacher.push(i % 4 === 0 ? 1 - truth : truth);
+    human.push(i >= 20 ? truth : -1);
+  }
+  const result = calibrate(input(peer, teacher, human));
+  for (const row of [0, 4, 8, 12, 16]) {
+    assert.equal(result.suggested[row], row % 2, `row ${row}: wrong teacher label replaced`);
+    assert.equal(result.flagged[row], 1, `row ${row} flagged`);
+    assert.ok(result.pTeacherWrong[row] > 0.5);
+  }
+  for (const row of [1, 2, 3, 5]) assert.equal(result.suggested[row], teacher[row], `row ${row}: right teacher label kept`);
+  assert.equal(result.humanCheck.rows, 20);
+  assert.equal(result.humanCheck.teacherAccuracy, 0.75);
+  assert.equal(result.humanCheck.advisedAccuracy, 1);
 });

@@ -17,7 +17,7 @@ const VOCAB: Record<string, string[]> = {
 };
 const FILLER = ['the', 'a', 'today', 'new', 'report', 'says', 'after', 'week'];
 
-/** 90 rows; the teacher is wrong on every 10th row; rows 0, 1, 2 … 8 (every 10th from 5) carry a human label. */
+/** 90 rows; the teacher is wrong on every 10th row; rows 5, 15, … 85 and 60, 70, 80 (three teacher errors) carry a human label. */
 function dataset(): { rows: TrainingRow[]; truth: string[] } {
   const random = new SeededRandom(123);
   const rows: TrainingRow[] = [];
@@ -26,7 +26,7 @@ function dataset(): { rows: TrainingRow[]; truth: string[] } {
     const label = LABELS[i % 3];
     const words = Array.from({ length: 8 }, (_, k) => (k % 2 === 0 ? VOCAB[label][random.int(8)] : FILLER[random.int(8)]));
     const teacher = i % 10 === 0 ? LABELS[(i + 1) % 3] : label;
-    rows.push({ id: `r${i}`, line: i + 1, text: words.join(' '), teacher, human: i % 10 === 5 ? label : null, teacherConfidence: null });
+    rows.push({ id: `r${i}`, line: i + 1, text: words.join(' '), teacher, human: i % 10 === 5 || (i % 10 === 0 && i >= 60) ? label : null, teacherConfidence: null });
     truth.push(label);
   }
   return { rows, truth };
@@ -58,14 +58,14 @@ test('distillation: one prediction per row in order, human rows trusted, wrong t
   const advisedRight = out.predictions.filter((p, i) => p.suggested === truth[i]).length;
   const teacherRight = rows.filter((row, i) => row.teacher === truth[i]).length;
   assert.ok(advisedRight > teacherRight, `advice ${advisedRight}/90 should beat the teacher ${teacherRight}/90`);
-  // The nine wrong teacher labels rank above every right one.
-  const wrong = rows.map((_, i) => i).filter((i) => rows[i].teacher !== truth[i]);
+  // The six wrong teacher labels without a human label rank above every right one.
+  const wrong = rows.map((_, i) => i).filter((i) => rows[i].teacher !== truth[i] && rows[i].human === null);
   const lowestWrong = Math.min(...wrong.map((i) => out.predictions[i].p_teacher_wrong));
   const right = rows.map((_, i) => i).filter((i) => rows[i].teacher === truth[i] && rows[i].human === null);
   const highestRight = Math.max(...right.map((i) => out.predictions[i].p_teacher_wrong));
   assert.ok(lowestWrong > highestRight, `wrong labels score ≥ ${lowestWrong}, right ones ≤ ${highestRight}`);
   for (const phase of ['featurize', 'vanilla', 'peer', 'final']) assert.ok(phases.has(phase), `progress reported phase ${phase}`);
-  assert.equal(out.metrics.humanRows, 9);
+  assert.equal(out.metrics.humanRows, 12);
   assert.equal(out.metrics.finalTargets, 'soft');
   assert.equal(out.backend.name, 'cpu');
 });
