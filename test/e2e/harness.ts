@@ -229,6 +229,13 @@ export class E2ESession {
       }
     };
     process.once('exit', killServer);
+    // Ctrl-C or a kill ends node without 'exit' handlers unless a signal handler is installed: stop the server too.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        killServer();
+        process.exit(signal === 'SIGINT' ? 130 : 143);
+      });
+    }
 
     let browser: Browser | undefined;
     try {
