@@ -60,6 +60,22 @@ suite('PeerKD extension host', () => {
     assert.match(diagnostics.find((d) => d.range.start.line === 3)?.message ?? '', /text/);
   });
 
+  test('Validate Dataset validates a file that is not open and publishes its problems', async () => {
+    await activeExtension();
+    const uri = workspaceFile('closed.jsonl');
+    assert.ok(!vscode.workspace.textDocuments.some((d) => d.uri.toString() === uri.toString()), 'closed.jsonl is already open');
+    const summary = (await vscode.commands.executeCommand('peerkd.validateDataset', uri)) as
+      | { rows: number; errors: number; warnings: number }
+      | undefined;
+    assert.ok(summary, 'the command returned no summary');
+    assert.deepEqual({ rows: summary.rows, errors: summary.errors, warnings: summary.warnings }, { rows: 3, errors: 1, warnings: 1 });
+    const diagnostics = await waitForDiagnostics(uri, 2);
+    assert.deepEqual(
+      diagnostics.map((d) => [d.range.start.line + 1, vscode.DiagnosticSeverity[d.severity]]).sort(),
+      [[2, 'Error'], [3, 'Warning']],
+    );
+  });
+
   test('updates diagnostics when the document is edited', async () => {
     await activeExtension();
     const uri = workspaceFile('bad.jsonl');
