@@ -1,12 +1,11 @@
-// `npm run test:e2e [-- flow-words] [--update-screenshots]`: sets up code-server and Chromium when missing, builds
-// the extension and runs test/e2e (node's test runner; each flow is one test, see test/e2e/README.md).
+// `npm run test:e2e [-- flow-words] [--update-screenshots]`: sets up code-server and Chromium when missing and runs
+// test/e2e (node's test runner; each flow is one test, see test/e2e/README.md).
 import { ensureEndToEndTools, ensureNodeModules, repoRoot, run } from './lib/setup.mjs';
 
 async function main() {
   await ensureNodeModules();
   await ensureEndToEndTools();
-  const build = await run(process.execPath, ['esbuild.mjs']);
-  if (build !== 0) return build;
+  // No separate build: packaging the .vsix runs `vscode:prepublish` (the production build) in the harness.
   // node --test would take words as more test files: hand them (and --update-screenshots) to the runner by env.
   const args = process.argv.slice(2);
   const env = { ...process.env };
