@@ -41,6 +41,7 @@ async function main() {
   const results = [];
   try {
     await ensureNodeModules();
+    console.log(`setup: node_modules ready after ${((Date.now() - started) / 1000).toFixed(0)} s`);
   } catch (error) {
     console.error(`setup failed: ${error instanceof Error ? error.message : String(error)}`);
     console.log('\n0 passed, 1 failed');
