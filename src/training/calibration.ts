@@ -239,22 +239,25 @@ export function chooseFlagThreshold(pTeacherWrong: Float32Array, candidates: Uin
 export const CHANGE_GRID = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.01];
 
 /**
- * "Do no harm": the suggestion replaces the teacher label only where P(teacher wrong) ≥ κ. κ maximises the number of
- * human pairs the rule gets right, judged with cross-fitted posteriors; ties go to the larger κ (fewer changes),
- * so the advice moves away from the teacher only as far as the human labels show it helps. κ = 0.5 is plain arg-max.
+ * "Do no harm": the suggestion replaces the teacher label only where P(teacher wrong) ≥ κ. Judged on the human
+ * pairs with cross-fitted posteriors: unless some κ gets strictly more pairs right than keeping every teacher label,
+ * κ = never (above 1) — the human labels have not shown that changing helps. Otherwise the smallest κ among those
+ * with the most pairs right (κ = 0.5 is the plain arg-max, the Bayes decision under π).
  */
 export function chooseChangeThreshold(pairs: { wrong: number; best: number; teacher: number; truth: number }[]): number {
-  let bestKappa = CHANGE_GRID[CHANGE_GRID.length - 1];
-  let bestRight = -1;
-  for (let k = CHANGE_GRID.length - 1; k >= 0; k--) {
-    const kappa = CHANGE_GRID[k];
-    const right = pairs.filter((pair) => (pair.wrong >= kappa ? pair.best : pair.teacher) === pair.truth).length;
+  if (pairs.length === 0) return 0.5;
+  const never = CHANGE_GRID[CHANGE_GRID.length - 1];
+  const rightAt = (kappa: number) => pairs.filter((pair) => (pair.wrong >= kappa ? pair.best : pair.teacher) === pair.truth).length;
+  let bestKappa = never;
+  let bestRight = rightAt(never);
+  for (const kappa of CHANGE_GRID) {
+    const right = rightAt(kappa);
     if (right > bestRight) {
       bestRight = right;
       bestKappa = kappa;
     }
   }
-  return pairs.length ? bestKappa : 0.5;
+  return bestKappa;
 }
 
 /** Splits the listed rows into at most k groups, deterministically (round-robin in row order). */

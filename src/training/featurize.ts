@@ -16,7 +16,7 @@ export interface FeaturizerConfig {
   charNgrams: [number, number] | null;
 }
 
-export const DEFAULT_FEATURIZER: FeaturizerConfig = { buckets: 1 << 18, wordNgrams: 2, charNgrams: null };
+export const DEFAULT_FEATURIZER: FeaturizerConfig = { buckets: 1 << 19, wordNgrams: 2, charNgrams: null };
 
 /** Compressed sparse rows: the features of row r are indices/values[offsets[r] .. offsets[r+1]). */
 export interface SparseRows {

@@ -39,7 +39,7 @@ export function effectiveEpochs(rows: number, options: Pick<StudentOptions, 'epo
 export const DEFAULT_STUDENT: StudentOptions = {
   dim: 32,
   epochs: 5,
-  learningRate: 0.5,
+  learningRate: 0.3,
   batchSize: 32,
   head: 'typed',
   seed: 0,

@@ -116,14 +116,17 @@ test('flag threshold maximises the expected F1', () => {
   assert.equal(chooseFlagThreshold(Float32Array.from([0.9]), Uint8Array.from([0])), 1, 'nothing to flag');
 });
 
-test('change threshold: the most conservative κ that gets the most human pairs right', () => {
+test('change threshold: the smallest κ with the most human pairs right, and never without a strict gain', () => {
   const pairs = [
     { wrong: 0.95, best: 0, teacher: 1, truth: 0 }, // changing fixes a teacher error
     { wrong: 0.65, best: 0, teacher: 1, truth: 1 }, // changing would break a right teacher label
   ];
   // κ ≤ 0.6 changes both (1 right), 0.7 … 0.95 change only the first (2 right), ≥ 0.99 change none (1 right).
-  assert.equal(chooseChangeThreshold(pairs), 0.95);
-  assert.equal(chooseChangeThreshold([{ wrong: 0.7, best: 0, teacher: 1, truth: 1 }]), 1.01, 'no evidence that changes help: never change');
+  assert.equal(chooseChangeThreshold(pairs), 0.7);
+  const fixesOnly = [pairs[0], { wrong: 0.2, best: 1, teacher: 1, truth: 1 }];
+  assert.equal(chooseChangeThreshold(fixesOnly), 0.5);
+  assert.equal(chooseChangeThreshold([{ wrong: 0.7, best: 0, teacher: 1, truth: 1 }]), 1.01, 'changes only hurt: never change');
+  assert.equal(chooseChangeThreshold([{ wrong: 0.7, best: 1, teacher: 1, truth: 1 }]), 1.01, 'no strict gain: never change');
   assert.equal(chooseChangeThreshold([]), 0.5, 'no human pairs: plain arg-max');
 });
 
