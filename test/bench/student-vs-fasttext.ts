@@ -16,7 +16,7 @@ import { accuracyOf } from '../../src/training/evaluation';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { epochs: { type: 'string', default: '25' }, dim: { type: 'string', default: '32' }, docs: { type: 'string' }, 'tfjs-epochs': { type: 'string', default: '5' } },
+  options: { epochs: { type: 'string', default: '25' }, dim: { type: 'string', default: '32' }, docs: { type: 'string' }, 'tfjs-epochs': { type: 'string' } },
 });
 const dir = positionals[0] ?? '../shared/data/agnews-noisy';
 const epochs = Number(values.epochs);
@@ -35,7 +35,7 @@ function fastText(threads: number): { seconds: number; accuracy: number } | { er
     writeFileSync(path.join(work, 'train.txt'), train.map((row) => line(trainLabel(row), row.text)).join('\n') + '\n');
     writeFileSync(path.join(work, 'test.txt'), test.map((row) => line(row.gold_label, row.text)).join('\n') + '\n');
     const args = ['supervised', '-input', 'train.txt', '-output', 'model', '-epoch', String(epochs), '-dim', String(dim), '-wordNgrams', '2',
-      '-bucket', String(DEFAULT_FEATURIZER.buckets), '-lr', '0.5', '-minCount', '1', '-thread', String(threads), '-verbose', '0'];
+      '-bucket', String(DEFAULT_FEATURIZER.buckets), '-lr', String(DEFAULT_STUDENT.learningRate), '-minCount', '1', '-thread', String(threads), '-verbose', '0'];
     const started = performance.now();
     const run = spawnSync('fasttext', args, { cwd: work, encoding: 'utf8' });
     const seconds = (performance.now() - started) / 1000;
@@ -63,7 +63,7 @@ async function ours(head: 'typed' | 'tfjs', backend: 'cpu' | 'wasm', runEpochs: 
 }
 
 (async () => {
-  const tfjsEpochs = Number(values['tfjs-epochs']);
+  const tfjsEpochs = Number(values['tfjs-epochs'] ?? epochs);
   const rows: string[] = [];
   const add = (name: string, runEpochs: number, result: { seconds: number; accuracy: number } | { error: string }) => {
     if ('error' in result) rows.push(`| ${name} | ${runEpochs} | — | — | — | ${result.error.split('\n')[0]} |`);
@@ -79,7 +79,7 @@ async function ours(head: 'typed' | 'tfjs', backend: 'cpu' | 'wasm', runEpochs: 
   const ratio = 'seconds' in ft2 && 'seconds' in typed ? typed.seconds / ft2.seconds : NaN;
   const table = [
     `Command: \`node --import tsx test/bench/student-vs-fasttext.ts ${dir} --epochs ${epochs} --dim ${dim}\` — ${train.length} rows (teacher labels), ` +
-      `dim ${dim}, word uni+bigrams, ${DEFAULT_FEATURIZER.buckets} buckets, lr 0.5; test accuracy on ${test.length} rows.`,
+      `dim ${dim}, word uni+bigrams, ${DEFAULT_FEATURIZER.buckets} buckets, lr ${DEFAULT_STUDENT.learningRate} (linear decay); test accuracy on ${test.length} rows.`,
     '',
     '| student | epochs | training s | row-epochs/s | test accuracy | note |',
     '| --- | ---: | ---: | ---: | ---: | --- |',
