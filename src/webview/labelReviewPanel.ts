@@ -183,6 +183,7 @@ export class LabelReviewPanel {
       });
       return;
     }
+    const preparing = Date.now();
     const current = await this.currentRows();
     if (!current) {
       return;
@@ -192,17 +193,20 @@ export class LabelReviewPanel {
       this.post({ type: 'empty', reason: `Run ${this.run.runId} flagged no rows of ${name}.`, datasetUri: this.datasetUri.toString() });
       return;
     }
+    const rows = current.rows.map(toRowView);
+    const view = buildViewUpdate(current.rows, this.filters, this.undo);
+    this.services.log.info(`Label Review: prepared ${rows.length.toLocaleString('en-US')} rows for the panel in ${Date.now() - preparing} ms`);
     this.post({
       type: 'init',
       datasetName: name,
       datasetUri: this.datasetUri.toString(),
       runId: this.run.runId,
       labels: this.run.labels,
-      rows: current.rows.map(toRowView),
+      rows,
       filters: this.filters,
       scrollTop: this.scrollTop,
       selectedRowId: this.selectedRowId,
-      view: buildViewUpdate(current.rows, this.filters, this.undo),
+      view,
     });
   }
 
@@ -237,6 +241,7 @@ export class LabelReviewPanel {
     switch (message.type) {
       case 'ready':
         this.ready = true;
+        this.services.log.info(`Label Review: webview ready ${Date.now() - this.openedAt} ms after the panel was asked for`);
         if (message.state) {
           if (message.state.filters) {
             this.filters = message.state.filters;
