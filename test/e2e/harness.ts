@@ -197,10 +197,16 @@ export class E2ESession {
     mkdirSync(extensionsDir, { recursive: true });
     writeFileSync(join(userDataDir, 'User', 'settings.json'), JSON.stringify(USER_SETTINGS, null, 2));
 
-    const vsixPath = packageVsix(repoRoot, join(baseDir, 'peerkd.vsix'));
-    const installArgs = ['--extensions-dir', extensionsDir, '--user-data-dir', userDataDir];
-    for (const vsix of [vsixPath, ...(options.extraVsix ?? [])]) installArgs.push('--install-extension', vsix);
-    runChecked(codeServerBin, installArgs);
+    const vsixPath = join(baseDir, 'peerkd.vsix');
+    try {
+      packageVsix(repoRoot, vsixPath);
+      const installArgs = ['--extensions-dir', extensionsDir, '--user-data-dir', userDataDir];
+      for (const vsix of [vsixPath, ...(options.extraVsix ?? [])]) installArgs.push('--install-extension', vsix);
+      runChecked(codeServerBin, installArgs);
+    } catch (error) {
+      rmSync(baseDir, { recursive: true, force: true });
+      throw error;
+    }
 
     const port = await freePort();
     const serverLog = createWriteStream(join(resultsDir, 'code-server.log'));
@@ -250,6 +256,7 @@ export class E2ESession {
       browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS });
     } catch (error) {
       killServer();
+      rmSync(baseDir, { recursive: true, force: true });
       throw error;
     }
     return new E2ESession(baseDir, userDataDir, extensionsDir, port, vsixPath, server, browser);
