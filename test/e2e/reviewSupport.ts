@@ -1,7 +1,9 @@
 /** Helpers shared by the Label Review flows (test/e2e/flows/distill-*.ts and review-*.ts). */
-import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, waitFor, type Workbench } from './harness';
+import { DEFAULT_FIELDS } from '../../src/dataset/types';
+import { resolveRunsDir, RunWriter, sha256 } from '../../src/training/artifacts';
 import type { Prediction } from '../../src/training/types';
 
 export const DATASET = 'agnews.jsonl';
@@ -64,4 +66,49 @@ export async function waitForFlaggedProblems(workbench: Workbench, timeoutMs = 3
 
 export async function waitForFile(path: string, timeoutMs = 10_000): Promise<void> {
   await waitFor(() => existsSync(path), { timeoutMs, message: `${path} to exist` });
+}
+
+/**
+ * Writes `rows` rows of the example (copied over with fresh ids when more than 2,000) as the dataset, and a complete
+ * run flagging every row with the engine's own RunWriter, so a flow can open Label Review without training.
+ */
+export async function writeDatasetWithFlaggedRun(workspaceDir: string, rows: number): Promise<void> {
+  const labels = ['Business', 'Sci/Tech', 'Sports', 'World'];
+  const example = readFileSync(join(repoRoot, 'examples', 'agnews-sample.jsonl'), 'utf8').split('\n').filter(Boolean);
+  const lines = Array.from({ length: rows }, (_, index) => {
+    const row = JSON.parse(example[index % example.length]) as Record<string, unknown>;
+    row.id = `${String(row.id)}-${Math.floor(index / example.length)}`;
+    delete row.human_label;
+    return JSON.stringify(row);
+  });
+  const datasetPath = join(workspaceDir, DATASET);
+  const text = lines.join('\n') + '\n';
+  writeFileSync(datasetPath, text);
+  let seed = 7;
+  const random = (): number => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+  const predictions: Prediction[] = lines.map((line, index) => {
+    const row = JSON.parse(line) as { id: string; teacher_label: string };
+    const others = labels.filter((label) => label !== row.teacher_label);
+    const suggested = others[Math.floor(random() * others.length)];
+    const p = 0.5 + random() * 0.5;
+    const probs = Object.fromEntries(labels.map((label) => [label, label === suggested ? p : (1 - p) / 3]));
+    return { id: row.id, line: index + 1, teacher: row.teacher_label, human: null, suggested, p_teacher_wrong: p, flagged: true, probs, peer_probs: probs, vanilla_probs: probs };
+  });
+  const runId = `20260101-000000-agnews-${rows}`;
+  const writer = await RunWriter.create(resolveRunsDir(datasetPath), runId);
+  await writer.writePredictions(predictions);
+  await writer.writeJson('metrics.json', {});
+  await writer.writeJson('settings.json', {
+    runId,
+    startedAt: new Date().toISOString(),
+    completedAt: new Date().toISOString(),
+    datasetPath,
+    datasetSha256: sha256(text),
+    datasetSource: 'file',
+    fields: DEFAULT_FIELDS,
+    labels,
+    labelsSource: 'configured',
+    options: { folds: 2, stages: 1, seed: 0, backend: 'cpu', finalTargets: 'auto', student: 'fasttext' },
+  });
+  await writer.commit(datasetPath);
 }

@@ -4,60 +4,17 @@
  * figures for docs/BENCHMARKS.md. The run is written with the engine's own RunWriter, so the flow needs no training.
  */
 import * as assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { DEFAULT_FIELDS } from '../../../src/dataset/types';
-import { resolveRunsDir, RunWriter, sha256 } from '../../../src/training/artifacts';
-import type { Prediction } from '../../../src/training/types';
-import { defineFlow, repoRoot, waitFor } from '../harness';
-import { DATASET, REVIEW_COMMAND } from '../reviewSupport';
+import { defineFlow, waitFor } from '../harness';
+import { DATASET, REVIEW_COMMAND, writeDatasetWithFlaggedRun } from '../reviewSupport';
 
 const ROWS = 10_000;
-const LABELS = ['Business', 'Sci/Tech', 'Sports', 'World'];
 
 export default defineFlow({
   name: 'review: 10,000 flagged rows render fast and scroll with only the visible rows in the DOM',
   fixture: 'review',
   timeoutMs: 300_000,
   async prepare(workspaceDir) {
-    // The 2,000-row example five times over, each copy with its own ids.
-    const example = readFileSync(join(repoRoot, 'examples', 'agnews-sample.jsonl'), 'utf8').split('\n').filter(Boolean);
-    const lines = Array.from({ length: ROWS }, (_, index) => {
-      const row = JSON.parse(example[index % example.length]) as Record<string, unknown>;
-      row.id = `${String(row.id)}-${Math.floor(index / example.length)}`;
-      delete row.human_label;
-      return JSON.stringify(row);
-    });
-    const datasetPath = join(workspaceDir, DATASET);
-    const text = lines.join('\n') + '\n';
-    writeFileSync(datasetPath, text);
-    let seed = 7;
-    const random = (): number => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-    const predictions: Prediction[] = lines.map((line, index) => {
-      const row = JSON.parse(line) as { id: string; teacher_label: string };
-      const others = LABELS.filter((label) => label !== row.teacher_label);
-      const suggested = others[Math.floor(random() * others.length)];
-      const p = 0.5 + random() * 0.5;
-      const probs = Object.fromEntries(LABELS.map((label) => [label, label === suggested ? p : (1 - p) / 3]));
-      return { id: row.id, line: index + 1, teacher: row.teacher_label, human: null, suggested, p_teacher_wrong: p, flagged: true, probs, peer_probs: probs, vanilla_probs: probs };
-    });
-    const runId = '20260101-000000-agnews-10k';
-    const writer = await RunWriter.create(resolveRunsDir(datasetPath), runId);
-    await writer.writePredictions(predictions);
-    await writer.writeJson('metrics.json', {});
-    await writer.writeJson('settings.json', {
-      runId,
-      startedAt: new Date().toISOString(),
-      completedAt: new Date().toISOString(),
-      datasetPath,
-      datasetSha256: sha256(text),
-      datasetSource: 'file',
-      fields: DEFAULT_FIELDS,
-      labels: LABELS,
-      labelsSource: 'configured',
-      options: { folds: 2, stages: 1, seed: 0, backend: 'cpu', finalTargets: 'auto', student: 'fasttext' },
-    });
-    await writer.commit(datasetPath);
+    await writeDatasetWithFlaggedRun(workspaceDir, ROWS);
   },
   async run(workbench) {
     await workbench.openFile(DATASET);

@@ -1,0 +1,40 @@
+/**
+ * Label Review survives a window reload (WebviewPanelSerializer): the panel comes back on the same dataset with the
+ * text search the user typed and the same filtered rows.
+ */
+import * as assert from 'node:assert/strict';
+import { defineFlow, waitFor } from '../harness';
+import { DATASET, REVIEW_COMMAND, writeDatasetWithFlaggedRun } from '../reviewSupport';
+
+const SEARCH = 'oil';
+
+export default defineFlow({
+  name: 'review: the panel restores after a reload with its filters',
+  fixture: 'review',
+  timeoutMs: 240_000,
+  async prepare(workspaceDir) {
+    await writeDatasetWithFlaggedRun(workspaceDir, 500);
+  },
+  async run(workbench) {
+    await workbench.openFile(DATASET);
+    await workbench.runCommand(REVIEW_COMMAND);
+    let frame = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 60_000 });
+    const shown = async (): Promise<string> => (await frame.locator('[data-count="showing"] b').innerText()).replace(/,/g, '');
+    assert.equal(await shown(), '500');
+    await frame.locator('#counts').click();
+    await workbench.page.keyboard.press('/');
+    await workbench.page.keyboard.type(SEARCH);
+    const filtered = await waitFor(async () => {
+      const count = await shown();
+      return count !== '500' ? count : undefined;
+    }, { message: 'the search to filter the list' });
+    assert.ok(Number(filtered) > 0 && Number(filtered) < 500, filtered);
+
+    await workbench.runCommand('Developer: Reload Window');
+    await workbench.page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    frame = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 90_000 });
+    await waitFor(async () => (await shown()) === filtered, { timeoutMs: 30_000, message: `the restored panel to show ${filtered} rows` });
+    assert.equal(await frame.evaluate("document.getElementById('filter-search').value"), SEARCH);
+    assert.equal(await frame.locator('#list .row').first().count(), 1);
+  },
+});
