@@ -88,7 +88,7 @@ export default defineFlow({
     await frame.locator('#help:not([hidden])').waitFor({ state: 'visible' });
     await workbench.page.keyboard.press('Escape');
     // The README picture: the panel's editor group maximised so the list has room.
-    const maximize = 'View: Toggle Maximized Editor Group';
+    const maximize = 'View: Toggle Maximize Editor Group';
     const maximized = await workbench.runCommand(maximize, { timeoutMs: 5_000 }).then(() => true, () => false);
     await workbench.page.waitForTimeout(500);
     await workbench.screenshot('review-panel', { readme: true });
