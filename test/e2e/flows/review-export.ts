@@ -1,0 +1,52 @@
+/**
+ * "PeerKD: Export Reviewed Dataset": choose the advised labels, accept the proposed file name, and find a copy in
+ * which every row has its final label and provenance, every other field as it was, and the original untouched.
+ */
+import * as assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { defineFlow, exactText, waitFor } from '../harness';
+import { completedRuns, DATASET, readPredictions, writeDatasetWithFlaggedRun } from '../reviewSupport';
+
+const EXPORTED = 'agnews.reviewed.jsonl';
+
+export default defineFlow({
+  name: 'review: export the reviewed dataset with final labels and provenance',
+  fixture: 'review',
+  timeoutMs: 180_000,
+  async prepare(workspaceDir) {
+    await writeDatasetWithFlaggedRun(workspaceDir, 50);
+  },
+  async run(workbench) {
+    const original = workbench.readFile(DATASET);
+    const [runId] = completedRuns(workbench);
+    const predictions = new Map(readPredictions(workbench, runId).map((p) => [p.id, p]));
+    await workbench.openFile(DATASET);
+    await workbench.runCommand('PeerKD: Export Reviewed Dataset');
+    const page = workbench.page;
+    await page
+      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
+      .filter({ has: page.locator('.label-name', { hasText: exactText('Advised label') }) })
+      .first()
+      .click();
+    // The save dialog proposes agnews.reviewed.jsonl next to the dataset; accept it.
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await waitFor(async () => (await input.inputValue().catch(() => '')).endsWith(EXPORTED), { message: 'the save dialog with the proposed name' });
+    await page.keyboard.press('Enter');
+    await workbench.waitForNotification(/wrote 50 rows to agnews\.reviewed\.jsonl/);
+    await waitFor(() => existsSync(workbench.path(EXPORTED)), { message: 'the exported file' });
+
+    assert.equal(workbench.readFile(DATASET), original, 'the original dataset is unchanged');
+    const exportedLines = workbench.readFile(EXPORTED).split('\n').filter(Boolean);
+    const originalLines = original.split('\n').filter(Boolean);
+    assert.equal(exportedLines.length, originalLines.length);
+    exportedLines.forEach((line, index) => {
+      const { final_label: finalLabel, label_provenance: provenance, ...rest } = JSON.parse(line) as Record<string, unknown>;
+      const originalRow = JSON.parse(originalLines[index]) as { id: string };
+      assert.deepEqual(rest, originalRow, `line ${index + 1}: only the two fields were added`);
+      const prediction = predictions.get(originalRow.id);
+      assert.ok(prediction);
+      assert.equal(finalLabel, prediction.suggested);
+      assert.deepEqual(provenance, { source: 'advised', run: runId, p_teacher_wrong: prediction.p_teacher_wrong });
+    });
+  },
+});
