@@ -1,0 +1,68 @@
+/**
+ * Edits made in the editor reach the panel and the diagnostics: a line moved with Alt+Down keeps its row (the panel
+ * shows its new line number, the warning moves with it), and a human label typed by hand marks the row reviewed and
+ * removes its warning.
+ */
+import * as assert from 'node:assert/strict';
+import type { Frame } from 'playwright-core';
+import { defineFlow, waitFor } from '../harness';
+import { completedRuns, DATASET, readPredictions, REVIEW_COMMAND, writeDatasetWithFlaggedRun } from '../reviewSupport';
+
+async function rowLine(frame: Frame, rowId: string): Promise<string | undefined> {
+  const row = frame.locator(`#list .row[data-id="${rowId}"]:not([hidden]) .line`);
+  return (await row.count()) > 0 ? row.first().innerText() : undefined;
+}
+
+export default defineFlow({
+  name: 'review: lines moved and labels typed in the editor show up in the panel and the diagnostics',
+  fixture: 'review',
+  timeoutMs: 180_000,
+  async prepare(workspaceDir) {
+    await writeDatasetWithFlaggedRun(workspaceDir, 12);
+  },
+  async run(workbench) {
+    const [runId] = completedRuns(workbench);
+    const byLine = new Map(readPredictions(workbench, runId).map((p) => [p.line, p]));
+    const first = byLine.get(1);
+    const second = byLine.get(2);
+    assert.ok(first && second);
+    await workbench.openFile(DATASET);
+    await workbench.waitForProblems((entries) => entries.filter((e) => e.source === 'PeerKD').length === 12, {
+      message: '12 PeerKD warnings',
+    });
+    await workbench.runCommand(REVIEW_COMMAND);
+    const frame = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 60_000 });
+    assert.equal(await rowLine(frame, first.id), 'L1');
+
+    // Move line 1 below line 2 in the editor.
+    const page = workbench.page;
+    await page.locator(`.tabs-container .tab[data-resource-name="${DATASET}"]`).first().click();
+    await page.locator('.monaco-editor.focused').waitFor({ state: 'visible', timeout: 10_000 });
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.press('Alt+ArrowDown');
+    await waitFor(async () => (await rowLine(frame, first.id)) === 'L2' && (await rowLine(frame, second.id)) === 'L1', {
+      message: 'the panel to show the moved rows on their new lines',
+    });
+    await workbench.waitForProblems(
+      (entries) => entries.some((e) => e.source === 'PeerKD' && e.line === 2 && e.message.includes(`peers suggest '${first.suggested}'`)),
+      { message: "the moved row's warning on line 2" },
+    );
+
+    // Type a human label by hand at the end of the moved row (now line 2), before its closing brace.
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('End');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.type(`, "human_label": "${first.suggested}"`);
+    await waitFor(
+      async () => (await frame.locator(`#list .row[data-id="${first.id}"]`).first().getAttribute('data-human')) === first.suggested,
+      { message: 'the panel to show the typed human label' },
+    );
+    assert.equal(await frame.locator('[data-count="reviewed"] b').innerText(), '1');
+    const problems = await workbench.waitForProblems(
+      (entries) => entries.filter((e) => e.source === 'PeerKD').length === 11,
+      { message: 'the labelled row to lose its warning' },
+    );
+    assert.ok(!problems.some((e) => e.source === 'PeerKD' && e.line === 2));
+  },
+});
