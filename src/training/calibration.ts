@@ -267,7 +267,7 @@ function crossFitGroups(rows: readonly number[], k: number): number[][] {
   return groups;
 }
 
-export function calibrate(input: CalibrationInput, crossFitFolds = 5, priorStrength = 1): CalibrationResult {
+export function calibrate(input: CalibrationInput, crossFitFolds = 5, priorStrength = 1, changeGuard = true): CalibrationResult {
   const { classes, teacher, human } = input;
   const rows = teacher.length;
   const humanRows: number[] = [];
@@ -283,7 +283,7 @@ export function calibrate(input: CalibrationInput, crossFitFolds = 5, priorStren
   let advisedRight = 0;
   let logLikelihood = 0;
   const crossFitted = new Map<number, { wrong: number; best: number }>();
-  for (const group of crossFitGroups(humanPairs, crossFitFolds)) {
+  for (const group of crossFitGroups(humanPairs, crossFitFolds > 0 ? crossFitFolds : humanPairs.length)) {
     const held = new Set(group);
     const foldConfusion = estimateConfusion(input, (row) => !held.has(row));
     const foldParameters = fitParameters(input, foldConfusion, humanPairs.filter((row) => !held.has(row)), priorStrength);
@@ -295,7 +295,7 @@ export function calibrate(input: CalibrationInput, crossFitFolds = 5, priorStren
       crossFitted.set(row, { wrong: 1 - scratch[teacher[row]], best: argmax(scratch, 0, classes) });
     }
   }
-  const changeThreshold = chooseChangeThreshold(humanPairs.map((row) => ({ ...crossFitted.get(row)!, teacher: teacher[row], truth: human[row] })));
+  const changeThreshold = !changeGuard ? 0.5 : chooseChangeThreshold(humanPairs.map((row) => ({ ...crossFitted.get(row)!, teacher: teacher[row], truth: human[row] })));
 
   const posterior = new Float32Array(rows * classes);
   const suggested = new Int32Array(rows);

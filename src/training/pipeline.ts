@@ -30,6 +30,10 @@ export interface EngineTuning {
   advice: 'calibrated' | 'naive';
   /** Strength of the prior that keeps α, γ, β near neutral (1, 0, 0) against few human labels. */
   calibrationPrior: number;
+  /** Groups of human pairs for cross-fitting; 0 = leave one out. */
+  crossFitFolds: number;
+  /** Do-no-harm change threshold κ chosen on the human pairs (false: plain arg-max of the calibrated advice). */
+  changeGuard: boolean;
 }
 
 export const DEFAULT_TUNING: EngineTuning = {
@@ -39,6 +43,8 @@ export const DEFAULT_TUNING: EngineTuning = {
   humanWeight: 1,
   advice: 'calibrated',
   calibrationPrior: 1,
+  crossFitFolds: 0,
+  changeGuard: true,
 };
 
 /** Which final targets `auto` resolves to (measured in docs/BENCHMARKS.md). */
@@ -271,7 +277,7 @@ export async function runDistillation(input: DistillInput, options: DistillOptio
     peerProbs = tuning.stageEnsemble === 'mean' ? peerSum.map((value) => value / stage) : stagePeers;
     endPhase('peer');
     const calibrationInput: CalibrationInput = { ...calibrationInputBase, peerProbs };
-    calibration = tuning.advice === 'naive' ? naiveAdvice(calibrationInput) : calibrate(calibrationInput, 5, tuning.calibrationPrior);
+    calibration = tuning.advice === 'naive' ? naiveAdvice(calibrationInput) : calibrate(calibrationInput, tuning.crossFitFolds, tuning.calibrationPrior, tuning.changeGuard);
     endPhase('calibrate');
     log(
       `stage ${stage}/${options.stages}: estimated teacher accuracy ${calibration.estimatedTeacherAccuracy.toFixed(4)}, ` +
