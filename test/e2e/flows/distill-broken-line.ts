@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineFlow, repoRoot } from '../harness';
-import { completedRuns, DATASET, FLAGGED_MESSAGE, readPredictions, runDistillationAndWait, SUMMARY, waitForFlaggedProblems } from '../reviewSupport';
+import { completedRuns, DATASET, FLAGGED_MESSAGE, readPredictions, runDistillationAndWait, SUMMARY } from '../reviewSupport';
 
 const BROKEN_LINE = 3;
 
@@ -31,10 +31,16 @@ export default defineFlow({
     assert.ok(!predictions.some((p) => p.line === BROKEN_LINE || p.id === 'broken-1'));
     assert.ok(predictions.some((p) => p.line === BROKEN_LINE + 1), 'rows after the broken line keep their own line numbers');
 
-    const problems = await waitForFlaggedProblems(workbench);
+    const problems = await workbench.waitForProblems((entries) => entries.some((p) => p.line === BROKEN_LINE && p.severity === 'error'), {
+      message: `the invalid-JSON error on line ${BROKEN_LINE}`,
+    });
     const invalid = problems.filter((p) => p.line === BROKEN_LINE && p.severity === 'error');
     assert.equal(invalid.length, 1, JSON.stringify(problems.slice(0, 5)));
     assert.match(invalid[0].message, /json/i);
-    assert.ok(problems.some((p) => p.source === 'PeerKD' && FLAGGED_MESSAGE.test(p.message)));
+    // Flagged rows (if the run flags any) are warnings on rows the run scored, never on the broken line.
+    const flaggedLines = new Set(predictions.filter((p) => p.flagged).map((p) => p.line));
+    for (const problem of problems.filter((p) => p.source === 'PeerKD' && FLAGGED_MESSAGE.test(p.message))) {
+      assert.ok(flaggedLines.has(problem.line), `warning on line ${problem.line}, which the run did not flag`);
+    }
   },
 });

@@ -93,5 +93,13 @@ export default defineFlow({
         entries.some((entry) => entry.source === 'PeerKD'),
       { message: `the warning on line ${target.line} to disappear after the quick fix` },
     );
+
+    // The summary's "Open Label Review" opens the panel on the run's flagged rows (the row just decided included).
+    await workbench.runCommand('Notifications: Show Notifications');
+    await workbench.clickNotificationButton(SUMMARY, 'Open Label Review');
+    const frame = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 60_000 });
+    const flaggedShown = (await frame.locator('[data-count="flagged"] b').innerText()).replace(/,/g, '');
+    assert.equal(flaggedShown, String(flagged.length));
+    assert.equal(await frame.locator('[data-count="reviewed"] b').innerText(), '1');
   },
 });

@@ -1,23 +1,22 @@
 /**
- * Label Review flow 2 (issue 5): after a run, open Label Review from the summary, then with the keyboard only accept
- * the first row, keep the teacher label of the second, set the third with `2`, undo once, and save. The file on disk
- * must differ from the original in exactly two lines, each only by the human label the decision wrote.
+ * Label Review flow 2 (issue 5): open Label Review on a dataset with a completed run, then with the keyboard only
+ * accept the first row, keep the teacher label of the second, set the third with `2`, undo once, and save. The file
+ * on disk must differ from the original in exactly two lines, each only by the human label the decision wrote.
+ * The run is written with the engine's RunWriter (300 flagged rows), so the flow does not depend on how many rows a
+ * real training run flags; distill-palette.ts covers the run itself and opens the panel from its summary.
  */
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Frame } from 'playwright-core';
 import { setFieldInLine } from '../../../src/dataset/edit';
-import { defineFlow, repoRoot, waitFor } from '../harness';
+import { defineFlow, waitFor } from '../harness';
 import {
   completedRuns,
-  copyExampleDataset,
   DATASET,
   readPredictions,
+  REVIEW_COMMAND,
   reviewOrder,
-  runDistillationAndWait,
   runLabels,
-  SUMMARY,
+  writeDatasetWithFlaggedRun,
 } from '../reviewSupport';
 
 async function humanShown(frame: Frame, rowId: string): Promise<string | undefined> {
@@ -37,20 +36,19 @@ export default defineFlow({
   name: 'review: keyboard accept, keep, set with 2, undo, save; exact bytes on disk',
   fixture: 'review',
   timeoutMs: 300_000,
-  prepare(workspaceDir) {
-    copyExampleDataset(workspaceDir);
+  async prepare(workspaceDir) {
+    await writeDatasetWithFlaggedRun(workspaceDir, 300);
   },
   async run(workbench) {
-    const original = readFileSync(join(repoRoot, 'examples', 'agnews-sample.jsonl'), 'utf8');
+    const original = workbench.readFile(DATASET);
     await workbench.openFile(DATASET);
-    await runDistillationAndWait(workbench);
     const [runId] = completedRuns(workbench);
     const order = reviewOrder(readPredictions(workbench, runId));
     assert.ok(order.length >= 4, `the run must flag at least 4 rows, flagged ${order.length}`);
     const labels = runLabels(workbench, runId);
     const [first, second, third] = order;
 
-    await workbench.clickNotificationButton(SUMMARY, 'Open Label Review');
+    await workbench.runCommand(REVIEW_COMMAND);
     const frame = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 60_000 });
     // What the user sees: the flagged rows, highest probability first.
     const shownIds = await frame.locator('#list .row:not([hidden])').evaluateAll((rows) =>
@@ -105,7 +103,14 @@ export default defineFlow({
     // `o` opens the selected row's line in the editor; save from there.
     await workbench.page.keyboard.press('o');
     await workbench.page.locator(`.tabs-container .tab.active[data-resource-name="${DATASET}"]`).waitFor({ state: 'visible' });
-    await workbench.save();
+    await workbench.page.locator('.monaco-editor.focused').waitFor({ state: 'visible', timeout: 10_000 });
+    await workbench.save().catch(async () => {
+      // Ctrl+S can land while focus is still moving from the webview to the editor; save through the palette.
+      await workbench.runCommand('File: Save');
+      await waitFor(async () => (await workbench.page.locator('.tabs-container .tab.active.dirty').count()) === 0, {
+        message: 'the dataset to be saved',
+      });
+    });
 
     const lines = original.split('\n');
     lines[first.line - 1] = setFieldInLine(lines[first.line - 1], 'human_label', first.suggested);
