@@ -279,6 +279,7 @@ export async function runDistillation(input: DistillInput, options: DistillOptio
     const calibrationInput: CalibrationInput = { ...calibrationInputBase, peerProbs };
     calibration = tuning.advice === 'naive' ? naiveAdvice(calibrationInput) : calibrate(calibrationInput, tuning.crossFitFolds, tuning.calibrationPrior, tuning.changeGuard);
     endPhase('calibrate');
+    report({ phase: 'calibrate', stage, stages: options.stages });
     log(
       `stage ${stage}/${options.stages}: estimated teacher accuracy ${calibration.estimatedTeacherAccuracy.toFixed(4)}, ` +
         `${calibration.flagged.reduce((a, b) => a + b, 0)} flagged, α=${calibration.parameters.alpha} γ=${calibration.parameters.gamma} β=${calibration.parameters.beta}`,
@@ -350,6 +351,7 @@ export async function runDistillation(input: DistillInput, options: DistillOptio
     rowsPerSecond: Math.round(trainedRowEpochs / Math.max(trainingMs / 1000, 1e-9)),
     backend: backend.name,
   };
+  doneWork = plannedWork;
   report({ phase: 'final' });
   return {
     predictions,

@@ -41,7 +41,15 @@ const TINY: Partial<EngineTuning> = {
 test('distillation: one prediction per row in order, human rows trusted, wrong teacher labels found', async () => {
   const { rows, truth } = dataset();
   const phases = new Set<string>();
-  const out = await runDistillation({ rows, labels: LABELS }, OPTIONS, { onProgress: (p) => phases.add(p.phase) }, TINY);
+  const fractions: number[] = [];
+  const out = await runDistillation({ rows, labels: LABELS }, OPTIONS, {
+    onProgress: (p) => {
+      phases.add(p.phase);
+      fractions.push(p.fraction);
+    },
+  }, TINY);
+  assert.ok(fractions.every((f, i) => f >= 0 && f <= 1 && (i === 0 || f >= fractions[i - 1])), 'progress fraction rises within [0, 1]');
+  assert.equal(fractions[fractions.length - 1], 1);
   assert.equal(out.predictions.length, rows.length);
   out.predictions.forEach((prediction, i) => {
     assert.equal(prediction.id, rows[i].id);
@@ -64,7 +72,7 @@ test('distillation: one prediction per row in order, human rows trusted, wrong t
   const right = rows.map((_, i) => i).filter((i) => rows[i].teacher === truth[i] && rows[i].human === null);
   const highestRight = Math.max(...right.map((i) => out.predictions[i].p_teacher_wrong));
   assert.ok(lowestWrong > highestRight, `wrong labels score ≥ ${lowestWrong}, right ones ≤ ${highestRight}`);
-  for (const phase of ['featurize', 'vanilla', 'peer', 'final']) assert.ok(phases.has(phase), `progress reported phase ${phase}`);
+  for (const phase of ['featurize', 'vanilla', 'peer', 'calibrate', 'final']) assert.ok(phases.has(phase), `progress reported phase ${phase}`);
   assert.equal(out.metrics.humanRows, 12);
   assert.equal(out.metrics.finalTargets, 'soft');
   assert.equal(out.backend.name, 'cpu');
