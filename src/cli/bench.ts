@@ -111,7 +111,7 @@ function scoreVariant(out: DistillOutput, train: BenchRow[], humanSet: Set<numbe
   const errors = isError.filter(Boolean).length;
   const advisedRows = train.map((_, i) => i).filter((i) => !humanSet.has(i));
   return {
-    advisedAccuracy: advisedRows.filter((i) => out.predictions[i].suggested === train[i].gold).length / advisedRows.length,
+    advisedAccuracy: advisedRows.filter((i) => out.advisedLabels[i] === train[i].gold).length / advisedRows.length,
     flagged: flagged.length,
     flagPrecision: flagged.length ? flaggedErrors / flagged.length : NaN,
     flagRecall: errors ? flaggedErrors / errors : NaN,

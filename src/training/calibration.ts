@@ -37,7 +37,14 @@ export interface CalibrationResult {
   parameters: CalibrationParameters;
   /** Calibrated advice, rows × classes (one-hot on human rows). */
   posterior: Float32Array;
+  /** Most probable label under the advice: what a reviewer is shown, and what flags are raised on. */
   suggested: Int32Array;
+  /**
+   * The label the engine adopts by itself: the suggestion only where pTeacherWrong ≥ changeThreshold, else the
+   * teacher's ("do no harm"). Flags are not guarded this way because a person decides on them; automatic relabelling
+   * (the final student's hard targets, the advised-label accuracy) is.
+   */
+  advised: Int32Array;
   /** 1 − π(teacher label); 0 on human rows and rows without a teacher label. */
   pTeacherWrong: Float32Array;
   flagged: Uint8Array;
@@ -299,6 +306,7 @@ export function calibrate(input: CalibrationInput, crossFitFolds = 5, priorStren
 
   const posterior = new Float32Array(rows * classes);
   const suggested = new Int32Array(rows);
+  const advised = new Int32Array(rows);
   const pTeacherWrong = new Float32Array(rows);
   const candidates = new Uint8Array(rows);
   let teacherRowCount = 0;
@@ -307,13 +315,15 @@ export function calibrate(input: CalibrationInput, crossFitFolds = 5, priorStren
     if (human[i] >= 0) {
       posterior[i * classes + human[i]] = 1;
       suggested[i] = human[i];
+      advised[i] = human[i];
       continue;
     }
     rowPosterior(input, parameters, i, posterior, i * classes);
     suggested[i] = argmax(posterior, i * classes, classes);
+    advised[i] = suggested[i];
     if (teacher[i] >= 0) {
       pTeacherWrong[i] = 1 - posterior[i * classes + teacher[i]];
-      if (pTeacherWrong[i] < changeThreshold) suggested[i] = teacher[i];
+      if (pTeacherWrong[i] < changeThreshold) advised[i] = teacher[i];
       candidates[i] = suggested[i] !== teacher[i] ? 1 : 0;
       teacherRowCount++;
       teacherRightExpected += posterior[i * classes + teacher[i]];
@@ -326,6 +336,7 @@ export function calibrate(input: CalibrationInput, crossFitFolds = 5, priorStren
     parameters,
     posterior,
     suggested,
+    advised,
     pTeacherWrong,
     flagged,
     threshold,
@@ -367,6 +378,7 @@ export function naiveAdvice(input: CalibrationInput): CalibrationResult {
     parameters: { alpha: 1, gamma: 0, beta: 0, meanConfidence: NaN, confusion: new Float32Array(classes * classes) },
     posterior,
     suggested,
+    advised: suggested,
     pTeacherWrong,
     flagged,
     threshold: NaN,

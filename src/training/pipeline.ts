@@ -66,7 +66,7 @@ export interface DistillMetrics {
   /** Mean calibrated probability that the teacher label is right, over teacher-labelled rows without a human label. */
   estimatedTeacherAccuracy: number;
   flaggedCount: number;
-  /** Rows whose suggested label differs from the teacher label (flagged or not). */
+  /** Rows whose advised label (the one the engine adopts by itself, after the do-no-harm guard) differs from the teacher's. */
   changedCount: number;
   thresholds: { flag: number; change: number; alpha: number; gamma: number; beta: number };
   /** Estimated P(teacher = column | true = row), labels × labels. */
@@ -90,6 +90,11 @@ export interface DistillMetrics {
 export interface DistillOutput {
   /** One per input row, same order. */
   predictions: Prediction[];
+  /**
+   * One per input row, same order: the label the engine adopts by itself (see CalibrationResult.advised). It differs
+   * from `predictions[i].suggested`, the reviewer's suggestion, where the guard keeps the teacher's label.
+   */
+  advisedLabels: string[];
   metrics: DistillMetrics;
   model: TrainedModel;
   backend: { name: string; skipped: { name: string; reason: string }[] };
@@ -294,7 +299,7 @@ export async function runDistillation(input: DistillInput, options: DistillOptio
   const finalTargets = options.finalTargets === 'auto' ? AUTO_FINAL_TARGETS : options.finalTargets;
   const targets = new Float32Array(n * classes);
   for (const row of labelled) {
-    if (finalTargets === 'hard') oneHot(advice.suggested[row], classes, targets, row);
+    if (finalTargets === 'hard') oneHot(advice.advised[row], classes, targets, row);
     else targets.set(advice.posterior.subarray(row * classes, (row + 1) * classes), row * classes);
   }
   const finalModel = await train(labelled, targets, 'final', {});
@@ -337,7 +342,7 @@ export async function runDistillation(input: DistillInput, options: DistillOptio
     featurizer: featurizer.config,
     estimatedTeacherAccuracy: round(advice.estimatedTeacherAccuracy),
     flaggedCount: advice.flagged.reduce((a, b) => a + b, 0),
-    changedCount: rows.filter((_, i) => teacher[i] >= 0 && human[i] < 0 && advice.suggested[i] !== teacher[i]).length,
+    changedCount: rows.filter((_, i) => teacher[i] >= 0 && human[i] < 0 && advice.advised[i] !== teacher[i]).length,
     thresholds: { flag: round(advice.threshold), change: advice.changeThreshold, alpha: advice.parameters.alpha, gamma: advice.parameters.gamma, beta: advice.parameters.beta },
     teacherConfusion: labels.map((_, y) => labels.map((__, t) => round(confusion[y * classes + t]))),
     humanCheck: {
@@ -353,8 +358,10 @@ export async function runDistillation(input: DistillInput, options: DistillOptio
   };
   doneWork = plannedWork;
   report({ phase: 'final' });
+  const advisedLabels = predictions.map((prediction, i) => (teacher[i] >= 0 || human[i] >= 0 ? labels[advice.advised[i]] : prediction.suggested));
   return {
     predictions,
+    advisedLabels,
     metrics,
     model: { labels: [...labels], featurizer, weights: finalModel },
     backend: { name: backend.name, skipped: backend.skipped },

@@ -147,7 +147,7 @@ test('calibrate: human rows are one-hot and never flagged; a strong teacher is n
     assert.equal(result.flagged[i], 0);
     assert.equal(result.posterior[i * 2 + human[i]], 1);
   }
-  for (let i = 1; i < 30; i++) assert.equal(result.suggested[i], teacher[i], `row ${i} keeps its correct teacher label`);
+  for (let i = 1; i < 30; i++) assert.equal(result.advised[i], teacher[i], `row ${i} keeps its correct teacher label`);
   assert.ok(result.estimatedTeacherAccuracy > 0.5 && result.estimatedTeacherAccuracy <= 1);
 });
 
@@ -174,12 +174,39 @@ test('calibrate: confident peers overturn a noisy teacher when the human labels 
   }
   const result = calibrate(input(peer, teacher, human));
   for (const row of [0, 4, 8, 12, 16]) {
-    assert.equal(result.suggested[row], row % 2, `row ${row}: wrong teacher label replaced`);
+    assert.equal(result.suggested[row], row % 2, `row ${row}: the reviewer is shown the right label`);
+    assert.equal(result.advised[row], row % 2, `row ${row}: wrong teacher label replaced`);
     assert.equal(result.flagged[row], 1, `row ${row} flagged`);
     assert.ok(result.pTeacherWrong[row] > 0.5);
   }
-  for (const row of [1, 2, 3, 5]) assert.equal(result.suggested[row], teacher[row], `row ${row}: right teacher label kept`);
+  for (const row of [1, 2, 3, 5]) {
+    assert.equal(result.suggested[row], teacher[row], `row ${row}: no other label suggested`);
+    assert.equal(result.advised[row], teacher[row], `row ${row}: right teacher label kept`);
+  }
   assert.equal(result.humanCheck.rows, 20);
   assert.equal(result.humanCheck.teacherAccuracy, 0.75);
   assert.equal(result.humanCheck.advisedAccuracy, 1);
+});
+
+test('calibrate: when the human labels show no gain from changing, the guard keeps teacher labels but flags remain', () => {
+  // Every human pair agrees with the teacher, so no change threshold gets more pairs right than "never change";
+  // the peers still disagree confidently on rows 0, 6 and 12, which a reviewer should see.
+  const peer: number[][] = [];
+  const teacher: number[] = [];
+  const human: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const truth = i % 2;
+    const disputed = i < 18 && i % 6 === 0;
+    peer.push(disputed ? (truth === 0 ? [0.02, 0.98] : [0.98, 0.02]) : truth === 0 ? [0.8, 0.2] : [0.2, 0.8]);
+    teacher.push(truth);
+    human.push(i >= 20 ? truth : -1);
+  }
+  const result = calibrate(input(peer, teacher, human));
+  assert.ok(result.changeThreshold > 1, `guard closed, got κ = ${result.changeThreshold}`);
+  for (let i = 0; i < 20; i++) assert.equal(result.advised[i], teacher[i], `row ${i}: the engine keeps the teacher label`);
+  for (const row of [0, 6, 12]) {
+    assert.notEqual(result.suggested[row], teacher[row], `row ${row}: the peers' label is suggested`);
+    assert.equal(result.flagged[row], 1, `row ${row} flagged for review`);
+  }
+  for (const row of [1, 2, 3, 4, 5]) assert.equal(result.flagged[row], 0, `row ${row} not flagged`);
 });

@@ -63,7 +63,8 @@ test('distillation: one prediction per row in order, human rows trusted, wrong t
       assert.equal(prediction.flagged, false);
     }
   });
-  const advisedRight = out.predictions.filter((p, i) => p.suggested === truth[i]).length;
+  assert.equal(out.advisedLabels.length, rows.length);
+  const advisedRight = out.advisedLabels.filter((label, i) => label === truth[i]).length;
   const teacherRight = rows.filter((row, i) => row.teacher === truth[i]).length;
   assert.ok(advisedRight > teacherRight, `advice ${advisedRight}/90 should beat the teacher ${teacherRight}/90`);
   // The six wrong teacher labels without a human label rank above every right one.
