@@ -49,7 +49,7 @@ function integerAtLeast(value: unknown, minimum: number, fallback: number): numb
 function readTrainingSettings(config: vscode.WorkspaceConfiguration): TrainingSettings {
   return {
     folds: integerAtLeast(config.get('training.folds'), 2, 2),
-    stages: integerAtLeast(config.get('training.stages'), 1, 1),
+    stages: integerAtLeast(config.get('training.stages'), 1, 2),
     seed: integerAtLeast(config.get('training.seed'), 0, 0),
     backend: oneOf(config.get('training.backend'), ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], 'auto'),
     finalTargets: oneOf(config.get('training.finalTargets'), ['auto', 'soft', 'hard'], 'auto'),

@@ -304,7 +304,7 @@ export function validateRequest(request: unknown): string | undefined {
 /** The defaults that the CLI and the editor share; the method may refine them (see docs/METHOD.md). */
 export const DEFAULT_DISTILL_OPTIONS: DistillOptions = {
   folds: 2,
-  stages: 1,
+  stages: 2,
   seed: 0,
   backend: 'auto',
   finalTargets: 'auto',
