@@ -1,0 +1,105 @@
+/**
+ * `peerkd bench` on a small slice of the real NoisyAG-News data in ../shared/data (the CI run of the benchmark; the
+ * full run is `npm run bench`). The CLI runs in its own process, as a user runs it.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { SeedFigures } from '../../src/cli/bench';
+import { repoRoot, tempFolder } from '../fixtures/training/build';
+
+const dataDir = join(repoRoot, '..', 'shared', 'data', 'agnews-noisy');
+const TRAIN_ROWS = 400;
+const HUMAN_ROWS = 30;
+
+let folder: string;
+
+before(async () => {
+  folder = await tempFolder('bench');
+});
+
+after(async () => {
+  await rm(folder, { recursive: true, force: true });
+});
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const tsx = pathToFileURL(require.resolve('tsx')).href;
+    const child = spawn(process.execPath, ['--import', tsx, join(repoRoot, 'src/cli/main.ts'), ...args], {
+      cwd: folder,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('peerkd bench on a slice prints the table and writes figures consistent with the data', async () => {
+  assert.ok(existsSync(join(dataDir, 'train.jsonl')), `the benchmark data is missing: ${dataDir} (see ../shared/data/README.md)`);
+  const json = join(folder, 'bench.json');
+  const { code, stdout, stderr } = await runCli([
+    'bench',
+    dataDir,
+    '--limit',
+    String(TRAIN_ROWS),
+    '--test-limit',
+    '300',
+    '--seeds',
+    '0',
+    '--human',
+    String(HUMAN_ROWS),
+    '--backend',
+    'cpu',
+    '--json',
+    json,
+  ]);
+  assert.equal(code, 0, stderr);
+  for (const figure of ['teacher label accuracy', 'vanilla KD, test accuracy', 'PeerKD: precision@100 of the ranking', 'PeerKD: AUROC of the ranking']) {
+    assert.match(stdout, new RegExp(`\\| ${figure.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\|`), `table row '${figure}'`);
+  }
+
+  const { results } = JSON.parse(readFileSync(json, 'utf8')) as { results: SeedFigures[] };
+  assert.equal(results.length, 1);
+  const [figures] = results;
+  assert.equal(figures.seed, 0);
+
+  // Teacher accuracy recomputed here from the file itself.
+  const train = readFileSync(join(dataDir, 'train.jsonl'), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim())
+    .slice(0, TRAIN_ROWS)
+    .map((line) => JSON.parse(line) as { teacher_label: string; gold_label: string });
+  const teacherRight = train.filter((row) => row.teacher_label === row.gold_label).length;
+  assert.equal(figures.teacherAccuracy, teacherRight / TRAIN_ROWS);
+  const teacherErrors = TRAIN_ROWS - teacherRight;
+
+  for (const [name, variant] of Object.entries(figures.variants)) {
+    for (const key of ['advisedAccuracy', 'precisionAt100', 'precisionAt500', 'auroc', 'testAccuracy'] as const) {
+      assert.ok(variant[key] >= 0 && variant[key] <= 1, `${name}: ${key} = ${variant[key]}`);
+    }
+    // Flag precision and recall must describe the same set of true positives.
+    if (variant.flagged > 0) {
+      const truePositives = variant.flagPrecision * variant.flagged;
+      assert.ok(Math.abs(truePositives - Math.round(truePositives)) < 1e-6, `${name}: whole true positives`);
+      assert.ok(truePositives <= teacherErrors, `${name}: no more true positives than teacher errors`);
+    }
+    assert.ok(variant.testAccuracy > 0.4, `${name}: test accuracy ${variant.testAccuracy} should be well above chance (0.25)`);
+  }
+  const peerKd = figures.variants.PeerKD;
+  assert.ok(peerKd, 'the PeerKD variant is reported');
+  assert.ok(peerKd.auroc > 0.6, `PeerKD ranking AUROC ${peerKd.auroc} should find teacher errors`);
+});
+
+test('peerkd bench names the missing file', async () => {
+  const { code, stderr } = await runCli(['bench', join(folder, 'no-such-dir')]);
+  assert.notEqual(code, 0);
+  assert.match(stderr, /no-such-dir[/\\]train\.jsonl/);
+});
