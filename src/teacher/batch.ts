@@ -11,8 +11,8 @@ import { APIError, toFile } from 'openai';
 import { sleep } from './backoff';
 import { TeacherClient } from './client';
 import { describeError } from './redact';
-import type { LabelPlan, LabelRunOptions, LabelRunResult } from './run';
-import { emptySummary, type TeacherAnswer } from './types';
+import { startSummary, type LabelPlan, type LabelRunOptions, type LabelRunResult } from './run';
+import type { TeacherAnswer } from './types';
 
 export interface BatchRunOptions extends LabelRunOptions {
   /** How often to ask for the batch status (default 30 s). */
@@ -35,10 +35,7 @@ export function customIdOf(text: string): string {
 
 export async function runBatchLabelling(plan: LabelPlan, options: BatchRunOptions): Promise<LabelRunResult> {
   const started = Date.now();
-  const summary = emptySummary();
-  summary.candidates = plan.candidates;
-  summary.skippedLabelled = plan.skippedLabelled;
-  summary.skippedNoText = plan.skippedNoText;
+  const summary = startSummary(plan);
   const answers = new Map<string, TeacherAnswer>();
   const status = options.onStatus ?? (() => undefined);
   const pending: string[] = [];

@@ -127,12 +127,14 @@ export interface LabelRunResult {
 
 const FAILURE_SAMPLES = 5;
 
+/** A run's summary before any request: what the plan already knows (candidates and the rows it skipped). */
+export function startSummary(plan: LabelPlan): LabelRunSummary {
+  return { ...emptySummary(), candidates: plan.candidates, skippedLabelled: plan.skippedLabelled, skippedNoText: plan.skippedNoText };
+}
+
 export async function runLabelling(plan: LabelPlan, options: LabelRunOptions): Promise<LabelRunResult> {
   const started = Date.now();
-  const summary = emptySummary();
-  summary.candidates = plan.candidates;
-  summary.skippedLabelled = plan.skippedLabelled;
-  summary.skippedNoText = plan.skippedNoText;
+  const summary = startSummary(plan);
   const answers = new Map<string, TeacherAnswer>();
   const stop = new AbortController();
   // Every in-flight request and backoff wait listens on this one signal.
