@@ -65,7 +65,7 @@ test('peerkd distill runs the worker, prints progress lines, the artefacts folde
   assert.match(stdout, /human-labelled\s+20\n/);
   assert.match(stdout, new RegExp(`flagged as teacher errors\\s+${latest.predictions.filter((p) => p.flagged).length}\\n`));
   // Not a terminal: plain progress lines, no carriage returns.
-  assert.match(stderr, /% peer · stage 1\/1 · fold 1\/2/);
+  assert.match(stderr, /% peer · stage 1\/2 · fold 1\/2/);
   assert.ok(!stderr.includes('\r'));
   assert.equal(latest.predictions.length, 200);
   assert.equal(latest.settings.options.seed, 1);
