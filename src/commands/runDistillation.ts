@@ -91,7 +91,7 @@ export class DistillationManager {
       seed: settings.training.seed,
       backend: settings.training.backend,
       finalTargets: settings.training.finalTargets,
-      student: settings.training.student,
+      student: 'fasttext',
     };
     const request: DistillationRequest = {
       datasetPath: datasetUri.fsPath,

@@ -24,7 +24,6 @@ export interface TrainingSettings {
   seed: number;
   backend: BackendPreference;
   finalTargets: DistillOptions['finalTargets'];
-  student: DistillOptions['student'];
   /** Heap limit of the training child process, in MB. */
   memoryLimitMb: number;
   /** Runs folder; empty = `.peerkd/runs` next to the dataset. Relative paths resolve against the dataset's folder. */
@@ -53,7 +52,6 @@ function readTrainingSettings(config: vscode.WorkspaceConfiguration): TrainingSe
     seed: integerAtLeast(config.get('training.seed'), 0, 0),
     backend: oneOf(config.get('training.backend'), ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], 'auto'),
     finalTargets: oneOf(config.get('training.finalTargets'), ['auto', 'soft', 'hard'], 'auto'),
-    student: oneOf(config.get('training.student'), ['fasttext', 'embeddings'], 'fasttext'),
     memoryLimitMb: integerAtLeast(config.get('training.memoryLimitMb'), 256, 3072),
     outputDir: config.get<string>('training.outputDir') ?? '',
   };

@@ -69,7 +69,7 @@ export interface RunSettings {
   fields: FieldMapping;
   labels: string[];
   labelsSource: 'configured' | 'inferred';
-  /** The options used; an embeddings API key is never written. */
+  /** The options used. */
   options: DistillOptions;
   counts: InputCounts;
   backend: { name: string; skipped: { name: string; reason: string }[] };

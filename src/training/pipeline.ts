@@ -166,7 +166,6 @@ export async function runDistillation(input: DistillInput, options: DistillOptio
     if (hooks.signal?.aborted) throw abortError();
   };
   validateInput(input, options);
-  if (options.student !== 'fasttext') throw new Error(`student '${options.student}' is not available in this build; use 'fasttext'`);
   checkpoint();
 
   const { rows, labels } = input;

@@ -188,15 +188,7 @@ const isOptions = object({
   seed: (value, where) => (Number.isInteger(value) ? undefined : `${where} must be an integer`),
   backend: oneOf(BACKENDS),
   finalTargets: oneOf(['soft', 'hard', 'auto'] as const),
-  student: oneOf(['fasttext', 'embeddings'] as const),
-  embeddings: optional(
-    object({
-      baseUrl: isNonEmptyString,
-      model: isNonEmptyString,
-      apiKey: optional(isString),
-      cacheDir: isNonEmptyString,
-    }),
-  ),
+  student: oneOf(['fasttext'] as const),
 });
 
 const isRequest = object({

@@ -30,10 +30,11 @@ export interface DistillOptions {
   backend: BackendPreference;
   /** Targets of the final student: calibrated soft labels, hard advised labels, or chosen from the data. */
   finalTargets: 'soft' | 'hard' | 'auto';
-  /** Student type: fast hashed n-gram model (default) or pretrained embeddings from an OpenAI-compatible endpoint. */
-  student: 'fasttext' | 'embeddings';
-  /** Only for student = embeddings. The API key comes from an environment variable / SecretStorage, never settings. */
-  embeddings?: { baseUrl: string; model: string; apiKey?: string; cacheDir: string };
+  /**
+   * Student type. Only the hashed n-gram (fastText-style) student exists so far; a student on pretrained embeddings
+   * from an OpenAI-compatible endpoint is planned, and would be a second member here.
+   */
+  student: 'fasttext';
 }
 
 export type DistillPhase = 'featurize' | 'vanilla' | 'peer' | 'calibrate' | 'final' | 'write';

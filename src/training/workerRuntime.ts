@@ -131,13 +131,6 @@ export function sanitizeProgress(progress: DistillProgress): DistillProgress {
   return clean;
 }
 
-/** Options as written to settings.json: never an API key. */
-function publicOptions(options: DistillOptions): DistillOptions {
-  if (!options.embeddings) return options;
-  const { apiKey: _apiKey, ...embeddings } = options.embeddings;
-  return { ...options, embeddings };
-}
-
 /** Serves one run over `port` (the IPC channel of the forked process). */
 export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port: WorkerPort = process as WorkerPort): void {
   const abort = new AbortController();
@@ -219,7 +212,7 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     logStream = createWriteStream(writer.logPath, { flags: 'a' });
     await send({ type: 'started', runId, tempDir: writer.tempDir, runsDir });
     log('info', `run ${runId}: dataset ${datasetPath}${request.datasetText !== undefined ? ' (editor text, unsaved edits included)' : ''}`);
-    log('info', `options: ${JSON.stringify(publicOptions(request.options))}`);
+    log('info', `options: ${JSON.stringify(request.options)}`);
 
     const progressStart = Date.now();
     void send({ type: 'progress', progress: { phase: 'featurize', elapsedMs: 0, fraction: 0 } });
@@ -283,7 +276,7 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
       fields: request.fields,
       labels: input.labels,
       labelsSource: input.labelsSource,
-      options: publicOptions(request.options),
+      options: request.options,
       counts,
       backend: result.backend,
     };
