@@ -287,3 +287,13 @@ function batchJson(batch: StoredBatch): unknown {
     request_counts: batch.request_counts,
   };
 }
+
+/** Runs `body` against a fresh server and always closes it, even when the body throws. */
+export async function withFakeOpenAi(handler: ChatHandler, body: (server: FakeOpenAiServer) => Promise<void>): Promise<void> {
+  const server = await startFakeOpenAi(handler);
+  try {
+    await body(server);
+  } finally {
+    await server.close();
+  }
+}

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { UsageError } from '../../src/cli/command';
 import { runLabelCommand, type LabelCommandIo } from '../../src/cli/label';
-import { labelReply, startFakeOpenAi, type ChatHandler, type FakeOpenAiServer } from '../support/fakeOpenAiServer';
+import { labelReply, withFakeOpenAi, type ChatHandler } from '../support/fakeOpenAiServer';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'teacher', 'agnews-sample.jsonl');
 const GOLD = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'teacher', 'agnews-sample.gold.json'), 'utf8')) as Record<string, string>;
@@ -65,19 +65,10 @@ function io(env: NodeJS.ProcessEnv = {}, tty = false): LabelCommandIo & { stdout
   return { stdout: new Capture(), stderr: new Capture(tty), env, backoff: { initialDelayMs: 2, maxDelayMs: 100 } };
 }
 
-async function withServer(handler: ChatHandler, body: (server: FakeOpenAiServer) => Promise<void>): Promise<void> {
-  const server = await startFakeOpenAi(handler);
-  try {
-    await body(server);
-  } finally {
-    await server.close();
-  }
-}
-
 describe('peerkd label', () => {
   it('fills the unlabelled rows in place, byte-preserving, and a second run makes zero requests', async () => {
     const { file } = copyFixture();
-    await withServer(oracle, async (server) => {
+    await withFakeOpenAi(oracle, async (server) => {
       const first = io();
       const code = await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--concurrency', '4'], first);
       assert.equal(code, 0, first.stderr.text + first.stdout.text);
@@ -114,7 +105,7 @@ describe('peerkd label', () => {
   it('writes to --out and leaves the input untouched; relabels only when asked; draws a bar on a terminal', async () => {
     const { dir, file } = copyFixture();
     const out = path.join(dir, 'labelled.jsonl');
-    await withServer(() => labelReply('World'), async (server) => {
+    await withFakeOpenAi(() => labelReply('World'), async (server) => {
       const run = io({}, true);
       assert.equal(await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--out', out, '--relabel'], run), 0);
       assert.equal(fs.readFileSync(file, 'utf8'), fixtureLines.join('\n') + '\n');
@@ -127,7 +118,7 @@ describe('peerkd label', () => {
 
   it('--batch uploads the requests as one Batch API job and writes the validated answers', async () => {
     const { file } = copyFixture();
-    await withServer(oracle, async (server) => {
+    await withFakeOpenAi(oracle, async (server) => {
       const run = io();
       assert.equal(await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--batch'], run), 0, run.stderr.text + run.stdout.text);
       assert.equal(server.requests.filter((request) => request.path === '/v1/files').length, 1);
@@ -147,7 +138,7 @@ describe('peerkd label', () => {
 
   it('never prints the API key, even when the server echoes it back in errors', async () => {
     const { file } = copyFixture();
-    await withServer(
+    await withFakeOpenAi(
       (request) => ({ status: 500, json: { error: { message: `upstream rejected ${String(request.headers.authorization)}` } } }),
       async (server) => {
         const run = io({ TEACHER_KEY: SECRET });
@@ -166,7 +157,7 @@ describe('peerkd label', () => {
   it('as a process: Ctrl-C aborts the requests in flight, writes the finished answers, and the next run resumes', async () => {
     const { file } = copyFixture();
     let answered = 0;
-    await withServer(
+    await withFakeOpenAi(
       (request) => {
         if (answered >= 10) return { hang: true };
         answered += 1;
