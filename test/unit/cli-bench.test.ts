@@ -4,13 +4,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { SeedFigures } from '../../src/cli/bench';
-import { repoRoot, tempFolder } from '../fixtures/training/build';
+import { repoRoot, runCli as runCliIn, tempFolder } from '../fixtures/training/build';
 
 const dataDir = join(repoRoot, '..', 'shared', 'data', 'agnews-noisy');
 const TRAIN_ROWS = 400;
@@ -26,20 +24,8 @@ after(async () => {
   await rm(folder, { recursive: true, force: true });
 });
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const tsx = pathToFileURL(require.resolve('tsx')).href;
-    const child = spawn(process.execPath, ['--import', tsx, join(repoRoot, 'src/cli/main.ts'), ...args], {
-      cwd: folder,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function runCli(args: string[]) {
+  return runCliIn(args, folder);
 }
 
 test('peerkd bench on a slice prints the table and writes figures consistent with the data', async () => {

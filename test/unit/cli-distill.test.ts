@@ -4,15 +4,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { createDistillCommand, formatSummary, type CliIo } from '../../src/cli/distill';
 import { createPredictCommand } from '../../src/cli/predict';
 import { createProgressRenderer, describeProgress, formatDuration } from '../../src/cli/progress';
 import { readLatestRun } from '../../src/training/artifacts';
-import { repoRoot, tempFolder } from '../fixtures/training/build';
+import { repoRoot, runCli as runCliIn, tempFolder } from '../fixtures/training/build';
 
 let folder: string;
 let dataset: string;
@@ -38,20 +36,8 @@ function capture(isTTY = false): CliIo & { out: () => string; err: () => string 
   };
 }
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const tsx = pathToFileURL(require.resolve('tsx')).href;
-    const child = spawn(process.execPath, ['--import', tsx, join(repoRoot, 'src/cli/main.ts'), ...args], {
-      cwd: folder,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function runCli(args: string[]) {
+  return runCliIn(args, folder);
 }
 
 test('peerkd distill runs the worker, prints progress lines, the artefacts folder and a summary; predict uses the model', async () => {
