@@ -447,15 +447,7 @@ export class Workbench {
   async problems(): Promise<ProblemEntry[]> {
     await this.openProblems();
     return this.page.locator('.markers-panel .monaco-list-row').evaluateAll((rows) => {
-      const entries: {
-        file: string;
-        severity: 'error' | 'warning' | 'info';
-        message: string;
-        line: number;
-        column: number;
-        source?: string;
-        code?: string;
-      }[] = [];
+      const entries: ProblemEntry[] = [];
       let file = '';
       for (const row of rows) {
         const marker = row.querySelector('.marker-message-details-container');
