@@ -16,6 +16,7 @@ import { buildReviewRows, DEFAULT_FILTERS, type DocumentRowState } from '../../s
 import { UndoStack } from '../../src/review/undo';
 import { buildViewUpdate, toRowView } from '../../src/review/view';
 import type { Prediction } from '../../src/training/types';
+import { scrollThroughListScript, type ScrollTiming } from '../support/scrollTiming';
 
 const root = resolve(__dirname, '..', '..');
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '10000' }, json: { type: 'string' } } });
@@ -133,20 +134,7 @@ async function main(): Promise<void> {
     const initScriptMs = Number(await page.evaluate('document.body.dataset.initScriptMs'));
     const domRows = Number(await page.evaluate("document.querySelectorAll('#list .row:not([hidden])').length"));
     // Scroll from top to bottom in 60 steps, one per frame, and record each frame's time.
-    const frames = (await page.evaluate(`(async () => {
-      const list = document.getElementById('list');
-      const times = [];
-      const step = (list.scrollHeight - list.clientHeight) / 60;
-      let last = performance.now();
-      for (let i = 1; i <= 60; i++) {
-        list.scrollTop = step * i;
-        await new Promise((done) => requestAnimationFrame(() => done(undefined)));
-        const now = performance.now();
-        times.push(now - last);
-        last = now;
-      }
-      return { times, rowsInDom: document.querySelectorAll('#list .row').length };
-    })()`)) as { times: number[]; rowsInDom: number };
+    const frames = (await page.evaluate(scrollThroughListScript(60))) as ScrollTiming;
     // Keyboard: 200 presses of j, timed end to end.
     await page.evaluate("document.getElementById('list').focus()");
     const keyStart = Date.now();

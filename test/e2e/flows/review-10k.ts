@@ -6,6 +6,7 @@
 import * as assert from 'node:assert/strict';
 import { defineFlow, waitFor } from '../harness';
 import { DATASET, REVIEW_COMMAND, writeDatasetWithFlaggedRun } from '../reviewSupport';
+import { scrollThroughListScript, type ScrollTiming } from '../../support/scrollTiming';
 
 const ROWS = 10_000;
 
@@ -34,21 +35,8 @@ export default defineFlow({
     assert.ok(domRows < 100, `only the visible rows are in the DOM, found ${domRows}`);
 
     // Scroll through every row in 50 steps, each waiting for a frame; record the frame times.
-    const frames = (await frame.evaluate(`(async () => {
-      const list = document.getElementById('list');
-      const times = [];
-      const step = (list.scrollHeight - list.clientHeight) / 50;
-      let last = performance.now();
-      for (let i = 1; i <= 50; i++) {
-        list.scrollTop = step * i;
-        await new Promise((done) => requestAnimationFrame(() => done(undefined)));
-        const now = performance.now();
-        times.push(now - last);
-        last = now;
-      }
-      return { times, rows: document.querySelectorAll('#list .row').length };
-    })()`)) as { times: number[]; rows: number };
-    assert.ok(frames.rows < 100, `after scrolling, ${frames.rows} row elements`);
+    const frames = (await frame.evaluate(scrollThroughListScript(50))) as ScrollTiming;
+    assert.ok(frames.rowsInDom < 100, `after scrolling, ${frames.rowsInDom} row elements`);
     const sorted = [...frames.times].sort((a, b) => a - b);
     // Focus the webview on something that does not move (pooled row elements are repositioned as the list scrolls).
     await frame.locator('#counts').click();
