@@ -2,7 +2,7 @@
  * Messages between the Label Review webview (media/review.js) and its host (src/webview/labelReviewPanel.ts).
  * The webview is untrusted input: every message it sends goes through parseWebviewMessage before the host acts on it.
  */
-import type { ConfusionTable, Decision, ReviewCounts, ReviewFilters, ReviewStatusFilter } from './model';
+import type { ConfusionTable, Decision, ReviewCounts, ReviewFilters, ReviewRow, ReviewStatusFilter } from './model';
 
 /** What the webview persists with setState (and the serializer hands back after a reload). */
 export interface ReviewViewState {
@@ -24,17 +24,8 @@ export type WebviewMessage =
   | { type: 'probabilities'; rowId: string }
   | { type: 'rendered'; rows: number; firstRenderMs: number };
 
-/** A row as the webview draws it. */
-export interface RowView {
-  id: string;
-  line: number | null;
-  text: string;
-  teacher: string | null;
-  suggested: string;
-  p: number;
-  human: string | null;
-  skipped: boolean;
-}
+/** A row as the webview draws it: the review row without its probabilities, which are fetched on demand. */
+export type RowView = Omit<ReviewRow, 'probs' | 'peerProbs' | 'vanillaProbs'>;
 
 /** One label's probabilities for a row: calibrated advice, out-of-fold peers, vanilla student. */
 export interface LabelProbability {
