@@ -158,14 +158,74 @@ function round(value: number): number {
   return Math.round(value * 1e6) / 1e6;
 }
 
+/** Code-unit order: locale-independent, so every machine canonicalises the same way. */
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function compareRows(a: TrainingRow, b: TrainingRow): number {
+  return (
+    compareStrings(a.id, b.id) ||
+    compareStrings(a.text, b.text) ||
+    compareStrings(a.teacher ?? '', b.teacher ?? '') ||
+    compareStrings(a.human ?? '', b.human ?? '') ||
+    (a.teacherConfidence ?? -1) - (b.teacherConfidence ?? -1) ||
+    a.line - b.line
+  );
+}
+
+/**
+ * The engine's results do not depend on the order of the label set or of the rows (issue 12): the method runs on a
+ * canonical order — labels sorted, rows sorted by id (then text) — and the results are mapped back to the caller's
+ * order. Label order then only changes display, and a shuffled file gives the same folds, students and advice.
+ */
 export async function runDistillation(input: DistillInput, options: DistillOptions, hooks: DistillHooks = {}, tuningOverride: Partial<EngineTuning> = {}): Promise<DistillOutput> {
+  validateInput(input, options);
+  const labels = [...input.labels].sort(compareStrings);
+  const order = input.rows.map((_, i) => i).sort((a, b) => compareRows(input.rows[a], input.rows[b]));
+  const out = await runCanonical({ rows: order.map((i) => input.rows[i]), labels }, options, hooks, tuningOverride);
+  const predictions = new Array<Prediction>(order.length);
+  const advisedLabels = new Array<string>(order.length);
+  order.forEach((original, k) => {
+    predictions[original] = reorderRecords(out.predictions[k], input.labels);
+    advisedLabels[original] = out.advisedLabels[k];
+  });
+  const position = input.labels.map((label) => labels.indexOf(label));
+  const metrics: DistillMetrics = {
+    ...out.metrics,
+    labels: [...input.labels],
+    teacherConfusion: position.map((y) => position.map((t) => out.metrics.teacherConfusion[y][t])),
+  };
+  return { ...out, predictions, advisedLabels, metrics, model: withLabelOrder(out.model, input.labels) };
+}
+
+/** The same model with its output columns in another label order (a permutation of the dense head: same predictions). */
+function withLabelOrder(model: TrainedModel, labels: readonly string[]): TrainedModel {
+  const { weights } = model;
+  const source = labels.map((label) => model.labels.indexOf(label));
+  const kernel = new Float32Array(weights.kernel.length);
+  for (let d = 0; d < weights.dim; d++) source.forEach((from, to) => (kernel[d * weights.classes + to] = weights.kernel[d * weights.classes + from]));
+  const bias = Float32Array.from(source, (from) => weights.bias[from]);
+  return { ...model, labels: [...labels], weights: { ...weights, kernel, bias } };
+}
+
+/** The same prediction with its label-keyed records in the caller's label order (display only). */
+function reorderRecords(prediction: Prediction, labels: readonly string[]): Prediction {
+  const reorder = (record: Record<string, number>) => {
+    const out: Record<string, number> = {};
+    for (const label of labels) out[label] = record[label];
+    return out;
+  };
+  return { ...prediction, probs: reorder(prediction.probs), peer_probs: reorder(prediction.peer_probs), vanilla_probs: reorder(prediction.vanilla_probs) };
+}
+
+async function runCanonical(input: DistillInput, options: DistillOptions, hooks: DistillHooks, tuningOverride: Partial<EngineTuning>): Promise<DistillOutput> {
   const started = performance.now();
   const tuning: EngineTuning = { ...DEFAULT_TUNING, ...tuningOverride, student: { ...DEFAULT_TUNING.student, ...tuningOverride.student } };
   const log = (line: string) => hooks.onLog?.(line);
   const checkpoint = () => {
     if (hooks.signal?.aborted) throw abortError();
   };
-  validateInput(input, options);
   checkpoint();
 
   const { rows, labels } = input;

@@ -157,3 +157,54 @@ test('model save/load round trip predicts the same probabilities', async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+function permutations<T>(items: readonly T[]): T[][] {
+  if (items.length <= 1) return [[...items]];
+  return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
+}
+
+/** Everything label-keyed compared by label, so only the display order of the records may differ. */
+function byLabel(predictions: readonly { probs: Record<string, number>; peer_probs: Record<string, number>; vanilla_probs: Record<string, number> }[]) {
+  const sorted = (record: Record<string, number>) => Object.fromEntries(Object.keys(record).sort().map((label) => [label, record[label]]));
+  return predictions.map((p) => ({ ...p, probs: sorted(p.probs), peer_probs: sorted(p.peer_probs), vanilla_probs: sorted(p.vanilla_probs) }));
+}
+
+test('results do not depend on the order of the label set: every permutation gives the same predictions exactly', async () => {
+  const { rows } = dataset();
+  const reference = await runDistillation({ rows, labels: LABELS }, OPTIONS, {}, TINY);
+  for (const labels of permutations(LABELS).slice(1)) {
+    const out = await runDistillation({ rows, labels }, OPTIONS, {}, TINY);
+    assert.deepEqual(byLabel(out.predictions), byLabel(reference.predictions), `labels ${labels.join(',')}`);
+    assert.deepEqual(out.advisedLabels, reference.advisedLabels);
+    out.predictions.forEach((p) => assert.deepEqual(Object.keys(p.probs), labels, 'records follow the caller’s label order'));
+    assert.deepEqual(out.metrics.labels, labels);
+    const at = (m: number[][], names: string[], y: string, t: string) => m[names.indexOf(y)][names.indexOf(t)];
+    for (const y of LABELS) for (const t of LABELS) assert.equal(at(out.metrics.teacherConfusion, labels, y, t), at(reference.metrics.teacherConfusion, LABELS, y, t));
+    assert.equal(out.metrics.flaggedCount, reference.metrics.flaggedCount);
+    assert.equal(out.metrics.estimatedTeacherAccuracy, reference.metrics.estimatedTeacherAccuracy);
+    const texts = rows.map((row) => row.text);
+    assert.deepEqual(out.model.labels, labels, 'the saved model lists the caller’s label order');
+    const column = (probs: Float32Array, names: string[], row: number, label: string) => probs[row * names.length + names.indexOf(label)];
+    const mine = predictTexts(out.model, texts);
+    const theirs = predictTexts(reference.model, texts);
+    for (let row = 0; row < texts.length; row++) {
+      for (const label of LABELS) assert.equal(column(mine, labels, row, label), column(theirs, LABELS, row, label), 'the final student is the same model');
+    }
+  }
+});
+
+test('results do not depend on the order of the rows: shuffled rows (same ids) give the same prediction per row', async () => {
+  const { rows } = dataset();
+  const reference = await runDistillation({ rows, labels: LABELS }, OPTIONS, {}, TINY);
+  const byId = new Map(reference.predictions.map((p, i) => [p.id, { ...p, advised: reference.advisedLabels[i] }]));
+  for (const seed of [1, 2, 3]) {
+    const order = new SeededRandom(seed).shuffle(rows.map((_, i) => i));
+    const shuffled = order.map((i) => rows[i]);
+    const out = await runDistillation({ rows: shuffled, labels: LABELS }, OPTIONS, {}, TINY);
+    out.predictions.forEach((p, k) => {
+      assert.equal(p.id, shuffled[k].id, 'predictions stay in the caller’s row order');
+      assert.deepEqual({ ...p, advised: out.advisedLabels[k] }, byId.get(p.id));
+    });
+    assert.deepEqual(out.metrics.thresholds, reference.metrics.thresholds);
+  }
+});
