@@ -20,17 +20,26 @@ DATA_DIR/test.jsonl and on the gold labels of the train rows the method was not 
 
 Options:
   --human N          human-labelled rows per seed (default 50)
-  --seeds LIST       comma-separated seeds (default 0,1,2)
+  --seeds LIST       comma-separated seeds (default 0,1,2,3,4)
   --folds K          PeerKD folds (default 2)
   --stages S         PeerKD stages (default 2)
   --backend B        auto | tensorflow-gpu | tensorflow | wasm | cpu (default auto)
   --limit N          use only the first N train rows (CI slice)
   --test-limit N     use only the first N test rows
   --ablations        also run K=5, hard final targets, 1 and 3 stages
+  --settings LIST    comma-separated teachers to run, each a table of its own (default: data):
+                       data        the file's teacher_label
+                       hardest:A   a simulated teacher right on a fraction A of the rows, wrong on the rows a
+                                   gold-trained student finds hardest, with that student's wrong label (the regime
+                                   where the teacher is far more accurate than any bag-of-words student)
+                       llm:A       a simulated LLM-like teacher right on a fraction A of the rows it answers: it errs
+                                   mostly on short, negated and question/quoted texts, with the file's own confusions
+                                   (which wrong label for which class), and abstains on 4 % of the rows
   --teacher-accuracy A
-                     replace teacher_label by a simulated teacher that copies gold on a fraction A of the rows
-                     and errs on the rows a gold-trained student finds hardest, with that student's wrong label
-                     (the regime where the teacher is far more accurate than any bag-of-words student)
+                     same as --settings hardest:A
+  --main-only        run only the PeerKD variant (and the vanilla student inside it)
+  --invariance       on each seed of the first setting, rerun PeerKD with the rows and the label set reversed and
+                     report the largest difference (issue 12: it must be 0)
   --json FILE        write every figure as JSON
   --docs FILE        write the tables into FILE between <!-- bench:start --> and <!-- bench:end -->
 `;
@@ -56,7 +65,7 @@ function readJsonl(file: string): Record<string, unknown>[] {
     });
 }
 
-function benchRows(file: string, needTeacher: boolean): BenchRow[] {
+export function benchRows(file: string, needTeacher: boolean): BenchRow[] {
   return readJsonl(file).map((value, index) => {
     if (typeof value.text !== 'string' || typeof value.gold_label !== 'string') {
       throw new Error(`${file}:${index + 1}: needs string fields text and gold_label`);
@@ -83,6 +92,35 @@ export interface VariantFigures {
   phasesSeconds: Record<string, number>;
   rowsPerSecond: number;
   backend: string;
+  /** Calibration of what the engine tells the user (issue 9), on the rows with a teacher label and no human label. */
+  calibration: CalibrationFigures;
+}
+
+export interface CalibrationFigures {
+  /** Expected calibration error of p_teacher_wrong, 10 equal-width bins. */
+  ece: number;
+  /** Mean p_teacher_wrong of the flagged rows, next to their real precision. */
+  flaggedMeanP: number;
+  /** Σ p_teacher_wrong against the number of real teacher errors. */
+  sumP: number;
+  teacherErrors: number;
+  /** The summary's teacher accuracy and 90 % interval, against the truth on the same rows. */
+  teacherAccuracyTruth: number;
+  estimate: number;
+  estimateLow: number;
+  estimateHigh: number;
+  /** Expected number of wrong teacher labels among the flagged rows, its 90 % interval, and the real number. */
+  flaggedWrongExpected: number;
+  flaggedWrongLow: number;
+  flaggedWrongHigh: number;
+  flaggedWrongActual: number;
+  /** Accuracy of the labels the engine adopts by itself vs the teacher's, on the same rows. */
+  adoptedAccuracy: number;
+  teacherAccuracy: number;
+  /** Rows without a teacher label (abstentions): how many, accuracy of the advice, its mean stated probability. */
+  abstainedRows: number;
+  abstainedAdviceAccuracy: number;
+  abstainedAdviceMeanP: number;
 }
 
 export interface SeedFigures {
@@ -91,15 +129,42 @@ export interface SeedFigures {
   sftHumanTestAccuracy: number;
   sftGoldTestAccuracy: number;
   goldSubsetSize: number;
+  /** The vanilla student of the same PeerKD run (its first phase), on the test set. */
   vanillaTestAccuracy: number;
   variants: Record<string, VariantFigures>;
+  /** Rows and label set reversed (issue 12): the largest difference in any probability, and whether flags agree. */
+  invariance?: { maxProbabilityDifference: number; sameFlags: boolean; sameAdvice: boolean };
   peakRssMb: number;
+}
+
+export interface SettingFigures {
+  /** `data`, `hardest:0.94`, `llm:0.92`. */
+  name: string;
+  results: SeedFigures[];
 }
 
 interface Variant {
   name: string;
   options: Partial<DistillOptions>;
   tuning: Partial<EngineTuning>;
+}
+
+const MAIN = 'PeerKD';
+
+/** Expected calibration error: Σ_bins |bin| / n · |mean predicted − observed rate|, equal-width bins on [0, 1]. */
+export function expectedCalibrationError(predicted: readonly number[], observed: readonly boolean[], bins = 10): number {
+  const sum = new Float64Array(bins);
+  const hits = new Float64Array(bins);
+  const count = new Float64Array(bins);
+  predicted.forEach((p, i) => {
+    const bin = Math.min(bins - 1, Math.max(0, Math.floor(p * bins)));
+    sum[bin] += p;
+    hits[bin] += observed[i] ? 1 : 0;
+    count[bin]++;
+  });
+  let ece = 0;
+  for (let b = 0; b < bins; b++) if (count[b] > 0) ece += Math.abs(sum[b] - hits[b]) / predicted.length;
+  return predicted.length ? ece : NaN;
 }
 
 function scoreVariant(out: DistillOutput, train: BenchRow[], humanSet: Set<number>, testProbs: Float32Array, testTruth: Int32Array, classes: number, wallSeconds: number): VariantFigures {
@@ -110,6 +175,27 @@ function scoreVariant(out: DistillOutput, train: BenchRow[], humanSet: Set<numbe
   const flaggedErrors = flagged.filter((i) => train[i].teacher !== train[i].gold).length;
   const errors = isError.filter(Boolean).length;
   const advisedRows = train.map((_, i) => i).filter((i) => !humanSet.has(i));
+  const abstained = train.map((_, i) => i).filter((i) => !humanSet.has(i) && train[i].teacher === null);
+  const trust = out.metrics.trust;
+  const calibration: CalibrationFigures = {
+    ece: expectedCalibrationError(scores, isError),
+    flaggedMeanP: flagged.length ? flagged.reduce((a, i) => a + out.predictions[i].p_teacher_wrong, 0) / flagged.length : NaN,
+    sumP: scores.reduce((a, b) => a + b, 0),
+    teacherErrors: errors,
+    teacherAccuracyTruth: rest.length ? 1 - errors / rest.length : NaN,
+    estimate: trust.teacherAccuracy.estimate,
+    estimateLow: trust.teacherAccuracy.low,
+    estimateHigh: trust.teacherAccuracy.high,
+    flaggedWrongExpected: trust.flaggedWrong.estimate,
+    flaggedWrongLow: trust.flaggedWrong.low,
+    flaggedWrongHigh: trust.flaggedWrong.high,
+    flaggedWrongActual: flaggedErrors,
+    adoptedAccuracy: rest.length ? rest.filter((i) => out.advisedLabels[i] === train[i].gold).length / rest.length : NaN,
+    teacherAccuracy: rest.length ? rest.filter((i) => train[i].teacher === train[i].gold).length / rest.length : NaN,
+    abstainedRows: abstained.length,
+    abstainedAdviceAccuracy: abstained.length ? abstained.filter((i) => out.predictions[i].suggested === train[i].gold).length / abstained.length : NaN,
+    abstainedAdviceMeanP: abstained.length ? abstained.reduce((a, i) => a + out.predictions[i].probs[out.predictions[i].suggested], 0) / abstained.length : NaN,
+  };
   return {
     advisedAccuracy: advisedRows.filter((i) => out.advisedLabels[i] === train[i].gold).length / advisedRows.length,
     flagged: flagged.length,
@@ -124,7 +210,30 @@ function scoreVariant(out: DistillOutput, train: BenchRow[], humanSet: Set<numbe
     phasesSeconds: Object.fromEntries(Object.entries(out.metrics.timingsMs).map(([phase, ms]) => [phase, ms / 1000])),
     rowsPerSecond: out.metrics.rowsPerSecond,
     backend: out.metrics.backend,
+    calibration,
   };
+}
+
+/** Rows and label set reversed must give the same result row by row (issue 12). */
+async function invarianceCheck(rows: TrainingRow[], labels: string[], options: DistillOptions, reference: DistillOutput) {
+  const reversed = [...rows].reverse();
+  const out = await runDistillation({ rows: reversed, labels: [...labels].reverse() }, options);
+  let maxProbabilityDifference = 0;
+  let sameFlags = true;
+  let sameAdvice = true;
+  out.predictions.forEach((p, k) => {
+    const i = rows.length - 1 - k;
+    const q = reference.predictions[i];
+    for (const label of labels) {
+      for (const field of ['probs', 'peer_probs', 'vanilla_probs'] as const) {
+        maxProbabilityDifference = Math.max(maxProbabilityDifference, Math.abs(p[field][label] - q[field][label]));
+      }
+    }
+    maxProbabilityDifference = Math.max(maxProbabilityDifference, Math.abs(p.p_teacher_wrong - q.p_teacher_wrong));
+    if (p.flagged !== q.flagged) sameFlags = false;
+    if (out.advisedLabels[k] !== reference.advisedLabels[i]) sameAdvice = false;
+  });
+  return { maxProbabilityDifference, sameFlags, sameAdvice };
 }
 
 export async function benchmarkSeed(
@@ -136,6 +245,7 @@ export async function benchmarkSeed(
   base: DistillOptions,
   variants: Variant[],
   log: (line: string) => void,
+  checkInvariance = false,
 ): Promise<SeedFigures> {
   const classes = labels.length;
   const index = new Map(labels.map((label, i) => [label, i]));
@@ -171,6 +281,7 @@ export async function benchmarkSeed(
 
   const variantFigures: Record<string, VariantFigures> = {};
   let vanillaTestAccuracy = NaN;
+  let invariance: SeedFigures['invariance'];
   for (const variant of variants) {
     const started = performance.now();
     const options = { ...base, ...variant.options, seed };
@@ -178,14 +289,20 @@ export async function benchmarkSeed(
     const wallSeconds = (performance.now() - started) / 1000;
     const figures = scoreVariant(out, train, humanSet, predictTexts(out.model, testTexts), testTruth, classes, wallSeconds);
     variantFigures[variant.name] = figures;
-    if (variant.name === 'PeerKD') {
-      // Vanilla KD is the method's own first phase; score its model on the test set the same way.
-      vanillaTestAccuracy = await supervisedVanilla(rows, train, labels, seed, testTexts, testTruth);
+    if (variant.name === MAIN) {
+      // Vanilla KD is the method's own first phase: its student, scored on the test set the same way.
+      vanillaTestAccuracy = accuracyOf(predictTexts(out.vanillaModel, testTexts), testTruth, classes);
+      if (checkInvariance) invariance = await invarianceCheck(rows, labels, options, out);
     }
+    const c = figures.calibration;
     log(
-      `seed ${seed}: ${variant.name}: advised ${figures.advisedAccuracy.toFixed(4)}, P@100 ${figures.precisionAt100.toFixed(3)}, ` +
+      `seed ${seed}: ${variant.name}: adopted ${c.adoptedAccuracy.toFixed(4)} vs teacher ${c.teacherAccuracy.toFixed(4)}, P@100 ${figures.precisionAt100.toFixed(3)}, ` +
         `P@500 ${figures.precisionAt500.toFixed(3)}, AUROC ${figures.auroc.toFixed(3)}, flagged ${figures.flagged} ` +
-        `(precision ${figures.flagPrecision.toFixed(3)}, recall ${figures.flagRecall.toFixed(3)}), test ${figures.testAccuracy.toFixed(4)}, ${wallSeconds.toFixed(1)} s`,
+        `(precision ${figures.flagPrecision.toFixed(3)}, mean p ${c.flaggedMeanP.toFixed(3)}), ECE ${c.ece.toFixed(3)}, Σp ${c.sumP.toFixed(0)} vs ${c.teacherErrors} errors, ` +
+        `teacher ≈ ${c.estimate.toFixed(4)} [${c.estimateLow.toFixed(3)}, ${c.estimateHigh.toFixed(3)}] vs ${c.teacherAccuracyTruth.toFixed(4)}, ` +
+        `flagged wrong ≈ ${c.flaggedWrongExpected.toFixed(0)} [${c.flaggedWrongLow.toFixed(0)}, ${c.flaggedWrongHigh.toFixed(0)}] vs ${c.flaggedWrongActual}, ` +
+        `test ${figures.testAccuracy.toFixed(4)}${variant.name === MAIN ? ` vs vanilla ${vanillaTestAccuracy.toFixed(4)}` : ''}, ${wallSeconds.toFixed(1)} s` +
+        (variant.name === MAIN && invariance ? `, reversed rows+labels: max |Δp| ${invariance.maxProbabilityDifference}, same flags ${invariance.sameFlags}` : ''),
     );
   }
   return {
@@ -196,25 +313,9 @@ export async function benchmarkSeed(
     goldSubsetSize: goldSubset.length,
     vanillaTestAccuracy,
     variants: variantFigures,
+    ...(invariance ? { invariance } : {}),
     peakRssMb: process.resourceUsage().maxRSS / 1024,
   };
-}
-
-/** Vanilla KD exactly as the pipeline trains it: every teacher label plus the human labels, one student. */
-async function supervisedVanilla(rows: TrainingRow[], train: BenchRow[], labels: string[], seed: number, testTexts: string[], testTruth: Int32Array): Promise<number> {
-  const classes = labels.length;
-  const used = rows.map((_, i) => i).filter((i) => rows[i].teacher !== null || rows[i].human !== null);
-  const targets = new Float32Array(used.length * classes);
-  used.forEach((row, i) => (targets[i * classes + labels.indexOf((rows[row].human ?? rows[row].teacher)!)] = 1));
-  const model = await trainOnTargets(
-    used.map((row) => train[row].text),
-    targets,
-    classes,
-    seed * 7919 + 1,
-    {},
-    train.map((row) => row.text),
-  );
-  return accuracyOf(predictTexts(model, testTexts), testTruth, classes);
 }
 
 /**
@@ -248,40 +349,133 @@ export async function simulateStrongTeacher(train: BenchRow[], accuracy: number)
   });
 }
 
+const NEGATION = /\b(not|no|never|none|nothing|nobody|neither|nor|without|cannot|can't|won't|don't|doesn't|didn't|isn't|aren't|wasn't|weren't|fails?|failed|denies|denied|despite)\b/i;
+
+/**
+ * An LLM-like teacher (issue 9's third setting), right on a fraction `accuracy` of the rows it answers. What an LLM
+ * gets wrong is the surface of the text more than its topic: short texts (the shortest quarter), negations, questions
+ * and quotes (irony, hedging) carry 3, 2 and 2 times more risk of an error, added up. The wrong label follows the
+ * data's own confusions (for gold label y, drawn from the file's teacher labels on rows of gold y where they are
+ * wrong; uniform over the other labels where the file has none). It abstains on `abstain` of the rows, drawn with the
+ * same risk. Every draw is seeded and fixed: the teacher is a property of the data set, not of the benchmark seed.
+ */
+export function simulateLlmTeacher(train: BenchRow[], accuracy: number, abstain = 0.04): BenchRow[] {
+  const labels = [...new Set(train.map((row) => row.gold))].sort();
+  const random = new SeededRandom(20261206);
+  const words = train.map((row) => row.text.split(/\s+/).filter(Boolean).length);
+  const shortLimit = [...words].sort((a, b) => a - b)[Math.floor(words.length / 4)];
+  const risk = train.map((row, i) => 1 + 3 * Number(words[i] <= shortLimit) + 2 * Number(NEGATION.test(row.text)) + 2 * Number(/[?"“”]/.test(row.text)));
+  // Weighted sampling without replacement (Efraimidis–Spirakis): the k largest u^(1/w).
+  const draw = (candidates: number[], k: number) =>
+    new Set(
+      candidates
+        .map((i) => ({ i, key: Math.log(Math.max(random.next(), 1e-300)) / risk[i] }))
+        .sort((a, b) => b.key - a.key || a.i - b.i)
+        .slice(0, k)
+        .map(({ i }) => i),
+    );
+  const all = train.map((_, i) => i);
+  const abstained = draw(all, Math.round(abstain * train.length));
+  const answered = all.filter((i) => !abstained.has(i));
+  const wrong = draw(answered, Math.round((1 - accuracy) * answered.length));
+  const confusions = new Map<string, string[]>();
+  for (const row of train) {
+    if (row.teacher !== null && row.teacher !== row.gold) confusions.set(row.gold, [...(confusions.get(row.gold) ?? []), row.teacher]);
+  }
+  return train.map((row, i) => {
+    if (abstained.has(i)) return { ...row, teacher: null };
+    if (!wrong.has(i)) return { ...row, teacher: row.gold };
+    const pool = confusions.get(row.gold) ?? labels.filter((label) => label !== row.gold);
+    return { ...row, teacher: pool[random.int(pool.length)] };
+  });
+}
+
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
 function format(value: number, digits = 4): string {
   return Number.isFinite(value) ? value.toFixed(digits) : '—';
 }
 
-export function markdownTables(results: SeedFigures[], command: string, targets: boolean): string {
+interface TargetCheck {
+  text: string;
+  /** true when the figure meets the target on this seed. */
+  met: (value: number) => boolean;
+}
+
+/** One table per setting: every figure per seed, with mean, min and max over the seeds (issue 12), and a target column. */
+export function markdownTables(setting: SettingFigures, command: string, withTargets: boolean): string {
+  const { results } = setting;
   const seeds = results.map((r) => r.seed);
-  const header = `| figure | ${seeds.map((s) => `seed ${s}`).join(' | ')} | mean |${targets ? ' target | met |' : ''}`;
-  const divider = `| --- | ${seeds.map(() => '---:').join(' | ')} | ---: |${targets ? ' --- | --- |' : ''}`;
-  const line = (name: string, values: number[], digits = 4, target?: { min?: number; max?: number; text: string }) => {
-    const m = mean(values);
-    const met = target ? ((target.min === undefined || m >= target.min) && (target.max === undefined || m <= target.max) ? 'yes' : `no (gap ${format(target.min !== undefined ? target.min - m : m - target.max!, digits)})`) : '';
-    return `| ${name} | ${values.map((v) => format(v, digits)).join(' | ')} | ${format(m, digits)} |${targets ? ` ${target?.text ?? ''} | ${met} |` : ''}`;
+  const header = `| figure | ${seeds.map((s) => `seed ${s}`).join(' | ')} | mean | min | max |${withTargets ? ' target (every seed) | met |' : ''}`;
+  const divider = `| --- | ${seeds.map(() => '---:').join(' | ')} | ---: | ---: | ---: |${withTargets ? ' --- | --- |' : ''}`;
+  const line = (name: string, values: number[], digits = 4, target?: TargetCheck) => {
+    const finite = values.filter(Number.isFinite);
+    const failing = target ? values.filter((v) => !target.met(v)).length : 0;
+    const met = target ? (failing === 0 ? 'yes' : `**no** (${failing} of ${values.length} seeds)`) : '';
+    return (
+      `| ${name} | ${values.map((v) => format(v, digits)).join(' | ')} | ${format(finite.length ? mean(finite) : NaN, digits)} | ` +
+      `${format(finite.length ? Math.min(...finite) : NaN, digits)} | ${format(finite.length ? Math.max(...finite) : NaN, digits)} |` +
+      `${withTargets ? ` ${target?.text ?? ''} | ${met} |` : ''}`
+    );
   };
+  const atLeast = (min: number, text = `≥ ${min}`): TargetCheck => ({ text, met: (v) => v >= min - 1e-12 });
+  const within = (limit: number, text: string): TargetCheck => ({ text, met: (v) => Math.abs(v) <= limit + 1e-12 });
+  const isData = setting.name === 'data';
   const variantNames = Object.keys(results[0].variants);
   const v = (name: string, pick: (f: VariantFigures) => number) => results.map((r) => pick(r.variants[name]));
-  const out: string[] = [`Command: \`${command}\``, '', header, divider];
-  out.push(line('teacher label accuracy', results.map((r) => r.teacherAccuracy)));
+  const out: string[] = [`### Setting \`${setting.name}\``, '', `Command: \`${command}\``, '', header, divider];
+  out.push(line('teacher label accuracy (all rows)', results.map((r) => r.teacherAccuracy)));
   out.push(line('SFT on the human labels, test accuracy', results.map((r) => r.sftHumanTestAccuracy)));
   out.push(line(`SFT on ${results[0].goldSubsetSize} gold labels, test accuracy`, results.map((r) => r.sftGoldTestAccuracy)));
-  out.push(line('vanilla KD, test accuracy', results.map((r) => r.vanillaTestAccuracy)));
+  out.push(line('vanilla KD (the run’s own vanilla student), test accuracy', results.map((r) => r.vanillaTestAccuracy)));
+  const main = results[0].variants[MAIN] ? MAIN : variantNames[0];
+  const c = (pick: (f: CalibrationFigures) => number) => v(main, (f) => pick(f.calibration));
+  out.push(`| **${main}: what the user is told** | ${seeds.map(() => '').join(' | ')} | | | |${withTargets ? ' | |' : ''}`);
+  out.push(line('ECE of p_teacher_wrong (10 bins)', c((f) => f.ece), 3, { text: '≤ 0.03', met: (x) => x <= 0.03 }));
+  out.push(line('flagged rows: mean p_teacher_wrong', c((f) => f.flaggedMeanP), 3));
+  out.push(line('flagged rows: real precision', v(main, (f) => f.flagPrecision), 3));
+  out.push(line('flagged: mean p − precision', results.map((r) => r.variants[main].calibration.flaggedMeanP - r.variants[main].flagPrecision), 3, within(0.05, '±0.05')));
+  out.push(line('Σ p_teacher_wrong', c((f) => f.sumP), 0));
+  out.push(line('real teacher errors', c((f) => f.teacherErrors), 0));
+  out.push(line('Σp / errors − 1', c((f) => f.sumP / f.teacherErrors - 1), 3, within(0.1, '±0.10')));
+  out.push(line('estimated teacher accuracy', c((f) => f.estimate)));
+  out.push(line('… 90 % interval, low', c((f) => f.estimateLow)));
+  out.push(line('… 90 % interval, high', c((f) => f.estimateHigh)));
+  out.push(line('real teacher accuracy (same rows)', c((f) => f.teacherAccuracyTruth)));
+  out.push(line('estimate − truth', c((f) => f.estimate - f.teacherAccuracyTruth), 4, within(0.02, '±0.02')));
+  out.push(line('interval covers the truth (1 = yes)', c((f) => Number(f.estimateLow <= f.teacherAccuracyTruth && f.teacherAccuracyTruth <= f.estimateHigh)), 0, { text: '≥ 9 seeds in 10', met: () => true }));
+  out.push(line('flagged rows: expected wrong', c((f) => f.flaggedWrongExpected), 1));
+  out.push(line('… 90 % interval, low', c((f) => f.flaggedWrongLow), 1));
+  out.push(line('… 90 % interval, high', c((f) => f.flaggedWrongHigh), 1));
+  out.push(line('flagged rows: really wrong', c((f) => f.flaggedWrongActual), 0));
+  out.push(line('interval covers the truth (1 = yes)', c((f) => Number(f.flaggedWrongLow <= f.flaggedWrongActual && f.flaggedWrongActual <= f.flaggedWrongHigh)), 0, { text: '≥ 9 seeds in 10', met: () => true }));
+  out.push(line('adopted labels, accuracy', c((f) => f.adoptedAccuracy)));
+  out.push(line('teacher labels, accuracy (same rows)', c((f) => f.teacherAccuracy)));
+  out.push(line('adopted − teacher', c((f) => f.adoptedAccuracy - f.teacherAccuracy), 4, isData ? atLeast(0.02, '≥ +0.02') : atLeast(0, '≥ 0')));
+  out.push(line('final student, test accuracy', v(main, (f) => f.testAccuracy), 4, isData ? atLeast(0.83) : undefined));
+  out.push(line('final − vanilla, test accuracy', results.map((r) => r.variants[main].testAccuracy - r.vanillaTestAccuracy), 4, atLeast(0, '≥ 0')));
+  if (results[0].variants[main].calibration.abstainedRows > 0) {
+    out.push(line('rows without a teacher label', c((f) => f.abstainedRows), 0));
+    out.push(line('… advice accuracy', c((f) => f.abstainedAdviceAccuracy)));
+    out.push(line('… mean stated probability of the advice', c((f) => f.abstainedAdviceMeanP)));
+    out.push(line('… stated − real', c((f) => f.abstainedAdviceMeanP - f.abstainedAdviceAccuracy), 3, within(0.05, '±0.05')));
+  }
+  if (results.some((r) => r.invariance)) {
+    out.push(line('rows and labels reversed: largest |Δ probability|', results.map((r) => r.invariance?.maxProbabilityDifference ?? NaN), 6, { text: '0', met: (x) => x === 0 }));
+    out.push(line('rows and labels reversed: same flags and advice (1 = yes)', results.map((r) => (r.invariance ? Number(r.invariance.sameFlags && r.invariance.sameAdvice) : NaN)), 0, { text: '1', met: (x) => x === 1 }));
+  }
   for (const name of variantNames) {
-    const main = name === 'PeerKD';
-    out.push(line(`${name}: final student, test accuracy`, v(name, (f) => f.testAccuracy), 4, main ? { min: 0.83, text: '≥ 0.83' } : undefined));
-    out.push(line(`${name}: advised-label accuracy (non-human rows)`, v(name, (f) => f.advisedAccuracy), 4, main ? { min: 0.82, text: '≥ 0.82' } : undefined));
-    out.push(line(`${name}: precision@100 of the ranking`, v(name, (f) => f.precisionAt100), 3, main ? { min: 0.93, text: '≥ 0.93' } : undefined));
-    out.push(line(`${name}: precision@500 of the ranking`, v(name, (f) => f.precisionAt500), 3, main ? { min: 0.8, text: '≥ 0.80' } : undefined));
+    const isMain = name === main;
+    out.push(`| **${name}** | ${seeds.map(() => '').join(' | ')} | | | |${withTargets ? ' | |' : ''}`);
+    out.push(line(`${name}: final student, test accuracy`, v(name, (f) => f.testAccuracy)));
+    out.push(line(`${name}: advised-label accuracy (non-human rows)`, v(name, (f) => f.advisedAccuracy)));
+    out.push(line(`${name}: precision@100 of the ranking`, v(name, (f) => f.precisionAt100), 3, isMain && isData ? { text: '≥ 0.93 (mean)', met: () => true } : undefined));
+    out.push(line(`${name}: precision@500 of the ranking`, v(name, (f) => f.precisionAt500), 3, isMain && isData ? { text: '≥ 0.80 (mean)', met: () => true } : undefined));
     out.push(line(`${name}: AUROC of the ranking`, v(name, (f) => f.auroc), 3));
     out.push(line(`${name}: flagged rows`, v(name, (f) => f.flagged), 0));
     out.push(line(`${name}: flag precision`, v(name, (f) => f.flagPrecision), 3));
     out.push(line(`${name}: flag recall`, v(name, (f) => f.flagRecall), 3));
-    out.push(line(`${name}: estimated teacher accuracy`, v(name, (f) => f.estimatedTeacherAccuracy), 4));
-    out.push(line(`${name}: wall time, s`, v(name, (f) => f.wallSeconds), 1, main ? { max: 60, text: '≤ 60 s' } : undefined));
+    out.push(line(`${name}: wall time, s`, v(name, (f) => f.wallSeconds), 1));
     for (const phase of Object.keys(results[0].variants[name].phasesSeconds)) {
       if (phase === 'total') continue;
       out.push(line(`${name}: phase ${phase}, s`, v(name, (f) => f.phasesSeconds[phase] ?? NaN), 1));
@@ -312,7 +506,10 @@ export const benchCommand: CliCommand = {
       allowPositionals: true,
       options: {
         human: { type: 'string', default: '50' },
-        seeds: { type: 'string', default: '0,1,2' },
+        seeds: { type: 'string', default: '0,1,2,3,4' },
+        settings: { type: 'string' },
+        'main-only': { type: 'boolean', default: false },
+        invariance: { type: 'boolean', default: false },
         folds: { type: 'string', default: '2' },
         stages: { type: 'string', default: '2' },
         backend: { type: 'string', default: 'auto' },
@@ -338,16 +535,20 @@ export const benchCommand: CliCommand = {
     const dir = positionals[0];
     const humanCount = integer('human', values.human, 0);
     const seeds = values.seeds.split(',').map((text) => integer('seeds', text.trim(), 0));
-    let train = benchRows(path.join(dir, 'train.jsonl'), true);
+    const dataTrain = benchRows(path.join(dir, 'train.jsonl'), true);
     let test = benchRows(path.join(dir, 'test.jsonl'), false);
-    if (values.limit !== undefined) train = train.slice(0, integer('limit', values.limit, 10));
+    const limited = values.limit !== undefined ? dataTrain.slice(0, integer('limit', values.limit, 10)) : dataTrain;
     if (values['test-limit'] !== undefined) test = test.slice(0, integer('test-limit', values['test-limit'], 1));
-    if (values['teacher-accuracy'] !== undefined) {
-      const accuracy = Number(values['teacher-accuracy']);
-      if (!(accuracy > 0 && accuracy <= 1)) throw new UsageError(`--teacher-accuracy must be in (0, 1], got '${values['teacher-accuracy']}'`);
-      train = await simulateStrongTeacher(train, accuracy);
-    }
-    const labels = [...new Set(train.map((row) => row.gold).concat(train.flatMap((row) => (row.teacher ? [row.teacher] : []))))].sort();
+    const settingNames = (values.settings ?? (values['teacher-accuracy'] !== undefined ? `hardest:${values['teacher-accuracy']}` : 'data')).split(',').map((name) => name.trim());
+    const settingTrain = async (name: string): Promise<BenchRow[]> => {
+      if (name === 'data') return limited;
+      const match = /^(hardest|llm):(.+)$/.exec(name);
+      const accuracy = Number(match?.[2]);
+      if (!match || !(accuracy > 0 && accuracy <= 1)) {
+        throw new UsageError(`--settings: '${name}' is not data, hardest:A or llm:A with A in (0, 1]`);
+      }
+      return match[1] === 'hardest' ? simulateStrongTeacher(limited, accuracy) : simulateLlmTeacher(limited, accuracy);
+    };
     const base: DistillOptions = {
       folds: integer('folds', values.folds, 2),
       stages: integer('stages', values.stages, 1),
@@ -356,11 +557,13 @@ export const benchCommand: CliCommand = {
       finalTargets: 'auto',
       student: 'fasttext',
     };
-    const variants: Variant[] = [
-      { name: 'naive PA-KD (K=2, hard)', options: { folds: 2, stages: 1, finalTargets: 'hard' }, tuning: { advice: 'naive' } },
-      { name: 'PeerKD', options: {}, tuning: {} },
-      { name: 'PeerKD without the do-no-harm guard (κ = 0.5)', options: {}, tuning: { changeGuard: false } },
-    ];
+    const variants: Variant[] = values['main-only']
+      ? [{ name: MAIN, options: {}, tuning: {} }]
+      : [
+          { name: 'naive PA-KD (K=2, hard)', options: { folds: 2, stages: 1, finalTargets: 'hard' }, tuning: { advice: 'naive' } },
+          { name: MAIN, options: {}, tuning: {} },
+          { name: 'PeerKD without the do-no-harm guard', options: {}, tuning: { changeGuard: 'off' } },
+        ];
     if (values.ablations) {
       variants.push(
         { name: 'PeerKD K=5', options: { folds: 5 }, tuning: {} },
@@ -370,14 +573,22 @@ export const benchCommand: CliCommand = {
       );
     }
     const log = (line: string) => process.stderr.write(line + '\n');
-    log(`bench: ${train.length} train rows, ${test.length} test rows, labels ${labels.join(', ')}, ${humanCount} human rows, seeds ${seeds.join(',')}`);
-    const results: SeedFigures[] = [];
-    for (const seed of seeds) results.push(await benchmarkSeed(train, test, labels, seed, humanCount, base, variants, log));
     const command = `peerkd bench ${argv.join(' ')}`;
-    const tables = markdownTables(results, command, values.limit === undefined);
+    const settings: SettingFigures[] = [];
+    for (const name of settingNames) {
+      const train = await settingTrain(name);
+      const labels = [...new Set(train.map((row) => row.gold).concat(train.flatMap((row) => (row.teacher ? [row.teacher] : []))))].sort();
+      log(`bench ${name}: ${train.length} train rows, ${test.length} test rows, labels ${labels.join(', ')}, ${humanCount} human rows, seeds ${seeds.join(',')}`);
+      const results: SeedFigures[] = [];
+      for (const seed of seeds) {
+        results.push(await benchmarkSeed(train, test, labels, seed, humanCount, base, variants, log, values.invariance && settings.length === 0));
+      }
+      settings.push({ name, results });
+    }
+    const tables = settings.map((setting) => markdownTables(setting, command, values.limit === undefined)).join('\n\n');
     process.stdout.write(tables + '\n');
     if (values.json) mkdirSync(path.dirname(values.json), { recursive: true });
-    if (values.json) writeFileSync(values.json, JSON.stringify({ command, results }, null, 2) + '\n');
+    if (values.json) writeFileSync(values.json, JSON.stringify({ command, settings }, null, 2) + '\n');
     if (values.docs) replaceBetweenMarkers(values.docs, tables);
     return 0;
   },
