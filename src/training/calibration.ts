@@ -11,6 +11,8 @@
  * maximise the log-likelihood of the human labels (cross-fitted when the result is evaluated on those same rows).
  */
 
+import { SeededRandom } from './random';
+
 export interface CalibrationInput {
   classes: number;
   /** Out-of-fold peer probabilities, rows × classes. */
@@ -55,8 +57,31 @@ export interface CalibrationResult {
   /** Mean of π(teacher label) over teacher-labelled rows without a human label. */
   estimatedTeacherAccuracy: number;
   /** On human rows that also carry a teacher label, with parameters fitted without the row (cross-fitted). */
-  humanCheck: { rows: number; teacherAccuracy: number; advisedAccuracy: number; logLikelihood: number };
+  humanCheck: { rows: number; teacherAccuracy: number; advisedAccuracy: number; logLikelihood: number; fixes: number; breaks: number };
+  /** P(teacher wrong) = σ(intercept + slope · logit(raw)), fitted on the human pairs. */
+  recalibration: Recalibration;
+  /** The figures a user is shown, each with a 90 % interval (see trustFigures). */
+  trust: TrustFigures;
 }
+
+/** An estimate with its 90 % interval; low and high are NaN where nothing can bound it (no human pairs). */
+export interface Interval {
+  estimate: number;
+  low: number;
+  high: number;
+}
+
+export interface TrustFigures {
+  /** Share of right teacher labels among teacher-labelled rows without a human label. */
+  teacherAccuracy: Interval;
+  /** Number of wrong teacher labels among those rows. */
+  teacherErrors: Interval;
+  /** Number of wrong teacher labels among the flagged rows. */
+  flaggedWrong: Interval;
+}
+
+/** Two-sided 90 %: the 95th percentile of the standard normal. */
+export const Z90 = 1.6448536269514722;
 
 export const ALPHA_GRID = [0.5, 0.75, 1, 1.25, 1.5, 2, 2.5, 3];
 export const GAMMA_GRID = [-3, -2.5, -2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2];
@@ -274,7 +299,179 @@ function crossFitGroups(rows: readonly number[], k: number): number[][] {
   return groups;
 }
 
-export function calibrate(input: CalibrationInput, crossFitFolds = 5, priorStrength = 1, changeGuard = true): CalibrationResult {
+/** How the raw posterior is turned into the probabilities the user sees and the labels the engine adopts. */
+export interface CalibrateOptions {
+  /** Groups of human pairs for cross-fitting; 0 = leave one out. */
+  crossFitFolds: number;
+  /** Strength of the prior that keeps α, γ, β near neutral. */
+  priorStrength: number;
+  /**
+   * Which labels the engine adopts by itself: `bayes` = the arg-max of the recalibrated advice, unless the cross-fitted
+   * human pairs show more breaks than fixes; `kappa` = the older threshold κ chosen on the human pairs alone;
+   * `off` = the arg-max of the raw advice.
+   */
+  changeGuard: 'bound' | 'bayes' | 'kappa' | 'off';
+  /** One-sided level of the do-no-harm test of `bound`. */
+  harmLevel: number;
+  /** `platt`: P(teacher wrong) recalibrated on the human pairs (see fitRecalibration); `none`: the raw posterior. */
+  recalibration: 'platt' | 'none';
+  /** Prior standard deviations of the recalibration's intercept and slope around the identity (0, 1). */
+  recalibrationPrior: { intercept: number; slope: number; slopeMean?: number };
+}
+
+export const DEFAULT_CALIBRATE: CalibrateOptions = {
+  crossFitFolds: 0,
+  priorStrength: 1,
+  changeGuard: 'bound',
+  harmLevel: 0.05,
+  recalibration: 'platt',
+  recalibrationPrior: { intercept: 2, slope: 1 },
+};
+
+const LOGIT_LIMIT = 1e-4;
+
+function logit(p: number): number {
+  const q = Math.min(1 - LOGIT_LIMIT, Math.max(LOGIT_LIMIT, p));
+  return Math.log(q / (1 - q));
+}
+
+function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
+export interface Recalibration {
+  intercept: number;
+  slope: number;
+  /** Laplace approximation of the posterior covariance of (intercept, slope): [var a, cov ab, var b]. */
+  covariance: [number, number, number];
+}
+
+export const IDENTITY_RECALIBRATION: Recalibration = { intercept: 0, slope: 1, covariance: [0, 0, 0] };
+
+/** The slope is kept positive: the recalibration may flatten the ranking, never reverse it. */
+export const MIN_SLOPE = 0.05;
+
+/**
+ * P(teacher wrong) recalibrated as σ(a + b·logit p) (Platt scaling, Platt 1999), fitted by penalised maximum
+ * likelihood on the human pairs' cross-fitted p, with a Gaussian prior around the identity (a = 0, b = 1). The prior
+ * is what "shrink towards what the human rows support" means with 50 labels: where the pairs show the raw posterior
+ * discriminating (the teacher's errors among them scored high), b stays near 1; where they do not, b falls towards 0
+ * and every row's probability moves towards the error rate the pairs support, instead of staying confidently wrong.
+ * Newton's method on a concave objective: converges in a few steps.
+ */
+export function fitRecalibration(pairs: readonly { wrongProbability: number; wrong: boolean }[], prior: CalibrateOptions['recalibrationPrior']): Recalibration {
+  if (pairs.length === 0) return IDENTITY_RECALIBRATION;
+  const x = pairs.map((pair) => logit(pair.wrongProbability));
+  const y = pairs.map((pair) => (pair.wrong ? 1 : 0));
+  const ia = 1 / (prior.intercept * prior.intercept);
+  const ib = 1 / (prior.slope * prior.slope);
+  let a = 0;
+  const b0 = prior.slopeMean ?? 1;
+  let b = b0;
+  let covariance: Recalibration['covariance'] = [prior.intercept ** 2, 0, prior.slope ** 2];
+  for (let iteration = 0; iteration < 50; iteration++) {
+    let ga = -a * ia;
+    let gb = -(b - b0) * ib;
+    let haa = -ia;
+    let hab = 0;
+    let hbb = -ib;
+    for (let k = 0; k < x.length; k++) {
+      const p = sigmoid(a + b * x[k]);
+      const r = y[k] - p;
+      const w = p * (1 - p);
+      ga += r;
+      gb += r * x[k];
+      haa -= w;
+      hab -= w * x[k];
+      hbb -= w * x[k] * x[k];
+    }
+    const det = haa * hbb - hab * hab;
+    if (!(Math.abs(det) > 1e-12)) break;
+    covariance = [-hbb / det, hab / det, -haa / det];
+    const da = (hbb * ga - hab * gb) / det;
+    const db = (haa * gb - hab * ga) / det;
+    a -= da;
+    b -= db;
+    if (b < MIN_SLOPE) b = MIN_SLOPE;
+    if (Math.abs(da) + Math.abs(db) < 1e-10) break;
+  }
+  return { intercept: a, slope: b, covariance };
+}
+
+/**
+ * Which rows the engine relabels by itself: the threshold κ on the recalibrated P(teacher wrong) whose relabelling
+ * gains the most right labels *in the worst 5 % of plausible recalibrations*. The gain of relabelling row i from
+ * its teacher label t to the suggestion s is π_i(s) − π_i(t), a function of the recalibration (a, b); (a, b) is drawn
+ * from its Laplace posterior (seeded), so a recalibration that the human pairs pin down gives a tight bound and one
+ * they cannot pin down (few teacher errors among them, as with a strong teacher) a loose one. Relabelling happens only
+ * where even that 5th percentile is a gain: a one-sided test at 5 % that relabelling does not lower the accuracy of
+ * the labels (docs/METHOD.md, "Do no harm"). Returns κ, or a value above 1 for "never".
+ */
+export function chooseChangeByGainBound(
+  candidates: readonly { rawWrong: number; rawSuggested: number }[],
+  recalibration: Recalibration,
+  quantile = 0.05,
+  samples: readonly Recalibration[] = recalibrationDraws(recalibration),
+): { kappa: number; lowerBound: number } {
+  const never = { kappa: CHANGE_GRID[CHANGE_GRID.length - 1], lowerBound: 0 };
+  if (candidates.length === 0) return never;
+  const pointWrong = candidates.map((c) => applyRecalibration(recalibration, c.rawWrong));
+  let best = never;
+  for (const kappa of CHANGE_GRID.slice(0, -1)) {
+    const chosen = candidates.filter((c, k) => pointWrong[k] >= kappa && gainOf(recalibration, c) > 0);
+    if (chosen.length === 0) continue;
+    const gains = samples.map((sample) => chosen.reduce((sum, c) => sum + gainOf(sample, c), 0)).sort((x, y) => x - y);
+    const lowerBound = gains[Math.floor(quantile * gains.length)];
+    if (lowerBound > best.lowerBound) best = { kappa, lowerBound };
+  }
+  return best;
+}
+
+/** Seeded draws of (a, b) from the recalibration's Laplace posterior; the first is the point estimate itself. */
+export function recalibrationDraws(recalibration: Recalibration, draws = 256): Recalibration[] {
+  const [va, cab, vb] = recalibration.covariance;
+  // Cholesky factor of the 2 × 2 covariance.
+  const l11 = Math.sqrt(Math.max(va, 0));
+  const l21 = l11 > 0 ? cab / l11 : 0;
+  const l22 = Math.sqrt(Math.max(vb - l21 * l21, 0));
+  const random = new SeededRandom(0x5eed);
+  const normal = () => Math.sqrt(-2 * Math.log(Math.max(random.next(), 1e-300))) * Math.cos(2 * Math.PI * random.next());
+  const samples: Recalibration[] = [recalibration];
+  for (let k = 1; k < draws; k++) {
+    const z1 = normal();
+    const z2 = normal();
+    samples.push({ intercept: recalibration.intercept + l11 * z1, slope: Math.max(MIN_SLOPE, recalibration.slope + l21 * z1 + l22 * z2), covariance: recalibration.covariance });
+  }
+  return samples;
+}
+
+/** π(s) − π(t) after recalibration: the expected change in right labels if row's teacher label t is replaced by s. */
+function gainOf(recalibration: Recalibration, candidate: { rawWrong: number; rawSuggested: number }): number {
+  const wrong = applyRecalibration(recalibration, candidate.rawWrong);
+  const suggested = candidate.rawWrong > 1e-12 ? (candidate.rawSuggested * wrong) / candidate.rawWrong : 0;
+  return suggested - (1 - wrong);
+}
+
+export function applyRecalibration(recalibration: Recalibration, wrongProbability: number): number {
+  if (recalibration === IDENTITY_RECALIBRATION) return wrongProbability;
+  return sigmoid(recalibration.intercept + recalibration.slope * logit(wrongProbability));
+}
+
+/**
+ * A posterior row (classes values at offset) rescaled so that the teacher's label gets 1 − wrong and the other labels
+ * share `wrong` in their old proportions: the suggestion among the other labels is unchanged.
+ */
+function rescaleRow(values: Float32Array | Float64Array, offset: number, classes: number, t: number, wrong: number): void {
+  const oldWrong = 1 - values[offset + t];
+  for (let y = 0; y < classes; y++) {
+    if (y === t) values[offset + y] = 1 - wrong;
+    else values[offset + y] = oldWrong > 1e-12 ? (values[offset + y] * wrong) / oldWrong : wrong / (classes - 1);
+  }
+}
+
+export function calibrate(input: CalibrationInput, options: Partial<CalibrateOptions> = {}): CalibrationResult {
+  const settings: CalibrateOptions = { ...DEFAULT_CALIBRATE, ...options };
+  const { crossFitFolds, priorStrength } = settings;
   const { classes, teacher, human } = input;
   const rows = teacher.length;
   const humanRows: number[] = [];
@@ -284,25 +481,76 @@ export function calibrate(input: CalibrationInput, crossFitFolds = 5, priorStren
   const confusion = estimateConfusion(input);
   const parameters = fitParameters(input, confusion, humanPairs, priorStrength);
 
-  // Cross-fitted check on the human pairs: each group's parameters (and confusion) are fitted without it.
-  const scratch = new Float64Array(classes);
-  let teacherRight = 0;
-  let advisedRight = 0;
-  let logLikelihood = 0;
-  const crossFitted = new Map<number, { wrong: number; best: number }>();
+  // Cross-fitted posteriors of the human pairs: each group's parameters (and confusion) are fitted without it.
+  const crossFitted = new Map<number, Float64Array>();
   for (const group of crossFitGroups(humanPairs, crossFitFolds > 0 ? crossFitFolds : humanPairs.length)) {
     const held = new Set(group);
     const foldConfusion = estimateConfusion(input, (row) => !held.has(row));
     const foldParameters = fitParameters(input, foldConfusion, humanPairs.filter((row) => !held.has(row)), priorStrength);
     for (const row of group) {
+      const scratch = new Float64Array(classes);
       rowPosterior(input, foldParameters, row, scratch);
-      if (teacher[row] === human[row]) teacherRight++;
-      if (argmax(scratch, 0, classes) === human[row]) advisedRight++;
-      logLikelihood += Math.log(Math.max(scratch[human[row]], 1e-12));
-      crossFitted.set(row, { wrong: 1 - scratch[teacher[row]], best: argmax(scratch, 0, classes) });
+      crossFitted.set(row, scratch);
     }
   }
-  const changeThreshold = !changeGuard ? 0.5 : chooseChangeThreshold(humanPairs.map((row) => ({ ...crossFitted.get(row)!, teacher: teacher[row], truth: human[row] })));
+  // Recalibration of P(teacher wrong) on the pairs; each pair's own value recalibrated without it (leave one out).
+  const pairScores = humanPairs.map((row) => ({ wrongProbability: 1 - crossFitted.get(row)![teacher[row]], wrong: teacher[row] !== human[row] }));
+  const fit = (list: typeof pairScores) => (settings.recalibration === 'platt' ? fitRecalibration(list, settings.recalibrationPrior) : IDENTITY_RECALIBRATION);
+  const recalibration = fit(pairScores);
+  humanPairs.forEach((row, k) => {
+    const without = fit(pairScores.filter((_, j) => j !== k));
+    const values = crossFitted.get(row)!;
+    rescaleRow(values, 0, classes, teacher[row], applyRecalibration(without, pairScores[k].wrongProbability));
+  });
+
+  let teacherRight = 0;
+  let advisedRight = 0;
+  let logLikelihood = 0;
+  let fixes = 0;
+  let breaks = 0;
+  for (const row of humanPairs) {
+    const values = crossFitted.get(row)!;
+    const best = argmax(values, 0, classes);
+    if (teacher[row] === human[row]) teacherRight++;
+    if (best === human[row]) advisedRight++;
+    if (best !== teacher[row] && best === human[row]) fixes++;
+    if (best !== teacher[row] && teacher[row] === human[row]) breaks++;
+    logLikelihood += Math.log(Math.max(values[human[row]], 1e-12));
+  }
+  // The raw posterior of every teacher-labelled row without a human label: P(teacher wrong) and the best other label.
+  const rawWrong = new Float32Array(rows);
+  const rawBestOther = new Float32Array(rows);
+  {
+    const scratch = new Float64Array(classes);
+    for (let i = 0; i < rows; i++) {
+      if (human[i] >= 0 || teacher[i] < 0) continue;
+      rowPosterior(input, parameters, i, scratch);
+      rawWrong[i] = 1 - scratch[teacher[i]];
+      let best = 0;
+      for (let y = 0; y < classes; y++) if (y !== teacher[i] && scratch[y] > best) best = scratch[y];
+      rawBestOther[i] = best;
+    }
+  }
+  const draws = recalibrationDraws(recalibration);
+  let changeThreshold: number;
+  if (settings.changeGuard === 'kappa') {
+    changeThreshold = chooseChangeThreshold(
+      humanPairs.map((row) => {
+        const values = crossFitted.get(row)!;
+        return { wrong: 1 - values[teacher[row]], best: argmax(values, 0, classes), teacher: teacher[row], truth: human[row] };
+      }),
+    );
+  } else if (settings.changeGuard === 'bound') {
+    const candidates: { rawWrong: number; rawSuggested: number }[] = [];
+    for (let i = 0; i < rows; i++) if (human[i] < 0 && teacher[i] >= 0) candidates.push({ rawWrong: rawWrong[i], rawSuggested: rawBestOther[i] });
+    changeThreshold = chooseChangeByGainBound(candidates, recalibration, settings.harmLevel, draws).kappa;
+  } else if (settings.changeGuard === 'bayes') {
+    // The Bayes decision under the recalibrated advice, unless the pairs (each judged cross-fitted) saw it break more
+    // right teacher labels than it fixed.
+    changeThreshold = breaks > fixes ? CHANGE_GRID[CHANGE_GRID.length - 1] : 0;
+  } else {
+    changeThreshold = 0;
+  }
 
   const posterior = new Float32Array(rows * classes);
   const suggested = new Int32Array(rows);
@@ -319,6 +567,7 @@ export function calibrate(input: CalibrationInput, crossFitFolds = 5, priorStren
       continue;
     }
     rowPosterior(input, parameters, i, posterior, i * classes);
+    if (teacher[i] >= 0) rescaleRow(posterior, i * classes, classes, teacher[i], applyRecalibration(recalibration, 1 - posterior[i * classes + teacher[i]]));
     suggested[i] = argmax(posterior, i * classes, classes);
     advised[i] = suggested[i];
     if (teacher[i] >= 0) {
@@ -332,8 +581,31 @@ export function calibrate(input: CalibrationInput, crossFitFolds = 5, priorStren
   const threshold = chooseFlagThreshold(pTeacherWrong, candidates);
   const flagged = new Uint8Array(rows);
   for (let i = 0; i < rows; i++) flagged[i] = candidates[i] && pTeacherWrong[i] >= threshold ? 1 : 0;
+  const trust = trustFigures(
+    input,
+    pTeacherWrong,
+    flagged,
+    humanPairs.map((row) => ({ pRight: crossFitted.get(row)![teacher[row]], right: teacher[row] === human[row] })),
+  );
+  if (settings.recalibration === 'platt' && humanPairs.length > 0) {
+    // The flagged rows' expected number of errors under every plausible recalibration, plus their own spread.
+    const flaggedRaw: number[] = [];
+    for (let i = 0; i < rows; i++) if (flagged[i]) flaggedRaw.push(rawWrong[i]);
+    const totals = draws.map((draw) => flaggedRaw.reduce((sum, raw) => sum + applyRecalibration(draw, raw), 0)).sort((x, y) => x - y);
+    let variance = 0;
+    for (let i = 0; i < rows; i++) if (flagged[i]) variance += pTeacherWrong[i] * (1 - pTeacherWrong[i]);
+    const own = Z90 * Math.sqrt(variance);
+    // The union with the interval from the error count (trustFigures): each covers a different way of being wrong.
+    trust.flaggedWrong = {
+      estimate: trust.flaggedWrong.estimate,
+      low: Math.max(0, Math.min(trust.flaggedWrong.low, Math.min(trust.flaggedWrong.estimate, totals[Math.floor(0.05 * totals.length)]) - own)),
+      high: Math.min(flaggedRaw.length, Math.max(trust.flaggedWrong.high, Math.max(trust.flaggedWrong.estimate, totals[Math.ceil(0.95 * (totals.length - 1))]) + own)),
+    };
+  }
   return {
+    trust,
     parameters,
+    recalibration,
     posterior,
     suggested,
     advised,
@@ -347,8 +619,78 @@ export function calibrate(input: CalibrationInput, crossFitFolds = 5, priorStren
       teacherAccuracy: humanPairs.length ? teacherRight / humanPairs.length : NaN,
       advisedAccuracy: humanPairs.length ? advisedRight / humanPairs.length : NaN,
       logLikelihood,
+      fixes,
+      breaks,
     },
   };
+}
+
+/**
+ * What the user is told, with 90 % intervals that rest on the human pairs (prediction-powered inference,
+ * Angelopoulos et al., Science 2023): the model's mean P(teacher right) over all N rows, corrected by the mean
+ * error of the model on the n human pairs (each judged cross-fitted, so the correction is unbiased),
+ *
+ *   θ̂ = mean_N π(t) + mean_n (1[t = h] − π_cf(t)),   Var θ̂ = Var_N π(t) / N + Var_n(rectifier) / n.
+ *
+ * Two pseudo-pairs (one right, one wrong, each at the model's mean) keep the interval from collapsing when every
+ * pair agrees. The count of wrong labels among the flagged rows is the model's Σ p over them, rescaled by how far the
+ * interval of the error count lets the model's total be off, plus its own Poisson-binomial spread.
+ */
+export function trustFigures(
+  input: CalibrationInput,
+  pTeacherWrong: Float32Array,
+  flagged: Uint8Array,
+  pairs: readonly { pRight: number; right: boolean }[],
+): TrustFigures {
+  const { teacher, human } = input;
+  let n = 0;
+  let sum = 0;
+  let sumSquares = 0;
+  let flaggedExpected = 0;
+  let flaggedVariance = 0;
+  let flaggedCount = 0;
+  for (let i = 0; i < teacher.length; i++) {
+    if (teacher[i] < 0 || human[i] >= 0) continue;
+    const right = 1 - pTeacherWrong[i];
+    n++;
+    sum += right;
+    sumSquares += right * right;
+    if (flagged[i]) {
+      flaggedCount++;
+      flaggedExpected += pTeacherWrong[i];
+      flaggedVariance += pTeacherWrong[i] * (1 - pTeacherWrong[i]);
+    }
+  }
+  const modelMean = n > 0 ? sum / n : NaN;
+  const modelVariance = n > 1 ? Math.max(0, (sumSquares - n * modelMean * modelMean) / (n - 1)) : 0;
+  const flaggedPoint: Interval = { estimate: flaggedExpected, low: NaN, high: NaN };
+  if (n === 0) return { teacherAccuracy: { estimate: NaN, low: NaN, high: NaN }, teacherErrors: { estimate: 0, low: 0, high: 0 }, flaggedWrong: flaggedPoint };
+  if (pairs.length === 0) {
+    return { teacherAccuracy: { estimate: modelMean, low: NaN, high: NaN }, teacherErrors: { estimate: n * (1 - modelMean), low: NaN, high: NaN }, flaggedWrong: flaggedPoint };
+  }
+  const rectifiers = pairs.map((pair) => Number(pair.right) - pair.pRight);
+  const correction = rectifiers.reduce((a, b) => a + b, 0) / rectifiers.length;
+  const padded = [...rectifiers, 1 - modelMean, -modelMean];
+  const paddedMean = padded.reduce((a, b) => a + b, 0) / padded.length;
+  const rectifierVariance = padded.reduce((a, b) => a + (b - paddedMean) ** 2, 0) / (padded.length - 1);
+  const estimate = clamp01(modelMean + correction);
+  const spread = Z90 * Math.sqrt(modelVariance / n + rectifierVariance / rectifiers.length);
+  const teacherAccuracy = { estimate, low: clamp01(estimate - spread), high: clamp01(estimate + spread) };
+  const modelErrors = n * (1 - modelMean);
+  const teacherErrors = { estimate: n * (1 - estimate), low: n * (1 - teacherAccuracy.high), high: n * (1 - teacherAccuracy.low) };
+  const scaleLow = modelErrors > 0 ? teacherErrors.low / modelErrors : 1;
+  const scaleHigh = modelErrors > 0 ? teacherErrors.high / modelErrors : 1;
+  const own = Z90 * Math.sqrt(flaggedVariance);
+  const flaggedWrong = {
+    estimate: flaggedExpected,
+    low: Math.max(0, flaggedExpected * Math.min(1, scaleLow) - own),
+    high: Math.min(flaggedCount, flaggedExpected * Math.max(1, scaleHigh) + own),
+  };
+  return { teacherAccuracy, teacherErrors, flaggedWrong };
+}
+
+function clamp01(value: number): number {
+  return Math.min(1, Math.max(0, value));
 }
 
 /**
@@ -384,7 +726,9 @@ export function naiveAdvice(input: CalibrationInput): CalibrationResult {
     threshold: NaN,
     changeThreshold: 0.5,
     estimatedTeacherAccuracy: teacherRows ? teacherRight / teacherRows : NaN,
-    humanCheck: { rows: 0, teacherAccuracy: NaN, advisedAccuracy: NaN, logLikelihood: NaN },
+    humanCheck: { rows: 0, teacherAccuracy: NaN, advisedAccuracy: NaN, logLikelihood: NaN, fixes: 0, breaks: 0 },
+    recalibration: IDENTITY_RECALIBRATION,
+    trust: trustFigures(input, pTeacherWrong, flagged, []),
   };
 }
 

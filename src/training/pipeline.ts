@@ -7,7 +7,7 @@
  *   4. final student on the advice (soft or hard targets) plus the human labels.
  * Plain TypeScript, no `vscode`; runs in the worker process and in the CLI.
  */
-import { calibrate, naiveAdvice, argmax, type CalibrationInput, type CalibrationResult } from './calibration';
+import { calibrate, naiveAdvice, argmax, type CalibrationInput, type CalibrationResult, type TrustFigures, type CalibrateOptions, DEFAULT_CALIBRATE } from './calibration';
 import { fitFeaturizer, transform, selectRows, DEFAULT_FEATURIZER, type FeaturizerConfig } from './featurize';
 import { selectBackend, type TensorFlow } from './backend';
 import { stratifiedFolds } from './splits';
@@ -32,8 +32,10 @@ export interface EngineTuning {
   calibrationPrior: number;
   /** Groups of human pairs for cross-fitting; 0 = leave one out. */
   crossFitFolds: number;
-  /** Do-no-harm change threshold κ chosen on the human pairs (false: plain arg-max of the calibrated advice). */
-  changeGuard: boolean;
+  /** Which labels the engine adopts by itself (calibration.ts CalibrateOptions.changeGuard). */
+  changeGuard: CalibrateOptions['changeGuard'];
+  /** Recalibration of P(teacher wrong) on the human pairs (calibration.ts fitRecalibration). */
+  recalibration: CalibrateOptions['recalibration'];
 }
 
 export const DEFAULT_TUNING: EngineTuning = {
@@ -44,11 +46,12 @@ export const DEFAULT_TUNING: EngineTuning = {
   advice: 'calibrated',
   calibrationPrior: 1,
   crossFitFolds: 0,
-  changeGuard: true,
+  changeGuard: DEFAULT_CALIBRATE.changeGuard,
+  recalibration: DEFAULT_CALIBRATE.recalibration,
 };
 
 /** Which final targets `auto` resolves to (measured in docs/BENCHMARKS.md). */
-export const AUTO_FINAL_TARGETS: 'soft' | 'hard' = 'soft';
+export const AUTO_FINAL_TARGETS: 'soft' | 'hard' = 'hard';
 
 export interface DistillMetrics {
   rows: number;
@@ -63,8 +66,13 @@ export interface DistillMetrics {
   finalTargets: 'soft' | 'hard';
   student: Omit<StudentOptions, 'seed'>;
   featurizer: FeaturizerConfig;
-  /** Mean calibrated probability that the teacher label is right, over teacher-labelled rows without a human label. */
+  /**
+   * Estimated share of right teacher labels among teacher-labelled rows without a human label: the calibrated
+   * posterior's mean, corrected on the human pairs (trust.teacherAccuracy, which also holds its 90 % interval).
+   */
   estimatedTeacherAccuracy: number;
+  /** P(teacher wrong) = σ(intercept + slope · logit(raw posterior)), fitted on the human pairs (calibration.ts). */
+  recalibration: { intercept: number; slope: number };
   flaggedCount: number;
   /** Rows whose advised label (the one the engine adopts by itself, after the do-no-harm guard) differs from the teacher's. */
   changedCount: number;
@@ -81,6 +89,8 @@ export interface DistillMetrics {
     /** Out-of-fold accuracy of the last stage's peers: the final student's recipe on (K−1)/K of the data. */
     studentAccuracy: number | null;
   };
+  /** What the user is told, each figure with its 90 % interval (calibration.ts trustFigures). */
+  trust: TrustFigures;
   timingsMs: Partial<Record<DistillPhase, number>> & { total: number };
   /** Student training throughput: row-epochs per second over all students. */
   rowsPerSecond: number;
@@ -97,6 +107,8 @@ export interface DistillOutput {
   advisedLabels: string[];
   metrics: DistillMetrics;
   model: TrainedModel;
+  /** The vanilla KD student of phase 1 (teacher and human labels), for comparison with the final student. */
+  vanillaModel: TrainedModel;
   backend: { name: string; skipped: { name: string; reason: string }[] };
 }
 
@@ -196,7 +208,7 @@ export async function runDistillation(input: DistillInput, options: DistillOptio
     labels: [...input.labels],
     teacherConfusion: position.map((y) => position.map((t) => out.metrics.teacherConfusion[y][t])),
   };
-  return { ...out, predictions, advisedLabels, metrics, model: withLabelOrder(out.model, input.labels) };
+  return { ...out, predictions, advisedLabels, metrics, model: withLabelOrder(out.model, input.labels), vanillaModel: withLabelOrder(out.vanillaModel, input.labels) };
 }
 
 /** The same model with its output columns in another label order (a permutation of the dense head: same predictions). */
@@ -273,7 +285,8 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   checkpoint();
 
   let studentCounter = 0;
-  const train = async (rowIndices: number[], targets: Float32Array, phase: DistillPhase, extra: Partial<DistillProgress>) => {
+  const vanillaSeed = options.seed * 7919 + 1;
+  const train = async (rowIndices: number[], targets: Float32Array, phase: DistillPhase, extra: Partial<DistillProgress>, seed = options.seed * 7919 + ++studentCounter) => {
     const subset = selectRows(features, rowIndices);
     const subsetTargets = new Float32Array(rowIndices.length * classes);
     const weights = new Float32Array(rowIndices.length);
@@ -286,7 +299,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       { features: subset, targets: subsetTargets, weights },
       featurizer.config.buckets,
       classes,
-      { ...tuning.student, seed: options.seed * 7919 + ++studentCounter },
+      { ...tuning.student, seed },
       {
         tf,
         checkpoint,
@@ -341,7 +354,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     peerProbs = tuning.stageEnsemble === 'mean' ? peerSum.map((value) => value / stage) : stagePeers;
     endPhase('peer');
     const calibrationInput: CalibrationInput = { ...calibrationInputBase, peerProbs };
-    calibration = tuning.advice === 'naive' ? naiveAdvice(calibrationInput) : calibrate(calibrationInput, tuning.crossFitFolds, tuning.calibrationPrior, tuning.changeGuard);
+    calibration = tuning.advice === 'naive' ? naiveAdvice(calibrationInput) : calibrate(calibrationInput, { crossFitFolds: tuning.crossFitFolds, priorStrength: tuning.calibrationPrior, changeGuard: tuning.changeGuard, recalibration: tuning.recalibration });
     endPhase('calibrate');
     report({ phase: 'calibrate', stage, stages: options.stages });
     log(
@@ -361,7 +374,11 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     if (finalTargets === 'hard') oneHot(advice.advised[row], classes, targets, row);
     else targets.set(advice.posterior.subarray(row * classes, (row + 1) * classes), row * classes);
   }
-  const finalModel = await train(labelled, targets, 'final', {});
+  // The final student starts from the vanilla student's seed, so that it differs from vanilla KD only by its targets;
+  // where the advice adopted no label (hard targets equal to vanilla's), it *is* the vanilla student.
+  const sameAsVanilla = finalTargets === 'hard' && labelled.every((row) => advice.advised[row] === trusted[row]);
+  const finalModel = sameAsVanilla ? vanillaModel : await train(labelled, targets, 'final', {}, vanillaSeed);
+  if (sameAsVanilla) log('final student: the advice adopted no label, so it is the vanilla student');
   const finalProbs = predictRows(finalModel, null);
   endPhase('final');
   checkpoint();
@@ -399,7 +416,8 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     finalTargets,
     student: tuning.student,
     featurizer: featurizer.config,
-    estimatedTeacherAccuracy: round(advice.estimatedTeacherAccuracy),
+    estimatedTeacherAccuracy: round(advice.trust.teacherAccuracy.estimate),
+    recalibration: { intercept: round(advice.recalibration.intercept), slope: round(advice.recalibration.slope) },
     flaggedCount: advice.flagged.reduce((a, b) => a + b, 0),
     changedCount: rows.filter((_, i) => teacher[i] >= 0 && human[i] < 0 && advice.advised[i] !== teacher[i]).length,
     thresholds: { flag: round(advice.threshold), change: advice.changeThreshold, alpha: advice.parameters.alpha, gamma: advice.parameters.gamma, beta: advice.parameters.beta },
@@ -411,6 +429,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       advisedAccuracy: advice.humanCheck.rows ? round(advice.humanCheck.advisedAccuracy) : null,
       studentAccuracy: humanRows.length ? round(studentRight / humanRows.length) : null,
     },
+    trust: roundTrust(advice.trust),
     timingsMs: { ...roundTimings(timings), total: Math.round(performance.now() - started) },
     rowsPerSecond: Math.round(trainedRowEpochs / Math.max(trainingMs / 1000, 1e-9)),
     backend: backend.name,
@@ -423,8 +442,14 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     advisedLabels,
     metrics,
     model: { labels: [...labels], featurizer, weights: finalModel },
+    vanillaModel: { labels: [...labels], featurizer, weights: vanillaModel },
     backend: { name: backend.name, skipped: backend.skipped },
   };
+}
+
+function roundTrust(trust: TrustFigures): TrustFigures {
+  const interval = (value: TrustFigures['teacherAccuracy']) => ({ estimate: round(value.estimate), low: round(value.low), high: round(value.high) });
+  return { teacherAccuracy: interval(trust.teacherAccuracy), teacherErrors: interval(trust.teacherErrors), flaggedWrong: interval(trust.flaggedWrong) };
 }
 
 function roundTimings(timings: Partial<Record<DistillPhase, number>>): Partial<Record<DistillPhase, number>> {

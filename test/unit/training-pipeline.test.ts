@@ -75,7 +75,7 @@ test('distillation: one prediction per row in order, human rows trusted, wrong t
   assert.ok(lowestWrong > highestRight, `wrong labels score ≥ ${lowestWrong}, right ones ≤ ${highestRight}`);
   for (const phase of ['featurize', 'vanilla', 'peer', 'calibrate', 'final']) assert.ok(phases.has(phase), `progress reported phase ${phase}`);
   assert.equal(out.metrics.humanRows, 12);
-  assert.equal(out.metrics.finalTargets, 'soft');
+  assert.equal(out.metrics.finalTargets, 'hard');
   assert.equal(out.backend.name, 'cpu');
 });
 
