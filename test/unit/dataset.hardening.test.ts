@@ -23,6 +23,7 @@ import {
   rowIdentity,
   setFieldInLine,
   setFieldInLineBytes,
+  undecodableBytesReason,
   writeFileAtomic,
 } from '../../src/dataset/index';
 import { fieldValueRange } from '../../src/review/locate';
@@ -94,6 +95,20 @@ describe('invalid UTF-8 on an edited line', () => {
     assert.deepEqual(written.subarray(0, lines[0].length + lines[1].length + 2), Buffer.concat([lines[0], Buffer.from('\n'), lines[1], Buffer.from('\n')]));
     assert.ok(written.includes(Buffer.from([0xc3, 0x28, 0xa0])), written.toString('hex'));
     assert.match(written.toString('latin1'), /"teacher_label":"Sports"/);
+  });
+
+  it('the editor writes no label into a document whose file has invalid UTF-8 (a save would replace those bytes)', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'data.jsonl');
+    fs.writeFileSync(file, Buffer.concat([Buffer.from('{"id":"0","text":"x"}\r'), bad, Buffer.from('\n')]));
+    const decoded = fs.readFileSync(file, 'utf8');
+    assert.match((await undecodableBytesReason(decoded, file)) ?? '', /data\.jsonl:2 holds bytes that are not valid UTF-8/);
+    // A real U+FFFD (valid UTF-8), a document without U+FFFD, or one without a file: nothing to lose.
+    const real = path.join(dir, 'real.jsonl');
+    fs.writeFileSync(real, '{"id":"0","text":"\ufffd"}\n');
+    assert.equal(await undecodableBytesReason(fs.readFileSync(real, 'utf8'), real), null);
+    assert.equal(await undecodableBytesReason('{"id":"0"}', file), null);
+    assert.equal(await undecodableBytesReason(decoded, undefined), null);
   });
 
   it('firstInvalidUtf8Line names the line with invalid bytes, counting lone CRs as the editor does', () => {
