@@ -2,9 +2,9 @@
  * `peerkd distill DATA.jsonl`: runs Peer-Advised Distillation in the training worker, through the same client and
  * protocol as the editor, and prints where the artefacts are and a summary.
  */
-import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { assertReadableFile } from '../dataset/files';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { MODEL_DIR, resolveRunsDir } from '../training/artifacts';
 import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, startDistillation, type WorkerLaunchOptions } from '../training/client';
@@ -146,7 +146,7 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
         }
         if (positionals.length !== 1) throw new UsageError(positionals.length ? 'expected exactly one dataset file' : 'missing DATA.jsonl');
         const datasetPath = path.resolve(positionals[0]);
-        if (!existsSync(datasetPath)) throw new Error(`${positionals[0]}: file not found`);
+        await assertReadableFile(datasetPath, positionals[0]);
         const options: DistillOptions = {
           ...DEFAULT_DISTILL_OPTIONS,
           folds: integerOption(values, 'folds', 2, DEFAULT_DISTILL_OPTIONS.folds),

@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { promises as fsp } from 'node:fs';
-import { applyRowEditsToFile, readDatasetFile, writeFileAtomic } from '../dataset/index';
+import { applyRowEditsToFile, assertNotSameFile, assertReadableFile, assertReplaceable, readDatasetFile, writeFileAtomic } from '../dataset/index';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { teacherEdits } from '../teacher/apply';
 import { runBatchLabelling } from '../teacher/batch';
@@ -142,11 +142,18 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
   }
 
   async function label(): Promise<number> {
-
+    await assertReadableFile(dataPath, positionals[0]);
+    // Checked before any request is paid for: --out must not be the dataset under another name.
+    if (values.out) await assertNotSameFile(dataPath, outPath, { input: positionals[0], output: values.out });
+    await assertReplaceable(values.out ?? positionals[0]);
     const dataset = await readDatasetFile(dataPath, fields);
     const unreadable = dataset.problems.filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object');
     if (unreadable.length > 0) {
-      say(`${unreadable.length} lines are not JSON objects and are left as they are (first: ${positionals[0]}:${unreadable[0].line}: ${unreadable[0].message}).`);
+      say(`${unreadable.length} lines are not rows and are left as they are (first: ${positionals[0]}:${unreadable[0].line}: ${unreadable[0].message}).`);
+    }
+    const notStrings = dataset.problems.filter((problem) => problem.code === 'label-not-string');
+    if (notStrings.length > 0) {
+      say(`${notStrings.length} labels are not strings and are ignored, as if absent (first: ${positionals[0]}:${notStrings[0].line}: ${notStrings[0].message}).`);
     }
     const configuredLabels = values.labels ? values.labels.split(',').map((label) => label.trim()).filter(Boolean) : [];
     const job = prepareJob(dataset.rows, configuredLabels, {

@@ -6,7 +6,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { readDatasetFile, writeFileAtomic } from '../dataset';
+import { assertNotSameFile, assertReadableFile, readDatasetFile, writeFileAtomic } from '../dataset';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { MODEL_DIR, SETTINGS_FILE } from '../training/artifacts';
 import type { BackendPreference } from '../training/types';
@@ -68,7 +68,9 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         const located = await locateModel(modelArg);
         const fields = fieldsFrom(values, located.fields);
         const dataPath = path.resolve(dataArg);
-        if (!existsSync(dataPath)) throw new Error(`${dataArg}: file not found`);
+        await assertReadableFile(dataPath, dataArg);
+        // Before any work: the predictions must never replace the dataset they were made from.
+        if (values.out !== undefined) await assertNotSameFile(dataPath, path.resolve(values.out), { input: dataArg, output: values.out });
         const parsed = await readDatasetFile(dataPath, fields);
         const invalid = parsed.problems.filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object');
         for (const problem of invalid.slice(0, 10)) io.stderr.write(`warning: ${dataArg}:${problem.line}: ${problem.message} — line left out\n`);

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { writeFileAtomic } from '../dataset/edit';
+import { assertNotSameFile, writeFileAtomic } from '../dataset/files';
 import type { Services } from '../editor/services';
 import { datasetDocument, targetDatasetUri, type RunState } from '../editor/runState';
 import { readSettings } from '../editor/settings';
@@ -48,9 +48,19 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
     if (!target) {
       return;
     }
+    const sameFile = 'PeerKD: the export never overwrites the dataset itself; choose another file.';
     if (target.toString() === datasetUri.toString()) {
-      void vscode.window.showErrorMessage('PeerKD: the export never overwrites the dataset itself; choose another file.');
+      void vscode.window.showErrorMessage(sameFile);
       return;
+    }
+    if (target.scheme === 'file' && datasetUri.scheme === 'file') {
+      // The same file under another name (a symbolic link, another letter case, a hard link) is still the dataset.
+      try {
+        await assertNotSameFile(datasetUri.fsPath, target.fsPath);
+      } catch (error) {
+        void vscode.window.showErrorMessage(`${sameFile} (${error instanceof Error ? error.message : String(error)})`);
+        return;
+      }
     }
     const document = await datasetDocument(datasetUri);
     const { text, counts } = exportReviewedText(document.getText(), {
@@ -60,7 +70,12 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
       useAdvised,
     });
     if (target.scheme === 'file') {
-      await writeFileAtomic(target.fsPath, text);
+      try {
+        await writeFileAtomic(target.fsPath, text);
+      } catch (error) {
+        void vscode.window.showErrorMessage(`PeerKD: the reviewed copy was not written: ${error instanceof Error ? error.message : String(error)}`);
+        return;
+      }
     } else {
       await vscode.workspace.fs.writeFile(target, Buffer.from(text, 'utf8'));
     }

@@ -1,25 +1,47 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { compileFields, identityOf, isPlainObject, splitFieldPath } from './fields';
-import { JsonScanError, locatePath, scanJson, type ScannedObject } from './jsonScan';
+import { fileError, writeFileAtomic } from './files';
+import { JsonScanError, locatePath, printable, scanJson, tooDeepOffset, TOO_DEEP_MESSAGE, type ScannedObject } from './jsonScan';
+import { forEachLine } from './lines';
 import type { FieldMapping } from './types';
 
+export { writeFileAtomic } from './files';
+
 /**
- * Sets one field of one JSONL line, changing only the bytes of that field's value. When the field is absent it is
- * inserted as the object's last member (creating nested objects for a dotted path), in the separator style the
- * line already uses. Key order, unknown fields, spacing and a trailing CR stay as they were.
+ * Sets one field of one JSONL line, changing only the characters of that field's value. When the field is absent
+ * it is inserted as the object's last member (creating nested objects for a dotted path), in the separator style
+ * the line already uses. Key order, unknown fields, spacing and a trailing CR stay as they were.
  * Throws when the line is not a JSON object or a segment of the path is not an object.
  */
 export function setFieldInLine(lineText: string, dottedPath: string, value: unknown): string {
+  return setField(lineText, false, dottedPath, value);
+}
+
+/**
+ * setFieldInLine on the bytes of a line: every byte outside the field's value stays as it was, invalid UTF-8
+ * included (decoding to text and encoding back would turn such bytes into U+FFFD). Column numbers in errors
+ * count bytes.
+ */
+export function setFieldInLineBytes(line: Uint8Array, dottedPath: string, value: unknown): Buffer {
+  // One character per byte: JSON's structure is ASCII, so the scanner finds the same positions, and the
+  // characters map back to exactly the original bytes.
+  const text = Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('latin1');
+  return Buffer.from(setField(text, true, dottedPath, value), 'latin1');
+}
+
+const UTF8_BOM_AS_LATIN1 = '\u00ef\u00bb\u00bf';
+
+function setField(lineText: string, bytes: boolean, dottedPath: string, value: unknown): string {
   const path = splitFieldPath(dottedPath);
-  const serialized = JSON.stringify(value);
-  if (serialized === undefined) throw new Error(`Cannot write ${String(value)} to field ${dottedPath}: not a JSON value`);
-  const offset = lineText.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const json = JSON.stringify(value);
+  if (json === undefined) throw new Error(`Cannot write ${String(value)} to field ${dottedPath}: not a JSON value`);
+  const encode = (text: string): string => (bytes ? Buffer.from(text, 'utf8').toString('latin1') : text);
+  const serialized = encode(json);
+  const offset = bytes ? (lineText.startsWith(UTF8_BOM_AS_LATIN1) ? 3 : 0) : lineText.charCodeAt(0) === 0xfeff ? 1 : 0;
   const body = offset === 0 ? lineText : lineText.slice(offset);
   let root: ScannedObject | undefined;
   try {
-    root = scanJson(body).object;
+    root = scanJson(body, bytes).object;
   } catch (error) {
     if (error instanceof JsonScanError) {
       throw new Error(`Cannot set field ${dottedPath}: the line is not valid JSON (column ${error.offset + 1 + offset}: ${error.message})`);
@@ -35,7 +57,7 @@ export function setFieldInLine(lineText: string, dottedPath: string, value: unkn
   const style = separatorStyle(body, root);
   let member = serialized;
   for (let i = location.missing.length - 1; i >= 0; i--) {
-    const key = JSON.stringify(location.missing[i]) + style.colon + member;
+    const key = encode(JSON.stringify(location.missing[i])) + style.colon + member;
     member = i === 0 ? key : `{${key}}`;
   }
   const parent = location.parent;
@@ -77,9 +99,19 @@ export interface RowEdit {
 export async function applyRowEditsToFile(path: string, edits: readonly RowEdit[], fields: FieldMapping): Promise<void> {
   if (edits.length === 0) return;
   const compiled = compileFields(fields);
-  const data = await fsp.readFile(path);
-  const lineStarts = [0];
-  for (let index = data.indexOf(0x0a); index !== -1; index = data.indexOf(0x0a, index + 1)) lineStarts.push(index + 1);
+  let data: Buffer;
+  try {
+    data = await fsp.readFile(path);
+  } catch (error) {
+    throw fileError(path, error);
+  }
+  // [start, end) of each line without its terminator; LF, CRLF and a lone CR each end a line, as in the editor.
+  const lineStarts: number[] = [];
+  const lineEnds: number[] = [];
+  forEachLine(data, (start, end) => {
+    lineStarts.push(start);
+    lineEnds.push(end);
+  });
   const byLine = new Map<number, RowEdit[]>();
   for (const edit of edits) {
     const list = byLine.get(edit.line);
@@ -88,17 +120,20 @@ export async function applyRowEditsToFile(path: string, edits: readonly RowEdit[
   }
   const replaced = new Map<number, Buffer>();
   for (const [line, lineEdits] of byLine) {
-    const start = lineStarts[line - 1];
-    if (!Number.isInteger(line) || line < 1 || start === undefined || (start >= data.length && line > 1)) {
+    if (!Number.isInteger(line) || line < 1 || line > lineStarts.length) {
       throw new Error(`${path}:${line}: the file has no line ${line}; it changed since the edit was made`);
     }
-    let end = line < lineStarts.length ? lineStarts[line] - 1 : data.length; // exclusive, before LF
-    if (end > start && data[end - 1] === 0x0d) end--;
+    const start = lineStarts[line - 1];
+    const end = lineEnds[line - 1];
     const original = data.toString('utf8', start, end);
     const bom = line === 1 && original.charCodeAt(0) === 0xfeff ? 1 : 0;
+    const json = bom ? original.slice(1) : original;
+    if (tooDeepOffset(json) !== -1) {
+      throw new Error(`${path}:${line}: expected the row with id '${lineEdits[0].id}' but the line is not a row (${TOO_DEEP_MESSAGE})`);
+    }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(bom ? original.slice(1) : original);
+      parsed = JSON.parse(json);
     } catch {
       throw new Error(`${path}:${line}: expected the row with id '${lineEdits[0].id}' but the line is not valid JSON; the file changed since the edit was made`);
     }
@@ -108,69 +143,25 @@ export async function applyRowEditsToFile(path: string, edits: readonly RowEdit[
     const actual = identityOf(parsed, compiled.id, compiled.text);
     for (const edit of lineEdits) {
       if (edit.id !== actual) {
-        throw new Error(`${path}:${line}: expected the row with id '${edit.id}' but found '${actual}'; the file changed since the edit was made`);
+        throw new Error(`${path}:${line}: expected the row with id '${edit.id}' but found '${printable(actual)}'; the file changed since the edit was made`);
       }
     }
-    let text = original;
+    let bytes: Buffer = data.subarray(start, end);
     for (const edit of lineEdits) {
       try {
-        text = setFieldInLine(text, edit.field, edit.value);
+        bytes = setFieldInLineBytes(bytes, edit.field, edit.value);
       } catch (error) {
         throw new Error(`${path}:${line}: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
-    replaced.set(line, Buffer.from(text, 'utf8'));
+    replaced.set(line, bytes);
   }
   const parts: Buffer[] = [];
   let copiedUpTo = 0;
   for (const line of [...replaced.keys()].sort((a, b) => a - b)) {
-    const start = lineStarts[line - 1];
-    let end = line < lineStarts.length ? lineStarts[line] - 1 : data.length;
-    if (end > start && data[end - 1] === 0x0d) end--;
-    parts.push(data.subarray(copiedUpTo, start), replaced.get(line) as Buffer);
-    copiedUpTo = end;
+    parts.push(data.subarray(copiedUpTo, lineStarts[line - 1]), replaced.get(line) as Buffer);
+    copiedUpTo = lineEnds[line - 1];
   }
   parts.push(data.subarray(copiedUpTo));
   await writeFileAtomic(path, Buffer.concat(parts));
-}
-
-/**
- * Replaces a file so that a reader sees either the old or the new content, never a torn one: write a temporary
- * file in the same directory, flush it to disk, then rename it over the target. The original's permissions are
- * kept. On any failure the temporary file is removed and the original is untouched.
- */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const directory = dirname(path);
-  const temporary = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let mode: number | undefined;
-  try {
-    mode = (await fsp.stat(path)).mode & 0o7777;
-  } catch {
-    mode = undefined; // a new file
-  }
-  let handle: Awaited<ReturnType<typeof fsp.open>> | undefined;
-  try {
-    handle = await fsp.open(temporary, 'wx', mode ?? 0o666);
-    await handle.writeFile(data);
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    if (mode !== undefined) await fsp.chmod(temporary, mode);
-    await fsp.rename(temporary, path);
-  } catch (error) {
-    if (handle !== undefined) await handle.close().catch(() => undefined);
-    await fsp.rm(temporary, { force: true }).catch(() => undefined);
-    throw error;
-  }
-  // Make the rename itself durable; not every platform lets a directory be opened for this.
-  try {
-    const dir = await fsp.open(directory, 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-  } catch {
-    // Best effort.
-  }
 }

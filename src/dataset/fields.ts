@@ -59,7 +59,15 @@ export function identityOf(value: Record<string, unknown>, idPath: readonly stri
   if (id !== null) return id;
   const text = getFieldAt(value, textPath);
   if (typeof text === 'string') return textIdentity(text);
-  return 'row:' + createHash('sha1').update(JSON.stringify(value), 'utf8').digest('hex').slice(0, 16);
+  let json: string;
+  try {
+    json = JSON.stringify(value);
+  } catch (error) {
+    // Rows from the parser are never this deep (MAX_JSON_DEPTH); a value built elsewhere may be.
+    if (error instanceof RangeError) throw new Error('The row is nested too deeply to identify it; give it an id field');
+    throw error;
+  }
+  return 'row:' + createHash('sha1').update(json, 'utf8').digest('hex').slice(0, 16);
 }
 
 /** Field paths split once, so per-row access in a million-row file does no string splitting. */

@@ -24,6 +24,8 @@ export {
   type LineResult,
   type SourceLine,
 } from './parse';
-export { setFieldInLine, applyRowEditsToFile, writeFileAtomic, type RowEdit } from './edit';
-export { findJsonSyntaxError, JsonScanError } from './jsonScan';
+export { setFieldInLine, setFieldInLineBytes, applyRowEditsToFile, type RowEdit } from './edit';
+export { writeFileAtomic, assertNotSameFile, assertReadableFile, assertReplaceable, fileError, undecodableBytesReason } from './files';
+export { forEachLine, firstInvalidUtf8Line } from './lines';
+export { findJsonSyntaxError, JsonScanError, MAX_JSON_DEPTH, TOO_DEEP_MESSAGE, printable } from './jsonScan';
 export { IncrementalDatasetValidator, lineCountOf, type LineChange } from './incremental';

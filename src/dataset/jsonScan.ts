@@ -44,12 +44,57 @@ interface ScannedValue {
   object?: ScannedObject;
 }
 
-const MAX_DEPTH = 2000;
+/**
+ * The deepest nesting of objects and arrays PeerKD reads in one line. A deeper line is reported (file and line)
+ * and left out where the data comes in, so nothing that walks a row (JSON.stringify, this scanner) can exhaust the
+ * stack. Real rows are a few levels deep.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+/** The message for a line nested deeper than MAX_JSON_DEPTH. */
+export const TOO_DEEP_MESSAGE = `Nesting is deeper than ${MAX_JSON_DEPTH} levels of objects and arrays, the most PeerKD reads`;
+
+/**
+ * Where `text` first nests deeper than MAX_JSON_DEPTH (brackets inside strings do not count), or -1. No recursion;
+ * a text shorter than 2 × MAX_JSON_DEPTH characters cannot be that deep and is not scanned.
+ */
+export function tooDeepOffset(text: string): number {
+  if (text.length <= 2 * MAX_JSON_DEPTH) return -1;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (inString) {
+      if (code === 0x5c) i++;
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x22) {
+      inString = true;
+    } else if (code === 0x7b || code === 0x5b) {
+      if (++depth > MAX_JSON_DEPTH) return i;
+    } else if (code === 0x7d || code === 0x5d) {
+      depth--;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Data shown in a message with its control characters (C0, DEL, C1, line and paragraph separators, bidirectional
+ * overrides) escaped as \uXXXX, so a NUL or an escape sequence from a file never reaches a terminal or a log raw.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 
 class Scanner {
   pos = 0;
 
-  constructor(private readonly text: string) {}
+  /** `bytes`: the text is bytes, one per character (latin1), so keys are decoded as UTF-8 before comparing. */
+  constructor(
+    private readonly text: string,
+    private readonly bytes = false,
+  ) {}
 
   fail(message: string, offset = this.pos): never {
     throw new JsonScanError(message, offset);
@@ -57,7 +102,7 @@ class Scanner {
 
   describeHere(): string {
     if (this.pos >= this.text.length) return 'end of line';
-    return `character '${this.text[this.pos]}'`;
+    return `character '${printable(this.text[this.pos])}'`;
   }
 
   skipWhitespace(): void {
@@ -70,16 +115,17 @@ class Scanner {
   }
 
   value(depth: number): ScannedValue {
-    if (depth > MAX_DEPTH) this.fail('Nesting is too deep');
     this.skipWhitespace();
     const start = this.pos;
     const char = this.text[this.pos];
     switch (char) {
       case '{': {
+        if (depth >= MAX_JSON_DEPTH) this.fail(TOO_DEEP_MESSAGE);
         const object = this.object(depth);
         return { kind: 'object', start, end: this.pos, object };
       }
       case '[':
+        if (depth >= MAX_JSON_DEPTH) this.fail(TOO_DEEP_MESSAGE);
         this.array(depth);
         return { kind: 'array', start, end: this.pos };
       case '"':
@@ -109,7 +155,7 @@ class Scanner {
   }
 
   describeAt(offset: number): string {
-    return offset >= this.text.length ? 'end of line' : `character '${this.text[offset]}'`;
+    return offset >= this.text.length ? 'end of line' : `character '${printable(this.text[offset])}'`;
   }
 
   number(): void {
@@ -186,7 +232,7 @@ class Scanner {
       this.pos++;
       const value = this.value(depth + 1);
       members.push({
-        key: JSON.parse(this.text.slice(keyStart, keyEnd)) as string,
+        key: this.key(keyStart, keyEnd),
         keyStart,
         keyEnd,
         valueStart: value.start,
@@ -205,6 +251,11 @@ class Scanner {
       }
       this.fail(`Expected ',' or '}' after a property value but found ${this.describeHere()}`);
     }
+  }
+
+  key(start: number, end: number): string {
+    const raw = this.text.slice(start, end);
+    return JSON.parse(this.bytes ? Buffer.from(raw, 'latin1').toString('utf8') : raw) as string;
   }
 
   array(depth: number): void {
@@ -239,8 +290,8 @@ class Scanner {
 }
 
 /** Scans a whole JSON text; throws JsonScanError at the first character that makes it invalid. */
-export function scanJson(text: string): { kind: JsonValueKind; start: number; end: number; object?: ScannedObject } {
-  return new Scanner(text).document();
+export function scanJson(text: string, bytes = false): { kind: JsonValueKind; start: number; end: number; object?: ScannedObject } {
+  return new Scanner(text, bytes).document();
 }
 
 /** Where `text` stops being valid JSON, or null when it is valid. */
@@ -250,7 +301,7 @@ export function findJsonSyntaxError(text: string): JsonScanError | null {
     return null;
   } catch (error) {
     if (error instanceof JsonScanError) return error;
-    if (error instanceof RangeError) return new JsonScanError('Nesting is too deep', 0);
+    if (error instanceof RangeError) return new JsonScanError(TOO_DEEP_MESSAGE, 0);
     throw error;
   }
 }

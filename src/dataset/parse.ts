@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { compileFields, getFieldAt, idFieldValue, identityOf, isPlainObject, type CompiledFields } from './fields';
-import { findJsonSyntaxError, locatePath, scanJson } from './jsonScan';
+import { findJsonSyntaxError, locatePath, printable, scanJson, tooDeepOffset, TOO_DEEP_MESSAGE } from './jsonScan';
+import { forEachCompleteLine, forEachLine } from './lines';
 import type { DatasetRow, FieldMapping, ParsedDataset, Problem, ValidationOptions } from './types';
 
 /** The outcome of one line: a row (possibly with problems), a problem instead of a row, or a blank line. */
@@ -39,6 +40,16 @@ export class DatasetParser {
 
   /** One line (without its line terminator; a trailing CR is tolerated), validated on its own. */
   parseLine(lineText: string, line: number): LineResult {
+    // Checked before anything walks the value: a deeper line would exhaust the stack (JSON.stringify, the scanner).
+    const deep = tooDeepOffset(lineText);
+    if (deep !== -1) {
+      return {
+        line,
+        blank: false,
+        row: null,
+        problems: [problem('invalid-json', 'error', line, { start: deep, end: deep + 1 }, `${TOO_DEEP_MESSAGE}: the line is left out`)],
+      };
+    }
     let value: unknown;
     try {
       value = JSON.parse(lineText);
@@ -130,7 +141,7 @@ export class DatasetParser {
     if (value === undefined || value === null) return null;
     if (typeof value !== 'string') {
       return problem(
-        'unknown-label',
+        'label-not-string',
         'warning',
         line,
         valueRange(lineText, path),
@@ -187,7 +198,7 @@ function invalidJsonProblem(lineText: string, line: number, parseError: unknown)
   if (found === null) {
     // The scanner and JSON.parse disagree (should not happen): still report the line, at its start.
     const reason = parseError instanceof Error ? parseError.message : String(parseError);
-    return problem('invalid-json', 'error', line, trimmedRange(lineText), `Invalid JSON: ${reason}`);
+    return problem('invalid-json', 'error', line, trimmedRange(lineText), `Invalid JSON: ${printable(reason)}`);
   }
   let start = found.offset;
   if (start >= lineText.length) start = Math.max(0, lineText.length - 1);
@@ -243,7 +254,7 @@ function valueRange(lineText: string, path: readonly string[]): Range {
 
 function quote(value: string): string {
   const shown = value.length > 80 ? value.slice(0, 77) + '…' : value;
-  return `'${shown}'`;
+  return `'${printable(shown)}'`;
 }
 
 function describeValue(value: unknown): string {
@@ -273,26 +284,19 @@ class DatasetCollector {
   }
 }
 
-/** Parses and validates a whole JSONL text (BOM, CRLF, blank lines and a missing final newline tolerated). */
+/** Parses and validates a whole JSONL text (BOM, CRLF, lone CR, blank lines and a missing final newline tolerated). */
 export function parseDatasetText(text: string, fields: FieldMapping, options: ValidationOptions = {}): ParsedDataset {
   const parser = new DatasetParser(fields, options);
   const collector = new DatasetCollector();
-  let start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let line = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
-    const lineEnd = end > start && text.charCodeAt(end - 1) === 0x0d ? end - 1 : end;
-    collector.add(parser.next(text.slice(start, lineEnd), ++line));
-    start = end + 1;
-  }
+  forEachLine(text, (start, end) => collector.add(parser.next(text.slice(start, end), ++line)), text.charCodeAt(0) === 0xfeff ? 1 : 0);
   return collector.result();
 }
 
 export interface SourceLine {
-  /** 1-based line number. */
+  /** 1-based line number (LF, CRLF and a lone CR each end a line, as in the editor). */
   line: number;
-  /** The line without its terminator (LF or CRLF) and, on line 1, without a BOM. */
+  /** The line without its terminator and, on line 1, without a BOM. */
   text: string;
 }
 
@@ -304,33 +308,26 @@ const READ_CHUNK_BYTES = 1 << 20;
  */
 export async function* readLineBatches(path: string): AsyncGenerator<SourceLine[]> {
   const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: READ_CHUNK_BYTES });
-  const withoutCr = (text: string): string => (text.charCodeAt(text.length - 1) === 0x0d ? text.slice(0, -1) : text);
-  /** The start of a line that continues in the next chunk; only the new chunk is searched for its end. */
+  /** The start of a line that continues in the next chunk (or ends in a CR whose LF may follow). */
   let pending = '';
   let line = 0;
   let first = true;
   for await (const chunk of stream as AsyncIterable<string>) {
-    let text = chunk;
+    let text = pending + chunk;
     if (first) {
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       first = false;
     }
-    let end = text.indexOf('\n');
-    if (end === -1) {
-      pending += text;
-      continue;
-    }
-    const batch: SourceLine[] = [{ line: ++line, text: withoutCr(pending + text.slice(0, end)) }];
-    let start = end + 1;
-    for (end = text.indexOf('\n', start); end !== -1; end = text.indexOf('\n', start)) {
-      const lineEnd = end > start && text.charCodeAt(end - 1) === 0x0d ? end - 1 : end;
-      batch.push({ line: ++line, text: text.slice(start, lineEnd) });
-      start = end + 1;
-    }
-    pending = text.slice(start);
+    const batch: SourceLine[] = [];
+    const rest = forEachCompleteLine(text, (start, end) => batch.push({ line: ++line, text: text.slice(start, end) }));
+    pending = text.slice(rest);
+    if (batch.length > 0) yield batch;
+  }
+  if (pending.length > 0) {
+    const batch: SourceLine[] = [];
+    forEachLine(pending, (start, end) => batch.push({ line: ++line, text: pending.slice(start, end) }));
     yield batch;
   }
-  if (pending.length > 0) yield [{ line: ++line, text: withoutCr(pending) }];
 }
 
 /** The lines of a file one at a time (see readLineBatches). */

@@ -44,6 +44,8 @@ export type ProblemCode =
   | 'missing-text'
   | 'empty-text'
   | 'unknown-label'
+  /** A teacher or human label that is a number, object, array or boolean: ignored, as if absent. */
+  | 'label-not-string'
   | 'duplicate-id';
 
 export interface Problem {

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { setFieldInLine } from '../dataset/edit';
+import { undecodableBytesReason } from '../dataset/files';
 import type { LineChange } from '../review/undo';
 import type { DocumentIndex } from './runState';
 
@@ -26,6 +27,11 @@ export async function writeHumanLabels(
   writes: readonly LabelWrite[],
 ): Promise<LabelWriteResult> {
   const result: LabelWriteResult = { changes: [], failed: [] };
+  // The document is decoded text: where the file has invalid UTF-8, a save after this edit would lose those bytes.
+  const refusal = await undecodableBytesReason(document.getText(), document.uri.scheme === 'file' ? document.uri.fsPath : undefined);
+  if (refusal !== null) {
+    return { changes: [], failed: writes.map((write) => ({ rowId: write.rowId, reason: refusal })) };
+  }
   const edit = new vscode.WorkspaceEdit();
   const seenLines = new Set<number>();
   for (const write of writes) {

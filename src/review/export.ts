@@ -5,6 +5,7 @@
  * (invalid JSON, blank) are copied unchanged and counted. Plain TypeScript.
  */
 import { setFieldInLine } from '../dataset/edit';
+import { forEachLine } from '../dataset/lines';
 import { DatasetParser } from '../dataset/parse';
 import type { FieldMapping } from '../dataset/types';
 import type { Prediction } from '../training/types';
@@ -70,16 +71,10 @@ export function exportReviewedText(text: string, options: ExportOptions): { text
   const parser = new DatasetParser(options.fields);
   const counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, invalidLines: 0 };
   const out: string[] = [];
-  let start = 0;
   let lineNumber = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    const terminator = end === -1 ? '' : '\n';
-    if (end === -1) {
-      end = text.length;
-    }
-    const hasCr = end > start && text.charCodeAt(end - 1) === 0x0d;
-    const lineText = text.slice(start, hasCr ? end - 1 : end);
+  // LF, CRLF and a lone CR each end a line (as in the editor); each line keeps its own terminator.
+  forEachLine(text, (start, end, next) => {
+    const lineText = text.slice(start, end);
     lineNumber += 1;
     const parsedText = lineNumber === 1 && lineText.charCodeAt(0) === 0xfeff ? lineText.slice(1) : lineText;
     const result = parser.parseLine(parsedText, lineNumber);
@@ -92,9 +87,8 @@ export function exportReviewedText(text: string, options: ExportOptions): { text
     } else if (!result.blank) {
       counts.invalidLines += 1;
     }
-    out.push(exported, hasCr ? '\r' : '', terminator);
-    start = end + 1;
-  }
+    out.push(exported, text.slice(end, next));
+  });
   return { text: out.join(''), counts };
 }
 

@@ -201,7 +201,7 @@ test('labels outside a configured label set are warnings naming the field and va
     [
       [1, 'unknown-label', 'warning', 'teacher_label', '"Sprots"'],
       [2, 'unknown-label', 'warning', 'human_label', '"sports"'],
-      [3, 'unknown-label', 'warning', 'teacher_label', '2'],
+      [3, 'label-not-string', 'warning', 'teacher_label', '2'],
     ],
   );
   assert.equal(
@@ -224,7 +224,7 @@ test('labels outside a configured label set are warnings naming the field and va
   const unconfigured = parseDatasetText(text, DEFAULT_FIELDS, { labels: [] });
   assert.deepEqual(
     unconfigured.problems.map((problem) => problem.code),
-    ['unknown-label'], // only the non-string label
+    ['label-not-string'], // only the non-string label
   );
 });
 

@@ -1,0 +1,174 @@
+/**
+ * File-system rules shared by every command that reads a dataset or writes a file: errors that name the file and
+ * say what is wrong in words, no output that is its own input, and atomic replacement that writes through symbolic
+ * links and keeps the file's mode and owner.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp, type BigIntStats } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { firstInvalidUtf8Line } from './lines';
+
+/** What a file-system error code means, in words. */
+const REASONS: Readonly<Record<string, string>> = {
+  ENOENT: 'file not found',
+  ELOOP: 'symbolic link loop (the link points, directly or through other links, back to itself)',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a folder, not a file',
+  ENOTDIR: 'a folder on the path is not a folder',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the disk',
+};
+
+/** An error that names the file and says what is wrong; errors without a known code are returned as they are. */
+export function fileError(path: string, error: unknown): Error {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const reason = code === undefined ? undefined : REASONS[code];
+  if (reason === undefined) return error instanceof Error ? error : new Error(String(error));
+  const result = new Error(`${path}: ${reason}`) as NodeJS.ErrnoException;
+  result.code = code;
+  return result;
+}
+
+/** Checks that `path` can be read as a file; throws fileError's message (e.g. "symbolic link loop") otherwise. */
+export async function assertReadableFile(path: string, shownAs = path): Promise<void> {
+  let stats;
+  try {
+    stats = await fsp.stat(path);
+    await fsp.access(path, 4 /* R_OK */);
+  } catch (error) {
+    throw fileError(shownAs, error);
+  }
+  if (stats.isDirectory()) throw new Error(`${shownAs}: ${REASONS.EISDIR}`);
+}
+
+/**
+ * Throws when writing `output` would write over `input`: the same file through a symbolic link, `..`, another
+ * letter case on a case-insensitive disk or a hard link (same device and inode), or the same real path.
+ * An output that does not exist yet is never the input.
+ */
+export async function assertNotSameFile(input: string, output: string, shown: { input?: string; output?: string } = {}): Promise<void> {
+  let outputStats: BigIntStats;
+  try {
+    outputStats = await fsp.stat(output, { bigint: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw fileError(shown.output ?? output, error);
+  }
+  let inputStats: BigIntStats;
+  try {
+    inputStats = await fsp.stat(input, { bigint: true });
+  } catch (error) {
+    throw fileError(shown.input ?? input, error);
+  }
+  const sameInode = inputStats.ino !== 0n && inputStats.dev === outputStats.dev && inputStats.ino === outputStats.ino;
+  const sameRealPath = (await fsp.realpath(input)) === (await fsp.realpath(output));
+  if (sameInode || sameRealPath) {
+    throw new Error(
+      `${shown.output ?? output} is the input file ${shown.input ?? input}: refusing to write over the input; choose another output file`,
+    );
+  }
+}
+
+/** Where a write to `path` lands: the final target of a symbolic link (created if the link dangles), else `path`. */
+async function writeTarget(path: string): Promise<{ target: string; stats: BigIntStats | undefined }> {
+  let target = resolve(path);
+  for (let hops = 0; ; hops++) {
+    let link: string;
+    try {
+      const lstats = await fsp.lstat(target, { bigint: true });
+      if (!lstats.isSymbolicLink()) return { target, stats: await fsp.stat(target, { bigint: true }) };
+      if (hops >= 40) throw Object.assign(new Error('ELOOP'), { code: 'ELOOP' });
+      link = await fsp.readlink(target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { target, stats: undefined };
+      throw fileError(path, error);
+    }
+    target = resolve(dirname(target), link);
+  }
+}
+
+/**
+ * Checks, before any work, that writeFileAtomic may replace `path` (not read-only, a regular file, no link loop);
+ * returns where the write lands.
+ */
+export async function assertReplaceable(path: string): Promise<{ target: string; stats: BigIntStats | undefined }> {
+  const found = await writeTarget(path);
+  const { stats } = found;
+  if (stats !== undefined && !stats.isFile()) throw new Error(`${path}: not a regular file, so it is not replaced`);
+  if (stats !== undefined && (Number(stats.mode) & 0o222) === 0) {
+    throw new Error(`${path}: the file is read-only, so PeerKD does not write to it; make it writable or write to another file`);
+  }
+  return found;
+}
+
+/**
+ * Replaces a file so that a reader sees either the old or the new content, never a torn one: write a temporary
+ * file in the target's folder, flush it to disk, then rename it over the target. A symbolic link is written
+ * through (its target is replaced, the link stays a link); the original's permissions and owner are kept. A
+ * read-only file is refused (the error names it), never replaced. On any failure the temporary file is removed
+ * and the original is untouched.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const { target, stats } = await assertReplaceable(path);
+  const mode = stats === undefined ? undefined : Number(stats.mode) & 0o7777;
+  const directory = dirname(target);
+  const temporary = join(directory, `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let handle: Awaited<ReturnType<typeof fsp.open>> | undefined;
+  try {
+    handle = await fsp.open(temporary, 'wx', mode ?? 0o666);
+    await handle.writeFile(data);
+    if (stats !== undefined) {
+      const written = await handle.stat({ bigint: true });
+      if (written.uid !== stats.uid || written.gid !== stats.gid) {
+        try {
+          await handle.chown(Number(stats.uid), Number(stats.gid));
+        } catch (error) {
+          throw new Error(
+            `${path}: the file belongs to another user (uid ${stats.uid}, gid ${stats.gid}) and replacing it would change its owner, so it is not written; write to another file (${fileError(path, error).message})`,
+          );
+        }
+      }
+    }
+    // After chown, which clears set-user-id and set-group-id bits.
+    if (mode !== undefined) await handle.chmod(mode);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await fsp.rename(temporary, target);
+  } catch (error) {
+    if (handle !== undefined) await handle.close().catch(() => undefined);
+    await fsp.rm(temporary, { force: true }).catch(() => undefined);
+    throw error;
+  }
+  // Make the rename itself durable; not every platform lets a directory be opened for this.
+  try {
+    const dir = await fsp.open(directory, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  } catch {
+    // Best effort.
+  }
+}
+
+/**
+ * Why an editor must not write into this document, or null. An editor shows bytes that are not valid UTF-8 as
+ * U+FFFD and writes EF BF BD for them when it saves: an edit that leads to a save would replace bytes the user
+ * wrote, on every line that has them. The file is read only when the text shows U+FFFD (a real U+FFFD, written
+ * as valid UTF-8, is fine). `filePath` undefined: a document without a file, where no bytes can be lost.
+ */
+export async function undecodableBytesReason(documentText: string, filePath: string | undefined): Promise<string | null> {
+  if (filePath === undefined || !documentText.includes('\ufffd')) return null;
+  let bytes: Buffer;
+  try {
+    bytes = await fsp.readFile(filePath);
+  } catch {
+    return null; // No file (any more): nothing on disk to lose.
+  }
+  const line = firstInvalidUtf8Line(bytes);
+  if (line === null) return null;
+  return `${filePath}:${line} holds bytes that are not valid UTF-8; the editor shows them as U+FFFD and saving would replace them, so no label is written into this document (fix those bytes, or label it with \`peerkd label\`, which keeps them)`;
+}

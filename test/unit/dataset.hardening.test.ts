@@ -1,0 +1,316 @@
+/**
+ * Issue 8 (hardening) for the dataset core and the commands that write files: nothing the user wrote is lost or
+ * changed (invalid UTF-8, symbolic links, read-only files, output = input), lines are counted as the editor counts
+ * them (lone CR), and no line, however deep or odd, stops the others.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Writable } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import { createPredictCommand } from '../../src/cli/predict';
+import { runLabelCommand, type LabelCommandIo } from '../../src/cli/label';
+import {
+  applyRowEditsToFile,
+  assertNotSameFile,
+  assertReadableFile,
+  DEFAULT_FIELDS,
+  firstInvalidUtf8Line,
+  MAX_JSON_DEPTH,
+  parseDatasetText,
+  readDatasetFile,
+  rowIdentity,
+  setFieldInLine,
+  setFieldInLineBytes,
+  undecodableBytesReason,
+  writeFileAtomic,
+} from '../../src/dataset/index';
+import { fieldValueRange } from '../../src/review/locate';
+import { exportReviewedText } from '../../src/review/export';
+import { IncrementalDatasetValidator } from '../../src/dataset/incremental';
+import { labelReply, withFakeOpenAi } from '../support/fakeOpenAiServer';
+
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-harden-'));
+  dirs.push(dir);
+  return dir;
+}
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    this.text += chunk.toString();
+    callback();
+  }
+}
+function labelIo(): LabelCommandIo & { stdout: Capture; stderr: Capture } {
+  return { stdout: new Capture(), stderr: new Capture(), env: {}, backoff: { initialDelayMs: 2, maxDelayMs: 20 } };
+}
+
+const nested = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth);
+const deepRow = (depth: number): string => `{"id":"deep","text":"t","extra":${nested(depth - 1)}}`;
+
+describe('invalid UTF-8 on an edited line', () => {
+  const bad = Buffer.concat([Buffer.from('{"id":"a","text":"caf'), Buffer.from([0xe9, 0xff]), Buffer.from('"}')]);
+
+  it('setFieldInLineBytes changes no byte outside the value, invalid bytes and non-ASCII keys included', () => {
+    const out = setFieldInLineBytes(bad, 'human_label', 'Sports');
+    assert.deepEqual(out, Buffer.concat([bad.subarray(0, bad.length - 1), Buffer.from(',"human_label":"Sports"}')]));
+    const keyed = Buffer.from('{"clé":{"x":1},"text":"\u00e9"}');
+    assert.deepEqual(setFieldInLineBytes(keyed, 'clé.x', 'ü'), Buffer.from('{"clé":{"x":"ü"},"text":"\u00e9"}'));
+    const withBom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), bad]);
+    assert.deepEqual(setFieldInLineBytes(withBom, 'id', 'b').subarray(0, 12), Buffer.from([0xef, 0xbb, 0xbf, ...Buffer.from('{"id":"b"')]));
+  });
+
+  it('applyRowEditsToFile keeps the invalid bytes of the line it edits', async () => {
+    const file = path.join(tempDir(), 'data.jsonl');
+    fs.writeFileSync(file, Buffer.concat([Buffer.from('{"id":"0","text":"x"}\n'), bad, Buffer.from('\n')]));
+    await applyRowEditsToFile(file, [{ line: 2, id: 'a', field: 'human_label', value: 'Sports' }], DEFAULT_FIELDS);
+    const written = fs.readFileSync(file);
+    assert.ok(written.includes(Buffer.from([0x66, 0xe9, 0xff, 0x22])), `invalid bytes kept: ${written.toString('hex')}`);
+    assert.ok(!written.includes(Buffer.from([0xef, 0xbf, 0xbd])), 'no U+FFFD written');
+    assert.match(written.toString('latin1'), /,"human_label":"Sports"\}\n$/);
+  });
+
+  it('peerkd label keeps the invalid bytes of the rows it labels', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'data.jsonl');
+    const lines = [
+      Buffer.from('{"id":"h1","text":"one","human_label":"World"}'),
+      Buffer.from('{"id":"h2","text":"two","human_label":"Sports"}'),
+      Buffer.concat([Buffer.from('{"id":"u","text":"bad '), Buffer.from([0xc3, 0x28, 0xa0]), Buffer.from('"}')]),
+    ];
+    fs.writeFileSync(file, Buffer.concat(lines.flatMap((line) => [line, Buffer.from('\n')])));
+    await withFakeOpenAi(() => labelReply('Sports'), async (server) => {
+      const io = labelIo();
+      const code = await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'm', '--labels', 'World,Sports', '--few-shot', '0', '--cache-dir', path.join(dir, 'cache')], io);
+      assert.equal(code, 0, io.stderr.text);
+    });
+    const written = fs.readFileSync(file);
+    assert.deepEqual(written.subarray(0, lines[0].length + lines[1].length + 2), Buffer.concat([lines[0], Buffer.from('\n'), lines[1], Buffer.from('\n')]));
+    assert.ok(written.includes(Buffer.from([0xc3, 0x28, 0xa0])), written.toString('hex'));
+    assert.match(written.toString('latin1'), /"teacher_label":"Sports"/);
+  });
+
+  it('the editor writes no label into a document whose file has invalid UTF-8 (a save would replace those bytes)', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'data.jsonl');
+    fs.writeFileSync(file, Buffer.concat([Buffer.from('{"id":"0","text":"x"}\r'), bad, Buffer.from('\n')]));
+    const decoded = fs.readFileSync(file, 'utf8');
+    assert.match((await undecodableBytesReason(decoded, file)) ?? '', /data\.jsonl:2 holds bytes that are not valid UTF-8/);
+    // A real U+FFFD (valid UTF-8), a document without U+FFFD, or one without a file: nothing to lose.
+    const real = path.join(dir, 'real.jsonl');
+    fs.writeFileSync(real, '{"id":"0","text":"\ufffd"}\n');
+    assert.equal(await undecodableBytesReason(fs.readFileSync(real, 'utf8'), real), null);
+    assert.equal(await undecodableBytesReason('{"id":"0"}', file), null);
+    assert.equal(await undecodableBytesReason(decoded, undefined), null);
+  });
+
+  it('firstInvalidUtf8Line names the line with invalid bytes, counting lone CRs as the editor does', () => {
+    assert.equal(firstInvalidUtf8Line(Buffer.from('{"a":"é"}\r\n{"b":"€𝄞"}\n')), null);
+    assert.equal(firstInvalidUtf8Line(Buffer.concat([Buffer.from('a\rb\r\nc\n'), Buffer.from([0xed, 0xa0, 0x80])])), 4); // a surrogate
+    assert.equal(firstInvalidUtf8Line(Buffer.from([0x61, 0x0a, 0xc0, 0x80])), 2); // overlong
+    assert.equal(firstInvalidUtf8Line(Buffer.from([0xe2, 0x82])), 1); // truncated
+  });
+});
+
+describe('lone CR line endings are line breaks, as in the editor', () => {
+  const rows = ['{"id":"1","text":"a"}', '{"id":"2","text":"b"}', '{"id":"3","text":"c"}', 'oops', '{"id":"5","text":"e"}'];
+  const text = rows.join('\r') + '\r';
+
+  it('parseDatasetText and readDatasetFile see one row per line and number them as the editor does', async () => {
+    const parsed = parseDatasetText(text, DEFAULT_FIELDS);
+    assert.deepEqual(parsed.rows.map((row) => [row.line, row.id]), [[1, '1'], [2, '2'], [3, '3'], [5, '5']]);
+    assert.deepEqual(parsed.problems.map((problem) => [problem.line, problem.code]), [[4, 'invalid-json']]);
+    assert.equal(parsed.lineCount, 5);
+    const file = path.join(tempDir(), 'cr.jsonl');
+    fs.writeFileSync(file, '\ufeff' + rows.join('\r\n').replace('\r\n{"id":"2"', '\r{"id":"2"'));
+    const read = await readDatasetFile(file, DEFAULT_FIELDS);
+    assert.deepEqual(read.rows.map((row) => [row.line, row.id]), [[1, '1'], [2, '2'], [3, '3'], [5, '5']]);
+  });
+
+  it('a CRLF split across two read chunks is one line break, a CR at a chunk end followed by text another', async () => {
+    const dir = tempDir();
+    const filler = (length: number) => `{"id":"f","text":"${'x'.repeat(length - 21)}"}`;
+    const chunk = 1 << 20;
+    const crlf = path.join(dir, 'crlf.jsonl');
+    fs.writeFileSync(crlf, filler(chunk - 1) + '\r\n{"id":"g","text":"y"}\n');
+    assert.deepEqual((await readDatasetFile(crlf, DEFAULT_FIELDS)).rows.map((row) => [row.line, row.id]), [[1, 'f'], [2, 'g']]);
+    const cr = path.join(dir, 'cr.jsonl');
+    fs.writeFileSync(cr, filler(chunk - 1) + '\r{"id":"g","text":"y"}\r');
+    const parsed = await readDatasetFile(cr, DEFAULT_FIELDS);
+    assert.deepEqual(parsed.rows.map((row) => [row.line, row.id]), [[1, 'f'], [2, 'g']]);
+    assert.deepEqual(parsed.problems, []);
+  });
+
+  it('applyRowEditsToFile and the export edit the line the editor calls that line, keeping each terminator', async () => {
+    const file = path.join(tempDir(), 'cr.jsonl');
+    fs.writeFileSync(file, text);
+    await applyRowEditsToFile(file, [{ line: 3, id: '3', field: 'human_label', value: 'World' }], DEFAULT_FIELDS);
+    assert.equal(fs.readFileSync(file, 'utf8'), text.replace('"c"}', '"c","human_label":"World"}'));
+    const mixed = '{"id":"1","text":"a"}\r{"id":"2","text":"b"}\r\n{"id":"3","text":"c"}';
+    const exported = exportReviewedText(mixed, { fields: DEFAULT_FIELDS, predictionsById: null, runId: null, useAdvised: false });
+    assert.equal(exported.counts.rows, 3);
+    assert.deepEqual(exported.text.split(/\r\n|\r/).map((line) => (JSON.parse(line) as { id: string }).id), ['1', '2', '3']);
+    assert.equal(exported.text.match(/\r\n/g)?.length, 1);
+  });
+});
+
+describe('deep nesting', () => {
+  it(`a line nested 100,000 levels deep is reported with its line and left out; the other rows are read`, async () => {
+    const text = ['{"id":"1","text":"a"}', deepRow(100_000), '{"id":"3","text":"c"}', `[${nested(100_000)}`].join('\n');
+    const parsed = parseDatasetText(text, DEFAULT_FIELDS);
+    assert.deepEqual(parsed.rows.map((row) => row.id), ['1', '3']);
+    assert.deepEqual(parsed.problems.map((problem) => [problem.line, problem.code]), [[2, 'invalid-json'], [4, 'invalid-json']]);
+    assert.match(parsed.problems[0].message, new RegExp(`deeper than ${MAX_JSON_DEPTH} levels`));
+    const file = path.join(tempDir(), 'deep.jsonl');
+    fs.writeFileSync(file, text);
+    assert.deepEqual((await readDatasetFile(file, DEFAULT_FIELDS)).rows.map((row) => row.id), ['1', '3']);
+    const validator = new IncrementalDatasetValidator(DEFAULT_FIELDS);
+    const lines = text.split('\n');
+    assert.deepEqual(validator.validate(lines.length, (index) => lines[index]).map((problem) => problem.line), [2, 4]);
+  });
+
+  it('the limit is exact: MAX_JSON_DEPTH levels are a row whose fields can be set, one more is not a row', () => {
+    const ok = deepRow(MAX_JSON_DEPTH);
+    assert.equal(parseDatasetText(ok, DEFAULT_FIELDS).rows.length, 1);
+    assert.match(setFieldInLine(ok, 'human_label', 'x'), /"human_label":"x"\}$/);
+    assert.ok(fieldValueRange(ok, 'text'));
+    const tooDeep = deepRow(MAX_JSON_DEPTH + 1);
+    assert.equal(parseDatasetText(tooDeep, DEFAULT_FIELDS).rows.length, 0);
+    for (const depth of [2_001, 2_500, 3_000]) assert.equal(parseDatasetText(deepRow(depth), DEFAULT_FIELDS).rows.length, 0);
+    // Without an id and text the identity hashes the whole value: that must not overflow either.
+    assert.throws(() => rowIdentity(JSON.parse(`{"a":${nested(100_000)}}`) as Record<string, unknown>, DEFAULT_FIELDS), /nested too deeply/);
+  });
+
+  it('peerkd predict reports the deep line with file:line instead of dying (it fails later only for want of a model)', async () => {
+    const dir = tempDir();
+    const data = path.join(dir, 'data.jsonl');
+    fs.writeFileSync(data, deepRow(100_000) + '\n');
+    fs.mkdirSync(path.join(dir, 'model'));
+    fs.writeFileSync(path.join(dir, 'model', 'model.json'), '{}');
+    const out = new Capture();
+    const err = new Capture();
+    await createPredictCommand({ stdout: out, stderr: err }).run([path.join(dir, 'model'), data]);
+    assert.match(err.text, new RegExp(`data\\.jsonl:1: Nesting is deeper than ${MAX_JSON_DEPTH} levels`));
+    assert.doesNotMatch(err.text, /call stack/);
+  });
+});
+
+describe('odd values are reported, never echoed raw', () => {
+  it('a non-string teacher or human label is a counted problem with its line', () => {
+    const parsed = parseDatasetText(
+      ['{"id":"1","text":"a","teacher_label":3}', '{"id":"2","text":"b","human_label":{"x":1}}', '{"id":"3","text":"c","teacher_label":"ok"}'].join('\n'),
+      DEFAULT_FIELDS,
+    );
+    assert.deepEqual(parsed.problems.map((problem) => [problem.line, problem.code]), [[1, 'label-not-string'], [2, 'label-not-string']]);
+  });
+
+  it('control characters from the data are escaped in messages', () => {
+    const parsed = parseDatasetText(['{"id":"1","text":"a","teacher_label":"bad\\u0000\\u001b[31m"}', '{"id":"2"\u0000}'].join('\n'), DEFAULT_FIELDS, { labels: ['A', 'B'] });
+    assert.equal(parsed.problems.length, 2);
+    // eslint-disable-next-line no-control-regex
+    for (const problem of parsed.problems) assert.doesNotMatch(problem.message, /[\u0000-\u001f]/, problem.message);
+    assert.match(parsed.problems[0].message, /'bad\\u0000\\u001b\[31m'/);
+    assert.match(parsed.problems[1].message, /character '\\u0000'/);
+  });
+});
+
+describe('files: links, loops, read-only files, output = input', () => {
+  it('a symbolic link loop is reported as such, naming the file', async () => {
+    const dir = tempDir();
+    const loop = path.join(dir, 'loop.jsonl');
+    fs.symlinkSync(loop, loop);
+    await assert.rejects(assertReadableFile(loop, 'loop.jsonl'), /^Error: loop\.jsonl: symbolic link loop/);
+    await assert.rejects(writeFileAtomic(loop, 'x'), /loop\.jsonl: symbolic link loop/);
+    const out = new Capture();
+    const err = new Capture();
+    const code = await createPredictCommand({ stdout: out, stderr: err }).run([dir, loop]);
+    assert.equal(code, 1);
+  });
+
+  it('writeFileAtomic writes through a symbolic link (the link stays), keeps mode and owner, refuses a read-only file', async () => {
+    const dir = tempDir();
+    const real = path.join(dir, 'sub', 'real.jsonl');
+    fs.mkdirSync(path.dirname(real));
+    fs.writeFileSync(real, 'old\n');
+    fs.chmodSync(real, 0o640);
+    const link = path.join(dir, 'link.jsonl');
+    fs.symlinkSync(path.join('sub', 'real.jsonl'), link);
+    await writeFileAtomic(link, 'new\n');
+    assert.ok(fs.lstatSync(link).isSymbolicLink());
+    assert.equal(fs.readFileSync(real, 'utf8'), 'new\n');
+    assert.equal(fs.statSync(real).mode & 0o777, 0o640);
+    assert.deepEqual(fs.readdirSync(path.dirname(real)), ['real.jsonl']);
+    if (process.getuid?.() === 0) {
+      fs.chownSync(real, 1234, 2345);
+      await writeFileAtomic(link, 'newer\n');
+      assert.deepEqual([fs.statSync(real).uid, fs.statSync(real).gid], [1234, 2345]);
+    }
+    fs.chmodSync(real, 0o444);
+    await assert.rejects(writeFileAtomic(link, 'lost\n'), /link\.jsonl: the file is read-only/);
+    assert.notEqual(fs.readFileSync(real, 'utf8'), 'lost\n');
+    assert.equal(fs.statSync(real).mode & 0o777, 0o444);
+  });
+
+  it('peerkd label in place on a symbolic link labels the real file and keeps the link; a read-only file is refused before any request', async () => {
+    const dir = tempDir();
+    const real = path.join(dir, 'real.jsonl');
+    fs.writeFileSync(real, '{"id":"h1","text":"one","human_label":"World"}\n{"id":"h2","text":"two","human_label":"Sports"}\n{"id":"u","text":"three"}\n');
+    const link = path.join(dir, 'link.jsonl');
+    fs.symlinkSync('real.jsonl', link);
+    await withFakeOpenAi(() => labelReply('Sports'), async (server) => {
+      const args = ['--base-url', server.baseUrl, '--model', 'm', '--labels', 'World,Sports', '--few-shot', '0', '--cache-dir', path.join(dir, 'cache')];
+      const io = labelIo();
+      assert.equal(await runLabelCommand([link, ...args], io), 0, io.stderr.text);
+      assert.ok(fs.lstatSync(link).isSymbolicLink());
+      assert.match(fs.readFileSync(real, 'utf8'), /"id":"u","text":"three","teacher_label":"Sports"/);
+      fs.chmodSync(real, 0o444);
+      const before = server.chatRequests().length;
+      await assert.rejects(runLabelCommand([link, ...args, '--relabel'], labelIo()), /link\.jsonl: the file is read-only/);
+      assert.equal(server.chatRequests().length, before);
+    });
+  });
+
+  it('assertNotSameFile sees the same file through a link, `..`, a hard link; a new or other file is fine', async () => {
+    const dir = tempDir();
+    const data = path.join(dir, 'data.jsonl');
+    fs.writeFileSync(data, '{}\n');
+    fs.mkdirSync(path.join(dir, 'sub'));
+    fs.symlinkSync(data, path.join(dir, 'alias.jsonl'));
+    fs.linkSync(data, path.join(dir, 'hard.jsonl'));
+    for (const output of ['alias.jsonl', 'sub/../data.jsonl', 'hard.jsonl', 'data.jsonl']) {
+      await assert.rejects(assertNotSameFile(data, path.join(dir, output)), /is the input file/, output);
+    }
+    await assertNotSameFile(data, path.join(dir, 'new.jsonl'));
+    fs.writeFileSync(path.join(dir, 'other.jsonl'), '{}\n');
+    await assertNotSameFile(data, path.join(dir, 'other.jsonl'));
+  });
+
+  it('peerkd predict --out DATA and peerkd label --out through a link refuse, exit 1, and leave the dataset as it was', async () => {
+    const dir = tempDir();
+    const data = path.join(dir, 'data.jsonl');
+    const content = '{"id":"1","text":"a","teacher_label":"World"}\n';
+    fs.writeFileSync(data, content);
+    fs.symlinkSync(data, path.join(dir, 'alias.jsonl'));
+    fs.mkdirSync(path.join(dir, 'model'));
+    fs.writeFileSync(path.join(dir, 'model', 'model.json'), '{}');
+    for (const out of [data, path.join(dir, 'alias.jsonl'), path.join(dir, 'model', '..', 'data.jsonl')]) {
+      const err = new Capture();
+      const code = await createPredictCommand({ stdout: new Capture(), stderr: err }).run([path.join(dir, 'model'), data, '--out', out]);
+      assert.equal(code, 1);
+      assert.match(err.text, /is the input file/);
+    }
+    await assert.rejects(
+      runLabelCommand([data, '--base-url', 'http://127.0.0.1:9/v1', '--model', 'm', '--out', path.join(dir, 'alias.jsonl')], labelIo()),
+      /alias\.jsonl is the input file/,
+    );
+    assert.equal(fs.readFileSync(data, 'utf8'), content);
+    assert.ok(fs.lstatSync(path.join(dir, 'alias.jsonl')).isSymbolicLink());
+  });
+});
