@@ -109,7 +109,8 @@ async function labelDocument(services: Services, uri: vscode.Uri): Promise<Label
     }
   }
 
-  const cache = TeacherCache.open(job.defaultCacheDir(cacheRoot(services, uri)), baseUrl, teacher.model, prepared.prompt);
+  const cache = TeacherCache.open(job.defaultCacheDir(cacheRoot(services, uri)), baseUrl, teacher.model, prepared.prompt, { secret: apiKey });
+  for (const problem of cache.describeProblems()) services.log.warn(`Teacher cache: ${problem}`);
   const estimate = estimateRun(prepared.plan, prepared.prompt, cache);
   const confirmation = await vscode.window.showInformationMessage(
     `Label ${name} with ${teacher.model}?`,
@@ -172,8 +173,12 @@ async function labelDocument(services: Services, uri: vscode.Uri): Promise<Label
   // Apply to the document as it is now (it may have been edited, or closed, during the run); rows are matched by text.
   const current = document.isClosed ? await vscode.workspace.openTextDocument(uri) : document;
   const rows = parseDatasetText(current.getText(), settings.fields).rows;
-  const edits = teacherEdits(rows, result.answers, settings.fields, teacher.relabel);
-  const lines = replacedLines(edits, (line) => current.lineAt(line - 1).text);
+  // A line that cannot take its label (e.g. nested too deeply) is reported and left as it is; the others are applied.
+  const { lines, skipped } = replacedLines(
+    teacherEdits(rows, result.answers, settings.fields, teacher.relabel),
+    (line) => current.lineAt(line - 1).text,
+  );
+  for (const row of skipped) services.log.warn(`${name}:${row.line}: ${row.reason}; the row keeps no teacher label`);
   if (lines.length > 0) {
     const workspaceEdit = new vscode.WorkspaceEdit();
     for (const { line, text } of lines) workspaceEdit.replace(uri, current.lineAt(line - 1).range, text);
@@ -186,12 +191,19 @@ async function labelDocument(services: Services, uri: vscode.Uri): Promise<Label
   const summaryLines = job.formatSummary(result.summary).map((line) => redactSecret(line, apiKey));
   for (const line of summaryLines) services.log.info(line);
   services.log.info(`Teacher labels applied to ${lines.length} lines of ${name} (unsaved; Undo reverts them)`);
-  const message = `PeerKD: ${summaryLines[0]} ${lines.length} rows updated in ${name}${lines.length > 0 ? ' (unsaved; Undo reverts)' : ''}.`;
-  const show = result.summary.fatalError ? vscode.window.showErrorMessage : vscode.window.showInformationMessage;
-  void show(result.summary.fatalError ? `${message} ${summaryLines.find((line) => line.startsWith('Stopped on'))}` : message, 'Show Log').then(
-    (choice) => {
-      if (choice === 'Show Log') services.log.show(true);
-    },
-  );
+  const outcome = job.runOutcome(result.summary);
+  let message = `PeerKD: ${summaryLines[0]} ${lines.length} rows updated in ${name}${lines.length > 0 ? ' (unsaved; Undo reverts)' : ''}.`;
+  if (outcome === 'failed') message += ` ${summaryLines.find((line) => line.startsWith('Stopped on'))}`;
+  if (outcome === 'incomplete') message += ` ${job.RESUME_HINT}`;
+  if (skipped.length > 0) message += ` ${skipped.length} rows could not take their label (${name}:${skipped[0].line}; see the log).`;
+  const show =
+    outcome === 'failed'
+      ? vscode.window.showErrorMessage
+      : outcome === 'incomplete' || skipped.length > 0
+        ? vscode.window.showWarningMessage
+        : vscode.window.showInformationMessage;
+  void show(message, 'Show Log').then((choice) => {
+    if (choice === 'Show Log') services.log.show(true);
+  });
   return result.summary;
 }
