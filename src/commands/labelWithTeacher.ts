@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { parseDatasetText } from '../dataset/index';
 import type { Services } from '../editor/services';
 import { readSettings } from '../editor/settings';
+import { redactSecret } from '../teacher/redact';
 import type { LabelRunSummary } from '../teacher/types';
 import { readTeacherApiKey } from './setTeacherApiKey';
 
@@ -54,10 +55,12 @@ export function registerLabelWithTeacherCommand(services: Services): vscode.Disp
       return undefined;
     }
     running.add(key);
+    const used: { apiKey?: string } = {};
     try {
-      return await labelDocument(services, uri);
+      return await labelDocument(services, uri, used);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      // Whatever failed, the key it was sent with stays out of the log and the message.
+      const reason = redactSecret(error instanceof Error ? error.message : String(error), used.apiKey);
       services.log.error(`Teacher labelling of ${vscode.workspace.asRelativePath(uri)} failed: ${reason}`);
       void vscode.window.showErrorMessage(`PeerKD: ${reason}`);
       return undefined;
@@ -67,12 +70,12 @@ export function registerLabelWithTeacherCommand(services: Services): vscode.Disp
   });
 }
 
-async function labelDocument(services: Services, uri: vscode.Uri): Promise<LabelRunSummary | undefined> {
+async function labelDocument(services: Services, uri: vscode.Uri, used: { apiKey?: string }): Promise<LabelRunSummary | undefined> {
   const name = vscode.workspace.asRelativePath(uri);
   const settings = readSettings(uri);
   const teacher = settings.teacher;
   // The SDK and the run machinery load on first use, not at activation.
-  const [{ TeacherCache }, { normaliseBaseUrl }, job, { estimateRun, runLabelling }, { runBatchLabelling }, { teacherEdits, replacedLines }, { redactSecret }] =
+  const [{ TeacherCache }, { normaliseBaseUrl }, job, { estimateRun, runLabelling }, { runBatchLabelling }, { teacherEdits, replacedLines }] =
     await Promise.all([
       import('../teacher/cache.js'),
       import('../teacher/client.js'),
@@ -80,7 +83,6 @@ async function labelDocument(services: Services, uri: vscode.Uri): Promise<Label
       import('../teacher/run.js'),
       import('../teacher/batch.js'),
       import('../teacher/apply.js'),
-      import('../teacher/redact.js'),
     ]);
   const baseUrl = normaliseBaseUrl(teacher.baseUrl);
 
@@ -95,6 +97,7 @@ async function labelDocument(services: Services, uri: vscode.Uri): Promise<Label
   }
 
   let apiKey = await readTeacherApiKey(services, baseUrl);
+  used.apiKey = apiKey;
   if (!apiKey && !isLocalEndpoint(baseUrl)) {
     const choice = await vscode.window.showWarningMessage(
       `PeerKD: no API key is stored for ${baseUrl}.`,
@@ -106,6 +109,7 @@ async function labelDocument(services: Services, uri: vscode.Uri): Promise<Label
     if (choice === 'Set API Key…') {
       if (!(await vscode.commands.executeCommand<boolean>('peerkd.setTeacherApiKey'))) return undefined;
       apiKey = await readTeacherApiKey(services, baseUrl);
+      used.apiKey = apiKey;
     }
   }
 
