@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { promises as fsp } from 'node:fs';
 import { applyRowEditsToFile, assertNotSameFile, assertReadableFile, assertReplaceable, readDatasetFile, writeFileAtomic } from '../dataset/index';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
-import { teacherEdits } from '../teacher/apply';
+import { replacedLines, teacherEdits } from '../teacher/apply';
 import { runBatchLabelling } from '../teacher/batch';
 import { TeacherCache } from '../teacher/cache';
 import { normaliseBaseUrl } from '../teacher/client';
@@ -17,6 +17,7 @@ import {
   formatProgress,
   formatSummary,
   prepareJob,
+  runOutcome,
 } from '../teacher/job';
 import { redactSecret } from '../teacher/redact';
 import { DEFAULT_TEACHER_SETTINGS } from '../teacher/settings';
@@ -162,7 +163,8 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
       promptTemplate: values['prompt-template'] ?? DEFAULT_TEACHER_SETTINGS.promptTemplate,
     });
     const cacheDir = values['cache-dir'] ? path.resolve(values['cache-dir']) : defaultCacheDir(path.dirname(dataPath));
-    const cache = TeacherCache.open(cacheDir, endpoint.baseUrl, endpoint.model, job.prompt);
+    const cache = TeacherCache.open(cacheDir, endpoint.baseUrl, endpoint.model, job.prompt, { secret: apiKey });
+    reportList(cache.describeProblems(), 'answer cache lines are not valid answers');
     if (!apiKey) say(`No API key in $${apiKeyEnv}: sending none (fine for local servers such as Ollama or vLLM).`);
     say(`Labels (${job.labelSource}): ${job.prompt.labels.join(', ')}; ${job.prompt.fewShot.length} few-shot examples.`);
     say(formatEstimate(estimateRun(job.plan, job.prompt, cache), endpoint.model));
@@ -181,19 +183,43 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     // The file may have changed during a long run: edits are computed against it as it is now, and each edit checks
     // that its line still holds the same row.
     const current = await readDatasetFile(dataPath, fields);
-    const edits = teacherEdits(current.rows, result.answers, fields, values.relabel ?? false);
+    const content = await fsp.readFile(dataPath);
+    const lineTexts = content.toString('utf8').split('\n');
+    // A line that cannot take its label (e.g. nested too deeply) is reported and left as it is; the others are written.
+    const { edits, skipped } = replacedLines(
+      teacherEdits(current.rows, result.answers, fields, values.relabel ?? false),
+      (line) => (lineTexts[line - 1] ?? '').replace(/\r$/, ''),
+    );
+    reportList(
+      skipped.map((row) => `${positionals[0]}:${row.line}: ${row.reason}`),
+      'rows could not take their teacher label and are left as they are',
+    );
     if (outPath !== dataPath) {
-      await writeFileAtomic(outPath, await fsp.readFile(dataPath));
+      await writeFileAtomic(outPath, content);
     }
     await applyRowEditsToFile(outPath, edits, fields);
     const written = new Set(edits.map((edit) => edit.line)).size;
 
     for (const line of formatSummary(result.summary)) io.stdout.write(`${redactSecret(line, apiKey)}\n`);
     io.stdout.write(`Wrote ${written} rows to ${outPath === dataPath ? positionals[0] : values.out}.\n`);
-    if (result.summary.fatalError) return 1;
-    return result.summary.cancelled ? 130 : 0;
+    const outcome = runOutcome(result.summary);
+    if (outcome === 'incomplete') {
+      say(`${result.summary.failedRequests} requests failed: run the same command again to retry them (the cache keeps every answer received).`);
+    }
+    return outcome === 'cancelled' ? 130 : outcome === 'done' ? 0 : 1;
+  }
+
+  /** Up to REPORTED_LINES messages of a list, then how many more there were. */
+  function reportList(messages: readonly string[], what: string): void {
+    if (messages.length === 0) return;
+    say(`${messages.length} ${what}:`);
+    for (const message of messages.slice(0, REPORTED_LINES)) say(`  ${message}`);
+    if (messages.length > REPORTED_LINES) say(`  … and ${messages.length - REPORTED_LINES} more.`);
   }
 }
+
+/** Per-line problems printed before the rest is summarised as a count. */
+const REPORTED_LINES = 10;
 
 /** A one-line bar redrawn in place on a terminal; on a pipe, a plain line about every 10% (and at the end). */
 function progressReporter(io: LabelCommandIo): { update: (progress: LabelProgress) => void; finish: () => void } {

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { parseDatasetText } from '../dataset/index';
 import type { Services } from '../editor/services';
 import { readSettings } from '../editor/settings';
+import { redactSecret } from '../teacher/redact';
 import type { LabelRunSummary } from '../teacher/types';
 import { readTeacherApiKey } from './setTeacherApiKey';
 
@@ -54,10 +55,12 @@ export function registerLabelWithTeacherCommand(services: Services): vscode.Disp
       return undefined;
     }
     running.add(key);
+    const used: { apiKey?: string } = {};
     try {
-      return await labelDocument(services, uri);
+      return await labelDocument(services, uri, used);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      // Whatever failed, the key it was sent with stays out of the log and the message.
+      const reason = redactSecret(error instanceof Error ? error.message : String(error), used.apiKey);
       services.log.error(`Teacher labelling of ${vscode.workspace.asRelativePath(uri)} failed: ${reason}`);
       void vscode.window.showErrorMessage(`PeerKD: ${reason}`);
       return undefined;
@@ -67,12 +70,12 @@ export function registerLabelWithTeacherCommand(services: Services): vscode.Disp
   });
 }
 
-async function labelDocument(services: Services, uri: vscode.Uri): Promise<LabelRunSummary | undefined> {
+async function labelDocument(services: Services, uri: vscode.Uri, used: { apiKey?: string }): Promise<LabelRunSummary | undefined> {
   const name = vscode.workspace.asRelativePath(uri);
   const settings = readSettings(uri);
   const teacher = settings.teacher;
   // The SDK and the run machinery load on first use, not at activation.
-  const [{ TeacherCache }, { normaliseBaseUrl }, job, { estimateRun, runLabelling }, { runBatchLabelling }, { teacherEdits, replacedLines }, { redactSecret }] =
+  const [{ TeacherCache }, { normaliseBaseUrl }, job, { estimateRun, runLabelling }, { runBatchLabelling }, { teacherEdits, replacedLines }] =
     await Promise.all([
       import('../teacher/cache.js'),
       import('../teacher/client.js'),
@@ -80,7 +83,6 @@ async function labelDocument(services: Services, uri: vscode.Uri): Promise<Label
       import('../teacher/run.js'),
       import('../teacher/batch.js'),
       import('../teacher/apply.js'),
-      import('../teacher/redact.js'),
     ]);
   const baseUrl = normaliseBaseUrl(teacher.baseUrl);
 
@@ -95,6 +97,7 @@ async function labelDocument(services: Services, uri: vscode.Uri): Promise<Label
   }
 
   let apiKey = await readTeacherApiKey(services, baseUrl);
+  used.apiKey = apiKey;
   if (!apiKey && !isLocalEndpoint(baseUrl)) {
     const choice = await vscode.window.showWarningMessage(
       `PeerKD: no API key is stored for ${baseUrl}.`,
@@ -106,10 +109,12 @@ async function labelDocument(services: Services, uri: vscode.Uri): Promise<Label
     if (choice === 'Set API Key…') {
       if (!(await vscode.commands.executeCommand<boolean>('peerkd.setTeacherApiKey'))) return undefined;
       apiKey = await readTeacherApiKey(services, baseUrl);
+      used.apiKey = apiKey;
     }
   }
 
-  const cache = TeacherCache.open(job.defaultCacheDir(cacheRoot(services, uri)), baseUrl, teacher.model, prepared.prompt);
+  const cache = TeacherCache.open(job.defaultCacheDir(cacheRoot(services, uri)), baseUrl, teacher.model, prepared.prompt, { secret: apiKey });
+  for (const problem of cache.describeProblems()) services.log.warn(`Teacher cache: ${problem}`);
   const estimate = estimateRun(prepared.plan, prepared.prompt, cache);
   const confirmation = await vscode.window.showInformationMessage(
     `Label ${name} with ${teacher.model}?`,
@@ -172,8 +177,12 @@ async function labelDocument(services: Services, uri: vscode.Uri): Promise<Label
   // Apply to the document as it is now (it may have been edited, or closed, during the run); rows are matched by text.
   const current = document.isClosed ? await vscode.workspace.openTextDocument(uri) : document;
   const rows = parseDatasetText(current.getText(), settings.fields).rows;
-  const edits = teacherEdits(rows, result.answers, settings.fields, teacher.relabel);
-  const lines = replacedLines(edits, (line) => current.lineAt(line - 1).text);
+  // A line that cannot take its label (e.g. nested too deeply) is reported and left as it is; the others are applied.
+  const { lines, skipped } = replacedLines(
+    teacherEdits(rows, result.answers, settings.fields, teacher.relabel),
+    (line) => current.lineAt(line - 1).text,
+  );
+  for (const row of skipped) services.log.warn(`${name}:${row.line}: ${row.reason}; the row keeps no teacher label`);
   if (lines.length > 0) {
     const workspaceEdit = new vscode.WorkspaceEdit();
     for (const { line, text } of lines) workspaceEdit.replace(uri, current.lineAt(line - 1).range, text);
@@ -186,12 +195,19 @@ async function labelDocument(services: Services, uri: vscode.Uri): Promise<Label
   const summaryLines = job.formatSummary(result.summary).map((line) => redactSecret(line, apiKey));
   for (const line of summaryLines) services.log.info(line);
   services.log.info(`Teacher labels applied to ${lines.length} lines of ${name} (unsaved; Undo reverts them)`);
-  const message = `PeerKD: ${summaryLines[0]} ${lines.length} rows updated in ${name}${lines.length > 0 ? ' (unsaved; Undo reverts)' : ''}.`;
-  const show = result.summary.fatalError ? vscode.window.showErrorMessage : vscode.window.showInformationMessage;
-  void show(result.summary.fatalError ? `${message} ${summaryLines.find((line) => line.startsWith('Stopped on'))}` : message, 'Show Log').then(
-    (choice) => {
-      if (choice === 'Show Log') services.log.show(true);
-    },
-  );
+  const outcome = job.runOutcome(result.summary);
+  let message = `PeerKD: ${summaryLines[0]} ${lines.length} rows updated in ${name}${lines.length > 0 ? ' (unsaved; Undo reverts)' : ''}.`;
+  if (outcome === 'failed') message += ` ${summaryLines.find((line) => line.startsWith('Stopped on'))}`;
+  if (outcome === 'incomplete') message += ` ${job.RESUME_HINT}`;
+  if (skipped.length > 0) message += ` ${skipped.length} rows could not take their label (${name}:${skipped[0].line}; see the log).`;
+  const show =
+    outcome === 'failed'
+      ? vscode.window.showErrorMessage
+      : outcome === 'incomplete' || skipped.length > 0
+        ? vscode.window.showWarningMessage
+        : vscode.window.showInformationMessage;
+  void show(message, 'Show Log').then((choice) => {
+    if (choice === 'Show Log') services.log.show(true);
+  });
   return result.summary;
 }

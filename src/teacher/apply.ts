@@ -42,15 +42,40 @@ export function teacherEdits(
   return edits;
 }
 
-/** The new text of each edited line, for editors that replace whole lines (one undoable WorkspaceEdit). */
+/** A row whose line could not take its teacher edits: it is left as it was. */
+export interface SkippedRow {
+  /** 1-based line number. */
+  line: number;
+  reason: string;
+}
+
+/**
+ * The new text of each edited line, for editors that replace whole lines (one undoable WorkspaceEdit), and the edits
+ * that produce them. A line that cannot take its edits (e.g. nested deeper than the byte-preserving writer goes) is
+ * left out with its reason: one bad line never stops the others from being written.
+ */
 export function replacedLines(
   edits: readonly RowEdit[],
   lineText: (line: number) => string,
-): { line: number; text: string }[] {
-  const byLine = new Map<number, string>();
+): { lines: { line: number; text: string }[]; edits: RowEdit[]; skipped: SkippedRow[] } {
+  const byLine = new Map<number, RowEdit[]>();
   for (const edit of edits) {
-    const current = byLine.get(edit.line) ?? lineText(edit.line);
-    byLine.set(edit.line, setFieldInLine(current, edit.field, edit.value));
+    const list = byLine.get(edit.line);
+    if (list) list.push(edit);
+    else byLine.set(edit.line, [edit]);
   }
-  return [...byLine].sort(([a], [b]) => a - b).map(([line, text]) => ({ line, text }));
+  const lines: { line: number; text: string }[] = [];
+  const kept: RowEdit[] = [];
+  const skipped: SkippedRow[] = [];
+  for (const [line, lineEdits] of [...byLine].sort(([a], [b]) => a - b)) {
+    try {
+      let text = lineText(line);
+      for (const edit of lineEdits) text = setFieldInLine(text, edit.field, edit.value);
+      lines.push({ line, text });
+      kept.push(...lineEdits);
+    } catch (error) {
+      skipped.push({ line, reason: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return { lines, edits: kept, skipped };
 }

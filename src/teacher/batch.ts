@@ -89,6 +89,10 @@ export async function runBatchLabelling(plan: LabelPlan, options: BatchRunOption
         requestOptions,
       );
       summary.requests += 1;
+      if (client.redact(created.id) !== created.id) {
+        // The id is written to disk and into the log: one that carries the key is not kept anywhere.
+        throw new Error('the server returned a batch id that contains the API key');
+      }
       batch = { batchId: created.id, customIds: [...textById.keys()] };
       if (stateFile) {
         fs.mkdirSync(path.dirname(stateFile), { recursive: true });
@@ -140,16 +144,24 @@ export async function runBatchLabelling(plan: LabelPlan, options: BatchRunOption
         const text = item.custom_id ? textById.get(item.custom_id) : undefined;
         if (text === undefined || seen.has(item.custom_id!)) continue;
         seen.add(item.custom_id!);
+        let problem: string | undefined;
         if (item.response?.status_code === 200 && item.response.body) {
           client.recordUsage(item.response.body);
-          const answer = client.answerFrom(item.response.body);
-          answers.set(text, answer);
-          options.cache?.put(text, answer);
-        } else {
-          failed.push(text);
-          if (summary.failureSamples.length < 5) {
-            summary.failureSamples.push(client.redact(`batch request failed: ${JSON.stringify(item.error ?? item.response?.body ?? null).slice(0, 200)}`));
+          try {
+            const answer = client.answerFrom(item.response.body);
+            answers.set(text, answer);
+            options.cache?.put(text, answer);
+          } catch (error) {
+            // Not a chat completion: a failed request (asked again next run), not an abstention to cache.
+            problem = describeError(error, options.endpoint.apiKey);
           }
+        } else {
+          // Redacted before it is cut, so that the cut cannot split the key and leave half of it readable.
+          problem = client.redact(JSON.stringify(item.error ?? item.response?.body ?? null) ?? 'null').slice(0, 200);
+        }
+        if (problem !== undefined) {
+          failed.push(text);
+          if (summary.failureSamples.length < 5) summary.failureSamples.push(`batch request failed: ${problem}`);
         }
       }
     }

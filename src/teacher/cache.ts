@@ -8,8 +8,10 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TeacherPrompt } from './client';
+import { buildLabelLookup, validateAnswer } from './prompt';
+import { redactSecret } from './redact';
 import { normaliseBaseUrl } from './url';
-import { ABSTENTION_REASONS, type AbstentionReason, type TeacherAnswer } from './types';
+import type { AbstentionReason, TeacherAnswer } from './types';
 
 export const CACHE_DIR_NAME = path.join('.peerkd', 'teacher-cache');
 
@@ -38,23 +40,45 @@ export function cacheConfigKey(baseUrl: string, model: string, prompt: TeacherPr
   );
 }
 
+export interface CacheOptions {
+  /** The API key: redacted from everything the cache writes (and from what an older version wrote). */
+  secret?: string;
+}
+
+/** A cache line that was ignored on read, with its 1-based line number in `TeacherCache.file`. */
+export interface CacheProblem {
+  line: number;
+  message: string;
+}
+
 export class TeacherCache {
   private readonly entries = new Map<string, TeacherAnswer>();
   readonly file: string;
+  /** Lines ignored on read because they are not valid answers (edited by hand, or written for another label set). */
+  readonly problems: CacheProblem[] = [];
   private needsNewline = false;
+  private readonly lookup: Map<string, string>;
 
   private constructor(
     directory: string,
     readonly configKey: string,
+    labels: readonly string[],
+    private readonly secret: string | undefined,
   ) {
     this.file = path.join(directory, `${configKey.slice(0, 24)}.jsonl`);
+    this.lookup = buildLabelLookup(labels);
   }
 
   /** Opens (and reads) the cache for one teacher configuration under `directory`. */
-  static open(directory: string, baseUrl: string, model: string, prompt: TeacherPrompt): TeacherCache {
-    const cache = new TeacherCache(directory, cacheConfigKey(baseUrl, model, prompt));
+  static open(directory: string, baseUrl: string, model: string, prompt: TeacherPrompt, options: CacheOptions = {}): TeacherCache {
+    const cache = new TeacherCache(directory, cacheConfigKey(baseUrl, model, prompt), prompt.labels, options.secret);
     cache.load();
     return cache;
+  }
+
+  /** `file:line: message` for each ignored line, for the log. */
+  describeProblems(): string[] {
+    return this.problems.map((problem) => `${this.file}:${problem.line}: ${problem.message}; entry ignored`);
   }
 
   get size(): number {
@@ -75,21 +99,39 @@ export class TeacherCache {
       }
       throw error;
     }
+    // A cache written before answers were redacted may hold the key: scrub the file before anything else reads it.
+    const scrubbed = redactSecret(content, this.secret);
+    if (scrubbed !== content) {
+      const temporary = `${this.file}.${process.pid}.tmp`;
+      fs.writeFileSync(temporary, scrubbed);
+      fs.renameSync(temporary, this.file);
+      content = scrubbed;
+    }
     // A crash mid-append leaves a partial last line: it is skipped, and the next append starts on a fresh line.
     this.needsNewline = content.length > 0 && !content.endsWith('\n');
-    for (const line of content.split('\n')) {
+    const lines = content.split('\n');
+    for (const [index, line] of lines.entries()) {
       if (line.trim().length === 0) {
         continue;
       }
+      const cutByCrash = index === lines.length - 1 && this.needsNewline;
       let entry: CacheLine;
       try {
         entry = JSON.parse(line) as CacheLine;
       } catch {
+        if (!cutByCrash) this.problems.push({ line: index + 1, message: 'not valid JSON' });
         continue;
       }
-      const answer = toAnswer(entry);
-      if (answer) {
-        this.entries.set(entry.k, answer);
+      if (typeof entry !== 'object' || entry === null || typeof entry.k !== 'string') {
+        this.problems.push({ line: index + 1, message: 'no text key' });
+        continue;
+      }
+      // Exactly the validation a live answer passes: the cache is a file, and a file can be edited.
+      const checked = validateAnswer(toAnswer(entry), this.lookup);
+      if (checked.ok) {
+        this.entries.set(entry.k, checked.answer);
+      } else {
+        this.problems.push({ line: index + 1, message: checked.problem });
       }
     }
   }
@@ -104,22 +146,19 @@ export class TeacherCache {
     const line: CacheLine =
       answer.kind === 'label'
         ? { k, label: answer.label, confidence: answer.confidence }
-        : { k, abstain: answer.reason, detail: answer.detail };
+        : { k, abstain: answer.reason, detail: redactSecret(answer.detail, this.secret) };
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
     fs.appendFileSync(this.file, `${this.needsNewline ? '\n' : ''}${JSON.stringify(line)}\n`);
     this.needsNewline = false;
   }
 }
 
-function toAnswer(entry: CacheLine): TeacherAnswer | undefined {
-  if (typeof entry?.k !== 'string') {
-    return undefined;
+/** The answer a cache line claims to hold, unchecked (validateAnswer decides whether it is one). */
+function toAnswer(entry: CacheLine): unknown {
+  if (entry.label !== undefined) {
+    return { kind: 'label', label: entry.label, confidence: entry.confidence ?? null };
   }
-  if (typeof entry.label === 'string') {
-    const confidence = typeof entry.confidence === 'number' ? entry.confidence : null;
-    return { kind: 'label', label: entry.label, confidence };
-  }
-  if (entry.abstain && ABSTENTION_REASONS.includes(entry.abstain)) {
+  if (entry.abstain !== undefined) {
     return { kind: 'abstain', reason: entry.abstain, detail: entry.detail ?? '' };
   }
   return undefined;

@@ -13,7 +13,9 @@ import {
   labelResponseFormat,
   parseAnswer,
   toTeacherAnswer,
+  validateAnswer,
 } from './prompt';
+import { guardedFetch, RedirectRefusedError, ResponseTooLargeError } from './http';
 import { describeError, redactSecret } from './redact';
 import { normaliseBaseUrl } from './url';
 import {
@@ -49,6 +51,17 @@ export class TeacherFatalError extends TeacherRequestError {
   constructor(message: string, status: number | undefined) {
     super(message, status);
     this.name = 'TeacherFatalError';
+  }
+}
+
+/**
+ * A 200 response that is not a chat completion (`{}`, `[1,2,3]`, `null`, choices without a message): the server
+ * misbehaved, the model did not answer. A failed request, retried like one, and never cached as an abstention.
+ */
+export class MalformedResponseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MalformedResponseError';
   }
 }
 
@@ -98,6 +111,8 @@ export class TeacherClient {
       baseURL: normaliseBaseUrl(endpoint.baseUrl),
       maxRetries: 0,
       timeout: endpoint.requestTimeoutMs,
+      // Same-origin redirects only, and the timeout and a size cap cover the whole response body (see http.ts).
+      fetch: guardedFetch(),
       // The SDK's logger would print request details to the console; PeerKD reports through its own channels.
       logLevel: 'off',
     });
@@ -127,21 +142,24 @@ export class TeacherClient {
     return body;
   }
 
-  /** Validates one chat-completion response body (from a live request or a Batch API output line). */
+  /**
+   * Validates one chat-completion response body (from a live request or a Batch API output line). Throws
+   * MalformedResponseError when the body is not a chat completion at all; server text in the answer is key-redacted.
+   */
   answerFrom(completion: unknown): TeacherAnswer {
-    const choice = (completion as { choices?: unknown[] } | null)?.choices?.[0] as
-      | {
-          message?: { content?: string | null; refusal?: string | null };
-          logprobs?: { content?: { token: string; logprob: number }[] | null } | null;
-        }
-      | undefined;
-    const content = typeof choice?.message?.content === 'string' ? choice.message.content : null;
-    const parsed = parseAnswer(content, choice?.message?.refusal, this.lookup);
+    const choice = chatChoice(completion);
+    const rawContent = typeof choice.message.content === 'string' ? choice.message.content : null;
+    // A server that echoes the Authorization header must not get the key into an abstention's detail (and the cache).
+    const content = rawContent === null ? null : this.redact(rawContent);
+    const refusal = typeof choice.message.refusal === 'string' ? this.redact(choice.message.refusal) : null;
+    const parsed = parseAnswer(content, refusal, this.lookup);
     const confidence =
       parsed.kind === 'label' && content !== null
-        ? labelProbability(content, parsed.span, choice?.logprobs?.content)
+        ? labelProbability(content, parsed.span, choice.logprobs?.content)
         : null;
-    return toTeacherAnswer(parsed, confidence);
+    const checked = validateAnswer(toTeacherAnswer(parsed, confidence), this.lookup);
+    if (!checked.ok) throw new MalformedResponseError(`the answer failed validation: ${checked.problem}`);
+    return checked.answer;
   }
 
   recordUsage(completion: unknown): void {
@@ -185,13 +203,18 @@ export class TeacherClient {
           }
           continue;
         }
-        const message = `${this.endpoint.baseUrl}: ${describeError(error, this.endpoint.apiKey)}`;
-        if (status === 401 || status === 403 || status === 404) {
+        // The SDK wraps what our fetch refuses (http.ts) as a connection error: report the refusal itself.
+        const cause = error instanceof APIConnectionError ? (error as { cause?: unknown }).cause : undefined;
+        const refused = cause instanceof RedirectRefusedError || cause instanceof ResponseTooLargeError ? cause : undefined;
+        const message = `${this.endpoint.baseUrl}: ${describeError(refused ?? error, this.endpoint.apiKey)}`;
+        if (status === 401 || status === 403 || status === 404 || refused instanceof RedirectRefusedError) {
+          // A redirect elsewhere would meet every request: stop the run rather than send anything there.
           throw new TeacherFatalError(message, status);
         }
         const retryable =
-          status === undefined || status === 408 || status === 409 || status === 429 || status >= 500 ||
-          error instanceof APIConnectionError;
+          refused === undefined &&
+          (status === undefined || status === 408 || status === 409 || status === 429 || status >= 500 ||
+            error instanceof APIConnectionError);
         if (!retryable || attempt >= this.endpoint.maxRetries) {
           throw new TeacherRequestError(message, status);
         }
@@ -206,4 +229,34 @@ export class TeacherClient {
       }
     }
   }
+}
+
+interface ChatChoice {
+  message: { content?: unknown; refusal?: unknown };
+  logprobs?: { content?: { token: string; logprob: number }[] | null } | null;
+}
+
+/** The first choice of a chat completion, or MalformedResponseError when the body is not shaped like one. */
+function chatChoice(completion: unknown): ChatChoice {
+  const choices = (completion as { choices?: unknown } | null)?.choices;
+  if (typeof completion !== 'object' || completion === null || Array.isArray(completion) || !Array.isArray(choices)) {
+    throw new MalformedResponseError(`the response is not a chat completion (no "choices" list): ${describeShape(completion)}`);
+  }
+  const choice = choices[0] as Partial<ChatChoice> | undefined;
+  const message = choice?.message;
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+    throw new MalformedResponseError('the response is not a chat completion (its first choice has no message)');
+  }
+  const { content, refusal } = message;
+  if ((content != null && typeof content !== 'string') || (refusal != null && typeof refusal !== 'string')) {
+    throw new MalformedResponseError('the response is not a chat completion (message content or refusal is not text)');
+  }
+  const logprobs = Array.isArray(choice?.logprobs?.content) ? choice.logprobs : null;
+  return { message, logprobs };
+}
+
+function describeShape(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  return typeof value === 'object' ? `an object with ${Object.keys(value).length} keys` : typeof value;
 }

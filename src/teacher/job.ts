@@ -67,8 +67,9 @@ export function formatSummary(summary: LabelRunSummary): string[] {
   const reasons = ABSTENTION_REASONS.filter((reason) => summary.abstained[reason] > 0)
     .map((reason) => `${reason} ${summary.abstained[reason]}`)
     .join(', ');
+  const headline = summary.cancelled ? 'Cancelled' : summary.fatalError ? 'Stopped' : summary.failedRequests > 0 ? 'Incomplete' : 'Done';
   const lines = [
-    `${summary.cancelled ? 'Cancelled' : summary.fatalError ? 'Stopped' : 'Done'}: ${summary.labelled} labelled, ` +
+    `${headline}: ${summary.labelled} labelled, ` +
       `${abstained} abstained, ${summary.failedRequests} failed requests` +
       (summary.notAttempted > 0 ? `, ${summary.notAttempted} rows not attempted` : '') +
       ` in ${(summary.elapsedMs / 1000).toFixed(1)} s.`,
@@ -85,10 +86,23 @@ export function formatSummary(summary: LabelRunSummary): string[] {
   }
   if (summary.fatalError) lines.push(`Stopped on: ${summary.fatalError}`);
   for (const sample of summary.failureSamples) lines.push(`Failure: ${sample}`);
-  if (summary.failedRequests > 0 || summary.notAttempted > 0) {
-    lines.push('Run again to retry: answers already received are cached and will not be requested twice.');
-  }
+  if (summary.failedRequests > 0 || summary.notAttempted > 0) lines.push(RESUME_HINT);
   return lines;
+}
+
+/** How to finish a run that left rows without an answer; the same words in the CLI and the editor. */
+export const RESUME_HINT = 'Run again to retry: answers already received are cached and will not be requested twice.';
+
+/**
+ * How a run ended, for the exit code and the kind of message: 'failed' when it stopped on an error that every request
+ * would meet, 'incomplete' when requests failed (a rerun asks only for those), 'cancelled', else 'done'.
+ */
+export type RunOutcome = 'failed' | 'incomplete' | 'cancelled' | 'done';
+
+export function runOutcome(summary: LabelRunSummary): RunOutcome {
+  if (summary.fatalError) return 'failed';
+  if (summary.cancelled) return 'cancelled';
+  return summary.failedRequests > 0 ? 'incomplete' : 'done';
 }
 
 function formatCount(value: number): string {

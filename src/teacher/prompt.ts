@@ -3,7 +3,7 @@
  * of the label set (after case and whitespace normalisation) is ever accepted: whatever the text asks the model to say,
  * the worst it can cause is an abstention.
  */
-import type { AbstentionReason, FewShotExample, RequestMode, TeacherAnswer } from './types';
+import { ABSTENTION_REASONS, type AbstentionReason, type FewShotExample, type RequestMode, type TeacherAnswer } from './types';
 
 export const LABELS_PLACEHOLDER = '{{labels}}';
 
@@ -255,4 +255,36 @@ export function labelProbability(
 
 export function toTeacherAnswer(parsed: ParsedAnswer, confidence: number | null): TeacherAnswer {
   return parsed.kind === 'label' ? { kind: 'label', label: parsed.label, confidence } : parsed;
+}
+
+/**
+ * The one check every answer passes before it may reach a dataset, whether it just came from the endpoint or was read
+ * back from the answer cache (a file anyone can edit): a label must be a member of the label set (it is returned in the
+ * set's spelling), its confidence a number in [0, 1] or null, an abstention one of the known reasons with a text
+ * detail. Returns the checked answer, or why the answer is invalid.
+ */
+export function validateAnswer(
+  answer: unknown,
+  lookup: ReadonlyMap<string, string>,
+): { ok: true; answer: TeacherAnswer } | { ok: false; problem: string } {
+  const candidate = answer as Partial<Record<string, unknown>> | null;
+  if (candidate?.kind === 'label') {
+    const label = typeof candidate.label === 'string' ? lookup.get(normaliseLabel(candidate.label)) : undefined;
+    if (label === undefined) {
+      return { ok: false, problem: `label ${clip(JSON.stringify(candidate.label) ?? 'undefined')} is not in the label set` };
+    }
+    const confidence = candidate.confidence ?? null;
+    if (confidence !== null && (typeof confidence !== 'number' || !(confidence >= 0 && confidence <= 1))) {
+      return { ok: false, problem: `confidence ${clip(JSON.stringify(confidence) ?? 'undefined')} is not a number in [0, 1]` };
+    }
+    return { ok: true, answer: { kind: 'label', label, confidence } };
+  }
+  if (candidate?.kind === 'abstain') {
+    const reason = candidate.reason as AbstentionReason;
+    if (!ABSTENTION_REASONS.includes(reason)) {
+      return { ok: false, problem: `abstention reason ${clip(JSON.stringify(reason) ?? 'undefined')} is unknown` };
+    }
+    return { ok: true, answer: { kind: 'abstain', reason, detail: typeof candidate.detail === 'string' ? candidate.detail : '' } };
+  }
+  return { ok: false, problem: 'neither a label nor an abstention' };
 }

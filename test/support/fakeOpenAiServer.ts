@@ -35,6 +35,10 @@ export interface Reply {
   hang?: boolean;
   /** Cut the connection without an answer. */
   destroy?: boolean;
+  /** Body sent as these bytes (e.g. gzip-compressed, with a content-encoding header). */
+  bytes?: Buffer;
+  /** Send the headers at once, then the body one byte every `dripMs` milliseconds. */
+  dripMs?: number;
 }
 
 export type ChatHandler = (request: ChatRequest) => Reply | Promise<Reply>;
@@ -192,6 +196,21 @@ export async function startFakeOpenAi(initialHandler: ChatHandler, port = 0): Pr
           if (reply.hang) return;
           if (reply.destroy) {
             request.socket.destroy();
+            return;
+          }
+          if (reply.bytes || reply.dripMs) {
+            const body = reply.bytes ?? Buffer.from(reply.raw ?? JSON.stringify(reply.json ?? {}));
+            response.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...reply.headers });
+            if (!reply.dripMs) {
+              response.end(body);
+              return;
+            }
+            response.flushHeaders();
+            for (let offset = 0; offset < body.length && !response.destroyed; offset += 1) {
+              response.write(body.subarray(offset, offset + 1));
+              await new Promise((resolve) => setTimeout(resolve, reply.dripMs));
+            }
+            response.end();
             return;
           }
           send(response, reply.status ?? 200, reply.raw ?? reply.json ?? {}, reply.headers);

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { UsageError } from '../../src/cli/command';
 import { runLabelCommand, type LabelCommandIo } from '../../src/cli/label';
-import { labelReply, withFakeOpenAi, type ChatHandler } from '../support/fakeOpenAiServer';
+import { completion, labelReply, withFakeOpenAi, type ChatHandler } from '../support/fakeOpenAiServer';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'teacher', 'agnews-sample.jsonl');
 const GOLD = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'teacher', 'agnews-sample.gold.json'), 'utf8')) as Record<string, string>;
@@ -143,7 +143,9 @@ describe('peerkd label', () => {
       async (server) => {
         const run = io({ TEACHER_KEY: SECRET });
         const code = await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--api-key-env', 'TEACHER_KEY', '--max-retries', '0'], run);
-        assert.equal(code, 0);
+        assert.equal(code, 1, 'a run in which requests failed does not exit 0');
+        assert.match(run.stdout.text, /^Incomplete: 0 labelled, 0 abstained, 24 failed requests/m);
+        assert.match(run.stderr.text, /24 requests failed: run the same command again to retry them/);
         assert.equal(server.chatRequests()[0].headers.authorization, `Bearer ${SECRET}`);
         assert.match(run.stdout.text, /24 failed requests/);
         assert.match(run.stdout.text, /upstream rejected Bearer \[redacted\]/);
@@ -191,6 +193,97 @@ describe('peerkd label', () => {
         assert.equal(await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--api-key-env', 'TEACHER_KEY'], resumed), 0);
         assert.equal(server.chatRequests().length - before, 14, 'only the rows without an answer are asked');
         assert.equal(labelled(), 40);
+      },
+    );
+  });
+
+  it('writes nothing with the key, anywhere, when the server echoes it inside answers and refusals', async () => {
+    const { dir, file } = copyFixture();
+    await withFakeOpenAi(
+      (request) => {
+        const auth = String(request.headers.authorization);
+        const kind = goldByText.get(request.text) ? fixtureLines.findIndex((line) => line.includes(JSON.stringify(request.text))) % 3 : 0;
+        if (kind === 0) return { json: completion(JSON.stringify({ label: auth })) };
+        if (kind === 1) return { json: completion(null, { refusal: `${'x'.repeat(100)} ${auth}` }) };
+        return { status: 503, json: { error: { message: `overloaded for ${auth}` } } };
+      },
+      async (server) => {
+        const run = io({ TEACHER_KEY: SECRET });
+        await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--api-key-env', 'TEACHER_KEY', '--max-retries', '0'], run);
+        assert.match(run.stdout.text, /abstained/);
+        const written: string[] = [run.stdout.text, run.stderr.text];
+        const walk = (folder: string) => {
+          for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {
+            const full = path.join(folder, entry.name);
+            if (entry.isDirectory()) walk(full);
+            else written.push(fs.readFileSync(full, 'utf8'));
+          }
+        };
+        walk(dir);
+        assert.ok(fs.existsSync(path.join(dir, '.peerkd', 'teacher-cache')), 'abstentions were cached');
+        // The first 12 characters: a cut that split the key would still show them.
+        for (const text of written) assert.ok(!text.includes(SECRET.slice(0, 12)), text.slice(0, 500));
+      },
+    );
+  });
+
+  it('never writes a planted cache entry into the dataset: it is reported with file:line and asked again', async () => {
+    const { dir, file } = copyFixture();
+    await withFakeOpenAi(oracle, async (server) => {
+      // The cache this command will open (same base URL, model, label set, few-shot set).
+      const probe = io();
+      await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--out', path.join(dir, 'probe.jsonl')], probe);
+      const cacheDir = path.join(dir, '.peerkd', 'teacher-cache');
+      const cacheFile = path.join(cacheDir, fs.readdirSync(cacheDir)[0]);
+      const before = server.chatRequests().length;
+      // Every answer replaced by a hostile one, as someone with write access to the cache folder could.
+      const hostile = fs
+        .readFileSync(cacheFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.stringify({ k: (JSON.parse(line) as { k: string }).k, label: '<img src=x onerror=alert(1)>\nPolitics', confidence: 7 }));
+      fs.writeFileSync(cacheFile, hostile.join('\n') + '\n');
+
+      const run = io();
+      const code = await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS], run);
+      assert.equal(code, 0, run.stderr.text + run.stdout.text);
+      assert.match(run.stderr.text, /24 answer cache lines are not valid answers:/);
+      assert.ok(run.stderr.text.includes(`${cacheFile}:1: label "<img src=x onerror=alert(1)>\\nPolitics" is not in the label set`), run.stderr.text);
+      assert.equal(server.chatRequests().length - before, 24, 'the ignored entries are asked again');
+      const data = fs.readFileSync(file, 'utf8');
+      assert.ok(!data.includes('<img') && !data.includes('Politics') && !data.includes('"teacher_confidence": 7'));
+      for (const line of data.split('\n').filter(Boolean)) {
+        const row = JSON.parse(line) as FixtureRow;
+        if (GOLD[row.id]) assert.equal(row.teacher_label, GOLD[row.id]);
+      }
+    });
+  });
+
+  it('writes every other row when one row is nested too deeply to edit, and names its file:line', async () => {
+    const { dir, file } = copyFixture();
+    const deep = `{"id": "deep", "text": "A row nested deeper than the writer goes", "extra": ${'['.repeat(2500)}${']'.repeat(2500)}}`;
+    fs.appendFileSync(file, `${deep}\n`);
+    const deepLine = fixtureLines.length + 1;
+    const cacheDir = path.join(dir, 'cache');
+    await withFakeOpenAi(
+      (request) => (request.text.startsWith('A row nested') ? labelReply('World', 0.5) : oracle(request)),
+      async (server) => {
+        for (const [attempt, wrote] of [['first run', 24], ['rerun from the cache', 0]] as const) {
+          const run = io();
+          const requests = server.chatRequests().length;
+          const code = await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--cache-dir', cacheDir], run);
+          assert.equal(code, 0, `${attempt}: ${run.stderr.text}${run.stdout.text}`);
+          assert.ok(
+            run.stderr.text.includes(`1 rows could not take their teacher label and are left as they are:\n  ${file}:${deepLine}: `) &&
+              /Nesting is too deep/.test(run.stderr.text),
+            `${attempt}: ${run.stderr.text}`,
+          );
+          assert.match(run.stdout.text, new RegExp(`Wrote ${wrote} rows`), attempt);
+          if (wrote === 0) assert.equal(server.chatRequests().length, requests, 'the rerun answers from the cache');
+          const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
+          assert.equal(lines[deepLine - 1], deep, `${attempt}: the deep row is left exactly as it was`);
+          assert.equal(lines.filter((line) => line.includes('"teacher_label"')).length, 40, attempt);
+        }
       },
     );
   });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,14 +20,16 @@ import {
   selectFewShot,
 } from '../../src/teacher/prompt';
 import { estimateRun, planLabelRun, runLabelling, type LabelRunOptions } from '../../src/teacher/run';
-import { formatEstimate, formatSummary, prepareJob } from '../../src/teacher/job';
+import { formatEstimate, formatSummary, prepareJob, RESUME_HINT, runOutcome } from '../../src/teacher/job';
 import { emptySummary, type TeacherEndpoint } from '../../src/teacher/types';
 import {
   completion,
   labelReply,
+  rowTextOf,
   startFakeOpenAi,
   withFakeOpenAi,
   type ChatHandler,
+  type ChatRequest,
   type FakeOpenAiServer,
 } from '../support/fakeOpenAiServer';
 
@@ -499,7 +502,7 @@ describe('writing teacher labels into the dataset', () => {
     const relabelRows = (await readDatasetFile(file, DEFAULT_FIELDS)).rows;
     const edits = teacherEdits(relabelRows, answers, DEFAULT_FIELDS, true);
     const lines = fs.readFileSync(file, 'utf8').split('\r\n');
-    const replaced = replacedLines(edits, (line) => lines[line - 1]);
+    const replaced = replacedLines(edits, (line) => lines[line - 1]).lines;
     assert.deepEqual(replaced, [
       { line: 2, text: '{"id": "b", "text": "Stocks", "teacher_label": "Business", "teacher_confidence": 0.8}' },
       { line: 3, text: '{"id": "c", "text": "Chips", "human_label": "Sci/Tech", "teacher_label": "Sci/Tech"}' },
@@ -541,3 +544,203 @@ describe('teacher job preparation and reporting', () => {
     );
   });
 });
+
+describe('teacher client hardening (issue 8)', () => {
+  const plainTexts = (count: number, prefix = 'row') => Array.from({ length: count }, (_, index) => `${prefix} ${index}`);
+
+  it('does not follow a redirect to another origin, so the row text never reaches it; same-origin redirects work', async () => {
+    await withFakeOpenAi(
+      () => labelReply('World'),
+      async (elsewhere) => {
+        await withFakeOpenAi(
+          () => ({ status: 307, headers: { location: `${elsewhere.baseUrl}/chat/completions` }, json: {} }),
+          async (server) => {
+            const plan = planLabelRun(rowsOf(plainTexts(4)), false);
+            const { answers, summary } = await runLabelling(plan, runOptions(server, { endpoint: endpoint(server.baseUrl, { maxConcurrency: 1 }) }));
+            assert.equal(elsewhere.requests.length, 0, 'nothing was sent to the other origin');
+            assert.equal(answers.size, 0);
+            assert.match(summary.fatalError ?? '', /redirected the request to another origin \(http:\/\/127\.0\.0\.1:\d+\)/);
+            assert.ok(summary.requests <= 1, `stopped after ${summary.requests} requests`);
+          },
+        );
+      },
+    );
+    await withFakeOpenAi(
+      (request) => (request.index === 0 ? { status: 307, headers: { location: '/v1/chat/completions?moved=1' }, json: {} } : labelReply('Sports')),
+      async (server) => {
+        const { answers, summary } = await runLabelling(planLabelRun(rowsOf(['moved']), false), runOptions(server));
+        assert.equal(answers.get('moved')?.kind, 'label');
+        assert.equal(summary.failedRequests, 0);
+        assert.equal(server.chatRequests().length, 2, 'the same-origin redirect was followed with the same POST');
+        assert.equal(rowTextOf(JSON.parse(server.chatRequests()[1].body) as ChatRequest['body']), 'moved');
+      },
+    );
+  });
+
+  it('times out a response whose headers arrive at once but whose body drips', async () => {
+    const body = JSON.stringify(completion(JSON.stringify({ label: 'World' })));
+    await withFakeOpenAi(
+      () => ({ raw: body, dripMs: 15 }),
+      async (server) => {
+        const started = Date.now();
+        const plan = planLabelRun(rowsOf(['slow body']), false);
+        const { answers, summary } = await runLabelling(
+          plan,
+          runOptions(server, { endpoint: endpoint(server.baseUrl, { requestTimeoutMs: 300, maxRetries: 0 }) }),
+        );
+        const elapsed = Date.now() - started;
+        assert.ok(body.length * 15 > 3000, 'the drip alone would take over 3 s');
+        assert.ok(elapsed < 2000, `the request was held ${elapsed} ms`);
+        assert.equal(answers.size, 0);
+        assert.equal(summary.failedRequests, 1);
+        assert.match(summary.failureSamples[0], /timed out/i);
+      },
+    );
+  });
+
+  it('refuses a response over the size cap, compressed (gzip bomb) or not, as a failed request that is not retried', async () => {
+    const { gzipSync } = await import('node:zlib');
+    // A valid chat completion padded with whitespace: 64 MiB once decompressed, about 64 kB on the wire.
+    const valid = JSON.stringify(completion(JSON.stringify({ label: 'World' })));
+    const padded = Buffer.alloc(64 * 1024 * 1024 + valid.length, 0x20);
+    padded.write(valid.slice(0, -1));
+    padded.write('}', padded.length - 1);
+    const bomb = gzipSync(padded, { level: 9 });
+    const plain = `${valid.slice(0, -1)}${' '.repeat(2 * 1024 * 1024)}}`;
+    assert.equal((JSON.parse(padded.toString()) as { choices: unknown[] }).choices.length, 1, 'the bomb is a valid answer');
+    await withFakeOpenAi(
+      (request) =>
+        request.text === 'bomb'
+          ? { bytes: bomb, headers: { 'content-encoding': 'gzip' } }
+          : request.text === 'plain'
+            ? { raw: plain }
+            : labelReply('Sports'),
+      async (server) => {
+        const rssBefore = process.memoryUsage().rss;
+        const plan = planLabelRun(rowsOf(['bomb', 'plain', 'fine']), false);
+        const { answers, summary } = await runLabelling(plan, runOptions(server, { endpoint: endpoint(server.baseUrl, { maxConcurrency: 1 }) }));
+        assert.equal(answers.has('bomb'), false);
+        assert.equal(answers.has('plain'), false);
+        assert.equal(answers.get('fine')?.kind, 'label');
+        assert.equal(summary.failedRequests, 2);
+        assert.equal(summary.retries, 0, 'an over-size answer is not asked for again within the run');
+        assert.equal(server.chatRequests().length, 3);
+        for (const sample of summary.failureSamples) assert.match(sample, /larger than 1 MiB \(after decompression\) and was refused/);
+        const grown = process.memoryUsage().rss - rssBefore;
+        assert.ok(grown < 48 * 1024 * 1024, `RSS grew by ${Math.round(grown / 1024 / 1024)} MiB`);
+      },
+    );
+  });
+
+  it('counts a 200 response that is not a chat completion as a failed request and does not cache it', async () => {
+    const cacheDir = tempDir();
+    const bodies: Record<string, string> = { 'empty object': '{}', array: '[1,2,3]', null: 'null', 'no message': '{"choices":[{}]}' };
+    await withFakeOpenAi(
+      (request) => ({ raw: bodies[request.text] }),
+      async (server) => {
+        const plan = planLabelRun(rowsOf(Object.keys(bodies)), false);
+        const cache = () => TeacherCache.open(cacheDir, server.baseUrl, 'fake-model', PROMPT);
+        const broken = await runLabelling(plan, runOptions(server, { cache: cache(), endpoint: endpoint(server.baseUrl, { maxRetries: 0 }) }));
+        assert.equal(broken.summary.failedRequests, 4);
+        assert.equal(broken.answers.size, 0);
+        assert.deepEqual(broken.summary.abstained, { empty: 0, malformed: 0, 'not-in-label-set': 0, refusal: 0 });
+        assert.match(broken.summary.failureSamples.join('\n'), /not a chat completion/);
+
+        server.setHandler(() => labelReply('Business'));
+        const before = server.chatRequests().length;
+        const recovered = await runLabelling(plan, runOptions(server, { cache: cache() }));
+        assert.equal(server.chatRequests().length - before, 4, 'every row is asked again once the server recovers');
+        assert.equal(recovered.summary.labelled, 4);
+      },
+    );
+  });
+
+  it('keeps the key out of cached abstentions when the server echoes it in an answer or a refusal', async () => {
+    const cacheDir = tempDir();
+    await withFakeOpenAi(
+      (request) => {
+        const auth = String(request.headers.authorization);
+        if (request.text === 'answer echo') return { json: completion(JSON.stringify({ label: auth })) };
+        if (request.text === 'plain echo') return { json: completion(`I saw ${auth}`) };
+        // Long enough that cutting the detail at 120 characters would split the key.
+        return { json: completion(null, { refusal: `${'x'.repeat(100)} ${auth} refused` }) };
+      },
+      async (server) => {
+        const plan = planLabelRun(rowsOf(['answer echo', 'plain echo', 'refusal echo']), false);
+        const cache = TeacherCache.open(cacheDir, server.baseUrl, 'fake-model', PROMPT, { secret: SECRET });
+        const { answers, summary } = await runLabelling(plan, runOptions(server, { cache }));
+        assert.equal(summary.abstained['not-in-label-set'] + summary.abstained.refusal, 3);
+        const written = fs.readFileSync(cache.file, 'utf8');
+        assert.match(written, /\[redacted\]/);
+        assert.ok(!written.includes(SECRET.slice(0, 12)), written);
+        assert.ok(!JSON.stringify([...answers]).includes(SECRET.slice(0, 12)));
+        assert.ok(!JSON.stringify(summary).includes(SECRET.slice(0, 12)));
+      },
+    );
+  });
+
+  it('scrubs the key from a cache file written before answers were redacted', () => {
+    const cacheDir = tempDir();
+    const first = TeacherCache.open(cacheDir, 'http://127.0.0.1:9/v1', 'm', PROMPT);
+    first.put('old', { kind: 'abstain', reason: 'refusal', detail: `echoed Bearer ${SECRET}` });
+    assert.ok(fs.readFileSync(first.file, 'utf8').includes(SECRET));
+    const reopened = TeacherCache.open(cacheDir, 'http://127.0.0.1:9/v1', 'm', PROMPT, { secret: SECRET });
+    assert.ok(!fs.readFileSync(first.file, 'utf8').includes(SECRET));
+    assert.deepEqual(reopened.get('old'), { kind: 'abstain', reason: 'refusal', detail: 'echoed Bearer [redacted]' });
+  });
+
+  it('validates cache entries on read like live answers: a planted label or confidence is reported and ignored', async () => {
+    const cacheDir = tempDir();
+    await withFakeOpenAi(
+      () => labelReply('World', 0.5),
+      async (server) => {
+        const texts = ['planted label', 'planted confidence', 'unknown reason', 'lower case', 'fine'];
+        const seed = TeacherCache.open(cacheDir, server.baseUrl, 'fake-model', PROMPT);
+        const key = (text: string) => createHash('sha256').update(`${seed.configKey}\n${text}`).digest('hex');
+        fs.mkdirSync(path.dirname(seed.file), { recursive: true });
+        fs.writeFileSync(
+          seed.file,
+          [
+            { k: key('planted label'), label: '<img src=x onerror=alert(1)>\nPolitics', confidence: 0.9 },
+            { k: key('planted confidence'), label: 'Sports', confidence: 7 },
+            { k: key('unknown reason'), abstain: 'bribed', detail: '' },
+            { k: key('lower case'), label: 'sports', confidence: null },
+            { k: key('fine'), label: 'Business', confidence: 0.25 },
+          ]
+            .map((line) => JSON.stringify(line))
+            .join('\n') + '\nnot json\n',
+        );
+        const cache = TeacherCache.open(cacheDir, server.baseUrl, 'fake-model', PROMPT);
+        assert.equal(cache.get('planted label'), undefined);
+        assert.equal(cache.get('planted confidence'), undefined);
+        assert.equal(cache.get('unknown reason'), undefined);
+        assert.deepEqual(cache.get('lower case'), { kind: 'label', label: 'Sports', confidence: null });
+        assert.deepEqual(cache.get('fine'), { kind: 'label', label: 'Business', confidence: 0.25 });
+        assert.deepEqual(
+          cache.problems.map((problem) => problem.line),
+          [1, 2, 3, 6],
+        );
+        assert.match(cache.problems[0].message, /is not in the label set/);
+        assert.match(cache.problems[1].message, /confidence 7 is not a number in \[0, 1\]/);
+        assert.match(cache.describeProblems()[0], new RegExp(`^${cache.file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:1: `));
+
+        const { answers, summary } = await runLabelling(planLabelRun(rowsOf(texts), false), runOptions(server, { cache }));
+        assert.equal(server.chatRequests().length, 3, 'the invalid entries are asked again');
+        assert.deepEqual(answers.get('planted label'), { kind: 'label', label: 'World', confidence: 0.5 });
+        assert.equal(summary.fromCache, 2);
+        for (const answer of answers.values()) if (answer.kind === 'label') assert.ok(LABELS.includes(answer.label));
+      },
+    );
+  });
+
+  it('names the outcome of a run: failed requests make it incomplete (a warning and a non-zero exit), not done', () => {
+    assert.equal(runOutcome({ ...emptySummary(), labelled: 3 }), 'done');
+    assert.equal(runOutcome({ ...emptySummary(), failedRequests: 8 }), 'incomplete');
+    assert.equal(runOutcome({ ...emptySummary(), failedRequests: 8, fatalError: 'x' }), 'failed');
+    assert.equal(runOutcome({ ...emptySummary(), failedRequests: 1, cancelled: true }), 'cancelled');
+    const lines = formatSummary({ ...emptySummary(), failedRequests: 8 });
+    assert.match(lines[0], /^Incomplete: 0 labelled, 0 abstained, 8 failed requests/);
+    assert.ok(lines.includes(RESUME_HINT));
+  });
+});
+
