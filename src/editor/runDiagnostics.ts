@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { diagnosticMessage, formatProbability } from '../review/model';
 import { fieldValueRange } from '../review/locate';
+import { labelProbabilities } from '../review/view';
 import type { Prediction } from '../training/types';
 import { isDatasetUri, type RunState } from './runState';
 import { readSettings } from './settings';
@@ -201,19 +202,18 @@ export class FlaggedRowCodeActions implements vscode.CodeActionProvider {
 
 /** Markdown table of every label's probability: calibrated advice, peers (out-of-fold), vanilla student. */
 export function probabilityHover(prediction: Prediction, teacher: string | null, teacherConfidence: number | null): vscode.MarkdownString {
-  const labels = [...new Set([...Object.keys(prediction.probs), ...Object.keys(prediction.peer_probs), ...Object.keys(prediction.vanilla_probs)])];
-  labels.sort((a, b) => (prediction.probs[b] ?? 0) - (prediction.probs[a] ?? 0) || (a < b ? -1 : 1));
-  const cell = (value: number | undefined): string => (value === undefined ? '–' : formatProbability(value));
+  const rows = labelProbabilities({ probs: prediction.probs, peerProbs: prediction.peer_probs, vanillaProbs: prediction.vanilla_probs });
+  const cell = (value: number | null): string => (value === null ? '–' : formatProbability(value));
   const markdown = new vscode.MarkdownString();
   markdown.appendMarkdown(`**PeerKD** · p(teacher wrong) = ${formatProbability(prediction.p_teacher_wrong)}${prediction.flagged ? ' · flagged' : ''}\n\n`);
   markdown.appendMarkdown('| label | teacher | peers | advised | vanilla |\n| --- | --- | --- | --- | --- |\n');
-  for (const label of labels) {
+  for (const { label, advised, peer, vanilla } of rows) {
     const escaped = label.replace(/[|\\`*_{}[\]()#+\-.!<>]/g, (char) => `\\${char}`);
     const isTeacher = label === teacher;
     const teacherCell = isTeacher ? (teacherConfidence === null ? '✓' : formatProbability(teacherConfidence)) : '';
     const name = label === prediction.suggested ? `**${escaped}** (suggested)` : escaped;
     markdown.appendMarkdown(
-      `| ${name} | ${teacherCell} | ${cell(prediction.peer_probs[label])} | ${cell(prediction.probs[label])} | ${cell(prediction.vanilla_probs[label])} |\n`,
+      `| ${name} | ${teacherCell} | ${cell(peer)} | ${cell(advised)} | ${cell(vanilla)} |\n`,
     );
   }
   markdown.appendMarkdown('\n\n_teacher_: the LLM label (its confidence when the row has one); _peers_: students that never saw the row; _advised_: calibrated combination.');

@@ -2,16 +2,21 @@
 import { confusionTable, countRows, filterAndSort, type ReviewFilters, type ReviewRow } from './model';
 import type { LabelProbability, RowView, ViewUpdate } from './protocol';
 import type { UndoStack } from './undo';
+import { probabilityOf } from '../training/labelRecord';
 
-/** Every label once, most probable (calibrated) first, with the peers' and the vanilla student's where known. */
-export function labelProbabilities(row: ReviewRow): LabelProbability[] {
+/**
+ * Every label once, most probable (calibrated) first, with the peers' and the vanilla student's where known. Shared
+ * by the panel and the hover. Lookups are by own key only, so labels such as `constructor` never read
+ * Object.prototype.
+ */
+export function labelProbabilities(row: Pick<ReviewRow, 'probs' | 'peerProbs' | 'vanillaProbs'>): LabelProbability[] {
   const labels = new Set([...Object.keys(row.probs), ...Object.keys(row.peerProbs), ...Object.keys(row.vanillaProbs)]);
   return [...labels]
     .map((label) => ({
       label,
-      advised: row.probs[label] ?? 0,
-      peer: row.peerProbs[label] ?? null,
-      vanilla: row.vanillaProbs[label] ?? null,
+      advised: probabilityOf(row.probs, label) ?? 0,
+      peer: probabilityOf(row.peerProbs, label) ?? null,
+      vanilla: probabilityOf(row.vanillaProbs, label) ?? null,
     }))
     .sort((a, b) => b.advised - a.advised || (a.label < b.label ? -1 : 1));
 }

@@ -14,6 +14,7 @@ import { stratifiedFolds } from './splits';
 import { trainStudent, predictStudent, effectiveEpochs, DEFAULT_STUDENT, type StudentOptions } from './student';
 import type { TrainedModel } from './model';
 import type { DistillOptions, DistillPhase, DistillProgress, Prediction, TrainingRow } from './types';
+import { labelRecord } from './labelRecord';
 
 export type { TrainedModel } from './model';
 
@@ -149,7 +150,7 @@ function oneHot(index: number, classes: number, out: Float32Array, row: number):
 }
 
 function toRecord(labels: readonly string[], values: ArrayLike<number>, row: number): Record<string, number> {
-  const record: Record<string, number> = {};
+  const record = labelRecord(); // any label, `__proto__` included
   for (let c = 0; c < labels.length; c++) record[labels[c]] = round(values[row * labels.length + c]);
   return record;
 }
