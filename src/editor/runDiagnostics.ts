@@ -115,11 +115,12 @@ export class RunDiagnostics implements vscode.Disposable {
     const severity = SEVERITIES[settings.diagnostics.severity] ?? vscode.DiagnosticSeverity.Warning;
     const index = this.runState.indexOf(document);
     const diagnostics: vscode.Diagnostic[] = [];
-    for (const prediction of run.predictions) {
+    for (const [key, prediction] of run.byKey) {
       if (!prediction.flagged || prediction.p_teacher_wrong < settings.diagnostics.minProbability) {
         continue;
       }
-      const row = index.byId.get(prediction.id);
+      // By key: of two rows sharing an id each gets its own prediction, and none when that no longer matches.
+      const row = index.byKey.get(key);
       // Gone from the file, decided by a human, or the teacher label was already changed to the suggestion.
       if (!row || row.human !== null || row.teacher === prediction.suggested || row.line > document.lineCount) {
         continue;
@@ -174,9 +175,9 @@ export class FlaggedRowCodeActions implements vscode.CodeActionProvider {
       if (codeOf(diagnostic) !== FLAGGED_ROW_CODE) {
         continue;
       }
-      const rowId = index.idByLine.get(diagnostic.range.start.line + 1);
-      const prediction = rowId === undefined ? undefined : run.byId.get(rowId);
-      const row = rowId === undefined ? undefined : index.byId.get(rowId);
+      const rowId = index.keyByLine.get(diagnostic.range.start.line + 1);
+      const prediction = rowId === undefined ? undefined : run.byKey.get(rowId);
+      const row = rowId === undefined ? undefined : index.byKey.get(rowId);
       if (!rowId || !prediction || !row) {
         continue;
       }
@@ -230,8 +231,8 @@ export class LabelProbabilityHover implements vscode.HoverProvider {
       return undefined;
     }
     const index = this.runState.indexOf(document);
-    const rowId = index.idByLine.get(position.line + 1);
-    const prediction = rowId === undefined ? undefined : run.byId.get(rowId);
+    const rowId = index.keyByLine.get(position.line + 1);
+    const prediction = rowId === undefined ? undefined : run.byKey.get(rowId);
     if (!rowId || !prediction) {
       return undefined;
     }
@@ -240,7 +241,7 @@ export class LabelProbabilityHover implements vscode.HoverProvider {
     for (const field of [fields.teacher, fields.human]) {
       const range = fieldValueRange(lineText, field);
       if (range && position.character >= range.start && position.character <= range.end) {
-        const row = index.byId.get(rowId);
+        const row = index.byKey.get(rowId);
         const confidence = this.teacherConfidence(lineText, fields.teacherConfidence);
         return new vscode.Hover(
           probabilityHover(prediction, row?.teacher ?? prediction.teacher, confidence),

@@ -14,6 +14,7 @@ export interface ReviewViewState {
 
 export type WebviewMessage =
   | { type: 'ready'; state: ReviewViewState | null }
+  // `rowId` in these messages is the row's key (ReviewRow.key): rows that share an id stay distinct.
   | { type: 'setFilters'; filters: ReviewFilters }
   | { type: 'decide'; rowId: string; decision: Decision }
   | { type: 'newLabel'; rowId: string }
@@ -36,7 +37,7 @@ export interface LabelProbability {
 }
 
 export interface ViewUpdate {
-  /** Row ids in display order after filtering. */
+  /** Row keys in display order after filtering. */
   order: string[];
   counts: ReviewCounts;
   confusion: ConfusionTable;

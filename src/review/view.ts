@@ -23,6 +23,7 @@ export function labelProbabilities(row: Pick<ReviewRow, 'probs' | 'peerProbs' | 
 
 export function toRowView(row: ReviewRow): RowView {
   return {
+    key: row.key,
     id: row.id,
     line: row.line,
     text: row.text,
@@ -44,7 +45,7 @@ export function buildViewUpdate(rows: readonly ReviewRow[], filters: ReviewFilte
     suggestedLabels.add(row.suggested);
   }
   return {
-    order: filterAndSort(rows, filters).map((row) => row.id),
+    order: filterAndSort(rows, filters).map((row) => row.key),
     counts: countRows(rows),
     confusion: confusionTable(rows),
     teacherLabels: [...teacherLabels].sort(),
@@ -57,7 +58,7 @@ export function buildViewUpdate(rows: readonly ReviewRow[], filters: ReviewFilte
 /** Rows whose drawn form changed between two snapshots (so the host sends only those). */
 export function changedRows(before: ReadonlyMap<string, ReviewRow>, after: readonly ReviewRow[]): ReviewRow[] {
   return after.filter((row) => {
-    const old = before.get(row.id);
+    const old = before.get(row.key);
     return (
       !old ||
       old.line !== row.line ||

@@ -15,6 +15,7 @@ import {
   type ReviewRow,
 } from '../review/model';
 import { parseViewState, parseWebviewMessage, type HostMessage, type WebviewMessage } from '../review/protocol';
+import { idOfKey } from '../review/rowKeys';
 import { planUndo, UndoStack } from '../review/undo';
 import { buildViewUpdate, changedRows, labelProbabilities, toRowView } from '../review/view';
 
@@ -165,7 +166,7 @@ export class LabelReviewPanel {
     }
     const document = await datasetDocument(this.datasetUri);
     const index = this.runState.indexOf(document);
-    const rows = buildReviewRows(this.run.predictions, index.byId, { minProbability: 0, skipped: this.skipped });
+    const rows = buildReviewRows(this.run.predictions, index.byKey, { minProbability: 0, skipped: this.skipped });
     return { document, rows };
   }
 
@@ -188,7 +189,7 @@ export class LabelReviewPanel {
     if (!current) {
       return;
     }
-    this.rows = new Map(current.rows.map((row) => [row.id, row]));
+    this.rows = new Map(current.rows.map((row) => [row.key, row]));
     if (current.rows.length === 0) {
       this.post({ type: 'empty', reason: `Run ${this.run.runId} flagged no rows of ${name}.`, datasetUri: this.datasetUri.toString() });
       return;
@@ -230,7 +231,7 @@ export class LabelReviewPanel {
       return;
     }
     const changed = changedRows(this.rows, current.rows);
-    this.rows = new Map(current.rows.map((row) => [row.id, row]));
+    this.rows = new Map(current.rows.map((row) => [row.key, row]));
     if (changed.length > 0) {
       this.post({ type: 'rows', rows: changed.map(toRowView) });
     }
@@ -281,7 +282,7 @@ export class LabelReviewPanel {
       case 'probabilities': {
         const row = this.rows.get(message.rowId);
         if (row) {
-          this.post({ type: 'probabilities', rowId: row.id, probs: labelProbabilities(row) });
+          this.post({ type: 'probabilities', rowId: row.key, probs: labelProbabilities(row) });
         }
         return;
       }
@@ -331,7 +332,7 @@ export class LabelReviewPanel {
     if (result.failed.length > 0) {
       const first = result.failed[0];
       void vscode.window.showWarningMessage(
-        `PeerKD: ${result.failed.length} row${result.failed.length === 1 ? '' : 's'} not labelled (row '${first.rowId}': ${first.reason}).`,
+        `PeerKD: ${result.failed.length} row${result.failed.length === 1 ? '' : 's'} not labelled (row '${idOfKey(first.rowId)}': ${first.reason}).`,
       );
     }
     await this.refresh();
@@ -384,7 +385,7 @@ export class LabelReviewPanel {
       return;
     }
     await this.write(
-      rows.map((row) => ({ rowId: row.id, label: row.suggested })),
+      rows.map((row) => ({ rowId: row.key, label: row.suggested })),
       `Bulk accept (${rows.length} rows)`,
     );
   }
@@ -401,7 +402,7 @@ export class LabelReviewPanel {
     const document = await datasetDocument(this.datasetUri);
     const index = this.runState.indexOf(document);
     const plan = planUndo(entry, (rowId) => {
-      const row = index.byId.get(rowId);
+      const row = index.byKey.get(rowId);
       return row ? { line: row.line, text: document.lineAt(row.line - 1).text } : undefined;
     });
     if (!(await replaceLines(document, plan.writes))) {
@@ -424,7 +425,7 @@ export class LabelReviewPanel {
       return;
     }
     const document = await datasetDocument(this.datasetUri);
-    const row = this.runState.indexOf(document).byId.get(rowId);
+    const row = this.runState.indexOf(document).byKey.get(rowId);
     if (!row) {
       this.post({ type: 'notice', text: 'That row is no longer in the file.' });
       return;
