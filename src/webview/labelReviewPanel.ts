@@ -17,7 +17,9 @@ import {
 import { parseViewState, parseWebviewMessage, type HostMessage, type WebviewMessage } from '../review/protocol';
 import { idOfKey } from '../review/rowKeys';
 import { planUndo, UndoStack } from '../review/undo';
+import { restorableDataset } from '../review/restore';
 import { buildViewUpdate, changedRows, labelProbabilities, toRowView } from '../review/view';
+import { latestRunId } from '../training/artifacts';
 
 /** esbuild.mjs copies @vscode/webview-ui-toolkit's bundle here: the .vsix is packaged without node_modules. */
 const TOOLKIT_FILE = ['dist', 'toolkit.min.js'];
@@ -90,8 +92,31 @@ export class LabelReviewPanel {
       panel.filters = saved.filters;
     }
     if (saved?.datasetUri) {
-      void panel.showDataset(vscode.Uri.parse(saved.datasetUri, true), saved.selectedRowId);
+      void panel.restoreDataset(saved.datasetUri, saved.selectedRowId);
     }
+  }
+
+  /**
+   * Opens the dataset named by restored state (the webview's, so untrusted) only when it is one the host could have
+   * chosen itself: a dataset file inside a workspace folder that has a completed run (src/review/restore.ts).
+   */
+  private async restoreDataset(savedUri: string, focusRowId?: string): Promise<void> {
+    const folders = (vscode.workspace.workspaceFolders ?? []).filter((folder) => folder.uri.scheme === 'file').map((folder) => folder.uri.fsPath);
+    const checked = await restorableDataset(savedUri, folders, async (datasetPath) => {
+      const outputDir = readSettings(vscode.Uri.file(datasetPath)).training.outputDir;
+      return (await latestRunId(datasetPath, outputDir || undefined)) !== undefined;
+    });
+    if ('rejected' in checked) {
+      this.services.log.warn(`Label Review: not restoring ${JSON.stringify(savedUri.slice(0, 300))}: ${checked.rejected}`);
+      if (this.ready && !this.datasetUri) {
+        await this.sendInit();
+      }
+      return;
+    }
+    if (this.datasetUri) {
+      return; // A dataset was chosen meanwhile (the command, a quick fix): it wins over restored state.
+    }
+    await this.showDataset(vscode.Uri.file(checked.path), focusRowId);
   }
 
   private constructor(
@@ -254,7 +279,7 @@ export class LabelReviewPanel {
             this.selectedRowId = message.state.selectedRowId;
           }
           if (!this.datasetUri && message.state.datasetUri) {
-            await this.showDataset(vscode.Uri.parse(message.state.datasetUri, true));
+            await this.restoreDataset(message.state.datasetUri);
             return;
           }
         }
