@@ -22,7 +22,7 @@ import { redactSecret } from '../teacher/redact';
 import { DEFAULT_TEACHER_SETTINGS } from '../teacher/settings';
 import { estimateRun, runLabelling, type LabelProgress, type LabelRunResult } from '../teacher/run';
 import type { BackoffOptions, TeacherEndpoint } from '../teacher/types';
-import { UsageError, type CliCommand } from './command';
+import { labelsOption, UsageError, type CliCommand } from './command';
 
 const HELP = `Usage: peerkd label DATA.jsonl --base-url URL --model MODEL [options]
 
@@ -148,7 +148,7 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     if (unreadable.length > 0) {
       say(`${unreadable.length} lines are not JSON objects and are left as they are (first: ${positionals[0]}:${unreadable[0].line}: ${unreadable[0].message}).`);
     }
-    const configuredLabels = values.labels ? values.labels.split(',').map((label) => label.trim()).filter(Boolean) : [];
+    const configuredLabels = values.labels === undefined ? [] : labelsOption(values.labels);
     const job = prepareJob(dataset.rows, configuredLabels, {
       relabel: values.relabel ?? false,
       fewShotExamples: integer(values['few-shot'], 'few-shot', DEFAULT_TEACHER_SETTINGS.fewShotExamples, 0),

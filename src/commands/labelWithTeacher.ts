@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parseDatasetText } from '../dataset/index';
+import { labelListProblem, parseDatasetText } from '../dataset/index';
 import type { Services } from '../editor/services';
 import { readSettings } from '../editor/settings';
 import type { LabelRunSummary } from '../teacher/types';
@@ -84,6 +84,10 @@ async function labelDocument(services: Services, uri: vscode.Uri): Promise<Label
     ]);
   const baseUrl = normaliseBaseUrl(teacher.baseUrl);
 
+  const labelsProblem = settings.labels.length > 0 ? labelListProblem(settings.labels) : undefined;
+  if (labelsProblem) {
+    throw new Error(`setting peerkd.labels: ${labelsProblem}`);
+  }
   const document = await vscode.workspace.openTextDocument(uri);
   const prepared = job.prepareJob(parseDatasetText(document.getText(), settings.fields).rows, settings.labels, teacher);
   if (prepared.plan.candidates === 0) {

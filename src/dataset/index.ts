@@ -24,6 +24,7 @@ export {
   type LineResult,
   type SourceLine,
 } from './parse';
+export { MAX_LABEL_LENGTH, labelLengthProblem, labelListProblem, parseLabelList } from './labels';
 export { setFieldInLine, applyRowEditsToFile, writeFileAtomic, type RowEdit } from './edit';
 export { findJsonSyntaxError, JsonScanError } from './jsonScan';
 export { IncrementalDatasetValidator, lineCountOf, type LineChange } from './incremental';

@@ -44,6 +44,7 @@ export type ProblemCode =
   | 'missing-text'
   | 'empty-text'
   | 'unknown-label'
+  | 'label-too-long'
   | 'duplicate-id';
 
 export interface Problem {

@@ -2,6 +2,7 @@
  * Messages between the Label Review webview (media/review.js) and its host (src/webview/labelReviewPanel.ts).
  * The webview is untrusted input: every message it sends goes through parseWebviewMessage before the host acts on it.
  */
+import { MAX_LABEL_LENGTH } from '../dataset/labels';
 import type { ConfusionTable, Decision, ReviewCounts, ReviewFilters, ReviewRow, ReviewStatusFilter } from './model';
 
 /** What the webview persists with setState (and the serializer hands back after a reload). */
@@ -69,7 +70,6 @@ export type HostMessage =
   | { type: 'notice'; text: string };
 
 const MAX_ID_LENGTH = 4096;
-const MAX_LABEL_LENGTH = 200;
 const MAX_SEARCH_LENGTH = 1000;
 const STATUS_FILTERS: readonly ReviewStatusFilter[] = ['all', 'unreviewed', 'reviewed'];
 

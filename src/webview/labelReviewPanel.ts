@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { MAX_LABEL_LENGTH } from '../dataset/labels';
 import type { Services } from '../editor/services';
 import { replaceLines, writeHumanLabels, type LabelWrite } from '../editor/labelEdits';
 import { datasetDocument, type LoadedRun, type RunState } from '../editor/runState';
@@ -383,7 +384,7 @@ export class LabelReviewPanel {
       title: 'PeerKD: label for this row',
       prompt: `Line ${row.line ?? '?'}: teacher '${row.teacher ?? '∅'}', suggested '${row.suggested}'`,
       placeHolder: (this.run?.labels ?? []).join(', '),
-      validateInput: (value) => (value.trim().length === 0 ? 'A label cannot be empty' : value.length > 200 ? 'At most 200 characters' : undefined),
+      validateInput: (value) => (value.trim().length === 0 ? 'A label cannot be empty' : value.trim().length > MAX_LABEL_LENGTH ? `At most ${MAX_LABEL_LENGTH} characters` : undefined),
     });
     if (label === undefined) {
       return;
