@@ -278,7 +278,7 @@
 
   function fillRow(element, row, index) {
     element.dataset.index = String(index);
-    element.dataset.id = row.id;
+    element.dataset.id = row.key;
     element.dataset.human = row.human === null ? '' : row.human;
     element.className = 'row' + (index === state.selectedIndex ? ' selected' : '') + (row.human !== null ? ' reviewed' : '') + (row.skipped ? ' skipped' : '');
     element.setAttribute('aria-selected', index === state.selectedIndex ? 'true' : 'false');
@@ -424,20 +424,20 @@
       actions.append(ui.button(`${i + 1} ${label}`, { title: `Set '${label}' (${i + 1})`, action: `set-${i + 1}`, onClick: () => decide({ kind: 'set', label }) }));
     });
     actions.append(
-      ui.button('New label…', { title: 'n', action: 'new-label', onClick: () => post({ type: 'newLabel', rowId: row.id }) }),
+      ui.button('New label…', { title: 'n', action: 'new-label', onClick: () => post({ type: 'newLabel', rowId: row.key }) }),
       ui.button('Skip', { title: 's', action: 'skip', onClick: () => decide({ kind: 'skip' }) }),
-      ui.button('Open line', { title: 'o', action: 'open', onClick: () => post({ type: 'open', rowId: row.id }) }),
+      ui.button('Open line', { title: 'o', action: 'open', onClick: () => post({ type: 'open', rowId: row.key }) }),
       ui.button(state.expanded ? 'Clip text' : 'Expand text', { title: 'e', action: 'expand', onClick: toggleExpanded }),
       ui.button(state.showProbs ? 'Hide probabilities' : 'All probabilities', { title: 'p', action: 'probabilities', onClick: toggleProbs }),
     );
     const children = [summary, text, actions];
     if (state.showProbs) {
-      const probs = state.probabilities.get(row.id);
+      const probs = state.probabilities.get(row.key);
       if (probs) {
         children.push(probabilityTable(row, probs));
       } else {
         children.push(el('div', 'muted', 'Loading probabilities…'));
-        post({ type: 'probabilities', rowId: row.id });
+        post({ type: 'probabilities', rowId: row.key });
       }
     }
     dom.details.replaceChildren(...children);
@@ -521,8 +521,8 @@
     if (!row) {
       return;
     }
-    post({ type: 'decide', rowId: row.id, decision });
-    // Move on at once; when the host's update arrives the selection follows this row id.
+    post({ type: 'decide', rowId: row.key, decision });
+    // Move on at once; when the host's update arrives the selection follows this row key.
     const next = state.order[state.selectedIndex + 1];
     if (next !== undefined) {
       state.selectedIndex += 1;
@@ -588,14 +588,14 @@
     } else if (key === 'n') {
       const row = selectedRow();
       if (row) {
-        post({ type: 'newLabel', rowId: row.id });
+        post({ type: 'newLabel', rowId: row.key });
       }
     } else if (key === 's') {
       decide({ kind: 'skip' });
     } else if (key === 'o') {
       const row = selectedRow();
       if (row) {
-        post({ type: 'open', rowId: row.id });
+        post({ type: 'open', rowId: row.key });
       }
     } else if (key === 'u') {
       post({ type: 'undo' });
@@ -639,7 +639,7 @@
     state.runId = message.runId;
     state.labels = message.labels;
     state.filters = message.filters;
-    state.rows = new Map(message.rows.map((row) => [row.id, row]));
+    state.rows = new Map(message.rows.map((row) => [row.key, row]));
     state.probabilities.clear();
     if (message.selectedRowId) {
       state.selectedId = message.selectedRowId;
@@ -684,7 +684,7 @@
         break;
       case 'rows':
         for (const row of message.rows) {
-          state.rows.set(row.id, row);
+          state.rows.set(row.key, row);
         }
         if (dom) {
           queueRender();

@@ -11,6 +11,7 @@ import { UsageError, type CliCommand } from './command';
 import { runDistillation, trainOnTargets, predictTexts, type DistillOutput, type EngineTuning } from '../training/pipeline';
 import { accuracyOf, auroc, precisionAtK } from '../training/evaluation';
 import { SeededRandom } from '../training/random';
+import { probabilityOf } from '../training/labelRecord';
 import type { BackendPreference, DistillOptions, TrainingRow } from '../training/types';
 
 const HELP = `Usage: peerkd bench DATA_DIR [options]
@@ -194,7 +195,7 @@ function scoreVariant(out: DistillOutput, train: BenchRow[], humanSet: Set<numbe
     teacherAccuracy: rest.length ? rest.filter((i) => train[i].teacher === train[i].gold).length / rest.length : NaN,
     abstainedRows: abstained.length,
     abstainedAdviceAccuracy: abstained.length ? abstained.filter((i) => out.predictions[i].suggested === train[i].gold).length / abstained.length : NaN,
-    abstainedAdviceMeanP: abstained.length ? abstained.reduce((a, i) => a + out.predictions[i].probs[out.predictions[i].suggested], 0) / abstained.length : NaN,
+    abstainedAdviceMeanP: abstained.length ? abstained.reduce((a, i) => a + (probabilityOf(out.predictions[i].probs, out.predictions[i].suggested) ?? 0), 0) / abstained.length : NaN,
   };
   return {
     advisedAccuracy: advisedRows.filter((i) => out.advisedLabels[i] === train[i].gold).length / advisedRows.length,
@@ -226,7 +227,7 @@ async function invarianceCheck(rows: TrainingRow[], labels: string[], options: D
     const q = reference.predictions[i];
     for (const label of labels) {
       for (const field of ['probs', 'peer_probs', 'vanilla_probs'] as const) {
-        maxProbabilityDifference = Math.max(maxProbabilityDifference, Math.abs(p[field][label] - q[field][label]));
+        maxProbabilityDifference = Math.max(maxProbabilityDifference, Math.abs((probabilityOf(p[field], label) ?? NaN) - (probabilityOf(q[field], label) ?? NaN)));
       }
     }
     maxProbabilityDifference = Math.max(maxProbabilityDifference, Math.abs(p.p_teacher_wrong - q.p_teacher_wrong));

@@ -10,7 +10,7 @@ import { MODEL_DIR, resolveRunsDir } from '../training/artifacts';
 import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, startDistillation, type WorkerLaunchOptions } from '../training/client';
 import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type DistillationRunResult, type RunSummary } from '../training/protocol';
 import type { BackendPreference, DistillOptions } from '../training/types';
-import { UsageError, type CliCommand } from './command';
+import { labelsOption, UsageError, type CliCommand } from './command';
 import { createProgressRenderer, formatDuration, type ProgressOutput } from './progress';
 
 export interface CliIo {
@@ -155,7 +155,7 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
           backend: choiceOption(values, 'backend', BACKENDS, DEFAULT_DISTILL_OPTIONS.backend),
           finalTargets: choiceOption(values, 'final-targets', ['soft', 'hard', 'auto'] as const, DEFAULT_DISTILL_OPTIONS.finalTargets),
         };
-        const labels = values.labels === undefined ? [] : values.labels.split(',').map((label) => label.trim()).filter(Boolean);
+        const labels = values.labels === undefined ? [] : labelsOption(values.labels);
         const request: DistillationRequest = {
           datasetPath,
           fields: fieldsFrom(values),

@@ -23,7 +23,7 @@ import { redactSecret } from '../teacher/redact';
 import { DEFAULT_TEACHER_SETTINGS } from '../teacher/settings';
 import { estimateRun, runLabelling, type LabelProgress, type LabelRunResult } from '../teacher/run';
 import type { BackoffOptions, TeacherEndpoint } from '../teacher/types';
-import { UsageError, type CliCommand } from './command';
+import { labelsOption, UsageError, type CliCommand } from './command';
 
 const HELP = `Usage: peerkd label DATA.jsonl --base-url URL --model MODEL [options]
 
@@ -156,7 +156,7 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     if (notStrings.length > 0) {
       say(`${notStrings.length} labels are not strings and are ignored, as if absent (first: ${positionals[0]}:${notStrings[0].line}: ${notStrings[0].message}).`);
     }
-    const configuredLabels = values.labels ? values.labels.split(',').map((label) => label.trim()).filter(Boolean) : [];
+    const configuredLabels = values.labels === undefined ? [] : labelsOption(values.labels);
     const job = prepareJob(dataset.rows, configuredLabels, {
       relabel: values.relabel ?? false,
       fewShotExamples: integer(values['few-shot'], 'few-shot', DEFAULT_TEACHER_SETTINGS.fewShotExamples, 0),

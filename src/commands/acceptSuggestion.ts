@@ -4,6 +4,7 @@ import { datasetDocument, type RunState } from '../editor/runState';
 import { readSettings } from '../editor/settings';
 import type { Decision } from '../review/model';
 import { labelForDecision } from '../review/model';
+import { idOfKey, unmatchedReason } from '../review/rowKeys';
 
 /**
  * Writes the human label a quick-fix decision means for one row (by identity), through a WorkspaceEdit so the editor's
@@ -15,26 +16,26 @@ export async function decideRow(runState: RunState, argument: unknown, rowId: un
     return false;
   }
   const run = await runState.ensureRun(argument);
-  const prediction = run?.byId.get(rowId);
+  const prediction = run?.byKey.get(rowId);
   if (!prediction) {
-    void vscode.window.showErrorMessage(`PeerKD: the latest run has no prediction for row '${rowId}'.`);
+    void vscode.window.showErrorMessage(`PeerKD: the latest run has no prediction for row '${idOfKey(rowId)}'.`);
     return false;
   }
   const document = await datasetDocument(argument);
   const index = runState.indexOf(document);
-  const row = index.byId.get(rowId);
+  const row = index.byKey.get(rowId);
   if (!row) {
-    void vscode.window.showErrorMessage(`PeerKD: row '${rowId}' is no longer in ${argument.fsPath}.`);
+    void vscode.window.showErrorMessage(`PeerKD: row '${idOfKey(rowId)}' not labelled: ${unmatchedReason(rowId, index.linesById)} (${argument.fsPath}).`);
     return false;
   }
   const label = labelForDecision({ teacher: row.teacher, suggested: prediction.suggested }, decision);
   if (label === null) {
-    void vscode.window.showErrorMessage(`PeerKD: row '${rowId}' has no teacher label to keep.`);
+    void vscode.window.showErrorMessage(`PeerKD: row '${idOfKey(rowId)}' has no teacher label to keep.`);
     return false;
   }
   const result = await writeHumanLabels(document, index, readSettings(argument).fields.human, [{ rowId, label }]);
   if (result.failed.length > 0) {
-    void vscode.window.showErrorMessage(`PeerKD: could not label row '${rowId}': ${result.failed[0].reason}`);
+    void vscode.window.showErrorMessage(`PeerKD: could not label row '${idOfKey(rowId)}': ${result.failed[0].reason}`);
     return false;
   }
   return true;

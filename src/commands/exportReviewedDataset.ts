@@ -65,7 +65,7 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
     const document = await datasetDocument(datasetUri);
     const { text, counts } = exportReviewedText(document.getText(), {
       fields: readSettings(datasetUri).fields,
-      predictionsById: run?.byId ?? null,
+      predictionsByKey: run?.byKey ?? null,
       runId: run?.runId ?? null,
       useAdvised,
     });

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parseDatasetText } from '../dataset/index';
+import { labelListProblem, parseDatasetText } from '../dataset/index';
 import type { Services } from '../editor/services';
 import { readSettings } from '../editor/settings';
 import { redactSecret } from '../teacher/redact';
@@ -86,6 +86,10 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: { apiKey
     ]);
   const baseUrl = normaliseBaseUrl(teacher.baseUrl);
 
+  const labelsProblem = settings.labels.length > 0 ? labelListProblem(settings.labels) : undefined;
+  if (labelsProblem) {
+    throw new Error(`setting peerkd.labels: ${labelsProblem}`);
+  }
   const document = await vscode.workspace.openTextDocument(uri);
   const prepared = job.prepareJob(parseDatasetText(document.getText(), settings.fields).rows, settings.labels, teacher);
   if (prepared.plan.candidates === 0) {

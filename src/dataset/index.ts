@@ -28,4 +28,5 @@ export { setFieldInLine, setFieldInLineBytes, applyRowEditsToFile, type RowEdit 
 export { writeFileAtomic, assertNotSameFile, assertReadableFile, assertReplaceable, fileError, undecodableBytesReason } from './files';
 export { forEachLine, firstInvalidUtf8Line } from './lines';
 export { findJsonSyntaxError, JsonScanError, MAX_JSON_DEPTH, TOO_DEEP_MESSAGE, printable } from './jsonScan';
+export { MAX_LABEL_LENGTH, labelLengthProblem, labelListProblem, parseLabelList } from './labels';
 export { IncrementalDatasetValidator, lineCountOf, type LineChange } from './incremental';

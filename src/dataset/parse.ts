@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { compileFields, getFieldAt, idFieldValue, identityOf, isPlainObject, type CompiledFields } from './fields';
 import { findJsonSyntaxError, locatePath, printable, scanJson, tooDeepOffset, TOO_DEEP_MESSAGE } from './jsonScan';
 import { forEachCompleteLine, forEachLine } from './lines';
+import { labelLengthProblem } from './labels';
 import type { DatasetRow, FieldMapping, ParsedDataset, Problem, ValidationOptions } from './types';
 
 /** The outcome of one line: a row (possibly with problems), a problem instead of a row, or a blank line. */
@@ -148,6 +149,10 @@ export class DatasetParser {
         `${what} ${describeValue(value)} (field ${name}) is not a string, so it is ignored`,
         name,
       );
+    }
+    const tooLong = labelLengthProblem(value);
+    if (tooLong) {
+      return problem('label-too-long', 'error', line, valueRange(lineText, path), `${what} (field ${name}): ${tooLong}`, name);
     }
     if (this.labelSet === null || value.trim().length === 0 || this.labelSet.has(value)) return null;
     return problem(

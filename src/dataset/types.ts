@@ -46,6 +46,7 @@ export type ProblemCode =
   | 'unknown-label'
   /** A teacher or human label that is a number, object, array or boolean: ignored, as if absent. */
   | 'label-not-string'
+  | 'label-too-long'
   | 'duplicate-id';
 
 export interface Problem {

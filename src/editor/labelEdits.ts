@@ -1,13 +1,10 @@
 import * as vscode from 'vscode';
-import { setFieldInLine } from '../dataset/edit';
 import { undecodableBytesReason } from '../dataset/files';
 import type { LineChange } from '../review/undo';
+import { planLabelWrites, type LabelWrite } from '../review/writes';
 import type { DocumentIndex } from './runState';
 
-export interface LabelWrite {
-  rowId: string;
-  label: string;
-}
+export type { LabelWrite } from '../review/writes';
 
 export interface LabelWriteResult {
   /** Exact line texts before and after, for the panel's undo. */
@@ -17,8 +14,9 @@ export interface LabelWriteResult {
 
 /**
  * Writes human labels into a dataset document with ONE WorkspaceEdit (one step of the editor's undo), replacing
- * exactly the lines of the rows it labels; each line is rewritten by the dataset core's byte-preserving field edit,
- * so only the human label's characters change. Works on unsaved text: nothing is saved here.
+ * exactly the lines of the rows it labels (matched by row key: never another row that shares the id); each line is
+ * rewritten by the dataset core's byte-preserving field edit, so only the human label's characters change. Works on
+ * unsaved text: nothing is saved here.
  */
 export async function writeHumanLabels(
   document: vscode.TextDocument,
@@ -26,40 +24,24 @@ export async function writeHumanLabels(
   humanField: string,
   writes: readonly LabelWrite[],
 ): Promise<LabelWriteResult> {
-  const result: LabelWriteResult = { changes: [], failed: [] };
   // The document is decoded text: where the file has invalid UTF-8, a save after this edit would lose those bytes.
   const refusal = await undecodableBytesReason(document.getText(), document.uri.scheme === 'file' ? document.uri.fsPath : undefined);
   if (refusal !== null) {
     return { changes: [], failed: writes.map((write) => ({ rowId: write.rowId, reason: refusal })) };
   }
-  const edit = new vscode.WorkspaceEdit();
-  const seenLines = new Set<number>();
-  for (const write of writes) {
-    const row = index.byId.get(write.rowId);
-    if (!row) {
-      result.failed.push({ rowId: write.rowId, reason: 'the row is no longer in the file' });
-      continue;
+  const plan = planLabelWrites(index, (line) => document.lineAt(line - 1).text, humanField, writes);
+  const result: LabelWriteResult = {
+    changes: plan.writes.map(({ rowId, before, after }) => ({ rowId, before, after })),
+    failed: plan.failed,
+  };
+  if (plan.writes.length > 0) {
+    const edit = new vscode.WorkspaceEdit();
+    for (const write of plan.writes) {
+      edit.replace(document.uri, document.lineAt(write.line - 1).range, write.after);
     }
-    if (seenLines.has(row.line)) {
-      continue;
+    if (!(await vscode.workspace.applyEdit(edit))) {
+      return { changes: [], failed: writes.map((write) => ({ rowId: write.rowId, reason: 'the editor refused the edit' })) };
     }
-    const line = document.lineAt(row.line - 1);
-    let after: string;
-    try {
-      after = setFieldInLine(line.text, humanField, write.label);
-    } catch (error) {
-      result.failed.push({ rowId: write.rowId, reason: `line ${row.line}: ${error instanceof Error ? error.message : String(error)}` });
-      continue;
-    }
-    if (after === line.text) {
-      continue;
-    }
-    seenLines.add(row.line);
-    edit.replace(document.uri, line.range, after);
-    result.changes.push({ rowId: write.rowId, before: line.text, after });
-  }
-  if (result.changes.length > 0 && !(await vscode.workspace.applyEdit(edit))) {
-    return { changes: [], failed: writes.map((write) => ({ rowId: write.rowId, reason: 'the editor refused the edit' })) };
   }
   return result;
 }

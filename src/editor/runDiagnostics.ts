@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { diagnosticMessage, formatProbability } from '../review/model';
 import { fieldValueRange } from '../review/locate';
+import { labelProbabilities } from '../review/view';
 import type { Prediction } from '../training/types';
 import { isDatasetUri, type RunState } from './runState';
 import { readSettings } from './settings';
@@ -114,11 +115,12 @@ export class RunDiagnostics implements vscode.Disposable {
     const severity = SEVERITIES[settings.diagnostics.severity] ?? vscode.DiagnosticSeverity.Warning;
     const index = this.runState.indexOf(document);
     const diagnostics: vscode.Diagnostic[] = [];
-    for (const prediction of run.predictions) {
+    for (const [key, prediction] of run.byKey) {
       if (!prediction.flagged || prediction.p_teacher_wrong < settings.diagnostics.minProbability) {
         continue;
       }
-      const row = index.byId.get(prediction.id);
+      // By key: of two rows sharing an id each gets its own prediction, and none when that no longer matches.
+      const row = index.byKey.get(key);
       // Gone from the file, decided by a human, or the teacher label was already changed to the suggestion.
       if (!row || row.human !== null || row.teacher === prediction.suggested || row.line > document.lineCount) {
         continue;
@@ -173,9 +175,9 @@ export class FlaggedRowCodeActions implements vscode.CodeActionProvider {
       if (codeOf(diagnostic) !== FLAGGED_ROW_CODE) {
         continue;
       }
-      const rowId = index.idByLine.get(diagnostic.range.start.line + 1);
-      const prediction = rowId === undefined ? undefined : run.byId.get(rowId);
-      const row = rowId === undefined ? undefined : index.byId.get(rowId);
+      const rowId = index.keyByLine.get(diagnostic.range.start.line + 1);
+      const prediction = rowId === undefined ? undefined : run.byKey.get(rowId);
+      const row = rowId === undefined ? undefined : index.byKey.get(rowId);
       if (!rowId || !prediction || !row) {
         continue;
       }
@@ -201,19 +203,18 @@ export class FlaggedRowCodeActions implements vscode.CodeActionProvider {
 
 /** Markdown table of every label's probability: calibrated advice, peers (out-of-fold), vanilla student. */
 export function probabilityHover(prediction: Prediction, teacher: string | null, teacherConfidence: number | null): vscode.MarkdownString {
-  const labels = [...new Set([...Object.keys(prediction.probs), ...Object.keys(prediction.peer_probs), ...Object.keys(prediction.vanilla_probs)])];
-  labels.sort((a, b) => (prediction.probs[b] ?? 0) - (prediction.probs[a] ?? 0) || (a < b ? -1 : 1));
-  const cell = (value: number | undefined): string => (value === undefined ? '–' : formatProbability(value));
+  const rows = labelProbabilities({ probs: prediction.probs, peerProbs: prediction.peer_probs, vanillaProbs: prediction.vanilla_probs });
+  const cell = (value: number | null): string => (value === null ? '–' : formatProbability(value));
   const markdown = new vscode.MarkdownString();
   markdown.appendMarkdown(`**PeerKD** · p(teacher wrong) = ${formatProbability(prediction.p_teacher_wrong)}${prediction.flagged ? ' · flagged' : ''}\n\n`);
   markdown.appendMarkdown('| label | teacher | peers | advised | vanilla |\n| --- | --- | --- | --- | --- |\n');
-  for (const label of labels) {
+  for (const { label, advised, peer, vanilla } of rows) {
     const escaped = label.replace(/[|\\`*_{}[\]()#+\-.!<>]/g, (char) => `\\${char}`);
     const isTeacher = label === teacher;
     const teacherCell = isTeacher ? (teacherConfidence === null ? '✓' : formatProbability(teacherConfidence)) : '';
     const name = label === prediction.suggested ? `**${escaped}** (suggested)` : escaped;
     markdown.appendMarkdown(
-      `| ${name} | ${teacherCell} | ${cell(prediction.peer_probs[label])} | ${cell(prediction.probs[label])} | ${cell(prediction.vanilla_probs[label])} |\n`,
+      `| ${name} | ${teacherCell} | ${cell(peer)} | ${cell(advised)} | ${cell(vanilla)} |\n`,
     );
   }
   markdown.appendMarkdown('\n\n_teacher_: the LLM label (its confidence when the row has one); _peers_: students that never saw the row; _advised_: calibrated combination.');
@@ -230,8 +231,8 @@ export class LabelProbabilityHover implements vscode.HoverProvider {
       return undefined;
     }
     const index = this.runState.indexOf(document);
-    const rowId = index.idByLine.get(position.line + 1);
-    const prediction = rowId === undefined ? undefined : run.byId.get(rowId);
+    const rowId = index.keyByLine.get(position.line + 1);
+    const prediction = rowId === undefined ? undefined : run.byKey.get(rowId);
     if (!rowId || !prediction) {
       return undefined;
     }
@@ -240,7 +241,7 @@ export class LabelProbabilityHover implements vscode.HoverProvider {
     for (const field of [fields.teacher, fields.human]) {
       const range = fieldValueRange(lineText, field);
       if (range && position.character >= range.start && position.character <= range.end) {
-        const row = index.byId.get(rowId);
+        const row = index.byKey.get(rowId);
         const confidence = this.teacherConfidence(lineText, fields.teacherConfidence);
         return new vscode.Hover(
           probabilityHover(prediction, row?.teacher ?? prediction.teacher, confidence),

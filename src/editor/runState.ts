@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { parseDatasetText } from '../dataset/parse';
 import type { FieldMapping } from '../dataset/types';
 import type { DocumentRowState } from '../review/model';
+import { assignRowKeys, keyRows } from '../review/rowKeys';
 import { readLatestRun, readRun, type RunArtefacts } from '../training/artifacts';
 import type { Prediction } from '../training/types';
 import { readSettings } from './settings';
@@ -12,7 +13,8 @@ export interface LoadedRun {
   runDir: string;
   datasetUri: vscode.Uri;
   predictions: Prediction[];
-  byId: Map<string, Prediction>;
+  /** Predictions by row key (src/review/rowKeys.ts): rows that share an id stay distinct. */
+  byKey: Map<string, Prediction>;
   /** The run's label set, in its class order: keys 1–9 of the panel pick these. */
   labels: string[];
 }
@@ -20,24 +22,26 @@ export interface LoadedRun {
 /** A dataset document's rows by identity, at one document version. */
 export interface DocumentIndex {
   version: number;
-  byId: Map<string, DocumentRowState>;
-  /** 1-based line → row identity. */
-  idByLine: Map<number, string>;
+  /** Rows by row key (src/review/rowKeys.ts): rows that share an id stay distinct. */
+  byKey: Map<string, DocumentRowState>;
+  /** 1-based line → row key. */
+  keyByLine: Map<number, string>;
+  /** Row identity → the lines of the rows with it, for the message when a key no longer matches. */
+  linesById: Map<string, number[]>;
   /** Labels present in the document (teacher and human), for "set" choices beyond the run's label set. */
   labelsInDocument: Set<string>;
 }
 
 function toLoadedRun(datasetUri: vscode.Uri, artefacts: RunArtefacts): LoadedRun {
-  const byId = new Map<string, Prediction>();
-  for (const prediction of artefacts.predictions) {
-    byId.set(prediction.id, prediction);
-  }
+  const keys = assignRowKeys(artefacts.predictions.map((prediction) => prediction.id));
+  const byKey = new Map<string, Prediction>();
+  artefacts.predictions.forEach((prediction, index) => byKey.set(keys[index], prediction));
   return {
     runId: artefacts.runId,
     runDir: artefacts.runDir,
     datasetUri,
     predictions: artefacts.predictions,
-    byId,
+    byKey,
     labels: artefacts.settings.labels,
   };
 }
@@ -120,15 +124,10 @@ export class RunState implements vscode.Disposable {
       return cached.index;
     }
     const parsed = parseDatasetText(document.getText(), fields);
-    const byId = new Map<string, DocumentRowState>();
-    const idByLine = new Map<number, string>();
+    // Every row, duplicated ids included: each keeps its own key, so a decision never lands on another row.
+    const keyed = keyRows(parsed.rows, (row): DocumentRowState => ({ line: row.line, text: row.text, teacher: row.teacher, human: row.human }));
     const labelsInDocument = new Set<string>();
     for (const row of parsed.rows) {
-      // A duplicated id keeps its first row: that is the one the duplicate-id warning leaves alone.
-      if (!byId.has(row.id)) {
-        byId.set(row.id, { line: row.line, text: row.text, teacher: row.teacher, human: row.human });
-        idByLine.set(row.line, row.id);
-      }
       if (row.teacher !== null) {
         labelsInDocument.add(row.teacher);
       }
@@ -136,7 +135,7 @@ export class RunState implements vscode.Disposable {
         labelsInDocument.add(row.human);
       }
     }
-    const index: DocumentIndex = { version: document.version, byId, idByLine, labelsInDocument };
+    const index: DocumentIndex = { version: document.version, ...keyed, labelsInDocument };
     this.indexes.set(document.uri.toString(), { key, index });
     return index;
   }

@@ -9,6 +9,7 @@ import { forEachLine } from '../dataset/lines';
 import { DatasetParser } from '../dataset/parse';
 import type { FieldMapping } from '../dataset/types';
 import type { Prediction } from '../training/types';
+import { assignRowKeys } from './rowKeys';
 
 export const FINAL_LABEL_FIELD = 'final_label';
 export const PROVENANCE_FIELD = 'label_provenance';
@@ -25,8 +26,8 @@ export interface LabelProvenance {
 
 export interface ExportOptions {
   fields: FieldMapping;
-  /** The latest run's predictions by row identity, or null when the dataset has no run. */
-  predictionsById: ReadonlyMap<string, Prediction> | null;
+  /** The latest run's predictions by row key (src/review/rowKeys.ts), or null when the dataset has no run. */
+  predictionsByKey: ReadonlyMap<string, Prediction> | null;
   runId: string | null;
   /** Rows without a human label take the run's advised label instead of the teacher's. */
   useAdvised: boolean;
@@ -43,10 +44,10 @@ export interface ExportCounts {
 }
 
 export function finalLabelOf(
-  row: { id: string; teacher: string | null; human: string | null },
-  options: Pick<ExportOptions, 'predictionsById' | 'runId' | 'useAdvised'>,
+  row: { key: string; teacher: string | null; human: string | null },
+  options: Pick<ExportOptions, 'predictionsByKey' | 'runId' | 'useAdvised'>,
 ): { label: string | null; provenance: LabelProvenance } {
-  const prediction = options.predictionsById?.get(row.id);
+  const prediction = options.predictionsByKey?.get(row.key);
   const provenance = (source: LabelSource): LabelProvenance => {
     const result: LabelProvenance = { source, run: options.runId };
     if (prediction) {
@@ -70,25 +71,31 @@ export function finalLabelOf(
 export function exportReviewedText(text: string, options: ExportOptions): { text: string; counts: ExportCounts } {
   const parser = new DatasetParser(options.fields);
   const counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, invalidLines: 0 };
-  const out: string[] = [];
-  let lineNumber = 0;
+  // First the lines, then the row keys (a key needs how many rows share the id), then the exported lines.
   // LF, CRLF and a lone CR each end a line (as in the editor); each line keeps its own terminator.
+  const lines: { lineText: string; terminator: string; result: ReturnType<DatasetParser['parseLine']> }[] = [];
+  let lineNumber = 0;
   forEachLine(text, (start, end, next) => {
     const lineText = text.slice(start, end);
     lineNumber += 1;
     const parsedText = lineNumber === 1 && lineText.charCodeAt(0) === 0xfeff ? lineText.slice(1) : lineText;
-    const result = parser.parseLine(parsedText, lineNumber);
+    lines.push({ lineText, terminator: text.slice(end, next), result: parser.parseLine(parsedText, lineNumber) });
+  });
+  const keys = assignRowKeys(lines.flatMap(({ result }) => (result.row ? [result.row.id] : [])));
+  let rowIndex = 0;
+  const out: string[] = [];
+  for (const { lineText, terminator, result } of lines) {
     let exported = lineText;
     if (result.row) {
-      const { label, provenance } = finalLabelOf(result.row, options);
+      const { label, provenance } = finalLabelOf({ ...result.row, key: keys[rowIndex++] }, options);
       exported = setFieldInLine(setFieldInLine(lineText, FINAL_LABEL_FIELD, label), PROVENANCE_FIELD, provenance);
       counts.rows += 1;
       counts[provenance.source] += 1;
     } else if (!result.blank) {
       counts.invalidLines += 1;
     }
-    out.push(exported, text.slice(end, next));
-  });
+    out.push(exported, terminator);
+  }
   return { text: out.join(''), counts };
 }
 

@@ -4,10 +4,16 @@
  * webview stays a thin view that renders what this module computes.
  */
 import type { Prediction } from '../training/types';
+import { assignRowKeys } from './rowKeys';
 
 /** A flagged row of the latest run, joined with what the dataset document says about that row right now. */
 export interface ReviewRow {
-  /** Row identity (dataset core): stable across line moves. */
+  /**
+   * The row's key in the review (src/review/rowKeys.ts): its identity, plus its occurrence when the file repeats the
+   * id. Messages between panel and host name rows by this key.
+   */
+  key: string;
+  /** Row identity (dataset core): stable across line moves. Shown to the user; not unique when ids repeat. */
   id: string;
   /** Current 1-based line of the row in the document; null when the row is no longer in the file. */
   line: number | null;
@@ -62,7 +68,7 @@ export function compareForReview(a: ReviewRow, b: ReviewRow): number {
   if (lineA !== lineB) {
     return lineA - lineB;
   }
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
 export function matchesFilters(row: ReviewRow, filters: ReviewFilters): boolean {
@@ -207,7 +213,7 @@ export function rowsForBulkAccept(rows: readonly ReviewRow[], minProbability: nu
     .sort(compareForReview);
 }
 
-/** Joins the run's flagged predictions with the document's current state of each row (by row identity). */
+/** Joins the run's flagged predictions with the document's current state of each row (by row key). */
 export interface DocumentRowState {
   line: number;
   text: string | null;
@@ -217,16 +223,20 @@ export interface DocumentRowState {
 
 export function buildReviewRows(
   predictions: readonly Prediction[],
+  /** The document's rows by row key (assignRowKeys over the document's row ids, in file order). */
   documentRows: ReadonlyMap<string, DocumentRowState>,
   options: { minProbability: number; skipped?: ReadonlySet<string>; textsById?: ReadonlyMap<string, string> },
 ): ReviewRow[] {
   const rows: ReviewRow[] = [];
-  for (const prediction of predictions) {
+  const keys = assignRowKeys(predictions.map((prediction) => prediction.id));
+  predictions.forEach((prediction, index) => {
     if (!prediction.flagged || prediction.p_teacher_wrong < options.minProbability) {
-      continue;
+      return;
     }
-    const current = documentRows.get(prediction.id);
+    const key = keys[index];
+    const current = documentRows.get(key);
     rows.push({
+      key,
       id: prediction.id,
       line: current ? current.line : null,
       text: current?.text ?? options.textsById?.get(prediction.id) ?? '',
@@ -237,9 +247,9 @@ export function buildReviewRows(
       peerProbs: prediction.peer_probs,
       vanillaProbs: prediction.vanilla_probs,
       human: current ? current.human : prediction.human,
-      skipped: options.skipped?.has(prediction.id) ?? false,
+      skipped: options.skipped?.has(key) ?? false,
     });
-  }
+  });
   return rows.sort(compareForReview);
 }
 

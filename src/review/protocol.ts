@@ -2,6 +2,7 @@
  * Messages between the Label Review webview (media/review.js) and its host (src/webview/labelReviewPanel.ts).
  * The webview is untrusted input: every message it sends goes through parseWebviewMessage before the host acts on it.
  */
+import { MAX_LABEL_LENGTH } from '../dataset/labels';
 import type { ConfusionTable, Decision, ReviewCounts, ReviewFilters, ReviewRow, ReviewStatusFilter } from './model';
 
 /** What the webview persists with setState (and the serializer hands back after a reload). */
@@ -14,6 +15,7 @@ export interface ReviewViewState {
 
 export type WebviewMessage =
   | { type: 'ready'; state: ReviewViewState | null }
+  // `rowId` in these messages is the row's key (ReviewRow.key): rows that share an id stay distinct.
   | { type: 'setFilters'; filters: ReviewFilters }
   | { type: 'decide'; rowId: string; decision: Decision }
   | { type: 'newLabel'; rowId: string }
@@ -36,7 +38,7 @@ export interface LabelProbability {
 }
 
 export interface ViewUpdate {
-  /** Row ids in display order after filtering. */
+  /** Row keys in display order after filtering. */
   order: string[];
   counts: ReviewCounts;
   confusion: ConfusionTable;
@@ -68,7 +70,6 @@ export type HostMessage =
   | { type: 'notice'; text: string };
 
 const MAX_ID_LENGTH = 4096;
-const MAX_LABEL_LENGTH = 200;
 const MAX_SEARCH_LENGTH = 1000;
 const STATUS_FILTERS: readonly ReviewStatusFilter[] = ['all', 'unreviewed', 'reviewed'];
 

@@ -2,22 +2,28 @@
 import { confusionTable, countRows, filterAndSort, type ReviewFilters, type ReviewRow } from './model';
 import type { LabelProbability, RowView, ViewUpdate } from './protocol';
 import type { UndoStack } from './undo';
+import { probabilityOf } from '../training/labelRecord';
 
-/** Every label once, most probable (calibrated) first, with the peers' and the vanilla student's where known. */
-export function labelProbabilities(row: ReviewRow): LabelProbability[] {
+/**
+ * Every label once, most probable (calibrated) first, with the peers' and the vanilla student's where known. Shared
+ * by the panel and the hover. Lookups are by own key only, so labels such as `constructor` never read
+ * Object.prototype.
+ */
+export function labelProbabilities(row: Pick<ReviewRow, 'probs' | 'peerProbs' | 'vanillaProbs'>): LabelProbability[] {
   const labels = new Set([...Object.keys(row.probs), ...Object.keys(row.peerProbs), ...Object.keys(row.vanillaProbs)]);
   return [...labels]
     .map((label) => ({
       label,
-      advised: row.probs[label] ?? 0,
-      peer: row.peerProbs[label] ?? null,
-      vanilla: row.vanillaProbs[label] ?? null,
+      advised: probabilityOf(row.probs, label) ?? 0,
+      peer: probabilityOf(row.peerProbs, label) ?? null,
+      vanilla: probabilityOf(row.vanillaProbs, label) ?? null,
     }))
     .sort((a, b) => b.advised - a.advised || (a.label < b.label ? -1 : 1));
 }
 
 export function toRowView(row: ReviewRow): RowView {
   return {
+    key: row.key,
     id: row.id,
     line: row.line,
     text: row.text,
@@ -39,7 +45,7 @@ export function buildViewUpdate(rows: readonly ReviewRow[], filters: ReviewFilte
     suggestedLabels.add(row.suggested);
   }
   return {
-    order: filterAndSort(rows, filters).map((row) => row.id),
+    order: filterAndSort(rows, filters).map((row) => row.key),
     counts: countRows(rows),
     confusion: confusionTable(rows),
     teacherLabels: [...teacherLabels].sort(),
@@ -52,7 +58,7 @@ export function buildViewUpdate(rows: readonly ReviewRow[], filters: ReviewFilte
 /** Rows whose drawn form changed between two snapshots (so the host sends only those). */
 export function changedRows(before: ReadonlyMap<string, ReviewRow>, after: readonly ReviewRow[]): ReviewRow[] {
   return after.filter((row) => {
-    const old = before.get(row.id);
+    const old = before.get(row.key);
     return (
       !old ||
       old.line !== row.line ||

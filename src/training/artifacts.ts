@@ -27,6 +27,7 @@ import { writeFileAtomic } from '../dataset';
 import type { FieldMapping } from '../dataset/types';
 import type { InputCounts } from './protocol';
 import type { DistillOptions, Prediction } from './types';
+import { labelRecord, toLabelRecord } from './labelRecord';
 
 export const DEFAULT_RUNS_DIR = path.join('.peerkd', 'runs');
 export const TEMP_PREFIX = '.tmp-';
@@ -132,7 +133,7 @@ function round6(value: number): number {
 }
 
 function roundedProbs(probs: Record<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
+  const out = labelRecord(); // any label, `__proto__` included
   for (const [label, value] of Object.entries(probs)) out[label] = round6(value);
   return out;
 }
@@ -323,7 +324,13 @@ export function parsePredictions(text: string, file: string): Prediction[] {
     }
     const problem = predictionProblem(value);
     if (problem) throw new RunArtefactError(`${file}:${index + 1}: ${problem}`, file, index + 1);
-    predictions.push(value as Prediction);
+    const prediction = value as Prediction;
+    // JSON.parse keeps a `__proto__` key as an own property, but lookups of absent labels such as `constructor`
+    // would still reach Object.prototype: the records are rebuilt without a prototype.
+    prediction.probs = toLabelRecord(prediction.probs);
+    prediction.peer_probs = toLabelRecord(prediction.peer_probs);
+    prediction.vanilla_probs = toLabelRecord(prediction.vanilla_probs);
+    predictions.push(prediction);
   }
   return predictions;
 }

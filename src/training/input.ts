@@ -5,7 +5,7 @@
  * InputError naming the file and the line.
  */
 import { promises as fs } from 'node:fs';
-import { inferLabelSet, parseDatasetText } from '../dataset';
+import { inferLabelSet, labelListProblem, parseDatasetText } from '../dataset';
 import type { DatasetRow, FieldMapping } from '../dataset/types';
 import { sha256 } from './artifacts';
 import type { InputCounts } from './protocol';
@@ -74,6 +74,8 @@ export async function readTrainingInput(source: InputSource): Promise<PreparedIn
 /** Parses the dataset text and checks that the method can run on it. Throws InputError (file and line). */
 export function prepareTrainingInput(text: string, source: InputSource): PreparedInput {
   const file = source.file;
+  const listProblem = source.labels.length > 0 ? labelListProblem(source.labels) : undefined;
+  if (listProblem) throw new InputError(`${file}: the configured label set (setting peerkd.labels or --labels): ${listProblem}`, file);
   const configured = [...new Set(source.labels.filter((label) => label.length > 0))];
   const parsed = parseDatasetText(text, source.fields, { labels: configured });
   const warnings: string[] = [];
@@ -83,6 +85,9 @@ export function prepareTrainingInput(text: string, source: InputSource): Prepare
     .map((problem) => ({ line: problem.line, message: problem.message }));
   const withText = parsed.rows.filter(hasText);
   const skippedNoText = parsed.rows.length - withText.length;
+  // A label over MAX_LABEL_LENGTH could be trained on but not reviewed: refused where it enters.
+  const tooLong = parsed.problems.find((problem) => problem.code === 'label-too-long');
+  if (tooLong) throw new InputError(`${file}:${tooLong.line}: ${tooLong.message}`, file, tooLong.line);
 
   // The label set.
   let labels: string[];

@@ -13,6 +13,7 @@ import { transform, type FeaturizerConfig, type FittedFeaturizer } from './featu
 import { predictStudent, type StudentWeights } from './student';
 import { selectBackend, type TensorFlow } from './backend';
 import type { BackendPreference } from './types';
+import { labelRecord } from './labelRecord';
 
 export const MODEL_FORMAT = 'peerkd-fasttext-v1';
 
@@ -163,7 +164,7 @@ export async function loadModel(dir: string, backend: BackendPreference = 'auto'
 
 export function toPrediction(labels: readonly string[], probabilities: Float32Array, row: number): ModelPrediction {
   const classes = labels.length;
-  const probs: Record<string, number> = {};
+  const probs = labelRecord(); // any label, `__proto__` included
   let best = 0;
   for (let c = 0; c < classes; c++) {
     probs[labels[c]] = probabilities[row * classes + c];

@@ -14,6 +14,7 @@ import { stratifiedFolds } from './splits';
 import { trainStudent, predictStudent, effectiveEpochs, DEFAULT_STUDENT, type StudentOptions } from './student';
 import type { TrainedModel } from './model';
 import type { DistillOptions, DistillPhase, DistillProgress, Prediction, TrainingRow } from './types';
+import { labelRecord, probabilityOf } from './labelRecord';
 
 export type { TrainedModel } from './model';
 
@@ -161,7 +162,7 @@ function oneHot(index: number, classes: number, out: Float32Array, row: number):
 }
 
 function toRecord(labels: readonly string[], values: ArrayLike<number>, row: number): Record<string, number> {
-  const record: Record<string, number> = {};
+  const record = labelRecord(); // any label, `__proto__` included
   for (let c = 0; c < labels.length; c++) record[labels[c]] = round(values[row * labels.length + c]);
   return record;
 }
@@ -223,11 +224,7 @@ function withLabelOrder(model: TrainedModel, labels: readonly string[]): Trained
 
 /** The same prediction with its label-keyed records in the caller's label order (display only). */
 function reorderRecords(prediction: Prediction, labels: readonly string[]): Prediction {
-  const reorder = (record: Record<string, number>) => {
-    const out: Record<string, number> = {};
-    for (const label of labels) out[label] = record[label];
-    return out;
-  };
+  const reorder = (record: Record<string, number>) => labelRecord(labels.map((label) => [label, probabilityOf(record, label) ?? 0] as const));
   return { ...prediction, probs: reorder(prediction.probs), peer_probs: reorder(prediction.peer_probs), vanilla_probs: reorder(prediction.vanilla_probs) };
 }
 

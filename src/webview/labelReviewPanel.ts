@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { MAX_LABEL_LENGTH } from '../dataset/labels';
 import type { Services } from '../editor/services';
 import { replaceLines, writeHumanLabels, type LabelWrite } from '../editor/labelEdits';
 import { datasetDocument, type LoadedRun, type RunState } from '../editor/runState';
@@ -15,8 +16,11 @@ import {
   type ReviewRow,
 } from '../review/model';
 import { parseViewState, parseWebviewMessage, type HostMessage, type WebviewMessage } from '../review/protocol';
+import { idOfKey } from '../review/rowKeys';
 import { planUndo, UndoStack } from '../review/undo';
+import { restorableDataset } from '../review/restore';
 import { buildViewUpdate, changedRows, labelProbabilities, toRowView } from '../review/view';
+import { latestRunId } from '../training/artifacts';
 
 /** esbuild.mjs copies @vscode/webview-ui-toolkit's bundle here: the .vsix is packaged without node_modules. */
 const TOOLKIT_FILE = ['dist', 'toolkit.min.js'];
@@ -89,8 +93,31 @@ export class LabelReviewPanel {
       panel.filters = saved.filters;
     }
     if (saved?.datasetUri) {
-      void panel.showDataset(vscode.Uri.parse(saved.datasetUri, true), saved.selectedRowId);
+      void panel.restoreDataset(saved.datasetUri, saved.selectedRowId);
     }
+  }
+
+  /**
+   * Opens the dataset named by restored state (the webview's, so untrusted) only when it is one the host could have
+   * chosen itself: a dataset file inside a workspace folder that has a completed run (src/review/restore.ts).
+   */
+  private async restoreDataset(savedUri: string, focusRowId?: string): Promise<void> {
+    const folders = (vscode.workspace.workspaceFolders ?? []).filter((folder) => folder.uri.scheme === 'file').map((folder) => folder.uri.fsPath);
+    const checked = await restorableDataset(savedUri, folders, async (datasetPath) => {
+      const outputDir = readSettings(vscode.Uri.file(datasetPath)).training.outputDir;
+      return (await latestRunId(datasetPath, outputDir || undefined)) !== undefined;
+    });
+    if ('rejected' in checked) {
+      this.services.log.warn(`Label Review: not restoring ${JSON.stringify(savedUri.slice(0, 300))}: ${checked.rejected}`);
+      if (this.ready && !this.datasetUri) {
+        await this.sendInit();
+      }
+      return;
+    }
+    if (this.datasetUri) {
+      return; // A dataset was chosen meanwhile (the command, a quick fix): it wins over restored state.
+    }
+    await this.showDataset(vscode.Uri.file(checked.path), focusRowId);
   }
 
   private constructor(
@@ -165,7 +192,7 @@ export class LabelReviewPanel {
     }
     const document = await datasetDocument(this.datasetUri);
     const index = this.runState.indexOf(document);
-    const rows = buildReviewRows(this.run.predictions, index.byId, { minProbability: 0, skipped: this.skipped });
+    const rows = buildReviewRows(this.run.predictions, index.byKey, { minProbability: 0, skipped: this.skipped });
     return { document, rows };
   }
 
@@ -188,7 +215,7 @@ export class LabelReviewPanel {
     if (!current) {
       return;
     }
-    this.rows = new Map(current.rows.map((row) => [row.id, row]));
+    this.rows = new Map(current.rows.map((row) => [row.key, row]));
     if (current.rows.length === 0) {
       this.post({ type: 'empty', reason: `Run ${this.run.runId} flagged no rows of ${name}.`, datasetUri: this.datasetUri.toString() });
       return;
@@ -230,7 +257,7 @@ export class LabelReviewPanel {
       return;
     }
     const changed = changedRows(this.rows, current.rows);
-    this.rows = new Map(current.rows.map((row) => [row.id, row]));
+    this.rows = new Map(current.rows.map((row) => [row.key, row]));
     if (changed.length > 0) {
       this.post({ type: 'rows', rows: changed.map(toRowView) });
     }
@@ -253,7 +280,7 @@ export class LabelReviewPanel {
             this.selectedRowId = message.state.selectedRowId;
           }
           if (!this.datasetUri && message.state.datasetUri) {
-            await this.showDataset(vscode.Uri.parse(message.state.datasetUri, true));
+            await this.restoreDataset(message.state.datasetUri);
             return;
           }
         }
@@ -281,7 +308,7 @@ export class LabelReviewPanel {
       case 'probabilities': {
         const row = this.rows.get(message.rowId);
         if (row) {
-          this.post({ type: 'probabilities', rowId: row.id, probs: labelProbabilities(row) });
+          this.post({ type: 'probabilities', rowId: row.key, probs: labelProbabilities(row) });
         }
         return;
       }
@@ -331,7 +358,7 @@ export class LabelReviewPanel {
     if (result.failed.length > 0) {
       const first = result.failed[0];
       void vscode.window.showWarningMessage(
-        `PeerKD: ${result.failed.length} row${result.failed.length === 1 ? '' : 's'} not labelled (row '${first.rowId}': ${first.reason}).`,
+        `PeerKD: ${result.failed.length} row${result.failed.length === 1 ? '' : 's'} not labelled (row '${idOfKey(first.rowId)}': ${first.reason}).`,
       );
     }
     await this.refresh();
@@ -357,7 +384,7 @@ export class LabelReviewPanel {
       title: 'PeerKD: label for this row',
       prompt: `Line ${row.line ?? '?'}: teacher '${row.teacher ?? '∅'}', suggested '${row.suggested}'`,
       placeHolder: (this.run?.labels ?? []).join(', '),
-      validateInput: (value) => (value.trim().length === 0 ? 'A label cannot be empty' : value.length > 200 ? 'At most 200 characters' : undefined),
+      validateInput: (value) => (value.trim().length === 0 ? 'A label cannot be empty' : value.trim().length > MAX_LABEL_LENGTH ? `At most ${MAX_LABEL_LENGTH} characters` : undefined),
     });
     if (label === undefined) {
       return;
@@ -384,7 +411,7 @@ export class LabelReviewPanel {
       return;
     }
     await this.write(
-      rows.map((row) => ({ rowId: row.id, label: row.suggested })),
+      rows.map((row) => ({ rowId: row.key, label: row.suggested })),
       `Bulk accept (${rows.length} rows)`,
     );
   }
@@ -401,7 +428,7 @@ export class LabelReviewPanel {
     const document = await datasetDocument(this.datasetUri);
     const index = this.runState.indexOf(document);
     const plan = planUndo(entry, (rowId) => {
-      const row = index.byId.get(rowId);
+      const row = index.byKey.get(rowId);
       return row ? { line: row.line, text: document.lineAt(row.line - 1).text } : undefined;
     });
     if (!(await replaceLines(document, plan.writes))) {
@@ -424,7 +451,7 @@ export class LabelReviewPanel {
       return;
     }
     const document = await datasetDocument(this.datasetUri);
-    const row = this.runState.indexOf(document).byId.get(rowId);
+    const row = this.runState.indexOf(document).byKey.get(rowId);
     if (!row) {
       this.post({ type: 'notice', text: 'That row is no longer in the file.' });
       return;

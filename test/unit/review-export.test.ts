@@ -19,7 +19,7 @@ function prediction(id: string, suggested: string, p: number): Prediction {
   };
 }
 
-const predictionsById = new Map([
+const predictionsByKey = new Map([
   ['a', prediction('a', 'Sports', 0.9)],
   ['b', prediction('b', 'World', 0.1)],
   ['c', prediction('c', 'Business', 0.8)],
@@ -36,23 +36,23 @@ const dataset = [
 ].join('\r\n');
 
 function options(useAdvised: boolean): ExportOptions {
-  return { fields: DEFAULT_FIELDS, predictionsById, runId: 'run-1', useAdvised };
+  return { fields: DEFAULT_FIELDS, predictionsByKey, runId: 'run-1', useAdvised };
 }
 
 test('final label: human first, then the teacher (or, when chosen, an advised label that differs)', () => {
   const o = options(false);
-  assert.deepEqual(finalLabelOf({ id: 'c', teacher: 'World', human: 'Sci/Tech' }, o), {
+  assert.deepEqual(finalLabelOf({ key: 'c', teacher: 'World', human: 'Sci/Tech' }, o), {
     label: 'Sci/Tech',
     provenance: { source: 'human', run: 'run-1', p_teacher_wrong: 0.8 },
   });
-  assert.deepEqual(finalLabelOf({ id: 'a', teacher: 'World', human: null }, o).label, 'World');
-  assert.deepEqual(finalLabelOf({ id: 'a', teacher: 'World', human: null }, options(true)), {
+  assert.deepEqual(finalLabelOf({ key: 'a', teacher: 'World', human: null }, o).label, 'World');
+  assert.deepEqual(finalLabelOf({ key: 'a', teacher: 'World', human: null }, options(true)), {
     label: 'Sports',
     provenance: { source: 'advised', run: 'run-1', p_teacher_wrong: 0.9 },
   });
   // Advice that agrees with the teacher keeps the teacher as the source.
-  assert.equal(finalLabelOf({ id: 'b', teacher: 'World', human: null }, options(true)).provenance.source, 'teacher');
-  assert.deepEqual(finalLabelOf({ id: 'z', teacher: null, human: null }, { predictionsById: null, runId: null, useAdvised: true }), {
+  assert.equal(finalLabelOf({ key: 'b', teacher: 'World', human: null }, options(true)).provenance.source, 'teacher');
+  assert.deepEqual(finalLabelOf({ key: 'z', teacher: null, human: null }, { predictionsByKey: null, runId: null, useAdvised: true }), {
     label: null,
     provenance: { source: 'none', run: null },
   });
@@ -108,7 +108,7 @@ test('export with advised labels relabels only rows the run advises differently,
 test('a BOM and a missing final newline survive the export', () => {
   const { text } = exportReviewedText('\ufeff{"text":"x","teacher_label":"A"}\n{"text":"y","teacher_label":"B"}', {
     ...options(false),
-    predictionsById: null,
+    predictionsByKey: null,
     runId: null,
   });
   assert.ok(text.startsWith('\ufeff{"text":"x","teacher_label":"A","final_label":"A"'));

@@ -20,6 +20,7 @@ import type { Prediction } from '../../src/training/types';
 
 function row(overrides: Partial<ReviewRow> & { id: string }): ReviewRow {
   return {
+    key: overrides.id,
     line: 1,
     text: `text of ${overrides.id}`,
     teacher: 'World',

@@ -114,6 +114,7 @@ test('undo restores the exact line only where it still reads what the decision w
 
 function reviewRow(id: string, p: number, human: string | null = null): ReviewRow {
   return {
+    key: id,
     id,
     line: 1,
     text: id,
@@ -130,7 +131,7 @@ function reviewRow(id: string, p: number, human: string | null = null): ReviewRo
 
 test('row view carries what the list draws and no probabilities (those come on demand)', () => {
   const row = reviewRow('a', 0.7);
-  assert.deepEqual(toRowView(row), { id: 'a', line: 1, text: 'a', teacher: 'World', suggested: 'Sports', p: 0.7, human: null, skipped: false });
+  assert.deepEqual(toRowView(row), { key: 'a', id: 'a', line: 1, text: 'a', teacher: 'World', suggested: 'Sports', p: 0.7, human: null, skipped: false });
 });
 
 test('label probabilities list every label once, most probable first, with peer and vanilla where known', () => {

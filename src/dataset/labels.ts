@@ -1,0 +1,43 @@
+/**
+ * The one limit on labels, and the checks of a label list a user gives explicitly (`--labels`, `peerkd.labels`).
+ * A label longer than MAX_LABEL_LENGTH is refused where it enters (the dataset, the list), so every later stage —
+ * training, the review panel's messages — can rely on it.
+ */
+
+/** Longest label, in UTF-16 code units (JavaScript string length). */
+export const MAX_LABEL_LENGTH = 200;
+
+/** Why `label` is not a usable label, or undefined when it is. */
+export function labelLengthProblem(label: string): string | undefined {
+  return label.length > MAX_LABEL_LENGTH
+    ? `label ${JSON.stringify(label.slice(0, 40) + '…')} is ${label.length} characters long; labels are at most ${MAX_LABEL_LENGTH}`
+    : undefined;
+}
+
+/**
+ * Why an explicitly given label list is unusable (no label, an empty entry, a duplicate, a label too long), or
+ * undefined. The list is taken as given: nothing is dropped or merged silently.
+ */
+export function labelListProblem(labels: readonly string[]): string | undefined {
+  if (labels.length === 0 || labels.every((label) => label.trim().length === 0)) {
+    return 'the label list names no label';
+  }
+  const seen = new Set<string>();
+  for (let index = 0; index < labels.length; index++) {
+    const label = labels[index];
+    if (label.trim().length === 0) return `label ${index + 1} of the list is empty`;
+    if (seen.has(label)) return `label ${JSON.stringify(label)} is listed twice`;
+    seen.add(label);
+    const tooLong = labelLengthProblem(label);
+    if (tooLong) return tooLong;
+  }
+  return undefined;
+}
+
+/** `A,B,C` (spaces around each label trimmed) → the labels; throws an Error naming `option` when unusable. */
+export function parseLabelList(spec: string, option: string): string[] {
+  const labels = spec.split(',').map((label) => label.trim());
+  const problem = labelListProblem(labels);
+  if (problem) throw new Error(`${option} ${JSON.stringify(spec.length > 60 ? spec.slice(0, 60) + '…' : spec)}: ${problem}`);
+  return labels;
+}

@@ -1,0 +1,84 @@
+/**
+ * Which row of a run is which row of the document. A row's identity (dataset core: the id field, else a hash of the
+ * text) is not unique when a file repeats an id, so the review keys rows by identity AND occurrence: the n-th row
+ * with id X in the run is the n-th row with id X in the document. A key also carries how many rows share the id, so
+ * when that number changed since the run (a duplicate added or deleted) the rows no longer match and decisions on
+ * them are refused instead of guessed. A unique id is its own key. Plain TypeScript.
+ */
+
+/** Keys of duplicated ids start with this; a unique id that starts with it is encoded too, so keys never collide. */
+const ENCODED = '\u0000';
+
+export function rowKey(id: string, occurrence: number, total: number): string {
+  return total === 1 && !id.startsWith(ENCODED) ? id : `${ENCODED}${JSON.stringify([id, occurrence, total])}`;
+}
+
+/** The row identity (id) inside a key. */
+export function idOfKey(key: string): string {
+  if (!key.startsWith(ENCODED)) {
+    return key;
+  }
+  try {
+    const parsed = JSON.parse(key.slice(1)) as unknown;
+    return Array.isArray(parsed) && typeof parsed[0] === 'string' ? parsed[0] : key;
+  } catch {
+    return key;
+  }
+}
+
+/** The key of each item, in order (items in file order). */
+export function assignRowKeys(ids: readonly string[]): string[] {
+  const totals = new Map<string, number>();
+  for (const id of ids) {
+    totals.set(id, (totals.get(id) ?? 0) + 1);
+  }
+  const seen = new Map<string, number>();
+  return ids.map((id) => {
+    const occurrence = (seen.get(id) ?? 0) + 1;
+    seen.set(id, occurrence);
+    return rowKey(id, occurrence, totals.get(id)!);
+  });
+}
+
+/**
+ * Why the row with `key` has no match in a document whose rows with each id are on `linesById`: shown when a
+ * decision is refused.
+ */
+export function unmatchedReason(key: string, linesById: ReadonlyMap<string, readonly number[]>): string {
+  const id = idOfKey(key);
+  const lines = linesById.get(id);
+  if (!lines || lines.length === 0) {
+    return 'the row is no longer in the file';
+  }
+  const runTotal = key.startsWith(ENCODED) ? (JSON.parse(key.slice(1)) as [string, number, number])[2] : 1;
+  return (
+    `id ${JSON.stringify(id)} is on ${lines.length === 1 ? 'line' : 'lines'} ${lines.join(', ')} now but on ${runTotal} ` +
+    `row${runTotal === 1 ? '' : 's'} in the run, so it cannot tell which one this is; give each row its own id and run again`
+  );
+}
+
+/** A document's rows by key, as the review reads them. */
+export interface KeyedRows<Row> {
+  byKey: Map<string, Row>;
+  /** 1-based line → row key. */
+  keyByLine: Map<number, string>;
+  /** Row identity → the lines of the rows with it, for unmatchedReason. */
+  linesById: Map<string, number[]>;
+}
+
+/** Keys every row of a document (duplicated ids included, each its own row), in file order. */
+export function keyRows<Row extends { id: string; line: number }, Out>(rows: readonly Row[], project: (row: Row) => Out): KeyedRows<Out> {
+  const keys = assignRowKeys(rows.map((row) => row.id));
+  const keyed: KeyedRows<Out> = { byKey: new Map(), keyByLine: new Map(), linesById: new Map() };
+  rows.forEach((row, index) => {
+    keyed.byKey.set(keys[index], project(row));
+    keyed.keyByLine.set(row.line, keys[index]);
+    const lines = keyed.linesById.get(row.id);
+    if (lines) {
+      lines.push(row.line);
+    } else {
+      keyed.linesById.set(row.id, [row.line]);
+    }
+  });
+  return keyed;
+}

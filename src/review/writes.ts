@@ -1,0 +1,63 @@
+/**
+ * What a set of review decisions writes: for each row (by key), its line before and after the human label is set.
+ * Plain TypeScript; src/editor/labelEdits.ts turns the plan into one WorkspaceEdit.
+ */
+import { setFieldInLine } from '../dataset/edit';
+import { unmatchedReason, type KeyedRows } from './rowKeys';
+
+export interface LabelWrite {
+  /** The row's key (src/review/rowKeys.ts). */
+  rowId: string;
+  label: string;
+}
+
+export interface PlannedLineWrite {
+  rowId: string;
+  /** 1-based line. */
+  line: number;
+  before: string;
+  after: string;
+}
+
+export interface LabelWritePlan {
+  writes: PlannedLineWrite[];
+  failed: { rowId: string; reason: string }[];
+}
+
+/**
+ * Plans writing each label into the human field of its row's line. A key that matches no row of the document now
+ * (the row is gone, or the rows sharing its id changed) is refused with the reason: never written to another row.
+ */
+export function planLabelWrites(
+  rows: Pick<KeyedRows<{ line: number }>, 'byKey' | 'linesById'>,
+  lineText: (line: number) => string,
+  humanField: string,
+  writes: readonly LabelWrite[],
+): LabelWritePlan {
+  const plan: LabelWritePlan = { writes: [], failed: [] };
+  const seenLines = new Set<number>();
+  for (const write of writes) {
+    const row = rows.byKey.get(write.rowId);
+    if (!row) {
+      plan.failed.push({ rowId: write.rowId, reason: unmatchedReason(write.rowId, rows.linesById) });
+      continue;
+    }
+    if (seenLines.has(row.line)) {
+      continue;
+    }
+    const before = lineText(row.line);
+    let after: string;
+    try {
+      after = setFieldInLine(before, humanField, write.label);
+    } catch (error) {
+      plan.failed.push({ rowId: write.rowId, reason: `line ${row.line}: ${error instanceof Error ? error.message : String(error)}` });
+      continue;
+    }
+    if (after === before) {
+      continue;
+    }
+    seenLines.add(row.line);
+    plan.writes.push({ rowId: write.rowId, line: row.line, before, after });
+  }
+  return plan;
+}
