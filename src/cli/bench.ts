@@ -4,6 +4,7 @@
  * seed, `gold_label` is copied into the human label of a seeded random subset of train rows; the method sees only
  * those and the teacher labels. Gold labels of the other rows are read only afterwards, to score the results.
  */
+import { Terminal } from './terminal';
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -326,7 +327,7 @@ export const benchCommand: CliCommand = {
       },
     });
     if (values.help) {
-      process.stdout.write(HELP);
+      new Terminal(process.stdout).lines(HELP.replace(/\n$/, '').split('\n'));
       return 0;
     }
     if (positionals.length !== 1) throw new UsageError(`expected one DATA_DIR, got ${positionals.length}\n\n${HELP}`);
@@ -369,13 +370,14 @@ export const benchCommand: CliCommand = {
         { name: 'PeerKD 3 stages', options: { stages: 3 }, tuning: {} },
       );
     }
-    const log = (line: string) => process.stderr.write(line + '\n');
+    const err = new Terminal(process.stderr);
+    const log = (line: string) => err.line(line);
     log(`bench: ${train.length} train rows, ${test.length} test rows, labels ${labels.join(', ')}, ${humanCount} human rows, seeds ${seeds.join(',')}`);
     const results: SeedFigures[] = [];
     for (const seed of seeds) results.push(await benchmarkSeed(train, test, labels, seed, humanCount, base, variants, log));
     const command = `peerkd bench ${argv.join(' ')}`;
     const tables = markdownTables(results, command, values.limit === undefined);
-    process.stdout.write(tables + '\n');
+    new Terminal(process.stdout).lines(tables.split('\n'));
     if (values.json) mkdirSync(path.dirname(values.json), { recursive: true });
     if (values.json) writeFileSync(values.json, JSON.stringify({ command, results }, null, 2) + '\n');
     if (values.docs) replaceBetweenMarkers(values.docs, tables);
