@@ -22,6 +22,20 @@ export default tseslint.config(
     },
   },
   {
+    // Terminal output goes through src/cli/terminal.ts, which escapes the control characters that data can hold.
+    files: ['src/cli/**/*.ts'],
+    ignores: ['src/cli/terminal.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name='write']",
+          message: 'Write through Terminal (src/cli/terminal.ts): line()/lines() escape control characters, data() is for JSON.',
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: { ...globals.node } },
   },

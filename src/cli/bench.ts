@@ -4,6 +4,7 @@
  * seed, `gold_label` is copied into the human label of a seeded random subset of train rows; the method sees only
  * those and the teacher labels. Gold labels of the other rows are read only afterwards, to score the results.
  */
+import { Terminal } from './terminal';
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -524,7 +525,7 @@ export const benchCommand: CliCommand = {
       },
     });
     if (values.help) {
-      process.stdout.write(HELP);
+      new Terminal(process.stdout).lines(HELP.replace(/\n$/, '').split('\n'));
       return 0;
     }
     if (positionals.length !== 1) throw new UsageError(`expected one DATA_DIR, got ${positionals.length}\n\n${HELP}`);
@@ -573,7 +574,8 @@ export const benchCommand: CliCommand = {
         { name: 'PeerKD 3 stages', options: { stages: 3 }, tuning: {} },
       );
     }
-    const log = (line: string) => process.stderr.write(line + '\n');
+    const err = new Terminal(process.stderr);
+    const log = (line: string) => err.line(line);
     const command = `peerkd bench ${argv.join(' ')}`;
     const settings: SettingFigures[] = [];
     for (const name of settingNames) {
@@ -587,7 +589,7 @@ export const benchCommand: CliCommand = {
       settings.push({ name, results });
     }
     const tables = settings.map((setting) => markdownTables(setting, command, values.limit === undefined)).join('\n\n');
-    process.stdout.write(tables + '\n');
+    new Terminal(process.stdout).lines(tables.split('\n'));
     if (values.json) mkdirSync(path.dirname(values.json), { recursive: true });
     if (values.json) writeFileSync(values.json, JSON.stringify({ command, settings }, null, 2) + '\n');
     if (values.docs) replaceBetweenMarkers(values.docs, tables);

@@ -11,11 +11,12 @@ import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, startDistillation, type Wor
 import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type DistillationRunResult, type RunSummary } from '../training/protocol';
 import type { BackendPreference, DistillOptions } from '../training/types';
 import { labelsOption, UsageError, type CliCommand } from './command';
-import { createProgressRenderer, formatDuration, type ProgressOutput } from './progress';
+import { createProgressRenderer, formatDuration } from './progress';
+import { Terminal, type TextOutput } from './terminal';
 
 export interface CliIo {
-  stdout: ProgressOutput;
-  stderr: ProgressOutput;
+  stdout: TextOutput;
+  stderr: TextOutput;
 }
 
 const FIELD_KEYS = ['text', 'teacher', 'human', 'id', 'teacherConfidence'] as const;
@@ -55,17 +56,26 @@ export function choiceOption<T extends string>(values: Record<string, unknown>, 
 }
 
 /** Runs a command body; usage errors print the help (exit 2), other errors one line (exit 1). */
-export async function runCommand(name: string, help: string, io: CliIo, body: () => Promise<number>): Promise<number> {
+export async function runCommand(name: string, help: string, io: CliIo, body: (out: Terminal, err: Terminal) => Promise<number>): Promise<number> {
+  const err = new Terminal(io.stderr);
   try {
-    return await body();
+    return await body(new Terminal(io.stdout), err);
   } catch (error) {
     if (error instanceof UsageError || (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS'))) {
-      io.stderr.write(`peerkd ${name}: ${error.message}\n\n${help}\n`);
+      err.lines([`peerkd ${name}: ${error.message}`, '', ...help.split('\n')]);
       return 2;
     }
-    io.stderr.write(`peerkd ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    printError(err, `peerkd ${name}: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
+}
+
+/**
+ * An error message: its own lines (a worker failure adds the last log lines) each escaped, so a newline that came
+ * from the data can split the message but no control sequence reaches the terminal.
+ */
+export function printError(err: Terminal, message: string): void {
+  err.lines(message.split('\n'));
 }
 
 const BACKENDS: readonly BackendPreference[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
@@ -110,8 +120,8 @@ function rate(value: number | null): string {
   return value === null ? '—' : value.toFixed(3);
 }
 
-/** The summary table printed at the end of a run. */
-export function formatSummary(summary: RunSummary): string {
+/** The summary table printed at the end of a run, one string per line. */
+export function formatSummary(summary: RunSummary): string[] {
   const counts = summary.counts;
   const rows: [string, string][] = [
     ['rows', String(counts.rows)],
@@ -130,7 +140,7 @@ export function formatSummary(summary: RunSummary): string {
   if (summary.peakRssMb !== undefined) rows.push(['worker peak memory', `${summary.peakRssMb} MB`]);
   if (counts.teacherOutsideLabelSet > 0) rows.splice(5, 0, ['teacher labels outside the set', String(counts.teacherOutsideLabelSet)]);
   const width = Math.max(...rows.map(([name]) => name.length));
-  return rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`).join('\n');
+  return rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`);
 }
 
 export function createDistillCommand(io: CliIo = { stdout: process.stdout, stderr: process.stderr }, launch: WorkerLaunchOptions = {}): CliCommand {
@@ -138,10 +148,10 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
     name: 'distill',
     summary: 'Run Peer-Advised Distillation on a JSONL dataset and write the run artefacts',
     run: (argv) =>
-      runCommand('distill', HELP, io, async () => {
+      runCommand('distill', HELP, io, async (out, err) => {
         const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
         if (values.help) {
-          io.stdout.write(HELP + '\n');
+          out.lines(HELP.split('\n'));
           return 0;
         }
         if (positionals.length !== 1) throw new UsageError(positionals.length ? 'expected exactly one dataset file' : 'missing DATA.jsonl');
@@ -165,7 +175,7 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
         };
         const memoryLimitMb = integerOption(values, 'memory', 64, launch.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB);
 
-        const renderer = createProgressRenderer(io.stderr);
+        const renderer = createProgressRenderer(err);
         const controller = new AbortController();
         let interrupts = 0;
         const onInterrupt = (): void => {
@@ -203,7 +213,7 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
         } catch (error) {
           renderer.finish();
           if (error instanceof DistillationError && error.kind === 'cancelled') {
-            io.stderr.write('peerkd distill: cancelled; no artefacts were written\n');
+            err.line('peerkd distill: cancelled; no artefacts were written');
             return 130;
           }
           throw error;
@@ -212,19 +222,16 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
         }
         renderer.finish();
         if (values.json) {
-          io.stdout.write(JSON.stringify(result, null, 2) + '\n');
+          out.data(JSON.stringify(result, null, 2) + '\n');
           return 0;
         }
-        io.stdout.write(
-          [
-            `Run ${result.runId} complete.`,
-            `Artefacts: ${result.runDir}`,
-            `  predictions.jsonl, metrics.json, ${MODEL_DIR}/, run.log, settings.json (latest: ${path.join(resolveRunsDir(datasetPath, request.outputDir), 'latest')})`,
-            '',
-            formatSummary(result.summary),
-            '',
-          ].join('\n'),
-        );
+        out.lines([
+          `Run ${result.runId} complete.`,
+          `Artefacts: ${result.runDir}`,
+          `  predictions.jsonl, metrics.json, ${MODEL_DIR}/, run.log, settings.json (latest: ${path.join(resolveRunsDir(datasetPath, request.outputDir), 'latest')})`,
+          '',
+          ...formatSummary(result.summary),
+        ]);
         return 0;
       }),
   };

@@ -23,6 +23,7 @@ import { redactSecret } from '../teacher/redact';
 import { DEFAULT_TEACHER_SETTINGS } from '../teacher/settings';
 import { estimateRun, runLabelling, type LabelProgress, type LabelRunResult } from '../teacher/run';
 import type { BackoffOptions, TeacherEndpoint } from '../teacher/types';
+import { Terminal } from './terminal';
 import { labelsOption, UsageError, type CliCommand } from './command';
 
 const HELP = `Usage: peerkd label DATA.jsonl --base-url URL --model MODEL [options]
@@ -104,7 +105,7 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    io.stdout.write(`${HELP}\n`);
+    new Terminal(io.stdout).lines(HELP.split('\n'));
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('expected exactly one DATA.jsonl file');
@@ -133,7 +134,8 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     requestTimeoutMs: integer(values['timeout-ms'], 'timeout-ms', DEFAULT_TEACHER_SETTINGS.requestTimeoutMs, 1),
     maxRetries: integer(values['max-retries'], 'max-retries', DEFAULT_TEACHER_SETTINGS.maxRetries, 0),
   };
-  const say = (line: string) => io.stderr.write(`${redactSecret(line, apiKey)}\n`);
+  const out = new Terminal(io.stdout);
+  const say = (line: string) => new Terminal(io.stderr).line(redactSecret(line, apiKey));
   try {
     return await label();
   } catch (error) {
@@ -200,8 +202,8 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     await applyRowEditsToFile(outPath, edits, fields);
     const written = new Set(edits.map((edit) => edit.line)).size;
 
-    for (const line of formatSummary(result.summary)) io.stdout.write(`${redactSecret(line, apiKey)}\n`);
-    io.stdout.write(`Wrote ${written} rows to ${outPath === dataPath ? positionals[0] : values.out}.\n`);
+    out.lines(formatSummary(result.summary).map((line) => redactSecret(line, apiKey)));
+    out.line(`Wrote ${written} rows to ${outPath === dataPath ? positionals[0] : values.out}.`);
     const outcome = runOutcome(result.summary);
     if (outcome === 'incomplete') {
       say(`${result.summary.failedRequests} requests failed: run the same command again to retry them (the cache keeps every answer received).`);
@@ -223,7 +225,8 @@ const REPORTED_LINES = 10;
 
 /** A one-line bar redrawn in place on a terminal; on a pipe, a plain line about every 10% (and at the end). */
 function progressReporter(io: LabelCommandIo): { update: (progress: LabelProgress) => void; finish: () => void } {
-  const tty = io.stderr.isTTY === true;
+  const err = new Terminal(io.stderr);
+  const tty = err.isTTY;
   let lastDecile = -1;
   let lastDraw = 0;
   let drawn = false;
@@ -233,8 +236,8 @@ function progressReporter(io: LabelCommandIo): { update: (progress: LabelProgres
     const filled = progress.total > 0 ? Math.round((progress.done / progress.total) * width) : width;
     const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
     const line = `${bar} ${formatProgress(progress)}`;
-    const columns = io.stderr.columns ?? 120;
-    io.stderr.write(`\r${line.slice(0, columns - 1).padEnd(Math.min(columns - 1, line.length + 2))}`);
+    const columns = err.columns ?? 120;
+    err.redraw(line.slice(0, columns - 1));
     drawn = true;
   };
   return {
@@ -252,12 +255,12 @@ function progressReporter(io: LabelCommandIo): { update: (progress: LabelProgres
       const decile = Math.floor((progress.done / progress.total) * 10);
       if (decile > lastDecile) {
         lastDecile = decile;
-        io.stderr.write(`${formatProgress(progress)}\n`);
+        err.line(formatProgress(progress));
       }
     },
     finish() {
       if (tty && latest && latest.total > 0) draw(latest);
-      if (drawn) io.stderr.write('\n');
+      if (drawn) err.endLine();
     },
   };
 }
@@ -271,7 +274,9 @@ export const labelCommand: CliCommand = {
     const onSigint = () => {
       interrupts += 1;
       if (interrupts > 1) process.exit(130);
-      process.stderr.write('\nCancelling: finished answers are kept and written (Ctrl-C again to quit at once).\n');
+      const err = new Terminal(process.stderr);
+      err.endLine();
+      err.line('Cancelling: finished answers are kept and written (Ctrl-C again to quit at once).');
       controller.abort();
     };
     process.on('SIGINT', onSigint);
@@ -279,7 +284,7 @@ export const labelCommand: CliCommand = {
       return await runLabelCommand(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal });
     } catch (error) {
       if (error instanceof UsageError) {
-        process.stderr.write(`peerkd label: ${error.message}\n\n${HELP}\n`);
+        new Terminal(process.stderr).lines([`peerkd label: ${error.message}`, '', ...HELP.split('\n')]);
         return 2;
       }
       throw error;

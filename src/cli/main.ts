@@ -7,6 +7,11 @@ import { distillCommand } from './distill';
 import { predictCommand } from './predict';
 import { labelCommand } from './label';
 import { benchCommand } from './bench';
+import { printError } from './distill';
+import { Terminal } from './terminal';
+
+const stdout = new Terminal(process.stdout);
+const stderr = new Terminal(process.stderr);
 
 const commands: CliCommand[] = [
   labelCommand,
@@ -30,12 +35,12 @@ function usage(): string {
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(usage() + '\n');
+    stdout.lines(usage().split('\n'));
     return name === undefined ? 2 : 0;
   }
   const command = commands.find((candidate) => candidate.name === name);
   if (!command) {
-    process.stderr.write(`peerkd: unknown command '${name}'\n\n${usage()}\n`);
+    stderr.lines([`peerkd: unknown command '${name}'`, '', ...usage().split('\n')]);
     return 2;
   }
   return command.run(rest);
@@ -47,7 +52,7 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`peerkd: ${error instanceof Error ? error.message : String(error)}\n`);
+      printError(stderr, `peerkd: ${error instanceof Error ? error.message : String(error)}`);
       process.exitCode = 1;
     },
   );

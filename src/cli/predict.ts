@@ -56,10 +56,10 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
     name: 'predict',
     summary: "Label the rows of a JSONL file with a run's saved final student",
     run: (argv) =>
-      runCommand('predict', HELP, io, async () => {
+      runCommand('predict', HELP, io, async (out, err) => {
         const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
         if (values.help) {
-          io.stdout.write(HELP + '\n');
+          out.lines(HELP.split('\n'));
           return 0;
         }
         if (positionals.length !== 2) throw new UsageError('expected MODEL_DIR and DATA.jsonl');
@@ -73,7 +73,7 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         if (values.out !== undefined) await assertNotSameFile(dataPath, path.resolve(values.out), { input: dataArg, output: values.out });
         const parsed = await readDatasetFile(dataPath, fields);
         const invalid = parsed.problems.filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object');
-        for (const problem of invalid.slice(0, 10)) io.stderr.write(`warning: ${dataArg}:${problem.line}: ${problem.message} — line left out\n`);
+        for (const problem of invalid.slice(0, 10)) err.line(`warning: ${dataArg}:${problem.line}: ${problem.message} — line left out`);
         const rows = parsed.rows.filter((row) => row.text !== null && row.text.trim().length > 0);
         const skipped = parsed.rows.length - rows.length;
 
@@ -93,14 +93,13 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         if (values.out !== undefined) {
           await writeFileAtomic(path.resolve(values.out), output);
         } else {
-          io.stdout.write(output);
+          out.data(output);
         }
-        io.stderr.write(
+        err.line(
           `Predicted ${rows.length} row(s)` +
             (skipped ? `, skipped ${skipped} without text` : '') +
             (invalid.length ? `, left out ${invalid.length} invalid line(s)` : '') +
-            (values.out !== undefined ? ` → ${values.out}` : '') +
-            '\n',
+            (values.out !== undefined ? ` → ${values.out}` : ''),
         );
         return 0;
       }),

@@ -3,12 +3,10 @@
  * pipes), where a line is printed when the phase, stage or fold changes or every tenth of the run.
  */
 import type { DistillProgress } from '../training/types';
+import { Terminal, type TextOutput } from './terminal';
 
-export interface ProgressOutput {
-  write(text: string): unknown;
-  isTTY?: boolean;
-  columns?: number;
-}
+/** Where progress goes: a Terminal, or a raw output that is wrapped in one (so every line is escaped). */
+export type ProgressOutput = TextOutput;
 
 export interface ProgressRenderer {
   update(progress: DistillProgress): void;
@@ -50,8 +48,9 @@ function bar(fraction: number): string {
   return `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${String(Math.floor(clamped * 100)).padStart(3)}%`;
 }
 
-export function createProgressRenderer(output: ProgressOutput, now: () => number = Date.now): ProgressRenderer {
-  return output.isTTY ? new BarRenderer(output, now) : new LineRenderer(output);
+export function createProgressRenderer(output: Terminal | ProgressOutput, now: () => number = Date.now): ProgressRenderer {
+  const terminal = output instanceof Terminal ? output : new Terminal(output);
+  return terminal.isTTY ? new BarRenderer(terminal, now) : new LineRenderer(terminal);
 }
 
 /** Redraws one line in place (`\r` + erase line); throttled so a fast engine does not flood the terminal. */
@@ -60,7 +59,7 @@ class BarRenderer implements ProgressRenderer {
   private lastDraw = Number.NEGATIVE_INFINITY;
 
   constructor(
-    private readonly output: ProgressOutput,
+    private readonly output: Terminal,
     private readonly now: () => number,
   ) {}
 
@@ -71,15 +70,17 @@ class BarRenderer implements ProgressRenderer {
     const time = this.now();
     if (time - this.lastDraw < REDRAW_INTERVAL_MS && progress.fraction < 1) return;
     this.lastDraw = time;
-    this.output.write(`\r\x1b[2K${this.current}`);
+    this.output.redraw(this.current);
   }
 
   line(text: string): void {
-    this.output.write(`\r\x1b[2K${text}\n${this.current}`);
+    this.output.clearLine();
+    this.output.line(text);
+    if (this.current) this.output.redraw(this.current);
   }
 
   finish(): void {
-    if (this.current) this.output.write('\r\x1b[2K');
+    if (this.current) this.output.clearLine();
     this.current = '';
   }
 }
@@ -88,7 +89,7 @@ class LineRenderer implements ProgressRenderer {
   private lastKey = '';
   private lastTenth = -1;
 
-  constructor(private readonly output: ProgressOutput) {}
+  constructor(private readonly output: Terminal) {}
 
   update(progress: DistillProgress): void {
     const key = `${progress.phase}/${progress.stage ?? ''}/${progress.fold ?? ''}`;
@@ -96,11 +97,11 @@ class LineRenderer implements ProgressRenderer {
     if (key === this.lastKey && tenth === this.lastTenth) return;
     this.lastKey = key;
     this.lastTenth = tenth;
-    this.output.write(`${String(Math.floor(progress.fraction * 100)).padStart(3)}% ${describeProgress(progress)}\n`);
+    this.output.line(`${String(Math.floor(progress.fraction * 100)).padStart(3)}% ${describeProgress(progress)}`);
   }
 
   line(text: string): void {
-    this.output.write(`${text}\n`);
+    this.output.line(text);
   }
 
   finish(): void {}

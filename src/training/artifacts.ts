@@ -20,7 +20,7 @@
  * interrupted or cancelled run never leaves a half-written run folder nor corrupts earlier runs.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, rmdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../dataset';
@@ -176,16 +176,25 @@ export class RunWriter {
     readonly runsDir: string,
     readonly runId: string,
     readonly tempDir: string,
+    /** The outermost folder this run created for the runs folder (e.g. `.peerkd`), if it created any. */
+    private readonly createdFrom: string | undefined,
   ) {}
 
   static async create(runsDir: string, runId: string): Promise<RunWriter> {
     const tempDir = path.join(runsDir, `${TEMP_PREFIX}${runId}`);
-    await fs.mkdir(runsDir, { recursive: true });
-    await sweepAbandonedRuns(runsDir);
-    await fs.mkdir(tempDir);
-    // Who writes this folder, so that a later run can tell an abandoned one (its process gone) from a live one.
-    await fs.writeFile(path.join(tempDir, OWNER_FILE), JSON.stringify({ pid: process.pid, host: hostname() }) + '\n');
-    return new RunWriter(runsDir, runId, tempDir);
+    const createdFrom = await fs.mkdir(runsDir, { recursive: true });
+    try {
+      await sweepAbandonedRuns(runsDir);
+      await fs.mkdir(tempDir);
+      // Who writes this folder, so that a later run can tell an abandoned one (its process gone) from a live one,
+      // and which folders the run created, so that a failed run removes them again (see removeTempRun).
+      await fs.writeFile(path.join(tempDir, OWNER_FILE), JSON.stringify({ pid: process.pid, host: hostname(), createdFrom }) + '\n');
+    } catch (error) {
+      await fs.rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
+      removeCreatedFolders(runsDir, createdFrom);
+      throw error;
+    }
+    return new RunWriter(runsDir, runId, tempDir, createdFrom);
   }
 
   get runDir(): string {
@@ -222,9 +231,42 @@ export class RunWriter {
     return this.runDir;
   }
 
-  /** Removes the temp folder of a run that did not complete. Safe to call more than once. */
+  /**
+   * Removes the temp folder of a run that did not complete, and the runs folder (and `.peerkd`) when this run
+   * created them and they are left empty: a failed or cancelled run leaves nothing new behind. Safe to call more
+   * than once.
+   */
   async discard(): Promise<void> {
-    if (!this.committed) await fs.rm(this.tempDir, { recursive: true, force: true });
+    if (this.committed) return;
+    await fs.rm(this.tempDir, { recursive: true, force: true });
+    removeCreatedFolders(this.runsDir, this.createdFrom);
+  }
+
+  /** discard() for a signal handler, when the process is about to go. */
+  discardSync(): void {
+    if (this.committed) return;
+    rmSync(this.tempDir, { recursive: true, force: true });
+    removeCreatedFolders(this.runsDir, this.createdFrom);
+  }
+}
+
+/**
+ * Removes `folder` and its parents up to `createdFrom` (a folder the run created), each only while it is empty:
+ * another run's files, or a folder that existed before the run, are never touched.
+ */
+function removeCreatedFolders(folder: string, createdFrom: string | undefined): void {
+  if (createdFrom === undefined) return;
+  const top = path.resolve(createdFrom);
+  let current = path.resolve(folder);
+  if (current !== top && !current.startsWith(top + path.sep)) return;
+  for (;;) {
+    try {
+      rmdirSync(current);
+    } catch {
+      return; // Not empty (another run, a user's file) or already gone.
+    }
+    if (current === top) return;
+    current = path.dirname(current);
   }
 }
 
@@ -268,7 +310,15 @@ export async function removeTempRun(tempDir: string): Promise<void> {
   if (!path.basename(tempDir).startsWith(TEMP_PREFIX)) {
     throw new Error(`refusing to remove '${tempDir}': not a temporary run folder`);
   }
+  let createdFrom: string | undefined;
+  try {
+    const owner = JSON.parse(await fs.readFile(path.join(tempDir, OWNER_FILE), 'utf8')) as { createdFrom?: unknown };
+    if (typeof owner.createdFrom === 'string') createdFrom = owner.createdFrom;
+  } catch {
+    // No owner file: leave the runs folder as it is.
+  }
   await fs.rm(tempDir, { recursive: true, force: true });
+  removeCreatedFolders(path.dirname(tempDir), createdFrom);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -4,9 +4,10 @@
  * reported and left out; the run goes on with the other rows. Input the method cannot work with is rejected with an
  * InputError naming the file and the line.
  */
-import { promises as fs } from 'node:fs';
-import { inferLabelSet, labelListProblem, parseDatasetText } from '../dataset';
-import type { DatasetRow, FieldMapping } from '../dataset/types';
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import { inferLabelSet, labelListProblem, parseDatasetText, readDatasetFile } from '../dataset';
+import type { DatasetRow, FieldMapping, ParsedDataset } from '../dataset/types';
 import { sha256 } from './artifacts';
 import type { InputCounts } from './protocol';
 import type { TrainingRow } from './types';
@@ -57,27 +58,54 @@ function hasText(row: DatasetRow): row is DatasetRow & { text: string } {
   return row.text !== null && row.text.trim().length > 0;
 }
 
-/** Reads the dataset (unless its text is given) and prepares it; see prepareTrainingInput. */
+/**
+ * Reads the dataset (unless its text is given) and prepares it; see prepareTrainingInput. The file is streamed
+ * (parse.ts reads it in chunks), never held as one string, so any file whose rows fit the memory limit trains:
+ * a file over V8's largest string (about 512 MiB) would otherwise fail at once with "Invalid string length".
+ */
 export async function readTrainingInput(source: InputSource): Promise<PreparedInput> {
   if (source.text !== undefined) return prepareTrainingInput(source.text, source);
-  let text: string;
-  try {
-    text = await fs.readFile(source.file, 'utf8');
-  } catch (error) {
+  const file = source.file;
+  const fail = (error: unknown): never => {
+    if (error instanceof InputError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'file not found' : error instanceof Error ? error.message : String(error);
-    throw new InputError(`${source.file}: ${reason}`, source.file);
+    throw new InputError(`${file}: ${reason}`, file);
+  };
+  const before = await fs.stat(file).catch(fail);
+  const [parsed, datasetSha256] = await Promise.all([
+    readDatasetFile(file, source.fields, { labels: configuredLabels(source) }),
+    sha256OfFile(file),
+  ]).catch(fail);
+  const after = await fs.stat(file).catch(fail);
+  if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+    throw new InputError(`${file}: the file changed while it was being read; run again once it is saved`, file);
   }
-  return prepareTrainingInput(text, source);
+  return prepareParsedInput(parsed, datasetSha256, source);
 }
 
-/** Parses the dataset text and checks that the method can run on it. Throws InputError (file and line). */
-export function prepareTrainingInput(text: string, source: InputSource): PreparedInput {
-  const file = source.file;
+/** sha256 of a file's bytes, streamed: the same digest as sha256 of its text when the file is valid UTF-8. */
+async function sha256OfFile(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function configuredLabels(source: InputSource): string[] {
   const listProblem = source.labels.length > 0 ? labelListProblem(source.labels) : undefined;
-  if (listProblem) throw new InputError(`${file}: the configured label set (setting peerkd.labels or --labels): ${listProblem}`, file);
-  const configured = [...new Set(source.labels.filter((label) => label.length > 0))];
-  const parsed = parseDatasetText(text, source.fields, { labels: configured });
+  if (listProblem) throw new InputError(`${source.file}: the configured label set (setting peerkd.labels or --labels): ${listProblem}`, source.file);
+  return [...new Set(source.labels.filter((label) => label.length > 0))];
+}
+
+/** Parses the dataset text (the editor's, unsaved edits included) and checks that the method can run on it. */
+export function prepareTrainingInput(text: string, source: InputSource): PreparedInput {
+  return prepareParsedInput(parseDatasetText(text, source.fields, { labels: configuredLabels(source) }), sha256(text), source);
+}
+
+/** Checks that the method can run on a parsed dataset and builds its input. Throws InputError (file and line). */
+function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source: InputSource): PreparedInput {
+  const file = source.file;
+  const configured = configuredLabels(source);
   const warnings: string[] = [];
 
   const invalidLines = parsed.problems
@@ -184,5 +212,5 @@ export function prepareTrainingInput(text: string, source: InputSource): Prepare
     unlabelled,
     teacherOutsideLabelSet,
   };
-  return { rows, labels, labelsSource, counts, invalidLines, warnings, datasetSha256: sha256(text) };
+  return { rows, labels, labelsSource, counts, invalidLines, warnings, datasetSha256 };
 }

@@ -7,7 +7,7 @@
  *                  Int32 row indices followed by Float32 rows (dim values each).
  *   idf.bin        Float32 IDF per hash bucket (the fitted featurizer).
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { transform, type FeaturizerConfig, type FittedFeaturizer } from './featurize';
 import { predictStudent, type StudentWeights } from './student';
@@ -101,56 +101,212 @@ export async function saveModel(model: TrainedModel, dir: string, backend: Backe
   await writeFile(path.join(dir, 'idf.bin'), toBuffer(featurizer.idf));
 }
 
-function float32(buffer: Buffer, byteOffset: number, length: number): Float32Array {
-  const copy = new Float32Array(length);
-  copy.set(new Float32Array(buffer.buffer.slice(buffer.byteOffset + byteOffset, buffer.byteOffset + byteOffset + length * 4)));
-  return copy;
+/** The most a model folder may declare, so that a corrupt one fails with a message instead of a huge allocation. */
+export const MODEL_LIMITS = {
+  buckets: 1 << 24,
+  dim: 4096,
+  /** buckets × dim: the embedding table, 4 bytes each (1 GiB). */
+  embeddingValues: 1 << 28,
+  classes: 100_000,
+  wordNgrams: 16,
+  charNgram: 64,
+} as const;
+
+const MODEL_FILES = { model: 'model.json', weights: 'weights.bin', embedding: 'embedding.bin', idf: 'idf.bin' } as const;
+
+/** A model folder that cannot be used: the message starts with the file at fault. */
+export class ModelFileError extends Error {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
+    super(`${file}: ${problem}`);
+    this.name = 'ModelFileError';
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function boundedInteger(value: unknown, minimum: number, maximum: number): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= minimum && value <= maximum;
+}
+
+/**
+ * The real path of a file of the model folder, refused when the name leaves the folder (`..`, an absolute path, a
+ * separator) or a symbolic link leads out of it, and when it is not a regular file.
+ */
+async function modelFile(realDir: string, shownDir: string, name: string, from: string): Promise<string> {
+  const shown = path.join(shownDir, name);
+  if (name.length === 0 || name === '.' || name === '..' || name.includes('/') || name.includes('\\') || path.isAbsolute(name) || name.includes('\0')) {
+    throw new ModelFileError(from, `weight file '${name}' is not a file name inside the model folder`);
+  }
+  let real: string;
+  try {
+    real = await realpath(path.join(realDir, name));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ModelFileError(shown, code === 'ENOENT' ? 'file not found' : errorText(error));
+  }
+  const relative = path.relative(realDir, real);
+  if (relative.length === 0 || relative.startsWith('..') || path.isAbsolute(relative)) {
+    throw new ModelFileError(shown, `leads outside the model folder (to ${real})`);
+  }
+  if (!(await stat(real)).isFile()) throw new ModelFileError(shown, 'not a regular file');
+  return real;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function readModelBytes(real: string, shown: string, expected: number): Promise<Buffer> {
+  const size = (await stat(real)).size;
+  if (size !== expected) throw new ModelFileError(shown, `has ${size} bytes, expected ${expected} (from model.json)`);
+  return readFile(real);
+}
+
+/** Float32 values (little-endian, as written) at `byteOffset`; refuses NaN and infinities. */
+function finiteFloats(buffer: Buffer, byteOffset: number, length: number, shown: string, what: string): Float32Array {
+  const values = new Float32Array(length);
+  for (let i = 0; i < length; i++) {
+    const value = buffer.readFloatLE(byteOffset + i * 4);
+    if (!Number.isFinite(value)) throw new ModelFileError(shown, `${what} value ${i} is ${value}, not a finite number`);
+    values[i] = value;
+  }
+  return values;
+}
+
+/** Checks the metadata against its own limits; returns the problem or undefined. */
+function metadataProblem(value: unknown): string | undefined {
+  if (!isRecord(value)) return 'userDefinedMetadata.peerkd must be an object';
+  const { labels, featurizer, buckets, dim, embeddingRows } = value;
+  if (!Array.isArray(labels) || labels.length < 2 || labels.length > MODEL_LIMITS.classes) {
+    return `userDefinedMetadata.peerkd.labels must list 2 to ${MODEL_LIMITS.classes} labels`;
+  }
+  if (!labels.every((label) => typeof label === 'string' && label.length > 0)) return 'userDefinedMetadata.peerkd.labels must be non-empty strings';
+  if (new Set(labels).size !== labels.length) return 'userDefinedMetadata.peerkd.labels repeats a label';
+  if (!boundedInteger(buckets, 1, MODEL_LIMITS.buckets)) return `userDefinedMetadata.peerkd.buckets must be an integer from 1 to ${MODEL_LIMITS.buckets}, got ${JSON.stringify(buckets)}`;
+  if (!boundedInteger(dim, 1, MODEL_LIMITS.dim)) return `userDefinedMetadata.peerkd.dim must be an integer from 1 to ${MODEL_LIMITS.dim}, got ${JSON.stringify(dim)}`;
+  if (buckets * dim > MODEL_LIMITS.embeddingValues) {
+    return `userDefinedMetadata.peerkd: buckets × dim = ${buckets * dim} exceeds ${MODEL_LIMITS.embeddingValues} embedding values`;
+  }
+  if (!boundedInteger(embeddingRows, 0, buckets)) return `userDefinedMetadata.peerkd.embeddingRows must be an integer from 0 to buckets (${buckets}), got ${JSON.stringify(embeddingRows)}`;
+  if (!isRecord(featurizer)) return 'userDefinedMetadata.peerkd.featurizer must be an object';
+  if (featurizer.buckets !== buckets) return `userDefinedMetadata.peerkd.featurizer.buckets (${JSON.stringify(featurizer.buckets)}) differs from buckets (${buckets})`;
+  if (!boundedInteger(featurizer.wordNgrams, 1, MODEL_LIMITS.wordNgrams)) return `userDefinedMetadata.peerkd.featurizer.wordNgrams must be an integer from 1 to ${MODEL_LIMITS.wordNgrams}`;
+  const char = featurizer.charNgrams;
+  if (char !== null && !(Array.isArray(char) && char.length === 2 && boundedInteger(char[0], 1, MODEL_LIMITS.charNgram) && boundedInteger(char[1], char[0] as number, MODEL_LIMITS.charNgram))) {
+    return `userDefinedMetadata.peerkd.featurizer.charNgrams must be null or [min, max] with 1 ≤ min ≤ max ≤ ${MODEL_LIMITS.charNgram}`;
+  }
+  return undefined;
+}
+
+function sameShape(shape: unknown, expected: number[]): boolean {
+  return Array.isArray(shape) && shape.length === expected.length && shape.every((size, i) => size === expected[i]);
+}
+
+/**
+ * The weight manifest must be the one saveModel writes: one file holding the kernel [dim, classes] then the bias
+ * [classes], float32, unquantised, where classes is the number of labels.
+ */
+function manifestProblem(manifest: unknown, dim: number, classes: number): string | undefined {
+  if (!Array.isArray(manifest) || manifest.length !== 1 || !isRecord(manifest[0])) return 'weightsManifest must hold exactly one group';
+  const { paths, weights } = manifest[0];
+  if (!Array.isArray(paths) || paths.length !== 1 || typeof paths[0] !== 'string') return 'weightsManifest[0].paths must name exactly one file';
+  if (!Array.isArray(weights) || weights.length !== 2) return 'weightsManifest[0].weights must list the kernel and the bias';
+  const expected = [
+    ['kernel', [dim, classes]],
+    ['bias', [classes]],
+  ] as const;
+  for (let i = 0; i < 2; i++) {
+    const spec: unknown = weights[i];
+    const [what, shape] = expected[i];
+    if (!isRecord(spec)) return `weightsManifest[0].weights[${i}] must be an object`;
+    if (spec.dtype !== 'float32' || spec.quantization !== undefined) return `weightsManifest[0].weights[${i}] (${what}) must be unquantised float32`;
+    if (!sameShape(spec.shape, [...shape])) {
+      return `the ${what} has shape ${JSON.stringify(spec.shape)}, expected ${JSON.stringify(shape)} (dim ${dim}, ${classes} labels)`;
+    }
+  }
+  return undefined;
 }
 
 export async function loadModel(dir: string, backend: BackendPreference = 'auto'): Promise<LoadedModel> {
-  const modelPath = path.join(dir, 'model.json');
-  let modelJson: {
-    modelTopology: object;
-    weightsManifest: { paths: string[]; weights: import('@tensorflow/tfjs').io.WeightsManifestEntry[] }[];
-    userDefinedMetadata?: { peerkd?: PeerkdMetadata };
-  };
+  const modelPath = path.join(dir, MODEL_FILES.model);
+  let realDir: string;
+  let modelJson: unknown;
   try {
-    modelJson = JSON.parse(await readFile(modelPath, 'utf8'));
+    realDir = await realpath(dir);
+    modelJson = JSON.parse(await readFile(await modelFile(realDir, dir, MODEL_FILES.model, modelPath), 'utf8'));
   } catch (error) {
-    throw new Error(`cannot read model ${modelPath}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`cannot read model ${modelPath}: ${errorText(error)}`);
   }
-  const metadata = modelJson.userDefinedMetadata?.peerkd;
-  if (!metadata || metadata.format !== MODEL_FORMAT) {
-    throw new Error(`${modelPath} is not a PeerKD model (expected userDefinedMetadata.peerkd.format = ${MODEL_FORMAT})`);
+  const metadata = isRecord(modelJson) && isRecord(modelJson.userDefinedMetadata) ? modelJson.userDefinedMetadata.peerkd : undefined;
+  if (!isRecord(metadata) || metadata.format !== MODEL_FORMAT) {
+    throw new ModelFileError(modelPath, `not a PeerKD model (expected userDefinedMetadata.peerkd.format = ${MODEL_FORMAT})`);
   }
-  const { tf } = await selectBackend(backend);
-  const weightData = await readFile(path.join(dir, modelJson.weightsManifest[0].paths[0]));
-  const dense = await tf.loadLayersModel(
-    tf.io.fromMemory({
-      modelTopology: modelJson.modelTopology,
-      weightSpecs: modelJson.weightsManifest[0].weights,
-      weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength),
-    }),
-  );
-  const [kernelTensor, biasTensor] = dense.getWeights();
-  const kernel = Float32Array.from(kernelTensor.dataSync());
-  const bias = Float32Array.from(biasTensor.dataSync());
-  dense.dispose();
+  const metaProblem = metadataProblem(metadata);
+  if (metaProblem) throw new ModelFileError(modelPath, metaProblem);
+  const { buckets, dim, embeddingRows, labels } = metadata as unknown as PeerkdMetadata;
+  const classes = labels.length;
+  const json = modelJson as Record<string, unknown>;
+  const problem = isRecord(json.modelTopology) ? manifestProblem(json.weightsManifest, dim, classes) : 'modelTopology must be an object';
+  if (problem) throw new ModelFileError(modelPath, problem);
+  const manifest = (json.weightsManifest as { paths: string[]; weights: import('@tensorflow/tfjs').io.WeightsManifestEntry[] }[])[0];
 
-  const { buckets, dim, embeddingRows, labels } = metadata;
-  const embeddingFile = await readFile(path.join(dir, 'embedding.bin'));
-  const expectedBytes = embeddingRows * 4 + embeddingRows * dim * 4;
-  if (embeddingFile.byteLength !== expectedBytes) {
-    throw new Error(`${path.join(dir, 'embedding.bin')} has ${embeddingFile.byteLength} bytes, expected ${expectedBytes}`);
+  // Every file is checked (place, size, values) before anything is built from it.
+  const weightsName = manifest.paths[0];
+  const weightsShown = path.join(dir, weightsName);
+  const weightData = await readModelBytes(await modelFile(realDir, dir, weightsName, modelPath), weightsShown, (dim * classes + classes) * 4);
+  finiteFloats(weightData, 0, dim * classes + classes, weightsShown, 'weight');
+  const embeddingShown = path.join(dir, MODEL_FILES.embedding);
+  const embeddingFile = await readModelBytes(
+    await modelFile(realDir, dir, MODEL_FILES.embedding, modelPath),
+    embeddingShown,
+    embeddingRows * 4 + embeddingRows * dim * 4,
+  );
+  const indices = new Int32Array(embeddingRows);
+  for (let i = 0; i < embeddingRows; i++) {
+    const bucket = embeddingFile.readInt32LE(i * 4);
+    if (bucket < 0 || bucket >= buckets || (i > 0 && bucket <= indices[i - 1])) {
+      throw new ModelFileError(embeddingShown, `row index ${i} is ${bucket}: indices must increase and lie in [0, ${buckets})`);
+    }
+    indices[i] = bucket;
   }
-  const indices = new Int32Array(embeddingFile.buffer.slice(embeddingFile.byteOffset, embeddingFile.byteOffset + embeddingRows * 4));
-  const rows = float32(embeddingFile, embeddingRows * 4, embeddingRows * dim);
+  const rows = finiteFloats(embeddingFile, embeddingRows * 4, embeddingRows * dim, embeddingShown, 'embedding');
+  const idfShown = path.join(dir, MODEL_FILES.idf);
+  const idfFile = await readModelBytes(await modelFile(realDir, dir, MODEL_FILES.idf, modelPath), idfShown, buckets * 4);
+  const idf = finiteFloats(idfFile, 0, buckets, idfShown, 'IDF');
+
+  const { tf } = await selectBackend(backend);
+  let kernel: Float32Array;
+  let bias: Float32Array;
+  try {
+    const dense = await tf.loadLayersModel(
+      tf.io.fromMemory({
+        modelTopology: json.modelTopology as object,
+        weightSpecs: manifest.weights,
+        weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.byteLength),
+      }),
+    );
+    const loaded = dense.getWeights();
+    const shapes = loaded.map((tensor) => tensor.shape);
+    if (loaded.length !== 2 || !sameShape(shapes[0], [dim, classes]) || !sameShape(shapes[1], [classes])) {
+      dense.dispose();
+      throw new Error(`the layers hold weights of shapes ${JSON.stringify(shapes)}, expected [[${dim},${classes}],[${classes}]]`);
+    }
+    kernel = Float32Array.from(loaded[0].dataSync());
+    bias = Float32Array.from(loaded[1].dataSync());
+    dense.dispose();
+  } catch (error) {
+    throw new ModelFileError(modelPath, `the TensorFlow.js model does not load: ${errorText(error)}`);
+  }
+
   const embedding = new Float32Array(buckets * dim);
   indices.forEach((bucket, i) => embedding.set(rows.subarray(i * dim, (i + 1) * dim), bucket * dim));
-  const idfFile = await readFile(path.join(dir, 'idf.bin'));
-  if (idfFile.byteLength !== buckets * 4) throw new Error(`${path.join(dir, 'idf.bin')} has ${idfFile.byteLength} bytes, expected ${buckets * 4}`);
-  const featurizer: FittedFeaturizer = { config: metadata.featurizer, idf: float32(idfFile, 0, buckets) };
-  const weights: StudentWeights = { buckets, dim, classes: labels.length, embedding, kernel, bias };
+  const featurizer: FittedFeaturizer = { config: metadata.featurizer as unknown as FeaturizerConfig, idf };
+  const weights: StudentWeights = { buckets, dim, classes, embedding, kernel, bias };
 
   return {
     labels,

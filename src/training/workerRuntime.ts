@@ -7,7 +7,7 @@
  * the temp folder is removed and nothing else is touched.
  */
 import { once } from 'node:events';
-import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import * as path from 'node:path';
 import {
   METRICS_FILE,
@@ -172,7 +172,7 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
   function discardNow(): void {
     if (writer && !finished) {
       try {
-        rmSync(writer.tempDir, { recursive: true, force: true });
+        writer.discardSync();
       } catch {
         // The host removes it after the exit.
       }

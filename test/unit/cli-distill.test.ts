@@ -120,10 +120,11 @@ test('progress: a redrawn bar on a terminal, plain lines otherwise', () => {
   bar.update({ ...progress, epoch: 5, fraction: 0.6 });
   bar.line('warn: something');
   bar.finish();
-  assert.equal(tty.split('\r\x1b[2K').length - 1, 4);
+  // Two bars drawn, the line above the bar (erase, line, bar again), the bar erased at the end.
+  assert.equal(tty.split('\r\x1b[2K').length - 1, 5);
   assert.ok(tty.includes('[############------------]  50% peer'));
   assert.ok(!tty.includes('epoch 4/5'));
-  assert.ok(tty.includes('warn: something\n[##############----------]  60% peer'));
+  assert.ok(tty.includes('warn: something\n\r\x1b[2K[##############----------]  60% peer'));
 
   let plain = '';
   const lines = createProgressRenderer({ write: (text: string) => (plain += text) });
@@ -150,7 +151,7 @@ test('the summary table lists the counts and the estimates', () => {
     backendSkipped: [],
     elapsedMs: 61_000,
     peakRssMb: 321,
-  });
+  }).join('\n');
   assert.match(table, /rows\s+10\n/);
   assert.match(table, /teacher labels outside the set\s+3\n/);
   assert.match(table, /estimated teacher accuracy\s+0\.812\n/);

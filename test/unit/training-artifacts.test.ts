@@ -97,7 +97,8 @@ test('a committed run reads back; nothing is visible before the commit; discard 
   assert.equal(await latestRunId(dataset), undefined, 'an uncommitted run is not the latest');
   assert.equal(await readLatestRun(dataset), undefined);
   await writer.discard();
-  assert.deepEqual(await readdir(runsDir), []);
+  // The run created .peerkd/runs, so a failed run removes it again: nothing new is left next to the dataset.
+  assert.deepEqual(await readdir(folder), []);
 
   const runDir = await writeRun(dataset, '20260101-000000-a-000001');
   const run = await readRun(runDir);
@@ -242,4 +243,34 @@ test('the host side (client, protocol, artefact reader) bundles without TensorFl
   const inputs = Object.keys(result.metafile.inputs);
   assert.ok(inputs.some((input) => input.endsWith('src/training/client.ts')));
   assert.deepEqual(inputs.filter((input) => input.includes('@tensorflow') || /src\/training\/(pipeline|model|student|backend)\.ts$/.test(input)), []);
+});
+
+test('a failed run removes only the folders it created, and only while they are empty', async () => {
+  const folder = await tempFolder('cleanup');
+  const dataset = join(folder, 'a.jsonl');
+  await writeFile(dataset, '');
+
+  // The worker's signal handler (synchronous) and the host after a killed worker (removeTempRun) clean up alike.
+  const viaSignal = await RunWriter.create(resolveRunsDir(dataset), 'run-1');
+  viaSignal.discardSync();
+  assert.deepEqual(await readdir(folder), ['a.jsonl']);
+  const viaHost = await RunWriter.create(resolveRunsDir(dataset), 'run-2');
+  await removeTempRun(viaHost.tempDir);
+  assert.deepEqual(await readdir(folder), ['a.jsonl']);
+
+  // A configured output folder that existed before the run stays, even empty.
+  const out = join(folder, 'out');
+  await mkdir(out);
+  await (await RunWriter.create(resolveRunsDir(dataset, out), 'run-3')).discard();
+  assert.deepEqual(await readdir(out), []);
+
+  // Another run writing in the same new runs folder keeps it (and its own temp folder).
+  const first = await RunWriter.create(resolveRunsDir(dataset), 'run-4');
+  const second = await RunWriter.create(resolveRunsDir(dataset), 'run-5');
+  await first.discard();
+  assert.deepEqual(await readdir(resolveRunsDir(dataset)), ['.tmp-run-5']);
+  await second.discard();
+  // run-5 did not create the folder, so it leaves it (the first run could not remove it while run-5 wrote).
+  assert.deepEqual(await readdir(resolveRunsDir(dataset)), []);
+  await rm(folder, { recursive: true, force: true });
 });

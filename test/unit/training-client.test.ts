@@ -7,7 +7,7 @@ import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import assert from 'node:assert/strict';
 import { readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { PREDICTION_FIELDS, readLatestRun, resolveRunsDir } from '../../src/training/artifacts';
 import { DistillationError, startDistillation, type WorkerLaunchOptions } from '../../src/training/client';
@@ -54,6 +54,11 @@ async function rejection(promise: Promise<unknown>): Promise<DistillationError> 
 
 async function runsFolderEntries(datasetPath: string): Promise<string[]> {
   return (await readdir(resolveRunsDir(datasetPath))).sort();
+}
+
+/** A failed or cancelled first run leaves nothing new next to the dataset: no `.peerkd/runs`, empty or not. */
+async function assertNothingLeftBehind(datasetPath: string): Promise<void> {
+  assert.deepEqual(await readdir(dirname(datasetPath)), [basename(datasetPath)]);
 }
 
 describe('training worker runtime (real child process)', () => {
@@ -156,7 +161,7 @@ describe('training worker runtime (real child process)', () => {
       launch('slow'),
     );
     assert.equal((await rejection(run.done)).kind, 'cancelled');
-    assert.deepEqual(await runsFolderEntries(dataset), []);
+    await assertNothingLeftBehind(dataset);
     await rm(folder, { recursive: true, force: true });
   });
 
@@ -177,7 +182,7 @@ describe('training worker runtime (real child process)', () => {
     const error = await rejection(run.done);
     assert.equal(error.kind, 'cancelled');
     assert.ok(tempSeen);
-    assert.deepEqual(await runsFolderEntries(dataset), []);
+    await assertNothingLeftBehind(dataset);
     await rm(folder, { recursive: true, force: true });
   });
 
@@ -189,7 +194,7 @@ describe('training worker runtime (real child process)', () => {
     assert.match(error.message, /exited with code 3/);
     assert.match(error.message, /about to crash in epoch 2/);
     assert.ok(error.logTail.some((line) => line.includes('about to crash in epoch 2')));
-    assert.deepEqual(await runsFolderEntries(dataset), []);
+    await assertNothingLeftBehind(dataset);
     await rm(folder, { recursive: true, force: true });
   });
 
@@ -200,7 +205,7 @@ describe('training worker runtime (real child process)', () => {
     assert.equal(error.kind, 'out-of-memory');
     assert.match(error.message, /ran out of memory \(limit 48 MB\)/);
     assert.match(error.message, /allocating without limit/);
-    assert.deepEqual(await runsFolderEntries(dataset), []);
+    await assertNothingLeftBehind(dataset);
     await rm(folder, { recursive: true, force: true });
   });
 
@@ -221,7 +226,7 @@ describe('training worker runtime (real child process)', () => {
     assert.equal(error.kind, 'timeout');
     assert.match(error.message, /sent nothing for 0.5 s and was stopped/);
     assert.match(error.message, /blocking the event loop/);
-    assert.deepEqual(await runsFolderEntries(dataset), []);
+    await assertNothingLeftBehind(dataset);
     await rm(folder, { recursive: true, force: true });
   });
 
@@ -268,7 +273,7 @@ describe('training worker runtime (real child process)', () => {
     const error = await rejection(startDistillation(request(dataset), {}, launch('ok')).done);
     assert.equal(error.kind, 'input');
     assert.match(error.message, /one-label\.jsonl:1: every label in the dataset is 'World'/);
-    assert.deepEqual(await runsFolderEntries(dataset), []);
+    await assertNothingLeftBehind(dataset);
     await rm(folder, { recursive: true, force: true });
   });
 

@@ -172,3 +172,43 @@ test('protocol validation accepts the documented messages and rejects malformed 
   assert.ok(parseWorkerMessage({ type: 'error', kind: 'input', message: 'x', logTail: ['a'] }).ok);
   assert.ok(parseWorkerMessage({ type: 'cancelled' }).ok);
 });
+
+test('the worker streams the dataset file instead of reading it as one string (files over V8\'s string limit train)', async () => {
+  const { promises: fsp } = await import('node:fs');
+  const { mkdtemp, rm, writeFile } = fsp;
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const folder = await mkdtemp(join(tmpdir(), 'peerkd-stream-'));
+  const file = join(folder, 'big.jsonl');
+  // Over 3 MiB (parse.ts reads 1 MiB chunks), with a BOM, CRLF line ends, blank and broken lines, and multi-byte
+  // characters that fall across chunk boundaries.
+  const rows: string[] = [];
+  for (let index = 0, length = 0; length < 3.2 * (1 << 20); index++, length += rows[rows.length - 1].length + 2) {
+    if (index % 997 === 5) rows.push('{"broken": ');
+    else if (index % 1009 === 7) rows.push('');
+    else rows.push(JSON.stringify({ id: `r${index}`, text: `ligne ${index} — données é日本 ${'x'.repeat(index % 300)}`, teacher_label: index % 3 ? 'A' : 'B' }));
+  }
+  const text = '\ufeff' + rows.join('\r\n') + '\r\n';
+  await writeFile(file, text);
+  const originalReadFile = fsp.readFile;
+  // What fs.readFile(file, 'utf8') does for a file over V8's largest string (about 512 MiB).
+  fsp.readFile = (async (...args: Parameters<typeof originalReadFile>) => {
+    if (String(args[0]) === file) throw new RangeError('Invalid string length');
+    return originalReadFile(...args);
+  }) as typeof originalReadFile;
+  try {
+    const streamed = await readTrainingInput(source({ file }));
+    const expected = prepareTrainingInput(text, source({ file }));
+    assert.deepEqual(streamed, expected);
+    assert.equal(streamed.datasetSha256, sha256(text));
+    assert.ok(streamed.rows.length > 3000);
+    // The editor's text (unsaved edits) is used as given, never the file.
+    const edited = lines({ id: 'e1', text: 'edited', teacher_label: 'A' }, { id: 'e2', text: 'unsaved', teacher_label: 'B' });
+    const fromEditor = await readTrainingInput(source({ file, text: edited }));
+    assert.deepEqual(fromEditor.rows.map((row) => row.id), ['e1', 'e2']);
+    assert.equal(fromEditor.datasetSha256, sha256(edited));
+  } finally {
+    fsp.readFile = originalReadFile;
+    await rm(folder, { recursive: true, force: true });
+  }
+});
