@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SeedFigures } from '../../src/cli/bench';
+import type { SettingFigures } from '../../src/cli/bench';
 import { repoRoot, runCli as runCliIn, tempFolder } from '../fixtures/training/build';
 
 const dataDir = join(repoRoot, '..', 'shared', 'data', 'agnews-noisy');
@@ -48,11 +48,13 @@ test('peerkd bench on a slice prints the table and writes figures consistent wit
     json,
   ]);
   assert.equal(code, 0, stderr);
-  for (const figure of ['teacher label accuracy', 'vanilla KD, test accuracy', 'PeerKD: precision@100 of the ranking', 'PeerKD: AUROC of the ranking']) {
+  for (const figure of ['teacher label accuracy (all rows)', 'vanilla KD (the run’s own vanilla student), test accuracy', 'ECE of p_teacher_wrong (10 bins)', 'estimated teacher accuracy', 'adopted − teacher', 'final − vanilla, test accuracy', 'PeerKD: precision@100 of the ranking', 'PeerKD: AUROC of the ranking']) {
     assert.match(stdout, new RegExp(`\\| ${figure.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\|`), `table row '${figure}'`);
   }
 
-  const { results } = JSON.parse(readFileSync(json, 'utf8')) as { results: SeedFigures[] };
+  const { settings } = JSON.parse(readFileSync(json, 'utf8')) as { settings: SettingFigures[] };
+  assert.deepEqual(settings.map((setting) => setting.name), ['data']);
+  const [{ results }] = settings;
   assert.equal(results.length, 1);
   const [figures] = results;
   assert.equal(figures.seed, 0);
@@ -80,6 +82,13 @@ test('peerkd bench on a slice prints the table and writes figures consistent wit
     assert.ok(variant.testAccuracy > 0.4, `${name}: test accuracy ${variant.testAccuracy} should be well above chance (0.25)`);
   }
   const peerKd = figures.variants.PeerKD;
+  const c = peerKd.calibration;
+  assert.ok(c.ece >= 0 && c.ece <= 1, `ECE ${c.ece}`);
+  assert.ok(c.estimateLow <= c.estimate && c.estimate <= c.estimateHigh, `interval [${c.estimateLow}, ${c.estimateHigh}] holds ${c.estimate}`);
+  assert.ok(c.flaggedWrongLow <= c.flaggedWrongExpected && c.flaggedWrongExpected <= c.flaggedWrongHigh, 'flagged-wrong interval holds its estimate');
+  assert.equal(c.flaggedWrongActual, Math.round(peerKd.flagPrecision * peerKd.flagged), 'really wrong flagged rows agree with the flag precision');
+  assert.ok(c.teacherErrors <= teacherErrors && c.teacherErrors >= teacherErrors - HUMAN_ROWS, `teacher errors ${c.teacherErrors} counted on the rows without a human label`);
+  assert.ok(c.adoptedAccuracy >= c.teacherAccuracy, `adopted labels ${c.adoptedAccuracy} are never less accurate than the teacher's ${c.teacherAccuracy}`);
   assert.ok(peerKd, 'the PeerKD variant is reported');
   assert.ok(peerKd.auroc > 0.6, `PeerKD ranking AUROC ${peerKd.auroc} should find teacher errors`);
 });
