@@ -3,7 +3,21 @@ import assert from 'node:assert/strict';
 import { SeededRandom } from '../../src/training/random';
 import { fitFeaturizer, transform, tokenize, featureHashes, selectRows, fnv1a } from '../../src/training/featurize';
 import { stratifiedFolds } from '../../src/training/splits';
-import { rowPosterior, estimateConfusion, chooseFlagThreshold, chooseChangeThreshold, calibrate, type CalibrationInput, type CalibrationParameters } from '../../src/training/calibration';
+import {
+  rowPosterior,
+  estimateConfusion,
+  chooseFlagThreshold,
+  chooseChangeThreshold,
+  calibrate,
+  fitRecalibration,
+  applyRecalibration,
+  chooseChangeByGainBound,
+  trustFigures,
+  IDENTITY_RECALIBRATION,
+  MIN_SLOPE,
+  type CalibrationInput,
+  type CalibrationParameters,
+} from '../../src/training/calibration';
 import { precisionAtK, auroc, accuracyOf } from '../../src/training/evaluation';
 
 const close = (actual: number, expected: number, tolerance = 1e-6) =>
@@ -209,4 +223,71 @@ test('calibrate: when the human labels show no gain from changing, the guard kee
     assert.equal(result.flagged[row], 1, `row ${row} flagged for review`);
   }
   for (const row of [1, 2, 3, 4, 5]) assert.equal(result.flagged[row], 0, `row ${row} not flagged`);
+});
+
+test('recalibration: recovers σ(a + b·logit p) from many pairs, and shrinks a ranking the pairs do not confirm', () => {
+  const random = new SeededRandom(11);
+  const logit = (p: number) => Math.log(p / (1 - p));
+  const many = Array.from({ length: 4000 }, () => {
+    const p = 0.01 + 0.98 * random.next();
+    const truth = 1 / (1 + Math.exp(-(-1 + 0.5 * logit(p))));
+    return { wrongProbability: p, wrong: random.next() < truth };
+  });
+  const fitted = fitRecalibration(many, { intercept: 2, slope: 1 });
+  close(fitted.intercept, -1, 0.15);
+  close(fitted.slope, 0.5, 0.1);
+  assert.ok(fitted.covariance[0] > 0 && fitted.covariance[2] > 0 && fitted.covariance[2] < 0.01, 'many pairs: a tight posterior');
+  // 50 pairs, 3 teacher errors, each scored *low* by the model while right labels are scored high: the pairs refute
+  // the ranking, so the slope falls (never below MIN_SLOPE) and the posterior stays wide.
+  const refuting = Array.from({ length: 50 }, (_, k) => ({ wrongProbability: k < 3 ? 0.02 : k < 13 ? 0.9 : 0.1, wrong: k < 3 }));
+  const shrunk = fitRecalibration(refuting, { intercept: 2, slope: 1 });
+  assert.ok(shrunk.slope < 0.7 && shrunk.slope >= MIN_SLOPE, `slope ${shrunk.slope}`);
+  assert.ok(applyRecalibration(shrunk, 0.99) < 0.5, `a raw 0.99 is no longer confident: ${applyRecalibration(shrunk, 0.99)}`);
+  assert.deepEqual(fitRecalibration([], { intercept: 2, slope: 1 }), IDENTITY_RECALIBRATION);
+});
+
+test('do-no-harm bound: relabels where every plausible recalibration gains, never where some plausible one loses', () => {
+  const candidates = [
+    ...Array.from({ length: 40 }, () => ({ rawWrong: 0.97, rawSuggested: 0.95 })),
+    ...Array.from({ length: 200 }, () => ({ rawWrong: 0.55, rawSuggested: 0.5 })),
+    ...Array.from({ length: 2000 }, () => ({ rawWrong: 0.03, rawSuggested: 0.02 })),
+  ];
+  const tight = { intercept: 0, slope: 1, covariance: [0.01, 0, 0.01] as [number, number, number] };
+  const chosen = chooseChangeByGainBound(candidates, tight);
+  assert.ok(chosen.kappa <= 0.99 && chosen.lowerBound > 0, `tight posterior: relabel (κ = ${chosen.kappa})`);
+  // Same raw advice, but a recalibration the pairs hardly pin down (slope anywhere from ~0 to 2).
+  const loose = { intercept: -1.5, slope: 0.4, covariance: [1, 0, 0.5] as [number, number, number] };
+  const refused = chooseChangeByGainBound(candidates, loose);
+  assert.ok(refused.kappa > 1, `loose posterior: keep every teacher label (κ = ${refused.kappa})`);
+});
+
+test('trust figures: the 90 % interval of the teacher accuracy covers the truth ≥ 85 % of the time, with a biased model', () => {
+  const random = new SeededRandom(5);
+  let covered = 0;
+  let bias = 0;
+  const runs = 200;
+  for (let run = 0; run < runs; run++) {
+    const rows = 1500;
+    const teacher = new Int32Array(rows);
+    const human = new Int32Array(rows).fill(-1);
+    const pTeacherWrong = new Float32Array(rows);
+    const truth: boolean[] = [];
+    for (let i = 0; i < rows; i++) {
+      const q = random.next() < 0.8 ? 0.02 : 0.4; // the real error risk of the row
+      truth.push(random.next() < q);
+      pTeacherWrong[i] = q / 2; // the model halves every risk: confidently wrong about the teacher
+    }
+    const pairs: { pRight: number; right: boolean }[] = [];
+    for (let i = 0; i < 50; i++) {
+      human[i] = 0;
+      pairs.push({ pRight: 1 - pTeacherWrong[i], right: !truth[i] });
+    }
+    const input = { classes: 2, peerProbs: new Float32Array(rows * 2), teacher, human, teacherConfidence: new Float32Array(rows).fill(NaN) };
+    const { teacherAccuracy } = trustFigures(input, pTeacherWrong, new Uint8Array(rows), pairs);
+    const real = truth.slice(50).filter((wrong) => !wrong).length / (rows - 50);
+    if (teacherAccuracy.low <= real && real <= teacherAccuracy.high) covered++;
+    bias += (teacherAccuracy.estimate - real) / runs;
+  }
+  assert.ok(covered / runs >= 0.85, `covered ${covered} of ${runs}`);
+  assert.ok(Math.abs(bias) < 0.01, `the corrected estimate is unbiased (mean error ${bias}); the model alone is off by 0.05`);
 });

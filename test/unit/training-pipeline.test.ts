@@ -208,3 +208,18 @@ test('results do not depend on the order of the rows: shuffled rows (same ids) g
     assert.deepEqual(out.metrics.thresholds, reference.metrics.thresholds);
   }
 });
+
+test('the final student is the vanilla student when the advice adopts no label, and differs only by its targets otherwise', async () => {
+  const { rows, truth } = dataset();
+  const clean = rows.map((row, i) => ({ ...row, teacher: truth[i] }));
+  const out = await runDistillation({ rows: clean, labels: LABELS }, OPTIONS, {}, TINY);
+  assert.deepEqual(out.advisedLabels, truth, 'a right teacher is never overruled');
+  assert.equal(out.metrics.finalTargets, 'hard');
+  const texts = rows.map((row) => row.text);
+  assert.deepEqual(predictTexts(out.model, texts), predictTexts(out.vanillaModel, texts));
+  // 12 human pairs cannot bound the gain on 90 rows, so the default guard keeps every teacher label here; without it
+  // the arg-max of the advice is adopted and the final student learns from those labels.
+  const noisy = await runDistillation({ rows, labels: LABELS }, OPTIONS, {}, { ...TINY, changeGuard: 'off' });
+  assert.ok(noisy.advisedLabels.some((label, i) => label !== rows[i].teacher && rows[i].human === null), 'the noisy teacher is corrected');
+  assert.notDeepEqual(predictTexts(noisy.model, texts), predictTexts(noisy.vanillaModel, texts));
+});
