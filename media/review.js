@@ -37,6 +37,7 @@
   const state = {
     datasetUri: saved.datasetUri || null,
     datasetName: '',
+    summary: '',
     runId: '',
     labels: [],
     rows: new Map(),
@@ -115,6 +116,9 @@
     const undo = ui.button('Undo', { title: 'Undo the last decision (u)', action: 'undo', onClick: () => post({ type: 'undo' }) });
     const help = ui.button('?', { appearance: 'icon', title: 'Keyboard shortcuts (?)', action: 'help', onClick: () => toggleHelp() });
     header.append(title, run, counts, spacer, undo, help);
+    // What the run says about the teacher, with its intervals: one line of its own so counts never reflow it.
+    const summary = el('div', 'muted run-summary', state.summary || '');
+    summary.id = 'run-summary';
 
     const toolbar = el('div', 'toolbar');
     const teacher = ui.dropdown({
@@ -240,7 +244,7 @@
     }
     helpBox.append(helpTitle, helpTable, el('p', 'muted', 'Decisions write the human label into the dataset through the editor, so Ctrl+Z in the editor undoes them too. Save the file to keep them.'));
 
-    app.append(header, toolbar, confusionWrap, notice, list, details, helpBox);
+    app.append(header, summary, toolbar, confusionWrap, notice, list, details, helpBox);
     dom = { counts, undo, teacher, suggested, minP, status, search, confusion, list, spacer: spacerDiv, details, help: helpBox, notice, pool: [] };
   }
 
@@ -637,6 +641,7 @@
     state.datasetUri = message.datasetUri;
     state.datasetName = message.datasetName;
     state.runId = message.runId;
+    state.summary = message.summary;
     state.labels = message.labels;
     state.filters = message.filters;
     state.rows = new Map(message.rows.map((row) => [row.key, row]));

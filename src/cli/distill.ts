@@ -8,7 +8,8 @@ import { assertReadableFile } from '../dataset/files';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { MODEL_DIR, resolveRunsDir } from '../training/artifacts';
 import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, startDistillation, type WorkerLaunchOptions } from '../training/client';
-import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type DistillationRunResult, type RunSummary } from '../training/protocol';
+import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type DistillationRunResult, type IntervalSummary, type RunSummary } from '../training/protocol';
+import { trustSentence } from '../review/format';
 import type { BackendPreference, DistillOptions } from '../training/types';
 import { labelsOption, UsageError, type CliCommand } from './command';
 import { createProgressRenderer, formatDuration } from './progress';
@@ -137,10 +138,20 @@ export function formatSummary(summary: RunSummary): string[] {
     ['backend', summary.backend],
     ['time', formatDuration(summary.elapsedMs)],
   ];
+  const interval = (value: IntervalSummary | null | undefined, digits: (x: number) => string) =>
+    value && value.low !== null && value.high !== null ? `${digits(value.low)} – ${digits(value.high)}` : '—';
+  if (summary.trust) {
+    rows.splice(rows.findIndex(([name]) => name === 'estimated teacher accuracy') + 1, 0, ['… 90 % interval', interval(summary.trust.teacherAccuracy, (x) => x.toFixed(3))]);
+    rows.splice(rows.findIndex(([name]) => name === 'flagged as teacher errors') + 1, 0, [
+      '… of them probably wrong',
+      summary.trust.flaggedWrong ? `${summary.trust.flaggedWrong.estimate.toFixed(0)} (90 % interval ${interval(summary.trust.flaggedWrong, (x) => x.toFixed(0))})` : '—',
+    ]);
+  }
   if (summary.peakRssMb !== undefined) rows.push(['worker peak memory', `${summary.peakRssMb} MB`]);
   if (counts.teacherOutsideLabelSet > 0) rows.splice(5, 0, ['teacher labels outside the set', String(counts.teacherOutsideLabelSet)]);
   const width = Math.max(...rows.map(([name]) => name.length));
-  return rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`);
+  const table = rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`);
+  return summary.trust ? [...table, '', `  ${trustSentence(summary.trust, summary.flagged)}`] : table;
 }
 
 export function createDistillCommand(io: CliIo = { stdout: process.stdout, stderr: process.stderr }, launch: WorkerLaunchOptions = {}): CliCommand {

@@ -243,8 +243,11 @@ export class LabelProbabilityHover implements vscode.HoverProvider {
       if (range && position.character >= range.start && position.character <= range.end) {
         const row = index.byKey.get(rowId);
         const confidence = this.teacherConfidence(lineText, fields.teacherConfidence);
+        const markdown = probabilityHover(prediction, row?.teacher ?? prediction.teacher, confidence);
+        markdown.appendMarkdown('\n\n');
+        markdown.appendText(`Run ${run.runId}: ${run.trustSentence}`);
         return new vscode.Hover(
-          probabilityHover(prediction, row?.teacher ?? prediction.teacher, confidence),
+          markdown,
           new vscode.Range(position.line, range.start, position.line, range.end),
         );
       }

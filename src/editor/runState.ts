@@ -4,6 +4,8 @@ import type { FieldMapping } from '../dataset/types';
 import type { DocumentRowState } from '../review/model';
 import { assignRowKeys, keyRows } from '../review/rowKeys';
 import { readLatestRun, readRun, type RunArtefacts } from '../training/artifacts';
+import { trustFromMetrics } from '../training/protocol';
+import { trustSentence } from '../review/format';
 import type { Prediction } from '../training/types';
 import { readSettings } from './settings';
 
@@ -17,6 +19,8 @@ export interface LoadedRun {
   byKey: Map<string, Prediction>;
   /** The run's label set, in its class order: keys 1–9 of the panel pick these. */
   labels: string[];
+  /** What the run says about the teacher, in words with its 90 % intervals (review/format.ts trustSentence). */
+  trustSentence: string;
 }
 
 /** A dataset document's rows by identity, at one document version. */
@@ -43,6 +47,7 @@ function toLoadedRun(datasetUri: vscode.Uri, artefacts: RunArtefacts): LoadedRun
     predictions: artefacts.predictions,
     byKey,
     labels: artefacts.settings.labels,
+    trustSentence: trustSentence(trustFromMetrics(artefacts.metrics), artefacts.predictions.filter((prediction) => prediction.flagged).length),
   };
 }
 

@@ -1,5 +1,5 @@
 /** Texts the user reads about a run: progress lines and the end-of-run summary. Plain TypeScript. */
-import type { RunSummary } from '../training/protocol';
+import type { RunSummary, TrustSummary } from '../training/protocol';
 import type { DistillProgress } from '../training/types';
 
 const PHASE_NAMES: Record<DistillProgress['phase'], string> = {
@@ -49,14 +49,47 @@ function plural(count: number, one: string, many = `${one}s`): string {
   return `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`;
 }
 
-/** The end-of-run summary: estimated teacher accuracy, rows flagged, final student accuracy on the human labels. */
+function wholePercent(value: number): string {
+  return `${Math.round(value * 100)}%`;
+}
+
+/**
+ * What the run says about the teacher, with its 90 % intervals, in one line a data scientist reads at a glance:
+ * "Teacher ≈ 93% right (90% interval 91–95%). 189 flagged, about 36 of them wrong (90% interval 20–52)."
+ * One wording for the run summary, the CLI, the hover and the Label Review header.
+ */
+export function trustSentence(trust: TrustSummary, flagged: number): string {
+  const parts: string[] = [];
+  const teacher = trust.teacherAccuracy;
+  if (teacher) {
+    parts.push(
+      teacher.low !== null && teacher.high !== null
+        ? `Teacher ≈ ${wholePercent(teacher.estimate)} right (90% interval ${wholePercent(teacher.low).replace('%', '')}–${wholePercent(teacher.high)}).`
+        : `Teacher ≈ ${wholePercent(teacher.estimate)} right (no human labels to check this against).`,
+    );
+  }
+  const wrong = trust.flaggedWrong;
+  if (flagged > 0 && wrong) {
+    const range = wrong.low !== null && wrong.high !== null ? ` (90% interval ${Math.round(wrong.low)}–${Math.round(wrong.high)})` : '';
+    parts.push(`${plural(flagged, 'row')} flagged, about ${Math.round(wrong.estimate).toLocaleString('en-US')} of them wrong${range}.`);
+  } else {
+    parts.push(`${plural(flagged, 'row')} flagged.`);
+  }
+  return parts.join(' ');
+}
+
+/** The end-of-run summary: the teacher's estimated accuracy, rows flagged, final student accuracy on the human labels. */
 export function summaryMessage(datasetName: string, summary: RunSummary): string {
   const parts = [`PeerKD: ${datasetName} done.`];
-  const teacher = percent(summary.estimatedTeacherAccuracy);
-  if (teacher) {
-    parts.push(`Estimated teacher accuracy ${teacher}.`);
+  if (summary.trust) {
+    parts.push(trustSentence(summary.trust, summary.flagged));
+  } else {
+    const teacher = percent(summary.estimatedTeacherAccuracy);
+    if (teacher) {
+      parts.push(`Estimated teacher accuracy ${teacher}.`);
+    }
+    parts.push(`${plural(summary.flagged, 'row')} flagged.`);
   }
-  parts.push(`${plural(summary.flagged, 'row')} flagged.`);
   const student = percent(summary.finalStudentHumanAccuracy);
   if (student) {
     parts.push(`Final student ${student} on the ${plural(summary.counts.humanLabelled, 'human label')}.`);

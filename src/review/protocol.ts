@@ -55,6 +55,8 @@ export type HostMessage =
       datasetName: string;
       datasetUri: string;
       runId: string;
+      /** What the run says about the teacher, with its intervals (review/format.ts trustSentence). */
+      summary: string;
       labels: string[];
       rows: RowView[];
       filters: ReviewFilters;

@@ -58,6 +58,42 @@ export interface InputCounts {
   teacherOutsideLabelSet: number;
 }
 
+/** An estimate and its 90 % interval; the bounds are null where nothing bounds it (no human pairs to check against). */
+export interface IntervalSummary {
+  estimate: number;
+  low: number | null;
+  high: number | null;
+}
+
+/** What the user is told about the teacher, each figure with its interval (metrics.json `trust`, calibration.ts). */
+export interface TrustSummary {
+  /** Share of right teacher labels among the teacher-labelled rows without a human label. */
+  teacherAccuracy: IntervalSummary | null;
+  /** How many of the flagged rows probably carry a wrong teacher label. */
+  flaggedWrong: IntervalSummary | null;
+}
+
+function finiteAt(value: unknown, ...keys: string[]): number | null {
+  let current = value;
+  for (const key of keys) {
+    if (typeof current !== 'object' || current === null || !Object.prototype.hasOwnProperty.call(current, key)) return null;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return typeof current === 'number' && Number.isFinite(current) ? current : null;
+}
+
+/** The trust figures of a run's metrics.json (any shape: older runs have none, and then every figure is null). */
+export function trustFromMetrics(metrics: unknown): TrustSummary {
+  const interval = (key: string): IntervalSummary | null => {
+    const estimate = finiteAt(metrics, 'trust', key, 'estimate');
+    if (estimate === null) return null;
+    const low = finiteAt(metrics, 'trust', key, 'low');
+    const high = finiteAt(metrics, 'trust', key, 'high');
+    return low !== null && high !== null && low <= estimate && estimate <= high ? { estimate, low, high } : { estimate, low: null, high: null };
+  };
+  return { teacherAccuracy: interval('teacherAccuracy'), flaggedWrong: interval('flaggedWrong') };
+}
+
 /** What the host shows at the end of a run; the full figures are in `metrics.json`. */
 export interface RunSummary {
   runId: string;
@@ -73,6 +109,8 @@ export interface RunSummary {
   teacherAgreementWithHumans: number | null;
   /** Final student's accuracy on the human labels when the method reports it, else null. */
   finalStudentHumanAccuracy: number | null;
+  /** The estimates above with their 90 % intervals (absent from workers that predate them). */
+  trust?: TrustSummary;
   backend: string;
   backendSkipped: { name: string; reason: string }[];
   elapsedMs: number;
@@ -141,6 +179,10 @@ const isFiniteNumber: Check = (value, where) =>
   typeof value === 'number' && Number.isFinite(value) ? undefined : `${where} must be a finite number`;
 const isPositiveInteger: Check = (value, where) =>
   Number.isInteger(value) && (value as number) >= 1 ? undefined : `${where} must be an integer ≥ 1`;
+
+function nullable(check: Check): Check {
+  return (value, where) => (value === null ? undefined : check(value, where));
+}
 
 function optional(check: Check): Check {
   return (value, where) => (value === undefined ? undefined : check(value, where));
@@ -244,6 +286,12 @@ const isSummary = object({
   estimatedTeacherAccuracy: isNullableRate,
   teacherAgreementWithHumans: isNullableRate,
   finalStudentHumanAccuracy: isNullableRate,
+  trust: optional(
+    object({
+      teacherAccuracy: nullable(object({ estimate: isFiniteNumber, low: nullable(isFiniteNumber), high: nullable(isFiniteNumber) })),
+      flaggedWrong: nullable(object({ estimate: isFiniteNumber, low: nullable(isFiniteNumber), high: nullable(isFiniteNumber) })),
+    }),
+  ),
   backend: isString,
   backendSkipped: arrayOf(object({ name: isString, reason: isString })),
   elapsedMs: isFiniteNumber,

@@ -19,6 +19,7 @@ import {
 } from './artifacts';
 import { InputError, readTrainingInput, type PreparedInput } from './input';
 import {
+  trustFromMetrics,
   parseHostMessage,
   type DistillationFailureKind,
   type DistillationRequest,
@@ -106,6 +107,7 @@ export function summarize(
     teacherAgreementWithHumans: bothLabelled ? agreeing / bothLabelled : null,
     // Cross-fitted: the final student's recipe, judged on human rows it did not train on (pipeline.ts humanCheck).
     finalStudentHumanAccuracy: numberAt(base.metrics, 'humanCheck', 'studentAccuracy'),
+    trust: trustFromMetrics(base.metrics),
     backend: base.backend.name,
     backendSkipped: base.backend.skipped,
     elapsedMs: base.elapsedMs,

@@ -228,6 +228,7 @@ export class LabelReviewPanel {
       datasetName: name,
       datasetUri: this.datasetUri.toString(),
       runId: this.run.runId,
+      summary: this.run.trustSentence,
       labels: this.run.labels,
       rows,
       filters: this.filters,

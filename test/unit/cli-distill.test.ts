@@ -50,6 +50,11 @@ test('peerkd distill runs the worker, prints progress lines, the artefacts folde
   assert.match(stdout, /rows\s+200\n/);
   assert.match(stdout, /human-labelled\s+20\n/);
   assert.match(stdout, new RegExp(`flagged as teacher errors\\s+${latest.predictions.filter((p) => p.flagged).length}\\n`));
+  // The trust figures of the run, from its metrics.json, with their intervals (issue 9).
+  const trust = (latest.metrics as { trust: { teacherAccuracy: { estimate: number; low: number; high: number } } }).trust;
+  assert.ok(trust.teacherAccuracy.low <= trust.teacherAccuracy.estimate && trust.teacherAccuracy.estimate <= trust.teacherAccuracy.high);
+  assert.match(stdout, new RegExp(`estimated teacher accuracy\\s+${trust.teacherAccuracy.estimate.toFixed(3)}\\n\\s+… 90 % interval\\s+${trust.teacherAccuracy.low.toFixed(3)} – ${trust.teacherAccuracy.high.toFixed(3)}\\n`));
+  assert.match(stdout, new RegExp(`Teacher ≈ ${Math.round(trust.teacherAccuracy.estimate * 100)}% right \\(90% interval \\d+–\\d+%\\)\\.`));
   // Not a terminal: plain progress lines, no carriage returns.
   assert.match(stderr, /% peer · stage 1\/2 · fold 1\/2/);
   assert.ok(!stderr.includes('\r'));

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeProgress, formatDuration, summaryMessage } from '../../src/review/format';
+import { describeProgress, formatDuration, summaryMessage, trustSentence } from '../../src/review/format';
+import { trustFromMetrics } from '../../src/training/protocol';
 import type { RunSummary } from '../../src/training/protocol';
 
 test('progress line: phase, stage (only when several), fold, epoch, rows/s and time left', () => {
@@ -62,4 +63,31 @@ test('summary leaves out unknown figures and reports skipped lines', () => {
     summaryMessage('d.jsonl', summary({ estimatedTeacherAccuracy: null, finalStudentHumanAccuracy: null, flagged: 1 }, { invalidLines: 1, skippedNoText: 3 })),
     'PeerKD: d.jsonl done. 1 row flagged. Skipped 1 invalid line and 3 rows without text (see Problems).',
   );
+});
+
+test('summary with trust figures: the teacher estimate and the flagged rows’ errors, each with its 90 % interval', () => {
+  const trust = { teacherAccuracy: { estimate: 0.9312, low: 0.9071, high: 0.9533 }, flaggedWrong: { estimate: 36.4, low: 20.2, high: 52.6 } };
+  assert.equal(
+    summaryMessage('reviews.jsonl', summary({ trust, flagged: 189, finalStudentHumanAccuracy: null })),
+    'PeerKD: reviews.jsonl done. Teacher ≈ 93% right (90% interval 91–95%). 189 rows flagged, about 36 of them wrong (90% interval 20–53).',
+  );
+  assert.equal(
+    trustSentence({ teacherAccuracy: { estimate: 0.9, low: null, high: null }, flaggedWrong: { estimate: 3, low: null, high: null } }, 4),
+    'Teacher ≈ 90% right (no human labels to check this against). 4 rows flagged, about 3 of them wrong.',
+  );
+  assert.equal(trustSentence({ teacherAccuracy: null, flaggedWrong: null }, 0), '0 rows flagged.');
+});
+
+test('trust figures are read from metrics.json of any shape: missing or malformed figures are null, never invented', () => {
+  assert.deepEqual(trustFromMetrics(undefined), { teacherAccuracy: null, flaggedWrong: null });
+  assert.deepEqual(trustFromMetrics({ trust: { teacherAccuracy: { estimate: 0.8, low: 0.7, high: 0.9 } } }), {
+    teacherAccuracy: { estimate: 0.8, low: 0.7, high: 0.9 },
+    flaggedWrong: null,
+  });
+  // NaN is written as null in JSON; bounds that do not hold the estimate are dropped rather than shown.
+  assert.deepEqual(trustFromMetrics({ trust: { teacherAccuracy: { estimate: 0.8, low: null, high: null }, flaggedWrong: { estimate: 5, low: 9, high: 12 } } }), {
+    teacherAccuracy: { estimate: 0.8, low: null, high: null },
+    flaggedWrong: { estimate: 5, low: null, high: null },
+  });
+  assert.deepEqual(trustFromMetrics({ trust: { ['__proto__']: 1, teacherAccuracy: 'x' } }), { teacherAccuracy: null, flaggedWrong: null });
 });
