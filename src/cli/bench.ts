@@ -425,7 +425,7 @@ export function markdownTables(setting: SettingFigures, command: string, withTar
   const isData = setting.name === 'data';
   const variantNames = Object.keys(results[0].variants);
   const v = (name: string, pick: (f: VariantFigures) => number) => results.map((r) => pick(r.variants[name]));
-  const out: string[] = [`### Setting \`${setting.name}\``, '', `Command: \`${command}\``, '', header, divider];
+  const out: string[] = [`#### Setting \`${setting.name}\``, '', `Command: \`${command}\``, '', header, divider];
   out.push(line('teacher label accuracy (all rows)', results.map((r) => r.teacherAccuracy)));
   out.push(line('SFT on the human labels, test accuracy', results.map((r) => r.sftHumanTestAccuracy)));
   out.push(line(`SFT on ${results[0].goldSubsetSize} gold labels, test accuracy`, results.map((r) => r.sftGoldTestAccuracy)));
