@@ -216,6 +216,35 @@ function meanReportedConfidence(input: CalibrationInput): number {
  * α, γ, β by maximum likelihood of the human labels listed, on a small grid. Ties (and the no-data case) go to the
  * neutral point α = 1, γ = 0, β = 0; a weak Gaussian prior around it keeps a handful of rows from over-fitting.
  */
+/** Temperatures tried for the advice on rows without a teacher label. */
+export const TEMPERATURE_GRID = [0.25, 0.35, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.1, 1.25, 1.5, 1.75, 2, 2.5, 3, 4];
+
+/**
+ * The peers' temperature for rows without a teacher label (the teacher abstained): p(y)^τ renormalised, τ maximising
+ * the likelihood of every human label under its row's out-of-fold peer probabilities (temperature scaling, Guo et
+ * al., 2017). One parameter on all human rows, so 50 labels pin it down well; without human rows, τ = 1.
+ */
+export function fitPeerTemperature(input: CalibrationInput, humanRows: readonly number[]): number {
+  const { classes, peerProbs, human } = input;
+  let best = 1;
+  let bestScore = -Infinity;
+  for (const tau of TEMPERATURE_GRID) {
+    let score = 0;
+    for (const row of humanRows) {
+      let max = -Infinity;
+      for (let y = 0; y < classes; y++) max = Math.max(max, tau * Math.log(Math.max(peerProbs[row * classes + y], FLOOR)));
+      let sum = 0;
+      for (let y = 0; y < classes; y++) sum += Math.exp(tau * Math.log(Math.max(peerProbs[row * classes + y], FLOOR)) - max);
+      score += tau * Math.log(Math.max(peerProbs[row * classes + human[row]], FLOOR)) - max - Math.log(sum);
+    }
+    if (score > bestScore + 1e-9 || (Math.abs(score - bestScore) <= 1e-9 && Math.abs(tau - 1) < Math.abs(best - 1))) {
+      bestScore = score;
+      best = tau;
+    }
+  }
+  return humanRows.length > 0 ? best : 1;
+}
+
 export function fitParameters(input: CalibrationInput, confusion: Float32Array, humanRows: readonly number[], priorStrength = 1): CalibrationParameters {
   const meanConfidence = meanReportedConfidence(input);
   const anyConfidence = humanRows.some((row) => Number.isFinite(input.teacherConfidence[row]));
@@ -552,6 +581,8 @@ export function calibrate(input: CalibrationInput, options: Partial<CalibrateOpt
     changeThreshold = 0;
   }
 
+  // Rows without a teacher label: the peers alone, tempered on every human label.
+  const abstainedParameters: CalibrationParameters = { ...parameters, alpha: fitPeerTemperature(input, humanRows) };
   const posterior = new Float32Array(rows * classes);
   const suggested = new Int32Array(rows);
   const advised = new Int32Array(rows);
@@ -566,7 +597,7 @@ export function calibrate(input: CalibrationInput, options: Partial<CalibrateOpt
       advised[i] = human[i];
       continue;
     }
-    rowPosterior(input, parameters, i, posterior, i * classes);
+    rowPosterior(input, teacher[i] >= 0 ? parameters : abstainedParameters, i, posterior, i * classes);
     if (teacher[i] >= 0) rescaleRow(posterior, i * classes, classes, teacher[i], applyRecalibration(recalibration, 1 - posterior[i * classes + teacher[i]]));
     suggested[i] = argmax(posterior, i * classes, classes);
     advised[i] = suggested[i];

@@ -376,14 +376,14 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   const sameAsVanilla = finalTargets === 'hard' && labelled.every((row) => advice.advised[row] === trusted[row]);
   const finalModel = sameAsVanilla ? vanillaModel : await train(labelled, targets, 'final', {}, vanillaSeed);
   if (sameAsVanilla) log('final student: the advice adopted no label, so it is the vanilla student');
-  const finalProbs = predictRows(finalModel, null);
   endPhase('final');
   checkpoint();
 
-  // Rows without any label: the advice is the final student's prediction (nothing to calibrate against).
+  // Rows without any label (the teacher abstained): the advice is the peers' out-of-sample prediction, tempered on the
+  // human labels (calibration.ts fitPeerTemperature), so its stated probability can be trusted like the others.
   const predictions: Prediction[] = rows.map((row, i) => {
-    const probs = teacher[i] >= 0 || human[i] >= 0 ? advice.posterior : finalProbs;
-    const suggested = teacher[i] >= 0 || human[i] >= 0 ? advice.suggested[i] : argmax(finalProbs, i * classes, classes);
+    const probs = advice.posterior;
+    const suggested = advice.suggested[i];
     return {
       id: row.id,
       line: row.line,
@@ -433,7 +433,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   };
   doneWork = plannedWork;
   report({ phase: 'final' });
-  const advisedLabels = predictions.map((prediction, i) => (teacher[i] >= 0 || human[i] >= 0 ? labels[advice.advised[i]] : prediction.suggested));
+  const advisedLabels = predictions.map((_, i) => labels[advice.advised[i]]);
   return {
     predictions,
     advisedLabels,

@@ -13,6 +13,7 @@ import {
   applyRecalibration,
   chooseChangeByGainBound,
   trustFigures,
+  fitPeerTemperature,
   IDENTITY_RECALIBRATION,
   MIN_SLOPE,
   type CalibrationInput,
@@ -290,4 +291,22 @@ test('trust figures: the 90 % interval of the teacher accuracy covers the truth 
   }
   assert.ok(covered / runs >= 0.85, `covered ${covered} of ${runs}`);
   assert.ok(Math.abs(bias) < 0.01, `the corrected estimate is unbiased (mean error ${bias}); the model alone is off by 0.05`);
+});
+
+test('peer temperature for rows without a teacher label: over-confident peers are cooled, timid ones sharpened', () => {
+  const rowsOf = (p: number, right: number, total: number) => {
+    const peer: number[][] = [];
+    const human: number[] = [];
+    for (let i = 0; i < total; i++) {
+      peer.push([p, 1 - p]);
+      human.push(i < right ? 0 : 1);
+    }
+    return input(peer, peer.map(() => -1), human);
+  };
+  const all = Array.from({ length: 50 }, (_, i) => i);
+  // Peers say 0.99 but are right on 35 of 50 rows: the likelihood wants them much flatter.
+  assert.ok(fitPeerTemperature(rowsOf(0.99, 35, 50), all) < 0.5);
+  // Peers say 0.6 but are right on 49 of 50 rows: sharper.
+  assert.ok(fitPeerTemperature(rowsOf(0.6, 49, 50), all) > 2);
+  assert.equal(fitPeerTemperature(rowsOf(0.6, 49, 50), []), 1, 'no human labels: no change');
 });
