@@ -73,7 +73,8 @@ export interface TrustSummary {
   flaggedWrong: IntervalSummary | null;
 }
 
-function finiteAt(value: unknown, ...keys: string[]): number | null {
+/** The finite number at a path of own keys in parsed JSON, else null. */
+export function numberAt(value: unknown, ...keys: string[]): number | null {
   let current = value;
   for (const key of keys) {
     if (typeof current !== 'object' || current === null || !Object.prototype.hasOwnProperty.call(current, key)) return null;
@@ -85,10 +86,10 @@ function finiteAt(value: unknown, ...keys: string[]): number | null {
 /** The trust figures of a run's metrics.json (any shape: older runs have none, and then every figure is null). */
 export function trustFromMetrics(metrics: unknown): TrustSummary {
   const interval = (key: string): IntervalSummary | null => {
-    const estimate = finiteAt(metrics, 'trust', key, 'estimate');
+    const estimate = numberAt(metrics, 'trust', key, 'estimate');
     if (estimate === null) return null;
-    const low = finiteAt(metrics, 'trust', key, 'low');
-    const high = finiteAt(metrics, 'trust', key, 'high');
+    const low = numberAt(metrics, 'trust', key, 'low');
+    const high = numberAt(metrics, 'trust', key, 'high');
     return low !== null && high !== null && low <= estimate && estimate <= high ? { estimate, low, high } : { estimate, low: null, high: null };
   };
   return { teacherAccuracy: interval('teacherAccuracy'), flaggedWrong: interval('flaggedWrong') };

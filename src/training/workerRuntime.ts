@@ -19,6 +19,7 @@ import {
 } from './artifacts';
 import { InputError, readTrainingInput, type PreparedInput } from './input';
 import {
+  numberAt,
   trustFromMetrics,
   parseHostMessage,
   type DistillationFailureKind,
@@ -64,15 +65,6 @@ class CancelledError extends Error {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function numberAt(value: unknown, ...keys: string[]): number | null {
-  let current = value;
-  for (const key of keys) {
-    if (typeof current !== 'object' || current === null) return null;
-    current = (current as Record<string, unknown>)[key];
-  }
-  return typeof current === 'number' && Number.isFinite(current) ? current : null;
 }
 
 export function summarize(
