@@ -3,12 +3,13 @@
 // packaged extension into code-server, serves it on 127.0.0.1 and prints the URL, running until Ctrl-C.
 // test/e2e/npm-start.test.ts runs this the way a user does (`npm start -- --port N`, then Ctrl-C to the group).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import { codeServerBin, ensureCodeServer, ensureNodeModules, log, repoRoot, runOrThrow } from './lib/setup.mjs';
 import { DEFAULT_PORT, HOST, choosePort, parsePort } from './lib/ports.mjs';
 import { packageVsix } from './lib/vsix.mjs';
 
+const USAGE = 'npm start [-- --code-server] [--port N]';
 const args = process.argv.slice(2);
 const forceCodeServer = args.includes('--code-server');
 const examplesDir = join(repoRoot, 'examples');
@@ -24,8 +25,35 @@ function portRequest() {
   return { preferred: fromEnv ? parsePort(fromEnv) : DEFAULT_PORT, strict: false };
 }
 
-function onPath(command) {
-  return spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' }).status === 0;
+/** Throws on an argument this script does not know, e.g. `--prot 9000`, instead of ignoring it. */
+function checkArguments() {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--code-server') continue;
+    if (args[i] === '--port') {
+      i++;
+      continue;
+    }
+    throw new Error(`unknown argument '${args[i]}'; usage: ${USAGE}`);
+  }
+}
+
+/**
+ * The desktop VS Code CLI, when `code` on PATH is one. In a code-server (or VS Code remote) terminal `code` is the
+ * remote CLI (…/bin/remote-cli/code), which cannot open an extension development host: that is not desktop.
+ */
+function desktopCode() {
+  const found = spawnSync('sh', ['-c', 'command -v code'], { encoding: 'utf8' });
+  if (found.status !== 0) return undefined;
+  const path = found.stdout.trim();
+  let real = path;
+  try {
+    real = realpathSync(path);
+  } catch {
+    // a dangling link: keep the name
+  }
+  const remote = [path, real].some((p) => p.includes(`${sep}remote-cli${sep}`));
+  if (remote) log(`${path} is VS Code's remote CLI, not the desktop app: using code-server`);
+  return remote ? undefined : path;
 }
 
 async function pickPort(request) {
@@ -151,7 +179,8 @@ async function startCodeServer(request) {
 }
 
 async function main() {
-  const desktop = !forceCodeServer && onPath('code');
+  checkArguments();
+  const desktop = !forceCodeServer && desktopCode() !== undefined;
   const request = desktop ? undefined : portRequest();
   // Before the slow steps: a bad or taken --port fails now, not after npm ci, the install and the packaging.
   if (request) await choosePort(request);

@@ -2,15 +2,16 @@
  * The README's first command, run the way a user runs it: `npm start -- --port N` through npm, from the repo root,
  * on whatever this checkout is (in CI, the fresh clone). It must print a URL where VS Code answers with PeerKD
  * activated, and Ctrl-C (SIGINT to npm's process group, as a terminal sends it) must stop every process it started
- * and free the port. Also: a taken --port fails at once, and `npm run package` writes a .vsix. Runs after
+ * and free the port. Also: a bad argument or a taken --port fails at once, the desktop route runs `code` as an
+ * extension development host (a fake `code`), and `npm run package` writes a .vsix. Runs after
  * e2e.test.ts in `npm run test:e2e` (words: `npm-start`).
  */
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { CHROMIUM_ARGS, Workbench, chromiumPath, freePort, repoRoot, resultsDir, waitFor, zipEntries } from './harness';
@@ -38,10 +39,10 @@ interface Run {
 }
 
 /** `npm <args>` in the repo root, in its own process group (as a terminal's foreground job is), output logged. */
-function npm(args: string[], logName: string): Run {
+function npm(args: string[], logName: string, env: NodeJS.ProcessEnv = userEnvironment()): Run {
   mkdirSync(resultsDir, { recursive: true });
   const log = createWriteStream(join(resultsDir, logName));
-  const child = spawn(npmCommand, args, { cwd: repoRoot, env: userEnvironment(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(npmCommand, args, { cwd: repoRoot, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   for (const stream of [child.stdout, child.stderr]) {
     stream?.on('data', (chunk: Buffer) => {
@@ -56,6 +57,32 @@ function npm(args: string[], logName: string): Run {
     }),
   );
   return { child, output: () => output, exit };
+}
+
+function timer(ms: number): Promise<undefined> {
+  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms));
+}
+
+/**
+ * Ctrl-C to the run's process group, then SIGKILL to every session its processes were in (`known`, taken earlier,
+ * and what runs now), code-server's own included: nothing of a run outlives its test. Resolves to the exit, if any
+ * came within STOP_TIMEOUT_MS.
+ */
+async function stopRun(run: Run, known: ProcessInfo[] = []): Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined> {
+  const pgid = run.child.pid ?? 0;
+  const all = [...known, ...descendants(pgid)];
+  killGroup(pgid, 'SIGINT');
+  const exit = await Promise.race([run.exit, timer(STOP_TIMEOUT_MS)]);
+  for (const sid of new Set([pgid, ...all.map((p) => p.sid)])) killGroup(sid, 'SIGKILL');
+  return exit;
+}
+
+/** The exit of a run that should end by itself within `ms`; otherwise it is stopped and this throws with its output. */
+async function exitWithin(run: Run, ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  const exit = await Promise.race([run.exit, timer(ms)]);
+  if (exit) return exit;
+  await stopRun(run);
+  throw new Error(`npm ${run.child.spawnargs.slice(1).join(' ')} was still running after ${ms / 1000} s:\n${tail(run.output())}`);
 }
 
 /** The URL `npm start` prints once VS Code answers; fails as soon as npm exits without printing one. */
@@ -145,18 +172,65 @@ function listen(port: number): Promise<Server> {
   });
 }
 
+/**
+ * A folder holding a fake `code` (at `subdir/code` when given) that writes its arguments to `calls.json`; the user's
+ * environment with that folder first on PATH.
+ */
+function fakeCode(subdir = ''): { env: NodeJS.ProcessEnv; calls: () => string[] | undefined; dispose: () => void } {
+  const dir = mkdtempSync(join(process.env.TMPDIR ?? tmpdir(), 'peerkd-fake-code-'));
+  const binDir = join(dir, subdir);
+  mkdirSync(binDir, { recursive: true });
+  const callsFile = join(dir, 'calls.json');
+  writeFileSync(
+    join(binDir, 'code'),
+    `#!${process.execPath}\nrequire('node:fs').writeFileSync(${JSON.stringify(callsFile)}, JSON.stringify(process.argv.slice(2)));\n`,
+  );
+  chmodSync(join(binDir, 'code'), 0o755);
+  const env = userEnvironment();
+  env.PATH = `${binDir}${delimiter}${env.PATH ?? ''}`;
+  return {
+    env,
+    calls: () => (existsSync(callsFile) ? (JSON.parse(readFileSync(callsFile, 'utf8')) as string[]) : undefined),
+    dispose: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
 describe('npm start (the README\'s first command)', () => {
-  test('a --port that is taken fails at once, naming the port, before any setup', { timeout: 60_000 }, async () => {
+  test('an unknown argument fails at once, naming it', { timeout: 60_000 }, async () => {
+    const run = npm(['start', '--', '--prot', '9000'], 'npm-start-bad-argument.log');
+    const { code } = await exitWithin(run, 20_000);
+    assert.notEqual(code, 0, tail(run.output()));
+    assert.match(run.output(), /npm start failed: unknown argument '--prot'; usage: npm start/);
+  });
+
+  test('with desktop VS Code on PATH it builds and opens examples/ as an extension development host', { timeout: 120_000 }, async () => {
+    const code = fakeCode();
+    try {
+      const run = npm(['start'], 'npm-start-desktop.log', code.env);
+      const { code: status } = await exitWithin(run, 90_000);
+      assert.equal(status, 0, tail(run.output()));
+      assert.deepEqual(code.calls(), [`--extensionDevelopmentPath=${repoRoot}`, examplesDir]);
+      assert.ok(existsSync(join(repoRoot, 'dist', 'extension.js')), 'no build before opening VS Code');
+    } finally {
+      code.dispose();
+    }
+  });
+
+  test('a --port that is taken fails at once, naming the port, before any setup (code-server\'s remote `code` on PATH is not desktop)', { timeout: 60_000 }, async () => {
     const port = await freePort();
     const blocker = await listen(port);
+    // What PATH holds in a code-server terminal: the remote CLI, which cannot open a development host.
+    const remoteCode = fakeCode(join('bin', 'remote-cli'));
     try {
-      const run = npm(['start', '--', '--port', String(port)], 'npm-start-port-taken.log');
-      const { code } = await run.exit;
+      const run = npm(['start', '--', '--port', String(port)], 'npm-start-port-taken.log', remoteCode.env);
+      const { code } = await exitWithin(run, 20_000);
       assert.notEqual(code, 0, tail(run.output()));
+      assert.equal(remoteCode.calls(), undefined, 'npm start ran the remote CLI as if it were desktop VS Code');
       assert.match(run.output(), new RegExp(`npm start failed: port ${port} on 127\\.0\\.0\\.1 is in use`));
       assert.doesNotMatch(run.output(), /packaging/, 'it packaged the extension before checking the port');
     } finally {
       blocker.close();
+      remoteCode.dispose();
     }
   });
 
@@ -208,7 +282,7 @@ describe('npm start (the README\'s first command)', () => {
 
       // Ctrl-C: the terminal sends SIGINT to the foreground process group, i.e. to npm and what it runs directly.
       killGroup(pgid, 'SIGINT');
-      const stopped = await Promise.race([run.exit, new Promise<undefined>((r) => setTimeout(() => r(undefined), STOP_TIMEOUT_MS))]);
+      const stopped = await Promise.race([run.exit, timer(STOP_TIMEOUT_MS)]);
       assert.ok(stopped, `npm start did not exit within ${STOP_TIMEOUT_MS / 1000} s of Ctrl-C:\n${tail(run.output())}`);
       // 130 is npm's answer to SIGINT; 0 if it exited first. A failure would print "npm start failed" or "npm error".
       assert.ok(stopped.code === 0 || stopped.code === 130 || stopped.signal === 'SIGINT', `npm start ended with ${JSON.stringify(stopped)}`);
@@ -227,12 +301,8 @@ describe('npm start (the README\'s first command)', () => {
       assert.equal(await portAnswers(port), false, `something still listens on port ${port} after Ctrl-C`);
     } finally {
       await browser?.close().catch(() => undefined);
-      // Whatever happened above, nothing of this run outlives the test: Ctrl-C first (npm start stops code-server),
-      // then SIGKILL to every session its processes were in, code-server's own included.
-      const all = [...started, ...descendants(pgid)];
-      killGroup(pgid, 'SIGINT');
-      await Promise.race([run.exit, new Promise((r) => setTimeout(r, STOP_TIMEOUT_MS))]);
-      for (const sid of new Set([pgid, ...all.map((p) => p.sid)])) killGroup(sid, 'SIGKILL');
+      // Whatever happened above, nothing of this run outlives the test.
+      await stopRun(run, started);
     }
   });
 
@@ -241,7 +311,7 @@ describe('npm start (the README\'s first command)', () => {
     try {
       const out = join(dir, 'peerkd.vsix');
       const run = npm(['run', 'package', '--', '--out', out], 'npm-run-package.log');
-      const { code } = await run.exit;
+      const { code } = await exitWithin(run, 150_000);
       assert.equal(code, 0, tail(run.output()));
       assert.ok(existsSync(out), `${out} was not written:\n${tail(run.output())}`);
       const names = zipEntries(out).map((e) => e.name);
