@@ -59,8 +59,9 @@ function npm(args: string[], logName: string, env: NodeJS.ProcessEnv = userEnvir
   return { child, output: () => output, exit };
 }
 
+/** Resolves after `ms` without keeping the test process alive (a pending 150 s timer held it open that long). */
 function timer(ms: number): Promise<undefined> {
-  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms));
+  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
 }
 
 /**
