@@ -40,7 +40,7 @@ describe('PeerKD in code-server', async () => {
   before(async () => {
     const build = spawnSync(process.execPath, [join(repoRoot, 'scripts', 'build-tests.mjs')], { stdio: 'inherit' });
     assert.equal(build.status, 0, 'building the extension-host suite failed');
-    const runnerVsix = packageVsix(join(repoRoot, 'test', 'suite', 'runner'), join(toolsDir, 'peerkd-test-runner.vsix'));
+    const runnerVsix = await packageVsix(join(repoRoot, 'test', 'suite', 'runner'), join(toolsDir, 'peerkd-test-runner.vsix'));
     session = await E2ESession.start({ extraVsix: [runnerVsix] });
   });
 

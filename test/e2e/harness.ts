@@ -109,7 +109,7 @@ export function slug(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -150,11 +150,13 @@ export function zipEntries(zipPath: string): { name: string; size: number }[] {
   return entries;
 }
 
-/** Packages a folder holding an extension manifest with vsce, without its dependencies. */
-export function packageVsix(extensionDir: string, outFile: string): string {
-  const vsce = join(repoRoot, 'node_modules', '.bin', 'vsce');
-  runChecked(vsce, ['package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links', '--out', outFile], extensionDir);
-  return outFile;
+/**
+ * Packages a folder holding an extension manifest into `outFile` with scripts/lib/vsix.mjs, the function `npm start`
+ * and `npm run package` use too; resolves to the .vsix path.
+ */
+export async function packageVsix(extensionDir: string, outFile: string): Promise<string> {
+  const vsix = await import('../../scripts/lib/vsix.mjs');
+  return vsix.packageVsix(extensionDir, outFile);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -199,7 +201,7 @@ export class E2ESession {
 
     const vsixPath = join(baseDir, 'peerkd.vsix');
     try {
-      packageVsix(repoRoot, vsixPath);
+      await packageVsix(repoRoot, vsixPath);
       const installArgs = ['--extensions-dir', extensionsDir, '--user-data-dir', userDataDir];
       for (const vsix of [vsixPath, ...(options.extraVsix ?? [])]) installArgs.push('--install-extension', vsix);
       runChecked(codeServerBin, installArgs);
