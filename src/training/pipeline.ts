@@ -8,10 +8,10 @@
  * Plain TypeScript, no `vscode`; runs in the worker process and in the CLI.
  */
 import { calibrate, naiveAdvice, argmax, type CalibrationInput, type CalibrationResult, type TrustFigures, type CalibrateOptions, DEFAULT_CALIBRATE } from './calibration';
-import { fitFeaturizer, transform, selectRows, DEFAULT_FEATURIZER, type FeaturizerConfig } from './featurize';
+import { fitFeaturizer, fitTransform, compactBuckets, transform, selectRows, DEFAULT_FEATURIZER, type FeaturizerConfig } from './featurize';
 import { selectBackend, type TensorFlow } from './backend';
 import { stratifiedFolds } from './splits';
-import { trainStudent, predictStudent, effectiveEpochs, DEFAULT_STUDENT, type StudentOptions } from './student';
+import { trainStudent, predictStudent, effectiveEpochs, DEFAULT_STUDENT, type StudentOptions, type StudentWeights } from './student';
 import type { TrainedModel } from './model';
 import type { DistillOptions, DistillPhase, DistillProgress, Prediction, TrainingRow } from './types';
 import { labelRecord, probabilityOf } from './labelRecord';
@@ -276,8 +276,11 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   };
 
   report({ phase: 'featurize' });
-  const featurizer = fitFeaturizer(rows.map((row) => row.text), tuning.featurizer);
-  const features = transform(featurizer, rows.map((row) => row.text));
+  const fitted = fitTransform(rows.map((row) => row.text), tuning.featurizer);
+  const featurizer = fitted.featurizer;
+  // Students train on a table of the used buckets only (same maths, a smaller and denser hot table).
+  const { features, rowBuckets } = compactBuckets(fitted.features, featurizer.config.buckets);
+  const withBuckets = (weights: StudentWeights): StudentWeights => ({ ...weights, buckets: featurizer.config.buckets, rowBuckets });
   endPhase('featurize');
   checkpoint();
 
@@ -294,7 +297,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     const trainStarted = performance.now();
     const model = await trainStudent(
       { features: subset, targets: subsetTargets, weights },
-      featurizer.config.buckets,
+      rowBuckets.length,
       classes,
       { ...tuning.student, seed },
       {
@@ -438,8 +441,8 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     predictions,
     advisedLabels,
     metrics,
-    model: { labels: [...labels], featurizer, weights: finalModel },
-    vanillaModel: { labels: [...labels], featurizer, weights: vanillaModel },
+    model: { labels: [...labels], featurizer, weights: withBuckets(finalModel) },
+    vanillaModel: { labels: [...labels], featurizer, weights: withBuckets(vanillaModel) },
     backend: { name: backend.name, skipped: backend.skipped },
   };
 }
@@ -468,13 +471,9 @@ export async function trainOnTargets(
 ): Promise<Omit<TrainedModel, 'labels'>> {
   const tuning: EngineTuning = { ...DEFAULT_TUNING, ...tuningOverride, student: { ...DEFAULT_TUNING.student, ...tuningOverride.student } };
   const featurizer = fitFeaturizer(corpus, tuning.featurizer);
-  const weights = await trainStudent(
-    { features: transform(featurizer, texts), targets, weights: new Float32Array(texts.length).fill(1) },
-    featurizer.config.buckets,
-    classes,
-    { ...tuning.student, seed },
-  );
-  return { featurizer, weights };
+  const { features, rowBuckets } = compactBuckets(transform(featurizer, texts), featurizer.config.buckets);
+  const weights = await trainStudent({ features, targets, weights: new Float32Array(texts.length).fill(1) }, rowBuckets.length, classes, { ...tuning.student, seed });
+  return { featurizer, weights: { ...weights, buckets: featurizer.config.buckets, rowBuckets } };
 }
 
 /** Class probabilities (rows × classes) of a trained model on new texts. */

@@ -17,7 +17,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runDistillation, DEFAULT_TUNING, type EngineTuning } from '../../src/training/pipeline';
-import { fitFeaturizer, transform } from '../../src/training/featurize';
+import { fitTransform, compactBuckets } from '../../src/training/featurize';
 import { trainStudent, DEFAULT_STUDENT } from '../../src/training/student';
 import type { TrainingRow } from '../../src/training/types';
 
@@ -55,14 +55,15 @@ async function child(mode: string, limit: number, threads: number): Promise<Meas
     await runDistillation(input, { folds: 2, stages: 2, seed: 0, backend: 'cpu', finalTargets: 'auto', student: 'fasttext' }, {}, tuning);
   } else if (mode === 'student') {
     const texts = input.rows.map((row) => row.text);
-    const featurizer = fitFeaturizer(texts, DEFAULT_TUNING.featurizer);
-    const features = transform(featurizer, texts);
+    // As the pipeline does: featurised once, the used buckets numbered densely.
+    const fitted = fitTransform(texts, DEFAULT_TUNING.featurizer);
+    const { features, rowBuckets } = compactBuckets(fitted.features, fitted.featurizer.config.buckets);
     const index = new Map(input.labels.map((label, i) => [label, i]));
     const targets = new Float32Array(texts.length * input.labels.length);
     input.rows.forEach((row, i) => (targets[i * input.labels.length + index.get(row.teacher ?? row.human!)!] = 1));
     const options = { ...DEFAULT_STUDENT, epochs: STUDENT_EPOCHS, minRowUpdates: 0 };
     const trainCpu = process.cpuUsage();
-    await trainStudent({ features, targets, weights: new Float32Array(texts.length).fill(1) }, featurizer.config.buckets, input.labels.length, options);
+    await trainStudent({ features, targets, weights: new Float32Array(texts.length).fill(1) }, rowBuckets.length, input.labels.length, options);
     const cpu = process.cpuUsage(trainCpu);
     cpuPerEpochMs = (cpu.user + cpu.system) / 1000 / STUDENT_EPOCHS;
   } else {
