@@ -1,4 +1,4 @@
-// Bundles the extension host entry, the training child process and the CLI.
+// Bundles the extension host entry, the training child process (and its student threads) and the CLI.
 // esbuild does not type-check: `npm test` runs `tsc --noEmit` for that.
 import * as esbuild from 'esbuild';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync } from 'node:fs';
@@ -23,6 +23,8 @@ const common = {
 export const entries = [
   { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
   { ...common, entryPoints: ['src/training/worker.ts'], outfile: 'dist/worker.js', external: nativeTensorFlow },
+  // Student-training threads of worker.js and cli.js (studentPool.ts finds it next to them in dist/).
+  { ...common, entryPoints: ['src/training/studentThread.ts'], outfile: 'dist/studentThread.js' },
   {
     ...common,
     entryPoints: ['src/cli/main.ts'],

@@ -88,38 +88,112 @@ function countBuckets(text: string, config: FeaturizerConfig): Map<number, numbe
   return counts;
 }
 
-/** Fits IDF on a corpus (unsupervised: labels are not used, so every row may take part). */
-export function fitFeaturizer(texts: readonly string[], config: FeaturizerConfig = DEFAULT_FEATURIZER): FittedFeaturizer {
-  validateConfig(config);
-  const documentFrequency = new Uint32Array(config.buckets);
-  for (const text of texts) {
-    for (const bucket of countBuckets(text, config).keys()) documentFrequency[bucket]++;
+/** A typed array that grows by doubling (the featurizer's output, without a `number[]` copy). */
+class GrowingInt32 {
+  data = new Int32Array(1024);
+  length = 0;
+  push(value: number): void {
+    if (this.length === this.data.length) {
+      const bigger = new Int32Array(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.length++] = value;
   }
-  const idf = new Float32Array(config.buckets);
-  const n = texts.length;
-  for (let b = 0; b < config.buckets; b++) idf[b] = Math.log((1 + n) / (1 + documentFrequency[b])) + 1;
-  return { config: { ...config }, idf };
+  done(): Int32Array {
+    return this.data.slice(0, this.length);
+  }
 }
 
-export function transform(featurizer: FittedFeaturizer, texts: readonly string[]): SparseRows {
+/** Distinct buckets and raw counts of every text (CSR, first-seen order per text): the one tokenising pass. */
+interface BucketCounts {
+  offsets: Int32Array;
+  buckets: Int32Array;
+  counts: Int32Array;
+}
+
+function countAll(texts: readonly string[], config: FeaturizerConfig): BucketCounts {
   const offsets = new Int32Array(texts.length + 1);
-  const indices: number[] = [];
-  const values: number[] = [];
+  const buckets = new GrowingInt32();
+  const counts = new GrowingInt32();
   for (let r = 0; r < texts.length; r++) {
-    const counts = countBuckets(texts[r], featurizer.config);
-    const start = indices.length;
+    for (const [bucket, count] of countBuckets(texts[r], config)) {
+      buckets.push(bucket);
+      counts.push(count);
+    }
+    offsets[r + 1] = buckets.length;
+  }
+  return { offsets, buckets: buckets.done(), counts: counts.done() };
+}
+
+function idfOf(counted: BucketCounts, rows: number, config: FeaturizerConfig): Float32Array {
+  const documentFrequency = new Uint32Array(config.buckets);
+  for (let k = 0; k < counted.buckets.length; k++) documentFrequency[counted.buckets[k]]++;
+  const idf = new Float32Array(config.buckets);
+  for (let b = 0; b < config.buckets; b++) idf[b] = Math.log((1 + rows) / (1 + documentFrequency[b])) + 1;
+  return idf;
+}
+
+/** Sublinear TF × IDF, L2-normalised per row (computed in doubles, stored as float32). */
+function weigh(counted: BucketCounts, idf: Float32Array): SparseRows {
+  const rows = counted.offsets.length - 1;
+  const values = new Float32Array(counted.buckets.length);
+  let scratch = new Float64Array(64);
+  for (let r = 0; r < rows; r++) {
+    const start = counted.offsets[r];
+    const end = counted.offsets[r + 1];
+    if (end - start > scratch.length) scratch = new Float64Array(end - start);
     let norm = 0;
-    for (const [bucket, count] of counts) {
-      const value = (1 + Math.log(count)) * featurizer.idf[bucket];
-      indices.push(bucket);
-      values.push(value);
+    for (let k = start; k < end; k++) {
+      const value = (1 + Math.log(counted.counts[k])) * idf[counted.buckets[k]];
+      scratch[k - start] = value;
       norm += value * value;
     }
     const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-    for (let i = start; i < values.length; i++) values[i] *= scale;
-    offsets[r + 1] = indices.length;
+    for (let k = start; k < end; k++) values[k] = scratch[k - start] * scale;
   }
-  return { rows: texts.length, offsets, indices: Int32Array.from(indices), values: Float32Array.from(values) };
+  return { rows, offsets: counted.offsets, indices: counted.buckets, values };
+}
+
+/** Fits IDF on a corpus (unsupervised: labels are not used, so every row may take part). */
+export function fitFeaturizer(texts: readonly string[], config: FeaturizerConfig = DEFAULT_FEATURIZER): FittedFeaturizer {
+  validateConfig(config);
+  return { config: { ...config }, idf: idfOf(countAll(texts, config), texts.length, config) };
+}
+
+export function transform(featurizer: FittedFeaturizer, texts: readonly string[]): SparseRows {
+  return weigh(countAll(texts, featurizer.config), featurizer.idf);
+}
+
+/** fitFeaturizer then transform on the same texts, tokenising each text once. */
+export function fitTransform(texts: readonly string[], config: FeaturizerConfig = DEFAULT_FEATURIZER): { featurizer: FittedFeaturizer; features: SparseRows } {
+  validateConfig(config);
+  const counted = countAll(texts, config);
+  const featurizer = { config: { ...config }, idf: idfOf(counted, texts.length, config) };
+  return { featurizer, features: weigh(counted, featurizer.idf) };
+}
+
+/**
+ * The buckets the rows use, numbered densely in increasing bucket order: features whose indices are rows of a
+ * (used buckets × dim) embedding table instead of (buckets × dim), and `rowBuckets`, the bucket of each row. A
+ * student trained on the compact features computes exactly what it would on the full table (unused rows stay zero).
+ */
+export function compactBuckets(features: SparseRows, buckets: number): { features: SparseRows; rowBuckets: Int32Array } {
+  const rowOf = new Int32Array(buckets);
+  for (let k = 0; k < features.indices.length; k++) rowOf[features.indices[k]] = 1;
+  let used = 0;
+  for (let b = 0; b < buckets; b++) if (rowOf[b]) used++;
+  const rowBuckets = new Int32Array(used);
+  used = 0;
+  for (let b = 0; b < buckets; b++) {
+    if (rowOf[b]) {
+      rowBuckets[used] = b;
+      rowOf[b] = used++;
+    }
+  }
+  const indices = new Int32Array(features.indices.length);
+  for (let k = 0; k < indices.length; k++) indices[k] = rowOf[features.indices[k]];
+  return { features: { ...features, indices }, rowBuckets };
 }
 
 /** The rows listed, as their own SparseRows (for training on a subset). */

@@ -58,13 +58,26 @@ export async function saveModel(model: TrainedModel, dir: string, backend: Backe
   const { weights, labels, featurizer } = model;
   await mkdir(dir, { recursive: true });
 
-  const nonZero: number[] = [];
-  for (let b = 0; b < weights.buckets; b++) {
-    const row = weights.embedding.subarray(b * weights.dim, (b + 1) * weights.dim);
-    if (row.some((value) => value !== 0)) nonZero.push(b);
+  // The rows that are not all zero, with their bucket numbers (compact weights map their rows back to buckets).
+  const { embedding, dim, rowBuckets } = weights;
+  const tableRows = embedding.length / dim;
+  const kept = new Int32Array(tableRows);
+  let keptCount = 0;
+  for (let r = 0; r < tableRows; r++) {
+    for (let at = r * dim, end = at + dim; at < end; at++) {
+      if (embedding[at] !== 0) {
+        kept[keptCount++] = r;
+        break;
+      }
+    }
   }
-  const rows = new Float32Array(nonZero.length * weights.dim);
-  nonZero.forEach((bucket, i) => rows.set(weights.embedding.subarray(bucket * weights.dim, (bucket + 1) * weights.dim), i * weights.dim));
+  const nonZero = new Int32Array(keptCount);
+  const rows = new Float32Array(keptCount * dim);
+  for (let i = 0; i < keptCount; i++) {
+    const r = kept[i];
+    nonZero[i] = rowBuckets ? rowBuckets[r] : r;
+    rows.set(embedding.subarray(r * dim, (r + 1) * dim), i * dim);
+  }
 
   const dense = denseModel(tf, weights.dim, weights.classes);
   const kernel = tf.tensor2d(weights.kernel, [weights.dim, weights.classes]);
@@ -97,7 +110,7 @@ export async function saveModel(model: TrainedModel, dir: string, backend: Backe
     }),
   );
   dense.dispose();
-  await writeFile(path.join(dir, 'embedding.bin'), Buffer.concat([toBuffer(Int32Array.from(nonZero)), toBuffer(rows)]));
+  await writeFile(path.join(dir, 'embedding.bin'), Buffer.concat([toBuffer(nonZero), toBuffer(rows)]));
   await writeFile(path.join(dir, 'idf.bin'), toBuffer(featurizer.idf));
 }
 
@@ -303,10 +316,9 @@ export async function loadModel(dir: string, backend: BackendPreference = 'auto'
     throw new ModelFileError(modelPath, `the TensorFlow.js model does not load: ${errorText(error)}`);
   }
 
-  const embedding = new Float32Array(buckets * dim);
-  indices.forEach((bucket, i) => embedding.set(rows.subarray(i * dim, (i + 1) * dim), bucket * dim));
   const featurizer: FittedFeaturizer = { config: metadata.featurizer as unknown as FeaturizerConfig, idf };
-  const weights: StudentWeights = { buckets, dim, classes, embedding, kernel, bias };
+  // Compact: the stored rows and their buckets, not a buckets × dim table.
+  const weights: StudentWeights = { buckets, dim, classes, embedding: rows, kernel, bias, rowBuckets: indices };
 
   return {
     labels,

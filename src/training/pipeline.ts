@@ -8,10 +8,11 @@
  * Plain TypeScript, no `vscode`; runs in the worker process and in the CLI.
  */
 import { calibrate, naiveAdvice, argmax, type CalibrationInput, type CalibrationResult, type TrustFigures, type CalibrateOptions, DEFAULT_CALIBRATE } from './calibration';
-import { fitFeaturizer, transform, selectRows, DEFAULT_FEATURIZER, type FeaturizerConfig } from './featurize';
+import { fitFeaturizer, fitTransform, compactBuckets, transform, selectRows, DEFAULT_FEATURIZER, type FeaturizerConfig } from './featurize';
 import { selectBackend, type TensorFlow } from './backend';
 import { stratifiedFolds } from './splits';
-import { trainStudent, predictStudent, effectiveEpochs, DEFAULT_STUDENT, type StudentOptions } from './student';
+import { createStudentPool } from './studentPool';
+import { trainStudent, predictStudent, effectiveEpochs, DEFAULT_STUDENT, type StudentOptions, type StudentWeights } from './student';
 import type { TrainedModel } from './model';
 import type { DistillOptions, DistillPhase, DistillProgress, Prediction, TrainingRow } from './types';
 import { labelRecord, probabilityOf } from './labelRecord';
@@ -33,6 +34,8 @@ export interface EngineTuning {
   calibrationPrior: number;
   /** Groups of human pairs for cross-fitting; 0 = leave one out. */
   crossFitFolds: number;
+  /** Threads that train independent students at once (studentPool.ts); 0 = one per core, 1 = none (in-process). */
+  threads: number;
   /** Which labels the engine adopts by itself (calibration.ts CalibrateOptions.changeGuard). */
   changeGuard: CalibrateOptions['changeGuard'];
   /** Recalibration of P(teacher wrong) on the human pairs (calibration.ts fitRecalibration). */
@@ -47,6 +50,7 @@ export const DEFAULT_TUNING: EngineTuning = {
   advice: 'calibrated',
   calibrationPrior: 1,
   crossFitFolds: 0,
+  threads: 0,
   changeGuard: DEFAULT_CALIBRATE.changeGuard,
   recalibration: DEFAULT_CALIBRATE.recalibration,
 };
@@ -95,6 +99,8 @@ export interface DistillMetrics {
   timingsMs: Partial<Record<DistillPhase, number>> & { total: number };
   /** Student training throughput: row-epochs per second over all students. */
   rowsPerSecond: number;
+  /** Threads that trained students at once (0: one after the other in the run's own thread). */
+  studentThreads: number;
   backend: string;
 }
 
@@ -276,172 +282,228 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   };
 
   report({ phase: 'featurize' });
-  const featurizer = fitFeaturizer(rows.map((row) => row.text), tuning.featurizer);
-  const features = transform(featurizer, rows.map((row) => row.text));
+  const fitted = fitTransform(rows.map((row) => row.text), tuning.featurizer);
+  const featurizer = fitted.featurizer;
+  // Students train on a table of the used buckets only (same maths, a smaller and denser hot table).
+  const { features, rowBuckets } = compactBuckets(fitted.features, featurizer.config.buckets);
+  const withBuckets = (weights: StudentWeights): StudentWeights => ({ ...weights, buckets: featurizer.config.buckets, rowBuckets });
   endPhase('featurize');
   checkpoint();
 
-  let studentCounter = 0;
-  const vanillaSeed = options.seed * 7919 + 1;
-  const train = async (rowIndices: number[], targets: Float32Array, phase: DistillPhase, extra: Partial<DistillProgress>, seed = options.seed * 7919 + ++studentCounter) => {
-    const subset = selectRows(features, rowIndices);
-    const subsetTargets = new Float32Array(rowIndices.length * classes);
-    const weights = new Float32Array(rowIndices.length);
-    rowIndices.forEach((row, i) => {
-      subsetTargets.set(targets.subarray(row * classes, row * classes + classes), i * classes);
-      weights[i] = human[row] >= 0 ? tuning.humanWeight : 1;
-    });
-    const trainStarted = performance.now();
-    const model = await trainStudent(
-      { features: subset, targets: subsetTargets, weights },
-      featurizer.config.buckets,
-      classes,
-      { ...tuning.student, seed },
-      {
-        tf,
-        checkpoint,
-        onEpoch: (epoch, loss, rowsPerSecond) => {
-          doneWork += rowIndices.length;
-          report({ phase, ...extra, epoch, epochs: epochsFor(rowIndices.length), loss, rowsPerSecond });
-        },
-      },
-    );
-    trainingMs += performance.now() - trainStarted;
-    trainedRowEpochs += rowIndices.length * epochsFor(rowIndices.length);
-    return model;
-  };
-  const predictRows = (model: Awaited<ReturnType<typeof train>>, rowIndices: number[] | null): Float32Array =>
-    predictStudent(model, rowIndices ? selectRows(features, rowIndices) : features);
-
-  // 1. Vanilla KD.
-  const trustedTargets = new Float32Array(n * classes);
-  for (const row of labelled) oneHot(trusted[row], classes, trustedTargets, row);
-  const vanillaModel = await train(labelled, trustedTargets, 'vanilla', {});
-  const vanillaProbs = predictRows(vanillaModel, null);
-  endPhase('vanilla');
-  log(`vanilla student trained on ${labelled.length} rows`);
-
-  // 2–3. Peer advice over stages, calibrated after each stage.
-  const calibrationInputBase = { classes, teacher, human, teacherConfidence };
-  let stageTargets = trustedTargets;
-  const peerSum = new Float32Array(n * classes);
-  let lastStagePeers = new Float32Array(n * classes);
-  let calibration: CalibrationResult | undefined;
-  let peerProbs = new Float32Array(n * classes);
-  for (let stage = 1; stage <= options.stages; stage++) {
-    const folds = stratifiedFolds(trusted, options.folds, options.seed * 104729 + stage);
-    const stagePeers = new Float32Array(n * classes);
-    for (let fold = 0; fold < options.folds; fold++) {
-      const trainRows = labelled.filter((row) => folds[row] !== fold);
-      const heldOut = labelled.filter((row) => folds[row] === fold);
-      const peer = await train(trainRows, stageTargets, 'peer', { fold: fold + 1, folds: options.folds, stage, stages: options.stages });
-      const heldProbs = predictRows(peer, heldOut);
-      heldOut.forEach((row, i) => stagePeers.set(heldProbs.subarray(i * classes, (i + 1) * classes), row * classes));
-      if (unlabelled.length) {
-        // Rows without any label are out-of-sample for every peer: average the K peers.
-        const unlabelledProbs = predictRows(peer, unlabelled);
-        unlabelled.forEach((row, i) => {
-          for (let c = 0; c < classes; c++) stagePeers[row * classes + c] += unlabelledProbs[i * classes + c] / options.folds;
-        });
-      }
-      checkpoint();
-    }
-    for (let k = 0; k < peerSum.length; k++) peerSum[k] += stagePeers[k];
-    lastStagePeers = stagePeers;
-    peerProbs = tuning.stageEnsemble === 'mean' ? peerSum.map((value) => value / stage) : stagePeers;
-    endPhase('peer');
-    const calibrationInput: CalibrationInput = { ...calibrationInputBase, peerProbs };
-    calibration = tuning.advice === 'naive' ? naiveAdvice(calibrationInput) : calibrate(calibrationInput, { crossFitFolds: tuning.crossFitFolds, priorStrength: tuning.calibrationPrior, changeGuard: tuning.changeGuard, recalibration: tuning.recalibration });
-    endPhase('calibrate');
-    report({ phase: 'calibrate', stage, stages: options.stages });
-    log(
-      `stage ${stage}/${options.stages}: estimated teacher accuracy ${calibration.estimatedTeacherAccuracy.toFixed(4)}, ` +
-        `${calibration.flagged.reduce((a, b) => a + b, 0)} flagged, α=${calibration.parameters.alpha} γ=${calibration.parameters.gamma} β=${calibration.parameters.beta}`,
-    );
-    // The next stage learns from the advice (human rows stay one-hot; rows without labels are not trained on).
-    stageTargets = new Float32Array(n * classes);
-    for (const row of labelled) stageTargets.set(calibration.posterior.subarray(row * classes, (row + 1) * classes), row * classes);
-  }
-  const advice = calibration!;
-
-  // 4. Final student.
-  const finalTargets = options.finalTargets === 'auto' ? AUTO_FINAL_TARGETS : options.finalTargets;
-  const targets = new Float32Array(n * classes);
-  for (const row of labelled) {
-    if (finalTargets === 'hard') oneHot(advice.advised[row], classes, targets, row);
-    else targets.set(advice.posterior.subarray(row * classes, (row + 1) * classes), row * classes);
-  }
-  // The final student starts from the vanilla student's seed, so that it differs from vanilla KD only by its targets;
-  // where the advice adopted no label (hard targets equal to vanilla's), it *is* the vanilla student.
-  const sameAsVanilla = finalTargets === 'hard' && labelled.every((row) => advice.advised[row] === trusted[row]);
-  const finalModel = sameAsVanilla ? vanillaModel : await train(labelled, targets, 'final', {}, vanillaSeed);
-  if (sameAsVanilla) log('final student: the advice adopted no label, so it is the vanilla student');
-  endPhase('final');
-  checkpoint();
-
-  // Rows without any label (the teacher abstained): the advice is the peers' out-of-sample prediction, tempered on the
-  // human labels (calibration.ts fitPeerTemperature), so its stated probability can be trusted like the others.
-  const predictions: Prediction[] = rows.map((row, i) => {
-    const probs = advice.posterior;
-    const suggested = advice.suggested[i];
-    return {
-      id: row.id,
-      line: row.line,
-      teacher: row.teacher,
-      human: row.human,
-      suggested: labels[suggested],
-      p_teacher_wrong: round(advice.pTeacherWrong[i]),
-      flagged: advice.flagged[i] === 1,
-      probs: toRecord(labels, probs, i),
-      peer_probs: toRecord(labels, peerProbs, i),
-      vanilla_probs: toRecord(labels, vanillaProbs, i),
-    };
+  // Independent students train at once in worker threads (studentPool.ts); the same weights whatever the count.
+  const pool = createStudentPool(features, {
+    threads: tuning.threads,
+    maxConcurrent: options.folds + 1,
+    signal: hooks.signal,
+    checkpoint,
+    tf,
+    onLog: log,
   });
+  log(pool.threads ? `students train on ${pool.threads} threads` : 'students train one after the other in this thread');
+  try {
+    return await runStudents();
+  } finally {
+    await pool.close();
+  }
 
-  const humanRows = rows.map((_, i) => i).filter((i) => human[i] >= 0);
-  const studentRight = humanRows.filter((i) => argmax(lastStagePeers, i * classes, classes) === human[i]).length;
-  const confusion = advice.parameters.confusion;
-  const metrics: DistillMetrics = {
-    rows: n,
-    teacherRows: rows.filter((row) => row.teacher !== null).length,
-    humanRows: humanRows.length,
-    unlabelledRows: unlabelled.length,
-    labels: [...labels],
-    folds: options.folds,
-    stages: options.stages,
-    seed: options.seed,
-    finalTargets,
-    student: tuning.student,
-    featurizer: featurizer.config,
-    estimatedTeacherAccuracy: round(advice.trust.teacherAccuracy.estimate),
-    recalibration: { intercept: round(advice.recalibration.intercept), slope: round(advice.recalibration.slope) },
-    flaggedCount: advice.flagged.reduce((a, b) => a + b, 0),
-    changedCount: rows.filter((_, i) => teacher[i] >= 0 && human[i] < 0 && advice.advised[i] !== teacher[i]).length,
-    thresholds: { flag: round(advice.threshold), change: advice.changeThreshold, alpha: advice.parameters.alpha, gamma: advice.parameters.gamma, beta: advice.parameters.beta },
-    teacherConfusion: labels.map((_, y) => labels.map((__, t) => round(confusion[y * classes + t]))),
-    humanCheck: {
-      rows: humanRows.length,
-      pairedRows: advice.humanCheck.rows,
-      teacherAccuracy: advice.humanCheck.rows ? round(advice.humanCheck.teacherAccuracy) : null,
-      advisedAccuracy: advice.humanCheck.rows ? round(advice.humanCheck.advisedAccuracy) : null,
-      studentAccuracy: humanRows.length ? round(studentRight / humanRows.length) : null,
-    },
-    trust: roundTrust(advice.trust),
-    timingsMs: { ...roundTimings(timings), total: Math.round(performance.now() - started) },
-    rowsPerSecond: Math.round(trainedRowEpochs / Math.max(trainingMs / 1000, 1e-9)),
-    backend: backend.name,
-  };
-  doneWork = plannedWork;
-  report({ phase: 'final' });
-  const advisedLabels = predictions.map((_, i) => labels[advice.advised[i]]);
-  return {
-    predictions,
-    advisedLabels,
-    metrics,
-    model: { labels: [...labels], featurizer, weights: finalModel },
-    vanillaModel: { labels: [...labels], featurizer, weights: vanillaModel },
-    backend: { name: backend.name, skipped: backend.skipped },
-  };
+  async function runStudents(): Promise<DistillOutput> {
+    let studentCounter = 0;
+    const vanillaSeed = options.seed * 7919 + 1;
+    /**
+     * Students trained at once report progress as one: the phase, fold and epoch of the first that has not finished
+     * (so the phases still read vanilla, then peer fold 1, 2, …), the fraction from the epochs of all of them.
+     */
+    type Shown = { phase: DistillPhase; extra: Partial<DistillProgress>; epochs: number; epoch?: number; loss?: number; rowsPerSecond?: number; finished: boolean };
+    let group: Shown[] = [];
+    let cursor = 0;
+    const reportStudent = (shown: Shown) =>
+      report({ phase: shown.phase, ...shown.extra, epoch: shown.epoch, epochs: shown.epochs, loss: shown.loss, rowsPerSecond: shown.rowsPerSecond });
+    const showGroup = () => {
+      // Every student gets its turn in order, even one that finished while an earlier one was shown.
+      while (cursor < group.length - 1 && group[cursor].finished) reportStudent(group[++cursor]);
+      reportStudent(group[cursor]);
+    };
+    /** Starts one student (seeds are drawn in call order, whatever order the students finish in). */
+    const train = (rowIndices: number[], targets: Float32Array, phase: DistillPhase, extra: Partial<DistillProgress>, seed = options.seed * 7919 + ++studentCounter): Promise<StudentWeights> => {
+      const subsetTargets = new Float32Array(rowIndices.length * classes);
+      const weights = new Float32Array(rowIndices.length);
+      rowIndices.forEach((row, i) => {
+        subsetTargets.set(targets.subarray(row * classes, row * classes + classes), i * classes);
+        weights[i] = human[row] >= 0 ? tuning.humanWeight : 1;
+      });
+      const epochs = epochsFor(rowIndices.length);
+      const shown: Shown = { phase, extra, epochs, finished: false };
+      group.push(shown);
+      const trainStarted = performance.now();
+      const job = { rows: Int32Array.from(rowIndices), targets: subsetTargets, weights, buckets: rowBuckets.length, classes, options: { ...tuning.student, seed } };
+      return pool
+        .train(job, (epoch, loss, rowsPerSecond) => {
+          doneWork += rowIndices.length;
+          Object.assign(shown, { epoch, loss, rowsPerSecond });
+          showGroup();
+        })
+        .then((model) => {
+          shown.finished = true;
+          trainingMs += performance.now() - trainStarted;
+          trainedRowEpochs += rowIndices.length * epochs;
+          showGroup(); // the next unfinished student's place, even if it has no epoch left to report
+
+          return model;
+        });
+    };
+    const predictRows = (model: StudentWeights, rowIndices: number[] | null): Float32Array =>
+      predictStudent(model, rowIndices ? selectRows(features, rowIndices) : features);
+
+    // 1. Vanilla KD (trained beside stage 1's peers, which do not depend on it).
+    const trustedTargets = new Float32Array(n * classes);
+    for (const row of labelled) oneHot(trusted[row], classes, trustedTargets, row);
+    const vanillaStarted = performance.now();
+    const vanillaTraining = train(labelled, trustedTargets, 'vanilla', {}).then((model) => ({ model, ms: performance.now() - vanillaStarted }));
+    vanillaTraining.catch(() => undefined); // awaited below; a failure of a peer must not leave it unhandled
+
+    // 2–3. Peer advice over stages, calibrated after each stage.
+    const calibrationInputBase = { classes, teacher, human, teacherConfidence };
+    let stageTargets = trustedTargets;
+    const peerSum = new Float32Array(n * classes);
+    let lastStagePeers = new Float32Array(n * classes);
+    let calibration: CalibrationResult | undefined;
+    let peerProbs = new Float32Array(n * classes);
+    let vanillaModel: StudentWeights | undefined;
+    let vanillaProbs: Float32Array = new Float32Array(0);
+    for (let stage = 1; stage <= options.stages; stage++) {
+      const folds = stratifiedFolds(trusted, options.folds, options.seed * 104729 + stage);
+      const stagePeers = new Float32Array(n * classes);
+      const heldOuts: number[][] = [];
+      const peers: Promise<StudentWeights>[] = [];
+      for (let fold = 0; fold < options.folds; fold++) {
+        const trainRows = labelled.filter((row) => folds[row] !== fold);
+        heldOuts.push(labelled.filter((row) => folds[row] === fold));
+        peers.push(train(trainRows, stageTargets, 'peer', { fold: fold + 1, folds: options.folds, stage, stages: options.stages }));
+      }
+      const trained = await Promise.all(peers);
+      if (!vanillaModel) {
+        const vanilla = await vanillaTraining;
+        vanillaModel = vanilla.model;
+        vanillaProbs = predictRows(vanillaModel, null);
+        // The vanilla phase's time is its own training; the rest of stage 1 counts as peer time.
+        timings.vanilla = vanilla.ms;
+        phaseStarted += vanilla.ms;
+        log(`vanilla student trained on ${labelled.length} rows`);
+      }
+      group = [];
+      cursor = 0;
+      checkpoint();
+      for (let fold = 0; fold < options.folds; fold++) {
+        const peer = trained[fold];
+        const heldOut = heldOuts[fold];
+        const heldProbs = predictRows(peer, heldOut);
+        heldOut.forEach((row, i) => stagePeers.set(heldProbs.subarray(i * classes, (i + 1) * classes), row * classes));
+        if (unlabelled.length) {
+          // Rows without any label are out-of-sample for every peer: average the K peers.
+          const unlabelledProbs = predictRows(peer, unlabelled);
+          unlabelled.forEach((row, i) => {
+            for (let c = 0; c < classes; c++) stagePeers[row * classes + c] += unlabelledProbs[i * classes + c] / options.folds;
+          });
+        }
+      }
+      for (let k = 0; k < peerSum.length; k++) peerSum[k] += stagePeers[k];
+      lastStagePeers = stagePeers;
+      peerProbs = tuning.stageEnsemble === 'mean' ? peerSum.map((value) => value / stage) : stagePeers;
+      endPhase('peer');
+      const calibrationInput: CalibrationInput = { ...calibrationInputBase, peerProbs };
+      calibration = tuning.advice === 'naive' ? naiveAdvice(calibrationInput) : calibrate(calibrationInput, { crossFitFolds: tuning.crossFitFolds, priorStrength: tuning.calibrationPrior, changeGuard: tuning.changeGuard, recalibration: tuning.recalibration });
+      endPhase('calibrate');
+      report({ phase: 'calibrate', stage, stages: options.stages });
+      log(
+        `stage ${stage}/${options.stages}: estimated teacher accuracy ${calibration.estimatedTeacherAccuracy.toFixed(4)}, ` +
+          `${calibration.flagged.reduce((a, b) => a + b, 0)} flagged, α=${calibration.parameters.alpha} γ=${calibration.parameters.gamma} β=${calibration.parameters.beta}`,
+      );
+      // The next stage learns from the advice (human rows stay one-hot; rows without labels are not trained on).
+      stageTargets = new Float32Array(n * classes);
+      for (const row of labelled) stageTargets.set(calibration.posterior.subarray(row * classes, (row + 1) * classes), row * classes);
+    }
+    const advice = calibration!;
+
+    // 4. Final student.
+    const finalTargets = options.finalTargets === 'auto' ? AUTO_FINAL_TARGETS : options.finalTargets;
+    const targets = new Float32Array(n * classes);
+    for (const row of labelled) {
+      if (finalTargets === 'hard') oneHot(advice.advised[row], classes, targets, row);
+      else targets.set(advice.posterior.subarray(row * classes, (row + 1) * classes), row * classes);
+    }
+    // The final student starts from the vanilla student's seed, so that it differs from vanilla KD only by its targets;
+    // where the advice adopted no label (hard targets equal to vanilla's), it *is* the vanilla student.
+    const sameAsVanilla = finalTargets === 'hard' && labelled.every((row) => advice.advised[row] === trusted[row]);
+    const finalModel = sameAsVanilla ? vanillaModel! : await train(labelled, targets, 'final', {}, vanillaSeed);
+    if (sameAsVanilla) log('final student: the advice adopted no label, so it is the vanilla student');
+    endPhase('final');
+    checkpoint();
+
+    // Rows without any label (the teacher abstained): the advice is the peers' out-of-sample prediction, tempered on
+    // the human labels (calibration.ts fitPeerTemperature), so its stated probability can be trusted like the others.
+    const predictions: Prediction[] = rows.map((row, i) => {
+      const probs = advice.posterior;
+      const suggested = advice.suggested[i];
+      return {
+        id: row.id,
+        line: row.line,
+        teacher: row.teacher,
+        human: row.human,
+        suggested: labels[suggested],
+        p_teacher_wrong: round(advice.pTeacherWrong[i]),
+        flagged: advice.flagged[i] === 1,
+        probs: toRecord(labels, probs, i),
+        peer_probs: toRecord(labels, peerProbs, i),
+        vanilla_probs: toRecord(labels, vanillaProbs, i),
+      };
+    });
+
+    const humanRows = rows.map((_, i) => i).filter((i) => human[i] >= 0);
+    const studentRight = humanRows.filter((i) => argmax(lastStagePeers, i * classes, classes) === human[i]).length;
+    const confusion = advice.parameters.confusion;
+    const metrics: DistillMetrics = {
+      rows: n,
+      teacherRows: rows.filter((row) => row.teacher !== null).length,
+      humanRows: humanRows.length,
+      unlabelledRows: unlabelled.length,
+      labels: [...labels],
+      folds: options.folds,
+      stages: options.stages,
+      seed: options.seed,
+      finalTargets,
+      student: tuning.student,
+      featurizer: featurizer.config,
+      estimatedTeacherAccuracy: round(advice.trust.teacherAccuracy.estimate),
+      recalibration: { intercept: round(advice.recalibration.intercept), slope: round(advice.recalibration.slope) },
+      flaggedCount: advice.flagged.reduce((a, b) => a + b, 0),
+      changedCount: rows.filter((_, i) => teacher[i] >= 0 && human[i] < 0 && advice.advised[i] !== teacher[i]).length,
+      thresholds: { flag: round(advice.threshold), change: advice.changeThreshold, alpha: advice.parameters.alpha, gamma: advice.parameters.gamma, beta: advice.parameters.beta },
+      teacherConfusion: labels.map((_, y) => labels.map((__, t) => round(confusion[y * classes + t]))),
+      humanCheck: {
+        rows: humanRows.length,
+        pairedRows: advice.humanCheck.rows,
+        teacherAccuracy: advice.humanCheck.rows ? round(advice.humanCheck.teacherAccuracy) : null,
+        advisedAccuracy: advice.humanCheck.rows ? round(advice.humanCheck.advisedAccuracy) : null,
+        studentAccuracy: humanRows.length ? round(studentRight / humanRows.length) : null,
+      },
+      trust: roundTrust(advice.trust),
+      timingsMs: { ...roundTimings(timings), total: Math.round(performance.now() - started) },
+      rowsPerSecond: Math.round(trainedRowEpochs / Math.max(trainingMs / 1000, 1e-9)),
+      studentThreads: pool.threads,
+      backend: backend.name,
+    };
+    doneWork = plannedWork;
+    report({ phase: 'final' });
+    const advisedLabels = predictions.map((_, i) => labels[advice.advised[i]]);
+    return {
+      predictions,
+      advisedLabels,
+      metrics,
+      model: { labels: [...labels], featurizer, weights: withBuckets(finalModel) },
+      vanillaModel: { labels: [...labels], featurizer, weights: withBuckets(vanillaModel!) },
+      backend: { name: backend.name, skipped: backend.skipped },
+    };
+  }
 }
 
 function roundTrust(trust: TrustFigures): TrustFigures {
@@ -468,13 +530,9 @@ export async function trainOnTargets(
 ): Promise<Omit<TrainedModel, 'labels'>> {
   const tuning: EngineTuning = { ...DEFAULT_TUNING, ...tuningOverride, student: { ...DEFAULT_TUNING.student, ...tuningOverride.student } };
   const featurizer = fitFeaturizer(corpus, tuning.featurizer);
-  const weights = await trainStudent(
-    { features: transform(featurizer, texts), targets, weights: new Float32Array(texts.length).fill(1) },
-    featurizer.config.buckets,
-    classes,
-    { ...tuning.student, seed },
-  );
-  return { featurizer, weights };
+  const { features, rowBuckets } = compactBuckets(transform(featurizer, texts), featurizer.config.buckets);
+  const weights = await trainStudent({ features, targets, weights: new Float32Array(texts.length).fill(1) }, rowBuckets.length, classes, { ...tuning.student, seed });
+  return { featurizer, weights: { ...weights, buckets: featurizer.config.buckets, rowBuckets } };
 }
 
 /** Class probabilities (rows × classes) of a trained model on new texts. */

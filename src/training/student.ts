@@ -47,12 +47,21 @@ export const DEFAULT_STUDENT: StudentOptions = {
   maxEpochs: 100,
 };
 
-/** The learned weights. `embedding` is buckets × dim, `kernel` is dim × classes (row-major), `bias` is classes. */
+/**
+ * The learned weights. `embedding` is buckets × dim (or rowBuckets.length × dim), `kernel` is dim × classes
+ * (row-major), `bias` is classes.
+ */
 export interface StudentWeights {
   buckets: number;
   dim: number;
   classes: number;
   embedding: Float32Array;
+  /**
+   * When set, the embedding holds only these buckets' rows (increasing bucket numbers; featurize.ts compactBuckets):
+   * row i is bucket rowBuckets[i], and every other bucket's row is zero. Features given to predictStudent still use
+   * bucket numbers.
+   */
+  rowBuckets?: Int32Array;
   kernel: Float32Array;
   bias: Float32Array;
 }
@@ -304,9 +313,37 @@ export async function trainStudent(
   }
 }
 
+/** bucket → embedding row (−1: a zero row) of compact weights, built once per rowBuckets. */
+const rowLookups = new WeakMap<Int32Array, Int32Array>();
+
+/** Features in bucket numbers → features in the compact table's rows (entries of zero rows dropped). */
+function toCompactRows(features: SparseRows, rowBuckets: Int32Array, buckets: number): SparseRows {
+  let rowOf = rowLookups.get(rowBuckets);
+  if (!rowOf) {
+    rowOf = new Int32Array(buckets).fill(-1);
+    for (let i = 0; i < rowBuckets.length; i++) rowOf[rowBuckets[i]] = i;
+    rowLookups.set(rowBuckets, rowOf);
+  }
+  const offsets = new Int32Array(features.rows + 1);
+  const indices = new Int32Array(features.indices.length);
+  const values = new Float32Array(features.values.length);
+  let at = 0;
+  for (let r = 0; r < features.rows; r++) {
+    for (let k = features.offsets[r]; k < features.offsets[r + 1]; k++) {
+      const row = rowOf[features.indices[k]];
+      if (row < 0) continue;
+      indices[at] = row;
+      values[at++] = features.values[k];
+    }
+    offsets[r + 1] = at;
+  }
+  return { rows: features.rows, offsets, indices: indices.subarray(0, at), values: values.subarray(0, at) };
+}
+
 /** Class probabilities, rows × classes. Runs in chunks to bound memory. */
-export function predictStudent(weights: StudentWeights, features: SparseRows): Float32Array {
+export function predictStudent(weights: StudentWeights, bucketFeatures: SparseRows): Float32Array {
   const { dim, classes } = weights;
+  const features = weights.rowBuckets ? toCompactRows(bucketFeatures, weights.rowBuckets, weights.buckets) : bucketFeatures;
   const head = new TypedHead(dim, classes, weights.kernel, weights.bias);
   const out = new Float32Array(features.rows * classes);
   const chunk = 1024;

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SeededRandom } from '../../src/training/random';
-import { fitFeaturizer, transform, tokenize, featureHashes, selectRows, fnv1a } from '../../src/training/featurize';
+import { fitFeaturizer, fitTransform, compactBuckets, transform, tokenize, featureHashes, selectRows, fnv1a } from '../../src/training/featurize';
+import { trainStudent, predictStudent, DEFAULT_STUDENT } from '../../src/training/student';
 import { stratifiedFolds } from '../../src/training/splits';
 import {
   rowPosterior,
@@ -309,4 +310,34 @@ test('peer temperature for rows without a teacher label: over-confident peers ar
   // Peers say 0.6 but are right on 49 of 50 rows: sharper.
   assert.ok(fitPeerTemperature(rowsOf(0.6, 49, 50), all) > 2);
   assert.equal(fitPeerTemperature(rowsOf(0.6, 49, 50), []), 1, 'no human labels: no change');
+});
+
+test('fitTransform (one tokenising pass) equals fitFeaturizer then transform', () => {
+  const texts = ['the cat sat on the mat', 'the dog sat', 'a bird, a bird', '', 'Cat CAT cat'];
+  const config = { buckets: 1 << 12, wordNgrams: 2, charNgrams: [2, 4] as [number, number] };
+  const fitted = fitFeaturizer(texts, config);
+  const both = fitTransform(texts, config);
+  assert.deepEqual(both.featurizer, fitted);
+  assert.deepEqual(both.features, transform(fitted, texts));
+});
+
+test('compact buckets: a student on the used buckets only predicts exactly what the full-table student does', async () => {
+  const texts = ['good great fine', 'bad awful poor', 'great fine good day', 'poor awful night', 'fine day', 'awful day'];
+  const fitted = fitTransform(texts, { buckets: 1 << 10, wordNgrams: 2, charNgrams: null });
+  const buckets = fitted.featurizer.config.buckets;
+  const { features, rowBuckets } = compactBuckets(fitted.features, buckets);
+  assert.deepEqual([...rowBuckets], [...new Set(fitted.features.indices)].sort((a, b) => a - b), 'each used bucket once, increasing');
+  for (let k = 0; k < features.indices.length; k++) assert.equal(rowBuckets[features.indices[k]], fitted.features.indices[k]);
+  const targets = new Float32Array(texts.flatMap((_, i) => (i % 2 === 0 ? [1, 0] : [0, 1])));
+  const options = { ...DEFAULT_STUDENT, epochs: 7, minRowUpdates: 0, seed: 5 };
+  const weights = new Float32Array(texts.length).fill(1);
+  const full = await trainStudent({ features: fitted.features, targets, weights }, buckets, 2, options);
+  const compact = await trainStudent({ features, targets, weights }, rowBuckets.length, 2, options);
+  assert.equal(compact.embedding.length, rowBuckets.length * options.dim);
+  for (let i = 0; i < rowBuckets.length; i++) {
+    assert.deepEqual(compact.embedding.subarray(i * options.dim, (i + 1) * options.dim), full.embedding.subarray(rowBuckets[i] * options.dim, (rowBuckets[i] + 1) * options.dim));
+  }
+  // Prediction takes bucket-numbered features, new texts included (their unseen buckets are zero rows in both).
+  const unseen = transform(fitted.featurizer, ['good night', 'brand new words only', ...texts]);
+  assert.deepEqual(predictStudent({ ...compact, buckets, rowBuckets }, unseen), predictStudent(full, unseen));
 });

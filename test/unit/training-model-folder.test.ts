@@ -164,3 +164,24 @@ test('peerkd predict on a hostile model folder exits 1 with one line naming mode
   assert.equal(stdout, '');
   assert.equal(stderr, `peerkd predict: ${path.join(dir, 'model.json')}: weight file '../../../../etc/passwd' is not a file name inside the model folder\n`);
 });
+
+test('compact weights (used buckets only) save the very files of the full table, and load back to the same predictions', async () => {
+  const full = trainedModel();
+  // The rows of the buckets in use (some all-zero rows included: saveModel leaves those out either way).
+  const rowBuckets = Int32Array.from([0, 1, 3, 4, 7, 9, 12, 15]);
+  const embedding = new Float32Array(rowBuckets.length * DIM);
+  rowBuckets.forEach((bucket, i) => embedding.set(full.weights.embedding.subarray(bucket * DIM, (bucket + 1) * DIM), i * DIM));
+  // Buckets outside rowBuckets must be zero in the full table for the two to be the same model.
+  const sameFull: TrainedModel = { ...full, weights: { ...full.weights, embedding: new Float32Array(BUCKETS * DIM) } };
+  rowBuckets.forEach((bucket, i) => sameFull.weights.embedding.set(embedding.subarray(i * DIM, (i + 1) * DIM), bucket * DIM));
+  const compact: TrainedModel = { ...full, weights: { ...full.weights, embedding, rowBuckets } };
+  const fullDir = path.join(root, 'full');
+  const compactDir = path.join(root, 'compact');
+  await saveModel(sameFull, fullDir, 'cpu');
+  await saveModel(compact, compactDir, 'cpu');
+  for (const name of ['embedding.bin', 'weights.bin', 'idf.bin']) {
+    assert.deepEqual(await readFile(path.join(compactDir, name)), await readFile(path.join(fullDir, name)), name);
+  }
+  const texts = ['a b c', 'hello world', ''];
+  assert.deepEqual(await (await loadModel(compactDir, 'cpu')).predict(texts), await (await loadModel(fullDir, 'cpu')).predict(texts));
+});

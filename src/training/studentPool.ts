@@ -1,0 +1,211 @@
+/**
+ * Independent students (the K peers of a stage, and the vanilla student beside stage 1's peers) trained at once in
+ * `worker_threads`, sharing the run's features through SharedArrayBuffers. Each student keeps its own seed and data,
+ * so the weights are the same whatever the number of threads. Where threads are unavailable (no thread entry next
+ * to this code, a Worker that cannot be created, a TensorFlow.js head, or threads ≤ 1) the students train here, one
+ * after the other, as before.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { selectRows, type SparseRows } from './featurize';
+import { trainStudent, type StudentOptions, type StudentWeights, type TrainHooks } from './student';
+
+export interface StudentJob {
+  /** Rows of the pool's features to train on. */
+  rows: Int32Array;
+  /** rows.length × classes. */
+  targets: Float32Array;
+  /** One per row. */
+  weights: Float32Array;
+  buckets: number;
+  classes: number;
+  options: StudentOptions;
+}
+
+export interface ThreadJob extends StudentJob {
+  id: number;
+}
+
+export type ThreadReply =
+  | { type: 'epoch'; id: number; epoch: number; loss: number; rowsPerSecond: number }
+  | { type: 'done'; id: number; weights: StudentWeights }
+  | { type: 'error'; id: number; message: string };
+
+export interface StudentPool {
+  /** Threads that train students (0: they train in this thread). */
+  readonly threads: number;
+  train(job: StudentJob, onEpoch?: TrainHooks['onEpoch']): Promise<StudentWeights>;
+  close(): Promise<void>;
+}
+
+export interface PoolOptions {
+  /** Wanted threads; 0 = one per available core. */
+  threads: number;
+  /** Most students that can run at once (more threads than that would idle). */
+  maxConcurrent: number;
+  signal?: AbortSignal;
+  /** Called between batches of in-thread training (throws to stop). */
+  checkpoint?: () => void;
+  tf?: TrainHooks['tf'];
+  /** The thread entry; default: studentThread.js (bundle) or .ts (sources, under tsx) next to this file. */
+  entry?: string | null;
+  onLog?: (line: string) => void;
+}
+
+/** The thread entry next to this code: dist/studentThread.js in the bundles, src/training/studentThread.ts under tsx. */
+export function defaultThreadEntry(): string | null {
+  for (const name of ['studentThread.js', 'studentThread.ts']) {
+    const file = path.join(__dirname, name);
+    if (existsSync(file)) return file;
+  }
+  return null;
+}
+
+/** Typed arrays over SharedArrayBuffers, so that threads read the features without a copy each. */
+function shared(features: SparseRows): SparseRows {
+  const share = <T extends Int32Array | Float32Array>(array: T, make: (buffer: SharedArrayBuffer) => T): T => {
+    const copy = make(new SharedArrayBuffer(array.byteLength));
+    copy.set(array);
+    return copy;
+  };
+  return {
+    rows: features.rows,
+    offsets: share(features.offsets, (b) => new Int32Array(b)),
+    indices: share(features.indices, (b) => new Int32Array(b)),
+    values: share(features.values, (b) => new Float32Array(b)),
+  };
+}
+
+function abortError(): Error {
+  const error = new Error('distillation cancelled');
+  error.name = 'AbortError';
+  return error;
+}
+
+export function createStudentPool(features: SparseRows, options: PoolOptions): StudentPool {
+  const wanted = Math.min(options.threads > 0 ? options.threads : availableParallelism(), options.maxConcurrent);
+  const entry = options.entry === undefined ? defaultThreadEntry() : options.entry;
+  const typedHead = (job: StudentJob) => job.options.head === 'typed';
+  let workers: Worker[] = [];
+  if (wanted > 1 && entry) {
+    try {
+      const sharedFeatures = shared(features);
+      workers = Array.from({ length: wanted }, () => startWorker(entry, sharedFeatures));
+    } catch (error) {
+      for (const worker of workers) void worker.terminate();
+      workers = [];
+      options.onLog?.(`student threads unavailable (${error instanceof Error ? error.message : String(error)}): students train one after the other`);
+    }
+  }
+  return workers.length ? threadPool(workers, features, options, typedHead) : inProcessPool(features, options);
+}
+
+function startWorker(entry: string, features: SparseRows): Worker {
+  if (entry.endsWith('.ts')) {
+    // The sources under tsx (unit tests, benchmarks): the thread loads tsx's require hook, then the entry.
+    const tsx = createRequire(entry).resolve('tsx/cjs');
+    return new Worker(`require(${JSON.stringify(tsx)}); require(${JSON.stringify(entry)});`, { eval: true, workerData: { features } });
+  }
+  return new Worker(entry, { workerData: { features } });
+}
+
+/** One student after the other, in this thread (the order of submission). */
+function inProcessPool(features: SparseRows, options: PoolOptions): StudentPool {
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    threads: 0,
+    train(job, onEpoch) {
+      const run = queue.then(() =>
+        trainStudent({ features: selectRows(features, job.rows), targets: job.targets, weights: job.weights }, job.buckets, job.classes, job.options, {
+          tf: options.tf,
+          checkpoint: options.checkpoint,
+          onEpoch,
+        }),
+      );
+      queue = run.catch(() => undefined);
+      return run;
+    },
+    async close() {},
+  };
+}
+
+interface Pending {
+  job: ThreadJob;
+  onEpoch?: TrainHooks['onEpoch'];
+  resolve(weights: StudentWeights): void;
+  reject(error: Error): void;
+}
+
+function threadPool(workers: Worker[], features: SparseRows, options: PoolOptions, typedHead: (job: StudentJob) => boolean): StudentPool {
+  const fallback = inProcessPool(features, options);
+  const waiting: Pending[] = [];
+  const running = new Map<Worker, Pending>();
+  const idle = [...workers];
+  let nextId = 0;
+  let failure: Error | undefined;
+
+  const failAll = (error: Error) => {
+    if (failure) return;
+    failure = error;
+    for (const pending of [...running.values(), ...waiting]) pending.reject(error);
+    running.clear();
+    waiting.length = 0;
+    for (const worker of workers) void worker.terminate();
+  };
+  const onAbort = () => failAll(abortError());
+  options.signal?.addEventListener('abort', onAbort);
+
+  const dispatch = () => {
+    while (idle.length && waiting.length) {
+      const worker = idle.shift()!;
+      const pending = waiting.shift()!;
+      running.set(worker, pending);
+      worker.postMessage(pending.job);
+    }
+  };
+
+  for (const worker of workers) {
+    worker.on('message', (reply: ThreadReply) => {
+      const pending = running.get(worker);
+      if (!pending || pending.job.id !== reply.id) return;
+      if (reply.type === 'epoch') {
+        try {
+          pending.onEpoch?.(reply.epoch, reply.loss, reply.rowsPerSecond);
+        } catch (error) {
+          failAll(error instanceof Error ? error : new Error(String(error)));
+        }
+        return;
+      }
+      running.delete(worker);
+      idle.push(worker);
+      if (reply.type === 'done') pending.resolve(reply.weights);
+      else failAll(new Error(`a student thread failed: ${reply.message}`));
+      dispatch();
+    });
+    worker.on('error', (error) => failAll(new Error(`a student thread failed: ${error.message}`)));
+    worker.on('exit', (code) => {
+      if (!failure) failAll(new Error(`a student thread stopped unexpectedly (exit code ${code})`));
+    });
+  }
+
+  return {
+    threads: workers.length,
+    train(job, onEpoch) {
+      if (!typedHead(job)) return fallback.train(job, onEpoch);
+      if (options.signal?.aborted) return Promise.reject(abortError());
+      if (failure) return Promise.reject(failure);
+      return new Promise<StudentWeights>((resolve, reject) => {
+        waiting.push({ job: { ...job, id: nextId++ }, onEpoch, resolve, reject });
+        dispatch();
+      });
+    },
+    async close() {
+      options.signal?.removeEventListener('abort', onAbort);
+      failure ??= new Error('the student pool is closed');
+      await Promise.all(workers.map((worker) => worker.terminate()));
+    },
+  };
+}

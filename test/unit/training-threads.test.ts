@@ -1,0 +1,114 @@
+/**
+ * Independent students train at once in worker threads (studentPool.ts): the results are the same whatever the
+ * number of threads, progress still reads phase after phase, cancel stops the threads, and without a thread entry the
+ * students train in-process.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runDistillation, type EngineTuning } from '../../src/training/pipeline';
+import { createStudentPool, defaultThreadEntry } from '../../src/training/studentPool';
+import { fitTransform, compactBuckets } from '../../src/training/featurize';
+import { DEFAULT_STUDENT } from '../../src/training/student';
+import { SeededRandom } from '../../src/training/random';
+import type { DistillOptions, TrainingRow } from '../../src/training/types';
+
+const LABELS = ['sport', 'money', 'tech'];
+const WORDS: Record<string, string[]> = {
+  sport: ['goal', 'match', 'team', 'coach', 'league', 'score'],
+  money: ['stock', 'bank', 'profit', 'market', 'shares', 'rates'],
+  tech: ['software', 'chip', 'internet', 'computer', 'phone', 'code'],
+};
+
+function rows(count: number): TrainingRow[] {
+  const random = new SeededRandom(7);
+  return Array.from({ length: count }, (_, i) => {
+    const label = LABELS[i % 3];
+    const text = Array.from({ length: 6 }, (_, k) => (k % 2 ? WORDS[label][random.int(6)] : `w${random.int(40)}`)).join(' ');
+    return { id: `r${i}`, line: i + 1, text, teacher: i % 9 === 0 ? LABELS[(i + 1) % 3] : label, human: i % 12 === 5 ? label : null, teacherConfidence: null };
+  });
+}
+
+const OPTIONS: DistillOptions = { folds: 3, stages: 2, seed: 11, backend: 'cpu', finalTargets: 'soft', student: 'fasttext' };
+const TINY: Partial<EngineTuning> = {
+  featurizer: { buckets: 1 << 12, wordNgrams: 2, charNgrams: null },
+  student: { dim: 8, epochs: 6, learningRate: 0.5, batchSize: 8, head: 'typed', minRowUpdates: 2000, maxEpochs: 40 },
+};
+
+test('the thread entry is found next to the sources under tsx', () => {
+  assert.match(defaultThreadEntry() ?? '', /studentThread\.ts$/);
+});
+
+test('the same seed gives the same predictions and models with 1, 2 or 4 threads', async () => {
+  const input = { rows: rows(150), labels: LABELS };
+  const runs = [];
+  for (const threads of [1, 2, 4]) runs.push(await runDistillation(input, OPTIONS, {}, { ...TINY, threads }));
+  assert.deepEqual(
+    runs.map((run) => run.metrics.studentThreads),
+    [0, 2, 4],
+  );
+  for (const run of runs.slice(1)) {
+    assert.deepEqual(run.predictions, runs[0].predictions);
+    assert.deepEqual(run.model.weights, runs[0].model.weights);
+    assert.deepEqual(run.vanillaModel.weights, runs[0].vanillaModel.weights);
+  }
+});
+
+test('with threads, progress still reads vanilla, then each peer fold of each stage, and the fraction rises to 1', async () => {
+  const seen: string[] = [];
+  const fractions: number[] = [];
+  await runDistillation({ rows: rows(150), labels: LABELS }, OPTIONS, {
+    onProgress: (p) => {
+      const key = `${p.phase}${p.stage ? ` s${p.stage}` : ''}${p.fold ? ` f${p.fold}` : ''}`;
+      if (seen[seen.length - 1] !== key) seen.push(key);
+      fractions.push(p.fraction);
+    },
+  }, { ...TINY, threads: 3 });
+  assert.deepEqual(seen, ['featurize', 'vanilla', 'peer s1 f1', 'peer s1 f2', 'peer s1 f3', 'calibrate s1', 'peer s2 f1', 'peer s2 f2', 'peer s2 f3', 'calibrate s2', 'final']);
+  assert.ok(fractions.every((f, i) => i === 0 || f >= fractions[i - 1]));
+  assert.equal(fractions[fractions.length - 1], 1);
+});
+
+test('cancel while students train in threads rejects with an AbortError and stops the threads', async () => {
+  const controller = new AbortController();
+  const before = process.getActiveResourcesInfo().length;
+  let aborted = 0;
+  const pending = runDistillation({ rows: rows(150), labels: LABELS }, OPTIONS, {
+    signal: controller.signal,
+    onProgress: (p) => {
+      if (p.phase === 'vanilla' && p.epoch === 2 && !aborted) {
+        aborted = performance.now();
+        controller.abort();
+      }
+    },
+  }, { ...TINY, threads: 2 });
+  await assert.rejects(pending, { name: 'AbortError' });
+  assert.ok(aborted > 0);
+  assert.ok(performance.now() - aborted < 2000, 'stopped promptly');
+  assert.ok(process.getActiveResourcesInfo().length <= before, `no thread left: ${process.getActiveResourcesInfo().join(', ')}`);
+});
+
+test('without a thread entry the pool trains in-process, with the same weights as the threads', async () => {
+  const texts = rows(60).map((row) => row.text);
+  const fitted = fitTransform(texts, { buckets: 1 << 10, wordNgrams: 1, charNgrams: null });
+  const { features, rowBuckets } = compactBuckets(fitted.features, 1 << 10);
+  const job = {
+    rows: Int32Array.from({ length: 40 }, (_, i) => i + 10),
+    targets: new Float32Array(40 * 3).map((_, k) => (k % 3 === Math.floor(k / 3) % 3 ? 1 : 0)),
+    weights: new Float32Array(40).fill(1),
+    buckets: rowBuckets.length,
+    classes: 3,
+    options: { ...DEFAULT_STUDENT, dim: 4, epochs: 3, minRowUpdates: 0, seed: 2 },
+  };
+  const inProcess = createStudentPool(features, { threads: 2, maxConcurrent: 2, entry: null });
+  const threaded = createStudentPool(features, { threads: 2, maxConcurrent: 2 });
+  try {
+    assert.equal(inProcess.threads, 0);
+    assert.equal(threaded.threads, 2);
+    const epochs: number[] = [];
+    const [a, b] = await Promise.all([inProcess.train(job, (epoch) => epochs.push(epoch)), threaded.train(job)]);
+    assert.deepEqual(epochs, [1, 2, 3]);
+    assert.deepEqual(b, a);
+  } finally {
+    await Promise.all([inProcess.close(), threaded.close()]);
+  }
+});
