@@ -13,6 +13,7 @@ import { runDistillation, trainOnTargets, predictTexts, type DistillOutput, type
 import { accuracyOf, auroc, precisionAtK } from '../training/evaluation';
 import { SeededRandom } from '../training/random';
 import { probabilityOf } from '../training/labelRecord';
+import { prepareRerank } from '../review/rerank';
 import type { BackendPreference, DistillOptions, TrainingRow } from '../training/types';
 
 const HELP = `Usage: peerkd bench DATA_DIR [options]
@@ -42,6 +43,10 @@ Options:
   --main-only        run only the PeerKD variant (and the vanilla student inside it)
   --invariance       on each seed of the first setting, rerun PeerKD with the rows and the label set reversed and
                      report the largest difference (issue 12: it must be 0)
+  --review-loop      after the PeerKD run of each seed, simulate a reviewer holding the gold labels: the top 100 rows
+                     of the queue per round (accept a right suggestion, else set the gold label), re-ranked after
+                     each round without retraining, until 10 % of the rows are reviewed; the same with the run's
+                     static ranking; then a student trained on each file's labels against one on all gold labels
   --json FILE        write every figure as JSON
   --docs FILE        write the tables into FILE between <!-- bench:start --> and <!-- bench:end -->
 `;
@@ -136,7 +141,33 @@ export interface SeedFigures {
   variants: Record<string, VariantFigures>;
   /** Rows and label set reversed (issue 12): the largest difference in any probability, and whether flags agree. */
   invariance?: { maxProbabilityDifference: number; sameFlags: boolean; sameAdvice: boolean };
+  /** The simulated review loop (`--review-loop`). */
+  reviewLoop?: ReviewLoopFigures;
   peakRssMb: number;
+}
+
+/** One point of the review loop: after `reviewed` rows reviewed. */
+export interface ReviewLoopStep {
+  reviewed: number;
+  /** Wrong teacher labels among the reviewed rows, cumulative. */
+  errorsFound: number;
+  /** Accuracy of the file's labels on all train rows: human where present, else the label the engine adopts. */
+  fileAccuracy: number;
+}
+
+export interface ReviewLoopFigures {
+  /** Rows reviewed per round, and in all (10 % of the rows). */
+  batch: number;
+  budget: number;
+  reranked: ReviewLoopStep[];
+  static: ReviewLoopStep[];
+  /** Test accuracy of a student trained on the file's labels after the loop, and of one trained on every gold label. */
+  rerankedStudentTestAccuracy: number;
+  staticStudentTestAccuracy: number;
+  goldStudentTestAccuracy: number;
+  /** Time of one re-rank (all rows), mean over the rounds, and of fitting the run's calibration once, ms. */
+  rerankMs: number;
+  prepareMs: number;
 }
 
 export interface SettingFigures {
@@ -248,6 +279,7 @@ export async function benchmarkSeed(
   variants: Variant[],
   log: (line: string) => void,
   checkInvariance = false,
+  withReviewLoop = false,
 ): Promise<SeedFigures> {
   const classes = labels.length;
   const index = new Map(labels.map((label, i) => [label, i]));
@@ -284,6 +316,7 @@ export async function benchmarkSeed(
   const variantFigures: Record<string, VariantFigures> = {};
   let vanillaTestAccuracy = NaN;
   let invariance: SeedFigures['invariance'];
+  let reviewLoop: ReviewLoopFigures | undefined;
   for (const variant of variants) {
     const started = performance.now();
     const options = { ...base, ...variant.options, seed };
@@ -295,6 +328,7 @@ export async function benchmarkSeed(
       // Vanilla KD is the method's own first phase: its student, scored on the test set the same way.
       vanillaTestAccuracy = accuracyOf(predictTexts(out.vanillaModel, testTexts), testTruth, classes);
       if (checkInvariance) invariance = await invarianceCheck(rows, labels, options, out);
+      if (withReviewLoop) reviewLoop = await simulateReviewLoop(train, labels, out, texts, testTexts, testTruth, seed, log);
     }
     const c = figures.calibration;
     log(
@@ -316,7 +350,121 @@ export async function benchmarkSeed(
     vanillaTestAccuracy,
     variants: variantFigures,
     ...(invariance ? { invariance } : {}),
+    ...(reviewLoop ? { reviewLoop } : {}),
     peakRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+/** Rows reviewed per round of the simulated review loop, and the share of the rows it stops at. */
+export const REVIEW_LOOP_BATCH = 100;
+export const REVIEW_LOOP_SHARE = 0.1;
+
+/**
+ * The review loop of issue 10 §2, simulated: an oracle holding the gold labels reviews the top REVIEW_LOOP_BATCH rows
+ * of the queue per round (accepting a right suggestion and setting the gold label otherwise: either way the row's
+ * human label becomes its gold label), the queue is re-ranked from the run's predictions and the human labels so far
+ * (src/review/rerank.ts, no retraining), until REVIEW_LOOP_SHARE of the rows are reviewed. The static ranking (the
+ * run's own order, never updated) is reviewed the same way beside it. Gold labels of unreviewed rows are used only to
+ * score.
+ */
+export async function simulateReviewLoop(
+  train: BenchRow[],
+  labels: string[],
+  out: DistillOutput,
+  texts: string[],
+  testTexts: string[],
+  testTruth: Int32Array,
+  seed: number,
+  log: (line: string) => void,
+): Promise<ReviewLoopFigures> {
+  const classes = labels.length;
+  const index = new Map(labels.map((label, i) => [label, i]));
+  const budget = Math.round(REVIEW_LOOP_SHARE * train.length);
+  const fileAccuracy = (human: readonly (string | null)[], adopted: readonly (string | null)[]) =>
+    train.filter((row, i) => (human[i] ?? adopted[i]) === row.gold).length / train.length;
+  const isError = (i: number) => train[i].teacher !== null && train[i].teacher !== train[i].gold;
+
+  // Re-ranked after every round.
+  let started = performance.now();
+  const reranker = prepareRerank({ labels: out.metrics.labels, predictions: out.predictions });
+  const prepareMs = performance.now() - started;
+  const human = out.predictions.map((prediction) => prediction.human);
+  const reranked: ReviewLoopStep[] = [];
+  let rerankMs = 0;
+  let reranks = 0;
+  let errorsFound = 0;
+  let reviewed = 0;
+  started = performance.now();
+  let current = reranker.rerank(human);
+  rerankMs += performance.now() - started;
+  reranks++;
+  while (reviewed < budget && current.order.length > 0) {
+    for (const i of current.order.slice(0, Math.min(REVIEW_LOOP_BATCH, budget - reviewed))) {
+      human[i] = train[i].gold;
+      if (isError(i)) errorsFound++;
+      reviewed++;
+    }
+    started = performance.now();
+    current = reranker.rerank(human);
+    rerankMs += performance.now() - started;
+    reranks++;
+    reranked.push({ reviewed, errorsFound, fileAccuracy: fileAccuracy(human, current.adopted) });
+  }
+  const rerankedFile = train.map((_, i) => human[i] ?? current.adopted[i]);
+
+  // Static: the run's ranking and adopted labels, never updated.
+  const staticHuman = out.predictions.map((prediction) => prediction.human);
+  const staticOrder = out.predictions
+    .map((prediction, i) => ({ p: prediction.p_teacher_wrong, i }))
+    .filter(({ i }) => staticHuman[i] === null && train[i].teacher !== null)
+    .sort((x, y) => y.p - x.p || x.i - y.i)
+    .map(({ i }) => i);
+  const staticSteps: ReviewLoopStep[] = [];
+  let staticErrors = 0;
+  for (let k = 0; k < Math.min(budget, staticOrder.length); k++) {
+    const i = staticOrder[k];
+    staticHuman[i] = train[i].gold;
+    if (isError(i)) staticErrors++;
+    if ((k + 1) % REVIEW_LOOP_BATCH === 0 || k + 1 === Math.min(budget, staticOrder.length)) {
+      staticSteps.push({ reviewed: k + 1, errorsFound: staticErrors, fileAccuracy: fileAccuracy(staticHuman, out.advisedLabels) });
+    }
+  }
+  const staticFile = train.map((_, i) => staticHuman[i] ?? out.advisedLabels[i]);
+
+  reranked.forEach((step, k) => {
+    const other = staticSteps[k];
+    log(
+      `seed ${seed}: review loop: ${step.reviewed} reviewed: teacher errors found ${step.errorsFound} (static ${other?.errorsFound ?? '—'}), ` +
+        `file label accuracy ${step.fileAccuracy.toFixed(4)} (static ${other ? other.fileAccuracy.toFixed(4) : '—'})`,
+    );
+  });
+
+  // Final students on the file's labels (rows with a label, as the engine's final student), and on every gold label.
+  const student = async (fileLabels: readonly (string | null)[]) => {
+    const subset = train.map((_, i) => i).filter((i) => fileLabels[i] !== null && index.has(fileLabels[i]!));
+    const targets = new Float32Array(subset.length * classes);
+    subset.forEach((row, k) => (targets[k * classes + index.get(fileLabels[row]!)!] = 1));
+    const model = await trainOnTargets(subset.map((row) => texts[row]), targets, classes, seed * 7919 + 5, {}, texts);
+    return accuracyOf(predictTexts(model, testTexts), testTruth, classes);
+  };
+  const rerankedStudentTestAccuracy = await student(rerankedFile);
+  const staticStudentTestAccuracy = await student(staticFile);
+  const goldStudentTestAccuracy = await student(train.map((row) => row.gold));
+  log(
+    `seed ${seed}: review loop: final student on the re-ranked file ${rerankedStudentTestAccuracy.toFixed(4)}, on the static file ` +
+      `${staticStudentTestAccuracy.toFixed(4)}, on all gold labels ${goldStudentTestAccuracy.toFixed(4)}; one re-rank of ${train.length} rows ` +
+      `${(rerankMs / reranks).toFixed(1)} ms (calibration fitted once in ${prepareMs.toFixed(0)} ms)`,
+  );
+  return {
+    batch: REVIEW_LOOP_BATCH,
+    budget,
+    reranked,
+    static: staticSteps,
+    rerankedStudentTestAccuracy,
+    staticStudentTestAccuracy,
+    goldStudentTestAccuracy,
+    rerankMs: rerankMs / reranks,
+    prepareMs,
   };
 }
 
@@ -489,6 +637,53 @@ export function markdownTables(setting: SettingFigures, command: string, withTar
   return out.join('\n');
 }
 
+/**
+ * The review loop's table (issue 10 §2): per 100 reviewed rows, teacher errors found and the file's label accuracy,
+ * re-ranked and static, each the mean over the seeds; then the final students. Targets: ≥ 800 errors among the first
+ * 1,000 reviewed rows, and the re-ranked file's student within 1.5 points of the all-gold student (means over seeds).
+ */
+export function reviewLoopTable(setting: SettingFigures, withTargets: boolean): string {
+  const loops = setting.results.map((r) => r.reviewLoop).filter((loop): loop is ReviewLoopFigures => loop !== undefined);
+  if (loops.length === 0) return '';
+  const seeds = setting.results.filter((r) => r.reviewLoop).map((r) => r.seed);
+  const out = [
+    `#### Review loop, setting \`${setting.name}\` (mean over seeds ${seeds.join(', ')})`,
+    '',
+    `An oracle with the gold labels reviews the top ${loops[0].batch} rows of the queue per round, until ${loops[0].budget} rows (10 %) are reviewed.`,
+    '',
+    '| reviewed | errors found, re-ranked | errors found, static | file label accuracy, re-ranked | file label accuracy, static |',
+    '| ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const steps = Math.max(...loops.map((loop) => loop.reranked.length));
+  for (let k = 0; k < steps; k++) {
+    const pick = (list: (loop: ReviewLoopFigures) => ReviewLoopStep[], field: keyof ReviewLoopStep) => mean(loops.map((loop) => list(loop)[k]?.[field] ?? NaN));
+    out.push(
+      `| ${format(pick((l) => l.reranked, 'reviewed'), 0)} | ${format(pick((l) => l.reranked, 'errorsFound'), 1)} | ${format(pick((l) => l.static, 'errorsFound'), 1)} | ` +
+        `${format(pick((l) => l.reranked, 'fileAccuracy'))} | ${format(pick((l) => l.static, 'fileAccuracy'))} |`,
+    );
+  }
+  const errorsAt1000 = (list: ReviewLoopStep[]) => list.find((step) => step.reviewed === 1000)?.errorsFound ?? NaN;
+  const rerankedAt1000 = mean(loops.map((loop) => errorsAt1000(loop.reranked)));
+  const staticAt1000 = mean(loops.map((loop) => errorsAt1000(loop.static)));
+  const reranked = mean(loops.map((loop) => loop.rerankedStudentTestAccuracy));
+  const gold = mean(loops.map((loop) => loop.goldStudentTestAccuracy));
+  const met = (ok: boolean) => (withTargets ? (ok ? 'yes' : '**no**') : '—');
+  out.push(
+    '',
+    '| figure | ' + seeds.map((s) => `seed ${s}`).join(' | ') + ' | mean | target | met |',
+    '| --- | ' + seeds.map(() => '---:').join(' | ') + ' | ---: | --- | --- |',
+    `| errors found in the first 1,000 reviewed, re-ranked | ${loops.map((l) => format(errorsAt1000(l.reranked), 0)).join(' | ')} | ${format(rerankedAt1000, 1)} | ≥ 800 | ${met(rerankedAt1000 >= 800)} |`,
+    `| errors found in the first 1,000 reviewed, static | ${loops.map((l) => format(errorsAt1000(l.static), 0)).join(' | ')} | ${format(staticAt1000, 1)} | | |`,
+    `| student on the re-ranked file, test accuracy | ${loops.map((l) => format(l.rerankedStudentTestAccuracy)).join(' | ')} | ${format(reranked)} | | |`,
+    `| student on the static file, test accuracy | ${loops.map((l) => format(l.staticStudentTestAccuracy)).join(' | ')} | ${format(mean(loops.map((l) => l.staticStudentTestAccuracy)))} | | |`,
+    `| student on all gold labels, test accuracy | ${loops.map((l) => format(l.goldStudentTestAccuracy)).join(' | ')} | ${format(gold)} | | |`,
+    `| re-ranked − all gold | ${loops.map((l) => format(l.rerankedStudentTestAccuracy - l.goldStudentTestAccuracy)).join(' | ')} | ${format(reranked - gold)} | ≥ −0.015 | ${met(reranked - gold >= -0.015 - 1e-12)} |`,
+    `| one re-rank of every row, ms | ${loops.map((l) => format(l.rerankMs, 1)).join(' | ')} | ${format(mean(loops.map((l) => l.rerankMs)), 1)} | well under 1,000 | ${met(mean(loops.map((l) => l.rerankMs)) < 1000)} |`,
+    `| the run's calibration refitted once, ms | ${loops.map((l) => format(l.prepareMs, 0)).join(' | ')} | ${format(mean(loops.map((l) => l.prepareMs)), 0)} | | |`,
+  );
+  return out.join('\n');
+}
+
 function replaceBetweenMarkers(file: string, content: string): void {
   const start = '<!-- bench:start -->';
   const end = '<!-- bench:end -->';
@@ -512,6 +707,7 @@ export const benchCommand: CliCommand = {
         settings: { type: 'string' },
         'main-only': { type: 'boolean', default: false },
         invariance: { type: 'boolean', default: false },
+        'review-loop': { type: 'boolean', default: false },
         folds: { type: 'string', default: '2' },
         stages: { type: 'string', default: '2' },
         backend: { type: 'string', default: 'auto' },
@@ -584,11 +780,13 @@ export const benchCommand: CliCommand = {
       log(`bench ${name}: ${train.length} train rows, ${test.length} test rows, labels ${labels.join(', ')}, ${humanCount} human rows, seeds ${seeds.join(',')}`);
       const results: SeedFigures[] = [];
       for (const seed of seeds) {
-        results.push(await benchmarkSeed(train, test, labels, seed, humanCount, base, variants, log, values.invariance && settings.length === 0));
+        results.push(await benchmarkSeed(train, test, labels, seed, humanCount, base, variants, log, values.invariance && settings.length === 0, values['review-loop']));
       }
       settings.push({ name, results });
     }
-    const tables = settings.map((setting) => markdownTables(setting, command, values.limit === undefined)).join('\n\n');
+    const tables = settings
+      .map((setting) => [markdownTables(setting, command, values.limit === undefined), ...(values['review-loop'] ? [reviewLoopTable(setting, values.limit === undefined)] : [])].join('\n\n'))
+      .join('\n\n');
     new Terminal(process.stdout).lines(tables.split('\n'));
     if (values.json) mkdirSync(path.dirname(values.json), { recursive: true });
     if (values.json) writeFileSync(values.json, JSON.stringify({ command, settings }, null, 2) + '\n');

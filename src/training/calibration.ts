@@ -62,6 +62,11 @@ export interface CalibrationResult {
   recalibration: Recalibration;
   /** The figures a user is shown, each with a 90 % interval (see trustFigures). */
   trust: TrustFigures;
+  /**
+   * The human pairs as trustFigures saw them (each P(teacher right) cross-fitted), so that a caller can recompute the
+   * intervals on the same random sample after changing other rows (src/review/rerank.ts).
+   */
+  trustPairs: { row: number; pRight: number; right: boolean }[];
 }
 
 /** An estimate with its 90 % interval; low and high are NaN where nothing can bound it (no human pairs). */
@@ -612,12 +617,8 @@ export function calibrate(input: CalibrationInput, options: Partial<CalibrateOpt
   const threshold = chooseFlagThreshold(pTeacherWrong, candidates);
   const flagged = new Uint8Array(rows);
   for (let i = 0; i < rows; i++) flagged[i] = candidates[i] && pTeacherWrong[i] >= threshold ? 1 : 0;
-  const trust = trustFigures(
-    input,
-    pTeacherWrong,
-    flagged,
-    humanPairs.map((row) => ({ pRight: crossFitted.get(row)![teacher[row]], right: teacher[row] === human[row] })),
-  );
+  const trustPairs = humanPairs.map((row) => ({ row, pRight: crossFitted.get(row)![teacher[row]], right: teacher[row] === human[row] }));
+  const trust = trustFigures(input, pTeacherWrong, flagged, trustPairs);
   if (settings.recalibration === 'platt' && humanPairs.length > 0) {
     // The flagged rows' expected number of errors under every plausible recalibration, plus their own spread.
     const flaggedRaw: number[] = [];
@@ -635,6 +636,7 @@ export function calibrate(input: CalibrationInput, options: Partial<CalibrateOpt
   }
   return {
     trust,
+    trustPairs,
     parameters,
     recalibration,
     posterior,
@@ -760,6 +762,7 @@ export function naiveAdvice(input: CalibrationInput): CalibrationResult {
     humanCheck: { rows: 0, teacherAccuracy: NaN, advisedAccuracy: NaN, logLikelihood: NaN, fixes: 0, breaks: 0 },
     recalibration: IDENTITY_RECALIBRATION,
     trust: trustFigures(input, pTeacherWrong, flagged, []),
+    trustPairs: [],
   };
 }
 

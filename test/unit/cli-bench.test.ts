@@ -98,3 +98,22 @@ test('peerkd bench names the missing file', async () => {
   assert.notEqual(code, 0);
   assert.match(stderr, /no-such-dir[/\\]train\.jsonl/);
 });
+
+test('peerkd bench --review-loop reviews 10 % of the rows, re-ranked and static, and prints the loop table', async () => {
+  const json = join(folder, 'loop.json');
+  const { code, stdout, stderr } = await runCli(['bench', dataDir, '--limit', String(TRAIN_ROWS), '--test-limit', '200', '--seeds', '0', '--human', String(HUMAN_ROWS), '--backend', 'cpu', '--main-only', '--review-loop', '--json', json]);
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /#### Review loop, setting `data`/);
+  assert.match(stdout, /\| errors found in the first 1,000 reviewed, re-ranked \|/);
+  assert.match(stdout, /\| re-ranked − all gold \|/);
+  assert.match(stderr, /review loop: 40 reviewed: teacher errors found \d+ \(static \d+\)/);
+  const { settings } = JSON.parse(readFileSync(json, 'utf8')) as { settings: SettingFigures[] };
+  const loop = settings[0].results[0].reviewLoop!;
+  assert.equal(loop.budget, TRAIN_ROWS / 10);
+  for (const steps of [loop.reranked, loop.static]) {
+    assert.deepEqual(steps.map((step) => step.reviewed), [40]);
+    assert.ok(steps[0].errorsFound >= 0 && steps[0].errorsFound <= 40);
+    assert.ok(steps[0].fileAccuracy > 0.5 && steps[0].fileAccuracy <= 1);
+  }
+  for (const accuracy of [loop.rerankedStudentTestAccuracy, loop.staticStudentTestAccuracy, loop.goldStudentTestAccuracy]) assert.ok(accuracy > 0.3 && accuracy <= 1);
+});
