@@ -50,7 +50,8 @@ export const DEFAULT_TUNING: EngineTuning = {
   advice: 'calibrated',
   calibrationPrior: 1,
   crossFitFolds: 0,
-  threads: 0,
+  // One thread until threads are measured to pay on an idle machine (docs/BENCHMARKS.md, "Scale"): under load they cost.
+  threads: 1,
   changeGuard: DEFAULT_CALIBRATE.changeGuard,
   recalibration: DEFAULT_CALIBRATE.recalibration,
 };
