@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { promises as fsp } from 'node:fs';
-import { applyRowEditsToFile, assertNotSameFile, assertReadableFile, assertReplaceable, readDatasetFile, writeFileAtomic } from '../dataset/index';
+import { applyRowEditsToFile, assertNotSameFile, assertReadableFile, assertReplaceable, forEachLine, readDatasetFile, writeFileAtomic } from '../dataset/index';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { replacedLines, teacherEdits } from '../teacher/apply';
 import { runBatchLabelling } from '../teacher/batch';
@@ -186,11 +186,14 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     // that its line still holds the same row.
     const current = await readDatasetFile(dataPath, fields);
     const content = await fsp.readFile(dataPath);
-    const lineTexts = content.toString('utf8').split('\n');
+    // Lines counted as the reader (and the editor) counts them: LF, CRLF and a lone CR each end one.
+    const text = content.toString('utf8');
+    const lineTexts: string[] = [];
+    forEachLine(text, (start, end) => lineTexts.push(text.slice(start, end)));
     // A line that cannot take its label (e.g. nested too deeply) is reported and left as it is; the others are written.
     const { edits, skipped } = replacedLines(
       teacherEdits(current.rows, result.answers, fields, values.relabel ?? false),
-      (line) => (lineTexts[line - 1] ?? '').replace(/\r$/, ''),
+      (line) => lineTexts[line - 1] ?? '',
     );
     reportList(
       skipped.map((row) => `${positionals[0]}:${row.line}: ${row.reason}`),

@@ -259,6 +259,30 @@ describe('peerkd label', () => {
     });
   });
 
+  it('labels a file with lone CR and mixed line endings, counting lines as the editor does, and keeps every terminator', async () => {
+    for (const [name, join] of [
+      ['CR only', (lines: string[]) => lines.join('\r') + '\r'],
+      ['mixed CR, CRLF and LF', (lines: string[]) => lines.map((line, i) => line + ['\r', '\r\n', '\n'][i % 3]).join('')],
+    ] as const) {
+      const { dir, file } = copyFixture();
+      const original = join(fixtureLines);
+      fs.writeFileSync(file, original);
+      await withFakeOpenAi(oracle, async (server) => {
+        const run = io();
+        const code = await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--cache-dir', path.join(dir, 'cache')], run);
+        assert.equal(code, 0, `${name}: ${run.stderr.text}${run.stdout.text}`);
+        assert.doesNotMatch(run.stderr.text, /could not take their teacher label/, name);
+        assert.match(run.stdout.text, /Wrote 24 rows/, name);
+      });
+      const written = fs.readFileSync(file, 'utf8');
+      const terminators = (text: string) => text.match(/\r\n|\r|\n/g)?.join('');
+      assert.equal(terminators(written), terminators(original), `${name}: every line ending stays as it was`);
+      const rows = written.split(/\r\n|\r|\n/).filter(Boolean).map((line) => JSON.parse(line) as FixtureRow);
+      assert.equal(rows.length, fixtureLines.length, name);
+      for (const row of rows) if (GOLD[row.id]) assert.equal(row.teacher_label, GOLD[row.id], `${name}: ${row.id}`);
+    }
+  });
+
   it('writes every other row when one row is nested too deeply to read, and names its file:line', async () => {
     const { dir, file } = copyFixture();
     const deep = `{"id": "deep", "text": "A row nested deeper than the writer goes", "extra": ${'['.repeat(2500)}${']'.repeat(2500)}}`;
