@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
-import { inferLabelSet, labelListProblem, parseDatasetText, readDatasetFile } from '../dataset';
+import { inferLabelSet, labelListProblem, parseDatasetText, printable, readDatasetFile } from '../dataset';
 import type { DatasetRow, FieldMapping, ParsedDataset } from '../dataset/types';
 import { sha256 } from './artifacts';
 import type { InputCounts } from './protocol';
@@ -134,7 +134,7 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
       const first = outside[0];
       const more = outside.length > 1 ? ` (also on line${outside.length > 2 ? 's' : ''} ${listLines(outside.slice(1).map((row) => row.line))})` : '';
       throw new InputError(
-        `${file}:${first.line}: human label '${first.human}' (field ${source.fields.human}) is not in the label set: ${labels.join(', ')}${more}`,
+        `${file}:${first.line}: human label '${printable(first.human)}' (field ${source.fields.human}) is not in the label set: ${labels.join(', ')}${more}`,
         file,
         first.line,
       );

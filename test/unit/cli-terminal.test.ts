@@ -84,7 +84,15 @@ test('error messages that quote the data are escaped', async () => {
   const { code, stdout, stderr } = await runCli(['distill', bad, '--labels', 'A,C', '--backend', 'cpu'], folder);
   assert.equal(code, 1);
   assertClean(stdout + stderr, 'output');
-  assert.match(stderr, /bad\\x1b\[2J\.jsonl:1: human label 'B\\x1b\]0;x\\x07' \(field human_label\) is not in the label set: A, C/);
+  assert.match(stderr, /bad\\x1b\[2J\.jsonl:1: human label 'B\\u001b\]0;x\\u0007' \(field human_label\) is not in the label set: A, C/);
+
+  // A newline in the quoted label must not split the message into a forged second line.
+  const split = join(folder, 'split.jsonl');
+  await writeFile(split, `${JSON.stringify({ text: 'a', teacher_label: 'A', human_label: 'B\nforged: all good' })}\n`);
+  const forged = await runCli(['distill', split, '--labels', 'A,C', '--backend', 'cpu'], folder);
+  assert.equal(forged.code, 1);
+  assert.ok(!forged.stderr.split('\n').some((line) => line.startsWith('forged')), forged.stderr);
+  assert.match(forged.stderr, /split\.jsonl:1: human label 'B\\u000aforged: all good' \(field human_label\) is not in the label set/);
 
   const unknown = await runCli(['no\x1b[2Jsuch'], folder);
   assert.equal(unknown.code, 2);
