@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
-import { inferLabelSet, labelListProblem, parseDatasetText, printable, readDatasetFile } from '../dataset';
+import { fileError, inferLabelSet, labelListProblem, parseDatasetText, printable, readDatasetFile } from '../dataset';
 import type { DatasetRow, FieldMapping, ParsedDataset } from '../dataset/types';
 import { sha256 } from './artifacts';
 import type { InputCounts } from './protocol';
@@ -73,6 +73,11 @@ export async function readTrainingInput(source: InputSource): Promise<PreparedIn
     throw new InputError(`${file}: ${reason}`, file);
   };
   const before = await fs.stat(file).catch(fail);
+  // Read twice below (rows and hash): a FIFO would wait for a writer, or split its data between the readers, forever.
+  if (!before.isFile()) {
+    if (before.isDirectory()) throw new InputError(fileError(file, { code: 'EISDIR' }).message, file);
+    throw new InputError(`${file}: not a regular file (a FIFO, socket or device), so it cannot be read as a dataset`, file);
+  }
   const [parsed, datasetSha256] = await Promise.all([
     readDatasetFile(file, source.fields, { labels: configuredLabels(source) }),
     sha256OfFile(file),

@@ -137,6 +137,26 @@ test('a missing dataset file is an InputError naming it', async () => {
   });
 });
 
+test('a dataset that is a FIFO (or another non-regular file) is an InputError naming it, not a hang', { skip: process.platform === 'win32', timeout: 10_000 }, async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const folder = mkdtempSync(join(tmpdir(), 'peerkd-fifo-'));
+  const fifo = join(folder, 'data.jsonl');
+  execFileSync('mkfifo', [fifo]);
+  try {
+    // The file is read twice (rows and hash): from a FIFO that would wait for a writer, or split its data, forever.
+    await assert.rejects(readTrainingInput(source({ file: fifo })), (error: unknown) => {
+      assert.ok(error instanceof InputError, String(error));
+      assert.equal(error.message, `${fifo}: not a regular file (a FIFO, socket or device), so it cannot be read as a dataset`);
+      return true;
+    });
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+});
+
 test("the method's progress is made safe for the protocol before it is sent", () => {
   const clean = sanitizeProgress({ phase: 'peer', epoch: 2, loss: Number.NaN, rowsPerSecond: Infinity, elapsedMs: 10, fraction: 1.0000001 });
   assert.deepEqual(clean, { phase: 'peer', epoch: 2, elapsedMs: 10, fraction: 1 });
