@@ -139,7 +139,7 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
       const first = outside[0];
       const more = outside.length > 1 ? ` (also on line${outside.length > 2 ? 's' : ''} ${listLines(outside.slice(1).map((row) => row.line))})` : '';
       throw new InputError(
-        `${file}:${first.line}: human label '${printable(first.human)}' (field ${source.fields.human}) is not in the label set: ${labels.join(', ')}${more}`,
+        `${file}:${first.line}: human label '${printable(first.human ?? '')}' (field ${source.fields.human}) is not in the label set: ${labels.join(', ')}${more}`,
         file,
         first.line,
       );
