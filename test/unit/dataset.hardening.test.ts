@@ -234,6 +234,20 @@ describe('files: links, loops, read-only files, output = input', () => {
     assert.equal(code, 1);
   });
 
+  it('writeFileAtomic into a missing or unwritable folder names the output, not its temporary file', async () => {
+    const dir = tempDir();
+    const missing = path.join(dir, 'no-such-folder', 'out.jsonl');
+    await assert.rejects(writeFileAtomic(missing, 'x\n'), (error: Error) => {
+      assert.equal(error.message, `${missing}: the folder ${path.dirname(missing)} does not exist`);
+      return true;
+    });
+    if (process.getuid?.() !== 0 && process.platform !== 'win32') {
+      const locked = path.join(dir, 'locked');
+      fs.mkdirSync(locked, 0o555);
+      await assert.rejects(writeFileAtomic(path.join(locked, 'out.jsonl'), 'x\n'), /locked[\\/]out\.jsonl: permission denied$/);
+    }
+  });
+
   it('writeFileAtomic writes through a symbolic link (the link stays), keeps mode and owner, refuses a read-only file', async () => {
     const dir = tempDir();
     const real = path.join(dir, 'sub', 'real.jsonl');
