@@ -50,6 +50,16 @@ test('escapeForTerminal shows every control character as an escape and leaves ot
   assert.equal(out, 'x\\ny\nz\n{"a":"\\u001b"}\n');
 });
 
+test('machine-readable output keeps the parsed values but shows no raw C1 control or bidi override to a terminal', () => {
+  // JSON.stringify escapes C0 controls only: DEL, C1 (U+009B is an 8-bit CSI), U+2028 and the bidi overrides stay raw.
+  const value = { id: 'r\u009b2J\u007f', predicted: 'bi\u202edi\u2066', probs: { 'a\u2028b': 1 } };
+  let out = '';
+  new Terminal({ write: (text: string) => (out += text) }).data(JSON.stringify(value) + '\n');
+  assertClean(out, 'data');
+  assert.doesNotMatch(out, /[\u2028\u2029\u2066-\u2069]/);
+  assert.deepEqual(JSON.parse(out), value);
+});
+
 test('distill: labels with ESC sequences and newlines are escaped in the summary table, progress and verbose log; --json keeps them', async () => {
   const { code, stdout, stderr } = await runCli(['distill', 'evil.jsonl', '--backend', 'cpu', '--verbose'], folder);
   assert.equal(code, 0, stderr);
