@@ -156,7 +156,7 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     }
     const notStrings = dataset.problems.filter((problem) => problem.code === 'label-not-string');
     if (notStrings.length > 0) {
-      say(`${notStrings.length} labels are not strings and are ignored, as if absent (first: ${positionals[0]}:${notStrings[0].line}: ${notStrings[0].message}).`);
+      say(`${notStrings.length} labels are not strings and are ignored, as if absent; a teacher field holding one is not written over unless --relabel (first: ${positionals[0]}:${notStrings[0].line}: ${notStrings[0].message}).`);
     }
     const configuredLabels = values.labels === undefined ? [] : labelsOption(values.labels);
     const job = prepareJob(dataset.rows, configuredLabels, {

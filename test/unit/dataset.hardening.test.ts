@@ -211,6 +211,30 @@ describe('odd values are reported, never echoed raw', () => {
     assert.deepEqual(parsed.problems.map((problem) => [problem.line, problem.code]), [[1, 'label-not-string'], [2, 'label-not-string']]);
   });
 
+  it('peerkd label does not write over a teacher field that holds a non-string value (only --relabel replaces it)', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'data.jsonl');
+    const original = [
+      '{"id":"h1","text":"one","human_label":"World"}',
+      '{"id":"h2","text":"two","human_label":"Sports"}',
+      '{"id":"n","text":"three","teacher_label":3}',
+      '{"id":"o","text":"four","teacher_label":{"model":"gpt-4","value":"World"}}',
+      '{"id":"u","text":"five"}',
+      '{"id":"e","text":"six","teacher_label":"","teacher_confidence":null}',
+    ];
+    fs.writeFileSync(file, original.join('\n') + '\n');
+    await withFakeOpenAi(() => labelReply('Sports'), async (server) => {
+      const io = labelIo();
+      const code = await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'm', '--labels', 'World,Sports', '--few-shot', '0', '--cache-dir', path.join(dir, 'cache')], io);
+      assert.equal(code, 0, io.stderr.text);
+      assert.match(io.stdout.text, /Wrote 2 rows/);
+    });
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    assert.deepEqual(lines.slice(0, 4), original.slice(0, 4), 'the non-string values are the user\'s data');
+    assert.equal(lines[4], '{"id":"u","text":"five","teacher_label":"Sports"}');
+    assert.equal(lines[5], '{"id":"e","text":"six","teacher_label":"Sports","teacher_confidence":null}', 'an empty label is no label');
+  });
+
   it('control characters from the data are escaped in messages', () => {
     const parsed = parseDatasetText(['{"id":"1","text":"a","teacher_label":"bad\\u0000\\u001b[31m"}', '{"id":"2"\u0000}'].join('\n'), DEFAULT_FIELDS, { labels: ['A', 'B'] });
     assert.equal(parsed.problems.length, 2);
