@@ -20,7 +20,7 @@ import {
   runOutcome,
 } from '../teacher/job';
 import { redactSecret } from '../teacher/redact';
-import { DEFAULT_TEACHER_SETTINGS } from '../teacher/settings';
+import { DEFAULT_TEACHER_SETTINGS, MAX_REQUEST_TIMEOUT_MS } from '../teacher/settings';
 import { estimateRun, runLabelling, type LabelProgress, type LabelRunResult } from '../teacher/run';
 import type { BackoffOptions, TeacherEndpoint } from '../teacher/types';
 import { Terminal } from './terminal';
@@ -64,9 +64,12 @@ export interface LabelCommandIo {
   backoff?: BackoffOptions;
 }
 
-function integer(value: string | undefined, name: string, fallback: number, min: number): number {
+function integer(value: string | undefined, name: string, fallback: number, min: number, max?: number): number {
   if (value === undefined) return fallback;
   const parsed = Number(value);
+  if (max !== undefined && !(Number.isInteger(parsed) && parsed >= min && parsed <= max)) {
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got '${value}'`);
+  }
   if (!Number.isInteger(parsed) || parsed < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${value}'`);
   return parsed;
 }
@@ -131,7 +134,7 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     apiKey,
     temperature,
     maxConcurrency: integer(values.concurrency, 'concurrency', DEFAULT_TEACHER_SETTINGS.maxConcurrency, 1),
-    requestTimeoutMs: integer(values['timeout-ms'], 'timeout-ms', DEFAULT_TEACHER_SETTINGS.requestTimeoutMs, 1),
+    requestTimeoutMs: integer(values['timeout-ms'], 'timeout-ms', DEFAULT_TEACHER_SETTINGS.requestTimeoutMs, 1, MAX_REQUEST_TIMEOUT_MS),
     maxRetries: integer(values['max-retries'], 'max-retries', DEFAULT_TEACHER_SETTINGS.maxRetries, 0),
   };
   const out = new Terminal(io.stdout);

@@ -134,6 +134,11 @@ describe('peerkd label', () => {
     await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'http://127.0.0.1:1/v1'], io()), (error: unknown) => error instanceof UsageError && /--model is required/.test(error.message));
     await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'ftp://x', '--model', 'm'], io()), /must start with http/);
     await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'http://x/v1', '--model', 'm', '--concurrency', '0'], io()), /--concurrency must be an integer >= 1/);
+    // Over setTimeout's 32-bit limit, Node fires the timer after 1 ms: every request would time out at once.
+    await assert.rejects(
+      runLabelCommand([FIXTURE, '--base-url', 'http://x/v1', '--model', 'm', '--timeout-ms', '3000000000'], io()),
+      (error: unknown) => error instanceof UsageError && /--timeout-ms must be an integer from 1 to 2147483647, got '3000000000'/.test(error.message),
+    );
   });
 
   it('never prints the API key, even when the server echoes it back in errors', async () => {
