@@ -134,6 +134,13 @@ describe('peerkd label', () => {
     await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'http://127.0.0.1:1/v1'], io()), (error: unknown) => error instanceof UsageError && /--model is required/.test(error.message));
     await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'ftp://x', '--model', 'm'], io()), /must start with http/);
     await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'http://x/v1', '--model', 'm', '--concurrency', '0'], io()), /--concurrency must be an integer >= 1/);
+    // fetch refuses a URL with credentials: every request would fail as a "Connection error" that prints the password.
+    await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'http://bob:hunter2@127.0.0.1:1/v1', '--model', 'm'], io()), (error: unknown) => {
+      assert.ok(error instanceof Error);
+      assert.match(error.message, /'http:\/\/127\.0\.0\.1:1\/v1' holds a user name or password/);
+      assert.doesNotMatch(error.message, /hunter2|bob/);
+      return true;
+    });
     // Over setTimeout's 32-bit limit, Node fires the timer after 1 ms: every request would time out at once.
     await assert.rejects(
       runLabelCommand([FIXTURE, '--base-url', 'http://x/v1', '--model', 'm', '--timeout-ms', '3000000000'], io()),
