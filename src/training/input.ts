@@ -194,6 +194,13 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     );
   }
 
+  const badConfidences = parsed.problems.filter((problem) => problem.code === 'invalid-confidence');
+  if (badConfidences.length > 0) {
+    warnings.push(
+      `${badConfidences.length} teacher confidence(s) (field ${source.fields.teacherConfidence}) are not a probability between 0 and 1 and were ignored (lines ${listLines(badConfidences.map((problem) => problem.line))})`,
+    );
+  }
+
   const duplicates = parsed.problems.filter((problem) => problem.code === 'duplicate-id');
   if (duplicates.length > 0) {
     warnings.push(

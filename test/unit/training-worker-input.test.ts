@@ -157,6 +157,23 @@ test('a dataset that is a FIFO (or another non-regular file) is an InputError na
   }
 });
 
+test('a teacher confidence outside [0, 1] is ignored with a warning naming its lines; the run goes on', () => {
+  const text = lines(
+    { id: 'a', text: 'one', teacher_label: 'X', teacher_confidence: 0.9 },
+    { id: 'b', text: 'two', teacher_label: 'Y', teacher_confidence: -5 },
+    { id: 'c', text: 'three', teacher_label: 'X', teacher_confidence: 87 },
+    '{"id": "d", "text": "four", "teacher_label": "Y", "teacher_confidence": 1e999}',
+    { id: 'e', text: 'five', teacher_label: 'Y', teacher_confidence: '0.5', human_label: 'Y' },
+    { id: 'f', text: 'six', teacher_label: 'X', teacher_confidence: null },
+  );
+  const input = prepareTrainingInput(text, source());
+  assert.deepEqual(input.rows.map((row) => row.teacherConfidence), [0.9, null, null, null, null, null]);
+  assert.ok(
+    input.warnings.some((warning) => /^4 teacher confidence\(s\) .*not a probability between 0 and 1.* \(lines 2, 3, 4, 5\)$/.test(warning)),
+    JSON.stringify(input.warnings),
+  );
+});
+
 test("the method's progress is made safe for the protocol before it is sent", () => {
   const clean = sanitizeProgress({ phase: 'peer', epoch: 2, loss: Number.NaN, rowsPerSecond: Infinity, elapsedMs: 10, fraction: 1.0000001 });
   assert.deepEqual(clean, { phase: 'peer', epoch: 2, elapsedMs: 10, fraction: 1 });
