@@ -109,3 +109,21 @@ test('error messages that quote the data are escaped', async () => {
   assertClean(unknown.stderr, 'unknown command');
   assert.match(unknown.stderr, /unknown command 'no\\x1b\[2Jsuch'/);
 });
+
+test('label: an error that quotes labels from the data keeps each on one line', async () => {
+  const rows = [
+    { id: '1', text: 'a', human_label: 'Sports\nforged: OK' },
+    { id: '2', text: 'b', human_label: 'sports\nforged: OK' },
+    { id: '3', text: 'c' },
+  ];
+  await writeFile(join(folder, 'case.jsonl'), rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
+  const { code, stderr } = await runCli(['label', 'case.jsonl', '--base-url', 'http://127.0.0.1:1/v1', '--model', 'm'], folder);
+  assert.equal(code, 1, stderr);
+  assert.ok(!stderr.split('\n').some((line) => line.startsWith('forged')), stderr);
+  assert.match(stderr, /Labels 'Sports\\u000aforged: OK' and 'sports\\u000aforged: OK' differ only in case or spacing/);
+
+  await writeFile(join(folder, 'one.jsonl'), [rows[0], rows[2]].map((row) => JSON.stringify(row)).join('\n') + '\n');
+  const one = await runCli(['label', 'one.jsonl', '--base-url', 'http://127.0.0.1:1/v1', '--model', 'm'], folder);
+  assert.equal(one.code, 1, one.stderr);
+  assert.ok(!one.stderr.split('\n').some((line) => line.startsWith('forged')), one.stderr);
+});
