@@ -235,6 +235,23 @@ describe('odd values are reported, never echoed raw', () => {
     assert.equal(lines[5], '{"id":"e","text":"six","teacher_label":"Sports","teacher_confidence":null}', 'an empty label is no label');
   });
 
+  it('a refused edit quotes the expected row id escaped (it comes from the data)', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'data.jsonl');
+    fs.writeFileSync(file, '{"id":"b","text":"x"}\nnot json\n');
+    for (const line of [1, 2]) {
+      await assert.rejects(
+        applyRowEditsToFile(file, [{ line, id: 'a\nforged\u001b[2J', field: 'teacher_label', value: 'A' }], DEFAULT_FIELDS),
+        (error: Error) => {
+          // eslint-disable-next-line no-control-regex
+          assert.doesNotMatch(error.message, /[\u0000-\u001f]/, error.message);
+          assert.match(error.message, /expected the row with id 'a\\u000aforged\\u001b\[2J'/);
+          return true;
+        },
+      );
+    }
+  });
+
   it('control characters from the data are escaped in messages', () => {
     const parsed = parseDatasetText(['{"id":"1","text":"a","teacher_label":"bad\\u0000\\u001b[31m"}', '{"id":"2"\u0000}'].join('\n'), DEFAULT_FIELDS, { labels: ['A', 'B'] });
     assert.equal(parsed.problems.length, 2);
