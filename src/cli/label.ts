@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { promises as fsp } from 'node:fs';
-import { applyRowEditsToFile, assertNotSameFile, assertReadableFile, assertReplaceable, readDatasetFile, writeFileAtomic } from '../dataset/index';
+import { applyRowEditsToFile, assertNotSameFile, assertReadableFile, assertReplaceable, forEachLine, readDatasetFile, writeFileAtomic } from '../dataset/index';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { replacedLines, teacherEdits } from '../teacher/apply';
 import { runBatchLabelling } from '../teacher/batch';
@@ -20,7 +20,7 @@ import {
   runOutcome,
 } from '../teacher/job';
 import { redactSecret } from '../teacher/redact';
-import { DEFAULT_TEACHER_SETTINGS } from '../teacher/settings';
+import { DEFAULT_TEACHER_SETTINGS, MAX_REQUEST_TIMEOUT_MS } from '../teacher/settings';
 import { estimateRun, runLabelling, type LabelProgress, type LabelRunResult } from '../teacher/run';
 import type { BackoffOptions, TeacherEndpoint } from '../teacher/types';
 import { Terminal } from './terminal';
@@ -64,9 +64,12 @@ export interface LabelCommandIo {
   backoff?: BackoffOptions;
 }
 
-function integer(value: string | undefined, name: string, fallback: number, min: number): number {
+function integer(value: string | undefined, name: string, fallback: number, min: number, max?: number): number {
   if (value === undefined) return fallback;
   const parsed = Number(value);
+  if (max !== undefined && !(Number.isInteger(parsed) && parsed >= min && parsed <= max)) {
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got '${value}'`);
+  }
   if (!Number.isInteger(parsed) || parsed < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${value}'`);
   return parsed;
 }
@@ -131,7 +134,7 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     apiKey,
     temperature,
     maxConcurrency: integer(values.concurrency, 'concurrency', DEFAULT_TEACHER_SETTINGS.maxConcurrency, 1),
-    requestTimeoutMs: integer(values['timeout-ms'], 'timeout-ms', DEFAULT_TEACHER_SETTINGS.requestTimeoutMs, 1),
+    requestTimeoutMs: integer(values['timeout-ms'], 'timeout-ms', DEFAULT_TEACHER_SETTINGS.requestTimeoutMs, 1, MAX_REQUEST_TIMEOUT_MS),
     maxRetries: integer(values['max-retries'], 'max-retries', DEFAULT_TEACHER_SETTINGS.maxRetries, 0),
   };
   const out = new Terminal(io.stdout);
@@ -156,7 +159,7 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     }
     const notStrings = dataset.problems.filter((problem) => problem.code === 'label-not-string');
     if (notStrings.length > 0) {
-      say(`${notStrings.length} labels are not strings and are ignored, as if absent (first: ${positionals[0]}:${notStrings[0].line}: ${notStrings[0].message}).`);
+      say(`${notStrings.length} labels are not strings and are ignored, as if absent; a teacher field holding one is not written over unless --relabel (first: ${positionals[0]}:${notStrings[0].line}: ${notStrings[0].message}).`);
     }
     const configuredLabels = values.labels === undefined ? [] : labelsOption(values.labels);
     const job = prepareJob(dataset.rows, configuredLabels, {
@@ -186,11 +189,14 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     // that its line still holds the same row.
     const current = await readDatasetFile(dataPath, fields);
     const content = await fsp.readFile(dataPath);
-    const lineTexts = content.toString('utf8').split('\n');
+    // Lines counted as the reader (and the editor) counts them: LF, CRLF and a lone CR each end one.
+    const text = content.toString('utf8');
+    const lineTexts: string[] = [];
+    forEachLine(text, (start, end) => lineTexts.push(text.slice(start, end)));
     // A line that cannot take its label (e.g. nested too deeply) is reported and left as it is; the others are written.
     const { edits, skipped } = replacedLines(
       teacherEdits(current.rows, result.answers, fields, values.relabel ?? false),
-      (line) => (lineTexts[line - 1] ?? '').replace(/\r$/, ''),
+      (line) => lineTexts[line - 1] ?? '',
     );
     reportList(
       skipped.map((row) => `${positionals[0]}:${row.line}: ${row.reason}`),

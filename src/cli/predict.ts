@@ -70,7 +70,17 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         const dataPath = path.resolve(dataArg);
         await assertReadableFile(dataPath, dataArg);
         // Before any work: the predictions must never replace the dataset they were made from.
-        if (values.out !== undefined) await assertNotSameFile(dataPath, path.resolve(values.out), { input: dataArg, output: values.out });
+        if (values.out !== undefined) {
+          await assertNotSameFile(dataPath, path.resolve(values.out), { input: dataArg, output: values.out });
+          // Nor the model it is made with: every file of the model folder is an input too.
+          for (const name of await fs.readdir(located.modelDir)) {
+            const file = path.join(located.modelDir, name);
+            // A stray entry that cannot be read (a dangling link) is no input: loadModel names the files it needs.
+            await assertNotSameFile(file, path.resolve(values.out), { input: file, output: values.out }).catch((error: NodeJS.ErrnoException) => {
+              if (error.code === undefined) throw error;
+            });
+          }
+        }
         const parsed = await readDatasetFile(dataPath, fields);
         const invalid = parsed.problems.filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object');
         for (const problem of invalid.slice(0, 10)) err.line(`warning: ${dataArg}:${problem.line}: ${problem.message} — line left out`);

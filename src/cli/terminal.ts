@@ -11,6 +11,11 @@
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+/**
+ * The UNSAFE characters JSON.stringify leaves raw (it escapes only U+0000–U+001F). In JSON they can only stand inside
+ * a string, where `\uXXXX` means the same character, so escaping them changes no parsed value.
+ */
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /** `text` with every character that could act on a terminal shown as an escape instead. */
 export function escapeForTerminal(text: string): string {
@@ -65,8 +70,8 @@ export class Terminal {
     this.output.write('\n');
   }
 
-  /** Machine-readable output (JSON text) exactly as given. */
+  /** Machine-readable output (JSON text): the same JSON values, with the characters above that it left raw escaped. */
   data(text: string): void {
-    this.output.write(text);
+    this.output.write(text.replace(UNSAFE_IN_JSON, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`));
   }
 }

@@ -129,21 +129,21 @@ export async function applyRowEditsToFile(path: string, edits: readonly RowEdit[
     const bom = line === 1 && original.charCodeAt(0) === 0xfeff ? 1 : 0;
     const json = bom ? original.slice(1) : original;
     if (tooDeepOffset(json) !== -1) {
-      throw new Error(`${path}:${line}: expected the row with id '${lineEdits[0].id}' but the line is not a row (${TOO_DEEP_MESSAGE})`);
+      throw new Error(`${path}:${line}: expected the row with id '${printable(lineEdits[0].id)}' but the line is not a row (${TOO_DEEP_MESSAGE})`);
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(json);
     } catch {
-      throw new Error(`${path}:${line}: expected the row with id '${lineEdits[0].id}' but the line is not valid JSON; the file changed since the edit was made`);
+      throw new Error(`${path}:${line}: expected the row with id '${printable(lineEdits[0].id)}' but the line is not valid JSON; the file changed since the edit was made`);
     }
     if (!isPlainObject(parsed)) {
-      throw new Error(`${path}:${line}: expected the row with id '${lineEdits[0].id}' but the line is not a JSON object`);
+      throw new Error(`${path}:${line}: expected the row with id '${printable(lineEdits[0].id)}' but the line is not a JSON object`);
     }
     const actual = identityOf(parsed, compiled.id, compiled.text);
     for (const edit of lineEdits) {
       if (edit.id !== actual) {
-        throw new Error(`${path}:${line}: expected the row with id '${edit.id}' but found '${printable(actual)}'; the file changed since the edit was made`);
+        throw new Error(`${path}:${line}: expected the row with id '${printable(edit.id)}' but found '${printable(actual)}'; the file changed since the edit was made`);
       }
     }
     let bytes: Buffer = data.subarray(start, end);

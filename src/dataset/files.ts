@@ -116,7 +116,13 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   const temporary = join(directory, `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   let handle: Awaited<ReturnType<typeof fsp.open>> | undefined;
   try {
-    handle = await fsp.open(temporary, 'wx', mode ?? 0o666);
+    try {
+      handle = await fsp.open(temporary, 'wx', mode ?? 0o666);
+    } catch (error) {
+      // Named as the output, not as the temporary file next to it that no user asked for.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${path}: the folder ${directory} does not exist`);
+      throw fileError(path, error);
+    }
     await handle.writeFile(data);
     if (stats !== undefined) {
       const written = await handle.stat({ bigint: true });

@@ -82,7 +82,7 @@ export class DatasetParser {
       text: typeof text === 'string' ? text : null,
       teacher: labelValue(teacherValue),
       human: labelValue(humanValue),
-      teacherConfidence: typeof confidence === 'number' && Number.isFinite(confidence) ? confidence : null,
+      teacherConfidence: isProbability(confidence) ? confidence : null,
     };
     // The common case (a valid row) must cost nothing beyond JSON.parse and the field reads above.
     let problems: Problem[] | null = null;
@@ -117,6 +117,19 @@ export class DatasetParser {
     if (teacherProblem) (problems ??= []).push(teacherProblem);
     const humanProblem = this.labelProblem('Human label', humanValue, fields.human, fields.mapping.human, lineText, line);
     if (humanProblem) (problems ??= []).push(humanProblem);
+    if (confidence !== undefined && confidence !== null && !isProbability(confidence)) {
+      const name = fields.mapping.teacherConfidence;
+      (problems ??= []).push(
+        problem(
+          'invalid-confidence',
+          'warning',
+          line,
+          valueRange(lineText, fields.teacherConfidence),
+          `Teacher confidence ${describeValue(confidence)} (field ${name}) is not a probability between 0 and 1, so it is ignored`,
+          name,
+        ),
+      );
+    }
     return { line, blank: false, row, problems: problems ?? NO_PROBLEMS };
   }
 
@@ -260,6 +273,11 @@ function valueRange(lineText: string, path: readonly string[]): Range {
 function quote(value: string): string {
   const shown = value.length > 80 ? value.slice(0, 77) + '…' : value;
   return `'${printable(shown)}'`;
+}
+
+/** A number in [0, 1]: the only teacher confidence the method can use (NaN and infinities are not). */
+function isProbability(value: unknown): value is number {
+  return typeof value === 'number' && value >= 0 && value <= 1;
 }
 
 function describeValue(value: unknown): string {

@@ -47,6 +47,8 @@ export type ProblemCode =
   /** A teacher or human label that is a number, object, array or boolean: ignored, as if absent. */
   | 'label-not-string'
   | 'label-too-long'
+  /** A teacher confidence that is not a number in [0, 1] (e.g. 87 for 87 %, -1, "0.5"): ignored, as if absent. */
+  | 'invalid-confidence'
   | 'duplicate-id';
 
 export interface Problem {

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import type { BackendPreference, DistillOptions } from '../training/types';
-import { DEFAULT_TEACHER_SETTINGS, type TeacherSettings } from '../teacher/settings';
+import { DEFAULT_TEACHER_SETTINGS, MAX_REQUEST_TIMEOUT_MS, type TeacherSettings } from '../teacher/settings';
 
 /**
  * A typed mirror of the `peerkd.*` settings declared in package.json `contributes.configuration`.
@@ -75,7 +75,7 @@ function readTeacherSettings(config: vscode.WorkspaceConfiguration): TeacherSett
     model: config.get<string>('teacher.model') || defaults.model,
     temperature: typeof temperature === 'number' && temperature >= 0 && temperature <= 2 ? temperature : defaults.temperature,
     maxConcurrency: integerAtLeast(config.get('teacher.maxConcurrency'), 1, defaults.maxConcurrency),
-    requestTimeoutMs: typeof timeout === 'number' && timeout >= 1000 ? timeout : defaults.requestTimeoutMs,
+    requestTimeoutMs: typeof timeout === 'number' && timeout >= 1000 && timeout <= MAX_REQUEST_TIMEOUT_MS ? timeout : defaults.requestTimeoutMs,
     maxRetries: integerAtLeast(config.get('teacher.maxRetries'), 0, defaults.maxRetries),
     promptTemplate: config.get<string>('teacher.promptTemplate') || defaults.promptTemplate,
     fewShotExamples: integerAtLeast(config.get('teacher.fewShotExamples'), 0, defaults.fewShotExamples),

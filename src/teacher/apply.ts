@@ -4,6 +4,7 @@
  * one replaced line per row in a WorkspaceEdit (editor), so nothing else in the file changes.
  */
 import { setFieldInLine, type RowEdit } from '../dataset/edit';
+import { getField } from '../dataset/fields';
 import type { DatasetRow, FieldMapping } from '../dataset/types';
 import { needsTeacherLabel } from './run';
 import type { TeacherAnswer } from './types';
@@ -22,6 +23,12 @@ export function teacherEdits(
   const edits: RowEdit[] = [];
   for (const row of rows) {
     if (row.text === null || !needsTeacherLabel(row, relabel)) {
+      continue;
+    }
+    // A teacher field holding a number or an object is read as no label, but it is the user's data: only a relabel
+    // (asked for) writes over it.
+    const held = getField(row.value, fields.teacher);
+    if (!relabel && held != null && typeof held !== 'string') {
       continue;
     }
     const answer = answers.get(row.text);

@@ -3,6 +3,7 @@
  * (label set, stratified few-shot examples), the cache location, and the wording of estimates and summaries.
  */
 import * as path from 'node:path';
+import { printable } from '../dataset/jsonScan';
 import { inferLabelSet } from '../dataset/parse';
 import type { DatasetRow } from '../dataset/types';
 import { CACHE_DIR_NAME } from './cache';
@@ -31,7 +32,7 @@ export function prepareJob(
     throw new Error(
       labels.length === 0
         ? 'No label set: configure peerkd.labels (CLI: --labels A,B,C) or give a few rows a human label first.'
-        : `Only one label (${labels[0]}) is known: configure peerkd.labels (CLI: --labels A,B,C) with the full label set.`,
+        : `Only one label (${printable(labels[0])}) is known: configure peerkd.labels (CLI: --labels A,B,C) with the full label set.`,
     );
   }
   const plan = planLabelRun(rows, settings.relabel);

@@ -3,6 +3,7 @@
  * of the label set (after case and whitespace normalisation) is ever accepted: whatever the text asks the model to say,
  * the worst it can cause is an abstention.
  */
+import { printable } from '../dataset/jsonScan';
 import { ABSTENTION_REASONS, type AbstentionReason, type FewShotExample, type RequestMode, type TeacherAnswer } from './types';
 
 export const LABELS_PLACEHOLDER = '{{labels}}';
@@ -38,7 +39,7 @@ export function buildLabelLookup(labels: readonly string[]): Map<string, string>
     }
     const existing = lookup.get(key);
     if (existing !== undefined && existing !== label) {
-      throw new Error(`Labels '${existing}' and '${label}' differ only in case or spacing; the teacher could not tell them apart.`);
+      throw new Error(`Labels '${printable(existing)}' and '${printable(label)}' differ only in case or spacing; the teacher could not tell them apart.`);
     }
     lookup.set(key, label);
   }

@@ -19,6 +19,9 @@ export interface TeacherSettings {
   relabel: boolean;
 }
 
+/** The longest request timeout: setTimeout's 32-bit limit (about 24.8 days); Node fires a longer timer after 1 ms. */
+export const MAX_REQUEST_TIMEOUT_MS = 2_147_483_647;
+
 export const DEFAULT_TEACHER_SETTINGS: TeacherSettings = {
   baseUrl: 'https://api.openai.com/v1',
   model: 'gpt-4o-mini',

@@ -10,5 +10,12 @@ export function normaliseBaseUrl(baseUrl: string): string {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new Error(`The teacher base URL '${trimmed}' must start with http:// or https://.`);
   }
+  if (parsed.username !== '' || parsed.password !== '') {
+    // Shown without them: the message reaches the terminal and the log.
+    throw new Error(
+      `The teacher base URL '${parsed.protocol}//${parsed.host}${parsed.pathname.replace(/\/+$/, '')}' holds a user name or password; ` +
+        'requests cannot carry them in the URL. Give the key as the API key (environment variable or PeerKD: Set Teacher API Key) instead.',
+    );
+  }
   return trimmed;
 }

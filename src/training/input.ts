@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
-import { inferLabelSet, labelListProblem, parseDatasetText, readDatasetFile } from '../dataset';
+import { fileError, inferLabelSet, labelListProblem, parseDatasetText, printable, readDatasetFile } from '../dataset';
 import type { DatasetRow, FieldMapping, ParsedDataset } from '../dataset/types';
 import { sha256 } from './artifacts';
 import type { InputCounts } from './protocol';
@@ -73,6 +73,11 @@ export async function readTrainingInput(source: InputSource): Promise<PreparedIn
     throw new InputError(`${file}: ${reason}`, file);
   };
   const before = await fs.stat(file).catch(fail);
+  // Read twice below (rows and hash): a FIFO would wait for a writer, or split its data between the readers, forever.
+  if (!before.isFile()) {
+    if (before.isDirectory()) throw new InputError(fileError(file, { code: 'EISDIR' }).message, file);
+    throw new InputError(`${file}: not a regular file (a FIFO, socket or device), so it cannot be read as a dataset`, file);
+  }
   const [parsed, datasetSha256] = await Promise.all([
     readDatasetFile(file, source.fields, { labels: configuredLabels(source) }),
     sha256OfFile(file),
@@ -134,7 +139,7 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
       const first = outside[0];
       const more = outside.length > 1 ? ` (also on line${outside.length > 2 ? 's' : ''} ${listLines(outside.slice(1).map((row) => row.line))})` : '';
       throw new InputError(
-        `${file}:${first.line}: human label '${first.human}' (field ${source.fields.human}) is not in the label set: ${labels.join(', ')}${more}`,
+        `${file}:${first.line}: human label '${printable(first.human ?? '')}' (field ${source.fields.human}) is not in the label set: ${labels.join(', ')}${more}`,
         file,
         first.line,
       );
@@ -186,6 +191,13 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
       `${file}: only ${labelledLines.length} row(s) have a teacher label (field ${source.fields.teacher}) or a human label (field ${source.fields.human})${where}, fewer than the ${source.folds} folds; label more rows or use fewer folds`,
       file,
       labelledLines[labelledLines.length - 1],
+    );
+  }
+
+  const badConfidences = parsed.problems.filter((problem) => problem.code === 'invalid-confidence');
+  if (badConfidences.length > 0) {
+    warnings.push(
+      `${badConfidences.length} teacher confidence(s) (field ${source.fields.teacherConfidence}) are not a probability between 0 and 1 and were ignored (lines ${listLines(badConfidences.map((problem) => problem.line))})`,
     );
   }
 

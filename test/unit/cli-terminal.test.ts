@@ -50,6 +50,16 @@ test('escapeForTerminal shows every control character as an escape and leaves ot
   assert.equal(out, 'x\\ny\nz\n{"a":"\\u001b"}\n');
 });
 
+test('machine-readable output keeps the parsed values but shows no raw C1 control or bidi override to a terminal', () => {
+  // JSON.stringify escapes C0 controls only: DEL, C1 (U+009B is an 8-bit CSI), U+2028 and the bidi overrides stay raw.
+  const value = { id: 'r\u009b2J\u007f', predicted: 'bi\u202edi\u2066', probs: { 'a\u2028b': 1 } };
+  let out = '';
+  new Terminal({ write: (text: string) => (out += text) }).data(JSON.stringify(value) + '\n');
+  assertClean(out, 'data');
+  assert.doesNotMatch(out, /[\u2028\u2029\u2066-\u2069]/);
+  assert.deepEqual(JSON.parse(out), value);
+});
+
 test('distill: labels with ESC sequences and newlines are escaped in the summary table, progress and verbose log; --json keeps them', async () => {
   const { code, stdout, stderr } = await runCli(['distill', 'evil.jsonl', '--backend', 'cpu', '--verbose'], folder);
   assert.equal(code, 0, stderr);
@@ -84,10 +94,36 @@ test('error messages that quote the data are escaped', async () => {
   const { code, stdout, stderr } = await runCli(['distill', bad, '--labels', 'A,C', '--backend', 'cpu'], folder);
   assert.equal(code, 1);
   assertClean(stdout + stderr, 'output');
-  assert.match(stderr, /bad\\x1b\[2J\.jsonl:1: human label 'B\\x1b\]0;x\\x07' \(field human_label\) is not in the label set: A, C/);
+  assert.match(stderr, /bad\\x1b\[2J\.jsonl:1: human label 'B\\u001b\]0;x\\u0007' \(field human_label\) is not in the label set: A, C/);
+
+  // A newline in the quoted label must not split the message into a forged second line.
+  const split = join(folder, 'split.jsonl');
+  await writeFile(split, `${JSON.stringify({ text: 'a', teacher_label: 'A', human_label: 'B\nforged: all good' })}\n`);
+  const forged = await runCli(['distill', split, '--labels', 'A,C', '--backend', 'cpu'], folder);
+  assert.equal(forged.code, 1);
+  assert.ok(!forged.stderr.split('\n').some((line) => line.startsWith('forged')), forged.stderr);
+  assert.match(forged.stderr, /split\.jsonl:1: human label 'B\\u000aforged: all good' \(field human_label\) is not in the label set/);
 
   const unknown = await runCli(['no\x1b[2Jsuch'], folder);
   assert.equal(unknown.code, 2);
   assertClean(unknown.stderr, 'unknown command');
   assert.match(unknown.stderr, /unknown command 'no\\x1b\[2Jsuch'/);
+});
+
+test('label: an error that quotes labels from the data keeps each on one line', async () => {
+  const rows = [
+    { id: '1', text: 'a', human_label: 'Sports\nforged: OK' },
+    { id: '2', text: 'b', human_label: 'sports\nforged: OK' },
+    { id: '3', text: 'c' },
+  ];
+  await writeFile(join(folder, 'case.jsonl'), rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
+  const { code, stderr } = await runCli(['label', 'case.jsonl', '--base-url', 'http://127.0.0.1:1/v1', '--model', 'm'], folder);
+  assert.equal(code, 1, stderr);
+  assert.ok(!stderr.split('\n').some((line) => line.startsWith('forged')), stderr);
+  assert.match(stderr, /Labels 'Sports\\u000aforged: OK' and 'sports\\u000aforged: OK' differ only in case or spacing/);
+
+  await writeFile(join(folder, 'one.jsonl'), [rows[0], rows[2]].map((row) => JSON.stringify(row)).join('\n') + '\n');
+  const one = await runCli(['label', 'one.jsonl', '--base-url', 'http://127.0.0.1:1/v1', '--model', 'm'], folder);
+  assert.equal(one.code, 1, one.stderr);
+  assert.ok(!one.stderr.split('\n').some((line) => line.startsWith('forged')), one.stderr);
 });

@@ -211,6 +211,47 @@ describe('odd values are reported, never echoed raw', () => {
     assert.deepEqual(parsed.problems.map((problem) => [problem.line, problem.code]), [[1, 'label-not-string'], [2, 'label-not-string']]);
   });
 
+  it('peerkd label does not write over a teacher field that holds a non-string value (only --relabel replaces it)', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'data.jsonl');
+    const original = [
+      '{"id":"h1","text":"one","human_label":"World"}',
+      '{"id":"h2","text":"two","human_label":"Sports"}',
+      '{"id":"n","text":"three","teacher_label":3}',
+      '{"id":"o","text":"four","teacher_label":{"model":"gpt-4","value":"World"}}',
+      '{"id":"u","text":"five"}',
+      '{"id":"e","text":"six","teacher_label":"","teacher_confidence":null}',
+    ];
+    fs.writeFileSync(file, original.join('\n') + '\n');
+    await withFakeOpenAi(() => labelReply('Sports'), async (server) => {
+      const io = labelIo();
+      const code = await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'm', '--labels', 'World,Sports', '--few-shot', '0', '--cache-dir', path.join(dir, 'cache')], io);
+      assert.equal(code, 0, io.stderr.text);
+      assert.match(io.stdout.text, /Wrote 2 rows/);
+    });
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    assert.deepEqual(lines.slice(0, 4), original.slice(0, 4), 'the non-string values are the user\'s data');
+    assert.equal(lines[4], '{"id":"u","text":"five","teacher_label":"Sports"}');
+    assert.equal(lines[5], '{"id":"e","text":"six","teacher_label":"Sports","teacher_confidence":null}', 'an empty label is no label');
+  });
+
+  it('a refused edit quotes the expected row id escaped (it comes from the data)', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'data.jsonl');
+    fs.writeFileSync(file, '{"id":"b","text":"x"}\nnot json\n');
+    for (const line of [1, 2]) {
+      await assert.rejects(
+        applyRowEditsToFile(file, [{ line, id: 'a\nforged\u001b[2J', field: 'teacher_label', value: 'A' }], DEFAULT_FIELDS),
+        (error: Error) => {
+          // eslint-disable-next-line no-control-regex
+          assert.doesNotMatch(error.message, /[\u0000-\u001f]/, error.message);
+          assert.match(error.message, /expected the row with id 'a\\u000aforged\\u001b\[2J'/);
+          return true;
+        },
+      );
+    }
+  });
+
   it('control characters from the data are escaped in messages', () => {
     const parsed = parseDatasetText(['{"id":"1","text":"a","teacher_label":"bad\\u0000\\u001b[31m"}', '{"id":"2"\u0000}'].join('\n'), DEFAULT_FIELDS, { labels: ['A', 'B'] });
     assert.equal(parsed.problems.length, 2);
@@ -232,6 +273,20 @@ describe('files: links, loops, read-only files, output = input', () => {
     const err = new Capture();
     const code = await createPredictCommand({ stdout: out, stderr: err }).run([dir, loop]);
     assert.equal(code, 1);
+  });
+
+  it('writeFileAtomic into a missing or unwritable folder names the output, not its temporary file', async () => {
+    const dir = tempDir();
+    const missing = path.join(dir, 'no-such-folder', 'out.jsonl');
+    await assert.rejects(writeFileAtomic(missing, 'x\n'), (error: Error) => {
+      assert.equal(error.message, `${missing}: the folder ${path.dirname(missing)} does not exist`);
+      return true;
+    });
+    if (process.getuid?.() !== 0 && process.platform !== 'win32') {
+      const locked = path.join(dir, 'locked');
+      fs.mkdirSync(locked, 0o555);
+      await assert.rejects(writeFileAtomic(path.join(locked, 'out.jsonl'), 'x\n'), /locked[\\/]out\.jsonl: permission denied$/);
+    }
   });
 
   it('writeFileAtomic writes through a symbolic link (the link stays), keeps mode and owner, refuses a read-only file', async () => {

@@ -134,6 +134,18 @@ describe('peerkd label', () => {
     await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'http://127.0.0.1:1/v1'], io()), (error: unknown) => error instanceof UsageError && /--model is required/.test(error.message));
     await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'ftp://x', '--model', 'm'], io()), /must start with http/);
     await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'http://x/v1', '--model', 'm', '--concurrency', '0'], io()), /--concurrency must be an integer >= 1/);
+    // fetch refuses a URL with credentials: every request would fail as a "Connection error" that prints the password.
+    await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'http://bob:hunter2@127.0.0.1:1/v1', '--model', 'm'], io()), (error: unknown) => {
+      assert.ok(error instanceof Error);
+      assert.match(error.message, /'http:\/\/127\.0\.0\.1:1\/v1' holds a user name or password/);
+      assert.doesNotMatch(error.message, /hunter2|bob/);
+      return true;
+    });
+    // Over setTimeout's 32-bit limit, Node fires the timer after 1 ms: every request would time out at once.
+    await assert.rejects(
+      runLabelCommand([FIXTURE, '--base-url', 'http://x/v1', '--model', 'm', '--timeout-ms', '3000000000'], io()),
+      (error: unknown) => error instanceof UsageError && /--timeout-ms must be an integer from 1 to 2147483647, got '3000000000'/.test(error.message),
+    );
   });
 
   it('never prints the API key, even when the server echoes it back in errors', async () => {
@@ -257,6 +269,30 @@ describe('peerkd label', () => {
         if (GOLD[row.id]) assert.equal(row.teacher_label, GOLD[row.id]);
       }
     });
+  });
+
+  it('labels a file with lone CR and mixed line endings, counting lines as the editor does, and keeps every terminator', async () => {
+    for (const [name, join] of [
+      ['CR only', (lines: string[]) => lines.join('\r') + '\r'],
+      ['mixed CR, CRLF and LF', (lines: string[]) => lines.map((line, i) => line + ['\r', '\r\n', '\n'][i % 3]).join('')],
+    ] as const) {
+      const { dir, file } = copyFixture();
+      const original = join(fixtureLines);
+      fs.writeFileSync(file, original);
+      await withFakeOpenAi(oracle, async (server) => {
+        const run = io();
+        const code = await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--cache-dir', path.join(dir, 'cache')], run);
+        assert.equal(code, 0, `${name}: ${run.stderr.text}${run.stdout.text}`);
+        assert.doesNotMatch(run.stderr.text, /could not take their teacher label/, name);
+        assert.match(run.stdout.text, /Wrote 24 rows/, name);
+      });
+      const written = fs.readFileSync(file, 'utf8');
+      const terminators = (text: string) => text.match(/\r\n|\r|\n/g)?.join('');
+      assert.equal(terminators(written), terminators(original), `${name}: every line ending stays as it was`);
+      const rows = written.split(/\r\n|\r|\n/).filter(Boolean).map((line) => JSON.parse(line) as FixtureRow);
+      assert.equal(rows.length, fixtureLines.length, name);
+      for (const row of rows) if (GOLD[row.id]) assert.equal(row.teacher_label, GOLD[row.id], `${name}: ${row.id}`);
+    }
   });
 
   it('writes every other row when one row is nested too deeply to read, and names its file:line', async () => {

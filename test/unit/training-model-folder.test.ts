@@ -185,3 +185,18 @@ test('compact weights (used buckets only) save the very files of the full table,
   const texts = ['a b c', 'hello world', ''];
   assert.deepEqual(await (await loadModel(compactDir, 'cpu')).predict(texts), await (await loadModel(fullDir, 'cpu')).predict(texts));
 });
+
+test('peerkd predict --out refuses to write over a file of the model folder it reads (the model stays usable)', async () => {
+  const dir = await corrupted(async () => undefined);
+  const data = path.join(root, 'data-out.jsonl');
+  await writeFile(data, '{"id": "a", "text": "the match ended in a draw"}\n');
+  for (const name of ['weights.bin', 'model.json']) {
+    const before = await readFile(path.join(dir, name));
+    const { code, stderr } = await runCli(['predict', dir, data, '--backend', 'cpu', '--out', path.join(dir, '.', name)], root);
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, new RegExp(`is the input file .*${name.replace('.', '\\.')}: refusing to write over the input`));
+    assert.deepEqual(await readFile(path.join(dir, name)), before, name);
+  }
+  const { code, stderr } = await runCli(['predict', dir, data, '--backend', 'cpu'], root);
+  assert.equal(code, 0, stderr);
+});

@@ -137,6 +137,43 @@ test('a missing dataset file is an InputError naming it', async () => {
   });
 });
 
+test('a dataset that is a FIFO (or another non-regular file) is an InputError naming it, not a hang', { skip: process.platform === 'win32', timeout: 10_000 }, async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const folder = mkdtempSync(join(tmpdir(), 'peerkd-fifo-'));
+  const fifo = join(folder, 'data.jsonl');
+  execFileSync('mkfifo', [fifo]);
+  try {
+    // The file is read twice (rows and hash): from a FIFO that would wait for a writer, or split its data, forever.
+    await assert.rejects(readTrainingInput(source({ file: fifo })), (error: unknown) => {
+      assert.ok(error instanceof InputError, String(error));
+      assert.equal(error.message, `${fifo}: not a regular file (a FIFO, socket or device), so it cannot be read as a dataset`);
+      return true;
+    });
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+});
+
+test('a teacher confidence outside [0, 1] is ignored with a warning naming its lines; the run goes on', () => {
+  const text = lines(
+    { id: 'a', text: 'one', teacher_label: 'X', teacher_confidence: 0.9 },
+    { id: 'b', text: 'two', teacher_label: 'Y', teacher_confidence: -5 },
+    { id: 'c', text: 'three', teacher_label: 'X', teacher_confidence: 87 },
+    '{"id": "d", "text": "four", "teacher_label": "Y", "teacher_confidence": 1e999}',
+    { id: 'e', text: 'five', teacher_label: 'Y', teacher_confidence: '0.5', human_label: 'Y' },
+    { id: 'f', text: 'six', teacher_label: 'X', teacher_confidence: null },
+  );
+  const input = prepareTrainingInput(text, source());
+  assert.deepEqual(input.rows.map((row) => row.teacherConfidence), [0.9, null, null, null, null, null]);
+  assert.ok(
+    input.warnings.some((warning) => /^4 teacher confidence\(s\) .*not a probability between 0 and 1.* \(lines 2, 3, 4, 5\)$/.test(warning)),
+    JSON.stringify(input.warnings),
+  );
+});
+
 test("the method's progress is made safe for the protocol before it is sent", () => {
   const clean = sanitizeProgress({ phase: 'peer', epoch: 2, loss: Number.NaN, rowsPerSecond: Infinity, elapsedMs: 10, fraction: 1.0000001 });
   assert.deepEqual(clean, { phase: 'peer', epoch: 2, elapsedMs: 10, fraction: 1 });
