@@ -11,7 +11,9 @@ import { calibrate, naiveAdvice, argmax, type CalibrationInput, type Calibration
 import { fitFeaturizer, transform, selectRows, DEFAULT_FEATURIZER, type FeaturizerConfig } from './featurize';
 import { selectBackend, type TensorFlow } from './backend';
 import { stratifiedFolds } from './splits';
-import { trainStudent, predictStudent, effectiveEpochs, DEFAULT_STUDENT, type StudentOptions } from './student';
+import { trainStudent, predictStudent, effectiveEpochs, selectDenseRows, DEFAULT_STUDENT, type DenseRows, type StudentOptions } from './student';
+import { encodeTexts, fitStandardiser, resolveEncoder, standardise, type DenseStandardiser, type EncoderChoice, type EncoderEnvironment } from './encoder';
+import { EmbeddingCache } from './embeddingCache';
 import type { TrainedModel } from './model';
 import type { DistillOptions, DistillPhase, DistillProgress, Prediction, TrainingRow } from './types';
 import { labelRecord, probabilityOf } from './labelRecord';
@@ -37,6 +39,8 @@ export interface EngineTuning {
   changeGuard: CalibrateOptions['changeGuard'];
   /** Recalibration of P(teacher wrong) on the human pairs (calibration.ts fitRecalibration). */
   recalibration: CalibrateOptions['recalibration'];
+  /** Whether an encoder's embedding is kept only where it beats the words alone on the human rows (step 0), or always. */
+  keepEncoder: 'if-better' | 'always';
 }
 
 export const DEFAULT_TUNING: EngineTuning = {
@@ -49,6 +53,7 @@ export const DEFAULT_TUNING: EngineTuning = {
   crossFitFolds: 0,
   changeGuard: DEFAULT_CALIBRATE.changeGuard,
   recalibration: DEFAULT_CALIBRATE.recalibration,
+  keepEncoder: 'if-better',
 };
 
 /** Which final targets `auto` resolves to (measured in docs/BENCHMARKS.md). */
@@ -96,6 +101,25 @@ export interface DistillMetrics {
   /** Student training throughput: row-epochs per second over all students. */
   rowsPerSecond: number;
   backend: string;
+  /** The encoder next to the words: what was asked, what the engine kept, and why (runCanonical, step 0). */
+  encoder: EncoderReport;
+}
+
+/** metrics.json `encoder`. */
+export interface EncoderReport {
+  requested: EncoderChoice;
+  /** The encoder tried next to the words (null: none was tried). */
+  candidate: { name: string; version: string; dims: number } | null;
+  /** What the peers and the final student use. */
+  used: 'words' | 'words+embedding';
+  reason: string;
+  /** Cross-fitted accuracy of the stage-1 peers on the human rows, with and without the embedding (null: not compared). */
+  humanAccuracy: { words: number; withEmbedding: number } | null;
+  /** Mean log-probability of the human label (the tie-break), same peers. */
+  humanLogLikelihood: { words: number; withEmbedding: number } | null;
+  /** Time to encode the rows, and how many came from the disk cache. */
+  encodeMs: number;
+  cachedRows: number;
 }
 
 export interface DistillOutput {
@@ -117,6 +141,8 @@ export interface DistillHooks {
   onProgress?(progress: DistillProgress): void;
   onLog?(line: string): void;
   signal?: AbortSignal;
+  /** Where the encoders find their table and cache (default: the shipped table, no cache). */
+  encoders?: EncoderEnvironment;
 }
 
 export interface DistillInput {
@@ -217,7 +243,7 @@ function withLabelOrder(model: TrainedModel, labels: readonly string[]): Trained
   const { weights } = model;
   const source = labels.map((label) => model.labels.indexOf(label));
   const kernel = new Float32Array(weights.kernel.length);
-  for (let d = 0; d < weights.dim; d++) source.forEach((from, to) => (kernel[d * weights.classes + to] = weights.kernel[d * weights.classes + from]));
+  for (let d = 0; d < weights.dim + weights.denseDim; d++) source.forEach((from, to) => (kernel[d * weights.classes + to] = weights.kernel[d * weights.classes + from]));
   const bias = Float32Array.from(source, (from) => weights.bias[from]);
   return { ...model, labels: [...labels], weights: { ...weights, kernel, bias } };
 }
@@ -264,7 +290,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   // Work plan, in row-epochs, for the progress fraction and the time estimate.
   const epochsFor = (rowCount: number) => effectiveEpochs(rowCount, tuning.student);
   const peerRows = Math.round((labelled.length * (options.folds - 1)) / options.folds);
-  const plannedWork =
+  let plannedWork =
     2 * labelled.length * epochsFor(labelled.length) + options.stages * options.folds * peerRows * epochsFor(peerRows);
   let doneWork = 0;
   let trainedRowEpochs = 0;
@@ -278,13 +304,18 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   report({ phase: 'featurize' });
   const featurizer = fitFeaturizer(rows.map((row) => row.text), tuning.featurizer);
   const features = transform(featurizer, rows.map((row) => row.text));
+  const encoding = await encodeRows(rows.map((row) => row.text), options.encoder ?? 'none', hooks.encoders ?? {}, checkpoint);
+  if (encoding.cacheProblems.length) encoding.cacheProblems.slice(0, 10).forEach((line) => log(`warning: ${line}`));
   endPhase('featurize');
   checkpoint();
+  // Whether the peers and the final student read the embedding: decided by the stage-1 trial below.
+  let dense: DenseRows | undefined;
 
   let studentCounter = 0;
   const vanillaSeed = options.seed * 7919 + 1;
   const train = async (rowIndices: number[], targets: Float32Array, phase: DistillPhase, extra: Partial<DistillProgress>, seed = options.seed * 7919 + ++studentCounter) => {
     const subset = selectRows(features, rowIndices);
+    const subsetDense = dense ? selectDenseRows(dense, rowIndices) : undefined;
     const subsetTargets = new Float32Array(rowIndices.length * classes);
     const weights = new Float32Array(rowIndices.length);
     rowIndices.forEach((row, i) => {
@@ -293,7 +324,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     });
     const trainStarted = performance.now();
     const model = await trainStudent(
-      { features: subset, targets: subsetTargets, weights },
+      { features: subset, targets: subsetTargets, weights, dense: subsetDense },
       featurizer.config.buckets,
       classes,
       { ...tuning.student, seed },
@@ -311,11 +342,90 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     return model;
   };
   const predictRows = (model: Awaited<ReturnType<typeof train>>, rowIndices: number[] | null): Float32Array =>
-    predictStudent(model, rowIndices ? selectRows(features, rowIndices) : features);
+    predictStudent(
+      model,
+      rowIndices ? selectRows(features, rowIndices) : features,
+      model.denseDim ? (rowIndices ? selectDenseRows(dense!, rowIndices) : dense) : undefined,
+    );
+  /** The out-of-fold probabilities of one stage's K peers (rows without labels: the mean of the K peers). */
+  const trainStagePeers = async (stage: number, stageTargets: Float32Array, seeds?: number[]) => {
+    const folds = stratifiedFolds(trusted, options.folds, options.seed * 104729 + stage);
+    const stagePeers = new Float32Array(n * classes);
+    for (let fold = 0; fold < options.folds; fold++) {
+      const trainRows = labelled.filter((row) => folds[row] !== fold);
+      const heldOut = labelled.filter((row) => folds[row] === fold);
+      const peer = await train(trainRows, stageTargets, 'peer', { fold: fold + 1, folds: options.folds, stage, stages: options.stages }, seeds?.[fold]);
+      const heldProbs = predictRows(peer, heldOut);
+      heldOut.forEach((row, i) => stagePeers.set(heldProbs.subarray(i * classes, (i + 1) * classes), row * classes));
+      if (unlabelled.length) {
+        // Rows without any label are out-of-sample for every peer: average the K peers.
+        const unlabelledProbs = predictRows(peer, unlabelled);
+        unlabelled.forEach((row, i) => {
+          for (let c = 0; c < classes; c++) stagePeers[row * classes + c] += unlabelledProbs[i * classes + c] / options.folds;
+        });
+      }
+      checkpoint();
+    }
+    return stagePeers;
+  };
 
-  // 1. Vanilla KD.
   const trustedTargets = new Float32Array(n * classes);
   for (const row of labelled) oneHot(trusted[row], classes, trustedTargets, row);
+
+  // 0. Never worse than the words alone: the stage-1 peers are trained with and without the embedding (with the seeds
+  // the pipeline gives them anyway), and the embedding is kept only where its cross-fitted accuracy on the human rows
+  // is higher (a tie: the higher mean log-probability of the human label). The kept variant's peers are stage 1's.
+  let firstStagePeers: Float32Array<ArrayBuffer> | undefined;
+  const encoderReport: EncoderReport = {
+    requested: encoding.requested,
+    candidate: encoding.encoder ? { name: encoding.encoder.name, version: encoding.encoder.version, dims: encoding.encoder.dims } : null,
+    used: 'words',
+    reason: encoding.reason,
+    humanAccuracy: null,
+    humanLogLikelihood: null,
+    encodeMs: encoding.encodeMs,
+    cachedRows: encoding.cachedRows,
+  };
+  if (encoding.dense) {
+    const humanRowsForChoice = labelled.filter((row) => human[row] >= 0);
+    if (tuning.keepEncoder === 'always') {
+      dense = encoding.dense;
+      encoderReport.used = 'words+embedding';
+      encoderReport.reason = `${encoding.reason}; kept without comparison (keepEncoder always)`;
+    } else if (humanRowsForChoice.length === 0) {
+      encoderReport.reason = `${encoding.reason}; no human labels to check it against, so words alone`;
+    } else {
+      const seeds = Array.from({ length: options.folds }, (_, fold) => options.seed * 7919 + 2 + fold);
+      plannedWork += options.folds * peerRows * epochsFor(peerRows); // one stage of peers more
+      const wordsPeers = await trainStagePeers(1, trustedTargets, seeds);
+      dense = encoding.dense;
+      const densePeers = await trainStagePeers(1, trustedTargets, seeds);
+      const score = (probs: Float32Array) => {
+        let right = 0;
+        let logLikelihood = 0;
+        for (const row of humanRowsForChoice) {
+          if (argmax(probs, row * classes, classes) === human[row]) right++;
+          logLikelihood += Math.log(Math.max(probs[row * classes + human[row]], 1e-12));
+        }
+        return { accuracy: right / humanRowsForChoice.length, logLikelihood: logLikelihood / humanRowsForChoice.length };
+      };
+      const words = score(wordsPeers);
+      const withEmbedding = score(densePeers);
+      const keep = withEmbedding.accuracy > words.accuracy || (withEmbedding.accuracy === words.accuracy && withEmbedding.logLikelihood > words.logLikelihood);
+      encoderReport.humanAccuracy = { words: round(words.accuracy), withEmbedding: round(withEmbedding.accuracy) };
+      encoderReport.humanLogLikelihood = { words: round(words.logLikelihood), withEmbedding: round(withEmbedding.logLikelihood) };
+      encoderReport.used = keep ? 'words+embedding' : 'words';
+      encoderReport.reason =
+        `${encoding.reason}; cross-fitted accuracy on ${humanRowsForChoice.length} human rows ${withEmbedding.accuracy.toFixed(4)} with it vs ${words.accuracy.toFixed(4)} words alone ` +
+        `(mean log-probability ${withEmbedding.logLikelihood.toFixed(4)} vs ${words.logLikelihood.toFixed(4)}): ${keep ? 'kept' : 'words alone'}`;
+      if (!keep) dense = undefined;
+      firstStagePeers = keep ? densePeers : wordsPeers;
+    }
+    endPhase('peer');
+  }
+  log(`encoder: ${encoderReport.reason}`);
+
+  // 1. Vanilla KD.
   const vanillaModel = await train(labelled, trustedTargets, 'vanilla', {});
   const vanillaProbs = predictRows(vanillaModel, null);
   endPhase('vanilla');
@@ -329,22 +439,12 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   let calibration: CalibrationResult | undefined;
   let peerProbs = new Float32Array(n * classes);
   for (let stage = 1; stage <= options.stages; stage++) {
-    const folds = stratifiedFolds(trusted, options.folds, options.seed * 104729 + stage);
-    const stagePeers = new Float32Array(n * classes);
-    for (let fold = 0; fold < options.folds; fold++) {
-      const trainRows = labelled.filter((row) => folds[row] !== fold);
-      const heldOut = labelled.filter((row) => folds[row] === fold);
-      const peer = await train(trainRows, stageTargets, 'peer', { fold: fold + 1, folds: options.folds, stage, stages: options.stages });
-      const heldProbs = predictRows(peer, heldOut);
-      heldOut.forEach((row, i) => stagePeers.set(heldProbs.subarray(i * classes, (i + 1) * classes), row * classes));
-      if (unlabelled.length) {
-        // Rows without any label are out-of-sample for every peer: average the K peers.
-        const unlabelledProbs = predictRows(peer, unlabelled);
-        unlabelled.forEach((row, i) => {
-          for (let c = 0; c < classes; c++) stagePeers[row * classes + c] += unlabelledProbs[i * classes + c] / options.folds;
-        });
-      }
-      checkpoint();
+    let stagePeers: Float32Array<ArrayBuffer>;
+    if (stage === 1 && firstStagePeers) {
+      stagePeers = firstStagePeers; // trained by the encoder choice, with the seeds stage 1 would have used
+      studentCounter += options.folds;
+    } else {
+      stagePeers = await trainStagePeers(stage, stageTargets);
     }
     for (let k = 0; k < peerSum.length; k++) peerSum[k] += stagePeers[k];
     lastStagePeers = stagePeers;
@@ -430,6 +530,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     timingsMs: { ...roundTimings(timings), total: Math.round(performance.now() - started) },
     rowsPerSecond: Math.round(trainedRowEpochs / Math.max(trainingMs / 1000, 1e-9)),
     backend: backend.name,
+    encoder: encoderReport,
   };
   doneWork = plannedWork;
   report({ phase: 'final' });
@@ -438,8 +539,8 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     predictions,
     advisedLabels,
     metrics,
-    model: { labels: [...labels], featurizer, weights: finalModel },
-    vanillaModel: { labels: [...labels], featurizer, weights: vanillaModel },
+    model: { labels: [...labels], featurizer, weights: finalModel, ...(finalModel.denseDim ? { dense: encoding.standardiser } : {}) },
+    vanillaModel: { labels: [...labels], featurizer, weights: vanillaModel, ...(vanillaModel.denseDim ? { dense: encoding.standardiser } : {}) },
     backend: { name: backend.name, skipped: backend.skipped },
   };
 }
@@ -477,7 +578,28 @@ export async function trainOnTargets(
   return { featurizer, weights };
 }
 
-/** Class probabilities (rows × classes) of a trained model on new texts. */
+/** Class probabilities (rows × classes) of a trained model on new texts (words alone: see predictModel). */
 export function predictTexts(model: Pick<TrainedModel, 'featurizer' | 'weights'>, texts: string[]): Float32Array {
   return predictStudent(model.weights, transform(model.featurizer, texts));
+}
+
+/** Class probabilities of a trained model on new texts, its encoder (if any) applied to them as in training. */
+export async function predictModel(model: Pick<TrainedModel, 'featurizer' | 'weights' | 'dense'>, texts: string[], environment: EncoderEnvironment = {}): Promise<Float32Array> {
+  if (!model.dense) return predictTexts(model, texts);
+  const { encoder } = resolveEncoder(model.dense.encoder.name as EncoderChoice, environment);
+  if (!encoder || encoder.version !== model.dense.encoder.version) throw new Error(`the model needs encoder ${model.dense.encoder.name} ${model.dense.encoder.version}`);
+  const values = standardise(model.dense, await encoder.encode(texts));
+  return predictStudent(model.weights, transform(model.featurizer, texts), { dims: encoder.dims, values });
+}
+
+/** Every row's embedding (through the disk cache where it pays), standardised on the corpus. */
+async function encodeRows(texts: string[], choice: EncoderChoice, environment: EncoderEnvironment, checkpoint: () => void) {
+  const started = performance.now();
+  const resolved = resolveEncoder(choice, environment);
+  if (!resolved.encoder) return { ...resolved, dense: undefined, standardiser: undefined, encodeMs: 0, cachedRows: 0, cacheProblems: [] as string[] };
+  const cache = environment.cacheDir && resolved.encoder.cacheable ? EmbeddingCache.open(environment.cacheDir, resolved.encoder) : undefined;
+  const { values, cached } = await encodeTexts(resolved.encoder, texts, cache, checkpoint);
+  const standardiser: DenseStandardiser = fitStandardiser(resolved.encoder, values);
+  const dense: DenseRows = { dims: resolved.encoder.dims, values: standardise(standardiser, values) };
+  return { ...resolved, dense, standardiser, encodeMs: Math.round(performance.now() - started), cachedRows: cached, cacheProblems: cache?.describeProblems() ?? [] };
 }

@@ -9,7 +9,7 @@
  * `error` or `cancelled`, after which it exits. The host may send `cancel` at any time after `start`.
  */
 import type { FieldMapping } from '../dataset/types';
-import type { BackendPreference, DistillOptions, DistillPhase, DistillProgress } from './types';
+import { ENCODER_CHOICES, type BackendPreference, type DistillOptions, type DistillPhase, type DistillProgress } from './types';
 
 /** What the host asks the worker to do. */
 export interface DistillationRequest {
@@ -231,6 +231,7 @@ const isOptions = object({
   backend: oneOf(BACKENDS),
   finalTargets: oneOf(['soft', 'hard', 'auto'] as const),
   student: oneOf(['fasttext'] as const),
+  encoder: optional(oneOf(ENCODER_CHOICES)),
 });
 
 const isRequest = object({
@@ -349,4 +350,5 @@ export const DEFAULT_DISTILL_OPTIONS: DistillOptions = {
   backend: 'auto',
   finalTargets: 'auto',
   student: 'fasttext',
+  encoder: 'none',
 };
