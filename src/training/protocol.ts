@@ -116,6 +116,8 @@ export interface RunSummary {
   elapsedMs: number;
   /** Peak resident memory of the worker process over the run, in MB (absent from workers that predate it). */
   peakRssMb?: number;
+  /** What the students read next to the words, e.g. `words + glove; asked auto` (absent from workers that predate it). */
+  encoder?: string;
 }
 
 export interface DistillationRunResult {
@@ -297,6 +299,7 @@ const isSummary = object({
   backendSkipped: arrayOf(object({ name: isString, reason: isString })),
   elapsedMs: isFiniteNumber,
   peakRssMb: optional(isFiniteNumber),
+  encoder: optional(isString),
 });
 
 const hostToWorkerChecks: Record<HostToWorkerMessage['type'], Check> = {
@@ -350,5 +353,5 @@ export const DEFAULT_DISTILL_OPTIONS: DistillOptions = {
   backend: 'auto',
   finalTargets: 'auto',
   student: 'fasttext',
-  encoder: 'none',
+  encoder: 'auto',
 };
