@@ -411,7 +411,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       };
       const words = score(wordsPeers);
       const withEmbedding = score(densePeers);
-      const keep = withEmbedding.accuracy > words.accuracy || (withEmbedding.accuracy === words.accuracy && withEmbedding.logLikelihood > words.logLikelihood);
+      const keep = keepEmbedding(words, withEmbedding);
       encoderReport.humanAccuracy = { words: round(words.accuracy), withEmbedding: round(withEmbedding.accuracy) };
       encoderReport.humanLogLikelihood = { words: round(words.logLikelihood), withEmbedding: round(withEmbedding.logLikelihood) };
       encoderReport.used = keep ? 'words+embedding' : 'words';
@@ -576,6 +576,20 @@ export async function trainOnTargets(
     { ...tuning.student, seed },
   );
   return { featurizer, weights };
+}
+
+/** Peers' cross-fitted figures on the human rows: share right, and mean log-probability of the human label. */
+export interface HumanRowScore {
+  accuracy: number;
+  logLikelihood: number;
+}
+
+/**
+ * The choice rule (never worse than the words alone): the embedding is kept only where the peers with it get more
+ * human rows right, or as many with a higher mean log-probability of the human label; anything else keeps the words.
+ */
+export function keepEmbedding(words: HumanRowScore, withEmbedding: HumanRowScore): boolean {
+  return withEmbedding.accuracy > words.accuracy || (withEmbedding.accuracy === words.accuracy && withEmbedding.logLikelihood > words.logLikelihood);
 }
 
 /** Class probabilities (rows × classes) of a trained model on new texts (words alone: see predictModel). */
