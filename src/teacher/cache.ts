@@ -125,6 +125,7 @@ export class TeacherCache {
         this.problems.push({ line, message: checked.problem });
       }
     }
+    this.problems.sort((a, b) => a.line - b.line); // in file order, whichever check found them
   }
 
   get(text: string): TeacherAnswer | undefined {

@@ -85,6 +85,7 @@ export class EmbeddingCache {
       }
       this.entries.set(entry.k, vector);
     }
+    this.problems.sort((a, b) => a.line - b.line); // in file order, whichever check found them
   }
 
   get(text: string): Float32Array | undefined {
