@@ -115,7 +115,7 @@ export interface EncoderReport {
   reason: string;
   /** Cross-fitted accuracy of the stage-1 peers on the human rows, with and without the embedding (null: not compared). */
   humanAccuracy: { words: number; withEmbedding: number } | null;
-  /** Mean log-probability of the human label (the tie-break), same peers. */
+  /** Mean log-probability of the human label (what decides, keepEmbedding), same peers. */
   humanLogLikelihood: { words: number; withEmbedding: number } | null;
   /** Time to encode the rows, and how many came from the disk cache. */
   encodeMs: number;
@@ -373,8 +373,8 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   for (const row of labelled) oneHot(trusted[row], classes, trustedTargets, row);
 
   // 0. Never worse than the words alone: the stage-1 peers are trained with and without the embedding (with the seeds
-  // the pipeline gives them anyway), and the embedding is kept only where its cross-fitted accuracy on the human rows
-  // is higher (a tie: the higher mean log-probability of the human label). The kept variant's peers are stage 1's.
+  // the pipeline gives them anyway), and the embedding is kept only where its peers predict the human rows better,
+  // cross-fitted (keepEmbedding). The kept variant's peers are stage 1's, so the choice costs one stage of peers.
   let firstStagePeers: Float32Array<ArrayBuffer> | undefined;
   const encoderReport: EncoderReport = {
     requested: encoding.requested,
@@ -416,8 +416,8 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       encoderReport.humanLogLikelihood = { words: round(words.logLikelihood), withEmbedding: round(withEmbedding.logLikelihood) };
       encoderReport.used = keep ? 'words+embedding' : 'words';
       encoderReport.reason =
-        `${encoding.reason}; cross-fitted accuracy on ${humanRowsForChoice.length} human rows ${withEmbedding.accuracy.toFixed(4)} with it vs ${words.accuracy.toFixed(4)} words alone ` +
-        `(mean log-probability ${withEmbedding.logLikelihood.toFixed(4)} vs ${words.logLikelihood.toFixed(4)}): ${keep ? 'kept' : 'words alone'}`;
+        `${encoding.reason}; cross-fitted on ${humanRowsForChoice.length} human rows, mean log-probability of the human label ${withEmbedding.logLikelihood.toFixed(4)} with it ` +
+        `vs ${words.logLikelihood.toFixed(4)} words alone (accuracy ${withEmbedding.accuracy.toFixed(4)} vs ${words.accuracy.toFixed(4)}): ${keep ? 'kept' : 'words alone'}`;
       if (!keep) dense = undefined;
       firstStagePeers = keep ? densePeers : wordsPeers;
     }
@@ -585,11 +585,15 @@ export interface HumanRowScore {
 }
 
 /**
- * The choice rule (never worse than the words alone): the embedding is kept only where the peers with it get more
- * human rows right, or as many with a higher mean log-probability of the human label; anything else keeps the words.
+ * The choice rule (never worse than the words alone, as far as the human rows can tell): the embedding is kept only
+ * where the peers with it give the human labels a higher mean log-probability, cross-fitted (a lower log loss); a tie
+ * keeps the words. The log-probability, not the accuracy, decides: on the 50 human rows of a typical run, accuracy
+ * moves in steps of 2 points and a 3-row swing dropped glove on a seed where it improved P@500, AUROC and the final
+ * student (AG News seed 2: accuracy 0.82 vs 0.88, log-probability −0.51 vs −0.59; kept, test accuracy 0.837 vs
+ * 0.801). The proper scoring rule uses every row's probability, so it ranks the two peers with far less noise.
  */
 export function keepEmbedding(words: HumanRowScore, withEmbedding: HumanRowScore): boolean {
-  return withEmbedding.accuracy > words.accuracy || (withEmbedding.accuracy === words.accuracy && withEmbedding.logLikelihood > words.logLikelihood);
+  return withEmbedding.logLikelihood > words.logLikelihood;
 }
 
 /** Class probabilities (rows × classes) of a trained model on new texts (words alone: see predictModel). */
