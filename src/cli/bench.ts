@@ -9,12 +9,12 @@ import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand } from './command';
-import { runDistillation, trainOnTargets, predictTexts, type DistillOutput, type EngineTuning } from '../training/pipeline';
+import { runDistillation, trainOnTargets, predictTexts, predictModel, type DistillOutput, type EngineTuning } from '../training/pipeline';
 import { accuracyOf, auroc, precisionAtK } from '../training/evaluation';
 import { SeededRandom } from '../training/random';
 import { probabilityOf } from '../training/labelRecord';
 import { prepareRerank } from '../review/rerank';
-import type { BackendPreference, DistillOptions, TrainingRow } from '../training/types';
+import { ENCODER_CHOICES, type BackendPreference, type DistillOptions, type EncoderChoice, type TrainingRow } from '../training/types';
 
 const HELP = `Usage: peerkd bench DATA_DIR [options]
 
@@ -27,6 +27,9 @@ Options:
   --folds K          PeerKD folds (default 2)
   --stages S         PeerKD stages (default 2)
   --backend B        auto | tensorflow-gpu | tensorflow | wasm | cpu (default auto)
+  --encoder E        none | glove | auto: the representation next to the words (default none; the engine keeps
+                     glove only where it helps the cross-fitted human rows)
+  --encoder-keep K   if-better (default) | always: keep the encoder without the words-alone comparison
   --limit N          use only the first N train rows (CI slice)
   --test-limit N     use only the first N test rows
   --ablations        also run K=5, hard final targets, 1 and 3 stages
@@ -280,6 +283,7 @@ export async function benchmarkSeed(
   log: (line: string) => void,
   checkInvariance = false,
   withReviewLoop = false,
+  tuning: Partial<EngineTuning> = {},
 ): Promise<SeedFigures> {
   const classes = labels.length;
   const index = new Map(labels.map((label, i) => [label, i]));
@@ -320,13 +324,14 @@ export async function benchmarkSeed(
   for (const variant of variants) {
     const started = performance.now();
     const options = { ...base, ...variant.options, seed };
-    const out = await runDistillation({ rows, labels }, options, {}, variant.tuning);
+    const out = await runDistillation({ rows, labels }, options, {}, { ...tuning, ...variant.tuning });
     const wallSeconds = (performance.now() - started) / 1000;
-    const figures = scoreVariant(out, train, humanSet, predictTexts(out.model, testTexts), testTruth, classes, wallSeconds);
+    if (out.metrics.encoder.candidate) log(`seed ${seed}: ${variant.name}: encoder: ${out.metrics.encoder.reason}`);
+    const figures = scoreVariant(out, train, humanSet, await predictModel(out.model, testTexts), testTruth, classes, wallSeconds);
     variantFigures[variant.name] = figures;
     if (variant.name === MAIN) {
       // Vanilla KD is the method's own first phase: its student, scored on the test set the same way.
-      vanillaTestAccuracy = accuracyOf(predictTexts(out.vanillaModel, testTexts), testTruth, classes);
+      vanillaTestAccuracy = accuracyOf(await predictModel(out.vanillaModel, testTexts), testTruth, classes);
       if (checkInvariance) invariance = await invarianceCheck(rows, labels, options, out);
       if (withReviewLoop) reviewLoop = await simulateReviewLoop(train, labels, out, texts, testTexts, testTruth, seed, log);
     }
@@ -694,6 +699,11 @@ function replaceBetweenMarkers(file: string, content: string): void {
   writeFileSync(file, text.slice(0, from + start.length) + '\n' + content + '\n' + text.slice(to));
 }
 
+function encoderOption(text: string): EncoderChoice {
+  if (!(ENCODER_CHOICES as readonly string[]).includes(text)) throw new UsageError(`--encoder must be one of ${ENCODER_CHOICES.join(', ')}, got '${text}'`);
+  return text as EncoderChoice;
+}
+
 export const benchCommand: CliCommand = {
   name: 'bench',
   summary: 'Benchmark PeerKD against its baselines on a dataset with gold labels',
@@ -711,6 +721,8 @@ export const benchCommand: CliCommand = {
         folds: { type: 'string', default: '2' },
         stages: { type: 'string', default: '2' },
         backend: { type: 'string', default: 'auto' },
+        encoder: { type: 'string', default: 'none' },
+        'encoder-keep': { type: 'string', default: 'if-better' },
         limit: { type: 'string' },
         'test-limit': { type: 'string' },
         ablations: { type: 'boolean', default: false },
@@ -747,6 +759,8 @@ export const benchCommand: CliCommand = {
       }
       return match[1] === 'hardest' ? simulateStrongTeacher(limited, accuracy) : simulateLlmTeacher(limited, accuracy);
     };
+    const keepEncoder = values['encoder-keep'];
+    if (keepEncoder !== 'if-better' && keepEncoder !== 'always') throw new UsageError(`--encoder-keep must be if-better or always, got '${keepEncoder}'`);
     const base: DistillOptions = {
       folds: integer('folds', values.folds, 2),
       stages: integer('stages', values.stages, 1),
@@ -754,6 +768,7 @@ export const benchCommand: CliCommand = {
       backend: values.backend as BackendPreference,
       finalTargets: 'auto',
       student: 'fasttext',
+      encoder: encoderOption(values.encoder),
     };
     const variants: Variant[] = values['main-only']
       ? [{ name: MAIN, options: {}, tuning: {} }]
@@ -780,7 +795,7 @@ export const benchCommand: CliCommand = {
       log(`bench ${name}: ${train.length} train rows, ${test.length} test rows, labels ${labels.join(', ')}, ${humanCount} human rows, seeds ${seeds.join(',')}`);
       const results: SeedFigures[] = [];
       for (const seed of seeds) {
-        results.push(await benchmarkSeed(train, test, labels, seed, humanCount, base, variants, log, values.invariance && settings.length === 0, values['review-loop']));
+        results.push(await benchmarkSeed(train, test, labels, seed, humanCount, base, variants, log, values.invariance && settings.length === 0, values['review-loop'], { keepEncoder }));
       }
       settings.push({ name, results });
     }

@@ -91,6 +91,7 @@ export class DistillationManager {
       seed: settings.training.seed,
       backend: settings.training.backend,
       finalTargets: settings.training.finalTargets,
+      encoder: settings.training.encoder,
       student: 'fasttext',
     };
     const request: DistillationRequest = {

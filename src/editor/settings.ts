@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
-import type { BackendPreference, DistillOptions } from '../training/types';
+import { ENCODER_CHOICES, type BackendPreference, type DistillOptions, type EncoderChoice } from '../training/types';
 import { DEFAULT_TEACHER_SETTINGS, MAX_REQUEST_TIMEOUT_MS, type TeacherSettings } from '../teacher/settings';
 
 /**
@@ -24,6 +24,8 @@ export interface TrainingSettings {
   seed: number;
   backend: BackendPreference;
   finalTargets: DistillOptions['finalTargets'];
+  /** Representation next to the words (training/encoder.ts). */
+  encoder: EncoderChoice;
   /** Heap limit of the training child process, in MB. */
   memoryLimitMb: number;
   /** Runs folder; empty = `.peerkd/runs` next to the dataset. Relative paths resolve against the dataset's folder. */
@@ -52,6 +54,7 @@ function readTrainingSettings(config: vscode.WorkspaceConfiguration): TrainingSe
     seed: integerAtLeast(config.get('training.seed'), 0, 0),
     backend: oneOf(config.get('training.backend'), ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], 'auto'),
     finalTargets: oneOf(config.get('training.finalTargets'), ['auto', 'soft', 'hard'], 'auto'),
+    encoder: oneOf(config.get('training.encoder'), ENCODER_CHOICES, 'auto'),
     memoryLimitMb: integerAtLeast(config.get('training.memoryLimitMb'), 256, 3072),
     outputDir: config.get<string>('training.outputDir') ?? '',
   };

@@ -108,22 +108,13 @@ export class TeacherCache {
       content = scrubbed;
     }
     // A crash mid-append leaves a partial last line: it is skipped, and the next append starts on a fresh line.
-    this.needsNewline = content.length > 0 && !content.endsWith('\n');
-    const lines = content.split('\n');
-    for (const [index, line] of lines.entries()) {
-      if (line.trim().length === 0) {
-        continue;
-      }
-      const cutByCrash = index === lines.length - 1 && this.needsNewline;
-      let entry: CacheLine;
-      try {
-        entry = JSON.parse(line) as CacheLine;
-      } catch {
-        if (!cutByCrash) this.problems.push({ line: index + 1, message: 'not valid JSON' });
-        continue;
-      }
+    const read = parseAppendOnlyJsonl(content);
+    this.needsNewline = read.needsNewline;
+    this.problems.push(...read.problems);
+    for (const { line, value } of read.entries) {
+      const entry = value as CacheLine;
       if (typeof entry !== 'object' || entry === null || typeof entry.k !== 'string') {
-        this.problems.push({ line: index + 1, message: 'no text key' });
+        this.problems.push({ line, message: 'no text key' });
         continue;
       }
       // Exactly the validation a live answer passes: the cache is a file, and a file can be edited.
@@ -131,9 +122,10 @@ export class TeacherCache {
       if (checked.ok) {
         this.entries.set(entry.k, checked.answer);
       } else {
-        this.problems.push({ line: index + 1, message: checked.problem });
+        this.problems.push({ line, message: checked.problem });
       }
     }
+    this.problems.sort((a, b) => a.line - b.line); // in file order, whichever check found them
   }
 
   get(text: string): TeacherAnswer | undefined {
@@ -147,10 +139,36 @@ export class TeacherCache {
       answer.kind === 'label'
         ? { k, label: answer.label, confidence: answer.confidence }
         : { k, abstain: answer.reason, detail: redactSecret(answer.detail, this.secret) };
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    fs.appendFileSync(this.file, `${this.needsNewline ? '\n' : ''}${JSON.stringify(line)}\n`);
+    appendJsonlLine(this.file, line, this.needsNewline);
     this.needsNewline = false;
   }
+}
+
+/**
+ * The lines of an append-only JSONL cache (shared with the embedding cache, src/training/embeddingCache.ts): parsed
+ * values with their 1-based line numbers, lines that are not JSON as problems, and whether the file ends in a line cut
+ * by a crash mid-append (that line is skipped silently, and the next append must start on a fresh line).
+ */
+export function parseAppendOnlyJsonl(content: string): { entries: { line: number; value: unknown }[]; problems: CacheProblem[]; needsNewline: boolean } {
+  const needsNewline = content.length > 0 && !content.endsWith('\n');
+  const lines = content.split('\n');
+  const entries: { line: number; value: unknown }[] = [];
+  const problems: CacheProblem[] = [];
+  for (const [index, line] of lines.entries()) {
+    if (line.trim().length === 0) continue;
+    try {
+      entries.push({ line: index + 1, value: JSON.parse(line) });
+    } catch {
+      if (!(index === lines.length - 1 && needsNewline)) problems.push({ line: index + 1, message: 'not valid JSON' });
+    }
+  }
+  return { entries, problems, needsNewline };
+}
+
+/** Appends one JSON line, first ending a line cut by a crash (`needsNewline` from parseAppendOnlyJsonl). */
+export function appendJsonlLine(file: string, value: unknown, needsNewline: boolean): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.appendFileSync(file, `${needsNewline ? '\n' : ''}${JSON.stringify(value)}\n`);
 }
 
 /** The answer a cache line claims to hold, unchecked (validateAnswer decides whether it is one). */

@@ -74,6 +74,15 @@ export interface RunSettings {
   options: DistillOptions;
   counts: InputCounts;
   backend: { name: string; skipped: { name: string; reason: string }[] };
+  /** The encoder the engine tried next to the words and whether it kept it (metrics.json `encoder` has the figures). */
+  encoder?: RunEncoder;
+}
+
+export interface RunEncoder {
+  requested: string;
+  candidate?: { name: string; version: string };
+  used: 'words' | 'words+embedding';
+  reason: string;
 }
 
 export interface RunArtefacts {

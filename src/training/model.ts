@@ -6,6 +6,9 @@
  *   embedding.bin  the embedding bag: the rows that are not all zero (rows never trained stay zero), as
  *                  Int32 row indices followed by Float32 rows (dim values each).
  *   idf.bin        Float32 IDF per hash bucket (the fitted featurizer).
+ * A model with dense features (an encoder next to the words, encoder.ts) has format MODEL_FORMAT_DENSE, a head of
+ * dim + dense dims inputs, and `userDefinedMetadata.peerkd.dense` = the encoder's name, version and dims plus the
+ * standardisation (mean, scale) fitted in training; `peerkd predict` recomputes the same encoder on new rows.
  */
 import { mkdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -14,13 +17,18 @@ import { predictStudent, type StudentWeights } from './student';
 import { selectBackend, type TensorFlow } from './backend';
 import type { BackendPreference } from './types';
 import { labelRecord } from './labelRecord';
+import { resolveEncoder, standardise, type DenseStandardiser, type EncoderEnvironment } from './encoder';
 
 export const MODEL_FORMAT = 'peerkd-fasttext-v1';
+/** A model whose head also reads a pretrained embedding (older builds refuse it by its format instead of misreading it). */
+export const MODEL_FORMAT_DENSE = 'peerkd-fasttext-dense-v1';
 
 export interface TrainedModel {
   labels: string[];
   featurizer: FittedFeaturizer;
   weights: StudentWeights;
+  /** The encoder next to the words and its standardisation; absent = words alone. */
+  dense?: DenseStandardiser;
 }
 
 export interface ModelPrediction {
@@ -31,6 +39,8 @@ export interface ModelPrediction {
 export interface LoadedModel {
   labels: string[];
   featurizer: FeaturizerConfig;
+  /** The encoder the model needs next to the words, or null. */
+  encoder: { name: string; version: string } | null;
   predict(texts: string[]): Promise<ModelPrediction[]>;
 }
 
@@ -41,6 +51,7 @@ interface PeerkdMetadata {
   buckets: number;
   dim: number;
   embeddingRows: number;
+  dense?: { name: string; version: string; dims: number; mean: number[]; scale: number[] };
 }
 
 function toBuffer(array: Float32Array | Int32Array): Buffer {
@@ -79,19 +90,22 @@ export async function saveModel(model: TrainedModel, dir: string, backend: Backe
     rows.set(embedding.subarray(r * dim, (r + 1) * dim), i * dim);
   }
 
-  const dense = denseModel(tf, weights.dim, weights.classes);
-  const kernel = tf.tensor2d(weights.kernel, [weights.dim, weights.classes]);
+  const headDim = weights.dim + weights.denseDim;
+  if ((model.dense?.encoder.dims ?? 0) !== weights.denseDim) throw new Error(`the model has ${weights.denseDim} dense input(s) but ${model.dense ? model.dense.encoder.dims : 'no'} encoder dims`);
+  const dense = denseModel(tf, headDim, weights.classes);
+  const kernel = tf.tensor2d(weights.kernel, [headDim, weights.classes]);
   const bias = tf.tensor1d(weights.bias);
   dense.setWeights([kernel, bias]);
   kernel.dispose();
   bias.dispose();
   const metadata: PeerkdMetadata = {
-    format: MODEL_FORMAT,
+    format: model.dense ? MODEL_FORMAT_DENSE : MODEL_FORMAT,
     labels,
     featurizer: featurizer.config,
     buckets: weights.buckets,
     dim: weights.dim,
     embeddingRows: nonZero.length,
+    ...(model.dense ? { dense: { ...model.dense.encoder, mean: Array.from(model.dense.mean), scale: Array.from(model.dense.scale) } } : {}),
   };
   await dense.save(
     tf.io.withSaveHandler(async (artifacts) => {
@@ -213,6 +227,20 @@ function metadataProblem(value: unknown): string | undefined {
   if (char !== null && !(Array.isArray(char) && char.length === 2 && boundedInteger(char[0], 1, MODEL_LIMITS.charNgram) && boundedInteger(char[1], char[0] as number, MODEL_LIMITS.charNgram))) {
     return `userDefinedMetadata.peerkd.featurizer.charNgrams must be null or [min, max] with 1 ≤ min ≤ max ≤ ${MODEL_LIMITS.charNgram}`;
   }
+  return denseProblem(value.dense);
+}
+
+function denseProblem(dense: unknown): string | undefined {
+  if (dense === undefined) return undefined;
+  if (!isRecord(dense)) return 'userDefinedMetadata.peerkd.dense must be an object';
+  if (typeof dense.name !== 'string' || typeof dense.version !== 'string') return 'userDefinedMetadata.peerkd.dense must name the encoder (name, version)';
+  if (!boundedInteger(dense.dims, 1, MODEL_LIMITS.dim)) return `userDefinedMetadata.peerkd.dense.dims must be an integer from 1 to ${MODEL_LIMITS.dim}`;
+  for (const key of ['mean', 'scale'] as const) {
+    const values = dense[key];
+    if (!Array.isArray(values) || values.length !== dense.dims || !values.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+      return `userDefinedMetadata.peerkd.dense.${key} must hold ${dense.dims} finite numbers`;
+    }
+  }
   return undefined;
 }
 
@@ -245,7 +273,11 @@ function manifestProblem(manifest: unknown, dim: number, classes: number): strin
   return undefined;
 }
 
-export async function loadModel(dir: string, backend: BackendPreference = 'auto'): Promise<LoadedModel> {
+/**
+ * Loads and checks a model folder. A model trained with an encoder next to the words needs the same encoder (name and
+ * version) here: it is resolved now, so that a missing table fails before any row is read.
+ */
+export async function loadModel(dir: string, backend: BackendPreference = 'auto', environment: EncoderEnvironment = {}): Promise<LoadedModel> {
   const modelPath = path.join(dir, MODEL_FILES.model);
   let realDir: string;
   let modelJson: unknown;
@@ -256,23 +288,28 @@ export async function loadModel(dir: string, backend: BackendPreference = 'auto'
     throw new Error(`cannot read model ${modelPath}: ${errorText(error)}`);
   }
   const metadata = isRecord(modelJson) && isRecord(modelJson.userDefinedMetadata) ? modelJson.userDefinedMetadata.peerkd : undefined;
-  if (!isRecord(metadata) || metadata.format !== MODEL_FORMAT) {
-    throw new ModelFileError(modelPath, `not a PeerKD model (expected userDefinedMetadata.peerkd.format = ${MODEL_FORMAT})`);
+  if (!isRecord(metadata) || (metadata.format !== MODEL_FORMAT && metadata.format !== MODEL_FORMAT_DENSE)) {
+    throw new ModelFileError(modelPath, `not a PeerKD model (expected userDefinedMetadata.peerkd.format = ${MODEL_FORMAT} or ${MODEL_FORMAT_DENSE})`);
   }
   const metaProblem = metadataProblem(metadata);
   if (metaProblem) throw new ModelFileError(modelPath, metaProblem);
-  const { buckets, dim, embeddingRows, labels } = metadata as unknown as PeerkdMetadata;
+  if ((metadata.format === MODEL_FORMAT_DENSE) !== (metadata.dense !== undefined)) {
+    throw new ModelFileError(modelPath, `userDefinedMetadata.peerkd.dense must be present exactly when the format is ${MODEL_FORMAT_DENSE}`);
+  }
+  const { buckets, dim, embeddingRows, labels, dense: denseMeta } = metadata as unknown as PeerkdMetadata;
+  const denseDim = denseMeta ? denseMeta.dims : 0;
+  const headDim = dim + denseDim;
   const classes = labels.length;
   const json = modelJson as Record<string, unknown>;
-  const problem = isRecord(json.modelTopology) ? manifestProblem(json.weightsManifest, dim, classes) : 'modelTopology must be an object';
+  const problem = isRecord(json.modelTopology) ? manifestProblem(json.weightsManifest, headDim, classes) : 'modelTopology must be an object';
   if (problem) throw new ModelFileError(modelPath, problem);
   const manifest = (json.weightsManifest as { paths: string[]; weights: import('@tensorflow/tfjs').io.WeightsManifestEntry[] }[])[0];
 
   // Every file is checked (place, size, values) before anything is built from it.
   const weightsName = manifest.paths[0];
   const weightsShown = path.join(dir, weightsName);
-  const weightData = await readModelBytes(await modelFile(realDir, dir, weightsName, modelPath), weightsShown, (dim * classes + classes) * 4);
-  finiteFloats(weightData, 0, dim * classes + classes, weightsShown, 'weight');
+  const weightData = await readModelBytes(await modelFile(realDir, dir, weightsName, modelPath), weightsShown, (headDim * classes + classes) * 4);
+  finiteFloats(weightData, 0, headDim * classes + classes, weightsShown, 'weight');
   const embeddingShown = path.join(dir, MODEL_FILES.embedding);
   const embeddingFile = await readModelBytes(
     await modelFile(realDir, dir, MODEL_FILES.embedding, modelPath),
@@ -305,9 +342,9 @@ export async function loadModel(dir: string, backend: BackendPreference = 'auto'
     );
     const loaded = dense.getWeights();
     const shapes = loaded.map((tensor) => tensor.shape);
-    if (loaded.length !== 2 || !sameShape(shapes[0], [dim, classes]) || !sameShape(shapes[1], [classes])) {
+    if (loaded.length !== 2 || !sameShape(shapes[0], [headDim, classes]) || !sameShape(shapes[1], [classes])) {
       dense.dispose();
-      throw new Error(`the layers hold weights of shapes ${JSON.stringify(shapes)}, expected [[${dim},${classes}],[${classes}]]`);
+      throw new Error(`the layers hold weights of shapes ${JSON.stringify(shapes)}, expected [[${headDim},${classes}],[${classes}]]`);
     }
     kernel = Float32Array.from(loaded[0].dataSync());
     bias = Float32Array.from(loaded[1].dataSync());
@@ -318,16 +355,38 @@ export async function loadModel(dir: string, backend: BackendPreference = 'auto'
 
   const featurizer: FittedFeaturizer = { config: metadata.featurizer as unknown as FeaturizerConfig, idf };
   // Compact: the stored rows and their buckets, not a buckets × dim table.
-  const weights: StudentWeights = { buckets, dim, classes, embedding: rows, kernel, bias, rowBuckets: indices };
+  const weights: StudentWeights = { buckets, dim, denseDim, classes, embedding: rows, kernel, bias, rowBuckets: indices };
+  let denseFeatures: ((texts: string[]) => Promise<{ dims: number; values: Float32Array }>) | undefined;
+  if (denseMeta) {
+    const encoder = resolveModelEncoder(denseMeta, modelPath, environment);
+    const standardiser: DenseStandardiser = { encoder: { name: denseMeta.name, version: denseMeta.version, dims: denseDim }, mean: Float32Array.from(denseMeta.mean), scale: Float32Array.from(denseMeta.scale) };
+    denseFeatures = async (texts) => ({ dims: denseDim, values: standardise(standardiser, await encoder.encode(texts)) });
+  }
 
   return {
     labels,
     featurizer: featurizer.config,
+    encoder: denseMeta ? { name: denseMeta.name, version: denseMeta.version } : null,
     async predict(texts: string[]): Promise<ModelPrediction[]> {
-      const probabilities = predictStudent(weights, transform(featurizer, texts));
+      const probabilities = predictStudent(weights, transform(featurizer, texts), denseFeatures ? await denseFeatures(texts) : undefined);
       return texts.map((_, row) => toPrediction(labels, probabilities, row));
     },
   };
+}
+
+/** The encoder a saved model names, exactly (name, version, dims), or a clear error naming the model. */
+function resolveModelEncoder(meta: NonNullable<PeerkdMetadata['dense']>, modelPath: string, environment: EncoderEnvironment) {
+  if (meta.name !== 'glove') throw new ModelFileError(modelPath, `the model needs encoder ${JSON.stringify(meta.name)}, which this version of PeerKD does not have`);
+  let encoder;
+  try {
+    encoder = resolveEncoder('glove', environment).encoder!;
+  } catch (error) {
+    throw new ModelFileError(modelPath, `the model was trained with encoder ${meta.name} (${meta.version}), which is not available here: ${errorText(error)}`);
+  }
+  if (encoder.version !== meta.version || encoder.dims !== meta.dims) {
+    throw new ModelFileError(modelPath, `the model was trained with encoder ${meta.name} ${meta.version} (${meta.dims} dims), but this installation has ${encoder.version} (${encoder.dims} dims)`);
+  }
+  return encoder;
 }
 
 export function toPrediction(labels: readonly string[], probabilities: Float32Array, row: number): ModelPrediction {

@@ -12,7 +12,9 @@ import { fitFeaturizer, fitTransform, compactBuckets, transform, selectRows, DEF
 import { selectBackend, type TensorFlow } from './backend';
 import { stratifiedFolds } from './splits';
 import { createStudentPool } from './studentPool';
-import { trainStudent, predictStudent, effectiveEpochs, DEFAULT_STUDENT, type StudentOptions, type StudentWeights } from './student';
+import { trainStudent, predictStudent, effectiveEpochs, selectDenseRows, DEFAULT_STUDENT, type DenseRows, type StudentOptions, type StudentWeights } from './student';
+import { encodeTexts, fitStandardiser, resolveEncoder, standardise, type DenseStandardiser, type EncoderChoice, type EncoderEnvironment } from './encoder';
+import { EmbeddingCache } from './embeddingCache';
 import type { TrainedModel } from './model';
 import type { DistillOptions, DistillPhase, DistillProgress, Prediction, TrainingRow } from './types';
 import { labelRecord, probabilityOf } from './labelRecord';
@@ -40,6 +42,8 @@ export interface EngineTuning {
   changeGuard: CalibrateOptions['changeGuard'];
   /** Recalibration of P(teacher wrong) on the human pairs (calibration.ts fitRecalibration). */
   recalibration: CalibrateOptions['recalibration'];
+  /** Whether an encoder's embedding is kept only where it beats the words alone on the human rows (step 0), or always. */
+  keepEncoder: 'if-better' | 'always';
 }
 
 export const DEFAULT_TUNING: EngineTuning = {
@@ -54,6 +58,7 @@ export const DEFAULT_TUNING: EngineTuning = {
   threads: 1,
   changeGuard: DEFAULT_CALIBRATE.changeGuard,
   recalibration: DEFAULT_CALIBRATE.recalibration,
+  keepEncoder: 'if-better',
 };
 
 /** Which final targets `auto` resolves to (measured in docs/BENCHMARKS.md). */
@@ -103,6 +108,25 @@ export interface DistillMetrics {
   /** Threads that trained students at once (0: one after the other in the run's own thread). */
   studentThreads: number;
   backend: string;
+  /** The encoder next to the words: what was asked, what the engine kept, and why (runCanonical, step 0). */
+  encoder: EncoderReport;
+}
+
+/** metrics.json `encoder`. */
+export interface EncoderReport {
+  requested: EncoderChoice;
+  /** The encoder tried next to the words (null: none was tried). */
+  candidate: { name: string; version: string; dims: number } | null;
+  /** What the peers and the final student use. */
+  used: 'words' | 'words+embedding';
+  reason: string;
+  /** Cross-fitted accuracy of the stage-1 peers on the human rows, with and without the embedding (null: not compared). */
+  humanAccuracy: { words: number; withEmbedding: number } | null;
+  /** Mean log-probability of the human label (what decides, keepEmbedding), same peers. */
+  humanLogLikelihood: { words: number; withEmbedding: number } | null;
+  /** Time to encode the rows, and how many came from the disk cache. */
+  encodeMs: number;
+  cachedRows: number;
 }
 
 export interface DistillOutput {
@@ -124,6 +148,8 @@ export interface DistillHooks {
   onProgress?(progress: DistillProgress): void;
   onLog?(line: string): void;
   signal?: AbortSignal;
+  /** Where the encoders find their table and cache (default: the shipped table, no cache). */
+  encoders?: EncoderEnvironment;
 }
 
 export interface DistillInput {
@@ -224,7 +250,7 @@ function withLabelOrder(model: TrainedModel, labels: readonly string[]): Trained
   const { weights } = model;
   const source = labels.map((label) => model.labels.indexOf(label));
   const kernel = new Float32Array(weights.kernel.length);
-  for (let d = 0; d < weights.dim; d++) source.forEach((from, to) => (kernel[d * weights.classes + to] = weights.kernel[d * weights.classes + from]));
+  for (let d = 0; d < weights.dim + weights.denseDim; d++) source.forEach((from, to) => (kernel[d * weights.classes + to] = weights.kernel[d * weights.classes + from]));
   const bias = Float32Array.from(source, (from) => weights.bias[from]);
   return { ...model, labels: [...labels], weights: { ...weights, kernel, bias } };
 }
@@ -271,7 +297,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   // Work plan, in row-epochs, for the progress fraction and the time estimate.
   const epochsFor = (rowCount: number) => effectiveEpochs(rowCount, tuning.student);
   const peerRows = Math.round((labelled.length * (options.folds - 1)) / options.folds);
-  const plannedWork =
+  let plannedWork =
     2 * labelled.length * epochsFor(labelled.length) + options.stages * options.folds * peerRows * epochsFor(peerRows);
   let doneWork = 0;
   let trainedRowEpochs = 0;
@@ -283,18 +309,33 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   };
 
   report({ phase: 'featurize' });
-  const fitted = fitTransform(rows.map((row) => row.text), tuning.featurizer);
+  const texts = rows.map((row) => row.text);
+  const fitted = fitTransform(texts, tuning.featurizer);
   const featurizer = fitted.featurizer;
   // Students train on a table of the used buckets only (same maths, a smaller and denser hot table).
   const { features, rowBuckets } = compactBuckets(fitted.features, featurizer.config.buckets);
   const withBuckets = (weights: StudentWeights): StudentWeights => ({ ...weights, buckets: featurizer.config.buckets, rowBuckets });
+  const encoding = await encodeRows(texts, options.encoder ?? 'none', hooks.encoders ?? {}, checkpoint);
+  if (encoding.cacheProblems.length) encoding.cacheProblems.slice(0, 10).forEach((line) => log(`warning: ${line}`));
   endPhase('featurize');
   checkpoint();
+  // Whether the peers and the final student read the embedding: decided by the stage-1 trial below.
+  let dense: DenseRows | undefined;
 
-  // Independent students train at once in worker threads (studentPool.ts); the same weights whatever the count.
+  // 0. Never worse than the words alone: where an encoder is asked for and there are human rows to judge it, stage 1's
+  // peers are trained with and without the embedding (with the seeds the pipeline gives them anyway), and the
+  // embedding is kept only where its peers predict the human rows better, cross-fitted (keepEmbedding). The kept
+  // variant's peers are stage 1's, so the choice costs one stage of peers.
+  const humanRowsForChoice = labelled.filter((row) => human[row] >= 0);
+  const encoderTrial = encoding.dense !== undefined && tuning.keepEncoder !== 'always' && humanRowsForChoice.length > 0;
+
+  // Independent students train at once in worker threads (studentPool.ts), the dense features shared with them like
+  // the words; the same weights whatever the count.
   const pool = createStudentPool(features, {
+    dense: encoding.dense,
     threads: tuning.threads,
-    maxConcurrent: options.folds + 1,
+    // The encoder trial trains stage 1's K peers twice at once; otherwise the vanilla student beside K peers.
+    maxConcurrent: encoderTrial ? 2 * options.folds : options.folds + 1,
     signal: hooks.signal,
     checkpoint,
     tf,
@@ -324,8 +365,18 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       while (cursor < group.length - 1 && group[cursor].finished) reportStudent(group[++cursor]);
       reportStudent(group[cursor]);
     };
-    /** Starts one student (seeds are drawn in call order, whatever order the students finish in). */
-    const train = (rowIndices: number[], targets: Float32Array, phase: DistillPhase, extra: Partial<DistillProgress>, seed = options.seed * 7919 + ++studentCounter): Promise<StudentWeights> => {
+    /**
+     * Starts one student (seeds are drawn in call order, whatever order the students finish in); it reads the
+     * embedding next to the words where `withDense` (default: where step 0 kept it).
+     */
+    const train = (
+      rowIndices: number[],
+      targets: Float32Array,
+      phase: DistillPhase,
+      extra: Partial<DistillProgress>,
+      seed = options.seed * 7919 + ++studentCounter,
+      withDense = dense !== undefined,
+    ): Promise<StudentWeights> => {
       const subsetTargets = new Float32Array(rowIndices.length * classes);
       const weights = new Float32Array(rowIndices.length);
       rowIndices.forEach((row, i) => {
@@ -336,7 +387,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       const shown: Shown = { phase, extra, epochs, finished: false };
       group.push(shown);
       const trainStarted = performance.now();
-      const job = { rows: Int32Array.from(rowIndices), targets: subsetTargets, weights, buckets: rowBuckets.length, classes, options: { ...tuning.student, seed } };
+      const job = { rows: Int32Array.from(rowIndices), targets: subsetTargets, weights, dense: withDense, buckets: rowBuckets.length, classes, options: { ...tuning.student, seed } };
       return pool
         .train(job, (epoch, loss, rowsPerSecond) => {
           doneWork += rowIndices.length;
@@ -353,11 +404,102 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
         });
     };
     const predictRows = (model: StudentWeights, rowIndices: number[] | null): Float32Array =>
-      predictStudent(model, rowIndices ? selectRows(features, rowIndices) : features);
+      predictStudent(
+        model,
+        rowIndices ? selectRows(features, rowIndices) : features,
+        model.denseDim ? (rowIndices ? selectDenseRows(encoding.dense!, rowIndices) : encoding.dense) : undefined,
+      );
+    /** Starts one stage's K peers (seeds given, or drawn in call order), each with the rows it holds out. */
+    const startStagePeers = (stage: number, stageTargets: Float32Array, seeds?: number[], withDense?: boolean) => {
+      const folds = stratifiedFolds(trusted, options.folds, options.seed * 104729 + stage);
+      const heldOuts: number[][] = [];
+      const peers: Promise<StudentWeights>[] = [];
+      for (let fold = 0; fold < options.folds; fold++) {
+        const trainRows = labelled.filter((row) => folds[row] !== fold);
+        heldOuts.push(labelled.filter((row) => folds[row] === fold));
+        peers.push(train(trainRows, stageTargets, 'peer', { fold: fold + 1, folds: options.folds, stage, stages: options.stages }, seeds?.[fold], withDense));
+      }
+      return { heldOuts, peers };
+    };
+    /** The out-of-fold probabilities of one stage's K peers (rows without labels: the mean of the K peers). */
+    const outOfFold = (trained: StudentWeights[], heldOuts: number[][]): Float32Array<ArrayBuffer> => {
+      const stagePeers = new Float32Array(n * classes);
+      for (let fold = 0; fold < options.folds; fold++) {
+        const peer = trained[fold];
+        const heldOut = heldOuts[fold];
+        const heldProbs = predictRows(peer, heldOut);
+        heldOut.forEach((row, i) => stagePeers.set(heldProbs.subarray(i * classes, (i + 1) * classes), row * classes));
+        if (unlabelled.length) {
+          // Rows without any label are out-of-sample for every peer: average the K peers.
+          const unlabelledProbs = predictRows(peer, unlabelled);
+          unlabelled.forEach((row, i) => {
+            for (let c = 0; c < classes; c++) stagePeers[row * classes + c] += unlabelledProbs[i * classes + c] / options.folds;
+          });
+        }
+      }
+      return stagePeers;
+    };
 
-    // 1. Vanilla KD (trained beside stage 1's peers, which do not depend on it).
     const trustedTargets = new Float32Array(n * classes);
     for (const row of labelled) oneHot(trusted[row], classes, trustedTargets, row);
+
+    // 0. The encoder choice (see encoderTrial above).
+    let firstStagePeers: Float32Array<ArrayBuffer> | undefined;
+    const encoderReport: EncoderReport = {
+      requested: encoding.requested,
+      candidate: encoding.encoder ? { name: encoding.encoder.name, version: encoding.encoder.version, dims: encoding.encoder.dims } : null,
+      used: 'words',
+      reason: encoding.reason,
+      humanAccuracy: null,
+      humanLogLikelihood: null,
+      encodeMs: encoding.encodeMs,
+      cachedRows: encoding.cachedRows,
+    };
+    if (encoding.dense) {
+      if (tuning.keepEncoder === 'always') {
+        dense = encoding.dense;
+        encoderReport.used = 'words+embedding';
+        encoderReport.reason = `${encoding.reason}; kept without comparison (keepEncoder always)`;
+      } else if (!encoderTrial) {
+        encoderReport.reason = `${encoding.reason}; no human labels to check it against, so words alone`;
+      } else {
+        // Stage 1's seeds (vanilla draws the first; stage 1's peers the next K), so the kept peers are stage 1's.
+        const seeds = Array.from({ length: options.folds }, (_, fold) => options.seed * 7919 + 2 + fold);
+        plannedWork += options.folds * peerRows * epochsFor(peerRows); // one stage of peers more
+        const wordsStarted = startStagePeers(1, trustedTargets, seeds, false);
+        const denseStarted = startStagePeers(1, trustedTargets, seeds, true);
+        const [wordsTrained, denseTrained] = await Promise.all([Promise.all(wordsStarted.peers), Promise.all(denseStarted.peers)]);
+        group = [];
+        cursor = 0;
+        checkpoint();
+        const wordsPeers = outOfFold(wordsTrained, wordsStarted.heldOuts);
+        const densePeers = outOfFold(denseTrained, denseStarted.heldOuts);
+        const score = (probs: Float32Array) => {
+          let right = 0;
+          let logLikelihood = 0;
+          for (const row of humanRowsForChoice) {
+            if (argmax(probs, row * classes, classes) === human[row]) right++;
+            logLikelihood += Math.log(Math.max(probs[row * classes + human[row]], 1e-12));
+          }
+          return { accuracy: right / humanRowsForChoice.length, logLikelihood: logLikelihood / humanRowsForChoice.length };
+        };
+        const words = score(wordsPeers);
+        const withEmbedding = score(densePeers);
+        const keep = keepEmbedding(words, withEmbedding);
+        encoderReport.humanAccuracy = { words: round(words.accuracy), withEmbedding: round(withEmbedding.accuracy) };
+        encoderReport.humanLogLikelihood = { words: round(words.logLikelihood), withEmbedding: round(withEmbedding.logLikelihood) };
+        encoderReport.used = keep ? 'words+embedding' : 'words';
+        encoderReport.reason =
+          `${encoding.reason}; cross-fitted on ${humanRowsForChoice.length} human rows, mean log-probability of the human label ${withEmbedding.logLikelihood.toFixed(4)} with it ` +
+          `vs ${words.logLikelihood.toFixed(4)} words alone (accuracy ${withEmbedding.accuracy.toFixed(4)} vs ${words.accuracy.toFixed(4)}): ${keep ? 'kept' : 'words alone'}`;
+        if (keep) dense = encoding.dense;
+        firstStagePeers = keep ? densePeers : wordsPeers;
+      }
+      endPhase('peer');
+    }
+    log(`encoder: ${encoderReport.reason}`);
+
+    // 1. Vanilla KD (trained beside stage 1's peers, which do not depend on it; after step 0, which decides what it reads).
     const vanillaStarted = performance.now();
     const vanillaTraining = train(labelled, trustedTargets, 'vanilla', {}).then((model) => ({ model, ms: performance.now() - vanillaStarted }));
     vanillaTraining.catch(() => undefined); // awaited below; a failure of a peer must not leave it unhandled
@@ -372,16 +514,13 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     let vanillaModel: StudentWeights | undefined;
     let vanillaProbs: Float32Array = new Float32Array(0);
     for (let stage = 1; stage <= options.stages; stage++) {
-      const folds = stratifiedFolds(trusted, options.folds, options.seed * 104729 + stage);
-      const stagePeers = new Float32Array(n * classes);
-      const heldOuts: number[][] = [];
-      const peers: Promise<StudentWeights>[] = [];
-      for (let fold = 0; fold < options.folds; fold++) {
-        const trainRows = labelled.filter((row) => folds[row] !== fold);
-        heldOuts.push(labelled.filter((row) => folds[row] === fold));
-        peers.push(train(trainRows, stageTargets, 'peer', { fold: fold + 1, folds: options.folds, stage, stages: options.stages }));
+      let trainedStage: { trained: StudentWeights[]; heldOuts: number[][] } | undefined;
+      if (stage === 1 && firstStagePeers) {
+        studentCounter += options.folds; // stage 1's peers were trained by the encoder choice, with these seeds
+      } else {
+        const started = startStagePeers(stage, stageTargets);
+        trainedStage = { trained: await Promise.all(started.peers), heldOuts: started.heldOuts };
       }
-      const trained = await Promise.all(peers);
       if (!vanillaModel) {
         const vanilla = await vanillaTraining;
         vanillaModel = vanilla.model;
@@ -394,23 +533,12 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       group = [];
       cursor = 0;
       checkpoint();
-      for (let fold = 0; fold < options.folds; fold++) {
-        const peer = trained[fold];
-        const heldOut = heldOuts[fold];
-        const heldProbs = predictRows(peer, heldOut);
-        heldOut.forEach((row, i) => stagePeers.set(heldProbs.subarray(i * classes, (i + 1) * classes), row * classes));
-        if (unlabelled.length) {
-          // Rows without any label are out-of-sample for every peer: average the K peers.
-          const unlabelledProbs = predictRows(peer, unlabelled);
-          unlabelled.forEach((row, i) => {
-            for (let c = 0; c < classes; c++) stagePeers[row * classes + c] += unlabelledProbs[i * classes + c] / options.folds;
-          });
-        }
-      }
+      const stagePeers = trainedStage ? outOfFold(trainedStage.trained, trainedStage.heldOuts) : firstStagePeers!;
       for (let k = 0; k < peerSum.length; k++) peerSum[k] += stagePeers[k];
       lastStagePeers = stagePeers;
       peerProbs = tuning.stageEnsemble === 'mean' ? peerSum.map((value) => value / stage) : stagePeers;
       endPhase('peer');
+
       const calibrationInput: CalibrationInput = { ...calibrationInputBase, peerProbs };
       calibration = tuning.advice === 'naive' ? naiveAdvice(calibrationInput) : calibrate(calibrationInput, { crossFitFolds: tuning.crossFitFolds, priorStrength: tuning.calibrationPrior, changeGuard: tuning.changeGuard, recalibration: tuning.recalibration });
       endPhase('calibrate');
@@ -492,6 +620,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       rowsPerSecond: Math.round(trainedRowEpochs / Math.max(trainingMs / 1000, 1e-9)),
       studentThreads: pool.threads,
       backend: backend.name,
+      encoder: encoderReport,
     };
     doneWork = plannedWork;
     report({ phase: 'final' });
@@ -500,8 +629,8 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       predictions,
       advisedLabels,
       metrics,
-      model: { labels: [...labels], featurizer, weights: withBuckets(finalModel) },
-      vanillaModel: { labels: [...labels], featurizer, weights: withBuckets(vanillaModel!) },
+      model: { labels: [...labels], featurizer, weights: withBuckets(finalModel), ...(finalModel.denseDim ? { dense: encoding.standardiser } : {}) },
+      vanillaModel: { labels: [...labels], featurizer, weights: withBuckets(vanillaModel!), ...(vanillaModel!.denseDim ? { dense: encoding.standardiser } : {}) },
       backend: { name: backend.name, skipped: backend.skipped },
     };
   }
@@ -536,7 +665,46 @@ export async function trainOnTargets(
   return { featurizer, weights: { ...weights, buckets: featurizer.config.buckets, rowBuckets } };
 }
 
-/** Class probabilities (rows × classes) of a trained model on new texts. */
+/** Peers' cross-fitted figures on the human rows: share right, and mean log-probability of the human label. */
+export interface HumanRowScore {
+  accuracy: number;
+  logLikelihood: number;
+}
+
+/**
+ * The choice rule (never worse than the words alone, as far as the human rows can tell): the embedding is kept only
+ * where the peers with it give the human labels a higher mean log-probability, cross-fitted (a lower log loss); a tie
+ * keeps the words. The log-probability, not the accuracy, decides: on the 50 human rows of a typical run, accuracy
+ * moves in steps of 2 points and a 3-row swing dropped glove on a seed where it improved P@500, AUROC and the final
+ * student (AG News seed 2: accuracy 0.82 vs 0.88, log-probability −0.51 vs −0.59; kept, test accuracy 0.837 vs
+ * 0.801). The proper scoring rule uses every row's probability, so it ranks the two peers with far less noise.
+ */
+export function keepEmbedding(words: HumanRowScore, withEmbedding: HumanRowScore): boolean {
+  return withEmbedding.logLikelihood > words.logLikelihood;
+}
+
+/** Class probabilities (rows × classes) of a trained model on new texts (words alone: see predictModel). */
 export function predictTexts(model: Pick<TrainedModel, 'featurizer' | 'weights'>, texts: string[]): Float32Array {
   return predictStudent(model.weights, transform(model.featurizer, texts));
+}
+
+/** Class probabilities of a trained model on new texts, its encoder (if any) applied to them as in training. */
+export async function predictModel(model: Pick<TrainedModel, 'featurizer' | 'weights' | 'dense'>, texts: string[], environment: EncoderEnvironment = {}): Promise<Float32Array> {
+  if (!model.dense) return predictTexts(model, texts);
+  const { encoder } = resolveEncoder(model.dense.encoder.name as EncoderChoice, environment);
+  if (!encoder || encoder.version !== model.dense.encoder.version) throw new Error(`the model needs encoder ${model.dense.encoder.name} ${model.dense.encoder.version}`);
+  const values = standardise(model.dense, await encoder.encode(texts));
+  return predictStudent(model.weights, transform(model.featurizer, texts), { dims: encoder.dims, values });
+}
+
+/** Every row's embedding (through the disk cache where it pays), standardised on the corpus. */
+async function encodeRows(texts: string[], choice: EncoderChoice, environment: EncoderEnvironment, checkpoint: () => void) {
+  const started = performance.now();
+  const resolved = resolveEncoder(choice, environment);
+  if (!resolved.encoder) return { ...resolved, dense: undefined, standardiser: undefined, encodeMs: 0, cachedRows: 0, cacheProblems: [] as string[] };
+  const cache = environment.cacheDir && resolved.encoder.cacheable ? EmbeddingCache.open(environment.cacheDir, resolved.encoder) : undefined;
+  const { values, cached } = await encodeTexts(resolved.encoder, texts, cache, checkpoint);
+  const standardiser: DenseStandardiser = fitStandardiser(resolved.encoder, values);
+  const dense: DenseRows = { dims: resolved.encoder.dims, values: standardise(standardiser, values) };
+  return { ...resolved, dense, standardiser, encodeMs: Math.round(performance.now() - started), cachedRows: cached, cacheProblems: cache?.describeProblems() ?? [] };
 }

@@ -9,7 +9,7 @@
  * `error` or `cancelled`, after which it exits. The host may send `cancel` at any time after `start`.
  */
 import type { FieldMapping } from '../dataset/types';
-import type { BackendPreference, DistillOptions, DistillPhase, DistillProgress } from './types';
+import { ENCODER_CHOICES, type BackendPreference, type DistillOptions, type DistillPhase, type DistillProgress } from './types';
 
 /** What the host asks the worker to do. */
 export interface DistillationRequest {
@@ -117,6 +117,8 @@ export interface RunSummary {
   elapsedMs: number;
   /** Peak resident memory of the worker process over the run, in MB (absent from workers that predate it). */
   peakRssMb?: number;
+  /** What the students read next to the words, e.g. `words + glove; asked auto` (absent from workers that predate it). */
+  encoder?: string;
 }
 
 export interface DistillationRunResult {
@@ -232,6 +234,7 @@ const isOptions = object({
   backend: oneOf(BACKENDS),
   finalTargets: oneOf(['soft', 'hard', 'auto'] as const),
   student: oneOf(['fasttext'] as const),
+  encoder: optional(oneOf(ENCODER_CHOICES)),
 });
 
 const isRequest = object({
@@ -297,6 +300,7 @@ const isSummary = object({
   backendSkipped: arrayOf(object({ name: isString, reason: isString })),
   elapsedMs: isFiniteNumber,
   peakRssMb: optional(isFiniteNumber),
+  encoder: optional(isString),
 });
 
 const hostToWorkerChecks: Record<HostToWorkerMessage['type'], Check> = {
@@ -350,4 +354,5 @@ export const DEFAULT_DISTILL_OPTIONS: DistillOptions = {
   backend: 'auto',
   finalTargets: 'auto',
   student: 'fasttext',
+  encoder: 'auto',
 };

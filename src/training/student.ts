@@ -48,12 +48,15 @@ export const DEFAULT_STUDENT: StudentOptions = {
 };
 
 /**
- * The learned weights. `embedding` is buckets × dim (or rowBuckets.length × dim), `kernel` is dim × classes
- * (row-major), `bias` is classes.
+ * The learned weights. `embedding` is buckets × dim (or rowBuckets.length × dim), `kernel` is (dim + denseDim) ×
+ * classes (row-major): the head sees the bag's dim values then the row's dense features (a pretrained embedding,
+ * encoder.ts), `bias` is classes.
  */
 export interface StudentWeights {
   buckets: number;
   dim: number;
+  /** Dense features next to the bag (0 = words alone). */
+  denseDim: number;
   classes: number;
   embedding: Float32Array;
   /**
@@ -77,8 +80,23 @@ export interface TrainHooks {
 /** One training example set: features, soft targets (rows × classes, each row sums to 1) and per-row weights. */
 export interface TrainingSet {
   features: SparseRows;
+  /** Dense features, rows × denseDim (standardised embedding), or absent for words alone. */
+  dense?: DenseRows;
   targets: Float32Array;
   weights: Float32Array;
+}
+
+/** Dense rows × dims features, row-major. */
+export interface DenseRows {
+  dims: number;
+  values: Float32Array;
+}
+
+/** The rows listed, as their own DenseRows. */
+export function selectDenseRows(dense: DenseRows, rows: readonly number[] | Int32Array): DenseRows {
+  const values = new Float32Array(rows.length * dense.dims);
+  for (let i = 0; i < rows.length; i++) values.set(dense.values.subarray(rows[i] * dense.dims, (rows[i] + 1) * dense.dims), i * dense.dims);
+  return { dims: dense.dims, values };
 }
 
 interface DenseHead {
@@ -223,12 +241,18 @@ function softmaxInPlace(values: Float32Array): void {
   for (let i = 0; i < values.length; i++) values[i] /= sum;
 }
 
-/** Embedding-bag forward for rows [from, from+size) of an order: writes size × dim hidden vectors. */
-function bagForward(features: SparseRows, order: Int32Array | null, from: number, size: number, embedding: Float32Array, dim: number, out: Float32Array): void {
-  out.fill(0, 0, size * dim);
+/**
+ * Head input for rows [from, from+size) of an order: size × (dim + dense dims) vectors, the embedding bag's dim values
+ * then the row's dense features copied as they are.
+ */
+function bagForward(features: SparseRows, dense: DenseRows | undefined, order: Int32Array | null, from: number, size: number, embedding: Float32Array, dim: number, out: Float32Array): void {
+  const denseDim = dense ? dense.dims : 0;
+  const stride = dim + denseDim;
+  out.fill(0, 0, size * stride);
   for (let r = 0; r < size; r++) {
     const row = order ? order[from + r] : from + r;
-    const base = r * dim;
+    const base = r * stride;
+    if (dense) out.set(dense.values.subarray(row * denseDim, (row + 1) * denseDim), base + dim);
     for (let k = features.offsets[row]; k < features.offsets[row + 1]; k++) {
       const value = features.values[k];
       const e = features.indices[k] * dim;
@@ -248,21 +272,26 @@ export async function trainStudent(
   hooks: TrainHooks = {},
 ): Promise<StudentWeights> {
   const { dim, batchSize } = options;
+  const denseDim = set.dense ? set.dense.dims : 0;
+  if (set.dense && set.dense.values.length !== set.features.rows * denseDim) {
+    throw new Error(`dense features hold ${set.dense.values.length} values, expected ${set.features.rows} rows × ${denseDim}`);
+  }
+  const headDim = dim + denseDim;
   const epochs = effectiveEpochs(set.features.rows, options);
   const random = new SeededRandom(options.seed);
   // The embedding table starts at zero and the small dense kernel at random (the reverse of fastText): the result is
   // the same symmetric-breaking start, without drawing buckets × dim random numbers for every student.
   const embedding = new Float32Array(buckets * dim);
-  const initialKernel = new Float32Array(dim * classes);
-  const bound = 1 / Math.sqrt(dim);
+  const initialKernel = new Float32Array(headDim * classes);
+  const bound = 1 / Math.sqrt(headDim);
   for (let i = 0; i < initialKernel.length; i++) initialKernel[i] = (random.next() * 2 - 1) * bound;
   if (options.head === 'tfjs' && !hooks.tf) throw new Error("student head 'tfjs' needs a TensorFlow.js module");
   const head: DenseHead =
-    options.head === 'tfjs' ? new TfHead(hooks.tf!, dim, classes, initialKernel) : new TypedHead(dim, classes, initialKernel, undefined, batchSize);
+    options.head === 'tfjs' ? new TfHead(hooks.tf!, headDim, classes, initialKernel) : new TypedHead(headDim, classes, initialKernel, undefined, batchSize);
   const n = set.features.rows;
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  const hidden = new Float32Array(batchSize * dim);
+  const hidden = new Float32Array(batchSize * headDim);
   const batchTargets = new Float32Array(batchSize * classes);
   const batchWeights = new Float32Array(batchSize);
   const totalSteps = Math.max(1, epochs * n);
@@ -282,7 +311,7 @@ export async function trainStudent(
         hooks.checkpoint?.();
         const size = Math.min(batchSize, n - from);
         const learningRate = options.learningRate * Math.max(0, 1 - seen / totalSteps);
-        bagForward(set.features, order, from, size, embedding, dim, hidden);
+        bagForward(set.features, set.dense, order, from, size, embedding, dim, hidden);
         for (let r = 0; r < size; r++) {
           const row = order[from + r];
           batchTargets.set(set.targets.subarray(row * classes, row * classes + classes), r * classes);
@@ -294,7 +323,7 @@ export async function trainStudent(
         // Sparse update: only the embedding rows this batch used move.
         for (let r = 0; r < size; r++) {
           const row = order[from + r];
-          const g = r * dim;
+          const g = r * headDim; // the dense part of the gradient has no parameters below it
           for (let k = set.features.offsets[row]; k < set.features.offsets[row + 1]; k++) {
             const scale = learningRate * set.features.values[k];
             const e = set.features.indices[k] * dim;
@@ -307,7 +336,7 @@ export async function trainStudent(
       hooks.onEpoch?.(epoch, epochLoss / Math.max(weightSum, 1e-12), n / Math.max(seconds, 1e-9));
     }
     const { kernel, bias } = head.weights();
-    return { buckets, dim, classes, embedding, kernel: Float32Array.from(kernel), bias: Float32Array.from(bias) };
+    return { buckets, dim, denseDim, classes, embedding, kernel: Float32Array.from(kernel), bias: Float32Array.from(bias) };
   } finally {
     head.dispose();
   }
@@ -341,16 +370,20 @@ function toCompactRows(features: SparseRows, rowBuckets: Int32Array, buckets: nu
 }
 
 /** Class probabilities, rows × classes. Runs in chunks to bound memory. */
-export function predictStudent(weights: StudentWeights, bucketFeatures: SparseRows): Float32Array {
-  const { dim, classes } = weights;
+export function predictStudent(weights: StudentWeights, bucketFeatures: SparseRows, dense?: DenseRows): Float32Array {
+  const { dim, classes, denseDim } = weights;
+  if ((dense ? dense.dims : 0) !== denseDim) {
+    throw new Error(`the model's head expects ${denseDim} dense feature(s) per row, got ${dense ? dense.dims : 0}`);
+  }
+  if (dense && dense.values.length !== bucketFeatures.rows * denseDim) throw new Error(`dense features hold ${dense.values.length} values, expected ${bucketFeatures.rows} rows × ${denseDim}`);
   const features = weights.rowBuckets ? toCompactRows(bucketFeatures, weights.rowBuckets, weights.buckets) : bucketFeatures;
-  const head = new TypedHead(dim, classes, weights.kernel, weights.bias);
+  const head = new TypedHead(dim + denseDim, classes, weights.kernel, weights.bias);
   const out = new Float32Array(features.rows * classes);
   const chunk = 1024;
-  const hidden = new Float32Array(chunk * dim);
+  const hidden = new Float32Array(chunk * (dim + denseDim));
   for (let from = 0; from < features.rows; from += chunk) {
     const size = Math.min(chunk, features.rows - from);
-    bagForward(features, null, from, size, weights.embedding, dim, hidden);
+    bagForward(features, dense, null, from, size, weights.embedding, dim, hidden);
     out.set(head.probabilities(hidden, size), from * classes);
   }
   return out;

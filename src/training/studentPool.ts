@@ -1,6 +1,7 @@
 /**
  * Independent students (the K peers of a stage, and the vanilla student beside stage 1's peers) trained at once in
- * `worker_threads`, sharing the run's features through SharedArrayBuffers. Each student keeps its own seed and data,
+ * `worker_threads`, sharing the run's features (the sparse words and, where an encoder is used, the dense embedding)
+ * through SharedArrayBuffers. Each student keeps its own seed and data,
  * so the weights are the same whatever the number of threads. Where threads are unavailable (no thread entry next
  * to this code, a Worker that cannot be created, a TensorFlow.js head, or threads ≤ 1) the students train here, one
  * after the other, as before.
@@ -11,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { selectRows, type SparseRows } from './featurize';
-import { trainStudent, type StudentOptions, type StudentWeights, type TrainHooks } from './student';
+import { selectDenseRows, trainStudent, type DenseRows, type StudentOptions, type StudentWeights, type TrainHooks, type TrainingSet } from './student';
 
 export interface StudentJob {
   /** Rows of the pool's features to train on. */
@@ -20,6 +21,8 @@ export interface StudentJob {
   targets: Float32Array;
   /** One per row. */
   weights: Float32Array;
+  /** Whether the student reads the pool's dense features next to the words (absent = words alone). */
+  dense?: boolean;
   buckets: number;
   classes: number;
   options: StudentOptions;
@@ -42,6 +45,8 @@ export interface StudentPool {
 }
 
 export interface PoolOptions {
+  /** Dense features of every row (an encoder's embedding), for the jobs that ask for them. */
+  dense?: DenseRows;
   /** Wanted threads; 0 = one per available core. */
   threads: number;
   /** Most students that can run at once (more threads than that would idle). */
@@ -64,18 +69,39 @@ export function defaultThreadEntry(): string | null {
   return null;
 }
 
-/** Typed arrays over SharedArrayBuffers, so that threads read the features without a copy each. */
-function shared(features: SparseRows): SparseRows {
-  const share = <T extends Int32Array | Float32Array>(array: T, make: (buffer: SharedArrayBuffer) => T): T => {
-    const copy = make(new SharedArrayBuffer(array.byteLength));
-    copy.set(array);
-    return copy;
-  };
+/** What a thread receives once: the run's features. */
+export interface ThreadData {
+  features: SparseRows;
+  dense?: DenseRows;
+}
+
+/** A copy of a typed array over a SharedArrayBuffer, so that threads read it without a copy each. */
+function share<T extends Int32Array | Float32Array>(array: T, make: (buffer: SharedArrayBuffer) => T): T {
+  const copy = make(new SharedArrayBuffer(array.byteLength));
+  copy.set(array);
+  return copy;
+}
+
+function shared(features: SparseRows, dense: DenseRows | undefined): ThreadData {
   return {
-    rows: features.rows,
-    offsets: share(features.offsets, (b) => new Int32Array(b)),
-    indices: share(features.indices, (b) => new Int32Array(b)),
-    values: share(features.values, (b) => new Float32Array(b)),
+    features: {
+      rows: features.rows,
+      offsets: share(features.offsets, (b) => new Int32Array(b)),
+      indices: share(features.indices, (b) => new Int32Array(b)),
+      values: share(features.values, (b) => new Float32Array(b)),
+    },
+    ...(dense ? { dense: { dims: dense.dims, values: share(dense.values, (b) => new Float32Array(b)) } } : {}),
+  };
+}
+
+/** A job's training set: its rows of the features, and of the dense features where it reads them. */
+export function jobSet(data: ThreadData, job: StudentJob): TrainingSet {
+  if (job.dense && !data.dense) throw new Error('the student reads dense features, but the pool has none');
+  return {
+    features: selectRows(data.features, job.rows),
+    ...(job.dense ? { dense: selectDenseRows(data.dense!, job.rows) } : {}),
+    targets: job.targets,
+    weights: job.weights,
   };
 }
 
@@ -92,8 +118,8 @@ export function createStudentPool(features: SparseRows, options: PoolOptions): S
   let workers: Worker[] = [];
   if (wanted > 1 && entry) {
     try {
-      const sharedFeatures = shared(features);
-      workers = Array.from({ length: wanted }, () => startWorker(entry, sharedFeatures));
+      const data = shared(features, options.dense);
+      workers = Array.from({ length: wanted }, () => startWorker(entry, data));
     } catch (error) {
       for (const worker of workers) void worker.terminate();
       workers = [];
@@ -103,23 +129,24 @@ export function createStudentPool(features: SparseRows, options: PoolOptions): S
   return workers.length ? threadPool(workers, features, options, typedHead) : inProcessPool(features, options);
 }
 
-function startWorker(entry: string, features: SparseRows): Worker {
+function startWorker(entry: string, data: ThreadData): Worker {
   if (entry.endsWith('.ts')) {
     // The sources under tsx (unit tests, benchmarks): the thread loads tsx's require hook, then the entry.
     const tsx = createRequire(entry).resolve('tsx/cjs');
-    return new Worker(`require(${JSON.stringify(tsx)}); require(${JSON.stringify(entry)});`, { eval: true, workerData: { features } });
+    return new Worker(`require(${JSON.stringify(tsx)}); require(${JSON.stringify(entry)});`, { eval: true, workerData: data });
   }
-  return new Worker(entry, { workerData: { features } });
+  return new Worker(entry, { workerData: data });
 }
 
 /** One student after the other, in this thread (the order of submission). */
 function inProcessPool(features: SparseRows, options: PoolOptions): StudentPool {
+  const data: ThreadData = { features, dense: options.dense };
   let queue: Promise<unknown> = Promise.resolve();
   return {
     threads: 0,
     train(job, onEpoch) {
       const run = queue.then(() =>
-        trainStudent({ features: selectRows(features, job.rows), targets: job.targets, weights: job.weights }, job.buckets, job.classes, job.options, {
+        trainStudent(jobSet(data, job), job.buckets, job.classes, job.options, {
           tf: options.tf,
           checkpoint: options.checkpoint,
           onEpoch,
@@ -182,7 +209,12 @@ function threadPool(workers: Worker[], features: SparseRows, options: PoolOption
       running.delete(worker);
       idle.push(worker);
       if (reply.type === 'done') pending.resolve(reply.weights);
-      else failAll(new Error(`a student thread failed: ${reply.message}`));
+      else {
+        // This student is no longer running: reject it here (failAll rejects the running and the waiting ones).
+        const error = new Error(`a student thread failed: ${reply.message}`);
+        pending.reject(error);
+        failAll(error);
+      }
       dispatch();
     });
     worker.on('error', (error) => failAll(new Error(`a student thread failed: ${error.message}`)));

@@ -1,22 +1,26 @@
 /**
  * Entry of a student-training thread (bundled as `dist/studentThread.js`; studentPool.ts starts it). The features
- * arrive once, as typed arrays over SharedArrayBuffers (no copy); each job names its rows, targets, weights and seed,
+ * (the words, and the dense embedding where the run uses one) arrive once, as typed arrays over SharedArrayBuffers
+ * (no copy); each job names its rows, targets, weights and seed,
  * and gets back its epochs as they end and then the weights (their buffers transferred, not copied).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { selectRows, type SparseRows } from './featurize';
 import { trainStudent } from './student';
-import type { ThreadJob, ThreadReply } from './studentPool';
+import { jobSet, type ThreadData, type ThreadJob, type ThreadReply } from './studentPool';
 
-const features = (workerData as { features: SparseRows }).features;
+const data = workerData as ThreadData;
 const port = parentPort!;
 
 port.on('message', (job: ThreadJob) => {
   const send = (reply: ThreadReply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer);
-  trainStudent({ features: selectRows(features, job.rows), targets: job.targets, weights: job.weights }, job.buckets, job.classes, job.options, {
-    onEpoch: (epoch, loss, rowsPerSecond) => send({ type: 'epoch', id: job.id, epoch, loss, rowsPerSecond }),
-  }).then(
-    (weights) => send({ type: 'done', id: job.id, weights }, [weights.embedding.buffer as ArrayBuffer, weights.kernel.buffer as ArrayBuffer, weights.bias.buffer as ArrayBuffer]),
-    (error: unknown) => send({ type: 'error', id: job.id, message: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
-  );
+  Promise.resolve()
+    .then(() =>
+      trainStudent(jobSet(data, job), job.buckets, job.classes, job.options, {
+        onEpoch: (epoch, loss, rowsPerSecond) => send({ type: 'epoch', id: job.id, epoch, loss, rowsPerSecond }),
+      }),
+    )
+    .then(
+      (weights) => send({ type: 'done', id: job.id, weights }, [weights.embedding.buffer as ArrayBuffer, weights.kernel.buffer as ArrayBuffer, weights.bias.buffer as ArrayBuffer]),
+      (error: unknown) => send({ type: 'error', id: job.id, message: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+    );
 });

@@ -21,6 +21,10 @@ export interface TrainingRow {
   teacherConfidence: number | null;
 }
 
+/** Pretrained representations next to the words (encoder.ts); `auto` picks the best one available and says which. */
+export const ENCODER_CHOICES = ['none', 'glove', 'auto'] as const;
+export type EncoderChoice = (typeof ENCODER_CHOICES)[number];
+
 export interface DistillOptions {
   /** K: number of folds of the teacher-labelled rows (paper: 2). */
   folds: number;
@@ -35,6 +39,11 @@ export interface DistillOptions {
    * from an OpenAI-compatible endpoint is planned, and would be a second member here.
    */
   student: 'fasttext';
+  /**
+   * The representation next to the hashed words; absent (hosts that predate it) = `none`. The engine keeps it only
+   * where it helps the dataset (pipeline.ts, step 0); metrics.json `encoder` says what it did.
+   */
+  encoder?: EncoderChoice;
 }
 
 export type DistillPhase = 'featurize' | 'vanilla' | 'peer' | 'calibrate' | 'final' | 'write';

@@ -15,6 +15,7 @@ import {
   resolveRunsDir,
   RunWriter,
   SETTINGS_FILE,
+  type RunEncoder,
   type RunSettings,
 } from './artifacts';
 import { InputError, readTrainingInput, type PreparedInput } from './input';
@@ -29,13 +30,15 @@ import {
   type WorkerToHostMessage,
 } from './protocol';
 import type { BackendPreference, DistillOptions, DistillProgress, Prediction, TrainingRow } from './types';
+import type { EncoderEnvironment } from './encoder';
+import { EMBEDDING_CACHE_DIR_NAME } from './embeddingCache';
 
 /** The method, as the worker uses it (pipeline.ts and model.ts); injectable so tests can run their own. */
 export interface DistillationEngine {
   runDistillation(
     input: { rows: TrainingRow[]; labels: string[] },
     options: DistillOptions,
-    hooks?: { onProgress?: (progress: DistillProgress) => void; onLog?: (message: string) => void; signal?: AbortSignal },
+    hooks?: { onProgress?: (progress: DistillProgress) => void; onLog?: (message: string) => void; signal?: AbortSignal; encoders?: EncoderEnvironment },
   ): Promise<{
     predictions: Prediction[];
     metrics: unknown;
@@ -65,6 +68,28 @@ class CancelledError extends Error {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** metrics.json `encoder` (pipeline.ts EncoderReport), when the method reported one in the expected shape. */
+function encoderOf(metrics: unknown): RunEncoder | undefined {
+  const value = typeof metrics === 'object' && metrics !== null ? (metrics as { encoder?: unknown }).encoder : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { requested, candidate, used, reason } = value as Record<string, unknown>;
+  if (typeof requested !== 'string' || (used !== 'words' && used !== 'words+embedding') || typeof reason !== 'string') return undefined;
+  const tried = typeof candidate === 'object' && candidate !== null ? (candidate as { name?: unknown; version?: unknown }) : undefined;
+  return {
+    requested,
+    used,
+    reason,
+    ...(tried && typeof tried.name === 'string' && typeof tried.version === 'string' ? { candidate: { name: tried.name, version: tried.version } } : {}),
+  };
+}
+
+/** One line for the summary table: what the students read, and what was asked. */
+function encoderSummary(encoder: RunEncoder): string {
+  const used = encoder.used === 'words+embedding' && encoder.candidate ? `words + ${encoder.candidate.name}` : 'words alone';
+  const tried = encoder.candidate && encoder.used === 'words' ? ` (${encoder.candidate.name} did not help this dataset)` : '';
+  return `${used}${tried}; asked ${encoder.requested}`;
 }
 
 export function summarize(
@@ -100,6 +125,7 @@ export function summarize(
     // Cross-fitted: the final student's recipe, judged on human rows it did not train on (pipeline.ts humanCheck).
     finalStudentHumanAccuracy: numberAt(base.metrics, 'humanCheck', 'studentAccuracy'),
     trust: trustFromMetrics(base.metrics),
+    ...(encoderOf(base.metrics) ? { encoder: encoderSummary(encoderOf(base.metrics)!) } : {}),
     backend: base.backend.name,
     backendSkipped: base.backend.skipped,
     elapsedMs: base.elapsedMs,
@@ -234,6 +260,8 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     let lastKey = '';
     const result = await engine.runDistillation({ rows: input.rows, labels: input.labels }, request.options, {
       signal: abort.signal,
+      // The embedding cache lies next to the dataset, like the teacher cache.
+      encoders: { cacheDir: path.join(path.dirname(datasetPath), EMBEDDING_CACHE_DIR_NAME) },
       onLog: (message) => log('info', message),
       onProgress: (progress) => {
         const now = Date.now();
@@ -273,6 +301,7 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
       options: request.options,
       counts,
       backend: result.backend,
+      ...(encoderOf(result.metrics) ? { encoder: encoderOf(result.metrics) } : {}),
     };
     await writer.writeJson(SETTINGS_FILE, settings);
     const summary = summarize(result.predictions, input, {

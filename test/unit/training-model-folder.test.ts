@@ -25,7 +25,7 @@ function trainedModel(): TrainedModel {
   return {
     labels: LABELS,
     featurizer: { config: { buckets: BUCKETS, wordNgrams: 1, charNgrams: null }, idf: new Float32Array(BUCKETS).fill(1.5) },
-    weights: { buckets: BUCKETS, dim: DIM, classes: LABELS.length, embedding, kernel, bias: new Float32Array([0.1, -0.1, 0.2, 0]) },
+    weights: { buckets: BUCKETS, dim: DIM, denseDim: 0, classes: LABELS.length, embedding, kernel, bias: new Float32Array([0.1, -0.1, 0.2, 0]) },
   };
 }
 

@@ -1,14 +1,14 @@
 /**
  * Independent students train at once in worker threads (studentPool.ts): the results are the same whatever the
- * number of threads, progress still reads phase after phase, cancel stops the threads, and without a thread entry the
- * students train in-process.
+ * number of threads (words alone, or with an encoder's dense features next to them), progress still reads phase after
+ * phase, cancel stops the threads, and without a thread entry the students train in-process.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runDistillation, type EngineTuning } from '../../src/training/pipeline';
 import { createStudentPool, defaultThreadEntry } from '../../src/training/studentPool';
 import { fitTransform, compactBuckets } from '../../src/training/featurize';
-import { DEFAULT_STUDENT } from '../../src/training/student';
+import { DEFAULT_STUDENT, type DenseRows } from '../../src/training/student';
 import { SeededRandom } from '../../src/training/random';
 import type { DistillOptions, TrainingRow } from '../../src/training/types';
 
@@ -50,6 +50,29 @@ test('the same seed gives the same predictions and models with 1, 2 or 4 threads
     assert.deepEqual(run.predictions, runs[0].predictions);
     assert.deepEqual(run.model.weights, runs[0].model.weights);
     assert.deepEqual(run.vanillaModel.weights, runs[0].vanillaModel.weights);
+  }
+});
+
+test('with an encoder, the same seed gives the same encoder choice, predictions and models with 1, 2 or 4 threads', async () => {
+  const input = { rows: rows(150), labels: LABELS };
+  // if-better: step 0 trains stage 1's peers with and without the shipped GloVe table at once; always: no trial.
+  for (const keepEncoder of ['if-better', 'always'] as const) {
+    const runs = [];
+    for (const threads of [1, 2, 4]) runs.push(await runDistillation(input, { ...OPTIONS, encoder: 'glove' }, {}, { ...TINY, threads, keepEncoder }));
+    assert.deepEqual(
+      runs.map((run) => run.metrics.studentThreads),
+      [0, 2, 4],
+    );
+    assert.ok(runs[0].metrics.encoder.candidate, 'glove was tried');
+    if (keepEncoder === 'always') assert.equal(runs[0].model.weights.denseDim, 100);
+    // The trial (if-better) compared two sets of peers: its figures are there whatever it kept.
+    else assert.ok(runs[0].metrics.encoder.humanLogLikelihood);
+    for (const run of runs.slice(1)) {
+      assert.deepEqual(run.metrics.encoder, { ...runs[0].metrics.encoder, encodeMs: run.metrics.encoder.encodeMs });
+      assert.deepEqual(run.predictions, runs[0].predictions);
+      assert.deepEqual(run.model.weights, runs[0].model.weights);
+      assert.deepEqual(run.vanillaModel.weights, runs[0].vanillaModel.weights);
+    }
   }
 });
 
@@ -110,5 +133,60 @@ test('without a thread entry the pool trains in-process, with the same weights a
     assert.deepEqual(b, a);
   } finally {
     await Promise.all([inProcess.close(), threaded.close()]);
+  }
+});
+
+test('the pool carries the dense features to its threads: the same weights as in-process, with and without them', async () => {
+  const texts = rows(60).map((row) => row.text);
+  const fitted = fitTransform(texts, { buckets: 1 << 10, wordNgrams: 1, charNgrams: null });
+  const { features, rowBuckets } = compactBuckets(fitted.features, 1 << 10);
+  const random = new SeededRandom(5);
+  const dense: DenseRows = { dims: 3, values: Float32Array.from({ length: 60 * 3 }, () => random.next() * 2 - 1) };
+  const job = {
+    rows: Int32Array.from({ length: 40 }, (_, i) => i + 10),
+    targets: new Float32Array(40 * 3).map((_, k) => (k % 3 === Math.floor(k / 3) % 3 ? 1 : 0)),
+    weights: new Float32Array(40).fill(1),
+    buckets: rowBuckets.length,
+    classes: 3,
+    options: { ...DEFAULT_STUDENT, dim: 4, epochs: 3, minRowUpdates: 0, seed: 2 },
+  };
+  const inProcess = createStudentPool(features, { dense, threads: 2, maxConcurrent: 2, entry: null });
+  const threaded = createStudentPool(features, { dense, threads: 2, maxConcurrent: 2 });
+  try {
+    assert.equal(threaded.threads, 2);
+    const [a, b, words, wordsThreaded] = await Promise.all([
+      inProcess.train({ ...job, dense: true }),
+      threaded.train({ ...job, dense: true }),
+      inProcess.train(job),
+      threaded.train(job),
+    ]);
+    assert.equal(a.denseDim, 3);
+    assert.equal(a.kernel.length, (4 + 3) * 3);
+    assert.deepEqual(b, a);
+    assert.equal(words.denseDim, 0);
+    assert.deepEqual(wordsThreaded, words);
+  } finally {
+    await Promise.all([inProcess.close(), threaded.close()]);
+  }
+});
+
+test('a job that asks for dense features from a pool without them fails clearly, in a thread as in-process', async () => {
+  const fitted = fitTransform(rows(20).map((row) => row.text), { buckets: 1 << 8, wordNgrams: 1, charNgrams: null });
+  const job = {
+    rows: Int32Array.from([0, 1, 2]),
+    targets: new Float32Array(9).fill(1 / 3),
+    weights: new Float32Array(3).fill(1),
+    dense: true,
+    buckets: 1 << 8,
+    classes: 3,
+    options: { ...DEFAULT_STUDENT, dim: 4, epochs: 1, minRowUpdates: 0, seed: 1 },
+  };
+  for (const entry of [null, undefined]) {
+    const pool = createStudentPool(fitted.features, { threads: 2, maxConcurrent: 2, entry });
+    try {
+      await assert.rejects(pool.train(job), /the student reads dense features, but the pool has none/);
+    } finally {
+      await pool.close();
+    }
   }
 });
