@@ -13,6 +13,7 @@ import { runDistillation, trainOnTargets, predictTexts, predictModel, type Disti
 import { accuracyOf, auroc, precisionAtK } from '../training/evaluation';
 import { SeededRandom } from '../training/random';
 import { probabilityOf } from '../training/labelRecord';
+import { DEFAULT_DISTILL_OPTIONS } from '../training/protocol';
 import { prepareRerank } from '../review/rerank';
 import { ENCODER_CHOICES, type BackendPreference, type DistillOptions, type EncoderChoice, type TrainingRow } from '../training/types';
 
@@ -27,8 +28,8 @@ Options:
   --folds K          PeerKD folds (default 2)
   --stages S         PeerKD stages (default 2)
   --backend B        auto | tensorflow-gpu | tensorflow | wasm | cpu (default auto)
-  --encoder E        none | glove | auto: the representation next to the words (default none; the engine keeps
-                     glove only where it helps the cross-fitted human rows)
+  --encoder E        none | glove | auto: the representation next to the words (default auto, as in peerkd distill
+                     and the editor; the engine keeps glove only where it helps the cross-fitted human rows)
   --encoder-keep K   if-better (default) | always: keep the encoder without the words-alone comparison
   --limit N          use only the first N train rows (CI slice)
   --test-limit N     use only the first N test rows
@@ -721,7 +722,7 @@ export const benchCommand: CliCommand = {
         folds: { type: 'string', default: '2' },
         stages: { type: 'string', default: '2' },
         backend: { type: 'string', default: 'auto' },
-        encoder: { type: 'string', default: 'none' },
+        encoder: { type: 'string', default: DEFAULT_DISTILL_OPTIONS.encoder },
         'encoder-keep': { type: 'string', default: 'if-better' },
         limit: { type: 'string' },
         'test-limit': { type: 'string' },
@@ -768,7 +769,7 @@ export const benchCommand: CliCommand = {
       backend: values.backend as BackendPreference,
       finalTargets: 'auto',
       student: 'fasttext',
-      encoder: encoderOption(values.encoder),
+      encoder: encoderOption(values.encoder ?? DEFAULT_DISTILL_OPTIONS.encoder ?? 'none'),
     };
     const variants: Variant[] = values['main-only']
       ? [{ name: MAIN, options: {}, tuning: {} }]
