@@ -97,7 +97,15 @@ export async function writeDatasetWithFlaggedRun(workspaceDir: string, rows: num
   const runId = `20260101-000000-agnews-${rows}`;
   const writer = await RunWriter.create(resolveRunsDir(datasetPath), runId);
   await writer.writePredictions(predictions);
-  await writer.writeJson('metrics.json', {});
+  // What a real run's metrics.json says about the teacher (calibration.ts trustFigures), consistent with these rows.
+  const expectedWrong = predictions.reduce((sum, prediction) => sum + prediction.p_teacher_wrong, 0);
+  const meanRight = 1 - expectedWrong / predictions.length;
+  await writer.writeJson('metrics.json', {
+    trust: {
+      teacherAccuracy: { estimate: meanRight, low: Math.max(0, meanRight - 0.06), high: Math.min(1, meanRight + 0.06) },
+      flaggedWrong: { estimate: expectedWrong, low: expectedWrong * 0.85, high: Math.min(predictions.length, expectedWrong * 1.15) },
+    },
+  });
   await writer.writeJson('settings.json', {
     runId,
     startedAt: new Date().toISOString(),

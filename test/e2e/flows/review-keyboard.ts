@@ -62,6 +62,8 @@ export default defineFlow({
       message: 'the panel to report its first render',
     });
     console.log(`Label Review first render in code-server: ${firstRenderMs} ms for ${order.length} flagged rows`);
+    // The header says what the run estimates about the teacher, with its intervals (the run's metrics.json trust).
+    assert.match(await frame.locator('#run-summary').innerText(), /^Teacher ≈ \d+% right \(90% interval \d+–\d+%\)\. [\d,]+ rows flagged, about [\d,]+ of them wrong \(90% interval [\d,]+–[\d,]+\)\.$/);
     const flaggedCount = await frame.locator('[data-count="flagged"] b').innerText();
     assert.equal(flaggedCount.replace(/,/g, ''), String(order.length));
 
