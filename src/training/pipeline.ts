@@ -54,8 +54,9 @@ export const DEFAULT_TUNING: EngineTuning = {
   advice: 'calibrated',
   calibrationPrior: 1,
   crossFitFolds: 0,
-  // One thread until threads are measured to pay on an idle machine (docs/BENCHMARKS.md, "Scale"): under load they cost.
-  threads: 1,
+  // One thread per core: on an idle 2-core machine 10,000 rows take 4.3 s instead of 6.3–6.6 s (docs/BENCHMARKS.md,
+  // "Scale"); on a machine whose cores are busy with other work they cost a little instead.
+  threads: 0,
   changeGuard: DEFAULT_CALIBRATE.changeGuard,
   recalibration: DEFAULT_CALIBRATE.recalibration,
   keepEncoder: 'if-better',
