@@ -31,7 +31,7 @@
 import {
   calibrate,
   trustFigures,
-  MIN_SLOPE,
+  plattNewtonStep,
   type CalibrateOptions,
   type CalibrationInput,
   type CalibrationResult,
@@ -180,36 +180,18 @@ export function fitReviewCorrection(rows: readonly { p: number; cell: number; wr
   let b = 1;
   if (rows.length === 0) return { intercept: a, slope: b, cells, rows: 0 };
   const x = rows.map((row) => logit(row.p));
-  const ia = 1 / prior.intercept ** 2;
-  const ib = 1 / prior.slope ** 2;
+  const y = rows.map((row) => Number(row.wrong));
   const iu = 1 / prior.cell ** 2;
   const members = new Map<number, number[]>();
   rows.forEach((row, k) => members.set(row.cell, [...(members.get(row.cell) ?? []), k]));
   for (let sweep = 0; sweep < 100; sweep++) {
     let change = 0;
     // (a, b) with the cell shifts as offsets.
-    let ga = -a * ia;
-    let gb = -(b - 1) * ib;
-    let haa = -ia;
-    let hab = 0;
-    let hbb = -ib;
-    rows.forEach((row, k) => {
-      const p = sigmoid(a + b * x[k] + cells.get(row.cell)!);
-      const r = Number(row.wrong) - p;
-      const w = p * (1 - p);
-      ga += r;
-      gb += r * x[k];
-      haa -= w;
-      hab -= w * x[k];
-      hbb -= w * x[k] * x[k];
-    });
-    const det = haa * hbb - hab * hab;
-    if (Math.abs(det) > 1e-12) {
-      const da = (hbb * ga - hab * gb) / det;
-      const db = (haa * gb - hab * ga) / det;
-      a -= da;
-      b = Math.max(MIN_SLOPE, b - db);
-      change += Math.abs(da) + Math.abs(db);
+    const step = plattNewtonStep(x, y, (k) => cells.get(rows[k].cell)!, a, b, { intercept: prior.intercept, slope: prior.slope, slopeMean: 1 });
+    if (step) {
+      a = step.intercept;
+      b = step.slope;
+      change += step.change;
     }
     for (const [cell, list] of members) {
       const u = cells.get(cell)!;

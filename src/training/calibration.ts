@@ -397,39 +397,58 @@ export function fitRecalibration(pairs: readonly { wrongProbability: number; wro
   if (pairs.length === 0) return IDENTITY_RECALIBRATION;
   const x = pairs.map((pair) => logit(pair.wrongProbability));
   const y = pairs.map((pair) => (pair.wrong ? 1 : 0));
+  const slopeMean = prior.slopeMean ?? 1;
+  let fit = { intercept: 0, slope: slopeMean, covariance: [prior.intercept ** 2, 0, prior.slope ** 2] as Recalibration['covariance'], change: 0 };
+  for (let iteration = 0; iteration < 50; iteration++) {
+    const step = plattNewtonStep(x, y, null, fit.intercept, fit.slope, { ...prior, slopeMean });
+    if (!step) break;
+    fit = step;
+    if (step.change < 1e-10) break;
+  }
+  return { intercept: fit.intercept, slope: fit.slope, covariance: fit.covariance };
+}
+
+/**
+ * One Newton step of the penalised logistic fit P(y = 1) = σ(a + b·x_k + offset_k) in (a, b), with Gaussian priors
+ * a ~ N(0, intercept²), b ~ N(slopeMean, slope²), b kept ≥ MIN_SLOPE. Returns the new (a, b), the Laplace covariance
+ * [var a, cov ab, var b] at the old point, and the size of the step; null where the Hessian is singular. Shared by the
+ * recalibration here and the review correction (review/rerank.ts), which adds per-cell offsets.
+ */
+export function plattNewtonStep(
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  offsets: ((k: number) => number) | null,
+  a: number,
+  b: number,
+  prior: { intercept: number; slope: number; slopeMean: number },
+): { intercept: number; slope: number; covariance: Recalibration['covariance']; change: number } | null {
   const ia = 1 / (prior.intercept * prior.intercept);
   const ib = 1 / (prior.slope * prior.slope);
-  let a = 0;
-  const b0 = prior.slopeMean ?? 1;
-  let b = b0;
-  let covariance: Recalibration['covariance'] = [prior.intercept ** 2, 0, prior.slope ** 2];
-  for (let iteration = 0; iteration < 50; iteration++) {
-    let ga = -a * ia;
-    let gb = -(b - b0) * ib;
-    let haa = -ia;
-    let hab = 0;
-    let hbb = -ib;
-    for (let k = 0; k < x.length; k++) {
-      const p = sigmoid(a + b * x[k]);
-      const r = y[k] - p;
-      const w = p * (1 - p);
-      ga += r;
-      gb += r * x[k];
-      haa -= w;
-      hab -= w * x[k];
-      hbb -= w * x[k] * x[k];
-    }
-    const det = haa * hbb - hab * hab;
-    if (!(Math.abs(det) > 1e-12)) break;
-    covariance = [-hbb / det, hab / det, -haa / det];
-    const da = (hbb * ga - hab * gb) / det;
-    const db = (haa * gb - hab * ga) / det;
-    a -= da;
-    b -= db;
-    if (b < MIN_SLOPE) b = MIN_SLOPE;
-    if (Math.abs(da) + Math.abs(db) < 1e-10) break;
+  let ga = -a * ia;
+  let gb = -(b - prior.slopeMean) * ib;
+  let haa = -ia;
+  let hab = 0;
+  let hbb = -ib;
+  for (let k = 0; k < x.length; k++) {
+    const p = sigmoid(a + b * x[k] + (offsets ? offsets(k) : 0));
+    const r = y[k] - p;
+    const w = p * (1 - p);
+    ga += r;
+    gb += r * x[k];
+    haa -= w;
+    hab -= w * x[k];
+    hbb -= w * x[k] * x[k];
   }
-  return { intercept: a, slope: b, covariance };
+  const det = haa * hbb - hab * hab;
+  if (!(Math.abs(det) > 1e-12)) return null;
+  const da = (hbb * ga - hab * gb) / det;
+  const db = (haa * gb - hab * ga) / det;
+  return {
+    intercept: a - da,
+    slope: Math.max(MIN_SLOPE, b - db),
+    covariance: [-hbb / det, hab / det, -haa / det],
+    change: Math.abs(da) + Math.abs(db),
+  };
 }
 
 /**
