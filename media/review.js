@@ -47,8 +47,11 @@
     scrollTop: saved.scrollTop || 0,
     selectedId: saved.selectedRowId || null,
     selectedIndex: 0,
-    /** The confusion table starts folded in a short panel (the list needs the height) and open otherwise. */
-    confusionOpen: typeof saved.confusionOpen === 'boolean' ? saved.confusionOpen : window.innerHeight >= 700,
+    /**
+     * The confusion table's fold as the user set it; null until they do, and then it follows the panel's height:
+     * folded in a short panel (the list needs the height), open otherwise.
+     */
+    confusionOpen: typeof saved.confusionOpen === 'boolean' ? saved.confusionOpen : null,
     expanded: false,
     showProbs: false,
     /** Row id → every label's probabilities, fetched from the host when first shown. */
@@ -57,6 +60,13 @@
     /** Filter changes sent and not yet answered (each answer selects the first match). */
     filtersInFlight: 0,
   };
+
+  /** The same query as the short-panel rules in review.css. */
+  const SHORT_PANEL = window.matchMedia('(max-height: 560px)');
+
+  function confusionShouldOpen() {
+    return state.confusionOpen === null ? !SHORT_PANEL.matches : state.confusionOpen;
+  }
 
   let dom = null;
   let renderQueued = false;
@@ -121,7 +131,8 @@
     app.replaceChildren();
     const header = el('header');
     const title = el('h1', '', state.datasetName);
-    const run = el('span', 'muted', `run ${state.runId}`);
+    const run = el('span', 'muted run-id', `run ${state.runId}`);
+    run.title = `run ${state.runId}`;
     const counts = el('div');
     counts.id = 'counts';
     title.title = state.datasetName;
@@ -203,14 +214,17 @@
     // The table folds away (its open state is kept) so the list keeps the room in a small panel.
     const confusionWrap = el('details', 'confusion-wrap');
     confusionWrap.id = 'confusion-details';
-    confusionWrap.open = state.confusionOpen;
+    confusionWrap.open = confusionShouldOpen();
     const confusionSummary = el('summary');
     confusionSummary.title = `${state.summary ? state.summary + '\n' : ''}Click to show / hide the table of flagged rows by teacher label (rows) and suggested label (columns); click a cell to filter.`;
     confusionSummary.append(summary);
     confusionWrap.append(confusionSummary);
     confusionWrap.addEventListener('toggle', () => {
-      state.confusionOpen = confusionWrap.open;
-      saveState();
+      // Also fires after the fold follows a resize; only a change away from what it should be is the user's.
+      if (confusionWrap.open !== confusionShouldOpen()) {
+        state.confusionOpen = confusionWrap.open;
+        saveState();
+      }
     });
     const confusion = el('table');
     confusion.id = 'confusion';
@@ -269,7 +283,7 @@
     helpBox.append(helpTitle, helpTable, el('p', 'muted', 'Decisions write the human label into the dataset through the editor, so Ctrl+Z in the editor undoes them too. Save the file to keep them.'));
 
     app.append(header, confusionWrap, toolbar, list, details, notice, helpBox);
-    dom = { counts, undo, teacher, suggested, minP, status, search, confusion, list, spacer: spacerDiv, details, help: helpBox, notice, pool: [] };
+    dom = { confusionWrap, counts, undo, teacher, suggested, minP, status, search, confusion, list, spacer: spacerDiv, details, help: helpBox, notice, pool: [] };
   }
 
   function labelled(text, control) {
@@ -513,6 +527,8 @@
   }
 
   function showNotice(text) {
+    // Over the bottom of the list, so a note never hides the decision buttons below it nor moves them.
+    dom.notice.style.bottom = `${Math.max(0, window.innerHeight - dom.list.getBoundingClientRect().bottom) + 4}px`;
     dom.notice.textContent = text;
     setTimeout(() => {
       if (dom.notice.textContent === text) {
@@ -789,6 +805,11 @@
   });
 
   window.addEventListener('keydown', onKeyDown);
-  window.addEventListener('resize', queueRender);
+  window.addEventListener('resize', () => {
+    if (dom && dom.confusionWrap.open !== confusionShouldOpen()) {
+      dom.confusionWrap.open = confusionShouldOpen();
+    }
+    queueRender();
+  });
   post({ type: 'ready', state: saved.datasetUri ? saved : null });
 })();
