@@ -156,10 +156,10 @@ export default defineFlow({
     console.log(`Label Review sized to ${size.w}×${size.h}`);
     assert.ok(size.w <= 510 && size.h <= 410 && size.h >= 380, `the webview must be about 500×400, is ${size.w}×${size.h}`);
     await frame.locator('#list .row[data-index="0"]').click();
-    const layout: { listHeight: number; tableOpen: boolean; pageHeight: number; innerHeight: number; innerWidth: number; headerHeight: number } =
+    const layout: { listHeight: number; tableOpen: boolean | string; pageHeight: number; innerHeight: number; innerWidth: number; headerHeight: number } =
       await frame.evaluate(`({
         listHeight: document.getElementById('list').clientHeight,
-        tableOpen: document.getElementById('confusion-details').open,
+        tableOpen: (document.getElementById('confusion-details') || { open: 'no fold' }).open,
         pageHeight: document.documentElement.scrollHeight,
         innerHeight: window.innerHeight,
         innerWidth: window.innerWidth,
