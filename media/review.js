@@ -47,12 +47,26 @@
     scrollTop: saved.scrollTop || 0,
     selectedId: saved.selectedRowId || null,
     selectedIndex: 0,
+    /**
+     * The confusion table's fold as the user set it; null until they do, and then it follows the panel's height:
+     * folded in a short panel (the list needs the height), open otherwise.
+     */
+    confusionOpen: typeof saved.confusionOpen === 'boolean' ? saved.confusionOpen : null,
     expanded: false,
     showProbs: false,
     /** Row id → every label's probabilities, fetched from the host when first shown. */
     probabilities: new Map(),
     firstRenderReported: false,
+    /** Filter changes sent and not yet answered (each answer selects the first match). */
+    filtersInFlight: 0,
   };
+
+  /** The same query as the short-panel rules in review.css. */
+  const SHORT_PANEL = window.matchMedia('(max-height: 560px)');
+
+  function confusionShouldOpen() {
+    return state.confusionOpen === null ? !SHORT_PANEL.matches : state.confusionOpen;
+  }
 
   let dom = null;
   let renderQueued = false;
@@ -78,6 +92,7 @@
         filters: state.filters,
         scrollTop: dom ? dom.list.scrollTop : state.scrollTop,
         selectedRowId: state.selectedId,
+        confusionOpen: state.confusionOpen,
       });
     }, 100);
   }
@@ -86,15 +101,22 @@
     vscode.postMessage(message);
   }
 
+  function sendFilters() {
+    clearTimeout(searchTimer);
+    searchTimer = 0;
+    // Until the host answers, the selected row may not match the filters: decisions wait for the answer.
+    state.filtersInFlight += 1;
+    post({ type: 'setFilters', filters: state.filters });
+  }
+
   function setFilters(patch, immediate) {
     state.filters = Object.assign({}, state.filters, patch);
     saveState();
     clearTimeout(searchTimer);
-    const send = () => post({ type: 'setFilters', filters: state.filters });
     if (immediate) {
-      send();
+      sendFilters();
     } else {
-      searchTimer = setTimeout(send, 120);
+      searchTimer = setTimeout(sendFilters, 120);
     }
   }
 
@@ -109,15 +131,17 @@
     app.replaceChildren();
     const header = el('header');
     const title = el('h1', '', state.datasetName);
-    const run = el('span', 'muted', `run ${state.runId}`);
+    const run = el('span', 'muted run-id', `run ${state.runId}`);
+    run.title = `run ${state.runId}`;
     const counts = el('div');
     counts.id = 'counts';
-    const spacer = el('span', 'spacer');
+    title.title = state.datasetName;
     const undo = ui.button('Undo', { title: 'Undo the last decision (u)', action: 'undo', onClick: () => post({ type: 'undo' }) });
     const help = ui.button('?', { appearance: 'icon', title: 'Keyboard shortcuts (?)', action: 'help', onClick: () => toggleHelp() });
-    header.append(title, run, counts, spacer, undo, help);
-    // What the run says about the teacher, with its intervals: one line of its own so counts never reflow it.
-    const summary = el('div', 'muted run-summary', state.summary || '');
+    header.append(title, run, counts, undo, help);
+    // What the run says about the teacher, with its intervals: one line of its own (clipped, whole in the tooltip)
+    // so counts never reflow it; it is also the line that folds the confusion table open and shut.
+    const summary = el('span', 'muted run-summary', state.summary || '');
     summary.id = 'run-summary';
 
     const toolbar = el('div', 'toolbar');
@@ -187,7 +211,21 @@
       bulk,
     );
 
-    const confusionWrap = el('div', 'confusion-wrap');
+    // The table folds away (its open state is kept) so the list keeps the room in a small panel.
+    const confusionWrap = el('details', 'confusion-wrap');
+    confusionWrap.id = 'confusion-details';
+    confusionWrap.open = confusionShouldOpen();
+    const confusionSummary = el('summary');
+    confusionSummary.title = `${state.summary ? state.summary + '\n' : ''}Click to show / hide the table of flagged rows by teacher label (rows) and suggested label (columns); click a cell to filter.`;
+    confusionSummary.append(summary);
+    confusionWrap.append(confusionSummary);
+    confusionWrap.addEventListener('toggle', () => {
+      // Also fires after the fold follows a resize; only a change away from what it should be is the user's.
+      if (confusionWrap.open !== confusionShouldOpen()) {
+        state.confusionOpen = confusionWrap.open;
+        saveState();
+      }
+    });
     const confusion = el('table');
     confusion.id = 'confusion';
     confusion.setAttribute('aria-label', 'Teacher label (rows) versus suggested label (columns)');
@@ -244,8 +282,8 @@
     }
     helpBox.append(helpTitle, helpTable, el('p', 'muted', 'Decisions write the human label into the dataset through the editor, so Ctrl+Z in the editor undoes them too. Save the file to keep them.'));
 
-    app.append(header, summary, toolbar, confusionWrap, notice, list, details, helpBox);
-    dom = { counts, undo, teacher, suggested, minP, status, search, confusion, list, spacer: spacerDiv, details, help: helpBox, notice, pool: [] };
+    app.append(header, confusionWrap, toolbar, list, details, notice, helpBox);
+    dom = { confusionWrap, counts, undo, teacher, suggested, minP, status, search, confusion, list, spacer: spacerDiv, details, help: helpBox, notice, pool: [] };
   }
 
   function labelled(text, control) {
@@ -267,17 +305,14 @@
     }
   }
 
+  /** Words for the host's outcome (review/model.ts outcomeOf): what the human label is, whichever key wrote it. */
+  const OUTCOME_WORDS = { accepted: 'accepted', kept: 'kept', relabelled: 'set' };
+
   function statusText(row) {
-    if (row.human === null) {
+    if (row.human === null || !row.outcome) {
       return row.skipped ? 'skipped' : '';
     }
-    if (row.human === row.suggested) {
-      return `✓ accepted ${row.human}`;
-    }
-    if (row.human === row.teacher) {
-      return `✓ kept ${row.human}`;
-    }
-    return `✓ set ${row.human}`;
+    return `✓ ${OUTCOME_WORDS[row.outcome]} ${row.human}`;
   }
 
   function fillRow(element, row, index) {
@@ -360,6 +395,7 @@
         return span;
       }),
     );
+    dom.counts.title = parts.map(([name, value]) => `${name} ${value.toLocaleString('en-US')}`).join(' · ');
     ui.setDisabled(dom.undo, !view.canUndo);
     dom.undo.title = view.undoDescription ? `Undo: ${view.undoDescription} (u)` : 'Nothing to undo';
     ui.setOptions(dom.teacher, labelOptions(view.teacherLabels, 'Any teacher label'), state.filters.teacher);
@@ -373,13 +409,11 @@
     }
     const head = el('tr');
     head.append(el('th', '', 'teacher ↓ / suggested →'));
-    for (const label of table.suggestedLabels) {
-      head.append(el('th', '', label));
-    }
+    table.suggestedLabels.forEach((label, j) => head.append(labelHeader(label, table.suggestedDigits[j])));
     const body = [head];
     table.teacherLabels.forEach((teacher, i) => {
       const tr = el('tr');
-      tr.append(el('th', '', teacher));
+      tr.append(labelHeader(teacher, table.teacherDigits[i]));
       table.suggestedLabels.forEach((suggested, j) => {
         const count = table.counts[i][j];
         const td = el('td', 'cell' + (count === 0 ? ' zero' : ''), String(count));
@@ -401,6 +435,17 @@
     dom.confusion.replaceChildren(...body);
   }
 
+  /** A table header: the label, with the digit key that sets it (the host sends the digits, in the run's order). */
+  function labelHeader(label, digit) {
+    const th = el('th');
+    if (digit !== null && digit !== undefined) {
+      th.append(el('kbd', 'digit', String(digit)), ' ');
+      th.title = `Key ${digit} sets '${label}'`;
+    }
+    th.append(label);
+    return th;
+  }
+
   function selectedRow() {
     const id = state.order[state.selectedIndex];
     return id === undefined ? undefined : state.rows.get(id);
@@ -412,7 +457,7 @@
       dom.details.replaceChildren(el('div', 'muted', state.order.length === 0 ? 'No row matches the filters.' : ''));
       return;
     }
-    const summary = el('div', 'muted');
+    const summary = el('div', 'muted row-facts');
     summary.textContent = `${row.line === null ? 'No longer in the file' : `Line ${row.line}`} · id ${row.id} · p(teacher wrong) = ${row.p.toFixed(2)}` +
       (row.human !== null ? ` · human label: ${row.human}` : '');
     const text = el('div', 'full-text' + (state.expanded ? '' : ' clipped'), row.text);
@@ -425,7 +470,7 @@
       actions.append(ui.button(`Keep '${row.teacher}'`, { title: 't', action: 'keep', onClick: () => decide({ kind: 'keep' }) }));
     }
     state.labels.slice(0, 9).forEach((label, i) => {
-      actions.append(ui.button(`${i + 1} ${label}`, { title: `Set '${label}' (${i + 1})`, action: `set-${i + 1}`, onClick: () => decide({ kind: 'set', label }) }));
+      actions.append(ui.button(`${i + 1} ${label}`, { title: `Set '${label}' (key ${i + 1})`, action: `set-${i + 1}`, onClick: () => decide({ kind: 'set', label }) }));
     });
     actions.append(
       ui.button('New label…', { title: 'n', action: 'new-label', onClick: () => post({ type: 'newLabel', rowId: row.key }) }),
@@ -482,6 +527,8 @@
   }
 
   function showNotice(text) {
+    // Over the bottom of the list, so a note never hides the decision buttons below it nor moves them.
+    dom.notice.style.bottom = `${Math.max(0, window.innerHeight - dom.list.getBoundingClientRect().bottom) + 4}px`;
     dom.notice.textContent = text;
     setTimeout(() => {
       if (dom.notice.textContent === text) {
@@ -522,7 +569,7 @@
 
   function decide(decision) {
     const row = selectedRow();
-    if (!row) {
+    if (!row || state.filtersInFlight > 0 || searchTimer) {
       return;
     }
     post({ type: 'decide', rowId: row.key, decision });
@@ -557,8 +604,13 @@
       return;
     }
     if (ui.isTextInput(event)) {
-      if (event.key === 'Escape' || (event.key === 'Enter' && event.composedPath().some((node) => node && node.id === 'filter-search'))) {
+      if (event.key === 'Escape' || event.key === 'Enter') {
+        // Enter in a filter field only moves to the list (never decides); a search still waiting to be sent goes now,
+        // and its answer selects the first match.
         event.preventDefault();
+        if (searchTimer) {
+          sendFilters();
+        }
         dom.list.focus();
       }
       return;
@@ -646,6 +698,7 @@
     state.filters = message.filters;
     state.rows = new Map(message.rows.map((row) => [row.key, row]));
     state.probabilities.clear();
+    state.filtersInFlight = 0;
     if (message.selectedRowId) {
       state.selectedId = message.selectedRowId;
     }
@@ -672,6 +725,23 @@
     }
   }
 
+  function emptyState(message) {
+    const box = el('div', 'empty');
+    box.id = 'empty';
+    box.append(el('p', '', message.reason));
+    if (message.canRun) {
+      box.append(
+        ui.button('Run Distillation', {
+          appearance: 'primary',
+          title: 'Run PeerKD: Run Peer-Advised Distillation on this dataset',
+          action: 'run-distillation',
+          onClick: () => post({ type: 'runDistillation' }),
+        }),
+      );
+    }
+    return box;
+  }
+
   window.addEventListener('message', (event) => {
     const message = event.data;
     if (!message || typeof message.type !== 'string') {
@@ -685,7 +755,7 @@
         state.datasetUri = message.datasetUri;
         saveState();
         dom = null;
-        app.replaceChildren(el('div', 'empty', message.reason));
+        app.replaceChildren(emptyState(message));
         break;
       case 'rows':
         for (const row of message.rows) {
@@ -697,8 +767,18 @@
         break;
       case 'view':
         if (dom) {
+          if (message.selectFirst) {
+            // The answer to a filter change: the first match, never a row the user did not look at.
+            state.filtersInFlight = Math.max(0, state.filtersInFlight - 1);
+            state.selectedId = null;
+            state.selectedIndex = 0;
+            dom.list.scrollTop = 0;
+          }
           applyView(message.view);
           renderAll();
+          if (message.selectFirst) {
+            saveState();
+          }
         }
         break;
       case 'select': {
@@ -725,6 +805,11 @@
   });
 
   window.addEventListener('keydown', onKeyDown);
-  window.addEventListener('resize', queueRender);
+  window.addEventListener('resize', () => {
+    if (dom && dom.confusionWrap.open !== confusionShouldOpen()) {
+      dom.confusionWrap.open = confusionShouldOpen();
+    }
+    queueRender();
+  });
   post({ type: 'ready', state: saved.datasetUri ? saved : null });
 })();

@@ -116,7 +116,7 @@ export interface ReviewCounts {
 export type DecisionOutcome = 'accepted' | 'kept' | 'relabelled';
 
 /** What the human label says about the suggestion: derived from the document, so labels typed by hand count too. */
-export function outcomeOf(row: ReviewRow): DecisionOutcome | null {
+export function outcomeOf(row: Pick<ReviewRow, 'human' | 'teacher' | 'suggested'>): DecisionOutcome | null {
   if (row.human === null) {
     return null;
   }
@@ -147,16 +147,41 @@ export function countRows(rows: readonly ReviewRow[]): ReviewCounts {
 }
 
 export interface ConfusionTable {
-  /** Row labels (teacher) and column labels (suggested), each sorted; a missing teacher label is shown as `∅`. */
+  /**
+   * Row labels (teacher) and column labels (suggested), in the run's label order (the order of the keys 1–9), then
+   * labels outside the label set alphabetically; a missing teacher label is shown as `∅`, last.
+   */
   teacherLabels: string[];
   suggestedLabels: string[];
+  /** The key (1–9) that sets each label, or null: shown in the table headers beside the label. */
+  teacherDigits: (number | null)[];
+  suggestedDigits: (number | null)[];
   /** counts[i][j]: flagged rows with teacher teacherLabels[i] and suggestion suggestedLabels[j]. */
   counts: number[][];
 }
 
 export const NO_LABEL = '∅';
 
-export function confusionTable(rows: readonly ReviewRow[]): ConfusionTable {
+/**
+ * Sorts labels the way the panel shows them everywhere (buttons, table, dropdowns): the run's label set first, in its
+ * order, then labels outside it alphabetically, then the missing label `∅`.
+ */
+export function sortByLabelOrder(labels: Iterable<string>, labelSet: readonly string[]): string[] {
+  const position = new Map(labelSet.map((label, index) => [label, index] as const));
+  const rank = (label: string): number => (label === NO_LABEL && !position.has(label) ? 2 : position.has(label) ? 0 : 1);
+  return [...new Set(labels)].sort((a, b) => {
+    const byRank = rank(a) - rank(b);
+    if (byRank !== 0) {
+      return byRank;
+    }
+    if (rank(a) === 0) {
+      return position.get(a)! - position.get(b)!;
+    }
+    return a < b ? -1 : a > b ? 1 : 0;
+  });
+}
+
+export function confusionTable(rows: readonly ReviewRow[], labelSet: readonly string[]): ConfusionTable {
   const cells = new Map<string, Map<string, number>>();
   const suggestedSet = new Set<string>();
   for (const row of rows) {
@@ -169,10 +194,11 @@ export function confusionTable(rows: readonly ReviewRow[]): ConfusionTable {
     byTeacher.set(row.suggested, (byTeacher.get(row.suggested) ?? 0) + 1);
     suggestedSet.add(row.suggested);
   }
-  const teacherLabels = [...cells.keys()].sort();
-  const suggestedLabels = [...suggestedSet].sort();
+  const teacherLabels = sortByLabelOrder(cells.keys(), labelSet);
+  const suggestedLabels = sortByLabelOrder(suggestedSet, labelSet);
   const counts = teacherLabels.map((teacher) => suggestedLabels.map((suggested) => cells.get(teacher)?.get(suggested) ?? 0));
-  return { teacherLabels, suggestedLabels, counts };
+  const digits = (labels: string[]): (number | null)[] => labels.map((label) => digitForLabel(labelSet, label) ?? null);
+  return { teacherLabels, suggestedLabels, teacherDigits: digits(teacherLabels), suggestedDigits: digits(suggestedLabels), counts };
 }
 
 export type Decision =
@@ -204,6 +230,40 @@ export function labelForDigit(labelSet: readonly string[], digit: number): strin
     return undefined;
   }
   return labelSet[digit - 1];
+}
+
+/** The key (1–9) that sets `label`: the inverse of labelForDigit, or undefined past the ninth label. */
+export function digitForLabel(labelSet: readonly string[], label: string): number | undefined {
+  const index = labelSet.indexOf(label);
+  return index >= 0 && index < 9 ? index + 1 : undefined;
+}
+
+/**
+ * What a decision that wrote `label` is called in the undo entry and the row's status, by the same rule as outcomeOf
+ * (what the label is, not which key wrote it): pressing the digit of the suggested label is an accept, and says so
+ * everywhere, as the counts already do.
+ */
+export function describeDecision(row: Pick<ReviewRow, 'teacher' | 'suggested'>, label: string): string {
+  const outcome = outcomeOf({ human: label, teacher: row.teacher, suggested: row.suggested });
+  return outcome === 'accepted' ? `Accept '${label}'` : outcome === 'kept' ? `Keep '${label}'` : `Set '${label}'`;
+}
+
+/**
+ * What to tell the user when a `set` (a digit key, a label button) wrote the suggested or the teacher's label: the
+ * row then counts as accepted or kept, and the row's status says so; null when the label is a third one.
+ */
+export function decisionNote(row: Pick<ReviewRow, 'teacher' | 'suggested'>, decision: Decision): string | null {
+  if (decision.kind !== 'set') {
+    return null;
+  }
+  const outcome = outcomeOf({ human: decision.label, teacher: row.teacher, suggested: row.suggested });
+  if (outcome === 'accepted') {
+    return `'${decision.label}' is the suggested label: counted as accepted.`;
+  }
+  if (outcome === 'kept') {
+    return `'${decision.label}' is the teacher's label: counted as kept.`;
+  }
+  return null;
 }
 
 /** Unreviewed rows that a bulk accept above `minProbability` would change, in review order. */

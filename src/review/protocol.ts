@@ -3,7 +3,7 @@
  * The webview is untrusted input: every message it sends goes through parseWebviewMessage before the host acts on it.
  */
 import { MAX_LABEL_LENGTH } from '../dataset/labels';
-import type { ConfusionTable, Decision, ReviewCounts, ReviewFilters, ReviewRow, ReviewStatusFilter } from './model';
+import type { ConfusionTable, Decision, DecisionOutcome, ReviewCounts, ReviewFilters, ReviewRow, ReviewStatusFilter } from './model';
 
 /** What the webview persists with setState (and the serializer hands back after a reload). */
 export interface ReviewViewState {
@@ -24,10 +24,15 @@ export type WebviewMessage =
   | { type: 'open'; rowId: string }
   /** Every label's probability for one row: sent on demand, so the list itself stays small for 10,000 rows. */
   | { type: 'probabilities'; rowId: string }
-  | { type: 'rendered'; rows: number; firstRenderMs: number };
+  | { type: 'rendered'; rows: number; firstRenderMs: number }
+  /** The empty state's Run button: run distillation on the panel's dataset (the host knows which; none is sent). */
+  | { type: 'runDistillation' };
 
 /** A row as the webview draws it: the review row without its probabilities, which are fetched on demand. */
-export type RowView = Omit<ReviewRow, 'probs' | 'peerProbs' | 'vanillaProbs'>;
+export type RowView = Omit<ReviewRow, 'probs' | 'peerProbs' | 'vanillaProbs'> & {
+  /** How the human label relates to the suggestion (model.ts outcomeOf), so the webview does not restate the rule. */
+  outcome: DecisionOutcome | null;
+};
 
 /** One label's probabilities for a row: calibrated advice, out-of-fold peers, vanilla student. */
 export interface LabelProbability {
@@ -64,9 +69,11 @@ export type HostMessage =
       selectedRowId: string | null;
       view: ViewUpdate;
     }
-  | { type: 'empty'; reason: string; datasetUri: string | null }
+  /** `canRun`: the panel has a dataset but no completed run, so the empty state offers a Run button. */
+  | { type: 'empty'; reason: string; datasetUri: string | null; canRun: boolean }
   | { type: 'rows'; rows: RowView[] }
-  | { type: 'view'; view: ViewUpdate }
+  /** `selectFirst`: the reply to a filter change; the webview selects the first match instead of keeping an old row. */
+  | { type: 'view'; view: ViewUpdate; selectFirst?: boolean }
   | { type: 'select'; rowId: string }
   | { type: 'probabilities'; rowId: string; probs: LabelProbability[] }
   | { type: 'notice'; text: string };
@@ -169,6 +176,8 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
       return isProbability(raw.minProbability) ? { type: 'bulkAccept', minProbability: raw.minProbability } : undefined;
     case 'undo':
       return { type: 'undo' };
+    case 'runDistillation':
+      return { type: 'runDistillation' };
     case 'rendered':
       return typeof raw.rows === 'number' &&
         Number.isInteger(raw.rows) &&

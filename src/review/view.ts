@@ -1,5 +1,5 @@
 /** Turns the review model into what the webview draws (pure, so the panel host stays glue). */
-import { confusionTable, countRows, filterAndSort, type ReviewFilters, type ReviewRow } from './model';
+import { confusionTable, countRows, filterAndSort, outcomeOf, sortByLabelOrder, type ReviewFilters, type ReviewRow } from './model';
 import type { LabelProbability, RowView, ViewUpdate } from './protocol';
 import type { UndoStack } from './undo';
 import { probabilityOf } from '../training/labelRecord';
@@ -32,10 +32,12 @@ export function toRowView(row: ReviewRow): RowView {
     p: row.p,
     human: row.human,
     skipped: row.skipped,
+    outcome: outcomeOf(row),
   };
 }
 
-export function buildViewUpdate(rows: readonly ReviewRow[], filters: ReviewFilters, undo: UndoStack): ViewUpdate {
+/** `labelSet`: the run's labels in the order the keys 1–9 use; the table and the dropdowns follow it too. */
+export function buildViewUpdate(rows: readonly ReviewRow[], filters: ReviewFilters, undo: UndoStack, labelSet: readonly string[]): ViewUpdate {
   const teacherLabels = new Set<string>();
   const suggestedLabels = new Set<string>();
   for (const row of rows) {
@@ -47,9 +49,9 @@ export function buildViewUpdate(rows: readonly ReviewRow[], filters: ReviewFilte
   return {
     order: filterAndSort(rows, filters).map((row) => row.key),
     counts: countRows(rows),
-    confusion: confusionTable(rows),
-    teacherLabels: [...teacherLabels].sort(),
-    suggestedLabels: [...suggestedLabels].sort(),
+    confusion: confusionTable(rows, labelSet),
+    teacherLabels: sortByLabelOrder(teacherLabels, labelSet),
+    suggestedLabels: sortByLabelOrder(suggestedLabels, labelSet),
     canUndo: undo.size > 0,
     undoDescription: undo.peek()?.description ?? null,
   };

@@ -8,7 +8,9 @@ import { datasetDocument, type LoadedRun, type RunState } from '../editor/runSta
 import { readSettings } from '../editor/settings';
 import {
   buildReviewRows,
+  decisionNote,
   DEFAULT_FILTERS,
+  describeDecision,
   labelForDecision,
   rowsForBulkAccept,
   type Decision,
@@ -198,7 +200,7 @@ export class LabelReviewPanel {
 
   private async sendInit(): Promise<void> {
     if (!this.datasetUri) {
-      this.post({ type: 'empty', reason: 'Open a .jsonl dataset and run "PeerKD: Run Peer-Advised Distillation" first.', datasetUri: null });
+      this.post({ type: 'empty', reason: 'Open a .jsonl dataset and run "PeerKD: Run Peer-Advised Distillation" first.', datasetUri: null, canRun: false });
       return;
     }
     const name = path.basename(this.datasetUri.fsPath);
@@ -207,6 +209,7 @@ export class LabelReviewPanel {
         type: 'empty',
         reason: `${name} has no completed run yet. Run "PeerKD: Run Peer-Advised Distillation" on it first.`,
         datasetUri: this.datasetUri.toString(),
+        canRun: true,
       });
       return;
     }
@@ -217,11 +220,11 @@ export class LabelReviewPanel {
     }
     this.rows = new Map(current.rows.map((row) => [row.key, row]));
     if (current.rows.length === 0) {
-      this.post({ type: 'empty', reason: `Run ${this.run.runId} flagged no rows of ${name}.`, datasetUri: this.datasetUri.toString() });
+      this.post({ type: 'empty', reason: `Run ${this.run.runId} flagged no rows of ${name}.`, datasetUri: this.datasetUri.toString(), canRun: false });
       return;
     }
     const rows = current.rows.map(toRowView);
-    const view = buildViewUpdate(current.rows, this.filters, this.undo);
+    const view = buildViewUpdate(current.rows, this.filters, this.undo, this.labelSet());
     this.services.log.info(`Label Review: prepared ${rows.length.toLocaleString('en-US')} rows for the panel in ${Date.now() - preparing} ms`);
     this.post({
       type: 'init',
@@ -262,7 +265,7 @@ export class LabelReviewPanel {
     if (changed.length > 0) {
       this.post({ type: 'rows', rows: changed.map(toRowView) });
     }
-    this.post({ type: 'view', view: buildViewUpdate(current.rows, this.filters, this.undo) });
+    this.post({ type: 'view', view: buildViewUpdate(current.rows, this.filters, this.undo, this.labelSet()) });
   }
 
   private async handle(message: WebviewMessage): Promise<void> {
@@ -289,7 +292,7 @@ export class LabelReviewPanel {
         return;
       case 'setFilters':
         this.filters = message.filters;
-        this.post({ type: 'view', view: buildViewUpdate([...this.rows.values()], this.filters, this.undo) });
+        this.post({ type: 'view', view: buildViewUpdate([...this.rows.values()], this.filters, this.undo, this.labelSet()), selectFirst: true });
         return;
       case 'decide':
         await this.decide(message.rowId, message.decision);
@@ -313,6 +316,11 @@ export class LabelReviewPanel {
         }
         return;
       }
+      case 'runDistillation':
+        if (this.datasetUri) {
+          await vscode.commands.executeCommand('peerkd.runDistillation', this.datasetUri);
+        }
+        return;
       case 'rendered':
         this.services.log.info(
           `Label Review: first render of ${message.rows.toLocaleString('en-US')} flagged rows ${message.firstRenderMs.toFixed(1)} ms after the rows arrived; ${Date.now() - this.openedAt} ms after the panel was asked for`,
@@ -343,9 +351,11 @@ export class LabelReviewPanel {
       this.post({ type: 'notice', text: 'This row has no teacher label to keep.' });
       return;
     }
-    const description =
-      decision.kind === 'accept' ? `Accept '${label}'` : decision.kind === 'keep' ? `Keep '${label}'` : `Set '${label}'`;
-    await this.write([{ rowId, label }], description);
+    await this.write([{ rowId, label }], describeDecision(row, label));
+    const note = decisionNote(row, decision);
+    if (note) {
+      this.post({ type: 'notice', text: note });
+    }
   }
 
   private async write(writes: LabelWrite[], description: string): Promise<void> {
@@ -463,6 +473,11 @@ export class LabelReviewPanel {
       selection: new vscode.Range(line.range.start, line.range.start),
       preserveFocus: false,
     });
+  }
+
+  /** The run's labels in the order the keys 1–9 use. */
+  private labelSet(): readonly string[] {
+    return this.run?.labels ?? [];
   }
 
   private post(message: HostMessage): void {

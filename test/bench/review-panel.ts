@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   const hostStart = performance.now();
   const rows = buildReviewRows(predictions, documentRows, { minProbability: 0 });
   const rowViews = rows.map(toRowView);
-  const view = buildViewUpdate(rows, DEFAULT_FILTERS, new UndoStack());
+  const view = buildViewUpdate(rows, DEFAULT_FILTERS, new UndoStack(), labels);
   const init = {
     type: 'init',
     datasetName: 'bench.jsonl',
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   const hostMs = performance.now() - hostStart;
   const initBytes = Buffer.byteLength(JSON.stringify(init));
   const filterStart = performance.now();
-  const searched = buildViewUpdate(rows, { ...DEFAULT_FILTERS, search: 'review', minProbability: 0.7 }, new UndoStack());
+  const searched = buildViewUpdate(rows, { ...DEFAULT_FILTERS, search: 'review', minProbability: 0.7 }, new UndoStack(), labels);
   const filterMs = performance.now() - filterStart;
 
   const server = createServer((request, response) => {

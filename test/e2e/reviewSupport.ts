@@ -72,8 +72,12 @@ export async function waitForFile(path: string, timeoutMs = 10_000): Promise<voi
  * Writes `rows` rows of the example (copied over with fresh ids when more than 2,000) as the dataset, and a complete
  * run flagging every row with the engine's own RunWriter, so a flow can open Label Review without training.
  */
-export async function writeDatasetWithFlaggedRun(workspaceDir: string, rows: number): Promise<void> {
-  const labels = ['Business', 'Sci/Tech', 'Sports', 'World'];
+export async function writeDatasetWithFlaggedRun(
+  workspaceDir: string,
+  rows: number,
+  /** The run's label set, in the order of the keys 1–9 (the example's four labels, in any order). */
+  labels: readonly string[] = ['Business', 'Sci/Tech', 'Sports', 'World'],
+): Promise<void> {
   const example = readFileSync(join(repoRoot, 'examples', 'agnews-sample.jsonl'), 'utf8').split('\n').filter(Boolean);
   const lines = Array.from({ length: rows }, (_, index) => {
     const row = JSON.parse(example[index % example.length]) as Record<string, unknown>;

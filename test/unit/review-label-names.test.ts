@@ -89,7 +89,7 @@ test('distill, read back, review and predict keep the labels __proto__, construc
   }
   const counts = countRows(rows);
   assert.equal(counts.flagged, 60);
-  const confusion = confusionTable(rows);
+  const confusion = confusionTable(rows, LABELS);
   const total = confusion.counts.flat().reduce((sum, count) => sum + count, 0);
   assert.equal(total, 60);
 

@@ -10,6 +10,10 @@ import {
   filterAndSort,
   labelForDecision,
   labelForDigit,
+  decisionNote,
+  describeDecision,
+  digitForLabel,
+  sortByLabelOrder,
   NO_LABEL,
   outcomeOf,
   rowsForBulkAccept,
@@ -119,9 +123,11 @@ test('counts: flagged, reviewed, remaining, skipped and how the reviewed rows we
 });
 
 test('confusion table of teacher vs suggested labels, with the missing teacher label as its own row', () => {
-  const table = confusionTable(rows);
+  const table = confusionTable(rows, ['Business', 'Sci/Tech', 'Sports', 'World']);
   assert.deepEqual(table.teacherLabels, ['Business', 'World', NO_LABEL]);
   assert.deepEqual(table.suggestedLabels, ['Business', 'Sci/Tech', 'Sports', 'World']);
+  assert.deepEqual(table.teacherDigits, [1, 4, null]);
+  assert.deepEqual(table.suggestedDigits, [1, 2, 3, 4]);
   assert.deepEqual(table.counts, [
     [0, 1, 0, 0],
     [1, 0, 2, 0],
@@ -192,4 +198,37 @@ test('buildReviewRows joins flagged predictions with the document by row identit
 test('diagnostic message names both labels and the probability with two decimals', () => {
   assert.equal(diagnosticMessage('World', 'Sports', 0.934), "Teacher label 'World' may be wrong: peers suggest 'Sports' (p = 0.93)");
   assert.equal(diagnosticMessage(null, 'Sports', 0.5), "Missing teacher label may be wrong: peers suggest 'Sports' (p = 0.50)");
+});
+
+test('the confusion table follows the run label order (the digit keys), not the alphabet; other labels after, ∅ last', () => {
+  const order = ['World', 'Sports', 'Business', 'Sci/Tech'];
+  const table = confusionTable([...rows, row({ id: 'z', teacher: 'Aardvark', suggested: 'World' })], order);
+  assert.deepEqual(table.teacherLabels, ['World', 'Business', 'Aardvark', NO_LABEL]);
+  assert.deepEqual(table.suggestedLabels, ['World', 'Sports', 'Business', 'Sci/Tech']);
+  assert.deepEqual(table.suggestedDigits, [1, 2, 3, 4]);
+  assert.deepEqual(table.teacherDigits, [1, 3, null, null]);
+  // The key that sets a column's label is the column's digit.
+  table.suggestedLabels.forEach((label, j) => assert.equal(labelForDigit(order, table.suggestedDigits[j]!), label));
+  assert.deepEqual(table.counts, [
+    [0, 2, 1, 0],
+    [0, 0, 0, 1],
+    [1, 0, 0, 0],
+    [1, 0, 0, 0],
+  ]);
+  assert.deepEqual(sortByLabelOrder(['b', NO_LABEL, 'x', 'a', 'b'], ['x']), ['x', 'a', 'b', NO_LABEL]);
+  assert.equal(digitForLabel(order, 'Sports'), 2);
+  assert.equal(digitForLabel(order, 'Aardvark'), undefined);
+  assert.equal(digitForLabel([...'abcdefghij'], 'j'), undefined, 'only 9 digit keys');
+});
+
+test('a digit that writes the suggested (or teacher) label is named accept (keep) in the undo entry and a note, as the counts do', () => {
+  const r = { teacher: 'World', suggested: 'Sports' };
+  assert.equal(describeDecision(r, 'Sports'), "Accept 'Sports'");
+  assert.equal(describeDecision(r, 'World'), "Keep 'World'");
+  assert.equal(describeDecision(r, 'Business'), "Set 'Business'");
+  assert.equal(decisionNote(r, { kind: 'set', label: 'Sports' }), "'Sports' is the suggested label: counted as accepted.");
+  assert.equal(decisionNote(r, { kind: 'set', label: 'World' }), "'World' is the teacher's label: counted as kept.");
+  assert.equal(decisionNote(r, { kind: 'set', label: 'Business' }), null);
+  assert.equal(decisionNote(r, { kind: 'accept' }), null);
+  assert.equal(outcomeOf({ ...r, human: 'Sports' }), 'accepted');
 });

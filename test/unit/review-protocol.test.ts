@@ -20,6 +20,7 @@ test('well-formed webview messages pass validation unchanged', () => {
     { type: 'open', rowId: 'text:abc' },
     { type: 'probabilities', rowId: 'ag-1' },
     { type: 'rendered', rows: 10000, firstRenderMs: 12.5 },
+    { type: 'runDistillation' },
   ];
   for (const message of messages) {
     assert.deepEqual(parseWebviewMessage(message), message);
@@ -131,7 +132,10 @@ function reviewRow(id: string, p: number, human: string | null = null): ReviewRo
 
 test('row view carries what the list draws and no probabilities (those come on demand)', () => {
   const row = reviewRow('a', 0.7);
-  assert.deepEqual(toRowView(row), { key: 'a', id: 'a', line: 1, text: 'a', teacher: 'World', suggested: 'Sports', p: 0.7, human: null, skipped: false });
+  assert.deepEqual(toRowView(row), { key: 'a', id: 'a', line: 1, text: 'a', teacher: 'World', suggested: 'Sports', p: 0.7, human: null, skipped: false, outcome: null });
+  assert.equal(toRowView(reviewRow('b', 0.7, 'Sports')).outcome, 'accepted');
+  assert.equal(toRowView(reviewRow('c', 0.7, 'World')).outcome, 'kept');
+  assert.equal(toRowView(reviewRow('d', 0.7, 'Business')).outcome, 'relabelled');
 });
 
 test('label probabilities list every label once, most probable first, with peer and vanilla where known', () => {
@@ -145,13 +149,13 @@ test('label probabilities list every label once, most probable first, with peer 
 test('view update carries order, counts, confusion and the undo state', () => {
   const stack = new UndoStack();
   const rows = [reviewRow('a', 0.6), reviewRow('b', 0.9, 'Sports')];
-  let view = buildViewUpdate(rows, { ...DEFAULT_FILTERS, status: 'unreviewed' }, stack);
+  let view = buildViewUpdate(rows, { ...DEFAULT_FILTERS, status: 'unreviewed' }, stack, ['World', 'Sports']);
   assert.deepEqual(view.order, ['a']);
   assert.equal(view.counts.reviewed, 1);
   assert.deepEqual(view.confusion.counts, [[2]]);
   assert.equal(view.canUndo, false);
   stack.push(entry("Accept 'Sports'", [{ rowId: 'b', before: 'x', after: 'y' }]));
-  view = buildViewUpdate(rows, DEFAULT_FILTERS, stack);
+  view = buildViewUpdate(rows, DEFAULT_FILTERS, stack, ['World', 'Sports']);
   assert.deepEqual(view.order, ['b', 'a']);
   assert.equal(view.undoDescription, "Accept 'Sports'");
 });
@@ -162,4 +166,26 @@ test('changedRows finds rows whose line, labels, text or skip mark changed', () 
   const after = [{ ...a }, { ...reviewRow('b', 0.5), line: 9 }, reviewRow('c', 0.4), { ...a, id: 'a' }];
   assert.deepEqual(changedRows(before, after).map((r) => r.id), ['b', 'c']);
   assert.deepEqual(changedRows(before, [{ ...a, human: 'World' }]).map((r) => r.id), ['a']);
+});
+
+test("the empty state's Run button message carries nothing the host would trust: extra fields are dropped", () => {
+  assert.deepEqual(parseWebviewMessage({ type: 'runDistillation', datasetUri: 'file:///etc/passwd' }), { type: 'runDistillation' });
+  assert.equal(parseWebviewMessage({ type: 'runDistillations' }), undefined);
+});
+
+test('view update orders the confusion table and the dropdowns by the run label order (keys 1-9), with their digits', () => {
+  const labels = ['World', 'Sports', 'Business', 'Sci/Tech'];
+  const rows = [
+    { ...reviewRow('a', 0.9), teacher: 'World', suggested: 'Sports' },
+    { ...reviewRow('b', 0.8), teacher: 'Business', suggested: 'World' },
+    { ...reviewRow('c', 0.7), teacher: null, suggested: 'Sci/Tech' },
+    { ...reviewRow('d', 0.6), teacher: 'Sci/Tech', suggested: 'Business' },
+  ];
+  const view = buildViewUpdate(rows, DEFAULT_FILTERS, new UndoStack(), labels);
+  assert.deepEqual(view.confusion.teacherLabels, ['World', 'Business', 'Sci/Tech', '∅']);
+  assert.deepEqual(view.confusion.teacherDigits, [1, 3, 4, null]);
+  assert.deepEqual(view.confusion.suggestedLabels, ['World', 'Sports', 'Business', 'Sci/Tech']);
+  assert.deepEqual(view.confusion.suggestedDigits, [1, 2, 3, 4]);
+  assert.deepEqual(view.teacherLabels, ['World', 'Business', 'Sci/Tech']);
+  assert.deepEqual(view.suggestedLabels, ['World', 'Sports', 'Business', 'Sci/Tech']);
 });

@@ -1,0 +1,198 @@
+/**
+ * Label Review, issue 10 §3 items a new user hit in the panel itself:
+ * - 3: one label order everywhere: the run's (here not alphabetical), which the keys 1–9 use; the digit is shown on
+ *   the buttons and on the confusion table's headers, and the table follows that order.
+ * - 8: pressing the digit of the suggested label says what happened (a note, the row status and the undo entry all
+ *   call it an accept).
+ * - 2: a search selects its first match; Enter in the search box only moves to the list, so the next Enter accepts
+ *   the row the user now sees selected, never the row selected before the search.
+ * - 4 and 5: at 500×400 px beside the Problems panel the list keeps at least four rows, the table is folded, the
+ *   decision buttons are on screen; the header is one line and Undo / ? do not move when the counts change.
+ */
+import * as assert from 'node:assert/strict';
+import type { Frame } from 'playwright-core';
+import { defineFlow, waitFor, type Workbench } from '../harness';
+import { completedRuns, DATASET, readPredictions, REVIEW_COMMAND, reviewOrder, writeDatasetWithFlaggedRun } from '../reviewSupport';
+
+/** Not alphabetical, so a table sorted by name would not match the keys. */
+const LABELS = ['World', 'Sports', 'Business', 'Sci/Tech'];
+const ROW_HEIGHT = 46;
+
+interface Box {
+  top: number;
+  left: number;
+  bottom: number;
+  right: number;
+}
+
+function box(frame: Frame, selector: string): Promise<Box> {
+  return frame.locator(selector).first().evaluate((element) => {
+    const r = element.getBoundingClientRect();
+    return { top: r.top, left: r.left, bottom: r.bottom, right: r.right };
+  });
+}
+
+async function selectedId(frame: Frame): Promise<string | null> {
+  return frame.locator('#list .row.selected').first().getAttribute('data-id').catch(() => null);
+}
+
+async function waitForHuman(frame: Frame, rowId: string, expected: string): Promise<void> {
+  await waitFor(async () => (await frame.locator(`#list .row[data-id="${rowId}"]`).first().getAttribute('data-human').catch(() => null)) === expected, {
+    timeoutMs: 15_000,
+    message: `the panel to show human label '${expected}' on row ${rowId}`,
+  });
+}
+
+/** Resizes the browser until the webview's own viewport is width×height (the workbench chrome around it is fixed). */
+async function sizeWebview(workbench: Workbench, frame: Frame, width: number, height: number): Promise<{ w: number; h: number }> {
+  const inner = (): Promise<{ w: number; h: number }> => frame.evaluate('({ w: window.innerWidth, h: window.innerHeight })');
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const now = await inner();
+    if (Math.abs(now.w - width) <= 4 && Math.abs(now.h - height) <= 4) {
+      return now;
+    }
+    const viewport = workbench.page.viewportSize()!;
+    // The webview's share of the window is not fixed (split editors, the panel): scale the step by it.
+    const next = {
+      width: Math.round(viewport.width + (width - now.w) * Math.max(1, viewport.width / Math.max(1, now.w) / 2)),
+      height: Math.round(viewport.height + (height - now.h)),
+    };
+    await workbench.page.setViewportSize(next);
+    await workbench.page.waitForTimeout(500);
+  }
+  return inner();
+}
+
+export default defineFlow({
+  name: 'review: one label order with digits, digit of the suggestion says accepted, search selects its first match, usable at 500×400',
+  fixture: 'review',
+  timeoutMs: 300_000,
+  async prepare(workspaceDir) {
+    await writeDatasetWithFlaggedRun(workspaceDir, 300, LABELS);
+  },
+  async run(workbench) {
+    await workbench.openFile(DATASET);
+    const [runId] = completedRuns(workbench);
+    const order = reviewOrder(readPredictions(workbench, runId));
+    const texts = new Map(
+      workbench
+        .readFile(DATASET)
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { id: string; text: string })
+        .map((row) => [row.id, row.text.toLowerCase()]),
+    );
+    await workbench.runCommand(REVIEW_COMMAND);
+    const frame = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 60_000 });
+    const page = workbench.page;
+
+    // 3. The buttons and the table's headers carry the digit, in the run's label order.
+    await frame.locator('#list .row[data-index="0"]').click();
+    for (const [i, label] of LABELS.entries()) {
+      assert.equal((await frame.locator(`#details [data-action="set-${i + 1}"]`).innerText()).trim(), `${i + 1} ${label}`);
+    }
+    await frame.evaluate("document.getElementById('confusion-details').open = true");
+    const columnHeads = await frame.locator('#confusion tr').first().locator('th').allInnerTexts();
+    const suggestedInRun = new Set(order.map((p) => p.suggested));
+    const expectedColumns = LABELS.filter((label) => suggestedInRun.has(label)).map((label) => `${LABELS.indexOf(label) + 1} ${label}`);
+    assert.deepEqual(columnHeads.slice(1).map((text) => text.replace(/\s+/g, ' ').trim()), expectedColumns);
+    const rowHeads = await frame.locator('#confusion tr th:first-child').allInnerTexts();
+    const teachersInRun = new Set(order.map((p) => p.teacher));
+    assert.deepEqual(
+      rowHeads.slice(1).map((text) => text.replace(/\s+/g, ' ').trim()),
+      LABELS.filter((label) => teachersInRun.has(label)).map((label) => `${LABELS.indexOf(label) + 1} ${label}`),
+    );
+
+    // 8. The digit of the suggested label: counted as accepted, and the panel says so.
+    const first = order[0];
+    const digit = LABELS.indexOf(first.suggested) + 1;
+    await frame.locator('#list .row[data-index="0"]').click();
+    await page.keyboard.press(String(digit));
+    await waitForHuman(frame, first.id, first.suggested);
+    await waitFor(async () => (await frame.locator('#notice').innerText()) === `'${first.suggested}' is the suggested label: counted as accepted.`, {
+      message: 'the note that the digit wrote the suggested label',
+    });
+    assert.equal(await frame.locator(`#list .row[data-id="${first.id}"] .status`).innerText(), `✓ accepted ${first.suggested}`);
+    await waitFor(async () => (await frame.locator('[data-action="undo"]').getAttribute('title')) === `Undo: Accept '${first.suggested}' (u)`, {
+      message: 'the undo entry to be named an accept',
+    });
+    await page.keyboard.press('u');
+    await waitForHuman(frame, first.id, '');
+
+    // 2. Select the 5th row, search: the first match is selected; Enter in the box moves to the list only.
+    await frame.locator('#list .row[data-index="4"]').click();
+    const before = await selectedId(frame);
+    assert.equal(before, order[4].id);
+    const search = 'the';
+    const matches = order.filter((p) => texts.get(p.id)!.includes(search) || p.id.toLowerCase().includes(search));
+    assert.ok(matches.length >= 6, `the search must match several rows, matched ${matches.length}`);
+    assert.notEqual(matches[0].id, before);
+    await page.keyboard.press('/');
+    await page.keyboard.type(search);
+    await page.keyboard.press('Enter');
+    await waitFor(async () => (await frame.locator('[data-count="showing"] b').innerText()).replace(/,/g, '') === String(matches.length), {
+      message: `the list to show the ${matches.length} matches`,
+    });
+    await waitFor(async () => (await selectedId(frame)) === matches[0].id, { message: 'the first match to be selected' });
+    assert.equal(await frame.locator('#list .row.selected').getAttribute('data-index'), '0');
+    assert.equal(await frame.evaluate('document.activeElement && document.activeElement.id'), 'list', 'Enter in the search box moves to the list');
+    await page.keyboard.press('Enter');
+    await waitForHuman(frame, matches[0].id, matches[0].suggested);
+    // Only that row was decided (the row selected before the search was not).
+    assert.equal(await frame.locator('[data-count="reviewed"] b').innerText(), '1');
+    await page.keyboard.press('u');
+    await waitForHuman(frame, matches[0].id, '');
+    await page.keyboard.press('/');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Backspace');
+    await page.keyboard.press('Escape');
+    await waitFor(async () => (await frame.locator('[data-count="showing"] b').innerText()).replace(/,/g, '') === String(order.length), {
+      message: 'the search to be cleared',
+    });
+
+    // 4 and 5. 500×400 beside the Problems panel.
+    await workbench.openProblems();
+    const size = await sizeWebview(workbench, frame, 500, 400);
+    console.log(`Label Review sized to ${size.w}×${size.h}`);
+    assert.ok(size.w <= 510 && size.h <= 410 && size.h >= 380, `the webview must be about 500×400, is ${size.w}×${size.h}`);
+    await frame.locator('#list .row[data-index="0"]').click();
+    const layout: { listHeight: number; tableOpen: boolean | string; pageHeight: number; innerHeight: number; innerWidth: number; headerHeight: number } =
+      await frame.evaluate(`({
+        listHeight: document.getElementById('list').clientHeight,
+        tableOpen: (document.getElementById('confusion-details') || { open: 'no fold' }).open,
+        pageHeight: document.documentElement.scrollHeight,
+        innerHeight: window.innerHeight,
+        innerWidth: window.innerWidth,
+        headerHeight: document.querySelector('header').getBoundingClientRect().height,
+      })`);
+    console.log(`Label Review at 500×400: ${JSON.stringify(layout)}`);
+    assert.ok(layout.listHeight >= 4 * ROW_HEIGHT, `the list shows at least 4 rows: ${layout.listHeight / ROW_HEIGHT} rows`);
+    assert.equal(layout.tableOpen, false, 'the confusion table is folded in a short panel');
+    assert.ok(layout.pageHeight <= layout.innerHeight + 1, 'nothing is cut off below the panel');
+    assert.ok(layout.headerHeight < 40, `the header is one line: ${layout.headerHeight}px`);
+    for (const action of ['accept', 'keep', 'set-1', 'set-2']) {
+      const b = await box(frame, `#details [data-action="${action}"]`);
+      assert.ok(b.top >= 0 && b.bottom <= layout.innerHeight && b.left >= 0 && b.right <= layout.innerWidth, `the ${action} button is on screen: ${JSON.stringify(b)}`);
+    }
+    for (const action of ['skip', 'open', 'probabilities']) {
+      const b = await box(frame, `#details [data-action="${action}"]`);
+      assert.ok(b.bottom <= layout.innerHeight, `the ${action} button is not cut off below: ${JSON.stringify(b)}`);
+    }
+    // 5. Undo and ? on the header's line, and they stay put when the counts change.
+    const undoBefore = await box(frame, 'header [data-action="undo"]');
+    const helpBefore = await box(frame, 'header [data-action="help"]');
+    const titleBox = await box(frame, 'header h1');
+    assert.ok(Math.abs(undoBefore.top - helpBefore.top) <= 4 && undoBefore.bottom > titleBox.top && undoBefore.top < titleBox.bottom, 'Undo, ? and the name share one line');
+    // A decision changes the counts and shows a note (the digit of the suggested label).
+    await page.keyboard.press(String(digit));
+    await waitForHuman(frame, order[0].id, order[0].suggested);
+    await waitFor(async () => (await frame.locator('[data-count="reviewed"] b').innerText()) === '1', { message: 'the counts to change' });
+    await frame.locator('#notice:not(:empty)').waitFor({ state: 'visible' });
+    const note = await box(frame, '#notice');
+    const actions = await box(frame, '#details .actions');
+    assert.ok(note.bottom <= actions.top, `the note does not cover the buttons: ${JSON.stringify({ note, actions })}`);
+    assert.deepEqual(await box(frame, 'header [data-action="undo"]'), undoBefore, 'Undo did not move');
+    assert.deepEqual(await box(frame, 'header [data-action="help"]'), helpBefore, '? did not move');
+    await workbench.screenshot('review-500x400');
+  },
+});
