@@ -3,6 +3,7 @@ import type { Services } from './editor/services';
 import { registerShowLogCommand } from './commands/showLog';
 import { registerDatasetDiagnostics } from './editor/datasetDiagnostics';
 import { registerValidateDatasetCommand } from './commands/validateDataset';
+import { MissingFieldCodeActions, registerUseFieldCommand } from './editor/fieldFixes';
 import { DistillationManager, registerRunDistillationCommand } from './commands/runDistillation';
 import { registerCancelDistillationCommand } from './commands/cancelDistillation';
 import { registerOpenLabelReviewCommand } from './commands/openLabelReview';
@@ -29,6 +30,7 @@ export function activate(context: vscode.ExtensionContext): void {
     registerShowLogCommand(services),
     datasetDiagnostics,
     registerValidateDatasetCommand(services, datasetDiagnostics),
+    registerUseFieldCommand(),
   );
   // Label Review: runs, flagged-row diagnostics, quick fixes, hover, the review panel and export.
   const runState = new RunState(log);
@@ -41,6 +43,9 @@ export function activate(context: vscode.ExtensionContext): void {
     new RunDiagnostics(runState),
     vscode.languages.registerCodeActionsProvider(jsonlFiles, new FlaggedRowCodeActions(runState), {
       providedCodeActionKinds: FlaggedRowCodeActions.providedCodeActionKinds,
+    }),
+    vscode.languages.registerCodeActionsProvider(jsonlFiles, new MissingFieldCodeActions(), {
+      providedCodeActionKinds: MissingFieldCodeActions.providedCodeActionKinds,
     }),
     vscode.languages.registerHoverProvider(jsonlFiles, new LabelProbabilityHover(runState)),
     registerRunDistillationCommand(distillations),

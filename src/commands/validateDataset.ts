@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { parseDatasetText, streamDataset, type Problem } from '../dataset/index';
+import { FIELD_GUESS_SAMPLE_ROWS, foldMissingFieldProblems, parseDatasetText, streamDataset, type Problem } from '../dataset/index';
 import { isJsonlDocument, type DatasetDiagnostics } from '../editor/datasetDiagnostics';
 import type { Services } from '../editor/services';
 import { readSettings } from '../editor/settings';
@@ -71,13 +71,17 @@ async function validate(uri: vscode.Uri, diagnostics: DatasetDiagnostics): Promi
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Validating ${vscode.workspace.asRelativePath(uri)}`, cancellable: true },
     async (progress, token) => {
-      const problems: Problem[] = [];
+      let problems: Problem[] = [];
+      const sample: Record<string, unknown>[] = [];
       let rows = 0;
       let reported = 0;
       for await (const batch of streamDataset(uri.fsPath, settings.fields, options)) {
         if (token.isCancellationRequested) return undefined;
         for (const result of batch) {
-          if (result.row) rows++;
+          if (result.row) {
+            rows++;
+            if (sample.length < FIELD_GUESS_SAMPLE_ROWS) sample.push(result.row.value);
+          }
           for (const problem of result.problems) problems.push(problem);
         }
         if (rows - reported >= 50_000) {
@@ -85,6 +89,8 @@ async function validate(uri: vscode.Uri, diagnostics: DatasetDiagnostics): Promi
           progress.report({ message: `${rows.toLocaleString()} rows` });
         }
       }
+      // A field missing on every row is one problem naming the setting, not one per row (as for an open file).
+      problems = foldMissingFieldProblems(problems, rows, settings.fields, () => sample);
       diagnostics.publish(uri, problems);
       return summarize(uri, rows, problems);
     },

@@ -1,4 +1,5 @@
 import { DatasetParser, duplicateIdProblem } from './parse';
+import { foldMissingFieldProblems, sampleRows } from './fieldGuess';
 import type { FieldMapping, Problem, ValidationOptions } from './types';
 
 /** One edit of a document, in lines: lines startLine..endLine (0-based, inclusive) became insertedLineCount lines. */
@@ -135,6 +136,6 @@ export class IncrementalDatasetValidator {
     this.lastParsedLineCount = this.parsedBeforeValidate + parsed;
     this.parsedBeforeValidate = 0;
     this.lastRowCount = rows;
-    return problems;
+    return foldMissingFieldProblems(problems, rows, this.parser.fields.mapping, () => sampleRows(lineAt, lineCount));
   }
 }

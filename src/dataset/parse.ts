@@ -3,6 +3,7 @@ import { compileFields, getFieldAt, idFieldValue, identityOf, isPlainObject, typ
 import { findJsonSyntaxError, locatePath, printable, scanJson, tooDeepOffset, TOO_DEEP_MESSAGE } from './jsonScan';
 import { forEachCompleteLine, forEachLine } from './lines';
 import { labelLengthProblem } from './labels';
+import { ABSENT_TEXT_PREFIX, fieldSetting, foldMissingFieldProblems } from './fieldGuess';
 import type { DatasetRow, FieldMapping, ParsedDataset, Problem, ValidationOptions } from './types';
 
 /** The outcome of one line: a row (possibly with problems), a problem instead of a row, or a blank line. */
@@ -90,7 +91,7 @@ export class DatasetParser {
       const name = fields.mapping.text;
       problems = [
         text === undefined
-          ? problem('missing-text', 'error', line, trimmedRange(lineText), `Missing text: the row has no field ${name}`, name)
+          ? problem('missing-text', 'error', line, trimmedRange(lineText), `${ABSENT_TEXT_PREFIX} ${name} (setting ${fieldSetting('text')})`, name)
           : problem(
               'missing-text',
               'error',
@@ -302,15 +303,19 @@ class DatasetCollector {
     if (result.problems.length > 0) for (const found of result.problems) this.problems.push(found);
   }
 
+  constructor(private readonly fields: FieldMapping) {}
+
   result(): ParsedDataset {
-    return { rows: this.rows, problems: this.problems, lineCount: this.lineCount, skippedBlankLines: this.skippedBlankLines };
+    const rows = this.rows;
+    const problems = foldMissingFieldProblems(this.problems, rows.length, this.fields, () => rows.map((row) => row.value));
+    return { rows, problems, lineCount: this.lineCount, skippedBlankLines: this.skippedBlankLines };
   }
 }
 
 /** Parses and validates a whole JSONL text (BOM, CRLF, lone CR, blank lines and a missing final newline tolerated). */
 export function parseDatasetText(text: string, fields: FieldMapping, options: ValidationOptions = {}): ParsedDataset {
   const parser = new DatasetParser(fields, options);
-  const collector = new DatasetCollector();
+  const collector = new DatasetCollector(fields);
   let line = 0;
   forEachLine(text, (start, end) => collector.add(parser.next(text.slice(start, end), ++line)), text.charCodeAt(0) === 0xfeff ? 1 : 0);
   return collector.result();
@@ -375,7 +380,7 @@ export async function* streamDataset(
 
 /** Reads, parses and validates a whole file, streaming it from disk. */
 export async function readDatasetFile(path: string, fields: FieldMapping, options: ValidationOptions = {}): Promise<ParsedDataset> {
-  const collector = new DatasetCollector();
+  const collector = new DatasetCollector(fields);
   for await (const batch of streamDataset(path, fields, options)) {
     for (const result of batch) collector.add(result);
   }

@@ -335,7 +335,7 @@ test('changing peerkd.labels or peerkd.fields re-validates open documents; other
   mock.timers.tick(0);
   assert.deepEqual(
     shown(uri).map(([, , , code]) => code),
-    ['missing-text', 'unknown-label'],
+    ['missing-text-field', 'unknown-label'],
   );
   configuration['fields.text'] = 'body';
   configuration.labels = [];
