@@ -1,5 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { UNTRUSTED_REASON } from '../editor/contextKeys';
+import { requireTrust } from '../editor/trust';
 import { labelListProblem, parseDatasetText } from '../dataset/index';
 import type { Services } from '../editor/services';
 import { readSettings } from '../editor/settings';
@@ -40,8 +42,7 @@ function cacheRoot(services: Services, uri: vscode.Uri): string {
  */
 export function registerLabelWithTeacherCommand(services: Services): vscode.Disposable {
   return vscode.commands.registerCommand('peerkd.labelWithTeacher', async (target?: unknown): Promise<LabelRunSummary | undefined> => {
-    if (!vscode.workspace.isTrusted) {
-      void vscode.window.showErrorMessage('PeerKD: teacher labelling calls the network and is disabled in untrusted workspaces.');
+    if (!requireTrust(UNTRUSTED_REASON.labelWithTeacher)) {
       return undefined;
     }
     const uri = targetUri(target);
