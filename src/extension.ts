@@ -13,7 +13,8 @@ import { registerKeepTeacherLabelCommand } from './commands/keepTeacherLabel';
 import { RunState } from './editor/runState';
 import { DistillationStatusBar } from './editor/statusBar';
 import { FlaggedRowCodeActions, LabelProbabilityHover, RunDiagnostics } from './editor/runDiagnostics';
-import { registerLabelReviewSerializer } from './webview/labelReviewPanel';
+import { LabelReviewPanel, registerLabelReviewSerializer } from './webview/labelReviewPanel';
+import { setLabelReviewDatasetSource } from './commands/datasetTarget';
 import { registerLabelWithTeacherCommand } from './commands/labelWithTeacher';
 import { registerSetTeacherApiKeyCommand } from './commands/setTeacherApiKey';
 
@@ -36,6 +37,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const runState = new RunState(log);
   const statusBar = new DistillationStatusBar();
   const distillations = new DistillationManager(services, runState, statusBar);
+  // Commands that need a dataset use the panel's when the panel has focus (commands/datasetTarget.ts).
+  setLabelReviewDatasetSource(LabelReviewPanel.viewType, () => LabelReviewPanel.current?.datasetUriForCommands());
   const jsonlFiles: vscode.DocumentSelector = [{ language: 'jsonl' }, { pattern: '**/*.{jsonl,ndjson}' }];
   context.subscriptions.push(
     runState,

@@ -6,7 +6,8 @@ import { DISTILLATION_RUNNING_KEY, UNTRUSTED_REASON } from '../editor/contextKey
 import { requireTrust } from '../editor/trust';
 import type { DistillationStatusBar } from '../editor/statusBar';
 import { describeProgress, summaryMessage } from '../review/format';
-import { isDatasetUri, targetDatasetUri, type RunState } from '../editor/runState';
+import { isDatasetUri, type RunState } from '../editor/runState';
+import { datasetTarget } from './datasetTarget';
 import { DistillationError, startDistillation, type DistillationRun } from '../training/client';
 import { datasetSourceDescription, type DistillationRequest, type LogLine } from '../training/protocol';
 import type { DistillOptions } from '../training/types';
@@ -52,7 +53,7 @@ export class DistillationManager {
   async run(argument: unknown): Promise<void> {
     const { log } = this.services;
     if (!requireTrust(UNTRUSTED_REASON.runDistillation)) return;
-    const datasetUri = targetDatasetUri(argument);
+    const datasetUri = datasetTarget(argument);
     if (!datasetUri) {
       void vscode.window.showErrorMessage('PeerKD: open a .jsonl dataset (or select one in the Explorer) to run the distillation.');
       return;

@@ -3,6 +3,7 @@ import { FIELD_GUESS_SAMPLE_ROWS, foldMissingFieldProblems, parseDatasetText, st
 import { isJsonlDocument, type DatasetDiagnostics } from '../editor/datasetDiagnostics';
 import type { Services } from '../editor/services';
 import { readSettings } from '../editor/settings';
+import { datasetTarget } from './datasetTarget';
 
 /** What "PeerKD: Validate Dataset" found; returned by the command so tests and other commands can use it. */
 export interface ValidationSummary {
@@ -42,9 +43,8 @@ export function registerValidateDatasetCommand(services: Services, diagnostics: 
 }
 
 async function chooseTarget(target: unknown): Promise<vscode.Uri | undefined> {
-  if (target instanceof vscode.Uri) return target;
-  const active = vscode.window.activeTextEditor?.document;
-  if (active && isJsonlDocument(active)) return active.uri;
+  const chosen = datasetTarget(target instanceof vscode.Uri ? target : undefined, isJsonlDocument);
+  if (chosen) return chosen;
   const picked = await vscode.window.showOpenDialog({
     canSelectMany: false,
     openLabel: 'Validate',

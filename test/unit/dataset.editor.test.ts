@@ -116,6 +116,11 @@ const workspaceEvents = {
 };
 const textDocuments: FakeDocument[] = [];
 let activeTextEditor: { document: FakeDocument } | undefined;
+class TabInputWebview {
+  constructor(readonly viewType: string) {}
+}
+/** The active tab's input (a focused Label Review panel is a webview tab, and leaves no active text editor). */
+let activeTabInput: unknown;
 let openDialogResult: Uri[] | undefined;
 
 const fakeVscode = {
@@ -124,6 +129,7 @@ const fakeVscode = {
   Position,
   Diagnostic,
   DiagnosticSeverity,
+  TabInputWebview,
   ProgressLocation: { Notification: 15 },
   languages: {
     createDiagnosticCollection: () => ({
@@ -147,6 +153,11 @@ const fakeVscode = {
   window: {
     get activeTextEditor() {
       return activeTextEditor;
+    },
+    tabGroups: {
+      get activeTabGroup() {
+        return { activeTab: activeTabInput === undefined ? undefined : { input: activeTabInput } };
+      },
     },
     showOpenDialog: async () => openDialogResult,
     withProgress: async (_options: unknown, task: (progress: unknown, token: unknown) => Promise<unknown>) =>
@@ -399,6 +410,18 @@ test('Validate Dataset uses the active editor (unsaved text included), else asks
   activeTextEditor = undefined;
   openDialogResult = undefined; // the user cancels the picker
   assert.equal(await commands.get('peerkd.validateDataset')?.(), undefined);
+
+  // With the Label Review panel focused (issue 10 §3.1), the command takes the panel's dataset, not the picker.
+  const datasetTarget = await import('../../src/commands/datasetTarget.js');
+  datasetTarget.setLabelReviewDatasetSource('peerkd.labelReview', () => uri as never);
+  activeTabInput = new TabInputWebview('mainThreadWebview-peerkd.labelReview');
+  openDialogResult = [Uri.file('/elsewhere.jsonl')];
+  assert.deepEqual(await commands.get('peerkd.validateDataset')?.(), { uri: uri.toString(), rows: 1, errors: 0, warnings: 0 });
+  activeTabInput = new TabInputWebview('mainThreadWebview-other.view');
+  openDialogResult = undefined;
+  assert.equal(await commands.get('peerkd.validateDataset')?.(), undefined, 'another webview focused: the picker asks');
+  activeTabInput = undefined;
+  datasetTarget.setLabelReviewDatasetSource('peerkd.labelReview', () => undefined);
 
   const missing = join(dir, 'missing.jsonl');
   openDialogResult = [Uri.file(missing)];
