@@ -120,11 +120,15 @@ export function missingTextFieldMessage(fields: FieldMapping, rows: number, cand
   return `Missing text: ${which} field '${fields.text}'; ${missingFieldAdvice('text', candidates.text)}`;
 }
 
-/** The message when no row has a teacher or a human label. */
-export function missingLabelFieldsMessage(fields: FieldMapping, candidates: FieldCandidates): string {
+/**
+ * The message when no row has a teacher or a human label: `rowsWithText` for the run (rows without text do not
+ * count there), else about the fields themselves (the editor's warning).
+ */
+export function missingLabelFieldsMessage(fields: FieldMapping, candidates: FieldCandidates, rowsWithText = true): string {
   const settings = `set ${fieldSetting('teacher')} (or --fields.teacher) to the field of the teacher's labels`;
   const found = candidates.label.length > 0 ? `: ${quoteList(candidates.label)} ${candidates.label.length === 1 ? 'looks' : 'look'} like labels` : '';
-  return `no row with text has a teacher label (field '${fields.teacher}') or a human label (field '${fields.human}'); ${settings}${found}`;
+  const subject = rowsWithText ? 'no row with text has' : 'no row has';
+  return `${subject} a teacher label (field '${fields.teacher}') or a human label (field '${fields.human}'); ${settings}${found}`;
 }
 
 /** The row objects among the first lines, for guessFields. */
@@ -160,11 +164,46 @@ export function candidatesFor(fields: FieldMapping, rows: Iterable<Record<string
  */
 export function foldMissingFieldProblems(
   problems: Problem[],
-  rows: number,
+  counts: MissingFieldCounts,
   fields: FieldMapping,
   sample: () => Iterable<Record<string, unknown>>,
 ): Problem[] {
+  const { rows } = counts;
   if (rows === 0) return problems;
+  let candidates: FieldCandidates | undefined;
+  const guess = (): FieldCandidates => (candidates ??= candidatesFor(fields, sample()));
+  const result = foldMissingText(problems, rows, fields, guess);
+  // No row has either label field, yet a field looks like labels: most likely the teacher's labels under another
+  // name (`llm_label`). Without such a field the file is simply unlabelled (Label with Teacher fills it): no problem.
+  if (counts.labelFieldRows === 0 && guess().label.length > 0) {
+    const line = counts.firstRowLine || 1;
+    const message = missingLabelFieldsMessage(fields, guess(), false);
+    const warning: Problem = {
+      code: 'missing-label-fields',
+      severity: 'warning',
+      line,
+      column: 1,
+      endColumn: 2,
+      field: fields.teacher,
+      message: message.charAt(0).toUpperCase() + message.slice(1),
+    };
+    const at = result.findIndex((problem) => problem.line > line);
+    result.splice(at === -1 ? result.length : at, 0, warning);
+  }
+  return result;
+}
+
+/** What foldMissingFieldProblems needs to know about the whole file. */
+export interface MissingFieldCounts {
+  /** Lines that parsed to objects. */
+  rows: number;
+  /** Rows with the teacher or the human label field (LineResult.labelField). */
+  labelFieldRows: number;
+  /** The first row's line (1-based), where a file-level problem is shown. */
+  firstRowLine: number;
+}
+
+function foldMissingText(problems: Problem[], rows: number, fields: FieldMapping, guess: () => FieldCandidates): Problem[] {
   let absent = 0;
   let first: Problem | undefined;
   for (const problem of problems) {
@@ -173,8 +212,8 @@ export function foldMissingFieldProblems(
       first ??= problem;
     }
   }
-  if (first === undefined || absent < rows) return problems;
-  const folded: Problem = { ...first, code: 'missing-text-field', message: missingTextFieldMessage(fields, rows, candidatesFor(fields, sample())) };
+  if (first === undefined || absent < rows) return [...problems];
+  const folded: Problem = { ...first, code: 'missing-text-field', message: missingTextFieldMessage(fields, rows, guess()) };
   return problems.filter((problem) => problem === first || !isAbsentTextProblem(problem)).map((problem) => (problem === first ? folded : problem));
 }
 
@@ -198,4 +237,15 @@ export function missingTextFixes(fields: FieldMapping, rows: Iterable<Record<str
   return candidatesFor(fields, rows)
     .text.slice(0, CANDIDATES_SHOWN)
     .map((path) => ({ field: 'text', path, title: `Use '${path}' as the text field (workspace setting ${fieldSetting('text')})` }));
+}
+
+/** The fixes for the "no label field" warning: map the teacher's labels to each field that looks like labels. */
+export function missingLabelFixes(fields: FieldMapping, rows: Iterable<Record<string, unknown>>): FieldFix[] {
+  return candidatesFor(fields, rows)
+    .label.slice(0, CANDIDATES_SHOWN)
+    .map((path) => ({
+      field: 'teacher',
+      path,
+      title: `Use '${path}' as the teacher label field (workspace setting ${fieldSetting('teacher')})`,
+    }));
 }

@@ -41,6 +41,8 @@ export {
   missingLabelFieldsMessage,
   missingTextFieldMessage,
   missingTextFixes,
+  missingLabelFixes,
+  type MissingFieldCounts,
   sampleRows,
   type FieldCandidates,
   type FieldFix,

@@ -15,6 +15,8 @@ export interface LineResult {
   row: DatasetRow | null;
   /** This line's own problems; duplicate ids need the other lines and are added by DatasetParser.next. */
   readonly problems: readonly Problem[];
+  /** A row that has the teacher or the human label field at all (any value, null included). */
+  labelField?: boolean;
 }
 
 /** Shared by every line without problems: most lines, so one allocation fewer per row. */
@@ -131,7 +133,7 @@ export class DatasetParser {
         ),
       );
     }
-    return { line, blank: false, row, problems: problems ?? NO_PROBLEMS };
+    return { line, blank: false, row, problems: problems ?? NO_PROBLEMS, labelField: teacherValue !== undefined || humanValue !== undefined };
   }
 
   /** Like parseLine, and also warns when the row's identity was already used on an earlier line. */
@@ -295,11 +297,17 @@ class DatasetCollector {
   readonly problems: Problem[] = [];
   lineCount = 0;
   skippedBlankLines = 0;
+  private labelFieldRows = 0;
+  private firstRowLine = 0;
 
   add(result: LineResult): void {
     this.lineCount = result.line;
     if (result.blank) this.skippedBlankLines++;
-    if (result.row) this.rows.push(result.row);
+    if (result.row) {
+      this.rows.push(result.row);
+      if (this.firstRowLine === 0) this.firstRowLine = result.line;
+      if (result.labelField) this.labelFieldRows++;
+    }
     if (result.problems.length > 0) for (const found of result.problems) this.problems.push(found);
   }
 
@@ -307,7 +315,8 @@ class DatasetCollector {
 
   result(): ParsedDataset {
     const rows = this.rows;
-    const problems = foldMissingFieldProblems(this.problems, rows.length, this.fields, () => rows.map((row) => row.value));
+    const counts = { rows: rows.length, labelFieldRows: this.labelFieldRows, firstRowLine: this.firstRowLine };
+    const problems = foldMissingFieldProblems(this.problems, counts, this.fields, () => rows.map((row) => row.value));
     return { rows, problems, lineCount: this.lineCount, skippedBlankLines: this.skippedBlankLines };
   }
 }

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { missingTextFixes, sampleRows, type FieldFix, type ProblemCode } from '../dataset/index';
+import { missingLabelFixes, missingTextFixes, sampleRows, type FieldFix, type ProblemCode } from '../dataset/index';
 import { DIAGNOSTIC_SOURCE } from './datasetDiagnostics';
 import { readSettings } from './settings';
 
@@ -7,18 +7,28 @@ import { readSettings } from './settings';
 export const USE_FIELD_COMMAND = 'peerkd.useField';
 
 /**
- * Quick fixes of the one "Missing text" problem a file gets when no row has the text field: "Use 'sentence' as the
- * text field" for each field that looks like text (dataset/fieldGuess.ts finds them).
+ * Quick fixes of the one "Missing text" problem a file gets when no row has the text field ("Use 'sentence' as the
+ * text field" for each field that looks like text) and of the one warning when no row has a label field but another
+ * field looks like labels ("Use 'llm_label' as the teacher label field"). dataset/fieldGuess.ts finds the fields.
  */
 export class MissingFieldCodeActions implements vscode.CodeActionProvider {
   static readonly providedCodeActionKinds = [vscode.CodeActionKind.QuickFix];
 
   provideCodeActions(document: vscode.TextDocument, _range: vscode.Range, context: vscode.CodeActionContext): vscode.CodeAction[] {
     // Only the folded problem (one per file) offers a mapping: a single row without text among others is that row's error.
-    const code: ProblemCode = 'missing-text-field';
-    const diagnostic = context.diagnostics.find((d) => d.source === DIAGNOSTIC_SOURCE && d.code === code);
-    if (diagnostic === undefined) return [];
-    const fixes = missingTextFixes(readSettings(document.uri).fields, sampleRows((index) => document.lineAt(index).text, document.lineCount));
+    const codes: ProblemCode[] = ['missing-text-field', 'missing-label-fields'];
+    const actions: vscode.CodeAction[] = [];
+    for (const diagnostic of context.diagnostics) {
+      if (diagnostic.source !== DIAGNOSTIC_SOURCE || !codes.includes(diagnostic.code as ProblemCode)) continue;
+      const fields = readSettings(document.uri).fields;
+      const rows = sampleRows((index) => document.lineAt(index).text, document.lineCount);
+      const fixes = diagnostic.code === 'missing-text-field' ? missingTextFixes(fields, rows) : missingLabelFixes(fields, rows);
+      actions.push(...this.actions(document, diagnostic, fixes));
+    }
+    return actions;
+  }
+
+  private actions(document: vscode.TextDocument, diagnostic: vscode.Diagnostic, fixes: FieldFix[]): vscode.CodeAction[] {
     return fixes.map((fix, index) => {
       const action = new vscode.CodeAction(fix.title, vscode.CodeActionKind.QuickFix);
       action.diagnostics = [diagnostic];

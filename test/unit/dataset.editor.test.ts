@@ -454,5 +454,8 @@ test('a large document is validated in slices that yield to the event loop; an e
       [24_001, 'empty-text'],
     ],
   );
-  assert.ok(lineAt.mock.callCount() <= 15_002, `read ${lineAt.mock.callCount()} lines; the first 10,000 were already parsed`);
+  // 15,002 lines parsed, plus the first 200 rows read again (once per validation) by the check for a label field
+  // under another name (dataset/fieldGuess.ts), which runs because no row here has a label field.
+  const read = lineAt.mock.callCount();
+  assert.ok(read <= 15_002 + 200 + 1, `read ${read} lines; the first 10,000 were already parsed`);
 });

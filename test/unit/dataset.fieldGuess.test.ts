@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
-import { guessFields, IncrementalDatasetValidator, missingTextFixes, parseDatasetText } from '../../src/dataset/index';
+import { guessFields, IncrementalDatasetValidator, missingLabelFixes, missingTextFixes, parseDatasetText } from '../../src/dataset/index';
 import { InputError, prepareTrainingInput } from '../../src/training/input';
 
 const LABELS = ['World', 'Sports', 'Business', 'Sci/Tech'];
@@ -38,7 +38,14 @@ test('a text field missing on every row is one problem for the file naming the s
     missing[0].message,
     "Missing text: none of the 1,000 rows has a field 'text'; set peerkd.fields.text (or --fields.text) to the field that holds it: 'sentence' looks like text",
   );
-  assert.equal(parsed.problems.length, 1);
+  // The labels are under another name too: one warning for that as well (see the test below), nothing per row.
+  assert.deepEqual(
+    parsed.problems.map((problem) => [problem.line, problem.code]),
+    [
+      [1, 'missing-text-field'],
+      [1, 'missing-label-fields'],
+    ],
+  );
 });
 
 test('the editor validator folds the same way, and unfolds once the setting maps the field', () => {
@@ -47,10 +54,13 @@ test('the editor validator folds the same way, and unfolds once the setting maps
   const problems = validator.validate(lines.length, (index) => lines[index]);
   assert.deepEqual(
     problems.map((problem) => [problem.line, problem.code]),
-    [[1, 'missing-text-field']],
+    [
+      [1, 'missing-text-field'],
+      [1, 'missing-label-fields'],
+    ],
   );
   assert.match(problems[0].message, /peerkd\.fields\.text .*'sentence' looks like text/);
-  validator.reconfigure({ ...DEFAULT_FIELDS, text: 'sentence' });
+  validator.reconfigure({ ...DEFAULT_FIELDS, text: 'sentence', teacher: 'llm_label' });
   assert.deepEqual(validator.validate(lines.length, (index) => lines[index]), []);
 });
 
@@ -101,4 +111,32 @@ test('the quick fix of the folded problem offers the text candidates as "Use \'s
     { field: 'text', path: 'sentence', title: "Use 'sentence' as the text field (workspace setting peerkd.fields.text)" },
   ]);
   assert.deepEqual(missingTextFixes(DEFAULT_FIELDS, [{ a: 1 }, { a: 2 }]), []);
+});
+
+test('no row with a label field but a field that looks like labels: one warning naming peerkd.fields.teacher, with its quick fix', () => {
+  const fields = { ...DEFAULT_FIELDS, text: 'sentence' };
+  const text = '{"broken\n' + otherNames(300);
+  const parsed = parseDatasetText(text, fields);
+  assert.deepEqual(
+    parsed.problems.map((problem) => [problem.line, problem.code, problem.severity]),
+    [
+      [1, 'invalid-json', 'error'],
+      [2, 'missing-label-fields', 'warning'],
+    ],
+  );
+  assert.equal(
+    parsed.problems[1].message,
+    "No row has a teacher label (field 'teacher_label') or a human label (field 'human_label'); set peerkd.fields.teacher (or --fields.teacher) to the field of the teacher's labels: 'llm_label' looks like labels",
+  );
+  const lines = text.trim().split('\n');
+  const validator = new IncrementalDatasetValidator(fields);
+  assert.deepEqual(validator.validate(lines.length, (index) => lines[index]), parsed.problems);
+  const rows = lines.slice(1).map((line) => JSON.parse(line) as Record<string, unknown>);
+  assert.deepEqual(missingLabelFixes(fields, rows), [
+    { field: 'teacher', path: 'llm_label', title: "Use 'llm_label' as the teacher label field (workspace setting peerkd.fields.teacher)" },
+  ]);
+  // Mapped, or a file that is simply unlabelled (no field looks like labels): no warning.
+  assert.deepEqual(parseDatasetText(otherNames(30), { ...fields, teacher: 'llm_label' }).problems, []);
+  assert.deepEqual(parseDatasetText('{"text": "a b"}\n{"text": "c d", "teacher_label": null}\n', DEFAULT_FIELDS).problems, []);
+  assert.deepEqual(parseDatasetText('{"text": "a b"}\n{"text": "c d"}\n', DEFAULT_FIELDS).problems, []);
 });
