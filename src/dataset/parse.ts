@@ -3,7 +3,7 @@ import { compileFields, getFieldAt, idFieldValue, identityOf, isPlainObject, typ
 import { findJsonSyntaxError, locatePath, printable, scanJson, tooDeepOffset, TOO_DEEP_MESSAGE } from './jsonScan';
 import { forEachCompleteLine, forEachLine } from './lines';
 import { labelLengthProblem } from './labels';
-import { ABSENT_TEXT_PREFIX, fieldSetting, foldMissingFieldProblems } from './fieldGuess';
+import { ABSENT_TEXT_PREFIX, FIELD_GUESS_SAMPLE_ROWS, fieldSetting, foldMissingFieldProblems } from './fieldGuess';
 import type { DatasetRow, FieldMapping, ParsedDataset, Problem, ValidationOptions } from './types';
 
 /** The outcome of one line: a row (possibly with problems), a problem instead of a row, or a blank line. */
@@ -316,7 +316,7 @@ class DatasetCollector {
   result(): ParsedDataset {
     const rows = this.rows;
     const counts = { rows: rows.length, labelFieldRows: this.labelFieldRows, firstRowLine: this.firstRowLine };
-    const problems = foldMissingFieldProblems(this.problems, counts, this.fields, () => rows.map((row) => row.value));
+    const problems = foldMissingFieldProblems(this.problems, counts, this.fields, () => rows.slice(0, FIELD_GUESS_SAMPLE_ROWS).map((row) => row.value));
     return { rows, problems, lineCount: this.lineCount, skippedBlankLines: this.skippedBlankLines };
   }
 }

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import {
   candidatesFor,
+  FIELD_GUESS_SAMPLE_ROWS,
   fileError,
   getFieldAt,
   inferLabelSet,
@@ -135,7 +136,7 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
   if (tooLong) throw new InputError(`${file}:${tooLong.line}: ${tooLong.message}`, file, tooLong.line);
 
   // A dataset whose fields are named differently: say which setting maps them and which fields look right.
-  const rowValues = () => parsed.rows.map((row) => row.value);
+  const rowValues = () => parsed.rows.slice(0, FIELD_GUESS_SAMPLE_ROWS).map((row) => row.value);
   if (withText.length === 0 && parsed.rows.length > 0) {
     const textPath = splitFieldPath(source.fields.text);
     if (parsed.rows.every((row) => getFieldAt(row.value, textPath) === undefined)) {
