@@ -3,6 +3,7 @@ import type { Services } from './editor/services';
 import { registerShowLogCommand } from './commands/showLog';
 import { registerDatasetDiagnostics } from './editor/datasetDiagnostics';
 import { registerValidateDatasetCommand } from './commands/validateDataset';
+import { MissingFieldCodeActions, registerUseFieldCommand } from './editor/fieldFixes';
 import { DistillationManager, registerRunDistillationCommand } from './commands/runDistillation';
 import { registerCancelDistillationCommand } from './commands/cancelDistillation';
 import { registerOpenLabelReviewCommand } from './commands/openLabelReview';
@@ -12,7 +13,8 @@ import { registerKeepTeacherLabelCommand } from './commands/keepTeacherLabel';
 import { RunState } from './editor/runState';
 import { DistillationStatusBar } from './editor/statusBar';
 import { FlaggedRowCodeActions, LabelProbabilityHover, RunDiagnostics } from './editor/runDiagnostics';
-import { registerLabelReviewSerializer } from './webview/labelReviewPanel';
+import { LabelReviewPanel, registerLabelReviewSerializer } from './webview/labelReviewPanel';
+import { setLabelReviewDatasetSource } from './commands/datasetTarget';
 import { registerLabelWithTeacherCommand } from './commands/labelWithTeacher';
 import { registerSetTeacherApiKeyCommand } from './commands/setTeacherApiKey';
 
@@ -29,11 +31,14 @@ export function activate(context: vscode.ExtensionContext): void {
     registerShowLogCommand(services),
     datasetDiagnostics,
     registerValidateDatasetCommand(services, datasetDiagnostics),
+    registerUseFieldCommand(),
   );
   // Label Review: runs, flagged-row diagnostics, quick fixes, hover, the review panel and export.
   const runState = new RunState(log);
   const statusBar = new DistillationStatusBar();
   const distillations = new DistillationManager(services, runState, statusBar);
+  // Commands that need a dataset use the panel's when the panel has focus (commands/datasetTarget.ts).
+  setLabelReviewDatasetSource(LabelReviewPanel.viewType, () => LabelReviewPanel.current?.datasetUriForCommands());
   const jsonlFiles: vscode.DocumentSelector = [{ language: 'jsonl' }, { pattern: '**/*.{jsonl,ndjson}' }];
   context.subscriptions.push(
     runState,
@@ -41,6 +46,9 @@ export function activate(context: vscode.ExtensionContext): void {
     new RunDiagnostics(runState),
     vscode.languages.registerCodeActionsProvider(jsonlFiles, new FlaggedRowCodeActions(runState), {
       providedCodeActionKinds: FlaggedRowCodeActions.providedCodeActionKinds,
+    }),
+    vscode.languages.registerCodeActionsProvider(jsonlFiles, new MissingFieldCodeActions(), {
+      providedCodeActionKinds: MissingFieldCodeActions.providedCodeActionKinds,
     }),
     vscode.languages.registerHoverProvider(jsonlFiles, new LabelProbabilityHover(runState)),
     registerRunDistillationCommand(distillations),

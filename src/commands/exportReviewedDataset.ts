@@ -2,7 +2,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { assertNotSameFile, writeFileAtomic } from '../dataset/files';
 import type { Services } from '../editor/services';
-import { datasetDocument, targetDatasetUri, type RunState } from '../editor/runState';
+import { datasetDocument, type RunState } from '../editor/runState';
+import { datasetTarget } from './datasetTarget';
 import { readSettings } from '../editor/settings';
 import { exportReviewedText, FINAL_LABEL_FIELD, PROVENANCE_FIELD, reviewedFileName } from '../review/export';
 
@@ -12,7 +13,7 @@ import { exportReviewedText, FINAL_LABEL_FIELD, PROVENANCE_FIELD, reviewedFileNa
  */
 export function registerExportReviewedDatasetCommand(services: Services, runState: RunState): vscode.Disposable {
   return vscode.commands.registerCommand('peerkd.exportReviewedDataset', async (argument?: unknown) => {
-    const datasetUri = targetDatasetUri(argument);
+    const datasetUri = datasetTarget(argument);
     if (!datasetUri) {
       void vscode.window.showErrorMessage('PeerKD: open a .jsonl dataset (or select one in the Explorer) to export it.');
       return;

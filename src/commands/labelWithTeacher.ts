@@ -1,5 +1,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { UNTRUSTED_REASON } from '../editor/contextKeys';
+import { requireTrust } from '../editor/trust';
+import { datasetTarget } from './datasetTarget';
 import { labelListProblem, parseDatasetText } from '../dataset/index';
 import type { Services } from '../editor/services';
 import { readSettings } from '../editor/settings';
@@ -19,10 +22,7 @@ function isLocalEndpoint(baseUrl: string): boolean {
 }
 
 function targetUri(target: unknown): vscode.Uri | undefined {
-  if (target instanceof vscode.Uri) return target;
-  const document = vscode.window.activeTextEditor?.document;
-  if (document && (document.languageId === 'jsonl' || document.uri.path.endsWith('.jsonl'))) return document.uri;
-  return undefined;
+  return datasetTarget(target, (document) => document.languageId === 'jsonl' || document.uri.path.endsWith('.jsonl'));
 }
 
 /** Answers are cached in the workspace folder that holds the file (else next to it), never in the extension. */
@@ -40,8 +40,7 @@ function cacheRoot(services: Services, uri: vscode.Uri): string {
  */
 export function registerLabelWithTeacherCommand(services: Services): vscode.Disposable {
   return vscode.commands.registerCommand('peerkd.labelWithTeacher', async (target?: unknown): Promise<LabelRunSummary | undefined> => {
-    if (!vscode.workspace.isTrusted) {
-      void vscode.window.showErrorMessage('PeerKD: teacher labelling calls the network and is disabled in untrusted workspaces.');
+    if (!requireTrust(UNTRUSTED_REASON.labelWithTeacher)) {
       return undefined;
     }
     const uri = targetUri(target);

@@ -2,11 +2,14 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Services } from '../editor/services';
 import { readSettings } from '../editor/settings';
+import { DISTILLATION_RUNNING_KEY, UNTRUSTED_REASON } from '../editor/contextKeys';
+import { requireTrust } from '../editor/trust';
 import type { DistillationStatusBar } from '../editor/statusBar';
 import { describeProgress, summaryMessage } from '../review/format';
-import { isDatasetUri, targetDatasetUri, type RunState } from '../editor/runState';
+import { isDatasetUri, type RunState } from '../editor/runState';
+import { datasetTarget } from './datasetTarget';
 import { DistillationError, startDistillation, type DistillationRun } from '../training/client';
-import type { DistillationRequest, LogLine } from '../training/protocol';
+import { datasetSourceDescription, type DistillationRequest, type LogLine } from '../training/protocol';
 import type { DistillOptions } from '../training/types';
 
 interface ActiveRun {
@@ -49,11 +52,8 @@ export class DistillationManager {
 
   async run(argument: unknown): Promise<void> {
     const { log } = this.services;
-    if (!vscode.workspace.isTrusted) {
-      void vscode.window.showErrorMessage('PeerKD: training runs code in a child process, so it needs a trusted workspace.');
-      return;
-    }
-    const datasetUri = targetDatasetUri(argument);
+    if (!requireTrust(UNTRUSTED_REASON.runDistillation)) return;
+    const datasetUri = datasetTarget(argument);
     if (!datasetUri) {
       void vscode.window.showErrorMessage('PeerKD: open a .jsonl dataset (or select one in the Explorer) to run the distillation.');
       return;
@@ -103,7 +103,7 @@ export class DistillationManager {
       options,
       outputDir: settings.training.outputDir || undefined,
     };
-    log.info(`Distillation of ${datasetUri.fsPath} requested (${open?.isDirty ? 'unsaved editor text' : 'saved text'}; folds ${options.folds}, stages ${options.stages}, seed ${options.seed}, backend ${options.backend})`);
+    log.info(`Distillation of ${datasetUri.fsPath} requested (${datasetSourceDescription(request, open?.isDirty)}; folds ${options.folds}, stages ${options.stages}, seed ${options.seed}, backend ${options.backend})`);
 
     let prefix = `[${name}]`;
     let lastFraction = 0;
@@ -132,6 +132,7 @@ export class DistillationManager {
     let markFinished!: () => void;
     const finished = new Promise<void>((resolve) => (markFinished = resolve));
     this.active.set(key, { datasetUri, run, finished });
+    this.updateRunningContext();
 
     try {
       const result = await vscode.window.withProgress(
@@ -172,6 +173,7 @@ export class DistillationManager {
       if (this.active.get(key)?.run === run) {
         this.active.delete(key);
       }
+      this.updateRunningContext();
       markFinished();
     }
   }
@@ -183,6 +185,11 @@ export class DistillationManager {
     } else if (answer === 'Show Log') {
       this.services.log.show(true);
     }
+  }
+
+  /** "Cancel Distillation" shows in the palette only while something runs (package.json `when`). */
+  private updateRunningContext(): void {
+    void vscode.commands.executeCommand('setContext', DISTILLATION_RUNNING_KEY, this.active.size > 0);
   }
 
   /** Cancels every run (extension deactivation). */

@@ -1,8 +1,9 @@
 import * as vscode from 'vscode';
-import { parseDatasetText, streamDataset, type Problem } from '../dataset/index';
+import { FIELD_GUESS_SAMPLE_ROWS, foldMissingFieldProblems, parseDatasetText, streamDataset, type Problem } from '../dataset/index';
 import { isJsonlDocument, type DatasetDiagnostics } from '../editor/datasetDiagnostics';
 import type { Services } from '../editor/services';
 import { readSettings } from '../editor/settings';
+import { datasetTarget } from './datasetTarget';
 
 /** What "PeerKD: Validate Dataset" found; returned by the command so tests and other commands can use it. */
 export interface ValidationSummary {
@@ -42,9 +43,8 @@ export function registerValidateDatasetCommand(services: Services, diagnostics: 
 }
 
 async function chooseTarget(target: unknown): Promise<vscode.Uri | undefined> {
-  if (target instanceof vscode.Uri) return target;
-  const active = vscode.window.activeTextEditor?.document;
-  if (active && isJsonlDocument(active)) return active.uri;
+  const chosen = datasetTarget(target instanceof vscode.Uri ? target : undefined, isJsonlDocument);
+  if (chosen) return chosen;
   const picked = await vscode.window.showOpenDialog({
     canSelectMany: false,
     openLabel: 'Validate',
@@ -71,13 +71,21 @@ async function validate(uri: vscode.Uri, diagnostics: DatasetDiagnostics): Promi
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Validating ${vscode.workspace.asRelativePath(uri)}`, cancellable: true },
     async (progress, token) => {
-      const problems: Problem[] = [];
+      let problems: Problem[] = [];
+      const sample: Record<string, unknown>[] = [];
       let rows = 0;
+      let labelFieldRows = 0;
+      let firstRowLine = 0;
       let reported = 0;
       for await (const batch of streamDataset(uri.fsPath, settings.fields, options)) {
         if (token.isCancellationRequested) return undefined;
         for (const result of batch) {
-          if (result.row) rows++;
+          if (result.row) {
+            rows++;
+            if (firstRowLine === 0) firstRowLine = result.line;
+            if (result.labelField) labelFieldRows++;
+            if (sample.length < FIELD_GUESS_SAMPLE_ROWS) sample.push(result.row.value);
+          }
           for (const problem of result.problems) problems.push(problem);
         }
         if (rows - reported >= 50_000) {
@@ -85,6 +93,8 @@ async function validate(uri: vscode.Uri, diagnostics: DatasetDiagnostics): Promi
           progress.report({ message: `${rows.toLocaleString()} rows` });
         }
       }
+      // A field missing on every row is one problem naming the setting, not one per row (as for an open file).
+      problems = foldMissingFieldProblems(problems, { rows, labelFieldRows, firstRowLine }, settings.fields, () => sample);
       diagnostics.publish(uri, problems);
       return summarize(uri, rows, problems);
     },

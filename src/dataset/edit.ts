@@ -36,7 +36,6 @@ function setField(lineText: string, bytes: boolean, dottedPath: string, value: u
   const json = JSON.stringify(value);
   if (json === undefined) throw new Error(`Cannot write ${String(value)} to field ${dottedPath}: not a JSON value`);
   const encode = (text: string): string => (bytes ? Buffer.from(text, 'utf8').toString('latin1') : text);
-  const serialized = encode(json);
   const offset = bytes ? (lineText.startsWith(UTF8_BOM_AS_LATIN1) ? 3 : 0) : lineText.charCodeAt(0) === 0xfeff ? 1 : 0;
   const body = offset === 0 ? lineText : lineText.slice(offset);
   let root: ScannedObject | undefined;
@@ -49,12 +48,15 @@ function setField(lineText: string, bytes: boolean, dottedPath: string, value: u
     throw error;
   }
   if (root === undefined) throw new Error(`Cannot set field ${dottedPath}: the line is not a JSON object`);
+  const style = separatorStyle(body, root);
+  // An object or array value is spaced like the line it goes into (`{"source": "human", "run": null}` in a line
+  // spaced `", "`), not compact inside a spaced line.
+  const serialized = encode(stringifyInStyle(value, style) ?? json);
   const location = locatePath(root, path);
   if (location.found) {
     const { valueStart, valueEnd } = location.member;
     return lineText.slice(0, offset + valueStart) + serialized + lineText.slice(offset + valueEnd);
   }
-  const style = separatorStyle(body, root);
   let member = serialized;
   for (let i = location.missing.length - 1; i >= 0; i--) {
     const key = encode(JSON.stringify(location.missing[i])) + style.colon + member;
@@ -65,6 +67,21 @@ function setField(lineText: string, bytes: boolean, dottedPath: string, value: u
   const insertAt = offset + (last === undefined ? parent.start + 1 : last.valueEnd);
   const inserted = last === undefined ? member : style.comma + member;
   return lineText.slice(0, insertAt) + inserted + lineText.slice(insertAt);
+}
+
+/** JSON.stringify with the line's colon and comma between members (no other whitespace); undefined as JSON.stringify. */
+function stringifyInStyle(value: unknown, style: { colon: string; comma: string }): string | undefined {
+  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map((item) => stringifyInStyle(item, style) ?? 'null').join(style.comma)}]`;
+  if (isPlainObject(value)) {
+    const members: string[] = [];
+    for (const [key, member] of Object.entries(value)) {
+      const text = stringifyInStyle(member, style);
+      if (text !== undefined) members.push(JSON.stringify(key) + style.colon + text);
+    }
+    return `{${members.join(style.comma)}}`;
+  }
+  return JSON.stringify(value);
 }
 
 /** `": "` or `":"`, `", "` or `","`: copied from the line's first member and first separator. */

@@ -1,4 +1,5 @@
 import { DatasetParser, duplicateIdProblem } from './parse';
+import { foldMissingFieldProblems, sampleRows } from './fieldGuess';
 import type { FieldMapping, Problem, ValidationOptions } from './types';
 
 /** One edit of a document, in lines: lines startLine..endLine (0-based, inclusive) became insertedLineCount lines. */
@@ -27,6 +28,8 @@ interface LineEntry {
   id: string | null;
   /** The line's own problems (duplicates are computed across lines at validation time). */
   problems: readonly Problem[];
+  /** The row has the teacher or the human label field. */
+  labelField: boolean;
 }
 
 /**
@@ -97,7 +100,7 @@ export class IncrementalDatasetValidator {
 
   private parseEntry(text: string, index: number): LineEntry {
     const result = this.parser.parseLine(text, index + 1);
-    return { id: result.row?.id ?? null, problems: result.problems };
+    return { id: result.row?.id ?? null, problems: result.problems, labelField: result.labelField === true };
   }
 
   /**
@@ -108,6 +111,8 @@ export class IncrementalDatasetValidator {
     if (this.entries.length !== lineCount) this.entries = new Array<undefined>(lineCount);
     let parsed = 0;
     let rows = 0;
+    let labelFieldRows = 0;
+    let firstRowLine = 0;
     const firstLineOfId = new Map<string, number>();
     const problems: Problem[] = [];
     for (let index = 0; index < lineCount; index++) {
@@ -122,6 +127,8 @@ export class IncrementalDatasetValidator {
       for (const problem of entry.problems) problems.push(problem.line === line ? problem : { ...problem, line });
       if (entry.id === null) continue;
       rows++;
+      if (firstRowLine === 0) firstRowLine = line;
+      if (entry.labelField) labelFieldRows++;
       const firstLine = firstLineOfId.get(entry.id);
       if (firstLine === undefined) {
         firstLineOfId.set(entry.id, line);
@@ -135,6 +142,6 @@ export class IncrementalDatasetValidator {
     this.lastParsedLineCount = this.parsedBeforeValidate + parsed;
     this.parsedBeforeValidate = 0;
     this.lastRowCount = rows;
-    return problems;
+    return foldMissingFieldProblems(problems, { rows, labelFieldRows, firstRowLine }, this.parser.fields.mapping, () => sampleRows(lineAt, lineCount));
   }
 }

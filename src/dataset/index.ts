@@ -30,3 +30,21 @@ export { forEachLine, firstInvalidUtf8Line } from './lines';
 export { findJsonSyntaxError, JsonScanError, MAX_JSON_DEPTH, TOO_DEEP_MESSAGE, printable } from './jsonScan';
 export { MAX_LABEL_LENGTH, labelLengthProblem, labelListProblem, parseLabelList } from './labels';
 export { IncrementalDatasetValidator, lineCountOf, type LineChange } from './incremental';
+export {
+  FIELD_GUESS_SAMPLE_ROWS,
+  candidatesFor,
+  fieldSetting,
+  foldMissingFieldProblems,
+  guessFields,
+  isAbsentTextProblem,
+  missingFieldAdvice,
+  missingLabelFieldsMessage,
+  missingTextFieldMessage,
+  missingTextFixes,
+  missingLabelFixes,
+  type MissingFieldCounts,
+  sampleRows,
+  type FieldCandidates,
+  type FieldFix,
+  type MappedField,
+} from './fieldGuess';

@@ -3,6 +3,7 @@ import { compileFields, getFieldAt, idFieldValue, identityOf, isPlainObject, typ
 import { findJsonSyntaxError, locatePath, printable, scanJson, tooDeepOffset, TOO_DEEP_MESSAGE } from './jsonScan';
 import { forEachCompleteLine, forEachLine } from './lines';
 import { labelLengthProblem } from './labels';
+import { ABSENT_TEXT_PREFIX, FIELD_GUESS_SAMPLE_ROWS, fieldSetting, foldMissingFieldProblems } from './fieldGuess';
 import type { DatasetRow, FieldMapping, ParsedDataset, Problem, ValidationOptions } from './types';
 
 /** The outcome of one line: a row (possibly with problems), a problem instead of a row, or a blank line. */
@@ -14,6 +15,8 @@ export interface LineResult {
   row: DatasetRow | null;
   /** This line's own problems; duplicate ids need the other lines and are added by DatasetParser.next. */
   readonly problems: readonly Problem[];
+  /** A row that has the teacher or the human label field at all (any value, null included). */
+  labelField?: boolean;
 }
 
 /** Shared by every line without problems: most lines, so one allocation fewer per row. */
@@ -90,7 +93,7 @@ export class DatasetParser {
       const name = fields.mapping.text;
       problems = [
         text === undefined
-          ? problem('missing-text', 'error', line, trimmedRange(lineText), `Missing text: the row has no field ${name}`, name)
+          ? problem('missing-text', 'error', line, trimmedRange(lineText), `${ABSENT_TEXT_PREFIX} ${name} (setting ${fieldSetting('text')})`, name)
           : problem(
               'missing-text',
               'error',
@@ -130,7 +133,7 @@ export class DatasetParser {
         ),
       );
     }
-    return { line, blank: false, row, problems: problems ?? NO_PROBLEMS };
+    return { line, blank: false, row, problems: problems ?? NO_PROBLEMS, labelField: teacherValue !== undefined || humanValue !== undefined };
   }
 
   /** Like parseLine, and also warns when the row's identity was already used on an earlier line. */
@@ -294,23 +297,34 @@ class DatasetCollector {
   readonly problems: Problem[] = [];
   lineCount = 0;
   skippedBlankLines = 0;
+  private labelFieldRows = 0;
+  private firstRowLine = 0;
 
   add(result: LineResult): void {
     this.lineCount = result.line;
     if (result.blank) this.skippedBlankLines++;
-    if (result.row) this.rows.push(result.row);
+    if (result.row) {
+      this.rows.push(result.row);
+      if (this.firstRowLine === 0) this.firstRowLine = result.line;
+      if (result.labelField) this.labelFieldRows++;
+    }
     if (result.problems.length > 0) for (const found of result.problems) this.problems.push(found);
   }
 
+  constructor(private readonly fields: FieldMapping) {}
+
   result(): ParsedDataset {
-    return { rows: this.rows, problems: this.problems, lineCount: this.lineCount, skippedBlankLines: this.skippedBlankLines };
+    const rows = this.rows;
+    const counts = { rows: rows.length, labelFieldRows: this.labelFieldRows, firstRowLine: this.firstRowLine };
+    const problems = foldMissingFieldProblems(this.problems, counts, this.fields, () => rows.slice(0, FIELD_GUESS_SAMPLE_ROWS).map((row) => row.value));
+    return { rows, problems, lineCount: this.lineCount, skippedBlankLines: this.skippedBlankLines };
   }
 }
 
 /** Parses and validates a whole JSONL text (BOM, CRLF, lone CR, blank lines and a missing final newline tolerated). */
 export function parseDatasetText(text: string, fields: FieldMapping, options: ValidationOptions = {}): ParsedDataset {
   const parser = new DatasetParser(fields, options);
-  const collector = new DatasetCollector();
+  const collector = new DatasetCollector(fields);
   let line = 0;
   forEachLine(text, (start, end) => collector.add(parser.next(text.slice(start, end), ++line)), text.charCodeAt(0) === 0xfeff ? 1 : 0);
   return collector.result();
@@ -375,7 +389,7 @@ export async function* streamDataset(
 
 /** Reads, parses and validates a whole file, streaming it from disk. */
 export async function readDatasetFile(path: string, fields: FieldMapping, options: ValidationOptions = {}): Promise<ParsedDataset> {
-  const collector = new DatasetCollector();
+  const collector = new DatasetCollector(fields);
   for await (const batch of streamDataset(path, fields, options)) {
     for (const result of batch) collector.add(result);
   }

@@ -42,6 +42,10 @@ export type ProblemCode =
   | 'invalid-json'
   | 'not-an-object'
   | 'missing-text'
+  /** The text field is absent on every row: one problem for the file (on its first row), naming the setting. */
+  | 'missing-text-field'
+  /** No row has the teacher or the human label field, and another field looks like labels: once per file. */
+  | 'missing-label-fields'
   | 'empty-text'
   | 'unknown-label'
   /** A teacher or human label that is a number, object, array or boolean: ignored, as if absent. */

@@ -158,21 +158,6 @@ export async function datasetDocument(uri: vscode.Uri): Promise<vscode.TextDocum
   return open ?? vscode.workspace.openTextDocument(uri);
 }
 
-/** The dataset a command should act on: its argument (explorer, editor title), else the active editor's file. */
-export function targetDatasetUri(argument: unknown): vscode.Uri | undefined {
-  if (argument instanceof vscode.Uri) {
-    return argument;
-  }
-  if (typeof argument === 'string' && argument.length > 0) {
-    try {
-      return vscode.Uri.parse(argument, true);
-    } catch {
-      return undefined;
-    }
-  }
-  return vscode.window.activeTextEditor?.document.uri;
-}
-
 export function isDatasetUri(uri: vscode.Uri): boolean {
   return /\.(jsonl|ndjson)$/i.test(uri.path);
 }

@@ -79,6 +79,35 @@ export function trustSentence(trust: TrustSummary, flagged: number): string {
 }
 
 /** The end-of-run summary: the teacher's estimated accuracy, rows flagged, final student accuracy on the human labels. */
+/** Below this many human labels a student–teacher difference is not worth acting on, whatever its size. */
+const MIN_HUMAN_LABELS_TO_COMPARE = 20;
+
+/**
+ * The final student's accuracy on the human labels beside the teacher's on the same human rows (those it labelled),
+ * and what to do about it. A difference counts only when it exceeds the 90 % noise of two accuracies measured on n
+ * rows (1.645·√((s(1−s) + t(1−t))/n), an unpaired bound, so a conservative one for these paired figures).
+ */
+export function studentVersusTeacher(summary: Pick<RunSummary, 'finalStudentHumanAccuracy' | 'teacherAgreementWithHumans' | 'counts'>): string | undefined {
+  const student = summary.finalStudentHumanAccuracy;
+  const shown = percent(student);
+  if (student === null || shown === undefined) return undefined;
+  const humans = summary.counts.humanLabelled;
+  const figure = `Final student ${shown} right on the ${plural(humans, 'human label')}`;
+  const teacher = summary.teacherAgreementWithHumans;
+  if (teacher === null || !Number.isFinite(teacher)) {
+    return `${figure} (no teacher labels on those rows to compare with).`;
+  }
+  const pair = `${figure}, the teacher ${percent(teacher)} on those rows.`;
+  const margin = 1.645 * Math.sqrt((student * (1 - student) + teacher * (1 - teacher)) / Math.max(humans, 1));
+  if (humans < MIN_HUMAN_LABELS_TO_COMPARE || Math.abs(student - teacher) <= margin) {
+    return `${pair} Too close to call on ${plural(humans, 'label')}: review the flagged rows in Label Review; each label you set sharpens the comparison.`;
+  }
+  if (student > teacher) {
+    return `${pair} The student beats the teacher here: its suggestions are worth taking; review the flagged rows in Label Review, most likely wrong first.`;
+  }
+  return `${pair} The teacher beats the student here: keep the teacher's labels by default and use Label Review only to fix the flagged rows it gets wrong.`;
+}
+
 export function summaryMessage(datasetName: string, summary: RunSummary): string {
   const parts = [`PeerKD: ${datasetName} done.`];
   if (summary.trust) {
@@ -90,9 +119,9 @@ export function summaryMessage(datasetName: string, summary: RunSummary): string
     }
     parts.push(`${plural(summary.flagged, 'row')} flagged.`);
   }
-  const student = percent(summary.finalStudentHumanAccuracy);
-  if (student) {
-    parts.push(`Final student ${student} on the ${plural(summary.counts.humanLabelled, 'human label')}.`);
+  const comparison = studentVersusTeacher(summary);
+  if (comparison) {
+    parts.push(comparison);
   }
   const skipped: string[] = [];
   if (summary.counts.invalidLines > 0) {

@@ -6,7 +6,20 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
-import { fileError, inferLabelSet, labelListProblem, parseDatasetText, printable, readDatasetFile } from '../dataset';
+import {
+  candidatesFor,
+  FIELD_GUESS_SAMPLE_ROWS,
+  fileError,
+  getFieldAt,
+  inferLabelSet,
+  labelListProblem,
+  missingLabelFieldsMessage,
+  missingTextFieldMessage,
+  parseDatasetText,
+  printable,
+  readDatasetFile,
+  splitFieldPath,
+} from '../dataset';
 import type { DatasetRow, FieldMapping, ParsedDataset } from '../dataset/types';
 import { sha256 } from './artifacts';
 import type { InputCounts } from './protocol';
@@ -122,6 +135,15 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
   const tooLong = parsed.problems.find((problem) => problem.code === 'label-too-long');
   if (tooLong) throw new InputError(`${file}:${tooLong.line}: ${tooLong.message}`, file, tooLong.line);
 
+  // A dataset whose fields are named differently: say which setting maps them and which fields look right.
+  const rowValues = () => parsed.rows.slice(0, FIELD_GUESS_SAMPLE_ROWS).map((row) => row.value);
+  if (withText.length === 0 && parsed.rows.length > 0) {
+    const textPath = splitFieldPath(source.fields.text);
+    if (parsed.rows.every((row) => getFieldAt(row.value, textPath) === undefined)) {
+      throw new InputError(`${file}: ${missingTextFieldMessage(source.fields, parsed.rows.length, candidatesFor(source.fields, rowValues()))}`, file);
+    }
+  }
+
   // The label set.
   let labels: string[];
   let labelsSource: PreparedInput['labelsSource'];
@@ -148,10 +170,7 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     labels = inferLabelSet(withText);
     labelsSource = 'inferred';
     if (labels.length === 0) {
-      throw new InputError(
-        `${file}: no row with text has a teacher label (field ${source.fields.teacher}) or a human label (field ${source.fields.human})`,
-        file,
-      );
+      throw new InputError(`${file}: ${missingLabelFieldsMessage(source.fields, candidatesFor(source.fields, rowValues()))}`, file);
     }
     if (labels.length < 2) {
       const first = withText.find((row) => row.teacher !== null || row.human !== null);

@@ -25,6 +25,17 @@ export interface DistillationRequest {
   outputDir?: string;
 }
 
+/**
+ * Where a run's dataset text comes from, in the words both the extension's log and the worker's run log use, so one
+ * run is never called "saved text" in one line and "unsaved edits included" in the next. `unsavedEdits` is known
+ * only to the editor (the worker gets the text, not the document's state).
+ */
+export function datasetSourceDescription(request: Pick<DistillationRequest, 'datasetText'>, unsavedEdits?: boolean): string {
+  if (request.datasetText === undefined) return 'the file on disk';
+  if (unsavedEdits === undefined) return "the editor's text";
+  return unsavedEdits ? "the editor's text, with unsaved edits" : "the editor's text, the same as the saved file";
+}
+
 export type HostToWorkerMessage =
   | { type: 'start'; request: DistillationRequest }
   | { type: 'cancel'; reason?: string };

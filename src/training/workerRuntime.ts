@@ -20,6 +20,7 @@ import {
 } from './artifacts';
 import { InputError, readTrainingInput, type PreparedInput } from './input';
 import {
+  datasetSourceDescription,
   numberAt,
   trustFromMetrics,
   parseHostMessage,
@@ -231,7 +232,7 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     }
     logStream = createWriteStream(writer.logPath, { flags: 'a' });
     await send({ type: 'started', runId, tempDir: writer.tempDir, runsDir });
-    log('info', `run ${runId}: dataset ${datasetPath}${request.datasetText !== undefined ? ' (editor text, unsaved edits included)' : ''}`);
+    log('info', `run ${runId}: dataset ${datasetPath} (${datasetSourceDescription(request)})`);
     log('info', `options: ${JSON.stringify(request.options)}`);
 
     const progressStart = Date.now();

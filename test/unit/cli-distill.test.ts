@@ -92,6 +92,19 @@ test('distill errors are one line with a non-zero exit code; usage errors print 
   assert.equal(await createDistillCommand(io).run([oneLabel]), 1);
   assert.equal(io.err().trim().split('\n').at(-1), `peerkd distill: ${oneLabel}:1: every label in the dataset is 'World' (first on line 1); a label set needs at least two labels — add rows with other labels or configure peerkd.labels`);
 
+  // Fields named otherwise (issue 10 §3.10): the error names the setting, the flag and the field that looks right.
+  const otherNames = join(folder, 'other-names.jsonl');
+  await writeFile(otherNames, ['World', 'Sports', 'World', 'Sports'].map((label, i) => JSON.stringify({ sentence: `row ${i} is about ${label} news`, llm_label: label })).join('\n') + '\n');
+  io = capture();
+  assert.equal(await createDistillCommand(io).run([otherNames]), 1);
+  assert.equal(
+    io.err().trim().split('\n').at(-1),
+    `peerkd distill: ${otherNames}: Missing text: none of the 4 rows has a field 'text'; set peerkd.fields.text (or --fields.text) to the field that holds it: 'sentence' looks like text`,
+  );
+  io = capture();
+  assert.equal(await createDistillCommand(io).run([otherNames, '--fields.text', 'sentence']), 1);
+  assert.match(io.err(), /no row with text has a teacher label \(field 'teacher_label'\).*set peerkd\.fields\.teacher \(or --fields\.teacher\).*'llm_label' looks like labels\n$/);
+
   io = capture();
   assert.equal(await createDistillCommand(io).run([join(folder, 'missing.jsonl')]), 1);
   assert.equal(io.err(), `peerkd distill: ${join(folder, 'missing.jsonl')}: file not found\n`);

@@ -41,8 +41,11 @@ test('setFieldInLine on tricky lines: escaped quotes, backslashes, unicode, look
 
 test('setFieldInLine writes objects, arrays, null, numbers and booleans as JSON and replaces such values whole', () => {
   assert.equal(setFieldInLine('{"a": {"b": [1, 2]}, "c": 0}', 'a', null), '{"a": null, "c": 0}');
-  assert.equal(setFieldInLine('{"a": null}', 'a', { x: [1, 'y'], z: null }), '{"a": {"x":[1,"y"],"z":null}}');
-  assert.equal(setFieldInLine('{"a": "s"}', 'a', [1, 2]), '{"a": [1,2]}');
+  // An object value follows the line's own spacing (issue 10 §3.8): spaced in a spaced line, compact in a compact one.
+  assert.equal(setFieldInLine('{"a": null}', 'a', { x: [1, 'y'], z: null }), '{"a": {"x": [1, "y"], "z": null}}');
+  assert.equal(setFieldInLine('{"a":null}', 'a', { x: [1, 'y'], z: null }), '{"a":{"x":[1,"y"],"z":null}}');
+  assert.equal(setFieldInLine('{"a" : 1 ,  "b": 2}', 'c', { x: 1, y: [] }), '{"a" : 1 ,  "b": 2 ,  "c" : {"x" : 1 ,  "y" : []}}');
+  assert.equal(setFieldInLine('{"a": "s"}', 'a', [1, 2]), '{"a": [1, 2]}');
   assert.equal(setFieldInLine('{"a": [1, [2, 3]], "b": 1}', 'a', 0.25), '{"a": 0.25, "b": 1}');
   assert.equal(setFieldInLine('{"a": true}', 'a', false), '{"a": false}');
   assert.throws(() => setFieldInLine('{"a": 1}', 'a', undefined), /not a JSON value/);

@@ -147,7 +147,7 @@ test('reconfigure (new fields or labels) re-parses everything with the new setti
   const validator = new IncrementalDatasetValidator(DEFAULT_FIELDS, LABELS);
   assert.deepEqual(
     validateAll(validator, document).map((problem) => problem.code),
-    ['missing-text', 'unknown-label'],
+    ['missing-text-field', 'unknown-label'],
   );
   validator.reconfigure({ ...DEFAULT_FIELDS, text: 'body' }, { labels: [] });
   assert.deepEqual(validateAll(validator, document), []);

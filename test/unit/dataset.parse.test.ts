@@ -173,7 +173,7 @@ test('missing or empty text: errors that name the field and point at the value',
   assert.deepEqual(
     parsed.problems.map((problem) => [problem.code, problem.severity, problem.message, covered(lines[problem.line - 1], problem)]),
     [
-      ['missing-text', 'error', 'Missing text: the row has no field text', lines[0]],
+      ['missing-text', 'error', 'Missing text: the row has no field text (setting peerkd.fields.text)', lines[0]],
       ['empty-text', 'error', 'Text (field text) is empty', '""'],
       ['empty-text', 'error', 'Text (field text) is blank: "   "', '"   "'],
       ['missing-text', 'error', 'Text (field text) is null, not a string', 'null'],
@@ -303,10 +303,8 @@ test('field mapping with dotted paths: text, labels and id read from nested obje
   const missing = parseDatasetText('{"input": {"txt": "x"}}\n{"input": "flat"}', fields);
   assert.deepEqual(
     missing.problems.map((problem) => [problem.line, problem.code, problem.message]),
-    [
-      [1, 'missing-text', 'Missing text: the row has no field input.text'],
-      [2, 'missing-text', 'Missing text: the row has no field input.text'],
-    ],
+    // Absent on every row: one problem for the file, naming the setting (issue 10 §3.10).
+    [[1, 'missing-text-field', "Missing text: none of the 2 rows has a field 'input.text'; set peerkd.fields.text (or --fields.text) to the field that holds it"]],
   );
 });
 

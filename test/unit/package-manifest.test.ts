@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { DISTILLATION_RUNNING_KEY, MANAGE_WORKSPACE_TRUST_COMMAND } from '../../src/editor/contextKeys';
 
 interface Manifest {
   capabilities: { untrustedWorkspaces: { restrictedConfigurations: string[] } };
@@ -27,4 +28,41 @@ test('untrusted workspaces restrict exactly the settings that point at servers o
   const looksLikeOne = Object.keys(settings).filter((name) => /(url|dir|folder|path|endpoint)$/i.test(name));
   assert.deepEqual(looksLikeOne.sort(), pointAtServersOrFolders.sort());
   assert.equal(new Set(restricted).size, restricted.length, 'restrictedConfigurations lists a setting twice');
+});
+
+interface Menus {
+  contributes: {
+    commands: { command: string; enablement?: string }[];
+    menus: Record<string, { command: string; when?: string }[]>;
+  };
+}
+
+test('"Cancel Distillation" is in the palette only while a distillation runs (the key the extension sets)', () => {
+  const { menus } = (manifest as unknown as Menus).contributes;
+  const entry = menus.commandPalette.find((m) => m.command === 'peerkd.cancelDistillation');
+  assert.equal(entry?.when, DISTILLATION_RUNNING_KEY);
+  const source = readFileSync(path.join(__dirname, '..', '..', 'src', 'commands', 'runDistillation.ts'), 'utf8');
+  assert.match(source, /setContext', DISTILLATION_RUNNING_KEY, this\.active\.size > 0\)/);
+});
+
+test('in Restricted Mode the run and teacher commands stay visible and explain themselves (no trust-only when or enablement)', () => {
+  const { commands, menus } = (manifest as unknown as Menus).contributes;
+  for (const command of ['peerkd.runDistillation', 'peerkd.labelWithTeacher']) {
+    assert.equal(commands.find((c) => c.command === command)?.enablement, undefined, command);
+    for (const [menu, entries] of Object.entries(menus)) {
+      for (const entry of entries.filter((e) => e.command === command)) {
+        assert.doesNotMatch(entry.when ?? '', /isWorkspaceTrusted/, `${command} in ${menu}`);
+      }
+    }
+  }
+  for (const [file, reason] of [
+    ['runDistillation.ts', 'runDistillation'],
+    ['labelWithTeacher.ts', 'labelWithTeacher'],
+  ]) {
+    const source = readFileSync(path.join(__dirname, '..', '..', 'src', 'commands', file), 'utf8');
+    assert.match(source, new RegExp(`requireTrust\\(UNTRUSTED_REASON\\.${reason}\\)`), file);
+  }
+  const trust = readFileSync(path.join(__dirname, '..', '..', 'src', 'editor', 'trust.ts'), 'utf8');
+  assert.match(trust, /MANAGE_WORKSPACE_TRUST_COMMAND/);
+  assert.equal(MANAGE_WORKSPACE_TRUST_COMMAND, 'workbench.trust.manage');
 });

@@ -68,7 +68,7 @@ test('export keeps every original byte of each row and adds only the two fields;
   );
   assert.equal(
     lines[1],
-    '{"id": "b", "text": "vote", "teacher_label": "World", "extra": [1, 2], "final_label": "World", "label_provenance": {"source":"teacher","run":"run-1","p_teacher_wrong":0.1}}',
+    '{"id": "b", "text": "vote", "teacher_label": "World", "extra": [1, 2], "final_label": "World", "label_provenance": {"source": "teacher", "run": "run-1", "p_teacher_wrong": 0.1}}',
   );
   assert.ok(lines[2].startsWith('{"id":"c","text":"oil","teacher_label":"World","human_label":"Sci/Tech","final_label":"Sci/Tech",'));
   assert.ok(lines[3].endsWith('"final_label":"Sports","label_provenance":{"source":"teacher","run":"run-1"}}'));

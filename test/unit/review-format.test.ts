@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeProgress, formatDuration, summaryMessage, trustSentence } from '../../src/review/format';
+import { describeProgress, formatDuration, studentVersusTeacher, summaryMessage, trustSentence } from '../../src/review/format';
 import { trustFromMetrics } from '../../src/training/protocol';
 import type { RunSummary } from '../../src/training/protocol';
 
@@ -54,8 +54,30 @@ function summary(overrides: Partial<RunSummary> = {}, counts: Partial<RunSummary
 test('summary names the teacher accuracy estimate, the flagged rows and the final student on human labels', () => {
   assert.equal(
     summaryMessage('agnews.jsonl', summary()),
-    'PeerKD: agnews.jsonl done. Estimated teacher accuracy 76.2%. 246 rows flagged. Final student 74.0% on the 50 human labels.',
+    'PeerKD: agnews.jsonl done. Estimated teacher accuracy 76.2%. 246 rows flagged. Final student 74.0% right on the 50 human labels, the teacher 72.0% on those rows. Too close to call on 50 labels: review the flagged rows in Label Review; each label you set sharpens the comparison.',
   );
+});
+
+test('the final student is shown beside the teacher on the same human rows, with what to do (issue 10 §3.11)', () => {
+  const trust = { teacherAccuracy: { estimate: 0.816, low: 0.79, high: 0.84 }, flaggedWrong: { estimate: 120, low: 100, high: 140 } };
+  const worse = summaryMessage('a.jsonl', summary({ trust, finalStudentHumanAccuracy: 0.74, teacherAgreementWithHumans: 0.9 }, { humanLabelled: 200 }));
+  // The trust sentence stays first.
+  assert.ok(worse.startsWith('PeerKD: a.jsonl done. Teacher ≈ 82% right (90% interval 79–84%). 246 rows flagged'), worse);
+  assert.ok(
+    worse.endsWith(
+      "Final student 74.0% right on the 200 human labels, the teacher 90.0% on those rows. The teacher beats the student here: keep the teacher's labels by default and use Label Review only to fix the flagged rows it gets wrong.",
+    ),
+    worse,
+  );
+  const better = studentVersusTeacher(summary({ finalStudentHumanAccuracy: 0.9, teacherAgreementWithHumans: 0.74 }, { humanLabelled: 200 }));
+  assert.match(better ?? '', /the teacher 74\.0% on those rows\. The student beats the teacher here: its suggestions are worth taking/);
+  // Few labels: no verdict, whatever the gap.
+  assert.match(studentVersusTeacher(summary({ finalStudentHumanAccuracy: 0.9, teacherAgreementWithHumans: 0.5 }, { humanLabelled: 10 })) ?? '', /Too close to call on 10 labels/);
+  assert.equal(
+    studentVersusTeacher(summary({ teacherAgreementWithHumans: null })),
+    'Final student 74.0% right on the 50 human labels (no teacher labels on those rows to compare with).',
+  );
+  assert.equal(studentVersusTeacher(summary({ finalStudentHumanAccuracy: null })), undefined);
 });
 
 test('summary leaves out unknown figures and reports skipped lines', () => {

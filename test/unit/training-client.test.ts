@@ -11,7 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { PREDICTION_FIELDS, readLatestRun, resolveRunsDir } from '../../src/training/artifacts';
 import { DistillationError, startDistillation, type WorkerLaunchOptions } from '../../src/training/client';
-import { DEFAULT_DISTILL_OPTIONS, parseWorkerMessage, type DistillationRequest, type LogLine } from '../../src/training/protocol';
+import { DEFAULT_DISTILL_OPTIONS, datasetSourceDescription, parseWorkerMessage, type DistillationRequest, type LogLine } from '../../src/training/protocol';
 import type { DistillProgress } from '../../src/training/types';
 import { bundleWorker, datasetLines, tempFolder, writeDataset } from '../fixtures/training/build';
 
@@ -121,6 +121,15 @@ describe('training worker runtime (real child process)', () => {
     assert.equal(result.summary.counts.rows, 20);
     const latest = await readLatestRun(dataset);
     assert.equal(latest?.settings.datasetSource, 'editor');
+    // One wording for the source in the extension's log and the run's log (issue 10 §3.8): never "unsaved edits
+    // included" for a run the extension logged as reading saved text.
+    const runLog = await readFile(join(result.runDir, 'run.log'), 'utf8');
+    assert.match(runLog, new RegExp(`dataset .*data\\.jsonl \\(the editor's text\\)`));
+    assert.doesNotMatch(runLog, /unsaved/);
+    assert.equal(datasetSourceDescription({ datasetText: edited }), "the editor's text");
+    assert.equal(datasetSourceDescription({ datasetText: edited }, true), "the editor's text, with unsaved edits");
+    assert.equal(datasetSourceDescription({ datasetText: edited }, false), "the editor's text, the same as the saved file");
+    assert.equal(datasetSourceDescription({}, false), 'the file on disk');
     await rm(folder, { recursive: true, force: true });
   });
 

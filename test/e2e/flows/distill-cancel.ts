@@ -50,7 +50,14 @@ export default defineFlow({
     if (flaggedBefore > 0) await waitForFlaggedProblems(workbench);
     const problemsBefore = (await workbench.problems()).filter((p) => p.source === 'PeerKD').length;
 
+    // "Cancel Distillation" is in the palette only while a run is going (issue 10 §3.8).
+    const cancelTitle = 'PeerKD: Cancel Distillation';
+    const cancelListed = async () => (await workbench.listCommands(cancelTitle)).includes(cancelTitle);
+    assert.equal(await cancelListed(), false, 'Cancel Distillation is listed while nothing runs');
+    await workbench.focusWorkbench();
     await workbench.runCommand(RUN_COMMAND);
+    await waitFor(cancelListed, { timeoutMs: 30_000, message: 'Cancel Distillation in the palette while the run goes' });
+    await workbench.focusWorkbench();
     // Half-way: the peer students are training.
     await workbench.waitForNotification(/distilling agnews\.jsonl.*Peer students/, { timeoutMs: 120_000, intervalMs: 100 });
     const statusItem = workbench.page.locator('.statusbar-item', { hasText: 'PeerKD: agnews.jsonl' });
@@ -60,6 +67,8 @@ export default defineFlow({
       timeoutMs: 30_000,
     });
     await waitFor(async () => (await statusItem.count()) === 0, { message: 'the status-bar item to go away' });
+    assert.equal(await cancelListed(), false, 'Cancel Distillation is still listed after the run ended');
+    await workbench.focusWorkbench();
 
     assert.deepEqual(runsEntries(workbench), before, 'the cancelled run left something in .peerkd/runs');
     assert.deepEqual(pointers(runsDir(workbench)), pointersBefore);

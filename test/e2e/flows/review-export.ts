@@ -1,11 +1,11 @@
 /**
- * "PeerKD: Export Reviewed Dataset": choose the advised labels, accept the proposed file name, and find a copy in
+ * "PeerKD: Export Reviewed Dataset", run while the Label Review panel has focus: choose the advised labels, accept the proposed file name, and find a copy in
  * which every row has its final label and provenance, every other field as it was, and the original untouched.
  */
 import * as assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { defineFlow, exactText, waitFor } from '../harness';
-import { completedRuns, DATASET, readPredictions, writeDatasetWithFlaggedRun } from '../reviewSupport';
+import { completedRuns, DATASET, readPredictions, REVIEW_COMMAND, writeDatasetWithFlaggedRun } from '../reviewSupport';
 
 const EXPORTED = 'agnews.reviewed.jsonl';
 
@@ -21,6 +21,10 @@ export default defineFlow({
     const [runId] = completedRuns(workbench);
     const predictions = new Map(readPredictions(workbench, runId).map((p) => [p.id, p]));
     await workbench.openFile(DATASET);
+    // Export from the focused Label Review panel (issue 10 §3.1): no text editor is active, the panel's dataset is meant.
+    await workbench.runCommand(REVIEW_COMMAND);
+    const frame = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 60_000 });
+    await frame.locator('#list .row').first().click();
     await workbench.runCommand('PeerKD: Export Reviewed Dataset');
     const page = workbench.page;
     await page

@@ -1,0 +1,53 @@
+import * as vscode from 'vscode';
+import { chooseDatasetTarget } from './targetChoice';
+
+/** The Label Review panel's view type and what tells its dataset: set at activation (setLabelReviewDatasetSource). */
+let panelViewType: string | undefined;
+let panelDataset: () => vscode.Uri | undefined = () => undefined;
+
+/** Set once at activation, so this resolver (used by Validate Dataset too) does not load the webview module. */
+export function setLabelReviewDatasetSource(viewType: string, source: () => vscode.Uri | undefined): void {
+  panelViewType = viewType;
+  panelDataset = source;
+}
+
+/** The panel's tab is the active one (a focused webview leaves `activeTextEditor` undefined). */
+function labelReviewFocused(): boolean {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  // Webview tabs report the view type with a prefix VS Code adds (e.g. `mainThreadWebview-peerkd.labelReview`).
+  return panelViewType !== undefined && input instanceof vscode.TabInputWebview && input.viewType.endsWith(panelViewType);
+}
+
+function argumentUri(argument: unknown): vscode.Uri | undefined {
+  if (argument instanceof vscode.Uri) return argument;
+  if (typeof argument === 'string' && argument.length > 0) {
+    try {
+      return vscode.Uri.parse(argument, true);
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The dataset a command acts on (see chooseDatasetTarget): its argument, else the Label Review panel's dataset when
+ * the panel has focus, else the active editor's document (when `accepts` takes it).
+ * Shared by every command that needs a dataset.
+ */
+/** The dataset the Label Review panel shows, focused or not (Open Label Review reveals it). */
+export function labelReviewDataset(): vscode.Uri | undefined {
+  return panelDataset();
+}
+
+export function datasetTarget(argument: unknown, accepts: (document: vscode.TextDocument) => boolean = () => true): vscode.Uri | undefined {
+  const given = argumentUri(argument);
+  if (given) return given;
+  const document = vscode.window.activeTextEditor?.document;
+  return chooseDatasetTarget({
+    argument: undefined,
+    panelFocused: labelReviewFocused(),
+    panelDataset: panelDataset(),
+    activeEditor: document && accepts(document) ? document.uri : undefined,
+  });
+}
