@@ -21,7 +21,12 @@ export default defineFlow({
     await workbench.openFile(DATASET);
     const asked = Date.now();
     await workbench.runCommand(REVIEW_COMMAND);
-    const frame = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 120_000 });
+    // Once in three full e2e runs (and once under heavy load) the palette click was lost and no panel opened; the
+    // command is idempotent (it reveals the panel), so ask once more rather than fail on the harness's click.
+    const frame = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 60_000 }).catch(async () => {
+      await workbench.runCommand(REVIEW_COMMAND);
+      return workbench.webviewFrame({ selector: '#list .row', timeoutMs: 120_000 });
+    });
     const firstRenderMs = Number(
       await waitFor(() => frame.evaluate('document.body.dataset.firstRenderMs') as Promise<string | undefined>, {
         timeoutMs: 60_000,
