@@ -83,6 +83,8 @@ export interface RunEncoder {
   candidate?: { name: string; version: string };
   used: 'words' | 'words+embedding';
   reason: string;
+  /** Whether the peers with and without it were compared on human labels (false: none to compare on). */
+  compared?: boolean;
 }
 
 export interface RunArtefacts {

@@ -213,6 +213,13 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     );
   }
 
+  const notStrings = parsed.problems.filter((problem) => problem.code === 'label-not-string');
+  if (notStrings.length > 0) {
+    warnings.push(
+      `${notStrings.length} label(s) are not strings (a number, object, array or boolean) and were treated as missing (lines ${listLines(notStrings.map((problem) => problem.line))})`,
+    );
+  }
+
   const badConfidences = parsed.problems.filter((problem) => problem.code === 'invalid-confidence');
   if (badConfidences.length > 0) {
     warnings.push(

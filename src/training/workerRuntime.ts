@@ -75,13 +75,14 @@ function errorText(error: unknown): string {
 function encoderOf(metrics: unknown): RunEncoder | undefined {
   const value = typeof metrics === 'object' && metrics !== null ? (metrics as { encoder?: unknown }).encoder : undefined;
   if (typeof value !== 'object' || value === null) return undefined;
-  const { requested, candidate, used, reason } = value as Record<string, unknown>;
+  const { requested, candidate, used, reason, humanLogLikelihood } = value as Record<string, unknown>;
   if (typeof requested !== 'string' || (used !== 'words' && used !== 'words+embedding') || typeof reason !== 'string') return undefined;
   const tried = typeof candidate === 'object' && candidate !== null ? (candidate as { name?: unknown; version?: unknown }) : undefined;
   return {
     requested,
     used,
     reason,
+    compared: typeof humanLogLikelihood === 'object' && humanLogLikelihood !== null,
     ...(tried && typeof tried.name === 'string' && typeof tried.version === 'string' ? { candidate: { name: tried.name, version: tried.version } } : {}),
   };
 }
@@ -89,7 +90,12 @@ function encoderOf(metrics: unknown): RunEncoder | undefined {
 /** One line for the summary table: what the students read, and what was asked. */
 function encoderSummary(encoder: RunEncoder): string {
   const used = encoder.used === 'words+embedding' && encoder.candidate ? `words + ${encoder.candidate.name}` : 'words alone';
-  const tried = encoder.candidate && encoder.used === 'words' ? ` (${encoder.candidate.name} did not help this dataset)` : '';
+  const tried =
+    encoder.candidate && encoder.used === 'words'
+      ? encoder.compared
+        ? ` (${encoder.candidate.name} did not help this dataset)`
+        : ` (${encoder.candidate.name} not tried: no human labels to check it against)`
+      : '';
   return `${used}${tried}; asked ${encoder.requested}`;
 }
 

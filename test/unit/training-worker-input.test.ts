@@ -174,6 +174,22 @@ test('a teacher confidence outside [0, 1] is ignored with a warning naming its l
   );
 });
 
+test('labels that are not strings are treated as missing with a warning naming their lines; the run goes on', () => {
+  const text = lines(
+    { id: 'a', text: 'one', teacher_label: 'X' },
+    { id: 'b', text: 'two', teacher_label: 7 },
+    { id: 'c', text: 'three', teacher_label: { model: 'gpt', value: 'Y' } },
+    { id: 'd', text: 'four', teacher_label: 'Y', human_label: ['Y'] },
+    { id: 'e', text: 'five', teacher_label: 'Y' },
+  );
+  const input = prepareTrainingInput(text, source());
+  assert.deepEqual(input.rows.map((row) => [row.teacher, row.human]), [['X', null], [null, null], [null, null], ['Y', null], ['Y', null]]);
+  assert.ok(
+    input.warnings.some((warning) => /^3 label\(s\) are not strings .*treated as missing \(lines 2, 3, 4\)$/.test(warning)),
+    JSON.stringify(input.warnings),
+  );
+});
+
 test("the method's progress is made safe for the protocol before it is sent", () => {
   const clean = sanitizeProgress({ phase: 'peer', epoch: 2, loss: Number.NaN, rowsPerSecond: Infinity, elapsedMs: 10, fraction: 1.0000001 });
   assert.deepEqual(clean, { phase: 'peer', epoch: 2, elapsedMs: 10, fraction: 1 });
