@@ -57,7 +57,7 @@ export interface CalibrationResult {
   /** Mean of π(teacher label) over teacher-labelled rows without a human label. */
   estimatedTeacherAccuracy: number;
   /** On human rows that also carry a teacher label, with parameters fitted without the row (cross-fitted). */
-  humanCheck: { rows: number; teacherAccuracy: number; advisedAccuracy: number; logLikelihood: number; fixes: number; breaks: number };
+  humanCheck: { rows: number; teacherAccuracy: number; advisedAccuracy: number; logLikelihood: number };
   /** P(teacher wrong) = σ(intercept + slope · logit(raw)), fitted on the human pairs. */
   recalibration: Recalibration;
   /** The figures a user is shown, each with a 90 % interval (see trustFigures). */
@@ -340,11 +340,10 @@ export interface CalibrateOptions {
   /** Strength of the prior that keeps α, γ, β near neutral. */
   priorStrength: number;
   /**
-   * Which labels the engine adopts by itself: `bayes` = the arg-max of the recalibrated advice, unless the cross-fitted
-   * human pairs show more breaks than fixes; `kappa` = the older threshold κ chosen on the human pairs alone;
-   * `off` = the arg-max of the raw advice.
+   * Which labels the engine adopts by itself: `bound` = where the do-no-harm test on the gain allows it
+   * (chooseChangeByGainBound); `kappa` = the older threshold κ chosen on the human pairs alone; `off` = the arg-max.
    */
-  changeGuard: 'bound' | 'bayes' | 'kappa' | 'off';
+  changeGuard: 'bound' | 'kappa' | 'off';
   /** One-sided level of the do-no-harm test of `bound`. */
   harmLevel: number;
   /** `platt`: P(teacher wrong) recalibrated on the human pairs (see fitRecalibration); `none`: the raw posterior. */
@@ -559,15 +558,11 @@ export function calibrate(input: CalibrationInput, options: Partial<CalibrateOpt
   let teacherRight = 0;
   let advisedRight = 0;
   let logLikelihood = 0;
-  let fixes = 0;
-  let breaks = 0;
   for (const row of humanPairs) {
     const values = crossFitted.get(row)!;
     const best = argmax(values, 0, classes);
     if (teacher[row] === human[row]) teacherRight++;
     if (best === human[row]) advisedRight++;
-    if (best !== teacher[row] && best === human[row]) fixes++;
-    if (best !== teacher[row] && teacher[row] === human[row]) breaks++;
     logLikelihood += Math.log(Math.max(values[human[row]], 1e-12));
   }
   // The raw posterior of every teacher-labelled row without a human label: P(teacher wrong) and the best other label.
@@ -597,10 +592,6 @@ export function calibrate(input: CalibrationInput, options: Partial<CalibrateOpt
     const candidates: { rawWrong: number; rawSuggested: number }[] = [];
     for (let i = 0; i < rows; i++) if (human[i] < 0 && teacher[i] >= 0) candidates.push({ rawWrong: rawWrong[i], rawSuggested: rawBestOther[i] });
     changeThreshold = chooseChangeByGainBound(candidates, recalibration, settings.harmLevel, draws).kappa;
-  } else if (settings.changeGuard === 'bayes') {
-    // The Bayes decision under the recalibrated advice, unless the pairs (each judged cross-fitted) saw it break more
-    // right teacher labels than it fixed.
-    changeThreshold = breaks > fixes ? CHANGE_GRID[CHANGE_GRID.length - 1] : 0;
   } else {
     changeThreshold = 0;
   }
@@ -671,8 +662,6 @@ export function calibrate(input: CalibrationInput, options: Partial<CalibrateOpt
       teacherAccuracy: humanPairs.length ? teacherRight / humanPairs.length : NaN,
       advisedAccuracy: humanPairs.length ? advisedRight / humanPairs.length : NaN,
       logLikelihood,
-      fixes,
-      breaks,
     },
   };
 }
@@ -778,7 +767,7 @@ export function naiveAdvice(input: CalibrationInput): CalibrationResult {
     threshold: NaN,
     changeThreshold: 0.5,
     estimatedTeacherAccuracy: teacherRows ? teacherRight / teacherRows : NaN,
-    humanCheck: { rows: 0, teacherAccuracy: NaN, advisedAccuracy: NaN, logLikelihood: NaN, fixes: 0, breaks: 0 },
+    humanCheck: { rows: 0, teacherAccuracy: NaN, advisedAccuracy: NaN, logLikelihood: NaN },
     recalibration: IDENTITY_RECALIBRATION,
     trust: trustFigures(input, pTeacherWrong, flagged, []),
     trustPairs: [],
