@@ -51,21 +51,89 @@ export interface CacheProblem {
   message: string;
 }
 
-export class TeacherCache {
-  private readonly entries = new Map<string, TeacherAnswer>();
-  readonly file: string;
-  /** Lines ignored on read because they are not valid answers (edited by hand, or written for another label set). */
+/**
+ * An append-only JSONL cache keyed by text (shared by the teacher's answers and the embedding cache,
+ * src/training/embeddingCache.ts): one line per text, `k` = sha256(configuration key + text). Reading parses every
+ * line through `decode`; a line that is not JSON, or that `decode` refuses, is a problem with its line number, ignored
+ * and never rewritten. A crash mid-append leaves a partial last line: it is skipped, and the next append starts on a
+ * fresh line.
+ */
+export abstract class AppendOnlyCache<T> {
+  protected readonly entries = new Map<string, T>();
+  /** Lines ignored on read, with their 1-based line numbers in `file`. */
   readonly problems: CacheProblem[] = [];
   private needsNewline = false;
+
+  protected constructor(
+    readonly file: string,
+    /** Hash of everything but the text that decides an entry. */
+    readonly configKey: string,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** `file:line: message` for each ignored line, for the log. */
+  describeProblems(): string[] {
+    return this.problems.map((problem) => `${this.file}:${problem.line}: ${problem.message}; entry ignored`);
+  }
+
+  get(text: string): T | undefined {
+    return this.entries.get(this.textKey(text));
+  }
+
+  protected textKey(text: string): string {
+    return sha256(`${this.configKey}\n${text}`);
+  }
+
+  /** An entry from one parsed line: its key and value, or why the line is not one. */
+  protected abstract decode(value: unknown): { k: string; value: T } | string;
+
+  /** The file's text before it is parsed (the teacher cache scrubs an API key an older version wrote). */
+  protected beforeParse(content: string): string {
+    return content;
+  }
+
+  protected load(): void {
+    let content: string;
+    try {
+      content = fs.readFileSync(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        return;
+      }
+      throw error;
+    }
+    const read = parseAppendOnlyJsonl(this.beforeParse(content));
+    this.needsNewline = read.needsNewline;
+    this.problems.push(...read.problems);
+    for (const { line, value } of read.entries) {
+      const decoded = this.decode(value);
+      if (typeof decoded === 'string') this.problems.push({ line, message: decoded });
+      else this.entries.set(decoded.k, decoded.value);
+    }
+    this.problems.sort((a, b) => a.line - b.line); // in file order, whichever check found them
+  }
+
+  /** Keeps the entry and appends its line (`line.k` is its key). */
+  protected append<L extends { k: string }>(value: T, line: L): void {
+    this.entries.set(line.k, value);
+    appendJsonlLine(this.file, line, this.needsNewline);
+    this.needsNewline = false;
+  }
+}
+
+export class TeacherCache extends AppendOnlyCache<TeacherAnswer> {
   private readonly lookup: Map<string, string>;
 
   private constructor(
     directory: string,
-    readonly configKey: string,
+    configKey: string,
     labels: readonly string[],
     private readonly secret: string | undefined,
   ) {
-    this.file = path.join(directory, `${configKey.slice(0, 24)}.jsonl`);
+    super(path.join(directory, `${configKey.slice(0, 24)}.jsonl`), configKey);
     this.lookup = buildLabelLookup(labels);
   }
 
@@ -76,80 +144,41 @@ export class TeacherCache {
     return cache;
   }
 
-  /** `file:line: message` for each ignored line, for the log. */
-  describeProblems(): string[] {
-    return this.problems.map((problem) => `${this.file}:${problem.line}: ${problem.message}; entry ignored`);
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
-
-  private textKey(text: string): string {
-    return sha256(`${this.configKey}\n${text}`);
-  }
-
-  private load(): void {
-    let content: string;
-    try {
-      content = fs.readFileSync(this.file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        return;
-      }
-      throw error;
-    }
+  protected override beforeParse(content: string): string {
     // A cache written before answers were redacted may hold the key: scrub the file before anything else reads it.
     const scrubbed = redactSecret(content, this.secret);
     if (scrubbed !== content) {
       const temporary = `${this.file}.${process.pid}.tmp`;
       fs.writeFileSync(temporary, scrubbed);
       fs.renameSync(temporary, this.file);
-      content = scrubbed;
     }
-    // A crash mid-append leaves a partial last line: it is skipped, and the next append starts on a fresh line.
-    const read = parseAppendOnlyJsonl(content);
-    this.needsNewline = read.needsNewline;
-    this.problems.push(...read.problems);
-    for (const { line, value } of read.entries) {
-      const entry = value as CacheLine;
-      if (typeof entry !== 'object' || entry === null || typeof entry.k !== 'string') {
-        this.problems.push({ line, message: 'no text key' });
-        continue;
-      }
-      // Exactly the validation a live answer passes: the cache is a file, and a file can be edited.
-      const checked = validateAnswer(toAnswer(entry), this.lookup);
-      if (checked.ok) {
-        this.entries.set(entry.k, checked.answer);
-      } else {
-        this.problems.push({ line, message: checked.problem });
-      }
-    }
-    this.problems.sort((a, b) => a.line - b.line); // in file order, whichever check found them
+    return scrubbed;
   }
 
-  get(text: string): TeacherAnswer | undefined {
-    return this.entries.get(this.textKey(text));
+  protected decode(value: unknown): { k: string; value: TeacherAnswer } | string {
+    const entry = value as CacheLine;
+    if (typeof entry !== 'object' || entry === null || typeof entry.k !== 'string') return 'no text key';
+    // Exactly the validation a live answer passes: the cache is a file, and a file can be edited.
+    const checked = validateAnswer(toAnswer(entry), this.lookup);
+    return checked.ok ? { k: entry.k, value: checked.answer } : checked.problem;
   }
 
   put(text: string, answer: TeacherAnswer): void {
     const k = this.textKey(text);
-    this.entries.set(k, answer);
     const line: CacheLine =
       answer.kind === 'label'
         ? { k, label: answer.label, confidence: answer.confidence }
         : { k, abstain: answer.reason, detail: redactSecret(answer.detail, this.secret) };
-    appendJsonlLine(this.file, line, this.needsNewline);
-    this.needsNewline = false;
+    this.append(answer, line);
   }
 }
 
 /**
- * The lines of an append-only JSONL cache (shared with the embedding cache, src/training/embeddingCache.ts): parsed
- * values with their 1-based line numbers, lines that are not JSON as problems, and whether the file ends in a line cut
- * by a crash mid-append (that line is skipped silently, and the next append must start on a fresh line).
+ * The lines of an append-only JSONL cache: parsed values with their 1-based line numbers, lines that are not JSON as
+ * problems, and whether the file ends in a line cut by a crash mid-append (that line is skipped silently, and the next
+ * append must start on a fresh line).
  */
-export function parseAppendOnlyJsonl(content: string): { entries: { line: number; value: unknown }[]; problems: CacheProblem[]; needsNewline: boolean } {
+function parseAppendOnlyJsonl(content: string): { entries: { line: number; value: unknown }[]; problems: CacheProblem[]; needsNewline: boolean } {
   const needsNewline = content.length > 0 && !content.endsWith('\n');
   const lines = content.split('\n');
   const entries: { line: number; value: unknown }[] = [];
@@ -166,7 +195,7 @@ export function parseAppendOnlyJsonl(content: string): { entries: { line: number
 }
 
 /** Appends one JSON line, first ending a line cut by a crash (`needsNewline` from parseAppendOnlyJsonl). */
-export function appendJsonlLine(file: string, value: unknown, needsNewline: boolean): void {
+function appendJsonlLine(file: string, value: unknown, needsNewline: boolean): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.appendFileSync(file, `${needsNewline ? '\n' : ''}${JSON.stringify(value)}\n`);
 }
