@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { guessFields, IncrementalDatasetValidator, missingLabelFixes, missingTextFixes, parseDatasetText } from '../../src/dataset/index';
-import { InputError, prepareTrainingInput } from '../../src/training/input';
+import { prepareTrainingInput } from '../../src/training/input';
+import { inputError } from '../support/inputError';
 
 const LABELS = ['World', 'Sports', 'Business', 'Sci/Tech'];
 
@@ -75,16 +76,6 @@ test('rows that lack the text field among rows that have it are still reported o
     ],
   );
 });
-
-function inputError(action: () => unknown): InputError {
-  try {
-    action();
-  } catch (error) {
-    assert.ok(error instanceof InputError, `expected an InputError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected an InputError');
-}
 
 test('the run (CLI and worker input) names the setting and the candidate fields when the fields are named otherwise', () => {
   const source = { file: '/d/set.jsonl', fields: DEFAULT_FIELDS, labels: [], folds: 2 };

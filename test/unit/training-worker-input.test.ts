@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { InputError, prepareTrainingInput, readTrainingInput, type InputSource } from '../../src/training/input';
+import { inputError } from '../support/inputError';
 import { sha256 } from '../../src/training/artifacts';
 import { DEFAULT_DISTILL_OPTIONS, parseHostMessage, parseWorkerMessage } from '../../src/training/protocol';
 import { sanitizeProgress } from '../../src/training/workerRuntime';
@@ -14,16 +15,6 @@ function source(extra: Partial<InputSource> = {}): InputSource {
 
 function lines(...rows: (Record<string, unknown> | string)[]): string {
   return rows.map((row) => (typeof row === 'string' ? row : JSON.stringify(row))).join('\n') + '\n';
-}
-
-function inputError(action: () => unknown): InputError {
-  try {
-    action();
-  } catch (error) {
-    assert.ok(error instanceof InputError, `expected an InputError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected an InputError');
 }
 
 test('rows with text become training rows; invalid lines and rows without text are counted and left out', () => {
