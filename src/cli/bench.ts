@@ -8,14 +8,14 @@ import { Terminal } from './terminal';
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { UsageError, type CliCommand } from './command';
+import { encoderOption, UsageError, type CliCommand } from './command';
 import { runDistillation, trainOnTargets, predictTexts, predictModel, type DistillOutput, type EngineTuning } from '../training/pipeline';
 import { accuracyOf, auroc, precisionAtK } from '../training/evaluation';
 import { SeededRandom } from '../training/random';
 import { probabilityOf } from '../training/labelRecord';
 import { DEFAULT_DISTILL_OPTIONS } from '../training/protocol';
 import { prepareRerank } from '../review/rerank';
-import { ENCODER_CHOICES, type BackendPreference, type DistillOptions, type EncoderChoice, type TrainingRow } from '../training/types';
+import { ENCODER_CHOICES_TEXT, type BackendPreference, type DistillOptions, type TrainingRow } from '../training/types';
 
 const HELP = `Usage: peerkd bench DATA_DIR [options]
 
@@ -28,7 +28,7 @@ Options:
   --folds K          PeerKD folds (default 2)
   --stages S         PeerKD stages (default 2)
   --backend B        auto | tensorflow-gpu | tensorflow | wasm | cpu (default auto)
-  --encoder E        none | glove | auto: the representation next to the words (default auto, as in peerkd distill
+  --encoder E        ${ENCODER_CHOICES_TEXT}: the representation next to the words (default auto, as in peerkd distill
                      and the editor; the engine keeps glove only where it helps the cross-fitted human rows)
   --encoder-keep K   if-better (default) | always: keep the encoder without the words-alone comparison
   --limit N          use only the first N train rows (CI slice)
@@ -700,10 +700,6 @@ function replaceBetweenMarkers(file: string, content: string): void {
   writeFileSync(file, text.slice(0, from + start.length) + '\n' + content + '\n' + text.slice(to));
 }
 
-function encoderOption(text: string): EncoderChoice {
-  if (!(ENCODER_CHOICES as readonly string[]).includes(text)) throw new UsageError(`--encoder must be one of ${ENCODER_CHOICES.join(', ')}, got '${text}'`);
-  return text as EncoderChoice;
-}
 
 export const benchCommand: CliCommand = {
   name: 'bench',
@@ -769,7 +765,7 @@ export const benchCommand: CliCommand = {
       backend: values.backend as BackendPreference,
       finalTargets: 'auto',
       student: 'fasttext',
-      encoder: encoderOption(values.encoder ?? DEFAULT_DISTILL_OPTIONS.encoder ?? 'none'),
+      encoder: encoderOption(values.encoder, DEFAULT_DISTILL_OPTIONS.encoder ?? 'none'),
     };
     const variants: Variant[] = values['main-only']
       ? [{ name: MAIN, options: {}, tuning: {} }]

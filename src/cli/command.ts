@@ -1,4 +1,5 @@
 import { parseLabelList } from '../dataset/labels';
+import { parseEncoderChoice, type EncoderChoice } from '../training/types';
 
 /** One `peerkd` subcommand. `run` returns the process exit code; errors it throws are printed as one line. */
 export interface CliCommand {
@@ -17,4 +18,12 @@ export function labelsOption(spec: string): string[] {
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
+}
+
+/** `--encoder`: a name, or `name:argument` for one that takes it (types.ts parseEncoderChoice). */
+export function encoderOption(raw: unknown, fallback: EncoderChoice): EncoderChoice {
+  if (raw === undefined) return fallback;
+  const parsed = parseEncoderChoice(raw);
+  if ('error' in parsed) throw new UsageError(`--encoder ${parsed.error}`);
+  return parsed.choice;
 }

@@ -10,8 +10,8 @@ import { MODEL_DIR, resolveRunsDir } from '../training/artifacts';
 import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, startDistillation, type WorkerLaunchOptions } from '../training/client';
 import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type DistillationRunResult, type IntervalSummary, type RunSummary } from '../training/protocol';
 import { trustSentence } from '../review/format';
-import { ENCODER_CHOICES, type BackendPreference, type DistillOptions } from '../training/types';
-import { labelsOption, UsageError, type CliCommand } from './command';
+import { ENCODER_CHOICES_TEXT, type BackendPreference, type DistillOptions } from '../training/types';
+import { encoderOption, labelsOption, UsageError, type CliCommand } from './command';
 import { createProgressRenderer, formatDuration } from './progress';
 import { Terminal, type TextOutput } from './terminal';
 
@@ -93,7 +93,7 @@ Options:
   --seed N                random seed (default ${DEFAULT_DISTILL_OPTIONS.seed})
   --backend B             ${BACKENDS.join(' | ')} (default auto)
   --final-targets T       soft | hard | auto (default auto)
-  --encoder E             ${ENCODER_CHOICES.join(' | ')} (default ${DEFAULT_DISTILL_OPTIONS.encoder}): a pretrained representation next to
+  --encoder E             ${ENCODER_CHOICES_TEXT} (default ${DEFAULT_DISTILL_OPTIONS.encoder}): a pretrained representation next to
                           the words; kept only where it beats the words alone on the human rows
   --labels A,B,C          the label set (default: inferred from the dataset)
   --out DIR               runs folder (default .peerkd/runs next to the dataset)
@@ -179,7 +179,7 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
           seed: integerOption(values, 'seed', 0, DEFAULT_DISTILL_OPTIONS.seed),
           backend: choiceOption(values, 'backend', BACKENDS, DEFAULT_DISTILL_OPTIONS.backend),
           finalTargets: choiceOption(values, 'final-targets', ['soft', 'hard', 'auto'] as const, DEFAULT_DISTILL_OPTIONS.finalTargets),
-          encoder: choiceOption(values, 'encoder', ENCODER_CHOICES, DEFAULT_DISTILL_OPTIONS.encoder ?? 'none'),
+          encoder: encoderOption(values.encoder, DEFAULT_DISTILL_OPTIONS.encoder ?? 'none'),
         };
         const labels = values.labels === undefined ? [] : labelsOption(values.labels);
         const request: DistillationRequest = {

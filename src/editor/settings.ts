@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
-import { ENCODER_CHOICES, type BackendPreference, type DistillOptions, type EncoderChoice } from '../training/types';
+import { parseEncoderChoice, type BackendPreference, type DistillOptions, type EncoderChoice } from '../training/types';
 import { DEFAULT_TEACHER_SETTINGS, MAX_REQUEST_TIMEOUT_MS, type TeacherSettings } from '../teacher/settings';
 
 /**
@@ -43,6 +43,12 @@ function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback
   return allowed.includes(value as T) ? (value as T) : fallback;
 }
 
+/** An unknown or malformed `peerkd.training.encoder` reads as `auto` (the run's log says what auto picked). */
+function encoderSetting(value: unknown): EncoderChoice {
+  const parsed = parseEncoderChoice(value);
+  return 'error' in parsed ? 'auto' : parsed.choice;
+}
+
 function integerAtLeast(value: unknown, minimum: number, fallback: number): number {
   return typeof value === 'number' && Number.isInteger(value) && value >= minimum ? value : fallback;
 }
@@ -54,7 +60,7 @@ function readTrainingSettings(config: vscode.WorkspaceConfiguration): TrainingSe
     seed: integerAtLeast(config.get('training.seed'), 0, 0),
     backend: oneOf(config.get('training.backend'), ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], 'auto'),
     finalTargets: oneOf(config.get('training.finalTargets'), ['auto', 'soft', 'hard'], 'auto'),
-    encoder: oneOf(config.get('training.encoder'), ENCODER_CHOICES, 'auto'),
+    encoder: encoderSetting(config.get('training.encoder')),
     memoryLimitMb: integerAtLeast(config.get('training.memoryLimitMb'), 256, 3072),
     outputDir: config.get<string>('training.outputDir') ?? '',
   };

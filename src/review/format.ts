@@ -23,6 +23,10 @@ export function formatDuration(ms: number): string {
 /** "Peer students · fold 1/2 · epoch 3/5 · 1,234 rows/s · about 20 s left" */
 export function describeProgress(progress: DistillProgress): string {
   const parts = [PHASE_NAMES[progress.phase]];
+  if (progress.encoder !== undefined && progress.encoded !== undefined && progress.toEncode !== undefined) {
+    parts[0] = `Encoding rows with ${progress.encoder}`;
+    parts.push(`${progress.encoded.toLocaleString('en-US')}/${progress.toEncode.toLocaleString('en-US')}`);
+  }
   if (progress.stage !== undefined && progress.stages !== undefined && progress.stages > 1) {
     parts.push(`stage ${progress.stage}/${progress.stages}`);
   }
@@ -36,7 +40,7 @@ export function describeProgress(progress: DistillProgress): string {
     parts.push(`${Math.round(progress.rowsPerSecond).toLocaleString('en-US')} rows/s`);
   }
   if (progress.remainingMs !== undefined) {
-    parts.push(`about ${formatDuration(progress.remainingMs)} left`);
+    parts.push(`about ${formatDuration(progress.remainingMs)} left${progress.encoded !== undefined ? ' to encode' : ''}`);
   }
   return parts.join(' · ');
 }

@@ -22,7 +22,7 @@ export class EmbeddingCache extends AppendOnlyCache<Float32Array> {
     readonly encoder: Pick<TextEncoder, 'name' | 'version' | 'dims'>,
     key: string,
   ) {
-    super(path.join(directory, `${encoder.name.replace(/[^a-z0-9-]/gi, '_')}-${key.slice(0, 16)}.jsonl`), key);
+    super(path.join(directory, `${encoder.name.replace(/[^a-z0-9-]/gi, '_').slice(0, 40)}-${key.slice(0, 16)}.jsonl`), key);
   }
 
   static open(directory: string, encoder: Pick<TextEncoder, 'name' | 'version' | 'dims'>): EmbeddingCache {

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { transform, type FeaturizerConfig, type FittedFeaturizer } from './featurize';
 import { predictStudent, type StudentWeights } from './student';
 import { selectBackend, type TensorFlow } from './backend';
-import type { BackendPreference } from './types';
+import { parseEncoderChoice, type BackendPreference } from './types';
 import { labelRecord } from './labelRecord';
 import { resolveEncoder, standardise, type DenseStandardiser, type EncoderEnvironment } from './encoder';
 
@@ -358,7 +358,7 @@ export async function loadModel(dir: string, backend: BackendPreference = 'auto'
   const weights: StudentWeights = { buckets, dim, denseDim, classes, embedding: rows, kernel, bias, rowBuckets: indices };
   let denseFeatures: ((texts: string[]) => Promise<{ dims: number; values: Float32Array }>) | undefined;
   if (denseMeta) {
-    const encoder = resolveModelEncoder(denseMeta, modelPath, environment);
+    const encoder = await resolveModelEncoder(denseMeta, modelPath, environment);
     const standardiser: DenseStandardiser = { encoder: { name: denseMeta.name, version: denseMeta.version, dims: denseDim }, mean: Float32Array.from(denseMeta.mean), scale: Float32Array.from(denseMeta.scale) };
     denseFeatures = async (texts) => ({ dims: denseDim, values: standardise(standardiser, await encoder.encode(texts)) });
   }
@@ -375,11 +375,12 @@ export async function loadModel(dir: string, backend: BackendPreference = 'auto'
 }
 
 /** The encoder a saved model names, exactly (name, version, dims), or a clear error naming the model. */
-function resolveModelEncoder(meta: NonNullable<PeerkdMetadata['dense']>, modelPath: string, environment: EncoderEnvironment) {
-  if (meta.name !== 'glove') throw new ModelFileError(modelPath, `the model needs encoder ${JSON.stringify(meta.name)}, which this version of PeerKD does not have`);
+async function resolveModelEncoder(meta: NonNullable<PeerkdMetadata['dense']>, modelPath: string, environment: EncoderEnvironment) {
+  const parsed = parseEncoderChoice(meta.name);
+  if ('error' in parsed || parsed.name === 'auto' || parsed.name === 'none') throw new ModelFileError(modelPath, `the model needs encoder ${JSON.stringify(meta.name)}, which this version of PeerKD does not have`);
   let encoder;
   try {
-    encoder = resolveEncoder('glove', environment).encoder!;
+    encoder = (await resolveEncoder(parsed.choice, environment)).encoder!;
   } catch (error) {
     throw new ModelFileError(modelPath, `the model was trained with encoder ${meta.name} (${meta.version}), which is not available here: ${errorText(error)}`);
   }

@@ -303,10 +303,11 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   let doneWork = 0;
   let trainedRowEpochs = 0;
   let trainingMs = 0;
-  const report = (progress: Omit<DistillProgress, 'elapsedMs' | 'fraction' | 'remainingMs'>) => {
+  const report = ({ remainingMsOverride, ...progress }: Omit<DistillProgress, 'elapsedMs' | 'fraction' | 'remainingMs'> & { remainingMsOverride?: number }) => {
     const elapsedMs = performance.now() - started;
     const fraction = Math.min(1, doneWork / plannedWork);
-    hooks.onProgress?.({ ...progress, elapsedMs, fraction, remainingMs: fraction > 0.02 ? (elapsedMs * (1 - fraction)) / fraction : undefined });
+    const remainingMs = remainingMsOverride ?? (fraction > 0.02 ? (elapsedMs * (1 - fraction)) / fraction : undefined);
+    hooks.onProgress?.({ ...progress, elapsedMs, fraction, remainingMs });
   };
 
   report({ phase: 'featurize' });
@@ -316,7 +317,10 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   // Students train on a table of the used buckets only (same maths, a smaller and denser hot table).
   const { features, rowBuckets } = compactBuckets(fitted.features, featurizer.config.buckets);
   const withBuckets = (weights: StudentWeights): StudentWeights => ({ ...weights, buckets: featurizer.config.buckets, rowBuckets });
-  const encoding = await encodeRows(texts, options.encoder ?? 'none', hooks.encoders ?? {}, checkpoint);
+  // A slow encoder (a model, an endpoint) reports its own progress, with a time estimate from its own rate.
+  const encoding = await encodeRows(texts, options.encoder ?? 'none', hooks.encoders ?? {}, checkpoint, (encoder, encoded, total, encodeMs) =>
+    report({ phase: 'featurize', encoder, encoded, toEncode: total, remainingMsOverride: encoded > 0 ? (encodeMs * (total - encoded)) / encoded : undefined }),
+  );
   if (encoding.cacheProblems.length) encoding.cacheProblems.slice(0, 10).forEach((line) => log(`warning: ${line}`));
   endPhase('featurize');
   checkpoint();
@@ -692,19 +696,26 @@ export function predictTexts(model: Pick<TrainedModel, 'featurizer' | 'weights'>
 /** Class probabilities of a trained model on new texts, its encoder (if any) applied to them as in training. */
 export async function predictModel(model: Pick<TrainedModel, 'featurizer' | 'weights' | 'dense'>, texts: string[], environment: EncoderEnvironment = {}): Promise<Float32Array> {
   if (!model.dense) return predictTexts(model, texts);
-  const { encoder } = resolveEncoder(model.dense.encoder.name as EncoderChoice, environment);
+  const { encoder } = await resolveEncoder(model.dense.encoder.name as EncoderChoice, environment);
   if (!encoder || encoder.version !== model.dense.encoder.version) throw new Error(`the model needs encoder ${model.dense.encoder.name} ${model.dense.encoder.version}`);
   const values = standardise(model.dense, await encoder.encode(texts));
   return predictStudent(model.weights, transform(model.featurizer, texts), { dims: encoder.dims, values });
 }
 
 /** Every row's embedding (through the disk cache where it pays), standardised on the corpus. */
-async function encodeRows(texts: string[], choice: EncoderChoice, environment: EncoderEnvironment, checkpoint: () => void) {
+async function encodeRows(
+  texts: string[],
+  choice: EncoderChoice,
+  environment: EncoderEnvironment,
+  checkpoint: () => void,
+  onProgress: (encoder: string, encoded: number, total: number, elapsedMs: number) => void,
+) {
   const started = performance.now();
-  const resolved = resolveEncoder(choice, environment);
+  const resolved = await resolveEncoder(choice, environment);
   if (!resolved.encoder) return { ...resolved, dense: undefined, standardiser: undefined, encodeMs: 0, cachedRows: 0, cacheProblems: [] as string[] };
   const cache = environment.cacheDir && resolved.encoder.cacheable ? EmbeddingCache.open(environment.cacheDir, resolved.encoder) : undefined;
-  const { values, cached } = await encodeTexts(resolved.encoder, texts, cache, checkpoint);
+  const name = resolved.encoder.name;
+  const { values, cached } = await encodeTexts(resolved.encoder, texts, cache, checkpoint, (encoded, total) => onProgress(name, encoded, total, performance.now() - started));
   const standardiser: DenseStandardiser = fitStandardiser(resolved.encoder, values);
   const dense: DenseRows = { dims: resolved.encoder.dims, values: standardise(standardiser, values) };
   return { ...resolved, dense, standardiser, encodeMs: Math.round(performance.now() - started), cachedRows: cached, cacheProblems: cache?.describeProblems() ?? [] };

@@ -9,7 +9,7 @@
  * `error` or `cancelled`, after which it exits. The host may send `cancel` at any time after `start`.
  */
 import type { FieldMapping } from '../dataset/types';
-import { ENCODER_CHOICES, type BackendPreference, type DistillOptions, type DistillPhase, type DistillProgress } from './types';
+import { parseEncoderChoice, type BackendPreference, type DistillOptions, type DistillPhase, type DistillProgress } from './types';
 
 /** What the host asks the worker to do. */
 export interface DistillationRequest {
@@ -245,7 +245,10 @@ const isOptions = object({
   backend: oneOf(BACKENDS),
   finalTargets: oneOf(['soft', 'hard', 'auto'] as const),
   student: oneOf(['fasttext'] as const),
-  encoder: optional(oneOf(ENCODER_CHOICES)),
+  encoder: optional((value, where) => {
+    const parsed = parseEncoderChoice(value);
+    return 'error' in parsed ? `${where} ${parsed.error}` : undefined;
+  }),
 });
 
 const isRequest = object({

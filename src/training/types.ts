@@ -21,9 +21,35 @@ export interface TrainingRow {
   teacherConfidence: number | null;
 }
 
-/** Pretrained representations next to the words (encoder.ts); `auto` picks the best one available and says which. */
-export const ENCODER_CHOICES = ['none', 'glove', 'auto'] as const;
-export type EncoderChoice = (typeof ENCODER_CHOICES)[number];
+/**
+ * Pretrained representations next to the words (encoder.ts, encoders/); `auto` picks the best one available and says
+ * which. A name in ENCODERS_WITH_ARGUMENT takes one after a colon (`static:<folder>`); the others take none.
+ */
+export const ENCODER_NAMES = ['auto', 'none', 'glove'] as const;
+export type EncoderName = (typeof ENCODER_NAMES)[number];
+export const ENCODERS_WITH_ARGUMENT: readonly EncoderName[] = [];
+/** What the argument of such a name is, for help texts (`folder` → `static:<folder>`). */
+export const ENCODER_ARGUMENT_NAMES: Partial<Record<EncoderName, string>> = {};
+/** `glove`, or `<name>:<argument>` for a name in ENCODERS_WITH_ARGUMENT. */
+export type EncoderChoice = EncoderName | `${EncoderName}:${string}`;
+/** For help texts and errors: `auto | none | glove` (a name that takes an argument shows as `static:<folder>`). */
+export const ENCODER_CHOICES_TEXT = ENCODER_NAMES.map((name) => (ENCODERS_WITH_ARGUMENT.includes(name) ? `${name}:<${ENCODER_ARGUMENT_NAMES[name] ?? 'argument'}>` : name)).join(' | ');
+
+/** The name and argument of a choice, or a message saying what is wrong with it (the one parser of encoder choices). */
+export function parseEncoderChoice(value: unknown): { name: EncoderName; argument?: string; choice: EncoderChoice } | { error: string } {
+  if (typeof value !== 'string') return { error: `must be one of ${ENCODER_CHOICES_TEXT}` };
+  const colon = value.indexOf(':');
+  const name = (colon < 0 ? value : value.slice(0, colon)) as EncoderName;
+  if (!ENCODER_NAMES.includes(name)) return { error: `must be one of ${ENCODER_CHOICES_TEXT}, got ${JSON.stringify(value)}` };
+  if (colon < 0) {
+    if (ENCODERS_WITH_ARGUMENT.includes(name)) return { error: `${name} needs an argument: ${name}:<${ENCODER_ARGUMENT_NAMES[name] ?? 'argument'}>` };
+    return { name, choice: name };
+  }
+  const argument = value.slice(colon + 1);
+  if (!ENCODERS_WITH_ARGUMENT.includes(name)) return { error: `${name} takes no argument, got ${JSON.stringify(value)}` };
+  if (!argument) return { error: `${name} needs an argument after the colon: ${name}:<${ENCODER_ARGUMENT_NAMES[name] ?? 'argument'}>` };
+  return { name, argument, choice: value as EncoderChoice };
+}
 
 export interface DistillOptions {
   /** K: number of folds of the teacher-labelled rows (paper: 2). */
@@ -58,6 +84,10 @@ export interface DistillProgress {
   epoch?: number;
   epochs?: number;
   loss?: number;
+  /** While an encoder runs (phase featurize): its name, and the rows it has encoded of those not in its cache. */
+  encoder?: string;
+  encoded?: number;
+  toEncode?: number;
   rowsPerSecond?: number;
   elapsedMs: number;
   /** Estimated time left, when it can be estimated. */

