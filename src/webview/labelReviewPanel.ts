@@ -13,6 +13,8 @@ import { newLabelProblem, type ReviewSession, type SessionUpdate } from '../revi
 import { latestRunId } from '../training/artifacts';
 /** esbuild.mjs copies @vscode/webview-ui-toolkit's bundle here: the .vsix is packaged without node_modules. */
 const TOOLKIT_FILE = ['dist', 'toolkit.min.js'];
+/** The webview client (src/webview/client/), bundled by esbuild.mjs; module scripts run in order, after the toolkit. */
+const CLIENT_FILE = ['dist', 'review.js'];
 const REFRESH_DELAY_MS = 120;
 
 /** Webview options: scripts on, and only media/ and dist/ readable. */
@@ -278,9 +280,18 @@ export class LabelReviewPanel {
         return;
       case 'setFilters':
         if (this.session) {
-          this.post({ type: 'view', view: this.session.setFilters(message.filters), selectFirst: true });
+          this.post({ type: 'reply', request: 'setFilters', requestId: message.requestId, result: { view: this.session.setFilters(message.filters) } });
         } else {
           this.seed.filters = message.filters;
+          this.post({ type: 'reply', request: 'setFilters', requestId: message.requestId, error: 'no dataset is under review' });
+        }
+        return;
+      case 'viewState':
+        if (this.session) {
+          this.session.setViewState(message);
+        } else {
+          this.seed.scrollTop = message.scrollTop;
+          this.seed.selectedRowId = message.selectedRowId;
         }
         return;
       case 'decide':
@@ -300,9 +311,11 @@ export class LabelReviewPanel {
         return;
       case 'probabilities': {
         const probs = this.session?.probabilities(message.rowId);
-        if (probs) {
-          this.post({ type: 'probabilities', rowId: message.rowId, probs });
-        }
+        this.post(
+          probs
+            ? { type: 'reply', request: 'probabilities', requestId: message.requestId, result: { rowId: message.rowId, probs } }
+            : { type: 'reply', request: 'probabilities', requestId: message.requestId, error: 'that row is not in the current review' },
+        );
         return;
       }
       case 'runDistillation':
@@ -464,6 +477,7 @@ export class LabelReviewPanel {
     const toolkit = webview
       .asWebviewUri(vscode.Uri.joinPath(this.services.context.extensionUri, ...TOOLKIT_FILE))
       .toString();
+    const client = webview.asWebviewUri(vscode.Uri.joinPath(this.services.context.extensionUri, ...CLIENT_FILE)).toString();
     const csp = [
       "default-src 'none'",
       `style-src ${webview.cspSource}`,
@@ -483,8 +497,7 @@ export class LabelReviewPanel {
 <body>
 <div id="app"><div class="empty">Loading…</div></div>
 <script type="module" nonce="${nonce}" src="${escapeHtml(toolkit)}"></script>
-<script type="module" nonce="${nonce}" src="${escapeHtml(media('ui.js'))}"></script>
-<script type="module" nonce="${nonce}" src="${escapeHtml(media('review.js'))}"></script>
+<script type="module" nonce="${nonce}" src="${escapeHtml(client)}"></script>
 </body>
 </html>`;
   }
