@@ -53,6 +53,8 @@ export class LabelReviewPanel {
   };
   private ready = false;
   private refreshTimer: NodeJS.Timeout | undefined;
+  /** The document changed again while the last refresh's quiet period ran. */
+  private refreshPending = false;
   private readonly disposables: vscode.Disposable[] = [];
   /** Time the panel was asked for, for the "time to first render" log line. */
   private openedAt = Date.now();
@@ -233,14 +235,22 @@ export class LabelReviewPanel {
     });
   }
 
+  /**
+   * One refresh per change of the document, at once (a decision's edit shows without delay); changes that follow
+   * within REFRESH_DELAY_MS (typing in the editor changes the document on every key) share one refresh at its end.
+   */
   private scheduleRefresh(): void {
     if (this.refreshTimer) {
-      clearTimeout(this.refreshTimer);
+      this.refreshPending = true;
+      return;
     }
-    // Typing in the editor changes the document on every key: one refresh once it pauses.
+    this.session?.documentChanged();
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = undefined;
-      this.session?.documentChanged();
+      if (this.refreshPending) {
+        this.refreshPending = false;
+        this.scheduleRefresh();
+      }
     }, REFRESH_DELAY_MS);
   }
 
