@@ -1,5 +1,6 @@
-// Bundles the extension host entry, the training child process (and its student threads) and the CLI.
-// esbuild does not type-check: `npm test` runs `tsc --noEmit` for that.
+// Bundles the extension host entry, the training child process (and its student threads), the CLI and the Label
+// Review webview client.
+// esbuild does not type-check: `npm test` runs `tsc --noEmit` (and `-p src/webview/client`) for that.
 import * as esbuild from 'esbuild';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 
@@ -31,6 +32,16 @@ export const entries = [
     outfile: 'dist/cli.js',
     external: nativeTensorFlow,
     banner: { js: '#!/usr/bin/env node' },
+  },
+  // The Label Review webview client: browser code, type-checked by its own tsconfig (lib DOM).
+  {
+    ...common,
+    entryPoints: ['src/webview/client/main.ts'],
+    outfile: 'dist/review.js',
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    tsconfig: 'src/webview/client/tsconfig.json',
   },
 ];
 

@@ -16,7 +16,7 @@ export default tseslint.config(
   },
   {
     // The plain-TypeScript cores are shared by the CLI, the worker and unit tests: no editor API there.
-    files: ['src/dataset/**/*.ts', 'src/training/**/*.ts', 'src/teacher/**/*.ts', 'src/cli/**/*.ts'],
+    files: ['src/dataset/**/*.ts', 'src/training/**/*.ts', 'src/teacher/**/*.ts', 'src/cli/**/*.ts', 'src/review/**/*.ts', 'src/webview/client/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'Core modules must not import vscode.' }] }],
     },

@@ -30,6 +30,7 @@ function count(output, kind) {
 
 const stages = [
   { name: 'type check', args: ['node_modules/typescript/bin/tsc', '--noEmit'] },
+  { name: 'type check (webview client)', args: ['node_modules/typescript/bin/tsc', '--noEmit', '-p', 'src/webview/client'] },
   { name: 'lint', args: ['node_modules/eslint/bin/eslint.js', '.'] },
   { name: 'build', args: ['esbuild.mjs'] },
   { name: 'unit tests', args: ['scripts/unit.mjs'], counted: true },

@@ -1,14 +1,14 @@
 import * as vscode from 'vscode';
-import { writeHumanLabels } from '../editor/labelEdits';
-import { datasetDocument, type RunState } from '../editor/runState';
-import { readSettings } from '../editor/settings';
+import { createReviewSession } from '../editor/labelEdits';
+import type { RunState } from '../editor/runState';
 import type { Decision } from '../review/model';
-import { labelForDecision } from '../review/model';
-import { idOfKey, unmatchedReason } from '../review/rowKeys';
+import { idOfKey } from '../review/rowKeys';
+import { LabelReviewPanel } from '../webview/labelReviewPanel';
 
 /**
- * Writes the human label a quick-fix decision means for one row (by identity), through a WorkspaceEdit so the editor's
- * undo takes it back. Shared by "Accept Suggested Label" and "Keep Teacher Label".
+ * Writes the human label a quick-fix decision means for one row (by key), through the review session the panel uses
+ * (the open panel's own when it reviews this dataset, so its undo and counts include the decision), as one
+ * WorkspaceEdit so the editor's undo takes it back. Shared by "Accept Suggested Label" and "Keep Teacher Label".
  */
 export async function decideRow(runState: RunState, argument: unknown, rowId: unknown, decision: Decision): Promise<boolean> {
   if (!(argument instanceof vscode.Uri) || typeof rowId !== 'string') {
@@ -16,26 +16,14 @@ export async function decideRow(runState: RunState, argument: unknown, rowId: un
     return false;
   }
   const run = await runState.ensureRun(argument);
-  const prediction = run?.byKey.get(rowId);
-  if (!prediction) {
+  if (!run) {
     void vscode.window.showErrorMessage(`PeerKD: the latest run has no prediction for row '${idOfKey(rowId)}'.`);
     return false;
   }
-  const document = await datasetDocument(argument);
-  const index = runState.indexOf(document);
-  const row = index.byKey.get(rowId);
-  if (!row) {
-    void vscode.window.showErrorMessage(`PeerKD: row '${idOfKey(rowId)}' not labelled: ${unmatchedReason(rowId, index.linesById)} (${argument.fsPath}).`);
-    return false;
-  }
-  const label = labelForDecision({ teacher: row.teacher, suggested: prediction.suggested }, decision);
-  if (label === null) {
-    void vscode.window.showErrorMessage(`PeerKD: row '${idOfKey(rowId)}' has no teacher label to keep.`);
-    return false;
-  }
-  const result = await writeHumanLabels(document, index, readSettings(argument).fields.human, [{ rowId, label }]);
-  if (result.failed.length > 0) {
-    void vscode.window.showErrorMessage(`PeerKD: could not label row '${idOfKey(rowId)}': ${result.failed[0].reason}`);
+  const session = LabelReviewPanel.current?.sessionFor(argument, run.runId) ?? (await createReviewSession(runState, argument, run));
+  const result = await session.decide(rowId, decision);
+  if (result.status === 'refused') {
+    void vscode.window.showErrorMessage(`PeerKD: ${result.message} (${argument.fsPath}).`);
     return false;
   }
   return true;

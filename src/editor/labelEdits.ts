@@ -1,62 +1,60 @@
 import * as vscode from 'vscode';
 import { undecodableBytesReason } from '../dataset/files';
-import type { LineChange } from '../review/undo';
-import { planLabelWrites, type LabelWrite } from '../review/writes';
-import type { DocumentIndex } from './runState';
-
-export type { LabelWrite } from '../review/writes';
-
-export interface LabelWriteResult {
-  /** Exact line texts before and after, for the panel's undo. */
-  changes: LineChange[];
-  failed: { rowId: string; reason: string }[];
-}
+import { ReviewSession, type ReviewDocument, type SessionOptions } from '../review/session';
+import { readSettings } from './settings';
+import { datasetDocument, type LoadedRun, type RunState } from './runState';
 
 /**
- * Writes human labels into a dataset document with ONE WorkspaceEdit (one step of the editor's undo), replacing
- * exactly the lines of the rows it labels (matched by row key: never another row that shares the id); each line is
- * rewritten by the dataset core's byte-preserving field edit, so only the human label's characters change. Works on
- * unsaved text: nothing is saved here.
+ * A dataset document as the review session (src/review/session.ts) reads and writes it. Writes are ONE WorkspaceEdit
+ * (one step of the editor's undo) replacing exactly the lines the session planned (each rewritten by the dataset
+ * core's byte-preserving field edit, so only the human label's characters change). Works on unsaved text: nothing is
+ * saved here.
  */
-export async function writeHumanLabels(
-  document: vscode.TextDocument,
-  index: DocumentIndex,
-  humanField: string,
-  writes: readonly LabelWrite[],
-): Promise<LabelWriteResult> {
-  // The document is decoded text: where the file has invalid UTF-8, a save after this edit would lose those bytes.
-  const refusal = await undecodableBytesReason(document.getText(), document.uri.scheme === 'file' ? document.uri.fsPath : undefined);
-  if (refusal !== null) {
-    return { changes: [], failed: writes.map((write) => ({ rowId: write.rowId, reason: refusal })) };
+class DatasetReviewDocument implements ReviewDocument {
+  constructor(
+    private document: vscode.TextDocument,
+    private readonly runState: RunState,
+  ) {}
+
+  async open(): Promise<void> {
+    if (this.document.isClosed) {
+      this.document = await datasetDocument(this.document.uri);
+    }
   }
-  const plan = planLabelWrites(index, (line) => document.lineAt(line - 1).text, humanField, writes);
-  const result: LabelWriteResult = {
-    changes: plan.writes.map(({ rowId, before, after }) => ({ rowId, before, after })),
-    failed: plan.failed,
-  };
-  if (plan.writes.length > 0) {
+
+  rows(): ReturnType<ReviewDocument['rows']> {
+    return this.runState.indexOf(this.document);
+  }
+
+  lineText(line: number): string {
+    return this.document.lineAt(line - 1).text;
+  }
+
+  writeRefusal(): Promise<string | null> {
+    // The document is decoded text: where the file has invalid UTF-8, a save after an edit would lose those bytes.
+    const uri = this.document.uri;
+    return undecodableBytesReason(this.document.getText(), uri.scheme === 'file' ? uri.fsPath : undefined);
+  }
+
+  async replaceLines(writes: readonly { line: number; text: string }[]): Promise<boolean> {
+    if (writes.length === 0) {
+      return true;
+    }
     const edit = new vscode.WorkspaceEdit();
-    for (const write of plan.writes) {
-      edit.replace(document.uri, document.lineAt(write.line - 1).range, write.after);
+    for (const write of writes) {
+      edit.replace(this.document.uri, this.document.lineAt(write.line - 1).range, write.text);
     }
-    if (!(await vscode.workspace.applyEdit(edit))) {
-      return { changes: [], failed: writes.map((write) => ({ rowId: write.rowId, reason: 'the editor refused the edit' })) };
-    }
+    return vscode.workspace.applyEdit(edit);
   }
-  return result;
 }
 
-/** Puts whole lines back (panel undo), again as one WorkspaceEdit. Returns whether the editor applied it. */
-export async function replaceLines(
-  document: vscode.TextDocument,
-  writes: readonly { line: number; text: string }[],
-): Promise<boolean> {
-  if (writes.length === 0) {
-    return true;
-  }
-  const edit = new vscode.WorkspaceEdit();
-  for (const write of writes) {
-    edit.replace(document.uri, document.lineAt(write.line - 1).range, write.text);
-  }
-  return vscode.workspace.applyEdit(edit);
+/** A review session of a dataset's document against its latest run (the panel's, or a quick fix's own). */
+export async function createReviewSession(
+  runState: RunState,
+  datasetUri: vscode.Uri,
+  run: LoadedRun,
+  options: Omit<SessionOptions, 'humanField'> = {},
+): Promise<ReviewSession> {
+  const document = new DatasetReviewDocument(await datasetDocument(datasetUri), runState);
+  return new ReviewSession(run, document, { ...options, humanField: () => readSettings(datasetUri).fields.human });
 }

@@ -1,6 +1,13 @@
 /**
- * Messages between the Label Review webview (media/review.js) and its host (src/webview/labelReviewPanel.ts).
- * The webview is untrusted input: every message it sends goes through parseWebviewMessage before the host acts on it.
+ * Messages between the Label Review webview (src/webview/client/, bundled into dist/review.js) and its host
+ * (src/webview/labelReviewPanel.ts): the one protocol both sides import. The webview is untrusted input: every message
+ * it sends goes through parseWebviewMessage before the host acts on it. Plain TypeScript without Node or DOM, so the
+ * webview bundle can import it.
+ *
+ * Requests (RequestReplies) carry a `requestId` that the host's `reply` repeats, as microsoft/vscode-hexeditor
+ * correlates its messages: the webview keeps a map of pending requests and gives up on one after REQUEST_TIMEOUT_MS.
+ * Decisions are not requests: their effect comes back as the document's refresh (`rows`, `view`), and they may wait on
+ * a modal dialog for as long as the user reads it.
  */
 import { MAX_LABEL_LENGTH } from '../dataset/labels';
 import type { ConfusionTable, Decision, DecisionOutcome, ReviewCounts, ReviewFilters, ReviewRow, ReviewStatusFilter } from './model';
@@ -16,14 +23,17 @@ export interface ReviewViewState {
 export type WebviewMessage =
   | { type: 'ready'; state: ReviewViewState | null }
   // `rowId` in these messages is the row's key (ReviewRow.key): rows that share an id stay distinct.
-  | { type: 'setFilters'; filters: ReviewFilters }
+  /** Request: the reply carries the view in the new order; the webview then selects its first match. */
+  | { type: 'setFilters'; requestId: number; filters: ReviewFilters }
+  /** The user's selection and scroll, so the host's session (their one owner) has them when the panel is shown again. */
+  | { type: 'viewState'; scrollTop: number; selectedRowId: string | null }
   | { type: 'decide'; rowId: string; decision: Decision }
   | { type: 'newLabel'; rowId: string }
   | { type: 'bulkAccept'; minProbability: number }
   | { type: 'undo' }
   | { type: 'open'; rowId: string }
-  /** Every label's probability for one row: sent on demand, so the list itself stays small for 10,000 rows. */
-  | { type: 'probabilities'; rowId: string }
+  /** Request: every label's probability for one row, on demand, so the list itself stays small for 10,000 rows. */
+  | { type: 'probabilities'; requestId: number; rowId: string }
   | { type: 'rendered'; rows: number; firstRenderMs: number }
   /** The empty state's Run button: run distillation on the panel's dataset (the host knows which; none is sent). */
   | { type: 'runDistillation' };
@@ -72,15 +82,44 @@ export type HostMessage =
   /** `canRun`: the panel has a dataset but no completed run, so the empty state offers a Run button. */
   | { type: 'empty'; reason: string; datasetUri: string | null; canRun: boolean }
   | { type: 'rows'; rows: RowView[] }
-  /** `selectFirst`: the reply to a filter change; the webview selects the first match instead of keeping an old row. */
-  | { type: 'view'; view: ViewUpdate; selectFirst?: boolean }
+  | { type: 'view'; view: ViewUpdate }
   | { type: 'select'; rowId: string }
-  | { type: 'probabilities'; rowId: string; probs: LabelProbability[] }
-  | { type: 'notice'; text: string };
+  | { type: 'notice'; text: string }
+  | ReplyMessage;
+
+/** What the host answers to each request. */
+export interface RequestReplies {
+  setFilters: { view: ViewUpdate };
+  probabilities: { rowId: string; probs: LabelProbability[] };
+}
+
+export type RequestType = keyof RequestReplies;
+
+/** A request as the webview writes it, before its id is added. */
+export type RequestMessage<K extends RequestType> = Omit<Extract<WebviewMessage, { type: K }>, 'requestId'>;
+
+/** The host's answer to the request with `requestId`: its result, or why there is none. */
+export type ReplyMessage =
+  | { [K in RequestType]: { type: 'reply'; request: K; requestId: number; result: RequestReplies[K] } }[RequestType]
+  | { type: 'reply'; request: RequestType; requestId: number; error: string };
+
+/** How long the webview waits for a reply before it gives the request up. */
+export const REQUEST_TIMEOUT_MS = 10_000;
 
 const MAX_ID_LENGTH = 4096;
 const MAX_SEARCH_LENGTH = 1000;
-const STATUS_FILTERS: readonly ReviewStatusFilter[] = ['all', 'unreviewed', 'reviewed'];
+
+/** The status filter's choices, as the webview's dropdown shows them. */
+export const STATUS_FILTER_OPTIONS: readonly { value: ReviewStatusFilter; label: string }[] = [
+  { value: 'all', label: 'All rows' },
+  { value: 'unreviewed', label: 'Unreviewed' },
+  { value: 'reviewed', label: 'Reviewed' },
+];
+const STATUS_FILTERS: readonly ReviewStatusFilter[] = STATUS_FILTER_OPTIONS.map((option) => option.value);
+
+function isRequestId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -160,8 +199,15 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
       return { type: 'ready', state: raw.state == null ? null : (parseViewState(raw.state) ?? null) };
     case 'setFilters': {
       const filters = parseFilters(raw.filters);
-      return filters ? { type: 'setFilters', filters } : undefined;
+      return filters && isRequestId(raw.requestId) ? { type: 'setFilters', requestId: raw.requestId, filters } : undefined;
     }
+    case 'viewState':
+      return typeof raw.scrollTop === 'number' &&
+        Number.isFinite(raw.scrollTop) &&
+        raw.scrollTop >= 0 &&
+        (raw.selectedRowId === null || isBoundedString(raw.selectedRowId, MAX_ID_LENGTH))
+        ? { type: 'viewState', scrollTop: raw.scrollTop, selectedRowId: raw.selectedRowId }
+        : undefined;
     case 'decide': {
       const decision = parseDecision(raw.decision);
       return decision && isBoundedString(raw.rowId, MAX_ID_LENGTH) ? { type: 'decide', rowId: raw.rowId, decision } : undefined;
@@ -171,7 +217,9 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
     case 'open':
       return isBoundedString(raw.rowId, MAX_ID_LENGTH) ? { type: 'open', rowId: raw.rowId } : undefined;
     case 'probabilities':
-      return isBoundedString(raw.rowId, MAX_ID_LENGTH) ? { type: 'probabilities', rowId: raw.rowId } : undefined;
+      return isBoundedString(raw.rowId, MAX_ID_LENGTH) && isRequestId(raw.requestId)
+        ? { type: 'probabilities', requestId: raw.requestId, rowId: raw.rowId }
+        : undefined;
     case 'bulkAccept':
       return isProbability(raw.minProbability) ? { type: 'bulkAccept', minProbability: raw.minProbability } : undefined;
     case 'undo':

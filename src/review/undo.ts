@@ -40,6 +40,14 @@ export class UndoStack {
     return this.entries.pop();
   }
 
+  /** Takes back an entry whose edit was refused. */
+  remove(entry: UndoEntry): void {
+    const index = this.entries.lastIndexOf(entry);
+    if (index >= 0) {
+      this.entries.splice(index, 1);
+    }
+  }
+
   peek(): UndoEntry | undefined {
     return this.entries[this.entries.length - 1];
   }

@@ -1,31 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { MAX_LABEL_LENGTH } from '../dataset/labels';
 import type { Services } from '../editor/services';
-import { replaceLines, writeHumanLabels, type LabelWrite } from '../editor/labelEdits';
+import { createReviewSession } from '../editor/labelEdits';
 import { datasetDocument, type LoadedRun, type RunState } from '../editor/runState';
 import { readSettings } from '../editor/settings';
-import {
-  buildReviewRows,
-  decisionNote,
-  DEFAULT_FILTERS,
-  describeDecision,
-  labelForDecision,
-  rowsForBulkAccept,
-  type Decision,
-  type ReviewFilters,
-  type ReviewRow,
-} from '../review/model';
+import { DEFAULT_FILTERS, type Decision, type ReviewFilters } from '../review/model';
 import { parseViewState, parseWebviewMessage, type HostMessage, type WebviewMessage } from '../review/protocol';
 import { idOfKey } from '../review/rowKeys';
-import { planUndo, UndoStack } from '../review/undo';
 import { restorableDataset } from '../review/restore';
-import { buildViewUpdate, changedRows, labelProbabilities, toRowView } from '../review/view';
+import { newLabelProblem, type ReviewSession, type SessionUpdate } from '../review/session';
 import { latestRunId } from '../training/artifacts';
-
 /** esbuild.mjs copies @vscode/webview-ui-toolkit's bundle here: the .vsix is packaged without node_modules. */
 const TOOLKIT_FILE = ['dist', 'toolkit.min.js'];
+/** The webview client (src/webview/client/), bundled by esbuild.mjs; module scripts run in order, after the toolkit. */
+const CLIENT_FILE = ['dist', 'review.js'];
 const REFRESH_DELAY_MS = 120;
 
 /** Webview options: scripts on, and only media/ and dist/ readable. */
@@ -45,8 +34,9 @@ function escapeHtml(text: string): string {
 
 /**
  * The Label Review panel host: one panel (createOrShow / revive, as in microsoft/vscode-extension-samples
- * webview-sample). It owns the review state (run, rows joined with the document, skip marks, undo); the webview only
- * draws what it is sent and posts the user's intents, each validated here before anything is written.
+ * webview-sample), glue between the webview and a review session (src/review/session.ts), which owns the rows, the
+ * decisions, undo, skip marks, filters, selection and scroll. The webview only draws what it is sent and posts the
+ * user's intents, each validated here (src/review/protocol.ts) before the session acts on it.
  */
 export class LabelReviewPanel {
   static readonly viewType = 'peerkd.labelReview';
@@ -54,14 +44,17 @@ export class LabelReviewPanel {
 
   private datasetUri: vscode.Uri | undefined;
   private run: LoadedRun | undefined;
-  private rows = new Map<string, ReviewRow>();
-  private filters: ReviewFilters = DEFAULT_FILTERS;
-  private scrollTop = 0;
-  private selectedRowId: string | null = null;
-  private readonly skipped = new Set<string>();
-  private readonly undo = new UndoStack();
+  private session: ReviewSession | undefined;
+  /** Filters, selection and scroll until a session owns them (restored state, or a panel with no run yet). */
+  private seed: { filters: ReviewFilters; scrollTop: number; selectedRowId: string | null } = {
+    filters: DEFAULT_FILTERS,
+    scrollTop: 0,
+    selectedRowId: null,
+  };
   private ready = false;
   private refreshTimer: NodeJS.Timeout | undefined;
+  /** The document changed again while the last refresh's quiet period ran. */
+  private refreshPending = false;
   private readonly disposables: vscode.Disposable[] = [];
   /** Time the panel was asked for, for the "time to first render" log line. */
   private openedAt = Date.now();
@@ -92,7 +85,7 @@ export class LabelReviewPanel {
     LabelReviewPanel.current = panel;
     const saved = parseViewState(state);
     if (saved?.filters) {
-      panel.filters = saved.filters;
+      panel.seed.filters = saved.filters;
     }
     if (saved?.datasetUri) {
       void panel.restoreDataset(saved.datasetUri, saved.selectedRowId);
@@ -162,23 +155,29 @@ export class LabelReviewPanel {
     );
   }
 
+  /** Filters, selection and scroll: the session's when there is one. */
+  private viewState(): { filters: ReviewFilters; scrollTop: number; selectedRowId: string | null } {
+    return this.session ? { filters: this.session.filters, scrollTop: this.session.scrollTop, selectedRowId: this.session.selectedRowId } : this.seed;
+  }
+
   private async showDataset(datasetUri: vscode.Uri, focusRowId?: string): Promise<void> {
     const sameDataset = this.datasetUri?.toString() === datasetUri.toString();
     const run = await this.runState.ensureRun(datasetUri);
-    if (!sameDataset || this.run?.runId !== run?.runId) {
-      this.skipped.clear();
-      this.undo.clear();
-      this.rows.clear();
-      if (!sameDataset) {
-        this.filters = this.datasetUri ? DEFAULT_FILTERS : this.filters;
-        this.scrollTop = 0;
-      }
+    if (!sameDataset || this.run?.runId !== run?.runId || !this.session) {
+      const current = this.viewState();
+      // Another dataset starts from the top with no filters (unless these are the restored ones of a new panel).
+      this.seed = sameDataset
+        ? current
+        : { filters: this.datasetUri ? DEFAULT_FILTERS : current.filters, scrollTop: 0, selectedRowId: current.selectedRowId };
+      this.session = run
+        ? await createReviewSession(this.runState, datasetUri, run, { ...this.seed, onUpdate: (update) => this.postUpdate(update) })
+        : undefined;
     }
     this.datasetUri = datasetUri;
     this.run = run;
     this.panel.title = `Label Review: ${path.basename(datasetUri.fsPath)}`;
     if (focusRowId) {
-      this.selectedRowId = focusRowId;
+      this.setSelected(focusRowId);
     }
     if (this.ready) {
       await this.sendInit();
@@ -188,14 +187,12 @@ export class LabelReviewPanel {
     }
   }
 
-  private async currentRows(): Promise<{ document: vscode.TextDocument; rows: ReviewRow[] } | undefined> {
-    if (!this.datasetUri || !this.run) {
-      return undefined;
+  private setSelected(rowId: string): void {
+    if (this.session) {
+      this.session.selectedRowId = rowId;
+    } else {
+      this.seed.selectedRowId = rowId;
     }
-    const document = await datasetDocument(this.datasetUri);
-    const index = this.runState.indexOf(document);
-    const rows = buildReviewRows(this.run.predictions, index.byKey, { minProbability: 0, skipped: this.skipped });
-    return { document, rows };
   }
 
   private async sendInit(): Promise<void> {
@@ -204,7 +201,7 @@ export class LabelReviewPanel {
       return;
     }
     const name = path.basename(this.datasetUri.fsPath);
-    if (!this.run) {
+    if (!this.run || !this.session) {
       this.post({
         type: 'empty',
         reason: `${name} has no completed run yet. Run "PeerKD: Run Peer-Advised Distillation" on it first.`,
@@ -214,17 +211,14 @@ export class LabelReviewPanel {
       return;
     }
     const preparing = Date.now();
-    const current = await this.currentRows();
-    if (!current) {
-      return;
-    }
-    this.rows = new Map(current.rows.map((row) => [row.key, row]));
-    if (current.rows.length === 0) {
+    const session = this.session;
+    await session.reload();
+    if (session.rows().length === 0) {
       this.post({ type: 'empty', reason: `Run ${this.run.runId} flagged no rows of ${name}.`, datasetUri: this.datasetUri.toString(), canRun: false });
       return;
     }
-    const rows = current.rows.map(toRowView);
-    const view = buildViewUpdate(current.rows, this.filters, this.undo, this.labelSet());
+    const rows = session.rowViews();
+    const view = session.view();
     this.services.log.info(`Label Review: prepared ${rows.length.toLocaleString('en-US')} rows for the panel in ${Date.now() - preparing} ms`);
     this.post({
       type: 'init',
@@ -234,38 +228,41 @@ export class LabelReviewPanel {
       summary: this.run.trustSentence,
       labels: this.run.labels,
       rows,
-      filters: this.filters,
-      scrollTop: this.scrollTop,
-      selectedRowId: this.selectedRowId,
+      filters: session.filters,
+      scrollTop: session.scrollTop,
+      selectedRowId: session.selectedRowId,
       view,
     });
   }
 
+  /**
+   * One refresh per change of the document, at once (a decision's edit shows without delay); changes that follow
+   * within REFRESH_DELAY_MS (typing in the editor changes the document on every key) share one refresh at its end.
+   */
   private scheduleRefresh(): void {
     if (this.refreshTimer) {
-      clearTimeout(this.refreshTimer);
+      this.refreshPending = true;
+      return;
     }
+    this.session?.documentChanged();
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = undefined;
-      void this.refresh();
+      if (this.refreshPending) {
+        this.refreshPending = false;
+        this.scheduleRefresh();
+      }
     }, REFRESH_DELAY_MS);
   }
 
   /** Sends the rows whose line, labels or skip mark changed, and the new order, counts and confusion table. */
-  private async refresh(): Promise<void> {
+  private postUpdate(update: SessionUpdate): void {
     if (!this.ready) {
-      return;
+      return; // The webview gets everything in `init` when it says `ready`.
     }
-    const current = await this.currentRows();
-    if (!current) {
-      return;
+    if (update.rows.length > 0) {
+      this.post({ type: 'rows', rows: update.rows });
     }
-    const changed = changedRows(this.rows, current.rows);
-    this.rows = new Map(current.rows.map((row) => [row.key, row]));
-    if (changed.length > 0) {
-      this.post({ type: 'rows', rows: changed.map(toRowView) });
-    }
-    this.post({ type: 'view', view: buildViewUpdate(current.rows, this.filters, this.undo, this.labelSet()) });
+    this.post({ type: 'view', view: update.view });
   }
 
   private async handle(message: WebviewMessage): Promise<void> {
@@ -274,14 +271,15 @@ export class LabelReviewPanel {
         this.ready = true;
         this.services.log.info(`Label Review: webview ready ${Date.now() - this.openedAt} ms after the panel was asked for`);
         if (message.state) {
+          const target = this.session ?? this.seed;
           if (message.state.filters) {
-            this.filters = message.state.filters;
+            target.filters = message.state.filters;
           }
           if (message.state.scrollTop !== undefined) {
-            this.scrollTop = message.state.scrollTop;
+            target.scrollTop = message.state.scrollTop;
           }
           if (message.state.selectedRowId) {
-            this.selectedRowId = message.state.selectedRowId;
+            target.selectedRowId = message.state.selectedRowId;
           }
           if (!this.datasetUri && message.state.datasetUri) {
             await this.restoreDataset(message.state.datasetUri);
@@ -291,8 +289,20 @@ export class LabelReviewPanel {
         await this.sendInit();
         return;
       case 'setFilters':
-        this.filters = message.filters;
-        this.post({ type: 'view', view: buildViewUpdate([...this.rows.values()], this.filters, this.undo, this.labelSet()), selectFirst: true });
+        if (this.session) {
+          this.post({ type: 'reply', request: 'setFilters', requestId: message.requestId, result: { view: this.session.setFilters(message.filters) } });
+        } else {
+          this.seed.filters = message.filters;
+          this.post({ type: 'reply', request: 'setFilters', requestId: message.requestId, error: 'no dataset is under review' });
+        }
+        return;
+      case 'viewState':
+        if (this.session) {
+          this.session.setViewState(message);
+        } else {
+          this.seed.scrollTop = message.scrollTop;
+          this.seed.selectedRowId = message.selectedRowId;
+        }
         return;
       case 'decide':
         await this.decide(message.rowId, message.decision);
@@ -310,10 +320,12 @@ export class LabelReviewPanel {
         await this.openRow(message.rowId);
         return;
       case 'probabilities': {
-        const row = this.rows.get(message.rowId);
-        if (row) {
-          this.post({ type: 'probabilities', rowId: row.key, probs: labelProbabilities(row) });
-        }
+        const probs = this.session?.probabilities(message.rowId);
+        this.post(
+          probs
+            ? { type: 'reply', request: 'probabilities', requestId: message.requestId, result: { rowId: message.rowId, probs } }
+            : { type: 'reply', request: 'probabilities', requestId: message.requestId, error: 'that row is not in the current review' },
+        );
         return;
       }
       case 'runDistillation':
@@ -330,49 +342,26 @@ export class LabelReviewPanel {
   }
 
   private async decide(rowId: string, decision: Decision): Promise<void> {
-    const row = this.rows.get(rowId);
-    if (!row || !this.datasetUri || !this.run) {
+    const session = this.session;
+    if (!session || !session.row(rowId)) {
       this.post({ type: 'notice', text: 'That row is not in the current review.' });
       return;
     }
-    if (decision.kind === 'skip') {
-      this.skipped.add(rowId);
-      this.undo.push({ description: 'Skip', changes: [], skippedRowIds: [rowId] });
-      await this.refresh();
-      return;
-    }
-    if (decision.kind === 'set' && !this.run.labels.includes(decision.label)) {
+    if (decision.kind === 'set' && !session.labels.includes(decision.label)) {
       if (!(await this.confirmNewLabel(decision.label))) {
         return;
       }
     }
-    const label = labelForDecision(row, decision);
-    if (label === null) {
-      this.post({ type: 'notice', text: 'This row has no teacher label to keep.' });
-      return;
+    const result = await session.decide(rowId, decision);
+    if (result.status === 'refused') {
+      if (result.noTeacher) {
+        this.post({ type: 'notice', text: 'This row has no teacher label to keep.' });
+      } else {
+        void vscode.window.showWarningMessage(`PeerKD: ${result.message}.`);
+      }
+    } else if (result.note) {
+      this.post({ type: 'notice', text: result.note });
     }
-    await this.write([{ rowId, label }], describeDecision(row, label));
-    const note = decisionNote(row, decision);
-    if (note) {
-      this.post({ type: 'notice', text: note });
-    }
-  }
-
-  private async write(writes: LabelWrite[], description: string): Promise<void> {
-    if (!this.datasetUri) {
-      return;
-    }
-    const document = await datasetDocument(this.datasetUri);
-    const index = this.runState.indexOf(document);
-    const result = await writeHumanLabels(document, index, readSettings(this.datasetUri).fields.human, writes);
-    this.undo.push({ description, changes: result.changes, skippedRowIds: [] });
-    if (result.failed.length > 0) {
-      const first = result.failed[0];
-      void vscode.window.showWarningMessage(
-        `PeerKD: ${result.failed.length} row${result.failed.length === 1 ? '' : 's'} not labelled (row '${idOfKey(first.rowId)}': ${first.reason}).`,
-      );
-    }
-    await this.refresh();
   }
 
   private async confirmNewLabel(label: string): Promise<boolean> {
@@ -387,7 +376,7 @@ export class LabelReviewPanel {
   }
 
   private async askNewLabel(rowId: string): Promise<void> {
-    const row = this.rows.get(rowId);
+    const row = this.session?.row(rowId);
     if (!row) {
       return;
     }
@@ -395,7 +384,7 @@ export class LabelReviewPanel {
       title: 'PeerKD: label for this row',
       prompt: `Line ${row.line ?? '?'}: teacher '${row.teacher ?? '∅'}', suggested '${row.suggested}'`,
       placeHolder: (this.run?.labels ?? []).join(', '),
-      validateInput: (value) => (value.trim().length === 0 ? 'A label cannot be empty' : value.trim().length > MAX_LABEL_LENGTH ? `At most ${MAX_LABEL_LENGTH} characters` : undefined),
+      validateInput: newLabelProblem,
     });
     if (label === undefined) {
       return;
@@ -404,7 +393,11 @@ export class LabelReviewPanel {
   }
 
   private async bulkAccept(minProbability: number): Promise<void> {
-    const rows = rowsForBulkAccept([...this.rows.values()], minProbability);
+    const session = this.session;
+    if (!session) {
+      return;
+    }
+    const rows = session.bulkAcceptRows(minProbability);
     if (rows.length === 0) {
       void vscode.window.showInformationMessage(`PeerKD: no unreviewed row has p ≥ ${minProbability.toFixed(2)}.`);
       return;
@@ -421,63 +414,51 @@ export class LabelReviewPanel {
     if (answer !== accept) {
       return;
     }
-    await this.write(
-      rows.map((row) => ({ rowId: row.key, label: row.suggested })),
-      `Bulk accept (${rows.length} rows)`,
-    );
+    const result = await session.bulkAccept(rows);
+    if (result.failed.length > 0) {
+      const first = result.failed[0];
+      void vscode.window.showWarningMessage(
+        `PeerKD: ${result.failed.length} row${result.failed.length === 1 ? '' : 's'} not labelled (row '${idOfKey(first.rowId)}': ${first.reason}).`,
+      );
+    }
   }
 
   private async undoLast(): Promise<void> {
-    const entry = this.undo.pop();
-    if (!entry || !this.datasetUri) {
+    const result = await this.session?.undo();
+    if (!result?.undone) {
       this.post({ type: 'notice', text: 'Nothing to undo.' });
       return;
     }
-    for (const rowId of entry.skippedRowIds) {
-      this.skipped.delete(rowId);
-    }
-    const document = await datasetDocument(this.datasetUri);
-    const index = this.runState.indexOf(document);
-    const plan = planUndo(entry, (rowId) => {
-      const row = index.byKey.get(rowId);
-      return row ? { line: row.line, text: document.lineAt(row.line - 1).text } : undefined;
-    });
-    if (!(await replaceLines(document, plan.writes))) {
+    if (!result.applied) {
       void vscode.window.showErrorMessage('PeerKD: the editor refused the undo edit.');
     }
-    if (plan.conflicts.length > 0) {
+    if (result.conflicts.length > 0) {
       void vscode.window.showWarningMessage(
-        `PeerKD: undid "${entry.description}" except on ${plan.conflicts.length} row${plan.conflicts.length === 1 ? '' : 's'} changed since (${plan.conflicts[0].reason}); those were left as they are.`,
+        `PeerKD: undid "${result.description}" except on ${result.conflicts.length} row${result.conflicts.length === 1 ? '' : 's'} changed since (${result.conflicts[0].reason}); those were left as they are.`,
       );
     }
-    const focus = entry.changes[0]?.rowId ?? entry.skippedRowIds[0];
-    await this.refresh();
-    if (focus) {
-      this.post({ type: 'select', rowId: focus });
+    if (result.focusRowId) {
+      // The webview keeps this row selected when the refresh that the undo's edit causes arrives.
+      this.select(result.focusRowId);
     }
   }
 
   private async openRow(rowId: string): Promise<void> {
-    if (!this.datasetUri) {
+    if (!this.datasetUri || !this.session) {
       return;
     }
     const document = await datasetDocument(this.datasetUri);
-    const row = this.runState.indexOf(document).byKey.get(rowId);
-    if (!row) {
+    const line = this.session.lineOf(rowId);
+    if (line === undefined) {
       this.post({ type: 'notice', text: 'That row is no longer in the file.' });
       return;
     }
-    const line = document.lineAt(row.line - 1);
+    const start = document.lineAt(line - 1).range.start;
     await vscode.window.showTextDocument(document, {
       viewColumn: vscode.ViewColumn.One,
-      selection: new vscode.Range(line.range.start, line.range.start),
+      selection: new vscode.Range(start, start),
       preserveFocus: false,
     });
-  }
-
-  /** The run's labels in the order the keys 1–9 use. */
-  private labelSet(): readonly string[] {
-    return this.run?.labels ?? [];
   }
 
   private post(message: HostMessage): void {
@@ -488,9 +469,14 @@ export class LabelReviewPanel {
     return this.datasetUri;
   }
 
+  /** The panel's session when it reviews this dataset against the latest run, so a quick fix decides through it. */
+  sessionFor(datasetUri: vscode.Uri, runId: string): ReviewSession | undefined {
+    return this.datasetUri?.toString() === datasetUri.toString() && this.run?.runId === runId ? this.session : undefined;
+  }
+
   /** Lets tests and the "Open in Label Review" quick fix move the selection. */
   select(rowId: string): void {
-    this.selectedRowId = rowId;
+    this.setSelected(rowId);
     this.post({ type: 'select', rowId });
   }
 
@@ -501,6 +487,7 @@ export class LabelReviewPanel {
     const toolkit = webview
       .asWebviewUri(vscode.Uri.joinPath(this.services.context.extensionUri, ...TOOLKIT_FILE))
       .toString();
+    const client = webview.asWebviewUri(vscode.Uri.joinPath(this.services.context.extensionUri, ...CLIENT_FILE)).toString();
     const csp = [
       "default-src 'none'",
       `style-src ${webview.cspSource}`,
@@ -520,8 +507,7 @@ export class LabelReviewPanel {
 <body>
 <div id="app"><div class="empty">Loading…</div></div>
 <script type="module" nonce="${nonce}" src="${escapeHtml(toolkit)}"></script>
-<script type="module" nonce="${nonce}" src="${escapeHtml(media('ui.js'))}"></script>
-<script type="module" nonce="${nonce}" src="${escapeHtml(media('review.js'))}"></script>
+<script type="module" nonce="${nonce}" src="${escapeHtml(client)}"></script>
 </body>
 </html>`;
   }

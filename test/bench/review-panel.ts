@@ -1,9 +1,10 @@
 /**
  * Label Review panel benchmark: the host-side cost of preparing N flagged rows (join with the document, row views,
  * filter/sort/counts/confusion) and, in Chromium, the webview's time to first render and scroll frame times, using
- * the real media/ files and the real toolkit, with acquireVsCodeApi stubbed.
+ * the real media/review.css, the webview client bundle (dist/review.js: `npm run build` first) and the real toolkit,
+ * with acquireVsCodeApi stubbed.
  *
- *   node --import tsx test/bench/review-panel.ts [--rows 10000] [--json FILE]
+ *   npm run build && node --import tsx test/bench/review-panel.ts [--rows 10000] [--json FILE]
  *
  * Prints measured figures; asserts nothing about speed.
  */
@@ -67,8 +68,7 @@ const PAGE = `<!DOCTYPE html><html><head><meta charset="UTF-8">
 </script></head><body>
 <div id="app"></div>
 <script type="module" src="/node_modules/@vscode/webview-ui-toolkit/dist/toolkit.min.js"></script>
-<script type="module" src="/media/ui.js"></script>
-<script type="module" src="/media/review.js"></script>
+<script type="module" src="/dist/review.js"></script>
 </body></html>`;
 
 async function main(): Promise<void> {
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
       return;
     }
     const file = join(root, decodeURIComponent(url.pathname));
-    if (!file.startsWith(join(root, 'media')) && !file.startsWith(join(root, 'node_modules', '@vscode', 'webview-ui-toolkit'))) {
+    if (file !== join(root, 'dist', 'review.js') && !file.startsWith(join(root, 'media')) && !file.startsWith(join(root, 'node_modules', '@vscode', 'webview-ui-toolkit'))) {
       response.writeHead(404).end();
       return;
     }

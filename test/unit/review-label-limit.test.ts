@@ -31,7 +31,7 @@ test('every label the protocol refuses is refused where the data enters, with fi
   // The longest label that trains is one the panel accepts, for a decision and for the teacher filter.
   assert.doesNotThrow(() => prepareTrainingInput(lines(LONGEST).join('\n'), source));
   assert.ok(parseWebviewMessage({ type: 'decide', rowId: 'c', decision: { kind: 'set', label: LONGEST } }));
-  assert.ok(parseWebviewMessage({ type: 'setFilters', filters: { ...DEFAULT_FILTERS, teacher: LONGEST } }));
+  assert.ok(parseWebviewMessage({ type: 'setFilters', requestId: 1, filters: { ...DEFAULT_FILTERS, teacher: LONGEST } }));
   // One character more: the panel would drop the message, so the dataset is refused before training.
   assert.equal(parseWebviewMessage({ type: 'decide', rowId: 'c', decision: { kind: 'set', label: TOO_LONG } }), undefined);
   assert.throws(

@@ -64,5 +64,37 @@ export default defineFlow({
       { message: 'the labelled row to lose its warning' },
     );
     assert.ok(!problems.some((e) => e.source === 'PeerKD' && e.line === 2));
+
+    // A quick fix decides through the panel's review session: the panel shows it at once and its `u` takes it back.
+    const third = byLine.get(3);
+    assert.ok(third);
+    await page.locator(`.tabs-container .tab[data-resource-name="${DATASET}"]`).first().click();
+    await page.locator('.monaco-editor.focused').waitFor({ state: 'visible', timeout: 10_000 });
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    // F8: to line 3's warning (the cursor lands on the flagged label), then close the peek.
+    await page.keyboard.press('F8');
+    await page.locator('.marker-widget').first().waitFor({ state: 'visible', timeout: 10_000 });
+    assert.match(await page.locator('.marker-widget').first().innerText(), new RegExp(`peers suggest '${third.suggested}'`));
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+.');
+    const menu = page.locator('.action-widget').first();
+    await menu.waitFor({ state: 'visible', timeout: 15_000 });
+    const accept = `Accept '${third.suggested}'`;
+    await waitFor(async () => (await menu.locator('.monaco-list-row.focused').getAttribute('aria-label')) === accept, {
+      message: `'${accept}' to be the focused quick fix`,
+    });
+    await page.keyboard.press('Enter');
+    const thirdRow = frame.locator(`#list .row[data-id="${third.id}"]`).first();
+    await waitFor(async () => (await thirdRow.getAttribute('data-human')) === third.suggested, {
+      message: 'the panel to show the quick fix decision',
+    });
+    await waitFor(async () => (await frame.locator('header [data-action="undo"]').getAttribute('title')) === `Undo: ${accept} (u)`, {
+      message: "the panel's undo to offer the quick fix decision",
+    });
+    await thirdRow.click();
+    await page.keyboard.press('u');
+    await waitFor(async () => (await thirdRow.getAttribute('data-human')) === '', { message: "the panel's undo to take the quick fix back" });
   },
 });

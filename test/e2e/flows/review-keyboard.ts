@@ -8,6 +8,7 @@
 import * as assert from 'node:assert/strict';
 import type { Frame } from 'playwright-core';
 import { setFieldInLine } from '../../../src/dataset/edit';
+import { keyTableRows } from '../../../src/webview/client/keymap';
 import { defineFlow, waitFor } from '../harness';
 import {
   completedRuns,
@@ -86,7 +87,13 @@ export default defineFlow({
     });
     await workbench.page.keyboard.press('?');
     await frame.locator('#help:not([hidden])').waitFor({ state: 'visible' });
+    // The overlay lists the key map (the README's table is checked against the same map by a unit test).
+    const helpRows = await frame.locator('#help tr').evaluateAll((rows) =>
+      rows.map((row) => ({ keys: row.querySelector('kbd')?.textContent ?? '', description: row.cells[1]?.textContent ?? '' })),
+    );
+    assert.deepEqual(helpRows, keyTableRows());
     await workbench.page.keyboard.press('Escape');
+    await frame.locator('#help').waitFor({ state: 'hidden' });
     // The README picture: the panel's editor group maximised so the list has room.
     const maximize = 'View: Toggle Maximize Editor Group';
     const maximized = await workbench.runCommand(maximize, { timeoutMs: 5_000 }).then(() => true, () => false);

@@ -1,0 +1,292 @@
+/**
+ * One review session of one dataset against one run: the rows (the run's flagged predictions joined with the document
+ * now), the decisions and what they write, undo, skip marks, filters, selection and scroll. Plain TypeScript over a
+ * small document interface, so the Label Review panel (src/webview/labelReviewPanel.ts, glue to the webview) and the
+ * quick fixes (src/commands/acceptSuggestion.ts) decide through the same code, and the unit tests drive it with a fake
+ * document.
+ *
+ * Refreshes: the rows are rebuilt once per change of the document (documentChanged, which the document adapter calls
+ * from its change event), never also after the write that caused it; a change that touches no line (a skip, undoing a
+ * skip) refreshes once itself.
+ */
+import { MAX_LABEL_LENGTH } from '../dataset/labels';
+import type { Prediction } from '../training/types';
+import {
+  buildReviewRows,
+  decisionNote,
+  DEFAULT_FILTERS,
+  describeDecision,
+  labelForDecision,
+  rowsForBulkAccept,
+  type Decision,
+  type DocumentRowState,
+  type ReviewFilters,
+  type ReviewRow,
+} from './model';
+import type { LabelProbability, RowView, ViewUpdate } from './protocol';
+import { assignRowKeys, idOfKey, unmatchedReason, type KeyedRows } from './rowKeys';
+import { planUndo, UndoStack } from './undo';
+import { buildViewUpdate, changedRows, labelProbabilities, toRowView } from './view';
+import { planLabelWrites, type LabelWrite } from './writes';
+
+/** The dataset document as the session reads and writes it. */
+export interface ReviewDocument {
+  /** Makes sure the text is loaded (an editor closes documents that nothing shows); called before each write. */
+  open(): Promise<void>;
+  /** The document's rows by key now (the adapter re-parses only when the text changed). */
+  rows(): Pick<KeyedRows<DocumentRowState>, 'byKey' | 'linesById'>;
+  /** Text of a 1-based line, without its line break. */
+  lineText(line: number): string;
+  /** Why no label may be written into this document (e.g. bytes the editor cannot keep), or null. */
+  writeRefusal(): Promise<string | null>;
+  /** Replaces whole 1-based lines as ONE edit (one step of the editor's undo); false when it was refused. */
+  replaceLines(writes: readonly { line: number; text: string }[]): Promise<boolean>;
+}
+
+/** What the session needs of a run. */
+export interface ReviewRun {
+  predictions: readonly Prediction[];
+  /** The run's label set, in the order of the keys 1–9. */
+  labels: readonly string[];
+}
+
+/** One refresh, as the panel sends it: the rows whose drawn form changed, and the new order, counts and table. */
+export interface SessionUpdate {
+  rows: RowView[];
+  view: ViewUpdate;
+}
+
+export type DecisionResult =
+  /** Written (or nothing to write: the line already said so); `note` says what the decision counted as. */
+  | { status: 'done'; note: string | null }
+  /**
+   * Nothing written; `message` says why, naming the row. `noTeacher`: a keep where the teacher abstained (the panel
+   * says so beside the list; anything else is a warning).
+   */
+  | { status: 'refused'; message: string; noTeacher?: true };
+
+export interface WriteResult {
+  written: number;
+  failed: { rowId: string; reason: string }[];
+}
+
+export interface UndoResult {
+  /** False when there was nothing to undo. */
+  undone: boolean;
+  description: string;
+  /** Rows left as they are because they changed since (or left the file). */
+  conflicts: { rowId: string; reason: string }[];
+  /** False when the editor refused the edit. */
+  applied: boolean;
+  /** The row to select afterwards. */
+  focusRowId: string | null;
+}
+
+export interface SessionOptions {
+  /** The human-label field (settings can change while the session lives, so it is read at each write). */
+  humanField: () => string;
+  /** Receives each refresh; the panel posts it to the webview. */
+  onUpdate?: (update: SessionUpdate) => void;
+  filters?: ReviewFilters;
+  scrollTop?: number;
+  selectedRowId?: string | null;
+}
+
+export class ReviewSession {
+  /** Filters, selection and scroll of the panel: the session is their one owner (the webview reports changes). */
+  filters: ReviewFilters;
+  scrollTop: number;
+  selectedRowId: string | null;
+  private rowsByKey = new Map<string, ReviewRow>();
+  private readonly predictionsByKey = new Map<string, Prediction>();
+  private readonly skipped = new Set<string>();
+  private readonly undoStack = new UndoStack();
+  private readonly onUpdate: ((update: SessionUpdate) => void) | undefined;
+
+  constructor(
+    readonly run: ReviewRun,
+    private readonly document: ReviewDocument,
+    private readonly options: SessionOptions,
+  ) {
+    this.filters = options.filters ?? DEFAULT_FILTERS;
+    this.scrollTop = options.scrollTop ?? 0;
+    this.selectedRowId = options.selectedRowId ?? null;
+    this.onUpdate = options.onUpdate;
+    const keys = assignRowKeys(run.predictions.map((prediction) => prediction.id));
+    run.predictions.forEach((prediction, index) => this.predictionsByKey.set(keys[index], prediction));
+    this.rebuild();
+  }
+
+  get labels(): readonly string[] {
+    return this.run.labels;
+  }
+
+  /** The flagged rows, in review order. */
+  rows(): ReviewRow[] {
+    return [...this.rowsByKey.values()];
+  }
+
+  row(key: string): ReviewRow | undefined {
+    return this.rowsByKey.get(key);
+  }
+
+  rowViews(): RowView[] {
+    return this.rows().map(toRowView);
+  }
+
+  view(): ViewUpdate {
+    return buildViewUpdate(this.rows(), this.filters, this.undoStack, this.run.labels);
+  }
+
+  probabilities(key: string): LabelProbability[] | undefined {
+    const row = this.rowsByKey.get(key);
+    return row ? labelProbabilities(row) : undefined;
+  }
+
+  /** A filter change: the new order (the webview then selects its first match). */
+  setFilters(filters: ReviewFilters): ViewUpdate {
+    this.filters = filters;
+    return this.view();
+  }
+
+  /** The webview's selection and scroll, as it reports them. */
+  setViewState(state: { scrollTop?: number; selectedRowId?: string | null }): void {
+    if (state.scrollTop !== undefined) {
+      this.scrollTop = state.scrollTop;
+    }
+    if (state.selectedRowId !== undefined) {
+      this.selectedRowId = state.selectedRowId;
+    }
+  }
+
+  /** Rebuilds the rows from the document without sending an update (the panel then sends them all). */
+  async reload(): Promise<void> {
+    await this.document.open();
+    this.rebuild();
+  }
+
+  /** The document changed: rebuild the rows once and send what changed. */
+  documentChanged(): void {
+    this.refresh();
+  }
+
+  private rebuild(): ReviewRow[] {
+    const rows = buildReviewRows(this.run.predictions, this.document.rows().byKey, { minProbability: 0, skipped: this.skipped });
+    const changed = changedRows(this.rowsByKey, rows);
+    this.rowsByKey = new Map(rows.map((row) => [row.key, row]));
+    return changed;
+  }
+
+  private refresh(): void {
+    const changed = this.rebuild();
+    this.onUpdate?.({ rows: changed.map(toRowView), view: this.view() });
+  }
+
+  /**
+   * Writes the human label a decision means for one row (by key). Works on any row the run predicted, flagged or not,
+   * so the quick fixes decide through here too. A skip writes nothing and marks the row for this session.
+   */
+  async decide(key: string, decision: Decision): Promise<DecisionResult> {
+    const prediction = this.predictionsByKey.get(key);
+    if (!prediction) {
+      return { status: 'refused', message: `the latest run has no prediction for row '${idOfKey(key)}'` };
+    }
+    if (decision.kind === 'skip') {
+      if (!this.rowsByKey.has(key)) {
+        return { status: 'refused', message: `row '${idOfKey(key)}' is not flagged by the latest run` };
+      }
+      this.skipped.add(key);
+      this.undoStack.push({ description: 'Skip', changes: [], skippedRowIds: [key] });
+      this.refresh();
+      return { status: 'done', note: null };
+    }
+    await this.document.open();
+    const documentRow = this.document.rows().byKey.get(key);
+    if (!documentRow) {
+      return { status: 'refused', message: `row '${idOfKey(key)}' not labelled: ${unmatchedReason(key, this.document.rows().linesById)}` };
+    }
+    const row = { teacher: documentRow.teacher, suggested: prediction.suggested };
+    const label = labelForDecision(row, decision);
+    if (label === null) {
+      return { status: 'refused', message: `row '${idOfKey(key)}' has no teacher label to keep`, noTeacher: true };
+    }
+    const result = await this.write([{ rowId: key, label }], describeDecision(row, label));
+    if (result.failed.length > 0) {
+      return { status: 'refused', message: `could not label row '${idOfKey(key)}': ${result.failed[0].reason}` };
+    }
+    return { status: 'done', note: decisionNote(row, decision) };
+  }
+
+  /** Unreviewed rows a bulk accept at `minProbability` would change, in review order. */
+  bulkAcceptRows(minProbability: number): ReviewRow[] {
+    return rowsForBulkAccept(this.rows(), minProbability);
+  }
+
+  /** Accepts the suggestion on these rows as one edit and one undo step. */
+  async bulkAccept(rows: readonly ReviewRow[]): Promise<WriteResult> {
+    return this.write(
+      rows.map((row) => ({ rowId: row.key, label: row.suggested })),
+      `Bulk accept (${rows.length} rows)`,
+    );
+  }
+
+  private async write(writes: readonly LabelWrite[], description: string): Promise<WriteResult> {
+    await this.document.open();
+    const refusal = await this.document.writeRefusal();
+    if (refusal !== null) {
+      return { written: 0, failed: writes.map((write) => ({ rowId: write.rowId, reason: refusal })) };
+    }
+    const plan = planLabelWrites(this.document.rows(), (line) => this.document.lineText(line), this.options.humanField(), writes);
+    if (plan.writes.length > 0) {
+      // On the stack before the edit: the edit's change event may refresh the panel before applying resolves.
+      const entry = { description, changes: plan.writes.map(({ rowId, before, after }) => ({ rowId, before, after })), skippedRowIds: [] };
+      this.undoStack.push(entry);
+      if (!(await this.document.replaceLines(plan.writes.map(({ line, after }) => ({ line, text: after }))))) {
+        this.undoStack.remove(entry);
+        return { written: 0, failed: writes.map((write) => ({ rowId: write.rowId, reason: 'the editor refused the edit' })) };
+      }
+    }
+    // No refresh here: the edit changes the document, and its change event refreshes (once).
+    return { written: plan.writes.length, failed: plan.failed };
+  }
+
+  /** Undoes the session's last decision: puts back each line that still reads as the decision left it. */
+  async undo(): Promise<UndoResult> {
+    const entry = this.undoStack.pop();
+    if (!entry) {
+      return { undone: false, description: '', conflicts: [], applied: true, focusRowId: null };
+    }
+    for (const rowId of entry.skippedRowIds) {
+      this.skipped.delete(rowId);
+    }
+    await this.document.open();
+    const rows = this.document.rows();
+    const plan = planUndo(entry, (rowId) => {
+      const row = rows.byKey.get(rowId);
+      return row ? { line: row.line, text: this.document.lineText(row.line) } : undefined;
+    });
+    const applied = plan.writes.length === 0 || (await this.document.replaceLines(plan.writes));
+    if (plan.writes.length === 0) {
+      // Nothing in the document changed (a skip): no change event will come, so refresh here.
+      this.refresh();
+    }
+    return {
+      undone: true,
+      description: entry.description,
+      conflicts: plan.conflicts,
+      applied,
+      focusRowId: entry.changes[0]?.rowId ?? entry.skippedRowIds[0] ?? null,
+    };
+  }
+
+  /** The current 1-based line of a row in the document, or undefined when it left the file. */
+  lineOf(key: string): number | undefined {
+    return this.document.rows().byKey.get(key)?.line;
+  }
+}
+
+/** A label typed for "New label…": why it cannot be used, or undefined. */
+export function newLabelProblem(value: string): string | undefined {
+  const label = value.trim();
+  return label.length === 0 ? 'A label cannot be empty' : label.length > MAX_LABEL_LENGTH ? `At most ${MAX_LABEL_LENGTH} characters` : undefined;
+}

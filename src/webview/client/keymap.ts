@@ -1,0 +1,101 @@
+/**
+ * The Label Review keys: ONE table that drives the webview's key dispatch (keys.ts), its help overlay (render.ts)
+ * and the key table in README.md (test/unit/review-keymap.test.ts checks that the README says exactly this). Plain
+ * TypeScript without the DOM, so the unit tests read it too.
+ */
+
+export type KeyAction =
+  | 'next'
+  | 'previous'
+  | 'pageDown'
+  | 'pageUp'
+  | 'first'
+  | 'last'
+  | 'accept'
+  | 'keep'
+  | 'setDigit'
+  | 'newLabel'
+  | 'skip'
+  | 'open'
+  | 'undo'
+  | 'expand'
+  | 'probabilities'
+  | 'search'
+  | 'back'
+  | 'help'
+  | 'toList';
+
+/** Where a key works: in the list (focus anywhere but a text field), or inside a filter's text field. */
+export type KeyContext = 'list' | 'textField';
+
+export interface KeyBinding {
+  /** KeyboardEvent.key values that trigger the action (no Ctrl, Alt or Meta). */
+  keys: readonly string[];
+  /** How the keys are written for the user, one entry per key or key range. */
+  shown: readonly string[];
+  action: KeyAction;
+  description: string;
+  when: KeyContext;
+}
+
+const DIGITS = ['1', '2', '3', '4', '5', '6', '7', '8', '9'] as const;
+
+export const KEY_MAP: readonly KeyBinding[] = [
+  { keys: ['ArrowDown', 'j'], shown: ['↓', 'j'], action: 'next', description: 'next row', when: 'list' },
+  { keys: ['ArrowUp', 'k'], shown: ['↑', 'k'], action: 'previous', description: 'previous row', when: 'list' },
+  { keys: ['PageDown'], shown: ['PgDn'], action: 'pageDown', description: 'a page down', when: 'list' },
+  { keys: ['PageUp'], shown: ['PgUp'], action: 'pageUp', description: 'a page up', when: 'list' },
+  { keys: ['Home'], shown: ['Home'], action: 'first', description: 'first row', when: 'list' },
+  { keys: ['End'], shown: ['End'], action: 'last', description: 'last row', when: 'list' },
+  { keys: ['Enter', 'a'], shown: ['Enter', 'a'], action: 'accept', description: 'accept the suggested label', when: 'list' },
+  { keys: ['t'], shown: ['t'], action: 'keep', description: "keep the teacher's label", when: 'list' },
+  {
+    keys: DIGITS,
+    shown: ['1–9'],
+    action: 'setDigit',
+    description:
+      "set the n-th label of the run's label set (the digit of the suggested or teacher's label counts as accepting or keeping it, and the panel says so)",
+    when: 'list',
+  },
+  { keys: ['n'], shown: ['n'], action: 'newLabel', description: 'set a new label (asks, then confirms a label outside the set)', when: 'list' },
+  { keys: ['s'], shown: ['s'], action: 'skip', description: 'skip (writes nothing)', when: 'list' },
+  { keys: ['o'], shown: ['o'], action: 'open', description: "open the row's line in the editor", when: 'list' },
+  {
+    keys: ['u'],
+    shown: ['u'],
+    action: 'undo',
+    description: "undo the panel's last decision (restores the line exactly; refuses if you edited it since)",
+    when: 'list',
+  },
+  { keys: ['e'], shown: ['e'], action: 'expand', description: 'expand / clip the text', when: 'list' },
+  { keys: ['p'], shown: ['p'], action: 'probabilities', description: "show / hide every label's probability", when: 'list' },
+  { keys: ['/'], shown: ['/'], action: 'search', description: 'focus the text search (also #123 for line 123, or an id)', when: 'list' },
+  { keys: ['Escape'], shown: ['Esc'], action: 'back', description: 'close the help overlay', when: 'list' },
+  { keys: ['?'], shown: ['?'], action: 'help', description: 'show / hide the help overlay (these keys)', when: 'list' },
+  {
+    keys: ['Enter', 'Escape'],
+    shown: ['Enter', 'Esc'],
+    action: 'toList',
+    description: 'in a filter field: back to the list (Enter never decides; a search still being typed is sent)',
+    when: 'textField',
+  },
+];
+
+/** The action of a key pressed in a context, or undefined when the key does nothing there. */
+export function actionForKey(key: string, when: KeyContext): KeyAction | undefined {
+  return KEY_MAP.find((binding) => binding.when === when && binding.keys.includes(key))?.action;
+}
+
+/** The help overlay's and the README's rows: the keys as shown, and what they do. */
+export function keyTableRows(): { keys: string; description: string }[] {
+  return KEY_MAP.map((binding) => ({ keys: binding.shown.join(' / '), description: binding.description }));
+}
+
+/** The README's key table, as Markdown (a cell's keys in backticks). */
+export function keyTableMarkdown(): string {
+  return [
+    '| key | action |',
+    '| --- | --- |',
+    ...KEY_MAP.map((binding) => `| ${binding.shown.map((key) => `\`${key}\``).join(' / ')} | ${binding.description} |`),
+  ].join('\n');
+}

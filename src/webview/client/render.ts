@@ -1,0 +1,554 @@
+/**
+ * Drawing the panel from the client state: the header, toolbar, confusion table, the virtualised list (only the rows
+ * in view, plus a small margin, exist in the DOM), the selected row's details, the help overlay and the empty state.
+ */
+import { NO_LABEL, type Decision, type ReviewFilters } from '../../review/model';
+import { STATUS_FILTER_OPTIONS, type HostMessage, type LabelProbability, type RowView } from '../../review/protocol';
+import { keyTableRows } from './keymap';
+import type { ClientState } from './state';
+import * as ui from './ui';
+
+export const ROW_HEIGHT = 46;
+const OVERSCAN = 6;
+
+/** What the drawn controls do: the client's intents (main.ts). */
+export interface Actions {
+  setFilters(patch: Partial<ReviewFilters>, immediate: boolean): void;
+  decide(decision: Decision): void;
+  newLabel(rowKey: string): void;
+  open(rowKey: string): void;
+  undo(): void;
+  bulkAccept(minProbability: number): void;
+  runDistillation(): void;
+  select(index: number): void;
+  toggleHelp(force?: boolean): void;
+  toggleExpanded(): void;
+  toggleProbs(): void;
+  /** The selected row's probabilities are not here yet: ask the host. */
+  needProbabilities(rowKey: string): void;
+  /** View state changed (scroll, the table's fold): save it. */
+  save(): void;
+}
+
+export interface Dom {
+  confusionWrap: HTMLDetailsElement;
+  counts: HTMLElement;
+  undo: ui.Control;
+  teacher: ui.Control;
+  suggested: ui.Control;
+  search: ui.Control;
+  confusion: HTMLTableElement;
+  list: HTMLElement;
+  spacer: HTMLElement;
+  details: HTMLElement;
+  help: HTMLElement;
+  notice: HTMLElement;
+  pool: HTMLElement[];
+}
+
+/** The same query as the short-panel rules in review.css. */
+const SHORT_PANEL = window.matchMedia('(max-height: 560px)');
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag);
+  if (className) {
+    element.className = className;
+  }
+  if (text !== undefined) {
+    element.textContent = text;
+  }
+  return element;
+}
+
+function labelOptions(labels: readonly string[], anyLabel: string): ui.Option[] {
+  return [{ value: '', label: anyLabel }, ...labels.map((label) => ({ value: label, label }))];
+}
+
+function labelled(text: string, control: HTMLElement): HTMLLabelElement {
+  const label = el('label');
+  label.append(el('span', '', text), control);
+  return label;
+}
+
+/** Words for the host's outcome (review/model.ts outcomeOf): what the human label is, whichever key wrote it. */
+const OUTCOME_WORDS = { accepted: 'accepted', kept: 'kept', relabelled: 'set' } as const;
+
+function statusText(row: RowView): string {
+  if (row.human === null || !row.outcome) {
+    return row.skipped ? 'skipped' : '';
+  }
+  return `✓ ${OUTCOME_WORDS[row.outcome]} ${row.human}`;
+}
+
+export class Renderer {
+  dom: Dom | null = null;
+  private renderQueued = false;
+
+  constructor(
+    private readonly app: HTMLElement,
+    private readonly state: ClientState,
+    private readonly actions: Actions,
+  ) {}
+
+  confusionShouldOpen(): boolean {
+    return this.state.confusionOpen === null ? !SHORT_PANEL.matches : this.state.confusionOpen;
+  }
+
+  build(): Dom {
+    const { state, actions } = this;
+    this.app.replaceChildren();
+    const header = el('header');
+    const title = el('h1', '', state.datasetName);
+    const run = el('span', 'muted run-id', `run ${state.runId}`);
+    run.title = `run ${state.runId}`;
+    const counts = el('div');
+    counts.id = 'counts';
+    title.title = state.datasetName;
+    const undo = ui.button('Undo', { title: 'Undo the last decision (u)', action: 'undo', onClick: () => actions.undo() });
+    const help = ui.button('?', { appearance: 'icon', title: 'Keyboard shortcuts (?)', action: 'help', onClick: () => actions.toggleHelp() });
+    header.append(title, run, counts, undo, help);
+    // What the run says about the teacher, with its intervals: one line of its own (clipped, whole in the tooltip)
+    // so counts never reflow it; it is also the line that folds the confusion table open and shut.
+    const summary = el('span', 'muted run-summary', state.summary || '');
+    summary.id = 'run-summary';
+
+    const toolbar = el('div', 'toolbar');
+    const teacher = ui.dropdown({
+      ariaLabel: 'Teacher label',
+      id: 'filter-teacher',
+      options: labelOptions([], 'Any teacher label'),
+      value: state.filters.teacher,
+      onChange: (value) => actions.setFilters({ teacher: value }, true),
+    });
+    const suggested = ui.dropdown({
+      ariaLabel: 'Suggested label',
+      id: 'filter-suggested',
+      options: labelOptions([], 'Any suggestion'),
+      value: state.filters.suggested,
+      onChange: (value) => actions.setFilters({ suggested: value }, true),
+    });
+    const minP = ui.textField({
+      ariaLabel: 'Minimum probability',
+      id: 'filter-min-p',
+      placeholder: '0.00',
+      size: 5,
+      value: state.filters.minProbability ? String(state.filters.minProbability) : '',
+      onInput: (value) => {
+        const number = Number(value);
+        if (value.trim() === '' || (Number.isFinite(number) && number >= 0 && number <= 1)) {
+          actions.setFilters({ minProbability: value.trim() === '' ? 0 : number }, false);
+        }
+      },
+    });
+    const status = ui.dropdown({
+      ariaLabel: 'Review status',
+      id: 'filter-status',
+      options: STATUS_FILTER_OPTIONS,
+      value: state.filters.status,
+      onChange: (value) => {
+        const option = STATUS_FILTER_OPTIONS.find((candidate) => candidate.value === value);
+        if (option) {
+          actions.setFilters({ status: option.value }, true);
+        }
+      },
+    });
+    const search = ui.textField({
+      ariaLabel: 'Search text',
+      id: 'filter-search',
+      placeholder: 'Search text, id or #line  (/)',
+      value: state.filters.search,
+      size: 28,
+      onInput: (value) => actions.setFilters({ search: value }, false),
+    });
+    const bulkThreshold = ui.textField({ ariaLabel: 'Bulk accept threshold', id: 'bulk-threshold', value: '0.90', size: 5 });
+    const bulk = ui.button('Accept all ≥ p', {
+      title: 'Accept the suggestion on every unreviewed row at or above this probability (asks first)',
+      action: 'bulk-accept',
+      onClick: () => {
+        const value = Number(ui.valueOf(bulkThreshold));
+        if (Number.isFinite(value) && value >= 0 && value <= 1) {
+          actions.bulkAccept(value);
+        } else {
+          this.showNotice('The bulk threshold must be a probability between 0 and 1.');
+        }
+      },
+    });
+    toolbar.append(
+      labelled('Teacher', teacher),
+      labelled('Suggested', suggested),
+      labelled('Min p', minP),
+      labelled('Status', status),
+      labelled('Search', search),
+      el('span', 'spacer'),
+      labelled('Bulk threshold', bulkThreshold),
+      bulk,
+    );
+
+    // The table folds away (its open state is kept) so the list keeps the room in a small panel.
+    const confusionWrap = el('details', 'confusion-wrap');
+    confusionWrap.id = 'confusion-details';
+    confusionWrap.open = this.confusionShouldOpen();
+    const confusionSummary = el('summary');
+    confusionSummary.title = `${state.summary ? state.summary + '\n' : ''}Click to show / hide the table of flagged rows by teacher label (rows) and suggested label (columns); click a cell to filter.`;
+    confusionSummary.append(summary);
+    confusionWrap.append(confusionSummary);
+    confusionWrap.addEventListener('toggle', () => {
+      // Also fires after the fold follows a resize; only a change away from what it should be is the user's.
+      if (confusionWrap.open !== this.confusionShouldOpen()) {
+        state.confusionOpen = confusionWrap.open;
+        actions.save();
+      }
+    });
+    const confusion = el('table');
+    confusion.id = 'confusion';
+    confusion.setAttribute('aria-label', 'Teacher label (rows) versus suggested label (columns)');
+    confusionWrap.append(confusion);
+
+    const notice = el('div');
+    notice.id = 'notice';
+    notice.setAttribute('role', 'status');
+
+    const list = el('div');
+    list.id = 'list';
+    list.tabIndex = 0;
+    list.setAttribute('role', 'listbox');
+    list.setAttribute('aria-label', 'Flagged rows, highest probability of a wrong teacher label first');
+    const spacer = el('div');
+    spacer.id = 'spacer';
+    list.append(spacer);
+    list.addEventListener('scroll', () => {
+      state.scrollTop = list.scrollTop;
+      this.queueRender();
+      actions.save();
+    });
+    const rowOf = (event: Event): HTMLElement | null => (event.target instanceof Element ? event.target.closest<HTMLElement>('.row') : null);
+    list.addEventListener('click', (event) => {
+      const row = rowOf(event);
+      if (row) {
+        actions.select(Number(row.dataset.index));
+        list.focus();
+      }
+    });
+    list.addEventListener('dblclick', (event) => {
+      const row = rowOf(event);
+      if (row?.dataset.id !== undefined) {
+        actions.open(row.dataset.id);
+      }
+    });
+
+    const details = el('section');
+    details.id = 'details';
+    details.setAttribute('aria-live', 'polite');
+
+    const helpBox = el('div');
+    helpBox.id = 'help';
+    helpBox.hidden = true;
+    helpBox.setAttribute('role', 'dialog');
+    helpBox.setAttribute('aria-label', 'Keyboard shortcuts');
+    const helpTable = el('table');
+    for (const { keys, description } of keyTableRows()) {
+      const tr = el('tr');
+      const keyCell = el('td');
+      keyCell.append(el('kbd', '', keys));
+      tr.append(keyCell, el('td', '', description));
+      helpTable.append(tr);
+    }
+    helpBox.append(
+      el('h2', '', 'Keyboard shortcuts'),
+      helpTable,
+      el('p', 'muted', 'Decisions write the human label into the dataset through the editor, so Ctrl+Z in the editor undoes them too. Save the file to keep them.'),
+    );
+
+    this.app.append(header, confusionWrap, toolbar, list, details, notice, helpBox);
+    this.dom = { confusionWrap, counts, undo, teacher, suggested, search, confusion, list, spacer, details, help: helpBox, notice, pool: [] };
+    return this.dom;
+  }
+
+  /** The empty state: why there is nothing to review, with a Run button where a run would fix that. */
+  empty(message: Extract<HostMessage, { type: 'empty' }>): void {
+    this.dom = null;
+    const box = el('div', 'empty');
+    box.id = 'empty';
+    box.append(el('p', '', message.reason));
+    if (message.canRun) {
+      box.append(
+        ui.button('Run Distillation', {
+          appearance: 'primary',
+          title: 'Run PeerKD: Run Peer-Advised Distillation on this dataset',
+          action: 'run-distillation',
+          onClick: () => this.actions.runDistillation(),
+        }),
+      );
+    }
+    this.app.replaceChildren(box);
+  }
+
+  queueRender(): void {
+    if (!this.renderQueued) {
+      this.renderQueued = true;
+      requestAnimationFrame(() => {
+        this.renderQueued = false;
+        this.renderList();
+      });
+    }
+  }
+
+  private fillRow(element: HTMLElement, row: RowView, index: number): void {
+    const selected = index === this.state.selectedIndex;
+    element.dataset.index = String(index);
+    element.dataset.id = row.key;
+    element.dataset.human = row.human === null ? '' : row.human;
+    element.className = 'row' + (selected ? ' selected' : '') + (row.human !== null ? ' reviewed' : '') + (row.skipped ? ' skipped' : '');
+    element.setAttribute('aria-selected', selected ? 'true' : 'false');
+    element.style.top = `${index * ROW_HEIGHT}px`;
+    const [meta, text] = [...element.children] as HTMLElement[];
+    const [p, line, teacher, arrow, suggested, status] = [...meta.children] as HTMLElement[];
+    p.textContent = row.p.toFixed(2);
+    line.textContent = row.line === null ? 'gone' : `L${row.line}`;
+    teacher.textContent = row.teacher === null ? NO_LABEL : row.teacher;
+    arrow.textContent = '→';
+    suggested.textContent = row.suggested;
+    status.textContent = statusText(row);
+    text.textContent = row.text;
+    text.title = row.text.length > 200 ? row.text.slice(0, 1000) : row.text;
+  }
+
+  private newRowElement(): HTMLElement {
+    const element = el('div', 'row');
+    element.setAttribute('role', 'option');
+    const meta = el('div', 'meta');
+    meta.append(el('span', 'p'), el('span', 'line'), el('span', 'teacher'), el('span', 'muted'), el('span', 'suggested'), el('span', 'status'));
+    element.append(meta, el('div', 'text'));
+    return element;
+  }
+
+  renderList(): void {
+    const dom = this.dom;
+    if (!dom) {
+      return;
+    }
+    const order = this.state.order;
+    dom.spacer.style.height = `${order.length * ROW_HEIGHT}px`;
+    const top = dom.list.scrollTop;
+    const height = dom.list.clientHeight || 600;
+    const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
+    const last = Math.min(order.length, Math.ceil((top + height) / ROW_HEIGHT) + OVERSCAN);
+    let used = 0;
+    for (let index = first; index < last; index++) {
+      const row = this.state.rows.get(order[index]);
+      if (!row) {
+        continue;
+      }
+      let element = dom.pool[used];
+      if (!element) {
+        element = this.newRowElement();
+        dom.pool.push(element);
+        dom.spacer.append(element);
+      }
+      element.hidden = false;
+      this.fillRow(element, row, index);
+      used++;
+    }
+    for (let index = used; index < dom.pool.length; index++) {
+      dom.pool[index].hidden = true;
+    }
+  }
+
+  /** The filter dropdowns' choices, with the current filters selected. */
+  renderFilterOptions(): void {
+    const view = this.state.view;
+    if (!this.dom || !view) {
+      return;
+    }
+    ui.setOptions(this.dom.teacher, labelOptions(view.teacherLabels, 'Any teacher label'), this.state.filters.teacher);
+    ui.setOptions(this.dom.suggested, labelOptions(view.suggestedLabels, 'Any suggestion'), this.state.filters.suggested);
+  }
+
+  renderCounts(): void {
+    const view = this.state.view;
+    const dom = this.dom;
+    if (!view || !dom) {
+      return;
+    }
+    const c = view.counts;
+    const parts: [string, number][] = [
+      ['Flagged', c.flagged],
+      ['Reviewed', c.reviewed],
+      ['Remaining', c.remaining],
+      ['Skipped', c.skipped],
+      ['Showing', view.order.length],
+    ];
+    dom.counts.replaceChildren(
+      ...parts.map(([name, value]) => {
+        const span = el('span', '', `${name} `);
+        span.dataset.count = name.toLowerCase();
+        span.append(el('b', '', value.toLocaleString('en-US')));
+        return span;
+      }),
+    );
+    dom.counts.title = parts.map(([name, value]) => `${name} ${value.toLocaleString('en-US')}`).join(' · ');
+    ui.setDisabled(dom.undo, !view.canUndo);
+    dom.undo.title = view.undoDescription ? `Undo: ${view.undoDescription} (u)` : 'Nothing to undo';
+    this.renderFilterOptions();
+  }
+
+  renderConfusion(): void {
+    const table = this.state.view?.confusion;
+    const dom = this.dom;
+    if (!table || !dom) {
+      return;
+    }
+    const filters = this.state.filters;
+    const head = el('tr');
+    head.append(el('th', '', 'teacher ↓ / suggested →'));
+    table.suggestedLabels.forEach((label, j) => head.append(labelHeader(label, table.suggestedDigits[j])));
+    const body = [head];
+    table.teacherLabels.forEach((teacher, i) => {
+      const tr = el('tr');
+      tr.append(labelHeader(teacher, table.teacherDigits[i]));
+      table.suggestedLabels.forEach((suggested, j) => {
+        const count = table.counts[i][j];
+        const td = el('td', 'cell' + (count === 0 ? ' zero' : ''), String(count));
+        const active = filters.teacher === teacher && filters.suggested === suggested;
+        if (active) {
+          td.classList.add('active');
+        }
+        td.title = active ? 'Click to clear this filter' : `Show rows with teacher '${teacher}' and suggestion '${suggested}'`;
+        td.addEventListener('click', () => {
+          const teacherFilter = teacher === NO_LABEL ? '' : teacher;
+          this.actions.setFilters(active ? { teacher: '', suggested: '' } : { teacher: teacherFilter, suggested }, true);
+          this.renderFilterOptions();
+        });
+        tr.append(td);
+      });
+      body.push(tr);
+    });
+    dom.confusion.replaceChildren(...body);
+  }
+
+  selectedRow(): RowView | undefined {
+    const id = this.state.order[this.state.selectedIndex];
+    return id === undefined ? undefined : this.state.rows.get(id);
+  }
+
+  renderDetails(): void {
+    const { state, actions, dom } = this;
+    if (!dom) {
+      return;
+    }
+    const row = this.selectedRow();
+    if (!row) {
+      dom.details.replaceChildren(el('div', 'muted', state.order.length === 0 ? 'No row matches the filters.' : ''));
+      return;
+    }
+    const summary = el('div', 'muted row-facts');
+    summary.textContent =
+      `${row.line === null ? 'No longer in the file' : `Line ${row.line}`} · id ${row.id} · p(teacher wrong) = ${row.p.toFixed(2)}` +
+      (row.human !== null ? ` · human label: ${row.human}` : '');
+    const text = el('div', 'full-text' + (state.expanded ? '' : ' clipped'), row.text);
+    text.id = 'row-text';
+    const buttons = el('div', 'actions');
+    buttons.append(
+      ui.button(`Accept '${row.suggested}'`, { appearance: 'primary', title: 'Enter or a', action: 'accept', onClick: () => actions.decide({ kind: 'accept' }) }),
+    );
+    if (row.teacher !== null) {
+      buttons.append(ui.button(`Keep '${row.teacher}'`, { title: 't', action: 'keep', onClick: () => actions.decide({ kind: 'keep' }) }));
+    }
+    state.labels.slice(0, 9).forEach((label, i) => {
+      buttons.append(
+        ui.button(`${i + 1} ${label}`, { title: `Set '${label}' (key ${i + 1})`, action: `set-${i + 1}`, onClick: () => actions.decide({ kind: 'set', label }) }),
+      );
+    });
+    buttons.append(
+      ui.button('New label…', { title: 'n', action: 'new-label', onClick: () => actions.newLabel(row.key) }),
+      ui.button('Skip', { title: 's', action: 'skip', onClick: () => actions.decide({ kind: 'skip' }) }),
+      ui.button('Open line', { title: 'o', action: 'open', onClick: () => actions.open(row.key) }),
+      ui.button(state.expanded ? 'Clip text' : 'Expand text', { title: 'e', action: 'expand', onClick: () => actions.toggleExpanded() }),
+      ui.button(state.showProbs ? 'Hide probabilities' : 'All probabilities', { title: 'p', action: 'probabilities', onClick: () => actions.toggleProbs() }),
+    );
+    const children: HTMLElement[] = [summary, text, buttons];
+    if (state.showProbs) {
+      const probs = state.probabilities.get(row.key);
+      if (probs) {
+        children.push(probabilityTable(row, probs));
+      } else {
+        children.push(el('div', 'muted', 'Loading probabilities…'));
+        actions.needProbabilities(row.key);
+      }
+    }
+    dom.details.replaceChildren(...children);
+  }
+
+  renderAll(): void {
+    this.renderCounts();
+    this.renderConfusion();
+    this.renderList();
+    this.renderDetails();
+  }
+
+  showNotice(text: string): void {
+    const dom = this.dom;
+    if (!dom) {
+      return;
+    }
+    // Over the bottom of the list, so a note never hides the decision buttons below it nor moves them.
+    dom.notice.style.bottom = `${Math.max(0, window.innerHeight - dom.list.getBoundingClientRect().bottom) + 4}px`;
+    dom.notice.textContent = text;
+    setTimeout(() => {
+      if (dom.notice.textContent === text) {
+        dom.notice.textContent = '';
+      }
+    }, 5000);
+  }
+
+  scrollIntoView(index: number): void {
+    if (!this.dom) {
+      return;
+    }
+    const list = this.dom.list;
+    const top = index * ROW_HEIGHT;
+    if (top < list.scrollTop) {
+      list.scrollTop = top;
+    } else if (top + ROW_HEIGHT > list.scrollTop + list.clientHeight) {
+      list.scrollTop = top + ROW_HEIGHT - list.clientHeight;
+    }
+  }
+}
+
+/** A table header: the label, with the digit key that sets it (the host sends the digits, in the run's order). */
+function labelHeader(label: string, digit: number | null | undefined): HTMLTableCellElement {
+  const th = el('th');
+  if (digit !== null && digit !== undefined) {
+    th.append(el('kbd', 'digit', String(digit)), ' ');
+    th.title = `Key ${digit} sets '${label}'`;
+  }
+  th.append(label);
+  return th;
+}
+
+function probabilityTable(row: RowView, probs: readonly LabelProbability[]): HTMLTableElement {
+  const table = el('table');
+  table.id = 'probabilities';
+  const head = el('tr');
+  for (const name of ['label', 'advised', '', 'peers', 'vanilla']) {
+    head.append(el('th', '', name));
+  }
+  table.append(head);
+  for (const entry of probs) {
+    const tr = el('tr');
+    const name = entry.label + (entry.label === row.teacher ? ' (teacher)' : '') + (entry.label === row.suggested ? ' (suggested)' : '');
+    const barCell = el('td');
+    const bar = el('span', 'bar');
+    bar.style.width = `${Math.round(entry.advised * 80)}px`;
+    barCell.append(bar);
+    tr.append(
+      el('td', '', name),
+      el('td', '', entry.advised.toFixed(2)),
+      barCell,
+      el('td', '', entry.peer === null ? '–' : entry.peer.toFixed(2)),
+      el('td', '', entry.vanilla === null ? '–' : entry.vanilla.toFixed(2)),
+    );
+    table.append(tr);
+  }
+  return table;
+}

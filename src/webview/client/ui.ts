@@ -1,0 +1,118 @@
+/**
+ * The one place that knows which component library draws the panel's controls: @vscode/webview-ui-toolkit today
+ * (archived upstream; the panel loads its bundle, dist/toolkit.min.js, with the CSP nonce before this client).
+ * Swapping to another component set means rewriting only this file and the <script> tag that loads the toolkit; the
+ * rest of the client calls nothing but these functions.
+ */
+
+/** A toolkit control (vscode-button, vscode-text-field, vscode-dropdown): a custom element with a value. */
+export type Control = HTMLElement & { value: string };
+
+export interface Option {
+  value: string;
+  label: string;
+}
+
+function el(tag: string, attributes: Record<string, string | number | boolean | undefined>, text?: string): Control {
+  const element = document.createElement(tag) as Control;
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value !== undefined && value !== false) {
+      element.setAttribute(name, value === true ? '' : String(value));
+    }
+  }
+  if (text !== undefined) {
+    element.textContent = text;
+  }
+  return element;
+}
+
+/** A button; appearance 'primary' | 'secondary' | 'icon'. */
+export function button(
+  label: string,
+  options: { appearance?: 'primary' | 'secondary' | 'icon'; title?: string; ariaLabel?: string; action?: string; onClick?: () => void } = {},
+): Control {
+  const control = el(
+    'vscode-button',
+    {
+      appearance: options.appearance ?? 'secondary',
+      title: options.title,
+      'aria-label': options.ariaLabel ?? options.title ?? label,
+      'data-action': options.action,
+    },
+    label,
+  );
+  const onClick = options.onClick;
+  if (onClick) {
+    control.addEventListener('click', () => onClick());
+  }
+  return control;
+}
+
+export function setDisabled(control: Control, disabled: boolean): void {
+  if (disabled) {
+    control.setAttribute('disabled', '');
+  } else {
+    control.removeAttribute('disabled');
+  }
+}
+
+/** A one-line text input; onInput receives the current value. */
+export function textField(
+  options: { placeholder?: string; value?: string; size?: number; ariaLabel?: string; id?: string; onInput?: (value: string) => void } = {},
+): Control {
+  const field = el('vscode-text-field', {
+    placeholder: options.placeholder,
+    value: options.value,
+    size: options.size,
+    'aria-label': options.ariaLabel,
+    id: options.id,
+  });
+  const onInput = options.onInput;
+  if (onInput) {
+    field.addEventListener('input', () => onInput(field.value));
+  }
+  return field;
+}
+
+export function valueOf(control: Control): string {
+  return control.value;
+}
+
+export function focus(control: Control): void {
+  control.focus();
+}
+
+/** A drop-down of {value, label}; onChange receives the chosen value. */
+export function dropdown(
+  options: { ariaLabel?: string; id?: string; title?: string; options?: readonly Option[]; value?: string; onChange?: (value: string) => void } = {},
+): Control {
+  const control = el('vscode-dropdown', { 'aria-label': options.ariaLabel, id: options.id, title: options.title });
+  setOptions(control, options.options ?? [], options.value ?? '');
+  const onChange = options.onChange;
+  if (onChange) {
+    control.addEventListener('change', () => onChange(control.value));
+  }
+  return control;
+}
+
+export function setOptions(control: Control, options: readonly Option[], value: string): void {
+  const key = JSON.stringify(options);
+  if (control.dataset.options !== key) {
+    control.dataset.options = key;
+    control.replaceChildren(...options.map((option) => el('vscode-option', { value: option.value, selected: option.value === value }, option.label)));
+  }
+  // The toolkit reads its options on slot change; set the value once it has them.
+  requestAnimationFrame(() => {
+    if (control.value !== value) {
+      control.value = value;
+    }
+  });
+}
+
+/** True when a keyboard event happened inside one of this layer's text inputs. */
+export function isTextInput(event: Event): boolean {
+  return event.composedPath().some((node) => {
+    const tag = node instanceof Element ? node.tagName : undefined;
+    return tag === 'VSCODE-TEXT-FIELD' || tag === 'VSCODE-TEXT-AREA' || tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'VSCODE-DROPDOWN';
+  });
+}
