@@ -163,6 +163,16 @@ test('static: every bad folder fails naming the file and what is wrong', async (
   folder = brokenModel('no-model', (f) => rmSync(modelFile(f)));
   await fails(folder, new RegExp(`^encoder static: ${escape(modelFile(folder))} not found`));
 
+  folder = brokenModel('tokenizer-a-folder', (f) => {
+    rmSync(tokenizerFile(f));
+    mkdirSync(tokenizerFile(f));
+  });
+  await fails(folder, new RegExp(`^encoder static: ${escape(tokenizerFile(folder))}: cannot be read \\(EISDIR\\)$`));
+  folder = brokenModel('model-a-folder', (f) => {
+    rmSync(modelFile(f));
+    mkdirSync(modelFile(f));
+  });
+  await fails(folder, new RegExp(`^encoder static: ${escape(modelFile(folder))}: is not a file$`));
   folder = brokenModel('tokenizer-not-json', (f) => writeFileSync(tokenizerFile(f), '{"model": '));
   await fails(folder, new RegExp(`${escape(tokenizerFile(folder))}: not valid JSON`));
   folder = brokenModel('unigram', (f) => writeTokenizer(f, (json) => (json.model = { type: 'Unigram', unk_id: 0, vocab: [['[UNK]', 0]] })));

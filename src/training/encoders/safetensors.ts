@@ -95,9 +95,16 @@ export interface SafetensorsRead {
  */
 export async function readSafetensors(file: string, want: (name: string, info: TensorInfo) => boolean): Promise<SafetensorsRead> {
   const fail = (problem: string) => new SafetensorsError(file, problem);
-  const handle = await open(file, 'r');
+  let handle;
   try {
-    const size = (await handle.stat()).size;
+    handle = await open(file, 'r');
+  } catch (error) {
+    throw fail(`cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw fail('is not a file');
+    const size = stat.size;
     if (size < 8) throw fail(`not a safetensors file (${size} bytes, shorter than the 8-byte header length)`);
     const prefix = Buffer.alloc(8);
     await handle.read(prefix, 0, 8, 0);

@@ -53,6 +53,15 @@ export interface StaticModel {
   sha256: string;
 }
 
+/** A file's bytes; a read error (a folder in its place, no permission) names the file. */
+async function readNamed(file: string): Promise<Buffer> {
+  try {
+    return await fs.promises.readFile(file);
+  } catch (error) {
+    throw new Error(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+}
+
 /** Reads and checks a Model2Vec folder; every error names the folder or the file and what is wrong. */
 export async function readStaticModel(folder: string): Promise<StaticModel> {
   let stat: fs.Stats;
@@ -69,13 +78,13 @@ export async function readStaticModel(folder: string): Promise<StaticModel> {
     if (!fs.existsSync(file)) throw new Error(`${file} not found: the folder ${folder} is not a Model2Vec model (${STATIC_MODEL_HINT})`);
   }
 
-  const tokenizerBytes = await fs.promises.readFile(tokenizerFile);
+  const tokenizerBytes = await readNamed(tokenizerFile);
   const tokenizer = parseTokenizer(tokenizerFile, tokenizerBytes.toString('utf8'));
 
   let configBytes: Buffer | undefined;
   let normalize = false;
   if (fs.existsSync(configFile)) {
-    configBytes = await fs.promises.readFile(configFile);
+    configBytes = await readNamed(configFile);
     let config: unknown;
     try {
       config = JSON.parse(configBytes.toString('utf8'));
