@@ -230,6 +230,18 @@ test('static: every bad folder fails naming the file and what is wrong', async (
   await assert.rejects(resolveEncoder('static:' as never), /^Error: encoder static needs an argument after the colon: static:<folder>$/);
 });
 
+test('static: the tokenizer gives the ids of HuggingFace tokenizers itself (golden ids of the Rust crate, test/fixtures/static)', () => {
+  const fixtures = path.join(repoRoot, 'test/fixtures/static');
+  const tokenizer = parseTokenizer('tokenizer.json', readFileSync(path.join(fixtures, 'tokenizer.json'), 'utf8'));
+  const golden = JSON.parse(readFileSync(path.join(fixtures, 'golden-ids.json'), 'utf8')) as { tricky: number[][]; agnews200: number[][] };
+  const tricky = JSON.parse(readFileSync(path.join(fixtures, 'tricky-texts.json'), 'utf8')) as string[];
+  const rows = readFileSync(path.join(repoRoot, 'test/fixtures/training/agnews-200.jsonl'), 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { text: string }).text);
+  assert.equal(golden.tricky.length, tricky.length);
+  assert.equal(golden.agnews200.length, rows.length);
+  tricky.forEach((text, i) => assert.deepEqual(tokenizer.encode(text), golden.tricky[i], JSON.stringify(text)));
+  rows.forEach((text, i) => assert.deepEqual(tokenizer.encode(text), golden.agnews200[i], `agnews-200 row ${i + 1}`));
+});
+
 test('static: the tokenizer reads added tokens with their options, WordLevel models and Sequence normalizers', () => {
   const tokenizer = parseTokenizer('t.json', JSON.stringify({
     added_tokens: [
