@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { resolveEncoder, type TextEncoder } from '../../src/training/encoder';
 import { readStaticModel, resolveEncoderFolder, staticEncoder } from '../../src/training/encoders/static';
 import { parseTokenizer } from '../../src/training/encoders/hfTokenizer';
+import { float16Values } from '../../src/training/encoders/safetensors';
 import { readLatestRun } from '../../src/training/artifacts';
 import { startDistillation } from '../../src/training/client';
 import { DEFAULT_DISTILL_OPTIONS } from '../../src/training/protocol';
@@ -79,6 +80,19 @@ test('static: the vectors of model2vec (WordPiece, BertNormalizer, unknown words
     const got = await encode(encoder, CASES.map(([text]) => text));
     CASES.forEach(([text, ids], r) => assert.deepEqual(got[r], mean(ids), `${dtype} ${JSON.stringify(text.slice(0, 30))}`));
   }
+});
+
+test('static: float16 bit patterns decode to the IEEE values (normal, subnormal, infinite)', () => {
+  const table = float16Values();
+  assert.equal(table[0x3c00], 1);
+  assert.equal(table[0xc000], -2);
+  assert.equal(table[0x3555], 0.333251953125);
+  assert.equal(table[0x7bff], 65504);
+  assert.equal(table[0x0001], 2 ** -24);
+  assert.equal(table[0x03ff], 1023 * 2 ** -24);
+  assert.equal(table[0x7c00], Infinity);
+  assert.ok(Number.isNaN(table[0x7e00]));
+  assert.ok(Object.is(table[0x8000], -0));
 });
 
 test('static: config.json normalize: true gives unit vectors; weights and a token mapping (newer model2vec) apply per token', async () => {
