@@ -1,5 +1,6 @@
 import { parseLabelList } from '../dataset/labels';
-import { parseEncoderChoice, type EncoderChoice } from '../training/types';
+import { ENCODER_ARGUMENT_NAMES, parseEncoderChoice, type EncoderChoice } from '../training/types';
+import { resolveEncoderFolder } from '../training/encoders/static';
 
 /** One `peerkd` subcommand. `run` returns the process exit code; errors it throws are printed as one line. */
 export interface CliCommand {
@@ -20,10 +21,14 @@ export function labelsOption(spec: string): string[] {
   }
 }
 
-/** `--encoder`: a name, or `name:argument` for one that takes it (types.ts parseEncoderChoice). */
+/**
+ * `--encoder`: a name, or `name:argument` for one that takes it (types.ts parseEncoderChoice). A folder argument
+ * (`static:<folder>`) resolves against the current folder, like `--out`, so the run records the absolute folder.
+ */
 export function encoderOption(raw: unknown, fallback: EncoderChoice): EncoderChoice {
   if (raw === undefined) return fallback;
   const parsed = parseEncoderChoice(raw);
   if ('error' in parsed) throw new UsageError(`--encoder ${parsed.error}`);
+  if (parsed.argument !== undefined && ENCODER_ARGUMENT_NAMES[parsed.name] === 'folder') return `${parsed.name}:${resolveEncoderFolder(parsed.argument)}`;
   return parsed.choice;
 }

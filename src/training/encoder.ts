@@ -4,6 +4,7 @@
  * sparse as before, the embedding part a dense block of the head's input). Encoders:
  *   none   the words alone (as before);
  *   glove  mean of the 100-d GloVe vectors of the row's words, from the table shipped in media/glove (no network);
+ *   static:<folder>  a Model2Vec static model the user downloaded (encoders/static.ts: tokenizer.json + model.safetensors);
  *   auto   the first of encoders/index.ts AUTO_ORDER that opens, else none; the run says which.
  * Each encoder is a module in encoders/ with one factory in encoders/index.ts ENCODER_FACTORIES.
  * Whether the embedding is kept is decided per dataset by the engine (pipeline.ts chooseEncoder), never worse than the
@@ -38,6 +39,11 @@ export interface EncoderEnvironment {
   gloveTable?: string;
   /** Folder of the disk cache (`.peerkd/embedding-cache` next to the dataset); none = no cache. */
   cacheDir?: string;
+  /**
+   * What a relative folder in an encoder's argument (`static:<folder>`) resolves against: the dataset's folder in the
+   * training worker (as `peerkd.training.outputDir`); default the current folder (the CLI makes it absolute before).
+   */
+  baseDir?: string;
 }
 
 export interface ResolvedEncoder {

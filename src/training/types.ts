@@ -25,11 +25,11 @@ export interface TrainingRow {
  * Pretrained representations next to the words (encoder.ts, encoders/); `auto` picks the best one available and says
  * which. A name in ENCODERS_WITH_ARGUMENT takes one after a colon (`static:<folder>`); the others take none.
  */
-export const ENCODER_NAMES = ['auto', 'none', 'glove'] as const;
+export const ENCODER_NAMES = ['auto', 'none', 'glove', 'static'] as const;
 export type EncoderName = (typeof ENCODER_NAMES)[number];
-export const ENCODERS_WITH_ARGUMENT: readonly EncoderName[] = [];
+export const ENCODERS_WITH_ARGUMENT: readonly EncoderName[] = ['static'];
 /** What the argument of such a name is, for help texts (`folder` → `static:<folder>`). */
-export const ENCODER_ARGUMENT_NAMES: Partial<Record<EncoderName, string>> = {};
+export const ENCODER_ARGUMENT_NAMES: Partial<Record<EncoderName, string>> = { static: 'folder' };
 /** `glove`, or `<name>:<argument>` for a name in ENCODERS_WITH_ARGUMENT. */
 export type EncoderChoice = EncoderName | `${EncoderName}:${string}`;
 /** For help texts and errors: `auto | none | glove` (a name that takes an argument shows as `static:<folder>`). */

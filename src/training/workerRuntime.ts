@@ -267,8 +267,9 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     let lastKey = '';
     const result = await engine.runDistillation({ rows: input.rows, labels: input.labels }, request.options, {
       signal: abort.signal,
-      // The embedding cache lies next to the dataset, like the teacher cache.
-      encoders: { cacheDir: path.join(path.dirname(datasetPath), EMBEDDING_CACHE_DIR_NAME) },
+      // The embedding cache lies next to the dataset, like the teacher cache; a relative model folder in the encoder
+      // choice (`static:models/potion`, from the setting) resolves against the dataset's folder, as outputDir does.
+      encoders: { cacheDir: path.join(path.dirname(datasetPath), EMBEDDING_CACHE_DIR_NAME), baseDir: path.dirname(datasetPath) },
       onLog: (message) => log('info', message),
       onProgress: (progress) => {
         const now = Date.now();

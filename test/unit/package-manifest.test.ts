@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { DISTILLATION_RUNNING_KEY, MANAGE_WORKSPACE_TRUST_COMMAND } from '../../src/editor/contextKeys';
+import { ENCODER_NAMES, ENCODERS_WITH_ARGUMENT, parseEncoderChoice } from '../../src/training/types';
 
 interface Manifest {
   capabilities: { untrustedWorkspaces: { restrictedConfigurations: string[] } };
@@ -65,4 +66,22 @@ test('in Restricted Mode the run and teacher commands stay visible and explain t
   const trust = readFileSync(path.join(__dirname, '..', '..', 'src', 'editor', 'trust.ts'), 'utf8');
   assert.match(trust, /MANAGE_WORKSPACE_TRUST_COMMAND/);
   assert.equal(MANAGE_WORKSPACE_TRUST_COMMAND, 'workbench.trust.manage');
+});
+
+test('peerkd.training.encoder offers every encoder: the plain names as a list, a name that takes an argument as a pattern', () => {
+  const setting = settings['peerkd.training.encoder'] as unknown as { anyOf: { enum?: string[]; enumDescriptions?: string[]; pattern?: string }[]; default: string };
+  const listed: string[] = setting.anyOf.flatMap((branch) => branch.enum ?? []);
+  assert.deepEqual(listed, ENCODER_NAMES.filter((name) => !ENCODERS_WITH_ARGUMENT.includes(name)) as string[]);
+  for (const branch of setting.anyOf.filter((b) => b.enum)) assert.equal(branch.enumDescriptions?.length, branch.enum!.length);
+  const patterns = setting.anyOf.filter((branch) => branch.pattern).map((branch) => new RegExp(branch.pattern!, 'u'));
+  const accepted = (value: string) => listed.includes(value) || patterns.some((pattern) => pattern.test(value));
+  for (const name of ENCODERS_WITH_ARGUMENT) {
+    for (const value of [`${name}:/abs/folder`, `${name}:relative/folder`, `${name}:C:\\models\\potion`]) {
+      assert.ok(accepted(value), `the manifest refuses ${value}`);
+      assert.ok(!('error' in parseEncoderChoice(value)), value);
+    }
+    assert.ok(!accepted(`${name}:`), `${name}: without its argument`);
+  }
+  assert.ok(!accepted('bert') && !accepted('glove:x'));
+  assert.ok(accepted(setting.default));
 });

@@ -1,0 +1,211 @@
+/**
+ * The `static:<folder>` encoder: a static embedding model a user downloaded, in the Model2Vec layout (e.g.
+ * https://huggingface.co/minishlab/potion-base-8M): `tokenizer.json` (HuggingFace tokenizers, WordPiece),
+ * `model.safetensors` (a tensor `embeddings`, vocabulary × dims; newer models may add `weights` per token and a
+ * `mapping` of tokens to rows) and, optionally, `config.json` (`normalize`). A text's vector is model2vec's
+ * StaticModel.encode: the text cut to 512 × the median token length characters, its tokens without special tokens and
+ * without the unknown token, at most 512 of them, the mean of their (weighted) rows, zeros for a text without tokens,
+ * L2-normalised when config.json says `normalize: true`. Plain TypeScript, no network.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { TextEncoder } from '../encoder';
+import { parseTokenizer, type Tokenizer } from './hfTokenizer';
+import { readSafetensors, tensorAsFloat32, tensorAsIntegers, type SafetensorsDtype, type TensorInfo } from './safetensors';
+
+export const STATIC_TOKENIZER_FILE = 'tokenizer.json';
+export const STATIC_MODEL_FILE = 'model.safetensors';
+export const STATIC_CONFIG_FILE = 'config.json';
+/** Where a user gets a model (the README and the errors say it). */
+export const STATIC_MODEL_HINT = 'download a Model2Vec model, e.g. tokenizer.json and model.safetensors of https://huggingface.co/minishlab/potion-base-8M';
+/** model2vec's StaticModel.encode default max_length: tokens kept per text. */
+export const STATIC_MAX_TOKENS = 512;
+
+const EMBEDDING_DTYPES: readonly SafetensorsDtype[] = ['F32', 'F16', 'BF16', 'F64', 'I8'];
+const WEIGHT_DTYPES: readonly SafetensorsDtype[] = ['F32', 'F16', 'BF16', 'F64'];
+const MAPPING_DTYPES: readonly SafetensorsDtype[] = ['I64', 'I32', 'I16', 'I8', 'U8'];
+
+/**
+ * The absolute folder of a `static:<folder>` argument: `~/` is the home folder, a relative folder resolves against
+ * `baseDir` (the dataset's folder in the training worker; the CLI resolves against the current folder before).
+ */
+export function resolveEncoderFolder(argument: string, baseDir: string = process.cwd()): string {
+  const expanded = argument === '~' || argument.startsWith('~/') || argument.startsWith('~\\') ? path.join(os.homedir(), argument.slice(1)) : argument;
+  return path.resolve(baseDir, expanded);
+}
+
+export interface StaticModel {
+  folder: string;
+  tokenizer: Tokenizer;
+  /** rows × dims, float32. */
+  embeddings: Float32Array;
+  rows: number;
+  dims: number;
+  dtype: SafetensorsDtype;
+  /** Per token id, if the model has them. */
+  weights?: Float32Array;
+  /** Token id → row of `embeddings`, if the model has one. */
+  mapping?: Int32Array;
+  normalize: boolean;
+  /** SHA-256 of tokenizer.json, model.safetensors and config.json together. */
+  sha256: string;
+}
+
+/** A file's bytes; a read error (a folder in its place, no permission) names the file. */
+async function readNamed(file: string): Promise<Buffer> {
+  try {
+    return await fs.promises.readFile(file);
+  } catch (error) {
+    throw new Error(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+}
+
+/** Reads and checks a Model2Vec folder; every error names the folder or the file and what is wrong. */
+export async function readStaticModel(folder: string): Promise<StaticModel> {
+  let stat: fs.Stats;
+  try {
+    stat = await fs.promises.stat(folder);
+  } catch {
+    throw new Error(`folder ${folder} not found (${STATIC_MODEL_HINT})`);
+  }
+  if (!stat.isDirectory()) throw new Error(`${folder} is not a folder (give the folder that holds ${STATIC_TOKENIZER_FILE} and ${STATIC_MODEL_FILE})`);
+  const tokenizerFile = path.join(folder, STATIC_TOKENIZER_FILE);
+  const modelFile = path.join(folder, STATIC_MODEL_FILE);
+  const configFile = path.join(folder, STATIC_CONFIG_FILE);
+  for (const file of [tokenizerFile, modelFile]) {
+    if (!fs.existsSync(file)) throw new Error(`${file} not found: the folder ${folder} is not a Model2Vec model (${STATIC_MODEL_HINT})`);
+  }
+
+  const tokenizerBytes = await readNamed(tokenizerFile);
+  const tokenizer = parseTokenizer(tokenizerFile, tokenizerBytes.toString('utf8'));
+
+  let configBytes: Buffer | undefined;
+  let normalize = false;
+  if (fs.existsSync(configFile)) {
+    configBytes = await readNamed(configFile);
+    let config: unknown;
+    try {
+      config = JSON.parse(configBytes.toString('utf8'));
+    } catch (error) {
+      throw new Error(`${configFile}: not valid JSON (${(error as Error).message})`);
+    }
+    const value = typeof config === 'object' && config !== null ? (config as { normalize?: unknown }).normalize : undefined;
+    if (value !== undefined && value !== null && typeof value !== 'boolean') throw new Error(`${configFile}: "normalize" must be true or false, got ${JSON.stringify(value)}`);
+    normalize = value === true;
+  }
+
+  const fail = (problem: string) => new Error(`${modelFile}: ${problem}`);
+  const accepted = (name: string, info: TensorInfo, dtypes: readonly SafetensorsDtype[], what: string): boolean => {
+    if (!dtypes.includes(info.dtype as SafetensorsDtype)) throw fail(`tensor "${name}" has dtype ${info.dtype}; PeerKD reads ${what} of dtype ${dtypes.join(', ')}`);
+    return true;
+  };
+  const read = await readSafetensors(modelFile, (name, info) => {
+    if (name === 'embeddings') return accepted(name, info, EMBEDDING_DTYPES, 'embeddings');
+    if (name === 'weights') return accepted(name, info, WEIGHT_DTYPES, 'token weights');
+    if (name === 'mapping') return accepted(name, info, MAPPING_DTYPES, 'a token mapping');
+    return false;
+  });
+  const embeddingsTensor = read.loaded.get('embeddings');
+  if (!embeddingsTensor) {
+    const names = [...read.tensors.keys()];
+    throw fail(`no tensor named "embeddings" (it has ${names.length ? names.map((name) => JSON.stringify(name)).join(', ') : 'no tensors'}); a Model2Vec model stores its vectors as "embeddings"`);
+  }
+  if (embeddingsTensor.shape.length !== 2 || embeddingsTensor.shape[0] < 1 || embeddingsTensor.shape[1] < 1) {
+    throw fail(`tensor "embeddings" must be 2-dimensional (tokens × dims), its shape is [${embeddingsTensor.shape.join(', ')}]`);
+  }
+  const [rows, dims] = embeddingsTensor.shape;
+  const embeddings = tensorAsFloat32(embeddingsTensor);
+  for (let i = 0; i < embeddings.length; i++) {
+    if (!Number.isFinite(embeddings[i])) throw fail(`tensor "embeddings" has a value that is not a finite number (row ${Math.floor(i / dims)}, column ${i % dims})`);
+  }
+
+  const vocabulary = `${tokenizer.vocabSize} tokens in ${tokenizerFile}`;
+  const perToken = (name: string) => {
+    const tensor = read.loaded.get(name);
+    if (!tensor) return undefined;
+    const length = tensor.shape.reduce((a, b) => a * b, 1);
+    if (tensor.shape.length !== 1 || length !== tokenizer.vocabSize) throw fail(`tensor "${name}" must have one value per token (${vocabulary}), its shape is [${tensor.shape.join(', ')}]`);
+    return tensor;
+  };
+  const weightsTensor = perToken('weights');
+  const weights = weightsTensor ? tensorAsFloat32(weightsTensor) : undefined;
+  if (weights?.some((w) => !Number.isFinite(w))) throw fail('tensor "weights" has a value that is not a finite number');
+  const mappingTensor = perToken('mapping');
+  const mapping = mappingTensor ? tensorAsIntegers(mappingTensor) : undefined;
+  if (mapping) {
+    const bad = mapping.findIndex((row) => row < 0 || row >= rows);
+    if (bad >= 0) throw fail(`tensor "mapping" sends token ${bad} to row ${mapping[bad]}, outside the ${rows} rows of "embeddings"`);
+  } else if (rows !== tokenizer.vocabSize) {
+    throw fail(`tensor "embeddings" has ${rows} rows but the tokenizer has ${vocabulary}: the two files are not from the same model`);
+  }
+  if (tokenizer.maxId >= tokenizer.vocabSize) throw fail(`the tokenizer's ids run up to ${tokenizer.maxId}, past its ${vocabulary}`);
+
+  const hash = createHash('sha256');
+  hash.update(`${STATIC_TOKENIZER_FILE}\0`).update(createHash('sha256').update(tokenizerBytes).digest('hex'));
+  hash.update(`\0${STATIC_MODEL_FILE}\0${read.sha256}`);
+  if (configBytes) hash.update(`\0${STATIC_CONFIG_FILE}\0`).update(createHash('sha256').update(configBytes).digest('hex'));
+  return { folder, tokenizer, embeddings, rows, dims, dtype: embeddingsTensor.dtype, weights, mapping, normalize, sha256: hash.digest('hex') };
+}
+
+/** model2vec's StaticModel.encode over a read model (see the header). */
+export function staticEncoder(model: StaticModel): TextEncoder {
+  const { tokenizer, embeddings, dims, weights, mapping, normalize } = model;
+  const unk = tokenizer.unkId;
+  const maxChars = STATIC_MAX_TOKENS * tokenizer.medianTokenLength;
+  const dims4 = dims - (dims % 4);
+  return {
+    name: `static:${model.folder}`,
+    version: `model2vec/sha256:${model.sha256.slice(0, 16)}/${tokenizer.vocabSize}t/${dims}d/${model.dtype}${normalize ? '/normalize' : ''}`,
+    dims,
+    // Thousands of texts a second (test/bench/staticEncoder.ts: about 24,000 AG News rows per CPU-second with a
+    // potion-base-8M-sized model): reading them back from the cache saves about 0.2 CPU-s per 10,000 rows, not worth 14 MB of cache.
+    cacheable: false,
+    async encode(texts) {
+      const out = new Float32Array(texts.length * dims);
+      const sum = new Float64Array(dims);
+      for (let r = 0; r < texts.length; r++) {
+        let text = texts[r];
+        // Python slices code points; a string no longer in UTF-16 units than that has no more code points either.
+        if (text.length > maxChars) text = [...text].slice(0, maxChars).join('');
+        const ids = tokenizer.encode(text);
+        sum.fill(0);
+        let count = 0;
+        for (let i = 0; i < ids.length && count < STATIC_MAX_TOKENS; i++) {
+          const id = ids[i];
+          if (id === unk) continue;
+          count++;
+          const at = (mapping ? mapping[id] : id) * dims;
+          const w = weights ? weights[id] : 1;
+          // Four at a time: 40 % less CPU than one at a time in V8 (test/bench/staticEncoder.ts).
+          let d = 0;
+          for (; d < dims4; d += 4) {
+            sum[d] += w * embeddings[at + d];
+            sum[d + 1] += w * embeddings[at + d + 1];
+            sum[d + 2] += w * embeddings[at + d + 2];
+            sum[d + 3] += w * embeddings[at + d + 3];
+          }
+          for (; d < dims; d++) sum[d] += w * embeddings[at + d];
+        }
+        if (count === 0) continue;
+        const base = r * dims;
+        let norm = 0;
+        for (let d = 0; d < dims; d++) {
+          const mean = sum[d] / count;
+          sum[d] = mean;
+          norm += mean * mean;
+        }
+        const scale = normalize ? 1 / (Math.sqrt(norm) + 1e-32) : 1;
+        for (let d = 0; d < dims; d++) out[base + d] = sum[d] * scale;
+      }
+      return out;
+    },
+  };
+}
+
+/** The encoder of `static:<folder>`; errors say what is missing and where to get a model. */
+export async function openStatic(argument: string | undefined, environment: { baseDir?: string }): Promise<TextEncoder> {
+  if (!argument) throw new Error(`needs the folder of a Model2Vec model: static:<folder> (${STATIC_MODEL_HINT})`);
+  return staticEncoder(await readStaticModel(resolveEncoderFolder(argument, environment.baseDir)));
+}
