@@ -4,6 +4,7 @@
  */
 import type { EncoderEnvironment, TextEncoder } from '../encoder';
 import type { EncoderName } from '../types';
+import { openEndpoint } from './endpoint';
 import { openGlove } from './glove';
 
 export interface EncoderFactory {
@@ -16,6 +17,7 @@ export interface EncoderFactory {
 
 export const ENCODER_FACTORIES: Record<Exclude<EncoderName, 'auto' | 'none'>, EncoderFactory> = {
   glove: { open: async (_argument, environment) => openGlove(environment) },
+  endpoint: { open: (_argument, environment) => openEndpoint(environment) },
 };
 
 /**
