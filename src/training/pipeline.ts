@@ -698,9 +698,11 @@ export function predictTexts(model: Pick<TrainedModel, 'featurizer' | 'weights'>
 /** Class probabilities of a trained model on new texts, its encoder (if any) applied to them as in training. */
 export async function predictModel(model: Pick<TrainedModel, 'featurizer' | 'weights' | 'dense'>, texts: string[], environment: EncoderEnvironment = {}): Promise<Float32Array> {
   if (!model.dense) return predictTexts(model, texts);
-  const { encoder } = await resolveEncoder(model.dense.encoder.name as EncoderChoice, environment);
+  const { encoder } = await resolveEncoder(model.dense.encoder.name as EncoderChoice, { ...environment, reopen: { version: model.dense.encoder.version, dims: model.dense.encoder.dims } });
   if (!encoder || encoder.version !== model.dense.encoder.version) throw new Error(`the model needs encoder ${model.dense.encoder.name} ${model.dense.encoder.version}`);
-  const values = standardise(model.dense, await encoder.encode(texts));
+  // Through the cache where the encoder is worth caching (an endpoint: the bench's test rows are embedded once).
+  const cache = environment.cacheDir && encoder.cacheable ? EmbeddingCache.open(environment.cacheDir, encoder) : undefined;
+  const values = standardise(model.dense, (await encodeTexts(encoder, texts, cache)).values);
   return predictStudent(model.weights, transform(model.featurizer, texts), { dims: encoder.dims, values });
 }
 

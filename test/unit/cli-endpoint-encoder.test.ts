@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFile, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { readLatestRun } from '../../src/training/artifacts';
@@ -136,4 +136,23 @@ test('peerkd distill --encoder endpoint: Ctrl-C aborts the requests in flight an
   assert.equal(aborted.length, 2, 'both requests in flight were dropped');
   assert.equal(server.embeddingsRequests().length, 3, 'the probe and the two requests in flight, nothing after');
   server.onAborted = undefined;
+});
+
+test('peerkd bench --encoder endpoint: every seed and variant reads the vectors from the cache in DATA_DIR, each text is sent once', async () => {
+  const source = join(repoRoot, '..', 'shared', 'data', 'agnews-noisy');
+  const dataDir = join(folder, 'bench-data');
+  await mkdir(dataDir);
+  const firstLines = async (file: string, count: number) => (await readFile(join(source, file), 'utf8')).split('\n').filter(Boolean).slice(0, count).join('\n') + '\n';
+  await writeFile(join(dataDir, 'train.jsonl'), await firstLines('train.jsonl', 160));
+  await writeFile(join(dataDir, 'test.jsonl'), await firstLines('test.jsonl', 40));
+  server.setEmbeddingsHandler(embeddingsHandler());
+  server.requests.length = 0;
+  const { code, stderr } = await runCli(['bench', dataDir, '--seeds', '0,1', '--human', '20', '--main-only', '--backend', 'cpu', '--stages', '1', '--encoder-keep', 'always', ...endpointArgs('bench-model')], folder, env);
+  assert.equal(code, 0, stderr);
+  const sent = server.embeddingsRequests().flatMap((call) => (JSON.parse(call.body) as { input: string[] }).input);
+  const probes = sent.filter((text) => text === 'PeerKD dimension probe').length;
+  assert.equal(probes, 2, 'each seed opens the encoder: one probe of its size');
+  assert.equal(sent.length - probes, 160 + 40, 'each train and test text once for both seeds');
+  assert.ok(server.embeddingsRequests().every((call) => call.headers.authorization === `Bearer ${KEY}`));
+  assert.match(stderr, /encoder: .*endpoint/);
 });
