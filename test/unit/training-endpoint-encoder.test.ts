@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { encodeTexts, resolveEncoder, type EncoderEnvironment, type TextEncoder } from '../../src/training/encoder';
 import { EmbeddingCache } from '../../src/training/embeddingCache';
+import { validateRequest } from '../../src/training/protocol';
 import {
   endpointVersion,
   estimateEmbeddingTokens,
@@ -259,4 +260,25 @@ test('endpoint key hand-over: the host puts it in the child environment, the chi
   assert.equal(takeEncoderApiKey(env), KEY);
   assert.equal(env[ENCODER_API_KEY_ENV], undefined);
   assert.equal(withEncoderApiKey({ [ENCODER_API_KEY_ENV]: 'stale' }, undefined)[ENCODER_API_KEY_ENV], undefined);
+});
+
+test('endpoint: a cancel during the size probe stops it at once; the request refuses any endpoint field but the known ones (no key in settings.json)', async () => {
+  server.setEmbeddingsHandler(() => ({ hang: true }));
+  const controller = new AbortController();
+  const opening = resolveEncoder('endpoint', environment({ signal: controller.signal }, { requestTimeoutMs: 60_000 }));
+  while (server.embeddingsRequests().length === 0 || !server.embeddingsRequests().some((call) => call.body.includes('probe'))) await new Promise((resolve) => setTimeout(resolve, 5));
+  const started = Date.now();
+  controller.abort(new Error('cancelled while probing'));
+  await assert.rejects(opening, /cancelled while probing/);
+  assert.ok(Date.now() - started < 1000);
+
+  const request = {
+    datasetPath: '/data.jsonl',
+    fields: { text: 'text', teacher: 'teacher_label', human: 'human_label', id: 'id', teacherConfidence: 'teacher_confidence' },
+    labels: [],
+    options: { folds: 2, stages: 1, seed: 0, backend: 'cpu', finalTargets: 'auto', student: 'fasttext', encoder: 'endpoint', encoderEndpoint: { baseUrl: 'http://x/v1', model: 'm' } },
+  };
+  assert.equal(validateRequest(request), undefined);
+  assert.match(validateRequest({ ...request, options: { ...request.options, encoderEndpoint: { baseUrl: 'http://x/v1', model: 'm', apiKey: KEY } } }) ?? '', /request\.options\.encoderEndpoint has an unknown field "apiKey"/);
+  assert.match(validateRequest({ ...request, options: { ...request.options, encoderEndpoint: { baseUrl: 'http://x/v1', model: '' } } }) ?? '', /encoderEndpoint\.model must be a non-empty string/);
 });

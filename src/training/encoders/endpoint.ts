@@ -188,8 +188,9 @@ export async function openEndpoint(environment: EncoderEnvironment): Promise<Tex
   if (dims === undefined && saved && saved.baseUrl === settings.baseUrl && saved.model === settings.model) dims = saved.dims;
   if (dims === undefined) {
     try {
-      dims = (await client.embed([PROBE_TEXT], undefined))[0].length;
+      dims = (await client.embed([PROBE_TEXT], undefined, environment.signal))[0].length;
     } catch (error) {
+      if (environment.signal?.aborted) throw error;
       throw new Error(client.redact(error instanceof EndpointError ? error.message : describeError(error, environment.apiKey)));
     }
   }
