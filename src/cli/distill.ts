@@ -191,6 +191,9 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
         // The endpoint encoder: its server goes in the options (settings.json records it), its key in the worker's environment.
         const flags = encoderEndpointFromFlags(values, launch.env ?? process.env);
         let workerEnv = launch.env;
+        if (flags.settings && options.encoder !== 'endpoint') {
+          err.line(`warning: --encoder-* flags are for --encoder endpoint; this run uses --encoder ${options.encoder ?? 'none'}, so they are ignored.`);
+        }
         if (options.encoder === 'endpoint') {
           let endpoint;
           try {

@@ -105,6 +105,13 @@ test('peerkd distill --encoder endpoint against a server without embeddings: a c
   assert.match(stderr, new RegExp(`encoder endpoint: ${server.baseUrl.replace(/[.]/g, '\\.')} does not serve /embeddings for model "fake-embed" \\(POST [^)]*: HTTP 404`));
   assert.ok(!stderr.includes(KEY));
   assert.equal((await readLatestRun(dataset))?.runId, before?.runId, 'no new run');
+
+  // The endpoint's flags without --encoder endpoint say they are ignored (and nothing is sent).
+  server.requests.length = 0;
+  const ignored = await runCli(['distill', 'agnews-200.jsonl', '--backend', 'cpu', '--stages', '1', '--encoder', 'none', '--encoder-model', 'fake-embed'], folder, env);
+  assert.equal(ignored.code, 0, ignored.stderr);
+  assert.match(ignored.stderr, /warning: --encoder-\* flags are for --encoder endpoint; this run uses --encoder none, so they are ignored\./);
+  assert.equal(server.requests.length, 0);
 });
 
 test('peerkd distill --encoder endpoint: Ctrl-C aborts the requests in flight and sends no more', async () => {

@@ -225,6 +225,11 @@ test('endpoint: cancel aborts the requests in flight and sends no more; a hung s
   assert.equal(aborted.length, 2, 'both requests in flight were dropped by the client');
   server.onAborted = undefined;
 
+  // Nobody listening: the cause is named, not just "fetch failed".
+  const closed = await startFakeOpenAi(() => ({ status: 500 }));
+  await closed.close();
+  await rejects(resolveEncoder('endpoint', { endpoint: { baseUrl: closed.baseUrl, model: 'm', maxRetries: 0 } }), /failed after 1 attempt\(s\): TypeError: fetch failed \(.*ECONNREFUSED/);
+
   const timed = await open({}, { dimensions: 16, requestTimeoutMs: 150, maxRetries: 1 });
   server.setEmbeddingsHandler(() => ({ hang: true }));
   await rejects(timed.encode(['x']), /failed after 2 attempt\(s\): no complete answer within 150 ms/);

@@ -286,7 +286,11 @@ class EmbeddingsClient {
           throw new EndpointError(`${error.message}: ${texts.length} text(s) may take at most ${formatBytes(responseCapBytes(texts.length))} (${MAX_EMBEDDING_DIMS} values each)`);
         }
         if (error instanceof RedirectRefusedError) throw new EndpointError(this.redact(error.message));
-        problem = timeout.aborted ? `no complete answer within ${settings.requestTimeoutMs} ms` : describeError(error, environment.apiKey);
+        // fetch says only "fetch failed": the cause (connection refused, DNS, TLS) is what the user can act on.
+        const cause = (error as { cause?: unknown } | null)?.cause;
+        problem = timeout.aborted
+          ? `no complete answer within ${settings.requestTimeoutMs} ms`
+          : `${describeError(error, environment.apiKey)}${cause instanceof Error ? ` (${describeError(cause, environment.apiKey)})` : ''}`;
       }
       if (attempt >= settings.maxRetries) {
         throw new EndpointError(`${url} failed after ${attempt + 1} attempt(s): ${this.redact(problem)}`);
