@@ -161,6 +161,9 @@ test('endpoint: a server without embeddings (404, 405, 501, 400 "does not suppor
   server.setEmbeddingsHandler((request) => ({ status: 404, json: { error: { message: `no embeddings for ${String(request.headers.authorization)}` } } }));
   const shown = await rejects(resolveEncoder('endpoint', environment({}, { model: 'chat-model' })), pattern(404));
   assert.match(shown, /no embeddings for Bearer \[redacted\]/);
+  // A plain web server's HTML error page: its words, not its markup.
+  server.setEmbeddingsHandler(() => ({ status: 501, raw: '<!DOCTYPE HTML><html><head><title>Error response</title></head><body><h1>Error response</h1><p>Message: Unsupported method (\'POST\').</p></body></html>' }));
+  assert.match(await rejects(resolveEncoder('endpoint', environment({}, { model: 'chat-model' })), pattern(501)), /HTTP 501: Error response Message: Unsupported method \('POST'\)\.\)/);
   server.setEmbeddingsHandler(() => ({ status: 401, json: { error: { message: 'Incorrect API key provided' } } }));
   await rejects(resolveEncoder('endpoint', environment()), /refused the API key \(HTTP 401: Incorrect API key provided\)/);
   server.setEmbeddingsHandler(() => ({ status: 400, json: { error: { message: 'input too long' } } }));

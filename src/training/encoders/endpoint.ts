@@ -116,7 +116,8 @@ function serverMessage(text: string): string {
     else if (typeof body?.message === 'string') message = body.message;
     else if (typeof body?.detail === 'string') message = body.detail;
   } catch {
-    // Not JSON: the text itself.
+    // Not JSON: the text itself, without the markup of an HTML error page.
+    message = text.replace(/<(head|style|script)[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]*>/g, ' ');
   }
   message = message.replace(/\s+/g, ' ').trim();
   return message.length > 200 ? `${message.slice(0, 200)}…` : message;
