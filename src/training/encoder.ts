@@ -32,6 +32,8 @@ export interface TextEncoder {
   encode(texts: readonly string[]): Promise<Float32Array>;
   /** What encoding these texts (the ones not in the cache) will cost, for the log before it starts (an endpoint that bills). */
   describeCost?(texts: readonly string[]): string;
+  /** What it did so far (requests, retries, tokens the server counted), for the log after encoding; undefined if nothing. */
+  describeUsage?(): string | undefined;
 }
 
 import { parseEncoderChoice, type EncoderChoice } from './types';

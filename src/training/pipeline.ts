@@ -723,6 +723,8 @@ async function encodeRows(
   // An encoder that bills (an endpoint) says what the texts not yet in the cache will cost before it starts.
   if (resolved.encoder.describeCost) log(resolved.encoder.describeCost(cache ? texts.filter((text) => !cache.get(text)) : texts));
   const { values, cached } = await encodeTexts(resolved.encoder, texts, cache, checkpoint, (encoded, total) => onProgress(name, encoded, total, performance.now() - started));
+  const usage = resolved.encoder.describeUsage?.();
+  if (usage) log(usage);
   const standardiser: DenseStandardiser = fitStandardiser(resolved.encoder, values);
   const dense: DenseRows = { dims: resolved.encoder.dims, values: standardise(standardiser, values) };
   return { ...resolved, dense, standardiser, encodeMs: Math.round(performance.now() - started), cachedRows: cached, cacheProblems: cache?.describeProblems() ?? [] };

@@ -77,6 +77,7 @@ test('peerkd distill --encoder endpoint: cost shown first, key through the envir
   assert.match(stdout, /encoder\s+words \+ endpoint; asked endpoint\n/);
   const log = await readFile(join(latest.runDir, 'run.log'), 'utf8');
   assert.match(log, /encoder endpoint: 200 text\(s\) to embed/);
+  assert.match(log, /encoder endpoint: 201 text\(s\) embedded in 8 request\(s\) \(0 retried\), 2,010 tokens as the server counted them/);
   const cacheDir = join(folder, '.peerkd', 'embedding-cache');
   const files = [...(await filesUnder(latest.runDir)), ...(await filesUnder(cacheDir))];
   assert.ok(files.some((file) => file.endsWith('run.log')) && files.some((file) => file.endsWith('metrics.json')) && files.some((file) => file.includes('embedding-cache')));

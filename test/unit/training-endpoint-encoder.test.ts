@@ -95,6 +95,8 @@ test('endpoint: a probe gives the size; vectors come back in input order by data
     assert.equal(body.encoding_format, 'float');
   }
   assert.deepEqual(calls.slice(1).map((call) => (JSON.parse(call.body) as { input: string[] }).input.length), [32, 32, 6]);
+  // embeddingsReply counts 10 tokens a text; the probe's request is counted too.
+  assert.equal(encoder.describeUsage!(), 'encoder endpoint: 71 text(s) embedded in 4 request(s) (0 retried), 710 tokens as the server counted them');
   assert.match(encoder.describeCost!(inputs), new RegExp(`70 text\\(s\\) to embed with fake-embed at ${server.baseUrl.replace(/[.]/g, '\\.')}.*about ${estimateEmbeddingTokens(inputs)} tokens .* in 3 request\\(s\\)`));
 
   // A configured size is asked for and needs no probe.
@@ -137,6 +139,7 @@ test('endpoint: 429 with Retry-After is retried after the wait the server asked 
   const waited = Date.now() - started;
   assert.ok(waited >= 950, `Retry-After: 1 honoured (waited ${waited} ms; the backoff alone would wait about 1 ms)`);
   assert.equal(calls, 4);
+  assert.match(encoder.describeUsage!() ?? '', /in 2 request\(s\) \(2 retried\)/);
 
   server.setEmbeddingsHandler(() => ({ status: 503, json: { error: { message: 'still busy' } } }));
   await rejects(encoder.encode(['x']), new RegExp(`^encoder endpoint: ${server.baseUrl}/embeddings failed after 3 attempt\\(s\\): HTTP 503: still busy$`));

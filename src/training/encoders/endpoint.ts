@@ -128,8 +128,11 @@ function saysNoEmbeddings(message: string): boolean {
   return /embed/i.test(message) && /(not|n't|unsupported|no )/i.test(message);
 }
 
-/** The vectors of an answer, in input order (by `data[i].index`), each checked; throws EndpointError naming the URL. */
-export function parseEmbeddings(text: string, count: number, dims: number | undefined, url: string): Float32Array[] {
+/**
+ * The vectors of an answer, in input order (by `data[i].index`), each checked, and the tokens the server counted
+ * (`usage.prompt_tokens`; 0 when absent, as on many local servers); throws EndpointError naming the URL.
+ */
+export function parseEmbeddings(text: string, count: number, dims: number | undefined, url: string): { vectors: Float32Array[]; promptTokens: number } {
   const fail = (problem: string) => new EndpointError(`${url} returned ${problem}`);
   let body: unknown;
   try {
@@ -176,7 +179,8 @@ export function parseEmbeddings(text: string, count: number, dims: number | unde
     }
     out[index] = vector;
   });
-  return out;
+  const tokens = (body as { usage?: { prompt_tokens?: unknown } }).usage?.prompt_tokens;
+  return { vectors: out, promptTokens: typeof tokens === 'number' && Number.isFinite(tokens) && tokens > 0 ? tokens : 0 };
 }
 
 /** Opens the endpoint encoder: settings, then (when the size is not known yet) one probe request for it. */
@@ -202,6 +206,11 @@ export async function openEndpoint(environment: EncoderEnvironment): Promise<Tex
     dims: size,
     cacheable: true,
     describeCost: (texts) => formatEmbeddingEstimate(texts, settings.baseUrl, settings.model),
+    describeUsage: () => {
+      const { requests, retries, texts, tokens } = client.stats;
+      if (requests === 0) return undefined;
+      return `encoder endpoint: ${texts} text(s) embedded in ${requests} request(s) (${retries} retried)${tokens > 0 ? `, ${tokens.toLocaleString('en-US')} tokens as the server counted them` : ''}`;
+    },
     async encode(texts) {
       const out = new Float32Array(texts.length * size);
       const chunks: number[] = [];
@@ -236,6 +245,8 @@ export async function openEndpoint(environment: EncoderEnvironment): Promise<Tex
 
 class EmbeddingsClient {
   private readonly url: string;
+  /** Answered requests (texts in them, `usage.prompt_tokens` summed where the server reports it) and retries; the probe included. */
+  readonly stats = { requests: 0, retries: 0, texts: 0, tokens: 0 };
 
   constructor(
     private readonly settings: ReturnType<typeof endpointSettings>,
@@ -271,7 +282,13 @@ class EmbeddingsClient {
       try {
         response = await fetcher(url, { method: 'POST', headers, body, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
         const text = await response.text();
-        if (response.ok) return parseEmbeddings(text, texts.length, dims, url);
+        if (response.ok) {
+          const { vectors, promptTokens } = parseEmbeddings(text, texts.length, dims, url);
+          this.stats.requests += 1;
+          this.stats.texts += texts.length;
+          this.stats.tokens += promptTokens;
+          return vectors;
+        }
         const message = this.redact(serverMessage(text));
         const status = response.status;
         if (status === 404 || status === 405 || status === 501 || ((status === 400 || status === 422) && saysNoEmbeddings(message))) throw noEmbeddings(status, message);
@@ -297,6 +314,7 @@ class EmbeddingsClient {
         throw new EndpointError(`${url} failed after ${attempt + 1} attempt(s): ${this.redact(problem)}`);
       }
       attempt += 1;
+      this.stats.retries += 1;
       await sleep(retryDelayMs(attempt, backoff, response?.headers), signal);
     }
   }
