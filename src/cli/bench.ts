@@ -9,6 +9,10 @@ import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { encoderOption, UsageError, type CliCommand } from './command';
+import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
+import { endpointSettings } from '../training/encoders/endpoint';
+import { EMBEDDING_CACHE_DIR_NAME } from '../training/embeddingCache';
+import type { EncoderEnvironment } from '../training/encoder';
 import { runDistillation, trainOnTargets, predictTexts, predictModel, type DistillOutput, type EngineTuning } from '../training/pipeline';
 import { accuracyOf, auroc, precisionAtK } from '../training/evaluation';
 import { SeededRandom } from '../training/random';
@@ -31,6 +35,8 @@ Options:
   --encoder E        ${ENCODER_CHOICES_TEXT}: the representation next to the words (default auto, as in peerkd distill
                      and the editor; the engine keeps glove only where it helps the cross-fitted human rows)
   --encoder-keep K   if-better (default) | always: keep the encoder without the words-alone comparison
+${ENCODER_ENDPOINT_HELP}
+                     (endpoint vectors are cached in DATA_DIR/.peerkd/embedding-cache)
   --limit N          use only the first N train rows (CI slice)
   --test-limit N     use only the first N test rows
   --ablations        also run K=5, hard final targets, 1 and 3 stages
@@ -285,6 +291,8 @@ export async function benchmarkSeed(
   checkInvariance = false,
   withReviewLoop = false,
   tuning: Partial<EngineTuning> = {},
+  /** The encoders' cache and the endpoint encoder's key (its server comes with `base.encoderEndpoint`). */
+  encoders: EncoderEnvironment = {},
 ): Promise<SeedFigures> {
   const classes = labels.length;
   const index = new Map(labels.map((label, i) => [label, i]));
@@ -325,14 +333,14 @@ export async function benchmarkSeed(
   for (const variant of variants) {
     const started = performance.now();
     const options = { ...base, ...variant.options, seed };
-    const out = await runDistillation({ rows, labels }, options, {}, { ...tuning, ...variant.tuning });
+    const out = await runDistillation({ rows, labels }, options, { encoders }, { ...tuning, ...variant.tuning });
     const wallSeconds = (performance.now() - started) / 1000;
     if (out.metrics.encoder.candidate) log(`seed ${seed}: ${variant.name}: encoder: ${out.metrics.encoder.reason}`);
-    const figures = scoreVariant(out, train, humanSet, await predictModel(out.model, testTexts), testTruth, classes, wallSeconds);
+    const figures = scoreVariant(out, train, humanSet, await predictModel(out.model, testTexts, encoders), testTruth, classes, wallSeconds);
     variantFigures[variant.name] = figures;
     if (variant.name === MAIN) {
       // Vanilla KD is the method's own first phase: its student, scored on the test set the same way.
-      vanillaTestAccuracy = accuracyOf(await predictModel(out.vanillaModel, testTexts), testTruth, classes);
+      vanillaTestAccuracy = accuracyOf(await predictModel(out.vanillaModel, testTexts, encoders), testTruth, classes);
       if (checkInvariance) invariance = await invarianceCheck(rows, labels, options, out);
       if (withReviewLoop) reviewLoop = await simulateReviewLoop(train, labels, out, texts, testTexts, testTruth, seed, log);
     }
@@ -720,6 +728,7 @@ export const benchCommand: CliCommand = {
         backend: { type: 'string', default: 'auto' },
         encoder: { type: 'string', default: DEFAULT_DISTILL_OPTIONS.encoder },
         'encoder-keep': { type: 'string', default: 'if-better' },
+        ...ENCODER_ENDPOINT_OPTIONS,
         limit: { type: 'string' },
         'test-limit': { type: 'string' },
         ablations: { type: 'boolean', default: false },
@@ -767,6 +776,15 @@ export const benchCommand: CliCommand = {
       student: 'fasttext',
       encoder: encoderOption(values.encoder, DEFAULT_DISTILL_OPTIONS.encoder ?? 'none'),
     };
+    // The endpoint encoder: its server in the options, its key from the environment, its vectors cached in DATA_DIR
+    // (the seeds and variants embed the same texts once).
+    const flags = encoderEndpointFromFlags(values, process.env);
+    const encoders: EncoderEnvironment = { cacheDir: path.join(dir, EMBEDDING_CACHE_DIR_NAME), apiKey: flags.apiKey };
+    if (base.encoder === 'endpoint') {
+      const endpoint = endpointSettings(flags.settings);
+      base.encoderEndpoint = flags.settings ?? { baseUrl: endpoint.baseUrl, model: endpoint.model };
+      encoders.endpoint = base.encoderEndpoint;
+    }
     const variants: Variant[] = values['main-only']
       ? [{ name: MAIN, options: {}, tuning: {} }]
       : [
@@ -792,7 +810,7 @@ export const benchCommand: CliCommand = {
       log(`bench ${name}: ${train.length} train rows, ${test.length} test rows, labels ${labels.join(', ')}, ${humanCount} human rows, seeds ${seeds.join(',')}`);
       const results: SeedFigures[] = [];
       for (const seed of seeds) {
-        results.push(await benchmarkSeed(train, test, labels, seed, humanCount, base, variants, log, values.invariance && settings.length === 0, values['review-loop'], { keepEncoder }));
+        results.push(await benchmarkSeed(train, test, labels, seed, humanCount, base, variants, log, values.invariance && settings.length === 0, values['review-loop'], { keepEncoder }, encoders));
       }
       settings.push({ name, results });
     }

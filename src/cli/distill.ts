@@ -12,6 +12,9 @@ import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type DistillationRun
 import { trustSentence } from '../review/format';
 import { ENCODER_CHOICES_TEXT, type BackendPreference, type DistillOptions } from '../training/types';
 import { encoderOption, labelsOption, UsageError, type CliCommand } from './command';
+import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
+import { endpointSettings, formatEmbeddingEstimate, withEncoderApiKey } from '../training/encoders/endpoint';
+import { readDatasetFile } from '../dataset';
 import { createProgressRenderer, formatDuration } from './progress';
 import { Terminal, type TextOutput } from './terminal';
 
@@ -97,6 +100,7 @@ Options:
                           the words; kept only where it beats the words alone on the human rows. static:<folder>
                           is a Model2Vec model you downloaded (tokenizer.json + model.safetensors, e.g.
                           huggingface.co/minishlab/potion-base-8M); a relative folder is taken from here
+${ENCODER_ENDPOINT_HELP}
   --labels A,B,C          the label set (default: inferred from the dataset)
   --out DIR               runs folder (default .peerkd/runs next to the dataset)
   --memory MB             heap limit of the training worker (default ${DEFAULT_MEMORY_LIMIT_MB})
@@ -113,6 +117,7 @@ const OPTIONS = {
   backend: { type: 'string' },
   'final-targets': { type: 'string' },
   encoder: { type: 'string' },
+  ...ENCODER_ENDPOINT_OPTIONS,
   labels: { type: 'string' },
   out: { type: 'string' },
   memory: { type: 'string' },
@@ -184,9 +189,30 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
           encoder: encoderOption(values.encoder, DEFAULT_DISTILL_OPTIONS.encoder ?? 'none'),
         };
         const labels = values.labels === undefined ? [] : labelsOption(values.labels);
+        const fields = fieldsFrom(values);
+        // The endpoint encoder: its server goes in the options (settings.json records it), its key in the worker's environment.
+        const flags = encoderEndpointFromFlags(values, launch.env ?? process.env);
+        let workerEnv = launch.env;
+        if (flags.settings && options.encoder !== 'endpoint') {
+          err.line(`warning: --encoder-* flags are for --encoder endpoint; this run uses --encoder ${options.encoder ?? 'none'}, so they are ignored.`);
+        }
+        if (options.encoder === 'endpoint') {
+          let endpoint;
+          try {
+            endpoint = endpointSettings(flags.settings);
+          } catch (error) {
+            throw new UsageError(`--encoder-base-url: ${(error as Error).message}`);
+          }
+          options.encoderEndpoint = flags.settings ?? { baseUrl: endpoint.baseUrl, model: endpoint.model };
+          if (!flags.apiKey) err.line(`No API key in $${flags.apiKeyEnv}: the endpoint encoder sends none (fine for local servers such as Ollama or vLLM).`);
+          // Before anything is sent: what the run may cost (an upper bound; cached texts are not sent again).
+          const texts = (await readDatasetFile(datasetPath, fields)).rows.flatMap((row) => (row.text !== null && row.text.trim() ? [row.text] : []));
+          err.line(formatEmbeddingEstimate(texts, endpoint.baseUrl, endpoint.model));
+          workerEnv = withEncoderApiKey(launch.env ?? process.env, flags.apiKey);
+        }
         const request: DistillationRequest = {
           datasetPath,
-          fields: fieldsFrom(values),
+          fields,
           labels,
           options,
           outputDir: values.out === undefined ? undefined : path.resolve(values.out),
@@ -223,7 +249,7 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
               }
             },
           },
-          { ...launch, memoryLimitMb },
+          { ...launch, memoryLimitMb, ...(workerEnv ? { env: workerEnv } : {}) },
         );
         let result: DistillationRunResult;
         try {

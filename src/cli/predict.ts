@@ -12,6 +12,8 @@ import { MODEL_DIR, SETTINGS_FILE } from '../training/artifacts';
 import type { BackendPreference } from '../training/types';
 import { UsageError, type CliCommand } from './command';
 import { choiceOption, FIELD_OPTIONS, fieldsFrom, runCommand, type CliIo } from './distill';
+import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
+import { EMBEDDING_CACHE_DIR_NAME } from '../training/embeddingCache';
 
 const BACKENDS: readonly BackendPreference[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 const BATCH_ROWS = 2048;
@@ -26,11 +28,16 @@ Options:
   --backend B             ${BACKENDS.join(' | ')} (default auto)
   --fields.text F         field of the text, --fields.id F field of the row id (default: the run's settings,
                           else text / id)
+A model trained with the endpoint encoder reopens the endpoint it was trained with (the flags below override it);
+embeddings come from .peerkd/embedding-cache next to DATA.jsonl where present, so rows embedded before are not sent
+again.
+${ENCODER_ENDPOINT_HELP}
   -h, --help              this help`;
 
 const OPTIONS = {
   out: { type: 'string' },
   backend: { type: 'string' },
+  ...ENCODER_ENDPOINT_OPTIONS,
   help: { type: 'boolean', short: 'h' },
   ...FIELD_OPTIONS,
 } satisfies ParseArgsConfig['options'];
@@ -89,7 +96,12 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
 
         // TF.js is loaded only here, not when the CLI starts.
         const { loadModel } = await import('../training/model.js');
-        const model = await loadModel(located.modelDir, backend);
+        const flags = encoderEndpointFromFlags(values, process.env);
+        const model = await loadModel(located.modelDir, backend, {
+          cacheDir: path.join(path.dirname(dataPath), EMBEDDING_CACHE_DIR_NAME),
+          endpoint: flags.settings,
+          apiKey: flags.apiKey,
+        });
         const lines: string[] = [];
         for (let start = 0; start < rows.length; start += BATCH_ROWS) {
           const batch = rows.slice(start, start + BATCH_ROWS);

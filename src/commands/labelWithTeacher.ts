@@ -8,18 +8,9 @@ import type { Services } from '../editor/services';
 import { readSettings } from '../editor/settings';
 import { redactSecret } from '../teacher/redact';
 import type { LabelRunSummary } from '../teacher/types';
-import { readTeacherApiKey } from './setTeacherApiKey';
+import { isLocalEndpoint, readTeacherApiKey } from './setTeacherApiKey';
 
 const running = new Set<string>();
-
-function isLocalEndpoint(baseUrl: string): boolean {
-  try {
-    const host = new URL(baseUrl).hostname;
-    return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host.endsWith('.local');
-  } catch {
-    return false;
-  }
-}
 
 function targetUri(target: unknown): vscode.Uri | undefined {
   return datasetTarget(target, (document) => document.languageId === 'jsonl' || document.uri.path.endsWith('.jsonl'));

@@ -1,7 +1,10 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Services } from '../editor/services';
+import { promises as fs } from 'node:fs';
 import { readSettings } from '../editor/settings';
+import { withEncoderApiKey } from '../training/encoders/endpoint';
+import { prepareEndpointEncoder } from './endpointEncoder';
 import { DISTILLATION_RUNNING_KEY, UNTRUSTED_REASON } from '../editor/contextKeys';
 import { requireTrust } from '../editor/trust';
 import type { DistillationStatusBar } from '../editor/statusBar';
@@ -94,6 +97,14 @@ export class DistillationManager {
       encoder: settings.training.encoder,
       student: 'fasttext',
     };
+    // The endpoint encoder sends every row's text to a server: its key, and the user's go-ahead on the cost, first.
+    let workerEnv: NodeJS.ProcessEnv | undefined;
+    if (options.encoder === 'endpoint') {
+      const prepared = await prepareEndpointEncoder(this.services, name, settings, open?.getText() ?? (await fs.readFile(datasetUri.fsPath, 'utf8')));
+      if (!prepared) return;
+      options.encoderEndpoint = prepared.endpoint;
+      workerEnv = withEncoderApiKey(process.env, prepared.apiKey);
+    }
     const request: DistillationRequest = {
       datasetPath: datasetUri.fsPath,
       // The editor's text, unsaved edits included; a dataset that is not open is read from disk by the worker.
@@ -126,6 +137,8 @@ export class DistillationManager {
       {
         workerPath: this.services.context.asAbsolutePath(path.join('dist', 'worker.js')),
         memoryLimitMb: settings.training.memoryLimitMb,
+        // The endpoint encoder's key: in the child's environment only (never the request, settings.json or argv).
+        ...(workerEnv ? { env: workerEnv } : {}),
       },
     );
     this.statusBar.start(key, name);

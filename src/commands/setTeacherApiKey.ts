@@ -11,14 +11,41 @@ export function teacherApiKeySecret(baseUrl: string): string {
   return `peerkd.teacher.apiKey:${normaliseBaseUrl(baseUrl)}`;
 }
 
+/** A server on this machine (or the local network) that usually needs no key: no warning when none is stored. */
+export function isLocalEndpoint(baseUrl: string): boolean {
+  try {
+    const host = new URL(baseUrl).hostname;
+    return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host.endsWith('.local');
+  } catch {
+    return false;
+  }
+}
+
 export async function readTeacherApiKey(services: Services, baseUrl: string): Promise<string | undefined> {
   return (await services.context.secrets.get(teacherApiKeySecret(baseUrl))) || undefined;
 }
 
-/** "PeerKD: Set Teacher API Key": stores (or, given an empty value, removes) the key for the configured endpoint. */
+/**
+ * "PeerKD: Set Teacher API Key": stores (or, given an empty value, removes) the key for the configured endpoint. The
+ * endpoint encoder's URL (peerkd.encoder.baseUrl) keeps its key the same way: the command asks which URL when the two
+ * differ, and the distillation passes it the encoder's URL.
+ */
 export function registerSetTeacherApiKeyCommand(services: Services): vscode.Disposable {
-  return vscode.commands.registerCommand('peerkd.setTeacherApiKey', async (): Promise<boolean> => {
-    const { baseUrl } = readSettings().teacher;
+  return vscode.commands.registerCommand('peerkd.setTeacherApiKey', async (target?: unknown): Promise<boolean> => {
+    const settings = readSettings();
+    let baseUrl = settings.teacher.baseUrl;
+    if (typeof target === 'string' && target.length > 0) baseUrl = target;
+    else if (settings.encoder.baseUrl && settings.encoder.baseUrl !== settings.teacher.baseUrl) {
+      const picked = await vscode.window.showQuickPick(
+        [
+          { label: settings.teacher.baseUrl, description: 'teacher (peerkd.teacher.baseUrl)' },
+          { label: settings.encoder.baseUrl, description: 'endpoint encoder (peerkd.encoder.baseUrl)' },
+        ],
+        { title: 'PeerKD: Set Teacher API Key', placeHolder: 'Which endpoint is the key for?' },
+      );
+      if (!picked) return false;
+      baseUrl = picked.label;
+    }
     let secret: string;
     try {
       secret = teacherApiKeySecret(baseUrl);

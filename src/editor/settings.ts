@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { parseEncoderChoice, type BackendPreference, type DistillOptions, type EncoderChoice } from '../training/types';
 import { DEFAULT_TEACHER_SETTINGS, MAX_REQUEST_TIMEOUT_MS, type TeacherSettings } from '../teacher/settings';
+import { DEFAULT_ENCODER_MODEL } from '../training/encoders/endpoint';
 
 /**
  * A typed mirror of the `peerkd.*` settings declared in package.json `contributes.configuration`.
@@ -15,6 +16,8 @@ export interface PeerKdSettings {
   diagnostics: ReviewDiagnosticsSettings;
   /** `peerkd.teacher.*`: the OpenAI-compatible teacher endpoint (the API key lives in SecretStorage, not here). */
   teacher: TeacherSettings;
+  /** `peerkd.encoder.*`: the `endpoint` encoder's server; an empty base URL means the teacher's. */
+  encoder: { baseUrl: string; model: string };
 }
 
 /** `peerkd.training.*`: how "Run Peer-Advised Distillation" trains. */
@@ -107,5 +110,9 @@ export function readSettings(scope?: vscode.ConfigurationScope): PeerKdSettings 
     training: readTrainingSettings(config),
     diagnostics: readReviewDiagnosticsSettings(config),
     teacher: readTeacherSettings(config),
+    encoder: {
+      baseUrl: (config.get<string>('encoder.baseUrl') ?? '').trim(),
+      model: (config.get<string>('encoder.model') ?? '').trim() || DEFAULT_ENCODER_MODEL,
+    },
   };
 }

@@ -53,8 +53,17 @@ function isFileDownload(url: URL): boolean {
   return /\/files\/[^/]+\/content$/.test(url.pathname);
 }
 
+export interface GuardedFetchLimits {
+  /**
+   * Cap of a buffered response body; default MAX_RESPONSE_BYTES. A caller whose answers grow with the request (the
+   * endpoint encoder: texts × dims floats) sizes it per request instead of raising it for every request.
+   */
+  maxResponseBytes?: number;
+}
+
 /** A fetch for the OpenAI SDK (`new OpenAI({ fetch })`) with the guards above. `inner` is the real fetch. */
-export function guardedFetch(inner: Fetch = globalThis.fetch): Fetch {
+export function guardedFetch(inner: Fetch = globalThis.fetch, limits: GuardedFetchLimits = {}): Fetch {
+  const maxResponseBytes = limits.maxResponseBytes ?? MAX_RESPONSE_BYTES;
   return async (input, init) => {
     let url = urlOf(input);
     const origin = url.origin;
@@ -64,7 +73,7 @@ export function guardedFetch(inner: Fetch = globalThis.fetch): Fetch {
       if (!REDIRECT_STATUSES.has(response.status)) {
         return isFileDownload(url)
           ? limitStream(response, url, MAX_BATCH_FILE_BYTES)
-          : await buffered(response, url, MAX_RESPONSE_BYTES, init?.signal ?? undefined);
+          : await buffered(response, url, maxResponseBytes, init?.signal ?? undefined);
       }
       const location = response.headers.get('location');
       await response.body?.cancel().catch(() => undefined);

@@ -5,12 +5,15 @@
  *   none   the words alone (as before);
  *   glove  mean of the 100-d GloVe vectors of the row's words, from the table shipped in media/glove (no network);
  *   static:<folder>  a Model2Vec static model the user downloaded (encoders/static.ts: tokenizer.json + model.safetensors);
+ *   endpoint  the `/embeddings` of an OpenAI-compatible endpoint (encoders/endpoint.ts; asked for by name only);
  *   auto   the first of encoders/index.ts AUTO_ORDER that opens, else none; the run says which.
  * Each encoder is a module in encoders/ with one factory in encoders/index.ts ENCODER_FACTORIES.
  * Whether the embedding is kept is decided per dataset by the engine (pipeline.ts chooseEncoder), never worse than the
  * words alone on the cross-fitted human rows.
  */
 import type { EmbeddingCache } from './embeddingCache';
+import type { BackoffOptions } from '../teacher/types';
+import type { EndpointEncoderSettings } from './types';
 
 export interface TextEncoder {
   /**
@@ -28,6 +31,10 @@ export interface TextEncoder {
   readonly cacheable: boolean;
   /** rows × dims, row-major. */
   encode(texts: readonly string[]): Promise<Float32Array>;
+  /** What encoding these texts (the ones not in the cache) will cost, for the log before it starts (an endpoint that bills). */
+  describeCost?(texts: readonly string[]): string;
+  /** What it did so far (requests, retries, tokens the server counted), for the log after encoding; undefined if nothing. */
+  describeUsage?(): string | undefined;
 }
 
 import { parseEncoderChoice, type EncoderChoice } from './types';
@@ -44,6 +51,19 @@ export interface EncoderEnvironment {
    * training worker (as `peerkd.training.outputDir`); default the current folder (the CLI makes it absolute before).
    */
   baseDir?: string;
+  /** The `endpoint` encoder's server (DistillOptions.encoderEndpoint, or the CLI's flags); absent = its defaults. */
+  endpoint?: EndpointEncoderSettings;
+  /** The `endpoint` encoder's API key: held in memory only, redacted from every message, never in a file. */
+  apiKey?: string;
+  /** Aborts an encoder's requests in flight (the run's cancel). */
+  signal?: AbortSignal;
+  /** Retry pacing of the `endpoint` encoder (tests shorten it). */
+  backoff?: BackoffOptions;
+  /**
+   * Set when a saved model reopens its encoder (model.ts): the version and dims it was trained with, so that an
+   * encoder configured by the host (the endpoint's URL and model) reopens the same one when the host names none.
+   */
+  reopen?: { version: string; dims: number };
 }
 
 export interface ResolvedEncoder {

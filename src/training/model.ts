@@ -17,7 +17,8 @@ import { predictStudent, type StudentWeights } from './student';
 import { selectBackend, type TensorFlow } from './backend';
 import { parseEncoderChoice, type BackendPreference } from './types';
 import { labelRecord } from './labelRecord';
-import { resolveEncoder, standardise, type DenseStandardiser, type EncoderEnvironment } from './encoder';
+import { encodeTexts, resolveEncoder, standardise, type DenseStandardiser, type EncoderEnvironment } from './encoder';
+import { EmbeddingCache } from './embeddingCache';
 
 export const MODEL_FORMAT = 'peerkd-fasttext-v1';
 /** A model whose head also reads a pretrained embedding (older builds refuse it by its format instead of misreading it). */
@@ -360,7 +361,9 @@ export async function loadModel(dir: string, backend: BackendPreference = 'auto'
   if (denseMeta) {
     const encoder = await resolveModelEncoder(denseMeta, modelPath, environment);
     const standardiser: DenseStandardiser = { encoder: { name: denseMeta.name, version: denseMeta.version, dims: denseDim }, mean: Float32Array.from(denseMeta.mean), scale: Float32Array.from(denseMeta.scale) };
-    denseFeatures = async (texts) => ({ dims: denseDim, values: standardise(standardiser, await encoder.encode(texts)) });
+    // Through the disk cache where the encoder is worth caching (an endpoint): rows embedded in training are not sent again.
+    const cache = environment.cacheDir && encoder.cacheable ? EmbeddingCache.open(environment.cacheDir, encoder) : undefined;
+    denseFeatures = async (texts) => ({ dims: denseDim, values: standardise(standardiser, (await encodeTexts(encoder, texts, cache)).values) });
   }
 
   return {
@@ -380,7 +383,7 @@ async function resolveModelEncoder(meta: NonNullable<PeerkdMetadata['dense']>, m
   if ('error' in parsed || parsed.name === 'auto' || parsed.name === 'none') throw new ModelFileError(modelPath, `the model needs encoder ${JSON.stringify(meta.name)}, which this version of PeerKD does not have`);
   let encoder;
   try {
-    encoder = (await resolveEncoder(parsed.choice, environment)).encoder!;
+    encoder = (await resolveEncoder(parsed.choice, { ...environment, reopen: { version: meta.version, dims: meta.dims } })).encoder!;
   } catch (error) {
     throw new ModelFileError(modelPath, `the model was trained with encoder ${meta.name} (${meta.version}), which is not available here: ${errorText(error)}`);
   }

@@ -318,7 +318,9 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   const { features, rowBuckets } = compactBuckets(fitted.features, featurizer.config.buckets);
   const withBuckets = (weights: StudentWeights): StudentWeights => ({ ...weights, buckets: featurizer.config.buckets, rowBuckets });
   // A slow encoder (a model, an endpoint) reports its own progress, with a time estimate from its own rate.
-  const encoding = await encodeRows(texts, options.encoder ?? 'none', hooks.encoders ?? {}, checkpoint, (encoder, encoded, total, encodeMs) =>
+  // The run's cancel also aborts an encoder's requests in flight; the endpoint comes with the options (key-free).
+  const encoderEnvironment: EncoderEnvironment = { signal: hooks.signal, endpoint: options.encoderEndpoint, ...hooks.encoders };
+  const encoding = await encodeRows(texts, options.encoder ?? 'none', encoderEnvironment, checkpoint, log, (encoder, encoded, total, encodeMs) =>
     report({ phase: 'featurize', encoder, encoded, toEncode: total, remainingMsOverride: encoded > 0 ? (encodeMs * (total - encoded)) / encoded : undefined }),
   );
   if (encoding.cacheProblems.length) encoding.cacheProblems.slice(0, 10).forEach((line) => log(`warning: ${line}`));
@@ -696,9 +698,11 @@ export function predictTexts(model: Pick<TrainedModel, 'featurizer' | 'weights'>
 /** Class probabilities of a trained model on new texts, its encoder (if any) applied to them as in training. */
 export async function predictModel(model: Pick<TrainedModel, 'featurizer' | 'weights' | 'dense'>, texts: string[], environment: EncoderEnvironment = {}): Promise<Float32Array> {
   if (!model.dense) return predictTexts(model, texts);
-  const { encoder } = await resolveEncoder(model.dense.encoder.name as EncoderChoice, environment);
+  const { encoder } = await resolveEncoder(model.dense.encoder.name as EncoderChoice, { ...environment, reopen: { version: model.dense.encoder.version, dims: model.dense.encoder.dims } });
   if (!encoder || encoder.version !== model.dense.encoder.version) throw new Error(`the model needs encoder ${model.dense.encoder.name} ${model.dense.encoder.version}`);
-  const values = standardise(model.dense, await encoder.encode(texts));
+  // Through the cache where the encoder is worth caching (an endpoint: the bench's test rows are embedded once).
+  const cache = environment.cacheDir && encoder.cacheable ? EmbeddingCache.open(environment.cacheDir, encoder) : undefined;
+  const values = standardise(model.dense, (await encodeTexts(encoder, texts, cache)).values);
   return predictStudent(model.weights, transform(model.featurizer, texts), { dims: encoder.dims, values });
 }
 
@@ -708,6 +712,7 @@ async function encodeRows(
   choice: EncoderChoice,
   environment: EncoderEnvironment,
   checkpoint: () => void,
+  log: (line: string) => void,
   onProgress: (encoder: string, encoded: number, total: number, elapsedMs: number) => void,
 ) {
   const started = performance.now();
@@ -715,7 +720,11 @@ async function encodeRows(
   if (!resolved.encoder) return { ...resolved, dense: undefined, standardiser: undefined, encodeMs: 0, cachedRows: 0, cacheProblems: [] as string[] };
   const cache = environment.cacheDir && resolved.encoder.cacheable ? EmbeddingCache.open(environment.cacheDir, resolved.encoder) : undefined;
   const name = resolved.encoder.name;
+  // An encoder that bills (an endpoint) says what the texts not yet in the cache will cost before it starts.
+  if (resolved.encoder.describeCost) log(resolved.encoder.describeCost(cache ? texts.filter((text) => !cache.get(text)) : texts));
   const { values, cached } = await encodeTexts(resolved.encoder, texts, cache, checkpoint, (encoded, total) => onProgress(name, encoded, total, performance.now() - started));
+  const usage = resolved.encoder.describeUsage?.();
+  if (usage) log(usage);
   const standardiser: DenseStandardiser = fitStandardiser(resolved.encoder, values);
   const dense: DenseRows = { dims: resolved.encoder.dims, values: standardise(standardiser, values) };
   return { ...resolved, dense, standardiser, encodeMs: Math.round(performance.now() - started), cachedRows: cached, cacheProblems: cache?.describeProblems() ?? [] };

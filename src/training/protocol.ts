@@ -237,6 +237,21 @@ const isFields = object({
   teacherConfidence: isNonEmptyString,
 });
 
+const ENDPOINT_SETTINGS_KEYS = ['baseUrl', 'model', 'dimensions', 'maxConcurrency', 'requestTimeoutMs', 'maxRetries'];
+const isEndpointSettings: Check = (value, where) => {
+  // Only these keys: the request is written to settings.json and run.log, so nothing else (an API key) may ride along.
+  const extra = isRecord(value) ? Object.keys(value).find((key) => !ENDPOINT_SETTINGS_KEYS.includes(key)) : undefined;
+  if (extra !== undefined) return `${where} has an unknown field ${JSON.stringify(extra)} (the API key goes through the worker's environment)`;
+  return object({
+    baseUrl: isNonEmptyString,
+    model: isNonEmptyString,
+    dimensions: optional(isPositiveInteger),
+    maxConcurrency: optional(isPositiveInteger),
+    requestTimeoutMs: optional(isPositiveInteger),
+    maxRetries: optional((retries, at) => (Number.isInteger(retries) && (retries as number) >= 0 ? undefined : `${at} must be an integer ≥ 0`)),
+  })(value, where);
+};
+
 const isOptions = object({
   folds: (value, where) =>
     Number.isInteger(value) && (value as number) >= 2 ? undefined : `${where} must be an integer ≥ 2`,
@@ -249,6 +264,7 @@ const isOptions = object({
     const parsed = parseEncoderChoice(value);
     return 'error' in parsed ? `${where} ${parsed.error}` : undefined;
   }),
+  encoderEndpoint: optional(isEndpointSettings),
 });
 
 const isRequest = object({

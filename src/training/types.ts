@@ -25,7 +25,7 @@ export interface TrainingRow {
  * Pretrained representations next to the words (encoder.ts, encoders/); `auto` picks the best one available and says
  * which. A name in ENCODERS_WITH_ARGUMENT takes one after a colon (`static:<folder>`); the others take none.
  */
-export const ENCODER_NAMES = ['auto', 'none', 'glove', 'static'] as const;
+export const ENCODER_NAMES = ['auto', 'none', 'glove', 'static', 'endpoint'] as const;
 export type EncoderName = (typeof ENCODER_NAMES)[number];
 export const ENCODERS_WITH_ARGUMENT: readonly EncoderName[] = ['static'];
 /** What the argument of such a name is, for help texts (`folder` → `static:<folder>`). */
@@ -70,6 +70,24 @@ export interface DistillOptions {
    * where it helps the dataset (pipeline.ts, step 0); metrics.json `encoder` says what it did.
    */
   encoder?: EncoderChoice;
+  /**
+   * Where the `endpoint` encoder sends the texts (encoders/endpoint.ts); absent = its defaults. Key-free: the API key
+   * reaches the worker through its environment (ENCODER_API_KEY_ENV), never through the request or settings.json.
+   */
+  encoderEndpoint?: EndpointEncoderSettings;
+}
+
+/** `peerkd.encoder.*` / `--encoder-base-url`, `--encoder-model`: the OpenAI-compatible `/embeddings` the `endpoint` encoder uses. */
+export interface EndpointEncoderSettings {
+  /** Base URL as for the teacher (`https://api.openai.com/v1`); the encoder posts to `<baseUrl>/embeddings`. */
+  baseUrl: string;
+  model: string;
+  /** Vector size to ask for (`dimensions`, text-embedding-3-* only); absent = the model's own size. */
+  dimensions?: number;
+  /** Requests in flight at once; default the teacher's (peerkd.teacher.maxConcurrency). */
+  maxConcurrency?: number;
+  requestTimeoutMs?: number;
+  maxRetries?: number;
 }
 
 export type DistillPhase = 'featurize' | 'vanilla' | 'peer' | 'calibrate' | 'final' | 'write';

@@ -33,6 +33,8 @@ import {
 import type { BackendPreference, DistillOptions, DistillProgress, Prediction, TrainingRow } from './types';
 import type { EncoderEnvironment } from './encoder';
 import { EMBEDDING_CACHE_DIR_NAME } from './embeddingCache';
+import { takeEncoderApiKey } from './encoders/endpoint';
+import { redactSecret } from '../teacher/redact';
 
 /** The method, as the worker uses it (pipeline.ts and model.ts); injectable so tests can run their own. */
 export interface DistillationEngine {
@@ -161,6 +163,8 @@ export function sanitizeProgress(progress: DistillProgress): DistillProgress {
 /** Serves one run over `port` (the IPC channel of the forked process). */
 export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port: WorkerPort = process as WorkerPort): void {
   const abort = new AbortController();
+  // The endpoint encoder's key, handed over in the environment by the host (client.ts): kept in memory, out of every line.
+  const encoderApiKey = takeEncoderApiKey();
   const logTail: string[] = [];
   let logStream: WriteStream | undefined;
   let writer: RunWriter | undefined;
@@ -178,7 +182,8 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     });
   }
 
-  function log(level: LogLevel, message: string): void {
+  function log(level: LogLevel, raw: string): void {
+    const message = redactSecret(raw, encoderApiKey);
     const time = new Date().toISOString();
     logTail.push(`[${level}] ${message}`);
     if (logTail.length > LOG_TAIL_LINES) logTail.shift();
@@ -212,8 +217,9 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     process.exit(exitCode);
   }
 
-  async function fail(kind: DistillationFailureKind, message: string): Promise<void> {
+  async function fail(kind: DistillationFailureKind, raw: string): Promise<void> {
     if (finished) return;
+    const message = redactSecret(raw, encoderApiKey);
     if (kind !== 'cancelled') log('error', message);
     await closeLog();
     await writer?.discard().catch(() => undefined);
@@ -269,7 +275,7 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
       signal: abort.signal,
       // The embedding cache lies next to the dataset, like the teacher cache; a relative model folder in the encoder
       // choice (`static:models/potion`, from the setting) resolves against the dataset's folder, as outputDir does.
-      encoders: { cacheDir: path.join(path.dirname(datasetPath), EMBEDDING_CACHE_DIR_NAME), baseDir: path.dirname(datasetPath) },
+      encoders: { cacheDir: path.join(path.dirname(datasetPath), EMBEDDING_CACHE_DIR_NAME), baseDir: path.dirname(datasetPath), endpoint: request.options.encoderEndpoint, apiKey: encoderApiKey },
       onLog: (message) => log('info', message),
       onProgress: (progress) => {
         const now = Date.now();

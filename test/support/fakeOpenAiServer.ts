@@ -43,6 +43,53 @@ export interface Reply {
 
 export type ChatHandler = (request: ChatRequest) => Reply | Promise<Reply>;
 
+/** A request to `/v1/embeddings` (the endpoint encoder). */
+export interface EmbeddingsRequest {
+  body: { model?: string; input?: string | string[]; encoding_format?: string; dimensions?: number };
+  /** The texts, as a list. */
+  inputs: string[];
+  headers: http.IncomingHttpHeaders;
+  /** 0-based index among the embeddings requests since the handler was set. */
+  index: number;
+}
+
+export type EmbeddingsHandler = (request: EmbeddingsRequest) => Reply | Promise<Reply>;
+
+/**
+ * A deterministic vector that carries the words' signal: each lower-cased word adds ±1 to a hashed coordinate
+ * (FNV-1a), like a hashed bag of words.
+ */
+export function hashedBagOfWords(text: string, dims = 16): number[] {
+  const vector = new Array<number>(dims).fill(0);
+  for (const word of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < word.length; i++) hash = Math.imul(hash ^ word.charCodeAt(i), 0x01000193) >>> 0;
+    vector[hash % dims] += hash & 0x10000 ? 1 : -1;
+  }
+  return vector;
+}
+
+/** An embeddings answer in the OpenAI shape; `base64` sends each vector as float32 little-endian. */
+export function embeddingsReply(vectors: readonly (readonly number[])[], options: { base64?: boolean; model?: string } = {}): Reply {
+  return {
+    json: {
+      object: 'list',
+      model: options.model ?? 'fake-embedding',
+      data: vectors.map((vector, index) => ({
+        object: 'embedding',
+        index,
+        embedding: options.base64 ? Buffer.from(Float32Array.from(vector).buffer).toString('base64') : vector,
+      })),
+      usage: { prompt_tokens: vectors.length * 10, total_tokens: vectors.length * 10 },
+    },
+  };
+}
+
+/** Serves hashedBagOfWords (or `vectorOf`) for every input, in order. */
+export function embeddingsHandler(vectorOf: (text: string) => number[] = (text) => hashedBagOfWords(text)): EmbeddingsHandler {
+  return (request) => embeddingsReply(request.inputs.map(vectorOf));
+}
+
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -56,8 +103,13 @@ export interface FakeOpenAiServer {
   port: number;
   requests: RecordedRequest[];
   chatRequests(): RecordedRequest[];
+  embeddingsRequests(): RecordedRequest[];
   /** Replace the handler while the server runs. */
   setHandler(handler: ChatHandler): void;
+  /** Serve `/v1/embeddings` with this handler (none: HTTP 404, as a server without embeddings). */
+  setEmbeddingsHandler(handler: EmbeddingsHandler | undefined): void;
+  /** Called when a client drops a request before its answer (cancel, timeout). */
+  onAborted?: (request: RecordedRequest) => void;
   close(): Promise<void>;
   /** Dies like a crashed process: every open connection is cut, the port stops listening. */
   kill(): Promise<void>;
@@ -140,6 +192,8 @@ interface StoredBatch {
 
 export async function startFakeOpenAi(initialHandler: ChatHandler, port = 0): Promise<FakeOpenAiServer> {
   let handler = initialHandler;
+  let embeddings: EmbeddingsHandler | undefined;
+  let embeddingsIndex = 0;
   let chatIndex = 0;
   const requests: RecordedRequest[] = [];
   const files = new Map<string, string>();
@@ -190,8 +244,20 @@ export async function startFakeOpenAi(initialHandler: ChatHandler, port = 0): Pr
       const path = (request.url ?? '').replace(/\?.*$/, '');
       requests.push({ method: request.method ?? '', path, headers: request.headers, body: raw.toString('utf8') });
       void (async () => {
-        if (request.method === 'POST' && path === '/v1/chat/completions') {
-          const reply = await answerChat(JSON.parse(raw.toString('utf8')) as ChatRequest['body'], request.headers);
+        const embeddingsCall = request.method === 'POST' && path === '/v1/embeddings' && embeddings !== undefined;
+        if (embeddingsCall || (request.method === 'POST' && path === '/v1/chat/completions')) {
+          let reply: Reply;
+          if (embeddingsCall) {
+            const body = JSON.parse(raw.toString('utf8')) as EmbeddingsRequest['body'];
+            const inputs = Array.isArray(body.input) ? body.input : typeof body.input === 'string' ? [body.input] : [];
+            const recorded = requests[requests.length - 1];
+            response.on('close', () => {
+              if (!response.writableFinished) result.onAborted?.(recorded);
+            });
+            reply = await embeddings!({ body, inputs, headers: request.headers, index: embeddingsIndex++ });
+          } else {
+            reply = await answerChat(JSON.parse(raw.toString('utf8')) as ChatRequest['body'], request.headers);
+          }
           if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
           if (reply.hang) return;
           if (reply.destroy) {
@@ -279,17 +345,23 @@ export async function startFakeOpenAi(initialHandler: ChatHandler, port = 0): Pr
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };
-  return {
+  const result: FakeOpenAiServer = {
     baseUrl: `http://127.0.0.1:${address.port}/v1`,
     port: address.port,
     requests,
     chatRequests: () => requests.filter((request) => request.path === '/v1/chat/completions'),
+    embeddingsRequests: () => requests.filter((request) => request.path === '/v1/embeddings'),
     setHandler: (next) => {
       handler = next;
+    },
+    setEmbeddingsHandler: (next) => {
+      embeddings = next;
+      embeddingsIndex = 0;
     },
     close: shutdown,
     kill: shutdown,
   };
+  return result;
 }
 
 function batchJson(batch: StoredBatch): unknown {

@@ -23,7 +23,7 @@ test('every restricted configuration of untrusted workspaces is a contributed se
 test('untrusted workspaces restrict exactly the settings that point at servers or folders', () => {
   // The settings whose value is a URL the extension calls or a folder it writes into. A new setting of that kind must
   // be added both here and to restrictedConfigurations.
-  const pointAtServersOrFolders = ['peerkd.teacher.baseUrl', 'peerkd.training.outputDir'];
+  const pointAtServersOrFolders = ['peerkd.teacher.baseUrl', 'peerkd.encoder.baseUrl', 'peerkd.training.outputDir'];
   assert.deepEqual([...restricted].sort(), pointAtServersOrFolders.sort());
   // A setting whose name says it is a URL or a folder but is not listed would slip through the list above.
   const looksLikeOne = Object.keys(settings).filter((name) => /(url|dir|folder|path|endpoint)$/i.test(name));

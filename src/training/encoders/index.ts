@@ -4,6 +4,7 @@
  */
 import type { EncoderEnvironment, TextEncoder } from '../encoder';
 import type { EncoderName } from '../types';
+import { openEndpoint } from './endpoint';
 import { openGlove } from './glove';
 import { openStatic } from './static';
 
@@ -18,6 +19,7 @@ export interface EncoderFactory {
 export const ENCODER_FACTORIES: Record<Exclude<EncoderName, 'auto' | 'none'>, EncoderFactory> = {
   glove: { open: async (_argument, environment) => openGlove(environment) },
   static: { open: (argument, environment) => openStatic(argument, environment) },
+  endpoint: { open: (_argument, environment) => openEndpoint(environment) },
 };
 
 /**

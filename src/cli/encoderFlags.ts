@@ -1,0 +1,59 @@
+/**
+ * The `endpoint` encoder's flags, shared by distill, predict and bench: where `/embeddings` is, which model, and the
+ * environment variable holding the key (the teacher's, as in `peerkd label`). The key never appears in argv.
+ */
+import { DEFAULT_ENCODER_MODEL } from '../training/encoders/endpoint';
+import type { EndpointEncoderSettings } from '../training/types';
+import { DEFAULT_TEACHER_SETTINGS } from '../teacher/settings';
+import { normaliseBaseUrl } from '../teacher/url';
+import { UsageError } from './command';
+
+export const DEFAULT_API_KEY_ENV = 'OPENAI_API_KEY';
+
+export const ENCODER_ENDPOINT_OPTIONS = {
+  'encoder-base-url': { type: 'string' },
+  'encoder-model': { type: 'string' },
+  'encoder-dimensions': { type: 'string' },
+  'encoder-concurrency': { type: 'string' },
+  'api-key-env': { type: 'string' },
+} as const;
+
+export const ENCODER_ENDPOINT_HELP = `  --encoder-base-url URL  the endpoint encoder's OpenAI-compatible base URL (default ${DEFAULT_TEACHER_SETTINGS.baseUrl});
+                          it posts the texts to URL/embeddings
+  --encoder-model M       its embedding model (default ${DEFAULT_ENCODER_MODEL})
+  --encoder-dimensions N  vector size to ask for (text-embedding-3-* only; default the model's own)
+  --encoder-concurrency N requests in flight at once (default ${DEFAULT_TEACHER_SETTINGS.maxConcurrency})
+  --api-key-env VAR       environment variable holding its API key (default ${DEFAULT_API_KEY_ENV}; unset = no key)`;
+
+function positive(raw: unknown, name: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < 1) throw new UsageError(`--${name} must be an integer ≥ 1, got '${String(raw)}'`);
+  return value;
+}
+
+/**
+ * The settings the flags name (undefined when none is given: the encoder's defaults, or for predict the endpoint the
+ * model was trained with), and the key from the environment.
+ */
+export function encoderEndpointFromFlags(values: Record<string, unknown>, env: NodeJS.ProcessEnv): { settings?: EndpointEncoderSettings; apiKey?: string; apiKeyEnv: string } {
+  const apiKeyEnv = typeof values['api-key-env'] === 'string' ? values['api-key-env'] : DEFAULT_API_KEY_ENV;
+  const apiKey = env[apiKeyEnv] || undefined;
+  const given = ['encoder-base-url', 'encoder-model', 'encoder-dimensions', 'encoder-concurrency'].some((name) => values[name] !== undefined);
+  if (!given) return { apiKey, apiKeyEnv };
+  let baseUrl: string;
+  try {
+    baseUrl = normaliseBaseUrl(typeof values['encoder-base-url'] === 'string' ? values['encoder-base-url'] : DEFAULT_TEACHER_SETTINGS.baseUrl);
+  } catch (error) {
+    throw new UsageError(`--encoder-base-url: ${(error as Error).message}`);
+  }
+  const model = typeof values['encoder-model'] === 'string' ? values['encoder-model'].trim() : DEFAULT_ENCODER_MODEL;
+  if (!model) throw new UsageError('--encoder-model needs a model name');
+  const dimensions = positive(values['encoder-dimensions'], 'encoder-dimensions');
+  const maxConcurrency = positive(values['encoder-concurrency'], 'encoder-concurrency');
+  return {
+    settings: { baseUrl, model, ...(dimensions ? { dimensions } : {}), ...(maxConcurrency ? { maxConcurrency } : {}) },
+    apiKey,
+    apiKeyEnv,
+  };
+}

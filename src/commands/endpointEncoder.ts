@@ -1,0 +1,55 @@
+/**
+ * Before a distillation with the `endpoint` encoder (runDistillation.ts): which server, its key, and the user's go-ahead
+ * on what will be sent. The key stays in memory; the caller hands it to the worker through its environment.
+ */
+import * as vscode from 'vscode';
+import { parseDatasetText } from '../dataset/index';
+import type { PeerKdSettings } from '../editor/settings';
+import type { Services } from '../editor/services';
+import { normaliseBaseUrl } from '../teacher/url';
+import { formatEmbeddingEstimate } from '../training/encoders/endpoint';
+import type { EndpointEncoderSettings } from '../training/types';
+import { isLocalEndpoint, readTeacherApiKey } from './setTeacherApiKey';
+
+/**
+ * The `endpoint` encoder's server, its key (SecretStorage, per base URL, as the teacher's) and the user's go-ahead on
+ * what the run will send; undefined when the user stops there.
+ */
+export async function prepareEndpointEncoder(services: Services, name: string, settings: PeerKdSettings, datasetText: string): Promise<{ endpoint: EndpointEncoderSettings; apiKey?: string } | undefined> {
+  let baseUrl: string;
+  try {
+    baseUrl = normaliseBaseUrl(settings.encoder.baseUrl || settings.teacher.baseUrl);
+  } catch (error) {
+    void vscode.window.showErrorMessage(`PeerKD: setting ${settings.encoder.baseUrl ? 'peerkd.encoder.baseUrl' : 'peerkd.teacher.baseUrl'}: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
+  const model = settings.encoder.model;
+  let apiKey = await readTeacherApiKey(services, baseUrl);
+  if (!apiKey && !isLocalEndpoint(baseUrl)) {
+    const choice = await vscode.window.showWarningMessage(
+      `PeerKD: no API key is stored for ${baseUrl}, which the endpoint encoder (peerkd.training.encoder) uses.`,
+      { modal: true },
+      'Set API Key…',
+      'Continue Without Key',
+    );
+    if (choice === undefined) return undefined;
+    if (choice === 'Set API Key…') {
+      if (!(await vscode.commands.executeCommand<boolean>('peerkd.setTeacherApiKey', baseUrl))) return undefined;
+      apiKey = await readTeacherApiKey(services, baseUrl);
+    }
+  }
+  const texts = parseDatasetText(datasetText, settings.fields).rows.flatMap((row) => (row.text !== null && row.text.trim() ? [row.text] : []));
+  const estimate = formatEmbeddingEstimate(texts, baseUrl, model);
+  const go = await vscode.window.showInformationMessage(
+    `Distil ${name} with the endpoint encoder?`,
+    { modal: true, detail: `${estimate}.\n\nEach row's text is sent to ${baseUrl}/embeddings once; the vectors are cached next to the dataset. Set peerkd.training.encoder to glove or none to train without sending anything.` },
+    'Run',
+  );
+  if (go !== 'Run') return undefined;
+  services.log.info(estimate);
+  const teacher = settings.teacher;
+  return {
+    endpoint: { baseUrl, model, maxConcurrency: teacher.maxConcurrency, requestTimeoutMs: teacher.requestTimeoutMs, maxRetries: teacher.maxRetries },
+    apiKey,
+  };
+}

@@ -1,0 +1,295 @@
+/**
+ * Issue 13, the `endpoint` encoder against a real HTTP server on 127.0.0.1 (test/support/fakeOpenAiServer.ts):
+ * vectors in input order by `data[i].index`, bounded concurrency, Retry-After, a clear error for an endpoint without
+ * embeddings and for every malformed answer (each naming the endpoint), the response cap sized per request, cancel
+ * aborting the requests in flight, the cache resuming after a failure with only the missing texts, and the key in no
+ * message and no file.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { encodeTexts, resolveEncoder, type EncoderEnvironment, type TextEncoder } from '../../src/training/encoder';
+import { EmbeddingCache } from '../../src/training/embeddingCache';
+import { validateRequest } from '../../src/training/protocol';
+import {
+  endpointVersion,
+  estimateEmbeddingTokens,
+  parseEndpointVersion,
+  responseCapBytes,
+  takeEncoderApiKey,
+  withEncoderApiKey,
+  ENCODER_API_KEY_ENV,
+} from '../../src/training/encoders/endpoint';
+import { embeddingsHandler, embeddingsReply, hashedBagOfWords, startFakeOpenAi, type FakeOpenAiServer } from '../support/fakeOpenAiServer';
+
+const KEY = 'sk-test-endpoint-secret-0123456789';
+const FAST = { initialDelayMs: 1, maxDelayMs: 60_000 };
+
+let server: FakeOpenAiServer;
+let root: string;
+before(async () => {
+  server = await startFakeOpenAi(() => ({ status: 500 }));
+  root = mkdtempSync(path.join(tmpdir(), 'peerkd-endpoint-'));
+});
+after(async () => {
+  await server.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function environment(extra: Partial<EncoderEnvironment> = {}, settings: Record<string, unknown> = {}): EncoderEnvironment {
+  return { endpoint: { baseUrl: server.baseUrl, model: 'fake-embed', maxRetries: 0, ...settings }, apiKey: KEY, backoff: FAST, ...extra };
+}
+
+async function open(extra: Partial<EncoderEnvironment> = {}, settings: Record<string, unknown> = {}): Promise<TextEncoder> {
+  const resolved = await resolveEncoder('endpoint', environment(extra, settings));
+  assert.ok(resolved.encoder);
+  return resolved.encoder;
+}
+
+const texts = (count: number, prefix = 'row') => Array.from({ length: count }, (_, i) => `${prefix} ${i} about ${['markets', 'football', 'chips', 'elections'][i % 4]} and word${i % 7}`);
+
+function assertVectors(values: Float32Array, inputs: readonly string[], dims = 16): void {
+  assert.equal(values.length, inputs.length * dims);
+  inputs.forEach((text, r) => assert.deepEqual(Array.from(values.subarray(r * dims, (r + 1) * dims)), hashedBagOfWords(text, dims), text));
+}
+
+async function rejects(promise: Promise<unknown>, pattern: RegExp): Promise<string> {
+  const error = await promise.then(
+    () => assert.fail('expected a failure'),
+    (caught: unknown) => caught as Error,
+  );
+  assert.match(error.message, pattern);
+  assert.ok(!error.message.includes(KEY), `the key leaked: ${error.message}`);
+  return error.message;
+}
+
+test('endpoint: a probe gives the size; vectors come back in input order by data[i].index (float or base64), 32 texts a request, with the key as a Bearer token', async () => {
+  server.requests.length = 0;
+  let shuffled = false;
+  server.setEmbeddingsHandler((request) => {
+    const vectors = request.inputs.map((text) => hashedBagOfWords(text));
+    const reply = embeddingsReply(vectors, { base64: request.index % 2 === 1 }) as { json: { data: { index: number }[] } };
+    // Answer in reverse order: the client must sort by index, not trust the position.
+    reply.json.data.reverse();
+    shuffled = true;
+    return reply;
+  });
+  const encoder = await open();
+  assert.equal(encoder.name, 'endpoint');
+  assert.equal(encoder.dims, 16);
+  assert.equal(encoder.cacheable, true);
+  assert.equal(encoder.version, endpointVersion(server.baseUrl, 'fake-embed', 16));
+  assert.deepEqual(parseEndpointVersion(encoder.version), { baseUrl: server.baseUrl, model: 'fake-embed', dims: 16 });
+  assert.ok(!encoder.version.includes(KEY));
+  const inputs = texts(70);
+  assertVectors(await encoder.encode(inputs), inputs);
+  assert.ok(shuffled);
+  const calls = server.embeddingsRequests();
+  assert.equal(calls.length, 1 + 3, 'one probe, then 32 + 32 + 6 texts');
+  for (const call of calls) {
+    assert.equal(call.headers.authorization, `Bearer ${KEY}`);
+    const body = JSON.parse(call.body) as { model: string; encoding_format: string; input: string[] };
+    assert.equal(body.model, 'fake-embed');
+    assert.equal(body.encoding_format, 'float');
+  }
+  assert.deepEqual(calls.slice(1).map((call) => (JSON.parse(call.body) as { input: string[] }).input.length), [32, 32, 6]);
+  // embeddingsReply counts 10 tokens a text; the probe's request is counted too.
+  assert.equal(encoder.describeUsage!(), 'encoder endpoint: 71 text(s) embedded in 4 request(s) (0 retried), 710 tokens as the server counted them');
+  assert.match(encoder.describeCost!(inputs), new RegExp(`70 text\\(s\\) to embed with fake-embed at ${server.baseUrl.replace(/[.]/g, '\\.')}.*about ${estimateEmbeddingTokens(inputs)} tokens .* in 3 request\\(s\\)`));
+
+  // A configured size is asked for and needs no probe.
+  server.requests.length = 0;
+  const sized = await open({}, { dimensions: 16 });
+  assert.equal(server.embeddingsRequests().length, 0);
+  await sized.encode(['one text']);
+  assert.equal((JSON.parse(server.embeddingsRequests()[0].body) as { dimensions: number }).dimensions, 16);
+});
+
+test('endpoint: at most maxConcurrency requests in flight', async () => {
+  let inFlight = 0;
+  let most = 0;
+  server.setEmbeddingsHandler(async (request) => {
+    inFlight++;
+    most = Math.max(most, inFlight);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    inFlight--;
+    return embeddingsReply(request.inputs.map((text) => hashedBagOfWords(text)));
+  });
+  const encoder = await open({}, { maxConcurrency: 3 });
+  const inputs = texts(256);
+  assertVectors(await encoder.encode(inputs), inputs);
+  assert.equal(most, 3);
+});
+
+test('endpoint: 429 with Retry-After is retried after the wait the server asked for; 503 is retried; retries run out with a clear error', async () => {
+  const handler = embeddingsHandler();
+  let calls = 0;
+  server.setEmbeddingsHandler((request) => {
+    calls++;
+    if (calls === 2) return { status: 429, headers: { 'retry-after': '1' }, json: { error: { message: 'slow down' } } };
+    if (calls === 3) return { status: 503, json: { error: { message: 'busy' } } };
+    return handler(request);
+  });
+  const encoder = await open({}, { maxRetries: 2 });
+  const started = Date.now();
+  const inputs = texts(3);
+  assertVectors(await encoder.encode(inputs), inputs);
+  const waited = Date.now() - started;
+  assert.ok(waited >= 950, `Retry-After: 1 honoured (waited ${waited} ms; the backoff alone would wait about 1 ms)`);
+  assert.equal(calls, 4);
+  assert.match(encoder.describeUsage!() ?? '', /in 2 request\(s\) \(2 retried\)/);
+
+  server.setEmbeddingsHandler(() => ({ status: 503, json: { error: { message: 'still busy' } } }));
+  await rejects(encoder.encode(['x']), new RegExp(`^encoder endpoint: ${server.baseUrl}/embeddings failed after 3 attempt\\(s\\): HTTP 503: still busy$`));
+});
+
+test('endpoint: a server without embeddings (404, 405, 501, 400 "does not support embeddings") fails at once with a message saying so, the key redacted', async () => {
+  server.setEmbeddingsHandler(undefined); // the fake server's 404 for an unknown route
+  server.requests.length = 0;
+  const pattern = (status: number) =>
+    new RegExp(`^encoder endpoint: ${server.baseUrl} does not serve /embeddings for model "chat-model" \\(POST ${server.baseUrl}/embeddings: HTTP ${status}.*choose another encoder$`);
+  await rejects(resolveEncoder('endpoint', environment({}, { model: 'chat-model', maxRetries: 3 })), pattern(404));
+  assert.equal(server.embeddingsRequests().length, 1, 'not retried');
+  for (const [status, message] of [
+    [405, 'Method Not Allowed'],
+    [501, 'This server does not support embeddings. Start it with `--embeddings`'],
+    [400, 'The model does not support Embeddings API'],
+  ] as const) {
+    server.setEmbeddingsHandler(() => ({ status, json: { error: { message } } }));
+    await rejects(resolveEncoder('endpoint', environment({}, { model: 'chat-model' })), pattern(status));
+  }
+  // A server that echoes the Authorization header in its error: the key never reaches the message.
+  server.setEmbeddingsHandler((request) => ({ status: 404, json: { error: { message: `no embeddings for ${String(request.headers.authorization)}` } } }));
+  const shown = await rejects(resolveEncoder('endpoint', environment({}, { model: 'chat-model' })), pattern(404));
+  assert.match(shown, /no embeddings for Bearer \[redacted\]/);
+  // A plain web server's HTML error page: its words, not its markup.
+  server.setEmbeddingsHandler(() => ({ status: 501, raw: '<!DOCTYPE HTML><html><head><title>Error response</title></head><body><h1>Error response</h1><p>Message: Unsupported method (\'POST\').</p></body></html>' }));
+  assert.match(await rejects(resolveEncoder('endpoint', environment({}, { model: 'chat-model' })), pattern(501)), /HTTP 501: Error response Message: Unsupported method \('POST'\)\.\)/);
+  server.setEmbeddingsHandler(() => ({ status: 401, json: { error: { message: 'Incorrect API key provided' } } }));
+  await rejects(resolveEncoder('endpoint', environment()), /refused the API key \(HTTP 401: Incorrect API key provided\)/);
+  server.setEmbeddingsHandler(() => ({ status: 400, json: { error: { message: 'input too long' } } }));
+  await rejects(resolveEncoder('endpoint', environment()), /embeddings rejected the request \(HTTP 400: input too long\)/);
+});
+
+test('endpoint: wrong size, non-finite values, missing or repeated index, wrong count and non-JSON answers fail naming the endpoint', async () => {
+  const good = embeddingsHandler();
+  let bad: ((inputs: string[]) => unknown) | undefined;
+  server.setEmbeddingsHandler((request) => (bad && request.index > 0 ? { raw: JSON.stringify(bad(request.inputs)).replace('"INF"', '1e999') } : good(request)));
+  const encoder = await open();
+  const url = `${server.baseUrl}/embeddings`.replace(/[.]/g, '\\.');
+  const item = (index: number, embedding: unknown) => ({ object: 'embedding', index, embedding });
+  const cases: [string, (inputs: string[]) => unknown, string][] = [
+    ['wrong size', (inputs) => ({ data: inputs.map((text, i) => item(i, hashedBagOfWords(text, i === 1 ? 15 : 16))) }), 'a vector of 15 values where this encoder has 16 \\(index 1\\)'],
+    ['infinite', (inputs) => ({ data: inputs.map((_, i) => item(i, i === 0 ? ['INF', ...new Array(15).fill(0)] : new Array(16).fill(0))) }), 'a value that is not a finite number \\(index 0, value 0\\)'],
+    ['null value', (inputs) => ({ data: inputs.map((_, i) => item(i, [null, ...new Array(15).fill(0)])) }), 'an embedding holding null \\(index 0, value 0\\)'],
+    ['NaN in base64', (inputs) => ({ data: inputs.map((_, i) => item(i, Buffer.from(Float32Array.from([NaN, ...new Array(15).fill(0)]).buffer).toString('base64'))) }), 'a value that is not a finite number \\(index 0, value 0\\)'],
+    ['missing index', (inputs) => ({ data: inputs.map((_, i) => ({ object: 'embedding', embedding: new Array(16).fill(0), ...(i === 1 ? {} : { index: i }) })) }), 'an embedding without a valid "index" \\(item 1 has none; expected 0 to 1\\)'],
+    ['index twice', (inputs) => ({ data: inputs.map(() => item(0, new Array(16).fill(0))) }), 'two embeddings with index 0'],
+    ['wrong count', (inputs) => ({ data: inputs.slice(1).map((_, i) => item(i, new Array(16).fill(0))) }), '1 embedding\\(s\\) for 2 text\\(s\\)'],
+    ['no data', () => ({ choices: [] }), 'an answer without a "data" list'],
+  ];
+  for (const [what, answer, problem] of cases) {
+    bad = answer;
+    await rejects(encoder.encode(['first text', 'second text']), new RegExp(`^encoder endpoint: ${url} returned ${problem}`));
+    void what;
+  }
+  bad = undefined;
+  server.setEmbeddingsHandler((request) => (request.index >= 0 ? { raw: '{"data": [' } : good(request)));
+  await rejects(encoder.encode(['x']), new RegExp(`^encoder endpoint: ${url} returned an answer that is not JSON$`));
+});
+
+test('endpoint: the response cap grows with the request (texts × 4096 values), and a larger answer is refused', async () => {
+  assert.equal(responseCapBytes(32), 64 * 1024 + 32 * 4096 * 24);
+  assert.ok(responseCapBytes(32) > 32 * 3072 * 20, '32 vectors of 3072 floats fit');
+  const encoder = await open({}, { dimensions: 16 });
+  server.setEmbeddingsHandler(() => ({ raw: JSON.stringify({ data: [{ index: 0, embedding: new Array(16).fill(0) }], padding: 'x'.repeat(responseCapBytes(1) + 10) }) }));
+  await rejects(encoder.encode(['one']), /is larger than .* and was refused: 1 text\(s\) may take at most/);
+});
+
+test('endpoint: cancel aborts the requests in flight and sends no more; a hung server times out', async () => {
+  const aborted: string[] = [];
+  server.onAborted = (request) => aborted.push(request.body);
+  let arrived = 0;
+  server.setEmbeddingsHandler((request) => {
+    if (request.index === 0) return embeddingsHandler()(request);
+    arrived++;
+    return { hang: true };
+  });
+  const controller = new AbortController();
+  const encoder = await open({ signal: controller.signal }, { maxConcurrency: 2, requestTimeoutMs: 60_000 });
+  server.requests.length = 0;
+  const running = encoder.encode(texts(200));
+  while (arrived < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+  const started = Date.now();
+  controller.abort(new Error('cancelled by the test'));
+  await assert.rejects(running, /cancelled by the test/);
+  assert.ok(Date.now() - started < 1000);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(server.embeddingsRequests().length, 2, 'no request after the cancel');
+  assert.equal(aborted.length, 2, 'both requests in flight were dropped by the client');
+  server.onAborted = undefined;
+
+  // Nobody listening: the cause is named, not just "fetch failed".
+  const closed = await startFakeOpenAi(() => ({ status: 500 }));
+  await closed.close();
+  await rejects(resolveEncoder('endpoint', { endpoint: { baseUrl: closed.baseUrl, model: 'm', maxRetries: 0 } }), /failed after 1 attempt\(s\): TypeError: fetch failed \(.*ECONNREFUSED/);
+
+  const timed = await open({}, { dimensions: 16, requestTimeoutMs: 150, maxRetries: 1 });
+  server.setEmbeddingsHandler(() => ({ hang: true }));
+  await rejects(timed.encode(['x']), /failed after 2 attempt\(s\): no complete answer within 150 ms/);
+});
+
+test('endpoint + cache: a run that fails midway keeps what it got; the next run requests only the missing texts; no file holds the key', async () => {
+  const cacheDir = path.join(root, 'cache');
+  const inputs = texts(600, 'cached');
+  const good = embeddingsHandler();
+  // The probe and the first batch of 256 (8 requests) succeed, then the server breaks.
+  server.setEmbeddingsHandler((request) => (request.index <= 8 ? good(request) : { status: 400, json: { error: { message: 'broken' } } }));
+  const first = await open();
+  await rejects(encodeTexts(first, inputs, EmbeddingCache.open(cacheDir, first)), /HTTP 400: broken/);
+  const kept = EmbeddingCache.open(cacheDir, first);
+  const missing = inputs.filter((text) => !kept.get(text));
+  assert.equal(missing.length, 600 - 256);
+
+  server.requests.length = 0;
+  server.setEmbeddingsHandler(good);
+  const second = await open();
+  const { values, cached } = await encodeTexts(second, inputs, EmbeddingCache.open(cacheDir, second));
+  assert.equal(cached, 256);
+  assertVectors(values, inputs);
+  const sent = server.embeddingsRequests().slice(1).flatMap((call) => (JSON.parse(call.body) as { input: string[] }).input);
+  assert.deepEqual(sent.sort(), [...missing].sort(), 'only the texts the first run did not get');
+
+  for (const file of readdirSync(cacheDir)) assert.ok(!readFileSync(path.join(cacheDir, file), 'utf8').includes(KEY), file);
+});
+
+test('endpoint key hand-over: the host puts it in the child environment, the child takes it out', () => {
+  const env = withEncoderApiKey({ PATH: '/bin', [ENCODER_API_KEY_ENV]: 'stale' }, KEY);
+  assert.equal(env[ENCODER_API_KEY_ENV], KEY);
+  assert.equal(takeEncoderApiKey(env), KEY);
+  assert.equal(env[ENCODER_API_KEY_ENV], undefined);
+  assert.equal(withEncoderApiKey({ [ENCODER_API_KEY_ENV]: 'stale' }, undefined)[ENCODER_API_KEY_ENV], undefined);
+});
+
+test('endpoint: a cancel during the size probe stops it at once; the request refuses any endpoint field but the known ones (no key in settings.json)', async () => {
+  server.setEmbeddingsHandler(() => ({ hang: true }));
+  const controller = new AbortController();
+  const opening = resolveEncoder('endpoint', environment({ signal: controller.signal }, { requestTimeoutMs: 60_000 }));
+  while (server.embeddingsRequests().length === 0 || !server.embeddingsRequests().some((call) => call.body.includes('probe'))) await new Promise((resolve) => setTimeout(resolve, 5));
+  const started = Date.now();
+  controller.abort(new Error('cancelled while probing'));
+  await assert.rejects(opening, /cancelled while probing/);
+  assert.ok(Date.now() - started < 1000);
+
+  const request = {
+    datasetPath: '/data.jsonl',
+    fields: { text: 'text', teacher: 'teacher_label', human: 'human_label', id: 'id', teacherConfidence: 'teacher_confidence' },
+    labels: [],
+    options: { folds: 2, stages: 1, seed: 0, backend: 'cpu', finalTargets: 'auto', student: 'fasttext', encoder: 'endpoint', encoderEndpoint: { baseUrl: 'http://x/v1', model: 'm' } },
+  };
+  assert.equal(validateRequest(request), undefined);
+  assert.match(validateRequest({ ...request, options: { ...request.options, encoderEndpoint: { baseUrl: 'http://x/v1', model: 'm', apiKey: KEY } } }) ?? '', /request\.options\.encoderEndpoint has an unknown field "apiKey"/);
+  assert.match(validateRequest({ ...request, options: { ...request.options, encoderEndpoint: { baseUrl: 'http://x/v1', model: '' } } }) ?? '', /encoderEndpoint\.model must be a non-empty string/);
+});
