@@ -66,8 +66,8 @@ export class LabelReviewPanel {
   /** Time the panel was asked for, for the "time to first render" log line. */
   private openedAt = Date.now();
 
-  static async createOrShow(services: Services, runState: RunState, datasetUri: vscode.Uri, focusRowId?: string): Promise<void> {
-    const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.One;
+  /** `column`: the group chosen by the command (src/commands/reviewColumn.ts): the panel's own, else beside the dataset. */
+  static async createOrShow(services: Services, runState: RunState, datasetUri: vscode.Uri, focusRowId: string | undefined, column: vscode.ViewColumn): Promise<void> {
     let panel = LabelReviewPanel.current;
     if (panel) {
       panel.panel.reveal(column);
