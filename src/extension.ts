@@ -11,6 +11,7 @@ import { registerExportReviewedDatasetCommand } from './commands/exportReviewedD
 import { registerAcceptSuggestionCommand } from './commands/acceptSuggestion';
 import { registerKeepTeacherLabelCommand } from './commands/keepTeacherLabel';
 import { RunState } from './editor/runState';
+import { registerJumpReveal } from './editor/jumpReveal';
 import { DistillationStatusBar } from './editor/statusBar';
 import { FlaggedRowCodeActions, LabelProbabilityHover, RunDiagnostics } from './editor/runDiagnostics';
 import { LabelReviewPanel, registerLabelReviewSerializer } from './webview/labelReviewPanel';
@@ -51,6 +52,7 @@ export function activate(context: vscode.ExtensionContext): void {
       providedCodeActionKinds: MissingFieldCodeActions.providedCodeActionKinds,
     }),
     vscode.languages.registerHoverProvider(jsonlFiles, new LabelProbabilityHover(runState)),
+    registerJumpReveal(),
     registerRunDistillationCommand(distillations),
     registerCancelDistillationCommand(distillations),
     registerOpenLabelReviewCommand(services, runState),

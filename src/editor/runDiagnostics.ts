@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { diagnosticMessage, formatProbability } from '../review/model';
 import { fieldValueRange } from '../review/locate';
+import { prettyRowMarkdown } from '../review/prettyRow';
 import { labelProbabilities } from '../review/view';
 import type { Prediction } from '../training/types';
 import { isDatasetUri, type RunState } from './runState';
@@ -147,7 +148,7 @@ export class RunDiagnostics implements vscode.Disposable {
   }
 }
 
-function codeOf(diagnostic: vscode.Diagnostic): string | undefined {
+export function codeOf(diagnostic: vscode.Diagnostic): string | undefined {
   const code = diagnostic.code;
   if (typeof code === 'string') {
     return code;
@@ -246,6 +247,8 @@ export class LabelProbabilityHover implements vscode.HoverProvider {
         const markdown = probabilityHover(prediction, row?.teacher ?? prediction.teacher, confidence);
         markdown.appendMarkdown('\n\n');
         markdown.appendText(`Run ${run.runId}: ${run.trustSentence}`);
+        // The whole row, readable: after a jump the row's start is in view and the rest of a long line is not.
+        markdown.appendMarkdown(`\n\n**Row ${position.line + 1}**\n\n${prettyRowMarkdown(lineText)}`);
         return new vscode.Hover(
           markdown,
           new vscode.Range(position.line, range.start, position.line, range.end),

@@ -8,11 +8,14 @@
  *   the row the user now sees selected, never the row selected before the search.
  * - 4 and 5: at 500×400 px beside the Problems panel the list keeps at least four rows, the table is folded, the
  *   decision buttons are on screen; the header is one line and Undo / ? do not move when the counts change.
+ * - 7: a jump from the Problems panel to a flagged label far right on its line keeps the row's start in view (the
+ *   editor is not scrolled sideways) and leaves the label selected.
+ * - 6: opening Label Review from a second group that shows another file reuses that group: no third column.
  */
 import * as assert from 'node:assert/strict';
 import type { Frame } from 'playwright-core';
 import { defineFlow, waitFor, type Workbench } from '../harness';
-import { completedRuns, DATASET, readPredictions, REVIEW_COMMAND, reviewOrder, writeDatasetWithFlaggedRun } from '../reviewSupport';
+import { completedRuns, DATASET, readPredictions, REVIEW_COMMAND, reviewOrder, waitForFlaggedProblems, writeDatasetWithFlaggedRun } from '../reviewSupport';
 
 /** Not alphabetical, so a table sorted by name would not match the keys. */
 const LABELS = ['World', 'Sports', 'Business', 'Sci/Tech'];
@@ -82,9 +85,39 @@ export default defineFlow({
         .map((line) => JSON.parse(line) as { id: string; text: string })
         .map((row) => [row.id, row.text.toLowerCase()]),
     );
+    const page = workbench.page;
+
+    // 7. Click a flagged label far right in the Problems panel: the editor shows the row from its start.
+    const problems = await waitForFlaggedProblems(workbench);
+    const far = problems.find((entry) => entry.source === 'PeerKD' && entry.column > 250);
+    assert.ok(far, `a flagged label beyond column 250 among ${JSON.stringify(problems.map((entry) => [entry.line, entry.column]))}`);
+    const scrollLeft = (): Promise<number> =>
+      page.evaluate(`(() => {
+        const slider = document.querySelector('.editor-group-container.active .monaco-editor .scrollbar.horizontal .slider');
+        return slider ? parseFloat(slider.style.left || '0') : 0;
+      })()`);
+    assert.equal(await scrollLeft(), 0);
+    await page.locator('.markers-panel .monaco-list-row').filter({ has: page.locator('.marker-line', { hasText: new RegExp(`\\bLn ${far.line}, Col ${far.column}\\b`) }) }).first().click();
+    await waitFor(async () => /Ln (\d+), Col (\d+)/.exec(await page.locator('.statusbar-item[id="status.editor.selection"]').innerText().catch(() => ''))?.[0] === `Ln ${far.line}, Col ${far.column}`, {
+      message: `the cursor on the flagged label at Ln ${far.line}, Col ${far.column}`,
+    });
+    await waitFor(async () => (await scrollLeft()) === 0, { timeoutMs: 5_000, message: 'the editor to show the row from its start (not scrolled sideways)' });
+    await page.waitForTimeout(500);
+    assert.equal(await scrollLeft(), 0, 'the editor stays scrolled to the row start');
+    await workbench.screenshot('review-jump-to-flagged-label');
+
+    // 6. The dataset in group 1, another file focused in group 2: Label Review reuses group 2.
+    await workbench.runCommand('View: Split Editor Right');
+    await workbench.openFile('README.md');
+    assert.equal(await page.locator('.editor-group-container').count(), 2);
     await workbench.runCommand(REVIEW_COMMAND);
     const frame = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 60_000 });
-    const page = workbench.page;
+    assert.equal(await page.locator('.editor-group-container').count(), 2, 'no third editor group');
+    assert.equal(
+      await page.locator('.editor-group-container').nth(1).locator('.tab', { hasText: 'Label Review' }).count(),
+      1,
+      'Label Review opened in the group beside the dataset',
+    );
 
     // 3. The buttons and the table's headers carry the digit, in the run's label order.
     await frame.locator('#list .row[data-index="0"]').click();
