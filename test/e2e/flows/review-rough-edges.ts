@@ -10,16 +10,20 @@
  *   decision buttons are on screen; the header is one line and Undo / ? do not move when the counts change.
  * - 7: a jump from the Problems panel to a flagged label far right on its line keeps the row's start in view (the
  *   editor is not scrolled sideways) and leaves the label selected.
- * - 6: opening Label Review from a second group that shows another file reuses that group: no third column.
+ * - 6: opening Label Review on the dataset (Explorer context menu) while a second group showing another file is
+ *   active reuses that group: no third column.
  */
 import * as assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Frame } from 'playwright-core';
 import { defineFlow, waitFor, type Workbench } from '../harness';
-import { completedRuns, DATASET, readPredictions, REVIEW_COMMAND, reviewOrder, waitForFlaggedProblems, writeDatasetWithFlaggedRun } from '../reviewSupport';
+import { completedRuns, DATASET, readPredictions, reviewOrder, waitForFlaggedProblems, writeDatasetWithFlaggedRun } from '../reviewSupport';
 
 /** Not alphabetical, so a table sorted by name would not match the keys. */
 const LABELS = ['World', 'Sports', 'Business', 'Sci/Tech'];
 const ROW_HEIGHT = 46;
+const OTHER_FILE = 'notes.txt';
 
 interface Box {
   top: number;
@@ -72,6 +76,7 @@ export default defineFlow({
   timeoutMs: 300_000,
   async prepare(workspaceDir) {
     await writeDatasetWithFlaggedRun(workspaceDir, 300, LABELS);
+    writeFileSync(join(workspaceDir, OTHER_FILE), 'Another file, open in a second editor group.\n');
   },
   async run(workbench) {
     await workbench.openFile(DATASET);
@@ -98,19 +103,30 @@ export default defineFlow({
       })()`);
     assert.equal(await scrollLeft(), 0);
     await page.locator('.markers-panel .monaco-list-row').filter({ has: page.locator('.marker-line', { hasText: new RegExp(`\\bLn ${far.line}, Col ${far.column}\\b`) }) }).first().click();
-    await waitFor(async () => /Ln (\d+), Col (\d+)/.exec(await page.locator('.statusbar-item[id="status.editor.selection"]').innerText().catch(() => ''))?.[0] === `Ln ${far.line}, Col ${far.column}`, {
-      message: `the cursor on the flagged label at Ln ${far.line}, Col ${far.column}`,
+    // The status bar names the selection's active end: the label stays selected (`Ln 1, Col 341 (10 selected)`).
+    await waitFor(async () => new RegExp(`^Ln ${far.line}, Col \\d+ \\(\\d+ selected\\)`).test(await page.locator('.statusbar-item[id="status.editor.selection"]').innerText().catch(() => '')), {
+      message: `the flagged label on line ${far.line} to be selected`,
     });
     await waitFor(async () => (await scrollLeft()) === 0, { timeoutMs: 5_000, message: 'the editor to show the row from its start (not scrolled sideways)' });
     await page.waitForTimeout(500);
     assert.equal(await scrollLeft(), 0, 'the editor stays scrolled to the row start');
     await workbench.screenshot('review-jump-to-flagged-label');
+    // Hide the Problems panel again (Ctrl+J): items 4 and 5 below open it themselves, shrinking the panel past its fold.
+    await page.keyboard.press('Control+J');
+    await page.locator('.markers-panel').waitFor({ state: 'hidden', timeout: 10_000 });
 
     // 6. The dataset in group 1, another file focused in group 2: Label Review reuses group 2.
-    await workbench.runCommand('View: Split Editor Right');
-    await workbench.openFile('README.md');
-    assert.equal(await page.locator('.editor-group-container').count(), 2);
-    await workbench.runCommand(REVIEW_COMMAND);
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: OTHER_FILE }).first().dblclick();
+    await page.locator(`.tabs-container .tab.active[data-resource-name="${OTHER_FILE}"]`).waitFor({ state: 'visible', timeout: 15_000 });
+    await workbench.runCommand('View: Move Editor into Right Group');
+    await waitFor(async () => (await page.locator('.editor-group-container').count()) === 2, { message: 'two editor groups' });
+    await page.locator('.editor-group-container').nth(1).locator(`.tab.active[data-resource-name="${OTHER_FILE}"]`).waitFor({ state: 'visible', timeout: 15_000 });
+    await page.locator('.editor-group-container').nth(0).locator(`.tab.active[data-resource-name="${DATASET}"]`).waitFor({ state: 'visible', timeout: 15_000 });
+    // From the Explorer (as from the run summary's button): the dataset is named, another group is active.
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: DATASET }).first().click({ button: 'right' });
+    // The menu takes the item under the mouse on Enter (a plain click on it is not always delivered in code-server).
+    await page.locator('.context-view .action-item', { hasText: 'Open Label Review' }).first().hover();
+    await page.keyboard.press('Enter');
     const frame = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 60_000 });
     assert.equal(await page.locator('.editor-group-container').count(), 2, 'no third editor group');
     assert.equal(
