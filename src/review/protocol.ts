@@ -3,7 +3,7 @@
  * The webview is untrusted input: every message it sends goes through parseWebviewMessage before the host acts on it.
  */
 import { MAX_LABEL_LENGTH } from '../dataset/labels';
-import type { ConfusionTable, Decision, DecisionOutcome, ReviewCounts, ReviewFilters, ReviewRow, ReviewStatusFilter } from './model';
+import { REVIEW_QUEUES, type ConfusionTable, type Decision, type DecisionOutcome, type ReviewCounts, type ReviewFilters, type ReviewQueue, type ReviewRow, type ReviewStatusFilter } from './model';
 
 /** What the webview persists with setState (and the serializer hands back after a reload). */
 export interface ReviewViewState {
@@ -50,6 +50,8 @@ export interface ViewUpdate {
   /** Labels that occur as teacher / suggested labels, for the filter dropdowns. */
   teacherLabels: string[];
   suggestedLabels: string[];
+  /** Rows and unreviewed rows of every queue (`counts` and `order` are the shown queue's, filters.queue). */
+  queues: Record<ReviewQueue, { rows: number; remaining: number }>;
   canUndo: boolean;
   undoDescription: string | null;
 }
@@ -99,7 +101,10 @@ export function parseFilters(value: unknown): ReviewFilters | undefined {
     return undefined;
   }
   const { teacher, suggested, minProbability, status, search } = value;
+  // A client that knows no queues sends none: it is showing the flagged rows.
+  const queue = value.queue === undefined ? 'flagged' : value.queue;
   if (
+    !REVIEW_QUEUES.includes(queue as ReviewQueue) ||
     !isBoundedString(teacher, MAX_LABEL_LENGTH) ||
     !isBoundedString(suggested, MAX_LABEL_LENGTH) ||
     !isProbability(minProbability) ||
@@ -108,7 +113,7 @@ export function parseFilters(value: unknown): ReviewFilters | undefined {
   ) {
     return undefined;
   }
-  return { teacher, suggested, minProbability, status: status as ReviewStatusFilter, search };
+  return { queue: queue as ReviewQueue, teacher, suggested, minProbability, status: status as ReviewStatusFilter, search };
 }
 
 function parseDecision(value: unknown): Decision | undefined {
