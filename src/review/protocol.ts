@@ -3,6 +3,7 @@
  * The webview is untrusted input: every message it sends goes through parseWebviewMessage before the host acts on it.
  */
 import { MAX_LABEL_LENGTH } from '../dataset/labels';
+import type { RowExplanation } from '../training/types';
 import { REVIEW_QUEUES, type ConfusionTable, type Decision, type DecisionOutcome, type ReviewCounts, type ReviewFilters, type ReviewQueue, type ReviewRow, type ReviewStatusFilter } from './model';
 
 /** What the webview persists with setState (and the serializer hands back after a reload). */
@@ -24,6 +25,8 @@ export type WebviewMessage =
   | { type: 'open'; rowId: string }
   /** Every label's probability for one row: sent on demand, so the list itself stays small for 10,000 rows. */
   | { type: 'probabilities'; rowId: string }
+  /** "Why is this row flagged?": the words and similar human-labelled rows, sent on demand like the probabilities. */
+  | { type: 'explain'; rowId: string }
   | { type: 'rendered'; rows: number; firstRenderMs: number }
   /** The empty state's Run button: run distillation on the panel's dataset (the host knows which; none is sent). */
   | { type: 'runDistillation' };
@@ -78,6 +81,8 @@ export type HostMessage =
   | { type: 'view'; view: ViewUpdate; selectFirst?: boolean }
   | { type: 'select'; rowId: string }
   | { type: 'probabilities'; rowId: string; probs: LabelProbability[] }
+  /** The reply to `explain`: null when the run has no explanation for the row (not flagged, or an older run). */
+  | { type: 'explanation'; rowId: string; explanation: RowExplanation | null }
   | { type: 'notice'; text: string };
 
 const MAX_ID_LENGTH = 4096;
@@ -177,6 +182,8 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
       return isBoundedString(raw.rowId, MAX_ID_LENGTH) ? { type: 'open', rowId: raw.rowId } : undefined;
     case 'probabilities':
       return isBoundedString(raw.rowId, MAX_ID_LENGTH) ? { type: 'probabilities', rowId: raw.rowId } : undefined;
+    case 'explain':
+      return isBoundedString(raw.rowId, MAX_ID_LENGTH) ? { type: 'explain', rowId: raw.rowId } : undefined;
     case 'bulkAccept':
       return isProbability(raw.minProbability) ? { type: 'bulkAccept', minProbability: raw.minProbability } : undefined;
     case 'undo':

@@ -316,6 +316,9 @@ export class LabelReviewPanel {
         }
         return;
       }
+      case 'explain':
+        this.post({ type: 'explanation', rowId: message.rowId, explanation: this.run?.explanations.get(message.rowId) ?? null });
+        return;
       case 'runDistillation':
         if (this.datasetUri) {
           await vscode.commands.executeCommand('peerkd.runDistillation', this.datasetUri);
