@@ -6,6 +6,7 @@ import { registerValidateDatasetCommand } from './commands/validateDataset';
 import { MissingFieldCodeActions, registerUseFieldCommand } from './editor/fieldFixes';
 import { DistillationManager, registerRunDistillationCommand } from './commands/runDistillation';
 import { registerCancelDistillationCommand } from './commands/cancelDistillation';
+import { registerRetrainWithMyLabelsCommand } from './commands/retrainWithMyLabels';
 import { registerOpenLabelReviewCommand } from './commands/openLabelReview';
 import { registerExportReviewedDatasetCommand } from './commands/exportReviewedDataset';
 import { registerAcceptSuggestionCommand } from './commands/acceptSuggestion';
@@ -54,6 +55,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.languages.registerHoverProvider(jsonlFiles, new LabelProbabilityHover(runState)),
     registerJumpReveal(),
     registerRunDistillationCommand(distillations),
+    registerRetrainWithMyLabelsCommand(services, runState, distillations),
     registerCancelDistillationCommand(distillations),
     registerOpenLabelReviewCommand(services, runState),
     registerExportReviewedDatasetCommand(services, runState),

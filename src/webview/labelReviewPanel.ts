@@ -11,6 +11,7 @@ import {
   decisionNote,
   DEFAULT_FILTERS,
   describeDecision,
+  filterAndSort,
   labelForDecision,
   rowsForBulkAccept,
   type Decision,
@@ -21,6 +22,7 @@ import { parseViewState, parseWebviewMessage, type HostMessage, type WebviewMess
 import { idOfKey } from '../review/rowKeys';
 import { planUndo, UndoStack } from '../review/undo';
 import { restorableDataset } from '../review/restore';
+import { carryReviewPlace, type ReviewPlace } from '../review/place';
 import { buildViewUpdate, changedRows, labelProbabilities, toRowView } from '../review/view';
 import { latestRunId } from '../training/artifacts';
 
@@ -162,6 +164,24 @@ export class LabelReviewPanel {
     );
   }
 
+  /**
+   * "Retrain with My Labels": remembers where the user is (selection, skips, the queue's order) so that the next run
+   * of this dataset opens there (src/review/place.ts). Returns the function that forgets it (a run that failed).
+   */
+  keepPlaceForNextRun(datasetUri: vscode.Uri): () => void {
+    if (this.datasetUri?.toString() !== datasetUri.toString() || !this.run) {
+      return () => undefined;
+    }
+    const place = { selected: this.selectedRowId, skipped: [...this.skipped], order: filterAndSort([...this.rows.values()], this.filters).map((row) => row.key) };
+    const pending = { runId: this.run.runId, place };
+    this.pendingPlace = pending;
+    return () => {
+      if (this.pendingPlace === pending) this.pendingPlace = undefined;
+    };
+  }
+
+  private pendingPlace: { runId: string; place: ReviewPlace } | undefined;
+
   private async showDataset(datasetUri: vscode.Uri, focusRowId?: string): Promise<void> {
     const sameDataset = this.datasetUri?.toString() === datasetUri.toString();
     const run = await this.runState.ensureRun(datasetUri);
@@ -172,6 +192,15 @@ export class LabelReviewPanel {
       if (!sameDataset) {
         this.filters = this.datasetUri ? DEFAULT_FILTERS : this.filters;
         this.scrollTop = 0;
+      }
+      const pending = this.pendingPlace;
+      if (sameDataset && run && pending && pending.runId !== run.runId) {
+        this.pendingPlace = undefined;
+        const document = await datasetDocument(datasetUri);
+        const carried = carryReviewPlace(pending.place, buildReviewRows(run.predictions, this.runState.indexOf(document).byKey, { minProbability: 0 }), this.filters);
+        carried.skipped.forEach((key) => this.skipped.add(key));
+        this.selectedRowId = carried.selected;
+        focusRowId ??= carried.selected ?? undefined;
       }
     }
     this.datasetUri = datasetUri;
