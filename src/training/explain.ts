@@ -27,7 +27,10 @@ export interface LogitExplanation {
   words: WordContribution[];
   /** bias[towards] − bias[away]. */
   bias: number;
-  /** The dense block's part (0 for words alone). */
+  /**
+   * The dense block's part that is not placed on words (0 for words alone): its constant offset where the block is a
+   * mean of word vectors (denseWords), else all of it.
+   */
   dense: number;
   /** logit(towards) − logit(away) as the student computes it. */
   logitDifference: number;
@@ -49,9 +52,22 @@ function embeddingRow(weights: StudentWeights, bucket: number): number {
 }
 
 /**
+ * A dense block that is the standardised mean of the vectors of the row's words (the GloVe encoder): linear in the
+ * words, so its part of the logit difference splits among them too, with a constant left over.
+ * dense[d] = (mean over the words with a vector of vector[d] − mean[d]) · scale[d] (encoder.ts standardise).
+ */
+export interface DenseWordVectors {
+  /** The word's vector, or undefined for a word without one (it does not count in the mean). */
+  vectorOf(word: string): ArrayLike<number> | undefined;
+  mean: ArrayLike<number>;
+  scale: ArrayLike<number>;
+}
+
+/**
  * Splits logit(towards) − logit(away) of one row into its words, the bias and the dense block.
  * `row`: the row's features in bucket numbers (indices: buckets, values: TF-IDF), as featurize.ts transform gives
- * them; `dense`: the row's dense features when the student reads them.
+ * them; `dense`: the row's dense features when the student reads them; `denseWords`: how they come from the words,
+ * when they do (then each word's contribution includes its share of the dense block).
  */
 export function explainLogitDifference(
   weights: StudentWeights,
@@ -61,6 +77,7 @@ export function explainLogitDifference(
   dense: ArrayLike<number> | undefined,
   towards: number,
   away: number,
+  denseWords?: DenseWordVectors,
 ): LogitExplanation {
   const { dim, denseDim, classes, kernel, embedding } = weights;
   if ((dense?.length ?? 0) !== denseDim) throw new Error(`the student reads ${denseDim} dense feature(s), got ${dense?.length ?? 0}`);
@@ -100,13 +117,27 @@ export function explainLogitDifference(
     for (let i = first; i <= last; i++) perWord[i] += share;
     attributed += part / featuresInBucket.get(bucket)!;
   });
+  let denseOnWords = 0;
+  if (dense && denseWords) {
+    const vectors = words.map((word) => denseWords.vectorOf(word));
+    const found = vectors.filter((vector) => vector !== undefined).length;
+    vectors.forEach((vector, i) => {
+      if (!vector) return;
+      let share = 0;
+      for (let d = 0; d < denseDim; d++) share += vector[d] * denseWords.scale[d] * w[dim + d];
+      share /= found;
+      perWord[i] += share;
+      denseOnWords += share;
+    });
+  }
   const byWord = new Map<string, number>();
   words.forEach((word, i) => byWord.set(word, (byWord.get(word) ?? 0) + perWord[i]));
   // Features given without their text (none in a run: the same featurizer made both) cannot be placed on a word.
   if (Math.abs(bagPart - attributed) > 1e-9 * Math.max(1, Math.abs(bagPart))) byWord.set('', (byWord.get('') ?? 0) + bagPart - attributed);
   const contributions = [...byWord].map(([word, contribution]) => ({ word, contribution }));
   contributions.sort((a, b) => b.contribution - a.contribution || (a.word < b.word ? -1 : a.word > b.word ? 1 : 0));
-  return { words: contributions, bias, dense: densePart, logitDifference: bias + densePart + bagPart };
+  // What the words do not explain of the dense block: its offset (−mean · scale · w), and float rounding.
+  return { words: contributions, bias, dense: densePart - denseOnWords, logitDifference: bias + densePart + bagPart };
 }
 
 /** The logits of one row as the student computes them (student.ts bagForward and the head): for checks and tests. */

@@ -8,16 +8,16 @@
  * Plain TypeScript, no `vscode`; runs in the worker process and in the CLI.
  */
 import { calibrate, naiveAdvice, argmax, type CalibrationInput, type CalibrationResult, type TrustFigures, type CalibrateOptions, DEFAULT_CALIBRATE } from './calibration';
-import { fitFeaturizer, fitTransform, compactBuckets, transform, selectRows, DEFAULT_FEATURIZER, type FeaturizerConfig, type SparseRows } from './featurize';
+import { fitFeaturizer, fitTransform, compactBuckets, transform, selectRows, DEFAULT_FEATURIZER, type FeaturizerConfig, type SparseRows, tokenize } from './featurize';
 import { selectBackend, type TensorFlow } from './backend';
 import { stratifiedFolds } from './splits';
 import { createStudentPool } from './studentPool';
 import { trainStudent, predictStudent, effectiveEpochs, selectDenseRows, DEFAULT_STUDENT, type DenseRows, type StudentOptions, type StudentWeights } from './student';
-import { encodeTexts, fitStandardiser, resolveEncoder, standardise, type DenseStandardiser, type EncoderChoice, type EncoderEnvironment } from './encoder';
+import { encodeTexts, fitStandardiser, resolveEncoder, standardise, type DenseStandardiser, type EncoderChoice, type EncoderEnvironment, type TextEncoder } from './encoder';
 import { EmbeddingCache } from './embeddingCache';
 import type { TrainedModel } from './model';
 import type { DistillOptions, DistillPhase, DistillProgress, Prediction, RowExplanation, TrainingRow } from './types';
-import { explainLogitDifference, mostSimilarRows } from './explain';
+import { explainLogitDifference, mostSimilarRows, type DenseWordVectors } from './explain';
 import { labelRecord, probabilityOf } from './labelRecord';
 
 export type { TrainedModel } from './model';
@@ -599,7 +599,10 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       };
     });
 
-    const explanations = explainFlags({ rows, labels, flagged: advice.flagged, suggested: advice.suggested, teacher, human, peers: lastStage!, features: fitted.features, featurizer: featurizer.config, dense, withBuckets });
+    const explanations = explainFlags({
+      rows, labels, flagged: advice.flagged, suggested: advice.suggested, teacher, human, peers: lastStage!, features: fitted.features, featurizer: featurizer.config, dense, withBuckets,
+      denseWords: dense ? await denseWordVectors(encoding, rows.filter((_, i) => advice.flagged[i]).map((row) => row.text)) : undefined,
+    });
     const humanRows = rows.map((_, i) => i).filter((i) => human[i] >= 0);
     const studentRight = humanRows.filter((i) => argmax(lastStagePeers, i * classes, classes) === human[i]).length;
     const confusion = advice.parameters.confusion;
@@ -650,6 +653,26 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   }
 }
 
+/**
+ * The word vectors behind a dense block that is a mean of them (the GloVe encoder), for the words of `texts`: each
+ * word encoded alone is its own vector (zeros: no vector). Undefined for other encoders (not linear in the words).
+ */
+async function denseWordVectors(
+  encoding: { encoder: Pick<TextEncoder, 'name' | 'dims' | 'encode'> | null; standardiser?: DenseStandardiser },
+  texts: readonly string[],
+): Promise<DenseWordVectors | undefined> {
+  const { encoder, standardiser } = encoding;
+  if (!encoder || !standardiser || encoder.name !== 'glove') return undefined;
+  const words = [...new Set(texts.flatMap((text) => tokenize(text)))];
+  const values = await encoder.encode(words);
+  const vectors = new Map<string, Float32Array>();
+  words.forEach((word, i) => {
+    const vector = values.subarray(i * encoder.dims, (i + 1) * encoder.dims);
+    if (vector.some((value) => value !== 0)) vectors.set(word, vector);
+  });
+  return { vectorOf: (word) => vectors.get(word), mean: standardiser.mean, scale: standardiser.scale };
+}
+
 /** Words kept per explanation, and similar human-labelled rows. */
 const EXPLAINED_WORDS = 8;
 const SIMILAR_ROWS = 3;
@@ -671,6 +694,7 @@ function explainFlags(context: {
   featurizer: FeaturizerConfig;
   dense: DenseRows | undefined;
   withBuckets: (weights: StudentWeights) => StudentWeights;
+  denseWords: DenseWordVectors | undefined;
 }): (RowExplanation | null)[] {
   const { rows, labels, flagged, suggested, teacher, human, peers, features } = context;
   const foldOf = new Int32Array(rows.length).fill(-1);
@@ -684,7 +708,7 @@ function explainFlags(context: {
     const model = models[foldOf[i]];
     const span = { indices: features.indices.subarray(features.offsets[i], features.offsets[i + 1]), values: features.values.subarray(features.offsets[i], features.offsets[i + 1]) };
     const denseRow = model.denseDim && context.dense ? context.dense.values.subarray(i * model.denseDim, (i + 1) * model.denseDim) : undefined;
-    const explained = explainLogitDifference(model, context.featurizer, rows[i].text, span, denseRow, suggested[i], teacher[i]);
+    const explained = explainLogitDifference(model, context.featurizer, rows[i].text, span, denseRow, suggested[i], teacher[i], denseRow ? context.denseWords : undefined);
     const top = explained.words.filter((word) => word.contribution > 0 && word.word !== '').slice(0, EXPLAINED_WORDS);
     const topSum = top.reduce((sum, word) => sum + word.contribution, 0);
     const wordsSum = explained.words.reduce((sum, word) => sum + word.contribution, 0);

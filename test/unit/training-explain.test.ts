@@ -190,3 +190,40 @@ test('explanations.jsonl: written beside predictions.jsonl, read back by positio
   assert.match(damaged.explanationsProblem!, /explanations\.jsonl:2: 'row' must be a row of predictions\.jsonl \(0–1\)/);
   assert.throws(() => parseExplanations('{"row": 0, "id": "x"', 'e.jsonl', 1), /e\.jsonl:1: invalid JSON/);
 });
+
+test('a dense block that is a mean of word vectors is placed on the words too, its offset left as the dense part', () => {
+  const config: FeaturizerConfig = { buckets: 1 << 10, wordNgrams: 2, charNgrams: null };
+  const { features } = fitTransform(TEXTS, config);
+  const dims = 3;
+  const table = new Map<string, number[]>([
+    ['oil', [1, 0.5, -2]],
+    ['prices', [0.25, 1, 0]],
+    ['opec', [-1, 2, 1]],
+  ]);
+  const mean = [0.1, -0.2, 0.3];
+  const scale = [0.5, 0.25, 1];
+  const text = TEXTS[0]; // "oil" twice, "prices", "opec", and words without a vector
+  const tokens = text.toLowerCase().match(/[\p{L}\p{N}]+/gu)!;
+  const withVector = tokens.filter((token) => table.has(token));
+  const raw = [0, 1, 2].map((d) => withVector.reduce((sum, token) => sum + table.get(token)![d], 0) / withVector.length);
+  const dense = raw.map((value, d) => (value - mean[d]) * scale[d]);
+  const weights = randomStudent(config.buckets, 4, dims, 3, 11);
+  const denseWords = { vectorOf: (word: string) => table.get(word), mean, scale };
+  const explained = explainLogitDifference(weights, config, text, rowOf(features, 0), dense, 1, 2, denseWords);
+  const plain = explainLogitDifference(weights, config, text, rowOf(features, 0), dense, 1, 2);
+  assert.ok(Math.abs(explained.logitDifference - plain.logitDifference) < 1e-12);
+  const sum = explained.words.reduce((total, word) => total + word.contribution, 0) + explained.bias + explained.dense;
+  assert.ok(Math.abs(sum - explained.logitDifference) < 1e-9);
+  // What stays in `dense` is the offset: −Σ mean · scale · w.
+  const w = (d: number) => weights.kernel[(4 + d) * 3 + 1] - weights.kernel[(4 + d) * 3 + 2];
+  const offset = -[0, 1, 2].reduce((total, d) => total + mean[d] * scale[d] * w(d), 0);
+  assert.ok(Math.abs(explained.dense - offset) < 1e-9, `${explained.dense} vs ${offset}`);
+  // Each word's share moved from the dense part: "oil" (twice) gets 2/4 of the mean's weight of its vector.
+  const byWord = (e: typeof explained, word: string) => e.words.find((entry) => entry.word === word)!.contribution;
+  const oilShare = (2 / withVector.length) * [0, 1, 2].reduce((total, d) => total + table.get('oil')![d] * scale[d] * w(d), 0);
+  assert.ok(Math.abs(byWord(explained, 'oil') - byWord(plain, 'oil') - oilShare) < 1e-9);
+  // A word without a vector gets nothing from the dense block.
+  assert.ok(Math.abs(byWord(explained, 'traders') - byWord(plain, 'traders')) < 1e-12);
+  assert.equal(withVector.length, 4);
+  assert.equal(dims, dense.length);
+});
