@@ -14,10 +14,11 @@
  *   active reuses that group: no third column.
  */
 import * as assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame } from 'playwright-core';
 import { defineFlow, waitFor, type Workbench } from '../harness';
+import type { Prediction } from '../../../src/training/types';
 import { completedRuns, DATASET, readPredictions, reviewOrder, waitForFlaggedProblems, writeDatasetWithFlaggedRun } from '../reviewSupport';
 
 /** Not alphabetical, so a table sorted by name would not match the keys. */
@@ -77,6 +78,15 @@ export default defineFlow({
   async prepare(workspaceDir) {
     await writeDatasetWithFlaggedRun(workspaceDir, 300, LABELS);
     writeFileSync(join(workspaceDir, OTHER_FILE), 'Another file, open in a second editor group.\n');
+    // "Why flagged" for every row, as a run writes it (explanations.jsonl beside predictions.jsonl): the hover shows it.
+    const runDir = join(workspaceDir, '.peerkd', 'runs', readdirSync(join(workspaceDir, '.peerkd', 'runs')).find((name) => /^\d{8}-/.test(name))!);
+    const predictions = readFileSync(join(runDir, 'predictions.jsonl'), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Prediction);
+    writeFileSync(
+      join(runDir, 'explanations.jsonl'),
+      predictions
+        .map((p, row) => JSON.stringify({ row, id: p.id, towards: p.suggested, away: p.teacher, logit_difference: 2.5, bias: 0.25, dense: 0, words: [['because', 2]], other_words: 0.25, similar: [{ id: 'ag-4-0', line: 2, label: 'World', similarity: 0.42 }] }))
+        .join('\n') + '\n',
+    );
   },
   async run(workbench) {
     await workbench.openFile(DATASET);
@@ -111,6 +121,20 @@ export default defineFlow({
     await page.waitForTimeout(500);
     assert.equal(await scrollLeft(), 0, 'the editor stays scrolled to the row start');
     await workbench.screenshot('review-jump-to-flagged-label');
+    // The hover on that label (focus the editor, Ctrl+1, then Show Hover at the cursor): why it is flagged, and the
+    // row pretty-printed.
+    await page.keyboard.press('Control+1');
+    await page.keyboard.press('Control+K');
+    await page.keyboard.press('Control+I');
+    const hover = page.locator('.monaco-hover:visible').first();
+    await waitFor(async () => /Why flagged/.test(await hover.innerText().catch(() => '')), { message: 'the hover with the explanation' });
+    const hoverText = await hover.innerText();
+    assert.match(hoverText, /Words for '[^']+': because \+2\.00/);
+    assert.match(hoverText, /Most similar rows with a human label: line 2 \(ag-4-0\): 'World', similarity 0\.42/);
+    assert.match(hoverText, new RegExp(`Row ${far.line}`));
+    assert.match(hoverText, /"teacher_label": "/, 'the row, pretty-printed');
+    await workbench.screenshot('review-hover-why-flagged');
+    await page.keyboard.press('Escape');
     // Hide the Problems panel again (Ctrl+J): items 4 and 5 below open it themselves, shrinking the panel past its fold.
     await page.keyboard.press('Control+J');
     await page.locator('.markers-panel').waitFor({ state: 'hidden', timeout: 10_000 });
