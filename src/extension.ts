@@ -6,11 +6,13 @@ import { registerValidateDatasetCommand } from './commands/validateDataset';
 import { MissingFieldCodeActions, registerUseFieldCommand } from './editor/fieldFixes';
 import { DistillationManager, registerRunDistillationCommand } from './commands/runDistillation';
 import { registerCancelDistillationCommand } from './commands/cancelDistillation';
+import { registerRetrainWithMyLabelsCommand } from './commands/retrainWithMyLabels';
 import { registerOpenLabelReviewCommand } from './commands/openLabelReview';
 import { registerExportReviewedDatasetCommand } from './commands/exportReviewedDataset';
 import { registerAcceptSuggestionCommand } from './commands/acceptSuggestion';
 import { registerKeepTeacherLabelCommand } from './commands/keepTeacherLabel';
 import { RunState } from './editor/runState';
+import { registerJumpReveal } from './editor/jumpReveal';
 import { DistillationStatusBar } from './editor/statusBar';
 import { FlaggedRowCodeActions, LabelProbabilityHover, RunDiagnostics } from './editor/runDiagnostics';
 import { LabelReviewPanel, registerLabelReviewSerializer } from './webview/labelReviewPanel';
@@ -51,7 +53,9 @@ export function activate(context: vscode.ExtensionContext): void {
       providedCodeActionKinds: MissingFieldCodeActions.providedCodeActionKinds,
     }),
     vscode.languages.registerHoverProvider(jsonlFiles, new LabelProbabilityHover(runState)),
+    registerJumpReveal(),
     registerRunDistillationCommand(distillations),
+    registerRetrainWithMyLabelsCommand(services, runState, distillations),
     registerCancelDistillationCommand(distillations),
     registerOpenLabelReviewCommand(services, runState),
     registerExportReviewedDatasetCommand(services, runState),

@@ -5,7 +5,41 @@ import type { Services } from '../editor/services';
 import { datasetDocument, type RunState } from '../editor/runState';
 import { datasetTarget } from './datasetTarget';
 import { readSettings } from '../editor/settings';
-import { exportReviewedText, FINAL_LABEL_FIELD, PROVENANCE_FIELD, reviewedFileName } from '../review/export';
+import { adviceAbove, exportReviewedText, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
+import type { LoadedRun } from '../editor/runState';
+
+/**
+ * The least probability of the advised label, asked each time (never a default: issue 10 §3.12); while typing, the
+ * box says how many rows would take advice. Undefined when the user cancels.
+ */
+async function askAdviceThreshold(run: LoadedRun): Promise<AdviceChoice | undefined> {
+  const answer = await vscode.window.showInputBox({
+    title: 'PeerKD: Export Reviewed Dataset — advised labels',
+    prompt: 'Least probability of the advised label for a row to take it (0–1, or a percentage); rows below keep the teacher label, or none. Each advised row records its probability and this threshold.',
+    placeHolder: 'e.g. 0.9',
+    ignoreFocusOut: true,
+    validateInput: (value) => {
+      const parsed = parseAdviceThreshold(value);
+      if (typeof parsed === 'string') {
+        return parsed;
+      }
+      const { rows, withoutTeacher } = adviceAbove(run.predictions, parsed);
+      return {
+        message: `${rows.toLocaleString('en-US')} row${rows === 1 ? '' : 's'} without a human label at run ${run.runId} would take the advised label (${withoutTeacher.toLocaleString('en-US')} of them without a teacher label).`,
+        severity: vscode.InputBoxValidationSeverity.Info,
+      };
+    },
+  });
+  if (answer === undefined) {
+    return undefined;
+  }
+  const parsed = parseAdviceThreshold(answer);
+  if (typeof parsed === 'string') {
+    void vscode.window.showErrorMessage(`PeerKD: no export: ${parsed}`);
+    return undefined;
+  }
+  return { minProbability: parsed };
+}
 
 /**
  * "PeerKD: Export Reviewed Dataset": writes a copy with the final labels and their provenance; the original (and
@@ -26,10 +60,10 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
     };
     const advisedChoice = {
       label: 'Advised label',
-      description: `human label where present, else the label advised by run ${run?.runId ?? ''}`,
+      description: `human label where present, else the label advised by run ${run?.runId ?? ''} when its probability reaches a threshold you choose`,
       useAdvised: true,
     };
-    let useAdvised = false;
+    let advice: AdviceChoice | null = null;
     if (run) {
       const picked = await vscode.window.showQuickPick([teacherChoice, advisedChoice], {
         title: 'PeerKD: Export Reviewed Dataset',
@@ -38,7 +72,13 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
       if (!picked) {
         return;
       }
-      useAdvised = picked.useAdvised;
+      if (picked.useAdvised) {
+        const chosen = await askAdviceThreshold(run);
+        if (!chosen) {
+          return;
+        }
+        advice = chosen;
+      }
     }
     const defaultUri = vscode.Uri.joinPath(datasetUri, '..', reviewedFileName(path.posix.basename(datasetUri.path)));
     const target = await vscode.window.showSaveDialog({
@@ -68,7 +108,7 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
       fields: readSettings(datasetUri).fields,
       predictionsByKey: run?.byKey ?? null,
       runId: run?.runId ?? null,
-      useAdvised,
+      advice,
     });
     if (target.scheme === 'file') {
       try {
@@ -81,8 +121,11 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
       await vscode.workspace.fs.writeFile(target, Buffer.from(text, 'utf8'));
     }
     const parts = [`${counts.human} human`, `${counts.teacher} teacher`];
-    if (useAdvised) {
-      parts.push(`${counts.advised} advised`);
+    if (advice) {
+      parts.push(`${counts.advised} advised with p ≥ ${advice.minProbability}`);
+      if (counts.adviceBelowThreshold > 0) {
+        parts.push(`${counts.adviceBelowThreshold} advice${counts.adviceBelowThreshold === 1 ? '' : 's'} below it not taken`);
+      }
     }
     if (counts.none > 0) {
       parts.push(`${counts.none} without a label`);

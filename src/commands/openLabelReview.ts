@@ -2,7 +2,24 @@ import * as vscode from 'vscode';
 import type { Services } from '../editor/services';
 import type { RunState } from '../editor/runState';
 import { datasetTarget, labelReviewDataset } from './datasetTarget';
+import { chooseReviewColumn } from './reviewColumn';
 import { LabelReviewPanel } from '../webview/labelReviewPanel';
+
+/** The group Label Review goes to (src/commands/reviewColumn.ts): its own, else the one beside the dataset. */
+function reviewColumn(datasetUri: vscode.Uri): vscode.ViewColumn {
+  const groups = vscode.window.tabGroups.all;
+  const panelGroup = groups.find((group) =>
+    group.tabs.some((tab) => tab.input instanceof vscode.TabInputWebview && tab.input.viewType.endsWith(LabelReviewPanel.viewType)),
+  );
+  return chooseReviewColumn({
+    groups: groups.map((group) => ({ column: group.viewColumn, empty: group.tabs.length === 0 })),
+    activeColumn: vscode.window.tabGroups.activeTabGroup?.viewColumn,
+    datasetColumns: vscode.window.visibleTextEditors
+      .filter((editor) => editor.document.uri.toString() === datasetUri.toString() && editor.viewColumn !== undefined)
+      .map((editor) => editor.viewColumn!),
+    panelColumn: LabelReviewPanel.current ? panelGroup?.viewColumn : undefined,
+  });
+}
 
 /** Opens (or reveals) the Label Review panel on a dataset; an optional row id selects that row (quick fix). */
 export function registerOpenLabelReviewCommand(services: Services, runState: RunState): vscode.Disposable {
@@ -12,6 +29,6 @@ export function registerOpenLabelReviewCommand(services: Services, runState: Run
       void vscode.window.showErrorMessage('PeerKD: open a .jsonl dataset to review its labels.');
       return;
     }
-    await LabelReviewPanel.createOrShow(services, runState, datasetUri, typeof rowId === 'string' ? rowId : undefined);
+    await LabelReviewPanel.createOrShow(services, runState, datasetUri, typeof rowId === 'string' ? rowId : undefined, reviewColumn(datasetUri));
   });
 }

@@ -1,6 +1,8 @@
 import * as vscode from 'vscode';
 import { diagnosticMessage, formatProbability } from '../review/model';
 import { fieldValueRange } from '../review/locate';
+import { prettyRowMarkdown } from '../review/prettyRow';
+import { escapeMarkdown, explanationMarkdown } from '../review/explanation';
 import { labelProbabilities } from '../review/view';
 import type { Prediction } from '../training/types';
 import { isDatasetUri, type RunState } from './runState';
@@ -147,7 +149,7 @@ export class RunDiagnostics implements vscode.Disposable {
   }
 }
 
-function codeOf(diagnostic: vscode.Diagnostic): string | undefined {
+export function codeOf(diagnostic: vscode.Diagnostic): string | undefined {
   const code = diagnostic.code;
   if (typeof code === 'string') {
     return code;
@@ -209,7 +211,7 @@ export function probabilityHover(prediction: Prediction, teacher: string | null,
   markdown.appendMarkdown(`**PeerKD** · p(teacher wrong) = ${formatProbability(prediction.p_teacher_wrong)}${prediction.flagged ? ' · flagged' : ''}\n\n`);
   markdown.appendMarkdown('| label | teacher | peers | advised | vanilla |\n| --- | --- | --- | --- | --- |\n');
   for (const { label, advised, peer, vanilla } of rows) {
-    const escaped = label.replace(/[|\\`*_{}[\]()#+\-.!<>]/g, (char) => `\\${char}`);
+    const escaped = escapeMarkdown(label);
     const isTeacher = label === teacher;
     const teacherCell = isTeacher ? (teacherConfidence === null ? '✓' : formatProbability(teacherConfidence)) : '';
     const name = label === prediction.suggested ? `**${escaped}** (suggested)` : escaped;
@@ -244,8 +246,14 @@ export class LabelProbabilityHover implements vscode.HoverProvider {
         const row = index.byKey.get(rowId);
         const confidence = this.teacherConfidence(lineText, fields.teacherConfidence);
         const markdown = probabilityHover(prediction, row?.teacher ?? prediction.teacher, confidence);
+        const explanation = run.explanations.get(rowId);
+        if (explanation && prediction.flagged && row?.human == null) {
+          markdown.appendMarkdown(`\n\n${explanationMarkdown(explanation)}`);
+        }
         markdown.appendMarkdown('\n\n');
         markdown.appendText(`Run ${run.runId}: ${run.trustSentence}`);
+        // The whole row, readable: after a jump the row's start is in view and the rest of a long line is not.
+        markdown.appendMarkdown(`\n\n**Row ${position.line + 1}**\n\n${prettyRowMarkdown(lineText)}`);
         return new vscode.Hover(
           markdown,
           new vscode.Range(position.line, range.start, position.line, range.end),

@@ -6,7 +6,7 @@ import { assignRowKeys, keyRows } from '../review/rowKeys';
 import { readLatestRun, readRun, type RunArtefacts } from '../training/artifacts';
 import { trustFromMetrics } from '../training/protocol';
 import { trustSentence } from '../review/format';
-import type { Prediction } from '../training/types';
+import type { Prediction, RowExplanation } from '../training/types';
 import { readSettings } from './settings';
 
 /** The latest complete run of one dataset, as the review UI uses it. */
@@ -21,6 +21,8 @@ export interface LoadedRun {
   labels: string[];
   /** What the run says about the teacher, in words with its 90 % intervals (review/format.ts trustSentence). */
   trustSentence: string;
+  /** Why each flagged row is flagged (explanations.jsonl), by row key; empty for runs written without it. */
+  explanations: Map<string, RowExplanation>;
 }
 
 /** A dataset document's rows by identity, at one document version. */
@@ -40,6 +42,11 @@ function toLoadedRun(datasetUri: vscode.Uri, artefacts: RunArtefacts): LoadedRun
   const keys = assignRowKeys(artefacts.predictions.map((prediction) => prediction.id));
   const byKey = new Map<string, Prediction>();
   artefacts.predictions.forEach((prediction, index) => byKey.set(keys[index], prediction));
+  const explanations = new Map<string, RowExplanation>();
+  for (const [row, explanation] of artefacts.explanations ?? []) {
+    // The position names the row; a line whose id is not that row's (a hand-edited file) is left out.
+    if (artefacts.predictions[row]?.id === explanation.id) explanations.set(keys[row], explanation);
+  }
   return {
     runId: artefacts.runId,
     runDir: artefacts.runDir,
@@ -48,6 +55,7 @@ function toLoadedRun(datasetUri: vscode.Uri, artefacts: RunArtefacts): LoadedRun
     byKey,
     labels: artefacts.settings.labels,
     trustSentence: trustSentence(trustFromMetrics(artefacts.metrics), artefacts.predictions.filter((prediction) => prediction.flagged).length),
+    explanations,
   };
 }
 
@@ -113,6 +121,9 @@ export class RunState implements vscode.Disposable {
     const previous = this.runs.get(key);
     const run = toLoadedRun(datasetUri, artefacts);
     this.runs.set(key, run);
+    if (artefacts.explanationsProblem && previous?.runId !== run.runId) {
+      this.log.warn(`Run ${run.runId}: no "why flagged" explanations: ${artefacts.explanationsProblem}`);
+    }
     if (previous?.runId !== run.runId) {
       this.log.info(`Latest run of ${datasetUri.fsPath}: ${run.runId} (${run.predictions.filter((p) => p.flagged).length} rows flagged)`);
       this.changed.fire(datasetUri);

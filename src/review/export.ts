@@ -8,6 +8,7 @@ import { setFieldInLine } from '../dataset/edit';
 import { forEachLine } from '../dataset/lines';
 import { DatasetParser } from '../dataset/parse';
 import type { FieldMapping } from '../dataset/types';
+import { probabilityOf } from '../training/labelRecord';
 import type { Prediction } from '../training/types';
 import { assignRowKeys } from './rowKeys';
 
@@ -20,8 +21,22 @@ export interface LabelProvenance {
   source: LabelSource;
   /** The run whose advice was consulted, when there was one. */
   run: string | null;
-  /** The run's probability that the teacher label is wrong, for rows the run scored. */
+  /** The run's probability that the teacher label is wrong, for rows the run scored that had a teacher label. */
   p_teacher_wrong?: number;
+  /** `advised` rows: the run's probability of the advised label (never advice without it, issue 10 §3.12). */
+  p_advised?: number;
+  /** `advised` rows: the least p_advised the user chose for taking advice. */
+  advice_threshold?: number;
+}
+
+/**
+ * Taking the run's advice for rows without a human label, and from which probability on. There is no default: the
+ * user chooses the threshold (the editor asks for it, an API caller passes it). Advice below it leaves the teacher's
+ * label, or no label where the teacher gave none.
+ */
+export interface AdviceChoice {
+  /** Least probability of the advised label, 0–1. */
+  minProbability: number;
 }
 
 export interface ExportOptions {
@@ -29,8 +44,8 @@ export interface ExportOptions {
   /** The latest run's predictions by row key (src/review/rowKeys.ts), or null when the dataset has no run. */
   predictionsByKey: ReadonlyMap<string, Prediction> | null;
   runId: string | null;
-  /** Rows without a human label take the run's advised label instead of the teacher's. */
-  useAdvised: boolean;
+  /** Rows without a human label take the run's advised label instead of the teacher's, when sure enough; null: never. */
+  advice: AdviceChoice | null;
 }
 
 export interface ExportCounts {
@@ -39,18 +54,56 @@ export interface ExportCounts {
   teacher: number;
   advised: number;
   none: number;
+  /** Rows whose advice differed from their label but was below the threshold (they kept the teacher's or none). */
+  adviceBelowThreshold: number;
   /** Lines that are not JSON objects: copied unchanged. */
   invalidLines: number;
 }
 
+/** The probability the run gives its advised label, when the run scored the row. */
+export function adviceProbability(prediction: Pick<Prediction, 'probs' | 'suggested'>): number | undefined {
+  return prediction.suggested === '' ? undefined : probabilityOf(prediction.probs, prediction.suggested);
+}
+
+/** "0.9" or "90%" → 0.9; a message for anything else (no default: an empty answer is refused too). */
+export function parseAdviceThreshold(text: string): number | string {
+  const trimmed = text.trim();
+  const match = /^(\d+(?:\.\d+)?|\.\d+)\s*(%?)$/.exec(trimmed);
+  const value = match ? Number(match[1]) / (match[2] ? 100 : 1) : Number.NaN;
+  if (!Number.isFinite(value) || value <= 0 || value > 1) {
+    return 'Give the least probability of the advised label, between 0 and 1 (e.g. 0.9) or as a percentage (90%).';
+  }
+  return value;
+}
+
+/**
+ * Rows the run advised differently from their label, without a human label at run time, whose advice reaches
+ * `minProbability`: what the threshold prompt tells the user while they type (the export itself reads the document).
+ */
+export function adviceAbove(predictions: readonly Prediction[], minProbability: number): { rows: number; withoutTeacher: number } {
+  let rows = 0;
+  let withoutTeacher = 0;
+  for (const prediction of predictions) {
+    const p = adviceProbability(prediction);
+    if (prediction.human === null && p !== undefined && p >= minProbability && prediction.suggested !== prediction.teacher) {
+      rows += 1;
+      if (prediction.teacher === null) {
+        withoutTeacher += 1;
+      }
+    }
+  }
+  return { rows, withoutTeacher };
+}
+
 export function finalLabelOf(
   row: { key: string; teacher: string | null; human: string | null },
-  options: Pick<ExportOptions, 'predictionsByKey' | 'runId' | 'useAdvised'>,
-): { label: string | null; provenance: LabelProvenance } {
+  options: Pick<ExportOptions, 'predictionsByKey' | 'runId' | 'advice'>,
+): { label: string | null; provenance: LabelProvenance; belowThreshold?: boolean } {
   const prediction = options.predictionsByKey?.get(row.key);
   const provenance = (source: LabelSource): LabelProvenance => {
     const result: LabelProvenance = { source, run: options.runId };
-    if (prediction) {
+    // A row that had no teacher label when the run ran has no probability of a wrong teacher label (the run writes 0).
+    if (prediction && prediction.teacher !== null) {
       result.p_teacher_wrong = prediction.p_teacher_wrong;
     }
     return result;
@@ -58,19 +111,25 @@ export function finalLabelOf(
   if (row.human !== null) {
     return { label: row.human, provenance: provenance('human') };
   }
-  if (options.useAdvised && prediction && prediction.suggested !== '' && prediction.suggested !== row.teacher) {
-    return { label: prediction.suggested, provenance: provenance('advised') };
+  const pAdvised = prediction ? adviceProbability(prediction) : undefined;
+  let belowThreshold = false;
+  if (options.advice && prediction && pAdvised !== undefined && prediction.suggested !== row.teacher) {
+    if (pAdvised >= options.advice.minProbability) {
+      return {
+        label: prediction.suggested,
+        provenance: { ...provenance('advised'), p_advised: pAdvised, advice_threshold: options.advice.minProbability },
+      };
+    }
+    belowThreshold = true;
   }
-  if (row.teacher !== null) {
-    return { label: row.teacher, provenance: provenance('teacher') };
-  }
-  return { label: null, provenance: provenance('none') };
+  const kept = row.teacher !== null ? { label: row.teacher, provenance: provenance('teacher') } : { label: null, provenance: provenance('none') };
+  return belowThreshold ? { ...kept, belowThreshold } : kept;
 }
 
 /** Builds the exported text from the dataset's text (the editor's, unsaved edits included). */
 export function exportReviewedText(text: string, options: ExportOptions): { text: string; counts: ExportCounts } {
   const parser = new DatasetParser(options.fields);
-  const counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, invalidLines: 0 };
+  const counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 0 };
   // First the lines, then the row keys (a key needs how many rows share the id), then the exported lines.
   // LF, CRLF and a lone CR each end a line (as in the editor); each line keeps its own terminator.
   const lines: { lineText: string; terminator: string; result: ReturnType<DatasetParser['parseLine']> }[] = [];
@@ -87,10 +146,13 @@ export function exportReviewedText(text: string, options: ExportOptions): { text
   for (const { lineText, terminator, result } of lines) {
     let exported = lineText;
     if (result.row) {
-      const { label, provenance } = finalLabelOf({ ...result.row, key: keys[rowIndex++] }, options);
+      const { label, provenance, belowThreshold } = finalLabelOf({ ...result.row, key: keys[rowIndex++] }, options);
       exported = setFieldInLine(setFieldInLine(lineText, FINAL_LABEL_FIELD, label), PROVENANCE_FIELD, provenance);
       counts.rows += 1;
       counts[provenance.source] += 1;
+      if (belowThreshold) {
+        counts.adviceBelowThreshold += 1;
+      }
     } else if (!result.blank) {
       counts.invalidLines += 1;
     }

@@ -4,9 +4,18 @@
  * webview stays a thin view that renders what this module computes.
  */
 import type { Prediction } from '../training/types';
+import { probabilityOf } from '../training/labelRecord';
 import { assignRowKeys } from './rowKeys';
 
-/** A flagged row of the latest run, joined with what the dataset document says about that row right now. */
+/**
+ * The queues of the review: `flagged`, the teacher-labelled rows whose label the run doubts; `unlabelled`, the rows
+ * that had neither a teacher nor a human label when the run ran (the teacher abstained), whose advice is the peers'
+ * tempered prediction and which no other queue shows (issue 10 §3.12).
+ */
+export type ReviewQueue = 'flagged' | 'unlabelled';
+export const REVIEW_QUEUES: readonly ReviewQueue[] = ['flagged', 'unlabelled'];
+
+/** A row of one of the review queues, joined with what the dataset document says about that row right now. */
 export interface ReviewRow {
   /**
    * The row's key in the review (src/review/rowKeys.ts): its identity, plus its occurrence when the file repeats the
@@ -21,7 +30,11 @@ export interface ReviewRow {
   /** Teacher label as in the document now (falls back to the run's when the row is gone). */
   teacher: string | null;
   suggested: string;
-  /** Probability that the teacher label is wrong (the run's ranking score). */
+  queue: ReviewQueue;
+  /**
+   * The ranking score, highest first. `flagged`: the probability that the teacher label is wrong. `unlabelled`: the
+   * probability of the suggested label (there is no teacher label to doubt), so "Accept all ≥ p" labels the surest.
+   */
   p: number;
   probs: Record<string, number>;
   peerProbs: Record<string, number>;
@@ -35,6 +48,8 @@ export interface ReviewRow {
 export type ReviewStatusFilter = 'all' | 'unreviewed' | 'reviewed';
 
 export interface ReviewFilters {
+  /** The queue shown; the other filters apply within it. */
+  queue: ReviewQueue;
   /** Only rows whose teacher label is this; '' for any. */
   teacher: string;
   /** Only rows whose suggested label is this; '' for any. */
@@ -47,6 +62,7 @@ export interface ReviewFilters {
 }
 
 export const DEFAULT_FILTERS: ReviewFilters = {
+  queue: 'flagged',
   teacher: '',
   suggested: '',
   minProbability: 0,
@@ -72,6 +88,9 @@ export function compareForReview(a: ReviewRow, b: ReviewRow): number {
 }
 
 export function matchesFilters(row: ReviewRow, filters: ReviewFilters): boolean {
+  if (row.queue !== filters.queue) {
+    return false;
+  }
   if (filters.teacher !== '' && row.teacher !== filters.teacher) {
     return false;
   }
@@ -266,10 +285,10 @@ export function decisionNote(row: Pick<ReviewRow, 'teacher' | 'suggested'>, deci
   return null;
 }
 
-/** Unreviewed rows that a bulk accept above `minProbability` would change, in review order. */
-export function rowsForBulkAccept(rows: readonly ReviewRow[], minProbability: number): ReviewRow[] {
+/** Unreviewed rows of one queue that a bulk accept above `minProbability` would change, in review order. */
+export function rowsForBulkAccept(rows: readonly ReviewRow[], minProbability: number, queue: ReviewQueue = 'flagged'): ReviewRow[] {
   return rows
-    .filter((row) => !isReviewed(row) && row.line !== null && row.p >= minProbability && row.suggested !== '')
+    .filter((row) => row.queue === queue && !isReviewed(row) && row.line !== null && row.p >= minProbability && row.suggested !== '')
     .sort(compareForReview);
 }
 
@@ -281,16 +300,40 @@ export interface DocumentRowState {
   human: string | null;
 }
 
+/** The queue a prediction belongs to, or null when the review shows it nowhere (unflagged, or human-labelled at run time). */
+export function queueOf(prediction: Pick<Prediction, 'flagged' | 'teacher' | 'human' | 'suggested'>): ReviewQueue | null {
+  if (prediction.flagged) {
+    return 'flagged';
+  }
+  return prediction.teacher === null && prediction.human === null && prediction.suggested !== '' ? 'unlabelled' : null;
+}
+
+/** The ranking score of a prediction in its queue (ReviewRow.p). */
+export function queueScore(prediction: Pick<Prediction, 'p_teacher_wrong' | 'probs' | 'suggested'>, queue: ReviewQueue): number {
+  return queue === 'flagged' ? prediction.p_teacher_wrong : (probabilityOf(prediction.probs, prediction.suggested) ?? 0);
+}
+
 export function buildReviewRows(
   predictions: readonly Prediction[],
   /** The document's rows by row key (assignRowKeys over the document's row ids, in file order). */
   documentRows: ReadonlyMap<string, DocumentRowState>,
-  options: { minProbability: number; skipped?: ReadonlySet<string>; textsById?: ReadonlyMap<string, string> },
+  options: {
+    minProbability: number;
+    skipped?: ReadonlySet<string>;
+    textsById?: ReadonlyMap<string, string>;
+    /** Also the `unlabelled` queue (rows without a teacher label); the flagged queue alone when absent. */
+    unlabelled?: boolean;
+  },
 ): ReviewRow[] {
   const rows: ReviewRow[] = [];
   const keys = assignRowKeys(predictions.map((prediction) => prediction.id));
   predictions.forEach((prediction, index) => {
-    if (!prediction.flagged || prediction.p_teacher_wrong < options.minProbability) {
+    const queue = queueOf(prediction);
+    if (queue === null || (queue === 'unlabelled' && !options.unlabelled)) {
+      return;
+    }
+    const p = queueScore(prediction, queue);
+    if (p < options.minProbability) {
       return;
     }
     const key = keys[index];
@@ -302,7 +345,8 @@ export function buildReviewRows(
       text: current?.text ?? options.textsById?.get(prediction.id) ?? '',
       teacher: current ? current.teacher : prediction.teacher,
       suggested: prediction.suggested,
-      p: prediction.p_teacher_wrong,
+      queue,
+      p,
       probs: prediction.probs,
       peerProbs: prediction.peer_probs,
       vanillaProbs: prediction.vanilla_probs,

@@ -10,7 +10,8 @@
  * a modal dialog for as long as the user reads it.
  */
 import { MAX_LABEL_LENGTH } from '../dataset/labels';
-import type { ConfusionTable, Decision, DecisionOutcome, ReviewCounts, ReviewFilters, ReviewRow, ReviewStatusFilter } from './model';
+import type { RowExplanation } from '../training/types';
+import { REVIEW_QUEUES, type ConfusionTable, type Decision, type DecisionOutcome, type ReviewCounts, type ReviewFilters, type ReviewQueue, type ReviewRow, type ReviewStatusFilter } from './model';
 
 /** What the webview persists with setState (and the serializer hands back after a reload). */
 export interface ReviewViewState {
@@ -34,6 +35,8 @@ export type WebviewMessage =
   | { type: 'open'; rowId: string }
   /** Request: every label's probability for one row, on demand, so the list itself stays small for 10,000 rows. */
   | { type: 'probabilities'; requestId: number; rowId: string }
+  /** Request: "why is this row flagged?" — the words and similar human-labelled rows, on demand like the probabilities. */
+  | { type: 'explain'; requestId: number; rowId: string }
   | { type: 'rendered'; rows: number; firstRenderMs: number }
   /** The empty state's Run button: run distillation on the panel's dataset (the host knows which; none is sent). */
   | { type: 'runDistillation' };
@@ -60,6 +63,8 @@ export interface ViewUpdate {
   /** Labels that occur as teacher / suggested labels, for the filter dropdowns. */
   teacherLabels: string[];
   suggestedLabels: string[];
+  /** Rows and unreviewed rows of every queue (`counts` and `order` are the shown queue's, filters.queue). */
+  queues: Record<ReviewQueue, { rows: number; remaining: number }>;
   canUndo: boolean;
   undoDescription: string | null;
 }
@@ -91,6 +96,8 @@ export type HostMessage =
 export interface RequestReplies {
   setFilters: { view: ViewUpdate };
   probabilities: { rowId: string; probs: LabelProbability[] };
+  /** null when the run has no explanation for the row (not flagged, or an older run). */
+  explain: { rowId: string; explanation: RowExplanation | null };
 }
 
 export type RequestType = keyof RequestReplies;
@@ -138,7 +145,10 @@ export function parseFilters(value: unknown): ReviewFilters | undefined {
     return undefined;
   }
   const { teacher, suggested, minProbability, status, search } = value;
+  // A client that knows no queues sends none: it is showing the flagged rows.
+  const queue = value.queue === undefined ? 'flagged' : value.queue;
   if (
+    !REVIEW_QUEUES.includes(queue as ReviewQueue) ||
     !isBoundedString(teacher, MAX_LABEL_LENGTH) ||
     !isBoundedString(suggested, MAX_LABEL_LENGTH) ||
     !isProbability(minProbability) ||
@@ -147,7 +157,7 @@ export function parseFilters(value: unknown): ReviewFilters | undefined {
   ) {
     return undefined;
   }
-  return { teacher, suggested, minProbability, status: status as ReviewStatusFilter, search };
+  return { queue: queue as ReviewQueue, teacher, suggested, minProbability, status: status as ReviewStatusFilter, search };
 }
 
 function parseDecision(value: unknown): Decision | undefined {
@@ -219,6 +229,10 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
     case 'probabilities':
       return isBoundedString(raw.rowId, MAX_ID_LENGTH) && isRequestId(raw.requestId)
         ? { type: 'probabilities', requestId: raw.requestId, rowId: raw.rowId }
+        : undefined;
+    case 'explain':
+      return isBoundedString(raw.rowId, MAX_ID_LENGTH) && isRequestId(raw.requestId)
+        ? { type: 'explain', requestId: raw.requestId, rowId: raw.rowId }
         : undefined;
     case 'bulkAccept':
       return isProbability(raw.minProbability) ? { type: 'bulkAccept', minProbability: raw.minProbability } : undefined;

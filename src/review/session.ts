@@ -16,6 +16,7 @@ import {
   decisionNote,
   DEFAULT_FILTERS,
   describeDecision,
+  filterAndSort,
   labelForDecision,
   rowsForBulkAccept,
   type Decision,
@@ -23,6 +24,7 @@ import {
   type ReviewFilters,
   type ReviewRow,
 } from './model';
+import type { ReviewPlace } from './place';
 import type { LabelProbability, RowView, ViewUpdate } from './protocol';
 import { assignRowKeys, idOfKey, unmatchedReason, type KeyedRows } from './rowKeys';
 import { planUndo, UndoStack } from './undo';
@@ -90,6 +92,8 @@ export interface SessionOptions {
   filters?: ReviewFilters;
   scrollTop?: number;
   selectedRowId?: string | null;
+  /** Rows skipped before this session began (a retrained run carries the user's place over, review/place.ts). */
+  skipped?: Iterable<string>;
 }
 
 export class ReviewSession {
@@ -112,6 +116,7 @@ export class ReviewSession {
     this.scrollTop = options.scrollTop ?? 0;
     this.selectedRowId = options.selectedRowId ?? null;
     this.onUpdate = options.onUpdate;
+    for (const key of options.skipped ?? []) this.skipped.add(key);
     const keys = assignRowKeys(run.predictions.map((prediction) => prediction.id));
     run.predictions.forEach((prediction, index) => this.predictionsByKey.set(keys[index], prediction));
     this.rebuild();
@@ -121,7 +126,12 @@ export class ReviewSession {
     return this.run.labels;
   }
 
-  /** The flagged rows, in review order. */
+  /** Where the user is (selected row, skips, the shown queue's order), for the next run of this dataset (review/place.ts). */
+  place(): ReviewPlace {
+    return { selected: this.selectedRowId, skipped: [...this.skipped], order: filterAndSort(this.rows(), this.filters).map((row) => row.key) };
+  }
+
+  /** The rows of every queue (flagged, unlabelled), in review order. */
   rows(): ReviewRow[] {
     return [...this.rowsByKey.values()];
   }
@@ -171,7 +181,7 @@ export class ReviewSession {
   }
 
   private rebuild(): ReviewRow[] {
-    const rows = buildReviewRows(this.run.predictions, this.document.rows().byKey, { minProbability: 0, skipped: this.skipped });
+    const rows = buildReviewRows(this.run.predictions, this.document.rows().byKey, { minProbability: 0, skipped: this.skipped, unlabelled: true });
     const changed = changedRows(this.rowsByKey, rows);
     this.rowsByKey = new Map(rows.map((row) => [row.key, row]));
     return changed;
@@ -219,7 +229,7 @@ export class ReviewSession {
 
   /** Unreviewed rows a bulk accept at `minProbability` would change, in review order. */
   bulkAcceptRows(minProbability: number): ReviewRow[] {
-    return rowsForBulkAccept(this.rows(), minProbability);
+    return rowsForBulkAccept(this.rows(), minProbability, this.filters.queue);
   }
 
   /** Accepts the suggestion on these rows as one edit and one undo step. */

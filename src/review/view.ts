@@ -1,5 +1,5 @@
 /** Turns the review model into what the webview draws (pure, so the panel host stays glue). */
-import { confusionTable, countRows, filterAndSort, outcomeOf, sortByLabelOrder, type ReviewFilters, type ReviewRow } from './model';
+import { confusionTable, countRows, filterAndSort, isReviewed, outcomeOf, REVIEW_QUEUES, sortByLabelOrder, type ReviewFilters, type ReviewQueue, type ReviewRow } from './model';
 import type { LabelProbability, RowView, ViewUpdate } from './protocol';
 import type { UndoStack } from './undo';
 import { probabilityOf } from '../training/labelRecord';
@@ -29,6 +29,7 @@ export function toRowView(row: ReviewRow): RowView {
     text: row.text,
     teacher: row.teacher,
     suggested: row.suggested,
+    queue: row.queue,
     p: row.p,
     human: row.human,
     skipped: row.skipped,
@@ -36,8 +37,24 @@ export function toRowView(row: ReviewRow): RowView {
   };
 }
 
-/** `labelSet`: the run's labels in the order the keys 1–9 use; the table and the dropdowns follow it too. */
-export function buildViewUpdate(rows: readonly ReviewRow[], filters: ReviewFilters, undo: UndoStack, labelSet: readonly string[]): ViewUpdate {
+/** Rows and unreviewed rows of each queue, for the queue switch. */
+export function queueSizes(rows: readonly ReviewRow[]): Record<ReviewQueue, { rows: number; remaining: number }> {
+  const sizes = Object.fromEntries(REVIEW_QUEUES.map((queue) => [queue, { rows: 0, remaining: 0 }])) as Record<ReviewQueue, { rows: number; remaining: number }>;
+  for (const row of rows) {
+    sizes[row.queue].rows += 1;
+    if (!isReviewed(row)) {
+      sizes[row.queue].remaining += 1;
+    }
+  }
+  return sizes;
+}
+
+/**
+ * `labelSet`: the run's labels in the order the keys 1–9 use; the table and the dropdowns follow it too. The counts,
+ * the table and the dropdowns describe the queue shown (filters.queue); `queues` sizes every queue.
+ */
+export function buildViewUpdate(allRows: readonly ReviewRow[], filters: ReviewFilters, undo: UndoStack, labelSet: readonly string[]): ViewUpdate {
+  const rows = allRows.filter((row) => row.queue === filters.queue);
   const teacherLabels = new Set<string>();
   const suggestedLabels = new Set<string>();
   for (const row of rows) {
@@ -52,6 +69,7 @@ export function buildViewUpdate(rows: readonly ReviewRow[], filters: ReviewFilte
     confusion: confusionTable(rows, labelSet),
     teacherLabels: sortByLabelOrder(teacherLabels, labelSet),
     suggestedLabels: sortByLabelOrder(suggestedLabels, labelSet),
+    queues: queueSizes(allRows),
     canUndo: undo.size > 0,
     undoDescription: undo.peek()?.description ?? null,
   };

@@ -4,6 +4,7 @@
  * Layout, under the runs folder (default `<dataset folder>/.peerkd/runs`, configurable):
  *
  *   <run-id>/predictions.jsonl   one object per dataset row with text (public format, see PREDICTION_FIELDS)
+ *   <run-id>/explanations.jsonl  optional: why each flagged row is flagged (types.ts RowExplanation)
  *   <run-id>/metrics.json        the method's metrics plus the input counts and backend
  *   <run-id>/model/              the final student (TF.js format plus the featurizer), see model.ts
  *   <run-id>/run.log             every log line of the run
@@ -26,7 +27,7 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../dataset';
 import type { FieldMapping } from '../dataset/types';
 import type { InputCounts } from './protocol';
-import type { DistillOptions, Prediction } from './types';
+import type { DistillOptions, Prediction, RowExplanation } from './types';
 import { labelRecord, toLabelRecord } from './labelRecord';
 
 export const DEFAULT_RUNS_DIR = path.join('.peerkd', 'runs');
@@ -35,6 +36,7 @@ export const LATEST_FILE = 'latest';
 export const LATEST_BY_DATASET_DIR = 'latest-by-dataset';
 
 export const PREDICTIONS_FILE = 'predictions.jsonl';
+export const EXPLANATIONS_FILE = 'explanations.jsonl';
 export const METRICS_FILE = 'metrics.json';
 export const SETTINGS_FILE = 'settings.json';
 export const LOG_FILE = 'run.log';
@@ -91,6 +93,10 @@ export interface RunArtefacts {
   runId: string;
   runDir: string;
   predictions: Prediction[];
+  /** Why the flagged rows are flagged, by position in predictions (absent: an older run, or the file was unreadable). */
+  explanations?: Map<number, RowExplanation>;
+  /** What was wrong with explanations.jsonl when it could not be read (the run is reviewed without it). */
+  explanationsProblem?: string;
   metrics: unknown;
   settings: RunSettings;
 }
@@ -225,6 +231,12 @@ export class RunWriter {
     const lines: string[] = new Array<string>(predictions.length);
     for (let index = 0; index < predictions.length; index++) lines[index] = formatPrediction(predictions[index]);
     await writeDurable(path.join(this.tempDir, PREDICTIONS_FILE), lines.length ? lines.join('\n') + '\n' : '');
+  }
+
+  /** explanations.jsonl: one line per explained row, in row order. */
+  async writeExplanations(explanations: readonly (RowExplanation | null)[]): Promise<void> {
+    const lines = explanations.filter((explanation): explanation is RowExplanation => explanation !== null).map((explanation) => JSON.stringify(explanation));
+    await writeDurable(path.join(this.tempDir, EXPLANATIONS_FILE), lines.length ? lines.join('\n') + '\n' : '');
   }
 
   async writeJson(name: typeof METRICS_FILE | typeof SETTINGS_FILE, value: unknown): Promise<void> {
@@ -396,6 +408,58 @@ export function parsePredictions(text: string, file: string): Prediction[] {
   return predictions;
 }
 
+function explanationProblem(value: unknown, rows: number): string | undefined {
+  if (!isRecord(value)) return 'must be a JSON object';
+  if (typeof value.row !== 'number' || !Number.isInteger(value.row) || value.row < 0 || value.row >= rows) return `'row' must be a row of predictions.jsonl (0–${rows - 1})`;
+  for (const key of ['id', 'towards', 'away'] as const) if (typeof value[key] !== 'string') return `'${key}' must be a string`;
+  for (const key of ['logit_difference', 'bias', 'dense', 'other_words'] as const) {
+    if (typeof value[key] !== 'number' || !Number.isFinite(value[key])) return `'${key}' must be a number`;
+  }
+  if (!Array.isArray(value.words) || !value.words.every((word) => Array.isArray(word) && word.length === 2 && typeof word[0] === 'string' && typeof word[1] === 'number' && Number.isFinite(word[1]))) {
+    return "'words' must be a list of [word, contribution]";
+  }
+  const similarOk = (entry: unknown) =>
+    isRecord(entry) && typeof entry.id === 'string' && typeof entry.line === 'number' && typeof entry.label === 'string' && typeof entry.similarity === 'number';
+  if (!Array.isArray(value.similar) || !value.similar.every(similarOk)) return "'similar' must be a list of {id, line, label, similarity}";
+  return undefined;
+}
+
+/** Parses explanations.jsonl text against a run of `rows` predictions; throws RunArtefactError naming file:line. */
+export function parseExplanations(text: string, file: string, rows: number): Map<number, RowExplanation> {
+  const explanations = new Map<number, RowExplanation>();
+  text.split('\n').forEach((line, index) => {
+    const raw = line.replace(/\r$/, '');
+    if (raw.trim().length === 0) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (error) {
+      throw new RunArtefactError(`${file}:${index + 1}: invalid JSON (${error instanceof Error ? error.message : String(error)})`, file, index + 1);
+    }
+    const problem = explanationProblem(value, rows);
+    if (problem) throw new RunArtefactError(`${file}:${index + 1}: ${problem}`, file, index + 1);
+    const explanation = value as RowExplanation;
+    explanations.set(explanation.row, explanation);
+  });
+  return explanations;
+}
+
+/** explanations.jsonl of a run folder: absent (older runs) is no explanations; a bad file is named, not fatal. */
+async function readExplanations(runDir: string, rows: number): Promise<Pick<RunArtefacts, 'explanations' | 'explanationsProblem'>> {
+  const file = path.join(runDir, EXPLANATIONS_FILE);
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? {} : { explanationsProblem: `${file}: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  try {
+    return { explanations: parseExplanations(text, file, rows) };
+  } catch (error) {
+    return { explanationsProblem: error instanceof Error ? error.message : String(error) };
+  }
+}
+
 async function readText(file: string): Promise<string> {
   try {
     return await fs.readFile(file, 'utf8');
@@ -437,7 +501,7 @@ export async function readRun(runDir: string): Promise<RunArtefacts> {
   const metrics = await readJsonFile(path.join(runDir, METRICS_FILE));
   const predictionsFile = path.join(runDir, PREDICTIONS_FILE);
   const predictions = parsePredictions(await readText(predictionsFile), predictionsFile);
-  return { runId: path.basename(runDir), runDir, predictions, metrics, settings: settings as unknown as RunSettings };
+  return { runId: path.basename(runDir), runDir, predictions, ...(await readExplanations(runDir, predictions.length)), metrics, settings: settings as unknown as RunSettings };
 }
 
 async function readPointer(file: string): Promise<string | undefined> {

@@ -49,28 +49,35 @@ export function fnv1a(text: string): number {
   return hash >>> 0;
 }
 
-/** Hashes of every feature of one text (with repeats: the caller counts them). */
-export function featureHashes(text: string, config: FeaturizerConfig): number[] {
+/**
+ * Hashes of every feature of one text (with repeats: the caller counts them). With `spans`, also which words each
+ * feature reads: for the k-th hash, spans[2k] and spans[2k + 1] are its first and last word (indices into
+ * tokenize(text)); the explanation of a prediction (explain.ts) shares a feature's weight among those words.
+ */
+export function featureHashes(text: string, config: FeaturizerConfig, spans?: number[]): number[] {
   const words = tokenize(text);
   const wordHashes = words.map(fnv1a);
   const hashes: number[] = [];
   for (let i = 0; i < wordHashes.length; i++) {
     hashes.push(wordHashes[i]);
+    spans?.push(i, i);
     let combined = wordHashes[i];
     for (let n = 2; n <= config.wordNgrams && i + n - 1 < wordHashes.length; n++) {
       // fastText's n-gram hash: h = h * 116049371 + next, in 32-bit arithmetic.
       combined = (Math.imul(combined, 116049371) + wordHashes[i + n - 1]) >>> 0;
       hashes.push((combined ^ n) >>> 0);
+      spans?.push(i, i + n - 1);
     }
   }
   if (config.charNgrams) {
     const [min, max] = config.charNgrams;
-    for (const word of words) {
-      const padded = `<${word}>`;
+    for (let w = 0; w < words.length; w++) {
+      const padded = `<${words[w]}>`;
       for (let n = min; n <= max; n++) {
         for (let start = 0; start + n <= padded.length; start++) {
           if (n === padded.length) continue; // the whole word is already a unigram feature
           hashes.push((fnv1a(padded.slice(start, start + n)) ^ 0x5bd1e995) >>> 0);
+          spans?.push(w, w);
         }
       }
     }

@@ -8,15 +8,16 @@
  * Plain TypeScript, no `vscode`; runs in the worker process and in the CLI.
  */
 import { calibrate, naiveAdvice, argmax, type CalibrationInput, type CalibrationResult, type TrustFigures, type CalibrateOptions, DEFAULT_CALIBRATE } from './calibration';
-import { fitFeaturizer, fitTransform, compactBuckets, transform, selectRows, DEFAULT_FEATURIZER, type FeaturizerConfig } from './featurize';
+import { fitFeaturizer, fitTransform, compactBuckets, transform, selectRows, DEFAULT_FEATURIZER, type FeaturizerConfig, type SparseRows, tokenize } from './featurize';
 import { selectBackend, type TensorFlow } from './backend';
 import { stratifiedFolds } from './splits';
 import { createStudentPool } from './studentPool';
 import { trainStudent, predictStudent, effectiveEpochs, selectDenseRows, DEFAULT_STUDENT, type DenseRows, type StudentOptions, type StudentWeights } from './student';
-import { encodeTexts, fitStandardiser, resolveEncoder, standardise, type DenseStandardiser, type EncoderChoice, type EncoderEnvironment } from './encoder';
+import { encodeTexts, fitStandardiser, resolveEncoder, standardise, type DenseStandardiser, type EncoderChoice, type EncoderEnvironment, type TextEncoder } from './encoder';
 import { EmbeddingCache } from './embeddingCache';
 import type { TrainedModel } from './model';
-import type { DistillOptions, DistillPhase, DistillProgress, Prediction, TrainingRow } from './types';
+import type { DistillOptions, DistillPhase, DistillProgress, Prediction, RowExplanation, TrainingRow } from './types';
+import { explainLogitDifference, mostSimilarRows, type DenseWordVectors } from './explain';
 import { labelRecord, probabilityOf } from './labelRecord';
 
 export type { TrainedModel } from './model';
@@ -138,6 +139,8 @@ export interface DistillOutput {
    * from `predictions[i].suggested`, the reviewer's suggestion, where the guard keeps the teacher's label.
    */
   advisedLabels: string[];
+  /** One per input row, same order: why the row is flagged (null for rows not flagged); `row` is the input position. */
+  explanations: (RowExplanation | null)[];
   metrics: DistillMetrics;
   model: TrainedModel;
   /** The vanilla KD student of phase 1 (teacher and human labels), for comparison with the final student. */
@@ -233,9 +236,12 @@ export async function runDistillation(input: DistillInput, options: DistillOptio
   const out = await runCanonical({ rows: order.map((i) => input.rows[i]), labels }, options, hooks, tuningOverride);
   const predictions = new Array<Prediction>(order.length);
   const advisedLabels = new Array<string>(order.length);
+  const explanations = new Array<RowExplanation | null>(order.length);
   order.forEach((original, k) => {
     predictions[original] = reorderRecords(out.predictions[k], input.labels);
     advisedLabels[original] = out.advisedLabels[k];
+    const explanation = out.explanations[k];
+    explanations[original] = explanation ? { ...explanation, row: original } : null;
   });
   const position = input.labels.map((label) => labels.indexOf(label));
   const metrics: DistillMetrics = {
@@ -243,7 +249,7 @@ export async function runDistillation(input: DistillInput, options: DistillOptio
     labels: [...input.labels],
     teacherConfusion: position.map((y) => position.map((t) => out.metrics.teacherConfusion[y][t])),
   };
-  return { ...out, predictions, advisedLabels, metrics, model: withLabelOrder(out.model, input.labels), vanillaModel: withLabelOrder(out.vanillaModel, input.labels) };
+  return { ...out, predictions, advisedLabels, explanations, metrics, model: withLabelOrder(out.model, input.labels), vanillaModel: withLabelOrder(out.vanillaModel, input.labels) };
 }
 
 /** The same model with its output columns in another label order (a permutation of the dense head: same predictions). */
@@ -452,6 +458,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
 
     // 0. The encoder choice (see encoderTrial above).
     let firstStagePeers: Float32Array<ArrayBuffer> | undefined;
+    let firstStageTrained: { trained: StudentWeights[]; heldOuts: number[][] } | undefined;
     const encoderReport: EncoderReport = {
       requested: encoding.requested,
       candidate: encoding.encoder ? { name: encoding.encoder.name, version: encoding.encoder.version, dims: encoding.encoder.dims } : null,
@@ -501,6 +508,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
           `vs ${words.logLikelihood.toFixed(4)} words alone (accuracy ${withEmbedding.accuracy.toFixed(4)} vs ${words.accuracy.toFixed(4)}): ${keep ? 'kept' : 'words alone'}`;
         if (keep) dense = encoding.dense;
         firstStagePeers = keep ? densePeers : wordsPeers;
+        firstStageTrained = keep ? { trained: denseTrained, heldOuts: denseStarted.heldOuts } : { trained: wordsTrained, heldOuts: wordsStarted.heldOuts };
       }
       endPhase('peer');
     }
@@ -520,6 +528,8 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     let peerProbs = new Float32Array(n * classes);
     let vanillaModel: StudentWeights | undefined;
     let vanillaProbs: Float32Array = new Float32Array(0);
+    /** The last stage's peers and the rows each held out: the students that explain a flag. */
+    let lastStage: { trained: StudentWeights[]; heldOuts: number[][] } | undefined;
     for (let stage = 1; stage <= options.stages; stage++) {
       let trainedStage: { trained: StudentWeights[]; heldOuts: number[][] } | undefined;
       if (stage === 1 && firstStagePeers) {
@@ -541,6 +551,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       cursor = 0;
       checkpoint();
       const stagePeers = trainedStage ? outOfFold(trainedStage.trained, trainedStage.heldOuts) : firstStagePeers!;
+      lastStage = trainedStage ?? firstStageTrained;
       for (let k = 0; k < peerSum.length; k++) peerSum[k] += stagePeers[k];
       lastStagePeers = stagePeers;
       peerProbs = tuning.stageEnsemble === 'mean' ? peerSum.map((value) => value / stage) : stagePeers;
@@ -594,6 +605,10 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       };
     });
 
+    const explanations = explainFlags({
+      rows, labels, flagged: advice.flagged, suggested: advice.suggested, teacher, human, peers: lastStage!, features: fitted.features, featurizer: featurizer.config, dense, withBuckets,
+      denseWords: dense ? await denseWordVectors(encoding, rows.filter((_, i) => advice.flagged[i]).map((row) => row.text)) : undefined,
+    });
     const humanRows = rows.map((_, i) => i).filter((i) => human[i] >= 0);
     const studentRight = humanRows.filter((i) => argmax(lastStagePeers, i * classes, classes) === human[i]).length;
     const confusion = advice.parameters.confusion;
@@ -635,12 +650,88 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     return {
       predictions,
       advisedLabels,
+      explanations,
       metrics,
       model: { labels: [...labels], featurizer, weights: withBuckets(finalModel), ...(finalModel.denseDim ? { dense: encoding.standardiser } : {}) },
       vanillaModel: { labels: [...labels], featurizer, weights: withBuckets(vanillaModel!), ...(vanillaModel!.denseDim ? { dense: encoding.standardiser } : {}) },
       backend: { name: backend.name, skipped: backend.skipped },
     };
   }
+}
+
+/**
+ * The word vectors behind a dense block that is a mean of them (the GloVe encoder), for the words of `texts`: each
+ * word encoded alone is its own vector (zeros: no vector). Undefined for other encoders (not linear in the words).
+ */
+async function denseWordVectors(
+  encoding: { encoder: Pick<TextEncoder, 'name' | 'dims' | 'encode'> | null; standardiser?: DenseStandardiser },
+  texts: readonly string[],
+): Promise<DenseWordVectors | undefined> {
+  const { encoder, standardiser } = encoding;
+  if (!encoder || !standardiser || encoder.name !== 'glove') return undefined;
+  const words = [...new Set(texts.flatMap((text) => tokenize(text)))];
+  const values = await encoder.encode(words);
+  const vectors = new Map<string, Float32Array>();
+  words.forEach((word, i) => {
+    const vector = values.subarray(i * encoder.dims, (i + 1) * encoder.dims);
+    if (vector.some((value) => value !== 0)) vectors.set(word, vector);
+  });
+  return { vectorOf: (word) => vectors.get(word), mean: standardiser.mean, scale: standardiser.scale };
+}
+
+/** Words kept per explanation, and similar human-labelled rows. */
+const EXPLAINED_WORDS = 8;
+const SIMILAR_ROWS = 3;
+
+/**
+ * Why each flagged row is flagged: the words of the row that push the peer that held it out (last stage) towards the
+ * suggested label and away from the teacher's, and the human-labelled rows most like it (src/training/explain.ts).
+ */
+function explainFlags(context: {
+  rows: readonly TrainingRow[];
+  labels: readonly string[];
+  flagged: Uint8Array;
+  suggested: Int32Array;
+  teacher: Int32Array;
+  human: Int32Array;
+  peers: { trained: StudentWeights[]; heldOuts: number[][] };
+  /** Features in bucket numbers (before compactBuckets). */
+  features: SparseRows;
+  featurizer: FeaturizerConfig;
+  dense: DenseRows | undefined;
+  withBuckets: (weights: StudentWeights) => StudentWeights;
+  denseWords: DenseWordVectors | undefined;
+}): (RowExplanation | null)[] {
+  const { rows, labels, flagged, suggested, teacher, human, peers, features } = context;
+  const foldOf = new Int32Array(rows.length).fill(-1);
+  peers.heldOuts.forEach((heldOut, fold) => heldOut.forEach((row) => (foldOf[row] = fold)));
+  const models = peers.trained.map(context.withBuckets);
+  const queries = rows.map((_, i) => i).filter((i) => flagged[i] && teacher[i] >= 0 && foldOf[i] >= 0);
+  const humanRows = rows.map((_, i) => i).filter((i) => human[i] >= 0);
+  const similar = mostSimilarRows(features, queries, humanRows, SIMILAR_ROWS);
+  const explanations = new Array<RowExplanation | null>(rows.length).fill(null);
+  queries.forEach((i, q) => {
+    const model = models[foldOf[i]];
+    const span = { indices: features.indices.subarray(features.offsets[i], features.offsets[i + 1]), values: features.values.subarray(features.offsets[i], features.offsets[i + 1]) };
+    const denseRow = model.denseDim && context.dense ? context.dense.values.subarray(i * model.denseDim, (i + 1) * model.denseDim) : undefined;
+    const explained = explainLogitDifference(model, context.featurizer, rows[i].text, span, denseRow, suggested[i], teacher[i], denseRow ? context.denseWords : undefined);
+    const top = explained.words.filter((word) => word.contribution > 0 && word.word !== '').slice(0, EXPLAINED_WORDS);
+    const topSum = top.reduce((sum, word) => sum + word.contribution, 0);
+    const wordsSum = explained.words.reduce((sum, word) => sum + word.contribution, 0);
+    explanations[i] = {
+      row: i,
+      id: rows[i].id,
+      towards: labels[suggested[i]],
+      away: labels[teacher[i]],
+      logit_difference: round(explained.logitDifference),
+      bias: round(explained.bias),
+      dense: round(explained.dense),
+      words: top.map((word) => [word.word, round(word.contribution)]),
+      other_words: round(wordsSum - topSum),
+      similar: similar[q].map(({ row, similarity }) => ({ id: rows[row].id, line: rows[row].line, label: labels[human[row]], similarity: round(similarity) })),
+    };
+  });
+  return explanations;
 }
 
 function roundTrust(trust: TrustFigures): TrustFigures {

@@ -114,6 +114,29 @@ export interface DistillProgress {
   fraction: number;
 }
 
+/**
+ * Why a flagged row is flagged (issue 10 §2), one line of the run's explanations.jsonl beside predictions.jsonl
+ * (which keeps its fields as they are). From the last stage's peer that held the row out (src/training/explain.ts).
+ */
+export interface RowExplanation {
+  /** 0-based position of the row in predictions.jsonl (ids may repeat: the position does not). */
+  row: number;
+  id: string;
+  /** The suggested label and the teacher's: the logit difference is logit(towards) − logit(away). */
+  towards: string;
+  away: string;
+  logit_difference: number;
+  /** bias[towards] − bias[away], and the part of the dense embedding block (0 for words alone). */
+  bias: number;
+  dense: number;
+  /** The words that push most towards `towards`, largest first, each with its contribution (at most 8, all > 0). */
+  words: [string, number][];
+  /** The sum of every other word's contribution: words + other_words + bias + dense = logit_difference. */
+  other_words: number;
+  /** The rows with a human label (at run time) most similar to this one by TF-IDF cosine, most similar first (≤ 3). */
+  similar: { id: string; line: number; label: string; similarity: number }[];
+}
+
 /** One line of predictions.jsonl. Field names are a public format: other tools read them. */
 export interface Prediction {
   id: string;

@@ -30,7 +30,7 @@ import {
   type RunSummary,
   type WorkerToHostMessage,
 } from './protocol';
-import type { BackendPreference, DistillOptions, DistillProgress, Prediction, TrainingRow } from './types';
+import type { BackendPreference, DistillOptions, DistillProgress, Prediction, RowExplanation, TrainingRow } from './types';
 import type { EncoderEnvironment } from './encoder';
 import { EMBEDDING_CACHE_DIR_NAME } from './embeddingCache';
 import { takeEncoderApiKey } from './encoders/endpoint';
@@ -44,6 +44,8 @@ export interface DistillationEngine {
     hooks?: { onProgress?: (progress: DistillProgress) => void; onLog?: (message: string) => void; signal?: AbortSignal; encoders?: EncoderEnvironment },
   ): Promise<{
     predictions: Prediction[];
+    /** Why each flagged row is flagged (explanations.jsonl); an engine without them writes none. */
+    explanations?: (RowExplanation | null)[];
     metrics: unknown;
     model: unknown;
     backend: { name: string; skipped: { name: string; reason: string }[] };
@@ -300,6 +302,9 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
       run: { runId, counts, labels: input.labels, labelsSource: input.labelsSource, backend: result.backend, elapsedMs },
     };
     await writer.writePredictions(result.predictions);
+    if (result.explanations) {
+      await writer.writeExplanations(result.explanations);
+    }
     await writer.writeJson(METRICS_FILE, metrics);
     await engine.saveModel(result.model as never, writer.modelDir, request.options.backend);
     const settings: RunSettings = {

@@ -5,11 +5,12 @@ import type { Services } from '../editor/services';
 import { createReviewSession } from '../editor/labelEdits';
 import { datasetDocument, type LoadedRun, type RunState } from '../editor/runState';
 import { readSettings } from '../editor/settings';
-import { DEFAULT_FILTERS, type Decision, type ReviewFilters } from '../review/model';
+import { buildReviewRows, DEFAULT_FILTERS, type Decision, type ReviewFilters } from '../review/model';
 import { parseViewState, parseWebviewMessage, type HostMessage, type WebviewMessage } from '../review/protocol';
 import { idOfKey } from '../review/rowKeys';
 import { restorableDataset } from '../review/restore';
 import { newLabelProblem, type ReviewSession, type SessionUpdate } from '../review/session';
+import { carryReviewPlace, type ReviewPlace } from '../review/place';
 import { latestRunId } from '../training/artifacts';
 /** esbuild.mjs copies @vscode/webview-ui-toolkit's bundle here: the .vsix is packaged without node_modules. */
 const TOOLKIT_FILE = ['dist', 'toolkit.min.js'];
@@ -59,8 +60,8 @@ export class LabelReviewPanel {
   /** Time the panel was asked for, for the "time to first render" log line. */
   private openedAt = Date.now();
 
-  static async createOrShow(services: Services, runState: RunState, datasetUri: vscode.Uri, focusRowId?: string): Promise<void> {
-    const column = vscode.window.activeTextEditor ? vscode.ViewColumn.Beside : vscode.ViewColumn.One;
+  /** `column`: the group chosen by the command (src/commands/reviewColumn.ts): the panel's own, else beside the dataset. */
+  static async createOrShow(services: Services, runState: RunState, datasetUri: vscode.Uri, focusRowId: string | undefined, column: vscode.ViewColumn): Promise<void> {
     let panel = LabelReviewPanel.current;
     if (panel) {
       panel.panel.reveal(column);
@@ -155,6 +156,23 @@ export class LabelReviewPanel {
     );
   }
 
+  /**
+   * "Retrain with My Labels": remembers where the user is (selection, skips, the queue's order) so that the next run
+   * of this dataset opens there (src/review/place.ts). Returns the function that forgets it (a run that failed).
+   */
+  keepPlaceForNextRun(datasetUri: vscode.Uri): () => void {
+    if (this.datasetUri?.toString() !== datasetUri.toString() || !this.run || !this.session) {
+      return () => undefined;
+    }
+    const pending = { runId: this.run.runId, place: this.session.place() };
+    this.pendingPlace = pending;
+    return () => {
+      if (this.pendingPlace === pending) this.pendingPlace = undefined;
+    };
+  }
+
+  private pendingPlace: { runId: string; place: ReviewPlace } | undefined;
+
   /** Filters, selection and scroll: the session's when there is one. */
   private viewState(): { filters: ReviewFilters; scrollTop: number; selectedRowId: string | null } {
     return this.session ? { filters: this.session.filters, scrollTop: this.session.scrollTop, selectedRowId: this.session.selectedRowId } : this.seed;
@@ -169,8 +187,20 @@ export class LabelReviewPanel {
       this.seed = sameDataset
         ? current
         : { filters: this.datasetUri ? DEFAULT_FILTERS : current.filters, scrollTop: 0, selectedRowId: current.selectedRowId };
+      // A retrained run of this dataset opens where the user was: the same row or the next one still to review, skips kept.
+      let skipped: Iterable<string> = [];
+      const pending = this.pendingPlace;
+      if (sameDataset && run && pending && pending.runId !== run.runId) {
+        this.pendingPlace = undefined;
+        const document = await datasetDocument(datasetUri);
+        const rows = buildReviewRows(run.predictions, this.runState.indexOf(document).byKey, { minProbability: 0, unlabelled: true });
+        const carried = carryReviewPlace(pending.place, rows, this.seed.filters);
+        skipped = carried.skipped;
+        this.seed = { ...this.seed, selectedRowId: carried.selected };
+        focusRowId ??= carried.selected ?? undefined;
+      }
       this.session = run
-        ? await createReviewSession(this.runState, datasetUri, run, { ...this.seed, onUpdate: (update) => this.postUpdate(update) })
+        ? await createReviewSession(this.runState, datasetUri, run, { ...this.seed, skipped, onUpdate: (update) => this.postUpdate(update) })
         : undefined;
     }
     this.datasetUri = datasetUri;
@@ -328,6 +358,9 @@ export class LabelReviewPanel {
         );
         return;
       }
+      case 'explain':
+        this.post({ type: 'reply', request: 'explain', requestId: message.requestId, result: { rowId: message.rowId, explanation: this.run?.explanations.get(message.rowId) ?? null } });
+        return;
       case 'runDistillation':
         if (this.datasetUri) {
           await vscode.commands.executeCommand('peerkd.runDistillation', this.datasetUri);

@@ -18,7 +18,7 @@ test('a command takes its argument, else the focused Label Review panel’s data
 
 test('every command that acts on a dataset resolves it through the one shared resolver', () => {
   const dir = path.join(__dirname, '..', '..', 'src', 'commands');
-  const users = ['exportReviewedDataset.ts', 'runDistillation.ts', 'openLabelReview.ts', 'labelWithTeacher.ts', 'validateDataset.ts'];
+  const users = ['exportReviewedDataset.ts', 'runDistillation.ts', 'openLabelReview.ts', 'labelWithTeacher.ts', 'validateDataset.ts', 'retrainWithMyLabels.ts'];
   for (const file of users) {
     assert.match(readFileSync(path.join(dir, file), 'utf8'), /datasetTarget\(/, `${file} uses datasetTarget`);
   }

@@ -154,7 +154,7 @@ describe('lone CR line endings are line breaks, as in the editor', () => {
     await applyRowEditsToFile(file, [{ line: 3, id: '3', field: 'human_label', value: 'World' }], DEFAULT_FIELDS);
     assert.equal(fs.readFileSync(file, 'utf8'), text.replace('"c"}', '"c","human_label":"World"}'));
     const mixed = '{"id":"1","text":"a"}\r{"id":"2","text":"b"}\r\n{"id":"3","text":"c"}';
-    const exported = exportReviewedText(mixed, { fields: DEFAULT_FIELDS, predictionsByKey: null, runId: null, useAdvised: false });
+    const exported = exportReviewedText(mixed, { fields: DEFAULT_FIELDS, predictionsByKey: null, runId: null, advice: null });
     assert.equal(exported.counts.rows, 3);
     assert.deepEqual(exported.text.split(/\r\n|\r/).map((line) => (JSON.parse(line) as { id: string }).id), ['1', '2', '3']);
     assert.equal(exported.text.match(/\r\n/g)?.length, 1);

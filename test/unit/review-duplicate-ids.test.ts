@@ -20,7 +20,7 @@ const LINES = [
 ];
 
 function prediction(id: string, line: number, flagged: boolean, suggested: string): Prediction {
-  return { id, line, teacher: 'A', human: null, suggested, p_teacher_wrong: flagged ? 0.9 : 0.1, flagged, probs: {}, peer_probs: {}, vanilla_probs: {} };
+  return { id, line, teacher: 'A', human: null, suggested, p_teacher_wrong: flagged ? 0.9 : 0.1, flagged, probs: { [suggested]: flagged ? 0.9 : 0.6 }, peer_probs: {}, vanilla_probs: {} };
 }
 
 /** The run: only the duplicate on line 2 is flagged. */
@@ -76,7 +76,7 @@ test('when the rows sharing an id changed since the run, the decision is refused
 
 test('export gives each of two rows sharing an id its own prediction', () => {
   const byKey = new Map(assignRowKeys(PREDICTIONS.map((p) => p.id)).map((key, i) => [key, PREDICTIONS[i]]));
-  const { text } = exportReviewedText(LINES.join('\n') + '\n', { fields: DEFAULT_FIELDS, predictionsByKey: byKey, runId: 'r', useAdvised: true });
+  const { text } = exportReviewedText(LINES.join('\n') + '\n', { fields: DEFAULT_FIELDS, predictionsByKey: byKey, runId: 'r', advice: { minProbability: 0.5 } });
   const finals = text.trim().split('\n').map((line) => (JSON.parse(line) as { final_label: string; label_provenance: { p_teacher_wrong: number } }));
   assert.deepEqual(finals.map((row) => row.final_label), ['A', 'B', 'B']);
   assert.deepEqual(finals.map((row) => row.label_provenance.p_teacher_wrong), [0.1, 0.9, 0.1]);

@@ -1,19 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
-import { exportReviewedText, finalLabelOf, reviewedFileName, type ExportOptions } from '../../src/review/export';
+import { adviceAbove, exportReviewedText, finalLabelOf, parseAdviceThreshold, reviewedFileName, type ExportOptions } from '../../src/review/export';
 import type { Prediction } from '../../src/training/types';
 
-function prediction(id: string, suggested: string, p: number): Prediction {
+function prediction(id: string, suggested: string, p: number, teacher: string | null = 'World'): Prediction {
   return {
     id,
     line: 0,
-    teacher: null,
+    teacher,
     human: null,
     suggested,
     p_teacher_wrong: p,
     flagged: p > 0.5,
-    probs: {},
+    // The advice's own probability: the row's p, as when the teacher's label has the rest.
+    probs: { [suggested]: p },
     peer_probs: {},
     vanilla_probs: {},
   };
@@ -35,8 +36,8 @@ const dataset = [
   '',
 ].join('\r\n');
 
-function options(useAdvised: boolean): ExportOptions {
-  return { fields: DEFAULT_FIELDS, predictionsByKey, runId: 'run-1', useAdvised };
+function options(useAdvised: boolean, minProbability = 0.5): ExportOptions {
+  return { fields: DEFAULT_FIELDS, predictionsByKey, runId: 'run-1', advice: useAdvised ? { minProbability } : null };
 }
 
 test('final label: human first, then the teacher (or, when chosen, an advised label that differs)', () => {
@@ -48,11 +49,11 @@ test('final label: human first, then the teacher (or, when chosen, an advised la
   assert.deepEqual(finalLabelOf({ key: 'a', teacher: 'World', human: null }, o).label, 'World');
   assert.deepEqual(finalLabelOf({ key: 'a', teacher: 'World', human: null }, options(true)), {
     label: 'Sports',
-    provenance: { source: 'advised', run: 'run-1', p_teacher_wrong: 0.9 },
+    provenance: { source: 'advised', run: 'run-1', p_teacher_wrong: 0.9, p_advised: 0.9, advice_threshold: 0.5 },
   });
   // Advice that agrees with the teacher keeps the teacher as the source.
   assert.equal(finalLabelOf({ key: 'b', teacher: 'World', human: null }, options(true)).provenance.source, 'teacher');
-  assert.deepEqual(finalLabelOf({ key: 'z', teacher: null, human: null }, { predictionsByKey: null, runId: null, useAdvised: true }), {
+  assert.deepEqual(finalLabelOf({ key: 'z', teacher: null, human: null }, { predictionsByKey: null, runId: null, advice: { minProbability: 0.5 } }), {
     label: null,
     provenance: { source: 'none', run: null },
   });
@@ -75,7 +76,7 @@ test('export keeps every original byte of each row and adds only the two fields;
   assert.ok(lines[4].endsWith('"final_label":null,"label_provenance":{"source":"none","run":"run-1"}}'));
   assert.equal(lines[5], '{"id":"f", broken');
   assert.equal(lines[6], '');
-  assert.deepEqual(counts, { rows: 5, human: 1, teacher: 3, advised: 0, none: 1, invalidLines: 1 });
+  assert.deepEqual(counts, { rows: 5, human: 1, teacher: 3, advised: 0, none: 1, adviceBelowThreshold: 0, invalidLines: 1 });
   for (const [index, original] of dataset.split('\r\n').entries()) {
     const exported = lines[index];
     if (index < 5) {
@@ -120,4 +121,48 @@ test('the copy is named after the dataset', () => {
   assert.equal(reviewedFileName('train.jsonl'), 'train.reviewed.jsonl');
   assert.equal(reviewedFileName('data.v2.JSONL'), 'data.v2.reviewed.JSONL');
   assert.equal(reviewedFileName('rows'), 'rows.reviewed.jsonl');
+});
+
+test('advice is exported only above the threshold the user chose, always with its probability (issue 10 §3.12)', () => {
+  const byKey = new Map([
+    ['sure', prediction('sure', 'Sports', 0.95)],
+    ['unsure', prediction('unsure', 'Sports', 0.6)],
+    // The teacher abstained: the run's p_teacher_wrong is 0 there and means nothing, so it is not written.
+    ['abstained-sure', { ...prediction('abstained-sure', 'Business', 0, null), probs: { Business: 0.93, World: 0.07 } }],
+    ['abstained-unsure', { ...prediction('abstained-unsure', 'Business', 0, null), probs: { Business: 0.577, World: 0.423 } }],
+  ]);
+  const text = [
+    '{"id":"sure","text":"a","teacher_label":"World"}',
+    '{"id":"unsure","text":"b","teacher_label":"World"}',
+    '{"id":"abstained-sure","text":"c"}',
+    '{"id":"abstained-unsure","text":"d"}',
+  ].join('\n');
+  const { text: out, counts } = exportReviewedText(text, { fields: DEFAULT_FIELDS, predictionsByKey: byKey, runId: 'r', advice: { minProbability: 0.9 } });
+  const rows = out.split('\n').map((line) => JSON.parse(line) as { final_label: string | null; label_provenance: Record<string, unknown> });
+  assert.deepEqual(rows.map((row) => [row.final_label, row.label_provenance]), [
+    ['Sports', { source: 'advised', run: 'r', p_teacher_wrong: 0.95, p_advised: 0.95, advice_threshold: 0.9 }],
+    ['World', { source: 'teacher', run: 'r', p_teacher_wrong: 0.6 }],
+    ['Business', { source: 'advised', run: 'r', p_advised: 0.93, advice_threshold: 0.9 }],
+    // Before, "Advised label" wrote this 57.7 % guess as the row's final label with nothing saying how sure it was.
+    [null, { source: 'none', run: 'r' }],
+  ]);
+  assert.deepEqual(counts, { rows: 4, human: 0, teacher: 1, advised: 2, none: 1, adviceBelowThreshold: 2, invalidLines: 0 });
+  // Every advised row carries its probability and the threshold: no advice without them.
+  for (const row of rows.filter((r) => r.label_provenance.source === 'advised')) {
+    assert.equal(typeof row.label_provenance.p_advised, 'number');
+    assert.equal(row.label_provenance.advice_threshold, 0.9);
+  }
+  // What the threshold prompt says while the user types.
+  assert.deepEqual(adviceAbove([...byKey.values()], 0.9), { rows: 2, withoutTeacher: 1 });
+  assert.deepEqual(adviceAbove([...byKey.values()], 0.5), { rows: 4, withoutTeacher: 2 });
+});
+
+test('the advice threshold is the user\'s: a probability or a percentage, never a default', () => {
+  assert.equal(parseAdviceThreshold('0.9'), 0.9);
+  assert.equal(parseAdviceThreshold(' .75 '), 0.75);
+  assert.equal(parseAdviceThreshold('90%'), 0.9);
+  assert.equal(parseAdviceThreshold('1'), 1);
+  for (const bad of ['', '  ', '0', '1.5', '150%', '-0.2', 'abc', '0.9x', 'NaN']) {
+    assert.equal(typeof parseAdviceThreshold(bad), 'string', `'${bad}' is refused`);
+  }
 });

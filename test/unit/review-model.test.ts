@@ -29,6 +29,7 @@ function row(overrides: Partial<ReviewRow> & { id: string }): ReviewRow {
     text: `text of ${overrides.id}`,
     teacher: 'World',
     suggested: 'Sports',
+    queue: 'flagged',
     p: 0.5,
     probs: { World: 0.5, Sports: 0.5 },
     peerProbs: {},

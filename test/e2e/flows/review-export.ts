@@ -1,6 +1,8 @@
 /**
- * "PeerKD: Export Reviewed Dataset", run while the Label Review panel has focus: choose the advised labels, accept the proposed file name, and find a copy in
- * which every row has its final label and provenance, every other field as it was, and the original untouched.
+ * "PeerKD: Export Reviewed Dataset", run while the Label Review panel has focus: choose the advised labels, give the
+ * least probability of advice to take (there is no default, issue 10 §3.12), accept the proposed file name, and find a
+ * copy in which every row has its final label and provenance (advice with its probability and the threshold, advice
+ * below it not taken), every other field as it was, and the original untouched.
  */
 import * as assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -8,6 +10,7 @@ import { defineFlow, exactText, waitFor } from '../harness';
 import { completedRuns, DATASET, readPredictions, REVIEW_COMMAND, writeDatasetWithFlaggedRun } from '../reviewSupport';
 
 const EXPORTED = 'agnews.reviewed.jsonl';
+const THRESHOLD = 0.75;
 
 export default defineFlow({
   name: 'review: export the reviewed dataset with final labels and provenance',
@@ -32,8 +35,19 @@ export default defineFlow({
       .filter({ has: page.locator('.label-name', { hasText: exactText('Advised label') }) })
       .first()
       .click();
-    // The save dialog proposes agnews.reviewed.jsonl next to the dataset; accept it.
+    // The threshold: the box refuses an empty answer and says how many rows a threshold takes.
     const input = page.locator('.quick-input-widget .quick-input-box input');
+    await waitFor(async () => /Least probability of the advised label/.test(await page.locator('.quick-input-widget').innerText().catch(() => '')), {
+      message: 'the threshold prompt',
+    });
+    await input.fill(String(THRESHOLD));
+    const advisedRows = [...predictions.values()].filter((p) => p.probs[p.suggested] >= THRESHOLD).length;
+    assert.ok(advisedRows > 0 && advisedRows < predictions.size, `the threshold splits the rows: ${advisedRows} of ${predictions.size}`);
+    await waitFor(async () => (await page.locator('.quick-input-widget').innerText().catch(() => '')).includes(`${advisedRows} rows without a human label`), {
+      message: `the prompt to count ${advisedRows} rows at p ≥ ${THRESHOLD}`,
+    });
+    await page.keyboard.press('Enter');
+    // The save dialog proposes agnews.reviewed.jsonl next to the dataset; accept it.
     await waitFor(async () => (await input.inputValue().catch(() => '')).endsWith(EXPORTED), { message: 'the save dialog with the proposed name' });
     await page.keyboard.press('Enter');
     await workbench.waitForNotification(/wrote 50 rows to agnews\.reviewed\.jsonl/);
@@ -49,8 +63,14 @@ export default defineFlow({
       assert.deepEqual(rest, originalRow, `line ${index + 1}: only the two fields were added`);
       const prediction = predictions.get(originalRow.id);
       assert.ok(prediction);
-      assert.equal(finalLabel, prediction.suggested);
-      assert.deepEqual(provenance, { source: 'advised', run: runId, p_teacher_wrong: prediction.p_teacher_wrong });
+      const pAdvised = prediction.probs[prediction.suggested];
+      if (pAdvised >= THRESHOLD) {
+        assert.equal(finalLabel, prediction.suggested);
+        assert.deepEqual(provenance, { source: 'advised', run: runId, p_teacher_wrong: prediction.p_teacher_wrong, p_advised: pAdvised, advice_threshold: THRESHOLD });
+      } else {
+        assert.equal(finalLabel, prediction.teacher, `line ${index + 1}: advice at p = ${pAdvised} is below the threshold`);
+        assert.deepEqual(provenance, { source: 'teacher', run: runId, p_teacher_wrong: prediction.p_teacher_wrong });
+      }
     });
   },
 });

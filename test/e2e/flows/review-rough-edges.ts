@@ -8,15 +8,23 @@
  *   the row the user now sees selected, never the row selected before the search.
  * - 4 and 5: at 500×400 px beside the Problems panel the list keeps at least four rows, the table is folded, the
  *   decision buttons are on screen; the header is one line and Undo / ? do not move when the counts change.
+ * - 7: a jump from the Problems panel to a flagged label far right on its line keeps the row's start in view (the
+ *   editor is not scrolled sideways) and leaves the label selected.
+ * - 6: opening Label Review on the dataset (Explorer context menu) while a second group showing another file is
+ *   active reuses that group: no third column.
  */
 import * as assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Frame } from 'playwright-core';
 import { defineFlow, waitFor, type Workbench } from '../harness';
-import { completedRuns, DATASET, readPredictions, REVIEW_COMMAND, reviewOrder, writeDatasetWithFlaggedRun } from '../reviewSupport';
+import type { Prediction } from '../../../src/training/types';
+import { completedRuns, DATASET, readPredictions, reviewOrder, waitForFlaggedProblems, writeDatasetWithFlaggedRun } from '../reviewSupport';
 
 /** Not alphabetical, so a table sorted by name would not match the keys. */
 const LABELS = ['World', 'Sports', 'Business', 'Sci/Tech'];
 const ROW_HEIGHT = 46;
+const OTHER_FILE = 'notes.txt';
 
 interface Box {
   top: number;
@@ -69,6 +77,16 @@ export default defineFlow({
   timeoutMs: 300_000,
   async prepare(workspaceDir) {
     await writeDatasetWithFlaggedRun(workspaceDir, 300, LABELS);
+    writeFileSync(join(workspaceDir, OTHER_FILE), 'Another file, open in a second editor group.\n');
+    // "Why flagged" for every row, as a run writes it (explanations.jsonl beside predictions.jsonl): the hover shows it.
+    const runDir = join(workspaceDir, '.peerkd', 'runs', readdirSync(join(workspaceDir, '.peerkd', 'runs')).find((name) => /^\d{8}-/.test(name))!);
+    const predictions = readFileSync(join(runDir, 'predictions.jsonl'), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Prediction);
+    writeFileSync(
+      join(runDir, 'explanations.jsonl'),
+      predictions
+        .map((p, row) => JSON.stringify({ row, id: p.id, towards: p.suggested, away: p.teacher, logit_difference: 2.5, bias: 0.25, dense: 0, words: [['because', 2]], other_words: 0.25, similar: [{ id: 'ag-4-0', line: 2, label: 'World', similarity: 0.42 }] }))
+        .join('\n') + '\n',
+    );
   },
   async run(workbench) {
     await workbench.openFile(DATASET);
@@ -82,9 +100,64 @@ export default defineFlow({
         .map((line) => JSON.parse(line) as { id: string; text: string })
         .map((row) => [row.id, row.text.toLowerCase()]),
     );
-    await workbench.runCommand(REVIEW_COMMAND);
-    const frame = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 60_000 });
     const page = workbench.page;
+
+    // 7. Click a flagged label far right in the Problems panel: the editor shows the row from its start.
+    const problems = await waitForFlaggedProblems(workbench);
+    const far = problems.find((entry) => entry.source === 'PeerKD' && entry.column > 250);
+    assert.ok(far, `a flagged label beyond column 250 among ${JSON.stringify(problems.map((entry) => [entry.line, entry.column]))}`);
+    const scrollLeft = (): Promise<number> =>
+      page.evaluate(`(() => {
+        const slider = document.querySelector('.editor-group-container.active .monaco-editor .scrollbar.horizontal .slider');
+        return slider ? parseFloat(slider.style.left || '0') : 0;
+      })()`);
+    assert.equal(await scrollLeft(), 0);
+    await page.locator('.markers-panel .monaco-list-row').filter({ has: page.locator('.marker-line', { hasText: new RegExp(`\\bLn ${far.line}, Col ${far.column}\\b`) }) }).first().click();
+    // The status bar names the selection's active end: the label stays selected (`Ln 1, Col 341 (10 selected)`).
+    await waitFor(async () => new RegExp(`^Ln ${far.line}, Col \\d+ \\(\\d+ selected\\)`).test(await page.locator('.statusbar-item[id="status.editor.selection"]').innerText().catch(() => '')), {
+      message: `the flagged label on line ${far.line} to be selected`,
+    });
+    await waitFor(async () => (await scrollLeft()) === 0, { timeoutMs: 5_000, message: 'the editor to show the row from its start (not scrolled sideways)' });
+    await page.waitForTimeout(500);
+    assert.equal(await scrollLeft(), 0, 'the editor stays scrolled to the row start');
+    await workbench.screenshot('review-jump-to-flagged-label');
+    // The hover on that label (focus the editor, Ctrl+1, then Show Hover at the cursor): why it is flagged, and the
+    // row pretty-printed.
+    await page.keyboard.press('Control+1');
+    await page.keyboard.press('Control+K');
+    await page.keyboard.press('Control+I');
+    const hover = page.locator('.monaco-hover:visible').first();
+    await waitFor(async () => /Why flagged/.test(await hover.innerText().catch(() => '')), { message: 'the hover with the explanation' });
+    const hoverText = await hover.innerText();
+    assert.match(hoverText, /Words for '[^']+': because \+2\.00/);
+    assert.match(hoverText, /Most similar rows with a human label: line 2 \(ag-4-0\): 'World', similarity 0\.42/);
+    assert.match(hoverText, new RegExp(`Row ${far.line}`));
+    assert.match(hoverText, /"teacher_label": "/, 'the row, pretty-printed');
+    await workbench.screenshot('review-hover-why-flagged');
+    await page.keyboard.press('Escape');
+    // Hide the Problems panel again (Ctrl+J): items 4 and 5 below open it themselves, shrinking the panel past its fold.
+    await page.keyboard.press('Control+J');
+    await page.locator('.markers-panel').waitFor({ state: 'hidden', timeout: 10_000 });
+
+    // 6. The dataset in group 1, another file focused in group 2: Label Review reuses group 2.
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: OTHER_FILE }).first().dblclick();
+    await page.locator(`.tabs-container .tab.active[data-resource-name="${OTHER_FILE}"]`).waitFor({ state: 'visible', timeout: 15_000 });
+    await workbench.runCommand('View: Move Editor into Right Group');
+    await waitFor(async () => (await page.locator('.editor-group-container').count()) === 2, { message: 'two editor groups' });
+    await page.locator('.editor-group-container').nth(1).locator(`.tab.active[data-resource-name="${OTHER_FILE}"]`).waitFor({ state: 'visible', timeout: 15_000 });
+    await page.locator('.editor-group-container').nth(0).locator(`.tab.active[data-resource-name="${DATASET}"]`).waitFor({ state: 'visible', timeout: 15_000 });
+    // From the Explorer (as from the run summary's button): the dataset is named, another group is active.
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: DATASET }).first().click({ button: 'right' });
+    // The menu takes the item under the mouse on Enter (a plain click on it is not always delivered in code-server).
+    await page.locator('.context-view .action-item', { hasText: 'Open Label Review' }).first().hover();
+    await page.keyboard.press('Enter');
+    const frame = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 60_000 });
+    assert.equal(await page.locator('.editor-group-container').count(), 2, 'no third editor group');
+    assert.equal(
+      await page.locator('.editor-group-container').nth(1).locator('.tab', { hasText: 'Label Review' }).count(),
+      1,
+      'Label Review opened in the group beside the dataset',
+    );
 
     // 3. The buttons and the table's headers carry the digit, in the run's label order.
     await frame.locator('#list .row[data-index="0"]').click();

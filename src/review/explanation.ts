@@ -1,0 +1,38 @@
+/** "Why is this row flagged?" in words, for the hover (and any view): plain TypeScript, markdown out. */
+import type { RowExplanation } from '../training/types';
+
+/** Escapes markdown's special characters in user data (labels, ids). */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[|\\`*_{}[\]()#+\-.!<>~]/g, (char) => `\\${char}`);
+}
+
+function signed(value: number): string {
+  return `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(2)}`;
+}
+
+/**
+ * Markdown: the words that push the peer towards the suggested label and away from the teacher's, with their shares
+ * of the logit difference (and what the rest adds), then the most similar human-labelled rows with their labels.
+ */
+export function explanationMarkdown(explanation: RowExplanation): string {
+  const towards = escapeMarkdown(explanation.towards);
+  const away = escapeMarkdown(explanation.away);
+  const lines = [`**Why flagged** · the peer that never saw this row scores '${towards}' over '${away}' by ${signed(explanation.logit_difference)} (logit)`];
+  if (explanation.words.length > 0) {
+    // Words are runs of letters and digits (featurize.ts tokenize): safe inside a code span.
+    const words = explanation.words.map(([word, contribution]) => `\`${word}\` ${signed(contribution)}`).join(' · ');
+    lines.push(`Words for '${towards}': ${words}`);
+  } else {
+    lines.push(`No word of the row pushes towards '${towards}'.`);
+  }
+  const rest = [`other words ${signed(explanation.other_words)}`, `bias ${signed(explanation.bias)}`];
+  if (explanation.dense !== 0) rest.push(`word vectors ${signed(explanation.dense)}`);
+  lines.push(`(${rest.join(', ')})`);
+  if (explanation.similar.length > 0) {
+    const similar = explanation.similar.map((row) => `line ${row.line} (${escapeMarkdown(row.id)}): '${escapeMarkdown(row.label)}', similarity ${row.similarity.toFixed(2)}`);
+    lines.push(`Most similar rows with a human label: ${similar.join(' · ')}`);
+  } else {
+    lines.push('No row with a human label shares a word with this one.');
+  }
+  return lines.join('\n\n');
+}

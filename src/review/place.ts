@@ -1,0 +1,41 @@
+/**
+ * The user's place in the review queue across a new run of the same dataset ("Retrain with My Labels", issue 10 §2).
+ * Plain TypeScript. Decisions live in the file as human labels, so they survive any run by themselves (the new run
+ * trains on them and flags none of those rows again); what a run change would lose is the session's own state: the
+ * row the user is on and the rows they skipped. This carries both over by row key (src/review/rowKeys.ts), which
+ * stays the same across runs of the same rows.
+ */
+import { filterAndSort, isReviewed, type ReviewFilters, type ReviewRow } from './model';
+
+export interface ReviewPlace {
+  /** The selected row's key when the retraining started. */
+  selected: string | null;
+  /** Keys of the rows skipped in this session. */
+  skipped: readonly string[];
+  /** The queue as shown then (keys, display order): where the user was heading. */
+  order: readonly string[];
+}
+
+/**
+ * Where the user is in the new run's queue: the same row if it is still to review, else the next row of the old
+ * queue (from the selected one on) that the new run still asks about, else the new queue's first row to review.
+ * Skip marks stay on the rows still to review. `rows`: the new run's review rows; `filters`: the filters kept.
+ */
+export function carryReviewPlace(place: ReviewPlace, rows: readonly ReviewRow[], filters: ReviewFilters): { selected: string | null; skipped: Set<string> } {
+  const open = new Map<string, ReviewRow>();
+  for (const row of rows) if (!isReviewed(row)) open.set(row.key, row);
+  const shown = new Set(filterAndSort(rows, filters).map((row) => row.key));
+  const skipped = new Set(place.skipped.filter((key) => open.has(key)));
+  const candidate = (key: string): boolean => open.has(key) && shown.has(key);
+  let selected: string | null = null;
+  if (place.selected !== null && candidate(place.selected)) {
+    selected = place.selected;
+  } else {
+    const from = place.selected === null ? 0 : Math.max(0, place.order.indexOf(place.selected));
+    selected = place.order.slice(from).find((key) => candidate(key) && !skipped.has(key)) ?? null;
+  }
+  if (selected === null) {
+    selected = filterAndSort(rows, filters).find((row) => !isReviewed(row) && !skipped.has(row.key))?.key ?? null;
+  }
+  return { selected, skipped };
+}

@@ -1,0 +1,44 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { explanationMarkdown } from '../../src/review/explanation';
+import { parseWebviewMessage } from '../../src/review/protocol';
+import type { RowExplanation } from '../../src/training/types';
+
+const EXPLANATION: RowExplanation = {
+  row: 4,
+  id: 'ag-7',
+  towards: 'Sci/Tech',
+  away: 'Business',
+  logit_difference: 3.2,
+  bias: -0.15,
+  dense: 0.4,
+  words: [
+    ['gpu', 1.91],
+    ['chip', 0.83],
+  ],
+  other_words: 0.21,
+  similar: [
+    { id: 'ag-[1]', line: 12, label: 'Sci/Tech', similarity: 0.61 },
+    { id: 'ag-2', line: 40, label: 'Business', similarity: 0.33 },
+  ],
+};
+
+test('the hover says which words push towards the suggestion, by how much, and the similar human-labelled rows', () => {
+  const markdown = explanationMarkdown(EXPLANATION);
+  assert.match(markdown, /scores 'Sci\/Tech' over 'Business' by \+3\.20 \(logit\)/);
+  assert.match(markdown, /Words for 'Sci\/Tech': `gpu` \+1\.91 · `chip` \+0\.83/);
+  assert.match(markdown, /\(other words \+0\.21, bias −0\.15, word vectors \+0\.40\)/);
+  // Ids and labels are user data: markdown characters are escaped.
+  assert.match(markdown, /line 12 \(ag\\-\\\[1\\\]\): 'Sci\/Tech', similarity 0\.61 · line 40 \(ag\\-2\): 'Business', similarity 0\.33/);
+  const bare = explanationMarkdown({ ...EXPLANATION, words: [], dense: 0, similar: [] });
+  assert.match(bare, /No word of the row pushes towards 'Sci\/Tech'\./);
+  assert.doesNotMatch(bare, /word vectors/);
+  assert.match(bare, /No row with a human label shares a word with this one\./);
+});
+
+test('the panel can ask why a row is flagged', () => {
+  assert.deepEqual(parseWebviewMessage({ type: 'explain', requestId: 3, rowId: 'ag-7' }), { type: 'explain', requestId: 3, rowId: 'ag-7' });
+  assert.equal(parseWebviewMessage({ type: 'explain', rowId: 'ag-7' }), undefined, 'a request without its id gets no reply, so it is refused');
+  assert.equal(parseWebviewMessage({ type: 'explain', requestId: 3, rowId: 7 }), undefined);
+  assert.equal(parseWebviewMessage({ type: 'explain' }), undefined);
+});

@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jumpRevealSpan } from '../../src/review/locate';
+import { MAX_PRETTY_ROW_CHARS, prettyJson, prettyRowMarkdown } from '../../src/review/prettyRow';
+
+test('a jump onto a flagged label reveals the row from its start to the label (issue 10 §3.7)', () => {
+  const label = { line: 41, start: 612, end: 622 };
+  // Problems panel / F8: the selection is the label (or the cursor at its start), set by a command.
+  assert.deepEqual(jumpRevealSpan({ line: 41, start: 612, end: 622 }, [label], false), { line: 41, start: 0, end: 622 });
+  assert.deepEqual(jumpRevealSpan({ line: 41, start: 612, end: 612 }, [label], false), { line: 41, start: 0, end: 622 });
+  // The user's own keyboard or mouse moves are left alone, as are selections off a flagged label.
+  assert.equal(jumpRevealSpan({ line: 41, start: 612, end: 612 }, [label], true), undefined);
+  assert.equal(jumpRevealSpan({ line: 41, start: 100, end: 100 }, [label], false), undefined);
+  assert.equal(jumpRevealSpan({ line: 40, start: 612, end: 612 }, [label], false), undefined);
+  assert.equal(jumpRevealSpan({ line: 41, start: 0, end: 0 }, [label], false), undefined);
+});
+
+test('the hover pretty-prints the row from its own characters', () => {
+  const line = '\ufeff{"id": "r1","text":"a, b: {c} [d] \\"q\\"","n":12345678901234567890,"tags":[ ],"m":{},"x":[1,{"y":true}]}';
+  assert.equal(
+    prettyJson(line),
+    [
+      '{',
+      '  "id": "r1",',
+      '  "text": "a, b: {c} [d] \\"q\\"",',
+      '  "n": 12345678901234567890,',
+      '  "tags": [],',
+      '  "m": {},',
+      '  "x": [',
+      '    1,',
+      '    {',
+      '      "y": true',
+      '    }',
+      '  ]',
+      '}',
+    ].join('\n'),
+  );
+  // Re-indenting only moves whitespace: the row's own characters are all there, in order.
+  assert.equal(prettyJson(line).replace(/\s/g, ''), line.replace(/[\s\ufeff]/g, ''));
+  // A row holding ``` gets a longer fence, and a long row is cut with the count of what is left out.
+  assert.match(prettyRowMarkdown('{"text":"``` x ````"}'), /^`````json\n[\s\S]*\n`````$/);
+  const long = `{"text":"${'a'.repeat(MAX_PRETTY_ROW_CHARS + 500)}"}`;
+  const markdown = prettyRowMarkdown(long);
+  assert.ok(markdown.length < MAX_PRETTY_ROW_CHARS + 100);
+  assert.match(markdown, /… 516 more characters_$/);
+});
