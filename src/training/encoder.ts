@@ -27,6 +27,11 @@ export interface TextEncoder {
   readonly cacheable: boolean;
   /** rows × dims, row-major. */
   encode(texts: readonly string[]): Promise<Float32Array>;
+  /**
+   * Optional, for a slow encoder: a line for the log before `count` texts are encoded (e.g. it times a first sample
+   * and says how long the whole will take, on which backend). encodeTexts calls it once, with the texts to encode.
+   */
+  estimate?(texts: readonly string[], count: number): Promise<string>;
 }
 
 import { parseEncoderChoice, type EncoderChoice } from './types';
@@ -76,23 +81,29 @@ export async function resolveEncoder(choice: EncoderChoice, environment: Encoder
   }
 }
 
-/** Encodes through the cache where the encoder is worth caching: only texts not yet cached are computed (and appended). */
+/**
+ * Encodes through the cache where the encoder is worth caching: only texts not yet cached are computed (and appended).
+ * A cacheable (slow) encoder runs in batches with the checkpoint and progress between them, cache or not, and says
+ * first how long it will take (its `estimate`, to onLog).
+ */
 export async function encodeTexts(
   encoder: TextEncoder,
   texts: readonly string[],
   cache?: EmbeddingCache,
   checkpoint?: () => void,
   onProgress?: (encoded: number, total: number) => void,
+  onLog?: (line: string) => void,
 ): Promise<{ values: Float32Array; cached: number }> {
   const { dims } = encoder;
-  if (!cache || !encoder.cacheable) return { values: await encoder.encode(texts), cached: 0 };
+  if (!encoder.cacheable) return { values: await encoder.encode(texts), cached: 0 };
   const out = new Float32Array(texts.length * dims);
   const missing: number[] = [];
   texts.forEach((text, r) => {
-    const hit = cache.get(text);
+    const hit = cache?.get(text);
     if (hit) out.set(hit, r * dims);
     else missing.push(r);
   });
+  if (missing.length && encoder.estimate && onLog) onLog(await encoder.estimate(missing.slice(0, 64).map((r) => texts[r]), missing.length));
   const batch = 256;
   for (let from = 0; from < missing.length; from += batch) {
     checkpoint?.();
@@ -103,7 +114,7 @@ export async function encodeTexts(
     rows.forEach((r, i) => {
       const vector = values.subarray(i * dims, (i + 1) * dims);
       out.set(vector, r * dims);
-      cache.put(texts[r], vector);
+      cache?.put(texts[r], vector);
     });
   }
   if (missing.length) onProgress?.(missing.length, missing.length);

@@ -318,8 +318,14 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   const { features, rowBuckets } = compactBuckets(fitted.features, featurizer.config.buckets);
   const withBuckets = (weights: StudentWeights): StudentWeights => ({ ...weights, buckets: featurizer.config.buckets, rowBuckets });
   // A slow encoder (a model, an endpoint) reports its own progress, with a time estimate from its own rate.
-  const encoding = await encodeRows(texts, options.encoder ?? 'none', hooks.encoders ?? {}, checkpoint, (encoder, encoded, total, encodeMs) =>
-    report({ phase: 'featurize', encoder, encoded, toEncode: total, remainingMsOverride: encoded > 0 ? (encodeMs * (total - encoded)) / encoded : undefined }),
+  const encoding = await encodeRows(
+    texts,
+    options.encoder ?? 'none',
+    hooks.encoders ?? {},
+    checkpoint,
+    (encoder, encoded, total, encodeMs) =>
+      report({ phase: 'featurize', encoder, encoded, toEncode: total, remainingMsOverride: encoded > 0 ? (encodeMs * (total - encoded)) / encoded : undefined }),
+    log,
   );
   if (encoding.cacheProblems.length) encoding.cacheProblems.slice(0, 10).forEach((line) => log(`warning: ${line}`));
   endPhase('featurize');
@@ -709,13 +715,14 @@ async function encodeRows(
   environment: EncoderEnvironment,
   checkpoint: () => void,
   onProgress: (encoder: string, encoded: number, total: number, elapsedMs: number) => void,
+  onLog: (line: string) => void,
 ) {
   const started = performance.now();
   const resolved = await resolveEncoder(choice, environment);
   if (!resolved.encoder) return { ...resolved, dense: undefined, standardiser: undefined, encodeMs: 0, cachedRows: 0, cacheProblems: [] as string[] };
   const cache = environment.cacheDir && resolved.encoder.cacheable ? EmbeddingCache.open(environment.cacheDir, resolved.encoder) : undefined;
   const name = resolved.encoder.name;
-  const { values, cached } = await encodeTexts(resolved.encoder, texts, cache, checkpoint, (encoded, total) => onProgress(name, encoded, total, performance.now() - started));
+  const { values, cached } = await encodeTexts(resolved.encoder, texts, cache, checkpoint, (encoded, total) => onProgress(name, encoded, total, performance.now() - started), onLog);
   const standardiser: DenseStandardiser = fitStandardiser(resolved.encoder, values);
   const dense: DenseRows = { dims: resolved.encoder.dims, values: standardise(standardiser, values) };
   return { ...resolved, dense, standardiser, encodeMs: Math.round(performance.now() - started), cachedRows: cached, cacheProblems: cache?.describeProblems() ?? [] };

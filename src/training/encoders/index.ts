@@ -5,6 +5,7 @@
 import type { EncoderEnvironment, TextEncoder } from '../encoder';
 import type { EncoderName } from '../types';
 import { openGlove } from './glove';
+import { openUseLite } from './useLite';
 
 export interface EncoderFactory {
   /**
@@ -16,6 +17,7 @@ export interface EncoderFactory {
 
 export const ENCODER_FACTORIES: Record<Exclude<EncoderName, 'auto' | 'none'>, EncoderFactory> = {
   glove: { open: async (_argument, environment) => openGlove(environment) },
+  'use-lite': { open: async () => openUseLite() },
 };
 
 /**
