@@ -16,6 +16,7 @@ import { probabilityOf } from '../training/labelRecord';
 import { DEFAULT_DISTILL_OPTIONS } from '../training/protocol';
 import { prepareRerank } from '../review/rerank';
 import { ENCODER_CHOICES_TEXT, type BackendPreference, type DistillOptions, type TrainingRow } from '../training/types';
+import type { EncoderEnvironment } from '../training/encoder';
 
 const HELP = `Usage: peerkd bench DATA_DIR [options]
 
@@ -31,6 +32,9 @@ Options:
   --encoder E        ${ENCODER_CHOICES_TEXT}: the representation next to the words (default auto, as in peerkd distill
                      and the editor; the engine keeps glove only where it helps the cross-fitted human rows)
   --encoder-keep K   if-better (default) | always: keep the encoder without the words-alone comparison
+  --embedding-cache DIR
+                     cache the train rows' vectors of a slow encoder (use-lite) in DIR, as distill does in
+                     .peerkd/embedding-cache: later seeds and later benches read them instead of encoding again
   --limit N          use only the first N train rows (CI slice)
   --test-limit N     use only the first N test rows
   --ablations        also run K=5, hard final targets, 1 and 3 stages
@@ -91,6 +95,8 @@ export function benchRows(file: string, needTeacher: boolean): BenchRow[] {
 
 export interface VariantFigures {
   advisedAccuracy: number;
+  /** Accuracy on the gold labels of the peers' out-of-fold prediction (argmax of peer_probs), same rows. */
+  peerAccuracy: number;
   flagged: number;
   flagPrecision: number;
   flagRecall: number;
@@ -204,6 +210,13 @@ export function expectedCalibrationError(predicted: readonly number[], observed:
   return predicted.length ? ece : NaN;
 }
 
+/** The label of the highest probability (the first in the record's order on a tie). */
+function argmaxLabel(probs: Record<string, number>): string | undefined {
+  let best: string | undefined;
+  for (const [label, p] of Object.entries(probs)) if (best === undefined || p > probs[best]) best = label;
+  return best;
+}
+
 function scoreVariant(out: DistillOutput, train: BenchRow[], humanSet: Set<number>, testProbs: Float32Array, testTruth: Int32Array, classes: number, wallSeconds: number): VariantFigures {
   const rest = train.map((_, i) => i).filter((i) => !humanSet.has(i) && train[i].teacher !== null);
   const isError = rest.map((i) => train[i].teacher !== train[i].gold);
@@ -235,6 +248,7 @@ function scoreVariant(out: DistillOutput, train: BenchRow[], humanSet: Set<numbe
   };
   return {
     advisedAccuracy: advisedRows.filter((i) => out.advisedLabels[i] === train[i].gold).length / advisedRows.length,
+    peerAccuracy: advisedRows.filter((i) => argmaxLabel(out.predictions[i].peer_probs) === train[i].gold).length / advisedRows.length,
     flagged: flagged.length,
     flagPrecision: flagged.length ? flaggedErrors / flagged.length : NaN,
     flagRecall: errors ? flaggedErrors / errors : NaN,
@@ -285,6 +299,7 @@ export async function benchmarkSeed(
   checkInvariance = false,
   withReviewLoop = false,
   tuning: Partial<EngineTuning> = {},
+  encoders: EncoderEnvironment = {},
 ): Promise<SeedFigures> {
   const classes = labels.length;
   const index = new Map(labels.map((label, i) => [label, i]));
@@ -325,14 +340,14 @@ export async function benchmarkSeed(
   for (const variant of variants) {
     const started = performance.now();
     const options = { ...base, ...variant.options, seed };
-    const out = await runDistillation({ rows, labels }, options, {}, { ...tuning, ...variant.tuning });
+    const out = await runDistillation({ rows, labels }, options, { encoders }, { ...tuning, ...variant.tuning });
     const wallSeconds = (performance.now() - started) / 1000;
     if (out.metrics.encoder.candidate) log(`seed ${seed}: ${variant.name}: encoder: ${out.metrics.encoder.reason}`);
-    const figures = scoreVariant(out, train, humanSet, await predictModel(out.model, testTexts), testTruth, classes, wallSeconds);
+    const figures = scoreVariant(out, train, humanSet, await predictModel(out.model, testTexts, encoders), testTruth, classes, wallSeconds);
     variantFigures[variant.name] = figures;
     if (variant.name === MAIN) {
       // Vanilla KD is the method's own first phase: its student, scored on the test set the same way.
-      vanillaTestAccuracy = accuracyOf(await predictModel(out.vanillaModel, testTexts), testTruth, classes);
+      vanillaTestAccuracy = accuracyOf(await predictModel(out.vanillaModel, testTexts, encoders), testTruth, classes);
       if (checkInvariance) invariance = await invarianceCheck(rows, labels, options, out);
       if (withReviewLoop) reviewLoop = await simulateReviewLoop(train, labels, out, texts, testTexts, testTruth, seed, log);
     }
@@ -625,6 +640,7 @@ export function markdownTables(setting: SettingFigures, command: string, withTar
     out.push(`| **${name}** | ${seeds.map(() => '').join(' | ')} | | | |${withTargets ? ' | |' : ''}`);
     out.push(line(`${name}: final student, test accuracy`, v(name, (f) => f.testAccuracy)));
     out.push(line(`${name}: advised-label accuracy (non-human rows)`, v(name, (f) => f.advisedAccuracy)));
+    out.push(line(`${name}: peer out-of-fold accuracy (non-human rows)`, v(name, (f) => f.peerAccuracy)));
     out.push(line(`${name}: precision@100 of the ranking`, v(name, (f) => f.precisionAt100), 3, isMain && isData ? { text: '≥ 0.93 (mean)', met: () => true } : undefined));
     out.push(line(`${name}: precision@500 of the ranking`, v(name, (f) => f.precisionAt500), 3, isMain && isData ? { text: '≥ 0.80 (mean)', met: () => true } : undefined));
     out.push(line(`${name}: AUROC of the ranking`, v(name, (f) => f.auroc), 3));
@@ -720,6 +736,7 @@ export const benchCommand: CliCommand = {
         backend: { type: 'string', default: 'auto' },
         encoder: { type: 'string', default: DEFAULT_DISTILL_OPTIONS.encoder },
         'encoder-keep': { type: 'string', default: 'if-better' },
+        'embedding-cache': { type: 'string' },
         limit: { type: 'string' },
         'test-limit': { type: 'string' },
         ablations: { type: 'boolean', default: false },
@@ -757,6 +774,7 @@ export const benchCommand: CliCommand = {
       return match[1] === 'hardest' ? simulateStrongTeacher(limited, accuracy) : simulateLlmTeacher(limited, accuracy);
     };
     const keepEncoder = values['encoder-keep'];
+    const embeddingCache = values['embedding-cache'] !== undefined ? path.resolve(values['embedding-cache']) : undefined;
     if (keepEncoder !== 'if-better' && keepEncoder !== 'always') throw new UsageError(`--encoder-keep must be if-better or always, got '${keepEncoder}'`);
     const base: DistillOptions = {
       folds: integer('folds', values.folds, 2),
@@ -792,7 +810,7 @@ export const benchCommand: CliCommand = {
       log(`bench ${name}: ${train.length} train rows, ${test.length} test rows, labels ${labels.join(', ')}, ${humanCount} human rows, seeds ${seeds.join(',')}`);
       const results: SeedFigures[] = [];
       for (const seed of seeds) {
-        results.push(await benchmarkSeed(train, test, labels, seed, humanCount, base, variants, log, values.invariance && settings.length === 0, values['review-loop'], { keepEncoder }));
+        results.push(await benchmarkSeed(train, test, labels, seed, humanCount, base, variants, log, values.invariance && settings.length === 0, values['review-loop'], { keepEncoder }, embeddingCache ? { cacheDir: embeddingCache } : {}));
       }
       settings.push({ name, results });
     }

@@ -704,7 +704,9 @@ export async function predictModel(model: Pick<TrainedModel, 'featurizer' | 'wei
   if (!model.dense) return predictTexts(model, texts);
   const { encoder } = await resolveEncoder(model.dense.encoder.name as EncoderChoice, environment);
   if (!encoder || encoder.version !== model.dense.encoder.version) throw new Error(`the model needs encoder ${model.dense.encoder.name} ${model.dense.encoder.version}`);
-  const values = standardise(model.dense, await encoder.encode(texts));
+  // Through the cache where the environment has one (the bench's test rows, encoded once across seeds and runs).
+  const cache = environment.cacheDir && encoder.cacheable ? EmbeddingCache.open(environment.cacheDir, encoder) : undefined;
+  const values = standardise(model.dense, (await encodeTexts(encoder, texts, cache)).values);
   return predictStudent(model.weights, transform(model.featurizer, texts), { dims: encoder.dims, values });
 }
 
