@@ -81,6 +81,9 @@ export async function resolveEncoder(choice: EncoderChoice, environment: Encoder
   }
 }
 
+/** Texts handed to an encoder's `estimate` (it times some of them; use-lite: one to warm up, 64 timed). */
+const ESTIMATE_SAMPLE_TEXTS = 65;
+
 /**
  * Encodes through the cache where the encoder is worth caching: only texts not yet cached are computed (and appended).
  * A cacheable (slow) encoder runs in batches with the checkpoint and progress between them, cache or not, and says
@@ -103,7 +106,7 @@ export async function encodeTexts(
     if (hit) out.set(hit, r * dims);
     else missing.push(r);
   });
-  if (missing.length && encoder.estimate && onLog) onLog(await encoder.estimate(missing.slice(0, 64).map((r) => texts[r]), missing.length));
+  if (missing.length && encoder.estimate && onLog) onLog(await encoder.estimate(missing.slice(0, ESTIMATE_SAMPLE_TEXTS).map((r) => texts[r]), missing.length));
   const batch = 256;
   for (let from = 0; from < missing.length; from += batch) {
     checkpoint?.();

@@ -32,8 +32,8 @@ export const USE_LITE_MAX_TOKENS = 512;
 const TOKENS_PER_CALL = 4096;
 /** Texts already encoded in this process are not encoded again (bench: test rows, seeds); beyond this many, forget. */
 const MEMO_LIMIT = 40_000;
-/** Texts the estimate before a long encoding times. */
-const ESTIMATE_SAMPLE = 32;
+/** Texts the estimate before a long encoding times: about one model call (TOKENS_PER_CALL), since a smaller call costs nearly as much. */
+const ESTIMATE_SAMPLE = 64;
 
 const runtimeRequire = createRequire(__filename);
 
