@@ -9,6 +9,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { assertNotSameFile, assertReadableFile, readDatasetFile, writeFileAtomic } from '../dataset';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { MODEL_DIR, SETTINGS_FILE } from '../training/artifacts';
+import { EMBEDDING_CACHE_DIR_NAME } from '../training/embeddingCache';
 import type { BackendPreference } from '../training/types';
 import { UsageError, type CliCommand } from './command';
 import { choiceOption, FIELD_OPTIONS, fieldsFrom, runCommand, type CliIo } from './distill';
@@ -89,7 +90,8 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
 
         // TF.js is loaded only here, not when the CLI starts.
         const { loadModel } = await import('../training/model.js');
-        const model = await loadModel(located.modelDir, backend);
+        // A slow encoder's vectors are cached next to the input, as distill caches them next to its dataset.
+        const model = await loadModel(located.modelDir, backend, { cacheDir: path.join(path.dirname(dataPath), EMBEDDING_CACHE_DIR_NAME) });
         const lines: string[] = [];
         for (let start = 0; start < rows.length; start += BATCH_ROWS) {
           const batch = rows.slice(start, start + BATCH_ROWS);

@@ -17,7 +17,8 @@ import { predictStudent, type StudentWeights } from './student';
 import { selectBackend, type TensorFlow } from './backend';
 import { parseEncoderChoice, type BackendPreference } from './types';
 import { labelRecord } from './labelRecord';
-import { resolveEncoder, standardise, type DenseStandardiser, type EncoderEnvironment } from './encoder';
+import { encodeTexts, resolveEncoder, standardise, type DenseStandardiser, type EncoderEnvironment } from './encoder';
+import { EmbeddingCache } from './embeddingCache';
 
 export const MODEL_FORMAT = 'peerkd-fasttext-v1';
 /** A model whose head also reads a pretrained embedding (older builds refuse it by its format instead of misreading it). */
@@ -360,7 +361,9 @@ export async function loadModel(dir: string, backend: BackendPreference = 'auto'
   if (denseMeta) {
     const encoder = await resolveModelEncoder(denseMeta, modelPath, environment);
     const standardiser: DenseStandardiser = { encoder: { name: denseMeta.name, version: denseMeta.version, dims: denseDim }, mean: Float32Array.from(denseMeta.mean), scale: Float32Array.from(denseMeta.scale) };
-    denseFeatures = async (texts) => ({ dims: denseDim, values: standardise(standardiser, await encoder.encode(texts)) });
+    // Through the environment's cache (predict: the one next to the input, which distill filled for the same file).
+    const cache = environment.cacheDir && encoder.cacheable ? EmbeddingCache.open(environment.cacheDir, encoder) : undefined;
+    denseFeatures = async (texts) => ({ dims: denseDim, values: standardise(standardiser, (await encodeTexts(encoder, texts, cache)).values) });
   }
 
   return {

@@ -71,7 +71,7 @@ test('peerkd predict recomputes the use-lite features of a use-lite model, as in
   const out = await runDistillation(
     { rows, labels },
     { folds: 2, stages: 1, seed: 0, backend: 'wasm', finalTargets: 'auto', student: 'fasttext', encoder: 'use-lite' },
-    // The cache the first test filled (when it ran): the rows are not encoded again.
+    // The cache next to the dataset (the first test filled it): the rows are not encoded again.
     { encoders: { cacheDir: join(folder, '.peerkd', 'embedding-cache') } },
     { keepEncoder: 'always' },
   );
@@ -81,8 +81,13 @@ test('peerkd predict recomputes the use-lite features of a use-lite model, as in
   const input = join(folder, 'new.jsonl');
   const texts = ['Stocks fall as oil prices rise', 'Team wins the cup final after extra time', 'New chip doubles battery life of phones'];
   await writeFile(input, texts.map((text, i) => JSON.stringify({ id: `n${i}`, text })).join('\n') + '\n');
+  const cacheDir = join(folder, '.peerkd', 'embedding-cache');
+  const cacheFile = join(cacheDir, (await readdir(cacheDir)).find((name) => name.startsWith('use-lite-'))!);
+  const cachedBefore = (await readFile(cacheFile, 'utf8')).trim().split('\n').length;
   const { code, stdout, stderr } = await runCli(['predict', modelDir, input, '--backend', 'wasm'], folder);
   assert.equal(code, 0, stderr);
+  // predict caches the new rows' vectors next to its input, as distill does.
+  assert.equal((await readFile(cacheFile, 'utf8')).trim().split('\n').length, cachedBefore + texts.length);
   const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as { probs: Record<string, number> });
   const expected = await predictModel(out.model, texts);
   lines.forEach((line, i) => labels.forEach((label, c) => assert.ok(Math.abs(line.probs[label] - expected[i * labels.length + c]) < 1e-4, `${i} ${label}: ${line.probs[label]} vs ${expected[i * labels.length + c]}`)));
