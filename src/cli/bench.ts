@@ -36,7 +36,10 @@ Options:
                      and the editor; the engine keeps glove only where it helps the cross-fitted human rows)
   --encoder-keep K   if-better (default) | always: keep the encoder without the words-alone comparison
 ${ENCODER_ENDPOINT_HELP}
-                     (endpoint vectors are cached in DATA_DIR/.peerkd/embedding-cache)
+  --embedding-cache DIR
+                     where a cached encoder's vectors (use-lite, endpoint) are kept (default
+                     DATA_DIR/.peerkd/embedding-cache, as distill keeps them next to its dataset): later seeds
+                     and later benches read them instead of encoding again
   --limit N          use only the first N train rows (CI slice)
   --test-limit N     use only the first N test rows
   --ablations        also run K=5, hard final targets, 1 and 3 stages
@@ -97,6 +100,8 @@ export function benchRows(file: string, needTeacher: boolean): BenchRow[] {
 
 export interface VariantFigures {
   advisedAccuracy: number;
+  /** Accuracy on the gold labels of the peers' out-of-fold prediction (argmax of peer_probs), same rows. */
+  peerAccuracy: number;
   flagged: number;
   flagPrecision: number;
   flagRecall: number;
@@ -210,6 +215,13 @@ export function expectedCalibrationError(predicted: readonly number[], observed:
   return predicted.length ? ece : NaN;
 }
 
+/** The label of the highest probability (the first in the record's order on a tie). */
+function argmaxLabel(probs: Record<string, number>): string | undefined {
+  let best: string | undefined;
+  for (const [label, p] of Object.entries(probs)) if (best === undefined || p > probs[best]) best = label;
+  return best;
+}
+
 function scoreVariant(out: DistillOutput, train: BenchRow[], humanSet: Set<number>, testProbs: Float32Array, testTruth: Int32Array, classes: number, wallSeconds: number): VariantFigures {
   const rest = train.map((_, i) => i).filter((i) => !humanSet.has(i) && train[i].teacher !== null);
   const isError = rest.map((i) => train[i].teacher !== train[i].gold);
@@ -241,6 +253,7 @@ function scoreVariant(out: DistillOutput, train: BenchRow[], humanSet: Set<numbe
   };
   return {
     advisedAccuracy: advisedRows.filter((i) => out.advisedLabels[i] === train[i].gold).length / advisedRows.length,
+    peerAccuracy: advisedRows.filter((i) => argmaxLabel(out.predictions[i].peer_probs) === train[i].gold).length / advisedRows.length,
     flagged: flagged.length,
     flagPrecision: flagged.length ? flaggedErrors / flagged.length : NaN,
     flagRecall: errors ? flaggedErrors / errors : NaN,
@@ -633,6 +646,7 @@ export function markdownTables(setting: SettingFigures, command: string, withTar
     out.push(`| **${name}** | ${seeds.map(() => '').join(' | ')} | | | |${withTargets ? ' | |' : ''}`);
     out.push(line(`${name}: final student, test accuracy`, v(name, (f) => f.testAccuracy)));
     out.push(line(`${name}: advised-label accuracy (non-human rows)`, v(name, (f) => f.advisedAccuracy)));
+    out.push(line(`${name}: peer out-of-fold accuracy (non-human rows)`, v(name, (f) => f.peerAccuracy)));
     out.push(line(`${name}: precision@100 of the ranking`, v(name, (f) => f.precisionAt100), 3, isMain && isData ? { text: '≥ 0.93 (mean)', met: () => true } : undefined));
     out.push(line(`${name}: precision@500 of the ranking`, v(name, (f) => f.precisionAt500), 3, isMain && isData ? { text: '≥ 0.80 (mean)', met: () => true } : undefined));
     out.push(line(`${name}: AUROC of the ranking`, v(name, (f) => f.auroc), 3));
@@ -729,6 +743,7 @@ export const benchCommand: CliCommand = {
         encoder: { type: 'string', default: DEFAULT_DISTILL_OPTIONS.encoder },
         'encoder-keep': { type: 'string', default: 'if-better' },
         ...ENCODER_ENDPOINT_OPTIONS,
+        'embedding-cache': { type: 'string' },
         limit: { type: 'string' },
         'test-limit': { type: 'string' },
         ablations: { type: 'boolean', default: false },
@@ -766,6 +781,7 @@ export const benchCommand: CliCommand = {
       return match[1] === 'hardest' ? simulateStrongTeacher(limited, accuracy) : simulateLlmTeacher(limited, accuracy);
     };
     const keepEncoder = values['encoder-keep'];
+    const embeddingCache = values['embedding-cache'] !== undefined ? path.resolve(values['embedding-cache']) : undefined;
     if (keepEncoder !== 'if-better' && keepEncoder !== 'always') throw new UsageError(`--encoder-keep must be if-better or always, got '${keepEncoder}'`);
     const base: DistillOptions = {
       folds: integer('folds', values.folds, 2),
@@ -779,7 +795,7 @@ export const benchCommand: CliCommand = {
     // The endpoint encoder: its server in the options, its key from the environment, its vectors cached in DATA_DIR
     // (the seeds and variants embed the same texts once).
     const flags = encoderEndpointFromFlags(values, process.env);
-    const encoders: EncoderEnvironment = { cacheDir: path.join(dir, EMBEDDING_CACHE_DIR_NAME), apiKey: flags.apiKey };
+    const encoders: EncoderEnvironment = { cacheDir: embeddingCache ?? path.join(dir, EMBEDDING_CACHE_DIR_NAME), apiKey: flags.apiKey };
     if (base.encoder === 'endpoint') {
       const endpoint = endpointSettings(flags.settings);
       base.encoderEndpoint = flags.settings ?? { baseUrl: endpoint.baseUrl, model: endpoint.model };

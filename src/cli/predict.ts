@@ -9,11 +9,11 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { assertNotSameFile, assertReadableFile, readDatasetFile, writeFileAtomic } from '../dataset';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { MODEL_DIR, SETTINGS_FILE } from '../training/artifacts';
+import { EMBEDDING_CACHE_DIR_NAME } from '../training/embeddingCache';
 import type { BackendPreference } from '../training/types';
 import { UsageError, type CliCommand } from './command';
 import { choiceOption, FIELD_OPTIONS, fieldsFrom, runCommand, type CliIo } from './distill';
 import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
-import { EMBEDDING_CACHE_DIR_NAME } from '../training/embeddingCache';
 
 const BACKENDS: readonly BackendPreference[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 const BATCH_ROWS = 2048;
@@ -96,6 +96,7 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
 
         // TF.js is loaded only here, not when the CLI starts.
         const { loadModel } = await import('../training/model.js');
+        // A slow encoder's vectors are cached next to the input, as distill caches them next to its dataset.
         const flags = encoderEndpointFromFlags(values, process.env);
         const model = await loadModel(located.modelDir, backend, {
           cacheDir: path.join(path.dirname(dataPath), EMBEDDING_CACHE_DIR_NAME),

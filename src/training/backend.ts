@@ -103,6 +103,15 @@ export function selectBackend(preference: BackendPreference = 'auto'): Promise<B
   return cached;
 }
 
+/**
+ * The backend this process already selected (the run's or predict's `--backend`), else the `auto` one: for code that
+ * runs inside a run without being handed its preference (a model-based encoder), so that it never switches the
+ * process's TensorFlow.js backend under the run.
+ */
+export function activeBackend(): Promise<BackendSelection> {
+  return cached ?? selectBackend('auto');
+}
+
 async function doSelect(preference: BackendPreference): Promise<BackendSelection> {
   // Production mode: skips debug checks and the cpu backend's console banner advertising tfjs-node.
   bundledTf.enableProdMode();

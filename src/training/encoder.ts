@@ -31,8 +31,12 @@ export interface TextEncoder {
   readonly cacheable: boolean;
   /** rows × dims, row-major. */
   encode(texts: readonly string[]): Promise<Float32Array>;
-  /** What encoding these texts (the ones not in the cache) will cost, for the log before it starts (an endpoint that bills). */
-  describeCost?(texts: readonly string[]): string;
+  /**
+   * Optional, for a slow or billed encoder: a line for the log before these texts (the ones not in the cache) are
+   * encoded — how long it will take on which backend (use-lite times a first sample), or what it will cost (an
+   * endpoint's token estimate). encodeTexts calls it once.
+   */
+  estimate?(texts: readonly string[]): Promise<string>;
   /** What it did so far (requests, retries, tokens the server counted), for the log after encoding; undefined if nothing. */
   describeUsage?(): string | undefined;
 }
@@ -102,23 +106,29 @@ export async function resolveEncoder(choice: EncoderChoice, environment: Encoder
   }
 }
 
-/** Encodes through the cache where the encoder is worth caching: only texts not yet cached are computed (and appended). */
+/**
+ * Encodes through the cache where the encoder is worth caching: only texts not yet cached are computed (and appended).
+ * A cacheable (slow) encoder runs in batches with the checkpoint and progress between them, cache or not, and says
+ * first how long it will take (its `estimate`, to onLog).
+ */
 export async function encodeTexts(
   encoder: TextEncoder,
   texts: readonly string[],
   cache?: EmbeddingCache,
   checkpoint?: () => void,
   onProgress?: (encoded: number, total: number) => void,
+  onLog?: (line: string) => void,
 ): Promise<{ values: Float32Array; cached: number }> {
   const { dims } = encoder;
-  if (!cache || !encoder.cacheable) return { values: await encoder.encode(texts), cached: 0 };
+  if (!encoder.cacheable) return { values: await encoder.encode(texts), cached: 0 };
   const out = new Float32Array(texts.length * dims);
   const missing: number[] = [];
   texts.forEach((text, r) => {
-    const hit = cache.get(text);
+    const hit = cache?.get(text);
     if (hit) out.set(hit, r * dims);
     else missing.push(r);
   });
+  if (missing.length && encoder.estimate && onLog) onLog(await encoder.estimate(missing.map((r) => texts[r])));
   const batch = 256;
   for (let from = 0; from < missing.length; from += batch) {
     checkpoint?.();
@@ -129,7 +139,7 @@ export async function encodeTexts(
     rows.forEach((r, i) => {
       const vector = values.subarray(i * dims, (i + 1) * dims);
       out.set(vector, r * dims);
-      cache.put(texts[r], vector);
+      cache?.put(texts[r], vector);
     });
   }
   if (missing.length) onProgress?.(missing.length, missing.length);

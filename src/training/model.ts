@@ -361,7 +361,8 @@ export async function loadModel(dir: string, backend: BackendPreference = 'auto'
   if (denseMeta) {
     const encoder = await resolveModelEncoder(denseMeta, modelPath, environment);
     const standardiser: DenseStandardiser = { encoder: { name: denseMeta.name, version: denseMeta.version, dims: denseDim }, mean: Float32Array.from(denseMeta.mean), scale: Float32Array.from(denseMeta.scale) };
-    // Through the disk cache where the encoder is worth caching (an endpoint): rows embedded in training are not sent again.
+    // Through the environment's cache (predict: the one next to the input, which distill filled for the same file; an
+    // endpoint's rows embedded in training are not sent again).
     const cache = environment.cacheDir && encoder.cacheable ? EmbeddingCache.open(environment.cacheDir, encoder) : undefined;
     denseFeatures = async (texts) => ({ dims: denseDim, values: standardise(standardiser, (await encodeTexts(encoder, texts, cache)).values) });
   }

@@ -811,9 +811,8 @@ async function encodeRows(
   if (!resolved.encoder) return { ...resolved, dense: undefined, standardiser: undefined, encodeMs: 0, cachedRows: 0, cacheProblems: [] as string[] };
   const cache = environment.cacheDir && resolved.encoder.cacheable ? EmbeddingCache.open(environment.cacheDir, resolved.encoder) : undefined;
   const name = resolved.encoder.name;
-  // An encoder that bills (an endpoint) says what the texts not yet in the cache will cost before it starts.
-  if (resolved.encoder.describeCost) log(resolved.encoder.describeCost(cache ? texts.filter((text) => !cache.get(text)) : texts));
-  const { values, cached } = await encodeTexts(resolved.encoder, texts, cache, checkpoint, (encoded, total) => onProgress(name, encoded, total, performance.now() - started));
+  // A slow or billed encoder says first what the texts not yet in the cache will take or cost (its estimate).
+  const { values, cached } = await encodeTexts(resolved.encoder, texts, cache, checkpoint, (encoded, total) => onProgress(name, encoded, total, performance.now() - started), log);
   const usage = resolved.encoder.describeUsage?.();
   if (usage) log(usage);
   const standardiser: DenseStandardiser = fitStandardiser(resolved.encoder, values);

@@ -25,7 +25,7 @@ export interface TrainingRow {
  * Pretrained representations next to the words (encoder.ts, encoders/); `auto` picks the best one available and says
  * which. A name in ENCODERS_WITH_ARGUMENT takes one after a colon (`static:<folder>`); the others take none.
  */
-export const ENCODER_NAMES = ['auto', 'none', 'glove', 'static', 'endpoint'] as const;
+export const ENCODER_NAMES = ['auto', 'none', 'glove', 'use-lite', 'static', 'endpoint'] as const;
 export type EncoderName = (typeof ENCODER_NAMES)[number];
 export const ENCODERS_WITH_ARGUMENT: readonly EncoderName[] = ['static'];
 /** What the argument of such a name is, for help texts (`folder` → `static:<folder>`). */

@@ -4,7 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SettingFigures } from '../../src/cli/bench';
@@ -70,9 +70,11 @@ test('peerkd bench on a slice prints the table and writes figures consistent wit
   const teacherErrors = TRAIN_ROWS - teacherRight;
 
   for (const [name, variant] of Object.entries(figures.variants)) {
-    for (const key of ['advisedAccuracy', 'precisionAt100', 'precisionAt500', 'auroc', 'testAccuracy'] as const) {
+    for (const key of ['advisedAccuracy', 'peerAccuracy', 'precisionAt100', 'precisionAt500', 'auroc', 'testAccuracy'] as const) {
       assert.ok(variant[key] >= 0 && variant[key] <= 1, `${name}: ${key} = ${variant[key]}`);
     }
+    // Peers trained on 400 teacher labels do better than chance on 4 classes (a wrong field read would give ~0.25).
+    assert.ok(variant.peerAccuracy > 0.5, `${name}: peer out-of-fold accuracy ${variant.peerAccuracy}`);
     // Flag precision and recall must describe the same set of true positives.
     if (variant.flagged > 0) {
       const truePositives = variant.flagPrecision * variant.flagged;
@@ -116,4 +118,19 @@ test('peerkd bench --review-loop reviews 10 % of the rows, re-ranked and static,
     assert.ok(steps[0].fileAccuracy > 0.5 && steps[0].fileAccuracy <= 1);
   }
   for (const accuracy of [loop.rerankedStudentTestAccuracy, loop.staticStudentTestAccuracy, loop.goldStudentTestAccuracy]) assert.ok(accuracy > 0.3 && accuracy <= 1);
+});
+
+test('peerkd bench --embedding-cache: a slow encoder encodes each train and test row once across seeds, into DIR', async () => {
+  const cacheDir = join(folder, 'embedding-cache');
+  const json = join(folder, 'bench-use-lite.json');
+  const { code, stderr } = await runCli(['bench', dataDir, '--limit', '120', '--test-limit', '40', '--seeds', '0,1', '--human', '20', '--backend', 'wasm', '--main-only', '--encoder', 'use-lite', '--encoder-keep', 'always', '--embedding-cache', cacheDir, '--json', json]);
+  assert.equal(code, 0, stderr);
+  const files = readdirSync(cacheDir);
+  assert.equal(files.length, 1, files.join(', '));
+  const keys = readFileSync(join(cacheDir, files[0]), 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { k: string }).k);
+  // 120 train + 40 test rows, each once although two seeds trained and predicted on them.
+  assert.equal(keys.length, 160);
+  assert.equal(new Set(keys).size, 160);
+  const figures = JSON.parse(readFileSync(json, 'utf8')) as { settings: SettingFigures[] };
+  assert.equal(figures.settings[0].results.length, 2);
 });

@@ -97,7 +97,7 @@ test('endpoint: a probe gives the size; vectors come back in input order by data
   assert.deepEqual(calls.slice(1).map((call) => (JSON.parse(call.body) as { input: string[] }).input.length), [32, 32, 6]);
   // embeddingsReply counts 10 tokens a text; the probe's request is counted too.
   assert.equal(encoder.describeUsage!(), 'encoder endpoint: 71 text(s) embedded in 4 request(s) (0 retried), 710 tokens as the server counted them');
-  assert.match(encoder.describeCost!(inputs), new RegExp(`70 text\\(s\\) to embed with fake-embed at ${server.baseUrl.replace(/[.]/g, '\\.')}.*about ${estimateEmbeddingTokens(inputs)} tokens .* in 3 request\\(s\\)`));
+  assert.match(await encoder.estimate!(inputs), new RegExp(`70 text\\(s\\) to embed with fake-embed at ${server.baseUrl.replace(/[.]/g, '\\.')}.*about ${estimateEmbeddingTokens(inputs)} tokens .* in 3 request\\(s\\)`));
 
   // A configured size is asked for and needs no probe.
   server.requests.length = 0;

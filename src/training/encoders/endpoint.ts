@@ -205,7 +205,7 @@ export async function openEndpoint(environment: EncoderEnvironment): Promise<Tex
     version: endpointVersion(settings.baseUrl, settings.model, size),
     dims: size,
     cacheable: true,
-    describeCost: (texts) => formatEmbeddingEstimate(texts, settings.baseUrl, settings.model),
+    estimate: async (texts) => formatEmbeddingEstimate(texts, settings.baseUrl, settings.model),
     describeUsage: () => {
       const { requests, retries, texts, tokens } = client.stats;
       if (requests === 0) return undefined;

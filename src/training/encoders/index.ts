@@ -7,6 +7,7 @@ import type { EncoderName } from '../types';
 import { openEndpoint } from './endpoint';
 import { openGlove } from './glove';
 import { openStatic } from './static';
+import { openUseLite } from './useLite';
 
 export interface EncoderFactory {
   /**
@@ -20,6 +21,7 @@ export const ENCODER_FACTORIES: Record<Exclude<EncoderName, 'auto' | 'none'>, En
   glove: { open: async (_argument, environment) => openGlove(environment) },
   static: { open: (argument, environment) => openStatic(argument, environment) },
   endpoint: { open: (_argument, environment) => openEndpoint(environment) },
+  'use-lite': { open: async () => openUseLite() },
 };
 
 /**
