@@ -23,6 +23,16 @@ export interface CalibrationInput {
   human: Int32Array;
   /** Teacher's probability for its label per row, NaN where unknown. */
   teacherConfidence: Float32Array;
+  /**
+   * 1 where the human label came from reviewing an earlier run's queue (types.ts TrainingRow.reviewed): a known label
+   * (its row is advised, never flagged) but not a random pair, so no estimator here uses it. Absent: none.
+   */
+  reviewed?: Uint8Array;
+}
+
+/** A human label that may serve as a random sample of the rows (not one chosen by review). */
+export function isSampleLabel(input: Pick<CalibrationInput, 'human' | 'reviewed'>, row: number): boolean {
+  return input.human[row] >= 0 && !input.reviewed?.[row];
 }
 
 export interface CalibrationParameters {
@@ -133,7 +143,7 @@ export function estimateConfusion(input: CalibrationInput, include: (row: number
   }
   // Human rows are exact (true, teacher) pairs. They are few; weight them as much as the rows they stand for.
   let humanPairs = 0;
-  for (let i = 0; i < rows; i++) if (human[i] >= 0 && teacher[i] >= 0 && include(i)) humanPairs++;
+  for (let i = 0; i < rows; i++) if (isSampleLabel(input, i) && teacher[i] >= 0 && include(i)) humanPairs++;
   let teacherRows = 0;
   for (let t = 0; t < classes; t++) teacherRows += teacherCount[t];
   const humanWeight = humanPairs > 0 ? Math.max(1, teacherRows / humanPairs) * humanShare(humanPairs) : 0;
@@ -141,7 +151,7 @@ export function estimateConfusion(input: CalibrationInput, include: (row: number
   const counts = new Float64Array(classes * classes);
   for (let k = 0; k < counts.length; k++) counts[k] = 1 + confidentWeight * joint[k];
   for (let i = 0; i < rows; i++) {
-    if (human[i] >= 0 && teacher[i] >= 0 && include(i)) counts[human[i] * classes + teacher[i]] += humanWeight;
+    if (isSampleLabel(input, i) && teacher[i] >= 0 && include(i)) counts[human[i] * classes + teacher[i]] += humanWeight;
   }
   const confusion = new Float32Array(classes * classes);
   for (let y = 0; y < classes; y++) {
@@ -527,7 +537,7 @@ export function calibrate(input: CalibrationInput, options: Partial<CalibrateOpt
   const { classes, teacher, human } = input;
   const rows = teacher.length;
   const humanRows: number[] = [];
-  for (let i = 0; i < rows; i++) if (human[i] >= 0) humanRows.push(i);
+  for (let i = 0; i < rows; i++) if (isSampleLabel(input, i)) humanRows.push(i);
   const humanPairs = humanRows.filter((row) => teacher[row] >= 0);
 
   const confusion = estimateConfusion(input);

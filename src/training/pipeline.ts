@@ -69,7 +69,10 @@ export const AUTO_FINAL_TARGETS: 'soft' | 'hard' = 'hard';
 export interface DistillMetrics {
   rows: number;
   teacherRows: number;
+  /** Rows with a human label that may serve as a random sample (every human label except the reviewed ones). */
   humanRows: number;
+  /** Rows whose human label was set in review of an earlier run's queue (TrainingRow.reviewed). */
+  reviewedRows: number;
   /** Rows with neither a teacher nor a human label: predicted, not trained on. */
   unlabelledRows: number;
   labels: string[];
@@ -220,6 +223,7 @@ function compareRows(a: TrainingRow, b: TrainingRow): number {
     compareStrings(a.teacher ?? '', b.teacher ?? '') ||
     compareStrings(a.human ?? '', b.human ?? '') ||
     (a.teacherConfidence ?? -1) - (b.teacherConfidence ?? -1) ||
+    Number(a.reviewed ?? false) - Number(b.reviewed ?? false) ||
     a.line - b.line
   );
 }
@@ -284,6 +288,9 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   const teacher = Int32Array.from(rows, (row) => (row.teacher === null ? -1 : labelIndex.get(row.teacher)!));
   const human = Int32Array.from(rows, (row) => (row.human === null ? -1 : labelIndex.get(row.human)!));
   const teacherConfidence = Float32Array.from(rows, (row) => (row.teacherConfidence === null ? NaN : row.teacherConfidence));
+  // Human labels set in review of an earlier run's queue: labels to train on, never a random sample (TrainingRow.reviewed).
+  const reviewed = Uint8Array.from(rows, (row) => (row.human !== null && row.reviewed ? 1 : 0));
+  const sampleLabel = (i: number) => human[i] >= 0 && reviewed[i] === 0;
   const labelled: number[] = [];
   const unlabelled: number[] = [];
   for (let i = 0; i < n; i++) (teacher[i] >= 0 || human[i] >= 0 ? labelled : unlabelled).push(i);
@@ -339,7 +346,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   // peers are trained with and without the embedding (with the seeds the pipeline gives them anyway), and the
   // embedding is kept only where its peers predict the human rows better, cross-fitted (keepEmbedding). The kept
   // variant's peers are stage 1's, so the choice costs one stage of peers.
-  const humanRowsForChoice = labelled.filter((row) => human[row] >= 0);
+  const humanRowsForChoice = labelled.filter(sampleLabel);
   const encoderTrial = encoding.dense !== undefined && tuning.keepEncoder !== 'always' && humanRowsForChoice.length > 0;
 
   // Independent students train at once in worker threads (studentPool.ts), the dense features shared with them like
@@ -520,7 +527,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     vanillaTraining.catch(() => undefined); // awaited below; a failure of a peer must not leave it unhandled
 
     // 2–3. Peer advice over stages, calibrated after each stage.
-    const calibrationInputBase = { classes, teacher, human, teacherConfidence };
+    const calibrationInputBase = { classes, teacher, human, teacherConfidence, reviewed };
     let stageTargets = trustedTargets;
     const peerSum = new Float32Array(n * classes);
     let lastStagePeers = new Float32Array(n * classes);
@@ -609,13 +616,16 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       rows, labels, flagged: advice.flagged, suggested: advice.suggested, teacher, human, peers: lastStage!, features: fitted.features, featurizer: featurizer.config, dense, withBuckets,
       denseWords: dense ? await denseWordVectors(encoding, rows.filter((_, i) => advice.flagged[i]).map((row) => row.text)) : undefined,
     });
-    const humanRows = rows.map((_, i) => i).filter((i) => human[i] >= 0);
+    // The checks against human labels use the random ones only: reviewed rows were chosen because the run doubted them.
+    const humanRows = rows.map((_, i) => i).filter(sampleLabel);
+    const reviewedRows = rows.filter((_, i) => reviewed[i] === 1).length;
     const studentRight = humanRows.filter((i) => argmax(lastStagePeers, i * classes, classes) === human[i]).length;
     const confusion = advice.parameters.confusion;
     const metrics: DistillMetrics = {
       rows: n,
       teacherRows: rows.filter((row) => row.teacher !== null).length,
       humanRows: humanRows.length,
+      reviewedRows,
       unlabelledRows: unlabelled.length,
       labels: [...labels],
       folds: options.folds,

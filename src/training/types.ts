@@ -19,6 +19,12 @@ export interface TrainingRow {
   human: string | null;
   /** Teacher's probability for its own label, when the teacher reported one. */
   teacherConfidence: number | null;
+  /**
+   * The human label was set in review of an earlier run's queue (a row that run flagged), so the row was chosen for
+   * its score, not at random: it trains the students like any human label but is never a calibration pair, never
+   * rectifies the teacher estimate and never judges an encoder (workerRuntime.ts markReviewedRows; docs/METHOD.md §4c).
+   */
+  reviewed?: boolean;
 }
 
 /**

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import {
   METRICS_FILE,
   newRunId,
+  readLatestRun,
   resolveRunsDir,
   RunWriter,
   SETTINGS_FILE,
@@ -33,6 +34,7 @@ import {
 import type { BackendPreference, DistillOptions, DistillProgress, Prediction, RowExplanation, TrainingRow } from './types';
 import type { EncoderEnvironment } from './encoder';
 import { EMBEDDING_CACHE_DIR_NAME } from './embeddingCache';
+import { markReviewedRows, reviewedIdsOf } from './reviewedRows';
 import { takeEncoderApiKey } from './encoders/endpoint';
 import { redactSecret } from '../teacher/redact';
 
@@ -269,6 +271,29 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     for (const warning of input.warnings) log('warn', warning);
     throwIfCancelled();
 
+    // Human labels set in review of the previous run's queue train the students but are no random sample (reviewedRows.ts).
+    try {
+      const previous = await readLatestRun(datasetPath, request.outputDir);
+      if (previous) {
+        const reviewedIds = (previous.settings as { reviewedIds?: unknown }).reviewedIds;
+        const marked = markReviewedRows(input.rows, {
+          runId: previous.runId,
+          predictions: previous.predictions,
+          reviewedIds: Array.isArray(reviewedIds) ? reviewedIds.filter((id): id is string => typeof id === 'string') : undefined,
+        });
+        if (marked > 0) {
+          log(
+            'info',
+            `${marked} human label(s) were set on rows that run ${previous.runId} flagged (review): the students train on them, ` +
+              `but the calibration, the teacher estimate and the checks rest on the other ${counts.humanLabelled - marked} human label(s), the random sample`,
+          );
+        }
+      }
+    } catch (error) {
+      log('warn', `the previous run could not be read, so every human label counts as a random sample: ${errorText(error)}`);
+    }
+    throwIfCancelled();
+
     const engine = await loadEngine();
     throwIfCancelled();
     let lastSent = 0;
@@ -321,6 +346,7 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
       counts,
       backend: result.backend,
       ...(encoderOf(result.metrics) ? { encoder: encoderOf(result.metrics) } : {}),
+      reviewedIds: reviewedIdsOf(input.rows),
     };
     await writer.writeJson(SETTINGS_FILE, settings);
     const summary = summarize(result.predictions, input, {
