@@ -58,7 +58,8 @@ ${ENCODER_ENDPOINT_HELP}
                      report the largest difference (issue 12: it must be 0)
   --review-loop      after the PeerKD run of each seed, simulate a reviewer holding the gold labels: the top 100 rows
                      of the queue per round (accept a right suggestion, else set the gold label), re-ranked after
-                     each round without retraining, until 10 % of the rows are reviewed; the same with the run's
+                     each round without retraining, until 10 % of the rows are reviewed; the same re-ranked and
+                     retrained (a new run, review labels marked as such) every 500 decisions; the same with the run's
                      static ranking; then a student trained on each file's labels against one on all gold labels
   --json FILE        write every figure as JSON
   --docs FILE        write the tables into FILE between <!-- bench:start --> and <!-- bench:end -->
@@ -183,6 +184,14 @@ export interface ReviewLoopFigures {
   /** Time of one re-rank (all rows), mean over the rounds, and of fitting the run's calibration once, ms. */
   rerankMs: number;
   prepareMs: number;
+  /**
+   * The second variant: re-ranked as above, and retrained (a new PeerKD run on every human label so far, the reviewed
+   * ones marked as such) every REVIEW_LOOP_RETRAIN_EVERY decisions and at the end. Absent in older results.
+   */
+  retrained?: ReviewLoopStep[];
+  retrainedStudentTestAccuracy?: number;
+  /** Wall time of one retraining, mean, ms. */
+  retrainMs?: number;
 }
 
 export interface SettingFigures {
@@ -355,7 +364,11 @@ export async function benchmarkSeed(
       // Vanilla KD is the method's own first phase: its student, scored on the test set the same way.
       vanillaTestAccuracy = accuracyOf(await predictModel(out.vanillaModel, testTexts, encoders), testTruth, classes);
       if (checkInvariance) invariance = await invarianceCheck(rows, labels, options, out);
-      if (withReviewLoop) reviewLoop = await simulateReviewLoop(train, labels, out, texts, testTexts, testTruth, seed, log);
+      if (withReviewLoop) {
+        const retrain = (human: readonly (string | null)[], reviewed: ReadonlySet<number>) =>
+          runDistillation({ rows: rows.map((row, i) => ({ ...row, human: human[i], ...(reviewed.has(i) ? { reviewed: true } : {}) })), labels }, options, { encoders }, { ...tuning, ...variant.tuning });
+        reviewLoop = await simulateReviewLoop(train, labels, out, texts, testTexts, testTruth, seed, log, retrain);
+      }
     }
     const c = figures.calibration;
     log(
@@ -385,6 +398,7 @@ export async function benchmarkSeed(
 /** Rows reviewed per round of the simulated review loop, and the share of the rows it stops at. */
 export const REVIEW_LOOP_BATCH = 100;
 export const REVIEW_LOOP_SHARE = 0.1;
+export const REVIEW_LOOP_RETRAIN_EVERY = 500;
 
 /**
  * The review loop of issue 10 §2, simulated: an oracle holding the gold labels reviews the top REVIEW_LOOP_BATCH rows
@@ -403,6 +417,8 @@ export async function simulateReviewLoop(
   testTruth: Int32Array,
   seed: number,
   log: (line: string) => void,
+  /** A new PeerKD run on these human labels (`reviewed`: the rows whose label came from this loop); none: no second variant. */
+  retrain?: (human: readonly (string | null)[], reviewed: ReadonlySet<number>) => Promise<DistillOutput>,
 ): Promise<ReviewLoopFigures> {
   const classes = labels.length;
   const index = new Map(labels.map((label, i) => [label, i]));
@@ -458,6 +474,42 @@ export async function simulateReviewLoop(
   }
   const staticFile = train.map((_, i) => staticHuman[i] ?? out.advisedLabels[i]);
 
+  // Re-ranked and retrained every REVIEW_LOOP_RETRAIN_EVERY decisions (and at the end, for the file's adopted labels).
+  let retrained: ReviewLoopStep[] | undefined;
+  let retrainedFile: (string | null)[] | undefined;
+  let retrainMs = 0;
+  if (retrain) {
+    retrained = [];
+    const retrainHuman = out.predictions.map((prediction) => prediction.human);
+    const fromLoop = new Set<number>();
+    let run = out;
+    let ranker = prepareRerank({ labels: run.metrics.labels, predictions: run.predictions });
+    let queue = ranker.rerank(retrainHuman);
+    let done = 0;
+    let found = 0;
+    let retrains = 0;
+    while (done < budget && queue.order.length > 0) {
+      for (const i of queue.order.slice(0, Math.min(REVIEW_LOOP_BATCH, budget - done))) {
+        retrainHuman[i] = train[i].gold;
+        fromLoop.add(i);
+        if (isError(i)) found++;
+        done++;
+      }
+      if (done % REVIEW_LOOP_RETRAIN_EVERY === 0 || done >= budget) {
+        const started = performance.now();
+        run = await retrain(retrainHuman, fromLoop);
+        retrainMs += performance.now() - started;
+        retrains++;
+        ranker = prepareRerank({ labels: run.metrics.labels, predictions: run.predictions });
+        log(`seed ${seed}: review loop: retrained after ${done} reviewed (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+      }
+      queue = ranker.rerank(retrainHuman);
+      retrained.push({ reviewed: done, errorsFound: found, fileAccuracy: fileAccuracy(retrainHuman, queue.adopted) });
+    }
+    retrainedFile = train.map((_, i) => retrainHuman[i] ?? queue.adopted[i]);
+    retrainMs = retrains ? retrainMs / retrains : 0;
+  }
+
   reranked.forEach((step, k) => {
     const other = staticSteps[k];
     log(
@@ -477,6 +529,10 @@ export async function simulateReviewLoop(
   const rerankedStudentTestAccuracy = await student(rerankedFile);
   const staticStudentTestAccuracy = await student(staticFile);
   const goldStudentTestAccuracy = await student(train.map((row) => row.gold));
+  const retrainedStudentTestAccuracy = retrainedFile ? await student(retrainedFile) : undefined;
+  if (retrainedStudentTestAccuracy !== undefined) {
+    log(`seed ${seed}: review loop: final student on the retrained file ${retrainedStudentTestAccuracy.toFixed(4)} (errors found ${retrained!.at(-1)?.errorsFound ?? 0})`);
+  }
   log(
     `seed ${seed}: review loop: final student on the re-ranked file ${rerankedStudentTestAccuracy.toFixed(4)}, on the static file ` +
       `${staticStudentTestAccuracy.toFixed(4)}, on all gold labels ${goldStudentTestAccuracy.toFixed(4)}; one re-rank of ${train.length} rows ` +
@@ -492,6 +548,7 @@ export async function simulateReviewLoop(
     goldStudentTestAccuracy,
     rerankMs: rerankMs / reranks,
     prepareMs,
+    ...(retrained ? { retrained, retrainedStudentTestAccuracy, retrainMs } : {}),
   };
 }
 
@@ -679,15 +736,15 @@ export function reviewLoopTable(setting: SettingFigures, withTargets: boolean): 
     '',
     `An oracle with the gold labels reviews the top ${loops[0].batch} rows of the queue per round, until ${loops[0].budget} rows (10 %) are reviewed.`,
     '',
-    '| reviewed | errors found, re-ranked | errors found, static | file label accuracy, re-ranked | file label accuracy, static |',
-    '| ---: | ---: | ---: | ---: | ---: |',
+    '| reviewed | errors found, re-ranked | errors found, re-ranked + retrained | errors found, static | file label accuracy, re-ranked | file label accuracy, re-ranked + retrained | file label accuracy, static |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const steps = Math.max(...loops.map((loop) => loop.reranked.length));
   for (let k = 0; k < steps; k++) {
     const pick = (list: (loop: ReviewLoopFigures) => ReviewLoopStep[], field: keyof ReviewLoopStep) => mean(loops.map((loop) => list(loop)[k]?.[field] ?? NaN));
     out.push(
-      `| ${format(pick((l) => l.reranked, 'reviewed'), 0)} | ${format(pick((l) => l.reranked, 'errorsFound'), 1)} | ${format(pick((l) => l.static, 'errorsFound'), 1)} | ` +
-        `${format(pick((l) => l.reranked, 'fileAccuracy'))} | ${format(pick((l) => l.static, 'fileAccuracy'))} |`,
+      `| ${format(pick((l) => l.reranked, 'reviewed'), 0)} | ${format(pick((l) => l.reranked, 'errorsFound'), 1)} | ${format(pick((l) => l.retrained ?? [], 'errorsFound'), 1)} | ${format(pick((l) => l.static, 'errorsFound'), 1)} | ` +
+        `${format(pick((l) => l.reranked, 'fileAccuracy'))} | ${format(pick((l) => l.retrained ?? [], 'fileAccuracy'))} | ${format(pick((l) => l.static, 'fileAccuracy'))} |`,
     );
   }
   const errorsAt1000 = (list: ReviewLoopStep[]) => list.find((step) => step.reviewed === 1000)?.errorsFound ?? NaN;
@@ -703,6 +760,10 @@ export function reviewLoopTable(setting: SettingFigures, withTargets: boolean): 
     `| errors found in the first 1,000 reviewed, re-ranked | ${loops.map((l) => format(errorsAt1000(l.reranked), 0)).join(' | ')} | ${format(rerankedAt1000, 1)} | ≥ 800 | ${met(rerankedAt1000 >= 800)} |`,
     `| errors found in the first 1,000 reviewed, static | ${loops.map((l) => format(errorsAt1000(l.static), 0)).join(' | ')} | ${format(staticAt1000, 1)} | | |`,
     `| student on the re-ranked file, test accuracy | ${loops.map((l) => format(l.rerankedStudentTestAccuracy)).join(' | ')} | ${format(reranked)} | | |`,
+    `| errors found in the first 1,000 reviewed, re-ranked + retrained every ${REVIEW_LOOP_RETRAIN_EVERY} | ${loops.map((l) => format(errorsAt1000(l.retrained ?? []), 0)).join(' | ')} | ${format(mean(loops.map((l) => errorsAt1000(l.retrained ?? []))), 1)} | ≥ 800 | ${met(mean(loops.map((l) => errorsAt1000(l.retrained ?? []))) >= 800)} |`,
+    `| student on the re-ranked + retrained file, test accuracy | ${loops.map((l) => format(l.retrainedStudentTestAccuracy ?? NaN)).join(' | ')} | ${format(mean(loops.map((l) => l.retrainedStudentTestAccuracy ?? NaN)))} | | |`,
+    `| re-ranked + retrained − all gold | ${loops.map((l) => format((l.retrainedStudentTestAccuracy ?? NaN) - l.goldStudentTestAccuracy)).join(' | ')} | ${format(mean(loops.map((l) => (l.retrainedStudentTestAccuracy ?? NaN) - l.goldStudentTestAccuracy)))} | ≥ −0.015 | ${met(mean(loops.map((l) => (l.retrainedStudentTestAccuracy ?? NaN) - l.goldStudentTestAccuracy)) >= -0.015 - 1e-12)} |`,
+    `| one retraining, s | ${loops.map((l) => format((l.retrainMs ?? NaN) / 1000, 1)).join(' | ')} | ${format(mean(loops.map((l) => (l.retrainMs ?? NaN) / 1000)), 1)} | | |`,
     `| student on the static file, test accuracy | ${loops.map((l) => format(l.staticStudentTestAccuracy)).join(' | ')} | ${format(mean(loops.map((l) => l.staticStudentTestAccuracy)))} | | |`,
     `| student on all gold labels, test accuracy | ${loops.map((l) => format(l.goldStudentTestAccuracy)).join(' | ')} | ${format(gold)} | | |`,
     `| re-ranked − all gold | ${loops.map((l) => format(l.rerankedStudentTestAccuracy - l.goldStudentTestAccuracy)).join(' | ')} | ${format(reranked - gold)} | ≥ −0.015 | ${met(reranked - gold >= -0.015 - 1e-12)} |`,

@@ -112,7 +112,10 @@ test('peerkd bench --review-loop reviews 10 % of the rows, re-ranked and static,
   const { settings } = JSON.parse(readFileSync(json, 'utf8')) as { settings: SettingFigures[] };
   const loop = settings[0].results[0].reviewLoop!;
   assert.equal(loop.budget, TRAIN_ROWS / 10);
-  for (const steps of [loop.reranked, loop.static]) {
+  assert.match(stdout, /\| errors found in the first 1,000 reviewed, re-ranked \+ retrained every 500 \|/);
+  assert.match(stderr, /review loop: retrained after 40 reviewed/);
+  assert.ok(loop.retrainedStudentTestAccuracy! > 0.3 && loop.retrainedStudentTestAccuracy! <= 1);
+  for (const steps of [loop.reranked, loop.static, loop.retrained!]) {
     assert.deepEqual(steps.map((step) => step.reviewed), [40]);
     assert.ok(steps[0].errorsFound >= 0 && steps[0].errorsFound <= 40);
     assert.ok(steps[0].fileAccuracy > 0.5 && steps[0].fileAccuracy <= 1);
