@@ -500,7 +500,7 @@ export async function simulateReviewLoop(
         run = await retrain(retrainHuman, fromLoop);
         retrainMs += performance.now() - started;
         retrains++;
-        ranker = prepareRerank({ labels: run.metrics.labels, predictions: run.predictions });
+        ranker = prepareRerank({ labels: run.metrics.labels, predictions: run.predictions, reviewedIds: [...fromLoop].map((i) => run.predictions[i].id) });
         log(`seed ${seed}: review loop: retrained after ${done} reviewed (${((performance.now() - started) / 1000).toFixed(1)} s)`);
       }
       queue = ranker.rerank(retrainHuman);

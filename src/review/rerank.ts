@@ -50,6 +50,11 @@ export interface RerankRun {
   teacherConfidence?: readonly (number | null)[];
   /** Calibration options of the run (defaults: the engine's). */
   calibrateOptions?: Partial<CalibrateOptions>;
+  /**
+   * Ids of the rows whose human label the run counted as set in review, not as a random sample (settings.json
+   * `reviewedIds`, training/reviewedRows.ts): refitted without them, exactly as the run fitted its calibration.
+   */
+  reviewedIds?: readonly string[];
 }
 
 /** Gaussian prior standard deviations of the review correction (see the module comment). */
@@ -113,7 +118,9 @@ export function prepareRerank(run: RerankRun): Reranker {
   const teacher = Int32Array.from(predictions, (prediction) => indexOf(prediction.teacher));
   const runHuman = Int32Array.from(predictions, (prediction) => indexOf(prediction.human));
   const teacherConfidence = Float32Array.from(predictions, (_, i) => run.teacherConfidence?.[i] ?? NaN);
-  const input: CalibrationInput = { classes, peerProbs, teacher, human: runHuman, teacherConfidence };
+  const reviewedIds = new Set(run.reviewedIds ?? []);
+  const reviewed = Uint8Array.from(predictions, (prediction) => (prediction.human !== null && reviewedIds.has(prediction.id) ? 1 : 0));
+  const input: CalibrationInput = { classes, peerProbs, teacher, human: runHuman, teacherConfidence, reviewed };
   const base = calibrate(input, run.calibrateOptions);
   const baseProbs = predictions.map((_, i) => labelRecord(labels.map((label, c) => [label, base.posterior[i * classes + c]] as const)));
 

@@ -336,6 +336,12 @@ export function chooseChangeThreshold(pairs: { wrong: number; best: number; teac
   return bestKappa;
 }
 
+/**
+ * Leave-one-out cross-fitting refits the calibration once per human pair: fine for the usual 50, quadratic for a file
+ * with thousands of random human labels. Above this many pairs, `crossFitFolds: 0` means this many groups instead.
+ */
+export const MAX_CROSS_FIT_GROUPS = 100;
+
 /** Splits the listed rows into at most k groups, deterministically (round-robin in row order). */
 function crossFitGroups(rows: readonly number[], k: number): number[][] {
   const groups: number[][] = Array.from({ length: Math.min(k, rows.length) }, () => []);
@@ -345,7 +351,7 @@ function crossFitGroups(rows: readonly number[], k: number): number[][] {
 
 /** How the raw posterior is turned into the probabilities the user sees and the labels the engine adopts. */
 export interface CalibrateOptions {
-  /** Groups of human pairs for cross-fitting; 0 = leave one out. */
+  /** Groups of human pairs for cross-fitting; 0 = leave one out (up to MAX_CROSS_FIT_GROUPS groups). */
   crossFitFolds: number;
   /** Strength of the prior that keeps α, γ, β near neutral. */
   priorStrength: number;
@@ -545,7 +551,7 @@ export function calibrate(input: CalibrationInput, options: Partial<CalibrateOpt
 
   // Cross-fitted posteriors of the human pairs: each group's parameters (and confusion) are fitted without it.
   const crossFitted = new Map<number, Float64Array>();
-  for (const group of crossFitGroups(humanPairs, crossFitFolds > 0 ? crossFitFolds : humanPairs.length)) {
+  for (const group of crossFitGroups(humanPairs, crossFitFolds > 0 ? crossFitFolds : Math.min(humanPairs.length, MAX_CROSS_FIT_GROUPS))) {
     const held = new Set(group);
     const foldConfusion = estimateConfusion(input, (row) => !held.has(row));
     const foldParameters = fitParameters(input, foldConfusion, humanPairs.filter((row) => !held.has(row)), priorStrength);

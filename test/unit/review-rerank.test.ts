@@ -170,3 +170,22 @@ test('rerank refuses a label list that does not match the predictions', () => {
   const { predictions } = fixture();
   assert.throws(() => rerank({ labels: LABELS, predictions }, [null]), /1 human labels for 1500 predictions/);
 });
+
+test('a run whose human labels include review labels (settings.json reviewedIds) is refitted without them, as the run fitted it', () => {
+  const { predictions, gold, kind } = fixture(3);
+  // 200 rows of the doubted kind, labelled in review of an earlier run: the teacher is wrong on most of them.
+  const reviewedRows = predictions.map((_, i) => i).filter((i) => kind[i] === 'ab' && predictions[i].human === null).slice(0, 200);
+  const withReview = predictions.map((p, i) => (reviewedRows.includes(i) ? { ...p, human: gold[i] } : p));
+  const sample = prepareRerank({ labels: LABELS, predictions }).base;
+  const marked = prepareRerank({ labels: LABELS, predictions: withReview, reviewedIds: reviewedRows.map((i) => predictions[i].id) }).base;
+  const naive = prepareRerank({ labels: LABELS, predictions: withReview }).base;
+  assert.equal(marked.humanCheck.rows, sample.humanCheck.rows, 'the pairs are the 60 random ones');
+  assert.equal(marked.humanCheck.teacherAccuracy, sample.humanCheck.teacherAccuracy);
+  assert.equal(naive.humanCheck.rows, sample.humanCheck.rows + 200);
+  assert.ok(naive.humanCheck.teacherAccuracy < sample.humanCheck.teacherAccuracy - 0.2, 'counted as a sample they drag the check down');
+  // The reviewed rows are still known labels: advised to their label, never flagged.
+  for (const i of reviewedRows) {
+    assert.equal(marked.flagged[i], 0);
+    assert.equal(LABELS[marked.advised[i]], gold[i]);
+  }
+});
