@@ -24,6 +24,10 @@ let saveTimer: ReturnType<typeof setTimeout> | undefined;
 let latestFiltersRequest = 0;
 /** Rows whose probabilities were asked for and not answered yet. */
 const probabilitiesAsked = new Set<string>();
+/** Rows whose explanation was asked for and not answered yet. */
+const explanationsAsked = new Set<string>();
+/** Bumped by each `init` (a new run or dataset): a reply asked for before it is stale and dropped. */
+let generation = 0;
 
 /** Saves the view state (for a window reload) and reports selection and scroll to the host's session. */
 function saveState(): void {
@@ -139,6 +143,44 @@ function needProbabilities(rowKey: string): void {
   );
 }
 
+/**
+ * The selected row's "why flagged", asked for once per row (cached), on demand: only the selected row, so 10,000 rows
+ * cost nothing. A reply for an older run (an `init` came since) is dropped; one for a row no longer selected is cached
+ * and not drawn.
+ */
+function needExplanation(rowKey: string): void {
+  if (explanationsAsked.has(rowKey) || state.explanations.has(rowKey)) {
+    return;
+  }
+  explanationsAsked.add(rowKey);
+  const asked = generation;
+  host.request<'explain'>({ type: 'explain', rowId: rowKey }).reply.then(
+    ({ rowId, explanation }) => {
+      if (asked !== generation || rowId !== rowKey) {
+        return;
+      }
+      explanationsAsked.delete(rowKey);
+      state.explanations.set(rowKey, explanation);
+      if (renderer.dom && state.order[state.selectedIndex] === rowKey) {
+        renderer.renderDetails();
+      }
+    },
+    () => {
+      if (asked === generation) {
+        explanationsAsked.delete(rowKey);
+        state.explanations.set(rowKey, null);
+      }
+    },
+  );
+}
+
+/** Shows the other queue (flagged ⇄ no teacher label); the other filters keep their meaning within it. */
+function switchQueue(): void {
+  const queue = state.filters.queue === 'flagged' ? 'unlabelled' : 'flagged';
+  // The teacher filter has no rows in the queue without teacher labels: it is cleared on the way in.
+  setFilters(queue === 'unlabelled' ? { queue, teacher: '' } : { queue }, true);
+}
+
 const actions: Actions = {
   setFilters,
   decide,
@@ -158,6 +200,14 @@ const actions: Actions = {
     renderer.renderDetails();
   },
   needProbabilities,
+  needExplanation,
+  openSimilar: (id, line) => host.post({ type: 'openSimilar', id, line }),
+  setQueue: (queue) => {
+    if (queue !== state.filters.queue) {
+      switchQueue();
+    }
+  },
+  rerank: () => host.post({ type: 'rerank' }),
   save: saveState,
 };
 
@@ -194,6 +244,8 @@ const keyHandlers: KeyHandlers = {
   undo: () => actions.undo(),
   expand: () => actions.toggleExpanded(),
   probabilities: () => actions.toggleProbs(),
+  queue: () => switchQueue(),
+  rerank: () => actions.rerank(),
   search: () => {
     if (renderer.dom) {
       ui.focus(renderer.dom.search);
@@ -238,6 +290,9 @@ function onInit(message: Extract<HostMessage, { type: 'init' }>): void {
   state.rows = new Map(message.rows.map((row) => [row.key, row]));
   state.probabilities.clear();
   probabilitiesAsked.clear();
+  generation += 1;
+  state.explanations.clear();
+  explanationsAsked.clear();
   host.clear();
   if (message.selectedRowId) {
     state.selectedId = message.selectedRowId;
