@@ -340,7 +340,12 @@ function onMessage(message: HostMessage): void {
       break;
     case 'view':
       if (renderer.dom) {
+        const before = state.selectedIndex;
         applyView(message.view);
+        if (state.selectedIndex !== before) {
+          // The selected row moved (a re-rank, or rows before it left the filters): keep it in view.
+          renderer.scrollIntoView(state.selectedIndex);
+        }
         renderer.renderAll();
       }
       break;
