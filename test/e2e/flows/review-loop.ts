@@ -81,6 +81,16 @@ export default defineFlow({
     const maximized = await workbench.runCommand(maximize, { timeoutMs: 5_000 }).then(() => true, () => false);
     await page.waitForTimeout(500);
     await workbench.screenshot('review-panel', { readme: true });
+    // The same in the dark theme: the marks take the theme's diff colours.
+    const toggleTheme = 'Preferences: Toggle between Light/Dark Themes';
+    const bodyBackground = () => frame.evaluate('getComputedStyle(document.body).backgroundColor') as Promise<string>;
+    const lightBackground = await bodyBackground();
+    await workbench.runCommand(toggleTheme);
+    await waitFor(async () => (await bodyBackground()) !== lightBackground, { message: 'the panel to take the dark theme' });
+    await page.waitForTimeout(500);
+    await workbench.screenshot('review-panel-dark', { readme: true });
+    await workbench.runCommand(toggleTheme);
+    await waitFor(async () => (await bodyBackground()) === lightBackground, { message: 'the panel to take the light theme again' });
     if (maximized) await workbench.runCommand(maximize);
 
     // Clicking a similar row opens its line in the dataset's editor.
