@@ -198,3 +198,44 @@ test('"Open line" shows the dataset in its own group, never over the panel', () 
   // A tab of the dataset behind the panel in the panel's group does not count.
   assert.equal(chooseDatasetColumn({ groups: groups(1, 2), visibleColumns: [], tabColumns: [2], panelColumn: 2 }), 1);
 });
+
+test("the selected row's explanation is asked for once, cached, and a reply from before a new run is dropped", async () => {
+  const { RowCache } = await import('../../src/webview/client/rowCache');
+  const cache = new RowCache<string | null>(null);
+  const asked: string[] = [];
+  const arrived: string[] = [];
+  const pending = new Map<string, (reply: { key: string; value: string | null }) => void>();
+  const fetchFor = (key: string) => () => {
+    asked.push(key);
+    return new Promise<{ key: string; value: string | null }>((resolve) => pending.set(key, resolve));
+  };
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+  cache.need('a', fetchFor('a'), (key) => arrived.push(key));
+  cache.need('a', fetchFor('a'), (key) => arrived.push(key));
+  assert.deepEqual(asked, ['a'], 'one request while the first is pending');
+  pending.get('a')!({ key: 'a', value: 'why a' });
+  await tick();
+  assert.equal(cache.get('a'), 'why a');
+  assert.deepEqual(arrived, ['a']);
+  cache.need('a', fetchFor('a'), (key) => arrived.push(key));
+  assert.deepEqual(asked, ['a'], 'cached: not asked again');
+  // A reply that comes after a new run was loaded is stale: dropped, and the row is asked for again afterwards.
+  cache.need('b', fetchFor('b'), (key) => arrived.push(key));
+  cache.reset();
+  pending.get('b')!({ key: 'b', value: 'old run' });
+  await tick();
+  assert.equal(cache.get('b'), undefined);
+  assert.equal(cache.get('a'), undefined);
+  cache.need('b', fetchFor('b'), (key) => arrived.push(key));
+  assert.deepEqual(asked, ['a', 'b', 'b']);
+  // A reply about another row is not stored under this one.
+  cache.need('c', fetchFor('c'), (key) => arrived.push(key));
+  pending.get('c')!({ key: 'x', value: 'why x' });
+  await tick();
+  assert.equal(cache.get('c'), undefined);
+  // A failed request stores the fallback, so a redraw does not ask again and again.
+  cache.need('d', () => Promise.reject(new Error('timeout')), (key) => arrived.push(key));
+  await tick();
+  assert.equal(cache.get('d'), null);
+  assert.deepEqual(arrived, ['a', 'd']);
+});

@@ -24,10 +24,7 @@ let saveTimer: ReturnType<typeof setTimeout> | undefined;
 let latestFiltersRequest = 0;
 /** Rows whose probabilities were asked for and not answered yet. */
 const probabilitiesAsked = new Set<string>();
-/** Rows whose explanation was asked for and not answered yet. */
-const explanationsAsked = new Set<string>();
-/** Bumped by each `init` (a new run or dataset): a reply asked for before it is stale and dropped. */
-let generation = 0;
+
 
 /** Saves the view state (for a window reload) and reports selection and scroll to the host's session. */
 function saveState(): void {
@@ -149,26 +146,12 @@ function needProbabilities(rowKey: string): void {
  * and not drawn.
  */
 function needExplanation(rowKey: string): void {
-  if (explanationsAsked.has(rowKey) || state.explanations.has(rowKey)) {
-    return;
-  }
-  explanationsAsked.add(rowKey);
-  const asked = generation;
-  host.request<'explain'>({ type: 'explain', rowId: rowKey }).reply.then(
-    ({ rowId, explanation }) => {
-      if (asked !== generation || rowId !== rowKey) {
-        return;
-      }
-      explanationsAsked.delete(rowKey);
-      state.explanations.set(rowKey, explanation);
-      if (renderer.dom && state.order[state.selectedIndex] === rowKey) {
+  state.explanations.need(
+    rowKey,
+    () => host.request<'explain'>({ type: 'explain', rowId: rowKey }).reply.then(({ rowId, explanation }) => ({ key: rowId, value: explanation })),
+    (key) => {
+      if (renderer.dom && state.order[state.selectedIndex] === key) {
         renderer.renderDetails();
-      }
-    },
-    () => {
-      if (asked === generation) {
-        explanationsAsked.delete(rowKey);
-        state.explanations.set(rowKey, null);
       }
     },
   );
@@ -290,9 +273,7 @@ function onInit(message: Extract<HostMessage, { type: 'init' }>): void {
   state.rows = new Map(message.rows.map((row) => [row.key, row]));
   state.probabilities.clear();
   probabilitiesAsked.clear();
-  generation += 1;
-  state.explanations.clear();
-  explanationsAsked.clear();
+  state.explanations.reset();
   host.clear();
   if (message.selectedRowId) {
     state.selectedId = message.selectedRowId;
