@@ -14,6 +14,7 @@ import { RERANK_EVERY, rerankQueue } from '../../src/review/queueRerank';
 import { keyRows } from '../../src/review/rowKeys';
 import { ReviewSession, type ReviewDocument, type SessionUpdate } from '../../src/review/session';
 import type { Prediction, RowExplanation } from '../../src/training/types';
+import { RowCache } from '../../src/webview/client/rowCache';
 
 class FakeDocument implements ReviewDocument {
   lines: string[];
@@ -200,7 +201,6 @@ test('"Open line" shows the dataset in its own group, never over the panel', () 
 });
 
 test("the selected row's explanation is asked for once, cached, and a reply from before a new run is dropped", async () => {
-  const { RowCache } = await import('../../src/webview/client/rowCache');
   const cache = new RowCache<string | null>(null);
   const asked: string[] = [];
   const arrived: string[] = [];

@@ -57,7 +57,9 @@ export default defineFlow({
     const page = workbench.page;
     // The other file in group 1, the dataset in group 2: Label Review then opens beside the dataset, in group 1.
     await workbench.openFile(OTHER_FILE);
-    await workbench.openFile(DATASET);
+    // The second file from the Explorer: Quick Open right after the first can still pick the recent notes.txt on Enter.
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: DATASET }).first().dblclick();
+    await page.locator(`.tabs-container .tab.active[data-resource-name="${DATASET}"]`).waitFor({ state: 'visible', timeout: 15_000 });
     await workbench.runCommand('View: Move Editor into Right Group');
     await waitFor(async () => (await page.locator('.editor-group-container').count()) === 2, { message: 'two editor groups' });
     await page.locator('.editor-group-container').nth(1).locator(`.tab.active[data-resource-name="${DATASET}"]`).waitFor({ state: 'visible', timeout: 15_000 });
@@ -138,6 +140,8 @@ export default defineFlow({
     // `o`: the dataset opens in its own group (group 2), not in column One where the panel is.
     await frame.locator('#list .row.selected').click();
     await page.keyboard.press('o');
+    // The dataset's editor in group 2 takes the focus (the tab there was active already, so wait for the focus).
+    await page.locator('.editor-group-container').nth(1).locator('.monaco-editor.focused').waitFor({ state: 'visible', timeout: 10_000 });
     await page.locator('.editor-group-container').nth(1).locator(`.tab.active[data-resource-name="${DATASET}"]`).waitFor({ state: 'visible', timeout: 10_000 });
     assert.equal(await page.locator('.editor-group-container').nth(0).locator('.tab.active', { hasText: 'Label Review' }).count(), 1, 'the panel stays shown in group 1');
     assert.equal(await page.locator('.editor-group-container').count(), 2, 'no third editor group');
