@@ -8,6 +8,7 @@ import { DistillationManager, registerRunDistillationCommand } from './commands/
 import { registerCancelDistillationCommand } from './commands/cancelDistillation';
 import { registerRetrainWithMyLabelsCommand } from './commands/retrainWithMyLabels';
 import { registerOpenLabelReviewCommand } from './commands/openLabelReview';
+import { registerRerankReviewQueueCommand } from './commands/rerankReviewQueue';
 import { registerExportReviewedDatasetCommand } from './commands/exportReviewedDataset';
 import { registerAcceptSuggestionCommand } from './commands/acceptSuggestion';
 import { registerKeepTeacherLabelCommand } from './commands/keepTeacherLabel';
@@ -58,6 +59,7 @@ export function activate(context: vscode.ExtensionContext): void {
     registerRetrainWithMyLabelsCommand(services, runState, distillations),
     registerCancelDistillationCommand(distillations),
     registerOpenLabelReviewCommand(services, runState),
+    registerRerankReviewQueueCommand(),
     registerExportReviewedDatasetCommand(services, runState),
     registerAcceptSuggestionCommand(runState),
     registerKeepTeacherLabelCommand(runState),

@@ -37,3 +37,32 @@ export function chooseReviewColumn(sources: ReviewColumnSources): number {
   const activeGroup = sources.groups.find((group) => group.column === active);
   return !activeGroup || activeGroup.empty ? active : beside(active);
 }
+
+export interface DatasetColumnSources {
+  /** The view column of every editor group, in any order. */
+  groups: readonly { column: number; empty: boolean }[];
+  /** Columns of the groups whose visible editor shows the dataset. */
+  visibleColumns: readonly number[];
+  /** Columns of the groups that have a tab of the dataset (shown or not). */
+  tabColumns: readonly number[];
+  /** Column of the Label Review panel (undefined when unknown). */
+  panelColumn: number | undefined;
+}
+
+/**
+ * Where the panel's "Open line" (`o`, double-click, the button) shows the dataset: in the dataset's own group, never
+ * in a fixed column One that may be another group (or the panel's own, covering it). In order: a group that shows
+ * the dataset; a group with a tab of it (other than the panel's group); the group beside the panel (left first, as
+ * the panel opens right of the dataset); a new group right of the panel when it is alone.
+ */
+export function chooseDatasetColumn(sources: DatasetColumnSources): number {
+  const notPanel = (column: number) => column !== sources.panelColumn;
+  const visible = sources.visibleColumns.filter(notPanel);
+  if (visible.length > 0) return Math.min(...visible);
+  const tabs = sources.tabColumns.filter(notPanel);
+  if (tabs.length > 0) return Math.min(...tabs);
+  const panel = sources.panelColumn;
+  if (panel === undefined) return sources.groups.length > 0 ? Math.min(...sources.groups.map((group) => group.column)) : 1;
+  const existing = new Set(sources.groups.map((group) => group.column));
+  return [panel - 1, panel + 1].find((column) => column >= 1 && existing.has(column)) ?? panel + 1;
+}

@@ -1,5 +1,37 @@
-/** "Why is this row flagged?" in words, for the hover (and any view): plain TypeScript, markdown out. */
+/**
+ * "Why is this row flagged?" in words, for the hover (markdown) and the Label Review panel (the row's text in
+ * segments, its explained words marked): plain TypeScript without Node or DOM, so the webview bundle imports it.
+ */
+import { wordSpans } from '../training/featurize';
 import type { RowExplanation } from '../training/types';
+
+/** A piece of a row's text: plain, or an explained word with its contribution to the logit difference. */
+export type TextSegment =
+  | { text: string }
+  | { text: string; word: string; contribution: number; direction: 'towards' | 'away' };
+
+/**
+ * The row's text cut into segments, each occurrence of an explained word marked: `towards` for the words that push
+ * the peer to the suggested label (explanation.words), `away` for those that push back to the teacher's
+ * (explanation.against). Words are matched as the featurizer reads them (lower-cased runs of letters and digits).
+ * Linear in the text: only the selected row is explained.
+ */
+export function explanationSegments(text: string, explanation: Pick<RowExplanation, 'words' | 'against'>): TextSegment[] {
+  const marks = new Map<string, { contribution: number; direction: 'towards' | 'away' }>();
+  for (const [word, contribution] of explanation.words) marks.set(word, { contribution, direction: 'towards' });
+  for (const [word, contribution] of explanation.against ?? []) if (!marks.has(word)) marks.set(word, { contribution, direction: 'away' });
+  const segments: TextSegment[] = [];
+  let at = 0;
+  for (const span of wordSpans(text)) {
+    const mark = marks.get(span.word);
+    if (!mark) continue;
+    if (span.start > at) segments.push({ text: text.slice(at, span.start) });
+    segments.push({ text: text.slice(span.start, span.end), word: span.word, ...mark });
+    at = span.end;
+  }
+  if (at < text.length) segments.push({ text: text.slice(at) });
+  return segments;
+}
 
 /** Escapes markdown's special characters in user data (labels, ids). */
 export function escapeMarkdown(text: string): string {
@@ -24,6 +56,9 @@ export function explanationMarkdown(explanation: RowExplanation): string {
     lines.push(`Words for '${towards}': ${words}`);
   } else {
     lines.push(`No word of the row pushes towards '${towards}'.`);
+  }
+  if (explanation.against && explanation.against.length > 0) {
+    lines.push(`Words for '${away}': ${explanation.against.map(([word, contribution]) => `\`${word}\` ${signed(contribution)}`).join(' · ')}`);
   }
   const rest = [`other words ${signed(explanation.other_words)}`, `bias ${signed(explanation.bias)}`];
   if (explanation.dense !== 0) rest.push(`word vectors ${signed(explanation.dense)}`);

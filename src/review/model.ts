@@ -74,10 +74,15 @@ export function isReviewed(row: ReviewRow): boolean {
   return row.human !== null;
 }
 
-/** Highest probability of teacher error first; ties by line (rows gone from the file last), then id. */
-export function compareForReview(a: ReviewRow, b: ReviewRow): number {
-  if (b.p !== a.p) {
-    return b.p - a.p;
+/**
+ * Highest probability of teacher error first; ties by line (rows gone from the file last), then id. `scores`: a
+ * re-ranked order (src/review/queueRerank.ts) by row key, used instead of `p` where it has the row.
+ */
+export function compareForReview(a: ReviewRow, b: ReviewRow, scores?: ReadonlyMap<string, number>): number {
+  const scoreA = scores?.get(a.key) ?? a.p;
+  const scoreB = scores?.get(b.key) ?? b.p;
+  if (scoreB !== scoreA) {
+    return scoreB - scoreA;
   }
   const lineA = a.line ?? Number.MAX_SAFE_INTEGER;
   const lineB = b.line ?? Number.MAX_SAFE_INTEGER;
@@ -116,9 +121,9 @@ export function matchesFilters(row: ReviewRow, filters: ReviewFilters): boolean 
   return true;
 }
 
-/** The rows to show, in review order. Does not mutate `rows`. */
-export function filterAndSort(rows: readonly ReviewRow[], filters: ReviewFilters): ReviewRow[] {
-  return rows.filter((row) => matchesFilters(row, filters)).sort(compareForReview);
+/** The rows to show, in review order (re-ranked by `scores` where given). Does not mutate `rows`. */
+export function filterAndSort(rows: readonly ReviewRow[], filters: ReviewFilters, scores?: ReadonlyMap<string, number>): ReviewRow[] {
+  return rows.filter((row) => matchesFilters(row, filters)).sort((a, b) => compareForReview(a, b, scores));
 }
 
 export interface ReviewCounts {
@@ -289,7 +294,7 @@ export function decisionNote(row: Pick<ReviewRow, 'teacher' | 'suggested'>, deci
 export function rowsForBulkAccept(rows: readonly ReviewRow[], minProbability: number, queue: ReviewQueue = 'flagged'): ReviewRow[] {
   return rows
     .filter((row) => row.queue === queue && !isReviewed(row) && row.line !== null && row.p >= minProbability && row.suggested !== '')
-    .sort(compareForReview);
+    .sort((a, b) => compareForReview(a, b));
 }
 
 /** Joins the run's flagged predictions with the document's current state of each row (by row key). */

@@ -33,11 +33,15 @@ export type WebviewMessage =
   | { type: 'bulkAccept'; minProbability: number }
   | { type: 'undo' }
   | { type: 'open'; rowId: string }
+  /** Open a similar human-labelled row of an explanation (not in the review's rows): by id, the occurrence nearest `line`. */
+  | { type: 'openSimilar'; id: string; line: number }
   /** Request: every label's probability for one row, on demand, so the list itself stays small for 10,000 rows. */
   | { type: 'probabilities'; requestId: number; rowId: string }
   /** Request: "why is this row flagged?" — the words and similar human-labelled rows, on demand like the probabilities. */
   | { type: 'explain'; requestId: number; rowId: string }
   | { type: 'rendered'; rows: number; firstRenderMs: number }
+  /** Re-rank the queue now with the human labels given so far (also done after every RERANK_EVERY of them). */
+  | { type: 'rerank' }
   /** The empty state's Run button: run distillation on the panel's dataset (the host knows which; none is sent). */
   | { type: 'runDistillation' };
 
@@ -67,6 +71,12 @@ export interface ViewUpdate {
   queues: Record<ReviewQueue, { rows: number; remaining: number }>;
   canUndo: boolean;
   undoDescription: string | null;
+  /**
+   * The flagged queue's order was re-ranked with the human labels given since the run (src/review/queueRerank.ts):
+   * after how many of them, and how long it took; null while it is the run's order. Only the order changes: the
+   * probabilities shown stay the run's.
+   */
+  reranked: { reviewed: number; ms: number } | null;
 }
 
 export type HostMessage =
@@ -226,6 +236,10 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
       return isBoundedString(raw.rowId, MAX_ID_LENGTH) ? { type: 'newLabel', rowId: raw.rowId } : undefined;
     case 'open':
       return isBoundedString(raw.rowId, MAX_ID_LENGTH) ? { type: 'open', rowId: raw.rowId } : undefined;
+    case 'openSimilar':
+      return isBoundedString(raw.id, MAX_ID_LENGTH) && typeof raw.line === 'number' && Number.isSafeInteger(raw.line) && raw.line >= 1
+        ? { type: 'openSimilar', id: raw.id, line: raw.line }
+        : undefined;
     case 'probabilities':
       return isBoundedString(raw.rowId, MAX_ID_LENGTH) && isRequestId(raw.requestId)
         ? { type: 'probabilities', requestId: raw.requestId, rowId: raw.rowId }
@@ -240,6 +254,8 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
       return { type: 'undo' };
     case 'runDistillation':
       return { type: 'runDistillation' };
+    case 'rerank':
+      return { type: 'rerank' };
     case 'rendered':
       return typeof raw.rows === 'number' &&
         Number.isInteger(raw.rows) &&

@@ -144,8 +144,7 @@ export function prepareRerank(run: RerankRun): Reranker {
       if (humanNow[i] !== null || teacher[i] < 0) continue;
       pTeacherWrong[i] = base.pTeacherWrong[i];
       flagged[i] = base.flagged[i];
-      rankScore[i] =
-        correction.rows > 0 ? sigmoid(correction.intercept + correction.slope * logit(pTeacherWrong[i]) + (correction.cells.get(teacher[i] * classes + base.suggested[i]) ?? 0)) : pTeacherWrong[i];
+      rankScore[i] = correctedScore(correction, pTeacherWrong[i], teacher[i] * classes + base.suggested[i]);
       order.push(i);
     }
     order.sort((x, y) => rankScore[y] - rankScore[x] || x - y);
@@ -167,6 +166,14 @@ export function prepareRerank(run: RerankRun): Reranker {
   }
 
   return { base, rerank };
+}
+
+/**
+ * The rank score of an unreviewed row after the review correction: sigmoid(a + b·logit(p) + u[cell]), p the run's
+ * calibrated P(teacher wrong), cell `teacher * classes + suggested`; p itself while no reviewed row corrects it.
+ */
+export function correctedScore(correction: ReviewCorrection, p: number, cell: number): number {
+  return correction.rows > 0 ? sigmoid(correction.intercept + correction.slope * logit(p) + (correction.cells.get(cell) ?? 0)) : p;
 }
 
 /** One-shot re-rank: `prepareRerank(run).rerank(humanNow)`. Keep the Reranker to re-rank again after more decisions. */

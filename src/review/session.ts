@@ -25,6 +25,7 @@ import {
   type ReviewRow,
 } from './model';
 import type { ReviewPlace } from './place';
+import { RERANK_EVERY, rerankQueue, reviewedSinceRun, type QueueRerank } from './queueRerank';
 import type { LabelProbability, RowView, ViewUpdate } from './protocol';
 import { assignRowKeys, idOfKey, unmatchedReason, type KeyedRows } from './rowKeys';
 import { planUndo, UndoStack } from './undo';
@@ -106,6 +107,11 @@ export class ReviewSession {
   private readonly skipped = new Set<string>();
   private readonly undoStack = new UndoStack();
   private readonly onUpdate: ((update: SessionUpdate) => void) | undefined;
+  private readonly keys: string[];
+  /** The latest re-rank of the flagged queue (null: the run's order). */
+  private reranked: QueueRerank | null = null;
+  /** New human labels at the latest re-rank: the next comes RERANK_EVERY labels later. */
+  private reviewedAtRerank = 0;
 
   constructor(
     readonly run: ReviewRun,
@@ -117,8 +123,8 @@ export class ReviewSession {
     this.selectedRowId = options.selectedRowId ?? null;
     this.onUpdate = options.onUpdate;
     for (const key of options.skipped ?? []) this.skipped.add(key);
-    const keys = assignRowKeys(run.predictions.map((prediction) => prediction.id));
-    run.predictions.forEach((prediction, index) => this.predictionsByKey.set(keys[index], prediction));
+    this.keys = assignRowKeys(run.predictions.map((prediction) => prediction.id));
+    run.predictions.forEach((prediction, index) => this.predictionsByKey.set(this.keys[index], prediction));
     this.rebuild();
   }
 
@@ -128,7 +134,7 @@ export class ReviewSession {
 
   /** Where the user is (selected row, skips, the shown queue's order), for the next run of this dataset (review/place.ts). */
   place(): ReviewPlace {
-    return { selected: this.selectedRowId, skipped: [...this.skipped], order: filterAndSort(this.rows(), this.filters).map((row) => row.key) };
+    return { selected: this.selectedRowId, skipped: [...this.skipped], order: filterAndSort(this.rows(), this.filters, this.reranked?.scores).map((row) => row.key) };
   }
 
   /** The rows of every queue (flagged, unlabelled), in review order. */
@@ -145,7 +151,7 @@ export class ReviewSession {
   }
 
   view(): ViewUpdate {
-    return buildViewUpdate(this.rows(), this.filters, this.undoStack, this.run.labels);
+    return buildViewUpdate(this.rows(), this.filters, this.undoStack, this.run.labels, this.reranked);
   }
 
   probabilities(key: string): LabelProbability[] | undefined {
@@ -184,7 +190,32 @@ export class ReviewSession {
     const rows = buildReviewRows(this.run.predictions, this.document.rows().byKey, { minProbability: 0, skipped: this.skipped, unlabelled: true });
     const changed = changedRows(this.rowsByKey, rows);
     this.rowsByKey = new Map(rows.map((row) => [row.key, row]));
+    // Every RERANK_EVERY new human labels (the panel's decisions, a bulk accept, labels typed in the editor), the
+    // queue is re-ranked with them before it is drawn again.
+    if (reviewedSinceRun(this.run.predictions, this.keys, this.humanNow) >= this.reviewedAtRerank + RERANK_EVERY) {
+      this.rerankNow();
+    }
     return changed;
+  }
+
+  /** The human label of a row in the document now; undefined when the row left the file. */
+  private readonly humanNow = (key: string): string | null | undefined => this.document.rows().byKey.get(key)?.human;
+
+  /**
+   * Re-ranks the flagged queue with the human labels given so far (src/review/queueRerank.ts): only the order
+   * changes, the probabilities shown stay the run's. Returns what the header says about it.
+   */
+  rerankNow(): { reviewed: number; ms: number } {
+    this.reranked = rerankQueue(this.run.predictions, this.keys, this.run.labels, this.humanNow, this.reranked?.scores);
+    this.reviewedAtRerank = this.reranked.reviewed;
+    return { reviewed: this.reranked.reviewed, ms: this.reranked.ms };
+  }
+
+  /** The user asked for a re-rank: re-rank and send the new order (rows are unchanged). */
+  rerank(): { reviewed: number; ms: number } {
+    const result = this.rerankNow();
+    this.onUpdate?.({ rows: [], view: this.view() });
+    return result;
   }
 
   private refresh(): void {
@@ -287,6 +318,18 @@ export class ReviewSession {
       applied,
       focusRowId: entry.changes[0]?.rowId ?? entry.skippedRowIds[0] ?? null,
     };
+  }
+
+  /**
+   * The current line of the row with this id (any occurrence: the one nearest `nearLine`, the line the run saw it on),
+   * for rows outside the review such as an explanation's similar rows; undefined when no row has the id.
+   */
+  lineOfId(id: string, nearLine: number): number | undefined {
+    let best: number | undefined;
+    for (const [key, row] of this.document.rows().byKey) {
+      if (idOfKey(key) === id && (best === undefined || Math.abs(row.line - nearLine) < Math.abs(best - nearLine))) best = row.line;
+    }
+    return best;
   }
 
   /** The current 1-based line of a row in the document, or undefined when it left the file. */

@@ -53,7 +53,13 @@ export function queueSizes(rows: readonly ReviewRow[]): Record<ReviewQueue, { ro
  * `labelSet`: the run's labels in the order the keys 1–9 use; the table and the dropdowns follow it too. The counts,
  * the table and the dropdowns describe the queue shown (filters.queue); `queues` sizes every queue.
  */
-export function buildViewUpdate(allRows: readonly ReviewRow[], filters: ReviewFilters, undo: UndoStack, labelSet: readonly string[]): ViewUpdate {
+export function buildViewUpdate(
+  allRows: readonly ReviewRow[],
+  filters: ReviewFilters,
+  undo: UndoStack,
+  labelSet: readonly string[],
+  rerank?: { scores: ReadonlyMap<string, number>; reviewed: number; ms: number } | null,
+): ViewUpdate {
   const rows = allRows.filter((row) => row.queue === filters.queue);
   const teacherLabels = new Set<string>();
   const suggestedLabels = new Set<string>();
@@ -64,7 +70,7 @@ export function buildViewUpdate(allRows: readonly ReviewRow[], filters: ReviewFi
     suggestedLabels.add(row.suggested);
   }
   return {
-    order: filterAndSort(rows, filters).map((row) => row.key),
+    order: filterAndSort(rows, filters, rerank?.scores).map((row) => row.key),
     counts: countRows(rows),
     confusion: confusionTable(rows, labelSet),
     teacherLabels: sortByLabelOrder(teacherLabels, labelSet),
@@ -72,6 +78,7 @@ export function buildViewUpdate(allRows: readonly ReviewRow[], filters: ReviewFi
     queues: queueSizes(allRows),
     canUndo: undo.size > 0,
     undoDescription: undo.peek()?.description ?? null,
+    reranked: rerank ? { reviewed: rerank.reviewed, ms: rerank.ms } : null,
   };
 }
 

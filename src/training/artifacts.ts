@@ -420,6 +420,9 @@ function explanationProblem(value: unknown, rows: number): string | undefined {
   if (!Array.isArray(value.words) || !value.words.every((word) => Array.isArray(word) && word.length === 2 && typeof word[0] === 'string' && typeof word[1] === 'number' && Number.isFinite(word[1]))) {
     return "'words' must be a list of [word, contribution]";
   }
+  if (value.against !== undefined && !(Array.isArray(value.against) && value.against.every((word) => Array.isArray(word) && word.length === 2 && typeof word[0] === 'string' && typeof word[1] === 'number' && Number.isFinite(word[1])))) {
+    return "'against' must be a list of [word, contribution]";
+  }
   const similarOk = (entry: unknown) =>
     isRecord(entry) && typeof entry.id === 'string' && typeof entry.line === 'number' && typeof entry.label === 'string' && typeof entry.similarity === 'number';
   if (!Array.isArray(value.similar) || !value.similar.every(similarOk)) return "'similar' must be a list of {id, line, label, similarity}";

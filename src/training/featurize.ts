@@ -39,6 +39,11 @@ export function tokenize(text: string): string[] {
   return text.toLowerCase().match(WORD) ?? [];
 }
 
+/** The words of a text where they stand (UTF-16 offsets), each as tokenize reads it: to mark them in the text. */
+export function wordSpans(text: string): { start: number; end: number; word: string }[] {
+  return [...text.matchAll(WORD)].map((match) => ({ start: match.index, end: match.index + match[0].length, word: match[0].toLowerCase() }));
+}
+
 /** FNV-1a over the UTF-16 code units of a string. */
 export function fnv1a(text: string): number {
   let hash = 0x811c9dc5;

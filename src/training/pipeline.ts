@@ -738,6 +738,11 @@ function explainFlags(context: {
       dense: round(explained.dense),
       words: top.map((word) => [word.word, round(word.contribution)]),
       other_words: round(wordsSum - topSum),
+      against: explained.words
+        .filter((word) => word.contribution < 0 && word.word !== '')
+        .slice(-EXPLAINED_WORDS)
+        .reverse()
+        .map((word) => [word.word, round(word.contribution)]),
       similar: similar[q].map(({ row, similarity }) => ({ id: rows[row].id, line: rows[row].line, label: labels[human[row]], similarity: round(similarity) })),
     };
   });

@@ -139,6 +139,11 @@ export interface RowExplanation {
   words: [string, number][];
   /** The sum of every other word's contribution: words + other_words + bias + dense = logit_difference. */
   other_words: number;
+  /**
+   * The words that push most the other way (towards `away`), most negative first (at most 8, all < 0): part of
+   * other_words. Absent in runs written before it was added.
+   */
+  against?: [string, number][];
   /** The rows with a human label (at run time) most similar to this one by TF-IDF cosine, most similar first (≤ 3). */
   similar: { id: string; line: number; label: string; similarity: number }[];
 }

@@ -12,6 +12,7 @@ import { restorableDataset } from '../review/restore';
 import { newLabelProblem, type ReviewSession, type SessionUpdate } from '../review/session';
 import { carryReviewPlace, type ReviewPlace } from '../review/place';
 import { latestRunId } from '../training/artifacts';
+import { chooseDatasetColumn } from '../commands/reviewColumn';
 /** esbuild.mjs copies @vscode/webview-ui-toolkit's bundle here: the .vsix is packaged without node_modules. */
 const TOOLKIT_FILE = ['dist', 'toolkit.min.js'];
 /** The webview client (src/webview/client/), bundled by esbuild.mjs; module scripts run in order, after the toolkit. */
@@ -349,6 +350,9 @@ export class LabelReviewPanel {
       case 'open':
         await this.openRow(message.rowId);
         return;
+      case 'openSimilar':
+        await this.openLine(this.session?.lineOfId(message.id, message.line));
+        return;
       case 'probabilities': {
         const probs = this.session?.probabilities(message.rowId);
         this.post(
@@ -360,6 +364,9 @@ export class LabelReviewPanel {
       }
       case 'explain':
         this.post({ type: 'reply', request: 'explain', requestId: message.requestId, result: { rowId: message.rowId, explanation: this.run?.explanations.get(message.rowId) ?? null } });
+        return;
+      case 'rerank':
+        this.rerank();
         return;
       case 'runDistillation':
         if (this.datasetUri) {
@@ -480,18 +487,64 @@ export class LabelReviewPanel {
     if (!this.datasetUri || !this.session) {
       return;
     }
+    await this.openLine(this.session.lineOf(rowId));
+  }
+
+  /** Shows a 1-based line of the dataset in the dataset's group, cursor at its start. */
+  private async openLine(line: number | undefined): Promise<void> {
+    if (!this.datasetUri) {
+      return;
+    }
     const document = await datasetDocument(this.datasetUri);
-    const line = this.session.lineOf(rowId);
     if (line === undefined) {
       this.post({ type: 'notice', text: 'That row is no longer in the file.' });
       return;
     }
     const start = document.lineAt(line - 1).range.start;
     await vscode.window.showTextDocument(document, {
-      viewColumn: vscode.ViewColumn.One,
+      viewColumn: this.datasetColumn(),
       selection: new vscode.Range(start, start),
       preserveFocus: false,
     });
+  }
+
+  /** The dataset's own group (src/commands/reviewColumn.ts chooseDatasetColumn), where "Open line" shows it. */
+  private datasetColumn(): vscode.ViewColumn {
+    const uri = this.datasetUri?.toString();
+    const groups = vscode.window.tabGroups.all;
+    const tabColumns = groups
+      .filter((group) => group.tabs.some((tab) => tab.input instanceof vscode.TabInputText && tab.input.uri.toString() === uri))
+      .map((group) => group.viewColumn);
+    return chooseDatasetColumn({
+      groups: groups.map((group) => ({ column: group.viewColumn, empty: group.tabs.length === 0 })),
+      visibleColumns: vscode.window.visibleTextEditors
+        .filter((editor) => editor.document.uri.toString() === uri && editor.viewColumn !== undefined)
+        .map((editor) => editor.viewColumn!),
+      tabColumns,
+      panelColumn: this.panel.viewColumn,
+    });
+  }
+
+  /**
+   * Re-ranks the queue with the human labels given so far ("PeerKD: Re-rank Review Queue", the panel's button and
+   * key): the order changes, the selection stays on its row, the probabilities shown stay the run's. False when the
+   * panel reviews no run.
+   */
+  rerank(): boolean {
+    const session = this.session;
+    if (!session || !this.run) {
+      return false;
+    }
+    const { reviewed, ms } = session.rerank();
+    this.services.log.info(`Label Review: re-ranked ${session.rows().length.toLocaleString('en-US')} rows on ${reviewed} new human label${reviewed === 1 ? '' : 's'} in ${ms.toFixed(1)} ms`);
+    this.post({
+      type: 'notice',
+      text:
+        reviewed === 0
+          ? 'No human label since the run yet: the queue keeps the run\'s order.'
+          : `Re-ranked on your ${reviewed} decision${reviewed === 1 ? '' : 's'}; the probabilities shown are still the run's.`,
+    });
+    return true;
   }
 
   private post(message: HostMessage): void {

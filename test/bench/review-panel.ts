@@ -14,6 +14,7 @@ import { extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { buildReviewRows, DEFAULT_FILTERS, type DocumentRowState } from '../../src/review/model';
+import { rerankQueue } from '../../src/review/queueRerank';
 import { UndoStack } from '../../src/review/undo';
 import { buildViewUpdate, toRowView } from '../../src/review/view';
 import type { Prediction } from '../../src/training/types';
@@ -97,6 +98,22 @@ async function main(): Promise<void> {
   const searched = buildViewUpdate(rows, { ...DEFAULT_FILTERS, search: 'review', minProbability: 0.7 }, new UndoStack(), labels);
   const filterMs = performance.now() - filterStart;
 
+  // The review loop's re-rank (issue 10 §2): after 250 decisions on the top rows (the teacher kept on every 4th), refit
+  // the review correction and re-score the queue (rerankQueue), then the new order, counts and table (buildViewUpdate):
+  // what the panel does after every 25 decisions and on "Re-rank". Median of 5.
+  const decided = new Map(rows.slice(0, 250).map((row, i) => [row.key, i % 4 === 0 ? (row.teacher ?? row.suggested) : row.suggested]));
+  const keys = predictions.map((prediction) => prediction.id);
+  const rerankTimes: number[] = [];
+  const rerankViewTimes: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const start = performance.now();
+    const reranked = rerankQueue(predictions, keys, labels, (key) => decided.get(key) ?? null);
+    rerankTimes.push(performance.now() - start);
+    buildViewUpdate(rows, DEFAULT_FILTERS, new UndoStack(), labels, reranked);
+    rerankViewTimes.push(performance.now() - start);
+  }
+  const median = (times: number[]) => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
+
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname === '/') {
@@ -148,6 +165,8 @@ async function main(): Promise<void> {
       initMessageMB: Number((initBytes / 1e6).toFixed(2)),
       hostFilterMs: Number(filterMs.toFixed(1)),
       filteredRows: searched.order.length,
+      rerankMs: Number(median(rerankTimes).toFixed(1)),
+      rerankAndViewMs: Number(median(rerankViewTimes).toFixed(1)),
       firstRenderMs,
       initScriptMs,
       rowElementsAfterFirstRender: domRows,

@@ -77,12 +77,15 @@ export async function writeDatasetWithFlaggedRun(
   rows: number,
   /** The run's label set, in the order of the keys 1–9 (the example's four labels, in any order). */
   labels: readonly string[] = ['Business', 'Sci/Tech', 'Sports', 'World'],
+  /** The last this many rows have no teacher label (the teacher abstained): the queue "No teacher label". */
+  unlabelled = 0,
 ): Promise<void> {
   const example = readFileSync(join(repoRoot, 'examples', 'agnews-sample.jsonl'), 'utf8').split('\n').filter(Boolean);
   const lines = Array.from({ length: rows }, (_, index) => {
     const row = JSON.parse(example[index % example.length]) as Record<string, unknown>;
     row.id = `${String(row.id)}-${Math.floor(index / example.length)}`;
     delete row.human_label;
+    if (index >= rows - unlabelled) delete row.teacher_label;
     return JSON.stringify(row);
   });
   const datasetPath = join(workspaceDir, DATASET);
@@ -91,7 +94,13 @@ export async function writeDatasetWithFlaggedRun(
   let seed = 7;
   const random = (): number => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;
   const predictions: Prediction[] = lines.map((line, index) => {
-    const row = JSON.parse(line) as { id: string; teacher_label: string };
+    const row = JSON.parse(line) as { id: string; teacher_label?: string };
+    if (row.teacher_label === undefined) {
+      const suggested = labels[Math.floor(random() * labels.length)];
+      const p = 0.3 + random() * 0.6;
+      const probs = Object.fromEntries(labels.map((label) => [label, label === suggested ? p : (1 - p) / (labels.length - 1)]));
+      return { id: row.id, line: index + 1, teacher: null, human: null, suggested, p_teacher_wrong: 0, flagged: false, probs, peer_probs: probs, vanilla_probs: probs };
+    }
     const others = labels.filter((label) => label !== row.teacher_label);
     const suggested = others[Math.floor(random() * others.length)];
     const p = 0.5 + random() * 0.5;

@@ -131,6 +131,7 @@ test('a run explains each flagged row with the peer that held it out, and names 
   const flagged = out.predictions.filter((p) => p.flagged);
   assert.ok(flagged.length > 0, 'the run flags rows');
   let compared = 0;
+  let againstSeen = 0;
   out.predictions.forEach((prediction, i) => {
     const explanation = out.explanations[i];
     if (!prediction.flagged) {
@@ -154,6 +155,11 @@ test('a run explains each flagged row with the peer that held it out, and names 
     const words = new Set(rows[i].text.split(' '));
     assert.ok(explanation.words.length > 0 && explanation.words.every(([word, c]) => words.has(word) && c > 0));
     assert.deepEqual(explanation.words.map(([, c]) => c), [...explanation.words.map(([, c]) => c)].sort((a, b) => b - a));
+    // And the words that push back to the teacher's label, most negative first: the panel marks them in a second colour.
+    assert.ok(explanation.against, 'the run writes the words against the suggestion');
+    assert.ok(explanation.against.length <= 8 && explanation.against.every(([word, c]) => words.has(word) && c < 0));
+    assert.deepEqual(explanation.against.map(([, c]) => c), [...explanation.against.map(([, c]) => c)].sort((a, b) => a - b));
+    if (explanation.against.length > 0) againstSeen += 1;
     // Three human-labelled rows, with their human labels, most similar first.
     assert.equal(explanation.similar.length, 3);
     for (const similar of explanation.similar) {
@@ -164,6 +170,7 @@ test('a run explains each flagged row with the peer that held it out, and names 
     assert.deepEqual(explanation.similar.map((s) => s.similarity), [...explanation.similar.map((s) => s.similarity)].sort((a, b) => b - a));
   });
   assert.ok(compared > 0, 'at least one row checked against the peer\'s own probabilities');
+  assert.ok(againstSeen > 0, 'some flagged row has words that push back to the teacher');
 });
 
 test('explanations.jsonl: written beside predictions.jsonl, read back by position, a bad line named but not fatal', async () => {
@@ -189,6 +196,9 @@ test('explanations.jsonl: written beside predictions.jsonl, read back by positio
   assert.equal(damaged.explanations, undefined);
   assert.match(damaged.explanationsProblem!, /explanations\.jsonl:2: 'row' must be a row of predictions\.jsonl \(0–1\)/);
   assert.throws(() => parseExplanations('{"row": 0, "id": "x"', 'e.jsonl', 1), /e\.jsonl:1: invalid JSON/);
+  // 'against' is optional (older runs lack it), and checked when present.
+  assert.deepEqual(parseExplanations(JSON.stringify({ ...explanation, against: [['rain', -0.5]] }), 'e.jsonl', 2).get(1)?.against, [['rain', -0.5]]);
+  assert.throws(() => parseExplanations(JSON.stringify({ ...explanation, against: [['rain', 'x']] }), 'e.jsonl', 2), /e\.jsonl:1: 'against' must be a list of \[word, contribution\]/);
 });
 
 test('a dense block that is a mean of word vectors is placed on the words too, its offset left as the dense part', () => {

@@ -21,6 +21,8 @@ export type KeyAction =
   | 'expand'
   | 'probabilities'
   | 'search'
+  | 'queue'
+  | 'rerank'
   | 'back'
   | 'help'
   | 'toList';
@@ -59,7 +61,7 @@ export const KEY_MAP: readonly KeyBinding[] = [
   },
   { keys: ['n'], shown: ['n'], action: 'newLabel', description: 'set a new label (asks, then confirms a label outside the set)', when: 'list' },
   { keys: ['s'], shown: ['s'], action: 'skip', description: 'skip (writes nothing)', when: 'list' },
-  { keys: ['o'], shown: ['o'], action: 'open', description: "open the row's line in the editor", when: 'list' },
+  { keys: ['o'], shown: ['o'], action: 'open', description: "open the row's line in the editor (in the dataset's group)", when: 'list' },
   {
     keys: ['u'],
     shown: ['u'],
@@ -70,6 +72,14 @@ export const KEY_MAP: readonly KeyBinding[] = [
   { keys: ['e'], shown: ['e'], action: 'expand', description: 'expand / clip the text', when: 'list' },
   { keys: ['p'], shown: ['p'], action: 'probabilities', description: "show / hide every label's probability", when: 'list' },
   { keys: ['/'], shown: ['/'], action: 'search', description: 'focus the text search (also #123 for line 123, or an id)', when: 'list' },
+  { keys: ['q'], shown: ['q'], action: 'queue', description: 'switch the queue: flagged rows / rows with no teacher label', when: 'list' },
+  {
+    keys: ['r'],
+    shown: ['r'],
+    action: 'rerank',
+    description: "re-rank the queue with your decisions so far (also after every 25; only the order changes, the probabilities stay the run's)",
+    when: 'list',
+  },
   { keys: ['Escape'], shown: ['Esc'], action: 'back', description: 'close the help overlay', when: 'list' },
   { keys: ['?'], shown: ['?'], action: 'help', description: 'show / hide the help overlay (these keys)', when: 'list' },
   {

@@ -25,6 +25,7 @@ let latestFiltersRequest = 0;
 /** Rows whose probabilities were asked for and not answered yet. */
 const probabilitiesAsked = new Set<string>();
 
+
 /** Saves the view state (for a window reload) and reports selection and scroll to the host's session. */
 function saveState(): void {
   clearTimeout(saveTimer);
@@ -139,6 +140,30 @@ function needProbabilities(rowKey: string): void {
   );
 }
 
+/**
+ * The selected row's "why flagged", asked for once per row (cached), on demand: only the selected row, so 10,000 rows
+ * cost nothing. A reply for an older run (an `init` came since) is dropped; one for a row no longer selected is cached
+ * and not drawn.
+ */
+function needExplanation(rowKey: string): void {
+  state.explanations.need(
+    rowKey,
+    () => host.request<'explain'>({ type: 'explain', rowId: rowKey }).reply.then(({ rowId, explanation }) => ({ key: rowId, value: explanation })),
+    (key) => {
+      if (renderer.dom && state.order[state.selectedIndex] === key) {
+        renderer.renderDetails();
+      }
+    },
+  );
+}
+
+/** Shows the other queue (flagged ⇄ no teacher label); the other filters keep their meaning within it. */
+function switchQueue(): void {
+  const queue = state.filters.queue === 'flagged' ? 'unlabelled' : 'flagged';
+  // The teacher filter has no rows in the queue without teacher labels: it is cleared on the way in.
+  setFilters(queue === 'unlabelled' ? { queue, teacher: '' } : { queue }, true);
+}
+
 const actions: Actions = {
   setFilters,
   decide,
@@ -158,6 +183,14 @@ const actions: Actions = {
     renderer.renderDetails();
   },
   needProbabilities,
+  needExplanation,
+  openSimilar: (id, line) => host.post({ type: 'openSimilar', id, line }),
+  setQueue: (queue) => {
+    if (queue !== state.filters.queue) {
+      switchQueue();
+    }
+  },
+  rerank: () => host.post({ type: 'rerank' }),
   save: saveState,
 };
 
@@ -194,6 +227,8 @@ const keyHandlers: KeyHandlers = {
   undo: () => actions.undo(),
   expand: () => actions.toggleExpanded(),
   probabilities: () => actions.toggleProbs(),
+  queue: () => switchQueue(),
+  rerank: () => actions.rerank(),
   search: () => {
     if (renderer.dom) {
       ui.focus(renderer.dom.search);
@@ -238,6 +273,7 @@ function onInit(message: Extract<HostMessage, { type: 'init' }>): void {
   state.rows = new Map(message.rows.map((row) => [row.key, row]));
   state.probabilities.clear();
   probabilitiesAsked.clear();
+  state.explanations.reset();
   host.clear();
   if (message.selectedRowId) {
     state.selectedId = message.selectedRowId;
@@ -285,7 +321,12 @@ function onMessage(message: HostMessage): void {
       break;
     case 'view':
       if (renderer.dom) {
+        const before = state.selectedIndex;
         applyView(message.view);
+        if (state.selectedIndex !== before) {
+          // The selected row moved (a re-rank, or rows before it left the filters): keep it in view.
+          renderer.scrollIntoView(state.selectedIndex);
+        }
         renderer.renderAll();
       }
       break;

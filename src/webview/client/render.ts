@@ -2,8 +2,10 @@
  * Drawing the panel from the client state: the header, toolbar, confusion table, the virtualised list (only the rows
  * in view, plus a small margin, exist in the DOM), the selected row's details, the help overlay and the empty state.
  */
-import { NO_LABEL, type Decision, type ReviewFilters } from '../../review/model';
-import { STATUS_FILTER_OPTIONS, type HostMessage, type LabelProbability, type RowView } from '../../review/protocol';
+import { explanationSegments } from '../../review/explanation';
+import { NO_LABEL, type Decision, type ReviewFilters, type ReviewQueue } from '../../review/model';
+import { STATUS_FILTER_OPTIONS, type HostMessage, type LabelProbability, type RowView, type ViewUpdate } from '../../review/protocol';
+import type { RowExplanation } from '../../training/types';
 import { keyTableRows } from './keymap';
 import type { ClientState } from './state';
 import * as ui from './ui';
@@ -26,6 +28,12 @@ export interface Actions {
   toggleProbs(): void;
   /** The selected row's probabilities are not here yet: ask the host. */
   needProbabilities(rowKey: string): void;
+  /** The selected row's explanation is not here yet: ask the host. */
+  needExplanation(rowKey: string): void;
+  /** Open a similar human-labelled row of an explanation in the editor. */
+  openSimilar(id: string, line: number): void;
+  setQueue(queue: ReviewQueue): void;
+  rerank(): void;
   /** View state changed (scroll, the table's fold): save it. */
   save(): void;
 }
@@ -33,6 +41,8 @@ export interface Actions {
 export interface Dom {
   confusionWrap: HTMLDetailsElement;
   counts: HTMLElement;
+  queue: ui.Control;
+  rerankNote: HTMLElement;
   undo: ui.Control;
   teacher: ui.Control;
   suggested: ui.Control;
@@ -68,6 +78,15 @@ function labelled(text: string, control: HTMLElement): HTMLLabelElement {
   const label = el('label');
   label.append(el('span', '', text), control);
   return label;
+}
+
+/** The queue switch's choices, with each queue's size (view.queues). */
+function queueOptions(view: ViewUpdate | null): ui.Option[] {
+  const size = (queue: ReviewQueue) => (view ? ` (${view.queues[queue].rows.toLocaleString('en-US')})` : '');
+  return [
+    { value: 'flagged', label: `Flagged${size('flagged')}` },
+    { value: 'unlabelled', label: `No teacher label${size('unlabelled')}` },
+  ];
 }
 
 /** Words for the host's outcome (review/model.ts outcomeOf): what the human label is, whichever key wrote it. */
@@ -106,13 +125,29 @@ export class Renderer {
     title.title = state.datasetName;
     const undo = ui.button('Undo', { title: 'Undo the last decision (u)', action: 'undo', onClick: () => actions.undo() });
     const help = ui.button('?', { appearance: 'icon', title: 'Keyboard shortcuts (?)', action: 'help', onClick: () => actions.toggleHelp() });
-    header.append(title, run, counts, undo, help);
+    // Says when the order is no longer the run's: re-ranked with the user's decisions (the probabilities stay the run's).
+    const rerankNote = el('span', 'muted rerank-note');
+    rerankNote.id = 'rerank-note';
+    const rerank = ui.button('Re-rank', {
+      title: "Re-rank the queue with your decisions so far (r); also done after every 25. Only the order changes: the probabilities shown stay the run's.",
+      action: 'rerank',
+      onClick: () => actions.rerank(),
+    });
+    header.append(title, run, counts, rerankNote, rerank, undo, help);
     // What the run says about the teacher, with its intervals: one line of its own (clipped, whole in the tooltip)
     // so counts never reflow it; it is also the line that folds the confusion table open and shut.
     const summary = el('span', 'muted run-summary', state.summary || '');
     summary.id = 'run-summary';
 
     const toolbar = el('div', 'toolbar');
+    const queue = ui.dropdown({
+      ariaLabel: 'Queue',
+      id: 'filter-queue',
+      title: 'Which rows to review (q switches): flagged teacher labels, or rows the teacher left without a label',
+      options: queueOptions(state.view),
+      value: state.filters.queue,
+      onChange: (value) => actions.setQueue(value === 'unlabelled' ? 'unlabelled' : 'flagged'),
+    });
     const teacher = ui.dropdown({
       ariaLabel: 'Teacher label',
       id: 'filter-teacher',
@@ -174,6 +209,7 @@ export class Renderer {
       },
     });
     toolbar.append(
+      labelled('Queue', queue),
       labelled('Teacher', teacher),
       labelled('Suggested', suggested),
       labelled('Min p', minP),
@@ -260,7 +296,7 @@ export class Renderer {
     );
 
     this.app.append(header, confusionWrap, toolbar, list, details, notice, helpBox);
-    this.dom = { confusionWrap, counts, undo, teacher, suggested, search, confusion, list, spacer, details, help: helpBox, notice, pool: [] };
+    this.dom = { confusionWrap, counts, queue, rerankNote, undo, teacher, suggested, search, confusion, list, spacer, details, help: helpBox, notice, pool: [] };
     return this.dom;
   }
 
@@ -360,6 +396,7 @@ export class Renderer {
     if (!this.dom || !view) {
       return;
     }
+    ui.setOptions(this.dom.queue, queueOptions(view), this.state.filters.queue);
     ui.setOptions(this.dom.teacher, labelOptions(view.teacherLabels, 'Any teacher label'), this.state.filters.teacher);
     ui.setOptions(this.dom.suggested, labelOptions(view.suggestedLabels, 'Any suggestion'), this.state.filters.suggested);
   }
@@ -372,7 +409,7 @@ export class Renderer {
     }
     const c = view.counts;
     const parts: [string, number][] = [
-      ['Flagged', c.flagged],
+      [this.state.filters.queue === 'flagged' ? 'Flagged' : 'Rows', c.flagged],
       ['Reviewed', c.reviewed],
       ['Remaining', c.remaining],
       ['Skipped', c.skipped],
@@ -387,6 +424,10 @@ export class Renderer {
       }),
     );
     dom.counts.title = parts.map(([name, value]) => `${name} ${value.toLocaleString('en-US')}`).join(' · ');
+    dom.rerankNote.textContent = view.reranked ? `re-ranked after ${view.reranked.reviewed.toLocaleString('en-US')} decision${view.reranked.reviewed === 1 ? '' : 's'}` : '';
+    dom.rerankNote.title = view.reranked
+      ? `The queue's order uses your ${view.reranked.reviewed} decisions since the run (re-ranked in ${view.reranked.ms.toFixed(0)} ms). Only the order changed: each row's p is still the run's calibrated probability.`
+      : '';
     ui.setDisabled(dom.undo, !view.canUndo);
     dom.undo.title = view.undoDescription ? `Undo: ${view.undoDescription} (u)` : 'Nothing to undo';
     this.renderFilterOptions();
@@ -442,11 +483,21 @@ export class Renderer {
       return;
     }
     const summary = el('div', 'muted row-facts');
-    summary.textContent =
-      `${row.line === null ? 'No longer in the file' : `Line ${row.line}`} · id ${row.id} · p(teacher wrong) = ${row.p.toFixed(2)}` +
-      (row.human !== null ? ` · human label: ${row.human}` : '');
-    const text = el('div', 'full-text' + (state.expanded ? '' : ' clipped'), row.text);
+    // A row of the unlabelled queue has no teacher label to doubt: its p is the advice's own probability.
+    const score = row.queue === 'unlabelled' ? `no teacher label · advice '${row.suggested}', p = ${row.p.toFixed(2)}` : `p(teacher wrong) = ${row.p.toFixed(2)}`;
+    summary.textContent = `${row.line === null ? 'No longer in the file' : `Line ${row.line}`} · id ${row.id} · ${score}` + (row.human !== null ? ` · human label: ${row.human}` : '');
+    // Why flagged: asked for when the row is first selected (flagged rows only; the others have no teacher to doubt).
+    const explanation = row.queue === 'flagged' ? state.explanations.get(row.key) : null;
+    if (row.queue === 'flagged' && explanation === undefined) {
+      actions.needExplanation(row.key);
+    }
+    const text = el('div', 'full-text' + (state.expanded ? '' : ' clipped'));
     text.id = 'row-text';
+    if (explanation) {
+      text.append(...highlightedText(row.text, explanation));
+    } else {
+      text.textContent = row.text;
+    }
     const buttons = el('div', 'actions');
     buttons.append(
       ui.button(`Accept '${row.suggested}'`, { appearance: 'primary', title: 'Enter or a', action: 'accept', onClick: () => actions.decide({ kind: 'accept' }) }),
@@ -466,7 +517,11 @@ export class Renderer {
       ui.button(state.expanded ? 'Clip text' : 'Expand text', { title: 'e', action: 'expand', onClick: () => actions.toggleExpanded() }),
       ui.button(state.showProbs ? 'Hide probabilities' : 'All probabilities', { title: 'p', action: 'probabilities', onClick: () => actions.toggleProbs() }),
     );
-    const children: HTMLElement[] = [summary, text, buttons];
+    const children: HTMLElement[] = [summary, text];
+    if (explanation) {
+      children.push(whyFlagged(explanation, actions));
+    }
+    children.push(buttons);
     if (state.showProbs) {
       const probs = state.probabilities.get(row.key);
       if (probs) {
@@ -524,6 +579,62 @@ function labelHeader(label: string, digit: number | null | undefined): HTMLTable
   }
   th.append(label);
   return th;
+}
+
+function signed(value: number): string {
+  return `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(2)}`;
+}
+
+/**
+ * The row's text with its explained words marked (classes, coloured by the theme in review.css: the strict CSP
+ * allows no inline style), each with its contribution in its tooltip.
+ */
+function highlightedText(text: string, explanation: RowExplanation): (HTMLElement | string)[] {
+  return explanationSegments(text, explanation).map((segment) => {
+    if (!('word' in segment)) {
+      return segment.text;
+    }
+    const mark = el('mark', `word-${segment.direction}`, segment.text);
+    const label = segment.direction === 'towards' ? explanation.towards : explanation.away;
+    mark.title = `'${segment.word}' ${signed(segment.contribution)} to the logit difference '${explanation.towards}' − '${explanation.away}' (pushes towards '${label}')`;
+    return mark;
+  });
+}
+
+/** "Why flagged": the logit difference in one line, and the most similar human-labelled rows (click opens one). */
+function whyFlagged(explanation: RowExplanation, actions: Actions): HTMLElement {
+  const box = el('div', 'why');
+  box.id = 'why-flagged';
+  const head = el('div', 'why-head');
+  head.append(
+    el('b', '', 'Why flagged: '),
+    `the peer that never saw this row scores '${explanation.towards}' over '${explanation.away}' by ${signed(explanation.logit_difference)} (logit). `,
+    el('mark', 'word-towards', `words for '${explanation.towards}'`),
+    ' ',
+    el('mark', 'word-away', `words for '${explanation.away}'`),
+  );
+  head.title = `Marked words: their share of the logit difference (hover a word). Other words ${signed(explanation.other_words)}, bias ${signed(explanation.bias)}${explanation.dense !== 0 ? `, word vectors ${signed(explanation.dense)}` : ''}.`;
+  box.append(head);
+  const similar = el('div', 'similar');
+  if (explanation.similar.length === 0) {
+    similar.append(el('span', 'muted', 'No row with a human label shares a word with this one.'));
+  } else {
+    similar.append(el('span', 'muted', 'Similar rows with a human label: '));
+    explanation.similar.forEach((row, index) => {
+      const link = el('a', 'similar-row', `line ${row.line}: '${row.label}'`);
+      link.href = '#';
+      link.dataset.similarId = row.id;
+      link.title = `Open line ${row.line} (id ${row.id}, similarity ${row.similarity.toFixed(2)}) in the editor`;
+      link.addEventListener('click', (event) => {
+        event.preventDefault();
+        actions.openSimilar(row.id, row.line);
+      });
+      if (index > 0) similar.append(' · ');
+      similar.append(link);
+    });
+  }
+  box.append(similar);
+  return box;
 }
 
 function probabilityTable(row: RowView, probs: readonly LabelProbability[]): HTMLTableElement {

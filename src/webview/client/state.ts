@@ -4,6 +4,8 @@
  */
 import { DEFAULT_FILTERS, type ReviewFilters } from '../../review/model';
 import { parseViewState, type LabelProbability, type ReviewViewState, type RowView, type ViewUpdate } from '../../review/protocol';
+import type { RowExplanation } from '../../training/types';
+import { RowCache } from './rowCache';
 
 /** What setState keeps: the host's view state, and the confusion table's fold (the webview's own). */
 export interface SavedState extends ReviewViewState {
@@ -41,6 +43,8 @@ export interface ClientState {
   showProbs: boolean;
   /** Row key → every label's probabilities, fetched from the host when first shown. */
   probabilities: Map<string, LabelProbability[]>;
+  /** Row key → why it is flagged (null: the run has no explanation for it), fetched when the row is first selected. */
+  explanations: RowCache<RowExplanation | null>;
   firstRenderReported: boolean;
 }
 
@@ -62,6 +66,7 @@ export function initialState(saved: SavedState): ClientState {
     expanded: false,
     showProbs: false,
     probabilities: new Map(),
+    explanations: new RowCache<RowExplanation | null>(null),
     firstRenderReported: false,
   };
 }

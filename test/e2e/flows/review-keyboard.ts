@@ -94,11 +94,11 @@ export default defineFlow({
     assert.deepEqual(helpRows, keyTableRows());
     await workbench.page.keyboard.press('Escape');
     await frame.locator('#help').waitFor({ state: 'hidden' });
-    // The README picture: the panel's editor group maximised so the list has room.
+    // The panel's editor group maximised so the list has room (the README picture is taken by review-loop.ts).
     const maximize = 'View: Toggle Maximize Editor Group';
     const maximized = await workbench.runCommand(maximize, { timeoutMs: 5_000 }).then(() => true, () => false);
     await workbench.page.waitForTimeout(500);
-    await workbench.screenshot('review-panel', { readme: true });
+    await workbench.screenshot('review-panel-keyboard');
     if (maximized) await workbench.runCommand(maximize);
     await frame.locator('#list .row.selected').click();
 
