@@ -66,9 +66,12 @@ function bertNormalizer(spec: Json): Normalize {
   };
 }
 
+/** Sequences nest no deeper than this (real tokenizers nest one or two; a deeper file would overflow the stack). */
+const MAX_SEQUENCE_DEPTH = 16;
+
 const NORMALIZERS = ['BertNormalizer', 'Lowercase', 'StripAccents', 'NFC', 'NFD', 'NFKC', 'NFKD', 'Sequence'] as const;
 
-function makeNormalizer(spec: unknown, fail: (problem: string) => never, where = 'normalizer'): { normalize: Normalize; names: string[] } {
+function makeNormalizer(spec: unknown, fail: (problem: string) => never, where = 'normalizer', depth = 0): { normalize: Normalize; names: string[] } {
   if (spec === null || spec === undefined) return { normalize: (text) => text, names: [] };
   if (!isObject(spec) || typeof spec.type !== 'string') fail(`${where} must be an object with a type`);
   const type = spec.type as string;
@@ -86,7 +89,8 @@ function makeNormalizer(spec: unknown, fail: (problem: string) => never, where =
       return { normalize: (text) => text.normalize(type), names: [type] };
     case 'Sequence': {
       if (!Array.isArray(spec.normalizers)) fail(`${where}.normalizers must be a list`);
-      const parts = (spec.normalizers as unknown[]).map((part, i) => makeNormalizer(part, fail, `${where}.normalizers[${i}]`));
+      if (depth >= MAX_SEQUENCE_DEPTH) fail(`${where.split('.')[0]}: Sequences nest more than ${MAX_SEQUENCE_DEPTH} deep`);
+      const parts = (spec.normalizers as unknown[]).map((part, i) => makeNormalizer(part, fail, `${where}.normalizers[${i}]`, depth + 1));
       return { normalize: (text) => parts.reduce((t, part) => part.normalize(t), text), names: parts.flatMap((part) => part.names) };
     }
     default:
@@ -111,7 +115,7 @@ const WHITESPACE_PIECES = new RegExp(`[${WORD}]+|[^${WORD}\\p{White_Space}]+`, '
 const matches = (pattern: RegExp): PreTokenize => (text) => text.match(pattern) ?? [];
 const PRE_TOKENIZERS = ['BertPreTokenizer', 'WhitespaceSplit', 'Whitespace', 'Sequence'] as const;
 
-function makePreTokenizer(spec: unknown, fail: (problem: string) => never, where = 'pre_tokenizer'): { preTokenize: PreTokenize; names: string[] } {
+function makePreTokenizer(spec: unknown, fail: (problem: string) => never, where = 'pre_tokenizer', depth = 0): { preTokenize: PreTokenize; names: string[] } {
   if (spec === null || spec === undefined) return { preTokenize: (text) => (text ? [text] : []), names: [] };
   if (!isObject(spec) || typeof spec.type !== 'string') fail(`${where} must be an object with a type`);
   const type = spec.type as string;
@@ -124,7 +128,8 @@ function makePreTokenizer(spec: unknown, fail: (problem: string) => never, where
       return { preTokenize: matches(WHITESPACE_PIECES), names: [type] };
     case 'Sequence': {
       if (!Array.isArray(spec.pretokenizers)) fail(`${where}.pretokenizers must be a list`);
-      const parts = (spec.pretokenizers as unknown[]).map((part, i) => makePreTokenizer(part, fail, `${where}.pretokenizers[${i}]`));
+      if (depth >= MAX_SEQUENCE_DEPTH) fail(`${where.split('.')[0]}: Sequences nest more than ${MAX_SEQUENCE_DEPTH} deep`);
+      const parts = (spec.pretokenizers as unknown[]).map((part, i) => makePreTokenizer(part, fail, `${where}.pretokenizers[${i}]`, depth + 1));
       return {
         preTokenize: (text) => parts.reduce<string[]>((pieces, part) => pieces.flatMap(part.preTokenize), [text]),
         names: parts.flatMap((part) => part.names),

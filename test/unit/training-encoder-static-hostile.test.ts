@@ -1,0 +1,72 @@
+/**
+ * `static:<folder>` against hostile folders: a FIFO in place of a model file must fail at once naming the file (not
+ * wait forever for a writer), and a tokenizer.json whose Sequences nest thousands deep fails naming the file (not with
+ * a bare stack overflow).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { constants, closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { readStaticModel } from '../../src/training/encoders/static';
+import { parseTokenizer } from '../../src/training/encoders/hfTokenizer';
+import { writeModel2Vec } from '../support/model2vec';
+
+let root: string;
+before(() => {
+  root = mkdtempSync(path.join(tmpdir(), 'peerkd-static-hostile-'));
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'the', 'news'];
+
+/** Resolves with the promise's error message, or 'still waiting' after `ms` (then unblocks a reader of `fifo`). */
+async function settleWithin(promise: Promise<unknown>, ms: number, fifo: string): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    promise.then(
+      () => 'opened',
+      (error: Error) => error.message,
+    ),
+    new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still waiting'), ms))),
+  ]);
+  clearTimeout(timer);
+  if (outcome === 'still waiting') {
+    // A blocked open of the FIFO would hold a thread of the pool forever: a writer that closes at once ends it.
+    try {
+      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+    } catch {
+      // no reader
+    }
+    await promise.catch(() => undefined);
+  }
+  return outcome;
+}
+
+for (const name of ['tokenizer.json', 'model.safetensors', 'config.json']) {
+  test(`static: a FIFO in place of ${name} fails at once naming the file, instead of waiting forever`, { skip: process.platform === 'win32' }, async () => {
+    const folder = writeModel2Vec(path.join(root, `fifo-${name}`), { vocab: VOCAB, vectors: VOCAB.flatMap((_, i) => [i, 1]), dims: 2 });
+    const fifo = path.join(folder, name);
+    rmSync(fifo, { force: true });
+    execFileSync('mkfifo', [fifo]);
+    const outcome = await settleWithin(readStaticModel(folder), 2000, fifo);
+    assert.match(outcome, new RegExp(`^${fifo.replace(/[.\\/]/g, '\\$&')}: (is not a regular file|is not a file)`));
+  });
+}
+
+test('static: a tokenizer.json whose Sequences nest thousands deep fails naming the file', () => {
+  for (const [key, list, leaf] of [
+    ['normalizer', 'normalizers', '{"type":"Lowercase"}'],
+    ['pre_tokenizer', 'pretokenizers', '{"type":"WhitespaceSplit"}'],
+  ]) {
+    const depth = 20_000;
+    const json =
+      `{"model":{"type":"WordPiece","unk_token":"[UNK]","vocab":{"[UNK]":0,"a":1}},"${key}":` +
+      `{"type":"Sequence","${list}":[`.repeat(depth) +
+      leaf +
+      ']}'.repeat(depth) +
+      '}';
+    assert.throws(() => parseTokenizer('/models/x/tokenizer.json', json), new RegExp(`^TokenizerFileError: /models/x/tokenizer\\.json: ${key}: Sequences nest more than 16 deep`));
+  }
+});
