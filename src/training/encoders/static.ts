@@ -62,7 +62,8 @@ async function readNamed(file: string): Promise<Buffer> {
   let handle: fs.promises.FileHandle | undefined;
   try {
     handle = await fs.promises.open(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
-    if (!(await handle.stat()).isFile()) throw new Error(`${file}: is not a regular file`);
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new Error(`${file}: ${stat.isDirectory() ? 'cannot be read (EISDIR)' : 'is not a regular file (a FIFO, socket or device)'}`);
     return await handle.readFile();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === undefined) throw error;
