@@ -1,9 +1,25 @@
 /** "Why is this row flagged?" in words, for the hover (and any view): plain TypeScript, markdown out. */
 import type { RowExplanation } from '../training/types';
 
-/** Escapes markdown's special characters in user data (labels, ids). */
+/**
+ * Escapes markdown's special characters in user data (labels, ids), shown inline: a line break becomes a space (it
+ * would end a table row, or make `===` under it a heading).
+ */
 export function escapeMarkdown(text: string): string {
-  return text.replace(/[|\\`*_{}[\]()#+\-.!<>~]/g, (char) => `\\${char}`);
+  return text.replace(/[|\\`*_{}[\]()#+\-.!<>~=]/g, (char) => `\\${char}`).replace(/\r\n?|\n/g, ' ');
+}
+
+/**
+ * A code span that nothing in `text` can close: a fence longer than its longest backtick run, padded when the text
+ * starts or ends with a backtick; line breaks become spaces. explanations.jsonl is a file: its words are not trusted
+ * to be the letters and digits the tokenizer makes.
+ */
+export function codeSpan(text: string): string {
+  const flat = text.replace(/\r\n?|\n/g, ' ');
+  const longestRun = Math.max(0, ...(flat.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longestRun + 1);
+  const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${flat}${pad}${fence}`;
 }
 
 function signed(value: number): string {
@@ -19,8 +35,7 @@ export function explanationMarkdown(explanation: RowExplanation): string {
   const away = escapeMarkdown(explanation.away);
   const lines = [`**Why flagged** · the peer that never saw this row scores '${towards}' over '${away}' by ${signed(explanation.logit_difference)} (logit)`];
   if (explanation.words.length > 0) {
-    // Words are runs of letters and digits (featurize.ts tokenize): safe inside a code span.
-    const words = explanation.words.map(([word, contribution]) => `\`${word}\` ${signed(contribution)}`).join(' · ');
+    const words = explanation.words.map(([word, contribution]) => `${codeSpan(word)} ${signed(contribution)}`).join(' · ');
     lines.push(`Words for '${towards}': ${words}`);
   } else {
     lines.push(`No word of the row pushes towards '${towards}'.`);

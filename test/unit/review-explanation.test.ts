@@ -42,3 +42,26 @@ test('the panel can ask why a row is flagged', () => {
   assert.equal(parseWebviewMessage({ type: 'explain', requestId: 3, rowId: 7 }), undefined);
   assert.equal(parseWebviewMessage({ type: 'explain' }), undefined);
 });
+
+test('a hostile explanations.jsonl cannot inject markdown into the hover: words stay code, labels and ids stay text', () => {
+  const link = '[click](https://evil.example/?q=1) ![](https://evil.example/pixel.png)';
+  const markdown = explanationMarkdown({
+    ...EXPLANATION,
+    towards: 'Sci\n===',
+    words: [
+      [`x\` ${link} \`y`, 1.5],
+      ['``', 0.5],
+      ['two\n\nparagraphs', 0.2],
+    ],
+    similar: [{ id: 'id\n\n# heading', line: 3, label: link, similarity: 0.5 }],
+  });
+  // The word with single backticks sits in a double-backtick span, the one made of backticks in a padded triple one.
+  assert.ok(markdown.includes(`\`\`x\` ${link} \`y\`\` +1.50`), markdown);
+  assert.ok(markdown.includes('``` `` ``` +0.50'), markdown);
+  assert.ok(markdown.includes('`two  paragraphs` +0.20'), markdown);
+  // Outside the code spans, no link, image, heading or line break the data brought.
+  const outside = markdown.replace(/(`+)[^`]*?(?:`(?!\1)[^`]*?)*\1/g, '');
+  assert.doesNotMatch(outside.replace(/\\[[\]()!]/g, ''), /\]\(|!\[/);
+  assert.doesNotMatch(markdown, /^#|^===/m);
+  assert.match(markdown, /scores 'Sci \\=\\=\\=' over/);
+});
