@@ -322,3 +322,11 @@ test('endpoint reopened from a saved model: a foreign endpoint the user did not 
   const local = await resolveEncoder('endpoint', { apiKey: KEY, backoff: FAST, reopen: { version: endpointVersion(server.baseUrl, 'fake-embed', 16), dims: 16 } });
   assertVectors(await local.encoder!.encode(['one text']), ['one text']);
 });
+
+test('endpoint: a key echoed where the error text is cut at 200 characters leaves no part of it in the message', async () => {
+  for (let at = 180; at < 200; at += 3) {
+    server.setEmbeddingsHandler(() => ({ status: 400, json: { error: { message: `${'x'.repeat(at)} ${KEY} tail` } } }));
+    const shown = await rejects(resolveEncoder('endpoint', environment()), /embeddings rejected the request \(HTTP 400: x+/);
+    assert.ok(!shown.includes(KEY.slice(0, 8)), `a part of the key is shown: ${shown.slice(-60)}`);
+  }
+});

@@ -310,7 +310,8 @@ class EmbeddingsClient {
           this.stats.tokens += promptTokens;
           return vectors;
         }
-        const message = this.redact(serverMessage(text));
+        // Redacted before serverMessage cuts it at 200 characters: a cut key would no longer match the redaction.
+        const message = serverMessage(this.redact(text));
         const status = response.status;
         if (status === 404 || status === 405 || status === 501 || ((status === 400 || status === 422) && saysNoEmbeddings(message))) throw noEmbeddings(status, message);
         if (status === 401 || status === 403) {
