@@ -47,7 +47,8 @@ export function parseEncoderChoice(value: unknown): { name: EncoderName; argumen
   }
   const argument = value.slice(colon + 1);
   if (!ENCODERS_WITH_ARGUMENT.includes(name)) return { error: `${name} takes no argument, got ${JSON.stringify(value)}` };
-  if (!argument) return { error: `${name} needs an argument after the colon: ${name}:<${ENCODER_ARGUMENT_NAMES[name] ?? 'argument'}>` };
+  // Only spaces after the colon is a slip, not a folder named " " (the message would show an invisible path).
+  if (!argument.trim()) return { error: `${name} needs an argument after the colon: ${name}:<${ENCODER_ARGUMENT_NAMES[name] ?? 'argument'}>` };
   return { name, argument, choice: value as EncoderChoice };
 }
 

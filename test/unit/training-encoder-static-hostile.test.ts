@@ -70,3 +70,10 @@ test('static: a tokenizer.json whose Sequences nest thousands deep fails naming 
     assert.throws(() => parseTokenizer('/models/x/tokenizer.json', json), new RegExp(`^TokenizerFileError: /models/x/tokenizer\\.json: ${key}: Sequences nest more than 16 deep`));
   }
 });
+
+test('static: a folder of only spaces or a line break is refused as a missing argument, not searched for', async () => {
+  const { resolveEncoder } = await import('../../src/training/encoder');
+  for (const choice of ['static:   ', 'static:\n', 'static:\t']) {
+    await assert.rejects(resolveEncoder(choice as never), /^Error: encoder static needs an argument after the colon: static:<folder>$/);
+  }
+});
