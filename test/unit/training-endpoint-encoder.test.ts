@@ -18,6 +18,7 @@ import {
   estimateEmbeddingTokens,
   parseEndpointVersion,
   responseCapBytes,
+  stripMarkup,
   takeEncoderApiKey,
   withEncoderApiKey,
   ENCODER_API_KEY_ENV,
@@ -329,4 +330,21 @@ test('endpoint: a key echoed where the error text is cut at 200 characters leave
     const shown = await rejects(resolveEncoder('endpoint', environment()), /embeddings rejected the request \(HTTP 400: x+/);
     assert.ok(!shown.includes(KEY.slice(0, 8)), `a part of the key is shown: ${shown.slice(-60)}`);
   }
+});
+
+test('endpoint: an HTML error body is reduced to its words in one pass, even 3 MB of unclosed tags', async () => {
+  assert.equal(stripMarkup('<!DOCTYPE html><html><head><title>x</title></head><BODY><Style>p{}</style><p>Bad <b>gateway</b></p><script src=a></script>'), '      Bad  gateway   ');
+  assert.equal(stripMarkup('a < b and <head without end'), 'a < b and <head without end');
+  for (const unit of ['<head', '<', '<script>', '<style x']) {
+    const body = unit.repeat(Math.floor(3_000_000 / unit.length));
+    const started = performance.now();
+    stripMarkup(body);
+    assert.ok(performance.now() - started < 1000, `${unit}: ${Math.round(performance.now() - started)} ms`);
+  }
+  // Through the client: a 502 with such a body fails quickly, naming the status.
+  // (160 KB: the cap of a one-text probe; the old expressions took about 35 s on it, hours on a 32-text request's 3 MB.)
+  server.setEmbeddingsHandler(() => ({ status: 502, raw: '<head'.repeat(32_000) }));
+  const started = performance.now();
+  await rejects(resolveEncoder('endpoint', environment()), /embeddings failed after 1 attempt\(s\): HTTP 502/);
+  assert.ok(performance.now() - started < 5000, `${Math.round(performance.now() - started)} ms`);
 });

@@ -105,6 +105,44 @@ class EndpointError extends Error {
   }
 }
 
+/**
+ * The words of an HTML page: head, style and script elements and every tag become a space. One pass: the regular
+ * expressions this replaces (`<(head|style|script)[\s\S]*?<\/\1>`, `<[^>]*>`) took time quadratic in the number of
+ * unclosed `<head` or `<` in the body, hours on a 3 MB error body, with the worker's event loop (and cancel) blocked.
+ */
+export function stripMarkup(html: string): string {
+  const lower = html.toLowerCase();
+  const unclosed = new Set<string>();
+  let out = '';
+  let at = 0;
+  while (at < html.length) {
+    const open = html.indexOf('<', at);
+    if (open < 0) {
+      out += html.slice(at);
+      break;
+    }
+    out += html.slice(at, open);
+    const element = /^<(head|style|script)[\s>]/.exec(lower.slice(open, open + 8))?.[1];
+    if (element && !unclosed.has(element)) {
+      const close = lower.indexOf(`</${element}>`, open);
+      if (close >= 0) {
+        out += ' ';
+        at = close + element.length + 3;
+        continue;
+      }
+      unclosed.add(element); // no closing tag after here, nor after any later position
+    }
+    const end = html.indexOf('>', open);
+    if (end < 0) {
+      out += html.slice(open); // an unterminated tag stays text
+      break;
+    }
+    out += ' ';
+    at = end + 1;
+  }
+  return out;
+}
+
 /** The server's own words from an error body (`{"error": {"message"}}`, `{"error": "…"}`, or text), short. */
 function serverMessage(text: string): string {
   let message = text;
@@ -117,7 +155,7 @@ function serverMessage(text: string): string {
     else if (typeof body?.detail === 'string') message = body.detail;
   } catch {
     // Not JSON: the text itself, without the markup of an HTML error page.
-    message = text.replace(/<(head|style|script)[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]*>/g, ' ');
+    message = stripMarkup(text);
   }
   message = message.replace(/\s+/g, ' ').trim();
   return message.length > 200 ? `${message.slice(0, 200)}…` : message;
