@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { constants, closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { resolveEncoder } from '../../src/training/encoder';
 import { readStaticModel } from '../../src/training/encoders/static';
 import { parseTokenizer } from '../../src/training/encoders/hfTokenizer';
 import { writeModel2Vec } from '../support/model2vec';
@@ -72,7 +73,6 @@ test('static: a tokenizer.json whose Sequences nest thousands deep fails naming 
 });
 
 test('static: a folder of only spaces or a line break is refused as a missing argument, not searched for', async () => {
-  const { resolveEncoder } = await import('../../src/training/encoder');
   for (const choice of ['static:   ', 'static:\n', 'static:\t']) {
     await assert.rejects(resolveEncoder(choice as never), /^Error: encoder static needs an argument after the colon: static:<folder>$/);
   }
