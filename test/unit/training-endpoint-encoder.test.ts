@@ -190,6 +190,8 @@ test('endpoint: wrong size, non-finite values, missing or repeated index, wrong 
     ['index twice', (inputs) => ({ data: inputs.map(() => item(0, new Array(16).fill(0))) }), 'two embeddings with index 0'],
     ['wrong count', (inputs) => ({ data: inputs.slice(1).map((_, i) => item(i, new Array(16).fill(0))) }), '1 embedding\\(s\\) for 2 text\\(s\\)'],
     ['no data', () => ({ choices: [] }), 'an answer without a "data" list'],
+    // Buffer.from(…, 'base64') skips the brackets: the old reader took this text for 16 zeros.
+    ['vector as a non-base64 string', (inputs) => ({ data: inputs.map((_, i) => item(i, `[${Buffer.alloc(64).toString('base64')}]`)) }), 'an embedding that is a string but not base64 \\(index 0: "\\[AAAA'],
   ];
   for (const [what, answer, problem] of cases) {
     bad = answer;

@@ -191,7 +191,11 @@ export function parseEmbeddings(text: string, count: number, dims: number | unde
     if (out[index]) throw fail(`two embeddings with index ${index}`);
     let vector: Float32Array;
     if (typeof embedding === 'string') {
-      // encoding_format base64: float32 little-endian.
+      // encoding_format base64: float32 little-endian. Buffer.from skips what is not base64, so a vector sent as the
+      // text "[0.12, -0.5, …]" would decode its digits into other numbers: only strict base64 is read.
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(embedding) || embedding.length % 4 !== 0) {
+        throw fail(`an embedding that is a string but not base64 (index ${index}: ${JSON.stringify(embedding.slice(0, 20))}${embedding.length > 20 ? '…' : ''})`);
+      }
       const bytes = Buffer.from(embedding, 'base64');
       if (bytes.length % 4 !== 0) throw fail(`a base64 embedding of ${bytes.length} bytes, not a whole number of float32 (index ${index})`);
       vector = new Float32Array(bytes.length / 4);
