@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { encodeTexts, resolveEncoder, type EncoderEnvironment, type TextEncoder } from '../../src/training/encoder';
 import { EmbeddingCache } from '../../src/training/embeddingCache';
 import { validateRequest } from '../../src/training/protocol';
+import { encoderEndpointFromFlags } from '../../src/cli/encoderFlags';
 import {
   endpointVersion,
   estimateEmbeddingTokens,
@@ -349,4 +350,19 @@ test('endpoint: an HTML error body is reduced to its words in one pass, even 3 M
   const started = performance.now();
   await rejects(resolveEncoder('endpoint', environment()), /embeddings failed after 1 attempt\(s\): HTTP 502/);
   assert.ok(performance.now() - started < 5000, `${Math.round(performance.now() - started)} ms`);
+});
+
+test('endpoint: a vector size beyond 4096 asked for is refused up front (flag, request, API), not met as an allocation mid-run', async () => {
+  assert.throws(() => encoderEndpointFromFlags({ 'encoder-dimensions': '100000000' }, {}), /^Error: --encoder-dimensions must be an integer from 1 to 4096, got '100000000'$/);
+  assert.equal(encoderEndpointFromFlags({ 'encoder-dimensions': '4096' }, {}).settings?.dimensions, 4096);
+  const request = {
+    datasetPath: '/data.jsonl',
+    fields: { text: 'text', teacher: 'teacher_label', human: 'human_label', id: 'id', teacherConfidence: 'teacher_confidence' },
+    labels: [],
+    options: { folds: 2, stages: 1, seed: 0, backend: 'cpu', finalTargets: 'auto', student: 'fasttext', encoder: 'endpoint', encoderEndpoint: { baseUrl: 'http://x/v1', model: 'm', dimensions: 100_000_000 } },
+  };
+  assert.match(validateRequest(request) ?? '', /request\.options\.encoderEndpoint\.dimensions must be an integer from 1 to 4096/);
+  server.requests.length = 0;
+  await rejects(resolveEncoder('endpoint', environment({}, { dimensions: 100_000_000 })), /^encoder endpoint: the vector size asked for \(dimensions 100000000\) must be an integer from 1 to 4096$/);
+  assert.equal(server.requests.length, 0);
 });

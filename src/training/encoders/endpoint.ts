@@ -251,6 +251,9 @@ export async function openEndpoint(environment: EncoderEnvironment): Promise<Tex
     );
   }
   const settings = endpointSettings(environment.endpoint ?? (saved ? { baseUrl: saved.baseUrl, model: saved.model } : {}));
+  if (settings.dimensions !== undefined && !(Number.isInteger(settings.dimensions) && settings.dimensions >= 1 && settings.dimensions <= MAX_EMBEDDING_DIMS)) {
+    throw new Error(`the vector size asked for (dimensions ${settings.dimensions}) must be an integer from 1 to ${MAX_EMBEDDING_DIMS}`);
+  }
   const client = new EmbeddingsClient(settings, environment);
   let dims = settings.dimensions;
   if (dims === undefined && saved && saved.baseUrl === settings.baseUrl && saved.model === settings.model) dims = saved.dims;
