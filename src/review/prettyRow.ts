@@ -3,6 +3,9 @@
  * written (a JSON.parse round trip would round big numbers and drop repeated keys). Plain TypeScript.
  */
 
+/** Characters that change the display order of the text around them (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI, LRM, RLM, ALM). */
+const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
+
 /** A hover shows at most this much of a row; the rest is counted. */
 export const MAX_PRETTY_ROW_CHARS = 4000;
 
@@ -72,7 +75,9 @@ export function prettyJsonUpTo(text: string, limit: number): { text: string; len
 /** Markdown: the row pretty-printed in a json code block whose fence no backtick run in the row can close. */
 export function prettyRowMarkdown(lineText: string, maxChars = MAX_PRETTY_ROW_CHARS): string {
   const { text, length } = prettyJsonUpTo(lineText, maxChars);
-  const pretty = text;
+  // Bidirectional controls (Trojan Source) would reorder what the hover shows, e.g. put a label where the text seems
+  // to be: shown as their JSON escapes, which stand for the same string.
+  const pretty = text.replace(BIDI_CONTROLS, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
   const note = length > maxChars ? `\n\n_… ${(length - maxChars).toLocaleString('en-US')} more characters_` : '';
   const longestRun = Math.max(0, ...(pretty.match(/`+/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(Math.max(3, longestRun + 1));

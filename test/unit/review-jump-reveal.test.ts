@@ -59,3 +59,11 @@ test('the hover row of a hostile line: nested 100,000 deep or 10 MB long, it cos
   assert.match(long, /_… 9,996,0\d\d more characters_$/);
   assert.ok(performance.now() - started < 3000, `${Math.round(performance.now() - started)} ms`);
 });
+
+test('the hover row shows bidirectional controls as escapes, so they cannot reorder what the user reads', () => {
+  const line = '{"text":"harmless \u202e lebal_rehcaet\u202c review","teacher_label":"a\u2066b\u2069"}';
+  const markdown = prettyRowMarkdown(line);
+  assert.doesNotMatch(markdown, /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/);
+  assert.ok(markdown.includes('"harmless \\u202e lebal_rehcaet\\u202c review"'), markdown);
+  assert.ok(markdown.includes('"a\\u2066b\\u2069"'), markdown);
+});
