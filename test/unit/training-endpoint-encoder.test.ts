@@ -8,6 +8,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { encodeTexts, resolveEncoder, type EncoderEnvironment, type TextEncoder } from '../../src/training/encoder';
@@ -365,4 +367,22 @@ test('endpoint: a vector size beyond 4096 asked for is refused up front (flag, r
   server.requests.length = 0;
   await rejects(resolveEncoder('endpoint', environment({}, { dimensions: 100_000_000 })), /^encoder endpoint: the vector size asked for \(dimensions 100000000\) must be an integer from 1 to 4096$/);
   assert.equal(server.requests.length, 0);
+});
+
+test('endpoint: a same-origin redirect to a /files/…/content path does not lift the answer cap to a batch file\'s 256 MB', async () => {
+  const body = 'x'.repeat(4 * 1024 * 1024); // over the 1-text probe's cap (160 KB), under a batch file's
+  const hostile = http.createServer((request, response) => {
+    if (request.url === '/v1/embeddings') {
+      response.writeHead(307, { location: '/v1/files/file-1/content' }).end();
+    } else {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    }
+  });
+  await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+  try {
+    const baseUrl = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}/v1`;
+    await rejects(resolveEncoder('endpoint', { endpoint: { baseUrl, model: 'm', maxRetries: 0 }, apiKey: KEY, backoff: FAST }), /is larger than 163840 bytes .*and was refused/);
+  } finally {
+    await new Promise((resolve) => hostile.close(resolve));
+  }
 });
