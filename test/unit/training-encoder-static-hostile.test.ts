@@ -77,3 +77,17 @@ test('static: a folder of only spaces or a line break is refused as a missing ar
     await assert.rejects(resolveEncoder(choice as never), /^Error: encoder static needs an argument after the colon: static:<folder>$/);
   }
 });
+
+test('static: a tokenizer.json with a 1,000-character token does not make each word cost a million slices', () => {
+  const vocab = { '[UNK]': 0, b: 1, '##b': 2, ['a'.repeat(1000)]: 3, ['##' + 'b'.repeat(999) + 'c']: 4 };
+  const json = JSON.stringify({ model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 1_000_000, vocab } });
+  const tokenizer = parseTokenizer('/models/x/tokenizer.json', json);
+  const started = performance.now();
+  const ids = tokenizer.encode('b'.repeat(4000));
+  const ms = performance.now() - started;
+  assert.equal(ids.length, 4000);
+  assert.ok(ids.every((id, i) => id === (i === 0 ? 1 : 2)));
+  // Greedy longest match is kept: the long continuation is taken where the word has it.
+  assert.deepEqual(parseTokenizer('t', json).encode(`b${'b'.repeat(999)}c`), [1, 4]);
+  assert.ok(ms < 1000, `${Math.round(ms)} ms`);
+});
