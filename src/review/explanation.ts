@@ -1,5 +1,12 @@
 /** "Why is this row flagged?" in words, for the hover (and any view): plain TypeScript, markdown out. */
-import type { RowExplanation } from '../training/types';
+import { EXPLANATION_LIMITS, type RowExplanation } from '../training/types';
+
+/** Longest piece of user data (word, label, id) a hover shows; the rest is cut with an ellipsis. */
+export const MAX_SHOWN_CHARS = 80;
+
+function shown(text: string): string {
+  return text.length > MAX_SHOWN_CHARS ? `${text.slice(0, MAX_SHOWN_CHARS)}…` : text;
+}
 
 /**
  * Escapes markdown's special characters in user data (labels, ids), shown inline: a line break becomes a space (it
@@ -31,11 +38,11 @@ function signed(value: number): string {
  * of the logit difference (and what the rest adds), then the most similar human-labelled rows with their labels.
  */
 export function explanationMarkdown(explanation: RowExplanation): string {
-  const towards = escapeMarkdown(explanation.towards);
-  const away = escapeMarkdown(explanation.away);
+  const towards = escapeMarkdown(shown(explanation.towards));
+  const away = escapeMarkdown(shown(explanation.away));
   const lines = [`**Why flagged** · the peer that never saw this row scores '${towards}' over '${away}' by ${signed(explanation.logit_difference)} (logit)`];
   if (explanation.words.length > 0) {
-    const words = explanation.words.map(([word, contribution]) => `${codeSpan(word)} ${signed(contribution)}`).join(' · ');
+    const words = explanation.words.slice(0, EXPLANATION_LIMITS.words).map(([word, contribution]) => `${codeSpan(shown(word))} ${signed(contribution)}`).join(' · ');
     lines.push(`Words for '${towards}': ${words}`);
   } else {
     lines.push(`No word of the row pushes towards '${towards}'.`);
@@ -44,7 +51,7 @@ export function explanationMarkdown(explanation: RowExplanation): string {
   if (explanation.dense !== 0) rest.push(`word vectors ${signed(explanation.dense)}`);
   lines.push(`(${rest.join(', ')})`);
   if (explanation.similar.length > 0) {
-    const similar = explanation.similar.map((row) => `line ${row.line} (${escapeMarkdown(row.id)}): '${escapeMarkdown(row.label)}', similarity ${row.similarity.toFixed(2)}`);
+    const similar = explanation.similar.slice(0, EXPLANATION_LIMITS.similar).map((row) => `line ${row.line} (${escapeMarkdown(shown(row.id))}): '${escapeMarkdown(shown(row.label))}', similarity ${row.similarity.toFixed(2)}`);
     lines.push(`Most similar rows with a human label: ${similar.join(' · ')}`);
   } else {
     lines.push('No row with a human label shares a word with this one.');

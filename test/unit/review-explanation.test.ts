@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { explanationMarkdown } from '../../src/review/explanation';
 import { parseWebviewMessage } from '../../src/review/protocol';
 import type { RowExplanation } from '../../src/training/types';
+import { parseExplanations } from '../../src/training/artifacts';
 
 const EXPLANATION: RowExplanation = {
   row: 4,
@@ -64,4 +65,16 @@ test('a hostile explanations.jsonl cannot inject markdown into the hover: words 
   assert.doesNotMatch(outside.replace(/\\[[\]()!]/g, ''), /\]\(|!\[/);
   assert.doesNotMatch(markdown, /^#|^===/m);
   assert.match(markdown, /scores 'Sci \\=\\=\\=' over/);
+});
+
+test('a hostile explanations.jsonl cannot make the hover huge: more words or similar rows than the engine writes are refused (file:line), long strings are cut', () => {
+  const line = (extra: Partial<RowExplanation>) => JSON.stringify({ ...EXPLANATION, row: 0, ...extra });
+  const manyWords = Array.from({ length: 9 }, (_, i): [string, number] => [`w${i}`, 1]);
+  assert.throws(() => parseExplanations(`${line({})}\n${line({ words: manyWords })}\n`, 'run/explanations.jsonl', 1), /^RunArtefactError: run\/explanations\.jsonl:2: 'words' must hold at most 8 entries$/);
+  const manySimilar = Array.from({ length: 100_000 }, (_, i) => ({ id: `r${i}`, line: i, label: 'x', similarity: 0.1 }));
+  assert.throws(() => parseExplanations(line({ similar: manySimilar }), 'run/explanations.jsonl', 1), /explanations\.jsonl:1: 'similar' must hold at most 3 entries/);
+  const huge = 'y'.repeat(1_000_000);
+  const markdown = explanationMarkdown({ ...EXPLANATION, towards: huge, words: [[huge, 1]], similar: [{ id: huge, line: 1, label: huge, similarity: 0.5 }, ...manySimilar] });
+  assert.ok(markdown.length < 2000, `${markdown.length} characters`);
+  assert.ok(markdown.includes(`\`${'y'.repeat(80)}…\``));
 });
