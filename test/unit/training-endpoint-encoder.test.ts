@@ -318,6 +318,12 @@ test('endpoint reopened from a saved model: a foreign endpoint the user did not 
     );
     assert.ok(!error.includes(KEY));
     assert.deepEqual(sent, [], 'nothing was sent to the endpoint the model names');
+    // A version that names no endpoint at all: nothing is sent to the default one either (no probe, no key).
+    await rejects(
+      resolveEncoder('endpoint', { apiKey: KEY, backoff: FAST, reopen: { version: 'garbage', dims: 3 } }),
+      /^encoder endpoint: the model names the endpoint encoder version "garbage", which is not "<base URL> <model> <size>d"; give --encoder-base-url/,
+    );
+    assert.deepEqual(sent, [], 'no probe went to the default endpoint');
   } finally {
     globalThis.fetch = realFetch;
   }

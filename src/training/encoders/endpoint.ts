@@ -244,6 +244,10 @@ export async function openEndpoint(environment: EncoderEnvironment): Promise<Tex
   // A saved model reopens the endpoint it was trained with, unless the host names one. A model folder is a file anyone
   // can write: its endpoint gets the texts (and the key) only when it is this machine or the default endpoint, which
   // the key was given for; any other the user names first (--encoder-base-url, peerkd.encoder.baseUrl).
+  if (!environment.endpoint && environment.reopen && !saved) {
+    // Not a version this encoder writes: nothing says where the model's vectors came from, so nothing is sent anywhere.
+    throw new Error(`the model names the endpoint encoder version ${JSON.stringify(environment.reopen.version.slice(0, 200))}, which is not "<base URL> <model> <size>d"; give --encoder-base-url and --encoder-model (editor: peerkd.encoder.baseUrl and peerkd.encoder.model)`);
+  }
   if (!environment.endpoint && saved && !mayReopenUnnamed(saved.baseUrl)) {
     throw new Error(
       `the model was trained with the endpoint ${saved.baseUrl} (model ${saved.model}); PeerKD sends texts and the API key only to an endpoint you name: ` +
