@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { constants, closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { constants, closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { resolveEncoder } from '../../src/training/encoder';
@@ -90,4 +90,19 @@ test('static: a tokenizer.json with a 1,000-character token does not make each w
   // Greedy longest match is kept: the long continuation is taken where the word has it.
   assert.deepEqual(parseTokenizer('t', json).encode(`b${'b'.repeat(999)}c`), [1, 4]);
   assert.ok(ms < 1000, `${Math.round(ms)} ms`);
+});
+
+test('static: the trie search (a vocabulary with a token over 64 characters) gives the ids of the slice search', () => {
+  const fixtures = path.join(__dirname, '..', 'fixtures');
+  const json = JSON.parse(readFileSync(path.join(fixtures, 'static', 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } };
+  const plain = parseTokenizer('tokenizer.json', JSON.stringify(json));
+  const ids = Object.values(json.model.vocab);
+  json.model.vocab['z'.repeat(100)] = Math.max(...ids) + 1;
+  const withLongToken = parseTokenizer('tokenizer.json', JSON.stringify(json));
+  const texts = readFileSync(path.join(fixtures, 'training', 'agnews-200.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => (JSON.parse(line) as { text: string }).text);
+  texts.push('naïve café ﬁne 中文 \ud83d\ude00 emoji \ud800 lone', 'Ünïcödé ##x [UNK] playing');
+  for (const text of texts) assert.deepEqual(withLongToken.encode(text), plain.encode(text), text);
 });

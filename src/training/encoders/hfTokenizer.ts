@@ -162,20 +162,24 @@ function readVocab(spec: Json, fail: (problem: string) => never): Map<string, nu
   return vocab;
 }
 
-/** Tokens by their UTF-16 units: node 0 is the root; one Map of edges (node × 65536 + unit → child) for the whole trie. */
+/**
+ * Tokens by their UTF-16 units: node 0 is the root; the edges (node × 65536 + unit → child) in a few Maps, by node,
+ * since one Map holds at most 2^24 entries and a multilingual vocabulary's prefixes can come near that.
+ */
 class TokenTrie {
-  private readonly edges = new Map<number, number>();
+  private readonly shards = Array.from({ length: 16 }, () => new Map<number, number>());
   private readonly ids: number[] = [-1];
 
   insert(token: string, id: number): void {
     let node = 0;
     for (let i = 0; i < token.length; i++) {
+      const edges = this.shards[node & 15];
       const key = node * 65536 + token.charCodeAt(i);
-      let next = this.edges.get(key);
+      let next = edges.get(key);
       if (next === undefined) {
         next = this.ids.length;
         this.ids.push(-1);
-        this.edges.set(key, next);
+        edges.set(key, next);
       }
       node = next;
     }
@@ -184,7 +188,7 @@ class TokenTrie {
 
   /** The child of `node` by `unit`, or -1. */
   child(node: number, unit: number): number {
-    return this.edges.get(node * 65536 + unit) ?? -1;
+    return this.shards[node & 15].get(node * 65536 + unit) ?? -1;
   }
 
   /** The id of the token ending at `node`, or -1. */
@@ -192,6 +196,9 @@ class TokenTrie {
     return this.ids[node];
   }
 }
+
+/** Longest token (UTF-16 units) up to which WordPiece searches by slices; beyond, by a trie (see wordPiece). */
+const TRIE_FROM_TOKEN_LENGTH = 64;
 
 /** Words seen before are not tokenized again (the Rust crate caches the same way); the cache empties when full. */
 const WORD_CACHE_SIZE = 100_000;
@@ -203,40 +210,59 @@ function wordPiece(spec: Json, fail: (problem: string) => never): Model {
   const maxChars = Number.isInteger(spec.max_input_chars_per_word) ? (spec.max_input_chars_per_word as number) : 100;
   const unkId = vocab.get(unkToken);
   if (unkId === undefined) fail(`model.unk_token ${JSON.stringify(unkToken)} is not in model.vocab`);
-  // The greedy longest match walks a trie of the tokens (one for a word's start, one for its continuations, prefix
-  // left out) char by char, and stops where no token goes on: each start costs the length of its longest match. The
-  // search it replaces tried every end from start + longest token downwards, slicing and hashing each piece, which a
-  // tokenizer.json with one 1,000-character token made about a billion character steps per text.
-  const startTrie = new TokenTrie();
-  const continuationTrie = new TokenTrie();
-  for (const [token, id] of vocab) {
-    startTrie.insert(token, id);
-    if (token.startsWith(prefix)) continuationTrie.insert(token.slice(prefix.length), id);
-  }
+  // The greedy longest match. With tokens of real models (the longest has a few dozen characters) it tries every end
+  // from start + longest token downwards, one Map lookup each, which needs no memory beyond the vocabulary. A
+  // tokenizer.json with a token longer than TRIE_FROM_TOKEN_LENGTH (one of 1,000 characters made that about a billion
+  // character steps per text) gets a trie instead: the walk stops where no token goes on, so each start costs the
+  // length of its longest match, at the price of a node per distinct token prefix.
+  let longest = 0;
+  for (const token of vocab.keys()) longest = Math.max(longest, token.length);
   const cache = new Map<string, number[]>();
 
-  const split = (word: string): number[] => {
-    if (word.length > maxChars && [...word].length > maxChars) return [unkId!];
-    const ids: number[] = [];
-    for (let start = 0; start < word.length; ) {
+  const sliceSearch = (word: string, start: number): { id: number; end: number } | undefined => {
+    let end = Math.min(word.length, start + longest);
+    while (end > start) {
+      if (end < word.length && isHighSurrogate(word.charCodeAt(end - 1))) end--;
+      const piece = word.slice(start, end);
+      const found = vocab.get(start > 0 ? prefix + piece : piece);
+      if (found !== undefined) return { id: found, end };
+      end -= end - 2 >= start && isLowSurrogate(word.charCodeAt(end - 1)) && isHighSurrogate(word.charCodeAt(end - 2)) ? 2 : 1;
+    }
+    return undefined;
+  };
+
+  let search = sliceSearch;
+  if (longest > TRIE_FROM_TOKEN_LENGTH) {
+    const startTrie = new TokenTrie();
+    const continuationTrie = new TokenTrie();
+    for (const [token, id] of vocab) {
+      startTrie.insert(token, id);
+      if (token.startsWith(prefix)) continuationTrie.insert(token.slice(prefix.length), id);
+    }
+    search = (word, start) => {
       const trie = start > 0 ? continuationTrie : startTrie;
-      let found = -1;
-      let foundEnd = start;
+      let best: { id: number; end: number } | undefined;
       let node = 0;
       for (let at = start; at < word.length; at++) {
         node = trie.child(node, word.charCodeAt(at));
         if (node < 0) break;
         const end = at + 1;
-        // A piece never ends between the two halves of a surrogate pair.
         const id = trie.id(node);
-        if (id >= 0 && (end === word.length || !isHighSurrogate(word.charCodeAt(end - 1)))) {
-          found = id;
-          foundEnd = end;
-        }
+        // A piece never ends between the two halves of a surrogate pair.
+        if (id >= 0 && (end === word.length || !isHighSurrogate(word.charCodeAt(end - 1)))) best = { id, end };
       }
-      if (found < 0) return [unkId!];
-      ids.push(found);
-      start = foundEnd;
+      return best;
+    };
+  }
+
+  const split = (word: string): number[] => {
+    if (word.length > maxChars && [...word].length > maxChars) return [unkId!];
+    const ids: number[] = [];
+    for (let start = 0; start < word.length; ) {
+      const found = search(word, start);
+      if (found === undefined) return [unkId!];
+      ids.push(found.id);
+      start = found.end;
     }
     return ids;
   };
@@ -275,6 +301,7 @@ function wordLevel(spec: Json, fail: (problem: string) => never): Model {
 }
 
 const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
+const isLowSurrogate = (code: number) => code >= 0xdc00 && code <= 0xdfff;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Added tokens (added_vocabulary.rs): matched leftmost-longest before the pre-tokenizer, the non-normalized ones on the
