@@ -1,5 +1,6 @@
 /** "Why is this row flagged?" in words, for the hover (and any view): plain TypeScript, markdown out. */
 import { EXPLANATION_LIMITS, type RowExplanation } from '../training/types';
+import { showBidiControls } from './prettyRow';
 
 /** Longest piece of user data (word, label, id) a hover shows; the rest is cut with an ellipsis. */
 export const MAX_SHOWN_CHARS = 80;
@@ -13,7 +14,7 @@ function shown(text: string): string {
  * would end a table row, or make `===` under it a heading).
  */
 export function escapeMarkdown(text: string): string {
-  return text.replace(/[|\\`*_{}[\]()#+\-.!<>~=]/g, (char) => `\\${char}`).replace(/\r\n?|\n/g, ' ');
+  return showBidiControls(text.replace(/[|\\`*_{}[\]()#+\-.!<>~=]/g, (char) => `\\${char}`).replace(/\r\n?|\n/g, ' '));
 }
 
 /**
@@ -22,7 +23,7 @@ export function escapeMarkdown(text: string): string {
  * to be the letters and digits the tokenizer makes.
  */
 export function codeSpan(text: string): string {
-  const flat = text.replace(/\r\n?|\n/g, ' ');
+  const flat = showBidiControls(text.replace(/\r\n?|\n/g, ' '));
   const longestRun = Math.max(0, ...(flat.match(/`+/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(longestRun + 1);
   const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : '';

@@ -6,6 +6,11 @@
 /** Characters that change the display order of the text around them (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI, LRM, RLM, ALM). */
 const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
 
+/** The text with its bidirectional controls written as JSON escapes (`\u202e`), so they cannot reorder what is shown. */
+export function showBidiControls(text: string): string {
+  return text.replace(BIDI_CONTROLS, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** A hover shows at most this much of a row; the rest is counted. */
 export const MAX_PRETTY_ROW_CHARS = 4000;
 
@@ -77,7 +82,7 @@ export function prettyRowMarkdown(lineText: string, maxChars = MAX_PRETTY_ROW_CH
   const { text, length } = prettyJsonUpTo(lineText, maxChars);
   // Bidirectional controls (Trojan Source) would reorder what the hover shows, e.g. put a label where the text seems
   // to be: shown as their JSON escapes, which stand for the same string.
-  const pretty = text.replace(BIDI_CONTROLS, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const pretty = showBidiControls(text);
   const note = length > maxChars ? `\n\n_… ${(length - maxChars).toLocaleString('en-US')} more characters_` : '';
   const longestRun = Math.max(0, ...(pretty.match(/`+/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(Math.max(3, longestRun + 1));

@@ -78,3 +78,9 @@ test('a hostile explanations.jsonl cannot make the hover huge: more words or sim
   assert.ok(markdown.length < 2000, `${markdown.length} characters`);
   assert.ok(markdown.includes(`\`${'y'.repeat(80)}…\``));
 });
+
+test('labels, ids and words in the hover show bidirectional controls as escapes', () => {
+  const markdown = explanationMarkdown({ ...EXPLANATION, towards: 'Sci\u202eceT', words: [['gp\u2066u', 1]], similar: [{ id: 'a\u200fb', line: 1, label: 'x\u202dy', similarity: 0.5 }] });
+  assert.doesNotMatch(markdown, /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/);
+  assert.ok(markdown.includes("'Sci\\u202eceT'") && markdown.includes('`gp\\u2066u`') && markdown.includes('a\\u200fb') && markdown.includes("'x\\u202dy'"), markdown);
+});
