@@ -2,7 +2,7 @@
  * The `endpoint` encoder's flags, shared by distill, predict and bench: where `/embeddings` is, which model, and the
  * environment variable holding the key (the teacher's, as in `peerkd label`). The key never appears in argv.
  */
-import { DEFAULT_ENCODER_MODEL } from '../training/encoders/endpoint';
+import { DEFAULT_ENCODER_MODEL, MAX_EMBEDDING_DIMS } from '../training/encoders/endpoint';
 import type { EndpointEncoderSettings } from '../training/types';
 import { DEFAULT_TEACHER_SETTINGS } from '../teacher/settings';
 import { normaliseBaseUrl } from '../teacher/url';
@@ -25,10 +25,12 @@ export const ENCODER_ENDPOINT_HELP = `  --encoder-base-url URL  the endpoint enc
   --encoder-concurrency N requests in flight at once (default ${DEFAULT_TEACHER_SETTINGS.maxConcurrency})
   --api-key-env VAR       environment variable holding its API key (default ${DEFAULT_API_KEY_ENV}; unset = no key)`;
 
-function positive(raw: unknown, name: string): number | undefined {
+function positive(raw: unknown, name: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (raw === undefined) return undefined;
   const value = Number(raw);
-  if (typeof raw !== 'string' || !/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < 1) throw new UsageError(`--${name} must be an integer ≥ 1, got '${String(raw)}'`);
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new UsageError(max === Number.MAX_SAFE_INTEGER ? `--${name} must be an integer ≥ 1, got '${String(raw)}'` : `--${name} must be an integer from 1 to ${max}, got '${String(raw)}'`);
+  }
   return value;
 }
 
@@ -49,7 +51,9 @@ export function encoderEndpointFromFlags(values: Record<string, unknown>, env: N
   }
   const model = typeof values['encoder-model'] === 'string' ? values['encoder-model'].trim() : DEFAULT_ENCODER_MODEL;
   if (!model) throw new UsageError('--encoder-model needs a model name');
-  const dimensions = positive(values['encoder-dimensions'], 'encoder-dimensions');
+  // At most the largest vector the encoder accepts: a size asked for is trusted without a probe, and sizes the
+  // buffers of every batch (--encoder-dimensions 100000000 was 'Invalid typed array length' mid-run).
+  const dimensions = positive(values['encoder-dimensions'], 'encoder-dimensions', MAX_EMBEDDING_DIMS);
   const maxConcurrency = positive(values['encoder-concurrency'], 'encoder-concurrency');
   return {
     settings: { baseUrl, model, ...(dimensions ? { dimensions } : {}), ...(maxConcurrency ? { maxConcurrency } : {}) },

@@ -3,7 +3,15 @@
  * segments, its explained words marked): plain TypeScript without Node or DOM, so the webview bundle imports it.
  */
 import { wordSpans } from '../training/featurize';
-import type { RowExplanation } from '../training/types';
+import { EXPLANATION_LIMITS, type RowExplanation } from '../training/types';
+import { showBidiControls } from './prettyRow';
+
+/** Longest piece of user data (word, label, id) a hover shows; the rest is cut with an ellipsis. */
+export const MAX_SHOWN_CHARS = 80;
+
+function shown(text: string): string {
+  return text.length > MAX_SHOWN_CHARS ? `${text.slice(0, MAX_SHOWN_CHARS)}…` : text;
+}
 
 /** A piece of a row's text: plain, or an explained word with its contribution to the logit difference. */
 export type TextSegment =
@@ -33,9 +41,25 @@ export function explanationSegments(text: string, explanation: Pick<RowExplanati
   return segments;
 }
 
-/** Escapes markdown's special characters in user data (labels, ids). */
+/**
+ * Escapes markdown's special characters in user data (labels, ids), shown inline: a line break becomes a space (it
+ * would end a table row, or make `===` under it a heading).
+ */
 export function escapeMarkdown(text: string): string {
-  return text.replace(/[|\\`*_{}[\]()#+\-.!<>~]/g, (char) => `\\${char}`);
+  return showBidiControls(text.replace(/[|\\`*_{}[\]()#+\-.!<>~=]/g, (char) => `\\${char}`).replace(/\r\n?|\n/g, ' '));
+}
+
+/**
+ * A code span that nothing in `text` can close: a fence longer than its longest backtick run, padded when the text
+ * starts or ends with a backtick; line breaks become spaces. explanations.jsonl is a file: its words are not trusted
+ * to be the letters and digits the tokenizer makes.
+ */
+export function codeSpan(text: string): string {
+  const flat = showBidiControls(text.replace(/\r\n?|\n/g, ' '));
+  const longestRun = Math.max(0, ...(flat.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longestRun + 1);
+  const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${flat}${pad}${fence}`;
 }
 
 function signed(value: number): string {
@@ -47,12 +71,11 @@ function signed(value: number): string {
  * of the logit difference (and what the rest adds), then the most similar human-labelled rows with their labels.
  */
 export function explanationMarkdown(explanation: RowExplanation): string {
-  const towards = escapeMarkdown(explanation.towards);
-  const away = escapeMarkdown(explanation.away);
+  const towards = escapeMarkdown(shown(explanation.towards));
+  const away = escapeMarkdown(shown(explanation.away));
   const lines = [`**Why flagged** · the peer that never saw this row scores '${towards}' over '${away}' by ${signed(explanation.logit_difference)} (logit)`];
   if (explanation.words.length > 0) {
-    // Words are runs of letters and digits (featurize.ts tokenize): safe inside a code span.
-    const words = explanation.words.map(([word, contribution]) => `\`${word}\` ${signed(contribution)}`).join(' · ');
+    const words = explanation.words.slice(0, EXPLANATION_LIMITS.words).map(([word, contribution]) => `${codeSpan(shown(word))} ${signed(contribution)}`).join(' · ');
     lines.push(`Words for '${towards}': ${words}`);
   } else {
     lines.push(`No word of the row pushes towards '${towards}'.`);
@@ -64,7 +87,7 @@ export function explanationMarkdown(explanation: RowExplanation): string {
   if (explanation.dense !== 0) rest.push(`word vectors ${signed(explanation.dense)}`);
   lines.push(`(${rest.join(', ')})`);
   if (explanation.similar.length > 0) {
-    const similar = explanation.similar.map((row) => `line ${row.line} (${escapeMarkdown(row.id)}): '${escapeMarkdown(row.label)}', similarity ${row.similarity.toFixed(2)}`);
+    const similar = explanation.similar.slice(0, EXPLANATION_LIMITS.similar).map((row) => `line ${row.line} (${escapeMarkdown(shown(row.id))}): '${escapeMarkdown(shown(row.label))}', similarity ${row.similarity.toFixed(2)}`);
     lines.push(`Most similar rows with a human label: ${similar.join(' · ')}`);
   } else {
     lines.push('No row with a human label shares a word with this one.');

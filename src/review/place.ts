@@ -39,3 +39,32 @@ export function carryReviewPlace(place: ReviewPlace, rows: readonly ReviewRow[],
   }
   return { selected, skipped };
 }
+
+/**
+ * The place waiting for the next run of the panel's dataset. `keep` returns a `forget` for a retraining that ended
+ * without a new run: it puts back the place it replaced, so that a second "Retrain with My Labels" refused while the
+ * first still runs ("already running") does not take the first one's place with it.
+ */
+export class PendingPlace<T> {
+  private current: T | undefined;
+
+  keep(value: T): () => void {
+    const previous = this.current;
+    this.current = value;
+    return () => {
+      if (this.current === value) this.current = previous;
+    };
+  }
+
+  /** The waiting place, if any, without taking it. */
+  peek(): T | undefined {
+    return this.current;
+  }
+
+  /** Takes the waiting place (a new run consumes it once). */
+  take(): T | undefined {
+    const value = this.current;
+    this.current = undefined;
+    return value;
+  }
+}

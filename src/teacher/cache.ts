@@ -197,7 +197,14 @@ function parseAppendOnlyJsonl(content: string): { entries: { line: number; value
 /** Appends one JSON line, first ending a line cut by a crash (`needsNewline` from parseAppendOnlyJsonl). */
 function appendJsonlLine(file: string, value: unknown, needsNewline: boolean): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.appendFileSync(file, `${needsNewline ? '\n' : ''}${JSON.stringify(value)}\n`);
+  // Never through a symbolic link (ELOOP instead): a cache file replaced by a link (a checked-out repository can ship
+  // one) would otherwise have the line appended to whatever file it points at, outside the cache.
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | (fs.constants.O_NOFOLLOW ?? 0), 0o666);
+  try {
+    fs.appendFileSync(fd, `${needsNewline ? '\n' : ''}${JSON.stringify(value)}\n`);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** The answer a cache line claims to hold, unchecked (validateAnswer decides whether it is one). */

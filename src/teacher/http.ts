@@ -67,11 +67,14 @@ export function guardedFetch(inner: Fetch = globalThis.fetch, limits: GuardedFet
   return async (input, init) => {
     let url = urlOf(input);
     const origin = url.origin;
+    // Which cap applies is decided by the URL asked for: a redirect to a /files/…/content path would otherwise lift an
+    // embeddings or chat answer's cap (a few MB) to a batch file's (256 MB).
+    const download = isFileDownload(url);
     let request: RequestInit = { ...init, redirect: 'manual' };
     for (let hop = 0; ; hop += 1) {
       const response = await inner(url, request);
       if (!REDIRECT_STATUSES.has(response.status)) {
-        return isFileDownload(url)
+        return download
           ? limitStream(response, url, MAX_BATCH_FILE_BYTES)
           : await buffered(response, url, maxResponseBytes, init?.signal ?? undefined);
       }

@@ -27,7 +27,7 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../dataset';
 import type { FieldMapping } from '../dataset/types';
 import type { InputCounts } from './protocol';
-import type { DistillOptions, Prediction, RowExplanation } from './types';
+import { EXPLANATION_LIMITS, type DistillOptions, type Prediction, type RowExplanation } from './types';
 import { labelRecord, toLabelRecord } from './labelRecord';
 
 export const DEFAULT_RUNS_DIR = path.join('.peerkd', 'runs');
@@ -417,6 +417,8 @@ function explanationProblem(value: unknown, rows: number): string | undefined {
   for (const key of ['logit_difference', 'bias', 'dense', 'other_words'] as const) {
     if (typeof value[key] !== 'number' || !Number.isFinite(value[key])) return `'${key}' must be a number`;
   }
+  if (Array.isArray(value.words) && value.words.length > EXPLANATION_LIMITS.words) return `'words' must hold at most ${EXPLANATION_LIMITS.words} entries`;
+  if (Array.isArray(value.similar) && value.similar.length > EXPLANATION_LIMITS.similar) return `'similar' must hold at most ${EXPLANATION_LIMITS.similar} entries`;
   if (!Array.isArray(value.words) || !value.words.every((word) => Array.isArray(word) && word.length === 2 && typeof word[0] === 'string' && typeof word[1] === 'number' && Number.isFinite(word[1]))) {
     return "'words' must be a list of [word, contribution]";
   }

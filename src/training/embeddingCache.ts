@@ -25,11 +25,31 @@ export class EmbeddingCache extends AppendOnlyCache<Float32Array> {
     super(path.join(directory, `${encoder.name.replace(/[^a-z0-9-]/gi, '_').slice(0, 40)}-${key.slice(0, 16)}.jsonl`), key);
   }
 
+  /** Why the cache is off (unreadable, unwritable, a link), once set: the run goes on without it. */
+  private off: string | undefined;
+
+  /**
+   * Opens (and reads) the cache. A cache that cannot be read (a folder in its place, no permission) or written (a
+   * read-only folder, a symbolic link) is off for the run, which goes on and says so (describeProblems): a cache only
+   * saves work, so it never fails a run.
+   */
   static open(directory: string, encoder: Pick<TextEncoder, 'name' | 'version' | 'dims'>): EmbeddingCache {
     const key = sha256(JSON.stringify({ name: encoder.name, version: encoder.version, dims: encoder.dims }));
     const cache = new EmbeddingCache(directory, encoder, key);
-    cache.load();
+    try {
+      cache.load();
+    } catch (error) {
+      cache.turnOff('cannot be read', error);
+    }
     return cache;
+  }
+
+  private turnOff(what: string, error: unknown): void {
+    this.off ??= `${this.file}: ${what} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); the embedding cache is off for this run (vectors are computed, not kept)`;
+  }
+
+  override describeProblems(): string[] {
+    return [...super.describeProblems(), ...(this.off ? [this.off] : [])];
   }
 
   protected decode(value: unknown): { k: string; value: Float32Array } | string {
@@ -52,6 +72,14 @@ export class EmbeddingCache extends AppendOnlyCache<Float32Array> {
     if (vector.length !== this.encoder.dims) throw new Error(`embedding has ${vector.length} values, expected ${this.encoder.dims}`);
     const copy = Float32Array.from(vector);
     const k = this.textKey(text);
-    this.append(copy, { k, v: Buffer.from(copy.buffer).toString('base64') });
+    if (this.off) {
+      this.entries.set(k, copy);
+      return;
+    }
+    try {
+      this.append(copy, { k, v: Buffer.from(copy.buffer).toString('base64') });
+    } catch (error) {
+      this.turnOff('cannot be written', error);
+    }
   }
 }

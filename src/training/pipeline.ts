@@ -16,7 +16,7 @@ import { trainStudent, predictStudent, effectiveEpochs, selectDenseRows, DEFAULT
 import { encodeTexts, fitStandardiser, resolveEncoder, standardise, type DenseStandardiser, type EncoderChoice, type EncoderEnvironment, type TextEncoder } from './encoder';
 import { EmbeddingCache } from './embeddingCache';
 import type { TrainedModel } from './model';
-import type { DistillOptions, DistillPhase, DistillProgress, Prediction, RowExplanation, TrainingRow } from './types';
+import { EXPLANATION_LIMITS, type DistillOptions, type DistillPhase, type DistillProgress, type Prediction, type RowExplanation, type TrainingRow } from './types';
 import { explainLogitDifference, mostSimilarRows, type DenseWordVectors } from './explain';
 import { labelRecord, probabilityOf } from './labelRecord';
 
@@ -690,8 +690,8 @@ async function denseWordVectors(
 }
 
 /** Words kept per explanation, and similar human-labelled rows. */
-const EXPLAINED_WORDS = 8;
-const SIMILAR_ROWS = 3;
+const EXPLAINED_WORDS = EXPLANATION_LIMITS.words;
+const SIMILAR_ROWS = EXPLANATION_LIMITS.similar;
 
 /**
  * Why each flagged row is flagged: the words of the row that push the peer that held it out (last stage) towards the

@@ -10,6 +10,7 @@
  */
 import type { FieldMapping } from '../dataset/types';
 import { parseEncoderChoice, type BackendPreference, type DistillOptions, type DistillPhase, type DistillProgress } from './types';
+import { MAX_EMBEDDING_DIMS } from './encoders/endpoint';
 
 /** What the host asks the worker to do. */
 export interface DistillationRequest {
@@ -245,7 +246,7 @@ const isEndpointSettings: Check = (value, where) => {
   return object({
     baseUrl: isNonEmptyString,
     model: isNonEmptyString,
-    dimensions: optional(isPositiveInteger),
+    dimensions: optional((dims, at) => (Number.isInteger(dims) && (dims as number) >= 1 && (dims as number) <= MAX_EMBEDDING_DIMS ? undefined : `${at} must be an integer from 1 to ${MAX_EMBEDDING_DIMS}`)),
     maxConcurrency: optional(isPositiveInteger),
     requestTimeoutMs: optional(isPositiveInteger),
     maxRetries: optional((retries, at) => (Number.isInteger(retries) && (retries as number) >= 0 ? undefined : `${at} must be an integer ≥ 0`)),

@@ -53,7 +53,8 @@ export function parseEncoderChoice(value: unknown): { name: EncoderName; argumen
   }
   const argument = value.slice(colon + 1);
   if (!ENCODERS_WITH_ARGUMENT.includes(name)) return { error: `${name} takes no argument, got ${JSON.stringify(value)}` };
-  if (!argument) return { error: `${name} needs an argument after the colon: ${name}:<${ENCODER_ARGUMENT_NAMES[name] ?? 'argument'}>` };
+  // Only spaces after the colon is a slip, not a folder named " " (the message would show an invisible path).
+  if (!argument.trim()) return { error: `${name} needs an argument after the colon: ${name}:<${ENCODER_ARGUMENT_NAMES[name] ?? 'argument'}>` };
   return { name, argument, choice: value as EncoderChoice };
 }
 
@@ -124,6 +125,9 @@ export interface DistillProgress {
  * Why a flagged row is flagged (issue 10 §2), one line of the run's explanations.jsonl beside predictions.jsonl
  * (which keeps its fields as they are). From the last stage's peer that held the row out (src/training/explain.ts).
  */
+/** Words kept per explanation, and similar human-labelled rows (the engine writes at most these; a reader refuses more). */
+export const EXPLANATION_LIMITS = { words: 8, similar: 3 } as const;
+
 export interface RowExplanation {
   /** 0-based position of the row in predictions.jsonl (ids may repeat: the position does not). */
   row: number;

@@ -10,7 +10,7 @@ import { parseViewState, parseWebviewMessage, type HostMessage, type WebviewMess
 import { idOfKey } from '../review/rowKeys';
 import { restorableDataset } from '../review/restore';
 import { newLabelProblem, type ReviewSession, type SessionUpdate } from '../review/session';
-import { carryReviewPlace, type ReviewPlace } from '../review/place';
+import { carryReviewPlace, PendingPlace, type ReviewPlace } from '../review/place';
 import { latestRunId } from '../training/artifacts';
 import { chooseDatasetColumn } from '../commands/reviewColumn';
 /** esbuild.mjs copies @vscode/webview-ui-toolkit's bundle here: the .vsix is packaged without node_modules. */
@@ -165,14 +165,10 @@ export class LabelReviewPanel {
     if (this.datasetUri?.toString() !== datasetUri.toString() || !this.run || !this.session) {
       return () => undefined;
     }
-    const pending = { runId: this.run.runId, place: this.session.place() };
-    this.pendingPlace = pending;
-    return () => {
-      if (this.pendingPlace === pending) this.pendingPlace = undefined;
-    };
+    return this.pendingPlace.keep({ runId: this.run.runId, place: this.session.place() });
   }
 
-  private pendingPlace: { runId: string; place: ReviewPlace } | undefined;
+  private readonly pendingPlace = new PendingPlace<{ runId: string; place: ReviewPlace }>();
 
   /** Filters, selection and scroll: the session's when there is one. */
   private viewState(): { filters: ReviewFilters; scrollTop: number; selectedRowId: string | null } {
@@ -190,9 +186,9 @@ export class LabelReviewPanel {
         : { filters: this.datasetUri ? DEFAULT_FILTERS : current.filters, scrollTop: 0, selectedRowId: current.selectedRowId };
       // A retrained run of this dataset opens where the user was: the same row or the next one still to review, skips kept.
       let skipped: Iterable<string> = [];
-      const pending = this.pendingPlace;
+      const pending = this.pendingPlace.peek();
       if (sameDataset && run && pending && pending.runId !== run.runId) {
-        this.pendingPlace = undefined;
+        this.pendingPlace.take();
         const document = await datasetDocument(datasetUri);
         const rows = buildReviewRows(run.predictions, this.runState.indexOf(document).byKey, { minProbability: 0, unlabelled: true });
         const carried = carryReviewPlace(pending.place, rows, this.seed.filters);

@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { readLatestRun } from '../../src/training/artifacts';
@@ -96,6 +96,32 @@ test('peerkd distill --encoder endpoint: cost shown first, key through the envir
   assert.equal(fresh.code, 0, fresh.stderr);
   assert.equal(fresh.stdout.trim().split('\n').length, 3);
   assert.deepEqual(server.embeddingsRequests().map((call) => (JSON.parse(call.body) as { input: string[] }).input), [texts]);
+});
+
+test('peerkd predict with a model whose model.json names an endpoint the user did not: no text and no key go there, a clear error says how to name it', async () => {
+  const latest = await readLatestRun(dataset);
+  assert.ok(latest);
+  // A copy of the run whose model names another host (0.0.0.0 reaches this machine's fake server, but is not loopback by name).
+  const port = new URL(server.baseUrl).port;
+  const hostile = join(folder, 'hostile-run');
+  await cp(latest.runDir, hostile, { recursive: true });
+  const modelJson = join(hostile, 'model', 'model.json');
+  const model = JSON.parse(await readFile(modelJson, 'utf8')) as { userDefinedMetadata: { peerkd: { dense: { version: string } } } };
+  model.userDefinedMetadata.peerkd.dense.version = endpointVersion(`http://0.0.0.0:${port}/v1`, 'fake-embed', 16);
+  await writeFile(modelJson, JSON.stringify(model));
+  const input = join(folder, 'private.jsonl');
+  await writeFile(input, JSON.stringify({ id: 'p1', text: 'a private text never embedded before' }) + '\n');
+  server.setEmbeddingsHandler(embeddingsHandler(oracle));
+  server.requests.length = 0;
+  const { code, stderr } = await runCli(['predict', hostile, 'private.jsonl', '--backend', 'cpu'], folder, env);
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /the model was trained with the endpoint http:\/\/0\.0\.0\.0:\d+\/v1 \(model fake-embed\); PeerKD sends texts and the API key only to an endpoint you name: give --encoder-base-url/);
+  assert.ok(!stderr.includes(KEY));
+  assert.equal(server.requests.length, 0, 'nothing reached the endpoint the model names');
+  // Named on the command line, it is used.
+  const named = await runCli(['predict', hostile, 'private.jsonl', '--backend', 'cpu', '--encoder-base-url', `http://0.0.0.0:${port}/v1`, '--encoder-model', 'fake-embed'], folder, env);
+  assert.equal(named.code, 0, named.stderr);
+  assert.equal(server.embeddingsRequests().length, 1);
 });
 
 test('peerkd distill --encoder endpoint against a server without embeddings: a clear error, exit 1, no run left, no key shown', async () => {

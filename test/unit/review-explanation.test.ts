@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { explanationMarkdown } from '../../src/review/explanation';
 import { parseWebviewMessage } from '../../src/review/protocol';
 import type { RowExplanation } from '../../src/training/types';
+import { parseExplanations } from '../../src/training/artifacts';
 
 const EXPLANATION: RowExplanation = {
   row: 4,
@@ -41,4 +42,45 @@ test('the panel can ask why a row is flagged', () => {
   assert.equal(parseWebviewMessage({ type: 'explain', rowId: 'ag-7' }), undefined, 'a request without its id gets no reply, so it is refused');
   assert.equal(parseWebviewMessage({ type: 'explain', requestId: 3, rowId: 7 }), undefined);
   assert.equal(parseWebviewMessage({ type: 'explain' }), undefined);
+});
+
+test('a hostile explanations.jsonl cannot inject markdown into the hover: words stay code, labels and ids stay text', () => {
+  const link = '[click](https://evil.example/?q=1) ![](https://evil.example/pixel.png)';
+  const markdown = explanationMarkdown({
+    ...EXPLANATION,
+    towards: 'Sci\n===',
+    words: [
+      [`x\` ${link} \`y`, 1.5],
+      ['``', 0.5],
+      ['two\n\nparagraphs', 0.2],
+    ],
+    similar: [{ id: 'id\n\n# heading', line: 3, label: link, similarity: 0.5 }],
+  });
+  // The word with single backticks sits in a double-backtick span, the one made of backticks in a padded triple one.
+  assert.ok(markdown.includes(`\`\`x\` ${link} \`y\`\` +1.50`), markdown);
+  assert.ok(markdown.includes('``` `` ``` +0.50'), markdown);
+  assert.ok(markdown.includes('`two  paragraphs` +0.20'), markdown);
+  // Outside the code spans, no link, image, heading or line break the data brought.
+  const outside = markdown.replace(/(`+)[^`]*?(?:`(?!\1)[^`]*?)*\1/g, '');
+  assert.doesNotMatch(outside.replace(/\\[[\]()!]/g, ''), /\]\(|!\[/);
+  assert.doesNotMatch(markdown, /^#|^===/m);
+  assert.match(markdown, /scores 'Sci \\=\\=\\=' over/);
+});
+
+test('a hostile explanations.jsonl cannot make the hover huge: more words or similar rows than the engine writes are refused (file:line), long strings are cut', () => {
+  const line = (extra: Partial<RowExplanation>) => JSON.stringify({ ...EXPLANATION, row: 0, ...extra });
+  const manyWords = Array.from({ length: 9 }, (_, i): [string, number] => [`w${i}`, 1]);
+  assert.throws(() => parseExplanations(`${line({})}\n${line({ words: manyWords })}\n`, 'run/explanations.jsonl', 1), /^RunArtefactError: run\/explanations\.jsonl:2: 'words' must hold at most 8 entries$/);
+  const manySimilar = Array.from({ length: 100_000 }, (_, i) => ({ id: `r${i}`, line: i, label: 'x', similarity: 0.1 }));
+  assert.throws(() => parseExplanations(line({ similar: manySimilar }), 'run/explanations.jsonl', 1), /explanations\.jsonl:1: 'similar' must hold at most 3 entries/);
+  const huge = 'y'.repeat(1_000_000);
+  const markdown = explanationMarkdown({ ...EXPLANATION, towards: huge, words: [[huge, 1]], similar: [{ id: huge, line: 1, label: huge, similarity: 0.5 }, ...manySimilar] });
+  assert.ok(markdown.length < 2000, `${markdown.length} characters`);
+  assert.ok(markdown.includes(`\`${'y'.repeat(80)}…\``));
+});
+
+test('labels, ids and words in the hover show bidirectional controls as escapes', () => {
+  const markdown = explanationMarkdown({ ...EXPLANATION, towards: 'Sci\u202eceT', words: [['gp\u2066u', 1]], similar: [{ id: 'a\u200fb', line: 1, label: 'x\u202dy', similarity: 0.5 }] });
+  assert.doesNotMatch(markdown, /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/);
+  assert.ok(markdown.includes("'Sci\\u202eceT'") && markdown.includes('`gp\\u2066u`') && markdown.includes('a\\u200fb') && markdown.includes("'x\\u202dy'"), markdown);
 });

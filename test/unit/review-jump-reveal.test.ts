@@ -44,3 +44,26 @@ test('the hover pretty-prints the row from its own characters', () => {
   assert.ok(markdown.length < MAX_PRETTY_ROW_CHARS + 100);
   assert.match(markdown, /… 516 more characters_$/);
 });
+
+test('the hover row of a hostile line: nested 100,000 deep or 10 MB long, it costs one pass and stays within the limit', () => {
+  const depth = 100_000;
+  const deep = `{"text":"x","teacher_label":"a","deep":${'['.repeat(depth)}1${']'.repeat(depth)}}`;
+  const started = performance.now();
+  const markdown = prettyRowMarkdown(deep);
+  assert.ok(markdown.length < MAX_PRETTY_ROW_CHARS + 200, `${markdown.length} characters`);
+  // Each of the 200,000 line breaks indents by its depth: about 2 × 10^10 characters, counted, never built.
+  assert.match(markdown, /_… [\d,]{14,} more characters_$/);
+  const huge = `{"text":"${'word '.repeat(2_000_000)}","teacher_label":"a"}`;
+  const long = prettyRowMarkdown(huge);
+  assert.ok(long.length < MAX_PRETTY_ROW_CHARS + 200);
+  assert.match(long, /_… 9,996,0\d\d more characters_$/);
+  assert.ok(performance.now() - started < 3000, `${Math.round(performance.now() - started)} ms`);
+});
+
+test('the hover row shows bidirectional controls as escapes, so they cannot reorder what the user reads', () => {
+  const line = '{"text":"harmless \u202e lebal_rehcaet\u202c review","teacher_label":"a\u2066b\u2069"}';
+  const markdown = prettyRowMarkdown(line);
+  assert.doesNotMatch(markdown, /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/);
+  assert.ok(markdown.includes('"harmless \\u202e lebal_rehcaet\\u202c review"'), markdown);
+  assert.ok(markdown.includes('"a\\u2066b\\u2069"'), markdown);
+});

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_FILTERS, type ReviewRow } from '../../src/review/model';
-import { carryReviewPlace } from '../../src/review/place';
+import { carryReviewPlace, PendingPlace } from '../../src/review/place';
 
 function row(key: string, p: number, human: string | null = null): ReviewRow {
   return { key, id: key, line: 1, text: key, teacher: 'World', suggested: 'Sports', queue: 'flagged', p, probs: {}, peerProbs: {}, vanillaProbs: {}, human, skipped: false };
@@ -36,4 +36,21 @@ test('nothing left of the old queue: the first row to review in the new one; a s
   assert.deepEqual([...carried.skipped], []);
   assert.deepEqual(carryReviewPlace(place, [], DEFAULT_FILTERS), { selected: null, skipped: new Set() });
   assert.equal(carryReviewPlace({ selected: null, skipped: [], order: [] }, next, DEFAULT_FILTERS).selected, 'z');
+});
+
+test('a second "Retrain with My Labels" refused while the first runs does not take the first one\'s place with it', () => {
+  const pending = new PendingPlace<{ runId: string; selected: string }>();
+  const first = { runId: 'r1', selected: 'row-40' };
+  const forgetFirst = pending.keep(first);
+  // The second retrain keeps its own place, then the manager refuses it ("already running") and it forgets it.
+  const forgetSecond = pending.keep({ runId: 'r1', selected: 'row-41' });
+  forgetSecond();
+  assert.equal(pending.peek(), first, 'the first retrain, still running, finds its place when its run arrives');
+  assert.equal(pending.take(), first);
+  assert.equal(pending.peek(), undefined, 'a run consumes the place once');
+  // A retrain that ends without a run forgets its place; a later forget of an older one changes nothing.
+  forgetFirst();
+  const forgetThird = pending.keep({ runId: 'r2', selected: 'row-7' });
+  forgetThird();
+  assert.equal(pending.peek(), undefined);
 });

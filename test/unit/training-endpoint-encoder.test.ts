@@ -8,16 +8,20 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { encodeTexts, resolveEncoder, type EncoderEnvironment, type TextEncoder } from '../../src/training/encoder';
 import { EmbeddingCache } from '../../src/training/embeddingCache';
 import { validateRequest } from '../../src/training/protocol';
+import { encoderEndpointFromFlags } from '../../src/cli/encoderFlags';
 import {
   endpointVersion,
   estimateEmbeddingTokens,
   parseEndpointVersion,
   responseCapBytes,
+  stripMarkup,
   takeEncoderApiKey,
   withEncoderApiKey,
   ENCODER_API_KEY_ENV,
@@ -189,6 +193,8 @@ test('endpoint: wrong size, non-finite values, missing or repeated index, wrong 
     ['index twice', (inputs) => ({ data: inputs.map(() => item(0, new Array(16).fill(0))) }), 'two embeddings with index 0'],
     ['wrong count', (inputs) => ({ data: inputs.slice(1).map((_, i) => item(i, new Array(16).fill(0))) }), '1 embedding\\(s\\) for 2 text\\(s\\)'],
     ['no data', () => ({ choices: [] }), 'an answer without a "data" list'],
+    // Buffer.from(…, 'base64') skips the brackets: the old reader took this text for 16 zeros.
+    ['vector as a non-base64 string', (inputs) => ({ data: inputs.map((_, i) => item(i, `[${Buffer.alloc(64).toString('base64')}]`)) }), 'an embedding that is a string but not base64 \\(index 0: "\\[AAAA'],
   ];
   for (const [what, answer, problem] of cases) {
     bad = answer;
@@ -292,4 +298,97 @@ test('endpoint: a cancel during the size probe stops it at once; the request ref
   assert.equal(validateRequest(request), undefined);
   assert.match(validateRequest({ ...request, options: { ...request.options, encoderEndpoint: { baseUrl: 'http://x/v1', model: 'm', apiKey: KEY } } }) ?? '', /request\.options\.encoderEndpoint has an unknown field "apiKey"/);
   assert.match(validateRequest({ ...request, options: { ...request.options, encoderEndpoint: { baseUrl: 'http://x/v1', model: '' } } }) ?? '', /encoderEndpoint\.model must be a non-empty string/);
+});
+
+test('endpoint reopened from a saved model: a foreign endpoint the user did not name gets no text and no key (a model folder is a file anyone can write); this machine still reopens', async () => {
+  const sent: { url: string; authorization: string | null }[] = [];
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+    sent.push({ url: String(input), authorization: new Headers(init?.headers).get('authorization') });
+    return new Response(JSON.stringify(embeddingsReply([[1, 2, 3]]).json), { status: 200, headers: { 'content-type': 'application/json' } });
+  }) as typeof fetch;
+  try {
+    const hostile = endpointVersion('https://peerkd-attacker.invalid/v1', 'exfil', 3);
+    const error = await rejects(
+      (async () => {
+        const { encoder } = await resolveEncoder('endpoint', { apiKey: KEY, backoff: FAST, reopen: { version: hostile, dims: 3 } });
+        await encoder!.encode(['a private text']);
+      })(),
+      /encoder endpoint: the model was trained with the endpoint https:\/\/peerkd-attacker\.invalid\/v1 \(model exfil\); PeerKD sends texts and the API key only to an endpoint you name: give --encoder-base-url https:\/\/peerkd-attacker\.invalid\/v1 --encoder-model exfil/,
+    );
+    assert.ok(!error.includes(KEY));
+    assert.deepEqual(sent, [], 'nothing was sent to the endpoint the model names');
+    // A version that names no endpoint at all: nothing is sent to the default one either (no probe, no key).
+    await rejects(
+      resolveEncoder('endpoint', { apiKey: KEY, backoff: FAST, reopen: { version: 'garbage', dims: 3 } }),
+      /^encoder endpoint: the model names the endpoint encoder version "garbage", which is not "<base URL> <model> <size>d"; give --encoder-base-url/,
+    );
+    assert.deepEqual(sent, [], 'no probe went to the default endpoint');
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+  // Named by the user, it is used; a saved model on this machine's server reopens without being named.
+  const named = await resolveEncoder('endpoint', { ...environment(), reopen: { version: endpointVersion(server.baseUrl, 'fake-embed', 16), dims: 16 } });
+  assert.equal(named.encoder?.dims, 16);
+  server.setEmbeddingsHandler(embeddingsHandler());
+  const local = await resolveEncoder('endpoint', { apiKey: KEY, backoff: FAST, reopen: { version: endpointVersion(server.baseUrl, 'fake-embed', 16), dims: 16 } });
+  assertVectors(await local.encoder!.encode(['one text']), ['one text']);
+});
+
+test('endpoint: a key echoed where the error text is cut at 200 characters leaves no part of it in the message', async () => {
+  for (let at = 180; at < 200; at += 3) {
+    server.setEmbeddingsHandler(() => ({ status: 400, json: { error: { message: `${'x'.repeat(at)} ${KEY} tail` } } }));
+    const shown = await rejects(resolveEncoder('endpoint', environment()), /embeddings rejected the request \(HTTP 400: x+/);
+    assert.ok(!shown.includes(KEY.slice(0, 8)), `a part of the key is shown: ${shown.slice(-60)}`);
+  }
+});
+
+test('endpoint: an HTML error body is reduced to its words in one pass, even 3 MB of unclosed tags', async () => {
+  assert.equal(stripMarkup('<!DOCTYPE html><html><head><title>x</title></head><BODY><Style>p{}</style><p>Bad <b>gateway</b></p><script src=a></script>'), '      Bad  gateway   ');
+  assert.equal(stripMarkup('a < b and <head without end'), 'a < b and <head without end');
+  for (const unit of ['<head', '<', '<script>', '<style x']) {
+    const body = unit.repeat(Math.floor(3_000_000 / unit.length));
+    const started = performance.now();
+    stripMarkup(body);
+    assert.ok(performance.now() - started < 1000, `${unit}: ${Math.round(performance.now() - started)} ms`);
+  }
+  // Through the client: a 502 with such a body fails quickly, naming the status.
+  // (160 KB: the cap of a one-text probe; the old expressions took about 35 s on it, hours on a 32-text request's 3 MB.)
+  server.setEmbeddingsHandler(() => ({ status: 502, raw: '<head'.repeat(32_000) }));
+  const started = performance.now();
+  await rejects(resolveEncoder('endpoint', environment()), /embeddings failed after 1 attempt\(s\): HTTP 502/);
+  assert.ok(performance.now() - started < 5000, `${Math.round(performance.now() - started)} ms`);
+});
+
+test('endpoint: a vector size beyond 4096 asked for is refused up front (flag, request, API), not met as an allocation mid-run', async () => {
+  assert.throws(() => encoderEndpointFromFlags({ 'encoder-dimensions': '100000000' }, {}), /^Error: --encoder-dimensions must be an integer from 1 to 4096, got '100000000'$/);
+  assert.equal(encoderEndpointFromFlags({ 'encoder-dimensions': '4096' }, {}).settings?.dimensions, 4096);
+  const request = {
+    datasetPath: '/data.jsonl',
+    fields: { text: 'text', teacher: 'teacher_label', human: 'human_label', id: 'id', teacherConfidence: 'teacher_confidence' },
+    labels: [],
+    options: { folds: 2, stages: 1, seed: 0, backend: 'cpu', finalTargets: 'auto', student: 'fasttext', encoder: 'endpoint', encoderEndpoint: { baseUrl: 'http://x/v1', model: 'm', dimensions: 100_000_000 } },
+  };
+  assert.match(validateRequest(request) ?? '', /request\.options\.encoderEndpoint\.dimensions must be an integer from 1 to 4096/);
+  server.requests.length = 0;
+  await rejects(resolveEncoder('endpoint', environment({}, { dimensions: 100_000_000 })), /^encoder endpoint: the vector size asked for \(dimensions 100000000\) must be an integer from 1 to 4096$/);
+  assert.equal(server.requests.length, 0);
+});
+
+test('endpoint: a same-origin redirect to a /files/…/content path does not lift the answer cap to a batch file\'s 256 MB', async () => {
+  const body = 'x'.repeat(4 * 1024 * 1024); // over the 1-text probe's cap (160 KB), under a batch file's
+  const hostile = http.createServer((request, response) => {
+    if (request.url === '/v1/embeddings') {
+      response.writeHead(307, { location: '/v1/files/file-1/content' }).end();
+    } else {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    }
+  });
+  await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+  try {
+    const baseUrl = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}/v1`;
+    await rejects(resolveEncoder('endpoint', { endpoint: { baseUrl, model: 'm', maxRetries: 0 }, apiKey: KEY, backoff: FAST }), /is larger than 163840 bytes .*and was refused/);
+  } finally {
+    await new Promise((resolve) => hostile.close(resolve));
+  }
 });

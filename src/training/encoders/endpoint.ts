@@ -105,6 +105,44 @@ class EndpointError extends Error {
   }
 }
 
+/**
+ * The words of an HTML page: head, style and script elements and every tag become a space. One pass: the regular
+ * expressions this replaces (`<(head|style|script)[\s\S]*?<\/\1>`, `<[^>]*>`) took time quadratic in the number of
+ * unclosed `<head` or `<` in the body, hours on a 3 MB error body, with the worker's event loop (and cancel) blocked.
+ */
+export function stripMarkup(html: string): string {
+  const lower = html.toLowerCase();
+  const unclosed = new Set<string>();
+  let out = '';
+  let at = 0;
+  while (at < html.length) {
+    const open = html.indexOf('<', at);
+    if (open < 0) {
+      out += html.slice(at);
+      break;
+    }
+    out += html.slice(at, open);
+    const element = /^<(head|style|script)[\s>]/.exec(lower.slice(open, open + 8))?.[1];
+    if (element && !unclosed.has(element)) {
+      const close = lower.indexOf(`</${element}>`, open);
+      if (close >= 0) {
+        out += ' ';
+        at = close + element.length + 3;
+        continue;
+      }
+      unclosed.add(element); // no closing tag after here, nor after any later position
+    }
+    const end = html.indexOf('>', open);
+    if (end < 0) {
+      out += html.slice(open); // an unterminated tag stays text
+      break;
+    }
+    out += ' ';
+    at = end + 1;
+  }
+  return out;
+}
+
 /** The server's own words from an error body (`{"error": {"message"}}`, `{"error": "…"}`, or text), short. */
 function serverMessage(text: string): string {
   let message = text;
@@ -117,7 +155,7 @@ function serverMessage(text: string): string {
     else if (typeof body?.detail === 'string') message = body.detail;
   } catch {
     // Not JSON: the text itself, without the markup of an HTML error page.
-    message = text.replace(/<(head|style|script)[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]*>/g, ' ');
+    message = stripMarkup(text);
   }
   message = message.replace(/\s+/g, ' ').trim();
   return message.length > 200 ? `${message.slice(0, 200)}…` : message;
@@ -153,7 +191,11 @@ export function parseEmbeddings(text: string, count: number, dims: number | unde
     if (out[index]) throw fail(`two embeddings with index ${index}`);
     let vector: Float32Array;
     if (typeof embedding === 'string') {
-      // encoding_format base64: float32 little-endian.
+      // encoding_format base64: float32 little-endian. Buffer.from skips what is not base64, so a vector sent as the
+      // text "[0.12, -0.5, …]" would decode its digits into other numbers: only strict base64 is read.
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(embedding) || embedding.length % 4 !== 0) {
+        throw fail(`an embedding that is a string but not base64 (index ${index}: ${JSON.stringify(embedding.slice(0, 20))}${embedding.length > 20 ? '…' : ''})`);
+      }
       const bytes = Buffer.from(embedding, 'base64');
       if (bytes.length % 4 !== 0) throw fail(`a base64 embedding of ${bytes.length} bytes, not a whole number of float32 (index ${index})`);
       vector = new Float32Array(bytes.length / 4);
@@ -183,11 +225,39 @@ export function parseEmbeddings(text: string, count: number, dims: number | unde
   return { vectors: out, promptTokens: typeof tokens === 'number' && Number.isFinite(tokens) && tokens > 0 ? tokens : 0 };
 }
 
+/** Whether a saved model's endpoint may be used without the user naming it: a loopback host, or the default endpoint. */
+function mayReopenUnnamed(baseUrl: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    return false;
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)) return true;
+  return url.origin === new URL(DEFAULT_TEACHER_SETTINGS.baseUrl).origin;
+}
+
 /** Opens the endpoint encoder: settings, then (when the size is not known yet) one probe request for it. */
 export async function openEndpoint(environment: EncoderEnvironment): Promise<TextEncoder> {
   const saved = environment.reopen ? parseEndpointVersion(environment.reopen.version) : undefined;
-  // A saved model reopens the endpoint it was trained with, unless the host names one.
+  // A saved model reopens the endpoint it was trained with, unless the host names one. A model folder is a file anyone
+  // can write: its endpoint gets the texts (and the key) only when it is this machine or the default endpoint, which
+  // the key was given for; any other the user names first (--encoder-base-url, peerkd.encoder.baseUrl).
+  if (!environment.endpoint && environment.reopen && !saved) {
+    // Not a version this encoder writes: nothing says where the model's vectors came from, so nothing is sent anywhere.
+    throw new Error(`the model names the endpoint encoder version ${JSON.stringify(environment.reopen.version.slice(0, 200))}, which is not "<base URL> <model> <size>d"; give --encoder-base-url and --encoder-model (editor: peerkd.encoder.baseUrl and peerkd.encoder.model)`);
+  }
+  if (!environment.endpoint && saved && !mayReopenUnnamed(saved.baseUrl)) {
+    throw new Error(
+      `the model was trained with the endpoint ${saved.baseUrl} (model ${saved.model}); PeerKD sends texts and the API key only to an endpoint you name: ` +
+        `give --encoder-base-url ${saved.baseUrl} --encoder-model ${saved.model} (editor: peerkd.encoder.baseUrl and peerkd.encoder.model) if you trust it`,
+    );
+  }
   const settings = endpointSettings(environment.endpoint ?? (saved ? { baseUrl: saved.baseUrl, model: saved.model } : {}));
+  if (settings.dimensions !== undefined && !(Number.isInteger(settings.dimensions) && settings.dimensions >= 1 && settings.dimensions <= MAX_EMBEDDING_DIMS)) {
+    throw new Error(`the vector size asked for (dimensions ${settings.dimensions}) must be an integer from 1 to ${MAX_EMBEDDING_DIMS}`);
+  }
   const client = new EmbeddingsClient(settings, environment);
   let dims = settings.dimensions;
   if (dims === undefined && saved && saved.baseUrl === settings.baseUrl && saved.model === settings.model) dims = saved.dims;
@@ -289,7 +359,8 @@ class EmbeddingsClient {
           this.stats.tokens += promptTokens;
           return vectors;
         }
-        const message = this.redact(serverMessage(text));
+        // Redacted before serverMessage cuts it at 200 characters: a cut key would no longer match the redaction.
+        const message = serverMessage(this.redact(text));
         const status = response.status;
         if (status === 404 || status === 405 || status === 501 || ((status === 400 || status === 422) && saysNoEmbeddings(message))) throw noEmbeddings(status, message);
         if (status === 401 || status === 403) {

@@ -66,9 +66,12 @@ function bertNormalizer(spec: Json): Normalize {
   };
 }
 
+/** Sequences nest no deeper than this (real tokenizers nest one or two; a deeper file would overflow the stack). */
+const MAX_SEQUENCE_DEPTH = 16;
+
 const NORMALIZERS = ['BertNormalizer', 'Lowercase', 'StripAccents', 'NFC', 'NFD', 'NFKC', 'NFKD', 'Sequence'] as const;
 
-function makeNormalizer(spec: unknown, fail: (problem: string) => never, where = 'normalizer'): { normalize: Normalize; names: string[] } {
+function makeNormalizer(spec: unknown, fail: (problem: string) => never, where = 'normalizer', depth = 0): { normalize: Normalize; names: string[] } {
   if (spec === null || spec === undefined) return { normalize: (text) => text, names: [] };
   if (!isObject(spec) || typeof spec.type !== 'string') fail(`${where} must be an object with a type`);
   const type = spec.type as string;
@@ -86,7 +89,8 @@ function makeNormalizer(spec: unknown, fail: (problem: string) => never, where =
       return { normalize: (text) => text.normalize(type), names: [type] };
     case 'Sequence': {
       if (!Array.isArray(spec.normalizers)) fail(`${where}.normalizers must be a list`);
-      const parts = (spec.normalizers as unknown[]).map((part, i) => makeNormalizer(part, fail, `${where}.normalizers[${i}]`));
+      if (depth >= MAX_SEQUENCE_DEPTH) fail(`${where.split('.')[0]}: Sequences nest more than ${MAX_SEQUENCE_DEPTH} deep`);
+      const parts = (spec.normalizers as unknown[]).map((part, i) => makeNormalizer(part, fail, `${where}.normalizers[${i}]`, depth + 1));
       return { normalize: (text) => parts.reduce((t, part) => part.normalize(t), text), names: parts.flatMap((part) => part.names) };
     }
     default:
@@ -111,7 +115,7 @@ const WHITESPACE_PIECES = new RegExp(`[${WORD}]+|[^${WORD}\\p{White_Space}]+`, '
 const matches = (pattern: RegExp): PreTokenize => (text) => text.match(pattern) ?? [];
 const PRE_TOKENIZERS = ['BertPreTokenizer', 'WhitespaceSplit', 'Whitespace', 'Sequence'] as const;
 
-function makePreTokenizer(spec: unknown, fail: (problem: string) => never, where = 'pre_tokenizer'): { preTokenize: PreTokenize; names: string[] } {
+function makePreTokenizer(spec: unknown, fail: (problem: string) => never, where = 'pre_tokenizer', depth = 0): { preTokenize: PreTokenize; names: string[] } {
   if (spec === null || spec === undefined) return { preTokenize: (text) => (text ? [text] : []), names: [] };
   if (!isObject(spec) || typeof spec.type !== 'string') fail(`${where} must be an object with a type`);
   const type = spec.type as string;
@@ -124,7 +128,8 @@ function makePreTokenizer(spec: unknown, fail: (problem: string) => never, where
       return { preTokenize: matches(WHITESPACE_PIECES), names: [type] };
     case 'Sequence': {
       if (!Array.isArray(spec.pretokenizers)) fail(`${where}.pretokenizers must be a list`);
-      const parts = (spec.pretokenizers as unknown[]).map((part, i) => makePreTokenizer(part, fail, `${where}.pretokenizers[${i}]`));
+      if (depth >= MAX_SEQUENCE_DEPTH) fail(`${where.split('.')[0]}: Sequences nest more than ${MAX_SEQUENCE_DEPTH} deep`);
+      const parts = (spec.pretokenizers as unknown[]).map((part, i) => makePreTokenizer(part, fail, `${where}.pretokenizers[${i}]`, depth + 1));
       return {
         preTokenize: (text) => parts.reduce<string[]>((pieces, part) => pieces.flatMap(part.preTokenize), [text]),
         names: parts.flatMap((part) => part.names),
@@ -157,6 +162,44 @@ function readVocab(spec: Json, fail: (problem: string) => never): Map<string, nu
   return vocab;
 }
 
+/**
+ * Tokens by their UTF-16 units: node 0 is the root; the edges (node × 65536 + unit → child) in a few Maps, by node,
+ * since one Map holds at most 2^24 entries and a multilingual vocabulary's prefixes can come near that.
+ */
+class TokenTrie {
+  private readonly shards = Array.from({ length: 16 }, () => new Map<number, number>());
+  private readonly ids: number[] = [-1];
+
+  insert(token: string, id: number): void {
+    let node = 0;
+    for (let i = 0; i < token.length; i++) {
+      const edges = this.shards[node & 15];
+      const key = node * 65536 + token.charCodeAt(i);
+      let next = edges.get(key);
+      if (next === undefined) {
+        next = this.ids.length;
+        this.ids.push(-1);
+        edges.set(key, next);
+      }
+      node = next;
+    }
+    if (this.ids[node] < 0) this.ids[node] = id;
+  }
+
+  /** The child of `node` by `unit`, or -1. */
+  child(node: number, unit: number): number {
+    return this.shards[node & 15].get(node * 65536 + unit) ?? -1;
+  }
+
+  /** The id of the token ending at `node`, or -1. */
+  id(node: number): number {
+    return this.ids[node];
+  }
+}
+
+/** Longest token (UTF-16 units) up to which WordPiece searches by slices; beyond, by a trie (see wordPiece). */
+const TRIE_FROM_TOKEN_LENGTH = 64;
+
 /** Words seen before are not tokenized again (the Rust crate caches the same way); the cache empties when full. */
 const WORD_CACHE_SIZE = 100_000;
 
@@ -167,27 +210,59 @@ function wordPiece(spec: Json, fail: (problem: string) => never): Model {
   const maxChars = Number.isInteger(spec.max_input_chars_per_word) ? (spec.max_input_chars_per_word as number) : 100;
   const unkId = vocab.get(unkToken);
   if (unkId === undefined) fail(`model.unk_token ${JSON.stringify(unkToken)} is not in model.vocab`);
-  // No piece longer than the longest token can match: the greedy search starts there instead of at the word's end.
+  // The greedy longest match. With tokens of real models (the longest has a few dozen characters) it tries every end
+  // from start + longest token downwards, one Map lookup each, which needs no memory beyond the vocabulary. A
+  // tokenizer.json with a token longer than TRIE_FROM_TOKEN_LENGTH (one of 1,000 characters made that about a billion
+  // character steps per text) gets a trie instead: the walk stops where no token goes on, so each start costs the
+  // length of its longest match, at the price of a node per distinct token prefix.
   let longest = 0;
   for (const token of vocab.keys()) longest = Math.max(longest, token.length);
   const cache = new Map<string, number[]>();
+
+  const sliceSearch = (word: string, start: number): { id: number; end: number } | undefined => {
+    let end = Math.min(word.length, start + longest);
+    while (end > start) {
+      if (end < word.length && isHighSurrogate(word.charCodeAt(end - 1))) end--;
+      const piece = word.slice(start, end);
+      const found = vocab.get(start > 0 ? prefix + piece : piece);
+      if (found !== undefined) return { id: found, end };
+      end -= end - 2 >= start && isLowSurrogate(word.charCodeAt(end - 1)) && isHighSurrogate(word.charCodeAt(end - 2)) ? 2 : 1;
+    }
+    return undefined;
+  };
+
+  let search = sliceSearch;
+  if (longest > TRIE_FROM_TOKEN_LENGTH) {
+    const startTrie = new TokenTrie();
+    const continuationTrie = new TokenTrie();
+    for (const [token, id] of vocab) {
+      startTrie.insert(token, id);
+      if (token.startsWith(prefix)) continuationTrie.insert(token.slice(prefix.length), id);
+    }
+    search = (word, start) => {
+      const trie = start > 0 ? continuationTrie : startTrie;
+      let best: { id: number; end: number } | undefined;
+      let node = 0;
+      for (let at = start; at < word.length; at++) {
+        node = trie.child(node, word.charCodeAt(at));
+        if (node < 0) break;
+        const end = at + 1;
+        const id = trie.id(node);
+        // A piece never ends between the two halves of a surrogate pair.
+        if (id >= 0 && (end === word.length || !isHighSurrogate(word.charCodeAt(end - 1)))) best = { id, end };
+      }
+      return best;
+    };
+  }
 
   const split = (word: string): number[] => {
     if (word.length > maxChars && [...word].length > maxChars) return [unkId!];
     const ids: number[] = [];
     for (let start = 0; start < word.length; ) {
-      let end = Math.min(word.length, start + longest);
-      let found: number | undefined;
-      while (end > start) {
-        if (end < word.length && isHighSurrogate(word.charCodeAt(end - 1))) end--;
-        const piece = word.slice(start, end);
-        found = vocab.get(start > 0 ? prefix + piece : piece);
-        if (found !== undefined) break;
-        end -= end - 2 >= start && isLowSurrogate(word.charCodeAt(end - 1)) && isHighSurrogate(word.charCodeAt(end - 2)) ? 2 : 1;
-      }
+      const found = search(word, start);
       if (found === undefined) return [unkId!];
-      ids.push(found);
-      start = end;
+      ids.push(found.id);
+      start = found.end;
     }
     return ids;
   };

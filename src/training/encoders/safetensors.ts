@@ -6,6 +6,7 @@
  * memory and no more. Errors name the file.
  */
 import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 /** Bytes per element of the dtypes this reader returns as typed arrays. */
@@ -97,7 +98,8 @@ export async function readSafetensors(file: string, want: (name: string, info: T
   const fail = (problem: string) => new SafetensorsError(file, problem);
   let handle;
   try {
-    handle = await open(file, 'r');
+    // O_NONBLOCK: a FIFO in place of the file opens at once (and is refused below) instead of waiting for a writer.
+    handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (error) {
     throw fail(`cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }

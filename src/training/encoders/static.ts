@@ -53,12 +53,23 @@ export interface StaticModel {
   sha256: string;
 }
 
-/** A file's bytes; a read error (a folder in its place, no permission) names the file. */
+/**
+ * A file's bytes; a read error (a folder in its place, no permission) names the file. Only a regular file (or a link
+ * to one) is read: a FIFO or a device in its place would block the run forever or never end (O_NONBLOCK lets the open
+ * return, the check refuses it).
+ */
 async function readNamed(file: string): Promise<Buffer> {
+  let handle: fs.promises.FileHandle | undefined;
   try {
-    return await fs.promises.readFile(file);
+    handle = await fs.promises.open(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new Error(`${file}: ${stat.isDirectory() ? 'cannot be read (EISDIR)' : 'is not a regular file (a FIFO, socket or device)'}`);
+    return await handle.readFile();
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === undefined) throw error;
     throw new Error(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  } finally {
+    await handle?.close();
   }
 }
 

@@ -65,6 +65,20 @@ interface UseLiteFiles {
   version: string;
 }
 
+const WEIGHT_DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8 };
+
+/** Bytes the weights of a TensorFlow.js manifest take (quantized ones at their stored size); undefined when unknown. */
+function manifestBytes(specs: readonly { shape?: unknown; dtype?: unknown; quantization?: { dtype?: unknown } }[]): number | undefined {
+  let total = 0;
+  for (const spec of specs) {
+    const dtype = spec.quantization?.dtype ?? spec.dtype;
+    const bytes = typeof dtype === 'string' ? WEIGHT_DTYPE_BYTES[dtype] : undefined;
+    if (bytes === undefined || !Array.isArray(spec.shape) || !spec.shape.every((n) => Number.isSafeInteger(n) && n >= 0)) return undefined;
+    total += (spec.shape as number[]).reduce((a, b) => a * b, 1) * bytes;
+  }
+  return total;
+}
+
 /** Reads the model files of a folder laid out as the package's dist/; errors name the file. */
 export function readUseLiteFolder(folder: string): UseLiteFiles {
   const read = (name: string): Buffer => {
@@ -108,6 +122,16 @@ export function readUseLiteFolder(folder: string): UseLiteFiles {
   const vocabulary = parse('vocab.json', vocabBytes);
   if (!Array.isArray(vocabulary) || vocabulary.length < 7) throw new Error(`${path.join(folder, 'vocab.json')}: not a sentencepiece vocabulary ([piece, score] per id)`);
   const joined = Buffer.concat(shards);
+  // The bytes the manifest describes: a truncated or replaced weight file is named here, not met as a tensor-shape
+  // error inside TensorFlow.js on the first text.
+  const needed = manifestBytes(weightSpecs);
+  if (needed !== undefined && needed !== joined.length) {
+    const names = manifest.flatMap((group) => group.paths as string[]);
+    throw new Error(
+      `${path.join(folder, 'model.json')}: its weight files (${names.join(', ')}) hold ${joined.length.toLocaleString('en-US')} bytes, but its weightsManifest describes ${needed.toLocaleString('en-US')}: ` +
+        `a weight file is truncated or replaced; reinstall ${USE_LITE_PACKAGE}`,
+    );
+  }
   let packageVersion = 'unknown';
   for (const file of [path.join(folder, 'package.json'), path.join(folder, '..', 'package.json')]) {
     try {
