@@ -152,10 +152,32 @@ export function resolveEncoder(choice: EncoderChoice, environment: EncoderEnviro
 }
 
 /** Encodes through the cache where the encoder is worth caching: only texts not yet cached are computed (and appended). */
-export async function encodeTexts(encoder: TextEncoder, texts: readonly string[], cache?: EmbeddingCache, checkpoint?: () => void): Promise<{ values: Float32Array; cached: number }> {
+/** Rows an uncached encoder encodes at once. */
+const ENCODE_BLOCK_ROWS = 8192;
+
+export async function encodeTexts(
+  encoder: TextEncoder,
+  texts: readonly string[],
+  cache?: EmbeddingCache,
+  checkpoint?: () => void,
+  /** Called after each block of rows with the rows encoded so far (the run's progress). */
+  onRows?: (rows: number) => void,
+): Promise<{ values: Float32Array; cached: number }> {
   const { dims } = encoder;
-  if (!cache || !encoder.cacheable) return { values: await encoder.encode(texts), cached: 0 };
   const out = new Float32Array(texts.length * dims);
+  if (!cache || !encoder.cacheable) {
+    // In blocks (an encoder encodes each text on its own, as the cache below relies on), so that a million rows
+    // report progress and can be cancelled.
+    for (let from = 0; from < texts.length; from += ENCODE_BLOCK_ROWS) {
+      checkpoint?.();
+      const block = texts.slice(from, from + ENCODE_BLOCK_ROWS);
+      const values = await encoder.encode(block);
+      if (values.length !== block.length * dims) throw new Error(`encoder ${encoder.name} returned ${values.length} values for ${block.length} texts × ${dims} dims`);
+      out.set(values, from * dims);
+      onRows?.(from + block.length);
+    }
+    return { values: out, cached: 0 };
+  }
   const missing: number[] = [];
   texts.forEach((text, r) => {
     const hit = cache.get(text);
@@ -173,6 +195,7 @@ export async function encodeTexts(encoder: TextEncoder, texts: readonly string[]
       out.set(vector, r * dims);
       cache.put(texts[r], vector);
     });
+    onRows?.(texts.length - missing.length + from + rows.length);
   }
   return { values: out, cached: texts.length - missing.length };
 }
@@ -207,11 +230,10 @@ export function fitStandardiser(encoder: Pick<TextEncoder, 'name' | 'version' | 
   return { encoder: { name: encoder.name, version: encoder.version, dims }, mean: Float32Array.from(mean), scale };
 }
 
-/** Standardised copy, rows × dims. */
-export function standardise(standardiser: DenseStandardiser, values: Float32Array): Float32Array {
+/** Standardised copy, rows × dims (into `out` when given, e.g. one over a SharedArrayBuffer). */
+export function standardise(standardiser: DenseStandardiser, values: Float32Array, out: Float32Array<ArrayBufferLike> = new Float32Array(values.length)): Float32Array<ArrayBufferLike> {
   const { mean, scale } = standardiser;
   const dims = mean.length;
-  const out = new Float32Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const d = i % dims;
     out[i] = (values[i] - mean[d]) * scale[d];

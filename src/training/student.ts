@@ -82,6 +82,11 @@ export interface TrainingSet {
   features: SparseRows;
   /** Dense features, rows × denseDim (standardised embedding), or absent for words alone. */
   dense?: DenseRows;
+  /**
+   * The rows of `features` (and `dense`) this set trains on, read where they are instead of copied (a peer of a
+   * million-row run would otherwise copy half the features); absent: every row. Targets and weights follow this list.
+   */
+  rows?: Int32Array;
   targets: Float32Array;
   weights: Float32Array;
 }
@@ -245,14 +250,28 @@ function softmaxInPlace(values: Float32Array): void {
  * Head input for rows [from, from+size) of an order: size × (dim + dense dims) vectors, the embedding bag's dim values
  * then the row's dense features copied as they are.
  */
-function bagForward(features: SparseRows, dense: DenseRows | undefined, order: Int32Array | null, from: number, size: number, embedding: Float32Array, dim: number, out: Float32Array): void {
+function bagForward(
+  features: SparseRows,
+  dense: DenseRows | undefined,
+  order: Int32Array | null,
+  from: number,
+  size: number,
+  embedding: Float32Array,
+  dim: number,
+  out: Float32Array,
+  subset?: Int32Array,
+): void {
   const denseDim = dense ? dense.dims : 0;
   const stride = dim + denseDim;
   out.fill(0, 0, size * stride);
   for (let r = 0; r < size; r++) {
-    const row = order ? order[from + r] : from + r;
+    const position = order ? order[from + r] : from + r;
+    const row = subset ? subset[position] : position;
     const base = r * stride;
-    if (dense) out.set(dense.values.subarray(row * denseDim, (row + 1) * denseDim), base + dim);
+    if (dense) {
+      const values = dense.values;
+      for (let d = 0, at = row * denseDim; d < denseDim; d++) out[base + dim + d] = values[at + d];
+    }
     for (let k = features.offsets[row]; k < features.offsets[row + 1]; k++) {
       const value = features.values[k];
       const e = features.indices[k] * dim;
@@ -276,8 +295,15 @@ export async function trainStudent(
   if (set.dense && set.dense.values.length !== set.features.rows * denseDim) {
     throw new Error(`dense features hold ${set.dense.values.length} values, expected ${set.features.rows} rows × ${denseDim}`);
   }
+  const subset = set.rows;
+  if (subset) {
+    for (let i = 0; i < subset.length; i++) {
+      if (!(subset[i] >= 0 && subset[i] < set.features.rows)) throw new Error(`training row ${subset[i]} is not a row of the ${set.features.rows} feature rows`);
+    }
+  }
   const headDim = dim + denseDim;
-  const epochs = effectiveEpochs(set.features.rows, options);
+  const n = subset ? subset.length : set.features.rows;
+  const epochs = effectiveEpochs(n, options);
   const random = new SeededRandom(options.seed);
   // The embedding table starts at zero and the small dense kernel at random (the reverse of fastText): the result is
   // the same symmetric-breaking start, without drawing buckets × dim random numbers for every student.
@@ -288,7 +314,6 @@ export async function trainStudent(
   if (options.head === 'tfjs' && !hooks.tf) throw new Error("student head 'tfjs' needs a TensorFlow.js module");
   const head: DenseHead =
     options.head === 'tfjs' ? new TfHead(hooks.tf!, headDim, classes, initialKernel) : new TypedHead(headDim, classes, initialKernel, undefined, batchSize);
-  const n = set.features.rows;
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   const hidden = new Float32Array(batchSize * headDim);
@@ -311,10 +336,10 @@ export async function trainStudent(
         hooks.checkpoint?.();
         const size = Math.min(batchSize, n - from);
         const learningRate = options.learningRate * Math.max(0, 1 - seen / totalSteps);
-        bagForward(set.features, set.dense, order, from, size, embedding, dim, hidden);
+        bagForward(set.features, set.dense, order, from, size, embedding, dim, hidden, subset);
         for (let r = 0; r < size; r++) {
           const row = order[from + r];
-          batchTargets.set(set.targets.subarray(row * classes, row * classes + classes), r * classes);
+          for (let c = 0; c < classes; c++) batchTargets[r * classes + c] = set.targets[row * classes + c];
           batchWeights[r] = set.weights[row];
           weightSum += set.weights[row];
         }
@@ -322,7 +347,7 @@ export async function trainStudent(
         epochLoss += loss;
         // Sparse update: only the embedding rows this batch used move.
         for (let r = 0; r < size; r++) {
-          const row = order[from + r];
+          const row = subset ? subset[order[from + r]] : order[from + r];
           const g = r * headDim; // the dense part of the gradient has no parameters below it
           for (let k = set.features.offsets[row]; k < set.features.offsets[row + 1]; k++) {
             const scale = learningRate * set.features.values[k];
