@@ -242,8 +242,11 @@ export async function runDistillation(input: DistillInput, options: DistillOptio
   const out = await runCanonical({ rows: order.map((i) => input.rows[i]), labels }, options, hooks, tuningOverride);
   const predictions = new Array<Prediction>(order.length);
   const advisedLabels = new Array<string>(order.length);
+  // The records are rebuilt only where the caller's label order is not the canonical one (an inferred label set is
+  // sorted already): a million predictions' records are about 400 MB.
+  const sameLabelOrder = input.labels.every((label, i) => label === labels[i]);
   order.forEach((original, k) => {
-    predictions[original] = reorderRecords(out.predictions[k], input.labels);
+    predictions[original] = sameLabelOrder ? out.predictions[k] : reorderRecords(out.predictions[k], input.labels);
     advisedLabels[original] = out.advisedLabels[k];
   });
   const position = input.labels.map((label) => labels.indexOf(label));
@@ -523,6 +526,21 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     const vanillaStarted = performance.now();
     const vanillaTraining = train(labelled, trustedTargets, 'vanilla', {}).then((model) => ({ model, ms: performance.now() - vanillaStarted }));
     vanillaTraining.catch(() => undefined); // awaited below; a failure of a peer must not leave it unhandled
+    // After the encoder trial the vanilla student starts alone (stage 1's peers are already trained): nothing before
+    // the final student's targets needs it, so it trains beside the later stages' peers and the final student
+    // instead of leaving a core idle (at a million rows its 5 epochs are a fifth of the run).
+    const deferVanilla = firstStagePeers !== undefined;
+    const awaitVanilla = async () => {
+      if (vanillaModel) return;
+      const vanilla = await vanillaTraining;
+      vanillaModel = vanilla.model;
+      vanillaProbs = predictRows(vanillaModel, null);
+      // The vanilla phase's time is its own training; the rest of stage 1 counts as peer time (a deferred vanilla
+      // student's time overlaps the phases it trained beside).
+      timings.vanilla = vanilla.ms;
+      if (!deferVanilla) phaseStarted += vanilla.ms;
+      log(`vanilla student trained on ${labelled.length} rows`);
+    };
 
     // 2–3. Peer advice over stages, calibrated after each stage.
     const calibrationInputBase = { classes, teacher, human, teacherConfidence };
@@ -541,16 +559,8 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
         const started = startStagePeers(stage, stageTargets);
         trainedStage = { trained: await Promise.all(started.peers), heldOuts: started.heldOuts };
       }
-      if (!vanillaModel) {
-        const vanilla = await vanillaTraining;
-        vanillaModel = vanilla.model;
-        vanillaProbs = predictRows(vanillaModel, null);
-        // The vanilla phase's time is its own training; the rest of stage 1 counts as peer time.
-        timings.vanilla = vanilla.ms;
-        phaseStarted += vanilla.ms;
-        log(`vanilla student trained on ${labelled.length} rows`);
-      }
-      group = [];
+      if (!deferVanilla) await awaitVanilla();
+      group = group.filter((shown) => !shown.finished); // a deferred vanilla student goes on being shown
       cursor = 0;
       checkpoint();
       const stagePeers = trainedStage ? outOfFold(trainedStage.trained, trainedStage.heldOuts) : firstStagePeers!;
@@ -583,7 +593,10 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     // The final student starts from the vanilla student's seed, so that it differs from vanilla KD only by its targets;
     // where the advice adopted no label (hard targets equal to vanilla's), it *is* the vanilla student.
     const sameAsVanilla = finalTargets === 'hard' && labelled.every((row) => advice.advised[row] === trusted[row]);
-    const finalModel = sameAsVanilla ? vanillaModel! : await train(labelled, targets, 'final', {}, vanillaSeed);
+    const finalTraining = sameAsVanilla ? undefined : train(labelled, targets, 'final', {}, vanillaSeed);
+    finalTraining?.catch(() => undefined); // awaited below, after the vanilla student
+    await awaitVanilla();
+    const finalModel = finalTraining ? await finalTraining : vanillaModel!;
     if (sameAsVanilla) log('final student: the advice adopted no label, so it is the vanilla student');
     endPhase('final');
     checkpoint();

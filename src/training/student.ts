@@ -24,7 +24,7 @@ export interface StudentOptions {
   seed: number;
   /**
    * Small training sets get more epochs: at least this many row updates in all (capped at maxEpochs), so that 50 or
-   * 750 rows are not left with a few hundred SGD steps. Large sets keep `epochs`.
+   * 300 rows are not left with a few hundred SGD steps. Large sets keep `epochs`.
    */
   minRowUpdates?: number;
   maxEpochs?: number;
@@ -43,7 +43,10 @@ export const DEFAULT_STUDENT: StudentOptions = {
   batchSize: 32,
   head: 'typed',
   seed: 0,
-  minRowUpdates: 25_000,
+  // 5,000, not 25,000 (issue 11): on 1,000-row AG News slices (4 slices × 3 seeds) and 300-row ones, the peers'
+  // ranking and the final student were as good or slightly better (AUROC +0.002, +0.003; test accuracy +0.009,
+  // +0.006) at under half the run's time; sets of 10,000 rows and more train 5 epochs either way.
+  minRowUpdates: 5_000,
   maxEpochs: 100,
 };
 

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runDistillation, type EngineTuning } from '../../src/training/pipeline';
 import { fitTransform, fitFeaturizer, transform, compactBuckets, selectRows } from '../../src/training/featurize';
-import { trainStudent, selectDenseRows, DEFAULT_STUDENT, type DenseRows } from '../../src/training/student';
+import { trainStudent, selectDenseRows, effectiveEpochs, DEFAULT_STUDENT, type DenseRows } from '../../src/training/student';
 import { encodeTexts, type TextEncoder } from '../../src/training/encoder';
 import { SeededRandom } from '../../src/training/random';
 import type { DistillOptions, DistillProgress, TrainingRow } from '../../src/training/types';
@@ -100,4 +100,13 @@ test('progress moves during featurizing: the plan counts it, so the fraction and
   const firstTraining = progress.findIndex((p) => p.phase !== 'featurize');
   assert.ok(firstTraining > 0 && progress[firstTraining - 1].fraction > 0);
   assert.ok(progress.every((p, i) => i === 0 || p.fraction >= progress[i - 1].fraction - 1e-12), 'the fraction never goes back');
+});
+
+test('small data: a 1,000-row run trains its peers 10 epochs and its vanilla and final students 5, tiny sets still get more', () => {
+  // The 25,000-row-update floor gave the 500-row peers of a 1,000-row dataset 50 epochs (73 % of a 10,000-row run's time).
+  assert.equal(effectiveEpochs(500, DEFAULT_STUDENT), 10);
+  assert.equal(effectiveEpochs(1000, DEFAULT_STUDENT), 5);
+  assert.equal(effectiveEpochs(5000, DEFAULT_STUDENT), 5);
+  assert.equal(effectiveEpochs(100, DEFAULT_STUDENT), 50);
+  assert.equal(effectiveEpochs(25, DEFAULT_STUDENT), DEFAULT_STUDENT.maxEpochs);
 });
