@@ -8,11 +8,11 @@
  * Plain TypeScript, no `vscode`; runs in the worker process and in the CLI.
  */
 import { calibrate, naiveAdvice, argmax, type CalibrationInput, type CalibrationResult, type TrustFigures, type CalibrateOptions, DEFAULT_CALIBRATE } from './calibration';
-import { fitFeaturizer, fitTransform, compactBuckets, transform, selectRows, DEFAULT_FEATURIZER, type FeaturizerConfig } from './featurize';
+import { fitFeaturizer, fitTransform, compactBuckets, transform, DEFAULT_FEATURIZER, type FeaturizerConfig } from './featurize';
 import { selectBackend, type TensorFlow } from './backend';
 import { stratifiedFolds } from './splits';
 import { createStudentPool, shared } from './studentPool';
-import { trainStudent, predictStudent, effectiveEpochs, selectDenseRows, DEFAULT_STUDENT, type DenseRows, type StudentOptions, type StudentWeights } from './student';
+import { trainStudent, predictStudent, effectiveEpochs, DEFAULT_STUDENT, type DenseRows, type StudentOptions, type StudentWeights } from './student';
 import { encodeTexts, fitStandardiser, resolveEncoder, standardise, type DenseStandardiser, type EncoderChoice, type EncoderEnvironment } from './encoder';
 import { EmbeddingCache } from './embeddingCache';
 import type { TrainedModel } from './model';
@@ -426,12 +426,9 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
           return model;
         });
     };
+    // The rows are read where they are in the shared features (no copy of a peer's held-out half).
     const predictRows = (model: StudentWeights, rowIndices: number[] | null): Float32Array =>
-      predictStudent(
-        model,
-        rowIndices ? selectRows(features, rowIndices) : features,
-        model.denseDim ? (rowIndices ? selectDenseRows(encoding.dense!, rowIndices) : encoding.dense) : undefined,
-      );
+      predictStudent(model, features, model.denseDim ? encoding.dense : undefined, rowIndices ? Int32Array.from(rowIndices) : undefined);
     /** Starts one stage's K peers (seeds given, or drawn in call order), each with the rows it holds out. */
     const startStagePeers = (stage: number, stageTargets: Float32Array, seeds?: number[], withDense?: boolean) => {
       const folds = stratifiedFolds(trusted, options.folds, options.seed * 104729 + stage);

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runDistillation, type EngineTuning } from '../../src/training/pipeline';
 import { fitTransform, fitFeaturizer, transform, compactBuckets, selectRows } from '../../src/training/featurize';
-import { trainStudent, selectDenseRows, effectiveEpochs, DEFAULT_STUDENT, type DenseRows } from '../../src/training/student';
+import { trainStudent, predictStudent, selectDenseRows, effectiveEpochs, DEFAULT_STUDENT, type DenseRows } from '../../src/training/student';
 import { encodeTexts, type TextEncoder } from '../../src/training/encoder';
 import { SeededRandom } from '../../src/training/random';
 import type { DistillOptions, DistillProgress, TrainingRow } from '../../src/training/types';
@@ -109,4 +109,17 @@ test('small data: a 1,000-row run trains its peers 10 epochs and its vanilla and
   assert.equal(effectiveEpochs(5000, DEFAULT_STUDENT), 5);
   assert.equal(effectiveEpochs(100, DEFAULT_STUDENT), 50);
   assert.equal(effectiveEpochs(25, DEFAULT_STUDENT), DEFAULT_STUDENT.maxEpochs);
+});
+
+test('predictStudent on a list of rows read in place equals it on a copy of those rows (words and dense)', async () => {
+  const texts = rows(200).map((row) => row.text);
+  const { features: all } = fitTransform(texts, config);
+  const { features, rowBuckets } = compactBuckets(all, config.buckets);
+  const dense: DenseRows = { dims: 2, values: Float32Array.from({ length: texts.length * 2 }, (_, i) => Math.cos(i)) };
+  const targets = new Float32Array(texts.length * 3);
+  texts.forEach((_, i) => (targets[i * 3 + (i % 3)] = 1));
+  const model = await trainStudent({ features, dense, targets, weights: new Float32Array(texts.length).fill(1) }, rowBuckets.length, 3, { ...DEFAULT_STUDENT, dim: 4, epochs: 2, minRowUpdates: 0, seed: 1 });
+  const subset = Int32Array.from({ length: 1500 }, (_, i) => (i * 13) % 200); // repeats, and more than one chunk of 1,024
+  assert.deepEqual(predictStudent(model, features, dense, subset), predictStudent(model, selectRows(features, subset), selectDenseRows(dense, subset)));
+  assert.throws(() => predictStudent(model, features, dense, Int32Array.of(200)), /row 200 is not a row of the 200 feature rows/);
 });
