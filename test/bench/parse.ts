@@ -141,6 +141,16 @@ function report(label: string, measurements: Measurement[]): void {
   );
 }
 
+function alternate(reps: number, first: () => Measurement, second: () => Measurement): [Measurement[], Measurement[]] {
+  const a: Measurement[] = [];
+  const b: Measurement[] = [];
+  for (let rep = 0; rep < reps; rep++) {
+    a.push(first());
+    b.push(second());
+  }
+  return [a, b];
+}
+
 /** streamDataset against the floor: the issue's targets are ≤ 1.3× its time and ≤ 1.5× its memory. */
 function ratios(label: string, stream: Measurement[], floor: Measurement[]): void {
   const ratio = (pick: (m: Measurement) => number) => median(stream.map(pick)) / median(floor.map(pick));
@@ -185,18 +195,17 @@ async function main(): Promise<void> {
   console.log(`node ${process.version}, ${cpus().length} cores, load average ${load()}; ${reps} repetitions, each in a fresh process; files in ${dir}`);
   const mb = (path: string): string => (statSync(path).size / 1e6).toFixed(1);
   report('node start-up (no work)', Array.from({ length: reps }, () => run(bundle, 'baseline', small)));
-  const floorSmall = Array.from({ length: reps }, () => run(bundle, 'floor', small));
+  // The floor and streamDataset alternate, so that a change in the machine's load shifts both alike.
+  const [floorSmall, streamSmall] = alternate(reps, () => run(bundle, 'floor', small), () => run(bundle, 'stream', small));
   report(`100k rows, ${mb(small)} MB: readline + JSON.parse (floor)`, floorSmall);
-  const streamSmall = Array.from({ length: reps }, () => run(bundle, 'stream', small));
   report(`100k rows, ${mb(small)} MB: streamDataset (rows not kept)`, streamSmall);
   ratios('100k rows', streamSmall, floorSmall);
   report(`100k rows, ${mb(small)} MB: readDatasetFile (stream)`, Array.from({ length: reps }, () => run(bundle, 'file', small)));
   report(`100k rows, ${mb(small)} MB: readFile + parseDatasetText`, Array.from({ length: reps }, () => run(bundle, 'text', small)));
   if (!values['skip-million']) {
-    const largeReps = Math.max(1, Math.min(reps, 3));
-    const floorLarge = Array.from({ length: largeReps }, () => run(bundle, 'floor', large));
+    const largeReps = Math.max(1, Math.min(reps, 5));
+    const [floorLarge, streamLarge] = alternate(largeReps, () => run(bundle, 'floor', large), () => run(bundle, 'stream', large));
     report(`1M rows, ${mb(large)} MB: readline + JSON.parse (floor)`, floorLarge);
-    const streamLarge = Array.from({ length: largeReps }, () => run(bundle, 'stream', large));
     report(`1M rows, ${mb(large)} MB: streamDataset (rows not kept)`, streamLarge);
     ratios('1M rows', streamLarge, floorLarge);
   }
