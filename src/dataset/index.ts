@@ -20,6 +20,7 @@ export {
   streamDataset,
   readLines,
   readLineBatches,
+  READ_CHUNK_BYTES,
   inferLabelSet,
   type LineResult,
   type SourceLine,

@@ -19,13 +19,15 @@ export function forEachLine(
 
 /**
  * Like forEachLine, but stops before a last line that has no terminator yet, or whose terminator is a CR at the
- * very end (the LF of a CRLF may follow in the next chunk). Returns where that unfinished rest starts.
+ * very end (the LF of a CRLF may follow in the next chunk). Starts at `from` (the start of a line); returns where that
+ * unfinished rest starts.
  */
 export function forEachCompleteLine(
   data: string | Uint8Array,
   visit: (start: number, end: number, next: number) => void,
+  from = 0,
 ): number {
-  return scanLines(data, 0, true, visit).rest;
+  return scanLines(data, from, true, visit).rest;
 }
 
 function scanLines(

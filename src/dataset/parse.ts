@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { compileFields, getFieldAt, idFieldValue, identityOf, isPlainObject, type CompiledFields } from './fields';
 import { findJsonSyntaxError, locatePath, printable, scanJson, tooDeepOffset, TOO_DEEP_MESSAGE } from './jsonScan';
+import { IdIndex } from './idIndex';
 import { forEachCompleteLine, forEachLine } from './lines';
 import { labelLengthProblem } from './labels';
 import { ABSENT_TEXT_PREFIX, FIELD_GUESS_SAMPLE_ROWS, fieldSetting, foldMissingFieldProblems } from './fieldGuess';
@@ -32,7 +33,7 @@ export class DatasetParser {
   readonly fields: CompiledFields;
   private readonly labelSet: ReadonlySet<string> | null;
   private readonly labelList: string;
-  private readonly firstLineOfId = new Map<string, number>();
+  private readonly firstLineOfId = new IdIndex();
 
   constructor(fields: FieldMapping, options: ValidationOptions = {}) {
     this.fields = compileFields(fields);
@@ -140,9 +141,8 @@ export class DatasetParser {
   next(lineText: string, line: number): LineResult {
     const result = this.parseLine(lineText, line);
     if (result.row) {
-      const firstLine = this.firstLineOfId.get(result.row.id);
-      if (firstLine === undefined) this.firstLineOfId.set(result.row.id, line);
-      else return { ...result, problems: [...result.problems, duplicateIdProblem(lineText, result.row, firstLine, this.fields)] };
+      const firstLine = this.firstLineOfId.firstLine(result.row.id, line);
+      if (firstLine !== undefined) return { ...result, problems: [...result.problems, duplicateIdProblem(lineText, result.row, firstLine, this.fields)] };
     }
     return result;
   }
@@ -337,34 +337,62 @@ export interface SourceLine {
   text: string;
 }
 
-const READ_CHUNK_BYTES = 1 << 20;
+/**
+ * Bytes read at a time. 64 KiB, like Node's readline: a chunk's lines are parsed and dropped while they are still in
+ * the young generation, so streaming a file costs about what a readline + JSON.parse loop does (test/bench/parse.ts);
+ * 1 MiB chunks kept every batch's rows alive long enough to be promoted and raised the peak RSS 1.7-fold.
+ */
+export const READ_CHUNK_BYTES = 64 * 1024;
 
 /**
- * The lines of a file, read in 1 MiB chunks: memory stays at one chunk plus one line, whatever the file's size.
- * Yields arrays (one per chunk) because a per-line await costs more than parsing the line.
+ * `visit(text, line)` for every line of a file, read in READ_CHUNK_BYTES chunks, its results yielded in one array per
+ * chunk (a per-line await costs more than parsing the line): memory stays at one chunk plus one line, whatever the
+ * file's size. A line's text is a slice of its chunk, without its terminator and, on line 1, without a BOM.
  */
-export async function* readLineBatches(path: string): AsyncGenerator<SourceLine[]> {
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: READ_CHUNK_BYTES });
+async function* mapFileLines<T>(path: string, visit: (text: string, line: number) => T, chunkBytes = READ_CHUNK_BYTES): AsyncGenerator<T[]> {
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: chunkBytes });
   /** The start of a line that continues in the next chunk (or ends in a CR whose LF may follow). */
   let pending = '';
   let line = 0;
   let first = true;
-  for await (const chunk of stream as AsyncIterable<string>) {
-    let text = pending + chunk;
+  for await (const read of stream as AsyncIterable<string>) {
+    let chunk = read;
     if (first) {
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
       first = false;
     }
-    const batch: SourceLine[] = [];
-    const rest = forEachCompleteLine(text, (start, end) => batch.push({ line: ++line, text: text.slice(start, end) }));
+    const batch: T[] = [];
+    let from = 0;
+    if (pending.length > 0) {
+      // Only the line that straddles the two chunks is joined: joining whole chunks copied every byte once more.
+      const lf = chunk.indexOf('\n');
+      const cr = chunk.indexOf('\r');
+      const cut = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
+      if (cut === -1 || (cut === cr && cut === chunk.length - 1)) {
+        // No terminator yet, or a CR whose LF may come next: the whole chunk continues the line.
+        pending += chunk;
+        continue;
+      }
+      from = cut === cr && chunk.charCodeAt(cut + 1) === 0x0a ? cut + 2 : cut + 1;
+      const head = pending + chunk.slice(0, from);
+      forEachLine(head, (start, end) => batch.push(visit(head.slice(start, end), ++line)));
+    }
+    const text = chunk;
+    const rest = forEachCompleteLine(text, (start, end) => batch.push(visit(text.slice(start, end), ++line)), from);
     pending = text.slice(rest);
     if (batch.length > 0) yield batch;
   }
   if (pending.length > 0) {
-    const batch: SourceLine[] = [];
-    forEachLine(pending, (start, end) => batch.push({ line: ++line, text: pending.slice(start, end) }));
+    const batch: T[] = [];
+    const text = pending;
+    forEachLine(text, (start, end) => batch.push(visit(text.slice(start, end), ++line)));
     yield batch;
   }
+}
+
+/** The lines of a file, one array per read chunk (see mapFileLines; tests read in smaller chunks). */
+export function readLineBatches(path: string, chunkBytes = READ_CHUNK_BYTES): AsyncGenerator<SourceLine[]> {
+  return mapFileLines(path, (text, line): SourceLine => ({ line, text }), chunkBytes);
 }
 
 /** The lines of a file one at a time (see readLineBatches). */
@@ -376,15 +404,9 @@ export async function* readLines(path: string): AsyncGenerator<SourceLine> {
  * Parses and validates a file line by line without keeping it: each result is yielded and forgotten, so a
  * million-row file holds only its row identities (for duplicate detection) in memory.
  */
-export async function* streamDataset(
-  path: string,
-  fields: FieldMapping,
-  options: ValidationOptions = {},
-): AsyncGenerator<LineResult[]> {
+export function streamDataset(path: string, fields: FieldMapping, options: ValidationOptions = {}): AsyncGenerator<LineResult[]> {
   const parser = new DatasetParser(fields, options);
-  for await (const batch of readLineBatches(path)) {
-    yield batch.map((source) => parser.next(source.text, source.line));
-  }
+  return mapFileLines(path, (text, line) => parser.next(text, line));
 }
 
 /** Reads, parses and validates a whole file, streaming it from disk. */

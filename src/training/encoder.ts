@@ -106,10 +106,13 @@ export async function resolveEncoder(choice: EncoderChoice, environment: Encoder
   }
 }
 
+/** Rows a fast (uncached) encoder encodes at once: a million rows still report progress and can be cancelled. */
+const ENCODE_BLOCK_ROWS = 8192;
+
 /**
  * Encodes through the cache where the encoder is worth caching: only texts not yet cached are computed (and appended).
  * A cacheable (slow) encoder runs in batches with the checkpoint and progress between them, cache or not, and says
- * first how long it will take (its `estimate`, to onLog).
+ * first how long it will take (its `estimate`, to onLog); a fast one runs in blocks of ENCODE_BLOCK_ROWS.
  */
 export async function encodeTexts(
   encoder: TextEncoder,
@@ -120,7 +123,18 @@ export async function encodeTexts(
   onLog?: (line: string) => void,
 ): Promise<{ values: Float32Array; cached: number }> {
   const { dims } = encoder;
-  if (!encoder.cacheable) return { values: await encoder.encode(texts), cached: 0 };
+  if (!encoder.cacheable) {
+    const out = new Float32Array(texts.length * dims);
+    for (let from = 0; from < texts.length; from += ENCODE_BLOCK_ROWS) {
+      checkpoint?.();
+      const block = texts.slice(from, from + ENCODE_BLOCK_ROWS);
+      const values = await encoder.encode(block);
+      if (values.length !== block.length * dims) throw new Error(`encoder ${encoder.name} returned ${values.length} values for ${block.length} texts × ${dims} dims`);
+      out.set(values, from * dims);
+      onProgress?.(from + block.length, texts.length);
+    }
+    return { values: out, cached: 0 };
+  }
   const out = new Float32Array(texts.length * dims);
   const missing: number[] = [];
   texts.forEach((text, r) => {
@@ -176,11 +190,10 @@ export function fitStandardiser(encoder: Pick<TextEncoder, 'name' | 'version' | 
   return { encoder: { name: encoder.name, version: encoder.version, dims }, mean: Float32Array.from(mean), scale };
 }
 
-/** Standardised copy, rows × dims. */
-export function standardise(standardiser: DenseStandardiser, values: Float32Array): Float32Array {
+/** Standardised copy, rows × dims (into `out` when given, e.g. one over a SharedArrayBuffer). */
+export function standardise(standardiser: DenseStandardiser, values: Float32Array, out: Float32Array<ArrayBufferLike> = new Float32Array(values.length)): Float32Array<ArrayBufferLike> {
   const { mean, scale } = standardiser;
   const dims = mean.length;
-  const out = new Float32Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const d = i % dims;
     out[i] = (values[i] - mean[d]) * scale[d];

@@ -100,40 +100,69 @@ function countBuckets(text: string, config: FeaturizerConfig): Map<number, numbe
   return counts;
 }
 
-/** A typed array that grows by doubling (the featurizer's output, without a `number[]` copy). */
-class GrowingInt32 {
-  data = new Int32Array(1024);
+/**
+ * A typed array that grows (by doubling, or to a reserved estimate), without a `number[]` copy. `done()` returns the
+ * values in an exact-size array over a SharedArrayBuffer, so the student threads can read it where it is
+ * (studentPool.ts shared: no second copy of a million rows' features).
+ */
+class Growing<T extends Int32Array | Float32Array> {
   length = 0;
+  constructor(
+    public data: T,
+    private readonly make: (buffer: ArrayBufferLike, length: number) => T,
+  ) {}
+  /** Makes room for `capacity` values in all (one allocation instead of several doublings). */
+  reserve(capacity: number): void {
+    if (capacity <= this.data.length) return;
+    const bigger = this.make(new ArrayBuffer(capacity * 4), capacity);
+    bigger.set(this.data.subarray(0, this.length));
+    this.data = bigger;
+  }
   push(value: number): void {
-    if (this.length === this.data.length) {
-      const bigger = new Int32Array(this.data.length * 2);
-      bigger.set(this.data);
-      this.data = bigger;
-    }
+    if (this.length === this.data.length) this.reserve(this.data.length * 2);
     this.data[this.length++] = value;
   }
-  done(): Int32Array {
-    return this.data.slice(0, this.length);
+  done(): T {
+    const out = this.make(new SharedArrayBuffer(this.length * 4), this.length);
+    out.set(this.data.subarray(0, this.length));
+    return out;
   }
 }
+
+const int32s = (buffer: ArrayBufferLike, length: number) => new Int32Array(buffer, 0, length);
+const float32s = (buffer: ArrayBufferLike, length: number) => new Float32Array(buffer, 0, length);
+
+/** Rows read before the features of all rows are estimated from theirs (the arrays are then sized once). */
+const ESTIMATE_AFTER_ROWS = 2000;
 
 /** Distinct buckets and raw counts of every text (CSR, first-seen order per text): the one tokenising pass. */
 interface BucketCounts {
   offsets: Int32Array;
   buckets: Int32Array;
-  counts: Int32Array;
+  /** Raw counts, as floats: weigh() turns them into the feature values in place. */
+  counts: Float32Array;
 }
 
-function countAll(texts: readonly string[], config: FeaturizerConfig): BucketCounts {
+/** Rows between two calls of a featurizing progress callback. */
+const PROGRESS_ROWS = 4096;
+
+function countAll(texts: readonly string[], config: FeaturizerConfig, onRows?: (rows: number) => void): BucketCounts {
   const offsets = new Int32Array(texts.length + 1);
-  const buckets = new GrowingInt32();
-  const counts = new GrowingInt32();
+  const buckets = new Growing(new Int32Array(1024), int32s);
+  const counts = new Growing(new Float32Array(1024), float32s);
   for (let r = 0; r < texts.length; r++) {
+    if (r === ESTIMATE_AFTER_ROWS) {
+      // Doubling would hold up to 3 × the final size at once; an estimate from the first rows (+5 %) rarely grows.
+      const estimate = Math.ceil((buckets.length / r) * texts.length * 1.05);
+      buckets.reserve(estimate);
+      counts.reserve(estimate);
+    }
     for (const [bucket, count] of countBuckets(texts[r], config)) {
       buckets.push(bucket);
       counts.push(count);
     }
     offsets[r + 1] = buckets.length;
+    if (onRows && (r + 1) % PROGRESS_ROWS === 0) onRows(r + 1);
   }
   return { offsets, buckets: buckets.done(), counts: counts.done() };
 }
@@ -146,10 +175,10 @@ function idfOf(counted: BucketCounts, rows: number, config: FeaturizerConfig): F
   return idf;
 }
 
-/** Sublinear TF × IDF, L2-normalised per row (computed in doubles, stored as float32). */
+/** Sublinear TF × IDF, L2-normalised per row (computed in doubles, stored as float32), in place of the counts. */
 function weigh(counted: BucketCounts, idf: Float32Array): SparseRows {
   const rows = counted.offsets.length - 1;
-  const values = new Float32Array(counted.buckets.length);
+  const values = counted.counts;
   let scratch = new Float64Array(64);
   for (let r = 0; r < rows; r++) {
     const start = counted.offsets[r];
@@ -157,7 +186,7 @@ function weigh(counted: BucketCounts, idf: Float32Array): SparseRows {
     if (end - start > scratch.length) scratch = new Float64Array(end - start);
     let norm = 0;
     for (let k = start; k < end; k++) {
-      const value = (1 + Math.log(counted.counts[k])) * idf[counted.buckets[k]];
+      const value = (1 + Math.log(values[k])) * idf[counted.buckets[k]];
       scratch[k - start] = value;
       norm += value * value;
     }
@@ -178,9 +207,14 @@ export function transform(featurizer: FittedFeaturizer, texts: readonly string[]
 }
 
 /** fitFeaturizer then transform on the same texts, tokenising each text once. */
-export function fitTransform(texts: readonly string[], config: FeaturizerConfig = DEFAULT_FEATURIZER): { featurizer: FittedFeaturizer; features: SparseRows } {
+export function fitTransform(
+  texts: readonly string[],
+  config: FeaturizerConfig = DEFAULT_FEATURIZER,
+  /** Called every few thousand rows with the rows tokenised so far. */
+  onRows?: (rows: number) => void,
+): { featurizer: FittedFeaturizer; features: SparseRows } {
   validateConfig(config);
-  const counted = countAll(texts, config);
+  const counted = countAll(texts, config, onRows);
   const featurizer = { config: { ...config }, idf: idfOf(counted, texts.length, config) };
   return { featurizer, features: weigh(counted, featurizer.idf) };
 }
@@ -189,8 +223,9 @@ export function fitTransform(texts: readonly string[], config: FeaturizerConfig 
  * The buckets the rows use, numbered densely in increasing bucket order: features whose indices are rows of a
  * (used buckets × dim) embedding table instead of (buckets × dim), and `rowBuckets`, the bucket of each row. A
  * student trained on the compact features computes exactly what it would on the full table (unused rows stay zero).
+ * `inPlace`: renumber `features.indices` itself instead of a copy.
  */
-export function compactBuckets(features: SparseRows, buckets: number): { features: SparseRows; rowBuckets: Int32Array } {
+export function compactBuckets(features: SparseRows, buckets: number, inPlace = false): { features: SparseRows; rowBuckets: Int32Array } {
   const rowOf = new Int32Array(buckets);
   for (let k = 0; k < features.indices.length; k++) rowOf[features.indices[k]] = 1;
   let used = 0;
@@ -203,7 +238,8 @@ export function compactBuckets(features: SparseRows, buckets: number): { feature
       rowOf[b] = used++;
     }
   }
-  const indices = new Int32Array(features.indices.length);
+  // In place where the caller keeps no bucket-numbered copy (a million rows' indices are 300 MB).
+  const indices = inPlace ? features.indices : new Int32Array(features.indices.length);
   for (let k = 0; k < indices.length; k++) indices[k] = rowOf[features.indices[k]];
   return { features: { ...features, indices }, rowBuckets };
 }

@@ -11,8 +11,8 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { selectRows, type SparseRows } from './featurize';
-import { selectDenseRows, trainStudent, type DenseRows, type StudentOptions, type StudentWeights, type TrainHooks, type TrainingSet } from './student';
+import type { SparseRows } from './featurize';
+import { trainStudent, type DenseRows, type StudentOptions, type StudentWeights, type TrainHooks, type TrainingSet } from './student';
 
 export interface StudentJob {
   /** Rows of the pool's features to train on. */
@@ -75,14 +75,19 @@ export interface ThreadData {
   dense?: DenseRows;
 }
 
-/** A copy of a typed array over a SharedArrayBuffer, so that threads read it without a copy each. */
+/** A copy of a typed array over a SharedArrayBuffer, so that threads read it without a copy each (itself when it is one). */
 function share<T extends Int32Array | Float32Array>(array: T, make: (buffer: SharedArrayBuffer) => T): T {
+  if (array.buffer instanceof SharedArrayBuffer) return array;
   const copy = make(new SharedArrayBuffer(array.byteLength));
   copy.set(array);
   return copy;
 }
 
-function shared(features: SparseRows, dense: DenseRows | undefined): ThreadData {
+/**
+ * The run's features over SharedArrayBuffers. The pipeline calls it once and keeps only the result, so a million-row
+ * run holds one copy of its features, not one for its own thread and one for the student threads.
+ */
+export function shared(features: SparseRows, dense: DenseRows | undefined): ThreadData {
   return {
     features: {
       rows: features.rows,
@@ -94,12 +99,13 @@ function shared(features: SparseRows, dense: DenseRows | undefined): ThreadData 
   };
 }
 
-/** A job's training set: its rows of the features, and of the dense features where it reads them. */
+/** A job's training set: its rows of the features (read in place, not copied), with the dense features where it reads them. */
 export function jobSet(data: ThreadData, job: StudentJob): TrainingSet {
   if (job.dense && !data.dense) throw new Error('the student reads dense features, but the pool has none');
   return {
-    features: selectRows(data.features, job.rows),
-    ...(job.dense ? { dense: selectDenseRows(data.dense!, job.rows) } : {}),
+    features: data.features,
+    ...(job.dense ? { dense: data.dense } : {}),
+    rows: job.rows,
     targets: job.targets,
     weights: job.weights,
   };

@@ -6,14 +6,16 @@
  *    (unknown labels, duplicate ids, invalid lines) so validation does real work.
  * 2. Bundles this file with esbuild and runs every measurement in a fresh `node` process, so each peak RSS is that
  *    run's own (the first figure is node's own start-up, for reference).
- * 3. Prints the median wall time and peak RSS of several repetitions.
+ * 3. Prints the median wall time, CPU time and peak RSS of several repetitions, and streamDataset against the floor
+ *    of issue 11 (a plain readline + JSON.parse loop): its time and memory ratios.
  *
  * Options: --reps N (default 5), --dir PATH (default $TMPDIR/peerkd-bench), --skip-million.
  */
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { DEFAULT_FIELDS, parseDatasetText, readDatasetFile, streamDataset } from '../../src/dataset/index';
 
@@ -36,6 +38,18 @@ async function child(mode: string, path: string): Promise<void> {
   let problems = 0;
   if (mode === 'baseline') {
     // Nothing: node's own start-up footprint.
+  } else if (mode === 'floor') {
+    // The floor of issue 11: a plain readline + JSON.parse loop (no validation, rows not kept).
+    const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (line.length === 0) continue;
+      try {
+        JSON.parse(line);
+        rows++;
+      } catch {
+        problems++;
+      }
+    }
   } else if (mode === 'file') {
     const parsed = await readDatasetFile(path, DEFAULT_FIELDS, { labels: LABELS });
     rows = parsed.rows.length;
@@ -127,6 +141,28 @@ function report(label: string, measurements: Measurement[]): void {
   );
 }
 
+function alternate(reps: number, first: () => Measurement, second: () => Measurement): [Measurement[], Measurement[]] {
+  const a: Measurement[] = [];
+  const b: Measurement[] = [];
+  for (let rep = 0; rep < reps; rep++) {
+    a.push(first());
+    b.push(second());
+  }
+  return [a, b];
+}
+
+/** streamDataset against the floor: the issue's targets are ≤ 1.3× its time and ≤ 1.5× its memory. */
+function ratios(label: string, stream: Measurement[], floor: Measurement[]): void {
+  const ratio = (pick: (m: Measurement) => number) => median(stream.map(pick)) / median(floor.map(pick));
+  const wall = ratio((m) => m.ms);
+  const cpu = ratio((m) => m.cpuMs);
+  const rss = ratio((m) => m.maxRssMb);
+  console.log(
+    `${label}: streamDataset / floor: wall ${wall.toFixed(2)}×, CPU ${cpu.toFixed(2)}× (target ≤ 1.3×: ${cpu <= 1.3 ? 'met' : 'not met'}), ` +
+      `peak RSS ${rss.toFixed(2)}× (target ≤ 1.5×: ${rss <= 1.5 ? 'met' : 'not met'})`,
+  );
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -159,12 +195,19 @@ async function main(): Promise<void> {
   console.log(`node ${process.version}, ${cpus().length} cores, load average ${load()}; ${reps} repetitions, each in a fresh process; files in ${dir}`);
   const mb = (path: string): string => (statSync(path).size / 1e6).toFixed(1);
   report('node start-up (no work)', Array.from({ length: reps }, () => run(bundle, 'baseline', small)));
+  // The floor and streamDataset alternate, so that a change in the machine's load shifts both alike.
+  const [floorSmall, streamSmall] = alternate(reps, () => run(bundle, 'floor', small), () => run(bundle, 'stream', small));
+  report(`100k rows, ${mb(small)} MB: readline + JSON.parse (floor)`, floorSmall);
+  report(`100k rows, ${mb(small)} MB: streamDataset (rows not kept)`, streamSmall);
+  ratios('100k rows', streamSmall, floorSmall);
   report(`100k rows, ${mb(small)} MB: readDatasetFile (stream)`, Array.from({ length: reps }, () => run(bundle, 'file', small)));
   report(`100k rows, ${mb(small)} MB: readFile + parseDatasetText`, Array.from({ length: reps }, () => run(bundle, 'text', small)));
-  report(`100k rows, ${mb(small)} MB: streamDataset (rows not kept)`, Array.from({ length: reps }, () => run(bundle, 'stream', small)));
   if (!values['skip-million']) {
-    const largeReps = Math.max(1, Math.min(reps, 3));
-    report(`1M rows, ${mb(large)} MB: streamDataset (rows not kept)`, Array.from({ length: largeReps }, () => run(bundle, 'stream', large)));
+    const largeReps = Math.max(1, Math.min(reps, 5));
+    const [floorLarge, streamLarge] = alternate(largeReps, () => run(bundle, 'floor', large), () => run(bundle, 'stream', large));
+    report(`1M rows, ${mb(large)} MB: readline + JSON.parse (floor)`, floorLarge);
+    report(`1M rows, ${mb(large)} MB: streamDataset (rows not kept)`, streamLarge);
+    ratios('1M rows', streamLarge, floorLarge);
   }
   console.log(`load average at the end ${load()}`);
 }

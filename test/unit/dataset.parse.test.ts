@@ -9,7 +9,10 @@ import {
   inferLabelSet,
   parseDatasetText,
   readDatasetFile,
+  forEachLine,
+  readLineBatches,
   readLines,
+  READ_CHUNK_BYTES,
   streamDataset,
   type FieldMapping,
   type Problem,
@@ -334,17 +337,17 @@ test('readLines streams lines with numbers, stripping CR and BOM, and handles a 
 });
 
 test('readLines: a CRLF split across two read chunks ends the line without a stray CR', async () => {
-  const first = '{"text":"' + 'a'.repeat((1 << 20) - 12) + '"}'; // its CR is the last byte of the first 1 MiB chunk
+  const first = '{"text":"' + 'a'.repeat(READ_CHUNK_BYTES - 12) + '"}'; // its CR is the last byte of the first read chunk
   await withTempFile(`${first}\r\n{"text":"b"}\r\n`, async (path) => {
     const lines = [];
     for await (const line of readLines(path)) lines.push(line.text);
-    assert.equal(first.length + 1, 1 << 20);
+    assert.equal(first.length + 1, READ_CHUNK_BYTES);
     assert.deepEqual(lines, [first, '{"text":"b"}']);
   });
 });
 
 test('readLines does not split a multi-byte character that straddles a chunk boundary', async () => {
-  const prefix = '{"text":"' + 'a'.repeat((1 << 20) - 10);
+  const prefix = '{"text":"' + 'a'.repeat(READ_CHUNK_BYTES - 10);
   const content = `${prefix}é日本😀"}\n`;
   await withTempFile(content, async (path) => {
     const parsed = await readDatasetFile(path, DEFAULT_FIELDS);
@@ -353,8 +356,37 @@ test('readLines does not split a multi-byte character that straddles a chunk bou
   });
 });
 
+test('readLineBatches: every chunk size gives the lines forEachLine finds in the whole text (LF, CRLF, lone CR, BOM, multi-byte characters)', async () => {
+  // Terminators and multi-byte characters at every position relative to a chunk boundary, lines spanning several
+  // chunks, a CR ending a chunk followed by a chunk without any terminator, and a last line without one.
+  const pieces = ['a', '\n', '\r', '\r\n', 'é', '日', '😀', 'bc', '\n\n', '\r\r', 'xyz'];
+  let seed = 7;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  for (let round = 0; round < 40; round++) {
+    let text = round % 4 === 0 ? '\ufeff' : '';
+    const length = 1 + Math.floor(next() * 60);
+    for (let i = 0; i < length; i++) text += pieces[Math.floor(next() * pieces.length)];
+    const body = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+    const expected: string[] = [];
+    forEachLine(text, (start, end) => expected.push(text.slice(start, end)), body);
+    await withTempFile(text, async (path) => {
+      for (const chunkBytes of [1, 2, 3, 5, 8, 64]) {
+        const lines: string[] = [];
+        let number = 0;
+        for await (const batch of readLineBatches(path, chunkBytes)) {
+          for (const line of batch) {
+            assert.equal(line.line, ++number);
+            lines.push(line.text);
+          }
+        }
+        assert.deepEqual(lines, expected, `text ${JSON.stringify(text)}, chunks of ${chunkBytes} bytes`);
+      }
+    });
+  }
+});
+
 test('streamDataset yields every line result in batches and reports duplicates across batches', async () => {
-  // About 1.5 MB, so the file arrives in more than one 1 MiB chunk.
+  // About 1.5 MB, so the file arrives in more than one read chunk.
   const padding = 'p'.repeat(500);
   const rows = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ id: i % 2999, text: `row ${i} ${padding}` }));
   await withTempFile(rows.join('\n') + '\n', async (path) => {

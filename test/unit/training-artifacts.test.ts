@@ -274,3 +274,15 @@ test('a failed run removes only the folders it created, and only while they are 
   assert.deepEqual(await readdir(resolveRunsDir(dataset)), []);
   await rm(folder, { recursive: true, force: true });
 });
+
+test('predictions.jsonl holds every prediction in order, one line each, across the blocks it is written in', async () => {
+  const folder = await tempFolder('many-predictions');
+  const writer = await RunWriter.create(resolveRunsDir(join(folder, 'a.jsonl')), 'run-many');
+  const many = Array.from({ length: 20_000 }, (_, i) => prediction(`r${i}`, i + 1));
+  await writer.writePredictions(many);
+  const text = await readFile(join(writer.tempDir, 'predictions.jsonl'), 'utf8');
+  assert.equal(text, many.map((p) => formatPrediction(p) + '\n').join(''));
+  await writer.writePredictions([]);
+  assert.equal(await readFile(join(writer.tempDir, 'predictions.jsonl'), 'utf8'), '');
+  await writer.discard();
+});

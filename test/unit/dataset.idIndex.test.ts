@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { IdIndex } from '../../src/dataset/idIndex';
+
+test('IdIndex answers as Map.get then Map.set would, across growth, for ids of any characters and length', () => {
+  const index = new IdIndex();
+  const reference = new Map<string, number>();
+  let seed = 3;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const alphabet = ['a', 'b', '0', '1', '-', 'é', '日', '😀', '\u0000', ''];
+  for (let line = 1; line <= 20_000; line++) {
+    let id = '';
+    const length = Math.floor(next() * 5);
+    for (let i = 0; i < length; i++) id += alphabet[Math.floor(next() * alphabet.length)];
+    if (next() < 0.3) id = `row-${Math.floor(next() * 8000)}`;
+    const expected = reference.get(id);
+    if (expected === undefined) reference.set(id, line);
+    assert.equal(index.firstLine(id, line), expected, `id ${JSON.stringify(id)} on line ${line}`);
+  }
+  assert.equal(index.size, reference.size);
+});
+
+test('IdIndex never takes a hash collision for a duplicate: ids that differ only by a prefix or a character are distinct', () => {
+  const index = new IdIndex();
+  const ids = Array.from({ length: 50_000 }, (_, i) => String(i));
+  ids.forEach((id, i) => assert.equal(index.firstLine(id, i + 1), undefined));
+  ids.forEach((id, i) => assert.equal(index.firstLine(id, 100_000 + i), i + 1));
+  assert.equal(index.firstLine('0'.repeat(2), 1), undefined);
+  assert.equal(index.firstLine('', 2), undefined);
+  assert.equal(index.firstLine('', 3), 2);
+});
