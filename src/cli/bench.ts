@@ -65,6 +65,13 @@ ${ENCODER_ENDPOINT_HELP}
   --docs FILE        write the tables into FILE between <!-- bench:start --> and <!-- bench:end -->
 `;
 
+/**
+ * Lines of the run's log that come from the encoder (encoder.ts encodeTexts and pipeline.ts encodeRows): a use-lite
+ * time estimate, an endpoint's cost estimate and its usage (`encoder endpoint: …`), an ignored cache line
+ * (`warning: …`). The pipeline's own `encoder: <reason>` is left out: the bench says it with its figures.
+ */
+const ENCODER_LOG_LINE = /^(?:encoder [^:]+:|use-lite |warning: )/;
+
 interface BenchRow {
   text: string;
   teacher: string | null;
@@ -115,6 +122,12 @@ export interface VariantFigures {
   phasesSeconds: Record<string, number>;
   rowsPerSecond: number;
   backend: string;
+  /**
+   * The encoder's part of the featurize phase (resolve, cache read, encoding the texts not in the cache), in seconds,
+   * and how many rows came from the embedding cache; 0 and 0 for the words alone.
+   */
+  encodeSeconds: number;
+  cachedRows: number;
   /** Calibration of what the engine tells the user (issue 9), on the rows with a teacher label and no human label. */
   calibration: CalibrationFigures;
 }
@@ -275,6 +288,8 @@ function scoreVariant(out: DistillOutput, train: BenchRow[], humanSet: Set<numbe
     phasesSeconds: Object.fromEntries(Object.entries(out.metrics.timingsMs).map(([phase, ms]) => [phase, ms / 1000])),
     rowsPerSecond: out.metrics.rowsPerSecond,
     backend: out.metrics.backend,
+    encodeSeconds: out.metrics.encoder.encodeMs / 1000,
+    cachedRows: out.metrics.encoder.cachedRows,
     calibration,
   };
 }
@@ -355,9 +370,18 @@ export async function benchmarkSeed(
   for (const variant of variants) {
     const started = performance.now();
     const options = { ...base, ...variant.options, seed };
-    const out = await runDistillation({ rows, labels }, options, { encoders }, { ...tuning, ...variant.tuning });
+    // The encoder's own lines (its time or cost estimate before encoding, the requests and tokens an endpoint
+    // answered, cache lines it ignored) go to the bench log, as in a distill's run.log; the rest of the run's log
+    // is the figures below.
+    const onLog = (line: string) => {
+      if (ENCODER_LOG_LINE.test(line)) log(`seed ${seed}: ${variant.name}: ${line}`);
+    };
+    const out = await runDistillation({ rows, labels }, options, { encoders, onLog }, { ...tuning, ...variant.tuning });
     const wallSeconds = (performance.now() - started) / 1000;
-    if (out.metrics.encoder.candidate) log(`seed ${seed}: ${variant.name}: encoder: ${out.metrics.encoder.reason}`);
+    if (out.metrics.encoder.candidate) {
+      const { encodeMs, cachedRows } = out.metrics.encoder;
+      log(`seed ${seed}: ${variant.name}: encoder: ${out.metrics.encoder.reason}; encoded in ${(encodeMs / 1000).toFixed(1)} s, ${cachedRows} of ${rows.length} rows from the cache`);
+    }
     const figures = scoreVariant(out, train, humanSet, await predictModel(out.model, testTexts, encoders), testTruth, classes, wallSeconds);
     variantFigures[variant.name] = figures;
     if (variant.name === MAIN) {

@@ -181,7 +181,8 @@ test('peerkd bench --encoder endpoint: every seed and variant reads the vectors 
   await writeFile(join(dataDir, 'test.jsonl'), await firstLines('test.jsonl', 40));
   server.setEmbeddingsHandler(embeddingsHandler());
   server.requests.length = 0;
-  const { code, stderr } = await runCli(['bench', dataDir, '--seeds', '0,1', '--human', '20', '--main-only', '--backend', 'cpu', '--stages', '1', '--encoder-keep', 'always', ...endpointArgs('bench-model')], folder, env);
+  const json = join(folder, 'bench.json');
+  const { code, stderr } = await runCli(['bench', dataDir, '--seeds', '0,1', '--human', '20', '--main-only', '--backend', 'cpu', '--stages', '1', '--encoder-keep', 'always', '--json', json, ...endpointArgs('bench-model')], folder, env);
   assert.equal(code, 0, stderr);
   const sent = server.embeddingsRequests().flatMap((call) => (JSON.parse(call.body) as { input: string[] }).input);
   const probes = sent.filter((text) => text === 'PeerKD dimension probe').length;
@@ -189,4 +190,14 @@ test('peerkd bench --encoder endpoint: every seed and variant reads the vectors 
   assert.equal(sent.length - probes, 160 + 40, 'each train and test text once for both seeds');
   assert.ok(server.embeddingsRequests().every((call) => call.headers.authorization === `Bearer ${KEY}`));
   assert.match(stderr, /encoder: .*endpoint/);
+  // The bench log says what the endpoint cost, as a distill's run.log does: the estimate before, the usage after
+  // (the probe counts: 1 + 160 texts in 1 + 5 requests), and on the next seed that every row came from the cache.
+  assert.match(stderr, /seed 0: PeerKD: encoder endpoint: 160 text\(s\) to embed with bench-model at .*: about [\d,]+ tokens .* in 5 request\(s\)/);
+  assert.match(stderr, /seed 0: PeerKD: encoder endpoint: 161 text\(s\) embedded in 6 request\(s\) \(0 retried\), [\d,]+ tokens as the server counted them/);
+  assert.match(stderr, /seed 0: PeerKD: encoder: .*; encoded in [\d.]+ s, 0 of 160 rows from the cache/);
+  assert.match(stderr, /seed 1: PeerKD: encoder: .*; encoded in [\d.]+ s, 160 of 160 rows from the cache/);
+  assert.doesNotMatch(stderr, /seed 1: PeerKD: encoder endpoint: \d+ text\(s\) to embed/, 'nothing left to send on seed 1');
+  const figures = (JSON.parse(await readFile(json, 'utf8')) as { settings: { results: { variants: { PeerKD: { encodeSeconds: number; cachedRows: number } } }[] }[] }).settings[0].results.map((result) => result.variants.PeerKD);
+  assert.deepEqual(figures.map((figure) => figure.cachedRows), [0, 160]);
+  assert.ok(figures.every((figure) => figure.encodeSeconds > 0 && figure.encodeSeconds <= 60), JSON.stringify(figures));
 });
