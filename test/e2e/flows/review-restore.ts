@@ -33,7 +33,18 @@ export default defineFlow({
     await workbench.runCommand('Developer: Reload Window');
     await workbench.page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
     frame = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 90_000 });
-    await waitFor(async () => (await shown()) === filtered, { timeoutMs: 30_000, message: `the restored panel to show ${filtered} rows` });
+    // The restored webview may be replaced once more while the panel reconnects to its run (a detached frame): find it again.
+    await waitFor(
+      async () => {
+        try {
+          return (await shown()) === filtered;
+        } catch {
+          frame = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 20_000 });
+          return false;
+        }
+      },
+      { timeoutMs: 60_000, message: `the restored panel to show ${filtered} rows` },
+    );
     assert.equal(await frame.evaluate("document.getElementById('filter-search').value"), SEARCH);
     assert.equal(await frame.locator('#list .row').first().count(), 1);
   },
