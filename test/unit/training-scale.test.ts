@@ -9,24 +9,11 @@ import { runDistillation, type EngineTuning } from '../../src/training/pipeline'
 import { fitTransform, fitFeaturizer, transform, compactBuckets, selectRows } from '../../src/training/featurize';
 import { trainStudent, predictStudent, selectDenseRows, effectiveEpochs, DEFAULT_STUDENT, type DenseRows } from '../../src/training/student';
 import { encodeTexts, type TextEncoder } from '../../src/training/encoder';
-import { SeededRandom } from '../../src/training/random';
+import { SYNTHETIC_LABELS, syntheticRows } from '../support/syntheticRows';
 import type { DistillOptions, DistillProgress, TrainingRow } from '../../src/training/types';
 
-const LABELS = ['sport', 'money', 'tech'];
-const WORDS: Record<string, string[]> = {
-  sport: ['goal', 'match', 'team', 'coach', 'league', 'score'],
-  money: ['stock', 'bank', 'profit', 'market', 'shares', 'rates'],
-  tech: ['software', 'chip', 'internet', 'computer', 'phone', 'code'],
-};
-
-function rows(count: number): TrainingRow[] {
-  const random = new SeededRandom(7);
-  return Array.from({ length: count }, (_, i) => {
-    const label = LABELS[i % 3];
-    const text = Array.from({ length: 6 }, (_, k) => (k % 2 ? WORDS[label][random.int(6)] : `w${random.int(400)}`)).join(' ');
-    return { id: `r${i}`, line: i + 1, text, teacher: i % 9 === 0 ? LABELS[(i + 1) % 3] : label, human: i % 12 === 5 ? label : null, teacherConfidence: null };
-  });
-}
+const LABELS = SYNTHETIC_LABELS;
+const rows = (count: number): TrainingRow[] => syntheticRows(count, 400);
 
 const config = { buckets: 1 << 12, wordNgrams: 2, charNgrams: null };
 
