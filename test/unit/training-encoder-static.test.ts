@@ -276,7 +276,8 @@ test('static: the tokenizer reads added tokens with their options, WordLevel mod
   assert.match(tokenizer.describe, /^WordLevel\/NFD\/StripAccents\/Lowercase\/WhitespaceSplit$/);
 });
 
-test('static: a model of AG News words encodes thousands of texts a second', async () => {
+test('static: a model of AG News words encodes a few thousand real rows, each the mean of its known tokens\' vectors', async () => {
+  // Speed is a benchmark's business (test/bench/staticEncoder.ts prints texts per CPU-second), not a timed assertion.
   const texts = (await readFile(path.join(repoRoot, 'test/fixtures/training/agnews-200.jsonl'), 'utf8'))
     .trim()
     .split('\n')
@@ -289,13 +290,11 @@ test('static: a model of AG News words encodes thousands of texts a second', asy
   assert.equal(model.rows, vocab.length);
   const encoder = staticEncoder(model);
   const many = Array.from({ length: 10 }, () => texts).flat();
-  // CPU time, not wall time: the figure holds on a loaded machine (about 24,000 texts per CPU-second measured, 256 dims).
-  const cpu = process.cpuUsage();
   const values = await encoder.encode(many);
-  const used = process.cpuUsage(cpu);
-  const seconds = (used.user + used.system) / 1e6;
   assert.equal(values.length, many.length * dims);
-  assert.ok(many.length / seconds > 2000, `${Math.round(many.length / seconds)} texts per CPU-second`);
+  assert.ok(values.every(Number.isFinite));
+  // The same text gives the same vector wherever it sits in the batch.
+  assert.deepEqual(values.subarray(0, dims), values.subarray(texts.length * dims, (texts.length + 1) * dims));
 });
 
 // ---------------------------------------------------------------------------------------------------------------
