@@ -39,8 +39,4 @@ export default tseslint.config(
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: { ...globals.node } },
   },
-  {
-    files: ['media/**/*.js'],
-    languageOptions: { globals: { ...globals.browser, acquireVsCodeApi: 'readonly' } },
-  },
 );
