@@ -5,40 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chooseDatasetColumn } from '../../src/commands/reviewColumn';
-import { parseDatasetText } from '../../src/dataset/parse';
-import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { explanationMarkdown, explanationSegments } from '../../src/review/explanation';
-import { DEFAULT_FILTERS, type DocumentRowState } from '../../src/review/model';
+import { DEFAULT_FILTERS } from '../../src/review/model';
 import { parseWebviewMessage } from '../../src/review/protocol';
 import { RERANK_EVERY, rerankQueue } from '../../src/review/queueRerank';
-import { keyRows } from '../../src/review/rowKeys';
-import { ReviewSession, type ReviewDocument, type SessionUpdate } from '../../src/review/session';
+import { ReviewSession, type SessionUpdate } from '../../src/review/session';
 import type { Prediction, RowExplanation } from '../../src/training/types';
 import { RowCache } from '../../src/webview/client/rowCache';
-
-class FakeDocument implements ReviewDocument {
-  lines: string[];
-  onChange: () => void = () => undefined;
-  constructor(lines: string[]) {
-    this.lines = lines;
-  }
-  async open(): Promise<void> {}
-  rows(): { byKey: Map<string, DocumentRowState>; linesById: Map<string, number[]> } {
-    const parsed = parseDatasetText(this.lines.join('\n'), DEFAULT_FIELDS);
-    return keyRows(parsed.rows, (row): DocumentRowState => ({ line: row.line, text: row.text, teacher: row.teacher, human: row.human }));
-  }
-  lineText(line: number): string {
-    return this.lines[line - 1];
-  }
-  async writeRefusal(): Promise<string | null> {
-    return null;
-  }
-  async replaceLines(writes: readonly { line: number; text: string }[]): Promise<boolean> {
-    for (const write of writes) this.lines[write.line - 1] = write.text;
-    this.onChange();
-    return true;
-  }
-}
+import { FakeReviewDocument } from '../support/fakeReviewDocument';
 
 const LABELS = ['World', 'Sports', 'Business'];
 
@@ -46,7 +20,7 @@ const LABELS = ['World', 'Sports', 'Business'];
  * 120 flagged rows in two cells: World→Sports (even rows) and World→Business (odd rows), p falling with the row
  * number, so the run's order interleaves the cells. The Sports suggestions are all right, the Business ones all wrong.
  */
-function loop(): { document: FakeDocument; session: ReviewSession; updates: SessionUpdate[]; predictions: Prediction[] } {
+function loop(): { document: FakeReviewDocument; session: ReviewSession; updates: SessionUpdate[]; predictions: Prediction[] } {
   const predictions: Prediction[] = [];
   const lines: string[] = [];
   for (let i = 0; i < 120; i++) {
@@ -66,7 +40,7 @@ function loop(): { document: FakeDocument; session: ReviewSession; updates: Sess
       vanilla_probs: {},
     });
   }
-  const document = new FakeDocument(lines);
+  const document = new FakeReviewDocument(lines.join('\n'));
   const updates: SessionUpdate[] = [];
   const session = new ReviewSession({ predictions, labels: LABELS }, document, { humanField: () => 'human_label', onUpdate: (update) => updates.push(update) });
   document.onChange = () => session.documentChanged();

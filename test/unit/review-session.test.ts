@@ -1,56 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDatasetText } from '../../src/dataset/parse';
-import { DEFAULT_FIELDS } from '../../src/dataset/types';
-import { DEFAULT_FILTERS, type DocumentRowState } from '../../src/review/model';
-import { keyRows } from '../../src/review/rowKeys';
-import { ReviewSession, type ReviewDocument, type SessionUpdate } from '../../src/review/session';
+import { DEFAULT_FILTERS } from '../../src/review/model';
+import { ReviewSession, type SessionUpdate } from '../../src/review/session';
 import type { Prediction } from '../../src/training/types';
-
-/**
- * A dataset document in memory. Like the editor, an edit fires a change event, and the change event is what refreshes
- * the session (the panel wires onDidChangeTextDocument to documentChanged the same way).
- */
-class FakeDocument implements ReviewDocument {
-  lines: string[];
-  edits = 0;
-  refuse: string | null = null;
-  onChange: () => void = () => undefined;
-
-  constructor(text: string) {
-    this.lines = text.split('\n');
-  }
-
-  async open(): Promise<void> {}
-
-  rows(): { byKey: Map<string, DocumentRowState>; linesById: Map<string, number[]> } {
-    const parsed = parseDatasetText(this.lines.join('\n'), DEFAULT_FIELDS);
-    return keyRows(parsed.rows, (row): DocumentRowState => ({ line: row.line, text: row.text, teacher: row.teacher, human: row.human }));
-  }
-
-  lineText(line: number): string {
-    return this.lines[line - 1];
-  }
-
-  async writeRefusal(): Promise<string | null> {
-    return this.refuse;
-  }
-
-  async replaceLines(writes: readonly { line: number; text: string }[]): Promise<boolean> {
-    for (const write of writes) {
-      this.lines[write.line - 1] = write.text;
-    }
-    this.edits += 1;
-    this.onChange();
-    return true;
-  }
-
-  /** A user's own edit in the editor. */
-  type(line: number, text: string): void {
-    this.lines[line - 1] = text;
-    this.onChange();
-  }
-}
+import { FakeReviewDocument } from '../support/fakeReviewDocument';
 
 const LABELS = ['World', 'Sports', 'Business'];
 
@@ -69,8 +22,8 @@ function prediction(id: string, line: number, p: number, teacher: string | null,
   };
 }
 
-function setup(): { document: FakeDocument; session: ReviewSession; updates: SessionUpdate[] } {
-  const document = new FakeDocument(
+function setup(): { document: FakeReviewDocument; session: ReviewSession; updates: SessionUpdate[] } {
+  const document = new FakeReviewDocument(
     [
       '{"id": "a", "text": "alpha", "teacher_label": "World"}',
       '{"id": "b", "text": "beta", "teacher_label": "World"}',
