@@ -4,11 +4,11 @@
  * for that URL (a missing one for a remote server is asked about), and the user sees the token estimate and says Run
  * before anything is sent. The key is in no message.
  */
-import { after, beforeEach, test } from 'node:test';
+import { beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import Module from 'node:module';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { DEFAULT_TEACHER_SETTINGS } from '../../src/teacher/settings';
+import { stubVscodeModule } from '../support/fakeVscodeModule';
 
 const KEY = 'sk-editor-endpoint-secret-000111';
 const shown: { kind: string; text: string; detail?: string; items: string[] }[] = [];
@@ -36,14 +36,7 @@ const fakeVscode = {
     },
   },
 };
-const moduleInternals = Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown };
-const originalLoad = moduleInternals._load;
-moduleInternals._load = function load(this: unknown, request: string, ...rest: unknown[]) {
-  return request === 'vscode' ? fakeVscode : originalLoad.call(this, request, ...rest);
-};
-after(() => {
-  moduleInternals._load = originalLoad;
-});
+stubVscodeModule(fakeVscode);
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { prepareEndpointEncoder } = require('../../src/commands/endpointEncoder') as typeof import('../../src/commands/endpointEncoder');

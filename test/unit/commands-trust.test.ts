@@ -2,9 +2,9 @@
  * Restricted Mode (issue 10 §3.9): a command that needs trust says why and offers "Manage Workspace Trust", which
  * opens VS Code's trust editor; in a trusted workspace it says nothing. Run against a stand-in for `vscode`.
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Module from 'node:module';
+import { stubVscodeModule } from '../support/fakeVscodeModule';
 
 let trusted = false;
 let answer: string | undefined;
@@ -29,14 +29,7 @@ const fakeVscode = {
   },
 };
 
-const moduleInternals = Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown };
-const originalLoad = moduleInternals._load;
-moduleInternals._load = function load(this: unknown, request: string, ...rest: unknown[]) {
-  return request === 'vscode' ? fakeVscode : originalLoad.call(this, request, ...rest);
-};
-after(() => {
-  moduleInternals._load = originalLoad;
-});
+stubVscodeModule(fakeVscode);
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 

@@ -5,10 +5,10 @@
  */
 import { test, mock, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import Module from 'node:module';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stubVscodeModule } from '../support/fakeVscodeModule';
 
 // ---- a minimal vscode --------------------------------------------------------------------------------------------
 
@@ -196,11 +196,7 @@ const services = {
   },
 };
 
-const moduleInternals = Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown };
-const originalLoad = moduleInternals._load;
-moduleInternals._load = function load(this: unknown, request: string, ...rest: unknown[]) {
-  return request === 'vscode' ? fakeVscode : originalLoad.call(this, request, ...rest);
-};
+stubVscodeModule(fakeVscode);
 
 // ---- the tests ---------------------------------------------------------------------------------------------------
 
@@ -218,7 +214,6 @@ before(async () => {
 });
 
 after(() => {
-  moduleInternals._load = originalLoad;
   rmSync(dir, { recursive: true, force: true });
 });
 

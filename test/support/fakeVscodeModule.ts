@@ -1,0 +1,17 @@
+/**
+ * Lets a unit test load a module that imports `vscode` (commands, editor glue): `require('vscode')` answers `fake`
+ * until `after` runs. Node's module loader is patched, so install it before the module under test is loaded.
+ */
+import { after } from 'node:test';
+import Module from 'node:module';
+
+export function stubVscodeModule(fake: unknown): void {
+  const moduleInternals = Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown };
+  const originalLoad = moduleInternals._load;
+  moduleInternals._load = function load(this: unknown, request: string, ...rest: unknown[]) {
+    return request === 'vscode' ? fake : originalLoad.call(this, request, ...rest);
+  };
+  after(() => {
+    moduleInternals._load = originalLoad;
+  });
+}
