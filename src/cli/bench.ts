@@ -451,33 +451,58 @@ export async function simulateReviewLoop(
     train.filter((row, i) => (human[i] ?? adopted[i]) === row.gold).length / train.length;
   const isError = (i: number) => train[i].teacher !== null && train[i].teacher !== train[i].gold;
 
-  // Re-ranked after every round.
-  let started = performance.now();
-  const reranker = prepareRerank({ labels: out.metrics.labels, predictions: out.predictions });
-  const prepareMs = performance.now() - started;
-  const human = out.predictions.map((prediction) => prediction.human);
-  const reranked: ReviewLoopStep[] = [];
-  let rerankMs = 0;
-  let reranks = 0;
-  let errorsFound = 0;
-  let reviewed = 0;
-  started = performance.now();
-  let current = reranker.rerank(human);
-  rerankMs += performance.now() - started;
-  reranks++;
-  while (reviewed < budget && current.order.length > 0) {
-    for (const i of current.order.slice(0, Math.min(REVIEW_LOOP_BATCH, budget - reviewed))) {
-      human[i] = train[i].gold;
-      if (isError(i)) errorsFound++;
-      reviewed++;
+  /**
+   * The oracle reviews the top REVIEW_LOOP_BATCH rows of the queue per round and the queue is re-ranked after each;
+   * with `retrainRun`, PeerKD also runs again every REVIEW_LOOP_RETRAIN_EVERY decisions and at the end (the review
+   * labels marked as such), and the queue is re-ranked from the new run.
+   */
+  const reviewLoop = async (retrainRun?: typeof retrain) => {
+    const human = out.predictions.map((prediction) => prediction.human);
+    const fromLoop = new Set<number>();
+    let started = performance.now();
+    let ranker = prepareRerank({ labels: out.metrics.labels, predictions: out.predictions });
+    const prepareMs = performance.now() - started;
+    let rerankMs = 0;
+    let reranks = 0;
+    let retrainMs = 0;
+    let retrains = 0;
+    const rerankNow = () => {
+      const begun = performance.now();
+      const result = ranker.rerank(human);
+      rerankMs += performance.now() - begun;
+      reranks++;
+      return result;
+    };
+    const steps: ReviewLoopStep[] = [];
+    let errorsFound = 0;
+    let reviewed = 0;
+    let current = rerankNow();
+    while (reviewed < budget && current.order.length > 0) {
+      for (const i of current.order.slice(0, Math.min(REVIEW_LOOP_BATCH, budget - reviewed))) {
+        human[i] = train[i].gold;
+        fromLoop.add(i);
+        if (isError(i)) errorsFound++;
+        reviewed++;
+      }
+      if (retrainRun && (reviewed % REVIEW_LOOP_RETRAIN_EVERY === 0 || reviewed >= budget)) {
+        started = performance.now();
+        const run = await retrainRun(human, fromLoop);
+        retrainMs += performance.now() - started;
+        retrains++;
+        ranker = prepareRerank({ labels: run.metrics.labels, predictions: run.predictions, reviewedIds: [...fromLoop].map((i) => run.predictions[i].id) });
+        log(`seed ${seed}: review loop: retrained after ${reviewed} reviewed (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+      }
+      current = rerankNow();
+      steps.push({ reviewed, errorsFound, fileAccuracy: fileAccuracy(human, current.adopted) });
     }
-    started = performance.now();
-    current = reranker.rerank(human);
-    rerankMs += performance.now() - started;
-    reranks++;
-    reranked.push({ reviewed, errorsFound, fileAccuracy: fileAccuracy(human, current.adopted) });
-  }
-  const rerankedFile = train.map((_, i) => human[i] ?? current.adopted[i]);
+    const file = train.map((_, i) => human[i] ?? current.adopted[i]);
+    return { steps, file, prepareMs, rerankMs: rerankMs / reranks, retrainMs: retrains ? retrainMs / retrains : 0 };
+  };
+
+  // Re-ranked after every round.
+  const rerankedLoop = await reviewLoop();
+  const reranked = rerankedLoop.steps;
+  const rerankedFile = rerankedLoop.file;
 
   // Static: the run's ranking and adopted labels, never updated.
   const staticHuman = out.predictions.map((prediction) => prediction.human);
@@ -499,40 +524,9 @@ export async function simulateReviewLoop(
   const staticFile = train.map((_, i) => staticHuman[i] ?? out.advisedLabels[i]);
 
   // Re-ranked and retrained every REVIEW_LOOP_RETRAIN_EVERY decisions (and at the end, for the file's adopted labels).
-  let retrained: ReviewLoopStep[] | undefined;
-  let retrainedFile: (string | null)[] | undefined;
-  let retrainMs = 0;
-  if (retrain) {
-    retrained = [];
-    const retrainHuman = out.predictions.map((prediction) => prediction.human);
-    const fromLoop = new Set<number>();
-    let run = out;
-    let ranker = prepareRerank({ labels: run.metrics.labels, predictions: run.predictions });
-    let queue = ranker.rerank(retrainHuman);
-    let done = 0;
-    let found = 0;
-    let retrains = 0;
-    while (done < budget && queue.order.length > 0) {
-      for (const i of queue.order.slice(0, Math.min(REVIEW_LOOP_BATCH, budget - done))) {
-        retrainHuman[i] = train[i].gold;
-        fromLoop.add(i);
-        if (isError(i)) found++;
-        done++;
-      }
-      if (done % REVIEW_LOOP_RETRAIN_EVERY === 0 || done >= budget) {
-        const started = performance.now();
-        run = await retrain(retrainHuman, fromLoop);
-        retrainMs += performance.now() - started;
-        retrains++;
-        ranker = prepareRerank({ labels: run.metrics.labels, predictions: run.predictions, reviewedIds: [...fromLoop].map((i) => run.predictions[i].id) });
-        log(`seed ${seed}: review loop: retrained after ${done} reviewed (${((performance.now() - started) / 1000).toFixed(1)} s)`);
-      }
-      queue = ranker.rerank(retrainHuman);
-      retrained.push({ reviewed: done, errorsFound: found, fileAccuracy: fileAccuracy(retrainHuman, queue.adopted) });
-    }
-    retrainedFile = train.map((_, i) => retrainHuman[i] ?? queue.adopted[i]);
-    retrainMs = retrains ? retrainMs / retrains : 0;
-  }
+  const retrainedLoop = retrain ? await reviewLoop(retrain) : undefined;
+  const retrained = retrainedLoop?.steps;
+  const retrainedFile = retrainedLoop?.file;
 
   reranked.forEach((step, k) => {
     const other = staticSteps[k];
@@ -560,7 +554,7 @@ export async function simulateReviewLoop(
   log(
     `seed ${seed}: review loop: final student on the re-ranked file ${rerankedStudentTestAccuracy.toFixed(4)}, on the static file ` +
       `${staticStudentTestAccuracy.toFixed(4)}, on all gold labels ${goldStudentTestAccuracy.toFixed(4)}; one re-rank of ${train.length} rows ` +
-      `${(rerankMs / reranks).toFixed(1)} ms (calibration fitted once in ${prepareMs.toFixed(0)} ms)`,
+      `${rerankedLoop.rerankMs.toFixed(1)} ms (calibration fitted once in ${rerankedLoop.prepareMs.toFixed(0)} ms)`,
   );
   return {
     batch: REVIEW_LOOP_BATCH,
@@ -570,9 +564,9 @@ export async function simulateReviewLoop(
     rerankedStudentTestAccuracy,
     staticStudentTestAccuracy,
     goldStudentTestAccuracy,
-    rerankMs: rerankMs / reranks,
-    prepareMs,
-    ...(retrained ? { retrained, retrainedStudentTestAccuracy, retrainMs } : {}),
+    rerankMs: rerankedLoop.rerankMs,
+    prepareMs: rerankedLoop.prepareMs,
+    ...(retrainedLoop ? { retrained, retrainedStudentTestAccuracy, retrainMs: retrainedLoop.retrainMs } : {}),
   };
 }
 
