@@ -7,7 +7,7 @@
  *   4. final student on the advice (soft or hard targets) plus the human labels.
  * Plain TypeScript, no `vscode`; runs in the worker process and in the CLI.
  */
-import { calibrate, naiveAdvice, argmax, type CalibrationInput, type CalibrationResult, type TrustFigures, type CalibrateOptions, DEFAULT_CALIBRATE } from './calibration';
+import { calibrate, isSampleLabel, naiveAdvice, argmax, type CalibrationInput, type CalibrationResult, type TrustFigures, type CalibrateOptions, DEFAULT_CALIBRATE } from './calibration';
 import { fitFeaturizer, fitTransform, compactBuckets, transform, DEFAULT_FEATURIZER, type FeaturizerConfig, type SparseRows, tokenize } from './featurize';
 import { selectBackend, type TensorFlow } from './backend';
 import { stratifiedFolds } from './splits';
@@ -302,7 +302,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   const teacherConfidence = Float32Array.from(rows, (row) => (row.teacherConfidence === null ? NaN : row.teacherConfidence));
   // Human labels set in review of an earlier run's queue: labels to train on, never a random sample (TrainingRow.reviewed).
   const reviewed = Uint8Array.from(rows, (row) => (row.human !== null && row.reviewed ? 1 : 0));
-  const sampleLabel = (i: number) => human[i] >= 0 && reviewed[i] === 0;
+  const sampleLabel = (i: number) => isSampleLabel({ human, reviewed }, i);
   const labelled: number[] = [];
   const unlabelled: number[] = [];
   for (let i = 0; i < n; i++) (teacher[i] >= 0 || human[i] >= 0 ? labelled : unlabelled).push(i);
