@@ -14,6 +14,11 @@
  * or when the previous run already counted it as reviewed (settings.json `reviewedIds`), so a chain of retrainings
  * keeps the distinction. Human labels on rows the run did not flag count as the sample, as before.
  */
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
+import { latestRunId, PREDICTIONS_FILE, resolveRunsDir, SETTINGS_FILE } from './artifacts';
 import type { Prediction, TrainingRow } from './types';
 
 export interface PreviousRun {
@@ -39,6 +44,48 @@ export function markReviewedRows(rows: TrainingRow[], previous: PreviousRun | un
     }
   }
   return marked;
+}
+
+/**
+ * What markReviewedRows needs of the newest complete run of this dataset, or undefined when there is none: the rows it
+ * flagged without a human label, and its `reviewedIds`. predictions.jsonl is streamed, and only its flagged lines are
+ * parsed (JSON.stringify writes `"flagged":true` with no space, and a quote inside a string value is escaped, so the
+ * test cannot match inside an id or a text): a million-row run's file is never held as one string before training.
+ * Errors name the file and line.
+ */
+export async function readPreviousRun(datasetPath: string, outputDir?: string): Promise<PreviousRun | undefined> {
+  const runId = await latestRunId(datasetPath, outputDir);
+  if (runId === undefined) return undefined;
+  const runDir = path.join(resolveRunsDir(datasetPath, outputDir), runId);
+  const settingsFile = path.join(runDir, SETTINGS_FILE);
+  let settings: unknown;
+  try {
+    settings = JSON.parse(await readFile(settingsFile, 'utf8'));
+  } catch (error) {
+    throw new Error(`${settingsFile}: ${(error as Error).message}`);
+  }
+  const listed = typeof settings === 'object' && settings !== null ? (settings as { reviewedIds?: unknown }).reviewedIds : undefined;
+  const reviewedIds = Array.isArray(listed) ? listed.filter((id): id is string => typeof id === 'string') : undefined;
+  const predictionsFile = path.join(runDir, PREDICTIONS_FILE);
+  const predictions: PreviousRun['predictions'][number][] = [];
+  const lines = createInterface({ input: createReadStream(predictionsFile, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let line = 0;
+  for await (const text of lines) {
+    line++;
+    if (!text.includes('"flagged":true')) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new Error(`${predictionsFile}:${line}: invalid JSON (${(error as Error).message})`);
+    }
+    const { id, human, flagged } = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+    if (typeof id !== 'string' || (human !== null && typeof human !== 'string') || flagged !== true) {
+      throw new Error(`${predictionsFile}:${line}: not a prediction (id, human and flagged expected)`);
+    }
+    predictions.push({ id, human, flagged });
+  }
+  return { runId, predictions, reviewedIds };
 }
 
 /** The ids to record in settings.json `reviewedIds`. */

@@ -12,7 +12,6 @@ import * as path from 'node:path';
 import {
   METRICS_FILE,
   newRunId,
-  readLatestRun,
   resolveRunsDir,
   RunWriter,
   SETTINGS_FILE,
@@ -34,7 +33,7 @@ import {
 import type { BackendPreference, DistillOptions, DistillProgress, Prediction, RowExplanation, TrainingRow } from './types';
 import type { EncoderEnvironment } from './encoder';
 import { EMBEDDING_CACHE_DIR_NAME } from './embeddingCache';
-import { markReviewedRows, reviewedIdsOf } from './reviewedRows';
+import { markReviewedRows, readPreviousRun, reviewedIdsOf } from './reviewedRows';
 import { takeEncoderApiKey } from './encoders/endpoint';
 import { redactSecret } from '../teacher/redact';
 
@@ -273,14 +272,9 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
 
     // Human labels set in review of the previous run's queue train the students but are no random sample (reviewedRows.ts).
     try {
-      const previous = await readLatestRun(datasetPath, request.outputDir);
+      const previous = await readPreviousRun(datasetPath, request.outputDir);
       if (previous) {
-        const reviewedIds = (previous.settings as { reviewedIds?: unknown }).reviewedIds;
-        const marked = markReviewedRows(input.rows, {
-          runId: previous.runId,
-          predictions: previous.predictions,
-          reviewedIds: Array.isArray(reviewedIds) ? reviewedIds.filter((id): id is string => typeof id === 'string') : undefined,
-        });
+        const marked = markReviewedRows(input.rows, previous);
         if (marked > 0) {
           log(
             'info',

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readLatestRun, type RunArtefacts } from '../../src/training/artifacts';
-import { markReviewedRows } from '../../src/training/reviewedRows';
+import { markReviewedRows, readPreviousRun } from '../../src/training/reviewedRows';
 import type { TrainingRow } from '../../src/training/types';
 import { repoRoot, runCli, tempFolder } from '../fixtures/training/build';
 
@@ -108,9 +108,29 @@ test('a rerun after review trains on the reviewed labels but estimates the teach
   assert.ok(check(naiveRun) < check(run1) - 0.05, `counted as a sample, the reviewed rows drag the check from ${check(run1)} to ${check(naiveRun)}`);
   assert.ok(Math.abs(teacherEstimate(run2) - teacherEstimate(run1)) < 0.03, `estimate ${teacherEstimate(run2)} near ${teacherEstimate(run1)}`);
 
+  // What the next run reads of run 2: only its flagged rows (streamed), and the ids it counted as reviewed.
+  const previous = (await readPreviousRun(dataset))!;
+  assert.equal(previous.runId, run2.runId);
+  assert.deepEqual(previous.predictions, run2.predictions.filter((p) => p.flagged).map(({ id, human, flagged }) => ({ id, human, flagged })));
+  assert.deepEqual(previous.reviewedIds, run2.settings.reviewedIds);
+
   // A third run keeps the distinction although run 2 flagged none of those rows (they had labels by then).
   const third = await runCli(args, folder);
   assert.equal(third.code, 0, third.stderr);
   const run3 = (await readLatestRun(dataset))!;
   assert.equal((run3.metrics as { reviewedRows: number }).reviewedRows, reviewed);
+});
+
+test('readPreviousRun names the file and line of a damaged flagged prediction, and finds no run where there is none', async () => {
+  const dataset = join(control, 'lonely.jsonl');
+  await writeFile(dataset, '{"text": "a", "teacher_label": "World"}\n');
+  assert.equal(await readPreviousRun(dataset), undefined);
+  const run = (await readLatestRun(join(control, 'agnews-slice.jsonl')))!;
+  const file = join(run.runDir, 'predictions.jsonl');
+  const lines = (await readFile(file, 'utf8')).split('\n');
+  const at = lines.findIndex((line) => line.includes('"flagged":true'));
+  assert.ok(at >= 0);
+  lines[at] = '{"id": 7, "flagged":true}';
+  await writeFile(file, lines.join('\n'));
+  await assert.rejects(readPreviousRun(join(control, 'agnews-slice.jsonl')), new RegExp(`predictions\\.jsonl:${at + 1}: not a prediction`));
 });
