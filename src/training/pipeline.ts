@@ -538,23 +538,23 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     }
     log(`encoder: ${encoderReport.reason}`);
 
-    // 1. Vanilla KD (trained beside stage 1's peers, which do not depend on it; after step 0, which decides what it reads).
-    const vanillaStarted = performance.now();
-    const vanillaTraining = train(labelled, trustedTargets, 'vanilla', {}).then((model) => ({ model, ms: performance.now() - vanillaStarted }));
-    vanillaTraining.catch(() => undefined); // awaited below; a failure of a peer must not leave it unhandled
-    // After the encoder trial the vanilla student starts alone (stage 1's peers are already trained): nothing before
-    // the final student's targets needs it, so it trains beside the later stages' peers and the final student
-    // instead of leaving a core idle (at a million rows its 5 epochs are a fifth of the run).
-    const deferVanilla = firstStagePeers !== undefined;
+    // 1. Vanilla KD. Nothing before the final student's targets needs it, so it trains beside the final student
+    // (started once the last stage's peers are trained, in the stage loop below): the final student would otherwise
+    // train alone on one core while the other idles. Its seed is the first the pipeline draws, as it always was.
+    studentCounter++;
+    let vanillaTraining: Promise<{ model: StudentWeights; ms: number }> | undefined;
+    const startVanilla = () => {
+      const vanillaStarted = performance.now();
+      vanillaTraining = train(labelled, trustedTargets, 'vanilla', {}, vanillaSeed).then((model) => ({ model, ms: performance.now() - vanillaStarted }));
+      vanillaTraining.catch(() => undefined); // awaited below; a failure of the final student must not leave it unhandled
+    };
     const awaitVanilla = async () => {
       if (vanillaModel) return;
-      const vanilla = await vanillaTraining;
+      const vanilla = await vanillaTraining!;
       vanillaModel = vanilla.model;
       vanillaProbs = predictRows(vanillaModel, null);
-      // The vanilla phase's time is its own training; the rest of stage 1 counts as peer time (a deferred vanilla
-      // student's time overlaps the phases it trained beside).
+      // The vanilla phase's time is its own training, which overlaps the final student's.
       timings.vanilla = vanilla.ms;
-      if (!deferVanilla) phaseStarted += vanilla.ms;
       log(`vanilla student trained on ${labelled.length} rows`);
     };
 
@@ -577,7 +577,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
         const started = startStagePeers(stage, stageTargets);
         trainedStage = { trained: await Promise.all(started.peers), heldOuts: started.heldOuts };
       }
-      if (!deferVanilla) await awaitVanilla();
+      if (stage === options.stages) startVanilla();
       group = group.filter((shown) => !shown.finished); // a deferred vanilla student goes on being shown
       cursor = 0;
       checkpoint();

@@ -64,7 +64,7 @@ test('with an encoder, the same seed gives the same encoder choice, predictions 
   }
 });
 
-test('with threads, progress still reads vanilla, then each peer fold of each stage, and the fraction rises to 1', async () => {
+test('with threads, progress reads each peer fold of each stage, then the vanilla student (trained beside the final one), then final, and the fraction rises to 1', async () => {
   const seen: string[] = [];
   const fractions: number[] = [];
   await runDistillation({ rows: rows(150), labels: LABELS }, OPTIONS, {
@@ -74,7 +74,7 @@ test('with threads, progress still reads vanilla, then each peer fold of each st
       fractions.push(p.fraction);
     },
   }, { ...TINY, threads: 3 });
-  assert.deepEqual(seen, ['featurize', 'vanilla', 'peer s1 f1', 'peer s1 f2', 'peer s1 f3', 'calibrate s1', 'peer s2 f1', 'peer s2 f2', 'peer s2 f3', 'calibrate s2', 'final']);
+  assert.deepEqual(seen, ['featurize', 'peer s1 f1', 'peer s1 f2', 'peer s1 f3', 'calibrate s1', 'peer s2 f1', 'peer s2 f2', 'peer s2 f3', 'calibrate s2', 'vanilla', 'final']);
   assert.ok(fractions.every((f, i) => i === 0 || f >= fractions[i - 1]));
   assert.equal(fractions[fractions.length - 1], 1);
 });
