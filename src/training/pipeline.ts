@@ -538,10 +538,15 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     }
     log(`encoder: ${encoderReport.reason}`);
 
-    // 1. Vanilla KD. Nothing before the final student's targets needs it, so it trains beside the final student
-    // (started once the last stage's peers are trained, in the stage loop below): the final student would otherwise
-    // train alone on one core while the other idles. Its seed is the first the pipeline draws, as it always was.
+    // 1. Vanilla KD. Nothing before the end needs it, so it is scheduled where it fills a core (the stage loop below):
+    // - beside the final student, started once the last stage's peers are trained, where the advice so far adopted
+    //   labels (the final student is then trained, and would otherwise train alone on one core while the other idles);
+    // - beside the last stage's peers, submitted before them, where the advice so far adopted none (the final student
+    //   is then likely the vanilla student itself, see sameAsVanilla, so nothing would train beside it).
+    // Its seed is the first the pipeline draws, as it always was, so the schedule never changes the results.
     studentCounter++;
+    const finalTargets = options.finalTargets === 'auto' ? AUTO_FINAL_TARGETS : options.finalTargets;
+    const adoptsLabels = (advice: CalibrationResult) => finalTargets !== 'hard' || labelled.some((row) => advice.advised[row] !== trusted[row]);
     let vanillaTraining: Promise<{ model: StudentWeights; ms: number }> | undefined;
     const startVanilla = () => {
       const vanillaStarted = performance.now();
@@ -574,10 +579,11 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       if (stage === 1 && firstStagePeers) {
         studentCounter += options.folds; // stage 1's peers were trained by the encoder choice, with these seeds
       } else {
+        if (stage === options.stages && calibration && !adoptsLabels(calibration)) startVanilla();
         const started = startStagePeers(stage, stageTargets);
         trainedStage = { trained: await Promise.all(started.peers), heldOuts: started.heldOuts };
       }
-      if (stage === options.stages) startVanilla();
+      if (stage === options.stages && !vanillaTraining) startVanilla();
       group = group.filter((shown) => !shown.finished); // a deferred vanilla student goes on being shown
       cursor = 0;
       checkpoint();
@@ -603,7 +609,6 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     const advice = calibration!;
 
     // 4. Final student.
-    const finalTargets = options.finalTargets === 'auto' ? AUTO_FINAL_TARGETS : options.finalTargets;
     const targets = new Float32Array(n * classes);
     for (const row of labelled) {
       if (finalTargets === 'hard') oneHot(advice.advised[row], classes, targets, row);

@@ -178,3 +178,23 @@ test('a job that asks for dense features from a pool without them fails clearly,
     }
   }
 });
+
+test('where the advice adopts no label the vanilla student trains beside the last stage\'s peers, and the schedule never changes the results', async () => {
+  // A right teacher everywhere and hard final targets: stage 1 adopts nothing, so the final student will likely be
+  // the vanilla student and nothing would train beside it at the end.
+  const rightTeacher = rows(150).map((row, i) => ({ ...row, teacher: LABELS[i % 3] }));
+  const seen: string[] = [];
+  const hard = { ...OPTIONS, finalTargets: 'hard' as const };
+  const run = await runDistillation({ rows: rightTeacher, labels: LABELS }, hard, {
+    onProgress: (p) => {
+      const key = `${p.phase}${p.stage ? ` s${p.stage}` : ''}${p.fold ? ` f${p.fold}` : ''}`;
+      if (seen[seen.length - 1] !== key) seen.push(key);
+    },
+  }, { ...TINY, threads: 2 });
+  assert.deepEqual(run.advisedLabels, rightTeacher.map((row) => row.teacher), 'no label adopted');
+  assert.ok(seen.indexOf('vanilla') > seen.indexOf('calibrate s1') && seen.indexOf('vanilla') < seen.indexOf('calibrate s2'), seen.join(', '));
+  // Same weights as in one thread, where the students train one after the other in the order they are submitted.
+  const inProcess = await runDistillation({ rows: rightTeacher, labels: LABELS }, hard, {}, { ...TINY, threads: 1 });
+  assert.deepEqual(run.vanillaModel.weights, inProcess.vanillaModel.weights);
+  assert.deepEqual(run.predictions, inProcess.predictions);
+});
