@@ -24,7 +24,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs, rmdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../dataset';
+import { forEachLine, readLineBatches, writeFileAtomic, type SourceLine } from '../dataset';
 import type { FieldMapping } from '../dataset/types';
 import type { InputCounts } from './protocol';
 import { EXPLANATION_LIMITS, type DistillOptions, type Prediction, type RowExplanation } from './types';
@@ -396,34 +396,64 @@ function predictionProblem(value: unknown): string | undefined {
   );
 }
 
+/** One predictions.jsonl line (1-based `line`), or undefined for a blank one; throws RunArtefactError naming file:line. */
+function parsePredictionLine(text: string, file: string, line: number): Prediction | undefined {
+  if (text.trim().length === 0) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new RunArtefactError(`${file}:${line}: invalid JSON (${error instanceof Error ? error.message : String(error)})`, file, line);
+  }
+  const problem = predictionProblem(value);
+  if (problem) throw new RunArtefactError(`${file}:${line}: ${problem}`, file, line);
+  const prediction = value as Prediction;
+  // JSON.parse keeps a `__proto__` key as an own property, but lookups of absent labels such as `constructor`
+  // would still reach Object.prototype: the records are rebuilt without a prototype.
+  prediction.probs = toLabelRecord(prediction.probs);
+  prediction.peer_probs = toLabelRecord(prediction.peer_probs);
+  prediction.vanilla_probs = toLabelRecord(prediction.vanilla_probs);
+  return prediction;
+}
+
 /** Parses predictions.jsonl text; throws RunArtefactError naming the file and the 1-based line. */
 export function parsePredictions(text: string, file: string): Prediction[] {
   const predictions: Prediction[] = [];
-  const lines = text.split('\n');
-  for (let index = 0; index < lines.length; index++) {
-    const raw = lines[index].replace(/\r$/, '');
-    if (raw.trim().length === 0) continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (error) {
-      throw new RunArtefactError(
-        `${file}:${index + 1}: invalid JSON (${error instanceof Error ? error.message : String(error)})`,
-        file,
-        index + 1,
-      );
+  let line = 0;
+  forEachLine(text, (start, end) => {
+    const prediction = parsePredictionLine(text.slice(start, end), file, ++line);
+    if (prediction) predictions.push(prediction);
+  });
+  return predictions;
+}
+
+/**
+ * Reads predictions.jsonl in chunks (a million-row run's file is about 1 GB, more than one string can hold); errors
+ * name the file and line, a missing file says so.
+ */
+export async function readPredictions(file: string): Promise<Prediction[]> {
+  const predictions: Prediction[] = [];
+  for await (const batch of readFileLines(file)) {
+    for (const { text, line } of batch) {
+      const prediction = parsePredictionLine(text, file, line);
+      if (prediction) predictions.push(prediction);
     }
-    const problem = predictionProblem(value);
-    if (problem) throw new RunArtefactError(`${file}:${index + 1}: ${problem}`, file, index + 1);
-    const prediction = value as Prediction;
-    // JSON.parse keeps a `__proto__` key as an own property, but lookups of absent labels such as `constructor`
-    // would still reach Object.prototype: the records are rebuilt without a prototype.
-    prediction.probs = toLabelRecord(prediction.probs);
-    prediction.peer_probs = toLabelRecord(prediction.peer_probs);
-    prediction.vanilla_probs = toLabelRecord(prediction.vanilla_probs);
-    predictions.push(prediction);
   }
   return predictions;
+}
+
+/** The lines of a run file in chunks (dataset/parse.ts readLineBatches), its read errors as RunArtefactError. */
+async function* readFileLines(file: string): AsyncGenerator<SourceLine[]> {
+  try {
+    yield* readLineBatches(file);
+  } catch (error) {
+    if (error instanceof RunArtefactError) throw error;
+    throw new RunArtefactError(`${file}: ${readProblem(error)}`, file);
+  }
+}
+
+function readProblem(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : error instanceof Error ? error.message : String(error);
 }
 
 function explanationProblem(value: unknown, rows: number): string | undefined {
@@ -447,49 +477,51 @@ function explanationProblem(value: unknown, rows: number): string | undefined {
   return undefined;
 }
 
+/** One explanations.jsonl line into `into` (blank lines skipped); throws RunArtefactError naming file:line. */
+function addExplanationLine(text: string, file: string, line: number, rows: number, into: Map<number, RowExplanation>): void {
+  if (text.trim().length === 0) return;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new RunArtefactError(`${file}:${line}: invalid JSON (${error instanceof Error ? error.message : String(error)})`, file, line);
+  }
+  const problem = explanationProblem(value, rows);
+  if (problem) throw new RunArtefactError(`${file}:${line}: ${problem}`, file, line);
+  const explanation = value as RowExplanation;
+  into.set(explanation.row, explanation);
+}
+
 /** Parses explanations.jsonl text against a run of `rows` predictions; throws RunArtefactError naming file:line. */
 export function parseExplanations(text: string, file: string, rows: number): Map<number, RowExplanation> {
   const explanations = new Map<number, RowExplanation>();
-  text.split('\n').forEach((line, index) => {
-    const raw = line.replace(/\r$/, '');
-    if (raw.trim().length === 0) return;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (error) {
-      throw new RunArtefactError(`${file}:${index + 1}: invalid JSON (${error instanceof Error ? error.message : String(error)})`, file, index + 1);
-    }
-    const problem = explanationProblem(value, rows);
-    if (problem) throw new RunArtefactError(`${file}:${index + 1}: ${problem}`, file, index + 1);
-    const explanation = value as RowExplanation;
-    explanations.set(explanation.row, explanation);
-  });
+  let line = 0;
+  forEachLine(text, (start, end) => addExplanationLine(text.slice(start, end), file, ++line, rows, explanations));
   return explanations;
 }
 
-/** explanations.jsonl of a run folder: absent (older runs) is no explanations; a bad file is named, not fatal. */
+/** explanations.jsonl of a run folder, streamed: absent (older runs) is no explanations; a bad file is named, not fatal. */
 async function readExplanations(runDir: string, rows: number): Promise<Pick<RunArtefacts, 'explanations' | 'explanationsProblem'>> {
   const file = path.join(runDir, EXPLANATIONS_FILE);
-  let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    await fs.stat(file);
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? {} : { explanationsProblem: `${file}: ${error instanceof Error ? error.message : String(error)}` };
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? {} : { explanationsProblem: `${file}: ${readProblem(error)}` };
   }
+  const explanations = new Map<number, RowExplanation>();
   try {
-    return { explanations: parseExplanations(text, file, rows) };
+    for await (const batch of readFileLines(file)) for (const { text, line } of batch) addExplanationLine(text, file, line, rows, explanations);
   } catch (error) {
     return { explanationsProblem: error instanceof Error ? error.message : String(error) };
   }
+  return { explanations };
 }
 
 async function readText(file: string): Promise<string> {
   try {
     return await fs.readFile(file, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'file not found' : error instanceof Error ? error.message : String(error);
-    throw new RunArtefactError(`${file}: ${reason}`, file);
+    throw new RunArtefactError(`${file}: ${readProblem(error)}`, file);
   }
 }
 
@@ -523,7 +555,7 @@ export async function readRun(runDir: string): Promise<RunArtefacts> {
   if (problem) throw new RunArtefactError(`${settingsFile}: ${problem}`, settingsFile);
   const metrics = await readJsonFile(path.join(runDir, METRICS_FILE));
   const predictionsFile = path.join(runDir, PREDICTIONS_FILE);
-  const predictions = parsePredictions(await readText(predictionsFile), predictionsFile);
+  const predictions = await readPredictions(predictionsFile);
   return { runId: path.basename(runDir), runDir, predictions, ...(await readExplanations(runDir, predictions.length)), metrics, settings: settings as unknown as RunSettings };
 }
 

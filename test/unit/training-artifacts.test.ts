@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
@@ -285,4 +285,22 @@ test('predictions.jsonl holds every prediction in order, one line each, across t
   await writer.writePredictions([]);
   assert.equal(await readFile(join(writer.tempDir, 'predictions.jsonl'), 'utf8'), '');
   await writer.discard();
+});
+
+test('readRun streams predictions.jsonl: a file longer than one string can hold still reads, errors name the line', async () => {
+  const folder = await tempFolder('huge-predictions');
+  const dataset = join(folder, 'a.jsonl');
+  const runDir = await writeRun(dataset, '20260101-000000-a-000001');
+  const file = join(runDir, 'predictions.jsonl');
+  // A million-row run writes about 1 GB; V8 strings stop at 2^29 - 24 characters (~512 MiB). Blank lines (skipped by
+  // the reader) make the file that long without a million rows in memory: 544 chunks of 1 MiB of 1023 spaces + LF.
+  const chunk = Buffer.from(`${' '.repeat(1023)}\n`.repeat(1024));
+  for (let i = 0; i < 544; i++) await appendFile(file, chunk);
+  await appendFile(file, formatPrediction(prediction('r3', 3)) + '\n');
+  const run = await readRun(runDir);
+  assert.deepEqual(run.predictions.map((p) => p.id), ['r1', 'r2', 'r3']);
+  // A bad line past the first chunks is named with its line number (2 rows + 544 × 1024 blank lines + r3 + this one).
+  await appendFile(file, '{"id": 1}\n');
+  await assert.rejects(readRun(runDir), (error: unknown) => error instanceof RunArtefactError && error.line === 2 + 544 * 1024 + 2 && error.message.startsWith(`${file}:${2 + 544 * 1024 + 2}: `));
+  await rm(folder, { recursive: true, force: true });
 });
