@@ -4,9 +4,37 @@
  * links and keeps the file's mode and owner.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp, type BigIntStats } from 'node:fs';
+import { lstatSync, promises as fsp, type BigIntStats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { firstInvalidUtf8Line } from './lines';
+
+/** The folder PeerKD keeps its runs and caches in, next to the data (`.peerkd/runs`, `.peerkd/teacher-cache`, …). */
+export const PEERKD_FOLDER = '.peerkd';
+
+/**
+ * The first PeerKD-made folder on the way to `file` that is a symbolic link: `.peerkd` and the folder inside it
+ * (undefined when neither is, or when the file is not in a folder inside a `.peerkd` folder). A repository can ship
+ * either as a link to anywhere (a home folder, another project), and a run or a cache would then create and append
+ * files there. A folder the user names (`--cache-dir`, `peerkd.outputDir`) is theirs to link.
+ */
+export function linkedPeerkdFolder(file: string): string | undefined {
+  const folder = dirname(file);
+  const peerkd = dirname(folder);
+  if (basename(peerkd) !== PEERKD_FOLDER) return undefined;
+  for (const candidate of [peerkd, folder]) {
+    try {
+      if (lstatSync(candidate).isSymbolicLink()) return candidate;
+    } catch {
+      // Absent: made as a plain folder on the first write.
+    }
+  }
+  return undefined;
+}
+
+/** The error for linkedPeerkdFolder's answer. */
+export function linkedPeerkdFolderError(link: string): Error {
+  return new Error(`${link} is a symbolic link: PeerKD does not write its runs or caches through a link in the data's folder (a cloned repository could point it anywhere); replace the link with a folder`);
+}
 
 /** What a file-system error code means, in words. */
 const REASONS: Readonly<Record<string, string>> = {

@@ -7,13 +7,14 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { PEERKD_FOLDER, linkedPeerkdFolder, linkedPeerkdFolderError } from '../dataset/files';
 import type { TeacherPrompt } from './client';
 import { buildLabelLookup, validateAnswer } from './prompt';
 import { redactSecret } from './redact';
 import { normaliseBaseUrl } from './url';
 import type { AbstentionReason, TeacherAnswer } from './types';
 
-export const CACHE_DIR_NAME = path.join('.peerkd', 'teacher-cache');
+export const CACHE_DIR_NAME = path.join(PEERKD_FOLDER, 'teacher-cache');
 
 interface CacheLine {
   k: string;
@@ -96,6 +97,9 @@ export abstract class AppendOnlyCache<T> {
   }
 
   protected load(): void {
+    // A `.peerkd` folder (or the cache folder in it) that is a link would take the cache's files anywhere.
+    const link = linkedPeerkdFolder(this.file);
+    if (link) throw linkedPeerkdFolderError(link);
     let content: string;
     try {
       content = fs.readFileSync(this.file, 'utf8');

@@ -24,13 +24,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs, rmdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
-import { forEachLine, readLineBatches, writeFileAtomic, type SourceLine } from '../dataset';
+import { PEERKD_FOLDER, forEachLine, linkedPeerkdFolder, linkedPeerkdFolderError, readLineBatches, writeFileAtomic, type SourceLine } from '../dataset';
 import type { FieldMapping } from '../dataset/types';
 import type { InputCounts } from './protocol';
 import { EXPLANATION_LIMITS, type DistillOptions, type Prediction, type RowExplanation } from './types';
 import { labelRecord, toLabelRecord } from './labelRecord';
 
-export const DEFAULT_RUNS_DIR = path.join('.peerkd', 'runs');
+export const DEFAULT_RUNS_DIR = path.join(PEERKD_FOLDER, 'runs');
 export const TEMP_PREFIX = '.tmp-';
 export const LATEST_FILE = 'latest';
 export const LATEST_BY_DATASET_DIR = 'latest-by-dataset';
@@ -204,6 +204,8 @@ export class RunWriter {
 
   static async create(runsDir: string, runId: string): Promise<RunWriter> {
     const tempDir = path.join(runsDir, `${TEMP_PREFIX}${runId}`);
+    const link = linkedPeerkdFolder(tempDir);
+    if (link) throw linkedPeerkdFolderError(link);
     const createdFrom = await fs.mkdir(runsDir, { recursive: true });
     try {
       await sweepAbandonedRuns(runsDir);

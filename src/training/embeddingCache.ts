@@ -7,10 +7,11 @@
  */
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
+import { PEERKD_FOLDER } from '../dataset/files';
 import { AppendOnlyCache } from '../teacher/cache';
 import type { TextEncoder } from './encoder';
 
-export const EMBEDDING_CACHE_DIR_NAME = path.join('.peerkd', 'embedding-cache');
+export const EMBEDDING_CACHE_DIR_NAME = path.join(PEERKD_FOLDER, 'embedding-cache');
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
