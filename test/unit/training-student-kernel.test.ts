@@ -1,9 +1,12 @@
 import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import assert from 'node:assert/strict';
 import { SeededRandom } from '../../src/training/random';
 import { createBagKernel, wasmSimdAvailable, bagModuleBytes, type BagKernel, type BagKernelShape } from '../../src/training/bagKernel';
 import { trainStudent, predictStudent, DEFAULT_STUDENT } from '../../src/training/student';
 import type { SparseRows } from '../../src/training/featurize';
+import { toySet, toyWeightsHex } from '../support/studentToySet';
 
 // The two kernels must agree bit for bit (tolerance 0): a seed gives the same student with or without WebAssembly
 // SIMD. Both are also checked against a float64 reference to a relative tolerance of 1e-4 of the row's magnitude.
@@ -124,33 +127,6 @@ test('property: a batch whose features outgrow the staged space grows the wasm m
   assert.ok(outs[0].some((value) => value !== 0));
 });
 
-/** A small learnable set: 4 classes, each with its own words, over 300 table rows; dense features optional. */
-function toySet(withDense: boolean) {
-  const random = new SeededRandom(3);
-  const rows = 240;
-  const classes = 4;
-  const offsets = new Int32Array(rows + 1);
-  const indices: number[] = [];
-  const values: number[] = [];
-  const targets = new Float32Array(rows * classes);
-  for (let r = 0; r < rows; r++) {
-    const label = r % classes;
-    for (let k = 0; k < 8; k++) {
-      indices.push(random.next() < 0.6 ? label * 50 + Math.floor(random.next() * 50) : 200 + Math.floor(random.next() * 100));
-      values.push(0.35);
-    }
-    offsets[r + 1] = indices.length;
-    targets[r * classes + label] = 0.9;
-    targets[r * classes + ((label + 1) % classes)] = 0.1;
-  }
-  const features: SparseRows = { rows, offsets, indices: Int32Array.from(indices), values: Float32Array.from(values) };
-  const dense = withDense ? { dims: 3, values: randomArray(random, rows * 3, 1) } : undefined;
-  const subset = Int32Array.from({ length: 200 }, (_, i) => (i * 7) % rows);
-  const subsetTargets = new Float32Array(subset.length * classes);
-  subset.forEach((row, i) => subsetTargets.set(targets.subarray(row * classes, (row + 1) * classes), i * classes));
-  return { features, dense, subset, targets: subsetTargets, classes, tableRows: 300 };
-}
-
 test('trainStudent: the wasm-simd and js kernels train the same student, bit for bit (with dense features and a row subset)', async () => {
   for (const withDense of [false, true]) {
     const set = toySet(withDense);
@@ -185,4 +161,20 @@ test('trainStudent: a feature outside the embedding table is an error naming the
   for (const kernel of ['js', 'wasm-simd'] as const) {
     await assert.rejects(trainStudent(set, 10, 2, { ...DEFAULT_STUDENT, epochs: 1, minRowUpdates: 0 }, { kernel }), /feature row 1 names embedding row 12, outside the table's 10 rows/);
   }
+});
+
+test('where WebAssembly SIMD is missing the js kernel runs by default, and trains the same student as wasm-simd', () => {
+  // A child process whose WebAssembly rejects every SIMD module (as a runtime without SIMD would).
+  const script = `
+    WebAssembly.validate = () => false;
+    const { wasmSimdAvailable, createBagKernel } = require(${JSON.stringify(require.resolve('../../src/training/bagKernel'))});
+    const { toyWeightsHex } = require(${JSON.stringify(require.resolve('../support/studentToySet'))});
+    process.stdout.write(JSON.stringify({ available: wasmSimdAvailable(32), name: createBagKernel({ tableRows: 4, dim: 32, maxStride: 32, maxBatch: 2 }).name }) + '\\n');
+    toyWeightsHex().then((hex) => process.stdout.write(hex));
+  `;
+  const child = spawnSync(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(child.status, 0, child.stderr);
+  const [first, hex] = child.stdout.split('\n');
+  assert.deepEqual(JSON.parse(first), { available: false, name: 'js' });
+  return toyWeightsHex('wasm-simd').then((wasmHex) => assert.ok(hex === wasmHex, 'the js fallback in the child trained other weights than wasm-simd here'));
 });
