@@ -394,7 +394,15 @@ export function createBagKernel(shape: BagKernelShape, prefer?: BagKernelName): 
   if (prefer === 'js') return new JsBagKernel(shape);
   const module = shape.dim % 4 === 0 && shape.dim > 0 ? bagModule(shape.dim) : null;
   const fits = shape.tableRows * shape.dim * 4 + 2 * shape.maxBatch * shape.maxStride * 4 + (1 << 20) < WASM_MEMORY_LIMIT;
-  if (module && fits) return new WasmBagKernel(module, shape);
+  if (module && fits) {
+    try {
+      return new WasmBagKernel(module, shape);
+    } catch (error) {
+      // The memory could not grow to the table (the process's address space): the js kernel gives the same bits.
+      if (prefer === 'wasm-simd') throw error;
+    }
+    return new JsBagKernel(shape);
+  }
   if (prefer === 'wasm-simd') throw new Error(`the wasm-simd bag kernel is not available here (dimension ${shape.dim}${fits ? '' : ', table too large'})`);
   return new JsBagKernel(shape);
 }

@@ -61,6 +61,8 @@ test('dimensions that are not a multiple of 4 use the js kernel; asking for wasm
   assert.equal(wasmSimdAvailable(6), false);
   assert.equal(createBagKernel({ tableRows: 10, dim: 6, maxStride: 6, maxBatch: 4 }).name, 'js');
   assert.throws(() => createBagKernel({ tableRows: 10, dim: 6, maxStride: 6, maxBatch: 4 }, 'wasm-simd'), /wasm-simd bag kernel is not available here \(dimension 6\)/);
+  // A table beyond WebAssembly's 4 GiB (2^25 rows × 64 dims × 4 bytes = 8 GiB) cannot be a wasm memory.
+  assert.throws(() => createBagKernel({ tableRows: 1 << 25, dim: 64, maxStride: 64, maxBatch: 4 }, 'wasm-simd'), /not available here \(dimension 64, table too large\)/);
 });
 
 test('property: wasm-simd and js kernels give the same bits on random shapes, batches and steps', () => {
