@@ -4,9 +4,9 @@
  *
  * Why the split: TF.js has no sparse gradients, so `tf.layers.embedding` over a large hashed vocabulary computes a
  * dense gradient of the whole table on every batch (far too slow, see issue 3). The embedding bag is therefore a
- * hand-written typed-array kernel whose SGD updates touch only the rows a batch uses; the dense layer runs on the
- * selected TensorFlow.js backend (`head: 'tfjs'`) or, where measured faster, on the same typed-array code
- * (`head: 'typed'`). Both compute the same maths: softmax cross-entropy against soft targets, SGD with fastText's
+ * hand-written kernel (bagKernel.ts: WebAssembly SIMD, or plain typed arrays where that is missing, with the same bits)
+ * whose SGD updates touch only the rows a batch uses; the dense layer runs on the selected TensorFlow.js backend
+ * (`head: 'tfjs'`) or, where measured faster, on typed arrays (`head: 'typed'`). Both compute the same maths: softmax cross-entropy against soft targets, SGD with fastText's
  * linearly decaying learning rate.
  */
 import type * as tfTypes from '@tensorflow/tfjs';
