@@ -140,7 +140,7 @@ export function explainLogitDifference(
   return { words: contributions, bias, dense: densePart - denseOnWords, logitDifference: bias + densePart + bagPart };
 }
 
-/** The logits of one row as the student computes them (student.ts bagForward and the head): for checks and tests. */
+/** The logits of one row as the student computes them (bagKernel.ts jsBagForward, in float64 here, and the head): for checks and tests. */
 export function studentLogits(weights: StudentWeights, row: { indices: ArrayLike<number>; values: ArrayLike<number> }, dense?: ArrayLike<number>): Float64Array {
   const { dim, denseDim, classes } = weights;
   const hidden = new Float64Array(dim + denseDim);

@@ -4,14 +4,15 @@
  *
  * Why the split: TF.js has no sparse gradients, so `tf.layers.embedding` over a large hashed vocabulary computes a
  * dense gradient of the whole table on every batch (far too slow, see issue 3). The embedding bag is therefore a
- * hand-written typed-array kernel whose SGD updates touch only the rows a batch uses; the dense layer runs on the
- * selected TensorFlow.js backend (`head: 'tfjs'`) or, where measured faster, on the same typed-array code
- * (`head: 'typed'`). Both compute the same maths: softmax cross-entropy against soft targets, SGD with fastText's
+ * hand-written kernel (bagKernel.ts: WebAssembly SIMD, or plain typed arrays where that is missing, with the same bits)
+ * whose SGD updates touch only the rows a batch uses; the dense layer runs on the selected TensorFlow.js backend
+ * (`head: 'tfjs'`) or, where measured faster, on typed arrays (`head: 'typed'`). Both compute the same maths: softmax cross-entropy against soft targets, SGD with fastText's
  * linearly decaying learning rate.
  */
 import type * as tfTypes from '@tensorflow/tfjs';
 import type { SparseRows } from './featurize';
 import { SeededRandom } from './random';
+import { createBagKernel, jsBagForward, type BagKernelName } from './bagKernel';
 
 export interface StudentOptions {
   dim: number;
@@ -78,6 +79,8 @@ export interface TrainHooks {
   /** Called between batches (the event loop turns at least every 50 ms); throw to stop, e.g. on abort. */
   checkpoint?(): void;
   tf?: typeof tfTypes;
+  /** The embedding-bag kernel (bagKernel.ts; both give the same bits): by default wasm-simd where available, else js. */
+  kernel?: BagKernelName;
 }
 
 /** One training example set: features, soft targets (rows × classes, each row sums to 1) and per-row weights. */
@@ -249,36 +252,21 @@ function softmaxInPlace(values: Float32Array): void {
   for (let i = 0; i < values.length; i++) values[i] /= sum;
 }
 
-/**
- * Head input for rows [from, from+size) of an order: size × (dim + dense dims) vectors, the embedding bag's dim values
- * then the row's dense features copied as they are.
- */
-function bagForward(
-  features: SparseRows,
-  dense: DenseRows | undefined,
-  order: Int32Array | null,
-  from: number,
-  size: number,
-  embedding: Float32Array,
-  dim: number,
-  out: Float32Array,
-  subset?: Int32Array,
-): void {
-  const denseDim = dense ? dense.dims : 0;
-  const stride = dim + denseDim;
-  out.fill(0, 0, size * stride);
-  for (let r = 0; r < size; r++) {
-    const position = order ? order[from + r] : from + r;
-    const row = subset ? subset[position] : position;
-    const base = r * stride;
-    if (dense) {
-      const values = dense.values;
-      for (let d = 0, at = row * denseDim; d < denseDim; d++) out[base + dim + d] = values[at + d];
-    }
+/** The rows' dense features copied next to their bag values: out[r × stride + dim ..] (no-op without dense features). */
+function copyDense(dense: DenseRows | undefined, rows: Int32Array, size: number, dim: number, out: Float32Array, stride: number): void {
+  if (!dense) return;
+  const denseDim = dense.dims;
+  for (let r = 0; r < size; r++) out.set(dense.values.subarray(rows[r] * denseDim, (rows[r] + 1) * denseDim), r * stride + dim);
+}
+
+/** Every feature of the rows trained on names a row of the table (the wasm kernel would read another row, not NaN). */
+function checkIndices(features: SparseRows, subset: Int32Array | undefined, tableRows: number): void {
+  const n = subset ? subset.length : features.rows;
+  for (let i = 0; i < n; i++) {
+    const row = subset ? subset[i] : i;
     for (let k = features.offsets[row]; k < features.offsets[row + 1]; k++) {
-      const value = features.values[k];
-      const e = features.indices[k] * dim;
-      for (let d = 0; d < dim; d++) out[base + d] += value * embedding[e + d];
+      const index = features.indices[k];
+      if (!(index >= 0 && index < tableRows)) throw new Error(`feature row ${row} names embedding row ${index}, outside the table's ${tableRows} rows`);
     }
   }
 }
@@ -308,9 +296,10 @@ export async function trainStudent(
   const n = subset ? subset.length : set.features.rows;
   const epochs = effectiveEpochs(n, options);
   const random = new SeededRandom(options.seed);
+  checkIndices(set.features, subset, buckets);
   // The embedding table starts at zero and the small dense kernel at random (the reverse of fastText): the result is
   // the same symmetric-breaking start, without drawing buckets × dim random numbers for every student.
-  const embedding = new Float32Array(buckets * dim);
+  const bag = createBagKernel({ tableRows: buckets, dim, maxStride: headDim, maxBatch: batchSize }, hooks.kernel);
   const initialKernel = new Float32Array(headDim * classes);
   const bound = 1 / Math.sqrt(headDim);
   for (let i = 0; i < initialKernel.length; i++) initialKernel[i] = (random.next() * 2 - 1) * bound;
@@ -320,6 +309,7 @@ export async function trainStudent(
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   const hidden = new Float32Array(batchSize * headDim);
+  const batchRows = new Int32Array(batchSize);
   const batchTargets = new Float32Array(batchSize * classes);
   const batchWeights = new Float32Array(batchSize);
   const totalSteps = Math.max(1, epochs * n);
@@ -339,7 +329,10 @@ export async function trainStudent(
         hooks.checkpoint?.();
         const size = Math.min(batchSize, n - from);
         const learningRate = options.learningRate * Math.max(0, 1 - seen / totalSteps);
-        bagForward(set.features, set.dense, order, from, size, embedding, dim, hidden, subset);
+        for (let r = 0; r < size; r++) batchRows[r] = subset ? subset[order[from + r]] : order[from + r];
+        bag.stage(set.features, batchRows, size);
+        bag.forward(hidden, headDim);
+        copyDense(set.dense, batchRows, size, dim, hidden, headDim);
         for (let r = 0; r < size; r++) {
           const row = order[from + r];
           for (let c = 0; c < classes; c++) batchTargets[r * classes + c] = set.targets[row * classes + c];
@@ -348,23 +341,16 @@ export async function trainStudent(
         }
         const { gradHidden, loss } = head.step(hidden, batchTargets, batchWeights, size, learningRate);
         epochLoss += loss;
-        // Sparse update: only the embedding rows this batch used move.
-        for (let r = 0; r < size; r++) {
-          const row = subset ? subset[order[from + r]] : order[from + r];
-          const g = r * headDim; // the dense part of the gradient has no parameters below it
-          for (let k = set.features.offsets[row]; k < set.features.offsets[row + 1]; k++) {
-            const scale = learningRate * set.features.values[k];
-            const e = set.features.indices[k] * dim;
-            for (let d = 0; d < dim; d++) embedding[e + d] -= scale * gradHidden[g + d];
-          }
-        }
+        // Sparse update: only the embedding rows this batch used move (the dense part of the gradient, after the bag's
+        // dim values in each row of gradHidden, has no parameters below it).
+        bag.update(gradHidden, headDim, learningRate);
         seen += size;
       }
       const seconds = (performance.now() - started) / 1000;
       hooks.onEpoch?.(epoch, epochLoss / Math.max(weightSum, 1e-12), n / Math.max(seconds, 1e-9));
     }
     const { kernel, bias } = head.weights();
-    return { buckets, dim, denseDim, classes, embedding, kernel: Float32Array.from(kernel), bias: Float32Array.from(bias) };
+    return { buckets, dim, denseDim, classes, embedding: bag.table(), kernel: Float32Array.from(kernel), bias: Float32Array.from(bias) };
   } finally {
     head.dispose();
   }
@@ -415,10 +401,14 @@ export function predictStudent(weights: StudentWeights, bucketFeatures: SparseRo
   const head = new TypedHead(dim + denseDim, classes, weights.kernel, weights.bias);
   const out = new Float32Array(count * classes);
   const chunk = 1024;
-  const hidden = new Float32Array(chunk * (dim + denseDim));
+  const stride = dim + denseDim;
+  const hidden = new Float32Array(chunk * stride);
+  const chunkRows = new Int32Array(chunk);
   for (let from = 0; from < count; from += chunk) {
     const size = Math.min(chunk, count - from);
-    bagForward(features, dense, null, from, size, weights.embedding, dim, hidden, rows);
+    for (let r = 0; r < size; r++) chunkRows[r] = rows ? rows[from + r] : from + r;
+    jsBagForward(features, chunkRows, size, weights.embedding, dim, hidden, stride);
+    copyDense(dense, chunkRows, size, dim, hidden, stride);
     out.set(head.probabilities(hidden, size), from * classes);
   }
   return out;
