@@ -27,6 +27,8 @@ export interface BagKernel {
   update(grad: Float32Array, stride: number, learningRate: number): void;
   /** The table (rows × dim): the js kernel's own array, a copy out of the wasm memory. */
   table(): Float32Array;
+  /** Sets the table to a trained one (rows × dim values), to run forward passes with it (prediction). */
+  load(table: Float32Array): void;
 }
 
 /** Rows of a batch the kernels are built for at most (more are staged in several goes by the caller). */
@@ -83,6 +85,15 @@ export class JsBagKernel implements BagKernel {
   table(): Float32Array {
     return this.embedding;
   }
+
+  load(table: Float32Array): void {
+    checkTableSize(table, this.shape);
+    this.embedding.set(table);
+  }
+}
+
+function checkTableSize(table: Float32Array, shape: BagKernelShape): void {
+  if (table.length !== shape.tableRows * shape.dim) throw new Error(`a table of ${table.length} values for a kernel of ${shape.tableRows} rows × ${shape.dim}`);
 }
 
 /** The forward pass of the header's arithmetic on a plain table (training's js kernel and prediction). */
@@ -374,6 +385,11 @@ export class WasmBagKernel implements BagKernel {
 
   table(): Float32Array {
     return this.f32.slice(0, this.shape.tableRows * this.shape.dim);
+  }
+
+  load(table: Float32Array): void {
+    checkTableSize(table, this.shape);
+    this.f32.set(table, 0);
   }
 }
 

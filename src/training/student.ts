@@ -12,7 +12,7 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import type { SparseRows } from './featurize';
 import { SeededRandom } from './random';
-import { createBagKernel, jsBagForward, type BagKernelName } from './bagKernel';
+import { createBagKernel, type BagKernelName } from './bagKernel';
 
 export interface StudentOptions {
   dim: number;
@@ -387,7 +387,7 @@ function toCompactRows(features: SparseRows, rowBuckets: Int32Array, buckets: nu
  * Class probabilities, rows × classes. Runs in chunks to bound memory. `rows`: only these rows of the features (and
  * dense features), read in place (a peer's held-out half of a million rows is not copied first).
  */
-export function predictStudent(weights: StudentWeights, bucketFeatures: SparseRows, dense?: DenseRows, rows?: Int32Array): Float32Array {
+export function predictStudent(weights: StudentWeights, bucketFeatures: SparseRows, dense?: DenseRows, rows?: Int32Array, kernel?: BagKernelName): Float32Array {
   const { dim, classes, denseDim } = weights;
   if ((dense ? dense.dims : 0) !== denseDim) {
     throw new Error(`the model's head expects ${denseDim} dense feature(s) per row, got ${dense ? dense.dims : 0}`);
@@ -398,16 +398,22 @@ export function predictStudent(weights: StudentWeights, bucketFeatures: SparseRo
     for (let i = 0; i < rows.length; i++) if (!(rows[i] >= 0 && rows[i] < features.rows)) throw new Error(`row ${rows[i]} is not a row of the ${features.rows} feature rows`);
   }
   const count = rows ? rows.length : features.rows;
+  const tableRows = weights.embedding.length / dim;
+  checkIndices(features, rows, tableRows);
   const head = new TypedHead(dim + denseDim, classes, weights.kernel, weights.bias);
   const out = new Float32Array(count * classes);
   const chunk = 1024;
   const stride = dim + denseDim;
+  // The training kernel's forward pass (the same bits as jsBagForward), on the trained table.
+  const bag = createBagKernel({ tableRows, dim, maxStride: stride, maxBatch: chunk }, kernel);
+  bag.load(weights.embedding);
   const hidden = new Float32Array(chunk * stride);
   const chunkRows = new Int32Array(chunk);
   for (let from = 0; from < count; from += chunk) {
     const size = Math.min(chunk, count - from);
     for (let r = 0; r < size; r++) chunkRows[r] = rows ? rows[from + r] : from + r;
-    jsBagForward(features, chunkRows, size, weights.embedding, dim, hidden, stride);
+    bag.stage(features, chunkRows, size);
+    bag.forward(hidden, stride);
     copyDense(dense, chunkRows, size, dim, hidden, stride);
     out.set(head.probabilities(hidden, size), from * classes);
   }

@@ -165,6 +165,31 @@ test('trainStudent: a feature outside the embedding table is an error naming the
   }
 });
 
+test('predictStudent runs the same kernels: wasm-simd and js give the same probabilities, bit for bit, on any rows', async () => {
+  for (const withDense of [false, true]) {
+    const set = toySet(withDense);
+    const trained = await trainStudent(
+      { features: set.features, dense: set.dense, rows: set.subset, targets: set.targets, weights: new Float32Array(set.subset.length).fill(1) },
+      set.tableRows,
+      set.classes,
+      { ...DEFAULT_STUDENT, epochs: 2, minRowUpdates: 0, seed: 9 },
+    );
+    // More rows than one prediction chunk (1,024), in an order that is not the features' own.
+    const rows = Int32Array.from({ length: 2500 }, (_, i) => (i * 37) % set.features.rows);
+    const wasm = predictStudent(trained, set.features, set.dense, rows, 'wasm-simd');
+    assert.deepEqual(bits(wasm), bits(predictStudent(trained, set.features, set.dense, rows, 'js')));
+    assert.ok(wasm.every(Number.isFinite));
+  }
+});
+
+test('predictStudent: a feature outside the embedding table is an error naming the row, not a silent NaN or a read past the table', () => {
+  const features: SparseRows = { rows: 2, offsets: Int32Array.from([0, 1, 2]), indices: Int32Array.from([0, 12]), values: Float32Array.from([1, 1]) };
+  const weights = { buckets: 10, dim: 4, denseDim: 0, classes: 2, embedding: new Float32Array(40), kernel: new Float32Array(8), bias: new Float32Array(2) };
+  for (const kernel of ['js', 'wasm-simd'] as const) {
+    assert.throws(() => predictStudent(weights, features, undefined, undefined, kernel), /feature row 1 names embedding row 12, outside the table's 10 rows/);
+  }
+});
+
 test('where WebAssembly SIMD is missing the js kernel runs by default, and trains the same student as wasm-simd', () => {
   // A child process whose WebAssembly rejects every SIMD module (as a runtime without SIMD would).
   const script = `
