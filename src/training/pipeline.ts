@@ -64,13 +64,16 @@ export const DEFAULT_TUNING: EngineTuning = {
 };
 
 /**
- * The cost of featurizing and of encoding (glove) a row, in the progress plan's unit (one student's epoch over one row),
- * so that the fraction and the time left move from the start of a run instead of after the features: measured on
- * 200,000 AG News rows (issue 11), tokenising a row costs about a quarter of a row-epoch of the students (which train two
- * at a time) and encoding it about half of one.
+ * What a row costs outside the students, in the progress plan's unit (one student's epoch over one row, two students
+ * training at a time), so that the fraction and the time left are right from the start of a run instead of after the
+ * features. Measured on 200,000 AG News rows on the 2-core machine with the wasm SIMD student kernel (issue 11): a
+ * student row-epoch ~16 µs of wall time, tokenising a row ~25 µs, encoding it with glove ~40 µs, one stage's
+ * out-of-fold predictions and calibration ~17 µs, the run's own predictions and explanations at the end ~24 µs.
  */
-const FEATURIZE_WORK_PER_ROW = 0.25;
-const ENCODE_WORK_PER_ROW = 0.5;
+const FEATURIZE_WORK_PER_ROW = 1.5;
+const ENCODE_WORK_PER_ROW = 2.5;
+const CALIBRATE_WORK_PER_ROW = 1;
+const FINISH_WORK_PER_ROW = 1.5;
 
 /** Which final targets `auto` resolves to (measured in docs/BENCHMARKS.md). */
 export const AUTO_FINAL_TARGETS: 'soft' | 'hard' = 'hard';
@@ -328,30 +331,46 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     n * FEATURIZE_WORK_PER_ROW +
     (encoderAsked ? n * ENCODE_WORK_PER_ROW : 0) +
     2 * labelled.length * epochsFor(labelled.length) +
-    options.stages * options.folds * peerRows * epochsFor(peerRows);
+    options.stages * options.folds * peerRows * epochsFor(peerRows) +
+    options.stages * n * CALIBRATE_WORK_PER_ROW +
+    n * FINISH_WORK_PER_ROW;
   let doneWork = 0;
+  /** The final student's part of the plan: taken out where it will likely be the vanilla student (see adoptsLabels). */
+  const finalWork = labelled.length * epochsFor(labelled.length);
+  let finalPlanned = true;
+  const planFinal = (planned: boolean) => {
+    if (planned !== finalPlanned) plannedWork += planned ? finalWork : -finalWork;
+    finalPlanned = planned;
+  };
+  let shownFraction = 0;
   let trainedRowEpochs = 0;
   let trainingMs = 0;
   const report = ({ remainingMsOverride, ...progress }: Omit<DistillProgress, 'elapsedMs' | 'fraction' | 'remainingMs'> & { remainingMsOverride?: number }) => {
     const elapsedMs = performance.now() - started;
-    const fraction = Math.min(1, doneWork / plannedWork);
+    // Never backwards, even where the plan grows again (a final student trained after all).
+    const fraction = (shownFraction = Math.max(shownFraction, Math.min(1, doneWork / plannedWork)));
     const remainingMs = remainingMsOverride ?? (fraction > 0.02 ? (elapsedMs * (1 - fraction)) / fraction : undefined);
     hooks.onProgress?.({ ...progress, elapsedMs, fraction, remainingMs });
   };
 
   report({ phase: 'featurize' });
+  const featurizeStarted = performance.now();
   const texts = rows.map((row) => row.text);
   const { featurizer, features, rowBuckets } = sharedFeatures(texts, tuning.featurizer, (rowsDone) => {
     doneWork = rowsDone * FEATURIZE_WORK_PER_ROW;
     report({ phase: 'featurize' });
   });
   doneWork = n * FEATURIZE_WORK_PER_ROW;
-  // The encoder's own progress line, with a time estimate from its own rate (a model or an endpoint takes minutes).
+  // The wall time of one unit of the plan, as featurizing measured it: the rest of the run after an encoder.
+  const msPerUnit = (performance.now() - featurizeStarted) / Math.max(1, n * FEATURIZE_WORK_PER_ROW);
+  // The encoder's own progress line, with a time estimate from its own rate (a model or an endpoint takes minutes),
+  // plus the rest of the run at the featurizing rate.
   // The run's cancel also aborts an encoder's requests in flight; the endpoint comes with the options (key-free).
   const encoderEnvironment: EncoderEnvironment = { signal: hooks.signal, endpoint: options.encoderEndpoint, ...hooks.encoders };
   const encoding = await encodeRows(texts, options.encoder ?? 'none', encoderEnvironment, checkpoint, log, (encoder, encoded, total, encodeMs) => {
     doneWork = n * FEATURIZE_WORK_PER_ROW + (total > 0 ? (encoded / total) * n : 0) * ENCODE_WORK_PER_ROW;
-    report({ phase: 'featurize', encoder, encoded, toEncode: total, remainingMsOverride: encoded > 0 ? (encodeMs * (total - encoded)) / encoded : undefined });
+    const afterEncoding = (plannedWork - n * (FEATURIZE_WORK_PER_ROW + ENCODE_WORK_PER_ROW)) * msPerUnit;
+    report({ phase: 'featurize', encoder, encoded, toEncode: total, remainingMsOverride: encoded > 0 ? (encodeMs * (total - encoded)) / encoded + afterEncoding : undefined });
   });
   if (encoderAsked && !encoding.encoder) plannedWork -= n * ENCODE_WORK_PER_ROW; // `auto` found no encoder
   doneWork = n * FEATURIZE_WORK_PER_ROW + (encoding.encoder ? n * ENCODE_WORK_PER_ROW : 0);
@@ -579,7 +598,10 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       if (stage === 1 && firstStagePeers) {
         studentCounter += options.folds; // stage 1's peers were trained by the encoder choice, with these seeds
       } else {
-        if (stage === options.stages && calibration && !adoptsLabels(calibration)) startVanilla();
+        if (stage === options.stages && calibration && !adoptsLabels(calibration)) {
+          startVanilla();
+          planFinal(false);
+        }
         const started = startStagePeers(stage, stageTargets);
         trainedStage = { trained: await Promise.all(started.peers), heldOuts: started.heldOuts };
       }
@@ -596,6 +618,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
 
       const calibrationInput: CalibrationInput = { ...calibrationInputBase, peerProbs };
       calibration = tuning.advice === 'naive' ? naiveAdvice(calibrationInput) : calibrate(calibrationInput, { crossFitFolds: tuning.crossFitFolds, priorStrength: tuning.calibrationPrior, changeGuard: tuning.changeGuard, recalibration: tuning.recalibration });
+      doneWork += n * CALIBRATE_WORK_PER_ROW;
       endPhase('calibrate');
       report({ phase: 'calibrate', stage, stages: options.stages });
       log(
@@ -617,6 +640,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     // The final student starts from the vanilla student's seed, so that it differs from vanilla KD only by its targets;
     // where the advice adopted no label (hard targets equal to vanilla's), it *is* the vanilla student.
     const sameAsVanilla = finalTargets === 'hard' && labelled.every((row) => advice.advised[row] === trusted[row]);
+    planFinal(!sameAsVanilla);
     const finalTraining = sameAsVanilla ? undefined : train(labelled, targets, 'final', {}, vanillaSeed);
     finalTraining?.catch(() => undefined); // awaited below, after the vanilla student
     await awaitVanilla();

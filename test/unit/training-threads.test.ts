@@ -184,13 +184,22 @@ test('where the advice adopts no label the vanilla student trains beside the las
   // the vanilla student and nothing would train beside it at the end.
   const rightTeacher = rows(150).map((row, i) => ({ ...row, teacher: LABELS[i % 3] }));
   const seen: string[] = [];
+  const fractions: number[] = [];
+  let atLastCalibration = 0;
   const hard = { ...OPTIONS, finalTargets: 'hard' as const };
   const run = await runDistillation({ rows: rightTeacher, labels: LABELS }, hard, {
     onProgress: (p) => {
       const key = `${p.phase}${p.stage ? ` s${p.stage}` : ''}${p.fold ? ` f${p.fold}` : ''}`;
       if (seen[seen.length - 1] !== key) seen.push(key);
+      fractions.push(p.fraction);
+      if (key === 'calibrate s2') atLastCalibration = p.fraction;
     },
   }, { ...TINY, threads: 2 });
+  // The plan drops the final student (it will be the vanilla student): after the last calibration only the run's own
+  // predictions are left, instead of a final student's epochs that never come.
+  assert.ok(atLastCalibration > 0.95, `fraction at the last calibration ${atLastCalibration}`);
+  assert.ok(fractions.every((f, i) => i === 0 || f >= fractions[i - 1]));
+  assert.equal(fractions[fractions.length - 1], 1);
   assert.deepEqual(run.advisedLabels, rightTeacher.map((row) => row.teacher), 'no label adopted');
   assert.ok(seen.indexOf('vanilla') > seen.indexOf('calibrate s1') && seen.indexOf('vanilla') < seen.indexOf('calibrate s2'), seen.join(', '));
   // Same weights as in one thread, where the students train one after the other in the order they are submitted.
