@@ -370,7 +370,9 @@ export class UseLiteEncoder implements TextEncoder {
   readonly batchRows = USE_LITE_BATCH_ROWS;
   /** Threads this encoder may use (1: this thread only). */
   readonly threads: number;
-  private pool?: { pool: UseLitePool | undefined; problem?: string };
+  private pool?: UseLitePool;
+  /** Why the threads could not start, once they failed: this encoder then encodes in this thread. */
+  private threadProblem?: string;
   private lastThreads = 0;
 
   constructor(
@@ -479,8 +481,8 @@ export class UseLiteEncoder implements TextEncoder {
    * are not started yet, or threads that could not start (the reason is kept for describeUsage).
    */
   private async threadPool(rows: number): Promise<UseLitePool | undefined> {
-    if (this.pool) return this.pool.pool;
-    if (this.threads <= 1 || rows < THREADS_MIN_TEXTS) return undefined;
+    if (this.pool) return this.pool;
+    if (this.threads <= 1 || rows < THREADS_MIN_TEXTS || this.threadProblem) return undefined;
     const backend = await activeBackend();
     if (backend.name !== 'wasm' && backend.name !== 'cpu') return undefined;
     const entry = this.options.threadEntry === undefined ? threadEntry(__dirname, 'useLiteThread') : this.options.threadEntry;
@@ -489,23 +491,23 @@ export class UseLiteEncoder implements TextEncoder {
     try {
       pool = new UseLitePool(entry, { folder: this.files.folder, version: this.version, backend: backend.name }, this.threads);
       await pool.ready;
-      this.pool = { pool };
+      this.pool = pool;
     } catch (error) {
       await pool?.close();
-      this.pool = { pool: undefined, problem: (error as Error).message };
+      this.threadProblem = (error as Error).message;
     }
-    return this.pool.pool;
+    return this.pool;
   }
 
   /** Ends the threads (encodeTexts calls it when done, cancelled or failed); the next large encoding starts them again. */
   async release(): Promise<void> {
-    const pool = this.pool?.pool;
+    const pool = this.pool;
     this.pool = undefined;
     await pool?.close();
   }
 
   describeUsage(): string | undefined {
-    if (this.pool?.problem) return `use-lite threads unavailable (${this.pool.problem}): encoded in one thread`;
+    if (this.threadProblem) return `use-lite threads unavailable (${this.threadProblem}): encoded in one thread`;
     return this.lastThreads > 1 ? `use-lite encoded on ${this.lastThreads} threads` : undefined;
   }
 }
