@@ -41,6 +41,11 @@ export interface TextEncoder {
   describeUsage?(): string | undefined;
   /** Texts per encode call of encodeTexts (between checkpoints, progress and cache appends) for a cacheable encoder; default 256. */
   readonly batchRows?: number;
+  /**
+   * A model that pads each call to its longest text (use-lite) says true: encodeTexts then hands it the texts shortest
+   * first, so that a batch holds texts of similar length. Otherwise they go in their order.
+   */
+  readonly padsToLongest?: boolean;
   /** Ends what an encoding started beyond the encoder itself (use-lite's threads); encodeTexts calls it when done, failed or cancelled. */
   release?(): Promise<void>;
 }
@@ -153,9 +158,8 @@ export async function encodeTexts(
   });
   try {
     if (missing.length && encoder.estimate && onLog) onLog(await encoder.estimate(missing.map((r) => texts[r])));
-    // Texts of similar length in one batch (after the estimate, which samples them in their order): a model pads a
-    // call to its longest text, so it pads less; an endpoint does not care.
-    missing.sort((a, b) => texts[a].length - texts[b].length || a - b);
+    // Texts of similar length in one batch (after the estimate, which samples them in their order), so it pads less.
+    if (encoder.padsToLongest) missing.sort((a, b) => texts[a].length - texts[b].length || a - b);
     const batch = encoder.batchRows ?? 256;
     for (let from = 0; from < missing.length; from += batch) {
       checkpoint?.();

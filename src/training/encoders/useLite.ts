@@ -368,6 +368,7 @@ export class UseLiteEncoder implements TextEncoder {
   private readonly memo = new Map<string, Float32Array>();
   /** Texts per encode call of encodeTexts. */
   readonly batchRows = USE_LITE_BATCH_ROWS;
+  readonly padsToLongest = true;
   /** Threads this encoder may use (1: this thread only). */
   readonly threads: number;
   private pool?: UseLitePool;
