@@ -101,3 +101,24 @@ test('use-lite threads that cannot start: the encoding runs in this thread and t
   const reference = await encodeTexts(openUseLite({ threads: 1 }), texts);
   assert.ok(Buffer.from(values.buffer).equals(Buffer.from(reference.values.buffer)));
 });
+
+test('encodeTexts hands an encoder that pads to its longest text the texts shortest first (in batches of its size); another in their order', async () => {
+  for (const padsToLongest of [true, false]) {
+    const seen: string[][] = [];
+    const encoder = {
+      name: 'recording',
+      version: 'v1',
+      dims: 1,
+      cacheable: true,
+      batchRows: 2,
+      padsToLongest,
+      async encode(texts: readonly string[]) {
+        seen.push([...texts]);
+        return Float32Array.from(texts, (text) => text.length);
+      },
+    };
+    const { values } = await encodeTexts(encoder, ['ccc', 'a', 'dddd', 'bb', 'e']);
+    assert.deepEqual([...values], [3, 1, 4, 2, 1], 'each row gets its own vector back');
+    assert.deepEqual(seen, padsToLongest ? [['a', 'e'], ['bb', 'ccc'], ['dddd']] : [['ccc', 'a'], ['dddd', 'bb'], ['e']]);
+  }
+});
