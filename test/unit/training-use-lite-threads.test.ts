@@ -26,8 +26,8 @@ before(async () => {
 after(() => rmSync(root, { recursive: true, force: true }));
 
 const WORDS = ['market', 'team', 'rallied', 'won', 'the', 'election', 'storm', 'shares', 'season', 'oil', 'court', 'vaccine'];
-/** Texts of 3 to 40 words (so the model calls have different lengths), a batch of 512 and some. */
-const TEXTS = Array.from({ length: USE_LITE_BATCH_ROWS + 88 }, (_, i) => `Row ${i}: ${Array.from({ length: 3 + ((i * 7) % 38) }, (_, w) => WORDS[(i + w * 5) % WORDS.length]).join(' ')}.`);
+/** Texts of 3 to 20 words (so the model calls have different lengths), a batch of 512 and some. */
+const TEXTS = Array.from({ length: USE_LITE_BATCH_ROWS + 88 }, (_, i) => `Row ${i}: ${Array.from({ length: 3 + ((i * 7) % 18) }, (_, w) => WORDS[(i + w * 5) % WORDS.length]).join(' ')}.`);
 
 test('use-lite: the same vectors bit for bit on 1 and 2 threads, the estimate and the log say how many threads', { skip }, async () => {
   const runs = [];
@@ -88,6 +88,24 @@ test('use-lite on threads: cancel rejects at once with the reason, the batch alr
   assert.equal(rerun.cached, USE_LITE_BATCH_ROWS);
   assert.match(lines[0], /^use-lite will encode 88 rows, /);
   assert.equal(rerun.values.filter((x) => x === 0).length < 10, true, 'every row has a vector');
+});
+
+test('use-lite: a cancel while the threads load their models rejects at once, and is not taken for threads that cannot start', { skip }, async () => {
+  const controller = new AbortController();
+  const encoder = openUseLite({ threads: 2, signal: controller.signal });
+  const stop = new Error('distillation cancelled');
+  let abortedAt = 0;
+  setTimeout(() => {
+    abortedAt = performance.now();
+    controller.abort(stop);
+  }, 50);
+  await assert.rejects(
+    encodeTexts(encoder, TEXTS, undefined, undefined, undefined, () => undefined),
+    (error) => error === stop,
+  );
+  const reaction = performance.now() - abortedAt;
+  assert.ok(abortedAt > 0 && reaction < 500, `rejected ${reaction.toFixed(0)} ms after the cancel`);
+  assert.equal(encoder.describeUsage(), undefined, 'a cancel is not a thread problem');
 });
 
 test('use-lite threads that cannot start: the encoding runs in this thread and the log says why', { skip }, async () => {
