@@ -56,8 +56,8 @@ const ESTIMATE_SAMPLE = 128;
 export const USE_LITE_BATCH_ROWS = 512;
 /**
  * Most threads use-lite encodes on (EngineTuning.threads, 0 = one per core, is capped to it): each holds its own
- * backend and model, about 300 MB (10,000 AG News rows on 2 threads: 825 MB peak RSS for the process), so that 4
- * threads stay within the run's 1.5 GB (the threads end before the students train).
+ * backend and model, about 300 MB (10,000 AG News rows on 2 threads: 825 MB peak RSS for the process), so 4 threads
+ * add about 1.2 GB; they end before the students train.
  */
 export const USE_LITE_MAX_THREADS = 4;
 
