@@ -26,6 +26,8 @@ export const entries = [
   { ...common, entryPoints: ['src/training/worker.ts'], outfile: 'dist/worker.js', external: nativeTensorFlow },
   // Student-training threads of worker.js and cli.js (studentPool.ts finds it next to them in dist/).
   { ...common, entryPoints: ['src/training/studentThread.ts'], outfile: 'dist/studentThread.js' },
+  // use-lite's encoding threads on wasm (encoders/useLite.ts finds it next to worker.js and cli.js in dist/).
+  { ...common, entryPoints: ['src/training/encoders/useLiteThread.ts'], outfile: 'dist/useLiteThread.js' },
   {
     ...common,
     entryPoints: ['src/cli/main.ts'],

@@ -39,6 +39,15 @@ export interface TextEncoder {
   estimate?(texts: readonly string[]): Promise<string>;
   /** What it did so far (requests, retries, tokens the server counted), for the log after encoding; undefined if nothing. */
   describeUsage?(): string | undefined;
+  /** Texts per encode call of encodeTexts (between checkpoints, progress and cache appends) for a cacheable encoder; default 256. */
+  readonly batchRows?: number;
+  /**
+   * A model that pads each call to its longest text (use-lite) says true: encodeTexts then hands it the texts shortest
+   * first, so that a batch holds texts of similar length. Otherwise they go in their order.
+   */
+  readonly padsToLongest?: boolean;
+  /** Ends what an encoding started beyond the encoder itself (use-lite's threads); encodeTexts calls it when done, failed or cancelled. */
+  release?(): Promise<void>;
 }
 
 import { parseEncoderChoice, type EncoderChoice } from './types';
@@ -61,6 +70,11 @@ export interface EncoderEnvironment {
   apiKey?: string;
   /** Aborts an encoder's requests in flight (the run's cancel). */
   signal?: AbortSignal;
+  /**
+   * Threads an encoder that computes on the CPU may use (use-lite on wasm): the run's EngineTuning.threads, 0 or
+   * absent = one per core, 1 = none; each encoder caps it (threads.ts threadCount).
+   */
+  threads?: number;
   /** Retry pacing of the `endpoint` encoder (tests shorten it). */
   backoff?: BackoffOptions;
   /**
@@ -142,19 +156,25 @@ export async function encodeTexts(
     if (hit) out.set(hit, r * dims);
     else missing.push(r);
   });
-  if (missing.length && encoder.estimate && onLog) onLog(await encoder.estimate(missing.map((r) => texts[r])));
-  const batch = 256;
-  for (let from = 0; from < missing.length; from += batch) {
-    checkpoint?.();
-    onProgress?.(from, missing.length);
-    const rows = missing.slice(from, from + batch);
-    const values = await encoder.encode(rows.map((r) => texts[r]));
-    if (values.length !== rows.length * dims) throw new Error(`encoder ${encoder.name} returned ${values.length} values for ${rows.length} texts × ${dims} dims`);
-    rows.forEach((r, i) => {
-      const vector = values.subarray(i * dims, (i + 1) * dims);
-      out.set(vector, r * dims);
-      cache?.put(texts[r], vector);
-    });
+  try {
+    if (missing.length && encoder.estimate && onLog) onLog(await encoder.estimate(missing.map((r) => texts[r])));
+    // Texts of similar length in one batch (after the estimate, which samples them in their order), so it pads less.
+    if (encoder.padsToLongest) missing.sort((a, b) => texts[a].length - texts[b].length || a - b);
+    const batch = encoder.batchRows ?? 256;
+    for (let from = 0; from < missing.length; from += batch) {
+      checkpoint?.();
+      onProgress?.(from, missing.length);
+      const rows = missing.slice(from, from + batch);
+      const values = await encoder.encode(rows.map((r) => texts[r]));
+      if (values.length !== rows.length * dims) throw new Error(`encoder ${encoder.name} returned ${values.length} values for ${rows.length} texts × ${dims} dims`);
+      rows.forEach((r, i) => {
+        const vector = values.subarray(i * dims, (i + 1) * dims);
+        out.set(vector, r * dims);
+        cache?.put(texts[r], vector);
+      });
+    }
+  } finally {
+    await encoder.release?.();
   }
   if (missing.length) onProgress?.(missing.length, missing.length);
   return { values: out, cached: texts.length - missing.length };

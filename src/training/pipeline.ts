@@ -366,7 +366,8 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   // The encoder's own progress line, with a time estimate from its own rate (a model or an endpoint takes minutes),
   // plus the rest of the run at the featurizing rate.
   // The run's cancel also aborts an encoder's requests in flight; the endpoint comes with the options (key-free).
-  const encoderEnvironment: EncoderEnvironment = { signal: hooks.signal, endpoint: options.encoderEndpoint, ...hooks.encoders };
+  // use-lite on wasm encodes on the students' threads setting (EngineTuning.threads).
+  const encoderEnvironment: EncoderEnvironment = { signal: hooks.signal, endpoint: options.encoderEndpoint, threads: tuning.threads, ...hooks.encoders };
   const encoding = await encodeRows(texts, options.encoder ?? 'none', encoderEnvironment, checkpoint, log, (encoder, encoded, total, encodeMs) => {
     doneWork = n * FEATURIZE_WORK_PER_ROW + (total > 0 ? (encoded / total) * n : 0) * ENCODE_WORK_PER_ROW;
     const afterEncoding = (plannedWork - n * (FEATURIZE_WORK_PER_ROW + ENCODE_WORK_PER_ROW)) * msPerUnit;

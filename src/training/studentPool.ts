@@ -6,13 +6,10 @@
  * to this code, a Worker that cannot be created, a TensorFlow.js head, or threads ≤ 1) the students train here, one
  * after the other, as before.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { SparseRows } from './featurize';
 import { trainStudent, type DenseRows, type StudentOptions, type StudentWeights, type TrainHooks, type TrainingSet } from './student';
+import { startThread, threadCount, threadEntry } from './threads';
 
 export interface StudentJob {
   /** Rows of the pool's features to train on. */
@@ -62,11 +59,7 @@ export interface PoolOptions {
 
 /** The thread entry next to this code: dist/studentThread.js in the bundles, src/training/studentThread.ts under tsx. */
 export function defaultThreadEntry(): string | null {
-  for (const name of ['studentThread.js', 'studentThread.ts']) {
-    const file = path.join(__dirname, name);
-    if (existsSync(file)) return file;
-  }
-  return null;
+  return threadEntry(__dirname, 'studentThread');
 }
 
 /** What a thread receives once: the run's features. */
@@ -118,14 +111,14 @@ function abortError(): Error {
 }
 
 export function createStudentPool(features: SparseRows, options: PoolOptions): StudentPool {
-  const wanted = Math.min(options.threads > 0 ? options.threads : availableParallelism(), options.maxConcurrent);
+  const wanted = threadCount(options.threads, options.maxConcurrent);
   const entry = options.entry === undefined ? defaultThreadEntry() : options.entry;
   const typedHead = (job: StudentJob) => job.options.head === 'typed';
   let workers: Worker[] = [];
   if (wanted > 1 && entry) {
     try {
       const data = shared(features, options.dense);
-      workers = Array.from({ length: wanted }, () => startWorker(entry, data));
+      workers = Array.from({ length: wanted }, () => startThread(entry, data));
     } catch (error) {
       for (const worker of workers) void worker.terminate();
       workers = [];
@@ -133,15 +126,6 @@ export function createStudentPool(features: SparseRows, options: PoolOptions): S
     }
   }
   return workers.length ? threadPool(workers, features, options, typedHead) : inProcessPool(features, options);
-}
-
-function startWorker(entry: string, data: ThreadData): Worker {
-  if (entry.endsWith('.ts')) {
-    // The sources under tsx (unit tests, benchmarks): the thread loads tsx's require hook, then the entry.
-    const tsx = createRequire(entry).resolve('tsx/cjs');
-    return new Worker(`require(${JSON.stringify(tsx)}); require(${JSON.stringify(entry)});`, { eval: true, workerData: data });
-  }
-  return new Worker(entry, { workerData: data });
 }
 
 /** One student after the other, in this thread (the order of submission). */

@@ -145,14 +145,16 @@ test('use-lite without its model files: a clear error naming the package, the np
 
 test('encodeTexts with use-lite: an estimate line first, batches with checkpoint and progress even without a cache, and a rerun served by the cache', async () => {
   const texts = Array.from({ length: 300 }, (_, i) => `Row ${i}: ${i % 2 ? 'the market rallied' : 'the team won'} on day ${i}.`);
-  const { encoder } = await resolveEncoder('use-lite');
+  // One thread (threads: training-use-lite-threads.test.ts), in batches of 256 instead of USE_LITE_BATCH_ROWS.
+  const { encoder } = await resolveEncoder('use-lite', { threads: 1 });
+  Object.assign(encoder!, { batchRows: 256 });
   const lines: string[] = [];
   const progress: [number, number][] = [];
   let checkpoints = 0;
   const plain = await encodeTexts(encoder!, texts, undefined, () => checkpoints++, (done, total) => progress.push([done, total]), (line) => lines.push(line));
   assert.equal(lines.length, 1);
   assert.match(lines[0], /^use-lite will encode 300 rows, about \d+( min \d+)? s on wasm \(@tensorflow\/tfjs-backend-wasm\)$/);
-  assert.equal(checkpoints, 2, 'one checkpoint per batch of 256');
+  assert.equal(checkpoints, 2, 'one checkpoint per batch of 256 (the batch size given)');
   assert.deepEqual(progress, [[0, 300], [256, 300], [300, 300]]);
 
   const cacheDir = mkdtempSync(path.join(root, 'cache-'));

@@ -21,7 +21,7 @@ export const ENCODER_FACTORIES: Record<Exclude<EncoderName, 'auto' | 'none'>, En
   glove: { open: async (_argument, environment) => openGlove(environment) },
   static: { open: (argument, environment) => openStatic(argument, environment) },
   endpoint: { open: (_argument, environment) => openEndpoint(environment) },
-  'use-lite': { open: async () => openUseLite() },
+  'use-lite': { open: async (_argument, environment) => openUseLite({ threads: environment.threads, signal: environment.signal }) },
 };
 
 /**
