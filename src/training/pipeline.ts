@@ -16,9 +16,9 @@ import { trainStudent, predictStudent, effectiveEpochs, DEFAULT_STUDENT, type De
 import { encodeTexts, fitStandardiser, resolveEncoder, standardise, type DenseStandardiser, type EncoderChoice, type EncoderEnvironment, type TextEncoder } from './encoder';
 import { EmbeddingCache } from './embeddingCache';
 import type { TrainedModel } from './model';
-import { EXPLANATION_LIMITS, type DistillOptions, type DistillPhase, type DistillProgress, type Prediction, type RowExplanation, type TrainingRow } from './types';
+import { EXPLANATION_LIMITS, type DistillOptions, type DistillPhase, type DistillProgress, type RowExplanation, type TrainingRow } from './types';
+import { PredictionTable } from './predictionTable';
 import { explainLogitDifference, mostSimilarRows, type DenseWordVectors } from './explain';
-import { labelRecord, probabilityOf } from './labelRecord';
 
 export type { TrainedModel } from './model';
 
@@ -144,8 +144,8 @@ export interface EncoderReport {
 }
 
 export interface DistillOutput {
-  /** One per input row, same order. */
-  predictions: Prediction[];
+  /** One per input row, same order (typed arrays; `get(i)` gives one Prediction). */
+  predictions: PredictionTable;
   /**
    * One per input row, same order: the label the engine adopts by itself (see CalibrationResult.advised). It differs
    * from `predictions[i].suggested`, the reviewer's suggestion, where the guard keeps the teacher's label.
@@ -210,12 +210,6 @@ function oneHot(index: number, classes: number, out: Float32Array, row: number):
   out[row * classes + index] = 1;
 }
 
-function toRecord(labels: readonly string[], values: ArrayLike<number>, row: number): Record<string, number> {
-  const record = labelRecord(); // any label, `__proto__` included
-  for (let c = 0; c < labels.length; c++) record[labels[c]] = round(values[row * labels.length + c]);
-  return record;
-}
-
 function round(value: number): number {
   return Math.round(value * 1e6) / 1e6;
 }
@@ -247,18 +241,17 @@ export async function runDistillation(input: DistillInput, options: DistillOptio
   const labels = [...input.labels].sort(compareStrings);
   const order = input.rows.map((_, i) => i).sort((a, b) => compareRows(input.rows[a], input.rows[b]));
   const out = await runCanonical({ rows: order.map((i) => input.rows[i]), labels }, options, hooks, tuningOverride);
-  const predictions = new Array<Prediction>(order.length);
   const advisedLabels = new Array<string>(order.length);
   const explanations = new Array<RowExplanation | null>(order.length);
-  // The records are rebuilt only where the caller's label order is not the canonical one (an inferred label set is
-  // sorted already): a million predictions' records are about 400 MB.
-  const sameLabelOrder = input.labels.every((label, i) => label === labels[i]);
+  const from = new Int32Array(order.length); // the caller's row i is the canonical row from[i]
   order.forEach((original, k) => {
-    predictions[original] = sameLabelOrder ? out.predictions[k] : reorderRecords(out.predictions[k], input.labels);
+    from[original] = k;
     advisedLabels[original] = out.advisedLabels[k];
     const explanation = out.explanations[k];
     explanations[original] = explanation ? { ...explanation, row: original } : null;
   });
+  // The same arrays, read in the caller's row and label order (no copy, no object per row).
+  const predictions = out.predictions.reordered(input.rows, from, input.labels);
   const position = input.labels.map((label) => labels.indexOf(label));
   const metrics: DistillMetrics = {
     ...out.metrics,
@@ -276,12 +269,6 @@ function withLabelOrder(model: TrainedModel, labels: readonly string[]): Trained
   for (let d = 0; d < weights.dim + weights.denseDim; d++) source.forEach((from, to) => (kernel[d * weights.classes + to] = weights.kernel[d * weights.classes + from]));
   const bias = Float32Array.from(source, (from) => weights.bias[from]);
   return { ...model, labels: [...labels], weights: { ...weights, kernel, bias } };
-}
-
-/** The same prediction with its label-keyed records in the caller's label order (display only). */
-function reorderRecords(prediction: Prediction, labels: readonly string[]): Prediction {
-  const reorder = (record: Record<string, number>) => labelRecord(labels.map((label) => [label, probabilityOf(record, label) ?? 0] as const));
-  return { ...prediction, probs: reorder(prediction.probs), peer_probs: reorder(prediction.peer_probs), vanilla_probs: reorder(prediction.vanilla_probs) };
 }
 
 async function runCanonical(input: DistillInput, options: DistillOptions, hooks: DistillHooks, tuningOverride: Partial<EngineTuning>): Promise<DistillOutput> {
@@ -622,21 +609,15 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
 
     // Rows without any label (the teacher abstained): the advice is the peers' out-of-sample prediction, tempered on
     // the human labels (calibration.ts fitPeerTemperature), so its stated probability can be trusted like the others.
-    const predictions: Prediction[] = rows.map((row, i) => {
-      const probs = advice.posterior;
-      const suggested = advice.suggested[i];
-      return {
-        id: row.id,
-        line: row.line,
-        teacher: row.teacher,
-        human: row.human,
-        suggested: labels[suggested],
-        p_teacher_wrong: round(advice.pTeacherWrong[i]),
-        flagged: advice.flagged[i] === 1,
-        probs: toRecord(labels, probs, i),
-        peer_probs: toRecord(labels, peerProbs, i),
-        vanilla_probs: toRecord(labels, vanillaProbs, i),
-      };
+    const predictions = new PredictionTable({
+      rows,
+      labels,
+      suggested: advice.suggested,
+      pTeacherWrong: advice.pTeacherWrong,
+      flagged: advice.flagged,
+      probs: advice.posterior,
+      peerProbs,
+      vanillaProbs,
     });
 
     const explanations = explainFlags({
@@ -683,7 +664,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     };
     doneWork = plannedWork;
     report({ phase: 'final' });
-    const advisedLabels = predictions.map((_, i) => labels[advice.advised[i]]);
+    const advisedLabels = Array.from(advice.advised, (label) => labels[label]);
     return {
       predictions,
       advisedLabels,
