@@ -11,7 +11,7 @@ import { calibrate, isSampleLabel, naiveAdvice, argmax, type CalibrationInput, t
 import { fitFeaturizer, fitTransform, compactBuckets, transform, DEFAULT_FEATURIZER, type FeaturizerConfig, type SparseRows, tokenize } from './featurize';
 import { selectBackend, type TensorFlow } from './backend';
 import { stratifiedFolds } from './splits';
-import { createStudentPool, shared } from './studentPool';
+import { createStudentPool, shared, type StudentJob, type TrainedStudent } from './studentPool';
 import { trainStudent, predictStudent, effectiveEpochs, DEFAULT_STUDENT, type DenseRows, type StudentOptions, type StudentWeights } from './student';
 import { encodeTexts, fitStandardiser, resolveEncoder, standardise, type DenseStandardiser, type EncoderChoice, type EncoderEnvironment, type TextEncoder } from './encoder';
 import { EmbeddingCache } from './embeddingCache';
@@ -403,7 +403,8 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       extra: Partial<DistillProgress>,
       seed = options.seed * 7919 + ++studentCounter,
       withDense = dense !== undefined,
-    ): Promise<StudentWeights> => {
+      predict?: StudentJob['predict'],
+    ): Promise<TrainedStudent> => {
       const subsetTargets = new Float32Array(rowIndices.length * classes);
       const weights = new Float32Array(rowIndices.length);
       rowIndices.forEach((row, i) => {
@@ -414,52 +415,51 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       const shown: Shown = { phase, extra, epochs, finished: false };
       group.push(shown);
       const trainStarted = performance.now();
-      const job = { rows: Int32Array.from(rowIndices), targets: subsetTargets, weights, dense: withDense, buckets: rowBuckets.length, classes, options: { ...tuning.student, seed } };
+      const job: StudentJob = { rows: Int32Array.from(rowIndices), targets: subsetTargets, weights, dense: withDense, buckets: rowBuckets.length, classes, options: { ...tuning.student, seed }, ...(predict ? { predict } : {}) };
       return pool
-        .train(job, (epoch, loss, rowsPerSecond) => {
+        .trainAndPredict(job, (epoch, loss, rowsPerSecond) => {
           doneWork += rowIndices.length;
           Object.assign(shown, { epoch, loss, rowsPerSecond });
           showGroup();
         })
-        .then((model) => {
+        .then((trained) => {
           shown.finished = true;
           trainingMs += performance.now() - trainStarted;
           trainedRowEpochs += rowIndices.length * epochs;
           showGroup(); // the next unfinished student's place, even if it has no epoch left to report
 
-          return model;
+          return trained;
         });
     };
-    // The rows are read where they are in the shared features (no copy of a peer's held-out half).
-    const predictRows = (model: StudentWeights, rowIndices: number[] | null): Float32Array =>
-      predictStudent(model, features, model.denseDim ? encoding.dense : undefined, rowIndices ? Int32Array.from(rowIndices) : undefined);
-    /** Starts one stage's K peers (seeds given, or drawn in call order), each with the rows it holds out. */
+    /**
+     * Starts one stage's K peers (seeds given, or drawn in call order), each with the rows it holds out; each predicts
+     * its held-out rows, then the rows without labels, in the thread that trained it (read in place in the shared features).
+     */
     const startStagePeers = (stage: number, stageTargets: Float32Array, seeds?: number[], withDense?: boolean) => {
       const folds = stratifiedFolds(trusted, options.folds, options.seed * 104729 + stage);
       const heldOuts: number[][] = [];
-      const peers: Promise<StudentWeights>[] = [];
+      const peers: Promise<TrainedStudent>[] = [];
       for (let fold = 0; fold < options.folds; fold++) {
         const trainRows = labelled.filter((row) => folds[row] !== fold);
-        heldOuts.push(labelled.filter((row) => folds[row] === fold));
-        peers.push(train(trainRows, stageTargets, 'peer', { fold: fold + 1, folds: options.folds, stage, stages: options.stages }, seeds?.[fold], withDense));
+        const heldOut = labelled.filter((row) => folds[row] === fold);
+        heldOuts.push(heldOut);
+        const predict = Int32Array.from([...heldOut, ...unlabelled]);
+        peers.push(train(trainRows, stageTargets, 'peer', { fold: fold + 1, folds: options.folds, stage, stages: options.stages }, seeds?.[fold], withDense, predict));
       }
       return { heldOuts, peers };
     };
     /** The out-of-fold probabilities of one stage's K peers (rows without labels: the mean of the K peers). */
-    const outOfFold = (trained: StudentWeights[], heldOuts: number[][]): Float32Array<ArrayBuffer> => {
+    const outOfFold = (trained: TrainedStudent[], heldOuts: number[][]): Float32Array<ArrayBuffer> => {
       const stagePeers = new Float32Array(n * classes);
       for (let fold = 0; fold < options.folds; fold++) {
-        const peer = trained[fold];
         const heldOut = heldOuts[fold];
-        const heldProbs = predictRows(peer, heldOut);
-        heldOut.forEach((row, i) => stagePeers.set(heldProbs.subarray(i * classes, (i + 1) * classes), row * classes));
-        if (unlabelled.length) {
-          // Rows without any label are out-of-sample for every peer: average the K peers.
-          const unlabelledProbs = predictRows(peer, unlabelled);
-          unlabelled.forEach((row, i) => {
-            for (let c = 0; c < classes; c++) stagePeers[row * classes + c] += unlabelledProbs[i * classes + c] / options.folds;
-          });
-        }
+        const probabilities = trained[fold].probabilities!; // held-out rows, then the rows without labels
+        heldOut.forEach((row, i) => stagePeers.set(probabilities.subarray(i * classes, (i + 1) * classes), row * classes));
+        // Rows without any label are out-of-sample for every peer: average the K peers.
+        unlabelled.forEach((row, u) => {
+          const i = heldOut.length + u;
+          for (let c = 0; c < classes; c++) stagePeers[row * classes + c] += probabilities[i * classes + c] / options.folds;
+        });
       }
       return stagePeers;
     };
@@ -469,7 +469,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
 
     // 0. The encoder choice (see encoderTrial above).
     let firstStagePeers: Float32Array<ArrayBuffer> | undefined;
-    let firstStageTrained: { trained: StudentWeights[]; heldOuts: number[][] } | undefined;
+    let firstStageTrained: { trained: TrainedStudent[]; heldOuts: number[][] } | undefined;
     const encoderReport: EncoderReport = {
       requested: encoding.requested,
       candidate: encoding.encoder ? { name: encoding.encoder.name, version: encoding.encoder.version, dims: encoding.encoder.dims } : null,
@@ -527,7 +527,8 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
 
     // 1. Vanilla KD (trained beside stage 1's peers, which do not depend on it; after step 0, which decides what it reads).
     const vanillaStarted = performance.now();
-    const vanillaTraining = train(labelled, trustedTargets, 'vanilla', {}).then((model) => ({ model, ms: performance.now() - vanillaStarted }));
+    // It predicts every row in its thread once trained (the vanilla_probs of predictions.jsonl).
+    const vanillaTraining = train(labelled, trustedTargets, 'vanilla', {}, undefined, undefined, 'all').then((trained) => ({ trained, ms: performance.now() - vanillaStarted }));
     vanillaTraining.catch(() => undefined); // awaited below; a failure of a peer must not leave it unhandled
     // After the encoder trial the vanilla student starts alone (stage 1's peers are already trained): nothing before
     // the final student's targets needs it, so it trains beside the later stages' peers and the final student
@@ -536,9 +537,9 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     const awaitVanilla = async () => {
       if (vanillaModel) return;
       const vanilla = await vanillaTraining;
-      vanillaModel = vanilla.model;
-      vanillaProbs = predictRows(vanillaModel, null);
-      // The vanilla phase's time is its own training; the rest of stage 1 counts as peer time (a deferred vanilla
+      vanillaModel = vanilla.trained.weights;
+      vanillaProbs = vanilla.trained.probabilities!;
+      // The vanilla phase's time is its own training and prediction; the rest of stage 1 counts as peer time (a deferred vanilla
       // student's time overlaps the phases it trained beside).
       timings.vanilla = vanilla.ms;
       if (!deferVanilla) phaseStarted += vanilla.ms;
@@ -557,7 +558,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     /** The last stage's peers and the rows each held out: the students that explain a flag. */
     let lastStage: { trained: StudentWeights[]; heldOuts: number[][] } | undefined;
     for (let stage = 1; stage <= options.stages; stage++) {
-      let trainedStage: { trained: StudentWeights[]; heldOuts: number[][] } | undefined;
+      let trainedStage: { trained: TrainedStudent[]; heldOuts: number[][] } | undefined;
       if (stage === 1 && firstStagePeers) {
         studentCounter += options.folds; // stage 1's peers were trained by the encoder choice, with these seeds
       } else {
@@ -569,7 +570,8 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       cursor = 0;
       checkpoint();
       const stagePeers = trainedStage ? outOfFold(trainedStage.trained, trainedStage.heldOuts) : firstStagePeers!;
-      lastStage = trainedStage ?? firstStageTrained;
+      const { trained: lastTrained, heldOuts: lastHeldOuts } = trainedStage ?? firstStageTrained!;
+      lastStage = { trained: lastTrained.map((peer) => peer.weights), heldOuts: lastHeldOuts }; // their probabilities are in stagePeers
       for (let k = 0; k < peerSum.length; k++) peerSum[k] += stagePeers[k];
       lastStagePeers = stagePeers;
       peerProbs = tuning.stageEnsemble === 'mean' ? peerSum.map((value) => value / stage) : stagePeers;
@@ -602,7 +604,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     const finalTraining = sameAsVanilla ? undefined : train(labelled, targets, 'final', {}, vanillaSeed);
     finalTraining?.catch(() => undefined); // awaited below, after the vanilla student
     await awaitVanilla();
-    const finalModel = finalTraining ? await finalTraining : vanillaModel!;
+    const finalModel = finalTraining ? (await finalTraining).weights : vanillaModel!;
     if (sameAsVanilla) log('final student: the advice adopted no label, so it is the vanilla student');
     endPhase('final');
     checkpoint();
