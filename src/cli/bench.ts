@@ -245,10 +245,11 @@ function argmaxLabel(probs: Record<string, number>): string | undefined {
 }
 
 function scoreVariant(out: DistillOutput, train: BenchRow[], humanSet: Set<number>, testProbs: Float32Array, testTruth: Int32Array, classes: number, wallSeconds: number): VariantFigures {
+  const predictions = out.predictions.toArray(); // a benchmark's rows (thousands): one object each is fine
   const rest = train.map((_, i) => i).filter((i) => !humanSet.has(i) && train[i].teacher !== null);
   const isError = rest.map((i) => train[i].teacher !== train[i].gold);
-  const scores = rest.map((i) => out.predictions[i].p_teacher_wrong);
-  const flagged = rest.filter((i) => out.predictions[i].flagged);
+  const scores = rest.map((i) => predictions[i].p_teacher_wrong);
+  const flagged = rest.filter((i) => predictions[i].flagged);
   const flaggedErrors = flagged.filter((i) => train[i].teacher !== train[i].gold).length;
   const errors = isError.filter(Boolean).length;
   const advisedRows = train.map((_, i) => i).filter((i) => !humanSet.has(i));
@@ -256,7 +257,7 @@ function scoreVariant(out: DistillOutput, train: BenchRow[], humanSet: Set<numbe
   const trust = out.metrics.trust;
   const calibration: CalibrationFigures = {
     ece: expectedCalibrationError(scores, isError),
-    flaggedMeanP: flagged.length ? flagged.reduce((a, i) => a + out.predictions[i].p_teacher_wrong, 0) / flagged.length : NaN,
+    flaggedMeanP: flagged.length ? flagged.reduce((a, i) => a + predictions[i].p_teacher_wrong, 0) / flagged.length : NaN,
     sumP: scores.reduce((a, b) => a + b, 0),
     teacherErrors: errors,
     teacherAccuracyTruth: rest.length ? 1 - errors / rest.length : NaN,
@@ -270,12 +271,12 @@ function scoreVariant(out: DistillOutput, train: BenchRow[], humanSet: Set<numbe
     adoptedAccuracy: rest.length ? rest.filter((i) => out.advisedLabels[i] === train[i].gold).length / rest.length : NaN,
     teacherAccuracy: rest.length ? rest.filter((i) => train[i].teacher === train[i].gold).length / rest.length : NaN,
     abstainedRows: abstained.length,
-    abstainedAdviceAccuracy: abstained.length ? abstained.filter((i) => out.predictions[i].suggested === train[i].gold).length / abstained.length : NaN,
-    abstainedAdviceMeanP: abstained.length ? abstained.reduce((a, i) => a + (probabilityOf(out.predictions[i].probs, out.predictions[i].suggested) ?? 0), 0) / abstained.length : NaN,
+    abstainedAdviceAccuracy: abstained.length ? abstained.filter((i) => predictions[i].suggested === train[i].gold).length / abstained.length : NaN,
+    abstainedAdviceMeanP: abstained.length ? abstained.reduce((a, i) => a + (probabilityOf(predictions[i].probs, predictions[i].suggested) ?? 0), 0) / abstained.length : NaN,
   };
   return {
     advisedAccuracy: advisedRows.filter((i) => out.advisedLabels[i] === train[i].gold).length / advisedRows.length,
-    peerAccuracy: advisedRows.filter((i) => argmaxLabel(out.predictions[i].peer_probs) === train[i].gold).length / advisedRows.length,
+    peerAccuracy: advisedRows.filter((i) => argmaxLabel(predictions[i].peer_probs) === train[i].gold).length / advisedRows.length,
     flagged: flagged.length,
     flagPrecision: flagged.length ? flaggedErrors / flagged.length : NaN,
     flagRecall: errors ? flaggedErrors / errors : NaN,
@@ -301,9 +302,9 @@ async function invarianceCheck(rows: TrainingRow[], labels: string[], options: D
   let maxProbabilityDifference = 0;
   let sameFlags = true;
   let sameAdvice = true;
-  out.predictions.forEach((p, k) => {
+  [...out.predictions].forEach((p, k) => {
     const i = rows.length - 1 - k;
-    const q = reference.predictions[i];
+    const q = reference.predictions.get(i);
     for (const label of labels) {
       for (const field of ['probs', 'peer_probs', 'vanilla_probs'] as const) {
         maxProbabilityDifference = Math.max(maxProbabilityDifference, Math.abs((probabilityOf(p[field], label) ?? NaN) - (probabilityOf(q[field], label) ?? NaN)));
@@ -457,10 +458,10 @@ export async function simulateReviewLoop(
    * labels marked as such), and the queue is re-ranked from the new run.
    */
   const reviewLoop = async (retrainRun?: typeof retrain) => {
-    const human = out.predictions.map((prediction) => prediction.human);
+    const human = [...out.predictions].map((prediction) => prediction.human);
     const fromLoop = new Set<number>();
     let started = performance.now();
-    let ranker = prepareRerank({ labels: out.metrics.labels, predictions: out.predictions });
+    let ranker = prepareRerank({ labels: out.metrics.labels, predictions: out.predictions.toArray() });
     const prepareMs = performance.now() - started;
     let rerankMs = 0;
     let reranks = 0;
@@ -489,7 +490,7 @@ export async function simulateReviewLoop(
         const run = await retrainRun(human, fromLoop);
         retrainMs += performance.now() - started;
         retrains++;
-        ranker = prepareRerank({ labels: run.metrics.labels, predictions: run.predictions, reviewedIds: [...fromLoop].map((i) => run.predictions[i].id) });
+        ranker = prepareRerank({ labels: run.metrics.labels, predictions: run.predictions.toArray(), reviewedIds: [...fromLoop].map((i) => run.predictions.get(i).id) });
         log(`seed ${seed}: review loop: retrained after ${reviewed} reviewed (${((performance.now() - started) / 1000).toFixed(1)} s)`);
       }
       current = rerankNow();
@@ -505,8 +506,8 @@ export async function simulateReviewLoop(
   const rerankedFile = rerankedLoop.file;
 
   // Static: the run's ranking and adopted labels, never updated.
-  const staticHuman = out.predictions.map((prediction) => prediction.human);
-  const staticOrder = out.predictions
+  const staticHuman = [...out.predictions].map((prediction) => prediction.human);
+  const staticOrder = [...out.predictions]
     .map((prediction, i) => ({ p: prediction.p_teacher_wrong, i }))
     .filter(({ i }) => staticHuman[i] === null && train[i].teacher !== null)
     .sort((x, y) => y.p - x.p || x.i - y.i)

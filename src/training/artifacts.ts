@@ -29,6 +29,7 @@ import type { FieldMapping } from '../dataset/types';
 import type { InputCounts } from './protocol';
 import { EXPLANATION_LIMITS, type DistillOptions, type Prediction, type RowExplanation } from './types';
 import { labelRecord, toLabelRecord } from './labelRecord';
+import type { Predictions } from './predictionTable';
 
 export const DEFAULT_RUNS_DIR = path.join(PEERKD_FOLDER, 'runs');
 export const TEMP_PREFIX = '.tmp-';
@@ -147,31 +148,85 @@ export function sha256(text: string): string {
 // Writing
 
 /** Rounds probabilities to 6 decimals: enough for ranking and review, and a third of the file size. */
-function round6(value: number): number {
+export function round6(value: number): number {
   return Math.round(value * 1e6) / 1e6;
 }
 
-function roundedProbs(probs: Record<string, number>): Record<string, number> {
-  const out = labelRecord(); // any label, `__proto__` included
-  for (const [label, value] of Object.entries(probs)) out[label] = round6(value);
-  return out;
+/** What JSON.stringify writes for a number. */
+function jsonNumber(value: number): string {
+  return Number.isFinite(value) ? String(value) : 'null';
+}
+
+/** `{"id":`, `,"line":` …: each field's key, in PREDICTION_FIELDS order. */
+const FIELD_PREFIXES = PREDICTION_FIELDS.map((field, index) => `${index ? ',' : '{'}${JSON.stringify(field)}:`);
+
+/**
+ * A label → probability record's keys in the order JSON.stringify writes them (integer-like labels first, ascending,
+ * then the others in the order given), each as its JSON key text (`"World":`), with `column[k]` the position in
+ * `labels` of the k-th written key: a record's text is written straight from a row of rows × labels values.
+ */
+export interface RecordLayout {
+  keys: string[];
+  column: Int32Array;
+}
+
+export function recordLayout(labels: readonly string[]): RecordLayout {
+  const position = new Map(labels.map((label, index) => [label, index]));
+  const order = Object.keys(labelRecord(labels.map((label) => [label, 0] as const)));
+  return { keys: order.map((label) => `${JSON.stringify(label)}:`), column: Int32Array.from(order, (label) => position.get(label)!) };
+}
+
+/** A record's text from `values[offset + column]` (rounded to 6 decimals), keys in `layout`'s order. */
+export function recordText(layout: RecordLayout, values: ArrayLike<number>, offset: number): string {
+  let text = '{';
+  for (let k = 0; k < layout.keys.length; k++) text += (k ? ',' : '') + layout.keys[k] + jsonNumber(round6(values[offset + layout.column[k]]));
+  return text + '}';
+}
+
+/** The fields of a line whose records are already JSON text (recordText). */
+export interface PredictionLineFields extends Omit<Prediction, 'probs' | 'peer_probs' | 'vanilla_probs'> {
+  probs: string;
+  peer_probs: string;
+  vanilla_probs: string;
+}
+
+/**
+ * The one writer of a predictions.jsonl line: exactly the public fields in their fixed order, probabilities rounded
+ * to 6 decimals, the bytes JSON.stringify would write for the object. formatPrediction (one Prediction object) and
+ * PredictionTable (a run's rows, from its typed arrays, without an object per row) both come here.
+ */
+export function predictionLine(fields: PredictionLineFields): string {
+  const texts = [
+    JSON.stringify(fields.id),
+    jsonNumber(fields.line),
+    fields.teacher === null ? 'null' : JSON.stringify(fields.teacher),
+    fields.human === null ? 'null' : JSON.stringify(fields.human),
+    JSON.stringify(fields.suggested),
+    jsonNumber(round6(fields.p_teacher_wrong)),
+    fields.flagged ? 'true' : 'false',
+    fields.probs,
+    fields.peer_probs,
+    fields.vanilla_probs,
+  ];
+  let line = '';
+  for (let index = 0; index < texts.length; index++) line += FIELD_PREFIXES[index] + texts[index];
+  return line + '}';
+}
+
+/** A label-keyed record's text (its own keys, in their order). */
+function objectRecordText(record: Readonly<Record<string, number>>): string {
+  const labels = Object.keys(record);
+  return recordText(recordLayout(labels), labels.map((label) => record[label]), 0);
 }
 
 /** One predictions.jsonl line, with exactly the public fields in their fixed order. */
 export function formatPrediction(prediction: Prediction): string {
-  const ordered: Prediction = {
-    id: prediction.id,
-    line: prediction.line,
-    teacher: prediction.teacher,
-    human: prediction.human,
-    suggested: prediction.suggested,
-    p_teacher_wrong: round6(prediction.p_teacher_wrong),
-    flagged: prediction.flagged,
-    probs: roundedProbs(prediction.probs),
-    peer_probs: roundedProbs(prediction.peer_probs),
-    vanilla_probs: roundedProbs(prediction.vanilla_probs),
-  };
-  return JSON.stringify(ordered);
+  return predictionLine({
+    ...prediction,
+    probs: objectRecordText(prediction.probs),
+    peer_probs: objectRecordText(prediction.peer_probs),
+    vanilla_probs: objectRecordText(prediction.vanilla_probs),
+  });
 }
 
 /** Predictions formatted and written at once (writePredictions). */
@@ -238,13 +293,15 @@ export class RunWriter {
    * One line per prediction, written in blocks: a million predictions as one string (then its UTF-8 copy) cost
    * 600 MB at the end of a run, when the worker's memory is at its highest.
    */
-  async writePredictions(predictions: readonly Prediction[]): Promise<void> {
+  async writePredictions(predictions: Predictions): Promise<void> {
+    // A run's table formats each line from its typed arrays (no Prediction object per row); an array, each object.
+    const line = 'line' in predictions ? (index: number) => predictions.line(index) : (index: number) => formatPrediction(predictions[index]);
     const handle = await fs.open(path.join(this.tempDir, PREDICTIONS_FILE), 'w');
     try {
       for (let from = 0; from < predictions.length; from += PREDICTION_BLOCK_ROWS) {
         const to = Math.min(predictions.length, from + PREDICTION_BLOCK_ROWS);
         let block = '';
-        for (let index = from; index < to; index++) block += formatPrediction(predictions[index]) + '\n';
+        for (let index = from; index < to; index++) block += line(index) + '\n';
         await handle.writeFile(block, 'utf8'); // at the current position: after the blocks before it
       }
       await handle.sync();

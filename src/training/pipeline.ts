@@ -11,14 +11,14 @@ import { calibrate, isSampleLabel, naiveAdvice, argmax, type CalibrationInput, t
 import { fitFeaturizer, fitTransform, compactBuckets, transform, DEFAULT_FEATURIZER, type FeaturizerConfig, type SparseRows, tokenize } from './featurize';
 import { selectBackend, type TensorFlow } from './backend';
 import { stratifiedFolds } from './splits';
-import { createStudentPool, shared } from './studentPool';
+import { createStudentPool, shared, type StudentJob, type TrainedStudent } from './studentPool';
 import { trainStudent, predictStudent, effectiveEpochs, DEFAULT_STUDENT, type DenseRows, type StudentOptions, type StudentWeights } from './student';
 import { encodeTexts, fitStandardiser, resolveEncoder, standardise, type DenseStandardiser, type EncoderChoice, type EncoderEnvironment, type TextEncoder } from './encoder';
 import { EmbeddingCache } from './embeddingCache';
 import type { TrainedModel } from './model';
-import { EXPLANATION_LIMITS, type DistillOptions, type DistillPhase, type DistillProgress, type Prediction, type RowExplanation, type TrainingRow } from './types';
+import { EXPLANATION_LIMITS, type DistillOptions, type DistillPhase, type DistillProgress, type RowExplanation, type TrainingRow } from './types';
+import { PredictionTable } from './predictionTable';
 import { explainLogitDifference, mostSimilarRows, type DenseWordVectors } from './explain';
-import { labelRecord, probabilityOf } from './labelRecord';
 
 export type { TrainedModel } from './model';
 
@@ -147,8 +147,8 @@ export interface EncoderReport {
 }
 
 export interface DistillOutput {
-  /** One per input row, same order. */
-  predictions: Prediction[];
+  /** One per input row, same order (typed arrays; `get(i)` gives one Prediction). */
+  predictions: PredictionTable;
   /**
    * One per input row, same order: the label the engine adopts by itself (see CalibrationResult.advised). It differs
    * from `predictions[i].suggested`, the reviewer's suggestion, where the guard keeps the teacher's label.
@@ -213,12 +213,6 @@ function oneHot(index: number, classes: number, out: Float32Array, row: number):
   out[row * classes + index] = 1;
 }
 
-function toRecord(labels: readonly string[], values: ArrayLike<number>, row: number): Record<string, number> {
-  const record = labelRecord(); // any label, `__proto__` included
-  for (let c = 0; c < labels.length; c++) record[labels[c]] = round(values[row * labels.length + c]);
-  return record;
-}
-
 function round(value: number): number {
   return Math.round(value * 1e6) / 1e6;
 }
@@ -250,18 +244,17 @@ export async function runDistillation(input: DistillInput, options: DistillOptio
   const labels = [...input.labels].sort(compareStrings);
   const order = input.rows.map((_, i) => i).sort((a, b) => compareRows(input.rows[a], input.rows[b]));
   const out = await runCanonical({ rows: order.map((i) => input.rows[i]), labels }, options, hooks, tuningOverride);
-  const predictions = new Array<Prediction>(order.length);
   const advisedLabels = new Array<string>(order.length);
   const explanations = new Array<RowExplanation | null>(order.length);
-  // The records are rebuilt only where the caller's label order is not the canonical one (an inferred label set is
-  // sorted already): a million predictions' records are about 400 MB.
-  const sameLabelOrder = input.labels.every((label, i) => label === labels[i]);
+  const from = new Int32Array(order.length); // the caller's row i is the canonical row from[i]
   order.forEach((original, k) => {
-    predictions[original] = sameLabelOrder ? out.predictions[k] : reorderRecords(out.predictions[k], input.labels);
+    from[original] = k;
     advisedLabels[original] = out.advisedLabels[k];
     const explanation = out.explanations[k];
     explanations[original] = explanation ? { ...explanation, row: original } : null;
   });
+  // The same arrays, read in the caller's row and label order (no copy, no object per row).
+  const predictions = out.predictions.reordered(input.rows, from, input.labels);
   const position = input.labels.map((label) => labels.indexOf(label));
   const metrics: DistillMetrics = {
     ...out.metrics,
@@ -279,12 +272,6 @@ function withLabelOrder(model: TrainedModel, labels: readonly string[]): Trained
   for (let d = 0; d < weights.dim + weights.denseDim; d++) source.forEach((from, to) => (kernel[d * weights.classes + to] = weights.kernel[d * weights.classes + from]));
   const bias = Float32Array.from(source, (from) => weights.bias[from]);
   return { ...model, labels: [...labels], weights: { ...weights, kernel, bias } };
-}
-
-/** The same prediction with its label-keyed records in the caller's label order (display only). */
-function reorderRecords(prediction: Prediction, labels: readonly string[]): Prediction {
-  const reorder = (record: Record<string, number>) => labelRecord(labels.map((label) => [label, probabilityOf(record, label) ?? 0] as const));
-  return { ...prediction, probs: reorder(prediction.probs), peer_probs: reorder(prediction.peer_probs), vanilla_probs: reorder(prediction.vanilla_probs) };
 }
 
 async function runCanonical(input: DistillInput, options: DistillOptions, hooks: DistillHooks, tuningOverride: Partial<EngineTuning>): Promise<DistillOutput> {
@@ -436,7 +423,8 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       extra: Partial<DistillProgress>,
       seed = options.seed * 7919 + ++studentCounter,
       withDense = dense !== undefined,
-    ): Promise<StudentWeights> => {
+      predict?: StudentJob['predict'],
+    ): Promise<TrainedStudent> => {
       const subsetTargets = new Float32Array(rowIndices.length * classes);
       const weights = new Float32Array(rowIndices.length);
       rowIndices.forEach((row, i) => {
@@ -447,52 +435,51 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       const shown: Shown = { phase, extra, epochs, finished: false };
       group.push(shown);
       const trainStarted = performance.now();
-      const job = { rows: Int32Array.from(rowIndices), targets: subsetTargets, weights, dense: withDense, buckets: rowBuckets.length, classes, options: { ...tuning.student, seed } };
+      const job: StudentJob = { rows: Int32Array.from(rowIndices), targets: subsetTargets, weights, dense: withDense, buckets: rowBuckets.length, classes, options: { ...tuning.student, seed }, ...(predict ? { predict } : {}) };
       return pool
-        .train(job, (epoch, loss, rowsPerSecond) => {
+        .trainAndPredict(job, (epoch, loss, rowsPerSecond) => {
           doneWork += rowIndices.length;
           Object.assign(shown, { epoch, loss, rowsPerSecond });
           showGroup();
         })
-        .then((model) => {
+        .then((trained) => {
           shown.finished = true;
           trainingMs += performance.now() - trainStarted;
           trainedRowEpochs += rowIndices.length * epochs;
           showGroup(); // the next unfinished student's place, even if it has no epoch left to report
 
-          return model;
+          return trained;
         });
     };
-    // The rows are read where they are in the shared features (no copy of a peer's held-out half).
-    const predictRows = (model: StudentWeights, rowIndices: number[] | null): Float32Array =>
-      predictStudent(model, features, model.denseDim ? encoding.dense : undefined, rowIndices ? Int32Array.from(rowIndices) : undefined);
-    /** Starts one stage's K peers (seeds given, or drawn in call order), each with the rows it holds out. */
+    /**
+     * Starts one stage's K peers (seeds given, or drawn in call order), each with the rows it holds out; each predicts
+     * its held-out rows, then the rows without labels, in the thread that trained it (read in place in the shared features).
+     */
     const startStagePeers = (stage: number, stageTargets: Float32Array, seeds?: number[], withDense?: boolean) => {
       const folds = stratifiedFolds(trusted, options.folds, options.seed * 104729 + stage);
       const heldOuts: number[][] = [];
-      const peers: Promise<StudentWeights>[] = [];
+      const peers: Promise<TrainedStudent>[] = [];
       for (let fold = 0; fold < options.folds; fold++) {
         const trainRows = labelled.filter((row) => folds[row] !== fold);
-        heldOuts.push(labelled.filter((row) => folds[row] === fold));
-        peers.push(train(trainRows, stageTargets, 'peer', { fold: fold + 1, folds: options.folds, stage, stages: options.stages }, seeds?.[fold], withDense));
+        const heldOut = labelled.filter((row) => folds[row] === fold);
+        heldOuts.push(heldOut);
+        const predict = Int32Array.from([...heldOut, ...unlabelled]);
+        peers.push(train(trainRows, stageTargets, 'peer', { fold: fold + 1, folds: options.folds, stage, stages: options.stages }, seeds?.[fold], withDense, predict));
       }
       return { heldOuts, peers };
     };
     /** The out-of-fold probabilities of one stage's K peers (rows without labels: the mean of the K peers). */
-    const outOfFold = (trained: StudentWeights[], heldOuts: number[][]): Float32Array<ArrayBuffer> => {
+    const outOfFold = (trained: TrainedStudent[], heldOuts: number[][]): Float32Array<ArrayBuffer> => {
       const stagePeers = new Float32Array(n * classes);
       for (let fold = 0; fold < options.folds; fold++) {
-        const peer = trained[fold];
         const heldOut = heldOuts[fold];
-        const heldProbs = predictRows(peer, heldOut);
-        heldOut.forEach((row, i) => stagePeers.set(heldProbs.subarray(i * classes, (i + 1) * classes), row * classes));
-        if (unlabelled.length) {
-          // Rows without any label are out-of-sample for every peer: average the K peers.
-          const unlabelledProbs = predictRows(peer, unlabelled);
-          unlabelled.forEach((row, i) => {
-            for (let c = 0; c < classes; c++) stagePeers[row * classes + c] += unlabelledProbs[i * classes + c] / options.folds;
-          });
-        }
+        const probabilities = trained[fold].probabilities!; // held-out rows, then the rows without labels
+        heldOut.forEach((row, i) => stagePeers.set(probabilities.subarray(i * classes, (i + 1) * classes), row * classes));
+        // Rows without any label are out-of-sample for every peer: average the K peers.
+        unlabelled.forEach((row, u) => {
+          const i = heldOut.length + u;
+          for (let c = 0; c < classes; c++) stagePeers[row * classes + c] += probabilities[i * classes + c] / options.folds;
+        });
       }
       return stagePeers;
     };
@@ -502,7 +489,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
 
     // 0. The encoder choice (see encoderTrial above).
     let firstStagePeers: Float32Array<ArrayBuffer> | undefined;
-    let firstStageTrained: { trained: StudentWeights[]; heldOuts: number[][] } | undefined;
+    let firstStageTrained: { trained: TrainedStudent[]; heldOuts: number[][] } | undefined;
     const encoderReport: EncoderReport = {
       requested: encoding.requested,
       candidate: encoding.encoder ? { name: encoding.encoder.name, version: encoding.encoder.version, dims: encoding.encoder.dims } : null,
@@ -567,18 +554,19 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     studentCounter++;
     const finalTargets = options.finalTargets === 'auto' ? AUTO_FINAL_TARGETS : options.finalTargets;
     const adoptsLabels = (advice: CalibrationResult) => finalTargets !== 'hard' || labelled.some((row) => advice.advised[row] !== trusted[row]);
-    let vanillaTraining: Promise<{ model: StudentWeights; ms: number }> | undefined;
+    let vanillaTraining: Promise<{ trained: TrainedStudent; ms: number }> | undefined;
     const startVanilla = () => {
       const vanillaStarted = performance.now();
-      vanillaTraining = train(labelled, trustedTargets, 'vanilla', {}, vanillaSeed).then((model) => ({ model, ms: performance.now() - vanillaStarted }));
+      // It predicts every row in its thread once trained (the vanilla_probs of predictions.jsonl).
+      vanillaTraining = train(labelled, trustedTargets, 'vanilla', {}, vanillaSeed, undefined, 'all').then((trained) => ({ trained, ms: performance.now() - vanillaStarted }));
       vanillaTraining.catch(() => undefined); // awaited below; a failure of the final student must not leave it unhandled
     };
     const awaitVanilla = async () => {
       if (vanillaModel) return;
       const vanilla = await vanillaTraining!;
-      vanillaModel = vanilla.model;
-      vanillaProbs = predictRows(vanillaModel, null);
-      // The vanilla phase's time is its own training, which overlaps the final student's.
+      vanillaModel = vanilla.trained.weights;
+      vanillaProbs = vanilla.trained.probabilities!;
+      // The vanilla phase's time is its own training and prediction, which overlaps the final student's.
       timings.vanilla = vanilla.ms;
       log(`vanilla student trained on ${labelled.length} rows`);
     };
@@ -595,7 +583,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     /** The last stage's peers and the rows each held out: the students that explain a flag. */
     let lastStage: { trained: StudentWeights[]; heldOuts: number[][] } | undefined;
     for (let stage = 1; stage <= options.stages; stage++) {
-      let trainedStage: { trained: StudentWeights[]; heldOuts: number[][] } | undefined;
+      let trainedStage: { trained: TrainedStudent[]; heldOuts: number[][] } | undefined;
       if (stage === 1 && firstStagePeers) {
         studentCounter += options.folds; // stage 1's peers were trained by the encoder choice, with these seeds
       } else {
@@ -611,7 +599,8 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       cursor = 0;
       checkpoint();
       const stagePeers = trainedStage ? outOfFold(trainedStage.trained, trainedStage.heldOuts) : firstStagePeers!;
-      lastStage = trainedStage ?? firstStageTrained;
+      const { trained: lastTrained, heldOuts: lastHeldOuts } = trainedStage ?? firstStageTrained!;
+      lastStage = { trained: lastTrained.map((peer) => peer.weights), heldOuts: lastHeldOuts }; // their probabilities are in stagePeers
       for (let k = 0; k < peerSum.length; k++) peerSum[k] += stagePeers[k];
       lastStagePeers = stagePeers;
       peerProbs = tuning.stageEnsemble === 'mean' ? peerSum.map((value) => value / stage) : stagePeers;
@@ -645,28 +634,22 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     const finalTraining = sameAsVanilla ? undefined : train(labelled, targets, 'final', {}, vanillaSeed);
     finalTraining?.catch(() => undefined); // awaited below, after the vanilla student
     await awaitVanilla();
-    const finalModel = finalTraining ? await finalTraining : vanillaModel!;
+    const finalModel = finalTraining ? (await finalTraining).weights : vanillaModel!;
     if (sameAsVanilla) log('final student: the advice adopted no label, so it is the vanilla student');
     endPhase('final');
     checkpoint();
 
     // Rows without any label (the teacher abstained): the advice is the peers' out-of-sample prediction, tempered on
     // the human labels (calibration.ts fitPeerTemperature), so its stated probability can be trusted like the others.
-    const predictions: Prediction[] = rows.map((row, i) => {
-      const probs = advice.posterior;
-      const suggested = advice.suggested[i];
-      return {
-        id: row.id,
-        line: row.line,
-        teacher: row.teacher,
-        human: row.human,
-        suggested: labels[suggested],
-        p_teacher_wrong: round(advice.pTeacherWrong[i]),
-        flagged: advice.flagged[i] === 1,
-        probs: toRecord(labels, probs, i),
-        peer_probs: toRecord(labels, peerProbs, i),
-        vanilla_probs: toRecord(labels, vanillaProbs, i),
-      };
+    const predictions = new PredictionTable({
+      rows,
+      labels,
+      suggested: advice.suggested,
+      pTeacherWrong: advice.pTeacherWrong,
+      flagged: advice.flagged,
+      probs: advice.posterior,
+      peerProbs,
+      vanillaProbs,
     });
 
     const explanations = explainFlags({
@@ -713,7 +696,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     };
     doneWork = plannedWork;
     report({ phase: 'final' });
-    const advisedLabels = predictions.map((_, i) => labels[advice.advised[i]]);
+    const advisedLabels = Array.from(advice.advised, (label) => labels[label]);
     return {
       predictions,
       advisedLabels,

@@ -8,7 +8,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { SparseRows } from './featurize';
-import { trainStudent, type DenseRows, type StudentOptions, type StudentWeights, type TrainHooks, type TrainingSet } from './student';
+import { predictStudent, trainStudent, type DenseRows, type StudentOptions, type StudentWeights, type TrainHooks, type TrainingSet } from './student';
 import { startThread, threadCount, threadEntry } from './threads';
 
 export interface StudentJob {
@@ -23,6 +23,18 @@ export interface StudentJob {
   buckets: number;
   classes: number;
   options: StudentOptions;
+  /**
+   * Rows of the pool's features to predict with the trained student, in the thread that trained it (`all`: every
+   * row): held-out probabilities come back with the weights instead of being computed after, one student at a time,
+   * in the run's thread. Each row's probabilities depend on the weights and the row only: the same whatever the threads.
+   */
+  predict?: Int32Array | 'all';
+}
+
+/** A trained student, and its probabilities (rows × classes) on the job's `predict` rows where it asked for them. */
+export interface TrainedStudent {
+  weights: StudentWeights;
+  probabilities?: Float32Array;
 }
 
 export interface ThreadJob extends StudentJob {
@@ -31,13 +43,15 @@ export interface ThreadJob extends StudentJob {
 
 export type ThreadReply =
   | { type: 'epoch'; id: number; epoch: number; loss: number; rowsPerSecond: number }
-  | { type: 'done'; id: number; weights: StudentWeights }
+  | { type: 'done'; id: number; weights: StudentWeights; probabilities?: Float32Array }
   | { type: 'error'; id: number; message: string };
 
 export interface StudentPool {
   /** Threads that train students (0: they train in this thread). */
   readonly threads: number;
   train(job: StudentJob, onEpoch?: TrainHooks['onEpoch']): Promise<StudentWeights>;
+  /** train(), and the student's probabilities on the job's `predict` rows. */
+  trainAndPredict(job: StudentJob, onEpoch?: TrainHooks['onEpoch']): Promise<TrainedStudent>;
   close(): Promise<void>;
 }
 
@@ -92,6 +106,14 @@ export function shared(features: SparseRows, dense: DenseRows | undefined): Thre
   };
 }
 
+/** Trains a job's student and predicts its `predict` rows (in a student thread, or in-process). */
+export async function runJob(data: ThreadData, job: StudentJob, hooks: TrainHooks = {}): Promise<TrainedStudent> {
+  const weights = await trainStudent(jobSet(data, job), job.buckets, job.classes, job.options, hooks);
+  if (job.predict === undefined) return { weights };
+  const dense = weights.denseDim ? data.dense : undefined;
+  return { weights, probabilities: predictStudent(weights, data.features, dense, job.predict === 'all' ? undefined : job.predict) };
+}
+
 /** A job's training set: its rows of the features (read in place, not copied), with the dense features where it reads them. */
 export function jobSet(data: ThreadData, job: StudentJob): TrainingSet {
   if (job.dense && !data.dense) throw new Error('the student reads dense features, but the pool has none');
@@ -132,19 +154,15 @@ export function createStudentPool(features: SparseRows, options: PoolOptions): S
 function inProcessPool(features: SparseRows, options: PoolOptions): StudentPool {
   const data: ThreadData = { features, dense: options.dense };
   let queue: Promise<unknown> = Promise.resolve();
+  const trainAndPredict = (job: StudentJob, onEpoch?: TrainHooks['onEpoch']) => {
+    const run = queue.then(() => runJob(data, job, { tf: options.tf, checkpoint: options.checkpoint, onEpoch }));
+    queue = run.catch(() => undefined);
+    return run;
+  };
   return {
     threads: 0,
-    train(job, onEpoch) {
-      const run = queue.then(() =>
-        trainStudent(jobSet(data, job), job.buckets, job.classes, job.options, {
-          tf: options.tf,
-          checkpoint: options.checkpoint,
-          onEpoch,
-        }),
-      );
-      queue = run.catch(() => undefined);
-      return run;
-    },
+    trainAndPredict,
+    train: (job, onEpoch) => trainAndPredict(job, onEpoch).then((trained) => trained.weights),
     async close() {},
   };
 }
@@ -152,7 +170,7 @@ function inProcessPool(features: SparseRows, options: PoolOptions): StudentPool 
 interface Pending {
   job: ThreadJob;
   onEpoch?: TrainHooks['onEpoch'];
-  resolve(weights: StudentWeights): void;
+  resolve(trained: TrainedStudent): void;
   reject(error: Error): void;
 }
 
@@ -198,7 +216,7 @@ function threadPool(workers: Worker[], features: SparseRows, options: PoolOption
       }
       running.delete(worker);
       idle.push(worker);
-      if (reply.type === 'done') pending.resolve(reply.weights);
+      if (reply.type === 'done') pending.resolve({ weights: reply.weights, ...(reply.probabilities ? { probabilities: reply.probabilities } : {}) });
       else {
         // This student is no longer running: reject it here (failAll rejects the running and the waiting ones).
         const error = new Error(`a student thread failed: ${reply.message}`);
@@ -213,17 +231,19 @@ function threadPool(workers: Worker[], features: SparseRows, options: PoolOption
     });
   }
 
+  const trainAndPredict = (job: StudentJob, onEpoch?: TrainHooks['onEpoch']): Promise<TrainedStudent> => {
+    if (!typedHead(job)) return fallback.trainAndPredict(job, onEpoch);
+    if (options.signal?.aborted) return Promise.reject(abortError());
+    if (failure) return Promise.reject(failure);
+    return new Promise<TrainedStudent>((resolve, reject) => {
+      waiting.push({ job: { ...job, id: nextId++ }, onEpoch, resolve, reject });
+      dispatch();
+    });
+  };
   return {
     threads: workers.length,
-    train(job, onEpoch) {
-      if (!typedHead(job)) return fallback.train(job, onEpoch);
-      if (options.signal?.aborted) return Promise.reject(abortError());
-      if (failure) return Promise.reject(failure);
-      return new Promise<StudentWeights>((resolve, reject) => {
-        waiting.push({ job: { ...job, id: nextId++ }, onEpoch, resolve, reject });
-        dispatch();
-      });
-    },
+    trainAndPredict,
+    train: (job, onEpoch) => trainAndPredict(job, onEpoch).then((trained) => trained.weights),
     async close() {
       options.signal?.removeEventListener('abort', onAbort);
       failure ??= new Error('the student pool is closed');

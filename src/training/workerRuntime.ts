@@ -30,7 +30,8 @@ import {
   type RunSummary,
   type WorkerToHostMessage,
 } from './protocol';
-import type { BackendPreference, DistillOptions, DistillProgress, Prediction, RowExplanation, TrainingRow } from './types';
+import type { BackendPreference, DistillOptions, DistillProgress, RowExplanation, TrainingRow } from './types';
+import { scoresAt, type Predictions } from './predictionTable';
 import type { EncoderEnvironment } from './encoder';
 import { EMBEDDING_CACHE_DIR_NAME } from './embeddingCache';
 import { markReviewedRows, readPreviousRun, reviewedIdsOf } from './reviewedRows';
@@ -44,7 +45,8 @@ export interface DistillationEngine {
     options: DistillOptions,
     hooks?: { onProgress?: (progress: DistillProgress) => void; onLog?: (message: string) => void; signal?: AbortSignal; encoders?: EncoderEnvironment },
   ): Promise<{
-    predictions: Prediction[];
+    /** One per row: the pipeline's table, or Prediction objects (a scripted engine). */
+    predictions: Predictions;
     /** Why each flagged row is flagged (explanations.jsonl); an engine without them writes none. */
     explanations?: (RowExplanation | null)[];
     metrics: unknown;
@@ -105,7 +107,7 @@ function encoderSummary(encoder: RunEncoder): string {
 }
 
 export function summarize(
-  predictions: readonly Prediction[],
+  predictions: Predictions,
   input: PreparedInput,
   base: { runId: string; runDir: string; datasetPath: string; backend: { name: string; skipped: { name: string; reason: string }[] }; metrics: unknown; elapsedMs: number },
 ): RunSummary {
@@ -114,7 +116,8 @@ export function summarize(
   let teacherRightMass = 0;
   let bothLabelled = 0;
   let agreeing = 0;
-  for (const prediction of predictions) {
+  for (let index = 0; index < predictions.length; index++) {
+    const prediction = scoresAt(predictions, index); // not get(): a million rows' probability records are not needed
     if (prediction.flagged) flagged++;
     if (prediction.teacher !== null && prediction.human === null) {
       teacherOnly++;

@@ -128,11 +128,11 @@ test('a run explains each flagged row with the peer that held it out, and names 
     {},
     { featurizer: { buckets: 1 << 12, wordNgrams: 2, charNgrams: null }, student: { dim: 8, epochs: 8, learningRate: 0.5, batchSize: 8, head: 'typed' } },
   );
-  const flagged = out.predictions.filter((p) => p.flagged);
+  const flagged = out.predictions.toArray().filter((p) => p.flagged);
   assert.ok(flagged.length > 0, 'the run flags rows');
   let compared = 0;
   let againstSeen = 0;
-  out.predictions.forEach((prediction, i) => {
+  out.predictions.toArray().forEach((prediction, i) => {
     const explanation = out.explanations[i];
     if (!prediction.flagged) {
       assert.equal(explanation, null);

@@ -51,7 +51,7 @@ test('distillation: one prediction per row in order, human rows trusted, wrong t
   assert.ok(fractions.every((f, i) => f >= 0 && f <= 1 && (i === 0 || f >= fractions[i - 1])), 'progress fraction rises within [0, 1]');
   assert.equal(fractions[fractions.length - 1], 1);
   assert.equal(out.predictions.length, rows.length);
-  out.predictions.forEach((prediction, i) => {
+  out.predictions.toArray().forEach((prediction, i) => {
     assert.equal(prediction.id, rows[i].id);
     assert.equal(prediction.line, rows[i].line);
     assert.deepEqual(Object.keys(prediction.probs), LABELS);
@@ -69,9 +69,9 @@ test('distillation: one prediction per row in order, human rows trusted, wrong t
   assert.ok(advisedRight > teacherRight, `advice ${advisedRight}/90 should beat the teacher ${teacherRight}/90`);
   // The six wrong teacher labels without a human label rank above every right one.
   const wrong = rows.map((_, i) => i).filter((i) => rows[i].teacher !== truth[i] && rows[i].human === null);
-  const lowestWrong = Math.min(...wrong.map((i) => out.predictions[i].p_teacher_wrong));
+  const lowestWrong = Math.min(...wrong.map((i) => out.predictions.get(i).p_teacher_wrong));
   const right = rows.map((_, i) => i).filter((i) => rows[i].teacher === truth[i] && rows[i].human === null);
-  const highestRight = Math.max(...right.map((i) => out.predictions[i].p_teacher_wrong));
+  const highestRight = Math.max(...right.map((i) => out.predictions.get(i).p_teacher_wrong));
   assert.ok(lowestWrong > highestRight, `wrong labels score ≥ ${lowestWrong}, right ones ≤ ${highestRight}`);
   for (const phase of ['featurize', 'vanilla', 'peer', 'calibrate', 'final']) assert.ok(phases.has(phase), `progress reported phase ${phase}`);
   assert.equal(out.metrics.humanRows, 12);
@@ -84,10 +84,10 @@ test('distillation is deterministic for a seed and changes with it', async () =>
   const a = await runDistillation({ rows, labels: LABELS }, OPTIONS, {}, TINY);
   const b = await runDistillation({ rows, labels: LABELS }, OPTIONS, {}, TINY);
   const c = await runDistillation({ rows, labels: LABELS }, { ...OPTIONS, seed: 4 }, {}, TINY);
-  assert.deepEqual(a.predictions, b.predictions);
+  assert.deepEqual(a.predictions.toArray(), b.predictions.toArray());
   assert.notDeepEqual(
-    a.predictions.map((p) => p.peer_probs),
-    c.predictions.map((p) => p.peer_probs),
+    a.predictions.toArray().map((p) => p.peer_probs),
+    c.predictions.toArray().map((p) => p.peer_probs),
   );
 });
 
@@ -96,7 +96,7 @@ test('rows without any label are predicted, not trained on', async () => {
   const withUnlabelled = rows.map((row, i) => (i % 10 === 3 ? { ...row, teacher: null } : row));
   const out = await runDistillation({ rows: withUnlabelled, labels: LABELS }, { ...OPTIONS, stages: 1 }, {}, TINY);
   assert.equal(out.metrics.unlabelledRows, 9);
-  const row = out.predictions[3];
+  const row = out.predictions.get(3);
   assert.equal(row.teacher, null);
   assert.equal(row.p_teacher_wrong, 0);
   assert.equal(row.flagged, false);
@@ -174,9 +174,9 @@ test('results do not depend on the order of the label set: every permutation giv
   const reference = await runDistillation({ rows, labels: LABELS }, OPTIONS, {}, TINY);
   for (const labels of permutations(LABELS).slice(1)) {
     const out = await runDistillation({ rows, labels }, OPTIONS, {}, TINY);
-    assert.deepEqual(byLabel(out.predictions), byLabel(reference.predictions), `labels ${labels.join(',')}`);
+    assert.deepEqual(byLabel(out.predictions.toArray()), byLabel(reference.predictions.toArray()), `labels ${labels.join(',')}`);
     assert.deepEqual(out.advisedLabels, reference.advisedLabels);
-    out.predictions.forEach((p) => assert.deepEqual(Object.keys(p.probs), labels, 'records follow the caller’s label order'));
+    out.predictions.toArray().forEach((p) => assert.deepEqual(Object.keys(p.probs), labels, 'records follow the caller’s label order'));
     assert.deepEqual(out.metrics.labels, labels);
     const at = (m: number[][], names: string[], y: string, t: string) => m[names.indexOf(y)][names.indexOf(t)];
     for (const y of LABELS) for (const t of LABELS) assert.equal(at(out.metrics.teacherConfusion, labels, y, t), at(reference.metrics.teacherConfusion, LABELS, y, t));
@@ -196,12 +196,12 @@ test('results do not depend on the order of the label set: every permutation giv
 test('results do not depend on the order of the rows: shuffled rows (same ids) give the same prediction per row', async () => {
   const { rows } = dataset();
   const reference = await runDistillation({ rows, labels: LABELS }, OPTIONS, {}, TINY);
-  const byId = new Map(reference.predictions.map((p, i) => [p.id, { ...p, advised: reference.advisedLabels[i] }]));
+  const byId = new Map(reference.predictions.toArray().map((p, i) => [p.id, { ...p, advised: reference.advisedLabels[i] }]));
   for (const seed of [1, 2, 3]) {
     const order = new SeededRandom(seed).shuffle(rows.map((_, i) => i));
     const shuffled = order.map((i) => rows[i]);
     const out = await runDistillation({ rows: shuffled, labels: LABELS }, OPTIONS, {}, TINY);
-    out.predictions.forEach((p, k) => {
+    out.predictions.toArray().forEach((p, k) => {
       assert.equal(p.id, shuffled[k].id, 'predictions stay in the caller’s row order');
       assert.deepEqual({ ...p, advised: out.advisedLabels[k] }, byId.get(p.id));
     });

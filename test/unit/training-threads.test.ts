@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { runDistillation, type EngineTuning } from '../../src/training/pipeline';
 import { createStudentPool, defaultThreadEntry } from '../../src/training/studentPool';
 import { fitTransform, compactBuckets } from '../../src/training/featurize';
-import { DEFAULT_STUDENT, type DenseRows } from '../../src/training/student';
+import { DEFAULT_STUDENT, predictStudent, type DenseRows } from '../../src/training/student';
 import { SeededRandom } from '../../src/training/random';
 import { SYNTHETIC_LABELS, syntheticRows } from '../support/syntheticRows';
 import type { DistillOptions, TrainingRow } from '../../src/training/types';
@@ -35,7 +35,7 @@ test('the same seed gives the same predictions and models with 1, 2 or 4 threads
     [0, 2, 4],
   );
   for (const run of runs.slice(1)) {
-    assert.deepEqual(run.predictions, runs[0].predictions);
+    assert.deepEqual(run.predictions.toArray(), runs[0].predictions.toArray());
     assert.deepEqual(run.model.weights, runs[0].model.weights);
     assert.deepEqual(run.vanillaModel.weights, runs[0].vanillaModel.weights);
   }
@@ -57,7 +57,7 @@ test('with an encoder, the same seed gives the same encoder choice, predictions 
     else assert.ok(runs[0].metrics.encoder.humanLogLikelihood);
     for (const run of runs.slice(1)) {
       assert.deepEqual(run.metrics.encoder, { ...runs[0].metrics.encoder, encodeMs: run.metrics.encoder.encodeMs });
-      assert.deepEqual(run.predictions, runs[0].predictions);
+      assert.deepEqual(run.predictions.toArray(), runs[0].predictions.toArray());
       assert.deepEqual(run.model.weights, runs[0].model.weights);
       assert.deepEqual(run.vanillaModel.weights, runs[0].vanillaModel.weights);
     }
@@ -156,6 +156,48 @@ test('the pool carries the dense features to its threads: the same weights as in
   } finally {
     await Promise.all([inProcess.close(), threaded.close()]);
   }
+});
+
+test('a student predicts the rows its job asks for in the thread that trained it: what predictStudent gives here', async () => {
+  const texts = rows(60).map((row) => row.text);
+  const fitted = fitTransform(texts, { buckets: 1 << 10, wordNgrams: 1, charNgrams: null });
+  const { features, rowBuckets } = compactBuckets(fitted.features, 1 << 10);
+  const random = new SeededRandom(9);
+  const dense: DenseRows = { dims: 3, values: Float32Array.from({ length: 60 * 3 }, () => random.next() * 2 - 1) };
+  const job = {
+    rows: Int32Array.from({ length: 40 }, (_, i) => i + 10),
+    targets: new Float32Array(40 * 3).map((_, k) => (k % 3 === Math.floor(k / 3) % 3 ? 1 : 0)),
+    weights: new Float32Array(40).fill(1),
+    buckets: rowBuckets.length,
+    classes: 3,
+    options: { ...DEFAULT_STUDENT, dim: 4, epochs: 3, minRowUpdates: 0, seed: 4 },
+  };
+  const heldOut = Int32Array.from([0, 59, 3, 8, 1]);
+  const inProcess = createStudentPool(features, { dense, threads: 2, maxConcurrent: 2, entry: null });
+  const threaded = createStudentPool(features, { dense, threads: 2, maxConcurrent: 2 });
+  try {
+    assert.equal(threaded.threads, 2);
+    for (const [predict, withDense] of [[heldOut, false], ['all', true], [heldOut, true]] as const) {
+      const [here, there] = await Promise.all([inProcess.trainAndPredict({ ...job, dense: withDense, predict }), threaded.trainAndPredict({ ...job, dense: withDense, predict })]);
+      const expected = predictStudent(here.weights, features, withDense ? dense : undefined, predict === 'all' ? undefined : predict);
+      assert.equal(expected.length, (predict === 'all' ? 60 : heldOut.length) * 3);
+      assert.deepEqual(here.probabilities, expected);
+      assert.deepEqual(there.probabilities, expected);
+      assert.deepEqual(there.weights, here.weights);
+    }
+    // Without `predict`, no probabilities.
+    assert.equal((await threaded.trainAndPredict(job)).probabilities, undefined);
+  } finally {
+    await Promise.all([inProcess.close(), threaded.close()]);
+  }
+});
+
+test('rows without any label (predicted by every peer in its thread): the same predictions with 1 or 2 threads', async () => {
+  const input = { rows: rows(150).map((row, i) => (i % 10 === 7 ? { ...row, teacher: null, human: null } : row)), labels: LABELS };
+  const [one, two] = [await runDistillation(input, OPTIONS, {}, { ...TINY, threads: 1 }), await runDistillation(input, OPTIONS, {}, { ...TINY, threads: 2 })];
+  assert.deepEqual([one.metrics.studentThreads, two.metrics.studentThreads, one.metrics.unlabelledRows], [0, 2, 15]);
+  assert.deepEqual(two.predictions.toArray(), one.predictions.toArray());
+  assert.deepEqual(two.model.weights, one.model.weights);
 });
 
 test('a job that asks for dense features from a pool without them fails clearly, in a thread as in-process', async () => {
