@@ -128,6 +128,11 @@ class TypedHead implements DenseHead {
     private readonly kernel: Float32Array = new Float32Array(dim * classes),
     private readonly bias: Float32Array = new Float32Array(classes),
     maxBatch = 1,
+    /**
+     * How many leading inputs need their gradient: the bag's dims. The dense features after them have no parameters
+     * below them, so their gradient (a third of the head's work with a 512-d embedding) is never computed.
+     */
+    private readonly gradDims = dim,
   ) {
     this.gradHidden = new Float32Array(maxBatch * dim);
     this.scratch = new Float32Array(classes);
@@ -149,7 +154,7 @@ class TypedHead implements DenseHead {
         if (q > 0) loss -= w * q * Math.log(Math.max(scratch[c], 1e-12));
         gradLogits[r * classes + c] = w * (scratch[c] - q);
       }
-      for (let d = 0; d < dim; d++) {
+      for (let d = 0; d < this.gradDims; d++) {
         let sum = 0;
         for (let c = 0; c < classes; c++) sum += kernel[d * classes + c] * gradLogits[r * classes + c];
         gradHidden[h + d] = sum;
@@ -305,7 +310,7 @@ export async function trainStudent(
   for (let i = 0; i < initialKernel.length; i++) initialKernel[i] = (random.next() * 2 - 1) * bound;
   if (options.head === 'tfjs' && !hooks.tf) throw new Error("student head 'tfjs' needs a TensorFlow.js module");
   const head: DenseHead =
-    options.head === 'tfjs' ? new TfHead(hooks.tf!, headDim, classes, initialKernel) : new TypedHead(headDim, classes, initialKernel, undefined, batchSize);
+    options.head === 'tfjs' ? new TfHead(hooks.tf!, headDim, classes, initialKernel) : new TypedHead(headDim, classes, initialKernel, undefined, batchSize, dim);
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   const hidden = new Float32Array(batchSize * headDim);

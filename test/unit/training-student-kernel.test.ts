@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import assert from 'node:assert/strict';
 import { SeededRandom } from '../../src/training/random';
@@ -204,4 +205,12 @@ test('where WebAssembly SIMD is missing the js kernel runs by default, and train
   const [first, hex] = child.stdout.split('\n');
   assert.deepEqual(JSON.parse(first), { available: false, name: 'js' });
   return toyWeightsHex('wasm-simd').then((wasmHex) => assert.ok(hex === wasmHex, 'the js fallback in the child trained other weights than wasm-simd here'));
+});
+
+test('the trained bits are pinned: a speed-up of the kernel or the head (e.g. no gradient for the dense inputs) changes no weight', async () => {
+  // sha256 of the toy student's weights with dense features (embedding, kernel, bias), as trained at commit cb7051c
+  // and before; update it only for a change that is meant to change what the student learns, and say so.
+  for (const kernel of ['js', 'wasm-simd'] as const) {
+    assert.equal(createHash('sha256').update(await toyWeightsHex(kernel)).digest('hex'), '8702b1a17a221f3e99ff700f8593bdd6d43a9184c6ccfc52c698acf538220b6b', kernel);
+  }
 });
