@@ -542,6 +542,11 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
         firstStageTrained = keep ? { trained: denseTrained, heldOuts: denseStarted.heldOuts } : { trained: wordsTrained, heldOuts: wordsStarted.heldOuts };
       }
       endPhase('peer');
+      // Words alone: nothing reads the vectors any more, so their memory goes (400 MB for a million rows of glove).
+      if (!dense) {
+        pool.dropDense();
+        encoding.dense = undefined;
+      }
     }
     log(`encoder: ${encoderReport.reason}`);
 
@@ -886,5 +891,6 @@ async function encodeRows(
   if (usage) log(usage);
   const standardiser: DenseStandardiser = fitStandardiser(resolved.encoder, values);
   const dense: DenseRows = { dims: resolved.encoder.dims, values: standardise(standardiser, values, new Float32Array(new SharedArrayBuffer(values.byteLength))) };
-  return { ...resolved, dense, standardiser, encodeMs: Math.round(performance.now() - started), cachedRows: cached, cacheProblems: cache?.describeProblems() ?? [] };
+  // `dense` may be let go later (the run keeps the words alone), hence its type.
+  return { ...resolved, dense: dense as DenseRows | undefined, standardiser, encodeMs: Math.round(performance.now() - started), cachedRows: cached, cacheProblems: cache?.describeProblems() ?? [] };
 }

@@ -52,8 +52,17 @@ export interface StudentPool {
   train(job: StudentJob, onEpoch?: TrainHooks['onEpoch']): Promise<StudentWeights>;
   /** train(), and the student's probabilities on the job's `predict` rows. */
   trainAndPredict(job: StudentJob, onEpoch?: TrainHooks['onEpoch']): Promise<TrainedStudent>;
+  /**
+   * Forgets the dense features (the run keeps the words alone): this thread and every student thread drop their
+   * reference, so the shared buffer (400 MB for a million rows of 100-d vectors) can be freed. A later job that asks
+   * for them fails.
+   */
+  dropDense(): void;
   close(): Promise<void>;
 }
+
+/** What a student thread is sent: a job, or the order to forget the dense features (StudentPool.dropDense). */
+export type ThreadMessage = ThreadJob | { dropDense: true };
 
 export interface PoolOptions {
   /** Dense features of every row (an encoder's embedding), for the jobs that ask for them. */
@@ -132,14 +141,17 @@ function abortError(): Error {
   return error;
 }
 
-export function createStudentPool(features: SparseRows, options: PoolOptions): StudentPool {
+export function createStudentPool(features: SparseRows, poolOptions: PoolOptions): StudentPool {
+  // The dense features live in the pools' own data only (not in the options the closures keep), so dropDense frees them.
+  const { dense, ...rest } = poolOptions;
+  const options: PoolOptions = rest;
   const wanted = threadCount(options.threads, options.maxConcurrent);
   const entry = options.entry === undefined ? defaultThreadEntry() : options.entry;
   const typedHead = (job: StudentJob) => job.options.head === 'typed';
   let workers: Worker[] = [];
   if (wanted > 1 && entry) {
     try {
-      const data = shared(features, options.dense);
+      const data = shared(features, dense);
       workers = Array.from({ length: wanted }, () => startThread(entry, data));
     } catch (error) {
       for (const worker of workers) void worker.terminate();
@@ -147,12 +159,12 @@ export function createStudentPool(features: SparseRows, options: PoolOptions): S
       options.onLog?.(`student threads unavailable (${error instanceof Error ? error.message : String(error)}): students train one after the other`);
     }
   }
-  return workers.length ? threadPool(workers, features, options, typedHead) : inProcessPool(features, options);
+  return workers.length ? threadPool(workers, features, dense, options, typedHead) : inProcessPool(features, dense, options);
 }
 
 /** One student after the other, in this thread (the order of submission). */
-function inProcessPool(features: SparseRows, options: PoolOptions): StudentPool {
-  const data: ThreadData = { features, dense: options.dense };
+function inProcessPool(features: SparseRows, dense: DenseRows | undefined, options: PoolOptions): StudentPool {
+  const data: ThreadData = { features, dense };
   let queue: Promise<unknown> = Promise.resolve();
   const trainAndPredict = (job: StudentJob, onEpoch?: TrainHooks['onEpoch']) => {
     const run = queue.then(() => runJob(data, job, { tf: options.tf, checkpoint: options.checkpoint, onEpoch }));
@@ -163,6 +175,9 @@ function inProcessPool(features: SparseRows, options: PoolOptions): StudentPool 
     threads: 0,
     trainAndPredict,
     train: (job, onEpoch) => trainAndPredict(job, onEpoch).then((trained) => trained.weights),
+    dropDense() {
+      data.dense = undefined;
+    },
     async close() {},
   };
 }
@@ -174,8 +189,8 @@ interface Pending {
   reject(error: Error): void;
 }
 
-function threadPool(workers: Worker[], features: SparseRows, options: PoolOptions, typedHead: (job: StudentJob) => boolean): StudentPool {
-  const fallback = inProcessPool(features, options);
+function threadPool(workers: Worker[], features: SparseRows, dense: DenseRows | undefined, options: PoolOptions, typedHead: (job: StudentJob) => boolean): StudentPool {
+  const fallback = inProcessPool(features, dense, options);
   const waiting: Pending[] = [];
   const running = new Map<Worker, Pending>();
   const idle = [...workers];
@@ -244,6 +259,11 @@ function threadPool(workers: Worker[], features: SparseRows, options: PoolOption
     threads: workers.length,
     trainAndPredict,
     train: (job, onEpoch) => trainAndPredict(job, onEpoch).then((trained) => trained.weights),
+    dropDense() {
+      fallback.dropDense();
+      const message: ThreadMessage = { dropDense: true };
+      for (const worker of workers) worker.postMessage(message);
+    },
     async close() {
       options.signal?.removeEventListener('abort', onAbort);
       failure ??= new Error('the student pool is closed');

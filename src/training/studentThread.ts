@@ -6,12 +6,17 @@
  * predict (their buffers transferred, not copied).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { runJob, type ThreadData, type ThreadJob, type ThreadReply } from './studentPool';
+import { runJob, type ThreadData, type ThreadMessage, type ThreadReply } from './studentPool';
 
 const data = workerData as ThreadData;
 const port = parentPort!;
 
-port.on('message', (job: ThreadJob) => {
+port.on('message', (message: ThreadMessage) => {
+  if ('dropDense' in message) {
+    data.dense = undefined; // the run keeps the words alone: the shared vectors can be freed
+    return;
+  }
+  const job = message;
   const send = (reply: ThreadReply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer);
   Promise.resolve()
     .then(() => runJob(data, job, { onEpoch: (epoch, loss, rowsPerSecond) => send({ type: 'epoch', id: job.id, epoch, loss, rowsPerSecond }) }))

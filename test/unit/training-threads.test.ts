@@ -249,3 +249,30 @@ test('where the advice adopts no label the vanilla student trains beside the las
   assert.deepEqual(run.vanillaModel.weights, inProcess.vanillaModel.weights);
   assert.deepEqual(run.predictions, inProcess.predictions);
 });
+
+test('dropDense: after the run keeps the words alone, no pool (threads or in-process) holds the dense features any more', async () => {
+  const texts = rows(60).map((row) => row.text);
+  const fitted = fitTransform(texts, { buckets: 1 << 10, wordNgrams: 1, charNgrams: null });
+  const { features, rowBuckets } = compactBuckets(fitted.features, 1 << 10);
+  const dense: DenseRows = { dims: 4, values: Float32Array.from({ length: 60 * 4 }, (_, k) => ((k * 7) % 11) / 11 - 0.5) };
+  const job = {
+    rows: Int32Array.from({ length: 40 }, (_, i) => i + 10),
+    targets: new Float32Array(40 * 3).map((_, k) => (k % 3 === Math.floor(k / 3) % 3 ? 1 : 0)),
+    weights: new Float32Array(40).fill(1),
+    buckets: rowBuckets.length,
+    classes: 3,
+    options: { ...DEFAULT_STUDENT, dim: 4, epochs: 2, minRowUpdates: 0, seed: 3 },
+  };
+  const pools = [createStudentPool(features, { dense, threads: 2, maxConcurrent: 2, entry: null }), createStudentPool(features, { dense, threads: 2, maxConcurrent: 2 })];
+  try {
+    for (const pool of pools) {
+      assert.equal((await pool.train({ ...job, dense: true })).denseDim, 4, 'dense features read before');
+      pool.dropDense();
+      assert.equal((await pool.train(job)).denseDim, 0, 'words-alone students still train');
+      // A job that still asks for them is an error (it fails the thread pool: a bug, not a state to go on from).
+      await assert.rejects(pool.train({ ...job, dense: true }), /reads dense features, but the pool has none/);
+    }
+  } finally {
+    await Promise.all(pools.map((pool) => pool.close()));
+  }
+});
