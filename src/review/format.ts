@@ -40,7 +40,8 @@ export function describeProgress(progress: DistillProgress): string {
     parts.push(`${Math.round(progress.rowsPerSecond).toLocaleString('en-US')} rows/s`);
   }
   if (progress.remainingMs !== undefined) {
-    parts.push(`about ${formatDuration(progress.remainingMs)} left${progress.encoded !== undefined ? ' to encode' : ''}`);
+    // The run's time left, also while an encoder runs (its rows at its own rate, the rest at the featurizing rate).
+    parts.push(`about ${formatDuration(progress.remainingMs)} left`);
   }
   return parts.join(' · ');
 }

@@ -6,29 +6,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { CACHE_DIR_NAME, TeacherCache } from '../../src/teacher/cache';
 import { EMBEDDING_CACHE_DIR_NAME, EmbeddingCache } from '../../src/training/embeddingCache';
-import { encodeTexts, type TextEncoder } from '../../src/training/encoder';
+import { encodeTexts } from '../../src/training/encoder';
+import { lengthEncoder, withTempFolder } from '../support/lengthEncoder';
 import { DEFAULT_RUNS_DIR, RunWriter } from '../../src/training/artifacts';
 
 const PROMPT = { labels: ['a', 'b'], template: 'Label: {text}', fewShot: [] };
-const encoder: TextEncoder = {
-  name: 'endpoint',
-  version: 'test 2d',
-  dims: 2,
-  cacheable: true,
-  async encode(texts) {
-    return Float32Array.from(texts.flatMap((text) => [text.length, 1]));
-  },
-};
+const encoder = lengthEncoder;
 
-function withFolder(run: (root: string) => Promise<void>): Promise<void> {
-  const root = mkdtempSync(path.join(tmpdir(), 'peerkd-links-'));
-  return run(root).finally(() => rmSync(root, { recursive: true, force: true }));
-}
+const withFolder = (run: (root: string) => Promise<void>) => withTempFolder('peerkd-links-', run);
 
 for (const linked of ['.peerkd', 'the folder inside .peerkd'] as const) {
   test(`${linked} as a symbolic link: teacher cache and run refuse naming the link, the embedding cache is off, nothing lands outside`, () =>

@@ -14,10 +14,10 @@ test('progress line: phase, stage (only when several), fold, epoch, rows/s and t
     'Peer students · stage 2/3 · fold 2/5',
   );
   assert.equal(describeProgress({ phase: 'write', elapsedMs: 0, fraction: 1 }), 'Writing results');
-  // A slow encoder's own count and estimate (the rest of the run is not estimated yet).
+  // A slow encoder's own count, and the run's time left (pipeline.ts: its rows at its rate, the rest after it).
   assert.equal(
     describeProgress({ phase: 'featurize', encoder: 'use-lite', encoded: 2560, toEncode: 10_000, remainingMs: 95_000, elapsedMs: 30_000, fraction: 0 }),
-    'Encoding rows with use-lite · 2,560/10,000 · about 1 min 35 s left to encode',
+    'Encoding rows with use-lite · 2,560/10,000 · about 1 min 35 s left',
   );
   assert.equal(describeProgress({ phase: 'final', rowsPerSecond: 0, remainingMs: 125_000, elapsedMs: 0, fraction: 0.9 }), 'Final student · about 2 min 5 s left');
 });

@@ -5,26 +5,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { encodeTexts, type TextEncoder } from '../../src/training/encoder';
+import { encodeTexts } from '../../src/training/encoder';
+import { lengthEncoder, withTempFolder } from '../support/lengthEncoder';
 import { EmbeddingCache } from '../../src/training/embeddingCache';
 
-const encoder: TextEncoder = {
-  name: 'endpoint',
-  version: 'test 2d',
-  dims: 2,
-  cacheable: true,
-  async encode(texts) {
-    return Float32Array.from(texts.flatMap((text) => [text.length, 1]));
-  },
-};
+const encoder = lengthEncoder;
 
-function withFolder(run: (root: string) => Promise<void>): Promise<void> {
-  const root = mkdtempSync(path.join(tmpdir(), 'peerkd-cache-hostile-'));
-  return run(root).finally(() => rmSync(root, { recursive: true, force: true }));
-}
+const withFolder = (run: (root: string) => Promise<void>) => withTempFolder('peerkd-cache-hostile-', run);
 
 test('embedding cache: a cache file that is a symbolic link to a file outside is not written through; the run goes on, saying the cache is off', () =>
   withFolder(async (root) => {
