@@ -173,6 +173,41 @@ const f32x4Sub = simd(0xe5);
 const f32x4Mul = simd(0xe6);
 
 /**
+ * The loop both kernels share: for each staged row r (0 ≤ r < rows): `rowStart`; then for k from offsets[r] to
+ * offsets[r + 1] (× 4: byte offsets into the staged indices and values): `feature`; then `rowEnd`. Declares the locals
+ * after the parameters: 4 i32 (r, k, end, address), then 1 + quads v128 (scale, and the row's quads).
+ */
+function rowFeatureLoops(
+  at: { rows: number; offsets: number; r: number; k: number; end: number; address: number },
+  quads: number,
+  rowStart: number[],
+  feature: number[],
+  rowEnd: number[],
+): number[] {
+  const code: number[] = [];
+  code.push(...i32Const(0), ...set(at.r));
+  code.push(...block, ...loop);
+  code.push(...get(at.r), ...get(at.rows), ...i32GeU, ...brIf(1));
+  code.push(...rowStart);
+  // k = offsets[r], end = offsets[r + 1] (as byte offsets into indices and values: × 4).
+  code.push(...get(at.offsets), ...get(at.r), ...i32Const(4), ...i32Mul, ...i32Add, ...tee(at.address), ...i32Load(0), ...i32Const(4), ...i32Mul, ...set(at.k));
+  code.push(...get(at.address), ...i32Load(4), ...i32Const(4), ...i32Mul, ...set(at.end));
+  code.push(...block, ...loop);
+  code.push(...get(at.k), ...get(at.end), ...i32GeU, ...brIf(1));
+  code.push(...feature);
+  code.push(...get(at.k), ...i32Const(4), ...i32Add, ...set(at.k), ...br(0));
+  code.push(...end, ...end);
+  code.push(...rowEnd);
+  code.push(...get(at.r), ...i32Const(1), ...i32Add, ...set(at.r), ...br(0));
+  code.push(...end, ...end, ...end);
+  const locals = vector([
+    [...uleb(4), I32],
+    [...uleb(1 + quads), V128],
+  ]);
+  return [...locals, ...code];
+}
+
+/**
  * forward(rows, offsets, indices, values, out, strideBytes): the staged CSR (offsets relative to the staged indices and
  * values, byte addresses) → out; the table starts at address 0. Quads of the row in locals acc0.. (dim / 4 of them).
  */
@@ -180,31 +215,17 @@ function forwardBody(quads: number): number[] {
   const [ROWS, OFFSETS, INDICES, VALUES, OUT, STRIDE] = [0, 1, 2, 3, 4, 5];
   const [R, K, END, ADDRESS, SCALE, ACC] = [6, 7, 8, 9, 10, 11];
   const rowBytes = quads * 16;
-  const code: number[] = [];
-  code.push(...i32Const(0), ...set(R));
-  code.push(...block, ...loop);
-  code.push(...get(R), ...get(ROWS), ...i32GeU, ...brIf(1));
-  for (let q = 0; q < quads; q++) code.push(...v128Zero, ...set(ACC + q));
-  // k = offsets[r], end = offsets[r + 1] (as byte offsets into indices and values: × 4).
-  code.push(...get(OFFSETS), ...get(R), ...i32Const(4), ...i32Mul, ...i32Add, ...tee(ADDRESS), ...i32Load(0), ...i32Const(4), ...i32Mul, ...set(K));
-  code.push(...get(ADDRESS), ...i32Load(4), ...i32Const(4), ...i32Mul, ...set(END));
-  code.push(...block, ...loop);
-  code.push(...get(K), ...get(END), ...i32GeU, ...brIf(1));
-  code.push(...get(VALUES), ...get(K), ...i32Add, ...f32Load(0), ...f32x4Splat, ...set(SCALE));
-  code.push(...get(INDICES), ...get(K), ...i32Add, ...i32Load(0), ...i32Const(rowBytes), ...i32Mul, ...set(ADDRESS));
-  for (let q = 0; q < quads; q++) code.push(...get(ACC + q), ...get(SCALE), ...get(ADDRESS), ...v128Load(q * 16), ...f32x4Mul, ...f32x4Add, ...set(ACC + q));
-  code.push(...get(K), ...i32Const(4), ...i32Add, ...set(K), ...br(0));
-  code.push(...end, ...end);
+  const rowStart: number[] = [];
+  for (let q = 0; q < quads; q++) rowStart.push(...v128Zero, ...set(ACC + q));
+  const feature: number[] = [];
+  feature.push(...get(VALUES), ...get(K), ...i32Add, ...f32Load(0), ...f32x4Splat, ...set(SCALE));
+  feature.push(...get(INDICES), ...get(K), ...i32Add, ...i32Load(0), ...i32Const(rowBytes), ...i32Mul, ...set(ADDRESS));
+  for (let q = 0; q < quads; q++) feature.push(...get(ACC + q), ...get(SCALE), ...get(ADDRESS), ...v128Load(q * 16), ...f32x4Mul, ...f32x4Add, ...set(ACC + q));
   // out + r × stride ← the accumulators.
-  code.push(...get(OUT), ...get(R), ...get(STRIDE), ...i32Mul, ...i32Add, ...set(ADDRESS));
-  for (let q = 0; q < quads; q++) code.push(...get(ADDRESS), ...get(ACC + q), ...v128Store(q * 16));
-  code.push(...get(R), ...i32Const(1), ...i32Add, ...set(R), ...br(0));
-  code.push(...end, ...end, ...end);
-  const locals = vector([
-    [...uleb(4), I32],
-    [...uleb(1 + quads), V128],
-  ]);
-  return [...locals, ...code];
+  const rowEnd: number[] = [];
+  rowEnd.push(...get(OUT), ...get(R), ...get(STRIDE), ...i32Mul, ...i32Add, ...set(ADDRESS));
+  for (let q = 0; q < quads; q++) rowEnd.push(...get(ADDRESS), ...get(ACC + q), ...v128Store(q * 16));
+  return rowFeatureLoops({ rows: ROWS, offsets: OFFSETS, r: R, k: K, end: END, address: ADDRESS }, quads, rowStart, feature, rowEnd);
 }
 
 /**
@@ -215,30 +236,16 @@ function updateBody(quads: number): number[] {
   const [ROWS, OFFSETS, INDICES, VALUES, GRAD, STRIDE, RATE] = [0, 1, 2, 3, 4, 5, 6];
   const [R, K, END, ADDRESS, SCALE, G] = [7, 8, 9, 10, 11, 12];
   const rowBytes = quads * 16;
-  const code: number[] = [];
-  code.push(...i32Const(0), ...set(R));
-  code.push(...block, ...loop);
-  code.push(...get(R), ...get(ROWS), ...i32GeU, ...brIf(1));
-  code.push(...get(GRAD), ...get(R), ...get(STRIDE), ...i32Mul, ...i32Add, ...set(ADDRESS));
-  for (let q = 0; q < quads; q++) code.push(...get(ADDRESS), ...v128Load(q * 16), ...set(G + q));
-  code.push(...get(OFFSETS), ...get(R), ...i32Const(4), ...i32Mul, ...i32Add, ...tee(ADDRESS), ...i32Load(0), ...i32Const(4), ...i32Mul, ...set(K));
-  code.push(...get(ADDRESS), ...i32Load(4), ...i32Const(4), ...i32Mul, ...set(END));
-  code.push(...block, ...loop);
-  code.push(...get(K), ...get(END), ...i32GeU, ...brIf(1));
-  code.push(...get(RATE), ...get(VALUES), ...get(K), ...i32Add, ...f32Load(0), ...f32Mul, ...f32x4Splat, ...set(SCALE));
-  code.push(...get(INDICES), ...get(K), ...i32Add, ...i32Load(0), ...i32Const(rowBytes), ...i32Mul, ...set(ADDRESS));
+  const rowStart: number[] = [];
+  rowStart.push(...get(GRAD), ...get(R), ...get(STRIDE), ...i32Mul, ...i32Add, ...set(ADDRESS));
+  for (let q = 0; q < quads; q++) rowStart.push(...get(ADDRESS), ...v128Load(q * 16), ...set(G + q));
+  const feature: number[] = [];
+  feature.push(...get(RATE), ...get(VALUES), ...get(K), ...i32Add, ...f32Load(0), ...f32Mul, ...f32x4Splat, ...set(SCALE));
+  feature.push(...get(INDICES), ...get(K), ...i32Add, ...i32Load(0), ...i32Const(rowBytes), ...i32Mul, ...set(ADDRESS));
   for (let q = 0; q < quads; q++) {
-    code.push(...get(ADDRESS), ...get(ADDRESS), ...v128Load(q * 16), ...get(SCALE), ...get(G + q), ...f32x4Mul, ...f32x4Sub, ...v128Store(q * 16));
+    feature.push(...get(ADDRESS), ...get(ADDRESS), ...v128Load(q * 16), ...get(SCALE), ...get(G + q), ...f32x4Mul, ...f32x4Sub, ...v128Store(q * 16));
   }
-  code.push(...get(K), ...i32Const(4), ...i32Add, ...set(K), ...br(0));
-  code.push(...end, ...end);
-  code.push(...get(R), ...i32Const(1), ...i32Add, ...set(R), ...br(0));
-  code.push(...end, ...end, ...end);
-  const locals = vector([
-    [...uleb(4), I32],
-    [...uleb(1 + quads), V128],
-  ]);
-  return [...locals, ...code];
+  return rowFeatureLoops({ rows: ROWS, offsets: OFFSETS, r: R, k: K, end: END, address: ADDRESS }, quads, rowStart, feature, []);
 }
 
 /** The module's bytes for one dimension (a multiple of 4): memory "memory" (exported), functions "forward", "update". */
