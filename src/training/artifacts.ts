@@ -229,13 +229,33 @@ export function formatPrediction(prediction: Prediction): string {
   });
 }
 
-/** Predictions formatted and written at once (writePredictions). */
-const PREDICTION_BLOCK_ROWS = 8192;
+/** Lines of a run file formatted and written at once (writeLinesDurable). */
+const LINE_BLOCK_ROWS = 8192;
 
 async function writeDurable(file: string, content: string): Promise<void> {
   const handle = await fs.open(file, 'w');
   try {
     await handle.writeFile(content, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * `count` lines (`lineAt(i)` each, then a line feed) written in blocks of LINE_BLOCK_ROWS, then flushed to disk:
+ * a million lines are never one string (then its UTF-8 copy), which cost 600 MB at the end of a run, when the worker's
+ * memory is at its highest.
+ */
+async function writeLinesDurable(file: string, count: number, lineAt: (index: number) => string): Promise<void> {
+  const handle = await fs.open(file, 'w');
+  try {
+    for (let from = 0; from < count; from += LINE_BLOCK_ROWS) {
+      const to = Math.min(count, from + LINE_BLOCK_ROWS);
+      let block = '';
+      for (let index = from; index < to; index++) block += lineAt(index) + '\n';
+      await handle.writeFile(block, 'utf8'); // at the current position: after the blocks before it
+    }
     await handle.sync();
   } finally {
     await handle.close();
@@ -289,31 +309,17 @@ export class RunWriter {
     return path.join(this.tempDir, LOG_FILE);
   }
 
-  /**
-   * One line per prediction, written in blocks: a million predictions as one string (then its UTF-8 copy) cost
-   * 600 MB at the end of a run, when the worker's memory is at its highest.
-   */
+  /** One line per prediction, written in blocks (writeLinesDurable). */
   async writePredictions(predictions: Predictions): Promise<void> {
     // A run's table formats each line from its typed arrays (no Prediction object per row); an array, each object.
     const line = 'line' in predictions ? (index: number) => predictions.line(index) : (index: number) => formatPrediction(predictions[index]);
-    const handle = await fs.open(path.join(this.tempDir, PREDICTIONS_FILE), 'w');
-    try {
-      for (let from = 0; from < predictions.length; from += PREDICTION_BLOCK_ROWS) {
-        const to = Math.min(predictions.length, from + PREDICTION_BLOCK_ROWS);
-        let block = '';
-        for (let index = from; index < to; index++) block += line(index) + '\n';
-        await handle.writeFile(block, 'utf8'); // at the current position: after the blocks before it
-      }
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeLinesDurable(path.join(this.tempDir, PREDICTIONS_FILE), predictions.length, line);
   }
 
-  /** explanations.jsonl: one line per explained row, in row order. */
+  /** explanations.jsonl: one line per explained row, in row order, written in blocks (writeLinesDurable). */
   async writeExplanations(explanations: readonly (RowExplanation | null)[]): Promise<void> {
-    const lines = explanations.filter((explanation): explanation is RowExplanation => explanation !== null).map((explanation) => JSON.stringify(explanation));
-    await writeDurable(path.join(this.tempDir, EXPLANATIONS_FILE), lines.length ? lines.join('\n') + '\n' : '');
+    const explained = explanations.filter((explanation): explanation is RowExplanation => explanation !== null);
+    await writeLinesDurable(path.join(this.tempDir, EXPLANATIONS_FILE), explained.length, (index) => JSON.stringify(explained[index]));
   }
 
   async writeJson(name: typeof METRICS_FILE | typeof SETTINGS_FILE, value: unknown): Promise<void> {
@@ -455,8 +461,11 @@ function predictionProblem(value: unknown): string | undefined {
   );
 }
 
-/** One predictions.jsonl line (1-based `line`), or undefined for a blank one; throws RunArtefactError naming file:line. */
-function parsePredictionLine(text: string, file: string, line: number): Prediction | undefined {
+/**
+ * One line (1-based `line`) of a run's JSONL file: undefined for a blank line, else the value once `problem` accepts
+ * it; throws RunArtefactError naming file:line.
+ */
+function parseRunLine(text: string, file: string, line: number, problem: (value: unknown) => string | undefined): unknown {
   if (text.trim().length === 0) return undefined;
   let value: unknown;
   try {
@@ -464,9 +473,15 @@ function parsePredictionLine(text: string, file: string, line: number): Predicti
   } catch (error) {
     throw new RunArtefactError(`${file}:${line}: invalid JSON (${error instanceof Error ? error.message : String(error)})`, file, line);
   }
-  const problem = predictionProblem(value);
-  if (problem) throw new RunArtefactError(`${file}:${line}: ${problem}`, file, line);
-  const prediction = value as Prediction;
+  const why = problem(value);
+  if (why) throw new RunArtefactError(`${file}:${line}: ${why}`, file, line);
+  return value;
+}
+
+/** One predictions.jsonl line (1-based `line`), or undefined for a blank one; throws RunArtefactError naming file:line. */
+function parsePredictionLine(text: string, file: string, line: number): Prediction | undefined {
+  const prediction = parseRunLine(text, file, line, predictionProblem) as Prediction | undefined;
+  if (!prediction) return undefined;
   // JSON.parse keeps a `__proto__` key as an own property, but lookups of absent labels such as `constructor`
   // would still reach Object.prototype: the records are rebuilt without a prototype.
   prediction.probs = toLabelRecord(prediction.probs);
@@ -538,17 +553,8 @@ function explanationProblem(value: unknown, rows: number): string | undefined {
 
 /** One explanations.jsonl line into `into` (blank lines skipped); throws RunArtefactError naming file:line. */
 function addExplanationLine(text: string, file: string, line: number, rows: number, into: Map<number, RowExplanation>): void {
-  if (text.trim().length === 0) return;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new RunArtefactError(`${file}:${line}: invalid JSON (${error instanceof Error ? error.message : String(error)})`, file, line);
-  }
-  const problem = explanationProblem(value, rows);
-  if (problem) throw new RunArtefactError(`${file}:${line}: ${problem}`, file, line);
-  const explanation = value as RowExplanation;
-  into.set(explanation.row, explanation);
+  const explanation = parseRunLine(text, file, line, (value) => explanationProblem(value, rows)) as RowExplanation | undefined;
+  if (explanation) into.set(explanation.row, explanation);
 }
 
 /** Parses explanations.jsonl text against a run of `rows` predictions; throws RunArtefactError naming file:line. */
