@@ -314,16 +314,19 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   const epochsFor = (rowCount: number) => effectiveEpochs(rowCount, tuning.student);
   const peerRows = Math.round((labelled.length * (options.folds - 1)) / options.folds);
   const encoderAsked = (options.encoder ?? 'none') !== 'none';
+  /**
+   * The vanilla student's part of the plan, and the final student's (which leaves the plan where it will likely be the
+   * vanilla student itself, see adoptsLabels).
+   */
+  const finalWork = labelled.length * epochsFor(labelled.length);
   let plannedWork =
     n * FEATURIZE_WORK_PER_ROW +
     (encoderAsked ? n * ENCODE_WORK_PER_ROW : 0) +
-    2 * labelled.length * epochsFor(labelled.length) +
+    2 * finalWork +
     options.stages * options.folds * peerRows * epochsFor(peerRows) +
     options.stages * n * CALIBRATE_WORK_PER_ROW +
     n * FINISH_WORK_PER_ROW;
   let doneWork = 0;
-  /** The final student's part of the plan: taken out where it will likely be the vanilla student (see adoptsLabels). */
-  const finalWork = labelled.length * epochsFor(labelled.length);
   let finalPlanned = true;
   const planFinal = (planned: boolean) => {
     if (planned !== finalPlanned) plannedWork += planned ? finalWork : -finalWork;
@@ -634,7 +637,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     }
     // The final student starts from the vanilla student's seed, so that it differs from vanilla KD only by its targets;
     // where the advice adopted no label (hard targets equal to vanilla's), it *is* the vanilla student.
-    const sameAsVanilla = finalTargets === 'hard' && labelled.every((row) => advice.advised[row] === trusted[row]);
+    const sameAsVanilla = !adoptsLabels(advice);
     planFinal(!sameAsVanilla);
     const finalTraining = sameAsVanilla ? undefined : train(labelled, targets, 'final', {}, vanillaSeed);
     finalTraining?.catch(() => undefined); // awaited below, after the vanilla student
