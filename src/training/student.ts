@@ -264,6 +264,12 @@ function copyDense(dense: DenseRows | undefined, rows: Int32Array, size: number,
   for (let r = 0; r < size; r++) out.set(dense.values.subarray(rows[r] * denseDim, (rows[r] + 1) * denseDim), r * stride + dim);
 }
 
+/** Every listed row (`what`, e.g. 'training row', in the error) is one of the `featureRows` rows; absent: nothing to check. */
+function checkRows(rows: Int32Array | undefined, featureRows: number, what: string): void {
+  if (!rows) return;
+  for (let i = 0; i < rows.length; i++) if (!(rows[i] >= 0 && rows[i] < featureRows)) throw new Error(`${what} ${rows[i]} is not a row of the ${featureRows} feature rows`);
+}
+
 /** Every feature of the rows trained on names a row of the table (the wasm kernel would read another row, not NaN). */
 function checkIndices(features: SparseRows, subset: Int32Array | undefined, tableRows: number): void {
   const n = subset ? subset.length : features.rows;
@@ -292,11 +298,7 @@ export async function trainStudent(
     throw new Error(`dense features hold ${set.dense.values.length} values, expected ${set.features.rows} rows × ${denseDim}`);
   }
   const subset = set.rows;
-  if (subset) {
-    for (let i = 0; i < subset.length; i++) {
-      if (!(subset[i] >= 0 && subset[i] < set.features.rows)) throw new Error(`training row ${subset[i]} is not a row of the ${set.features.rows} feature rows`);
-    }
-  }
+  checkRows(subset, set.features.rows, 'training row');
   const headDim = dim + denseDim;
   const n = subset ? subset.length : set.features.rows;
   const epochs = effectiveEpochs(n, options);
@@ -399,9 +401,7 @@ export function predictStudent(weights: StudentWeights, bucketFeatures: SparseRo
   }
   if (dense && dense.values.length !== bucketFeatures.rows * denseDim) throw new Error(`dense features hold ${dense.values.length} values, expected ${bucketFeatures.rows} rows × ${denseDim}`);
   const features = weights.rowBuckets ? toCompactRows(bucketFeatures, weights.rowBuckets, weights.buckets) : bucketFeatures;
-  if (rows) {
-    for (let i = 0; i < rows.length; i++) if (!(rows[i] >= 0 && rows[i] < features.rows)) throw new Error(`row ${rows[i]} is not a row of the ${features.rows} feature rows`);
-  }
+  checkRows(rows, features.rows, 'row');
   const count = rows ? rows.length : features.rows;
   const tableRows = weights.embedding.length / dim;
   checkIndices(features, rows, tableRows);
