@@ -229,8 +229,8 @@ export function formatPrediction(prediction: Prediction): string {
   });
 }
 
-/** Lines of a run file formatted and written at once (writeLinesDurable). */
-const LINE_BLOCK_ROWS = 8192;
+/** The bytes of a run file encoded before each write (writeLinesDurable): one buffer, reused. */
+const LINE_BUFFER_BYTES = 1 << 20;
 
 async function writeDurable(file: string, content: string): Promise<void> {
   const handle = await fs.open(file, 'w');
@@ -242,20 +242,36 @@ async function writeDurable(file: string, content: string): Promise<void> {
   }
 }
 
+/** The first `length` bytes of `buffer` at the file's position, however many calls the system takes. */
+async function writeAll(handle: fs.FileHandle, buffer: Buffer, length: number): Promise<void> {
+  for (let written = 0; written < length; ) written += (await handle.write(buffer, written, length - written)).bytesWritten;
+}
+
 /**
- * `count` lines (`lineAt(i)` each, then a line feed) written in blocks of LINE_BLOCK_ROWS, then flushed to disk:
- * a million lines are never one string (then its UTF-8 copy), which cost 600 MB at the end of a run, when the worker's
- * memory is at its highest.
+ * `count` lines (`lineAt(i)` each, then a line feed) encoded into one reused buffer of LINE_BUFFER_BYTES that is
+ * written whenever the next line would not fit, then flushed to disk. No string larger than a line is ever built: a
+ * million lines as one string (then its UTF-8 copy) cost 600 MB at the end of a run, and blocks of 8,192 lines (3 MB
+ * strings, each in V8's large-object space until a full collection) still grew the worker by 1 GB while it wrote.
  */
 async function writeLinesDurable(file: string, count: number, lineAt: (index: number) => string): Promise<void> {
   const handle = await fs.open(file, 'w');
   try {
-    for (let from = 0; from < count; from += LINE_BLOCK_ROWS) {
-      const to = Math.min(count, from + LINE_BLOCK_ROWS);
-      let block = '';
-      for (let index = from; index < to; index++) block += lineAt(index) + '\n';
-      await handle.writeFile(block, 'utf8'); // at the current position: after the blocks before it
+    const buffer = Buffer.allocUnsafe(LINE_BUFFER_BYTES);
+    let used = 0;
+    for (let index = 0; index < count; index++) {
+      const line = lineAt(index) + '\n';
+      const bytes = Buffer.byteLength(line, 'utf8');
+      if (used + bytes > buffer.length) {
+        await writeAll(handle, buffer, used);
+        used = 0;
+      }
+      if (bytes > buffer.length) {
+        const large = Buffer.from(line, 'utf8'); // one line larger than the buffer
+        await writeAll(handle, large, large.length);
+      }
+      else used += buffer.write(line, used, 'utf8');
     }
+    if (used > 0) await writeAll(handle, buffer, used);
     await handle.sync();
   } finally {
     await handle.close();

@@ -287,6 +287,21 @@ test('predictions.jsonl holds every prediction in order, one line each, across t
   await writer.discard();
 });
 
+test('run files keep every byte across the write buffer: multi-byte characters at its edges, a line larger than it', async () => {
+  const folder = await tempFolder('buffer-edges');
+  const writer = await RunWriter.create(resolveRunsDir(join(folder, 'a.jsonl')), 'run-edges');
+  // Ids of 1 to 4 UTF-8 bytes per character and of odd lengths, so that lines end on every offset of the 1 MiB
+  // buffer; one id of 3 MiB (larger than the buffer) between them.
+  const pieces = ['a', 'é', '€', '😀'];
+  const many = Array.from({ length: 30_000 }, (_, i) => prediction(pieces[i % 4].repeat(1 + (i % 97)), i + 1));
+  many.splice(12_345, 0, prediction('€'.repeat(1 << 20), 12_346));
+  await writer.writePredictions(many);
+  const bytes = await readFile(join(writer.tempDir, 'predictions.jsonl'));
+  assert.ok(bytes.equals(Buffer.from(many.map((p) => formatPrediction(p) + '\n').join(''), 'utf8')));
+  await writer.discard();
+  await rm(folder, { recursive: true, force: true });
+});
+
 test('readRun streams predictions.jsonl: a file longer than one string can hold still reads, errors name the line', async () => {
   const folder = await tempFolder('huge-predictions');
   const dataset = join(folder, 'a.jsonl');
