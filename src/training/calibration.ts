@@ -499,16 +499,44 @@ export function chooseChangeByGainBound(
   samples: readonly Recalibration[] = recalibrationDraws(recalibration),
 ): { kappa: number; lowerBound: number } {
   const never = { kappa: CHANGE_GRID[CHANGE_GRID.length - 1], lowerBound: 0 };
-  if (candidates.length === 0) return never;
-  const pointWrong = candidates.map((c) => applyRecalibration(recalibration, c.rawWrong));
+  const grid = CHANGE_GRID.slice(0, -1);
+  // The rows each κ would relabel are nested (those with a gain at the point estimate and a recalibrated P(wrong) ≥ κ):
+  // a row is kept once with the number of grid values it passes, so that one pass per draw sums the gain of every κ
+  // at once (in the rows' order, as a sum per κ would: the same bits), instead of one pass per κ and draw.
+  const kept: number[] = [];
+  const levels: number[] = [];
+  const counts = new Array<number>(grid.length).fill(0);
+  candidates.forEach((candidate, k) => {
+    const pointWrong = applyRecalibration(recalibration, candidate.rawWrong);
+    let level = 0;
+    while (level < grid.length && pointWrong >= grid[level]) level++;
+    if (level === 0 || !(gainOf(recalibration, candidate) > 0)) return;
+    kept.push(k);
+    levels.push(level);
+    for (let j = 0; j < level; j++) counts[j]++;
+  });
+  if (kept.length === 0) return never;
+  const rawWrong = Float64Array.from(kept, (k) => candidates[k].rawWrong);
+  const rawSuggested = Float64Array.from(kept, (k) => candidates[k].rawSuggested);
+  const logits = rawWrong.map(logit);
+  const level = Int32Array.from(levels);
+  const gains = grid.map(() => new Float64Array(samples.length));
+  const sums = new Float64Array(grid.length);
+  samples.forEach((sample, s) => {
+    sums.fill(0);
+    for (let i = 0; i < kept.length; i++) {
+      const gain = gainFromLogit(sample, rawWrong[i], rawSuggested[i], logits[i]);
+      for (let j = 0; j < level[i]; j++) sums[j] += gain;
+    }
+    for (let j = 0; j < grid.length; j++) gains[j][s] = sums[j];
+  });
   let best = never;
-  for (const kappa of CHANGE_GRID.slice(0, -1)) {
-    const chosen = candidates.filter((c, k) => pointWrong[k] >= kappa && gainOf(recalibration, c) > 0);
-    if (chosen.length === 0) continue;
-    const gains = samples.map((sample) => chosen.reduce((sum, c) => sum + gainOf(sample, c), 0)).sort((x, y) => x - y);
-    const lowerBound = gains[Math.floor(quantile * gains.length)];
+  grid.forEach((kappa, j) => {
+    if (counts[j] === 0) return;
+    const sorted = gains[j].sort();
+    const lowerBound = sorted[Math.floor(quantile * sorted.length)];
     if (lowerBound > best.lowerBound) best = { kappa, lowerBound };
-  }
+  });
   return best;
 }
 
@@ -532,14 +560,24 @@ export function recalibrationDraws(recalibration: Recalibration, draws = 256): R
 
 /** π(s) − π(t) after recalibration: the expected change in right labels if row's teacher label t is replaced by s. */
 function gainOf(recalibration: Recalibration, candidate: { rawWrong: number; rawSuggested: number }): number {
-  const wrong = applyRecalibration(recalibration, candidate.rawWrong);
-  const suggested = candidate.rawWrong > 1e-12 ? (candidate.rawSuggested * wrong) / candidate.rawWrong : 0;
+  return gainFromLogit(recalibration, candidate.rawWrong, candidate.rawSuggested, logit(candidate.rawWrong));
+}
+
+/** gainOf with logit(rawWrong) computed once by the caller (it is the same for every draw). */
+function gainFromLogit(recalibration: Recalibration, rawWrong: number, rawSuggested: number, logitWrong: number): number {
+  const wrong = recalibratedFromLogit(recalibration, rawWrong, logitWrong);
+  const suggested = rawWrong > 1e-12 ? (rawSuggested * wrong) / rawWrong : 0;
   return suggested - (1 - wrong);
 }
 
 export function applyRecalibration(recalibration: Recalibration, wrongProbability: number): number {
+  return recalibratedFromLogit(recalibration, wrongProbability, recalibration === IDENTITY_RECALIBRATION ? 0 : logit(wrongProbability));
+}
+
+/** applyRecalibration with `logitWrong` = logit(wrongProbability) given (unused by the identity). */
+function recalibratedFromLogit(recalibration: Recalibration, wrongProbability: number, logitWrong: number): number {
   if (recalibration === IDENTITY_RECALIBRATION) return wrongProbability;
-  return sigmoid(recalibration.intercept + recalibration.slope * logit(wrongProbability));
+  return sigmoid(recalibration.intercept + recalibration.slope * logitWrong);
 }
 
 /**
@@ -669,7 +707,14 @@ export function calibrate(input: CalibrationInput, options: Partial<CalibrateOpt
     // The flagged rows' expected number of errors under every plausible recalibration, plus their own spread.
     const flaggedRaw: number[] = [];
     for (let i = 0; i < rows; i++) if (flagged[i]) flaggedRaw.push(rawWrong[i]);
-    const totals = draws.map((draw) => flaggedRaw.reduce((sum, raw) => sum + applyRecalibration(draw, raw), 0)).sort((x, y) => x - y);
+    const flaggedLogits = flaggedRaw.map(logit);
+    const totals = draws
+      .map((draw) => {
+        let sum = 0;
+        for (let k = 0; k < flaggedRaw.length; k++) sum += recalibratedFromLogit(draw, flaggedRaw[k], flaggedLogits[k]);
+        return sum;
+      })
+      .sort((x, y) => x - y);
     let variance = 0;
     for (let i = 0; i < rows; i++) if (flagged[i]) variance += pTeacherWrong[i] * (1 - pTeacherWrong[i]);
     const own = Z90 * Math.sqrt(variance);

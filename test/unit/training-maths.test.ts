@@ -13,6 +13,8 @@ import {
   fitRecalibration,
   applyRecalibration,
   chooseChangeByGainBound,
+  recalibrationDraws,
+  CHANGE_GRID,
   trustFigures,
   fitPeerTemperature,
   IDENTITY_RECALIBRATION,
@@ -21,6 +23,7 @@ import {
   type CalibrationParameters,
 } from '../../src/training/calibration';
 import { precisionAtK, auroc, accuracyOf } from '../../src/training/evaluation';
+import fc from 'fast-check';
 
 const close = (actual: number, expected: number, tolerance = 1e-6) =>
   assert.ok(Math.abs(actual - expected) <= tolerance, `expected ${expected}, got ${actual}`);
@@ -261,6 +264,43 @@ test('do-no-harm bound: relabels where every plausible recalibration gains, neve
   const loose = { intercept: -1.5, slope: 0.4, covariance: [1, 0, 0.5] as [number, number, number] };
   const refused = chooseChangeByGainBound(candidates, loose);
   assert.ok(refused.kappa > 1, `loose posterior: keep every teacher label (κ = ${refused.kappa})`);
+});
+
+test('the gain bound is its definition, bit for bit: one sum per κ over the rows it relabels, its 5th percentile over the draws', () => {
+  // The definition, written the slow way (one pass per κ and draw): what the one-pass version must reproduce exactly.
+  const gain = (r: { intercept: number; slope: number; covariance: [number, number, number] }, c: { rawWrong: number; rawSuggested: number }) => {
+    const wrong = applyRecalibration(r, c.rawWrong);
+    return (c.rawWrong > 1e-12 ? (c.rawSuggested * wrong) / c.rawWrong : 0) - (1 - wrong);
+  };
+  const reference = (candidates: { rawWrong: number; rawSuggested: number }[], recalibration: typeof IDENTITY_RECALIBRATION, samples: (typeof IDENTITY_RECALIBRATION)[]) => {
+    let best = { kappa: CHANGE_GRID[CHANGE_GRID.length - 1], lowerBound: 0 };
+    for (const kappa of CHANGE_GRID.slice(0, -1)) {
+      const chosen = candidates.filter((c) => applyRecalibration(recalibration, c.rawWrong) >= kappa && gain(recalibration, c) > 0);
+      if (chosen.length === 0) continue;
+      const gains = samples.map((sample) => chosen.reduce((sum, c) => sum + gain(sample, c), 0)).sort((x, y) => x - y);
+      const lowerBound = gains[Math.floor(0.05 * gains.length)];
+      if (lowerBound > best.lowerBound) best = { kappa, lowerBound };
+    }
+    return best;
+  };
+  // Probabilities spread over [0, 1], the grid's own values among them (ties at a threshold).
+  const probability = fc.oneof(fc.integer({ min: 0, max: 1000 }).map((k) => k / 1000), fc.constantFrom(...CHANGE_GRID.slice(0, -1)));
+  const candidate = fc.record({ rawWrong: probability, share: probability }).map(({ rawWrong, share }) => ({ rawWrong, rawSuggested: rawWrong * share }));
+  fc.assert(
+    fc.property(
+      fc.array(candidate, { maxLength: 60 }),
+      fc.double({ min: -3, max: 3, noNaN: true }),
+      fc.double({ min: MIN_SLOPE, max: 3, noNaN: true }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.boolean(),
+      (candidates, intercept, slope, spread, identity) => {
+        const recalibration = identity ? IDENTITY_RECALIBRATION : { intercept, slope, covariance: [spread, 0, spread / 2] as [number, number, number] };
+        const samples = recalibrationDraws(recalibration, 32);
+        assert.deepEqual(chooseChangeByGainBound(candidates, recalibration, 0.05, samples), reference(candidates, recalibration, samples));
+      },
+    ),
+    { numRuns: 300, seed: 11 },
+  );
 });
 
 test('trust figures: the 90 % interval of the teacher accuracy covers the truth ≥ 85 % of the time, with a biased model', () => {
