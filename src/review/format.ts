@@ -50,8 +50,13 @@ function percent(value: number | null): string | undefined {
   return value === null ? undefined : `${(value * 100).toFixed(1)}%`;
 }
 
-function plural(count: number, one: string, many = `${one}s`): string {
-  return `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`;
+function plural(value: number, one: string, many = `${one}s`): string {
+  return `${count(value)} ${value === 1 ? one : many}`;
+}
+
+/** A count as a whole number with thousands separators (16,634), however it was estimated. */
+function count(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
 }
 
 function wholePercent(value: number): string {
@@ -75,8 +80,8 @@ export function trustSentence(trust: TrustSummary, flagged: number): string {
   }
   const wrong = trust.flaggedWrong;
   if (flagged > 0 && wrong) {
-    const range = wrong.low !== null && wrong.high !== null ? ` (90% interval ${Math.round(wrong.low)}–${Math.round(wrong.high)})` : '';
-    parts.push(`${plural(flagged, 'row')} flagged, about ${Math.round(wrong.estimate).toLocaleString('en-US')} of them wrong${range}.`);
+    const range = wrong.low !== null && wrong.high !== null ? ` (90% interval ${count(wrong.low)}–${count(wrong.high)})` : '';
+    parts.push(`${plural(flagged, 'row')} flagged, about ${count(wrong.estimate)} of them wrong${range}.`);
   } else {
     parts.push(`${plural(flagged, 'row')} flagged.`);
   }

@@ -103,6 +103,11 @@ test('summary with trust figures: the teacher estimate and the flagged rows’ e
     'Teacher ≈ 90% right (no human labels to check this against). 4 rows flagged, about 3 of them wrong.',
   );
   assert.equal(trustSentence({ teacherAccuracy: null, flaggedWrong: null }, 0), '0 rows flagged.');
+  // Large runs: every count with thousands separators, the interval's bounds too.
+  assert.equal(
+    trustSentence({ teacherAccuracy: null, flaggedWrong: { estimate: 20509.4, low: 16633.6, high: 20901 } }, 20901),
+    '20,901 rows flagged, about 20,509 of them wrong (90% interval 16,634–20,901).',
+  );
 });
 
 test('trust figures are read from metrics.json of any shape: missing or malformed figures are null, never invented', () => {
