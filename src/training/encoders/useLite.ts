@@ -359,8 +359,18 @@ class UseLitePool {
     await untilAborted(work, signal);
   }
 
+  /**
+   * Ends every thread. Each is ref'd first: an idle thread is unref'd, and terminate() waits for its 'exit' event,
+   * which an unref'd thread does not keep the event loop alive for (seen in the tests: a thread that failed to start
+   * errored, was unref'd, and the loop emptied before its exit, leaving the encoding pending forever).
+   */
   async close(): Promise<void> {
-    await Promise.all(this.threads.map((thread) => thread.worker.terminate()));
+    await Promise.all(
+      this.threads.map((thread) => {
+        thread.worker.ref();
+        return thread.worker.terminate();
+      }),
+    );
   }
 }
 
