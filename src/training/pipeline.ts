@@ -8,6 +8,7 @@
  * Plain TypeScript, no `vscode`; runs in the worker process and in the CLI.
  */
 import { calibrate, isSampleLabel, naiveAdvice, argmax, type CalibrationInput, type CalibrationResult, type TrustFigures, type CalibrateOptions, DEFAULT_CALIBRATE } from './calibration';
+import { WorkPlan } from './workPlan';
 import { fitFeaturizer, fitTransform, compactBuckets, transform, DEFAULT_FEATURIZER, type FeaturizerConfig, type SparseRows, tokenize } from './featurize';
 import { selectBackend, type TensorFlow } from './backend';
 import { stratifiedFolds } from './splits';
@@ -319,38 +320,31 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
    * vanilla student itself, see adoptsLabels).
    */
   const finalWork = labelled.length * epochsFor(labelled.length);
-  let plannedWork =
-    n * FEATURIZE_WORK_PER_ROW +
-    (encoderAsked ? n * ENCODE_WORK_PER_ROW : 0) +
-    2 * finalWork +
-    options.stages * options.folds * peerRows * epochsFor(peerRows) +
-    options.stages * n * CALIBRATE_WORK_PER_ROW +
-    n * FINISH_WORK_PER_ROW;
-  let doneWork = 0;
+  const work = new WorkPlan();
+  work.plan('prepare', n * FEATURIZE_WORK_PER_ROW + (encoderAsked ? n * ENCODE_WORK_PER_ROW : 0));
+  work.plan('train', 2 * finalWork + options.stages * options.folds * peerRows * epochsFor(peerRows));
+  work.plan('settle', options.stages * n * CALIBRATE_WORK_PER_ROW + n * FINISH_WORK_PER_ROW);
   let finalPlanned = true;
   const planFinal = (planned: boolean) => {
-    if (planned !== finalPlanned) plannedWork += planned ? finalWork : -finalWork;
+    if (planned !== finalPlanned) work.plan('train', planned ? finalWork : -finalWork);
     finalPlanned = planned;
   };
-  let shownFraction = 0;
   let trainedRowEpochs = 0;
   let trainingMs = 0;
   const report = ({ remainingMsOverride, ...progress }: Omit<DistillProgress, 'elapsedMs' | 'fraction' | 'remainingMs'> & { remainingMsOverride?: number }) => {
     const elapsedMs = performance.now() - started;
-    // Never backwards, even where the plan grows again (a final student trained after all).
-    const fraction = (shownFraction = Math.max(shownFraction, Math.min(1, doneWork / plannedWork)));
-    const remainingMs = remainingMsOverride ?? (fraction > 0.02 ? (elapsedMs * (1 - fraction)) / fraction : undefined);
-    hooks.onProgress?.({ ...progress, elapsedMs, fraction, remainingMs });
+    const remainingMs = remainingMsOverride ?? work.remainingMs();
+    hooks.onProgress?.({ ...progress, elapsedMs, fraction: work.fraction(), remainingMs });
   };
 
   report({ phase: 'featurize' });
   const featurizeStarted = performance.now();
   const texts = rows.map((row) => row.text);
   const { featurizer, features, rowBuckets } = sharedFeatures(texts, tuning.featurizer, (rowsDone) => {
-    doneWork = rowsDone * FEATURIZE_WORK_PER_ROW;
+    work.setDone('prepare', rowsDone * FEATURIZE_WORK_PER_ROW);
     report({ phase: 'featurize' });
   });
-  doneWork = n * FEATURIZE_WORK_PER_ROW;
+  work.setDone('prepare', n * FEATURIZE_WORK_PER_ROW);
   // The wall time of one unit of the plan, as featurizing measured it: the rest of the run after an encoder.
   const msPerUnit = (performance.now() - featurizeStarted) / Math.max(1, n * FEATURIZE_WORK_PER_ROW);
   // The encoder's own progress line, with a time estimate from its own rate (a model or an endpoint takes minutes),
@@ -359,12 +353,13 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   // use-lite on wasm encodes on the students' threads setting (EngineTuning.threads).
   const encoderEnvironment: EncoderEnvironment = { signal: hooks.signal, endpoint: options.encoderEndpoint, threads: tuning.threads, ...hooks.encoders };
   const encoding = await encodeRows(texts, options.encoder ?? 'none', encoderEnvironment, checkpoint, log, (encoder, encoded, total, encodeMs) => {
-    doneWork = n * FEATURIZE_WORK_PER_ROW + (total > 0 ? (encoded / total) * n : 0) * ENCODE_WORK_PER_ROW;
-    const afterEncoding = (plannedWork - n * (FEATURIZE_WORK_PER_ROW + ENCODE_WORK_PER_ROW)) * msPerUnit;
+    work.setDone('prepare', n * FEATURIZE_WORK_PER_ROW + (total > 0 ? (encoded / total) * n : 0) * ENCODE_WORK_PER_ROW);
+    const afterEncoding = work.plannedAfterPrepare() * msPerUnit;
     report({ phase: 'featurize', encoder, encoded, toEncode: total, remainingMsOverride: encoded > 0 ? (encodeMs * (total - encoded)) / encoded + afterEncoding : undefined });
   });
-  if (encoderAsked && !encoding.encoder) plannedWork -= n * ENCODE_WORK_PER_ROW; // `auto` found no encoder
-  doneWork = n * FEATURIZE_WORK_PER_ROW + (encoding.encoder ? n * ENCODE_WORK_PER_ROW : 0);
+  if (encoderAsked && !encoding.encoder) work.plan('prepare', -n * ENCODE_WORK_PER_ROW); // `auto` found no encoder
+  work.setDone('prepare', n * FEATURIZE_WORK_PER_ROW + (encoding.encoder ? n * ENCODE_WORK_PER_ROW : 0));
+  work.enter('settle'); // from here, the wall time outside the students is the calibrations' and the run's end
   const withBuckets = (weights: StudentWeights): StudentWeights => ({ ...weights, buckets: featurizer.config.buckets, rowBuckets });
   if (encoding.cacheProblems.length) encoding.cacheProblems.slice(0, 10).forEach((line) => log(`warning: ${line}`));
   endPhase('featurize');
@@ -438,13 +433,15 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       const shown: Shown = { phase, extra, epochs, finished: false };
       group.push(shown);
       const trainStarted = performance.now();
+      work.studentStarted();
       const job: StudentJob = { rows: Int32Array.from(rowIndices), targets: subsetTargets, weights, dense: withDense, buckets: rowBuckets.length, classes, options: { ...tuning.student, seed }, ...(predict ? { predict } : {}) };
       return pool
         .trainAndPredict(job, (epoch, loss, rowsPerSecond) => {
-          doneWork += rowIndices.length;
+          work.add('train', rowIndices.length);
           Object.assign(shown, { epoch, loss, rowsPerSecond });
           showGroup();
         })
+        .finally(() => work.studentFinished())
         .then((trained) => {
           shown.finished = true;
           trainingMs += performance.now() - trainStarted;
@@ -513,7 +510,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       } else {
         // Stage 1's seeds (vanilla draws the first; stage 1's peers the next K), so the kept peers are stage 1's.
         const seeds = Array.from({ length: options.folds }, (_, fold) => options.seed * 7919 + 2 + fold);
-        plannedWork += options.folds * peerRows * epochsFor(peerRows); // one stage of peers more
+        work.plan('train', options.folds * peerRows * epochsFor(peerRows)); // one stage of peers more
         const wordsStarted = startStagePeers(1, trustedTargets, seeds, false);
         const denseStarted = startStagePeers(1, trustedTargets, seeds, true);
         const [wordsTrained, denseTrained] = await Promise.all([Promise.all(wordsStarted.peers), Promise.all(denseStarted.peers)]);
@@ -616,7 +613,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
 
       const calibrationInput: CalibrationInput = { ...calibrationInputBase, peerProbs };
       calibration = tuning.advice === 'naive' ? naiveAdvice(calibrationInput) : calibrate(calibrationInput, { crossFitFolds: tuning.crossFitFolds, priorStrength: tuning.calibrationPrior, changeGuard: tuning.changeGuard, recalibration: tuning.recalibration });
-      doneWork += n * CALIBRATE_WORK_PER_ROW;
+      work.add('settle', n * CALIBRATE_WORK_PER_ROW);
       endPhase('calibrate');
       report({ phase: 'calibrate', stage, stages: options.stages });
       log(
@@ -702,7 +699,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       backend: backend.name,
       encoder: encoderReport,
     };
-    doneWork = plannedWork;
+    work.complete();
     report({ phase: 'final' });
     const advisedLabels = Array.from(advice.advised, (label) => labels[label]);
     return {

@@ -1,0 +1,110 @@
+/**
+ * A run's work plan, for its progress fraction and its time left (issue 11: "progress and an honest ETA from the
+ * start").
+ *
+ * Work is counted in units (one student's epoch over one row; the pipeline weighs its other steps in the same unit)
+ * of three kinds whose wall time per unit differs from run to run:
+ * - `prepare`: tokenising, hashing and encoding the rows (one core; an encoder's cost depends on the encoder);
+ * - `train`: the students (as many cores as the pool has threads);
+ * - `settle`: the calibration after each stage and the run's own predictions and explanations at the end (its cost
+ *   grows with the rows the advice has to weigh: a noisy teacher costs more than a right one).
+ *
+ * The time left is each kind's units still to do at that kind's wall time per unit measured so far in this run; a
+ * kind not measured yet borrows the rate of the first one (`prepare`), which is what the pipeline's weights were
+ * measured against. Wall time counts as `train` while any student trains (whatever else runs beside it), else as the
+ * kind the pipeline is in. Assumes one run on one clock; nothing here reads the rows.
+ */
+export type WorkKind = 'prepare' | 'train' | 'settle';
+
+const KINDS: readonly WorkKind[] = ['prepare', 'train', 'settle'];
+
+/** The time left is shown once this share of the plan is done (before, one rate is a guess on too little). */
+const FIRST_ESTIMATE_FRACTION = 0.02;
+
+/** Students' progress reports before their own rate is trusted: the first of two students training at once reports
+ * one epoch after both have run one, which would halve the rate. */
+const TRAIN_REPORTS_BEFORE_RATE = 2;
+
+export class WorkPlan {
+  private readonly planned: Record<WorkKind, number> = { prepare: 0, train: 0, settle: 0 };
+  private readonly done: Record<WorkKind, number> = { prepare: 0, train: 0, settle: 0 };
+  private readonly wallMs: Record<WorkKind, number> = { prepare: 0, train: 0, settle: 0 };
+  private kind: Exclude<WorkKind, 'train'> = 'prepare';
+  private students = 0;
+  private trainReports = 0;
+  private shownFraction = 0;
+  private since: number;
+
+  constructor(private readonly now: () => number = () => performance.now()) {
+    this.since = now();
+  }
+
+  /** Adds (or, negative, removes) planned units of one kind. */
+  plan(kind: WorkKind, units: number): void {
+    this.planned[kind] += units;
+  }
+
+  /** Units of one kind done so far (absolute), e.g. rows featurized × their weight. */
+  setDone(kind: WorkKind, units: number): void {
+    this.done[kind] = units;
+  }
+
+  /** More units of one kind done; a student's epoch is one report of `train`. */
+  add(kind: WorkKind, units: number): void {
+    this.done[kind] += units;
+    if (kind === 'train') this.trainReports++;
+  }
+
+  /** The pipeline moves on to a kind of work outside the students (their time counts as `train` while any trains). */
+  enter(kind: Exclude<WorkKind, 'train'>): void {
+    this.charge();
+    this.kind = kind;
+  }
+
+  studentStarted(): void {
+    this.charge();
+    this.students++;
+  }
+
+  studentFinished(): void {
+    this.charge();
+    this.students = Math.max(0, this.students - 1);
+  }
+
+  /** Everything planned is done (the run's last report). */
+  complete(): void {
+    for (const kind of KINDS) this.done[kind] = Math.max(this.done[kind], this.planned[kind]);
+  }
+
+  /** Units still to do after the `prepare` kind (the time left beside an encoder's own estimate). */
+  plannedAfterPrepare(): number {
+    return Math.max(0, this.planned.train - this.done.train) + Math.max(0, this.planned.settle - this.done.settle);
+  }
+
+  /** The share of the plan done, in [0, 1]; never goes back, even where the plan grows again. */
+  fraction(): number {
+    const planned = KINDS.reduce((sum, kind) => sum + this.planned[kind], 0);
+    const done = KINDS.reduce((sum, kind) => sum + Math.min(this.done[kind], this.planned[kind]), 0);
+    this.shownFraction = Math.max(this.shownFraction, planned > 0 ? Math.min(1, done / planned) : 0);
+    return this.shownFraction;
+  }
+
+  /** Milliseconds left at each kind's measured rate; undefined until FIRST_ESTIMATE_FRACTION of the plan is done. */
+  remainingMs(): number | undefined {
+    this.charge();
+    if (this.fraction() <= FIRST_ESTIMATE_FRACTION) return undefined;
+    const measured = (kind: WorkKind) => (this.done[kind] > 0 && this.wallMs[kind] > 0 ? this.wallMs[kind] / this.done[kind] : undefined);
+    const totalDone = KINDS.reduce((sum, kind) => sum + this.done[kind], 0);
+    const totalWall = KINDS.reduce((sum, kind) => sum + this.wallMs[kind], 0);
+    const fallback = measured('prepare') ?? (totalDone > 0 ? totalWall / totalDone : 0);
+    const rate = (kind: WorkKind) => (kind === 'train' && this.trainReports < TRAIN_REPORTS_BEFORE_RATE ? undefined : measured(kind)) ?? fallback;
+    return KINDS.reduce((sum, kind) => sum + Math.max(0, this.planned[kind] - this.done[kind]) * rate(kind), 0);
+  }
+
+  /** The wall time since the last charge goes to the kind in progress. */
+  private charge(): void {
+    const now = this.now();
+    this.wallMs[this.students > 0 ? 'train' : this.kind] += now - this.since;
+    this.since = now;
+  }
+}
