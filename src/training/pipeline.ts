@@ -770,7 +770,11 @@ function explainFlags(context: {
     const model = models[foldOf[i]];
     // explainLogitDifference reads bucket numbers (it hashes the row's words to find which features each reads).
     const compactSpan = features.indices.subarray(features.offsets[i], features.offsets[i + 1]);
-    const span = { indices: Uint32Array.from(compactSpan, (k) => context.rowBuckets[k]), values: features.values.subarray(features.offsets[i], features.offsets[i + 1]) };
+    const span = {
+      indices: Uint32Array.from(compactSpan, (k) => context.rowBuckets[k]),
+      values: features.values.subarray(features.offsets[i], features.offsets[i + 1]),
+      embeddingRows: compactSpan, // the model's embedding is the compact table (withBuckets)
+    };
     const denseRow = model.denseDim && context.dense ? context.dense.values.subarray(i * model.denseDim, (i + 1) * model.denseDim) : undefined;
     const explained = explainLogitDifference(model, context.featurizer, rows[i].text, span, denseRow, suggested[i], teacher[i], denseRow ? context.denseWords : undefined);
     const top = explained.words.filter((word) => word.contribution > 0 && word.word !== '').slice(0, EXPLAINED_WORDS);

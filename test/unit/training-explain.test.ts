@@ -9,6 +9,7 @@ import { compactBuckets, featureHashes, fitTransform, type FeaturizerConfig } fr
 import { explainLogitDifference, mostSimilarRows, studentLogits } from '../../src/training/explain';
 import { predictStudent, type StudentWeights } from '../../src/training/student';
 import { SeededRandom } from '../../src/training/random';
+import fc from 'fast-check';
 
 const TEXTS = [
   'Oil prices rise as OPEC cuts output, oil traders say',
@@ -106,6 +107,63 @@ test('the most similar candidate rows by TF-IDF cosine, most similar first, neve
   assert.equal(withCopy[0].row, 5);
   assert.ok(Math.abs(withCopy[0].similarity - 1) < 1e-6);
   assert.equal(withCopy[1].row, 3);
+});
+
+test('a compact table explained through the embedding rows the caller gives is explained exactly as through its buckets', () => {
+  const config: FeaturizerConfig = { buckets: 1 << 12, wordNgrams: 2, charNgrams: null };
+  const { features, rowBuckets } = compactBuckets(fitTransform(TEXTS, config).features, config.buckets);
+  const random = new SeededRandom(9);
+  const dim = 4;
+  const classes = 3;
+  const weights: StudentWeights = {
+    buckets: config.buckets,
+    dim,
+    denseDim: 0,
+    classes,
+    embedding: Float32Array.from({ length: rowBuckets.length * dim }, () => random.next() - 0.5),
+    rowBuckets,
+    kernel: Float32Array.from({ length: dim * classes }, () => random.next() - 0.5),
+    bias: Float32Array.from({ length: classes }, () => random.next() - 0.5),
+  };
+  TEXTS.forEach((text, r) => {
+    const compact = rowOf(features, r);
+    const byBucket = { indices: Uint32Array.from(compact.indices, (k) => rowBuckets[k]), values: compact.values };
+    const given = explainLogitDifference(weights, config, text, { ...byBucket, embeddingRows: compact.indices }, undefined, 0, 2);
+    assert.deepEqual(given, explainLogitDifference(weights, config, text, byBucket, undefined, 0, 2));
+    assert.ok(given.words.some((word) => word.contribution !== 0), 'the rows are read');
+  });
+});
+
+test('most similar rows: the k best of the full ranking (sorted by similarity, then row), for any k, ties included', () => {
+  const reference = (features: ReturnType<typeof fitTransform>['features'], query: number, candidates: number[], k: number) => {
+    const norm = (row: number) => Math.sqrt(Array.from(features.values.subarray(features.offsets[row], features.offsets[row + 1])).reduce((sum, v) => sum + v * v, 0));
+    const ranked: { row: number; similarity: number }[] = [];
+    for (const row of new Set(candidates)) {
+      if (row === query) continue;
+      // The same dot product, summed in the same order as the inverted index visits it (query features, then candidates).
+      let dot = 0;
+      for (let j = features.offsets[query]; j < features.offsets[query + 1]; j++)
+        for (const c of candidates) if (c === row) for (let i = features.offsets[row]; i < features.offsets[row + 1]; i++) if (features.indices[i] === features.indices[j]) dot += features.values[j] * features.values[i];
+      if (dot > 0) ranked.push({ row, similarity: dot / (norm(query) * norm(row) || 1) });
+    }
+    return ranked.sort((a, b) => b.similarity - a.similarity || a.row - b.row).slice(0, k);
+  };
+  const words = ['oil', 'vote', 'team', 'the', 'market', 'rain'];
+  fc.assert(
+    fc.property(
+      // Few words, so that equal rows (exact ties) are common.
+      fc.array(fc.array(fc.constantFrom(...words), { minLength: 1, maxLength: 4 }), { minLength: 2, maxLength: 14 }),
+      fc.integer({ min: 0, max: 6 }),
+      (texts, k) => {
+        const { features } = fitTransform(texts.map((t) => t.join(' ')), { buckets: 1 << 12, wordNgrams: 1, charNgrams: null });
+        const rows = texts.map((_, i) => i);
+        const candidates = rows.filter((i) => i % 3 !== 1);
+        const got = mostSimilarRows(features, rows, candidates, k);
+        rows.forEach((query) => assert.deepEqual(got[query], reference(features, query, candidates, k)));
+      },
+    ),
+    { numRuns: 200, seed: 3 },
+  );
 });
 
 test('a run explains each flagged row with the peer that held it out, and names the most similar human-labelled rows', async () => {
