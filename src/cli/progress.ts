@@ -3,6 +3,7 @@
  * pipes), where a line is printed when the phase, stage or fold changes or every tenth of the run.
  */
 import type { DistillProgress } from '../training/types';
+import { timeLeft } from '../review/format';
 import { Terminal, type TextOutput } from './terminal';
 
 /** Where progress goes: a Terminal, or a raw output that is wrapped in one (so every line is escaped). */
@@ -32,7 +33,7 @@ export function describeProgress(progress: DistillProgress): string {
   if (progress.fold !== undefined) parts.push(`fold ${progress.fold}${progress.folds ? `/${progress.folds}` : ''}`);
   if (progress.epoch !== undefined) parts.push(`epoch ${progress.epoch}${progress.epochs ? `/${progress.epochs}` : ''}`);
   // Most useful first: a narrow terminal cuts the end of the line.
-  if (progress.remainingMs !== undefined) parts.push(`~${formatDuration(progress.remainingMs)} left`);
+  if (progress.remainingMs !== undefined) parts.push(`~${timeLeft(progress.remainingMs, progress.remainingMsLow, formatDuration, '–')} left`);
   if (progress.rowsPerSecond !== undefined) parts.push(`${Math.round(progress.rowsPerSecond).toLocaleString('en-US')} rows/s`);
   parts.push(`${formatDuration(progress.elapsedMs)} elapsed`);
   if (progress.loss !== undefined) parts.push(`loss ${progress.loss.toFixed(3)}`);

@@ -1,3 +1,13 @@
+/**
+ * The time left as one duration, or as a range "low<joiner>high" where the run gave a lower end (remainingMsLow) that
+ * reads differently from the higher one. Shared by the CLI (m:ss) and the editor (2 min 5 s) with their own format.
+ */
+export function timeLeft(ms: number, lowMs: number | undefined, format: (ms: number) => string, joiner: string): string {
+  const high = format(ms);
+  const low = lowMs === undefined ? high : format(lowMs);
+  return low === high ? high : `${low}${joiner}${high}`;
+}
+
 /** Texts the user reads about a run: progress lines and the end-of-run summary. Plain TypeScript. */
 import type { RunSummary, TrustSummary } from '../training/protocol';
 import type { DistillProgress } from '../training/types';
@@ -41,7 +51,7 @@ export function describeProgress(progress: DistillProgress): string {
   }
   if (progress.remainingMs !== undefined) {
     // The run's time left, also while an encoder runs (its rows at its own rate, the rest at the featurizing rate).
-    parts.push(`about ${formatDuration(progress.remainingMs)} left`);
+    parts.push(`about ${timeLeft(progress.remainingMs, progress.remainingMsLow, formatDuration, ' to ')} left`);
   }
   return parts.join(' · ');
 }

@@ -69,12 +69,24 @@ export const DEFAULT_TUNING: EngineTuning = {
  * training at a time), so that the fraction and the time left are right from the start of a run instead of after the
  * features. Measured on 200,000 AG News rows on the 2-core machine with the wasm SIMD student kernel (issue 11): a
  * student row-epoch ~16 µs of wall time, tokenising a row ~25 µs, encoding it with glove ~40 µs, one stage's
- * out-of-fold predictions and calibration ~17 µs, the run's own predictions and explanations at the end ~24 µs.
+ * out-of-fold predictions and calibration ~17 µs. These only set the time left until each kind of work has a rate of
+ * its own (WorkPlan); the end of the run is priced per row and per flagged row (EXPLAIN_WORK_PER_FLAGGED_ROW).
  */
 const FEATURIZE_WORK_PER_ROW = 1.5;
 const ENCODE_WORK_PER_ROW = 2.5;
 const CALIBRATE_WORK_PER_ROW = 1;
-const FINISH_WORK_PER_ROW = 1.5;
+const FINISH_WORK_PER_ROW = 0.5;
+/**
+ * Explaining one flagged row at the end (its words through the peer that held it out, its most similar human rows),
+ * in calibration units (WorkPlan measures the calibrations' rate and prices the end with it): measured at a million
+ * noisy rows, 98,795 flagged, about 130 µs a row against about 4 µs per row of one calibration.
+ */
+const EXPLAIN_WORK_PER_FLAGGED_ROW = 30;
+/** The flagged share planned before the first calibration counts them (a teacher about 90 % right). */
+const EXPECTED_FLAGGED_SHARE = 0.1;
+
+/** The time left is shown as a range while its two ends differ by more than this share of the longer (WorkPlan). */
+const RANGE_SHOWN_ABOVE = 0.15;
 
 /** Which final targets `auto` resolves to (measured in docs/BENCHMARKS.md). */
 export const AUTO_FINAL_TARGETS: 'soft' | 'hard' = 'hard';
@@ -320,21 +332,38 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
    * vanilla student itself, see adoptsLabels).
    */
   const finalWork = labelled.length * epochsFor(labelled.length);
+  const stageWork = options.folds * peerRows * epochsFor(peerRows);
+  // The encoder trial (step 0 below) trains stage 1's peers twice; planned from the start where it is likely to run
+  // (an encoder asked for, human rows to judge it), and taken out if the encoder gives no vectors.
+  const trialPlanned = encoderAsked && tuning.keepEncoder !== 'always' && labelled.some(sampleLabel);
   const work = new WorkPlan();
   work.plan('prepare', n * FEATURIZE_WORK_PER_ROW + (encoderAsked ? n * ENCODE_WORK_PER_ROW : 0));
-  work.plan('train', 2 * finalWork + options.stages * options.folds * peerRows * epochsFor(peerRows));
+  work.plan('train', finalWork + options.stages * stageWork + (trialPlanned ? stageWork : 0)); // the vanilla student and the peers
+  work.planMaybe('train', finalWork); // the final student, unless it is the vanilla one (planFinal)
   work.plan('settle', options.stages * n * CALIBRATE_WORK_PER_ROW + n * FINISH_WORK_PER_ROW);
-  let finalPlanned = true;
+  // Explaining the flagged rows at the end: planned for a share of the teacher's rows until a calibration says how many.
+  let explainPlanned = Math.round(EXPECTED_FLAGGED_SHARE * labelled.length) * EXPLAIN_WORK_PER_FLAGGED_ROW;
+  work.plan('settle', explainPlanned);
+  const planExplanations = (flagged: number) => {
+    work.plan('settle', flagged * EXPLAIN_WORK_PER_FLAGGED_ROW - explainPlanned);
+    explainPlanned = flagged * EXPLAIN_WORK_PER_FLAGGED_ROW;
+  };
+  let finalPlanned: boolean | undefined; // undefined: not known yet (WorkPlan's maybe)
   const planFinal = (planned: boolean) => {
-    if (planned !== finalPlanned) work.plan('train', planned ? finalWork : -finalWork);
+    if (finalPlanned === undefined) work.planMaybe('train', -finalWork);
+    else if (planned === finalPlanned) return;
+    else if (!planned) work.plan('train', -finalWork);
+    if (planned) work.plan('train', finalWork);
     finalPlanned = planned;
   };
   let trainedRowEpochs = 0;
   let trainingMs = 0;
   const report = ({ remainingMsOverride, ...progress }: Omit<DistillProgress, 'elapsedMs' | 'fraction' | 'remainingMs'> & { remainingMsOverride?: number }) => {
     const elapsedMs = performance.now() - started;
-    const remainingMs = remainingMsOverride ?? work.remainingMs();
-    hooks.onProgress?.({ ...progress, elapsedMs, fraction: work.fraction(), remainingMs });
+    const left = remainingMsOverride === undefined ? work.remaining() : { ms: remainingMsOverride, lowMs: remainingMsOverride };
+    // A range only where it says something: its ends more than RANGE_SHOWN_ABOVE apart.
+    const range = left && left.lowMs < left.ms * (1 - RANGE_SHOWN_ABOVE) ? { remainingMsLow: left.lowMs } : {};
+    hooks.onProgress?.({ ...progress, elapsedMs, fraction: work.fraction(), remainingMs: left?.ms, ...range });
   };
 
   report({ phase: 'featurize' });
@@ -373,6 +402,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   // variant's peers are stage 1's, so the choice costs one stage of peers.
   const humanRowsForChoice = labelled.filter(sampleLabel);
   const encoderTrial = encoding.dense !== undefined && tuning.keepEncoder !== 'always' && humanRowsForChoice.length > 0;
+  if (trialPlanned && !encoderTrial) work.plan('train', -stageWork);
 
   // Independent students train at once in worker threads (studentPool.ts), the dense features shared with them like
   // the words; the same weights whatever the count.
@@ -510,7 +540,6 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       } else {
         // Stage 1's seeds (vanilla draws the first; stage 1's peers the next K), so the kept peers are stage 1's.
         const seeds = Array.from({ length: options.folds }, (_, fold) => options.seed * 7919 + 2 + fold);
-        work.plan('train', options.folds * peerRows * epochsFor(peerRows)); // one stage of peers more
         const wordsStarted = startStagePeers(1, trustedTargets, seeds, false);
         const denseStarted = startStagePeers(1, trustedTargets, seeds, true);
         const [wordsTrained, denseTrained] = await Promise.all([Promise.all(wordsStarted.peers), Promise.all(denseStarted.peers)]);
@@ -614,6 +643,8 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       const calibrationInput: CalibrationInput = { ...calibrationInputBase, peerProbs };
       calibration = tuning.advice === 'naive' ? naiveAdvice(calibrationInput) : calibrate(calibrationInput, { crossFitFolds: tuning.crossFitFolds, priorStrength: tuning.calibrationPrior, changeGuard: tuning.changeGuard, recalibration: tuning.recalibration });
       work.add('settle', n * CALIBRATE_WORK_PER_ROW);
+      planExplanations(calibration.flagged.reduce((a, b) => a + b, 0));
+      if (stage === options.stages) planFinal(adoptsLabels(calibration)); // the advice is final: so is the plan
       endPhase('calibrate');
       report({ phase: 'calibrate', stage, stages: options.stages });
       log(
@@ -634,8 +665,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     }
     // The final student starts from the vanilla student's seed, so that it differs from vanilla KD only by its targets;
     // where the advice adopted no label (hard targets equal to vanilla's), it *is* the vanilla student.
-    const sameAsVanilla = !adoptsLabels(advice);
-    planFinal(!sameAsVanilla);
+    const sameAsVanilla = !adoptsLabels(advice); // the plan knew it at the last calibration (planFinal)
     const finalTraining = sameAsVanilla ? undefined : train(labelled, targets, 'final', {}, vanillaSeed);
     finalTraining?.catch(() => undefined); // awaited below, after the vanilla student
     await awaitVanilla();

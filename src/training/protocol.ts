@@ -289,6 +289,7 @@ const isProgress = object({
   rowsPerSecond: optional(isFiniteNumber),
   elapsedMs: isFiniteNumber,
   remainingMs: optional(isFiniteNumber),
+  remainingMsLow: optional(isFiniteNumber),
   fraction: (value, where) =>
     typeof value === 'number' && value >= 0 && value <= 1 ? undefined : `${where} must be a number in [0, 1]`,
 });

@@ -115,8 +115,13 @@ export interface DistillProgress {
   toEncode?: number;
   rowsPerSecond?: number;
   elapsedMs: number;
-  /** Estimated time left, when it can be estimated. */
+  /** Estimated time left, when it can be estimated (with any work the run may still find it does not need). */
   remainingMs?: number;
+  /**
+   * The least time left, where the run does not know yet whether it needs all of its work (a final student that may
+   * be the vanilla one): the time left is then a range, remainingMsLow to remainingMs. Absent when there is no range.
+   */
+  remainingMsLow?: number;
   /** Overall completion, 0–1. */
   fraction: number;
 }

@@ -12,7 +12,9 @@
  * The time left is each kind's units still to do at that kind's wall time per unit measured so far in this run; a
  * kind not measured yet borrows the rate of the first one (`prepare`), which is what the pipeline's weights were
  * measured against. Wall time counts as `train` while any student trains (whatever else runs beside it), else as the
- * kind the pipeline is in. Assumes one run on one clock; nothing here reads the rows.
+ * kind the pipeline is in. Work that may not be needed (the final student, which is the vanilla one where the advice
+ * adopts no label) is planned as `maybe` until the run knows: the fraction counts it, and the time left is then a
+ * range, from without it to with it. Assumes one run on one clock; nothing here reads the rows.
  */
 export type WorkKind = 'prepare' | 'train' | 'settle';
 
@@ -25,13 +27,23 @@ const FIRST_ESTIMATE_FRACTION = 0.02;
  * one epoch after both have run one, which would halve the rate. */
 const TRAIN_REPORTS_BEFORE_RATE = 2;
 
+/**
+ * The students' rate is read over about this much of their recent wall time, not since the first: the students of a
+ * run differ (the encoder trial's students read the embedding too and cost about 1.6× a words-only student per row
+ * at a million rows, measured), so the rate follows the students training now.
+ */
+const TRAIN_RATE_WINDOW_MS = 20_000;
+
 export class WorkPlan {
   private readonly planned: Record<WorkKind, number> = { prepare: 0, train: 0, settle: 0 };
   private readonly done: Record<WorkKind, number> = { prepare: 0, train: 0, settle: 0 };
   private readonly wallMs: Record<WorkKind, number> = { prepare: 0, train: 0, settle: 0 };
+  private readonly maybe: Record<WorkKind, number> = { prepare: 0, train: 0, settle: 0 };
   private kind: Exclude<WorkKind, 'train'> = 'prepare';
   private students = 0;
   private trainReports = 0;
+  /** (train wall ms, train units done) at each student report, oldest first, trimmed to the window. */
+  private readonly trainMarks: { wallMs: number; done: number }[] = [];
   private shownFraction = 0;
   private since: number;
 
@@ -44,6 +56,11 @@ export class WorkPlan {
     this.planned[kind] += units;
   }
 
+  /** Adds (or removes) units of one kind that may not be needed (see the class comment). */
+  planMaybe(kind: WorkKind, units: number): void {
+    this.maybe[kind] += units;
+  }
+
   /** Units of one kind done so far (absolute), e.g. rows featurized × their weight. */
   setDone(kind: WorkKind, units: number): void {
     this.done[kind] = units;
@@ -52,7 +69,12 @@ export class WorkPlan {
   /** More units of one kind done; a student's epoch is one report of `train`. */
   add(kind: WorkKind, units: number): void {
     this.done[kind] += units;
-    if (kind === 'train') this.trainReports++;
+    if (kind !== 'train') return;
+    this.trainReports++;
+    this.charge();
+    this.trainMarks.push({ wallMs: this.wallMs.train, done: this.done.train });
+    // Keep one mark at least a window old (the start of the window), and those after it.
+    while (this.trainMarks.length > 2 && this.wallMs.train - this.trainMarks[1].wallMs >= TRAIN_RATE_WINDOW_MS) this.trainMarks.shift();
   }
 
   /** The pipeline moves on to a kind of work outside the students (their time counts as `train` while any trains). */
@@ -73,32 +95,57 @@ export class WorkPlan {
 
   /** Everything planned is done (the run's last report). */
   complete(): void {
-    for (const kind of KINDS) this.done[kind] = Math.max(this.done[kind], this.planned[kind]);
+    for (const kind of KINDS) {
+      this.planned[kind] += this.maybe[kind];
+      this.maybe[kind] = 0;
+      this.done[kind] = Math.max(this.done[kind], this.planned[kind]);
+    }
   }
 
   /** Units still to do after the `prepare` kind (the time left beside an encoder's own estimate). */
   plannedAfterPrepare(): number {
-    return Math.max(0, this.planned.train - this.done.train) + Math.max(0, this.planned.settle - this.done.settle);
+    const left = (kind: WorkKind) => Math.max(0, this.planned[kind] + this.maybe[kind] - this.done[kind]);
+    return left('train') + left('settle');
   }
 
   /** The share of the plan done, in [0, 1]; never goes back, even where the plan grows again. */
   fraction(): number {
-    const planned = KINDS.reduce((sum, kind) => sum + this.planned[kind], 0);
-    const done = KINDS.reduce((sum, kind) => sum + Math.min(this.done[kind], this.planned[kind]), 0);
+    const planned = KINDS.reduce((sum, kind) => sum + this.planned[kind] + this.maybe[kind], 0);
+    const done = KINDS.reduce((sum, kind) => sum + Math.min(this.done[kind], this.planned[kind] + this.maybe[kind]), 0);
     this.shownFraction = Math.max(this.shownFraction, planned > 0 ? Math.min(1, done / planned) : 0);
     return this.shownFraction;
   }
 
-  /** Milliseconds left at each kind's measured rate; undefined until FIRST_ESTIMATE_FRACTION of the plan is done. */
-  remainingMs(): number | undefined {
+  /**
+   * Milliseconds left at each kind's measured rate: `ms` with the work that may not be needed, `lowMs` without it
+   * (equal where none is pending); undefined until FIRST_ESTIMATE_FRACTION of the plan is done.
+   */
+  remaining(): { ms: number; lowMs: number } | undefined {
     this.charge();
     if (this.fraction() <= FIRST_ESTIMATE_FRACTION) return undefined;
     const measured = (kind: WorkKind) => (this.done[kind] > 0 && this.wallMs[kind] > 0 ? this.wallMs[kind] / this.done[kind] : undefined);
     const totalDone = KINDS.reduce((sum, kind) => sum + this.done[kind], 0);
     const totalWall = KINDS.reduce((sum, kind) => sum + this.wallMs[kind], 0);
     const fallback = measured('prepare') ?? (totalDone > 0 ? totalWall / totalDone : 0);
-    const rate = (kind: WorkKind) => (kind === 'train' && this.trainReports < TRAIN_REPORTS_BEFORE_RATE ? undefined : measured(kind)) ?? fallback;
-    return KINDS.reduce((sum, kind) => sum + Math.max(0, this.planned[kind] - this.done[kind]) * rate(kind), 0);
+    const rate = (kind: WorkKind) => (kind === 'train' ? this.trainRate() : measured(kind)) ?? fallback;
+    const left = (withMaybe: boolean) =>
+      KINDS.reduce((sum, kind) => sum + Math.max(0, this.planned[kind] + (withMaybe ? this.maybe[kind] : 0) - this.done[kind]) * rate(kind), 0);
+    return { ms: left(true), lowMs: left(false) };
+  }
+
+  /** remaining().ms: the time left counting the work that may not be needed. */
+  remainingMs(): number | undefined {
+    return this.remaining()?.ms;
+  }
+
+  /** The students' wall time per unit over the window (since their start while it is shorter); undefined before they report. */
+  private trainRate(): number | undefined {
+    if (this.trainReports < TRAIN_REPORTS_BEFORE_RATE) return undefined;
+    const first = this.trainMarks[0];
+    const last = this.trainMarks[this.trainMarks.length - 1];
+    const windowed = this.wallMs.train - first.wallMs >= TRAIN_RATE_WINDOW_MS && last.done > first.done;
+    if (windowed) return (last.wallMs - first.wallMs) / (last.done - first.done);
+    return this.done.train > 0 && this.wallMs.train > 0 ? this.wallMs.train / this.done.train : undefined;
   }
 
   /** The wall time since the last charge goes to the kind in progress. */

@@ -159,7 +159,7 @@ export function sanitizeProgress(progress: DistillProgress): DistillProgress {
     elapsedMs: Number.isFinite(progress.elapsedMs) ? progress.elapsedMs : 0,
     fraction: Number.isFinite(progress.fraction) ? Math.min(1, Math.max(0, progress.fraction)) : 0,
   };
-  for (const key of ['fold', 'folds', 'stage', 'stages', 'epoch', 'epochs', 'loss', 'rowsPerSecond', 'remainingMs'] as const) {
+  for (const key of ['fold', 'folds', 'stage', 'stages', 'epoch', 'epochs', 'loss', 'rowsPerSecond', 'remainingMs', 'remainingMsLow'] as const) {
     const value = progress[key];
     if (typeof value === 'number' && Number.isFinite(value)) clean[key] = value;
   }

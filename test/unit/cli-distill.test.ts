@@ -127,6 +127,7 @@ test('progress: a redrawn bar on a terminal, plain lines otherwise', () => {
   const progress = { phase: 'peer' as const, stage: 1, stages: 2, fold: 2, folds: 2, epoch: 3, epochs: 5, loss: 0.41234, rowsPerSecond: 1234.5, elapsedMs: 65_000, remainingMs: 3_723_000, fraction: 0.5 };
   assert.equal(describeProgress(progress), 'peer · stage 1/2 · fold 2/2 · epoch 3/5 · ~1:02:03 left · 1,235 rows/s · 1:05 elapsed · loss 0.412');
   assert.equal(formatDuration(0), '0:00');
+  assert.equal(describeProgress({ phase: 'peer', elapsedMs: 5_000, remainingMs: 125_000, remainingMsLow: 65_000, fraction: 0.3 }), 'peer · ~1:05–2:05 left · 0:05 elapsed');
 
   let time = 0;
   let tty = '';

@@ -20,6 +20,9 @@ test('progress line: phase, stage (only when several), fold, epoch, rows/s and t
     'Encoding rows with use-lite · 2,560/10,000 · about 1 min 35 s left',
   );
   assert.equal(describeProgress({ phase: 'final', rowsPerSecond: 0, remainingMs: 125_000, elapsedMs: 0, fraction: 0.9 }), 'Final student · about 2 min 5 s left');
+  // Before the run knows whether it needs its final student: a range; none where both ends read the same.
+  assert.equal(describeProgress({ phase: 'peer', remainingMs: 125_000, remainingMsLow: 65_000, elapsedMs: 0, fraction: 0.3 }), 'Peer students · about 1 min 5 s to 2 min 5 s left');
+  assert.equal(describeProgress({ phase: 'peer', remainingMs: 20_400, remainingMsLow: 20_200, elapsedMs: 0, fraction: 0.3 }), 'Peer students · about 20 s left');
 });
 
 test('durations round to seconds and never go negative', () => {

@@ -87,6 +87,11 @@ test('progress moves during featurizing: the plan counts it, so the fraction and
   const firstTraining = progress.findIndex((p) => p.phase !== 'featurize');
   assert.ok(firstTraining > 0 && progress[firstTraining - 1].fraction > 0);
   assert.ok(progress.every((p, i) => i === 0 || p.fraction >= progress[i - 1].fraction - 1e-12), 'the fraction never goes back');
+  // A range of time left only while the final student may not be needed: its low end below the high one, and none
+  // once the (only) stage's calibration has settled the plan.
+  assert.ok(progress.every((p) => p.remainingMsLow === undefined || (p.remainingMs !== undefined && p.remainingMsLow < p.remainingMs)));
+  const settled = progress.findIndex((p) => p.phase === 'calibrate');
+  assert.ok(settled > 0 && progress.slice(settled).every((p) => p.remainingMsLow === undefined), 'no range once the plan is known');
 });
 
 test('small data: a 1,000-row run trains its peers 10 epochs and its vanilla and final students 5, tiny sets still get more', () => {

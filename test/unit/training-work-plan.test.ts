@@ -79,3 +79,42 @@ test('time left: wall time outside students goes to the kind the pipeline entere
   assert.equal(work.remainingMs(), 200 * 10 + 50 * 80);
   assert.equal(work.plannedAfterPrepare(), 250);
 });
+
+test('time left: work that may not be needed makes a range until the run knows; the fraction counts it', () => {
+  const { work, tick } = planOnClock();
+  work.plan('prepare', 100);
+  work.plan('train', 300);
+  work.planMaybe('train', 100); // e.g. a final student that may be the vanilla one
+  tick(1_000);
+  work.setDone('prepare', 100); // 10 ms a unit
+  assert.equal(work.fraction(), 100 / 500);
+  assert.deepEqual(work.remaining(), { ms: 400 * 10, lowMs: 300 * 10 });
+  assert.equal(work.remainingMs(), 4_000);
+  // Known: not needed. One number again, and the fraction jumps forward, never back.
+  work.planMaybe('train', -100);
+  assert.deepEqual(work.remaining(), { ms: 3_000, lowMs: 3_000 });
+  assert.equal(work.fraction(), 100 / 400);
+  work.complete();
+  assert.equal(work.fraction(), 1);
+});
+
+test('time left: the students rate is read over their last 20 s, so it follows the students training now', () => {
+  const { work, tick } = planOnClock();
+  work.plan('prepare', 100);
+  work.plan('train', 100_000);
+  tick(1_000);
+  work.setDone('prepare', 100);
+  work.studentStarted();
+  // Slower students first (e.g. the encoder trial's): 10 ms a unit for 30 s, one report a second.
+  for (let second = 0; second < 30; second++) {
+    tick(1_000);
+    work.add('train', 100);
+  }
+  assert.equal(work.remainingMs(), (100_000 - 3_000) * 10);
+  // Then faster ones, 5 ms a unit, for 25 s: past the window, only they count.
+  for (let second = 0; second < 25; second++) {
+    tick(1_000);
+    work.add('train', 200);
+  }
+  assert.equal(work.remainingMs(), (100_000 - 8_000) * 5);
+});
