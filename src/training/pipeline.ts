@@ -67,13 +67,14 @@ export const DEFAULT_TUNING: EngineTuning = {
 /**
  * What a row costs outside the students, in the progress plan's unit (one student's epoch over one row, two students
  * training at a time), so that the fraction and the time left are right from the start of a run instead of after the
- * features. Measured on 200,000 AG News rows on the 2-core machine with the wasm SIMD student kernel (issue 11): a
- * student row-epoch ~16 µs of wall time, tokenising a row ~25 µs, encoding it with glove ~40 µs, one stage's
- * out-of-fold predictions and calibration ~17 µs. These only set the time left until each kind of work has a rate of
- * its own (WorkPlan); the end of the run is priced per row and per flagged row (EXPLAIN_WORK_PER_FLAGGED_ROW).
+ * features. Measured on the 2-core machine with the wasm SIMD student kernel (issue 11), 200,000 and 1,000,000 AG
+ * News rows: a student row-epoch 3.5–5 µs of wall time (two students at a time), tokenising and hashing a row
+ * 14–15 µs, encoding it with glove about 18 µs, one stage's out-of-fold predictions and calibration 3–5 µs. These set
+ * the first time left; each kind of work then has a rate of its own (WorkPlan), and the end of the run is priced per
+ * row and per flagged row (EXPLAIN_WORK_PER_FLAGGED_ROW).
  */
-const FEATURIZE_WORK_PER_ROW = 1.5;
-const ENCODE_WORK_PER_ROW = 2.5;
+const FEATURIZE_WORK_PER_ROW = 3;
+const ENCODE_WORK_PER_ROW = 4;
 const CALIBRATE_WORK_PER_ROW = 1;
 const FINISH_WORK_PER_ROW = 0.5;
 /**

@@ -29,8 +29,8 @@ const TRAIN_REPORTS_BEFORE_RATE = 2;
 
 /**
  * The students' rate is read over about this much of their recent wall time, not since the first: the students of a
- * run differ (the encoder trial's students read the embedding too and cost about 1.6× a words-only student per row
- * at a million rows, measured), so the rate follows the students training now.
+ * run differ (during the encoder trial, half of them reading the embedding too, a unit took about 1.5× the wall time
+ * of the words-only students after it, measured at a million rows), so the rate follows the students training now.
  */
 const TRAIN_RATE_WINDOW_MS = 20_000;
 
