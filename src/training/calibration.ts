@@ -489,14 +489,16 @@ export function plattNewtonStep(
  * its teacher label t to the suggestion s is π_i(s) − π_i(t), a function of the recalibration (a, b); (a, b) is drawn
  * from its Laplace posterior (seeded), so a recalibration that the human pairs pin down gives a tight bound and one
  * they cannot pin down (few teacher errors among them, as with a strong teacher) a loose one. Relabelling happens only
- * where even that 5th percentile is a gain: a one-sided test at 5 % that relabelling does not lower the accuracy of
- * the labels (docs/METHOD.md, "Do no harm"). Returns κ, or a value above 1 for "never".
+ * where even that 5th percentile is a gain of at least `minGain` right labels (default minChangeGain: 0.1 % of the
+ * candidates, at least one label): a one-sided test at 5 % that relabelling does not lower the accuracy of the labels, with a
+ * smallest effect worth acting on (docs/METHOD.md, "Do no harm"). Returns κ, or a value above 1 for "never".
  */
 export function chooseChangeByGainBound(
   candidates: readonly { rawWrong: number; rawSuggested: number }[],
   recalibration: Recalibration,
   quantile = 0.05,
   samples: readonly Recalibration[] = recalibrationDraws(recalibration),
+  minGain = minChangeGain(candidates.length),
 ): { kappa: number; lowerBound: number } {
   const never = { kappa: CHANGE_GRID[CHANGE_GRID.length - 1], lowerBound: 0 };
   const grid = CHANGE_GRID.slice(0, -1);
@@ -537,8 +539,21 @@ export function chooseChangeByGainBound(
     const lowerBound = sorted[Math.floor(quantile * sorted.length)];
     if (lowerBound > best.lowerBound) best = { kappa, lowerBound };
   });
-  return best;
+  return best.lowerBound >= minGain ? best : never;
 }
+
+/**
+ * The smallest pessimistic gain, in right labels, for which the engine relabels at all: 0.1 % of the candidate rows
+ * (10 of 10,000), and at least one whole label. Below it a change is lost in the final student's training noise (2 relabelled rows of 10,000 left
+ * a final student 0.08 points below the vanilla one), and the 5th percentile of a Laplace posterior is least
+ * trustworthy (a use-lite peer on the 94 % teacher passed with 7.5 labels and lost 18). docs/BENCHMARKS.md, issue 9.
+ */
+export function minChangeGain(candidates: number): number {
+  return Math.max(MIN_CHANGE_GAIN_LABELS, MIN_CHANGE_GAIN_SHARE * candidates);
+}
+
+const MIN_CHANGE_GAIN_LABELS = 1;
+const MIN_CHANGE_GAIN_SHARE = 0.001;
 
 /** Seeded draws of (a, b) from the recalibration's Laplace posterior; the first is the point estimate itself. */
 export function recalibrationDraws(recalibration: Recalibration, draws = 256): Recalibration[] {

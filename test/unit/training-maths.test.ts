@@ -13,6 +13,7 @@ import {
   fitRecalibration,
   applyRecalibration,
   chooseChangeByGainBound,
+  minChangeGain,
   recalibrationDraws,
   CHANGE_GRID,
   trustFigures,
@@ -182,14 +183,16 @@ test('precision@k, AUROC and accuracy against hand values', () => {
 });
 
 test('calibrate: confident peers overturn a noisy teacher when the human labels confirm it', () => {
+  // 200 rows to relabel and 200 human pairs: enough for the pessimistic gain to pass the smallest one acted on
+  // (minChangeGain: one label here; with 20 rows of each it stays under one label, and nothing is relabelled).
   const peer: number[][] = [];
   const teacher: number[] = [];
   const human: number[] = [];
-  for (let i = 0; i < 40; i++) {
+  for (let i = 0; i < 400; i++) {
     const truth = i % 2;
     peer.push(truth === 0 ? [0.9, 0.1] : [0.1, 0.9]);
     teacher.push(i % 4 === 0 ? 1 - truth : truth);
-    human.push(i >= 20 ? truth : -1);
+    human.push(i >= 200 ? truth : -1);
   }
   const result = calibrate(input(peer, teacher, human));
   for (const row of [0, 4, 8, 12, 16]) {
@@ -202,9 +205,22 @@ test('calibrate: confident peers overturn a noisy teacher when the human labels 
     assert.equal(result.suggested[row], teacher[row], `row ${row}: no other label suggested`);
     assert.equal(result.advised[row], teacher[row], `row ${row}: right teacher label kept`);
   }
-  assert.equal(result.humanCheck.rows, 20);
+  assert.equal(result.humanCheck.rows, 200);
   assert.equal(result.humanCheck.teacherAccuracy, 0.75);
   assert.equal(result.humanCheck.advisedAccuracy, 1);
+});
+
+test('the relabelling guard acts only on a pessimistic gain of at least minChangeGain labels: 0.1 % of the candidates, at least one', () => {
+  assert.equal(minChangeGain(20), 1);
+  assert.equal(minChangeGain(10_000), 10);
+  assert.equal(minChangeGain(1_000_000), 1000);
+  // 30 rows the peers are sure of: a pessimistic gain of about 30 labels at the point estimate, which passes a floor
+  // of 10 and not one of 40.
+  const candidates = Array.from({ length: 30 }, () => ({ rawWrong: 0.999, rawSuggested: 0.999 }));
+  const tight = { intercept: 0, slope: 1, covariance: [1e-6, 0, 1e-6] as [number, number, number] };
+  const passed = chooseChangeByGainBound(candidates, tight, 0.05, undefined, 10);
+  assert.ok(passed.kappa < 1 && passed.lowerBound > 10 && passed.lowerBound < 40, `κ ${passed.kappa}, bound ${passed.lowerBound}`);
+  assert.deepEqual(chooseChangeByGainBound(candidates, tight, 0.05, undefined, 40), { kappa: CHANGE_GRID[CHANGE_GRID.length - 1], lowerBound: 0 });
 });
 
 test('calibrate: when the human labels show no gain from changing, the guard keeps teacher labels but flags remain', () => {
@@ -296,7 +312,7 @@ test('the gain bound is its definition, bit for bit: one sum per κ over the row
       (candidates, intercept, slope, spread, identity) => {
         const recalibration = identity ? IDENTITY_RECALIBRATION : { intercept, slope, covariance: [spread, 0, spread / 2] as [number, number, number] };
         const samples = recalibrationDraws(recalibration, 32);
-        assert.deepEqual(chooseChangeByGainBound(candidates, recalibration, 0.05, samples), reference(candidates, recalibration, samples));
+        assert.deepEqual(chooseChangeByGainBound(candidates, recalibration, 0.05, samples, 0), reference(candidates, recalibration, samples));
       },
     ),
     { numRuns: 300, seed: 11 },
