@@ -109,6 +109,18 @@ test('the most similar candidate rows by TF-IDF cosine, most similar first, neve
   assert.equal(withCopy[1].row, 3);
 });
 
+test('most similar rows: a candidate listed twice counts once (a cosine stays at most 1), a fractional k is its whole part', () => {
+  const copy = fitTransform([...TEXTS, TEXTS[0]], { buckets: 1 << 16, wordNgrams: 2, charNgrams: null }).features;
+  const once = mostSimilarRows(copy, [0, 1], [5, 3, 4, 2], 3);
+  // Listed twice (or three times), each candidate is still one row with its own cosine.
+  assert.deepEqual(mostSimilarRows(copy, [0, 1], [5, 3, 5, 4, 2, 3, 5], 3), once);
+  assert.ok(Math.abs(once[0][0].similarity - 1) < 1e-6, 'the copy of row 0 scores 1');
+  // k = 2.5 keeps two rows (as slice(0, 2.5) did), NaN none, Infinity all.
+  assert.deepEqual(mostSimilarRows(copy, [0, 1], [5, 3, 4, 2], 2.5), mostSimilarRows(copy, [0, 1], [5, 3, 4, 2], 2));
+  assert.deepEqual(mostSimilarRows(copy, [0], [5, 3, 4, 2], Number.NaN), [[]]);
+  assert.deepEqual(mostSimilarRows(copy, [0], [5, 3, 4, 2], Number.POSITIVE_INFINITY), mostSimilarRows(copy, [0], [5, 3, 4, 2], 4));
+});
+
 test('a compact table explained through the embedding rows the caller gives is explained exactly as through its buckets', () => {
   const config: FeaturizerConfig = { buckets: 1 << 12, wordNgrams: 2, charNgrams: null };
   const { features, rowBuckets } = compactBuckets(fitTransform(TEXTS, config).features, config.buckets);
