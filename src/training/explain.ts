@@ -84,6 +84,15 @@ export function explainLogitDifference(
 ): LogitExplanation {
   const { dim, denseDim, classes, kernel, embedding } = weights;
   if ((dense?.length ?? 0) !== denseDim) throw new Error(`the student reads ${denseDim} dense feature(s), got ${dense?.length ?? 0}`);
+  // One embedding row per feature, each inside the table: else a feature would read nothing (undefined) or NaN, silently.
+  const tableRows = embedding.length / Math.max(1, dim);
+  if (row.embeddingRows) {
+    if (row.embeddingRows.length !== row.indices.length) throw new Error(`${row.indices.length} feature(s) given with ${row.embeddingRows.length} embedding row(s)`);
+    for (let k = 0; k < row.embeddingRows.length; k++) {
+      const e = row.embeddingRows[k];
+      if (!(Number.isInteger(e) && e < tableRows)) throw new Error(`embedding row ${e} of feature ${k} is outside the student's table of ${tableRows} rows`);
+    }
+  }
   const w = new Float64Array(dim + denseDim);
   for (let d = 0; d < dim + denseDim; d++) w[d] = kernel[d * classes + towards] - kernel[d * classes + away];
   const bias = weights.bias[towards] - weights.bias[away];

@@ -144,6 +144,13 @@ test('a compact table explained through the embedding rows the caller gives is e
     assert.deepEqual(given, explainLogitDifference(weights, config, text, byBucket, undefined, 0, 2));
     assert.ok(given.words.some((word) => word.contribution !== 0), 'the rows are read');
   });
+  // Embedding rows that do not match the features fail clearly, never explain a feature as reading nothing.
+  const compact = rowOf(features, 0);
+  const byBucket = { indices: Uint32Array.from(compact.indices, (k) => rowBuckets[k]), values: compact.values };
+  assert.throws(() => explainLogitDifference(weights, config, TEXTS[0], { ...byBucket, embeddingRows: compact.indices.subarray(1) }, undefined, 0, 2), /feature\(s\) given with .* embedding row\(s\)/);
+  const outside = Uint32Array.from(compact.indices);
+  outside[0] = rowBuckets.length;
+  assert.throws(() => explainLogitDifference(weights, config, TEXTS[0], { ...byBucket, embeddingRows: outside }, undefined, 0, 2), /outside the student's table/);
 });
 
 test('most similar rows: the k best of the full ranking (sorted by similarity, then row), for any k, ties included', () => {
