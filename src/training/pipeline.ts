@@ -360,9 +360,9 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   };
   let trainedRowEpochs = 0;
   let trainingMs = 0;
-  const report = ({ remainingMsOverride, ...progress }: Omit<DistillProgress, 'elapsedMs' | 'fraction' | 'remainingMs'> & { remainingMsOverride?: number }) => {
+  const report = ({ leftOverride, ...progress }: Omit<DistillProgress, 'elapsedMs' | 'fraction' | 'remainingMs'> & { leftOverride?: { ms: number; lowMs: number } }) => {
     const elapsedMs = performance.now() - started;
-    const left = remainingMsOverride === undefined ? work.remaining() : { ms: remainingMsOverride, lowMs: remainingMsOverride };
+    const left = leftOverride ?? work.remaining();
     // A range only where it says something: its ends more than RANGE_SHOWN_ABOVE apart.
     const range = left && left.lowMs < left.ms * (1 - RANGE_SHOWN_ABOVE) ? { remainingMsLow: left.lowMs } : {};
     hooks.onProgress?.({ ...progress, elapsedMs, fraction: work.fraction(), remainingMs: left?.ms, ...range });
@@ -386,8 +386,10 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   const encoderEnvironment: EncoderEnvironment = { signal: hooks.signal, endpoint: options.encoderEndpoint, threads: tuning.threads, ...hooks.encoders };
   const encoding = await encodeRows(texts, options.encoder ?? 'none', encoderEnvironment, checkpoint, log, (encoder, encoded, total, encodeMs) => {
     work.setDone('encode', (total > 0 ? (encoded / total) * n : 0) * ENCODE_WORK_PER_ROW);
-    const afterEncoding = work.plannedAfterPrepare() * msPerUnit;
-    report({ phase: 'featurize', encoder, encoded, toEncode: total, remainingMsOverride: encoded > 0 ? (encodeMs * (total - encoded)) / encoded + afterEncoding : undefined });
+    // A range as after the encoding, while the final student may not be needed.
+    const encodingLeft = encoded > 0 ? (encodeMs * (total - encoded)) / encoded : undefined;
+    const leftOverride = encodingLeft === undefined ? undefined : { ms: encodingLeft + work.plannedAfterPrepare() * msPerUnit, lowMs: encodingLeft + work.plannedAfterPrepare(false) * msPerUnit };
+    report({ phase: 'featurize', encoder, encoded, toEncode: total, leftOverride });
   });
   if (encoderAsked && !encoding.encoder) work.plan('encode', -n * ENCODE_WORK_PER_ROW); // `auto` found no encoder
   work.setDone('encode', encoding.encoder ? n * ENCODE_WORK_PER_ROW : 0);

@@ -105,9 +105,12 @@ export class WorkPlan {
     }
   }
 
-  /** Units still to do after the `prepare` and `encode` kinds (the time left beside an encoder's own estimate). */
-  plannedAfterPrepare(): number {
-    const left = (kind: WorkKind) => Math.max(0, this.planned[kind] + this.maybe[kind] - this.done[kind]);
+  /**
+   * Units still to do after the `prepare` and `encode` kinds (the time left beside an encoder's own estimate), with
+   * the work that may not be needed or, `withMaybe` false, without it (the lower end of the range, as remaining()).
+   */
+  plannedAfterPrepare(withMaybe = true): number {
+    const left = (kind: WorkKind) => Math.max(0, this.planned[kind] + (withMaybe ? this.maybe[kind] : 0) - this.done[kind]);
     return left('train') + left('settle');
   }
 

@@ -151,6 +151,10 @@ test('time left after a slow encoder: the rest of the run at the featurizing rat
       { featurizer: { buckets: 1 << 12, wordNgrams: 1, charNgrams: null }, student: { dim: 8, epochs: 4, learningRate: 0.5, batchSize: 32, head: 'typed' } },
     );
     const encodeMs = encodedAt - started;
+    // While encoding, the time left is a range as after it (the final student may not be needed) or one number.
+    const whileEncoding = progress.filter((p) => p.encoded !== undefined && p.remainingMs !== undefined);
+    assert.ok(whileEncoding.length > 0);
+    assert.ok(whileEncoding.every((p) => p.remainingMsLow === undefined || p.remainingMsLow < p.remainingMs!));
     assert.ok(encodeMs >= ENCODE_MS, `the encoder took ${encodeMs} ms`);
     const afterEncoding = progress.find((p) => p.phase !== 'featurize' && p.remainingMs !== undefined);
     assert.ok(afterEncoding, 'a time left after the encoding');
@@ -180,4 +184,8 @@ test('time left: an encoder\'s rate prices its own rows only; work not measured 
   work.enter('settle');
   assert.equal(work.remainingMs(), 1000 * 10);
   assert.equal(work.plannedAfterPrepare(), 1000);
+  // Beside an encoder's own estimate, the rest of the run as a range too, while the final student may not be needed.
+  work.planMaybe('train', 300);
+  assert.equal(work.plannedAfterPrepare(), 1300);
+  assert.equal(work.plannedAfterPrepare(false), 1000);
 });
