@@ -159,10 +159,10 @@ test('time left after a slow encoder: the rest of the run at the featurizing rat
     const afterEncoding = progress.find((p) => p.phase !== 'featurize' && p.remainingMs !== undefined);
     assert.ok(afterEncoding, 'a time left after the encoding');
     const restMs = performance.now() - encodedAt;
-    // The rest of the run is far shorter than the encoding; the estimate must say so (at the encoder's rate it
-    // said several times the encoding's own time).
-    assert.ok(restMs < encodeMs / 2, `this test needs a run whose rest (${Math.round(restMs)} ms) is short beside its encoding (${Math.round(encodeMs)} ms)`);
-    assert.ok(afterEncoding.remainingMs! < encodeMs / 2, `time left after encoding ${Math.round(afterEncoding.remainingMs!)} ms; the rest took ${Math.round(restMs)} ms`);
+    // The rest of the run (under a second here, 16,000 units at the featurizing rate of a few µs) is far shorter than
+    // the encoding; at the encoder's rate the estimate said 33 s, ten times the encoding's own time. The bound is the
+    // encoding's time, not the rest's, so that a loaded machine (slower rest, slower featurizing alike) cannot fail it.
+    assert.ok(afterEncoding.remainingMs! < encodeMs, `time left after encoding ${Math.round(afterEncoding.remainingMs!)} ms; the encoding took ${Math.round(encodeMs)} ms, the rest ${Math.round(restMs)} ms`);
   } finally {
     await server.close();
   }
