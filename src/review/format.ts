@@ -1,3 +1,7 @@
+/** Texts the user reads about a run: progress lines and the end-of-run summary. Plain TypeScript. */
+import type { RunSummary, TrustSummary } from '../training/protocol';
+import type { DistillProgress } from '../training/types';
+
 /**
  * The time left as one duration, or as a range "low<joiner>high" where the run gave a lower end (remainingMsLow) that
  * reads differently from the higher one. Shared by the CLI (m:ss) and the editor (2 min 5 s) with their own format.
@@ -7,10 +11,6 @@ export function timeLeft(ms: number, lowMs: number | undefined, format: (ms: num
   const low = lowMs === undefined ? high : format(lowMs);
   return low === high ? high : `${low}${joiner}${high}`;
 }
-
-/** Texts the user reads about a run: progress lines and the end-of-run summary. Plain TypeScript. */
-import type { RunSummary, TrustSummary } from '../training/protocol';
-import type { DistillProgress } from '../training/types';
 
 const PHASE_NAMES: Record<DistillProgress['phase'], string> = {
   featurize: 'Featurizing',

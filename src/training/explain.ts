@@ -84,6 +84,15 @@ export function explainLogitDifference(
 ): LogitExplanation {
   const { dim, denseDim, classes, kernel, embedding } = weights;
   if ((dense?.length ?? 0) !== denseDim) throw new Error(`the student reads ${denseDim} dense feature(s), got ${dense?.length ?? 0}`);
+  // One embedding row per feature, each inside the table: else a feature would read nothing (undefined) or NaN, silently.
+  const tableRows = embedding.length / Math.max(1, dim);
+  if (row.embeddingRows) {
+    if (row.embeddingRows.length !== row.indices.length) throw new Error(`${row.indices.length} feature(s) given with ${row.embeddingRows.length} embedding row(s)`);
+    for (let k = 0; k < row.embeddingRows.length; k++) {
+      const e = row.embeddingRows[k];
+      if (!(Number.isInteger(e) && e < tableRows)) throw new Error(`embedding row ${e} of feature ${k} is outside the student's table of ${tableRows} rows`);
+    }
+  }
   const w = new Float64Array(dim + denseDim);
   for (let d = 0; d < dim + denseDim; d++) w[d] = kernel[d * classes + towards] - kernel[d * classes + away];
   const bias = weights.bias[towards] - weights.bias[away];
@@ -167,8 +176,12 @@ export interface SimilarRow {
  * For each query row, the `k` candidate rows most similar to it (cosine of the TF-IDF vectors, most similar first,
  * ties by row number; the query itself and rows sharing no feature are left out).
  */
-export function mostSimilarRows(features: SparseRows, queries: readonly number[], candidates: readonly number[], k: number): SimilarRow[][] {
-  if (k <= 0) return queries.map(() => []);
+export function mostSimilarRows(features: SparseRows, queries: readonly number[], listed: readonly number[], k: number): SimilarRow[][] {
+  // Whole rows only (the top-k below fills until it holds exactly `limit`); NaN or ≤ 0: none.
+  const limit = Math.floor(k);
+  if (!(limit > 0)) return queries.map(() => []);
+  // Each candidate once: listed twice, its postings would count its dot product twice (a cosine above 1).
+  const candidates = new Set(listed);
   // Inverted index over the candidates: bucket → (candidate, value) pairs.
   const postings = new Map<number, number[]>();
   for (const candidate of candidates) {
@@ -208,8 +221,8 @@ export function mostSimilarRows(features: SparseRows, queries: readonly number[]
       scores[row] = 0;
       if (row === query || dot <= 0) continue;
       const similarity = dot / (queryNorm * candidateNorm[row] || 1);
-      if (ranked.length === k && !ranksBefore(similarity, row, ranked[k - 1])) continue;
-      let at = ranked.length === k ? k - 1 : ranked.length;
+      if (ranked.length === limit && !ranksBefore(similarity, row, ranked[limit - 1])) continue;
+      let at = ranked.length === limit ? limit - 1 : ranked.length;
       while (at > 0 && ranksBefore(similarity, row, ranked[at - 1])) {
         ranked[at] = ranked[at - 1];
         at--;

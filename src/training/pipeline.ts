@@ -338,7 +338,8 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   // (an encoder asked for, human rows to judge it), and taken out if the encoder gives no vectors.
   const trialPlanned = encoderAsked && tuning.keepEncoder !== 'always' && labelled.some(sampleLabel);
   const work = new WorkPlan();
-  work.plan('prepare', n * FEATURIZE_WORK_PER_ROW + (encoderAsked ? n * ENCODE_WORK_PER_ROW : 0));
+  work.plan('prepare', n * FEATURIZE_WORK_PER_ROW);
+  work.plan('encode', encoderAsked ? n * ENCODE_WORK_PER_ROW : 0);
   work.plan('train', finalWork + options.stages * stageWork + (trialPlanned ? stageWork : 0)); // the vanilla student and the peers
   work.planMaybe('train', finalWork); // the final student, unless it is the vanilla one (planFinal)
   work.plan('settle', options.stages * n * CALIBRATE_WORK_PER_ROW + n * FINISH_WORK_PER_ROW);
@@ -359,9 +360,9 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   };
   let trainedRowEpochs = 0;
   let trainingMs = 0;
-  const report = ({ remainingMsOverride, ...progress }: Omit<DistillProgress, 'elapsedMs' | 'fraction' | 'remainingMs'> & { remainingMsOverride?: number }) => {
+  const report = ({ leftOverride, ...progress }: Omit<DistillProgress, 'elapsedMs' | 'fraction' | 'remainingMs'> & { leftOverride?: { ms: number; lowMs: number } }) => {
     const elapsedMs = performance.now() - started;
-    const left = remainingMsOverride === undefined ? work.remaining() : { ms: remainingMsOverride, lowMs: remainingMsOverride };
+    const left = leftOverride ?? work.remaining();
     // A range only where it says something: its ends more than RANGE_SHOWN_ABOVE apart.
     const range = left && left.lowMs < left.ms * (1 - RANGE_SHOWN_ABOVE) ? { remainingMsLow: left.lowMs } : {};
     hooks.onProgress?.({ ...progress, elapsedMs, fraction: work.fraction(), remainingMs: left?.ms, ...range });
@@ -375,6 +376,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     report({ phase: 'featurize' });
   });
   work.setDone('prepare', n * FEATURIZE_WORK_PER_ROW);
+  work.enter('encode'); // an encoder's own rate, loading it included: the rest of the run is not priced at it
   // The wall time of one unit of the plan, as featurizing measured it: the rest of the run after an encoder.
   const msPerUnit = (performance.now() - featurizeStarted) / Math.max(1, n * FEATURIZE_WORK_PER_ROW);
   // The encoder's own progress line, with a time estimate from its own rate (a model or an endpoint takes minutes),
@@ -383,12 +385,14 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   // use-lite on wasm encodes on the students' threads setting (EngineTuning.threads).
   const encoderEnvironment: EncoderEnvironment = { signal: hooks.signal, endpoint: options.encoderEndpoint, threads: tuning.threads, ...hooks.encoders };
   const encoding = await encodeRows(texts, options.encoder ?? 'none', encoderEnvironment, checkpoint, log, (encoder, encoded, total, encodeMs) => {
-    work.setDone('prepare', n * FEATURIZE_WORK_PER_ROW + (total > 0 ? (encoded / total) * n : 0) * ENCODE_WORK_PER_ROW);
-    const afterEncoding = work.plannedAfterPrepare() * msPerUnit;
-    report({ phase: 'featurize', encoder, encoded, toEncode: total, remainingMsOverride: encoded > 0 ? (encodeMs * (total - encoded)) / encoded + afterEncoding : undefined });
+    work.setDone('encode', (total > 0 ? (encoded / total) * n : 0) * ENCODE_WORK_PER_ROW);
+    // A range as after the encoding, while the final student may not be needed.
+    const encodingLeft = encoded > 0 ? (encodeMs * (total - encoded)) / encoded : undefined;
+    const leftOverride = encodingLeft === undefined ? undefined : { ms: encodingLeft + work.plannedAfterPrepare() * msPerUnit, lowMs: encodingLeft + work.plannedAfterPrepare(false) * msPerUnit };
+    report({ phase: 'featurize', encoder, encoded, toEncode: total, leftOverride });
   });
-  if (encoderAsked && !encoding.encoder) work.plan('prepare', -n * ENCODE_WORK_PER_ROW); // `auto` found no encoder
-  work.setDone('prepare', n * FEATURIZE_WORK_PER_ROW + (encoding.encoder ? n * ENCODE_WORK_PER_ROW : 0));
+  if (encoderAsked && !encoding.encoder) work.plan('encode', -n * ENCODE_WORK_PER_ROW); // `auto` found no encoder
+  work.setDone('encode', encoding.encoder ? n * ENCODE_WORK_PER_ROW : 0);
   work.enter('settle'); // from here, the wall time outside the students is the calibrations' and the run's end
   const withBuckets = (weights: StudentWeights): StudentWeights => ({ ...weights, buckets: featurizer.config.buckets, rowBuckets });
   if (encoding.cacheProblems.length) encoding.cacheProblems.slice(0, 10).forEach((line) => log(`warning: ${line}`));

@@ -277,8 +277,11 @@ const isRequest = object({
   outputDir: optional(isString),
 });
 
-const isProgress = object({
+const isProgressFields = object({
   phase: oneOf(PHASES),
+  encoder: optional(isNonEmptyString),
+  encoded: optional(isFiniteNumber),
+  toEncode: optional(isFiniteNumber),
   fold: optional(isFiniteNumber),
   folds: optional(isFiniteNumber),
   stage: optional(isFiniteNumber),
@@ -293,6 +296,16 @@ const isProgress = object({
   fraction: (value, where) =>
     typeof value === 'number' && value >= 0 && value <= 1 ? undefined : `${where} must be a number in [0, 1]`,
 });
+
+/** Progress, with its time left a range only where both ends make one: 0 ≤ remainingMsLow ≤ remainingMs. */
+const isProgress: Check = (value, where) => {
+  const problem = isProgressFields(value, where);
+  if (problem || !isRecord(value) || value.remainingMsLow === undefined) return problem;
+  const low = value.remainingMsLow as number;
+  return typeof value.remainingMs === 'number' && low >= 0 && low <= value.remainingMs
+    ? undefined
+    : `${where}.remainingMsLow must be in [0, ${where}.remainingMs]`;
+};
 
 const isLogLine = object({
   level: oneOf(LOG_LEVELS),

@@ -3,22 +3,25 @@
  * start").
  *
  * Work is counted in units (one student's epoch over one row; the pipeline weighs its other steps in the same unit)
- * of three kinds whose wall time per unit differs from run to run:
- * - `prepare`: tokenising, hashing and encoding the rows (one core; an encoder's cost depends on the encoder);
+ * of four kinds whose wall time per unit differs from run to run:
+ * - `prepare`: tokenising and hashing the rows (one core), the unit the pipeline's weights were measured against;
+ * - `encode`: encoding the rows with a pretrained encoder, loading it included (its cost per row depends on the
+ *   encoder: use-lite took about 150 times glove's per row on the 2-core machine, and glove is the pipeline's weight);
  * - `train`: the students (as many cores as the pool has threads);
  * - `settle`: the calibration after each stage and the run's own predictions and explanations at the end (its cost
  *   grows with the rows the advice has to weigh: a noisy teacher costs more than a right one).
  *
  * The time left is each kind's units still to do at that kind's wall time per unit measured so far in this run; a
  * kind not measured yet borrows the rate of the first one (`prepare`), which is what the pipeline's weights were
- * measured against. Wall time counts as `train` while any student trains (whatever else runs beside it), else as the
- * kind the pipeline is in. Work that may not be needed (the final student, which is the vanilla one where the advice
+ * measured against, never the encoder's (priced at it, the rest of a run after use-lite read 40 times too long).
+ * Wall time counts as `train` while any student trains (whatever else runs beside it), else as the kind the pipeline
+ * is in. Work that may not be needed (the final student, which is the vanilla one where the advice
  * adopts no label) is planned as `maybe` until the run knows: the fraction counts it, and the time left is then a
  * range, from without it to with it. Assumes one run on one clock; nothing here reads the rows.
  */
-export type WorkKind = 'prepare' | 'train' | 'settle';
+export type WorkKind = 'prepare' | 'encode' | 'train' | 'settle';
 
-const KINDS: readonly WorkKind[] = ['prepare', 'train', 'settle'];
+const KINDS: readonly WorkKind[] = ['prepare', 'encode', 'train', 'settle'];
 
 /** The time left is shown once this share of the plan is done (before, one rate is a guess on too little). */
 const FIRST_ESTIMATE_FRACTION = 0.02;
@@ -35,10 +38,10 @@ const TRAIN_REPORTS_BEFORE_RATE = 2;
 const TRAIN_RATE_WINDOW_MS = 20_000;
 
 export class WorkPlan {
-  private readonly planned: Record<WorkKind, number> = { prepare: 0, train: 0, settle: 0 };
-  private readonly done: Record<WorkKind, number> = { prepare: 0, train: 0, settle: 0 };
-  private readonly wallMs: Record<WorkKind, number> = { prepare: 0, train: 0, settle: 0 };
-  private readonly maybe: Record<WorkKind, number> = { prepare: 0, train: 0, settle: 0 };
+  private readonly planned: Record<WorkKind, number> = { prepare: 0, encode: 0, train: 0, settle: 0 };
+  private readonly done: Record<WorkKind, number> = { prepare: 0, encode: 0, train: 0, settle: 0 };
+  private readonly wallMs: Record<WorkKind, number> = { prepare: 0, encode: 0, train: 0, settle: 0 };
+  private readonly maybe: Record<WorkKind, number> = { prepare: 0, encode: 0, train: 0, settle: 0 };
   private kind: Exclude<WorkKind, 'train'> = 'prepare';
   private students = 0;
   private trainReports = 0;
@@ -102,9 +105,12 @@ export class WorkPlan {
     }
   }
 
-  /** Units still to do after the `prepare` kind (the time left beside an encoder's own estimate). */
-  plannedAfterPrepare(): number {
-    const left = (kind: WorkKind) => Math.max(0, this.planned[kind] + this.maybe[kind] - this.done[kind]);
+  /**
+   * Units still to do after the `prepare` and `encode` kinds (the time left beside an encoder's own estimate), with
+   * the work that may not be needed or, `withMaybe` false, without it (the lower end of the range, as remaining()).
+   */
+  plannedAfterPrepare(withMaybe = true): number {
+    const left = (kind: WorkKind) => Math.max(0, this.planned[kind] + (withMaybe ? this.maybe[kind] : 0) - this.done[kind]);
     return left('train') + left('settle');
   }
 

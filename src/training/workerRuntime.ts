@@ -159,10 +159,13 @@ export function sanitizeProgress(progress: DistillProgress): DistillProgress {
     elapsedMs: Number.isFinite(progress.elapsedMs) ? progress.elapsedMs : 0,
     fraction: Number.isFinite(progress.fraction) ? Math.min(1, Math.max(0, progress.fraction)) : 0,
   };
-  for (const key of ['fold', 'folds', 'stage', 'stages', 'epoch', 'epochs', 'loss', 'rowsPerSecond', 'remainingMs', 'remainingMsLow'] as const) {
+  for (const key of ['fold', 'folds', 'stage', 'stages', 'epoch', 'epochs', 'loss', 'rowsPerSecond', 'encoded', 'toEncode', 'remainingMs', 'remainingMsLow'] as const) {
     const value = progress[key];
     if (typeof value === 'number' && Number.isFinite(value)) clean[key] = value;
   }
+  if (progress.encoder) clean.encoder = progress.encoder; // the editor's "Encoding rows with use-lite · 2,560/10,000"
+  // A range only where both ends make one (the protocol refuses a lower end above the time left, or without it).
+  if (clean.remainingMsLow !== undefined && !(clean.remainingMs !== undefined && clean.remainingMsLow >= 0 && clean.remainingMsLow <= clean.remainingMs)) delete clean.remainingMsLow;
   return clean;
 }
 

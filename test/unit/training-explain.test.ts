@@ -109,6 +109,18 @@ test('the most similar candidate rows by TF-IDF cosine, most similar first, neve
   assert.equal(withCopy[1].row, 3);
 });
 
+test('most similar rows: a candidate listed twice counts once (a cosine stays at most 1), a fractional k is its whole part', () => {
+  const copy = fitTransform([...TEXTS, TEXTS[0]], { buckets: 1 << 16, wordNgrams: 2, charNgrams: null }).features;
+  const once = mostSimilarRows(copy, [0, 1], [5, 3, 4, 2], 3);
+  // Listed twice (or three times), each candidate is still one row with its own cosine.
+  assert.deepEqual(mostSimilarRows(copy, [0, 1], [5, 3, 5, 4, 2, 3, 5], 3), once);
+  assert.ok(Math.abs(once[0][0].similarity - 1) < 1e-6, 'the copy of row 0 scores 1');
+  // k = 2.5 keeps two rows (as slice(0, 2.5) did), NaN none, Infinity all.
+  assert.deepEqual(mostSimilarRows(copy, [0, 1], [5, 3, 4, 2], 2.5), mostSimilarRows(copy, [0, 1], [5, 3, 4, 2], 2));
+  assert.deepEqual(mostSimilarRows(copy, [0], [5, 3, 4, 2], Number.NaN), [[]]);
+  assert.deepEqual(mostSimilarRows(copy, [0], [5, 3, 4, 2], Number.POSITIVE_INFINITY), mostSimilarRows(copy, [0], [5, 3, 4, 2], 4));
+});
+
 test('a compact table explained through the embedding rows the caller gives is explained exactly as through its buckets', () => {
   const config: FeaturizerConfig = { buckets: 1 << 12, wordNgrams: 2, charNgrams: null };
   const { features, rowBuckets } = compactBuckets(fitTransform(TEXTS, config).features, config.buckets);
@@ -132,6 +144,13 @@ test('a compact table explained through the embedding rows the caller gives is e
     assert.deepEqual(given, explainLogitDifference(weights, config, text, byBucket, undefined, 0, 2));
     assert.ok(given.words.some((word) => word.contribution !== 0), 'the rows are read');
   });
+  // Embedding rows that do not match the features fail clearly, never explain a feature as reading nothing.
+  const compact = rowOf(features, 0);
+  const byBucket = { indices: Uint32Array.from(compact.indices, (k) => rowBuckets[k]), values: compact.values };
+  assert.throws(() => explainLogitDifference(weights, config, TEXTS[0], { ...byBucket, embeddingRows: compact.indices.subarray(1) }, undefined, 0, 2), /feature\(s\) given with .* embedding row\(s\)/);
+  const outside = Uint32Array.from(compact.indices);
+  outside[0] = rowBuckets.length;
+  assert.throws(() => explainLogitDifference(weights, config, TEXTS[0], { ...byBucket, embeddingRows: outside }, undefined, 0, 2), /outside the student's table/);
 });
 
 test('most similar rows: the k best of the full ranking (sorted by similarity, then row), for any k, ties included', () => {

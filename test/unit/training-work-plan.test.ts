@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkPlan } from '../../src/training/workPlan';
+import { runDistillation } from '../../src/training/pipeline';
+import type { DistillProgress, TrainingRow } from '../../src/training/types';
+import { embeddingsHandler, startFakeOpenAi } from '../support/fakeOpenAiServer';
 
 /** A plan on a clock the test moves by hand. */
 function planOnClock() {
@@ -117,4 +120,72 @@ test('time left: the students rate is read over their last 20 s, so it follows t
     work.add('train', 200);
   }
   assert.equal(work.remainingMs(), (100_000 - 8_000) * 5);
+});
+
+test('time left after a slow encoder: the rest of the run at the featurizing rate, not at the encoder\'s (a real HTTP endpoint)', async () => {
+  // An endpoint encoder that takes ENCODE_MS for the whole dataset, a dataset whose other work takes a fraction of
+  // that: the first time left after encoding must not price the students and calibrations at the encoder's rate.
+  const ENCODE_MS = 3_000;
+  const labels = ['sport', 'money', 'tech'];
+  const rows: TrainingRow[] = Array.from({ length: 640 }, (_, i) => {
+    const label = labels[i % 3];
+    return { id: `r${i}`, line: i + 1, text: `the ${label}${i % 17} news ${label} today`, teacher: i % 11 === 0 ? labels[(i + 1) % 3] : label, human: i % 7 === 0 ? label : null, teacherConfidence: null };
+  });
+  const server = await startFakeOpenAi(() => ({ status: 500 }));
+  try {
+    // 20 requests of 32 texts, one at a time: ENCODE_MS in all.
+    server.setEmbeddingsHandler((request) => ({ ...embeddingsHandler()(request), delayMs: ENCODE_MS / 20 }));
+    const progress: DistillProgress[] = [];
+    const started = performance.now();
+    let encodedAt = 0;
+    await runDistillation(
+      { rows, labels },
+      { folds: 2, stages: 2, seed: 1, backend: 'cpu', finalTargets: 'auto', student: 'fasttext', encoder: 'endpoint', encoderEndpoint: { baseUrl: server.baseUrl, model: 'fake-embed', maxConcurrency: 1 } },
+      {
+        encoders: { apiKey: 'sk-test' },
+        onProgress: (p) => {
+          if (p.encoded !== undefined && p.encoded === p.toEncode) encodedAt = performance.now();
+          progress.push(p);
+        },
+      },
+      { featurizer: { buckets: 1 << 12, wordNgrams: 1, charNgrams: null }, student: { dim: 8, epochs: 4, learningRate: 0.5, batchSize: 32, head: 'typed' } },
+    );
+    const encodeMs = encodedAt - started;
+    // While encoding, the time left is a range as after it (the final student may not be needed) or one number.
+    const whileEncoding = progress.filter((p) => p.encoded !== undefined && p.remainingMs !== undefined);
+    assert.ok(whileEncoding.length > 0);
+    assert.ok(whileEncoding.every((p) => p.remainingMsLow === undefined || p.remainingMsLow < p.remainingMs!));
+    assert.ok(encodeMs >= ENCODE_MS, `the encoder took ${encodeMs} ms`);
+    const afterEncoding = progress.find((p) => p.phase !== 'featurize' && p.remainingMs !== undefined);
+    assert.ok(afterEncoding, 'a time left after the encoding');
+    const restMs = performance.now() - encodedAt;
+    // The rest of the run (under a second here, 16,000 units at the featurizing rate of a few µs) is far shorter than
+    // the encoding; at the encoder's rate the estimate said 33 s, ten times the encoding's own time. The bound is the
+    // encoding's time, not the rest's, so that a loaded machine (slower rest, slower featurizing alike) cannot fail it.
+    assert.ok(afterEncoding.remainingMs! < encodeMs, `time left after encoding ${Math.round(afterEncoding.remainingMs!)} ms; the encoding took ${Math.round(encodeMs)} ms, the rest ${Math.round(restMs)} ms`);
+  } finally {
+    await server.close();
+  }
+});
+
+test('time left: an encoder\'s rate prices its own rows only; work not measured yet borrows the featurizing rate', () => {
+  const { work, tick } = planOnClock();
+  work.plan('prepare', 100);
+  work.plan('encode', 100);
+  work.plan('train', 1000);
+  tick(1_000);
+  work.setDone('prepare', 100); // 10 ms a unit
+  work.enter('encode');
+  tick(50_000);
+  work.setDone('encode', 50); // 1 s a unit: a slow encoder
+  assert.equal(work.remainingMs(), 50 * 1_000 + 1000 * 10);
+  tick(50_000);
+  work.setDone('encode', 100);
+  work.enter('settle');
+  assert.equal(work.remainingMs(), 1000 * 10);
+  assert.equal(work.plannedAfterPrepare(), 1000);
+  // Beside an encoder's own estimate, the rest of the run as a range too, while the final student may not be needed.
+  work.planMaybe('train', 300);
+  assert.equal(work.plannedAfterPrepare(), 1300);
+  assert.equal(work.plannedAfterPrepare(false), 1000);
 });

@@ -189,6 +189,27 @@ test("the method's progress is made safe for the protocol before it is sent", ()
   assert.equal(parseWorkerMessage({ type: 'progress', progress: { phase: 'peer', loss: Number.NaN, elapsedMs: 1, fraction: 0 } }).ok, false);
 });
 
+test('progress: the time left as a range only where both ends make one; an encoder\'s count reaches the editor', () => {
+  // A range passes as it is; a lower end above the higher, or without one, is dropped before sending and refused on receipt.
+  const range = { phase: 'peer' as const, elapsedMs: 10, fraction: 0.3, remainingMs: 125_000, remainingMsLow: 65_000 };
+  assert.deepEqual(sanitizeProgress(range), range);
+  assert.deepEqual(sanitizeProgress({ ...range, remainingMsLow: 130_000 }), { phase: 'peer', elapsedMs: 10, fraction: 0.3, remainingMs: 125_000 });
+  assert.deepEqual(sanitizeProgress({ ...range, remainingMs: Number.NaN }), { phase: 'peer', elapsedMs: 10, fraction: 0.3 });
+  assert.deepEqual(sanitizeProgress({ ...range, remainingMsLow: -5 }), { phase: 'peer', elapsedMs: 10, fraction: 0.3, remainingMs: 125_000 });
+  assert.ok(parseWorkerMessage({ type: 'progress', progress: range }).ok);
+  for (const junk of [{ ...range, remainingMsLow: 130_000 }, { phase: 'peer', elapsedMs: 1, fraction: 0, remainingMsLow: 5 }, { ...range, remainingMsLow: -1 }]) {
+    const parsed = parseWorkerMessage({ type: 'progress', progress: junk });
+    assert.equal(parsed.ok, false, JSON.stringify(junk));
+    assert.match(parsed.ok ? '' : parsed.error, /remainingMsLow/);
+  }
+  // "Encoding rows with use-lite · 2,560/10,000" in the editor needs the encoder and its count through the worker.
+  const encoding = { phase: 'featurize' as const, encoder: 'use-lite', encoded: 2560, toEncode: 10_000, elapsedMs: 30_000, fraction: 0.1, remainingMs: 95_000 };
+  assert.deepEqual(sanitizeProgress(encoding), encoding);
+  assert.ok(parseWorkerMessage({ type: 'progress', progress: encoding }).ok);
+  assert.equal(parseWorkerMessage({ type: 'progress', progress: { ...encoding, encoded: Number.NaN } }).ok, false);
+  assert.equal(parseWorkerMessage({ type: 'progress', progress: { ...encoding, encoder: 5 } }).ok, false);
+});
+
 test('protocol validation accepts the documented messages and rejects malformed ones with the reason', () => {
   assert.ok(parseHostMessage({ type: 'cancel' }).ok);
   assert.ok(
