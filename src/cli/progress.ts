@@ -29,6 +29,10 @@ export function formatDuration(ms: number): string {
 /** One line describing where the run is, e.g. `peer · stage 1/2 · fold 2/2 · epoch 3/5 · ~0:12 left · 1,234 rows/s · …`. */
 export function describeProgress(progress: DistillProgress): string {
   const parts: string[] = [progress.phase];
+  // While an encoder runs (phase featurize): its own count, as the editor shows it.
+  if (progress.encoder !== undefined && progress.encoded !== undefined && progress.toEncode !== undefined) {
+    parts[0] = `encode ${progress.encoder} ${progress.encoded.toLocaleString('en-US')}/${progress.toEncode.toLocaleString('en-US')}`;
+  }
   if (progress.stage !== undefined) parts.push(`stage ${progress.stage}${progress.stages ? `/${progress.stages}` : ''}`);
   if (progress.fold !== undefined) parts.push(`fold ${progress.fold}${progress.folds ? `/${progress.folds}` : ''}`);
   if (progress.epoch !== undefined) parts.push(`epoch ${progress.epoch}${progress.epochs ? `/${progress.epochs}` : ''}`);

@@ -128,6 +128,10 @@ test('progress: a redrawn bar on a terminal, plain lines otherwise', () => {
   assert.equal(describeProgress(progress), 'peer · stage 1/2 · fold 2/2 · epoch 3/5 · ~1:02:03 left · 1,235 rows/s · 1:05 elapsed · loss 0.412');
   assert.equal(formatDuration(0), '0:00');
   assert.equal(describeProgress({ phase: 'peer', elapsedMs: 5_000, remainingMs: 125_000, remainingMsLow: 65_000, fraction: 0.3 }), 'peer · ~1:05–2:05 left · 0:05 elapsed');
+  assert.equal(
+    describeProgress({ phase: 'featurize', encoder: 'use-lite', encoded: 2560, toEncode: 10_000, elapsedMs: 30_000, remainingMs: 95_000, fraction: 0.05 }),
+    'encode use-lite 2,560/10,000 · ~1:35 left · 0:30 elapsed',
+  );
 
   let time = 0;
   let tty = '';
