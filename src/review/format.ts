@@ -21,13 +21,17 @@ const PHASE_NAMES: Record<DistillProgress['phase'], string> = {
   write: 'Writing results',
 };
 
+/** "59 s", "2 min 5 s", "1 h 3 min" (an hour or more: to the minute, as seconds no longer help a reader). */
 export function formatDuration(ms: number): string {
   const seconds = Math.max(0, Math.round(ms / 1000));
   if (seconds < 60) {
     return `${seconds} s`;
   }
   const minutes = Math.floor(seconds / 60);
-  return `${minutes} min ${seconds % 60} s`;
+  if (minutes < 60) {
+    return `${minutes} min ${seconds % 60} s`;
+  }
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 /** "Peer students · fold 1/2 · epoch 3/5 · 1,234 rows/s · about 20 s left" */

@@ -29,6 +29,9 @@ test('durations round to seconds and never go negative', () => {
   assert.equal(formatDuration(-5), '0 s');
   assert.equal(formatDuration(59_400), '59 s');
   assert.equal(formatDuration(60_000), '1 min 0 s');
+  assert.equal(formatDuration(3_599_000), '59 min 59 s');
+  assert.equal(formatDuration(3_600_000), '1 h 0 min');
+  assert.equal(formatDuration(100_000_000), '27 h 46 min'); // was "1666 min 40 s"
 });
 
 function summary(overrides: Partial<RunSummary> = {}, counts: Partial<RunSummary['counts']> = {}): RunSummary {
