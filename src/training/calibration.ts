@@ -490,8 +490,8 @@ export function plattNewtonStep(
  * from its Laplace posterior (seeded), so a recalibration that the human pairs pin down gives a tight bound and one
  * they cannot pin down (few teacher errors among them, as with a strong teacher) a loose one. Relabelling happens only
  * where even that 5th percentile is a gain of at least `minGain` right labels (default minChangeGain: 0.1 % of the
- * candidates, at least one label): a one-sided test at 5 % that relabelling does not lower the accuracy of the labels, with a
- * smallest effect worth acting on (docs/METHOD.md, "Do no harm"). Returns κ, or a value above 1 for "never".
+ * candidates, at least one label): a one-sided test at 5 % that relabelling does not lower the accuracy of the
+ * labels, with a smallest effect worth acting on (docs/METHOD.md, "Do no harm"). Returns κ, or above 1 for "never".
  */
 export function chooseChangeByGainBound(
   candidates: readonly { rawWrong: number; rawSuggested: number }[],
@@ -544,9 +544,10 @@ export function chooseChangeByGainBound(
 
 /**
  * The smallest pessimistic gain, in right labels, for which the engine relabels at all: 0.1 % of the candidate rows
- * (10 of 10,000), and at least one whole label. Below it a change is lost in the final student's training noise (2 relabelled rows of 10,000 left
- * a final student 0.08 points below the vanilla one), and the 5th percentile of a Laplace posterior is least
- * trustworthy (a use-lite peer on the 94 % teacher passed with 7.5 labels and lost 18). docs/BENCHMARKS.md, issue 9.
+ * (10 of 10,000), and at least one whole label. Below it a change is lost in the final student's training noise (2
+ * relabelled rows of 10,000 left a final student 0.08 points below the vanilla one), and the 5th percentile of a
+ * Laplace posterior is least trustworthy (a use-lite peer on the 94 % teacher passed with 7.5 labels and lost 18).
+ * Measured in docs/BENCHMARKS.md ("Encoders"); the reasoning is in docs/METHOD.md.
  */
 export function minChangeGain(candidates: number): number {
   return Math.max(MIN_CHANGE_GAIN_LABELS, MIN_CHANGE_GAIN_SHARE * candidates);
