@@ -339,7 +339,9 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   const trialPlanned = encoderAsked && tuning.keepEncoder !== 'always' && labelled.some(sampleLabel);
   const work = new WorkPlan();
   work.plan('prepare', n * FEATURIZE_WORK_PER_ROW);
-  work.plan('encode', encoderAsked ? n * ENCODE_WORK_PER_ROW : 0);
+  // The encoder's units: glove's weight until the encoder's own rate is known (the encoding callback below).
+  let encodePlanned = encoderAsked ? n * ENCODE_WORK_PER_ROW : 0;
+  work.plan('encode', encodePlanned);
   work.plan('train', finalWork + options.stages * stageWork + (trialPlanned ? stageWork : 0)); // the vanilla student and the peers
   work.planMaybe('train', finalWork); // the final student, unless it is the vanilla one (planFinal)
   work.plan('settle', options.stages * n * CALIBRATE_WORK_PER_ROW + n * FINISH_WORK_PER_ROW);
@@ -385,14 +387,24 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   // use-lite on wasm encodes on the students' threads setting (EngineTuning.threads).
   const encoderEnvironment: EncoderEnvironment = { signal: hooks.signal, endpoint: options.encoderEndpoint, threads: tuning.threads, ...hooks.encoders };
   const encoding = await encodeRows(texts, options.encoder ?? 'none', encoderEnvironment, checkpoint, log, (encoder, encoded, total, encodeMs) => {
-    work.setDone('encode', (total > 0 ? (encoded / total) * n : 0) * ENCODE_WORK_PER_ROW);
+    if (encoded > 0 && total > 0) {
+      // Its share of the progress bar follows its time, counted at the featurizing rate: use-lite can take most of a
+      // run, and at glove's weight it filled a tenth of the bar while it took nine tenths of the time.
+      const units = (encodeMs * total) / encoded / Math.max(msPerUnit, 1e-9);
+      work.plan('encode', units - encodePlanned);
+      encodePlanned = units;
+    }
+    work.setDone('encode', total > 0 ? (encoded / total) * encodePlanned : 0);
     // A range as after the encoding, while the final student may not be needed.
     const encodingLeft = encoded > 0 ? (encodeMs * (total - encoded)) / encoded : undefined;
     const leftOverride = encodingLeft === undefined ? undefined : { ms: encodingLeft + work.plannedAfterPrepare() * msPerUnit, lowMs: encodingLeft + work.plannedAfterPrepare(false) * msPerUnit };
     report({ phase: 'featurize', encoder, encoded, toEncode: total, leftOverride });
   });
-  if (encoderAsked && !encoding.encoder) work.plan('encode', -n * ENCODE_WORK_PER_ROW); // `auto` found no encoder
-  work.setDone('encode', encoding.encoder ? n * ENCODE_WORK_PER_ROW : 0);
+  if (encoderAsked && !encoding.encoder) {
+    work.plan('encode', -encodePlanned); // `auto` found no encoder
+    encodePlanned = 0;
+  }
+  work.setDone('encode', encodePlanned);
   work.enter('settle'); // from here, the wall time outside the students is the calibrations' and the run's end
   const withBuckets = (weights: StudentWeights): StudentWeights => ({ ...weights, buckets: featurizer.config.buckets, rowBuckets });
   if (encoding.cacheProblems.length) encoding.cacheProblems.slice(0, 10).forEach((line) => log(`warning: ${line}`));

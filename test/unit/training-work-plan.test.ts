@@ -163,6 +163,11 @@ test('time left after a slow encoder: the rest of the run at the featurizing rat
     // the encoding; at the encoder's rate the estimate said 33 s, ten times the encoding's own time. The bound is the
     // encoding's time, not the rest's, so that a loaded machine (slower rest, slower featurizing alike) cannot fail it.
     assert.ok(afterEncoding.remainingMs! < encodeMs, `time left after encoding ${Math.round(afterEncoding.remainingMs!)} ms; the encoding took ${Math.round(encodeMs)} ms, the rest ${Math.round(restMs)} ms`);
+    // The progress bar follows time too: the encoding, most of this run's time, fills most of the bar (at glove's
+    // weight per row it filled about a fifth).
+    const encodingDone = progress.filter((p) => p.encoded !== undefined && p.encoded === p.toEncode).at(-1);
+    assert.ok(encodingDone && encodingDone.fraction >= 0.5, `the bar at the end of the encoding: ${encodingDone?.fraction}`);
+    assert.ok(progress.every((p, i) => i === 0 || p.fraction >= progress[i - 1].fraction), 'the bar never goes back');
   } finally {
     await server.close();
   }
