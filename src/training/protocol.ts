@@ -297,14 +297,16 @@ const isProgressFields = object({
     typeof value === 'number' && value >= 0 && value <= 1 ? undefined : `${where} must be a number in [0, 1]`,
 });
 
-/** Progress, with its time left a range only where both ends make one: 0 ≤ remainingMsLow ≤ remainingMs. */
+/** Whether a time left's lower end makes a range with it: 0 ≤ low ≤ ms (the worker drops, the host refuses, others). */
+export function isTimeLeftRange(low: number, ms: unknown): boolean {
+  return typeof ms === 'number' && low >= 0 && low <= ms;
+}
+
+/** Progress, with its time left a range only where both ends make one (isTimeLeftRange). */
 const isProgress: Check = (value, where) => {
   const problem = isProgressFields(value, where);
   if (problem || !isRecord(value) || value.remainingMsLow === undefined) return problem;
-  const low = value.remainingMsLow as number;
-  return typeof value.remainingMs === 'number' && low >= 0 && low <= value.remainingMs
-    ? undefined
-    : `${where}.remainingMsLow must be in [0, ${where}.remainingMs]`;
+  return isTimeLeftRange(value.remainingMsLow as number, value.remainingMs) ? undefined : `${where}.remainingMsLow must be in [0, ${where}.remainingMs]`;
 };
 
 const isLogLine = object({

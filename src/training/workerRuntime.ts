@@ -21,6 +21,7 @@ import {
 import { InputError, readTrainingInput, type PreparedInput } from './input';
 import {
   datasetSourceDescription,
+  isTimeLeftRange,
   numberAt,
   trustFromMetrics,
   parseHostMessage,
@@ -165,7 +166,7 @@ export function sanitizeProgress(progress: DistillProgress): DistillProgress {
   }
   if (progress.encoder) clean.encoder = progress.encoder; // the editor's "Encoding rows with use-lite · 2,560/10,000"
   // A range only where both ends make one (the protocol refuses a lower end above the time left, or without it).
-  if (clean.remainingMsLow !== undefined && !(clean.remainingMs !== undefined && clean.remainingMsLow >= 0 && clean.remainingMsLow <= clean.remainingMs)) delete clean.remainingMsLow;
+  if (clean.remainingMsLow !== undefined && !isTimeLeftRange(clean.remainingMsLow, clean.remainingMs)) delete clean.remainingMsLow;
   return clean;
 }
 
