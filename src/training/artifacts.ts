@@ -232,16 +232,6 @@ export function formatPrediction(prediction: Prediction): string {
 /** The bytes of a run file encoded before each write (writeLinesDurable): one buffer, reused. */
 const LINE_BUFFER_BYTES = 1 << 20;
 
-async function writeDurable(file: string, content: string): Promise<void> {
-  const handle = await fs.open(file, 'w');
-  try {
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /** The first `length` bytes of `buffer` at the file's position, however many calls the system takes. */
 async function writeAll(handle: fs.FileHandle, buffer: Buffer, length: number): Promise<void> {
   for (let written = 0; written < length; ) written += (await handle.write(buffer, written, length - written)).bytesWritten;
@@ -339,7 +329,7 @@ export class RunWriter {
   }
 
   async writeJson(name: typeof METRICS_FILE | typeof SETTINGS_FILE, value: unknown): Promise<void> {
-    await writeDurable(path.join(this.tempDir, name), JSON.stringify(value, null, 2) + '\n');
+    await writeLinesDurable(path.join(this.tempDir, name), 1, () => JSON.stringify(value, null, 2)); // one line feed after it
   }
 
   /** Moves the run into place, then points `latest` and the dataset's own pointer at it. */
