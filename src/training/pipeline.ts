@@ -340,18 +340,12 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   const work = new WorkPlan();
   work.plan('prepare', n * FEATURIZE_WORK_PER_ROW);
   // The encoder's units: glove's weight until the encoder's own rate is known (the encoding callback below).
-  let encodePlanned = encoderAsked ? n * ENCODE_WORK_PER_ROW : 0;
-  work.plan('encode', encodePlanned);
+  const encodeWork = work.planPart('encode', encoderAsked ? n * ENCODE_WORK_PER_ROW : 0);
   work.plan('train', finalWork + options.stages * stageWork + (trialPlanned ? stageWork : 0)); // the vanilla student and the peers
   work.planMaybe('train', finalWork); // the final student, unless it is the vanilla one (planFinal)
   work.plan('settle', options.stages * n * CALIBRATE_WORK_PER_ROW + n * FINISH_WORK_PER_ROW);
   // Explaining the flagged rows at the end: planned for a share of the teacher's rows until a calibration says how many.
-  let explainPlanned = Math.round(EXPECTED_FLAGGED_SHARE * labelled.length) * EXPLAIN_WORK_PER_FLAGGED_ROW;
-  work.plan('settle', explainPlanned);
-  const planExplanations = (flagged: number) => {
-    work.plan('settle', flagged * EXPLAIN_WORK_PER_FLAGGED_ROW - explainPlanned);
-    explainPlanned = flagged * EXPLAIN_WORK_PER_FLAGGED_ROW;
-  };
+  const explainWork = work.planPart('settle', Math.round(EXPECTED_FLAGGED_SHARE * labelled.length) * EXPLAIN_WORK_PER_FLAGGED_ROW);
   let finalPlanned: boolean | undefined; // undefined: not known yet (WorkPlan's maybe)
   const planFinal = (planned: boolean) => {
     if (finalPlanned === undefined) work.planMaybe('train', -finalWork);
@@ -391,20 +385,16 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       // Its share of the progress bar follows its time, counted at the featurizing rate: use-lite can take most of a
       // run, and at glove's weight it filled a tenth of the bar while it took nine tenths of the time.
       const units = (encodeMs * total) / encoded / Math.max(msPerUnit, 1e-9);
-      work.plan('encode', units - encodePlanned);
-      encodePlanned = units;
+      encodeWork.replan(units);
     }
-    work.setDone('encode', total > 0 ? (encoded / total) * encodePlanned : 0);
+    work.setDone('encode', total > 0 ? (encoded / total) * encodeWork.units : 0);
     // A range as after the encoding, while the final student may not be needed.
     const encodingLeft = encoded > 0 ? (encodeMs * (total - encoded)) / encoded : undefined;
     const leftOverride = encodingLeft === undefined ? undefined : { ms: encodingLeft + work.plannedAfterPrepare() * msPerUnit, lowMs: encodingLeft + work.plannedAfterPrepare(false) * msPerUnit };
     report({ phase: 'featurize', encoder, encoded, toEncode: total, leftOverride });
   });
-  if (encoderAsked && !encoding.encoder) {
-    work.plan('encode', -encodePlanned); // `auto` found no encoder
-    encodePlanned = 0;
-  }
-  work.setDone('encode', encodePlanned);
+  if (encoderAsked && !encoding.encoder) encodeWork.replan(0); // `auto` found no encoder
+  work.setDone('encode', encodeWork.units);
   work.enter('settle'); // from here, the wall time outside the students is the calibrations' and the run's end
   const withBuckets = (weights: StudentWeights): StudentWeights => ({ ...weights, buckets: featurizer.config.buckets, rowBuckets });
   if (encoding.cacheProblems.length) encoding.cacheProblems.slice(0, 10).forEach((line) => log(`warning: ${line}`));
@@ -660,7 +650,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       const calibrationInput: CalibrationInput = { ...calibrationInputBase, peerProbs };
       calibration = tuning.advice === 'naive' ? naiveAdvice(calibrationInput) : calibrate(calibrationInput, { crossFitFolds: tuning.crossFitFolds, priorStrength: tuning.calibrationPrior, changeGuard: tuning.changeGuard, recalibration: tuning.recalibration });
       work.add('settle', n * CALIBRATE_WORK_PER_ROW);
-      planExplanations(calibration.flagged.reduce((a, b) => a + b, 0));
+      explainWork.replan(calibration.flagged.reduce((a, b) => a + b, 0) * EXPLAIN_WORK_PER_FLAGGED_ROW);
       if (stage === options.stages) planFinal(adoptsLabels(calibration)); // the advice is final: so is the plan
       endPhase('calibrate');
       report({ phase: 'calibrate', stage, stages: options.stages });

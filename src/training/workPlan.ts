@@ -59,6 +59,24 @@ export class WorkPlan {
     this.planned[kind] += units;
   }
 
+  /**
+   * Plans `units` of one kind as a part whose size is estimated again later (an encoder's work once its rate is known,
+   * the explanations once a calibration has counted the flagged rows): `replan(units)` replaces the part's size.
+   */
+  planPart(kind: WorkKind, units: number): { readonly units: number; replan(units: number): void } {
+    let size = units;
+    this.plan(kind, size);
+    return {
+      get units() {
+        return size;
+      },
+      replan: (next: number) => {
+        this.plan(kind, next - size);
+        size = next;
+      },
+    };
+  }
+
   /** Adds (or removes) units of one kind that may not be needed (see the class comment). */
   planMaybe(kind: WorkKind, units: number): void {
     this.maybe[kind] += units;

@@ -194,3 +194,18 @@ test('time left: an encoder\'s rate prices its own rows only; work not measured 
   assert.equal(work.plannedAfterPrepare(), 1300);
   assert.equal(work.plannedAfterPrepare(false), 1000);
 });
+
+test('a part of the plan estimated again replaces its own size only', () => {
+  const { work, tick } = planOnClock();
+  work.plan('prepare', 100);
+  work.plan('settle', 100);
+  const part = work.planPart('settle', 50);
+  assert.equal(part.units, 50);
+  tick(1_000);
+  work.setDone('prepare', 100); // 10 ms a unit
+  assert.equal(work.remainingMs(), 150 * 10);
+  part.replan(200);
+  part.replan(20);
+  assert.equal(part.units, 20);
+  assert.equal(work.remainingMs(), 120 * 10);
+});
