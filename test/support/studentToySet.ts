@@ -34,14 +34,19 @@ export function toySet(withDense: boolean) {
 }
 
 
-/** Trains the toy student (with dense features) and returns its weights' bits as hex, in this process. */
-export async function toyWeightsHex(kernel?: 'js' | 'wasm-simd'): Promise<string> {
+/**
+ * Trains the toy student (with dense features) and returns its weights' bits as hex, in this process. Without label
+ * smoothing unless `labelSmoothing` says otherwise (the pinned bits predate it; the peers train that way). `smoothTargets`
+ * smooths the targets before training instead, as (1 − ε)·q + ε/C.
+ */
+export async function toyWeightsHex(kernel?: 'js' | 'wasm-simd', labelSmoothing = 0, smoothTargets = 0): Promise<string> {
   const set = toySet(true);
+  if (smoothTargets > 0) set.targets = set.targets.map((q) => (1 - smoothTargets) * q + smoothTargets / set.classes);
   const weights = await trainStudent(
     { features: set.features, dense: set.dense, rows: set.subset, targets: set.targets, weights: new Float32Array(set.subset.length).fill(1) },
     set.tableRows,
     set.classes,
-    { ...DEFAULT_STUDENT, epochs: 2, minRowUpdates: 0, seed: 9 },
+    { ...DEFAULT_STUDENT, epochs: 2, minRowUpdates: 0, seed: 9, labelSmoothing },
     { kernel },
   );
   return [weights.embedding, weights.kernel, weights.bias].map((values) => Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('hex')).join(':');

@@ -223,3 +223,18 @@ test('the final student is the vanilla student when the advice adopts no label, 
   assert.ok(noisy.advisedLabels.some((label, i) => label !== rows[i].teacher && rows[i].human === null), 'the noisy teacher is corrected');
   assert.notDeepEqual(predictTexts(noisy.model, texts), predictTexts(noisy.vanillaModel, texts));
 });
+
+test('the peers train without label smoothing (their probabilities are the calibration evidence), the vanilla and final students with it', async () => {
+  const { rows } = dataset();
+  const smoothed = await runDistillation({ rows, labels: LABELS }, OPTIONS, {}, TINY);
+  const plain = await runDistillation({ rows, labels: LABELS }, OPTIONS, {}, { ...TINY, student: { ...TINY.student!, labelSmoothing: 0 } });
+  const peers = (out: typeof plain) => out.predictions.toArray().map((prediction) => prediction.peer_probs);
+  const vanilla = (out: typeof plain) => out.predictions.toArray().map((prediction) => prediction.vanilla_probs);
+  assert.deepEqual(peers(smoothed), peers(plain), 'the students’ smoothing leaves the peers as they were');
+  assert.notDeepEqual(vanilla(smoothed), vanilla(plain));
+  // Smoothing bounds how sure the vanilla student gets on the rows it trained on.
+  const surest = (out: typeof plain) => Math.max(...vanilla(out).flatMap((probs) => Object.values(probs)));
+  assert.ok(surest(smoothed) < surest(plain), `${surest(smoothed)} vs ${surest(plain)}`);
+  const smoothedPeers = await runDistillation({ rows, labels: LABELS }, OPTIONS, {}, { ...TINY, peerLabelSmoothing: 0.2 });
+  assert.notDeepEqual(peers(smoothedPeers), peers(plain), 'peerLabelSmoothing reaches the peers');
+});

@@ -209,8 +209,24 @@ test('where WebAssembly SIMD is missing the js kernel runs by default, and train
 
 test('the trained bits are pinned: a speed-up of the kernel or the head (e.g. no gradient for the dense inputs) changes no weight', async () => {
   // sha256 of the toy student's weights with dense features (embedding, kernel, bias), as trained at commit cb7051c
-  // and before; update it only for a change that is meant to change what the student learns, and say so.
+  // and before; update it only for a change that is meant to change what the student learns, and say so. Trained
+  // without label smoothing (as the peers are): ε = 0 must leave every bit as it was before smoothing existed.
   for (const kernel of ['js', 'wasm-simd'] as const) {
     assert.equal(createHash('sha256').update(await toyWeightsHex(kernel)).digest('hex'), '8702b1a17a221f3e99ff700f8593bdd6d43a9184c6ccfc52c698acf538220b6b', kernel);
+  }
+});
+
+test('label smoothing ε trains exactly the student that (1 − ε)·q + ε/C as targets would; ε outside [0, 1) is refused', async () => {
+  for (const kernel of ['js', 'wasm-simd'] as const) {
+    const smoothed = await toyWeightsHex(kernel, 0.1);
+    assert.equal(smoothed, await toyWeightsHex(kernel, 0, 0.1), kernel);
+    assert.notEqual(smoothed, await toyWeightsHex(kernel), 'ε = 0.1 changes what the student learns');
+  }
+  const set = toySet(false);
+  for (const labelSmoothing of [-0.1, 1, Number.NaN]) {
+    await assert.rejects(
+      trainStudent({ features: set.features, rows: set.subset, targets: set.targets, weights: new Float32Array(set.subset.length).fill(1) }, set.tableRows, set.classes, { ...DEFAULT_STUDENT, labelSmoothing }),
+      /label smoothing must be in \[0, 1\)/,
+    );
   }
 });
