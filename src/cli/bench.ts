@@ -743,6 +743,7 @@ export function markdownTables(setting: SettingFigures, command: string, withTar
     const isMain = name === main;
     out.push(`| **${name}** | ${seeds.map(() => '').join(' | ')} | | | |${withTargets ? ' | |' : ''}`);
     out.push(line(`${name}: final student, test accuracy`, v(name, (f) => f.testAccuracy)));
+    out.push(line(`${name}: final student, ECE of its top probability (test)`, v(name, (f) => f.testConfidenceEce), 3));
     out.push(line(`${name}: advised-label accuracy (non-human rows)`, v(name, (f) => f.advisedAccuracy)));
     out.push(line(`${name}: peer out-of-fold accuracy (non-human rows)`, v(name, (f) => f.peerAccuracy)));
     out.push(line(`${name}: precision@100 of the ranking`, v(name, (f) => f.precisionAt100), 3, isMain && isData ? { text: '≥ 0.93 (mean)', met: () => true } : undefined));
@@ -909,6 +910,7 @@ export const benchCommand: CliCommand = {
           { name: 'naive PA-KD (K=2, hard)', options: { folds: 2, stages: 1, finalTargets: 'hard' }, tuning: { advice: 'naive' } },
           { name: MAIN, options: {}, tuning: {} },
           { name: 'PeerKD without the do-no-harm guard', options: {}, tuning: { changeGuard: 'off' } },
+          { name: 'PeerKD without label smoothing', options: {}, tuning: { student: { ...DEFAULT_TUNING.student, labelSmoothing: 0 } } },
         ];
     if (values.ablations) {
       variants.push(
