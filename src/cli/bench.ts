@@ -21,6 +21,9 @@ import { DEFAULT_DISTILL_OPTIONS } from '../training/protocol';
 import { prepareRerank } from '../review/rerank';
 import { ENCODER_CHOICES_TEXT, type BackendPreference, type DistillOptions, type TrainingRow } from '../training/types';
 
+/** The engine's label smoothing of its vanilla and final students (student.ts DEFAULT_STUDENT). */
+const DEFAULT_STUDENT_SMOOTHING = DEFAULT_TUNING.student.labelSmoothing ?? 0;
+
 const HELP = `Usage: peerkd bench DATA_DIR [options]
 
 Runs teacher / SFT / vanilla KD / naive Peer-Advised KD / PeerKD on DATA_DIR/train.jsonl and scores them on
@@ -35,6 +38,9 @@ Options:
   --encoder E        ${ENCODER_CHOICES_TEXT}: the representation next to the words (default auto, as in peerkd distill
                      and the editor; the engine keeps glove only where it helps the cross-fitted human rows)
   --encoder-keep K   if-better (default) | always: keep the encoder without the words-alone comparison
+  --label-smoothing E
+                     label smoothing of the engine's vanilla and final students, in [0, 1) (default: the engine's,
+                     ${DEFAULT_STUDENT_SMOOTHING}); the peers stay unsmoothed
 ${ENCODER_ENDPOINT_HELP}
   --embedding-cache DIR
                      where a cached encoder's vectors (use-lite, endpoint) are kept (default
@@ -845,6 +851,7 @@ export const benchCommand: CliCommand = {
         backend: { type: 'string', default: 'auto' },
         encoder: { type: 'string', default: DEFAULT_DISTILL_OPTIONS.encoder },
         'encoder-keep': { type: 'string', default: 'if-better' },
+        'label-smoothing': { type: 'string' },
         ...ENCODER_ENDPOINT_OPTIONS,
         'embedding-cache': { type: 'string' },
         limit: { type: 'string' },
@@ -886,6 +893,11 @@ export const benchCommand: CliCommand = {
     const keepEncoder = values['encoder-keep'];
     const embeddingCache = values['embedding-cache'] !== undefined ? path.resolve(values['embedding-cache']) : undefined;
     if (keepEncoder !== 'if-better' && keepEncoder !== 'always') throw new UsageError(`--encoder-keep must be if-better or always, got '${keepEncoder}'`);
+    const smoothingText = values['label-smoothing'];
+    const labelSmoothing = smoothingText === undefined ? DEFAULT_STUDENT_SMOOTHING : Number(smoothingText);
+    if (smoothingText !== undefined && !(smoothingText.trim() !== '' && labelSmoothing >= 0 && labelSmoothing < 1)) {
+      throw new UsageError(`--label-smoothing must be a number in [0, 1), got '${smoothingText}'`);
+    }
     const base: DistillOptions = {
       folds: integer('folds', values.folds, 2),
       stages: integer('stages', values.stages, 1),
@@ -930,7 +942,7 @@ export const benchCommand: CliCommand = {
       log(`bench ${name}: ${train.length} train rows, ${test.length} test rows, labels ${labels.join(', ')}, ${humanCount} human rows, seeds ${seeds.join(',')}`);
       const results: SeedFigures[] = [];
       for (const seed of seeds) {
-        results.push(await benchmarkSeed(train, test, labels, seed, humanCount, base, variants, log, values.invariance && settings.length === 0, values['review-loop'], { keepEncoder }, encoders));
+        results.push(await benchmarkSeed(train, test, labels, seed, humanCount, base, variants, log, values.invariance && settings.length === 0, values['review-loop'], { keepEncoder, student: { ...DEFAULT_TUNING.student, labelSmoothing } }, encoders));
       }
       settings.push({ name, results });
     }

@@ -31,7 +31,7 @@ export interface EngineTuning {
   /**
    * Label smoothing of the peers, in place of `student.labelSmoothing`: their out-of-fold probabilities are the
    * evidence the calibration and the ranking read, and smoothing them moved the ranking both ways (AG News P@500
-   * +0.06, the LLM-like teacher's −0.015, the 94 % teacher's AUROC −0.009; docs/BENCHMARKS.md, "Label smoothing").
+   * +0.056, the LLM-like teacher's −0.015, the 94 % teacher's AUROC −0.009; docs/METHOD.md §1).
    */
   peerLabelSmoothing: number;
   /** Peer probabilities fed to the calibration: the last stage's, or the mean over all stages. */
