@@ -69,7 +69,12 @@ test('peerkd bench on a slice prints the table and writes figures consistent wit
   assert.equal(figures.teacherAccuracy, teacherRight / TRAIN_ROWS);
   const teacherErrors = TRAIN_ROWS - teacherRight;
 
+  // The label-smoothing ablation runs beside the engine: the same peers (so the same ranking), another served student.
+  const unsmoothed = figures.variants['PeerKD without label smoothing'];
+  assert.ok(unsmoothed, `variants: ${Object.keys(figures.variants).join(', ')}`);
+  assert.equal(unsmoothed.auroc, figures.variants.PeerKD.auroc, 'the peers are not smoothed, so the ranking is the same');
   for (const [name, variant] of Object.entries(figures.variants)) {
+    assert.ok(variant.testConfidenceEce >= 0 && variant.testConfidenceEce <= 1, `${name}: served ECE ${variant.testConfidenceEce}`);
     for (const key of ['advisedAccuracy', 'peerAccuracy', 'precisionAt100', 'precisionAt500', 'auroc', 'testAccuracy'] as const) {
       assert.ok(variant[key] >= 0 && variant[key] <= 1, `${name}: ${key} = ${variant[key]}`);
     }
@@ -93,6 +98,14 @@ test('peerkd bench on a slice prints the table and writes figures consistent wit
   assert.ok(c.adoptedAccuracy >= c.teacherAccuracy, `adopted labels ${c.adoptedAccuracy} are never less accurate than the teacher's ${c.teacherAccuracy}`);
   assert.ok(peerKd, 'the PeerKD variant is reported');
   assert.ok(peerKd.auroc > 0.6, `PeerKD ranking AUROC ${peerKd.auroc} should find teacher errors`);
+});
+
+test('peerkd bench refuses a label smoothing outside [0, 1), naming the flag and the value', async () => {
+  for (const value of ['1', '-0.1', 'abc', '']) {
+    const { code, stderr } = await runCli(['bench', dataDir, `--label-smoothing=${value}`]);
+    assert.notEqual(code, 0, value);
+    assert.match(stderr, new RegExp(`--label-smoothing must be a number in \\[0, 1\\), got '${value}'`), stderr);
+  }
 });
 
 test('peerkd bench names the missing file', async () => {
