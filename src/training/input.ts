@@ -169,6 +169,17 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
   } else {
     labels = inferLabelSet(withText);
     labelsSource = 'inferred';
+    // Class ids written as numbers (0, 1, …) are no labels: say so, rather than that the label field is missing.
+    const notStringLabels = parsed.problems.filter((problem) => problem.code === 'label-not-string');
+    if (labels.length === 0 && notStringLabels.length > 0) {
+      const first = notStringLabels[0];
+      const example = describeFirstValue(first.message);
+      throw new InputError(
+        `${file}:${first.line}: ${first.message.replace(/, so it is ignored$/, '')}: no label in the dataset is a string — ${notStringLabels.length} label(s) are numbers, objects, arrays or booleans (lines ${listLines(notStringLabels.map((problem) => problem.line))}); write each label as a JSON string, e.g. "${example}" for ${example}`,
+        file,
+        first.line,
+      );
+    }
     if (labels.length === 0) {
       throw new InputError(`${file}: ${missingLabelFieldsMessage(source.fields, candidatesFor(source.fields, rowValues()))}`, file);
     }
@@ -182,6 +193,8 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
       );
     }
   }
+
+  checkLookAlikeLabels(labels, withText, file, warnings);
 
   // The rows. A teacher label outside a configured set is treated as an abstention, never trained on.
   const labelSet = new Set(labels);
@@ -251,4 +264,49 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     teacherOutsideLabelSet,
   };
   return { rows, labels, labelsSource, counts, invalidLines, warnings, datasetSha256 };
+}
+
+/** The value a parser message quotes first ("Teacher label 0 (field …)" → "0"), for the example in an error. */
+function describeFirstValue(message: string): string {
+  return /^\S+ label (.+?) \(field /.exec(message)?.[1] ?? '1';
+}
+
+/**
+ * Labels that a reader cannot tell apart. Two that are the same text in different Unicode normalisation (é as one
+ * code point, NFC, or as e + a combining accent, NFD) would be trained as two classes shown with one name: refused,
+ * naming both lines, since only the user can say which spelling is meant. Labels that differ only by case may be
+ * meant (rarely), so they are kept apart with a warning.
+ */
+function checkLookAlikeLabels(labels: readonly string[], rows: readonly DatasetRow[], file: string, warnings: string[]): void {
+  const firstLine = (label: string) => rows.find((row) => row.teacher === label || row.human === label)?.line;
+  const form = (label: string) => (label === label.normalize('NFC') ? 'NFC' : label === label.normalize('NFD') ? 'NFD' : 'mixed');
+  const where = (label: string, withForm = false) => {
+    const line = firstLine(label);
+    const parts = [line === undefined ? '' : `line ${line}`, withForm ? form(label) : ''].filter((part) => part.length > 0);
+    return parts.length ? ` (${parts.join(', ')})` : '';
+  };
+  const byNormalForm = new Map<string, string>();
+  const byCase = new Map<string, string>();
+  for (const label of labels) {
+    const normal = label.normalize('NFC');
+    const seen = byNormalForm.get(normal);
+    if (seen !== undefined) {
+      const [a, b] = [seen, label].sort((x, y) => (firstLine(x) ?? 0) - (firstLine(y) ?? 0));
+      const line = firstLine(b);
+      throw new InputError(
+        `${file}${line === undefined ? '' : `:${line}`}: labels '${printable(a)}'${where(a, true)} and '${printable(b)}'${where(b, true)} look the same but are written with different Unicode characters; write them the same way (e.g. save the file as NFC) or they are trained as two labels`,
+        file,
+        line,
+      );
+    }
+    byNormalForm.set(normal, label);
+    const folded = normal.toLocaleLowerCase('en-US');
+    const sameCase = byCase.get(folded);
+    if (sameCase !== undefined) {
+      const [a, b] = [sameCase, label].sort((x, y) => (firstLine(x) ?? 0) - (firstLine(y) ?? 0));
+      warnings.push(`labels '${printable(a)}'${where(a)} and '${printable(b)}'${where(b)} differ only by case; they are trained as two labels — write them the same way if they are one`);
+    } else {
+      byCase.set(folded, label);
+    }
+  }
 }

@@ -1,0 +1,82 @@
+/**
+ * `peerkd distill` and `peerkd predict` on degenerate inputs a careless user writes: labels that are numbers,
+ * labels that differ only in Unicode normalisation, a predict input whose text field is named otherwise. Each
+ * must end in one clear line naming the file (and the line), never a misleading message or a silent empty result.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createDistillCommand, type CliIo } from '../../src/cli/distill';
+import { DEFAULT_FIELDS } from '../../src/dataset/types';
+import { prepareTrainingInput } from '../../src/training/input';
+import { tempFolder } from '../fixtures/training/build';
+
+let folder: string;
+
+before(async () => {
+  folder = await tempFolder('cli-hostile');
+});
+
+after(async () => {
+  await rm(folder, { recursive: true, force: true });
+});
+
+function capture(): CliIo & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    stdout: { write: (text: string) => (out += text), isTTY: false },
+    stderr: { write: (text: string) => (err += text), isTTY: false },
+    out: () => out,
+    err: () => err,
+  };
+}
+
+async function dataset(name: string, rows: Record<string, unknown>[]): Promise<string> {
+  const file = join(folder, name);
+  await writeFile(file, rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
+  return file;
+}
+
+test('distill: class ids written as numbers are named as such, not reported as a missing label field', async () => {
+  const file = await dataset('numeric-labels.jsonl', Array.from({ length: 6 }, (_, i) => ({ text: `row ${i}`, teacher_label: i % 2 })));
+  const io = capture();
+  assert.equal(await createDistillCommand(io).run([file]), 1);
+  const last = io.err().trim().split('\n').at(-1) ?? '';
+  assert.match(last, new RegExp(`^peerkd distill: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:1: `));
+  assert.match(last, /Teacher label 0 \(field teacher_label\) is not a string/);
+  assert.match(last, /6 label\(s\).*write each label as a JSON string, e\.g\. "0" for 0/);
+  assert.ok(!last.includes('no row with text has a teacher label'), last);
+});
+
+test('distill: two labels that differ only in Unicode normalisation (NFC vs NFD) are refused, naming both lines', async () => {
+  const nfc = 'Café'.normalize('NFC');
+  const nfd = 'Café'.normalize('NFD');
+  assert.notEqual(nfc, nfd);
+  const file = await dataset('nfd-labels.jsonl', [
+    { text: 'coffee shop opens', teacher_label: nfc },
+    { text: 'tea room closes', teacher_label: 'Other' },
+    { text: 'espresso bar', teacher_label: nfd },
+    { text: 'bakery', teacher_label: 'Other' },
+  ]);
+  const before = await readFile(file);
+  const io = capture();
+  assert.equal(await createDistillCommand(io).run([file]), 1);
+  const last = io.err().trim().split('\n').at(-1) ?? '';
+  assert.ok(last.startsWith(`peerkd distill: ${file}:3: `), last);
+  assert.ok(last.includes(`labels '${nfc}' (line 1, NFC) and '${nfd}' (line 3, NFD) look the same but are written with different Unicode characters`), last);
+  assert.match(last, /write them the same way/);
+  // Nothing the user wrote is changed.
+  assert.deepEqual(await readFile(file), before);
+});
+
+test('distill: labels that differ only by case are kept apart, with a warning', async () => {
+  const text = ['World', 'Sports', 'world', 'Sports', 'World'].map((label, i) => JSON.stringify({ text: `row ${i}`, teacher_label: label })).join('\n');
+  const input = prepareTrainingInput(text, { file: 'case.jsonl', fields: DEFAULT_FIELDS, labels: [], folds: 2 });
+  assert.deepEqual(input.labels, ['Sports', 'World', 'world']);
+  assert.ok(
+    input.warnings.some((warning) => warning === "labels 'World' (line 1) and 'world' (line 3) differ only by case; they are trained as two labels — write them the same way if they are one"),
+    input.warnings.join('\n'),
+  );
+});
