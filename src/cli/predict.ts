@@ -6,7 +6,17 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { assertNotSameFile, assertReadableFile, readDatasetFile, writeFileAtomic } from '../dataset';
+import {
+  assertNotSameFile,
+  assertReadableFile,
+  candidatesFor,
+  FIELD_GUESS_SAMPLE_ROWS,
+  getFieldAt,
+  missingTextFieldMessage,
+  readDatasetFile,
+  splitFieldPath,
+  writeFileAtomic,
+} from '../dataset';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { MODEL_DIR, SETTINGS_FILE } from '../training/artifacts';
 import { EMBEDDING_CACHE_DIR_NAME } from '../training/embeddingCache';
@@ -93,6 +103,13 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         for (const problem of invalid.slice(0, 10)) err.line(`warning: ${dataArg}:${problem.line}: ${problem.message} — line left out`);
         const rows = parsed.rows.filter((row) => row.text !== null && row.text.trim().length > 0);
         const skipped = parsed.rows.length - rows.length;
+        // A text field named otherwise: no row has it. Said before the model loads, as distill says it, rather than
+        // an empty output and exit code 0.
+        const textPath = splitFieldPath(fields.text);
+        if (rows.length === 0 && parsed.rows.length > 0 && parsed.rows.every((row) => getFieldAt(row.value, textPath) === undefined)) {
+          const sample = parsed.rows.slice(0, FIELD_GUESS_SAMPLE_ROWS).map((row) => row.value);
+          throw new Error(`${dataArg}: ${missingTextFieldMessage(fields, parsed.rows.length, candidatesFor(fields, sample))}`);
+        }
 
         // TF.js is loaded only here, not when the CLI starts.
         const { loadModel } = await import('../training/model.js');

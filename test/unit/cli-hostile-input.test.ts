@@ -5,9 +5,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDistillCommand, type CliIo } from '../../src/cli/distill';
+import { createPredictCommand } from '../../src/cli/predict';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { prepareTrainingInput } from '../../src/training/input';
 import { tempFolder } from '../fixtures/training/build';
@@ -79,4 +80,23 @@ test('distill: labels that differ only by case are kept apart, with a warning', 
     input.warnings.some((warning) => warning === "labels 'World' (line 1) and 'world' (line 3) differ only by case; they are trained as two labels — write them the same way if they are one"),
     input.warnings.join('\n'),
   );
+});
+
+test('predict: an input whose rows lack the text field is an error naming the field and the one that looks right', async () => {
+  // A model folder is all locateModel asks for; the input is checked before the model is loaded.
+  const model = join(folder, 'model');
+  await mkdir(model, { recursive: true });
+  await writeFile(join(model, 'model.json'), '{}');
+  const file = await dataset('sentences.jsonl', [
+    { id: 'a', sentence: 'Stocks fall as oil prices rise' },
+    { id: 'b', sentence: 'Team wins the cup final' },
+  ]);
+  const out = join(folder, 'predicted.jsonl');
+  const io = capture();
+  assert.equal(await createPredictCommand(io).run([model, file, '--out', out, '--backend', 'cpu']), 1);
+  assert.equal(
+    io.err(),
+    `peerkd predict: ${file}: Missing text: none of the 2 rows has a field 'text'; set peerkd.fields.text (or --fields.text) to the field that holds it: 'sentence' looks like text\n`,
+  );
+  await assert.rejects(readFile(out), { code: 'ENOENT' });
 });
