@@ -11,7 +11,7 @@ import { createDistillCommand, type CliIo } from '../../src/cli/distill';
 import { createPredictCommand } from '../../src/cli/predict';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { prepareTrainingInput } from '../../src/training/input';
-import { tempFolder } from '../fixtures/training/build';
+import { runCli, tempFolder } from '../fixtures/training/build';
 
 let folder: string;
 
@@ -99,4 +99,18 @@ test('predict: an input whose rows lack the text field is an error naming the fi
     `peerkd predict: ${file}: Missing text: none of the 2 rows has a field 'text'; set peerkd.fields.text (or --fields.text) to the field that holds it: 'sentence' looks like text\n`,
   );
   await assert.rejects(readFile(out), { code: 'ENOENT' });
+});
+
+test('distill: a failure in the worker is reported without JavaScript stack frames', async () => {
+  const file = await dataset('two-rows.jsonl', [
+    { text: 'markets rally on rate cut', teacher_label: 'Business' },
+    { text: 'team wins the final', teacher_label: 'Sports' },
+  ]);
+  // --out naming a file: the worker cannot create the runs folder there (a failure after the worker started).
+  const { code, stderr } = await runCli(['distill', file, '--out', file, '--encoder', 'none', '--backend', 'cpu'], folder);
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /peerkd distill: Distillation failed: cannot create the run folder in .*two-rows\.jsonl.*choose another output folder/);
+  assert.doesNotMatch(stderr, /^\s*(\[error\]\s+)?at .+:\d+:\d+\)?$/m, stderr);
+  // The message is said once, not again as the last log line.
+  assert.equal(stderr.split('Distillation failed: cannot create').length - 1, 1, stderr);
 });
