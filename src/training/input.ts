@@ -273,8 +273,9 @@ function describeFirstValue(message: string): string {
 
 /**
  * Labels that a reader cannot tell apart. Two that are the same text in different Unicode normalisation (é as one
- * code point, NFC, or as e + a combining accent, NFD) would be trained as two classes shown with one name: refused,
- * naming both lines, since only the user can say which spelling is meant. Labels that differ only by case may be
+ * code point, NFC, or as e + a combining accent, NFD), or with other white space around or inside them ('Sports' and
+ * an LLM's 'Sports\n'), would be trained as two classes shown with one name: refused, naming both lines, since only
+ * the user can say which spelling is meant. Labels that differ only by case may be
  * meant (rarely), so they are kept apart with a warning.
  */
 function checkLookAlikeLabels(labels: readonly string[], rows: readonly DatasetRow[], file: string, warnings: string[]): void {
@@ -288,16 +289,16 @@ function checkLookAlikeLabels(labels: readonly string[], rows: readonly DatasetR
   const byNormalForm = new Map<string, string>();
   const byCase = new Map<string, string>();
   for (const label of labels) {
-    const normal = label.normalize('NFC');
+    const normal = label.normalize('NFC').trim().replace(/\s+/g, ' ');
     const seen = byNormalForm.get(normal);
     if (seen !== undefined) {
       const [a, b] = [seen, label].sort((x, y) => (firstLine(x) ?? 0) - (firstLine(y) ?? 0));
       const line = firstLine(b);
-      throw new InputError(
-        `${file}${line === undefined ? '' : `:${line}`}: labels '${printable(a)}'${where(a, true)} and '${printable(b)}'${where(b, true)} look the same but are written with different Unicode characters; write them the same way (e.g. save the file as NFC) or they are trained as two labels`,
-        file,
-        line,
-      );
+      const unicode = a.normalize('NFC') === b.normalize('NFC');
+      const how = unicode
+        ? `labels '${printable(a)}'${where(a, true)} and '${printable(b)}'${where(b, true)} look the same but are written with different Unicode characters; write them the same way (e.g. save the file as NFC)`
+        : `labels '${printable(a)}'${where(a)} and '${printable(b)}'${where(b)} differ only in white space; write them the same way (e.g. without spaces or line breaks around the label)`;
+      throw new InputError(`${file}${line === undefined ? '' : `:${line}`}: ${how} or they are trained as two labels`, file, line);
     }
     byNormalForm.set(normal, label);
     const folded = normal.toLocaleLowerCase('en-US');

@@ -114,3 +114,18 @@ test('distill: a failure in the worker is reported without JavaScript stack fram
   // The message is said once, not again as the last log line.
   assert.equal(stderr.split('Distillation failed: cannot create').length - 1, 1, stderr);
 });
+
+test('distill: labels that differ only in white space around them are refused, naming both lines', async () => {
+  const file = await dataset('spaced-labels.jsonl', [
+    { text: 'team wins the final', teacher_label: 'Sports' },
+    { text: 'markets rally', teacher_label: 'Business' },
+    { text: 'striker scores twice', teacher_label: 'Sports\n' },
+    { text: 'bank raises rates', teacher_label: 'Business ' },
+  ]);
+  const io = capture();
+  assert.equal(await createDistillCommand(io).run([file]), 1);
+  assert.equal(
+    io.err().trim().split('\n').at(-1),
+    `peerkd distill: ${file}:4: labels 'Business' (line 2) and 'Business ' (line 4) differ only in white space; write them the same way (e.g. without spaces or line breaks around the label) or they are trained as two labels`,
+  );
+});
