@@ -199,10 +199,12 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
   // The rows. A teacher label outside a configured set is treated as an abstention, never trained on.
   const labelSet = new Set(labels);
   let teacherOutsideLabelSet = 0;
+  let firstOutsideLabel: string | undefined;
   const outsideLines: number[] = [];
   const rows: TrainingRow[] = withText.map((row) => {
     let teacher = row.teacher;
     if (teacher !== null && !labelSet.has(teacher)) {
+      firstOutsideLabel ??= teacher;
       teacherOutsideLabelSet++;
       outsideLines.push(row.line);
       teacher = null;
@@ -219,8 +221,13 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
   const labelledLines = rows.filter((row) => row.teacher !== null || row.human !== null).map((row) => row.line);
   if (labelledLines.length < source.folds) {
     const where = labelledLines.length ? ` (line${labelledLines.length > 1 ? 's' : ''} ${listLines(labelledLines)})` : '';
+    // Teacher labels there are, but none in a configured set that does not match the file: say that first.
+    const advice =
+      firstOutsideLabel !== undefined
+        ? `; ${teacherOutsideLabelSet} teacher label(s) are not in the configured label set (${labels.join(', ')}), e.g. '${printable(firstOutsideLabel)}' on line ${outsideLines[0]}: check the label set (setting peerkd.labels or --labels)`
+        : '; label more rows or use fewer folds';
     throw new InputError(
-      `${file}: only ${labelledLines.length} row(s) have a teacher label (field ${source.fields.teacher}) or a human label (field ${source.fields.human})${where}, fewer than the ${source.folds} folds; label more rows or use fewer folds`,
+      `${file}: only ${labelledLines.length} row(s) have a teacher label (field ${source.fields.teacher}) or a human label (field ${source.fields.human})${firstOutsideLabel !== undefined ? ' in the label set' : ''}${where}, fewer than the ${source.folds} folds${advice}`,
       file,
       labelledLines[labelledLines.length - 1],
     );

@@ -129,3 +129,13 @@ test('distill: labels that differ only in white space around them are refused, n
     `peerkd distill: ${file}:4: labels 'Business' (line 2) and 'Business ' (line 4) differ only in white space; write them the same way (e.g. without spaces or line breaks around the label) or they are trained as two labels`,
   );
 });
+
+test('distill: a --labels set that matches no teacher label says so, not that the rows are unlabelled', async () => {
+  const file = await dataset('other-set.jsonl', Array.from({ length: 6 }, (_, i) => ({ text: `row ${i}`, teacher_label: i % 2 ? 'World' : 'Sports' })));
+  const io = capture();
+  assert.equal(await createDistillCommand(io).run([file, '--labels', 'Foo,Bar']), 1);
+  assert.equal(
+    io.err().trim().split('\n').at(-1),
+    `peerkd distill: ${file}: only 0 row(s) have a teacher label (field teacher_label) or a human label (field human_label) in the label set, fewer than the 2 folds; 6 teacher label(s) are not in the configured label set (Foo, Bar), e.g. 'Sports' on line 1: check the label set (setting peerkd.labels or --labels)`,
+  );
+});
