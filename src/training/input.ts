@@ -233,6 +233,23 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     );
   }
 
+  // A label on one row only: the peer that judges that row never saw the label, so it always calls it wrong.
+  const rowsOfLabel = new Map<string, { rows: number; line: number }>();
+  for (const row of rows) {
+    const label = row.human ?? row.teacher;
+    if (label === null) continue;
+    const seen = rowsOfLabel.get(label);
+    if (seen) seen.rows++;
+    else rowsOfLabel.set(label, { rows: 1, line: row.line });
+  }
+  const single = labels.filter((label) => rowsOfLabel.get(label)?.rows === 1);
+  if (single.length > 0) {
+    const shown = single.slice(0, LINES_IN_MESSAGE).map((label) => `'${printable(label)}' (line ${rowsOfLabel.get(label)?.line})`);
+    warnings.push(
+      `${single.length} label(s) are on one row only: ${shown.join(', ')}${single.length > LINES_IN_MESSAGE ? ', …' : ''}; the peer that judges that row never saw the label, so it is flagged whatever it says — label more rows of it`,
+    );
+  }
+
   const notStrings = parsed.problems.filter((problem) => problem.code === 'label-not-string');
   if (notStrings.length > 0) {
     warnings.push(

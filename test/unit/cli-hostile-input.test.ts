@@ -139,3 +139,15 @@ test('distill: a --labels set that matches no teacher label says so, not that th
     `peerkd distill: ${file}: only 0 row(s) have a teacher label (field teacher_label) or a human label (field human_label) in the label set, fewer than the 2 folds; 6 teacher label(s) are not in the configured label set (Foo, Bar), e.g. 'Sports' on line 1: check the label set (setting peerkd.labels or --labels)`,
   );
 });
+
+test('distill: a label on one row only is named in a warning (its row is flagged whatever it says)', () => {
+  const text = ['World', 'World', 'Sports', 'World', 'World', 'World'].map((label, i) => JSON.stringify({ text: `row ${i}`, teacher_label: label })).join('\n');
+  const input = prepareTrainingInput(text, { file: 'rare.jsonl', fields: DEFAULT_FIELDS, labels: [], folds: 2 });
+  assert.ok(
+    input.warnings.includes("1 label(s) are on one row only: 'Sports' (line 3); the peer that judges that row never saw the label, so it is flagged whatever it says — label more rows of it"),
+    input.warnings.join('\n'),
+  );
+  // Two rows of each label: nothing to say.
+  const even = prepareTrainingInput(text.replace('"World"', '"Sports"'), { file: 'even.jsonl', fields: DEFAULT_FIELDS, labels: [], folds: 2 });
+  assert.ok(!even.warnings.some((warning) => warning.includes('one row only')), even.warnings.join('\n'));
+});
