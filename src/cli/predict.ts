@@ -89,9 +89,11 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         // Before any work: the predictions must never replace the dataset they were made from.
         if (values.out !== undefined) {
           await assertNotSameFile(dataPath, path.resolve(values.out), { input: dataArg, output: values.out });
-          // Nor the model it is made with: every file of the model folder is an input too.
-          for (const name of await fs.readdir(located.modelDir)) {
-            const file = path.join(located.modelDir, name);
+          // Nor the model it is made with: every file of the model folder is an input too, and so is every file
+          // of the run folder around it (its predictions, settings, metrics: a run the review still reads).
+          const runDir = path.dirname(located.modelDir);
+          const runFiles = existsSync(path.join(runDir, SETTINGS_FILE)) ? (await fs.readdir(runDir)).map((name) => path.join(runDir, name)) : [];
+          for (const file of [...(await fs.readdir(located.modelDir)).map((name) => path.join(located.modelDir, name)), ...runFiles]) {
             // A stray entry that cannot be read (a dangling link) is no input: loadModel names the files it needs.
             await assertNotSameFile(file, path.resolve(values.out), { input: file, output: values.out }).catch((error: NodeJS.ErrnoException) => {
               if (error.code === undefined) throw error;

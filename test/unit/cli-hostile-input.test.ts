@@ -151,3 +151,25 @@ test('distill: a label on one row only is named in a warning (its row is flagged
   const even = prepareTrainingInput(text.replace('"World"', '"Sports"'), { file: 'even.jsonl', fields: DEFAULT_FIELDS, labels: [], folds: 2 });
   assert.ok(!even.warnings.some((warning) => warning.includes('one row only')), even.warnings.join('\n'));
 });
+
+test("predict: --out never writes over a file of the run whose model it uses (its predictions, settings, metrics)", async () => {
+  const run = join(folder, 'run-1');
+  await mkdir(join(run, 'model'), { recursive: true });
+  await writeFile(join(run, 'model', 'model.json'), '{}');
+  const artefacts: Record<string, string> = {
+    'settings.json': '{"fields": {"text": "text"}}\n',
+    'predictions.jsonl': '{"id": "a", "line": 1}\n',
+    'metrics.json': '{"rows": 1}\n',
+  };
+  for (const [name, text] of Object.entries(artefacts)) await writeFile(join(run, name), text);
+  const file = await dataset('new-rows.jsonl', [{ id: 'a', text: 'Stocks fall as oil prices rise' }]);
+  // The run folder or its model/ folder as MODEL_DIR: either way the run's files are refused.
+  for (const modelArg of [run, join(run, 'model')]) {
+    for (const name of Object.keys(artefacts)) {
+      const io = capture();
+      assert.equal(await createPredictCommand(io).run([modelArg, file, '--out', join(run, name), '--backend', 'cpu']), 1, io.err());
+      assert.equal(io.err(), `peerkd predict: ${join(run, name)} is the input file ${join(run, name)}: refusing to write over the input; choose another output file\n`);
+    }
+  }
+  for (const [name, text] of Object.entries(artefacts)) assert.equal(await readFile(join(run, name), 'utf8'), text, name);
+});
