@@ -13,6 +13,7 @@ import {
   FIELD_GUESS_SAMPLE_ROWS,
   getFieldAt,
   missingTextFieldMessage,
+  PEERKD_FOLDER,
   readDatasetFile,
   splitFieldPath,
   writeFileAtomic,
@@ -89,6 +90,12 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         // Before any work: the predictions must never replace the dataset they were made from.
         if (values.out !== undefined) {
           await assertNotSameFile(dataPath, path.resolve(values.out), { input: dataArg, output: values.out });
+          // Nor PeerKD's own folder: a run pointer, a run's artefact or a cache replaced by predictions breaks the review.
+          const outDir = path.dirname(path.resolve(values.out));
+          const realOutDir = await fs.realpath(outDir).catch(() => outDir);
+          if ([outDir, realOutDir].some((dir) => dir.split(path.sep).includes(PEERKD_FOLDER))) {
+            throw new Error(`${values.out}: inside PeerKD's own ${PEERKD_FOLDER} folder (its runs and caches); choose an output file elsewhere`);
+          }
           // Nor the model it is made with: every file of the model folder is an input too, and so is every file
           // of the run folder around it (its predictions, settings, metrics: a run the review still reads).
           const runDir = path.dirname(located.modelDir);

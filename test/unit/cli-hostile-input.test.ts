@@ -173,3 +173,21 @@ test("predict: --out never writes over a file of the run whose model it uses (it
   }
   for (const [name, text] of Object.entries(artefacts)) assert.equal(await readFile(join(run, name), 'utf8'), text, name);
 });
+
+test("predict: --out never writes into PeerKD's own .peerkd folder (run pointers, caches)", async () => {
+  const model = join(folder, 'model');
+  await mkdir(model, { recursive: true });
+  await writeFile(join(model, 'model.json'), '{}');
+  const runs = join(folder, '.peerkd', 'runs');
+  await mkdir(runs, { recursive: true });
+  const pointer = join(runs, 'latest');
+  await writeFile(pointer, '20260101-000000-data-abcdef\n');
+  const file = await dataset('rows-for-pointer.jsonl', [{ id: 'a', text: 'Stocks fall as oil prices rise' }]);
+  for (const out of [pointer, join(runs, 'new-file.jsonl')]) {
+    const io = capture();
+    assert.equal(await createPredictCommand(io).run([model, file, '--out', out, '--backend', 'cpu']), 1, io.err());
+    assert.equal(io.err(), `peerkd predict: ${out}: inside PeerKD's own .peerkd folder (its runs and caches); choose an output file elsewhere\n`);
+  }
+  assert.equal(await readFile(pointer, 'utf8'), '20260101-000000-data-abcdef\n');
+  await assert.rejects(readFile(join(runs, 'new-file.jsonl')), { code: 'ENOENT' });
+});
