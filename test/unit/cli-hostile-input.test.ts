@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDistillCommand, type CliIo } from '../../src/cli/distill';
 import { createPredictCommand } from '../../src/cli/predict';
@@ -190,4 +190,25 @@ test("predict: --out never writes into PeerKD's own .peerkd folder (run pointers
   }
   assert.equal(await readFile(pointer, 'utf8'), '20260101-000000-data-abcdef\n');
   await assert.rejects(readFile(join(runs, 'new-file.jsonl')), { code: 'ENOENT' });
+});
+
+test("distill --out a folder of the user's own: a file named 'latest' that is not a run pointer is never replaced", async () => {
+  const own = join(folder, 'my-folder');
+  await mkdir(own, { recursive: true });
+  await writeFile(join(own, 'latest'), 'my notes\n');
+  const file = await dataset('for-own-folder.jsonl', Array.from({ length: 8 }, (_, i) => ({ text: `row ${i} about ${i % 2 ? 'world' : 'sports'}`, teacher_label: i % 2 ? 'World' : 'Sports' })));
+  const { code, stderr } = await runCli(['distill', file, '--out', own, '--encoder', 'none', '--backend', 'cpu'], folder);
+  assert.equal(code, 1, stderr);
+  assert.ok(stderr.includes(`${join(own, 'latest')} exists and is not a PeerKD run pointer, so it is not replaced`), stderr);
+  assert.equal(await readFile(join(own, 'latest'), 'utf8'), 'my notes\n');
+  // Nothing of the run is left behind in the user's folder.
+  assert.deepEqual(await readdir(own), ['latest']);
+
+  // A pointer PeerKD wrote (even to a run removed since) is replaced as before.
+  await writeFile(join(own, 'latest'), '20260101-000000-old-abcdef\n');
+  const again = await runCli(['distill', file, '--out', own, '--encoder', 'none', '--backend', 'cpu'], folder);
+  assert.equal(again.code, 0, again.stderr);
+  const id = (await readFile(join(own, 'latest'), 'utf8')).trim();
+  assert.notEqual(id, '20260101-000000-old-abcdef');
+  assert.ok((await readdir(own)).includes(id));
 });
