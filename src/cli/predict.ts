@@ -53,20 +53,32 @@ const OPTIONS = {
   ...FIELD_OPTIONS,
 } satisfies ParseArgsConfig['options'];
 
-/** The model folder, and the run's field mapping when MODEL_DIR is (or is inside) a run folder. */
-async function locateModel(given: string): Promise<{ modelDir: string; fields: FieldMapping }> {
+/**
+ * The model folder, and the run's field mapping when MODEL_DIR is (or is inside) a run folder. An entry of the
+ * mapping that is not a field name (a hand-edited settings.json) is left out and returned in `invalid`.
+ */
+async function locateModel(given: string): Promise<{ modelDir: string; fields: FieldMapping; invalid: { key: string; value: unknown; file: string }[] }> {
   const resolved = path.resolve(given);
   if (!existsSync(resolved)) throw new Error(`${given}: folder not found`);
   const modelDir = existsSync(path.join(resolved, MODEL_DIR, 'model.json')) ? path.join(resolved, MODEL_DIR) : resolved;
   if (!existsSync(path.join(modelDir, 'model.json'))) throw new Error(`${given}: no model.json here (expected a run's model/ folder)`);
-  let fields = DEFAULT_FIELDS;
+  const fields = { ...DEFAULT_FIELDS };
+  const invalid: { key: string; value: unknown; file: string }[] = [];
+  const settingsFile = path.join(path.dirname(modelDir), SETTINGS_FILE);
+  let settings: { fields?: unknown } | undefined;
   try {
-    const settings = JSON.parse(await fs.readFile(path.join(path.dirname(modelDir), SETTINGS_FILE), 'utf8')) as { fields?: Partial<FieldMapping> };
-    if (settings.fields && typeof settings.fields === 'object') fields = { ...DEFAULT_FIELDS, ...settings.fields };
+    settings = JSON.parse(await fs.readFile(settingsFile, 'utf8')) as { fields?: unknown };
   } catch {
     // Not inside a run folder: the default mapping.
   }
-  return { modelDir, fields };
+  if (settings && typeof settings.fields === 'object' && settings.fields !== null) {
+    for (const [key, value] of Object.entries(settings.fields as Record<string, unknown>)) {
+      if (!(key in DEFAULT_FIELDS)) continue;
+      if (typeof value === 'string' && value.trim().length > 0) fields[key as keyof FieldMapping] = value;
+      else invalid.push({ key, value, file: settingsFile });
+    }
+  }
+  return { modelDir, fields, invalid };
 }
 
 export function createPredictCommand(io: CliIo = { stdout: process.stdout, stderr: process.stderr }): CliCommand {
@@ -85,6 +97,13 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         const backend = choiceOption(values, 'backend', BACKENDS, 'auto');
         const located = await locateModel(modelArg);
         const fields = fieldsFrom(values, located.fields);
+        // A broken entry of the run's mapping is an error, unless the flag gives the field anyway.
+        const broken = located.invalid.find((entry) => (values as Record<string, unknown>)[`fields.${entry.key}`] === undefined);
+        if (broken) {
+          throw new Error(
+            `${broken.file}: the run's field mapping 'fields.${broken.key}' is ${JSON.stringify(broken.value) ?? String(broken.value)}, not a field name; correct it there, or give --fields.${broken.key}`,
+          );
+        }
         const dataPath = path.resolve(dataArg);
         await assertReadableFile(dataPath, dataArg);
         // Before any work: the predictions must never replace the dataset they were made from.

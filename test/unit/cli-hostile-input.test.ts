@@ -212,3 +212,19 @@ test("distill --out a folder of the user's own: a file named 'latest' that is no
   assert.notEqual(id, '20260101-000000-old-abcdef');
   assert.ok((await readdir(own)).includes(id));
 });
+
+test("predict: a run whose settings.json maps a field to something that is not a name is an error naming the file, unless a flag overrides it", async () => {
+  const run = join(folder, 'run-bad-settings');
+  await mkdir(join(run, 'model'), { recursive: true });
+  await writeFile(join(run, 'model', 'model.json'), '{}');
+  const settingsFile = join(run, 'settings.json');
+  await writeFile(settingsFile, JSON.stringify({ runId: 'r', datasetPath: '/d.jsonl', datasetSha256: 'x', labels: ['A', 'B'], fields: { text: 5 }, options: {} }));
+  const file = await dataset('rows-bad-settings.jsonl', [{ id: 'a', text: 'Stocks fall as oil prices rise' }]);
+  let io = capture();
+  assert.equal(await createPredictCommand(io).run([run, file, '--backend', 'cpu']), 1);
+  assert.equal(io.err(), `peerkd predict: ${settingsFile}: the run's field mapping 'fields.text' is 5, not a field name; correct it there, or give --fields.text\n`);
+  // With the flag, the broken entry is not used: the run goes on to the model (a stub here, so it stops there).
+  io = capture();
+  assert.equal(await createPredictCommand(io).run([run, file, '--backend', 'cpu', '--fields.text', 'text']), 1);
+  assert.match(io.err(), /model\.json: not a PeerKD model/);
+});
