@@ -11,7 +11,7 @@ import { createDistillCommand, type CliIo } from '../../src/cli/distill';
 import { createPredictCommand } from '../../src/cli/predict';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { prepareTrainingInput } from '../../src/training/input';
-import { runCli, tempFolder } from '../fixtures/training/build';
+import { repoRoot, runCli, tempFolder } from '../fixtures/training/build';
 
 let folder: string;
 
@@ -227,4 +227,18 @@ test("predict: a run whose settings.json maps a field to something that is not a
   io = capture();
   assert.equal(await createPredictCommand(io).run([run, file, '--backend', 'cpu', '--fields.text', 'text']), 1);
   assert.match(io.err(), /model\.json: not a PeerKD model/);
+});
+
+test('a reader that stops early (peerkd predict … | head -1) ends the CLI quietly, not with an EPIPE stack trace', async () => {
+  const { spawn } = await import('node:child_process');
+  const { pathToFileURL } = await import('node:url');
+  const tsx = pathToFileURL(require.resolve('tsx')).href;
+  const child = spawn(process.execPath, ['--import', tsx, join(repoRoot, 'src/cli/main.ts'), 'predict', '--help'], { cwd: folder, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The read end closed before the CLI writes: its first write fails with EPIPE.
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(stderr, '');
+  assert.equal(code, 0);
 });
