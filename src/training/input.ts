@@ -10,6 +10,7 @@ import {
   candidatesFor,
   FIELD_GUESS_SAMPLE_ROWS,
   fileError,
+  firstInvalidUtf8Line,
   getFieldAt,
   inferLabelSet,
   labelListProblem,
@@ -99,8 +100,22 @@ export async function readTrainingInput(source: InputSource): Promise<PreparedIn
   if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
     throw new InputError(`${file}: the file changed while it was being read; run again once it is saved`, file);
   }
-  return prepareParsedInput(parsed, datasetSha256, source);
+  const prepared = prepareParsedInput(parsed, datasetSha256, source);
+  // Bytes that are not UTF-8 (a Latin-1 file) are read as U+FFFD: trained on, but not what the file holds. Looked
+  // for only when a text shows U+FFFD (a real one, written as valid UTF-8, is fine), in a file small enough to read.
+  if (after.size <= MAX_UTF8_CHECK_BYTES && prepared.rows.some((row) => row.text.includes('\ufffd'))) {
+    const line = firstInvalidUtf8Line(await fs.readFile(file).catch(fail));
+    if (line !== null) {
+      prepared.warnings.push(
+        `line ${line} holds bytes that are not valid UTF-8 (later lines may too); they are read as U+FFFD, so the students see other text than the file holds — save the file as UTF-8`,
+      );
+    }
+  }
+  return prepared;
 }
+
+/** Largest file read whole to find its first line that is not UTF-8. */
+const MAX_UTF8_CHECK_BYTES = 256 * 1024 * 1024;
 
 /** sha256 of a file's bytes, streamed: the same digest as sha256 of its text when the file is valid UTF-8. */
 async function sha256OfFile(file: string): Promise<string> {

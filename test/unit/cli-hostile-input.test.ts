@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createDistillCommand, type CliIo } from '../../src/cli/distill';
 import { createPredictCommand } from '../../src/cli/predict';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
-import { prepareTrainingInput } from '../../src/training/input';
+import { prepareTrainingInput, readTrainingInput } from '../../src/training/input';
 import { repoRoot, runCli, tempFolder } from '../fixtures/training/build';
 
 let folder: string;
@@ -241,4 +241,25 @@ test('a reader that stops early (peerkd predict … | head -1) ends the CLI quie
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   assert.equal(stderr, '');
   assert.equal(code, 0);
+});
+
+test('distill: text that is not valid UTF-8 (a Latin-1 byte) is named in a warning with its line', async () => {
+  const file = join(folder, 'latin1.jsonl');
+  await writeFile(
+    file,
+    Buffer.concat([
+      Buffer.from('{"text": "coffee shop", "teacher_label": "World"}\n{"text": "caf'),
+      Buffer.from([0xe9]), // é in Latin-1
+      Buffer.from('", "teacher_label": "Sports"}\n{"text": "tea", "teacher_label": "World"}\n{"text": "match", "teacher_label": "Sports"}\n'),
+    ]),
+  );
+  const input = await readTrainingInput({ file, fields: DEFAULT_FIELDS, labels: [], folds: 2 });
+  assert.ok(
+    input.warnings.includes(`line 2 holds bytes that are not valid UTF-8 (later lines may too); they are read as U+FFFD, so the students see other text than the file holds — save the file as UTF-8`),
+    input.warnings.join('\n'),
+  );
+  // A real U+FFFD, written as valid UTF-8, is no problem.
+  const valid = join(folder, 'fffd.jsonl');
+  await writeFile(valid, ['World', 'Sports', 'World', 'Sports'].map((label, i) => JSON.stringify({ text: `row ${i} \ufffd`, teacher_label: label })).join('\n') + '\n');
+  assert.ok(!(await readTrainingInput({ file: valid, fields: DEFAULT_FIELDS, labels: [], folds: 2 })).warnings.some((warning) => warning.includes('UTF-8')));
 });
