@@ -46,7 +46,18 @@ export async function main(argv: string[]): Promise<number> {
   return command.run(rest);
 }
 
+/**
+ * The reader of standard output went away (`peerkd predict … | head -1`): stop quietly, as other command-line tools
+ * do, instead of Node's unhandled 'error' stack trace. Any other failure to write it is one line on stderr.
+ */
+function onStdoutError(error: NodeJS.ErrnoException): void {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  printError(stderr, `peerkd: cannot write to standard output: ${error.message}`);
+  process.exit(1);
+}
+
 if (require.main === module) {
+  process.stdout.on('error', onStdoutError);
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

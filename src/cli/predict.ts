@@ -6,7 +6,18 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { assertNotSameFile, assertReadableFile, readDatasetFile, writeFileAtomic } from '../dataset';
+import {
+  assertNotSameFile,
+  assertReadableFile,
+  candidatesFor,
+  FIELD_GUESS_SAMPLE_ROWS,
+  getFieldAt,
+  missingTextFieldMessage,
+  PEERKD_FOLDER,
+  readDatasetFile,
+  splitFieldPath,
+  writeFileAtomic,
+} from '../dataset';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { MODEL_DIR, SETTINGS_FILE } from '../training/artifacts';
 import { EMBEDDING_CACHE_DIR_NAME } from '../training/embeddingCache';
@@ -42,20 +53,32 @@ const OPTIONS = {
   ...FIELD_OPTIONS,
 } satisfies ParseArgsConfig['options'];
 
-/** The model folder, and the run's field mapping when MODEL_DIR is (or is inside) a run folder. */
-async function locateModel(given: string): Promise<{ modelDir: string; fields: FieldMapping }> {
+/**
+ * The model folder, and the run's field mapping when MODEL_DIR is (or is inside) a run folder. An entry of the
+ * mapping that is not a field name (a hand-edited settings.json) is left out and returned in `invalid`.
+ */
+async function locateModel(given: string): Promise<{ modelDir: string; fields: FieldMapping; invalid: { key: string; value: unknown; file: string }[] }> {
   const resolved = path.resolve(given);
   if (!existsSync(resolved)) throw new Error(`${given}: folder not found`);
   const modelDir = existsSync(path.join(resolved, MODEL_DIR, 'model.json')) ? path.join(resolved, MODEL_DIR) : resolved;
   if (!existsSync(path.join(modelDir, 'model.json'))) throw new Error(`${given}: no model.json here (expected a run's model/ folder)`);
-  let fields = DEFAULT_FIELDS;
+  const fields = { ...DEFAULT_FIELDS };
+  const invalid: { key: string; value: unknown; file: string }[] = [];
+  const settingsFile = path.join(path.dirname(modelDir), SETTINGS_FILE);
+  let settings: { fields?: unknown } | undefined;
   try {
-    const settings = JSON.parse(await fs.readFile(path.join(path.dirname(modelDir), SETTINGS_FILE), 'utf8')) as { fields?: Partial<FieldMapping> };
-    if (settings.fields && typeof settings.fields === 'object') fields = { ...DEFAULT_FIELDS, ...settings.fields };
+    settings = JSON.parse(await fs.readFile(settingsFile, 'utf8')) as { fields?: unknown };
   } catch {
     // Not inside a run folder: the default mapping.
   }
-  return { modelDir, fields };
+  if (settings && typeof settings.fields === 'object' && settings.fields !== null) {
+    for (const [key, value] of Object.entries(settings.fields as Record<string, unknown>)) {
+      if (!(key in DEFAULT_FIELDS)) continue;
+      if (typeof value === 'string' && value.trim().length > 0) fields[key as keyof FieldMapping] = value;
+      else invalid.push({ key, value, file: settingsFile });
+    }
+  }
+  return { modelDir, fields, invalid };
 }
 
 export function createPredictCommand(io: CliIo = { stdout: process.stdout, stderr: process.stderr }): CliCommand {
@@ -74,14 +97,29 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         const backend = choiceOption(values, 'backend', BACKENDS, 'auto');
         const located = await locateModel(modelArg);
         const fields = fieldsFrom(values, located.fields);
+        // A broken entry of the run's mapping is an error, unless the flag gives the field anyway.
+        const broken = located.invalid.find((entry) => (values as Record<string, unknown>)[`fields.${entry.key}`] === undefined);
+        if (broken) {
+          throw new Error(
+            `${broken.file}: the run's field mapping 'fields.${broken.key}' is ${JSON.stringify(broken.value) ?? String(broken.value)}, not a field name; correct it there, or give --fields.${broken.key}`,
+          );
+        }
         const dataPath = path.resolve(dataArg);
         await assertReadableFile(dataPath, dataArg);
         // Before any work: the predictions must never replace the dataset they were made from.
         if (values.out !== undefined) {
           await assertNotSameFile(dataPath, path.resolve(values.out), { input: dataArg, output: values.out });
-          // Nor the model it is made with: every file of the model folder is an input too.
-          for (const name of await fs.readdir(located.modelDir)) {
-            const file = path.join(located.modelDir, name);
+          // Nor PeerKD's own folder: a run pointer, a run's artefact or a cache replaced by predictions breaks the review.
+          const outDir = path.dirname(path.resolve(values.out));
+          const realOutDir = await fs.realpath(outDir).catch(() => outDir);
+          if ([outDir, realOutDir].some((dir) => dir.split(path.sep).includes(PEERKD_FOLDER))) {
+            throw new Error(`${values.out}: inside PeerKD's own ${PEERKD_FOLDER} folder (its runs and caches); choose an output file elsewhere`);
+          }
+          // Nor the model it is made with: every file of the model folder is an input too, and so is every file
+          // of the run folder around it (its predictions, settings, metrics: a run the review still reads).
+          const runDir = path.dirname(located.modelDir);
+          const runFiles = existsSync(path.join(runDir, SETTINGS_FILE)) ? (await fs.readdir(runDir)).map((name) => path.join(runDir, name)) : [];
+          for (const file of [...(await fs.readdir(located.modelDir)).map((name) => path.join(located.modelDir, name)), ...runFiles]) {
             // A stray entry that cannot be read (a dangling link) is no input: loadModel names the files it needs.
             await assertNotSameFile(file, path.resolve(values.out), { input: file, output: values.out }).catch((error: NodeJS.ErrnoException) => {
               if (error.code === undefined) throw error;
@@ -93,6 +131,13 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         for (const problem of invalid.slice(0, 10)) err.line(`warning: ${dataArg}:${problem.line}: ${problem.message} — line left out`);
         const rows = parsed.rows.filter((row) => row.text !== null && row.text.trim().length > 0);
         const skipped = parsed.rows.length - rows.length;
+        // A text field named otherwise: no row has it. Said before the model loads, as distill says it, rather than
+        // an empty output and exit code 0.
+        const textPath = splitFieldPath(fields.text);
+        if (rows.length === 0 && parsed.rows.length > 0 && parsed.rows.every((row) => getFieldAt(row.value, textPath) === undefined)) {
+          const sample = parsed.rows.slice(0, FIELD_GUESS_SAMPLE_ROWS).map((row) => row.value);
+          throw new Error(`${dataArg}: ${missingTextFieldMessage(fields, parsed.rows.length, candidatesFor(fields, sample))}`);
+        }
 
         // TF.js is loaded only here, not when the CLI starts.
         const { loadModel } = await import('../training/model.js');

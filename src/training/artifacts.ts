@@ -289,6 +289,8 @@ export class RunWriter {
     if (link) throw linkedPeerkdFolderError(link);
     const createdFrom = await fs.mkdir(runsDir, { recursive: true });
     try {
+      // The runs folder may be any folder (--out): its `latest` and `latest-by-dataset` may be the user's own.
+      await assertPointersReplaceable(runsDir);
       await sweepAbandonedRuns(runsDir);
       await fs.mkdir(tempDir);
       // Who writes this folder, so that a later run can tell an abandoned one (its process gone) from a live one,
@@ -360,6 +362,33 @@ export class RunWriter {
     rmSync(this.tempDir, { recursive: true, force: true });
     removeCreatedFolders(this.runsDir, this.createdFrom);
   }
+}
+
+/** A run id as newRunId makes it (a pointer to a run folder that is gone still has this shape). */
+const RUN_ID_SHAPE = /^\d{8}-\d{6}-[A-Za-z0-9_-]*-[0-9a-f]{6}$/;
+
+/**
+ * Throws when the commit would replace something that is not PeerKD's: a `latest` that is not a run pointer (one
+ * line naming a run folder there, or shaped as a run id), or a `latest-by-dataset` that is not a folder. Checked
+ * before the run starts, so that `--out` naming a folder of the user's own costs no training and loses no file.
+ */
+async function assertPointersReplaceable(runsDir: string): Promise<void> {
+  const latest = path.join(runsDir, LATEST_FILE);
+  let text: string | undefined;
+  try {
+    const stats = await fs.lstat(latest);
+    text = stats.isFile() && stats.size <= 1024 ? await fs.readFile(latest, 'utf8') : '';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  if (text !== undefined) {
+    const id = text.trim();
+    const pointer = id.length > 0 && !/[\s/\\]/.test(id) && !id.startsWith('.') && (RUN_ID_SHAPE.test(id) || (await isDirectory(path.join(runsDir, id))));
+    if (!pointer) throw new Error(`${latest} exists and is not a PeerKD run pointer, so it is not replaced`);
+  }
+  const byDataset = path.join(runsDir, LATEST_BY_DATASET_DIR);
+  const stats = await fs.lstat(byDataset).catch(() => undefined);
+  if (stats && !stats.isDirectory()) throw new Error(`${byDataset} exists and is not PeerKD's folder of run pointers, so it is not replaced`);
 }
 
 /**

@@ -91,8 +91,18 @@ export function defaultWorkerLaunch(): { workerPath: string; execArgv: string[] 
 /** Lines of a crashing Node's report that say nothing to a user: native stack frames and GC traces. */
 const NOISE = /^\s*\d+: 0x[0-9a-f]+|^\s*\[\d+:0x[0-9a-f]+\]|^<--- .* --->$|^----- Native stack trace -----$/;
 
+/**
+ * A JavaScript stack frame ("    at run (worker.js:1:2)"), as a logged error's stack splits into. run.log and
+ * --verbose keep them for a bug report; the message a user reads does not show them.
+ */
+const STACK_FRAME = /^\s*(\[\w+\]\s+)?at\s.*(:\d+:\d+\)?|\(native\)|\(<anonymous>\))$/;
+
 function withTail(message: string, tail: readonly string[]): string {
-  const shown = tail.slice(-12);
+  const shown = tail
+    .flatMap((entry) => entry.split('\n'))
+    // Neither the stack frames nor the log line that only repeats the message.
+    .filter((line) => !STACK_FRAME.test(line) && line !== `[error] ${message}`)
+    .slice(-12);
   return shown.length ? `${message}\nLast log lines:\n${shown.map((line) => `  ${line}`).join('\n')}` : message;
 }
 

@@ -10,6 +10,7 @@ import {
   candidatesFor,
   FIELD_GUESS_SAMPLE_ROWS,
   fileError,
+  firstInvalidUtf8Line,
   getFieldAt,
   inferLabelSet,
   labelListProblem,
@@ -99,8 +100,22 @@ export async function readTrainingInput(source: InputSource): Promise<PreparedIn
   if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
     throw new InputError(`${file}: the file changed while it was being read; run again once it is saved`, file);
   }
-  return prepareParsedInput(parsed, datasetSha256, source);
+  const prepared = prepareParsedInput(parsed, datasetSha256, source);
+  // Bytes that are not UTF-8 (a Latin-1 file) are read as U+FFFD: trained on, but not what the file holds. Looked
+  // for only when a text shows U+FFFD (a real one, written as valid UTF-8, is fine), in a file small enough to read.
+  if (after.size <= MAX_UTF8_CHECK_BYTES && prepared.rows.some((row) => row.text.includes('\ufffd'))) {
+    const line = firstInvalidUtf8Line(await fs.readFile(file).catch(fail));
+    if (line !== null) {
+      prepared.warnings.push(
+        `line ${line} holds bytes that are not valid UTF-8 (later lines may too); they are read as U+FFFD, so the students see other text than the file holds — save the file as UTF-8`,
+      );
+    }
+  }
+  return prepared;
 }
+
+/** Largest file read whole to find its first line that is not UTF-8. */
+const MAX_UTF8_CHECK_BYTES = 256 * 1024 * 1024;
 
 /** sha256 of a file's bytes, streamed: the same digest as sha256 of its text when the file is valid UTF-8. */
 async function sha256OfFile(file: string): Promise<string> {
@@ -169,6 +184,17 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
   } else {
     labels = inferLabelSet(withText);
     labelsSource = 'inferred';
+    // Class ids written as numbers (0, 1, …) are no labels: say so, rather than that the label field is missing.
+    const notStringLabels = parsed.problems.filter((problem) => problem.code === 'label-not-string');
+    if (labels.length === 0 && notStringLabels.length > 0) {
+      const first = notStringLabels[0];
+      const example = describeFirstValue(first.message);
+      throw new InputError(
+        `${file}:${first.line}: ${first.message.replace(/, so it is ignored$/, '')}: no label in the dataset is a string — ${notStringLabels.length} label(s) are numbers, objects, arrays or booleans (lines ${listLines(notStringLabels.map((problem) => problem.line))}); write each label as a JSON string, e.g. "${example}" for ${example}`,
+        file,
+        first.line,
+      );
+    }
     if (labels.length === 0) {
       throw new InputError(`${file}: ${missingLabelFieldsMessage(source.fields, candidatesFor(source.fields, rowValues()))}`, file);
     }
@@ -183,13 +209,17 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     }
   }
 
+  checkLookAlikeLabels(labels, withText, file, warnings);
+
   // The rows. A teacher label outside a configured set is treated as an abstention, never trained on.
   const labelSet = new Set(labels);
   let teacherOutsideLabelSet = 0;
+  let firstOutsideLabel: string | undefined;
   const outsideLines: number[] = [];
   const rows: TrainingRow[] = withText.map((row) => {
     let teacher = row.teacher;
     if (teacher !== null && !labelSet.has(teacher)) {
+      firstOutsideLabel ??= teacher;
       teacherOutsideLabelSet++;
       outsideLines.push(row.line);
       teacher = null;
@@ -206,10 +236,32 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
   const labelledLines = rows.filter((row) => row.teacher !== null || row.human !== null).map((row) => row.line);
   if (labelledLines.length < source.folds) {
     const where = labelledLines.length ? ` (line${labelledLines.length > 1 ? 's' : ''} ${listLines(labelledLines)})` : '';
+    // Teacher labels there are, but none in a configured set that does not match the file: say that first.
+    const advice =
+      firstOutsideLabel !== undefined
+        ? `; ${teacherOutsideLabelSet} teacher label(s) are not in the configured label set (${labels.join(', ')}), e.g. '${printable(firstOutsideLabel)}' on line ${outsideLines[0]}: check the label set (setting peerkd.labels or --labels)`
+        : '; label more rows or use fewer folds';
     throw new InputError(
-      `${file}: only ${labelledLines.length} row(s) have a teacher label (field ${source.fields.teacher}) or a human label (field ${source.fields.human})${where}, fewer than the ${source.folds} folds; label more rows or use fewer folds`,
+      `${file}: only ${labelledLines.length} row(s) have a teacher label (field ${source.fields.teacher}) or a human label (field ${source.fields.human})${firstOutsideLabel !== undefined ? ' in the label set' : ''}${where}, fewer than the ${source.folds} folds${advice}`,
       file,
       labelledLines[labelledLines.length - 1],
+    );
+  }
+
+  // A label on one row only: the peer that judges that row never saw the label, so it always calls it wrong.
+  const rowsOfLabel = new Map<string, { rows: number; line: number }>();
+  for (const row of rows) {
+    const label = row.human ?? row.teacher;
+    if (label === null) continue;
+    const seen = rowsOfLabel.get(label);
+    if (seen) seen.rows++;
+    else rowsOfLabel.set(label, { rows: 1, line: row.line });
+  }
+  const single = labels.filter((label) => rowsOfLabel.get(label)?.rows === 1);
+  if (single.length > 0) {
+    const shown = single.slice(0, LINES_IN_MESSAGE).map((label) => `'${printable(label)}' (line ${rowsOfLabel.get(label)?.line})`);
+    warnings.push(
+      `${single.length} label(s) are on one row only: ${shown.join(', ')}${single.length > LINES_IN_MESSAGE ? ', …' : ''}; the peer that judges that row never saw the label, so it is flagged whatever it says — label more rows of it`,
     );
   }
 
@@ -251,4 +303,50 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     teacherOutsideLabelSet,
   };
   return { rows, labels, labelsSource, counts, invalidLines, warnings, datasetSha256 };
+}
+
+/** The value a parser message quotes first ("Teacher label 0 (field …)" → "0"), for the example in an error. */
+function describeFirstValue(message: string): string {
+  return /^\S+ label (.+?) \(field /.exec(message)?.[1] ?? '1';
+}
+
+/**
+ * Labels that a reader cannot tell apart. Two that are the same text in different Unicode normalisation (é as one
+ * code point, NFC, or as e + a combining accent, NFD), or with other white space around or inside them ('Sports' and
+ * an LLM's 'Sports\n'), would be trained as two classes shown with one name: refused, naming both lines, since only
+ * the user can say which spelling is meant. Labels that differ only by case may be
+ * meant (rarely), so they are kept apart with a warning.
+ */
+function checkLookAlikeLabels(labels: readonly string[], rows: readonly DatasetRow[], file: string, warnings: string[]): void {
+  const firstLine = (label: string) => rows.find((row) => row.teacher === label || row.human === label)?.line;
+  const form = (label: string) => (label === label.normalize('NFC') ? 'NFC' : label === label.normalize('NFD') ? 'NFD' : 'mixed');
+  const where = (label: string, withForm = false) => {
+    const line = firstLine(label);
+    const parts = [line === undefined ? '' : `line ${line}`, withForm ? form(label) : ''].filter((part) => part.length > 0);
+    return parts.length ? ` (${parts.join(', ')})` : '';
+  };
+  const byNormalForm = new Map<string, string>();
+  const byCase = new Map<string, string>();
+  for (const label of labels) {
+    const normal = label.normalize('NFC').trim().replace(/\s+/g, ' ');
+    const seen = byNormalForm.get(normal);
+    if (seen !== undefined) {
+      const [a, b] = [seen, label].sort((x, y) => (firstLine(x) ?? 0) - (firstLine(y) ?? 0));
+      const line = firstLine(b);
+      const unicode = a.normalize('NFC') === b.normalize('NFC');
+      const how = unicode
+        ? `labels '${printable(a)}'${where(a, true)} and '${printable(b)}'${where(b, true)} look the same but are written with different Unicode characters; write them the same way (e.g. save the file as NFC)`
+        : `labels '${printable(a)}'${where(a)} and '${printable(b)}'${where(b)} differ only in white space; write them the same way (e.g. without spaces or line breaks around the label)`;
+      throw new InputError(`${file}${line === undefined ? '' : `:${line}`}: ${how} or they are trained as two labels`, file, line);
+    }
+    byNormalForm.set(normal, label);
+    const folded = normal.toLocaleLowerCase('en-US');
+    const sameCase = byCase.get(folded);
+    if (sameCase !== undefined) {
+      const [a, b] = [sameCase, label].sort((x, y) => (firstLine(x) ?? 0) - (firstLine(y) ?? 0));
+      warnings.push(`labels '${printable(a)}'${where(a)} and '${printable(b)}'${where(b)} differ only by case; they are trained as two labels — write them the same way if they are one`);
+    } else {
+      byCase.set(folded, label);
+    }
+  }
 }

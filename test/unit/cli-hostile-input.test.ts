@@ -1,0 +1,265 @@
+/**
+ * `peerkd distill` and `peerkd predict` on degenerate inputs a careless user writes: labels that are numbers,
+ * labels that differ only in Unicode normalisation, a predict input whose text field is named otherwise. Each
+ * must end in one clear line naming the file (and the line), never a misleading message or a silent empty result.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createDistillCommand, type CliIo } from '../../src/cli/distill';
+import { createPredictCommand } from '../../src/cli/predict';
+import { DEFAULT_FIELDS } from '../../src/dataset/types';
+import { prepareTrainingInput, readTrainingInput } from '../../src/training/input';
+import { repoRoot, runCli, tempFolder } from '../fixtures/training/build';
+
+let folder: string;
+
+before(async () => {
+  folder = await tempFolder('cli-hostile');
+});
+
+after(async () => {
+  await rm(folder, { recursive: true, force: true });
+});
+
+function capture(): CliIo & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    stdout: { write: (text: string) => (out += text), isTTY: false },
+    stderr: { write: (text: string) => (err += text), isTTY: false },
+    out: () => out,
+    err: () => err,
+  };
+}
+
+async function dataset(name: string, rows: Record<string, unknown>[]): Promise<string> {
+  const file = join(folder, name);
+  await writeFile(file, rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
+  return file;
+}
+
+test('distill: class ids written as numbers are named as such, not reported as a missing label field', async () => {
+  const file = await dataset('numeric-labels.jsonl', Array.from({ length: 6 }, (_, i) => ({ text: `row ${i}`, teacher_label: i % 2 })));
+  const io = capture();
+  assert.equal(await createDistillCommand(io).run([file]), 1);
+  const last = io.err().trim().split('\n').at(-1) ?? '';
+  assert.match(last, new RegExp(`^peerkd distill: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:1: `));
+  assert.match(last, /Teacher label 0 \(field teacher_label\) is not a string/);
+  assert.match(last, /6 label\(s\).*write each label as a JSON string, e\.g\. "0" for 0/);
+  assert.ok(!last.includes('no row with text has a teacher label'), last);
+});
+
+test('distill: two labels that differ only in Unicode normalisation (NFC vs NFD) are refused, naming both lines', async () => {
+  const nfc = 'Café'.normalize('NFC');
+  const nfd = 'Café'.normalize('NFD');
+  assert.notEqual(nfc, nfd);
+  const file = await dataset('nfd-labels.jsonl', [
+    { text: 'coffee shop opens', teacher_label: nfc },
+    { text: 'tea room closes', teacher_label: 'Other' },
+    { text: 'espresso bar', teacher_label: nfd },
+    { text: 'bakery', teacher_label: 'Other' },
+  ]);
+  const before = await readFile(file);
+  const io = capture();
+  assert.equal(await createDistillCommand(io).run([file]), 1);
+  const last = io.err().trim().split('\n').at(-1) ?? '';
+  assert.ok(last.startsWith(`peerkd distill: ${file}:3: `), last);
+  assert.ok(last.includes(`labels '${nfc}' (line 1, NFC) and '${nfd}' (line 3, NFD) look the same but are written with different Unicode characters`), last);
+  assert.match(last, /write them the same way/);
+  // Nothing the user wrote is changed.
+  assert.deepEqual(await readFile(file), before);
+});
+
+test('distill: labels that differ only by case are kept apart, with a warning', async () => {
+  const text = ['World', 'Sports', 'world', 'Sports', 'World'].map((label, i) => JSON.stringify({ text: `row ${i}`, teacher_label: label })).join('\n');
+  const input = prepareTrainingInput(text, { file: 'case.jsonl', fields: DEFAULT_FIELDS, labels: [], folds: 2 });
+  assert.deepEqual(input.labels, ['Sports', 'World', 'world']);
+  assert.ok(
+    input.warnings.some((warning) => warning === "labels 'World' (line 1) and 'world' (line 3) differ only by case; they are trained as two labels — write them the same way if they are one"),
+    input.warnings.join('\n'),
+  );
+});
+
+test('predict: an input whose rows lack the text field is an error naming the field and the one that looks right', async () => {
+  // A model folder is all locateModel asks for; the input is checked before the model is loaded.
+  const model = join(folder, 'model');
+  await mkdir(model, { recursive: true });
+  await writeFile(join(model, 'model.json'), '{}');
+  const file = await dataset('sentences.jsonl', [
+    { id: 'a', sentence: 'Stocks fall as oil prices rise' },
+    { id: 'b', sentence: 'Team wins the cup final' },
+  ]);
+  const out = join(folder, 'predicted.jsonl');
+  const io = capture();
+  assert.equal(await createPredictCommand(io).run([model, file, '--out', out, '--backend', 'cpu']), 1);
+  assert.equal(
+    io.err(),
+    `peerkd predict: ${file}: Missing text: none of the 2 rows has a field 'text'; set peerkd.fields.text (or --fields.text) to the field that holds it: 'sentence' looks like text\n`,
+  );
+  await assert.rejects(readFile(out), { code: 'ENOENT' });
+});
+
+test('distill: a failure in the worker is reported without JavaScript stack frames', async () => {
+  const file = await dataset('two-rows.jsonl', [
+    { text: 'markets rally on rate cut', teacher_label: 'Business' },
+    { text: 'team wins the final', teacher_label: 'Sports' },
+  ]);
+  // --out naming a file: the worker cannot create the runs folder there (a failure after the worker started).
+  const { code, stderr } = await runCli(['distill', file, '--out', file, '--encoder', 'none', '--backend', 'cpu'], folder);
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /peerkd distill: Distillation failed: cannot create the run folder in .*two-rows\.jsonl.*choose another output folder/);
+  assert.doesNotMatch(stderr, /^\s*(\[error\]\s+)?at .+:\d+:\d+\)?$/m, stderr);
+  // The message is said once, not again as the last log line.
+  assert.equal(stderr.split('Distillation failed: cannot create').length - 1, 1, stderr);
+});
+
+test('distill: labels that differ only in white space around them are refused, naming both lines', async () => {
+  const file = await dataset('spaced-labels.jsonl', [
+    { text: 'team wins the final', teacher_label: 'Sports' },
+    { text: 'markets rally', teacher_label: 'Business' },
+    { text: 'striker scores twice', teacher_label: 'Sports\n' },
+    { text: 'bank raises rates', teacher_label: 'Business ' },
+  ]);
+  const io = capture();
+  assert.equal(await createDistillCommand(io).run([file]), 1);
+  assert.equal(
+    io.err().trim().split('\n').at(-1),
+    `peerkd distill: ${file}:4: labels 'Business' (line 2) and 'Business ' (line 4) differ only in white space; write them the same way (e.g. without spaces or line breaks around the label) or they are trained as two labels`,
+  );
+});
+
+test('distill: a --labels set that matches no teacher label says so, not that the rows are unlabelled', async () => {
+  const file = await dataset('other-set.jsonl', Array.from({ length: 6 }, (_, i) => ({ text: `row ${i}`, teacher_label: i % 2 ? 'World' : 'Sports' })));
+  const io = capture();
+  assert.equal(await createDistillCommand(io).run([file, '--labels', 'Foo,Bar']), 1);
+  assert.equal(
+    io.err().trim().split('\n').at(-1),
+    `peerkd distill: ${file}: only 0 row(s) have a teacher label (field teacher_label) or a human label (field human_label) in the label set, fewer than the 2 folds; 6 teacher label(s) are not in the configured label set (Foo, Bar), e.g. 'Sports' on line 1: check the label set (setting peerkd.labels or --labels)`,
+  );
+});
+
+test('distill: a label on one row only is named in a warning (its row is flagged whatever it says)', () => {
+  const text = ['World', 'World', 'Sports', 'World', 'World', 'World'].map((label, i) => JSON.stringify({ text: `row ${i}`, teacher_label: label })).join('\n');
+  const input = prepareTrainingInput(text, { file: 'rare.jsonl', fields: DEFAULT_FIELDS, labels: [], folds: 2 });
+  assert.ok(
+    input.warnings.includes("1 label(s) are on one row only: 'Sports' (line 3); the peer that judges that row never saw the label, so it is flagged whatever it says — label more rows of it"),
+    input.warnings.join('\n'),
+  );
+  // Two rows of each label: nothing to say.
+  const even = prepareTrainingInput(text.replace('"World"', '"Sports"'), { file: 'even.jsonl', fields: DEFAULT_FIELDS, labels: [], folds: 2 });
+  assert.ok(!even.warnings.some((warning) => warning.includes('one row only')), even.warnings.join('\n'));
+});
+
+test("predict: --out never writes over a file of the run whose model it uses (its predictions, settings, metrics)", async () => {
+  const run = join(folder, 'run-1');
+  await mkdir(join(run, 'model'), { recursive: true });
+  await writeFile(join(run, 'model', 'model.json'), '{}');
+  const artefacts: Record<string, string> = {
+    'settings.json': '{"fields": {"text": "text"}}\n',
+    'predictions.jsonl': '{"id": "a", "line": 1}\n',
+    'metrics.json': '{"rows": 1}\n',
+  };
+  for (const [name, text] of Object.entries(artefacts)) await writeFile(join(run, name), text);
+  const file = await dataset('new-rows.jsonl', [{ id: 'a', text: 'Stocks fall as oil prices rise' }]);
+  // The run folder or its model/ folder as MODEL_DIR: either way the run's files are refused.
+  for (const modelArg of [run, join(run, 'model')]) {
+    for (const name of Object.keys(artefacts)) {
+      const io = capture();
+      assert.equal(await createPredictCommand(io).run([modelArg, file, '--out', join(run, name), '--backend', 'cpu']), 1, io.err());
+      assert.equal(io.err(), `peerkd predict: ${join(run, name)} is the input file ${join(run, name)}: refusing to write over the input; choose another output file\n`);
+    }
+  }
+  for (const [name, text] of Object.entries(artefacts)) assert.equal(await readFile(join(run, name), 'utf8'), text, name);
+});
+
+test("predict: --out never writes into PeerKD's own .peerkd folder (run pointers, caches)", async () => {
+  const model = join(folder, 'model');
+  await mkdir(model, { recursive: true });
+  await writeFile(join(model, 'model.json'), '{}');
+  const runs = join(folder, '.peerkd', 'runs');
+  await mkdir(runs, { recursive: true });
+  const pointer = join(runs, 'latest');
+  await writeFile(pointer, '20260101-000000-data-abcdef\n');
+  const file = await dataset('rows-for-pointer.jsonl', [{ id: 'a', text: 'Stocks fall as oil prices rise' }]);
+  for (const out of [pointer, join(runs, 'new-file.jsonl')]) {
+    const io = capture();
+    assert.equal(await createPredictCommand(io).run([model, file, '--out', out, '--backend', 'cpu']), 1, io.err());
+    assert.equal(io.err(), `peerkd predict: ${out}: inside PeerKD's own .peerkd folder (its runs and caches); choose an output file elsewhere\n`);
+  }
+  assert.equal(await readFile(pointer, 'utf8'), '20260101-000000-data-abcdef\n');
+  await assert.rejects(readFile(join(runs, 'new-file.jsonl')), { code: 'ENOENT' });
+});
+
+test("distill --out a folder of the user's own: a file named 'latest' that is not a run pointer is never replaced", async () => {
+  const own = join(folder, 'my-folder');
+  await mkdir(own, { recursive: true });
+  await writeFile(join(own, 'latest'), 'my notes\n');
+  const file = await dataset('for-own-folder.jsonl', Array.from({ length: 8 }, (_, i) => ({ text: `row ${i} about ${i % 2 ? 'world' : 'sports'}`, teacher_label: i % 2 ? 'World' : 'Sports' })));
+  const { code, stderr } = await runCli(['distill', file, '--out', own, '--encoder', 'none', '--backend', 'cpu'], folder);
+  assert.equal(code, 1, stderr);
+  assert.ok(stderr.includes(`${join(own, 'latest')} exists and is not a PeerKD run pointer, so it is not replaced`), stderr);
+  assert.equal(await readFile(join(own, 'latest'), 'utf8'), 'my notes\n');
+  // Nothing of the run is left behind in the user's folder.
+  assert.deepEqual(await readdir(own), ['latest']);
+
+  // A pointer PeerKD wrote (even to a run removed since) is replaced as before.
+  await writeFile(join(own, 'latest'), '20260101-000000-old-abcdef\n');
+  const again = await runCli(['distill', file, '--out', own, '--encoder', 'none', '--backend', 'cpu'], folder);
+  assert.equal(again.code, 0, again.stderr);
+  const id = (await readFile(join(own, 'latest'), 'utf8')).trim();
+  assert.notEqual(id, '20260101-000000-old-abcdef');
+  assert.ok((await readdir(own)).includes(id));
+});
+
+test("predict: a run whose settings.json maps a field to something that is not a name is an error naming the file, unless a flag overrides it", async () => {
+  const run = join(folder, 'run-bad-settings');
+  await mkdir(join(run, 'model'), { recursive: true });
+  await writeFile(join(run, 'model', 'model.json'), '{}');
+  const settingsFile = join(run, 'settings.json');
+  await writeFile(settingsFile, JSON.stringify({ runId: 'r', datasetPath: '/d.jsonl', datasetSha256: 'x', labels: ['A', 'B'], fields: { text: 5 }, options: {} }));
+  const file = await dataset('rows-bad-settings.jsonl', [{ id: 'a', text: 'Stocks fall as oil prices rise' }]);
+  let io = capture();
+  assert.equal(await createPredictCommand(io).run([run, file, '--backend', 'cpu']), 1);
+  assert.equal(io.err(), `peerkd predict: ${settingsFile}: the run's field mapping 'fields.text' is 5, not a field name; correct it there, or give --fields.text\n`);
+  // With the flag, the broken entry is not used: the run goes on to the model (a stub here, so it stops there).
+  io = capture();
+  assert.equal(await createPredictCommand(io).run([run, file, '--backend', 'cpu', '--fields.text', 'text']), 1);
+  assert.match(io.err(), /model\.json: not a PeerKD model/);
+});
+
+test('a reader that stops early (peerkd predict … | head -1) ends the CLI quietly, not with an EPIPE stack trace', async () => {
+  const { spawn } = await import('node:child_process');
+  const { pathToFileURL } = await import('node:url');
+  const tsx = pathToFileURL(require.resolve('tsx')).href;
+  const child = spawn(process.execPath, ['--import', tsx, join(repoRoot, 'src/cli/main.ts'), 'predict', '--help'], { cwd: folder, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The read end closed before the CLI writes: its first write fails with EPIPE.
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(stderr, '');
+  assert.equal(code, 0);
+});
+
+test('distill: text that is not valid UTF-8 (a Latin-1 byte) is named in a warning with its line', async () => {
+  const file = join(folder, 'latin1.jsonl');
+  await writeFile(
+    file,
+    Buffer.concat([
+      Buffer.from('{"text": "coffee shop", "teacher_label": "World"}\n{"text": "caf'),
+      Buffer.from([0xe9]), // é in Latin-1
+      Buffer.from('", "teacher_label": "Sports"}\n{"text": "tea", "teacher_label": "World"}\n{"text": "match", "teacher_label": "Sports"}\n'),
+    ]),
+  );
+  const input = await readTrainingInput({ file, fields: DEFAULT_FIELDS, labels: [], folds: 2 });
+  assert.ok(
+    input.warnings.includes(`line 2 holds bytes that are not valid UTF-8 (later lines may too); they are read as U+FFFD, so the students see other text than the file holds — save the file as UTF-8`),
+    input.warnings.join('\n'),
+  );
+  // A real U+FFFD, written as valid UTF-8, is no problem.
+  const valid = join(folder, 'fffd.jsonl');
+  await writeFile(valid, ['World', 'Sports', 'World', 'Sports'].map((label, i) => JSON.stringify({ text: `row ${i} \ufffd`, teacher_label: label })).join('\n') + '\n');
+  assert.ok(!(await readTrainingInput({ file: valid, fields: DEFAULT_FIELDS, labels: [], folds: 2 })).warnings.some((warning) => warning.includes('UTF-8')));
+});
