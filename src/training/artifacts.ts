@@ -364,8 +364,8 @@ export class RunWriter {
   }
 }
 
-/** A run id as newRunId makes it (a pointer to a run folder that is gone still has this shape). */
-const RUN_ID_SHAPE = /^\d{8}-\d{6}-[A-Za-z0-9_-]*-[0-9a-f]{6}$/;
+/** A run id as newRunId makes it (a pointer to a run folder that is gone still has this shape); tested against it. */
+export const RUN_ID_SHAPE = /^\d{8}-\d{6}-[A-Za-z0-9_-]*-[0-9a-f]{6}$/;
 
 /**
  * Throws when the commit would replace something that is not PeerKD's: a `latest` that is not a run pointer (one

@@ -12,6 +12,7 @@ import {
   latestPointerPath,
   latestRunId,
   newRunId,
+  RUN_ID_SHAPE,
   parsePredictions,
   PREDICTION_FIELDS,
   readLatestRun,
@@ -79,6 +80,10 @@ test('run ids sort by time and carry the dataset name', () => {
   const late = newRunId('/data/my set.jsonl', new Date('2026-01-02T03:04:06Z'));
   assert.match(early, /^20260102-030405-my_set-[0-9a-f]{6}$/);
   assert.ok(early < late);
+  // The shape a `latest` pointer is recognised by (RunWriter refuses to replace a `latest` of another shape).
+  for (const name of ['/data/my set.jsonl', '/d/ünïcödé.jsonl', '/d/.hidden', '/d/a.b.c.jsonl', '/d/' + 'x'.repeat(300) + '.jsonl', 'C:\\data\\win.jsonl']) {
+    assert.match(newRunId(name), RUN_ID_SHAPE, name);
+  }
 });
 
 test('the runs folder is next to the dataset by default, else the configured one (relative to the dataset folder)', () => {
