@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { promises as fsp } from 'node:fs';
-import { applyRowEditsToFile, assertNotSameFile, assertReadableFile, assertReplaceable, forEachLine, readDatasetFile, writeFileAtomic } from '../dataset/index';
+import { applyRowEditsToFile, assertNotSameFile, assertOutsidePeerkdFolder, assertReadableFile, assertReplaceable, forEachLine, readDatasetFile, writeFileAtomic } from '../dataset/index';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { replacedLines, teacherEdits } from '../teacher/apply';
 import { runBatchLabelling } from '../teacher/batch';
@@ -150,7 +150,11 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
   async function label(): Promise<number> {
     await assertReadableFile(dataPath, positionals[0]);
     // Checked before any request is paid for: --out must not be the dataset under another name.
-    if (values.out) await assertNotSameFile(dataPath, outPath, { input: positionals[0], output: values.out });
+    if (values.out) {
+      await assertNotSameFile(dataPath, outPath, { input: positionals[0], output: values.out });
+      // Nor into PeerKD's own folder: the teacher cache and the runs live there.
+      await assertOutsidePeerkdFolder(values.out);
+    }
     await assertReplaceable(values.out ?? positionals[0]);
     const dataset = await readDatasetFile(dataPath, fields);
     const unreadable = dataset.problems.filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object');

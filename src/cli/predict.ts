@@ -8,12 +8,12 @@ import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   assertNotSameFile,
+  assertOutsidePeerkdFolder,
   assertReadableFile,
   candidatesFor,
   FIELD_GUESS_SAMPLE_ROWS,
   getFieldAt,
   missingTextFieldMessage,
-  PEERKD_FOLDER,
   readDatasetFile,
   splitFieldPath,
   writeFileAtomic,
@@ -110,11 +110,7 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         if (values.out !== undefined) {
           await assertNotSameFile(dataPath, path.resolve(values.out), { input: dataArg, output: values.out });
           // Nor PeerKD's own folder: a run pointer, a run's artefact or a cache replaced by predictions breaks the review.
-          const outDir = path.dirname(path.resolve(values.out));
-          const realOutDir = await fs.realpath(outDir).catch(() => outDir);
-          if ([outDir, realOutDir].some((dir) => dir.split(path.sep).includes(PEERKD_FOLDER))) {
-            throw new Error(`${values.out}: inside PeerKD's own ${PEERKD_FOLDER} folder (its runs and caches); choose an output file elsewhere`);
-          }
+          await assertOutsidePeerkdFolder(values.out);
           // Nor the model it is made with: every file of the model folder is an input too, and so is every file
           // of the run folder around it (its predictions, settings, metrics: a run the review still reads).
           const runDir = path.dirname(located.modelDir);

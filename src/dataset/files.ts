@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { lstatSync, promises as fsp, type BigIntStats } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { firstInvalidUtf8Line } from './lines';
 
 /** The folder PeerKD keeps its runs and caches in, next to the data (`.peerkd/runs`, `.peerkd/teacher-cache`, …). */
@@ -68,6 +68,18 @@ export async function assertReadableFile(path: string, shownAs = path): Promise<
     throw fileError(shownAs, error);
   }
   if (stats.isDirectory()) throw new Error(`${shownAs}: ${REASONS.EISDIR}`);
+}
+
+/**
+ * Throws when `output` is inside PeerKD's own folder (by its path or its real path): a run pointer, a run's artefact
+ * or a cache replaced by a command's output would break the runs and the review that read them.
+ */
+export async function assertOutsidePeerkdFolder(output: string, shownAs = output): Promise<void> {
+  const folder = dirname(resolve(output));
+  const realFolder = await fsp.realpath(folder).catch(() => folder);
+  if ([folder, realFolder].some((dir) => dir.split(sep).includes(PEERKD_FOLDER))) {
+    throw new Error(`${shownAs}: inside PeerKD's own ${PEERKD_FOLDER} folder (its runs and caches); choose an output file elsewhere`);
+  }
 }
 
 /**

@@ -116,6 +116,22 @@ describe('peerkd label', () => {
     });
   });
 
+  it("--out never writes into PeerKD's own .peerkd folder (its teacher cache and runs), and asks the endpoint nothing", async () => {
+    const { dir, file } = copyFixture();
+    const before = fs.readFileSync(file);
+    await withFakeOpenAi(() => labelReply('World'), async (server) => {
+      for (const out of [path.join(dir, '.peerkd', 'labelled.jsonl'), path.join(dir, '.peerkd', 'teacher-cache', 'x.jsonl')]) {
+        await assert.rejects(
+          runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--out', out], io()),
+          (error: Error) => error.message === `${out}: inside PeerKD's own .peerkd folder (its runs and caches); choose an output file elsewhere`,
+        );
+        assert.equal(fs.existsSync(out), false);
+      }
+      assert.equal(server.chatRequests().length, 0, 'refused before any request is paid for');
+    });
+    assert.deepEqual(fs.readFileSync(file), before);
+  });
+
   it('--batch uploads the requests as one Batch API job and writes the validated answers', async () => {
     const { file } = copyFixture();
     await withFakeOpenAi(oracle, async (server) => {
