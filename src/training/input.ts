@@ -227,9 +227,13 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     return { id: row.id, line: row.line, text: row.text, teacher, human: row.human, teacherConfidence: row.teacherConfidence };
   });
   if (teacherOutsideLabelSet > 0) {
-    warnings.push(
-      `${teacherOutsideLabelSet} teacher label(s) outside the label set were treated as missing (lines ${listLines(outsideLines)})`,
-    );
+    // A teacher label that is a label of the set written another way (NFD, a trailing newline) is named as such.
+    const setByKey = new Map(labels.map((label) => [lookAlikeKey(label), label]));
+    const lookAlike = withText.find((row) => row.teacher !== null && !labelSet.has(row.teacher) && setByKey.has(lookAlikeKey(row.teacher)));
+    const hint = lookAlike
+      ? `; '${printable(lookAlike.teacher!)}' (line ${lookAlike.line}) is the label '${printable(setByKey.get(lookAlikeKey(lookAlike.teacher!))!)}' written with other Unicode characters or white space: write it as in the label set`
+      : '';
+    warnings.push(`${teacherOutsideLabelSet} teacher label(s) outside the label set were treated as missing (lines ${listLines(outsideLines)})${hint}`);
   }
 
   // The folds split the labelled rows (teacher or human label), as the method does (pipeline.ts).
@@ -310,6 +314,11 @@ function describeFirstValue(message: string): string {
   return /^\S+ label (.+?) \(field /.exec(message)?.[1] ?? '1';
 }
 
+/** What a reader sees of a label: its NFC form, trimmed, runs of white space as one space. */
+function lookAlikeKey(label: string): string {
+  return label.normalize('NFC').trim().replace(/\s+/g, ' ');
+}
+
 /**
  * Labels that a reader cannot tell apart. Two that are the same text in different Unicode normalisation (é as one
  * code point, NFC, or as e + a combining accent, NFD), or with other white space around or inside them ('Sports' and
@@ -328,7 +337,7 @@ function checkLookAlikeLabels(labels: readonly string[], rows: readonly DatasetR
   const byNormalForm = new Map<string, string>();
   const byCase = new Map<string, string>();
   for (const label of labels) {
-    const normal = label.normalize('NFC').trim().replace(/\s+/g, ' ');
+    const normal = lookAlikeKey(label);
     const seen = byNormalForm.get(normal);
     if (seen !== undefined) {
       const [a, b] = [seen, label].sort((x, y) => (firstLine(x) ?? 0) - (firstLine(y) ?? 0));

@@ -263,3 +263,25 @@ test('distill: text that is not valid UTF-8 (a Latin-1 byte) is named in a warni
   await writeFile(valid, ['World', 'Sports', 'World', 'Sports'].map((label, i) => JSON.stringify({ text: `row ${i} \ufffd`, teacher_label: label })).join('\n') + '\n');
   assert.ok(!(await readTrainingInput({ file: valid, fields: DEFAULT_FIELDS, labels: [], folds: 2 })).warnings.some((warning) => warning.includes('UTF-8')));
 });
+
+test('distill: a teacher label that is a label of the configured set written another way (NFD, a trailing newline) is named', () => {
+  const nfd = 'Cafe\u0301';
+  const text = [
+    { text: 'row 0', teacher_label: 'Café' },
+    { text: 'row 1', teacher_label: nfd },
+    { text: 'row 2', teacher_label: 'Tea' },
+    { text: 'row 3', teacher_label: 'Tea\n' },
+    { text: 'row 4', teacher_label: 'Other' },
+  ]
+    .map((row) => JSON.stringify(row))
+    .join('\n');
+  const input = prepareTrainingInput(text, { file: 'set.jsonl', fields: DEFAULT_FIELDS, labels: ['Café', 'Tea'], folds: 2 });
+  const warning = input.warnings.find((line) => line.includes('outside the label set'));
+  assert.equal(
+    warning,
+    `3 teacher label(s) outside the label set were treated as missing (lines 2, 4, 5); '${nfd}' (line 2) is the label 'Café' written with other Unicode characters or white space: write it as in the label set`,
+  );
+  // Nothing alike: the plain warning.
+  const plain = prepareTrainingInput(text.replace(nfd, 'Cake').replace('Tea\\n', 'Milk'), { file: 'set.jsonl', fields: DEFAULT_FIELDS, labels: ['Café', 'Tea'], folds: 2 });
+  assert.equal(plain.warnings.find((line) => line.includes('outside the label set')), '3 teacher label(s) outside the label set were treated as missing (lines 2, 4, 5)');
+});
