@@ -372,7 +372,6 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   };
 
   report({ phase: 'featurize' });
-  const featurizeStarted = performance.now();
   const texts = rows.map((row) => row.text);
   const { featurizer, features, rowBuckets } = sharedFeatures(texts, tuning.featurizer, (rowsDone) => {
     work.setDone('prepare', rowsDone * FEATURIZE_WORK_PER_ROW);
@@ -381,7 +380,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   work.setDone('prepare', n * FEATURIZE_WORK_PER_ROW);
   work.enter('encode'); // an encoder's own rate, loading it included: the rest of the run is not priced at it
   // The wall time of one unit of the plan, as featurizing measured it: the rest of the run after an encoder.
-  const msPerUnit = (performance.now() - featurizeStarted) / Math.max(1, n * FEATURIZE_WORK_PER_ROW);
+  const msPerUnit = work.msPerUnit('prepare') ?? 0;
   // The encoder's own progress line, with a time estimate from its own rate (a model or an endpoint takes minutes),
   // plus the rest of the run at the featurizing rate.
   // The run's cancel also aborts an encoder's requests in flight; the endpoint comes with the options (key-free).

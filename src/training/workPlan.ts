@@ -147,14 +147,22 @@ export class WorkPlan {
   remaining(): { ms: number; lowMs: number } | undefined {
     this.charge();
     if (this.fraction() <= FIRST_ESTIMATE_FRACTION) return undefined;
-    const measured = (kind: WorkKind) => (this.done[kind] > 0 && this.wallMs[kind] > 0 ? this.wallMs[kind] / this.done[kind] : undefined);
     const totalDone = KINDS.reduce((sum, kind) => sum + this.done[kind], 0);
     const totalWall = KINDS.reduce((sum, kind) => sum + this.wallMs[kind], 0);
-    const fallback = measured('prepare') ?? (totalDone > 0 ? totalWall / totalDone : 0);
-    const rate = (kind: WorkKind) => (kind === 'train' ? this.trainRate() : measured(kind)) ?? fallback;
+    const fallback = this.msPerUnit('prepare') ?? (totalDone > 0 ? totalWall / totalDone : 0);
+    const rate = (kind: WorkKind) => (kind === 'train' ? this.trainRate() : this.msPerUnit(kind)) ?? fallback;
     const left = (withMaybe: boolean) =>
       KINDS.reduce((sum, kind) => sum + Math.max(0, this.planned[kind] + (withMaybe ? this.maybe[kind] : 0) - this.done[kind]) * rate(kind), 0);
     return { ms: left(true), lowMs: left(false) };
+  }
+
+  /**
+   * One kind's wall time per unit over all of its work so far (remaining() reads the students' over a recent window
+   * instead); undefined before it has any. After featurizing, `prepare`'s is the rate the pipeline's weights are in.
+   */
+  msPerUnit(kind: WorkKind): number | undefined {
+    this.charge();
+    return this.done[kind] > 0 && this.wallMs[kind] > 0 ? this.wallMs[kind] / this.done[kind] : undefined;
   }
 
   /** remaining().ms: the time left counting the work that may not be needed. */

@@ -75,6 +75,8 @@ test('time left: wall time outside students goes to the kind the pipeline entere
   work.plan('settle', 100);
   tick(1_000);
   work.setDone('prepare', 100); // 10 ms a unit
+  assert.equal(work.msPerUnit('prepare'), 10);
+  assert.equal(work.msPerUnit('settle'), undefined, 'no rate before any of its work');
   work.enter('settle');
   tick(4_000);
   work.add('settle', 50); // 80 ms a unit: slower than preparing
