@@ -15,6 +15,7 @@ import { EMBEDDING_CACHE_DIR_NAME } from '../training/embeddingCache';
 import type { EncoderEnvironment } from '../training/encoder';
 import { runDistillation, trainOnTargets, DEFAULT_TUNING, predictTexts, predictModel, type DistillOutput, type EngineTuning } from '../training/pipeline';
 import { accuracyOf, auroc, precisionAtK } from '../training/evaluation';
+import { argmax } from '../training/calibration';
 import { SeededRandom } from '../training/random';
 import { probabilityOf } from '../training/labelRecord';
 import { DEFAULT_DISTILL_OPTIONS } from '../training/protocol';
@@ -253,8 +254,7 @@ export function confidenceCalibrationError(probabilities: ArrayLike<number>, tru
   const confidence: number[] = [];
   const right: boolean[] = [];
   for (let i = 0; i < truth.length; i++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (probabilities[i * classes + c] > probabilities[i * classes + best]) best = c;
+    const best = argmax(probabilities, i * classes, classes);
     confidence.push(probabilities[i * classes + best]);
     right.push(best === truth[i]);
   }

@@ -1,4 +1,5 @@
 /** Figures the benchmark reports about a label-error detector and a classifier. Pure functions, unit-tested. */
+import { argmax } from './calibration';
 
 /** Fraction of the k highest-scored items that are positives (ties broken by input order). */
 export function precisionAtK(scores: ArrayLike<number>, positive: ArrayLike<boolean>, k: number): number {
@@ -43,10 +44,6 @@ function rankDescending(scores: ArrayLike<number>): number[] {
 /** Accuracy of arg-max predictions (rows × classes probabilities) against label indices. */
 export function accuracyOf(probabilities: ArrayLike<number>, truth: ArrayLike<number>, classes: number): number {
   let right = 0;
-  for (let i = 0; i < truth.length; i++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (probabilities[i * classes + c] > probabilities[i * classes + best]) best = c;
-    if (best === truth[i]) right++;
-  }
+  for (let i = 0; i < truth.length; i++) if (argmax(probabilities, i * classes, classes) === truth[i]) right++;
   return truth.length ? right / truth.length : NaN;
 }
