@@ -312,6 +312,8 @@ export async function trainStudent(
   checkRows(subset, set.features.rows, 'training row');
   const smoothing = options.labelSmoothing ?? 0;
   if (!(smoothing >= 0 && smoothing < 1)) throw new Error(`label smoothing must be in [0, 1), got ${smoothing}`);
+  const kept = 1 - smoothing; // each target becomes kept·q + spread
+  const spread = smoothing / classes;
   const headDim = dim + denseDim;
   const n = subset ? subset.length : set.features.rows;
   const epochs = effectiveEpochs(n, options);
@@ -355,7 +357,7 @@ export async function trainStudent(
         copyDense(set.dense, batchRows, size, dim, hidden, headDim);
         for (let r = 0; r < size; r++) {
           const row = order[from + r];
-          for (let c = 0; c < classes; c++) batchTargets[r * classes + c] = (1 - smoothing) * set.targets[row * classes + c] + smoothing / classes;
+          for (let c = 0; c < classes; c++) batchTargets[r * classes + c] = kept * set.targets[row * classes + c] + spread;
           batchWeights[r] = set.weights[row];
           weightSum += set.weights[row];
         }
