@@ -382,8 +382,8 @@ async function assertPointersReplaceable(runsDir: string): Promise<void> {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   if (text !== undefined) {
-    const id = text.trim();
-    const pointer = id.length > 0 && !/[\s/\\]/.test(id) && !id.startsWith('.') && (RUN_ID_SHAPE.test(id) || (await isDirectory(path.join(runsDir, id))));
+    const id = pointerId(text);
+    const pointer = id !== undefined && !/\s/.test(id) && (RUN_ID_SHAPE.test(id) || (await isDirectory(path.join(runsDir, id))));
     if (!pointer) throw new Error(`${latest} exists and is not a PeerKD run pointer, so it is not replaced`);
   }
   const byDataset = path.join(runsDir, LATEST_BY_DATASET_DIR);
@@ -661,12 +661,16 @@ export async function readRun(runDir: string): Promise<RunArtefacts> {
 
 async function readPointer(file: string): Promise<string | undefined> {
   try {
-    const id = (await fs.readFile(file, 'utf8')).trim();
-    // A pointer names a folder inside the runs folder, never a path elsewhere.
-    return id.length > 0 && !id.includes('/') && !id.includes('\\') && !id.startsWith('.') ? id : undefined;
+    return pointerId(await fs.readFile(file, 'utf8'));
   } catch {
     return undefined;
   }
+}
+
+/** The run id a pointer file's text names: a folder inside the runs folder, never a path elsewhere; else undefined. */
+function pointerId(text: string): string | undefined {
+  const id = text.trim();
+  return id.length > 0 && !id.includes('/') && !id.includes('\\') && !id.startsWith('.') ? id : undefined;
 }
 
 async function isDirectory(candidate: string): Promise<boolean> {
