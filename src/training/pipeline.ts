@@ -355,10 +355,9 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   const explainWork = work.planPart('settle', Math.round(EXPECTED_FLAGGED_SHARE * labelled.length) * EXPLAIN_WORK_PER_FLAGGED_ROW);
   let finalPlanned: boolean | undefined; // undefined: not known yet (WorkPlan's maybe)
   const planFinal = (planned: boolean) => {
-    if (finalPlanned === undefined) work.planMaybe('train', -finalWork);
-    else if (planned === finalPlanned) return;
-    else if (!planned) work.plan('train', -finalWork);
-    if (planned) work.plan('train', finalWork);
+    if (planned === finalPlanned) return;
+    if (finalPlanned === undefined) work.planMaybe('train', -finalWork); // known now: no longer a maybe
+    work.plan('train', (planned ? finalWork : 0) - (finalPlanned ? finalWork : 0));
     finalPlanned = planned;
   };
   let trainedRowEpochs = 0;
