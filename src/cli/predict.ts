@@ -10,13 +10,9 @@ import {
   assertNotSameFile,
   assertOutsidePeerkdFolder,
   assertReadableFile,
-  candidatesFor,
-  FIELD_GUESS_SAMPLE_ROWS,
-  getFieldAt,
-  missingTextFieldMessage,
   readDatasetFile,
-  splitFieldPath,
   writeFileAtomic,
+  missingTextFieldProblem,
 } from '../dataset';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { MODEL_DIR, SETTINGS_FILE } from '../training/artifacts';
@@ -129,11 +125,8 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         const skipped = parsed.rows.length - rows.length;
         // A text field named otherwise: no row has it. Said before the model loads, as distill says it, rather than
         // an empty output and exit code 0.
-        const textPath = splitFieldPath(fields.text);
-        if (rows.length === 0 && parsed.rows.length > 0 && parsed.rows.every((row) => getFieldAt(row.value, textPath) === undefined)) {
-          const sample = parsed.rows.slice(0, FIELD_GUESS_SAMPLE_ROWS).map((row) => row.value);
-          throw new Error(`${dataArg}: ${missingTextFieldMessage(fields, parsed.rows.length, candidatesFor(fields, sample))}`);
-        }
+        const missingText = rows.length === 0 ? missingTextFieldProblem(fields, parsed.rows) : undefined;
+        if (missingText) throw new Error(`${dataArg}: ${missingText}`);
 
         // TF.js is loaded only here, not when the CLI starts.
         const { loadModel } = await import('../training/model.js');

@@ -3,7 +3,7 @@
  * row. This finds the fields that look like the text and like a label, so the one message about the missing field
  * can name the setting and offer the likely field instead of one error per row.
  */
-import { isPlainObject } from './fields';
+import { getFieldAt, isPlainObject, splitFieldPath } from './fields';
 import { MAX_LABEL_LENGTH } from './labels';
 import type { FieldMapping, Problem } from './types';
 
@@ -118,6 +118,16 @@ export function missingFieldAdvice(field: MappedField, candidates: readonly stri
 export function missingTextFieldMessage(fields: FieldMapping, rows: number, candidates: FieldCandidates): string {
   const which = rows === 1 ? 'the only row has no' : `none of the ${rows.toLocaleString('en-US')} rows has a`;
   return `Missing text: ${which} field '${fields.text}'; ${missingFieldAdvice('text', candidates.text)}`;
+}
+
+/**
+ * The missing-text message when no row has the text field at all (the field is named otherwise), else undefined: rows
+ * whose text is only empty or not a string are another problem. `rows` are the dataset's parsed rows.
+ */
+export function missingTextFieldProblem(fields: FieldMapping, rows: readonly { value: Record<string, unknown> }[]): string | undefined {
+  const textPath = splitFieldPath(fields.text);
+  if (rows.length === 0 || !rows.every((row) => getFieldAt(row.value, textPath) === undefined)) return undefined;
+  return missingTextFieldMessage(fields, rows.length, candidatesFor(fields, rows.slice(0, FIELD_GUESS_SAMPLE_ROWS).map((row) => row.value)));
 }
 
 /**

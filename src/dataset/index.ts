@@ -41,6 +41,7 @@ export {
   missingFieldAdvice,
   missingLabelFieldsMessage,
   missingTextFieldMessage,
+  missingTextFieldProblem,
   missingTextFixes,
   missingLabelFixes,
   type MissingFieldCounts,

@@ -11,15 +11,13 @@ import {
   FIELD_GUESS_SAMPLE_ROWS,
   fileError,
   firstInvalidUtf8Line,
-  getFieldAt,
   inferLabelSet,
   labelListProblem,
   missingLabelFieldsMessage,
-  missingTextFieldMessage,
   parseDatasetText,
   printable,
   readDatasetFile,
-  splitFieldPath,
+  missingTextFieldProblem,
 } from '../dataset';
 import type { DatasetRow, FieldMapping, ParsedDataset } from '../dataset/types';
 import { sha256 } from './artifacts';
@@ -152,12 +150,8 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
 
   // A dataset whose fields are named differently: say which setting maps them and which fields look right.
   const rowValues = () => parsed.rows.slice(0, FIELD_GUESS_SAMPLE_ROWS).map((row) => row.value);
-  if (withText.length === 0 && parsed.rows.length > 0) {
-    const textPath = splitFieldPath(source.fields.text);
-    if (parsed.rows.every((row) => getFieldAt(row.value, textPath) === undefined)) {
-      throw new InputError(`${file}: ${missingTextFieldMessage(source.fields, parsed.rows.length, candidatesFor(source.fields, rowValues()))}`, file);
-    }
-  }
+  const missingText = withText.length === 0 ? missingTextFieldProblem(source.fields, parsed.rows) : undefined;
+  if (missingText) throw new InputError(`${file}: ${missingText}`, file);
 
   // The label set.
   let labels: string[];
