@@ -42,6 +42,9 @@ Options:
   --label-smoothing E
                      label smoothing of the engine's vanilla and final students, in [0, 1) (default: the engine's,
                      ${DEFAULT_STUDENT_SMOOTHING}); the peers stay unsmoothed
+  --final-weighting K
+                     the final student weighs a row without a human label by π(adopted label)^K, K ≥ 0 (default:
+                     the engine's, ${DEFAULT_TUNING.finalWeighting}; 0 weighs every row alike)
 ${ENCODER_ENDPOINT_HELP}
   --embedding-cache DIR
                      where a cached encoder's vectors (use-lite, endpoint) are kept (default
@@ -852,6 +855,7 @@ export const benchCommand: CliCommand = {
         encoder: { type: 'string', default: DEFAULT_DISTILL_OPTIONS.encoder },
         'encoder-keep': { type: 'string', default: 'if-better' },
         'label-smoothing': { type: 'string' },
+        'final-weighting': { type: 'string' },
         ...ENCODER_ENDPOINT_OPTIONS,
         'embedding-cache': { type: 'string' },
         limit: { type: 'string' },
@@ -898,6 +902,11 @@ export const benchCommand: CliCommand = {
     if (smoothingText !== undefined && !(smoothingText.trim() !== '' && labelSmoothing >= 0 && labelSmoothing < 1)) {
       throw new UsageError(`--label-smoothing must be a number in [0, 1), got '${smoothingText}'`);
     }
+    const weightingText = values['final-weighting'];
+    const finalWeighting = weightingText === undefined ? DEFAULT_TUNING.finalWeighting : Number(weightingText);
+    if (weightingText !== undefined && !(weightingText.trim() !== '' && finalWeighting >= 0 && Number.isFinite(finalWeighting))) {
+      throw new UsageError(`--final-weighting must be a finite number ≥ 0, got '${weightingText}'`);
+    }
     const base: DistillOptions = {
       folds: integer('folds', values.folds, 2),
       stages: integer('stages', values.stages, 1),
@@ -923,6 +932,7 @@ export const benchCommand: CliCommand = {
           { name: MAIN, options: {}, tuning: {} },
           { name: 'PeerKD without the do-no-harm guard', options: {}, tuning: { changeGuard: 'off' } },
           { name: 'PeerKD without label smoothing', options: {}, tuning: { student: { ...DEFAULT_TUNING.student, labelSmoothing: 0 } } },
+          { name: 'PeerKD without weighting the final student', options: {}, tuning: { finalWeighting: 0 } },
         ];
     if (values.ablations) {
       variants.push(
@@ -942,7 +952,7 @@ export const benchCommand: CliCommand = {
       log(`bench ${name}: ${train.length} train rows, ${test.length} test rows, labels ${labels.join(', ')}, ${humanCount} human rows, seeds ${seeds.join(',')}`);
       const results: SeedFigures[] = [];
       for (const seed of seeds) {
-        results.push(await benchmarkSeed(train, test, labels, seed, humanCount, base, variants, log, values.invariance && settings.length === 0, values['review-loop'], { keepEncoder, student: { ...DEFAULT_TUNING.student, labelSmoothing } }, encoders));
+        results.push(await benchmarkSeed(train, test, labels, seed, humanCount, base, variants, log, values.invariance && settings.length === 0, values['review-loop'], { keepEncoder, finalWeighting, student: { ...DEFAULT_TUNING.student, labelSmoothing } }, encoders));
       }
       settings.push({ name, results });
     }

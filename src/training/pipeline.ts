@@ -38,6 +38,11 @@ export interface EngineTuning {
   stageEnsemble: 'last' | 'mean';
   /** Training weight of a human-labelled row relative to a teacher-labelled one. */
   humanWeight: number;
+  /**
+   * The final student's weight of a row without a human label is π(adopted label)^k, the calibrated probability
+   * that the label it learns is right, to this power k (docs/METHOD.md §5); 0: every such row weighs 1.
+   */
+  finalWeighting: number;
   /** `calibrated` (PeerKD) or `naive` (the paper's hard peer relabelling; a benchmark baseline). */
   advice: 'calibrated' | 'naive';
   /** Strength of the prior that keeps α, γ, β near neutral (1, 0, 0) against few human labels. */
@@ -60,6 +65,9 @@ export const DEFAULT_TUNING: EngineTuning = {
   peerLabelSmoothing: 0,
   stageEnsemble: 'mean',
   humanWeight: 1,
+  // k = 4 (docs/BENCHMARKS.md, "Weighting the final student"): AG News +0.8 points, the LLM-like teacher +0.6, the
+  // served probabilities better calibrated; k = 2 gained less, k = 8 about the same with far lighter rows.
+  finalWeighting: 4,
   advice: 'calibrated',
   calibrationPrior: 1,
   crossFitFolds: 0,
@@ -464,12 +472,13 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       seed = options.seed * 7919 + ++studentCounter,
       withDense = dense !== undefined,
       predict?: StudentJob['predict'],
+      rowWeight: (row: number) => number = (row) => (human[row] >= 0 ? tuning.humanWeight : 1),
     ): Promise<TrainedStudent> => {
       const subsetTargets = new Float32Array(rowIndices.length * classes);
       const weights = new Float32Array(rowIndices.length);
       rowIndices.forEach((row, i) => {
         subsetTargets.set(targets.subarray(row * classes, row * classes + classes), i * classes);
-        weights[i] = human[row] >= 0 ? tuning.humanWeight : 1;
+        weights[i] = rowWeight(row);
       });
       const epochs = epochsFor(rowIndices.length);
       const shown: Shown = { phase, extra, epochs, finished: false };
@@ -678,7 +687,8 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     // The final student starts from the vanilla student's seed, so that it differs from vanilla KD only by its targets;
     // where the advice adopted no label (hard targets equal to vanilla's), it *is* the vanilla student.
     const sameAsVanilla = !adoptsLabels(advice); // the plan knew it at the last calibration (planFinal)
-    const finalTraining = sameAsVanilla ? undefined : train(labelled, targets, 'final', {}, vanillaSeed);
+    const finalWeights = finalRowWeights(advice, human, tuning);
+    const finalTraining = sameAsVanilla ? undefined : train(labelled, targets, 'final', {}, vanillaSeed, undefined, undefined, (row) => finalWeights[row]);
     finalTraining?.catch(() => undefined); // awaited below, after the vanilla student
     await awaitVanilla();
     const finalModel = finalTraining ? (await finalTraining).weights : vanillaModel!;
@@ -754,6 +764,23 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       backend: { name: backend.name, skipped: backend.skipped },
     };
   }
+}
+
+/**
+ * The final student's weight of each row (rows × 1): a human-labelled row weighs `humanWeight`; any other row
+ * π(adopted label)^k, the calibrated probability that the label it learns is right, to the power k =
+ * `finalWeighting` (1 for k = 0). Used only where the advice adopted labels (the do-no-harm test passed), so that a
+ * run whose human pairs cannot support the advice trains the vanilla student; docs/METHOD.md §5 says why.
+ * `advice.posterior` is rows × classes, each row summing to 1; rows without any label get a weight but are not trained on.
+ */
+export function finalRowWeights(advice: Pick<CalibrationResult, 'posterior' | 'advised'>, human: Int32Array, tuning: Pick<EngineTuning, 'humanWeight' | 'finalWeighting'>): Float32Array {
+  const rows = human.length;
+  const classes = advice.posterior.length / rows;
+  const weights = new Float32Array(rows);
+  for (let row = 0; row < rows; row++) {
+    weights[row] = human[row] >= 0 ? tuning.humanWeight : tuning.finalWeighting === 0 ? 1 : Math.pow(advice.posterior[row * classes + advice.advised[row]], tuning.finalWeighting);
+  }
+  return weights;
 }
 
 /**

@@ -73,6 +73,11 @@ test('peerkd bench on a slice prints the table and writes figures consistent wit
   const unsmoothed = figures.variants['PeerKD without label smoothing'];
   assert.ok(unsmoothed, `variants: ${Object.keys(figures.variants).join(', ')}`);
   assert.equal(unsmoothed.auroc, figures.variants.PeerKD.auroc, 'the peers are not smoothed, so the ranking is the same');
+  // So does the final student's weighting: the same advice, only the final student's row weights differ.
+  const unweighted = figures.variants['PeerKD without weighting the final student'];
+  assert.ok(unweighted, `variants: ${Object.keys(figures.variants).join(', ')}`);
+  assert.equal(unweighted.auroc, figures.variants.PeerKD.auroc);
+  assert.equal(unweighted.advisedAccuracy, figures.variants.PeerKD.advisedAccuracy);
   for (const [name, variant] of Object.entries(figures.variants)) {
     assert.ok(variant.testConfidenceEce >= 0 && variant.testConfidenceEce <= 1, `${name}: served ECE ${variant.testConfidenceEce}`);
     for (const key of ['advisedAccuracy', 'peerAccuracy', 'precisionAt100', 'precisionAt500', 'auroc', 'testAccuracy'] as const) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { runDistillation, predictTexts, type EngineTuning } from '../../src/training/pipeline';
+import { runDistillation, predictTexts, finalRowWeights, type EngineTuning } from '../../src/training/pipeline';
 import { saveModel, loadModel } from '../../src/training/model';
 import { selectBackend } from '../../src/training/backend';
 import { SeededRandom } from '../../src/training/random';
@@ -237,4 +237,31 @@ test('the peers train without label smoothing (their probabilities are the calib
   assert.ok(surest(smoothed) < surest(plain), `${surest(smoothed)} vs ${surest(plain)}`);
   const smoothedPeers = await runDistillation({ rows, labels: LABELS }, OPTIONS, {}, { ...TINY, peerLabelSmoothing: 0.2 });
   assert.notDeepEqual(peers(smoothedPeers), peers(plain), 'peerLabelSmoothing reaches the peers');
+});
+
+test('the final student weighs a row by π(adopted label)^k where the advice adopted labels; the vanilla student and the peers are untouched', async () => {
+  const { rows } = dataset();
+  const texts = rows.map((row) => row.text);
+  const adopting: Partial<EngineTuning> = { ...TINY, changeGuard: 'off' }; // 12 pairs cannot pass the guard on 90 rows
+  const plain = await runDistillation({ rows, labels: LABELS }, OPTIONS, {}, { ...adopting, finalWeighting: 0 });
+  const weighted = await runDistillation({ rows, labels: LABELS }, OPTIONS, {}, { ...adopting, finalWeighting: 4 });
+  const peers = (out: typeof plain) => out.predictions.toArray().map((prediction) => prediction.peer_probs);
+  assert.deepEqual(peers(weighted), peers(plain));
+  assert.deepEqual(predictTexts(weighted.vanillaModel, texts), predictTexts(plain.vanillaModel, texts));
+  assert.deepEqual(weighted.advisedLabels, plain.advisedLabels);
+  assert.notDeepEqual(predictTexts(weighted.model, texts), predictTexts(plain.model, texts), 'the weights reach the final student');
+  // Where the guard adopts nothing, the final student is the vanilla one, weighting or not.
+  const guarded = await runDistillation({ rows, labels: LABELS }, OPTIONS, {}, { ...TINY, finalWeighting: 4 });
+  assert.deepEqual(guarded.advisedLabels, rows.map((row) => row.human ?? row.teacher));
+  assert.deepEqual(predictTexts(guarded.model, texts), predictTexts(guarded.vanillaModel, texts));
+});
+
+test('finalRowWeights: a human row weighs humanWeight, any other π(adopted)^k, and k = 0 weighs every row alike', () => {
+  // 3 rows × 2 classes; row 1 carries a human label.
+  const advice = { posterior: Float32Array.from([0.9, 0.1, 0.3, 0.7, 0.4, 0.6]), advised: Int32Array.from([0, 1, 0]) };
+  const human = Int32Array.from([-1, 0, -1]);
+  const close = (actual: Float32Array, expected: number[]) => expected.forEach((value, i) => assert.ok(Math.abs(actual[i] - value) < 1e-6, `${i}: ${actual[i]} vs ${value}`));
+  close(finalRowWeights(advice, human, { humanWeight: 2, finalWeighting: 4 }), [0.9 ** 4, 2, 0.4 ** 4]);
+  close(finalRowWeights(advice, human, { humanWeight: 1, finalWeighting: 1 }), [0.9, 1, 0.4]);
+  close(finalRowWeights(advice, human, { humanWeight: 1, finalWeighting: 0 }), [1, 1, 1]);
 });
