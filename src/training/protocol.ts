@@ -159,7 +159,10 @@ export interface DistillationRunResult {
   runId: string;
   runDir: string;
   summary: RunSummary;
-  /** The method's metrics, as written to metrics.json (plain JSON). */
+  /**
+   * The method's metrics, as written to metrics.json (plain JSON): MetricsFile from this build's engine, any shape
+   * from another (a scripted engine, an older worker); read figures with numberAt / trustFromMetrics.
+   */
   metrics: unknown;
 }
 
