@@ -116,6 +116,10 @@ export function benchRows(file: string, needTeacher: boolean): BenchRow[] {
   });
 }
 
+/**
+ * The bench's figures are plain numbers, NaN where a seed has none (no flagged row, no interval): the tables show
+ * NaN as '—' (format) and leave it out of the mean. metrics.json's missing figures (null) become NaN here (notMeasured).
+ */
 export interface VariantFigures {
   advisedAccuracy: number;
   /** Accuracy on the gold labels of the peers' out-of-fold prediction (argmax of peer_probs), same rows. */
@@ -282,18 +286,19 @@ function scoreVariant(out: DistillOutput, train: BenchRow[], humanSet: Set<numbe
   const advisedRows = train.map((_, i) => i).filter((i) => !humanSet.has(i));
   const abstained = train.map((_, i) => i).filter((i) => !humanSet.has(i) && train[i].teacher === null);
   const trust = out.metrics.trust;
+  const notMeasured = (value: number | null) => value ?? NaN;
   const calibration: CalibrationFigures = {
     ece: expectedCalibrationError(scores, isError),
     flaggedMeanP: flagged.length ? flagged.reduce((a, i) => a + predictions[i].p_teacher_wrong, 0) / flagged.length : NaN,
     sumP: scores.reduce((a, b) => a + b, 0),
     teacherErrors: errors,
     teacherAccuracyTruth: rest.length ? 1 - errors / rest.length : NaN,
-    estimate: trust.teacherAccuracy.estimate,
-    estimateLow: trust.teacherAccuracy.low,
-    estimateHigh: trust.teacherAccuracy.high,
+    estimate: notMeasured(trust.teacherAccuracy.estimate),
+    estimateLow: notMeasured(trust.teacherAccuracy.low),
+    estimateHigh: notMeasured(trust.teacherAccuracy.high),
     flaggedWrongExpected: trust.flaggedWrong.estimate,
-    flaggedWrongLow: trust.flaggedWrong.low,
-    flaggedWrongHigh: trust.flaggedWrong.high,
+    flaggedWrongLow: notMeasured(trust.flaggedWrong.low),
+    flaggedWrongHigh: notMeasured(trust.flaggedWrong.high),
     flaggedWrongActual: flaggedErrors,
     adoptedAccuracy: rest.length ? rest.filter((i) => out.advisedLabels[i] === train[i].gold).length / rest.length : NaN,
     teacherAccuracy: rest.length ? rest.filter((i) => train[i].teacher === train[i].gold).length / rest.length : NaN,
@@ -312,7 +317,7 @@ function scoreVariant(out: DistillOutput, train: BenchRow[], humanSet: Set<numbe
     auroc: auroc(scores, isError),
     testAccuracy: accuracyOf(testProbs, testTruth, classes),
     testConfidenceEce: confidenceCalibrationError(testProbs, testTruth, classes),
-    estimatedTeacherAccuracy: out.metrics.estimatedTeacherAccuracy,
+    estimatedTeacherAccuracy: notMeasured(out.metrics.estimatedTeacherAccuracy),
     wallSeconds,
     phasesSeconds: Object.fromEntries(Object.entries(out.metrics.timingsMs).map(([phase, ms]) => [phase, ms / 1000])),
     rowsPerSecond: out.metrics.rowsPerSecond,
@@ -428,8 +433,8 @@ export async function benchmarkSeed(
       `seed ${seed}: ${variant.name}: adopted ${c.adoptedAccuracy.toFixed(4)} vs teacher ${c.teacherAccuracy.toFixed(4)}, P@100 ${figures.precisionAt100.toFixed(3)}, ` +
         `P@500 ${figures.precisionAt500.toFixed(3)}, AUROC ${figures.auroc.toFixed(3)}, flagged ${figures.flagged} ` +
         `(precision ${figures.flagPrecision.toFixed(3)}, mean p ${c.flaggedMeanP.toFixed(3)}), ECE ${c.ece.toFixed(3)}, Σp ${c.sumP.toFixed(0)} vs ${c.teacherErrors} errors, ` +
-        `teacher ≈ ${c.estimate.toFixed(4)} [${c.estimateLow.toFixed(3)}, ${c.estimateHigh.toFixed(3)}] vs ${c.teacherAccuracyTruth.toFixed(4)}, ` +
-        `flagged wrong ≈ ${c.flaggedWrongExpected.toFixed(0)} [${c.flaggedWrongLow.toFixed(0)}, ${c.flaggedWrongHigh.toFixed(0)}] vs ${c.flaggedWrongActual}, ` +
+        `teacher ≈ ${format(c.estimate, 4)} [${format(c.estimateLow, 3)}, ${format(c.estimateHigh, 3)}] vs ${format(c.teacherAccuracyTruth, 4)}, ` +
+        `flagged wrong ≈ ${format(c.flaggedWrongExpected, 0)} [${format(c.flaggedWrongLow, 0)}, ${format(c.flaggedWrongHigh, 0)}] vs ${c.flaggedWrongActual}, ` +
         `test ${figures.testAccuracy.toFixed(4)}${variant.name === MAIN ? ` vs vanilla ${vanillaTestAccuracy.toFixed(4)}` : ''}, ${wallSeconds.toFixed(1)} s` +
         (variant.name === MAIN && invariance ? `, reversed rows+labels: max |Δp| ${invariance.maxProbabilityDifference}, same flags ${invariance.sameFlags}` : ''),
     );

@@ -157,7 +157,9 @@ export function formatSummary(summary: RunSummary): string[] {
     rows.splice(rows.findIndex(([name]) => name === 'estimated teacher accuracy') + 1, 0, ['… 90 % interval', interval(summary.trust.teacherAccuracy, (x) => x.toFixed(3))]);
     rows.splice(rows.findIndex(([name]) => name === 'flagged as teacher errors') + 1, 0, [
       '… of them probably wrong',
-      summary.trust.flaggedWrong ? `${summary.trust.flaggedWrong.estimate.toFixed(0)} (90 % interval ${interval(summary.trust.flaggedWrong, (x) => x.toFixed(0))})` : '—',
+      summary.trust.flaggedWrong
+        ? `${summary.trust.flaggedWrong.estimate.toFixed(0)} (${summary.trust.flaggedWrong.low !== null && summary.trust.flaggedWrong.high !== null ? `90 % interval ${interval(summary.trust.flaggedWrong, (x) => x.toFixed(0))}` : 'no interval: no human labels to check against'})`
+        : '—',
     ]);
   }
   if (summary.peakRssMb !== undefined) rows.push(['worker peak memory', `${summary.peakRssMb} MB`]);

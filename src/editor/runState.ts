@@ -4,8 +4,7 @@ import type { FieldMapping } from '../dataset/types';
 import type { DocumentRowState } from '../review/model';
 import { assignRowKeys, keyRows } from '../review/rowKeys';
 import { readLatestRun, readRun, type RunArtefacts } from '../training/artifacts';
-import { trustFromMetrics } from '../training/protocol';
-import { trustSentence } from '../review/format';
+import { runTrustSentence } from '../review/format';
 import type { Prediction, RowExplanation } from '../training/types';
 import { readSettings } from './settings';
 
@@ -54,7 +53,7 @@ function toLoadedRun(datasetUri: vscode.Uri, artefacts: RunArtefacts): LoadedRun
     predictions: artefacts.predictions,
     byKey,
     labels: artefacts.settings.labels,
-    trustSentence: trustSentence(trustFromMetrics(artefacts.metrics), artefacts.predictions.filter((prediction) => prediction.flagged).length),
+    trustSentence: runTrustSentence(artefacts),
     explanations,
   };
 }

@@ -1,5 +1,5 @@
 /** Texts the user reads about a run: progress lines and the end-of-run summary. Plain TypeScript. */
-import type { RunSummary, TrustSummary } from '../training/protocol';
+import { trustFromMetrics, type RunSummary, type TrustSummary } from '../training/protocol';
 import type { DistillProgress } from '../training/types';
 
 /**
@@ -100,6 +100,15 @@ export function trustSentence(trust: TrustSummary, flagged: number): string {
     parts.push(`${plural(flagged, 'row')} flagged.`);
   }
   return parts.join(' ');
+}
+
+/**
+ * The trust sentence of a run read back from disk (the hover's and the Label Review header's, editor/runState.ts):
+ * from its metrics.json in whatever shape an older run wrote it (a figure missing, null or malformed is left out,
+ * trustFromMetrics), and its flagged rows.
+ */
+export function runTrustSentence(run: { metrics: unknown; predictions: readonly { flagged: boolean }[] }): string {
+  return trustSentence(trustFromMetrics(run.metrics), run.predictions.filter((prediction) => prediction.flagged).length);
 }
 
 /** The end-of-run summary: the teacher's estimated accuracy, rows flagged, final student accuracy on the human labels. */

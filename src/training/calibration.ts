@@ -60,14 +60,17 @@ export interface CalibrationResult {
   /** 1 − π(teacher label); 0 on human rows and rows without a teacher label. */
   pTeacherWrong: Float32Array;
   flagged: Uint8Array;
-  /** Flag threshold on pTeacherWrong, chosen to maximise the expected F1 of the flags. */
-  threshold: number;
+  /** Flag threshold on pTeacherWrong, chosen to maximise the expected F1 of the flags; null for the naive advice (no threshold: every disagreement is flagged). */
+  threshold: number | null;
   /** The suggestion replaces the teacher label only where pTeacherWrong ≥ this (see chooseChangeThreshold). */
   changeThreshold: number;
-  /** Mean of π(teacher label) over teacher-labelled rows without a human label. */
-  estimatedTeacherAccuracy: number;
-  /** On human rows that also carry a teacher label, with parameters fitted without the row (cross-fitted). */
-  humanCheck: { rows: number; teacherAccuracy: number; advisedAccuracy: number; logLikelihood: number };
+  /** Mean of π(teacher label) over teacher-labelled rows without a human label; null when there are none. */
+  estimatedTeacherAccuracy: number | null;
+  /**
+   * On human rows that also carry a teacher label, with parameters fitted without the row (cross-fitted); the
+   * figures are null when there are no such rows (`rows` 0).
+   */
+  humanCheck: { rows: number; teacherAccuracy: number | null; advisedAccuracy: number | null; logLikelihood: number | null };
   /** P(teacher wrong) = σ(intercept + slope · logit(raw)), fitted on the human pairs. */
   recalibration: Recalibration;
   /** The figures a user is shown, each with a 90 % interval (see trustFigures). */
@@ -79,16 +82,28 @@ export interface CalibrationResult {
   trustPairs: { row: number; pRight: number; right: boolean }[];
 }
 
-/** An estimate with its 90 % interval; low and high are NaN where nothing can bound it (no human pairs). */
+/**
+ * An estimate with its 90 % interval; low and high are null where nothing can bound it (no human pairs to check
+ * against). Never NaN: metrics.json holds these as they are (JSON has no NaN), and the user reads them.
+ */
 export interface Interval {
   estimate: number;
-  low: number;
-  high: number;
+  low: number | null;
+  high: number | null;
 }
 
+/** A share with nothing to estimate it on (no row with a teacher label and no human label): every field null. */
+export interface NoEstimate {
+  estimate: null;
+  low: null;
+  high: null;
+}
+
+export const NO_ESTIMATE: NoEstimate = { estimate: null, low: null, high: null };
+
 export interface TrustFigures {
-  /** Share of right teacher labels among teacher-labelled rows without a human label. */
-  teacherAccuracy: Interval;
+  /** Share of right teacher labels among teacher-labelled rows without a human label (NoEstimate: there are none). */
+  teacherAccuracy: Interval | NoEstimate;
   /** Number of wrong teacher labels among those rows. */
   teacherErrors: Interval;
   /** Number of wrong teacher labels among the flagged rows. */
@@ -719,7 +734,8 @@ export function calibrate(input: CalibrationInput, options: Partial<CalibrateOpt
   for (let i = 0; i < rows; i++) flagged[i] = candidates[i] && pTeacherWrong[i] >= threshold ? 1 : 0;
   const trustPairs = humanPairs.map((row) => ({ row, pRight: crossFitted.get(row)![teacher[row]], right: teacher[row] === human[row] }));
   const trust = trustFigures(input, pTeacherWrong, flagged, trustPairs);
-  if (settings.recalibration === 'platt' && humanPairs.length > 0) {
+  const { low: flaggedLow, high: flaggedHigh } = trust.flaggedWrong;
+  if (settings.recalibration === 'platt' && humanPairs.length > 0 && flaggedLow !== null && flaggedHigh !== null) {
     // The flagged rows' expected number of errors under every plausible recalibration, plus their own spread.
     const flaggedRaw: number[] = [];
     for (let i = 0; i < rows; i++) if (flagged[i]) flaggedRaw.push(rawWrong[i]);
@@ -737,8 +753,8 @@ export function calibrate(input: CalibrationInput, options: Partial<CalibrateOpt
     // The union with the interval from the error count (trustFigures): each covers a different way of being wrong.
     trust.flaggedWrong = {
       estimate: trust.flaggedWrong.estimate,
-      low: Math.max(0, Math.min(trust.flaggedWrong.low, Math.min(trust.flaggedWrong.estimate, totals[Math.floor(0.05 * totals.length)]) - own)),
-      high: Math.min(flaggedRaw.length, Math.max(trust.flaggedWrong.high, Math.max(trust.flaggedWrong.estimate, totals[Math.ceil(0.95 * (totals.length - 1))]) + own)),
+      low: Math.max(0, Math.min(flaggedLow, Math.min(trust.flaggedWrong.estimate, totals[Math.floor(0.05 * totals.length)]) - own)),
+      high: Math.min(flaggedRaw.length, Math.max(flaggedHigh, Math.max(trust.flaggedWrong.estimate, totals[Math.ceil(0.95 * (totals.length - 1))]) + own)),
     };
   }
   return {
@@ -753,12 +769,12 @@ export function calibrate(input: CalibrationInput, options: Partial<CalibrateOpt
     flagged,
     threshold,
     changeThreshold,
-    estimatedTeacherAccuracy: teacherRowCount > 0 ? teacherRightExpected / teacherRowCount : NaN,
+    estimatedTeacherAccuracy: teacherRowCount > 0 ? teacherRightExpected / teacherRowCount : null,
     humanCheck: {
       rows: humanPairs.length,
-      teacherAccuracy: humanPairs.length ? teacherRight / humanPairs.length : NaN,
-      advisedAccuracy: humanPairs.length ? advisedRight / humanPairs.length : NaN,
-      logLikelihood,
+      teacherAccuracy: humanPairs.length ? teacherRight / humanPairs.length : null,
+      advisedAccuracy: humanPairs.length ? advisedRight / humanPairs.length : null,
+      logLikelihood: humanPairs.length ? logLikelihood : null,
     },
   };
 }
@@ -799,12 +815,16 @@ export function trustFigures(
       flaggedVariance += pTeacherWrong[i] * (1 - pTeacherWrong[i]);
     }
   }
-  const modelMean = n > 0 ? sum / n : NaN;
+  // No such row: no share to estimate, and no error among them, for certain (none can be flagged either).
+  if (n === 0) return { teacherAccuracy: { ...NO_ESTIMATE }, teacherErrors: { estimate: 0, low: 0, high: 0 }, flaggedWrong: { estimate: 0, low: 0, high: 0 } };
+  const modelMean = sum / n;
   const modelVariance = n > 1 ? Math.max(0, (sumSquares - n * modelMean * modelMean) / (n - 1)) : 0;
-  const flaggedPoint: Interval = { estimate: flaggedExpected, low: NaN, high: NaN };
-  if (n === 0) return { teacherAccuracy: { estimate: NaN, low: NaN, high: NaN }, teacherErrors: { estimate: 0, low: 0, high: 0 }, flaggedWrong: flaggedPoint };
   if (pairs.length === 0) {
-    return { teacherAccuracy: { estimate: modelMean, low: NaN, high: NaN }, teacherErrors: { estimate: n * (1 - modelMean), low: NaN, high: NaN }, flaggedWrong: flaggedPoint };
+    return {
+      teacherAccuracy: { estimate: modelMean, low: null, high: null },
+      teacherErrors: { estimate: n * (1 - modelMean), low: null, high: null },
+      flaggedWrong: { estimate: flaggedExpected, low: null, high: null },
+    };
   }
   const rectifiers = pairs.map((pair) => Number(pair.right) - pair.pRight);
   const correction = rectifiers.reduce((a, b) => a + b, 0) / rectifiers.length;
@@ -861,10 +881,10 @@ export function naiveAdvice(input: CalibrationInput): CalibrationResult {
     advised: suggested,
     pTeacherWrong,
     flagged,
-    threshold: NaN,
+    threshold: null,
     changeThreshold: 0.5,
-    estimatedTeacherAccuracy: teacherRows ? teacherRight / teacherRows : NaN,
-    humanCheck: { rows: 0, teacherAccuracy: NaN, advisedAccuracy: NaN, logLikelihood: NaN },
+    estimatedTeacherAccuracy: teacherRows ? teacherRight / teacherRows : null,
+    humanCheck: { rows: 0, teacherAccuracy: null, advisedAccuracy: null, logLikelihood: null },
     recalibration: IDENTITY_RECALIBRATION,
     trust: trustFigures(input, pTeacherWrong, flagged, []),
     trustPairs: [],

@@ -7,7 +7,7 @@
  *   4. final student on the advice (soft or hard targets) plus the human labels.
  * Plain TypeScript, no `vscode`; runs in the worker process and in the CLI.
  */
-import { calibrate, isSampleLabel, naiveAdvice, argmax, type CalibrationInput, type CalibrationResult, type TrustFigures, type CalibrateOptions, DEFAULT_CALIBRATE } from './calibration';
+import { calibrate, isSampleLabel, naiveAdvice, argmax, type CalibrationInput, type CalibrationResult, type TrustFigures, type Interval, type CalibrateOptions, DEFAULT_CALIBRATE, NO_ESTIMATE } from './calibration';
 import { WorkPlan } from './workPlan';
 import { fitFeaturizer, fitTransform, compactBuckets, transform, DEFAULT_FEATURIZER, type FeaturizerConfig, type SparseRows, tokenize } from './featurize';
 import { selectBackend, type TensorFlow } from './backend';
@@ -125,15 +125,17 @@ export interface DistillMetrics {
   featurizer: FeaturizerConfig;
   /**
    * Estimated share of right teacher labels among teacher-labelled rows without a human label: the calibrated
-   * posterior's mean, corrected on the human pairs (trust.teacherAccuracy, which also holds its 90 % interval).
+   * posterior's mean, corrected on the human pairs (trust.teacherAccuracy, which also holds its 90 % interval);
+   * null when there is no such row (every teacher-labelled row has a human label).
    */
-  estimatedTeacherAccuracy: number;
+  estimatedTeacherAccuracy: number | null;
   /** P(teacher wrong) = σ(intercept + slope · logit(raw posterior)), fitted on the human pairs (calibration.ts). */
   recalibration: { intercept: number; slope: number };
   flaggedCount: number;
   /** Rows whose advised label (the one the engine adopts by itself, after the do-no-harm guard) differs from the teacher's. */
   changedCount: number;
-  thresholds: { flag: number; change: number; alpha: number; gamma: number; beta: number };
+  /** `flag` is null for the naive advice (the benchmark's baseline: every disagreement is flagged, no threshold). */
+  thresholds: { flag: number | null; change: number; alpha: number; gamma: number; beta: number };
   /** Estimated P(teacher = column | true = row), labels × labels. */
   teacherConfusion: number[][];
   /** Checks against the human labels, each cross-fitted (no row judged by a model or parameter fitted on it). */
@@ -146,7 +148,11 @@ export interface DistillMetrics {
     /** Out-of-fold accuracy of the last stage's peers: the final student's recipe on (K−1)/K of the data. */
     studentAccuracy: number | null;
   };
-  /** What the user is told, each figure with its 90 % interval (calibration.ts trustFigures). */
+  /**
+   * What the user is told, each figure with its 90 % interval (calibration.ts trustFigures): the bounds are null
+   * without human pairs to check against, and teacherAccuracy is all null without a teacher-labelled row left to
+   * estimate (every one has a human label).
+   */
   trust: TrustFigures;
   timingsMs: Partial<Record<DistillPhase, number>> & { total: number };
   /** Student training throughput: row-epochs per second over all students. */
@@ -244,6 +250,11 @@ function oneHot(index: number, classes: number, out: Float32Array, row: number):
 
 function round(value: number): number {
   return Math.round(value * 1e6) / 1e6;
+}
+
+/** A figure that may be missing, rounded; null stays null (never NaN: metrics.json would hold null under a `number`). */
+function roundOrNull(value: number | null): number | null {
+  return value === null ? null : round(value);
 }
 
 /** Code-unit order: locale-independent, so every machine canonicalises the same way. */
@@ -669,7 +680,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       endPhase('calibrate');
       report({ phase: 'calibrate', stage, stages: options.stages });
       log(
-        `stage ${stage}/${options.stages}: estimated teacher accuracy ${calibration.estimatedTeacherAccuracy.toFixed(4)}, ` +
+        `stage ${stage}/${options.stages}: estimated teacher accuracy ${calibration.estimatedTeacherAccuracy === null ? '— (no teacher-labelled row without a human label)' : calibration.estimatedTeacherAccuracy.toFixed(4)}, ` +
           `${calibration.flagged.reduce((a, b) => a + b, 0)} flagged, α=${calibration.parameters.alpha} γ=${calibration.parameters.gamma} β=${calibration.parameters.beta}`,
       );
       // The next stage learns from the advice (human rows stay one-hot; rows without labels are not trained on).
@@ -731,17 +742,17 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       finalTargets,
       student: tuning.student,
       featurizer: featurizer.config,
-      estimatedTeacherAccuracy: round(advice.trust.teacherAccuracy.estimate),
+      estimatedTeacherAccuracy: roundOrNull(advice.trust.teacherAccuracy.estimate),
       recalibration: { intercept: round(advice.recalibration.intercept), slope: round(advice.recalibration.slope) },
       flaggedCount: advice.flagged.reduce((a, b) => a + b, 0),
       changedCount: rows.filter((_, i) => teacher[i] >= 0 && human[i] < 0 && advice.advised[i] !== teacher[i]).length,
-      thresholds: { flag: round(advice.threshold), change: advice.changeThreshold, alpha: advice.parameters.alpha, gamma: advice.parameters.gamma, beta: advice.parameters.beta },
+      thresholds: { flag: roundOrNull(advice.threshold), change: advice.changeThreshold, alpha: advice.parameters.alpha, gamma: advice.parameters.gamma, beta: advice.parameters.beta },
       teacherConfusion: labels.map((_, y) => labels.map((__, t) => round(confusion[y * classes + t]))),
       humanCheck: {
         rows: humanRows.length,
         pairedRows: advice.humanCheck.rows,
-        teacherAccuracy: advice.humanCheck.rows ? round(advice.humanCheck.teacherAccuracy) : null,
-        advisedAccuracy: advice.humanCheck.rows ? round(advice.humanCheck.advisedAccuracy) : null,
+        teacherAccuracy: roundOrNull(advice.humanCheck.teacherAccuracy),
+        advisedAccuracy: roundOrNull(advice.humanCheck.advisedAccuracy),
         studentAccuracy: humanRows.length ? round(studentRight / humanRows.length) : null,
       },
       trust: roundTrust(advice.trust),
@@ -871,8 +882,13 @@ function explainFlags(context: {
 }
 
 function roundTrust(trust: TrustFigures): TrustFigures {
-  const interval = (value: TrustFigures['teacherAccuracy']) => ({ estimate: round(value.estimate), low: round(value.low), high: round(value.high) });
-  return { teacherAccuracy: interval(trust.teacherAccuracy), teacherErrors: interval(trust.teacherErrors), flaggedWrong: interval(trust.flaggedWrong) };
+  const interval = (value: Interval) => ({ estimate: round(value.estimate), low: roundOrNull(value.low), high: roundOrNull(value.high) });
+  const { teacherAccuracy } = trust;
+  return {
+    teacherAccuracy: teacherAccuracy.estimate === null ? { ...NO_ESTIMATE } : interval(teacherAccuracy),
+    teacherErrors: interval(trust.teacherErrors),
+    flaggedWrong: interval(trust.flaggedWrong),
+  };
 }
 
 function roundTimings(timings: Partial<Record<DistillPhase, number>>): Partial<Record<DistillPhase, number>> {

@@ -9,6 +9,10 @@
  * `error` or `cancelled`, after which it exits. The host may send `cancel` at any time after `start`.
  */
 import type { FieldMapping } from '../dataset/types';
+import type { Interval } from './calibration';
+import type { DistillMetrics } from './pipeline';
+import type { StudentOptions } from './student';
+import type { FeaturizerConfig } from './featurize';
 import { parseEncoderChoice, type BackendPreference, type DistillOptions, type DistillPhase, type DistillProgress } from './types';
 import { MAX_EMBEDDING_DIMS } from './encoders/endpoint';
 
@@ -71,11 +75,7 @@ export interface InputCounts {
 }
 
 /** An estimate and its 90 % interval; the bounds are null where nothing bounds it (no human pairs to check against). */
-export interface IntervalSummary {
-  estimate: number;
-  low: number | null;
-  high: number | null;
-}
+export type IntervalSummary = Interval;
 
 /** What the user is told about the teacher, each figure with its interval (metrics.json `trust`, calibration.ts). */
 export interface TrustSummary {
@@ -95,7 +95,10 @@ export function numberAt(value: unknown, ...keys: string[]): number | null {
   return typeof current === 'number' && Number.isFinite(current) ? current : null;
 }
 
-/** The trust figures of a run's metrics.json (any shape: older runs have none, and then every figure is null). */
+/**
+ * The trust figures of a run's metrics.json (any shape: older runs have none, and then every figure is null; a
+ * teacher estimate of null, as in a run where every teacher-labelled row has a human label, is a null figure too).
+ */
 export function trustFromMetrics(metrics: unknown): TrustSummary {
   const interval = (key: string): IntervalSummary | null => {
     const estimate = numberAt(metrics, 'trust', key, 'estimate');
@@ -106,6 +109,25 @@ export function trustFromMetrics(metrics: unknown): TrustSummary {
   };
   return { teacherAccuracy: interval('teacherAccuracy'), flaggedWrong: interval('flaggedWrong') };
 }
+
+/** The `run` part of metrics.json: what the worker adds to the method's figures (workerRuntime.ts). */
+export interface MetricsRun {
+  runId: string;
+  counts: InputCounts;
+  labels: string[];
+  labelsSource: 'configured' | 'inferred';
+  backend: { name: string; skipped: { name: string; reason: string }[] };
+  elapsedMs: number;
+}
+
+/**
+ * metrics.json as a run writes it: the one description of its shape (pipeline.ts DistillMetrics, the method's
+ * figures, plus the worker's `run`). A figure that can be missing is typed `number | null` there and written as null,
+ * never as NaN (JSON.stringify turns NaN into null, which a `number` would hide); metricsFileProblem checks a file
+ * against it. The file of an older run may lack any part, so a reader of a file on disk does not cast to this type:
+ * it reads each figure with numberAt or trustFromMetrics, which give null for whatever is missing or malformed.
+ */
+export type MetricsFile = DistillMetrics & { run: MetricsRun };
 
 /** What the host shows at the end of a run; the full figures are in `metrics.json`. */
 export interface RunSummary {
@@ -137,7 +159,10 @@ export interface DistillationRunResult {
   runId: string;
   runDir: string;
   summary: RunSummary;
-  /** The method's metrics, as written to metrics.json (plain JSON). */
+  /**
+   * The method's metrics, as written to metrics.json (plain JSON): MetricsFile from this build's engine, any shape
+   * from another (a scripted engine, an older worker); read figures with numberAt / trustFromMetrics.
+   */
   metrics: unknown;
 }
 
@@ -316,23 +341,25 @@ const isLogLine = object({
   source: optional(oneOf(['worker', 'stdout', 'stderr', 'host'] as const)),
 });
 
-const isNullableRate: Check = (value, where) => (value === null ? undefined : isFiniteNumber(value, where));
+const isNullableRate: Check = (value, where) => (value === null || isFiniteNumber(value, where) === undefined ? undefined : `${where} must be a finite number or null`);
+
+const isCounts = object({
+  lines: isFiniteNumber,
+  rows: isFiniteNumber,
+  invalidLines: isFiniteNumber,
+  skippedNoText: isFiniteNumber,
+  teacherLabelled: isFiniteNumber,
+  humanLabelled: isFiniteNumber,
+  unlabelled: isFiniteNumber,
+  teacherOutsideLabelSet: isFiniteNumber,
+} satisfies Record<keyof InputCounts, Check>);
 
 const isSummary = object({
   runId: isNonEmptyString,
   runDir: isNonEmptyString,
   datasetPath: isNonEmptyString,
   labels: arrayOf(isString),
-  counts: object({
-    lines: isFiniteNumber,
-    rows: isFiniteNumber,
-    invalidLines: isFiniteNumber,
-    skippedNoText: isFiniteNumber,
-    teacherLabelled: isFiniteNumber,
-    humanLabelled: isFiniteNumber,
-    unlabelled: isFiniteNumber,
-    teacherOutsideLabelSet: isFiniteNumber,
-  }),
+  counts: isCounts,
   flagged: isFiniteNumber,
   estimatedTeacherAccuracy: isNullableRate,
   teacherAgreementWithHumans: isNullableRate,
@@ -349,6 +376,107 @@ const isSummary = object({
   peakRssMb: optional(isFiniteNumber),
   encoder: optional(isString),
 });
+
+const isCount: Check = (value, where) => (Number.isInteger(value) && (value as number) >= 0 ? undefined : `${where} must be an integer ≥ 0`);
+
+/** An estimate with its interval: both bounds or neither, low ≤ estimate ≤ high (calibration.ts Interval). */
+const isInterval: Check = (value, where) => {
+  const problem = object({ estimate: isFiniteNumber, low: isNullableRate, high: isNullableRate } satisfies Record<keyof Interval, Check>)(value, where);
+  if (problem || !isRecord(value)) return problem;
+  const { estimate, low, high } = value as unknown as Interval;
+  if ((low === null) !== (high === null)) return `${where} must have both bounds or neither`;
+  return low === null || high === null || (low <= estimate && estimate <= high) ? undefined : `${where} must have low ≤ estimate ≤ high`;
+};
+
+/** An interval, or every field null (calibration.ts NoEstimate: no row to estimate on). */
+const isIntervalOrNone: Check = (value, where) =>
+  isRecord(value) && value.estimate === null ? object({ low: (v, at) => (v === null ? undefined : `${at} must be null`), high: (v, at) => (v === null ? undefined : `${at} must be null`) })(value, where) : isInterval(value, where);
+
+const isBothNumbers: Check = object({ words: isFiniteNumber, withEmbedding: isFiniteNumber });
+
+type MetricsShape<T> = { [K in keyof T]-?: Check };
+
+const isMetricsFile: Check = object({
+  rows: isCount,
+  teacherRows: isCount,
+  humanRows: isCount,
+  reviewedRows: isCount,
+  unlabelledRows: isCount,
+  labels: arrayOf(isString),
+  folds: isPositiveInteger,
+  stages: isPositiveInteger,
+  seed: (value, where) => (Number.isInteger(value) ? undefined : `${where} must be an integer`),
+  finalTargets: oneOf(['soft', 'hard'] as const),
+  student: object({
+    dim: isPositiveInteger,
+    epochs: isPositiveInteger,
+    learningRate: isFiniteNumber,
+    batchSize: isPositiveInteger,
+    head: oneOf(['typed', 'tfjs'] as const),
+    minRowUpdates: optional(isFiniteNumber),
+    maxEpochs: optional(isFiniteNumber),
+    labelSmoothing: optional(isFiniteNumber),
+  } satisfies MetricsShape<Omit<StudentOptions, 'seed'>>),
+  featurizer: object({
+    buckets: isPositiveInteger,
+    wordNgrams: isPositiveInteger,
+    charNgrams: nullable((value, where) => (Array.isArray(value) && value.length === 2 ? arrayOf(isPositiveInteger)(value, where) : `${where} must be [min, max] or null`)),
+  } satisfies MetricsShape<FeaturizerConfig>),
+  estimatedTeacherAccuracy: isNullableRate,
+  recalibration: object({ intercept: isFiniteNumber, slope: isFiniteNumber } satisfies MetricsShape<DistillMetrics['recalibration']>),
+  flaggedCount: isCount,
+  changedCount: isCount,
+  thresholds: object({ flag: isNullableRate, change: isFiniteNumber, alpha: isFiniteNumber, gamma: isFiniteNumber, beta: isFiniteNumber } satisfies MetricsShape<DistillMetrics['thresholds']>),
+  teacherConfusion: arrayOf(arrayOf(isFiniteNumber)),
+  humanCheck: object({
+    rows: isCount,
+    pairedRows: isCount,
+    teacherAccuracy: isNullableRate,
+    advisedAccuracy: isNullableRate,
+    studentAccuracy: isNullableRate,
+  } satisfies MetricsShape<DistillMetrics['humanCheck']>),
+  trust: object({ teacherAccuracy: isIntervalOrNone, teacherErrors: isInterval, flaggedWrong: isInterval } satisfies MetricsShape<DistillMetrics['trust']>),
+  timingsMs: (value, where) => {
+    if (!isRecord(value)) return `${where} must be an object`;
+    const problem = isFiniteNumber(value.total, `${where}.total`);
+    if (problem) return problem;
+    for (const [phase, ms] of Object.entries(value)) {
+      if (phase !== 'total' && !PHASES.includes(phase as DistillPhase)) return `${where} has an unknown phase ${JSON.stringify(phase)}`;
+      const msProblem = isFiniteNumber(ms, `${where}.${phase}`);
+      if (msProblem) return msProblem;
+    }
+    return undefined;
+  },
+  rowsPerSecond: isFiniteNumber,
+  studentThreads: isCount,
+  backend: isString,
+  encoder: object({
+    requested: isString,
+    candidate: nullable(object({ name: isString, version: isString, dims: isPositiveInteger })),
+    used: oneOf(['words', 'words+embedding'] as const),
+    reason: isString,
+    humanAccuracy: nullable(isBothNumbers),
+    humanLogLikelihood: nullable(isBothNumbers),
+    encodeMs: isFiniteNumber,
+    cachedRows: isCount,
+  } satisfies MetricsShape<DistillMetrics['encoder']>),
+  run: object({
+    runId: isNonEmptyString,
+    counts: isCounts,
+    labels: arrayOf(isString),
+    labelsSource: oneOf(['configured', 'inferred'] as const),
+    backend: object({ name: isString, skipped: arrayOf(object({ name: isString, reason: isString })) }),
+    elapsedMs: isFiniteNumber,
+  } satisfies MetricsShape<MetricsRun>),
+} satisfies MetricsShape<MetricsFile>);
+
+/**
+ * What is wrong with a run's metrics.json against MetricsFile (each figure a finite number, or null exactly where the
+ * type allows one), or undefined. For files a run of this build wrote: an older run's file may lack parts of it.
+ */
+export function metricsFileProblem(value: unknown): string | undefined {
+  return isMetricsFile(value, 'metrics');
+}
 
 const hostToWorkerChecks: Record<HostToWorkerMessage['type'], Check> = {
   start: object({ request: isRequest }),

@@ -28,6 +28,7 @@ import {
   type DistillationFailureKind,
   type DistillationRequest,
   type LogLevel,
+  type MetricsRun,
   type RunSummary,
   type WorkerToHostMessage,
 } from './protocol';
@@ -325,7 +326,7 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
       ...(typeof result.metrics === 'object' && result.metrics !== null && !Array.isArray(result.metrics)
         ? (result.metrics as Record<string, unknown>)
         : { method: result.metrics }),
-      run: { runId, counts, labels: input.labels, labelsSource: input.labelsSource, backend: result.backend, elapsedMs },
+      run: { runId, counts, labels: input.labels, labelsSource: input.labelsSource, backend: result.backend, elapsedMs } satisfies MetricsRun,
     };
     await writer.writePredictions(result.predictions);
     if (result.explanations) {

@@ -90,7 +90,10 @@ test('rerank without new decisions keeps the run calibration: queue by p_teacher
   });
   assert.equal(result.order.length, predictions.filter((p) => p.human === null).length);
   for (let k = 1; k < result.order.length; k++) assert.ok(result.rankScore[result.order[k - 1]] >= result.rankScore[result.order[k]]);
-  for (const field of ['estimate', 'low', 'high'] as const) assert.ok(Math.abs(result.trust.teacherAccuracy[field] - direct.trust.teacherAccuracy[field]) < 1e-6);
+  for (const field of ['estimate', 'low', 'high'] as const) {
+    const [ours, theirs] = [result.trust.teacherAccuracy[field], direct.trust.teacherAccuracy[field]];
+    assert.ok(ours !== null && theirs !== null && Math.abs(ours - theirs) < 1e-6, `${field}: ${ours} vs ${theirs}`);
+  }
 });
 
 test('reviewing the top rows moves the cell whose suggestions were confirmed up the rest of the queue, and the refused one down', () => {
@@ -140,7 +143,10 @@ test('reviewed rows are known labels: never flagged, p_teacher_wrong 0, one-hot 
 
 test('the intervals do not narrow because reviewed top rows were added (a naive refit on them would)', () => {
   const { predictions, before, after, human } = reviewTop(300);
-  const width = (interval: { low: number; high: number }) => interval.high - interval.low;
+  const width = (interval: { low: number | null; high: number | null }) => {
+    assert.ok(interval.low !== null && interval.high !== null, 'human pairs bound the interval');
+    return interval.high - interval.low;
+  };
   assert.ok(width(after.trust.teacherAccuracy) >= 0.95 * width(before.trust.teacherAccuracy), `${width(before.trust.teacherAccuracy)} → ${width(after.trust.teacherAccuracy)}`);
   // The counter-factual the test guards against: the reviewed rows fed to the calibration as if they were a random
   // sample of human labels.
@@ -182,7 +188,7 @@ test('a run whose human labels include review labels (settings.json reviewedIds)
   assert.equal(marked.humanCheck.rows, sample.humanCheck.rows, 'the pairs are the 60 random ones');
   assert.equal(marked.humanCheck.teacherAccuracy, sample.humanCheck.teacherAccuracy);
   assert.equal(naive.humanCheck.rows, sample.humanCheck.rows + 200);
-  assert.ok(naive.humanCheck.teacherAccuracy < sample.humanCheck.teacherAccuracy - 0.2, 'counted as a sample they drag the check down');
+  assert.ok(naive.humanCheck.teacherAccuracy! < sample.humanCheck.teacherAccuracy! - 0.2, 'counted as a sample they drag the check down');
   // The reviewed rows are still known labels: advised to their label, never flagged.
   for (const i of reviewedRows) {
     assert.equal(marked.flagged[i], 0);

@@ -168,7 +168,7 @@ test('calibrate: human rows are one-hot and never flagged; a strong teacher is n
     assert.equal(result.posterior[i * 2 + human[i]], 1);
   }
   for (let i = 1; i < 30; i++) assert.equal(result.advised[i], teacher[i], `row ${i} keeps its correct teacher label`);
-  assert.ok(result.estimatedTeacherAccuracy > 0.5 && result.estimatedTeacherAccuracy <= 1);
+  assert.ok(result.estimatedTeacherAccuracy !== null && result.estimatedTeacherAccuracy > 0.5 && result.estimatedTeacherAccuracy <= 1);
 });
 
 test('precision@k, AUROC and accuracy against hand values', () => {
@@ -343,6 +343,7 @@ test('trust figures: the 90 % interval of the teacher accuracy covers the truth 
     const input = { classes: 2, peerProbs: new Float32Array(rows * 2), teacher, human, teacherConfidence: new Float32Array(rows).fill(NaN) };
     const { teacherAccuracy } = trustFigures(input, pTeacherWrong, new Uint8Array(rows), pairs);
     const real = truth.slice(50).filter((wrong) => !wrong).length / (rows - 50);
+    assert.ok(teacherAccuracy.estimate !== null && teacherAccuracy.low !== null && teacherAccuracy.high !== null, 'human pairs bound the estimate');
     if (teacherAccuracy.low <= real && real <= teacherAccuracy.high) covered++;
     bias += (teacherAccuracy.estimate - real) / runs;
   }
