@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstatSync, promises as fsp, type BigIntStats } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { firstInvalidUtf8Line } from './lines';
+import { firstInvalidUtf8Line } from './utf8';
 
 /** The folder PeerKD keeps its runs and caches in, next to the data (`.peerkd/runs`, `.peerkd/teacher-cache`, …). */
 export const PEERKD_FOLDER = '.peerkd';
