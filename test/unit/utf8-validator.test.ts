@@ -5,8 +5,22 @@
  * whole read and no size limit.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { firstInvalidUtf8Line, Utf8LineValidator } from '../../src/dataset/index';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { DEFAULT_FIELDS, firstInvalidUtf8Line, Utf8LineValidator } from '../../src/dataset/index';
+import { readTrainingInput } from '../../src/training/input';
+
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-utf8-'));
+  dirs.push(dir);
+  return dir;
+}
 
 const FATAL = new TextDecoder('utf-8', { fatal: true });
 const LENIENT = new TextDecoder('utf-8', { ignoreBOM: true }); // keeps a BOM, so the text encodes back to the bytes
@@ -141,5 +155,44 @@ describe('Utf8LineValidator', () => {
     assert.equal(validator.update(Buffer.from('ok\n\xff', 'latin1')), false);
     assert.equal(validator.update(Buffer.from('\n\n\xc3')), false);
     assert.equal(validator.end(), 2);
+  });
+});
+
+describe('files streamed through the validator', () => {
+  // A character split by the read's 64 KiB chunks, then a Latin-1 byte on line 3000, past the first chunk.
+  function bigFile(dir: string): string {
+    const file = path.join(dir, 'big.jsonl');
+    const rows: Buffer[] = [];
+    for (let line = 1; line <= 3000; line++) {
+      const text = line === 3000 ? Buffer.concat([Buffer.from('caf'), Buffer.from([0xe9])]) : Buffer.from(`row ${line} ${'é'.repeat(20)}𝄞`);
+      rows.push(Buffer.concat([Buffer.from(`{"text":"`), text, Buffer.from(`","teacher_label":"${line % 2 ? 'World' : 'Sports'}"}\n`)]));
+    }
+    const data = Buffer.concat(rows);
+    assert.ok(data.length > 3 * 65536);
+    fs.writeFileSync(file, data);
+    return file;
+  }
+
+  const warning = 'line 3000 holds bytes that are not valid UTF-8 (later lines may too); they are read as U+FFFD, so the students see other text than the file holds — save the file as UTF-8';
+  const utf8Warnings = (warnings: string[]) => warnings.filter((line) => line.includes('UTF-8'));
+
+  it('readTrainingInput warns from the read that hashes the file: it never reads the file whole a second time', async (t) => {
+    const file = bigFile(tempDir());
+    t.mock.method(fs.promises, 'readFile', async () => {
+      throw new Error('the file was read whole a second time');
+    });
+    const input = await readTrainingInput({ file, fields: DEFAULT_FIELDS, labels: [], folds: 2 });
+    assert.deepEqual(utf8Warnings(input.warnings), [warning]);
+  });
+
+  it('readTrainingInput warns whatever the file size (one the OS says is 300 MiB, over the old 256 MiB limit)', async (t) => {
+    const file = bigFile(tempDir());
+    const stat = fs.promises.stat;
+    t.mock.method(fs.promises, 'stat', async (...args: Parameters<typeof stat>) => {
+      const stats = await stat(...args);
+      return Object.assign(Object.create(Object.getPrototypeOf(stats) as object) as fs.Stats, stats, { size: 300 * 1024 * 1024 });
+    });
+    const input = await readTrainingInput({ file, fields: DEFAULT_FIELDS, labels: [], folds: 2 });
+    assert.deepEqual(utf8Warnings(input.warnings), [warning]);
   });
 });
