@@ -4,6 +4,7 @@
  * input's warning and the editor's refusal to write into a document name the same line.
  */
 import { isUtf8 } from 'node:buffer';
+import { createReadStream } from 'node:fs';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -145,3 +146,14 @@ export function firstInvalidUtf8Line(data: Uint8Array): number | null {
   return validator.end();
 }
 
+/**
+ * The first line of a file that holds bytes that are not valid UTF-8, or null: the file is streamed, and the read
+ * stops at that line. Rejects as the read does (a missing file: ENOENT).
+ */
+export async function firstInvalidUtf8LineOfFile(path: string): Promise<number | null> {
+  const validator = new Utf8LineValidator();
+  for await (const chunk of createReadStream(path)) {
+    if (!validator.update(chunk as Buffer)) break;
+  }
+  return validator.end();
+}

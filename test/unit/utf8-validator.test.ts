@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { DEFAULT_FIELDS, firstInvalidUtf8Line, Utf8LineValidator } from '../../src/dataset/index';
+import { DEFAULT_FIELDS, firstInvalidUtf8Line, firstInvalidUtf8LineOfFile, undecodableBytesReason, Utf8LineValidator } from '../../src/dataset/index';
 import { readTrainingInput } from '../../src/training/input';
 
 const dirs: string[] = [];
@@ -173,6 +173,15 @@ describe('files streamed through the validator', () => {
     return file;
   }
 
+  it('firstInvalidUtf8LineOfFile reads in chunks and finds the line past the first chunk; a valid file is null', async () => {
+    const dir = tempDir();
+    const file = bigFile(dir);
+    assert.equal(await firstInvalidUtf8LineOfFile(file), 3000);
+    const valid = path.join(dir, 'valid.jsonl');
+    fs.writeFileSync(valid, Buffer.concat([Buffer.alloc(65535, 0x61), Buffer.from('é\n€\n')])); // é split at 64 KiB
+    assert.equal(await firstInvalidUtf8LineOfFile(valid), null);
+  });
+
   const warning = 'line 3000 holds bytes that are not valid UTF-8 (later lines may too); they are read as U+FFFD, so the students see other text than the file holds — save the file as UTF-8';
   const utf8Warnings = (warnings: string[]) => warnings.filter((line) => line.includes('UTF-8'));
 
@@ -194,5 +203,16 @@ describe('files streamed through the validator', () => {
     });
     const input = await readTrainingInput({ file, fields: DEFAULT_FIELDS, labels: [], folds: 2 });
     assert.deepEqual(utf8Warnings(input.warnings), [warning]);
+  });
+
+  it('undecodableBytesReason streams the file through the same validator (never read whole)', async (t) => {
+    const dir = tempDir();
+    const file = bigFile(dir);
+    t.mock.method(fs.promises, 'readFile', async () => {
+      throw new Error('the file was read whole');
+    });
+    const reason = await undecodableBytesReason('{"text":"caf\ufffd"}', file);
+    assert.match(reason ?? '', /big\.jsonl:3000 holds bytes that are not valid UTF-8; the editor shows them as U\+FFFD/);
+    assert.equal(await undecodableBytesReason('{"text":"caf\ufffd"}', path.join(dir, 'gone.jsonl')), null);
   });
 });
