@@ -159,16 +159,19 @@ describe('Utf8LineValidator', () => {
 });
 
 describe('files streamed through the validator', () => {
-  // A character split by the read's 64 KiB chunks, then a Latin-1 byte on line 3000, past the first chunk.
+  // A character split by the read's 64 KiB chunks, then a Latin-1 byte on line 3000, chunks later.
   function bigFile(dir: string): string {
     const file = path.join(dir, 'big.jsonl');
     const rows: Buffer[] = [];
     for (let line = 1; line <= 3000; line++) {
-      const text = line === 3000 ? Buffer.concat([Buffer.from('caf'), Buffer.from([0xe9])]) : Buffer.from(`row ${line} ${'é'.repeat(20)}𝄞`);
+      // Line 1 puts an é across the first chunk end (bytes 65535 and 65536).
+      const first = `${'a'.repeat(65535 - '{"text":"'.length)}é`;
+      const text = line === 3000 ? Buffer.concat([Buffer.from('caf'), Buffer.from([0xe9])]) : Buffer.from(`${line === 1 ? first : ''}row ${line} ${'é'.repeat(20)}𝄞`);
       rows.push(Buffer.concat([Buffer.from(`{"text":"`), text, Buffer.from(`","teacher_label":"${line % 2 ? 'World' : 'Sports'}"}\n`)]));
     }
     const data = Buffer.concat(rows);
     assert.ok(data.length > 3 * 65536);
+    assert.deepEqual([data[65535], data[65536]], [0xc3, 0xa9]);
     fs.writeFileSync(file, data);
     return file;
   }
