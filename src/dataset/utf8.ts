@@ -33,11 +33,6 @@ export class Utf8LineValidator {
   private invalidLine: number | null = null;
   private ended = false;
 
-  /** The line of the first invalid byte so far, or null. */
-  get firstInvalidLine(): number | null {
-    return this.invalidLine;
-  }
-
   /** Takes the next bytes. Returns false once an invalid byte was found (later bytes need not be given). */
   update(chunk: Uint8Array): boolean {
     if (this.invalidLine !== null) return false;
@@ -51,9 +46,10 @@ export class Utf8LineValidator {
     }
     if (start >= length) return true;
     // Leave out a sequence that this chunk's end cuts short: the byte loop takes it, and the next chunk finishes it.
-    const cut = start + completePrefixLength(chunk.subarray(start));
-    if (isUtf8(chunk.subarray(start, cut))) {
-      this.countLineEnds(chunk.subarray(start, cut));
+    const cut = completeEnd(chunk, start);
+    const whole = chunk.subarray(start, cut);
+    if (isUtf8(whole)) {
+      this.countLineEnds(whole);
       start = cut;
     }
     for (let at = start; at < length; at++) {
@@ -126,14 +122,14 @@ export class Utf8LineValidator {
 }
 
 /**
- * The length of `bytes` without a sequence that its end cuts short: a lead byte among the last three whose
- * continuation bytes do not all fit. Bytes that are not UTF-8 are left in (isUtf8 then fails on them).
+ * Where `bytes` end without a sequence that their end cuts short (a lead byte among the last three, at or after
+ * `start`, whose continuation bytes do not all fit). Bytes that are not UTF-8 are left in (isUtf8 then fails on them).
  */
-function completePrefixLength(bytes: Uint8Array): number {
+function completeEnd(bytes: Uint8Array, start: number): number {
   const length = bytes.length;
   let at = length - 1;
-  while (at >= 0 && at >= length - 3 && (bytes[at] & 0xc0) === 0x80) at--;
-  if (at < 0 || at < length - 3) return length;
+  while (at >= start && at >= length - 3 && (bytes[at] & 0xc0) === 0x80) at--;
+  if (at < start || at < length - 3) return length;
   const lead = bytes[at];
   const size = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
   return at + size > length ? at : length;
