@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstatSync, promises as fsp, type BigIntStats } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { firstInvalidUtf8Line } from './lines';
+import { firstInvalidUtf8LineOfFile } from './utf8';
 
 /** The folder PeerKD keeps its runs and caches in, next to the data (`.peerkd/runs`, `.peerkd/teacher-cache`, …). */
 export const PEERKD_FOLDER = '.peerkd';
@@ -204,17 +204,18 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
  * Why an editor must not write into this document, or null. An editor shows bytes that are not valid UTF-8 as
  * U+FFFD and writes EF BF BD for them when it saves: an edit that leads to a save would replace bytes the user
  * wrote, on every line that has them. The file is read only when the text shows U+FFFD (a real U+FFFD, written
- * as valid UTF-8, is fine). `filePath` undefined: a document without a file, where no bytes can be lost.
+ * as valid UTF-8, is fine), streamed through the one UTF-8 validator (utf8.ts) up to its first invalid byte: no
+ * size is too large, and the file is never held whole. `filePath` undefined: a document without a file, where no
+ * bytes can be lost.
  */
 export async function undecodableBytesReason(documentText: string, filePath: string | undefined): Promise<string | null> {
   if (filePath === undefined || !documentText.includes('\ufffd')) return null;
-  let bytes: Buffer;
+  let line: number | null;
   try {
-    bytes = await fsp.readFile(filePath);
+    line = await firstInvalidUtf8LineOfFile(filePath);
   } catch {
     return null; // No file (any more): nothing on disk to lose.
   }
-  const line = firstInvalidUtf8Line(bytes);
   if (line === null) return null;
   return `${filePath}:${line} holds bytes that are not valid UTF-8; the editor shows them as U+FFFD and saving would replace them, so no label is written into this document (fix those bytes, or label it with \`peerkd label\`, which keeps them)`;
 }

@@ -10,7 +10,6 @@ import {
   candidatesFor,
   FIELD_GUESS_SAMPLE_ROWS,
   fileError,
-  firstInvalidUtf8Line,
   inferLabelSet,
   labelListProblem,
   missingLabelFieldsMessage,
@@ -18,6 +17,7 @@ import {
   printable,
   readDatasetFile,
   missingTextFieldProblem,
+  Utf8LineValidator,
 } from '../dataset';
 import type { DatasetRow, FieldMapping, ParsedDataset } from '../dataset/types';
 import { sha256 } from './artifacts';
@@ -90,36 +90,38 @@ export async function readTrainingInput(source: InputSource): Promise<PreparedIn
     if (before.isDirectory()) throw new InputError(fileError(file, { code: 'EISDIR' }).message, file);
     throw new InputError(`${file}: not a regular file (a FIFO, socket or device), so it cannot be read as a dataset`, file);
   }
-  const [parsed, datasetSha256] = await Promise.all([
+  const [parsed, bytes] = await Promise.all([
     readDatasetFile(file, source.fields, { labels: configuredLabels(source) }),
-    sha256OfFile(file),
+    hashAndCheckFile(file),
   ]).catch(fail);
   const after = await fs.stat(file).catch(fail);
   if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
     throw new InputError(`${file}: the file changed while it was being read; run again once it is saved`, file);
   }
-  const prepared = prepareParsedInput(parsed, datasetSha256, source);
-  // Bytes that are not UTF-8 (a Latin-1 file) are read as U+FFFD: trained on, but not what the file holds. Looked
-  // for only when a text shows U+FFFD (a real one, written as valid UTF-8, is fine), in a file small enough to read.
-  if (after.size <= MAX_UTF8_CHECK_BYTES && prepared.rows.some((row) => row.text.includes('\ufffd'))) {
-    const line = firstInvalidUtf8Line(await fs.readFile(file).catch(fail));
-    if (line !== null) {
-      prepared.warnings.push(
-        `line ${line} holds bytes that are not valid UTF-8 (later lines may too); they are read as U+FFFD, so the students see other text than the file holds — save the file as UTF-8`,
-      );
-    }
+  const prepared = prepareParsedInput(parsed, bytes.sha256, source);
+  // Bytes that are not UTF-8 (a Latin-1 file) are read as U+FFFD: trained on, but not what the file holds. Said
+  // when a text shows U+FFFD (a real one, written as valid UTF-8, is fine), naming the first line the hash's read
+  // found invalid: no second read, whatever the file's size.
+  if (bytes.firstInvalidUtf8Line !== null && prepared.rows.some((row) => row.text.includes('\ufffd'))) {
+    prepared.warnings.push(
+      `line ${bytes.firstInvalidUtf8Line} holds bytes that are not valid UTF-8 (later lines may too); they are read as U+FFFD, so the students see other text than the file holds — save the file as UTF-8`,
+    );
   }
   return prepared;
 }
 
-/** Largest file read whole to find its first line that is not UTF-8. */
-const MAX_UTF8_CHECK_BYTES = 256 * 1024 * 1024;
-
-/** sha256 of a file's bytes, streamed: the same digest as sha256 of its text when the file is valid UTF-8. */
-async function sha256OfFile(file: string): Promise<string> {
+/**
+ * sha256 of a file's bytes (the same digest as sha256 of its text when the file is valid UTF-8) and the first line
+ * that is not valid UTF-8 (null when none), both from one streamed read.
+ */
+async function hashAndCheckFile(file: string): Promise<{ sha256: string; firstInvalidUtf8Line: number | null }> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  const utf8 = new Utf8LineValidator();
+  for await (const chunk of createReadStream(file)) {
+    hash.update(chunk as Buffer);
+    utf8.update(chunk as Buffer);
+  }
+  return { sha256: hash.digest('hex'), firstInvalidUtf8Line: utf8.end() };
 }
 
 function configuredLabels(source: InputSource): string[] {
