@@ -263,12 +263,26 @@ export class ReviewSession {
     return rowsForBulkAccept(this.rows(), minProbability, this.filters.queue);
   }
 
-  /** Accepts the suggestion on these rows as one edit and one undo step. */
+  /**
+   * Accepts the suggestion on these rows as one edit and one undo step. The rows were chosen before the user confirmed
+   * (bulkAcceptRows, then a modal dialog): one that has a human label by now (typed in the editor, written by another
+   * program) keeps it and is reported as failed, never overwritten.
+   */
   async bulkAccept(rows: readonly ReviewRow[]): Promise<WriteResult> {
-    return this.write(
-      rows.map((row) => ({ rowId: row.key, label: row.suggested })),
-      `Bulk accept (${rows.length} rows)`,
-    );
+    await this.document.open();
+    const now = this.document.rows().byKey;
+    const labelledSince: WriteResult['failed'] = [];
+    const writes: LabelWrite[] = [];
+    for (const row of rows) {
+      const human = now.get(row.key)?.human ?? null;
+      if (human !== null) {
+        labelledSince.push({ rowId: row.key, reason: `it has the human label '${human}' now, which is left as it is` });
+      } else {
+        writes.push({ rowId: row.key, label: row.suggested });
+      }
+    }
+    const result = await this.write(writes, `Bulk accept (${writes.length} rows)`);
+    return { written: result.written, failed: [...labelledSince, ...result.failed] };
   }
 
   private async write(writes: readonly LabelWrite[], description: string): Promise<WriteResult> {
@@ -305,7 +319,7 @@ export class ReviewSession {
     const plan = planUndo(entry, (rowId) => {
       const row = rows.byKey.get(rowId);
       return row ? { line: row.line, text: this.document.lineText(row.line) } : undefined;
-    });
+    }, (rowId) => unmatchedReason(rowId, rows.linesById));
     const applied = plan.writes.length === 0 || (await this.document.replaceLines(plan.writes));
     if (plan.writes.length === 0) {
       // Nothing in the document changed (a skip): no change event will come, so refresh here.

@@ -1,0 +1,108 @@
+/**
+ * The Label Review session attacked as a hostile but realistic user would: the JSONL edited by hand while the panel
+ * is open, the editor's own undo mixed with the panel's, bulk accept racing a hand edit, odd JSON lines.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ReviewSession } from '../../src/review/session';
+import type { Prediction } from '../../src/training/types';
+import { FakeReviewDocument } from '../support/fakeReviewDocument';
+
+const LABELS = ['World', 'Sports', 'Business'];
+
+function prediction(id: string, line: number, p: number, teacher: string | null, suggested: string, flagged = true): Prediction {
+  return { id, line, teacher, human: null, suggested, p_teacher_wrong: p, flagged, probs: { [suggested]: p }, peer_probs: {}, vanilla_probs: {} };
+}
+
+const A = '{"id": "a", "text": "alpha", "teacher_label": "World"}';
+const B = '{"id": "b", "text": "beta", "teacher_label": "World"}';
+const C = '{"id": "c", "text": "gamma", "teacher_label": "Business"}';
+
+function setup(lines = [A, B, C]): { document: FakeReviewDocument; session: ReviewSession } {
+  const document = new FakeReviewDocument(lines.join('\n') + '\n');
+  const session = new ReviewSession(
+    { labels: LABELS, predictions: [prediction('a', 1, 0.9, 'World', 'Sports'), prediction('b', 2, 0.8, 'World', 'Business'), prediction('c', 3, 0.7, 'Business', 'Sports')] },
+    document,
+    { humanField: () => 'human_label' },
+  );
+  document.onChange = () => session.documentChanged();
+  return { document, session };
+}
+
+/** The user's own edit of the whole text (paste, line moves, deletes). */
+function retype(document: FakeReviewDocument, lines: string[]): void {
+  document.lines = [...lines, ''];
+  document.onChange();
+}
+
+test('lines inserted and deleted above, and reordered: the decision lands on the row by id', async () => {
+  const { document, session } = setup();
+  retype(document, ['{"id": "new", "text": "n"}', '', C, B, A]);
+  assert.equal((await session.decide('b', { kind: 'accept' })).status, 'done');
+  assert.equal(document.lines[3], '{"id": "b", "text": "beta", "teacher_label": "World", "human_label": "Business"}');
+  assert.deepEqual([document.lines[0], document.lines[2], document.lines[4]], ['{"id": "new", "text": "n"}', C, A]);
+  retype(document, document.lines.slice(2, 5));
+  assert.equal(session.row('b')?.line, 2);
+  const undone = await session.undo();
+  assert.deepEqual(undone.conflicts, []);
+  assert.deepEqual(document.lines.slice(0, 3), [C, B, A]);
+});
+
+test('a row whose id changed, that was deleted or duplicated is refused by name; nothing is written', async () => {
+  const { document, session } = setup();
+  retype(document, [A.replace('"a"', '"a2"'), B, C]);
+  const changed = await session.decide('a', { kind: 'accept' });
+  assert.equal(changed.status, 'refused');
+  assert.match(changed.status === 'refused' ? changed.message : '', /row 'a' not labelled: the row is no longer in the file/);
+  retype(document, [A, C]);
+  assert.equal((await session.decide('b', { kind: 'accept' })).status, 'refused');
+  retype(document, [A, B, B, C]);
+  const duplicated = await session.decide('b', { kind: 'accept' });
+  assert.match(duplicated.status === 'refused' ? duplicated.message : '', /id "b" is on lines 2, 3 now but on 1 row in the run/);
+  assert.deepEqual(document.lines.slice(0, 4), [A, B, B, C]);
+});
+
+test('the text of a row with an id changed by hand: the decision still lands on it and keeps the new text', async () => {
+  const { document, session } = setup();
+  const edited = B.replace('beta', 'BETA edited');
+  retype(document, [A, edited, C]);
+  await session.decide('b', { kind: 'keep' });
+  assert.equal(document.lines[1], edited.replace('}', ', "human_label": "World"}'));
+});
+
+test('bulk accept never overwrites a human label typed after the rows were chosen (while the confirmation was open)', async () => {
+  const { document, session } = setup();
+  const rows = session.bulkAcceptRows(0);
+  assert.deepEqual(rows.map((row) => row.key), ['a', 'b', 'c']);
+  const typed = B.replace('}', ', "human_label": "Sports"}');
+  document.type(2, typed);
+  const result = await session.bulkAccept(rows);
+  assert.equal(document.lines[1], typed, 'the label the user typed stays');
+  assert.equal(result.written, 2);
+  assert.match(document.lines[0], /"human_label": "Sports"/);
+  assert.deepEqual(result.failed.map((failure) => failure.rowId), ['b']);
+  assert.match(result.failed[0].reason, /human label 'Sports'/);
+});
+
+test('the editor\'s own undo took the decision back: the panel\'s undo is then no conflict and writes nothing', async () => {
+  const { document, session } = setup();
+  await session.decide('a', { kind: 'accept' });
+  document.type(1, A); // Ctrl+Z in the editor
+  const edits = document.edits;
+  const undone = await session.undo();
+  assert.equal(undone.undone, true);
+  assert.deepEqual(undone.conflicts, []);
+  assert.equal(document.edits, edits);
+  assert.equal(document.lines[0], A);
+});
+
+test('undo after the decided row was duplicated says why it cannot tell the rows apart', async () => {
+  const { document, session } = setup();
+  await session.decide('a', { kind: 'accept' });
+  const decided = document.lines[0];
+  retype(document, [decided, decided, B, C]);
+  const undone = await session.undo();
+  assert.equal(undone.conflicts.length, 1);
+  assert.match(undone.conflicts[0].reason, /id "a" is on lines 1, 2 now/);
+  assert.deepEqual(document.lines.slice(0, 2), [decided, decided]);
+});
