@@ -13,6 +13,11 @@ export function rowKey(id: string, occurrence: number, total: number): string {
   return total === 1 && !id.startsWith(ENCODED) ? id : `${ENCODED}${JSON.stringify([id, occurrence, total])}`;
 }
 
+/** True for the key of one of several rows that share an id: such rows are told apart by their order alone. */
+export function isSharedKey(key: string): boolean {
+  return key.startsWith(ENCODED);
+}
+
 /** The row identity (id) inside a key. */
 export function idOfKey(key: string): string {
   if (!key.startsWith(ENCODED)) {
@@ -51,6 +56,13 @@ export function unmatchedReason(key: string, linesById: ReadonlyMap<string, read
     return 'the row is no longer in the file';
   }
   const runTotal = key.startsWith(ENCODED) ? (JSON.parse(key.slice(1)) as [string, number, number])[2] : 1;
+  if (lines.length === runTotal) {
+    // As many rows as in the run, but the review saw them in another order or with other text (ReviewSession).
+    return (
+      `the rows with id ${JSON.stringify(id)} (lines ${lines.join(', ')}) were moved or edited since the review began, so it cannot ` +
+      'tell which one this is; put them back as they were, or give each row its own id and run again'
+    );
+  }
   return (
     `id ${JSON.stringify(id)} is on ${lines.length === 1 ? 'line' : 'lines'} ${lines.join(', ')} now but on ${runTotal} ` +
     `row${runTotal === 1 ? '' : 's'} in the run, so it cannot tell which one this is; give each row its own id and run again`

@@ -27,7 +27,7 @@ import {
 import type { ReviewPlace } from './place';
 import { RERANK_EVERY, rerankQueue, reviewedSinceRun, type QueueRerank } from './queueRerank';
 import type { LabelProbability, RowView, ViewUpdate } from './protocol';
-import { assignRowKeys, idOfKey, unmatchedReason, type KeyedRows } from './rowKeys';
+import { assignRowKeys, idOfKey, isSharedKey, unmatchedReason, type KeyedRows } from './rowKeys';
 import { planUndo, UndoStack } from './undo';
 import { buildViewUpdate, changedRows, labelProbabilities, toRowView } from './view';
 import { planLabelWrites, type LabelWrite } from './writes';
@@ -45,6 +45,8 @@ export interface ReviewDocument {
   /** Replaces whole 1-based lines as ONE edit (one step of the editor's undo); false when it was refused. */
   replaceLines(writes: readonly { line: number; text: string }[]): Promise<boolean>;
 }
+
+type DocumentRows = ReturnType<ReviewDocument['rows']>;
 
 /** What the session needs of a run. */
 export interface ReviewRun {
@@ -112,6 +114,13 @@ export class ReviewSession {
   private reranked: QueueRerank | null = null;
   /** New human labels at the latest re-rank: the next comes RERANK_EVERY labels later. */
   private reviewedAtRerank = 0;
+  /**
+   * The text of each row that shares its id with other rows, as this session first saw it. Such rows are matched by
+   * their order among the rows with that id, so when one's text is not the text seen before (the rows were swapped,
+   * sorted, or one was edited) the key no longer names it for sure: the row is treated as not in the file.
+   */
+  private readonly sharedTexts = new Map<string, string | null>();
+  private lastRows: { raw: DocumentRows; matched: DocumentRows } | undefined;
 
   constructor(
     readonly run: ReviewRun,
@@ -186,8 +195,28 @@ export class ReviewSession {
     this.refresh();
   }
 
+  /** The document's rows by key, less the rows sharing an id that no longer read as this session first saw them. */
+  private documentRows(): DocumentRows {
+    const raw = this.document.rows();
+    if (this.lastRows?.raw === raw) return this.lastRows.matched;
+    let unsure: string[] | undefined;
+    for (const [key, row] of raw.byKey) {
+      if (!isSharedKey(key)) continue;
+      if (!this.sharedTexts.has(key)) this.sharedTexts.set(key, row.text);
+      else if (this.sharedTexts.get(key) !== row.text) (unsure ??= []).push(key);
+    }
+    let matched = raw;
+    if (unsure) {
+      const byKey = new Map(raw.byKey);
+      for (const key of unsure) byKey.delete(key);
+      matched = { byKey, linesById: raw.linesById };
+    }
+    this.lastRows = { raw, matched };
+    return matched;
+  }
+
   private rebuild(): ReviewRow[] {
-    const rows = buildReviewRows(this.run.predictions, this.document.rows().byKey, { minProbability: 0, skipped: this.skipped, unlabelled: true });
+    const rows = buildReviewRows(this.run.predictions, this.documentRows().byKey, { minProbability: 0, skipped: this.skipped, unlabelled: true });
     const changed = changedRows(this.rowsByKey, rows);
     this.rowsByKey = new Map(rows.map((row) => [row.key, row]));
     // Every RERANK_EVERY new human labels (the panel's decisions, a bulk accept, labels typed in the editor), the
@@ -199,7 +228,7 @@ export class ReviewSession {
   }
 
   /** The human label of a row in the document now; undefined when the row left the file. */
-  private readonly humanNow = (key: string): string | null | undefined => this.document.rows().byKey.get(key)?.human;
+  private readonly humanNow = (key: string): string | null | undefined => this.documentRows().byKey.get(key)?.human;
 
   /**
    * Re-ranks the flagged queue with the human labels given so far (src/review/queueRerank.ts): only the order
@@ -242,9 +271,9 @@ export class ReviewSession {
       return { status: 'done', note: null };
     }
     await this.document.open();
-    const documentRow = this.document.rows().byKey.get(key);
+    const documentRow = this.documentRows().byKey.get(key);
     if (!documentRow) {
-      return { status: 'refused', message: `row '${idOfKey(key)}' not labelled: ${unmatchedReason(key, this.document.rows().linesById)}` };
+      return { status: 'refused', message: `row '${idOfKey(key)}' not labelled: ${unmatchedReason(key, this.documentRows().linesById)}` };
     }
     const row = { teacher: documentRow.teacher, suggested: prediction.suggested };
     const label = labelForDecision(row, decision);
@@ -270,7 +299,7 @@ export class ReviewSession {
    */
   async bulkAccept(rows: readonly ReviewRow[]): Promise<WriteResult> {
     await this.document.open();
-    const now = this.document.rows().byKey;
+    const now = this.documentRows().byKey;
     const labelledSince: WriteResult['failed'] = [];
     const writes: LabelWrite[] = [];
     for (const row of rows) {
@@ -291,7 +320,7 @@ export class ReviewSession {
     if (refusal !== null) {
       return { written: 0, failed: writes.map((write) => ({ rowId: write.rowId, reason: refusal })) };
     }
-    const plan = planLabelWrites(this.document.rows(), (line) => this.document.lineText(line), this.options.humanField(), writes);
+    const plan = planLabelWrites(this.documentRows(), (line) => this.document.lineText(line), this.options.humanField(), writes);
     if (plan.writes.length > 0) {
       // On the stack before the edit: the edit's change event may refresh the panel before applying resolves.
       const entry = { description, changes: plan.writes.map(({ rowId, before, after }) => ({ rowId, before, after })), skippedRowIds: [] };
@@ -315,7 +344,7 @@ export class ReviewSession {
       this.skipped.delete(rowId);
     }
     await this.document.open();
-    const rows = this.document.rows();
+    const rows = this.documentRows();
     const plan = planUndo(entry, (rowId) => {
       const row = rows.byKey.get(rowId);
       return row ? { line: row.line, text: this.document.lineText(row.line) } : undefined;
@@ -348,7 +377,7 @@ export class ReviewSession {
 
   /** The current 1-based line of a row in the document, or undefined when it left the file. */
   lineOf(key: string): number | undefined {
-    return this.document.rows().byKey.get(key)?.line;
+    return this.documentRows().byKey.get(key)?.line;
   }
 }
 

@@ -106,3 +106,28 @@ test('undo after the decided row was duplicated says why it cannot tell the rows
   assert.match(undone.conflicts[0].reason, /id "a" is on lines 1, 2 now/);
   assert.deepEqual(document.lines.slice(0, 2), [decided, decided]);
 });
+
+test('rows that share an id, swapped by hand while the panel is open: a decision is refused, never written on the other row', async () => {
+  const first = '{"id": "dup", "text": "first row", "teacher_label": "World"}';
+  const second = '{"id": "dup", "text": "second row", "teacher_label": "World"}';
+  const document = new FakeReviewDocument([first, second, C].join('\n') + '\n');
+  const session = new ReviewSession(
+    { labels: LABELS, predictions: [prediction('dup', 1, 0.1, 'World', 'World', false), prediction('dup', 2, 0.9, 'World', 'Sports'), prediction('c', 3, 0.7, 'Business', 'Sports')] },
+    document,
+    { humanField: () => 'human_label' },
+  );
+  document.onChange = () => session.documentChanged();
+  const [flagged] = session.rows().filter((row) => row.id === 'dup');
+  assert.equal(flagged.text, 'second row');
+  retype(document, [second, first, C]);
+  assert.equal(session.row(flagged.key)?.line, null, 'the panel no longer shows another row\'s text with this row\'s suggestion');
+  const result = await session.decide(flagged.key, { kind: 'accept' });
+  assert.equal(result.status, 'refused');
+  assert.match(result.status === 'refused' ? result.message : '', /rows with id "dup" \(lines 1, 2\) were moved or edited since the review began, so it cannot tell which one this is/);
+  assert.deepEqual(await session.bulkAccept(session.bulkAcceptRows(0)), { written: 1, failed: [] });
+  assert.deepEqual(document.lines.slice(0, 2), [second, first]);
+  // Put back in their order, the rows match again.
+  retype(document, [first, second, document.lines[2]]);
+  assert.equal((await session.decide(flagged.key, { kind: 'accept' })).status, 'done');
+  assert.equal(document.lines[1], second.replace('}', ', "human_label": "Sports"}'));
+});
