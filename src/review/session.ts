@@ -270,7 +270,8 @@ export class ReviewSession {
       this.refresh();
       return { status: 'done', note: null };
     }
-    await this.document.open();
+    const refusal = await this.prepareWrite();
+    // Nothing awaits from here to the edit: the row read is the row written, as the document is now.
     const documentRow = this.documentRows().byKey.get(key);
     if (!documentRow) {
       return { status: 'refused', message: `row '${idOfKey(key)}' not labelled: ${unmatchedReason(key, this.documentRows().linesById)}` };
@@ -280,7 +281,7 @@ export class ReviewSession {
     if (label === null) {
       return { status: 'refused', message: `row '${idOfKey(key)}' has no teacher label to keep`, noTeacher: true };
     }
-    const result = await this.write([{ rowId: key, label }], describeDecision(row, label));
+    const result = refusal !== null ? { written: 0, failed: [{ rowId: key, reason: refusal }] } : await this.applyWrites([{ rowId: key, label }], describeDecision(row, label));
     if (result.failed.length > 0) {
       return { status: 'refused', message: `could not label row '${idOfKey(key)}': ${result.failed[0].reason}` };
     }
@@ -298,7 +299,11 @@ export class ReviewSession {
    * program) keeps it and is reported as failed, never overwritten.
    */
   async bulkAccept(rows: readonly ReviewRow[]): Promise<WriteResult> {
-    await this.document.open();
+    const refusal = await this.prepareWrite();
+    if (refusal !== null) {
+      return { written: 0, failed: rows.map((row) => ({ rowId: row.key, reason: refusal })) };
+    }
+    // Nothing awaits from here to the edit: the labels checked are the labels as the edit finds them.
     const now = this.documentRows().byKey;
     const labelledSince: WriteResult['failed'] = [];
     const writes: LabelWrite[] = [];
@@ -310,16 +315,21 @@ export class ReviewSession {
         writes.push({ rowId: row.key, label: row.suggested });
       }
     }
-    const result = await this.write(writes, `Bulk accept (${writes.length} rows)`);
+    const result = await this.applyWrites(writes, `Bulk accept (${writes.length} rows)`);
     return { written: result.written, failed: [...labelledSince, ...result.failed] };
   }
 
-  private async write(writes: readonly LabelWrite[], description: string): Promise<WriteResult> {
+  /** Opens the document and asks whether it may be written: the reason when not, else null. */
+  private async prepareWrite(): Promise<string | null> {
     await this.document.open();
-    const refusal = await this.document.writeRefusal();
-    if (refusal !== null) {
-      return { written: 0, failed: writes.map((write) => ({ rowId: write.rowId, reason: refusal })) };
-    }
+    return this.document.writeRefusal();
+  }
+
+  /**
+   * Plans and applies the writes against the document as it is now, as one edit and one undo step. Called with no
+   * await between reading the rows and this call, so that the plan is made on the text the caller checked.
+   */
+  private async applyWrites(writes: readonly LabelWrite[], description: string): Promise<WriteResult> {
     const plan = planLabelWrites(this.documentRows(), (line) => this.document.lineText(line), this.options.humanField(), writes);
     if (plan.writes.length > 0) {
       // On the stack before the edit: the edit's change event may refresh the panel before applying resolves.

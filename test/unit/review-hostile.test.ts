@@ -131,3 +131,25 @@ test('rows that share an id, swapped by hand while the panel is open: a decision
   assert.equal((await session.decide(flagged.key, { kind: 'accept' })).status, 'done');
   assert.equal(document.lines[1], second.replace('}', ', "human_label": "Sports"}'));
 });
+
+test('an edit that arrives while the write is being prepared (the bytes check reads the file) is seen before anything is written', async () => {
+  const { document, session } = setup();
+  const typed = B.replace('}', ', "human_label": "Sports"}');
+  document.writeRefusal = async () => {
+    document.type(2, typed);
+    return null;
+  };
+  const result = await session.bulkAccept(session.bulkAcceptRows(0));
+  assert.equal(document.lines[1], typed);
+  assert.deepEqual(result.failed.map((failure) => failure.rowId), ['b']);
+  // A keep reads the teacher label as it is when the line is written.
+  const moved = A.replace('"World"', '"Sports"');
+  document.writeRefusal = async () => {
+    retype(document, [C, moved, typed]);
+    return null;
+  };
+  await session.undo();
+  retype(document, [A, typed, C]);
+  assert.equal((await session.decide('a', { kind: 'keep' })).status, 'done');
+  assert.deepEqual(document.lines.slice(0, 3), [C, moved.replace('}', ', "human_label": "Sports"}'), typed]);
+});
