@@ -97,6 +97,11 @@ export interface SessionOptions {
   selectedRowId?: string | null;
   /** Rows skipped before this session began (a retrained run carries the user's place over, review/place.ts). */
   skipped?: Iterable<string>;
+  /**
+   * The undo history of the session this one replaces (a new run of the same dataset): a decision is a change of the
+   * document's lines, not of a run, so it stays undoable (carryOver).
+   */
+  undo?: UndoStack;
 }
 
 export class ReviewSession {
@@ -107,7 +112,7 @@ export class ReviewSession {
   private rowsByKey = new Map<string, ReviewRow>();
   private readonly predictionsByKey = new Map<string, Prediction>();
   private readonly skipped = new Set<string>();
-  private readonly undoStack = new UndoStack();
+  private readonly undoStack: UndoStack;
   private readonly onUpdate: ((update: SessionUpdate) => void) | undefined;
   private readonly keys: string[];
   /** The latest re-rank of the flagged queue (null: the run's order). */
@@ -131,6 +136,7 @@ export class ReviewSession {
     this.scrollTop = options.scrollTop ?? 0;
     this.selectedRowId = options.selectedRowId ?? null;
     this.onUpdate = options.onUpdate;
+    this.undoStack = options.undo ?? new UndoStack();
     for (const key of options.skipped ?? []) this.skipped.add(key);
     this.keys = assignRowKeys(run.predictions.map((prediction) => prediction.id));
     run.predictions.forEach((prediction, index) => this.predictionsByKey.set(this.keys[index], prediction));
@@ -144,6 +150,11 @@ export class ReviewSession {
   /** Where the user is (selected row, skips, the shown queue's order), for the next run of this dataset (review/place.ts). */
   place(): ReviewPlace {
     return { selected: this.selectedRowId, skipped: [...this.skipped], order: filterAndSort(this.rows(), this.filters, this.reranked?.scores).map((row) => row.key) };
+  }
+
+  /** What a session of the same dataset against a newer run takes over from this one: the undo history and the skips. */
+  carryOver(): { undo: UndoStack; skipped: string[] } {
+    return { undo: this.undoStack, skipped: [...this.skipped] };
   }
 
   /** The rows of every queue (flagged, unlabelled), in review order. */

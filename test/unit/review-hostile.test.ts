@@ -153,3 +153,22 @@ test('an edit that arrives while the write is being prepared (the bytes check re
   assert.equal((await session.decide('a', { kind: 'keep' })).status, 'done');
   assert.deepEqual(document.lines.slice(0, 3), [C, moved.replace('}', ', "human_label": "Sports"}'), typed]);
 });
+
+test('a new run of the dataset (the CLI in a terminal, a retrain) keeps the panel\'s undo history and skips: decisions are lines of the file', async () => {
+  const { document, session } = setup();
+  await session.decide('a', { kind: 'accept' });
+  await session.decide('b', { kind: 'skip' });
+  const next = new ReviewSession(
+    { labels: LABELS, predictions: [prediction('b', 2, 0.8, 'World', 'Business'), prediction('c', 3, 0.6, 'Business', 'World')] },
+    document,
+    { humanField: () => 'human_label', ...session.carryOver() },
+  );
+  document.onChange = () => next.documentChanged();
+  assert.equal(next.view().canUndo, true);
+  assert.equal(next.row('b')?.skipped, true);
+  assert.equal((await next.undo()).description, 'Skip');
+  assert.equal(next.row('b')?.skipped, false);
+  const undone = await next.undo();
+  assert.deepEqual([undone.description, undone.conflicts], ["Accept 'Sports'", []]);
+  assert.equal(document.lines[0], A);
+});
