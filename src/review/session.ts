@@ -126,6 +126,8 @@ export class ReviewSession {
    */
   private readonly sharedTexts = new Map<string, string | null>();
   private lastRows: { raw: DocumentRows; matched: DocumentRows } | undefined;
+  /** The decisions, bulk accepts and undos in flight, one after another (exclusive). */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly run: ReviewRun,
@@ -267,7 +269,22 @@ export class ReviewSession {
    * Writes the human label a decision means for one row (by key). Works on any row the run predicted, flagged or not,
    * so the quick fixes decide through here too. A skip writes nothing and marks the row for this session.
    */
-  async decide(key: string, decision: Decision): Promise<DecisionResult> {
+  decide(key: string, decision: Decision): Promise<DecisionResult> {
+    return this.exclusive(() => this.decideNow(key, decision));
+  }
+
+  /**
+   * Runs `action` after every decision, bulk accept and undo asked for before it has finished. Each plans its edit on
+   * the document its predecessor left (the editor refuses an edit planned on an older version, so decisions taken in
+   * quick succession were refused) and pushes its undo entry in the order the user asked.
+   */
+  private exclusive<T>(action: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(action);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async decideNow(key: string, decision: Decision): Promise<DecisionResult> {
     const prediction = this.predictionsByKey.get(key);
     if (!prediction) {
       return { status: 'refused', message: `the latest run has no prediction for row '${idOfKey(key)}'` };
@@ -309,7 +326,11 @@ export class ReviewSession {
    * (bulkAcceptRows, then a modal dialog): one that has a human label by now (typed in the editor, written by another
    * program) keeps it and is reported as failed, never overwritten.
    */
-  async bulkAccept(rows: readonly ReviewRow[]): Promise<WriteResult> {
+  bulkAccept(rows: readonly ReviewRow[]): Promise<WriteResult> {
+    return this.exclusive(() => this.bulkAcceptNow(rows));
+  }
+
+  private async bulkAcceptNow(rows: readonly ReviewRow[]): Promise<WriteResult> {
     const refusal = await this.prepareWrite();
     if (refusal !== null) {
       return { written: 0, failed: rows.map((row) => ({ rowId: row.key, reason: refusal })) };
@@ -330,9 +351,16 @@ export class ReviewSession {
     return { written: result.written, failed: [...labelledSince, ...result.failed] };
   }
 
-  /** Opens the document and asks whether it may be written: the reason when not, else null. */
+  /**
+   * Opens the document and asks whether it may be written: the reason when not (a file deleted or renamed while its
+   * document was closed cannot be opened again), else null.
+   */
   private async prepareWrite(): Promise<string | null> {
-    await this.document.open();
+    try {
+      await this.document.open();
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
     return this.document.writeRefusal();
   }
 
@@ -356,7 +384,16 @@ export class ReviewSession {
   }
 
   /** Undoes the session's last decision: puts back each line that still reads as the decision left it. */
-  async undo(): Promise<UndoResult> {
+  undo(): Promise<UndoResult> {
+    return this.exclusive(() => this.undoNow());
+  }
+
+  private async undoNow(): Promise<UndoResult> {
+    if (this.undoStack.size === 0) {
+      return { undone: false, description: '', conflicts: [], applied: true, focusRowId: null };
+    }
+    // Opened first: when it cannot be (deleted, renamed), the error is the answer and the entry stays.
+    await this.document.open();
     const entry = this.undoStack.pop();
     if (!entry) {
       return { undone: false, description: '', conflicts: [], applied: true, focusRowId: null };
@@ -364,7 +401,6 @@ export class ReviewSession {
     for (const rowId of entry.skippedRowIds) {
       this.skipped.delete(rowId);
     }
-    await this.document.open();
     const rows = this.documentRows();
     const plan = planUndo(entry, (rowId) => {
       const row = rows.byKey.get(rowId);

@@ -172,3 +172,50 @@ test('a new run of the dataset (the CLI in a terminal, a retrain) keeps the pane
   assert.deepEqual([undone.description, undone.conflicts], ["Accept 'Sports'", []]);
   assert.equal(document.lines[0], A);
 });
+
+test('the dataset cannot be opened any more (deleted or renamed while closed): decisions are refused with why, and undo keeps its entry', async () => {
+  const { document, session } = setup();
+  await session.decide('a', { kind: 'accept' });
+  const decided = [...document.lines];
+  document.open = async () => {
+    throw new Error("cannot open file:///w/data.jsonl. Detail: Unable to resolve nonexistent file '/w/data.jsonl'");
+  };
+  const refused = await session.decide('b', { kind: 'accept' });
+  assert.equal(refused.status, 'refused');
+  assert.match(refused.status === 'refused' ? refused.message : '', /could not label row 'b': cannot open file:\/\/\/w\/data\.jsonl.*nonexistent/);
+  const bulk = await session.bulkAccept(session.bulkAcceptRows(0));
+  assert.equal(bulk.written, 0);
+  assert.match(bulk.failed[0].reason, /nonexistent file/);
+  await assert.rejects(session.undo(), /nonexistent file/);
+  assert.deepEqual(document.lines, decided);
+  document.open = async () => undefined;
+  assert.equal(session.view().undoDescription, "Accept 'Sports'", 'the undo entry survives the failed undo');
+  assert.deepEqual((await session.undo()).conflicts, []);
+  assert.equal(document.lines[0], A);
+});
+
+test('decisions in quick succession (a key held down) each land: the editor refuses an edit planned on an older version', async () => {
+  const { document, session } = setup();
+  // As VS Code's applyEdit: the edit is applied a moment later, and refused when the document changed meanwhile.
+  let version = 0;
+  const apply = document.replaceLines.bind(document);
+  document.replaceLines = async (writes) => {
+    const planned = version;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    if (version !== planned) return false;
+    version += 1;
+    return apply(writes);
+  };
+  const results = await Promise.all([
+    session.decide('a', { kind: 'accept' }),
+    session.decide('b', { kind: 'skip' }),
+    session.decide('c', { kind: 'keep' }),
+    session.undo(),
+    session.decide('b', { kind: 'accept' }),
+  ]);
+  assert.deepEqual(results.map((result) => ('status' in result ? result.status : result.description)), ['done', 'done', 'done', "Keep 'Business'", 'done']);
+  assert.match(document.lines[0], /"human_label": "Sports"/);
+  assert.match(document.lines[1], /"human_label": "Business"/);
+  assert.equal(document.lines[2], C);
+  assert.equal(session.row('b')?.skipped, true);
+});
