@@ -4,6 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { DEFAULT_FIELDS } from '../../src/dataset/types';
+import { exportReviewedText } from '../../src/review/export';
 import { ReviewSession } from '../../src/review/session';
 import type { Prediction } from '../../src/training/types';
 import { FakeReviewDocument } from '../support/fakeReviewDocument';
@@ -218,4 +220,52 @@ test('decisions in quick succession (a key held down) each land: the editor refu
   assert.match(document.lines[1], /"human_label": "Business"/);
   assert.equal(document.lines[2], C);
   assert.equal(session.row('b')?.skipped, true);
+});
+
+test('odd but valid rows (key order, extra fields, escapes, spacing, a trailing CR, a BOM, a long line): a decision changes only the label\'s bytes', async () => {
+  const long = 'x'.repeat(200_000);
+  const lines = [
+    '\ufeff{ "teacher_label" :"World" ,"text":"caf\\u00e9 \\"q\\"",  "id":"a" ,"meta":{"human_label":"nested"}}\r',
+    `{"id":"b","text":"${long}","teacher_label":"World","human_label":null}`,
+    '{"id":"c","human\\u005flabel":"Old","text":"t","teacher_label":"Business"}',
+  ];
+  const { document, session } = setup(lines);
+  await session.decide('a', { kind: 'accept' });
+  await session.decide('b', { kind: 'set', label: 'Sp"o\\rts\u2028' });
+  await session.decide('c', { kind: 'keep' });
+  assert.deepEqual(document.lines.slice(0, 3), [
+    '\ufeff{ "teacher_label" :"World" ,"text":"caf\\u00e9 \\"q\\"",  "id":"a" ,"meta":{"human_label":"nested"} ,"human_label" :"Sports"}\r',
+    `{"id":"b","text":"${long}","teacher_label":"World","human_label":"Sp\\"o\\\\rts\u2028"}`,
+    '{"id":"c","human\\u005flabel":"Business","text":"t","teacher_label":"Business"}',
+  ]);
+  await session.undo();
+  await session.undo();
+  await session.undo();
+  assert.deepEqual(document.lines.slice(0, 3), lines);
+});
+
+test('a human field whose parent is not an object is refused naming the line; the other rows of a bulk accept are written', async () => {
+  const document = new FakeReviewDocument([A.replace('}', ', "review": "todo"}'), B].join('\n'));
+  const session = new ReviewSession(
+    { labels: LABELS, predictions: [prediction('a', 1, 0.9, 'World', 'Sports'), prediction('b', 2, 0.8, 'World', 'Business')] },
+    document,
+    { humanField: () => 'review.human' },
+  );
+  const refused = await session.decide('a', { kind: 'accept' });
+  assert.match(refused.status === 'refused' ? refused.message : '', /could not label row 'a': line 1: 'review' is not an object, so 'review.human' cannot be set inside it/);
+  const result = await session.bulkAccept(session.bulkAcceptRows(0));
+  assert.equal(result.written, 1);
+  assert.equal(document.lines[1], B.replace('}', ', "review": {"human": "Business"}}'));
+});
+
+test('export after a decision and a hand edit of the decided row: the label now in the text, every other byte as typed', async () => {
+  const { document, session } = setup();
+  await session.decide('a', { kind: 'accept' });
+  document.type(1, document.lines[0].replace('"Sports"', '"Business"').replace('alpha', 'alpha, edited'));
+  const text = document.lines.join('\r\n');
+  const predictionsByKey = new Map(['a', 'b', 'c'].map((key, i) => [key, prediction(key, i + 1, 0.9, 'World', 'Sports')]));
+  const exported = exportReviewedText(text, { fields: DEFAULT_FIELDS, predictionsByKey, runId: 'r', advice: null });
+  const [first] = exported.text.split('\r\n');
+  assert.equal(first, '{"id": "a", "text": "alpha, edited", "teacher_label": "World", "human_label": "Business", "final_label": "Business", "label_provenance": {"source": "human", "run": "r", "p_teacher_wrong": 0.9}}');
+  assert.equal(exported.text.split('\r\n').length, text.split('\r\n').length);
 });
