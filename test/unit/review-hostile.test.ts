@@ -269,3 +269,14 @@ test('export after a decision and a hand edit of the decided row: the label now 
   assert.equal(first, '{"id": "a", "text": "alpha, edited", "teacher_label": "World", "human_label": "Business", "final_label": "Business", "label_provenance": {"source": "human", "run": "r", "p_teacher_wrong": 0.9}}');
   assert.equal(exported.text.split('\r\n').length, text.split('\r\n').length);
 });
+
+test('a decision on a row whose human label was typed by hand replaces it as asked, and the panel\'s undo gives the typed label back', async () => {
+  const { document, session } = setup();
+  const typed = A.replace('}', ', "human_label": "My own"}');
+  document.type(1, typed);
+  assert.equal(session.row('a')?.human, 'My own');
+  await session.decide('a', { kind: 'accept' });
+  assert.equal(document.lines[0], A.replace('}', ', "human_label": "Sports"}'));
+  await session.undo();
+  assert.equal(document.lines[0], typed);
+});
