@@ -10,6 +10,7 @@
  * skip) refreshes once itself.
  */
 import { MAX_LABEL_LENGTH } from '../dataset/labels';
+import type { FieldMapping } from '../dataset/types';
 import type { Prediction } from '../training/types';
 import {
   buildReviewRows,
@@ -30,7 +31,7 @@ import type { LabelProbability, RowView, ViewUpdate } from './protocol';
 import { assignRowKeys, idOfKey, isSharedKey, unmatchedReason, type KeyedRows } from './rowKeys';
 import { planUndo, UndoStack } from './undo';
 import { buildViewUpdate, changedRows, labelProbabilities, toRowView } from './view';
-import { planLabelWrites, type LabelWrite } from './writes';
+import { humanFieldProblem, planLabelWrites, type LabelWrite } from './writes';
 
 /** The dataset document as the session reads and writes it. */
 export interface ReviewDocument {
@@ -90,6 +91,8 @@ export interface UndoResult {
 export interface SessionOptions {
   /** The human-label field (settings can change while the session lives, so it is read at each write). */
   humanField: () => string;
+  /** The whole field mapping, read at each write: a human field that is also another field is refused (humanFieldProblem). */
+  fields?: () => FieldMapping;
   /** Receives each refresh; the panel posts it to the webview. */
   onUpdate?: (update: SessionUpdate) => void;
   filters?: ReviewFilters;
@@ -361,7 +364,9 @@ export class ReviewSession {
     } catch (error) {
       return error instanceof Error ? error.message : String(error);
     }
-    return this.document.writeRefusal();
+    const fields = this.options.fields?.();
+    const fieldProblem = fields ? humanFieldProblem({ ...fields, human: this.options.humanField() }) : null;
+    return fieldProblem ?? this.document.writeRefusal();
   }
 
   /**

@@ -3,6 +3,8 @@
  * Plain TypeScript; src/editor/labelEdits.ts turns the plan into one WorkspaceEdit.
  */
 import { setFieldInLine } from '../dataset/edit';
+import { splitFieldPath } from '../dataset/fields';
+import type { FieldMapping } from '../dataset/types';
 import { unmatchedReason, type KeyedRows } from './rowKeys';
 
 export interface LabelWrite {
@@ -22,6 +24,27 @@ export interface PlannedLineWrite {
 export interface LabelWritePlan {
   writes: PlannedLineWrite[];
   failed: { rowId: string; reason: string }[];
+}
+
+const OTHER_FIELDS = ['text', 'teacher', 'id', 'teacherConfidence'] as const;
+
+/**
+ * Why human labels may not be written into `fields.human`: it is the text, teacher, id or teacher-confidence field
+ * too, or inside or around one of them (a decision would overwrite what the row says there, or change its identity);
+ * null when it is a field of its own.
+ */
+export function humanFieldProblem(fields: FieldMapping): string | null {
+  const human = splitFieldPath(fields.human);
+  for (const name of OTHER_FIELDS) {
+    const other = splitFieldPath(fields[name]);
+    const shared = Math.min(human.length, other.length);
+    if (human.slice(0, shared).every((segment, i) => segment === other[i])) {
+      const relation =
+        human.length === other.length ? `is also the ${name} field` : human.length > other.length ? `is inside the ${name} field` : `holds the ${name} field '${fields[name]}'`;
+      return `the human label field '${fields.human}' ${relation} (peerkd.fields.${name}), so a label written there would overwrite it; set peerkd.fields.human to a field of its own`;
+    }
+  }
+  return null;
 }
 
 /**

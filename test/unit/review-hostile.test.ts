@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { exportReviewedText } from '../../src/review/export';
 import { ReviewSession } from '../../src/review/session';
+import { humanFieldProblem } from '../../src/review/writes';
 import type { Prediction } from '../../src/training/types';
 import { FakeReviewDocument } from '../support/fakeReviewDocument';
 
@@ -279,4 +280,33 @@ test('a decision on a row whose human label was typed by hand replaces it as ask
   assert.equal(document.lines[0], A.replace('}', ', "human_label": "Sports"}'));
   await session.undo();
   assert.equal(document.lines[0], typed);
+});
+
+test('a human-label field mapped onto the text, teacher or id field (or inside it) is refused before it overwrites what the user wrote', async () => {
+  for (const [human, named] of [['text', 'text'], ['teacher_label', 'teacher'], ['id', 'id'], ['text.human', 'text']] as const) {
+    const document = new FakeReviewDocument([A, B].join('\n'));
+    const session = new ReviewSession(
+      { labels: LABELS, predictions: [prediction('a', 1, 0.9, 'World', 'Sports'), prediction('b', 2, 0.8, 'World', 'Business')] },
+      document,
+      { humanField: () => human, fields: () => ({ ...DEFAULT_FIELDS, human }) },
+    );
+    const result = await session.decide('a', { kind: 'accept' });
+    assert.equal(result.status, 'refused', human);
+    assert.match(result.status === 'refused' ? result.message : '', new RegExp(`the human label field '${human}' (is also|is inside) the ${named} field \\(peerkd\\.fields\\.${named}\\)`));
+    assert.equal((await session.bulkAccept(session.bulkAcceptRows(0))).written, 0);
+    assert.deepEqual(document.lines, [A, B]);
+  }
+  assert.equal(humanFieldProblem(DEFAULT_FIELDS), null);
+  assert.equal(
+    humanFieldProblem({ ...DEFAULT_FIELDS, human: 'meta', text: 'meta.text' }),
+    "the human label field 'meta' holds the text field 'meta.text' (peerkd.fields.text), so a label written there would overwrite it; set peerkd.fields.human to a field of its own",
+  );
+  // A human field of its own, nested or named like the others' prefix, is fine.
+  const document = new FakeReviewDocument(A);
+  const session = new ReviewSession({ labels: LABELS, predictions: [prediction('a', 1, 0.9, 'World', 'Sports')] }, document, {
+    humanField: () => 'text_review.human',
+    fields: () => ({ ...DEFAULT_FIELDS, human: 'text_review.human' }),
+  });
+  assert.equal((await session.decide('a', { kind: 'accept' })).status, 'done');
+  assert.equal(document.lines[0], A.replace('}', ', "text_review": {"human": "Sports"}}'));
 });
