@@ -49,11 +49,16 @@ export function assignRowKeys(ids: readonly string[]): string[] {
  * Why the row with `key` has no match in a document whose rows with each id are on `linesById`: shown when a
  * decision is refused.
  */
-export function unmatchedReason(key: string, linesById: ReadonlyMap<string, readonly number[]>): string {
+export function unmatchedReason(
+  key: string,
+  linesById: ReadonlyMap<string, readonly number[]>,
+  /** Said when no row has the id: the host says more for an identity that is a hash of the text (review/writes.ts). */
+  gone = 'the row is no longer in the file',
+): string {
   const id = idOfKey(key);
   const lines = linesById.get(id);
   if (!lines || lines.length === 0) {
-    return 'the row is no longer in the file';
+    return gone;
   }
   const runTotal = key.startsWith(ENCODED) ? (JSON.parse(key.slice(1)) as [string, number, number])[2] : 1;
   if (lines.length === runTotal) {

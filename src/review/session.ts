@@ -28,10 +28,10 @@ import {
 import type { ReviewPlace } from './place';
 import { RERANK_EVERY, rerankQueue, reviewedSinceRun, type QueueRerank } from './queueRerank';
 import type { LabelProbability, RowView, ViewUpdate } from './protocol';
-import { assignRowKeys, idOfKey, isSharedKey, unmatchedReason, type KeyedRows } from './rowKeys';
+import { assignRowKeys, idOfKey, isSharedKey, type KeyedRows } from './rowKeys';
 import { planUndo, UndoStack } from './undo';
 import { buildViewUpdate, changedRows, labelProbabilities, toRowView } from './view';
-import { humanFieldProblem, planLabelWrites, type LabelWrite } from './writes';
+import { humanFieldProblem, planLabelWrites, whyUnmatched, type LabelWrite } from './writes';
 
 /** The dataset document as the session reads and writes it. */
 export interface ReviewDocument {
@@ -305,7 +305,7 @@ export class ReviewSession {
     // Nothing awaits from here to the edit: the row read is the row written, as the document is now.
     const documentRow = this.documentRows().byKey.get(key);
     if (!documentRow) {
-      return { status: 'refused', message: `row '${idOfKey(key)}' not labelled: ${unmatchedReason(key, this.documentRows().linesById)}` };
+      return { status: 'refused', message: `row '${idOfKey(key)}' not labelled: ${whyUnmatched(key, this.documentRows().linesById)}` };
     }
     const row = { teacher: documentRow.teacher, suggested: prediction.suggested };
     const label = labelForDecision(row, decision);
@@ -410,7 +410,7 @@ export class ReviewSession {
     const plan = planUndo(entry, (rowId) => {
       const row = rows.byKey.get(rowId);
       return row ? { line: row.line, text: this.document.lineText(row.line) } : undefined;
-    }, (rowId) => unmatchedReason(rowId, rows.linesById));
+    }, (rowId) => whyUnmatched(rowId, rows.linesById));
     const applied = plan.writes.length === 0 || (await this.document.replaceLines(plan.writes));
     if (plan.writes.length === 0) {
       // Nothing in the document changed (a skip): no change event will come, so refresh here.

@@ -3,9 +3,9 @@
  * Plain TypeScript; src/editor/labelEdits.ts turns the plan into one WorkspaceEdit.
  */
 import { setFieldInLine } from '../dataset/edit';
-import { splitFieldPath } from '../dataset/fields';
+import { splitFieldPath, TEXT_IDENTITY_PREFIX } from '../dataset/fields';
 import type { FieldMapping } from '../dataset/types';
-import { unmatchedReason, type KeyedRows } from './rowKeys';
+import { idOfKey, unmatchedReason, type KeyedRows } from './rowKeys';
 
 export interface LabelWrite {
   /** The row's key (src/review/rowKeys.ts). */
@@ -24,6 +24,20 @@ export interface PlannedLineWrite {
 export interface LabelWritePlan {
   writes: PlannedLineWrite[];
   failed: { rowId: string; reason: string }[];
+}
+
+/**
+ * Why the row with `key` matches no row of the document now (unmatchedReason), saying so plainly for a row without
+ * an id, whose identity is a hash of its text: after its text was edited it is another row.
+ */
+export function whyUnmatched(key: string, linesById: ReadonlyMap<string, readonly number[]>): string {
+  return unmatchedReason(
+    key,
+    linesById,
+    idOfKey(key).startsWith(TEXT_IDENTITY_PREFIX)
+      ? 'no row has its text any more (a row without an id field is known by its text, so a row whose text was edited counts as a new row; give rows ids to edit their text)'
+      : undefined,
+  );
 }
 
 const OTHER_FIELDS = ['text', 'teacher', 'id', 'teacherConfidence'] as const;
@@ -62,7 +76,7 @@ export function planLabelWrites(
   for (const write of writes) {
     const row = rows.byKey.get(write.rowId);
     if (!row) {
-      plan.failed.push({ rowId: write.rowId, reason: unmatchedReason(write.rowId, rows.linesById) });
+      plan.failed.push({ rowId: write.rowId, reason: whyUnmatched(write.rowId, rows.linesById) });
       continue;
     }
     if (seenLines.has(row.line)) {

@@ -310,3 +310,17 @@ test('a human-label field mapped onto the text, teacher or id field (or inside i
   assert.equal((await session.decide('a', { kind: 'accept' })).status, 'done');
   assert.equal(document.lines[0], A.replace('}', ', "text_review": {"human": "Sports"}}'));
 });
+
+test('a row without an id is known by its text: after its text is edited, a decision says so instead of "no longer in the file"', async () => {
+  const line = '{"text": "alpha", "teacher_label": "World"}';
+  const document = new FakeReviewDocument(line);
+  const key = document.rows().byKey.keys().next().value as string;
+  const session = new ReviewSession({ labels: LABELS, predictions: [prediction(key, 1, 0.9, 'World', 'Sports')] }, document, { humanField: () => 'human_label' });
+  document.onChange = () => session.documentChanged();
+  document.type(1, line.replace('alpha', 'alpha!'));
+  const result = await session.decide(key, { kind: 'accept' });
+  assert.match(
+    result.status === 'refused' ? result.message : '',
+    /not labelled: no row has its text any more \(a row without an id field is known by its text, so a row whose text was edited counts as a new row; give rows ids to edit their text\)/,
+  );
+});
