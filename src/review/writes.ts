@@ -5,6 +5,7 @@
 import { setFieldInLine } from '../dataset/edit';
 import { splitFieldPath, TEXT_IDENTITY_PREFIX } from '../dataset/fields';
 import type { FieldMapping } from '../dataset/types';
+import { fieldValueRange } from './locate';
 import { idOfKey, unmatchedReason, type KeyedRows } from './rowKeys';
 
 export interface LabelWrite {
@@ -61,6 +62,21 @@ export function humanFieldProblem(fields: FieldMapping): string | null {
   return null;
 }
 
+const SHOWN_VALUE_LENGTH = 80;
+
+/**
+ * The value the human field of `lineText` holds when it is not a label (a number, a boolean, an array or an object:
+ * the dataset core ignores it and reports it), as written, clipped; undefined when the field is absent, null or a
+ * string. A decision never writes over such a value: the user put it there, and the panel never showed it.
+ */
+function notALabel(lineText: string, humanField: string): string | undefined {
+  const range = fieldValueRange(lineText, humanField);
+  if (!range) return undefined;
+  const raw = lineText.slice(range.start, range.end);
+  if (raw === 'null' || raw.startsWith('"')) return undefined;
+  return raw.length > SHOWN_VALUE_LENGTH ? `${raw.slice(0, SHOWN_VALUE_LENGTH)}…` : raw;
+}
+
 /**
  * Plans writing each label into the human field of its row's line. A key that matches no row of the document now
  * (the row is gone, or the rows sharing its id changed) is refused with the reason: never written to another row.
@@ -83,6 +99,14 @@ export function planLabelWrites(
       continue;
     }
     const before = lineText(row.line);
+    const held = notALabel(before, humanField);
+    if (held !== undefined) {
+      plan.failed.push({
+        rowId: write.rowId,
+        reason: `line ${row.line}: the human label field '${humanField}' holds ${held}, which is not a label (a string); a decision does not write over it, edit the line by hand`,
+      });
+      continue;
+    }
     let after: string;
     try {
       after = setFieldInLine(before, humanField, write.label);

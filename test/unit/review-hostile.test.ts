@@ -324,3 +324,18 @@ test('a row without an id is known by its text: after its text is edited, a deci
     /not labelled: no row has its text any more \(a row without an id field is known by its text, so a row whose text was edited counts as a new row; give rows ids to edit their text\)/,
   );
 });
+
+test('a human field that holds something other than a label (a number, an array) is never written over, by a decision or a bulk accept', async () => {
+  const numeric = A.replace('}', ', "human_label": 2}');
+  const listed = B.replace('}', ', "human_label": ["World", "Sports"]}');
+  const { document, session } = setup([numeric, listed, C]);
+  assert.equal(session.row('a')?.human, null, 'the parser ignores such a value (and reports it)');
+  const result = await session.decide('a', { kind: 'accept' });
+  assert.equal(result.status, 'refused');
+  assert.match(result.status === 'refused' ? result.message : '', /line 1: the human label field 'human_label' holds 2, which is not a label \(a string\); a decision does not write over it, edit the line by hand/);
+  const bulk = await session.bulkAccept(session.bulkAcceptRows(0));
+  assert.equal(bulk.written, 1);
+  assert.deepEqual(bulk.failed.map((failure) => failure.rowId), ['a', 'b']);
+  assert.match(bulk.failed[1].reason, /holds \["World", "Sports"\], which is not a label/);
+  assert.deepEqual(document.lines.slice(0, 2), [numeric, listed]);
+});
