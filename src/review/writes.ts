@@ -49,9 +49,19 @@ const OTHER_FIELDS = ['text', 'teacher', 'id', 'teacherConfidence'] as const;
  * null when it is a field of its own.
  */
 export function humanFieldProblem(fields: FieldMapping): string | null {
-  const human = splitFieldPath(fields.human);
+  let human: string[];
+  try {
+    human = splitFieldPath(fields.human);
+  } catch (error) {
+    return `peerkd.fields.human: ${error instanceof Error ? error.message : String(error)}`;
+  }
   for (const name of OTHER_FIELDS) {
-    const other = splitFieldPath(fields[name]);
+    let other: string[];
+    try {
+      other = splitFieldPath(fields[name]);
+    } catch {
+      continue; // Not a path the parser can read either: it names no field a label could overwrite.
+    }
     const shared = Math.min(human.length, other.length);
     if (human.slice(0, shared).every((segment, i) => segment === other[i])) {
       const relation =

@@ -297,6 +297,7 @@ test('a human-label field mapped onto the text, teacher or id field (or inside i
     assert.deepEqual(document.lines, [A, B]);
   }
   assert.equal(humanFieldProblem(DEFAULT_FIELDS), null);
+  assert.equal(humanFieldProblem({ ...DEFAULT_FIELDS, human: 'a..b' }), "peerkd.fields.human: Invalid field path 'a..b': empty segment");
   assert.equal(
     humanFieldProblem({ ...DEFAULT_FIELDS, human: 'meta', text: 'meta.text' }),
     "the human label field 'meta' holds the text field 'meta.text' (peerkd.fields.text), so a label written there would overwrite it; set peerkd.fields.human to a field of its own",
