@@ -1,11 +1,12 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { assertNotSameFile, writeFileAtomic } from '../dataset/files';
+import { writeFileAtomic } from '../dataset/files';
+import { resolveRunsDir } from '../training/artifacts';
 import type { Services } from '../editor/services';
 import { datasetDocument, type RunState } from '../editor/runState';
 import { datasetTarget } from './datasetTarget';
 import { readSettings } from '../editor/settings';
-import { adviceAbove, exportReviewedText, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
+import { adviceAbove, assertExportTarget, exportReviewedText, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import type { LoadedRun } from '../editor/runState';
 
 /**
@@ -89,17 +90,18 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
     if (!target) {
       return;
     }
-    const sameFile = 'PeerKD: the export never overwrites the dataset itself; choose another file.';
     if (target.toString() === datasetUri.toString()) {
-      void vscode.window.showErrorMessage(sameFile);
+      void vscode.window.showErrorMessage('PeerKD: the export never overwrites the dataset itself; choose another file.');
       return;
     }
     if (target.scheme === 'file' && datasetUri.scheme === 'file') {
-      // The same file under another name (a symbolic link, another letter case, a hard link) is still the dataset.
+      // The same file under another name (a symbolic link, another letter case, a hard link) is still the dataset;
+      // PeerKD's own folder and the runs folder hold what the runs and the review read.
       try {
-        await assertNotSameFile(datasetUri.fsPath, target.fsPath);
+        const outputDir = readSettings(datasetUri).training.outputDir;
+        await assertExportTarget(datasetUri.fsPath, target.fsPath, resolveRunsDir(datasetUri.fsPath, outputDir || undefined));
       } catch (error) {
-        void vscode.window.showErrorMessage(`${sameFile} (${error instanceof Error ? error.message : String(error)})`);
+        void vscode.window.showErrorMessage(`PeerKD: no export: ${error instanceof Error ? error.message : String(error)}`);
         return;
       }
     }

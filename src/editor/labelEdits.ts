@@ -56,5 +56,5 @@ export async function createReviewSession(
   options: Omit<SessionOptions, 'humanField'> = {},
 ): Promise<ReviewSession> {
   const document = new DatasetReviewDocument(await datasetDocument(datasetUri), runState);
-  return new ReviewSession(run, document, { ...options, humanField: () => readSettings(datasetUri).fields.human });
+  return new ReviewSession(run, document, { ...options, humanField: () => readSettings(datasetUri).fields.human, fields: () => readSettings(datasetUri).fields });
 }

@@ -4,7 +4,10 @@
  * dataset core's byte-preserving edit, so key order, unknown fields and spacing survive; lines that are not rows
  * (invalid JSON, blank) are copied unchanged and counted. Plain TypeScript.
  */
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
 import { setFieldInLine } from '../dataset/edit';
+import { assertNotSameFile, assertOutsidePeerkdFolder } from '../dataset/files';
 import { forEachLine } from '../dataset/lines';
 import { DatasetParser } from '../dataset/parse';
 import type { FieldMapping } from '../dataset/types';
@@ -166,4 +169,22 @@ export function reviewedFileName(datasetFileName: string): string {
   const match = /^(.*?)(\.jsonl|\.ndjson|\.json)?$/i.exec(datasetFileName);
   const stem = match?.[1] || datasetFileName;
   return `${stem}.reviewed${match?.[2] ?? '.jsonl'}`;
+}
+
+/**
+ * Throws, naming the file, when the reviewed copy may not be written to `target`: it is the dataset itself (under
+ * another name too: a link, `..`), or inside PeerKD's own `.peerkd` folder or the dataset's runs folder (`runsDir`),
+ * whose run artefacts and caches the runs and the review read. An existing file elsewhere may be replaced (the save
+ * dialog asks first).
+ */
+export async function assertExportTarget(datasetPath: string, target: string, runsDir: string): Promise<void> {
+  await assertNotSameFile(datasetPath, target);
+  await assertOutsidePeerkdFolder(target);
+  const runs = path.resolve(runsDir);
+  const folder = path.dirname(path.resolve(target));
+  const folders = [folder, await fsp.realpath(folder).catch(() => folder)];
+  const realRuns = await fsp.realpath(runs).catch(() => runs);
+  if (folders.some((folder) => [runs, realRuns].some((dir) => folder === dir || folder.startsWith(dir + path.sep)))) {
+    throw new Error(`${target}: inside the runs folder ${runs} (its run artefacts); choose an output file elsewhere`);
+  }
 }

@@ -13,6 +13,11 @@ export function rowKey(id: string, occurrence: number, total: number): string {
   return total === 1 && !id.startsWith(ENCODED) ? id : `${ENCODED}${JSON.stringify([id, occurrence, total])}`;
 }
 
+/** True for the key of one of several rows that share an id: such rows are told apart by their order alone. */
+export function isSharedKey(key: string): boolean {
+  return key.startsWith(ENCODED);
+}
+
 /** The row identity (id) inside a key. */
 export function idOfKey(key: string): string {
   if (!key.startsWith(ENCODED)) {
@@ -44,13 +49,25 @@ export function assignRowKeys(ids: readonly string[]): string[] {
  * Why the row with `key` has no match in a document whose rows with each id are on `linesById`: shown when a
  * decision is refused.
  */
-export function unmatchedReason(key: string, linesById: ReadonlyMap<string, readonly number[]>): string {
+export function unmatchedReason(
+  key: string,
+  linesById: ReadonlyMap<string, readonly number[]>,
+  /** Said when no row has the id: the host says more for an identity that is a hash of the text (review/writes.ts). */
+  gone = 'the row is no longer in the file',
+): string {
   const id = idOfKey(key);
   const lines = linesById.get(id);
   if (!lines || lines.length === 0) {
-    return 'the row is no longer in the file';
+    return gone;
   }
   const runTotal = key.startsWith(ENCODED) ? (JSON.parse(key.slice(1)) as [string, number, number])[2] : 1;
+  if (lines.length === runTotal) {
+    // As many rows as in the run, but the review saw them in another order or with other text (ReviewSession).
+    return (
+      `the rows with id ${JSON.stringify(id)} (lines ${lines.join(', ')}) were moved or edited since the review began, so it cannot ` +
+      'tell which one this is; put them back as they were, or give each row its own id and run again'
+    );
+  }
   return (
     `id ${JSON.stringify(id)} is on ${lines.length === 1 ? 'line' : 'lines'} ${lines.join(', ')} now but on ${runTotal} ` +
     `row${runTotal === 1 ? '' : 's'} in the run, so it cannot tell which one this is; give each row its own id and run again`

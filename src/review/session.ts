@@ -10,6 +10,7 @@
  * skip) refreshes once itself.
  */
 import { MAX_LABEL_LENGTH } from '../dataset/labels';
+import type { FieldMapping } from '../dataset/types';
 import type { Prediction } from '../training/types';
 import {
   buildReviewRows,
@@ -27,10 +28,10 @@ import {
 import type { ReviewPlace } from './place';
 import { RERANK_EVERY, rerankQueue, reviewedSinceRun, type QueueRerank } from './queueRerank';
 import type { LabelProbability, RowView, ViewUpdate } from './protocol';
-import { assignRowKeys, idOfKey, unmatchedReason, type KeyedRows } from './rowKeys';
+import { assignRowKeys, idOfKey, isSharedKey, type KeyedRows } from './rowKeys';
 import { planUndo, UndoStack } from './undo';
 import { buildViewUpdate, changedRows, labelProbabilities, toRowView } from './view';
-import { planLabelWrites, type LabelWrite } from './writes';
+import { humanFieldProblem, planLabelWrites, whyUnmatched, type LabelWrite } from './writes';
 
 /** The dataset document as the session reads and writes it. */
 export interface ReviewDocument {
@@ -45,6 +46,8 @@ export interface ReviewDocument {
   /** Replaces whole 1-based lines as ONE edit (one step of the editor's undo); false when it was refused. */
   replaceLines(writes: readonly { line: number; text: string }[]): Promise<boolean>;
 }
+
+type DocumentRows = ReturnType<ReviewDocument['rows']>;
 
 /** What the session needs of a run. */
 export interface ReviewRun {
@@ -88,6 +91,8 @@ export interface UndoResult {
 export interface SessionOptions {
   /** The human-label field (settings can change while the session lives, so it is read at each write). */
   humanField: () => string;
+  /** The whole field mapping, read at each write: a human field that is also another field is refused (humanFieldProblem). */
+  fields?: () => FieldMapping;
   /** Receives each refresh; the panel posts it to the webview. */
   onUpdate?: (update: SessionUpdate) => void;
   filters?: ReviewFilters;
@@ -95,6 +100,11 @@ export interface SessionOptions {
   selectedRowId?: string | null;
   /** Rows skipped before this session began (a retrained run carries the user's place over, review/place.ts). */
   skipped?: Iterable<string>;
+  /**
+   * The undo history of the session this one replaces (a new run of the same dataset): a decision is a change of the
+   * document's lines, not of a run, so it stays undoable (carryOver).
+   */
+  undo?: UndoStack;
 }
 
 export class ReviewSession {
@@ -105,13 +115,22 @@ export class ReviewSession {
   private rowsByKey = new Map<string, ReviewRow>();
   private readonly predictionsByKey = new Map<string, Prediction>();
   private readonly skipped = new Set<string>();
-  private readonly undoStack = new UndoStack();
+  private readonly undoStack: UndoStack;
   private readonly onUpdate: ((update: SessionUpdate) => void) | undefined;
   private readonly keys: string[];
   /** The latest re-rank of the flagged queue (null: the run's order). */
   private reranked: QueueRerank | null = null;
   /** New human labels at the latest re-rank: the next comes RERANK_EVERY labels later. */
   private reviewedAtRerank = 0;
+  /**
+   * The text of each row that shares its id with other rows, as this session first saw it. Such rows are matched by
+   * their order among the rows with that id, so when one's text is not the text seen before (the rows were swapped,
+   * sorted, or one was edited) the key no longer names it for sure: the row is treated as not in the file.
+   */
+  private readonly sharedTexts = new Map<string, string | null>();
+  private lastRows: { raw: DocumentRows; matched: DocumentRows } | undefined;
+  /** The decisions, bulk accepts and undos in flight, one after another (exclusive). */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly run: ReviewRun,
@@ -122,6 +141,7 @@ export class ReviewSession {
     this.scrollTop = options.scrollTop ?? 0;
     this.selectedRowId = options.selectedRowId ?? null;
     this.onUpdate = options.onUpdate;
+    this.undoStack = options.undo ?? new UndoStack();
     for (const key of options.skipped ?? []) this.skipped.add(key);
     this.keys = assignRowKeys(run.predictions.map((prediction) => prediction.id));
     run.predictions.forEach((prediction, index) => this.predictionsByKey.set(this.keys[index], prediction));
@@ -135,6 +155,11 @@ export class ReviewSession {
   /** Where the user is (selected row, skips, the shown queue's order), for the next run of this dataset (review/place.ts). */
   place(): ReviewPlace {
     return { selected: this.selectedRowId, skipped: [...this.skipped], order: filterAndSort(this.rows(), this.filters, this.reranked?.scores).map((row) => row.key) };
+  }
+
+  /** What a session of the same dataset against a newer run takes over from this one: the undo history and the skips. */
+  carryOver(): { undo: UndoStack; skipped: string[] } {
+    return { undo: this.undoStack, skipped: [...this.skipped] };
   }
 
   /** The rows of every queue (flagged, unlabelled), in review order. */
@@ -186,8 +211,28 @@ export class ReviewSession {
     this.refresh();
   }
 
+  /** The document's rows by key, less the rows sharing an id that no longer read as this session first saw them. */
+  private documentRows(): DocumentRows {
+    const raw = this.document.rows();
+    if (this.lastRows?.raw === raw) return this.lastRows.matched;
+    let unsure: string[] | undefined;
+    for (const [key, row] of raw.byKey) {
+      if (!isSharedKey(key)) continue;
+      if (!this.sharedTexts.has(key)) this.sharedTexts.set(key, row.text);
+      else if (this.sharedTexts.get(key) !== row.text) (unsure ??= []).push(key);
+    }
+    let matched = raw;
+    if (unsure) {
+      const byKey = new Map(raw.byKey);
+      for (const key of unsure) byKey.delete(key);
+      matched = { byKey, linesById: raw.linesById };
+    }
+    this.lastRows = { raw, matched };
+    return matched;
+  }
+
   private rebuild(): ReviewRow[] {
-    const rows = buildReviewRows(this.run.predictions, this.document.rows().byKey, { minProbability: 0, skipped: this.skipped, unlabelled: true });
+    const rows = buildReviewRows(this.run.predictions, this.documentRows().byKey, { minProbability: 0, skipped: this.skipped, unlabelled: true });
     const changed = changedRows(this.rowsByKey, rows);
     this.rowsByKey = new Map(rows.map((row) => [row.key, row]));
     // Every RERANK_EVERY new human labels (the panel's decisions, a bulk accept, labels typed in the editor), the
@@ -199,7 +244,7 @@ export class ReviewSession {
   }
 
   /** The human label of a row in the document now; undefined when the row left the file. */
-  private readonly humanNow = (key: string): string | null | undefined => this.document.rows().byKey.get(key)?.human;
+  private readonly humanNow = (key: string): string | null | undefined => this.documentRows().byKey.get(key)?.human;
 
   /**
    * Re-ranks the flagged queue with the human labels given so far (src/review/queueRerank.ts): only the order
@@ -227,7 +272,22 @@ export class ReviewSession {
    * Writes the human label a decision means for one row (by key). Works on any row the run predicted, flagged or not,
    * so the quick fixes decide through here too. A skip writes nothing and marks the row for this session.
    */
-  async decide(key: string, decision: Decision): Promise<DecisionResult> {
+  decide(key: string, decision: Decision): Promise<DecisionResult> {
+    return this.exclusive(() => this.decideNow(key, decision));
+  }
+
+  /**
+   * Runs `action` after every decision, bulk accept and undo asked for before it has finished. Each plans its edit on
+   * the document its predecessor left (the editor refuses an edit planned on an older version, so decisions taken in
+   * quick succession were refused) and pushes its undo entry in the order the user asked.
+   */
+  private exclusive<T>(action: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(action);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async decideNow(key: string, decision: Decision): Promise<DecisionResult> {
     const prediction = this.predictionsByKey.get(key);
     if (!prediction) {
       return { status: 'refused', message: `the latest run has no prediction for row '${idOfKey(key)}'` };
@@ -241,17 +301,18 @@ export class ReviewSession {
       this.refresh();
       return { status: 'done', note: null };
     }
-    await this.document.open();
-    const documentRow = this.document.rows().byKey.get(key);
+    const refusal = await this.prepareWrite();
+    // Nothing awaits from here to the edit: the row read is the row written, as the document is now.
+    const documentRow = this.documentRows().byKey.get(key);
     if (!documentRow) {
-      return { status: 'refused', message: `row '${idOfKey(key)}' not labelled: ${unmatchedReason(key, this.document.rows().linesById)}` };
+      return { status: 'refused', message: `row '${idOfKey(key)}' not labelled: ${whyUnmatched(key, this.documentRows().linesById)}` };
     }
     const row = { teacher: documentRow.teacher, suggested: prediction.suggested };
     const label = labelForDecision(row, decision);
     if (label === null) {
       return { status: 'refused', message: `row '${idOfKey(key)}' has no teacher label to keep`, noTeacher: true };
     }
-    const result = await this.write([{ rowId: key, label }], describeDecision(row, label));
+    const result = refusal !== null ? { written: 0, failed: [{ rowId: key, reason: refusal }] } : await this.applyWrites([{ rowId: key, label }], describeDecision(row, label));
     if (result.failed.length > 0) {
       return { status: 'refused', message: `could not label row '${idOfKey(key)}': ${result.failed[0].reason}` };
     }
@@ -263,21 +324,57 @@ export class ReviewSession {
     return rowsForBulkAccept(this.rows(), minProbability, this.filters.queue);
   }
 
-  /** Accepts the suggestion on these rows as one edit and one undo step. */
-  async bulkAccept(rows: readonly ReviewRow[]): Promise<WriteResult> {
-    return this.write(
-      rows.map((row) => ({ rowId: row.key, label: row.suggested })),
-      `Bulk accept (${rows.length} rows)`,
-    );
+  /**
+   * Accepts the suggestion on these rows as one edit and one undo step. The rows were chosen before the user confirmed
+   * (bulkAcceptRows, then a modal dialog): one that has a human label by now (typed in the editor, written by another
+   * program) keeps it and is reported as failed, never overwritten.
+   */
+  bulkAccept(rows: readonly ReviewRow[]): Promise<WriteResult> {
+    return this.exclusive(() => this.bulkAcceptNow(rows));
   }
 
-  private async write(writes: readonly LabelWrite[], description: string): Promise<WriteResult> {
-    await this.document.open();
-    const refusal = await this.document.writeRefusal();
+  private async bulkAcceptNow(rows: readonly ReviewRow[]): Promise<WriteResult> {
+    const refusal = await this.prepareWrite();
     if (refusal !== null) {
-      return { written: 0, failed: writes.map((write) => ({ rowId: write.rowId, reason: refusal })) };
+      return { written: 0, failed: rows.map((row) => ({ rowId: row.key, reason: refusal })) };
     }
-    const plan = planLabelWrites(this.document.rows(), (line) => this.document.lineText(line), this.options.humanField(), writes);
+    // Nothing awaits from here to the edit: the labels checked are the labels as the edit finds them.
+    const now = this.documentRows().byKey;
+    const labelledSince: WriteResult['failed'] = [];
+    const writes: LabelWrite[] = [];
+    for (const row of rows) {
+      const human = now.get(row.key)?.human ?? null;
+      if (human !== null) {
+        labelledSince.push({ rowId: row.key, reason: `it has the human label '${human}' now, which is left as it is` });
+      } else {
+        writes.push({ rowId: row.key, label: row.suggested });
+      }
+    }
+    const result = await this.applyWrites(writes, `Bulk accept (${writes.length} rows)`);
+    return { written: result.written, failed: [...labelledSince, ...result.failed] };
+  }
+
+  /**
+   * Opens the document and asks whether it may be written: the reason when not (a file deleted or renamed while its
+   * document was closed cannot be opened again), else null.
+   */
+  private async prepareWrite(): Promise<string | null> {
+    try {
+      await this.document.open();
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
+    const fields = this.options.fields?.();
+    const fieldProblem = fields ? humanFieldProblem({ ...fields, human: this.options.humanField() }) : null;
+    return fieldProblem ?? this.document.writeRefusal();
+  }
+
+  /**
+   * Plans and applies the writes against the document as it is now, as one edit and one undo step. Called with no
+   * await between reading the rows and this call, so that the plan is made on the text the caller checked.
+   */
+  private async applyWrites(writes: readonly LabelWrite[], description: string): Promise<WriteResult> {
+    const plan = planLabelWrites(this.documentRows(), (line) => this.document.lineText(line), this.options.humanField(), writes);
     if (plan.writes.length > 0) {
       // On the stack before the edit: the edit's change event may refresh the panel before applying resolves.
       const entry = { description, changes: plan.writes.map(({ rowId, before, after }) => ({ rowId, before, after })), skippedRowIds: [] };
@@ -292,7 +389,16 @@ export class ReviewSession {
   }
 
   /** Undoes the session's last decision: puts back each line that still reads as the decision left it. */
-  async undo(): Promise<UndoResult> {
+  undo(): Promise<UndoResult> {
+    return this.exclusive(() => this.undoNow());
+  }
+
+  private async undoNow(): Promise<UndoResult> {
+    if (this.undoStack.size === 0) {
+      return { undone: false, description: '', conflicts: [], applied: true, focusRowId: null };
+    }
+    // Opened first: when it cannot be (deleted, renamed), the error is the answer and the entry stays.
+    await this.document.open();
     const entry = this.undoStack.pop();
     if (!entry) {
       return { undone: false, description: '', conflicts: [], applied: true, focusRowId: null };
@@ -300,12 +406,11 @@ export class ReviewSession {
     for (const rowId of entry.skippedRowIds) {
       this.skipped.delete(rowId);
     }
-    await this.document.open();
-    const rows = this.document.rows();
+    const rows = this.documentRows();
     const plan = planUndo(entry, (rowId) => {
       const row = rows.byKey.get(rowId);
       return row ? { line: row.line, text: this.document.lineText(row.line) } : undefined;
-    });
+    }, (rowId) => whyUnmatched(rowId, rows.linesById));
     const applied = plan.writes.length === 0 || (await this.document.replaceLines(plan.writes));
     if (plan.writes.length === 0) {
       // Nothing in the document changed (a skip): no change event will come, so refresh here.
@@ -334,7 +439,7 @@ export class ReviewSession {
 
   /** The current 1-based line of a row in the document, or undefined when it left the file. */
   lineOf(key: string): number | undefined {
-    return this.document.rows().byKey.get(key)?.line;
+    return this.documentRows().byKey.get(key)?.line;
   }
 }
 

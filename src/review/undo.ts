@@ -75,12 +75,16 @@ export interface UndoPlan {
 export function planUndo(
   entry: UndoEntry,
   locate: (rowId: string) => { line: number; text: string } | undefined,
+  /** Why a row that `locate` cannot find is not in the file as the decision left it (e.g. its id is repeated now). */
+  missingReason: (rowId: string) => string = () => 'the row is no longer in the file',
 ): UndoPlan {
   const plan: UndoPlan = { writes: [], conflicts: [] };
   for (const change of entry.changes) {
     const current = locate(change.rowId);
     if (!current) {
-      plan.conflicts.push({ rowId: change.rowId, reason: 'the row is no longer in the file' });
+      plan.conflicts.push({ rowId: change.rowId, reason: missingReason(change.rowId) });
+    } else if (current.text === change.before) {
+      // Already undone (the editor's Ctrl+Z, or the same text typed back): nothing to write, nothing to warn about.
     } else if (current.text !== change.after) {
       plan.conflicts.push({ rowId: change.rowId, reason: `line ${current.line} was edited since` });
     } else {

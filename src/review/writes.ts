@@ -3,7 +3,10 @@
  * Plain TypeScript; src/editor/labelEdits.ts turns the plan into one WorkspaceEdit.
  */
 import { setFieldInLine } from '../dataset/edit';
-import { unmatchedReason, type KeyedRows } from './rowKeys';
+import { splitFieldPath, TEXT_IDENTITY_PREFIX } from '../dataset/fields';
+import type { FieldMapping } from '../dataset/types';
+import { fieldValueRange } from './locate';
+import { idOfKey, unmatchedReason, type KeyedRows } from './rowKeys';
 
 export interface LabelWrite {
   /** The row's key (src/review/rowKeys.ts). */
@@ -25,6 +28,66 @@ export interface LabelWritePlan {
 }
 
 /**
+ * Why the row with `key` matches no row of the document now (unmatchedReason), saying so plainly for a row without
+ * an id, whose identity is a hash of its text: after its text was edited it is another row.
+ */
+export function whyUnmatched(key: string, linesById: ReadonlyMap<string, readonly number[]>): string {
+  return unmatchedReason(
+    key,
+    linesById,
+    idOfKey(key).startsWith(TEXT_IDENTITY_PREFIX)
+      ? 'no row has its text any more (a row without an id field is known by its text, so a row whose text was edited counts as a new row; give rows ids to edit their text)'
+      : undefined,
+  );
+}
+
+const OTHER_FIELDS = ['text', 'teacher', 'id', 'teacherConfidence'] as const;
+
+/**
+ * Why human labels may not be written into `fields.human`: it is the text, teacher, id or teacher-confidence field
+ * too, or inside or around one of them (a decision would overwrite what the row says there, or change its identity);
+ * null when it is a field of its own.
+ */
+export function humanFieldProblem(fields: FieldMapping): string | null {
+  let human: string[];
+  try {
+    human = splitFieldPath(fields.human);
+  } catch (error) {
+    return `peerkd.fields.human: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  for (const name of OTHER_FIELDS) {
+    let other: string[];
+    try {
+      other = splitFieldPath(fields[name]);
+    } catch {
+      continue; // Not a path the parser can read either: it names no field a label could overwrite.
+    }
+    const shared = Math.min(human.length, other.length);
+    if (human.slice(0, shared).every((segment, i) => segment === other[i])) {
+      const relation =
+        human.length === other.length ? `is also the ${name} field` : human.length > other.length ? `is inside the ${name} field` : `holds the ${name} field '${fields[name]}'`;
+      return `the human label field '${fields.human}' ${relation} (peerkd.fields.${name}), so a label written there would overwrite it; set peerkd.fields.human to a field of its own`;
+    }
+  }
+  return null;
+}
+
+const SHOWN_VALUE_LENGTH = 80;
+
+/**
+ * The value the human field of `lineText` holds when it is not a label (a number, a boolean, an array or an object:
+ * the dataset core ignores it and reports it), as written, clipped; undefined when the field is absent, null or a
+ * string. A decision never writes over such a value: the user put it there, and the panel never showed it.
+ */
+function notALabel(lineText: string, humanField: string): string | undefined {
+  const range = fieldValueRange(lineText, humanField);
+  if (!range) return undefined;
+  const raw = lineText.slice(range.start, range.end);
+  if (raw === 'null' || raw.startsWith('"')) return undefined;
+  return raw.length > SHOWN_VALUE_LENGTH ? `${raw.slice(0, SHOWN_VALUE_LENGTH)}…` : raw;
+}
+
+/**
  * Plans writing each label into the human field of its row's line. A key that matches no row of the document now
  * (the row is gone, or the rows sharing its id changed) is refused with the reason: never written to another row.
  */
@@ -39,13 +102,21 @@ export function planLabelWrites(
   for (const write of writes) {
     const row = rows.byKey.get(write.rowId);
     if (!row) {
-      plan.failed.push({ rowId: write.rowId, reason: unmatchedReason(write.rowId, rows.linesById) });
+      plan.failed.push({ rowId: write.rowId, reason: whyUnmatched(write.rowId, rows.linesById) });
       continue;
     }
     if (seenLines.has(row.line)) {
       continue;
     }
     const before = lineText(row.line);
+    const held = notALabel(before, humanField);
+    if (held !== undefined) {
+      plan.failed.push({
+        rowId: write.rowId,
+        reason: `line ${row.line}: the human label field '${humanField}' holds ${held}, which is not a label (a string); a decision does not write over it, edit the line by hand`,
+      });
+      continue;
+    }
     let after: string;
     try {
       after = setFieldInLine(before, humanField, write.label);

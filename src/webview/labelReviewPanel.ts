@@ -184,8 +184,10 @@ export class LabelReviewPanel {
       this.seed = sameDataset
         ? current
         : { filters: this.datasetUri ? DEFAULT_FILTERS : current.filters, scrollTop: 0, selectedRowId: current.selectedRowId };
+      // A newer run of this dataset (a retrain, the CLI) keeps the undo history and the skips of the session it replaces.
+      const previous = sameDataset ? this.session?.carryOver() : undefined;
       // A retrained run of this dataset opens where the user was: the same row or the next one still to review, skips kept.
-      let skipped: Iterable<string> = [];
+      let skipped: Iterable<string> = previous?.skipped ?? [];
       const pending = this.pendingPlace.peek();
       if (sameDataset && run && pending && pending.runId !== run.runId) {
         this.pendingPlace.take();
@@ -197,7 +199,7 @@ export class LabelReviewPanel {
         focusRowId ??= carried.selected ?? undefined;
       }
       this.session = run
-        ? await createReviewSession(this.runState, datasetUri, run, { ...this.seed, skipped, onUpdate: (update) => this.postUpdate(update) })
+        ? await createReviewSession(this.runState, datasetUri, run, { ...this.seed, skipped, undo: previous?.undo, onUpdate: (update) => this.postUpdate(update) })
         : undefined;
     }
     this.datasetUri = datasetUri;

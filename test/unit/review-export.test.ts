@@ -1,7 +1,10 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
-import { adviceAbove, exportReviewedText, finalLabelOf, parseAdviceThreshold, reviewedFileName, type ExportOptions } from '../../src/review/export';
+import { adviceAbove, assertExportTarget, exportReviewedText, finalLabelOf, parseAdviceThreshold, reviewedFileName, type ExportOptions } from '../../src/review/export';
 import type { Prediction } from '../../src/training/types';
 
 function prediction(id: string, suggested: string, p: number, teacher: string | null = 'World'): Prediction {
@@ -164,5 +167,26 @@ test('the advice threshold is the user\'s: a probability or a percentage, never 
   assert.equal(parseAdviceThreshold('1'), 1);
   for (const bad of ['', '  ', '0', '1.5', '150%', '-0.2', 'abc', '0.9x', 'NaN']) {
     assert.equal(typeof parseAdviceThreshold(bad), 'string', `'${bad}' is refused`);
+  }
+});
+
+test('the copy never goes over the dataset (under any name) nor into PeerKD\'s own folder or the runs folder', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-export-target-'));
+  try {
+    const data = path.join(dir, 'data.jsonl');
+    fs.writeFileSync(data, '{"id":"a","text":"t"}\n');
+    fs.symlinkSync(data, path.join(dir, 'link.jsonl'));
+    const runs = path.join(dir, 'my-runs');
+    await assert.rejects(assertExportTarget(data, data, runs), /data\.jsonl is the input file/);
+    await assert.rejects(assertExportTarget(data, path.join(dir, 'link.jsonl'), runs), /link\.jsonl is the input file/);
+    await assert.rejects(assertExportTarget(data, path.join(dir, '.peerkd', 'runs', 'r', 'predictions.jsonl'), runs), /inside PeerKD's own \.peerkd folder/);
+    await assert.rejects(assertExportTarget(data, path.join(dir, '.peerkd', 'data.reviewed.jsonl'), runs), /inside PeerKD's own \.peerkd folder/);
+    await assert.rejects(assertExportTarget(data, path.join(runs, 'run-1', 'predictions.jsonl'), runs), /inside the runs folder .*my-runs/);
+    // Elsewhere, an existing file included (the save dialog asked before replacing it), is fine.
+    fs.writeFileSync(path.join(dir, 'data.reviewed.jsonl'), 'old\n');
+    await assertExportTarget(data, path.join(dir, 'data.reviewed.jsonl'), runs);
+    await assertExportTarget(data, path.join(dir, 'my-runs.jsonl'), runs);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
