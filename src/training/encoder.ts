@@ -120,6 +120,23 @@ export async function resolveEncoder(choice: EncoderChoice, environment: Encoder
   }
 }
 
+/**
+ * Refuses an encoder's answer holding a value that is not a finite number (NaN or ±Infinity would make the corpus
+ * standardisation, and so every row's features, NaN), naming the row (1-based among the texts) and its text.
+ */
+function assertFinite(encoder: TextEncoder, values: Float32Array, texts: readonly string[], rowOf: (i: number) => number): void {
+  const { dims } = encoder;
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isFinite(values[i])) continue;
+    const row = rowOf(Math.floor(i / dims));
+    const text = texts[row];
+    throw new Error(
+      `encoder ${encoder.name} gave a value that is not a finite number for row ${row + 1} (value ${(i % dims) + 1} of ${dims}, ` +
+        `text ${JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text)}); its batch is not cached: choose another encoder (--encoder, peerkd.training.encoder)`,
+    );
+  }
+}
+
 /** Rows a fast (uncached) encoder encodes at once: a million rows still report progress and can be cancelled. */
 const ENCODE_BLOCK_ROWS = 8192;
 
@@ -144,6 +161,7 @@ export async function encodeTexts(
       const block = texts.slice(from, from + ENCODE_BLOCK_ROWS);
       const values = await encoder.encode(block);
       if (values.length !== block.length * dims) throw new Error(`encoder ${encoder.name} returned ${values.length} values for ${block.length} texts × ${dims} dims`);
+      assertFinite(encoder, values, texts, (i) => from + i);
       out.set(values, from * dims);
       onProgress?.(from + block.length, texts.length);
     }
@@ -167,6 +185,7 @@ export async function encodeTexts(
       const rows = missing.slice(from, from + batch);
       const values = await encoder.encode(rows.map((r) => texts[r]));
       if (values.length !== rows.length * dims) throw new Error(`encoder ${encoder.name} returned ${values.length} values for ${rows.length} texts × ${dims} dims`);
+      assertFinite(encoder, values, texts, (i) => rows[i]);
       rows.forEach((r, i) => {
         const vector = values.subarray(i * dims, (i + 1) * dims);
         out.set(vector, r * dims);

@@ -401,6 +401,12 @@ export function parseTokenizer(file: string, json: string): Tokenizer {
         fail(`added_tokens[${i}] must have a string content and a non-negative integer id`);
       }
       const token = entry as Json;
+      // The tokenizers crate keeps the model's id for a token its vocabulary has (and warns); an id of its own here
+      // would be emitted for the token, past the rows the vectors were made for (the two files disagree).
+      const modelId = model.vocab.get(token.content as string);
+      if (modelId !== undefined && modelId !== token.id) {
+        fail(`added_tokens[${i}] gives ${JSON.stringify(token.content)} the id ${token.id as number}, but model.vocab gives it ${modelId}: the file contradicts itself`);
+      }
       added.push({
         id: token.id as number,
         content: token.content as string,
