@@ -19,6 +19,7 @@ import { parseEncoderChoice, type BackendPreference } from './types';
 import { labelRecord } from './labelRecord';
 import { encodeTexts, resolveEncoder, standardise, type DenseStandardiser, type EncoderEnvironment } from './encoder';
 import { EmbeddingCache } from './embeddingCache';
+import { parseEndpointVersion } from './encoders/endpoint';
 
 export const MODEL_FORMAT = 'peerkd-fasttext-v1';
 /** A model whose head also reads a pretrained embedding (older builds refuse it by its format instead of misreading it). */
@@ -364,7 +365,17 @@ export async function loadModel(dir: string, backend: BackendPreference = 'auto'
     // Through the environment's cache (predict: the one next to the input, which distill filled for the same file; an
     // endpoint's rows embedded in training are not sent again).
     const cache = environment.cacheDir && encoder.cacheable ? EmbeddingCache.open(environment.cacheDir, encoder) : undefined;
-    denseFeatures = async (texts) => ({ dims: denseDim, values: standardise(standardiser, (await encodeTexts(encoder, texts, cache)).values) });
+    denseFeatures = async (texts) => {
+      let encoded;
+      try {
+        encoded = await encodeTexts(encoder, texts, cache);
+      } catch (error) {
+        if (environment.signal?.aborted) throw error;
+        // The rows are not predicted from the words alone: the model was trained on words and vectors.
+        throw new ModelFileError(modelPath, `the model's encoder ${describeModelEncoder(denseMeta)} could not embed the rows to predict: ${errorText(error)}${encoderHint(denseMeta)}`);
+      }
+      return { dims: denseDim, values: standardise(standardiser, encoded.values) };
+    };
   }
 
   return {
@@ -376,6 +387,19 @@ export async function loadModel(dir: string, backend: BackendPreference = 'auto'
       return texts.map((_, row) => toPrediction(labels, probabilities, row));
     },
   };
+}
+
+/** `endpoint (http://…/v1, model m)` for an endpoint, else the encoder's name. */
+function describeModelEncoder(meta: NonNullable<PeerkdMetadata['dense']>): string {
+  const endpoint = meta.name === 'endpoint' ? parseEndpointVersion(meta.version) : undefined;
+  return endpoint ? `endpoint (${endpoint.baseUrl}, model ${endpoint.model})` : meta.name;
+}
+
+/** What else the user can do when the model's encoder fails: for an endpoint, name another server with the same model. */
+function encoderHint(meta: NonNullable<PeerkdMetadata['dense']>): string {
+  return meta.name === 'endpoint'
+    ? '; or give --encoder-base-url and --encoder-model of a server with the same model (editor: peerkd.encoder.baseUrl and peerkd.encoder.model)'
+    : '';
 }
 
 /** The encoder a saved model names, exactly (name, version, dims), or a clear error naming the model. */

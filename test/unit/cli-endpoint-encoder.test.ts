@@ -124,6 +124,33 @@ test('peerkd predict with a model whose model.json names an endpoint the user di
   assert.equal(server.embeddingsRequests().length, 1);
 });
 
+test('peerkd predict with a model whose endpoint is down: exit 1, the error names model.json and says to start the server or name another; no words-only prediction', async () => {
+  const latest = await readLatestRun(dataset);
+  assert.ok(latest);
+  const down = await startFakeOpenAi(() => ({ status: 500 }));
+  await down.close();
+  const copy = join(folder, 'endpoint-down-run');
+  await cp(latest.runDir, copy, { recursive: true });
+  const modelJson = join(copy, 'model', 'model.json');
+  const model = JSON.parse(await readFile(modelJson, 'utf8')) as { userDefinedMetadata: { peerkd: { dense: { version: string } } } };
+  model.userDefinedMetadata.peerkd.dense.version = endpointVersion(down.baseUrl, 'fake-embed', 16);
+  await writeFile(modelJson, JSON.stringify(model));
+  await writeFile(join(folder, 'unseen.jsonl'), JSON.stringify({ id: 'u1', text: 'a text no run has embedded' }) + '\n');
+  const { code, stdout, stderr } = await runCli(['predict', copy, 'unseen.jsonl', '--backend', 'cpu'], folder, env);
+  assert.equal(code, 1, stderr);
+  assert.equal(stdout, '', 'no prediction from the words alone');
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  assert.match(
+    stderr,
+    new RegExp(
+      `^peerkd predict: ${escape(modelJson)}: the model's encoder endpoint \\(${escape(down.baseUrl)}, model fake-embed\\) could not embed the rows to predict: ` +
+        `.*ECONNREFUSED.*; check that the server at ${escape(down.baseUrl)} is running and reachable .*; or give --encoder-base-url and --encoder-model of a server with the same model`,
+    ),
+  );
+  assert.ok(!/^\s+at /m.test(stderr), `no stack frames: ${stderr}`);
+  assert.ok(!stderr.includes(KEY));
+});
+
 test('peerkd distill --encoder endpoint against a server without embeddings: a clear error, exit 1, no run left, no key shown', async () => {
   server.setEmbeddingsHandler(undefined);
   const before = await readLatestRun(dataset);

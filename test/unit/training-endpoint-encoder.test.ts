@@ -392,3 +392,23 @@ test('endpoint: a same-origin redirect to a /files/…/content path does not lif
     await new Promise((resolve) => hostile.close(resolve));
   }
 });
+
+test('endpoint: a 200 with an HTML page (a web UI at the base URL, not its API) says so and what to check; a server that does not answer says to check it runs', async () => {
+  const encoder = await open({}, { dimensions: 16 });
+  const page = '<!DOCTYPE html>\n<html><head><title>Open WebUI</title><style>body{}</style></head><body><div id="app">Loading…</div></body></html>';
+  server.setEmbeddingsHandler(() => ({ raw: page, headers: { 'content-type': 'text/html; charset=utf-8' } }));
+  const url = `${server.baseUrl}/embeddings`.replace(/[.]/g, '\\.');
+  const base = server.baseUrl.replace(/[.]/g, '\\.');
+  await rejects(
+    encoder.encode(['x']),
+    new RegExp(`^encoder endpoint: ${url} returned an HTML page, not JSON \\("Loading…"\\): check that ${base} is the base URL of the server's OpenAI-compatible API \\(usually ending in /v1\\)`),
+  );
+
+  const closed = await startFakeOpenAi(() => ({ status: 500 }));
+  await closed.close();
+  const closedBase = closed.baseUrl.replace(/[.]/g, '\\.');
+  await rejects(
+    resolveEncoder('endpoint', { endpoint: { baseUrl: closed.baseUrl, model: 'm', maxRetries: 0 } }),
+    new RegExp(`failed after 1 attempt\\(s\\): TypeError: fetch failed \\(.*ECONNREFUSED.*\\); check that the server at ${closedBase} is running and reachable`),
+  );
+});

@@ -176,6 +176,15 @@ export function parseEmbeddings(text: string, count: number, dims: number | unde
   try {
     body = JSON.parse(text);
   } catch {
+    // A web UI at the base URL (Open WebUI, a proxy's login page) answers any path with a page and 200.
+    if (/^\s*</.test(text)) {
+      const words = stripMarkup(text).replace(/\s+/g, ' ').trim();
+      const base = url.replace(/\/embeddings$/, '');
+      throw fail(
+        `an HTML page, not JSON (${JSON.stringify(words.length > 80 ? `${words.slice(0, 80)}…` : words)}): check that ${base} is the base URL of the server's ` +
+          'OpenAI-compatible API (usually ending in /v1), in peerkd.encoder.baseUrl / --encoder-base-url',
+      );
+    }
     throw fail('an answer that is not JSON');
   }
   const data = (body as { data?: unknown } | null)?.data;
@@ -382,7 +391,9 @@ class EmbeddingsClient {
           : `${describeError(error, environment.apiKey)}${cause instanceof Error ? ` (${describeError(cause, environment.apiKey)})` : ''}`;
       }
       if (attempt >= settings.maxRetries) {
-        throw new EndpointError(`${url} failed after ${attempt + 1} attempt(s): ${this.redact(problem)}`);
+        // No answer at all (refused, unknown host, timed out): the server is down or the URL wrong, which the user can check.
+        const check = response === undefined ? `; check that the server at ${settings.baseUrl} is running and reachable (peerkd.encoder.baseUrl / --encoder-base-url)` : '';
+        throw new EndpointError(`${url} failed after ${attempt + 1} attempt(s): ${this.redact(problem)}${check}`);
       }
       attempt += 1;
       this.stats.retries += 1;
