@@ -44,6 +44,8 @@ export interface LoadedModel {
   /** The encoder the model needs next to the words, or null. */
   encoder: { name: string; version: string } | null;
   predict(texts: string[]): Promise<ModelPrediction[]>;
+  /** `file:line: problem` for each line of the embedding cache that was skipped, and whether the cache was off; for the log. */
+  describeCacheProblems(): string[];
 }
 
 interface PeerkdMetadata {
@@ -359,12 +361,13 @@ export async function loadModel(dir: string, backend: BackendPreference = 'auto'
   // Compact: the stored rows and their buckets, not a buckets × dim table.
   const weights: StudentWeights = { buckets, dim, denseDim, classes, embedding: rows, kernel, bias, rowBuckets: indices };
   let denseFeatures: ((texts: string[]) => Promise<{ dims: number; values: Float32Array }>) | undefined;
+  let cache: EmbeddingCache | undefined;
   if (denseMeta) {
     const encoder = await resolveModelEncoder(denseMeta, modelPath, environment);
     const standardiser: DenseStandardiser = { encoder: { name: denseMeta.name, version: denseMeta.version, dims: denseDim }, mean: Float32Array.from(denseMeta.mean), scale: Float32Array.from(denseMeta.scale) };
     // Through the environment's cache (predict: the one next to the input, which distill filled for the same file; an
     // endpoint's rows embedded in training are not sent again).
-    const cache = environment.cacheDir && encoder.cacheable ? EmbeddingCache.open(environment.cacheDir, encoder) : undefined;
+    cache = environment.cacheDir && encoder.cacheable ? EmbeddingCache.open(environment.cacheDir, encoder) : undefined;
     denseFeatures = async (texts) => {
       let encoded;
       try {
@@ -386,6 +389,7 @@ export async function loadModel(dir: string, backend: BackendPreference = 'auto'
       const probabilities = predictStudent(weights, transform(featurizer, texts), denseFeatures ? await denseFeatures(texts) : undefined);
       return texts.map((_, row) => toPrediction(labels, probabilities, row));
     },
+    describeCacheProblems: () => cache?.describeProblems() ?? [],
   };
 }
 

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { readLatestRun } from '../../src/training/artifacts';
 import { endpointVersion } from '../../src/training/encoders/endpoint';
+import { EmbeddingCache } from '../../src/training/embeddingCache';
 import { repoRoot, runCli, tempFolder } from '../fixtures/training/build';
 import { embeddingsHandler, hashedBagOfWords, startFakeOpenAi, type FakeOpenAiServer } from '../support/fakeOpenAiServer';
 
@@ -149,6 +150,27 @@ test('peerkd predict with a model whose endpoint is down: exit 1, the error name
   );
   assert.ok(!/^\s+at /m.test(stderr), `no stack frames: ${stderr}`);
   assert.ok(!stderr.includes(KEY));
+});
+
+test('peerkd predict reports the damaged lines of the embedding cache it reads (file:line), as distill does, and still predicts', async () => {
+  const latest = await readLatestRun(dataset);
+  assert.ok(latest);
+  const elsewhere = join(folder, 'damaged-cache');
+  const cacheDir = join(elsewhere, '.peerkd', 'embedding-cache');
+  await mkdir(cacheDir, { recursive: true });
+  await cp(join(folder, '.peerkd', 'embedding-cache'), cacheDir, { recursive: true });
+  // The cache of the model's endpoint (the folder also holds the one of the 0.0.0.0 test).
+  const cacheFile = EmbeddingCache.open(cacheDir, { name: 'endpoint', version: endpointVersion(server.baseUrl, 'fake-embed', 16), dims: 16 }).file;
+  const lines = (await readFile(cacheFile, 'utf8')).split('\n');
+  lines.splice(2, 0, '{"k": "damaged');
+  await writeFile(cacheFile, lines.join('\n'));
+  const rows = (await readFile(dataset, 'utf8')).split('\n').filter(Boolean).slice(0, 5);
+  await writeFile(join(elsewhere, 'rows.jsonl'), rows.join('\n') + '\n');
+  server.setEmbeddingsHandler(embeddingsHandler(oracle));
+  const { code, stdout, stderr } = await runCli(['predict', latest.runDir, 'rows.jsonl', '--backend', 'cpu'], elsewhere, env);
+  assert.equal(code, 0, stderr);
+  assert.equal(stdout.trim().split('\n').length, 5);
+  assert.ok(stderr.includes(`warning: ${cacheFile}:3: not valid JSON; entry ignored\n`), stderr);
 });
 
 test('peerkd distill --encoder endpoint against a server without embeddings: a clear error, exit 1, no run left, no key shown', async () => {
