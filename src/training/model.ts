@@ -417,7 +417,11 @@ async function resolveModelEncoder(meta: NonNullable<PeerkdMetadata['dense']>, m
     throw new ModelFileError(modelPath, `the model was trained with encoder ${meta.name} (${meta.version}), which is not available here: ${errorText(error)}`);
   }
   if (encoder.version !== meta.version || encoder.dims !== meta.dims) {
-    throw new ModelFileError(modelPath, `the model was trained with encoder ${meta.name} ${meta.version} (${meta.dims} dims), but this installation has ${encoder.version} (${encoder.dims} dims)`);
+    throw new ModelFileError(
+      modelPath,
+      `the model was trained with encoder ${meta.name} ${meta.version} (${meta.dims} dims), but this installation has ${encoder.version} (${encoder.dims} dims), ` +
+        'whose vectors differ from those the model learnt: put back the encoder it was trained with, or train a new model with this one (peerkd distill)',
+    );
   }
   return encoder;
 }
