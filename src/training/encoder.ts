@@ -48,6 +48,13 @@ export interface TextEncoder {
   readonly padsToLongest?: boolean;
   /** Ends what an encoding started beyond the encoder itself (use-lite's threads); encodeTexts calls it when done, failed or cancelled. */
   release?(): Promise<void>;
+  /**
+   * A text the encoder encoded while opening (the endpoint's size probe) and the vector it got. A server can replace
+   * the model behind the same name (`ollama pull`), which the version cannot see: encodeTexts compares this vector
+   * with the one the cache holds for the text, and refuses a cache of another model instead of mixing its vectors
+   * with new ones (checkWitness).
+   */
+  readonly witness?: { text: string; vector: Float32Array };
 }
 
 import { parseEncoderChoice, type EncoderChoice } from './types';
@@ -137,6 +144,42 @@ function assertFinite(encoder: TextEncoder, values: Float32Array, texts: readonl
   }
 }
 
+/**
+ * Cosine similarity below which the witness's cached vector is another model's: a server that is not bit-for-bit
+ * deterministic (batching on a GPU) stays above 0.999; another model, or another quantisation of it, falls well below.
+ */
+const WITNESS_MIN_COSINE = 0.99;
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return aa === 0 && bb === 0 ? 1 : dot / Math.sqrt(aa * bb);
+}
+
+/** The encoder's witness against the cache: appended when the cache has none, refused when the cache has another vector. */
+function checkWitness(encoder: TextEncoder, cache: EmbeddingCache): void {
+  const { text, vector } = encoder.witness!;
+  const cached = cache.get(text);
+  if (!cached) {
+    cache.put(text, vector);
+    return;
+  }
+  const similarity = cosine(cached, vector);
+  if (similarity >= WITNESS_MIN_COSINE) return;
+  throw new Error(
+    `encoder ${encoder.name}: ${cache.file} holds vectors of another model than ${encoder.version} gives now ` +
+      `(the text ${JSON.stringify(text)} gets a vector at cosine similarity ${Number.isFinite(similarity) ? similarity.toFixed(3) : 'undefined'} to the cached one: ` +
+      'the model behind that name was replaced). Nothing was encoded and the file is left as it is: move that file away (or delete it) to embed the texts again, ' +
+      'or bring back the model it was made with',
+  );
+}
+
 /** Rows a fast (uncached) encoder encodes at once: a million rows still report progress and can be cancelled. */
 const ENCODE_BLOCK_ROWS = 8192;
 
@@ -167,6 +210,7 @@ export async function encodeTexts(
     }
     return { values: out, cached: 0 };
   }
+  if (cache && encoder.witness) checkWitness(encoder, cache);
   const out = new Float32Array(texts.length * dims);
   const missing: number[] = [];
   texts.forEach((text, r) => {

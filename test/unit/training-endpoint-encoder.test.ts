@@ -412,3 +412,28 @@ test('endpoint: a 200 with an HTML page (a web UI at the base URL, not its API) 
     new RegExp(`failed after 1 attempt\\(s\\): TypeError: fetch failed \\(.*ECONNREFUSED.*\\); check that the server at ${closedBase} is running and reachable`),
   );
 });
+
+test('endpoint + cache: a model replaced behind the same name is caught by the size probe; its cached vectors are not mixed with new ones, and the cache file is left as it is', async () => {
+  const cacheDir = path.join(root, 'replaced-model');
+  const inputs = texts(40, 'replaced');
+  server.setEmbeddingsHandler(embeddingsHandler());
+  const first = await open();
+  await encodeTexts(first, inputs, EmbeddingCache.open(cacheDir, first));
+  const file = EmbeddingCache.open(cacheDir, first).file;
+  const written = readFileSync(file);
+
+  // Same base URL, model name and size (e.g. `ollama pull` fetched a new nomic-embed-text): other vectors.
+  server.setEmbeddingsHandler(embeddingsHandler((text) => hashedBagOfWords(`${text} other model`, 16).reverse()));
+  const replaced = await open();
+  const fresh = [...inputs.slice(0, 20), ...texts(5, 'new')];
+  const message = await rejects(encodeTexts(replaced, fresh, EmbeddingCache.open(cacheDir, replaced)), /^encoder endpoint: .* holds vectors of another model/);
+  assert.ok(message.includes(file), message);
+  assert.match(message, /move that file away \(or delete it\) to embed the texts again/);
+  assert.deepEqual(readFileSync(file), written, 'the cache file is left as it was');
+
+  // The same model, with the noise of a server that is not bit-for-bit deterministic: the cache is used.
+  server.setEmbeddingsHandler(embeddingsHandler((text) => hashedBagOfWords(text, 16).map((x, d) => x + (d === 0 ? 1e-4 : 0))));
+  const same = await open();
+  const { cached } = await encodeTexts(same, inputs, EmbeddingCache.open(cacheDir, same));
+  assert.equal(cached, 40);
+});

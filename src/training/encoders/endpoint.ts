@@ -270,9 +270,12 @@ export async function openEndpoint(environment: EncoderEnvironment): Promise<Tex
   const client = new EmbeddingsClient(settings, environment);
   let dims = settings.dimensions;
   if (dims === undefined && saved && saved.baseUrl === settings.baseUrl && saved.model === settings.model) dims = saved.dims;
+  let witness: { text: string; vector: Float32Array } | undefined;
   if (dims === undefined) {
     try {
-      dims = (await client.embed([PROBE_TEXT], undefined, environment.signal))[0].length;
+      const [vector] = await client.embed([PROBE_TEXT], undefined, environment.signal);
+      dims = vector.length;
+      witness = { text: PROBE_TEXT, vector };
     } catch (error) {
       if (environment.signal?.aborted) throw error;
       throw new Error(client.redact(error instanceof EndpointError ? error.message : describeError(error, environment.apiKey)));
@@ -284,6 +287,7 @@ export async function openEndpoint(environment: EncoderEnvironment): Promise<Tex
     version: endpointVersion(settings.baseUrl, settings.model, size),
     dims: size,
     cacheable: true,
+    witness,
     estimate: async (texts) => formatEmbeddingEstimate(texts, settings.baseUrl, settings.model),
     describeUsage: () => {
       const { requests, retries, texts, tokens } = client.stats;
