@@ -159,3 +159,14 @@ test('static: a tokenizer.json of 600 MB, or a vector table declaring 16 GiB, is
     new RegExp(`^Error: ${modelFile.replace(/[.\\/]/g, '\\$&')}: tensor "embeddings" holds 4,294,967,296 values \\(shape \\[4194304, 1024\\]\\); PeerKD reads at most 268,435,456`),
   );
 });
+
+test('static: a WordLevel tokenizer without unk_token is refused when the model is read, not at the first unknown word of a run', async () => {
+  const vocab = ['the', 'news', 'cafe'];
+  const tokenizer = { model: { type: 'WordLevel', vocab: Object.fromEntries(vocab.map((token, id) => [token, id])) }, pre_tokenizer: { type: 'WhitespaceSplit' } };
+  const folder = writeModel2Vec(path.join(root, 'wordlevel-no-unk'), { vocab, vectors: vocab.flatMap((_, i) => [i, 1]), dims: 2, tokenizer });
+  const file = path.join(folder, 'tokenizer.json').replace(/[.\\/]/g, '\\$&');
+  await assert.rejects(
+    resolveEncoder(`static:${folder}`),
+    new RegExp(`^Error: encoder static: ${file}: model\\.unk_token is missing: a WordLevel model needs one to read a word outside its vocabulary`),
+  );
+});

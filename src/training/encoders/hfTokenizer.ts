@@ -285,17 +285,18 @@ function wordPiece(spec: Json, fail: (problem: string) => never): Model {
 
 function wordLevel(spec: Json, fail: (problem: string) => never): Model {
   const vocab = readVocab(spec, fail);
-  const unkToken = typeof spec.unk_token === 'string' ? spec.unk_token : undefined;
-  const unkId = unkToken === undefined ? undefined : vocab.get(unkToken);
-  if (unkToken !== undefined && unkId === undefined) fail(`model.unk_token ${JSON.stringify(unkToken)} is not in model.vocab`);
+  // Without one, the tokenizers crate fails on the first word outside the vocabulary, which a run's texts always have:
+  // refused here, when the model is read, rather than midway through a run.
+  if (typeof spec.unk_token !== 'string') fail('model.unk_token is missing: a WordLevel model needs one to read a word outside its vocabulary');
+  const unkToken = spec.unk_token as string;
+  const unkId = vocab.get(unkToken);
+  if (unkId === undefined) fail(`model.unk_token ${JSON.stringify(unkToken)} is not in model.vocab`);
   return {
     vocab,
     unkToken,
     name: 'WordLevel',
     tokenize(word, out) {
-      const id = vocab.get(word) ?? unkId;
-      if (id === undefined) fail(`the word ${JSON.stringify(word)} is not in model.vocab and the model has no unk_token`);
-      out.push(id);
+      out.push(vocab.get(word) ?? unkId!);
     },
   };
 }
