@@ -6,10 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants } from 'node:buffer';
+import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { encodeTexts, type TextEncoder } from '../../src/training/encoder';
 import { lengthEncoder, withTempFolder } from '../support/lengthEncoder';
+import { EMBEDDING_WRITER_TEXTS, writerEncoder } from '../support/embeddingCacheWriter';
 import { EmbeddingCache } from '../../src/training/embeddingCache';
 import { TeacherCache } from '../../src/teacher/cache';
 import { DEFAULT_PROMPT_TEMPLATE } from '../../src/teacher/prompt';
@@ -118,4 +120,24 @@ test('teacher cache read in chunks: a key written by an older version is scrubbe
     assert.deepEqual(after, Buffer.concat([filler, Buffer.from(line.toString('utf8').replace(secret, '[redacted]'))]));
     assert.deepEqual(reopened.get('old'), { kind: 'abstain', reason: 'refusal', detail: 'echoed [redacted]' });
     assert.deepEqual(reopened.problems.map((problem) => problem.line), [1, 2]);
+  }));
+
+test('embedding cache: two runs appending to one cache at once (real processes) interleave whole lines only; every vector read back is its text\'s', () =>
+  withFolder(async (root) => {
+    const writer = path.join(__dirname, '..', 'support', 'embeddingCacheWriter.ts');
+    const run = (order: string) =>
+      new Promise<number | null>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', writer, root, order], { stdio: 'inherit' });
+        child.on('error', reject);
+        child.on('close', resolve);
+      });
+    assert.deepEqual(await Promise.all([run('forward'), run('reverse')]), [0, 0]);
+    const cache = EmbeddingCache.open(root, writerEncoder);
+    assert.deepEqual(cache.describeProblems(), []);
+    assert.equal(cache.size, EMBEDDING_WRITER_TEXTS.length);
+    assert.equal(readFileSync(cache.file, 'utf8').split('\n').length - 1, 2 * EMBEDDING_WRITER_TEXTS.length, 'both runs read the empty cache first and wrote every line');
+    const expected = await writerEncoder.encode(EMBEDDING_WRITER_TEXTS);
+    const { values, cached } = await encodeTexts(writerEncoder, EMBEDDING_WRITER_TEXTS, cache);
+    assert.equal(cached, EMBEDDING_WRITER_TEXTS.length);
+    assert.deepEqual(values, expected);
   }));
