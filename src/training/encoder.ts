@@ -212,11 +212,25 @@ export async function encodeTexts(
   }
   if (cache && encoder.witness) checkWitness(encoder, cache);
   const out = new Float32Array(texts.length * dims);
+  // The first row of each distinct text not in the cache: a text on several rows (duplicates are common in labelled
+  // data) is encoded, sent and billed once, and its other rows get a copy.
   const missing: number[] = [];
+  const firstRow = new Map<string, number>();
+  const copies: { row: number; from: number }[] = [];
+  let cached = 0;
   texts.forEach((text, r) => {
     const hit = cache?.get(text);
-    if (hit) out.set(hit, r * dims);
-    else missing.push(r);
+    if (hit) {
+      out.set(hit, r * dims);
+      cached++;
+      return;
+    }
+    const first = firstRow.get(text);
+    if (first !== undefined) copies.push({ row: r, from: first });
+    else {
+      firstRow.set(text, r);
+      missing.push(r);
+    }
   });
   try {
     if (missing.length && encoder.estimate && onLog) onLog(await encoder.estimate(missing.map((r) => texts[r])));
@@ -239,8 +253,9 @@ export async function encodeTexts(
   } finally {
     await encoder.release?.();
   }
+  for (const { row, from } of copies) out.copyWithin(row * dims, from * dims, (from + 1) * dims);
   if (missing.length) onProgress?.(missing.length, missing.length);
-  return { values: out, cached: texts.length - missing.length };
+  return { values: out, cached };
 }
 
 /** Per-dimension standardisation fitted on the corpus (unsupervised, like the IDF), saved with the model. */

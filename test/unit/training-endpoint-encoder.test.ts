@@ -19,6 +19,7 @@ import { encoderEndpointFromFlags } from '../../src/cli/encoderFlags';
 import {
   endpointVersion,
   estimateEmbeddingTokens,
+  formatEmbeddingEstimate,
   parseEndpointVersion,
   responseCapBytes,
   stripMarkup,
@@ -436,4 +437,21 @@ test('endpoint + cache: a model replaced behind the same name is caught by the s
   const same = await open();
   const { cached } = await encodeTexts(same, inputs, EmbeddingCache.open(cacheDir, same));
   assert.equal(cached, 40);
+});
+
+test('endpoint: a text that occurs on several rows is sent (and billed) once, and each of its rows gets its vector', async () => {
+  server.setEmbeddingsHandler(embeddingsHandler());
+  const encoder = await open();
+  server.requests.length = 0;
+  const unique = texts(50, 'dup');
+  const inputs = [...unique, ...unique, ...unique.slice(0, 10), unique[3]];
+  const cacheDir = path.join(root, 'duplicates');
+  const { values, cached } = await encodeTexts(encoder, inputs, EmbeddingCache.open(cacheDir, encoder));
+  assertVectors(values, inputs);
+  assert.equal(cached, 0);
+  const sent = server.embeddingsRequests().flatMap((call) => (JSON.parse(call.body) as { input: string[] }).input);
+  assert.deepEqual(sent.sort(), [...unique].sort(), 'each distinct text once');
+  assert.equal(readFileSync(EmbeddingCache.open(cacheDir, encoder).file, 'utf8').trim().split('\n').length, 1 + 50, 'the probe and each text once in the cache');
+  // The estimate shown before a run (the editor's, from every row of the file) counts each distinct text once too.
+  assert.match(formatEmbeddingEstimate(inputs, server.baseUrl, 'fake-embed'), new RegExp(`^encoder endpoint: 50 text\\(s\\) to embed .*: about ${estimateEmbeddingTokens(unique)} tokens .* in 2 request\\(s\\)$`));
 });

@@ -86,8 +86,9 @@ export function estimateEmbeddingTokens(texts: readonly string[]): number {
   return Math.ceil(characters / CHARS_PER_TOKEN);
 }
 
-/** One line for the log, the CLI and the editor's confirmation, before anything is sent. */
-export function formatEmbeddingEstimate(texts: readonly string[], baseUrl: string, model: string, cached?: number): string {
+/** One line for the log, the CLI and the editor's confirmation, before anything is sent; a text on several rows is sent once (encodeTexts). */
+export function formatEmbeddingEstimate(rows: readonly string[], baseUrl: string, model: string, cached?: number): string {
+  const texts = [...new Set(rows)];
   const tokens = estimateEmbeddingTokens(texts);
   const requests = Math.ceil(texts.length / INPUTS_PER_REQUEST);
   return (
