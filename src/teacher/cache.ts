@@ -211,7 +211,7 @@ function readAppendOnlyJsonl(
       // A cut last line is skipped silently, as any cut line.
       if (terminated) problems.push({ line: lineNumber, message: `longer than ${MAX_CACHE_LINE_BYTES.toLocaleString('en-US')} bytes, not a cache line` });
     } else {
-      const text = prepare(Buffer.concat(pieces, pending).toString('utf8'));
+      const text = prepare((pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, pending)).toString('utf8'));
       if (text.trim().length > 0) {
         try {
           entries.push({ line: lineNumber, value: JSON.parse(text) });
@@ -239,7 +239,8 @@ function readAppendOnlyJsonl(
             pieces = [];
             pending = 0;
           } else if (end > start) {
-            pieces.push(Buffer.from(chunk.subarray(start, end)));
+            // A piece that goes on in the next chunk is copied (the chunk is read into again); one that ends here is read at once.
+            pieces.push(end === read ? Buffer.from(chunk.subarray(start, end)) : chunk.subarray(start, end));
             pending += end - start;
           }
         }
