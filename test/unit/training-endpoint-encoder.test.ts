@@ -455,3 +455,17 @@ test('endpoint: a text that occurs on several rows is sent (and billed) once, an
   // The estimate shown before a run (the editor's, from every row of the file) counts each distinct text once too.
   assert.match(formatEmbeddingEstimate(inputs, server.baseUrl, 'fake-embed'), new RegExp(`^encoder endpoint: 50 text\\(s\\) to embed .*: about ${estimateEmbeddingTokens(unique)} tokens .* in 2 request\\(s\\)$`));
 });
+
+test('endpoint: a request refused for a text too long for the model names that text (its length and beginning), so that the row can be found', async () => {
+  const encoder = await open({}, { dimensions: 16 });
+  const long = `Breaking: ${'the markets moved again '.repeat(400)}`;
+  server.setEmbeddingsHandler((request) =>
+    request.inputs.some((text) => text.length > 1000)
+      ? { status: 400, json: { error: { message: "This model's maximum context length is 8192 tokens, however you requested 9000 tokens.", type: 'invalid_request_error' } } }
+      : embeddingsHandler()(request),
+  );
+  await rejects(
+    encoder.encode([...texts(10, 'short'), long, ...texts(5, 'more')]),
+    new RegExp(`rejected the request \\(HTTP 400: This model's maximum context length is 8192 tokens.*\\); the longest of its 16 text\\(s\\) has ${long.length.toLocaleString('en-US')} characters: ${JSON.stringify(`${long.slice(0, 60)}…`)}$`),
+  );
+});

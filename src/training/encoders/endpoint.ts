@@ -162,6 +162,17 @@ function serverMessage(text: string): string {
   return message.length > 200 ? `${message.slice(0, 200)}…` : message;
 }
 
+/**
+ * The longest text of a refused request, named by its length and beginning: a server refuses a whole request for one
+ * text beyond its model's context (OpenAI: 8,191 tokens), and the user has to find that row.
+ */
+function longestText(texts: readonly string[]): string {
+  if (texts.length === 0) return '';
+  const longest = texts.reduce((a, b) => (b.length > a.length ? b : a));
+  const start = longest.replace(/\s+/g, ' ').trim();
+  return `; the longest of its ${texts.length} text(s) has ${longest.length.toLocaleString('en-US')} characters: ${JSON.stringify(start.length > 60 ? `${start.slice(0, 60)}…` : start)}`;
+}
+
 /** Whether a 400/422 says the model has no embeddings (vLLM, Ollama, LM Studio word it differently). */
 function saysNoEmbeddings(message: string): boolean {
   return /embed/i.test(message) && /(not|n't|unsupported|no )/i.test(message);
@@ -381,7 +392,7 @@ class EmbeddingsClient {
           throw new EndpointError(`${url} refused the API key (HTTP ${status}${message ? `: ${message}` : ''}); set it with PeerKD: Set Teacher API Key (editor) or the variable --api-key-env names (CLI)`);
         }
         problem = `HTTP ${status}${message ? `: ${message}` : ''}`;
-        if (!(status === 408 || status === 409 || status === 429 || status >= 500)) throw new EndpointError(`${url} rejected the request (${problem})`);
+        if (!(status === 408 || status === 409 || status === 429 || status >= 500)) throw new EndpointError(`${url} rejected the request (${problem})${longestText(texts)}`);
       } catch (error) {
         if (signal?.aborted) throw signal.reason ?? new Error('cancelled');
         if (error instanceof EndpointError) throw error;
