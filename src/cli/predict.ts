@@ -146,6 +146,8 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
             lines.push(JSON.stringify({ id: row.id, predicted, probs }));
           });
         }
+        // As distill logs them: the cache lines skipped (file:line), or the cache being off for the run.
+        for (const problem of model.describeCacheProblems()) err.line(`warning: ${problem}`);
         const output = lines.length ? lines.join('\n') + '\n' : '';
         if (values.out !== undefined) {
           await writeFileAtomic(path.resolve(values.out), output);

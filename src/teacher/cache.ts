@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { PEERKD_FOLDER, linkedPeerkdFolder, linkedPeerkdFolderError } from '../dataset/files';
 import type { TeacherPrompt } from './client';
 import { buildLabelLookup, validateAnswer } from './prompt';
-import { redactSecret } from './redact';
+import { REDACTED, redactSecret } from './redact';
 import { normaliseBaseUrl } from './url';
 import type { AbstentionReason, TeacherAnswer } from './types';
 
@@ -91,25 +91,17 @@ export abstract class AppendOnlyCache<T> {
   /** An entry from one parsed line: its key and value, or why the line is not one. */
   protected abstract decode(value: unknown): { k: string; value: T } | string;
 
-  /** The file's text before it is parsed (the teacher cache scrubs an API key an older version wrote). */
-  protected beforeParse(content: string): string {
-    return content;
+  /** A line's text before it is parsed (the teacher cache scrubs an API key an older version wrote). */
+  protected beforeParse(line: string): string {
+    return line;
   }
 
   protected load(): void {
     // A `.peerkd` folder (or the cache folder in it) that is a link would take the cache's files anywhere.
     const link = linkedPeerkdFolder(this.file);
     if (link) throw linkedPeerkdFolderError(link);
-    let content: string;
-    try {
-      content = fs.readFileSync(this.file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        return;
-      }
-      throw error;
-    }
-    const read = parseAppendOnlyJsonl(this.beforeParse(content));
+    const read = readAppendOnlyJsonl(this.file, (line) => this.beforeParse(line));
+    if (!read) return; // no file yet
     this.needsNewline = read.needsNewline;
     this.problems.push(...read.problems);
     for (const { line, value } of read.entries) {
@@ -148,15 +140,19 @@ export class TeacherCache extends AppendOnlyCache<TeacherAnswer> {
     return cache;
   }
 
-  protected override beforeParse(content: string): string {
-    // A cache written before answers were redacted may hold the key: scrub the file before anything else reads it.
-    const scrubbed = redactSecret(content, this.secret);
-    if (scrubbed !== content) {
-      const temporary = `${this.file}.${process.pid}.tmp`;
-      fs.writeFileSync(temporary, scrubbed);
-      fs.renameSync(temporary, this.file);
-    }
+  /** Set when a line read held the key. */
+  private heldSecret = false;
+
+  protected override beforeParse(line: string): string {
+    const scrubbed = redactSecret(line, this.secret);
+    if (scrubbed !== line) this.heldSecret = true;
     return scrubbed;
+  }
+
+  protected override load(): void {
+    super.load();
+    // A cache written before answers were redacted may hold the key: scrub the file too, not only what was read.
+    if (this.heldSecret && this.secret) replaceInFile(this.file, this.secret, REDACTED);
   }
 
   protected decode(value: unknown): { k: string; value: TeacherAnswer } | string {
@@ -178,24 +174,129 @@ export class TeacherCache extends AppendOnlyCache<TeacherAnswer> {
 }
 
 /**
- * The lines of an append-only JSONL cache: parsed values with their 1-based line numbers, lines that are not JSON as
- * problems, and whether the file ends in a line cut by a crash mid-append (that line is skipped silently, and the next
- * append must start on a fresh line).
+ * The longest line read (bytes): a vector of 4,096 float32 is 21,848 base64 characters, a teacher answer far less. A
+ * longer line is no entry (it is reported and skipped), so that garbage without line breaks costs no more memory.
  */
-function parseAppendOnlyJsonl(content: string): { entries: { line: number; value: unknown }[]; problems: CacheProblem[]; needsNewline: boolean } {
-  const needsNewline = content.length > 0 && !content.endsWith('\n');
-  const lines = content.split('\n');
+export const MAX_CACHE_LINE_BYTES = 64 * 1024 * 1024;
+const READ_CHUNK_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The lines of an append-only JSONL cache (each through `prepare` first): parsed values with their 1-based line numbers,
+ * lines that are not JSON as problems, and whether the file ends in a line cut by a crash mid-append (that line is
+ * skipped silently, and the next append must start on a fresh line); undefined when there is no file. Read in chunks, a
+ * line at a time: a cache can outgrow the longest string V8 makes (2^29 − 24 characters: 65,000 vectors of 1,536
+ * floats), which read at once made the cache unreadable, turned it off and had every text encoded (and billed) again.
+ * A line break never falls inside a UTF-8 character, so the bytes are cut at line breaks and decoded a line at a time.
+ */
+function readAppendOnlyJsonl(
+  file: string,
+  prepare: (line: string) => string,
+): { entries: { line: number; value: unknown }[]; problems: CacheProblem[]; needsNewline: boolean } | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
   const entries: { line: number; value: unknown }[] = [];
   const problems: CacheProblem[] = [];
-  for (const [index, line] of lines.entries()) {
-    if (line.trim().length === 0) continue;
-    try {
-      entries.push({ line: index + 1, value: JSON.parse(line) });
-    } catch {
-      if (!(index === lines.length - 1 && needsNewline)) problems.push({ line: index + 1, message: 'not valid JSON' });
+  let pieces: Buffer[] = [];
+  let pending = 0;
+  let tooLong = false;
+  let lineNumber = 0;
+  const endLine = (terminated: boolean) => {
+    lineNumber += 1;
+    if (tooLong) {
+      // A cut last line is skipped silently, as any cut line.
+      if (terminated) problems.push({ line: lineNumber, message: `longer than ${MAX_CACHE_LINE_BYTES.toLocaleString('en-US')} bytes, not a cache line` });
+    } else {
+      const text = prepare((pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, pending)).toString('utf8'));
+      if (text.trim().length > 0) {
+        try {
+          entries.push({ line: lineNumber, value: JSON.parse(text) });
+        } catch {
+          if (terminated) problems.push({ line: lineNumber, message: 'not valid JSON' });
+        }
+      }
     }
+    pieces = [];
+    pending = 0;
+    tooLong = false;
+  };
+  try {
+    const chunk = Buffer.alloc(READ_CHUNK_BYTES);
+    for (;;) {
+      const read = fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (read === 0) break;
+      let start = 0;
+      while (start < read) {
+        const newline = chunk.indexOf(0x0a, start);
+        const end = newline < 0 || newline >= read ? read : newline;
+        if (!tooLong) {
+          if (pending + end - start > MAX_CACHE_LINE_BYTES) {
+            tooLong = true;
+            pieces = [];
+            pending = 0;
+          } else if (end > start) {
+            // A piece that goes on in the next chunk is copied (the chunk is read into again); one that ends here is read at once.
+            pieces.push(end === read ? Buffer.from(chunk.subarray(start, end)) : chunk.subarray(start, end));
+            pending += end - start;
+          }
+        }
+        if (end === read) break;
+        endLine(true);
+        start = end + 1;
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
   }
+  const needsNewline = pending > 0 || tooLong;
+  if (needsNewline) endLine(false);
   return { entries, problems, needsNewline };
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let at = 0; at < bytes.length; ) at += fs.writeSync(fd, bytes, at, bytes.length - at);
+}
+
+/**
+ * Replaces every occurrence of `from` in the file by `to`, through a temporary file renamed over it, streaming: the
+ * other bytes are kept as they are (not decoded and encoded again), whatever the file's size.
+ */
+function replaceInFile(file: string, from: string, to: string): void {
+  const needle = Buffer.from(from, 'utf8');
+  const replacement = Buffer.from(to, 'utf8');
+  const temporary = `${file}.${process.pid}.tmp`;
+  const input = fs.openSync(file, 'r');
+  try {
+    const output = fs.openSync(temporary, 'w', 0o666);
+    try {
+      const chunk = Buffer.alloc(READ_CHUNK_BYTES);
+      let carry = Buffer.alloc(0);
+      for (;;) {
+        const read = fs.readSync(input, chunk, 0, chunk.length, null);
+        const data = Buffer.concat([carry, chunk.subarray(0, read)]);
+        let at = 0;
+        for (let hit = data.indexOf(needle, at); hit >= 0; hit = data.indexOf(needle, at)) {
+          writeAll(output, data.subarray(at, hit));
+          writeAll(output, replacement);
+          at = hit + needle.length;
+        }
+        // A match may straddle two chunks: the last needle.length − 1 bytes wait for the next one (none at the end).
+        const keep = read === 0 ? 0 : Math.min(needle.length - 1, data.length - at);
+        writeAll(output, data.subarray(at, data.length - keep));
+        carry = Buffer.from(data.subarray(data.length - keep));
+        if (read === 0) break;
+      }
+    } finally {
+      fs.closeSync(output);
+    }
+  } finally {
+    fs.closeSync(input);
+  }
+  fs.renameSync(temporary, file);
 }
 
 /** Appends one JSON line, first ending a line cut by a crash (`needsNewline` from parseAppendOnlyJsonl). */

@@ -61,9 +61,10 @@ export class EmbeddingCache extends AppendOnlyCache<Float32Array> {
     const bytes = this.encoder.dims * 4;
     const buffer = Buffer.from(entry.v, 'base64');
     if (buffer.length !== bytes) return `vector has ${buffer.length} bytes, expected ${bytes} (${this.encoder.dims} float32)`;
+    // The bytes as they are (float32 little-endian, as every host Node runs on), then checked.
     const vector = new Float32Array(this.encoder.dims);
+    new Uint8Array(vector.buffer).set(buffer);
     for (let d = 0; d < vector.length; d++) {
-      vector[d] = buffer.readFloatLE(d * 4);
       if (!Number.isFinite(vector[d])) return 'vector holds a value that is not a finite number';
     }
     return { k: entry.k, value: vector };

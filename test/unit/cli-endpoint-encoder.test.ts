@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { readLatestRun } from '../../src/training/artifacts';
 import { endpointVersion } from '../../src/training/encoders/endpoint';
+import { EmbeddingCache } from '../../src/training/embeddingCache';
 import { repoRoot, runCli, tempFolder } from '../fixtures/training/build';
 import { embeddingsHandler, hashedBagOfWords, startFakeOpenAi, type FakeOpenAiServer } from '../support/fakeOpenAiServer';
 
@@ -122,6 +123,54 @@ test('peerkd predict with a model whose model.json names an endpoint the user di
   const named = await runCli(['predict', hostile, 'private.jsonl', '--backend', 'cpu', '--encoder-base-url', `http://0.0.0.0:${port}/v1`, '--encoder-model', 'fake-embed'], folder, env);
   assert.equal(named.code, 0, named.stderr);
   assert.equal(server.embeddingsRequests().length, 1);
+});
+
+test('peerkd predict with a model whose endpoint is down: exit 1, the error names model.json and says to start the server or name another; no words-only prediction', async () => {
+  const latest = await readLatestRun(dataset);
+  assert.ok(latest);
+  const down = await startFakeOpenAi(() => ({ status: 500 }));
+  await down.close();
+  const copy = join(folder, 'endpoint-down-run');
+  await cp(latest.runDir, copy, { recursive: true });
+  const modelJson = join(copy, 'model', 'model.json');
+  const model = JSON.parse(await readFile(modelJson, 'utf8')) as { userDefinedMetadata: { peerkd: { dense: { version: string } } } };
+  model.userDefinedMetadata.peerkd.dense.version = endpointVersion(down.baseUrl, 'fake-embed', 16);
+  await writeFile(modelJson, JSON.stringify(model));
+  await writeFile(join(folder, 'unseen.jsonl'), JSON.stringify({ id: 'u1', text: 'a text no run has embedded' }) + '\n');
+  const { code, stdout, stderr } = await runCli(['predict', copy, 'unseen.jsonl', '--backend', 'cpu'], folder, env);
+  assert.equal(code, 1, stderr);
+  assert.equal(stdout, '', 'no prediction from the words alone');
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  assert.match(
+    stderr,
+    new RegExp(
+      `^peerkd predict: ${escape(modelJson)}: the model's encoder endpoint \\(${escape(down.baseUrl)}, model fake-embed\\) could not embed the rows to predict: ` +
+        `.*ECONNREFUSED.*; check that the server at ${escape(down.baseUrl)} is running and reachable .*; or give --encoder-base-url and --encoder-model of a server with the same model`,
+    ),
+  );
+  assert.ok(!/^\s+at /m.test(stderr), `no stack frames: ${stderr}`);
+  assert.ok(!stderr.includes(KEY));
+});
+
+test('peerkd predict reports the damaged lines of the embedding cache it reads (file:line), as distill does, and still predicts', async () => {
+  const latest = await readLatestRun(dataset);
+  assert.ok(latest);
+  const elsewhere = join(folder, 'damaged-cache');
+  const cacheDir = join(elsewhere, '.peerkd', 'embedding-cache');
+  await mkdir(cacheDir, { recursive: true });
+  await cp(join(folder, '.peerkd', 'embedding-cache'), cacheDir, { recursive: true });
+  // The cache of the model's endpoint (the folder also holds the one of the 0.0.0.0 test).
+  const cacheFile = EmbeddingCache.open(cacheDir, { name: 'endpoint', version: endpointVersion(server.baseUrl, 'fake-embed', 16), dims: 16 }).file;
+  const lines = (await readFile(cacheFile, 'utf8')).split('\n');
+  lines.splice(2, 0, '{"k": "damaged');
+  await writeFile(cacheFile, lines.join('\n'));
+  const rows = (await readFile(dataset, 'utf8')).split('\n').filter(Boolean).slice(0, 5);
+  await writeFile(join(elsewhere, 'rows.jsonl'), rows.join('\n') + '\n');
+  server.setEmbeddingsHandler(embeddingsHandler(oracle));
+  const { code, stdout, stderr } = await runCli(['predict', latest.runDir, 'rows.jsonl', '--backend', 'cpu'], elsewhere, env);
+  assert.equal(code, 0, stderr);
+  assert.equal(stdout.trim().split('\n').length, 5);
+  assert.ok(stderr.includes(`warning: ${cacheFile}:3: not valid JSON; entry ignored\n`), stderr);
 });
 
 test('peerkd distill --encoder endpoint against a server without embeddings: a clear error, exit 1, no run left, no key shown', async () => {

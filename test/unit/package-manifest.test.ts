@@ -81,6 +81,12 @@ test('peerkd.training.encoder offers every encoder: the plain names as a list, a
       assert.ok(!('error' in parseEncoderChoice(value)), value);
     }
     assert.ok(!accepted(`${name}:`), `${name}: without its argument`);
+    // What the run refuses (parseEncoderChoice: an argument of white space only), settings.json flags too, instead of
+    // accepting it there and running with auto.
+    for (const blank of [`${name}:   `, `${name}:\t`]) {
+      assert.ok('error' in parseEncoderChoice(blank), JSON.stringify(blank));
+      assert.ok(!accepted(blank), `the manifest accepts ${JSON.stringify(blank)}`);
+    }
   }
   assert.ok(!accepted('bert') && !accepted('glove:x'));
   assert.ok(accepted(setting.default));

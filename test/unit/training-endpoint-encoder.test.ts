@@ -19,6 +19,7 @@ import { encoderEndpointFromFlags } from '../../src/cli/encoderFlags';
 import {
   endpointVersion,
   estimateEmbeddingTokens,
+  formatEmbeddingEstimate,
   parseEndpointVersion,
   responseCapBytes,
   stripMarkup,
@@ -391,4 +392,80 @@ test('endpoint: a same-origin redirect to a /files/…/content path does not lif
   } finally {
     await new Promise((resolve) => hostile.close(resolve));
   }
+});
+
+test('endpoint: a 200 with an HTML page (a web UI at the base URL, not its API) says so and what to check; a server that does not answer says to check it runs', async () => {
+  const encoder = await open({}, { dimensions: 16 });
+  const page = '<!DOCTYPE html>\n<html><head><title>Open WebUI</title><style>body{}</style></head><body><div id="app">Loading…</div></body></html>';
+  server.setEmbeddingsHandler(() => ({ raw: page, headers: { 'content-type': 'text/html; charset=utf-8' } }));
+  const url = `${server.baseUrl}/embeddings`.replace(/[.]/g, '\\.');
+  const base = server.baseUrl.replace(/[.]/g, '\\.');
+  await rejects(
+    encoder.encode(['x']),
+    new RegExp(`^encoder endpoint: ${url} returned an HTML page, not JSON \\("Loading…"\\): check that ${base} is the base URL of the server's OpenAI-compatible API \\(usually ending in /v1\\)`),
+  );
+
+  const closed = await startFakeOpenAi(() => ({ status: 500 }));
+  await closed.close();
+  const closedBase = closed.baseUrl.replace(/[.]/g, '\\.');
+  await rejects(
+    resolveEncoder('endpoint', { endpoint: { baseUrl: closed.baseUrl, model: 'm', maxRetries: 0 } }),
+    new RegExp(`failed after 1 attempt\\(s\\): TypeError: fetch failed \\(.*ECONNREFUSED.*\\); check that the server at ${closedBase} is running and reachable`),
+  );
+});
+
+test('endpoint + cache: a model replaced behind the same name is caught by the size probe; its cached vectors are not mixed with new ones, and the cache file is left as it is', async () => {
+  const cacheDir = path.join(root, 'replaced-model');
+  const inputs = texts(40, 'replaced');
+  server.setEmbeddingsHandler(embeddingsHandler());
+  const first = await open();
+  await encodeTexts(first, inputs, EmbeddingCache.open(cacheDir, first));
+  const file = EmbeddingCache.open(cacheDir, first).file;
+  const written = readFileSync(file);
+
+  // Same base URL, model name and size (e.g. `ollama pull` fetched a new nomic-embed-text): other vectors.
+  server.setEmbeddingsHandler(embeddingsHandler((text) => hashedBagOfWords(`${text} other model`, 16).reverse()));
+  const replaced = await open();
+  const fresh = [...inputs.slice(0, 20), ...texts(5, 'new')];
+  const message = await rejects(encodeTexts(replaced, fresh, EmbeddingCache.open(cacheDir, replaced)), /^encoder endpoint: .* holds vectors of another model/);
+  assert.ok(message.includes(file), message);
+  assert.match(message, /move that file away \(or delete it\) to embed the texts again/);
+  assert.deepEqual(readFileSync(file), written, 'the cache file is left as it was');
+
+  // The same model, with the noise of a server that is not bit-for-bit deterministic: the cache is used.
+  server.setEmbeddingsHandler(embeddingsHandler((text) => hashedBagOfWords(text, 16).map((x, d) => x + (d === 0 ? 1e-4 : 0))));
+  const same = await open();
+  const { cached } = await encodeTexts(same, inputs, EmbeddingCache.open(cacheDir, same));
+  assert.equal(cached, 40);
+});
+
+test('endpoint: a text that occurs on several rows is sent (and billed) once, and each of its rows gets its vector', async () => {
+  server.setEmbeddingsHandler(embeddingsHandler());
+  const encoder = await open();
+  server.requests.length = 0;
+  const unique = texts(50, 'dup');
+  const inputs = [...unique, ...unique, ...unique.slice(0, 10), unique[3]];
+  const cacheDir = path.join(root, 'duplicates');
+  const { values, cached } = await encodeTexts(encoder, inputs, EmbeddingCache.open(cacheDir, encoder));
+  assertVectors(values, inputs);
+  assert.equal(cached, 0);
+  const sent = server.embeddingsRequests().flatMap((call) => (JSON.parse(call.body) as { input: string[] }).input);
+  assert.deepEqual(sent.sort(), [...unique].sort(), 'each distinct text once');
+  assert.equal(readFileSync(EmbeddingCache.open(cacheDir, encoder).file, 'utf8').trim().split('\n').length, 1 + 50, 'the probe and each text once in the cache');
+  // The estimate shown before a run (the editor's, from every row of the file) counts each distinct text once too.
+  assert.match(formatEmbeddingEstimate(inputs, server.baseUrl, 'fake-embed'), new RegExp(`^encoder endpoint: 50 text\\(s\\) to embed .*: about ${estimateEmbeddingTokens(unique)} tokens .* in 2 request\\(s\\)$`));
+});
+
+test('endpoint: a request refused for a text too long for the model names that text (its length and beginning), so that the row can be found', async () => {
+  const encoder = await open({}, { dimensions: 16 });
+  const long = `Breaking: ${'the markets moved again '.repeat(400)}`;
+  server.setEmbeddingsHandler((request) =>
+    request.inputs.some((text) => text.length > 1000)
+      ? { status: 400, json: { error: { message: "This model's maximum context length is 8192 tokens, however you requested 9000 tokens.", type: 'invalid_request_error' } } }
+      : embeddingsHandler()(request),
+  );
+  await rejects(
+    encoder.encode([...texts(10, 'short'), long, ...texts(5, 'more')]),
+    new RegExp(`rejected the request \\(HTTP 400: This model's maximum context length is 8192 tokens.*\\); the longest of its 16 text\\(s\\) has ${long.length.toLocaleString('en-US')} characters: ${JSON.stringify(`${long.slice(0, 60)}…`)}$`),
+  );
 });

@@ -86,8 +86,9 @@ export function estimateEmbeddingTokens(texts: readonly string[]): number {
   return Math.ceil(characters / CHARS_PER_TOKEN);
 }
 
-/** One line for the log, the CLI and the editor's confirmation, before anything is sent. */
-export function formatEmbeddingEstimate(texts: readonly string[], baseUrl: string, model: string, cached?: number): string {
+/** One line for the log, the CLI and the editor's confirmation, before anything is sent; a text on several rows is sent once (encodeTexts). */
+export function formatEmbeddingEstimate(rows: readonly string[], baseUrl: string, model: string, cached?: number): string {
+  const texts = [...new Set(rows)];
   const tokens = estimateEmbeddingTokens(texts);
   const requests = Math.ceil(texts.length / INPUTS_PER_REQUEST);
   return (
@@ -161,6 +162,17 @@ function serverMessage(text: string): string {
   return message.length > 200 ? `${message.slice(0, 200)}…` : message;
 }
 
+/**
+ * The longest text of a refused request, named by its length and beginning: a server refuses a whole request for one
+ * text beyond its model's context (OpenAI: 8,191 tokens), and the user has to find that row.
+ */
+function longestText(texts: readonly string[]): string {
+  if (texts.length === 0) return '';
+  const longest = texts.reduce((a, b) => (b.length > a.length ? b : a));
+  const start = longest.replace(/\s+/g, ' ').trim();
+  return `; the longest of its ${texts.length} text(s) has ${longest.length.toLocaleString('en-US')} characters: ${JSON.stringify(start.length > 60 ? `${start.slice(0, 60)}…` : start)}`;
+}
+
 /** Whether a 400/422 says the model has no embeddings (vLLM, Ollama, LM Studio word it differently). */
 function saysNoEmbeddings(message: string): boolean {
   return /embed/i.test(message) && /(not|n't|unsupported|no )/i.test(message);
@@ -176,6 +188,15 @@ export function parseEmbeddings(text: string, count: number, dims: number | unde
   try {
     body = JSON.parse(text);
   } catch {
+    // A web UI at the base URL (Open WebUI, a proxy's login page) answers any path with a page and 200.
+    if (/^\s*</.test(text)) {
+      const words = stripMarkup(text).replace(/\s+/g, ' ').trim();
+      const base = url.replace(/\/embeddings$/, '');
+      throw fail(
+        `an HTML page, not JSON (${JSON.stringify(words.length > 80 ? `${words.slice(0, 80)}…` : words)}): check that ${base} is the base URL of the server's ` +
+          'OpenAI-compatible API (usually ending in /v1), in peerkd.encoder.baseUrl / --encoder-base-url',
+      );
+    }
     throw fail('an answer that is not JSON');
   }
   const data = (body as { data?: unknown } | null)?.data;
@@ -261,9 +282,12 @@ export async function openEndpoint(environment: EncoderEnvironment): Promise<Tex
   const client = new EmbeddingsClient(settings, environment);
   let dims = settings.dimensions;
   if (dims === undefined && saved && saved.baseUrl === settings.baseUrl && saved.model === settings.model) dims = saved.dims;
+  let witness: { text: string; vector: Float32Array } | undefined;
   if (dims === undefined) {
     try {
-      dims = (await client.embed([PROBE_TEXT], undefined, environment.signal))[0].length;
+      const [vector] = await client.embed([PROBE_TEXT], undefined, environment.signal);
+      dims = vector.length;
+      witness = { text: PROBE_TEXT, vector };
     } catch (error) {
       if (environment.signal?.aborted) throw error;
       throw new Error(client.redact(error instanceof EndpointError ? error.message : describeError(error, environment.apiKey)));
@@ -275,6 +299,7 @@ export async function openEndpoint(environment: EncoderEnvironment): Promise<Tex
     version: endpointVersion(settings.baseUrl, settings.model, size),
     dims: size,
     cacheable: true,
+    witness,
     estimate: async (texts) => formatEmbeddingEstimate(texts, settings.baseUrl, settings.model),
     describeUsage: () => {
       const { requests, retries, texts, tokens } = client.stats;
@@ -367,7 +392,7 @@ class EmbeddingsClient {
           throw new EndpointError(`${url} refused the API key (HTTP ${status}${message ? `: ${message}` : ''}); set it with PeerKD: Set Teacher API Key (editor) or the variable --api-key-env names (CLI)`);
         }
         problem = `HTTP ${status}${message ? `: ${message}` : ''}`;
-        if (!(status === 408 || status === 409 || status === 429 || status >= 500)) throw new EndpointError(`${url} rejected the request (${problem})`);
+        if (!(status === 408 || status === 409 || status === 429 || status >= 500)) throw new EndpointError(`${url} rejected the request (${problem})${longestText(texts)}`);
       } catch (error) {
         if (signal?.aborted) throw signal.reason ?? new Error('cancelled');
         if (error instanceof EndpointError) throw error;
@@ -382,7 +407,9 @@ class EmbeddingsClient {
           : `${describeError(error, environment.apiKey)}${cause instanceof Error ? ` (${describeError(cause, environment.apiKey)})` : ''}`;
       }
       if (attempt >= settings.maxRetries) {
-        throw new EndpointError(`${url} failed after ${attempt + 1} attempt(s): ${this.redact(problem)}`);
+        // No answer at all (refused, unknown host, timed out): the server is down or the URL wrong, which the user can check.
+        const check = response === undefined ? `; check that the server at ${settings.baseUrl} is running and reachable (peerkd.encoder.baseUrl / --encoder-base-url)` : '';
+        throw new EndpointError(`${url} failed after ${attempt + 1} attempt(s): ${this.redact(problem)}${check}`);
       }
       attempt += 1;
       this.stats.retries += 1;

@@ -285,17 +285,18 @@ function wordPiece(spec: Json, fail: (problem: string) => never): Model {
 
 function wordLevel(spec: Json, fail: (problem: string) => never): Model {
   const vocab = readVocab(spec, fail);
-  const unkToken = typeof spec.unk_token === 'string' ? spec.unk_token : undefined;
-  const unkId = unkToken === undefined ? undefined : vocab.get(unkToken);
-  if (unkToken !== undefined && unkId === undefined) fail(`model.unk_token ${JSON.stringify(unkToken)} is not in model.vocab`);
+  // Without one, the tokenizers crate fails on the first word outside the vocabulary, which a run's texts always have:
+  // refused here, when the model is read, rather than midway through a run.
+  if (typeof spec.unk_token !== 'string') fail('model.unk_token is missing: a WordLevel model needs one to read a word outside its vocabulary');
+  const unkToken = spec.unk_token as string;
+  const unkId = vocab.get(unkToken);
+  if (unkId === undefined) fail(`model.unk_token ${JSON.stringify(unkToken)} is not in model.vocab`);
   return {
     vocab,
     unkToken,
     name: 'WordLevel',
     tokenize(word, out) {
-      const id = vocab.get(word) ?? unkId;
-      if (id === undefined) fail(`the word ${JSON.stringify(word)} is not in model.vocab and the model has no unk_token`);
-      out.push(id);
+      out.push(vocab.get(word) ?? unkId!);
     },
   };
 }
@@ -401,6 +402,12 @@ export function parseTokenizer(file: string, json: string): Tokenizer {
         fail(`added_tokens[${i}] must have a string content and a non-negative integer id`);
       }
       const token = entry as Json;
+      // The tokenizers crate keeps the model's id for a token its vocabulary has (and warns); an id of its own here
+      // would be emitted for the token, past the rows the vectors were made for (the two files disagree).
+      const modelId = model.vocab.get(token.content as string);
+      if (modelId !== undefined && modelId !== token.id) {
+        fail(`added_tokens[${i}] gives ${JSON.stringify(token.content)} the id ${token.id as number}, but model.vocab gives it ${modelId}: the file contradicts itself`);
+      }
       added.push({
         id: token.id as number,
         content: token.content as string,

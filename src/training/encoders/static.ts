@@ -22,6 +22,16 @@ export const STATIC_CONFIG_FILE = 'config.json';
 export const STATIC_MODEL_HINT = 'download a Model2Vec model, e.g. tokenizer.json and model.safetensors of https://huggingface.co/minishlab/potion-base-8M';
 /** model2vec's StaticModel.encode default max_length: tokens kept per text. */
 export const STATIC_MAX_TOKENS = 512;
+/**
+ * Values a tensor of the model may hold: 2^28, 1 GiB as float32, twice the largest Model2Vec model
+ * (potion-multilingual-128M: 500,353 tokens × 256 dims). A header declaring more (a sparse file can be any size) is
+ * refused before anything is allocated, rather than failing on a buffer of gigabytes or taking the worker's memory.
+ */
+export const STATIC_MAX_VALUES = 2 ** 28;
+/** Bytes read of tokenizer.json or config.json: 256 MiB (a multilingual tokenizer.json has about 20 MB). */
+export const STATIC_MAX_JSON_BYTES = 256 * 1024 * 1024;
+/** The largest float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 const EMBEDDING_DTYPES: readonly SafetensorsDtype[] = ['F32', 'F16', 'BF16', 'F64', 'I8'];
 const WEIGHT_DTYPES: readonly SafetensorsDtype[] = ['F32', 'F16', 'BF16', 'F64'];
@@ -64,6 +74,12 @@ async function readNamed(file: string): Promise<Buffer> {
     handle = await fs.promises.open(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
     const stat = await handle.stat();
     if (!stat.isFile()) throw new Error(`${file}: ${stat.isDirectory() ? 'cannot be read (EISDIR)' : 'is not a regular file (a FIFO, socket or device)'}`);
+    if (stat.size > STATIC_MAX_JSON_BYTES) {
+      throw new Error(
+        `${file}: ${stat.size.toLocaleString('en-US')} bytes; PeerKD reads a ${path.basename(file)} of at most ${STATIC_MAX_JSON_BYTES.toLocaleString('en-US')} bytes ` +
+          `(a Model2Vec model's has a few MB): check that the folder holds the model's own files (${STATIC_MODEL_HINT})`,
+      );
+    }
     return await handle.readFile();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === undefined) throw error;
@@ -110,6 +126,10 @@ export async function readStaticModel(folder: string): Promise<StaticModel> {
   const fail = (problem: string) => new Error(`${modelFile}: ${problem}`);
   const accepted = (name: string, info: TensorInfo, dtypes: readonly SafetensorsDtype[], what: string): boolean => {
     if (!dtypes.includes(info.dtype as SafetensorsDtype)) throw fail(`tensor "${name}" has dtype ${info.dtype}; PeerKD reads ${what} of dtype ${dtypes.join(', ')}`);
+    const values = info.shape.reduce((a, b) => a * b, 1);
+    if (values > STATIC_MAX_VALUES) {
+      throw fail(`tensor "${name}" holds ${values.toLocaleString('en-US')} values (shape [${info.shape.join(', ')}]); PeerKD reads at most ${STATIC_MAX_VALUES.toLocaleString('en-US')} (1 GiB as float32)`);
+    }
     return true;
   };
   const read = await readSafetensors(modelFile, (name, info) => {
@@ -143,6 +163,14 @@ export async function readStaticModel(folder: string): Promise<StaticModel> {
   const weightsTensor = perToken('weights');
   const weights = weightsTensor ? tensorAsFloat32(weightsTensor) : undefined;
   if (weights?.some((w) => !Number.isFinite(w))) throw fail('tensor "weights" has a value that is not a finite number');
+  if (weights) {
+    // A text's vector is a mean of weight × row: both finite, their product can still leave float32 (Infinity, then NaN).
+    const largest = (values: Float32Array) => values.reduce((max, x) => Math.max(max, Math.abs(x)), 0);
+    const [weight, value] = [largest(weights), largest(embeddings)];
+    if (weight * value > FLOAT32_MAX) {
+      throw fail(`tensor "weights" times tensor "embeddings" goes beyond the float32 range (largest weight ${weight}, largest value ${value}): the model's vectors would not be finite numbers`);
+    }
+  }
   const mappingTensor = perToken('mapping');
   const mapping = mappingTensor ? tensorAsIntegers(mappingTensor) : undefined;
   if (mapping) {
