@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { SeededRandom } from '../../src/training/random';
 import { DEFAULT_FIELDS, firstInvalidUtf8Line, firstInvalidUtf8LineOfFile, undecodableBytesReason, Utf8LineValidator } from '../../src/dataset/index';
 import { readTrainingInput } from '../../src/training/input';
 
@@ -61,16 +62,10 @@ function validate(bytes: Uint8Array, sizes: readonly number[]): number | null {
   return validator.end();
 }
 
-/** mulberry32: reproducible random numbers, so a failure names the seed that made it. */
+/** Reproducible random numbers in [0, 1) (the engine's seeded generator), so a failure names the seed that made it. */
 function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = new SeededRandom(seed);
+  return () => generator.next();
 }
 
 const VALID = [
