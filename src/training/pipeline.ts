@@ -121,6 +121,11 @@ export interface DistillMetrics {
   stages: number;
   seed: number;
   finalTargets: 'soft' | 'hard';
+  /**
+   * The power k of the final student's row weights π(adopted label)^k (finalRowWeights); 0 where its rows were not
+   * weighted (no label adopted, so it is the vanilla student, or soft targets). Absent in runs written before it.
+   */
+  finalWeighting?: number;
   student: Omit<StudentOptions, 'seed'>;
   featurizer: FeaturizerConfig;
   /**
@@ -695,10 +700,12 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       if (finalTargets === 'hard') oneHot(advice.advised[row], classes, targets, row);
       else targets.set(advice.posterior.subarray(row * classes, (row + 1) * classes), row * classes);
     }
-    // The final student starts from the vanilla student's seed, so that it differs from vanilla KD only by its targets;
-    // where the advice adopted no label (hard targets equal to vanilla's), it *is* the vanilla student.
+    // The final student starts from the vanilla student's seed, so that it differs from vanilla KD only by its targets
+    // and their weights; where the advice adopted no label (hard targets equal to vanilla's), it *is* the vanilla
+    // student. Hard targets are weighted by how sure the advice is of each (soft targets carry that in themselves).
     const sameAsVanilla = !adoptsLabels(advice); // the plan knew it at the last calibration (planFinal)
-    const finalWeights = finalRowWeights(advice, human, tuning);
+    const finalWeighting = sameAsVanilla || finalTargets !== 'hard' ? 0 : tuning.finalWeighting;
+    const finalWeights = finalRowWeights(advice, human, { humanWeight: tuning.humanWeight, finalWeighting });
     const finalTraining = sameAsVanilla ? undefined : train(labelled, targets, 'final', {}, vanillaSeed, undefined, undefined, (row) => finalWeights[row]);
     finalTraining?.catch(() => undefined); // awaited below, after the vanilla student
     await awaitVanilla();
@@ -740,6 +747,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       stages: options.stages,
       seed: options.seed,
       finalTargets,
+      finalWeighting,
       student: tuning.student,
       featurizer: featurizer.config,
       estimatedTeacherAccuracy: roundOrNull(advice.trust.teacherAccuracy.estimate),
@@ -780,8 +788,9 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
 /**
  * The final student's weight of each row (rows × 1): a human-labelled row weighs `humanWeight`; any other row
  * π(adopted label)^k, the calibrated probability that the label it learns is right, to the power k =
- * `finalWeighting` (1 for k = 0). Used only where the advice adopted labels (the do-no-harm test passed), so that a
- * run whose human pairs cannot support the advice trains the vanilla student; docs/METHOD.md §5 says why.
+ * `finalWeighting` (1 for k = 0). Used only for hard targets where the advice adopted labels (the do-no-harm test
+ * passed), so that a run whose human pairs cannot support the advice trains the vanilla student; docs/METHOD.md §5
+ * says why.
  * `advice.posterior` is rows × classes, each row summing to 1; rows without any label get a weight but are not trained on.
  */
 export function finalRowWeights(advice: Pick<CalibrationResult, 'posterior' | 'advised'>, human: Int32Array, tuning: Pick<EngineTuning, 'humanWeight' | 'finalWeighting'>): Float32Array {

@@ -407,6 +407,7 @@ const isMetricsFile: Check = object({
   stages: isPositiveInteger,
   seed: (value, where) => (Number.isInteger(value) ? undefined : `${where} must be an integer`),
   finalTargets: oneOf(['soft', 'hard'] as const),
+  finalWeighting: optional(isFiniteNumber),
   student: object({
     dim: isPositiveInteger,
     epochs: isPositiveInteger,

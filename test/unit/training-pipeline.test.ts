@@ -250,10 +250,18 @@ test('the final student weighs a row by π(adopted label)^k where the advice ado
   assert.deepEqual(predictTexts(weighted.vanillaModel, texts), predictTexts(plain.vanillaModel, texts));
   assert.deepEqual(weighted.advisedLabels, plain.advisedLabels);
   assert.notDeepEqual(predictTexts(weighted.model, texts), predictTexts(plain.model, texts), 'the weights reach the final student');
+  assert.equal(weighted.metrics.finalWeighting, 4, 'metrics.json says the rows were weighted');
+  assert.equal(plain.metrics.finalWeighting, 0);
+  // Soft targets carry the advice's doubt in themselves: they are not weighted again.
+  const soft = await runDistillation({ rows, labels: LABELS }, { ...OPTIONS, finalTargets: 'soft' }, {}, { ...adopting, finalWeighting: 4 });
+  const softPlain = await runDistillation({ rows, labels: LABELS }, { ...OPTIONS, finalTargets: 'soft' }, {}, { ...adopting, finalWeighting: 0 });
+  assert.equal(soft.metrics.finalWeighting, 0);
+  assert.deepEqual(predictTexts(soft.model, texts), predictTexts(softPlain.model, texts));
   // Where the guard adopts nothing, the final student is the vanilla one, weighting or not.
   const guarded = await runDistillation({ rows, labels: LABELS }, OPTIONS, {}, { ...TINY, finalWeighting: 4 });
   assert.deepEqual(guarded.advisedLabels, rows.map((row) => row.human ?? row.teacher));
   assert.deepEqual(predictTexts(guarded.model, texts), predictTexts(guarded.vanillaModel, texts));
+  assert.equal(guarded.metrics.finalWeighting, 0, 'no label adopted: the vanilla student, unweighted');
 });
 
 test('finalRowWeights: a human row weighs humanWeight, any other π(adopted)^k, and k = 0 weighs every row alike', () => {
