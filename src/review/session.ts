@@ -379,7 +379,15 @@ export class ReviewSession {
       // On the stack before the edit: the edit's change event may refresh the panel before applying resolves.
       const entry = { description, changes: plan.writes.map(({ rowId, before, after }) => ({ rowId, before, after })), skippedRowIds: [] };
       this.undoStack.push(entry);
-      if (!(await this.document.replaceLines(plan.writes.map(({ line, after }) => ({ line, text: after }))))) {
+      let applied: boolean;
+      try {
+        applied = await this.document.replaceLines(plan.writes.map(({ line, after }) => ({ line, text: after })));
+      } catch (error) {
+        // Nothing was written: an entry left behind would make the next undo report a conflict instead of the decision before.
+        this.undoStack.remove(entry);
+        throw error;
+      }
+      if (!applied) {
         this.undoStack.remove(entry);
         return { written: 0, failed: writes.map((write) => ({ rowId: write.rowId, reason: 'the editor refused the edit' })) };
       }
@@ -411,7 +419,19 @@ export class ReviewSession {
       const row = rows.byKey.get(rowId);
       return row ? { line: row.line, text: this.document.lineText(row.line) } : undefined;
     }, (rowId) => whyUnmatched(rowId, rows.linesById));
-    const applied = plan.writes.length === 0 || (await this.document.replaceLines(plan.writes));
+    // An undo whose edit is refused or fails put nothing back: its entry (and its skip marks) stay, to be undone again.
+    const restore = () => {
+      this.undoStack.push(entry);
+      for (const rowId of entry.skippedRowIds) this.skipped.add(rowId);
+    };
+    let applied: boolean;
+    try {
+      applied = plan.writes.length === 0 || (await this.document.replaceLines(plan.writes));
+    } catch (error) {
+      restore();
+      throw error;
+    }
+    if (!applied) restore();
     if (plan.writes.length === 0) {
       // Nothing in the document changed (a skip): no change event will come, so refresh here.
       this.refresh();
