@@ -105,6 +105,11 @@ export interface SessionOptions {
    * document's lines, not of a run, so it stays undoable (carryOver).
    */
   undo?: UndoStack;
+  /**
+   * The decisions, bulk accepts and undos still in flight in the session this one replaces (carryOver): they push onto
+   * the same undo history, so this session's own wait for them.
+   */
+  pending?: Promise<unknown>;
 }
 
 export class ReviewSession {
@@ -142,6 +147,7 @@ export class ReviewSession {
     this.selectedRowId = options.selectedRowId ?? null;
     this.onUpdate = options.onUpdate;
     this.undoStack = options.undo ?? new UndoStack();
+    if (options.pending) this.queue = options.pending;
     for (const key of options.skipped ?? []) this.skipped.add(key);
     this.keys = assignRowKeys(run.predictions.map((prediction) => prediction.id));
     run.predictions.forEach((prediction, index) => this.predictionsByKey.set(this.keys[index], prediction));
@@ -157,9 +163,12 @@ export class ReviewSession {
     return { selected: this.selectedRowId, skipped: [...this.skipped], order: filterAndSort(this.rows(), this.filters, this.reranked?.scores).map((row) => row.key) };
   }
 
-  /** What a session of the same dataset against a newer run takes over from this one: the undo history and the skips. */
-  carryOver(): { undo: UndoStack; skipped: string[] } {
-    return { undo: this.undoStack, skipped: [...this.skipped] };
+  /**
+   * What a session of the same dataset against a newer run takes over from this one: the undo history, the skips, and
+   * the queue of decisions still in flight (an undo in the new session must come after them, not overtake them).
+   */
+  carryOver(): { undo: UndoStack; skipped: string[]; pending: Promise<unknown> } {
+    return { undo: this.undoStack, skipped: [...this.skipped], pending: this.queue };
   }
 
   /** The rows of every queue (flagged, unlabelled), in review order. */

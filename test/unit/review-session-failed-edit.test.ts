@@ -74,3 +74,30 @@ test('a decision whose edit throws leaves no undo entry for a line it never wrot
   assert.equal(document.lines[0], A);
   assert.equal((await session.undo()).undone, false);
 });
+
+test('a session that takes over the undo history waits for the decisions still in flight in the session it replaces', async () => {
+  const document = new FlakyDocument(`${A}\n${B}\n`);
+  const run = { labels: ['World', 'Sports'], predictions: [prediction('a', 1), prediction('b', 2)] };
+  const first = new ReviewSession(run, document, { humanField: () => 'human_label' });
+  let session = first;
+  document.onChange = () => session.documentChanged();
+  // The editor applies the decision's edit a moment later, while a new run replaces the session (the panel's showDataset).
+  let release!: () => void;
+  const slow = new Promise<void>((resolve) => (release = resolve));
+  const replaceLines = document.replaceLines.bind(document);
+  document.replaceLines = async (writes) => {
+    await slow;
+    return replaceLines(writes);
+  };
+  const decided = first.decide('a', { kind: 'accept' });
+  await new Promise((resolve) => setImmediate(resolve));
+  session = new ReviewSession(run, document, { humanField: () => 'human_label', ...first.carryOver() });
+  const undone = session.undo();
+  await new Promise((resolve) => setImmediate(resolve));
+  release();
+  assert.equal((await decided).status, 'done');
+  const result = await undone;
+  assert.equal(result.undone, true, 'the decision in flight is the one undone');
+  assert.deepEqual(result.conflicts, []);
+  assert.equal(document.lines[0], A);
+});
