@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PEERKD_FOLDER, linkedPeerkdFolder, linkedPeerkdFolderError } from '../dataset/files';
+import { PEERKD_FOLDER, fileError, linkedPeerkdFolder, linkedPeerkdFolderError } from '../dataset/files';
 import type { TeacherPrompt } from './client';
 import { buildLabelLookup, validateAnswer } from './prompt';
 import { REDACTED, redactSecret } from './redact';
@@ -198,9 +198,18 @@ function readAppendOnlyJsonl(
 ): { entries: { line: number; value: unknown }[]; problems: CacheProblem[]; needsNewline: boolean; skippedLongLines: boolean } | undefined {
   let fd: number;
   try {
-    fd = fs.openSync(file, 'r');
+    // Non-blocking: opening a FIFO (a cloned repository can ship one in place of a cache file) would wait for a writer.
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (stat.isDirectory()) throw fileError(file, { code: 'EISDIR' });
+    if (!stat.isFile()) throw new Error(`${file}: not a regular file (a FIFO, socket or device), so it cannot be read as a cache; move it away`);
+  } catch (error) {
+    fs.closeSync(fd);
     throw error;
   }
   const entries: { line: number; value: unknown }[] = [];

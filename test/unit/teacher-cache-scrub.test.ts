@@ -3,6 +3,7 @@
  * file, so a failure or a crash mid-rewrite leaves the cache as it was, and nothing is left behind or written elsewhere.
  */
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
@@ -84,4 +85,21 @@ test('a cache without the key is not rewritten', () => {
   const inode = fs.statSync(first.file).ino;
   TeacherCache.open(dir, URL, 'm', PROMPT, { secret: SECRET });
   assert.equal(fs.statSync(first.file).ino, inode);
+});
+
+test('a FIFO in place of a cache file (a cloned repository can ship one) is refused naming it, never waited on', { skip: process.platform === 'win32' }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-fifo-'));
+  const file = TeacherCache.open(dir, URL, 'm', PROMPT).file;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  execFileSync('mkfifo', [file]);
+  // In a child process: opening a FIFO for reading blocks until a writer comes, which no timer in this process ends.
+  const script = `
+    const { TeacherCache } = require(${JSON.stringify(path.resolve(__dirname, '../../src/teacher/cache.ts'))});
+    try { TeacherCache.open(${JSON.stringify(dir)}, ${JSON.stringify(URL)}, 'm', ${JSON.stringify(PROMPT)}); console.log('opened'); }
+    catch (error) { console.log('refused: ' + error.message); }
+  `;
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(child.signal, null, `the open hung on the FIFO (killed after 10 s): ${child.stderr}`);
+  assert.match(child.stdout, /^refused: .*\.jsonl: .*not a regular file/m, child.stdout + child.stderr);
+  assert.ok(child.stdout.includes(file), child.stdout);
 });
