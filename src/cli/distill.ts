@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { assertReadableFile } from '../dataset/files';
-import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
+import { DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
 import { MODEL_DIR, resolveRunsDir } from '../training/artifacts';
 import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, startDistillation, type WorkerLaunchOptions } from '../training/client';
 import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type DistillationRunResult, type IntervalSummary, type RunSummary } from '../training/protocol';
@@ -23,12 +23,10 @@ export interface CliIo {
   stderr: TextOutput;
 }
 
-const FIELD_KEYS = ['text', 'teacher', 'human', 'id', 'teacherConfidence'] as const;
-
 /** `--fields.text F` and friends, shared by distill and predict. */
 export const FIELD_OPTIONS = Object.fromEntries(
   FIELD_KEYS.map((key) => [`fields.${key}`, { type: 'string' as const }]),
-) as Record<`fields.${(typeof FIELD_KEYS)[number]}`, { type: 'string' }>;
+) as Record<`fields.${keyof FieldMapping}`, { type: 'string' }>;
 
 export function fieldsFrom(values: Record<string, unknown>, base: FieldMapping = DEFAULT_FIELDS): FieldMapping {
   const fields = { ...base };

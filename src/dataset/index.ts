@@ -28,7 +28,7 @@ export {
 export { setFieldInLine, setFieldInLineBytes, applyRowEditsToFile, type RowEdit } from './edit';
 export { PEERKD_FOLDER, linkedPeerkdFolder, linkedPeerkdFolderError, writeFileAtomic, assertNotSameFile, assertOutsidePeerkdFolder, assertReadableFile, assertReplaceable, fileError, undecodableBytesReason } from './files';
 export { forEachLine } from './lines';
-export { Utf8LineValidator, firstInvalidUtf8Line, firstInvalidUtf8LineOfFile } from './utf8';
+export { Utf8LineValidator, firstInvalidUtf8LineOfFile } from './utf8';
 export { findJsonSyntaxError, JsonScanError, MAX_JSON_DEPTH, TOO_DEEP_MESSAGE, printable } from './jsonScan';
 export { MAX_LABEL_LENGTH, labelLengthProblem, labelListProblem, parseLabelList } from './labels';
 export { IncrementalDatasetValidator, lineCountOf, type LineChange } from './incremental';

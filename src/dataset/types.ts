@@ -20,6 +20,9 @@ export const DEFAULT_FIELDS: FieldMapping = {
   teacherConfidence: 'teacher_confidence',
 };
 
+/** Every field of a mapping, in DEFAULT_FIELDS's order (the CLI's --fields.* flags, the human field's overlap check). */
+export const FIELD_KEYS = Object.keys(DEFAULT_FIELDS) as readonly (keyof FieldMapping)[];
+
 /** One JSONL line that parsed to an object. */
 export interface DatasetRow {
   /** 1-based line number in the file. */

@@ -135,13 +135,6 @@ function completeEnd(bytes: Uint8Array, start: number): number {
   return at + size > length ? at : length;
 }
 
-/** The 1-based number of the first line that holds bytes that are not valid UTF-8, or null when all are valid. */
-export function firstInvalidUtf8Line(data: Uint8Array): number | null {
-  const validator = new Utf8LineValidator();
-  validator.update(data);
-  return validator.end();
-}
-
 /**
  * The first line of a file that holds bytes that are not valid UTF-8, or null: the file is streamed, and the read
  * stops at that line. Rejects as the read does (a missing file: ENOENT).

@@ -105,6 +105,11 @@ export interface SessionOptions {
    * document's lines, not of a run, so it stays undoable (carryOver).
    */
   undo?: UndoStack;
+  /**
+   * The decisions, bulk accepts and undos still in flight in the session this one replaces (carryOver): they push onto
+   * the same undo history, so this session's own wait for them.
+   */
+  pending?: Promise<unknown>;
 }
 
 export class ReviewSession {
@@ -142,6 +147,7 @@ export class ReviewSession {
     this.selectedRowId = options.selectedRowId ?? null;
     this.onUpdate = options.onUpdate;
     this.undoStack = options.undo ?? new UndoStack();
+    if (options.pending) this.queue = options.pending;
     for (const key of options.skipped ?? []) this.skipped.add(key);
     this.keys = assignRowKeys(run.predictions.map((prediction) => prediction.id));
     run.predictions.forEach((prediction, index) => this.predictionsByKey.set(this.keys[index], prediction));
@@ -157,9 +163,12 @@ export class ReviewSession {
     return { selected: this.selectedRowId, skipped: [...this.skipped], order: filterAndSort(this.rows(), this.filters, this.reranked?.scores).map((row) => row.key) };
   }
 
-  /** What a session of the same dataset against a newer run takes over from this one: the undo history and the skips. */
-  carryOver(): { undo: UndoStack; skipped: string[] } {
-    return { undo: this.undoStack, skipped: [...this.skipped] };
+  /**
+   * What a session of the same dataset against a newer run takes over from this one: the undo history, the skips, and
+   * the queue of decisions still in flight (an undo in the new session must come after them, not overtake them).
+   */
+  carryOver(): { undo: UndoStack; skipped: string[]; pending: Promise<unknown> } {
+    return { undo: this.undoStack, skipped: [...this.skipped], pending: this.queue };
   }
 
   /** The rows of every queue (flagged, unlabelled), in review order. */
@@ -379,7 +388,15 @@ export class ReviewSession {
       // On the stack before the edit: the edit's change event may refresh the panel before applying resolves.
       const entry = { description, changes: plan.writes.map(({ rowId, before, after }) => ({ rowId, before, after })), skippedRowIds: [] };
       this.undoStack.push(entry);
-      if (!(await this.document.replaceLines(plan.writes.map(({ line, after }) => ({ line, text: after }))))) {
+      let applied: boolean;
+      try {
+        applied = await this.document.replaceLines(plan.writes.map(({ line, after }) => ({ line, text: after })));
+      } catch (error) {
+        // Nothing was written: an entry left behind would make the next undo report a conflict instead of the decision before.
+        this.undoStack.remove(entry);
+        throw error;
+      }
+      if (!applied) {
         this.undoStack.remove(entry);
         return { written: 0, failed: writes.map((write) => ({ rowId: write.rowId, reason: 'the editor refused the edit' })) };
       }
@@ -411,7 +428,19 @@ export class ReviewSession {
       const row = rows.byKey.get(rowId);
       return row ? { line: row.line, text: this.document.lineText(row.line) } : undefined;
     }, (rowId) => whyUnmatched(rowId, rows.linesById));
-    const applied = plan.writes.length === 0 || (await this.document.replaceLines(plan.writes));
+    // An undo whose edit is refused or fails put nothing back: its entry (and its skip marks) stay, to be undone again.
+    const restore = () => {
+      this.undoStack.push(entry);
+      for (const rowId of entry.skippedRowIds) this.skipped.add(rowId);
+    };
+    let applied: boolean;
+    try {
+      applied = plan.writes.length === 0 || (await this.document.replaceLines(plan.writes));
+    } catch (error) {
+      restore();
+      throw error;
+    }
+    if (!applied) restore();
     if (plan.writes.length === 0) {
       // Nothing in the document changed (a skip): no change event will come, so refresh here.
       this.refresh();

@@ -4,7 +4,7 @@
  */
 import { setFieldInLine } from '../dataset/edit';
 import { splitFieldPath, TEXT_IDENTITY_PREFIX } from '../dataset/fields';
-import type { FieldMapping } from '../dataset/types';
+import { FIELD_KEYS, type FieldMapping } from '../dataset/types';
 import { fieldValueRange } from './locate';
 import { idOfKey, unmatchedReason, type KeyedRows } from './rowKeys';
 
@@ -41,7 +41,7 @@ export function whyUnmatched(key: string, linesById: ReadonlyMap<string, readonl
   );
 }
 
-const OTHER_FIELDS = ['text', 'teacher', 'id', 'teacherConfidence'] as const;
+const OTHER_FIELDS = FIELD_KEYS.filter((name) => name !== 'human');
 
 /**
  * Why human labels may not be written into `fields.human`: it is the text, teacher, id or teacher-confidence field

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PEERKD_FOLDER, linkedPeerkdFolder, linkedPeerkdFolderError } from '../dataset/files';
+import { PEERKD_FOLDER, fileError, linkedPeerkdFolder, linkedPeerkdFolderError } from '../dataset/files';
 import type { TeacherPrompt } from './client';
 import { buildLabelLookup, validateAnswer } from './prompt';
 import { REDACTED, redactSecret } from './redact';
@@ -64,6 +64,8 @@ export abstract class AppendOnlyCache<T> {
   /** Lines ignored on read, with their 1-based line numbers in `file`. */
   readonly problems: CacheProblem[] = [];
   private needsNewline = false;
+  /** Whether a line was too long to be read (MAX_CACHE_LINE_BYTES): beforeParse never saw it. */
+  protected skippedLongLines = false;
 
   protected constructor(
     readonly file: string,
@@ -103,6 +105,7 @@ export abstract class AppendOnlyCache<T> {
     const read = readAppendOnlyJsonl(this.file, (line) => this.beforeParse(line));
     if (!read) return; // no file yet
     this.needsNewline = read.needsNewline;
+    this.skippedLongLines = read.skippedLongLines;
     this.problems.push(...read.problems);
     for (const { line, value } of read.entries) {
       const decoded = this.decode(value);
@@ -151,8 +154,9 @@ export class TeacherCache extends AppendOnlyCache<TeacherAnswer> {
 
   protected override load(): void {
     super.load();
-    // A cache written before answers were redacted may hold the key: scrub the file too, not only what was read.
-    if (this.heldSecret && this.secret) replaceInFile(this.file, this.secret, REDACTED);
+    // A cache written before answers were redacted may hold the key: scrub the file too, not only what was read. A line
+    // too long to be read was never seen by beforeParse, so the file is searched for the key then too.
+    if (this.secret && (this.heldSecret || this.skippedLongLines)) replaceInFile(this.file, this.secret, REDACTED);
   }
 
   protected decode(value: unknown): { k: string; value: TeacherAnswer } | string {
@@ -191,12 +195,21 @@ const READ_CHUNK_BYTES = 8 * 1024 * 1024;
 function readAppendOnlyJsonl(
   file: string,
   prepare: (line: string) => string,
-): { entries: { line: number; value: unknown }[]; problems: CacheProblem[]; needsNewline: boolean } | undefined {
+): { entries: { line: number; value: unknown }[]; problems: CacheProblem[]; needsNewline: boolean; skippedLongLines: boolean } | undefined {
   let fd: number;
   try {
-    fd = fs.openSync(file, 'r');
+    // Non-blocking: opening a FIFO (a cloned repository can ship one in place of a cache file) would wait for a writer.
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (stat.isDirectory()) throw fileError(file, { code: 'EISDIR' });
+    if (!stat.isFile()) throw new Error(`${file}: not a regular file (a FIFO, socket or device), so it cannot be read as a cache; move it away`);
+  } catch (error) {
+    fs.closeSync(fd);
     throw error;
   }
   const entries: { line: number; value: unknown }[] = [];
@@ -205,9 +218,11 @@ function readAppendOnlyJsonl(
   let pending = 0;
   let tooLong = false;
   let lineNumber = 0;
+  let skippedLongLines = false;
   const endLine = (terminated: boolean) => {
     lineNumber += 1;
     if (tooLong) {
+      skippedLongLines = true;
       // A cut last line is skipped silently, as any cut line.
       if (terminated) problems.push({ line: lineNumber, message: `longer than ${MAX_CACHE_LINE_BYTES.toLocaleString('en-US')} bytes, not a cache line` });
     } else {
@@ -254,7 +269,7 @@ function readAppendOnlyJsonl(
   }
   const needsNewline = pending > 0 || tooLong;
   if (needsNewline) endLine(false);
-  return { entries, problems, needsNewline };
+  return { entries, problems, needsNewline, skippedLongLines };
 }
 
 function writeAll(fd: number, bytes: Uint8Array): void {
@@ -262,16 +277,23 @@ function writeAll(fd: number, bytes: Uint8Array): void {
 }
 
 /**
- * Replaces every occurrence of `from` in the file by `to`, through a temporary file renamed over it, streaming: the
- * other bytes are kept as they are (not decoded and encoded again), whatever the file's size.
+ * Replaces every occurrence of `from` in the file by `to`, streaming: the other bytes are kept as they are (not decoded
+ * and encoded again), whatever the file's size. The bytes go to a temporary file next to it, created afresh (never
+ * through a link planted at its name) with the file's permissions, flushed to disk and renamed over the file only when
+ * complete: a failure or a crash at any point leaves the file as it was, and a failure removes the temporary file. A
+ * file without `from` is left alone.
  */
 function replaceInFile(file: string, from: string, to: string): void {
   const needle = Buffer.from(from, 'utf8');
   const replacement = Buffer.from(to, 'utf8');
   const temporary = `${file}.${process.pid}.tmp`;
   const input = fs.openSync(file, 'r');
+  let replaced = 0;
+  let renamed = false;
   try {
-    const output = fs.openSync(temporary, 'w', 0o666);
+    fs.rmSync(temporary, { force: true }); // a leftover of a crash (or a planted link): never written through
+    const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+    const output = fs.openSync(temporary, O_WRONLY | O_CREAT | O_EXCL | (O_NOFOLLOW ?? 0), fs.fstatSync(input).mode & 0o777);
     try {
       const chunk = Buffer.alloc(READ_CHUNK_BYTES);
       let carry = Buffer.alloc(0);
@@ -283,6 +305,7 @@ function replaceInFile(file: string, from: string, to: string): void {
           writeAll(output, data.subarray(at, hit));
           writeAll(output, replacement);
           at = hit + needle.length;
+          replaced += 1;
         }
         // A match may straddle two chunks: the last needle.length − 1 bytes wait for the next one (none at the end).
         const keep = read === 0 ? 0 : Math.min(needle.length - 1, data.length - at);
@@ -290,16 +313,27 @@ function replaceInFile(file: string, from: string, to: string): void {
         carry = Buffer.from(data.subarray(data.length - keep));
         if (read === 0) break;
       }
+      if (replaced > 0) fs.fsyncSync(output); // on disk before the rename makes it the cache
     } finally {
       fs.closeSync(output);
     }
+    if (replaced > 0) {
+      fs.renameSync(temporary, file);
+      renamed = true;
+    }
   } finally {
     fs.closeSync(input);
+    if (!renamed) {
+      try {
+        fs.rmSync(temporary, { force: true });
+      } catch {
+        // Not ours to remove (a folder at that name): the error that matters is the one already thrown.
+      }
+    }
   }
-  fs.renameSync(temporary, file);
 }
 
-/** Appends one JSON line, first ending a line cut by a crash (`needsNewline` from parseAppendOnlyJsonl). */
+/** Appends one JSON line, first ending a line cut by a crash (`needsNewline` from readAppendOnlyJsonl). */
 function appendJsonlLine(file: string, value: unknown, needsNewline: boolean): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   // Never through a symbolic link (ELOOP instead): a cache file replaced by a link (a checked-out repository can ship

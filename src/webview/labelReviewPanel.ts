@@ -199,7 +199,7 @@ export class LabelReviewPanel {
         focusRowId ??= carried.selected ?? undefined;
       }
       this.session = run
-        ? await createReviewSession(this.runState, datasetUri, run, { ...this.seed, skipped, undo: previous?.undo, onUpdate: (update) => this.postUpdate(update) })
+        ? await createReviewSession(this.runState, datasetUri, run, { ...this.seed, skipped, undo: previous?.undo, pending: previous?.pending, onUpdate: (update) => this.postUpdate(update) })
         : undefined;
     }
     this.datasetUri = datasetUri;

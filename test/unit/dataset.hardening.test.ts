@@ -16,7 +16,6 @@ import {
   assertNotSameFile,
   assertReadableFile,
   DEFAULT_FIELDS,
-  firstInvalidUtf8Line,
   MAX_JSON_DEPTH,
   parseDatasetText,
   readDatasetFile,
@@ -109,13 +108,6 @@ describe('invalid UTF-8 on an edited line', () => {
     assert.equal(await undecodableBytesReason(fs.readFileSync(real, 'utf8'), real), null);
     assert.equal(await undecodableBytesReason('{"id":"0"}', file), null);
     assert.equal(await undecodableBytesReason(decoded, undefined), null);
-  });
-
-  it('firstInvalidUtf8Line names the line with invalid bytes, counting lone CRs as the editor does', () => {
-    assert.equal(firstInvalidUtf8Line(Buffer.from('{"a":"é"}\r\n{"b":"€𝄞"}\n')), null);
-    assert.equal(firstInvalidUtf8Line(Buffer.concat([Buffer.from('a\rb\r\nc\n'), Buffer.from([0xed, 0xa0, 0x80])])), 4); // a surrogate
-    assert.equal(firstInvalidUtf8Line(Buffer.from([0x61, 0x0a, 0xc0, 0x80])), 2); // overlong
-    assert.equal(firstInvalidUtf8Line(Buffer.from([0xe2, 0x82])), 1); // truncated
   });
 });
 

@@ -87,13 +87,13 @@ export function estimateEmbeddingTokens(texts: readonly string[]): number {
 }
 
 /** One line for the log, the CLI and the editor's confirmation, before anything is sent; a text on several rows is sent once (encodeTexts). */
-export function formatEmbeddingEstimate(rows: readonly string[], baseUrl: string, model: string, cached?: number): string {
+export function formatEmbeddingEstimate(rows: readonly string[], baseUrl: string, model: string): string {
   const texts = [...new Set(rows)];
   const tokens = estimateEmbeddingTokens(texts);
   const requests = Math.ceil(texts.length / INPUTS_PER_REQUEST);
   return (
     `encoder endpoint: ${texts.length} text(s) to embed with ${model} at ${baseUrl}` +
-    (cached !== undefined ? ` (${cached} already in the cache)` : ' (texts already in the cache are not sent again)') +
+    ' (texts already in the cache are not sent again)' +
     `: about ${tokens.toLocaleString('en-US')} tokens (${CHARS_PER_TOKEN} characters a token) in ${requests} request(s)`
   );
 }
