@@ -500,6 +500,7 @@ export async function simulateReviewLoop(
     let reranks = 0;
     let retrainMs = 0;
     let retrains = 0;
+    let lastRun: DistillOutput | undefined;
     const rerankNow = () => {
       const begun = performance.now();
       const result = ranker.rerank(human);
@@ -521,6 +522,7 @@ export async function simulateReviewLoop(
       if (retrainRun && (reviewed % REVIEW_LOOP_RETRAIN_EVERY === 0 || reviewed >= budget)) {
         started = performance.now();
         const run = await retrainRun(human, fromLoop);
+        lastRun = run;
         retrainMs += performance.now() - started;
         retrains++;
         ranker = prepareRerank({ labels: run.metrics.labels, predictions: run.predictions.toArray(), reviewedIds: [...fromLoop].map((i) => run.predictions.get(i).id) });
@@ -530,7 +532,7 @@ export async function simulateReviewLoop(
       steps.push({ reviewed, errorsFound, fileAccuracy: fileAccuracy(human, current.adopted) });
     }
     const file = train.map((_, i) => human[i] ?? current.adopted[i]);
-    return { steps, file, prepareMs, rerankMs: rerankMs / reranks, retrainMs: retrains ? retrainMs / retrains : 0 };
+    return { steps, file, lastRun, prepareMs, rerankMs: rerankMs / reranks, retrainMs: retrains ? retrainMs / retrains : 0 };
   };
 
   // Re-ranked after every round.
@@ -571,19 +573,33 @@ export async function simulateReviewLoop(
   });
 
   // Final students on the file's labels (rows with a label, as the engine's final student), and on every gold label.
-  const student = async (fileLabels: readonly (string | null)[]) => {
+  const student = async (fileLabels: readonly (string | null)[], weightOf?: (row: number) => number) => {
     const subset = train.map((_, i) => i).filter((i) => fileLabels[i] !== null && index.has(fileLabels[i]!));
     const targets = new Float32Array(subset.length * classes);
     subset.forEach((row, k) => (targets[k * classes + index.get(fileLabels[row]!)!] = 1));
-    const model = await trainOnTargets(subset.map((row) => texts[row]), targets, classes, seed * 7919 + 5, {}, texts);
+    const model = await trainOnTargets(subset.map((row) => texts[row]), targets, classes, seed * 7919 + 5, {}, texts, weightOf ? Float32Array.from(subset, weightOf) : undefined);
     return accuracyOf(predictTexts(model, testTexts), testTruth, classes);
   };
   const rerankedStudentTestAccuracy = await student(rerankedFile);
   const staticStudentTestAccuracy = await student(staticFile);
   const goldStudentTestAccuracy = await student(train.map((row) => row.gold));
-  const retrainedStudentTestAccuracy = retrainedFile ? await student(retrainedFile) : undefined;
+  // The retrained file's student follows the engine's final recipe: where the last run adopted labels, each row
+  // without a human label weighs π(its label)^k as that run's final student did (metrics.finalWeighting).
+  const lastRun = retrainedLoop?.lastRun;
+  const power = lastRun?.metrics.finalWeighting ?? 0;
+  const weightOf =
+    lastRun && power > 0
+      ? (row: number) => {
+          const prediction = lastRun.predictions.get(row);
+          return prediction.human !== null ? 1 : Math.pow(prediction.probs[retrainedFile![row]!] ?? 1, power);
+        }
+      : undefined;
+  const retrainedStudentTestAccuracy = retrainedFile ? await student(retrainedFile, weightOf) : undefined;
   if (retrainedStudentTestAccuracy !== undefined) {
-    log(`seed ${seed}: review loop: final student on the retrained file ${retrainedStudentTestAccuracy.toFixed(4)} (errors found ${retrained!.at(-1)?.errorsFound ?? 0})`);
+    log(
+      `seed ${seed}: review loop: final student on the retrained file ${retrainedStudentTestAccuracy.toFixed(4)} ` +
+        `(rows ${weightOf ? `weighted by π^${power}, as the last run's final student` : 'unweighted: the last run adopted no label'}; errors found ${retrained!.at(-1)?.errorsFound ?? 0})`,
+    );
   }
   log(
     `seed ${seed}: review loop: final student on the re-ranked file ${rerankedStudentTestAccuracy.toFixed(4)}, on the static file ` +

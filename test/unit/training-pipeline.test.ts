@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { runDistillation, predictTexts, finalRowWeights, type EngineTuning } from '../../src/training/pipeline';
+import { runDistillation, predictTexts, finalRowWeights, trainOnTargets, type EngineTuning } from '../../src/training/pipeline';
 import { saveModel, loadModel } from '../../src/training/model';
 import { selectBackend } from '../../src/training/backend';
 import { SeededRandom } from '../../src/training/random';
@@ -272,4 +272,24 @@ test('finalRowWeights: a human row weighs humanWeight, any other π(adopted)^k, 
   close(finalRowWeights(advice, human, { humanWeight: 2, finalWeighting: 4 }), [0.9 ** 4, 2, 0.4 ** 4]);
   close(finalRowWeights(advice, human, { humanWeight: 1, finalWeighting: 1 }), [0.9, 1, 0.4]);
   close(finalRowWeights(advice, human, { humanWeight: 1, finalWeighting: 0 }), [1, 1, 1]);
+});
+
+test('trainOnTargets: row weights reach the student (weights of 1 are the default; a row weighing 0 teaches nothing)', async () => {
+  const { rows } = dataset();
+  const texts = rows.map((row) => row.text);
+  const targets = new Float32Array(texts.length * LABELS.length);
+  rows.forEach((row, i) => (targets[i * LABELS.length + LABELS.indexOf(row.teacher!)] = 1));
+  const plain = await trainOnTargets(texts, targets, LABELS.length, 7, TINY);
+  const ones = await trainOnTargets(texts, targets, LABELS.length, 7, TINY, texts, new Float32Array(texts.length).fill(1));
+  assert.deepEqual(predictTexts(ones, texts), predictTexts(plain, texts));
+  // Row 0's teacher label is wrong; with weight 0 the student learns as if its target were anything else.
+  const flipped = Float32Array.from(targets);
+  flipped.fill(0, 0, LABELS.length);
+  flipped[(LABELS.indexOf(rows[0].teacher!) + 1) % LABELS.length] = 1;
+  const weights = new Float32Array(texts.length).fill(1);
+  weights[0] = 0;
+  const silenced = await trainOnTargets(texts, targets, LABELS.length, 7, TINY, texts, weights);
+  const silencedFlipped = await trainOnTargets(texts, flipped, LABELS.length, 7, TINY, texts, weights);
+  assert.deepEqual(predictTexts(silenced, texts), predictTexts(silencedFlipped, texts));
+  assert.notDeepEqual(predictTexts(silenced, texts), predictTexts(plain, texts));
 });
