@@ -131,7 +131,8 @@ test('time left after a slow encoder: the rest of the run at the featurizing rat
   const labels = ['sport', 'money', 'tech'];
   const rows: TrainingRow[] = Array.from({ length: 640 }, (_, i) => {
     const label = labels[i % 3];
-    return { id: `r${i}`, line: i + 1, text: `the ${label}${i % 17} news ${label} today`, teacher: i % 11 === 0 ? labels[(i + 1) % 3] : label, human: i % 7 === 0 ? label : null, teacherConfidence: null };
+    // Every text distinct: the encoder sends a text found on several rows once, and all 640 must go over the wire.
+    return { id: `r${i}`, line: i + 1, text: `the ${label}${i % 17} news ${label} today, item ${i}`, teacher: i % 11 === 0 ? labels[(i + 1) % 3] : label, human: i % 7 === 0 ? label : null, teacherConfidence: null };
   });
   const server = await startFakeOpenAi(() => ({ status: 500 }));
   try {
