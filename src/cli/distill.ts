@@ -199,12 +199,8 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
           err.line(`warning: --encoder-* flags are for --encoder endpoint; this run uses --encoder ${options.encoder ?? 'none'}, so they are ignored.`);
         }
         if (options.encoder === 'endpoint') {
-          let endpoint;
-          try {
-            endpoint = endpointSettings(flags.settings);
-          } catch (error) {
-            throw new UsageError(`--encoder-base-url: ${(error as Error).message}`);
-          }
+          // The flags' base URL was checked by encoderEndpointFromFlags (naming --encoder-base-url); without flags, the default.
+          const endpoint = endpointSettings(flags.settings);
           options.encoderEndpoint = flags.settings ?? { baseUrl: endpoint.baseUrl, model: endpoint.model };
           if (!flags.apiKey) err.line(`No API key in $${flags.apiKeyEnv}: the endpoint encoder sends none (fine for local servers such as Ollama or vLLM).`);
           // Before anything is sent: what the run may cost (an upper bound; cached texts are not sent again).

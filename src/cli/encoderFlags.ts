@@ -45,9 +45,10 @@ export function encoderEndpointFromFlags(values: Record<string, unknown>, env: N
   if (!given) return { apiKey, apiKeyEnv };
   let baseUrl: string;
   try {
-    baseUrl = normaliseBaseUrl(typeof values['encoder-base-url'] === 'string' ? values['encoder-base-url'] : DEFAULT_TEACHER_SETTINGS.baseUrl);
+    // Named as the user set it: "--encoder-base-url 'x' is not a valid URL", not the teacher's base URL.
+    baseUrl = normaliseBaseUrl(typeof values['encoder-base-url'] === 'string' ? values['encoder-base-url'] : DEFAULT_TEACHER_SETTINGS.baseUrl, '--encoder-base-url');
   } catch (error) {
-    throw new UsageError(`--encoder-base-url: ${(error as Error).message}`);
+    throw new UsageError((error as Error).message);
   }
   const model = typeof values['encoder-model'] === 'string' ? values['encoder-model'].trim() : DEFAULT_ENCODER_MODEL;
   if (!model) throw new UsageError('--encoder-model needs a model name');

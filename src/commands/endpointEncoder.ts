@@ -18,9 +18,11 @@ import { isLocalEndpoint, readTeacherApiKey } from './setTeacherApiKey';
 export async function prepareEndpointEncoder(services: Services, name: string, settings: PeerKdSettings, datasetText: string): Promise<{ endpoint: EndpointEncoderSettings; apiKey?: string } | undefined> {
   let baseUrl: string;
   try {
-    baseUrl = normaliseBaseUrl(settings.encoder.baseUrl || settings.teacher.baseUrl);
+    // The message names the setting the URL came from, not "the teacher base URL".
+    const subject = settings.encoder.baseUrl ? 'the setting peerkd.encoder.baseUrl' : 'the setting peerkd.teacher.baseUrl (peerkd.encoder.baseUrl is empty)';
+    baseUrl = normaliseBaseUrl(settings.encoder.baseUrl || settings.teacher.baseUrl, subject);
   } catch (error) {
-    void vscode.window.showErrorMessage(`PeerKD: setting ${settings.encoder.baseUrl ? 'peerkd.encoder.baseUrl' : 'peerkd.teacher.baseUrl'}: ${error instanceof Error ? error.message : String(error)}`);
+    void vscode.window.showErrorMessage(`PeerKD: ${error instanceof Error ? error.message : String(error)}`);
     return undefined;
   }
   const model = settings.encoder.model;

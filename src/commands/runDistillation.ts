@@ -114,7 +114,12 @@ export class DistillationManager {
       options,
       outputDir: settings.training.outputDir || undefined,
     };
+    // A setting the run could not use as written (peerkd.training.encoder "glov" runs as auto): said in this log, in
+    // the run's own log (run.log, through the worker) and in the summary at the end, never silently replaced.
+    const ignored = settings.training.encoderIgnored ? [settings.training.encoderIgnored] : [];
+    if (ignored.length) request.warnings = ignored;
     log.info(`Distillation of ${datasetUri.fsPath} requested (${datasetSourceDescription(request, open?.isDirty)}; folds ${options.folds}, stages ${options.stages}, seed ${options.seed}, backend ${options.backend})`);
+    for (const line of ignored) log.warn(`[${name}] ${line}`);
 
     let prefix = `[${name}]`;
     let lastFraction = 0;
@@ -161,8 +166,9 @@ export class DistillationManager {
         },
       );
       await this.runState.loadRun(datasetUri, result.runDir);
-      log.info(`${prefix} finished: ${summaryMessage(name, result.summary)} Artefacts: ${result.runDir}`);
-      void this.showSummary(datasetUri, summaryMessage(name, result.summary));
+      const summary = [summaryMessage(name, result.summary), ...ignored.map((line) => `Note: ${line}.`)].join(' ');
+      log.info(`${prefix} finished: ${summary} Artefacts: ${result.runDir}`);
+      void this.showSummary(datasetUri, summary);
     } catch (error) {
       if (error instanceof DistillationError && error.kind === 'cancelled') {
         log.info(`${prefix} cancelled; earlier runs are unchanged`);

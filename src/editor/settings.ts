@@ -29,6 +29,11 @@ export interface TrainingSettings {
   finalTargets: DistillOptions['finalTargets'];
   /** Representation next to the words (training/encoder.ts). */
   encoder: EncoderChoice;
+  /**
+   * Set when the written `peerkd.training.encoder` could not be parsed and `encoder` is `auto` instead: which value
+   * was ignored, why, and what the run uses (encoderSetting). The run says it in the log, run.log and its summary.
+   */
+  encoderIgnored?: string;
   /** Heap limit of the training child process, in MB. */
   memoryLimitMb: number;
   /** Runs folder; empty = `.peerkd/runs` next to the dataset. Relative paths resolve against the dataset's folder. */
@@ -46,10 +51,21 @@ function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback
   return allowed.includes(value as T) ? (value as T) : fallback;
 }
 
-/** An unknown or malformed `peerkd.training.encoder` reads as `auto` (the run's log says what auto picked). */
-function encoderSetting(value: unknown): EncoderChoice {
+/** Longest part of a setting's value an ignored-setting message quotes (a setting can hold any JSON). */
+const QUOTED_SETTING_CHARS = 80;
+
+/**
+ * `peerkd.training.encoder` through the one parser of encoder choices, the CLI's `--encoder` too (types.ts
+ * parseEncoderChoice), so both accept exactly the same values. A value it refuses (`glov`, `static:`, a number) runs
+ * as `auto`, as the setting's default does, and `ignored` says which value and why, for the run to tell the user.
+ */
+export function encoderSetting(value: unknown): { choice: EncoderChoice; ignored?: string } {
+  if (value === undefined) return { choice: 'auto' };
   const parsed = parseEncoderChoice(value);
-  return 'error' in parsed ? 'auto' : parsed.choice;
+  if (!('error' in parsed)) return { choice: parsed.choice };
+  const written = JSON.stringify(value) ?? String(value);
+  const quoted = written.length > QUOTED_SETTING_CHARS ? `${written.slice(0, QUOTED_SETTING_CHARS)}…` : written;
+  return { choice: 'auto', ignored: `setting peerkd.training.encoder ${quoted} was ignored (${parsed.error}): this run uses auto instead` };
 }
 
 function integerAtLeast(value: unknown, minimum: number, fallback: number): number {
@@ -57,13 +73,15 @@ function integerAtLeast(value: unknown, minimum: number, fallback: number): numb
 }
 
 function readTrainingSettings(config: vscode.WorkspaceConfiguration): TrainingSettings {
+  const encoder = encoderSetting(config.get('training.encoder'));
   return {
     folds: integerAtLeast(config.get('training.folds'), 2, 2),
     stages: integerAtLeast(config.get('training.stages'), 1, 2),
     seed: integerAtLeast(config.get('training.seed'), 0, 0),
     backend: oneOf(config.get('training.backend'), ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'], 'auto'),
     finalTargets: oneOf(config.get('training.finalTargets'), ['auto', 'soft', 'hard'], 'auto'),
-    encoder: encoderSetting(config.get('training.encoder')),
+    encoder: encoder.choice,
+    ...(encoder.ignored ? { encoderIgnored: encoder.ignored } : {}),
     memoryLimitMb: integerAtLeast(config.get('training.memoryLimitMb'), 256, 3072),
     outputDir: config.get<string>('training.outputDir') ?? '',
   };

@@ -1,19 +1,26 @@
-/** Base-URL checks shared by the client, the cache key and the editor's per-endpoint key storage (no SDK here). */
-export function normaliseBaseUrl(baseUrl: string): string {
+/** What a base URL's message calls it when the caller names nothing: the teacher's (client, cache key, key storage). */
+const TEACHER_BASE_URL_SUBJECT = 'The teacher base URL';
+
+/**
+ * Base-URL checks shared by the client, the cache key and the editor's per-endpoint key storage (no SDK here).
+ * `subject` is what the user set, as the messages name it: `--encoder-base-url`, `the setting peerkd.encoder.baseUrl`
+ * (each message is `<subject> '<url>' …`).
+ */
+export function normaliseBaseUrl(baseUrl: string, subject: string = TEACHER_BASE_URL_SUBJECT): string {
   const trimmed = baseUrl.trim().replace(/\/+$/, '');
   let parsed: URL;
   try {
     parsed = new URL(trimmed);
   } catch {
-    throw new Error(`The teacher base URL '${trimmed}' is not a valid URL (expected e.g. http://localhost:11434/v1).`);
+    throw new Error(`${subject} '${trimmed}' is not a valid URL (expected e.g. http://localhost:11434/v1).`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new Error(`The teacher base URL '${trimmed}' must start with http:// or https://.`);
+    throw new Error(`${subject} '${trimmed}' must start with http:// or https://.`);
   }
   if (parsed.username !== '' || parsed.password !== '') {
     // Shown without them: the message reaches the terminal and the log.
     throw new Error(
-      `The teacher base URL '${parsed.protocol}//${parsed.host}${parsed.pathname.replace(/\/+$/, '')}' holds a user name or password; ` +
+      `${subject} '${parsed.protocol}//${parsed.host}${parsed.pathname.replace(/\/+$/, '')}' holds a user name or password; ` +
         'requests cannot carry them in the URL. Give the key as the API key (environment variable or PeerKD: Set Teacher API Key) instead.',
     );
   }

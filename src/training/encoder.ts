@@ -127,18 +127,22 @@ export async function resolveEncoder(choice: EncoderChoice, environment: Encoder
   }
 }
 
+/** How a message names the text at an index of encodeTexts' texts when the caller says nothing: 1-based among them. */
+const rowAmongTexts = (row: number): string => `row ${row + 1}`;
+
 /**
  * Refuses an encoder's answer holding a value that is not a finite number (NaN or ±Infinity would make the corpus
- * standardisation, and so every row's features, NaN), naming the row (1-based among the texts) and its text.
+ * standardisation, and so every row's features, NaN), naming the row as rowName does (the dataset's line in a run)
+ * and the start of its text.
  */
-function assertFinite(encoder: TextEncoder, values: Float32Array, texts: readonly string[], rowOf: (i: number) => number): void {
+function assertFinite(encoder: TextEncoder, values: Float32Array, texts: readonly string[], rowOf: (i: number) => number, rowName: (row: number) => string): void {
   const { dims } = encoder;
   for (let i = 0; i < values.length; i++) {
     if (Number.isFinite(values[i])) continue;
     const row = rowOf(Math.floor(i / dims));
     const text = texts[row];
     throw new Error(
-      `encoder ${encoder.name} gave a value that is not a finite number for row ${row + 1} (value ${(i % dims) + 1} of ${dims}, ` +
+      `encoder ${encoder.name} gave a value that is not a finite number for ${rowName(row)} (value ${(i % dims) + 1} of ${dims}, ` +
         `text ${JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text)}); its batch is not cached: choose another encoder (--encoder, peerkd.training.encoder)`,
     );
   }
@@ -187,6 +191,7 @@ const ENCODE_BLOCK_ROWS = 8192;
  * Encodes through the cache where the encoder is worth caching: only texts not yet cached are computed (and appended).
  * A cacheable (slow) encoder runs in batches with the checkpoint and progress between them, cache or not, and says
  * first how long it will take (its `estimate`, to onLog); a fast one runs in blocks of ENCODE_BLOCK_ROWS.
+ * `rowName` names texts[i] in an error as the user knows it (a run: `line 12` of the dataset); default `row i+1`.
  */
 export async function encodeTexts(
   encoder: TextEncoder,
@@ -195,6 +200,7 @@ export async function encodeTexts(
   checkpoint?: () => void,
   onProgress?: (encoded: number, total: number) => void,
   onLog?: (line: string) => void,
+  rowName: (row: number) => string = rowAmongTexts,
 ): Promise<{ values: Float32Array; cached: number }> {
   const { dims } = encoder;
   if (!encoder.cacheable) {
@@ -204,7 +210,7 @@ export async function encodeTexts(
       const block = texts.slice(from, from + ENCODE_BLOCK_ROWS);
       const values = await encoder.encode(block);
       if (values.length !== block.length * dims) throw new Error(`encoder ${encoder.name} returned ${values.length} values for ${block.length} texts × ${dims} dims`);
-      assertFinite(encoder, values, texts, (i) => from + i);
+      assertFinite(encoder, values, texts, (i) => from + i, rowName);
       out.set(values, from * dims);
       onProgress?.(from + block.length, texts.length);
     }
@@ -243,7 +249,7 @@ export async function encodeTexts(
       const rows = missing.slice(from, from + batch);
       const values = await encoder.encode(rows.map((r) => texts[r]));
       if (values.length !== rows.length * dims) throw new Error(`encoder ${encoder.name} returned ${values.length} values for ${rows.length} texts × ${dims} dims`);
-      assertFinite(encoder, values, texts, (i) => rows[i]);
+      assertFinite(encoder, values, texts, (i) => rows[i], rowName);
       rows.forEach((r, i) => {
         const vector = values.subarray(i * dims, (i + 1) * dims);
         out.set(vector, r * dims);

@@ -411,7 +411,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   // The run's cancel also aborts an encoder's requests in flight; the endpoint comes with the options (key-free).
   // use-lite on wasm encodes on the students' threads setting (EngineTuning.threads).
   const encoderEnvironment: EncoderEnvironment = { signal: hooks.signal, endpoint: options.encoderEndpoint, threads: tuning.threads, ...hooks.encoders };
-  const encoding = await encodeRows(texts, options.encoder ?? 'none', encoderEnvironment, checkpoint, log, (encoder, encoded, total, encodeMs) => {
+  const encoding = await encodeRows(texts, (r) => rows[r].line, options.encoder ?? 'none', encoderEnvironment, checkpoint, log, (encoder, encoded, total, encodeMs) => {
     if (encoded > 0 && total > 0) {
       // Its share of the progress bar follows its time, counted at the featurizing rate: use-lite can take most of a
       // run, and at glove's weight it filled a tenth of the bar while it took nine tenths of the time.
@@ -976,6 +976,8 @@ function sharedFeatures(texts: string[], config: FeaturizerConfig, onRows: (rows
 /** Every row's embedding (through the disk cache where it pays), standardised on the corpus into a SharedArrayBuffer (see sharedFeatures). */
 async function encodeRows(
   texts: string[],
+  /** The dataset line of texts[r], for an encoder's error about that text ("line 12", as the input's errors say). */
+  lineOf: (row: number) => number,
   choice: EncoderChoice,
   environment: EncoderEnvironment,
   checkpoint: () => void,
@@ -988,7 +990,7 @@ async function encodeRows(
   const cache = environment.cacheDir && resolved.encoder.cacheable ? EmbeddingCache.open(environment.cacheDir, resolved.encoder) : undefined;
   const name = resolved.encoder.name;
   // A slow or billed encoder says first what the texts not yet in the cache will take or cost (its estimate).
-  const { values, cached } = await encodeTexts(resolved.encoder, texts, cache, checkpoint, (encoded, total) => onProgress(name, encoded, total, performance.now() - started), log);
+  const { values, cached } = await encodeTexts(resolved.encoder, texts, cache, checkpoint, (encoded, total) => onProgress(name, encoded, total, performance.now() - started), log, (r) => `line ${lineOf(r)}`);
   const usage = resolved.encoder.describeUsage?.();
   if (usage) log(usage);
   const standardiser: DenseStandardiser = fitStandardiser(resolved.encoder, values);

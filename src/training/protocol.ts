@@ -28,6 +28,11 @@ export interface DistillationRequest {
   options: DistillOptions;
   /** Folder that holds the runs; default `<dataset folder>/.peerkd/runs`. Relative paths resolve against the dataset folder. */
   outputDir?: string;
+  /**
+   * What the host changed in the run's settings and the user must know (a `peerkd.training.encoder` it could not
+   * parse and ran as `auto`): the worker writes each as a warning at the head of the run's log (run.log).
+   */
+  warnings?: string[];
 }
 
 /**
@@ -300,6 +305,7 @@ const isRequest = object({
   labels: arrayOf(isNonEmptyString),
   options: isOptions,
   outputDir: optional(isString),
+  warnings: optional(arrayOf(isNonEmptyString)),
 });
 
 const isProgressFields = object({

@@ -257,6 +257,8 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     await send({ type: 'started', runId, tempDir: writer.tempDir, runsDir });
     log('info', `run ${runId}: dataset ${datasetPath} (${datasetSourceDescription(request)})`);
     log('info', `options: ${JSON.stringify(request.options)}`);
+    // What the host ran otherwise than the user wrote (a setting it could not parse), next to the options it ran with.
+    for (const warning of request.warnings ?? []) log('warn', warning);
 
     const progressStart = Date.now();
     void send({ type: 'progress', progress: { phase: 'featurize', elapsedMs: 0, fraction: 0 } });

@@ -250,3 +250,18 @@ test('peerkd bench --encoder endpoint: every seed and variant reads the vectors 
   assert.deepEqual(figures.map((figure) => figure.cachedRows), [0, 160]);
   assert.ok(figures.every((figure) => figure.encodeSeconds > 0 && figure.encodeSeconds <= 60), JSON.stringify(figures));
 });
+
+test('a bad --encoder-base-url is refused naming the flag the user gave (not "the teacher base URL"), before anything runs', async () => {
+  const cases: [string, RegExp][] = [
+    ['not a url', /^peerkd distill: --encoder-base-url 'not a url' is not a valid URL \(expected e\.g\. http:\/\/localhost:11434\/v1\)\.$/m],
+    ['ftp://embed.example.com/v1', /^peerkd distill: --encoder-base-url 'ftp:\/\/embed\.example\.com\/v1' must start with http:\/\/ or https:\/\/\.$/m],
+    ['https://user:pw@embed.example.com/v1', /^peerkd distill: --encoder-base-url 'https:\/\/embed\.example\.com\/v1' holds a user name or password; /m],
+  ];
+  for (const [url, expected] of cases) {
+    const { code, stderr } = await runCli(['distill', 'agnews-200.jsonl', '--encoder', 'endpoint', '--encoder-base-url', url], folder, env);
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, expected);
+    assert.doesNotMatch(stderr, /teacher base URL/);
+    assert.ok(!stderr.includes('pw@'), 'the password is not shown');
+  }
+});

@@ -96,3 +96,21 @@ test('editor, endpoint encoder: the teacher base URL when peerkd.encoder.baseUrl
   assert.equal(local?.endpoint.baseUrl, 'http://localhost:11434/v1');
   assert.equal(shown.length, 1);
 });
+
+test('editor, endpoint encoder: a bad base URL is reported naming the setting it came from, not "the teacher base URL"; nothing is asked or sent', async () => {
+  const cases: [ReturnType<typeof settings>, string][] = [
+    [settings({ baseUrl: 'not a url', model: 'm' }), "PeerKD: the setting peerkd.encoder.baseUrl 'not a url' is not a valid URL (expected e.g. http://localhost:11434/v1)."],
+    [settings({ baseUrl: 'ftp://embed.example.com/v1', model: 'm' }), "PeerKD: the setting peerkd.encoder.baseUrl 'ftp://embed.example.com/v1' must start with http:// or https://."],
+    [settings({ baseUrl: '', model: 'm' }, 'teacher.example.com/v1'), "PeerKD: the setting peerkd.teacher.baseUrl (peerkd.encoder.baseUrl is empty) 'teacher.example.com/v1' is not a valid URL (expected e.g. http://localhost:11434/v1)."],
+  ];
+  for (const [given, expected] of cases) {
+    shown.length = 0;
+    assert.equal(await prepareEndpointEncoder(services, 'data.jsonl', given, dataset), undefined);
+    assert.deepEqual(shown.map(({ kind, text }) => [kind, text]), [['error', expected]]);
+  }
+  shown.length = 0;
+  assert.equal(await prepareEndpointEncoder(services, 'data.jsonl', settings({ baseUrl: 'https://user:pw@embed.example.com/v1', model: 'm' }), dataset), undefined);
+  assert.match(shown[0].text, /^PeerKD: the setting peerkd\.encoder\.baseUrl 'https:\/\/embed\.example\.com\/v1' holds a user name or password; /);
+  assert.ok(!shown[0].text.includes('user:pw'), 'the password is not shown');
+  assert.deepEqual(executed, []);
+});

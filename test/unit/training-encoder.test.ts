@@ -313,3 +313,26 @@ test('distillation with an embedding that is noise for this dataset: the engine 
   const none = await runDistillation({ rows, labels: LABELS }, { ...OPTIONS, encoder: 'none' }, {}, TINY);
   assert.deepEqual(out.predictions.toArray(), none.predictions.toArray());
 });
+
+test('an encoder value that is not a finite number stops the run naming the dataset line of its text (not its place among the texts) and the start of the text', async () => {
+  const { rows } = dataset();
+  // Blank lines, invalid lines and rows without text leave gaps: the row at index 40 is not on line 41.
+  const spaced = rows.map((row, i) => ({ ...row, line: 3 * i + 2 }));
+  const long = `the overflow ${'word '.repeat(30)}`;
+  spaced[40] = { ...spaced[40], text: long };
+  // A finite per-word scale whose product with the int8 value goes beyond float32: the mean is +Infinity.
+  const table = writeTable(path.join(root, 'overflow.int8'), { the: [0.1, 0.1, 0.1, 0.1, 0.1, 0.1], overflow: [1e40, 0, 0, 0, 0, 0] }, 'overflow@1');
+  const quoted = JSON.stringify(`${long.slice(0, 60)}…`).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  await assert.rejects(
+    runDistillation({ rows: spaced, labels: LABELS }, { ...OPTIONS, encoder: 'glove' }, { encoders: { gloveTable: table } }, TINY),
+    new RegExp(`^Error: encoder glove gave a value that is not a finite number for line 122 \\(value 1 of 6, text ${quoted}\\); its batch is not cached`),
+  );
+
+  // A cacheable encoder (batches of the texts not cached, a text on several rows sent once) names the line the same way.
+  const broken: TextEncoder = { name: 'endpoint', version: 'test', dims: 2, cacheable: true, batchRows: 1, encode: async (texts) => Float32Array.from(texts.flatMap((text) => (text === 'bad' ? [NaN, 1] : [1, 2]))) };
+  const lines = [5, 8, 13, 21];
+  await assert.rejects(
+    encodeTexts(broken, ['fine', 'also fine', 'bad', 'bad'], EmbeddingCache.open(path.join(root, 'nan-cache'), broken), undefined, undefined, undefined, (r) => `line ${lines[r]}`),
+    /^Error: encoder endpoint gave a value that is not a finite number for line 13 \(value 1 of 2, text "bad"\)/,
+  );
+});

@@ -59,7 +59,7 @@ export function responseCapBytes(texts: number): number {
 /** The settings with their defaults: the teacher's base URL, concurrency, timeout and retries. */
 export function endpointSettings(settings: Partial<EndpointEncoderSettings> = {}): Required<Omit<EndpointEncoderSettings, 'dimensions'>> & Pick<EndpointEncoderSettings, 'dimensions'> {
   return {
-    baseUrl: normaliseBaseUrl(settings.baseUrl || DEFAULT_TEACHER_SETTINGS.baseUrl),
+    baseUrl: normaliseBaseUrl(settings.baseUrl || DEFAULT_TEACHER_SETTINGS.baseUrl, "The endpoint encoder's base URL"),
     model: settings.model || DEFAULT_ENCODER_MODEL,
     dimensions: settings.dimensions,
     maxConcurrency: settings.maxConcurrency ?? DEFAULT_TEACHER_SETTINGS.maxConcurrency,

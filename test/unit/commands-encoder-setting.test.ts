@@ -1,0 +1,174 @@
+/**
+ * `peerkd.training.encoder` in the editor (src/editor/settings.ts encoderSetting, src/commands/runDistillation.ts):
+ * the setting goes through the one parser of encoder choices, so it accepts exactly what the CLI's `--encoder` does;
+ * a value neither can parse (`glov`, `static:`, a number) runs as `auto`, and the user is told which value was ignored
+ * and what ran instead, in the PeerKD log, in the run's run.log (the real worker runtime, driven by the scripted
+ * engine of test/fixtures/training/scripted-worker.ts, forked by the real client) and in the summary notification.
+ */
+import { after, before, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stubVscodeModule } from '../support/fakeVscodeModule';
+import { encoderOption, UsageError } from '../../src/cli/command';
+import { readLatestRun } from '../../src/training/artifacts';
+import { ENCODER_CHOICES_TEXT } from '../../src/training/types';
+import { bundleWorker, datasetLines, tempFolder, writeDataset } from '../fixtures/training/build';
+
+class FakeUri {
+  readonly scheme = 'file';
+  constructor(readonly fsPath: string) {}
+  get path(): string {
+    return this.fsPath;
+  }
+  toString(): string {
+    return `file://${this.fsPath}`;
+  }
+}
+
+let settingValues: Record<string, unknown> = {};
+const informations: string[] = [];
+const logged: { level: string; line: string }[] = [];
+const fakeVscode = {
+  Uri: FakeUri,
+  ProgressLocation: { Notification: 15 },
+  workspace: {
+    isTrusted: true,
+    textDocuments: [],
+    getConfiguration: () => ({ get: (key: string) => settingValues[key] }),
+  },
+  window: {
+    showInformationMessage: async (text: string) => {
+      informations.push(text);
+      return undefined;
+    },
+    showWarningMessage: async () => undefined,
+    showErrorMessage: async (text: string) => {
+      informations.push(`error: ${text}`);
+      return undefined;
+    },
+    withProgress: (_options: unknown, task: (progress: unknown, token: unknown) => Promise<unknown>) =>
+      task({ report: () => undefined }, { onCancellationRequested: () => undefined }),
+  },
+  commands: { executeCommand: async () => undefined },
+};
+stubVscodeModule(fakeVscode);
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { encoderSetting, readSettings } = require('../../src/editor/settings') as typeof import('../../src/editor/settings');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { DistillationManager } = require('../../src/commands/runDistillation') as typeof import('../../src/commands/runDistillation');
+
+let folder: string;
+let workerPath: string;
+
+before(async () => {
+  folder = await tempFolder('encoder-setting');
+  workerPath = await bundleWorker('test/fixtures/training/scripted-worker.ts', folder, 'scripted-worker');
+});
+
+after(async () => {
+  await rm(folder, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  settingValues = {};
+  informations.length = 0;
+  logged.length = 0;
+});
+
+test('peerkd.training.encoder and --encoder accept exactly the same values (one parser); the CLI refusal names the flag and the choices', () => {
+  const values: unknown[] = ['auto', 'none', 'glove', 'use-lite', 'endpoint', 'static:models/potion', 'static:/abs/potion', 'glov', 'static:', 'static', 'static: ', 'glove:x', 'GLOVE', '', ' auto', 5, null, true, ['glove'], { name: 'glove' }];
+  for (const value of values) {
+    const fromSetting = encoderSetting(value);
+    let cliError: unknown;
+    try {
+      encoderOption(value, 'auto');
+    } catch (error) {
+      cliError = error;
+    }
+    assert.equal(fromSetting.ignored !== undefined, cliError !== undefined, `${JSON.stringify(value)}: setting ${fromSetting.ignored ?? 'accepted'}, CLI ${cliError ? String(cliError) : 'accepted'}`);
+    if (cliError) {
+      assert.ok(cliError instanceof UsageError);
+      assert.equal(fromSetting.choice, 'auto');
+      assert.match(cliError.message, /^--encoder /, 'the CLI names its flag');
+    } else {
+      assert.equal(fromSetting.choice, value, 'an accepted value is used as written (a relative folder resolves against the dataset folder in the worker)');
+    }
+  }
+  assert.equal(cliMessage('glov'), `--encoder must be one of ${ENCODER_CHOICES_TEXT}, got "glov"`);
+  assert.equal(cliMessage('static:'), '--encoder static needs an argument after the colon: static:<folder>');
+
+  // The setting's note: the value as written, why, and what runs instead.
+  assert.equal(encoderSetting('glov').ignored, `setting peerkd.training.encoder "glov" was ignored (must be one of ${ENCODER_CHOICES_TEXT}, got "glov"): this run uses auto instead`);
+  assert.equal(encoderSetting('static:').ignored, 'setting peerkd.training.encoder "static:" was ignored (static needs an argument after the colon: static:<folder>): this run uses auto instead');
+  assert.equal(encoderSetting(5).ignored, `setting peerkd.training.encoder 5 was ignored (must be one of ${ENCODER_CHOICES_TEXT}): this run uses auto instead`);
+  assert.equal(encoderSetting(`static:${'x'.repeat(500)}`).ignored, undefined, 'a long folder is a folder');
+  assert.ok((encoderSetting({ folder: 'y'.repeat(500) }).ignored ?? '').length < 300, 'a huge value is quoted cut');
+  // Not set at all (VS Code gives the default; a host without it gives undefined): auto, nothing to say.
+  assert.deepEqual(encoderSetting(undefined), { choice: 'auto' });
+
+  settingValues = { 'training.encoder': 'glov' };
+  const settings = readSettings();
+  assert.equal(settings.training.encoder, 'auto');
+  assert.equal(settings.training.encoderIgnored, encoderSetting('glov').ignored);
+  settingValues = { 'training.encoder': 'glove' };
+  assert.equal(readSettings().training.encoderIgnored, undefined);
+});
+
+/** The CLI's message for a value of --encoder (encoderOption throws it), or `accepted`. */
+function cliMessage(value: unknown): string {
+  try {
+    encoderOption(value, 'auto');
+    return 'accepted';
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+function manager() {
+  const log = {
+    info: (line: string) => logged.push({ level: 'info', line }),
+    warn: (line: string) => logged.push({ level: 'warn', line }),
+    error: (line: string) => logged.push({ level: 'error', line }),
+    debug: (line: string) => logged.push({ level: 'debug', line }),
+    show: () => undefined,
+  };
+  const services = { context: { asAbsolutePath: () => workerPath }, log } as never;
+  const runState = { loadRun: async () => undefined, getRun: () => undefined } as never;
+  const statusBar = { start: () => undefined, update: () => undefined, finish: () => undefined } as never;
+  return new DistillationManager(services, runState, statusBar);
+}
+
+test('a peerkd.training.encoder the editor cannot parse runs as auto, and the log, run.log and the summary say which value was ignored', async () => {
+  const dataset = await writeDataset(folder, 'data.jsonl', datasetLines(40));
+  settingValues = { 'training.encoder': 'glov' };
+  await manager().run(new FakeUri(dataset));
+  const note = `setting peerkd.training.encoder "glov" was ignored (must be one of ${ENCODER_CHOICES_TEXT}, got "glov"): this run uses auto instead`;
+  assert.ok(!informations.some((text) => text.startsWith('error:')), informations.join('\n'));
+
+  // The PeerKD log: a warning when the run is requested.
+  assert.ok(logged.some(({ level, line }) => level === 'warn' && line === `[data.jsonl] ${note}`), JSON.stringify(logged, null, 1));
+  // run.log: the worker writes it as a warning, next to the options it ran with (encoder auto).
+  const latest = await readLatestRun(dataset);
+  assert.ok(latest);
+  assert.equal(latest.settings.options.encoder, 'auto');
+  const runLog = await readFile(join(latest.runDir, 'run.log'), 'utf8');
+  assert.match(runLog, new RegExp(`WARN  ${note.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`), runLog);
+  // The summary notification at the end of the run.
+  assert.equal(informations.length, 1, informations.join('\n'));
+  assert.match(informations[0], /^PeerKD: data\.jsonl done\. /);
+  assert.ok(informations[0].endsWith(` Note: ${note}.`), informations[0]);
+
+  // A value it can parse: nothing of the kind anywhere.
+  logged.length = 0;
+  informations.length = 0;
+  settingValues = { 'training.encoder': 'none' };
+  await manager().run(new FakeUri(dataset));
+  const again = await readLatestRun(dataset);
+  assert.notEqual(again?.runId, latest.runId);
+  assert.equal(again?.settings.options.encoder, 'none');
+  assert.ok(!logged.some(({ level }) => level === 'warn'), JSON.stringify(logged, null, 1));
+  assert.doesNotMatch(await readFile(join(again!.runDir, 'run.log'), 'utf8'), /peerkd\.training\.encoder/);
+  assert.doesNotMatch(informations[0], /Note:/);
+});
