@@ -113,6 +113,14 @@ test('peerkd bench refuses a label smoothing outside [0, 1), naming the flag and
   }
 });
 
+test('peerkd bench refuses a final weighting that is not a finite number ≥ 0, naming the flag and the value', async () => {
+  for (const value of ['-1', 'Infinity', 'abc', '']) {
+    const { code, stderr } = await runCli(['bench', dataDir, `--final-weighting=${value}`]);
+    assert.notEqual(code, 0, value);
+    assert.match(stderr, new RegExp(`--final-weighting must be a finite number ≥ 0, got '${value}'`), stderr);
+  }
+});
+
 test('peerkd bench names the missing file', async () => {
   const { code, stderr } = await runCli(['bench', join(folder, 'no-such-dir')]);
   assert.notEqual(code, 0);
