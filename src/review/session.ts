@@ -311,6 +311,11 @@ export class ReviewSession {
       return { status: 'done', note: null };
     }
     const refusal = await this.prepareWrite();
+    // The document's reason first (bytes that are not valid UTF-8, a human field that is another field): while it
+    // stands no row can be written, so it is the one to fix, whatever the row's own state (not found, no teacher label).
+    if (refusal !== null) {
+      return { status: 'refused', message: `could not label row '${idOfKey(key)}': ${refusal}` };
+    }
     // Nothing awaits from here to the edit: the row read is the row written, as the document is now.
     const documentRow = this.documentRows().byKey.get(key);
     if (!documentRow) {
@@ -321,7 +326,7 @@ export class ReviewSession {
     if (label === null) {
       return { status: 'refused', message: `row '${idOfKey(key)}' has no teacher label to keep`, noTeacher: true };
     }
-    const result = refusal !== null ? { written: 0, failed: [{ rowId: key, reason: refusal }] } : await this.applyWrites([{ rowId: key, label }], describeDecision(row, label));
+    const result = await this.applyWrites([{ rowId: key, label }], describeDecision(row, label));
     if (result.failed.length > 0) {
       return { status: 'refused', message: `could not label row '${idOfKey(key)}': ${result.failed[0].reason}` };
     }
