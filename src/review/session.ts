@@ -98,18 +98,30 @@ export interface SessionOptions {
   filters?: ReviewFilters;
   scrollTop?: number;
   selectedRowId?: string | null;
-  /** Rows skipped before this session began (a retrained run carries the user's place over, review/place.ts). */
+  /** Rows skipped before this session began. */
   skipped?: Iterable<string>;
   /**
-   * The undo history of the session this one replaces (a new run of the same dataset): a decision is a change of the
-   * document's lines, not of a run, so it stays undoable (carryOver).
+   * The state of the session this one replaces (a new run of the same dataset, carryOver): a decision is a change of
+   * the document's lines, not of a run, so it stays undoable, and the skips stay skipped.
    */
-  undo?: UndoStack;
-  /**
-   * The decisions, bulk accepts and undos still in flight in the session this one replaces (carryOver): they push onto
-   * the same undo history, so this session's own wait for them.
-   */
-  pending?: Promise<unknown>;
+  continues?: CarriedState;
+}
+
+/**
+ * What the sessions of one dataset against its successive runs share: the undo history, the skip marks and the queue
+ * of decisions, bulk accepts and undos. Shared, not copied: an action the user asked of the session being replaced
+ * lands in the same history and marks, in the order it was asked, however late it runs (still queued behind an edit
+ * the editor is applying, asked while the new run loads, or after a dialog it opened), and the new session's actions
+ * wait for it. A copy taken at the hand-over missed a skip still queued, and kept a skip that an undo queued in the
+ * old session took back.
+ */
+export class CarriedState {
+  readonly undo = new UndoStack();
+  readonly skipped = new Set<string>();
+  /** The decisions, bulk accepts and undos in flight, one after another (exclusive), of every session sharing this. */
+  queue: Promise<unknown> = Promise.resolve();
+  /** The newest session: the one shown, which a change of the skip marks refreshes (an older one refreshes nobody). */
+  current: ReviewSession | undefined;
 }
 
 export class ReviewSession {
@@ -119,8 +131,8 @@ export class ReviewSession {
   selectedRowId: string | null;
   private rowsByKey = new Map<string, ReviewRow>();
   private readonly predictionsByKey = new Map<string, Prediction>();
-  private readonly skipped = new Set<string>();
-  private readonly undoStack: UndoStack;
+  /** Undo history, skip marks and action queue, shared with the sessions of this dataset's other runs (carryOver). */
+  private readonly state: CarriedState;
   private readonly onUpdate: ((update: SessionUpdate) => void) | undefined;
   private readonly keys: string[];
   /** The latest re-rank of the flagged queue (null: the run's order). */
@@ -134,8 +146,6 @@ export class ReviewSession {
    */
   private readonly sharedTexts = new Map<string, string | null>();
   private lastRows: { raw: DocumentRows; matched: DocumentRows } | undefined;
-  /** The decisions, bulk accepts and undos in flight, one after another (exclusive). */
-  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly run: ReviewRun,
@@ -146,9 +156,9 @@ export class ReviewSession {
     this.scrollTop = options.scrollTop ?? 0;
     this.selectedRowId = options.selectedRowId ?? null;
     this.onUpdate = options.onUpdate;
-    this.undoStack = options.undo ?? new UndoStack();
-    if (options.pending) this.queue = options.pending;
-    for (const key of options.skipped ?? []) this.skipped.add(key);
+    this.state = options.continues ?? new CarriedState();
+    this.state.current = this;
+    for (const key of options.skipped ?? []) this.state.skipped.add(key);
     this.keys = assignRowKeys(run.predictions.map((prediction) => prediction.id));
     run.predictions.forEach((prediction, index) => this.predictionsByKey.set(this.keys[index], prediction));
     this.rebuild();
@@ -164,11 +174,20 @@ export class ReviewSession {
   }
 
   /**
-   * What a session of the same dataset against a newer run takes over from this one: the undo history, the skips, and
-   * the queue of decisions still in flight (an undo in the new session must come after them, not overtake them).
+   * What a session of the same dataset against a newer run takes over from this one (its options): the undo history,
+   * the skips and the queue of decisions, shared from then on (CarriedState), so that nothing asked of this session,
+   * before or after the hand-over, is lost or overtaken.
    */
-  carryOver(): { undo: UndoStack; skipped: string[]; pending: Promise<unknown> } {
-    return { undo: this.undoStack, skipped: [...this.skipped], pending: this.queue };
+  carryOver(): { continues: CarriedState } {
+    return { continues: this.state };
+  }
+
+  private get skipped(): Set<string> {
+    return this.state.skipped;
+  }
+
+  private get undoStack(): UndoStack {
+    return this.state.undo;
   }
 
   /** The rows of every queue (flagged, unlabelled), in review order. */
@@ -274,7 +293,13 @@ export class ReviewSession {
 
   private refresh(): void {
     const changed = this.rebuild();
-    this.onUpdate?.({ rows: changed.map(toRowView), view: this.view() });
+    // A session replaced by a newer run's refreshes nobody: the view shows its successor.
+    if (this.state.current === this) this.onUpdate?.({ rows: changed.map(toRowView), view: this.view() });
+  }
+
+  /** The skip marks changed: the session shown refreshes (this one, or the newer run's that took over from it). */
+  private skipsChanged(): void {
+    (this.state.current ?? this).refresh();
   }
 
   /**
@@ -291,8 +316,8 @@ export class ReviewSession {
    * quick succession were refused) and pushes its undo entry in the order the user asked.
    */
   private exclusive<T>(action: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(action);
-    this.queue = result.catch(() => undefined);
+    const result = this.state.queue.then(action);
+    this.state.queue = result.catch(() => undefined);
     return result;
   }
 
@@ -307,10 +332,15 @@ export class ReviewSession {
       }
       this.skipped.add(key);
       this.undoStack.push({ description: 'Skip', changes: [], skippedRowIds: [key] });
-      this.refresh();
+      this.skipsChanged();
       return { status: 'done', note: null };
     }
     const refusal = await this.prepareWrite();
+    // The document's reason first (bytes that are not valid UTF-8, a human field that is another field): while it
+    // stands no row can be written, so it is the one to fix, whatever the row's own state (not found, no teacher label).
+    if (refusal !== null) {
+      return { status: 'refused', message: `could not label row '${idOfKey(key)}': ${refusal}` };
+    }
     // Nothing awaits from here to the edit: the row read is the row written, as the document is now.
     const documentRow = this.documentRows().byKey.get(key);
     if (!documentRow) {
@@ -321,7 +351,7 @@ export class ReviewSession {
     if (label === null) {
       return { status: 'refused', message: `row '${idOfKey(key)}' has no teacher label to keep`, noTeacher: true };
     }
-    const result = refusal !== null ? { written: 0, failed: [{ rowId: key, reason: refusal }] } : await this.applyWrites([{ rowId: key, label }], describeDecision(row, label));
+    const result = await this.applyWrites([{ rowId: key, label }], describeDecision(row, label));
     if (result.failed.length > 0) {
       return { status: 'refused', message: `could not label row '${idOfKey(key)}': ${result.failed[0].reason}` };
     }
@@ -443,7 +473,7 @@ export class ReviewSession {
     if (!applied) restore();
     if (plan.writes.length === 0) {
       // Nothing in the document changed (a skip): no change event will come, so refresh here.
-      this.refresh();
+      this.skipsChanged();
     }
     return {
       undone: true,

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { PEERKD_FOLDER, fileError, linkedPeerkdFolder, linkedPeerkdFolderError } from '../dataset/files';
 import type { TeacherPrompt } from './client';
 import { buildLabelLookup, validateAnswer } from './prompt';
-import { REDACTED, redactSecret } from './redact';
+import { redactionOfLength, redactSecret } from './redact';
 import { normaliseBaseUrl } from './url';
 import type { AbstentionReason, TeacherAnswer } from './types';
 
@@ -156,7 +156,7 @@ export class TeacherCache extends AppendOnlyCache<TeacherAnswer> {
     super.load();
     // A cache written before answers were redacted may hold the key: scrub the file too, not only what was read. A line
     // too long to be read was never seen by beforeParse, so the file is searched for the key then too.
-    if (this.secret && (this.heldSecret || this.skippedLongLines)) replaceInFile(this.file, this.secret, REDACTED);
+    if (this.secret && (this.heldSecret || this.skippedLongLines)) overwriteInPlace(this.file, this.secret);
   }
 
   protected decode(value: unknown): { k: string; value: TeacherAnswer } | string {
@@ -207,7 +207,7 @@ function readAppendOnlyJsonl(
   try {
     const stat = fs.fstatSync(fd);
     if (stat.isDirectory()) throw fileError(file, { code: 'EISDIR' });
-    if (!stat.isFile()) throw new Error(`${file}: not a regular file (a FIFO, socket or device), so it cannot be read as a cache; move it away`);
+    if (!stat.isFile()) throw notRegularFile(file);
   } catch (error) {
     fs.closeSync(fd);
     throw error;
@@ -272,64 +272,58 @@ function readAppendOnlyJsonl(
   return { entries, problems, needsNewline, skippedLongLines };
 }
 
-function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let at = 0; at < bytes.length; ) at += fs.writeSync(fd, bytes, at, bytes.length - at);
+function notRegularFile(file: string): Error {
+  return new Error(`${file}: not a regular file (a FIFO, socket or device), so it cannot be read as a cache; move it away`);
 }
 
 /**
- * Replaces every occurrence of `from` in the file by `to`, streaming: the other bytes are kept as they are (not decoded
- * and encoded again), whatever the file's size. The bytes go to a temporary file next to it, created afresh (never
- * through a link planted at its name) with the file's permissions, flushed to disk and renamed over the file only when
- * complete: a failure or a crash at any point leaves the file as it was, and a failure removes the temporary file. A
- * file without `from` is left alone.
+ * Overwrites every occurrence of `secret` in the file, in place, by a mark of the same length in bytes
+ * (redactionOfLength): nothing else in the file moves, so the file is never replaced. A rewrite through a temporary
+ * file renamed over the cache lost any line another process (a second `peerkd label` on the same cache) appended
+ * between the rewrite's last read and the rename, and no re-check before the rename can close that gap, nor reach a
+ * line written through a descriptor opened before it; a lock file would hold only if every writer, older versions
+ * included, took it, and a crashed holder's lock must be guessed stale. Here an appender writes at the end, which the
+ * scrub never writes, on Linux, macOS and Windows alike, with nothing but positioned writes. Each mark is ASCII without
+ * quotes or backslashes written over a key inside a JSON string, so at any point, a crash included, every line is the
+ * line it was or the same line with one more key masked; the next open finishes the job. Only the bytes there at the
+ * start are searched: a line appended since was written by a run that redacts (or by an older version, which the next
+ * open scrubs). Never through a symbolic link (it would write outside the cache).
  */
-function replaceInFile(file: string, from: string, to: string): void {
-  const needle = Buffer.from(from, 'utf8');
-  const replacement = Buffer.from(to, 'utf8');
-  const temporary = `${file}.${process.pid}.tmp`;
-  const input = fs.openSync(file, 'r');
-  let replaced = 0;
-  let renamed = false;
+function overwriteInPlace(file: string, secret: string): void {
+  const needle = Buffer.from(secret, 'utf8');
+  const mark = Buffer.from(redactionOfLength(needle.length), 'utf8');
+  const { O_RDWR, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+  let fd: number;
   try {
-    fs.rmSync(temporary, { force: true }); // a leftover of a crash (or a planted link): never written through
-    const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
-    const output = fs.openSync(temporary, O_WRONLY | O_CREAT | O_EXCL | (O_NOFOLLOW ?? 0), fs.fstatSync(input).mode & 0o777);
-    try {
-      const chunk = Buffer.alloc(READ_CHUNK_BYTES);
-      let carry = Buffer.alloc(0);
-      for (;;) {
-        const read = fs.readSync(input, chunk, 0, chunk.length, null);
-        const data = Buffer.concat([carry, chunk.subarray(0, read)]);
-        let at = 0;
-        for (let hit = data.indexOf(needle, at); hit >= 0; hit = data.indexOf(needle, at)) {
-          writeAll(output, data.subarray(at, hit));
-          writeAll(output, replacement);
-          at = hit + needle.length;
-          replaced += 1;
-        }
-        // A match may straddle two chunks: the last needle.length − 1 bytes wait for the next one (none at the end).
-        const keep = read === 0 ? 0 : Math.min(needle.length - 1, data.length - at);
-        writeAll(output, data.subarray(at, data.length - keep));
-        carry = Buffer.from(data.subarray(data.length - keep));
-        if (read === 0) break;
+    fd = fs.openSync(file, O_RDWR | (O_NOFOLLOW ?? 0) | (O_NONBLOCK ?? 0));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new Error(`${file}: a symbolic link in place of a cache file, holding the API key; it is not written through: replace it with the file itself or remove it`);
+    }
+    throw fileError(file, error);
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw notRegularFile(file);
+    const end = stat.size;
+    const chunk = Buffer.alloc(Math.max(READ_CHUNK_BYTES, 2 * needle.length));
+    let masked = 0;
+    for (let position = 0; position < end; ) {
+      const read = fs.readSync(fd, chunk, 0, Math.min(chunk.length, end - position), position);
+      if (read === 0) break; // shorter than at the start (truncated by someone else): nothing more to search
+      const data = chunk.subarray(0, read);
+      for (let hit = data.indexOf(needle); hit >= 0; hit = data.indexOf(needle, hit + needle.length)) {
+        for (let at = 0; at < mark.length; ) at += fs.writeSync(fd, mark, at, mark.length - at, position + hit + at);
+        masked += 1;
       }
-      if (replaced > 0) fs.fsyncSync(output); // on disk before the rename makes it the cache
-    } finally {
-      fs.closeSync(output);
+      if (position + read >= end) break;
+      // A key may straddle two chunks: the next one starts needle.length − 1 bytes back (a key found here is masked
+      // already, so it is not found twice).
+      position += read - (needle.length - 1);
     }
-    if (replaced > 0) {
-      fs.renameSync(temporary, file);
-      renamed = true;
-    }
+    if (masked > 0) fs.fsyncSync(fd); // the key off the disk now, not at the system's leisure
   } finally {
-    fs.closeSync(input);
-    if (!renamed) {
-      try {
-        fs.rmSync(temporary, { force: true });
-      } catch {
-        // Not ours to remove (a folder at that name): the error that matters is the one already thrown.
-      }
-    }
+    fs.closeSync(fd);
   }
 }
 

@@ -4,6 +4,14 @@
  */
 export const REDACTED = '[redacted]';
 
+/**
+ * REDACTED fitted to exactly `length` bytes, padded with '*' (only '*' when shorter): ASCII without quotes or
+ * backslashes, so written over a key's bytes in place it keeps a JSON line valid and every other byte where it is.
+ */
+export function redactionOfLength(length: number): string {
+  return length >= REDACTED.length ? REDACTED + '*'.repeat(length - REDACTED.length) : '*'.repeat(length);
+}
+
 export function redactSecret(message: string, secret: string | undefined): string {
   if (!secret || secret.length < 4) {
     return message;

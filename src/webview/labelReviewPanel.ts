@@ -184,22 +184,22 @@ export class LabelReviewPanel {
       this.seed = sameDataset
         ? current
         : { filters: this.datasetUri ? DEFAULT_FILTERS : current.filters, scrollTop: 0, selectedRowId: current.selectedRowId };
-      // A newer run of this dataset (a retrain, the CLI) keeps the undo history and the skips of the session it replaces.
+      // A newer run of this dataset (a retrain, the CLI) shares the undo history, the skips and the queue of decisions of
+      // the session it replaces: a decision, skip or undo asked of that session, even one still to run, is kept.
       const previous = sameDataset ? this.session?.carryOver() : undefined;
-      // A retrained run of this dataset opens where the user was: the same row or the next one still to review, skips kept.
-      let skipped: Iterable<string> = previous?.skipped ?? [];
+      // A retrained run of this dataset opens where the user was: the same row or the next one still to review. The skips
+      // are the shared ones, as they are now (the place's are as they were when the retraining started).
       const pending = this.pendingPlace.peek();
       if (sameDataset && run && pending && pending.runId !== run.runId) {
         this.pendingPlace.take();
         const document = await datasetDocument(datasetUri);
         const rows = buildReviewRows(run.predictions, this.runState.indexOf(document).byKey, { minProbability: 0, unlabelled: true });
         const carried = carryReviewPlace(pending.place, rows, this.seed.filters);
-        skipped = carried.skipped;
         this.seed = { ...this.seed, selectedRowId: carried.selected };
         focusRowId ??= carried.selected ?? undefined;
       }
       this.session = run
-        ? await createReviewSession(this.runState, datasetUri, run, { ...this.seed, skipped, undo: previous?.undo, pending: previous?.pending, onUpdate: (update) => this.postUpdate(update) })
+        ? await createReviewSession(this.runState, datasetUri, run, { ...this.seed, ...previous, onUpdate: (update) => this.postUpdate(update) })
         : undefined;
     }
     this.datasetUri = datasetUri;

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { DEFAULT_FILTERS } from '../../src/review/model';
 import { ReviewSession, type SessionUpdate } from '../../src/review/session';
 import type { Prediction } from '../../src/training/types';
@@ -147,6 +148,27 @@ test('a document that refuses writes is left untouched and the reason is given',
   assert.equal(document.edits, 0);
   assert.equal(updates.length, 0);
   assert.equal(session.view().canUndo, false);
+});
+
+test('a row that cannot be found in a document that refuses writes: the document\'s reason is given, the one to fix first', async () => {
+  const { document, session } = setup();
+  document.type(3, '');
+  document.refuse = 'data.jsonl:2 holds bytes that are not valid UTF-8';
+  const invalid = "could not label row 'c': data.jsonl:2 holds bytes that are not valid UTF-8";
+  assert.deepEqual(await session.decide('c', { kind: 'accept' }), { status: 'refused', message: invalid });
+  // A keep on a row the teacher abstained on is refused for the document's reason too: no row can be written until it is fixed.
+  document.type(3, '{"id": "c", "text": "gamma"}');
+  assert.deepEqual(await session.decide('c', { kind: 'keep' }), { status: 'refused', message: invalid });
+  // A human-field setting that names another field: its reason, not the missing row's.
+  const fieldDocument = new FakeReviewDocument('{"id": "a", "text": "alpha", "teacher_label": "World"}');
+  const fieldSession = new ReviewSession({ labels: LABELS, predictions: [prediction('a', 1, 0.9, 'World', 'Sports')] }, fieldDocument, {
+    humanField: () => 'text',
+    fields: () => ({ ...DEFAULT_FIELDS, human: 'text' }),
+  });
+  fieldDocument.type(1, '');
+  const result = await fieldSession.decide('a', { kind: 'accept' });
+  assert.match(result.status === 'refused' ? result.message : '', /^could not label row 'a': the human label field 'text' is also the text field \(peerkd\.fields\.text\)/);
+  assert.equal(document.edits + fieldDocument.edits, 0);
 });
 
 test('quick fixes decide through the session on any predicted row; unknown or vanished rows are refused by name', async () => {

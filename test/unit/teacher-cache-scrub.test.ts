@@ -1,6 +1,7 @@
 /**
- * Scrubbing an API key that an older version wrote into the teacher cache: the file is rewritten through a temporary
- * file, so a failure or a crash mid-rewrite leaves the cache as it was, and nothing is left behind or written elsewhere.
+ * Scrubbing an API key that an older version wrote into the teacher cache: the key's bytes are overwritten in place by a
+ * mark of the same length, so a line another run appends meanwhile is never lost, a failure or a crash mid-way leaves
+ * every line readable (the next open finishes), and nothing is left behind or written elsewhere.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -26,30 +27,76 @@ function oldCache(withKey = true): { dir: string; file: string; text: string } {
   return { dir, file: first.file, text: fs.readFileSync(first.file, 'utf8') };
 }
 
-test('a rewrite that fails mid-way leaves the cache as it was and no temporary file', () => {
-  const { file, text } = oldCache();
+test('a line another run appends while the key is being scrubbed is kept', () => {
+  const { dir, file } = oldCache();
+  // The moment the scrub flushes its work (for the former rewrite: the temporary file complete, not yet renamed over the
+  // cache), a second `peerkd label` process on the same cache appends its answer.
+  const child = `
+    const { TeacherCache } = require(${JSON.stringify(path.resolve(__dirname, '../../src/teacher/cache.ts'))});
+    TeacherCache.open(${JSON.stringify(dir)}, ${JSON.stringify(URL)}, 'm', ${JSON.stringify(PROMPT)}).put('appended', { kind: 'label', label: 'Sports', confidence: 0.9 });
+  `;
+  const fsyncSync = nodeFs.fsyncSync;
+  let appended = false;
+  nodeFs.fsyncSync = ((fd: number) => {
+    if (!appended) {
+      appended = true;
+      const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', child], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(run.status, 0, run.stderr);
+    }
+    fsyncSync(fd);
+  }) as typeof fs.fsyncSync;
+  try {
+    TeacherCache.open(dir, URL, 'm', PROMPT, { secret: SECRET });
+  } finally {
+    nodeFs.fsyncSync = fsyncSync;
+  }
+  assert.ok(appended, 'the other run appended during the scrub');
+  assert.ok(!fs.readFileSync(file, 'utf8').includes(SECRET));
+  const reopened = TeacherCache.open(dir, URL, 'm', PROMPT, { secret: SECRET });
+  assert.deepEqual(reopened.get('appended'), { kind: 'label', label: 'Sports', confidence: 0.9 }, 'the appended line is in the cache');
+  assert.equal(reopened.size, 3);
+  assert.deepEqual(reopened.problems, []);
+  assert.deepEqual(fs.readdirSync(path.dirname(file)), [path.basename(file)]);
+});
+
+test('a scrub that fails mid-way leaves every line readable, nothing beside the cache, and the next open finishes it', () => {
+  const { file } = oldCache();
+  fs.appendFileSync(file, fs.readFileSync(file, 'utf8').split('\n')[0].replace('"k":"', '"k":"2') + '\n'); // a second line with the key
+  const before = fs.readFileSync(file, 'utf8');
   const writeSync = nodeFs.writeSync;
   let calls = 0;
   nodeFs.writeSync = ((...args: Parameters<typeof fs.writeSync>) => {
     calls += 1;
-    if (calls === 2) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    if (calls === 2) throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
     return (writeSync as (...a: unknown[]) => number)(...args);
   }) as typeof fs.writeSync;
   try {
-    assert.throws(() => TeacherCache.open(path.dirname(file), URL, 'm', PROMPT, { secret: SECRET }), /ENOSPC/);
+    assert.throws(() => TeacherCache.open(path.dirname(file), URL, 'm', PROMPT, { secret: SECRET }), /EIO/);
   } finally {
     nodeFs.writeSync = writeSync;
   }
-  assert.ok(calls >= 2, 'the rewrite wrote through fs.writeSync');
-  assert.equal(fs.readFileSync(file, 'utf8'), text, 'the cache is untouched');
-  assert.deepEqual(fs.readdirSync(path.dirname(file)), [path.basename(file)], 'no temporary file is left behind');
-  // The next open (disk space back) scrubs it.
+  assert.equal(calls, 2, 'the scrub wrote through fs.writeSync');
+  const after = fs.readFileSync(file, 'utf8');
+  assert.equal(after.length, before.length, 'nothing moved');
+  assert.equal(after.split(SECRET).length, 2, 'one key masked, one left');
+  assert.equal(TeacherCache.open(path.dirname(file), URL, 'm', PROMPT).problems.length, 0, 'every line still reads');
+  assert.deepEqual(fs.readdirSync(path.dirname(file)), [path.basename(file)], 'nothing is left beside the cache');
   const reopened = TeacherCache.open(path.dirname(file), URL, 'm', PROMPT, { secret: SECRET });
-  assert.equal(reopened.size, 2);
+  assert.equal(reopened.size, 3);
   assert.ok(!fs.readFileSync(file, 'utf8').includes(SECRET));
+  assert.match(fs.readFileSync(file, 'utf8'), /echoed Bearer \[redacted\]\*{20}"/, 'the key is masked by a mark of its length');
 });
 
-test('the rewrite never writes through a link planted at its temporary name', () => {
+test('a scrub never writes through a symbolic link in place of the cache file, and says so', { skip: process.platform === 'win32' }, () => {
+  const { dir, file, text } = oldCache();
+  const outside = path.join(dir, 'outside.jsonl');
+  fs.renameSync(file, outside);
+  fs.symlinkSync(outside, file);
+  assert.throws(() => TeacherCache.open(dir, URL, 'm', PROMPT, { secret: SECRET }), (error: Error) => error.message.startsWith(`${file}: a symbolic link`));
+  assert.equal(fs.readFileSync(outside, 'utf8'), text, 'the file the link points at is untouched');
+});
+
+test('a link planted where an older version wrote its temporary file is never written through', () => {
   const { dir, file } = oldCache();
   const outside = path.join(dir, 'outside.txt');
   fs.writeFileSync(outside, 'keep me');

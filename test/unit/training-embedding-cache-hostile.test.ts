@@ -14,6 +14,7 @@ import { lengthEncoder, withTempFolder } from '../support/lengthEncoder';
 import { EMBEDDING_WRITER_TEXTS, writerEncoder } from '../support/embeddingCacheWriter';
 import { EmbeddingCache } from '../../src/training/embeddingCache';
 import { TeacherCache } from '../../src/teacher/cache';
+import { redactionOfLength } from '../../src/teacher/redact';
 import { DEFAULT_PROMPT_TEMPLATE } from '../../src/teacher/prompt';
 import type { TeacherPrompt } from '../../src/teacher/client';
 
@@ -117,7 +118,8 @@ test('teacher cache read in chunks: a key written by an older version is scrubbe
     const reopened = TeacherCache.open(root, 'http://127.0.0.1:9/v1', 'm', prompt, { secret });
     const after = readFileSync(first.file);
     assert.ok(!after.includes(secret));
-    assert.deepEqual(after, Buffer.concat([filler, Buffer.from(line.toString('utf8').replace(secret, '[redacted]'))]));
+    // Masked in place by a mark of the key's length: not one other byte moves.
+    assert.deepEqual(after, Buffer.concat([filler, Buffer.from(line.toString('utf8').replace(secret, redactionOfLength(secret.length)))]));
     assert.deepEqual(reopened.get('old'), { kind: 'abstain', reason: 'refusal', detail: 'echoed [redacted]' });
     assert.deepEqual(reopened.problems.map((problem) => problem.line), [1, 2]);
   }));
