@@ -144,6 +144,9 @@ export function formatSummary(summary: RunSummary): string[] {
     ['estimated teacher accuracy', rate(summary.estimatedTeacherAccuracy)],
     ['teacher agreement with humans', rate(summary.teacherAgreementWithHumans)],
     ['student accuracy on humans (cross-fitted)', rate(summary.finalStudentHumanAccuracy)],
+    ...(summary.adopted && summary.counts.teacherLabelled > 0
+      ? ([['labels the engine adopted', summary.adopted.labels > 0 ? `${summary.adopted.labels}${summary.adopted.weighting > 0 ? ' (final student: rows weighted by how sure the advice is)' : ''}` : '0 (final student = plain KD)']] as [string, string][])
+      : []),
     ['labels', summary.labels.join(', ')],
     ['backend', summary.backend],
     ...(summary.encoder ? ([['encoder', summary.encoder]] as [string, string][]) : []),

@@ -141,6 +141,20 @@ export function studentVersusTeacher(summary: Pick<RunSummary, 'finalStudentHuma
   return `${pair} The teacher beats the student here: keep the teacher's labels by default and use Label Review only to fix the flagged rows it gets wrong.`;
 }
 
+/**
+ * What the engine did by itself, in words (undefined for a run that predates the figures, or one without teacher
+ * labels): the labels it adopted and how the final student learned them, or why it adopted none.
+ */
+export function adoptedSentence(summary: Pick<RunSummary, 'adopted' | 'counts'>): string | undefined {
+  const adopted = summary.adopted;
+  if (!adopted || summary.counts.teacherLabelled === 0) return undefined;
+  if (adopted.labels === 0) {
+    return 'The engine changed no teacher label by itself: the human labels do not show that its advice would gain (the final student is the plain-KD student).';
+  }
+  const weighting = adopted.weighting > 0 ? ', each row weighted by how sure the advice is of its label' : '';
+  return `The engine replaced ${plural(adopted.labels, 'teacher label')} by its advice (the do-no-harm test passed); the final student learned them${weighting}.`;
+}
+
 export function summaryMessage(datasetName: string, summary: RunSummary): string {
   const parts = [`PeerKD: ${datasetName} done.`];
   if (summary.trust) {
@@ -155,6 +169,10 @@ export function summaryMessage(datasetName: string, summary: RunSummary): string
   const comparison = studentVersusTeacher(summary);
   if (comparison) {
     parts.push(comparison);
+  }
+  const adopted = adoptedSentence(summary);
+  if (adopted) {
+    parts.push(adopted);
   }
   const skipped: string[] = [];
   if (summary.counts.invalidLines > 0) {

@@ -158,6 +158,12 @@ export interface RunSummary {
   peakRssMb?: number;
   /** What the students read next to the words, e.g. `words + glove; asked auto` (absent from workers that predate it). */
   encoder?: string;
+  /**
+   * What the engine did by itself (absent from workers that predate it): `labels`, the teacher labels it replaced by
+   * its advice (the do-no-harm test passed; metrics.json changedCount), which the final student learned; `weighting`,
+   * the power of that student's row weights π(label)^k (metrics.json finalWeighting; 0: none, e.g. the vanilla student).
+   */
+  adopted?: { labels: number; weighting: number };
 }
 
 export interface DistillationRunResult {
@@ -360,6 +366,8 @@ const isCounts = object({
   teacherOutsideLabelSet: isFiniteNumber,
 } satisfies Record<keyof InputCounts, Check>);
 
+const isCount: Check = (value, where) => (Number.isInteger(value) && (value as number) >= 0 ? undefined : `${where} must be an integer ≥ 0`);
+
 const isSummary = object({
   runId: isNonEmptyString,
   runDir: isNonEmptyString,
@@ -381,9 +389,9 @@ const isSummary = object({
   elapsedMs: isFiniteNumber,
   peakRssMb: optional(isFiniteNumber),
   encoder: optional(isString),
+  adopted: optional(object({ labels: isCount, weighting: isFiniteNumber })),
 });
 
-const isCount: Check = (value, where) => (Number.isInteger(value) && (value as number) >= 0 ? undefined : `${where} must be an integer ≥ 0`);
 
 /** An estimate with its interval: both bounds or neither, low ≤ estimate ≤ high (calibration.ts Interval). */
 const isInterval: Check = (value, where) => {

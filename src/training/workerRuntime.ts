@@ -143,12 +143,20 @@ export function summarize(
     finalStudentHumanAccuracy: numberAt(base.metrics, 'humanCheck', 'studentAccuracy'),
     trust: trustFromMetrics(base.metrics),
     ...(encoderOf(base.metrics) ? { encoder: encoderSummary(encoderOf(base.metrics)!) } : {}),
+    ...adoptedOf(base.metrics),
     backend: base.backend.name,
     backendSkipped: base.backend.skipped,
     elapsedMs: base.elapsedMs,
     // maxRSS is in kilobytes.
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
   };
+}
+
+/** What the engine adopted by itself, from a run's metrics (nothing where they predate the figures). */
+function adoptedOf(metrics: unknown): Pick<RunSummary, 'adopted'> {
+  const labels = numberAt(metrics, 'changedCount');
+  if (labels === null || !Number.isInteger(labels) || labels < 0) return {};
+  return { adopted: { labels, weighting: numberAt(metrics, 'finalWeighting') ?? 0 } };
 }
 
 /**

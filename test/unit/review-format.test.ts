@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeProgress, formatDuration, studentVersusTeacher, summaryMessage, trustSentence } from '../../src/review/format';
+import { adoptedSentence, describeProgress, formatDuration, studentVersusTeacher, summaryMessage, trustSentence } from '../../src/review/format';
 import { trustFromMetrics } from '../../src/training/protocol';
 import type { RunSummary } from '../../src/training/protocol';
 
@@ -128,4 +128,16 @@ test('trust figures are read from metrics.json of any shape: missing or malforme
     flaggedWrong: { estimate: 5, low: null, high: null },
   });
   assert.deepEqual(trustFromMetrics({ trust: { ['__proto__']: 1, teacherAccuracy: 'x' } }), { teacherAccuracy: null, flaggedWrong: null });
+});
+
+test('the summary says what the engine did by itself: the labels it adopted and how the final student learned them, or why none', () => {
+  assert.equal(
+    adoptedSentence(summary({ adopted: { labels: 397, weighting: 1 } })),
+    'The engine replaced 397 teacher labels by its advice (the do-no-harm test passed); the final student learned them, each row weighted by how sure the advice is of its label.',
+  );
+  assert.equal(adoptedSentence(summary({ adopted: { labels: 1, weighting: 0 } })), 'The engine replaced 1 teacher label by its advice (the do-no-harm test passed); the final student learned them.');
+  assert.match(adoptedSentence(summary({ adopted: { labels: 0, weighting: 0 } }))!, /changed no teacher label by itself: .*plain-KD student/);
+  assert.equal(adoptedSentence(summary()), undefined, 'a run from a worker that predates the figures says nothing');
+  assert.equal(adoptedSentence(summary({ adopted: { labels: 0, weighting: 0 } }, { teacherLabelled: 0 })), undefined, 'no teacher labels: nothing to adopt');
+  assert.ok(summaryMessage('a.jsonl', summary({ adopted: { labels: 397, weighting: 1 } })).endsWith('each row weighted by how sure the advice is of its label.'));
 });

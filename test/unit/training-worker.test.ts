@@ -48,6 +48,8 @@ test('the real worker runs the method: progress through every phase, then a comp
   assert.equal(first.human, 'Business');
   assert.equal(first.p_teacher_wrong, 0, 'a human-labelled row is never suspected');
   const metrics = JSON.parse(await readFile(join(result.runDir, 'metrics.json'), 'utf8')) as Record<string, unknown>;
+  // What the engine did by itself reaches the summary, as metrics.json records it.
+  assert.deepEqual(result.summary.adopted, { labels: metrics.changedCount, weighting: metrics.finalWeighting });
   assert.ok('humanCheck' in metrics, "metrics.json holds the method's metrics");
   assert.ok('run' in metrics, 'and the run facts');
   assert.ok((await readdir(join(result.runDir, 'model'))).includes('model.json'));
