@@ -9,7 +9,7 @@ import { DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types'
 import { MODEL_DIR, resolveRunsDir } from '../training/artifacts';
 import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, startDistillation, type WorkerLaunchOptions } from '../training/client';
 import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type DistillationRunResult, type IntervalSummary, type RunSummary } from '../training/protocol';
-import { trustSentence } from '../review/format';
+import { adoptedFigure, trustSentence } from '../review/format';
 import { ENCODER_CHOICES_TEXT, type BackendPreference, type DistillOptions } from '../training/types';
 import { encoderOption, labelsOption, UsageError, type CliCommand } from './command';
 import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
@@ -144,9 +144,7 @@ export function formatSummary(summary: RunSummary): string[] {
     ['estimated teacher accuracy', rate(summary.estimatedTeacherAccuracy)],
     ['teacher agreement with humans', rate(summary.teacherAgreementWithHumans)],
     ['student accuracy on humans (cross-fitted)', rate(summary.finalStudentHumanAccuracy)],
-    ...(summary.adopted && summary.counts.teacherLabelled > 0
-      ? ([['labels the engine adopted', summary.adopted.labels > 0 ? `${summary.adopted.labels}${summary.adopted.weighting > 0 ? ' (final student: rows weighted by how sure the advice is)' : ''}` : '0 (final student = plain KD)']] as [string, string][])
-      : []),
+    ...(adoptedFigure(summary) !== undefined ? ([['labels the engine adopted', adoptedFigure(summary)!]] as [string, string][]) : []),
     ['labels', summary.labels.join(', ')],
     ['backend', summary.backend],
     ...(summary.encoder ? ([['encoder', summary.encoder]] as [string, string][]) : []),

@@ -155,6 +155,14 @@ export function adoptedSentence(summary: Pick<RunSummary, 'adopted' | 'counts'>)
   return `The engine replaced ${plural(adopted.labels, 'teacher label')} by its advice (the do-no-harm test passed); the final student learned them${weighting}.`;
 }
 
+/** The same in a few words, for `peerkd distill`'s summary table (undefined where adoptedSentence says nothing). */
+export function adoptedFigure(summary: Pick<RunSummary, 'adopted' | 'counts'>): string | undefined {
+  const adopted = summary.adopted;
+  if (!adopted || summary.counts.teacherLabelled === 0) return undefined;
+  if (adopted.labels === 0) return '0 (final student = plain KD)';
+  return `${adopted.labels}${adopted.weighting > 0 ? ' (final student: rows weighted by how sure the advice is)' : ''}`;
+}
+
 export function summaryMessage(datasetName: string, summary: RunSummary): string {
   const parts = [`PeerKD: ${datasetName} done.`];
   if (summary.trust) {

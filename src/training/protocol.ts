@@ -392,7 +392,6 @@ const isSummary = object({
   adopted: optional(object({ labels: isCount, weighting: isFiniteNumber })),
 });
 
-
 /** An estimate with its interval: both bounds or neither, low ≤ estimate ≤ high (calibration.ts Interval). */
 const isInterval: Check = (value, where) => {
   const problem = object({ estimate: isFiniteNumber, low: isNullableRate, high: isNullableRate } satisfies Record<keyof Interval, Check>)(value, where);
