@@ -144,7 +144,7 @@ export function formatSummary(summary: RunSummary): string[] {
     ['estimated teacher accuracy', rate(summary.estimatedTeacherAccuracy)],
     ['teacher agreement with humans', rate(summary.teacherAgreementWithHumans)],
     ['student accuracy on humans (cross-fitted)', rate(summary.finalStudentHumanAccuracy)],
-    ...(adoptedFigure(summary) !== undefined ? ([['labels the engine adopted', adoptedFigure(summary)!]] as [string, string][]) : []),
+    ...(adoptedFigure(summary) !== undefined ? ([['advice adopted by the engine', adoptedFigure(summary)!]] as [string, string][]) : []),
     ['labels', summary.labels.join(', ')],
     ['backend', summary.backend],
     ...(summary.encoder ? ([['encoder', summary.encoder]] as [string, string][]) : []),
