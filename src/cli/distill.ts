@@ -134,6 +134,7 @@ function rate(value: number | null): string {
 /** The summary table printed at the end of a run, one string per line. */
 export function formatSummary(summary: RunSummary): string[] {
   const counts = summary.counts;
+  const adopted = adoptedFigure(summary);
   const rows: [string, string][] = [
     ['rows', String(counts.rows)],
     ['teacher-labelled', String(counts.teacherLabelled)],
@@ -144,7 +145,7 @@ export function formatSummary(summary: RunSummary): string[] {
     ['estimated teacher accuracy', rate(summary.estimatedTeacherAccuracy)],
     ['teacher agreement with humans', rate(summary.teacherAgreementWithHumans)],
     ['student accuracy on humans (cross-fitted)', rate(summary.finalStudentHumanAccuracy)],
-    ...(adoptedFigure(summary) !== undefined ? ([['advice adopted by the engine', adoptedFigure(summary)!]] as [string, string][]) : []),
+    ...(adopted !== undefined ? ([['advice adopted by the engine', adopted]] as [string, string][]) : []),
     ['labels', summary.labels.join(', ')],
     ['backend', summary.backend],
     ...(summary.encoder ? ([['encoder', summary.encoder]] as [string, string][]) : []),

@@ -158,6 +158,8 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
   // The label set.
   let labels: string[];
   let labelsSource: PreparedInput['labelsSource'];
+  // Labels the parser left out because they are no strings (class ids written as numbers, objects, …).
+  const notStringLabels = parsed.problems.filter((problem) => problem.code === 'label-not-string');
   if (configured.length > 0) {
     labels = configured;
     labelsSource = 'configured';
@@ -181,7 +183,6 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     labels = inferLabelSet(withText);
     labelsSource = 'inferred';
     // Class ids written as numbers (0, 1, …) are no labels: say so, rather than that the label field is missing.
-    const notStringLabels = parsed.problems.filter((problem) => problem.code === 'label-not-string');
     if (labels.length === 0 && notStringLabels.length > 0) {
       const first = notStringLabels[0];
       const example = describeFirstValue(first.message);
@@ -265,10 +266,9 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     );
   }
 
-  const notStrings = parsed.problems.filter((problem) => problem.code === 'label-not-string');
-  if (notStrings.length > 0) {
+  if (notStringLabels.length > 0) {
     warnings.push(
-      `${notStrings.length} label(s) are not strings (a number, object, array or boolean) and were treated as missing (lines ${listLines(notStrings.map((problem) => problem.line))})`,
+      `${notStringLabels.length} label(s) are not strings (a number, object, array or boolean) and were treated as missing (lines ${listLines(notStringLabels.map((problem) => problem.line))})`,
     );
   }
 
