@@ -75,6 +75,7 @@ async function validate(uri: vscode.Uri, diagnostics: DatasetDiagnostics): Promi
       const sample: Record<string, unknown>[] = [];
       let rows = 0;
       let labelFieldRows = 0;
+      let teacherFieldRows = 0;
       let firstRowLine = 0;
       let reported = 0;
       for await (const batch of streamDataset(uri.fsPath, settings.fields, options)) {
@@ -84,6 +85,7 @@ async function validate(uri: vscode.Uri, diagnostics: DatasetDiagnostics): Promi
             rows++;
             if (firstRowLine === 0) firstRowLine = result.line;
             if (result.labelField) labelFieldRows++;
+            if (result.teacherField) teacherFieldRows++;
             if (sample.length < FIELD_GUESS_SAMPLE_ROWS) sample.push(result.row.value);
           }
           for (const problem of result.problems) problems.push(problem);
@@ -94,7 +96,7 @@ async function validate(uri: vscode.Uri, diagnostics: DatasetDiagnostics): Promi
         }
       }
       // A field missing on every row is one problem naming the setting, not one per row (as for an open file).
-      problems = foldMissingFieldProblems(problems, { rows, labelFieldRows, firstRowLine }, settings.fields, () => sample);
+      problems = foldMissingFieldProblems(problems, { rows, labelFieldRows, teacherFieldRows, firstRowLine }, settings.fields, () => sample);
       diagnostics.publish(uri, problems);
       return summarize(uri, rows, problems);
     },

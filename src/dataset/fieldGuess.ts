@@ -135,10 +135,41 @@ export function missingTextFieldProblem(fields: FieldMapping, rows: readonly { v
  * count there), else about the fields themselves (the editor's warning).
  */
 export function missingLabelFieldsMessage(fields: FieldMapping, candidates: FieldCandidates, rowsWithText = true): string {
-  const settings = `set ${fieldSetting('teacher')} (or --fields.teacher) to the field of the teacher's labels`;
-  const found = candidates.label.length > 0 ? `: ${quoteList(candidates.label)} ${candidates.label.length === 1 ? 'looks' : 'look'} like labels` : '';
   const subject = rowsWithText ? 'no row with text has' : 'no row has';
-  return `${subject} a teacher label (field '${fields.teacher}') or a human label (field '${fields.human}'); ${settings}${found}`;
+  return `${subject} a teacher label (field '${fields.teacher}') or a human label (field '${fields.human}'); ${teacherFieldAdvice(candidates.label)}`;
+}
+
+/**
+ * The message when rows have human labels but no row has the teacher label field, while another field looks like the
+ * teacher's labels (`llm_label`): the run would train on the human labels alone and flag nothing.
+ */
+export function missingTeacherFieldMessage(fields: FieldMapping, candidates: readonly string[]): string {
+  return `no row has a teacher label (field '${fields.teacher}'), only human labels (field '${fields.human}'), so a run can flag nothing; ${teacherFieldAdvice(candidates)}`;
+}
+
+function teacherFieldAdvice(candidates: readonly string[]): string {
+  const settings = `set ${fieldSetting('teacher')} (or --fields.teacher) to the field of the teacher's labels`;
+  return candidates.length > 0 ? `${settings}: ${quoteList(candidates)} ${candidates.length === 1 ? 'looks' : 'look'} like labels` : settings;
+}
+
+/**
+ * Fields that may hold the teacher's labels: the label-like fields (guessFields), and where the sample rows carry
+ * human labels, only those sharing a value with them (the teacher labels the same classes; a `split` or `source`
+ * field does not).
+ */
+export function teacherFieldCandidates(fields: FieldMapping, rows: Iterable<Record<string, unknown>>): string[] {
+  const sample = [...rows].slice(0, FIELD_GUESS_SAMPLE_ROWS);
+  const humanPath = splitFieldPath(fields.human);
+  const humanValues = new Set(sample.map((row) => getFieldAt(row, humanPath)).filter((value): value is string => typeof value === 'string'));
+  const labelLike = candidatesFor(fields, sample).label;
+  if (humanValues.size === 0) return labelLike;
+  return labelLike.filter((path) => {
+    const at = splitFieldPath(path);
+    return sample.some((row) => {
+      const value = getFieldAt(row, at);
+      return typeof value === 'string' && humanValues.has(value);
+    });
+  });
 }
 
 /** The row objects among the first lines, for guessFields. */
@@ -183,11 +214,14 @@ export function foldMissingFieldProblems(
   let candidates: FieldCandidates | undefined;
   const guess = (): FieldCandidates => (candidates ??= candidatesFor(fields, sample()));
   const result = foldMissingText(problems, rows, fields, guess);
-  // No row has either label field, yet a field looks like labels: most likely the teacher's labels under another
-  // name (`llm_label`). Without such a field the file is simply unlabelled (Label with Teacher fills it): no problem.
-  if (counts.labelFieldRows === 0 && guess().label.length > 0) {
+  // No row has the teacher field, yet a field looks like labels: most likely the teacher's labels under another name
+  // (`llm_label`), whether or not some rows have human labels. Without such a field the file is simply not labelled
+  // by the teacher yet (Label with Teacher fills it): no problem.
+  const teacherCandidates = counts.teacherFieldRows === 0 ? teacherFieldCandidates(fields, sample()) : [];
+  if (teacherCandidates.length > 0) {
     const line = counts.firstRowLine || 1;
-    const message = missingLabelFieldsMessage(fields, guess(), false);
+    const message =
+      counts.labelFieldRows === 0 ? missingLabelFieldsMessage(fields, { ...guess(), label: teacherCandidates }, false) : missingTeacherFieldMessage(fields, teacherCandidates);
     const warning: Problem = {
       code: 'missing-label-fields',
       severity: 'warning',
@@ -209,6 +243,8 @@ export interface MissingFieldCounts {
   rows: number;
   /** Rows with the teacher or the human label field (LineResult.labelField). */
   labelFieldRows: number;
+  /** Rows with the teacher label field (LineResult.teacherField). */
+  teacherFieldRows: number;
   /** The first row's line (1-based), where a file-level problem is shown. */
   firstRowLine: number;
 }
@@ -249,10 +285,10 @@ export function missingTextFixes(fields: FieldMapping, rows: Iterable<Record<str
     .map((path) => ({ field: 'text', path, title: `Use '${path}' as the text field (workspace setting ${fieldSetting('text')})` }));
 }
 
-/** The fixes for the "no label field" warning: map the teacher's labels to each field that looks like labels. */
+/** The fixes for the "no teacher label field" warning: map the teacher's labels to each field that may hold them. */
 export function missingLabelFixes(fields: FieldMapping, rows: Iterable<Record<string, unknown>>): FieldFix[] {
-  return candidatesFor(fields, rows)
-    .label.slice(0, CANDIDATES_SHOWN)
+  return teacherFieldCandidates(fields, rows)
+    .slice(0, CANDIDATES_SHOWN)
     .map((path) => ({
       field: 'teacher',
       path,

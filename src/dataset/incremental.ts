@@ -30,6 +30,8 @@ interface LineEntry {
   problems: readonly Problem[];
   /** The row has the teacher or the human label field. */
   labelField: boolean;
+  /** The row has the teacher label field. */
+  teacherField: boolean;
 }
 
 /**
@@ -100,7 +102,7 @@ export class IncrementalDatasetValidator {
 
   private parseEntry(text: string, index: number): LineEntry {
     const result = this.parser.parseLine(text, index + 1);
-    return { id: result.row?.id ?? null, problems: result.problems, labelField: result.labelField === true };
+    return { id: result.row?.id ?? null, problems: result.problems, labelField: result.labelField === true, teacherField: result.teacherField === true };
   }
 
   /**
@@ -112,6 +114,7 @@ export class IncrementalDatasetValidator {
     let parsed = 0;
     let rows = 0;
     let labelFieldRows = 0;
+    let teacherFieldRows = 0;
     let firstRowLine = 0;
     const firstLineOfId = new Map<string, number>();
     const problems: Problem[] = [];
@@ -129,6 +132,7 @@ export class IncrementalDatasetValidator {
       rows++;
       if (firstRowLine === 0) firstRowLine = line;
       if (entry.labelField) labelFieldRows++;
+      if (entry.teacherField) teacherFieldRows++;
       const firstLine = firstLineOfId.get(entry.id);
       if (firstLine === undefined) {
         firstLineOfId.set(entry.id, line);
@@ -142,6 +146,6 @@ export class IncrementalDatasetValidator {
     this.lastParsedLineCount = this.parsedBeforeValidate + parsed;
     this.parsedBeforeValidate = 0;
     this.lastRowCount = rows;
-    return foldMissingFieldProblems(problems, { rows, labelFieldRows, firstRowLine }, this.parser.fields.mapping, () => sampleRows(lineAt, lineCount));
+    return foldMissingFieldProblems(problems, { rows, labelFieldRows, teacherFieldRows, firstRowLine }, this.parser.fields.mapping, () => sampleRows(lineAt, lineCount));
   }
 }

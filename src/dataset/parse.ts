@@ -18,6 +18,8 @@ export interface LineResult {
   readonly problems: readonly Problem[];
   /** A row that has the teacher or the human label field at all (any value, null included). */
   labelField?: boolean;
+  /** A row that has the teacher label field at all (any value, null included). */
+  teacherField?: boolean;
 }
 
 /** Shared by every line without problems: most lines, so one allocation fewer per row. */
@@ -134,7 +136,7 @@ export class DatasetParser {
         ),
       );
     }
-    return { line, blank: false, row, problems: problems ?? NO_PROBLEMS, labelField: teacherValue !== undefined || humanValue !== undefined };
+    return { line, blank: false, row, problems: problems ?? NO_PROBLEMS, labelField: teacherValue !== undefined || humanValue !== undefined, teacherField: teacherValue !== undefined };
   }
 
   /** Like parseLine, and also warns when the row's identity was already used on an earlier line. */
@@ -298,6 +300,7 @@ class DatasetCollector {
   lineCount = 0;
   skippedBlankLines = 0;
   private labelFieldRows = 0;
+  private teacherFieldRows = 0;
   private firstRowLine = 0;
 
   add(result: LineResult): void {
@@ -307,6 +310,7 @@ class DatasetCollector {
       this.rows.push(result.row);
       if (this.firstRowLine === 0) this.firstRowLine = result.line;
       if (result.labelField) this.labelFieldRows++;
+      if (result.teacherField) this.teacherFieldRows++;
     }
     if (result.problems.length > 0) for (const found of result.problems) this.problems.push(found);
   }
@@ -315,7 +319,7 @@ class DatasetCollector {
 
   result(): ParsedDataset {
     const rows = this.rows;
-    const counts = { rows: rows.length, labelFieldRows: this.labelFieldRows, firstRowLine: this.firstRowLine };
+    const counts = { rows: rows.length, labelFieldRows: this.labelFieldRows, teacherFieldRows: this.teacherFieldRows, firstRowLine: this.firstRowLine };
     const problems = foldMissingFieldProblems(this.problems, counts, this.fields, () => rows.slice(0, FIELD_GUESS_SAMPLE_ROWS).map((row) => row.value));
     return { rows, problems, lineCount: this.lineCount, skippedBlankLines: this.skippedBlankLines };
   }

@@ -131,3 +131,53 @@ test('no row with a label field but a field that looks like labels: one warning 
   assert.deepEqual(parseDatasetText('{"text": "a b"}\n{"text": "c d", "teacher_label": null}\n', DEFAULT_FIELDS).problems, []);
   assert.deepEqual(parseDatasetText('{"text": "a b"}\n{"text": "c d"}\n', DEFAULT_FIELDS).problems, []);
 });
+
+/** otherNames with a human label on every `every`-th row, and a `split` field whose values are no labels. */
+function otherNamesWithHumans(rows: number, every: number): string {
+  return otherNames(rows)
+    .trim()
+    .split('\n')
+    .map((line, i) => {
+      const row = JSON.parse(line) as Record<string, unknown>;
+      row.split = i % 3 === 0 ? 'test' : 'train';
+      if (i % every === 0) row.human_label = row.llm_label;
+      return JSON.stringify(row);
+    })
+    .join('\n')
+    .concat('\n');
+}
+
+test('human labels but no teacher field, while a field looks like the teacher labels: one warning naming peerkd.fields.teacher, in the editor and the run', () => {
+  const fields = { ...DEFAULT_FIELDS, text: 'sentence' };
+  const text = otherNamesWithHumans(300, 25);
+  const parsed = parseDatasetText(text, fields);
+  assert.deepEqual(
+    parsed.problems.map((problem) => [problem.line, problem.code, problem.severity]),
+    [[1, 'missing-label-fields', 'warning']],
+  );
+  // `split` looks like a small label set too, but shares no value with the human labels: only llm_label is named.
+  const message =
+    "no row has a teacher label (field 'teacher_label'), only human labels (field 'human_label'), so a run can flag nothing; set peerkd.fields.teacher (or --fields.teacher) to the field of the teacher's labels: 'llm_label' looks like labels";
+  assert.equal(parsed.problems[0].message, message.charAt(0).toUpperCase() + message.slice(1));
+  const lines = text.trim().split('\n');
+  assert.deepEqual(new IncrementalDatasetValidator(fields).validate(lines.length, (index) => lines[index]), parsed.problems);
+  const rows = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  assert.deepEqual(missingLabelFixes(fields, rows), [
+    { field: 'teacher', path: 'llm_label', title: "Use 'llm_label' as the teacher label field (workspace setting peerkd.fields.teacher)" },
+  ]);
+  // The run goes on (the human labels can train a student) and says why nothing will be flagged.
+  const input = prepareTrainingInput(text, { file: '/d/set.jsonl', fields, labels: [], folds: 2 });
+  assert.equal(input.counts.teacherLabelled, 0);
+  assert.ok(input.warnings.includes(`/d/set.jsonl: ${message}`), input.warnings.join('\n'));
+  // The teacher field mapped, or on one row only: no warning.
+  assert.deepEqual(parseDatasetText(text, { ...fields, teacher: 'llm_label' }).problems, []);
+  const oneTeacher = text.replace('"llm_label":', '"teacher_label":"World","llm_label":');
+  assert.deepEqual(parseDatasetText(oneTeacher, fields).problems, []);
+  // Human labels and no field sharing their values (a file the teacher has not labelled yet): no warning.
+  const unlabelled = lines.map((line) => {
+    const row = JSON.parse(line) as Record<string, unknown>;
+    delete row.llm_label;
+    return JSON.stringify(row);
+  });
+  assert.deepEqual(parseDatasetText(unlabelled.join('\n') + '\n', fields).problems, []);
+});
