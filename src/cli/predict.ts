@@ -1,7 +1,7 @@
 /**
  * `peerkd predict MODEL_DIR DATA.jsonl [--out FILE]`: labels new rows with a saved final student. Writes one JSON
  * object per row with text: `id`, `predicted`, `probs`. MODEL_DIR may be a run folder (its `model/` is used, and
- * its field mapping is the default).
+ * its field mapping is the default), or a run pointer (`.peerkd/runs/latest`, or the runs folder holding it).
  */
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -15,7 +15,7 @@ import {
   missingTextFieldProblem,
 } from '../dataset';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
-import { MODEL_DIR, SETTINGS_FILE } from '../training/artifacts';
+import { followRunPointer, MODEL_DIR, SETTINGS_FILE } from '../training/artifacts';
 import { EMBEDDING_CACHE_DIR_NAME } from '../training/embeddingCache';
 import type { BackendPreference } from '../training/types';
 import { UsageError, type CliCommand } from './command';
@@ -28,7 +28,8 @@ const BATCH_ROWS = 2048;
 const HELP = `Usage: peerkd predict MODEL_DIR DATA.jsonl [options]
 
 Predicts a label for each row of DATA.jsonl with the final student saved in MODEL_DIR (a run's model/ folder,
-or the run folder itself). Writes one JSON object per row with text: {"id", "predicted", "probs"}.
+the run folder itself, or .peerkd/runs/latest for the newest run). Writes one JSON object per row with text:
+{"id", "predicted", "probs"}.
 
 Options:
   --out FILE              write the predictions to FILE (default: standard output)
@@ -54,10 +55,15 @@ const OPTIONS = {
  * mapping that is not a field name (a hand-edited settings.json) is left out and returned in `invalid`.
  */
 async function locateModel(given: string): Promise<{ modelDir: string; fields: FieldMapping; invalid: { key: string; value: unknown; file: string }[] }> {
-  const resolved = path.resolve(given);
-  if (!existsSync(resolved)) throw new Error(`${given}: folder not found`);
+  const named = path.resolve(given);
+  if (!existsSync(named)) throw new Error(`${given}: folder not found`);
+  const holdsModel = (folder: string) => existsSync(path.join(folder, 'model.json')) || existsSync(path.join(folder, MODEL_DIR, 'model.json'));
+  // A run pointer (the `latest` distill prints, or the runs folder holding it) stands for the run it names.
+  const resolved = holdsModel(named) ? named : ((await followRunPointer(named)) ?? named);
   const modelDir = existsSync(path.join(resolved, MODEL_DIR, 'model.json')) ? path.join(resolved, MODEL_DIR) : resolved;
-  if (!existsSync(path.join(modelDir, 'model.json'))) throw new Error(`${given}: no model.json here (expected a run's model/ folder)`);
+  if (!existsSync(path.join(modelDir, 'model.json'))) {
+    throw new Error(`${given}: no model.json here (expected a run folder, its model/ folder, or a run pointer such as .peerkd/runs/latest)`);
+  }
   const fields = { ...DEFAULT_FIELDS };
   const invalid: { key: string; value: unknown; file: string }[] = [];
   const settingsFile = path.join(path.dirname(modelDir), SETTINGS_FILE);

@@ -667,6 +667,29 @@ async function readPointer(file: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * The run folder a run pointer names: `target` is the runs folder's `latest` file, a `latest-by-dataset/<key>` file,
+ * or a runs folder (its `latest` is followed). Undefined where `target` is none of these, or names no run folder.
+ * What `peerkd distill` prints ("latest: …/.peerkd/runs/latest") can so be handed to `peerkd predict`.
+ */
+export async function followRunPointer(target: string): Promise<string | undefined> {
+  const stats = await fs.stat(target).catch(() => undefined);
+  if (stats === undefined) return undefined;
+  if (stats.isDirectory()) {
+    const latest = path.join(target, LATEST_FILE);
+    return (await fs.stat(latest).catch(() => undefined))?.isFile() ? followRunPointer(latest) : undefined;
+  }
+  // A pointer is one short line; anything larger is some other file, not read whole.
+  if (!stats.isFile() || stats.size > 1024) return undefined;
+  const id = await readPointer(target);
+  if (id === undefined) return undefined;
+  // `latest` lies in the runs folder, `latest-by-dataset/<key>` one level below it.
+  for (const runsDir of [path.dirname(target), path.dirname(path.dirname(target))]) {
+    if (await isDirectory(path.join(runsDir, id))) return path.join(runsDir, id);
+  }
+  return undefined;
+}
+
 /** The run id a pointer file's text names: a folder inside the runs folder, never a path elsewhere; else undefined. */
 function pointerId(text: string): string | undefined {
   const id = text.trim();

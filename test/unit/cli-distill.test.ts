@@ -4,7 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDistillCommand, formatSummary, type CliIo } from '../../src/cli/distill';
 import { createPredictCommand } from '../../src/cli/predict';
@@ -83,6 +83,18 @@ test('peerkd distill runs the worker, prints progress lines, the artefacts folde
   assert.deepEqual(written.map((row) => row.id.slice(0, 5)), ['n1', 'text:']);
   assert.match(io2.err(), /new\.jsonl:2: Invalid JSON/);
   assert.match(io2.err(), /Predicted 2 row\(s\), skipped 1 without text, left out 1 invalid line\(s\)/);
+
+  // The pointer distill prints ("latest: …/.peerkd/runs/latest"), the runs folder holding it, and the dataset's own
+  // pointer stand for the run they name; a folder holding none of these is named in the error.
+  const runsDir = join(folder, '.peerkd', 'runs');
+  for (const pointer of [join(runsDir, 'latest'), runsDir, join(runsDir, 'latest-by-dataset', (await readdir(join(runsDir, 'latest-by-dataset')))[0])]) {
+    const io3 = capture();
+    assert.equal(await createPredictCommand(io3).run([pointer, input, '--backend', 'cpu']), 0, `${pointer}: ${io3.err()}`);
+    assert.equal(io3.out(), await readFile(out, 'utf8'), pointer);
+  }
+  const io4 = capture();
+  assert.equal(await createPredictCommand(io4).run([join(folder, '.peerkd'), input, '--backend', 'cpu']), 1);
+  assert.match(io4.err(), /\.peerkd: no model\.json here \(expected a run folder, its model\/ folder, or a run pointer such as \.peerkd\/runs\/latest\)/);
 });
 
 test('distill errors are one line with a non-zero exit code; usage errors print the help', async () => {
