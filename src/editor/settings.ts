@@ -125,7 +125,9 @@ export function readSettings(scope?: vscode.ConfigurationScope): PeerKdSettings 
       id: config.get<string>('fields.id') || DEFAULT_FIELDS.id,
       teacherConfidence: config.get<string>('fields.teacherConfidence') || DEFAULT_FIELDS.teacherConfidence,
     },
-    labels: (config.get<string[]>('labels') ?? []).filter((label) => typeof label === 'string' && label.length > 0),
+    // As written: an empty entry reaches the run and the teacher, which refuse it naming the setting (labelListProblem),
+    // instead of being dropped silently; the validator ignores empty entries itself.
+    labels: (config.get<string[]>('labels') ?? []).filter((label) => typeof label === 'string'),
     training: readTrainingSettings(config),
     diagnostics: readReviewDiagnosticsSettings(config),
     teacher: readTeacherSettings(config),

@@ -274,3 +274,16 @@ test('every "PeerKD: …" command the docs name is a contributed command', () =>
     }
   }
 });
+
+test('peerkd.labels is taken as written: an empty entry reaches the run, which refuses it naming the setting (README: no empty entry)', async () => {
+  const written = ['World', '', 'Sports'];
+  const settings = await settingsRead({ 'peerkd.labels': written });
+  assert.deepEqual(valueOf(settings, 'peerkd.labels'), written);
+  const { prepareTrainingInput } = await import('../../src/training/input.js');
+  const { DEFAULT_FIELDS } = await import('../../src/dataset/types.js');
+  const text = ['World', 'Sports', 'World', 'Sports'].map((label, i) => JSON.stringify({ text: `row ${i}`, teacher_label: label })).join('\n');
+  assert.throws(
+    () => prepareTrainingInput(text, { file: 'data.jsonl', fields: DEFAULT_FIELDS, labels: valueOf(settings, 'peerkd.labels') as string[], folds: 2 }),
+    /data\.jsonl: the configured label set \(setting peerkd\.labels or --labels\): label 2 of the list is empty/,
+  );
+});
