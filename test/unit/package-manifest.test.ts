@@ -196,6 +196,11 @@ test('activation registers exactly the commands package.json contributes', async
 });
 
 test('every setting has a description and a default equal to what the code uses when it is unset', async () => {
+  // The settings mirror reads only contributed settings (it is the one place that reads configuration).
+  const source = readFileSync(path.join(repoRoot, 'src', 'editor', 'settings.ts'), 'utf8');
+  const read = [...source.matchAll(/config\.get(?:<[^>]*>)?\('([\w.]+)'\)/g)].map((match) => `peerkd.${match[1]}`);
+  assert.ok(read.length >= Object.keys(properties).length);
+  assert.deepEqual(read.filter((name) => !Object.hasOwn(properties, name)), [], 'settings.ts reads settings that package.json does not contribute');
   const unset = await settingsRead();
   for (const [name, setting] of Object.entries(properties)) {
     assert.ok((setting.markdownDescription ?? setting.description ?? '').trim().length > 0, `${name} has no description`);
