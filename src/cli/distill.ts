@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { assertReadableFile } from '../dataset/files';
 import { DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
-import { MODEL_DIR, resolveRunsDir } from '../training/artifacts';
+import { EXPLANATIONS_FILE, LOG_FILE, METRICS_FILE, MODEL_DIR, PREDICTIONS_FILE, resolveRunsDir, SETTINGS_FILE } from '../training/artifacts';
 import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, startDistillation, type WorkerLaunchOptions } from '../training/client';
 import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type DistillationRunResult, type IntervalSummary, type RunSummary } from '../training/protocol';
 import { adoptedFigure, trustSentence } from '../review/format';
@@ -82,11 +82,14 @@ export function printError(err: Terminal, message: string): void {
 
 const BACKENDS: readonly BackendPreference[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 
+/** What a run folder holds, in the order the help and the end-of-run lines name it (training/artifacts.ts writes them). */
+const RUN_ARTEFACTS = [PREDICTIONS_FILE, EXPLANATIONS_FILE, METRICS_FILE, `${MODEL_DIR}/`, LOG_FILE, SETTINGS_FILE];
+
 const HELP = `Usage: peerkd distill DATA.jsonl [options]
 
 Trains the students on DATA.jsonl, finds the teacher labels that are probably wrong, and writes the run's
-artefacts (predictions.jsonl, metrics.json, model/, run.log, settings.json) to .peerkd/runs/<run-id>/ next to
-the dataset.
+artefacts (${RUN_ARTEFACTS.join(', ')})
+to .peerkd/runs/<run-id>/ next to the dataset.
 
 Options:
   --folds K               folds of the teacher-labelled rows (default ${DEFAULT_DISTILL_OPTIONS.folds})
@@ -272,7 +275,7 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
         out.lines([
           `Run ${result.runId} complete.`,
           `Artefacts: ${result.runDir}`,
-          `  predictions.jsonl, metrics.json, ${MODEL_DIR}/, run.log, settings.json (latest: ${path.join(resolveRunsDir(datasetPath, request.outputDir), 'latest')})`,
+          `  ${RUN_ARTEFACTS.join(', ')} (latest: ${path.join(resolveRunsDir(datasetPath, request.outputDir), 'latest')})`,
           '',
           ...formatSummary(result.summary),
         ]);

@@ -99,13 +99,14 @@ function readReviewDiagnosticsSettings(config: vscode.WorkspaceConfiguration): R
 function readTeacherSettings(config: vscode.WorkspaceConfiguration): TeacherSettings {
   const defaults = DEFAULT_TEACHER_SETTINGS;
   const temperature = config.get<number>('teacher.temperature');
-  const timeout = config.get<number>('teacher.requestTimeoutMs');
+  // An integer, as the manifest declares and the CLI's --timeout-ms takes; at most setTimeout's limit.
+  const timeout = integerAtLeast(config.get('teacher.requestTimeoutMs'), 1000, defaults.requestTimeoutMs);
   return {
     baseUrl: config.get<string>('teacher.baseUrl') || defaults.baseUrl,
     model: config.get<string>('teacher.model') || defaults.model,
     temperature: typeof temperature === 'number' && temperature >= 0 && temperature <= 2 ? temperature : defaults.temperature,
     maxConcurrency: integerAtLeast(config.get('teacher.maxConcurrency'), 1, defaults.maxConcurrency),
-    requestTimeoutMs: typeof timeout === 'number' && timeout >= 1000 && timeout <= MAX_REQUEST_TIMEOUT_MS ? timeout : defaults.requestTimeoutMs,
+    requestTimeoutMs: timeout <= MAX_REQUEST_TIMEOUT_MS ? timeout : defaults.requestTimeoutMs,
     maxRetries: integerAtLeast(config.get('teacher.maxRetries'), 0, defaults.maxRetries),
     promptTemplate: config.get<string>('teacher.promptTemplate') || defaults.promptTemplate,
     fewShotExamples: integerAtLeast(config.get('teacher.fewShotExamples'), 0, defaults.fewShotExamples),
@@ -124,7 +125,9 @@ export function readSettings(scope?: vscode.ConfigurationScope): PeerKdSettings 
       id: config.get<string>('fields.id') || DEFAULT_FIELDS.id,
       teacherConfidence: config.get<string>('fields.teacherConfidence') || DEFAULT_FIELDS.teacherConfidence,
     },
-    labels: (config.get<string[]>('labels') ?? []).filter((label) => typeof label === 'string' && label.length > 0),
+    // As written: an empty entry reaches the run and the teacher, which refuse it naming the setting (labelListProblem),
+    // instead of being dropped silently; the validator ignores empty entries itself.
+    labels: (config.get<string[]>('labels') ?? []).filter((label) => typeof label === 'string'),
     training: readTrainingSettings(config),
     diagnostics: readReviewDiagnosticsSettings(config),
     teacher: readTeacherSettings(config),

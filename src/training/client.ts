@@ -240,7 +240,7 @@ export function startDistillation(
         if (sawOutOfMemory || (workerError && workerError.kind === 'out-of-memory')) {
           fail(
             new DistillationError(
-              withTail(`The training worker ran out of memory (limit ${memoryLimitMb} MB) and ${how}. Raise the memory limit or use a smaller dataset.`, tail()),
+              withTail(`The training worker ran out of memory (limit ${memoryLimitMb} MB) and ${how}. Raise the limit (setting peerkd.training.memoryLimitMb, or --memory MB on the command line) or use a smaller dataset.`, tail()),
               'out-of-memory',
               tail(),
             ),

@@ -254,7 +254,9 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     );
   }
 
-  // A label on one row only: the peer that judges that row never saw the label, so it always calls it wrong.
+  // A label on one row only: the peer that judges that row never saw the label, so it cannot confirm it. The row is
+  // not always flagged: the calibration may still trust the teacher there (a 1,000-row AG News run with one 'Health'
+  // row kept it, p_teacher_wrong 0.37).
   const rowsOfLabel = new Map<string, { rows: number; line: number }>();
   for (const row of rows) {
     const label = row.human ?? row.teacher;
@@ -267,7 +269,7 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
   if (single.length > 0) {
     const shown = single.slice(0, LINES_IN_MESSAGE).map((label) => `'${printable(label)}' (line ${rowsOfLabel.get(label)?.line})`);
     warnings.push(
-      `${single.length} label(s) are on one row only: ${shown.join(', ')}${single.length > LINES_IN_MESSAGE ? ', …' : ''}; the peer that judges that row never saw the label, so it is flagged whatever it says — label more rows of it`,
+      `${single.length} label(s) are on one row only: ${shown.join(', ')}${single.length > LINES_IN_MESSAGE ? ', …' : ''}; the peer that judges that row never saw the label, so it cannot confirm it (whether the row is flagged rests on the teacher's estimated accuracy alone) — label more rows of it`,
     );
   }
 

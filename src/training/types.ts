@@ -130,7 +130,7 @@ export interface DistillProgress {
  * Why a flagged row is flagged (issue 10 §2), one line of the run's explanations.jsonl beside predictions.jsonl
  * (which keeps its fields as they are). From the last stage's peer that held the row out (src/training/explain.ts).
  */
-/** Words kept per explanation, and similar human-labelled rows (the engine writes at most these; a reader refuses more). */
+/** Words kept per explanation (each way: words and against), and similar human-labelled rows (the engine writes at most these; a reader refuses more). */
 export const EXPLANATION_LIMITS = { words: 8, similar: 3 } as const;
 
 export interface RowExplanation {

@@ -47,6 +47,8 @@ test('peerkd distill runs the worker, prints progress lines, the artefacts folde
   assert.ok(latest);
   assert.match(stdout, new RegExp(`Run ${latest.runId} complete\\.`));
   assert.ok(stdout.includes(`Artefacts: ${latest.runDir}`));
+  // Every file the run folder holds, explanations.jsonl included (README's table of run artefacts).
+  assert.ok(stdout.includes('\n  predictions.jsonl, explanations.jsonl, metrics.json, model/, run.log, settings.json (latest: '), stdout);
   assert.match(stdout, /rows\s+200\n/);
   assert.match(stdout, /human-labelled\s+20\n/);
   assert.match(stdout, new RegExp(`flagged as teacher errors\\s+${latest.predictions.filter((p) => p.flagged).length}\\n`));

@@ -140,11 +140,11 @@ test('distill: a --labels set that matches no teacher label says so, not that th
   );
 });
 
-test('distill: a label on one row only is named in a warning (its row is flagged whatever it says)', () => {
+test('distill: a label on one row only is named in a warning that says what it means (the peer cannot confirm it; the row is not always flagged)', () => {
   const text = ['World', 'World', 'Sports', 'World', 'World', 'World'].map((label, i) => JSON.stringify({ text: `row ${i}`, teacher_label: label })).join('\n');
   const input = prepareTrainingInput(text, { file: 'rare.jsonl', fields: DEFAULT_FIELDS, labels: [], folds: 2 });
   assert.ok(
-    input.warnings.includes("1 label(s) are on one row only: 'Sports' (line 3); the peer that judges that row never saw the label, so it is flagged whatever it says — label more rows of it"),
+    input.warnings.includes("1 label(s) are on one row only: 'Sports' (line 3); the peer that judges that row never saw the label, so it cannot confirm it (whether the row is flagged rests on the teacher's estimated accuracy alone) — label more rows of it"),
     input.warnings.join('\n'),
   );
   // Two rows of each label: nothing to say.

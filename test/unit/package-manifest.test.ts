@@ -1,17 +1,19 @@
 /** Checks of package.json that the editor does not check itself: settings named elsewhere in the manifest exist. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { DISTILLATION_RUNNING_KEY, MANAGE_WORKSPACE_TRUST_COMMAND } from '../../src/editor/contextKeys';
 import { ENCODER_NAMES, ENCODERS_WITH_ARGUMENT, parseEncoderChoice } from '../../src/training/types';
+import { stubVscodeModule } from '../support/fakeVscodeModule';
 
 interface Manifest {
   capabilities: { untrustedWorkspaces: { restrictedConfigurations: string[] } };
   contributes: { configuration: { properties: Record<string, { type?: string; markdownDescription?: string }> } };
 }
 
-const manifest = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as Manifest;
+const repoRoot = path.join(__dirname, '..', '..');
+const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as Manifest;
 const settings = manifest.contributes.configuration.properties;
 const restricted = manifest.capabilities.untrustedWorkspaces.restrictedConfigurations;
 
@@ -90,4 +92,203 @@ test('peerkd.training.encoder offers every encoder: the plain names as a list, a
   }
   assert.ok(!accepted('bert') && !accepted('glove:x'));
   assert.ok(accepted(setting.default));
+});
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The manifest against the code: the extension activated on a stand-in for `vscode` that answers every API with an
+// inert object, except the two this file reads: the commands registered, and the configuration the settings mirror
+// (src/editor/settings.ts readSettings) reads.
+
+interface ContributedSetting {
+  type?: string;
+  default?: unknown;
+  enum?: unknown[];
+  minimum?: number;
+  maximum?: number;
+  description?: string;
+  markdownDescription?: string;
+}
+interface FullManifest {
+  contributes: {
+    commands: { command: string; title: string; category?: string }[];
+    menus: Record<string, { command: string; when?: string }[]>;
+    configuration: { properties: Record<string, ContributedSetting> };
+  };
+}
+const full = manifest as unknown as FullManifest;
+const properties = full.contributes.configuration.properties;
+
+const registeredCommands: string[] = [];
+/** What `peerkd.*` settings hold in the stand-in's configuration (absent: VS Code's undefined for an unset key). */
+const configured = new Map<string, unknown>();
+const answered = new Map<string, unknown>([
+  [
+    'vscode.commands.registerCommand',
+    (id: string) => {
+      registeredCommands.push(id);
+      return inert(`disposable of ${id}`);
+    },
+  ],
+  ['vscode.workspace.getConfiguration', (section: string) => ({ get: (key: string) => configured.get(`${section}.${key}`) })],
+]);
+
+/** Any property, call or `new` gives another inert object; properties set on it are kept. */
+function inert(where: string): unknown {
+  const kept = new Map<PropertyKey, unknown>();
+  return new Proxy(function stand_in() {}, {
+    get(_target, key) {
+      if (kept.has(key)) return kept.get(key);
+      if (key === 'then') return undefined; // not a promise
+      if (key === Symbol.toPrimitive) return () => where;
+      const inner = `${where}.${String(key)}`;
+      return answered.has(inner) ? answered.get(inner) : inert(inner);
+    },
+    set(_target, key, value) {
+      kept.set(key, value);
+      return true;
+    },
+    apply: () => inert(`${where}()`),
+    construct: () => inert(`new ${where}`) as object,
+  });
+}
+
+/** `import * as vscode` copies the module's own keys: every `vscode.X` the sources use. */
+function vscodeNamesUsed(directory: string, names = new Set<string>()): Set<string> {
+  for (const entry of readdirSync(directory, { withFileTypes: true })) {
+    const file = path.join(directory, entry.name);
+    if (entry.isDirectory()) vscodeNamesUsed(file, names);
+    else if (file.endsWith('.ts')) for (const match of readFileSync(file, 'utf8').matchAll(/\bvscode\.(\w+)/g)) names.add(match[1]);
+  }
+  return names;
+}
+const vscodeModule = inert('vscode') as Record<string, unknown>;
+stubVscodeModule(Object.fromEntries([...vscodeNamesUsed(path.join(repoRoot, 'src'))].map((name) => [name, vscodeModule[name]])));
+
+async function settingsRead(values: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  const { readSettings } = await import('../../src/editor/settings.js');
+  configured.clear();
+  for (const [name, value] of Object.entries(values)) configured.set(name, value);
+  return readSettings() as unknown as Record<string, unknown>;
+}
+
+/** `peerkd.training.folds` → settings.training.folds: the mirror's shape follows the setting names. */
+function valueOf(settings: Record<string, unknown>, name: string): unknown {
+  return name
+    .replace(/^peerkd\./, '')
+    .split('.')
+    .reduce<unknown>((object, key) => (object as Record<string, unknown> | undefined)?.[key], settings);
+}
+
+test('activation registers exactly the commands package.json contributes', async () => {
+  const { activate } = await import('../../src/extension.js');
+  activate(inert('context') as never);
+  const contributed = full.contributes.commands.map((c) => c.command);
+  assert.deepEqual([...registeredCommands].sort(), [...contributed].sort());
+  assert.equal(new Set(registeredCommands).size, registeredCommands.length, 'a command is registered twice');
+  // Every menu entry names a contributed command; every command has the PeerKD category and a title.
+  for (const [menu, entries] of Object.entries(full.contributes.menus)) {
+    for (const entry of entries) assert.ok(contributed.includes(entry.command), `${menu} names ${entry.command}`);
+  }
+  for (const command of full.contributes.commands) {
+    assert.equal(command.category, 'PeerKD', command.command);
+    assert.ok(command.title.trim().length > 0, command.command);
+  }
+});
+
+test('every setting has a description and a default equal to what the code uses when it is unset', async () => {
+  // The settings mirror reads only contributed settings (it is the one place that reads configuration).
+  const source = readFileSync(path.join(repoRoot, 'src', 'editor', 'settings.ts'), 'utf8');
+  const read = [...source.matchAll(/config\.get(?:<[^>]*>)?\('([\w.]+)'\)/g)].map((match) => `peerkd.${match[1]}`);
+  assert.ok(read.length >= Object.keys(properties).length);
+  assert.deepEqual(read.filter((name) => !Object.hasOwn(properties, name)), [], 'settings.ts reads settings that package.json does not contribute');
+  const unset = await settingsRead();
+  for (const [name, setting] of Object.entries(properties)) {
+    assert.ok((setting.markdownDescription ?? setting.description ?? '').trim().length > 0, `${name} has no description`);
+    assert.ok(Object.hasOwn(setting, 'default'), `${name} has no default`);
+    assert.deepEqual(valueOf(unset, name), setting.default, `${name}: the code's default differs from the manifest's`);
+    // The manifest's default written out explicitly reads back the same.
+    assert.deepEqual(valueOf(await settingsRead({ [name]: setting.default }), name), setting.default, name);
+  }
+});
+
+test('a setting with a fixed set of values: the code accepts each value of its enum and nothing else', async () => {
+  const withEnum = Object.entries(properties).filter(([, setting]) => setting.enum);
+  assert.ok(withEnum.length >= 3);
+  for (const [name, setting] of withEnum) {
+    for (const value of setting.enum!) assert.equal(valueOf(await settingsRead({ [name]: value }), name), value, `${name} = ${String(value)}`);
+    assert.equal(valueOf(await settingsRead({ [name]: 'not-a-value' }), name), setting.default, name);
+  }
+});
+
+/**
+ * The manifest's maximum of these two is the Settings editor's warning only: the code (and the CLI's --concurrency,
+ * --few-shot) takes any larger value.
+ */
+const CODE_TAKES_MORE_THAN_MAXIMUM = ['peerkd.teacher.maxConcurrency', 'peerkd.teacher.fewShotExamples'];
+
+test("a number setting's minimum and maximum are the code's: the bounds are taken, a value beyond runs as the default", async () => {
+  const numbers = Object.entries(properties).filter(([, setting]) => setting.type === 'integer' || setting.type === 'number');
+  for (const [name, setting] of numbers) {
+    const step = setting.type === 'integer' ? 1 : 0.5;
+    if (setting.minimum !== undefined) {
+      assert.equal(valueOf(await settingsRead({ [name]: setting.minimum }), name), setting.minimum, `${name} = its minimum`);
+      assert.equal(valueOf(await settingsRead({ [name]: setting.minimum - step }), name), setting.default, `${name} below its minimum`);
+    }
+    if (setting.maximum !== undefined) {
+      assert.equal(valueOf(await settingsRead({ [name]: setting.maximum }), name), setting.maximum, `${name} = its maximum`);
+      const above = valueOf(await settingsRead({ [name]: setting.maximum + step }), name);
+      if (CODE_TAKES_MORE_THAN_MAXIMUM.includes(name)) assert.equal(above, setting.maximum + step, name);
+      else assert.equal(above, setting.default, `${name} above its maximum`);
+    }
+    if (setting.type === 'integer' && setting.minimum !== undefined) {
+      assert.equal(valueOf(await settingsRead({ [name]: setting.minimum + 0.5 }), name), setting.default, `${name} not an integer`);
+    }
+  }
+});
+
+/** The rows of README.md's table that starts with `header`, up to the first line that is no table row. */
+function readmeTable(header: string): string[][] {
+  const lines = readFileSync(path.join(repoRoot, 'README.md'), 'utf8').split('\n');
+  const start = lines.indexOf(header);
+  assert.ok(start >= 0, `README.md has a "${header}" table`);
+  const rows: string[][] = [];
+  for (const line of lines.slice(start + 2)) {
+    if (!line.startsWith('|')) break;
+    rows.push(line.slice(1, -1).split(' | ').map((cell) => cell.trim()));
+  }
+  return rows;
+}
+
+test("README's settings table lists every contributed setting once, with the manifest's default", () => {
+  const rows = readmeTable('| setting | default | what |');
+  const listed = rows.map(([name]) => name.replace(/^`|`$/g, ''));
+  assert.deepEqual([...listed].sort(), Object.keys(properties).sort());
+  for (const [name, shown] of rows) {
+    const setting = properties[name.replace(/^`|`$/g, '')];
+    assert.equal(shown, `\`${JSON.stringify(setting.default)}\``, name);
+  }
+});
+
+test('every "PeerKD: …" command the docs name is a contributed command', () => {
+  const titles = new Set(full.contributes.commands.map((c) => `${c.category}: ${c.title}`));
+  for (const doc of ['README.md', 'examples/README.md', 'docs/METHOD.md', 'docs/BENCHMARKS.md']) {
+    const text = readFileSync(path.join(repoRoot, doc), 'utf8');
+    for (const match of text.matchAll(/(?:\*\*|")(PeerKD: [A-Z][^*"]*?)(?:\*\*|")/g)) {
+      if (match[1] === 'PeerKD: what the user is told') continue; // a bench table's heading, not a command
+      assert.ok(titles.has(match[1]), `${doc} names "${match[1]}", which no command is called`);
+    }
+  }
+});
+
+test('peerkd.labels is taken as written: an empty entry reaches the run, which refuses it naming the setting (README: no empty entry)', async () => {
+  const written = ['World', '', 'Sports'];
+  const settings = await settingsRead({ 'peerkd.labels': written });
+  assert.deepEqual(valueOf(settings, 'peerkd.labels'), written);
+  const { prepareTrainingInput } = await import('../../src/training/input.js');
+  const { DEFAULT_FIELDS } = await import('../../src/dataset/types.js');
+  const text = ['World', 'Sports', 'World', 'Sports'].map((label, i) => JSON.stringify({ text: `row ${i}`, teacher_label: label })).join('\n');
+  assert.throws(
+    () => prepareTrainingInput(text, { file: 'data.jsonl', fields: DEFAULT_FIELDS, labels: valueOf(settings, 'peerkd.labels') as string[], folds: 2 }),
+    /data\.jsonl: the configured label set \(setting peerkd\.labels or --labels\): label 2 of the list is empty/,
+  );
 });

@@ -84,3 +84,24 @@ test('labels, ids and words in the hover show bidirectional controls as escapes'
   assert.doesNotMatch(markdown, /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/);
   assert.ok(markdown.includes("'Sci\\u202eceT'") && markdown.includes('`gp\\u2066u`') && markdown.includes('a\\u200fb') && markdown.includes("'x\\u202dy'"), markdown);
 });
+
+test("the words for the teacher's label (against) are held like the others: code spans nothing closes, cut, escaped, at most 8", () => {
+  const link = '[click](https://evil.example/?q=1) ![](https://evil.example/pixel.png)';
+  const markdown = explanationMarkdown({ ...EXPLANATION, against: [[`x\` ${link} \`y`, -1.5], ['two\n\n# heading', -0.4], ['gp\u2066u', -0.2]] });
+  assert.ok(markdown.includes(`Words for 'Business': \`\`x\` ${link} \`y\`\` −1.50 · \`two  # heading\` −0.40 · \`gp\\u2066u\` −0.20`), markdown);
+  const outside = markdown.replace(/(`+)[^`]*?(?:`(?!\1)[^`]*?)*\1/g, '');
+  assert.doesNotMatch(outside.replace(/\\[[\]()!]/g, ''), /\]\(|!\[/);
+  assert.doesNotMatch(markdown, /^#/m);
+  assert.doesNotMatch(markdown, /[\u202a-\u202e\u2066-\u2069]/);
+
+  const huge = 'y'.repeat(1_000_000);
+  const many = Array.from({ length: 100_000 }, (_, i): [string, number] => [`${huge}${i}`, -1]);
+  const long = explanationMarkdown({ ...EXPLANATION, against: many });
+  assert.ok(long.length < 2000, `${long.length} characters`);
+  assert.ok(long.includes(`\`${'y'.repeat(80)}…\` −1.00`));
+
+  const line = (extra: Partial<RowExplanation>) => JSON.stringify({ ...EXPLANATION, row: 0, ...extra });
+  const nine = Array.from({ length: 9 }, (_, i): [string, number] => [`w${i}`, -1]);
+  assert.throws(() => parseExplanations(line({ against: nine }), 'run/explanations.jsonl', 1), /^RunArtefactError: run\/explanations\.jsonl:1: 'against' must hold at most 8 entries$/);
+  assert.equal(parseExplanations(line({ against: nine.slice(0, 8) }), 'run/explanations.jsonl', 1).size, 1);
+});

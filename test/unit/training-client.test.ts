@@ -213,6 +213,8 @@ describe('training worker runtime (real child process)', () => {
     const error = await rejection(startDistillation(request(dataset), {}, launch('oom', { memoryLimitMb: 48 })).done);
     assert.equal(error.kind, 'out-of-memory');
     assert.match(error.message, /ran out of memory \(limit 48 MB\)/);
+    // README: the error names the setting (and the CLI's flag) that raises the limit.
+    assert.match(error.message, /Raise the limit \(setting peerkd\.training\.memoryLimitMb, or --memory MB on the command line\) or use a smaller dataset\./);
     assert.match(error.message, /allocating without limit/);
     await assertNothingLeftBehind(dataset);
     await rm(folder, { recursive: true, force: true });
