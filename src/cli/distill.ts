@@ -9,7 +9,7 @@ import { DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types'
 import { EXPLANATIONS_FILE, LOG_FILE, METRICS_FILE, MODEL_DIR, PREDICTIONS_FILE, resolveRunsDir, SETTINGS_FILE } from '../training/artifacts';
 import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, startDistillation, type WorkerLaunchOptions } from '../training/client';
 import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type DistillationRunResult, type IntervalSummary, type RunSummary } from '../training/protocol';
-import { adoptedFigure, trustSentence } from '../review/format';
+import { adoptedFigure, MIN_HUMAN_LABELS_TO_COMPARE, trustSentence } from '../review/format';
 import { ENCODER_CHOICES_TEXT, type BackendPreference, type DistillOptions } from '../training/types';
 import { encoderOption, labelsOption, UsageError, type CliCommand } from './command';
 import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
@@ -138,6 +138,10 @@ function rate(value: number | null): string {
 export function formatSummary(summary: RunSummary): string[] {
   const counts = summary.counts;
   const adopted = adoptedFigure(summary);
+  // A share of one or two human labels is 0 or 1 by construction: said beside it, so it is not read as a finding.
+  const humans = counts.humanLabelled;
+  const onHumans = (value: number | null) =>
+    rate(value) + (value !== null && humans < MIN_HUMAN_LABELS_TO_COMPARE ? ` (on ${humans} human label${humans === 1 ? '' : 's'}: too few to read)` : '');
   const rows: [string, string][] = [
     ['rows', String(counts.rows)],
     ['teacher-labelled', String(counts.teacherLabelled)],
@@ -146,8 +150,8 @@ export function formatSummary(summary: RunSummary): string[] {
     ['invalid lines (left out)', String(counts.invalidLines)],
     ['flagged as teacher errors', String(summary.flagged)],
     ['estimated teacher accuracy', rate(summary.estimatedTeacherAccuracy)],
-    ['teacher agreement with humans', rate(summary.teacherAgreementWithHumans)],
-    ['student accuracy on humans (cross-fitted)', rate(summary.finalStudentHumanAccuracy)],
+    ['teacher agreement with humans', onHumans(summary.teacherAgreementWithHumans)],
+    ['student accuracy on humans (cross-fitted)', onHumans(summary.finalStudentHumanAccuracy)],
     ...(adopted !== undefined ? ([['advice adopted by the engine', adopted]] as [string, string][]) : []),
     ['labels', summary.labels.join(', ')],
     ['backend', summary.backend],

@@ -78,6 +78,12 @@ function wholePercent(value: number): string {
 }
 
 /**
+ * A teacher-accuracy interval wider than this is not summed up by its point estimate: with 50 random human labels it
+ * is about 0.15 wide at an 80 % teacher (docs/BENCHMARKS.md), with one or two it spans nearly everything.
+ */
+const UNPINNED_INTERVAL_WIDTH = 0.4;
+
+/**
  * What the run says about the teacher, with its 90 % intervals, in one line a data scientist reads at a glance:
  * "Teacher ≈ 93% right (90% interval 91–95%). 189 flagged, about 36 of them wrong (90% interval 20–52)."
  * One wording for the run summary, the CLI, the hover and the Label Review header.
@@ -86,11 +92,18 @@ export function trustSentence(trust: TrustSummary, flagged: number): string {
   const parts: string[] = [];
   const teacher = trust.teacherAccuracy;
   if (teacher) {
-    parts.push(
-      teacher.low !== null && teacher.high !== null
-        ? `Teacher ≈ ${wholePercent(teacher.estimate)} right (90% interval ${wholePercent(teacher.low).replace('%', '')}–${wholePercent(teacher.high)}).`
-        : `Teacher ≈ ${wholePercent(teacher.estimate)} right (no human labels to check this against).`,
-    );
+    if (teacher.low === null || teacher.high === null) {
+      parts.push(`Teacher ≈ ${wholePercent(teacher.estimate)} right (no human labels to check this against).`);
+    } else {
+      const interval = `90% interval ${wholePercent(teacher.low).replace('%', '')}–${wholePercent(teacher.high)}`;
+      // A handful of human labels bound nothing: "≈ 100% right (90% interval 0–100%)" would state a figure the
+      // interval does not support, so the sentence says what to do instead.
+      parts.push(
+        teacher.high - teacher.low > UNPINNED_INTERVAL_WIDTH
+          ? `Teacher accuracy not pinned down yet (${interval}): give more rows, picked at random, a human label.`
+          : `Teacher ≈ ${wholePercent(teacher.estimate)} right (${interval}).`,
+      );
+    }
   }
   const wrong = trust.flaggedWrong;
   if (flagged > 0 && wrong) {
@@ -111,9 +124,8 @@ export function runTrustSentence(run: { metrics: unknown; predictions: readonly 
   return trustSentence(trustFromMetrics(run.metrics), run.predictions.filter((prediction) => prediction.flagged).length);
 }
 
-/** The end-of-run summary: the teacher's estimated accuracy, rows flagged, final student accuracy on the human labels. */
 /** Below this many human labels a student–teacher difference is not worth acting on, whatever its size. */
-const MIN_HUMAN_LABELS_TO_COMPARE = 20;
+export const MIN_HUMAN_LABELS_TO_COMPARE = 20;
 
 /**
  * The final student's accuracy on the human labels beside the teacher's on the same human rows (those it labelled),

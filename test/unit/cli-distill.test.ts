@@ -194,6 +194,8 @@ test('the summary table lists the counts and the estimates', () => {
   assert.match(table, /teacher labels outside the set\s+3\n/);
   assert.match(table, /estimated teacher accuracy\s+0\.812\n/);
   assert.match(table, /teacher agreement with humans\s+—\n/);
+  // A share of 2 human labels is said to be one.
+  assert.match(table, /student accuracy on humans \(cross-fitted\)\s+0\.500 \(on 2 human labels: too few to read\)\n/);
   assert.match(table, /time\s+1:01\n/);
   assert.match(table, /advice adopted by the engine\s+37 \(final student: rows weighted by how sure the advice is\)\n/);
   const none = formatSummary({ runId: 'r', runDir: '/r', datasetPath: '/d.jsonl', labels: ['A', 'B'], counts: { lines: 9, rows: 9, invalidLines: 0, skippedNoText: 0, teacherLabelled: 9, humanLabelled: 0, unlabelled: 0, teacherOutsideLabelSet: 0 }, flagged: 0, estimatedTeacherAccuracy: null, teacherAgreementWithHumans: null, finalStudentHumanAccuracy: null, backend: 'wasm', backendSkipped: [], elapsedMs: 1, adopted: { labels: 0, weighting: 0 } }).join('\n');

@@ -109,6 +109,15 @@ test('summary with trust figures: the teacher estimate and the flagged rows’ e
     'Teacher ≈ 90% right (no human labels to check this against). 4 rows flagged, about 3 of them wrong.',
   );
   assert.equal(trustSentence({ teacherAccuracy: null, flaggedWrong: null }, 0), '0 rows flagged.');
+  // One or two human labels bound nothing: no point figure beside an interval of 0–100 %.
+  assert.equal(
+    trustSentence({ teacherAccuracy: { estimate: 1, low: 0, high: 1 }, flaggedWrong: null }, 0),
+    'Teacher accuracy not pinned down yet (90% interval 0–100%): give more rows, picked at random, a human label. 0 rows flagged.',
+  );
+  assert.equal(
+    trustSentence({ teacherAccuracy: { estimate: 0.8, low: 0.61, high: 0.99 }, flaggedWrong: null }, 0),
+    'Teacher ≈ 80% right (90% interval 61–99%). 0 rows flagged.',
+  );
   // Large runs: every count with thousands separators, the interval's bounds too.
   assert.equal(
     trustSentence({ teacherAccuracy: null, flaggedWrong: { estimate: 20509.4, low: 16633.6, high: 20901 } }, 20901),
