@@ -25,6 +25,9 @@ import { ENCODER_CHOICES_TEXT, type BackendPreference, type DistillOptions, type
 /** The engine's label smoothing of its vanilla and final students (student.ts DEFAULT_STUDENT). */
 const DEFAULT_STUDENT_SMOOTHING = DEFAULT_TUNING.student.labelSmoothing ?? 0;
 
+/** Share of a `confuse:A` teacher's mistakes that turn its one confused class into the one other (simulateConfusedTeacher). */
+export const CONFUSED_SHARE = 0.7;
+
 const HELP = `Usage: peerkd bench DATA_DIR [options]
 
 Runs teacher / SFT / vanilla KD / naive Peer-Advised KD / PeerKD on DATA_DIR/train.jsonl and scores them on
@@ -61,6 +64,9 @@ ${ENCODER_ENDPOINT_HELP}
                        llm:A       a simulated LLM-like teacher right on a fraction A of the rows it answers: it errs
                                    mostly on short, negated and question/quoted texts, with the file's own confusions
                                    (which wrong label for which class), and abstains on 4 % of the rows
+                       confuse:A   a simulated teacher right on a fraction A of the rows whose mistakes are systematic,
+                                   as where two label descriptions overlap: ${CONFUSED_SHARE * 100} % of them turn one class X into
+                                   one class Y (the file's most frequent teacher confusion), the rest spread at random
   --teacher-accuracy A
                      same as --settings hardest:A
   --main-only        run only the PeerKD variant (and the vanilla student inside it)
@@ -694,6 +700,47 @@ export function simulateLlmTeacher(train: BenchRow[], accuracy: number, abstain 
   });
 }
 
+/**
+ * A teacher whose mistakes are systematic, as an LLM's are when two label descriptions overlap: right on a fraction
+ * `accuracy` of the rows (round((1 − accuracy) · N) mistakes, no abstention), and CONFUSED_SHARE of its mistakes turn
+ * one class X into one other class Y, in that direction only. (X, Y) is the file's most frequent teacher confusion
+ * (gold X, teacher_label Y; ties to the first pair in label order); the first two labels where the file's teacher makes
+ * none. The X rows turned into Y are first those the file's own teacher already called Y (the texts that read as Y),
+ * then X rows drawn at random; at most every X row, the remaining mistakes go to the spread. The spread: rows of any
+ * other gold class drawn at random, each given a uniformly drawn wrong label (never X → Y, so the systematic share is
+ * exact). Every draw is seeded and fixed, as in simulateLlmTeacher.
+ */
+export function simulateConfusedTeacher(train: BenchRow[], accuracy: number, share = CONFUSED_SHARE): BenchRow[] {
+  const labels = [...new Set(train.map((row) => row.gold).concat(train.flatMap((row) => (row.teacher !== null ? [row.teacher] : []))))].sort();
+  if (labels.length < 2) throw new UsageError(`confuse:A needs at least two labels, the data has ${labels.length}`);
+  const random = new SeededRandom(20261207);
+  const counts = new Map<string, number>();
+  for (const row of train) {
+    if (row.teacher !== null && row.teacher !== row.gold) counts.set(`${row.gold}\u0000${row.teacher}`, (counts.get(`${row.gold}\u0000${row.teacher}`) ?? 0) + 1);
+  }
+  let [from, to] = [labels[0], labels[1]];
+  let best = 0;
+  for (const x of labels) {
+    for (const y of labels) {
+      const n = counts.get(`${x}\u0000${y}`) ?? 0;
+      if (n > best) [from, to, best] = [x, y, n];
+    }
+  }
+  const errors = Math.round((1 - accuracy) * train.length);
+  const fromRows = train.map((_, i) => i).filter((i) => train[i].gold === from);
+  const looksLikeTo = fromRows.filter((i) => train[i].teacher === to);
+  const others = random.shuffle(fromRows.filter((i) => train[i].teacher !== to));
+  const systematic = new Set([...looksLikeTo, ...others].slice(0, Math.min(fromRows.length, Math.round(share * errors))));
+  const rest = random.shuffle(train.map((_, i) => i).filter((i) => train[i].gold !== from));
+  const spread = new Set(rest.slice(0, errors - systematic.size));
+  return train.map((row, i) => {
+    if (systematic.has(i)) return { ...row, teacher: to };
+    if (!spread.has(i)) return { ...row, teacher: row.gold };
+    const pool = labels.filter((label) => label !== row.gold);
+    return { ...row, teacher: pool[random.int(pool.length)] };
+  });
+}
+
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
 function format(value: number, digits = 4): string {
@@ -906,14 +953,20 @@ export const benchCommand: CliCommand = {
     const limited = values.limit !== undefined ? dataTrain.slice(0, integer('limit', values.limit, 10)) : dataTrain;
     if (values['test-limit'] !== undefined) test = test.slice(0, integer('test-limit', values['test-limit'], 1));
     const settingNames = (values.settings ?? (values['teacher-accuracy'] !== undefined ? `hardest:${values['teacher-accuracy']}` : 'data')).split(',').map((name) => name.trim());
-    const settingTrain = async (name: string): Promise<BenchRow[]> => {
-      if (name === 'data') return limited;
-      const match = /^(hardest|llm):(.+)$/.exec(name);
+    // Every setting is checked before the first one runs, so that a typo in the last is not found after the others.
+    const settingSpecs = settingNames.map((name) => {
+      if (name === 'data') return { name, kind: 'data', accuracy: 1 } as const;
+      const match = /^(hardest|llm|confuse):(.+)$/.exec(name);
       const accuracy = Number(match?.[2]);
       if (!match || !(accuracy > 0 && accuracy <= 1)) {
-        throw new UsageError(`--settings: '${name}' is not data, hardest:A or llm:A with A in (0, 1]`);
+        throw new UsageError(`--settings: '${name}' is not data, hardest:A, llm:A or confuse:A with A in (0, 1]`);
       }
-      return match[1] === 'hardest' ? simulateStrongTeacher(limited, accuracy) : simulateLlmTeacher(limited, accuracy);
+      return { name, kind: match[1] as 'hardest' | 'llm' | 'confuse', accuracy };
+    });
+    const settingTrain = async ({ kind, accuracy }: (typeof settingSpecs)[number]): Promise<BenchRow[]> => {
+      if (kind === 'data') return limited;
+      if (kind === 'confuse') return simulateConfusedTeacher(limited, accuracy);
+      return kind === 'hardest' ? simulateStrongTeacher(limited, accuracy) : simulateLlmTeacher(limited, accuracy);
     };
     const keepEncoder = values['encoder-keep'];
     const embeddingCache = values['embedding-cache'] !== undefined ? path.resolve(values['embedding-cache']) : undefined;
@@ -967,8 +1020,9 @@ export const benchCommand: CliCommand = {
     const log = (line: string) => err.line(line);
     const command = `peerkd bench ${argv.join(' ')}`;
     const settings: SettingFigures[] = [];
-    for (const name of settingNames) {
-      const train = await settingTrain(name);
+    for (const spec of settingSpecs) {
+      const { name } = spec;
+      const train = await settingTrain(spec);
       const labels = [...new Set(train.map((row) => row.gold).concat(train.flatMap((row) => (row.teacher ? [row.teacher] : []))))].sort();
       log(`bench ${name}: ${train.length} train rows, ${test.length} test rows, labels ${labels.join(', ')}, ${humanCount} human rows, seeds ${seeds.join(',')}`);
       const results: SeedFigures[] = [];

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { confidenceCalibrationError, expectedCalibrationError } from '../../src/cli/bench';
+import { CONFUSED_SHARE, confidenceCalibrationError, expectedCalibrationError, simulateConfusedTeacher } from '../../src/cli/bench';
 
 test('confidenceCalibrationError: the ECE of the top probability against whether the arg-max is right', () => {
   // Three rows of two classes: tops 0.9 (right), 0.6 (wrong), 0.65 (right); bins [0.9, 1) and [0.6, 0.7).
@@ -12,4 +12,57 @@ test('confidenceCalibrationError: the ECE of the top probability against whether
   // A classifier that is right exactly as often as it says is calibrated.
   assert.equal(confidenceCalibrationError([1, 0, 0, 1], [0, 1], 2), 0);
   assert.ok(Number.isNaN(confidenceCalibrationError([], [], 2)));
+});
+
+/** A 4-class file of `perClass` rows per class whose teacher confuses b → c on `bc` rows and c → d on `cd` rows. */
+function confusedFixture(perClass: number, bc: number, cd: number) {
+  const rows: { text: string; teacher: string | null; gold: string }[] = [];
+  for (const gold of ['a', 'b', 'c', 'd']) {
+    for (let k = 0; k < perClass; k++) {
+      const teacher = gold === 'b' && k < bc ? 'c' : gold === 'c' && k < cd ? 'd' : gold;
+      rows.push({ text: `${gold} text ${k}`, teacher, gold });
+    }
+  }
+  return rows;
+}
+
+function cells(rows: { teacher: string | null; gold: string }[]) {
+  const counts = new Map<string, number>();
+  for (const row of rows) if (row.teacher !== row.gold) counts.set(`${row.gold}→${row.teacher}`, (counts.get(`${row.gold}→${row.teacher}`) ?? 0) + 1);
+  return counts;
+}
+
+test('simulateConfusedTeacher: accuracy A within rounding, 70 % of the mistakes one class into one other, the rest spread', () => {
+  const train = confusedFixture(250, 30, 10); // the file's most frequent confusion is b → c
+  for (const accuracy of [0.9, 0.95, 0.83, 0.97]) {
+    const teacher = simulateConfusedTeacher(train, accuracy);
+    assert.deepEqual(teacher.map((row) => [row.text, row.gold]), train.map((row) => [row.text, row.gold]), 'rows, texts and gold labels kept');
+    const errors = teacher.filter((row) => row.teacher !== row.gold).length;
+    assert.equal(errors, Math.round((1 - accuracy) * train.length), `accuracy ${accuracy}`);
+    assert.ok(teacher.every((row) => row.teacher !== null && ['a', 'b', 'c', 'd'].includes(row.teacher)), 'no abstention, only the file’s labels');
+    const counts = cells(teacher);
+    assert.equal(counts.get('b→c'), Math.round(CONFUSED_SHARE * errors), `${accuracy}: the systematic cell b → c holds ${CONFUSED_SHARE} of the mistakes`);
+    const spread = [...counts].filter(([cell]) => cell !== 'b→c');
+    assert.ok(spread.length >= 4, `${accuracy}: the other mistakes are spread over several cells (${spread.map(([c, n]) => `${c} ${n}`).join(', ')})`);
+    assert.ok(spread.every(([, n]) => n <= 0.2 * errors), `${accuracy}: no other cell is systematic`);
+    assert.ok(!spread.some(([cell]) => cell.startsWith('b→')), 'class b is only ever turned into c');
+    // The file's own b → c rows (the texts that read as c) are the first to be turned.
+    const fileBc = train.flatMap((row, i) => (row.gold === 'b' && row.teacher === 'c' ? [i] : []));
+    const turned = teacher.flatMap((row, i) => (row.gold === 'b' && row.teacher === 'c' ? [i] : []));
+    if (turned.length <= fileBc.length) assert.deepEqual(turned, fileBc.slice(0, turned.length), `${accuracy}: only the file's own b → c rows`);
+    else assert.ok(fileBc.every((i) => teacher[i].teacher === 'c'), `${accuracy}: the file's own b → c rows first`);
+    assert.deepEqual(simulateConfusedTeacher(train, accuracy), teacher, 'deterministic');
+  }
+});
+
+test('simulateConfusedTeacher: a small confused class caps the systematic cell; a file without teacher mistakes confuses its first two labels', () => {
+  const small = confusedFixture(250, 30, 10).filter((row) => row.gold !== 'b' || Number(row.text.split(' ')[2]) < 40); // 40 b rows
+  const teacher = simulateConfusedTeacher(small, 0.8);
+  const errors = Math.round(0.2 * small.length);
+  assert.equal(teacher.filter((row) => row.teacher !== row.gold).length, errors, 'accuracy still A');
+  assert.equal(cells(teacher).get('b→c'), 40, 'every b row turned, no more');
+  const clean = confusedFixture(100, 0, 0);
+  const fallback = cells(simulateConfusedTeacher(clean, 0.9));
+  assert.equal(fallback.get('a→b'), Math.round(CONFUSED_SHARE * 40));
+  assert.throws(() => simulateConfusedTeacher(clean.filter((row) => row.gold === 'a').map((row) => ({ ...row, teacher: null })), 0.9), /at least two labels/);
 });

@@ -121,6 +121,19 @@ test('peerkd bench refuses a final weighting that is not a finite number ≥ 0, 
   }
 });
 
+test('peerkd bench checks every --settings entry before running the first, and lists confuse:A in its help', async () => {
+  for (const value of ['data,confuse:0', 'data,confuse:1.5', 'data,confuse:x', 'data,confused:0.9']) {
+    const { code, stderr } = await runCli(['bench', dataDir, '--limit', '50', '--seeds', '0', '--main-only', '--settings', value]);
+    assert.notEqual(code, 0, value);
+    const bad = value.split(',')[1];
+    assert.match(stderr, new RegExp(`--settings: '${bad.replace('.', '\\.')}' is not data, hardest:A, llm:A or confuse:A with A in \\(0, 1\\]`), stderr);
+    assert.doesNotMatch(stderr, /bench data:/, `${value}: the valid first setting must not run before the typo is found`);
+  }
+  const { code, stdout } = await runCli(['bench', '--help']);
+  assert.equal(code, 0);
+  assert.match(stdout, /confuse:A {3}a simulated teacher right on a fraction A of the rows whose mistakes are systematic/);
+});
+
 test('peerkd bench names the missing file', async () => {
   const { code, stderr } = await runCli(['bench', join(folder, 'no-such-dir')]);
   assert.notEqual(code, 0);
