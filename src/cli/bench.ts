@@ -92,9 +92,11 @@ interface BenchRow {
   text: string;
   teacher: string | null;
   gold: string;
+  /** The row's line in its file (for errors). */
+  line?: number;
 }
 
-function readJsonl(file: string): Record<string, unknown>[] {
+function readJsonl(file: string): { value: Record<string, unknown>; line: number }[] {
   if (!existsSync(file)) throw new Error(`${file} not found`);
   return readFileSync(file, 'utf8')
     .split('\n')
@@ -102,7 +104,7 @@ function readJsonl(file: string): Record<string, unknown>[] {
     .filter(({ line }) => line.trim() !== '')
     .map(({ line, index }) => {
       try {
-        return JSON.parse(line) as Record<string, unknown>;
+        return { value: JSON.parse(line) as Record<string, unknown>, line: index + 1 };
       } catch {
         throw new Error(`${file}:${index + 1}: not valid JSON`);
       }
@@ -110,16 +112,33 @@ function readJsonl(file: string): Record<string, unknown>[] {
 }
 
 export function benchRows(file: string, needTeacher: boolean): BenchRow[] {
-  return readJsonl(file).map((value, index) => {
+  return readJsonl(file).map(({ value, line }) => {
     if (typeof value.text !== 'string' || typeof value.gold_label !== 'string') {
-      throw new Error(`${file}:${index + 1}: needs string fields text and gold_label`);
+      throw new Error(`${file}:${line}: needs string fields text and gold_label`);
     }
     const teacher = typeof value.teacher_label === 'string' ? value.teacher_label : null;
     if (needTeacher && value.teacher_label !== undefined && value.teacher_label !== null && teacher === null) {
-      throw new Error(`${file}:${index + 1}: teacher_label must be a string or null`);
+      throw new Error(`${file}:${line}: teacher_label must be a string or null`);
     }
-    return { text: value.text, teacher, gold: value.gold_label };
+    return { text: value.text, teacher, gold: value.gold_label, line };
   });
+}
+
+/**
+ * The label set a benchmark can be run on: the train rows' gold and teacher labels (after --limit), at least two, and
+ * every test row's gold label among them — a test label no train row has would be scored as a miss that no student
+ * can avoid, silently. Errors name the file (and the test row's line).
+ */
+export function checkBenchLabels(train: readonly BenchRow[], test: readonly BenchRow[], trainFile: string, testFile: string, limited: boolean): void {
+  const labels = new Set(train.flatMap((row) => (row.teacher !== null ? [row.gold, row.teacher] : [row.gold])));
+  const which = limited ? `the first ${train.length} rows of ${trainFile} (--limit)` : trainFile;
+  if (labels.size < 2) {
+    throw new Error(`${which}: the gold and teacher labels hold ${labels.size === 0 ? 'no label' : `one label only (${JSON.stringify([...labels][0])})`}; a benchmark needs at least 2`);
+  }
+  const unknown = test.find((row) => !labels.has(row.gold));
+  if (unknown) {
+    throw new Error(`${testFile}:${unknown.line ?? '?'}: gold_label ${JSON.stringify(unknown.gold)} is not a label of ${which} (${[...labels].sort().map((l) => JSON.stringify(l)).join(', ')}): no student could predict it`);
+  }
 }
 
 /**
@@ -986,6 +1005,7 @@ export const benchCommand: CliCommand = {
     let test = benchRows(path.join(dir, 'test.jsonl'), false);
     const limited = values.limit !== undefined ? dataTrain.slice(0, integer('limit', values.limit, 10)) : dataTrain;
     if (values['test-limit'] !== undefined) test = test.slice(0, integer('test-limit', values['test-limit'], 1));
+    checkBenchLabels(limited, test, path.join(dir, 'train.jsonl'), path.join(dir, 'test.jsonl'), values.limit !== undefined);
     const settingNames = (values.settings ?? (values['teacher-accuracy'] !== undefined ? `hardest:${values['teacher-accuracy']}` : 'data')).split(',').map((name) => name.trim());
     // Every setting is checked before the first one runs, so that a typo in the last is not found after the others.
     const settingSpecs = settingNames.map((name) => {
