@@ -4,7 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SettingFigures } from '../../src/cli/bench';
@@ -119,6 +119,50 @@ test('peerkd bench refuses a final weighting that is not a finite number ≥ 0, 
     assert.notEqual(code, 0, value);
     assert.match(stderr, new RegExp(`--final-weighting must be a finite number ≥ 0, got '${value}'`), stderr);
   }
+});
+
+test('peerkd bench checks every --settings entry before running the first, and lists confuse:A in its help', async () => {
+  for (const value of ['data,confuse:0', 'data,confuse:1.5', 'data,confuse:x', 'data,confused:0.9']) {
+    const { code, stderr } = await runCli(['bench', dataDir, '--limit', '50', '--seeds', '0', '--main-only', '--settings', value]);
+    assert.notEqual(code, 0, value);
+    const bad = value.split(',')[1];
+    assert.match(stderr, new RegExp(`--settings: '${bad.replace('.', '\\.')}' is not data, hardest:A, llm:A or confuse:A with A in \\(0, 1\\]`), stderr);
+    assert.doesNotMatch(stderr, /bench data:/, `${value}: the valid first setting must not run before the typo is found`);
+  }
+  const { code, stdout } = await runCli(['bench', '--help']);
+  assert.equal(code, 0);
+  assert.match(stdout, /confuse:A {3}a simulated teacher right on a fraction A of the rows whose mistakes are systematic/);
+});
+
+test('peerkd bench refuses, naming the file, a label set of one label and a test label that no train row has', async () => {
+  const write = (name: string, train: object[], testRows: object[]) => {
+    const dir = join(folder, name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'train.jsonl'), train.map((row) => JSON.stringify(row)).join('\n') + '\n');
+    writeFileSync(join(dir, 'test.jsonl'), testRows.map((row) => JSON.stringify(row)).join('\n') + '\n');
+    return dir;
+  };
+  const sports = (k: number) => ({ text: `match ${k} ends in a draw`, teacher_label: 'Sports', gold_label: 'Sports' });
+  const world = (k: number) => ({ text: `summit ${k} ends in a deal`, teacher_label: 'World', gold_label: 'World' });
+  const one = write('one-label', [0, 1, 2, 3].map(sports), [sports(9)]);
+  let run = await runCli(['bench', one, '--seeds', '0', '--main-only']);
+  assert.notEqual(run.code, 0);
+  assert.match(run.stderr, /one-label[/\\]train\.jsonl: the gold and teacher labels hold one label only \("Sports"\); a benchmark needs at least 2/, run.stderr);
+  assert.doesNotMatch(run.stderr, /SFT/, 'refused before any training');
+  const rare = write('test-only-label', [0, 1, 2, 3].flatMap((k) => [sports(k), world(k)]), [sports(9), world(9), { text: 'volcano erupts' }, { text: 'volcano erupts', gold_label: 'Rare' }]);
+  run = await runCli(['bench', rare, '--seeds', '0', '--main-only']);
+  assert.notEqual(run.code, 0);
+  assert.match(run.stderr, /needs string fields text and gold_label/);
+  assert.match(run.stderr, /test-only-label[/\\]test\.jsonl:3:/, 'the line of the row, counted in the file');
+  writeFileSync(join(rare, 'test.jsonl'), [sports(9), world(9), { text: 'volcano erupts', gold_label: 'Rare' }].map((row) => `${JSON.stringify(row)}\n\n`).join(''));
+  run = await runCli(['bench', rare, '--seeds', '0', '--main-only']);
+  assert.notEqual(run.code, 0);
+  assert.match(run.stderr, /test-only-label[/\\]test\.jsonl:5: gold_label "Rare" is not a label of .*train\.jsonl \("Sports", "World"\): no student could predict it/, run.stderr);
+  // --limit: the label set is the first N rows'; the error says so.
+  const late = write('late-label', [...Array.from({ length: 10 }, (_, k) => sports(k)), world(0), world(1)], [sports(9), world(9)]);
+  run = await runCli(['bench', late, '--seeds', '0', '--main-only', '--limit', '10']);
+  assert.notEqual(run.code, 0);
+  assert.match(run.stderr, /the first 10 rows of .*late-label[/\\]train\.jsonl \(--limit\): the gold and teacher labels hold one label only/, run.stderr);
 });
 
 test('peerkd bench names the missing file', async () => {
