@@ -21,6 +21,7 @@ import {
 } from '../dataset';
 import type { DatasetRow, FieldMapping, ParsedDataset } from '../dataset/types';
 import { sha256 } from './artifacts';
+import { MIN_JUDGED_LABEL_ROWS, unjudgedLabels } from './calibration';
 import type { InputCounts } from './protocol';
 import type { TrainingRow } from './types';
 
@@ -254,9 +255,9 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     );
   }
 
-  // A label on one row only: the peer that judges that row never saw the label, so it cannot confirm it. The row is
-  // not always flagged: the calibration may still trust the teacher there (a 1,000-row AG News run with one 'Health'
-  // row kept it, p_teacher_wrong 0.37).
+  // Labels on few rows: the peers barely saw them, so the engine keeps the teacher's label on their rows (calibration.ts
+  // unjudgedLabels, the same rule). A label on one row only, in a file whose labels are all that rare, is named too:
+  // the peer that judges that row never saw it.
   const rowsOfLabel = new Map<string, { rows: number; line: number }>();
   for (const row of rows) {
     const label = row.human ?? row.teacher;
@@ -265,7 +266,19 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     if (seen) seen.rows++;
     else rowsOfLabel.set(label, { rows: 1, line: row.line });
   }
-  const single = labels.filter((label) => rowsOfLabel.get(label)?.rows === 1);
+  const unjudged = unjudgedLabels(labels.map((label) => rowsOfLabel.get(label)?.rows ?? 0));
+  const setApart = labels.filter((_, index) => unjudged[index]);
+  if (setApart.length > 0) {
+    const shown = setApart.slice(0, LINES_IN_MESSAGE).map((label) => {
+      const seen = rowsOfLabel.get(label)!;
+      return seen.rows === 1 ? `'${printable(label)}' (1 row, line ${seen.line})` : `'${printable(label)}' (${seen.rows} rows, first on line ${seen.line})`;
+    });
+    warnings.push(
+      `${setApart.length} label(s) are on too few rows for the peers to learn them: ${shown.join(', ')}${setApart.length > LINES_IN_MESSAGE ? ', …' : ''}; ` +
+        `a row with such a teacher label keeps it (P(teacher wrong) is the teacher's estimated error rate, the engine never relabels it) — label at least ${MIN_JUDGED_LABEL_ROWS} rows of each for the peers to judge them`,
+    );
+  }
+  const single = labels.filter((label, index) => !unjudged[index] && rowsOfLabel.get(label)?.rows === 1);
   if (single.length > 0) {
     const shown = single.slice(0, LINES_IN_MESSAGE).map((label) => `'${printable(label)}' (line ${rowsOfLabel.get(label)?.line})`);
     warnings.push(

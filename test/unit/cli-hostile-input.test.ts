@@ -140,16 +140,27 @@ test('distill: a --labels set that matches no teacher label says so, not that th
   );
 });
 
-test('distill: a label on one row only is named in a warning that says what it means (the peer cannot confirm it; the row is not always flagged)', () => {
+test('distill: a label on few rows is named in a warning that says what the engine does with it (keeps the teacher label there)', () => {
   const text = ['World', 'World', 'Sports', 'World', 'World', 'World'].map((label, i) => JSON.stringify({ text: `row ${i}`, teacher_label: label })).join('\n');
   const input = prepareTrainingInput(text, { file: 'rare.jsonl', fields: DEFAULT_FIELDS, labels: [], folds: 2 });
   assert.ok(
-    input.warnings.includes("1 label(s) are on one row only: 'Sports' (line 3); the peer that judges that row never saw the label, so it cannot confirm it (whether the row is flagged rests on the teacher's estimated accuracy alone) — label more rows of it"),
+    input.warnings.includes(
+      "1 label(s) are on too few rows for the peers to learn them: 'Sports' (1 row, line 3); a row with such a teacher label keeps it (P(teacher wrong) is the teacher's estimated error rate, the engine never relabels it) — label at least 30 rows of each for the peers to judge them",
+    ),
     input.warnings.join('\n'),
+  );
+  // Every label on one row (nothing rarer than the rest): the one-row warning.
+  const ones = ['World', 'Sports', 'Business'].map((label, i) => JSON.stringify({ text: `row ${i}`, teacher_label: label })).join('\n');
+  const single = prepareTrainingInput(ones, { file: 'ones.jsonl', fields: DEFAULT_FIELDS, labels: [], folds: 2 });
+  assert.ok(
+    single.warnings.includes(
+      "3 label(s) are on one row only: 'Business' (line 3), 'Sports' (line 2), 'World' (line 1); the peer that judges that row never saw the label, so it cannot confirm it (whether the row is flagged rests on the teacher's estimated accuracy alone) — label more rows of it",
+    ),
+    single.warnings.join('\n'),
   );
   // Two rows of each label: nothing to say.
   const even = prepareTrainingInput(text.replace('"World"', '"Sports"'), { file: 'even.jsonl', fields: DEFAULT_FIELDS, labels: [], folds: 2 });
-  assert.ok(!even.warnings.some((warning) => warning.includes('one row only')), even.warnings.join('\n'));
+  assert.ok(!even.warnings.some((warning) => warning.includes('one row only') || warning.includes('too few rows')), even.warnings.join('\n'));
 });
 
 test("predict: --out never writes over a file of the run whose model it uses (its predictions, settings, metrics)", async () => {

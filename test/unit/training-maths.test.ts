@@ -18,6 +18,8 @@ import {
   CHANGE_GRID,
   trustFigures,
   fitPeerTemperature,
+  unjudgedLabels,
+  MIN_JUDGED_LABEL_ROWS,
   IDENTITY_RECALIBRATION,
   MIN_SLOPE,
   type CalibrationInput,
@@ -430,4 +432,53 @@ test('calibrate: the rows without a human label are read a fixed number of times
   const few = readsWith(10);
   const many = readsWith(60);
   assert.ok(many <= few * 1.05, `${many} reads with 60 human pairs, ${few} with 10`);
+});
+
+test('unjudgedLabels: a label far rarer than the others and under 30 rows; a file of small labels keeps them all', () => {
+  assert.deepEqual(unjudgedLabels([2500, 2500, 10, 2500]), [false, false, true, false]);
+  assert.deepEqual(unjudgedLabels([2500, 2500, MIN_JUDGED_LABEL_ROWS, 2500]), [false, false, false, false]);
+  // Every label on a few dozen rows, or on one row each: nothing is rarer than the rest.
+  assert.deepEqual(unjudgedLabels([20, 25, 18]), [false, false, false]);
+  assert.deepEqual(unjudgedLabels([1, 1, 1]), [false, false, false]);
+  assert.deepEqual(unjudgedLabels([5, 1]), [false, true]);
+  // A label no row holds is no teacher label: never marked; nor does it pull the median down.
+  assert.deepEqual(unjudgedLabels([0, 100, 100, 12]), [false, false, false, true]);
+  assert.deepEqual(unjudgedLabels([]), []);
+});
+
+test('calibrate: a label on a few rows, which the peers barely saw, keeps its rows: P(teacher wrong) is the base error rate, never relabelled or flagged', () => {
+  // The scenario in which confident peers overturn a noisy teacher (above), plus 6 rows of a third label the teacher
+  // gets right but the peers give 2 %: they would read as certainly wrong.
+  const peer: number[][] = [];
+  const teacher: number[] = [];
+  const human: number[] = [];
+  for (let i = 0; i < 400; i++) {
+    const truth = i % 2;
+    peer.push(truth === 0 ? [0.88, 0.1, 0.02] : [0.1, 0.88, 0.02]);
+    teacher.push(i % 4 === 0 ? 1 - truth : truth);
+    human.push(i >= 200 ? truth : -1);
+  }
+  for (let i = 0; i < 6; i++) {
+    peer.push([0.7, 0.28, 0.02]);
+    teacher.push(2);
+    human.push(-1);
+  }
+  const result = calibrate(input(peer, teacher, human));
+  let judgedWrong = 0;
+  let judged = 0;
+  for (let i = 0; i < 200; i++) {
+    judgedWrong += result.pTeacherWrong[i];
+    judged++;
+  }
+  for (let i = 400; i < 406; i++) {
+    assert.equal(result.advised[i], 2, `row ${i} keeps the teacher's label`);
+    assert.equal(result.suggested[i], 2, `row ${i}: the suggestion is the teacher's label`);
+    assert.equal(result.flagged[i], 0, `row ${i} is not flagged`);
+    close(result.pTeacherWrong[i], judgedWrong / judged, 1e-6);
+    close(result.posterior[i * 3] + result.posterior[i * 3 + 1] + result.posterior[i * 3 + 2], 1, 1e-6);
+    // The other labels keep their order (the suggestion among them is unchanged).
+    assert.ok(result.posterior[i * 3] > result.posterior[i * 3 + 1]);
+  }
+  // The labels the peers can judge are relabelled as before.
+  for (const row of [0, 4, 8, 12, 16]) assert.equal(result.advised[row], row % 2, `row ${row}: wrong teacher label replaced`);
 });
