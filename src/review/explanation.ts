@@ -81,7 +81,8 @@ export function explanationMarkdown(explanation: RowExplanation): string {
     lines.push(`No word of the row pushes towards '${towards}'.`);
   }
   if (explanation.against && explanation.against.length > 0) {
-    lines.push(`Words for '${away}': ${explanation.against.map(([word, contribution]) => `\`${word}\` ${signed(contribution)}`).join(' · ')}`);
+    const against = explanation.against.slice(0, EXPLANATION_LIMITS.words).map(([word, contribution]) => `${codeSpan(shown(word))} ${signed(contribution)}`);
+    lines.push(`Words for '${away}': ${against.join(' · ')}`);
   }
   const rest = [`other words ${signed(explanation.other_words)}`, `bias ${signed(explanation.bias)}`];
   if (explanation.dense !== 0) rest.push(`word vectors ${signed(explanation.dense)}`);

@@ -573,6 +573,7 @@ function explanationProblem(value: unknown, rows: number): string | undefined {
     if (typeof value[key] !== 'number' || !Number.isFinite(value[key])) return `'${key}' must be a number`;
   }
   if (Array.isArray(value.words) && value.words.length > EXPLANATION_LIMITS.words) return `'words' must hold at most ${EXPLANATION_LIMITS.words} entries`;
+  if (Array.isArray(value.against) && value.against.length > EXPLANATION_LIMITS.words) return `'against' must hold at most ${EXPLANATION_LIMITS.words} entries`;
   if (Array.isArray(value.similar) && value.similar.length > EXPLANATION_LIMITS.similar) return `'similar' must hold at most ${EXPLANATION_LIMITS.similar} entries`;
   if (!Array.isArray(value.words) || !value.words.every((word) => Array.isArray(word) && word.length === 2 && typeof word[0] === 'string' && typeof word[1] === 'number' && Number.isFinite(word[1]))) {
     return "'words' must be a list of [word, contribution]";

@@ -84,3 +84,13 @@ test('labels, ids and words in the hover show bidirectional controls as escapes'
   assert.doesNotMatch(markdown, /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/);
   assert.ok(markdown.includes("'Sci\\u202eceT'") && markdown.includes('`gp\\u2066u`') && markdown.includes('a\\u200fb') && markdown.includes("'x\\u202dy'"), markdown);
 });
+
+test("a hostile explanations.jsonl cannot inject markdown through the words against the suggestion ('against') either", () => {
+  const link = '[x](command:workbench.action.terminal.new) ![](https://e.example/p.png)';
+  const markdown = explanationMarkdown({ ...EXPLANATION, against: [[`x\` ${link} \`y`, -1.5], ['z'.repeat(1000), -0.5]] });
+  assert.ok(markdown.includes(`Words for 'Business': \`\`x\` ${link} \`y\`\` −1.50 · \`${'z'.repeat(80)}…\` −0.50`), markdown);
+  const outside = markdown.replace(/(`+)[^`]*?(?:`(?!\1)[^`]*?)*\1/g, '');
+  assert.doesNotMatch(outside.replace(/\\[[\]()!]/g, ''), /\]\(|!\[/);
+  const many = Array.from({ length: 9 }, (_, i): [string, number] => [`w${i}`, -1]);
+  assert.throws(() => parseExplanations(JSON.stringify({ ...EXPLANATION, row: 0, against: many }), 'run/explanations.jsonl', 1), /explanations\.jsonl:1: 'against' must hold at most 8 entries/);
+});
