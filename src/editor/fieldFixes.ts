@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { showInformationMessage, showWarningMessage } from './messages';
 import { missingLabelFixes, missingTextFixes, sampleRows, type FieldFix, type ProblemCode } from '../dataset/index';
 import { DIAGNOSTIC_SOURCE } from './datasetDiagnostics';
 import { readSettings } from './settings';
@@ -45,13 +46,13 @@ export function registerUseFieldCommand(): vscode.Disposable {
     const folder = vscode.workspace.getWorkspaceFolder(uri);
     if (folder === undefined && vscode.workspace.workspaceFolders === undefined) {
       // No workspace to hold the setting: say where to put it rather than writing the user's global settings.
-      void vscode.window.showWarningMessage(
+      void showWarningMessage(
         `PeerKD: no folder is open, so there is no workspace setting to write. Open the dataset's folder, or set peerkd.${setting} to '${fix.path}' in your user settings.`,
       );
       return false;
     }
     await vscode.workspace.getConfiguration('peerkd', uri).update(setting, fix.path, vscode.ConfigurationTarget.Workspace);
-    void vscode.window.showInformationMessage(`PeerKD: peerkd.${setting} is now '${fix.path}' in this workspace's settings.`);
+    void showInformationMessage(`PeerKD: peerkd.${setting} is now '${fix.path}' in this workspace's settings.`);
     return true;
   });
 }

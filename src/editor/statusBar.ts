@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { describeProgress } from '../review/format';
+import { escapeMarkdown } from '../review/explanation';
 import type { DistillProgress } from '../training/types';
 
 export { describeProgress };
@@ -47,7 +48,7 @@ export class DistillationStatusBar implements vscode.Disposable {
     this.item.text = `$(sync~spin) PeerKD: ${newest.name}${percent}${others}`;
     this.item.tooltip = new vscode.MarkdownString(
       entries
-        .map((entry) => `**${entry.name}**: ${entry.progress ? describeProgress(entry.progress) : 'starting…'}`)
+        .map((entry) => `**${escapeMarkdown(entry.name)}**: ${entry.progress ? describeProgress(entry.progress) : 'starting…'}`)
         .join('\n\n') + '\n\nClick to open the PeerKD log.',
     );
     this.item.show();

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { inertQuickInputText, showErrorMessage, showInformationMessage, showWarningMessage } from '../editor/messages';
 import type { Services } from '../editor/services';
 import { createReviewSession } from '../editor/labelEdits';
 import { datasetDocument, type LoadedRun, type RunState } from '../editor/runState';
@@ -141,7 +142,7 @@ export class LabelReviewPanel {
         this.handle(message).catch((error: unknown) => {
           const text = error instanceof Error ? error.message : String(error);
           this.services.log.error(`Label Review: ${message.type} failed: ${text}`);
-          void vscode.window.showErrorMessage(`PeerKD Label Review: ${text}`);
+          void showErrorMessage(`PeerKD Label Review: ${text}`);
         });
       }),
       vscode.workspace.onDidChangeTextDocument((event) => {
@@ -395,7 +396,7 @@ export class LabelReviewPanel {
       if (result.noTeacher) {
         this.post({ type: 'notice', text: 'This row has no teacher label to keep.' });
       } else {
-        void vscode.window.showWarningMessage(`PeerKD: ${result.message}.`);
+        void showWarningMessage(`PeerKD: ${result.message}.`);
       }
     } else if (result.note) {
       this.post({ type: 'notice', text: result.note });
@@ -405,7 +406,7 @@ export class LabelReviewPanel {
   private async confirmNewLabel(label: string): Promise<boolean> {
     const labels = this.run?.labels ?? [];
     const use = 'Use New Label';
-    const answer = await vscode.window.showWarningMessage(
+    const answer = await showWarningMessage(
       `'${label}' is not in the label set.`,
       { modal: true, detail: `The run's labels are: ${labels.join(', ')}. Write '${label}' as this row's human label anyway?` },
       use,
@@ -420,7 +421,7 @@ export class LabelReviewPanel {
     }
     const label = await vscode.window.showInputBox({
       title: 'PeerKD: label for this row',
-      prompt: `Line ${row.line ?? '?'}: teacher '${row.teacher ?? '∅'}', suggested '${row.suggested}'`,
+      prompt: inertQuickInputText(`Line ${row.line ?? '?'}: teacher '${row.teacher ?? '∅'}', suggested '${row.suggested}'`),
       placeHolder: (this.run?.labels ?? []).join(', '),
       validateInput: newLabelProblem,
     });
@@ -437,11 +438,11 @@ export class LabelReviewPanel {
     }
     const rows = session.bulkAcceptRows(minProbability);
     if (rows.length === 0) {
-      void vscode.window.showInformationMessage(`PeerKD: no unreviewed row has p ≥ ${minProbability.toFixed(2)}.`);
+      void showInformationMessage(`PeerKD: no unreviewed row has p ≥ ${minProbability.toFixed(2)}.`);
       return;
     }
     const accept = `Accept ${rows.length}`;
-    const answer = await vscode.window.showWarningMessage(
+    const answer = await showWarningMessage(
       `Accept the suggested label on ${rows.length.toLocaleString('en-US')} row${rows.length === 1 ? '' : 's'}?`,
       {
         modal: true,
@@ -455,7 +456,7 @@ export class LabelReviewPanel {
     const result = await session.bulkAccept(rows);
     if (result.failed.length > 0) {
       const first = result.failed[0];
-      void vscode.window.showWarningMessage(
+      void showWarningMessage(
         `PeerKD: ${result.failed.length} row${result.failed.length === 1 ? '' : 's'} not labelled (row '${idOfKey(first.rowId)}': ${first.reason}).`,
       );
     }
@@ -468,10 +469,10 @@ export class LabelReviewPanel {
       return;
     }
     if (!result.applied) {
-      void vscode.window.showErrorMessage('PeerKD: the editor refused the undo edit.');
+      void showErrorMessage('PeerKD: the editor refused the undo edit.');
     }
     if (result.conflicts.length > 0) {
-      void vscode.window.showWarningMessage(
+      void showWarningMessage(
         `PeerKD: undid "${result.description}" except on ${result.conflicts.length} row${result.conflicts.length === 1 ? '' : 's'} changed since (${result.conflicts[0].reason}); those were left as they are.`,
       );
     }

@@ -1,0 +1,51 @@
+import * as vscode from 'vscode';
+
+/**
+ * VS Code draws `[text](command:…)`, `[text](https://…)` and `[text](file:…)` in a notification's message, in a quick
+ * input's prompt and in its validation message as a link, and a click runs the command (it opens them with
+ * `allowCommands`). The messages of this extension quote data: labels, ids, field names and file names of a dataset
+ * that may come from anyone, and errors that quote them. So every notification goes through these functions (an
+ * ESLint rule keeps it so), which break a link's `](` with a space: the text reads the same and is never a link.
+ */
+const LINK_OPENING = /\]\((?=https?:\/\/|command:|file:)/gi;
+
+export function inertLinks(text: string): string {
+  return text.replace(LINK_OPENING, '] (');
+}
+
+/** A quick input's prompt also draws `$(name)` as an icon; `\$(` is VS Code's escape for the text `$(`. */
+export function inertQuickInputText(text: string): string {
+  return inertLinks(text).replace(/\$\(/g, '\\$(');
+}
+
+type MessageArgument<T> = T | vscode.MessageOptions;
+type Show = <T>(message: string, ...rest: MessageArgument<T>[]) => Thenable<T | undefined>;
+
+function isModal(rest: readonly unknown[]): boolean {
+  const first = rest[0];
+  return typeof first === 'object' && first !== null && (first as vscode.MessageOptions).modal === true;
+}
+
+/** A modal dialog shows its message as plain text: only a notification's needs its links broken. */
+function show<T>(which: 'showInformationMessage' | 'showWarningMessage' | 'showErrorMessage', message: string, rest: MessageArgument<T>[]): Thenable<T | undefined> {
+  const window = vscode.window as unknown as Record<typeof which, Show>;
+  return window[which]<T>(isModal(rest) ? message : inertLinks(message), ...rest);
+}
+
+export function showInformationMessage<T extends string | vscode.MessageItem>(message: string, ...items: T[]): Thenable<T | undefined>;
+export function showInformationMessage<T extends string | vscode.MessageItem>(message: string, options: vscode.MessageOptions, ...items: T[]): Thenable<T | undefined>;
+export function showInformationMessage<T>(message: string, ...rest: MessageArgument<T>[]): Thenable<T | undefined> {
+  return show('showInformationMessage', message, rest);
+}
+
+export function showWarningMessage<T extends string | vscode.MessageItem>(message: string, ...items: T[]): Thenable<T | undefined>;
+export function showWarningMessage<T extends string | vscode.MessageItem>(message: string, options: vscode.MessageOptions, ...items: T[]): Thenable<T | undefined>;
+export function showWarningMessage<T>(message: string, ...rest: MessageArgument<T>[]): Thenable<T | undefined> {
+  return show('showWarningMessage', message, rest);
+}
+
+export function showErrorMessage<T extends string | vscode.MessageItem>(message: string, ...items: T[]): Thenable<T | undefined>;
+export function showErrorMessage<T extends string | vscode.MessageItem>(message: string, options: vscode.MessageOptions, ...items: T[]): Thenable<T | undefined>;
+export function showErrorMessage<T>(message: string, ...rest: MessageArgument<T>[]): Thenable<T | undefined> {
+  return show('showErrorMessage', message, rest);
+}
