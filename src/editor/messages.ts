@@ -1,4 +1,6 @@
 import * as vscode from 'vscode';
+import { printable } from '../dataset/jsonScan';
+import { showBidiControls } from '../review/prettyRow';
 
 /**
  * VS Code draws `[text](command:…)`, `[text](https://…)` and `[text](file:…)` in a notification's message, in a quick
@@ -16,6 +18,14 @@ export function inertLinks(text: string): string {
 /** A quick input's prompt also draws `$(name)` as an icon; `\$(` is VS Code's escape for the text `$(`. */
 export function inertQuickInputText(text: string): string {
   return inertLinks(text).replace(/\$\(/g, '\\$(');
+}
+
+/**
+ * A label as plain text in the editor shows it (the Problems panel, quick fix titles): control characters and
+ * bidirectional controls as \uXXXX escapes, so a label cannot break the line or reorder the words around it.
+ */
+export function shownLabel(label: string): string {
+  return printable(showBidiControls(label));
 }
 
 type MessageArgument<T> = T | vscode.MessageOptions;
