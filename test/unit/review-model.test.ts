@@ -158,6 +158,24 @@ test('digits 1-9 pick the n-th label of the label set; anything else picks none'
   assert.equal(labelForDigit(labels, 1.5), undefined);
 });
 
+test('labels written as digits are set by their own digit, not by position: key 1 sets "1" of ["0", "1"], key 2 sets "2" of 1–10', () => {
+  // inferLabelSet sorts by code unit: a 1–10 rating reads ["1", "10", "2", …], where key 2 set "10" by position.
+  const ratings = ['1', '10', '2', '3', '4', '5', '6', '7', '8', '9'];
+  assert.deepEqual([1, 2, 3, 9].map((digit) => labelForDigit(ratings, digit)), ['1', '2', '3', '9']);
+  assert.equal(digitForLabel(ratings, '10'), undefined, 'no key sets "10": its button or "Other label…" does');
+  assert.deepEqual(ratings.map((label) => digitForLabel(ratings, label)), [1, undefined, 2, 3, 4, 5, 6, 7, 8, 9]);
+  const binary = ['0', '1'];
+  assert.equal(labelForDigit(binary, 1), '1');
+  assert.equal(labelForDigit(binary, 2), undefined);
+  assert.deepEqual(binary.map((label) => digitForLabel(binary, label)), [undefined, 1]);
+  // A set with some labels written as digits: the digits are names there too; the others have no key.
+  assert.equal(labelForDigit(['1', 'spam'], 2), undefined);
+  assert.equal(digitForLabel(['1', 'spam'], 'spam'), undefined);
+  // The confusion table's headers show the same digits.
+  const table = confusionTable([row({ id: 'r', teacher: '0', suggested: '1' })], binary);
+  assert.deepEqual([table.teacherDigits, table.suggestedDigits], [[null], [1]]);
+});
+
 test('bulk accept takes unreviewed rows still in the file at or above the threshold, in review order', () => {
   assert.deepEqual(rowsForBulkAccept(rows, 0.7).map((r) => r.id), ['b', 'a']);
   assert.deepEqual(rowsForBulkAccept(rows, 0.96).map((r) => r.id), []);

@@ -3,7 +3,7 @@
  * in view, plus a small margin, exist in the DOM), the selected row's details, the help overlay and the empty state.
  */
 import { explanationSegments } from '../../review/explanation';
-import { NO_LABEL, type Decision, type ReviewFilters, type ReviewQueue } from '../../review/model';
+import { digitForLabel, NO_LABEL, type Decision, type ReviewFilters, type ReviewQueue } from '../../review/model';
 import { STATUS_FILTER_OPTIONS, type HostMessage, type LabelProbability, type RowView, type ViewUpdate } from '../../review/protocol';
 import type { RowExplanation } from '../../training/types';
 import { keyTableRows } from './keymap';
@@ -292,6 +292,7 @@ export class Renderer {
     helpBox.append(
       el('h2', '', 'Keyboard shortcuts'),
       helpTable,
+      el('p', 'muted', 'Where labels are written as digits (0/1, ratings 1–10), the keys 1–9 set the label of their own digit, not the n-th label.'),
       el('p', 'muted', 'Decisions write the human label into the dataset through the editor, so Ctrl+Z in the editor undoes them too. Save the file to keep them.'),
     );
 
@@ -505,11 +506,13 @@ export class Renderer {
     if (row.teacher !== null) {
       buttons.append(ui.button(`Keep '${row.teacher}'`, { title: 't', action: 'keep', onClick: () => actions.decide({ kind: 'keep' }) }));
     }
-    state.labels.slice(0, 9).forEach((label, i) => {
-      buttons.append(
-        ui.button(`${i + 1} ${label}`, { title: `Set '${label}' (key ${i + 1})`, action: `set-${i + 1}`, onClick: () => actions.decide({ kind: 'set', label }) }),
-      );
-    });
+    // The labels a digit key sets, in the label set's order; a label named by its own digit shows just once.
+    for (const label of state.labels) {
+      const digit = digitForLabel(state.labels, label);
+      if (digit === undefined) continue;
+      const text = label === String(digit) ? label : `${digit} ${label}`;
+      buttons.append(ui.button(text, { title: `Set '${label}' (key ${digit})`, action: `set-${digit}`, onClick: () => actions.decide({ kind: 'set', label }) }));
+    }
     buttons.append(
       ui.button('New label…', { title: 'n', action: 'new-label', onClick: () => actions.newLabel(row.key) }),
       ui.button('Skip', { title: 's', action: 'skip', onClick: () => actions.decide({ kind: 'skip' }) }),
