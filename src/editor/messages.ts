@@ -4,7 +4,7 @@ import { showBidiControls } from '../review/prettyRow';
 
 /**
  * VS Code draws `[text](command:…)`, `[text](https://…)` and `[text](file:…)` in a notification's message, in a quick
- * input's prompt and in its validation message as a link, and a click runs the command (it opens them with
+ * input's prompt and validation message as a link, and a click runs the command (it opens them with
  * `allowCommands`). The messages of this extension quote data: labels, ids, field names and file names of a dataset
  * that may come from anyone, and errors that quote them. So every notification goes through these functions (an
  * ESLint rule keeps it so), which break a link's `](` with a space: the text reads the same and is never a link.
@@ -15,9 +15,9 @@ export function inertLinks(text: string): string {
   return text.replace(LINK_OPENING, '] (');
 }
 
-/** A quick input's prompt also draws `$(name)` as an icon; `\$(` is VS Code's escape for the text `$(`. */
-export function inertQuickInputText(text: string): string {
-  return inertLinks(text).replace(/\$\(/g, '\\$(');
+/** A quick pick's item label draws `$(name)` as an icon; `\$(` is VS Code's escape for the text `$(`. */
+export function iconsAsText(text: string): string {
+  return text.replace(/\$\(/g, '\\$(');
 }
 
 /**

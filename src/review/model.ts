@@ -280,6 +280,32 @@ export function digitForLabel(labelSet: readonly string[], label: string): numbe
   return index >= 0 && index < 9 ? index + 1 : undefined;
 }
 
+/** One entry of the label picker ("Other label…", key n): a label of the set, or the typed text as a new label. */
+export interface LabelChoice {
+  label: string;
+  /** Its key, and whether it is the row's suggestion or teacher label. */
+  description: string;
+  /** The typed text, not in the label set: written only after the user confirms it. */
+  isNew: boolean;
+}
+
+/**
+ * The label picker's entries: every label of the set, in its order (a set of 30 labels has no key past the ninth, so
+ * this is where the rest are picked), then the typed text as a new label when it names none of them.
+ */
+export function labelChoices(labelSet: readonly string[], row: Pick<ReviewRow, 'teacher' | 'suggested'>, typed: string): LabelChoice[] {
+  const choices: LabelChoice[] = labelSet.map((label) => {
+    const digit = digitForLabel(labelSet, label);
+    const notes = [digit === undefined ? '' : `key ${digit}`, label === row.suggested ? 'suggested' : '', label === row.teacher ? 'teacher' : ''];
+    return { label, description: notes.filter(Boolean).join(' · '), isNew: false };
+  });
+  const label = typed.trim();
+  if (label !== '' && !labelSet.includes(label)) {
+    choices.push({ label, description: 'new label, not in the label set (asks first)', isNew: true });
+  }
+  return choices;
+}
+
 /**
  * What a decision that wrote `label` is called in the undo entry and the row's status, by the same rule as outcomeOf
  * (what the label is, not which key wrote it): pressing the digit of the suggested label is an accept, and says so

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { inertQuickInputText, showErrorMessage, showInformationMessage, showWarningMessage } from '../editor/messages';
+import { iconsAsText, showErrorMessage, showInformationMessage, showWarningMessage } from '../editor/messages';
 import type { Services } from '../editor/services';
 import { createReviewSession } from '../editor/labelEdits';
 import { datasetDocument, type LoadedRun, type RunState } from '../editor/runState';
 import { readSettings } from '../editor/settings';
-import { buildReviewRows, DEFAULT_FILTERS, type Decision, type ReviewFilters } from '../review/model';
+import { buildReviewRows, DEFAULT_FILTERS, labelChoices, NO_LABEL, type Decision, type ReviewFilters } from '../review/model';
 import { parseViewState, parseWebviewMessage, type HostMessage, type WebviewMessage } from '../review/protocol';
 import { idOfKey } from '../review/rowKeys';
 import { restorableDataset } from '../review/restore';
@@ -414,21 +414,49 @@ export class LabelReviewPanel {
     return answer === use;
   }
 
+  /**
+   * "Other label…" (key n): a quick pick of every label of the set, filtered as the user types (the keys reach only
+   * nine), with the typed text offered as a new label, which decide() then confirms.
+   */
   private async askNewLabel(rowId: string): Promise<void> {
     const row = this.session?.row(rowId);
     if (!row) {
       return;
     }
-    const label = await vscode.window.showInputBox({
-      title: 'PeerKD: label for this row',
-      prompt: inertQuickInputText(`Line ${row.line ?? '?'}: teacher '${row.teacher ?? '∅'}', suggested '${row.suggested}'`),
-      placeHolder: (this.run?.labels ?? []).join(', '),
-      validateInput: newLabelProblem,
+    const labels = this.run?.labels ?? [];
+    type Item = vscode.QuickPickItem & { value: string; isNew: boolean };
+    const pick = vscode.window.createQuickPick<Item>();
+    pick.title = `PeerKD: label for line ${row.line ?? '?'}`;
+    pick.placeholder = `Teacher '${row.teacher ?? NO_LABEL}', suggested '${row.suggested}': type to filter the ${labels.length} labels, or a new label`;
+    const refresh = (): void => {
+      pick.items = labelChoices(labels, row, pick.value).map((choice) => ({
+        label: iconsAsText(choice.label),
+        description: choice.description,
+        value: choice.label,
+        isNew: choice.isNew,
+        alwaysShow: choice.isNew,
+      }));
+    };
+    refresh();
+    const chosen = await new Promise<Item | undefined>((resolve) => {
+      pick.onDidChangeValue(refresh);
+      pick.onDidAccept(() => {
+        resolve(pick.selectedItems[0] ?? pick.activeItems[0]);
+        pick.hide();
+      });
+      pick.onDidHide(() => resolve(undefined));
+      pick.show();
     });
-    if (label === undefined) {
+    pick.dispose();
+    if (chosen === undefined) {
       return;
     }
-    await this.decide(rowId, { kind: 'set', label: label.trim() });
+    const problem = newLabelProblem(chosen.value);
+    if (problem) {
+      void showWarningMessage(`PeerKD: ${problem}.`);
+      return;
+    }
+    await this.decide(rowId, { kind: 'set', label: chosen.value });
   }
 
   private async bulkAccept(minProbability: number): Promise<void> {

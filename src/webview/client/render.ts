@@ -514,7 +514,7 @@ export class Renderer {
       buttons.append(ui.button(text, { title: `Set '${label}' (key ${digit})`, action: `set-${digit}`, onClick: () => actions.decide({ kind: 'set', label }) }));
     }
     buttons.append(
-      ui.button('New label…', { title: 'n', action: 'new-label', onClick: () => actions.newLabel(row.key) }),
+      ui.button('Other label…', { title: 'n: pick any label of the set (type to filter), or type a new one', action: 'new-label', onClick: () => actions.newLabel(row.key) }),
       ui.button('Skip', { title: 's', action: 'skip', onClick: () => actions.decide({ kind: 'skip' }) }),
       ui.button('Open line', { title: 'o', action: 'open', onClick: () => actions.open(row.key) }),
       ui.button(state.expanded ? 'Clip text' : 'Expand text', { title: 'e', action: 'expand', onClick: () => actions.toggleExpanded() }),
