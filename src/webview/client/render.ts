@@ -485,8 +485,13 @@ export class Renderer {
     }
     const summary = el('div', 'muted row-facts');
     // A row of the unlabelled queue has no teacher label to doubt: its p is the advice's own probability.
-    const score = row.queue === 'unlabelled' ? `no teacher label · advice '${row.suggested}', p = ${row.p.toFixed(2)}` : `p(teacher wrong) = ${row.p.toFixed(2)}`;
-    summary.textContent = `${row.line === null ? 'No longer in the file' : `Line ${row.line}`} · id ${row.id} · ${score}` + (row.human !== null ? ` · human label: ${row.human}` : '');
+    const score: (string | HTMLElement)[] =
+      row.queue === 'unlabelled' ? [" · no teacher label · advice '", el('bdi', '', row.suggested), `', p = ${row.p.toFixed(2)}`] : [` · p(teacher wrong) = ${row.p.toFixed(2)}`];
+    // Data in a line of text sits in <bdi>: a right-to-left id or a bidirectional control in it cannot reorder the rest.
+    summary.append(`${row.line === null ? 'No longer in the file' : `Line ${row.line}`} · id `, el('bdi', '', row.id), ...score);
+    if (row.human !== null) {
+      summary.append(' · human label: ', el('bdi', '', row.human));
+    }
     // Why flagged: asked for when the row is first selected (flagged rows only; the others have no teacher to doubt).
     const explanation = row.queue === 'flagged' ? state.explanations.get(row.key) : null;
     if (row.queue === 'flagged' && explanation === undefined) {
@@ -609,12 +614,22 @@ function whyFlagged(explanation: RowExplanation, actions: Actions): HTMLElement 
   const box = el('div', 'why');
   box.id = 'why-flagged';
   const head = el('div', 'why-head');
+  const towards = (): HTMLElement => el('bdi', '', explanation.towards);
+  const away = (): HTMLElement => el('bdi', '', explanation.away);
+  const towardsMark = el('mark', 'word-towards', "words for '");
+  towardsMark.append(towards(), "'");
+  const awayMark = el('mark', 'word-away', "words for '");
+  awayMark.append(away(), "'");
   head.append(
     el('b', '', 'Why flagged: '),
-    `the peer that never saw this row scores '${explanation.towards}' over '${explanation.away}' by ${signed(explanation.logit_difference)} (logit). `,
-    el('mark', 'word-towards', `words for '${explanation.towards}'`),
+    "the peer that never saw this row scores '",
+    towards(),
+    "' over '",
+    away(),
+    `' by ${signed(explanation.logit_difference)} (logit). `,
+    towardsMark,
     ' ',
-    el('mark', 'word-away', `words for '${explanation.away}'`),
+    awayMark,
   );
   head.title = `Marked words: their share of the logit difference (hover a word). Other words ${signed(explanation.other_words)}, bias ${signed(explanation.bias)}${explanation.dense !== 0 ? `, word vectors ${signed(explanation.dense)}` : ''}.`;
   box.append(head);
@@ -624,7 +639,8 @@ function whyFlagged(explanation: RowExplanation, actions: Actions): HTMLElement 
   } else {
     similar.append(el('span', 'muted', 'Similar rows with a human label: '));
     explanation.similar.forEach((row, index) => {
-      const link = el('a', 'similar-row', `line ${row.line}: '${row.label}'`);
+      const link = el('a', 'similar-row', `line ${row.line}: '`);
+      link.append(el('bdi', '', row.label), "'");
       link.href = '#';
       link.dataset.similarId = row.id;
       link.title = `Open line ${row.line} (id ${row.id}, similarity ${row.similarity.toFixed(2)}) in the editor`;
