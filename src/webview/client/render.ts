@@ -526,6 +526,9 @@ export class Renderer {
       ui.button(state.showProbs ? 'Hide probabilities' : 'All probabilities', { title: 'p', action: 'probabilities', onClick: () => actions.toggleProbs() }),
     );
     const children: HTMLElement[] = [summary, text];
+    if (row.textLength > row.text.length) {
+      children.push(el('div', 'muted more-text', `… ${(row.textLength - row.text.length).toLocaleString('en-US')} more characters: Open line (o) shows the whole row.`));
+    }
     if (explanation) {
       children.push(whyFlagged(explanation, actions));
     }

@@ -6,7 +6,8 @@
  *   labels show as written on the buttons (the first nine, with their keys) and in the table;
  * - the notification of a refused decision quotes the hostile id without a link;
  * - "Other label…" (n) lists all ten labels, `$(alert)` as text, and sets the tenth, which has no key;
- * - key 1 writes the label `__proto__`, and the file keeps every other byte.
+ * - key 1 writes the label `__proto__`, and the file keeps every other byte;
+ * - the long row reaches the panel cut to MAX_ROW_TEXT_CHARS, with a note of how much more there is.
  */
 import * as assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import type { Frame } from 'playwright-core';
 import { setFieldInLine } from '../../../src/dataset/edit';
 import { DEFAULT_FIELDS } from '../../../src/dataset/types';
+import { MAX_ROW_TEXT_CHARS } from '../../../src/review/protocol';
 import { resolveRunsDir, RunWriter, sha256 } from '../../../src/training/artifacts';
 import type { Prediction, RowExplanation } from '../../../src/training/types';
 import { defineFlow, waitFor } from '../harness';
@@ -137,6 +139,12 @@ export default defineFlow({
     for (const label of [LABELS[1], LABELS[4]]) assert.ok((dom.headers as string[]).some((header) => header.endsWith(label)), `the table shows ${label}`);
     assert.deepEqual([dom.teacher, dom.suggested], [LABELS[1], LABELS[4]]);
     assert.equal(dom.rowTextBidi, 'plaintext');
+
+    // The 30,000-character row: the panel holds its start and says how much more there is.
+    await frame.locator('#list .row[data-index="3"]').click();
+    await frame.locator('#details .more-text').waitFor({ state: 'visible', timeout: 10_000 });
+    assert.equal((await frame.locator('#row-text').textContent())?.length, MAX_ROW_TEXT_CHARS);
+    assert.match(await frame.locator('#details .more-text').innerText(), /^… 26,000 more characters: Open line \(o\) shows the whole row\.$/);
 
     // A refused decision's notification quotes the hostile id: no link (a click would have run the command).
     writeFileSync(workbench.path(DATASET), original.split('\n').slice(1).join('\n'));
