@@ -4,6 +4,7 @@ import { inertLinks, showErrorMessage, showInformationMessage, showWarningMessag
 import type { Services } from '../editor/services';
 import { promises as fs } from 'node:fs';
 import { readSettings } from '../editor/settings';
+import { offerFieldFixesBeforeRun } from '../editor/fieldFixes';
 import { withEncoderApiKey } from '../training/encoders/endpoint';
 import { prepareEndpointEncoder } from './endpointEncoder';
 import { DISTILLATION_RUNNING_KEY, UNTRUSTED_REASON } from '../editor/contextKeys';
@@ -87,8 +88,9 @@ export class DistillationManager {
       await running.finished;
     }
 
-    const settings = readSettings(datasetUri);
     const open = vscode.workspace.textDocuments.find((document) => document.uri.toString() === key);
+    if (open && !(await offerFieldFixesBeforeRun(open, name))) return;
+    const settings = readSettings(datasetUri);
     const options: DistillOptions = {
       folds: settings.training.folds,
       stages: settings.training.stages,
