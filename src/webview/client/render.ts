@@ -3,6 +3,7 @@
  * in view, plus a small margin, exist in the DOM), the selected row's details, the help overlay and the empty state.
  */
 import { explanationSegments } from '../../review/explanation';
+import { showBidiControls } from '../../review/prettyRow';
 import { digitForLabel, NO_LABEL, type Decision, type ReviewFilters, type ReviewQueue } from '../../review/model';
 import { STATUS_FILTER_OPTIONS, type HostMessage, type LabelProbability, type RowView, type ViewUpdate } from '../../review/protocol';
 import type { RowExplanation } from '../../training/types';
@@ -65,7 +66,7 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, t
     element.className = className;
   }
   if (text !== undefined) {
-    element.textContent = text;
+    element.textContent = showBidiControls(text);
   }
   return element;
 }
@@ -342,11 +343,11 @@ export class Renderer {
     const [p, line, teacher, arrow, suggested, status] = [...meta.children] as HTMLElement[];
     p.textContent = row.p.toFixed(2);
     line.textContent = row.line === null ? 'gone' : `L${row.line}`;
-    teacher.textContent = row.teacher === null ? NO_LABEL : row.teacher;
+    teacher.textContent = row.teacher === null ? NO_LABEL : showBidiControls(row.teacher);
     arrow.textContent = '→';
-    suggested.textContent = row.suggested;
-    status.textContent = statusText(row);
-    text.textContent = row.text;
+    suggested.textContent = showBidiControls(row.suggested);
+    status.textContent = showBidiControls(statusText(row));
+    text.textContent = showBidiControls(row.text);
     text.title = row.text.length > 200 ? row.text.slice(0, 1000) : row.text;
   }
 
@@ -502,7 +503,7 @@ export class Renderer {
     if (explanation) {
       text.append(...highlightedText(row.text, explanation));
     } else {
-      text.textContent = row.text;
+      text.textContent = showBidiControls(row.text);
     }
     const buttons = el('div', 'actions');
     buttons.append(
@@ -588,7 +589,7 @@ function labelHeader(label: string, digit: number | null | undefined): HTMLTable
     th.append(el('kbd', 'digit', String(digit)), ' ');
     th.title = `Key ${digit} sets '${label}'`;
   }
-  th.append(label);
+  th.append(showBidiControls(label));
   return th;
 }
 
@@ -603,7 +604,7 @@ function signed(value: number): string {
 function highlightedText(text: string, explanation: RowExplanation): (HTMLElement | string)[] {
   return explanationSegments(text, explanation).map((segment) => {
     if (!('word' in segment)) {
-      return segment.text;
+      return showBidiControls(segment.text);
     }
     const mark = el('mark', `word-${segment.direction}`, segment.text);
     const label = segment.direction === 'towards' ? explanation.towards : explanation.away;

@@ -3,7 +3,8 @@
  * script, markdown command links, `$(icon)` syntax, right-to-left text and bidirectional controls, ten labels named
  * like Object.prototype members and a 30,000-character line. Nothing from the data may run, load or become a link:
  * - the webview: no element the data describes (img, svg, script) exists, no handler ran, the CSP is strict;
- *   labels show as written on the buttons (the first nine, with their keys) and in the table;
+ *   labels show as written on the buttons (the first nine, with their keys) and in the table, bidirectional
+ *   controls as their escapes (as the hover shows them);
  * - the notification of a refused decision quotes the hostile id without a link;
  * - "Other label…" (n) lists all ten labels, `$(alert)` as text, and sets the tenth, which has no key;
  * - key 1 writes the label `__proto__`, and the file keeps every other byte;
@@ -120,6 +121,7 @@ export default defineFlow({
       headers: [...document.querySelectorAll('#confusion th')].map((th) => th.textContent),
       teacher: document.querySelector('#list .row[data-index="0"] .teacher')?.textContent,
       suggested: document.querySelector('#list .row[data-index="0"] .suggested')?.textContent,
+      text2: document.querySelector('#list .row[data-index="2"] .text')?.textContent,
       rowTextBidi: getComputedStyle(document.querySelector('#row-text')).unicodeBidi,
     })`)) as Record<string, unknown>;
     console.log(`hostile webview: ${JSON.stringify(dom)}`);
@@ -132,7 +134,9 @@ export default defineFlow({
     assert.match((directives.get('script-src') ?? []).join(' '), /^'nonce-[A-Za-z0-9+/=]+'$/);
     assert.doesNotMatch(String(dom.csp), /unsafe-(inline|eval)/);
     assert.deepEqual(directives.get('img-src'), [...(directives.get('style-src') ?? []), 'data:']);
-    assert.deepEqual(dom.buttons, LABELS.slice(0, 9).map((label, i) => `${i + 1} ${label}`), 'the first nine labels, as written, with their keys');
+    // The first nine labels, as written, with their keys; a bidirectional control shows as its escape (as in the hover).
+    assert.deepEqual(dom.buttons, LABELS.slice(0, 9).map((label, i) => `${i + 1} ${label.replace('\u202e', '\\u202e')}`));
+    assert.match(String(dom.text2), /^zero\u200bwidth \\u202eevil alpha/, 'the right-to-left override in a text cannot reverse it unseen');
     assert.deepEqual(dom.facts, [HOSTILE_ID]);
     assert.equal(dom.similar, `line 2: '${LABELS[5]}'`);
     assert.ok((dom.marks as string[]).includes('alpha'));
