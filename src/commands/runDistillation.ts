@@ -4,7 +4,7 @@ import { inertLinks, showErrorMessage, showInformationMessage, showWarningMessag
 import type { Services } from '../editor/services';
 import { promises as fs } from 'node:fs';
 import { readSettings } from '../editor/settings';
-import { offerFieldFixesBeforeRun } from '../editor/fieldFixes';
+import { offerFieldFixesBeforeRun } from '../editor/fieldFixOffers';
 import { withEncoderApiKey } from '../training/encoders/endpoint';
 import { prepareEndpointEncoder } from './endpointEncoder';
 import { DISTILLATION_RUNNING_KEY, UNTRUSTED_REASON } from '../editor/contextKeys';

@@ -35,12 +35,11 @@ const fakeVscode = {
     },
   },
   workspace: { getConfiguration: () => ({ get: (key: string) => settings.get(key) }) },
-  CodeActionKind: { QuickFix: 'quickfix' },
 };
 stubVscodeModule(fakeVscode);
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { offerFieldFixesBeforeRun, USE_FIELD_COMMAND } = require('../../src/editor/fieldFixes') as typeof import('../../src/editor/fieldFixes');
+const { offerFieldFixesBeforeRun, USE_FIELD_COMMAND } = require('../../src/editor/fieldFixOffers') as typeof import('../../src/editor/fieldFixOffers');
 
 const document = { uri: { toString: () => 'file:///w/data.jsonl' }, lineCount: LINES.length, lineAt: (index: number) => ({ text: LINES[index] }) };
 
