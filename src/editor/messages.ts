@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { printable } from '../dataset/jsonScan';
-import { showBidiControls } from '../review/prettyRow';
+import { showInvisible } from '../review/prettyRow';
 
 /**
  * VS Code draws `[text](command:…)`, `[text](https://…)` and `[text](file:…)` in a notification's message, in a quick
@@ -22,10 +22,11 @@ export function iconsAsText(text: string): string {
 
 /**
  * A label as plain text in the editor shows it (the Problems panel, quick fix titles): control characters and
- * bidirectional controls as \uXXXX escapes, so a label cannot break the line or reorder the words around it.
+ * bidirectional controls as \uXXXX escapes, so a label cannot break the line or reorder the words around it; a
+ * label of invisible characters only as the escapes of all of them, so it does not look empty.
  */
 export function shownLabel(label: string): string {
-  return printable(showBidiControls(label));
+  return printable(showInvisible(label));
 }
 
 type MessageArgument<T> = T | vscode.MessageOptions;

@@ -103,3 +103,17 @@ test('the quick fix titles show the labels with the same escapes; the fix still 
   // The command names the row; the label written is the run's, not the escaped title.
   assert.deepEqual((actions[0].command as { arguments: unknown[] }).arguments[1], 'a');
 });
+
+test('a label of invisible characters only is shown as their escapes (it would look empty); visible text keeps its joiners', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { shownLabel } = require('../../src/editor/messages') as typeof import('../../src/editor/messages');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { showInvisible } = require('../../src/review/prettyRow') as typeof import('../../src/review/prettyRow');
+  assert.equal(shownLabel('\u200b'), '\\u200b');
+  assert.equal(shownLabel('\u200b\ufeff\u{e0001}'), '\\u200b\\ufeff\\u{e0001}');
+  assert.equal(shownLabel('\u00a0'), '\\u00a0');
+  // Text with a visible character is left as written (a zero-width joiner belongs to emoji and many scripts).
+  assert.equal(shownLabel('👩\u200d💻'), '👩\u200d💻');
+  assert.equal(showInvisible('ab\u200cc'), 'ab\u200cc');
+  assert.equal(showInvisible(''), '');
+});

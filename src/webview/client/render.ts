@@ -3,7 +3,7 @@
  * in view, plus a small margin, exist in the DOM), the selected row's details, the help overlay and the empty state.
  */
 import { explanationSegments } from '../../review/explanation';
-import { showBidiControls } from '../../review/prettyRow';
+import { showBidiControls, showInvisible } from '../../review/prettyRow';
 import { digitForLabel, NO_LABEL, type Decision, type ReviewFilters, type ReviewQueue } from '../../review/model';
 import { STATUS_FILTER_OPTIONS, type HostMessage, type LabelProbability, type RowView, type ViewUpdate } from '../../review/protocol';
 import type { RowExplanation } from '../../training/types';
@@ -66,7 +66,7 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, t
     element.className = className;
   }
   if (text !== undefined) {
-    element.textContent = showBidiControls(text);
+    element.textContent = showInvisible(text);
   }
   return element;
 }
@@ -343,11 +343,11 @@ export class Renderer {
     const [p, line, teacher, arrow, suggested, status] = [...meta.children] as HTMLElement[];
     p.textContent = row.p.toFixed(2);
     line.textContent = row.line === null ? 'gone' : `L${row.line}`;
-    teacher.textContent = row.teacher === null ? NO_LABEL : showBidiControls(row.teacher);
+    teacher.textContent = row.teacher === null ? NO_LABEL : showInvisible(row.teacher);
     arrow.textContent = '→';
-    suggested.textContent = showBidiControls(row.suggested);
-    status.textContent = showBidiControls(statusText(row));
-    text.textContent = showBidiControls(row.text);
+    suggested.textContent = showInvisible(row.suggested);
+    status.textContent = showInvisible(statusText(row));
+    text.textContent = showInvisible(row.text);
     text.title = row.text.length > 200 ? row.text.slice(0, 1000) : row.text;
   }
 
@@ -503,7 +503,7 @@ export class Renderer {
     if (explanation) {
       text.append(...highlightedText(row.text, explanation));
     } else {
-      text.textContent = showBidiControls(row.text);
+      text.textContent = showInvisible(row.text);
     }
     const buttons = el('div', 'actions');
     buttons.append(
@@ -589,7 +589,7 @@ function labelHeader(label: string, digit: number | null | undefined): HTMLTable
     th.append(el('kbd', 'digit', String(digit)), ' ');
     th.title = `Key ${digit} sets '${label}'`;
   }
-  th.append(showBidiControls(label));
+  th.append(showInvisible(label));
   return th;
 }
 
@@ -604,6 +604,7 @@ function signed(value: number): string {
 function highlightedText(text: string, explanation: RowExplanation): (HTMLElement | string)[] {
   return explanationSegments(text, explanation).map((segment) => {
     if (!('word' in segment)) {
+      // A piece between two marked words may be a lone space: only its bidirectional controls are escaped.
       return showBidiControls(segment.text);
     }
     const mark = el('mark', `word-${segment.direction}`, segment.text);

@@ -5,7 +5,7 @@
  * rest of the client calls nothing but these functions.
  */
 
-import { showBidiControls } from '../../review/prettyRow';
+import { showInvisible } from '../../review/prettyRow';
 
 /** A toolkit control (vscode-button, vscode-text-field, vscode-dropdown): a custom element with a value. */
 export type Control = HTMLElement & { value: string };
@@ -24,7 +24,7 @@ function el(tag: string, attributes: Record<string, string | number | boolean | 
   }
   if (text !== undefined) {
     // Data shown (labels on buttons and in drop-downs): bidirectional controls as escapes, as in the editor's hover.
-    element.textContent = showBidiControls(text);
+    element.textContent = showInvisible(text);
   }
   return element;
 }
