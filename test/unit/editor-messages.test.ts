@@ -122,6 +122,10 @@ test("the status bar's tooltip (markdown) shows a dataset's file name as text: n
   const { DistillationStatusBar } = require('../../src/editor/statusBar') as typeof import('../../src/editor/statusBar');
   const bar = new DistillationStatusBar();
   bar.start('k', '![x](command:a.b) [y](command:c.d) **bold**.jsonl');
+  bar.start('k2', '$(bug) data.jsonl');
+  assert.equal(statusItem.text, '$(sync~spin) PeerKD: \\$(bug) data.jsonl (+1)');
+  assert.deepEqual(icons(statusItem.text!), ['sync~spin'], 'only the spinner is an icon');
+  bar.finish('k2');
   const tooltip = statusItem.tooltip!.value;
   assert.ok(tooltip.startsWith('**\\!\\[x\\]\\(command:a\\.b\\) \\[y\\]\\(command:c\\.d\\) \\*\\*bold\\*\\*\\.jsonl**: starting…'), tooltip);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { explanationMarkdown } from '../../src/review/explanation';
+import { escapeMarkdown, explanationMarkdown } from '../../src/review/explanation';
 import { parseWebviewMessage } from '../../src/review/protocol';
 import type { RowExplanation } from '../../src/training/types';
 import { parseExplanations } from '../../src/training/artifacts';
@@ -93,4 +93,10 @@ test("a hostile explanations.jsonl cannot inject markdown through the words agai
   assert.doesNotMatch(outside.replace(/\\[[\]()!]/g, ''), /\]\(|!\[/);
   const many = Array.from({ length: 9 }, (_, i): [string, number] => [`w${i}`, -1]);
   assert.throws(() => parseExplanations(JSON.stringify({ ...EXPLANATION, row: 0, against: many }), 'run/explanations.jsonl', 1), /explanations\.jsonl:1: 'against' must hold at most 8 entries/);
+});
+
+test('a label or id of invisible characters only shows in the hover as their escapes, not as an empty cell', () => {
+  assert.equal(escapeMarkdown('\u200b'), '\\u200b');
+  const markdown = explanationMarkdown({ ...EXPLANATION, towards: '\u200b\u200b', similar: [{ id: '\ufeff', line: 3, label: 'Sci/Tech', similarity: 0.5 }] });
+  assert.ok(markdown.includes("scores '\\u200b\\u200b' over 'Business'") && markdown.includes('line 3 (\\ufeff)'), markdown);
 });
