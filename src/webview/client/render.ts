@@ -507,16 +507,16 @@ export class Renderer {
     }
     const buttons = el('div', 'actions');
     buttons.append(
-      ui.button(`Accept '${row.suggested}'`, { appearance: 'primary', title: 'Enter or a', action: 'accept', onClick: () => actions.decide({ kind: 'accept' }) }),
+      ui.button(`Accept '${onButton(row.suggested)}'`, { appearance: 'primary', title: `Accept '${row.suggested}' (Enter or a)`, action: 'accept', onClick: () => actions.decide({ kind: 'accept' }) }),
     );
     if (row.teacher !== null) {
-      buttons.append(ui.button(`Keep '${row.teacher}'`, { title: 't', action: 'keep', onClick: () => actions.decide({ kind: 'keep' }) }));
+      buttons.append(ui.button(`Keep '${onButton(row.teacher)}'`, { title: `Keep '${row.teacher}' (t)`, action: 'keep', onClick: () => actions.decide({ kind: 'keep' }) }));
     }
     // The labels a digit key sets, in the label set's order; a label named by its own digit shows just once.
     for (const label of state.labels) {
       const digit = digitForLabel(state.labels, label);
       if (digit === undefined) continue;
-      const text = label === String(digit) ? label : `${digit} ${label}`;
+      const text = label === String(digit) ? label : `${digit} ${onButton(label)}`;
       buttons.append(ui.button(text, { title: `Set '${label}' (key ${digit})`, action: `set-${digit}`, onClick: () => actions.decide({ kind: 'set', label }) }));
     }
     buttons.append(
@@ -582,9 +582,20 @@ export class Renderer {
   }
 }
 
+/** Longest label a decision button shows whole (labels run to 200 characters); the tooltip has all of it. */
+const BUTTON_LABEL_CHARS = 40;
+
+/** A label as a button shows it: cut with an ellipsis past BUTTON_LABEL_CHARS, never inside a surrogate pair. */
+function onButton(label: string): string {
+  if (label.length <= BUTTON_LABEL_CHARS) return label;
+  const code = label.charCodeAt(BUTTON_LABEL_CHARS - 2);
+  return `${label.slice(0, code >= 0xd800 && code <= 0xdbff ? BUTTON_LABEL_CHARS - 2 : BUTTON_LABEL_CHARS - 1)}…`;
+}
+
 /** A table header: the label, with the digit key that sets it (the host sends the digits, in the run's order). */
 function labelHeader(label: string, digit: number | null | undefined): HTMLTableCellElement {
   const th = el('th');
+  th.title = label;
   if (digit !== null && digit !== undefined) {
     th.append(el('kbd', 'digit', String(digit)), ' ');
     th.title = `Key ${digit} sets '${label}'`;

@@ -8,6 +8,7 @@
  * - the notification of a refused decision quotes the hostile id without a link;
  * - "Other label…" (n) lists all ten labels, `$(alert)` as text, and sets the tenth, which has no key;
  * - key 1 writes the label `__proto__`, and the file keeps every other byte;
+ * - a 196-character label is cut on its button;
  * - the long row reaches the panel cut to MAX_ROW_TEXT_CHARS, with a note of how much more there is.
  */
 import * as assert from 'node:assert/strict';
@@ -31,7 +32,7 @@ const LABELS = [
   '"><svg onload=window.__pwned=2>',
   '[run](command:workbench.action.terminal.new)',
   '$(alert) icon',
-  'W\u202eevil',
+  'W\u202eevil' + 'z'.repeat(190),
   'tenth',
 ];
 const HOSTILE_ID = '[x](command:workbench.action.terminal.new)';
@@ -121,6 +122,9 @@ export default defineFlow({
       headers: [...document.querySelectorAll('#confusion th')].map((th) => th.textContent),
       teacher: document.querySelector('#list .row[data-index="0"] .teacher')?.textContent,
       suggested: document.querySelector('#list .row[data-index="0"] .suggested')?.textContent,
+      widestButtonRight: Math.max(...[...document.querySelectorAll('#details vscode-button')].map((b) => b.getBoundingClientRect().right)),
+      panelWidth: document.documentElement.clientWidth,
+      firstCellLeft: document.querySelector('#confusion td')?.getBoundingClientRect().left,
       text2: document.querySelector('#list .row[data-index="2"] .text')?.textContent,
       rowTextBidi: getComputedStyle(document.querySelector('#row-text')).unicodeBidi,
     })`)) as Record<string, unknown>;
@@ -135,11 +139,16 @@ export default defineFlow({
     assert.doesNotMatch(String(dom.csp), /unsafe-(inline|eval)/);
     assert.deepEqual(directives.get('img-src'), [...(directives.get('style-src') ?? []), 'data:']);
     // The first nine labels, as written, with their keys; a bidirectional control shows as its escape (as in the hover).
-    assert.deepEqual(dom.buttons, LABELS.slice(0, 9).map((label, i) => `${i + 1} ${label.replace('\u202e', '\\u202e')}`));
+    // A 196-character label is cut on its button (the tooltip has it whole), and no button is wider than the panel.
+    const cut = (label: string): string => (label.length <= 40 ? label : `${label.slice(0, 39)}…`);
+    assert.deepEqual(dom.buttons, [...LABELS.slice(0, 8).map((label, i) => `${i + 1} ${cut(label)}`), `9 W\\u202eevil${'z'.repeat(33)}…`]);
+    assert.ok(Number(dom.widestButtonRight) <= Number(dom.panelWidth), `buttons end at ${dom.widestButtonRight} px in a ${dom.panelWidth} px panel`);
     assert.match(String(dom.text2), /^zero\u200bwidth \\u202eevil alpha/, 'the right-to-left override in a text cannot reverse it unseen');
     assert.deepEqual(dom.facts, [HOSTILE_ID]);
     assert.equal(dom.similar, `line 2: '${LABELS[5]}'`);
     assert.ok((dom.marks as string[]).includes('alpha'));
+    // The 196-character label does not push the counts out of the panel: its header is cut.
+    assert.ok(Number(dom.firstCellLeft) < Number(dom.panelWidth) / 2, `the table's first count starts at ${dom.firstCellLeft} px`);
     for (const label of [LABELS[1], LABELS[4]]) assert.ok((dom.headers as string[]).some((header) => header.endsWith(label)), `the table shows ${label}`);
     assert.deepEqual([dom.teacher, dom.suggested], [LABELS[1], LABELS[4]]);
     assert.equal(dom.rowTextBidi, 'plaintext');
