@@ -438,6 +438,11 @@ export class LabelReviewPanel {
       }));
     };
     refresh();
+    // The row's suggestion is where the list opens: 'n' then Enter is an accept, never the set's first label by accident.
+    const suggested = pick.items.find((item) => item.value === row.suggested);
+    if (suggested) {
+      pick.activeItems = [suggested];
+    }
     const chosen = await new Promise<Item | undefined>((resolve) => {
       pick.onDidChangeValue(refresh);
       pick.onDidAccept(() => {

@@ -190,6 +190,11 @@ export default defineFlow({
     const names = await page.locator('.quick-input-widget .quick-input-list .monaco-list-row .label-name').allInnerTexts();
     assert.ok(names.some((name) => name.includes('$(alert) icon')), names.join(' | '));
     assert.equal(await page.locator('.quick-input-widget .quick-input-list .codicon-alert').count(), 0, 'no icon from a label');
+    // It opens on the row's suggestion (Enter at once is an accept), not on the set's first label.
+    await waitFor(async () => (await page.locator('.quick-input-widget .quick-input-list .monaco-list-row.focused .label-name').innerText().catch(() => '')) === LABELS[5], {
+      timeoutMs: 5_000,
+      message: `the picker to open on the suggestion '${LABELS[5]}'`,
+    });
     await page.keyboard.type('tenth');
     await page.keyboard.press('Enter');
     await waitFor(async () => (await humanShown(frame, 1)) === 'tenth', { timeoutMs: 15_000, message: "row 1's human label 'tenth'" });
