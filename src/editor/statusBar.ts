@@ -50,7 +50,7 @@ export class DistillationStatusBar implements vscode.Disposable {
     this.item.text = `$(sync~spin) PeerKD: ${iconsAsText(newest.name)}${percent}${others}`;
     this.item.tooltip = new vscode.MarkdownString(
       entries
-        .map((entry) => `**${escapeMarkdown(entry.name)}**: ${entry.progress ? describeProgress(entry.progress) : 'starting…'}`)
+        .map((entry) => `**${escapeMarkdown(entry.name)}**: ${entry.progress ? escapeMarkdown(describeProgress(entry.progress)) : 'starting…'}`)
         .join('\n\n') + '\n\nClick to open the PeerKD log.',
     );
     this.item.show();

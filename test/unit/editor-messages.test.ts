@@ -128,4 +128,8 @@ test("the status bar's tooltip (markdown) shows a dataset's file name as text: n
   bar.finish('k2');
   const tooltip = statusItem.tooltip!.value;
   assert.ok(tooltip.startsWith('**\\!\\[x\\]\\(command:a\\.b\\) \\[y\\]\\(command:c\\.d\\) \\*\\*bold\\*\\*\\.jsonl**: starting…'), tooltip);
+  // The progress names the encoder, a setting's text (static:<folder>, the endpoint's model): text in markdown too.
+  bar.update('k', { phase: 'featurize', fraction: 0.1, encoder: 'static:![](https://evil.example/p.png)', encoded: 1, toEncode: 2 } as never);
+  assert.doesNotMatch(statusItem.tooltip!.value, /!\[\]\(/);
+  assert.ok(statusItem.tooltip!.value.includes(String.raw`Encoding rows with static:\!\[\]\(https://evil\.example/p\.png\) · 1/2`), statusItem.tooltip!.value);
 });
