@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { printable } from '../dataset/jsonScan';
-import { showInvisible } from '../review/prettyRow';
+import { showBidiControls, showInvisible } from '../review/prettyRow';
 
 /**
  * VS Code draws `[text](command:…)`, `[text](https://…)` and `[text](file:…)` in a notification's message, in a quick
@@ -37,10 +37,19 @@ function isModal(rest: readonly unknown[]): boolean {
   return typeof first === 'object' && first !== null && (first as vscode.MessageOptions).modal === true;
 }
 
-/** A modal dialog shows its message as plain text: only a notification's needs its links broken. */
+/**
+ * Bidirectional controls in the data show as their escapes (a right-to-left override in an id would reverse the rest
+ * of the sentence), in a modal dialog's message and detail too. A modal dialog shows its text as plain text: only a
+ * notification's needs its links broken.
+ */
 function show<T>(which: 'showInformationMessage' | 'showWarningMessage' | 'showErrorMessage', message: string, rest: MessageArgument<T>[]): Thenable<T | undefined> {
   const window = vscode.window as unknown as Record<typeof which, Show>;
-  return window[which]<T>(isModal(rest) ? message : inertLinks(message), ...rest);
+  if (isModal(rest)) {
+    const [options, ...items] = rest as [vscode.MessageOptions, ...T[]];
+    const detail = options.detail === undefined ? {} : { detail: showBidiControls(options.detail) };
+    return window[which]<T>(showBidiControls(message), { ...options, ...detail }, ...items);
+  }
+  return window[which]<T>(inertLinks(showBidiControls(message)), ...rest);
 }
 
 export function showInformationMessage<T extends string | vscode.MessageItem>(message: string, ...items: T[]): Thenable<T | undefined>;

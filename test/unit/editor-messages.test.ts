@@ -91,6 +91,19 @@ test('the notification functions break the links of the message they show; a mod
   ]);
 });
 
+test('a bidirectional control quoted in a notification or a modal dialog shows as its escape', async () => {
+  shown.length = 0;
+  await messages.showWarningMessage("PeerKD: row 'a\u202eb' not labelled.");
+  await messages.showWarningMessage("'x\u2067y' is not in the label set.", { modal: true, detail: "Write 'x\u2067y' anyway?" }, 'Use New Label');
+  assert.deepEqual(
+    shown.map((entry) => [entry.text, entry.rest]),
+    [
+      ["PeerKD: row 'a\\u202eb' not labelled.", []],
+      ["'x\\u2067y' is not in the label set.", [{ modal: true, detail: "Write 'x\\u2067y' anyway?" }, 'Use New Label']],
+    ],
+  );
+});
+
 test("a field name from the dataset ('Use … as the text field') is quoted in the notification without becoming a link", async () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { registerUseFieldCommand } = require('../../src/editor/fieldFixes') as typeof import('../../src/editor/fieldFixes');
