@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { showErrorMessage } from '../editor/messages';
 import { createReviewSession } from '../editor/labelEdits';
 import type { RunState } from '../editor/runState';
 import type { Decision } from '../review/model';
@@ -12,18 +13,18 @@ import { LabelReviewPanel } from '../webview/labelReviewPanel';
  */
 export async function decideRow(runState: RunState, argument: unknown, rowId: unknown, decision: Decision): Promise<boolean> {
   if (!(argument instanceof vscode.Uri) || typeof rowId !== 'string') {
-    void vscode.window.showErrorMessage('PeerKD: this command runs from a quick fix on a flagged label.');
+    void showErrorMessage('PeerKD: this command runs from a quick fix on a flagged label.');
     return false;
   }
   const run = await runState.ensureRun(argument);
   if (!run) {
-    void vscode.window.showErrorMessage(`PeerKD: the latest run has no prediction for row '${idOfKey(rowId)}'.`);
+    void showErrorMessage(`PeerKD: the latest run has no prediction for row '${idOfKey(rowId)}'.`);
     return false;
   }
   const session = LabelReviewPanel.current?.sessionFor(argument, run.runId) ?? (await createReviewSession(runState, argument, run));
   const result = await session.decide(rowId, decision);
   if (result.status === 'refused') {
-    void vscode.window.showErrorMessage(`PeerKD: ${result.message} (${argument.fsPath}).`);
+    void showErrorMessage(`PeerKD: ${result.message} (${argument.fsPath}).`);
     return false;
   }
   return true;

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { showInformationMessage } from '../editor/messages';
 import type { DistillationManager } from './runDistillation';
 
 /** Cancels the run of the given (or active) dataset; with several runs and no dataset given, asks which. */
@@ -7,7 +8,7 @@ export function registerCancelDistillationCommand(manager: DistillationManager):
   return vscode.commands.registerCommand('peerkd.cancelDistillation', async (argument?: unknown) => {
     const runs = manager.activeRuns();
     if (runs.length === 0) {
-      void vscode.window.showInformationMessage('PeerKD: no distillation is running.');
+      void showInformationMessage('PeerKD: no distillation is running.');
       return;
     }
     const wanted = argument instanceof vscode.Uri ? argument.toString() : undefined;

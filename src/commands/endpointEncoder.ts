@@ -3,6 +3,7 @@
  * on what will be sent. The key stays in memory; the caller hands it to the worker through its environment.
  */
 import * as vscode from 'vscode';
+import { showErrorMessage, showInformationMessage, showWarningMessage } from '../editor/messages';
 import { parseDatasetText } from '../dataset/index';
 import type { PeerKdSettings } from '../editor/settings';
 import type { Services } from '../editor/services';
@@ -22,13 +23,13 @@ export async function prepareEndpointEncoder(services: Services, name: string, s
     const subject = settings.encoder.baseUrl ? 'the setting peerkd.encoder.baseUrl' : 'the setting peerkd.teacher.baseUrl (peerkd.encoder.baseUrl is empty)';
     baseUrl = normaliseBaseUrl(settings.encoder.baseUrl || settings.teacher.baseUrl, subject);
   } catch (error) {
-    void vscode.window.showErrorMessage(`PeerKD: ${error instanceof Error ? error.message : String(error)}`);
+    void showErrorMessage(`PeerKD: ${error instanceof Error ? error.message : String(error)}`);
     return undefined;
   }
   const model = settings.encoder.model;
   let apiKey = await readTeacherApiKey(services, baseUrl);
   if (!apiKey && !isLocalEndpoint(baseUrl)) {
-    const choice = await vscode.window.showWarningMessage(
+    const choice = await showWarningMessage(
       `PeerKD: no API key is stored for ${baseUrl}, which the endpoint encoder (peerkd.training.encoder) uses.`,
       { modal: true },
       'Set API Key…',
@@ -42,7 +43,7 @@ export async function prepareEndpointEncoder(services: Services, name: string, s
   }
   const texts = parseDatasetText(datasetText, settings.fields).rows.flatMap((row) => (row.text !== null && row.text.trim() ? [row.text] : []));
   const estimate = formatEmbeddingEstimate(texts, baseUrl, model);
-  const go = await vscode.window.showInformationMessage(
+  const go = await showInformationMessage(
     `Distil ${name} with the endpoint encoder?`,
     { modal: true, detail: `${estimate}.\n\nEach row's text is sent to ${baseUrl}/embeddings once; the vectors are cached next to the dataset. Set peerkd.training.encoder to glove or none to train without sending anything.` },
     'Run',

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { showErrorMessage, showInformationMessage } from '../editor/messages';
 import { writeFileAtomic } from '../dataset/files';
 import { resolveRunsDir } from '../training/artifacts';
 import type { Services } from '../editor/services';
@@ -36,7 +37,7 @@ async function askAdviceThreshold(run: LoadedRun): Promise<AdviceChoice | undefi
   }
   const parsed = parseAdviceThreshold(answer);
   if (typeof parsed === 'string') {
-    void vscode.window.showErrorMessage(`PeerKD: no export: ${parsed}`);
+    void showErrorMessage(`PeerKD: no export: ${parsed}`);
     return undefined;
   }
   return { minProbability: parsed };
@@ -50,7 +51,7 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
   return vscode.commands.registerCommand('peerkd.exportReviewedDataset', async (argument?: unknown) => {
     const datasetUri = datasetTarget(argument);
     if (!datasetUri) {
-      void vscode.window.showErrorMessage('PeerKD: open a .jsonl dataset (or select one in the Explorer) to export it.');
+      void showErrorMessage('PeerKD: open a .jsonl dataset (or select one in the Explorer) to export it.');
       return;
     }
     const run = await runState.ensureRun(datasetUri);
@@ -91,7 +92,7 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
       return;
     }
     if (target.toString() === datasetUri.toString()) {
-      void vscode.window.showErrorMessage('PeerKD: the export never overwrites the dataset itself; choose another file.');
+      void showErrorMessage('PeerKD: the export never overwrites the dataset itself; choose another file.');
       return;
     }
     if (target.scheme === 'file' && datasetUri.scheme === 'file') {
@@ -101,7 +102,7 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
         const outputDir = readSettings(datasetUri).training.outputDir;
         await assertExportTarget(datasetUri.fsPath, target.fsPath, resolveRunsDir(datasetUri.fsPath, outputDir || undefined));
       } catch (error) {
-        void vscode.window.showErrorMessage(`PeerKD: no export: ${error instanceof Error ? error.message : String(error)}`);
+        void showErrorMessage(`PeerKD: no export: ${error instanceof Error ? error.message : String(error)}`);
         return;
       }
     }
@@ -116,7 +117,7 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
       try {
         await writeFileAtomic(target.fsPath, text);
       } catch (error) {
-        void vscode.window.showErrorMessage(`PeerKD: the reviewed copy was not written: ${error instanceof Error ? error.message : String(error)}`);
+        void showErrorMessage(`PeerKD: the reviewed copy was not written: ${error instanceof Error ? error.message : String(error)}`);
         return;
       }
     } else {
@@ -135,7 +136,7 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
     const invalid = counts.invalidLines > 0 ? ` ${counts.invalidLines} invalid line${counts.invalidLines === 1 ? ' was' : 's were'} copied unchanged.` : '';
     services.log.info(`Exported ${datasetUri.fsPath} to ${target.fsPath}: ${counts.rows} rows (${parts.join(', ')}).${invalid}`);
     const openCopy = 'Open Copy';
-    const answer = await vscode.window.showInformationMessage(
+    const answer = await showInformationMessage(
       `PeerKD: wrote ${counts.rows.toLocaleString('en-US')} rows to ${path.basename(target.fsPath)} with '${FINAL_LABEL_FIELD}' and '${PROVENANCE_FIELD}' (${parts.join(', ')}).${invalid}`,
       openCopy,
     );

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { inertLinks, showErrorMessage, showInformationMessage, showWarningMessage } from '../editor/messages';
 import { UNTRUSTED_REASON } from '../editor/contextKeys';
 import { requireTrust } from '../editor/trust';
 import { datasetTarget } from './datasetTarget';
@@ -36,12 +37,12 @@ export function registerLabelWithTeacherCommand(services: Services): vscode.Disp
     }
     const uri = targetUri(target);
     if (!uri) {
-      void vscode.window.showErrorMessage('PeerKD: open a .jsonl dataset (or pick one in the Explorer) to label it with the teacher.');
+      void showErrorMessage('PeerKD: open a .jsonl dataset (or pick one in the Explorer) to label it with the teacher.');
       return undefined;
     }
     const key = uri.toString();
     if (running.has(key)) {
-      void vscode.window.showWarningMessage('PeerKD: the teacher is already labelling this file.');
+      void showWarningMessage('PeerKD: the teacher is already labelling this file.');
       return undefined;
     }
     running.add(key);
@@ -52,7 +53,7 @@ export function registerLabelWithTeacherCommand(services: Services): vscode.Disp
       // Whatever failed, the key it was sent with stays out of the log and the message.
       const reason = redactSecret(error instanceof Error ? error.message : String(error), used.apiKey);
       services.log.error(`Teacher labelling of ${vscode.workspace.asRelativePath(uri)} failed: ${reason}`);
-      void vscode.window.showErrorMessage(`PeerKD: ${reason}`);
+      void showErrorMessage(`PeerKD: ${reason}`);
       return undefined;
     } finally {
       running.delete(key);
@@ -83,7 +84,7 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: { apiKey
   const document = await vscode.workspace.openTextDocument(uri);
   const prepared = job.prepareJob(parseDatasetText(document.getText(), settings.fields).rows, settings.labels, teacher);
   if (prepared.plan.candidates === 0) {
-    void vscode.window.showInformationMessage(
+    void showInformationMessage(
       `PeerKD: every row of ${name} already has a teacher or human label` +
         (teacher.relabel ? '.' : ' (set peerkd.teacher.relabel to label them again).'),
     );
@@ -93,7 +94,7 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: { apiKey
   let apiKey = await readTeacherApiKey(services, baseUrl);
   used.apiKey = apiKey;
   if (!apiKey && !isLocalEndpoint(baseUrl)) {
-    const choice = await vscode.window.showWarningMessage(
+    const choice = await showWarningMessage(
       `PeerKD: no API key is stored for ${baseUrl}.`,
       { modal: true },
       'Set API Key…',
@@ -110,7 +111,7 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: { apiKey
   const cache = TeacherCache.open(job.defaultCacheDir(cacheRoot(services, uri)), baseUrl, teacher.model, prepared.prompt, { secret: apiKey });
   for (const problem of cache.describeProblems()) services.log.warn(`Teacher cache: ${problem}`);
   const estimate = estimateRun(prepared.plan, prepared.prompt, cache);
-  const confirmation = await vscode.window.showInformationMessage(
+  const confirmation = await showInformationMessage(
     `Label ${name} with ${teacher.model}?`,
     {
       modal: true,
@@ -137,7 +138,7 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: { apiKey
     maxRetries: teacher.maxRetries,
   };
   const result = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `PeerKD teacher: ${name}`, cancellable: true },
+    { location: vscode.ProgressLocation.Notification, title: inertLinks(`PeerKD teacher: ${name}`), cancellable: true },
     async (progress, token) => {
       const controller = new AbortController();
       const subscription = token.onCancellationRequested(() => controller.abort());
@@ -196,10 +197,10 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: { apiKey
   if (skipped.length > 0) message += ` ${skipped.length} rows could not take their label (${name}:${skipped[0].line}; see the log).`;
   const show =
     outcome === 'failed'
-      ? vscode.window.showErrorMessage
+      ? showErrorMessage
       : outcome === 'incomplete' || skipped.length > 0
-        ? vscode.window.showWarningMessage
-        : vscode.window.showInformationMessage;
+        ? showWarningMessage
+        : showInformationMessage;
   void show(message, 'Show Log').then((choice) => {
     if (choice === 'Show Log') services.log.show(true);
   });

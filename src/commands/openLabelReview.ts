@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { showErrorMessage } from '../editor/messages';
 import type { Services } from '../editor/services';
 import type { RunState } from '../editor/runState';
 import { datasetTarget, labelReviewDataset } from './datasetTarget';
@@ -26,7 +27,7 @@ export function registerOpenLabelReviewCommand(services: Services, runState: Run
   return vscode.commands.registerCommand('peerkd.openLabelReview', async (argument?: unknown, rowId?: unknown) => {
     const datasetUri = datasetTarget(argument) ?? labelReviewDataset();
     if (!datasetUri) {
-      void vscode.window.showErrorMessage('PeerKD: open a .jsonl dataset to review its labels.');
+      void showErrorMessage('PeerKD: open a .jsonl dataset to review its labels.');
       return;
     }
     await LabelReviewPanel.createOrShow(services, runState, datasetUri, typeof rowId === 'string' ? rowId : undefined, reviewColumn(datasetUri));

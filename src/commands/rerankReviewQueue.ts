@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { showErrorMessage } from '../editor/messages';
 import { LabelReviewPanel } from '../webview/labelReviewPanel';
 
 /**
@@ -9,7 +10,7 @@ import { LabelReviewPanel } from '../webview/labelReviewPanel';
 export function registerRerankReviewQueueCommand(): vscode.Disposable {
   return vscode.commands.registerCommand('peerkd.rerankReviewQueue', () => {
     if (!LabelReviewPanel.current?.rerank()) {
-      void vscode.window.showErrorMessage('PeerKD: open Label Review on a dataset with a completed run to re-rank its queue.');
+      void showErrorMessage('PeerKD: open Label Review on a dataset with a completed run to re-rank its queue.');
     }
   });
 }

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { showErrorMessage, showInformationMessage } from '../editor/messages';
 import * as path from 'node:path';
 import type { Services } from '../editor/services';
 import { datasetDocument, type RunState } from '../editor/runState';
@@ -16,14 +17,14 @@ export function registerRetrainWithMyLabelsCommand(services: Services, runState:
   return vscode.commands.registerCommand('peerkd.retrainWithMyLabels', async (argument?: unknown) => {
     const datasetUri = datasetTarget(argument) ?? labelReviewDataset();
     if (!datasetUri) {
-      void vscode.window.showErrorMessage('PeerKD: open a .jsonl dataset (or its Label Review) to retrain with its human labels.');
+      void showErrorMessage('PeerKD: open a .jsonl dataset (or its Label Review) to retrain with its human labels.');
       return;
     }
     const document = await datasetDocument(datasetUri);
     const humanLabels = [...runState.indexOf(document).byKey.values()].filter((row) => row.human !== null).length;
     const name = path.basename(datasetUri.fsPath);
     if (humanLabels === 0) {
-      void vscode.window.showInformationMessage(
+      void showInformationMessage(
         `PeerKD: ${name} has no human label yet. Decide some rows in Label Review (or type labels in the human-label field), then retrain.`,
       );
       return;

@@ -1,8 +1,10 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { inertLinks, showErrorMessage, showInformationMessage, showWarningMessage } from '../editor/messages';
 import type { Services } from '../editor/services';
 import { promises as fs } from 'node:fs';
 import { readSettings } from '../editor/settings';
+import { offerFieldFixesBeforeRun } from '../editor/fieldFixOffers';
 import { withEncoderApiKey } from '../training/encoders/endpoint';
 import { prepareEndpointEncoder } from './endpointEncoder';
 import { DISTILLATION_RUNNING_KEY, UNTRUSTED_REASON } from '../editor/contextKeys';
@@ -58,15 +60,15 @@ export class DistillationManager {
     if (!requireTrust(UNTRUSTED_REASON.runDistillation)) return;
     const datasetUri = datasetTarget(argument);
     if (!datasetUri) {
-      void vscode.window.showErrorMessage('PeerKD: open a .jsonl dataset (or select one in the Explorer) to run the distillation.');
+      void showErrorMessage('PeerKD: open a .jsonl dataset (or select one in the Explorer) to run the distillation.');
       return;
     }
     if (datasetUri.scheme !== 'file') {
-      void vscode.window.showErrorMessage(`PeerKD: ${datasetUri.toString()} is not a file on disk; save it as a .jsonl file first.`);
+      void showErrorMessage(`PeerKD: ${datasetUri.toString()} is not a file on disk; save it as a .jsonl file first.`);
       return;
     }
     if (!isDatasetUri(datasetUri)) {
-      void vscode.window.showErrorMessage(`PeerKD: ${path.basename(datasetUri.fsPath)} is not a .jsonl dataset.`);
+      void showErrorMessage(`PeerKD: ${path.basename(datasetUri.fsPath)} is not a .jsonl dataset.`);
       return;
     }
     const key = datasetUri.toString();
@@ -74,7 +76,7 @@ export class DistillationManager {
     const running = this.active.get(key);
     if (running) {
       const restart = 'Cancel It and Start Again';
-      const answer = await vscode.window.showWarningMessage(
+      const answer = await showWarningMessage(
         `PeerKD: a distillation of ${name} is already running.`,
         { modal: true, detail: 'Only one run per dataset runs at a time. Cancel the running one and start a new run?' },
         restart,
@@ -86,8 +88,9 @@ export class DistillationManager {
       await running.finished;
     }
 
-    const settings = readSettings(datasetUri);
     const open = vscode.workspace.textDocuments.find((document) => document.uri.toString() === key);
+    if (open && !(await offerFieldFixesBeforeRun(open, name))) return;
+    const settings = readSettings(datasetUri);
     const options: DistillOptions = {
       folds: settings.training.folds,
       stages: settings.training.stages,
@@ -154,7 +157,7 @@ export class DistillationManager {
 
     try {
       const result = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `PeerKD: distilling ${name}`, cancellable: true },
+        { location: vscode.ProgressLocation.Notification, title: inertLinks(`PeerKD: distilling ${name}`), cancellable: true },
         (progress, token) => {
           reportProgress = (value) => progress.report(value);
           progress.report({ message: 'Starting the training worker…' });
@@ -173,7 +176,7 @@ export class DistillationManager {
       if (error instanceof DistillationError && error.kind === 'cancelled') {
         log.info(`${prefix} cancelled; earlier runs are unchanged`);
         const previous = this.runState.getRun(datasetUri);
-        void vscode.window.showInformationMessage(
+        void showInformationMessage(
           previous
             ? `PeerKD: distillation of ${name} cancelled. The results of run ${previous.runId} are still shown.`
             : `PeerKD: distillation of ${name} cancelled.`,
@@ -182,7 +185,7 @@ export class DistillationManager {
         const message = error instanceof Error ? error.message : String(error);
         log.error(`${prefix} failed: ${message}`);
         const firstLine = message.split('\n')[0];
-        const answer = await vscode.window.showErrorMessage(`PeerKD: distillation of ${name} failed: ${firstLine}`, 'Open Log');
+        const answer = await showErrorMessage(`PeerKD: distillation of ${name} failed: ${firstLine}`, 'Open Log');
         if (answer === 'Open Log') {
           log.show(true);
         }
@@ -198,7 +201,7 @@ export class DistillationManager {
   }
 
   private async showSummary(datasetUri: vscode.Uri, message: string): Promise<void> {
-    const answer = await vscode.window.showInformationMessage(message, 'Open Label Review', 'Show Log');
+    const answer = await showInformationMessage(message, 'Open Label Review', 'Show Log');
     if (answer === 'Open Label Review') {
       await vscode.commands.executeCommand('peerkd.openLabelReview', datasetUri);
     } else if (answer === 'Show Log') {

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { showErrorMessage, showInformationMessage } from '../editor/messages';
 import type { Services } from '../editor/services';
 import { readSettings } from '../editor/settings';
 import { normaliseBaseUrl } from '../teacher/url';
@@ -50,7 +51,7 @@ export function registerSetTeacherApiKeyCommand(services: Services): vscode.Disp
     try {
       secret = teacherApiKeySecret(baseUrl);
     } catch (error) {
-      void vscode.window.showErrorMessage(`PeerKD: ${error instanceof Error ? error.message : String(error)}`);
+      void showErrorMessage(`PeerKD: ${error instanceof Error ? error.message : String(error)}`);
       return false;
     }
     const hadKey = (await services.context.secrets.get(secret)) !== undefined;
@@ -65,12 +66,12 @@ export function registerSetTeacherApiKeyCommand(services: Services): vscode.Disp
     if (value.trim().length === 0) {
       await services.context.secrets.delete(secret);
       services.log.info(`Teacher API key for ${baseUrl} removed`);
-      void vscode.window.showInformationMessage(`PeerKD: the teacher API key for ${baseUrl} was removed.`);
+      void showInformationMessage(`PeerKD: the teacher API key for ${baseUrl} was removed.`);
       return true;
     }
     await services.context.secrets.store(secret, value.trim());
     services.log.info(`Teacher API key for ${baseUrl} stored in secret storage`);
-    void vscode.window.showInformationMessage(`PeerKD: teacher API key stored for ${baseUrl}.`);
+    void showInformationMessage(`PeerKD: teacher API key stored for ${baseUrl}.`);
     return true;
   });
 }

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { inertLinks, showErrorMessage, showInformationMessage, showWarningMessage } from '../editor/messages';
 import { FIELD_GUESS_SAMPLE_ROWS, foldMissingFieldProblems, parseDatasetText, streamDataset, type Problem } from '../dataset/index';
 import { isJsonlDocument, type DatasetDiagnostics } from '../editor/datasetDiagnostics';
 import type { Services } from '../editor/services';
@@ -36,7 +37,7 @@ export function registerValidateDatasetCommand(services: Services, diagnostics: 
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       services.log.error(`Could not validate ${name}: ${reason}`);
-      void vscode.window.showErrorMessage(`PeerKD could not validate ${name}: ${reason}`);
+      void showErrorMessage(`PeerKD could not validate ${name}: ${reason}`);
       return undefined;
     }
   });
@@ -69,7 +70,7 @@ async function validate(uri: vscode.Uri, diagnostics: DatasetDiagnostics): Promi
     return summarize(uri, parsed.rows.length, parsed.problems);
   }
   return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Validating ${vscode.workspace.asRelativePath(uri)}`, cancellable: true },
+    { location: vscode.ProgressLocation.Notification, title: inertLinks(`Validating ${vscode.workspace.asRelativePath(uri)}`), cancellable: true },
     async (progress, token) => {
       let problems: Problem[] = [];
       const sample: Record<string, unknown>[] = [];
@@ -115,10 +116,10 @@ function plural(count: number, word: string): string {
 async function showSummary(name: string, summary: ValidationSummary): Promise<void> {
   const text = `${name}: ${plural(summary.rows, 'row')}, ${plural(summary.errors, 'error')}, ${plural(summary.warnings, 'warning')}.`;
   if (summary.errors + summary.warnings === 0) {
-    await vscode.window.showInformationMessage(`PeerKD: ${text} No problems found.`);
+    await showInformationMessage(`PeerKD: ${text} No problems found.`);
     return;
   }
-  const show = summary.errors > 0 ? vscode.window.showErrorMessage : vscode.window.showWarningMessage;
+  const show = summary.errors > 0 ? showErrorMessage : showWarningMessage;
   const choice = await show(`PeerKD: ${text}`, 'Open Problems');
   if (choice === 'Open Problems') await vscode.commands.executeCommand('workbench.actions.view.problems');
 }

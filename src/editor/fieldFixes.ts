@@ -1,10 +1,9 @@
 import * as vscode from 'vscode';
-import { missingLabelFixes, missingTextFixes, sampleRows, type FieldFix, type ProblemCode } from '../dataset/index';
-import { DIAGNOSTIC_SOURCE } from './datasetDiagnostics';
-import { readSettings } from './settings';
+import { showInformationMessage, showWarningMessage } from './messages';
+import type { FieldFix } from '../dataset/index';
+import { fieldFixesFor, USE_FIELD_COMMAND } from './fieldFixOffers';
 
-/** Internal command of the quick fix: writes `peerkd.fields.<field>` in the workspace settings. */
-export const USE_FIELD_COMMAND = 'peerkd.useField';
+export { USE_FIELD_COMMAND };
 
 /**
  * Quick fixes of the one "Missing text" problem a file gets when no row has the text field ("Use 'sentence' as the
@@ -15,17 +14,7 @@ export class MissingFieldCodeActions implements vscode.CodeActionProvider {
   static readonly providedCodeActionKinds = [vscode.CodeActionKind.QuickFix];
 
   provideCodeActions(document: vscode.TextDocument, _range: vscode.Range, context: vscode.CodeActionContext): vscode.CodeAction[] {
-    // Only the folded problem (one per file) offers a mapping: a single row without text among others is that row's error.
-    const codes: ProblemCode[] = ['missing-text-field', 'missing-label-fields'];
-    const actions: vscode.CodeAction[] = [];
-    for (const diagnostic of context.diagnostics) {
-      if (diagnostic.source !== DIAGNOSTIC_SOURCE || !codes.includes(diagnostic.code as ProblemCode)) continue;
-      const fields = readSettings(document.uri).fields;
-      const rows = sampleRows((index) => document.lineAt(index).text, document.lineCount);
-      const fixes = diagnostic.code === 'missing-text-field' ? missingTextFixes(fields, rows) : missingLabelFixes(fields, rows);
-      actions.push(...this.actions(document, diagnostic, fixes));
-    }
-    return actions;
+    return context.diagnostics.flatMap((diagnostic) => this.actions(document, diagnostic, fieldFixesFor(document, diagnostic)));
   }
 
   private actions(document: vscode.TextDocument, diagnostic: vscode.Diagnostic, fixes: FieldFix[]): vscode.CodeAction[] {
@@ -45,13 +34,13 @@ export function registerUseFieldCommand(): vscode.Disposable {
     const folder = vscode.workspace.getWorkspaceFolder(uri);
     if (folder === undefined && vscode.workspace.workspaceFolders === undefined) {
       // No workspace to hold the setting: say where to put it rather than writing the user's global settings.
-      void vscode.window.showWarningMessage(
+      void showWarningMessage(
         `PeerKD: no folder is open, so there is no workspace setting to write. Open the dataset's folder, or set peerkd.${setting} to '${fix.path}' in your user settings.`,
       );
       return false;
     }
     await vscode.workspace.getConfiguration('peerkd', uri).update(setting, fix.path, vscode.ConfigurationTarget.Workspace);
-    void vscode.window.showInformationMessage(`PeerKD: peerkd.${setting} is now '${fix.path}' in this workspace's settings.`);
+    void showInformationMessage(`PeerKD: peerkd.${setting} is now '${fix.path}' in this workspace's settings.`);
     return true;
   });
 }

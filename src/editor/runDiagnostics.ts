@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { diagnosticMessage, formatProbability } from '../review/model';
+import { shownLabel } from './messages';
 import { fieldValueRange } from '../review/locate';
 import { prettyRowMarkdown } from '../review/prettyRow';
 import { escapeMarkdown, explanationMarkdown } from '../review/explanation';
@@ -129,7 +130,7 @@ export class RunDiagnostics implements vscode.Disposable {
       }
       const diagnostic = new vscode.Diagnostic(
         labelRange(document, row.line, settings.fields.teacher),
-        diagnosticMessage(row.teacher, prediction.suggested, prediction.p_teacher_wrong),
+        diagnosticMessage(row.teacher === null ? null : shownLabel(row.teacher), shownLabel(prediction.suggested), prediction.p_teacher_wrong),
         severity,
       );
       diagnostic.code = FLAGGED_ROW_CODE;
@@ -183,13 +184,13 @@ export class FlaggedRowCodeActions implements vscode.CodeActionProvider {
       if (!rowId || !prediction || !row) {
         continue;
       }
-      const accept = new vscode.CodeAction(`Accept '${prediction.suggested}'`, vscode.CodeActionKind.QuickFix);
+      const accept = new vscode.CodeAction(`Accept '${shownLabel(prediction.suggested)}'`, vscode.CodeActionKind.QuickFix);
       accept.command = { title: accept.title, command: 'peerkd.acceptSuggestion', arguments: [document.uri, rowId] };
       accept.diagnostics = [diagnostic];
       accept.isPreferred = true;
       actions.push(accept);
       if (row.teacher !== null) {
-        const keep = new vscode.CodeAction(`Keep '${row.teacher}'`, vscode.CodeActionKind.QuickFix);
+        const keep = new vscode.CodeAction(`Keep '${shownLabel(row.teacher)}'`, vscode.CodeActionKind.QuickFix);
         keep.command = { title: keep.title, command: 'peerkd.keepTeacherLabel', arguments: [document.uri, rowId] };
         keep.diagnostics = [diagnostic];
         actions.push(keep);

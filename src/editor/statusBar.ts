@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
 import { describeProgress } from '../review/format';
+import { escapeMarkdown } from '../review/explanation';
+import { iconsAsText } from './messages';
 import type { DistillProgress } from '../training/types';
 
 export { describeProgress };
@@ -44,10 +46,11 @@ export class DistillationStatusBar implements vscode.Disposable {
     }
     const percent = newest.progress ? ` ${Math.round(newest.progress.fraction * 100)}%` : '';
     const others = entries.length > 1 ? ` (+${entries.length - 1})` : '';
-    this.item.text = `$(sync~spin) PeerKD: ${newest.name}${percent}${others}`;
+    // The status bar draws $(name) as an icon: a file name's own `$(` shows as text.
+    this.item.text = `$(sync~spin) PeerKD: ${iconsAsText(newest.name)}${percent}${others}`;
     this.item.tooltip = new vscode.MarkdownString(
       entries
-        .map((entry) => `**${entry.name}**: ${entry.progress ? describeProgress(entry.progress) : 'starting…'}`)
+        .map((entry) => `**${escapeMarkdown(entry.name)}**: ${entry.progress ? escapeMarkdown(describeProgress(entry.progress)) : 'starting…'}`)
         .join('\n\n') + '\n\nClick to open the PeerKD log.',
     );
     this.item.show();

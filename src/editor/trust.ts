@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { showWarningMessage } from './messages';
 import { MANAGE_WORKSPACE_TRUST, MANAGE_WORKSPACE_TRUST_COMMAND } from './contextKeys';
 
 /**
@@ -7,7 +8,7 @@ import { MANAGE_WORKSPACE_TRUST, MANAGE_WORKSPACE_TRUST_COMMAND } from './contex
  */
 export function requireTrust(reason: string): boolean {
   if (vscode.workspace.isTrusted) return true;
-  void vscode.window.showWarningMessage(`PeerKD: ${reason}`, MANAGE_WORKSPACE_TRUST).then((answer) => {
+  void showWarningMessage(`PeerKD: ${reason}`, MANAGE_WORKSPACE_TRUST).then((answer) => {
     if (answer === MANAGE_WORKSPACE_TRUST) void vscode.commands.executeCommand(MANAGE_WORKSPACE_TRUST_COMMAND);
   });
   return false;

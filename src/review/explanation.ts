@@ -4,7 +4,7 @@
  */
 import { wordSpans } from '../training/featurize';
 import { EXPLANATION_LIMITS, type RowExplanation } from '../training/types';
-import { showBidiControls } from './prettyRow';
+import { showBidiControls, showInvisible } from './prettyRow';
 
 /** Longest piece of user data (word, label, id) a hover shows; the rest is cut with an ellipsis. */
 export const MAX_SHOWN_CHARS = 80;
@@ -46,7 +46,7 @@ export function explanationSegments(text: string, explanation: Pick<RowExplanati
  * would end a table row, or make `===` under it a heading).
  */
 export function escapeMarkdown(text: string): string {
-  return showBidiControls(text.replace(/[|\\`*_{}[\]()#+\-.!<>~=]/g, (char) => `\\${char}`).replace(/\r\n?|\n/g, ' '));
+  return showInvisible(text.replace(/[|\\`*_{}[\]()#+\-.!<>~=]/g, (char) => `\\${char}`).replace(/\r\n?|\n/g, ' '));
 }
 
 /**

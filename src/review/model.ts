@@ -248,18 +248,62 @@ export function labelForDecision(row: Pick<ReviewRow, 'teacher' | 'suggested'>, 
   }
 }
 
-/** Label for the keys 1–9: the n-th label of the label set (1-based), or undefined. */
+/**
+ * A label set with a label written as one digit (class ids "0"/"1", ratings "1"–"5" or "1"–"10"): there the keys 1–9
+ * set the label of their own name, as a user reads them. By position, key 2 would set "10" in the sorted set
+ * ["1", "10", "2", …] and key 1 would set "0" of ["0", "1"].
+ */
+function digitsByName(labelSet: readonly string[]): boolean {
+  return labelSet.some((label) => /^[0-9]$/.test(label));
+}
+
+/**
+ * Label for the keys 1–9: the n-th label of the label set (1-based), or in a set with labels written as digits the
+ * label of that digit; undefined when there is none.
+ */
 export function labelForDigit(labelSet: readonly string[], digit: number): string | undefined {
   if (!Number.isInteger(digit) || digit < 1 || digit > 9) {
     return undefined;
   }
+  if (digitsByName(labelSet)) {
+    return labelSet.includes(String(digit)) ? String(digit) : undefined;
+  }
   return labelSet[digit - 1];
 }
 
-/** The key (1–9) that sets `label`: the inverse of labelForDigit, or undefined past the ninth label. */
+/** The key (1–9) that sets `label`: the inverse of labelForDigit, or undefined when no key sets it. */
 export function digitForLabel(labelSet: readonly string[], label: string): number | undefined {
+  if (digitsByName(labelSet)) {
+    return /^[1-9]$/.test(label) && labelSet.includes(label) ? Number(label) : undefined;
+  }
   const index = labelSet.indexOf(label);
   return index >= 0 && index < 9 ? index + 1 : undefined;
+}
+
+/** One entry of the label picker ("Other label…", key n): a label of the set, or the typed text as a new label. */
+export interface LabelChoice {
+  label: string;
+  /** Its key, and whether it is the row's suggestion or teacher label. */
+  description: string;
+  /** The typed text, not in the label set: written only after the user confirms it. */
+  isNew: boolean;
+}
+
+/**
+ * The label picker's entries: every label of the set, in its order (a set of 30 labels has no key past the ninth, so
+ * this is where the rest are picked), then the typed text as a new label when it names none of them.
+ */
+export function labelChoices(labelSet: readonly string[], row: Pick<ReviewRow, 'teacher' | 'suggested'>, typed: string): LabelChoice[] {
+  const choices: LabelChoice[] = labelSet.map((label) => {
+    const digit = digitForLabel(labelSet, label);
+    const notes = [digit === undefined ? '' : `key ${digit}`, label === row.suggested ? 'suggested' : '', label === row.teacher ? 'teacher' : ''];
+    return { label, description: notes.filter(Boolean).join(' · '), isNew: false };
+  });
+  const label = typed.trim();
+  if (label !== '' && !labelSet.includes(label)) {
+    choices.push({ label, description: 'new label, not in the label set (asks first)', isNew: true });
+  }
+  return choices;
 }
 
 /**

@@ -11,6 +11,22 @@ export function showBidiControls(text: string): string {
   return text.replace(BIDI_CONTROLS, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/**
+ * Data as text for the user: bidirectional controls as escapes (showBidiControls), and a text with no visible
+ * character at all (a label of zero-width spaces, which a button would show empty) as the escapes of every character.
+ */
+export function showInvisible(text: string): string {
+  if (text !== '' && /^[\p{White_Space}\p{Cf}]+$/u.test(text)) {
+    return [...text]
+      .map((char) => {
+        const code = char.codePointAt(0)!;
+        return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`;
+      })
+      .join('');
+  }
+  return showBidiControls(text);
+}
+
 /** A hover shows at most this much of a row; the rest is counted. */
 export const MAX_PRETTY_ROW_CHARS = 4000;
 

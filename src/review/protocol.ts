@@ -45,10 +45,19 @@ export type WebviewMessage =
   /** The empty state's Run button: run distillation on the panel's dataset (the host knows which; none is sent). */
   | { type: 'runDistillation' };
 
+/**
+ * Most of a row's text the webview is sent (the list shows one line of it, the details a few): a dataset whose rows
+ * are megabytes long would otherwise be copied whole into the panel, every row at once. The search still reads the
+ * whole text (the host filters), and "Open line" shows it.
+ */
+export const MAX_ROW_TEXT_CHARS = 4000;
+
 /** A row as the webview draws it: the review row without its probabilities, which are fetched on demand. */
 export type RowView = Omit<ReviewRow, 'probs' | 'peerProbs' | 'vanillaProbs'> & {
   /** How the human label relates to the suggestion (model.ts outcomeOf), so the webview does not restate the rule. */
   outcome: DecisionOutcome | null;
+  /** Length of the whole text; `text` holds its first MAX_ROW_TEXT_CHARS characters. */
+  textLength: number;
 };
 
 /** One label's probabilities for a row: calibrated advice, out-of-fold peers, vanilla student. */

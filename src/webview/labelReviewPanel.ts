@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { iconsAsText, showErrorMessage, showInformationMessage, showWarningMessage } from '../editor/messages';
 import type { Services } from '../editor/services';
 import { createReviewSession } from '../editor/labelEdits';
 import { datasetDocument, type LoadedRun, type RunState } from '../editor/runState';
 import { readSettings } from '../editor/settings';
-import { buildReviewRows, DEFAULT_FILTERS, type Decision, type ReviewFilters } from '../review/model';
+import { buildReviewRows, DEFAULT_FILTERS, labelChoices, NO_LABEL, type Decision, type ReviewFilters } from '../review/model';
 import { parseViewState, parseWebviewMessage, type HostMessage, type WebviewMessage } from '../review/protocol';
 import { idOfKey } from '../review/rowKeys';
 import { restorableDataset } from '../review/restore';
@@ -141,7 +142,7 @@ export class LabelReviewPanel {
         this.handle(message).catch((error: unknown) => {
           const text = error instanceof Error ? error.message : String(error);
           this.services.log.error(`Label Review: ${message.type} failed: ${text}`);
-          void vscode.window.showErrorMessage(`PeerKD Label Review: ${text}`);
+          void showErrorMessage(`PeerKD Label Review: ${text}`);
         });
       }),
       vscode.workspace.onDidChangeTextDocument((event) => {
@@ -395,7 +396,7 @@ export class LabelReviewPanel {
       if (result.noTeacher) {
         this.post({ type: 'notice', text: 'This row has no teacher label to keep.' });
       } else {
-        void vscode.window.showWarningMessage(`PeerKD: ${result.message}.`);
+        void showWarningMessage(`PeerKD: ${result.message}.`);
       }
     } else if (result.note) {
       this.post({ type: 'notice', text: result.note });
@@ -405,7 +406,7 @@ export class LabelReviewPanel {
   private async confirmNewLabel(label: string): Promise<boolean> {
     const labels = this.run?.labels ?? [];
     const use = 'Use New Label';
-    const answer = await vscode.window.showWarningMessage(
+    const answer = await showWarningMessage(
       `'${label}' is not in the label set.`,
       { modal: true, detail: `The run's labels are: ${labels.join(', ')}. Write '${label}' as this row's human label anyway?` },
       use,
@@ -413,21 +414,54 @@ export class LabelReviewPanel {
     return answer === use;
   }
 
+  /**
+   * "Other label…" (key n): a quick pick of every label of the set, filtered as the user types (the keys reach only
+   * nine), with the typed text offered as a new label, which decide() then confirms.
+   */
   private async askNewLabel(rowId: string): Promise<void> {
     const row = this.session?.row(rowId);
     if (!row) {
       return;
     }
-    const label = await vscode.window.showInputBox({
-      title: 'PeerKD: label for this row',
-      prompt: `Line ${row.line ?? '?'}: teacher '${row.teacher ?? '∅'}', suggested '${row.suggested}'`,
-      placeHolder: (this.run?.labels ?? []).join(', '),
-      validateInput: newLabelProblem,
+    const labels = this.run?.labels ?? [];
+    type Item = vscode.QuickPickItem & { value: string; isNew: boolean };
+    const pick = vscode.window.createQuickPick<Item>();
+    pick.title = `PeerKD: label for line ${row.line ?? '?'}`;
+    pick.placeholder = `Teacher '${row.teacher ?? NO_LABEL}', suggested '${row.suggested}': type to filter the ${labels.length} labels, or a new label`;
+    const refresh = (): void => {
+      pick.items = labelChoices(labels, row, pick.value).map((choice) => ({
+        label: iconsAsText(choice.label),
+        description: choice.description,
+        value: choice.label,
+        isNew: choice.isNew,
+        alwaysShow: choice.isNew,
+      }));
+    };
+    refresh();
+    // The row's suggestion is where the list opens: 'n' then Enter is an accept, never the set's first label by accident.
+    const suggested = pick.items.find((item) => item.value === row.suggested);
+    if (suggested) {
+      pick.activeItems = [suggested];
+    }
+    const chosen = await new Promise<Item | undefined>((resolve) => {
+      pick.onDidChangeValue(refresh);
+      pick.onDidAccept(() => {
+        resolve(pick.selectedItems[0] ?? pick.activeItems[0]);
+        pick.hide();
+      });
+      pick.onDidHide(() => resolve(undefined));
+      pick.show();
     });
-    if (label === undefined) {
+    pick.dispose();
+    if (chosen === undefined) {
       return;
     }
-    await this.decide(rowId, { kind: 'set', label: label.trim() });
+    const problem = newLabelProblem(chosen.value);
+    if (problem) {
+      void showWarningMessage(`PeerKD: ${problem}.`);
+      return;
+    }
+    await this.decide(rowId, { kind: 'set', label: chosen.value });
   }
 
   private async bulkAccept(minProbability: number): Promise<void> {
@@ -437,11 +471,11 @@ export class LabelReviewPanel {
     }
     const rows = session.bulkAcceptRows(minProbability);
     if (rows.length === 0) {
-      void vscode.window.showInformationMessage(`PeerKD: no unreviewed row has p ≥ ${minProbability.toFixed(2)}.`);
+      void showInformationMessage(`PeerKD: no unreviewed row has p ≥ ${minProbability.toFixed(2)}.`);
       return;
     }
     const accept = `Accept ${rows.length}`;
-    const answer = await vscode.window.showWarningMessage(
+    const answer = await showWarningMessage(
       `Accept the suggested label on ${rows.length.toLocaleString('en-US')} row${rows.length === 1 ? '' : 's'}?`,
       {
         modal: true,
@@ -455,7 +489,7 @@ export class LabelReviewPanel {
     const result = await session.bulkAccept(rows);
     if (result.failed.length > 0) {
       const first = result.failed[0];
-      void vscode.window.showWarningMessage(
+      void showWarningMessage(
         `PeerKD: ${result.failed.length} row${result.failed.length === 1 ? '' : 's'} not labelled (row '${idOfKey(first.rowId)}': ${first.reason}).`,
       );
     }
@@ -468,10 +502,10 @@ export class LabelReviewPanel {
       return;
     }
     if (!result.applied) {
-      void vscode.window.showErrorMessage('PeerKD: the editor refused the undo edit.');
+      void showErrorMessage('PeerKD: the editor refused the undo edit.');
     }
     if (result.conflicts.length > 0) {
-      void vscode.window.showWarningMessage(
+      void showWarningMessage(
         `PeerKD: undid "${result.description}" except on ${result.conflicts.length} row${result.conflicts.length === 1 ? '' : 's'} changed since (${result.conflicts[0].reason}); those were left as they are.`,
       );
     }

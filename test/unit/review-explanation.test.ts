@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { explanationMarkdown } from '../../src/review/explanation';
+import { escapeMarkdown, explanationMarkdown } from '../../src/review/explanation';
 import { parseWebviewMessage } from '../../src/review/protocol';
 import type { RowExplanation } from '../../src/training/types';
 import { parseExplanations } from '../../src/training/artifacts';
@@ -104,4 +104,20 @@ test("the words for the teacher's label (against) are held like the others: code
   const nine = Array.from({ length: 9 }, (_, i): [string, number] => [`w${i}`, -1]);
   assert.throws(() => parseExplanations(line({ against: nine }), 'run/explanations.jsonl', 1), /^RunArtefactError: run\/explanations\.jsonl:1: 'against' must hold at most 8 entries$/);
   assert.equal(parseExplanations(line({ against: nine.slice(0, 8) }), 'run/explanations.jsonl', 1).size, 1);
+});
+
+test("a hostile explanations.jsonl cannot inject markdown through the words against the suggestion ('against') either", () => {
+  const link = '[x](command:workbench.action.terminal.new) ![](https://e.example/p.png)';
+  const markdown = explanationMarkdown({ ...EXPLANATION, against: [[`x\` ${link} \`y`, -1.5], ['z'.repeat(1000), -0.5]] });
+  assert.ok(markdown.includes(`Words for 'Business': \`\`x\` ${link} \`y\`\` −1.50 · \`${'z'.repeat(80)}…\` −0.50`), markdown);
+  const outside = markdown.replace(/(`+)[^`]*?(?:`(?!\1)[^`]*?)*\1/g, '');
+  assert.doesNotMatch(outside.replace(/\\[[\]()!]/g, ''), /\]\(|!\[/);
+  const many = Array.from({ length: 9 }, (_, i): [string, number] => [`w${i}`, -1]);
+  assert.throws(() => parseExplanations(JSON.stringify({ ...EXPLANATION, row: 0, against: many }), 'run/explanations.jsonl', 1), /explanations\.jsonl:1: 'against' must hold at most 8 entries/);
+});
+
+test('a label or id of invisible characters only shows in the hover as their escapes, not as an empty cell', () => {
+  assert.equal(escapeMarkdown('\u200b'), '\\u200b');
+  const markdown = explanationMarkdown({ ...EXPLANATION, towards: '\u200b\u200b', similar: [{ id: '\ufeff', line: 3, label: 'Sci/Tech', similarity: 0.5 }] });
+  assert.ok(markdown.includes("scores '\\u200b\\u200b' over 'Business'") && markdown.includes('line 3 (\\ufeff)'), markdown);
 });

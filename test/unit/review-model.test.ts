@@ -10,6 +10,7 @@ import {
   filterAndSort,
   labelForDecision,
   labelForDigit,
+  labelChoices,
   decisionNote,
   describeDecision,
   digitForLabel,
@@ -156,6 +157,37 @@ test('digits 1-9 pick the n-th label of the label set; anything else picks none'
   assert.equal(labelForDigit(labels, 0), undefined);
   assert.equal(labelForDigit(labels, 10), undefined);
   assert.equal(labelForDigit(labels, 1.5), undefined);
+});
+
+test('labels written as digits are set by their own digit, not by position: key 1 sets "1" of ["0", "1"], key 2 sets "2" of 1–10', () => {
+  // inferLabelSet sorts by code unit: a 1–10 rating reads ["1", "10", "2", …], where key 2 set "10" by position.
+  const ratings = ['1', '10', '2', '3', '4', '5', '6', '7', '8', '9'];
+  assert.deepEqual([1, 2, 3, 9].map((digit) => labelForDigit(ratings, digit)), ['1', '2', '3', '9']);
+  assert.equal(digitForLabel(ratings, '10'), undefined, 'no key sets "10": its button or "Other label…" does');
+  assert.deepEqual(ratings.map((label) => digitForLabel(ratings, label)), [1, undefined, 2, 3, 4, 5, 6, 7, 8, 9]);
+  const binary = ['0', '1'];
+  assert.equal(labelForDigit(binary, 1), '1');
+  assert.equal(labelForDigit(binary, 2), undefined);
+  assert.deepEqual(binary.map((label) => digitForLabel(binary, label)), [undefined, 1]);
+  // A set with some labels written as digits: the digits are names there too; the others have no key.
+  assert.equal(labelForDigit(['1', 'spam'], 2), undefined);
+  assert.equal(digitForLabel(['1', 'spam'], 'spam'), undefined);
+  // The confusion table's headers show the same digits.
+  const table = confusionTable([row({ id: 'r', teacher: '0', suggested: '1' })], binary);
+  assert.deepEqual([table.teacherDigits, table.suggestedDigits], [[null], [1]]);
+});
+
+test('the label picker ("Other label…") lists every label of a 30-label set with its key, and offers typed text as a new label', () => {
+  const labels = Array.from({ length: 30 }, (_, i) => `topic-${String(i + 1).padStart(2, '0')}`);
+  const choices = labelChoices(labels, { teacher: 'topic-02', suggested: 'topic-30' }, '');
+  assert.equal(choices.length, 30, 'labels past the ninth, which no key sets, are there to pick');
+  assert.deepEqual(choices.slice(0, 2).map((choice) => [choice.label, choice.description]), [['topic-01', 'key 1'], ['topic-02', 'key 2 · teacher']]);
+  assert.deepEqual([choices[29].label, choices[29].description, choices[29].isNew], ['topic-30', 'suggested', false]);
+  // Typed text naming a label adds nothing; other text is offered as a new label (decide() asks before writing it).
+  assert.equal(labelChoices(labels, { teacher: null, suggested: 'topic-01' }, ' topic-07 ').length, 30);
+  const typed = labelChoices(labels, { teacher: null, suggested: 'topic-01' }, ' __proto__ ');
+  assert.deepEqual(typed.at(-1), { label: '__proto__', description: 'new label, not in the label set (asks first)', isNew: true });
+  assert.deepEqual(labelChoices(['constructor', 'toString'], { teacher: 'toString', suggested: 'constructor' }, 'hasOwnProperty').map((choice) => choice.label), ['constructor', 'toString', 'hasOwnProperty']);
 });
 
 test('bulk accept takes unreviewed rows still in the file at or above the threshold, in review order', () => {

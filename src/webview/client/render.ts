@@ -3,7 +3,8 @@
  * in view, plus a small margin, exist in the DOM), the selected row's details, the help overlay and the empty state.
  */
 import { explanationSegments } from '../../review/explanation';
-import { NO_LABEL, type Decision, type ReviewFilters, type ReviewQueue } from '../../review/model';
+import { showBidiControls, showInvisible } from '../../review/prettyRow';
+import { digitForLabel, NO_LABEL, type Decision, type ReviewFilters, type ReviewQueue } from '../../review/model';
 import { STATUS_FILTER_OPTIONS, type HostMessage, type LabelProbability, type RowView, type ViewUpdate } from '../../review/protocol';
 import type { RowExplanation } from '../../training/types';
 import { keyTableRows } from './keymap';
@@ -65,7 +66,7 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, t
     element.className = className;
   }
   if (text !== undefined) {
-    element.textContent = text;
+    element.textContent = showInvisible(text);
   }
   return element;
 }
@@ -292,6 +293,7 @@ export class Renderer {
     helpBox.append(
       el('h2', '', 'Keyboard shortcuts'),
       helpTable,
+      el('p', 'muted', 'Where labels are written as digits (0/1, ratings 1–10), the keys 1–9 set the label of their own digit, not the n-th label.'),
       el('p', 'muted', 'Decisions write the human label into the dataset through the editor, so Ctrl+Z in the editor undoes them too. Save the file to keep them.'),
     );
 
@@ -341,11 +343,11 @@ export class Renderer {
     const [p, line, teacher, arrow, suggested, status] = [...meta.children] as HTMLElement[];
     p.textContent = row.p.toFixed(2);
     line.textContent = row.line === null ? 'gone' : `L${row.line}`;
-    teacher.textContent = row.teacher === null ? NO_LABEL : row.teacher;
+    teacher.textContent = row.teacher === null ? NO_LABEL : showInvisible(row.teacher);
     arrow.textContent = '→';
-    suggested.textContent = row.suggested;
-    status.textContent = statusText(row);
-    text.textContent = row.text;
+    suggested.textContent = showInvisible(row.suggested);
+    status.textContent = showInvisible(statusText(row));
+    text.textContent = showInvisible(row.text);
     text.title = row.text.length > 200 ? row.text.slice(0, 1000) : row.text;
   }
 
@@ -484,8 +486,13 @@ export class Renderer {
     }
     const summary = el('div', 'muted row-facts');
     // A row of the unlabelled queue has no teacher label to doubt: its p is the advice's own probability.
-    const score = row.queue === 'unlabelled' ? `no teacher label · advice '${row.suggested}', p = ${row.p.toFixed(2)}` : `p(teacher wrong) = ${row.p.toFixed(2)}`;
-    summary.textContent = `${row.line === null ? 'No longer in the file' : `Line ${row.line}`} · id ${row.id} · ${score}` + (row.human !== null ? ` · human label: ${row.human}` : '');
+    const score: (string | HTMLElement)[] =
+      row.queue === 'unlabelled' ? [" · no teacher label · advice '", el('bdi', '', row.suggested), `', p = ${row.p.toFixed(2)}`] : [` · p(teacher wrong) = ${row.p.toFixed(2)}`];
+    // Data in a line of text sits in <bdi>: a right-to-left id or a bidirectional control in it cannot reorder the rest.
+    summary.append(`${row.line === null ? 'No longer in the file' : `Line ${row.line}`} · id `, el('bdi', '', row.id), ...score);
+    if (row.human !== null) {
+      summary.append(' · human label: ', el('bdi', '', row.human));
+    }
     // Why flagged: asked for when the row is first selected (flagged rows only; the others have no teacher to doubt).
     const explanation = row.queue === 'flagged' ? state.explanations.get(row.key) : null;
     if (row.queue === 'flagged' && explanation === undefined) {
@@ -496,28 +503,33 @@ export class Renderer {
     if (explanation) {
       text.append(...highlightedText(row.text, explanation));
     } else {
-      text.textContent = row.text;
+      text.textContent = showInvisible(row.text);
     }
     const buttons = el('div', 'actions');
     buttons.append(
-      ui.button(`Accept '${row.suggested}'`, { appearance: 'primary', title: 'Enter or a', action: 'accept', onClick: () => actions.decide({ kind: 'accept' }) }),
+      ui.button(`Accept '${onButton(row.suggested)}'`, { appearance: 'primary', title: `Accept '${row.suggested}' (Enter or a)`, action: 'accept', onClick: () => actions.decide({ kind: 'accept' }) }),
     );
     if (row.teacher !== null) {
-      buttons.append(ui.button(`Keep '${row.teacher}'`, { title: 't', action: 'keep', onClick: () => actions.decide({ kind: 'keep' }) }));
+      buttons.append(ui.button(`Keep '${onButton(row.teacher)}'`, { title: `Keep '${row.teacher}' (t)`, action: 'keep', onClick: () => actions.decide({ kind: 'keep' }) }));
     }
-    state.labels.slice(0, 9).forEach((label, i) => {
-      buttons.append(
-        ui.button(`${i + 1} ${label}`, { title: `Set '${label}' (key ${i + 1})`, action: `set-${i + 1}`, onClick: () => actions.decide({ kind: 'set', label }) }),
-      );
-    });
+    // The labels a digit key sets, in the label set's order; a label named by its own digit shows just once.
+    for (const label of state.labels) {
+      const digit = digitForLabel(state.labels, label);
+      if (digit === undefined) continue;
+      const text = label === String(digit) ? label : `${digit} ${onButton(label)}`;
+      buttons.append(ui.button(text, { title: `Set '${label}' (key ${digit})`, action: `set-${digit}`, onClick: () => actions.decide({ kind: 'set', label }) }));
+    }
     buttons.append(
-      ui.button('New label…', { title: 'n', action: 'new-label', onClick: () => actions.newLabel(row.key) }),
+      ui.button('Other label…', { title: 'n: pick any label of the set (type to filter), or type a new one', action: 'new-label', onClick: () => actions.newLabel(row.key) }),
       ui.button('Skip', { title: 's', action: 'skip', onClick: () => actions.decide({ kind: 'skip' }) }),
       ui.button('Open line', { title: 'o', action: 'open', onClick: () => actions.open(row.key) }),
       ui.button(state.expanded ? 'Clip text' : 'Expand text', { title: 'e', action: 'expand', onClick: () => actions.toggleExpanded() }),
       ui.button(state.showProbs ? 'Hide probabilities' : 'All probabilities', { title: 'p', action: 'probabilities', onClick: () => actions.toggleProbs() }),
     );
     const children: HTMLElement[] = [summary, text];
+    if (row.textLength > row.text.length) {
+      children.push(el('div', 'muted more-text', `… ${(row.textLength - row.text.length).toLocaleString('en-US')} more characters: Open line (o) shows the whole row.`));
+    }
     if (explanation) {
       children.push(whyFlagged(explanation, actions));
     }
@@ -570,14 +582,25 @@ export class Renderer {
   }
 }
 
+/** Longest label a decision button shows whole (labels run to 200 characters); the tooltip has all of it. */
+const BUTTON_LABEL_CHARS = 40;
+
+/** A label as a button shows it: cut with an ellipsis past BUTTON_LABEL_CHARS, never inside a surrogate pair. */
+function onButton(label: string): string {
+  if (label.length <= BUTTON_LABEL_CHARS) return label;
+  const code = label.charCodeAt(BUTTON_LABEL_CHARS - 2);
+  return `${label.slice(0, code >= 0xd800 && code <= 0xdbff ? BUTTON_LABEL_CHARS - 2 : BUTTON_LABEL_CHARS - 1)}…`;
+}
+
 /** A table header: the label, with the digit key that sets it (the host sends the digits, in the run's order). */
 function labelHeader(label: string, digit: number | null | undefined): HTMLTableCellElement {
   const th = el('th');
+  th.title = label;
   if (digit !== null && digit !== undefined) {
     th.append(el('kbd', 'digit', String(digit)), ' ');
     th.title = `Key ${digit} sets '${label}'`;
   }
-  th.append(label);
+  th.append(showInvisible(label));
   return th;
 }
 
@@ -592,7 +615,8 @@ function signed(value: number): string {
 function highlightedText(text: string, explanation: RowExplanation): (HTMLElement | string)[] {
   return explanationSegments(text, explanation).map((segment) => {
     if (!('word' in segment)) {
-      return segment.text;
+      // A piece between two marked words may be a lone space: only its bidirectional controls are escaped.
+      return showBidiControls(segment.text);
     }
     const mark = el('mark', `word-${segment.direction}`, segment.text);
     const label = segment.direction === 'towards' ? explanation.towards : explanation.away;
@@ -606,12 +630,22 @@ function whyFlagged(explanation: RowExplanation, actions: Actions): HTMLElement 
   const box = el('div', 'why');
   box.id = 'why-flagged';
   const head = el('div', 'why-head');
+  const towards = (): HTMLElement => el('bdi', '', explanation.towards);
+  const away = (): HTMLElement => el('bdi', '', explanation.away);
+  const towardsMark = el('mark', 'word-towards', "words for '");
+  towardsMark.append(towards(), "'");
+  const awayMark = el('mark', 'word-away', "words for '");
+  awayMark.append(away(), "'");
   head.append(
     el('b', '', 'Why flagged: '),
-    `the peer that never saw this row scores '${explanation.towards}' over '${explanation.away}' by ${signed(explanation.logit_difference)} (logit). `,
-    el('mark', 'word-towards', `words for '${explanation.towards}'`),
+    "the peer that never saw this row scores '",
+    towards(),
+    "' over '",
+    away(),
+    `' by ${signed(explanation.logit_difference)} (logit). `,
+    towardsMark,
     ' ',
-    el('mark', 'word-away', `words for '${explanation.away}'`),
+    awayMark,
   );
   head.title = `Marked words: their share of the logit difference (hover a word). Other words ${signed(explanation.other_words)}, bias ${signed(explanation.bias)}${explanation.dense !== 0 ? `, word vectors ${signed(explanation.dense)}` : ''}.`;
   box.append(head);
@@ -621,7 +655,8 @@ function whyFlagged(explanation: RowExplanation, actions: Actions): HTMLElement 
   } else {
     similar.append(el('span', 'muted', 'Similar rows with a human label: '));
     explanation.similar.forEach((row, index) => {
-      const link = el('a', 'similar-row', `line ${row.line}: '${row.label}'`);
+      const link = el('a', 'similar-row', `line ${row.line}: '`);
+      link.append(el('bdi', '', row.label), "'");
       link.href = '#';
       link.dataset.similarId = row.id;
       link.title = `Open line ${row.line} (id ${row.id}, similarity ${row.similarity.toFixed(2)}) in the editor`;

@@ -5,6 +5,8 @@
  * rest of the client calls nothing but these functions.
  */
 
+import { showInvisible } from '../../review/prettyRow';
+
 /** A toolkit control (vscode-button, vscode-text-field, vscode-dropdown): a custom element with a value. */
 export type Control = HTMLElement & { value: string };
 
@@ -21,7 +23,8 @@ function el(tag: string, attributes: Record<string, string | number | boolean | 
     }
   }
   if (text !== undefined) {
-    element.textContent = text;
+    // Data shown (labels on buttons and in drop-downs): bidirectional controls as escapes, as in the editor's hover.
+    element.textContent = showInvisible(text);
   }
   return element;
 }
