@@ -177,11 +177,15 @@ export class TeacherClient {
    * TeacherRequestError (after retries), TeacherFatalError or TeacherCancelledError.
    */
   async classify(text: string, signal?: AbortSignal): Promise<TeacherAnswer> {
+    // This request's rung of the ladder: it starts where the run stands and steps down on its own; the run follows
+    // only once a plainer request was answered (see below).
+    let modeIndex = this.modeIndex;
     for (let attempt = 0; ; ) {
       if (signal?.aborted) {
         throw new TeacherCancelledError();
       }
-      const mode = this.mode;
+      modeIndex = Math.max(modeIndex, this.modeIndex);
+      const mode = MODE_LADDER[modeIndex];
       try {
         this.stats.requests += 1;
         const completion = await this.openai.chat.completions.create(this.requestBody(text, mode), {
@@ -190,17 +194,20 @@ export class TeacherClient {
           maxRetries: 0,
         });
         this.recordUsage(completion);
-        return this.answerFrom(completion);
+        const answer = this.answerFrom(completion);
+        // A plainer request was answered where a richer one got 400/422: the endpoint lacks the feature, so the
+        // whole run steps down. A 400 that every rung meets (a text over the context length) says nothing about the
+        // endpoint and must not cost every later row its structured output and logprobs.
+        this.modeIndex = Math.max(this.modeIndex, modeIndex);
+        return answer;
       } catch (error) {
         if (signal?.aborted || error instanceof APIUserAbortError) {
           throw new TeacherCancelledError();
         }
         const status = error instanceof APIError ? error.status : undefined;
-        if ((status === 400 || status === 422) && this.modeIndex < MODE_LADDER.length - 1) {
-          // The endpoint rejected structured output or logprobs: step down once for the whole run, retry at once.
-          if (mode === this.mode) {
-            this.modeIndex += 1;
-          }
+        if ((status === 400 || status === 422) && modeIndex < MODE_LADDER.length - 1) {
+          // The endpoint may reject structured output or logprobs: this request steps down and is sent again at once.
+          modeIndex += 1;
           continue;
         }
         // The SDK wraps what our fetch refuses (http.ts) as a connection error: report the refusal itself.
