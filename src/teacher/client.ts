@@ -40,6 +40,8 @@ export class TeacherRequestError extends Error {
   constructor(
     message: string,
     readonly status: number | undefined,
+    /** Failed on errors worth retrying (429, 5xx, timeouts, lost connections) after every retry: the endpoint, not the row. */
+    readonly transient = false,
   ) {
     super(message);
     this.name = 'TeacherRequestError';
@@ -223,7 +225,7 @@ export class TeacherClient {
           (status === undefined || status === 408 || status === 409 || status === 429 || status >= 500 ||
             error instanceof APIConnectionError);
         if (!retryable || attempt >= this.endpoint.maxRetries) {
-          throw new TeacherRequestError(message, status);
+          throw new TeacherRequestError(message, status, retryable);
         }
         attempt += 1;
         this.stats.retries += 1;

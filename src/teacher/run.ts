@@ -10,6 +10,7 @@ import {
   TeacherCancelledError,
   TeacherClient,
   TeacherFatalError,
+  TeacherRequestError,
   type TeacherClientOptions,
   type TeacherPrompt,
 } from './client';
@@ -127,6 +128,16 @@ export interface LabelRunResult {
 
 const FAILURE_SAMPLES = 5;
 
+/**
+ * Texts in a row that may fail on transient errors (429, 5xx, timeouts, lost connections, each after every retry)
+ * before the run stops as if on a fatal error: a server that is down or overloaded for good would otherwise be asked
+ * (maxRetries + 1) times for every row, hours of backoff on a large dataset. At least twice the concurrency, because
+ * the requests in flight when the server goes down all fail together. An answer in between starts the count again.
+ */
+export function consecutiveFailuresToStop(maxConcurrency: number): number {
+  return Math.max(10, 2 * maxConcurrency);
+}
+
 /** A run's summary before any request: what the plan already knows (candidates and the rows it skipped). */
 export function startSummary(plan: LabelPlan): LabelRunSummary {
   return { ...emptySummary(), candidates: plan.candidates, skippedLabelled: plan.skippedLabelled, skippedNoText: plan.skippedNoText };
@@ -147,6 +158,8 @@ export async function runLabelling(plan: LabelPlan, options: LabelRunOptions): P
 
   let failed = 0;
   let failedRows = 0;
+  let failedInARow = 0;
+  const failuresToStop = consecutiveFailuresToStop(options.endpoint.maxConcurrency);
   let cacheWriteFailed = false;
   let answeredLive = 0;
   let labelledTexts = 0;
@@ -192,6 +205,7 @@ export async function runLabelling(plan: LabelPlan, options: LabelRunOptions): P
       async (text) => {
         try {
           const answer = await client.classify(text, stop.signal);
+          failedInARow = 0;
           remember(text, answer);
           answeredLive += 1;
           try {
@@ -221,6 +235,11 @@ export async function runLabelling(plan: LabelPlan, options: LabelRunOptions): P
             summary.failureSamples.push(message);
           }
           options.onFailure?.(text, message);
+          failedInARow = error instanceof TeacherRequestError && error.transient ? failedInARow + 1 : 0;
+          if (failedInARow >= failuresToStop && !summary.fatalError) {
+            summary.fatalError = `the last ${failedInARow} texts each failed after every retry; the endpoint seems down or overloaded (last error: ${message})`;
+            stop.abort();
+          }
         }
         report();
       },

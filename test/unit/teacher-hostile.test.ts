@@ -8,7 +8,8 @@ import { parseDatasetText } from '../../src/dataset';
 import { DEFAULT_FIELDS, type DatasetRow } from '../../src/dataset/types';
 import type { TeacherPrompt } from '../../src/teacher/client';
 import { DEFAULT_PROMPT_TEMPLATE } from '../../src/teacher/prompt';
-import { planLabelRun, runLabelling, type LabelRunOptions } from '../../src/teacher/run';
+import { runOutcome } from '../../src/teacher/job';
+import { consecutiveFailuresToStop, planLabelRun, runLabelling, type LabelRunOptions } from '../../src/teacher/run';
 import type { TeacherEndpoint } from '../../src/teacher/types';
 import { labelReply, withFakeOpenAi, type FakeOpenAiServer } from '../support/fakeOpenAiServer';
 
@@ -58,6 +59,47 @@ describe('teacher against a hostile endpoint', () => {
         const { summary } = await runLabelling(plan, runOptions(server));
         assert.equal(summary.labelled, 3);
         assert.equal(server.chatRequests().length, 4, 'one rejected request, then one per row');
+      },
+    );
+  });
+
+  it('stops a run whose endpoint answers 500 forever instead of asking (retries + 1) times for every row', async () => {
+    await withFakeOpenAi(
+      () => ({ status: 500, json: { error: { message: 'internal' } } }),
+      async (server) => {
+        const texts = Array.from({ length: 60 }, (_, index) => `row ${index}`);
+        const { answers, summary } = await runLabelling(planLabelRun(rowsOf(texts), false), runOptions(server, { maxConcurrency: 2, maxRetries: 1 }));
+        const limit = consecutiveFailuresToStop(2);
+        assert.equal(answers.size, 0);
+        assert.ok(server.chatRequests().length <= (limit + 2) * 2, `${server.chatRequests().length} requests, 120 without the stop`);
+        assert.match(summary.fatalError ?? '', /the last \d+ texts each failed after every retry.*500 internal/);
+        assert.equal(runOutcome(summary), 'failed');
+        assert.equal(summary.failedRequests + summary.notAttempted, 60, 'every row is counted, none lost');
+      },
+    );
+  });
+
+  it('keeps going when rows fail now and then but answers come in between', async () => {
+    await withFakeOpenAi(
+      (request) => (/[0-9]*[05]$/.test(request.text) ? { status: 503, json: { error: { message: 'busy' } } } : labelReply('World')),
+      async (server) => {
+        const texts = Array.from({ length: 60 }, (_, index) => `row ${index}`);
+        const { summary } = await runLabelling(planLabelRun(rowsOf(texts), false), runOptions(server, { maxConcurrency: 2, maxRetries: 1 }));
+        assert.equal(summary.fatalError, undefined);
+        assert.equal(summary.failedRequests, 12);
+        assert.equal(summary.labelled, 48);
+      },
+    );
+  });
+
+  it('does not stop on rows the endpoint rejects one by one (HTTP 400 on every rung): they say nothing about the endpoint', async () => {
+    await withFakeOpenAi(
+      () => ({ status: 400, json: { error: { message: 'bad request' } } }),
+      async (server) => {
+        const texts = Array.from({ length: 30 }, (_, index) => `row ${index}`);
+        const { summary } = await runLabelling(planLabelRun(rowsOf(texts), false), runOptions(server, { maxConcurrency: 1 }));
+        assert.equal(summary.fatalError, undefined);
+        assert.equal(summary.failedRequests, 30);
       },
     );
   });
