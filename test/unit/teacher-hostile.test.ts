@@ -103,4 +103,38 @@ describe('teacher against a hostile endpoint', () => {
       },
     );
   });
+
+  it('honours Retry-After in seconds and as an HTTP date, caps absurd waits and backs off on invalid or negative ones', async () => {
+    const retryAfter: Record<string, Record<string, string>> = {
+      seconds: { 'retry-after': '0.3' },
+      date: { 'retry-after': new Date(Date.now() + 2000).toUTCString() },
+      absurd: { 'retry-after': '1000000000' },
+      negative: { 'retry-after': '-5' },
+      'negative ms': { 'retry-after-ms': '-100' },
+      exponent: { 'retry-after': '1e9' },
+    };
+    const seen = new Map<string, number[]>();
+    await withFakeOpenAi(
+      (request) => {
+        const times = seen.get(request.text) ?? [];
+        times.push(Date.now());
+        seen.set(request.text, times);
+        return times.length === 1 ? { status: 429, headers: retryAfter[request.text], json: { error: { message: 'slow down' } } } : labelReply('World');
+      },
+      async (server) => {
+        const options = runOptions(server, { maxConcurrency: 6, maxRetries: 1 });
+        options.client = { backoff: { initialDelayMs: 400, maxDelayMs: 1500 } };
+        const { summary } = await runLabelling(planLabelRun(rowsOf(Object.keys(retryAfter)), false), options);
+        assert.equal(summary.labelled, 6);
+        const wait = (text: string) => seen.get(text)![1] - seen.get(text)![0];
+        assert.ok(wait('seconds') >= 290 && wait('seconds') < 1400, `seconds: ${wait('seconds')} ms`);
+        assert.ok(wait('date') >= 900 && wait('date') <= 1700, `date: ${wait('date')} ms`);
+        assert.ok(wait('absurd') >= 1490 && wait('absurd') < 2500, `absurd: capped at maxDelayMs, waited ${wait('absurd')} ms`);
+        // Backoff for the first retry: between half and all of initialDelayMs (400), not an immediate retry.
+        for (const text of ['negative', 'negative ms', 'exponent']) {
+          assert.ok(wait(text) >= 190 && wait(text) < 1000, `${text}: waited ${wait(text)} ms`);
+        }
+      },
+    );
+  });
 });
