@@ -7,11 +7,11 @@ import { describe, it } from 'node:test';
 import { parseDatasetText } from '../../src/dataset';
 import { DEFAULT_FIELDS, type DatasetRow } from '../../src/dataset/types';
 import type { TeacherPrompt } from '../../src/teacher/client';
-import { DEFAULT_PROMPT_TEMPLATE } from '../../src/teacher/prompt';
+import { buildLabelLookup, DEFAULT_PROMPT_TEMPLATE, labelProbability, parseAnswer } from '../../src/teacher/prompt';
 import { runOutcome } from '../../src/teacher/job';
 import { consecutiveFailuresToStop, planLabelRun, runLabelling, type LabelRunOptions } from '../../src/teacher/run';
 import type { TeacherEndpoint } from '../../src/teacher/types';
-import { labelReply, withFakeOpenAi, type FakeOpenAiServer } from '../support/fakeOpenAiServer';
+import { completion, labelReply, withFakeOpenAi, type FakeOpenAiServer } from '../support/fakeOpenAiServer';
 
 const LABELS = ['World', 'Sports', 'Business', 'Sci/Tech'];
 const SECRET = 'sk-hostile-5e4d3c2b1a-SECRET';
@@ -136,5 +136,56 @@ describe('teacher against a hostile endpoint', () => {
         }
       },
     );
+  });
+
+  it('reads a label wrapped in quotes, markdown, a code fence or followed by a period, and nothing looser', async () => {
+    const answers: Record<string, string> = {
+      quoted: '"Sports"',
+      'single quoted': "'Sports'",
+      curly: '\u201cSports\u201d',
+      period: 'Sports.',
+      bold: '**Sports**',
+      'bold period': '**Sports**.',
+      'quoted period': '"Sports."',
+      backticks: '`Sports`',
+      fence: '```\nSports\n```',
+      'fence with language': '```text\nSports\n```',
+      upper: 'SPORTS',
+      'json period': '{"label": "Sports."}',
+      prefix: 'Sci',
+      sentence: 'The label is Sports.',
+      'two labels': 'Sports, World',
+      ellipsis: 'Sports...',
+      'unbalanced': '"Sports',
+      'inner quotes': '"Spo"rts"',
+    };
+    await withFakeOpenAi(
+      (request) => ({ json: completion(answers[request.text], { logprobs: { probabilityOf: 'Sports', probability: 0.7 } }) }),
+      async (server) => {
+        const plan = planLabelRun(rowsOf(Object.keys(answers)), false);
+        const prompt = { ...PROMPT, labels: ['Sports', 'Sci/Tech', 'Science', 'World'] };
+        const { answers: got } = await runLabelling(plan, { ...runOptions(server, { maxConcurrency: 4 }), prompt });
+        const labelOf = (text: string) => {
+          const answer = got.get(text);
+          return answer?.kind === 'label' ? answer.label : `abstain:${answer?.reason}`;
+        };
+        for (const text of ['quoted', 'single quoted', 'curly', 'period', 'bold', 'bold period', 'quoted period', 'backticks', 'fence', 'fence with language', 'upper', 'json period']) {
+          assert.equal(labelOf(text), 'Sports', `${text}: ${answers[text]}`);
+        }
+        for (const text of ['prefix', 'sentence', 'two labels', 'ellipsis', 'unbalanced', 'inner quotes']) {
+          assert.equal(labelOf(text), 'abstain:not-in-label-set', `${text}: ${answers[text]}`);
+        }
+        // The probability is still that of the label's own tokens, not of the quotes around it.
+        const bold = got.get('bold');
+        assert.equal(bold?.kind === 'label' ? bold.confidence : undefined, 0.7);
+      },
+    );
+    // A label that ends in a period is matched as it is; a period is dropped only when that spells a label.
+    const lookup = buildLabelLookup(['U.S.', 'U.K']);
+    const parsed = parseAnswer('U.K.', null, lookup);
+    assert.equal(parsed.kind === 'label' ? parsed.label : parsed.kind, 'U.K');
+    const exact = parseAnswer('"U.S."', null, lookup);
+    assert.equal(exact.kind === 'label' ? exact.label : exact.kind, 'U.S.');
+    assert.equal(labelProbability('x', { start: 0, end: 1 }, null), null);
   });
 });
