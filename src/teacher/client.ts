@@ -9,12 +9,14 @@ import { retryDelayMs, sleep } from './backoff';
 import {
   buildLabelLookup,
   buildMessages,
+  clip,
   labelProbability,
   labelResponseFormat,
   parseAnswer,
   toTeacherAnswer,
   validateAnswer,
 } from './prompt';
+import { printable } from '../dataset/jsonScan';
 import { guardedFetch, RedirectRefusedError, ResponseTooLargeError } from './http';
 import { describeError, redactSecret } from './redact';
 import { normaliseBaseUrl } from './url';
@@ -154,6 +156,11 @@ export class TeacherClient {
     // A server that echoes the Authorization header must not get the key into an abstention's detail (and the cache).
     const content = rawContent === null ? null : this.redact(rawContent);
     const refusal = typeof choice.message.refusal === 'string' ? this.redact(choice.message.refusal) : null;
+    const toolCalls = choice.message.tool_calls;
+    if ((content === null || content.trim() === '') && !refusal && Array.isArray(toolCalls) && toolCalls.length > 0) {
+      // No tool was offered: a tool call is not the empty answer it would otherwise be counted as.
+      return { kind: 'abstain', reason: 'malformed', detail: 'answered with a tool call instead of text' };
+    }
     const parsed = parseAnswer(content, refusal, this.lookup);
     const confidence =
       parsed.kind === 'label' && content !== null
@@ -215,7 +222,7 @@ export class TeacherClient {
         // The SDK wraps what our fetch refuses (http.ts) as a connection error: report the refusal itself.
         const cause = error instanceof APIConnectionError ? (error as { cause?: unknown }).cause : undefined;
         const refused = cause instanceof RedirectRefusedError || cause instanceof ResponseTooLargeError ? cause : undefined;
-        const message = `${this.endpoint.baseUrl}: ${describeError(refused ?? error, this.endpoint.apiKey)}`;
+        const message = `${this.endpoint.baseUrl}: ${describeError(refused ?? explained(error), this.endpoint.apiKey)}`;
         if (status === 401 || status === 403 || status === 404 || refused instanceof RedirectRefusedError) {
           // A redirect elsewhere would meet every request: stop the run rather than send anything there.
           throw new TeacherFatalError(message, status);
@@ -240,14 +247,40 @@ export class TeacherClient {
   }
 }
 
+/**
+ * The SDK's words for a failure, with what they leave out: a lost connection is only "Connection error." (the reset,
+ * the corrupt gzip stream or the refused port is in its causes), a body that is not JSON only the parser's message.
+ */
+function explained(error: unknown): unknown {
+  if (error instanceof APIConnectionError) {
+    const causes: string[] = [];
+    for (let cause = (error as { cause?: unknown }).cause; cause instanceof Error && causes.length < 3; cause = (cause as { cause?: unknown }).cause) {
+      causes.push(cause.message);
+    }
+    return causes.length > 0 ? new Error(`${error.message.replace(/\.$/, '')} (${causes.map(printable).join(': ')})`) : error;
+  }
+  if (error instanceof SyntaxError) {
+    return new Error(`the response body is not valid JSON (${error.message})`);
+  }
+  return error;
+}
+
 interface ChatChoice {
-  message: { content?: unknown; refusal?: unknown };
+  message: { content?: unknown; refusal?: unknown; tool_calls?: unknown };
   logprobs?: { content?: { token: string; logprob: number }[] | null } | null;
 }
 
 /** The first choice of a chat completion, or MalformedResponseError when the body is not shaped like one. */
 function chatChoice(completion: unknown): ChatChoice {
   const choices = (completion as { choices?: unknown } | null)?.choices;
+  const error = (completion as { error?: unknown } | null)?.error;
+  if (!Array.isArray(choices) && error != null) {
+    // HTTP 200 with an error object (some proxies and servers report failures so): say what the server said.
+    const said = typeof error === 'string' ? error : (error as { message?: unknown }).message;
+    throw new MalformedResponseError(
+      `the server answered HTTP 200 with an error instead of a completion: ${typeof said === 'string' ? clip(printable(said)) : describeShape(error)}`,
+    );
+  }
   if (typeof completion !== 'object' || completion === null || Array.isArray(completion) || !Array.isArray(choices)) {
     throw new MalformedResponseError(`the response is not a chat completion (no "choices" list): ${describeShape(completion)}`);
   }

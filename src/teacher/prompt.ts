@@ -255,7 +255,8 @@ export function unwrapLabel(text: string, lookup: ReadonlyMap<string, string>): 
   return undefined;
 }
 
-function clip(text: string): string {
+/** A server's or model's text cut to a length a message can quote. */
+export function clip(text: string): string {
   return text.length <= 120 ? text : `${text.slice(0, 120)}…`;
 }
 

@@ -11,7 +11,7 @@ import { buildLabelLookup, DEFAULT_PROMPT_TEMPLATE, labelProbability, parseAnswe
 import { runOutcome } from '../../src/teacher/job';
 import { consecutiveFailuresToStop, planLabelRun, runLabelling, type LabelRunOptions } from '../../src/teacher/run';
 import type { TeacherEndpoint } from '../../src/teacher/types';
-import { completion, labelReply, withFakeOpenAi, type FakeOpenAiServer } from '../support/fakeOpenAiServer';
+import { completion, labelReply, withFakeOpenAi, type FakeOpenAiServer, type Reply } from '../support/fakeOpenAiServer';
 
 const LABELS = ['World', 'Sports', 'Business', 'Sci/Tech'];
 const SECRET = 'sk-hostile-5e4d3c2b1a-SECRET';
@@ -187,5 +187,46 @@ describe('teacher against a hostile endpoint', () => {
     const exact = parseAnswer('"U.S."', null, lookup);
     assert.equal(exact.kind === 'label' ? exact.label : exact.kind, 'U.S.');
     assert.equal(labelProbability('x', { start: 0, end: 1 }, null), null);
+  });
+
+  it('names what went wrong with a broken answer: an error object under HTTP 200, a reset mid-body, a corrupt gzip body, no JSON', async () => {
+    const replies: Record<string, Reply> = {
+      'error under 200': { json: { error: { message: `model overloaded, key ${SECRET}`, type: 'server_error' } } },
+      'reset mid-body': { ...labelReply('Sports'), cutAfterBytes: 40 },
+      'corrupt gzip': { bytes: Buffer.from('this is not gzip'), headers: { 'content-encoding': 'gzip' } },
+      'not json': { raw: '{"choices": [' },
+      'no choices': { json: { choices: [] } },
+    };
+    await withFakeOpenAi(
+      (request) => replies[request.text],
+      async (server) => {
+        const failures = new Map<string, string>();
+        const options = { ...runOptions(server, { maxConcurrency: 5, maxRetries: 1 }), onFailure: (text: string, message: string) => failures.set(text, message) };
+        const { summary } = await runLabelling(planLabelRun(rowsOf(Object.keys(replies)), false), options);
+        assert.equal(summary.failedRequests, 5, 'each is a failed request (retried), none an answer or an abstention');
+        assert.equal(server.chatRequests().length, 10);
+        assert.match(failures.get('error under 200')!, /HTTP 200 with an error instead of a completion: model overloaded, key \[redacted\]/);
+        assert.match(failures.get('reset mid-body')!, /Connection error \(.*(terminated|other side closed)/);
+        assert.match(failures.get('corrupt gzip')!, /Connection error \(.*incorrect header check/);
+        assert.match(failures.get('not json')!, /the response body is not valid JSON/);
+        assert.match(failures.get('no choices')!, /its first choice has no message/);
+        for (const message of failures.values()) assert.ok(!message.includes(SECRET));
+      },
+    );
+  });
+
+  it('counts a tool call in place of the answer as malformed, not as an empty answer', async () => {
+    await withFakeOpenAi(
+      () => ({
+        json: {
+          choices: [{ index: 0, finish_reason: 'tool_calls', message: { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'label', arguments: '{"label":"Sports"}' } }] } }],
+        },
+      }),
+      async (server) => {
+        const { answers, summary } = await runLabelling(planLabelRun(rowsOf(['text']), false), runOptions(server));
+        assert.deepEqual(answers.get('text'), { kind: 'abstain', reason: 'malformed', detail: 'answered with a tool call instead of text' });
+        assert.equal(summary.abstained.malformed, 1);
+      },
+    );
   });
 });
