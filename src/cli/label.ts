@@ -10,6 +10,7 @@ import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { replacedLines, teacherEdits } from '../teacher/apply';
 import { runBatchLabelling } from '../teacher/batch';
 import { TeacherCache } from '../teacher/cache';
+import { LabelRunLock } from '../teacher/lock';
 import { normaliseBaseUrl } from '../teacher/client';
 import {
   defaultCacheDir,
@@ -172,6 +173,16 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
       promptTemplate: values['prompt-template'] ?? DEFAULT_TEACHER_SETTINGS.promptTemplate,
     });
     const cacheDir = values['cache-dir'] ? path.resolve(values['cache-dir']) : defaultCacheDir(path.dirname(dataPath));
+    // Before the cache is read: a run that starts while another labels this dataset would ask for every row again.
+    const lock = LabelRunLock.acquire(cacheDir, dataPath);
+    try {
+      return await labelLocked(job, cacheDir);
+    } finally {
+      lock.release();
+    }
+  }
+
+  async function labelLocked(job: ReturnType<typeof prepareJob>, cacheDir: string): Promise<number> {
     const cache = TeacherCache.open(cacheDir, endpoint.baseUrl, endpoint.model, job.prompt, { secret: apiKey });
     reportList(cache.describeProblems(), 'answer cache lines are not valid answers');
     if (!apiKey) say(`No API key in $${apiKeyEnv}: sending none (fine for local servers such as Ollama or vLLM).`);

@@ -12,6 +12,12 @@ import { isLocalEndpoint, readTeacherApiKey } from './setTeacherApiKey';
 
 const running = new Set<string>();
 
+/** What a run took that the command gives back or keeps out of messages whatever happens. */
+interface RunHolds {
+  apiKey?: string;
+  lock?: { release(): void };
+}
+
 function targetUri(target: unknown): vscode.Uri | undefined {
   return datasetTarget(target, (document) => document.languageId === 'jsonl' || document.uri.path.endsWith('.jsonl'));
 }
@@ -45,7 +51,7 @@ export function registerLabelWithTeacherCommand(services: Services): vscode.Disp
       return undefined;
     }
     running.add(key);
-    const used: { apiKey?: string } = {};
+    const used: RunHolds = {};
     try {
       return await labelDocument(services, uri, used);
     } catch (error) {
@@ -55,17 +61,18 @@ export function registerLabelWithTeacherCommand(services: Services): vscode.Disp
       void vscode.window.showErrorMessage(`PeerKD: ${reason}`);
       return undefined;
     } finally {
+      used.lock?.release();
       running.delete(key);
     }
   });
 }
 
-async function labelDocument(services: Services, uri: vscode.Uri, used: { apiKey?: string }): Promise<LabelRunSummary | undefined> {
+async function labelDocument(services: Services, uri: vscode.Uri, used: RunHolds): Promise<LabelRunSummary | undefined> {
   const name = vscode.workspace.asRelativePath(uri);
   const settings = readSettings(uri);
   const teacher = settings.teacher;
   // The SDK and the run machinery load on first use, not at activation.
-  const [{ TeacherCache }, { normaliseBaseUrl }, job, { estimateRun, runLabelling }, { runBatchLabelling }, { teacherEdits, replacedLines }] =
+  const [{ TeacherCache }, { normaliseBaseUrl }, job, { estimateRun, runLabelling }, { runBatchLabelling }, { teacherEdits, replacedLines }, { LabelRunLock }] =
     await Promise.all([
       import('../teacher/cache.js'),
       import('../teacher/client.js'),
@@ -73,6 +80,7 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: { apiKey
       import('../teacher/run.js'),
       import('../teacher/batch.js'),
       import('../teacher/apply.js'),
+      import('../teacher/lock.js'),
     ]);
   const baseUrl = normaliseBaseUrl(teacher.baseUrl);
 
@@ -107,7 +115,11 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: { apiKey
     }
   }
 
-  const cache = TeacherCache.open(job.defaultCacheDir(cacheRoot(services, uri)), baseUrl, teacher.model, prepared.prompt, { secret: apiKey });
+  const cacheDir = job.defaultCacheDir(cacheRoot(services, uri));
+  // One run per dataset at a time, across processes too (a `peerkd label` in a terminal), taken before the cache is
+  // read; released by the command when the run is over.
+  if (uri.scheme === 'file') used.lock = LabelRunLock.acquire(cacheDir, uri.fsPath);
+  const cache = TeacherCache.open(cacheDir, baseUrl, teacher.model, prepared.prompt, { secret: apiKey });
   for (const problem of cache.describeProblems()) services.log.warn(`Teacher cache: ${problem}`);
   const estimate = estimateRun(prepared.plan, prepared.prompt, cache);
   const confirmation = await vscode.window.showInformationMessage(

@@ -9,6 +9,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
+import { LabelRunBusyError, LabelRunLock } from '../../src/teacher/lock';
 import { labelReply, withFakeOpenAi } from '../support/fakeOpenAiServer';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -90,7 +93,9 @@ describe('peerkd label killed or run twice', () => {
         assert.deepEqual(fs.readFileSync(file), before, 'a killed run writes nothing into the dataset');
         assert.deepEqual(fs.readdirSync(dir).sort(), ['.peerkd', 'data.jsonl'], 'and leaves no temporary file next to it');
         const cacheDir = path.join(dir, '.peerkd', 'teacher-cache');
-        const [cacheFile] = fs.readdirSync(cacheDir);
+        const [cacheFile] = fs.readdirSync(cacheDir).filter((name) => name.endsWith('.jsonl'));
+        const [lockFile] = fs.readdirSync(cacheDir).filter((name) => name.endsWith('.run.lock'));
+        assert.match(fs.readFileSync(path.join(cacheDir, lockFile), 'utf8'), new RegExp(`"pid":${run.child.pid}`), 'the killed run left its lock');
         const cacheLines = fs.readFileSync(path.join(cacheDir, cacheFile), 'utf8').split('\n').filter(Boolean);
         assert.ok(cacheLines.length >= 10, `${cacheLines.length} answers cached before the kill`);
         for (const line of cacheLines) JSON.parse(line);
@@ -107,7 +112,75 @@ describe('peerkd label killed or run twice', () => {
         assert.equal(asked.size, 40, 'every row asked');
         assertOnlyTeacherFieldsAdded(fs.readFileSync(file, 'utf8'), original);
         for (const line of fs.readFileSync(path.join(cacheDir, cacheFile), 'utf8').split('\n').filter(Boolean).slice(cacheLines.length + 1)) JSON.parse(line);
+        assert.deepEqual(fs.readdirSync(cacheDir), [cacheFile], "the dead run's lock was taken over, and released at the end");
       },
     );
+  });
+
+  it('a second run on the same dataset while the first is labelling is refused before it asks anything', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-label-twice-'));
+    tempDirs.push(dir);
+    const file = path.join(dir, 'data.jsonl');
+    const original = datasetLines(20);
+    fs.writeFileSync(file, original.join('\n') + '\n');
+    // The first run's answers wait until the second run is over.
+    let secondDone = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (secondDone = resolve));
+    await withFakeOpenAi(
+      async (request) => {
+        await gate;
+        return labelReply(labelFor(request.text), 0.9);
+      },
+      async (server) => {
+        const first = spawnLabel(file, server.baseUrl);
+        await until(() => server.chatRequests().length >= 1, 'the first request');
+        const second = spawnLabel(file, server.baseUrl);
+        // Without the lock the second run would wait on the gate too: let it through after a while, to fail, not hang.
+        const secondCode = await Promise.race([second.exited, new Promise((resolve) => setTimeout(() => resolve('still running after 15 s'), 15_000))]);
+        secondDone();
+        await second.exited;
+        assert.equal(secondCode, 1, second.output());
+        assert.match(second.output(), new RegExp(`data\\.jsonl is being labelled by another run \\(process ${first.child.pid} on `));
+        assert.match(second.output(), /Wait for it to finish, or, if no run is going, remove .*\.run\.lock/);
+        assert.equal(await first.exited, 0, first.output());
+        assert.equal(server.chatRequests().length, 20, 'each row paid once');
+        assertOnlyTeacherFieldsAdded(fs.readFileSync(file, 'utf8'), original);
+        const cacheDir = path.join(dir, '.peerkd', 'teacher-cache');
+        const cacheFiles = fs.readdirSync(cacheDir);
+        assert.equal(cacheFiles.length, 1, `the lock is gone: ${cacheFiles.join(', ')}`);
+        assert.equal(fs.readFileSync(path.join(cacheDir, cacheFiles[0]), 'utf8').split('\n').filter(Boolean).length, 20);
+      },
+    );
+  });
+
+  it("the lock: taken over from a process that is gone, never from a live one or another machine's, and leaves no folders", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-label-lock-'));
+    tempDirs.push(dir);
+    const data = path.join(dir, 'data.jsonl');
+    fs.writeFileSync(data, '{"text":"a"}\n');
+    const cacheDir = path.join(dir, '.peerkd', 'teacher-cache');
+    const lock = LabelRunLock.acquire(cacheDir, data);
+    assert.throws(() => LabelRunLock.acquire(cacheDir, data), LabelRunBusyError, 'held by this process');
+    const held = fs.readFileSync(lock.file, 'utf8');
+    lock.release();
+    assert.equal(fs.existsSync(path.join(dir, '.peerkd')), false, 'the folders it made are gone with it');
+
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+    const write = (owner: Record<string, unknown>) => {
+      fs.mkdirSync(cacheDir, { recursive: true });
+      fs.writeFileSync(lock.file, JSON.stringify({ ...JSON.parse(held), ...owner }));
+    };
+    write({ pid: gone });
+    const takenOver = LabelRunLock.acquire(cacheDir, data);
+    assert.match(fs.readFileSync(takenOver.file, 'utf8'), new RegExp(`"pid":${process.pid}`));
+    takenOver.release();
+
+    write({ pid: gone, host: `not-${hostname()}` });
+    assert.throws(() => LabelRunLock.acquire(cacheDir, data), /being labelled by another run \(process \d+ on not-/);
+    write({ pid: process.ppid });
+    assert.throws(() => LabelRunLock.acquire(cacheDir, data), LabelRunBusyError, 'a live process');
+    fs.writeFileSync(lock.file, '{"pid":');
+    assert.throws(() => LabelRunLock.acquire(cacheDir, data), /being labelled by another run;/, 'a lock being written is not stale');
+    assert.ok(fs.existsSync(lock.file), "another run's lock is never removed by a refused one");
   });
 });
