@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { promises as fsp } from 'node:fs';
 import { applyRowEditsToFile, assertNotSameFile, assertOutsidePeerkdFolder, assertReadableFile, assertReplaceable, forEachLine, readDatasetFile, writeFileAtomic } from '../dataset/index';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
-import { replacedLines, teacherEdits } from '../teacher/apply';
+import { replacedLines, teacherEdits, teacherFieldsProblem, type FieldNames } from '../teacher/apply';
 import { runBatchLabelling } from '../teacher/batch';
 import { TeacherCache } from '../teacher/cache';
 import { LabelRunLock } from '../teacher/lock';
@@ -64,6 +64,14 @@ export interface LabelCommandIo {
   /** Test hook: shorter retry waits. */
   backoff?: BackoffOptions;
 }
+
+const FIELD_FLAGS: FieldNames = {
+  text: '--text-field',
+  teacher: '--teacher-field',
+  human: '--human-field',
+  id: '--id-field',
+  teacherConfidence: '--confidence-field',
+};
 
 function integer(value: string | undefined, name: string, fallback: number, min: number, max?: number): number {
   if (value === undefined) return fallback;
@@ -127,6 +135,8 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     id: values['id-field'] ?? DEFAULT_FIELDS.id,
     teacherConfidence: values['confidence-field'] ?? DEFAULT_FIELDS.teacherConfidence,
   };
+  const fieldsProblem = teacherFieldsProblem(fields, FIELD_FLAGS);
+  if (fieldsProblem) throw new UsageError(fieldsProblem);
   const apiKeyEnv = values['api-key-env'] ?? 'OPENAI_API_KEY';
   const apiKey = io.env[apiKeyEnv] || undefined;
   const endpoint: TeacherEndpoint = {

@@ -12,6 +12,15 @@ import { isLocalEndpoint, readTeacherApiKey } from './setTeacherApiKey';
 
 const running = new Set<string>();
 
+/** The settings that name each field, as the messages call them. */
+const FIELD_SETTINGS = {
+  text: 'peerkd.fields.text',
+  teacher: 'peerkd.fields.teacher',
+  human: 'peerkd.fields.human',
+  id: 'peerkd.fields.id',
+  teacherConfidence: 'peerkd.fields.teacherConfidence',
+} as const;
+
 /** What a run took that the command gives back or keeps out of messages whatever happens. */
 interface RunHolds {
   apiKey?: string;
@@ -72,7 +81,7 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: RunHolds
   const settings = readSettings(uri);
   const teacher = settings.teacher;
   // The SDK and the run machinery load on first use, not at activation.
-  const [{ TeacherCache }, { normaliseBaseUrl }, job, { estimateRun, runLabelling }, { runBatchLabelling }, { teacherEdits, replacedLines }, { LabelRunLock }] =
+  const [{ TeacherCache }, { normaliseBaseUrl }, job, { estimateRun, runLabelling }, { runBatchLabelling }, { teacherEdits, replacedLines, teacherFieldsProblem }, { LabelRunLock }] =
     await Promise.all([
       import('../teacher/cache.js'),
       import('../teacher/client.js'),
@@ -84,6 +93,10 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: RunHolds
     ]);
   const baseUrl = normaliseBaseUrl(teacher.baseUrl);
 
+  const fieldsProblem = teacherFieldsProblem(settings.fields, FIELD_SETTINGS);
+  if (fieldsProblem) {
+    throw new Error(fieldsProblem);
+  }
   const labelsProblem = settings.labels.length > 0 ? labelListProblem(settings.labels) : undefined;
   if (labelsProblem) {
     throw new Error(`setting peerkd.labels: ${labelsProblem}`);

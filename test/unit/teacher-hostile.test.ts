@@ -3,7 +3,13 @@
  * label, errors that belong to one row, servers that never recover, rate limits with absurd waits.
  */
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { UsageError } from '../../src/cli/command';
+import { runLabelCommand } from '../../src/cli/label';
 import { parseDatasetText } from '../../src/dataset';
 import { DEFAULT_FIELDS, type DatasetRow } from '../../src/dataset/types';
 import type { TeacherPrompt } from '../../src/teacher/client';
@@ -228,5 +234,52 @@ describe('teacher against a hostile endpoint', () => {
         assert.equal(summary.abstained.malformed, 1);
       },
     );
+  });
+});
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    this.text += chunk.toString();
+    callback();
+  }
+}
+
+describe('peerkd label never writes over the user\'s fields', () => {
+  it('refuses a mapping in which the teacher label or its confidence would overwrite the text, the human label or the id', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-fields-'));
+    try {
+      const file = path.join(dir, 'data.jsonl');
+      const data = '{"id":"a","text":"hello","human_label":"Sports","meta":{"text":"nested"}}\n{"id":"b","text":"other","human_label":"World"}\n{"id":"c","text":"third"}\n';
+      fs.writeFileSync(file, data);
+      await withFakeOpenAi(
+        () => labelReply('Sports', 0.9),
+        async (server) => {
+          const cases: [string[], RegExp][] = [
+            [['--confidence-field', 'text'], /--confidence-field 'text' is the same field as --text-field 'text'/],
+            [['--teacher-field', 'human_label', '--relabel'], /--teacher-field 'human_label' is the same field as --human-field 'human_label'/],
+            [['--teacher-field', 'id'], /--teacher-field 'id' is the same field as --id-field 'id'/],
+            [['--teacher-field', 'meta', '--text-field', 'meta.text'], /--teacher-field 'meta' holds --text-field 'meta.text'/],
+            [['--confidence-field', 'text.p'], /--confidence-field 'text.p' lies inside --text-field 'text'/],
+            [['--confidence-field', 'teacher_label.p'], /--teacher-field 'teacher_label' holds --confidence-field 'teacher_label.p'/],
+          ];
+          for (const [flags, message] of cases) {
+            const io = { stdout: new Capture(), stderr: new Capture(), env: {} };
+            await assert.rejects(
+              runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'm', '--labels', 'Sports,World', ...flags], io),
+              (error: unknown) => error instanceof UsageError && message.test(error.message),
+              flags.join(' '),
+            );
+          }
+          assert.equal(server.chatRequests().length, 0, 'refused before anything is asked');
+          assert.equal(fs.readFileSync(file, 'utf8'), data, 'and before anything is written');
+          const io = { stdout: new Capture(), stderr: new Capture(), env: {} };
+          assert.equal(await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'm', '--labels', 'Sports,World', '--confidence-field', 'meta.teacher_p'], io), 0, io.stderr.text);
+          assert.equal(fs.readFileSync(file, 'utf8').split('\n')[2], '{"id":"c","text":"third","teacher_label":"Sports","meta":{"teacher_p":0.9}}');
+        },
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
