@@ -282,4 +282,53 @@ describe('peerkd label never writes over the user\'s fields', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('the dataset edited between runs and during one: answers follow the texts, nothing the user changed is lost', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-edited-'));
+    try {
+      const file = path.join(dir, 'data.jsonl');
+      const row = (id: string, text: string) => JSON.stringify({ id, text });
+      fs.writeFileSync(file, ['a', 'b', 'c', 'd'].map((id) => row(id, `text ${id}`)).join('\n') + '\n');
+      const labelOf = (text: string) => (text.endsWith('a') || text.endsWith('c') ? 'Sports' : 'World');
+      let onRequest = (): void => undefined;
+      await withFakeOpenAi(
+        (request) => {
+          onRequest();
+          return labelReply(labelOf(request.text));
+        },
+        async (server) => {
+          const run = async (...extra: string[]) => {
+            const io = { stdout: new Capture(), stderr: new Capture(), env: {} };
+            const code = await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'm', '--labels', 'Sports,World', ...extra], io);
+            assert.equal(code, 0, io.stderr.text);
+            return io.stdout.text;
+          };
+          await run('--out', path.join(dir, 'first.jsonl'));
+          assert.equal(server.chatRequests().length, 4);
+          // Between runs: reordered, one removed, one added, one text changed.
+          fs.writeFileSync(file, [row('d', 'text d'), row('b', 'text b changed'), row('a', 'text a'), row('e', 'text e')].join('\n') + '\n');
+          // During the run: a row inserted above the others and a field the user added to one of them.
+          onRequest = () => {
+            onRequest = () => undefined;
+            const lines = fs.readFileSync(file, 'utf8').split('\n');
+            lines[2] = lines[2].replace('}', ',"note":"edited during the run"}');
+            fs.writeFileSync(file, [row('new', 'inserted while labelling'), ...lines].join('\n'));
+          };
+          const summary = await run();
+          assert.equal(server.chatRequests().length, 6, 'only the changed and the added text were asked');
+          assert.match(summary, /2 answers from the cache/);
+          assert.deepEqual(fs.readFileSync(file, 'utf8').split('\n'), [
+            row('new', 'inserted while labelling'),
+            '{"id":"d","text":"text d","teacher_label":"World"}',
+            '{"id":"b","text":"text b changed","teacher_label":"World"}',
+            '{"id":"a","text":"text a","note":"edited during the run","teacher_label":"Sports"}',
+            '{"id":"e","text":"text e","teacher_label":"World"}',
+            '',
+          ]);
+        },
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
