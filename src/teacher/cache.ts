@@ -24,6 +24,8 @@ interface CacheLine {
   detail?: string;
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
@@ -87,7 +89,10 @@ export abstract class AppendOnlyCache<T> {
   }
 
   protected textKey(text: string): string {
-    return sha256(`${this.configKey}\n${text}`);
+    // sha256 reads a string as UTF-8, in which every lone surrogate becomes U+FFFD: texts cut inside an emoji
+    // ("I love \ud83d" and "I love \ud83c") shared a key, and the second got the first's answer without being asked.
+    // Such a text is keyed by its JSON spelling, which keeps every code unit; a well-formed text keeps its key.
+    return sha256(`${this.configKey}\n${LONE_SURROGATE.test(text) ? `\u0000lone-surrogates:${JSON.stringify(text)}` : text}`);
   }
 
   /** An entry from one parsed line: its key and value, or why the line is not one. */

@@ -12,6 +12,7 @@ import { UsageError } from '../../src/cli/command';
 import { runLabelCommand } from '../../src/cli/label';
 import { parseDatasetText } from '../../src/dataset';
 import { DEFAULT_FIELDS, type DatasetRow } from '../../src/dataset/types';
+import { TeacherCache } from '../../src/teacher/cache';
 import type { TeacherPrompt } from '../../src/teacher/client';
 import { buildLabelLookup, DEFAULT_PROMPT_TEMPLATE, labelProbability, parseAnswer } from '../../src/teacher/prompt';
 import { runOutcome } from '../../src/teacher/job';
@@ -325,6 +326,27 @@ describe('peerkd label never writes over the user\'s fields', () => {
             '{"id":"e","text":"text e","teacher_label":"World"}',
             '',
           ]);
+        },
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('texts that differ only in a lone surrogate (cut inside an emoji) get their own cache entries', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-surrogate-'));
+    try {
+      const texts = ['I love \ud83d', 'I love \ud83c', 'I love \ude00', 'I love \ud83d\ude00'];
+      const labels = ['Sports', 'World', 'Business', 'Sci/Tech'];
+      await withFakeOpenAi(
+        (request) => labelReply(labels[texts.indexOf(request.text)] ?? 'World'),
+        async (server) => {
+          const cache = TeacherCache.open(dir, server.baseUrl, 'fake-model', PROMPT);
+          const { answers } = await runLabelling(planLabelRun(rowsOf(texts), false), { ...runOptions(server), cache });
+          assert.deepEqual(texts.map((text) => (answers.get(text) as { label?: string } | undefined)?.label), labels);
+          const reopened = TeacherCache.open(dir, server.baseUrl, 'fake-model', PROMPT);
+          assert.deepEqual(texts.map((text) => (reopened.get(text) as { label?: string } | undefined)?.label), labels);
+          assert.equal(server.chatRequests().length, 4);
         },
       );
     } finally {
