@@ -77,9 +77,14 @@ export interface LabelEstimate {
   completionTokens: number;
 }
 
-/** About four characters per token for English text, plus a few tokens of framing per chat message. */
+/**
+ * About four bytes of UTF-8 per token: four characters of English text, and close for CJK (three bytes a character,
+ * about one token per character or a little more). Counting characters instead estimated a Japanese or Chinese
+ * dataset at a quarter or less of what it is billed; scripts of two bytes a character (Cyrillic, Greek, Arabic) are
+ * estimated on the high side, which for a cost shown before paying is the safer error.
+ */
 export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / 4);
+  return Math.ceil(Buffer.byteLength(text, 'utf8') / 4);
 }
 
 export function estimateRun(plan: LabelPlan, prompt: TeacherPrompt, cache?: TeacherCache): LabelEstimate {

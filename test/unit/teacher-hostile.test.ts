@@ -16,7 +16,7 @@ import { TeacherCache } from '../../src/teacher/cache';
 import type { TeacherPrompt } from '../../src/teacher/client';
 import { buildLabelLookup, DEFAULT_PROMPT_TEMPLATE, labelProbability, parseAnswer } from '../../src/teacher/prompt';
 import { runOutcome } from '../../src/teacher/job';
-import { consecutiveFailuresToStop, planLabelRun, runLabelling, type LabelRunOptions } from '../../src/teacher/run';
+import { consecutiveFailuresToStop, estimateRun, planLabelRun, runLabelling, type LabelRunOptions } from '../../src/teacher/run';
 import type { TeacherEndpoint } from '../../src/teacher/types';
 import { completion, labelReply, withFakeOpenAi, type FakeOpenAiServer, type Reply } from '../support/fakeOpenAiServer';
 
@@ -352,5 +352,17 @@ describe('peerkd label never writes over the user\'s fields', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('estimates a CJK dataset at no less than about a token per character, and English as before', () => {
+    const japanese = '日本語のニュース記事です。株価が上がりました。'.repeat(10);
+    const english = 'Stocks rallied on Wall Street as oil prices fell. '.repeat(10);
+    const tokensOf = (text: string) => {
+      const plan = planLabelRun(rowsOf([text]), false);
+      return estimateRun(plan, PROMPT).promptTokens - estimateRun(planLabelRun(rowsOf(['x']), false), PROMPT).promptTokens;
+    };
+    // Tokenizers of the OpenAI models spend about one token per CJK character (o200k: 0.7 to 1).
+    assert.ok(tokensOf(japanese) >= 0.7 * japanese.length, `${tokensOf(japanese)} tokens for ${japanese.length} characters`);
+    assert.ok(Math.abs(tokensOf(english) - english.length / 4) <= 2, `${tokensOf(english)} tokens for ${english.length} characters`);
   });
 });
