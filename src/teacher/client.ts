@@ -172,9 +172,12 @@ export class TeacherClient {
   }
 
   recordUsage(completion: unknown): void {
-    const usage = (completion as { usage?: { prompt_tokens?: number; completion_tokens?: number } } | null)?.usage;
-    this.stats.usage.promptTokens += usage?.prompt_tokens ?? 0;
-    this.stats.usage.completionTokens += usage?.completion_tokens ?? 0;
+    const usage = (completion as { usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } } | null)?.usage;
+    // The server's counts, when they are counts: a string ("100") was concatenated into the total, a negative or
+    // infinite one made it meaningless.
+    const count = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0);
+    this.stats.usage.promptTokens += count(usage?.prompt_tokens);
+    this.stats.usage.completionTokens += count(usage?.completion_tokens);
   }
 
   redact(message: string): string {

@@ -365,4 +365,36 @@ describe('peerkd label never writes over the user\'s fields', () => {
     assert.ok(tokensOf(japanese) >= 0.7 * japanese.length, `${tokensOf(japanese)} tokens for ${japanese.length} characters`);
     assert.ok(Math.abs(tokensOf(english) - english.length / 4) <= 2, `${tokensOf(english)} tokens for ${english.length} characters`);
   });
+
+  it('stops at once on 401, 403 and 404 with a clear message, and counts only real token counts', async () => {
+    for (const [status, message] of [[401, `Incorrect API key provided: ${SECRET}`], [403, 'Forbidden'], [404, 'The model `fake-model` does not exist']] as const) {
+      await withFakeOpenAi(
+        () => ({ status, json: { error: { message } } }),
+        async (server) => {
+          const texts = Array.from({ length: 50 }, (_, index) => `row ${index}`);
+          const { summary } = await runLabelling(planLabelRun(rowsOf(texts), false), runOptions(server, { maxConcurrency: 4, maxRetries: 5 }));
+          assert.ok(server.chatRequests().length <= 4, `${status}: ${server.chatRequests().length} requests`);
+          assert.equal(runOutcome(summary), 'failed');
+          assert.match(summary.fatalError ?? '', new RegExp(`^TeacherFatalError: ${server.baseUrl}: ${status} `));
+          assert.ok(!(summary.fatalError ?? '').includes(SECRET));
+          assert.equal(summary.notAttempted + summary.failedRequests, 50);
+        },
+      );
+    }
+    await withFakeOpenAi(
+      (request) => {
+        const reply = completion('Sports') as { usage: Record<string, unknown> };
+        if (request.text === 'a') {
+          reply.usage = { prompt_tokens: '100', completion_tokens: -5 };
+          return { json: reply };
+        }
+        // 1e400 as the server writes it: JSON.parse reads it as Infinity.
+        return { raw: JSON.stringify({ ...reply, usage: { prompt_tokens: 'HUGE', completion_tokens: 7 } }).replace('"HUGE"', '1e400') };
+      },
+      async (server) => {
+        const { summary } = await runLabelling(planLabelRun(rowsOf(['a', 'b']), false), runOptions(server));
+        assert.deepEqual(summary.usage, { promptTokens: 0, completionTokens: 7 });
+      },
+    );
+  });
 });
