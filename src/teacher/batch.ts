@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { APIError, toFile } from 'openai';
 import { sleep } from './backoff';
+import { hashableText } from './cache';
 import { TeacherClient } from './client';
 import { describeError } from './redact';
 import { startSummary, type LabelPlan, type LabelRunOptions, type LabelRunResult } from './run';
@@ -30,7 +31,7 @@ interface PendingBatch {
 const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
 
 export function customIdOf(text: string): string {
-  return `peerkd-${createHash('sha256').update(text).digest('hex').slice(0, 40)}`;
+  return `peerkd-${createHash('sha256').update(hashableText(text)).digest('hex').slice(0, 40)}`;
 }
 
 export async function runBatchLabelling(plan: LabelPlan, options: BatchRunOptions): Promise<LabelRunResult> {

@@ -12,6 +12,7 @@ import { UsageError } from '../../src/cli/command';
 import { runLabelCommand } from '../../src/cli/label';
 import { parseDatasetText } from '../../src/dataset';
 import { DEFAULT_FIELDS, type DatasetRow } from '../../src/dataset/types';
+import { runBatchLabelling } from '../../src/teacher/batch';
 import { TeacherCache } from '../../src/teacher/cache';
 import type { TeacherPrompt } from '../../src/teacher/client';
 import { buildLabelLookup, DEFAULT_PROMPT_TEMPLATE, labelProbability, parseAnswer } from '../../src/teacher/prompt';
@@ -347,6 +348,16 @@ describe('peerkd label never writes over the user\'s fields', () => {
           const reopened = TeacherCache.open(dir, server.baseUrl, 'fake-model', PROMPT);
           assert.deepEqual(texts.map((text) => (reopened.get(text) as { label?: string } | undefined)?.label), labels);
           assert.equal(server.chatRequests().length, 4);
+
+          // The Batch API names each request by a hash of its text too: one custom_id for two texts lost one of them.
+          const batchDir = path.join(dir, 'batch');
+          const batch = await runBatchLabelling(planLabelRun(rowsOf(texts), false), {
+            ...runOptions(server),
+            cache: TeacherCache.open(batchDir, server.baseUrl, 'fake-model', PROMPT),
+            pollIntervalMs: 10,
+          });
+          assert.deepEqual(texts.map((text) => (batch.answers.get(text) as { label?: string } | undefined)?.label), labels);
+          assert.equal(batch.summary.notAttempted, 0);
         },
       );
     } finally {
