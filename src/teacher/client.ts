@@ -292,12 +292,25 @@ function chatChoice(completion: unknown): ChatChoice {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) {
     throw new MalformedResponseError('the response is not a chat completion (its first choice has no message)');
   }
-  const { content, refusal } = message;
+  const { refusal } = message;
+  const content = textOfParts(message.content);
   if ((content != null && typeof content !== 'string') || (refusal != null && typeof refusal !== 'string')) {
     throw new MalformedResponseError('the response is not a chat completion (message content or refusal is not text)');
   }
   const logprobs = Array.isArray(choice?.logprobs?.content) ? choice.logprobs : null;
-  return { message, logprobs };
+  return { message: { ...message, content }, logprobs };
+}
+
+/**
+ * Content given as a list of parts (`[{"type": "text", "text": "Sports"}]`, as some servers and reasoning models
+ * answer, with `thinking` parts beside the text): the text parts joined. Anything else is returned as it is.
+ */
+function textOfParts(content: unknown): unknown {
+  if (!Array.isArray(content) || content.length === 0) return content;
+  const parts = content as { type?: unknown; text?: unknown }[];
+  if (!parts.every((part) => typeof part === 'object' && part !== null && typeof part.type === 'string')) return content;
+  const texts = parts.filter((part) => part.type === 'text');
+  return texts.every((part) => typeof part.text === 'string') ? texts.map((part) => part.text as string).join('') : content;
 }
 
 function describeShape(value: unknown): string {

@@ -408,4 +408,22 @@ describe('peerkd label never writes over the user\'s fields', () => {
       },
     );
   });
+
+  it('reads content given as a list of parts (text beside thinking), and fails a list that holds no text', async () => {
+    const parts: Record<string, unknown> = {
+      parts: [{ type: 'thinking', thinking: [{ type: 'text', text: 'World? No.' }] }, { type: 'text', text: 'Spo' }, { type: 'text', text: 'rts' }],
+      'only thinking': [{ type: 'thinking', thinking: 'hmm' }],
+      numbers: [1, 2],
+    };
+    await withFakeOpenAi(
+      (request) => ({ json: { choices: [{ index: 0, message: { role: 'assistant', content: parts[request.text] } }] } }),
+      async (server) => {
+        const { answers, summary } = await runLabelling(planLabelRun(rowsOf(Object.keys(parts)), false), runOptions(server, { maxRetries: 0 }));
+        assert.deepEqual(answers.get('parts'), { kind: 'label', label: 'Sports', confidence: null });
+        assert.deepEqual(answers.get('only thinking'), { kind: 'abstain', reason: 'empty', detail: 'the answer was empty' });
+        assert.equal(answers.has('numbers'), false);
+        assert.equal(summary.failedRequests, 1);
+      },
+    );
+  });
 });
