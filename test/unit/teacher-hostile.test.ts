@@ -15,6 +15,7 @@ import { DEFAULT_FIELDS, type DatasetRow } from '../../src/dataset/types';
 import { runBatchLabelling } from '../../src/teacher/batch';
 import { TeacherCache } from '../../src/teacher/cache';
 import type { TeacherPrompt } from '../../src/teacher/client';
+import { normaliseBaseUrl } from '../../src/teacher/url';
 import { buildLabelLookup, DEFAULT_PROMPT_TEMPLATE, labelProbability, parseAnswer } from '../../src/teacher/prompt';
 import { runOutcome } from '../../src/teacher/job';
 import { consecutiveFailuresToStop, estimateRun, planLabelRun, runLabelling, type LabelRunOptions } from '../../src/teacher/run';
@@ -425,5 +426,26 @@ describe('peerkd label never writes over the user\'s fields', () => {
         assert.equal(summary.failedRequests, 1);
       },
     );
+  });
+});
+
+describe('a base URL with credentials in it', () => {
+  it('never shows them, whether the URL parses or not', () => {
+    const cases: [string, RegExp][] = [
+      ['https://user:hunter2pass@api.example.com/v1', /'https:\/\/api\.example\.com\/v1' holds a user name or password/],
+      ['https://user:hunter2pass@api.example.com:99999/v1', /'https:\/\/\*\*\*@api\.example\.com:99999\/v1' is not a valid URL/],
+      ['https://user:hunter2 pass@api.example.com/v1', /holds a user name or password|is not a valid URL/],
+      ['https://us@er:hunter2pass@exa mple.com/v1', /'https:\/\/\*\*\*@exa mple\.com\/v1' is not a valid URL/],
+      ['ftp://user:hunter2pass@api.example.com/v1', /'ftp:\/\/\*\*\*@api\.example\.com\/v1' must start with http/],
+      ['user:hunter2pass@api.example.com/v1', /'\*\*\*@api\.example\.com\/v1'/],
+    ];
+    for (const [url, message] of cases) {
+      assert.throws(
+        () => normaliseBaseUrl(url),
+        (error: Error) => message.test(error.message) && !error.message.includes('hunter2'),
+        url,
+      );
+    }
+    assert.equal(normaliseBaseUrl('http://localhost:11434/v1/'), 'http://localhost:11434/v1');
   });
 });
