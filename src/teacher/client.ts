@@ -30,6 +30,13 @@ import {
   type TokenUsage,
 } from './types';
 
+/** What to check after a status that every request would meet (a server's own message may be empty or cryptic). */
+const FATAL_HINTS: Readonly<Record<number, string>> = {
+  401: ' (the endpoint refused the API key: check the key given for this base URL; CLI: --api-key-env, editor: PeerKD: Set Teacher API Key)',
+  403: ' (the endpoint refused the API key or this model for it: check the key and its access to the model)',
+  404: ' (check the base URL, usually ending in /v1, and the model or deployment name)',
+};
+
 /** Local servers (Ollama, vLLM, llama.cpp) need no key, but the SDK refuses to start without one. */
 const PLACEHOLDER_API_KEY = 'no-key';
 
@@ -228,7 +235,7 @@ export class TeacherClient {
         const message = `${this.endpoint.baseUrl}: ${describeError(refused ?? explained(error), this.endpoint.apiKey)}`;
         if (status === 401 || status === 403 || status === 404 || refused instanceof RedirectRefusedError) {
           // A redirect elsewhere would meet every request: stop the run rather than send anything there.
-          throw new TeacherFatalError(message, status);
+          throw new TeacherFatalError(message + (status === undefined ? '' : FATAL_HINTS[status]), status);
         }
         const retryable =
           refused === undefined &&

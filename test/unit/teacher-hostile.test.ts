@@ -388,6 +388,7 @@ describe('peerkd label never writes over the user\'s fields', () => {
           assert.ok(server.chatRequests().length <= 4, `${status}: ${server.chatRequests().length} requests`);
           assert.equal(runOutcome(summary), 'failed');
           assert.match(summary.fatalError ?? '', new RegExp(`^TeacherFatalError: ${server.baseUrl}: ${status} `));
+          assert.match(summary.fatalError ?? '', status === 404 ? /\(check the base URL, usually ending in \/v1, and the model/ : /\(the endpoint refused the API key/);
           assert.ok(!(summary.fatalError ?? '').includes(SECRET));
           assert.equal(summary.notAttempted + summary.failedRequests, 50);
         },
