@@ -12,6 +12,10 @@ import * as path from 'node:path';
 import { fileError, linkedPeerkdFolder, linkedPeerkdFolderError } from '../dataset/files';
 import { processIsAlive } from '../training/artifacts';
 
+/** Lock files this process holds: a lock naming this process's id and not in here was left by an earlier process
+ * that had the same id (a container's first process is pid 1 every time). */
+const heldHere = new Set<string>();
+
 /** A lock whose holder cannot be read (cut while written) is taken over once it is this old. */
 const UNREADABLE_LOCK_STALE_MS = 60_000;
 
@@ -84,6 +88,7 @@ export class LabelRunLock {
       } finally {
         fs.closeSync(fd);
       }
+      heldHere.add(file);
       return new LabelRunLock(file, owner.token, created);
     }
   }
@@ -92,6 +97,7 @@ export class LabelRunLock {
   release(): void {
     if (this.released) return;
     this.released = true;
+    heldHere.delete(this.file);
     process.off('exit', this.onExit);
     const holder = readOwner(this.file);
     if (holder !== 'gone' && holder?.token === this.token) {
@@ -138,5 +144,6 @@ function isStale(file: string, holder: LockOwner | undefined): boolean {
       return true;
     }
   }
-  return holder.host === hostname() && holder.pid !== process.pid && !processIsAlive(holder.pid);
+  if (holder.host !== hostname()) return false;
+  return holder.pid === process.pid ? !heldHere.has(file) : !processIsAlive(holder.pid);
 }

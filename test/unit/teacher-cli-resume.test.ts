@@ -175,6 +175,11 @@ describe('peerkd label killed or run twice', () => {
     assert.match(fs.readFileSync(takenOver.file, 'utf8'), new RegExp(`"pid":${process.pid}`));
     takenOver.release();
 
+    // Left by an earlier process with this process's id (a container's pid 1 after a restart): not this run's.
+    write({ pid: process.pid });
+    const samePid = LabelRunLock.acquire(cacheDir, data);
+    samePid.release();
+
     write({ pid: gone, host: `not-${hostname()}` });
     assert.throws(() => LabelRunLock.acquire(cacheDir, data), /being labelled by another run \(process \d+ on not-/);
     write({ pid: process.ppid });
