@@ -282,6 +282,11 @@ interface ChatChoice {
 
 /** The first choice of a chat completion, or MalformedResponseError when the body is not shaped like one. */
 function chatChoice(completion: unknown): ChatChoice {
+  if (typeof completion === 'string') {
+    // The SDK hands over a body that is not JSON as text: a web page where the API was expected, most often.
+    const page = /^\s*</.test(completion) ? ' (a web page: is the base URL the API itself, usually ending in /v1?)' : '';
+    throw new MalformedResponseError(`the server answered with text, not JSON${page}: ${clip(printable(completion.trim()))}`);
+  }
   const choices = (completion as { choices?: unknown } | null)?.choices;
   const error = (completion as { error?: unknown } | null)?.error;
   if (!Array.isArray(choices) && error != null) {

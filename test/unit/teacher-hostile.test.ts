@@ -205,15 +205,17 @@ describe('teacher against a hostile endpoint', () => {
       'corrupt gzip': { bytes: Buffer.from('this is not gzip'), headers: { 'content-encoding': 'gzip' } },
       'not json': { raw: '{"choices": [' },
       'no choices': { json: { choices: [] } },
+      'web page': { raw: '<!doctype html><html><head><title>Chat UI</title></head></html>', headers: { 'content-type': 'text/html; charset=utf-8' } },
     };
     await withFakeOpenAi(
       (request) => replies[request.text],
       async (server) => {
         const failures = new Map<string, string>();
-        const options = { ...runOptions(server, { maxConcurrency: 5, maxRetries: 1 }), onFailure: (text: string, message: string) => failures.set(text, message) };
+        const options = { ...runOptions(server, { maxConcurrency: 6, maxRetries: 1 }), onFailure: (text: string, message: string) => failures.set(text, message) };
         const { summary } = await runLabelling(planLabelRun(rowsOf(Object.keys(replies)), false), options);
-        assert.equal(summary.failedRequests, 5, 'each is a failed request (retried), none an answer or an abstention');
-        assert.equal(server.chatRequests().length, 10);
+        assert.equal(summary.failedRequests, 6, 'each is a failed request (retried), none an answer or an abstention');
+        assert.equal(server.chatRequests().length, 12);
+        assert.match(failures.get('web page')!, /answered with text, not JSON \(a web page: is the base URL the API itself, usually ending in \/v1\?\): <!doctype html>/);
         assert.match(failures.get('error under 200')!, /HTTP 200 with an error instead of a completion: model overloaded, key \[redacted\]/);
         assert.match(failures.get('reset mid-body')!, /Connection error \(.*(terminated|other side closed)/);
         assert.match(failures.get('corrupt gzip')!, /Connection error \(.*incorrect header check/);
