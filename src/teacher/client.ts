@@ -158,7 +158,7 @@ export class TeacherClient {
    * MalformedResponseError when the body is not a chat completion at all; server text in the answer is key-redacted.
    */
   answerFrom(completion: unknown): TeacherAnswer {
-    const choice = chatChoice(completion);
+    const choice = chatChoice(completion, (text) => this.redact(text));
     const rawContent = typeof choice.message.content === 'string' ? choice.message.content : null;
     // A server that echoes the Authorization header must not get the key into an abstention's detail (and the cache).
     const content = rawContent === null ? null : this.redact(rawContent);
@@ -281,11 +281,11 @@ interface ChatChoice {
 }
 
 /** The first choice of a chat completion, or MalformedResponseError when the body is not shaped like one. */
-function chatChoice(completion: unknown): ChatChoice {
+function chatChoice(completion: unknown, redact: (text: string) => string): ChatChoice {
   if (typeof completion === 'string') {
     // The SDK hands over a body that is not JSON as text: a web page where the API was expected, most often.
     const page = /^\s*</.test(completion) ? ' (a web page: is the base URL the API itself, usually ending in /v1?)' : '';
-    throw new MalformedResponseError(`the server answered with text, not JSON${page}: ${clip(printable(completion.trim()))}`);
+    throw new MalformedResponseError(`the server answered with text, not JSON${page}: ${quote(completion.trim(), redact)}`);
   }
   const choices = (completion as { choices?: unknown } | null)?.choices;
   const error = (completion as { error?: unknown } | null)?.error;
@@ -293,7 +293,7 @@ function chatChoice(completion: unknown): ChatChoice {
     // HTTP 200 with an error object (some proxies and servers report failures so): say what the server said.
     const said = typeof error === 'string' ? error : (error as { message?: unknown }).message;
     throw new MalformedResponseError(
-      `the server answered HTTP 200 with an error instead of a completion: ${typeof said === 'string' ? clip(printable(said)) : describeShape(error)}`,
+      `the server answered HTTP 200 with an error instead of a completion: ${typeof said === 'string' ? quote(said, redact) : describeShape(error)}`,
     );
   }
   if (typeof completion !== 'object' || completion === null || Array.isArray(completion) || !Array.isArray(choices)) {
@@ -323,6 +323,11 @@ function textOfParts(content: unknown): unknown {
   if (!parts.every((part) => typeof part === 'object' && part !== null && typeof part.type === 'string')) return content;
   const texts = parts.filter((part) => part.type === 'text');
   return texts.every((part) => typeof part.text === 'string') ? texts.map((part) => part.text as string).join('') : content;
+}
+
+/** Server text for a message: the key masked before the text is cut, so that a cut cannot leave half a key readable. */
+function quote(text: string, redact: (text: string) => string): string {
+  return clip(printable(redact(text)));
 }
 
 function describeShape(value: unknown): string {

@@ -201,6 +201,9 @@ describe('teacher against a hostile endpoint', () => {
   it('names what went wrong with a broken answer: an error object under HTTP 200, a reset mid-body, a corrupt gzip body, no JSON', async () => {
     const replies: Record<string, Reply> = {
       'error under 200': { json: { error: { message: `model overloaded, key ${SECRET}`, type: 'server_error' } } },
+      // The key where a message is cut (120 characters): masked before the cut, so no part of it is left.
+      'key at the cut': { json: { error: { message: `${'x'.repeat(110)}${SECRET}` } } },
+      'page with the key': { raw: `<html>${'x'.repeat(110)}${SECRET}</html>`, headers: { 'content-type': 'text/html' } },
       'reset mid-body': { ...labelReply('Sports'), cutAfterBytes: 40 },
       'corrupt gzip': { bytes: Buffer.from('this is not gzip'), headers: { 'content-encoding': 'gzip' } },
       'not json': { raw: '{"choices": [' },
@@ -211,10 +214,11 @@ describe('teacher against a hostile endpoint', () => {
       (request) => replies[request.text],
       async (server) => {
         const failures = new Map<string, string>();
-        const options = { ...runOptions(server, { maxConcurrency: 6, maxRetries: 1 }), onFailure: (text: string, message: string) => failures.set(text, message) };
+        const options = { ...runOptions(server, { maxConcurrency: 8, maxRetries: 1 }), onFailure: (text: string, message: string) => failures.set(text, message) };
         const { summary } = await runLabelling(planLabelRun(rowsOf(Object.keys(replies)), false), options);
-        assert.equal(summary.failedRequests, 6, 'each is a failed request (retried), none an answer or an abstention');
-        assert.equal(server.chatRequests().length, 12);
+        assert.equal(summary.failedRequests, 8, 'each is a failed request (retried), none an answer or an abstention');
+        assert.equal(server.chatRequests().length, 16);
+        for (const text of ['key at the cut', 'page with the key']) assert.ok(!failures.get(text)!.includes(SECRET.slice(0, 6)), failures.get(text));
         assert.match(failures.get('web page')!, /answered with text, not JSON \(a web page: is the base URL the API itself, usually ending in \/v1\?\): <!doctype html>/);
         assert.match(failures.get('error under 200')!, /HTTP 200 with an error instead of a completion: model overloaded, key \[redacted\]/);
         assert.match(failures.get('reset mid-body')!, /Connection error \(.*(terminated|other side closed)/);
