@@ -30,6 +30,9 @@ import {
   type TokenUsage,
 } from './types';
 
+/** The longest error text of a failed request kept for the summary, the log and the terminal. */
+const MAX_ERROR_CHARS = 400;
+
 /** What to check after a status that every request would meet (a server's own message may be empty or cryptic). */
 const FATAL_HINTS: Readonly<Record<number, string>> = {
   401: ' (the endpoint refused the API key: check the key given for this base URL; CLI: --api-key-env, editor: PeerKD: Set Teacher API Key)',
@@ -232,7 +235,8 @@ export class TeacherClient {
         // The SDK wraps what our fetch refuses (http.ts) as a connection error: report the refusal itself.
         const cause = error instanceof APIConnectionError ? (error as { cause?: unknown }).cause : undefined;
         const refused = cause instanceof RedirectRefusedError || cause instanceof ResponseTooLargeError ? cause : undefined;
-        const message = `${this.endpoint.baseUrl}: ${describeError(refused ?? explained(error), this.endpoint.apiKey)}`;
+        // Cut after the key is masked: a server's error text can be up to the response cap (1 MiB) long.
+        const message = `${this.endpoint.baseUrl}: ${clip(describeError(refused ?? explained(error), this.endpoint.apiKey), MAX_ERROR_CHARS)}`;
         if (status === 401 || status === 403 || status === 404 || refused instanceof RedirectRefusedError) {
           // A redirect elsewhere would meet every request: stop the run rather than send anything there.
           throw new TeacherFatalError(message + (status === undefined ? '' : FATAL_HINTS[status]), status);

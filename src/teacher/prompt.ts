@@ -256,8 +256,8 @@ export function unwrapLabel(text: string, lookup: ReadonlyMap<string, string>): 
 }
 
 /** A server's or model's text cut to a length a message can quote. */
-export function clip(text: string): string {
-  return text.length <= 120 ? text : `${text.slice(0, 120)}…`;
+export function clip(text: string, limit = 120): string {
+  return text.length <= limit ? text : `${text.slice(0, limit)}…`;
 }
 
 export interface TokenLogprob {

@@ -208,16 +208,19 @@ describe('teacher against a hostile endpoint', () => {
       'corrupt gzip': { bytes: Buffer.from('this is not gzip'), headers: { 'content-encoding': 'gzip' } },
       'not json': { raw: '{"choices": [' },
       'no choices': { json: { choices: [] } },
+      'huge error': { status: 500, json: { error: { message: `${SECRET} ${'y'.repeat(900_000)}` } } },
       'web page': { raw: '<!doctype html><html><head><title>Chat UI</title></head></html>', headers: { 'content-type': 'text/html; charset=utf-8' } },
     };
     await withFakeOpenAi(
       (request) => replies[request.text],
       async (server) => {
         const failures = new Map<string, string>();
-        const options = { ...runOptions(server, { maxConcurrency: 8, maxRetries: 1 }), onFailure: (text: string, message: string) => failures.set(text, message) };
+        const options = { ...runOptions(server, { maxConcurrency: 9, maxRetries: 1 }), onFailure: (text: string, message: string) => failures.set(text, message) };
         const { summary } = await runLabelling(planLabelRun(rowsOf(Object.keys(replies)), false), options);
-        assert.equal(summary.failedRequests, 8, 'each is a failed request (retried), none an answer or an abstention');
-        assert.equal(server.chatRequests().length, 16);
+        assert.equal(summary.failedRequests, 9, 'each is a failed request (retried), none an answer or an abstention');
+        assert.equal(server.chatRequests().length, 18);
+        assert.ok(failures.get('huge error')!.length < 600, `a 900 kB error message is cut: ${failures.get('huge error')!.length} characters`);
+        assert.match(failures.get('huge error')!, /: 500 \[redacted\] yyyy/);
         for (const text of ['key at the cut', 'page with the key']) assert.ok(!failures.get(text)!.includes(SECRET.slice(0, 6)), failures.get(text));
         assert.match(failures.get('web page')!, /answered with text, not JSON \(a web page: is the base URL the API itself, usually ending in \/v1\?\): <!doctype html>/);
         assert.match(failures.get('error under 200')!, /HTTP 200 with an error instead of a completion: model overloaded, key \[redacted\]/);
