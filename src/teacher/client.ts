@@ -31,7 +31,7 @@ import {
 } from './types';
 
 /** The longest error text of a failed request kept for the summary, the log and the terminal. */
-const MAX_ERROR_CHARS = 400;
+export const MAX_ERROR_CHARS = 400;
 
 /** What to check after a status that every request would meet (a server's own message may be empty or cryptic). */
 const FATAL_HINTS: Readonly<Record<number, string>> = {

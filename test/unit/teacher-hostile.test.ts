@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
@@ -457,5 +459,26 @@ describe('a base URL with credentials in it', () => {
       );
     }
     assert.equal(normaliseBaseUrl('http://localhost:11434/v1/'), 'http://localhost:11434/v1');
+  });
+
+  it('the Batch API path cuts a huge error text too, after masking the key', async () => {
+    const server = http.createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        response.writeHead(404, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ error: { message: `${'z'.repeat(100)}${SECRET}${'z'.repeat(500_000)}` } }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+      const options = { ...runOptions({ baseUrl } as FakeOpenAiServer, { maxRetries: 0 }), pollIntervalMs: 10 };
+      const { summary } = await runBatchLabelling(planLabelRun(rowsOf(['a']), false), options);
+      assert.ok((summary.fatalError ?? '').length < 800, `${(summary.fatalError ?? '').length} characters`);
+      assert.match(summary.fatalError ?? '', /404 z+\[redacted\]z+…/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
