@@ -185,6 +185,7 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     const cacheDir = values['cache-dir'] ? path.resolve(values['cache-dir']) : defaultCacheDir(path.dirname(dataPath));
     // Before the cache is read: a run that starts while another labels this dataset would ask for every row again.
     const lock = LabelRunLock.acquire(cacheDir, dataPath);
+    if (lock.unavailable) say(lock.unavailable);
     try {
       return await labelLocked(job, cacheDir);
     } finally {

@@ -24,7 +24,7 @@ const FIELD_SETTINGS = {
 /** What a run took that the command gives back or keeps out of messages whatever happens. */
 interface RunHolds {
   apiKey?: string;
-  lock?: { release(): void };
+  lock?: { release(): void; readonly unavailable?: string };
 }
 
 function targetUri(target: unknown): vscode.Uri | undefined {
@@ -132,6 +132,7 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: RunHolds
   // One run per dataset at a time, across processes too (a `peerkd label` in a terminal), taken before the cache is
   // read; released by the command when the run is over.
   if (uri.scheme === 'file') used.lock = LabelRunLock.acquire(cacheDir, uri.fsPath);
+  if (used.lock?.unavailable) services.log.warn(`Teacher cache: ${used.lock.unavailable}`);
   const cache = TeacherCache.open(cacheDir, baseUrl, teacher.model, prepared.prompt, { secret: apiKey });
   for (const problem of cache.describeProblems()) services.log.warn(`Teacher cache: ${problem}`);
   const estimate = estimateRun(prepared.plan, prepared.prompt, cache);

@@ -16,6 +16,9 @@ import { processIsAlive } from '../training/artifacts';
  * that had the same id (a container's first process is pid 1 every time). */
 const heldHere = new Set<string>();
 
+/** Errors that say the folder cannot be written at all (rather than that something is wrong with it). */
+const UNWRITABLE = new Set(['EACCES', 'EPERM', 'EROFS']);
+
 /** A lock whose holder cannot be read (cut while written) is taken over once it is this old. */
 const UNREADABLE_LOCK_STALE_MS = 60_000;
 
@@ -43,8 +46,11 @@ export class LabelRunLock {
     readonly file: string,
     private readonly token: string,
     private readonly createdFrom: string | undefined,
+    /** Why no lock could be taken (the folder cannot be written); the run goes on without one. */
+    readonly unavailable?: string,
   ) {
-    process.once('exit', this.onExit);
+    if (unavailable === undefined) process.once('exit', this.onExit);
+    else this.released = true;
   }
 
   /** Takes the lock of `dataset` in `cacheDir`, or throws LabelRunBusyError naming the run that holds it. */
@@ -59,14 +65,24 @@ export class LabelRunLock {
     const link = linkedPeerkdFolder(file);
     if (link) throw linkedPeerkdFolderError(link);
     // The first folder made here, so that a run that cached nothing leaves no empty folders behind.
-    const created = fs.mkdirSync(cacheDir, { recursive: true });
+    let created: string | undefined;
+    try {
+      created = fs.mkdirSync(cacheDir, { recursive: true });
+    } catch (error) {
+      if (!UNWRITABLE.has((error as NodeJS.ErrnoException).code ?? '')) throw fileError(cacheDir, error);
+      // A folder the run cannot write to (read-only data, --cache-dir elsewhere): the answers cannot be cached either,
+      // which the run reports; a lock must not turn that into a refusal to label at all.
+      return new LabelRunLock(file, '', undefined, `${fileError(cacheDir, error).message}: no lock against a second run at once`);
+    }
     const owner: LockOwner = { pid: process.pid, host: hostname(), started: new Date().toISOString(), dataset: real, token: randomBytes(8).toString('hex') };
     for (let attempt = 0; ; attempt += 1) {
       let fd: number;
       try {
         fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | (fs.constants.O_NOFOLLOW ?? 0), 0o666);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 2) throw error instanceof LabelRunBusyError ? error : fileError(file, error);
+        const code = (error as NodeJS.ErrnoException).code ?? '';
+        if (UNWRITABLE.has(code)) return new LabelRunLock(file, '', undefined, `${fileError(file, error).message}: no lock against a second run at once`);
+        if (code !== 'EEXIST' || attempt >= 2) throw fileError(file, error);
         const holder = readOwner(file);
         if (holder === 'gone') continue;
         if (!isStale(file, holder)) {

@@ -11,6 +11,8 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
+import { Writable } from 'node:stream';
+import { runLabelCommand } from '../../src/cli/label';
 import { LabelRunBusyError, LabelRunLock } from '../../src/teacher/lock';
 import { labelReply, withFakeOpenAi } from '../support/fakeOpenAiServer';
 
@@ -187,5 +189,46 @@ describe('peerkd label killed or run twice', () => {
     fs.writeFileSync(lock.file, '{"pid":');
     assert.throws(() => LabelRunLock.acquire(cacheDir, data), /being labelled by another run;/, 'a lock being written is not stale');
     assert.ok(fs.existsSync(lock.file), "another run's lock is never removed by a refused one");
+  });
+});
+
+/** A folder no process can create, root included (sysfs refuses mkdir); undefined where there is none. */
+function unwritableFolder(): string | undefined {
+  const candidate = '/sys/peerkd-teacher-cache-test';
+  try {
+    fs.mkdirSync(candidate);
+    fs.rmdirSync(candidate);
+    return undefined;
+  } catch (error) {
+    return ['EPERM', 'EACCES', 'EROFS'].includes((error as NodeJS.ErrnoException).code ?? '') ? candidate : undefined;
+  }
+}
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    this.text += chunk.toString();
+    callback();
+  }
+}
+
+describe('peerkd label with a cache folder it cannot write', () => {
+  const folder = unwritableFolder();
+  it('labels anyway, saying that answers are not cached and no lock was taken', { skip: folder === undefined && 'no unwritable folder here' }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-label-readonly-'));
+    tempDirs.push(dir);
+    const file = path.join(dir, 'data.jsonl');
+    fs.writeFileSync(file, datasetLines(4).join('\n') + '\n');
+    await withFakeOpenAi(
+      (request) => labelReply(labelFor(request.text), 0.9),
+      async (server) => {
+        const io = { stdout: new Capture(), stderr: new Capture(), env: {} };
+        const code = await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'm', '--labels', LABELS.join(','), '--cache-dir', folder!], io);
+        assert.equal(code, 0, io.stderr.text + io.stdout.text);
+        assert.match(io.stderr.text, /no lock against a second run at once/);
+        assert.match(io.stdout.text, /Failure: could not write the answer cache/);
+        assert.equal(fs.readFileSync(file, 'utf8').split('\n').filter((line) => /"teacher_label"\s*:\s*"/.test(line)).length, 4);
+      },
+    );
   });
 });
