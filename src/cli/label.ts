@@ -7,9 +7,10 @@ import { parseArgs } from 'node:util';
 import { promises as fsp } from 'node:fs';
 import { applyRowEditsToFile, assertNotSameFile, assertOutsidePeerkdFolder, assertReadableFile, assertReplaceable, forEachLine, readDatasetFile, writeFileAtomic } from '../dataset/index';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
-import { replacedLines, teacherEdits } from '../teacher/apply';
+import { replacedLines, teacherEdits, teacherFieldsProblem, type FieldNames } from '../teacher/apply';
 import { runBatchLabelling } from '../teacher/batch';
 import { TeacherCache } from '../teacher/cache';
+import { LabelRunLock } from '../teacher/lock';
 import { normaliseBaseUrl } from '../teacher/client';
 import {
   defaultCacheDir,
@@ -63,6 +64,14 @@ export interface LabelCommandIo {
   /** Test hook: shorter retry waits. */
   backoff?: BackoffOptions;
 }
+
+const FIELD_FLAGS: FieldNames = {
+  text: '--text-field',
+  teacher: '--teacher-field',
+  human: '--human-field',
+  id: '--id-field',
+  teacherConfidence: '--confidence-field',
+};
 
 function integer(value: string | undefined, name: string, fallback: number, min: number, max?: number): number {
   if (value === undefined) return fallback;
@@ -126,6 +135,8 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     id: values['id-field'] ?? DEFAULT_FIELDS.id,
     teacherConfidence: values['confidence-field'] ?? DEFAULT_FIELDS.teacherConfidence,
   };
+  const fieldsProblem = teacherFieldsProblem(fields, FIELD_FLAGS);
+  if (fieldsProblem) throw new UsageError(fieldsProblem);
   const apiKeyEnv = values['api-key-env'] ?? 'OPENAI_API_KEY';
   const apiKey = io.env[apiKeyEnv] || undefined;
   const endpoint: TeacherEndpoint = {
@@ -172,6 +183,17 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
       promptTemplate: values['prompt-template'] ?? DEFAULT_TEACHER_SETTINGS.promptTemplate,
     });
     const cacheDir = values['cache-dir'] ? path.resolve(values['cache-dir']) : defaultCacheDir(path.dirname(dataPath));
+    // Before the cache is read: a run that starts while another labels this dataset would ask for every row again.
+    const lock = LabelRunLock.acquire(cacheDir, dataPath);
+    if (lock.unavailable) say(lock.unavailable);
+    try {
+      return await labelLocked(job, cacheDir);
+    } finally {
+      lock.release();
+    }
+  }
+
+  async function labelLocked(job: ReturnType<typeof prepareJob>, cacheDir: string): Promise<number> {
     const cache = TeacherCache.open(cacheDir, endpoint.baseUrl, endpoint.model, job.prompt, { secret: apiKey });
     reportList(cache.describeProblems(), 'answer cache lines are not valid answers');
     if (!apiKey) say(`No API key in $${apiKeyEnv}: sending none (fine for local servers such as Ollama or vLLM).`);

@@ -13,6 +13,21 @@ import { isLocalEndpoint, readTeacherApiKey } from './setTeacherApiKey';
 
 const running = new Set<string>();
 
+/** The settings that name each field, as the messages call them. */
+const FIELD_SETTINGS = {
+  text: 'peerkd.fields.text',
+  teacher: 'peerkd.fields.teacher',
+  human: 'peerkd.fields.human',
+  id: 'peerkd.fields.id',
+  teacherConfidence: 'peerkd.fields.teacherConfidence',
+} as const;
+
+/** What a run took that the command gives back or keeps out of messages whatever happens. */
+interface RunHolds {
+  apiKey?: string;
+  lock?: { release(): void; readonly unavailable?: string };
+}
+
 function targetUri(target: unknown): vscode.Uri | undefined {
   return datasetTarget(target, (document) => document.languageId === 'jsonl' || document.uri.path.endsWith('.jsonl'));
 }
@@ -46,7 +61,7 @@ export function registerLabelWithTeacherCommand(services: Services): vscode.Disp
       return undefined;
     }
     running.add(key);
-    const used: { apiKey?: string } = {};
+    const used: RunHolds = {};
     try {
       return await labelDocument(services, uri, used);
     } catch (error) {
@@ -56,17 +71,18 @@ export function registerLabelWithTeacherCommand(services: Services): vscode.Disp
       void showErrorMessage(`PeerKD: ${reason}`);
       return undefined;
     } finally {
+      used.lock?.release();
       running.delete(key);
     }
   });
 }
 
-async function labelDocument(services: Services, uri: vscode.Uri, used: { apiKey?: string }): Promise<LabelRunSummary | undefined> {
+async function labelDocument(services: Services, uri: vscode.Uri, used: RunHolds): Promise<LabelRunSummary | undefined> {
   const name = vscode.workspace.asRelativePath(uri);
   const settings = readSettings(uri);
   const teacher = settings.teacher;
   // The SDK and the run machinery load on first use, not at activation.
-  const [{ TeacherCache }, { normaliseBaseUrl }, job, { estimateRun, runLabelling }, { runBatchLabelling }, { teacherEdits, replacedLines }] =
+  const [{ TeacherCache }, { normaliseBaseUrl }, job, { estimateRun, runLabelling }, { runBatchLabelling }, { teacherEdits, replacedLines, teacherFieldsProblem }, { LabelRunLock }] =
     await Promise.all([
       import('../teacher/cache.js'),
       import('../teacher/client.js'),
@@ -74,9 +90,14 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: { apiKey
       import('../teacher/run.js'),
       import('../teacher/batch.js'),
       import('../teacher/apply.js'),
+      import('../teacher/lock.js'),
     ]);
   const baseUrl = normaliseBaseUrl(teacher.baseUrl);
 
+  const fieldsProblem = teacherFieldsProblem(settings.fields, FIELD_SETTINGS);
+  if (fieldsProblem) {
+    throw new Error(fieldsProblem);
+  }
   const labelsProblem = settings.labels.length > 0 ? labelListProblem(settings.labels) : undefined;
   if (labelsProblem) {
     throw new Error(`setting peerkd.labels: ${labelsProblem}`);
@@ -108,7 +129,12 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: { apiKey
     }
   }
 
-  const cache = TeacherCache.open(job.defaultCacheDir(cacheRoot(services, uri)), baseUrl, teacher.model, prepared.prompt, { secret: apiKey });
+  const cacheDir = job.defaultCacheDir(cacheRoot(services, uri));
+  // One run per dataset at a time, across processes too (a `peerkd label` in a terminal), taken before the cache is
+  // read; released by the command when the run is over.
+  if (uri.scheme === 'file') used.lock = LabelRunLock.acquire(cacheDir, uri.fsPath);
+  if (used.lock?.unavailable) services.log.warn(`Teacher cache: ${used.lock.unavailable}`);
+  const cache = TeacherCache.open(cacheDir, baseUrl, teacher.model, prepared.prompt, { secret: apiKey });
   for (const problem of cache.describeProblems()) services.log.warn(`Teacher cache: ${problem}`);
   const estimate = estimateRun(prepared.plan, prepared.prompt, cache);
   const confirmation = await showInformationMessage(

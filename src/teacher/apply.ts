@@ -4,10 +4,39 @@
  * one replaced line per row in a WorkspaceEdit (editor), so nothing else in the file changes.
  */
 import { setFieldInLine, type RowEdit } from '../dataset/edit';
-import { getField } from '../dataset/fields';
+import { getField, splitFieldPath } from '../dataset/fields';
 import type { DatasetRow, FieldMapping } from '../dataset/types';
 import { needsTeacherLabel } from './run';
 import type { TeacherAnswer } from './types';
+
+/** What a run's messages call each field: the CLI's flags, the editor's settings. */
+export type FieldNames = Readonly<Record<keyof FieldMapping, string>>;
+
+/**
+ * Why the teacher may not write with this mapping, or undefined. It writes the teacher and confidence fields; either
+ * one being (or holding, or lying inside) the text, human, id or the other written field would overwrite the user's
+ * data: `--confidence-field text` replaced every row's text by a number, `--teacher-field human_label --relabel` the
+ * human labels by the teacher's.
+ */
+export function teacherFieldsProblem(fields: FieldMapping, names: FieldNames): string | undefined {
+  const written: (keyof FieldMapping)[] = ['teacher', 'teacherConfidence'];
+  const all: (keyof FieldMapping)[] = ['text', 'human', 'id', 'teacher', 'teacherConfidence'];
+  for (const field of written) {
+    for (const other of all) {
+      if (other === field || (written.includes(other) && written.indexOf(other) < written.indexOf(field))) continue;
+      const a = splitFieldPath(fields[field]);
+      const b = splitFieldPath(fields[other]);
+      const shared = a.length <= b.length ? a.every((segment, index) => segment === b[index]) : b.every((segment, index) => segment === a[index]);
+      if (!shared) continue;
+      const relation = a.length === b.length ? 'is the same field as' : a.length < b.length ? 'holds' : 'lies inside';
+      return (
+        `${names[field]} '${fields[field]}' ${relation} ${names[other]} '${fields[other]}': the teacher's writes would overwrite it. ` +
+        'Give the teacher label and its confidence fields of their own.'
+      );
+    }
+  }
+  return undefined;
+}
 
 /**
  * The field edits for `rows` (parsed from the file as it is now). An abstention writes nothing: a row without a label

@@ -18,20 +18,29 @@ export function retryDelayMs(
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
+/**
+ * The wait the server asked for, or null when it asked for none or for nothing valid. `Retry-After` is delay-seconds
+ * (digits) or an HTTP date; anything else (`-5`, `1e9`) is ignored rather than guessed at: Date.parse reads `-5` as
+ * the year −5, which made a retry at once, and a hostile server could so have every retry sent without a pause.
+ */
 export function serverRequestedDelayMs(headers: { get(name: string): string | null } | undefined): number | null {
   if (!headers) {
     return null;
   }
   const millis = headers.get('retry-after-ms');
-  if (millis !== null && Number.isFinite(Number.parseFloat(millis))) {
-    return Math.max(0, Number.parseFloat(millis));
+  if (millis !== null && /^\s*\d+(\.\d+)?\s*$/.test(millis)) {
+    return Number.parseFloat(millis);
   }
   const value = headers.get('retry-after');
   if (value === null || value.trim() === '') {
     return null;
   }
   if (/^\s*\d+(\.\d+)?\s*$/.test(value)) {
-    return Math.max(0, Number.parseFloat(value) * 1000);
+    return Number.parseFloat(value) * 1000;
+  }
+  // An HTTP date names a weekday and a month (RFC 9110 IMF-fixdate, and the obsolete RFC 850 and asctime forms).
+  if (!/[a-z]{3}/i.test(value)) {
+    return null;
   }
   const date = Date.parse(value);
   return Number.isNaN(date) ? null : Math.max(0, date - Date.now());

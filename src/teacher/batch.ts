@@ -9,7 +9,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { APIError, toFile } from 'openai';
 import { sleep } from './backoff';
-import { TeacherClient } from './client';
+import { hashableText } from './cache';
+import { MAX_ERROR_CHARS, TeacherClient } from './client';
+import { clip } from './prompt';
 import { describeError } from './redact';
 import { startSummary, type LabelPlan, type LabelRunOptions, type LabelRunResult } from './run';
 import type { TeacherAnswer } from './types';
@@ -30,7 +32,7 @@ interface PendingBatch {
 const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
 
 export function customIdOf(text: string): string {
-  return `peerkd-${createHash('sha256').update(text).digest('hex').slice(0, 40)}`;
+  return `peerkd-${createHash('sha256').update(hashableText(text)).digest('hex').slice(0, 40)}`;
 }
 
 export async function runBatchLabelling(plan: LabelPlan, options: BatchRunOptions): Promise<LabelRunResult> {
@@ -153,7 +155,7 @@ export async function runBatchLabelling(plan: LabelPlan, options: BatchRunOption
             options.cache?.put(text, answer);
           } catch (error) {
             // Not a chat completion: a failed request (asked again next run), not an abstention to cache.
-            problem = describeError(error, options.endpoint.apiKey);
+            problem = clip(describeError(error, options.endpoint.apiKey), MAX_ERROR_CHARS);
           }
         } else {
           // Redacted before it is cut, so that the cut cannot split the key and leave half of it readable.
@@ -177,7 +179,7 @@ export async function runBatchLabelling(plan: LabelPlan, options: BatchRunOption
     }
     return finish(failed);
   } catch (error) {
-    const message = describeError(error, options.endpoint.apiKey);
+    const message = clip(describeError(error, options.endpoint.apiKey), MAX_ERROR_CHARS);
     summary.fatalError =
       error instanceof APIError && error.status === 404
         ? `${message} (this endpoint may not offer the Batch API: turn off peerkd.teacher.useBatchApi / drop --batch)`

@@ -24,6 +24,18 @@ interface CacheLine {
   detail?: string;
 }
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * A text as a hash should read it. A hash reads a string as UTF-8, in which every lone surrogate becomes U+FFFD: texts
+ * cut inside an emoji ("I love \ud83d" and "I love \ud83c") hashed alike, and the second got the first's answer
+ * without being asked. Such a text is hashed by its JSON spelling, which keeps every code unit; a well-formed text is
+ * hashed as it is, so existing keys stay valid.
+ */
+export function hashableText(text: string): string {
+  return LONE_SURROGATE.test(text) ? `\u0000lone-surrogates:${JSON.stringify(text)}` : text;
+}
+
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
@@ -87,7 +99,7 @@ export abstract class AppendOnlyCache<T> {
   }
 
   protected textKey(text: string): string {
-    return sha256(`${this.configKey}\n${text}`);
+    return sha256(`${this.configKey}\n${hashableText(text)}`);
   }
 
   /** An entry from one parsed line: its key and value, or why the line is not one. */

@@ -9,12 +9,14 @@ import { retryDelayMs, sleep } from './backoff';
 import {
   buildLabelLookup,
   buildMessages,
+  clip,
   labelProbability,
   labelResponseFormat,
   parseAnswer,
   toTeacherAnswer,
   validateAnswer,
 } from './prompt';
+import { printable } from '../dataset/jsonScan';
 import { guardedFetch, RedirectRefusedError, ResponseTooLargeError } from './http';
 import { describeError, redactSecret } from './redact';
 import { normaliseBaseUrl } from './url';
@@ -28,6 +30,16 @@ import {
   type TokenUsage,
 } from './types';
 
+/** The longest error text of a failed request kept for the summary, the log and the terminal. */
+export const MAX_ERROR_CHARS = 400;
+
+/** What to check after a status that every request would meet (a server's own message may be empty or cryptic). */
+const FATAL_HINTS: Readonly<Record<number, string>> = {
+  401: ' (the endpoint refused the API key: check the key given for this base URL; CLI: --api-key-env, editor: PeerKD: Set Teacher API Key)',
+  403: ' (the endpoint refused the API key or this model for it: check the key and its access to the model)',
+  404: ' (check the base URL, usually ending in /v1, and the model or deployment name)',
+};
+
 /** Local servers (Ollama, vLLM, llama.cpp) need no key, but the SDK refuses to start without one. */
 const PLACEHOLDER_API_KEY = 'no-key';
 
@@ -40,6 +52,8 @@ export class TeacherRequestError extends Error {
   constructor(
     message: string,
     readonly status: number | undefined,
+    /** Failed on errors worth retrying (429, 5xx, timeouts, lost connections) after every retry: the endpoint, not the row. */
+    readonly transient = false,
   ) {
     super(message);
     this.name = 'TeacherRequestError';
@@ -147,11 +161,16 @@ export class TeacherClient {
    * MalformedResponseError when the body is not a chat completion at all; server text in the answer is key-redacted.
    */
   answerFrom(completion: unknown): TeacherAnswer {
-    const choice = chatChoice(completion);
+    const choice = chatChoice(completion, (text) => this.redact(text));
     const rawContent = typeof choice.message.content === 'string' ? choice.message.content : null;
     // A server that echoes the Authorization header must not get the key into an abstention's detail (and the cache).
     const content = rawContent === null ? null : this.redact(rawContent);
     const refusal = typeof choice.message.refusal === 'string' ? this.redact(choice.message.refusal) : null;
+    const toolCalls = choice.message.tool_calls;
+    if ((content === null || content.trim() === '') && !refusal && Array.isArray(toolCalls) && toolCalls.length > 0) {
+      // No tool was offered: a tool call is not the empty answer it would otherwise be counted as.
+      return { kind: 'abstain', reason: 'malformed', detail: 'answered with a tool call instead of text' };
+    }
     const parsed = parseAnswer(content, refusal, this.lookup);
     const confidence =
       parsed.kind === 'label' && content !== null
@@ -163,9 +182,12 @@ export class TeacherClient {
   }
 
   recordUsage(completion: unknown): void {
-    const usage = (completion as { usage?: { prompt_tokens?: number; completion_tokens?: number } } | null)?.usage;
-    this.stats.usage.promptTokens += usage?.prompt_tokens ?? 0;
-    this.stats.usage.completionTokens += usage?.completion_tokens ?? 0;
+    const usage = (completion as { usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } } | null)?.usage;
+    // The server's counts, when they are counts: a string ("100") was concatenated into the total, a negative or
+    // infinite one made it meaningless.
+    const count = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0);
+    this.stats.usage.promptTokens += count(usage?.prompt_tokens);
+    this.stats.usage.completionTokens += count(usage?.completion_tokens);
   }
 
   redact(message: string): string {
@@ -177,11 +199,15 @@ export class TeacherClient {
    * TeacherRequestError (after retries), TeacherFatalError or TeacherCancelledError.
    */
   async classify(text: string, signal?: AbortSignal): Promise<TeacherAnswer> {
+    // This request's rung of the ladder: it starts where the run stands and steps down on its own; the run follows
+    // only once a plainer request was answered (see below).
+    let modeIndex = this.modeIndex;
     for (let attempt = 0; ; ) {
       if (signal?.aborted) {
         throw new TeacherCancelledError();
       }
-      const mode = this.mode;
+      modeIndex = Math.max(modeIndex, this.modeIndex);
+      const mode = MODE_LADDER[modeIndex];
       try {
         this.stats.requests += 1;
         const completion = await this.openai.chat.completions.create(this.requestBody(text, mode), {
@@ -190,33 +216,37 @@ export class TeacherClient {
           maxRetries: 0,
         });
         this.recordUsage(completion);
-        return this.answerFrom(completion);
+        const answer = this.answerFrom(completion);
+        // A plainer request was answered where a richer one got 400/422: the endpoint lacks the feature, so the
+        // whole run steps down. A 400 that every rung meets (a text over the context length) says nothing about the
+        // endpoint and must not cost every later row its structured output and logprobs.
+        this.modeIndex = Math.max(this.modeIndex, modeIndex);
+        return answer;
       } catch (error) {
         if (signal?.aborted || error instanceof APIUserAbortError) {
           throw new TeacherCancelledError();
         }
         const status = error instanceof APIError ? error.status : undefined;
-        if ((status === 400 || status === 422) && this.modeIndex < MODE_LADDER.length - 1) {
-          // The endpoint rejected structured output or logprobs: step down once for the whole run, retry at once.
-          if (mode === this.mode) {
-            this.modeIndex += 1;
-          }
+        if ((status === 400 || status === 422) && modeIndex < MODE_LADDER.length - 1) {
+          // The endpoint may reject structured output or logprobs: this request steps down and is sent again at once.
+          modeIndex += 1;
           continue;
         }
         // The SDK wraps what our fetch refuses (http.ts) as a connection error: report the refusal itself.
         const cause = error instanceof APIConnectionError ? (error as { cause?: unknown }).cause : undefined;
         const refused = cause instanceof RedirectRefusedError || cause instanceof ResponseTooLargeError ? cause : undefined;
-        const message = `${this.endpoint.baseUrl}: ${describeError(refused ?? error, this.endpoint.apiKey)}`;
+        // Cut after the key is masked: a server's error text can be up to the response cap (1 MiB) long.
+        const message = `${this.endpoint.baseUrl}: ${clip(describeError(refused ?? explained(error), this.endpoint.apiKey), MAX_ERROR_CHARS)}`;
         if (status === 401 || status === 403 || status === 404 || refused instanceof RedirectRefusedError) {
           // A redirect elsewhere would meet every request: stop the run rather than send anything there.
-          throw new TeacherFatalError(message, status);
+          throw new TeacherFatalError(message + (status === undefined ? '' : FATAL_HINTS[status]), status);
         }
         const retryable =
           refused === undefined &&
           (status === undefined || status === 408 || status === 409 || status === 429 || status >= 500 ||
             error instanceof APIConnectionError);
         if (!retryable || attempt >= this.endpoint.maxRetries) {
-          throw new TeacherRequestError(message, status);
+          throw new TeacherRequestError(message, status, retryable);
         }
         attempt += 1;
         this.stats.retries += 1;
@@ -231,14 +261,45 @@ export class TeacherClient {
   }
 }
 
+/**
+ * The SDK's words for a failure, with what they leave out: a lost connection is only "Connection error." (the reset,
+ * the corrupt gzip stream or the refused port is in its causes), a body that is not JSON only the parser's message.
+ */
+function explained(error: unknown): unknown {
+  if (error instanceof APIConnectionError) {
+    const causes: string[] = [];
+    for (let cause = (error as { cause?: unknown }).cause; cause instanceof Error && causes.length < 3; cause = (cause as { cause?: unknown }).cause) {
+      causes.push(cause.message);
+    }
+    return causes.length > 0 ? new Error(`${error.message.replace(/\.$/, '')} (${causes.map(printable).join(': ')})`) : error;
+  }
+  if (error instanceof SyntaxError) {
+    return new Error(`the response body is not valid JSON (${error.message})`);
+  }
+  return error;
+}
+
 interface ChatChoice {
-  message: { content?: unknown; refusal?: unknown };
+  message: { content?: unknown; refusal?: unknown; tool_calls?: unknown };
   logprobs?: { content?: { token: string; logprob: number }[] | null } | null;
 }
 
 /** The first choice of a chat completion, or MalformedResponseError when the body is not shaped like one. */
-function chatChoice(completion: unknown): ChatChoice {
+function chatChoice(completion: unknown, redact: (text: string) => string): ChatChoice {
+  if (typeof completion === 'string') {
+    // The SDK hands over a body that is not JSON as text: a web page where the API was expected, most often.
+    const page = /^\s*</.test(completion) ? ' (a web page: is the base URL the API itself, usually ending in /v1?)' : '';
+    throw new MalformedResponseError(`the server answered with text, not JSON${page}: ${quote(completion.trim(), redact)}`);
+  }
   const choices = (completion as { choices?: unknown } | null)?.choices;
+  const error = (completion as { error?: unknown } | null)?.error;
+  if (!Array.isArray(choices) && error != null) {
+    // HTTP 200 with an error object (some proxies and servers report failures so): say what the server said.
+    const said = typeof error === 'string' ? error : (error as { message?: unknown }).message;
+    throw new MalformedResponseError(
+      `the server answered HTTP 200 with an error instead of a completion: ${typeof said === 'string' ? quote(said, redact) : describeShape(error)}`,
+    );
+  }
   if (typeof completion !== 'object' || completion === null || Array.isArray(completion) || !Array.isArray(choices)) {
     throw new MalformedResponseError(`the response is not a chat completion (no "choices" list): ${describeShape(completion)}`);
   }
@@ -247,12 +308,30 @@ function chatChoice(completion: unknown): ChatChoice {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) {
     throw new MalformedResponseError('the response is not a chat completion (its first choice has no message)');
   }
-  const { content, refusal } = message;
+  const { refusal } = message;
+  const content = textOfParts(message.content);
   if ((content != null && typeof content !== 'string') || (refusal != null && typeof refusal !== 'string')) {
     throw new MalformedResponseError('the response is not a chat completion (message content or refusal is not text)');
   }
   const logprobs = Array.isArray(choice?.logprobs?.content) ? choice.logprobs : null;
-  return { message, logprobs };
+  return { message: { ...message, content }, logprobs };
+}
+
+/**
+ * Content given as a list of parts (`[{"type": "text", "text": "Sports"}]`, as some servers and reasoning models
+ * answer, with `thinking` parts beside the text): the text parts joined. Anything else is returned as it is.
+ */
+function textOfParts(content: unknown): unknown {
+  if (!Array.isArray(content) || content.length === 0) return content;
+  const parts = content as { type?: unknown; text?: unknown }[];
+  if (!parts.every((part) => typeof part === 'object' && part !== null && typeof part.type === 'string')) return content;
+  const texts = parts.filter((part) => part.type === 'text');
+  return texts.every((part) => typeof part.text === 'string') ? texts.map((part) => part.text as string).join('') : content;
+}
+
+/** Server text for a message: the key masked before the text is cut, so that a cut cannot leave half a key readable. */
+function quote(text: string, redact: (text: string) => string): string {
+  return clip(printable(redact(text)));
 }
 
 function describeShape(value: unknown): string {

@@ -179,7 +179,7 @@ export function parseAnswer(
     return { kind: 'abstain', reason: 'empty', detail: 'the answer was empty' };
   }
   const trimmed = content.trim();
-  const fenced = /^```(?:json)?\s*([\s\S]*?)\s*```$/i.exec(trimmed);
+  const fenced = /^```(?:json|[\w-]*(?=\n))?\s*([\s\S]*?)\s*```$/i.exec(trimmed);
   const jsonText = fenced ? fenced[1] : trimmed;
   if (jsonText.startsWith('{')) {
     let parsed: unknown;
@@ -192,7 +192,7 @@ export function parseAnswer(
     if (typeof value !== 'string') {
       return { kind: 'abstain', reason: 'malformed', detail: `no string "label" field: ${clip(trimmed)}` };
     }
-    const label = lookup.get(normaliseLabel(value));
+    const label = unwrapLabel(value, lookup)?.label;
     if (label === undefined) {
       return { kind: 'abstain', reason: 'not-in-label-set', detail: `answered ${clip(JSON.stringify(value))}` };
     }
@@ -200,16 +200,64 @@ export function parseAnswer(
     const span = match ? { start: match.index + match[0].length - match[1].length - 1, end: match.index + match[0].length - 1 } : { start: 0, end: content.length };
     return { kind: 'label', label, span };
   }
-  const label = lookup.get(normaliseLabel(trimmed));
-  if (label === undefined) {
+  const found = unwrapLabel(content, lookup) ?? (fenced ? shifted(unwrapLabel(fenced[1], lookup), content.indexOf(fenced[1])) : undefined);
+  if (found === undefined) {
     return { kind: 'abstain', reason: 'not-in-label-set', detail: `answered ${clip(JSON.stringify(trimmed))}` };
   }
-  const start = content.indexOf(trimmed);
-  return { kind: 'label', label, span: { start, end: start + trimmed.length } };
+  return { kind: 'label', label: found.label, span: { start: found.start, end: found.end } };
 }
 
-function clip(text: string): string {
-  return text.length <= 120 ? text : `${text.slice(0, 120)}…`;
+function shifted<T extends { start: number; end: number }>(span: T | undefined, by: number): T | undefined {
+  return span === undefined ? undefined : { ...span, start: span.start + by, end: span.end + by };
+}
+
+/** Quotes and markdown a model puts around a bare answer, as [open, close]; longer marks first. */
+const ANSWER_WRAPPERS: readonly (readonly [string, string])[] = [
+  ['**', '**'],
+  ['__', '__'],
+  ['"', '"'],
+  ["'", "'"],
+  ['`', '`'],
+  ['*', '*'],
+  ['_', '_'],
+  ['\u201c', '\u201d'],
+  ['\u2018', '\u2019'],
+  ['\u00ab', '\u00bb'],
+];
+
+/**
+ * The label an answer spells, and where: the answer itself when it is a member of the set (after case and whitespace
+ * normalisation), else what is left once quotes, backticks or markdown emphasis around it and a final period are taken
+ * off (`"Sports"`, `**Sports**.`, a code fence). Plain-text models answer so, and an abstention would be cached, so
+ * the row would never get a label from this configuration. Nothing else is read into an answer: only a whole member
+ * of the set is accepted (an exact member first, so a label such as `U.S.` keeps its period), never a prefix or a label
+ * inside a sentence.
+ */
+export function unwrapLabel(text: string, lookup: ReadonlyMap<string, string>): { label: string; start: number; end: number } | undefined {
+  let start = 0;
+  let end = text.length;
+  for (let step = 0; step < 16; step += 1) {
+    while (start < end && /\s/.test(text[start])) start += 1;
+    while (end > start && /\s/.test(text[end - 1])) end -= 1;
+    const inner = text.slice(start, end);
+    const label = lookup.get(normaliseLabel(inner));
+    if (label !== undefined) return { label, start, end };
+    const wrapper = ANSWER_WRAPPERS.find(([open, close]) => inner.length > open.length + close.length && inner.startsWith(open) && inner.endsWith(close));
+    if (wrapper) {
+      start += wrapper[0].length;
+      end -= wrapper[1].length;
+    } else if (inner.endsWith('.') && !inner.endsWith('..')) {
+      end -= 1;
+    } else {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** A server's or model's text cut to a length a message can quote. */
+export function clip(text: string, limit = 120): string {
+  return text.length <= limit ? text : `${text.slice(0, limit)}…`;
 }
 
 export interface TokenLogprob {

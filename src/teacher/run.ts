@@ -10,6 +10,7 @@ import {
   TeacherCancelledError,
   TeacherClient,
   TeacherFatalError,
+  TeacherRequestError,
   type TeacherClientOptions,
   type TeacherPrompt,
 } from './client';
@@ -76,9 +77,14 @@ export interface LabelEstimate {
   completionTokens: number;
 }
 
-/** About four characters per token for English text, plus a few tokens of framing per chat message. */
+/**
+ * About four bytes of UTF-8 per token: four characters of English text, and close for CJK (three bytes a character,
+ * about one token per character or a little more). Counting characters instead estimated a Japanese or Chinese
+ * dataset at a quarter or less of what it is billed; scripts of two bytes a character (Cyrillic, Greek, Arabic) are
+ * estimated on the high side, which for a cost shown before paying is the safer error.
+ */
 export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / 4);
+  return Math.ceil(Buffer.byteLength(text, 'utf8') / 4);
 }
 
 export function estimateRun(plan: LabelPlan, prompt: TeacherPrompt, cache?: TeacherCache): LabelEstimate {
@@ -127,6 +133,16 @@ export interface LabelRunResult {
 
 const FAILURE_SAMPLES = 5;
 
+/**
+ * Texts in a row that may fail on transient errors (429, 5xx, timeouts, lost connections, each after every retry)
+ * before the run stops as if on a fatal error: a server that is down or overloaded for good would otherwise be asked
+ * (maxRetries + 1) times for every row, hours of backoff on a large dataset. At least twice the concurrency, because
+ * the requests in flight when the server goes down all fail together. An answer in between starts the count again.
+ */
+export function consecutiveFailuresToStop(maxConcurrency: number): number {
+  return Math.max(10, 2 * maxConcurrency);
+}
+
 /** A run's summary before any request: what the plan already knows (candidates and the rows it skipped). */
 export function startSummary(plan: LabelPlan): LabelRunSummary {
   return { ...emptySummary(), candidates: plan.candidates, skippedLabelled: plan.skippedLabelled, skippedNoText: plan.skippedNoText };
@@ -147,6 +163,8 @@ export async function runLabelling(plan: LabelPlan, options: LabelRunOptions): P
 
   let failed = 0;
   let failedRows = 0;
+  let failedInARow = 0;
+  const failuresToStop = consecutiveFailuresToStop(options.endpoint.maxConcurrency);
   let cacheWriteFailed = false;
   let answeredLive = 0;
   let labelledTexts = 0;
@@ -192,6 +210,7 @@ export async function runLabelling(plan: LabelPlan, options: LabelRunOptions): P
       async (text) => {
         try {
           const answer = await client.classify(text, stop.signal);
+          failedInARow = 0;
           remember(text, answer);
           answeredLive += 1;
           try {
@@ -221,6 +240,11 @@ export async function runLabelling(plan: LabelPlan, options: LabelRunOptions): P
             summary.failureSamples.push(message);
           }
           options.onFailure?.(text, message);
+          failedInARow = error instanceof TeacherRequestError && error.transient ? failedInARow + 1 : 0;
+          if (failedInARow >= failuresToStop && !summary.fatalError) {
+            summary.fatalError = `the last ${failedInARow} texts each failed after every retry; the endpoint seems down or overloaded (last error: ${message})`;
+            stop.abort();
+          }
         }
         report();
       },

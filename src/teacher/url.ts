@@ -12,10 +12,10 @@ export function normaliseBaseUrl(baseUrl: string, subject: string = TEACHER_BASE
   try {
     parsed = new URL(trimmed);
   } catch {
-    throw new Error(`${subject} '${trimmed}' is not a valid URL (expected e.g. http://localhost:11434/v1).`);
+    throw new Error(`${subject} '${withoutCredentials(trimmed)}' is not a valid URL (expected e.g. http://localhost:11434/v1).`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new Error(`${subject} '${trimmed}' must start with http:// or https://.`);
+    throw new Error(`${subject} '${withoutCredentials(trimmed)}' must start with http:// or https://.`);
   }
   if (parsed.username !== '' || parsed.password !== '') {
     // Shown without them: the message reaches the terminal and the log.
@@ -25,4 +25,13 @@ export function normaliseBaseUrl(baseUrl: string, subject: string = TEACHER_BASE
     );
   }
   return trimmed;
+}
+
+/**
+ * A URL as a message may show it when it could not be parsed: everything up to its last `@` after the scheme (a user
+ * name and password, `https://user:pass@host:99999`) masked. A host holds no `@`, so nothing but credentials (or, at
+ * worst, part of an odd path) is hidden.
+ */
+function withoutCredentials(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^]*@/i, (_match, scheme: string | undefined) => `${scheme ?? ''}***@`);
 }

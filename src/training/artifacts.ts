@@ -411,7 +411,8 @@ function removeCreatedFolders(folder: string, createdFrom: string | undefined): 
   }
 }
 
-function processIsAlive(pid: number): boolean {
+/** Whether a process with this id exists on this machine (EPERM: it does, owned by another user). */
+export function processIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

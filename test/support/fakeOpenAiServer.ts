@@ -39,6 +39,8 @@ export interface Reply {
   bytes?: Buffer;
   /** Send the headers at once, then the body one byte every `dripMs` milliseconds. */
   dripMs?: number;
+  /** Send the headers and this many bytes of the body, then cut the connection (a reset mid-body). */
+  cutAfterBytes?: number;
 }
 
 export type ChatHandler = (request: ChatRequest) => Reply | Promise<Reply>;
@@ -264,9 +266,16 @@ export async function startFakeOpenAi(initialHandler: ChatHandler, port = 0): Pr
             request.socket.destroy();
             return;
           }
-          if (reply.bytes || reply.dripMs) {
+          if (reply.bytes || reply.dripMs || reply.cutAfterBytes !== undefined) {
             const body = reply.bytes ?? Buffer.from(reply.raw ?? JSON.stringify(reply.json ?? {}));
             response.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...reply.headers });
+            if (reply.cutAfterBytes !== undefined) {
+              // Chunked, so the client cannot know the body is short until the connection goes.
+              response.write(body.subarray(0, reply.cutAfterBytes));
+              await new Promise((resolve) => setTimeout(resolve, 20));
+              request.socket.destroy();
+              return;
+            }
             if (!reply.dripMs) {
               response.end(body);
               return;

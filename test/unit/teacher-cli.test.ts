@@ -170,7 +170,8 @@ describe('peerkd label', () => {
       (request) => ({ status: 500, json: { error: { message: `upstream rejected ${String(request.headers.authorization)}` } } }),
       async (server) => {
         const run = io({ TEACHER_KEY: SECRET });
-        const code = await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--api-key-env', 'TEACHER_KEY', '--max-retries', '0'], run);
+        const code = await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--api-key-env', 'TEACHER_KEY', '--max-retries', '0', '--concurrency', '16'], run);
+        // (16 in flight: the run stops only after 32 texts in a row failed, so every one of the 24 is asked.)
         assert.equal(code, 1, 'a run in which requests failed does not exit 0');
         assert.match(run.stdout.text, /^Incomplete: 0 labelled, 0 abstained, 24 failed requests/m);
         assert.match(run.stderr.text, /24 requests failed: run the same command again to retry them/);
@@ -180,6 +181,13 @@ describe('peerkd label', () => {
         assert.ok(!run.stdout.text.includes(SECRET) && !run.stderr.text.includes(SECRET));
         assert.ok(!fs.existsSync(path.join(path.dirname(file), '.peerkd', 'teacher-cache')), 'failed requests are not cached');
         assert.ok(!fs.readFileSync(file, 'utf8').includes(SECRET));
+
+        // At the default concurrency the run stops after 16 failed texts in a row; its reason quotes the server, masked.
+        const stopped = io({ TEACHER_KEY: SECRET });
+        assert.equal(await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--api-key-env', 'TEACHER_KEY', '--max-retries', '0'], stopped), 1);
+        assert.match(stopped.stdout.text, /^Stopped: 0 labelled, 0 abstained, \d+ failed requests, \d+ rows not attempted/m);
+        assert.match(stopped.stdout.text, /^Stopped on: the last 16 texts each failed after every retry; .*upstream rejected Bearer \[redacted\]/m);
+        assert.ok(!stopped.stdout.text.includes(SECRET) && !stopped.stderr.text.includes(SECRET));
       },
     );
   });
