@@ -15,6 +15,7 @@ import {
   type TeacherPrompt,
 } from './client';
 import { runPool } from './pool';
+import { estimateTokens } from './tokens';
 import { buildMessages } from './prompt';
 import { describeError } from './redact';
 import { emptySummary, type FewShotExample, type LabelRunSummary, type TeacherAnswer, type TeacherEndpoint } from './types';
@@ -77,15 +78,7 @@ export interface LabelEstimate {
   completionTokens: number;
 }
 
-/**
- * About four bytes of UTF-8 per token: four characters of English text, and close for CJK (three bytes a character,
- * about one token per character or a little more). Counting characters instead estimated a Japanese or Chinese
- * dataset at a quarter or less of what it is billed; scripts of two bytes a character (Cyrillic, Greek, Arabic) are
- * estimated on the high side, which for a cost shown before paying is the safer error.
- */
-export function estimateTokens(text: string): number {
-  return Math.ceil(Buffer.byteLength(text, 'utf8') / 4);
-}
+export { estimateTokens };
 
 export function estimateRun(plan: LabelPlan, prompt: TeacherPrompt, cache?: TeacherCache): LabelEstimate {
   const uncached = plan.texts.filter((text) => !cache?.get(text));

@@ -469,3 +469,11 @@ test('endpoint: a request refused for a text too long for the model names that t
     new RegExp(`rejected the request \\(HTTP 400: This model's maximum context length is 8192 tokens.*\\); the longest of its 16 text\\(s\\) has ${long.length.toLocaleString('en-US')} characters: ${JSON.stringify(`${long.slice(0, 60)}…`)}$`),
   );
 });
+
+test('the embedding cost estimate counts UTF-8 bytes as the teacher estimate does: CJK text is not estimated at a quarter', () => {
+  assert.equal(estimateEmbeddingTokens(['abcdefgh']), 2);
+  // 230 CJK characters are 690 bytes of UTF-8: about 173 tokens, not 58 (characters / 4).
+  const cjk = '日本語のテキスト'.repeat(29).slice(0, 230);
+  assert.equal(estimateEmbeddingTokens([cjk]), Math.ceil(Buffer.byteLength(cjk, 'utf8') / 4));
+  assert.ok(estimateEmbeddingTokens([cjk]) > 170);
+});

@@ -15,6 +15,7 @@ import { runPool } from '../../teacher/pool';
 import { describeError, redactSecret } from '../../teacher/redact';
 import { DEFAULT_TEACHER_SETTINGS } from '../../teacher/settings';
 import { DEFAULT_BACKOFF } from '../../teacher/types';
+import { UTF8_BYTES_PER_TOKEN } from '../../teacher/tokens';
 import { normaliseBaseUrl } from '../../teacher/url';
 
 /**
@@ -44,8 +45,6 @@ export const INPUTS_PER_REQUEST = 32;
 export const MAX_EMBEDDING_DIMS = 4096;
 /** Bytes one value may take in a JSON answer (`-0.012345678901234567,` plus spacing). */
 const BYTES_PER_JSON_VALUE = 24;
-/** Characters per token of the cost estimate (OpenAI's rule of thumb for English). */
-export const CHARS_PER_TOKEN = 4;
 const PROBE_TEXT = 'PeerKD dimension probe';
 
 /**
@@ -79,11 +78,11 @@ export function parseEndpointVersion(version: string): { baseUrl: string; model:
   return match ? { baseUrl: match[1], model: match[2], dims: Number(match[3]) } : undefined;
 }
 
-/** Tokens the texts will be billed for, roughly: characters / 4. */
+/** Tokens the texts will be billed for, roughly (teacher/tokens.ts: UTF-8 bytes / 4, as the teacher's estimate). */
 export function estimateEmbeddingTokens(texts: readonly string[]): number {
-  let characters = 0;
-  for (const text of texts) characters += text.length;
-  return Math.ceil(characters / CHARS_PER_TOKEN);
+  let bytes = 0;
+  for (const text of texts) bytes += Buffer.byteLength(text, 'utf8');
+  return Math.ceil(bytes / UTF8_BYTES_PER_TOKEN);
 }
 
 /** One line for the log, the CLI and the editor's confirmation, before anything is sent; a text on several rows is sent once (encodeTexts). */
@@ -94,7 +93,7 @@ export function formatEmbeddingEstimate(rows: readonly string[], baseUrl: string
   return (
     `encoder endpoint: ${texts.length} text(s) to embed with ${model} at ${baseUrl}` +
     ' (texts already in the cache are not sent again)' +
-    `: about ${tokens.toLocaleString('en-US')} tokens (${CHARS_PER_TOKEN} characters a token) in ${requests} request(s)`
+    `: about ${tokens.toLocaleString('en-US')} tokens (${UTF8_BYTES_PER_TOKEN} bytes of UTF-8 a token) in ${requests} request(s)`
   );
 }
 
