@@ -14,6 +14,7 @@ import { ENCODER_CHOICES_TEXT, type BackendPreference, type DistillOptions } fro
 import { encoderOption, labelsOption, UsageError, type CliCommand } from './command';
 import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
 import { endpointSettings, formatEmbeddingEstimate, withEncoderApiKey } from '../training/encoders/endpoint';
+import { plainHttpKeyWarning } from '../teacher/url';
 import { readDatasetFile } from '../dataset';
 import { createProgressRenderer, formatDuration } from './progress';
 import { Terminal, type TextOutput } from './terminal';
@@ -212,6 +213,8 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
           const endpoint = endpointSettings(flags.settings);
           options.encoderEndpoint = flags.settings ?? { baseUrl: endpoint.baseUrl, model: endpoint.model };
           if (!flags.apiKey) err.line(`No API key in $${flags.apiKeyEnv}: the endpoint encoder sends none (fine for local servers such as Ollama or vLLM).`);
+          const plainHttp = plainHttpKeyWarning(endpoint.baseUrl, flags.apiKey);
+          if (plainHttp) err.line(`warning: ${plainHttp}.`);
           // Before anything is sent: what the run may cost (an upper bound; cached texts are not sent again).
           const texts = (await readDatasetFile(datasetPath, fields)).rows.flatMap((row) => (row.text !== null && row.text.trim() ? [row.text] : []));
           err.line(formatEmbeddingEstimate(texts, endpoint.baseUrl, endpoint.model));

@@ -21,6 +21,7 @@ import {
   runOutcome,
 } from '../teacher/job';
 import { redactSecret } from '../teacher/redact';
+import { plainHttpKeyWarning } from '../teacher/url';
 import { DEFAULT_TEACHER_SETTINGS, MAX_REQUEST_TIMEOUT_MS } from '../teacher/settings';
 import { estimateRun, runLabelling, type LabelProgress, type LabelRunResult } from '../teacher/run';
 import type { BackoffOptions, TeacherEndpoint } from '../teacher/types';
@@ -197,6 +198,8 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     const cache = TeacherCache.open(cacheDir, endpoint.baseUrl, endpoint.model, job.prompt, { secret: apiKey });
     reportList(cache.describeProblems(), 'answer cache lines are not valid answers');
     if (!apiKey) say(`No API key in $${apiKeyEnv}: sending none (fine for local servers such as Ollama or vLLM).`);
+    const plainHttp = plainHttpKeyWarning(endpoint.baseUrl, apiKey);
+    if (plainHttp) say(`warning: ${plainHttp}.`);
     say(`Labels (${job.labelSource}): ${job.prompt.labels.join(', ')}; ${job.prompt.fewShot.length} few-shot examples.`);
     say(formatEstimate(estimateRun(job.plan, job.prompt, cache), endpoint.model));
 

@@ -7,7 +7,7 @@ import { showErrorMessage, showInformationMessage, showWarningMessage } from '..
 import { parseDatasetText } from '../dataset/index';
 import type { PeerKdSettings } from '../editor/settings';
 import type { Services } from '../editor/services';
-import { normaliseBaseUrl } from '../teacher/url';
+import { normaliseBaseUrl, plainHttpKeyWarning } from '../teacher/url';
 import { formatEmbeddingEstimate } from '../training/encoders/endpoint';
 import type { EndpointEncoderSettings } from '../training/types';
 import { isLocalEndpoint, readTeacherApiKey } from './setTeacherApiKey';
@@ -40,6 +40,11 @@ export async function prepareEndpointEncoder(services: Services, name: string, s
       if (!(await vscode.commands.executeCommand<boolean>('peerkd.setTeacherApiKey', baseUrl))) return undefined;
       apiKey = await readTeacherApiKey(services, baseUrl);
     }
+  }
+  const plainHttp = plainHttpKeyWarning(baseUrl, apiKey);
+  if (plainHttp) {
+    services.log.warn(`Endpoint encoder: ${plainHttp}`);
+    void showWarningMessage(`PeerKD: ${plainHttp}.`);
   }
   const texts = parseDatasetText(datasetText, settings.fields).rows.flatMap((row) => (row.text !== null && row.text.trim() ? [row.text] : []));
   const estimate = formatEmbeddingEstimate(texts, baseUrl, model);

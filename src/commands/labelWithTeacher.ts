@@ -8,6 +8,7 @@ import { labelListProblem, parseDatasetText } from '../dataset/index';
 import type { Services } from '../editor/services';
 import { readSettings } from '../editor/settings';
 import { redactSecret } from '../teacher/redact';
+import { plainHttpKeyWarning } from '../teacher/url';
 import type { LabelRunSummary } from '../teacher/types';
 import { isLocalEndpoint, readTeacherApiKey } from './setTeacherApiKey';
 
@@ -127,6 +128,12 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: RunHolds
       apiKey = await readTeacherApiKey(services, baseUrl);
       used.apiKey = apiKey;
     }
+  }
+
+  const plainHttp = plainHttpKeyWarning(baseUrl, apiKey);
+  if (plainHttp) {
+    services.log.warn(`Teacher: ${plainHttp}`);
+    void showWarningMessage(`PeerKD: ${plainHttp}.`);
   }
 
   const cacheDir = job.defaultCacheDir(cacheRoot(services, uri));

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { showErrorMessage, showInformationMessage } from '../editor/messages';
 import type { Services } from '../editor/services';
 import { readSettings } from '../editor/settings';
-import { normaliseBaseUrl } from '../teacher/url';
+import { isLoopbackHost, normaliseBaseUrl } from '../teacher/url';
 
 /**
  * Keys are stored per base URL, so that a key set for one endpoint is never sent to another one (for example to a
@@ -16,7 +16,7 @@ export function teacherApiKeySecret(baseUrl: string): string {
 export function isLocalEndpoint(baseUrl: string): boolean {
   try {
     const host = new URL(baseUrl).hostname;
-    return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host.endsWith('.local');
+    return isLoopbackHost(host) || host.endsWith('.local');
   } catch {
     return false;
   }

@@ -35,3 +35,26 @@ export function normaliseBaseUrl(baseUrl: string, subject: string = TEACHER_BASE
 function withoutCredentials(text: string): string {
   return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^]*@/i, (_match, scheme: string | undefined) => `${scheme ?? ''}***@`);
 }
+
+/** A host that is this machine: localhost, 127.x.x.x or ::1 (brackets allowed). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/**
+ * The warning for an API key about to go over plain http to another machine (anyone on the network path can read
+ * it), or undefined: no key, https, or this machine. Said once before a run starts (CLI and editor), never refused:
+ * a server on the local network may have no TLS.
+ */
+export function plainHttpKeyWarning(baseUrl: string, apiKey: string | undefined): string | undefined {
+  if (!apiKey) return undefined;
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' || isLoopbackHost(url.hostname)) return undefined;
+  return `the API key goes to ${url.host} over plain http, readable on the way: use https:// if the server offers it`;
+}

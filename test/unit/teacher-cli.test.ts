@@ -349,3 +349,24 @@ describe('peerkd label', () => {
     );
   });
 });
+
+describe('peerkd label: an API key over plain http to another machine', () => {
+  it('is warned about before anything is sent (https and this machine are not), and never printed', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-label-http-'));
+    tempDirs.push(dir);
+    const file = path.join(dir, 'done.jsonl');
+    // Every row already labelled: the run sends nothing, whatever the base URL.
+    fs.writeFileSync(file, '{"text": "a b", "teacher_label": "World"}\n{"text": "c d", "teacher_label": "Sports"}\n');
+    const run = async (baseUrl: string, env: NodeJS.ProcessEnv) => {
+      const capture = io(env);
+      assert.equal(await runLabelCommand([file, '--base-url', baseUrl, '--model', 'm', ...LABEL_FLAGS], capture), 0, capture.stderr.text);
+      return capture.stderr.text;
+    };
+    const remote = await run('http://teacher.example:8000/v1', { OPENAI_API_KEY: SECRET });
+    assert.match(remote, /warning: the API key goes to teacher\.example:8000 over plain http, readable on the way: use https:\/\/ if the server offers it\./);
+    assert.ok(!remote.includes(SECRET));
+    assert.doesNotMatch(await run('https://teacher.example/v1', { OPENAI_API_KEY: SECRET }), /plain http/);
+    assert.doesNotMatch(await run('http://127.0.0.1:9/v1', { OPENAI_API_KEY: SECRET }), /plain http/);
+    assert.doesNotMatch(await run('http://teacher.example:8000/v1', {}), /plain http/, 'no key, nothing to warn about');
+  });
+});

@@ -743,3 +743,14 @@ describe('teacher client hardening (issue 8)', () => {
   });
 });
 
+
+it('isLoopbackHost and plainHttpKeyWarning: this machine in every spelling; a key over http elsewhere is named', async () => {
+  const { isLoopbackHost, plainHttpKeyWarning } = await import('../../src/teacher/url');
+  for (const host of ['localhost', 'LOCALHOST', '127.0.0.1', '127.1.2.3', '::1', '[::1]']) assert.ok(isLoopbackHost(host), host);
+  for (const host of ['127.example.com', 'localhost.example', '10.0.0.1', '::2', 'example.com']) assert.ok(!isLoopbackHost(host), host);
+  assert.match(plainHttpKeyWarning('http://10.0.0.5:11434/v1', 'k')!, /goes to 10\.0\.0\.5:11434 over plain http/);
+  assert.equal(plainHttpKeyWarning('http://[::1]:8000/v1', 'k'), undefined);
+  assert.equal(plainHttpKeyWarning('https://api.openai.com/v1', 'k'), undefined);
+  assert.equal(plainHttpKeyWarning('http://10.0.0.5/v1', undefined), undefined);
+  assert.equal(plainHttpKeyWarning('not a url', 'k'), undefined);
+});

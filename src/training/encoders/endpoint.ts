@@ -16,7 +16,7 @@ import { describeError, redactSecret } from '../../teacher/redact';
 import { DEFAULT_TEACHER_SETTINGS } from '../../teacher/settings';
 import { DEFAULT_BACKOFF } from '../../teacher/types';
 import { UTF8_BYTES_PER_TOKEN } from '../../teacher/tokens';
-import { normaliseBaseUrl } from '../../teacher/url';
+import { isLoopbackHost, normaliseBaseUrl } from '../../teacher/url';
 
 /**
  * The environment variable through which a host hands the API key to the training child process (client.ts forks it
@@ -253,8 +253,7 @@ function mayReopenUnnamed(baseUrl: string): boolean {
   } catch {
     return false;
   }
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)) return true;
+  if (isLoopbackHost(url.hostname)) return true;
   return url.origin === new URL(DEFAULT_TEACHER_SETTINGS.baseUrl).origin;
 }
 
