@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { encoderOption, UsageError, type CliCommand } from './command';
+import { runCommand } from './distill';
 import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
 import { endpointSettings } from '../training/encoders/endpoint';
 import { EMBEDDING_CACHE_DIR_NAME } from '../training/embeddingCache';
@@ -959,139 +960,147 @@ function replaceBetweenMarkers(file: string, content: string): void {
 export const benchCommand: CliCommand = {
   name: 'bench',
   summary: 'Benchmark PeerKD against its baselines on a dataset with gold labels',
-  async run(argv: string[]): Promise<number> {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        human: { type: 'string', default: '50' },
-        seeds: { type: 'string', default: '0,1,2,3,4' },
-        settings: { type: 'string' },
-        'main-only': { type: 'boolean', default: false },
-        invariance: { type: 'boolean', default: false },
-        'review-loop': { type: 'boolean', default: false },
-        folds: { type: 'string', default: '2' },
-        stages: { type: 'string', default: '2' },
-        backend: { type: 'string', default: 'auto' },
-        encoder: { type: 'string', default: DEFAULT_DISTILL_OPTIONS.encoder },
-        'encoder-keep': { type: 'string', default: 'if-better' },
-        'label-smoothing': { type: 'string' },
-        'final-weighting': { type: 'string' },
-        ...ENCODER_ENDPOINT_OPTIONS,
-        'embedding-cache': { type: 'string' },
-        limit: { type: 'string' },
-        'test-limit': { type: 'string' },
-        ablations: { type: 'boolean', default: false },
-        json: { type: 'string' },
-        docs: { type: 'string' },
-        'teacher-accuracy': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-    if (values.help) {
-      new Terminal(process.stdout).lines(HELP.replace(/\n$/, '').split('\n'));
-      return 0;
-    }
-    if (positionals.length !== 1) throw new UsageError(`expected one DATA_DIR, got ${positionals.length}\n\n${HELP}`);
-    const integer = (name: string, text: string | undefined, min: number) => {
-      const value = Number(text);
-      if (!Number.isInteger(value) || value < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${text}'`);
-      return value;
-    };
-    const dir = positionals[0];
-    const humanCount = integer('human', values.human, 0);
-    const seeds = values.seeds.split(',').map((text) => integer('seeds', text.trim(), 0));
-    const dataTrain = benchRows(path.join(dir, 'train.jsonl'), true);
-    let test = benchRows(path.join(dir, 'test.jsonl'), false);
-    const limited = values.limit !== undefined ? dataTrain.slice(0, integer('limit', values.limit, 10)) : dataTrain;
-    if (values['test-limit'] !== undefined) test = test.slice(0, integer('test-limit', values['test-limit'], 1));
-    checkBenchLabels(limited, test, path.join(dir, 'train.jsonl'), path.join(dir, 'test.jsonl'), values.limit !== undefined);
-    const settingNames = (values.settings ?? (values['teacher-accuracy'] !== undefined ? `hardest:${values['teacher-accuracy']}` : 'data')).split(',').map((name) => name.trim());
-    // Every setting is checked before the first one runs, so that a typo in the last is not found after the others.
-    const settingSpecs = settingNames.map((name) => {
-      if (name === 'data') return { name, kind: 'data', accuracy: 1 } as const;
-      const match = /^(hardest|llm|confuse):(.+)$/.exec(name);
-      const accuracy = Number(match?.[2]);
-      if (!match || !(accuracy > 0 && accuracy <= 1)) {
-        throw new UsageError(`--settings: '${name}' is not data, hardest:A, llm:A or confuse:A with A in (0, 1]`);
-      }
-      return { name, kind: match[1] as 'hardest' | 'llm' | 'confuse', accuracy };
-    });
-    const settingTrain = async ({ kind, accuracy }: (typeof settingSpecs)[number]): Promise<BenchRow[]> => {
-      if (kind === 'data') return limited;
-      if (kind === 'confuse') return simulateConfusedTeacher(limited, accuracy);
-      return kind === 'hardest' ? simulateStrongTeacher(limited, accuracy) : simulateLlmTeacher(limited, accuracy);
-    };
-    const keepEncoder = values['encoder-keep'];
-    const embeddingCache = values['embedding-cache'] !== undefined ? path.resolve(values['embedding-cache']) : undefined;
-    if (keepEncoder !== 'if-better' && keepEncoder !== 'always') throw new UsageError(`--encoder-keep must be if-better or always, got '${keepEncoder}'`);
-    const smoothingText = values['label-smoothing'];
-    const labelSmoothing = smoothingText === undefined ? DEFAULT_STUDENT_SMOOTHING : Number(smoothingText);
-    if (smoothingText !== undefined && !(smoothingText.trim() !== '' && labelSmoothing >= 0 && labelSmoothing < 1)) {
-      throw new UsageError(`--label-smoothing must be a number in [0, 1), got '${smoothingText}'`);
-    }
-    const weightingText = values['final-weighting'];
-    const finalWeighting = weightingText === undefined ? DEFAULT_TUNING.finalWeighting : Number(weightingText);
-    if (weightingText !== undefined && !(weightingText.trim() !== '' && finalWeighting >= 0 && Number.isFinite(finalWeighting))) {
-      throw new UsageError(`--final-weighting must be a finite number ≥ 0, got '${weightingText}'`);
-    }
-    const base: DistillOptions = {
-      folds: integer('folds', values.folds, 2),
-      stages: integer('stages', values.stages, 1),
-      seed: 0,
-      backend: values.backend as BackendPreference,
-      finalTargets: 'auto',
-      student: 'fasttext',
-      encoder: encoderOption(values.encoder, DEFAULT_DISTILL_OPTIONS.encoder ?? 'none'),
-    };
-    // The endpoint encoder: its server in the options, its key from the environment, its vectors cached in DATA_DIR
-    // (the seeds and variants embed the same texts once).
-    const flags = encoderEndpointFromFlags(values, process.env);
-    const encoders: EncoderEnvironment = { cacheDir: embeddingCache ?? path.join(dir, EMBEDDING_CACHE_DIR_NAME), apiKey: flags.apiKey };
-    if (base.encoder === 'endpoint') {
-      const endpoint = endpointSettings(flags.settings);
-      base.encoderEndpoint = flags.settings ?? { baseUrl: endpoint.baseUrl, model: endpoint.model };
-      encoders.endpoint = base.encoderEndpoint;
-    }
-    const variants: Variant[] = values['main-only']
-      ? [{ name: MAIN, options: {}, tuning: {} }]
-      : [
-          { name: 'naive PA-KD (K=2, hard)', options: { folds: 2, stages: 1, finalTargets: 'hard' }, tuning: { advice: 'naive' } },
-          { name: MAIN, options: {}, tuning: {} },
-          { name: 'PeerKD without the do-no-harm guard', options: {}, tuning: { changeGuard: 'off' } },
-          { name: 'PeerKD without label smoothing', options: {}, tuning: { student: { ...DEFAULT_TUNING.student, labelSmoothing: 0 } } },
-          { name: 'PeerKD without weighting the final student', options: {}, tuning: { finalWeighting: 0 } },
-        ];
-    if (values.ablations) {
-      variants.push(
-        { name: 'PeerKD K=5', options: { folds: 5 }, tuning: {} },
-        { name: 'PeerKD hard final targets', options: { finalTargets: 'hard' }, tuning: {} },
-        { name: 'PeerKD 1 stage', options: { stages: 1 }, tuning: {} },
-        { name: 'PeerKD 3 stages', options: { stages: 3 }, tuning: {} },
-      );
-    }
-    const err = new Terminal(process.stderr);
-    const log = (line: string) => err.line(line);
-    const command = `peerkd bench ${argv.join(' ')}`;
-    const settings: SettingFigures[] = [];
-    for (const spec of settingSpecs) {
-      const { name } = spec;
-      const train = await settingTrain(spec);
-      const labels = [...new Set(train.map((row) => row.gold).concat(train.flatMap((row) => (row.teacher ? [row.teacher] : []))))].sort();
-      log(`bench ${name}: ${train.length} train rows, ${test.length} test rows, labels ${labels.join(', ')}, ${humanCount} human rows, seeds ${seeds.join(',')}`);
-      const results: SeedFigures[] = [];
-      for (const seed of seeds) {
-        results.push(await benchmarkSeed(train, test, labels, seed, humanCount, base, variants, log, values.invariance && settings.length === 0, values['review-loop'], { keepEncoder, finalWeighting, student: { ...DEFAULT_TUNING.student, labelSmoothing } }, encoders));
-      }
-      settings.push({ name, results });
-    }
-    const tables = settings
-      .map((setting) => [markdownTables(setting, command, values.limit === undefined), ...(values['review-loop'] ? [reviewLoopTable(setting, values.limit === undefined)] : [])].join('\n\n'))
-      .join('\n\n');
-    new Terminal(process.stdout).lines(tables.split('\n'));
-    if (values.json) mkdirSync(path.dirname(values.json), { recursive: true });
-    if (values.json) writeFileSync(values.json, JSON.stringify({ command, settings }, null, 2) + '\n');
-    if (values.docs) replaceBetweenMarkers(values.docs, tables);
-    return 0;
-  },
+  // As every command: a usage error prints the help and exits 2, any other error is one line, exit 1.
+  run: (argv) => runCommand('bench', HELP, { stdout: process.stdout, stderr: process.stderr }, () => runBench(argv)),
 };
+
+/** The human rows a seed gets, as the log says it: --human is capped at the train rows (every row human). */
+function humanRowsShown(asked: number, rows: number): string {
+  return asked > rows ? `${rows} human rows (--human ${asked} is more than the ${rows} train rows: every row is human)` : `${asked} human rows`;
+}
+
+async function runBench(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      human: { type: 'string', default: '50' },
+      seeds: { type: 'string', default: '0,1,2,3,4' },
+      settings: { type: 'string' },
+      'main-only': { type: 'boolean', default: false },
+      invariance: { type: 'boolean', default: false },
+      'review-loop': { type: 'boolean', default: false },
+      folds: { type: 'string', default: '2' },
+      stages: { type: 'string', default: '2' },
+      backend: { type: 'string', default: 'auto' },
+      encoder: { type: 'string', default: DEFAULT_DISTILL_OPTIONS.encoder },
+      'encoder-keep': { type: 'string', default: 'if-better' },
+      'label-smoothing': { type: 'string' },
+      'final-weighting': { type: 'string' },
+      ...ENCODER_ENDPOINT_OPTIONS,
+      'embedding-cache': { type: 'string' },
+      limit: { type: 'string' },
+      'test-limit': { type: 'string' },
+      ablations: { type: 'boolean', default: false },
+      json: { type: 'string' },
+      docs: { type: 'string' },
+      'teacher-accuracy': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    new Terminal(process.stdout).lines(HELP.replace(/\n$/, '').split('\n'));
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(`expected one DATA_DIR, got ${positionals.length}`);
+  const integer = (name: string, text: string | undefined, min: number) => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${text}'`);
+    return value;
+  };
+  const dir = positionals[0];
+  const humanCount = integer('human', values.human, 0);
+  const seeds = values.seeds.split(',').map((text) => integer('seeds', text.trim(), 0));
+  const dataTrain = benchRows(path.join(dir, 'train.jsonl'), true);
+  let test = benchRows(path.join(dir, 'test.jsonl'), false);
+  const limited = values.limit !== undefined ? dataTrain.slice(0, integer('limit', values.limit, 10)) : dataTrain;
+  if (values['test-limit'] !== undefined) test = test.slice(0, integer('test-limit', values['test-limit'], 1));
+  checkBenchLabels(limited, test, path.join(dir, 'train.jsonl'), path.join(dir, 'test.jsonl'), values.limit !== undefined);
+  const settingNames = (values.settings ?? (values['teacher-accuracy'] !== undefined ? `hardest:${values['teacher-accuracy']}` : 'data')).split(',').map((name) => name.trim());
+  // Every setting is checked before the first one runs, so that a typo in the last is not found after the others.
+  const settingSpecs = settingNames.map((name) => {
+    if (name === 'data') return { name, kind: 'data', accuracy: 1 } as const;
+    const match = /^(hardest|llm|confuse):(.+)$/.exec(name);
+    const accuracy = Number(match?.[2]);
+    if (!match || !(accuracy > 0 && accuracy <= 1)) {
+      throw new UsageError(`--settings: '${name}' is not data, hardest:A, llm:A or confuse:A with A in (0, 1]`);
+    }
+    return { name, kind: match[1] as 'hardest' | 'llm' | 'confuse', accuracy };
+  });
+  const settingTrain = async ({ kind, accuracy }: (typeof settingSpecs)[number]): Promise<BenchRow[]> => {
+    if (kind === 'data') return limited;
+    if (kind === 'confuse') return simulateConfusedTeacher(limited, accuracy);
+    return kind === 'hardest' ? simulateStrongTeacher(limited, accuracy) : simulateLlmTeacher(limited, accuracy);
+  };
+  const keepEncoder = values['encoder-keep'];
+  const embeddingCache = values['embedding-cache'] !== undefined ? path.resolve(values['embedding-cache']) : undefined;
+  if (keepEncoder !== 'if-better' && keepEncoder !== 'always') throw new UsageError(`--encoder-keep must be if-better or always, got '${keepEncoder}'`);
+  const smoothingText = values['label-smoothing'];
+  const labelSmoothing = smoothingText === undefined ? DEFAULT_STUDENT_SMOOTHING : Number(smoothingText);
+  if (smoothingText !== undefined && !(smoothingText.trim() !== '' && labelSmoothing >= 0 && labelSmoothing < 1)) {
+    throw new UsageError(`--label-smoothing must be a number in [0, 1), got '${smoothingText}'`);
+  }
+  const weightingText = values['final-weighting'];
+  const finalWeighting = weightingText === undefined ? DEFAULT_TUNING.finalWeighting : Number(weightingText);
+  if (weightingText !== undefined && !(weightingText.trim() !== '' && finalWeighting >= 0 && Number.isFinite(finalWeighting))) {
+    throw new UsageError(`--final-weighting must be a finite number ≥ 0, got '${weightingText}'`);
+  }
+  const base: DistillOptions = {
+    folds: integer('folds', values.folds, 2),
+    stages: integer('stages', values.stages, 1),
+    seed: 0,
+    backend: values.backend as BackendPreference,
+    finalTargets: 'auto',
+    student: 'fasttext',
+    encoder: encoderOption(values.encoder, DEFAULT_DISTILL_OPTIONS.encoder ?? 'none'),
+  };
+  // The endpoint encoder: its server in the options, its key from the environment, its vectors cached in DATA_DIR
+  // (the seeds and variants embed the same texts once).
+  const flags = encoderEndpointFromFlags(values, process.env);
+  const encoders: EncoderEnvironment = { cacheDir: embeddingCache ?? path.join(dir, EMBEDDING_CACHE_DIR_NAME), apiKey: flags.apiKey };
+  if (base.encoder === 'endpoint') {
+    const endpoint = endpointSettings(flags.settings);
+    base.encoderEndpoint = flags.settings ?? { baseUrl: endpoint.baseUrl, model: endpoint.model };
+    encoders.endpoint = base.encoderEndpoint;
+  }
+  const variants: Variant[] = values['main-only']
+    ? [{ name: MAIN, options: {}, tuning: {} }]
+    : [
+        { name: 'naive PA-KD (K=2, hard)', options: { folds: 2, stages: 1, finalTargets: 'hard' }, tuning: { advice: 'naive' } },
+        { name: MAIN, options: {}, tuning: {} },
+        { name: 'PeerKD without the do-no-harm guard', options: {}, tuning: { changeGuard: 'off' } },
+        { name: 'PeerKD without label smoothing', options: {}, tuning: { student: { ...DEFAULT_TUNING.student, labelSmoothing: 0 } } },
+        { name: 'PeerKD without weighting the final student', options: {}, tuning: { finalWeighting: 0 } },
+      ];
+  if (values.ablations) {
+    variants.push(
+      { name: 'PeerKD K=5', options: { folds: 5 }, tuning: {} },
+      { name: 'PeerKD hard final targets', options: { finalTargets: 'hard' }, tuning: {} },
+      { name: 'PeerKD 1 stage', options: { stages: 1 }, tuning: {} },
+      { name: 'PeerKD 3 stages', options: { stages: 3 }, tuning: {} },
+    );
+  }
+  const err = new Terminal(process.stderr);
+  const log = (line: string) => err.line(line);
+  const command = `peerkd bench ${argv.join(' ')}`;
+  const settings: SettingFigures[] = [];
+  for (const spec of settingSpecs) {
+    const { name } = spec;
+    const train = await settingTrain(spec);
+    const labels = [...new Set(train.map((row) => row.gold).concat(train.flatMap((row) => (row.teacher ? [row.teacher] : []))))].sort();
+    log(`bench ${name}: ${train.length} train rows, ${test.length} test rows, labels ${labels.join(', ')}, ${humanRowsShown(humanCount, train.length)}, seeds ${seeds.join(',')}`);
+    const results: SeedFigures[] = [];
+    for (const seed of seeds) {
+      results.push(await benchmarkSeed(train, test, labels, seed, humanCount, base, variants, log, values.invariance && settings.length === 0, values['review-loop'], { keepEncoder, finalWeighting, student: { ...DEFAULT_TUNING.student, labelSmoothing } }, encoders));
+    }
+    settings.push({ name, results });
+  }
+  const tables = settings
+    .map((setting) => [markdownTables(setting, command, values.limit === undefined), ...(values['review-loop'] ? [reviewLoopTable(setting, values.limit === undefined)] : [])].join('\n\n'))
+    .join('\n\n');
+  new Terminal(process.stdout).lines(tables.split('\n'));
+  if (values.json) mkdirSync(path.dirname(values.json), { recursive: true });
+  if (values.json) writeFileSync(values.json, JSON.stringify({ command, settings }, null, 2) + '\n');
+  if (values.docs) replaceBetweenMarkers(values.docs, tables);
+  return 0;
+}

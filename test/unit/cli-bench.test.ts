@@ -128,6 +128,9 @@ test('peerkd bench checks every --settings entry before running the first, and l
     const bad = value.split(',')[1];
     assert.match(stderr, new RegExp(`--settings: '${bad.replace('.', '\\.')}' is not data, hardest:A, llm:A or confuse:A with A in \\(0, 1\\]`), stderr);
     assert.doesNotMatch(stderr, /bench data:/, `${value}: the valid first setting must not run before the typo is found`);
+    // A usage error, as in every command: the help follows, exit code 2.
+    assert.equal(code, 2, value);
+    assert.match(stderr, /^peerkd bench: --settings: .*\n\nUsage: peerkd bench DATA_DIR \[options\]/, stderr);
   }
   const { code, stdout } = await runCli(['bench', '--help']);
   assert.equal(code, 0);

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { isLoopbackHost, plainHttpKeyWarning } from '../../src/teacher/url';
 import { applyRowEditsToFile, parseDatasetText, readDatasetFile } from '../../src/dataset';
 import { DEFAULT_FIELDS, type DatasetRow } from '../../src/dataset/types';
 import { teacherEdits, replacedLines } from '../../src/teacher/apply';
@@ -744,8 +745,7 @@ describe('teacher client hardening (issue 8)', () => {
 });
 
 
-it('isLoopbackHost and plainHttpKeyWarning: this machine in every spelling; a key over http elsewhere is named', async () => {
-  const { isLoopbackHost, plainHttpKeyWarning } = await import('../../src/teacher/url');
+it('isLoopbackHost and plainHttpKeyWarning: this machine in every spelling; a key over http elsewhere is named', () => {
   for (const host of ['localhost', 'LOCALHOST', '127.0.0.1', '127.1.2.3', '::1', '[::1]']) assert.ok(isLoopbackHost(host), host);
   for (const host of ['127.example.com', 'localhost.example', '10.0.0.1', '::2', 'example.com']) assert.ok(!isLoopbackHost(host), host);
   assert.match(plainHttpKeyWarning('http://10.0.0.5:11434/v1', 'k')!, /goes to 10\.0\.0\.5:11434 over plain http/);
