@@ -664,14 +664,19 @@ export function calibrate(input: CalibrationInput, options: Partial<CalibrateOpt
   const rows = teacher.length;
   const humanRows: number[] = [];
   for (let i = 0; i < rows; i++) if (isSampleLabel(input, i)) humanRows.push(i);
-  const humanPairs = humanRows.filter((row) => teacher[row] >= 0);
+  // Rows whose teacher label the peers cannot judge keep it (below); the do-no-harm test leaves them out. So do the
+  // calibration's fits: on a human pair of such a label the peers' verdict says nothing about how far to trust them
+  // (a right label they barely saw reads as certainly wrong), and one such pair among ten random ones vetoed every
+  // relabelling. Those pairs are judged as their label's unlabelled rows are, at the base error rate (below).
+  const unjudged = unjudgedLabels(labelledRowCounts(input));
+  const allPairs = humanRows.filter((row) => teacher[row] >= 0);
+  const humanPairs = allPairs.filter((row) => !unjudged[teacher[row]]);
+  const unjudgedPairs = allPairs.filter((row) => unjudged[teacher[row]]);
 
   // The confident joint reads only rows without a human label, which no cross-fitting group holds out: it is the
   // same for every group, so it is counted once (a pass over every row per group cost 15 s a stage at a million rows).
   const joint = confidentJoint(input);
   const confusion = confusionOf(input, joint, humanPairs);
-  // Rows whose teacher label the peers cannot judge keep it (below); the do-no-harm test leaves them out.
-  const unjudged = unjudgedLabels(labelledRowCounts(input));
   const parameters = fitParameters(input, confusion, humanPairs, priorStrength);
 
   // Cross-fitted posteriors of the human pairs: each group's parameters (and confusion) are fitted without it.
@@ -788,10 +793,22 @@ export function calibrate(input: CalibrationInput, options: Partial<CalibrateOpt
     teacherRowCount++;
     teacherRightExpected += 1 - baseWrong;
   }
+  // The human pairs of such a label: the posterior its unlabelled rows get, in the checks and the intervals.
+  for (const row of unjudgedPairs) {
+    const values = new Float64Array(classes);
+    rowPosterior(input, parameters, row, values);
+    rescaleRow(values, 0, classes, teacher[row], baseWrong);
+    crossFitted.set(row, values);
+    if (teacher[row] === human[row]) {
+      teacherRight++;
+      advisedRight++; // the engine keeps the teacher's label there
+    }
+    logLikelihood += Math.log(Math.max(values[human[row]], 1e-12));
+  }
   const threshold = chooseFlagThreshold(pTeacherWrong, candidates);
   const flagged = new Uint8Array(rows);
   for (let i = 0; i < rows; i++) flagged[i] = candidates[i] && pTeacherWrong[i] >= threshold ? 1 : 0;
-  const trustPairs = humanPairs.map((row) => ({ row, pRight: crossFitted.get(row)![teacher[row]], right: teacher[row] === human[row] }));
+  const trustPairs = allPairs.map((row) => ({ row, pRight: crossFitted.get(row)![teacher[row]], right: teacher[row] === human[row] }));
   const trust = trustFigures(input, pTeacherWrong, flagged, trustPairs);
   const { low: flaggedLow, high: flaggedHigh } = trust.flaggedWrong;
   if (settings.recalibration === 'platt' && humanPairs.length > 0 && flaggedLow !== null && flaggedHigh !== null) {
@@ -830,10 +847,10 @@ export function calibrate(input: CalibrationInput, options: Partial<CalibrateOpt
     changeThreshold,
     estimatedTeacherAccuracy: teacherRowCount > 0 ? teacherRightExpected / teacherRowCount : null,
     humanCheck: {
-      rows: humanPairs.length,
-      teacherAccuracy: humanPairs.length ? teacherRight / humanPairs.length : null,
-      advisedAccuracy: humanPairs.length ? advisedRight / humanPairs.length : null,
-      logLikelihood: humanPairs.length ? logLikelihood : null,
+      rows: allPairs.length,
+      teacherAccuracy: allPairs.length ? teacherRight / allPairs.length : null,
+      advisedAccuracy: allPairs.length ? advisedRight / allPairs.length : null,
+      logLikelihood: allPairs.length ? logLikelihood : null,
     },
   };
 }

@@ -482,3 +482,44 @@ test('calibrate: a label on a few rows, which the peers barely saw, keeps its ro
   // The labels the peers can judge are relabelled as before.
   for (const row of [0, 4, 8, 12, 16]) assert.equal(result.advised[row], row % 2, `row ${row}: wrong teacher label replaced`);
 });
+
+test('calibrate: a human label on a row of a label the peers cannot judge does not sway the fits (one such pair vetoed every relabelling)', () => {
+  // 2,000 rows the peers judge (the teacher wrong on 1 in 4), 10 random human labels, and 20 rows of a third label the
+  // teacher gets right but the peers give 2 %. Labelling one of those 20 by hand added a pair that read as "P(wrong)
+  // 0.9, yet right" to the recalibration: the do-no-harm test then relabelled nothing (497 rows before).
+  const scenario = (rareHuman: number) => {
+    const peer: number[][] = [];
+    const teacher: number[] = [];
+    const human: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const truth = i % 2;
+      peer.push(truth === 0 ? [0.85, 0.13, 0.02] : [0.13, 0.85, 0.02]);
+      teacher.push(i % 4 === 0 ? 1 - truth : truth);
+      human.push(i < 10 ? truth : -1);
+    }
+    for (let i = 0; i < 20; i++) {
+      peer.push([0.7, 0.28, 0.02]);
+      teacher.push(2);
+      human.push(i < rareHuman ? 2 : -1);
+    }
+    return { result: calibrate(input(peer, teacher, human)), teacher, human };
+  };
+  const without = scenario(0).result;
+  const { result: withPair, teacher, human } = scenario(1);
+  // The same fits (up to the confident joint losing one row of the third label).
+  close(withPair.recalibration.intercept, without.recalibration.intercept, 1e-3);
+  close(withPair.recalibration.slope, without.recalibration.slope, 1e-3);
+  assert.equal(withPair.changeThreshold, without.changeThreshold);
+  let changed = 0;
+  for (let i = 0; i < 2000; i++) {
+    assert.equal(withPair.advised[i], without.advised[i], `row ${i}`);
+    if (human[i] < 0 && withPair.advised[i] !== teacher[i]) changed++;
+  }
+  assert.ok(changed > 400, `${changed} rows relabelled`);
+  // The pair is judged as the label's unlabelled rows are: P(teacher right) = 1 − the base error rate.
+  const pair = withPair.trustPairs.find((entry) => entry.row === 2000)!;
+  close(pair.pRight, 1 - withPair.pTeacherWrong[2019], 1e-6);
+  assert.equal(pair.right, true);
+  assert.equal(withPair.humanCheck.rows, 11);
+  assert.equal(withPair.humanCheck.teacherAccuracy, without.humanCheck.teacherAccuracy! * (10 / 11) + 1 / 11);
+});
