@@ -782,11 +782,17 @@ export function calibrate(input: CalibrationInput, options: Partial<CalibrateOpt
   // A teacher label the peers cannot judge: its row keeps it, with P(teacher wrong) the teacher's estimated error
   // rate on the rows they can judge (the other labels keep the peers' proportions), rather than the peers' near-zero
   // probability for a label they barely saw, which read as "certainly wrong".
-  const baseWrong = judgedRows > 0 ? judgedWrong / judgedRows : 0.5;
+  // No such row (every other teacher label is on human-labelled rows): the teacher's error rate on the human pairs,
+  // smoothed (one right, one wrong); 0.5 read a teacher right on 100 of 100 pairs as 50 % right and flagged the rows.
+  let pairsWrong = 0;
+  for (const row of allPairs) if (teacher[row] !== human[row]) pairsWrong++;
+  const baseWrong = judgedRows > 0 ? judgedWrong / judgedRows : (pairsWrong + 1) / (allPairs.length + 2);
   for (const i of setApart) {
     rescaleRow(posterior, i * classes, classes, teacher[i], baseWrong);
     rawWrong[i] = baseWrong;
     suggested[i] = argmax(posterior, i * classes, classes);
+    // A tie (P(wrong) 0.5 over two labels) keeps the teacher's label: the row is never relabelled.
+    if (posterior[i * classes + teacher[i]] >= posterior[i * classes + suggested[i]]) suggested[i] = teacher[i];
     advised[i] = teacher[i];
     pTeacherWrong[i] = baseWrong;
     candidates[i] = suggested[i] !== teacher[i] ? 1 : 0;

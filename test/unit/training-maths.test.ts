@@ -523,3 +523,33 @@ test('calibrate: a human label on a row of a label the peers cannot judge does n
   assert.equal(withPair.humanCheck.rows, 11);
   assert.equal(withPair.humanCheck.teacherAccuracy, without.humanCheck.teacherAccuracy! * (10 / 11) + 1 / 11);
 });
+
+test('calibrate: rows of a label the peers cannot judge, where every other teacher row has a human label, take the error rate of the human pairs', () => {
+  // 100 human pairs, the teacher right on each, and 3 teacher rows of a second label: there is no judged row without
+  // a human label to take the base error rate from. It was 0.5: 'Teacher ≈ 50% right (49–51%)' and 3 rows flagged.
+  const peer: number[][] = [];
+  const teacher: number[] = [];
+  const human: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    peer.push([0.9, 0.1]);
+    teacher.push(0);
+    human.push(0);
+  }
+  for (let i = 0; i < 3; i++) {
+    peer.push([0.95, 0.05]);
+    teacher.push(1);
+    human.push(-1);
+  }
+  const result = calibrate(input(peer, teacher, human));
+  for (let i = 100; i < 103; i++) {
+    close(result.pTeacherWrong[i], 1 / 102, 1e-6); // (0 wrong + 1) / (100 pairs + 2)
+    assert.equal(result.suggested[i], 1);
+    assert.equal(result.flagged[i], 0);
+  }
+  assert.ok((result.trust.teacherAccuracy.estimate ?? 0) > 0.95, String(result.trust.teacherAccuracy.estimate));
+  // Nothing to go on at all (no judged row, no pair): 0.5, and the tie keeps the teacher's label.
+  const bare = calibrate(input([[0.9, 0.1], [0.9, 0.1], [0.9, 0.1], [0.9, 0.1], [0.95, 0.05]], [-1, -1, -1, -1, 1], [0, 0, 0, 0, -1]));
+  close(bare.pTeacherWrong[4], 0.5, 1e-6);
+  assert.equal(bare.suggested[4], 1);
+  assert.equal(bare.flagged[4], 0);
+});
