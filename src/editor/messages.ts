@@ -69,3 +69,21 @@ export function showErrorMessage<T extends string | vscode.MessageItem>(message:
 export function showErrorMessage<T>(message: string, ...rest: MessageArgument<T>[]): Thenable<T | undefined> {
   return show('showErrorMessage', message, rest);
 }
+
+type ProgressStep = { message?: string; increment?: number };
+
+/**
+ * vscode.window.withProgress in a notification. Its title and each message it reports are a notification's message
+ * (VS Code draws their links and bidirectional controls too), and they quote data: the dataset's file name, the
+ * encoder a setting names (static:<folder>, the endpoint's model). So both take the same guard as the messages above.
+ */
+export function withNotificationProgress<R>(
+  options: { title: string; cancellable?: boolean },
+  task: (progress: vscode.Progress<ProgressStep>, token: vscode.CancellationToken) => Thenable<R>,
+): Thenable<R> {
+  const shown = (text: string) => inertLinks(showBidiControls(text));
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: shown(options.title), cancellable: options.cancellable },
+    (progress, token) => task({ report: (step) => progress.report(step.message === undefined ? step : { ...step, message: shown(step.message) }) }, token),
+  );
+}
