@@ -211,7 +211,7 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
 
   // Human labels but no teacher field, while another field looks like the teacher's labels (`llm_label`): the run
   // would train on the human labels alone and flag nothing. The parser's one warning for the file says which setting.
-  const teacherFieldMissing = parsed.problems.find((problem) => problem.code === 'missing-label-fields');
+  const teacherFieldMissing = parsed.problems.find((problem) => problem.code === 'missing-teacher-field');
   if (teacherFieldMissing) warnings.push(`${file}: ${teacherFieldMissing.message.charAt(0).toLowerCase()}${teacherFieldMissing.message.slice(1)}`);
 
   // The rows. A teacher label outside a configured set is treated as an abstention, never trained on.
