@@ -29,6 +29,15 @@ export function shownLabel(label: string): string {
   return printable(showInvisible(label));
 }
 
+/**
+ * A label as a quick pick item shows it (the label picker, key n): as shownLabel does (bidirectional controls and
+ * invisible labels as escapes: a right-to-left override reversed the rest of the item, a zero-width label looked
+ * empty), with `$(` as text (iconsAsText).
+ */
+export function pickLabel(label: string): string {
+  return iconsAsText(shownLabel(label));
+}
+
 type MessageArgument<T> = T | vscode.MessageOptions;
 type Show = <T>(message: string, ...rest: MessageArgument<T>[]) => Thenable<T | undefined>;
 

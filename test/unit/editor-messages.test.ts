@@ -76,6 +76,16 @@ test('data quoted in a notification never becomes a link VS Code would run or op
   assert.equal(messages.inertLinks("label 'a[1](2)' and [x](y)"), "label 'a[1](2)' and [x](y)");
 });
 
+test('a label in the label picker (a quick pick item) shows bidi controls and an invisible label as escapes, $( as text; a plain label as written', () => {
+  assert.equal(messages.pickLabel('W\u202eevil $(bug)'), 'W\\u202eevil \\$(bug)');
+  assert.equal(messages.pickLabel('\u200b'), '\\u200b');
+  assert.equal(messages.pickLabel('Sci/Tech [x](y) «été»'), 'Sci/Tech [x](y) «été»');
+  // The panel's picker uses it, for the items and the row's labels in the placeholder.
+  const panel = readFileSync(path.join(__dirname, '..', '..', 'src', 'webview', 'labelReviewPanel.ts'), 'utf8');
+  assert.match(panel, /label: pickLabel\(choice\.label\)/);
+  assert.match(panel, /pick\.placeholder = `Teacher '\$\{row\.teacher === null \? NO_LABEL : shownLabel\(row\.teacher\)\}', suggested '\$\{shownLabel\(row\.suggested\)\}'/);
+});
+
 test("a quick pick item shows $(…) in a label as text, not as an icon", () => {
   const label = messages.iconsAsText('$(sync~spin) World $(x)');
   assert.deepEqual(icons(label), []);
