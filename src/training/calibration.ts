@@ -632,6 +632,8 @@ function rescaleRow(values: Float32Array | Float64Array, offset: number, classes
  */
 export const MIN_JUDGED_LABEL_ROWS = 30;
 const MIN_JUDGED_SHARE_OF_MEDIAN = 0.5;
+/** The weight, in human pairs, of the base error rate in the error rate of a label the peers cannot judge. */
+const UNJUDGED_PRIOR_PAIRS = 2;
 
 /**
  * Which labels the peers cannot judge, from each label's count of labelled rows (the human label where there is
@@ -787,23 +789,43 @@ export function calibrate(input: CalibrationInput, options: Partial<CalibrateOpt
   let pairsWrong = 0;
   for (const row of allPairs) if (teacher[row] !== human[row]) pairsWrong++;
   const baseWrong = judgedRows > 0 ? judgedWrong / judgedRows : (pairsWrong + 1) / (allPairs.length + 2);
+  // Where humans labelled rows of such a label, their verdict moves its rate: the base rate as a prior worth
+  // UNJUDGED_PRIOR_PAIRS pairs. A label the teacher made up on a few rows, which every human label refutes, so reads
+  // as probably wrong and is flagged (still never relabelled: the peers cannot tell which label is right); one the
+  // humans confirm reads as right. Without such pairs, the base rate.
+  const labelPairs = new Map<number, { pairs: number; wrong: number }>();
+  for (const row of unjudgedPairs) {
+    const seen = labelPairs.get(teacher[row]) ?? { pairs: 0, wrong: 0 };
+    seen.pairs++;
+    if (teacher[row] !== human[row]) seen.wrong++;
+    labelPairs.set(teacher[row], seen);
+  }
+  const labelWrong = (label: number, leaveOut?: number): number => {
+    const seen = labelPairs.get(label);
+    if (!seen) return baseWrong;
+    const pairs = seen.pairs - (leaveOut === undefined ? 0 : 1);
+    const wrong = seen.wrong - (leaveOut === undefined ? 0 : Number(teacher[leaveOut] !== human[leaveOut]));
+    return (wrong + UNJUDGED_PRIOR_PAIRS * baseWrong) / (pairs + UNJUDGED_PRIOR_PAIRS);
+  };
   for (const i of setApart) {
-    rescaleRow(posterior, i * classes, classes, teacher[i], baseWrong);
-    rawWrong[i] = baseWrong;
+    const wrong = labelWrong(teacher[i]);
+    rescaleRow(posterior, i * classes, classes, teacher[i], wrong);
+    rawWrong[i] = wrong;
     suggested[i] = argmax(posterior, i * classes, classes);
     // A tie (P(wrong) 0.5 over two labels) keeps the teacher's label: the row is never relabelled.
     if (posterior[i * classes + teacher[i]] >= posterior[i * classes + suggested[i]]) suggested[i] = teacher[i];
     advised[i] = teacher[i];
-    pTeacherWrong[i] = baseWrong;
+    pTeacherWrong[i] = wrong;
     candidates[i] = suggested[i] !== teacher[i] ? 1 : 0;
     teacherRowCount++;
-    teacherRightExpected += 1 - baseWrong;
+    teacherRightExpected += 1 - wrong;
   }
-  // The human pairs of such a label: the posterior its unlabelled rows get, in the checks and the intervals.
+  // The human pairs of such a label: the posterior its unlabelled rows get, each without its own verdict (cross-fitted,
+  // as every pair is), in the checks and the intervals.
   for (const row of unjudgedPairs) {
     const values = new Float64Array(classes);
     rowPosterior(input, parameters, row, values);
-    rescaleRow(values, 0, classes, teacher[row], baseWrong);
+    rescaleRow(values, 0, classes, teacher[row], labelWrong(teacher[row], row));
     crossFitted.set(row, values);
     if (teacher[row] === human[row]) {
       teacherRight++;

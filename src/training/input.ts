@@ -275,7 +275,7 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     });
     warnings.push(
       `${setApart.length} label(s) are on too few rows for the peers to learn them: ${shown.join(', ')}${setApart.length > LINES_IN_MESSAGE ? ', …' : ''}; ` +
-        `a row with such a teacher label keeps it (P(teacher wrong) is the teacher's estimated error rate, the engine never relabels it) — label at least ${MIN_JUDGED_LABEL_ROWS} rows of each for the peers to judge them`,
+        `a row with such a teacher label keeps it (P(teacher wrong) is the teacher's estimated error rate, moved by the human labels of rows with that teacher label; the engine never relabels it) — label at least ${MIN_JUDGED_LABEL_ROWS} rows of each for the peers to judge them`,
     );
   }
   const single = labels.filter((label, index) => !unjudged[index] && rowsOfLabel.get(label)?.rows === 1);

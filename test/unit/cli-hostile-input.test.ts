@@ -145,7 +145,7 @@ test('distill: a label on few rows is named in a warning that says what the engi
   const input = prepareTrainingInput(text, { file: 'rare.jsonl', fields: DEFAULT_FIELDS, labels: [], folds: 2 });
   assert.ok(
     input.warnings.includes(
-      "1 label(s) are on too few rows for the peers to learn them: 'Sports' (1 row, line 3); a row with such a teacher label keeps it (P(teacher wrong) is the teacher's estimated error rate, the engine never relabels it) — label at least 30 rows of each for the peers to judge them",
+      "1 label(s) are on too few rows for the peers to learn them: 'Sports' (1 row, line 3); a row with such a teacher label keeps it (P(teacher wrong) is the teacher's estimated error rate, moved by the human labels of rows with that teacher label; the engine never relabels it) — label at least 30 rows of each for the peers to judge them",
     ),
     input.warnings.join('\n'),
   );
