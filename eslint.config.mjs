@@ -47,6 +47,10 @@ export default tseslint.config(
           selector: "MemberExpression[property.name=/^show(Information|Warning|Error)Message$/]",
           message: 'Use showInformationMessage / showWarningMessage / showErrorMessage of src/editor/messages.ts: they keep data in the message from turning into a command link.',
         },
+        {
+          selector: "MemberExpression[property.name='withProgress']",
+          message: "Use withNotificationProgress of src/editor/messages.ts: a progress notification's title and messages are drawn with links too.",
+        },
       ],
     },
   },

@@ -752,6 +752,12 @@ export function simulateConfusedTeacher(train: BenchRow[], accuracy: number, sha
   const others = random.shuffle(fromRows.filter((i) => train[i].teacher !== to));
   const systematic = new Set([...looksLikeTo, ...others].slice(0, Math.min(fromRows.length, Math.round(share * errors))));
   const rest = random.shuffle(train.map((_, i) => i).filter((i) => train[i].gold !== from));
+  // Too few rows outside X for the mistakes left (X dominant): the teacher would be right more often than asked.
+  if (systematic.size + rest.length < errors) {
+    throw new UsageError(
+      `confuse:${accuracy} needs ${errors} mistakes in ${train.length} rows, but this data allows ${systematic.size + rest.length} (${systematic.size} of ${JSON.stringify(from)} into ${JSON.stringify(to)}, one on each of the ${rest.length} rows of the other labels): ask for a higher accuracy`,
+    );
+  }
   const spread = new Set(rest.slice(0, errors - systematic.size));
   return train.map((row, i) => {
     if (systematic.has(i)) return { ...row, teacher: to };
@@ -1025,6 +1031,8 @@ async function runBench(argv: string[]): Promise<number> {
     if (!match || !(accuracy > 0 && accuracy <= 1)) {
       throw new UsageError(`--settings: '${name}' is not data, hardest:A, llm:A or confuse:A with A in (0, 1]`);
     }
+    // A confused teacher the data cannot give (too few rows outside its confused class) is refused now, not later.
+    if (match[1] === 'confuse') simulateConfusedTeacher(limited, accuracy);
     return { name, kind: match[1] as 'hardest' | 'llm' | 'confuse', accuracy };
   });
   const settingTrain = async ({ kind, accuracy }: (typeof settingSpecs)[number]): Promise<BenchRow[]> => {

@@ -139,9 +139,9 @@ function rate(value: number | null): string {
 export function formatSummary(summary: RunSummary): string[] {
   const counts = summary.counts;
   const adopted = adoptedFigure(summary);
-  // A share of one or two human labels is 0 or 1 by construction: said beside it, so it is not read as a finding.
-  const humans = counts.humanLabelled;
-  const onHumans = (value: number | null) =>
+  // A share of one or two human labels is 0 or 1 by construction: said beside it, so it is not read as a finding. Each
+  // share has its own count: the agreement is read on rows with both labels, the student on the random sample's.
+  const onHumans = (value: number | null, humans = counts.humanLabelled) =>
     rate(value) + (value !== null && humans < MIN_HUMAN_LABELS_TO_COMPARE ? ` (on ${humans} human label${humans === 1 ? '' : 's'}: too few to read)` : '');
   const rows: [string, string][] = [
     ['rows', String(counts.rows)],
@@ -151,8 +151,8 @@ export function formatSummary(summary: RunSummary): string[] {
     ['invalid lines (left out)', String(counts.invalidLines)],
     ['flagged as teacher errors', String(summary.flagged)],
     ['estimated teacher accuracy', rate(summary.estimatedTeacherAccuracy)],
-    ['teacher agreement with humans', onHumans(summary.teacherAgreementWithHumans)],
-    ['student accuracy on humans (cross-fitted)', onHumans(summary.finalStudentHumanAccuracy)],
+    ['teacher agreement with humans', onHumans(summary.teacherAgreementWithHumans, summary.teacherAgreementRows)],
+    ['student accuracy on humans (cross-fitted)', onHumans(summary.finalStudentHumanAccuracy, summary.finalStudentHumanRows)],
     ...(adopted !== undefined ? ([['advice adopted by the engine', adopted]] as [string, string][]) : []),
     ['labels', summary.labels.join(', ')],
     ['backend', summary.backend],

@@ -59,7 +59,11 @@ async function locateModel(given: string): Promise<{ modelDir: string; fields: F
   if (!existsSync(named)) throw new Error(`${given}: folder not found`);
   const holdsModel = (folder: string) => existsSync(path.join(folder, 'model.json')) || existsSync(path.join(folder, MODEL_DIR, 'model.json'));
   // A run pointer (the `latest` distill prints, or the runs folder holding it) stands for the run it names.
-  const resolved = holdsModel(named) ? named : ((await followRunPointer(named)) ?? named);
+  const pointer = holdsModel(named) ? undefined : await followRunPointer(named);
+  if (pointer && pointer.runDir === undefined) {
+    throw new Error(`${given}: the run pointer ${pointer.pointer} names run '${pointer.id}', which is not in ${pointer.runsDir} (deleted?): name a run folder there, or run peerkd distill again`);
+  }
+  const resolved = pointer?.runDir ?? named;
   const modelDir = existsSync(path.join(resolved, MODEL_DIR, 'model.json')) ? path.join(resolved, MODEL_DIR) : resolved;
   if (!existsSync(path.join(modelDir, 'model.json'))) {
     throw new Error(`${given}: no model.json here (expected a run folder, its model/ folder, or a run pointer such as .peerkd/runs/latest)`);

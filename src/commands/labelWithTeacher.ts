@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { inertLinks, showErrorMessage, showInformationMessage, showWarningMessage } from '../editor/messages';
+import { showErrorMessage, showInformationMessage, showWarningMessage, withNotificationProgress } from '../editor/messages';
 import { UNTRUSTED_REASON } from '../editor/contextKeys';
 import { requireTrust } from '../editor/trust';
 import { datasetTarget } from './datasetTarget';
@@ -170,8 +170,8 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: RunHolds
     requestTimeoutMs: teacher.requestTimeoutMs,
     maxRetries: teacher.maxRetries,
   };
-  const result = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: inertLinks(`PeerKD teacher: ${name}`), cancellable: true },
+  const result = await withNotificationProgress(
+    { title: `PeerKD teacher: ${name}`, cancellable: true },
     async (progress, token) => {
       const controller = new AbortController();
       const subscription = token.onCancellationRequested(() => controller.abort());

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { inertLinks, showErrorMessage, showInformationMessage, showWarningMessage } from '../editor/messages';
+import { showErrorMessage, showInformationMessage, showWarningMessage, withNotificationProgress } from '../editor/messages';
 import type { Services } from '../editor/services';
 import { promises as fs } from 'node:fs';
 import { readSettings } from '../editor/settings';
@@ -156,8 +156,8 @@ export class DistillationManager {
     this.updateRunningContext();
 
     try {
-      const result = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: inertLinks(`PeerKD: distilling ${name}`), cancellable: true },
+      const result = await withNotificationProgress(
+        { title: `PeerKD: distilling ${name}`, cancellable: true },
         (progress, token) => {
           reportProgress = (value) => progress.report(value);
           progress.report({ message: 'Starting the training worker…' });

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { inertLinks, showErrorMessage, showInformationMessage, showWarningMessage } from '../editor/messages';
+import { showErrorMessage, showInformationMessage, showWarningMessage, withNotificationProgress } from '../editor/messages';
 import { FIELD_GUESS_SAMPLE_ROWS, foldMissingFieldProblems, parseDatasetText, streamDataset, type Problem } from '../dataset/index';
 import { isJsonlDocument, type DatasetDiagnostics } from '../editor/datasetDiagnostics';
 import type { Services } from '../editor/services';
@@ -69,8 +69,8 @@ async function validate(uri: vscode.Uri, diagnostics: DatasetDiagnostics): Promi
     diagnostics.publish(uri, parsed.problems);
     return summarize(uri, parsed.rows.length, parsed.problems);
   }
-  return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: inertLinks(`Validating ${vscode.workspace.asRelativePath(uri)}`), cancellable: true },
+  return withNotificationProgress(
+    { title: `Validating ${vscode.workspace.asRelativePath(uri)}`, cancellable: true },
     async (progress, token) => {
       let problems: Problem[] = [];
       const sample: Record<string, unknown>[] = [];

@@ -223,7 +223,7 @@ export function foldMissingFieldProblems(
     const message =
       counts.labelFieldRows === 0 ? missingLabelFieldsMessage(fields, { ...guess(), label: teacherCandidates }, false) : missingTeacherFieldMessage(fields, teacherCandidates);
     const warning: Problem = {
-      code: 'missing-label-fields',
+      code: counts.labelFieldRows === 0 ? 'missing-label-fields' : 'missing-teacher-field',
       severity: 'warning',
       line,
       column: 1,
@@ -241,7 +241,7 @@ export function foldMissingFieldProblems(
 export interface MissingFieldCounts {
   /** Lines that parsed to objects. */
   rows: number;
-  /** Rows with the teacher or the human label field (LineResult.labelField). */
+  /** Rows with the teacher label field or a human label (LineResult.labelField). */
   labelFieldRows: number;
   /** Rows with the teacher label field (LineResult.teacherField). */
   teacherFieldRows: number;

@@ -16,7 +16,10 @@ export interface LineResult {
   row: DatasetRow | null;
   /** This line's own problems; duplicate ids need the other lines and are added by DatasetParser.next. */
   readonly problems: readonly Problem[];
-  /** A row that has the teacher or the human label field at all (any value, null included). */
+  /**
+   * A row that has the teacher label field at all (any value, null included), or a human label (a `human_label: null`
+   * placeholder on every row is no human label: the file has none).
+   */
   labelField?: boolean;
   /** A row that has the teacher label field at all (any value, null included). */
   teacherField?: boolean;
@@ -136,7 +139,7 @@ export class DatasetParser {
         ),
       );
     }
-    return { line, blank: false, row, problems: problems ?? NO_PROBLEMS, labelField: teacherValue !== undefined || humanValue !== undefined, teacherField: teacherValue !== undefined };
+    return { line, blank: false, row, problems: problems ?? NO_PROBLEMS, labelField: teacherValue !== undefined || row.human !== null, teacherField: teacherValue !== undefined };
   }
 
   /** Like parseLine, and also warns when the row's identity was already used on an earlier line. */

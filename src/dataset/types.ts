@@ -49,6 +49,11 @@ export type ProblemCode =
   | 'missing-text-field'
   /** No row has the teacher or the human label field, and another field looks like labels: once per file. */
   | 'missing-label-fields'
+  /**
+   * Rows have human labels but no row has the teacher label field, and another field looks like the teacher's labels:
+   * once per file. A run goes on (on the human labels alone, flagging nothing), unlike after the two above.
+   */
+  | 'missing-teacher-field'
   | 'empty-text'
   | 'unknown-label'
   /** A teacher or human label that is a number, object, array or boolean: ignored, as if absent. */

@@ -29,6 +29,15 @@ export function shownLabel(label: string): string {
   return printable(showInvisible(label));
 }
 
+/**
+ * A label as a quick pick item shows it (the label picker, key n): as shownLabel does (bidirectional controls and
+ * invisible labels as escapes: a right-to-left override reversed the rest of the item, a zero-width label looked
+ * empty), with `$(` as text (iconsAsText).
+ */
+export function pickLabel(label: string): string {
+  return iconsAsText(shownLabel(label));
+}
+
 type MessageArgument<T> = T | vscode.MessageOptions;
 type Show = <T>(message: string, ...rest: MessageArgument<T>[]) => Thenable<T | undefined>;
 
@@ -68,4 +77,22 @@ export function showErrorMessage<T extends string | vscode.MessageItem>(message:
 export function showErrorMessage<T extends string | vscode.MessageItem>(message: string, options: vscode.MessageOptions, ...items: T[]): Thenable<T | undefined>;
 export function showErrorMessage<T>(message: string, ...rest: MessageArgument<T>[]): Thenable<T | undefined> {
   return show('showErrorMessage', message, rest);
+}
+
+type ProgressStep = { message?: string; increment?: number };
+
+/**
+ * vscode.window.withProgress in a notification. Its title and each message it reports are a notification's message
+ * (VS Code draws their links and bidirectional controls too), and they quote data: the dataset's file name, the
+ * encoder a setting names (static:<folder>, the endpoint's model). So both take the same guard as the messages above.
+ */
+export function withNotificationProgress<R>(
+  options: { title: string; cancellable?: boolean },
+  task: (progress: vscode.Progress<ProgressStep>, token: vscode.CancellationToken) => Thenable<R>,
+): Thenable<R> {
+  const shown = (text: string) => inertLinks(showBidiControls(text));
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: shown(options.title), cancellable: options.cancellable },
+    (progress, token) => task({ report: (step) => progress.report(step.message === undefined ? step : { ...step, message: shown(step.message) }) }, token),
+  );
 }

@@ -4,13 +4,13 @@
  */
 import { wordSpans } from '../training/featurize';
 import { EXPLANATION_LIMITS, type RowExplanation } from '../training/types';
-import { showBidiControls, showInvisible } from './prettyRow';
+import { cutText, showBidiControls, showInvisible } from './prettyRow';
 
 /** Longest piece of user data (word, label, id) a hover shows; the rest is cut with an ellipsis. */
 export const MAX_SHOWN_CHARS = 80;
 
 function shown(text: string): string {
-  return text.length > MAX_SHOWN_CHARS ? `${text.slice(0, MAX_SHOWN_CHARS)}…` : text;
+  return text.length > MAX_SHOWN_CHARS ? `${cutText(text, MAX_SHOWN_CHARS)}…` : text;
 }
 
 /** A piece of a row's text: plain, or an explained word with its contribution to the logit difference. */

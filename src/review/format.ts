@@ -132,11 +132,14 @@ export const MIN_HUMAN_LABELS_TO_COMPARE = 20;
  * and what to do about it. A difference counts only when it exceeds the 90 % noise of two accuracies measured on n
  * rows (1.645·√((s(1−s) + t(1−t))/n), an unpaired bound, so a conservative one for these paired figures).
  */
-export function studentVersusTeacher(summary: Pick<RunSummary, 'finalStudentHumanAccuracy' | 'teacherAgreementWithHumans' | 'counts'>): string | undefined {
+export function studentVersusTeacher(
+  summary: Pick<RunSummary, 'finalStudentHumanAccuracy' | 'teacherAgreementWithHumans' | 'counts' | 'finalStudentHumanRows'>,
+): string | undefined {
   const student = summary.finalStudentHumanAccuracy;
   const shown = percent(student);
   if (student === null || shown === undefined) return undefined;
-  const humans = summary.counts.humanLabelled;
+  // The labels the student was read on: the random sample's (labels set in review are left out), where the run says.
+  const humans = summary.finalStudentHumanRows ?? summary.counts.humanLabelled;
   const figure = `Final student ${shown} right on the ${plural(humans, 'human label')}`;
   const teacher = summary.teacherAgreementWithHumans;
   if (teacher === null || !Number.isFinite(teacher)) {

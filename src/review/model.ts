@@ -249,35 +249,37 @@ export function labelForDecision(row: Pick<ReviewRow, 'teacher' | 'suggested'>, 
 }
 
 /**
- * A label set with a label written as one digit (class ids "0"/"1", ratings "1"–"5" or "1"–"10"): there the keys 1–9
- * set the label of their own name, as a user reads them. By position, key 2 would set "10" in the sorted set
- * ["1", "10", "2", …] and key 1 would set "0" of ["0", "1"].
+ * The label each key 1–9 sets (index 0 for key 1), undefined where none. A label written as one digit 1–9 (class ids
+ * "0"/"1", ratings "1"–"10") is set by the key of its own digit, as a user reads it: by position, key 2 would set "10"
+ * in the sorted set ["1", "10", "2", …] and key 1 would set "0" of ["0", "1"]. The labels that are no number take the
+ * keys left, in the set's order (all of them in a set without digit labels: the n-th label); other numbers ("0",
+ * "10") have no key. So a stray "0" among ["negative", "positive"] leaves both their keys (and buttons).
  */
-function digitsByName(labelSet: readonly string[]): boolean {
-  return labelSet.some((label) => /^[0-9]$/.test(label));
+function keyedLabels(labelSet: readonly string[]): (string | undefined)[] {
+  const keys: (string | undefined)[] = new Array<string | undefined>(9).fill(undefined);
+  for (const label of labelSet) if (/^[1-9]$/.test(label)) keys[Number(label) - 1] = label;
+  let next = 0;
+  for (const label of labelSet) {
+    if (/^[0-9]+$/.test(label)) continue;
+    while (next < 9 && keys[next] !== undefined) next++;
+    if (next === 9) break;
+    keys[next] = label;
+  }
+  return keys;
 }
 
-/**
- * Label for the keys 1–9: the n-th label of the label set (1-based), or in a set with labels written as digits the
- * label of that digit; undefined when there is none.
- */
+/** Label for the keys 1–9 (keyedLabels), or undefined when the key sets none. */
 export function labelForDigit(labelSet: readonly string[], digit: number): string | undefined {
   if (!Number.isInteger(digit) || digit < 1 || digit > 9) {
     return undefined;
   }
-  if (digitsByName(labelSet)) {
-    return labelSet.includes(String(digit)) ? String(digit) : undefined;
-  }
-  return labelSet[digit - 1];
+  return keyedLabels(labelSet)[digit - 1];
 }
 
 /** The key (1–9) that sets `label`: the inverse of labelForDigit, or undefined when no key sets it. */
 export function digitForLabel(labelSet: readonly string[], label: string): number | undefined {
-  if (digitsByName(labelSet)) {
-    return /^[1-9]$/.test(label) && labelSet.includes(label) ? Number(label) : undefined;
-  }
-  const index = labelSet.indexOf(label);
-  return index >= 0 && index < 9 ? index + 1 : undefined;
+  const index = keyedLabels(labelSet).indexOf(label);
+  return index >= 0 ? index + 1 : undefined;
 }
 
 /** One entry of the label picker ("Other label…", key n): a label of the set, or the typed text as a new label. */

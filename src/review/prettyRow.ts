@@ -3,6 +3,13 @@
  * written (a JSON.parse round trip would round big numbers and drop repeated keys). Plain TypeScript.
  */
 
+/** The first `max` UTF-16 units of a text, one fewer where the cut would split a surrogate pair (no lone half, shown as �). */
+export function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const code = text.charCodeAt(max - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
+}
+
 /** Characters that change the display order of the text around them (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI, LRM, RLM, ALM). */
 const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
 

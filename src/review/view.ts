@@ -1,6 +1,7 @@
 /** Turns the review model into what the webview draws (pure, so the panel host stays glue). */
 import { confusionTable, countRows, filterAndSort, isReviewed, outcomeOf, REVIEW_QUEUES, sortByLabelOrder, type ReviewFilters, type ReviewQueue, type ReviewRow } from './model';
 import { MAX_ROW_TEXT_CHARS, type LabelProbability, type RowView, type ViewUpdate } from './protocol';
+import { cutText } from './prettyRow';
 import type { UndoStack } from './undo';
 import { probabilityOf } from '../training/labelRecord';
 
@@ -21,19 +22,12 @@ export function labelProbabilities(row: Pick<ReviewRow, 'probs' | 'peerProbs' | 
     .sort((a, b) => b.advised - a.advised || (a.label < b.label ? -1 : 1));
 }
 
-/** The first `max` characters of a text, one fewer where the cut would split a surrogate pair. */
-function cut(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const code = text.charCodeAt(max - 1);
-  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
-}
-
 export function toRowView(row: ReviewRow): RowView {
   return {
     key: row.key,
     id: row.id,
     line: row.line,
-    text: cut(row.text, MAX_ROW_TEXT_CHARS),
+    text: cutText(row.text, MAX_ROW_TEXT_CHARS),
     textLength: row.text.length,
     teacher: row.teacher,
     suggested: row.suggested,

@@ -670,26 +670,27 @@ async function readPointer(file: string): Promise<string | undefined> {
 }
 
 /**
- * The run folder a run pointer names: `target` is the runs folder's `latest` file, a `latest-by-dataset/<key>` file,
- * or a runs folder (its `latest` is followed). Undefined where `target` is none of these, or names no run folder.
+ * The run a run pointer names: `target` is a runs folder's `latest` file, a `latest-by-dataset/<key>` file, or a
+ * runs folder (its `latest` is followed). Undefined where `target` is none of these; `runDir` undefined where the
+ * pointer names a run folder that is not there (deleted), so the caller can say so rather than "no model here".
  * What `peerkd distill` prints ("latest: …/.peerkd/runs/latest") can so be handed to `peerkd predict`.
  */
-export async function followRunPointer(target: string): Promise<string | undefined> {
+export async function followRunPointer(target: string): Promise<{ pointer: string; id: string; runsDir: string; runDir?: string } | undefined> {
   const stats = await fs.stat(target).catch(() => undefined);
   if (stats === undefined) return undefined;
   if (stats.isDirectory()) {
     const latest = path.join(target, LATEST_FILE);
     return (await fs.stat(latest).catch(() => undefined))?.isFile() ? followRunPointer(latest) : undefined;
   }
+  // `latest` lies in the runs folder, `latest-by-dataset/<key>` one level below it; any other file is no pointer.
+  const parent = path.dirname(target);
+  const runsDir = path.basename(target) === LATEST_FILE ? parent : path.basename(parent) === LATEST_BY_DATASET_DIR ? path.dirname(parent) : undefined;
   // A pointer is one short line; anything larger is some other file, not read whole.
-  if (!stats.isFile() || stats.size > 1024) return undefined;
+  if (runsDir === undefined || !stats.isFile() || stats.size > 1024) return undefined;
   const id = await readPointer(target);
   if (id === undefined) return undefined;
-  // `latest` lies in the runs folder, `latest-by-dataset/<key>` one level below it.
-  for (const runsDir of [path.dirname(target), path.dirname(path.dirname(target))]) {
-    if (await isDirectory(path.join(runsDir, id))) return path.join(runsDir, id);
-  }
-  return undefined;
+  const runDir = path.join(runsDir, id);
+  return { pointer: target, id, runsDir, ...((await isDirectory(runDir)) ? { runDir } : {}) };
 }
 
 /** The run id a pointer file's text names: a folder inside the runs folder, never a path elsewhere; else undefined. */

@@ -632,6 +632,8 @@ function rescaleRow(values: Float32Array | Float64Array, offset: number, classes
  */
 export const MIN_JUDGED_LABEL_ROWS = 30;
 const MIN_JUDGED_SHARE_OF_MEDIAN = 0.5;
+/** The weight, in human pairs, of the base error rate in the error rate of a label the peers cannot judge. */
+const UNJUDGED_PRIOR_PAIRS = 2;
 
 /**
  * Which labels the peers cannot judge, from each label's count of labelled rows (the human label where there is
@@ -664,14 +666,19 @@ export function calibrate(input: CalibrationInput, options: Partial<CalibrateOpt
   const rows = teacher.length;
   const humanRows: number[] = [];
   for (let i = 0; i < rows; i++) if (isSampleLabel(input, i)) humanRows.push(i);
-  const humanPairs = humanRows.filter((row) => teacher[row] >= 0);
+  // Rows whose teacher label the peers cannot judge keep it (below); the do-no-harm test leaves them out. So do the
+  // calibration's fits: on a human pair of such a label the peers' verdict says nothing about how far to trust them
+  // (a right label they barely saw reads as certainly wrong), and one such pair among ten random ones vetoed every
+  // relabelling. Those pairs are judged as their label's unlabelled rows are, at the base error rate (below).
+  const unjudged = unjudgedLabels(labelledRowCounts(input));
+  const allPairs = humanRows.filter((row) => teacher[row] >= 0);
+  const humanPairs = allPairs.filter((row) => !unjudged[teacher[row]]);
+  const unjudgedPairs = allPairs.filter((row) => unjudged[teacher[row]]);
 
   // The confident joint reads only rows without a human label, which no cross-fitting group holds out: it is the
   // same for every group, so it is counted once (a pass over every row per group cost 15 s a stage at a million rows).
   const joint = confidentJoint(input);
   const confusion = confusionOf(input, joint, humanPairs);
-  // Rows whose teacher label the peers cannot judge keep it (below); the do-no-harm test leaves them out.
-  const unjudged = unjudgedLabels(labelledRowCounts(input));
   const parameters = fitParameters(input, confusion, humanPairs, priorStrength);
 
   // Cross-fitted posteriors of the human pairs: each group's parameters (and confusion) are fitted without it.
@@ -777,21 +784,59 @@ export function calibrate(input: CalibrationInput, options: Partial<CalibrateOpt
   // A teacher label the peers cannot judge: its row keeps it, with P(teacher wrong) the teacher's estimated error
   // rate on the rows they can judge (the other labels keep the peers' proportions), rather than the peers' near-zero
   // probability for a label they barely saw, which read as "certainly wrong".
-  const baseWrong = judgedRows > 0 ? judgedWrong / judgedRows : 0.5;
+  // No such row (every other teacher label is on human-labelled rows): the teacher's error rate on the human pairs,
+  // smoothed (one right, one wrong); 0.5 read a teacher right on 100 of 100 pairs as 50 % right and flagged the rows.
+  let pairsWrong = 0;
+  for (const row of allPairs) if (teacher[row] !== human[row]) pairsWrong++;
+  const baseWrong = judgedRows > 0 ? judgedWrong / judgedRows : (pairsWrong + 1) / (allPairs.length + 2);
+  // Where humans labelled rows of such a label, their verdict moves its rate: the base rate as a prior worth
+  // UNJUDGED_PRIOR_PAIRS pairs. A label the teacher made up on a few rows, which every human label refutes, so reads
+  // as probably wrong and is flagged (still never relabelled: the peers cannot tell which label is right); one the
+  // humans confirm reads as right. Without such pairs, the base rate.
+  const labelPairs = new Map<number, { pairs: number; wrong: number }>();
+  for (const row of unjudgedPairs) {
+    const seen = labelPairs.get(teacher[row]) ?? { pairs: 0, wrong: 0 };
+    seen.pairs++;
+    if (teacher[row] !== human[row]) seen.wrong++;
+    labelPairs.set(teacher[row], seen);
+  }
+  const labelWrong = (label: number, leaveOut?: number): number => {
+    const seen = labelPairs.get(label);
+    if (!seen) return baseWrong;
+    const pairs = seen.pairs - (leaveOut === undefined ? 0 : 1);
+    const wrong = seen.wrong - (leaveOut === undefined ? 0 : Number(teacher[leaveOut] !== human[leaveOut]));
+    return (wrong + UNJUDGED_PRIOR_PAIRS * baseWrong) / (pairs + UNJUDGED_PRIOR_PAIRS);
+  };
   for (const i of setApart) {
-    rescaleRow(posterior, i * classes, classes, teacher[i], baseWrong);
-    rawWrong[i] = baseWrong;
+    const wrong = labelWrong(teacher[i]);
+    rescaleRow(posterior, i * classes, classes, teacher[i], wrong);
+    rawWrong[i] = wrong;
     suggested[i] = argmax(posterior, i * classes, classes);
+    // A tie (P(wrong) 0.5 over two labels) keeps the teacher's label: the row is never relabelled.
+    if (posterior[i * classes + teacher[i]] >= posterior[i * classes + suggested[i]]) suggested[i] = teacher[i];
     advised[i] = teacher[i];
-    pTeacherWrong[i] = baseWrong;
+    pTeacherWrong[i] = wrong;
     candidates[i] = suggested[i] !== teacher[i] ? 1 : 0;
     teacherRowCount++;
-    teacherRightExpected += 1 - baseWrong;
+    teacherRightExpected += 1 - wrong;
+  }
+  // The human pairs of such a label: the posterior its unlabelled rows get, each without its own verdict (cross-fitted,
+  // as every pair is), in the checks and the intervals.
+  for (const row of unjudgedPairs) {
+    const values = new Float64Array(classes);
+    rowPosterior(input, parameters, row, values);
+    rescaleRow(values, 0, classes, teacher[row], labelWrong(teacher[row], row));
+    crossFitted.set(row, values);
+    if (teacher[row] === human[row]) {
+      teacherRight++;
+      advisedRight++; // the engine keeps the teacher's label there
+    }
+    logLikelihood += Math.log(Math.max(values[human[row]], 1e-12));
   }
   const threshold = chooseFlagThreshold(pTeacherWrong, candidates);
   const flagged = new Uint8Array(rows);
   for (let i = 0; i < rows; i++) flagged[i] = candidates[i] && pTeacherWrong[i] >= threshold ? 1 : 0;
-  const trustPairs = humanPairs.map((row) => ({ row, pRight: crossFitted.get(row)![teacher[row]], right: teacher[row] === human[row] }));
+  const trustPairs = allPairs.map((row) => ({ row, pRight: crossFitted.get(row)![teacher[row]], right: teacher[row] === human[row] }));
   const trust = trustFigures(input, pTeacherWrong, flagged, trustPairs);
   const { low: flaggedLow, high: flaggedHigh } = trust.flaggedWrong;
   if (settings.recalibration === 'platt' && humanPairs.length > 0 && flaggedLow !== null && flaggedHigh !== null) {
@@ -830,10 +875,10 @@ export function calibrate(input: CalibrationInput, options: Partial<CalibrateOpt
     changeThreshold,
     estimatedTeacherAccuracy: teacherRowCount > 0 ? teacherRightExpected / teacherRowCount : null,
     humanCheck: {
-      rows: humanPairs.length,
-      teacherAccuracy: humanPairs.length ? teacherRight / humanPairs.length : null,
-      advisedAccuracy: humanPairs.length ? advisedRight / humanPairs.length : null,
-      logLikelihood: humanPairs.length ? logLikelihood : null,
+      rows: allPairs.length,
+      teacherAccuracy: allPairs.length ? teacherRight / allPairs.length : null,
+      advisedAccuracy: allPairs.length ? advisedRight / allPairs.length : null,
+      logLikelihood: allPairs.length ? logLikelihood : null,
     },
   };
 }

@@ -211,7 +211,7 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
 
   // Human labels but no teacher field, while another field looks like the teacher's labels (`llm_label`): the run
   // would train on the human labels alone and flag nothing. The parser's one warning for the file says which setting.
-  const teacherFieldMissing = parsed.problems.find((problem) => problem.code === 'missing-label-fields');
+  const teacherFieldMissing = parsed.problems.find((problem) => problem.code === 'missing-teacher-field');
   if (teacherFieldMissing) warnings.push(`${file}: ${teacherFieldMissing.message.charAt(0).toLowerCase()}${teacherFieldMissing.message.slice(1)}`);
 
   // The rows. A teacher label outside a configured set is treated as an abstention, never trained on.
@@ -275,7 +275,7 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     });
     warnings.push(
       `${setApart.length} label(s) are on too few rows for the peers to learn them: ${shown.join(', ')}${setApart.length > LINES_IN_MESSAGE ? ', …' : ''}; ` +
-        `a row with such a teacher label keeps it (P(teacher wrong) is the teacher's estimated error rate, the engine never relabels it) — label at least ${MIN_JUDGED_LABEL_ROWS} rows of each for the peers to judge them`,
+        `a row with such a teacher label keeps it (P(teacher wrong) is the teacher's estimated error rate, moved by the human labels of rows with that teacher label; the engine never relabels it) — label at least ${MIN_JUDGED_LABEL_ROWS} rows of each for the peers to judge them`,
     );
   }
   const single = labels.filter((label, index) => !unjudged[index] && rowsOfLabel.get(label)?.rows === 1);

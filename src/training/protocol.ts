@@ -149,6 +149,13 @@ export interface RunSummary {
   teacherAgreementWithHumans: number | null;
   /** Final student's accuracy on the human labels when the method reports it, else null. */
   finalStudentHumanAccuracy: number | null;
+  /** Rows the teacher agreement is read on: those with a teacher and a human label (absent from older workers). */
+  teacherAgreementRows?: number;
+  /**
+   * Human labels the student accuracy is read on: the random sample's, labels set in review left out (metrics.json
+   * humanCheck.rows; absent from older workers).
+   */
+  finalStudentHumanRows?: number;
   /** The estimates above with their 90 % intervals (absent from workers that predate them). */
   trust?: TrustSummary;
   backend: string;
@@ -378,6 +385,8 @@ const isSummary = object({
   estimatedTeacherAccuracy: isNullableRate,
   teacherAgreementWithHumans: isNullableRate,
   finalStudentHumanAccuracy: isNullableRate,
+  teacherAgreementRows: optional(isCount),
+  finalStudentHumanRows: optional(isCount),
   trust: optional(
     object({
       teacherAccuracy: nullable(object({ estimate: isFiniteNumber, low: nullable(isFiniteNumber), high: nullable(isFiniteNumber) })),

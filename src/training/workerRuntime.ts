@@ -141,6 +141,8 @@ export function summarize(
     teacherAgreementWithHumans: bothLabelled ? agreeing / bothLabelled : null,
     // Cross-fitted: the final student's recipe, judged on human rows it did not train on (pipeline.ts humanCheck).
     finalStudentHumanAccuracy: numberAt(base.metrics, 'humanCheck', 'studentAccuracy'),
+    teacherAgreementRows: bothLabelled,
+    ...studentRowsOf(base.metrics),
     trust: trustFromMetrics(base.metrics),
     ...(encoderOf(base.metrics) ? { encoder: encoderSummary(encoderOf(base.metrics)!) } : {}),
     ...adoptedOf(base.metrics),
@@ -150,6 +152,12 @@ export function summarize(
     // maxRSS is in kilobytes.
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
   };
+}
+
+/** The human labels the student accuracy was read on (nothing where the metrics predate the figure). */
+function studentRowsOf(metrics: unknown): Pick<RunSummary, 'finalStudentHumanRows'> {
+  const rows = numberAt(metrics, 'humanCheck', 'rows');
+  return rows !== null && Number.isInteger(rows) && rows >= 0 ? { finalStudentHumanRows: rows } : {};
 }
 
 /** What the engine adopted by itself, from a run's metrics (nothing where they predate the figures). */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { iconsAsText, showErrorMessage, showInformationMessage, showWarningMessage } from '../editor/messages';
+import { pickLabel, shownLabel, showErrorMessage, showInformationMessage, showWarningMessage } from '../editor/messages';
 import type { Services } from '../editor/services';
 import { createReviewSession } from '../editor/labelEdits';
 import { datasetDocument, type LoadedRun, type RunState } from '../editor/runState';
@@ -427,10 +427,10 @@ export class LabelReviewPanel {
     type Item = vscode.QuickPickItem & { value: string; isNew: boolean };
     const pick = vscode.window.createQuickPick<Item>();
     pick.title = `PeerKD: label for line ${row.line ?? '?'}`;
-    pick.placeholder = `Teacher '${row.teacher ?? NO_LABEL}', suggested '${row.suggested}': type to filter the ${labels.length} labels, or a new label`;
+    pick.placeholder = `Teacher '${row.teacher === null ? NO_LABEL : shownLabel(row.teacher)}', suggested '${shownLabel(row.suggested)}': type to filter the ${labels.length} labels, or a new label`;
     const refresh = (): void => {
       pick.items = labelChoices(labels, row, pick.value).map((choice) => ({
-        label: iconsAsText(choice.label),
+        label: pickLabel(choice.label),
         description: choice.description,
         value: choice.label,
         isNew: choice.isNew,

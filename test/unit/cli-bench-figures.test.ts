@@ -65,6 +65,10 @@ test('simulateConfusedTeacher: a small confused class caps the systematic cell; 
   const fallback = cells(simulateConfusedTeacher(clean, 0.9));
   assert.equal(fallback.get('a→b'), Math.round(CONFUSED_SHARE * 40));
   assert.throws(() => simulateConfusedTeacher(clean.filter((row) => row.gold === 'a').map((row) => ({ ...row, teacher: null })), 0.9), /at least two labels/);
+  // A dominant confused class leaves too few other rows for the mistakes: refused, not a teacher at 0.55 for 0.5.
+  const skewed = Array.from({ length: 1000 }, (_, i) => ({ text: `row ${i}`, gold: i < 900 ? 'X' : 'Y', teacher: null }));
+  assert.throws(() => simulateConfusedTeacher(skewed, 0.5), /confuse:0\.5 needs 500 mistakes in 1000 rows, but this data allows 450 \(350 of "X" into "Y", one on each of the 100 rows of the other labels\)/);
+  assert.equal(simulateConfusedTeacher(skewed, 0.7).filter((row) => row.teacher !== row.gold).length, 300);
 });
 
 /** One seed's figures for markdownTables: every field set, the interval bounds and P@k chosen by the test. */

@@ -132,6 +132,16 @@ test('peerkd bench checks every --settings entry before running the first, and l
     assert.equal(code, 2, value);
     assert.match(stderr, /^peerkd bench: --settings: .*\n\nUsage: peerkd bench DATA_DIR \[options\]/, stderr);
   }
+  // A confuse:A the data cannot give (90 % of the rows in the confused class) is refused before the first setting runs.
+  const skewed = join(folder, 'skewed');
+  mkdirSync(skewed, { recursive: true });
+  const rows = (n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ text: `row ${i}`, gold_label: i % 10 === 9 ? 'Y' : 'X', teacher_label: i % 10 === 9 ? 'Y' : 'X' })).join('\n') + '\n';
+  writeFileSync(join(skewed, 'train.jsonl'), rows(100));
+  writeFileSync(join(skewed, 'test.jsonl'), rows(20));
+  const refused = await runCli(['bench', skewed, '--seeds', '0', '--main-only', '--settings', 'data,confuse:0.5']);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /confuse:0\.5 needs 50 mistakes in 100 rows, but this data allows 45 \(35 of "X" into "Y", one on each of the 10 rows of the other labels\): ask for a higher accuracy/, refused.stderr);
+  assert.doesNotMatch(refused.stderr, /bench data:/, 'the valid first setting must not run before the refusal');
   const { code, stdout } = await runCli(['bench', '--help']);
   assert.equal(code, 0);
   assert.match(stdout, /confuse:A {3}a simulated teacher right on a fraction A of the rows whose mistakes are systematic/);

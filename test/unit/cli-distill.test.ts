@@ -200,5 +200,10 @@ test('the summary table lists the counts and the estimates', () => {
   assert.match(table, /advice adopted by the engine\s+37 \(final student: rows weighted by how sure the advice is\)\n/);
   const none = formatSummary({ runId: 'r', runDir: '/r', datasetPath: '/d.jsonl', labels: ['A', 'B'], counts: { lines: 9, rows: 9, invalidLines: 0, skippedNoText: 0, teacherLabelled: 9, humanLabelled: 0, unlabelled: 0, teacherOutsideLabelSet: 0 }, flagged: 0, estimatedTeacherAccuracy: null, teacherAgreementWithHumans: null, finalStudentHumanAccuracy: null, backend: 'wasm', backendSkipped: [], elapsedMs: 1, adopted: { labels: 0, weighting: 0 } }).join('\n');
   assert.match(none, /advice adopted by the engine\s+0 \(final student = plain KD\)\n/);
+  // Each share is marked by its own count: 200 human labels, 3 of them on rows the teacher labelled, the student read
+  // on the 12 random ones (the others set in review).
+  const own = formatSummary({ runId: 'r', runDir: '/r', datasetPath: '/d.jsonl', labels: ['A', 'B'], counts: { lines: 400, rows: 400, invalidLines: 0, skippedNoText: 0, teacherLabelled: 203, humanLabelled: 200, unlabelled: 0, teacherOutsideLabelSet: 0 }, flagged: 0, estimatedTeacherAccuracy: null, teacherAgreementWithHumans: 1, teacherAgreementRows: 3, finalStudentHumanAccuracy: 0.75, finalStudentHumanRows: 12, backend: 'wasm', backendSkipped: [], elapsedMs: 1 }).join('\n');
+  assert.match(own, /teacher agreement with humans\s+1\.000 \(on 3 human labels: too few to read\)\n/);
+  assert.match(own, /student accuracy on humans \(cross-fitted\)\s+0\.750 \(on 12 human labels: too few to read\)\n/);
   assert.match(table, /worker peak memory\s+321 MB$/);
 });

@@ -145,7 +145,7 @@ test('distill: a label on few rows is named in a warning that says what the engi
   const input = prepareTrainingInput(text, { file: 'rare.jsonl', fields: DEFAULT_FIELDS, labels: [], folds: 2 });
   assert.ok(
     input.warnings.includes(
-      "1 label(s) are on too few rows for the peers to learn them: 'Sports' (1 row, line 3); a row with such a teacher label keeps it (P(teacher wrong) is the teacher's estimated error rate, the engine never relabels it) — label at least 30 rows of each for the peers to judge them",
+      "1 label(s) are on too few rows for the peers to learn them: 'Sports' (1 row, line 3); a row with such a teacher label keeps it (P(teacher wrong) is the teacher's estimated error rate, moved by the human labels of rows with that teacher label; the engine never relabels it) — label at least 30 rows of each for the peers to judge them",
     ),
     input.warnings.join('\n'),
   );
@@ -295,4 +295,36 @@ test('distill: a teacher label that is a label of the configured set written ano
   // Nothing alike: the plain warning.
   const plain = prepareTrainingInput(text.replace(nfd, 'Cake').replace('Tea\\n', 'Milk'), { file: 'set.jsonl', fields: DEFAULT_FIELDS, labels: ['Café', 'Tea'], folds: 2 });
   assert.equal(plain.warnings.find((line) => line.includes('outside the label set')), '3 teacher label(s) outside the label set were treated as missing (lines 2, 4, 5)');
+});
+
+test('predict: a run pointer naming a run that is gone says so, naming the pointer and the run; a pointer never leaves its runs folder', async () => {
+  const peerkd = join(folder, 'stale', '.peerkd');
+  const runs = join(peerkd, 'runs');
+  await mkdir(join(runs, 'latest-by-dataset'), { recursive: true });
+  await writeFile(join(runs, 'latest'), '20260101-000000-data-abcdef\n');
+  await writeFile(join(runs, 'latest-by-dataset', 'data-0123'), '20260101-000000-data-abcdef\n');
+  const file = await dataset('rows-for-stale.jsonl', [{ id: 'a', text: 'Stocks fall as oil prices rise' }]);
+  const gone = (pointer: string) =>
+    `peerkd predict: %GIVEN%: the run pointer ${pointer} names run '20260101-000000-data-abcdef', which is not in ${runs} (deleted?): name a run folder there, or run peerkd distill again\n`;
+  for (const [given, pointer] of [
+    [join(runs, 'latest'), join(runs, 'latest')],
+    [runs, join(runs, 'latest')],
+    [join(runs, 'latest-by-dataset', 'data-0123'), join(runs, 'latest-by-dataset', 'data-0123')],
+  ]) {
+    const io = capture();
+    assert.equal(await createPredictCommand(io).run([given, file, '--backend', 'cpu']), 1, io.err());
+    assert.equal(io.err(), gone(pointer).replace('%GIVEN%', given));
+  }
+  // `latest` naming a folder beside the runs folder (.peerkd/other, with a model.json) is not followed out of it.
+  await mkdir(join(peerkd, 'other'), { recursive: true });
+  await writeFile(join(peerkd, 'other', 'model.json'), '{}');
+  await writeFile(join(runs, 'latest'), 'other\n');
+  const io = capture();
+  assert.equal(await createPredictCommand(io).run([join(runs, 'latest'), file, '--backend', 'cpu']), 1, io.err());
+  assert.match(io.err(), /names run 'other', which is not in .*runs \(deleted\?\)/);
+  // A small file that is no pointer (any name but latest, outside latest-by-dataset) is not read as one.
+  await writeFile(join(folder, 'stale', 'notes.txt'), 'other\n');
+  const notes = capture();
+  assert.equal(await createPredictCommand(notes).run([join(folder, 'stale', 'notes.txt'), file, '--backend', 'cpu']), 1);
+  assert.match(notes.err(), /notes\.txt: no model\.json here/);
 });

@@ -153,7 +153,7 @@ test('human labels but no teacher field, while a field looks like the teacher la
   const parsed = parseDatasetText(text, fields);
   assert.deepEqual(
     parsed.problems.map((problem) => [problem.line, problem.code, problem.severity]),
-    [[1, 'missing-label-fields', 'warning']],
+    [[1, 'missing-teacher-field', 'warning']],
   );
   // `split` looks like a small label set too, but shares no value with the human labels: only llm_label is named.
   const message =
@@ -180,4 +180,21 @@ test('human labels but no teacher field, while a field looks like the teacher la
     return JSON.stringify(row);
   });
   assert.deepEqual(parseDatasetText(unlabelled.join('\n') + '\n', fields).problems, []);
+});
+
+test("a human_label: null placeholder on every row is no human label: the warning says no row has a label, not 'only human labels'", () => {
+  const text = Array.from({ length: 8 }, (_, i) => JSON.stringify({ text: `row ${i}`, human_label: null, llm_label: i % 3 ? 'A' : 'B' })).join('\n') + '\n';
+  const parsed = parseDatasetText(text, DEFAULT_FIELDS);
+  assert.deepEqual(
+    parsed.problems.map((problem) => [problem.line, problem.code, problem.message]),
+    [
+      [
+        1,
+        'missing-label-fields',
+        "No row has a teacher label (field 'teacher_label') or a human label (field 'human_label'); set peerkd.fields.teacher (or --fields.teacher) to the field of the teacher's labels: 'llm_label' looks like labels",
+      ],
+    ],
+  );
+  const lines = text.trim().split('\n');
+  assert.deepEqual(new IncrementalDatasetValidator(DEFAULT_FIELDS).validate(lines.length, (index) => lines[index]), parsed.problems);
 });

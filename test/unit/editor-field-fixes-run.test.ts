@@ -39,7 +39,7 @@ const fakeVscode = {
 stubVscodeModule(fakeVscode);
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { offerFieldFixesBeforeRun, USE_FIELD_COMMAND } = require('../../src/editor/fieldFixOffers') as typeof import('../../src/editor/fieldFixOffers');
+const { offerFieldFixesBeforeRun, RUN_ANYWAY, USE_FIELD_COMMAND } = require('../../src/editor/fieldFixOffers') as typeof import('../../src/editor/fieldFixOffers');
 
 const document = { uri: { toString: () => 'file:///w/data.jsonl' }, lineCount: LINES.length, lineAt: (index: number) => ({ text: LINES[index] }) };
 
@@ -70,6 +70,27 @@ test("the run offers 'Use sentence' then 'Use llm_label' as buttons, writes each
       [USE_FIELD_COMMAND, 'teacher', 'llm_label'],
     ],
   );
+});
+
+test("human labels without a teacher field do not stop a run: the offer says so and has 'Run Anyway', as the CLI goes on with a warning", async () => {
+  const lines = Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `row ${i}`, llm_label: i % 2 ? 'World' : 'Sports', ...(i % 4 === 0 ? { human_label: i % 2 ? 'World' : 'Sports' } : {}) }));
+  const humans = { ...document, lineCount: lines.length, lineAt: (index: number) => ({ text: lines[index] }) };
+  diagnostics = parseDatasetText(lines.join('\n') + '\n', DEFAULT_FIELDS, {}).problems.map((problem) => ({ source: 'PeerKD', code: problem.code, message: problem.message }));
+  assert.deepEqual(diagnostics.map((d) => (d as { code: string }).code), ['missing-teacher-field']);
+  settings.clear();
+  warnings.length = 0;
+  executed.length = 0;
+  answer = (buttons) => buttons.at(-1);
+  assert.equal(await offerFieldFixesBeforeRun(humans as never, 'data.jsonl'), true, 'Run Anyway runs');
+  assert.deepEqual(warnings.map((warning) => warning.buttons), [["Use 'llm_label'", RUN_ANYWAY]]);
+  assert.match(warnings[0].text, /^PeerKD: data\.jsonl has no teacher labels: No row has a teacher label \(field 'teacher_label'\), only human labels/);
+  assert.deepEqual(executed, [], 'no setting written');
+  answer = (buttons) => buttons[0];
+  assert.equal(await offerFieldFixesBeforeRun(humans as never, 'data.jsonl'), true);
+  assert.deepEqual(settings.get('fields.teacher'), 'llm_label');
+  settings.clear();
+  answer = () => undefined;
+  assert.equal(await offerFieldFixesBeforeRun(humans as never, 'data.jsonl'), false, 'closed: no run');
 });
 
 test('closing the offer runs nothing and writes no setting; a dataset without those problems runs at once', async () => {

@@ -29,7 +29,12 @@ const fakeVscode = {
     showWarningMessage: async (text: string, ...rest: unknown[]) => void shown.push({ kind: 'warning', text, rest }),
     showErrorMessage: async (text: string, ...rest: unknown[]) => void shown.push({ kind: 'error', text, rest }),
     createStatusBarItem: () => statusItem,
+    withProgress: async (options: { title: string }, task: (progress: { report(step: { message?: string }): void }, token: unknown) => Promise<unknown>) => {
+      shown.push({ kind: 'progress', text: options.title, rest: [options] });
+      return task({ report: (step) => void shown.push({ kind: 'progress-step', text: step.message ?? '', rest: [step] }) }, {});
+    },
   },
+  ProgressLocation: { Notification: 15 },
   StatusBarAlignment: { Left: 1 },
   MarkdownString: class {
     constructor(readonly value: string) {}
@@ -69,6 +74,16 @@ test('data quoted in a notification never becomes a link VS Code would run or op
   }
   // Brackets that are no link stay as they are.
   assert.equal(messages.inertLinks("label 'a[1](2)' and [x](y)"), "label 'a[1](2)' and [x](y)");
+});
+
+test('a label in the label picker (a quick pick item) shows bidi controls and an invisible label as escapes, $( as text; a plain label as written', () => {
+  assert.equal(messages.pickLabel('W\u202eevil $(bug)'), 'W\\u202eevil \\$(bug)');
+  assert.equal(messages.pickLabel('\u200b'), '\\u200b');
+  assert.equal(messages.pickLabel('Sci/Tech [x](y) «été»'), 'Sci/Tech [x](y) «été»');
+  // The panel's picker uses it, for the items and the row's labels in the placeholder.
+  const panel = readFileSync(path.join(__dirname, '..', '..', 'src', 'webview', 'labelReviewPanel.ts'), 'utf8');
+  assert.match(panel, /label: pickLabel\(choice\.label\)/);
+  assert.match(panel, /pick\.placeholder = `Teacher '\$\{row\.teacher === null \? NO_LABEL : shownLabel\(row\.teacher\)\}', suggested '\$\{shownLabel\(row\.suggested\)\}'/);
 });
 
 test("a quick pick item shows $(…) in a label as text, not as an icon", () => {
@@ -116,6 +131,24 @@ test("a field name from the dataset ('Use … as the text field') is quoted in t
   assert.deepEqual(links(shown[0].text), []);
 });
 
+test("a progress notification's title and messages (the file name, the encoder a setting names) are guarded as a notification's", async () => {
+  shown.length = 0;
+  const result = await messages.withNotificationProgress({ title: `PeerKD: distilling ${HOSTILE[0]}.jsonl`, cancellable: true }, async (progress) => {
+    progress.report({ message: 'Encoding rows with static:[x](command:workbench.action.terminal.new)/\u202eevil · 1/2', increment: 5 });
+    progress.report({ increment: 1 });
+    return 42;
+  });
+  assert.equal(result, 42);
+  assert.deepEqual(shown.map((entry) => [entry.kind, links(entry.text).length]), [
+    ['progress', 0],
+    ['progress-step', 0],
+    ['progress-step', 0],
+  ]);
+  assert.deepEqual(shown[0].rest, [{ location: 15, title: 'PeerKD: distilling [Open the row] (command:workbench.action.terminal.new).jsonl', cancellable: true }]);
+  assert.deepEqual(shown[1].rest, [{ message: 'Encoding rows with static:[x] (command:workbench.action.terminal.new)/\\u202eevil · 1/2', increment: 5 }]);
+  assert.deepEqual(shown[2].rest, [{ increment: 1 }]);
+});
+
 test('no editor module calls VS Code\'s notification functions but through src/editor/messages.ts', () => {
   const root = path.join(__dirname, '..', '..', 'src');
   const files = (dir: string): string[] =>
@@ -125,7 +158,7 @@ test('no editor module calls VS Code\'s notification functions but through src/e
     });
   const direct = files(root)
     .filter((file) => !file.endsWith(path.join('editor', 'messages.ts')))
-    .filter((file) => /\bwindow\s*\.\s*show(Information|Warning|Error)Message\b/.test(readFileSync(file, 'utf8')))
+    .filter((file) => /\bwindow\s*\.\s*(show(Information|Warning|Error)Message|withProgress)\b/.test(readFileSync(file, 'utf8')))
     .map((file) => path.relative(root, file));
   assert.deepEqual(direct, []);
 });

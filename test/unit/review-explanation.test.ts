@@ -77,6 +77,11 @@ test('a hostile explanations.jsonl cannot make the hover huge: more words or sim
   const markdown = explanationMarkdown({ ...EXPLANATION, towards: huge, words: [[huge, 1]], similar: [{ id: huge, line: 1, label: huge, similarity: 0.5 }, ...manySimilar] });
   assert.ok(markdown.length < 2000, `${markdown.length} characters`);
   assert.ok(markdown.includes(`\`${'y'.repeat(80)}…\``));
+  // A cut never leaves half a surrogate pair (shown as �): an emoji across the 80th unit goes whole or not at all.
+  const emoji = 'y'.repeat(79) + '😀'.repeat(5);
+  const cut = explanationMarkdown({ ...EXPLANATION, words: [[emoji, 1]] });
+  assert.ok(cut.includes(`\`${'y'.repeat(79)}…\``), cut);
+  assert.doesNotMatch(cut, /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/, 'no lone surrogate');
 });
 
 test('labels, ids and words in the hover show bidirectional controls as escapes', () => {

@@ -89,6 +89,11 @@ test('the final student is shown beside the teacher on the same human rows, with
     'Final student 74.0% right on the 50 human labels (no teacher labels on those rows to compare with).',
   );
   assert.equal(studentVersusTeacher(summary({ finalStudentHumanAccuracy: null })), undefined);
+  // 200 human labels, 190 of them set in review: the student was read on the 10 random ones, and is said to be.
+  assert.match(
+    studentVersusTeacher(summary({ finalStudentHumanAccuracy: 0.9, teacherAgreementWithHumans: 0.5, finalStudentHumanRows: 10 }, { humanLabelled: 200 })) ?? '',
+    /^Final student 90\.0% right on the 10 human labels, .* Too close to call on 10 labels/,
+  );
 });
 
 test('summary leaves out unknown figures and reports skipped lines', () => {

@@ -169,9 +169,18 @@ test('labels written as digits are set by their own digit, not by position: key 
   assert.equal(labelForDigit(binary, 1), '1');
   assert.equal(labelForDigit(binary, 2), undefined);
   assert.deepEqual(binary.map((label) => digitForLabel(binary, label)), [undefined, 1]);
-  // A set with some labels written as digits: the digits are names there too; the others have no key.
-  assert.equal(labelForDigit(['1', 'spam'], 2), undefined);
-  assert.equal(digitForLabel(['1', 'spam'], 'spam'), undefined);
+  // A set with some labels written as digits: the digits are names there too; the labels that are no number take the
+  // keys left, in order (a stray '0' among negative/positive took every key and button from them); '0' has none.
+  assert.equal(labelForDigit(['1', 'spam'], 2), 'spam');
+  assert.equal(digitForLabel(['1', 'spam'], 'spam'), 2);
+  const stray = ['0', 'negative', 'positive'];
+  assert.deepEqual([1, 2, 3].map((digit) => labelForDigit(stray, digit)), ['negative', 'positive', undefined]);
+  assert.deepEqual(stray.map((label) => digitForLabel(stray, label)), [undefined, 1, 2]);
+  const mixed = ['1', '3', '10', 'A', 'B', 'C'];
+  assert.deepEqual(mixed.map((label) => digitForLabel(mixed, label)), [1, 3, undefined, 2, 4, 5]);
+  // Past nine keys the rest are picked in the label picker.
+  const many = ['5', ...Array.from({ length: 12 }, (_, i) => `t${String(i).padStart(2, '0')}`)];
+  assert.deepEqual(many.map((label) => digitForLabel(many, label)), [5, 1, 2, 3, 4, 6, 7, 8, 9, undefined, undefined, undefined, undefined]);
   // The confusion table's headers show the same digits.
   const table = confusionTable([row({ id: 'r', teacher: '0', suggested: '1' })], binary);
   assert.deepEqual([table.teacherDigits, table.suggestedDigits], [[null], [1]]);

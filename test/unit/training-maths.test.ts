@@ -482,3 +482,110 @@ test('calibrate: a label on a few rows, which the peers barely saw, keeps its ro
   // The labels the peers can judge are relabelled as before.
   for (const row of [0, 4, 8, 12, 16]) assert.equal(result.advised[row], row % 2, `row ${row}: wrong teacher label replaced`);
 });
+
+test('calibrate: a human label on a row of a label the peers cannot judge does not sway the fits (one such pair vetoed every relabelling)', () => {
+  // 2,000 rows the peers judge (the teacher wrong on 1 in 4), 10 random human labels, and 20 rows of a third label the
+  // teacher gets right but the peers give 2 %. Labelling one of those 20 by hand added a pair that read as "P(wrong)
+  // 0.9, yet right" to the recalibration: the do-no-harm test then relabelled nothing (497 rows before).
+  const scenario = (rareHuman: number) => {
+    const peer: number[][] = [];
+    const teacher: number[] = [];
+    const human: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const truth = i % 2;
+      peer.push(truth === 0 ? [0.85, 0.13, 0.02] : [0.13, 0.85, 0.02]);
+      teacher.push(i % 4 === 0 ? 1 - truth : truth);
+      human.push(i < 10 ? truth : -1);
+    }
+    for (let i = 0; i < 20; i++) {
+      peer.push([0.7, 0.28, 0.02]);
+      teacher.push(2);
+      human.push(i < rareHuman ? 2 : -1);
+    }
+    return { result: calibrate(input(peer, teacher, human)), teacher, human };
+  };
+  const without = scenario(0).result;
+  const { result: withPair, teacher, human } = scenario(1);
+  // The same fits (up to the confident joint losing one row of the third label).
+  close(withPair.recalibration.intercept, without.recalibration.intercept, 1e-3);
+  close(withPair.recalibration.slope, without.recalibration.slope, 1e-3);
+  assert.equal(withPair.changeThreshold, without.changeThreshold);
+  let changed = 0;
+  for (let i = 0; i < 2000; i++) {
+    assert.equal(withPair.advised[i], without.advised[i], `row ${i}`);
+    if (human[i] < 0 && withPair.advised[i] !== teacher[i]) changed++;
+  }
+  assert.ok(changed > 400, `${changed} rows relabelled`);
+  // The pair is judged as the label's unlabelled rows are, without its own verdict: P(teacher right) = 1 − the base
+  // error rate (the mean over the judged rows); the unlabelled rows of the label take the pair's verdict in.
+  let baseWrong = 0;
+  for (let i = 10; i < 2000; i++) baseWrong += withPair.pTeacherWrong[i] / 1990;
+  const pair = withPair.trustPairs.find((entry) => entry.row === 2000)!;
+  close(pair.pRight, 1 - baseWrong, 1e-5);
+  close(withPair.pTeacherWrong[2019], (2 * baseWrong) / 3, 1e-5); // (0 wrong + 2 × base) / (1 pair + 2)
+  assert.equal(pair.right, true);
+  assert.equal(withPair.humanCheck.rows, 11);
+  assert.equal(withPair.humanCheck.teacherAccuracy, without.humanCheck.teacherAccuracy! * (10 / 11) + 1 / 11);
+});
+
+test('calibrate: rows of a label the peers cannot judge, where every other teacher row has a human label, take the error rate of the human pairs', () => {
+  // 100 human pairs, the teacher right on each, and 3 teacher rows of a second label: there is no judged row without
+  // a human label to take the base error rate from. It was 0.5: 'Teacher ≈ 50% right (49–51%)' and 3 rows flagged.
+  const peer: number[][] = [];
+  const teacher: number[] = [];
+  const human: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    peer.push([0.9, 0.1]);
+    teacher.push(0);
+    human.push(0);
+  }
+  for (let i = 0; i < 3; i++) {
+    peer.push([0.95, 0.05]);
+    teacher.push(1);
+    human.push(-1);
+  }
+  const result = calibrate(input(peer, teacher, human));
+  for (let i = 100; i < 103; i++) {
+    close(result.pTeacherWrong[i], 1 / 102, 1e-6); // (0 wrong + 1) / (100 pairs + 2)
+    assert.equal(result.suggested[i], 1);
+    assert.equal(result.flagged[i], 0);
+  }
+  assert.ok((result.trust.teacherAccuracy.estimate ?? 0) > 0.95, String(result.trust.teacherAccuracy.estimate));
+  // Nothing to go on at all (no judged row, no pair): 0.5, and the tie keeps the teacher's label.
+  const bare = calibrate(input([[0.9, 0.1], [0.9, 0.1], [0.9, 0.1], [0.9, 0.1], [0.95, 0.05]], [-1, -1, -1, -1, 1], [0, 0, 0, 0, -1]));
+  close(bare.pTeacherWrong[4], 0.5, 1e-6);
+  assert.equal(bare.suggested[4], 1);
+  assert.equal(bare.flagged[4], 0);
+});
+
+test('calibrate: a label the teacher made up on a few rows, which the human labels of those rows refute, is flagged on its other rows (never relabelled)', () => {
+  // 2,000 rows the peers judge, 100 random human labels, and 20 rows where the teacher wrote a third label the peers
+  // barely saw; humans checked 5 of them and gave each the first label. Set apart at the base rate (P 0.1) the other
+  // 15 read as right although every human label of theirs said wrong.
+  const peer: number[][] = [];
+  const teacher: number[] = [];
+  const human: number[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const truth = i % 2;
+    peer.push(truth === 0 ? [0.85, 0.13, 0.02] : [0.13, 0.85, 0.02]);
+    teacher.push(i % 10 === 0 ? 1 - truth : truth);
+    human.push(i < 100 ? truth : -1);
+  }
+  for (let i = 0; i < 20; i++) {
+    peer.push([0.9, 0.08, 0.02]);
+    teacher.push(2);
+    human.push(i < 5 ? 0 : -1);
+  }
+  const result = calibrate(input(peer, teacher, human));
+  let baseWrong = 0;
+  for (let i = 100; i < 2000; i++) baseWrong += result.pTeacherWrong[i] / 1900;
+  for (let i = 2005; i < 2020; i++) {
+    close(result.pTeacherWrong[i], (5 + 2 * baseWrong) / (5 + 2), 1e-5); // 5 of 5 pairs wrong, the base rate worth 2
+    assert.equal(result.suggested[i], 0, `row ${i}: the peers' label among the others`);
+    assert.equal(result.flagged[i], 1, `row ${i} is flagged`);
+    assert.equal(result.advised[i], 2, `row ${i} keeps the teacher's label (never relabelled)`);
+  }
+  // Each pair is judged without its own verdict: 4 of 4 others wrong.
+  const pair = result.trustPairs.find((entry) => entry.row === 2000)!;
+  close(pair.pRight, 1 - (4 + 2 * baseWrong) / (4 + 2), 1e-5);
+});

@@ -3,7 +3,7 @@
  * in view, plus a small margin, exist in the DOM), the selected row's details, the help overlay and the empty state.
  */
 import { explanationSegments } from '../../review/explanation';
-import { showBidiControls, showInvisible } from '../../review/prettyRow';
+import { cutText, showBidiControls, showInvisible } from '../../review/prettyRow';
 import { digitForLabel, NO_LABEL, type Decision, type ReviewFilters, type ReviewQueue } from '../../review/model';
 import { STATUS_FILTER_OPTIONS, type HostMessage, type LabelProbability, type RowView, type ViewUpdate } from '../../review/protocol';
 import type { RowExplanation } from '../../training/types';
@@ -587,9 +587,7 @@ const BUTTON_LABEL_CHARS = 40;
 
 /** A label as a button shows it: cut with an ellipsis past BUTTON_LABEL_CHARS, never inside a surrogate pair. */
 function onButton(label: string): string {
-  if (label.length <= BUTTON_LABEL_CHARS) return label;
-  const code = label.charCodeAt(BUTTON_LABEL_CHARS - 2);
-  return `${label.slice(0, code >= 0xd800 && code <= 0xdbff ? BUTTON_LABEL_CHARS - 2 : BUTTON_LABEL_CHARS - 1)}…`;
+  return label.length <= BUTTON_LABEL_CHARS ? label : `${cutText(label, BUTTON_LABEL_CHARS - 1)}…`;
 }
 
 /** A table header: the label, with the digit key that sets it (the host sends the digits, in the run's order). */
