@@ -56,7 +56,7 @@ export const KEY_MAP: readonly KeyBinding[] = [
     shown: ['1–9'],
     action: 'setDigit',
     description:
-      "set the n-th label of the run's label set, or, where labels are written as digits (0/1, ratings 1–10), the label of that digit (the digit of the suggested or teacher's label counts as accepting or keeping it, and the panel says so)",
+      "set the n-th label of the run's label set; where labels are written as digits (0/1, ratings 1–10), the label of that digit, the other labels taking the keys left in order (the digit of the suggested or teacher's label counts as accepting or keeping it, and the panel says so)",
     when: 'list',
   },
   { keys: ['n'], shown: ['n'], action: 'newLabel', description: 'pick any label of the set (type to filter; opens on the suggestion) or type a new one (confirmed first)', when: 'list' },
