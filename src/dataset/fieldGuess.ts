@@ -163,13 +163,23 @@ export function teacherFieldCandidates(fields: FieldMapping, rows: Iterable<Reco
   const humanValues = new Set(sample.map((row) => getFieldAt(row, humanPath)).filter((value): value is string => typeof value === 'string'));
   const labelLike = candidatesFor(fields, sample).label;
   if (humanValues.size === 0) return labelLike;
-  return labelLike.filter((path) => {
+  const shared = labelLike.filter((path) => {
     const at = splitFieldPath(path);
     return sample.some((row) => {
       const value = getFieldAt(row, at);
       return typeof value === 'string' && humanValues.has(value);
     });
   });
+  // A field equal to the human label on every row that has one is most likely a copy of it (`gold`), not the
+  // teacher's labels: offered last.
+  const copiesHuman = (path: string) => {
+    const at = splitFieldPath(path);
+    return sample.every((row) => {
+      const human = getFieldAt(row, humanPath);
+      return typeof human !== 'string' || getFieldAt(row, at) === human;
+    });
+  };
+  return [...shared.filter((path) => !copiesHuman(path)), ...shared.filter(copiesHuman)];
 }
 
 /** The row objects among the first lines, for guessFields. */

@@ -82,6 +82,8 @@ function wholePercent(value: number): string {
  * is about 0.15 wide at an 80 % teacher (docs/BENCHMARKS.md), with one or two it spans nearly everything.
  */
 const UNPINNED_INTERVAL_WIDTH = 0.4;
+/** The same for the wrong labels among the flagged rows: an interval wider than this share of them. */
+const UNPINNED_FLAGGED_SHARE = 0.8;
 
 /**
  * What the run says about the teacher, with its 90 % intervals, in one line a data scientist reads at a glance:
@@ -107,8 +109,15 @@ export function trustSentence(trust: TrustSummary, flagged: number): string {
   }
   const wrong = trust.flaggedWrong;
   if (flagged > 0 && wrong) {
-    const range = wrong.low !== null && wrong.high !== null ? ` (90% interval ${count(wrong.low)}–${count(wrong.high)})` : '';
-    parts.push(`${plural(flagged, 'row')} flagged, about ${count(wrong.estimate)} of them wrong${range}.`);
+    const bounded = wrong.low !== null && wrong.high !== null;
+    const range = bounded ? ` (90% interval ${count(wrong.low!)}–${count(wrong.high!)})` : '';
+    // An interval spanning most of the flagged rows ("about 17 of 26 (0–26)") does not support one figure: the range
+    // is said instead, as for the teacher's accuracy above.
+    parts.push(
+      bounded && wrong.high! - wrong.low! > UNPINNED_FLAGGED_SHARE * flagged
+        ? `${plural(flagged, 'row')} flagged, ${count(wrong.low!)}–${count(wrong.high!)} of them wrong (90% interval; too few human labels for one figure).`
+        : `${plural(flagged, 'row')} flagged, about ${count(wrong.estimate)} of them wrong${range}.`,
+    );
   } else {
     parts.push(`${plural(flagged, 'row')} flagged.`);
   }

@@ -267,7 +267,9 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     else rowsOfLabel.set(label, { rows: 1, line: row.line });
   }
   const unjudged = unjudgedLabels(labels.map((label) => rowsOfLabel.get(label)?.rows ?? 0));
-  const setApart = labels.filter((_, index) => unjudged[index]);
+  // Named only where a row has it as its teacher label: a label only humans use has no teacher row to keep.
+  const teacherLabels = new Set(rows.map((row) => row.teacher));
+  const setApart = labels.filter((label, index) => unjudged[index] && teacherLabels.has(label));
   if (setApart.length > 0) {
     const shown = setApart.slice(0, LINES_IN_MESSAGE).map((label) => {
       const seen = rowsOfLabel.get(label)!;

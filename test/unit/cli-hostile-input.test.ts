@@ -161,6 +161,13 @@ test('distill: a label on few rows is named in a warning that says what the engi
   // Two rows of each label: nothing to say.
   const even = prepareTrainingInput(text.replace('"World"', '"Sports"'), { file: 'even.jsonl', fields: DEFAULT_FIELDS, labels: [], folds: 2 });
   assert.ok(!even.warnings.some((warning) => warning.includes('one row only') || warning.includes('too few rows')), even.warnings.join('\n'));
+  // A rare label only a human uses has no teacher row to keep: not named.
+  const humanOnly = ['World', 'World', 'World', 'World', 'World', 'World']
+    .map((label, i) => JSON.stringify({ text: `row ${i}`, teacher_label: label, ...(i === 2 ? { human_label: 'Sports' } : {}) }))
+    .concat(['Sports', 'Sports', 'Sports', 'Sports'].map((label, i) => JSON.stringify({ text: `other ${i}`, teacher_label: label })))
+    .join('\n');
+  const onlyHuman = prepareTrainingInput(humanOnly.replace(/"teacher_label":"Sports"/g, '"teacher_label":"World"').replace('"human_label":"Sports"', '"human_label":"Rare"'), { file: 'h.jsonl', fields: DEFAULT_FIELDS, labels: [], folds: 2 });
+  assert.ok(!onlyHuman.warnings.some((warning) => warning.includes('too few rows')), onlyHuman.warnings.join('\n'));
 });
 
 test("predict: --out never writes over a file of the run whose model it uses (its predictions, settings, metrics)", async () => {

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { guessFields, IncrementalDatasetValidator, missingLabelFixes, missingTextFixes, parseDatasetText } from '../../src/dataset/index';
+import { teacherFieldCandidates } from '../../src/dataset/fieldGuess';
 import { prepareTrainingInput } from '../../src/training/input';
 import { inputError } from '../support/inputError';
 
@@ -197,4 +198,13 @@ test("a human_label: null placeholder on every row is no human label: the warnin
   );
   const lines = text.trim().split('\n');
   assert.deepEqual(new IncrementalDatasetValidator(DEFAULT_FIELDS).validate(lines.length, (index) => lines[index]), parsed.problems);
+});
+
+test('a field that copies the human labels is offered after the one that may hold the teacher labels', () => {
+  const rows = Array.from({ length: 40 }, (_, i) => {
+    const label = LABELS[i % 4];
+    const teacher = i % 5 === 0 ? LABELS[(i + 1) % 4] : label;
+    return { sentence: `Row ${i} says something`, gold: i % 2 === 0 ? label : undefined, label: teacher, human_label: i % 2 === 0 ? label : undefined };
+  });
+  assert.deepEqual(teacherFieldCandidates({ ...DEFAULT_FIELDS, text: 'sentence' }, rows), ['label', 'gold']);
 });

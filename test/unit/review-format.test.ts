@@ -114,6 +114,15 @@ test('summary with trust figures: the teacher estimate and the flagged rows’ e
     'Teacher ≈ 90% right (no human labels to check this against). 4 rows flagged, about 3 of them wrong.',
   );
   assert.equal(trustSentence({ teacherAccuracy: null, flaggedWrong: null }, 0), '0 rows flagged.');
+  // The flagged rows' wrong labels bounded only by 0 and all of them: the range, not "about 17".
+  assert.equal(
+    trustSentence({ teacherAccuracy: null, flaggedWrong: { estimate: 17.2, low: 0, high: 26 } }, 26),
+    '26 rows flagged, 0–26 of them wrong (90% interval; too few human labels for one figure).',
+  );
+  assert.equal(
+    trustSentence({ teacherAccuracy: null, flaggedWrong: { estimate: 17.2, low: 10, high: 26 } }, 26),
+    '26 rows flagged, about 17 of them wrong (90% interval 10–26).',
+  );
   // One or two human labels bound nothing: no point figure beside an interval of 0–100 %.
   assert.equal(
     trustSentence({ teacherAccuracy: { estimate: 1, low: 0, high: 1 }, flaggedWrong: null }, 0),
