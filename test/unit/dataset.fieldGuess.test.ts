@@ -204,7 +204,8 @@ test('a field that copies the human labels is offered after the one that may hol
   const rows = Array.from({ length: 40 }, (_, i) => {
     const label = LABELS[i % 4];
     const teacher = i % 5 === 0 ? LABELS[(i + 1) % 4] : label;
-    return { sentence: `Row ${i} says something`, gold: i % 2 === 0 ? label : undefined, label: teacher, human_label: i % 2 === 0 ? label : undefined };
+    // Both on every row, so the label-like order (most rows, then name) would put gold first.
+    return { sentence: `Row ${i} says something`, gold: label, label: teacher, human_label: label };
   });
   assert.deepEqual(teacherFieldCandidates({ ...DEFAULT_FIELDS, text: 'sentence' }, rows), ['label', 'gold']);
 });
