@@ -434,6 +434,39 @@ test('calibrate: the rows without a human label are read a fixed number of times
   assert.ok(many <= few * 1.05, `${many} reads with 60 human pairs, ${few} with 10`);
 });
 
+/**
+ * `judged` rows of two labels the peers see well (peer `judgedPeer` on the right one; the teacher wrong on every
+ * `wrongEvery`-th row; the first `humans` rows human-labelled), then `rare` rows of a third label with peer `rarePeer`,
+ * whose first `rareHumans` rows get the human label `rareHumanLabel`. The scenario of the labels-on-few-rows tests.
+ */
+function withRareLabel(options: {
+  judged: number;
+  judgedPeer: number;
+  wrongEvery: number;
+  humans: number;
+  rare: number;
+  rarePeer: number[];
+  rareHumans?: number;
+  rareHumanLabel?: number;
+}): { peer: number[][]; teacher: number[]; human: number[] } {
+  const peer: number[][] = [];
+  const teacher: number[] = [];
+  const human: number[] = [];
+  const other = 0.98 - options.judgedPeer;
+  for (let i = 0; i < options.judged; i++) {
+    const truth = i % 2;
+    peer.push(truth === 0 ? [options.judgedPeer, other, 0.02] : [other, options.judgedPeer, 0.02]);
+    teacher.push(i % options.wrongEvery === 0 ? 1 - truth : truth);
+    human.push(i < options.humans ? truth : -1);
+  }
+  for (let i = 0; i < options.rare; i++) {
+    peer.push(options.rarePeer);
+    teacher.push(2);
+    human.push(i < (options.rareHumans ?? 0) ? (options.rareHumanLabel ?? 2) : -1);
+  }
+  return { peer, teacher, human };
+}
+
 test('unjudgedLabels: a label far rarer than the others and under 30 rows; a file of small labels keeps them all', () => {
   assert.deepEqual(unjudgedLabels([2500, 2500, 10, 2500]), [false, false, true, false]);
   assert.deepEqual(unjudgedLabels([2500, 2500, MIN_JUDGED_LABEL_ROWS, 2500]), [false, false, false, false]);
@@ -487,21 +520,8 @@ test('calibrate: a human label on a row of a label the peers cannot judge does n
   // 2,000 rows the peers judge (the teacher wrong on 1 in 4), 10 random human labels, and 20 rows of a third label the
   // teacher gets right but the peers give 2 %. Labelling one of those 20 by hand added a pair that read as "P(wrong)
   // 0.9, yet right" to the recalibration: the do-no-harm test then relabelled nothing (497 rows before).
-  const scenario = (rareHuman: number) => {
-    const peer: number[][] = [];
-    const teacher: number[] = [];
-    const human: number[] = [];
-    for (let i = 0; i < 2000; i++) {
-      const truth = i % 2;
-      peer.push(truth === 0 ? [0.85, 0.13, 0.02] : [0.13, 0.85, 0.02]);
-      teacher.push(i % 4 === 0 ? 1 - truth : truth);
-      human.push(i < 10 ? truth : -1);
-    }
-    for (let i = 0; i < 20; i++) {
-      peer.push([0.7, 0.28, 0.02]);
-      teacher.push(2);
-      human.push(i < rareHuman ? 2 : -1);
-    }
+  const scenario = (rareHumans: number) => {
+    const { peer, teacher, human } = withRareLabel({ judged: 2000, judgedPeer: 0.85, wrongEvery: 4, humans: 10, rare: 20, rarePeer: [0.7, 0.28, 0.02], rareHumans });
     return { result: calibrate(input(peer, teacher, human)), teacher, human };
   };
   const without = scenario(0).result;
@@ -562,20 +582,7 @@ test('calibrate: a label the teacher made up on a few rows, which the human labe
   // 2,000 rows the peers judge, 100 random human labels, and 20 rows where the teacher wrote a third label the peers
   // barely saw; humans checked 5 of them and gave each the first label. Set apart at the base rate (P 0.1) the other
   // 15 read as right although every human label of theirs said wrong.
-  const peer: number[][] = [];
-  const teacher: number[] = [];
-  const human: number[] = [];
-  for (let i = 0; i < 2000; i++) {
-    const truth = i % 2;
-    peer.push(truth === 0 ? [0.85, 0.13, 0.02] : [0.13, 0.85, 0.02]);
-    teacher.push(i % 10 === 0 ? 1 - truth : truth);
-    human.push(i < 100 ? truth : -1);
-  }
-  for (let i = 0; i < 20; i++) {
-    peer.push([0.9, 0.08, 0.02]);
-    teacher.push(2);
-    human.push(i < 5 ? 0 : -1);
-  }
+  const { peer, teacher, human } = withRareLabel({ judged: 2000, judgedPeer: 0.85, wrongEvery: 10, humans: 100, rare: 20, rarePeer: [0.9, 0.08, 0.02], rareHumans: 5, rareHumanLabel: 0 });
   const result = calibrate(input(peer, teacher, human));
   let baseWrong = 0;
   for (let i = 100; i < 2000; i++) baseWrong += result.pTeacherWrong[i] / 1900;
