@@ -119,6 +119,12 @@ export async function writeDatasetWithFlaggedRun(
       flaggedWrong: { estimate: expectedWrong, low: expectedWrong * 0.85, high: Math.min(predictions.length, expectedWrong * 1.15) },
     },
   });
+  await writeFakeRunSettings(writer, runId, datasetPath, text, labels);
+  await writer.commit(datasetPath);
+}
+
+/** The settings.json of a made-up run of `text` (the dataset at `datasetPath`), as a real run writes it. */
+export async function writeFakeRunSettings(writer: RunWriter, runId: string, datasetPath: string, text: string, labels: readonly string[]): Promise<void> {
   await writer.writeJson('settings.json', {
     runId,
     startedAt: new Date().toISOString(),
@@ -131,5 +137,4 @@ export async function writeDatasetWithFlaggedRun(
     labelsSource: 'configured',
     options: { folds: 2, stages: 1, seed: 0, backend: 'cpu', finalTargets: 'auto', student: 'fasttext' },
   });
-  await writer.commit(datasetPath);
 }

@@ -16,12 +16,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame } from 'playwright-core';
 import { setFieldInLine } from '../../../src/dataset/edit';
-import { DEFAULT_FIELDS } from '../../../src/dataset/types';
 import { MAX_ROW_TEXT_CHARS } from '../../../src/review/protocol';
-import { resolveRunsDir, RunWriter, sha256 } from '../../../src/training/artifacts';
+import { resolveRunsDir, RunWriter } from '../../../src/training/artifacts';
 import type { Prediction, RowExplanation } from '../../../src/training/types';
 import { defineFlow, waitFor } from '../harness';
-import { DATASET, REVIEW_COMMAND } from '../reviewSupport';
+import { DATASET, REVIEW_COMMAND, writeFakeRunSettings } from '../reviewSupport';
 
 const LABELS = [
   '__proto__',
@@ -81,18 +80,7 @@ export default defineFlow({
     await writer.writeJson('metrics.json', {
       trust: { teacherAccuracy: { estimate: 0.5, low: 0.4, high: 0.6 }, flaggedWrong: { estimate: 6, low: 5, high: 7 } },
     });
-    await writer.writeJson('settings.json', {
-      runId,
-      startedAt: new Date().toISOString(),
-      completedAt: new Date().toISOString(),
-      datasetPath,
-      datasetSha256: sha256(text),
-      datasetSource: 'file',
-      fields: DEFAULT_FIELDS,
-      labels: LABELS,
-      labelsSource: 'configured',
-      options: { folds: 2, stages: 1, seed: 0, backend: 'cpu', finalTargets: 'auto', student: 'fasttext' },
-    });
+    await writeFakeRunSettings(writer, runId, datasetPath, text, LABELS);
     await writer.commit(datasetPath);
   },
   async run(workbench) {
