@@ -782,7 +782,7 @@ export function calibrate(input: CalibrationInput, options: Partial<CalibrateOpt
     }
   }
   // A teacher label the peers cannot judge: its row keeps it, with P(teacher wrong) the teacher's estimated error
-  // rate on the rows they can judge (the other labels keep the peers' proportions), rather than the peers' near-zero
+  // rate on the rows they can judge (the other labels keep their calibrated proportions), rather than the peers' near-zero
   // probability for a label they barely saw, which read as "certainly wrong".
   // No such row (every other teacher label is on human-labelled rows): the teacher's error rate on the human pairs,
   // smoothed (one right, one wrong); 0.5 read a teacher right on 100 of 100 pairs as 50 % right and flagged the rows.
