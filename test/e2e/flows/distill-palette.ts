@@ -60,10 +60,19 @@ export default defineFlow({
     await page.locator('.markers-panel .monaco-list-row').filter({ hasText: target.message }).first().click();
     await page.keyboard.press('Enter');
     await page.locator('.monaco-editor.focused').waitFor({ state: 'visible', timeout: 10_000 });
-    await page.keyboard.press('Control+K');
-    await page.keyboard.press('Control+I');
+    // Show Hover (Ctrl+K Ctrl+I). On a loaded machine the chord can reach the editor before it takes keys (CI once
+    // saw no hover in 15 s); a chord that shows nothing is pressed again, at most three times.
     const hover = page.locator('.monaco-hover:not(.hidden)').filter({ hasText: 'advised' }).first();
-    await hover.waitFor({ state: 'visible', timeout: 15_000 });
+    for (let attempt = 1; ; attempt++) {
+      await page.keyboard.press('Control+K');
+      await page.keyboard.press('Control+I');
+      try {
+        await hover.waitFor({ state: 'visible', timeout: 8_000 });
+        break;
+      } catch (error) {
+        if (attempt === 3) throw error;
+      }
+    }
     const hoverText = await hover.innerText();
     for (const label of Object.keys(prediction.probs)) {
       assert.ok(hoverText.includes(label), `the hover lists ${label}: ${hoverText}`);
