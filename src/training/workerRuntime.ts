@@ -138,10 +138,12 @@ export function summarize(
     counts: input.counts,
     flagged,
     estimatedTeacherAccuracy: numberAt(base.metrics, 'estimatedTeacherAccuracy') ?? (teacherOnly ? teacherRightMass / teacherOnly : null),
-    teacherAgreementWithHumans: bothLabelled ? agreeing / bothLabelled : null,
+    // On the random human labels only, as the student's figure beside it: labels set in review are the rows the run
+    // doubted, mostly teacher errors, and would drag the teacher's share down (pipeline.ts humanCheck). Every human
+    // label where the metrics predate the figure.
+    ...teacherAgreementOf(base.metrics, bothLabelled ? { share: agreeing / bothLabelled, rows: bothLabelled } : null),
     // Cross-fitted: the final student's recipe, judged on human rows it did not train on (pipeline.ts humanCheck).
     finalStudentHumanAccuracy: numberAt(base.metrics, 'humanCheck', 'studentAccuracy'),
-    teacherAgreementRows: bothLabelled,
     ...studentRowsOf(base.metrics),
     trust: trustFromMetrics(base.metrics),
     ...(encoderOf(base.metrics) ? { encoder: encoderSummary(encoderOf(base.metrics)!) } : {}),
@@ -152,6 +154,14 @@ export function summarize(
     // maxRSS is in kilobytes.
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
   };
+}
+
+/** The teacher's agreement with the random human labels and their count (pipeline.ts humanCheck), else `fallback`. */
+function teacherAgreementOf(metrics: unknown, fallback: { share: number; rows: number } | null): Pick<RunSummary, 'teacherAgreementWithHumans' | 'teacherAgreementRows'> {
+  const share = numberAt(metrics, 'humanCheck', 'teacherAccuracy');
+  const rows = numberAt(metrics, 'humanCheck', 'pairedRows');
+  if (rows !== null && Number.isInteger(rows) && rows >= 0) return { teacherAgreementWithHumans: rows > 0 ? share : null, teacherAgreementRows: rows };
+  return fallback ? { teacherAgreementWithHumans: fallback.share, teacherAgreementRows: fallback.rows } : { teacherAgreementWithHumans: null, teacherAgreementRows: 0 };
 }
 
 /** The human labels the student accuracy was read on (nothing where the metrics predate the figure). */

@@ -107,6 +107,10 @@ test('a rerun after review trains on the reviewed labels but estimates the teach
   assert.equal(check(run2), check(run1), 'the same random pairs judge the teacher');
   assert.ok(check(naiveRun) < check(run1) - 0.05, `counted as a sample, the reviewed rows drag the check from ${check(run1)} to ${check(naiveRun)}`);
   assert.ok(Math.abs(teacherEstimate(run2) - teacherEstimate(run1)) < 0.03, `estimate ${teacherEstimate(run2)} near ${teacherEstimate(run1)}`);
+  // The summary's "teacher agreement with humans" is that random sample's figure too, on its own count, beside the
+  // student's (it counted every human label, the reviewed ones included).
+  const paired = (run: RunArtefacts) => (run.metrics as { humanCheck: { pairedRows: number } }).humanCheck.pairedRows;
+  assert.match(second.stdout, new RegExp(`teacher agreement with humans\\s+${check(run2).toFixed(3)}${paired(run2) < 20 ? ' \\(on' : '\\n'}`), second.stdout);
 
   // What the next run reads of run 2: only its flagged rows (streamed), and the ids it counted as reviewed.
   const previous = (await readPreviousRun(dataset))!;
