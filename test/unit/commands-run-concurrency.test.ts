@@ -1,0 +1,156 @@
+/**
+ * Run Distillation as a hurried user drives it (src/commands/runDistillation.ts): the command invoked twice at once on
+ * the same open dataset (a double key press, the palette and the editor title button), and a dataset that is renamed
+ * or deleted while its run goes on. The real client forks the real worker runtime, driven by the scripted engine of
+ * test/fixtures/training/scripted-worker.ts (PEERKD_TEST_WORKER=slow: a few hundred ms per run).
+ */
+import { after, before, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stubVscodeModule } from '../support/fakeVscodeModule';
+import { DEFAULT_RUNS_DIR, TEMP_PREFIX } from '../../src/training/artifacts';
+import { bundleWorker, datasetLines, tempFolder, writeDataset } from '../fixtures/training/build';
+
+class FakeUri {
+  readonly scheme = 'file';
+  constructor(readonly fsPath: string) {}
+  get path(): string {
+    return this.fsPath;
+  }
+  toString(): string {
+    return `file://${this.fsPath}`;
+  }
+}
+
+const shown: string[] = [];
+const logged: { level: string; line: string }[] = [];
+const contexts: unknown[] = [];
+let openDocuments: { uri: FakeUri; isDirty: boolean; getText(): string }[] = [];
+const fakeVscode = {
+  Uri: FakeUri,
+  ProgressLocation: { Notification: 15 },
+  workspace: {
+    isTrusted: true,
+    get textDocuments() {
+      return openDocuments;
+    },
+    getConfiguration: () => ({ get: () => undefined }),
+  },
+  languages: { getDiagnostics: () => [] },
+  window: {
+    showInformationMessage: async (text: string) => {
+      shown.push(`info: ${text}`);
+      return undefined;
+    },
+    showWarningMessage: async (text: string) => {
+      shown.push(`warning: ${text}`);
+      return undefined;
+    },
+    showErrorMessage: async (text: string) => {
+      shown.push(`error: ${text}`);
+      return undefined;
+    },
+    withProgress: (_options: unknown, task: (progress: unknown, token: unknown) => Promise<unknown>) =>
+      task({ report: () => undefined }, { onCancellationRequested: () => undefined }),
+  },
+  commands: {
+    executeCommand: async (command: string, ...rest: unknown[]) => {
+      if (command === 'setContext') contexts.push(rest[1]);
+      return undefined;
+    },
+  },
+};
+stubVscodeModule(fakeVscode);
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { DistillationManager } = require('../../src/commands/runDistillation') as typeof import('../../src/commands/runDistillation');
+
+let folder: string;
+let workerPath: string;
+const previousBehaviour = process.env.PEERKD_TEST_WORKER;
+
+before(async () => {
+  folder = await tempFolder('run-concurrency');
+  workerPath = await bundleWorker('test/fixtures/training/scripted-worker.ts', folder, 'scripted-worker');
+  process.env.PEERKD_TEST_WORKER = 'slow';
+});
+
+after(async () => {
+  if (previousBehaviour === undefined) delete process.env.PEERKD_TEST_WORKER;
+  else process.env.PEERKD_TEST_WORKER = previousBehaviour;
+  await rm(folder, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  shown.length = 0;
+  logged.length = 0;
+  contexts.length = 0;
+  openDocuments = [];
+});
+
+function manager() {
+  const log = {
+    info: (line: string) => logged.push({ level: 'info', line }),
+    warn: (line: string) => logged.push({ level: 'warn', line }),
+    error: (line: string) => logged.push({ level: 'error', line }),
+    debug: (line: string) => logged.push({ level: 'debug', line }),
+    show: () => undefined,
+  };
+  const services = { context: { asAbsolutePath: () => workerPath }, log } as never;
+  const loaded: string[] = [];
+  const runState = { loadRun: async (_uri: unknown, runDir: string) => void loaded.push(runDir), getRun: () => undefined } as never;
+  const bar = { started: 0, finished: 0 };
+  const statusBar = { start: () => void bar.started++, update: () => undefined, finish: () => void bar.finished++ } as never;
+  return { manager: new DistillationManager(services, runState, statusBar), loaded, bar };
+}
+
+/** The run folders (complete ones and ones being written) of the runs folder next to `dataset`. */
+async function runFolders(sub: string): Promise<string[]> {
+  const entries = await readdir(join(sub, DEFAULT_RUNS_DIR)).catch(() => [] as string[]);
+  return entries.filter((name) => /^\.?tmp-|^\d{8}-/.test(name));
+}
+
+test('Run Distillation twice at once on the same open dataset starts ONE run; the second says one is already starting', async () => {
+  const sub = await tempFolder('run-twice');
+  const dataset = await writeDataset(sub, 'data.jsonl', datasetLines(40));
+  const text = await readFile(dataset, 'utf8');
+  openDocuments = [{ uri: new FakeUri(dataset), isDirty: false, getText: () => text }];
+  const { manager: runs, loaded, bar } = manager();
+
+  // Both before either has its worker: the open dataset's field check is awaited in between.
+  await Promise.all([runs.run(new FakeUri(dataset)), runs.run(new FakeUri(dataset))]);
+
+  const folders = await runFolders(sub);
+  assert.equal(folders.filter((name) => !name.startsWith(TEMP_PREFIX)).length, 1, `one run, not two: ${folders.join(', ')}\n${shown.join('\n')}`);
+  assert.equal(loaded.length, 1);
+  assert.equal(bar.started, 1);
+  assert.equal(bar.finished, 1);
+  assert.ok(
+    shown.some((text) => text === 'info: PeerKD: a distillation of data.jsonl is already starting.'),
+    shown.join('\n'),
+  );
+  assert.equal(shown.filter((text) => /done\./.test(text)).length, 1, shown.join('\n'));
+  assert.equal(runs.activeRuns().length, 0, 'nothing stays running');
+  assert.equal(contexts.at(-1), false, '"Cancel Distillation" leaves the palette');
+  await rm(sub, { recursive: true, force: true });
+});
+
+test('a dataset renamed during its run: the end says so, names where the results are, and offers no review of a file that is gone', async () => {
+  const sub = await tempFolder('run-renamed');
+  const dataset = await writeDataset(sub, 'data.jsonl', datasetLines(40));
+  const { manager: runs } = manager();
+  const running = runs.run(new FakeUri(dataset));
+  // Once the worker has read it and trains, the user renames it in the Explorer.
+  for (let tries = 0; tries < 500 && !logged.some(({ line }) => /scripted engine/.test(line)); tries++) await new Promise((resolve) => setTimeout(resolve, 10));
+  await rename(dataset, join(sub, 'renamed.jsonl'));
+  await running;
+
+  const folders = (await runFolders(sub)).filter((name) => !name.startsWith(TEMP_PREFIX));
+  assert.equal(folders.length, 1, folders.join(', '));
+  assert.equal(shown.length, 1, shown.join('\n'));
+  assert.match(shown[0], /^warning: PeerKD: distillation of data\.jsonl finished, but .*data\.jsonl is no longer there \(renamed or deleted during the run\)\. Its results are in .*\d{8}-/, shown[0]);
+  assert.ok(logged.some(({ level, line }) => level === 'warn' && line.includes('is no longer there')), JSON.stringify(logged, null, 1));
+  assert.equal(runs.activeRuns().length, 0);
+  await rm(sub, { recursive: true, force: true });
+});
