@@ -10,7 +10,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { PREDICTION_FIELDS, readLatestRun, resolveRunsDir } from '../../src/training/artifacts';
-import { DistillationError, startDistillation, type WorkerLaunchOptions } from '../../src/training/client';
+import { DistillationError, MAX_OUTPUT_LINE_CHARS, startDistillation, type WorkerLaunchOptions } from '../../src/training/client';
 import { DEFAULT_DISTILL_OPTIONS, datasetSourceDescription, parseWorkerMessage, type DistillationRequest, type LogLine } from '../../src/training/protocol';
 import type { DistillProgress } from '../../src/training/types';
 import { bundleWorker, datasetLines, tempFolder, writeDataset } from '../fixtures/training/build';
@@ -218,6 +218,50 @@ describe('training worker runtime (real child process)', () => {
     assert.match(error.message, /allocating without limit/);
     await assertNothingLeftBehind(dataset);
     await rm(folder, { recursive: true, force: true });
+  });
+
+  test('a worker flooding stderr (an 8 MB line, then 20,000 lines): every log line is cut to a readable length, the error shows the last ones, nothing stays', async () => {
+    const folder = await tempFolder('flood');
+    const dataset = await writeDataset(folder, 'news.jsonl', datasetLines(20));
+    const logs: LogLine[] = [];
+    const run = startDistillation(request(dataset), { onLog: (line) => logs.push(line) }, launch('flood'));
+    const error = await rejection(run.done);
+    assert.equal(error.kind, 'crashed');
+    assert.match(error.message, /^The training worker exited with code 3 before finishing\./);
+    assert.match(error.message, /last words before the crash/);
+    const stderr = logs.filter((line) => line.source === 'stderr');
+    // The log keeps every line: the huge one cut, with how much was cut, and all the short ones.
+    const huge = stderr.find((line) => line.message.startsWith('xxxx'));
+    assert.ok(huge, 'the huge line is logged');
+    assert.ok(huge.message.length <= MAX_OUTPUT_LINE_CHARS + 60, `the huge line is cut (${huge.message.length} characters)`);
+    assert.match(huge.message, new RegExp(`… \\(${(8 * 1024 * 1024 - MAX_OUTPUT_LINE_CHARS).toLocaleString('en-US')} more characters cut\\)$`));
+    assert.equal(stderr.filter((line) => /^noise \d+$/.test(line.message)).length, 20_000);
+    assert.ok(stderr.every((line) => line.message.length <= MAX_OUTPUT_LINE_CHARS + 60));
+    // What a user reads stays short; no line of the tail is a megabyte.
+    assert.ok(error.message.length < 4000, `the error is ${error.message.length} characters`);
+    await assertNothingLeftBehind(dataset);
+  });
+
+  test('a worker killed from outside (SIGKILL) mid-run: one clear error, its temp folder removed, no run left', async () => {
+    const folder = await tempFolder('sigkill');
+    const dataset = await writeDataset(folder, 'news.jsonl', datasetLines(20));
+    let progressed = false;
+    const run = startDistillation(request(dataset), { onProgress: (p) => void (p.fraction > 0 && (progressed = true)) }, launch('slow'));
+    // Mid-run: once the worker trains (a killed worker that had not yet said where its temp folder is leaves it to the
+    // next run's sweep of abandoned folders, artifacts.ts sweepAbandonedRuns).
+    for (let tries = 0; tries < 500 && !progressed; tries++) await new Promise((resolve) => setTimeout(resolve, 10));
+    const temp = (await readdir(resolveRunsDir(dataset))).find((name) => name.startsWith('.tmp-'));
+    assert.ok(temp && progressed, 'the run started');
+    const tempDir = join(resolveRunsDir(dataset), temp);
+    // The worker's pid, as a user finds it with `ps`: here, from the owner file of its temp run folder.
+    const pid = await readFile(join(tempDir, '.owner.json'), 'utf8').then((text) => (JSON.parse(text) as { pid: number }).pid);
+    assert.ok(pid, 'the owner file names the worker');
+    process.kill(pid, 'SIGKILL');
+    const error = await rejection(run.done);
+    assert.equal(error.kind, 'crashed');
+    assert.match(error.message, /^The training worker was killed by SIGKILL \(the system may have run out of memory\) before finishing\./);
+    await run.cancel(); // resolves: the worker is gone and cleaned up
+    await assertNothingLeftBehind(dataset);
   });
 
   test('a worker that never answers the start message times out and is stopped', async () => {
