@@ -38,6 +38,14 @@ interface ActiveRun {
   finished: Promise<void>;
 }
 
+/**
+ * A dataset as a run's messages name it: its file name, and with several workspace folders the folder's name and the
+ * path in it (as Validate Dataset and Label with Teacher name it), so that two folders' data.jsonl are told apart.
+ */
+export function datasetName(uri: vscode.Uri): string {
+  return (vscode.workspace.workspaceFolders?.length ?? 0) > 1 ? vscode.workspace.asRelativePath(uri, true) : path.basename(uri.fsPath);
+}
+
 async function fileExists(file: string): Promise<boolean> {
   return fs.stat(file).then(
     (stats) => stats.isFile(),
@@ -94,7 +102,7 @@ export class DistillationManager {
       return;
     }
     const key = datasetUri.toString();
-    const name = path.basename(datasetUri.fsPath);
+    const name = datasetName(datasetUri);
     // A second request while the first still asks its questions (field fixes, the endpoint's cost, the restart) would
     // pass the check below too: two runs of one dataset, one of them out of reach of Cancel. One at a time.
     if (this.starting.has(key)) {

@@ -6,10 +6,10 @@
  */
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stubVscodeModule } from '../support/fakeVscodeModule';
-import { DEFAULT_RUNS_DIR, TEMP_PREFIX } from '../../src/training/artifacts';
+import { DEFAULT_RUNS_DIR, readLatestRun, TEMP_PREFIX } from '../../src/training/artifacts';
 import { bundleWorker, datasetLines, tempFolder, writeDataset } from '../fixtures/training/build';
 
 class FakeUri {
@@ -27,6 +27,7 @@ const shown: string[] = [];
 const logged: { level: string; line: string }[] = [];
 const contexts: unknown[] = [];
 let openDocuments: { uri: FakeUri; isDirty: boolean; getText(): string }[] = [];
+let workspaceFolders: { uri: FakeUri; name: string }[] | undefined;
 const fakeVscode = {
   Uri: FakeUri,
   ProgressLocation: { Notification: 15 },
@@ -36,6 +37,16 @@ const fakeVscode = {
       return openDocuments;
     },
     getConfiguration: () => ({ get: () => undefined }),
+    get workspaceFolders() {
+      return workspaceFolders;
+    },
+    /** VS Code's: with several folders, the folder's name first. */
+    asRelativePath: (uri: FakeUri, includeWorkspaceFolder?: boolean) => {
+      const folder = workspaceFolders?.find((candidate) => uri.fsPath.startsWith(candidate.uri.fsPath + '/'));
+      if (!folder) return uri.fsPath;
+      const relative = uri.fsPath.slice(folder.uri.fsPath.length + 1);
+      return (includeWorkspaceFolder ?? workspaceFolders!.length > 1) ? `${folder.name}/${relative}` : relative;
+    },
   },
   languages: { getDiagnostics: () => [] },
   window: {
@@ -87,6 +98,7 @@ beforeEach(() => {
   logged.length = 0;
   contexts.length = 0;
   openDocuments = [];
+  workspaceFolders = undefined;
 });
 
 function manager() {
@@ -153,4 +165,36 @@ test('a dataset renamed during its run: the end says so, names where the results
   assert.ok(logged.some(({ level, line }) => level === 'warn' && line.includes('is no longer there')), JSON.stringify(logged, null, 1));
   assert.equal(runs.activeRuns().length, 0);
   await rm(sub, { recursive: true, force: true });
+});
+
+test('multi-root, data.jsonl in both folders, both run at once: each message names its folder, each run reads and writes its own', async () => {
+  const root = await tempFolder('multi-root');
+  const datasets: string[] = [];
+  for (const [index, name] of ['alpha', 'beta'].entries()) {
+    await mkdir(join(root, name));
+    // Different rows in each, so a mixed-up run shows.
+    datasets.push(await writeDataset(join(root, name), 'data.jsonl', datasetLines(30 + index * 10)));
+  }
+  workspaceFolders = ['alpha', 'beta'].map((name) => ({ uri: new FakeUri(join(root, name)), name }));
+  const { manager: runs, bar } = manager();
+  const both = Promise.all(datasets.map((dataset) => runs.run(new FakeUri(dataset))));
+  // Both run together; the quick pick of Cancel Distillation tells them apart by their path.
+  for (let tries = 0; tries < 500 && runs.activeRuns().length < 2; tries++) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.equal(runs.activeRuns().length, 2, 'two datasets, two runs at once');
+  await both;
+
+  assert.equal(bar.started, 2);
+  assert.equal(bar.finished, 2);
+  const done = shown.filter((text) => / done\. /.test(text)).sort();
+  assert.equal(done.length, 2, shown.join('\n'));
+  assert.match(done[0], /^info: PeerKD: alpha\/data\.jsonl done\. /);
+  assert.match(done[1], /^info: PeerKD: beta\/data\.jsonl done\. /);
+  for (const [index, dataset] of datasets.entries()) {
+    const latest = await readLatestRun(dataset);
+    assert.ok(latest);
+    assert.equal(latest.settings.datasetPath, dataset);
+    assert.equal(latest.predictions.length, 30 + index * 10, 'its own rows');
+  }
+  assert.equal(runs.activeRuns().length, 0);
+  await rm(root, { recursive: true, force: true });
 });
