@@ -7,7 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { removeTempRun } from './artifacts';
+import { removeTempRun, removeTempRunSync } from './artifacts';
 import {
   parseWorkerMessage,
   validateRequest,
@@ -393,6 +393,24 @@ export function startDistillation(
     );
     return { runId: undefined, done, cancel: () => Promise.resolve() };
   }
+
+  // The host going away (the window closed, the CLI exiting) takes the worker with it. A worker whose event loop is
+  // busy (a long synchronous step) sees neither the lost channel nor SIGTERM, and the host's SIGKILL timer dies with
+  // the host: it would train on, alone, to the end. Nothing asynchronous runs in 'exit', so: SIGKILL, and its temp
+  // folder removed here.
+  const onHostExit = (): void => {
+    if (exited) return;
+    kill('SIGKILL');
+    if (tempDir && !settled) {
+      try {
+        removeTempRunSync(tempDir);
+      } catch {
+        // The next run's sweep of abandoned folders removes it (its owner is gone).
+      }
+    }
+  };
+  process.on('exit', onHostExit);
+  void exitedAndCleaned.then(() => process.removeListener('exit', onHostExit));
 
   pipeLines(child.stdout, 'stdout');
   pipeLines(child.stderr, 'stderr');

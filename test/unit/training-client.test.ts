@@ -3,17 +3,18 @@
  * is the real serveWorker with a scripted engine, bundled by esbuild and forked by the real client.
  */
 import { after, before, describe, test } from 'node:test';
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { once } from 'node:events';
 import assert from 'node:assert/strict';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
-import { PREDICTION_FIELDS, readLatestRun, resolveRunsDir } from '../../src/training/artifacts';
+import { PREDICTION_FIELDS, processIsAlive, readLatestRun, resolveRunsDir } from '../../src/training/artifacts';
 import { DistillationError, MAX_OUTPUT_LINE_CHARS, startDistillation, type WorkerLaunchOptions } from '../../src/training/client';
 import { DEFAULT_DISTILL_OPTIONS, datasetSourceDescription, parseWorkerMessage, type DistillationRequest, type LogLine } from '../../src/training/protocol';
 import type { DistillProgress } from '../../src/training/types';
-import { bundleWorker, datasetLines, tempFolder, writeDataset } from '../fixtures/training/build';
+import { bundleWorker, datasetLines, repoRoot, tempFolder, writeDataset } from '../fixtures/training/build';
 
 let workDir: string;
 let workerPath: string;
@@ -263,6 +264,32 @@ describe('training worker runtime (real child process)', () => {
     await run.cancel(); // resolves: the worker is gone and cleaned up
     await assertNothingLeftBehind(dataset);
   });
+
+  for (const behaviour of ['slow', 'busy']) {
+    test(`a host that exits mid-run (the window closed) leaves no worker behind, even one that blocks its event loop (${behaviour})`, async () => {
+      const folder = await tempFolder(`host-exit-${behaviour}`);
+      const dataset = await writeDataset(folder, 'news.jsonl', datasetLines(20));
+      const host = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, join(repoRoot, 'test/fixtures/training/exiting-host.ts'), dataset, workerPath], {
+        env: { ...process.env, PEERKD_TEST_WORKER: behaviour },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let stdout = '';
+      host.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      const [code] = (await once(host, 'close')) as [number | null];
+      assert.equal(code, 0, stdout);
+      const pid = Number(stdout.trim());
+      assert.ok(Number.isInteger(pid) && pid > 0, `the host printed the worker's pid: ${stdout}`);
+      try {
+        for (let tries = 0; tries < 100 && processIsAlive(pid); tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.equal(processIsAlive(pid), false, 'the worker is gone with its host');
+        // Its temp run folder too: nothing of the run is left next to the dataset.
+        for (let tries = 0; tries < 50 && (await readdir(folder)).length > 1; tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+        await assertNothingLeftBehind(dataset);
+      } finally {
+        if (processIsAlive(pid)) process.kill(pid, 'SIGKILL');
+      }
+    });
+  }
 
   test('a worker that never answers the start message times out and is stopped', async () => {
     const folder = await tempFolder('hang');
