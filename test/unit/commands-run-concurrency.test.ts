@@ -198,3 +198,22 @@ test('multi-root, data.jsonl in both folders, both run at once: each message nam
   assert.equal(runs.activeRuns().length, 0);
   await rm(root, { recursive: true, force: true });
 });
+
+test('cancelled twice at once (the notification and Cancel Distillation), then once more after: one message, nothing left running or written', async () => {
+  const sub = await tempFolder('cancel-twice');
+  const dataset = await writeDataset(sub, 'data.jsonl', datasetLines(40));
+  const { manager: runs, bar } = manager();
+  const running = runs.run(new FakeUri(dataset));
+  for (let tries = 0; tries < 500 && !logged.some(({ line }) => /scripted engine/.test(line)); tries++) await new Promise((resolve) => setTimeout(resolve, 10));
+  const [active] = runs.activeRuns();
+  assert.ok(active, 'the run is going');
+  await Promise.all([active.run.cancel(), active.run.cancel(), runs.cancelAll()]);
+  await running;
+  await active.run.cancel();
+  assert.deepEqual(shown, ['info: PeerKD: distillation of data.jsonl cancelled.']);
+  assert.equal(runs.activeRuns().length, 0);
+  assert.equal(contexts.at(-1), false);
+  assert.equal(bar.finished, 1);
+  assert.deepEqual(await runFolders(sub), [], 'no run folder, no temp folder');
+  await rm(sub, { recursive: true, force: true });
+});
