@@ -168,7 +168,7 @@ export class DistillationManager {
     };
     // A setting the run could not use as written (peerkd.training.encoder "glov" runs as auto): said in this log, in
     // the run's own log (run.log, through the worker) and in the summary at the end, never silently replaced.
-    const ignored = settings.training.encoderIgnored ? [settings.training.encoderIgnored] : [];
+    const ignored = [settings.training.encoderIgnored, settings.training.memoryLimitIgnored].filter((line): line is string => line !== undefined);
     if (ignored.length) request.warnings = ignored;
     log.info(`Distillation of ${datasetUri.fsPath} requested (${datasetSourceDescription(request, open?.isDirty)}; folds ${options.folds}, stages ${options.stages}, seed ${options.seed}, backend ${options.backend})`);
     for (const line of ignored) log.warn(`[${name}] ${line}`);

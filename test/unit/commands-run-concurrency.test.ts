@@ -28,6 +28,7 @@ const logged: { level: string; line: string }[] = [];
 const contexts: unknown[] = [];
 let openDocuments: { uri: FakeUri; isDirty: boolean; getText(): string }[] = [];
 let workspaceFolders: { uri: FakeUri; name: string }[] | undefined;
+let settingValues: Record<string, unknown> = {};
 const fakeVscode = {
   Uri: FakeUri,
   ProgressLocation: { Notification: 15 },
@@ -36,7 +37,7 @@ const fakeVscode = {
     get textDocuments() {
       return openDocuments;
     },
-    getConfiguration: () => ({ get: () => undefined }),
+    getConfiguration: () => ({ get: (key: string) => settingValues[key] }),
     get workspaceFolders() {
       return workspaceFolders;
     },
@@ -76,6 +77,8 @@ stubVscodeModule(fakeVscode);
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { DistillationManager } = require('../../src/commands/runDistillation') as typeof import('../../src/commands/runDistillation');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { memoryLimitSetting } = require('../../src/editor/settings') as typeof import('../../src/editor/settings');
 
 let folder: string;
 let workerPath: string;
@@ -99,6 +102,7 @@ beforeEach(() => {
   contexts.length = 0;
   openDocuments = [];
   workspaceFolders = undefined;
+  settingValues = {};
 });
 
 function manager() {
@@ -215,5 +219,25 @@ test('cancelled twice at once (the notification and Cancel Distillation), then o
   assert.equal(contexts.at(-1), false);
   assert.equal(bar.finished, 1);
   assert.deepEqual(await runFolders(sub), [], 'no run folder, no temp folder');
+  await rm(sub, { recursive: true, force: true });
+});
+
+test('peerkd.training.memoryLimitMb below 256 runs with 256 MB, not the default 3072, and the summary says so; a value that is no whole number runs with the default, said too', async () => {
+  assert.deepEqual(memoryLimitSetting(undefined), { limitMb: 3072 });
+  assert.deepEqual(memoryLimitSetting(512), { limitMb: 512 });
+  assert.deepEqual(memoryLimitSetting(100), { limitMb: 256, ignored: "setting peerkd.training.memoryLimitMb 100 was ignored (below the least, 256): this run's worker may use 256 MB" });
+  assert.deepEqual(memoryLimitSetting(-5), { limitMb: 256, ignored: "setting peerkd.training.memoryLimitMb -5 was ignored (below the least, 256): this run's worker may use 256 MB" });
+  assert.deepEqual(memoryLimitSetting('2048'), { limitMb: 3072, ignored: 'setting peerkd.training.memoryLimitMb "2048" was ignored (not a whole number of MB): this run\'s worker may use 3072 MB' });
+  assert.equal(memoryLimitSetting(1000.5).limitMb, 3072);
+
+  const sub = await tempFolder('memory-setting');
+  const dataset = await writeDataset(sub, 'data.jsonl', datasetLines(40));
+  settingValues = { 'training.memoryLimitMb': 100 };
+  const { manager: runs } = manager();
+  await runs.run(new FakeUri(dataset));
+  const note = "setting peerkd.training.memoryLimitMb 100 was ignored (below the least, 256): this run's worker may use 256 MB";
+  assert.equal(shown.length, 1, shown.join('\n'));
+  assert.ok(shown[0].startsWith('info: PeerKD: data.jsonl done. ') && shown[0].endsWith(` Note: ${note}.`), shown[0]);
+  assert.ok(logged.some(({ level, line }) => level === 'warn' && line === `[data.jsonl] ${note}`), JSON.stringify(logged, null, 1));
   await rm(sub, { recursive: true, force: true });
 });
