@@ -79,20 +79,22 @@ function integerAtLeast(value: unknown, minimum: number, fallback: number): numb
 export const MEMORY_LIMIT_MIN_MB = 256;
 
 /**
- * `peerkd.training.memoryLimitMb`: a whole number of MB, at least MEMORY_LIMIT_MIN_MB. A number below that (a user
- * trying a low limit) runs with the minimum rather than the 12 times higher default; any other value with the
- * default. Either way `ignored` says which value and what the run uses, for the run to tell the user.
+ * `peerkd.training.memoryLimitMb`: a whole number of MB, at least MEMORY_LIMIT_MIN_MB. Any other value runs with the
+ * default, as every number setting beyond its bounds does, and `ignored` says which value and what the run uses, for
+ * the run to tell the user (a user trying a low limit otherwise saw a run with 3072 MB and no word of it).
  */
 export function memoryLimitSetting(value: unknown): { limitMb: number; ignored?: string } {
   if (value === undefined || (typeof value === 'number' && Number.isInteger(value) && value >= MEMORY_LIMIT_MIN_MB)) {
     return { limitMb: (value as number | undefined) ?? DEFAULT_MEMORY_LIMIT_MB };
   }
-  const low = typeof value === 'number' && Number.isFinite(value) && value < MEMORY_LIMIT_MIN_MB;
-  const limitMb = low ? MEMORY_LIMIT_MIN_MB : DEFAULT_MEMORY_LIMIT_MB;
+  const low = typeof value === 'number' && Number.isInteger(value);
   const written = JSON.stringify(value) ?? String(value);
   const quoted = written.length > QUOTED_SETTING_CHARS ? `${written.slice(0, QUOTED_SETTING_CHARS)}…` : written;
   const why = low ? `below the least, ${MEMORY_LIMIT_MIN_MB}` : 'not a whole number of MB';
-  return { limitMb, ignored: `setting peerkd.training.memoryLimitMb ${quoted} was ignored (${why}): this run's worker may use ${limitMb} MB` };
+  return {
+    limitMb: DEFAULT_MEMORY_LIMIT_MB,
+    ignored: `setting peerkd.training.memoryLimitMb ${quoted} was ignored (${why}): this run's worker may use ${DEFAULT_MEMORY_LIMIT_MB} MB`,
+  };
 }
 
 function readTrainingSettings(config: vscode.WorkspaceConfiguration): TrainingSettings {

@@ -222,11 +222,11 @@ test('cancelled twice at once (the notification and Cancel Distillation), then o
   await rm(sub, { recursive: true, force: true });
 });
 
-test('peerkd.training.memoryLimitMb below 256 runs with 256 MB, not the default 3072, and the summary says so; a value that is no whole number runs with the default, said too', async () => {
+test('peerkd.training.memoryLimitMb below 256, or no whole number, runs with the default 3072 MB as before, but no longer silently: the log and the summary say so', async () => {
   assert.deepEqual(memoryLimitSetting(undefined), { limitMb: 3072 });
   assert.deepEqual(memoryLimitSetting(512), { limitMb: 512 });
-  assert.deepEqual(memoryLimitSetting(100), { limitMb: 256, ignored: "setting peerkd.training.memoryLimitMb 100 was ignored (below the least, 256): this run's worker may use 256 MB" });
-  assert.deepEqual(memoryLimitSetting(-5), { limitMb: 256, ignored: "setting peerkd.training.memoryLimitMb -5 was ignored (below the least, 256): this run's worker may use 256 MB" });
+  assert.deepEqual(memoryLimitSetting(100), { limitMb: 3072, ignored: "setting peerkd.training.memoryLimitMb 100 was ignored (below the least, 256): this run's worker may use 3072 MB" });
+  assert.deepEqual(memoryLimitSetting(-5), { limitMb: 3072, ignored: "setting peerkd.training.memoryLimitMb -5 was ignored (below the least, 256): this run's worker may use 3072 MB" });
   assert.deepEqual(memoryLimitSetting('2048'), { limitMb: 3072, ignored: 'setting peerkd.training.memoryLimitMb "2048" was ignored (not a whole number of MB): this run\'s worker may use 3072 MB' });
   assert.equal(memoryLimitSetting(1000.5).limitMb, 3072);
 
@@ -235,7 +235,7 @@ test('peerkd.training.memoryLimitMb below 256 runs with 256 MB, not the default 
   settingValues = { 'training.memoryLimitMb': 100 };
   const { manager: runs } = manager();
   await runs.run(new FakeUri(dataset));
-  const note = "setting peerkd.training.memoryLimitMb 100 was ignored (below the least, 256): this run's worker may use 256 MB";
+  const note = "setting peerkd.training.memoryLimitMb 100 was ignored (below the least, 256): this run's worker may use 3072 MB";
   assert.equal(shown.length, 1, shown.join('\n'));
   assert.ok(shown[0].startsWith('info: PeerKD: data.jsonl done. ') && shown[0].endsWith(` Note: ${note}.`), shown[0]);
   assert.ok(logged.some(({ level, line }) => level === 'warn' && line === `[data.jsonl] ${note}`), JSON.stringify(logged, null, 1));
