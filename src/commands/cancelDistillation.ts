@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { showInformationMessage } from '../editor/messages';
-import type { DistillationManager } from './runDistillation';
+import { datasetName, type DistillationManager } from './runDistillation';
 
 /** Cancels the run of the given (or active) dataset; with several runs and no dataset given, asks which. */
 export function registerCancelDistillationCommand(manager: DistillationManager): vscode.Disposable {
@@ -11,8 +11,13 @@ export function registerCancelDistillationCommand(manager: DistillationManager):
       void showInformationMessage('PeerKD: no distillation is running.');
       return;
     }
-    const wanted = argument instanceof vscode.Uri ? argument.toString() : undefined;
-    let target = wanted ? runs.find((active) => active.datasetUri.toString() === wanted) : undefined;
+    const wanted = argument instanceof vscode.Uri ? argument : undefined;
+    let target = wanted ? runs.find((active) => active.datasetUri.toString() === wanted.toString()) : undefined;
+    // A dataset given is the one to stop: never another dataset's run in its place.
+    if (wanted && !target) {
+      void showInformationMessage(`PeerKD: no distillation of ${datasetName(wanted)} is running.`);
+      return;
+    }
     if (!target && runs.length === 1) {
       target = runs[0];
     }

@@ -1,10 +1,9 @@
 import * as vscode from 'vscode';
 import { showErrorMessage, showInformationMessage } from '../editor/messages';
-import * as path from 'node:path';
 import type { Services } from '../editor/services';
 import { datasetDocument, type RunState } from '../editor/runState';
 import { datasetTarget, labelReviewDataset } from './datasetTarget';
-import type { DistillationManager } from './runDistillation';
+import { datasetName, type DistillationManager } from './runDistillation';
 import { LabelReviewPanel } from '../webview/labelReviewPanel';
 
 /**
@@ -22,7 +21,7 @@ export function registerRetrainWithMyLabelsCommand(services: Services, runState:
     }
     const document = await datasetDocument(datasetUri);
     const humanLabels = [...runState.indexOf(document).byKey.values()].filter((row) => row.human !== null).length;
-    const name = path.basename(datasetUri.fsPath);
+    const name = datasetName(datasetUri);
     if (humanLabels === 0) {
       void showInformationMessage(
         `PeerKD: ${name} has no human label yet. Decide some rows in Label Review (or type labels in the human-label field), then retrain.`,

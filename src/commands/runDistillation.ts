@@ -17,11 +17,40 @@ import { DistillationError, startDistillation, type DistillationRun } from '../t
 import { datasetSourceDescription, type DistillationRequest, type LogLine } from '../training/protocol';
 import type { DistillOptions } from '../training/types';
 
+/** A run whose worker started, as `prepare` hands it to `follow`. */
+interface StartedRun {
+  datasetUri: vscode.Uri;
+  key: string;
+  name: string;
+  run: DistillationRun;
+  markFinished: () => void;
+  /** Settings the run could not use as written (said in the summary). */
+  ignored: string[];
+  /** The log prefix: the dataset's name, then the run id once the worker accepted the run. */
+  prefix: () => string;
+  setReport: (report: (value: { message?: string; increment?: number }) => void) => void;
+}
+
 interface ActiveRun {
   datasetUri: vscode.Uri;
   run: DistillationRun;
   /** Resolves once the run ended, however it ended, and its notification closed. */
   finished: Promise<void>;
+}
+
+/**
+ * A dataset as a run's messages name it: its file name, and with several workspace folders the folder's name and the
+ * path in it (as Validate Dataset and Label with Teacher name it), so that two folders' data.jsonl are told apart.
+ */
+export function datasetName(uri: vscode.Uri): string {
+  return (vscode.workspace.workspaceFolders?.length ?? 0) > 1 ? vscode.workspace.asRelativePath(uri, true) : path.basename(uri.fsPath);
+}
+
+async function fileExists(file: string): Promise<boolean> {
+  return fs.stat(file).then(
+    (stats) => stats.isFile(),
+    () => false,
+  );
 }
 
 function logTo(log: vscode.LogOutputChannel, prefix: string, line: LogLine): void {
@@ -44,6 +73,8 @@ function logTo(log: vscode.LogOutputChannel, prefix: string, line: LogLine): voi
 /** Runs distillations: at most one per dataset, each with a progress notification and the status-bar item. */
 export class DistillationManager {
   private readonly active = new Map<string, ActiveRun>();
+  /** Datasets whose run is being prepared (questions asked, worker not yet started). */
+  private readonly starting = new Set<string>();
 
   constructor(
     private readonly services: Services,
@@ -56,8 +87,7 @@ export class DistillationManager {
   }
 
   async run(argument: unknown): Promise<void> {
-    const { log } = this.services;
-    if (!requireTrust(UNTRUSTED_REASON.runDistillation)) return;
+        if (!requireTrust(UNTRUSTED_REASON.runDistillation)) return;
     const datasetUri = datasetTarget(argument);
     if (!datasetUri) {
       void showErrorMessage('PeerKD: open a .jsonl dataset (or select one in the Explorer) to run the distillation.');
@@ -72,7 +102,26 @@ export class DistillationManager {
       return;
     }
     const key = datasetUri.toString();
-    const name = path.basename(datasetUri.fsPath);
+    const name = datasetName(datasetUri);
+    // A second request while the first still asks its questions (field fixes, the endpoint's cost, the restart) would
+    // pass the check below too: two runs of one dataset, one of them out of reach of Cancel. One at a time.
+    if (this.starting.has(key)) {
+      void showInformationMessage(`PeerKD: a distillation of ${name} is already starting.`);
+      return;
+    }
+    this.starting.add(key);
+    let started: Omit<StartedRun, 'datasetUri' | 'key' | 'name'> | undefined;
+    try {
+      started = await this.prepare(datasetUri, key, name);
+    } finally {
+      this.starting.delete(key);
+    }
+    if (started) await this.follow({ ...started, datasetUri, key, name });
+  }
+
+  /** Everything before the worker runs: the restart question, the field fixes, the endpoint; undefined = no run. */
+  private async prepare(datasetUri: vscode.Uri, key: string, name: string): Promise<Omit<StartedRun, 'datasetUri' | 'key' | 'name'> | undefined> {
+    const { log } = this.services;
     const running = this.active.get(key);
     if (running) {
       const restart = 'Cancel It and Start Again';
@@ -82,14 +131,14 @@ export class DistillationManager {
         restart,
       );
       if (answer !== restart) {
-        return;
+        return undefined;
       }
       await running.run.cancel();
       await running.finished;
     }
 
     const open = vscode.workspace.textDocuments.find((document) => document.uri.toString() === key);
-    if (open && !(await offerFieldFixesBeforeRun(open, name))) return;
+    if (open && !(await offerFieldFixesBeforeRun(open, name))) return undefined;
     const settings = readSettings(datasetUri);
     const options: DistillOptions = {
       folds: settings.training.folds,
@@ -104,7 +153,7 @@ export class DistillationManager {
     let workerEnv: NodeJS.ProcessEnv | undefined;
     if (options.encoder === 'endpoint') {
       const prepared = await prepareEndpointEncoder(this.services, name, settings, open?.getText() ?? (await fs.readFile(datasetUri.fsPath, 'utf8')));
-      if (!prepared) return;
+      if (!prepared) return undefined;
       options.encoderEndpoint = prepared.endpoint;
       workerEnv = withEncoderApiKey(process.env, prepared.apiKey);
     }
@@ -119,7 +168,7 @@ export class DistillationManager {
     };
     // A setting the run could not use as written (peerkd.training.encoder "glov" runs as auto): said in this log, in
     // the run's own log (run.log, through the worker) and in the summary at the end, never silently replaced.
-    const ignored = settings.training.encoderIgnored ? [settings.training.encoderIgnored] : [];
+    const ignored = [settings.training.encoderIgnored, settings.training.memoryLimitIgnored].filter((line): line is string => line !== undefined);
     if (ignored.length) request.warnings = ignored;
     log.info(`Distillation of ${datasetUri.fsPath} requested (${datasetSourceDescription(request, open?.isDirty)}; folds ${options.folds}, stages ${options.stages}, seed ${options.seed}, backend ${options.backend})`);
     for (const line of ignored) log.warn(`[${name}] ${line}`);
@@ -154,15 +203,20 @@ export class DistillationManager {
     const finished = new Promise<void>((resolve) => (markFinished = resolve));
     this.active.set(key, { datasetUri, run, finished });
     this.updateRunningContext();
+    return { run, markFinished, ignored, prefix: () => prefix, setReport: (report) => (reportProgress = report) };
+  }
 
+  /** Follows a started run to its end: the notification, then the results, the summary or the error. */
+  private async follow({ datasetUri, key, name, run, markFinished, ignored, prefix, setReport }: StartedRun): Promise<void> {
+    const { log } = this.services;
     try {
       const result = await withNotificationProgress(
         { title: `PeerKD: distilling ${name}`, cancellable: true },
         (progress, token) => {
-          reportProgress = (value) => progress.report(value);
+          setReport((value) => progress.report(value));
           progress.report({ message: 'Starting the training worker…' });
           token.onCancellationRequested(() => {
-            log.info(`${prefix} cancel requested`);
+            log.info(`${prefix()} cancel requested`);
             void run.cancel();
           });
           return run.done;
@@ -170,11 +224,20 @@ export class DistillationManager {
       );
       await this.runState.loadRun(datasetUri, result.runDir);
       const summary = [summaryMessage(name, result.summary), ...ignored.map((line) => `Note: ${line}.`)].join(' ');
-      log.info(`${prefix} finished: ${summary} Artefacts: ${result.runDir}`);
+      log.info(`${prefix()} finished: ${summary} Artefacts: ${result.runDir}`);
+      // Renamed or deleted while it ran: its results are kept, but no review opens on a file that is not there.
+      if (!(await fileExists(datasetUri.fsPath))) {
+        const gone = `${datasetUri.fsPath} is no longer there (renamed or deleted during the run)`;
+        log.warn(`${prefix()} ${gone}; the results stay in ${result.runDir}`);
+        void this.offerLog(
+          showWarningMessage(`PeerKD: distillation of ${name} finished, but ${gone}. Its results are in ${result.runDir}; run the file where it is now to review it.`, 'Show Log'),
+        );
+        return;
+      }
       void this.showSummary(datasetUri, summary);
     } catch (error) {
       if (error instanceof DistillationError && error.kind === 'cancelled') {
-        log.info(`${prefix} cancelled; earlier runs are unchanged`);
+        log.info(`${prefix()} cancelled; earlier runs are unchanged`);
         const previous = this.runState.getRun(datasetUri);
         void showInformationMessage(
           previous
@@ -183,7 +246,7 @@ export class DistillationManager {
         );
       } else {
         const message = error instanceof Error ? error.message : String(error);
-        log.error(`${prefix} failed: ${message}`);
+        log.error(`${prefix()} failed: ${message}`);
         const firstLine = message.split('\n')[0];
         const answer = await showErrorMessage(`PeerKD: distillation of ${name} failed: ${firstLine}`, 'Open Log');
         if (answer === 'Open Log') {
@@ -207,6 +270,10 @@ export class DistillationManager {
     } else if (answer === 'Show Log') {
       this.services.log.show(true);
     }
+  }
+
+  private async offerLog(answer: Thenable<string | undefined>): Promise<void> {
+    if ((await answer) === 'Show Log') this.services.log.show(true);
   }
 
   /** "Cancel Distillation" shows in the palette only while something runs (package.json `when`). */

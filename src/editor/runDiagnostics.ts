@@ -124,8 +124,10 @@ export class RunDiagnostics implements vscode.Disposable {
       }
       // By key: of two rows sharing an id each gets its own prediction, and none when that no longer matches.
       const row = index.byKey.get(key);
-      // Gone from the file, decided by a human, or the teacher label was already changed to the suggestion.
-      if (!row || row.human !== null || row.teacher === prediction.suggested || row.line > document.lineCount) {
+      // Gone from the file, decided by a human, or the teacher label is no longer the one the run judged: changed to
+      // the suggestion, or to another label (edited during or after the run, the file replaced), whose chance of being
+      // wrong the run never estimated.
+      if (!row || row.human !== null || row.teacher !== prediction.teacher || row.line > document.lineCount) {
         continue;
       }
       const diagnostic = new vscode.Diagnostic(

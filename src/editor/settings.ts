@@ -3,6 +3,7 @@ import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { parseEncoderChoice, type BackendPreference, type DistillOptions, type EncoderChoice } from '../training/types';
 import { DEFAULT_TEACHER_SETTINGS, MAX_REQUEST_TIMEOUT_MS, type TeacherSettings } from '../teacher/settings';
 import { DEFAULT_ENCODER_MODEL } from '../training/encoders/endpoint';
+import { DEFAULT_MEMORY_LIMIT_MB } from '../training/client';
 
 /**
  * A typed mirror of the `peerkd.*` settings declared in package.json `contributes.configuration`.
@@ -36,6 +37,8 @@ export interface TrainingSettings {
   encoderIgnored?: string;
   /** Heap limit of the training child process, in MB. */
   memoryLimitMb: number;
+  /** Set when the written `peerkd.training.memoryLimitMb` could not be used as written (memoryLimitSetting). */
+  memoryLimitIgnored?: string;
   /** Runs folder; empty = `.peerkd/runs` next to the dataset. Relative paths resolve against the dataset's folder. */
   outputDir: string;
 }
@@ -72,8 +75,31 @@ function integerAtLeast(value: unknown, minimum: number, fallback: number): numb
   return typeof value === 'number' && Number.isInteger(value) && value >= minimum ? value : fallback;
 }
 
+/** The least `peerkd.training.memoryLimitMb` (the manifest's minimum). */
+export const MEMORY_LIMIT_MIN_MB = 256;
+
+/**
+ * `peerkd.training.memoryLimitMb`: a whole number of MB, at least MEMORY_LIMIT_MIN_MB. Any other value runs with the
+ * default, as every number setting beyond its bounds does, and `ignored` says which value and what the run uses, for
+ * the run to tell the user (a user trying a low limit otherwise saw a run with 3072 MB and no word of it).
+ */
+export function memoryLimitSetting(value: unknown): { limitMb: number; ignored?: string } {
+  if (value === undefined || (typeof value === 'number' && Number.isInteger(value) && value >= MEMORY_LIMIT_MIN_MB)) {
+    return { limitMb: (value as number | undefined) ?? DEFAULT_MEMORY_LIMIT_MB };
+  }
+  const low = typeof value === 'number' && Number.isInteger(value);
+  const written = JSON.stringify(value) ?? String(value);
+  const quoted = written.length > QUOTED_SETTING_CHARS ? `${written.slice(0, QUOTED_SETTING_CHARS)}…` : written;
+  const why = low ? `below the least, ${MEMORY_LIMIT_MIN_MB}` : 'not a whole number of MB';
+  return {
+    limitMb: DEFAULT_MEMORY_LIMIT_MB,
+    ignored: `setting peerkd.training.memoryLimitMb ${quoted} was ignored (${why}): this run's worker may use ${DEFAULT_MEMORY_LIMIT_MB} MB`,
+  };
+}
+
 function readTrainingSettings(config: vscode.WorkspaceConfiguration): TrainingSettings {
   const encoder = encoderSetting(config.get('training.encoder'));
+  const memoryLimit = memoryLimitSetting(config.get('training.memoryLimitMb'));
   return {
     folds: integerAtLeast(config.get('training.folds'), 2, 2),
     stages: integerAtLeast(config.get('training.stages'), 1, 2),
@@ -82,7 +108,8 @@ function readTrainingSettings(config: vscode.WorkspaceConfiguration): TrainingSe
     finalTargets: oneOf(config.get('training.finalTargets'), ['auto', 'soft', 'hard'], 'auto'),
     encoder: encoder.choice,
     ...(encoder.ignored ? { encoderIgnored: encoder.ignored } : {}),
-    memoryLimitMb: integerAtLeast(config.get('training.memoryLimitMb'), 256, 3072),
+    memoryLimitMb: memoryLimit.limitMb,
+    ...(memoryLimit.ignored ? { memoryLimitIgnored: memoryLimit.ignored } : {}),
     outputDir: config.get<string>('training.outputDir') ?? '',
   };
 }

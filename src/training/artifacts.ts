@@ -21,7 +21,7 @@
  * interrupted or cancelled run never leaves a half-written run folder nor corrupts earlier runs.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs, rmdirSync, rmSync } from 'node:fs';
+import { promises as fs, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { PEERKD_FOLDER, forEachLine, linkedPeerkdFolder, linkedPeerkdFolderError, readLineBatches, writeFileAtomic, type SourceLine } from '../dataset';
@@ -445,6 +445,20 @@ export async function sweepAbandonedRuns(runsDir: string): Promise<string[]> {
     removed.push(name);
   }
   return removed;
+}
+
+/** removeTempRun for a process 'exit' handler (the host is going; nothing asynchronous runs any more). */
+export function removeTempRunSync(tempDir: string): void {
+  if (!path.basename(tempDir).startsWith(TEMP_PREFIX)) return;
+  let createdFrom: string | undefined;
+  try {
+    const owner = JSON.parse(readFileSync(path.join(tempDir, OWNER_FILE), 'utf8')) as { createdFrom?: unknown };
+    if (typeof owner.createdFrom === 'string') createdFrom = owner.createdFrom;
+  } catch {
+    // No owner file: leave the runs folder as it is.
+  }
+  rmSync(tempDir, { recursive: true, force: true });
+  removeCreatedFolders(path.dirname(tempDir), createdFrom);
 }
 
 /** Removes a run's temp folder; used by the host when the worker died before it could clean up. */

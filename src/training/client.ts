@@ -7,7 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { removeTempRun } from './artifacts';
+import { removeTempRun, removeTempRunSync } from './artifacts';
 import {
   parseWorkerMessage,
   validateRequest,
@@ -76,6 +76,11 @@ export class DistillationError extends Error {
 
 export const DEFAULT_MEMORY_LIMIT_MB = 3072;
 export const DEFAULT_INACTIVITY_TIMEOUT_MS = 30 * 60_000;
+/**
+ * A line of the worker's stdout/stderr is cut to this many characters in the log (with how many more it had): a
+ * library printing megabytes without a line feed must neither fill the host's memory nor the PeerKD log.
+ */
+export const MAX_OUTPUT_LINE_CHARS = 16_384;
 const OUT_OF_MEMORY = /JavaScript heap out of memory|Reached heap limit|Array buffer allocation failed|Allocation failed/i;
 
 /** Where the worker is: the bundle next to this file, or the TypeScript source when running under tsx. */
@@ -97,12 +102,17 @@ const NOISE = /^\s*\d+: 0x[0-9a-f]+|^\s*\[\d+:0x[0-9a-f]+\]|^<--- .* --->$|^----
  */
 const STACK_FRAME = /^\s*(\[\w+\]\s+)?at\s.*(:\d+:\d+\)?|\(native\)|\(<anonymous>\))$/;
 
+/** A log line quoted in an error message is cut to this many characters. */
+const TAIL_LINE_CHARS = 240;
+
 function withTail(message: string, tail: readonly string[]): string {
   const shown = tail
     .flatMap((entry) => entry.split('\n'))
     // Neither the stack frames nor the log line that only repeats the message.
     .filter((line) => !STACK_FRAME.test(line) && line !== `[error] ${message}`)
-    .slice(-12);
+    .slice(-12)
+    // The log has each line whole (cut at MAX_OUTPUT_LINE_CHARS); the message quotes the start of it.
+    .map((line) => (line.length > TAIL_LINE_CHARS ? `${line.slice(0, TAIL_LINE_CHARS)}…` : line));
   return shown.length ? `${message}\nLast log lines:\n${shown.map((line) => `  ${line}`).join('\n')}` : message;
 }
 
@@ -311,20 +321,35 @@ export function startDistillation(
 
   function pipeLines(stream: NodeJS.ReadableStream | null, source: 'stdout' | 'stderr'): void {
     if (!stream) return;
+    // The line being read, at most MAX_OUTPUT_LINE_CHARS of it, and how many characters past those were dropped.
+    // Each chunk is scanned once: a megabytes-long line is neither kept whole nor searched again on every chunk.
     let pending = '';
+    let dropped = 0;
+    const flush = (): void => {
+      const line = pending.replace(/\r$/, '');
+      const cut = dropped ? ` … (${dropped.toLocaleString('en-US')} more characters cut)` : '';
+      pending = '';
+      dropped = 0;
+      if (line.trim().length) emitLog({ level: source === 'stderr' ? 'warn' : 'info', message: line + cut, time: new Date().toISOString(), source });
+    };
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
-      pending += chunk;
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line.trim().length) emitLog({ level: source === 'stderr' ? 'warn' : 'info', message: line.replace(/\r$/, ''), time: new Date().toISOString(), source });
+      let start = 0;
+      for (;;) {
+        const end = chunk.indexOf('\n', start);
+        const piece = end === -1 ? chunk.slice(start) : chunk.slice(start, end);
+        const room = MAX_OUTPUT_LINE_CHARS - pending.length;
+        if (piece.length <= room) pending += piece;
+        else {
+          pending += piece.slice(0, room);
+          dropped += piece.length - room;
+        }
+        if (end === -1) break;
+        flush();
+        start = end + 1;
       }
     });
-    stream.on('end', () => {
-      if (pending.trim().length) emitLog({ level: source === 'stderr' ? 'warn' : 'info', message: pending, time: new Date().toISOString(), source });
-      pending = '';
-    });
+    stream.on('end', flush);
   }
 
   async function cancel(): Promise<void> {
@@ -368,6 +393,24 @@ export function startDistillation(
     );
     return { runId: undefined, done, cancel: () => Promise.resolve() };
   }
+
+  // The host going away (the window closed, the CLI exiting) takes the worker with it. A worker whose event loop is
+  // busy (a long synchronous step) sees neither the lost channel nor SIGTERM, and the host's SIGKILL timer dies with
+  // the host: it would train on, alone, to the end. Nothing asynchronous runs in 'exit', so: SIGKILL, and its temp
+  // folder removed here.
+  const onHostExit = (): void => {
+    if (exited) return;
+    kill('SIGKILL');
+    if (tempDir && !settled) {
+      try {
+        removeTempRunSync(tempDir);
+      } catch {
+        // The next run's sweep of abandoned folders removes it (its owner is gone).
+      }
+    }
+  };
+  process.on('exit', onHostExit);
+  void exitedAndCleaned.then(() => process.removeListener('exit', onHostExit));
 
   pipeLines(child.stdout, 'stdout');
   pipeLines(child.stderr, 'stderr');

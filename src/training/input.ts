@@ -145,6 +145,15 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
   const invalidLines = parsed.problems
     .filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object')
     .map((problem) => ({ line: problem.line, message: problem.message }));
+  // No row at all: say so, rather than that the rows' fields are named otherwise (the checks below).
+  if (parsed.rows.length === 0) {
+    if (invalidLines.length === 0) {
+      throw new InputError(`${file}: the file has no rows (it is empty or holds only blank lines); a dataset has one JSON object per line`, file);
+    }
+    const first = invalidLines[0];
+    const how = invalidLines.length === 1 ? 'the only non-blank line is invalid' : `all ${invalidLines.length.toLocaleString('en-US')} non-blank lines are invalid, the first`;
+    throw new InputError(`${file}:${first.line}: no line is a valid row: ${how}: ${first.message}`, file, first.line);
+  }
   const withText = parsed.rows.filter(hasText);
   const skippedNoText = parsed.rows.length - withText.length;
   // A label over MAX_LABEL_LENGTH could be trained on but not reviewed: refused where it enters.

@@ -3,17 +3,18 @@
  * is the real serveWorker with a scripted engine, bundled by esbuild and forked by the real client.
  */
 import { after, before, describe, test } from 'node:test';
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { once } from 'node:events';
 import assert from 'node:assert/strict';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
-import { PREDICTION_FIELDS, readLatestRun, resolveRunsDir } from '../../src/training/artifacts';
-import { DistillationError, startDistillation, type WorkerLaunchOptions } from '../../src/training/client';
+import { PREDICTION_FIELDS, processIsAlive, readLatestRun, resolveRunsDir } from '../../src/training/artifacts';
+import { DistillationError, MAX_OUTPUT_LINE_CHARS, startDistillation, type WorkerLaunchOptions } from '../../src/training/client';
 import { DEFAULT_DISTILL_OPTIONS, datasetSourceDescription, parseWorkerMessage, type DistillationRequest, type LogLine } from '../../src/training/protocol';
 import type { DistillProgress } from '../../src/training/types';
-import { bundleWorker, datasetLines, tempFolder, writeDataset } from '../fixtures/training/build';
+import { bundleWorker, datasetLines, repoRoot, tempFolder, writeDataset } from '../fixtures/training/build';
 
 let workDir: string;
 let workerPath: string;
@@ -219,6 +220,76 @@ describe('training worker runtime (real child process)', () => {
     await assertNothingLeftBehind(dataset);
     await rm(folder, { recursive: true, force: true });
   });
+
+  test('a worker flooding stderr (an 8 MB line, then 20,000 lines): every log line is cut to a readable length, the error shows the last ones, nothing stays', async () => {
+    const folder = await tempFolder('flood');
+    const dataset = await writeDataset(folder, 'news.jsonl', datasetLines(20));
+    const logs: LogLine[] = [];
+    const run = startDistillation(request(dataset), { onLog: (line) => logs.push(line) }, launch('flood'));
+    const error = await rejection(run.done);
+    assert.equal(error.kind, 'crashed');
+    assert.match(error.message, /^The training worker exited with code 3 before finishing\./);
+    assert.match(error.message, /last words before the crash/);
+    const stderr = logs.filter((line) => line.source === 'stderr');
+    // The log keeps every line: the huge one cut, with how much was cut, and all the short ones.
+    const huge = stderr.find((line) => line.message.startsWith('xxxx'));
+    assert.ok(huge, 'the huge line is logged');
+    assert.ok(huge.message.length <= MAX_OUTPUT_LINE_CHARS + 60, `the huge line is cut (${huge.message.length} characters)`);
+    assert.match(huge.message, new RegExp(`… \\(${(8 * 1024 * 1024 - MAX_OUTPUT_LINE_CHARS).toLocaleString('en-US')} more characters cut\\)$`));
+    assert.equal(stderr.filter((line) => /^noise \d+$/.test(line.message)).length, 20_000);
+    assert.ok(stderr.every((line) => line.message.length <= MAX_OUTPUT_LINE_CHARS + 60));
+    // What a user reads stays short; no line of the tail is a megabyte.
+    assert.ok(error.message.length < 4000, `the error is ${error.message.length} characters`);
+    await assertNothingLeftBehind(dataset);
+  });
+
+  test('a worker killed from outside (SIGKILL) mid-run: one clear error, its temp folder removed, no run left', async () => {
+    const folder = await tempFolder('sigkill');
+    const dataset = await writeDataset(folder, 'news.jsonl', datasetLines(20));
+    let progressed = false;
+    const run = startDistillation(request(dataset), { onProgress: (p) => void (p.fraction > 0 && (progressed = true)) }, launch('slow'));
+    // Mid-run: once the worker trains (a killed worker that had not yet said where its temp folder is leaves it to the
+    // next run's sweep of abandoned folders, artifacts.ts sweepAbandonedRuns).
+    for (let tries = 0; tries < 500 && !progressed; tries++) await new Promise((resolve) => setTimeout(resolve, 10));
+    const temp = (await readdir(resolveRunsDir(dataset))).find((name) => name.startsWith('.tmp-'));
+    assert.ok(temp && progressed, 'the run started');
+    const tempDir = join(resolveRunsDir(dataset), temp);
+    // The worker's pid, as a user finds it with `ps`: here, from the owner file of its temp run folder.
+    const pid = await readFile(join(tempDir, '.owner.json'), 'utf8').then((text) => (JSON.parse(text) as { pid: number }).pid);
+    assert.ok(pid, 'the owner file names the worker');
+    process.kill(pid, 'SIGKILL');
+    const error = await rejection(run.done);
+    assert.equal(error.kind, 'crashed');
+    assert.match(error.message, /^The training worker was killed by SIGKILL \(the system may have run out of memory\) before finishing\./);
+    await run.cancel(); // resolves: the worker is gone and cleaned up
+    await assertNothingLeftBehind(dataset);
+  });
+
+  for (const behaviour of ['slow', 'busy']) {
+    test(`a host that exits mid-run (the window closed) leaves no worker behind, even one that blocks its event loop (${behaviour})`, async () => {
+      const folder = await tempFolder(`host-exit-${behaviour}`);
+      const dataset = await writeDataset(folder, 'news.jsonl', datasetLines(20));
+      const host = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, join(repoRoot, 'test/fixtures/training/exiting-host.ts'), dataset, workerPath], {
+        env: { ...process.env, PEERKD_TEST_WORKER: behaviour },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let stdout = '';
+      host.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      const [code] = (await once(host, 'close')) as [number | null];
+      assert.equal(code, 0, stdout);
+      const pid = Number(stdout.trim());
+      assert.ok(Number.isInteger(pid) && pid > 0, `the host printed the worker's pid: ${stdout}`);
+      try {
+        for (let tries = 0; tries < 100 && processIsAlive(pid); tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.equal(processIsAlive(pid), false, 'the worker is gone with its host');
+        // Its temp run folder too: nothing of the run is left next to the dataset.
+        for (let tries = 0; tries < 50 && (await readdir(folder)).length > 1; tries++) await new Promise((resolve) => setTimeout(resolve, 20));
+        await assertNothingLeftBehind(dataset);
+      } finally {
+        if (processIsAlive(pid)) process.kill(pid, 'SIGKILL');
+      }
+    });
+  }
 
   test('a worker that never answers the start message times out and is stopped', async () => {
     const folder = await tempFolder('hang');

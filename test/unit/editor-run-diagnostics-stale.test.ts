@@ -1,0 +1,90 @@
+/**
+ * The flagged-row diagnostics of a run whose dataset changed while it ran or since (src/editor/runDiagnostics.ts):
+ * a row whose teacher label is no longer the one the run judged (edited, or the file replaced by one with the same
+ * ids and other labels) gets no "Teacher label 'Z' may be wrong (p = 0.90)": that probability is about another
+ * label. Rows that only moved keep theirs, on their new line. Run against a stand-in for `vscode`.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { stubVscodeModule } from '../support/fakeVscodeModule';
+
+class Range {
+  constructor(
+    readonly startLine: number,
+    readonly startCharacter: number,
+    readonly endLine: number,
+    readonly endCharacter: number,
+  ) {}
+}
+class Diagnostic {
+  code: unknown;
+  source: unknown;
+  constructor(
+    readonly range: Range,
+    readonly message: string,
+    readonly severity: number,
+  ) {}
+}
+let published: Diagnostic[] = [];
+const disposable = { dispose() {} };
+stubVscodeModule({
+  Range,
+  Diagnostic,
+  CodeActionKind: { QuickFix: 'quickfix' },
+  DiagnosticSeverity: { Error: 0, Warning: 1, Information: 2, Hint: 3 },
+  languages: {
+    createDiagnosticCollection: () => ({ set: (_uri: unknown, diagnostics: Diagnostic[]) => (published = diagnostics), delete() {}, dispose() {} }),
+  },
+  workspace: {
+    textDocuments: [],
+    onDidOpenTextDocument: () => disposable,
+    onDidChangeTextDocument: () => disposable,
+    onDidCloseTextDocument: () => disposable,
+    onDidChangeConfiguration: () => disposable,
+    createFileSystemWatcher: () => ({ onDidCreate: () => disposable, onDidChange: () => disposable, dispose() {} }),
+    getConfiguration: () => ({ get: () => undefined }),
+  },
+});
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { RunDiagnostics } = require('../../src/editor/runDiagnostics') as typeof import('../../src/editor/runDiagnostics');
+
+function flagged(id: string, teacher: string, suggested: string) {
+  return { id, line: 1, teacher, human: null, suggested, p_teacher_wrong: 0.9, flagged: true, probs: {}, peer_probs: {}, vanilla_probs: {} };
+}
+
+test('after the run: a row moved keeps its diagnostic on its new line; a teacher label edited to another label, or to the suggestion, has none', () => {
+  // The run saw a: World (suggested Sports), b: World (suggested Sports), c: Business (suggested Sci/Tech).
+  const run = new Map([
+    ['a', flagged('a', 'World', 'Sports')],
+    ['b', flagged('b', 'World', 'Sports')],
+    ['c', flagged('c', 'Business', 'Sci/Tech')],
+  ]);
+  // Since: a line was inserted above (a moved to line 2), b's teacher label replaced by 'Business', c's by the suggestion.
+  const rows = [
+    { id: 'new', line: 1, teacher: 'World', human: null },
+    { id: 'a', line: 2, teacher: 'World', human: null },
+    { id: 'b', line: 3, teacher: 'Business', human: null },
+    { id: 'c', line: 4, teacher: 'Sci/Tech', human: null },
+  ];
+  const lines = rows.map((row) => JSON.stringify({ id: row.id, text: 't', teacher_label: row.teacher }));
+  const document = {
+    uri: { toString: () => 'file:///w/data.jsonl', path: '/w/data.jsonl', fsPath: '/w/data.jsonl', scheme: 'file' },
+    lineCount: lines.length,
+    isClosed: false,
+    lineAt: (index: number) => ({ text: lines[index], firstNonWhitespaceCharacterIndex: 0 }),
+  };
+  const runState = {
+    onDidChangeRun: () => disposable,
+    getRun: () => ({ byKey: run }),
+    indexOf: () => ({ byKey: new Map(rows.map((row) => [row.id, row])), keyByLine: new Map(rows.map((row) => [row.line, row.id])) }),
+    ensureRun: async () => undefined,
+  };
+  const diagnostics = new RunDiagnostics(runState as never);
+  diagnostics.update(document as never);
+  assert.deepEqual(
+    published.map((diagnostic) => [diagnostic.range.startLine + 1, diagnostic.message]),
+    [[2, "Teacher label 'World' may be wrong: peers suggest 'Sports' (p = 0.90)"]],
+  );
+  diagnostics.dispose();
+});
