@@ -15,3 +15,15 @@ export function stubVscodeModule(fake: unknown): void {
     moduleInternals._load = originalLoad;
   });
 }
+
+/** A stand-in for `vscode.Uri` of a file on disk: what the commands read of one. */
+export class FakeUri {
+  readonly scheme = 'file';
+  constructor(readonly fsPath: string) {}
+  get path(): string {
+    return this.fsPath;
+  }
+  toString(): string {
+    return `file://${this.fsPath}`;
+  }
+}

@@ -5,18 +5,7 @@
  */
 import { beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { stubVscodeModule } from '../support/fakeVscodeModule';
-
-class FakeUri {
-  readonly scheme = 'file';
-  constructor(readonly fsPath: string) {}
-  get path(): string {
-    return this.fsPath;
-  }
-  toString(): string {
-    return `file://${this.fsPath}`;
-  }
-}
+import { FakeUri, stubVscodeModule } from '../support/fakeVscodeModule';
 
 const shown: string[] = [];
 const picks: unknown[] = [];

@@ -9,22 +9,11 @@ import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stubVscodeModule } from '../support/fakeVscodeModule';
+import { FakeUri, stubVscodeModule } from '../support/fakeVscodeModule';
 import { encoderOption, UsageError } from '../../src/cli/command';
 import { readLatestRun } from '../../src/training/artifacts';
 import { ENCODER_CHOICES_TEXT } from '../../src/training/types';
 import { bundleWorker, datasetLines, tempFolder, writeDataset } from '../fixtures/training/build';
-
-class FakeUri {
-  readonly scheme = 'file';
-  constructor(readonly fsPath: string) {}
-  get path(): string {
-    return this.fsPath;
-  }
-  toString(): string {
-    return `file://${this.fsPath}`;
-  }
-}
 
 let settingValues: Record<string, unknown> = {};
 const informations: string[] = [];

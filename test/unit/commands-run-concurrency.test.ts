@@ -8,20 +8,9 @@ import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stubVscodeModule } from '../support/fakeVscodeModule';
+import { FakeUri, stubVscodeModule } from '../support/fakeVscodeModule';
 import { DEFAULT_RUNS_DIR, readLatestRun, TEMP_PREFIX } from '../../src/training/artifacts';
 import { bundleWorker, datasetLines, tempFolder, writeDataset } from '../fixtures/training/build';
-
-class FakeUri {
-  readonly scheme = 'file';
-  constructor(readonly fsPath: string) {}
-  get path(): string {
-    return this.fsPath;
-  }
-  toString(): string {
-    return `file://${this.fsPath}`;
-  }
-}
 
 const shown: string[] = [];
 const logged: { level: string; line: string }[] = [];
