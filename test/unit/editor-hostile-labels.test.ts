@@ -6,58 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stubVscodeModule } from '../support/fakeVscodeModule';
+import { fakeDiagnosticsVscode, FakeRange } from '../support/fakeDiagnosticsVscode';
 
-class Range {
-  constructor(
-    readonly startLine: number,
-    readonly startCharacter: number,
-    readonly endLine: number,
-    readonly endCharacter: number,
-  ) {}
-  get start() {
-    return { line: this.startLine, character: this.startCharacter };
-  }
-}
-class Diagnostic {
-  code: unknown;
-  source: unknown;
-  constructor(
-    readonly range: Range,
-    readonly message: string,
-    readonly severity: number,
-  ) {}
-}
-class CodeAction {
-  command: unknown;
-  diagnostics: unknown;
-  isPreferred = false;
-  constructor(
-    readonly title: string,
-    readonly kind: string,
-  ) {}
-}
-let published: Diagnostic[] = [];
+const fake = fakeDiagnosticsVscode();
+stubVscodeModule(fake.module);
 const disposable = { dispose() {} };
-const fakeVscode = {
-  Range,
-  Diagnostic,
-  CodeAction,
-  CodeActionKind: { QuickFix: 'quickfix' },
-  DiagnosticSeverity: { Error: 0, Warning: 1, Information: 2, Hint: 3 },
-  languages: {
-    createDiagnosticCollection: () => ({ set: (_uri: unknown, diagnostics: Diagnostic[]) => (published = diagnostics), delete() {}, dispose() {} }),
-  },
-  workspace: {
-    textDocuments: [],
-    onDidOpenTextDocument: () => disposable,
-    onDidChangeTextDocument: () => disposable,
-    onDidCloseTextDocument: () => disposable,
-    onDidChangeConfiguration: () => disposable,
-    createFileSystemWatcher: () => ({ onDidCreate: () => disposable, onDidChange: () => disposable, dispose() {} }),
-    getConfiguration: () => ({ get: () => undefined }),
-  },
-};
-stubVscodeModule(fakeVscode);
+const Range = FakeRange;
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { RunDiagnostics, FlaggedRowCodeActions } = require('../../src/editor/runDiagnostics') as typeof import('../../src/editor/runDiagnostics');
@@ -86,9 +40,9 @@ const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2
 test('a flagged label with a line break or bidirectional controls shows them as escapes in the Problems panel', () => {
   const diagnostics = new RunDiagnostics(runState as never);
   diagnostics.update(document as never);
-  assert.equal(published.length, 1);
-  assert.doesNotMatch(published[0].message, CONTROLS);
-  assert.equal(published[0].message, "Teacher label 'World\\u202e\\u000astroperS' may be wrong: peers suggest 'Sports\\u2066\\u0007' (p = 0.90)");
+  assert.equal(fake.published().length, 1);
+  assert.doesNotMatch(fake.published()[0].message, CONTROLS);
+  assert.equal(fake.published()[0].message, "Teacher label 'World\\u202e\\u000astroperS' may be wrong: peers suggest 'Sports\\u2066\\u0007' (p = 0.90)");
   diagnostics.dispose();
 });
 

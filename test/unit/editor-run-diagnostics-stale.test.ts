@@ -7,44 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stubVscodeModule } from '../support/fakeVscodeModule';
+import { fakeDiagnosticsVscode } from '../support/fakeDiagnosticsVscode';
 
-class Range {
-  constructor(
-    readonly startLine: number,
-    readonly startCharacter: number,
-    readonly endLine: number,
-    readonly endCharacter: number,
-  ) {}
-}
-class Diagnostic {
-  code: unknown;
-  source: unknown;
-  constructor(
-    readonly range: Range,
-    readonly message: string,
-    readonly severity: number,
-  ) {}
-}
-let published: Diagnostic[] = [];
+const fake = fakeDiagnosticsVscode();
+stubVscodeModule(fake.module);
 const disposable = { dispose() {} };
-stubVscodeModule({
-  Range,
-  Diagnostic,
-  CodeActionKind: { QuickFix: 'quickfix' },
-  DiagnosticSeverity: { Error: 0, Warning: 1, Information: 2, Hint: 3 },
-  languages: {
-    createDiagnosticCollection: () => ({ set: (_uri: unknown, diagnostics: Diagnostic[]) => (published = diagnostics), delete() {}, dispose() {} }),
-  },
-  workspace: {
-    textDocuments: [],
-    onDidOpenTextDocument: () => disposable,
-    onDidChangeTextDocument: () => disposable,
-    onDidCloseTextDocument: () => disposable,
-    onDidChangeConfiguration: () => disposable,
-    createFileSystemWatcher: () => ({ onDidCreate: () => disposable, onDidChange: () => disposable, dispose() {} }),
-    getConfiguration: () => ({ get: () => undefined }),
-  },
-});
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { RunDiagnostics } = require('../../src/editor/runDiagnostics') as typeof import('../../src/editor/runDiagnostics');
@@ -83,7 +50,7 @@ test('after the run: a row moved keeps its diagnostic on its new line; a teacher
   const diagnostics = new RunDiagnostics(runState as never);
   diagnostics.update(document as never);
   assert.deepEqual(
-    published.map((diagnostic) => [diagnostic.range.startLine + 1, diagnostic.message]),
+    fake.published().map((diagnostic) => [diagnostic.range.startLine + 1, diagnostic.message]),
     [[2, "Teacher label 'World' may be wrong: peers suggest 'Sports' (p = 0.90)"]],
   );
   diagnostics.dispose();
