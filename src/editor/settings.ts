@@ -3,7 +3,9 @@ import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { parseEncoderChoice, type BackendPreference, type DistillOptions, type EncoderChoice } from '../training/types';
 import { DEFAULT_TEACHER_SETTINGS, MAX_REQUEST_TIMEOUT_MS, type TeacherSettings } from '../teacher/settings';
 import { DEFAULT_ENCODER_MODEL } from '../training/encoders/endpoint';
-import { DEFAULT_MEMORY_LIMIT_MB } from '../training/client';
+import { DEFAULT_MEMORY_LIMIT_MB, MEMORY_LIMIT_MIN_MB } from '../training/client';
+
+export { MEMORY_LIMIT_MIN_MB };
 
 /**
  * A typed mirror of the `peerkd.*` settings declared in package.json `contributes.configuration`.
@@ -75,8 +77,6 @@ function integerAtLeast(value: unknown, minimum: number, fallback: number): numb
   return typeof value === 'number' && Number.isInteger(value) && value >= minimum ? value : fallback;
 }
 
-/** The least `peerkd.training.memoryLimitMb` (the manifest's minimum). */
-export const MEMORY_LIMIT_MIN_MB = 256;
 
 /**
  * `peerkd.training.memoryLimitMb`: a whole number of MB, at least MEMORY_LIMIT_MIN_MB. Any other value runs with the

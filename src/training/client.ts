@@ -75,6 +75,8 @@ export class DistillationError extends Error {
 }
 
 export const DEFAULT_MEMORY_LIMIT_MB = 3072;
+/** The least heap limit a run takes (`peerkd.training.memoryLimitMb`'s minimum in the manifest, `--memory`'s too). */
+export const MEMORY_LIMIT_MIN_MB = 256;
 export const DEFAULT_INACTIVITY_TIMEOUT_MS = 30 * 60_000;
 /**
  * A line of the worker's stdout/stderr is cut to this many characters in the log (with how many more it had): a

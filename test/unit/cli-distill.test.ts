@@ -207,3 +207,9 @@ test('the summary table lists the counts and the estimates', () => {
   assert.match(own, /student accuracy on humans \(cross-fitted\)\s+0\.750 \(on 12 human labels: too few to read\)\n/);
   assert.match(table, /worker peak memory\s+321 MB$/);
 });
+
+test('distill --memory below the setting\'s minimum is a usage error naming it, as peerkd.training.memoryLimitMb is', async () => {
+  const io = capture();
+  assert.equal(await createDistillCommand(io).run([dataset, '--memory', '100']), 2);
+  assert.match(io.err(), /--memory must be an integer ≥ 256, got '100'/);
+});
