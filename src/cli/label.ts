@@ -22,7 +22,7 @@ import {
 } from '../teacher/job';
 import { redactSecret } from '../teacher/redact';
 import { plainHttpKeyWarning } from '../teacher/url';
-import { DEFAULT_TEACHER_SETTINGS, MAX_REQUEST_TIMEOUT_MS } from '../teacher/settings';
+import { DEFAULT_TEACHER_SETTINGS, MAX_REQUEST_TIMEOUT_MS, MIN_REQUEST_TIMEOUT_MS } from '../teacher/settings';
 import { estimateRun, runLabelling, type LabelProgress, type LabelRunResult } from '../teacher/run';
 import type { BackoffOptions, TeacherEndpoint } from '../teacher/types';
 import { Terminal } from './terminal';
@@ -45,7 +45,7 @@ Options:
   --few-shot N           few-shot examples drawn from human-labelled rows (default ${DEFAULT_TEACHER_SETTINGS.fewShotExamples})
   --prompt-template T    instruction; {{labels}} is replaced by the label set
   --temperature T        sampling temperature (default 0)
-  --timeout-ms N         per-request timeout (default ${DEFAULT_TEACHER_SETTINGS.requestTimeoutMs})
+  --timeout-ms N         per-request timeout in ms, ${MIN_REQUEST_TIMEOUT_MS} to ${MAX_REQUEST_TIMEOUT_MS} (default ${DEFAULT_TEACHER_SETTINGS.requestTimeoutMs})
   --max-retries N        retries for 429, 5xx, timeouts and lost connections (default ${DEFAULT_TEACHER_SETTINGS.maxRetries})
   --batch                use the Batch API (upload, poll, download) instead of live requests
   --cache-dir DIR        answer cache (default .peerkd/teacher-cache next to DATA)
@@ -146,7 +146,7 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     apiKey,
     temperature,
     maxConcurrency: integer(values.concurrency, 'concurrency', DEFAULT_TEACHER_SETTINGS.maxConcurrency, 1),
-    requestTimeoutMs: integer(values['timeout-ms'], 'timeout-ms', DEFAULT_TEACHER_SETTINGS.requestTimeoutMs, 1, MAX_REQUEST_TIMEOUT_MS),
+    requestTimeoutMs: integer(values['timeout-ms'], 'timeout-ms', DEFAULT_TEACHER_SETTINGS.requestTimeoutMs, MIN_REQUEST_TIMEOUT_MS, MAX_REQUEST_TIMEOUT_MS),
     maxRetries: integer(values['max-retries'], 'max-retries', DEFAULT_TEACHER_SETTINGS.maxRetries, 0),
   };
   const out = new Terminal(io.stdout);

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { parseEncoderChoice, type BackendPreference, type DistillOptions, type EncoderChoice } from '../training/types';
-import { DEFAULT_TEACHER_SETTINGS, MAX_REQUEST_TIMEOUT_MS, type TeacherSettings } from '../teacher/settings';
+import { DEFAULT_TEACHER_SETTINGS, MAX_REQUEST_TIMEOUT_MS, MIN_REQUEST_TIMEOUT_MS, type TeacherSettings } from '../teacher/settings';
 import { DEFAULT_ENCODER_MODEL } from '../training/encoders/endpoint';
 import { DEFAULT_MEMORY_LIMIT_MB, MEMORY_LIMIT_MIN_MB } from '../training/client';
 
@@ -127,7 +127,7 @@ function readTeacherSettings(config: vscode.WorkspaceConfiguration): TeacherSett
   const defaults = DEFAULT_TEACHER_SETTINGS;
   const temperature = config.get<number>('teacher.temperature');
   // An integer, as the manifest declares and the CLI's --timeout-ms takes; at most setTimeout's limit.
-  const timeout = integerAtLeast(config.get('teacher.requestTimeoutMs'), 1000, defaults.requestTimeoutMs);
+  const timeout = integerAtLeast(config.get('teacher.requestTimeoutMs'), MIN_REQUEST_TIMEOUT_MS, defaults.requestTimeoutMs);
   return {
     baseUrl: config.get<string>('teacher.baseUrl') || defaults.baseUrl,
     model: config.get<string>('teacher.model') || defaults.model,

@@ -21,6 +21,8 @@ export interface TeacherSettings {
 
 /** The longest request timeout: setTimeout's 32-bit limit (about 24.8 days); Node fires a longer timer after 1 ms. */
 export const MAX_REQUEST_TIMEOUT_MS = 2_147_483_647;
+/** The shortest request timeout a run takes (`peerkd.teacher.requestTimeoutMs`'s minimum in the manifest, `--timeout-ms`'s too). */
+export const MIN_REQUEST_TIMEOUT_MS = 1000;
 
 export const DEFAULT_TEACHER_SETTINGS: TeacherSettings = {
   baseUrl: 'https://api.openai.com/v1',

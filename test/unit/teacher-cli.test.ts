@@ -160,7 +160,7 @@ describe('peerkd label', () => {
     // Over setTimeout's 32-bit limit, Node fires the timer after 1 ms: every request would time out at once.
     await assert.rejects(
       runLabelCommand([FIXTURE, '--base-url', 'http://x/v1', '--model', 'm', '--timeout-ms', '3000000000'], io()),
-      (error: unknown) => error instanceof UsageError && /--timeout-ms must be an integer from 1 to 2147483647, got '3000000000'/.test(error.message),
+      (error: unknown) => error instanceof UsageError && /--timeout-ms must be an integer from 1000 to 2147483647, got '3000000000'/.test(error.message),
     );
   });
 
