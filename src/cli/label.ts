@@ -22,7 +22,7 @@ import {
 } from '../teacher/job';
 import { redactSecret } from '../teacher/redact';
 import { plainHttpKeyWarning } from '../teacher/url';
-import { DEFAULT_TEACHER_SETTINGS, MAX_REQUEST_TIMEOUT_MS, MIN_REQUEST_TIMEOUT_MS } from '../teacher/settings';
+import { DEFAULT_TEACHER_SETTINGS, MAX_CONCURRENCY, MAX_FEW_SHOT_EXAMPLES, MAX_REQUEST_TIMEOUT_MS, MIN_REQUEST_TIMEOUT_MS } from '../teacher/settings';
 import { estimateRun, runLabelling, type LabelProgress, type LabelRunResult } from '../teacher/run';
 import type { BackoffOptions, TeacherEndpoint } from '../teacher/types';
 import { Terminal } from './terminal';
@@ -145,7 +145,7 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     model: values.model,
     apiKey,
     temperature,
-    maxConcurrency: integer(values.concurrency, 'concurrency', DEFAULT_TEACHER_SETTINGS.maxConcurrency, 1),
+    maxConcurrency: integer(values.concurrency, 'concurrency', DEFAULT_TEACHER_SETTINGS.maxConcurrency, 1, MAX_CONCURRENCY),
     requestTimeoutMs: integer(values['timeout-ms'], 'timeout-ms', DEFAULT_TEACHER_SETTINGS.requestTimeoutMs, MIN_REQUEST_TIMEOUT_MS, MAX_REQUEST_TIMEOUT_MS),
     maxRetries: integer(values['max-retries'], 'max-retries', DEFAULT_TEACHER_SETTINGS.maxRetries, 0),
   };
@@ -180,7 +180,7 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     const configuredLabels = values.labels === undefined ? [] : labelsOption(values.labels);
     const job = prepareJob(dataset.rows, configuredLabels, {
       relabel: values.relabel ?? false,
-      fewShotExamples: integer(values['few-shot'], 'few-shot', DEFAULT_TEACHER_SETTINGS.fewShotExamples, 0),
+      fewShotExamples: integer(values['few-shot'], 'few-shot', DEFAULT_TEACHER_SETTINGS.fewShotExamples, 0, MAX_FEW_SHOT_EXAMPLES),
       promptTemplate: values['prompt-template'] ?? DEFAULT_TEACHER_SETTINGS.promptTemplate,
     });
     const cacheDir = values['cache-dir'] ? path.resolve(values['cache-dir']) : defaultCacheDir(path.dirname(dataPath));

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { parseEncoderChoice, type BackendPreference, type DistillOptions, type EncoderChoice } from '../training/types';
-import { DEFAULT_TEACHER_SETTINGS, MAX_REQUEST_TIMEOUT_MS, MIN_REQUEST_TIMEOUT_MS, type TeacherSettings } from '../teacher/settings';
+import { DEFAULT_TEACHER_SETTINGS, MAX_CONCURRENCY, MAX_FEW_SHOT_EXAMPLES, MAX_REQUEST_TIMEOUT_MS, MIN_REQUEST_TIMEOUT_MS, type TeacherSettings } from '../teacher/settings';
 import { DEFAULT_ENCODER_MODEL } from '../training/encoders/endpoint';
 import { DEFAULT_MEMORY_LIMIT_MB, MEMORY_LIMIT_MIN_MB } from '../training/client';
 
@@ -73,8 +73,8 @@ export function encoderSetting(value: unknown): { choice: EncoderChoice; ignored
   return { choice: 'auto', ignored: `setting peerkd.training.encoder ${quoted} was ignored (${parsed.error}): this run uses auto instead` };
 }
 
-function integerAtLeast(value: unknown, minimum: number, fallback: number): number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= minimum ? value : fallback;
+function integerAtLeast(value: unknown, minimum: number, fallback: number, maximum = Number.MAX_SAFE_INTEGER): number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= minimum && value <= maximum ? value : fallback;
 }
 
 
@@ -132,11 +132,11 @@ function readTeacherSettings(config: vscode.WorkspaceConfiguration): TeacherSett
     baseUrl: config.get<string>('teacher.baseUrl') || defaults.baseUrl,
     model: config.get<string>('teacher.model') || defaults.model,
     temperature: typeof temperature === 'number' && temperature >= 0 && temperature <= 2 ? temperature : defaults.temperature,
-    maxConcurrency: integerAtLeast(config.get('teacher.maxConcurrency'), 1, defaults.maxConcurrency),
+    maxConcurrency: integerAtLeast(config.get('teacher.maxConcurrency'), 1, defaults.maxConcurrency, MAX_CONCURRENCY),
     requestTimeoutMs: timeout <= MAX_REQUEST_TIMEOUT_MS ? timeout : defaults.requestTimeoutMs,
     maxRetries: integerAtLeast(config.get('teacher.maxRetries'), 0, defaults.maxRetries),
     promptTemplate: config.get<string>('teacher.promptTemplate') || defaults.promptTemplate,
-    fewShotExamples: integerAtLeast(config.get('teacher.fewShotExamples'), 0, defaults.fewShotExamples),
+    fewShotExamples: integerAtLeast(config.get('teacher.fewShotExamples'), 0, defaults.fewShotExamples, MAX_FEW_SHOT_EXAMPLES),
     useBatchApi: config.get<boolean>('teacher.useBatchApi') ?? defaults.useBatchApi,
     relabel: config.get<boolean>('teacher.relabel') ?? defaults.relabel,
   };

@@ -21,6 +21,10 @@ export interface TeacherSettings {
 
 /** The longest request timeout: setTimeout's 32-bit limit (about 24.8 days); Node fires a longer timer after 1 ms. */
 export const MAX_REQUEST_TIMEOUT_MS = 2_147_483_647;
+/** The most requests in flight (`peerkd.teacher.maxConcurrency`'s maximum, `--concurrency`'s too). */
+export const MAX_CONCURRENCY = 256;
+/** The most few-shot examples in a prompt (`peerkd.teacher.fewShotExamples`'s maximum, `--few-shot`'s too). */
+export const MAX_FEW_SHOT_EXAMPLES = 64;
 /** The shortest request timeout a run takes (`peerkd.teacher.requestTimeoutMs`'s minimum in the manifest, `--timeout-ms`'s too). */
 export const MIN_REQUEST_TIMEOUT_MS = 1000;
 

@@ -220,12 +220,6 @@ test('a setting with a fixed set of values: the code accepts each value of its e
   }
 });
 
-/**
- * The manifest's maximum of these two is the Settings editor's warning only: the code (and the CLI's --concurrency,
- * --few-shot) takes any larger value.
- */
-const CODE_TAKES_MORE_THAN_MAXIMUM = ['peerkd.teacher.maxConcurrency', 'peerkd.teacher.fewShotExamples'];
-
 test("a number setting's minimum and maximum are the code's: the bounds are taken, a value beyond runs as the default", async () => {
   const numbers = Object.entries(properties).filter(([, setting]) => setting.type === 'integer' || setting.type === 'number');
   for (const [name, setting] of numbers) {
@@ -237,8 +231,7 @@ test("a number setting's minimum and maximum are the code's: the bounds are take
     if (setting.maximum !== undefined) {
       assert.equal(valueOf(await settingsRead({ [name]: setting.maximum }), name), setting.maximum, `${name} = its maximum`);
       const above = valueOf(await settingsRead({ [name]: setting.maximum + step }), name);
-      if (CODE_TAKES_MORE_THAN_MAXIMUM.includes(name)) assert.equal(above, setting.maximum + step, name);
-      else assert.equal(above, setting.default, `${name} above its maximum`);
+      assert.equal(above, setting.default, `${name} above its maximum`);
     }
     if (setting.type === 'integer' && setting.minimum !== undefined) {
       assert.equal(valueOf(await settingsRead({ [name]: setting.minimum + 0.5 }), name), setting.default, `${name} not an integer`);

@@ -149,7 +149,7 @@ describe('peerkd label', () => {
   it('rejects bad usage with a clear message', async () => {
     await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'http://127.0.0.1:1/v1'], io()), (error: unknown) => error instanceof UsageError && /--model is required/.test(error.message));
     await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'ftp://x', '--model', 'm'], io()), /must start with http/);
-    await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'http://x/v1', '--model', 'm', '--concurrency', '0'], io()), /--concurrency must be an integer >= 1/);
+    await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'http://x/v1', '--model', 'm', '--concurrency', '0'], io()), /--concurrency must be an integer from 1 to 256/);
     // fetch refuses a URL with credentials: every request would fail as a "Connection error" that prints the password.
     await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'http://bob:hunter2@127.0.0.1:1/v1', '--model', 'm'], io()), (error: unknown) => {
       assert.ok(error instanceof Error);
@@ -368,5 +368,16 @@ describe('peerkd label: an API key over plain http to another machine', () => {
     assert.doesNotMatch(await run('https://teacher.example/v1', { OPENAI_API_KEY: SECRET }), /plain http/);
     assert.doesNotMatch(await run('http://127.0.0.1:9/v1', { OPENAI_API_KEY: SECRET }), /plain http/);
     assert.doesNotMatch(await run('http://teacher.example:8000/v1', {}), /plain http/, 'no key, nothing to warn about');
+  });
+});
+
+describe('peerkd label: the bounds of the settings', () => {
+  it('--concurrency and --few-shot above the settings\' maxima (256, 64) are usage errors, as the settings refuse them', async () => {
+    for (const [flag, value, range] of [['--concurrency', '257', '1 to 256'], ['--few-shot', '65', '0 to 64']]) {
+      await assert.rejects(
+        runLabelCommand([FIXTURE, '--base-url', 'http://x/v1', '--model', 'm', flag, value], io()),
+        (error: unknown) => error instanceof UsageError && error.message === `${flag} must be an integer from ${range}, got '${value}'`,
+      );
+    }
   });
 });
