@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { diagnosticMessage, formatProbability } from '../review/model';
+import { diagnosticMessage, formatProbability, teacherChangedSinceRun } from '../review/model';
 import { shownLabel } from './messages';
 import { fieldValueRange } from '../review/locate';
 import { prettyRowMarkdown } from '../review/prettyRow';
@@ -127,7 +127,7 @@ export class RunDiagnostics implements vscode.Disposable {
       // Gone from the file, decided by a human, or the teacher label is no longer the one the run judged: changed to
       // the suggestion, or to another label (edited during or after the run, the file replaced), whose chance of being
       // wrong the run never estimated.
-      if (!row || row.human !== null || row.teacher !== prediction.teacher || row.line > document.lineCount) {
+      if (!row || row.human !== null || teacherChangedSinceRun(prediction, row) || row.line > document.lineCount) {
         continue;
       }
       const diagnostic = new vscode.Diagnostic(

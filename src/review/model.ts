@@ -43,6 +43,15 @@ export interface ReviewRow {
   human: string | null;
   /** Skipped in this review session (nothing is written for a skip). */
   skipped: boolean;
+  /**
+   * The teacher label in the file is not the one the run judged (edited by hand, or the file replaced by one with the
+   * same ids and other labels): the run's suggestion and probability are about `runTeacher`, a label no longer there.
+   * Such a row is shown as changed since the run, with no probability, and its suggestion is never accepted (one
+   * decision or in bulk); keep or set a label, or run again. The diagnostics drop it by the same rule (changedSinceRun).
+   */
+  changedSinceRun: boolean;
+  /** The teacher label the run judged. */
+  runTeacher: string | null;
 }
 
 export type ReviewStatusFilter = 'all' | 'unreviewed' | 'reviewed';
@@ -336,10 +345,25 @@ export function decisionNote(row: Pick<ReviewRow, 'teacher' | 'suggested'>, deci
   return null;
 }
 
+/**
+ * Whether a row's teacher label in the file now is not the one the run judged, so that the run's suggestion and
+ * probability are about another label. One rule for the panel (ReviewRow.changedSinceRun, the decisions) and the
+ * editor's diagnostics. `now`: the row in the file now; undefined when it left the file (nothing to compare).
+ */
+export function teacherChangedSinceRun(prediction: Pick<Prediction, 'teacher'>, now: Pick<DocumentRowState, 'teacher'> | undefined): boolean {
+  return now !== undefined && now.teacher !== prediction.teacher;
+}
+
+/** Why a suggestion is not accepted on a row whose teacher label changed since the run (teacherChangedSinceRun). */
+export function changedSinceRunMessage(id: string, runTeacher: string | null, teacherNow: string | null): string {
+  const shown = (label: string | null): string => (label === null ? 'none' : `'${label}'`);
+  return `row '${id}': its teacher label changed since the run (${shown(runTeacher)} then, ${shown(teacherNow)} now), so the run's suggestion is about another label; keep or set a label, or run again`;
+}
+
 /** Unreviewed rows of one queue that a bulk accept above `minProbability` would change, in review order. */
 export function rowsForBulkAccept(rows: readonly ReviewRow[], minProbability: number, queue: ReviewQueue = 'flagged'): ReviewRow[] {
   return rows
-    .filter((row) => row.queue === queue && !isReviewed(row) && row.line !== null && row.p >= minProbability && row.suggested !== '')
+    .filter((row) => row.queue === queue && !isReviewed(row) && !row.changedSinceRun && row.line !== null && row.p >= minProbability && row.suggested !== '')
     .sort((a, b) => compareForReview(a, b));
 }
 
@@ -403,6 +427,8 @@ export function buildReviewRows(
       vanillaProbs: prediction.vanilla_probs,
       human: current ? current.human : prediction.human,
       skipped: options.skipped?.has(key) ?? false,
+      changedSinceRun: teacherChangedSinceRun(prediction, current),
+      runTeacher: prediction.teacher,
     });
   });
   return rows.sort(compareForReview);

@@ -68,3 +68,58 @@ export class PendingPlace<T> {
     return value;
   }
 }
+
+/** A place kept for the next run of a dataset: the run it was kept on, and the place. */
+export interface KeptPlace {
+  runId: string;
+  place: ReviewPlace;
+}
+
+/**
+ * The places waiting for the next run of each dataset, by dataset (its URI as a string). Kept outside any one panel:
+ * closing the Label Review panel while "Retrain with My Labels" runs disposes the panel, and a place kept in it was
+ * lost with it, so the panel opened on the new run started at the top.
+ */
+export class PendingPlaces {
+  private readonly byDataset = new Map<string, PendingPlace<KeptPlace>>();
+
+  /** Keeps the place for the dataset's next run; returns the `forget` of PendingPlace.keep. */
+  keep(dataset: string, value: KeptPlace): () => void {
+    let pending = this.byDataset.get(dataset);
+    if (!pending) {
+      pending = new PendingPlace<KeptPlace>();
+      this.byDataset.set(dataset, pending);
+    }
+    return pending.keep(value);
+  }
+
+  peek(dataset: string): KeptPlace | undefined {
+    return this.byDataset.get(dataset)?.peek();
+  }
+
+  take(dataset: string): KeptPlace | undefined {
+    const pending = this.byDataset.get(dataset);
+    const value = pending?.take();
+    if (pending && pending.peek() === undefined) this.byDataset.delete(dataset);
+    return value;
+  }
+}
+
+/**
+ * Where a new session of `dataset` against run `runId` opens (any panel: the one the place was kept in, or one opened
+ * after it was closed), or undefined when no place waits. A newer run than the place's takes it (carryReviewPlace); the
+ * run it was kept on (a panel opened again while the retraining still runs) opens at it and leaves it waiting.
+ * `rows`: the run's review rows, asked for only when a place waits.
+ */
+export function openAtKeptPlace(
+  places: PendingPlaces,
+  dataset: string,
+  runId: string,
+  rows: () => readonly ReviewRow[] | Promise<readonly ReviewRow[]>,
+  filters: ReviewFilters,
+): Promise<{ selected: string | null; skipped: Set<string> } | undefined> {
+  const kept = places.peek(dataset);
+  if (!kept) return Promise.resolve(undefined);
+  if (kept.runId !== runId) places.take(dataset);
+  return Promise.resolve(rows()).then((current) => carryReviewPlace(kept.place, current, filters));
+}

@@ -14,12 +14,14 @@ import type { FieldMapping } from '../dataset/types';
 import type { Prediction } from '../training/types';
 import {
   buildReviewRows,
+  changedSinceRunMessage,
   decisionNote,
   DEFAULT_FILTERS,
   describeDecision,
   filterAndSort,
   labelForDecision,
   rowsForBulkAccept,
+  teacherChangedSinceRun,
   type Decision,
   type DocumentRowState,
   type ReviewFilters,
@@ -346,6 +348,11 @@ export class ReviewSession {
     if (!documentRow) {
       return { status: 'refused', message: `row '${idOfKey(key)}' not labelled: ${whyUnmatched(key, this.documentRows().linesById)}` };
     }
+    // The suggestion was judged against the run's teacher label: on a row whose label changed since, accepting it would
+    // write a label judged against one no longer there. Keep and set are the user's own judgement of the row as it is.
+    if (decision.kind === 'accept' && teacherChangedSinceRun(prediction, documentRow)) {
+      return { status: 'refused', message: `Not accepted: ${changedSinceRunMessage(idOfKey(key), prediction.teacher, documentRow.teacher)}` };
+    }
     const row = { teacher: documentRow.teacher, suggested: prediction.suggested };
     const label = labelForDecision(row, decision);
     if (label === null) {
@@ -382,9 +389,14 @@ export class ReviewSession {
     const labelledSince: WriteResult['failed'] = [];
     const writes: LabelWrite[] = [];
     for (const row of rows) {
-      const human = now.get(row.key)?.human ?? null;
+      const current = now.get(row.key);
+      const human = current?.human ?? null;
+      const prediction = this.predictionsByKey.get(row.key);
       if (human !== null) {
         labelledSince.push({ rowId: row.key, reason: `it has the human label '${human}' now, which is left as it is` });
+      } else if (prediction && teacherChangedSinceRun(prediction, current)) {
+        // Chosen before the dialog, its teacher label changed since: the suggestion is about a label no longer there.
+        labelledSince.push({ rowId: row.key, reason: changedSinceRunMessage(idOfKey(row.key), prediction.teacher, current?.teacher ?? null) });
       } else {
         writes.push({ rowId: row.key, label: row.suggested });
       }

@@ -35,6 +35,8 @@ export function toRowView(row: ReviewRow): RowView {
     p: row.p,
     human: row.human,
     skipped: row.skipped,
+    changedSinceRun: row.changedSinceRun,
+    runTeacher: row.runTeacher,
     outcome: outcomeOf(row),
   };
 }
@@ -94,7 +96,8 @@ export function changedRows(before: ReadonlyMap<string, ReviewRow>, after: reado
       old.human !== row.human ||
       old.teacher !== row.teacher ||
       old.text !== row.text ||
-      old.skipped !== row.skipped
+      old.skipped !== row.skipped ||
+      old.changedSinceRun !== row.changedSinceRun
     );
   });
 }

@@ -11,7 +11,7 @@ import { parseViewState, parseWebviewMessage, type HostMessage, type WebviewMess
 import { idOfKey } from '../review/rowKeys';
 import { restorableDataset } from '../review/restore';
 import { newLabelProblem, type ReviewSession, type SessionUpdate } from '../review/session';
-import { carryReviewPlace, PendingPlace, type ReviewPlace } from '../review/place';
+import { openAtKeptPlace, PendingPlaces } from '../review/place';
 import { latestRunId } from '../training/artifacts';
 import { chooseDatasetColumn } from '../commands/reviewColumn';
 /** esbuild.mjs copies @vscode/webview-ui-toolkit's bundle here: the .vsix is packaged without node_modules. */
@@ -41,6 +41,12 @@ function escapeHtml(text: string): string {
  * decisions, undo, skip marks, filters, selection and scroll. The webview only draws what it is sent and posts the
  * user's intents, each validated here (src/review/protocol.ts) before the session acts on it.
  */
+/**
+ * The places kept by "Retrain with My Labels" for each dataset's next run (src/review/place.ts): outside the panel, so
+ * that closing the panel while the retraining runs does not lose them.
+ */
+const pendingPlaces = new PendingPlaces();
+
 export class LabelReviewPanel {
   static readonly viewType = 'peerkd.labelReview';
   static current: LabelReviewPanel | undefined;
@@ -166,10 +172,8 @@ export class LabelReviewPanel {
     if (this.datasetUri?.toString() !== datasetUri.toString() || !this.run || !this.session) {
       return () => undefined;
     }
-    return this.pendingPlace.keep({ runId: this.run.runId, place: this.session.place() });
+    return pendingPlaces.keep(datasetUri.toString(), { runId: this.run.runId, place: this.session.place() });
   }
-
-  private readonly pendingPlace = new PendingPlace<{ runId: string; place: ReviewPlace }>();
 
   /** Filters, selection and scroll: the session's when there is one. */
   private viewState(): { filters: ReviewFilters; scrollTop: number; selectedRowId: string | null } {
@@ -188,19 +192,26 @@ export class LabelReviewPanel {
       // A newer run of this dataset (a retrain, the CLI) shares the undo history, the skips and the queue of decisions of
       // the session it replaces: a decision, skip or undo asked of that session, even one still to run, is kept.
       const previous = sameDataset ? this.session?.carryOver() : undefined;
-      // A retrained run of this dataset opens where the user was: the same row or the next one still to review. The skips
-      // are the shared ones, as they are now (the place's are as they were when the retraining started).
-      const pending = this.pendingPlace.peek();
-      if (sameDataset && run && pending && pending.runId !== run.runId) {
-        this.pendingPlace.take();
-        const document = await datasetDocument(datasetUri);
-        const rows = buildReviewRows(run.predictions, this.runState.indexOf(document).byKey, { minProbability: 0, unlabelled: true });
-        const carried = carryReviewPlace(pending.place, rows, this.seed.filters);
+      // A retrained run of this dataset opens where the user was: the same row or the next one still to review, in this
+      // panel or in one opened after it was closed during the retraining (the place is kept by dataset, not by panel).
+      // The skips are the shared ones, as they are now, where this panel's session carries over (the place's are as they
+      // were when the retraining started); a new panel has only the place's.
+      const carried = run
+        ? await openAtKeptPlace(pendingPlaces, datasetUri.toString(), run.runId, async () => {
+            const document = await datasetDocument(datasetUri);
+            return buildReviewRows(run.predictions, this.runState.indexOf(document).byKey, { minProbability: 0, unlabelled: true });
+          }, this.seed.filters)
+        : undefined;
+      if (carried) {
         this.seed = { ...this.seed, selectedRowId: carried.selected };
         focusRowId ??= carried.selected ?? undefined;
       }
       this.session = run
-        ? await createReviewSession(this.runState, datasetUri, run, { ...this.seed, ...previous, onUpdate: (update) => this.postUpdate(update) })
+        ? await createReviewSession(this.runState, datasetUri, run, {
+            ...this.seed,
+            ...(previous ?? (carried ? { skipped: carried.skipped } : {})),
+            onUpdate: (update) => this.postUpdate(update),
+          })
         : undefined;
     }
     this.datasetUri = datasetUri;

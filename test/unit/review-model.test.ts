@@ -37,6 +37,8 @@ function row(overrides: Partial<ReviewRow> & { id: string }): ReviewRow {
     vanillaProbs: {},
     human: null,
     skipped: false,
+    changedSinceRun: false,
+    runTeacher: overrides.teacher === undefined ? 'World' : overrides.teacher,
     ...overrides,
   };
 }

@@ -139,12 +139,14 @@ function reviewRow(id: string, p: number, human: string | null = null): ReviewRo
     vanillaProbs: {},
     human,
     skipped: false,
+    changedSinceRun: false,
+    runTeacher: 'World',
   };
 }
 
 test('row view carries what the list draws and no probabilities (those come on demand)', () => {
   const row = reviewRow('a', 0.7);
-  assert.deepEqual(toRowView(row), { key: 'a', id: 'a', line: 1, text: 'a', teacher: 'World', suggested: 'Sports', queue: 'flagged', p: 0.7, human: null, skipped: false, outcome: null, textLength: 1 });
+  assert.deepEqual(toRowView(row), { key: 'a', id: 'a', line: 1, text: 'a', teacher: 'World', suggested: 'Sports', queue: 'flagged', p: 0.7, human: null, skipped: false, changedSinceRun: false, runTeacher: 'World', outcome: null, textLength: 1 });
   assert.equal(toRowView(reviewRow('b', 0.7, 'Sports')).outcome, 'accepted');
   assert.equal(toRowView(reviewRow('c', 0.7, 'World')).outcome, 'kept');
   assert.equal(toRowView(reviewRow('d', 0.7, 'Business')).outcome, 'relabelled');

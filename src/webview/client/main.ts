@@ -101,6 +101,11 @@ function decide(decision: Decision): void {
   if (!row || host.pendingCount('setFilters') > 0 || searchTimer !== undefined) {
     return;
   }
+  // The host refuses it too (review/session.ts); said here so that the selection stays on the row.
+  if (decision.kind === 'accept' && row.changedSinceRun) {
+    renderer.showNotice("This row's teacher label changed since the run: its suggestion is about another label. Keep or set a label, or run again.");
+    return;
+  }
   host.post({ type: 'decide', rowId: row.key, decision });
   // Move on at once; when the host's update arrives the selection follows this row key.
   const next = state.order[state.selectedIndex + 1];

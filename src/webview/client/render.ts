@@ -95,7 +95,7 @@ const OUTCOME_WORDS = { accepted: 'accepted', kept: 'kept', relabelled: 'set' } 
 
 function statusText(row: RowView): string {
   if (row.human === null || !row.outcome) {
-    return row.skipped ? 'skipped' : '';
+    return row.changedSinceRun ? 'changed since the run' : row.skipped ? 'skipped' : '';
   }
   return `✓ ${OUTCOME_WORDS[row.outcome]} ${row.human}`;
 }
@@ -336,12 +336,13 @@ export class Renderer {
     element.dataset.index = String(index);
     element.dataset.id = row.key;
     element.dataset.human = row.human === null ? '' : row.human;
-    element.className = 'row' + (selected ? ' selected' : '') + (row.human !== null ? ' reviewed' : '') + (row.skipped ? ' skipped' : '');
+    element.className = 'row' + (selected ? ' selected' : '') + (row.human !== null ? ' reviewed' : '') + (row.skipped ? ' skipped' : '') + (row.changedSinceRun ? ' changed' : '');
     element.setAttribute('aria-selected', selected ? 'true' : 'false');
     element.style.top = `${index * ROW_HEIGHT}px`;
     const [meta, text] = [...element.children] as HTMLElement[];
     const [p, line, teacher, arrow, suggested, status] = [...meta.children] as HTMLElement[];
-    p.textContent = row.p.toFixed(2);
+    // Changed since the run: the run's probability is about a teacher label no longer there, so none is shown.
+    p.textContent = row.changedSinceRun ? '—' : row.p.toFixed(2);
     line.textContent = row.line === null ? 'gone' : `L${row.line}`;
     teacher.textContent = row.teacher === null ? NO_LABEL : showInvisible(row.teacher);
     arrow.textContent = '→';
@@ -486,8 +487,9 @@ export class Renderer {
     }
     const summary = el('div', 'muted row-facts');
     // A row of the unlabelled queue has no teacher label to doubt: its p is the advice's own probability.
-    const score: (string | HTMLElement)[] =
-      row.queue === 'unlabelled' ? [" · no teacher label · advice '", el('bdi', '', row.suggested), `', p = ${row.p.toFixed(2)}`] : [` · p(teacher wrong) = ${row.p.toFixed(2)}`];
+    const score: (string | HTMLElement)[] = row.changedSinceRun
+      ? [' · teacher label changed since the run (it judged ', row.runTeacher === null ? 'no label' : el('bdi', '', row.runTeacher), '): its suggestion and probability are about that label']
+      : row.queue === 'unlabelled' ? [" · no teacher label · advice '", el('bdi', '', row.suggested), `', p = ${row.p.toFixed(2)}`] : [` · p(teacher wrong) = ${row.p.toFixed(2)}`];
     // Data in a line of text sits in <bdi>: a right-to-left id or a bidirectional control in it cannot reorder the rest.
     summary.append(`${row.line === null ? 'No longer in the file' : `Line ${row.line}`} · id `, el('bdi', '', row.id), ...score);
     if (row.human !== null) {
@@ -506,9 +508,12 @@ export class Renderer {
       text.textContent = showInvisible(row.text);
     }
     const buttons = el('div', 'actions');
-    buttons.append(
-      ui.button(`Accept '${onButton(row.suggested)}'`, { appearance: 'primary', title: `Accept '${row.suggested}' (Enter or a)`, action: 'accept', onClick: () => actions.decide({ kind: 'accept' }) }),
-    );
+    // No Accept on a row changed since the run: its suggestion was judged against a teacher label no longer there.
+    if (!row.changedSinceRun) {
+      buttons.append(
+        ui.button(`Accept '${onButton(row.suggested)}'`, { appearance: 'primary', title: `Accept '${row.suggested}' (Enter or a)`, action: 'accept', onClick: () => actions.decide({ kind: 'accept' }) }),
+      );
+    }
     if (row.teacher !== null) {
       buttons.append(ui.button(`Keep '${onButton(row.teacher)}'`, { title: `Keep '${row.teacher}' (t)`, action: 'keep', onClick: () => actions.decide({ kind: 'keep' }) }));
     }

@@ -1,0 +1,3 @@
+import { retrainFlow } from '../reviewRetrain';
+
+export default retrainFlow(true);
