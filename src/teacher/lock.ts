@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { fileError, linkedPeerkdFolder, linkedPeerkdFolderError } from '../dataset/files';
-import { processIsAlive } from '../training/artifacts';
+import { processIsAlive, removeCreatedFolders } from '../training/artifacts';
 
 /** Lock files this process holds: a lock naming this process's id and not in here was left by an earlier process
  * that had the same id (a container's first process is pid 1 every time). */
@@ -123,16 +123,8 @@ export class LabelRunLock {
         // Already gone.
       }
     }
-    if (this.createdFrom === undefined) return;
     // Each folder this lock made, innermost first, while it is empty (an answer cached, another run's lock: kept).
-    const top = path.resolve(this.createdFrom);
-    for (let folder = path.dirname(this.file); folder === top || folder.startsWith(top + path.sep); folder = path.dirname(folder)) {
-      try {
-        fs.rmdirSync(folder);
-      } catch {
-        return;
-      }
-    }
+    removeCreatedFolders(path.dirname(this.file), this.createdFrom);
   }
 }
 

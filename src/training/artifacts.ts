@@ -395,7 +395,7 @@ async function assertPointersReplaceable(runsDir: string): Promise<void> {
  * Removes `folder` and its parents up to `createdFrom` (a folder the run created), each only while it is empty:
  * another run's files, or a folder that existed before the run, are never touched.
  */
-function removeCreatedFolders(folder: string, createdFrom: string | undefined): void {
+export function removeCreatedFolders(folder: string, createdFrom: string | undefined): void {
   if (createdFrom === undefined) return;
   const top = path.resolve(createdFrom);
   let current = path.resolve(folder);
