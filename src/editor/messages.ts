@@ -15,6 +15,11 @@ export function inertLinks(text: string): string {
   return text.replace(LINK_OPENING, '] (');
 }
 
+/** A notification's text as shown: links broken (inertLinks), bidirectional controls as their escapes. */
+function notificationText(text: string): string {
+  return inertLinks(showBidiControls(text));
+}
+
 /** A quick pick's item label draws `$(name)` as an icon; `\$(` is VS Code's escape for the text `$(`. */
 export function iconsAsText(text: string): string {
   return text.replace(/\$\(/g, '\\$(');
@@ -58,7 +63,7 @@ function show<T>(which: 'showInformationMessage' | 'showWarningMessage' | 'showE
     const detail = options.detail === undefined ? {} : { detail: showBidiControls(options.detail) };
     return window[which]<T>(showBidiControls(message), { ...options, ...detail }, ...items);
   }
-  return window[which]<T>(inertLinks(showBidiControls(message)), ...rest);
+  return window[which]<T>(notificationText(message), ...rest);
 }
 
 export function showInformationMessage<T extends string | vscode.MessageItem>(message: string, ...items: T[]): Thenable<T | undefined>;
@@ -90,9 +95,8 @@ export function withNotificationProgress<R>(
   options: { title: string; cancellable?: boolean },
   task: (progress: vscode.Progress<ProgressStep>, token: vscode.CancellationToken) => Thenable<R>,
 ): Thenable<R> {
-  const shown = (text: string) => inertLinks(showBidiControls(text));
   return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: shown(options.title), cancellable: options.cancellable },
-    (progress, token) => task({ report: (step) => progress.report(step.message === undefined ? step : { ...step, message: shown(step.message) }) }, token),
+    { location: vscode.ProgressLocation.Notification, title: notificationText(options.title), cancellable: options.cancellable },
+    (progress, token) => task({ report: (step) => progress.report(step.message === undefined ? step : { ...step, message: notificationText(step.message) }) }, token),
   );
 }
