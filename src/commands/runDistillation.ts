@@ -87,7 +87,7 @@ export class DistillationManager {
   }
 
   async run(argument: unknown): Promise<void> {
-        if (!requireTrust(UNTRUSTED_REASON.runDistillation)) return;
+    if (!requireTrust(UNTRUSTED_REASON.runDistillation)) return;
     const datasetUri = datasetTarget(argument);
     if (!datasetUri) {
       void showErrorMessage('PeerKD: open a .jsonl dataset (or select one in the Explorer) to run the distillation.');

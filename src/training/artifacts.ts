@@ -450,15 +450,25 @@ export async function sweepAbandonedRuns(runsDir: string): Promise<string[]> {
 /** removeTempRun for a process 'exit' handler (the host is going; nothing asynchronous runs any more). */
 export function removeTempRunSync(tempDir: string): void {
   if (!path.basename(tempDir).startsWith(TEMP_PREFIX)) return;
-  let createdFrom: string | undefined;
+  let ownerText: string | undefined;
   try {
-    const owner = JSON.parse(readFileSync(path.join(tempDir, OWNER_FILE), 'utf8')) as { createdFrom?: unknown };
-    if (typeof owner.createdFrom === 'string') createdFrom = owner.createdFrom;
+    ownerText = readFileSync(path.join(tempDir, OWNER_FILE), 'utf8');
   } catch {
     // No owner file: leave the runs folder as it is.
   }
   rmSync(tempDir, { recursive: true, force: true });
-  removeCreatedFolders(path.dirname(tempDir), createdFrom);
+  removeCreatedFolders(path.dirname(tempDir), createdFromOf(ownerText));
+}
+
+/** The runs folder a temp run's owner file says the run created (removed with it while empty), if it says one. */
+function createdFromOf(ownerText: string | undefined): string | undefined {
+  if (ownerText === undefined) return undefined;
+  try {
+    const owner = JSON.parse(ownerText) as { createdFrom?: unknown };
+    return typeof owner.createdFrom === 'string' ? owner.createdFrom : undefined;
+  } catch {
+    return undefined; // a damaged owner file: leave the runs folder as it is
+  }
 }
 
 /** Removes a run's temp folder; used by the host when the worker died before it could clean up. */
@@ -466,15 +476,9 @@ export async function removeTempRun(tempDir: string): Promise<void> {
   if (!path.basename(tempDir).startsWith(TEMP_PREFIX)) {
     throw new Error(`refusing to remove '${tempDir}': not a temporary run folder`);
   }
-  let createdFrom: string | undefined;
-  try {
-    const owner = JSON.parse(await fs.readFile(path.join(tempDir, OWNER_FILE), 'utf8')) as { createdFrom?: unknown };
-    if (typeof owner.createdFrom === 'string') createdFrom = owner.createdFrom;
-  } catch {
-    // No owner file: leave the runs folder as it is.
-  }
+  const ownerText = await fs.readFile(path.join(tempDir, OWNER_FILE), 'utf8').catch(() => undefined); // none: leave the runs folder
   await fs.rm(tempDir, { recursive: true, force: true });
-  removeCreatedFolders(path.dirname(tempDir), createdFrom);
+  removeCreatedFolders(path.dirname(tempDir), createdFromOf(ownerText));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
