@@ -160,26 +160,22 @@ function teacherFieldAdvice(candidates: readonly string[]): string {
 export function teacherFieldCandidates(fields: FieldMapping, rows: Iterable<Record<string, unknown>>): string[] {
   const sample = [...rows].slice(0, FIELD_GUESS_SAMPLE_ROWS);
   const humanPath = splitFieldPath(fields.human);
-  const humanValues = new Set(sample.map((row) => getFieldAt(row, humanPath)).filter((value): value is string => typeof value === 'string'));
+  const humans = sample.map((row) => getFieldAt(row, humanPath));
+  const humanValues = new Set(humans.filter((value): value is string => typeof value === 'string'));
   const labelLike = candidatesFor(fields, sample).label;
   if (humanValues.size === 0) return labelLike;
-  const shared = labelLike.filter((path) => {
-    const at = splitFieldPath(path);
-    return sample.some((row) => {
-      const value = getFieldAt(row, at);
-      return typeof value === 'string' && humanValues.has(value);
-    });
-  });
+  const shared: string[] = [];
   // A field equal to the human label on every row that has one is most likely a copy of it (`gold`), not the
   // teacher's labels: offered last.
-  const copiesHuman = (path: string) => {
+  const copies: string[] = [];
+  for (const path of labelLike) {
     const at = splitFieldPath(path);
-    return sample.every((row) => {
-      const human = getFieldAt(row, humanPath);
-      return typeof human !== 'string' || getFieldAt(row, at) === human;
-    });
-  };
-  return [...shared.filter((path) => !copiesHuman(path)), ...shared.filter(copiesHuman)];
+    const values = sample.map((row) => getFieldAt(row, at));
+    if (!values.some((value) => typeof value === 'string' && humanValues.has(value))) continue;
+    const copiesHuman = humans.every((human, index) => typeof human !== 'string' || values[index] === human);
+    (copiesHuman ? copies : shared).push(path);
+  }
+  return [...shared, ...copies];
 }
 
 /** The row objects among the first lines, for guessFields. */
