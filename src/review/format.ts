@@ -109,14 +109,14 @@ export function trustSentence(trust: TrustSummary, flagged: number): string {
   }
   const wrong = trust.flaggedWrong;
   if (flagged > 0 && wrong) {
-    const bounded = wrong.low !== null && wrong.high !== null;
-    const range = bounded ? ` (90% interval ${count(wrong.low!)}–${count(wrong.high!)})` : '';
+    const { low, high } = wrong;
+    const bounded = low !== null && high !== null;
     // An interval spanning most of the flagged rows ("about 17 of 26 (0–26)") does not support one figure: the range
     // is said instead, as for the teacher's accuracy above.
     parts.push(
-      bounded && wrong.high! - wrong.low! > UNPINNED_FLAGGED_SHARE * flagged
-        ? `${plural(flagged, 'row')} flagged, ${count(wrong.low!)}–${count(wrong.high!)} of them wrong (90% interval; too few human labels for one figure).`
-        : `${plural(flagged, 'row')} flagged, about ${count(wrong.estimate)} of them wrong${range}.`,
+      bounded && high - low > UNPINNED_FLAGGED_SHARE * flagged
+        ? `${plural(flagged, 'row')} flagged, ${count(low)}–${count(high)} of them wrong (90% interval; too few human labels for one figure).`
+        : `${plural(flagged, 'row')} flagged, about ${count(wrong.estimate)} of them wrong${bounded ? ` (90% interval ${count(low)}–${count(high)})` : ''}.`,
     );
   } else {
     parts.push(`${plural(flagged, 'row')} flagged.`);
