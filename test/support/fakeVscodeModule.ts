@@ -27,3 +27,14 @@ export class FakeUri {
     return `file://${this.fsPath}`;
   }
 }
+
+/** A stand-in for the extension's LogOutputChannel that records each line with its level into `into`. */
+export function recordingLog(into: { level: string; line: string }[]) {
+  return {
+    info: (line: string) => into.push({ level: 'info', line }),
+    warn: (line: string) => into.push({ level: 'warn', line }),
+    error: (line: string) => into.push({ level: 'error', line }),
+    debug: (line: string) => into.push({ level: 'debug', line }),
+    show: () => undefined,
+  };
+}

@@ -9,7 +9,7 @@ import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FakeUri, stubVscodeModule } from '../support/fakeVscodeModule';
+import { FakeUri, recordingLog, stubVscodeModule } from '../support/fakeVscodeModule';
 import { encoderOption, UsageError } from '../../src/cli/command';
 import { readLatestRun } from '../../src/training/artifacts';
 import { ENCODER_CHOICES_TEXT } from '../../src/training/types';
@@ -116,13 +116,7 @@ function cliMessage(value: unknown): string {
 }
 
 function manager() {
-  const log = {
-    info: (line: string) => logged.push({ level: 'info', line }),
-    warn: (line: string) => logged.push({ level: 'warn', line }),
-    error: (line: string) => logged.push({ level: 'error', line }),
-    debug: (line: string) => logged.push({ level: 'debug', line }),
-    show: () => undefined,
-  };
+  const log = recordingLog(logged);
   const services = { context: { asAbsolutePath: () => workerPath }, log } as never;
   const runState = { loadRun: async () => undefined, getRun: () => undefined } as never;
   const statusBar = { start: () => undefined, update: () => undefined, finish: () => undefined } as never;

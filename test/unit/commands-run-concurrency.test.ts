@@ -8,7 +8,7 @@ import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FakeUri, stubVscodeModule } from '../support/fakeVscodeModule';
+import { FakeUri, recordingLog, stubVscodeModule } from '../support/fakeVscodeModule';
 import { DEFAULT_RUNS_DIR, readLatestRun, TEMP_PREFIX } from '../../src/training/artifacts';
 import { bundleWorker, datasetLines, tempFolder, writeDataset } from '../fixtures/training/build';
 
@@ -95,13 +95,7 @@ beforeEach(() => {
 });
 
 function manager() {
-  const log = {
-    info: (line: string) => logged.push({ level: 'info', line }),
-    warn: (line: string) => logged.push({ level: 'warn', line }),
-    error: (line: string) => logged.push({ level: 'error', line }),
-    debug: (line: string) => logged.push({ level: 'debug', line }),
-    show: () => undefined,
-  };
+  const log = recordingLog(logged);
   const services = { context: { asAbsolutePath: () => workerPath }, log } as never;
   const loaded: string[] = [];
   const runState = { loadRun: async (_uri: unknown, runDir: string) => void loaded.push(runDir), getRun: () => undefined } as never;
