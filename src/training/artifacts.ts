@@ -35,6 +35,8 @@ export const DEFAULT_RUNS_DIR = path.join(PEERKD_FOLDER, 'runs');
 export const TEMP_PREFIX = '.tmp-';
 export const LATEST_FILE = 'latest';
 export const LATEST_BY_DATASET_DIR = 'latest-by-dataset';
+/** A run pointer is one short line (a run id); a larger file in its place is something else, never read whole. */
+const MAX_POINTER_BYTES = 1024;
 
 export const PREDICTIONS_FILE = 'predictions.jsonl';
 export const EXPLANATIONS_FILE = 'explanations.jsonl';
@@ -377,7 +379,7 @@ async function assertPointersReplaceable(runsDir: string): Promise<void> {
   let text: string | undefined;
   try {
     const stats = await fs.lstat(latest);
-    text = stats.isFile() && stats.size <= 1024 ? await fs.readFile(latest, 'utf8') : '';
+    text = stats.isFile() && stats.size <= MAX_POINTER_BYTES ? await fs.readFile(latest, 'utf8') : '';
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
@@ -704,7 +706,7 @@ export async function followRunPointer(target: string): Promise<{ pointer: strin
   const parent = path.dirname(target);
   const runsDir = path.basename(target) === LATEST_FILE ? parent : path.basename(parent) === LATEST_BY_DATASET_DIR ? path.dirname(parent) : undefined;
   // A pointer is one short line; anything larger is some other file, not read whole.
-  if (runsDir === undefined || !stats.isFile() || stats.size > 1024) return undefined;
+  if (runsDir === undefined || !stats.isFile() || stats.size > MAX_POINTER_BYTES) return undefined;
   const id = await readPointer(target);
   if (id === undefined) return undefined;
   const runDir = path.join(runsDir, id);
