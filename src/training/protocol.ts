@@ -100,6 +100,12 @@ export function numberAt(value: unknown, ...keys: string[]): number | null {
   return typeof current === 'number' && Number.isFinite(current) ? current : null;
 }
 
+/** A count (a whole number ≥ 0) at a path of own keys in parsed JSON, else null. */
+export function countAt(value: unknown, ...keys: string[]): number | null {
+  const count = numberAt(value, ...keys);
+  return count !== null && Number.isInteger(count) && count >= 0 ? count : null;
+}
+
 /**
  * The trust figures of a run's metrics.json (any shape: older runs have none, and then every figure is null; a
  * teacher estimate of null, as in a run where every teacher-labelled row has a human label, is a null figure too).

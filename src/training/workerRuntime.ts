@@ -22,6 +22,7 @@ import { InputError, readTrainingInput, type PreparedInput } from './input';
 import {
   datasetSourceDescription,
   isTimeLeftRange,
+  countAt,
   numberAt,
   trustFromMetrics,
   parseHostMessage,
@@ -159,21 +160,21 @@ export function summarize(
 /** The teacher's agreement with the random human labels and their count (pipeline.ts humanCheck), else `fallback`. */
 function teacherAgreementOf(metrics: unknown, fallback: { share: number; rows: number } | null): Pick<RunSummary, 'teacherAgreementWithHumans' | 'teacherAgreementRows'> {
   const share = numberAt(metrics, 'humanCheck', 'teacherAccuracy');
-  const rows = numberAt(metrics, 'humanCheck', 'pairedRows');
-  if (rows !== null && Number.isInteger(rows) && rows >= 0) return { teacherAgreementWithHumans: rows > 0 ? share : null, teacherAgreementRows: rows };
+  const rows = countAt(metrics, 'humanCheck', 'pairedRows');
+  if (rows !== null) return { teacherAgreementWithHumans: rows > 0 ? share : null, teacherAgreementRows: rows };
   return fallback ? { teacherAgreementWithHumans: fallback.share, teacherAgreementRows: fallback.rows } : { teacherAgreementWithHumans: null, teacherAgreementRows: 0 };
 }
 
 /** The human labels the student accuracy was read on (nothing where the metrics predate the figure). */
 function studentRowsOf(metrics: unknown): Pick<RunSummary, 'finalStudentHumanRows'> {
-  const rows = numberAt(metrics, 'humanCheck', 'rows');
-  return rows !== null && Number.isInteger(rows) && rows >= 0 ? { finalStudentHumanRows: rows } : {};
+  const rows = countAt(metrics, 'humanCheck', 'rows');
+  return rows !== null ? { finalStudentHumanRows: rows } : {};
 }
 
 /** What the engine adopted by itself, from a run's metrics (nothing where they predate the figures). */
 function adoptedOf(metrics: unknown): Pick<RunSummary, 'adopted'> {
-  const labels = numberAt(metrics, 'changedCount');
-  if (labels === null || !Number.isInteger(labels) || labels < 0) return {};
+  const labels = countAt(metrics, 'changedCount');
+  if (labels === null) return {};
   return { adopted: { labels, weighting: numberAt(metrics, 'finalWeighting') ?? 0 } };
 }
 
