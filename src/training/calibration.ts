@@ -539,13 +539,19 @@ export function chooseChangeByGainBound(
   const level = Int32Array.from(levels);
   const gains = grid.map(() => new Float64Array(samples.length));
   const sums = new Float64Array(grid.length);
+  const variances = new Float64Array(grid.length);
+  const luck = outcomeDraws(samples.length);
   samples.forEach((sample, s) => {
     sums.fill(0);
+    variances.fill(0);
     for (let i = 0; i < kept.length; i++) {
-      const gain = gainFromLogit(sample, rawWrong[i], rawSuggested[i], logits[i]);
-      for (let j = 0; j < level[i]; j++) sums[j] += gain;
+      const { gain, variance } = gainAndVariance(sample, rawWrong[i], rawSuggested[i], logits[i]);
+      for (let j = 0; j < level[i]; j++) {
+        sums[j] += gain;
+        variances[j] += variance;
+      }
     }
-    for (let j = 0; j < grid.length; j++) gains[j][s] = sums[j];
+    for (let j = 0; j < grid.length; j++) gains[j][s] = sums[j] + luck[s] * Math.sqrt(variances[j]);
   });
   let best = never;
   grid.forEach((kappa, j) => {
@@ -579,14 +585,35 @@ export function recalibrationDraws(recalibration: Recalibration, draws = 256): R
   const l21 = l11 > 0 ? cab / l11 : 0;
   const l22 = Math.sqrt(Math.max(vb - l21 * l21, 0));
   const random = new SeededRandom(0x5eed);
-  const normal = () => Math.sqrt(-2 * Math.log(Math.max(random.next(), 1e-300))) * Math.cos(2 * Math.PI * random.next());
   const samples: Recalibration[] = [recalibration];
   for (let k = 1; k < draws; k++) {
-    const z1 = normal();
-    const z2 = normal();
+    const z1 = random.normal();
+    const z2 = random.normal();
     samples.push({ intercept: recalibration.intercept + l11 * z1, slope: Math.max(MIN_SLOPE, recalibration.slope + l21 * z1 + l22 * z2), covariance: recalibration.covariance });
   }
   return samples;
+}
+
+/**
+ * One standard normal per posterior draw (seeded, fixed): the luck of the relabelled rows' outcomes under that draw.
+ * Under a draw the realised gain of relabelling is a sum of independent outcomes (+1 where the suggestion is right,
+ * −1 where the teacher was, 0 where both are wrong); its normal approximation, drawn once per draw, makes the 5th
+ * percentile one of the realised gain (predictive), not only of its expectation.
+ */
+export function outcomeDraws(count: number): Float64Array {
+  const random = new SeededRandom(0x10cc);
+  return Float64Array.from({ length: count }, () => random.normal());
+}
+
+/**
+ * The expected gain π(s) − π(t) of relabelling one row under a recalibration, and the variance of its outcome
+ * (+1 with probability π(s), −1 with π(t), else 0: π(s) + π(t) − (π(s) − π(t))²).
+ */
+function gainAndVariance(recalibration: Recalibration, rawWrong: number, rawSuggested: number, logitWrong: number): { gain: number; variance: number } {
+  const wrong = recalibratedFromLogit(recalibration, rawWrong, logitWrong);
+  const suggested = rawWrong > 1e-12 ? (rawSuggested * wrong) / rawWrong : 0;
+  const gain = suggested - (1 - wrong);
+  return { gain, variance: Math.max(0, suggested + (1 - wrong) - gain * gain) };
 }
 
 /** π(s) − π(t) after recalibration: the expected change in right labels if row's teacher label t is replaced by s. */

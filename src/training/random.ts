@@ -23,6 +23,11 @@ export class SeededRandom {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
+  /** Standard normal (Box–Muller, one uniform pair per value). */
+  normal(): number {
+    return Math.sqrt(-2 * Math.log(Math.max(this.next(), 1e-300))) * Math.cos(2 * Math.PI * this.next());
+  }
+
   /** Integer in [0, n). */
   int(n: number): number {
     return Math.floor(this.next() * n);

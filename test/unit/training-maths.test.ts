@@ -15,6 +15,7 @@ import {
   chooseChangeByGainBound,
   minChangeGain,
   recalibrationDraws,
+  outcomeDraws,
   CHANGE_GRID,
   trustFigures,
   fitPeerTemperature,
@@ -225,6 +226,34 @@ test('the relabelling guard acts only on a pessimistic gain of at least minChang
   assert.deepEqual(chooseChangeByGainBound(candidates, tight, 0.05, undefined, 40), { kappa: CHANGE_GRID[CHANGE_GRID.length - 1], lowerBound: 0 });
 });
 
+test('the relabelling guard bounds the realised gain, not only its expectation: a few uncertain rows are not relabelled', () => {
+  // A recalibration the pairs pin down exactly, so only the rows' own outcomes are uncertain. Each candidate's
+  // suggestion is right with probability 0.6 and its teacher label with 0.35: +0.25 labels expected per row.
+  const tight = { intercept: 0, slope: 1, covariance: [1e-9, 0, 1e-9] as [number, number, number] };
+  const rows = (n: number) => Array.from({ length: n }, () => ({ rawWrong: 0.65, rawSuggested: 0.6 }));
+  // 16 such rows: +4 expected, but the realised gain (+1, −1 or 0 per row) is negative about one time in seven.
+  const simulate = (n: number) => {
+    const random = new SeededRandom(3);
+    let losses = 0;
+    const trials = 4000;
+    for (let t = 0; t < trials; t++) {
+      let realised = 0;
+      for (let i = 0; i < n; i++) {
+        const u = random.next();
+        realised += u < 0.6 ? 1 : u < 0.95 ? -1 : 0;
+      }
+      if (realised < 0) losses++;
+    }
+    return losses / trials;
+  };
+  assert.ok(simulate(16) > 0.1, `the realised gain of 16 rows is often a loss (${simulate(16)})`);
+  assert.ok(chooseChangeByGainBound(rows(16), tight).kappa > 1, '16 rows: keep every teacher label');
+  // 400 rows: +100 expected, a standard deviation of about 19: relabelling loses in far fewer than 5 % of outcomes.
+  assert.ok(simulate(400) < 0.01);
+  const many = chooseChangeByGainBound(rows(400), tight);
+  assert.ok(many.kappa <= 0.65 && many.lowerBound > 50 && many.lowerBound < 100, `400 rows: relabel (κ ${many.kappa}, bound ${many.lowerBound})`);
+});
+
 test('calibrate: when the human labels show no gain from changing, the guard keeps teacher labels but flags remain', () => {
   // Every human pair agrees with the teacher, so no change threshold gets more pairs right than "never change";
   // the peers still disagree confidently on rows 0, 6 and 12, which a reviewer should see.
@@ -295,7 +324,16 @@ test('the gain bound is its definition, bit for bit: one sum per κ over the row
     for (const kappa of CHANGE_GRID.slice(0, -1)) {
       const chosen = candidates.filter((c) => applyRecalibration(recalibration, c.rawWrong) >= kappa && gain(recalibration, c) > 0);
       if (chosen.length === 0) continue;
-      const gains = samples.map((sample) => chosen.reduce((sum, c) => sum + gain(sample, c), 0)).sort((x, y) => x - y);
+      // Per draw: the expected gain plus that draw's luck times the outcomes' standard deviation.
+    const luck = outcomeDraws(samples.length);
+    const variance = (r: typeof IDENTITY_RECALIBRATION, c: { rawWrong: number; rawSuggested: number }) => {
+      const g = gain(r, c);
+      const right = 1 - applyRecalibration(r, c.rawWrong);
+      return Math.max(0, g + 2 * right - g * g);
+    };
+    const gains = samples
+      .map((sample, s) => chosen.reduce((sum, c) => sum + gain(sample, c), 0) + luck[s] * Math.sqrt(chosen.reduce((sum, c) => sum + variance(sample, c), 0)))
+      .sort((x, y) => x - y);
       const lowerBound = gains[Math.floor(0.05 * gains.length)];
       if (lowerBound > best.lowerBound) best = { kappa, lowerBound };
     }
