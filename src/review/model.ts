@@ -85,14 +85,23 @@ export function isReviewed(row: ReviewRow): boolean {
 
 /**
  * Highest probability of teacher error first; ties by line (rows gone from the file last), then id. `scores`: a
- * re-ranked order (src/review/queueRerank.ts) by row key, used instead of `p` where it has the row.
+ * re-ranked order (src/review/queueRerank.ts) by row key, used instead of `p` where it has the row. Rows changed since
+ * the run come after every other row, by line: the run's probability is about a label no longer there (they show
+ * none), so it must not put them at the top of the queue.
  */
 export function compareForReview(a: ReviewRow, b: ReviewRow, scores?: ReadonlyMap<string, number>): number {
+  if (a.changedSinceRun !== b.changedSinceRun) return a.changedSinceRun ? 1 : -1;
+  if (a.changedSinceRun) return compareByLine(a, b);
   const scoreA = scores?.get(a.key) ?? a.p;
   const scoreB = scores?.get(b.key) ?? b.p;
   if (scoreB !== scoreA) {
     return scoreB - scoreA;
   }
+  return compareByLine(a, b);
+}
+
+/** By line (rows gone from the file last), then id. */
+function compareByLine(a: ReviewRow, b: ReviewRow): number {
   const lineA = a.line ?? Number.MAX_SAFE_INTEGER;
   const lineB = b.line ?? Number.MAX_SAFE_INTEGER;
   if (lineA !== lineB) {

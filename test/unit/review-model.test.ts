@@ -231,12 +231,14 @@ test('buildReviewRows joins flagged predictions with the document by row identit
     built.map((r) => [r.id, r.line, r.teacher, r.human, r.skipped, r.text]),
     [
       ['gone', null, 'Business', null, false, 'text from the run'],
-      ['relabelled', 5, 'Sports', 'Sports', false, 'r'],
       ['moved', 10, 'World', null, true, 'moved text'],
+      // Its teacher label is not the one the run judged: after the rows the run's probability still ranks.
+      ['relabelled', 5, 'Sports', 'Sports', false, 'r'],
     ],
   );
-  assert.deepEqual(built[2].probs, { World: 0.1, Sports: 0.9 });
-  assert.deepEqual(built[2].peerProbs, { World: 0.2, Sports: 0.8 });
+  assert.equal(built[2].changedSinceRun, true);
+  assert.deepEqual(built[1].probs, { World: 0.1, Sports: 0.9 });
+  assert.deepEqual(built[1].peerProbs, { World: 0.2, Sports: 0.8 });
 });
 
 test('diagnostic message names both labels and the probability with two decimals', () => {

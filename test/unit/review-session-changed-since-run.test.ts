@@ -72,3 +72,12 @@ test('a row whose teacher label is as the run saw it is accepted as before', asy
   assert.deepEqual(await session.decide('b', { kind: 'accept' }), { status: 'done', note: null });
   assert.equal(document.lines[1], '{"id": "b", "text": "beta", "teacher_label": "World", "human_label": "Business"}');
 });
+
+test('a row changed since the run goes to the end of the queue: its old probability no longer ranks it', () => {
+  const { document, session } = setup();
+  assert.deepEqual(session.place().order, ['a', 'b'], 'a (p 0.9) before b (p 0.8) while both are as the run saw them');
+  document.type(1, '{"id": "a", "text": "alpha", "teacher_label": "Business"}');
+  assert.deepEqual(session.place().order, ['b', 'a'], 'a changed since the run: after b');
+  document.type(1, '{"id": "a", "text": "alpha", "teacher_label": "World"}');
+  assert.deepEqual(session.place().order, ['a', 'b'], 'its label restored: ranked by its probability again');
+});
