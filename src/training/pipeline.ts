@@ -512,6 +512,13 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
         })
         .finally(() => work.studentFinished())
         .then((trained) => {
+          const restarted = trained.weights.restarted;
+          if (restarted) {
+            log(
+              `warning: a ${phase} student's training diverged (epoch mean loss ${restarted.divergedLosses.map((loss) => loss.toPrecision(3)).join(', then ')}) ` +
+                `and was trained again at learning rate ${restarted.learningRate} instead of ${tuning.student.learningRate}: an input that fills much of the data under different labels (the same text on many rows) does this`,
+            );
+          }
           shown.finished = true;
           trainingMs += performance.now() - trainStarted;
           trainedRowEpochs += rowIndices.length * epochs;

@@ -82,6 +82,11 @@ export interface StudentWeights {
   rowBuckets?: Int32Array;
   kernel: Float32Array;
   bias: Float32Array;
+  /**
+   * Set when training diverged at the options' learning rate and was started again at a lower one (trainStudent):
+   * the rate the weights were trained at, and the epoch mean losses at which each try was given up.
+   */
+  restarted?: { learningRate: number; divergedLosses: number[] };
 }
 
 export interface TrainHooks {
@@ -268,6 +273,11 @@ function softmaxInPlace(values: Float32Array): void {
   for (let i = 0; i < values.length; i++) values[i] /= sum;
 }
 
+function allFinite(values: Float32Array): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
+}
+
 /** The rows' dense features copied next to their bag values: out[r × stride + dim ..] (no-op without dense features). */
 function copyDense(dense: DenseRows | undefined, rows: Int32Array, size: number, dim: number, out: Float32Array, stride: number): void {
   if (!dense) return;
@@ -296,6 +306,28 @@ function checkIndices(features: SparseRows, subset: Int32Array | undefined, tabl
 /** Longest stretch of synchronous work between two turns of the event loop (so that abort messages get through). */
 const YIELD_EVERY_MS = 50;
 
+/**
+ * An epoch's mean loss above this many times ln(classes) — the loss of the uniform guess every student starts from —
+ * means the SGD steps overshoot: a healthy student's loss falls from ln(classes), and even a label it cannot learn
+ * keeps it near that. It happens where one input fills much of every mini-batch under different labels (the same
+ * text on half the rows: the batch's summed steps on its few embedding rows are many times the rate).
+ */
+const DIVERGED_LOSS_FACTOR = 2;
+/** Each new try after a divergence trains at this fraction of the previous rate, from the same start and seed. */
+const RESTART_RATE_FACTOR = 0.25;
+const MAX_RESTARTS = 3;
+
+/** Training diverged at one learning rate (the epoch's mean loss, maybe NaN). */
+class Diverged {
+  constructor(readonly loss: number) {}
+}
+
+/**
+ * Trains a student. Where its training diverges (an epoch's mean loss not finite or above DIVERGED_LOSS_FACTOR ×
+ * ln(classes), or a head weight not finite), it is trained again from the same start at a quarter of the rate, up to
+ * MAX_RESTARTS times, and the weights say so (`restarted`); a student that diverges at every rate is an error. A
+ * student that never diverges is trained exactly once, so its bits do not depend on this check.
+ */
 export async function trainStudent(
   set: TrainingSet,
   buckets: number,
@@ -303,6 +335,28 @@ export async function trainStudent(
   options: StudentOptions,
   hooks: TrainHooks = {},
 ): Promise<StudentWeights> {
+  const divergedLosses: number[] = [];
+  let learningRate = options.learningRate;
+  for (let attempt = 0; ; attempt++) {
+    const weights = await trainAtRate(set, buckets, classes, { ...options, learningRate }, hooks);
+    if (!(weights instanceof Diverged)) return attempt === 0 ? weights : { ...weights, restarted: { learningRate, divergedLosses } };
+    divergedLosses.push(weights.loss);
+    if (attempt === MAX_RESTARTS) {
+      throw new Error(
+        `student training diverged at every learning rate from ${options.learningRate} down to ${learningRate} (epoch mean losses ${divergedLosses.map((loss) => loss.toPrecision(3)).join(', ')})`,
+      );
+    }
+    learningRate *= RESTART_RATE_FACTOR;
+  }
+}
+
+async function trainAtRate(
+  set: TrainingSet,
+  buckets: number,
+  classes: number,
+  options: StudentOptions,
+  hooks: TrainHooks,
+): Promise<StudentWeights | Diverged> {
   const { dim, batchSize } = options;
   const denseDim = set.dense ? set.dense.dims : 0;
   if (set.dense && set.dense.values.length !== set.features.rows * denseDim) {
@@ -317,6 +371,7 @@ export async function trainStudent(
   const headDim = dim + denseDim;
   const n = subset ? subset.length : set.features.rows;
   const epochs = effectiveEpochs(n, options);
+  const divergedLoss = DIVERGED_LOSS_FACTOR * Math.log(Math.max(classes, 2));
   const random = new SeededRandom(options.seed);
   checkIndices(set.features, subset, buckets);
   // The embedding table starts at zero and the small dense kernel at random (the reverse of fastText): the result is
@@ -369,9 +424,12 @@ export async function trainStudent(
         seen += size;
       }
       const seconds = (performance.now() - started) / 1000;
-      hooks.onEpoch?.(epoch, epochLoss / Math.max(weightSum, 1e-12), n / Math.max(seconds, 1e-9));
+      const meanLoss = epochLoss / Math.max(weightSum, 1e-12);
+      hooks.onEpoch?.(epoch, meanLoss, n / Math.max(seconds, 1e-9));
+      if (!(meanLoss <= divergedLoss)) return new Diverged(meanLoss);
     }
     const { kernel, bias } = head.weights();
+    if (!allFinite(kernel) || !allFinite(bias)) return new Diverged(NaN);
     return { buckets, dim, denseDim, classes, embedding: bag.table(), kernel: Float32Array.from(kernel), bias: Float32Array.from(bias) };
   } finally {
     head.dispose();

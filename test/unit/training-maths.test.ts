@@ -634,3 +634,28 @@ test('calibrate: a label the teacher made up on a few rows, which the human labe
   const pair = result.trustPairs.find((entry) => entry.row === 2000)!;
   close(pair.pRight, 1 - (4 + 2 * baseWrong) / (4 + 2), 1e-5);
 });
+
+test('a student whose training diverges is trained again at a lower rate: one text on half the rows under two labels', async () => {
+  // 100 rows; every other row is the text '[deleted]', labelled 'a' or 'b' alternately; the rest name their label.
+  const texts = Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? '[deleted]' : `word${i % 4} other${(i * 7) % 20} more${(i * 3) % 11}`));
+  const labelOf = (i: number) => i % 4;
+  const featurizer = fitFeaturizer(texts);
+  const features = transform(featurizer, texts);
+  const targets = new Float32Array(100 * 4);
+  texts.forEach((_, i) => (targets[i * 4 + labelOf(i)] = 1));
+  const set = { features, targets, weights: new Float32Array(100).fill(1) };
+  const losses: number[] = [];
+  const weights = await trainStudent(set, featurizer.config.buckets, 4, { ...DEFAULT_STUDENT, seed: 0 }, { onEpoch: (epoch, loss) => losses.push(loss) });
+  assert.ok(weights.restarted, 'trained again');
+  assert.ok(weights.restarted.learningRate < DEFAULT_STUDENT.learningRate);
+  assert.ok(weights.restarted.divergedLosses.every((loss) => !(loss <= 2 * Math.log(4))), `given up on a loss above 2 ln 4: ${weights.restarted.divergedLosses}`);
+  const probabilities = predictStudent(weights, features);
+  assert.ok(probabilities.every(Number.isFinite), 'no NaN');
+  // '[deleted]' is labelled 0 and 2 equally often: the student says so.
+  close(probabilities[0], 0.5, 0.05);
+  close(probabilities[2], 0.5, 0.05);
+  // A student that does not diverge is trained once, exactly as before (no restarted field, the same weights).
+  const calm = { features, targets: Float32Array.from(targets), weights: Float32Array.from(texts, (text) => (text === '[deleted]' ? 0 : 1)) };
+  const once = await trainStudent(calm, featurizer.config.buckets, 4, { ...DEFAULT_STUDENT, seed: 0 });
+  assert.equal(once.restarted, undefined);
+});
