@@ -17,6 +17,7 @@ import {
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { followRunPointer, MODEL_DIR, SETTINGS_FILE } from '../training/artifacts';
 import { EMBEDDING_CACHE_DIR_NAME } from '../training/embeddingCache';
+import { noRowsError } from '../training/input';
 import type { BackendPreference } from '../training/types';
 import { UsageError, type CliCommand } from './command';
 import { choiceOption, FIELD_OPTIONS, fieldsFrom, runCommand, type CliIo } from './distill';
@@ -24,6 +25,8 @@ import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFla
 
 const BACKENDS: readonly BackendPreference[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 const BATCH_ROWS = 2048;
+/** Lines left out or skipped that are named one by one; the rest are counted. */
+const MAX_LINE_WARNINGS = 10;
 
 const HELP = `Usage: peerkd predict MODEL_DIR DATA.jsonl [options]
 
@@ -129,14 +132,28 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
           }
         }
         const parsed = await readDatasetFile(dataPath, fields);
+        // An empty file, or one without a single row (a JSON array, every line broken): as distill says it, rather
+        // than an empty output and exit code 0.
+        const noRows = noRowsError(dataArg, parsed);
+        if (noRows) throw noRows;
         const invalid = parsed.problems.filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object');
-        for (const problem of invalid.slice(0, 10)) err.line(`warning: ${dataArg}:${problem.line}: ${problem.message} — line left out`);
         const rows = parsed.rows.filter((row) => row.text !== null && row.text.trim().length > 0);
         const skipped = parsed.rows.length - rows.length;
-        // A text field named otherwise: no row has it. Said before the model loads, as distill says it, rather than
-        // an empty output and exit code 0.
+        // A text field named otherwise: no row has it. Said before the model loads, as distill says it.
         const missingText = rows.length === 0 ? missingTextFieldProblem(fields, parsed.rows) : undefined;
         if (missingText) throw new Error(`${dataArg}: ${missingText}`);
+        // Rows whose text is empty, blank or no string: each is named, as the invalid lines are; with no row left
+        // there is nothing to predict, which is an error naming the first.
+        const noText = parsed.problems.filter((problem) => problem.code === 'missing-text' || problem.code === 'empty-text');
+        if (rows.length === 0) {
+          const first = noText[0];
+          const others = noText.length > 1 ? ` (and ${(noText.length - 1).toLocaleString('en-US')} more row(s) without text)` : '';
+          throw new Error(`${dataArg}:${first.line}: no row has text to predict: ${first.message}${others}`);
+        }
+        const leftOut = [...invalid.map((problem) => ({ problem, what: 'line left out' })), ...noText.map((problem) => ({ problem, what: 'row skipped' }))];
+        leftOut.sort((a, b) => a.problem.line - b.problem.line);
+        for (const { problem, what } of leftOut.slice(0, MAX_LINE_WARNINGS)) err.line(`warning: ${dataArg}:${problem.line}: ${problem.message} — ${what}`);
+        if (leftOut.length > MAX_LINE_WARNINGS) err.line(`warning: ${dataArg}: ${(leftOut.length - MAX_LINE_WARNINGS).toLocaleString('en-US')} more line(s) left out or skipped`);
 
         // TF.js is loaded only here, not when the CLI starts.
         const { loadModel } = await import('../training/model.js');

@@ -1,0 +1,104 @@
+/**
+ * `peerkd predict` on inputs a careless user gives it: a file with no row to predict (empty, only blank lines, a JSON
+ * array, every row without text), rows without text among good ones, an --out that names a file of the user's own.
+ * Each ends in one clear line naming the file (and the line), a non-zero exit, and no output; nothing the user wrote
+ * is replaced.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CliIo } from '../../src/cli/distill';
+import { createPredictCommand } from '../../src/cli/predict';
+import { datasetLines, runCli, tempFolder, writeDataset } from '../fixtures/training/build';
+
+let folder: string;
+/** A stub model folder: the input and --out are checked before the model is loaded. */
+let stub: string;
+
+before(async () => {
+  folder = await tempFolder('cli-predict-hostile');
+  stub = join(folder, 'stub-model');
+  await mkdir(stub, { recursive: true });
+  await writeFile(join(stub, 'model.json'), '{}');
+});
+
+after(async () => {
+  await rm(folder, { recursive: true, force: true });
+});
+
+function capture(): CliIo & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    stdout: { write: (text: string) => (out += text), isTTY: false },
+    stderr: { write: (text: string) => (err += text), isTTY: false },
+    out: () => out,
+    err: () => err,
+  };
+}
+
+async function input(name: string, text: string): Promise<string> {
+  const file = join(folder, name);
+  await writeFile(file, text);
+  return file;
+}
+
+test('predict: a file with no row to predict is an error naming the file (and its first line), not an empty output with exit 0', async () => {
+  const cases: [string, string, string][] = [
+    ['empty.jsonl', '', ': the file has no rows (it is empty or holds only blank lines); a dataset has one JSON object per line'],
+    ['blank.jsonl', '\n  \r\n\n', ': the file has no rows (it is empty or holds only blank lines); a dataset has one JSON object per line'],
+    [
+      'array.jsonl',
+      '[{"id": "a", "text": "Stocks fall"}, {"id": "b", "text": "Team wins"}]\n',
+      ':1: no line is a valid row: the only non-blank line is invalid: Line is an array, not a JSON object: each line must be one row object',
+    ],
+    ['empty-text.jsonl', '{"id": "a", "text": ""}\n', ':1: no row has text to predict: Text (field text) is empty'],
+    [
+      'no-string-text.jsonl',
+      '\n{"id": "a", "text": 42}\n{"id": "b", "text": ["x"]}\n{"id": "c", "text": null}\n{"id": "d", "text": "   "}\n',
+      ':2: no row has text to predict: Text (field text) is 42, not a string (and 3 more row(s) without text)',
+    ],
+  ];
+  for (const [name, text, message] of cases) {
+    const file = await input(name, text);
+    const out = join(folder, `${name}.out`);
+    const io = capture();
+    assert.equal(await createPredictCommand(io).run([stub, file, '--out', out, '--backend', 'cpu']), 1, `${name}: ${io.err()}`);
+    assert.equal(io.err(), `peerkd predict: ${file}${message}\n`, name);
+    assert.equal(io.out(), '', name);
+    await assert.rejects(readFile(out), { code: 'ENOENT' }, name);
+  }
+});
+
+test('predict (child process): rows without text among good rows are each named with file:line; the good rows are predicted', async () => {
+  const data = await writeDataset(folder, 'train.jsonl', datasetLines(40));
+  const distilled = await runCli(['distill', data, '--encoder', 'none', '--backend', 'cpu', '--stages', '1'], folder);
+  assert.equal(distilled.code, 0, distilled.stderr);
+  const file = await input(
+    'mixed.jsonl',
+    ['{"id": "a", "text": ""}', '{"id": "b", "text": "Stocks fall as oil prices rise"}', '{broken', '{"id": "c"}', '{"id": "d", "text": {"t": 1}}', ''].join('\n'),
+  );
+  const { code, stdout, stderr } = await runCli(['predict', join(folder, '.peerkd', 'runs', 'latest'), file, '--backend', 'cpu'], folder);
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(
+    stdout.trim().split('\n').map((line) => (JSON.parse(line) as { id: string }).id),
+    ['b'],
+  );
+  assert.equal(
+    stderr,
+    [
+      `warning: ${file}:1: Text (field text) is empty — row skipped`,
+      `warning: ${file}:3: Invalid JSON at column 2: Expected a property name in double quotes but found character 'b' — line left out`,
+      `warning: ${file}:4: Missing text: the row has no field text (setting peerkd.fields.text) — row skipped`,
+      `warning: ${file}:5: Text (field text) is an object, not a string — row skipped`,
+      'Predicted 1 row(s), skipped 3 without text, left out 1 invalid line(s)',
+      '',
+    ].join('\n'),
+  );
+  // Nor any stack trace when there is nothing to predict.
+  const none = await runCli(['predict', join(folder, '.peerkd', 'runs', 'latest'), await input('none.jsonl', '{"id": "a", "text": ""}\n'), '--backend', 'cpu'], folder);
+  assert.equal(none.code, 1, none.stderr);
+  assert.equal(none.stdout, '');
+  assert.equal(none.stderr, `peerkd predict: ${join(folder, 'none.jsonl')}:1: no row has text to predict: Text (field text) is empty\n`);
+});
