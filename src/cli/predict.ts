@@ -10,6 +10,8 @@ import {
   assertNotSameFile,
   assertOutsidePeerkdFolder,
   assertReadableFile,
+  assertReplaceable,
+  fileError,
   readDatasetFile,
   writeFileAtomic,
   missingTextFieldProblem,
@@ -90,6 +92,53 @@ async function locateModel(given: string): Promise<{ modelDir: string; fields: F
   return { modelDir, fields, invalid };
 }
 
+/** The fields of one output line, in the order written: `--out` replaces only a file whose first row has these. */
+const OUTPUT_FIELDS = ['id', 'predicted', 'probs'] as const;
+/** How much of an existing `--out` file is read to find its first row. */
+const OUTPUT_PROBE_BYTES = 1 << 20;
+
+/**
+ * Throws, naming the file, unless `--out` may be replaced: it does not exist, holds only white space, or is an
+ * earlier output of predict (its first non-blank line an object of exactly OUTPUT_FIELDS). Anything else is a file
+ * of the user's own, e.g. `--out train.jsonl` typed for `train.predictions.jsonl`, and is never written over.
+ */
+async function assertPredictionsReplaceable(out: string): Promise<void> {
+  const { target, stats } = await assertReplaceable(out);
+  if (stats === undefined || stats.size === 0n) return;
+  let text: string;
+  let whole: boolean;
+  try {
+    const handle = await fs.open(target, 'r');
+    try {
+      const buffer = Buffer.alloc(Math.min(OUTPUT_PROBE_BYTES, Number(stats.size)));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      text = buffer.toString('utf8', 0, bytesRead);
+      whole = BigInt(bytesRead) >= stats.size;
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    throw fileError(out, error);
+  }
+  const lines = text.split(/\r\n|\r|\n/);
+  // The last piece of a partial read may be a cut line: only complete lines count.
+  const complete = whole ? lines : lines.slice(0, -1);
+  const first = complete.find((line) => line.trim().length > 0);
+  if (first === undefined && whole) return;
+  let value: unknown;
+  try {
+    value = first === undefined ? undefined : JSON.parse(first);
+  } catch {
+    value = undefined;
+  }
+  const keys = typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.keys(value) : [];
+  if (keys.length !== OUTPUT_FIELDS.length || !OUTPUT_FIELDS.every((field, index) => keys[index] === field)) {
+    throw new Error(
+      `${out} exists and is not an output of peerkd predict (its first row is not {${OUTPUT_FIELDS.map((field) => `"${field}"`).join(', ')}}), so it is not replaced; choose another output file, or remove it first`,
+    );
+  }
+}
+
 export function createPredictCommand(io: CliIo = { stdout: process.stdout, stderr: process.stderr }): CliCommand {
   return {
     name: 'predict',
@@ -130,6 +179,8 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
               if (error.code === undefined) throw error;
             });
           }
+          // Nor a file of the user's own (another dataset, the one the run was trained on): only earlier predictions.
+          await assertPredictionsReplaceable(values.out);
         }
         const parsed = await readDatasetFile(dataPath, fields);
         // An empty file, or one without a single row (a JSON array, every line broken): as distill says it, rather

@@ -102,3 +102,36 @@ test('predict (child process): rows without text among good rows are each named 
   assert.equal(none.stdout, '');
   assert.equal(none.stderr, `peerkd predict: ${join(folder, 'none.jsonl')}:1: no row has text to predict: Text (field text) is empty\n`);
 });
+
+test("predict: --out never replaces a file of the user's own (a dataset, notes); an earlier prediction file or an empty one is replaced", async () => {
+  const file = await input('to-predict.jsonl', '{"id": "a", "text": "Stocks fall as oil prices rise"}\n');
+  const own: Record<string, string> = {
+    'train.jsonl': '{"id": "t1", "text": "Team wins the cup final", "teacher_label": "Sports"}\n',
+    'notes.txt': 'my notes\nabout the run\n',
+    'one-line-no-newline.jsonl': '{"id": "x", "predicted": "A"}',
+    'array.json': '[{"id": "a", "predicted": "A", "probs": {"A": 1}}]\n',
+  };
+  for (const [name, text] of Object.entries(own)) {
+    const out = await input(name, text);
+    const io = capture();
+    assert.equal(await createPredictCommand(io).run([stub, file, '--out', out, '--backend', 'cpu']), 1, `${name}: ${io.err()}`);
+    assert.equal(
+      io.err(),
+      `peerkd predict: ${out} exists and is not an output of peerkd predict (its first row is not {"id", "predicted", "probs"}), so it is not replaced; choose another output file, or remove it first\n`,
+      name,
+    );
+    assert.equal(await readFile(out, 'utf8'), text, name);
+  }
+  // Replaceable: the stub model is reached (and refused), so the output check let it through.
+  for (const [name, text] of Object.entries({
+    'earlier.jsonl': '{"id":"a","predicted":"World","probs":{"World":0.9,"Sports":0.1}}\n{"id":"b"',
+    'empty.out': '',
+    'blank.out': '\n\n',
+    'crlf.jsonl': '\r\n{"id":"a","predicted":"World","probs":{}}\r\n',
+  })) {
+    const out = await input(name, text);
+    const io = capture();
+    assert.equal(await createPredictCommand(io).run([stub, file, '--out', out, '--backend', 'cpu']), 1, `${name}: ${io.err()}`);
+    assert.match(io.err(), /model\.json: not a PeerKD model/, name);
+  }
+});
