@@ -133,6 +133,9 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
     if (counts.none > 0) {
       parts.push(`${counts.none} without a label`);
     }
+    if (counts.changedSinceRun > 0) {
+      parts.push(`${counts.changedSinceRun} whose teacher label changed since run ${run?.runId ?? ''} exported without its probability or advice`);
+    }
     const invalid = counts.invalidLines > 0 ? ` ${counts.invalidLines} invalid line${counts.invalidLines === 1 ? ' was' : 's were'} copied unchanged.` : '';
     services.log.info(`Exported ${datasetUri.fsPath} to ${target.fsPath}: ${counts.rows} rows (${parts.join(', ')}).${invalid}`);
     const openCopy = 'Open Copy';

@@ -13,6 +13,7 @@ import { DatasetParser } from '../dataset/parse';
 import type { FieldMapping } from '../dataset/types';
 import { probabilityOf } from '../training/labelRecord';
 import type { Prediction } from '../training/types';
+import { teacherChangedSinceRun } from './model';
 import { assignRowKeys } from './rowKeys';
 
 export const FINAL_LABEL_FIELD = 'final_label';
@@ -61,6 +62,8 @@ export interface ExportCounts {
   adviceBelowThreshold: number;
   /** Lines that are not JSON objects: copied unchanged. */
   invalidLines: number;
+  /** Rows the run scored whose teacher label changed since: exported without the run's probability or advice. */
+  changedSinceRun: number;
 }
 
 /** The probability the run gives its advised label, when the run scored the row. */
@@ -101,8 +104,12 @@ export function adviceAbove(predictions: readonly Prediction[], minProbability: 
 export function finalLabelOf(
   row: { key: string; teacher: string | null; human: string | null },
   options: Pick<ExportOptions, 'predictionsByKey' | 'runId' | 'advice'>,
-): { label: string | null; provenance: LabelProvenance; belowThreshold?: boolean } {
-  const prediction = options.predictionsByKey?.get(row.key);
+): { label: string | null; provenance: LabelProvenance; belowThreshold?: boolean; changedSinceRun?: boolean } {
+  const scored = options.predictionsByKey?.get(row.key);
+  // A row whose teacher label changed since the run: the run's probability and advice are about another label
+  // (teacherChangedSinceRun, the review's rule), so the row is exported as if the run had not scored it.
+  const changedSinceRun = scored !== undefined && teacherChangedSinceRun(scored, row);
+  const prediction = changedSinceRun ? undefined : scored;
   const provenance = (source: LabelSource): LabelProvenance => {
     const result: LabelProvenance = { source, run: options.runId };
     // A row that had no teacher label when the run ran has no probability of a wrong teacher label (the run writes 0).
@@ -111,12 +118,15 @@ export function finalLabelOf(
     }
     return result;
   };
+  const withChange = <T extends object>(result: T): T & { changedSinceRun?: boolean } => (changedSinceRun ? { ...result, changedSinceRun } : result);
   if (row.human !== null) {
-    return { label: row.human, provenance: provenance('human') };
+    return withChange({ label: row.human, provenance: provenance('human') });
   }
   const pAdvised = prediction ? adviceProbability(prediction) : undefined;
   let belowThreshold = false;
-  if (options.advice && prediction && pAdvised !== undefined && prediction.suggested !== row.teacher) {
+  // Advice only where the run judged the row without a human label, as the threshold prompt counts it (adviceAbove):
+  // a label the user removed since was in the run's training, and its "advice" would only repeat it.
+  if (options.advice && prediction && prediction.human === null && pAdvised !== undefined && prediction.suggested !== row.teacher) {
     if (pAdvised >= options.advice.minProbability) {
       return {
         label: prediction.suggested,
@@ -126,13 +136,13 @@ export function finalLabelOf(
     belowThreshold = true;
   }
   const kept = row.teacher !== null ? { label: row.teacher, provenance: provenance('teacher') } : { label: null, provenance: provenance('none') };
-  return belowThreshold ? { ...kept, belowThreshold } : kept;
+  return withChange(belowThreshold ? { ...kept, belowThreshold } : kept);
 }
 
 /** Builds the exported text from the dataset's text (the editor's, unsaved edits included). */
 export function exportReviewedText(text: string, options: ExportOptions): { text: string; counts: ExportCounts } {
   const parser = new DatasetParser(options.fields);
-  const counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 0 };
+  const counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 0, changedSinceRun: 0 };
   // First the lines, then the row keys (a key needs how many rows share the id), then the exported lines.
   // LF, CRLF and a lone CR each end a line (as in the editor); each line keeps its own terminator.
   const lines: { lineText: string; terminator: string; result: ReturnType<DatasetParser['parseLine']> }[] = [];
@@ -149,12 +159,15 @@ export function exportReviewedText(text: string, options: ExportOptions): { text
   for (const { lineText, terminator, result } of lines) {
     let exported = lineText;
     if (result.row) {
-      const { label, provenance, belowThreshold } = finalLabelOf({ ...result.row, key: keys[rowIndex++] }, options);
+      const { label, provenance, belowThreshold, changedSinceRun } = finalLabelOf({ ...result.row, key: keys[rowIndex++] }, options);
       exported = setFieldInLine(setFieldInLine(lineText, FINAL_LABEL_FIELD, label), PROVENANCE_FIELD, provenance);
       counts.rows += 1;
       counts[provenance.source] += 1;
       if (belowThreshold) {
         counts.adviceBelowThreshold += 1;
+      }
+      if (changedSinceRun) {
+        counts.changedSinceRun += 1;
       }
     } else if (!result.blank) {
       counts.invalidLines += 1;
