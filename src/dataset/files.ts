@@ -88,6 +88,9 @@ export async function assertOutsidePeerkdFolder(output: string, shownAs = output
  * An output that does not exist yet is never the input.
  */
 export async function assertNotSameFile(input: string, output: string, shown: { input?: string; output?: string } = {}): Promise<void> {
+  // Where writeFileAtomic writes: `..` taken away first, as resolve does (`gone/../data.jsonl` is data.jsonl there,
+  // though the system finds no such file while `gone` is missing).
+  output = resolve(output);
   let outputStats: BigIntStats;
   try {
     outputStats = await fsp.stat(output, { bigint: true });

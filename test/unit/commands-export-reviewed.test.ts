@@ -1,0 +1,108 @@
+/**
+ * PeerKD: Export Reviewed Dataset (src/commands/exportReviewedDataset.ts) against real files, with a stand-in for
+ * `vscode`: a target that is the dataset under another name (a link, `..`), inside `.peerkd`, a folder, a read-only file or in a folder that is gone is refused with a
+ * message naming it, and nothing is written.
+ */
+import { after, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tempFolder } from '../fixtures/training/build';
+import { FakeUri, recordingLog, stubVscodeModule } from '../support/fakeVscodeModule';
+
+class Uri extends FakeUri {
+  static joinPath(base: FakeUri, ...parts: string[]): FakeUri {
+    return new FakeUri(join(base.fsPath, ...parts));
+  }
+}
+
+const errors: string[] = [];
+const infos: string[] = [];
+let saveTo: FakeUri | undefined;
+const documents: { uri: FakeUri; getText: () => string; isDirty: boolean }[] = [];
+let handler: ((argument?: unknown) => Promise<void>) | undefined;
+stubVscodeModule({
+  Uri,
+  workspace: {
+    getConfiguration: () => ({ get: () => undefined }),
+    get textDocuments() {
+      return documents;
+    },
+    openTextDocument: async () => {
+      throw new Error('the test opens its documents itself');
+    },
+  },
+  commands: {
+    registerCommand: (_id: string, callback: (argument?: unknown) => Promise<void>) => {
+      handler = callback;
+      return { dispose() {} };
+    },
+  },
+  window: {
+    showErrorMessage: async (text: string) => void errors.push(text),
+    showInformationMessage: async (text: string) => void infos.push(text),
+    showSaveDialog: async () => saveTo,
+  },
+});
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { registerExportReviewedDatasetCommand } = require('../../src/commands/exportReviewedDataset') as typeof import('../../src/commands/exportReviewedDataset');
+
+let folder: string;
+const log: { level: string; line: string }[] = [];
+
+/** Registers the command (no run: rows keep their human or teacher label) with `file` open as `text` in the editor. */
+function exportCommand(file: string, text: string, isDirty = false): (argument?: unknown) => Promise<void> {
+  documents.length = 0;
+  documents.push({ uri: new FakeUri(file), getText: () => text, isDirty });
+  registerExportReviewedDatasetCommand({ log: recordingLog(log) } as never, { ensureRun: async () => undefined } as never);
+  assert.ok(handler);
+  return handler;
+}
+
+beforeEach(async () => {
+  folder ??= await tempFolder('export-command');
+  errors.length = 0;
+  infos.length = 0;
+  log.length = 0;
+});
+
+after(async () => {
+  if (folder) {
+    await chmod(join(folder, 'read-only.jsonl'), 0o644).catch(() => undefined);
+    await rm(folder, { recursive: true, force: true });
+  }
+});
+
+test('export: a target that is the dataset under another name, inside .peerkd, a folder, read-only, or in a folder that is gone is refused, naming it', async () => {
+  const text = '{"id": "a", "text": "coffee", "teacher_label": "World"}\n';
+  const file = join(folder, 'data.jsonl');
+  await writeFile(file, text);
+  await symlink(file, join(folder, 'link-to-data.jsonl'));
+  await mkdir(join(folder, '.peerkd', 'runs'), { recursive: true });
+  await mkdir(join(folder, 'a folder'));
+  await writeFile(join(folder, 'read-only.jsonl'), 'mine\n');
+  await chmod(join(folder, 'read-only.jsonl'), 0o444);
+  const cases: [string, RegExp][] = [
+    [join(folder, 'link-to-data.jsonl'), /is the input file .*data\.jsonl: refusing to write over the input/],
+    [`${folder}/no-such-folder/../data.jsonl`, /is the input file .*data\.jsonl: refusing to write over the input/],
+    [join(folder, '.peerkd', 'runs', 'copy.jsonl'), /inside PeerKD's own \.peerkd folder/],
+    [join(folder, 'a folder'), /a folder.*: not a regular file, so it is not replaced/],
+    [join(folder, 'read-only.jsonl'), /read-only\.jsonl: the file is read-only, so PeerKD does not write to it/],
+    [join(folder, 'gone', 'copy.jsonl'), /copy\.jsonl: the folder .*gone does not exist/],
+  ];
+  const before = await readdir(folder);
+  for (const [target, message] of cases) {
+    errors.length = 0;
+    saveTo = new FakeUri(target);
+    await exportCommand(file, text)(new Uri(file));
+    assert.equal(errors.length, 1, target);
+    assert.match(errors[0], message, target);
+    assert.match(errors[0], /^PeerKD: (no export|the reviewed copy was not written): /, target);
+  }
+  assert.deepEqual(infos, []);
+  assert.equal(await readFile(file, 'utf8'), text);
+  assert.equal(await readFile(join(folder, 'read-only.jsonl'), 'utf8'), 'mine\n');
+  assert.deepEqual(await readdir(folder), before);
+  assert.deepEqual(await readdir(join(folder, '.peerkd', 'runs')), []);
+});
