@@ -6,7 +6,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { setFieldInLine } from '../dataset/edit';
+import { setFieldInLine, setFieldInLineBytes } from '../dataset/edit';
 import { assertNotSameFile, assertOutsidePeerkdFolder } from '../dataset/files';
 import { forEachLine } from '../dataset/lines';
 import { DatasetParser } from '../dataset/parse';
@@ -139,28 +139,38 @@ export function finalLabelOf(
   return withChange(belowThreshold ? { ...kept, belowThreshold } : kept);
 }
 
-/** Builds the exported text from the dataset's text (the editor's, unsaved edits included). */
-export function exportReviewedText(text: string, options: ExportOptions): { text: string; counts: ExportCounts } {
+/**
+ * The export of `data`'s lines (a string, or the file's bytes): each row line gets the two fields through `setField`,
+ * every other line and every terminator is kept as it is.
+ */
+function exportLines<T extends string | Uint8Array>(
+  data: T,
+  options: ExportOptions,
+  slice: (start: number, end: number) => T,
+  decode: (line: T) => string,
+  setField: (line: T, field: string, value: unknown) => T,
+): { parts: T[]; counts: ExportCounts } {
   const parser = new DatasetParser(options.fields);
   const counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 0, changedSinceRun: 0 };
   // First the lines, then the row keys (a key needs how many rows share the id), then the exported lines.
   // LF, CRLF and a lone CR each end a line (as in the editor); each line keeps its own terminator.
-  const lines: { lineText: string; terminator: string; result: ReturnType<DatasetParser['parseLine']> }[] = [];
+  const lines: { line: T; terminator: T; result: ReturnType<DatasetParser['parseLine']> }[] = [];
   let lineNumber = 0;
-  forEachLine(text, (start, end, next) => {
-    const lineText = text.slice(start, end);
+  forEachLine(data, (start, end, next) => {
+    const line = slice(start, end);
+    const lineText = decode(line);
     lineNumber += 1;
     const parsedText = lineNumber === 1 && lineText.charCodeAt(0) === 0xfeff ? lineText.slice(1) : lineText;
-    lines.push({ lineText, terminator: text.slice(end, next), result: parser.parseLine(parsedText, lineNumber) });
+    lines.push({ line, terminator: slice(end, next), result: parser.parseLine(parsedText, lineNumber) });
   });
   const keys = assignRowKeys(lines.flatMap(({ result }) => (result.row ? [result.row.id] : [])));
   let rowIndex = 0;
-  const out: string[] = [];
-  for (const { lineText, terminator, result } of lines) {
-    let exported = lineText;
+  const parts: T[] = [];
+  for (const { line, terminator, result } of lines) {
+    let exported = line;
     if (result.row) {
       const { label, provenance, belowThreshold, changedSinceRun } = finalLabelOf({ ...result.row, key: keys[rowIndex++] }, options);
-      exported = setFieldInLine(setFieldInLine(lineText, FINAL_LABEL_FIELD, label), PROVENANCE_FIELD, provenance);
+      exported = setField(setField(line, FINAL_LABEL_FIELD, label), PROVENANCE_FIELD, provenance);
       counts.rows += 1;
       counts[provenance.source] += 1;
       if (belowThreshold) {
@@ -172,9 +182,26 @@ export function exportReviewedText(text: string, options: ExportOptions): { text
     } else if (!result.blank) {
       counts.invalidLines += 1;
     }
-    out.push(exported, terminator);
+    parts.push(exported, terminator);
   }
-  return { text: out.join(''), counts };
+  return { parts, counts };
+}
+
+/** Builds the exported text from the dataset's text (the editor's, unsaved edits included). */
+export function exportReviewedText(text: string, options: ExportOptions): { text: string; counts: ExportCounts } {
+  const { parts, counts } = exportLines(text, options, (start, end) => text.slice(start, end), (line) => line, setFieldInLine);
+  return { text: parts.join(''), counts };
+}
+
+/**
+ * Builds the exported bytes from the dataset file's bytes: every byte outside the two fields is copied, bytes that
+ * are not valid UTF-8 included (the editor's text shows them as U+FFFD, and exporting that text would write
+ * EF BF BD in their place).
+ */
+export function exportReviewedBytes(data: Uint8Array, options: ExportOptions): { data: Buffer; counts: ExportCounts } {
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const { parts, counts } = exportLines(bytes, options, (start, end) => bytes.subarray(start, end), (line) => line.toString('utf8'), setFieldInLineBytes);
+  return { data: Buffer.concat(parts), counts };
 }
 
 /** Default file name of the copy: `data.jsonl` → `data.reviewed.jsonl`. */

@@ -1,6 +1,7 @@
 /**
  * PeerKD: Export Reviewed Dataset (src/commands/exportReviewedDataset.ts) against real files, with a stand-in for
- * `vscode`: a target that is the dataset under another name (a link, `..`), inside `.peerkd`, a folder, a read-only file or in a folder that is gone is refused with a
+ * `vscode`: bytes of the dataset that are not valid UTF-8 reach the copy unchanged; a target that is the dataset
+ * under another name, inside `.peerkd`, a folder, a read-only file or in a folder that is gone is refused with a
  * message naming it, and nothing is written.
  */
 import { after, beforeEach, test } from 'node:test';
@@ -72,6 +73,41 @@ after(async () => {
     await chmod(join(folder, 'read-only.jsonl'), 0o644).catch(() => undefined);
     await rm(folder, { recursive: true, force: true });
   }
+});
+
+/** A dataset whose line 2 holds a Latin-1 é (0xe9), not valid UTF-8: the editor shows it as U+FFFD. */
+const LATIN1 = Buffer.concat([
+  Buffer.from('{"id": "a", "text": "coffee", "teacher_label": "World"}\r\n{"id": "b", "text": "caf'),
+  Buffer.from([0xe9]),
+  Buffer.from('", "teacher_label": "Sports", "n": 1e400}\r\n{"id": "c", "text": "tea", "teacher_label": "World"}'),
+]);
+
+test('export: bytes of the dataset that are not valid UTF-8 are copied as they are, not as U+FFFD', async () => {
+  const file = join(folder, 'latin1.jsonl');
+  await writeFile(file, LATIN1);
+  saveTo = new FakeUri(join(folder, 'latin1.reviewed.jsonl'));
+  await exportCommand(file, LATIN1.toString('utf8'))(new Uri(file));
+  assert.deepEqual(errors, []);
+  const copy = await readFile(saveTo.fsPath);
+  const provenance = (label: string) => `, "final_label": "${label}", "label_provenance": {"source": "teacher", "run": null}}`;
+  const expected = Buffer.concat([
+    Buffer.from(`{"id": "a", "text": "coffee", "teacher_label": "World"${provenance('World')}\r\n{"id": "b", "text": "caf`),
+    Buffer.from([0xe9]),
+    Buffer.from(`", "teacher_label": "Sports", "n": 1e400${provenance('Sports')}\r\n{"id": "c", "text": "tea", "teacher_label": "World"${provenance('World')}`),
+  ]);
+  assert.equal(copy.toString('latin1'), expected.toString('latin1'));
+  assert.deepEqual(await readFile(file), LATIN1);
+  assert.equal(infos.length, 1);
+  assert.match(infos[0], /^PeerKD: wrote 3 rows to latin1\.reviewed\.jsonl/);
+
+  // With unsaved edits the editor's text is all there is: exported, and the message says those bytes are U+FFFD.
+  const dirty = LATIN1.toString('utf8').replace('coffee', 'coffee, edited');
+  infos.length = 0;
+  saveTo = new FakeUri(join(folder, 'latin1.dirty.jsonl'));
+  await exportCommand(file, dirty, true)(new Uri(file));
+  assert.deepEqual(errors, []);
+  assert.ok((await readFile(saveTo.fsPath, 'utf8')).includes('coffee, edited'));
+  assert.match(infos[0], /Line 2 \(and maybe others\) holds bytes that are not valid UTF-8: with unsaved edits the copy is made from the editor's text, which has U\+FFFD in their place\./);
 });
 
 test('export: a target that is the dataset under another name, inside .peerkd, a folder, read-only, or in a folder that is gone is refused, naming it', async () => {
