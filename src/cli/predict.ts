@@ -17,7 +17,7 @@ import {
   missingTextFieldProblem,
 } from '../dataset';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
-import { followRunPointer, MODEL_DIR, SETTINGS_FILE } from '../training/artifacts';
+import { followRunPointer, LATEST_BY_DATASET_DIR, LATEST_FILE, MODEL_DIR, SETTINGS_FILE } from '../training/artifacts';
 import { EMBEDDING_CACHE_DIR_NAME } from '../training/embeddingCache';
 import { noRowsError } from '../training/input';
 import type { BackendPreference } from '../training/types';
@@ -59,8 +59,9 @@ const OPTIONS = {
  * The model folder, and the run's field mapping when MODEL_DIR is (or is inside) a run folder. An entry of the
  * mapping that is not a field name (a hand-edited settings.json) is left out and returned in `invalid`.
  */
-async function locateModel(given: string): Promise<{ modelDir: string; fields: FieldMapping; invalid: { key: string; value: unknown; file: string }[] }> {
-  const named = path.resolve(given);
+async function locateModel(given: string): Promise<{ modelDir: string; fields: FieldMapping; invalid: { key: string; value: unknown; file: string }[]; warnings: string[] }> {
+  // The model's own model.json named: its folder.
+  const named = path.basename(given) === 'model.json' && (await fs.stat(given).catch(() => undefined))?.isFile() ? path.dirname(path.resolve(given)) : path.resolve(given);
   if (!existsSync(named)) throw new Error(`${given}: folder not found`);
   const holdsModel = (folder: string) => existsSync(path.join(folder, 'model.json')) || existsSync(path.join(folder, MODEL_DIR, 'model.json'));
   // A run pointer (the `latest` distill prints, or the runs folder holding it) stands for the run it names.
@@ -71,16 +72,34 @@ async function locateModel(given: string): Promise<{ modelDir: string; fields: F
   const resolved = pointer?.runDir ?? named;
   const modelDir = existsSync(path.join(resolved, MODEL_DIR, 'model.json')) ? path.join(resolved, MODEL_DIR) : resolved;
   if (!existsSync(path.join(modelDir, 'model.json'))) {
+    // A run pointer whose text names no run folder (empty, a path): said as such, not as a folder without a model.
+    const inRuns = path.basename(named) === LATEST_FILE || path.basename(path.dirname(named)) === LATEST_BY_DATASET_DIR;
+    if (inRuns && (await fs.stat(named).catch(() => undefined))?.isFile()) {
+      throw new Error(`${given}: this run pointer does not name a run folder beside it (it holds one run id, as peerkd distill writes it); name a run folder instead, or run peerkd distill again`);
+    }
     throw new Error(`${given}: no model.json here (expected a run folder, its model/ folder, or a run pointer such as .peerkd/runs/latest)`);
   }
   const fields = { ...DEFAULT_FIELDS };
   const invalid: { key: string; value: unknown; file: string }[] = [];
   const settingsFile = path.join(path.dirname(modelDir), SETTINGS_FILE);
   let settings: { fields?: unknown } | undefined;
+  const warnings: string[] = [];
+  let settingsText: string | undefined;
   try {
-    settings = JSON.parse(await fs.readFile(settingsFile, 'utf8')) as { fields?: unknown };
+    settingsText = await fs.readFile(settingsFile, 'utf8');
   } catch {
     // Not inside a run folder: the default mapping.
+  }
+  if (settingsText !== undefined) {
+    // A hand-edited or cut settings.json: the run's mapping is unknown, and the default one may read other fields.
+    const unknown = (why: string) => `${settingsFile}: ${why}, so the run's field mapping is not known; the default mapping is used (give --fields.text and --fields.id to choose)`;
+    try {
+      const value = JSON.parse(settingsText) as unknown;
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) settings = value as { fields?: unknown };
+      else warnings.push(unknown('not a JSON object'));
+    } catch (error) {
+      warnings.push(unknown(`invalid JSON (${error instanceof Error ? error.message : String(error)})`));
+    }
   }
   if (settings && typeof settings.fields === 'object' && settings.fields !== null) {
     for (const [key, value] of Object.entries(settings.fields as Record<string, unknown>)) {
@@ -89,7 +108,7 @@ async function locateModel(given: string): Promise<{ modelDir: string; fields: F
       else invalid.push({ key, value, file: settingsFile });
     }
   }
-  return { modelDir, fields, invalid };
+  return { modelDir, fields, invalid, warnings };
 }
 
 /** The fields of one output line, in the order written: `--out` replaces only a file whose first row has these. */
@@ -153,7 +172,11 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         if (positionals.length !== 2) throw new UsageError('expected MODEL_DIR and DATA.jsonl');
         const [modelArg, dataArg] = positionals;
         const backend = choiceOption(values, 'backend', BACKENDS, 'auto');
+        for (const [name, value] of [['MODEL_DIR', modelArg], ['DATA.jsonl', dataArg], ['--out', values.out]] as const) {
+          if (value === '') throw new UsageError(`${name} is empty: give a path`);
+        }
         const located = await locateModel(modelArg);
+        for (const warning of located.warnings) err.line(`warning: ${warning}`);
         const fields = fieldsFrom(values, located.fields);
         // A broken entry of the run's mapping is an error, unless the flag gives the field anyway.
         const broken = located.invalid.find((entry) => (values as Record<string, unknown>)[`fields.${entry.key}`] === undefined);

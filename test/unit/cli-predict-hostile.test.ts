@@ -135,3 +135,60 @@ test("predict: --out never replaces a file of the user's own (a dataset, notes);
     assert.match(io.err(), /model\.json: not a PeerKD model/, name);
   }
 });
+
+test('predict: an empty MODEL_DIR, DATA.jsonl or --out is a usage error naming it, not ": not a regular file"', async () => {
+  const file = await input('one-row.jsonl', '{"id": "a", "text": "Stocks fall"}\n');
+  for (const [args, name] of [
+    [['', file], 'MODEL_DIR'],
+    [[stub, ''], 'DATA.jsonl'],
+    [[stub, file, '--out', ''], '--out'],
+  ] as const) {
+    const io = capture();
+    assert.equal(await createPredictCommand(io).run([...args, '--backend', 'cpu']), 2, io.err());
+    assert.ok(io.err().startsWith(`peerkd predict: ${name} is empty: give a path\n`), io.err());
+  }
+});
+
+test("predict: the model's model.json named instead of its folder is its folder; a run pointer naming no run folder says so", async () => {
+  const file = await input('for-model-json.jsonl', '{"id": "a", "text": "Stocks fall"}\n');
+  const io = capture();
+  assert.equal(await createPredictCommand(io).run([join(stub, 'model.json'), file, '--backend', 'cpu']), 1);
+  // The stub is reached and refused as a model: located, not "no model.json here".
+  assert.match(io.err(), /stub-model\/model\.json: not a PeerKD model/);
+
+  const runs = join(folder, 'pointer', '.peerkd', 'runs');
+  await mkdir(join(runs, 'latest-by-dataset'), { recursive: true });
+  for (const [name, text] of [
+    ['latest', ''],
+    ['latest', '../../etc\n'],
+    [join('latest-by-dataset', 'data-0123'), '.hidden\n'],
+  ]) {
+    await writeFile(join(runs, name), text);
+    const pointer = capture();
+    assert.equal(await createPredictCommand(pointer).run([join(runs, name), file, '--backend', 'cpu']), 1);
+    assert.equal(
+      pointer.err(),
+      `peerkd predict: ${join(runs, name)}: this run pointer does not name a run folder beside it (it holds one run id, as peerkd distill writes it); name a run folder instead, or run peerkd distill again\n`,
+      JSON.stringify(text),
+    );
+  }
+});
+
+test("predict: a run's settings.json that is no JSON object is named in a warning (the run's field mapping is unknown), not passed over", async () => {
+  const file = await input('for-settings.jsonl', '{"id": "a", "text": "Stocks fall"}\n');
+  for (const [name, text, why] of [
+    ['cut', '{"runId": "r", "fields": {"text": "bo', /invalid JSON \(.*\)/],
+    ['array', '[]\n', /not a JSON object/],
+  ] as const) {
+    const run = join(folder, `run-settings-${name}`);
+    await mkdir(join(run, 'model'), { recursive: true });
+    await writeFile(join(run, 'model', 'model.json'), '{}');
+    await writeFile(join(run, 'settings.json'), text);
+    const io = capture();
+    assert.equal(await createPredictCommand(io).run([run, file, '--backend', 'cpu']), 1);
+    const [warning] = io.err().split('\n');
+    assert.ok(warning.startsWith(`warning: ${join(run, 'settings.json')}: `), warning);
+    assert.match(warning, why);
+    assert.ok(warning.endsWith(", so the run's field mapping is not known; the default mapping is used (give --fields.text and --fields.id to choose)"), warning);
+  }
+});
