@@ -150,6 +150,11 @@ function exportLines<T extends string | Uint8Array>(
   decode: (line: T) => string,
   setField: (line: T, field: string, value: unknown) => T,
 ): { parts: T[]; counts: ExportCounts } {
+  // Advice is taken only above a threshold the user chose (no default, issue 10 §3.12): a caller's NaN, 0 or 1.5 is
+  // no such choice, and 0 or below would take every advice whatever its probability.
+  if (options.advice !== null && !(options.advice.minProbability > 0 && options.advice.minProbability <= 1)) {
+    throw new Error(`the least probability of the advised label must be above 0 and at most 1, got ${String(options.advice.minProbability)}`);
+  }
   const parser = new DatasetParser(options.fields);
   const counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 0, changedSinceRun: 0 };
   // First the lines, then the row keys (a key needs how many rows share the id), then the exported lines.

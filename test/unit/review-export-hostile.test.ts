@@ -87,3 +87,13 @@ test('export keeps what JSON.parse + stringify would rewrite: huge and long numb
   assert.ok(out[4].startsWith(lines[4].slice(0, -1)));
   assert.deepEqual(counts, { rows: 3, human: 0, teacher: 3, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 1, changedSinceRun: 0 });
 });
+
+test('export: advice with a threshold the user cannot have chosen (NaN, 0, below 0, above 1) is refused, not taken for every row', () => {
+  const predictions = [prediction('a', 'World', 'Sports', 0.2)];
+  const text = '{"id":"a","text":"x","teacher_label":"World"}\n';
+  for (const minProbability of [Number.NaN, 0, -1, 1.5, Number.POSITIVE_INFINITY]) {
+    assert.throws(() => exportReviewedText(text, options(predictions, minProbability)), /the least probability of the advised label must be above 0 and at most 1/, String(minProbability));
+  }
+  assert.equal(exportReviewedText(text, options(predictions, 1)).counts.advised, 0);
+  assert.equal(exportReviewedText(text, options(predictions, 0.2)).counts.advised, 1);
+});
