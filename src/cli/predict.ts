@@ -74,6 +74,9 @@ async function locateModel(given: string): Promise<{ modelDir: string; fields: F
   if (!existsSync(path.join(modelDir, 'model.json'))) {
     // A run pointer whose text names no run folder (empty, a path): said as such, not as a folder without a model.
     const inRuns = path.basename(named) === LATEST_FILE || path.basename(path.dirname(named)) === LATEST_BY_DATASET_DIR;
+    if (pointer?.runDir !== undefined) {
+      throw new Error(`${given}: the run pointer ${pointer.pointer} names run '${pointer.id}', whose folder ${pointer.runDir} holds no ${MODEL_DIR}/model.json (removed?): name another run folder, or run peerkd distill again`);
+    }
     if (inRuns && (await fs.stat(named).catch(() => undefined))?.isFile()) {
       throw new Error(`${given}: this run pointer does not name a run folder beside it (it holds one run id, as peerkd distill writes it); name a run folder instead, or run peerkd distill again`);
     }

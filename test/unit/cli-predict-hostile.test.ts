@@ -172,6 +172,15 @@ test("predict: the model's model.json named instead of its folder is its folder;
       JSON.stringify(text),
     );
   }
+  // A pointer naming a run folder that holds no model: the folder is named, not the pointer's text.
+  await mkdir(join(runs, '20260101-000000-data-abcdef'));
+  await writeFile(join(runs, 'latest'), '20260101-000000-data-abcdef\n');
+  const noModel = capture();
+  assert.equal(await createPredictCommand(noModel).run([join(runs, 'latest'), file, '--backend', 'cpu']), 1);
+  assert.equal(
+    noModel.err(),
+    `peerkd predict: ${join(runs, 'latest')}: the run pointer ${join(runs, 'latest')} names run '20260101-000000-data-abcdef', whose folder ${join(runs, '20260101-000000-data-abcdef')} holds no model/model.json (removed?): name another run folder, or run peerkd distill again\n`,
+  );
 });
 
 test("predict: a run's settings.json that is no JSON object is named in a warning (the run's field mapping is unknown), not passed over", async () => {
