@@ -153,6 +153,12 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
     if (counts.none > 0) {
       parts.push(`${counts.none} without a label`);
     }
+    if (counts.humanNotLabelLines.length > 0) {
+      const humanField = exportOptions.fields.human;
+      parts.push(
+        `${counts.humanNotLabelLines.length} whose '${humanField}' holds no label (a number, an object or empty text; line ${counts.humanNotLabelLines[0]} first) exported without it: write the label as text there`,
+      );
+    }
     if (counts.changedSinceRun > 0) {
       parts.push(`${counts.changedSinceRun} whose teacher label changed since run ${run?.runId ?? ''} exported without its probability or advice`);
     }

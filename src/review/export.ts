@@ -7,6 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { setFieldInLine, setFieldInLineBytes } from '../dataset/edit';
+import { getFieldAt, splitFieldPath } from '../dataset/fields';
 import { assertNotSameFile, assertOutsidePeerkdFolder } from '../dataset/files';
 import { forEachLine } from '../dataset/lines';
 import { DatasetParser } from '../dataset/parse';
@@ -64,6 +65,11 @@ export interface ExportCounts {
   invalidLines: number;
   /** Rows the run scored whose teacher label changed since: exported without the run's probability or advice. */
   changedSinceRun: number;
+  /**
+   * Lines of rows whose human field holds something that is no label (a number such as a class id, an object, an
+   * empty string): such a row takes the teacher's label (or the advice), and the message names them.
+   */
+  humanNotLabelLines: number[];
 }
 
 /** The probability the run gives its advised label, when the run scored the row. */
@@ -156,7 +162,8 @@ function exportLines<T extends string | Uint8Array>(
     throw new Error(`the least probability of the advised label must be above 0 and at most 1, got ${String(options.advice.minProbability)}`);
   }
   const parser = new DatasetParser(options.fields);
-  const counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 0, changedSinceRun: 0 };
+  const counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 0, changedSinceRun: 0, humanNotLabelLines: [] };
+  const humanPath = splitFieldPath(options.fields.human);
   // First the lines, then the row keys (a key needs how many rows share the id), then the exported lines.
   // LF, CRLF and a lone CR each end a line (as in the editor); each line keeps its own terminator.
   const lines: { line: T; terminator: T; result: ReturnType<DatasetParser['parseLine']> }[] = [];
@@ -183,6 +190,10 @@ function exportLines<T extends string | Uint8Array>(
       }
       if (changedSinceRun) {
         counts.changedSinceRun += 1;
+      }
+      const humanValue = result.row.human === null ? getFieldAt(result.row.value, humanPath) : undefined;
+      if (humanValue !== undefined && humanValue !== null) {
+        counts.humanNotLabelLines.push(result.row.line);
       }
     } else if (!result.blank) {
       counts.invalidLines += 1;

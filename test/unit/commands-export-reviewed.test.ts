@@ -99,6 +99,7 @@ test('export: bytes of the dataset that are not valid UTF-8 are copied as they a
   assert.deepEqual(await readFile(file), LATIN1);
   assert.equal(infos.length, 1);
   assert.match(infos[0], /^PeerKD: wrote 3 rows to latin1\.reviewed\.jsonl/);
+  assert.doesNotMatch(infos[0], /holds no label/);
 
   // With unsaved edits the editor's text is all there is: exported, and the message says those bytes are U+FFFD.
   const dirty = LATIN1.toString('utf8').replace('coffee', 'coffee, edited');
@@ -141,4 +142,14 @@ test('export: a target that is the dataset under another name, inside .peerkd, a
   assert.equal(await readFile(join(folder, 'read-only.jsonl'), 'utf8'), 'mine\n');
   assert.deepEqual(await readdir(folder), before);
   assert.deepEqual(await readdir(join(folder, '.peerkd', 'runs')), []);
+});
+
+test("export: the message names the rows whose human field holds no label (a class id written as a number)", async () => {
+  const text = '{"id": "a", "text": "coffee", "teacher_label": "World", "human_label": 2}\n{"id": "b", "text": "tea", "teacher_label": "World", "human_label": 1}\n';
+  const file = join(folder, 'numeric-human.jsonl');
+  await writeFile(file, text);
+  saveTo = new FakeUri(join(folder, 'numeric-human.reviewed.jsonl'));
+  await exportCommand(file, text)(new Uri(file));
+  assert.deepEqual(errors, []);
+  assert.match(infos[0], /\(0 human, 2 teacher, 2 whose 'human_label' holds no label \(a number, an object or empty text; line 1 first\) exported without it: write the label as text there\)/);
 });

@@ -85,7 +85,7 @@ test('export keeps what JSON.parse + stringify would rewrite: huge and long numb
   assert.equal(out[2], lines[2]);
   assert.equal(out[3], lines[3]);
   assert.ok(out[4].startsWith(lines[4].slice(0, -1)));
-  assert.deepEqual(counts, { rows: 3, human: 0, teacher: 3, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 1, changedSinceRun: 0 });
+  assert.deepEqual(counts, { rows: 3, human: 0, teacher: 3, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 1, changedSinceRun: 0, humanNotLabelLines: [] });
 });
 
 test('export: advice with a threshold the user cannot have chosen (NaN, 0, below 0, above 1) is refused, not taken for every row', () => {
@@ -96,4 +96,17 @@ test('export: advice with a threshold the user cannot have chosen (NaN, 0, below
   }
   assert.equal(exportReviewedText(text, options(predictions, 1)).counts.advised, 0);
   assert.equal(exportReviewedText(text, options(predictions, 0.2)).counts.advised, 1);
+});
+
+test('export: a human field that holds no label (a class id written as a number, an object, empty text) is counted with its line, not passed over', () => {
+  const text = [
+    '{"id":"a","text":"x","teacher_label":"World","human_label":3}',
+    '{"id":"b","text":"y","teacher_label":"World","human_label":"Sports"}',
+    '{"id":"c","text":"z","teacher_label":"World","human_label":null}',
+    '{"id":"d","text":"w","teacher_label":"World","human_label":{"label":"Sports"}}',
+    '{"id":"e","text":"v","teacher_label":"World","human_label":" "}',
+  ].join('\n');
+  const { counts } = exportReviewedText(text, options([], null));
+  assert.deepEqual(counts.humanNotLabelLines, [1, 4, 5]);
+  assert.equal(counts.human, 1);
 });
