@@ -17,7 +17,7 @@ import {
   missingTextFieldProblem,
 } from '../dataset';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
-import { followRunPointer, LATEST_BY_DATASET_DIR, LATEST_FILE, MODEL_DIR, SETTINGS_FILE } from '../training/artifacts';
+import { followRunPointer, LATEST_BY_DATASET_DIR, LATEST_FILE, MODEL_DIR, SETTINGS_FILE, TEMP_PREFIX } from '../training/artifacts';
 import { EMBEDDING_CACHE_DIR_NAME } from '../training/embeddingCache';
 import { noRowsError } from '../training/input';
 import type { BackendPreference } from '../training/types';
@@ -81,6 +81,11 @@ async function locateModel(given: string): Promise<{ modelDir: string; fields: F
       throw new Error(`${given}: this run pointer does not name a run folder beside it (it holds one run id, as peerkd distill writes it); name a run folder instead, or run peerkd distill again`);
     }
     throw new Error(`${given}: no model.json here (expected a run folder, its model/ folder, or a run pointer such as .peerkd/runs/latest)`);
+  }
+  // A run folder still being written (or left by a killed run) is `.tmp-<run-id>`: its model may be half there.
+  const runFolder = path.basename(modelDir) === MODEL_DIR ? path.dirname(modelDir) : modelDir;
+  if (path.basename(runFolder).startsWith(TEMP_PREFIX)) {
+    throw new Error(`${given}: ${runFolder} is a run still being written, or one a killed run left behind, so its model may be incomplete; name a complete run (.peerkd/runs/latest), or wait for the run to end`);
   }
   const fields = { ...DEFAULT_FIELDS };
   const invalid: { key: string; value: unknown; file: string }[] = [];

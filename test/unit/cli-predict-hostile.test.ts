@@ -201,3 +201,18 @@ test("predict: a run's settings.json that is no JSON object is named in a warnin
     assert.ok(warning.endsWith(", so the run's field mapping is not known; the default mapping is used (give --fields.text and --fields.id to choose)"), warning);
   }
 });
+
+test('predict: a run folder still being written (.tmp-<run-id>) is refused, naming it, whichever of its folders is given', async () => {
+  const file = await input('for-temp-run.jsonl', '{"id": "a", "text": "Stocks fall"}\n');
+  const temp = join(folder, 'temp', '.peerkd', 'runs', '.tmp-20260101-000000-data-abcdef');
+  await mkdir(join(temp, 'model'), { recursive: true });
+  await writeFile(join(temp, 'model', 'model.json'), '{}');
+  for (const given of [temp, join(temp, 'model'), join(temp, 'model', 'model.json')]) {
+    const io = capture();
+    assert.equal(await createPredictCommand(io).run([given, file, '--backend', 'cpu']), 1);
+    assert.equal(
+      io.err(),
+      `peerkd predict: ${given}: ${temp} is a run still being written, or one a killed run left behind, so its model may be incomplete; name a complete run (.peerkd/runs/latest), or wait for the run to end\n`,
+    );
+  }
+});
