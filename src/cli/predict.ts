@@ -12,6 +12,7 @@ import {
   assertReadableFile,
   assertReplaceable,
   fileError,
+  firstInvalidUtf8LineOfFile,
   readDatasetFile,
   writeFileAtomic,
   missingTextFieldProblem,
@@ -231,6 +232,15 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
           const first = noText[0];
           const others = noText.length > 1 ? ` (and ${(noText.length - 1).toLocaleString('en-US')} more row(s) without text)` : '';
           throw new Error(`${dataArg}:${first.line}: no row has text to predict: ${first.message}${others}`);
+        }
+        // Bytes that are not valid UTF-8 are read as U+FFFD: said, as distill says it, since the model then labels
+        // other text than the file holds (and an id with such bytes is written otherwise). Only a regular file is
+        // read again for this: a pipe (/dev/stdin) has been read once already.
+        if (rows.some((row) => (row.text as string).includes('\ufffd') || row.id.includes('\ufffd')) && (await fs.stat(dataPath)).isFile()) {
+          const line = await firstInvalidUtf8LineOfFile(dataPath).catch(() => null);
+          if (line !== null) {
+            err.line(`warning: ${dataArg}:${line}: holds bytes that are not valid UTF-8 (later lines may too); they are read as U+FFFD, so the model labels other text than the file holds — save the file as UTF-8`);
+          }
         }
         const leftOut = [...invalid.map((problem) => ({ problem, what: 'line left out' })), ...noText.map((problem) => ({ problem, what: 'row skipped' }))];
         leftOut.sort((a, b) => a.problem.line - b.problem.line);

@@ -96,6 +96,16 @@ test('predict (child process): rows without text among good rows are each named 
       '',
     ].join('\n'),
   );
+  // Bytes that are not valid UTF-8 (a Latin-1 é) are named: the model labels U+FFFD in their place.
+  const latin1 = join(folder, 'latin1.jsonl');
+  await writeFile(latin1, Buffer.concat([Buffer.from('{"id": "a", "text": "Stocks fall"}\n{"id": "b", "text": "caf'), Buffer.from([0xe9]), Buffer.from(' prices rise"}\n')]));
+  const read = await runCli(['predict', join(folder, '.peerkd', 'runs', 'latest'), latin1, '--backend', 'cpu'], folder);
+  assert.equal(read.code, 0, read.stderr);
+  assert.equal(read.stdout.trim().split('\n').length, 2);
+  assert.ok(
+    read.stderr.startsWith(`warning: ${latin1}:2: holds bytes that are not valid UTF-8 (later lines may too); they are read as U+FFFD, so the model labels other text than the file holds — save the file as UTF-8\n`),
+    read.stderr,
+  );
   // Nor any stack trace when there is nothing to predict.
   const none = await runCli(['predict', join(folder, '.peerkd', 'runs', 'latest'), await input('none.jsonl', '{"id": "a", "text": ""}\n'), '--backend', 'cpu'], folder);
   assert.equal(none.code, 1, none.stderr);
