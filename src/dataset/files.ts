@@ -77,7 +77,10 @@ export async function assertReadableFile(path: string, shownAs = path): Promise<
 export async function assertOutsidePeerkdFolder(output: string, shownAs = output): Promise<void> {
   const folder = dirname(resolve(output));
   const realFolder = await fsp.realpath(folder).catch(() => folder);
-  if ([folder, realFolder].some((dir) => dir.split(sep).includes(PEERKD_FOLDER))) {
+  // A symbolic link elsewhere to a file in .peerkd (a run pointer, a cache) would be written through.
+  const landing = await writeTarget(output).then(({ target }) => dirname(target), () => folder);
+  const realLanding = await fsp.realpath(landing).catch(() => landing);
+  if ([folder, realFolder, landing, realLanding].some((dir) => dir.split(sep).includes(PEERKD_FOLDER))) {
     throw new Error(`${shownAs}: inside PeerKD's own ${PEERKD_FOLDER} folder (its runs and caches); choose an output file elsewhere`);
   }
 }

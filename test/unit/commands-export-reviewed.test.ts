@@ -120,10 +120,13 @@ test('export: a target that is the dataset under another name, inside .peerkd, a
   await mkdir(join(folder, 'a folder'));
   await writeFile(join(folder, 'read-only.jsonl'), 'mine\n');
   await chmod(join(folder, 'read-only.jsonl'), 0o444);
+  await writeFile(join(folder, '.peerkd', 'runs', 'latest'), '20260101-000000-data-abcdef\n');
+  await symlink(join(folder, '.peerkd', 'runs', 'latest'), join(folder, 'link-into-peerkd.jsonl'));
   const cases: [string, RegExp][] = [
     [join(folder, 'link-to-data.jsonl'), /is the input file .*data\.jsonl: refusing to write over the input/],
     [`${folder}/no-such-folder/../data.jsonl`, /is the input file .*data\.jsonl: refusing to write over the input/],
     [join(folder, '.peerkd', 'runs', 'copy.jsonl'), /inside PeerKD's own \.peerkd folder/],
+    [join(folder, 'link-into-peerkd.jsonl'), /link-into-peerkd\.jsonl: inside PeerKD's own \.peerkd folder/],
     [join(folder, 'a folder'), /a folder.*: not a regular file, so it is not replaced/],
     [join(folder, 'read-only.jsonl'), /read-only\.jsonl: the file is read-only, so PeerKD does not write to it/],
     [join(folder, 'gone', 'copy.jsonl'), /copy\.jsonl: the folder .*gone does not exist/],
@@ -141,7 +144,8 @@ test('export: a target that is the dataset under another name, inside .peerkd, a
   assert.equal(await readFile(file, 'utf8'), text);
   assert.equal(await readFile(join(folder, 'read-only.jsonl'), 'utf8'), 'mine\n');
   assert.deepEqual(await readdir(folder), before);
-  assert.deepEqual(await readdir(join(folder, '.peerkd', 'runs')), []);
+  assert.deepEqual(await readdir(join(folder, '.peerkd', 'runs')), ['latest']);
+  assert.equal(await readFile(join(folder, '.peerkd', 'runs', 'latest'), 'utf8'), '20260101-000000-data-abcdef\n');
 });
 
 test("export: the message names the rows whose human field holds no label (a class id written as a number)", async () => {
