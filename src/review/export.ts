@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { setFieldInLine, setFieldInLineBytes } from '../dataset/edit';
 import { getFieldAt, splitFieldPath } from '../dataset/fields';
-import { assertNotSameFile, assertOutsidePeerkdFolder } from '../dataset/files';
+import { assertNotSameFile, assertOutsidePeerkdFolder, assertReplaceable } from '../dataset/files';
 import { forEachLine } from '../dataset/lines';
 import { DatasetParser } from '../dataset/parse';
 import type { FieldMapping } from '../dataset/types';
@@ -238,7 +238,10 @@ export async function assertExportTarget(datasetPath: string, target: string, ru
   await assertOutsidePeerkdFolder(target);
   const runs = path.resolve(runsDir);
   const folder = path.dirname(path.resolve(target));
-  const folders = [folder, await fsp.realpath(folder).catch(() => folder)];
+  // Where the write lands: a symbolic link at the target is written through (writeFileAtomic).
+  const landing = await assertReplaceable(target).then(({ target: file }) => path.dirname(file), () => folder);
+  const folders = [folder, landing];
+  for (const dir of [folder, landing]) folders.push(await fsp.realpath(dir).catch(() => dir));
   const realRuns = await fsp.realpath(runs).catch(() => runs);
   if (folders.some((folder) => [runs, realRuns].some((dir) => folder === dir || folder.startsWith(dir + path.sep)))) {
     throw new Error(`${target}: inside the runs folder ${runs} (its run artefacts); choose an output file elsewhere`);

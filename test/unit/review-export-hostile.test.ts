@@ -3,10 +3,13 @@
  * would rewrite: the copy carries no probability or advice about a label the row no longer has, and every byte the
  * user wrote outside the two exported fields is kept.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
-import { adviceAbove, exportReviewedText, type ExportOptions } from '../../src/review/export';
+import { adviceAbove, assertExportTarget, exportReviewedText, type ExportOptions } from '../../src/review/export';
 import type { Prediction } from '../../src/training/types';
 
 function prediction(id: string, teacher: string | null, suggested: string, p: number, human: string | null = null): Prediction {
@@ -109,4 +112,20 @@ test('export: a human field that holds no label (a class id written as a number,
   const { counts } = exportReviewedText(text, options([], null));
   assert.deepEqual(counts.humanNotLabelLines, [1, 4, 5]);
   assert.equal(counts.human, 1);
+});
+
+test('export target: a symbolic link elsewhere to a file in the runs folder (a custom one, outside .peerkd) is refused like the file itself', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-export-link-'));
+  try {
+    const data = path.join(dir, 'data.jsonl');
+    fs.writeFileSync(data, '{"text":"a"}\n');
+    const runs = path.join(dir, 'my-runs');
+    fs.mkdirSync(runs);
+    fs.writeFileSync(path.join(runs, 'latest'), 'run-1\n');
+    fs.symlinkSync(path.join(runs, 'latest'), path.join(dir, 'copy.jsonl'));
+    await assert.rejects(assertExportTarget(data, path.join(dir, 'copy.jsonl'), runs), /copy\.jsonl: inside the runs folder .*my-runs/);
+    assert.equal(fs.readFileSync(path.join(runs, 'latest'), 'utf8'), 'run-1\n');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
