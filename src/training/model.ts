@@ -354,7 +354,10 @@ export async function loadModel(dir: string, backend: BackendPreference = 'auto'
     bias = Float32Array.from(loaded[1].dataSync());
     dense.dispose();
   } catch (error) {
-    throw new ModelFileError(modelPath, `the TensorFlow.js model does not load: ${errorText(error)}`);
+    // TF.js explains some failures over several lines ("Unknown layer: X. This may be due to one of the following
+    // reasons:" then advice for its programmers): the first line says it, without the sentence that leads to the rest.
+    const said = errorText(error).split('\n')[0].replace(/\s+[^.]*:$/, '');
+    throw new ModelFileError(modelPath, `the TensorFlow.js model does not load: ${said}`);
   }
 
   const featurizer: FittedFeaturizer = { config: metadata.featurizer as unknown as FeaturizerConfig, idf };

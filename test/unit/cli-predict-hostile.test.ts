@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CliIo } from '../../src/cli/distill';
 import { createPredictCommand } from '../../src/cli/predict';
@@ -71,10 +71,20 @@ test('predict: a file with no row to predict is an error naming the file (and it
   }
 });
 
+/** A real run (distilled once, in its own process), for the tests that need a model that loads. */
+let trained: Promise<string> | undefined;
+function trainedRun(): Promise<string> {
+  trained ??= (async () => {
+    const data = await writeDataset(folder, 'train.jsonl', datasetLines(40));
+    const distilled = await runCli(['distill', data, '--encoder', 'none', '--backend', 'cpu', '--stages', '1'], folder);
+    assert.equal(distilled.code, 0, distilled.stderr);
+    return join(folder, '.peerkd', 'runs', (await readFile(join(folder, '.peerkd', 'runs', 'latest'), 'utf8')).trim());
+  })();
+  return trained;
+}
+
 test('predict (child process): rows without text among good rows are each named with file:line; the good rows are predicted', async () => {
-  const data = await writeDataset(folder, 'train.jsonl', datasetLines(40));
-  const distilled = await runCli(['distill', data, '--encoder', 'none', '--backend', 'cpu', '--stages', '1'], folder);
-  assert.equal(distilled.code, 0, distilled.stderr);
+  await trainedRun();
   const file = await input(
     'mixed.jsonl',
     ['{"id": "a", "text": ""}', '{"id": "b", "text": "Stocks fall as oil prices rise"}', '{broken', '{"id": "c"}', '{"id": "d", "text": {"t": 1}}', ''].join('\n'),
@@ -225,4 +235,19 @@ test('predict: a run folder still being written (.tmp-<run-id>) is refused, nami
       `peerkd predict: ${given}: ${temp} is a run still being written, or one a killed run left behind, so its model may be incomplete; name a complete run (.peerkd/runs/latest), or wait for the run to end\n`,
     );
   }
+});
+
+test("predict (child process): a hand-edited model.json that TensorFlow.js refuses is one line naming the file, no stack trace", async () => {
+  const run = await trainedRun();
+  const copy = join(folder, 'edited-run');
+  await cp(run, copy, { recursive: true });
+  const modelJson = join(copy, 'model', 'model.json');
+  const model = JSON.parse(await readFile(modelJson, 'utf8')) as { modelTopology: { config: { layers: { class_name: string }[] } } };
+  model.modelTopology.config.layers[0].class_name = 'Lambda';
+  await writeFile(modelJson, JSON.stringify(model));
+  const file = await input('for-edited-model.jsonl', '{"id": "a", "text": "Stocks fall"}\n');
+  const { code, stdout, stderr } = await runCli(['predict', copy, file, '--backend', 'cpu'], folder);
+  assert.equal(code, 1, stderr);
+  assert.equal(stdout, '');
+  assert.equal(stderr, `peerkd predict: ${modelJson}: the TensorFlow.js model does not load: Unknown layer: Lambda.\n`);
 });
