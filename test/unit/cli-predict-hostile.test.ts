@@ -242,12 +242,23 @@ test("predict (child process): a hand-edited model.json that TensorFlow.js refus
   const copy = join(folder, 'edited-run');
   await cp(run, copy, { recursive: true });
   const modelJson = join(copy, 'model', 'model.json');
-  const model = JSON.parse(await readFile(modelJson, 'utf8')) as { modelTopology: { config: { layers: { class_name: string }[] } } };
-  model.modelTopology.config.layers[0].class_name = 'Lambda';
-  await writeFile(modelJson, JSON.stringify(model));
   const file = await input('for-edited-model.jsonl', '{"id": "a", "text": "Stocks fall"}\n');
-  const { code, stdout, stderr } = await runCli(['predict', copy, file, '--backend', 'cpu'], folder);
-  assert.equal(code, 1, stderr);
-  assert.equal(stdout, '');
-  assert.equal(stderr, `peerkd predict: ${modelJson}: the TensorFlow.js model does not load: Unknown layer: Lambda.\n`);
+  const original = await readFile(modelJson, 'utf8');
+  const edits: [(layers: { class_name: string; config: { name: string } }[]) => void, string][] = [
+    // TF.js refuses it over several lines of advice for its programmers.
+    [(layers) => (layers[0].class_name = 'Lambda'), 'modelTopology.config.layers must hold exactly one Dense layer'],
+    // TF.js printed its own warning about input shapes before failing.
+    [(layers) => layers.push({ ...structuredClone(layers[0]), config: { ...structuredClone(layers[0].config), name: 'second' } }), 'modelTopology.config.layers must hold exactly one Dense layer'],
+    // Within the single Dense layer: TF.js's own first line.
+    [(layers) => ((layers[0] as unknown as { config: { units: number } }).config.units = 7), 'the TensorFlow.js model does not load: Shape mismatch: [32,7] vs. [32,4]'],
+  ];
+  for (const [edit, message] of edits) {
+    const model = JSON.parse(original) as { modelTopology: { config: { layers: { class_name: string; config: { name: string } }[] } } };
+    edit(model.modelTopology.config.layers);
+    await writeFile(modelJson, JSON.stringify(model));
+    const { code, stdout, stderr } = await runCli(['predict', copy, file, '--backend', 'cpu'], folder);
+    assert.equal(code, 1, stderr);
+    assert.equal(stdout, '');
+    assert.equal(stderr, `peerkd predict: ${modelJson}: ${message}\n`);
+  }
 });
