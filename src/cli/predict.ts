@@ -230,6 +230,7 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         const noText = parsed.problems.filter((problem) => problem.code === 'missing-text' || problem.code === 'empty-text');
         if (rows.length === 0) {
           const first = noText[0];
+          if (first === undefined) throw new Error(`${dataArg}: no row has text to predict (field '${fields.text}')`);
           const others = noText.length > 1 ? ` (and ${(noText.length - 1).toLocaleString('en-US')} more row(s) without text)` : '';
           throw new Error(`${dataArg}:${first.line}: no row has text to predict: ${first.message}${others}`);
         }
