@@ -10,13 +10,17 @@ import {
   assertNotSameFile,
   assertOutsidePeerkdFolder,
   assertReadableFile,
+  assertReplaceable,
+  fileError,
+  firstInvalidUtf8LineOfFile,
   readDatasetFile,
   writeFileAtomic,
   missingTextFieldProblem,
 } from '../dataset';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
-import { followRunPointer, MODEL_DIR, SETTINGS_FILE } from '../training/artifacts';
+import { followRunPointer, LATEST_BY_DATASET_DIR, LATEST_FILE, MODEL_DIR, SETTINGS_FILE, TEMP_PREFIX } from '../training/artifacts';
 import { EMBEDDING_CACHE_DIR_NAME } from '../training/embeddingCache';
+import { noRowsError } from '../training/input';
 import type { BackendPreference } from '../training/types';
 import { UsageError, type CliCommand } from './command';
 import { choiceOption, FIELD_OPTIONS, fieldsFrom, runCommand, type CliIo } from './distill';
@@ -24,6 +28,8 @@ import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFla
 
 const BACKENDS: readonly BackendPreference[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 const BATCH_ROWS = 2048;
+/** Lines left out or skipped that are named one by one; the rest are counted. */
+const MAX_LINE_WARNINGS = 10;
 
 const HELP = `Usage: peerkd predict MODEL_DIR DATA.jsonl [options]
 
@@ -54,8 +60,9 @@ const OPTIONS = {
  * The model folder, and the run's field mapping when MODEL_DIR is (or is inside) a run folder. An entry of the
  * mapping that is not a field name (a hand-edited settings.json) is left out and returned in `invalid`.
  */
-async function locateModel(given: string): Promise<{ modelDir: string; fields: FieldMapping; invalid: { key: string; value: unknown; file: string }[] }> {
-  const named = path.resolve(given);
+async function locateModel(given: string): Promise<{ modelDir: string; fields: FieldMapping; invalid: { key: string; value: unknown; file: string }[]; warnings: string[] }> {
+  // The model's own model.json named: its folder.
+  const named = path.basename(given) === 'model.json' && (await fs.stat(given).catch(() => undefined))?.isFile() ? path.dirname(path.resolve(given)) : path.resolve(given);
   if (!existsSync(named)) throw new Error(`${given}: folder not found`);
   const holdsModel = (folder: string) => existsSync(path.join(folder, 'model.json')) || existsSync(path.join(folder, MODEL_DIR, 'model.json'));
   // A run pointer (the `latest` distill prints, or the runs folder holding it) stands for the run it names.
@@ -66,16 +73,42 @@ async function locateModel(given: string): Promise<{ modelDir: string; fields: F
   const resolved = pointer?.runDir ?? named;
   const modelDir = existsSync(path.join(resolved, MODEL_DIR, 'model.json')) ? path.join(resolved, MODEL_DIR) : resolved;
   if (!existsSync(path.join(modelDir, 'model.json'))) {
+    // A run pointer whose text names no run folder (empty, a path): said as such, not as a folder without a model.
+    const inRuns = path.basename(named) === LATEST_FILE || path.basename(path.dirname(named)) === LATEST_BY_DATASET_DIR;
+    if (pointer?.runDir !== undefined) {
+      throw new Error(`${given}: the run pointer ${pointer.pointer} names run '${pointer.id}', whose folder ${pointer.runDir} holds no ${MODEL_DIR}/model.json (removed?): name another run folder, or run peerkd distill again`);
+    }
+    if (inRuns && (await fs.stat(named).catch(() => undefined))?.isFile()) {
+      throw new Error(`${given}: this run pointer does not name a run folder beside it (it holds one run id, as peerkd distill writes it); name a run folder instead, or run peerkd distill again`);
+    }
     throw new Error(`${given}: no model.json here (expected a run folder, its model/ folder, or a run pointer such as .peerkd/runs/latest)`);
+  }
+  // A run folder still being written (or left by a killed run) is `.tmp-<run-id>`: its model may be half there.
+  const runFolder = path.basename(modelDir) === MODEL_DIR ? path.dirname(modelDir) : modelDir;
+  if (path.basename(runFolder).startsWith(TEMP_PREFIX)) {
+    throw new Error(`${given}: ${runFolder} is a run still being written, or one a killed run left behind, so its model may be incomplete; name a complete run (.peerkd/runs/latest), or wait for the run to end`);
   }
   const fields = { ...DEFAULT_FIELDS };
   const invalid: { key: string; value: unknown; file: string }[] = [];
   const settingsFile = path.join(path.dirname(modelDir), SETTINGS_FILE);
   let settings: { fields?: unknown } | undefined;
+  const warnings: string[] = [];
+  let settingsText: string | undefined;
   try {
-    settings = JSON.parse(await fs.readFile(settingsFile, 'utf8')) as { fields?: unknown };
+    settingsText = await fs.readFile(settingsFile, 'utf8');
   } catch {
     // Not inside a run folder: the default mapping.
+  }
+  if (settingsText !== undefined) {
+    // A hand-edited or cut settings.json: the run's mapping is unknown, and the default one may read other fields.
+    const unknown = (why: string) => `${settingsFile}: ${why}, so the run's field mapping is not known; the default mapping is used (give --fields.text and --fields.id to choose)`;
+    try {
+      const value = JSON.parse(settingsText) as unknown;
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) settings = value as { fields?: unknown };
+      else warnings.push(unknown('not a JSON object'));
+    } catch (error) {
+      warnings.push(unknown(`invalid JSON (${error instanceof Error ? error.message : String(error)})`));
+    }
   }
   if (settings && typeof settings.fields === 'object' && settings.fields !== null) {
     for (const [key, value] of Object.entries(settings.fields as Record<string, unknown>)) {
@@ -84,7 +117,54 @@ async function locateModel(given: string): Promise<{ modelDir: string; fields: F
       else invalid.push({ key, value, file: settingsFile });
     }
   }
-  return { modelDir, fields, invalid };
+  return { modelDir, fields, invalid, warnings };
+}
+
+/** The fields of one output line, in the order written: `--out` replaces only a file whose first row has these. */
+const OUTPUT_FIELDS = ['id', 'predicted', 'probs'] as const;
+/** How much of an existing `--out` file is read to find its first row. */
+const OUTPUT_PROBE_BYTES = 1 << 20;
+
+/**
+ * Throws, naming the file, unless `--out` may be replaced: it does not exist, holds only white space, or is an
+ * earlier output of predict (its first non-blank line an object of exactly OUTPUT_FIELDS). Anything else is a file
+ * of the user's own, e.g. `--out train.jsonl` typed for `train.predictions.jsonl`, and is never written over.
+ */
+async function assertPredictionsReplaceable(out: string): Promise<void> {
+  const { target, stats } = await assertReplaceable(out);
+  if (stats === undefined || stats.size === 0n) return;
+  let text: string;
+  let whole: boolean;
+  try {
+    const handle = await fs.open(target, 'r');
+    try {
+      const buffer = Buffer.alloc(Math.min(OUTPUT_PROBE_BYTES, Number(stats.size)));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      text = buffer.toString('utf8', 0, bytesRead);
+      whole = BigInt(bytesRead) >= stats.size;
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    throw fileError(out, error);
+  }
+  const lines = text.split(/\r\n|\r|\n/);
+  // The last piece of a partial read may be a cut line: only complete lines count.
+  const complete = whole ? lines : lines.slice(0, -1);
+  const first = complete.find((line) => line.trim().length > 0);
+  if (first === undefined && whole) return;
+  let value: unknown;
+  try {
+    value = first === undefined ? undefined : JSON.parse(first);
+  } catch {
+    value = undefined;
+  }
+  const keys = typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.keys(value) : [];
+  if (keys.length !== OUTPUT_FIELDS.length || !OUTPUT_FIELDS.every((field, index) => keys[index] === field)) {
+    throw new Error(
+      `${out} exists and is not an output of peerkd predict (its first row is not {${OUTPUT_FIELDS.map((field) => `"${field}"`).join(', ')}}), so it is not replaced; choose another output file, or remove it first`,
+    );
+  }
 }
 
 export function createPredictCommand(io: CliIo = { stdout: process.stdout, stderr: process.stderr }): CliCommand {
@@ -101,7 +181,11 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         if (positionals.length !== 2) throw new UsageError('expected MODEL_DIR and DATA.jsonl');
         const [modelArg, dataArg] = positionals;
         const backend = choiceOption(values, 'backend', BACKENDS, 'auto');
+        for (const [name, value] of [['MODEL_DIR', modelArg], ['DATA.jsonl', dataArg], ['--out', values.out]] as const) {
+          if (value === '') throw new UsageError(`${name} is empty: give a path`);
+        }
         const located = await locateModel(modelArg);
+        for (const warning of located.warnings) err.line(`warning: ${warning}`);
         const fields = fieldsFrom(values, located.fields);
         // A broken entry of the run's mapping is an error, unless the flag gives the field anyway.
         const broken = located.invalid.find((entry) => (values as Record<string, unknown>)[`fields.${entry.key}`] === undefined);
@@ -127,16 +211,42 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
               if (error.code === undefined) throw error;
             });
           }
+          // Nor a file of the user's own (another dataset, the one the run was trained on): only earlier predictions.
+          await assertPredictionsReplaceable(values.out);
         }
         const parsed = await readDatasetFile(dataPath, fields);
+        // An empty file, or one without a single row (a JSON array, every line broken): as distill says it, rather
+        // than an empty output and exit code 0.
+        const noRows = noRowsError(dataArg, parsed);
+        if (noRows) throw noRows;
         const invalid = parsed.problems.filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object');
-        for (const problem of invalid.slice(0, 10)) err.line(`warning: ${dataArg}:${problem.line}: ${problem.message} — line left out`);
         const rows = parsed.rows.filter((row) => row.text !== null && row.text.trim().length > 0);
         const skipped = parsed.rows.length - rows.length;
-        // A text field named otherwise: no row has it. Said before the model loads, as distill says it, rather than
-        // an empty output and exit code 0.
+        // A text field named otherwise: no row has it. Said before the model loads, as distill says it.
         const missingText = rows.length === 0 ? missingTextFieldProblem(fields, parsed.rows) : undefined;
         if (missingText) throw new Error(`${dataArg}: ${missingText}`);
+        // Rows whose text is empty, blank or no string: each is named, as the invalid lines are; with no row left
+        // there is nothing to predict, which is an error naming the first.
+        const noText = parsed.problems.filter((problem) => problem.code === 'missing-text' || problem.code === 'empty-text');
+        if (rows.length === 0) {
+          const first = noText[0];
+          if (first === undefined) throw new Error(`${dataArg}: no row has text to predict (field '${fields.text}')`);
+          const others = noText.length > 1 ? ` (and ${(noText.length - 1).toLocaleString('en-US')} more row(s) without text)` : '';
+          throw new Error(`${dataArg}:${first.line}: no row has text to predict: ${first.message}${others}`);
+        }
+        // Bytes that are not valid UTF-8 are read as U+FFFD: said, as distill says it, since the model then labels
+        // other text than the file holds (and an id with such bytes is written otherwise). Only a regular file is
+        // read again for this: a pipe (/dev/stdin) has been read once already.
+        if (rows.some((row) => (row.text as string).includes('\ufffd') || row.id.includes('\ufffd')) && (await fs.stat(dataPath)).isFile()) {
+          const line = await firstInvalidUtf8LineOfFile(dataPath).catch(() => null);
+          if (line !== null) {
+            err.line(`warning: ${dataArg}:${line}: holds bytes that are not valid UTF-8 (later lines may too); they are read as U+FFFD, so the model labels other text than the file holds — save the file as UTF-8`);
+          }
+        }
+        const leftOut = [...invalid.map((problem) => ({ problem, what: 'line left out' })), ...noText.map((problem) => ({ problem, what: 'row skipped' }))];
+        leftOut.sort((a, b) => a.problem.line - b.problem.line);
+        for (const { problem, what } of leftOut.slice(0, MAX_LINE_WARNINGS)) err.line(`warning: ${dataArg}:${problem.line}: ${problem.message} — ${what}`);
+        if (leftOut.length > MAX_LINE_WARNINGS) err.line(`warning: ${dataArg}: ${(leftOut.length - MAX_LINE_WARNINGS).toLocaleString('en-US')} more line(s) left out or skipped`);
 
         // TF.js is loaded only here, not when the CLI starts.
         const { loadModel } = await import('../training/model.js');

@@ -1,13 +1,15 @@
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { showErrorMessage, showInformationMessage } from '../editor/messages';
-import { writeFileAtomic } from '../dataset/files';
+import { fileError, writeFileAtomic } from '../dataset/files';
+import { firstInvalidUtf8LineOfFile } from '../dataset/utf8';
 import { resolveRunsDir } from '../training/artifacts';
 import type { Services } from '../editor/services';
 import { datasetDocument, type RunState } from '../editor/runState';
 import { datasetTarget } from './datasetTarget';
 import { readSettings } from '../editor/settings';
-import { adviceAbove, assertExportTarget, exportReviewedText, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
+import { adviceAbove, assertExportTarget, exportReviewedBytes, exportReviewedText, type ExportCounts, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import type { LoadedRun } from '../editor/runState';
 
 /**
@@ -107,21 +109,39 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
       }
     }
     const document = await datasetDocument(datasetUri);
-    const { text, counts } = exportReviewedText(document.getText(), {
+    const exportOptions = {
       fields: readSettings(datasetUri).fields,
       predictionsByKey: run?.byKey ?? null,
       runId: run?.runId ?? null,
       advice,
-    });
+    };
+    const documentText = document.getText();
+    // Bytes that are not valid UTF-8 show as U+FFFD in the editor: a saved document is exported from the file's
+    // bytes, which keeps them; with unsaved edits the editor's text is all there is, and the message says so.
+    const invalidLine = datasetUri.scheme === 'file' && documentText.includes('\ufffd') ? await firstInvalidUtf8LineOfFile(datasetUri.fsPath).catch(() => null) : null;
+    let data: Uint8Array;
+    let counts: ExportCounts;
+    if (invalidLine !== null && !document.isDirty) {
+      try {
+        ({ data, counts } = exportReviewedBytes(await fsp.readFile(datasetUri.fsPath), exportOptions));
+      } catch (error) {
+        void showErrorMessage(`PeerKD: no export: ${fileError(datasetUri.fsPath, error).message}`);
+        return;
+      }
+    } else {
+      const exported = exportReviewedText(documentText, exportOptions);
+      data = Buffer.from(exported.text, 'utf8');
+      counts = exported.counts;
+    }
     if (target.scheme === 'file') {
       try {
-        await writeFileAtomic(target.fsPath, text);
+        await writeFileAtomic(target.fsPath, data);
       } catch (error) {
         void showErrorMessage(`PeerKD: the reviewed copy was not written: ${error instanceof Error ? error.message : String(error)}`);
         return;
       }
     } else {
-      await vscode.workspace.fs.writeFile(target, Buffer.from(text, 'utf8'));
+      await vscode.workspace.fs.writeFile(target, data);
     }
     const parts = [`${counts.human} human`, `${counts.teacher} teacher`];
     if (advice) {
@@ -133,11 +153,24 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
     if (counts.none > 0) {
       parts.push(`${counts.none} without a label`);
     }
+    if (counts.humanNotLabelLines.length > 0) {
+      const humanField = exportOptions.fields.human;
+      parts.push(
+        `${counts.humanNotLabelLines.length} whose '${humanField}' holds no label (a number, an object or empty text; line ${counts.humanNotLabelLines[0]} first) exported without it: write the label as text there`,
+      );
+    }
+    if (counts.changedSinceRun > 0) {
+      parts.push(`${counts.changedSinceRun} whose teacher label changed since run ${run?.runId ?? ''} exported without its probability or advice`);
+    }
+    const replaced =
+      invalidLine !== null && document.isDirty
+        ? ` Line ${invalidLine} (and maybe others) holds bytes that are not valid UTF-8: with unsaved edits the copy is made from the editor's text, which has U+FFFD in their place.`
+        : '';
     const invalid = counts.invalidLines > 0 ? ` ${counts.invalidLines} invalid line${counts.invalidLines === 1 ? ' was' : 's were'} copied unchanged.` : '';
     services.log.info(`Exported ${datasetUri.fsPath} to ${target.fsPath}: ${counts.rows} rows (${parts.join(', ')}).${invalid}`);
     const openCopy = 'Open Copy';
     const answer = await showInformationMessage(
-      `PeerKD: wrote ${counts.rows.toLocaleString('en-US')} rows to ${path.basename(target.fsPath)} with '${FINAL_LABEL_FIELD}' and '${PROVENANCE_FIELD}' (${parts.join(', ')}).${invalid}`,
+      `PeerKD: wrote ${counts.rows.toLocaleString('en-US')} rows to ${path.basename(target.fsPath)} with '${FINAL_LABEL_FIELD}' and '${PROVENANCE_FIELD}' (${parts.join(', ')}).${invalid}${replaced}`,
       openCopy,
     );
     if (answer === openCopy) {

@@ -77,7 +77,10 @@ export async function assertReadableFile(path: string, shownAs = path): Promise<
 export async function assertOutsidePeerkdFolder(output: string, shownAs = output): Promise<void> {
   const folder = dirname(resolve(output));
   const realFolder = await fsp.realpath(folder).catch(() => folder);
-  if ([folder, realFolder].some((dir) => dir.split(sep).includes(PEERKD_FOLDER))) {
+  // A symbolic link elsewhere to a file in .peerkd (a run pointer, a cache) would be written through.
+  const landing = await writeTarget(output).then(({ target }) => dirname(target), () => folder);
+  const realLanding = await fsp.realpath(landing).catch(() => landing);
+  if ([folder, realFolder, landing, realLanding].some((dir) => dir.split(sep).includes(PEERKD_FOLDER))) {
     throw new Error(`${shownAs}: inside PeerKD's own ${PEERKD_FOLDER} folder (its runs and caches); choose an output file elsewhere`);
   }
 }
@@ -88,6 +91,9 @@ export async function assertOutsidePeerkdFolder(output: string, shownAs = output
  * An output that does not exist yet is never the input.
  */
 export async function assertNotSameFile(input: string, output: string, shown: { input?: string; output?: string } = {}): Promise<void> {
+  // Where writeFileAtomic writes: `..` taken away first, as resolve does (`gone/../data.jsonl` is data.jsonl there,
+  // though the system finds no such file while `gone` is missing).
+  output = resolve(output);
   let outputStats: BigIntStats;
   try {
     outputStats = await fsp.stat(output, { bigint: true });

@@ -6,13 +6,15 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { setFieldInLine } from '../dataset/edit';
-import { assertNotSameFile, assertOutsidePeerkdFolder } from '../dataset/files';
+import { setFieldInLine, setFieldInLineBytes } from '../dataset/edit';
+import { getFieldAt, splitFieldPath } from '../dataset/fields';
+import { assertNotSameFile, assertOutsidePeerkdFolder, assertReplaceable } from '../dataset/files';
 import { forEachLine } from '../dataset/lines';
 import { DatasetParser } from '../dataset/parse';
 import type { FieldMapping } from '../dataset/types';
 import { probabilityOf } from '../training/labelRecord';
 import type { Prediction } from '../training/types';
+import { teacherChangedSinceRun } from './model';
 import { assignRowKeys } from './rowKeys';
 
 export const FINAL_LABEL_FIELD = 'final_label';
@@ -61,6 +63,13 @@ export interface ExportCounts {
   adviceBelowThreshold: number;
   /** Lines that are not JSON objects: copied unchanged. */
   invalidLines: number;
+  /** Rows the run scored whose teacher label changed since: exported without the run's probability or advice. */
+  changedSinceRun: number;
+  /**
+   * Lines of rows whose human field holds something that is no label (a number such as a class id, an object, an
+   * empty string): such a row takes the teacher's label (or the advice), and the message names them.
+   */
+  humanNotLabelLines: number[];
 }
 
 /** The probability the run gives its advised label, when the run scored the row. */
@@ -101,8 +110,12 @@ export function adviceAbove(predictions: readonly Prediction[], minProbability: 
 export function finalLabelOf(
   row: { key: string; teacher: string | null; human: string | null },
   options: Pick<ExportOptions, 'predictionsByKey' | 'runId' | 'advice'>,
-): { label: string | null; provenance: LabelProvenance; belowThreshold?: boolean } {
-  const prediction = options.predictionsByKey?.get(row.key);
+): { label: string | null; provenance: LabelProvenance; belowThreshold?: boolean; changedSinceRun?: boolean } {
+  const scored = options.predictionsByKey?.get(row.key);
+  // A row whose teacher label changed since the run: the run's probability and advice are about another label
+  // (teacherChangedSinceRun, the review's rule), so the row is exported as if the run had not scored it.
+  const changedSinceRun = scored !== undefined && teacherChangedSinceRun(scored, row);
+  const prediction = changedSinceRun ? undefined : scored;
   const provenance = (source: LabelSource): LabelProvenance => {
     const result: LabelProvenance = { source, run: options.runId };
     // A row that had no teacher label when the run ran has no probability of a wrong teacher label (the run writes 0).
@@ -111,12 +124,15 @@ export function finalLabelOf(
     }
     return result;
   };
+  const withChange = <T extends object>(result: T): T & { changedSinceRun?: boolean } => (changedSinceRun ? { ...result, changedSinceRun } : result);
   if (row.human !== null) {
-    return { label: row.human, provenance: provenance('human') };
+    return withChange({ label: row.human, provenance: provenance('human') });
   }
   const pAdvised = prediction ? adviceProbability(prediction) : undefined;
   let belowThreshold = false;
-  if (options.advice && prediction && pAdvised !== undefined && prediction.suggested !== row.teacher) {
+  // Advice only where the run judged the row without a human label, as the threshold prompt counts it (adviceAbove):
+  // a label the user removed since was in the run's training, and its "advice" would only repeat it.
+  if (options.advice && prediction && prediction.human === null && pAdvised !== undefined && prediction.suggested !== row.teacher) {
     if (pAdvised >= options.advice.minProbability) {
       return {
         label: prediction.suggested,
@@ -126,42 +142,82 @@ export function finalLabelOf(
     belowThreshold = true;
   }
   const kept = row.teacher !== null ? { label: row.teacher, provenance: provenance('teacher') } : { label: null, provenance: provenance('none') };
-  return belowThreshold ? { ...kept, belowThreshold } : kept;
+  return withChange(belowThreshold ? { ...kept, belowThreshold } : kept);
 }
 
-/** Builds the exported text from the dataset's text (the editor's, unsaved edits included). */
-export function exportReviewedText(text: string, options: ExportOptions): { text: string; counts: ExportCounts } {
+/**
+ * The export of `data`'s lines (a string, or the file's bytes): each row line gets the two fields through `setField`,
+ * every other line and every terminator is kept as it is.
+ */
+function exportLines<T extends string | Uint8Array>(
+  data: T,
+  options: ExportOptions,
+  slice: (start: number, end: number) => T,
+  decode: (line: T) => string,
+  setField: (line: T, field: string, value: unknown) => T,
+): { parts: T[]; counts: ExportCounts } {
+  // Advice is taken only above a threshold the user chose (no default, issue 10 §3.12): a caller's NaN, 0 or 1.5 is
+  // no such choice, and 0 or below would take every advice whatever its probability.
+  if (options.advice !== null && !(options.advice.minProbability > 0 && options.advice.minProbability <= 1)) {
+    throw new Error(`the least probability of the advised label must be above 0 and at most 1, got ${String(options.advice.minProbability)}`);
+  }
   const parser = new DatasetParser(options.fields);
-  const counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 0 };
+  const counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 0, changedSinceRun: 0, humanNotLabelLines: [] };
+  const humanPath = splitFieldPath(options.fields.human);
   // First the lines, then the row keys (a key needs how many rows share the id), then the exported lines.
   // LF, CRLF and a lone CR each end a line (as in the editor); each line keeps its own terminator.
-  const lines: { lineText: string; terminator: string; result: ReturnType<DatasetParser['parseLine']> }[] = [];
+  const lines: { line: T; terminator: T; result: ReturnType<DatasetParser['parseLine']> }[] = [];
   let lineNumber = 0;
-  forEachLine(text, (start, end, next) => {
-    const lineText = text.slice(start, end);
+  forEachLine(data, (start, end, next) => {
+    const line = slice(start, end);
+    const lineText = decode(line);
     lineNumber += 1;
     const parsedText = lineNumber === 1 && lineText.charCodeAt(0) === 0xfeff ? lineText.slice(1) : lineText;
-    lines.push({ lineText, terminator: text.slice(end, next), result: parser.parseLine(parsedText, lineNumber) });
+    lines.push({ line, terminator: slice(end, next), result: parser.parseLine(parsedText, lineNumber) });
   });
   const keys = assignRowKeys(lines.flatMap(({ result }) => (result.row ? [result.row.id] : [])));
   let rowIndex = 0;
-  const out: string[] = [];
-  for (const { lineText, terminator, result } of lines) {
-    let exported = lineText;
+  const parts: T[] = [];
+  for (const { line, terminator, result } of lines) {
+    let exported = line;
     if (result.row) {
-      const { label, provenance, belowThreshold } = finalLabelOf({ ...result.row, key: keys[rowIndex++] }, options);
-      exported = setFieldInLine(setFieldInLine(lineText, FINAL_LABEL_FIELD, label), PROVENANCE_FIELD, provenance);
+      const { label, provenance, belowThreshold, changedSinceRun } = finalLabelOf({ ...result.row, key: keys[rowIndex++] }, options);
+      exported = setField(setField(line, FINAL_LABEL_FIELD, label), PROVENANCE_FIELD, provenance);
       counts.rows += 1;
       counts[provenance.source] += 1;
       if (belowThreshold) {
         counts.adviceBelowThreshold += 1;
       }
+      if (changedSinceRun) {
+        counts.changedSinceRun += 1;
+      }
+      const humanValue = result.row.human === null ? getFieldAt(result.row.value, humanPath) : undefined;
+      if (humanValue !== undefined && humanValue !== null) {
+        counts.humanNotLabelLines.push(result.row.line);
+      }
     } else if (!result.blank) {
       counts.invalidLines += 1;
     }
-    out.push(exported, terminator);
+    parts.push(exported, terminator);
   }
-  return { text: out.join(''), counts };
+  return { parts, counts };
+}
+
+/** Builds the exported text from the dataset's text (the editor's, unsaved edits included). */
+export function exportReviewedText(text: string, options: ExportOptions): { text: string; counts: ExportCounts } {
+  const { parts, counts } = exportLines(text, options, (start, end) => text.slice(start, end), (line) => line, setFieldInLine);
+  return { text: parts.join(''), counts };
+}
+
+/**
+ * Builds the exported bytes from the dataset file's bytes: every byte outside the two fields is copied, bytes that
+ * are not valid UTF-8 included (the editor's text shows them as U+FFFD, and exporting that text would write
+ * EF BF BD in their place).
+ */
+export function exportReviewedBytes(data: Uint8Array, options: ExportOptions): { data: Buffer; counts: ExportCounts } {
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const { parts, counts } = exportLines(bytes, options, (start, end) => bytes.subarray(start, end), (line) => line.toString('utf8'), setFieldInLineBytes);
+  return { data: Buffer.concat(parts), counts };
 }
 
 /** Default file name of the copy: `data.jsonl` → `data.reviewed.jsonl`. */
@@ -182,7 +238,10 @@ export async function assertExportTarget(datasetPath: string, target: string, ru
   await assertOutsidePeerkdFolder(target);
   const runs = path.resolve(runsDir);
   const folder = path.dirname(path.resolve(target));
-  const folders = [folder, await fsp.realpath(folder).catch(() => folder)];
+  // Where the write lands: a symbolic link at the target is written through (writeFileAtomic).
+  const landing = await assertReplaceable(target).then(({ target: file }) => path.dirname(file), () => folder);
+  const folders = [folder, landing];
+  for (const dir of [folder, landing]) folders.push(await fsp.realpath(dir).catch(() => dir));
   const realRuns = await fsp.realpath(runs).catch(() => runs);
   if (folders.some((folder) => [runs, realRuns].some((dir) => folder === dir || folder.startsWith(dir + path.sep)))) {
     throw new Error(`${target}: inside the runs folder ${runs} (its run artefacts); choose an output file elsewhere`);

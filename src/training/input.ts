@@ -131,6 +131,22 @@ function configuredLabels(source: InputSource): string[] {
   return [...new Set(source.labels.filter((label) => label.length > 0))];
 }
 
+/**
+ * The error for a parsed file without a single row (empty, only blank lines, or every non-blank line invalid, e.g.
+ * one JSON array), naming the file and its first invalid line; undefined when it has a row. Said the same way by
+ * `peerkd distill` and `peerkd predict`.
+ */
+export function noRowsError(file: string, parsed: Pick<ParsedDataset, 'rows' | 'problems'>): InputError | undefined {
+  if (parsed.rows.length > 0) return undefined;
+  const invalidLines = parsed.problems.filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object');
+  if (invalidLines.length === 0) {
+    return new InputError(`${file}: the file has no rows (it is empty or holds only blank lines); a dataset has one JSON object per line`, file);
+  }
+  const first = invalidLines[0];
+  const how = invalidLines.length === 1 ? 'the only non-blank line is invalid' : `all ${invalidLines.length.toLocaleString('en-US')} non-blank lines are invalid, the first`;
+  return new InputError(`${file}:${first.line}: no line is a valid row: ${how}: ${first.message}`, file, first.line);
+}
+
 /** Parses the dataset text (the editor's, unsaved edits included) and checks that the method can run on it. */
 export function prepareTrainingInput(text: string, source: InputSource): PreparedInput {
   return prepareParsedInput(parseDatasetText(text, source.fields, { labels: configuredLabels(source) }), sha256(text), source);
@@ -146,14 +162,8 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     .filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object')
     .map((problem) => ({ line: problem.line, message: problem.message }));
   // No row at all: say so, rather than that the rows' fields are named otherwise (the checks below).
-  if (parsed.rows.length === 0) {
-    if (invalidLines.length === 0) {
-      throw new InputError(`${file}: the file has no rows (it is empty or holds only blank lines); a dataset has one JSON object per line`, file);
-    }
-    const first = invalidLines[0];
-    const how = invalidLines.length === 1 ? 'the only non-blank line is invalid' : `all ${invalidLines.length.toLocaleString('en-US')} non-blank lines are invalid, the first`;
-    throw new InputError(`${file}:${first.line}: no line is a valid row: ${how}: ${first.message}`, file, first.line);
-  }
+  const noRows = noRowsError(file, parsed);
+  if (noRows) throw noRows;
   const withText = parsed.rows.filter(hasText);
   const skippedNoText = parsed.rows.length - withText.length;
   // A label over MAX_LABEL_LENGTH could be trained on but not reviewed: refused where it enters.

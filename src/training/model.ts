@@ -253,6 +253,18 @@ function sameShape(shape: unknown, expected: number[]): boolean {
 }
 
 /**
+ * The layers must be the one saveModel writes: a single Dense layer. Checked before TensorFlow.js builds them, which
+ * for another stack prints its own warnings (input shapes that do not match) before it fails.
+ */
+function topologyProblem(topology: Record<string, unknown>): string | undefined {
+  const layers = isRecord(topology.config) ? topology.config.layers : undefined;
+  if (!Array.isArray(layers) || layers.length !== 1 || !isRecord(layers[0]) || layers[0].class_name !== 'Dense') {
+    return 'modelTopology.config.layers must hold exactly one Dense layer';
+  }
+  return undefined;
+}
+
+/**
  * The weight manifest must be the one saveModel writes: one file holding the kernel [dim, classes] then the bias
  * [classes], float32, unquantised, where classes is the number of labels.
  */
@@ -305,7 +317,7 @@ export async function loadModel(dir: string, backend: BackendPreference = 'auto'
   const headDim = dim + denseDim;
   const classes = labels.length;
   const json = modelJson as Record<string, unknown>;
-  const problem = isRecord(json.modelTopology) ? manifestProblem(json.weightsManifest, headDim, classes) : 'modelTopology must be an object';
+  const problem = isRecord(json.modelTopology) ? topologyProblem(json.modelTopology) ?? manifestProblem(json.weightsManifest, headDim, classes) : 'modelTopology must be an object';
   if (problem) throw new ModelFileError(modelPath, problem);
   const manifest = (json.weightsManifest as { paths: string[]; weights: import('@tensorflow/tfjs').io.WeightsManifestEntry[] }[])[0];
 
@@ -354,7 +366,10 @@ export async function loadModel(dir: string, backend: BackendPreference = 'auto'
     bias = Float32Array.from(loaded[1].dataSync());
     dense.dispose();
   } catch (error) {
-    throw new ModelFileError(modelPath, `the TensorFlow.js model does not load: ${errorText(error)}`);
+    // TF.js explains some failures over several lines ("Unknown layer: X. This may be due to one of the following
+    // reasons:" then advice for its programmers): the first line says it, without the sentence that leads to the rest.
+    const said = errorText(error).split('\n')[0].replace(/\s+[^.]*:$/, '');
+    throw new ModelFileError(modelPath, `the TensorFlow.js model does not load: ${said}`);
   }
 
   const featurizer: FittedFeaturizer = { config: metadata.featurizer as unknown as FeaturizerConfig, idf };

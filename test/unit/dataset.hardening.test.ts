@@ -183,7 +183,8 @@ describe('deep nesting', () => {
   it('peerkd predict reports the deep line with file:line instead of dying (it fails later only for want of a model)', async () => {
     const dir = tempDir();
     const data = path.join(dir, 'data.jsonl');
-    fs.writeFileSync(data, deepRow(100_000) + '\n');
+    // With a row beside it: a file with no row at all is refused before the model, whatever its lines.
+    fs.writeFileSync(data, deepRow(100_000) + '\n{"id": "ok", "text": "a row"}\n');
     fs.mkdirSync(path.join(dir, 'model'));
     fs.writeFileSync(path.join(dir, 'model', 'model.json'), '{}');
     const out = new Capture();

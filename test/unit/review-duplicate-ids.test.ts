@@ -75,7 +75,9 @@ test('when the rows sharing an id changed since the run, the decision is refused
 });
 
 test('export gives each of two rows sharing an id its own prediction', () => {
-  const byKey = new Map(assignRowKeys(PREDICTIONS.map((p) => p.id)).map((key, i) => [key, PREDICTIONS[i]]));
+  // Row 'u' has teacher label B in the file: so it had in the run (a run's advice on a changed label is not exported).
+  const predictions = PREDICTIONS.map((p) => (p.id === 'u' ? { ...p, teacher: 'B' } : p));
+  const byKey = new Map(assignRowKeys(predictions.map((p) => p.id)).map((key, i) => [key, predictions[i]]));
   const { text } = exportReviewedText(LINES.join('\n') + '\n', { fields: DEFAULT_FIELDS, predictionsByKey: byKey, runId: 'r', advice: { minProbability: 0.5 } });
   const finals = text.trim().split('\n').map((line) => (JSON.parse(line) as { final_label: string; label_provenance: { p_teacher_wrong: number } }));
   assert.deepEqual(finals.map((row) => row.final_label), ['A', 'B', 'B']);

@@ -1,0 +1,159 @@
+/**
+ * PeerKD: Export Reviewed Dataset (src/commands/exportReviewedDataset.ts) against real files, with a stand-in for
+ * `vscode`: bytes of the dataset that are not valid UTF-8 reach the copy unchanged; a target that is the dataset
+ * under another name, inside `.peerkd`, a folder, a read-only file or in a folder that is gone is refused with a
+ * message naming it, and nothing is written.
+ */
+import { after, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tempFolder } from '../fixtures/training/build';
+import { FakeUri, recordingLog, stubVscodeModule } from '../support/fakeVscodeModule';
+
+class Uri extends FakeUri {
+  static joinPath(base: FakeUri, ...parts: string[]): FakeUri {
+    return new FakeUri(join(base.fsPath, ...parts));
+  }
+}
+
+const errors: string[] = [];
+const infos: string[] = [];
+let saveTo: FakeUri | undefined;
+const documents: { uri: FakeUri; getText: () => string; isDirty: boolean }[] = [];
+let handler: ((argument?: unknown) => Promise<void>) | undefined;
+stubVscodeModule({
+  Uri,
+  workspace: {
+    getConfiguration: () => ({ get: () => undefined }),
+    get textDocuments() {
+      return documents;
+    },
+    openTextDocument: async () => {
+      throw new Error('the test opens its documents itself');
+    },
+  },
+  commands: {
+    registerCommand: (_id: string, callback: (argument?: unknown) => Promise<void>) => {
+      handler = callback;
+      return { dispose() {} };
+    },
+  },
+  window: {
+    showErrorMessage: async (text: string) => void errors.push(text),
+    showInformationMessage: async (text: string) => void infos.push(text),
+    showSaveDialog: async () => saveTo,
+  },
+});
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { registerExportReviewedDatasetCommand } = require('../../src/commands/exportReviewedDataset') as typeof import('../../src/commands/exportReviewedDataset');
+
+let folder: string;
+const log: { level: string; line: string }[] = [];
+
+/** Registers the command (no run: rows keep their human or teacher label) with `file` open as `text` in the editor. */
+function exportCommand(file: string, text: string, isDirty = false): (argument?: unknown) => Promise<void> {
+  documents.length = 0;
+  documents.push({ uri: new FakeUri(file), getText: () => text, isDirty });
+  registerExportReviewedDatasetCommand({ log: recordingLog(log) } as never, { ensureRun: async () => undefined } as never);
+  assert.ok(handler);
+  return handler;
+}
+
+beforeEach(async () => {
+  folder ??= await tempFolder('export-command');
+  errors.length = 0;
+  infos.length = 0;
+  log.length = 0;
+});
+
+after(async () => {
+  if (folder) {
+    await chmod(join(folder, 'read-only.jsonl'), 0o644).catch(() => undefined);
+    await rm(folder, { recursive: true, force: true });
+  }
+});
+
+/** A dataset whose line 2 holds a Latin-1 é (0xe9), not valid UTF-8: the editor shows it as U+FFFD. */
+const LATIN1 = Buffer.concat([
+  Buffer.from('{"id": "a", "text": "coffee", "teacher_label": "World"}\r\n{"id": "b", "text": "caf'),
+  Buffer.from([0xe9]),
+  Buffer.from('", "teacher_label": "Sports", "n": 1e400}\r\n{"id": "c", "text": "tea", "teacher_label": "World"}'),
+]);
+
+test('export: bytes of the dataset that are not valid UTF-8 are copied as they are, not as U+FFFD', async () => {
+  const file = join(folder, 'latin1.jsonl');
+  await writeFile(file, LATIN1);
+  saveTo = new FakeUri(join(folder, 'latin1.reviewed.jsonl'));
+  await exportCommand(file, LATIN1.toString('utf8'))(new Uri(file));
+  assert.deepEqual(errors, []);
+  const copy = await readFile(saveTo.fsPath);
+  const provenance = (label: string) => `, "final_label": "${label}", "label_provenance": {"source": "teacher", "run": null}}`;
+  const expected = Buffer.concat([
+    Buffer.from(`{"id": "a", "text": "coffee", "teacher_label": "World"${provenance('World')}\r\n{"id": "b", "text": "caf`),
+    Buffer.from([0xe9]),
+    Buffer.from(`", "teacher_label": "Sports", "n": 1e400${provenance('Sports')}\r\n{"id": "c", "text": "tea", "teacher_label": "World"${provenance('World')}`),
+  ]);
+  assert.equal(copy.toString('latin1'), expected.toString('latin1'));
+  assert.deepEqual(await readFile(file), LATIN1);
+  assert.equal(infos.length, 1);
+  assert.match(infos[0], /^PeerKD: wrote 3 rows to latin1\.reviewed\.jsonl/);
+  assert.doesNotMatch(infos[0], /holds no label/);
+
+  // With unsaved edits the editor's text is all there is: exported, and the message says those bytes are U+FFFD.
+  const dirty = LATIN1.toString('utf8').replace('coffee', 'coffee, edited');
+  infos.length = 0;
+  saveTo = new FakeUri(join(folder, 'latin1.dirty.jsonl'));
+  await exportCommand(file, dirty, true)(new Uri(file));
+  assert.deepEqual(errors, []);
+  assert.ok((await readFile(saveTo.fsPath, 'utf8')).includes('coffee, edited'));
+  assert.match(infos[0], /Line 2 \(and maybe others\) holds bytes that are not valid UTF-8: with unsaved edits the copy is made from the editor's text, which has U\+FFFD in their place\./);
+});
+
+test('export: a target that is the dataset under another name, inside .peerkd, a folder, read-only, or in a folder that is gone is refused, naming it', async () => {
+  const text = '{"id": "a", "text": "coffee", "teacher_label": "World"}\n';
+  const file = join(folder, 'data.jsonl');
+  await writeFile(file, text);
+  await symlink(file, join(folder, 'link-to-data.jsonl'));
+  await mkdir(join(folder, '.peerkd', 'runs'), { recursive: true });
+  await mkdir(join(folder, 'a folder'));
+  await writeFile(join(folder, 'read-only.jsonl'), 'mine\n');
+  await chmod(join(folder, 'read-only.jsonl'), 0o444);
+  await writeFile(join(folder, '.peerkd', 'runs', 'latest'), '20260101-000000-data-abcdef\n');
+  await symlink(join(folder, '.peerkd', 'runs', 'latest'), join(folder, 'link-into-peerkd.jsonl'));
+  const cases: [string, RegExp][] = [
+    [join(folder, 'link-to-data.jsonl'), /is the input file .*data\.jsonl: refusing to write over the input/],
+    [`${folder}/no-such-folder/../data.jsonl`, /is the input file .*data\.jsonl: refusing to write over the input/],
+    [join(folder, '.peerkd', 'runs', 'copy.jsonl'), /inside PeerKD's own \.peerkd folder/],
+    [join(folder, 'link-into-peerkd.jsonl'), /link-into-peerkd\.jsonl: inside PeerKD's own \.peerkd folder/],
+    [join(folder, 'a folder'), /a folder.*: not a regular file, so it is not replaced/],
+    [join(folder, 'read-only.jsonl'), /read-only\.jsonl: the file is read-only, so PeerKD does not write to it/],
+    [join(folder, 'gone', 'copy.jsonl'), /copy\.jsonl: the folder .*gone does not exist/],
+  ];
+  const before = await readdir(folder);
+  for (const [target, message] of cases) {
+    errors.length = 0;
+    saveTo = new FakeUri(target);
+    await exportCommand(file, text)(new Uri(file));
+    assert.equal(errors.length, 1, target);
+    assert.match(errors[0], message, target);
+    assert.match(errors[0], /^PeerKD: (no export|the reviewed copy was not written): /, target);
+  }
+  assert.deepEqual(infos, []);
+  assert.equal(await readFile(file, 'utf8'), text);
+  assert.equal(await readFile(join(folder, 'read-only.jsonl'), 'utf8'), 'mine\n');
+  assert.deepEqual(await readdir(folder), before);
+  assert.deepEqual(await readdir(join(folder, '.peerkd', 'runs')), ['latest']);
+  assert.equal(await readFile(join(folder, '.peerkd', 'runs', 'latest'), 'utf8'), '20260101-000000-data-abcdef\n');
+});
+
+test("export: the message names the rows whose human field holds no label (a class id written as a number)", async () => {
+  const text = '{"id": "a", "text": "coffee", "teacher_label": "World", "human_label": 2}\n{"id": "b", "text": "tea", "teacher_label": "World", "human_label": 1}\n';
+  const file = join(folder, 'numeric-human.jsonl');
+  await writeFile(file, text);
+  saveTo = new FakeUri(join(folder, 'numeric-human.reviewed.jsonl'));
+  await exportCommand(file, text)(new Uri(file));
+  assert.deepEqual(errors, []);
+  assert.match(infos[0], /\(0 human, 2 teacher, 2 whose 'human_label' holds no label \(a number, an object or empty text; line 1 first\) exported without it: write the label as text there\)/);
+});
