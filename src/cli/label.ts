@@ -39,7 +39,9 @@ Options:
   --model M              model (Azure: deployment) name
   --api-key-env VAR      environment variable holding the API key (default OPENAI_API_KEY; unset = no key)
   --concurrency N        requests in flight at once (default ${DEFAULT_TEACHER_SETTINGS.maxConcurrency})
-  --out FILE             write the labelled dataset to FILE instead of in place
+  --out FILE             write the labelled dataset to FILE instead of in place (an existing non-empty FILE is
+                         refused: label it in place instead, or add --force to replace it)
+  --force                with --out, replace an existing FILE
   --relabel              also label rows that already carry a teacher or human label
   --labels A,B,C         the label set (default: the labels present in the file)
   --few-shot N           few-shot examples drawn from human-labelled rows (default ${DEFAULT_TEACHER_SETTINGS.fewShotExamples})
@@ -97,6 +99,7 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
         concurrency: { type: 'string' },
         out: { type: 'string' },
         relabel: { type: 'boolean', default: false },
+        force: { type: 'boolean', default: false },
         labels: { type: 'string' },
         'few-shot': { type: 'string' },
         'prompt-template': { type: 'string' },
@@ -166,6 +169,8 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
       await assertNotSameFile(dataPath, outPath, { input: positionals[0], output: values.out });
       // Nor into PeerKD's own folder: the teacher cache and the runs live there.
       await assertOutsidePeerkdFolder(values.out);
+      // Nor over a file of the user's (a curated copy, another dataset) unless asked: the copy is the input's bytes.
+      if (!values.force) await assertNoUserFileAt(outPath, values.out);
     }
     await assertReplaceable(values.out ?? positionals[0]);
     const dataset = await readDatasetFile(dataPath, fields);
@@ -328,3 +333,22 @@ export const labelCommand: CliCommand = {
     }
   },
 };
+
+/**
+ * --out must not replace an existing file of the user's without --force: a labelled copy the user has edited since,
+ * or another dataset named by a typo, would be lost. A missing or empty file is written.
+ */
+async function assertNoUserFileAt(outPath: string, shown: string): Promise<void> {
+  let size: number;
+  try {
+    size = (await fsp.stat(outPath)).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new Error(`${shown}: ${(error as Error).message}`);
+  }
+  if (size === 0) return;
+  throw new Error(
+    `${shown} exists, so it is not replaced: to label the rows it still lacks, run peerkd label on ${shown} itself (it labels in place); to replace it with a labelled copy of the input, add --force`,
+  );
+}
+

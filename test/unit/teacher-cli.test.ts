@@ -116,6 +116,27 @@ describe('peerkd label', () => {
     });
   });
 
+  it('--out never replaces an existing file of the user\'s unless --force, and asks the endpoint nothing first', async () => {
+    const { dir, file } = copyFixture();
+    const out = path.join(dir, 'curated.jsonl');
+    fs.writeFileSync(out, '{"id": "mine", "text": "edited by hand", "teacher_label": "Sports"}\n');
+    await withFakeOpenAi(() => labelReply('World'), async (server) => {
+      await assert.rejects(
+        runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--out', out], io()),
+        (error: Error) => error.message.startsWith(`${out} exists, so it is not replaced`) && error.message.includes('--force'),
+      );
+      assert.equal(fs.readFileSync(out, 'utf8'), '{"id": "mine", "text": "edited by hand", "teacher_label": "Sports"}\n', 'the file is as it was');
+      assert.equal(server.chatRequests().length, 0, 'refused before any request is paid for');
+      // An empty file is no one's work: written. --force replaces a file on purpose.
+      const empty = path.join(dir, 'empty.jsonl');
+      fs.writeFileSync(empty, '');
+      assert.equal(await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--out', empty], io()), 0);
+      assert.equal(fs.readFileSync(empty, 'utf8').split('\n').filter(Boolean).length, fixtureLines.length);
+      assert.equal(await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--out', out, '--force'], io()), 0);
+      assert.equal(fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).length, fixtureLines.length);
+    });
+  });
+
   it("--out never writes into PeerKD's own .peerkd folder (its teacher cache and runs), and asks the endpoint nothing", async () => {
     const { dir, file } = copyFixture();
     const before = fs.readFileSync(file);
