@@ -8,8 +8,10 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import {
   candidatesFor,
+  compileFields,
   FIELD_GUESS_SAMPLE_ROWS,
   fileError,
+  getFieldAt,
   inferLabelSet,
   labelListProblem,
   missingLabelFieldsMessage,
@@ -216,6 +218,7 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     }
   }
 
+  if (notStringLabels.length > 0) checkNonStringLabels(labels, labelsSource, withText, new Set(notStringLabels.map((problem) => problem.line)), source);
   checkLookAlikeLabels(labels, withText, file, warnings);
 
   // Human labels but no teacher field, while another field looks like the teacher's labels (`llm_label`): the run
@@ -334,6 +337,64 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     teacherOutsideLabelSet,
   };
   return { rows, labels, labelsSource, counts, invalidLines, warnings, datasetSha256 };
+}
+
+/**
+ * Labels are JSON strings; a number or boolean is no label (the parser warns and leaves it out). Where it is the very
+ * label another row (or the configured set) writes as a string — `1` beside `"1"`, a teacher's `1` beside a human's
+ * `"1"` — leaving it out would silently drop part of one class (every teacher label, when only the human labels are
+ * strings): refused, naming both lines, since only the user can say that they are one label. A teacher field with no
+ * string label at all is refused too: the run would train on the human labels alone and flag nothing.
+ */
+function checkNonStringLabels(
+  labels: readonly string[],
+  labelsSource: PreparedInput['labelsSource'],
+  rows: readonly DatasetRow[],
+  notStringLines: ReadonlySet<number>,
+  source: InputSource,
+): void {
+  const file = source.file;
+  const compiled = compileFields(source.fields);
+  const set = new Set(labels);
+  const sides = [
+    { what: 'teacher', name: source.fields.teacher, path: compiled.teacher, label: (row: DatasetRow) => row.teacher },
+    { what: 'human', name: source.fields.human, path: compiled.human, label: (row: DatasetRow) => row.human },
+  ] as const;
+  const teacherNotString: { line: number; value: unknown }[] = [];
+  for (const row of rows) {
+    if (!notStringLines.has(row.line)) continue;
+    for (const side of sides) {
+      const value = getFieldAt(row.value, side.path);
+      if (value === undefined || value === null || typeof value === 'string') continue;
+      if (side.what === 'teacher') teacherNotString.push({ line: row.line, value });
+      if (typeof value !== 'number' && typeof value !== 'boolean') continue;
+      const asString = String(value);
+      if (!set.has(asString)) continue;
+      const kind = typeof value === 'number' ? 'a number' : 'a boolean';
+      let where: string;
+      if (labelsSource === 'configured') {
+        where = `the configured label set (setting peerkd.labels or --labels) has the label '${printable(asString)}' as a string`;
+      } else {
+        const other = rows.find((candidate) => candidate.teacher === asString || candidate.human === asString)!;
+        const field = other.teacher === asString ? source.fields.teacher : source.fields.human;
+        where = `line ${other.line} writes the label '${printable(asString)}' as a string (field ${field})`;
+      }
+      throw new InputError(
+        `${file}:${row.line}: ${side.what} label ${asString} (field ${side.name}) is ${kind}, while ${where}: labels are JSON strings, so ${asString} would be left out as no label while '${printable(asString)}' is trained on — write every label as a JSON string (${JSON.stringify(asString)})`,
+        file,
+        row.line,
+      );
+    }
+  }
+  if (teacherNotString.length > 0 && !rows.some((row) => row.teacher !== null)) {
+    const first = teacherNotString[0];
+    const example = typeof first.value === 'number' || typeof first.value === 'boolean' ? String(first.value) : '1';
+    throw new InputError(
+      `${file}:${first.line}: no teacher label (field ${source.fields.teacher}) is a string: ${teacherNotString.length} are numbers, objects, arrays or booleans (lines ${listLines(teacherNotString.map((found) => found.line))}), so the run would flag nothing (it would train on the human labels alone) — write each label as a JSON string, e.g. "${example}" for ${example}, or set peerkd.fields.teacher to the field that holds the teacher's labels`,
+      file,
+      first.line,
+    );
+  }
 }
 
 /** The value a parser message quotes first ("Teacher label 0 (field …)" → "0"), for the example in an error. */
