@@ -69,6 +69,11 @@ function listLines(lines: readonly number[]): string {
   return lines.length > LINES_IN_MESSAGE ? `${shown}, … (${lines.length} in all)` : shown;
 }
 
+/** `line 4` or `lines 2, 3, …`. */
+function linesPhrase(lines: readonly number[]): string {
+  return `line${lines.length > 1 ? 's' : ''} ${listLines(lines)}`;
+}
+
 function hasText(row: DatasetRow): row is DatasetRow & { text: string } {
   return row.text !== null && row.text.trim().length > 0;
 }
@@ -220,6 +225,20 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
 
   if (notStringLabels.length > 0) checkNonStringLabels(labels, labelsSource, withText, new Set(notStringLabels.map((problem) => problem.line)), source);
   checkLookAlikeLabels(labels, withText, file, warnings);
+  if (labelsSource === 'configured') {
+    const used = new Set<string>();
+    for (const row of withText) {
+      if (row.teacher !== null) used.add(row.teacher);
+      if (row.human !== null) used.add(row.human);
+    }
+    const unused = labels.filter((label) => !used.has(label));
+    if (unused.length > 0) {
+      const shown = unused.slice(0, LINES_IN_MESSAGE).map((label) => `'${printable(label)}'`);
+      warnings.push(
+        `${unused.length} label(s) of the configured label set (setting peerkd.labels or --labels) are on no row: ${shown.join(', ')}${unused.length > LINES_IN_MESSAGE ? ', …' : ''}; the students never see them, so no row is ever suggested one`,
+      );
+    }
+  }
 
   // Human labels but no teacher field, while another field looks like the teacher's labels (`llm_label`): the run
   // would train on the human labels alone and flag nothing. The parser's one warning for the file says which setting.
@@ -313,6 +332,12 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     );
   }
 
+  if (skippedNoText > 0) {
+    const noTextLines = parsed.rows.filter((row) => !hasText(row)).map((row) => row.line);
+    warnings.push(`${skippedNoText} row(s) have no text (field ${source.fields.text}: empty, blank, absent or not a string) and were left out (${linesPhrase(noTextLines)})`);
+  }
+  warnings.push(...blankLabelWarnings(withText, source.fields));
+
   const duplicates = parsed.problems.filter((problem) => problem.code === 'duplicate-id');
   if (duplicates.length > 0) {
     warnings.push(
@@ -397,10 +422,35 @@ function checkNonStringLabels(
   }
 }
 
+/**
+ * A label field holding an empty or blank string ("", "  ", an LLM's "\n") is no label, as the parser reads it; said
+ * once per field with the lines, so a teacher that answered nothing on some rows is not taken for an unlabelled file.
+ */
+function blankLabelWarnings(rows: readonly DatasetRow[], fields: FieldMapping): string[] {
+  const compiled = compileFields(fields);
+  const sides = [
+    { what: 'teacher', name: fields.teacher, path: compiled.teacher, label: (row: DatasetRow) => row.teacher, lines: [] as number[] },
+    { what: 'human', name: fields.human, path: compiled.human, label: (row: DatasetRow) => row.human, lines: [] as number[] },
+  ];
+  for (const row of rows) {
+    for (const side of sides) {
+      if (side.label(row) !== null) continue;
+      const value = getFieldAt(row.value, side.path);
+      if (typeof value === 'string') side.lines.push(row.line);
+    }
+  }
+  return sides
+    .filter((side) => side.lines.length > 0)
+    .map((side) => `${side.lines.length} ${side.what} label(s) (field ${side.name}) are empty or blank strings and were treated as no label (${linesPhrase(side.lines)})`);
+}
+
 /** The value a parser message quotes first ("Teacher label 0 (field …)" → "0"), for the example in an error. */
 function describeFirstValue(message: string): string {
   return /^\S+ label (.+?) \(field /.exec(message)?.[1] ?? '1';
 }
+
+/** A label that reads as a decimal number (digits, an optional sign and fraction). */
+const DECIMAL = /^[+-]?\d+(\.\d+)?$/;
 
 /** What a reader sees of a label: its NFC form, trimmed, runs of white space as one space. */
 function lookAlikeKey(label: string): string {
@@ -424,6 +474,7 @@ function checkLookAlikeLabels(labels: readonly string[], rows: readonly DatasetR
   };
   const byNormalForm = new Map<string, string>();
   const byCase = new Map<string, string>();
+  const byNumber = new Map<number, string>();
   for (const label of labels) {
     const normal = lookAlikeKey(label);
     const seen = byNormalForm.get(normal);
@@ -437,6 +488,17 @@ function checkLookAlikeLabels(labels: readonly string[], rows: readonly DatasetR
       throw new InputError(`${file}${line === undefined ? '' : `:${line}`}: ${how} or they are trained as two labels`, file, line);
     }
     byNormalForm.set(normal, label);
+    // '01' and '1', '2' and '2.0': one class id written two ways (a spreadsheet dropped a zero), or two labels.
+    if (DECIMAL.test(label)) {
+      const value = Number(label);
+      const sameNumber = byNumber.get(value);
+      if (sameNumber !== undefined) {
+        const [a, b] = [sameNumber, label].sort((x, y) => (firstLine(x) ?? 0) - (firstLine(y) ?? 0));
+        warnings.push(`labels '${a}'${where(a)} and '${b}'${where(b)} are the same number written differently; they are trained as two labels — write them the same way if they are one`);
+      } else {
+        byNumber.set(value, label);
+      }
+    }
     const folded = normal.toLocaleLowerCase('en-US');
     const sameCase = byCase.get(folded);
     if (sameCase !== undefined) {

@@ -80,3 +80,67 @@ test('non-string labels that are no label of the set still only warn (a stray ob
   assert.deepEqual(input.labels, ['X', 'Y']);
   assert.ok(input.warnings.some((warning) => /^1 label\(s\) are not strings/.test(warning)), JSON.stringify(input.warnings));
 });
+
+test('rows left out for want of text are named by line in a warning, not only counted', () => {
+  const text = lines(
+    { id: 'a', text: 'one', teacher_label: 'X' },
+    { id: 'b', text: '', teacher_label: 'Y' },
+    { id: 'c', text: ' \t ', teacher_label: 'X' },
+    { id: 'd', teacher_label: 'Y' },
+    { id: 'e', text: 42, teacher_label: 'Y' },
+    { id: 'f', text: '😀🎉', teacher_label: 'Y' },
+    { id: 'g', text: '中国经济', teacher_label: 'X' },
+    { id: 'h', text: 'https://example.com/a?b=1', teacher_label: 'Y' },
+  );
+  const input = prepareTrainingInput(text, source());
+  assert.deepEqual(input.rows.map((row) => row.id), ['a', 'f', 'g', 'h']);
+  assert.equal(input.counts.skippedNoText, 4);
+  assert.ok(
+    input.warnings.includes('4 row(s) have no text (field text: empty, blank, absent or not a string) and were left out (lines 2, 3, 4, 5)'),
+    JSON.stringify(input.warnings),
+  );
+});
+
+test('empty and blank labels are treated as no label with one warning per field naming the lines', () => {
+  const text = lines(
+    { id: 'a', text: 'one', teacher_label: 'X' },
+    { id: 'b', text: 'two', teacher_label: '' },
+    { id: 'c', text: 'three', teacher_label: ' \n', human_label: 'X' },
+    { id: 'd', text: 'four', teacher_label: 'Y', human_label: '  ' },
+    { id: 'e', text: 'five', teacher_label: 'Y' },
+  );
+  const input = prepareTrainingInput(text, source());
+  assert.deepEqual(input.rows.map((row) => [row.teacher, row.human]), [['X', null], [null, null], [null, 'X'], ['Y', null], ['Y', null]]);
+  assert.ok(input.warnings.includes('2 teacher label(s) (field teacher_label) are empty or blank strings and were treated as no label (lines 2, 3)'), JSON.stringify(input.warnings));
+  assert.ok(input.warnings.includes('1 human label(s) (field human_label) are empty or blank strings and were treated as no label (line 4)'), JSON.stringify(input.warnings));
+});
+
+test('labels that read as the same number ("01" and "1") are kept apart with a warning naming both lines', () => {
+  const text = lines(
+    { id: 'a', text: 'one', teacher_label: '1' },
+    { id: 'b', text: 'two', teacher_label: '2' },
+    { id: 'c', text: 'three', teacher_label: '01' },
+    { id: 'd', text: 'four', teacher_label: '2.0' },
+  );
+  const input = prepareTrainingInput(text, source());
+  assert.deepEqual(input.labels, ['01', '1', '2', '2.0']);
+  assert.deepEqual(input.rows.map((row) => row.teacher), ['1', '2', '01', '2.0']);
+  const warnings = input.warnings.filter((warning) => /the same number/.test(warning));
+  assert.deepEqual(warnings, [
+    "labels '1' (line 1) and '01' (line 3) are the same number written differently; they are trained as two labels — write them the same way if they are one",
+    "labels '2' (line 2) and '2.0' (line 4) are the same number written differently; they are trained as two labels — write them the same way if they are one",
+  ]);
+});
+
+test('labels of a configured set that no row uses are named in a warning', () => {
+  const text = lines(
+    { id: 'a', text: 'one', teacher_label: 'World' },
+    { id: 'b', text: 'two', teacher_label: 'World' },
+    { id: 'c', text: 'three', teacher_label: 'Sports', human_label: 'World' },
+  );
+  const input = prepareTrainingInput(text, source({ labels: ['World', 'Sports', 'Business'] }));
+  assert.ok(
+    input.warnings.includes("1 label(s) of the configured label set (setting peerkd.labels or --labels) are on no row: 'Business'; the students never see them, so no row is ever suggested one"),
+    JSON.stringify(input.warnings),
+  );
+});
