@@ -107,12 +107,19 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
       }
     }
     const document = await datasetDocument(datasetUri);
-    const { text, counts } = exportReviewedText(document.getText(), {
-      fields: readSettings(datasetUri).fields,
-      predictionsByKey: run?.byKey ?? null,
-      runId: run?.runId ?? null,
-      advice,
-    });
+    let exported: ReturnType<typeof exportReviewedText>;
+    try {
+      exported = exportReviewedText(document.getText(), {
+        fields: readSettings(datasetUri).fields,
+        predictionsByKey: run?.byKey ?? null,
+        runId: run?.runId ?? null,
+        advice,
+      });
+    } catch (error) {
+      void showErrorMessage(`PeerKD: no export: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    const { text, counts } = exported;
     if (target.scheme === 'file') {
       try {
         await writeFileAtomic(target.fsPath, text);
@@ -134,10 +141,14 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
       parts.push(`${counts.none} without a label`);
     }
     const invalid = counts.invalidLines > 0 ? ` ${counts.invalidLines} invalid line${counts.invalidLines === 1 ? ' was' : 's were'} copied unchanged.` : '';
-    services.log.info(`Exported ${datasetUri.fsPath} to ${target.fsPath}: ${counts.rows} rows (${parts.join(', ')}).${invalid}`);
+    const replaced =
+      counts.replacedExisting > 0
+        ? ` ${counts.replacedExisting} row${counts.replacedExisting === 1 ? '' : 's'} already had '${FINAL_LABEL_FIELD}' or '${PROVENANCE_FIELD}': replaced in the copy (the dataset keeps them).`
+        : '';
+    services.log.info(`Exported ${datasetUri.fsPath} to ${target.fsPath}: ${counts.rows} rows (${parts.join(', ')}).${invalid}${replaced}`);
     const openCopy = 'Open Copy';
     const answer = await showInformationMessage(
-      `PeerKD: wrote ${counts.rows.toLocaleString('en-US')} rows to ${path.basename(target.fsPath)} with '${FINAL_LABEL_FIELD}' and '${PROVENANCE_FIELD}' (${parts.join(', ')}).${invalid}`,
+      `PeerKD: wrote ${counts.rows.toLocaleString('en-US')} rows to ${path.basename(target.fsPath)} with '${FINAL_LABEL_FIELD}' and '${PROVENANCE_FIELD}' (${parts.join(', ')}).${invalid}${replaced}`,
       openCopy,
     );
     if (answer === openCopy) {
