@@ -337,6 +337,8 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     warnings.push(`${skippedNoText} row(s) have no text (field ${source.fields.text}: empty, blank, absent or not a string) and were left out (${linesPhrase(noTextLines)})`);
   }
   warnings.push(...blankLabelWarnings(withText, source.fields));
+  const conflicting = conflictingTextWarning(rows);
+  if (conflicting) warnings.push(conflicting);
 
   const duplicates = parsed.problems.filter((problem) => problem.code === 'duplicate-id');
   if (duplicates.length > 0) {
@@ -420,6 +422,48 @@ function checkNonStringLabels(
       first.line,
     );
   }
+}
+
+/**
+ * Rows with the very same text and different labels (the label each trains on: the human's, else the teacher's): the
+ * students get one input for them, so they learn at most one of those labels and flag the others. Said with the lines
+ * and labels of the text on most rows (a boilerplate text such as "[deleted]" that an LLM labelled at random).
+ */
+function conflictingTextWarning(rows: readonly TrainingRow[]): string | undefined {
+  const firstOfText = new Map<string, number>();
+  const groups = new Map<number, { lines: number[]; labels: Set<string> }>();
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index];
+    const label = row.human ?? row.teacher;
+    if (label === null) continue;
+    const first = firstOfText.get(row.text);
+    if (first === undefined) {
+      firstOfText.set(row.text, index);
+      continue;
+    }
+    let group = groups.get(first);
+    if (!group) {
+      const firstLabel = rows[first].human ?? rows[first].teacher;
+      group = { lines: [], labels: new Set(firstLabel === null ? [] : [firstLabel]) };
+      groups.set(first, group);
+    }
+    group.lines.push(row.line);
+    group.labels.add(label);
+  }
+  let conflicts = 0;
+  let shown: { first: number; lines: number[]; labels: Set<string> } | undefined;
+  for (const [first, group] of groups) {
+    if (group.labels.size < 2) continue;
+    conflicts++;
+    if (!shown || group.lines.length > shown.lines.length) shown = { first, ...group };
+  }
+  if (!shown) return undefined;
+  const labels = [...shown.labels];
+  const labelList = labels.slice(0, LINES_IN_MESSAGE).map((label) => `'${printable(label)}'`).join(', ') + (labels.length > LINES_IN_MESSAGE ? ', …' : '');
+  return (
+    `${conflicts} text(s) are on several rows with different labels: ${conflicts > 1 ? 'e.g. ' : ''}line ${rows[shown.first].line}'s text is also on ${linesPhrase(shown.lines)} (labels ${labelList}); ` +
+    'the students see one input there and cannot tell those rows apart — give each row the label its text has'
+  );
 }
 
 /**

@@ -144,3 +144,22 @@ test('labels of a configured set that no row uses are named in a warning', () =>
     JSON.stringify(input.warnings),
   );
 });
+
+test('the same text on several rows with different labels is named in a warning with the lines and the labels', () => {
+  const text = lines(
+    { id: 'a', text: 'Same text', teacher_label: 'World' },
+    { id: 'b', text: 'other', teacher_label: 'Sports' },
+    { id: 'c', text: 'Same text', teacher_label: 'Sports' },
+    { id: 'd', text: 'Same text', teacher_label: 'World', human_label: 'Business' },
+    { id: 'e', text: 'twice, agreeing', teacher_label: 'World' },
+    { id: 'f', text: 'twice, agreeing', teacher_label: 'World' },
+  );
+  const input = prepareTrainingInput(text, source());
+  assert.equal(input.rows.length, 6, 'every row is kept');
+  assert.ok(
+    input.warnings.includes(
+      "1 text(s) are on several rows with different labels: line 1's text is also on lines 3, 4 (labels 'World', 'Sports', 'Business'); the students see one input there and cannot tell those rows apart — give each row the label its text has",
+    ),
+    JSON.stringify(input.warnings),
+  );
+});
