@@ -321,6 +321,31 @@ function withLabelOrder(model: TrainedModel, labels: readonly string[]): Trained
   return { ...model, labels: [...labels], weights: { ...weights, kernel, bias } };
 }
 
+/**
+ * Refuses students whose probabilities are not finite (their training diverged): the calibration would read NaN as
+ * evidence and the run end in a malformed result. Seen where one text fills a large share of the rows with different
+ * labels: every mini-batch then holds many copies of it, whose summed steps on the same embedding rows overshoot
+ * (100 synthetic rows, half of them "[deleted]" under four labels). The error names that text's line and share.
+ */
+function assertFiniteProbabilities(probs: Float32Array, rows: readonly TrainingRow[], which: 'peer' | 'vanilla'): void {
+  if (probs.every(Number.isFinite)) return;
+  const byText = new Map<string, { line: number; rows: number; labels: Set<string> }>();
+  let most: { line: number; rows: number; labels: Set<string> } | undefined;
+  for (const row of rows) {
+    const label = row.human ?? row.teacher;
+    if (label === null) continue;
+    let seen = byText.get(row.text);
+    if (!seen) byText.set(row.text, (seen = { line: row.line, rows: 0, labels: new Set() }));
+    seen.rows++;
+    seen.labels.add(label);
+    if (seen.labels.size > 1 && (!most || seen.rows > most.rows)) most = seen;
+  }
+  const cause = most
+    ? `: line ${most.line}'s text is on ${most.rows.toLocaleString('en-US')} of ${rows.length.toLocaleString('en-US')} rows with ${most.labels.size} different labels, more copies of one input than the students' training steps can take — give those rows one label, or keep one of them`
+    : '';
+  throw new Error(`the ${which} students' training diverged (their probabilities are not numbers), so no label can be judged${cause}`);
+}
+
 async function runCanonical(input: DistillInput, options: DistillOptions, hooks: DistillHooks, tuningOverride: Partial<EngineTuning>): Promise<DistillOutput> {
   const started = performance.now();
   const tuning: EngineTuning = { ...DEFAULT_TUNING, ...tuningOverride, student: { ...DEFAULT_TUNING.student, ...tuningOverride.student } };
@@ -672,6 +697,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       cursor = 0;
       checkpoint();
       const stagePeers = trainedStage ? outOfFold(trainedStage.trained, trainedStage.heldOuts) : firstStagePeers!;
+      assertFiniteProbabilities(stagePeers, rows, 'peer');
       const { trained: lastTrained, heldOuts: lastHeldOuts } = trainedStage ?? firstStageTrained!;
       lastStage = { trained: lastTrained.map((peer) => peer.weights), heldOuts: lastHeldOuts }; // their probabilities are in stagePeers
       for (let k = 0; k < peerSum.length; k++) peerSum[k] += stagePeers[k];
@@ -711,6 +737,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     const finalTraining = sameAsVanilla ? undefined : train(labelled, targets, 'final', {}, vanillaSeed, undefined, undefined, (row) => finalWeights[row]);
     finalTraining?.catch(() => undefined); // awaited below, after the vanilla student
     await awaitVanilla();
+    assertFiniteProbabilities(vanillaProbs, rows, 'vanilla');
     const finalModel = finalTraining ? (await finalTraining).weights : vanillaModel!;
     if (sameAsVanilla) log('final student: the advice adopted no label, so it is the vanilla student');
     endPhase('final');
