@@ -24,6 +24,7 @@ import {
 import type { DatasetRow, FieldMapping, ParsedDataset } from '../dataset/types';
 import { sha256 } from './artifacts';
 import { MIN_JUDGED_LABEL_ROWS, unjudgedLabels } from './calibration';
+import { hasWord } from './featurize';
 import type { InputCounts } from './protocol';
 import type { TrainingRow } from './types';
 
@@ -337,6 +338,12 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     warnings.push(`${skippedNoText} row(s) have no text (field ${source.fields.text}: empty, blank, absent or not a string) and were left out (${linesPhrase(noTextLines)})`);
   }
   warnings.push(...blankLabelWarnings(withText, source.fields));
+  const wordless = rows.filter((row) => !hasWord(row.text)).map((row) => row.line);
+  if (wordless.length > 0) {
+    warnings.push(
+      `${wordless.length} row(s) have no word in their text (field ${source.fields.text}) that the students read — letters, digits, CJK characters or emoji (${linesPhrase(wordless)}): the students learn nothing from them, and judge their labels by how common each label is`,
+    );
+  }
   const conflicting = conflictingTextWarning(rows);
   if (conflicting) warnings.push(conflicting);
 

@@ -163,3 +163,19 @@ test('the same text on several rows with different labels is named in a warning 
     JSON.stringify(input.warnings),
   );
 });
+
+test('rows whose text has no word the students can read (punctuation only) are named in a warning; emoji and CJK rows are not', () => {
+  const text = lines(
+    { id: 'a', text: 'one', teacher_label: 'X' },
+    { id: 'b', text: '!!! ...', teacher_label: 'Y' },
+    { id: 'c', text: '😀🎉', teacher_label: 'X' },
+    { id: 'd', text: '中国', teacher_label: 'Y' },
+    { id: 'e', text: '-- ** --', teacher_label: 'Y' },
+  );
+  const input = prepareTrainingInput(text, source());
+  assert.equal(input.rows.length, 5, 'the rows are kept');
+  const found = input.warnings.filter((warning) => /no word/.test(warning));
+  assert.deepEqual(found, [
+    '2 row(s) have no word in their text (field text) that the students read — letters, digits, CJK characters or emoji (lines 2, 5): the students learn nothing from them, and judge their labels by how common each label is',
+  ]);
+});
