@@ -299,6 +299,18 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     else rowsOfLabel.set(label, { rows: 1, line: row.line });
   }
   const unjudged = unjudgedLabels(labels.map((label) => rowsOfLabel.get(label)?.rows ?? 0));
+  // Every label rare (200 labels on 400 rows): unjudgedLabels sets none apart (none is rare *beside the others*), yet
+  // the peers learn none of them and the run flagged 398 of 400 rows with an estimated teacher accuracy of 0.005.
+  const present = [...rowsOfLabel.values()].map((seen) => seen.rows).sort((a, b) => a - b);
+  if (present.length > 0) {
+    const middle = present.length >> 1;
+    const median = present.length % 2 ? present[middle] : (present[middle - 1] + present[middle]) / 2;
+    if (median < MIN_JUDGED_LABEL_ROWS) {
+      warnings.push(
+        `the ${present.length} labels have a median of ${median} labelled rows each, fewer than the ${MIN_JUDGED_LABEL_ROWS} the peers need to learn a label: the peers barely see any label, so this run's flags and its estimate of the teacher's accuracy say little — label more rows of each, or use fewer labels (setting peerkd.labels or --labels)`,
+      );
+    }
+  }
   // Named only where a row has it as its teacher label: a label only humans use has no teacher row to keep.
   const teacherLabels = new Set(rows.map((row) => row.teacher));
   const setApart = labels.filter((label, index) => unjudged[index] && teacherLabels.has(label));

@@ -179,3 +179,17 @@ test('rows whose text has no word the students can read (punctuation only) are n
     '2 row(s) have no word in their text (field text) that the students read — letters, digits, CJK characters or emoji (lines 2, 5): the students learn nothing from them, and judge their labels by how common each label is',
   ]);
 });
+
+test('a label set whose typical label is on few rows (200 labels on 400 rows) is named in a warning: the peers cannot learn them', () => {
+  const many = Array.from({ length: 400 }, (_, i) => ({ id: `r${i}`, text: `row ${i} word${i % 200}`, teacher_label: `L${String(i % 200).padStart(3, '0')}` }));
+  const input = prepareTrainingInput(lines(...many), source());
+  assert.equal(input.labels.length, 200);
+  assert.ok(
+    input.warnings.includes(
+      'the 200 labels have a median of 2 labelled rows each, fewer than the 30 the peers need to learn a label: the peers barely see any label, so this run\'s flags and its estimate of the teacher\'s accuracy say little — label more rows of each, or use fewer labels (setting peerkd.labels or --labels)',
+    ),
+    JSON.stringify(input.warnings),
+  );
+  const few = prepareTrainingInput(lines(...many.slice(0, 120).map((row, i) => ({ ...row, teacher_label: ['A', 'B', 'C'][i % 3] }))), source());
+  assert.ok(!few.warnings.some((warning) => /median/.test(warning)), JSON.stringify(few.warnings));
+});
