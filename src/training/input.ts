@@ -14,6 +14,7 @@ import {
   getFieldAt,
   inferLabelSet,
   labelListProblem,
+  lookAlikeKey,
   missingLabelFieldsMessage,
   parseDatasetText,
   printable,
@@ -514,11 +515,6 @@ function describeFirstValue(message: string): string {
 
 /** A label that reads as a decimal number (digits, an optional sign and fraction). */
 const DECIMAL = /^[+-]?\d+(\.\d+)?$/;
-
-/** What a reader sees of a label: its NFC form, trimmed, runs of white space as one space. */
-function lookAlikeKey(label: string): string {
-  return label.normalize('NFC').trim().replace(/\s+/g, ' ');
-}
 
 /**
  * Labels that a reader cannot tell apart. Two that are the same text in different Unicode normalisation (é as one
