@@ -31,7 +31,7 @@ export { forEachLine } from './lines';
 export { Utf8LineValidator, firstInvalidUtf8LineOfFile } from './utf8';
 export { findJsonSyntaxError, JsonScanError, MAX_JSON_DEPTH, TOO_DEEP_MESSAGE, printable } from './jsonScan';
 export { MAX_LABEL_LENGTH, labelLengthProblem, labelListProblem, lookAlikeKey, lookAlikeLabel, parseLabelList } from './labels';
-export { IncrementalDatasetValidator, lineCountOf, type LineChange } from './incremental';
+export { foldRepeatedLabelProblems, IncrementalDatasetValidator, lineCountOf, type LineChange } from './incremental';
 export {
   FIELD_GUESS_SAMPLE_ROWS,
   candidatesFor,
