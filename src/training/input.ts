@@ -534,6 +534,16 @@ function checkLookAlikeLabels(labels: readonly string[], rows: readonly DatasetR
   const byNormalForm = new Map<string, string>();
   const byCase = new Map<string, string>();
   const byNumber = new Map<number, string>();
+  // A label such as ' World' or an LLM's 'Sports\n' with no plain twin in the file is trained as written; said, since a
+  // teacher or a label list that writes it plainly names another label.
+  // eslint-disable-next-line no-control-regex
+  const odd = labels.filter((label) => label !== label.trim() || /[\u0000-\u001f\u007f-\u009f]/.test(label));
+  if (odd.length > 0) {
+    const shown = odd.slice(0, LINES_IN_MESSAGE).map((label) => `'${printable(label)}'${where(label)}`);
+    warnings.push(
+      `${odd.length} label(s) have white space around them or control characters: ${shown.join(', ')}${odd.length > LINES_IN_MESSAGE ? ', …' : ''}; they are kept as written, so a label written without them (by the teacher, in peerkd.labels) is another label`,
+    );
+  }
   for (const label of labels) {
     const normal = lookAlikeKey(label);
     const seen = byNormalForm.get(normal);

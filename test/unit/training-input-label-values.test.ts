@@ -193,3 +193,21 @@ test('a label set whose typical label is on few rows (200 labels on 400 rows) is
   const few = prepareTrainingInput(lines(...many.slice(0, 120).map((row, i) => ({ ...row, teacher_label: ['A', 'B', 'C'][i % 3] }))), source());
   assert.ok(!few.warnings.some((warning) => /median/.test(warning)), JSON.stringify(few.warnings));
 });
+
+test('labels with white space around them or control characters are kept as written, with one warning naming them', () => {
+  const text = lines(
+    { id: 'a', text: 'one', teacher_label: ' World' },
+    { id: 'b', text: 'two', teacher_label: 'Sports' },
+    { id: 'c', text: 'three', teacher_label: 'Tech\u0007' },
+    { id: 'd', text: 'four', teacher_label: ' World' },
+  );
+  const input = prepareTrainingInput(text, source());
+  assert.deepEqual(input.labels, [' World', 'Sports', 'Tech\u0007']);
+  assert.deepEqual(input.rows.map((row) => row.teacher), [' World', 'Sports', 'Tech\u0007', ' World']);
+  assert.ok(
+    input.warnings.includes(
+      "2 label(s) have white space around them or control characters: ' World' (line 1), 'Tech\\u0007' (line 3); they are kept as written, so a label written without them (by the teacher, in peerkd.labels) is another label",
+    ),
+    JSON.stringify(input.warnings),
+  );
+});
