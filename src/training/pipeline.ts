@@ -330,7 +330,6 @@ function withLabelOrder(model: TrainedModel, labels: readonly string[]): Trained
 function assertFiniteProbabilities(probs: Float32Array, rows: readonly TrainingRow[], which: 'peer' | 'vanilla'): void {
   if (probs.every(Number.isFinite)) return;
   const byText = new Map<string, { line: number; rows: number; labels: Set<string> }>();
-  let most: { line: number; rows: number; labels: Set<string> } | undefined;
   for (const row of rows) {
     const label = row.human ?? row.teacher;
     if (label === null) continue;
@@ -338,10 +337,16 @@ function assertFiniteProbabilities(probs: Float32Array, rows: readonly TrainingR
     if (!seen) byText.set(row.text, (seen = { line: row.line, rows: 0, labels: new Set() }));
     seen.rows++;
     seen.labels.add(label);
-    if (seen.labels.size > 1 && (!most || seen.rows > most.rows)) most = seen;
+  }
+  let sharing = 0;
+  let most: { line: number; rows: number; labels: Set<string> } | undefined;
+  for (const seen of byText.values()) {
+    if (seen.labels.size < 2) continue;
+    sharing += seen.rows;
+    if (!most || seen.rows > most.rows) most = seen;
   }
   const cause = most
-    ? `: line ${most.line}'s text is on ${most.rows.toLocaleString('en-US')} of ${rows.length.toLocaleString('en-US')} rows with ${most.labels.size} different labels, more copies of one input than the students' training steps can take — give those rows one label, or keep one of them`
+    ? `: ${sharing.toLocaleString('en-US')} of ${rows.length.toLocaleString('en-US')} rows share their text with rows of another label (line ${most.line}'s text is on ${most.rows.toLocaleString('en-US')} rows, with ${most.labels.size} labels), more repeated inputs with contradicting labels than the students' training steps can take — give the rows of one text one label, or keep one row of each text`
     : '';
   throw new Error(`the ${which} students' training diverged (their probabilities are not numbers), so no label can be judged${cause}`);
 }
