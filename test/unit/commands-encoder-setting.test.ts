@@ -151,7 +151,8 @@ test('a peerkd.training.encoder the editor cannot parse runs as auto, and the lo
   const again = await readLatestRun(dataset);
   assert.notEqual(again?.runId, latest.runId);
   assert.equal(again?.settings.options.encoder, 'none');
-  assert.ok(!logged.some(({ level }) => level === 'warn'), JSON.stringify(logged, null, 1));
+  // (40 rows: the run's own warning that its labels are on few rows may be there; no word of the setting.)
+  assert.ok(!logged.some(({ level, line }) => level === 'warn' && /encoder/.test(line)), JSON.stringify(logged, null, 1));
   assert.doesNotMatch(await readFile(join(again!.runDir, 'run.log'), 'utf8'), /peerkd\.training\.encoder/);
   assert.doesNotMatch(informations[0], /Note:/);
 });
