@@ -323,10 +323,9 @@ function withLabelOrder(model: TrainedModel, labels: readonly string[]): Trained
 
 /**
  * Refuses students whose probabilities are not finite (their training diverged): the calibration would read NaN as
- * evidence and the run end in a malformed result. Seen where one text fills a large share of the rows with different
- * labels: every mini-batch then holds many copies of it, whose summed steps on the same embedding rows overshoot
- * (100 synthetic rows, half of them "[deleted]" under four labels), or where many texts each repeat under several
- * labels. The error counts the rows that share their text with rows of another label and names the largest such text.
+ * evidence and the run end in a malformed result. Copies of one text under different labels diverged before the
+ * student counted a batch's copies as one example (student.ts sameFeatureGroups); this stays as the net for whatever
+ * else may. The error counts the rows that share their text with rows of another label and names the largest such text.
  */
 function assertFiniteProbabilities(probs: Float32Array, rows: readonly TrainingRow[], which: 'peer' | 'vanilla'): void {
   if (probs.every(Number.isFinite)) return;

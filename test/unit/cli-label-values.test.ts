@@ -46,14 +46,13 @@ function rows(count: number, text: (i: number) => string | undefined = () => und
   });
 }
 
-test('distill: one text on half the rows under different labels ends in a clear error naming its line, not a malformed worker message', async () => {
+test('distill: one text on half the rows under different labels trains (it diverged to a malformed worker message) and is named in a warning', async () => {
   const file = await dataset('deleted.jsonl', rows(100, (i) => (i % 2 === 0 ? '[deleted]' : undefined)));
   const io = capture();
-  assert.equal(await createDistillCommand(io).run([file, '--encoder', 'none', '--out', join(folder, 'runs')]), 1);
+  assert.equal(await createDistillCommand(io).run([file, '--encoder', 'none', '--out', join(folder, 'runs')]), 0, io.err());
   const err = io.err();
-  assert.ok(!err.includes('malformed'), err);
+  assert.ok(!err.includes('malformed') && !err.includes('diverged'), err);
   assert.match(err, /1 text\(s\) are on several rows with different labels: line 1's text is also on lines 3, 5, 7, 9, 11, … \(49 in all\) \(labels 'sport', 'tech'\)/);
-  assert.match(err, /peerkd distill: .*training diverged.*: 50 of 100 rows share their text with rows of another label \(line 1's text is on 50 rows, with 2 labels\)/);
 });
 
 test('distill: the number 1 beside the string "1" is refused naming both lines; rows without text are named by line', async () => {
