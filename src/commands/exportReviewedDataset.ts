@@ -129,9 +129,15 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
         return;
       }
     } else {
-      const exported = exportReviewedText(documentText, exportOptions);
-      data = Buffer.from(exported.text, 'utf8');
-      counts = exported.counts;
+      try {
+        const exported = exportReviewedText(documentText, exportOptions);
+        data = Buffer.from(exported.text, 'utf8');
+        counts = exported.counts;
+      } catch (error) {
+        // A field mapping the copy would write over (final_label, label_provenance), or a threshold that is no choice.
+        void showErrorMessage(`PeerKD: no export: ${error instanceof Error ? error.message : String(error)}`);
+        return;
+      }
     }
     if (target.scheme === 'file') {
       try {
@@ -162,15 +168,19 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
     if (counts.changedSinceRun > 0) {
       parts.push(`${counts.changedSinceRun} whose teacher label changed since run ${run?.runId ?? ''} exported without its probability or advice`);
     }
-    const replaced =
+    const notUtf8 =
       invalidLine !== null && document.isDirty
         ? ` Line ${invalidLine} (and maybe others) holds bytes that are not valid UTF-8: with unsaved edits the copy is made from the editor's text, which has U+FFFD in their place.`
         : '';
     const invalid = counts.invalidLines > 0 ? ` ${counts.invalidLines} invalid line${counts.invalidLines === 1 ? ' was' : 's were'} copied unchanged.` : '';
-    services.log.info(`Exported ${datasetUri.fsPath} to ${target.fsPath}: ${counts.rows} rows (${parts.join(', ')}).${invalid}`);
+    const replaced =
+      counts.replacedExisting > 0
+        ? ` ${counts.replacedExisting} row${counts.replacedExisting === 1 ? '' : 's'} already had '${FINAL_LABEL_FIELD}' or '${PROVENANCE_FIELD}': replaced in the copy (the dataset keeps them).`
+        : '';
+    services.log.info(`Exported ${datasetUri.fsPath} to ${target.fsPath}: ${counts.rows} rows (${parts.join(', ')}).${invalid}${replaced}${notUtf8}`);
     const openCopy = 'Open Copy';
     const answer = await showInformationMessage(
-      `PeerKD: wrote ${counts.rows.toLocaleString('en-US')} rows to ${path.basename(target.fsPath)} with '${FINAL_LABEL_FIELD}' and '${PROVENANCE_FIELD}' (${parts.join(', ')}).${invalid}${replaced}`,
+      `PeerKD: wrote ${counts.rows.toLocaleString('en-US')} rows to ${path.basename(target.fsPath)} with '${FINAL_LABEL_FIELD}' and '${PROVENANCE_FIELD}' (${parts.join(', ')}).${invalid}${replaced}${notUtf8}`,
       openCopy,
     );
     if (answer === openCopy) {

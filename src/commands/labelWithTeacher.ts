@@ -99,6 +99,9 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: RunHolds
   if (fieldsProblem) {
     throw new Error(fieldsProblem);
   }
+  if (settings.labelsProblem) {
+    throw new Error(settings.labelsProblem);
+  }
   const labelsProblem = settings.labels.length > 0 ? labelListProblem(settings.labels) : undefined;
   if (labelsProblem) {
     throw new Error(`setting peerkd.labels: ${labelsProblem}`);

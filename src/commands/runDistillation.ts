@@ -140,6 +140,10 @@ export class DistillationManager {
     const open = vscode.workspace.textDocuments.find((document) => document.uri.toString() === key);
     if (open && !(await offerFieldFixesBeforeRun(open, name))) return undefined;
     const settings = readSettings(datasetUri);
+    if (settings.labelsProblem) {
+      void showErrorMessage(`PeerKD: no run of ${name}: ${settings.labelsProblem}.`);
+      return undefined;
+    }
     const options: DistillOptions = {
       folds: settings.training.folds,
       stages: settings.training.stages,

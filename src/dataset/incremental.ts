@@ -48,9 +48,16 @@ export class IncrementalDatasetValidator {
   private parsedBeforeValidate = 0;
   /** Rows (lines that parsed to objects) seen by the last validate call. */
   lastRowCount = 0;
+  /** Rows with the teacher label field (any value) seen by the last validate call: see foldRepeatedLabelProblems. */
+  lastTeacherFieldRows = 0;
 
   constructor(fields: FieldMapping, options: ValidationOptions = {}) {
     this.parser = new DatasetParser(fields, options);
+  }
+
+  /** The field mapping the lines are validated with. */
+  get fields(): FieldMapping {
+    return this.parser.fields.mapping;
   }
 
   /** New field mapping or label set: every line must be parsed again. */
@@ -146,6 +153,31 @@ export class IncrementalDatasetValidator {
     this.lastParsedLineCount = this.parsedBeforeValidate + parsed;
     this.parsedBeforeValidate = 0;
     this.lastRowCount = rows;
+    this.lastTeacherFieldRows = teacherFieldRows;
     return foldMissingFieldProblems(problems, { rows, labelFieldRows, teacherFieldRows, firstRowLine }, this.parser.fields.mapping, () => sampleRows(lineAt, lineCount));
   }
+}
+
+/**
+ * What the Problems panel shows of a file's problems: a teacher-label problem that every row with the teacher field
+ * repeats — each label a number (`label-not-string`), or none in the configured set (`unknown-label`) — becomes one
+ * warning on the first such row, saying how many rows share it and what to change; 10,000 identical warnings hid
+ * every other problem. On some rows only, each stays on its row. `teacherFieldRows`: rows with the teacher field.
+ */
+export function foldRepeatedLabelProblems(problems: readonly Problem[], teacherFieldRows: number, fields: FieldMapping): Problem[] {
+  const advice = {
+    'label-not-string': 'write each label as a JSON string',
+    'unknown-label': 'check the label set (setting peerkd.labels) against the file',
+  } as const;
+  for (const code of ['label-not-string', 'unknown-label'] as const) {
+    const repeated = problems.filter((problem) => problem.code === code && problem.field === fields.teacher);
+    if (repeated.length < 2 || repeated.length !== teacherFieldRows) continue;
+    const first = repeated[0];
+    const folded: Problem = {
+      ...first,
+      message: `${first.message} — and so is every teacher label of the file (${repeated.length.toLocaleString('en-US')} rows; shown once): ${advice[code]}`,
+    };
+    return problems.filter((problem) => problem === first || problem.code !== code || problem.field !== fields.teacher).map((problem) => (problem === first ? folded : problem));
+  }
+  return [...problems];
 }

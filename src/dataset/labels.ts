@@ -34,6 +34,25 @@ export function labelListProblem(labels: readonly string[]): string | undefined 
   return undefined;
 }
 
+/** What a reader sees of a label: its NFC form, trimmed, runs of white space as one space. */
+export function lookAlikeKey(label: string): string {
+  return label.normalize('NFC').trim().replace(/\s+/g, ' ');
+}
+
+/**
+ * The label of `labels` that `label` looks like without being it: the same to a reader (`same`: another Unicode form,
+ * other white space — a run refuses a file holding both), or the same but for case (`case`: trained as two labels).
+ */
+export function lookAlikeLabel(labels: readonly string[], label: string): { label: string; how: 'same' | 'case' } | undefined {
+  if (labels.includes(label)) return undefined;
+  const key = lookAlikeKey(label);
+  const same = labels.find((candidate) => lookAlikeKey(candidate) === key);
+  if (same !== undefined) return { label: same, how: 'same' };
+  const folded = key.toLocaleLowerCase('en-US');
+  const cased = labels.find((candidate) => lookAlikeKey(candidate).toLocaleLowerCase('en-US') === folded);
+  return cased === undefined ? undefined : { label: cased, how: 'case' };
+}
+
 /** `A,B,C` (spaces around each label trimmed) → the labels; throws an Error naming `option` when unusable. */
 export function parseLabelList(spec: string, option: string): string[] {
   const labels = spec.split(',').map((label) => label.trim());

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { IncrementalDatasetValidator, lineCountOf, type Problem } from '../dataset/index';
+import { foldRepeatedLabelProblems, IncrementalDatasetValidator, lineCountOf, type Problem } from '../dataset/index';
 import type { Services } from './services';
 import { readSettings } from './settings';
 
@@ -171,7 +171,8 @@ export class DatasetDiagnostics implements vscode.Disposable {
     try {
       const started = performance.now();
       const problems = entry.validator.validate(document.lineCount, (index) => document.lineAt(index).text);
-      this.collection.set(document.uri, problems.map(toDiagnostic));
+      // A label problem that every row repeats is shown once (the validate command still counts every row's).
+      this.collection.set(document.uri, foldRepeatedLabelProblems(problems, entry.validator.lastTeacherFieldRows, entry.validator.fields).map(toDiagnostic));
       const parsed = entry.validator.lastParsedLineCount;
       if (parsed > 1000) {
         this.services.log.debug(

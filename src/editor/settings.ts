@@ -15,6 +15,11 @@ export interface PeerKdSettings {
   fields: FieldMapping;
   /** Configured label set; empty means "infer from the dataset". */
   labels: string[];
+  /**
+   * Set when `peerkd.labels` holds an entry that is no string (`[0, 1]`): why the list cannot be used as written. Such
+   * entries are left out of `labels`, so a run and the teacher refuse the setting instead of training another set.
+   */
+  labelsProblem?: string;
   training: TrainingSettings;
   diagnostics: ReviewDiagnosticsSettings;
   /** `peerkd.teacher.*`: the OpenAI-compatible teacher endpoint (the API key lives in SecretStorage, not here). */
@@ -142,6 +147,23 @@ function readTeacherSettings(config: vscode.WorkspaceConfiguration): TeacherSett
   };
 }
 
+/**
+ * `peerkd.labels` as written: its string entries, and why the list is unusable when an entry is not a string (a class
+ * id written as the number 1 in settings.json). Labels are JSON strings everywhere; dropping the entry silently trained
+ * another label set than the one written (`[0, 1]` became none at all: the set was inferred).
+ */
+export function labelsSetting(value: unknown): { labels: string[]; labelsProblem?: string } {
+  const entries: unknown[] = Array.isArray(value) ? value : [];
+  const labels = entries.filter((label): label is string => typeof label === 'string');
+  const index = entries.findIndex((label) => typeof label !== 'string');
+  if (index === -1) return { labels };
+  const entry = entries[index];
+  const scalar = typeof entry === 'number' || typeof entry === 'boolean';
+  const shown = scalar ? `the ${typeof entry} ${String(entry)}` : entry === null ? 'null' : Array.isArray(entry) ? 'an array' : 'an object';
+  const example = scalar ? ` (${JSON.stringify(String(entry))})` : '';
+  return { labels, labelsProblem: `setting peerkd.labels: entry ${index + 1} is ${shown}, not a string — write each label as a JSON string${example}` };
+}
+
 export function readSettings(scope?: vscode.ConfigurationScope): PeerKdSettings {
   const config = vscode.workspace.getConfiguration('peerkd', scope);
   return {
@@ -154,7 +176,7 @@ export function readSettings(scope?: vscode.ConfigurationScope): PeerKdSettings 
     },
     // As written: an empty entry reaches the run and the teacher, which refuse it naming the setting (labelListProblem),
     // instead of being dropped silently; the validator ignores empty entries itself.
-    labels: (config.get<string[]>('labels') ?? []).filter((label) => typeof label === 'string'),
+    ...labelsSetting(config.get<unknown>('labels')),
     training: readTrainingSettings(config),
     diagnostics: readReviewDiagnosticsSettings(config),
     teacher: readTeacherSettings(config),

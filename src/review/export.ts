@@ -10,8 +10,9 @@ import { setFieldInLine, setFieldInLineBytes } from '../dataset/edit';
 import { getFieldAt, splitFieldPath } from '../dataset/fields';
 import { assertNotSameFile, assertOutsidePeerkdFolder, assertReplaceable } from '../dataset/files';
 import { forEachLine } from '../dataset/lines';
+import { fieldSetting } from '../dataset/fieldGuess';
 import { DatasetParser } from '../dataset/parse';
-import type { FieldMapping } from '../dataset/types';
+import { FIELD_KEYS, type FieldMapping } from '../dataset/types';
 import { probabilityOf } from '../training/labelRecord';
 import type { Prediction } from '../training/types';
 import { teacherChangedSinceRun } from './model';
@@ -70,6 +71,31 @@ export interface ExportCounts {
    * empty string): such a row takes the teacher's label (or the advice), and the message names them.
    */
   humanNotLabelLines: number[];
+  /** Rows that already held final_label or label_provenance (a copy exported before, or the user's own): replaced. */
+  replacedExisting: number;
+}
+
+const FIELD_NAMES: Record<keyof FieldMapping, string> = {
+  text: 'text field',
+  teacher: 'teacher label field',
+  human: 'human label field',
+  id: 'id field',
+  teacherConfidence: 'teacher confidence field',
+};
+
+/**
+ * Throws when a mapped field is (or lies inside) one of the two fields the copy writes: the copy would write the final
+ * label over the user's human label, text or teacher label. Named with the setting that maps it.
+ */
+function assertFieldsNotWritten(fields: FieldMapping): void {
+  for (const key of FIELD_KEYS) {
+    const top = fields[key].split('.')[0];
+    if (top !== FINAL_LABEL_FIELD && top !== PROVENANCE_FIELD) continue;
+    const what = top === FINAL_LABEL_FIELD ? "every row's final label" : "every row's label provenance";
+    throw new Error(
+      `the ${FIELD_NAMES[key]} (setting ${fieldSetting(key)}) is '${fields[key]}', the field the reviewed copy writes ${what} into: it would be written over — map the ${FIELD_NAMES[key].replace(/ field$/, '')}s to another field, or rename it in the file`,
+    );
+  }
 }
 
 /** The probability the run gives its advised label, when the run scored the row. */
@@ -161,8 +187,9 @@ function exportLines<T extends string | Uint8Array>(
   if (options.advice !== null && !(options.advice.minProbability > 0 && options.advice.minProbability <= 1)) {
     throw new Error(`the least probability of the advised label must be above 0 and at most 1, got ${String(options.advice.minProbability)}`);
   }
+  assertFieldsNotWritten(options.fields);
   const parser = new DatasetParser(options.fields);
-  const counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 0, changedSinceRun: 0, humanNotLabelLines: [] };
+  const counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 0, changedSinceRun: 0, humanNotLabelLines: [], replacedExisting: 0 };
   const humanPath = splitFieldPath(options.fields.human);
   // First the lines, then the row keys (a key needs how many rows share the id), then the exported lines.
   // LF, CRLF and a lone CR each end a line (as in the editor); each line keeps its own terminator.
@@ -185,6 +212,9 @@ function exportLines<T extends string | Uint8Array>(
       exported = setField(setField(line, FINAL_LABEL_FIELD, label), PROVENANCE_FIELD, provenance);
       counts.rows += 1;
       counts[provenance.source] += 1;
+      if (Object.hasOwn(result.row.value, FINAL_LABEL_FIELD) || Object.hasOwn(result.row.value, PROVENANCE_FIELD)) {
+        counts.replacedExisting += 1;
+      }
       if (belowThreshold) {
         counts.adviceBelowThreshold += 1;
       }

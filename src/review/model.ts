@@ -3,6 +3,7 @@
  * writes. Plain TypeScript (no `vscode`), shared by the review panel host, the diagnostics and the unit tests, so the
  * webview stays a thin view that renders what this module computes.
  */
+import { lookAlikeLabel } from '../dataset/labels';
 import type { Prediction } from '../training/types';
 import { probabilityOf } from '../training/labelRecord';
 import { assignRowKeys } from './rowKeys';
@@ -321,7 +322,14 @@ export function labelChoices(labelSet: readonly string[], row: Pick<ReviewRow, '
   });
   const label = typed.trim();
   if (label !== '' && !labelSet.includes(label)) {
-    choices.push({ label, description: 'new label, not in the label set (asks first)', isNew: true });
+    const like = lookAlikeLabel(labelSet, label);
+    const description =
+      like === undefined
+        ? 'new label, not in the label set (asks first)'
+        : like.how === 'case'
+          ? `new label: differs from '${like.label}' of the label set only by case (asks first)`
+          : `not usable: '${like.label}' of the label set written another way`;
+    choices.push({ label, description, isNew: true });
   }
   return choices;
 }

@@ -9,7 +9,8 @@
  * from its change event), never also after the write that caused it; a change that touches no line (a skip, undoing a
  * skip) refreshes once itself.
  */
-import { MAX_LABEL_LENGTH } from '../dataset/labels';
+import { lookAlikeLabel, MAX_LABEL_LENGTH } from '../dataset/labels';
+import { printable } from '../dataset/jsonScan';
 import type { FieldMapping } from '../dataset/types';
 import type { Prediction } from '../training/types';
 import {
@@ -514,8 +515,18 @@ export class ReviewSession {
   }
 }
 
-/** A label typed for "New label…": why it cannot be used, or undefined. */
-export function newLabelProblem(value: string): string | undefined {
+/**
+ * A label typed for "New label…": why it cannot be used, or undefined. One that is a label of the run's set written
+ * with other Unicode characters or white space would make the next run refuse the file (two labels a reader cannot
+ * tell apart): the user is told which label of the set to pick.
+ */
+export function newLabelProblem(value: string, labelSet: readonly string[] = []): string | undefined {
   const label = value.trim();
-  return label.length === 0 ? 'A label cannot be empty' : label.length > MAX_LABEL_LENGTH ? `At most ${MAX_LABEL_LENGTH} characters` : undefined;
+  if (label.length === 0) return 'A label cannot be empty';
+  if (label.length > MAX_LABEL_LENGTH) return `At most ${MAX_LABEL_LENGTH} characters`;
+  const like = lookAlikeLabel(labelSet, label);
+  if (like?.how === 'same') {
+    return `'${printable(label)}' is the label '${printable(like.label)}' of the run's label set written with other Unicode characters or white space: pick that label (a run refuses a file that holds both)`;
+  }
+  return undefined;
 }

@@ -33,15 +33,55 @@ export interface FittedFeaturizer {
   idf: Float32Array;
 }
 
-const WORD = /[\p{L}\p{N}]+/gu;
+/**
+ * A word: a run of letters, digits and combining marks (so an NFD "café" is one word), or one emoji. Chinese and
+ * Japanese write no spaces: there every Han, Hiragana and Katakana character is a word of its own (CHARACTER_SCRIPT),
+ * else a whole sentence was one feature that no other row shares. Each word is lower-cased and, outside ASCII, put in
+ * NFC, so that the NFC and NFD spellings of one word are one feature.
+ */
+const WORD = /[\p{L}\p{N}\p{M}]+|\p{Extended_Pictographic}/gu;
+const ANY_WORD = new RegExp(WORD.source, 'u');
+const CHARACTER_SCRIPT = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]/u;
+const CHARACTER_SPLIT = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]|[^\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]+/gu;
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\u0000-\u007f]/;
+
+function wordOf(piece: string): string {
+  const lower = piece.toLowerCase();
+  return NON_ASCII.test(lower) ? lower.normalize('NFC') : lower;
+}
+
+/** `visit(offset, length)` for each word of a run WORD matched at `start` (a CJK run is cut into its characters). */
+function splitRun(run: string, start: number, visit: (start: number, end: number) => void): void {
+  if (run.charCodeAt(0) < 0x80 || !CHARACTER_SCRIPT.test(run)) {
+    visit(start, start + run.length);
+    return;
+  }
+  for (const part of run.matchAll(CHARACTER_SPLIT)) visit(start + part.index, start + part.index + part[0].length);
+}
 
 export function tokenize(text: string): string[] {
-  return text.toLowerCase().match(WORD) ?? [];
+  // The common case: ASCII, so no CJK and nothing to normalise (lower-casing keeps every offset).
+  if (!NON_ASCII.test(text)) return text.toLowerCase().match(WORD) ?? [];
+  const runs = text.match(WORD);
+  if (runs === null) return [];
+  const words: string[] = [];
+  for (const run of runs) splitRun(run, 0, (start, end) => words.push(wordOf(run.slice(start, end))));
+  return words;
+}
+
+/** Whether tokenize(text) has a word (cheap: stops at the first one). */
+export function hasWord(text: string): boolean {
+  return ANY_WORD.test(text);
 }
 
 /** The words of a text where they stand (UTF-16 offsets), each as tokenize reads it: to mark them in the text. */
 export function wordSpans(text: string): { start: number; end: number; word: string }[] {
-  return [...text.matchAll(WORD)].map((match) => ({ start: match.index, end: match.index + match[0].length, word: match[0].toLowerCase() }));
+  const spans: { start: number; end: number; word: string }[] = [];
+  for (const match of text.matchAll(WORD)) {
+    splitRun(match[0], match.index, (start, end) => spans.push({ start, end, word: wordOf(text.slice(start, end)) }));
+  }
+  return spans;
 }
 
 /** FNV-1a over the UTF-16 code units of a string. */

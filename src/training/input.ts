@@ -8,10 +8,13 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import {
   candidatesFor,
+  compileFields,
   FIELD_GUESS_SAMPLE_ROWS,
   fileError,
+  getFieldAt,
   inferLabelSet,
   labelListProblem,
+  lookAlikeKey,
   missingLabelFieldsMessage,
   parseDatasetText,
   printable,
@@ -22,6 +25,7 @@ import {
 import type { DatasetRow, FieldMapping, ParsedDataset } from '../dataset/types';
 import { sha256 } from './artifacts';
 import { MIN_JUDGED_LABEL_ROWS, unjudgedLabels } from './calibration';
+import { hasWord } from './featurize';
 import type { InputCounts } from './protocol';
 import type { TrainingRow } from './types';
 
@@ -65,6 +69,11 @@ const LINES_IN_MESSAGE = 5;
 function listLines(lines: readonly number[]): string {
   const shown = lines.slice(0, LINES_IN_MESSAGE).join(', ');
   return lines.length > LINES_IN_MESSAGE ? `${shown}, … (${lines.length} in all)` : shown;
+}
+
+/** `line 4` or `lines 2, 3, …`. */
+function linesPhrase(lines: readonly number[]): string {
+  return `line${lines.length > 1 ? 's' : ''} ${listLines(lines)}`;
 }
 
 function hasText(row: DatasetRow): row is DatasetRow & { text: string } {
@@ -226,7 +235,22 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     }
   }
 
+  if (notStringLabels.length > 0) checkNonStringLabels(labels, labelsSource, withText, new Set(notStringLabels.map((problem) => problem.line)), source);
   checkLookAlikeLabels(labels, withText, file, warnings);
+  if (labelsSource === 'configured') {
+    const used = new Set<string>();
+    for (const row of withText) {
+      if (row.teacher !== null) used.add(row.teacher);
+      if (row.human !== null) used.add(row.human);
+    }
+    const unused = labels.filter((label) => !used.has(label));
+    if (unused.length > 0) {
+      const shown = unused.slice(0, LINES_IN_MESSAGE).map((label) => `'${printable(label)}'`);
+      warnings.push(
+        `${unused.length} label(s) of the configured label set (setting peerkd.labels or --labels) are on no row: ${shown.join(', ')}${unused.length > LINES_IN_MESSAGE ? ', …' : ''}; the students never see them, so no row is ever suggested one`,
+      );
+    }
+  }
 
   // Human labels but no teacher field, while another field looks like the teacher's labels (`llm_label`): the run
   // would train on the human labels alone and flag nothing. The parser's one warning for the file says which setting.
@@ -286,6 +310,18 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     else rowsOfLabel.set(label, { rows: 1, line: row.line });
   }
   const unjudged = unjudgedLabels(labels.map((label) => rowsOfLabel.get(label)?.rows ?? 0));
+  // Every label rare (200 labels on 400 rows): unjudgedLabels sets none apart (none is rare *beside the others*), yet
+  // the peers learn none of them and the run flagged 398 of 400 rows with an estimated teacher accuracy of 0.005.
+  const present = [...rowsOfLabel.values()].map((seen) => seen.rows).sort((a, b) => a - b);
+  if (present.length > 0) {
+    const middle = present.length >> 1;
+    const median = present.length % 2 ? present[middle] : (present[middle - 1] + present[middle]) / 2;
+    if (median < MIN_JUDGED_LABEL_ROWS) {
+      warnings.push(
+        `the ${present.length} labels have a median of ${median} labelled rows each, fewer than the ${MIN_JUDGED_LABEL_ROWS} the peers need to learn a label: the peers barely see any label, so this run's flags and its estimate of the teacher's accuracy say little — label more rows of each, or use fewer labels (setting peerkd.labels or --labels)`,
+      );
+    }
+  }
   // Named only where a row has it as its teacher label: a label only humans use has no teacher row to keep.
   const teacherLabels = new Set(rows.map((row) => row.teacher));
   const setApart = labels.filter((label, index) => unjudged[index] && teacherLabels.has(label));
@@ -320,6 +356,20 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     );
   }
 
+  if (skippedNoText > 0) {
+    const noTextLines = parsed.rows.filter((row) => !hasText(row)).map((row) => row.line);
+    warnings.push(`${skippedNoText} row(s) have no text (field ${source.fields.text}: empty, blank, absent or not a string) and were left out (${linesPhrase(noTextLines)})`);
+  }
+  warnings.push(...blankLabelWarnings(withText, source.fields));
+  const wordless = rows.filter((row) => !hasWord(row.text)).map((row) => row.line);
+  if (wordless.length > 0) {
+    warnings.push(
+      `${wordless.length} row(s) have no word in their text (field ${source.fields.text}) that the students read — letters, digits, CJK characters or emoji (${linesPhrase(wordless)}): the students learn nothing from them, and judge their labels by how common each label is`,
+    );
+  }
+  const conflicting = conflictingTextWarning(rows);
+  if (conflicting) warnings.push(conflicting);
+
   const duplicates = parsed.problems.filter((problem) => problem.code === 'duplicate-id');
   if (duplicates.length > 0) {
     warnings.push(
@@ -346,15 +396,135 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
   return { rows, labels, labelsSource, counts, invalidLines, warnings, datasetSha256 };
 }
 
+/**
+ * Labels are JSON strings; a number or boolean is no label (the parser warns and leaves it out). Where it is the very
+ * label another row (or the configured set) writes as a string — `1` beside `"1"`, a teacher's `1` beside a human's
+ * `"1"` — leaving it out would silently drop part of one class (every teacher label, when only the human labels are
+ * strings): refused, naming both lines, since only the user can say that they are one label. A teacher field with no
+ * string label at all is refused too: the run would train on the human labels alone and flag nothing.
+ */
+function checkNonStringLabels(
+  labels: readonly string[],
+  labelsSource: PreparedInput['labelsSource'],
+  rows: readonly DatasetRow[],
+  notStringLines: ReadonlySet<number>,
+  source: InputSource,
+): void {
+  const file = source.file;
+  const compiled = compileFields(source.fields);
+  const set = new Set(labels);
+  const sides = [
+    { what: 'teacher', name: source.fields.teacher, path: compiled.teacher, label: (row: DatasetRow) => row.teacher },
+    { what: 'human', name: source.fields.human, path: compiled.human, label: (row: DatasetRow) => row.human },
+  ] as const;
+  const teacherNotString: { line: number; value: unknown }[] = [];
+  for (const row of rows) {
+    if (!notStringLines.has(row.line)) continue;
+    for (const side of sides) {
+      const value = getFieldAt(row.value, side.path);
+      if (value === undefined || value === null || typeof value === 'string') continue;
+      if (side.what === 'teacher') teacherNotString.push({ line: row.line, value });
+      if (typeof value !== 'number' && typeof value !== 'boolean') continue;
+      const asString = String(value);
+      if (!set.has(asString)) continue;
+      const kind = typeof value === 'number' ? 'a number' : 'a boolean';
+      let where: string;
+      if (labelsSource === 'configured') {
+        where = `the configured label set (setting peerkd.labels or --labels) has the label '${printable(asString)}' as a string`;
+      } else {
+        const other = rows.find((candidate) => candidate.teacher === asString || candidate.human === asString)!;
+        const field = other.teacher === asString ? source.fields.teacher : source.fields.human;
+        where = `line ${other.line} writes the label '${printable(asString)}' as a string (field ${field})`;
+      }
+      throw new InputError(
+        `${file}:${row.line}: ${side.what} label ${asString} (field ${side.name}) is ${kind}, while ${where}: labels are JSON strings, so ${asString} would be left out as no label while '${printable(asString)}' is trained on — write every label as a JSON string (${JSON.stringify(asString)})`,
+        file,
+        row.line,
+      );
+    }
+  }
+  if (teacherNotString.length > 0 && !rows.some((row) => row.teacher !== null)) {
+    const first = teacherNotString[0];
+    const example = typeof first.value === 'number' || typeof first.value === 'boolean' ? String(first.value) : '1';
+    throw new InputError(
+      `${file}:${first.line}: no teacher label (field ${source.fields.teacher}) is a string: ${teacherNotString.length} are numbers, objects, arrays or booleans (lines ${listLines(teacherNotString.map((found) => found.line))}), so the run would flag nothing (it would train on the human labels alone) — write each label as a JSON string, e.g. "${example}" for ${example}, or set peerkd.fields.teacher to the field that holds the teacher's labels`,
+      file,
+      first.line,
+    );
+  }
+}
+
+/**
+ * Rows with the very same text and different labels (the label each trains on: the human's, else the teacher's): the
+ * students get one input for them, so they learn at most one of those labels and flag the others. Said with the lines
+ * and labels of the text on most rows (a boilerplate text such as "[deleted]" that an LLM labelled at random).
+ */
+function conflictingTextWarning(rows: readonly TrainingRow[]): string | undefined {
+  const firstOfText = new Map<string, number>();
+  const groups = new Map<number, { lines: number[]; labels: Set<string> }>();
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index];
+    const label = row.human ?? row.teacher;
+    if (label === null) continue;
+    const first = firstOfText.get(row.text);
+    if (first === undefined) {
+      firstOfText.set(row.text, index);
+      continue;
+    }
+    let group = groups.get(first);
+    if (!group) {
+      const firstLabel = rows[first].human ?? rows[first].teacher;
+      group = { lines: [], labels: new Set(firstLabel === null ? [] : [firstLabel]) };
+      groups.set(first, group);
+    }
+    group.lines.push(row.line);
+    group.labels.add(label);
+  }
+  let conflicts = 0;
+  let shown: { first: number; lines: number[]; labels: Set<string> } | undefined;
+  for (const [first, group] of groups) {
+    if (group.labels.size < 2) continue;
+    conflicts++;
+    if (!shown || group.lines.length > shown.lines.length) shown = { first, ...group };
+  }
+  if (!shown) return undefined;
+  const labels = [...shown.labels];
+  const labelList = labels.slice(0, LINES_IN_MESSAGE).map((label) => `'${printable(label)}'`).join(', ') + (labels.length > LINES_IN_MESSAGE ? ', …' : '');
+  return (
+    `${conflicts} text(s) are on several rows with different labels: ${conflicts > 1 ? 'e.g. ' : ''}line ${rows[shown.first].line}'s text is also on ${linesPhrase(shown.lines)} (labels ${labelList}); ` +
+    'the students see one input there and cannot tell those rows apart — give each row the label its text has'
+  );
+}
+
+/**
+ * A label field holding an empty or blank string ("", "  ", an LLM's "\n") is no label, as the parser reads it; said
+ * once per field with the lines, so a teacher that answered nothing on some rows is not taken for an unlabelled file.
+ */
+function blankLabelWarnings(rows: readonly DatasetRow[], fields: FieldMapping): string[] {
+  const compiled = compileFields(fields);
+  const sides = [
+    { what: 'teacher', name: fields.teacher, path: compiled.teacher, label: (row: DatasetRow) => row.teacher, lines: [] as number[] },
+    { what: 'human', name: fields.human, path: compiled.human, label: (row: DatasetRow) => row.human, lines: [] as number[] },
+  ];
+  for (const row of rows) {
+    for (const side of sides) {
+      if (side.label(row) !== null) continue;
+      const value = getFieldAt(row.value, side.path);
+      if (typeof value === 'string') side.lines.push(row.line);
+    }
+  }
+  return sides
+    .filter((side) => side.lines.length > 0)
+    .map((side) => `${side.lines.length} ${side.what} label(s) (field ${side.name}) are empty or blank strings and were treated as no label (${linesPhrase(side.lines)})`);
+}
+
 /** The value a parser message quotes first ("Teacher label 0 (field …)" → "0"), for the example in an error. */
 function describeFirstValue(message: string): string {
   return /^\S+ label (.+?) \(field /.exec(message)?.[1] ?? '1';
 }
 
-/** What a reader sees of a label: its NFC form, trimmed, runs of white space as one space. */
-function lookAlikeKey(label: string): string {
-  return label.normalize('NFC').trim().replace(/\s+/g, ' ');
-}
+/** A label that reads as a decimal number (digits, an optional sign and fraction). */
+const DECIMAL = /^[+-]?\d+(\.\d+)?$/;
 
 /**
  * Labels that a reader cannot tell apart. Two that are the same text in different Unicode normalisation (é as one
@@ -373,6 +543,17 @@ function checkLookAlikeLabels(labels: readonly string[], rows: readonly DatasetR
   };
   const byNormalForm = new Map<string, string>();
   const byCase = new Map<string, string>();
+  const byNumber = new Map<number, string>();
+  // A label such as ' World' or an LLM's 'Sports\n' with no plain twin in the file is trained as written; said, since a
+  // teacher or a label list that writes it plainly names another label.
+  // eslint-disable-next-line no-control-regex
+  const odd = labels.filter((label) => label !== label.trim() || /[\u0000-\u001f\u007f-\u009f]/.test(label));
+  if (odd.length > 0) {
+    const shown = odd.slice(0, LINES_IN_MESSAGE).map((label) => `'${printable(label)}'${where(label)}`);
+    warnings.push(
+      `${odd.length} label(s) have white space around them or control characters: ${shown.join(', ')}${odd.length > LINES_IN_MESSAGE ? ', …' : ''}; they are kept as written, so a label written without them (by the teacher, in peerkd.labels) is another label`,
+    );
+  }
   for (const label of labels) {
     const normal = lookAlikeKey(label);
     const seen = byNormalForm.get(normal);
@@ -386,6 +567,17 @@ function checkLookAlikeLabels(labels: readonly string[], rows: readonly DatasetR
       throw new InputError(`${file}${line === undefined ? '' : `:${line}`}: ${how} or they are trained as two labels`, file, line);
     }
     byNormalForm.set(normal, label);
+    // '01' and '1', '2' and '2.0': one class id written two ways (a spreadsheet dropped a zero), or two labels.
+    if (DECIMAL.test(label)) {
+      const value = Number(label);
+      const sameNumber = byNumber.get(value);
+      if (sameNumber !== undefined) {
+        const [a, b] = [sameNumber, label].sort((x, y) => (firstLine(x) ?? 0) - (firstLine(y) ?? 0));
+        warnings.push(`labels '${a}'${where(a)} and '${b}'${where(b)} are the same number written differently; they are trained as two labels — write them the same way if they are one`);
+      } else {
+        byNumber.set(value, label);
+      }
+    }
     const folded = normal.toLocaleLowerCase('en-US');
     const sameCase = byCase.get(folded);
     if (sameCase !== undefined) {

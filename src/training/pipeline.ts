@@ -13,7 +13,7 @@ import { fitFeaturizer, fitTransform, compactBuckets, transform, DEFAULT_FEATURI
 import { selectBackend, type TensorFlow } from './backend';
 import { stratifiedFolds } from './splits';
 import { createStudentPool, shared, type StudentJob, type TrainedStudent } from './studentPool';
-import { trainStudent, predictStudent, effectiveEpochs, DEFAULT_STUDENT, type DenseRows, type StudentOptions, type StudentWeights } from './student';
+import { trainStudent, predictStudent, effectiveEpochs, DEFAULT_STUDENT, STUDENT_DIVERGED, type DenseRows, type StudentOptions, type StudentWeights } from './student';
 import { encodeTexts, fitStandardiser, resolveEncoder, standardise, type DenseStandardiser, type EncoderChoice, type EncoderEnvironment, type TextEncoder } from './encoder';
 import { EmbeddingCache } from './embeddingCache';
 import type { TrainedModel } from './model';
@@ -321,6 +321,42 @@ function withLabelOrder(model: TrainedModel, labels: readonly string[]): Trained
   return { ...model, labels: [...labels], weights: { ...weights, kernel, bias } };
 }
 
+/**
+ * What in the data may make the students diverge, for the error that says they did: the rows that share their text
+ * with rows of another label, and the largest such text ('' when no text is on rows of two labels).
+ */
+function divergenceCause(rows: readonly TrainingRow[]): string {
+  const byText = new Map<string, { line: number; rows: number; labels: Set<string> }>();
+  for (const row of rows) {
+    const label = row.human ?? row.teacher;
+    if (label === null) continue;
+    let seen = byText.get(row.text);
+    if (!seen) byText.set(row.text, (seen = { line: row.line, rows: 0, labels: new Set() }));
+    seen.rows++;
+    seen.labels.add(label);
+  }
+  let sharing = 0;
+  let most: { line: number; rows: number; labels: Set<string> } | undefined;
+  for (const seen of byText.values()) {
+    if (seen.labels.size < 2) continue;
+    sharing += seen.rows;
+    if (!most || seen.rows > most.rows) most = seen;
+  }
+  return most
+    ? `: ${sharing.toLocaleString('en-US')} of ${rows.length.toLocaleString('en-US')} rows share their text with rows of another label (line ${most.line}'s text is on ${most.rows.toLocaleString('en-US')} rows, with ${most.labels.size} labels), more repeated inputs with contradicting labels than the students' training steps can take — give the rows of one text one label, or keep one row of each text`
+    : '';
+}
+
+/**
+ * Refuses students whose probabilities are not finite (their training diverged): the calibration would read NaN as
+ * evidence and the run end in a malformed result. A student whose loss climbs is trained again at a lower rate
+ * (student.ts); this is the net for whatever gets past that.
+ */
+function assertFiniteProbabilities(probs: Float32Array, rows: readonly TrainingRow[], which: 'peer' | 'vanilla'): void {
+  if (probs.every(Number.isFinite)) return;
+  throw new Error(`the ${which} students' training diverged (their probabilities are not numbers), so no label can be judged${divergenceCause(rows)}`);
+}
+
 async function runCanonical(input: DistillInput, options: DistillOptions, hooks: DistillHooks, tuningOverride: Partial<EngineTuning>): Promise<DistillOutput> {
   const started = performance.now();
   const tuning: EngineTuning = { ...DEFAULT_TUNING, ...tuningOverride, student: { ...DEFAULT_TUNING.student, ...tuningOverride.student } };
@@ -511,6 +547,14 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
           showGroup();
         })
         .finally(() => work.studentFinished())
+        .catch((error: unknown) => {
+          // The thread's error comes wrapped ("a student thread failed: Error: …" and its stack): its first line says it.
+          const message = error instanceof Error ? error.message : String(error);
+          const at = message.indexOf(STUDENT_DIVERGED);
+          if (at < 0) throw error;
+          const what = message.slice(at + STUDENT_DIVERGED.length).split('\n')[0].trim();
+          throw new Error(`a ${phase} student's training diverged: ${what}${divergenceCause(rows)}`);
+        })
         .then((trained) => {
           const restarted = trained.weights.restarted;
           if (restarted) {
@@ -679,6 +723,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
       cursor = 0;
       checkpoint();
       const stagePeers = trainedStage ? outOfFold(trainedStage.trained, trainedStage.heldOuts) : firstStagePeers!;
+      assertFiniteProbabilities(stagePeers, rows, 'peer');
       const { trained: lastTrained, heldOuts: lastHeldOuts } = trainedStage ?? firstStageTrained!;
       lastStage = { trained: lastTrained.map((peer) => peer.weights), heldOuts: lastHeldOuts }; // their probabilities are in stagePeers
       for (let k = 0; k < peerSum.length; k++) peerSum[k] += stagePeers[k];
@@ -718,6 +763,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     const finalTraining = sameAsVanilla ? undefined : train(labelled, targets, 'final', {}, vanillaSeed, undefined, undefined, (row) => finalWeights[row]);
     finalTraining?.catch(() => undefined); // awaited below, after the vanilla student
     await awaitVanilla();
+    assertFiniteProbabilities(vanillaProbs, rows, 'vanilla');
     const finalModel = finalTraining ? (await finalTraining).weights : vanillaModel!;
     if (sameAsVanilla) log('final student: the advice adopted no label, so it is the vanilla student');
     endPhase('final');

@@ -316,6 +316,8 @@ const DIVERGED_LOSS_FACTOR = 2;
 /** Each new try after a divergence trains at this fraction of the previous rate, from the same start and seed. */
 const RESTART_RATE_FACTOR = 0.25;
 const MAX_RESTARTS = 3;
+/** How the error of a student that diverged at every rate begins (the pipeline adds what in the data may cause it). */
+export const STUDENT_DIVERGED = 'student training diverged';
 
 /** Training diverged at one learning rate (the epoch's mean loss, maybe NaN). */
 class Diverged {
@@ -343,7 +345,7 @@ export async function trainStudent(
     divergedLosses.push(weights.loss);
     if (attempt === MAX_RESTARTS) {
       throw new Error(
-        `student training diverged at every learning rate from ${options.learningRate} down to ${learningRate} (epoch mean losses ${divergedLosses.map((loss) => loss.toPrecision(3)).join(', ')})`,
+        `${STUDENT_DIVERGED} at every learning rate from ${options.learningRate} down to ${learningRate} (epoch mean losses ${divergedLosses.map((loss) => loss.toPrecision(3)).join(', ')})`,
       );
     }
     learningRate *= RESTART_RATE_FACTOR;

@@ -11,6 +11,7 @@ import { parseViewState, parseWebviewMessage, type HostMessage, type WebviewMess
 import { idOfKey } from '../review/rowKeys';
 import { restorableDataset } from '../review/restore';
 import { newLabelProblem, type ReviewSession, type SessionUpdate } from '../review/session';
+import { lookAlikeLabel } from '../dataset/labels';
 import { openAtKeptPlace, PendingPlaces } from '../review/place';
 import { latestRunId } from '../training/artifacts';
 import { chooseDatasetColumn } from '../commands/reviewColumn';
@@ -417,9 +418,11 @@ export class LabelReviewPanel {
   private async confirmNewLabel(label: string): Promise<boolean> {
     const labels = this.run?.labels ?? [];
     const use = 'Use New Label';
+    const like = lookAlikeLabel(labels, label);
+    const caseNote = like?.how === 'case' ? ` It differs from '${like.label}' only by case: a run trains them as two labels.` : '';
     const answer = await showWarningMessage(
       `'${label}' is not in the label set.`,
-      { modal: true, detail: `The run's labels are: ${labels.join(', ')}. Write '${label}' as this row's human label anyway?` },
+      { modal: true, detail: `The run's labels are: ${labels.join(', ')}.${caseNote} Write '${label}' as this row's human label anyway?` },
       use,
     );
     return answer === use;
@@ -467,7 +470,7 @@ export class LabelReviewPanel {
     if (chosen === undefined) {
       return;
     }
-    const problem = newLabelProblem(chosen.value);
+    const problem = newLabelProblem(chosen.value, labels);
     if (problem) {
       void showWarningMessage(`PeerKD: ${problem}.`);
       return;

@@ -271,6 +271,16 @@ test('an opened JSONL document gets diagnostics with code, severity, source and 
   );
 });
 
+test('a label problem on every row (every teacher label a number) is one diagnostic for the file, not one per row', () => {
+  start();
+  const uri = Uri.file('/data/numbers.jsonl');
+  const text = Array.from({ length: 20 }, (_, i) => JSON.stringify({ id: `r${i}`, text: `row ${i}`, teacher_label: i % 2 })).join('\n') + '\n';
+  open(new FakeDocument(uri, text));
+  mock.timers.tick(0);
+  assert.deepEqual(shown(uri), [[0, 42, 43, 'label-not-string', 'Warning', 'PeerKD']]);
+  assert.match(published.get(uri.toString())?.[0].message ?? '', /and so is every teacher label of the file \(20 rows; shown once\): write each label as a JSON string$/);
+});
+
 test('documents that are not JSONL, or not in a file the user edits, are left alone', () => {
   start();
   open(new FakeDocument(Uri.file('/data/a.json'), '[1]', 'json'));

@@ -1,0 +1,39 @@
+// A label typed in Label Review ("n", then a new label) that is a label of the set written another way: a run refuses
+// a file holding both spellings (NFC/NFD, white space), and trains case variants as two labels.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { labelChoices } from '../../src/review/model';
+import { newLabelProblem } from '../../src/review/session';
+import { lookAlikeLabel } from '../../src/dataset/labels';
+
+const NFC = 'Café'.normalize('NFC');
+const NFD = 'Café'.normalize('NFD');
+const SET = [NFC, 'Sci/Tech', 'World'];
+const ROW = { teacher: 'World', suggested: NFC };
+
+test('a typed label that only differs from a label of the set by Unicode form or inner white space is refused, naming the label to pick', () => {
+  assert.equal(
+    newLabelProblem(NFD, SET),
+    `'${NFD}' is the label '${NFC}' of the run's label set written with other Unicode characters or white space: pick that label (a run refuses a file that holds both)`,
+  );
+  assert.equal(newLabelProblem('Sci / Tech', ['Sci / Tech']), undefined, 'a label of the set itself is fine');
+  assert.equal(newLabelProblem('Sci  / Tech', ['Sci / Tech'])?.startsWith("'Sci  / Tech' is the label 'Sci / Tech'"), true);
+  assert.equal(newLabelProblem('Brand new', SET), undefined);
+  assert.equal(newLabelProblem('   ', SET), 'A label cannot be empty');
+});
+
+test('the picker names the label of the set that a typed label looks like', () => {
+  const typed = labelChoices(SET, ROW, 'world').at(-1)!;
+  assert.equal(typed.isNew, true);
+  assert.equal(typed.description, "new label: differs from 'World' of the label set only by case (asks first)");
+  assert.equal(labelChoices(SET, ROW, NFD).at(-1)!.description, `not usable: '${NFC}' of the label set written another way`);
+  assert.equal(labelChoices(SET, ROW, 'Other').at(-1)!.description, 'new label, not in the label set (asks first)');
+});
+
+test('lookAlikeLabel: same to a reader, or only by case; a label of the set is no look-alike of itself', () => {
+  assert.deepEqual(lookAlikeLabel(SET, NFD), { label: NFC, how: 'same' });
+  assert.deepEqual(lookAlikeLabel(SET, ' World\n'), { label: 'World', how: 'same' });
+  assert.deepEqual(lookAlikeLabel(SET, 'WORLD'), { label: 'World', how: 'case' });
+  assert.equal(lookAlikeLabel(SET, 'World'), undefined);
+  assert.equal(lookAlikeLabel(SET, 'Sports'), undefined);
+});
