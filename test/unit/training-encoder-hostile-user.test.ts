@@ -1,0 +1,70 @@
+/**
+ * The pretrained-encoder paths as a hostile or careless user meets them, through the real CLI (child processes) where
+ * the user would: a Model2Vec folder whose safetensors tensors overlap, links that loop, a tokenizer that turns every
+ * word into [UNK]; an embedding cache whose vectors were changed in place; a model whose static folder moved.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { readStaticModel } from '../../src/training/encoders/static';
+import { repoRoot, runCli } from '../fixtures/training/build';
+import { safetensorsBytes, seededValues, tensorBytes, vocabularyFrom, writeModel2Vec } from '../support/model2vec';
+
+let root: string;
+let dataset: string;
+let texts: string[];
+let vocab: string[];
+const DIMS = 8;
+before(() => {
+  root = mkdtempSync(path.join(tmpdir(), 'peerkd-encoder-hostile-user-'));
+  dataset = path.join(root, 'agnews.jsonl');
+  copyFileSync(path.join(repoRoot, 'test/fixtures/training/agnews-200.jsonl'), dataset);
+  texts = readFileSync(dataset, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { text: string }).text);
+  vocab = vocabularyFrom(texts, 800);
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+function model(name: string, extra: Partial<Parameters<typeof writeModel2Vec>[1]> = {}): string {
+  const random = seededValues(3);
+  return writeModel2Vec(path.join(root, name), { vocab, vectors: Array.from({ length: vocab.length * DIMS }, random), dims: DIMS, ...extra });
+}
+
+/** `peerkd distill --encoder static:<folder>` on the dataset; stderr and the exit code. */
+const distillStatic = (folder: string) => runCli(['distill', dataset, '--backend', 'cpu', '--stages', '1', '--encoder', `static:${folder}`], root);
+
+test('peerkd distill --encoder static: a model.safetensors whose tensors overlap (weights read out of the vectors) or leave bytes to none fails naming the file, as the safetensors library does', async () => {
+  const folder = model('overlap');
+  const modelFile = path.join(folder, 'model.safetensors');
+  const vectors = Float32Array.from({ length: vocab.length * DIMS }, seededValues(3));
+  const data = new Uint8Array(vectors.buffer);
+  const header = (tensors: Record<string, unknown>) => {
+    const json = JSON.stringify(tensors);
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+    return Buffer.concat([length, Buffer.from(json), data]);
+  };
+  // "weights" (one per token) declared over the first bytes of "embeddings": every offset is inside the file.
+  writeFileSync(
+    modelFile,
+    header({ embeddings: { dtype: 'F32', shape: [vocab.length, DIMS], data_offsets: [0, data.length] }, weights: { dtype: 'F32', shape: [vocab.length], data_offsets: [0, vocab.length * 4] } }),
+  );
+  const overlap = await distillStatic(folder);
+  assert.equal(overlap.code, 1, overlap.stderr);
+  assert.match(overlap.stderr, new RegExp(`encoder static: ${escape(modelFile)}: tensor "(weights|embeddings)" \\(bytes 0 to \\d+ of the data\\) overlaps tensor "(embeddings|weights)", which ends at byte \\d+: not a valid safetensors file`));
+  assert.doesNotMatch(overlap.stderr, /\n\s+at /, 'no stack trace');
+
+  // A hole before the vectors, and bytes after the last tensor.
+  writeFileSync(modelFile, header({ embeddings: { dtype: 'F32', shape: [vocab.length - 1, DIMS], data_offsets: [DIMS * 4, data.length] } }));
+  await assert.rejects(readStaticModel(folder), new RegExp(`^SafetensorsError: ${escape(modelFile)}: bytes 0 to ${DIMS * 4} of the data belong to no tensor \\(before tensor "embeddings"\\)`));
+  writeFileSync(modelFile, header({ embeddings: { dtype: 'F32', shape: [vocab.length - 1, DIMS], data_offsets: [0, data.length - DIMS * 4] } }));
+  await assert.rejects(readStaticModel(folder), new RegExp(`^SafetensorsError: ${escape(modelFile)}: the data has ${data.length} bytes but its tensors end at byte ${data.length - DIMS * 4}`));
+
+  // What the library writes (tensors back to back, weights after the vectors) still reads.
+  const weights = { dtype: 'F32', shape: [vocab.length], data: tensorBytes(vocab.map(() => 0.5), 'F32') };
+  writeFileSync(modelFile, safetensorsBytes({ embeddings: { dtype: 'F32', shape: [vocab.length, DIMS], data }, weights }));
+  assert.ok((await readStaticModel(folder)).weights);
+});
