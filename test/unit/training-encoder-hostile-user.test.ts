@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { readStaticModel } from '../../src/training/encoders/static';
@@ -67,4 +67,42 @@ test('peerkd distill --encoder static: a model.safetensors whose tensors overlap
   const weights = { dtype: 'F32', shape: [vocab.length], data: tensorBytes(vocab.map(() => 0.5), 'F32') };
   writeFileSync(modelFile, safetensorsBytes({ embeddings: { dtype: 'F32', shape: [vocab.length, DIMS], data }, weights }));
   assert.ok((await readStaticModel(folder)).weights);
+});
+
+test('peerkd distill --encoder static: a folder or model file that is a link loop, or a link to nothing (a folder copied out of the HuggingFace cache without its blobs), is named as such, not "not found"', { skip: process.platform === 'win32' }, async () => {
+  const loop = path.join(root, 'loop-a');
+  symlinkSync(path.join(root, 'loop-b'), loop);
+  symlinkSync(loop, path.join(root, 'loop-b'));
+  const looped = await distillStatic(loop);
+  assert.equal(looped.code, 1, looped.stderr);
+  assert.match(looped.stderr, new RegExp(`encoder static: ${escape(loop)}: symbolic link loop`));
+  assert.doesNotMatch(looped.stderr, /not found/);
+
+  // As `cp -r` copies a HuggingFace snapshot folder: its files are relative links into ../../blobs.
+  const hub = path.join(root, 'hub');
+  const blobs = path.join(hub, 'blobs');
+  const snapshot = path.join(hub, 'snapshots', 'abc123');
+  mkdirSync(snapshot, { recursive: true });
+  model('hub-source');
+  mkdirSync(blobs);
+  for (const file of ['tokenizer.json', 'model.safetensors']) {
+    renameSync(path.join(root, 'hub-source', file), path.join(blobs, file));
+    symlinkSync(path.join('..', '..', 'blobs', file), path.join(snapshot, file));
+  }
+  const copy = path.join(root, 'copied-snapshot');
+  mkdirSync(copy);
+  for (const file of ['tokenizer.json', 'model.safetensors']) symlinkSync(path.join('..', '..', 'blobs', file), path.join(copy, file));
+  const dangling = await distillStatic(copy);
+  assert.equal(dangling.code, 1, dangling.stderr);
+  assert.match(
+    dangling.stderr,
+    new RegExp(`encoder static: ${escape(path.join(copy, 'tokenizer.json'))} is a symbolic link to \\.\\./\\.\\./blobs/tokenizer\\.json, which does not exist: copy the model's files themselves`),
+  );
+  // The snapshot folder itself, links and all, reads.
+  assert.equal((await readStaticModel(snapshot)).rows, vocab.length);
+
+  // A config.json that is a link to nothing is not skipped as absent (potion models say normalize: true there).
+  const config = model('dangling-config');
+  symlinkSync(path.join(root, 'nowhere', 'config.json'), path.join(config, 'config.json'));
+  await assert.rejects(readStaticModel(config), new RegExp(`${escape(path.join(config, 'config.json'))} is a symbolic link to ${escape(path.join(root, 'nowhere', 'config.json'))}, which does not exist`));
 });

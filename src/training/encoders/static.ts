@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fileError } from '../../dataset/files';
 import type { TextEncoder } from '../encoder';
 import { parseTokenizer, type Tokenizer } from './hfTokenizer';
 import { readSafetensors, tensorAsFloat32, tensorAsIntegers, type SafetensorsDtype, type TensorInfo } from './safetensors';
@@ -89,20 +90,35 @@ async function readNamed(file: string): Promise<Buffer> {
   }
 }
 
+/**
+ * A path's stat, or undefined when nothing is there. Whatever else keeps it from being read is said with the path: a
+ * loop of symbolic links, no permission (fileError's words), or a link to nothing, as the files of a folder copied
+ * out of the HuggingFace cache (`snapshots/<rev>/` holds links to `../../blobs/`) without the files they point at are.
+ * "not found" for a name that `ls` shows sent the user looking for the wrong thing.
+ */
+async function statOrAbsent(target: string): Promise<fs.Stats | undefined> {
+  try {
+    return await fs.promises.stat(target);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw fileError(target, error);
+  }
+  const link = await fs.promises.readlink(target).catch(() => undefined);
+  if (link === undefined) return undefined;
+  throw new Error(
+    `${target} is a symbolic link to ${link}, which does not exist: copy the model's files themselves into the folder (cp -L, or download them again)`,
+  );
+}
+
 /** Reads and checks a Model2Vec folder; every error names the folder or the file and what is wrong. */
 export async function readStaticModel(folder: string): Promise<StaticModel> {
-  let stat: fs.Stats;
-  try {
-    stat = await fs.promises.stat(folder);
-  } catch {
-    throw new Error(`folder ${folder} not found (${STATIC_MODEL_HINT})`);
-  }
+  const stat = await statOrAbsent(folder);
+  if (stat === undefined) throw new Error(`folder ${folder} not found (${STATIC_MODEL_HINT})`);
   if (!stat.isDirectory()) throw new Error(`${folder} is not a folder (give the folder that holds ${STATIC_TOKENIZER_FILE} and ${STATIC_MODEL_FILE})`);
   const tokenizerFile = path.join(folder, STATIC_TOKENIZER_FILE);
   const modelFile = path.join(folder, STATIC_MODEL_FILE);
   const configFile = path.join(folder, STATIC_CONFIG_FILE);
   for (const file of [tokenizerFile, modelFile]) {
-    if (!fs.existsSync(file)) throw new Error(`${file} not found: the folder ${folder} is not a Model2Vec model (${STATIC_MODEL_HINT})`);
+    if ((await statOrAbsent(file)) === undefined) throw new Error(`${file} not found: the folder ${folder} is not a Model2Vec model (${STATIC_MODEL_HINT})`);
   }
 
   const tokenizerBytes = await readNamed(tokenizerFile);
@@ -110,7 +126,7 @@ export async function readStaticModel(folder: string): Promise<StaticModel> {
 
   let configBytes: Buffer | undefined;
   let normalize = false;
-  if (fs.existsSync(configFile)) {
+  if ((await statOrAbsent(configFile)) !== undefined) {
     configBytes = await readNamed(configFile);
     let config: unknown;
     try {
