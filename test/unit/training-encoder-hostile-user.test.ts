@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { readStaticModel } from '../../src/training/encoders/static';
+import { readStaticModel, staticEncoder } from '../../src/training/encoders/static';
 import { repoRoot, runCli } from '../fixtures/training/build';
-import { safetensorsBytes, seededValues, tensorBytes, vocabularyFrom, writeModel2Vec } from '../support/model2vec';
+import { safetensorsBytes, seededValues, tensorBytes, vocabularyFrom, wordPieceTokenizerJson, writeModel2Vec } from '../support/model2vec';
 
 let root: string;
 let dataset: string;
@@ -105,4 +105,33 @@ test('peerkd distill --encoder static: a folder or model file that is a link loo
   const config = model('dangling-config');
   symlinkSync(path.join(root, 'nowhere', 'config.json'), path.join(config, 'config.json'));
   await assert.rejects(readStaticModel(config), new RegExp(`${escape(path.join(config, 'config.json'))} is a symbolic link to ${escape(path.join(root, 'nowhere', 'config.json'))}, which does not exist`));
+});
+
+test('peerkd distill --encoder static: a tokenizer that makes every word the unknown token fails clearly instead of a run on vectors of zeros ("did not help")', async () => {
+  // max_input_chars_per_word below 1: every word is longer, so every word is [UNK] (the Rust crate refuses -1 outright).
+  for (const max of [-1, 0]) {
+    const tokenizer = wordPieceTokenizerJson(vocab) as { model: Record<string, unknown> };
+    tokenizer.model.max_input_chars_per_word = max;
+    const folder = model(`max-chars-${max}`, { tokenizer: tokenizer as Record<string, unknown> });
+    const run = await distillStatic(folder);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, new RegExp(`encoder static: ${escape(path.join(folder, 'tokenizer.json'))}: model\\.max_input_chars_per_word must be a positive integer \\(usually 100\\), got ${max}`));
+  }
+
+  // A vocabulary of another script: no word of these texts is in it.
+  const foreign = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'новости', 'спорт', 'мир', '##и'];
+  const folder = writeModel2Vec(path.join(root, 'cyrillic'), { vocab: foreign, vectors: Array.from({ length: foreign.length * DIMS }, seededValues(5)), dims: DIMS });
+  const run = await distillStatic(folder);
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(
+    run.stderr,
+    new RegExp(`encoder static:${escape(folder)}: none of \\d+ texts has a token of the vocabulary of ${escape(path.join(folder, 'tokenizer.json'))} \\(9 tokens, WordPiece/BertNormalizer/BertPreTokenizer\\) other than the unknown token, so every vector would be zeros`),
+  );
+
+  // A few texts without a known token (emoji rows, a short prediction) still get their zeros, as model2vec gives them.
+  const encoder = staticEncoder(await readStaticModel(folder));
+  const values = await encoder.encode(['🙂', 'hello world', 'spam']);
+  assert.ok(values.every((x) => x === 0));
+  const mixed = await encoder.encode([...Array.from({ length: 20 }, () => 'hello'), 'мир новости']);
+  assert.ok(mixed.some((x) => x !== 0));
 });

@@ -31,6 +31,13 @@ export const STATIC_MAX_TOKENS = 512;
 export const STATIC_MAX_VALUES = 2 ** 28;
 /** Bytes read of tokenizer.json or config.json: 256 MiB (a multilingual tokenizer.json has about 20 MB). */
 export const STATIC_MAX_JSON_BYTES = 256 * 1024 * 1024;
+/**
+ * Texts with words of which an encode call must give at least one a token of the vocabulary: below, a batch where
+ * none has one is plausible (a few emoji rows); at this many, the tokenizer turns everything into the unknown token
+ * (another language's model, a broken tokenizer.json) and the run would go on with vectors of zeros, reported as
+ * "did not help this dataset".
+ */
+export const STATIC_MIN_TEXTS_JUDGED = 10;
 /** The largest float32. */
 const FLOAT32_MAX = 3.4028234663852886e38;
 
@@ -220,8 +227,11 @@ export function staticEncoder(model: StaticModel): TextEncoder {
     async encode(texts) {
       const out = new Float32Array(texts.length * dims);
       const sum = new Float64Array(dims);
+      let withWords = 0;
+      let withTokens = 0;
       for (let r = 0; r < texts.length; r++) {
         let text = texts[r];
+        if (/\S/.test(text)) withWords++;
         // Python slices code points; a string no longer in UTF-16 units than that has no more code points either.
         if (text.length > maxChars) text = [...text].slice(0, maxChars).join('');
         const ids = tokenizer.encode(text);
@@ -244,6 +254,7 @@ export function staticEncoder(model: StaticModel): TextEncoder {
           for (; d < dims; d++) sum[d] += w * embeddings[at + d];
         }
         if (count === 0) continue;
+        withTokens++;
         const base = r * dims;
         let norm = 0;
         for (let d = 0; d < dims; d++) {
@@ -253,6 +264,13 @@ export function staticEncoder(model: StaticModel): TextEncoder {
         }
         const scale = normalize ? 1 / (Math.sqrt(norm) + 1e-32) : 1;
         for (let d = 0; d < dims; d++) out[base + d] = sum[d] * scale;
+      }
+      if (withTokens === 0 && withWords >= STATIC_MIN_TEXTS_JUDGED) {
+        throw new Error(
+          `encoder static:${model.folder}: none of ${withWords} texts has a token of the vocabulary of ${path.join(model.folder, STATIC_TOKENIZER_FILE)} ` +
+            `(${tokenizer.vocabSize} tokens, ${tokenizer.describe}) other than the unknown token, so every vector would be zeros: ` +
+            'is it a model for another language or script, or the tokenizer.json of another model? Choose another model or encoder (--encoder, peerkd.training.encoder)',
+        );
       }
       return out;
     },
