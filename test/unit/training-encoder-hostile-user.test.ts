@@ -9,6 +9,10 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync,
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { readStaticModel, staticEncoder } from '../../src/training/encoders/static';
+import { readLatestRun } from '../../src/training/artifacts';
+import { EmbeddingCache } from '../../src/training/embeddingCache';
+import { endpointVersion } from '../../src/training/encoders/endpoint';
+import { embeddingsHandler, hashedBagOfWords, startFakeOpenAi } from '../support/fakeOpenAiServer';
 import { repoRoot, runCli } from '../fixtures/training/build';
 import { safetensorsBytes, seededValues, tensorBytes, vocabularyFrom, wordPieceTokenizerJson, writeModel2Vec } from '../support/model2vec';
 
@@ -134,4 +138,60 @@ test('peerkd distill --encoder static: a tokenizer that makes every word the unk
   assert.ok(values.every((x) => x === 0));
   const mixed = await encoder.encode([...Array.from({ length: 20 }, () => 'hello'), 'мир новости']);
   assert.ok(mixed.some((x) => x !== 0));
+});
+
+test('embedding cache: a vector changed in place (one base64 character: a flipped bit, an edit) is caught by its checksum and embedded again; lines without one are still read', async () => {
+  const server = await startFakeOpenAi(() => ({ status: 500 }));
+  try {
+    const folder = path.join(root, 'checksum');
+    mkdirSync(folder);
+    const data = path.join(folder, 'agnews.jsonl');
+    copyFileSync(dataset, data);
+    const labels = ['Business', 'Sci/Tech', 'Sports', 'World'];
+    const labelOf = new Map(readFileSync(data, 'utf8').trim().split('\n').map((line) => {
+      const row = JSON.parse(line) as { text: string; teacher_label: string; human_label?: string | null };
+      return [row.text, row.human_label ?? row.teacher_label];
+    }));
+    // Vectors that carry the label, so that the engine keeps them and predict needs them.
+    server.setEmbeddingsHandler(embeddingsHandler((text) => [...labels.map((label) => (label === labelOf.get(text) ? 3 : 0)), ...hashedBagOfWords(text, 12)]));
+    const env = { ...process.env, OPENAI_API_KEY: '' };
+    const distilled = await runCli(['distill', 'agnews.jsonl', '--backend', 'cpu', '--stages', '1', '--encoder', 'endpoint', '--encoder-base-url', server.baseUrl, '--encoder-model', 'm'], folder, env);
+    assert.equal(distilled.code, 0, distilled.stderr);
+    const latest = await readLatestRun(data);
+    assert.equal((latest!.metrics as { encoder: { used: string } }).encoder.used, 'words+embedding');
+    const predict = () => runCli(['predict', latest!.runDir, 'agnews.jsonl', '--backend', 'cpu'], folder, env);
+    const sent = () => server.embeddingsRequests().flatMap((call) => (JSON.parse(call.body) as { input: string[] }).input);
+    server.requests.length = 0;
+    const clean = await predict();
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.deepEqual(sent(), [], 'every row from the cache');
+
+    const file = EmbeddingCache.open(path.join(folder, '.peerkd', 'embedding-cache'), { name: 'endpoint', version: endpointVersion(server.baseUrl, 'm', 16), dims: 16 }).file;
+    const original = readFileSync(file, 'utf8');
+    const lines = original.split('\n');
+    // Line 11: one base64 character of the vector replaced by another; it still decodes to 16 finite float32.
+    const line = JSON.parse(lines[10]) as { k: string; v: string };
+    const at = line.v.indexOf('AAAA') >= 0 ? line.v.indexOf('AAAA') : 2;
+    const changed = { ...line, v: `${line.v.slice(0, at)}Q${line.v.slice(at + 1)}` };
+    lines[10] = JSON.stringify(changed);
+    writeFileSync(file, lines.join('\n'));
+    const damaged = readFileSync(file);
+    server.requests.length = 0;
+    const after = await predict();
+    assert.equal(after.code, 0, after.stderr);
+    assert.match(after.stderr, new RegExp(`warning: ${escape(file)}:11: the line does not match its checksum \\(changed after it was written\\); entry ignored`));
+    assert.equal(sent().length, 1, 'the row of the changed line is embedded again, not read from the cache');
+    assert.equal(after.stdout, clean.stdout, 'every prediction as with the intact cache');
+    assert.ok(readFileSync(file).subarray(0, damaged.length).equals(damaged), 'the damaged line is left as it was (only appended to)');
+
+    // A cache written before lines had a checksum: read as it is, nothing sent again.
+    writeFileSync(file, original.split('\n').map((text) => (text ? JSON.stringify({ k: (JSON.parse(text) as { k: string }).k, v: (JSON.parse(text) as { v: string }).v }) : text)).join('\n'));
+    server.requests.length = 0;
+    const old = await predict();
+    assert.equal(old.code, 0, old.stderr);
+    assert.deepEqual(sent(), []);
+    assert.equal(old.stdout, clean.stdout);
+  } finally {
+    await server.close();
+  }
 });
