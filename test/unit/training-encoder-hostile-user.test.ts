@@ -195,3 +195,28 @@ test('embedding cache: a vector changed in place (one base64 character: a flippe
     await server.close();
   }
 });
+
+test('peerkd distill shows the damaged lines of the embedding cache on the terminal (file:line), as predict does, not only in run.log', async () => {
+  const server = await startFakeOpenAi(() => ({ status: 500 }));
+  try {
+    const folder = path.join(root, 'damaged-shown');
+    mkdirSync(folder);
+    copyFileSync(dataset, path.join(folder, 'agnews.jsonl'));
+    server.setEmbeddingsHandler(embeddingsHandler((text) => hashedBagOfWords(text, 8)));
+    const env = { ...process.env, OPENAI_API_KEY: '' };
+    const distill = () => runCli(['distill', 'agnews.jsonl', '--backend', 'cpu', '--stages', '1', '--encoder', 'endpoint', '--encoder-base-url', server.baseUrl, '--encoder-model', 'm'], folder, env);
+    const first = await distill();
+    assert.equal(first.code, 0, first.stderr);
+    const file = EmbeddingCache.open(path.join(folder, '.peerkd', 'embedding-cache'), { name: 'endpoint', version: endpointVersion(server.baseUrl, 'm', 8), dims: 8 }).file;
+    const lines = readFileSync(file, 'utf8').split('\n');
+    lines.splice(4, 0, '{"k": "half a line, then the machine went down');
+    writeFileSync(file, lines.join('\n'));
+    const second = await distill();
+    assert.equal(second.code, 0, second.stderr);
+    assert.ok(second.stderr.includes(`warn: ${file}:5: not valid JSON; entry ignored\n`), second.stderr);
+    const log = readFileSync(path.join((await readLatestRun(path.join(folder, 'agnews.jsonl')))!.runDir, 'run.log'), 'utf8');
+    assert.match(log, new RegExp(`WARN  ${escape(file)}:5: not valid JSON; entry ignored\n`));
+  } finally {
+    await server.close();
+  }
+});
