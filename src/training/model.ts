@@ -406,6 +406,19 @@ function encoderHint(meta: NonNullable<PeerkdMetadata['dense']>): string {
     : '';
 }
 
+/**
+ * How to get back the encoder of a saved model that does not open: a static model's vectors are those of its very
+ * files (the version is their hash), so any Model2Vec model will not do; put those files back, or train again.
+ */
+function reopenHint(meta: NonNullable<PeerkdMetadata['dense']>): string {
+  const parsed = parseEncoderChoice(meta.name);
+  if ('error' in parsed || parsed.name !== 'static') return '';
+  return (
+    `. This model reads the vectors of those very files (${meta.version.split('/').slice(0, 2).join('/')}): put the folder's tokenizer.json and ` +
+    `model.safetensors back at ${parsed.argument}, or train a new model with the folder where it is now (peerkd distill --encoder static:<folder>; editor: peerkd.training.encoder)`
+  );
+}
+
 /** The encoder a saved model names, exactly (name, version, dims), or a clear error naming the model. */
 async function resolveModelEncoder(meta: NonNullable<PeerkdMetadata['dense']>, modelPath: string, environment: EncoderEnvironment) {
   const parsed = parseEncoderChoice(meta.name);
@@ -414,7 +427,7 @@ async function resolveModelEncoder(meta: NonNullable<PeerkdMetadata['dense']>, m
   try {
     encoder = (await resolveEncoder(parsed.choice, { ...environment, reopen: { version: meta.version, dims: meta.dims } })).encoder!;
   } catch (error) {
-    throw new ModelFileError(modelPath, `the model was trained with encoder ${meta.name} (${meta.version}), which is not available here: ${errorText(error)}`);
+    throw new ModelFileError(modelPath, `the model was trained with encoder ${meta.name} (${meta.version}), which is not available here: ${errorText(error)}${reopenHint(meta)}`);
   }
   if (encoder.version !== meta.version || encoder.dims !== meta.dims) {
     throw new ModelFileError(

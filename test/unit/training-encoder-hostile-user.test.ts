@@ -10,6 +10,11 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { readStaticModel, staticEncoder } from '../../src/training/encoders/static';
 import { readLatestRun } from '../../src/training/artifacts';
+import { runDistillation } from '../../src/training/pipeline';
+import { saveModel } from '../../src/training/model';
+import { readDatasetFile } from '../../src/dataset';
+import { DEFAULT_FIELDS } from '../../src/dataset/types';
+import type { TrainingRow } from '../../src/training/types';
 import { EmbeddingCache } from '../../src/training/embeddingCache';
 import { endpointVersion } from '../../src/training/encoders/endpoint';
 import { embeddingsHandler, hashedBagOfWords, startFakeOpenAi } from '../support/fakeOpenAiServer';
@@ -219,4 +224,26 @@ test('peerkd distill shows the damaged lines of the embedding cache on the termi
   } finally {
     await server.close();
   }
+});
+
+test('peerkd predict with a model whose static folder was moved: exit 1, the error names model.json, the folder, and says to put those very files back or train again', async () => {
+  const folder = model('moved-model');
+  const parsed = await readDatasetFile(dataset, DEFAULT_FIELDS);
+  const rows: TrainingRow[] = parsed.rows.map((r) => ({ id: r.id, line: r.line, text: r.text!, teacher: r.teacher, human: r.human, teacherConfidence: null }));
+  const labels = [...new Set(rows.map((r) => r.teacher!))].sort();
+  const out = await runDistillation({ rows, labels }, { folds: 2, stages: 1, seed: 0, backend: 'cpu', finalTargets: 'auto', student: 'fasttext', encoder: `static:${folder}` }, {}, { keepEncoder: 'always' });
+  const modelDir = path.join(root, 'moved-run', 'model');
+  await saveModel(out.model, modelDir, 'cpu');
+  renameSync(folder, `${folder}-elsewhere`);
+  const predicted = await runCli(['predict', modelDir, dataset, '--backend', 'cpu'], root);
+  assert.equal(predicted.code, 1, predicted.stderr);
+  assert.equal(predicted.stdout, '', 'no prediction from the words alone');
+  assert.match(
+    predicted.stderr,
+    new RegExp(
+      `^peerkd predict: ${escape(path.join(modelDir, 'model.json'))}: the model was trained with encoder static:${escape(folder)} \\(model2vec/sha256:[0-9a-f]{16}/.*\\), which is not available here: ` +
+        `encoder static: folder ${escape(folder)} not found .*\\. This model reads the vectors of those very files \\(model2vec/sha256:[0-9a-f]{16}\\): put the folder's tokenizer\\.json and model\\.safetensors back at ${escape(folder)}, or train a new model`,
+    ),
+  );
+  assert.doesNotMatch(predicted.stderr, /\n\s+at /);
 });
