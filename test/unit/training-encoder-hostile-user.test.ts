@@ -247,3 +247,24 @@ test('peerkd predict with a model whose static folder was moved: exit 1, the err
   );
   assert.doesNotMatch(predicted.stderr, /\n\s+at /);
 });
+
+test('peerkd distill --encoder static: a tokenizer.json or config.json saved with a byte order mark (a Windows editor) reads; one saved as UTF-16 fails saying so', async () => {
+  const folder = model('bom', { config: { normalize: true } });
+  const plain = await readStaticModel(folder);
+  for (const file of ['tokenizer.json', 'config.json']) {
+    const target = path.join(folder, file);
+    writeFileSync(target, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), readFileSync(target)]));
+  }
+  const read = await readStaticModel(folder);
+  assert.equal(read.normalize, true);
+  assert.equal(read.tokenizer.vocabSize, plain.tokenizer.vocabSize);
+  const run = await distillStatic(folder);
+  assert.equal(run.code, 0, run.stderr);
+
+  const utf16 = model('utf16');
+  const target = path.join(utf16, 'tokenizer.json');
+  writeFileSync(target, Buffer.from(`\ufeff${readFileSync(target, 'utf8')}`, 'utf16le'));
+  const refused = await distillStatic(utf16);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, new RegExp(`encoder static: ${escape(target)}: saved as UTF-16; PeerKD reads JSON files in UTF-8`));
+});

@@ -116,6 +116,19 @@ async function statOrAbsent(target: string): Promise<fs.Stats | undefined> {
   );
 }
 
+/**
+ * A JSON file's text. A byte order mark in front (Notepad and other Windows editors write one when the file is saved
+ * after an edit) is skipped: JSON.parse failed on it with a message quoting an invisible character. A UTF-16 file is
+ * refused, saying so, rather than read as garbage that is not JSON.
+ */
+function jsonText(file: string, bytes: Buffer): string {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    throw new Error(`${file}: saved as UTF-16; PeerKD reads JSON files in UTF-8 (save it again as UTF-8, or download it again)`);
+  }
+  const text = bytes.toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 /** Reads and checks a Model2Vec folder; every error names the folder or the file and what is wrong. */
 export async function readStaticModel(folder: string): Promise<StaticModel> {
   const stat = await statOrAbsent(folder);
@@ -129,7 +142,7 @@ export async function readStaticModel(folder: string): Promise<StaticModel> {
   }
 
   const tokenizerBytes = await readNamed(tokenizerFile);
-  const tokenizer = parseTokenizer(tokenizerFile, tokenizerBytes.toString('utf8'));
+  const tokenizer = parseTokenizer(tokenizerFile, jsonText(tokenizerFile, tokenizerBytes));
 
   let configBytes: Buffer | undefined;
   let normalize = false;
@@ -137,7 +150,7 @@ export async function readStaticModel(folder: string): Promise<StaticModel> {
     configBytes = await readNamed(configFile);
     let config: unknown;
     try {
-      config = JSON.parse(configBytes.toString('utf8'));
+      config = JSON.parse(jsonText(configFile, configBytes));
     } catch (error) {
       throw new Error(`${configFile}: not valid JSON (${(error as Error).message})`);
     }
