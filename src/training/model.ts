@@ -17,7 +17,7 @@ import { predictStudent, type StudentWeights } from './student';
 import { selectBackend, type TensorFlow } from './backend';
 import { parseEncoderChoice, type BackendPreference } from './types';
 import { labelRecord } from './labelRecord';
-import { encodeTexts, resolveEncoder, standardise, type DenseStandardiser, type EncoderEnvironment } from './encoder';
+import { encodeTexts, ReplacedModelError, resolveEncoder, standardise, type DenseStandardiser, type EncoderEnvironment } from './encoder';
 import { EmbeddingCache } from './embeddingCache';
 import { parseEndpointVersion } from './encoders/endpoint';
 
@@ -374,6 +374,15 @@ export async function loadModel(dir: string, backend: BackendPreference = 'auto'
         encoded = await encodeTexts(encoder, texts, cache);
       } catch (error) {
         if (environment.signal?.aborted) throw error;
+        // Moving the cache away, as a run is told, would only hide the change from the next prediction: the model
+        // learnt the vectors of the model that was replaced.
+        if (error instanceof ReplacedModelError) {
+          throw new ModelFileError(
+            modelPath,
+            `the model's encoder ${describeModelEncoder(denseMeta)} now gives other vectors than those this model was trained on (the model behind that name was replaced: ` +
+              `${error.file} holds the vectors it gave before). Nothing was predicted: bring back the embedding model it was trained with, or train a new model with this one (peerkd distill)`,
+          );
+        }
         // The rows are not predicted from the words alone: the model was trained on words and vectors.
         throw new ModelFileError(modelPath, `the model's encoder ${describeModelEncoder(denseMeta)} could not embed the rows to predict: ${errorText(error)}${encoderHint(denseMeta)}`);
       }

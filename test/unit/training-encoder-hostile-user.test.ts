@@ -185,7 +185,7 @@ test('embedding cache: a vector changed in place (one base64 character: a flippe
     const after = await predict();
     assert.equal(after.code, 0, after.stderr);
     assert.match(after.stderr, new RegExp(`warning: ${escape(file)}:11: the line does not match its checksum \\(changed after it was written\\); entry ignored`));
-    assert.equal(sent().length, 1, 'the row of the changed line is embedded again, not read from the cache');
+    assert.equal(sent().filter((text) => text !== 'PeerKD dimension probe').length, 1, 'the row of the changed line is embedded again, not read from the cache');
     assert.equal(after.stdout, clean.stdout, 'every prediction as with the intact cache');
     assert.ok(readFileSync(file).subarray(0, damaged.length).equals(damaged), 'the damaged line is left as it was (only appended to)');
 
@@ -267,4 +267,55 @@ test('peerkd distill --encoder static: a tokenizer.json or config.json saved wit
   const refused = await distillStatic(utf16);
   assert.equal(refused.code, 1, refused.stderr);
   assert.match(refused.stderr, new RegExp(`encoder static: ${escape(target)}: saved as UTF-16; PeerKD reads JSON files in UTF-8`));
+});
+
+test('peerkd predict (and distill with --encoder-dimensions) against an endpoint whose model was replaced behind the same name: caught by the witness before new vectors are mixed in; predict says to bring the model back, not to move the cache', async () => {
+  const server = await startFakeOpenAi(() => ({ status: 500 }));
+  try {
+    const folder = path.join(root, 'replaced');
+    mkdirSync(folder);
+    const data = path.join(folder, 'agnews.jsonl');
+    copyFileSync(dataset, data);
+    const labels = ['Business', 'Sci/Tech', 'Sports', 'World'];
+    const labelOf = new Map(readFileSync(data, 'utf8').trim().split('\n').map((line) => {
+      const row = JSON.parse(line) as { text: string; teacher_label: string; human_label?: string | null };
+      return [row.text, row.human_label ?? row.teacher_label];
+    }));
+    const oracle = (text: string) => [...labels.map((label) => (label === labelOf.get(text) ? 3 : 0)), ...hashedBagOfWords(text, 12)];
+    server.setEmbeddingsHandler(embeddingsHandler(oracle));
+    const env = { ...process.env, OPENAI_API_KEY: '' };
+    const endpoint = ['--encoder', 'endpoint', '--encoder-base-url', server.baseUrl, '--encoder-model', 'm'];
+    const distilled = await runCli(['distill', 'agnews.jsonl', '--backend', 'cpu', '--stages', '1', ...endpoint], folder, env);
+    assert.equal(distilled.code, 0, distilled.stderr);
+    const latest = await readLatestRun(data);
+    assert.equal((latest!.metrics as { encoder: { used: string } }).encoder.used, 'words+embedding');
+    const fresh = path.join(folder, 'new.jsonl');
+    writeFileSync(fresh, ['Stocks fall as oil prices rise', 'Team wins the cup final'].map((text, i) => JSON.stringify({ id: `n${i}`, text })).join('\n') + '\n');
+
+    // `ollama pull` fetched another model under the same name and size.
+    server.setEmbeddingsHandler(embeddingsHandler((text) => oracle(text).reverse()));
+    server.requests.length = 0;
+    const predicted = await runCli(['predict', latest!.runDir, 'new.jsonl', '--backend', 'cpu'], folder, env);
+    assert.equal(predicted.code, 1, predicted.stderr);
+    assert.equal(predicted.stdout, '', 'nothing predicted from the other model\'s vectors');
+    assert.match(predicted.stderr, /now gives other vectors than those this model was trained on \(the model behind that name was replaced: .*embedding-cache.* holds the vectors it gave before\)\. Nothing was predicted: bring back the embedding model it was trained with, or train a new model/);
+    assert.doesNotMatch(predicted.stderr, /move that file away/);
+    const sentTexts = server.embeddingsRequests().flatMap((call) => (JSON.parse(call.body) as { input: string[] }).input);
+    assert.deepEqual(sentTexts, ['PeerKD dimension probe'], 'only the witness was sent, no row');
+
+    // Rows that are all in the cache still predict from the vectors the model learnt, with no request.
+    server.requests.length = 0;
+    const cachedRows = await runCli(['predict', latest!.runDir, 'agnews.jsonl', '--backend', 'cpu'], folder, env);
+    assert.equal(cachedRows.code, 0, cachedRows.stderr);
+    assert.equal(server.embeddingsRequests().length, 0);
+
+    // A run that asks for a size has no size probe either: the witness is asked for before the new rows are sent.
+    const other = path.join(folder, 'more.jsonl');
+    writeFileSync(other, readFileSync(data, 'utf8').split('\n').filter(Boolean).map((line, i) => (i < 20 ? line.replace('"text": "', '"text": "Updated: ') : line)).join('\n') + '\n');
+    const rerun = await runCli(['distill', 'more.jsonl', '--backend', 'cpu', '--stages', '1', ...endpoint, '--encoder-dimensions', '16'], folder, env);
+    assert.equal(rerun.code, 1, rerun.stderr);
+    assert.match(rerun.stderr, /holds vectors of another model than .* gives now/);
+  } finally {
+    await server.close();
+  }
 });

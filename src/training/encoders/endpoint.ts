@@ -292,12 +292,25 @@ export async function openEndpoint(environment: EncoderEnvironment): Promise<Tex
     }
   }
   const size = dims;
+  const failure = (error: unknown) => new Error(`encoder endpoint: ${client.redact(error instanceof EndpointError ? error.message : describeError(error, environment.apiKey))}`);
   return {
     name: 'endpoint',
     version: endpointVersion(settings.baseUrl, settings.model, size),
     dims: size,
     cacheable: true,
     witness,
+    // Opened without a probe (the size was known): the witness when texts are to be sent (encodeTexts checks it against the cache).
+    probeWitness: witness
+      ? undefined
+      : async () => {
+          try {
+            const [vector] = await client.embed([PROBE_TEXT], size, environment.signal);
+            return { text: PROBE_TEXT, vector };
+          } catch (error) {
+            if (environment.signal?.aborted) throw error;
+            throw failure(error);
+          }
+        },
     estimate: async (texts) => formatEmbeddingEstimate(texts, settings.baseUrl, settings.model),
     describeUsage: () => {
       const { requests, retries, texts, tokens } = client.stats;
@@ -312,7 +325,7 @@ export async function openEndpoint(environment: EncoderEnvironment): Promise<Tex
       const stop = new AbortController();
       const signals = [stop.signal, ...(environment.signal ? [environment.signal] : [])];
       const signal = AbortSignal.any(signals);
-      let failure: unknown;
+      let failed: unknown;
       await runPool(
         chunks,
         settings.maxConcurrency,
@@ -321,16 +334,14 @@ export async function openEndpoint(environment: EncoderEnvironment): Promise<Tex
             const vectors = await client.embed(texts.slice(from, from + INPUTS_PER_REQUEST), size, signal);
             vectors.forEach((vector, i) => out.set(vector, (from + i) * size));
           } catch (error) {
-            failure ??= error;
+            failed ??= error;
             stop.abort();
           }
         },
         signal,
       );
       if (environment.signal?.aborted) throw environment.signal.reason ?? new Error('cancelled');
-      if (failure !== undefined) {
-        throw new Error(`encoder endpoint: ${client.redact(failure instanceof EndpointError ? failure.message : describeError(failure, environment.apiKey))}`);
-      }
+      if (failed !== undefined) throw failure(failed);
       return out;
     },
   };
