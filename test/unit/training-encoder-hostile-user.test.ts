@@ -319,3 +319,21 @@ test('peerkd predict (and distill with --encoder-dimensions) against an endpoint
     await server.close();
   }
 });
+
+test('peerkd distill --encoder endpoint against a server that gives every input of a list the same vector: a clear error, and none of those vectors in the cache', async () => {
+  const server = await startFakeOpenAi(() => ({ status: 500 }));
+  try {
+    const folder = path.join(root, 'same-vector');
+    mkdirSync(folder);
+    copyFileSync(dataset, path.join(folder, 'agnews.jsonl'));
+    // The probe (one text) gets its own vector; a list gets its first text's vector for every input.
+    server.setEmbeddingsHandler((request) => embeddingsHandler((text) => hashedBagOfWords(text, 8))({ ...request, inputs: request.inputs.map(() => request.inputs[0]) }));
+    const run = await runCli(['distill', 'agnews.jsonl', '--backend', 'cpu', '--stages', '1', '--encoder', 'endpoint', '--encoder-base-url', server.baseUrl, '--encoder-model', 'm'], folder, { ...process.env, OPENAI_API_KEY: '' });
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /encoder endpoint: http:\/\/127\.0\.0\.1:\d+\/v1\/embeddings returned the same vector for all 32 different texts of a request: the server does not embed each input of a list \(it embeds one of them, or none\)\. Nothing of it is cached/);
+    const file = EmbeddingCache.open(path.join(folder, '.peerkd', 'embedding-cache'), { name: 'endpoint', version: endpointVersion(server.baseUrl, 'm', 8), dims: 8 }).file;
+    assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 1, 'only the probe\'s vector (the witness) is cached');
+  } finally {
+    await server.close();
+  }
+});

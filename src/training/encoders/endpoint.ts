@@ -245,6 +245,27 @@ export function parseEmbeddings(text: string, count: number, dims: number | unde
   return { vectors: out, promptTokens: typeof tokens === 'number' && Number.isFinite(tokens) && tokens > 0 ? tokens : 0 };
 }
 
+/**
+ * Different texts of one request at or above which one vector for all of them is refused: an embedding model gives two
+ * different texts the same vector only by accident, never ten in a row.
+ */
+export const SAME_VECTOR_MIN_TEXTS = 10;
+
+/**
+ * Refuses an answer that gives every text of the request the same vector (a server or proxy that embeds only the
+ * first input of a list, or the empty string): well-formed finite vectors, which would be cached, billed and trained
+ * on, and which the engine would then report as "did not help this dataset".
+ */
+function assertVaried(vectors: readonly Float32Array[], texts: readonly string[], url: string): void {
+  if (vectors.length < SAME_VECTOR_MIN_TEXTS || new Set(texts).size < SAME_VECTOR_MIN_TEXTS) return;
+  const [first] = vectors;
+  if (!vectors.every((vector) => vector.every((x, d) => x === first[d]))) return;
+  throw new EndpointError(
+    `${url} returned the same vector for all ${texts.length} different texts of a request: the server does not embed each input of a list ` +
+      '(it embeds one of them, or none). Nothing of it is cached: check the server, or choose another encoder (--encoder, peerkd.training.encoder)',
+  );
+}
+
 /** Whether a saved model's endpoint may be used without the user naming it: a loopback host, or the default endpoint. */
 function mayReopenUnnamed(baseUrl: string): boolean {
   let url: URL;
@@ -388,6 +409,7 @@ class EmbeddingsClient {
         const text = await response.text();
         if (response.ok) {
           const { vectors, promptTokens } = parseEmbeddings(text, texts.length, dims, url);
+          assertVaried(vectors, texts, url);
           this.stats.requests += 1;
           this.stats.texts += texts.length;
           this.stats.tokens += promptTokens;
