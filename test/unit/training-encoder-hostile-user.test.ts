@@ -337,3 +337,38 @@ test('peerkd distill --encoder endpoint against a server that gives every input 
     await server.close();
   }
 });
+
+test('endpoint vectors of another size than expected say why that size was expected: a --encoder-dimensions the server ignores, or a saved model whose embedding model changed', async () => {
+  const server = await startFakeOpenAi(() => ({ status: 500 }));
+  try {
+    const folder = path.join(root, 'sizes');
+    mkdirSync(folder);
+    const data = path.join(folder, 'agnews.jsonl');
+    copyFileSync(dataset, data);
+    const env = { ...process.env, OPENAI_API_KEY: '' };
+    const endpoint = ['--encoder', 'endpoint', '--encoder-base-url', server.baseUrl, '--encoder-model', 'm'];
+    const labels = ['Business', 'Sci/Tech', 'Sports', 'World'];
+    const labelOf = new Map(readFileSync(data, 'utf8').trim().split('\n').map((line) => {
+      const row = JSON.parse(line) as { text: string; teacher_label: string; human_label?: string | null };
+      return [row.text, row.human_label ?? row.teacher_label];
+    }));
+    server.setEmbeddingsHandler(embeddingsHandler((text) => [...labels.map((label) => (label === labelOf.get(text) ? 3 : 0)), ...hashedBagOfWords(text, 12)]));
+
+    // The server ignores "dimensions" (only text-embedding-3-* take it) and answers its own 16.
+    const asked = await runCli(['distill', 'agnews.jsonl', '--backend', 'cpu', '--stages', '1', ...endpoint, '--encoder-dimensions', '8'], folder, env);
+    assert.equal(asked.code, 1, asked.stderr);
+    assert.match(asked.stderr, /returned a vector of 16 values where this encoder has 8 \(index 0\): 8 is the size asked for \(--encoder-dimensions, the request's "dimensions"\), which m at this server does not give; leave it out/);
+
+    const distilled = await runCli(['distill', 'agnews.jsonl', '--backend', 'cpu', '--stages', '1', ...endpoint], folder, env);
+    assert.equal(distilled.code, 0, distilled.stderr);
+    const latest = await readLatestRun(data);
+    writeFileSync(path.join(folder, 'new.jsonl'), JSON.stringify({ id: 'n', text: 'Stocks fall as oil prices rise' }) + '\n');
+    // Another model under the same name, with 12-value vectors.
+    server.setEmbeddingsHandler(embeddingsHandler((text) => hashedBagOfWords(text, 12)));
+    const predicted = await runCli(['predict', latest!.runDir, 'new.jsonl', '--backend', 'cpu'], folder, env);
+    assert.equal(predicted.code, 1, predicted.stderr);
+    assert.match(predicted.stderr, /returned a vector of 12 values where this encoder has 16 \(index 0\): the model was trained with vectors of 16 values, so m at this server is not the embedding model it was trained with; bring that one back, or train a new model/);
+  } finally {
+    await server.close();
+  }
+});

@@ -181,7 +181,14 @@ function saysNoEmbeddings(message: string): boolean {
  * The vectors of an answer, in input order (by `data[i].index`), each checked, and the tokens the server counted
  * (`usage.prompt_tokens`; 0 when absent, as on many local servers); throws EndpointError naming the URL.
  */
-export function parseEmbeddings(text: string, count: number, dims: number | undefined, url: string): { vectors: Float32Array[]; promptTokens: number } {
+export function parseEmbeddings(
+  text: string,
+  count: number,
+  dims: number | undefined,
+  url: string,
+  /** Where `dims` came from, said when a vector has another size (the size asked for, a saved model's). */
+  sizeNote = '',
+): { vectors: Float32Array[]; promptTokens: number } {
   const fail = (problem: string) => new EndpointError(`${url} returned ${problem}`);
   let body: unknown;
   try {
@@ -234,7 +241,7 @@ export function parseEmbeddings(text: string, count: number, dims: number | unde
     if (vector.length > MAX_EMBEDDING_DIMS) throw fail(`vectors of ${vector.length} values; PeerKD takes at most ${MAX_EMBEDDING_DIMS}`);
     if (size === undefined) size = vector.length;
     if (vector.length !== size) {
-      throw fail(`a vector of ${vector.length} values where ${dims === undefined ? 'the others have' : 'this encoder has'} ${size} (index ${index})`);
+      throw fail(`a vector of ${vector.length} values where ${dims === undefined ? 'the others have' : 'this encoder has'} ${size} (index ${index})${dims === undefined ? '' : sizeNote}`);
     }
     for (let d = 0; d < vector.length; d++) {
       if (!Number.isFinite(vector[d])) throw fail(`a value that is not a finite number (index ${index}, value ${d})`);
@@ -380,6 +387,21 @@ class EmbeddingsClient {
     this.url = `${settings.baseUrl}/embeddings`;
   }
 
+  /**
+   * Why the vectors must have `dims` values, for the error when they do not: a size asked for that the server does not
+   * give (it ignores `dimensions`, which only text-embedding-3-* take), or a saved model's, whose model changed size.
+   */
+  sizeNote(dims: number | undefined): string {
+    if (dims === undefined) return '';
+    if (this.settings.dimensions === dims) {
+      return `: ${dims} is the size asked for (--encoder-dimensions, the request's "dimensions"), which ${this.settings.model} at this server does not give; leave it out to take the model's own size`;
+    }
+    if (this.environment.reopen?.dims === dims) {
+      return `: the model was trained with vectors of ${dims} values, so ${this.settings.model} at this server is not the embedding model it was trained with; bring that one back, or train a new model with this one (peerkd distill)`;
+    }
+    return '';
+  }
+
   redact(message: string): string {
     return redactSecret(message, this.environment.apiKey);
   }
@@ -408,7 +430,7 @@ class EmbeddingsClient {
         response = await fetcher(url, { method: 'POST', headers, body, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
         const text = await response.text();
         if (response.ok) {
-          const { vectors, promptTokens } = parseEmbeddings(text, texts.length, dims, url);
+          const { vectors, promptTokens } = parseEmbeddings(text, texts.length, dims, url, this.sizeNote(dims));
           assertVaried(vectors, texts, url);
           this.stats.requests += 1;
           this.stats.texts += texts.length;
