@@ -1,8 +1,11 @@
 /**
  * The embedding cache on disk (`.peerkd/embedding-cache/`): one append-only JSONL file per encoder name + version,
- * one line per text, `{"k": sha256(key + text), "v": base64 of the float32 LE vector}`. Every vector is appended as
- * soon as it is computed, so a cancelled or crashed run resumes where it stopped; lines that do not decode to a
- * vector of the encoder's size with finite values are ignored and reported (file:line), never rewritten.
+ * one line per text, `{"k": sha256(key + text), "v": base64 of the float32 LE vector, "c": checksum of k and v}`. Every
+ * vector is appended as soon as it is computed, so a cancelled or crashed run resumes where it stopped; lines that do
+ * not decode to a vector of the encoder's size with finite values, or whose vector no longer matches its checksum, are
+ * ignored and reported (file:line), never rewritten. The checksum catches what the other checks cannot: a character of
+ * `v` changed to another base64 character (a flipped bit on disk, an edit) decodes to a vector of the right size with
+ * finite values, another text's. Lines without one (written before it existed) are read as before.
  * The file format rules (partial last line, fresh line after a crash) are the teacher cache's (src/teacher/cache.ts).
  */
 import { createHash } from 'node:crypto';
@@ -15,6 +18,11 @@ export const EMBEDDING_CACHE_DIR_NAME = path.join(PEERKD_FOLDER, 'embedding-cach
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
+}
+
+/** A line's checksum: the first 16 hex digits of SHA-256 over its text key and its base64 vector, as written. */
+export function embeddingLineChecksum(k: string, v: string): string {
+  return sha256(`${k}\n${v}`).slice(0, 16);
 }
 
 export class EmbeddingCache extends AppendOnlyCache<Float32Array> {
@@ -54,10 +62,11 @@ export class EmbeddingCache extends AppendOnlyCache<Float32Array> {
   }
 
   protected decode(value: unknown): { k: string; value: Float32Array } | string {
-    const entry = value as { k?: unknown; v?: unknown };
+    const entry = value as { k?: unknown; v?: unknown; c?: unknown };
     if (typeof entry !== 'object' || entry === null || typeof entry.k !== 'string' || typeof entry.v !== 'string') {
       return 'not an embedding line ({"k": text hash, "v": base64 vector})';
     }
+    if (entry.c !== undefined && entry.c !== embeddingLineChecksum(entry.k, entry.v)) return 'the line does not match its checksum (changed after it was written)';
     const bytes = this.encoder.dims * 4;
     const buffer = Buffer.from(entry.v, 'base64');
     if (buffer.length !== bytes) return `vector has ${buffer.length} bytes, expected ${bytes} (${this.encoder.dims} float32)`;
@@ -79,7 +88,8 @@ export class EmbeddingCache extends AppendOnlyCache<Float32Array> {
       return;
     }
     try {
-      this.append(copy, { k, v: Buffer.from(copy.buffer).toString('base64') });
+      const v = Buffer.from(copy.buffer).toString('base64');
+      this.append(copy, { k, v, c: embeddingLineChecksum(k, v) });
     } catch (error) {
       this.turnOff('cannot be written', error);
     }

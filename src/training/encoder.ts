@@ -55,6 +55,13 @@ export interface TextEncoder {
    * with new ones (checkWitness).
    */
   readonly witness?: { text: string; vector: Float32Array };
+  /**
+   * For an encoder that opened without encoding anything (a saved model reopening its endpoint, or a size asked for:
+   * the size is known, so there is no probe): encodes the witness text now. encodeTexts calls it once there are texts
+   * to encode, so that a model replaced since the cache was filled is caught there too, before its vectors are mixed
+   * with the cached ones; a prediction whose rows are all cached sends nothing.
+   */
+  probeWitness?(): Promise<{ text: string; vector: Float32Array }>;
 }
 
 import { parseEncoderChoice, type EncoderChoice } from './types';
@@ -166,9 +173,21 @@ function cosine(a: Float32Array, b: Float32Array): number {
   return aa === 0 && bb === 0 ? 1 : dot / Math.sqrt(aa * bb);
 }
 
+/** checkWitness's refusal: the cache holds vectors of another model than the encoder gives now (a saved model's caller rewords it). */
+export class ReplacedModelError extends Error {
+  constructor(
+    message: string,
+    /** The cache file that holds the other model's vectors. */
+    readonly file: string,
+  ) {
+    super(message);
+    this.name = 'ReplacedModelError';
+  }
+}
+
 /** The encoder's witness against the cache: appended when the cache has none, refused when the cache has another vector. */
-function checkWitness(encoder: TextEncoder, cache: EmbeddingCache): void {
-  const { text, vector } = encoder.witness!;
+function checkWitness(encoder: TextEncoder, cache: EmbeddingCache, witness: { text: string; vector: Float32Array }): void {
+  const { text, vector } = witness;
   const cached = cache.get(text);
   if (!cached) {
     cache.put(text, vector);
@@ -176,11 +195,12 @@ function checkWitness(encoder: TextEncoder, cache: EmbeddingCache): void {
   }
   const similarity = cosine(cached, vector);
   if (similarity >= WITNESS_MIN_COSINE) return;
-  throw new Error(
+  throw new ReplacedModelError(
     `encoder ${encoder.name}: ${cache.file} holds vectors of another model than ${encoder.version} gives now ` +
       `(the text ${JSON.stringify(text)} gets a vector at cosine similarity ${Number.isFinite(similarity) ? similarity.toFixed(3) : 'undefined'} to the cached one: ` +
       'the model behind that name was replaced). Nothing was encoded and the file is left as it is: move that file away (or delete it) to embed the texts again, ' +
       'or bring back the model it was made with',
+    cache.file,
   );
 }
 
@@ -216,7 +236,7 @@ export async function encodeTexts(
     }
     return { values: out, cached: 0 };
   }
-  if (cache && encoder.witness) checkWitness(encoder, cache);
+  if (cache && encoder.witness) checkWitness(encoder, cache, encoder.witness);
   const out = new Float32Array(texts.length * dims);
   // The first row of each distinct text not in the cache: a text on several rows (duplicates are common in labelled
   // data) is encoded, sent and billed once, and its other rows get a copy.
@@ -239,6 +259,7 @@ export async function encodeTexts(
     }
   });
   try {
+    if (cache && missing.length && !encoder.witness && encoder.probeWitness) checkWitness(encoder, cache, await encoder.probeWitness());
     if (missing.length && encoder.estimate && onLog) onLog(await encoder.estimate(missing.map((r) => texts[r])));
     // Texts of similar length in one batch (after the estimate, which samples them in their order), so it pads less.
     if (encoder.padsToLongest) missing.sort((a, b) => texts[a].length - texts[b].length || a - b);

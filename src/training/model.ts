@@ -17,7 +17,7 @@ import { predictStudent, type StudentWeights } from './student';
 import { selectBackend, type TensorFlow } from './backend';
 import { parseEncoderChoice, type BackendPreference } from './types';
 import { labelRecord } from './labelRecord';
-import { encodeTexts, resolveEncoder, standardise, type DenseStandardiser, type EncoderEnvironment } from './encoder';
+import { encodeTexts, ReplacedModelError, resolveEncoder, standardise, type DenseStandardiser, type EncoderEnvironment } from './encoder';
 import { EmbeddingCache } from './embeddingCache';
 import { parseEndpointVersion } from './encoders/endpoint';
 
@@ -389,6 +389,15 @@ export async function loadModel(dir: string, backend: BackendPreference = 'auto'
         encoded = await encodeTexts(encoder, texts, cache);
       } catch (error) {
         if (environment.signal?.aborted) throw error;
+        // Moving the cache away, as a run is told, would only hide the change from the next prediction: the model
+        // learnt the vectors of the model that was replaced.
+        if (error instanceof ReplacedModelError) {
+          throw new ModelFileError(
+            modelPath,
+            `the model's encoder ${describeModelEncoder(denseMeta)} now gives other vectors than those this model was trained on (the model behind that name was replaced: ` +
+              `${error.file} holds the vectors it gave before). Nothing was predicted: bring back the embedding model it was trained with, or train a new model with this one (peerkd distill)`,
+          );
+        }
         // The rows are not predicted from the words alone: the model was trained on words and vectors.
         throw new ModelFileError(modelPath, `the model's encoder ${describeModelEncoder(denseMeta)} could not embed the rows to predict: ${errorText(error)}${encoderHint(denseMeta)}`);
       }
@@ -421,6 +430,19 @@ function encoderHint(meta: NonNullable<PeerkdMetadata['dense']>): string {
     : '';
 }
 
+/**
+ * How to get back the encoder of a saved model that does not open: a static model's vectors are those of its very
+ * files (the version is their hash), so any Model2Vec model will not do; put those files back, or train again.
+ */
+function reopenHint(meta: NonNullable<PeerkdMetadata['dense']>): string {
+  const parsed = parseEncoderChoice(meta.name);
+  if ('error' in parsed || parsed.name !== 'static') return '';
+  return (
+    `. This model reads the vectors of those very files (${meta.version.split('/').slice(0, 2).join('/')}): put the folder's tokenizer.json and ` +
+    `model.safetensors back at ${parsed.argument}, or train a new model with the folder where it is now (peerkd distill --encoder static:<folder>; editor: peerkd.training.encoder)`
+  );
+}
+
 /** The encoder a saved model names, exactly (name, version, dims), or a clear error naming the model. */
 async function resolveModelEncoder(meta: NonNullable<PeerkdMetadata['dense']>, modelPath: string, environment: EncoderEnvironment) {
   const parsed = parseEncoderChoice(meta.name);
@@ -429,7 +451,7 @@ async function resolveModelEncoder(meta: NonNullable<PeerkdMetadata['dense']>, m
   try {
     encoder = (await resolveEncoder(parsed.choice, { ...environment, reopen: { version: meta.version, dims: meta.dims } })).encoder!;
   } catch (error) {
-    throw new ModelFileError(modelPath, `the model was trained with encoder ${meta.name} (${meta.version}), which is not available here: ${errorText(error)}`);
+    throw new ModelFileError(modelPath, `the model was trained with encoder ${meta.name} (${meta.version}), which is not available here: ${errorText(error)}${reopenHint(meta)}`);
   }
   if (encoder.version !== meta.version || encoder.dims !== meta.dims) {
     throw new ModelFileError(

@@ -17,7 +17,7 @@ import { trainStudent, predictStudent, effectiveEpochs, DEFAULT_STUDENT, STUDENT
 import { encodeTexts, fitStandardiser, resolveEncoder, standardise, type DenseStandardiser, type EncoderChoice, type EncoderEnvironment, type TextEncoder } from './encoder';
 import { EmbeddingCache } from './embeddingCache';
 import type { TrainedModel } from './model';
-import { EXPLANATION_LIMITS, type DistillOptions, type DistillPhase, type DistillProgress, type RowExplanation, type TrainingRow } from './types';
+import { ENGINE_WARNING_PREFIX, EXPLANATION_LIMITS, type DistillOptions, type DistillPhase, type DistillProgress, type RowExplanation, type TrainingRow } from './types';
 import { PredictionTable } from './predictionTable';
 import { explainLogitDifference, mostSimilarRows, type DenseWordVectors } from './explain';
 
@@ -464,7 +464,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
   work.setDone('encode', encodeWork.units);
   work.enter('settle'); // from here, the wall time outside the students is the calibrations' and the run's end
   const withBuckets = (weights: StudentWeights): StudentWeights => ({ ...weights, buckets: featurizer.config.buckets, rowBuckets });
-  if (encoding.cacheProblems.length) encoding.cacheProblems.slice(0, 10).forEach((line) => log(`warning: ${line}`));
+  if (encoding.cacheProblems.length) encoding.cacheProblems.slice(0, 10).forEach((line) => log(`${ENGINE_WARNING_PREFIX}${line}`));
   endPhase('featurize');
   checkpoint();
   // Whether the peers and the final student read the embedding: decided by the stage-1 trial below.

@@ -33,7 +33,7 @@ import {
   type RunSummary,
   type WorkerToHostMessage,
 } from './protocol';
-import type { BackendPreference, DistillOptions, DistillProgress, RowExplanation, TrainingRow } from './types';
+import { ENGINE_WARNING_PREFIX, type BackendPreference, type DistillOptions, type DistillProgress, type RowExplanation, type TrainingRow } from './types';
 import { scoresAt, type Predictions } from './predictionTable';
 import type { EncoderEnvironment } from './encoder';
 import { EMBEDDING_CACHE_DIR_NAME } from './embeddingCache';
@@ -334,7 +334,7 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
       // The embedding cache lies next to the dataset, like the teacher cache; a relative model folder in the encoder
       // choice (`static:models/potion`, from the setting) resolves against the dataset's folder, as outputDir does.
       encoders: { cacheDir: path.join(path.dirname(datasetPath), EMBEDDING_CACHE_DIR_NAME), baseDir: path.dirname(datasetPath), endpoint: request.options.encoderEndpoint, apiKey: encoderApiKey },
-      onLog: (message) => log('info', message),
+      onLog: (message) => (message.startsWith(ENGINE_WARNING_PREFIX) ? log('warn', message.slice(ENGINE_WARNING_PREFIX.length)) : log('info', message)),
       onProgress: (progress) => {
         const now = Date.now();
         const key = `${progress.phase}/${progress.stage}/${progress.fold}/${progress.epoch}`;

@@ -96,7 +96,8 @@ test('peerkd distill --encoder endpoint: cost shown first, key through the envir
   const fresh = await runCli(['predict', latest.runDir, 'new.jsonl', '--backend', 'cpu'], folder, env);
   assert.equal(fresh.code, 0, fresh.stderr);
   assert.equal(fresh.stdout.trim().split('\n').length, 3);
-  assert.deepEqual(server.embeddingsRequests().map((call) => (JSON.parse(call.body) as { input: string[] }).input), [texts]);
+  // The witness first (a model replaced behind the name since the run is caught before its vectors are used), then the rows.
+  assert.deepEqual(server.embeddingsRequests().map((call) => (JSON.parse(call.body) as { input: string[] }).input), [['PeerKD dimension probe'], texts]);
 });
 
 test('peerkd predict with a model whose model.json names an endpoint the user did not: no text and no key go there, a clear error says how to name it', async () => {
@@ -122,7 +123,7 @@ test('peerkd predict with a model whose model.json names an endpoint the user di
   // Named on the command line, it is used.
   const named = await runCli(['predict', hostile, 'private.jsonl', '--backend', 'cpu', '--encoder-base-url', `http://0.0.0.0:${port}/v1`, '--encoder-model', 'fake-embed'], folder, env);
   assert.equal(named.code, 0, named.stderr);
-  assert.equal(server.embeddingsRequests().length, 1);
+  assert.equal(server.embeddingsRequests().length, 2, 'the witness, then the row');
 });
 
 test('peerkd predict with a model whose endpoint is down: exit 1, the error names model.json and says to start the server or name another; no words-only prediction', async () => {
@@ -235,7 +236,7 @@ test('peerkd bench --encoder endpoint: every seed and variant reads the vectors 
   assert.equal(code, 0, stderr);
   const sent = server.embeddingsRequests().flatMap((call) => (JSON.parse(call.body) as { input: string[] }).input);
   const probes = sent.filter((text) => text === 'PeerKD dimension probe').length;
-  assert.equal(probes, 2, 'each seed opens the encoder: one probe of its size');
+  assert.equal(probes, 3, 'each seed opens the encoder (one probe of its size), and the saved model asks for its witness before seed 0 sends the test texts');
   assert.equal(sent.length - probes, 160 + 40, 'each train and test text once for both seeds');
   assert.ok(server.embeddingsRequests().every((call) => call.headers.authorization === `Bearer ${KEY}`));
   assert.match(stderr, /encoder: .*endpoint/);

@@ -181,7 +181,14 @@ function saysNoEmbeddings(message: string): boolean {
  * The vectors of an answer, in input order (by `data[i].index`), each checked, and the tokens the server counted
  * (`usage.prompt_tokens`; 0 when absent, as on many local servers); throws EndpointError naming the URL.
  */
-export function parseEmbeddings(text: string, count: number, dims: number | undefined, url: string): { vectors: Float32Array[]; promptTokens: number } {
+export function parseEmbeddings(
+  text: string,
+  count: number,
+  dims: number | undefined,
+  url: string,
+  /** Where `dims` came from, said when a vector has another size (the size asked for, a saved model's). */
+  sizeNote = '',
+): { vectors: Float32Array[]; promptTokens: number } {
   const fail = (problem: string) => new EndpointError(`${url} returned ${problem}`);
   let body: unknown;
   try {
@@ -234,7 +241,7 @@ export function parseEmbeddings(text: string, count: number, dims: number | unde
     if (vector.length > MAX_EMBEDDING_DIMS) throw fail(`vectors of ${vector.length} values; PeerKD takes at most ${MAX_EMBEDDING_DIMS}`);
     if (size === undefined) size = vector.length;
     if (vector.length !== size) {
-      throw fail(`a vector of ${vector.length} values where ${dims === undefined ? 'the others have' : 'this encoder has'} ${size} (index ${index})`);
+      throw fail(`a vector of ${vector.length} values where ${dims === undefined ? 'the others have' : 'this encoder has'} ${size} (index ${index})${dims === undefined ? '' : sizeNote}`);
     }
     for (let d = 0; d < vector.length; d++) {
       if (!Number.isFinite(vector[d])) throw fail(`a value that is not a finite number (index ${index}, value ${d})`);
@@ -243,6 +250,27 @@ export function parseEmbeddings(text: string, count: number, dims: number | unde
   });
   const tokens = (body as { usage?: { prompt_tokens?: unknown } }).usage?.prompt_tokens;
   return { vectors: out, promptTokens: typeof tokens === 'number' && Number.isFinite(tokens) && tokens > 0 ? tokens : 0 };
+}
+
+/**
+ * Different texts of one request at or above which one vector for all of them is refused: an embedding model gives two
+ * different texts the same vector only by accident, never ten in a row.
+ */
+export const SAME_VECTOR_MIN_TEXTS = 10;
+
+/**
+ * Refuses an answer that gives every text of the request the same vector (a server or proxy that embeds only the
+ * first input of a list, or the empty string): well-formed finite vectors, which would be cached, billed and trained
+ * on, and which the engine would then report as "did not help this dataset".
+ */
+function assertVaried(vectors: readonly Float32Array[], texts: readonly string[], url: string): void {
+  if (vectors.length < SAME_VECTOR_MIN_TEXTS || new Set(texts).size < SAME_VECTOR_MIN_TEXTS) return;
+  const [first] = vectors;
+  if (!vectors.every((vector) => vector.every((x, d) => x === first[d]))) return;
+  throw new EndpointError(
+    `${url} returned the same vector for all ${texts.length} different texts of a request: the server does not embed each input of a list ` +
+      '(it embeds one of them, or none). Nothing of it is cached: check the server, or choose another encoder (--encoder, peerkd.training.encoder)',
+  );
 }
 
 /** Whether a saved model's endpoint may be used without the user naming it: a loopback host, or the default endpoint. */
@@ -292,12 +320,25 @@ export async function openEndpoint(environment: EncoderEnvironment): Promise<Tex
     }
   }
   const size = dims;
+  const failure = (error: unknown) => new Error(`encoder endpoint: ${client.redact(error instanceof EndpointError ? error.message : describeError(error, environment.apiKey))}`);
   return {
     name: 'endpoint',
     version: endpointVersion(settings.baseUrl, settings.model, size),
     dims: size,
     cacheable: true,
     witness,
+    // Opened without a probe (the size was known): the witness when texts are to be sent (encodeTexts checks it against the cache).
+    probeWitness: witness
+      ? undefined
+      : async () => {
+          try {
+            const [vector] = await client.embed([PROBE_TEXT], size, environment.signal);
+            return { text: PROBE_TEXT, vector };
+          } catch (error) {
+            if (environment.signal?.aborted) throw error;
+            throw failure(error);
+          }
+        },
     estimate: async (texts) => formatEmbeddingEstimate(texts, settings.baseUrl, settings.model),
     describeUsage: () => {
       const { requests, retries, texts, tokens } = client.stats;
@@ -312,7 +353,7 @@ export async function openEndpoint(environment: EncoderEnvironment): Promise<Tex
       const stop = new AbortController();
       const signals = [stop.signal, ...(environment.signal ? [environment.signal] : [])];
       const signal = AbortSignal.any(signals);
-      let failure: unknown;
+      let failed: unknown;
       await runPool(
         chunks,
         settings.maxConcurrency,
@@ -321,16 +362,14 @@ export async function openEndpoint(environment: EncoderEnvironment): Promise<Tex
             const vectors = await client.embed(texts.slice(from, from + INPUTS_PER_REQUEST), size, signal);
             vectors.forEach((vector, i) => out.set(vector, (from + i) * size));
           } catch (error) {
-            failure ??= error;
+            failed ??= error;
             stop.abort();
           }
         },
         signal,
       );
       if (environment.signal?.aborted) throw environment.signal.reason ?? new Error('cancelled');
-      if (failure !== undefined) {
-        throw new Error(`encoder endpoint: ${client.redact(failure instanceof EndpointError ? failure.message : describeError(failure, environment.apiKey))}`);
-      }
+      if (failed !== undefined) throw failure(failed);
       return out;
     },
   };
@@ -346,6 +385,21 @@ class EmbeddingsClient {
     private readonly environment: EncoderEnvironment,
   ) {
     this.url = `${settings.baseUrl}/embeddings`;
+  }
+
+  /**
+   * Why the vectors must have `dims` values, for the error when they do not: a size asked for that the server does not
+   * give (it ignores `dimensions`, which only text-embedding-3-* take), or a saved model's, whose model changed size.
+   */
+  sizeNote(dims: number | undefined): string {
+    if (dims === undefined) return '';
+    if (this.settings.dimensions === dims) {
+      return `: ${dims} is the size asked for (--encoder-dimensions, the request's "dimensions"), which ${this.settings.model} at this server does not give; leave it out to take the model's own size`;
+    }
+    if (this.environment.reopen?.dims === dims) {
+      return `: the model was trained with vectors of ${dims} values, so ${this.settings.model} at this server is not the embedding model it was trained with; bring that one back, or train a new model with this one (peerkd distill)`;
+    }
+    return '';
   }
 
   redact(message: string): string {
@@ -376,7 +430,8 @@ class EmbeddingsClient {
         response = await fetcher(url, { method: 'POST', headers, body, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
         const text = await response.text();
         if (response.ok) {
-          const { vectors, promptTokens } = parseEmbeddings(text, texts.length, dims, url);
+          const { vectors, promptTokens } = parseEmbeddings(text, texts.length, dims, url, this.sizeNote(dims));
+          assertVaried(vectors, texts, url);
           this.stats.requests += 1;
           this.stats.texts += texts.length;
           this.stats.tokens += promptTokens;

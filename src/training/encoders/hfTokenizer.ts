@@ -208,6 +208,9 @@ function wordPiece(spec: Json, fail: (problem: string) => never): Model {
   const unkToken = typeof spec.unk_token === 'string' ? spec.unk_token : '[UNK]';
   const prefix = typeof spec.continuing_subword_prefix === 'string' ? spec.continuing_subword_prefix : '##';
   const maxChars = Number.isInteger(spec.max_input_chars_per_word) ? (spec.max_input_chars_per_word as number) : 100;
+  // Every word is longer than 0 characters: each would be the unknown token, which model2vec drops, so every text would
+  // get a vector of zeros (the Rust crate reads the field as an unsigned integer and refuses a negative one).
+  if (maxChars < 1) fail(`model.max_input_chars_per_word must be a positive integer (usually 100), got ${maxChars}: every word would be the unknown token`);
   const unkId = vocab.get(unkToken);
   if (unkId === undefined) fail(`model.unk_token ${JSON.stringify(unkToken)} is not in model.vocab`);
   // The greedy longest match. With tokens of real models (the longest has a few dozen characters) it tries every end

@@ -78,7 +78,29 @@ function parseHeader(file: string, json: string, dataBytes: number): Map<string,
     }
     tensors.set(name, { dtype: info.dtype, shape: shape as number[], begin, end });
   }
+  checkLayout(tensors, dataBytes, fail);
   return tensors;
+}
+
+/**
+ * The data section is the tensors one after the other, every byte in exactly one of them, as the format requires and
+ * the safetensors library checks (its "invalid offset" and "incomplete buffer" errors): a header whose tensors overlap
+ * (the "weights" read out of the vectors' bytes) or leave bytes to none is not a file any library wrote, and its
+ * tensors would be read as garbage that is still finite numbers.
+ */
+function checkLayout(tensors: Map<string, TensorInfo>, dataBytes: number, fail: (problem: string) => SafetensorsError): void {
+  const sorted = [...tensors].sort((a, b) => a[1].begin - b[1].begin || a[1].end - b[1].end);
+  let at = 0;
+  let previous: string | undefined;
+  for (const [name, { begin, end }] of sorted) {
+    if (begin < at) {
+      throw fail(`tensor ${JSON.stringify(name)} (bytes ${begin} to ${end} of the data) overlaps tensor ${JSON.stringify(previous)}, which ends at byte ${at}: not a valid safetensors file`);
+    }
+    if (begin > at) throw fail(`bytes ${at} to ${begin} of the data belong to no tensor (before tensor ${JSON.stringify(name)}): not a valid safetensors file`);
+    at = end;
+    previous = name;
+  }
+  if (at !== dataBytes) throw fail(`the data has ${dataBytes} bytes but its tensors end at byte ${at}: not a valid safetensors file (bytes after the last tensor)`);
 }
 
 export interface SafetensorsRead {

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fileError } from '../../dataset/files';
 import type { TextEncoder } from '../encoder';
 import { parseTokenizer, type Tokenizer } from './hfTokenizer';
 import { readSafetensors, tensorAsFloat32, tensorAsIntegers, type SafetensorsDtype, type TensorInfo } from './safetensors';
@@ -30,6 +31,13 @@ export const STATIC_MAX_TOKENS = 512;
 export const STATIC_MAX_VALUES = 2 ** 28;
 /** Bytes read of tokenizer.json or config.json: 256 MiB (a multilingual tokenizer.json has about 20 MB). */
 export const STATIC_MAX_JSON_BYTES = 256 * 1024 * 1024;
+/**
+ * Texts with words of which an encode call must give at least one a token of the vocabulary: below, a batch where
+ * none has one is plausible (a few emoji rows); at this many, the tokenizer turns everything into the unknown token
+ * (another language's model, a broken tokenizer.json) and the run would go on with vectors of zeros, reported as
+ * "did not help this dataset".
+ */
+export const STATIC_MIN_TEXTS_JUDGED = 10;
 /** The largest float32. */
 const FLOAT32_MAX = 3.4028234663852886e38;
 
@@ -89,32 +97,60 @@ async function readNamed(file: string): Promise<Buffer> {
   }
 }
 
+/**
+ * A path's stat, or undefined when nothing is there. Whatever else keeps it from being read is said with the path: a
+ * loop of symbolic links, no permission (fileError's words), or a link to nothing, as the files of a folder copied
+ * out of the HuggingFace cache (`snapshots/<rev>/` holds links to `../../blobs/`) without the files they point at are.
+ * "not found" for a name that `ls` shows sent the user looking for the wrong thing.
+ */
+async function statOrAbsent(target: string): Promise<fs.Stats | undefined> {
+  try {
+    return await fs.promises.stat(target);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw fileError(target, error);
+  }
+  const link = await fs.promises.readlink(target).catch(() => undefined);
+  if (link === undefined) return undefined;
+  throw new Error(
+    `${target} is a symbolic link to ${link}, which does not exist: copy the model's files themselves into the folder (cp -L, or download them again)`,
+  );
+}
+
+/**
+ * A JSON file's text. A byte order mark in front (Notepad and other Windows editors write one when the file is saved
+ * after an edit) is skipped: JSON.parse failed on it with a message quoting an invisible character. A UTF-16 file is
+ * refused, saying so, rather than read as garbage that is not JSON.
+ */
+function jsonText(file: string, bytes: Buffer): string {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    throw new Error(`${file}: saved as UTF-16; PeerKD reads JSON files in UTF-8 (save it again as UTF-8, or download it again)`);
+  }
+  const text = bytes.toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 /** Reads and checks a Model2Vec folder; every error names the folder or the file and what is wrong. */
 export async function readStaticModel(folder: string): Promise<StaticModel> {
-  let stat: fs.Stats;
-  try {
-    stat = await fs.promises.stat(folder);
-  } catch {
-    throw new Error(`folder ${folder} not found (${STATIC_MODEL_HINT})`);
-  }
+  const stat = await statOrAbsent(folder);
+  if (stat === undefined) throw new Error(`folder ${folder} not found (${STATIC_MODEL_HINT})`);
   if (!stat.isDirectory()) throw new Error(`${folder} is not a folder (give the folder that holds ${STATIC_TOKENIZER_FILE} and ${STATIC_MODEL_FILE})`);
   const tokenizerFile = path.join(folder, STATIC_TOKENIZER_FILE);
   const modelFile = path.join(folder, STATIC_MODEL_FILE);
   const configFile = path.join(folder, STATIC_CONFIG_FILE);
   for (const file of [tokenizerFile, modelFile]) {
-    if (!fs.existsSync(file)) throw new Error(`${file} not found: the folder ${folder} is not a Model2Vec model (${STATIC_MODEL_HINT})`);
+    if ((await statOrAbsent(file)) === undefined) throw new Error(`${file} not found: the folder ${folder} is not a Model2Vec model (${STATIC_MODEL_HINT})`);
   }
 
   const tokenizerBytes = await readNamed(tokenizerFile);
-  const tokenizer = parseTokenizer(tokenizerFile, tokenizerBytes.toString('utf8'));
+  const tokenizer = parseTokenizer(tokenizerFile, jsonText(tokenizerFile, tokenizerBytes));
 
   let configBytes: Buffer | undefined;
   let normalize = false;
-  if (fs.existsSync(configFile)) {
+  if ((await statOrAbsent(configFile)) !== undefined) {
     configBytes = await readNamed(configFile);
     let config: unknown;
     try {
-      config = JSON.parse(configBytes.toString('utf8'));
+      config = JSON.parse(jsonText(configFile, configBytes));
     } catch (error) {
       throw new Error(`${configFile}: not valid JSON (${(error as Error).message})`);
     }
@@ -204,8 +240,11 @@ export function staticEncoder(model: StaticModel): TextEncoder {
     async encode(texts) {
       const out = new Float32Array(texts.length * dims);
       const sum = new Float64Array(dims);
+      let withWords = 0;
+      let withTokens = 0;
       for (let r = 0; r < texts.length; r++) {
         let text = texts[r];
+        if (/\S/.test(text)) withWords++;
         // Python slices code points; a string no longer in UTF-16 units than that has no more code points either.
         if (text.length > maxChars) text = [...text].slice(0, maxChars).join('');
         const ids = tokenizer.encode(text);
@@ -228,6 +267,7 @@ export function staticEncoder(model: StaticModel): TextEncoder {
           for (; d < dims; d++) sum[d] += w * embeddings[at + d];
         }
         if (count === 0) continue;
+        withTokens++;
         const base = r * dims;
         let norm = 0;
         for (let d = 0; d < dims; d++) {
@@ -237,6 +277,13 @@ export function staticEncoder(model: StaticModel): TextEncoder {
         }
         const scale = normalize ? 1 / (Math.sqrt(norm) + 1e-32) : 1;
         for (let d = 0; d < dims; d++) out[base + d] = sum[d] * scale;
+      }
+      if (withTokens === 0 && withWords >= STATIC_MIN_TEXTS_JUDGED) {
+        throw new Error(
+          `encoder static:${model.folder}: none of ${withWords} texts has a token of the vocabulary of ${path.join(model.folder, STATIC_TOKENIZER_FILE)} ` +
+            `(${tokenizer.vocabSize} tokens, ${tokenizer.describe}) other than the unknown token, so every vector would be zeros: ` +
+            'is it a model for another language or script, or the tokenizer.json of another model? Choose another model or encoder (--encoder, peerkd.training.encoder)',
+        );
       }
       return out;
     },
