@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createDistillCommand, type CliIo } from '../../src/cli/distill';
+import { createDistillCommand } from '../../src/cli/distill';
+import { captureIo as capture } from '../support/captureIo';
 import { createPredictCommand } from '../../src/cli/predict';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { prepareTrainingInput, readTrainingInput } from '../../src/training/input';
@@ -22,17 +23,6 @@ before(async () => {
 after(async () => {
   await rm(folder, { recursive: true, force: true });
 });
-
-function capture(): CliIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    stdout: { write: (text: string) => (out += text), isTTY: false },
-    stderr: { write: (text: string) => (err += text), isTTY: false },
-    out: () => out,
-    err: () => err,
-  };
-}
 
 async function dataset(name: string, rows: Record<string, unknown>[]): Promise<string> {
   const file = join(folder, name);

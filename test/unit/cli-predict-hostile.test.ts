@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CliIo } from '../../src/cli/distill';
+import { captureIo as capture } from '../support/captureIo';
 import { createPredictCommand } from '../../src/cli/predict';
 import { datasetLines, runCli, tempFolder, writeDataset } from '../fixtures/training/build';
 
@@ -26,17 +26,6 @@ before(async () => {
 after(async () => {
   await rm(folder, { recursive: true, force: true });
 });
-
-function capture(): CliIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    stdout: { write: (text: string) => (out += text), isTTY: false },
-    stderr: { write: (text: string) => (err += text), isTTY: false },
-    out: () => out,
-    err: () => err,
-  };
-}
 
 async function input(name: string, text: string): Promise<string> {
   const file = join(folder, name);
