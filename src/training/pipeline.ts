@@ -559,7 +559,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
           const restarted = trained.weights.restarted;
           if (restarted) {
             log(
-              `warning: a ${phase} student's training diverged (epoch mean loss ${restarted.divergedLosses.map((loss) => loss.toPrecision(3)).join(', then ')}) ` +
+              `${ENGINE_WARNING_PREFIX}a ${phase} student's training diverged (epoch mean loss ${restarted.divergedLosses.map((loss) => loss.toPrecision(3)).join(', then ')}) ` +
                 `and was trained again at learning rate ${restarted.learningRate} instead of ${tuning.student.learningRate}: an input that fills much of the data under different labels (the same text on many rows) does this`,
             );
           }
