@@ -45,6 +45,23 @@ function model(name: string, extra: Partial<Parameters<typeof writeModel2Vec>[1]
 /** `peerkd distill --encoder static:<folder>` on the dataset; stderr and the exit code. */
 const distillStatic = (folder: string) => runCli(['distill', dataset, '--backend', 'cpu', '--stages', '1', '--encoder', `static:${folder}`], root);
 
+/**
+ * A copy of the AG News fixture in its own folder under root, and vectors that carry each row's label (so that the
+ * engine keeps them and predict needs them) next to 12 hashed word counts.
+ */
+function labelledCopy(name: string): { folder: string; data: string; oracle: (text: string) => number[] } {
+  const folder = path.join(root, name);
+  mkdirSync(folder);
+  const data = path.join(folder, 'agnews.jsonl');
+  copyFileSync(dataset, data);
+  const labels = ['Business', 'Sci/Tech', 'Sports', 'World'];
+  const labelOf = new Map(readFileSync(data, 'utf8').trim().split('\n').map((line) => {
+    const row = JSON.parse(line) as { text: string; teacher_label: string; human_label?: string | null };
+    return [row.text, row.human_label ?? row.teacher_label];
+  }));
+  return { folder, data, oracle: (text) => [...labels.map((label) => (label === labelOf.get(text) ? 3 : 0)), ...hashedBagOfWords(text, 12)] };
+}
+
 test('peerkd distill --encoder static: a model.safetensors whose tensors overlap (weights read out of the vectors) or leave bytes to none fails naming the file, as the safetensors library does', async () => {
   const folder = model('overlap');
   const modelFile = path.join(folder, 'model.safetensors');
@@ -148,17 +165,9 @@ test('peerkd distill --encoder static: a tokenizer that makes every word the unk
 test('embedding cache: a vector changed in place (one base64 character: a flipped bit, an edit) is caught by its checksum and embedded again; lines without one are still read', async () => {
   const server = await startFakeOpenAi(() => ({ status: 500 }));
   try {
-    const folder = path.join(root, 'checksum');
-    mkdirSync(folder);
-    const data = path.join(folder, 'agnews.jsonl');
-    copyFileSync(dataset, data);
-    const labels = ['Business', 'Sci/Tech', 'Sports', 'World'];
-    const labelOf = new Map(readFileSync(data, 'utf8').trim().split('\n').map((line) => {
-      const row = JSON.parse(line) as { text: string; teacher_label: string; human_label?: string | null };
-      return [row.text, row.human_label ?? row.teacher_label];
-    }));
+    const { folder, data, oracle } = labelledCopy('checksum');
     // Vectors that carry the label, so that the engine keeps them and predict needs them.
-    server.setEmbeddingsHandler(embeddingsHandler((text) => [...labels.map((label) => (label === labelOf.get(text) ? 3 : 0)), ...hashedBagOfWords(text, 12)]));
+    server.setEmbeddingsHandler(embeddingsHandler(oracle));
     const env = { ...process.env, OPENAI_API_KEY: '' };
     const distilled = await runCli(['distill', 'agnews.jsonl', '--backend', 'cpu', '--stages', '1', '--encoder', 'endpoint', '--encoder-base-url', server.baseUrl, '--encoder-model', 'm'], folder, env);
     assert.equal(distilled.code, 0, distilled.stderr);
@@ -272,16 +281,7 @@ test('peerkd distill --encoder static: a tokenizer.json or config.json saved wit
 test('peerkd predict (and distill with --encoder-dimensions) against an endpoint whose model was replaced behind the same name: caught by the witness before new vectors are mixed in; predict says to bring the model back, not to move the cache', async () => {
   const server = await startFakeOpenAi(() => ({ status: 500 }));
   try {
-    const folder = path.join(root, 'replaced');
-    mkdirSync(folder);
-    const data = path.join(folder, 'agnews.jsonl');
-    copyFileSync(dataset, data);
-    const labels = ['Business', 'Sci/Tech', 'Sports', 'World'];
-    const labelOf = new Map(readFileSync(data, 'utf8').trim().split('\n').map((line) => {
-      const row = JSON.parse(line) as { text: string; teacher_label: string; human_label?: string | null };
-      return [row.text, row.human_label ?? row.teacher_label];
-    }));
-    const oracle = (text: string) => [...labels.map((label) => (label === labelOf.get(text) ? 3 : 0)), ...hashedBagOfWords(text, 12)];
+    const { folder, data, oracle } = labelledCopy('replaced');
     server.setEmbeddingsHandler(embeddingsHandler(oracle));
     const env = { ...process.env, OPENAI_API_KEY: '' };
     const endpoint = ['--encoder', 'endpoint', '--encoder-base-url', server.baseUrl, '--encoder-model', 'm'];
@@ -341,18 +341,10 @@ test('peerkd distill --encoder endpoint against a server that gives every input 
 test('endpoint vectors of another size than expected say why that size was expected: a --encoder-dimensions the server ignores, or a saved model whose embedding model changed', async () => {
   const server = await startFakeOpenAi(() => ({ status: 500 }));
   try {
-    const folder = path.join(root, 'sizes');
-    mkdirSync(folder);
-    const data = path.join(folder, 'agnews.jsonl');
-    copyFileSync(dataset, data);
+    const { folder, data, oracle } = labelledCopy('sizes');
     const env = { ...process.env, OPENAI_API_KEY: '' };
     const endpoint = ['--encoder', 'endpoint', '--encoder-base-url', server.baseUrl, '--encoder-model', 'm'];
-    const labels = ['Business', 'Sci/Tech', 'Sports', 'World'];
-    const labelOf = new Map(readFileSync(data, 'utf8').trim().split('\n').map((line) => {
-      const row = JSON.parse(line) as { text: string; teacher_label: string; human_label?: string | null };
-      return [row.text, row.human_label ?? row.teacher_label];
-    }));
-    server.setEmbeddingsHandler(embeddingsHandler((text) => [...labels.map((label) => (label === labelOf.get(text) ? 3 : 0)), ...hashedBagOfWords(text, 12)]));
+    server.setEmbeddingsHandler(embeddingsHandler(oracle));
 
     // The server ignores "dimensions" (only text-embedding-3-* take it) and answers its own 16.
     const asked = await runCli(['distill', 'agnews.jsonl', '--backend', 'cpu', '--stages', '1', ...endpoint, '--encoder-dimensions', '8'], folder, env);
