@@ -162,6 +162,18 @@ test('peerkd distill --encoder static: a tokenizer that makes every word the unk
   assert.ok(mixed.some((x) => x !== 0));
 });
 
+test('static encoder: a batch of texts without letters or digits (emoji rows, "!!!") is no sign of a foreign tokenizer: zeros, not an error', async () => {
+  // With the rest of the file cached, rows appended since (emoji reactions) are a batch of their own: the run failed
+  // with "is it a model for another language or script?" although the tokenizer reads every other row.
+  const encoder = staticEncoder(await readStaticModel(model('emoji-batch')));
+  const emoji = ['🙂', '👍', '🎉🎉', '❤️', '😂😂😂', '🔥', '👏', '💯', '🙏', '😢', '🤔', '✨'];
+  const values = await encoder.encode(emoji);
+  assert.equal(values.length, emoji.length * DIMS);
+  assert.ok(values.every((x) => x === 0));
+  // Texts with letters and no known token are still refused (another language's model).
+  await assert.rejects(encoder.encode(Array.from({ length: 12 }, (_, i) => `ксенофобия${i}`)), /none of 12 texts has a token of the vocabulary/);
+});
+
 test('embedding cache: a vector changed in place (one base64 character: a flipped bit, an edit) is caught by its checksum and embedded again; lines without one are still read', async () => {
   const server = await startFakeOpenAi(() => ({ status: 500 }));
   try {
