@@ -499,6 +499,8 @@ function conflictingTextWarning(rows: readonly TrainingRow[]): string | undefine
 /**
  * A label field holding an empty or blank string ("", "  ", an LLM's "\n") is no label, as the parser reads it; said
  * once per field with the lines, so a teacher that answered nothing on some rows is not taken for an unlabelled file.
+ * An empty human label ("") is not said: it is how a spreadsheet turned into JSONL writes every row not reviewed yet,
+ * so the warning named most rows of a normal file; white space there is said (a label deleted but for a space).
  */
 function blankLabelWarnings(rows: readonly DatasetRow[], fields: FieldMapping): string[] {
   const compiled = compileFields(fields);
@@ -510,7 +512,7 @@ function blankLabelWarnings(rows: readonly DatasetRow[], fields: FieldMapping): 
     for (const side of sides) {
       if (side.label(row) !== null) continue;
       const value = getFieldAt(row.value, side.path);
-      if (typeof value === 'string') side.lines.push(row.line);
+      if (typeof value === 'string' && !(side.what === 'human' && value === '')) side.lines.push(row.line);
     }
   }
   return sides

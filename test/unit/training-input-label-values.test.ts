@@ -115,6 +115,18 @@ test('empty and blank labels are treated as no label with one warning per field 
   assert.ok(input.warnings.includes('1 human label(s) (field human_label) are empty or blank strings and were treated as no label (line 4)'), JSON.stringify(input.warnings));
 });
 
+test('an empty human label is the usual "not reviewed yet" of a converted spreadsheet: no warning for it, unlike a blank or an empty teacher label', () => {
+  // A CSV turned into JSONL writes "" for every empty cell: every unlabelled row of a normal file, warned about before.
+  const rows = Array.from({ length: 60 }, (_, i) => ({ id: `r${i}`, text: `row number ${i}`, teacher_label: i % 2 ? 'X' : 'Y', human_label: i < 4 ? (i % 2 ? 'X' : 'Y') : '' }));
+  const input = prepareTrainingInput(lines(...rows), source());
+  assert.equal(input.rows.filter((row) => row.human !== null).length, 4);
+  assert.ok(!input.warnings.some((warning) => /human label\(s\) \(field human_label\) are empty/.test(warning)), JSON.stringify(input.warnings));
+  // A teacher that answered "" is still named, as is a human label of white space only.
+  const answered = prepareTrainingInput(lines(...rows.slice(0, 59), { id: 'z', text: 'last', teacher_label: '', human_label: ' ' }), source());
+  assert.ok(answered.warnings.includes('1 teacher label(s) (field teacher_label) are empty or blank strings and were treated as no label (line 60)'), JSON.stringify(answered.warnings));
+  assert.ok(answered.warnings.includes('1 human label(s) (field human_label) are empty or blank strings and were treated as no label (line 60)'), JSON.stringify(answered.warnings));
+});
+
 test('labels that read as the same number ("01" and "1") are kept apart with a warning naming both lines', () => {
   const text = lines(
     { id: 'a', text: 'one', teacher_label: '1' },
