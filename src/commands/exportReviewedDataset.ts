@@ -162,7 +162,7 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
     if (counts.humanNotLabelLines.length > 0) {
       const humanField = exportOptions.fields.human;
       parts.push(
-        `${counts.humanNotLabelLines.length} whose '${humanField}' holds no label (a number, an object or empty text; line ${counts.humanNotLabelLines[0]} first) exported without it: write the label as text there`,
+        `${counts.humanNotLabelLines.length} whose '${humanField}' holds no label (a number, an object or white space; line ${counts.humanNotLabelLines[0]} first) exported without it: write the label as text there`,
       );
     }
     if (counts.changedSinceRun > 0) {

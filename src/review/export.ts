@@ -67,8 +67,9 @@ export interface ExportCounts {
   /** Rows the run scored whose teacher label changed since: exported without the run's probability or advice. */
   changedSinceRun: number;
   /**
-   * Lines of rows whose human field holds something that is no label (a number such as a class id, an object, an
-   * empty string): such a row takes the teacher's label (or the advice), and the message names them.
+   * Lines of rows whose human field holds something that is no label (a number such as a class id, an object, a
+   * string of white space; not "", a row not reviewed yet): such a row takes the teacher's label (or the advice), and
+   * the message names them.
    */
   humanNotLabelLines: number[];
   /** Rows that already held final_label or label_provenance (a copy exported before, or the user's own): replaced. */
@@ -222,7 +223,8 @@ function exportLines<T extends string | Uint8Array>(
         counts.changedSinceRun += 1;
       }
       const humanValue = result.row.human === null ? getFieldAt(result.row.value, humanPath) : undefined;
-      if (humanValue !== undefined && humanValue !== null) {
+      // "" is a row not reviewed yet (a spreadsheet's empty cell), as the run reads it; white space, a number, an object is not.
+      if (humanValue !== undefined && humanValue !== null && humanValue !== '') {
         counts.humanNotLabelLines.push(result.row.line);
       }
     } else if (!result.blank) {

@@ -155,5 +155,5 @@ test("export: the message names the rows whose human field holds no label (a cla
   saveTo = new FakeUri(join(folder, 'numeric-human.reviewed.jsonl'));
   await exportCommand(file, text)(new Uri(file));
   assert.deepEqual(errors, []);
-  assert.match(infos[0], /\(0 human, 2 teacher, 2 whose 'human_label' holds no label \(a number, an object or empty text; line 1 first\) exported without it: write the label as text there\)/);
+  assert.match(infos[0], /\(0 human, 2 teacher, 2 whose 'human_label' holds no label \(a number, an object or white space; line 1 first\) exported without it: write the label as text there\)/);
 });
