@@ -34,9 +34,15 @@ export function labelListProblem(labels: readonly string[]): string | undefined 
   return undefined;
 }
 
-/** What a reader sees of a label: its NFC form, trimmed, runs of white space as one space. */
+/**
+ * Characters that show as nothing: zero-width spaces and joiners, direction marks, the soft hyphen, a byte order mark
+ * (pasted from a web page or an LLM's answer with a label). Variation selectors are left to emoji.
+ */
+export const INVISIBLE_CHARACTERS = /[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]/g;
+
+/** What a reader sees of a label: its NFC form without invisible characters, trimmed, runs of white space as one space. */
 export function lookAlikeKey(label: string): string {
-  return label.normalize('NFC').trim().replace(/\s+/g, ' ');
+  return label.normalize('NFC').replace(INVISIBLE_CHARACTERS, '').trim().replace(/\s+/g, ' ');
 }
 
 /**
