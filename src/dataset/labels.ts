@@ -35,10 +35,11 @@ export function labelListProblem(labels: readonly string[]): string | undefined 
 }
 
 /**
- * Characters that show as nothing: zero-width spaces and joiners, direction marks, the soft hyphen, a byte order mark
- * (pasted from a web page or an LLM's answer with a label). Variation selectors are left to emoji.
+ * Characters that show as nothing: the zero-width space, direction marks, the soft hyphen, the word joiner, a byte
+ * order mark (pasted from a web page or an LLM's answer with a label). The zero-width (non-)joiners are left out: they
+ * change how emoji and Arabic or Indic script are drawn. Variation selectors are left to emoji.
  */
-export const INVISIBLE_CHARACTERS = /[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]/g;
+export const INVISIBLE_CHARACTERS = /[\u00ad\u200b\u200e\u200f\u2060-\u2064\ufeff]/g;
 
 /** What a reader sees of a label: its NFC form without invisible characters, trimmed, runs of white space as one space. */
 export function lookAlikeKey(label: string): string {
