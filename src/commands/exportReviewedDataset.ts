@@ -9,7 +9,7 @@ import type { Services } from '../editor/services';
 import { datasetDocument, type RunState } from '../editor/runState';
 import { datasetTarget } from './datasetTarget';
 import { readSettings } from '../editor/settings';
-import { adviceAbove, assertExportTarget, exportReviewedBytes, exportReviewedText, type ExportCounts, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
+import { adviceAbove, assertExportTarget, exportFieldsProblem, exportReviewedBytes, exportReviewedText, type ExportCounts, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import type { LoadedRun } from '../editor/runState';
 
 /**
@@ -54,6 +54,12 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
     const datasetUri = datasetTarget(argument);
     if (!datasetUri) {
       void showErrorMessage('PeerKD: open a .jsonl dataset (or select one in the Explorer) to export it.');
+      return;
+    }
+    // A mapping the copy would write over: said before the user chooses labels, a threshold and a file.
+    const fieldsProblem = exportFieldsProblem(readSettings(datasetUri).fields);
+    if (fieldsProblem) {
+      void showErrorMessage(`PeerKD: no export: ${fieldsProblem}`);
       return;
     }
     const run = await runState.ensureRun(datasetUri);

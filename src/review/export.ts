@@ -85,18 +85,23 @@ const FIELD_NAMES: Record<keyof FieldMapping, string> = {
 };
 
 /**
- * Throws when a mapped field is (or lies inside) one of the two fields the copy writes: the copy would write the final
- * label over the user's human label, text or teacher label. Named with the setting that maps it.
+ * Why the copy cannot be made with this mapping, or undefined: a mapped field is (or lies inside) one of the two fields
+ * the copy writes, so it would write the final label over the user's human label, text or teacher label. Named with
+ * the setting that maps it. The command asks it before any dialog; the export itself refuses such a mapping too.
  */
-function assertFieldsNotWritten(fields: FieldMapping): void {
+export function exportFieldsProblem(fields: FieldMapping): string | undefined {
   for (const key of FIELD_KEYS) {
     const top = fields[key].split('.')[0];
     if (top !== FINAL_LABEL_FIELD && top !== PROVENANCE_FIELD) continue;
     const what = top === FINAL_LABEL_FIELD ? "every row's final label" : "every row's label provenance";
-    throw new Error(
-      `the ${FIELD_NAMES[key]} (setting ${fieldSetting(key)}) is '${fields[key]}', the field the reviewed copy writes ${what} into: it would be written over — map the ${FIELD_NAMES[key].replace(/ field$/, '')}s to another field, or rename it in the file`,
-    );
+    return `the ${FIELD_NAMES[key]} (setting ${fieldSetting(key)}) is '${fields[key]}', the field the reviewed copy writes ${what} into: it would be written over — map the ${FIELD_NAMES[key].replace(/ field$/, '')}s to another field, or rename it in the file`;
   }
+  return undefined;
+}
+
+function assertFieldsNotWritten(fields: FieldMapping): void {
+  const problem = exportFieldsProblem(fields);
+  if (problem) throw new Error(problem);
 }
 
 /** The probability the run gives its advised label, when the run scored the row. */
