@@ -246,7 +246,12 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     out.line(`Wrote ${written} rows to ${outPath === dataPath ? positionals[0] : values.out}.`);
     const outcome = runOutcome(result.summary);
     if (outcome === 'incomplete') {
-      say(`${result.summary.failedRequests} requests failed: run the same command again to retry them (the cache keeps every answer received).`);
+      // With --out, the copy now exists and the same command would be refused for it (assertNoUserFileAt): --force.
+      const retry =
+        outPath === dataPath
+          ? 'run the same command again to retry them'
+          : `run the same command again with --force to retry them (${values.out} now holds this run's copy), or label ${values.out} in place`;
+      say(`${result.summary.failedRequests} requests failed: ${retry} (the cache keeps every answer received).`);
     }
     return outcome === 'cancelled' ? 130 : outcome === 'done' ? 0 : 1;
   }

@@ -9,7 +9,7 @@ import type { Services } from '../editor/services';
 import { datasetDocument, type RunState } from '../editor/runState';
 import { datasetTarget } from './datasetTarget';
 import { readSettings } from '../editor/settings';
-import { adviceAbove, assertExportTarget, exportReviewedBytes, exportReviewedText, type ExportCounts, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
+import { adviceAbove, assertExportTarget, exportFieldsProblem, exportReviewedBytes, exportReviewedText, type ExportCounts, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import type { LoadedRun } from '../editor/runState';
 
 /**
@@ -54,6 +54,12 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
     const datasetUri = datasetTarget(argument);
     if (!datasetUri) {
       void showErrorMessage('PeerKD: open a .jsonl dataset (or select one in the Explorer) to export it.');
+      return;
+    }
+    // A mapping the copy would write over: said before the user chooses labels, a threshold and a file.
+    const fieldsProblem = exportFieldsProblem(readSettings(datasetUri).fields);
+    if (fieldsProblem) {
+      void showErrorMessage(`PeerKD: no export: ${fieldsProblem}`);
       return;
     }
     const run = await runState.ensureRun(datasetUri);
@@ -162,7 +168,7 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
     if (counts.humanNotLabelLines.length > 0) {
       const humanField = exportOptions.fields.human;
       parts.push(
-        `${counts.humanNotLabelLines.length} whose '${humanField}' holds no label (a number, an object or empty text; line ${counts.humanNotLabelLines[0]} first) exported without it: write the label as text there`,
+        `${counts.humanNotLabelLines.length} whose '${humanField}' holds no label (a number, an object or white space; line ${counts.humanNotLabelLines[0]} first) exported without it: write the label as text there`,
       );
     }
     if (counts.changedSinceRun > 0) {

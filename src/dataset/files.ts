@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { lstatSync, promises as fsp, type BigIntStats } from 'node:fs';
-import { basename, dirname, join, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { firstInvalidUtf8LineOfFile } from './utf8';
 
 /** The folder PeerKD keeps its runs and caches in, next to the data (`.peerkd/runs`, `.peerkd/teacher-cache`, …). */
@@ -126,6 +126,9 @@ async function writeTarget(path: string): Promise<{ target: string; stats: BigIn
       if (!lstats.isSymbolicLink()) return { target, stats: await fsp.stat(target, { bigint: true }) };
       if (hops >= 40) throw Object.assign(new Error('ELOOP'), { code: 'ELOOP' });
       link = await fsp.readlink(target);
+      // A relative link is read from the folder it is in, as the system reads it: from that folder's real path (a
+      // folder reached through a link, '../x' in it is beside the folder the link names, not beside the name used).
+      if (!isAbsolute(link)) link = resolve(await fsp.realpath(dirname(target)), link);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { target, stats: undefined };
       throw fileError(path, error);

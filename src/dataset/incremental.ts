@@ -32,6 +32,8 @@ interface LineEntry {
   labelField: boolean;
   /** The row has the teacher label field. */
   teacherField: boolean;
+  /** The row's teacher field holds a value other than null or a blank string (LineResult.teacherValue). */
+  teacherValue: boolean;
 }
 
 /**
@@ -48,8 +50,11 @@ export class IncrementalDatasetValidator {
   private parsedBeforeValidate = 0;
   /** Rows (lines that parsed to objects) seen by the last validate call. */
   lastRowCount = 0;
-  /** Rows with the teacher label field (any value) seen by the last validate call: see foldRepeatedLabelProblems. */
-  lastTeacherFieldRows = 0;
+  /**
+   * Rows whose teacher field holds a value other than null or a blank string, seen by the last validate call: the rows
+   * a teacher-label problem can be on (foldRepeatedLabelProblems). Rows not labelled yet (null) do not count.
+   */
+  lastTeacherLabelRows = 0;
 
   constructor(fields: FieldMapping, options: ValidationOptions = {}) {
     this.parser = new DatasetParser(fields, options);
@@ -109,7 +114,7 @@ export class IncrementalDatasetValidator {
 
   private parseEntry(text: string, index: number): LineEntry {
     const result = this.parser.parseLine(text, index + 1);
-    return { id: result.row?.id ?? null, problems: result.problems, labelField: result.labelField === true, teacherField: result.teacherField === true };
+    return { id: result.row?.id ?? null, problems: result.problems, labelField: result.labelField === true, teacherField: result.teacherField === true, teacherValue: result.teacherValue === true };
   }
 
   /**
@@ -122,6 +127,7 @@ export class IncrementalDatasetValidator {
     let rows = 0;
     let labelFieldRows = 0;
     let teacherFieldRows = 0;
+    let teacherLabelRows = 0;
     let firstRowLine = 0;
     const firstLineOfId = new Map<string, number>();
     const problems: Problem[] = [];
@@ -140,6 +146,7 @@ export class IncrementalDatasetValidator {
       if (firstRowLine === 0) firstRowLine = line;
       if (entry.labelField) labelFieldRows++;
       if (entry.teacherField) teacherFieldRows++;
+      if (entry.teacherValue) teacherLabelRows++;
       const firstLine = firstLineOfId.get(entry.id);
       if (firstLine === undefined) {
         firstLineOfId.set(entry.id, line);
@@ -153,25 +160,26 @@ export class IncrementalDatasetValidator {
     this.lastParsedLineCount = this.parsedBeforeValidate + parsed;
     this.parsedBeforeValidate = 0;
     this.lastRowCount = rows;
-    this.lastTeacherFieldRows = teacherFieldRows;
+    this.lastTeacherLabelRows = teacherLabelRows;
     return foldMissingFieldProblems(problems, { rows, labelFieldRows, teacherFieldRows, firstRowLine }, this.parser.fields.mapping, () => sampleRows(lineAt, lineCount));
   }
 }
 
 /**
- * What the Problems panel shows of a file's problems: a teacher-label problem that every row with the teacher field
+ * What the Problems panel shows of a file's problems: a teacher-label problem that every row with a teacher value
  * repeats — each label a number (`label-not-string`), or none in the configured set (`unknown-label`) — becomes one
  * warning on the first such row, saying how many rows share it and what to change; 10,000 identical warnings hid
- * every other problem. On some rows only, each stays on its row. `teacherFieldRows`: rows with the teacher field.
+ * every other problem. On some rows only, each stays on its row. `teacherLabelRows`: rows whose teacher field holds a value
+ * other than null or a blank string (rows not labelled yet have no such problem, and do not keep the fold off).
  */
-export function foldRepeatedLabelProblems(problems: readonly Problem[], teacherFieldRows: number, fields: FieldMapping): Problem[] {
+export function foldRepeatedLabelProblems(problems: readonly Problem[], teacherLabelRows: number, fields: FieldMapping): Problem[] {
   const advice = {
     'label-not-string': 'write each label as a JSON string',
     'unknown-label': 'check the label set (setting peerkd.labels) against the file',
   } as const;
   for (const code of ['label-not-string', 'unknown-label'] as const) {
     const repeated = problems.filter((problem) => problem.code === code && problem.field === fields.teacher);
-    if (repeated.length < 2 || repeated.length !== teacherFieldRows) continue;
+    if (repeated.length < 2 || repeated.length !== teacherLabelRows) continue;
     const first = repeated[0];
     const folded: Problem = {
       ...first,

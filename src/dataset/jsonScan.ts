@@ -80,11 +80,11 @@ export function tooDeepOffset(text: string): number {
 
 /**
  * Data shown in a message with its control characters (C0, DEL, C1, line and paragraph separators, bidirectional
- * overrides) escaped as \uXXXX, so a NUL or an escape sequence from a file never reaches a terminal or a log raw.
+ * overrides) and the characters that show as nothing (zero-width space, soft hyphen, BOM: INVISIBLE_CHARACTERS) escaped as \uXXXX, so a NUL or an escape sequence from a file never reaches a terminal or a log raw.
  */
 export function printable(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u00ad\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 class Scanner {

@@ -34,9 +34,16 @@ export function labelListProblem(labels: readonly string[]): string | undefined 
   return undefined;
 }
 
-/** What a reader sees of a label: its NFC form, trimmed, runs of white space as one space. */
+/**
+ * Characters that show as nothing: the zero-width space, direction marks, the soft hyphen, the word joiner, a byte
+ * order mark (pasted from a web page or an LLM's answer with a label). The zero-width (non-)joiners are left out: they
+ * change how emoji and Arabic or Indic script are drawn. Variation selectors are left to emoji.
+ */
+export const INVISIBLE_CHARACTERS = /[\u00ad\u200b\u200e\u200f\u2060-\u2064\ufeff]/g;
+
+/** What a reader sees of a label: its NFC form without invisible characters, trimmed, runs of white space as one space. */
 export function lookAlikeKey(label: string): string {
-  return label.normalize('NFC').trim().replace(/\s+/g, ' ');
+  return label.normalize('NFC').replace(INVISIBLE_CHARACTERS, '').trim().replace(/\s+/g, ' ');
 }
 
 /**

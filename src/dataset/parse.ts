@@ -23,6 +23,11 @@ export interface LineResult {
   labelField?: boolean;
   /** A row that has the teacher label field at all (any value, null included). */
   teacherField?: boolean;
+  /**
+   * A row whose teacher label field holds a value other than null or a blank string (a label, or something that is
+   * no label: a number, an object): the rows a teacher-label problem can be on (foldRepeatedLabelProblems).
+   */
+  teacherValue?: boolean;
 }
 
 /** Shared by every line without problems: most lines, so one allocation fewer per row. */
@@ -139,7 +144,7 @@ export class DatasetParser {
         ),
       );
     }
-    return { line, blank: false, row, problems: problems ?? NO_PROBLEMS, labelField: teacherValue !== undefined || row.human !== null, teacherField: teacherValue !== undefined };
+    return { line, blank: false, row, problems: problems ?? NO_PROBLEMS, labelField: teacherValue !== undefined || row.human !== null, teacherField: teacherValue !== undefined, teacherValue: hasTeacherValue(teacherValue) };
   }
 
   /** Like parseLine, and also warns when the row's identity was already used on an earlier line. */
@@ -185,6 +190,11 @@ export class DatasetParser {
       name,
     );
   }
+}
+
+/** A teacher field's value that is not a placeholder: neither absent, null nor a blank string. */
+function hasTeacherValue(value: unknown): boolean {
+  return value !== undefined && value !== null && (typeof value !== 'string' || value.trim().length > 0);
 }
 
 /** A label field's value: a non-blank string, else null (absent, null, blank or not a string). */

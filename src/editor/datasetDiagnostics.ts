@@ -172,7 +172,7 @@ export class DatasetDiagnostics implements vscode.Disposable {
       const started = performance.now();
       const problems = entry.validator.validate(document.lineCount, (index) => document.lineAt(index).text);
       // A label problem that every row repeats is shown once (the validate command still counts every row's).
-      this.collection.set(document.uri, foldRepeatedLabelProblems(problems, entry.validator.lastTeacherFieldRows, entry.validator.fields).map(toDiagnostic));
+      this.collection.set(document.uri, foldRepeatedLabelProblems(problems, entry.validator.lastTeacherLabelRows, entry.validator.fields).map(toDiagnostic));
       const parsed = entry.validator.lastParsedLineCount;
       if (parsed > 1000) {
         this.services.log.debug(

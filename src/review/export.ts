@@ -67,8 +67,9 @@ export interface ExportCounts {
   /** Rows the run scored whose teacher label changed since: exported without the run's probability or advice. */
   changedSinceRun: number;
   /**
-   * Lines of rows whose human field holds something that is no label (a number such as a class id, an object, an
-   * empty string): such a row takes the teacher's label (or the advice), and the message names them.
+   * Lines of rows whose human field holds something that is no label (a number such as a class id, an object, a
+   * string of white space; not "", a row not reviewed yet): such a row takes the teacher's label (or the advice), and
+   * the message names them.
    */
   humanNotLabelLines: number[];
   /** Rows that already held final_label or label_provenance (a copy exported before, or the user's own): replaced. */
@@ -84,18 +85,23 @@ const FIELD_NAMES: Record<keyof FieldMapping, string> = {
 };
 
 /**
- * Throws when a mapped field is (or lies inside) one of the two fields the copy writes: the copy would write the final
- * label over the user's human label, text or teacher label. Named with the setting that maps it.
+ * Why the copy cannot be made with this mapping, or undefined: a mapped field is (or lies inside) one of the two fields
+ * the copy writes, so it would write the final label over the user's human label, text or teacher label. Named with
+ * the setting that maps it. The command asks it before any dialog; the export itself refuses such a mapping too.
  */
-function assertFieldsNotWritten(fields: FieldMapping): void {
+export function exportFieldsProblem(fields: FieldMapping): string | undefined {
   for (const key of FIELD_KEYS) {
     const top = fields[key].split('.')[0];
     if (top !== FINAL_LABEL_FIELD && top !== PROVENANCE_FIELD) continue;
     const what = top === FINAL_LABEL_FIELD ? "every row's final label" : "every row's label provenance";
-    throw new Error(
-      `the ${FIELD_NAMES[key]} (setting ${fieldSetting(key)}) is '${fields[key]}', the field the reviewed copy writes ${what} into: it would be written over — map the ${FIELD_NAMES[key].replace(/ field$/, '')}s to another field, or rename it in the file`,
-    );
+    return `the ${FIELD_NAMES[key]} (setting ${fieldSetting(key)}) is '${fields[key]}', the field the reviewed copy writes ${what} into: it would be written over — map the ${FIELD_NAMES[key].replace(/ field$/, '')}s to another field, or rename it in the file`;
   }
+  return undefined;
+}
+
+function assertFieldsNotWritten(fields: FieldMapping): void {
+  const problem = exportFieldsProblem(fields);
+  if (problem) throw new Error(problem);
 }
 
 /** The probability the run gives its advised label, when the run scored the row. */
@@ -222,7 +228,8 @@ function exportLines<T extends string | Uint8Array>(
         counts.changedSinceRun += 1;
       }
       const humanValue = result.row.human === null ? getFieldAt(result.row.value, humanPath) : undefined;
-      if (humanValue !== undefined && humanValue !== null) {
+      // "" is a row not reviewed yet (a spreadsheet's empty cell), as the run reads it; white space, a number, an object is not.
+      if (humanValue !== undefined && humanValue !== null && humanValue !== '') {
         counts.humanNotLabelLines.push(result.row.line);
       }
     } else if (!result.blank) {

@@ -39,7 +39,10 @@ export interface FittedFeaturizer {
  * else a whole sentence was one feature that no other row shares. Each word is lower-cased and, outside ASCII, put in
  * NFC, so that the NFC and NFD spellings of one word are one feature.
  */
-const WORD = /[\p{L}\p{N}\p{M}]+|\p{Extended_Pictographic}/gu;
+// A variation selector (U+FE0F after ❤) is a mark but no word: it only says how to draw the emoji before it.
+const WORD = /(?!\p{Variation_Selector})[\p{L}\p{N}\p{M}]+|\p{Extended_Pictographic}/gu;
+/** WORD on ASCII text (tokenize's common case), as it was before any of the above: the same words, at the same speed. */
+const ASCII_WORD = /[\p{L}\p{N}]+/gu;
 const ANY_WORD = new RegExp(WORD.source, 'u');
 const CHARACTER_SCRIPT = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]/u;
 const CHARACTER_SPLIT = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]|[^\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]+/gu;
@@ -53,7 +56,8 @@ function wordOf(piece: string): string {
 
 /** `visit(offset, length)` for each word of a run WORD matched at `start` (a CJK run is cut into its characters). */
 function splitRun(run: string, start: number, visit: (start: number, end: number) => void): void {
-  if (run.charCodeAt(0) < 0x80 || !CHARACTER_SCRIPT.test(run)) {
+  // Not only runs that begin outside ASCII: "2024年3月" and "iPhone手机" begin with an ASCII letter or digit.
+  if (!CHARACTER_SCRIPT.test(run)) {
     visit(start, start + run.length);
     return;
   }
@@ -62,7 +66,7 @@ function splitRun(run: string, start: number, visit: (start: number, end: number
 
 export function tokenize(text: string): string[] {
   // The common case: ASCII, so no CJK and nothing to normalise (lower-casing keeps every offset).
-  if (!NON_ASCII.test(text)) return text.toLowerCase().match(WORD) ?? [];
+  if (!NON_ASCII.test(text)) return text.toLowerCase().match(ASCII_WORD) ?? [];
   const runs = text.match(WORD);
   if (runs === null) return [];
   const words: string[] = [];

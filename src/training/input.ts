@@ -11,6 +11,7 @@ import {
   compileFields,
   FIELD_GUESS_SAMPLE_ROWS,
   fileError,
+  INVISIBLE_CHARACTERS,
   getFieldAt,
   inferLabelSet,
   labelListProblem,
@@ -499,6 +500,8 @@ function conflictingTextWarning(rows: readonly TrainingRow[]): string | undefine
 /**
  * A label field holding an empty or blank string ("", "  ", an LLM's "\n") is no label, as the parser reads it; said
  * once per field with the lines, so a teacher that answered nothing on some rows is not taken for an unlabelled file.
+ * An empty human label ("") is not said: it is how a spreadsheet turned into JSONL writes every row not reviewed yet,
+ * so the warning named most rows of a normal file; white space there is said (a label deleted but for a space).
  */
 function blankLabelWarnings(rows: readonly DatasetRow[], fields: FieldMapping): string[] {
   const compiled = compileFields(fields);
@@ -510,7 +513,7 @@ function blankLabelWarnings(rows: readonly DatasetRow[], fields: FieldMapping): 
     for (const side of sides) {
       if (side.label(row) !== null) continue;
       const value = getFieldAt(row.value, side.path);
-      if (typeof value === 'string') side.lines.push(row.line);
+      if (typeof value === 'string' && !(side.what === 'human' && value === '')) side.lines.push(row.line);
     }
   }
   return sides
@@ -547,11 +550,11 @@ function checkLookAlikeLabels(labels: readonly string[], rows: readonly DatasetR
   // A label such as ' World' or an LLM's 'Sports\n' with no plain twin in the file is trained as written; said, since a
   // teacher or a label list that writes it plainly names another label.
   // eslint-disable-next-line no-control-regex
-  const odd = labels.filter((label) => label !== label.trim() || /[\u0000-\u001f\u007f-\u009f]/.test(label));
+  const odd = labels.filter((label) => label !== label.trim() || /[\u0000-\u001f\u007f-\u009f]/.test(label) || label.replace(INVISIBLE_CHARACTERS, '') !== label);
   if (odd.length > 0) {
     const shown = odd.slice(0, LINES_IN_MESSAGE).map((label) => `'${printable(label)}'${where(label)}`);
     warnings.push(
-      `${odd.length} label(s) have white space around them or control characters: ${shown.join(', ')}${odd.length > LINES_IN_MESSAGE ? ', …' : ''}; they are kept as written, so a label written without them (by the teacher, in peerkd.labels) is another label`,
+      `${odd.length} label(s) have white space around them, control characters or invisible characters: ${shown.join(', ')}${odd.length > LINES_IN_MESSAGE ? ', …' : ''}; they are kept as written, so a label written without them (by the teacher, in peerkd.labels) is another label`,
     );
   }
   for (const label of labels) {
@@ -561,9 +564,12 @@ function checkLookAlikeLabels(labels: readonly string[], rows: readonly DatasetR
       const [a, b] = [seen, label].sort((x, y) => (firstLine(x) ?? 0) - (firstLine(y) ?? 0));
       const line = firstLine(b);
       const unicode = a.normalize('NFC') === b.normalize('NFC');
+      const visible = (text: string) => text.normalize('NFC').replace(INVISIBLE_CHARACTERS, '');
       const how = unicode
         ? `labels '${printable(a)}'${where(a, true)} and '${printable(b)}'${where(b, true)} look the same but are written with different Unicode characters; write them the same way (e.g. save the file as NFC)`
-        : `labels '${printable(a)}'${where(a)} and '${printable(b)}'${where(b)} differ only in white space; write them the same way (e.g. without spaces or line breaks around the label)`;
+        : visible(a) !== visible(b)
+          ? `labels '${printable(a)}'${where(a)} and '${printable(b)}'${where(b)} differ only in white space; write them the same way (e.g. without spaces or line breaks around the label)`
+          : `labels '${printable(a)}'${where(a)} and '${printable(b)}'${where(b)} differ only in invisible characters (zero-width spaces, soft hyphens, format marks); write them the same way`;
       throw new InputError(`${file}${line === undefined ? '' : `:${line}`}: ${how} or they are trained as two labels`, file, line);
     }
     byNormalForm.set(normal, label);

@@ -499,6 +499,8 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
 
   async function runStudents(): Promise<DistillOutput> {
     let studentCounter = 0;
+    /** Students trained again at a lower rate so far: the first is a warning, the others go to run.log. */
+    let restartsLogged = 0;
     const vanillaSeed = options.seed * 7919 + 1;
     /**
      * Students trained at once report progress as one: the phase, fold and epoch of the first that has not finished
@@ -558,9 +560,13 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
         .then((trained) => {
           const restarted = trained.weights.restarted;
           if (restarted) {
+            // A warning once per run (the same cause makes most of the run's students diverge: one warning per
+            // student was 5 to 17 identical lines); run.log has each student's.
+            const first = restartsLogged++ === 0;
             log(
-              `${ENGINE_WARNING_PREFIX}a ${phase} student's training diverged (epoch mean loss ${restarted.divergedLosses.map((loss) => loss.toPrecision(3)).join(', then ')}) ` +
-                `and was trained again at learning rate ${restarted.learningRate} instead of ${tuning.student.learningRate}: an input that fills much of the data under different labels (the same text on many rows) does this`,
+              `${first ? ENGINE_WARNING_PREFIX : ''}a ${phase} student's training diverged (epoch mean loss ${restarted.divergedLosses.map((loss) => loss.toPrecision(3)).join(', then ')}) ` +
+                `and was trained again at learning rate ${restarted.learningRate} instead of ${tuning.student.learningRate}` +
+                (first ? `: an input that fills much of the data under different labels (the same text on many rows) does this (said once; run.log names each student trained again)` : ''),
             );
           }
           shown.finished = true;

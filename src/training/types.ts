@@ -127,10 +127,6 @@ export interface DistillProgress {
 }
 
 /**
- * Why a flagged row is flagged (issue 10 §2), one line of the run's explanations.jsonl beside predictions.jsonl
- * (which keeps its fields as they are). From the last stage's peer that held the row out (src/training/explain.ts).
- */
-/**
  * How the engine marks a log line the user must see without --verbose (a damaged line of the embedding cache, the
  * cache turned off): the worker logs it at level warn, without the mark, which the CLI prints and run.log labels WARN.
  */
@@ -139,6 +135,10 @@ export const ENGINE_WARNING_PREFIX = 'warning: ';
 /** Words kept per explanation (each way: words and against), and similar human-labelled rows (the engine writes at most these; a reader refuses more). */
 export const EXPLANATION_LIMITS = { words: 8, similar: 3 } as const;
 
+/**
+ * Why a flagged row is flagged (issue 10 §2), one line of the run's explanations.jsonl beside predictions.jsonl
+ * (which keeps its fields as they are). From the last stage's peer that held the row out (src/training/explain.ts).
+ */
 export interface RowExplanation {
   /** 0-based position of the row in predictions.jsonl (ids may repeat: the position does not). */
   row: number;

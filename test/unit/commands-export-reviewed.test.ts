@@ -20,12 +20,15 @@ class Uri extends FakeUri {
 const errors: string[] = [];
 const infos: string[] = [];
 let saveTo: FakeUri | undefined;
+let saveDialogs = 0;
+/** Settings under `peerkd.` the stand-in returns (`fields.human`, …); none by default. */
+const settings = new Map<string, unknown>();
 const documents: { uri: FakeUri; getText: () => string; isDirty: boolean }[] = [];
 let handler: ((argument?: unknown) => Promise<void>) | undefined;
 stubVscodeModule({
   Uri,
   workspace: {
-    getConfiguration: () => ({ get: () => undefined }),
+    getConfiguration: () => ({ get: (key: string) => settings.get(key) }),
     get textDocuments() {
       return documents;
     },
@@ -42,7 +45,10 @@ stubVscodeModule({
   window: {
     showErrorMessage: async (text: string) => void errors.push(text),
     showInformationMessage: async (text: string) => void infos.push(text),
-    showSaveDialog: async () => saveTo,
+    showSaveDialog: async () => {
+      saveDialogs += 1;
+      return saveTo;
+    },
   },
 });
 
@@ -155,5 +161,24 @@ test("export: the message names the rows whose human field holds no label (a cla
   saveTo = new FakeUri(join(folder, 'numeric-human.reviewed.jsonl'));
   await exportCommand(file, text)(new Uri(file));
   assert.deepEqual(errors, []);
-  assert.match(infos[0], /\(0 human, 2 teacher, 2 whose 'human_label' holds no label \(a number, an object or empty text; line 1 first\) exported without it: write the label as text there\)/);
+  assert.match(infos[0], /\(0 human, 2 teacher, 2 whose 'human_label' holds no label \(a number, an object or white space; line 1 first\) exported without it: write the label as text there\)/);
+});
+
+test('export: a field mapping the copy would write over (fields.human = final_label) is refused before the save dialog, naming the setting', async () => {
+  // It was refused only after the user had picked where to save (and chosen a threshold): all of it for nothing.
+  const text = '{"id": "a", "text": "coffee", "teacher_label": "World", "final_label": "Sports"}\n';
+  const file = join(folder, 'mapped-final.jsonl');
+  await writeFile(file, text);
+  saveTo = new FakeUri(join(folder, 'mapped-final.reviewed.jsonl'));
+  saveDialogs = 0;
+  settings.set('fields.human', 'final_label');
+  try {
+    await exportCommand(file, text)(new Uri(file));
+  } finally {
+    settings.clear();
+  }
+  assert.equal(errors.length, 1);
+  assert.match(errors[0], /^PeerKD: no export: the human label field \(setting peerkd\.fields\.human\) is 'final_label', the field the reviewed copy writes every row's final label into/);
+  assert.equal(saveDialogs, 0, 'no save dialog');
+  await assert.rejects(readFile(join(folder, 'mapped-final.reviewed.jsonl')), { code: 'ENOENT' });
 });

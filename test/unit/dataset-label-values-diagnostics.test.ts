@@ -8,7 +8,7 @@ import { foldRepeatedLabelProblems, IncrementalDatasetValidator } from '../../sr
 function validate(lines: string[], labels: string[] = []) {
   const validator = new IncrementalDatasetValidator(DEFAULT_FIELDS, { labels });
   const problems = validator.validate(lines.length, (index) => lines[index]);
-  return { problems, folded: foldRepeatedLabelProblems(problems, validator.lastTeacherFieldRows, DEFAULT_FIELDS) };
+  return { problems, folded: foldRepeatedLabelProblems(problems, validator.lastTeacherLabelRows, DEFAULT_FIELDS) };
 }
 
 const numeric = Array.from({ length: 500 }, (_, i) => JSON.stringify({ id: `r${i}`, text: `row ${i}`, teacher_label: i % 4 }));
@@ -37,4 +37,15 @@ test('label problems on some rows only stay on their rows; other problems are ke
   const { problems, folded } = validate(lines);
   assert.deepEqual(folded, problems);
   assert.equal(folded.length, 4);
+});
+
+test('rows not labelled yet (teacher field null or blank) do not keep a repeated label problem on every other row', () => {
+  // A file being labelled: the teacher's class ids (numbers) on most rows, null on the rows the teacher has not done
+  // yet. Each null row kept the fold off, so every labelled row had its own warning again.
+  const lines = [...numeric.slice(0, 300), ...Array.from({ length: 20 }, (_, i) => JSON.stringify({ id: `n${i}`, text: `new ${i}`, teacher_label: i % 2 ? null : '' }))];
+  const { folded } = validate(lines);
+  assert.deepEqual(folded.map((problem) => [problem.line, problem.code]), [[1, 'label-not-string']]);
+  assert.match(folded[0].message, /\(300 rows; shown once\)/);
+  const unknown = [...Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `row ${i}`, teacher_label: 'world' })), JSON.stringify({ text: 'later', teacher_label: null })];
+  assert.deepEqual(validate(unknown, ['World', 'Sports']).folded.map((problem) => [problem.line, problem.code]), [[1, 'unknown-label']]);
 });

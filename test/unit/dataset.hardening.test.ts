@@ -306,6 +306,27 @@ describe('files: links, loops, read-only files, output = input', () => {
     assert.equal(fs.statSync(real).mode & 0o777, 0o444);
   });
 
+  it("writeFileAtomic through a link '../x' inside a linked folder writes the file the system reads there, not the one beside the link's name", async () => {
+    // dir/sub is a link to dir/elsewhere/inner, whose out.jsonl links to '../other.jsonl': the system reads
+    // dir/elsewhere/other.jsonl there. The link was resolved by its name's folder (dir/sub/../other.jsonl =
+    // dir/other.jsonl), so an output that assertNotSameFile rightly found to be no dataset replaced the dataset dir/other.jsonl.
+    const dir = tempDir();
+    const dataset = path.join(dir, 'other.jsonl');
+    fs.writeFileSync(dataset, '{"text":"the dataset"}\n');
+    fs.mkdirSync(path.join(dir, 'elsewhere', 'inner'), { recursive: true });
+    const landing = path.join(dir, 'elsewhere', 'other.jsonl');
+    fs.writeFileSync(landing, 'old copy\n');
+    fs.symlinkSync(path.join(dir, 'elsewhere', 'inner'), path.join(dir, 'sub'));
+    fs.symlinkSync(path.join('..', 'other.jsonl'), path.join(dir, 'elsewhere', 'inner', 'out.jsonl'));
+    const output = path.join(dir, 'sub', 'out.jsonl');
+    assert.equal(fs.readFileSync(output, 'utf8'), 'old copy\n');
+    await assertNotSameFile(dataset, output);
+    await writeFileAtomic(output, 'new copy\n');
+    assert.equal(fs.readFileSync(dataset, 'utf8'), '{"text":"the dataset"}\n');
+    assert.equal(fs.readFileSync(landing, 'utf8'), 'new copy\n');
+    assert.ok(fs.lstatSync(path.join(dir, 'elsewhere', 'inner', 'out.jsonl')).isSymbolicLink());
+  });
+
   it('peerkd label in place on a symbolic link labels the real file and keeps the link; a read-only file is refused before any request', async () => {
     const dir = tempDir();
     const real = path.join(dir, 'real.jsonl');

@@ -114,6 +114,19 @@ test('export: a human field that holds no label (a class id written as a number,
   assert.equal(counts.human, 1);
 });
 
+test('export: an empty human label ("") is a row not reviewed yet, as a converted spreadsheet writes it: not named as a field holding no label', () => {
+  // Every unreviewed row of such a file was named, with the advice to "write the label as text there".
+  const text = [
+    '{"id":"a","text":"x","teacher_label":"World","human_label":""}',
+    '{"id":"b","text":"y","teacher_label":"World","human_label":"Sports"}',
+    '{"id":"c","text":"z","teacher_label":"World","human_label":""}',
+    '{"id":"d","text":"w","teacher_label":"World","human_label":7}',
+  ].join('\n');
+  const { counts } = exportReviewedText(text, options([], null));
+  assert.deepEqual(counts.humanNotLabelLines, [4]);
+  assert.equal(counts.teacher, 3);
+});
+
 test('export target: a symbolic link elsewhere to a file in the runs folder (a custom one, outside .peerkd) is refused like the file itself', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-export-link-'));
   try {

@@ -37,3 +37,15 @@ test('lookAlikeLabel: same to a reader, or only by case; a label of the set is n
   assert.equal(lookAlikeLabel(SET, 'World'), undefined);
   assert.equal(lookAlikeLabel(SET, 'Sports'), undefined);
 });
+
+test('a label with an invisible character (a zero-width space, a soft hyphen, a BOM pasted with it) is a look-alike too', () => {
+  // 'World\u200b' shows as 'World' everywhere; it was a new label of its own, trained as a second class.
+  assert.deepEqual(lookAlikeLabel(SET, 'World\u200b'), { label: 'World', how: 'same' });
+  assert.deepEqual(lookAlikeLabel(SET, '\ufeffSci/\u00adTech'), { label: 'Sci/Tech', how: 'same' });
+  assert.match(newLabelProblem('World\u200b', SET) ?? '', /^'World\\u200b' is the label 'World' of the run's label set/);
+});
+
+test('the zero-width joiners are no invisible characters for look-alikes: they change how emoji and scripts are drawn', () => {
+  assert.equal(lookAlikeLabel(['👩\u200d💻'], '👩💻'), undefined);
+  assert.equal(lookAlikeLabel(['\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645'], '\u0645\u06cc\u062e\u0648\u0627\u0647\u0645'), undefined);
+});

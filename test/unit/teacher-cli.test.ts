@@ -137,6 +137,27 @@ describe('peerkd label', () => {
     });
   });
 
+  it('--out: requests that failed are retried by what the run says to run, which --out no longer refuses', async () => {
+    // The advice was "run the same command again", which the refusal of an existing --out then stopped.
+    const { dir, file } = copyFixture();
+    const out = path.join(dir, 'labelled.jsonl');
+    let failing = true;
+    await withFakeOpenAi(
+      (request) => (failing ? { status: 500, json: { error: { message: 'overloaded' } } } : oracle(request)),
+      async (server) => {
+        const args = [file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--max-retries', '0', '--concurrency', '16', '--out', out];
+        const first = io();
+        assert.equal(await runLabelCommand(args, first), 1);
+        const advice = /requests failed: (.*)$/m.exec(first.stderr.text)?.[1] ?? '';
+        assert.match(advice, /run the same command again with --force to retry them/, first.stderr.text);
+        failing = false;
+        const again = io();
+        assert.equal(await runLabelCommand([...args, '--force'], again), 0, again.stderr.text);
+        assert.match(again.stdout.text, /Wrote 24 rows/);
+      },
+    );
+  });
+
   it("--out never writes into PeerKD's own .peerkd folder (its teacher cache and runs), and asks the endpoint nothing", async () => {
     const { dir, file } = copyFixture();
     const before = fs.readFileSync(file);

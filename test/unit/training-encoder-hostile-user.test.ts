@@ -162,6 +162,18 @@ test('peerkd distill --encoder static: a tokenizer that makes every word the unk
   assert.ok(mixed.some((x) => x !== 0));
 });
 
+test('static encoder: a batch of texts without letters or digits (emoji rows, "!!!") is no sign of a foreign tokenizer: zeros, not an error', async () => {
+  // With the rest of the file cached, rows appended since (emoji reactions) are a batch of their own: the run failed
+  // with "is it a model for another language or script?" although the tokenizer reads every other row.
+  const encoder = staticEncoder(await readStaticModel(model('emoji-batch')));
+  const emoji = ['🙂', '👍', '🎉🎉', '❤️', '😂😂😂', '🔥', '👏', '💯', '🙏', '😢', '🤔', '✨'];
+  const values = await encoder.encode(emoji);
+  assert.equal(values.length, emoji.length * DIMS);
+  assert.ok(values.every((x) => x === 0));
+  // Texts with letters and no known token are still refused (another language's model).
+  await assert.rejects(encoder.encode(Array.from({ length: 12 }, (_, i) => `ксенофобия${i}`)), /none of 12 texts has a token of the vocabulary/);
+});
+
 test('embedding cache: a vector changed in place (one base64 character: a flipped bit, an edit) is caught by its checksum and embedded again; lines without one are still read', async () => {
   const server = await startFakeOpenAi(() => ({ status: 500 }));
   try {
@@ -330,7 +342,7 @@ test('peerkd distill --encoder endpoint against a server that gives every input 
     server.setEmbeddingsHandler((request) => embeddingsHandler((text) => hashedBagOfWords(text, 8))({ ...request, inputs: request.inputs.map(() => request.inputs[0]) }));
     const run = await runCli(['distill', 'agnews.jsonl', '--backend', 'cpu', '--stages', '1', '--encoder', 'endpoint', '--encoder-base-url', server.baseUrl, '--encoder-model', 'm'], folder, { ...process.env, OPENAI_API_KEY: '' });
     assert.equal(run.code, 1, run.stderr);
-    assert.match(run.stderr, /encoder endpoint: http:\/\/127\.0\.0\.1:\d+\/v1\/embeddings returned the same vector for all 32 different texts of a request: the server does not embed each input of a list \(it embeds one of them, or none\)\. Nothing of it is cached/);
+    assert.match(run.stderr, /encoder endpoint: http:\/\/127\.0\.0\.1:\d+\/v1\/embeddings returned the same vector for all 32 different texts of a request: the server does not embed each input of a list \(it embeds one of them, or none\), or it cuts every text at its input limit and these differ only after it \(a long beginning they share, such as a prompt template\)\. Nothing of it is cached/);
     const file = EmbeddingCache.open(path.join(folder, '.peerkd', 'embedding-cache'), { name: 'endpoint', version: endpointVersion(server.baseUrl, 'm', 8), dims: 8 }).file;
     assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 1, 'only the probe\'s vector (the witness) is cached');
   } finally {

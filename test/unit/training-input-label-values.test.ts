@@ -115,6 +115,32 @@ test('empty and blank labels are treated as no label with one warning per field 
   assert.ok(input.warnings.includes('1 human label(s) (field human_label) are empty or blank strings and were treated as no label (line 4)'), JSON.stringify(input.warnings));
 });
 
+test('an empty human label is the usual "not reviewed yet" of a converted spreadsheet: no warning for it, unlike a blank or an empty teacher label', () => {
+  // A CSV turned into JSONL writes "" for every empty cell: every unlabelled row of a normal file, warned about before.
+  const rows = Array.from({ length: 60 }, (_, i) => ({ id: `r${i}`, text: `row number ${i}`, teacher_label: i % 2 ? 'X' : 'Y', human_label: i < 4 ? (i % 2 ? 'X' : 'Y') : '' }));
+  const input = prepareTrainingInput(lines(...rows), source());
+  assert.equal(input.rows.filter((row) => row.human !== null).length, 4);
+  assert.ok(!input.warnings.some((warning) => /human label\(s\) \(field human_label\) are empty/.test(warning)), JSON.stringify(input.warnings));
+  // A teacher that answered "" is still named, as is a human label of white space only.
+  const answered = prepareTrainingInput(lines(...rows.slice(0, 59), { id: 'z', text: 'last', teacher_label: '', human_label: ' ' }), source());
+  assert.ok(answered.warnings.includes('1 teacher label(s) (field teacher_label) are empty or blank strings and were treated as no label (line 60)'), JSON.stringify(answered.warnings));
+  assert.ok(answered.warnings.includes('1 human label(s) (field human_label) are empty or blank strings and were treated as no label (line 60)'), JSON.stringify(answered.warnings));
+});
+
+test('labels that differ only by an invisible character (zero-width space) are refused naming both lines; a lone one is named', () => {
+  const text = lines(
+    { id: 'a', text: 'one', teacher_label: 'World' },
+    { id: 'b', text: 'two', teacher_label: 'Sports' },
+    { id: 'c', text: 'three', teacher_label: 'World\u200b' },
+  );
+  assert.equal(
+    inputError(() => prepareTrainingInput(text, source())).message,
+    `${FILE}:3: labels 'World' (line 1) and 'World\\u200b' (line 3) differ only in invisible characters (zero-width spaces, soft hyphens, format marks); write them the same way or they are trained as two labels`,
+  );
+  const lone = prepareTrainingInput(lines({ id: 'a', text: 'one', teacher_label: 'World' }, { id: 'b', text: 'two', teacher_label: 'Sports\u200b' }), source());
+  assert.ok(lone.warnings.some((warning) => warning.startsWith("1 label(s) have white space around them, control characters or invisible characters: 'Sports\\u200b' (line 2)")), JSON.stringify(lone.warnings));
+});
+
 test('labels that read as the same number ("01" and "1") are kept apart with a warning naming both lines', () => {
   const text = lines(
     { id: 'a', text: 'one', teacher_label: '1' },
@@ -206,7 +232,7 @@ test('labels with white space around them or control characters are kept as writ
   assert.deepEqual(input.rows.map((row) => row.teacher), [' World', 'Sports', 'Tech\u0007', ' World']);
   assert.ok(
     input.warnings.includes(
-      "2 label(s) have white space around them or control characters: ' World' (line 1), 'Tech\\u0007' (line 3); they are kept as written, so a label written without them (by the teacher, in peerkd.labels) is another label",
+      "2 label(s) have white space around them, control characters or invisible characters: ' World' (line 1), 'Tech\\u0007' (line 3); they are kept as written, so a label written without them (by the teacher, in peerkd.labels) is another label",
     ),
     JSON.stringify(input.warnings),
   );

@@ -45,3 +45,24 @@ test('the marked words of the review panel are the words the students read, on e
 test('hasWord agrees with tokenize', () => {
   for (const text of ['', '!!!', 'a', '😀', '中', '\u0301', ' - 1 -', '...é']) assert.equal(hasWord(text), tokenize(text).length > 0, JSON.stringify(text));
 });
+
+test('a CJK run that starts with Latin letters or digits is read character by character too (dates, brand names)', () => {
+  // "2024年3月15日" and "iPhone手机" were one feature each: the run began with an ASCII character.
+  assert.deepEqual(tokenize('2024年3月15日'), ['2024', '年', '3', '月', '15', '日']);
+  assert.deepEqual(tokenize('iPhone手机很好'), ['iphone', '手', '机', '很', '好']);
+  assert.deepEqual(tokenize('我爱iPhone'), ['我', '爱', 'iphone']);
+  const text = '2024年 iPhone手机';
+  assert.deepEqual(wordSpans(text).map((span) => span.word), tokenize(text));
+});
+
+test('an emoji variation selector is no word of its own (it made every such emoji two features, and a text of it "had a word")', () => {
+  assert.deepEqual(tokenize('❤️ love'), ['❤', 'love']);
+  assert.deepEqual(tokenize('❤︎'), ['❤']);
+  assert.deepEqual(tokenize('☀️☀️'), ['☀', '☀']);
+  assert.equal(hasWord('\ufe0f'), false);
+  assert.deepEqual(tokenize('\ufe0f'), []);
+  // A keycap keeps its digit as the word, as before.
+  assert.equal(tokenize('1️⃣').length, 1);
+  const text = 'ok ❤️ 2024年';
+  assert.deepEqual(wordSpans(text).map((span) => span.word), tokenize(text));
+});

@@ -260,7 +260,7 @@ export const SAME_VECTOR_MIN_TEXTS = 10;
 
 /**
  * Refuses an answer that gives every text of the request the same vector (a server or proxy that embeds only the
- * first input of a list, or the empty string): well-formed finite vectors, which would be cached, billed and trained
+ * first input of a list, or the empty string; or one that truncates texts sharing a long beginning): well-formed finite vectors, which would be cached, billed and trained
  * on, and which the engine would then report as "did not help this dataset".
  */
 function assertVaried(vectors: readonly Float32Array[], texts: readonly string[], url: string): void {
@@ -269,7 +269,8 @@ function assertVaried(vectors: readonly Float32Array[], texts: readonly string[]
   if (!vectors.every((vector) => vector.every((x, d) => x === first[d]))) return;
   throw new EndpointError(
     `${url} returned the same vector for all ${texts.length} different texts of a request: the server does not embed each input of a list ` +
-      '(it embeds one of them, or none). Nothing of it is cached: check the server, or choose another encoder (--encoder, peerkd.training.encoder)',
+      '(it embeds one of them, or none), or it cuts every text at its input limit and these differ only after it (a long beginning they share, ' +
+      'such as a prompt template). Nothing of it is cached: check the server, or choose another encoder (--encoder, peerkd.training.encoder)',
   );
 }
 

@@ -38,6 +38,8 @@ export const STATIC_MAX_JSON_BYTES = 256 * 1024 * 1024;
  * "did not help this dataset".
  */
 export const STATIC_MIN_TEXTS_JUDGED = 10;
+/** A text the all-unknown-tokens check counts (STATIC_MIN_TEXTS_JUDGED): one with a letter or digit. */
+const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
 /** The largest float32. */
 const FLOAT32_MAX = 3.4028234663852886e38;
 
@@ -244,7 +246,9 @@ export function staticEncoder(model: StaticModel): TextEncoder {
       let withTokens = 0;
       for (let r = 0; r < texts.length; r++) {
         let text = texts[r];
-        if (/\S/.test(text)) withWords++;
+        // A letter or digit: emoji and punctuation are [UNK] in many a good vocabulary, so a batch of them (emoji rows
+        // appended to a cached file) says nothing about the tokenizer.
+        if (LETTER_OR_DIGIT.test(text)) withWords++;
         // Python slices code points; a string no longer in UTF-16 units than that has no more code points either.
         if (text.length > maxChars) text = [...text].slice(0, maxChars).join('');
         const ids = tokenizer.encode(text);
