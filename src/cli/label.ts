@@ -127,6 +127,7 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
   if (positionals.length !== 1) throw new UsageError('expected exactly one DATA.jsonl file');
   if (!values['base-url']) throw new UsageError('--base-url is required (e.g. http://localhost:11434/v1)');
   if (!values.model) throw new UsageError('--model is required');
+  if (values.force && !values.out) throw new UsageError('--force replaces an existing --out FILE; without --out the dataset is labelled in place');
   const temperature = values.temperature === undefined ? 0 : Number(values.temperature);
   if (!Number.isFinite(temperature) || temperature < 0) throw new UsageError(`--temperature must be a number >= 0`);
 

@@ -190,6 +190,11 @@ describe('peerkd label', () => {
 
   it('rejects bad usage with a clear message', async () => {
     await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'http://127.0.0.1:1/v1'], io()), (error: unknown) => error instanceof UsageError && /--model is required/.test(error.message));
+    // --force only ever replaces an --out file: alone it would suggest it changes how the dataset is labelled in place.
+    await assert.rejects(
+      runLabelCommand([FIXTURE, '--base-url', 'http://127.0.0.1:1/v1', '--model', 'm', '--force'], io()),
+      (error: unknown) => error instanceof UsageError && /--force replaces an existing --out FILE/.test(error.message),
+    );
     await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'ftp://x', '--model', 'm'], io()), /must start with http/);
     await assert.rejects(runLabelCommand([FIXTURE, '--base-url', 'http://x/v1', '--model', 'm', '--concurrency', '0'], io()), /--concurrency must be an integer from 1 to 256/);
     // fetch refuses a URL with credentials: every request would fail as a "Connection error" that prints the password.
