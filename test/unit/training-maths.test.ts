@@ -653,7 +653,7 @@ test('a student whose training diverges is trained again at a lower rate: one te
   // '[deleted]' is labelled 0 and 2 equally often: the student says so.
   close(probabilities[0], 0.5, 0.05);
   close(probabilities[2], 0.5, 0.05);
-  // A student that does not diverge is trained once, exactly as before (no restarted field, the same weights).
+  // A student that does not diverge is trained once (no restarted field); its bits are pinned by training-student-kernel.
   const calm = { features, targets: Float32Array.from(targets), weights: Float32Array.from(texts, (text) => (text === '[deleted]' ? 0 : 1)) };
   const once = await trainStudent(calm, featurizer.config.buckets, 4, { ...DEFAULT_STUDENT, seed: 0 });
   assert.equal(once.restarted, undefined);
