@@ -460,7 +460,12 @@ function checkNonStringLabels(
  * students get one input for them, so they learn at most one of those labels and flag the others. Said with the lines
  * and labels of the text on most rows (a boilerplate text such as "[deleted]" that an LLM labelled at random).
  */
-function conflictingTextWarning(rows: readonly TrainingRow[]): string | undefined {
+/**
+ * The texts that are on rows of two or more labels (a row's label: its human label, else its teacher label; rows with
+ * neither are left out), each with its first row's index in `rows`, the lines of its other rows and its labels. The
+ * run's warning names them; the error of students that diverged (pipeline.ts) counts them.
+ */
+export function textsWithSeveralLabels(rows: readonly TrainingRow[]): { first: number; lines: number[]; labels: Set<string> }[] {
   const firstOfText = new Map<string, number>();
   const groups = new Map<number, { lines: number[]; labels: Set<string> }>();
   for (let index = 0; index < rows.length; index++) {
@@ -481,13 +486,14 @@ function conflictingTextWarning(rows: readonly TrainingRow[]): string | undefine
     group.lines.push(row.line);
     group.labels.add(label);
   }
-  let conflicts = 0;
+  return [...groups].filter(([, group]) => group.labels.size >= 2).map(([first, group]) => ({ first, ...group }));
+}
+
+function conflictingTextWarning(rows: readonly TrainingRow[]): string | undefined {
+  const several = textsWithSeveralLabels(rows);
+  const conflicts = several.length;
   let shown: { first: number; lines: number[]; labels: Set<string> } | undefined;
-  for (const [first, group] of groups) {
-    if (group.labels.size < 2) continue;
-    conflicts++;
-    if (!shown || group.lines.length > shown.lines.length) shown = { first, ...group };
-  }
+  for (const text of several) if (!shown || text.lines.length > shown.lines.length) shown = text;
   if (!shown) return undefined;
   const labels = [...shown.labels];
   const labelList = labels.slice(0, LINES_IN_MESSAGE).map((label) => `'${printable(label)}'`).join(', ') + (labels.length > LINES_IN_MESSAGE ? ', …' : '');

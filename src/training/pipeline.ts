@@ -19,6 +19,7 @@ import { EmbeddingCache } from './embeddingCache';
 import type { TrainedModel } from './model';
 import { ENGINE_WARNING_PREFIX, EXPLANATION_LIMITS, type DistillOptions, type DistillPhase, type DistillProgress, type RowExplanation, type TrainingRow } from './types';
 import { PredictionTable } from './predictionTable';
+import { textsWithSeveralLabels } from './input';
 import { explainLogitDifference, mostSimilarRows, type DenseWordVectors } from './explain';
 
 export type { TrainedModel } from './model';
@@ -326,22 +327,10 @@ function withLabelOrder(model: TrainedModel, labels: readonly string[]): Trained
  * with rows of another label, and the largest such text ('' when no text is on rows of two labels).
  */
 function divergenceCause(rows: readonly TrainingRow[]): string {
-  const byText = new Map<string, { line: number; rows: number; labels: Set<string> }>();
-  for (const row of rows) {
-    const label = row.human ?? row.teacher;
-    if (label === null) continue;
-    let seen = byText.get(row.text);
-    if (!seen) byText.set(row.text, (seen = { line: row.line, rows: 0, labels: new Set() }));
-    seen.rows++;
-    seen.labels.add(label);
-  }
-  let sharing = 0;
+  const several = textsWithSeveralLabels(rows);
+  const sharing = several.reduce((sum, text) => sum + text.lines.length + 1, 0);
   let most: { line: number; rows: number; labels: Set<string> } | undefined;
-  for (const seen of byText.values()) {
-    if (seen.labels.size < 2) continue;
-    sharing += seen.rows;
-    if (!most || seen.rows > most.rows) most = seen;
-  }
+  for (const text of several) if (!most || text.lines.length + 1 > most.rows) most = { line: rows[text.first].line, rows: text.lines.length + 1, labels: text.labels };
   return most
     ? `: ${sharing.toLocaleString('en-US')} of ${rows.length.toLocaleString('en-US')} rows share their text with rows of another label (line ${most.line}'s text is on ${most.rows.toLocaleString('en-US')} rows, with ${most.labels.size} labels), more repeated inputs with contradicting labels than the students' training steps can take — give the rows of one text one label, or keep one row of each text`
     : '';
