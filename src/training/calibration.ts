@@ -669,11 +669,17 @@ const UNJUDGED_PRIOR_PAIRS = 2;
  * judged as before: only a label far rarer than the others is set apart.
  */
 export function unjudgedLabels(counts: readonly number[]): boolean[] {
-  const present = counts.filter((count) => count > 0).sort((a, b) => a - b);
-  if (present.length === 0) return counts.map(() => false);
-  const middle = present.length >> 1;
-  const median = present.length % 2 ? present[middle] : (present[middle - 1] + present[middle]) / 2;
+  const median = medianLabelRows(counts);
+  if (median === undefined) return counts.map(() => false);
   return counts.map((count) => count > 0 && count < MIN_JUDGED_LABEL_ROWS && count < MIN_JUDGED_SHARE_OF_MEDIAN * median);
+}
+
+/** The median of the labels' counts of labelled rows, labels with no row left out; undefined when no label has one. */
+export function medianLabelRows(counts: readonly number[]): number | undefined {
+  const present = counts.filter((count) => count > 0).sort((a, b) => a - b);
+  if (present.length === 0) return undefined;
+  const middle = present.length >> 1;
+  return present.length % 2 ? present[middle] : (present[middle - 1] + present[middle]) / 2;
 }
 
 /** Each label's count of labelled rows: the human label where there is one, else the teacher's. */

@@ -25,7 +25,7 @@ import {
 } from '../dataset';
 import type { DatasetRow, FieldMapping, ParsedDataset } from '../dataset/types';
 import { sha256 } from './artifacts';
-import { MIN_JUDGED_LABEL_ROWS, unjudgedLabels } from './calibration';
+import { medianLabelRows, MIN_JUDGED_LABEL_ROWS, unjudgedLabels } from './calibration';
 import { hasWord } from './featurize';
 import type { InputCounts } from './protocol';
 import type { TrainingRow } from './types';
@@ -313,15 +313,11 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
   const unjudged = unjudgedLabels(labels.map((label) => rowsOfLabel.get(label)?.rows ?? 0));
   // Every label rare (200 labels on 400 rows): unjudgedLabels sets none apart (none is rare *beside the others*), yet
   // the peers learn none of them and the run flagged 398 of 400 rows with an estimated teacher accuracy of 0.005.
-  const present = [...rowsOfLabel.values()].map((seen) => seen.rows).sort((a, b) => a - b);
-  if (present.length > 0) {
-    const middle = present.length >> 1;
-    const median = present.length % 2 ? present[middle] : (present[middle - 1] + present[middle]) / 2;
-    if (median < MIN_JUDGED_LABEL_ROWS) {
-      warnings.push(
-        `the ${present.length} labels have a median of ${median} labelled rows each, fewer than the ${MIN_JUDGED_LABEL_ROWS} the peers need to learn a label: the peers barely see any label, so this run's flags and its estimate of the teacher's accuracy say little — label more rows of each, or use fewer labels (setting peerkd.labels or --labels)`,
-      );
-    }
+  const median = medianLabelRows([...rowsOfLabel.values()].map((seen) => seen.rows));
+  if (median !== undefined && median < MIN_JUDGED_LABEL_ROWS) {
+    warnings.push(
+      `the ${rowsOfLabel.size} labels have a median of ${median} labelled rows each, fewer than the ${MIN_JUDGED_LABEL_ROWS} the peers need to learn a label: the peers barely see any label, so this run's flags and its estimate of the teacher's accuracy say little — label more rows of each, or use fewer labels (setting peerkd.labels or --labels)`,
+    );
   }
   // Named only where a row has it as its teacher label: a label only humans use has no teacher row to keep.
   const teacherLabels = new Set(rows.map((row) => row.teacher));
@@ -456,11 +452,6 @@ function checkNonStringLabels(
 }
 
 /**
- * Rows with the very same text and different labels (the label each trains on: the human's, else the teacher's): the
- * students get one input for them, so they learn at most one of those labels and flag the others. Said with the lines
- * and labels of the text on most rows (a boilerplate text such as "[deleted]" that an LLM labelled at random).
- */
-/**
  * The texts that are on rows of two or more labels (a row's label: its human label, else its teacher label; rows with
  * neither are left out), each with its first row's index in `rows`, the lines of its other rows and its labels. The
  * run's warning names them; the error of students that diverged (pipeline.ts) counts them.
@@ -489,6 +480,11 @@ export function textsWithSeveralLabels(rows: readonly TrainingRow[]): { first: n
   return [...groups].filter(([, group]) => group.labels.size >= 2).map(([first, group]) => ({ first, ...group }));
 }
 
+/**
+ * Rows with the very same text and different labels (the label each trains on: the human's, else the teacher's): the
+ * students get one input for them, so they learn at most one of those labels and flag the others. Said with the lines
+ * and labels of the text on most rows (a boilerplate text such as "[deleted]" that an LLM labelled at random).
+ */
 function conflictingTextWarning(rows: readonly TrainingRow[]): string | undefined {
   const several = textsWithSeveralLabels(rows);
   const conflicts = several.length;
