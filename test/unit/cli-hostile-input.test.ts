@@ -9,6 +9,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDistillCommand } from '../../src/cli/distill';
 import { captureIo as capture } from '../support/captureIo';
+import { writeJsonl } from '../support/jsonl';
 import { createPredictCommand } from '../../src/cli/predict';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { prepareTrainingInput, readTrainingInput } from '../../src/training/input';
@@ -24,11 +25,7 @@ after(async () => {
   await rm(folder, { recursive: true, force: true });
 });
 
-async function dataset(name: string, rows: Record<string, unknown>[]): Promise<string> {
-  const file = join(folder, name);
-  await writeFile(file, rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
-  return file;
-}
+const dataset = (name: string, rows: Record<string, unknown>[]): Promise<string> => writeJsonl(folder, name, rows);
 
 test('distill: class ids written as numbers are named as such, not reported as a missing label field', async () => {
   const file = await dataset('numeric-labels.jsonl', Array.from({ length: 6 }, (_, i) => ({ text: `row ${i}`, teacher_label: i % 2 })));

@@ -4,10 +4,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDistillCommand } from '../../src/cli/distill';
 import { captureIo as capture } from '../support/captureIo';
+import { writeJsonl } from '../support/jsonl';
 import { tempFolder } from '../fixtures/training/build';
 
 let folder: string;
@@ -20,11 +21,7 @@ after(async () => {
   await rm(folder, { recursive: true, force: true });
 });
 
-async function dataset(name: string, rows: Record<string, unknown>[]): Promise<string> {
-  const file = join(folder, name);
-  await writeFile(file, rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
-  return file;
-}
+const dataset = (name: string, rows: Record<string, unknown>[]): Promise<string> => writeJsonl(folder, name, rows);
 
 const LABELS = ['sport', 'money', 'tech', 'world'];
 

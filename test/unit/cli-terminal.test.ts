@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { escapeForTerminal, Terminal } from '../../src/cli/terminal';
 import { readLatestRun } from '../../src/training/artifacts';
 import { runCli, tempFolder } from '../fixtures/training/build';
+import { writeJsonl } from '../support/jsonl';
 
 const TITLE = 'World\x1b]0;pwned\x07';
 const CLEAR = 'Spo\nrts\x1b[2J\x1b[H';
@@ -116,13 +117,13 @@ test('label: an error that quotes labels from the data keeps each on one line', 
     { id: '2', text: 'b', human_label: 'sports\nforged: OK' },
     { id: '3', text: 'c' },
   ];
-  await writeFile(join(folder, 'case.jsonl'), rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
+  await writeJsonl(folder, 'case.jsonl', rows);
   const { code, stderr } = await runCli(['label', 'case.jsonl', '--base-url', 'http://127.0.0.1:1/v1', '--model', 'm'], folder);
   assert.equal(code, 1, stderr);
   assert.ok(!stderr.split('\n').some((line) => line.startsWith('forged')), stderr);
   assert.match(stderr, /Labels 'Sports\\u000aforged: OK' and 'sports\\u000aforged: OK' differ only in case or spacing/);
 
-  await writeFile(join(folder, 'one.jsonl'), [rows[0], rows[2]].map((row) => JSON.stringify(row)).join('\n') + '\n');
+  await writeJsonl(folder, 'one.jsonl', [rows[0], rows[2]]);
   const one = await runCli(['label', 'one.jsonl', '--base-url', 'http://127.0.0.1:1/v1', '--model', 'm'], folder);
   assert.equal(one.code, 1, one.stderr);
   assert.ok(!one.stderr.split('\n').some((line) => line.startsWith('forged')), one.stderr);

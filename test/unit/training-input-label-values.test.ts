@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { prepareTrainingInput, type InputSource } from '../../src/training/input';
 import { inputError } from '../support/inputError';
+import { jsonlText } from '../support/jsonl';
 
 const FILE = '/data/set.jsonl';
 
@@ -12,9 +13,7 @@ function source(extra: Partial<InputSource> = {}): InputSource {
   return { file: FILE, fields: DEFAULT_FIELDS, labels: [], folds: 2, ...extra };
 }
 
-function lines(...rows: Record<string, unknown>[]): string {
-  return rows.map((row) => JSON.stringify(row)).join('\n') + '\n';
-}
+const lines = (...rows: Record<string, unknown>[]): string => jsonlText(rows);
 
 test('a label written as the number 1 where another row writes the string "1" is refused, naming both lines: it is never silently dropped', () => {
   const text = lines(
