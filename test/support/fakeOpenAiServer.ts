@@ -170,6 +170,25 @@ export function completion(content: string | null, options: CompletionOptions = 
 }
 
 /** A reply with `{"label": label}` content, as a structured-output endpoint answers. */
+/**
+ * When each row text's requests arrived (ms), for tests of retries and waits: `record(text)` (in a handler) adds now
+ * and returns that text's times so far (1 long on its first request); `get(text)` reads them afterwards.
+ */
+export class RequestTimes {
+  private readonly times = new Map<string, number[]>();
+
+  record(text: string): number[] {
+    const times = this.times.get(text) ?? [];
+    times.push(Date.now());
+    this.times.set(text, times);
+    return times;
+  }
+
+  get(text: string): number[] | undefined {
+    return this.times.get(text);
+  }
+}
+
 export function labelReply(label: string, probability?: number): Reply {
   const content = JSON.stringify({ label });
   return {

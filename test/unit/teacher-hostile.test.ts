@@ -22,7 +22,7 @@ import { buildLabelLookup, DEFAULT_PROMPT_TEMPLATE, labelProbability, parseAnswe
 import { runOutcome } from '../../src/teacher/job';
 import { consecutiveFailuresToStop, estimateRun, planLabelRun, runLabelling, type LabelRunOptions } from '../../src/teacher/run';
 import type { TeacherEndpoint } from '../../src/teacher/types';
-import { completion, labelReply, withFakeOpenAi, type FakeOpenAiServer, type Reply } from '../support/fakeOpenAiServer';
+import { completion, labelReply, RequestTimes, withFakeOpenAi, type FakeOpenAiServer, type Reply } from '../support/fakeOpenAiServer';
 
 const LABELS = ['World', 'Sports', 'Business', 'Sci/Tech'];
 const SECRET = 'sk-hostile-5e4d3c2b1a-SECRET';
@@ -124,12 +124,10 @@ describe('teacher against a hostile endpoint', () => {
       'negative ms': { 'retry-after-ms': '-100' },
       exponent: { 'retry-after': '1e9' },
     };
-    const seen = new Map<string, number[]>();
+    const seen = new RequestTimes();
     await withFakeOpenAi(
       (request) => {
-        const times = seen.get(request.text) ?? [];
-        times.push(Date.now());
-        seen.set(request.text, times);
+        const times = seen.record(request.text);
         return times.length === 1 ? { status: 429, headers: retryAfter[request.text], json: { error: { message: 'slow down' } } } : labelReply('World');
       },
       async (server) => {

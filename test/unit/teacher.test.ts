@@ -26,6 +26,7 @@ import { emptySummary, type TeacherEndpoint } from '../../src/teacher/types';
 import {
   completion,
   labelReply,
+  RequestTimes,
   rowTextOf,
   startFakeOpenAi,
   withFakeOpenAi,
@@ -246,12 +247,10 @@ describe('teacher labelling against a chat-completions server', () => {
   });
 
   it('retries 429 after the Retry-After wait and 500s with backoff, then gives up and counts a failed request', async () => {
-    const seen = new Map<string, number[]>();
+    const seen = new RequestTimes();
     await withFakeOpenAi(
       (request) => {
-        const times = seen.get(request.text) ?? [];
-        times.push(Date.now());
-        seen.set(request.text, times);
+        const times = seen.record(request.text);
         if (request.text === 'rate limited' && times.length === 1) {
           return { status: 429, headers: { 'retry-after': '0.2' }, json: { error: { message: 'slow down' } } };
         }
