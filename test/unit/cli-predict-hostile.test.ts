@@ -251,3 +251,24 @@ test("predict (child process): a hand-edited model.json that TensorFlow.js refus
     assert.equal(stderr, `peerkd predict: ${modelJson}: ${message}\n`);
   }
 });
+
+test('predict (child process): DATA.jsonl given as - (or /dev/stdin) reads the rows piped to standard input; --help says so', async () => {
+  await trainedRun();
+  const latest = join(folder, '.peerkd', 'runs', 'latest');
+  const piped = ['{"id": "a", "text": "Stocks fall as oil prices rise"}', '{broken', '{"id": "b", "text": "Team wins the cup final"}', ''].join('\n');
+  for (const data of ['-', '/dev/stdin']) {
+    const { code, stdout, stderr } = await runCli(['predict', latest, data, '--backend', 'cpu'], folder, undefined, piped);
+    assert.equal(code, 0, `${data}: ${stderr}`);
+    assert.deepEqual(stdout.trim().split('\n').map((line) => (JSON.parse(line) as { id: string }).id), ['a', 'b'], data);
+    // `-` is named <stdin> in messages, not "-" (nor "file not found").
+    const name = data === '-' ? '<stdin>' : data;
+    assert.match(stderr, new RegExp(`^warning: ${name}:2: Invalid JSON at column 2: .* — line left out\nPredicted 2 row\\(s\\), left out 1 invalid line\\(s\\)\n$`), data);
+  }
+  // Nothing piped: said as a dataset without rows, naming standard input.
+  const empty = await runCli(['predict', latest, '-', '--backend', 'cpu'], folder, undefined, '');
+  assert.equal(empty.code, 1);
+  assert.equal(empty.stderr, 'peerkd predict: <stdin>: the file has no rows (it is empty or holds only blank lines); a dataset has one JSON object per line\n');
+  const io = capture();
+  assert.equal(await createPredictCommand(io).run(['--help']), 0);
+  assert.match(io.out(), /DATA\.jsonl may be - \(or \/dev\/stdin\) to read the rows from standard input/);
+});
