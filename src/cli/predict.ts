@@ -265,6 +265,7 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
           endpoint: flags.settings,
           apiKey: flags.apiKey,
         });
+        for (const warning of model.warnings) err.line(`warning: ${warning}`);
         const lines: string[] = [];
         for (let start = 0; start < rows.length; start += BATCH_ROWS) {
           const batch = rows.slice(start, start + BATCH_ROWS);

@@ -272,3 +272,26 @@ test('predict (child process): DATA.jsonl given as - (or /dev/stdin) reads the r
   assert.equal(await createPredictCommand(io).run(['--help']), 0);
   assert.match(io.out(), /DATA\.jsonl may be - \(or \/dev\/stdin\) to read the rows from standard input/);
 });
+
+test('predict (child process): a model saved with another tokenizer version is refused in one line naming its model.json; one without a version predicts with a warning', async () => {
+  const run = await trainedRun();
+  const copy = join(folder, 'tokenizer-run');
+  await cp(run, copy, { recursive: true });
+  const modelJson = join(copy, 'model', 'model.json');
+  const file = await input('for-tokenizer-model.jsonl', '{"id": "a", "text": "Stocks fall"}\n');
+  const model = JSON.parse(await readFile(modelJson, 'utf8')) as { userDefinedMetadata: { peerkd: { tokenizerVersion?: number } } };
+  const version = model.userDefinedMetadata.peerkd.tokenizerVersion!;
+  assert.equal(typeof version, 'number', 'distill records the tokenizer version');
+  model.userDefinedMetadata.peerkd.tokenizerVersion = version + 1;
+  await writeFile(modelJson, JSON.stringify(model));
+  const refused = await runCli(['predict', copy, file, '--backend', 'cpu'], folder);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.equal(refused.stdout, '');
+  assert.match(refused.stderr, new RegExp(`^peerkd predict: ${modelJson.replace(/[/\\.]/g, '\\$&')}: the model was saved with tokenizer version ${version + 1} .*\\n$`));
+  assert.equal(refused.stderr.split('\n').length, 2, refused.stderr);
+  delete model.userDefinedMetadata.peerkd.tokenizerVersion;
+  await writeFile(modelJson, JSON.stringify(model));
+  const older = await runCli(['predict', copy, file, '--backend', 'cpu'], folder);
+  assert.equal(older.code, 0, older.stderr);
+  assert.match(older.stderr, new RegExp(`^warning: ${modelJson.replace(/[/\\.]/g, '\\$&')}: records no tokenizer version`));
+});
