@@ -23,7 +23,7 @@ import {
   missingTextFieldProblem,
   Utf8LineValidator,
 } from '../dataset';
-import type { DatasetRow, FieldMapping, ParsedDataset } from '../dataset/types';
+import type { DatasetRow, FieldMapping, ParsedDataset, Problem } from '../dataset/types';
 import { sha256 } from './artifacts';
 import { medianLabelRows, MIN_JUDGED_LABEL_ROWS, unjudgedLabels } from './calibration';
 import { hasWord } from './featurize';
@@ -182,41 +182,69 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
 }
 
 /**
+ * The run's findings on a parsed dataset as problems of the file, for "PeerKD: Validate Dataset" and the editor's
+ * diagnostics: the same errors and warnings, from the same checks (checkTrainingInput), at the line each names first
+ * (a finding about the whole file: its first row). Findings that only sum up the parser's own problems (PARSER_SAID)
+ * are left out: the parser's problems show them line by line. `lineText(line)`, when given, marks the line's text;
+ * else the problem marks the line's start.
+ */
+export function inputProblems(
+  parsed: ParsedDataset,
+  source: Omit<InputSource, 'text'>,
+  lineText?: (line: number) => string,
+  firstInvalidUtf8Line: number | null = null,
+): Problem[] {
+  const fallback = parsed.rows[0]?.line ?? 1;
+  const problems: Problem[] = [];
+  for (const finding of checkTrainingInput(parsed, source, firstInvalidUtf8Line).findings) {
+    if (PARSER_SAID.has(finding.check)) continue;
+    const line = finding.line ?? fallback;
+    const text = lineText?.(line) ?? '';
+    const start = text.length - text.trimStart().length;
+    const end = Math.max(start, text.trimEnd().length);
+    problems.push({ code: 'run-check', severity: finding.severity, line, column: start + 1, endColumn: end + 1, message: finding.message });
+  }
+  return problems;
+}
+
+/**
  * Which rule of checkTrainingInput a finding comes from (tests and the Problems panel tell them apart by it). Those in
  * PARSER_SAID restate, for the run's log, problems the parser already reports line by line (parse.ts), which
  * validation shows as they are.
  */
-export type InputCheckName =
-  | 'label-list'
-  | 'no-rows'
-  | 'label-too-long'
-  | 'no-text'
-  | 'one-configured-label'
-  | 'human-outside-label-set'
-  | 'no-string-label'
-  | 'no-label-field'
-  | 'one-label'
-  | 'number-beside-string-label'
-  | 'no-string-teacher-label'
-  | 'look-alike-labels'
-  | 'odd-labels'
-  | 'number-labels'
-  | 'case-labels'
-  | 'unused-configured-labels'
-  | 'missing-teacher-field'
-  | 'teacher-outside-label-set'
-  | 'fewer-labelled-rows-than-folds'
-  | 'thin-label-set'
-  | 'rare-labels'
-  | 'single-row-labels'
-  | 'label-not-string'
-  | 'invalid-confidence'
-  | 'rows-without-text'
-  | 'blank-labels'
-  | 'wordless-rows'
-  | 'conflicting-texts'
-  | 'duplicate-ids'
-  | 'invalid-utf8';
+export const INPUT_CHECKS = [
+  'label-list',
+  'no-rows',
+  'label-too-long',
+  'no-text',
+  'one-configured-label',
+  'human-outside-label-set',
+  'no-string-label',
+  'no-label-field',
+  'one-label',
+  'number-beside-string-label',
+  'no-string-teacher-label',
+  'look-alike-labels',
+  'odd-labels',
+  'number-labels',
+  'case-labels',
+  'unused-configured-labels',
+  'missing-teacher-field',
+  'teacher-outside-label-set',
+  'fewer-labelled-rows-than-folds',
+  'thin-label-set',
+  'rare-labels',
+  'single-row-labels',
+  'label-not-string',
+  'invalid-confidence',
+  'rows-without-text',
+  'blank-labels',
+  'wordless-rows',
+  'conflicting-texts',
+  'duplicate-ids',
+  'invalid-utf8',
+] as const;
+export type InputCheckName = (typeof INPUT_CHECKS)[number];
 
 /** Findings that only sum up the parser's own problems of each line: validation shows those problems instead. */
 export const PARSER_SAID: ReadonlySet<InputCheckName> = new Set([
