@@ -9,6 +9,8 @@ import { readSettings } from './settings';
  * a run would stop on or warn about in the file as a whole (code `run-check`: training/input.ts checkTrainingInput).
  */
 export const DIAGNOSTIC_SOURCE = 'PeerKD';
+/** The source of what a run would say of the file as a whole (code run-check): told apart from the lines' own problems. */
+export const RUN_CHECK_SOURCE = 'PeerKD (run)';
 const DEBOUNCE_MS = 300;
 /** About 50 ms of parsing: the most the extension host is kept busy at a stretch. */
 const LINES_PER_SLICE = 10_000;
@@ -33,7 +35,7 @@ export function toDiagnostic(problem: Problem): vscode.Diagnostic {
   const range = new vscode.Range(problem.line - 1, problem.column - 1, problem.line - 1, Math.max(problem.column, problem.endColumn) - 1);
   const severity = problem.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning;
   const diagnostic = new vscode.Diagnostic(range, problem.message, severity);
-  diagnostic.source = DIAGNOSTIC_SOURCE;
+  diagnostic.source = problem.code === 'run-check' ? RUN_CHECK_SOURCE : DIAGNOSTIC_SOURCE;
   diagnostic.code = problem.code;
   return diagnostic;
 }

@@ -265,8 +265,8 @@ test('an opened JSONL document gets diagnostics with code, severity, source and 
     [1, 7, 8, 'duplicate-id', 'Warning', 'PeerKD'],
     [2, 0, 3, 'not-an-object', 'Error', 'PeerKD'],
     // What a run would say of the file as a whole, on the first row the message names (here: the first row).
-    [0, 0, 50, 'run-check', 'Warning', 'PeerKD'],
-    [0, 0, 50, 'run-check', 'Error', 'PeerKD'],
+    [0, 0, 50, 'run-check', 'Warning', 'PeerKD (run)'],
+    [0, 0, 50, 'run-check', 'Error', 'PeerKD (run)'],
   ]);
   assert.equal(
     published.get(uri.toString())?.[0].message,
