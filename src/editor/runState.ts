@@ -70,17 +70,19 @@ export class RunState implements vscode.Disposable {
   private readonly runs = new Map<string, LoadedRun>();
   /** Datasets whose latest run was looked up on disk (found or not), so it is not looked up again each keystroke. */
   private readonly lookedUp = new Set<string>();
-  private readonly indexes = new Map<string, { key: string; index: DocumentIndex }>();
+  /**
+   * By document object, not by file: a file closed and opened again is a new document whose versions start again from
+   * 1, while the closed one stays readable with its old text (something may still hold it), so by file and version one
+   * was answered with the other's rows. An entry lives as long as its document (a closed one that a review still holds
+   * keeps its rows: re-parsed at every look-up, a rebuild of 10,000 rows would parse the file 10,000 times).
+   */
+  private readonly indexes = new WeakMap<vscode.TextDocument, { key: string; index: DocumentIndex }>();
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   /** Fires when a dataset's latest run changes (a run finished, or one was loaded from disk). */
   readonly onDidChangeRun = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
 
-  constructor(private readonly log: vscode.LogOutputChannel) {
-    this.disposables.push(
-      vscode.workspace.onDidCloseTextDocument((document) => this.indexes.delete(document.uri.toString())),
-    );
-  }
+  constructor(private readonly log: vscode.LogOutputChannel) {}
 
   getRun(datasetUri: vscode.Uri): LoadedRun | undefined {
     return this.runs.get(datasetUri.toString());
@@ -134,7 +136,7 @@ export class RunState implements vscode.Disposable {
   indexOf(document: vscode.TextDocument): DocumentIndex {
     const fields = readSettings(document.uri).fields;
     const key = fieldsKey(fields);
-    const cached = this.indexes.get(document.uri.toString());
+    const cached = this.indexes.get(document);
     if (cached && cached.key === key && cached.index.version === document.version) {
       return cached.index;
     }
@@ -151,7 +153,7 @@ export class RunState implements vscode.Disposable {
       }
     }
     const index: DocumentIndex = { version: document.version, ...keyed, labelsInDocument };
-    this.indexes.set(document.uri.toString(), { key, index });
+    this.indexes.set(document, { key, index });
     return index;
   }
 

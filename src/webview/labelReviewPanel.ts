@@ -157,6 +157,12 @@ export class LabelReviewPanel {
           this.scheduleRefresh();
         }
       }),
+      // The file opened again after its document was closed: its text may have changed meanwhile (on disk, by git).
+      vscode.workspace.onDidOpenTextDocument((document) => {
+        if (this.datasetUri && document.uri.toString() === this.datasetUri.toString()) {
+          this.scheduleRefresh();
+        }
+      }),
       this.runState.onDidChangeRun((uri) => {
         if (this.datasetUri && uri.toString() === this.datasetUri.toString()) {
           void this.showDataset(uri);
@@ -362,7 +368,7 @@ export class LabelReviewPanel {
         await this.openRow(message.rowId);
         return;
       case 'openSimilar':
-        await this.openLine(this.session?.lineOfId(message.id, message.line));
+        await this.openLine(() => this.session?.lineOfId(message.id, message.line));
         return;
       case 'probabilities': {
         const probs = this.session?.probabilities(message.rowId);
@@ -533,15 +539,20 @@ export class LabelReviewPanel {
     if (!this.datasetUri || !this.session) {
       return;
     }
-    await this.openLine(this.session.lineOf(rowId));
+    const session = this.session;
+    await this.openLine(() => session.lineOf(rowId));
   }
 
-  /** Shows a 1-based line of the dataset in the dataset's group, cursor at its start. */
-  private async openLine(line: number | undefined): Promise<void> {
+  /**
+   * Shows a 1-based line of the dataset in the dataset's group, cursor at its start. The line is looked up once the
+   * document is open: the review reads a closed document's last text, which the file may no longer have.
+   */
+  private async openLine(lineOf: () => number | undefined): Promise<void> {
     if (!this.datasetUri) {
       return;
     }
     const document = await datasetDocument(this.datasetUri);
+    const line = lineOf();
     if (line === undefined) {
       this.post({ type: 'notice', text: 'That row is no longer in the file.' });
       return;
