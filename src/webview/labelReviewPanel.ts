@@ -157,6 +157,12 @@ export class LabelReviewPanel {
           this.scheduleRefresh();
         }
       }),
+      // The field mapping changed: the same text reads as other rows (another human field holds other labels).
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (this.datasetUri && event.affectsConfiguration('peerkd.fields', this.datasetUri)) {
+          this.scheduleRefresh();
+        }
+      }),
       // The file opened again after its document was closed: its text may have changed meanwhile (on disk, by git).
       vscode.workspace.onDidOpenTextDocument((document) => {
         if (this.datasetUri && document.uri.toString() === this.datasetUri.toString()) {

@@ -10,112 +10,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stubVscodeModule } from '../support/fakeVscodeModule';
+import { fakeEditorVscode, FakeUri } from '../support/fakeEditorVscode';
 import type { Prediction } from '../../src/training/types';
 
-type Listener<T> = (value: T) => void;
-class Emitter<T> {
-  private listeners: Listener<T>[] = [];
-  event = (listener: Listener<T>) => {
-    this.listeners.push(listener);
-    return { dispose: () => (this.listeners = this.listeners.filter((l) => l !== listener)) };
-  };
-  fire(value: T): void {
-    for (const listener of this.listeners) listener(value);
-  }
-  dispose(): void {
-    this.listeners = [];
-  }
-}
-
-class Uri {
-  readonly scheme = 'file';
-  constructor(readonly path: string) {}
-  get fsPath(): string {
-    return this.path;
-  }
-  toString(): string {
-    return `file://${this.path}`;
-  }
-}
-
-class Range {
-  constructor(
-    readonly line: number,
-    readonly start: number,
-    readonly end: number,
-  ) {}
-}
-
-/** A text document as the editor gives it to extensions: closing it leaves its last text readable. */
-class FakeDocument {
-  lines: string[];
-  isClosed = false;
-  constructor(
-    readonly uri: Uri,
-    text: string,
-    public version = 1,
-  ) {
-    this.lines = text.split('\n');
-  }
-  getText(): string {
-    return this.lines.join('\n');
-  }
-  lineAt(index: number): { text: string; range: Range } {
-    if (index < 0 || index >= this.lines.length) throw new Error(`Illegal line ${index}`);
-    return { text: this.lines[index], range: new Range(index, 0, this.lines[index].length) };
-  }
-}
-
-class WorkspaceEdit {
-  readonly replacements: { uri: Uri; range: Range; text: string }[] = [];
-  replace(uri: Uri, range: Range, text: string): void {
-    this.replacements.push({ uri, range, text });
-  }
-}
-
-const textDocuments: FakeDocument[] = [];
-const events = { open: new Emitter<FakeDocument>(), close: new Emitter<FakeDocument>(), change: new Emitter<{ document: FakeDocument }>() };
-
-/** Applies an edit to the open document of its file, as the editor does, and fires its change event. */
-async function applyEdit(edit: WorkspaceEdit): Promise<boolean> {
-  for (const { uri, range, text } of edit.replacements) {
-    const document = textDocuments.find((open) => open.uri.toString() === uri.toString());
-    if (!document) return false;
-    document.lines[range.line] = text;
-    document.version += 1;
-    events.change.fire({ document });
-  }
-  return true;
-}
-
-stubVscodeModule({
-  Uri,
-  Range,
-  WorkspaceEdit,
-  EventEmitter: Emitter,
-  workspace: {
-    get textDocuments() {
-      return textDocuments;
-    },
-    openTextDocument: async (uri: Uri) => {
-      const open = textDocuments.find((document) => document.uri.toString() === uri.toString());
-      if (!open) throw new Error(`cannot open ${uri.fsPath}`);
-      return open;
-    },
-    applyEdit,
-    onDidOpenTextDocument: events.open.event,
-    onDidCloseTextDocument: events.close.event,
-    onDidChangeTextDocument: events.change.event,
-    getConfiguration: () => ({ get: () => undefined }),
-  },
-});
+const fake = fakeEditorVscode();
+stubVscodeModule(fake.module);
+const { textDocuments, events } = fake;
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { RunState } = require('../../src/editor/runState') as typeof import('../../src/editor/runState');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { createReviewSession } = require('../../src/editor/labelEdits') as typeof import('../../src/editor/labelEdits');
 
-const uri = new Uri('/work/data/news.jsonl');
+const uri = new FakeUri('/work/data/news.jsonl');
 const line = (id: string, text: string): string => JSON.stringify({ id, text, teacher_label: 'World' });
 const A = line('a', 'Stocks rally as rates fall');
 const B = line('b', 'Match ends in a draw');
@@ -127,18 +34,8 @@ function prediction(id: string, suggested: string): Prediction {
 
 const log = { info() {}, warn() {}, error() {}, debug() {} };
 
-function open(text: string, version: number): FakeDocument {
-  const document = new FakeDocument(uri, text, version);
-  textDocuments.push(document);
-  events.open.fire(document);
-  return document;
-}
-
-function close(document: FakeDocument): void {
-  textDocuments.splice(textDocuments.indexOf(document), 1);
-  document.isClosed = true;
-  events.close.fire(document);
-}
+const open = (text: string, version: number) => fake.open(uri, text, version);
+const close = fake.close;
 
 test('closed and opened again with a row inserted above: the panel shows the row on its new line, and a decision lands on it', async () => {
   textDocuments.length = 0;

@@ -1,0 +1,95 @@
+/**
+ * The Label Review panel (src/webview/labelReviewPanel.ts) while settings change and the dataset's document comes
+ * and goes. The panel refreshed only on edits of the document: remapping `peerkd.fields.human` (or another field) in
+ * the settings left it showing the rows as the old mapping read them, so a row whose new human field already held a
+ * label was shown unreviewed and a decision wrote over that label; and a file opened again after it changed on disk
+ * while closed kept showing the old text. Run against a stand-in for `vscode` (test/support/fakeEditorVscode.ts).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { stubVscodeModule } from '../support/fakeVscodeModule';
+import { Emitter, fakeEditorVscode, FakeUri } from '../support/fakeEditorVscode';
+import type { Prediction } from '../../src/training/types';
+import type { RowView } from '../../src/review/protocol';
+
+const fake = fakeEditorVscode();
+stubVscodeModule(fake.module);
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { RunState } = require('../../src/editor/runState') as typeof import('../../src/editor/runState');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { LabelReviewPanel } = require('../../src/webview/labelReviewPanel') as typeof import('../../src/webview/labelReviewPanel');
+
+const log = { info() {}, warn() {}, error() {}, debug() {} };
+
+function prediction(id: string, suggested: string): Prediction {
+  return { id, line: 1, teacher: 'World', human: null, suggested, p_teacher_wrong: 0.9, flagged: true, probs: { [suggested]: 0.9, World: 0.1 }, peer_probs: {}, vanilla_probs: {} };
+}
+
+const row = (id: string, extra: Record<string, string> = {}): string => JSON.stringify({ id, text: `text of ${id}`, teacher_label: 'World', ...extra });
+
+/** A panel showing `uri` against a run flagging rows a and b, its webview ready; the rows as the webview last got them. */
+async function openPanel(uri: FakeUri) {
+  for (const key of Object.keys(fake.configuration)) delete fake.configuration[key];
+  const runState = new RunState(log as never);
+  const run = {
+    runId: 'r1',
+    runDir: '/nowhere',
+    datasetUri: uri,
+    labels: ['World', 'Business', 'Sports'],
+    predictions: [prediction('a', 'Business'), prediction('b', 'Sports')],
+    byKey: new Map(),
+    trustSentence: 'Teacher ≈ 90% right.',
+    explanations: new Map(),
+  };
+  const runEvents = new Emitter<unknown>();
+  const state = { ensureRun: async () => run, onDidChangeRun: runEvents.event, indexOf: (document: never) => runState.indexOf(document) };
+  const services = { context: { extensionUri: new FakeUri('/extension') }, log };
+  await LabelReviewPanel.createOrShow(services as never, state as never, uri as never, undefined, 2);
+  const panel = fake.panels[fake.panels.length - 1];
+  await panel.send({ type: 'ready', state: null });
+  const shown = new Map<string, RowView>();
+  const seen = () => {
+    for (const message of panel.posted.splice(0)) {
+      const rows = message.type === 'init' || message.type === 'rows' ? (message.rows as RowView[]) : [];
+      for (const view of rows) shown.set(view.key, view);
+    }
+    return shown;
+  };
+  return { panel, seen, close: () => LabelReviewPanel.current?.dispose() };
+}
+
+test('peerkd.fields.human remapped while the panel is open: the panel shows the rows as the new mapping reads them', async () => {
+  const uri = new FakeUri('/work/a/news.jsonl');
+  fake.open(uri, [row('a', { gold: 'Sports' }), row('b')].join('\n'));
+  const { seen, close } = await openPanel(uri);
+  assert.equal(seen().get('a')?.human, null);
+  fake.configure({ 'fields.human': 'gold' });
+  assert.equal(seen().get('a')?.human, 'Sports', 'row a has a human label in the newly mapped field: shown reviewed, not open to a decision');
+  close();
+});
+
+test('a setting outside peerkd.fields changes nothing in the panel', async () => {
+  const uri = new FakeUri('/work/b/news.jsonl');
+  fake.open(uri, [row('a'), row('b')].join('\n'));
+  const { panel, seen, close } = await openPanel(uri);
+  seen();
+  fake.configure({ 'teacher.model': 'other' });
+  assert.deepEqual(panel.posted, []);
+  close();
+});
+
+test('the file changed on disk while its document was closed: opened again, the panel shows its rows as they are now', async () => {
+  const uri = new FakeUri('/work/c/news.jsonl');
+  const first = fake.open(uri, [row('a'), row('b')].join('\n'));
+  const { seen, close } = await openPanel(uri);
+  assert.equal(seen().get('b')?.line, 2);
+  fake.close(first);
+  // `git checkout` of another version while the tab was closed: b moved to the top and has a human label.
+  fake.open(uri, [row('b', { human_label: 'Sports' }), row('a')].join('\n'));
+  const rows = seen();
+  assert.equal(rows.get('b')?.line, 1);
+  assert.equal(rows.get('b')?.human, 'Sports');
+  assert.equal(rows.get('a')?.line, 2);
+  close();
+});
