@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
-import { parseDatasetText } from '../dataset/parse';
 import type { FieldMapping } from '../dataset/types';
 import type { DocumentRowState } from '../review/model';
-import { assignRowKeys, keyRows } from '../review/rowKeys';
+import { DocumentRowReader } from '../review/documentRows';
+import { assignRowKeys } from '../review/rowKeys';
 import { readLatestRun, readRun, type RunArtefacts } from '../training/artifacts';
 import { runTrustSentence } from '../review/format';
 import type { Prediction, RowExplanation } from '../training/types';
@@ -33,8 +33,6 @@ export interface DocumentIndex {
   keyByLine: Map<number, string>;
   /** Row identity → the lines of the rows with it, for the message when a key no longer matches. */
   linesById: Map<string, number[]>;
-  /** Labels present in the document (teacher and human), for "set" choices beyond the run's label set. */
-  labelsInDocument: Set<string>;
 }
 
 function toLoadedRun(datasetUri: vscode.Uri, artefacts: RunArtefacts): LoadedRun {
@@ -76,7 +74,7 @@ export class RunState implements vscode.Disposable {
    * was answered with the other's rows. An entry lives as long as its document (a closed one that a review still holds
    * keeps its rows: re-parsed at every look-up, a rebuild of 10,000 rows would parse the file 10,000 times).
    */
-  private readonly indexes = new WeakMap<vscode.TextDocument, { key: string; index: DocumentIndex }>();
+  private readonly indexes = new WeakMap<vscode.TextDocument, { key: string; index: DocumentIndex; reader: DocumentRowReader }>();
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   /** Fires when a dataset's latest run changes (a run finished, or one was loaded from disk). */
   readonly onDidChangeRun = this.changed.event;
@@ -140,20 +138,10 @@ export class RunState implements vscode.Disposable {
     if (cached && cached.key === key && cached.index.version === document.version) {
       return cached.index;
     }
-    const parsed = parseDatasetText(document.getText(), fields);
-    // Every row, duplicated ids included: each keeps its own key, so a decision never lands on another row.
-    const keyed = keyRows(parsed.rows, (row): DocumentRowState => ({ line: row.line, text: row.text, teacher: row.teacher, human: row.human }));
-    const labelsInDocument = new Set<string>();
-    for (const row of parsed.rows) {
-      if (row.teacher !== null) {
-        labelsInDocument.add(row.teacher);
-      }
-      if (row.human !== null) {
-        labelsInDocument.add(row.human);
-      }
-    }
-    const index: DocumentIndex = { version: document.version, ...keyed, labelsInDocument };
-    this.indexes.set(document, { key, index });
+    // The reader of the same mapping parses only the lines changed since its last read.
+    const reader = cached?.key === key ? cached.reader : new DocumentRowReader(fields);
+    const index: DocumentIndex = { version: document.version, ...reader.read(document.getText()) };
+    this.indexes.set(document, { key, index, reader });
     return index;
   }
 

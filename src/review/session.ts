@@ -263,7 +263,7 @@ export class ReviewSession {
   }
 
   private rebuild(): ReviewRow[] {
-    const rows = buildReviewRows(this.run.predictions, this.documentRows().byKey, { minProbability: 0, skipped: this.skipped, unlabelled: true });
+    const rows = buildReviewRows(this.run.predictions, this.documentRows().byKey, { minProbability: 0, skipped: this.skipped, unlabelled: true, keys: this.keys });
     const changed = changedRows(this.rowsByKey, rows);
     this.rowsByKey = new Map(rows.map((row) => [row.key, row]));
     // Every RERANK_EVERY new human labels (the panel's decisions, a bulk accept, labels typed in the editor), the
