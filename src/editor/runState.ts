@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { FieldMapping } from '../dataset/types';
 import type { DocumentRowState } from '../review/model';
@@ -160,4 +161,12 @@ export async function datasetDocument(uri: vscode.Uri): Promise<vscode.TextDocum
 
 export function isDatasetUri(uri: vscode.Uri): boolean {
   return /\.(jsonl|ndjson)$/i.test(uri.path);
+}
+
+/**
+ * A dataset as a run's messages name it: its file name, and with several workspace folders the folder's name and the
+ * path in it (as Validate Dataset and Label with Teacher name it), and Label Review's title and header, so that two folders' data.jsonl are told apart.
+ */
+export function datasetName(uri: vscode.Uri): string {
+  return (vscode.workspace.workspaceFolders?.length ?? 0) > 1 ? vscode.workspace.asRelativePath(uri, true) : path.basename(uri.fsPath);
 }

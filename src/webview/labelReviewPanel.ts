@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { pickLabel, shownLabel, showErrorMessage, showInformationMessage, showWarningMessage } from '../editor/messages';
 import type { Services } from '../editor/services';
 import { createReviewSession } from '../editor/labelEdits';
-import { datasetDocument, type LoadedRun, type RunState } from '../editor/runState';
+import { datasetDocument, datasetName, type LoadedRun, type RunState } from '../editor/runState';
 import { readSettings } from '../editor/settings';
 import { buildReviewRows, DEFAULT_FILTERS, labelChoices, NO_LABEL, type Decision, type ReviewFilters } from '../review/model';
 import { parseViewState, parseWebviewMessage, type HostMessage, type WebviewMessage } from '../review/protocol';
@@ -229,7 +228,7 @@ export class LabelReviewPanel {
     }
     this.datasetUri = datasetUri;
     this.run = run;
-    this.panel.title = `Label Review: ${path.basename(datasetUri.fsPath)}`;
+    this.panel.title = `Label Review: ${datasetName(datasetUri)}`;
     if (focusRowId) {
       this.setSelected(focusRowId);
     }
@@ -254,7 +253,7 @@ export class LabelReviewPanel {
       this.post({ type: 'empty', reason: 'Open a .jsonl dataset and run "PeerKD: Run Peer-Advised Distillation" first.', datasetUri: null, canRun: false });
       return;
     }
-    const name = path.basename(this.datasetUri.fsPath);
+    const name = datasetName(this.datasetUri);
     if (!this.run || !this.session) {
       this.post({
         type: 'empty',

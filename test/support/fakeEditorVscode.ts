@@ -94,6 +94,8 @@ export function fakeEditorVscode() {
   /** `peerkd.*` settings by key without the prefix (`fields.human`). */
   const configuration: Record<string, unknown> = {};
   const panels: FakeWebviewPanel[] = [];
+  /** The workspace's folders (a test sets them). */
+  const workspaceFolders: { name: string; uri: FakeUri }[] = [];
   const warnings: string[] = [];
 
   /** Applies an edit to the open document of its file, as the editor does, and fires its change event. */
@@ -166,7 +168,16 @@ export function fakeEditorVscode() {
         return open;
       },
       applyEdit,
-      workspaceFolders: [],
+      get workspaceFolders() {
+        return workspaceFolders;
+      },
+      /** The path inside the workspace folder holding `uri`, after that folder's name when asked (as the editor does). */
+      asRelativePath: (uri: FakeUri, includeWorkspaceFolder?: boolean) => {
+        const folder = workspaceFolders.find((candidate) => uri.path.startsWith(`${candidate.uri.path}/`));
+        if (!folder) return uri.path;
+        const inside = uri.path.slice(folder.uri.path.length + 1);
+        return includeWorkspaceFolder ? `${folder.name}/${inside}` : inside;
+      },
       onDidOpenTextDocument: events.open.event,
       onDidCloseTextDocument: events.close.event,
       onDidChangeTextDocument: events.change.event,
@@ -197,6 +208,7 @@ export function fakeEditorVscode() {
     configuration,
     panels,
     warnings,
+    workspaceFolders,
     /** Opens a file as a new document (its versions from `version`), as the editor does when a tab opens it. */
     open(uri: FakeUri, text: string, version = 1): FakeTextDocument {
       const document = new FakeTextDocument(uri, text, version);

@@ -3,7 +3,7 @@
  * and goes. The panel refreshed only on edits of the document: remapping `peerkd.fields.human` (or another field) in
  * the settings left it showing the rows as the old mapping read them, so a row whose new human field already held a
  * label was shown unreviewed and a decision wrote over that label; and a file opened again after it changed on disk
- * while closed kept showing the old text. Run against a stand-in for `vscode` (test/support/fakeEditorVscode.ts).
+ * while closed kept showing the old text. With two workspace folders, two datasets of one name had the same title. Run against a stand-in for `vscode` (test/support/fakeEditorVscode.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -92,4 +92,21 @@ test('the file changed on disk while its document was closed: opened again, the 
   assert.equal(rows.get('b')?.human, 'Sports');
   assert.equal(rows.get('a')?.line, 2);
   close();
+});
+
+test('two datasets of one name in two workspace folders: the panel names the one it shows by its folder', async () => {
+  fake.workspaceFolders.push({ name: 'north', uri: new FakeUri('/work/north') }, { name: 'south', uri: new FakeUri('/work/south') });
+  const north = new FakeUri('/work/north/train.jsonl');
+  const south = new FakeUri('/work/south/train.jsonl');
+  fake.open(north, [row('a'), row('b')].join('\n'));
+  fake.open(south, [row('a'), row('b')].join('\n'));
+  const first = await openPanel(north);
+  assert.equal(first.panel.title, 'Label Review: north/train.jsonl');
+  const init = first.panel.posted.find((message) => message.type === 'init');
+  assert.equal(init?.datasetName, 'north/train.jsonl');
+  first.close();
+  const second = await openPanel(south);
+  assert.equal(second.panel.title, 'Label Review: south/train.jsonl');
+  second.close();
+  fake.workspaceFolders.length = 0;
 });
