@@ -3,7 +3,8 @@
  * and goes. The panel refreshed only on edits of the document: remapping `peerkd.fields.human` (or another field) in
  * the settings left it showing the rows as the old mapping read them, so a row whose new human field already held a
  * label was shown unreviewed and a decision wrote over that label; and a file opened again after it changed on disk
- * while closed kept showing the old text. With two workspace folders, two datasets of one name had the same title. Run against a stand-in for `vscode` (test/support/fakeEditorVscode.ts).
+ * while closed kept showing the old text. With two workspace folders, two datasets of one name had the same title.
+ * Run against a stand-in for `vscode` (test/support/fakeEditorVscode.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
