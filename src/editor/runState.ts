@@ -19,6 +19,8 @@ export interface LoadedRun {
   byKey: Map<string, Prediction>;
   /** The run's label set, in its class order: keys 1–9 of the panel pick these. */
   labels: string[];
+  /** The field mapping the run read the dataset with. */
+  fields: FieldMapping;
   /** What the run says about the teacher, in words with its 90 % intervals (review/format.ts trustSentence). */
   trustSentence: string;
   /** Why each flagged row is flagged (explanations.jsonl), by row key; empty for runs written without it. */
@@ -52,6 +54,7 @@ function toLoadedRun(datasetUri: vscode.Uri, artefacts: RunArtefacts): LoadedRun
     predictions: artefacts.predictions,
     byKey,
     labels: artefacts.settings.labels,
+    fields: artefacts.settings.fields,
     trustSentence: runTrustSentence(artefacts),
     explanations,
   };
