@@ -9,7 +9,7 @@ import { buildReviewRows, DEFAULT_FILTERS, labelChoices, NO_LABEL, type Decision
 import { parseViewState, parseWebviewMessage, type HostMessage, type WebviewMessage } from '../review/protocol';
 import { idOfKey } from '../review/rowKeys';
 import { restorableDataset } from '../review/restore';
-import { newLabelProblem, type ReviewSession, type SessionUpdate } from '../review/session';
+import { newLabelProblem, type CarriedState, type ReviewSession, type SessionUpdate } from '../review/session';
 import { lookAlikeLabel } from '../dataset/labels';
 import { openAtKeptPlace, PendingPlaces } from '../review/place';
 import { latestRunId } from '../training/artifacts';
@@ -60,6 +60,12 @@ export class LabelReviewPanel {
     scrollTop: 0,
     selectedRowId: null,
   };
+  /**
+   * Each dataset's undo history, skips and queue of decisions (CarriedState) that this panel has reviewed: showing
+   * another dataset and coming back (a quick fix's "Open in Label Review" on another file) resumes them, where the
+   * panel used to start that dataset's review afresh, with nothing to undo and its skips gone.
+   */
+  private readonly reviewed = new Map<string, CarriedState>();
   private ready = false;
   private refreshTimer: NodeJS.Timeout | undefined;
   /** The document changed again while the last refresh's quiet period ran. */
@@ -203,7 +209,9 @@ export class LabelReviewPanel {
         : { filters: this.datasetUri ? DEFAULT_FILTERS : current.filters, scrollTop: 0, selectedRowId: current.selectedRowId };
       // A newer run of this dataset (a retrain, the CLI) shares the undo history, the skips and the queue of decisions of
       // the session it replaces: a decision, skip or undo asked of that session, even one still to run, is kept.
-      const previous = sameDataset ? this.session?.carryOver() : undefined;
+      // So does this panel's earlier review of this dataset, when it showed another one since.
+      const earlier = this.reviewed.get(datasetUri.toString());
+      const previous = sameDataset ? this.session?.carryOver() : earlier ? { continues: earlier } : undefined;
       // A retrained run of this dataset opens where the user was: the same row or the next one still to review, in this
       // panel or in one opened after it was closed during the retraining (the place is kept by dataset, not by panel).
       // The skips are the shared ones, as they are now, where this panel's session carries over (the place's are as they
@@ -225,6 +233,7 @@ export class LabelReviewPanel {
             onUpdate: (update) => this.postUpdate(update),
           })
         : undefined;
+      if (this.session) this.reviewed.set(datasetUri.toString(), this.session.carryOver().continues);
     }
     this.datasetUri = datasetUri;
     this.run = run;

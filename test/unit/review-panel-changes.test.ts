@@ -4,6 +4,7 @@
  * the settings left it showing the rows as the old mapping read them, so a row whose new human field already held a
  * label was shown unreviewed and a decision wrote over that label; and a file opened again after it changed on disk
  * while closed kept showing the old text. With two workspace folders, two datasets of one name had the same title.
+ * Showing another dataset and coming back started the first one's review afresh: nothing to undo, skips gone.
  * Run against a stand-in for `vscode` (test/support/fakeEditorVscode.ts).
  */
 import { test } from 'node:test';
@@ -46,7 +47,8 @@ async function openPanel(uri: FakeUri) {
   const runEvents = new Emitter<unknown>();
   const state = { ensureRun: async () => run, onDidChangeRun: runEvents.event, indexOf: (document: never) => runState.indexOf(document) };
   const services = { context: { extensionUri: new FakeUri('/extension') }, log };
-  await LabelReviewPanel.createOrShow(services as never, state as never, uri as never, undefined, 2);
+  const show = (other: FakeUri) => LabelReviewPanel.createOrShow(services as never, state as never, other as never, undefined, 2);
+  await show(uri);
   const panel = fake.panels[fake.panels.length - 1];
   await panel.send({ type: 'ready', state: null });
   const shown = new Map<string, RowView>();
@@ -57,7 +59,7 @@ async function openPanel(uri: FakeUri) {
     }
     return shown;
   };
-  return { panel, seen, close: () => LabelReviewPanel.current?.dispose() };
+  return { panel, seen, show, close: () => LabelReviewPanel.current?.dispose() };
 }
 
 test('peerkd.fields.human remapped while the panel is open: the panel shows the rows as the new mapping reads them', async () => {
@@ -110,4 +112,26 @@ test('two datasets of one name in two workspace folders: the panel names the one
   assert.equal(second.panel.title, 'Label Review: south/train.jsonl');
   second.close();
   fake.workspaceFolders.length = 0;
+});
+
+test('another dataset shown and the first one shown again: its skips and its undo history are still there', async () => {
+  const first = new FakeUri('/work/d/first.jsonl');
+  const second = new FakeUri('/work/d/second.jsonl');
+  const firstDocument = fake.open(first, [row('a'), row('b')].join('\n'));
+  fake.open(second, [row('a'), row('b')].join('\n'));
+  const { panel, seen, show, close } = await openPanel(first);
+  await panel.send({ type: 'decide', rowId: 'a', decision: { kind: 'skip' } });
+  await panel.send({ type: 'decide', rowId: 'b', decision: { kind: 'accept' } });
+  assert.equal(seen().get('a')?.skipped, true);
+  assert.match(firstDocument.lines[1], /"human_label":"Sports"/);
+  // A quick fix's "Open in Label Review" on the other dataset, then back to the first.
+  await show(second);
+  await show(first);
+  await panel.send({ type: 'ready', state: null });
+  assert.equal(seen().get('a')?.skipped, true, 'the skip is kept');
+  await panel.send({ type: 'undo' });
+  assert.equal(firstDocument.lines[1], row('b'), "u undoes the first dataset's last decision");
+  await panel.send({ type: 'undo' });
+  assert.equal(seen().get('a')?.skipped, false, 'then its skip');
+  close();
 });
