@@ -21,6 +21,7 @@ import {
   describeDecision,
   filterAndSort,
   labelForDecision,
+  matchesFilters,
   rowsForBulkAccept,
   teacherChangedSinceRun,
   type Decision,
@@ -221,6 +222,19 @@ export class ReviewSession {
   setFilters(filters: ReviewFilters): ViewUpdate {
     this.filters = filters;
     return this.view();
+  }
+
+  /**
+   * Selects a row the user asked to see ("Open in Label Review" on its warning): when the filters hide it they are
+   * cleared, in the row's queue, so that the panel shows it selected instead of keeping the row selected before. False
+   * when the run shows no such row.
+   */
+  reveal(key: string): boolean {
+    const row = this.rowsByKey.get(key);
+    if (!row) return false;
+    if (!matchesFilters(row, this.filters)) this.filters = { ...DEFAULT_FILTERS, queue: row.queue };
+    this.selectedRowId = key;
+    return true;
   }
 
   /** The webview's selection and scroll, as it reports them. */

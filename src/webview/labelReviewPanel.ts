@@ -238,7 +238,7 @@ export class LabelReviewPanel {
     this.datasetUri = datasetUri;
     this.run = run;
     this.panel.title = `Label Review: ${datasetName(datasetUri)}`;
-    if (focusRowId) {
+    if (focusRowId && !this.session?.reveal(focusRowId)) {
       this.setSelected(focusRowId);
     }
     if (this.ready) {

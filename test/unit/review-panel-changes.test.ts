@@ -5,6 +5,7 @@
  * label was shown unreviewed and a decision wrote over that label; and a file opened again after it changed on disk
  * while closed kept showing the old text. With two workspace folders, two datasets of one name had the same title.
  * Showing another dataset and coming back started the first one's review afresh: nothing to undo, skips gone.
+ * "Open in Label Review" on a row that the panel's filters hide left the row selected before selected.
  * Run against a stand-in for `vscode` (test/support/fakeEditorVscode.ts).
  */
 import { test } from 'node:test';
@@ -47,7 +48,7 @@ async function openPanel(uri: FakeUri) {
   const runEvents = new Emitter<unknown>();
   const state = { ensureRun: async () => run, onDidChangeRun: runEvents.event, indexOf: (document: never) => runState.indexOf(document) };
   const services = { context: { extensionUri: new FakeUri('/extension') }, log };
-  const show = (other: FakeUri) => LabelReviewPanel.createOrShow(services as never, state as never, other as never, undefined, 2);
+  const show = (other: FakeUri, rowId?: string) => LabelReviewPanel.createOrShow(services as never, state as never, other as never, rowId, 2);
   await show(uri);
   const panel = fake.panels[fake.panels.length - 1];
   await panel.send({ type: 'ready', state: null });
@@ -133,5 +134,23 @@ test('another dataset shown and the first one shown again: its skips and its und
   assert.equal(firstDocument.lines[1], row('b'), "u undoes the first dataset's last decision");
   await panel.send({ type: 'undo' });
   assert.equal(seen().get('a')?.skipped, false, 'then its skip');
+  close();
+});
+
+test('"Open in Label Review" on a row the filters hide: the filters are cleared and that row is selected', async () => {
+  const uri = new FakeUri('/work/e/news.jsonl');
+  fake.open(uri, [row('a'), row('b')].join('\n'));
+  const { panel, show, close } = await openPanel(uri);
+  // The user shows only the rows suggested 'Sports' (b), and is on b.
+  await panel.send({ type: 'setFilters', requestId: 1, filters: { queue: 'flagged', teacher: '', suggested: 'Sports', minProbability: 0, status: 'all', search: '' } });
+  await panel.send({ type: 'viewState', scrollTop: 0, selectedRowId: 'b' });
+  panel.posted.length = 0;
+  // The quick fix on row a's warning.
+  await show(uri, 'a');
+  const init = panel.posted.find((message) => message.type === 'init') as { filters: { suggested: string }; selectedRowId: string; view: { order: string[] } } | undefined;
+  assert.equal(init?.selectedRowId, 'a');
+  assert.equal(init?.filters.suggested, '', 'the filter that hid row a is cleared');
+  assert.ok(init?.view.order.includes('a'), 'row a is in the list');
+  assert.deepEqual(panel.posted.find((message) => message.type === 'select'), { type: 'select', rowId: 'a' });
   close();
 });
