@@ -67,6 +67,11 @@ export class LabelReviewPanel {
    */
   private readonly reviewed = new Map<string, CarriedState>();
   private ready = false;
+  /**
+   * A row the user asked to see ("Open in Label Review") while the webview was torn down (the panel in a background
+   * tab): when it says `ready`, the selection and filters it saved are older than this, and the row is revealed again.
+   */
+  private focusWhenReady: string | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   /** The document changed again while the last refresh's quiet period ran. */
   private refreshPending = false;
@@ -111,7 +116,7 @@ export class LabelReviewPanel {
    * Opens the dataset named by restored state (the webview's, so untrusted) only when it is one the host could have
    * chosen itself: a dataset file inside a workspace folder that has a completed run (src/review/restore.ts).
    */
-  private async restoreDataset(savedUri: string, focusRowId?: string): Promise<void> {
+  private async restoreDataset(savedUri: string, selectedRowId?: string): Promise<void> {
     const folders = (vscode.workspace.workspaceFolders ?? []).filter((folder) => folder.uri.scheme === 'file').map((folder) => folder.uri.fsPath);
     const checked = await restorableDataset(savedUri, folders, async (datasetPath) => {
       const outputDir = readSettings(vscode.Uri.file(datasetPath)).training.outputDir;
@@ -127,7 +132,9 @@ export class LabelReviewPanel {
     if (this.datasetUri) {
       return; // A dataset was chosen meanwhile (the command, a quick fix): it wins over restored state.
     }
-    await this.showDataset(vscode.Uri.file(checked.path), focusRowId);
+    // The saved selection, as saved: no row the user asked for now, so the saved filters stay as they were.
+    if (selectedRowId) this.seed.selectedRowId = selectedRowId;
+    await this.showDataset(vscode.Uri.file(checked.path));
   }
 
   private constructor(
@@ -238,8 +245,9 @@ export class LabelReviewPanel {
     this.datasetUri = datasetUri;
     this.run = run;
     this.panel.title = `Label Review: ${datasetName(datasetUri)}`;
-    if (focusRowId && !this.session?.reveal(focusRowId)) {
-      this.setSelected(focusRowId);
+    if (focusRowId) {
+      this.focus(focusRowId);
+      if (!this.ready) this.focusWhenReady = focusRowId;
     }
     if (this.ready) {
       await this.sendInit();
@@ -247,6 +255,11 @@ export class LabelReviewPanel {
         this.post({ type: 'select', rowId: focusRowId });
       }
     }
+  }
+
+  /** Selects a row the user asked to see, clearing the filters that hide it (ReviewSession.reveal). */
+  private focus(rowId: string): void {
+    if (!this.session?.reveal(rowId)) this.setSelected(rowId);
   }
 
   private setSelected(rowId: string): void {
@@ -347,6 +360,10 @@ export class LabelReviewPanel {
             await this.restoreDataset(message.state.datasetUri);
             return;
           }
+        }
+        if (this.focusWhenReady !== undefined) {
+          this.focus(this.focusWhenReady);
+          this.focusWhenReady = undefined;
         }
         await this.sendInit();
         return;

@@ -81,6 +81,8 @@ export interface FakeWebviewPanel {
   /** Sends a message from the webview to the host and lets the host's handler run. */
   send(message: unknown): Promise<void>;
   title: string;
+  /** Another tab of its group is shown: the editor tears the webview down (it says `ready` again when shown). */
+  hide(): void;
 }
 
 export function fakeEditorVscode() {
@@ -113,6 +115,8 @@ export function fakeEditorVscode() {
   function createWebviewPanel() {
     const received = new Emitter<unknown>();
     const disposed = new Emitter<void>();
+    const viewState = new Emitter<void>();
+    let visible = true;
     const record: FakeWebviewPanel = {
       posted: [],
       title: '',
@@ -120,6 +124,10 @@ export function fakeEditorVscode() {
         received.fire(message);
         // The host's handlers are async: let them (and what they await) finish.
         for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+      },
+      hide() {
+        visible = false;
+        viewState.fire();
       },
     };
     panels.push(record);
@@ -142,11 +150,16 @@ export function fakeEditorVscode() {
         record.title = value;
       },
       iconPath: undefined,
-      visible: true,
+      get visible() {
+        return visible;
+      },
       viewColumn: 2,
-      reveal() {},
+      reveal() {
+        visible = true;
+        viewState.fire();
+      },
       onDidDispose: disposed.event,
-      onDidChangeViewState: new Emitter<void>().event,
+      onDidChangeViewState: viewState.event,
       dispose: () => disposed.fire(),
     };
   }

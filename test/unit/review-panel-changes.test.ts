@@ -5,7 +5,8 @@
  * label was shown unreviewed and a decision wrote over that label; and a file opened again after it changed on disk
  * while closed kept showing the old text. With two workspace folders, two datasets of one name had the same title.
  * Showing another dataset and coming back started the first one's review afresh: nothing to undo, skips gone.
- * "Open in Label Review" on a row that the panel's filters hide left the row selected before selected.
+ * "Open in Label Review" on a row that the panel's filters hide left the row selected before selected, and so did
+ * any "Open in Label Review" while the panel was in a background tab (the webview's saved state won when it came back).
  * Run against a stand-in for `vscode` (test/support/fakeEditorVscode.ts).
  */
 import { test } from 'node:test';
@@ -152,5 +153,23 @@ test('"Open in Label Review" on a row the filters hide: the filters are cleared 
   assert.equal(init?.filters.suggested, '', 'the filter that hid row a is cleared');
   assert.ok(init?.view.order.includes('a'), 'row a is in the list');
   assert.deepEqual(panel.posted.find((message) => message.type === 'select'), { type: 'select', rowId: 'a' });
+  close();
+});
+
+test('"Open in Label Review" while the panel is in a background tab: shown again, it selects that row, not the one saved', async () => {
+  const uri = new FakeUri('/work/f/news.jsonl');
+  fake.open(uri, [row('a'), row('b')].join('\n'));
+  const { panel, show, close } = await openPanel(uri);
+  const filters = { queue: 'flagged', teacher: '', suggested: 'Sports', minProbability: 0, status: 'all', search: '' };
+  await panel.send({ type: 'setFilters', requestId: 1, filters });
+  await panel.send({ type: 'viewState', scrollTop: 0, selectedRowId: 'b' });
+  panel.hide();
+  await show(uri, 'a');
+  panel.posted.length = 0;
+  // The webview loads again and says ready with the state it saved before it was torn down.
+  await panel.send({ type: 'ready', state: { datasetUri: uri.toString(), filters, scrollTop: 0, selectedRowId: 'b' } });
+  const init = panel.posted.find((message) => message.type === 'init') as { filters: { suggested: string }; selectedRowId: string } | undefined;
+  assert.equal(init?.selectedRowId, 'a');
+  assert.equal(init?.filters.suggested, '');
   close();
 });
