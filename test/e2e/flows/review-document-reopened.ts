@@ -30,14 +30,24 @@ export default defineFlow({
     const frame = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 60_000 });
     assert.equal(await rowLine(frame, first.id), 'L1');
 
-    // Close the dataset's tab, then open the file again and type a row above the first.
+    // Close the dataset's tab, then open the file again to the side of the panel (through Quick Open from the
+    // palette: the panel keeps Ctrl+P) and type a row above the first. The panel stays in view: a hidden webview is
+    // torn down, and shown again it reloads its rows.
     const page = workbench.page;
     const tab = page.locator(`.tabs-container .tab[data-resource-name="${DATASET}"]`);
     await tab.first().click();
     await page.locator('.monaco-editor.focused').waitFor({ state: 'visible', timeout: 10_000 });
     await workbench.runCommand('View: Close Editor');
     await waitFor(async () => (await tab.count()) === 0, { message: 'the dataset tab to close' });
-    await workbench.openFile(DATASET);
+    await workbench.focusWorkbench();
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(DATASET);
+    await waitFor(async () => (await page.locator('.quick-input-list .monaco-list-row').count()) > 0, { message: `Quick Open to find ${DATASET}` });
+    await page.keyboard.press('Control+Enter');
+    await tab.first().waitFor({ state: 'visible', timeout: 30_000 });
+    await tab.first().click();
     await page.locator('.monaco-editor.focused').waitFor({ state: 'visible', timeout: 10_000 });
     await page.keyboard.press('Control+Home');
     await page.keyboard.type('{"id": "typed-above", "text": "a row typed above the others"}');
