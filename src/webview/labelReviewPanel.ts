@@ -218,6 +218,8 @@ export class LabelReviewPanel {
       // the session it replaces: a decision, skip or undo asked of that session, even one still to run, is kept.
       // So does this panel's earlier review of this dataset, when it showed another one since.
       const earlier = this.reviewed.get(datasetUri.toString());
+      // The dataset left keeps its history, not its session (rows, document): nothing shows that session any more.
+      if (!sameDataset && this.session) this.session.carryOver().continues.current = undefined;
       const previous = sameDataset ? this.session?.carryOver() : earlier ? { continues: earlier } : undefined;
       // A retrained run of this dataset opens where the user was: the same row or the next one still to review, in this
       // panel or in one opened after it was closed during the retraining (the place is kept by dataset, not by panel).
