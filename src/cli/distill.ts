@@ -10,7 +10,7 @@ import { EXPLANATIONS_FILE, LOG_FILE, METRICS_FILE, MODEL_DIR, PREDICTIONS_FILE,
 import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, MEMORY_LIMIT_MIN_MB, startDistillation, type WorkerLaunchOptions } from '../training/client';
 import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type DistillationRunResult, type IntervalSummary, type RunSummary } from '../training/protocol';
 import { adoptedFigure, MIN_HUMAN_LABELS_TO_COMPARE, trustSentence } from '../review/format';
-import { ENCODER_CHOICES_TEXT, type BackendPreference, type DistillOptions } from '../training/types';
+import { BACKEND_PREFERENCES, ENCODER_CHOICES_TEXT, MIN_FOLDS, type DistillOptions } from '../training/types';
 import { encoderOption, labelsOption, UsageError, type CliCommand } from './command';
 import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
 import { endpointSettings, formatEmbeddingEstimate, withEncoderApiKey } from '../training/encoders/endpoint';
@@ -81,7 +81,7 @@ export function printError(err: Terminal, message: string): void {
   err.lines(message.split('\n'));
 }
 
-const BACKENDS: readonly BackendPreference[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+const BACKENDS = BACKEND_PREFERENCES;
 
 /** What a run folder holds, in the order the help and the end-of-run lines name it (training/artifacts.ts writes them). */
 const RUN_ARTEFACTS = [PREDICTIONS_FILE, EXPLANATIONS_FILE, METRICS_FILE, `${MODEL_DIR}/`, LOG_FILE, SETTINGS_FILE];
@@ -193,7 +193,7 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
         await assertReadableFile(datasetPath, positionals[0]);
         const options: DistillOptions = {
           ...DEFAULT_DISTILL_OPTIONS,
-          folds: integerOption(values, 'folds', 2, DEFAULT_DISTILL_OPTIONS.folds),
+          folds: integerOption(values, 'folds', MIN_FOLDS, DEFAULT_DISTILL_OPTIONS.folds),
           stages: integerOption(values, 'stages', 1, DEFAULT_DISTILL_OPTIONS.stages),
           seed: integerOption(values, 'seed', 0, DEFAULT_DISTILL_OPTIONS.seed),
           backend: choiceOption(values, 'backend', BACKENDS, DEFAULT_DISTILL_OPTIONS.backend),

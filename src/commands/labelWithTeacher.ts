@@ -6,7 +6,7 @@ import { requireTrust } from '../editor/trust';
 import { datasetTarget } from './datasetTarget';
 import { labelListProblem, parseDatasetText } from '../dataset/index';
 import type { Services } from '../editor/services';
-import { readSettings } from '../editor/settings';
+import { ignoredSettings, readSettings, TEACHER_SETTINGS } from '../editor/settings';
 import { redactSecret } from '../teacher/redact';
 import { plainHttpKeyWarning } from '../teacher/url';
 import type { LabelRunSummary } from '../teacher/types';
@@ -106,12 +106,16 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: RunHolds
   if (labelsProblem) {
     throw new Error(`setting peerkd.labels: ${labelsProblem}`);
   }
+  // A setting the run cannot use as written is said before the user says Label, with what runs instead.
+  const ignored = ignoredSettings(settings, ...TEACHER_SETTINGS);
+  for (const line of ignored) services.log.warn(`Teacher run on ${name}: ${line}`);
   const document = await vscode.workspace.openTextDocument(uri);
   const prepared = job.prepareJob(parseDatasetText(document.getText(), settings.fields).rows, settings.labels, teacher);
   if (prepared.plan.candidates === 0) {
     void showInformationMessage(
       `PeerKD: every row of ${name} already has a teacher or human label` +
-        (teacher.relabel ? '.' : ' (set peerkd.teacher.relabel to label them again).'),
+        (teacher.relabel ? '.' : ' (set peerkd.teacher.relabel to label them again).') +
+        ignored.map((line) => ` Note: ${line}.`).join(''),
     );
     return undefined;
   }
@@ -154,7 +158,8 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: RunHolds
       detail:
         `${job.formatEstimate(estimate, teacher.model)}\n\nEndpoint: ${baseUrl}${teacher.useBatchApi ? ' (Batch API)' : ''}\n` +
         `Labels (${prepared.labelSource}): ${prepared.prompt.labels.join(', ')}\n` +
-        `Few-shot examples: ${prepared.prompt.fewShot.length}`,
+        `Few-shot examples: ${prepared.prompt.fewShot.length}` +
+        ignored.map((line) => `\n\nNote: ${line}.`).join(''),
     },
     'Label',
   );

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { foldRepeatedLabelProblems, IncrementalDatasetValidator, lineCountOf, type Problem } from '../dataset/index';
 import type { Services } from './services';
-import { readSettings } from './settings';
+import { ignoredSettings, readSettings, warnIgnoredSettingsOnce, type PeerKdSettings } from './settings';
 
 /** Diagnostics of the dataset rules (invalid JSON, missing text, unknown label, duplicate id) on JSONL files. */
 export const DIAGNOSTIC_SOURCE = 'PeerKD';
@@ -85,6 +85,7 @@ export class DatasetDiagnostics implements vscode.Disposable {
     const existing = this.tracked.get(key);
     if (existing) return existing;
     const settings = readSettings(document.uri);
+    this.sayIgnoredSettings(settings);
     let validator: IncrementalDatasetValidator;
     try {
       validator = new IncrementalDatasetValidator(settings.fields, { labels: settings.labels });
@@ -96,6 +97,12 @@ export class DatasetDiagnostics implements vscode.Disposable {
     this.tracked.set(key, entry);
     this.schedule(entry, 0);
     return entry;
+  }
+
+  /** The settings the validator and the run diagnostics read that could not be used as written (each said once). */
+  private sayIgnoredSettings(settings: PeerKdSettings): void {
+    const lines = ignoredSettings(settings, 'peerkd.fields.', 'peerkd.diagnostics.');
+    warnIgnoredSettingsOnce(this.services.log, settings.labelsProblem ? [...lines, settings.labelsProblem] : lines);
   }
 
   private close(uri: vscode.Uri): void {
@@ -125,6 +132,7 @@ export class DatasetDiagnostics implements vscode.Disposable {
   private reconfigureAll(): void {
     for (const entry of this.tracked.values()) {
       const settings = readSettings(entry.document.uri);
+      this.sayIgnoredSettings(settings);
       try {
         entry.validator.reconfigure(settings.fields, { labels: settings.labels });
       } catch (error) {

@@ -170,3 +170,29 @@ test('peerkd.labels with an entry that is no string ([0, 1]) is refused naming t
   assert.deepEqual(informations, ['error: PeerKD: no run of numbers.jsonl: setting peerkd.labels: entry 1 is the number 0, not a string — write each label as a JSON string ("0").']);
   assert.equal(await readLatestRun(dataset), undefined, 'no run was made');
 });
+
+test('settings.json values of the wrong type or beyond their bounds run as the defaults, and the log, run.log and summary name each one', async () => {
+  const dataset = await writeDataset(folder, 'typed.jsonl', datasetLines(40));
+  // A string for a number, a fraction for an integer, an unknown choice, a number for a field name; a teacher setting
+  // (not read by this run) is not mentioned.
+  settingValues = { 'training.folds': '3', 'training.stages': 1.5, 'training.backend': 'gpu', 'fields.human': 7, 'teacher.maxConcurrency': 0 };
+  logged.length = 0;
+  informations.length = 0;
+  await manager().run(new FakeUri(dataset));
+  const notes = [
+    'setting peerkd.fields.human 7 was ignored (a number, not a string): "human_label" is used instead',
+    'setting peerkd.training.folds "3" was ignored (a string, not a number): 2 is used instead',
+    'setting peerkd.training.stages 1.5 was ignored (not a whole number): 2 is used instead',
+    'setting peerkd.training.backend "gpu" was ignored (not one of auto, tensorflow-gpu, tensorflow, wasm, cpu): "auto" is used instead',
+  ];
+  assert.ok(!informations.some((text) => text.startsWith('error:')), informations.join('\n'));
+  const latest = await readLatestRun(dataset);
+  assert.ok(latest);
+  assert.deepEqual([latest.settings.options.folds, latest.settings.options.stages, latest.settings.options.backend], [2, 2, 'auto']);
+  // The PeerKD log: when the run is requested (then the worker's own run.log lines, under the run id).
+  assert.deepEqual(logged.filter(({ level, line }) => level === 'warn' && line.startsWith('[typed.jsonl] ')).map(({ line }) => line), notes.map((note) => `[typed.jsonl] ${note}`));
+  const runLog = await readFile(join(latest.runDir, 'run.log'), 'utf8');
+  for (const note of notes) assert.ok(runLog.includes(`WARN  ${note}\n`), note);
+  assert.ok(informations[0].endsWith(notes.map((note) => ` Note: ${note}.`).join('')), informations[0]);
+  assert.doesNotMatch(informations[0], /maxConcurrency/);
+});
