@@ -131,7 +131,8 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: RunHolds
     );
     if (choice === undefined) return undefined;
     if (choice === 'Set API Key…') {
-      if (!(await vscode.commands.executeCommand<boolean>('peerkd.setTeacherApiKey'))) return undefined;
+      // For this dataset's endpoint (its folder may set its own), not whatever the command would pick by itself.
+      if (!(await vscode.commands.executeCommand<boolean>('peerkd.setTeacherApiKey', baseUrl))) return undefined;
       apiKey = await readTeacherApiKey(services, baseUrl);
       used.apiKey = apiKey;
     }
