@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { chooseDatasetTarget } from './targetChoice';
+import { chooseDatasetTarget, datasetUriProblem } from './targetChoice';
 
 /** The Label Review panel's view type and what tells its dataset: set at activation (setLabelReviewDatasetSource). */
 let panelViewType: string | undefined;
@@ -50,4 +50,15 @@ export function datasetTarget(argument: unknown, accepts: (document: vscode.Text
     panelDataset: panelDataset(),
     activeEditor: document && accepts(document) ? document.uri : undefined,
   });
+}
+
+/**
+ * Why a command cannot write into `uri` as a dataset (datasetUriProblem): a read-only view (git:, output:), a file that
+ * is no dataset, or an unsaved editor where `untitled` is false. Undefined when it can.
+ */
+export function datasetProblem(uri: vscode.Uri, options: { untitled: boolean; needsDatasetName: boolean }): string | undefined {
+  return datasetUriProblem(
+    { scheme: uri.scheme, path: uri.path, shown: uri.toString(true), writable: uri.scheme === 'untitled' || uri.scheme === 'file' || vscode.workspace.fs.isWritableFileSystem(uri.scheme) },
+    options,
+  );
 }

@@ -7,7 +7,7 @@ import { firstInvalidUtf8LineOfFile } from '../dataset/utf8';
 import { resolveRunsDir } from '../training/artifacts';
 import type { Services } from '../editor/services';
 import { datasetDocument, type RunState } from '../editor/runState';
-import { datasetTarget } from './datasetTarget';
+import { datasetProblem, datasetTarget } from './datasetTarget';
 import { readSettings } from '../editor/settings';
 import { adviceAbove, assertExportTarget, exportFieldsProblem, exportReviewedBytes, exportReviewedText, type ExportCounts, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import type { LoadedRun } from '../editor/runState';
@@ -54,6 +54,11 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
     const datasetUri = datasetTarget(argument);
     if (!datasetUri) {
       void showErrorMessage('PeerKD: open a .jsonl dataset (or select one in the Explorer) to export it.');
+      return;
+    }
+    const problem = datasetProblem(datasetUri, { untitled: true, needsDatasetName: true });
+    if (problem) {
+      void showErrorMessage(`PeerKD: no export: ${problem}.`);
       return;
     }
     // A mapping the copy would write over: said before the user chooses labels, a threshold and a file.

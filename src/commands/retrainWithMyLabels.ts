@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { showErrorMessage, showInformationMessage } from '../editor/messages';
 import type { Services } from '../editor/services';
 import { datasetDocument, type RunState } from '../editor/runState';
-import { datasetTarget, labelReviewDataset } from './datasetTarget';
+import { datasetProblem, datasetTarget, labelReviewDataset } from './datasetTarget';
 import { datasetName, type DistillationManager } from './runDistillation';
 import { LabelReviewPanel } from '../webview/labelReviewPanel';
 
@@ -17,6 +17,11 @@ export function registerRetrainWithMyLabelsCommand(services: Services, runState:
     const datasetUri = datasetTarget(argument) ?? labelReviewDataset();
     if (!datasetUri) {
       void showErrorMessage('PeerKD: open a .jsonl dataset (or its Label Review) to retrain with its human labels.');
+      return;
+    }
+    const problem = datasetProblem(datasetUri, { untitled: false, needsDatasetName: true });
+    if (problem) {
+      void showErrorMessage(`PeerKD: no retraining: ${problem}.`);
       return;
     }
     const document = await datasetDocument(datasetUri);

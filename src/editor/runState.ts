@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { parseDatasetText } from '../dataset/parse';
-import type { FieldMapping } from '../dataset/types';
+import { DATASET_FILE_NAME, type FieldMapping } from '../dataset/types';
 import type { DocumentRowState } from '../review/model';
 import { assignRowKeys, keyRows } from '../review/rowKeys';
 import { readLatestRun, readRun, type RunArtefacts } from '../training/artifacts';
@@ -169,5 +169,5 @@ export async function datasetDocument(uri: vscode.Uri): Promise<vscode.TextDocum
 }
 
 export function isDatasetUri(uri: vscode.Uri): boolean {
-  return /\.(jsonl|ndjson)$/i.test(uri.path);
+  return DATASET_FILE_NAME.test(uri.path);
 }
