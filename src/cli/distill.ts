@@ -7,7 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { assertReadableFile } from '../dataset/files';
 import { DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
 import { EXPLANATIONS_FILE, LOG_FILE, METRICS_FILE, MODEL_DIR, PREDICTIONS_FILE, resolveRunsDir, SETTINGS_FILE } from '../training/artifacts';
-import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, MEMORY_LIMIT_MIN_MB, startDistillation, type WorkerLaunchOptions } from '../training/client';
+import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, MEMORY_LIMIT_MAX_MB, MEMORY_LIMIT_MIN_MB, startDistillation, type WorkerLaunchOptions } from '../training/client';
 import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type DistillationRunResult, type IntervalSummary, type RunSummary } from '../training/protocol';
 import { adoptedFigure, MIN_HUMAN_LABELS_TO_COMPARE, trustSentence } from '../review/format';
 import { BACKEND_PREFERENCES, ENCODER_CHOICES_TEXT, MIN_FOLDS, type DistillOptions } from '../training/types';
@@ -41,12 +41,12 @@ export function fieldsFrom(values: Record<string, unknown>, base: FieldMapping =
   return fields;
 }
 
-export function integerOption(values: Record<string, unknown>, name: string, minimum: number, fallback: number): number {
+export function integerOption(values: Record<string, unknown>, name: string, minimum: number, fallback: number, maximum = Number.MAX_SAFE_INTEGER): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (typeof raw !== 'string' || !/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < minimum) {
-    throw new UsageError(`--${name} must be an integer ≥ ${minimum}, got '${String(raw)}'`);
+  if (typeof raw !== 'string' || !/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < minimum || value > maximum) {
+    throw new UsageError(`--${name} must be an integer ≥ ${minimum}${maximum < Number.MAX_SAFE_INTEGER ? ` and ≤ ${maximum}` : ''}, got '${String(raw)}'`);
   }
   return value;
 }
@@ -107,7 +107,7 @@ Options:
 ${ENCODER_ENDPOINT_HELP}
   --labels A,B,C          the label set (default: inferred from the dataset)
   --out DIR               runs folder (default .peerkd/runs next to the dataset)
-  --memory MB             heap limit of the training worker, at least ${MEMORY_LIMIT_MIN_MB} (default ${DEFAULT_MEMORY_LIMIT_MB})
+  --memory MB             heap limit of the training worker, ${MEMORY_LIMIT_MIN_MB} to ${MEMORY_LIMIT_MAX_MB} (default ${DEFAULT_MEMORY_LIMIT_MB})
   --fields.text F         field of the text (also --fields.teacher, --fields.human, --fields.id,
                           --fields.teacherConfidence; dotted paths reach nested objects)
   --json                  print the result as JSON instead of the summary table
@@ -227,7 +227,7 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
           options,
           outputDir: values.out === undefined ? undefined : path.resolve(values.out),
         };
-        const memoryLimitMb = integerOption(values, 'memory', MEMORY_LIMIT_MIN_MB, launch.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB);
+        const memoryLimitMb = integerOption(values, 'memory', MEMORY_LIMIT_MIN_MB, launch.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB, MEMORY_LIMIT_MAX_MB);
 
         const renderer = createProgressRenderer(err);
         const controller = new AbortController();

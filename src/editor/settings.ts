@@ -4,7 +4,7 @@ import { BACKEND_PREFERENCES, FINAL_TARGETS, MIN_FOLDS, parseEncoderChoice, type
 import { DEFAULT_DISTILL_OPTIONS } from '../training/protocol';
 import { DEFAULT_TEACHER_SETTINGS, MAX_CONCURRENCY, MAX_FEW_SHOT_EXAMPLES, MAX_REQUEST_TIMEOUT_MS, MIN_REQUEST_TIMEOUT_MS, type TeacherSettings } from '../teacher/settings';
 import { DEFAULT_ENCODER_MODEL } from '../training/encoders/endpoint';
-import { DEFAULT_MEMORY_LIMIT_MB, MEMORY_LIMIT_MIN_MB } from '../training/client';
+import { DEFAULT_MEMORY_LIMIT_MB, MEMORY_LIMIT_MAX_MB, MEMORY_LIMIT_MIN_MB } from '../training/client';
 import { showWarningMessage } from './messages';
 
 export { MEMORY_LIMIT_MIN_MB };
@@ -177,16 +177,16 @@ export function encoderSetting(value: unknown): { choice: EncoderChoice; ignored
 }
 
 /**
- * `peerkd.training.memoryLimitMb`: a whole number of MB, at least MEMORY_LIMIT_MIN_MB. Any other value runs with the
+ * `peerkd.training.memoryLimitMb`: a whole number of MB from MEMORY_LIMIT_MIN_MB to MEMORY_LIMIT_MAX_MB. Any other value runs with the
  * default, as every number setting beyond its bounds does, and `ignored` says which value and what the run uses, for
  * the run to tell the user (a user trying a low limit otherwise saw a run with 3072 MB and no word of it).
  */
 export function memoryLimitSetting(value: unknown): { limitMb: number; ignored?: string } {
-  if (value === undefined || (typeof value === 'number' && Number.isInteger(value) && value >= MEMORY_LIMIT_MIN_MB)) {
+  const whole = typeof value === 'number' && Number.isInteger(value);
+  if (value === undefined || (whole && value >= MEMORY_LIMIT_MIN_MB && value <= MEMORY_LIMIT_MAX_MB)) {
     return { limitMb: (value as number | undefined) ?? DEFAULT_MEMORY_LIMIT_MB };
   }
-  const low = typeof value === 'number' && Number.isInteger(value);
-  const why = low ? `below the least, ${MEMORY_LIMIT_MIN_MB}` : 'not a whole number of MB';
+  const why = !whole ? 'not a whole number of MB' : value < MEMORY_LIMIT_MIN_MB ? `below the least, ${MEMORY_LIMIT_MIN_MB}` : `above the most, ${MEMORY_LIMIT_MAX_MB}`;
   return {
     limitMb: DEFAULT_MEMORY_LIMIT_MB,
     ignored: `setting peerkd.training.memoryLimitMb ${quotedSetting(value)} was ignored (${why}): this run's worker may use ${DEFAULT_MEMORY_LIMIT_MB} MB`,

@@ -302,7 +302,9 @@ test("a number setting's minimum and maximum are the code's: the bounds are take
       assert.equal(valueOf(await settingsRead({ [name]: setting.maximum }), name), setting.maximum, `${name} = its maximum`);
       const above = await settingsRead({ [name]: setting.maximum + step });
       assert.equal(valueOf(above, name), setting.default, `${name} above its maximum`);
-      assert.deepEqual(ignoredLines(above, name), [`setting ${name} ${setting.maximum + step} was ignored (above the most, ${setting.maximum}): ${setting.default} is used instead`]);
+      const [line, ...more] = ignoredLines(above, name);
+      assert.deepEqual(more, [], name);
+      assert.ok(line.startsWith(`setting ${name} ${setting.maximum + step} was ignored (above the most, ${setting.maximum}): `), line);
     }
     if (setting.type === 'integer' && setting.minimum !== undefined) {
       const fraction = await settingsRead({ [name]: setting.minimum + 0.5 });
