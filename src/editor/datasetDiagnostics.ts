@@ -51,6 +51,8 @@ export class DatasetDiagnostics implements vscode.Disposable {
       vscode.workspace.onDidChangeTextDocument((event) => this.change(event)),
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (event.affectsConfiguration('peerkd.fields') || event.affectsConfiguration('peerkd.labels')) this.reconfigureAll();
+        // The run diagnostics' settings (src/editor/runDiagnostics.ts reads them): a value it cannot use is said here.
+        else if (event.affectsConfiguration('peerkd.diagnostics')) for (const entry of this.tracked.values()) this.sayIgnoredSettings(readSettings(entry.document.uri));
       }),
     );
     for (const document of vscode.workspace.textDocuments) this.open(document);
