@@ -99,7 +99,8 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: RunHolds
       import('../teacher/apply.js'),
       import('../teacher/lock.js'),
     ]);
-  const baseUrl = normaliseBaseUrl(teacher.baseUrl);
+  // A bad URL is reported naming the setting it came from, as the endpoint encoder's is.
+  const baseUrl = normaliseBaseUrl(teacher.baseUrl, 'the setting peerkd.teacher.baseUrl');
 
   const fieldsProblem = teacherFieldsProblem(settings.fields, FIELD_SETTINGS);
   if (fieldsProblem) {

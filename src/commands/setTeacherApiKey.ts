@@ -46,6 +46,8 @@ export function apiKeyInputProblem(value: string): string | undefined {
 interface EndpointChoice {
   label: string;
   description: string;
+  /** The setting the URL came from, as an invalid URL's message names it. */
+  setting: string;
 }
 
 /**
@@ -56,7 +58,8 @@ interface EndpointChoice {
 function endpointChoices(scopes: readonly { scope?: vscode.ConfigurationScope; name?: string }[]): EndpointChoice[] {
   const choices: EndpointChoice[] = [];
   const seen = new Set<string>();
-  const add = (baseUrl: string, what: string, name: string | undefined) => {
+  const add = (baseUrl: string, setting: string, name: string | undefined) => {
+    const what = setting === 'peerkd.teacher.baseUrl' ? 'teacher (peerkd.teacher.baseUrl)' : 'endpoint encoder (peerkd.encoder.baseUrl)';
     let key: string;
     try {
       key = normaliseBaseUrl(baseUrl);
@@ -65,12 +68,12 @@ function endpointChoices(scopes: readonly { scope?: vscode.ConfigurationScope; n
     }
     if (seen.has(key)) return;
     seen.add(key);
-    choices.push({ label: baseUrl, description: name ? `${what}, folder ${name}` : what });
+    choices.push({ label: baseUrl, description: name ? `${what}, folder ${name}` : what, setting });
   };
   for (const { scope, name } of scopes) {
     const settings = readSettings(scope);
-    add(settings.teacher.baseUrl, 'teacher (peerkd.teacher.baseUrl)', name);
-    if (settings.encoder.baseUrl) add(settings.encoder.baseUrl, 'endpoint encoder (peerkd.encoder.baseUrl)', name);
+    add(settings.teacher.baseUrl, 'peerkd.teacher.baseUrl', name);
+    if (settings.encoder.baseUrl) add(settings.encoder.baseUrl, 'peerkd.encoder.baseUrl', name);
   }
   return choices;
 }
@@ -84,6 +87,7 @@ function endpointChoices(scopes: readonly { scope?: vscode.ConfigurationScope; n
 export function registerSetTeacherApiKeyCommand(services: Services): vscode.Disposable {
   return vscode.commands.registerCommand('peerkd.setTeacherApiKey', async (target?: unknown): Promise<boolean> => {
     let baseUrl: string;
+    let subject: string | undefined;
     if (typeof target === 'string' && target.length > 0) baseUrl = target;
     else {
       const dataset = datasetTarget(undefined);
@@ -99,15 +103,15 @@ export function registerSetTeacherApiKeyCommand(services: Services): vscode.Disp
         services.log.warn(line);
         void showWarningMessage(`PeerKD: ${line}.`);
       }
-      if (choices.length === 1) baseUrl = choices[0].label;
-      else {
-        const picked = await vscode.window.showQuickPick(choices, { title: 'PeerKD: Set Teacher API Key', placeHolder: 'Which endpoint is the key for?' });
-        if (!picked) return false;
-        baseUrl = picked.label;
-      }
+      const picked =
+        choices.length === 1 ? choices[0] : await vscode.window.showQuickPick(choices, { title: 'PeerKD: Set Teacher API Key', placeHolder: 'Which endpoint is the key for?' });
+      if (!picked) return false;
+      baseUrl = picked.label;
+      subject = `the setting ${picked.setting}`;
     }
     let secret: string;
     try {
+      if (subject) normaliseBaseUrl(baseUrl, subject); // a bad URL's message names the setting it came from
       secret = teacherApiKeySecret(baseUrl);
     } catch (error) {
       void showErrorMessage(`PeerKD: ${error instanceof Error ? error.message : String(error)}`);

@@ -140,8 +140,8 @@ test('multi-root, no dataset open: folders that name different teacher URLs are 
   assert.equal(await setKey(), true);
   assert.deepEqual(picked, [
     [
-      { label: 'https://api.openai.com/v1', description: 'teacher (peerkd.teacher.baseUrl), folder a' },
-      { label: 'http://gpu-box:8000/v1', description: 'teacher (peerkd.teacher.baseUrl), folder b' },
+      { label: 'https://api.openai.com/v1', description: 'teacher (peerkd.teacher.baseUrl), folder a', setting: 'peerkd.teacher.baseUrl' },
+      { label: 'http://gpu-box:8000/v1', description: 'teacher (peerkd.teacher.baseUrl), folder b', setting: 'peerkd.teacher.baseUrl' },
     ],
   ]);
   assert.deepEqual([...secrets.keys()], ['peerkd.teacher.apiKey:http://gpu-box:8000/v1']);
@@ -153,4 +153,17 @@ test('a teacher URL setting that is no string is said, naming the setting, befor
   assert.equal(await setKey(), true);
   assert.deepEqual(shown[0], { kind: 'warning', text: 'PeerKD: setting peerkd.teacher.baseUrl 8000 was ignored (a number, not a string): "https://api.openai.com/v1" is used instead.' });
   assert.deepEqual([...secrets.keys()], ['peerkd.teacher.apiKey:https://api.openai.com/v1']);
+});
+
+test('a teacher or encoder URL that is not valid is reported naming its setting; no key is asked for', async () => {
+  settingsByScope = { '': { 'teacher.baseUrl': 'localhost:11434/v1' } };
+  assert.equal(await setKey(), false);
+  assert.deepEqual(shown, [{ kind: 'error', text: "PeerKD: the setting peerkd.teacher.baseUrl 'localhost:11434/v1' must start with http:// or https://." }]);
+  assert.deepEqual(inputOptions, []);
+
+  shown.length = 0;
+  settingsByScope = { '': { 'encoder.baseUrl': 'ftp://embed.example.com' } };
+  pickAnswer = (items) => items.find((item) => item.label.startsWith('ftp:'));
+  assert.equal(await setKey(), false);
+  assert.deepEqual(shown, [{ kind: 'error', text: "PeerKD: the setting peerkd.encoder.baseUrl 'ftp://embed.example.com' must start with http:// or https://." }]);
 });

@@ -24,6 +24,7 @@ class AnyUri {
 }
 
 let active: { uri: AnyUri | FakeUri; languageId: string } | undefined;
+let settingValues: Record<string, unknown> = {};
 const errors: string[] = [];
 const handlers = new Map<string, (...args: unknown[]) => Promise<unknown>>();
 const webviewsCreated: unknown[] = [];
@@ -37,7 +38,7 @@ stubVscodeModule({
     textDocuments: [],
     fs: { isWritableFileSystem: (scheme: string) => (scheme === 'file' ? true : scheme === 'git' ? false : undefined) },
     asRelativePath: (uri: { toString(): string }) => uri.toString(),
-    getConfiguration: () => ({ get: () => undefined }),
+    getConfiguration: () => ({ get: (key: string) => settingValues[key] }),
     openTextDocument: async () => {
       throw new Error('no document may be opened');
     },
@@ -139,4 +140,12 @@ test('Label with Teacher on the older side of a git diff of a .jsonl refuses bef
   active = gitSide;
   assert.equal(await handlers.get('peerkd.labelWithTeacher')!(), undefined);
   assert.deepEqual(errors, ['PeerKD: no teacher labelling: git:/ws/data.jsonl?%7B%22ref%22%3A%22HEAD%22%7D is not a file the editor can write (git: a view such as a diff or an output channel); open the .jsonl file itself.']);
+});
+
+test('Label with Teacher with a peerkd.teacher.baseUrl that is no URL names the setting (it said "The teacher base URL")', async () => {
+  active = { uri: new FakeUri('/ws/data.jsonl'), languageId: 'jsonl' };
+  settingValues = { 'teacher.baseUrl': 'localhost:11434/v1' };
+  assert.equal(await handlers.get('peerkd.labelWithTeacher')!(), undefined);
+  assert.deepEqual(errors, ["PeerKD: the setting peerkd.teacher.baseUrl 'localhost:11434/v1' must start with http:// or https://."]);
+  settingValues = {};
 });
