@@ -1,4 +1,6 @@
 import * as vscode from 'vscode';
+import { showErrorMessage } from '../editor/messages';
+import { datasetDocument } from '../editor/runState';
 import { chooseDatasetTarget, datasetUriProblem } from './targetChoice';
 
 /** The Label Review panel's view type and what tells its dataset: set at activation (setLabelReviewDatasetSource). */
@@ -61,4 +63,20 @@ export function datasetProblem(uri: vscode.Uri, options: { untitled: boolean; ne
     { scheme: uri.scheme, path: uri.path, shown: uri.toString(true), writable: uri.scheme === 'untitled' || uri.scheme === 'file' || vscode.workspace.fs.isWritableFileSystem(uri.scheme) },
     options,
   );
+}
+
+/**
+ * The dataset's document (datasetDocument), or undefined after saying why it could not be opened, naming the file:
+ * the editor refuses files over its size limit for extensions ("Files above 50MB cannot be synchronized with
+ * extensions"), and a deleted or unreadable file fails too. The command stopped with VS Code's "Running the
+ * contributed command … failed", which names neither the file nor PeerKD.
+ */
+export async function openedDataset(uri: vscode.Uri, refused: string): Promise<vscode.TextDocument | undefined> {
+  try {
+    return await datasetDocument(uri);
+  } catch (error) {
+    const name = uri.path.slice(uri.path.lastIndexOf('/') + 1);
+    void showErrorMessage(`PeerKD: ${refused}: ${name} could not be opened in the editor (${error instanceof Error ? error.message : String(error)}).`);
+    return undefined;
+  }
 }

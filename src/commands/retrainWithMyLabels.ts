@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
 import { showErrorMessage, showInformationMessage } from '../editor/messages';
 import type { Services } from '../editor/services';
-import { datasetDocument, type RunState } from '../editor/runState';
-import { datasetProblem, datasetTarget, labelReviewDataset } from './datasetTarget';
+import type { RunState } from '../editor/runState';
+import { datasetProblem, datasetTarget, labelReviewDataset, openedDataset } from './datasetTarget';
 import { datasetName, type DistillationManager } from './runDistillation';
 import { LabelReviewPanel } from '../webview/labelReviewPanel';
 
@@ -24,7 +24,8 @@ export function registerRetrainWithMyLabelsCommand(services: Services, runState:
       void showErrorMessage(`PeerKD: no retraining: ${problem}.`);
       return;
     }
-    const document = await datasetDocument(datasetUri);
+    const document = await openedDataset(datasetUri, 'no retraining');
+    if (!document) return;
     const humanLabels = [...runState.indexOf(document).byKey.values()].filter((row) => row.human !== null).length;
     const name = datasetName(datasetUri);
     if (humanLabels === 0) {

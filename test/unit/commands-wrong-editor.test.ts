@@ -25,6 +25,7 @@ class AnyUri {
 
 let active: { uri: AnyUri | FakeUri; languageId: string } | undefined;
 let settingValues: Record<string, unknown> = {};
+let openFailure = 'no document may be opened';
 const errors: string[] = [];
 const handlers = new Map<string, (...args: unknown[]) => Promise<unknown>>();
 const webviewsCreated: unknown[] = [];
@@ -40,7 +41,7 @@ stubVscodeModule({
     asRelativePath: (uri: { toString(): string }) => uri.toString(),
     getConfiguration: () => ({ get: (key: string) => settingValues[key] }),
     openTextDocument: async () => {
-      throw new Error('no document may be opened');
+      throw new Error(openFailure);
     },
   },
   window: {
@@ -148,4 +149,20 @@ test('Label with Teacher with a peerkd.teacher.baseUrl that is no URL names the 
   assert.equal(await handlers.get('peerkd.labelWithTeacher')!(), undefined);
   assert.deepEqual(errors, ["PeerKD: the setting peerkd.teacher.baseUrl 'localhost:11434/v1' must start with http:// or https://."]);
   settingValues = {};
+});
+
+test('a dataset the editor will not open (over its 50 MB limit for extensions): Label Review, Retrain and Export say so, naming the file, before any question or panel', async () => {
+  openFailure = 'Files above 50MB cannot be synchronized with extensions.';
+  active = { uri: new FakeUri('/ws/huge.jsonl'), languageId: 'jsonl' };
+  for (const [command, refused] of [
+    ['peerkd.openLabelReview', 'no Label Review'],
+    ['peerkd.retrainWithMyLabels', 'no retraining'],
+    ['peerkd.exportReviewedDataset', 'no export'],
+  ]) {
+    errors.length = 0;
+    await handlers.get(command)!();
+    assert.deepEqual(errors, [`PeerKD: ${refused}: huge.jsonl could not be opened in the editor (Files above 50MB cannot be synchronized with extensions.).`], command);
+  }
+  assert.deepEqual(webviewsCreated, []);
+  openFailure = 'no document may be opened';
 });
