@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { showErrorMessage, showInformationMessage, showWarningMessage, withNotificationProgress } from '../editor/messages';
 import { UNTRUSTED_REASON } from '../editor/contextKeys';
 import { requireTrust } from '../editor/trust';
-import { datasetProblem, datasetTarget } from './datasetTarget';
+import { datasetProblem, datasetTarget, openedDataset } from './datasetTarget';
 import { labelListProblem, parseDatasetText } from '../dataset/index';
 import type { Services } from '../editor/services';
 import { ignoredSettings, readSettings, TEACHER_SETTINGS } from '../editor/settings';
@@ -116,7 +116,8 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: RunHolds
   // A setting the run cannot use as written is said before the user says Label, with what runs instead.
   const ignored = ignoredSettings(settings, ...TEACHER_SETTINGS);
   for (const line of ignored) services.log.warn(`Teacher run on ${name}: ${line}`);
-  const document = await vscode.workspace.openTextDocument(uri);
+  const document = await openedDataset(uri, 'no teacher labelling');
+  if (!document) return undefined;
   const prepared = job.prepareJob(parseDatasetText(document.getText(), settings.fields).rows, settings.labels, teacher);
   if (prepared.plan.candidates === 0) {
     void showInformationMessage(

@@ -151,13 +151,14 @@ test('Label with Teacher with a peerkd.teacher.baseUrl that is no URL names the 
   settingValues = {};
 });
 
-test('a dataset the editor will not open (over its 50 MB limit for extensions): Label Review, Retrain and Export say so, naming the file, before any question or panel', async () => {
+test('a dataset the editor will not open (over its 50 MB limit for extensions): Label Review, Retrain, Export and Label with Teacher say so, naming the file, before any question or panel', async () => {
   openFailure = 'Files above 50MB cannot be synchronized with extensions.';
   active = { uri: new FakeUri('/ws/huge.jsonl'), languageId: 'jsonl' };
   for (const [command, refused] of [
     ['peerkd.openLabelReview', 'no Label Review'],
     ['peerkd.retrainWithMyLabels', 'no retraining'],
     ['peerkd.exportReviewedDataset', 'no export'],
+    ['peerkd.labelWithTeacher', 'no teacher labelling'],
   ]) {
     errors.length = 0;
     await handlers.get(command)!();
