@@ -13,6 +13,7 @@ import type { DistillationStatusBar } from '../editor/statusBar';
 import { describeProgress, summaryMessage } from '../review/format';
 import { isDatasetUri, type RunState } from '../editor/runState';
 import { datasetTarget } from './datasetTarget';
+import { humanFieldProblem } from '../review/writes';
 import { DistillationError, startDistillation, type DistillationRun } from '../training/client';
 import { datasetSourceDescription, type DistillationRequest, type LogLine } from '../training/protocol';
 import type { DistillOptions } from '../training/types';
@@ -142,6 +143,13 @@ export class DistillationManager {
     const settings = readSettings(datasetUri);
     if (settings.labelsProblem) {
       void showErrorMessage(`PeerKD: no run of ${name}: ${settings.labelsProblem}.`);
+      return undefined;
+    }
+    // A human label field that is the teacher's (or the text's, or holds it) made every teacher label a human one: the
+    // run judged nothing and said "0 rows flagged". The rule Label Review writes by (review/writes.ts).
+    const humanField = humanFieldProblem(settings.fields);
+    if (humanField) {
+      void showErrorMessage(`PeerKD: no run of ${name}: ${humanField}.`);
       return undefined;
     }
     const options: DistillOptions = {

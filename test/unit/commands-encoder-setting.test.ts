@@ -196,3 +196,14 @@ test('settings.json values of the wrong type or beyond their bounds run as the d
   assert.ok(informations[0].endsWith(notes.map((note) => ` Note: ${note}.`).join('')), informations[0]);
   assert.doesNotMatch(informations[0], /maxConcurrency/);
 });
+
+test('peerkd.fields.human set to the teacher field is refused naming both settings; the run read every teacher label as a human one and flagged nothing', async () => {
+  const dataset = await writeDataset(folder, 'same-field.jsonl', datasetLines(40));
+  settingValues = { 'fields.human': 'teacher_label' };
+  informations.length = 0;
+  await manager().run(new FakeUri(dataset));
+  assert.deepEqual(informations, [
+    "error: PeerKD: no run of same-field.jsonl: the human label field 'teacher_label' is also the teacher field (peerkd.fields.teacher), so a label written there would overwrite it; set peerkd.fields.human to a field of its own.",
+  ]);
+  assert.equal(await readLatestRun(dataset), undefined, 'no run was made');
+});
