@@ -299,8 +299,14 @@ export function ignoredSettings(settings: Pick<PeerKdSettings, 'ignored'>, ...pr
 
 /** The settings a distillation run reads (the endpoint encoder's server and the teacher's request limits aside). */
 export const RUN_SETTINGS = ['peerkd.fields.', 'peerkd.labels', 'peerkd.training.'] as const;
-/** The settings the endpoint encoder reads, besides RUN_SETTINGS (its server, model, and the teacher's key and limits). */
-export const ENDPOINT_ENCODER_SETTINGS = ['peerkd.encoder.', 'peerkd.teacher.'] as const;
+/** The settings the endpoint encoder reads, besides RUN_SETTINGS (src/commands/endpointEncoder.ts): its server and model, the teacher's URL and request limits. */
+export const ENDPOINT_ENCODER_SETTINGS = [
+  'peerkd.encoder.',
+  'peerkd.teacher.baseUrl',
+  'peerkd.teacher.maxConcurrency',
+  'peerkd.teacher.requestTimeoutMs',
+  'peerkd.teacher.maxRetries',
+] as const;
 /** The settings Label with Teacher reads. */
 export const TEACHER_SETTINGS = ['peerkd.fields.', 'peerkd.labels', 'peerkd.teacher.'] as const;
 

@@ -44,7 +44,7 @@ const fakeVscode = {
 stubVscodeModule(fakeVscode);
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { encoderSetting, labelsSetting, readSettings } = require('../../src/editor/settings') as typeof import('../../src/editor/settings');
+const { encoderSetting, ENDPOINT_ENCODER_SETTINGS, ignoredSettings, labelsSetting, readSettings, RUN_SETTINGS } = require('../../src/editor/settings') as typeof import('../../src/editor/settings');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { DistillationManager } = require('../../src/commands/runDistillation') as typeof import('../../src/commands/runDistillation');
 
@@ -206,4 +206,17 @@ test('peerkd.fields.human set to the teacher field is refused naming both settin
     "error: PeerKD: no run of same-field.jsonl: the human label field 'teacher_label' is also the teacher field (peerkd.fields.teacher), so a label written there would overwrite it; set peerkd.fields.human to a field of its own.",
   ]);
   assert.equal(await readLatestRun(dataset), undefined, 'no run was made');
+});
+
+test('each command is told of the ignored settings it reads: the run of the training ones, the endpoint encoder of its server and request limits only', () => {
+  settingValues = { 'teacher.model': '', 'teacher.maxRetries': -1, 'encoder.model': 5, 'training.seed': -1, 'diagnostics.severity': 'x' };
+  const settings = readSettings();
+  assert.deepEqual(ignoredSettings(settings, ...RUN_SETTINGS), ['setting peerkd.training.seed -1 was ignored (below the least, 0): 0 is used instead']);
+  assert.deepEqual(ignoredSettings(settings, ...ENDPOINT_ENCODER_SETTINGS), [
+    'setting peerkd.teacher.maxRetries -1 was ignored (below the least, 0): 5 is used instead',
+    'setting peerkd.encoder.model 5 was ignored (a number, not a string): "text-embedding-3-small" is used instead',
+  ]);
+  // A name is a name, not a prefix: peerkd.teacher.model is not peerkd.teacher.modelX's.
+  assert.deepEqual(ignoredSettings(settings, 'peerkd.teacher.mode'), []);
+  settingValues = {};
 });
