@@ -3,6 +3,7 @@ import { showErrorMessage, showInformationMessage, showWarningMessage } from '..
 import type { Services } from '../editor/services';
 import { ignoredSettings, readSettings } from '../editor/settings';
 import { datasetTarget } from './datasetTarget';
+import { redactSecret } from '../teacher/redact';
 import { isLoopbackHost, normaliseBaseUrl } from '../teacher/url';
 
 /**
@@ -132,13 +133,22 @@ export function registerSetTeacherApiKeyCommand(services: Services): vscode.Disp
       void showErrorMessage(`PeerKD: no key stored for ${baseUrl}: ${problem}`);
       return false;
     }
-    if (value.length === 0) {
-      await services.context.secrets.delete(secret);
+    const key = value.trim();
+    try {
+      if (key.length === 0) await services.context.secrets.delete(secret);
+      else await services.context.secrets.store(secret, key);
+    } catch (error) {
+      // No OS keyring, a locked one: said naming the endpoint, never with the key.
+      const reason = redactSecret(error instanceof Error ? error.message : String(error), key || undefined);
+      services.log.error(`Teacher API key for ${baseUrl}: the editor's secret storage failed: ${reason}`);
+      void showErrorMessage(`PeerKD: the key for ${baseUrl} could not be ${key.length === 0 ? 'removed from' : 'stored in'} the editor's secret storage: ${reason}`);
+      return false;
+    }
+    if (key.length === 0) {
       services.log.info(`Teacher API key for ${baseUrl} removed`);
       void showInformationMessage(`PeerKD: the teacher API key for ${baseUrl} was removed.`);
       return true;
     }
-    await services.context.secrets.store(secret, value.trim());
     services.log.info(`Teacher API key for ${baseUrl} stored in secret storage`);
     void showInformationMessage(`PeerKD: teacher API key stored for ${baseUrl}.`);
     return true;

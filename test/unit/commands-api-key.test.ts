@@ -18,6 +18,7 @@ const picked: { label: string; description: string }[][] = [];
 const shown: { kind: string; text: string }[] = [];
 const secrets = new Map<string, string>();
 const logged: { level: string; line: string }[] = [];
+let storeFailure: string | undefined;
 
 /** The settings of the folder that holds `scope` (longest path first), else the window's. */
 function settingsOf(scope: FakeUri | undefined): Record<string, unknown> {
@@ -65,7 +66,10 @@ const services = {
   context: {
     secrets: {
       get: async (name: string) => secrets.get(name),
-      store: async (name: string, value: string) => void secrets.set(name, value),
+      store: async (name: string, value: string) => {
+        if (storeFailure) throw new Error(storeFailure.replace('KEY', value));
+        secrets.set(name, value);
+      },
       delete: async (name: string) => void secrets.delete(name),
     },
   },
@@ -166,4 +170,19 @@ test('a teacher or encoder URL that is not valid is reported naming its setting;
   pickAnswer = (items) => items.find((item) => item.label.startsWith('ftp:'));
   assert.equal(await setKey(), false);
   assert.deepEqual(shown, [{ kind: 'error', text: "PeerKD: the setting peerkd.encoder.baseUrl 'ftp://embed.example.com' must start with http:// or https://." }]);
+});
+
+test("the editor's secret storage failing (no OS keyring) is said naming the endpoint, never with the key", async () => {
+  storeFailure = 'Cannot create an item in a locked collection (KEY)';
+  inputAnswer = 'sk-secret-123';
+  try {
+    assert.equal(await setKey(), false);
+  } finally {
+    storeFailure = undefined;
+  }
+  assert.equal(shown.length, 1);
+  assert.equal(shown[0].kind, 'error');
+  assert.match(shown[0].text, /^PeerKD: the key for https:\/\/api\.openai\.com\/v1 could not be stored in the editor's secret storage: Cannot create an item in a locked collection/);
+  assert.ok(![...shown.map((item) => item.text), ...logged.map((item) => item.line)].some((text) => text.includes('sk-secret-123')));
+  assert.equal(secrets.size, 0);
 });
