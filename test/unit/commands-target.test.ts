@@ -48,11 +48,14 @@ test('a command that writes into a dataset refuses a read-only view (git diff si
   assert.equal(datasetUriProblem({ scheme: 'vscode-vfs', path: '/repo/data.jsonl', shown: 'vscode-vfs://github/repo/data.jsonl', writable: true }, strict), undefined);
 });
 
-test('Open Label Review, Retrain, Export and Label with Teacher check their dataset with datasetProblem before anything else; the editor title buttons show on files on disk only', () => {
+test("Open Label Review, Retrain, Export and Label with Teacher check their dataset with datasetProblem before anything else; the editor title buttons show on files on disk (or a remote window's) only", () => {
   const dir = path.join(__dirname, '..', '..', 'src', 'commands');
   for (const file of ['openLabelReview.ts', 'retrainWithMyLabels.ts', 'exportReviewedDataset.ts', 'labelWithTeacher.ts']) {
     assert.match(readFileSync(path.join(dir, file), 'utf8'), /datasetProblem\(\w+, \{ untitled: (true|false), needsDatasetName: (true|false) \}\)/, file);
   }
   const manifest = JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { contributes: { menus: Record<string, { command: string; when?: string }[]> } };
-  for (const entry of manifest.contributes.menus['editor/title']) assert.match(entry.when ?? '', /\bresourceScheme == file\b/, entry.command);
+  // A file on disk: `file`, or `vscode-remote` as the window shows a remote (SSH, WSL, container) workspace's files.
+  for (const entry of manifest.contributes.menus['editor/title']) {
+    assert.ok((entry.when ?? '').startsWith('resourceScheme =~ /^(file|vscode-remote)$/ && '), `${entry.command}: ${entry.when}`);
+  }
 });
