@@ -291,7 +291,7 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     const advice =
       firstOutsideLabel !== undefined
         ? `; ${teacherOutsideLabelSet} teacher label(s) are not in the configured label set (${labels.join(', ')}), e.g. '${printable(firstOutsideLabel)}' on line ${outsideLines[0]}: check the label set (setting peerkd.labels or --labels)`
-        : '; label more rows or use fewer folds';
+        : '; label more rows or use fewer folds (setting peerkd.training.folds or --folds)';
     throw new InputError(
       `${file}: only ${labelledLines.length} row(s) have a teacher label (field ${source.fields.teacher}) or a human label (field ${source.fields.human})${firstOutsideLabel !== undefined ? ' in the label set' : ''}${where}, fewer than the ${source.folds} folds${advice}`,
       file,
