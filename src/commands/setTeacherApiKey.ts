@@ -118,7 +118,11 @@ export function registerSetTeacherApiKeyCommand(services: Services): vscode.Disp
       void showErrorMessage(`PeerKD: ${error instanceof Error ? error.message : String(error)}`);
       return false;
     }
-    const hadKey = (await services.context.secrets.get(secret)) !== undefined;
+    // Unreadable secret storage is said when the key is stored (below), not as the command's bare failure here.
+    const hadKey = await services.context.secrets.get(secret).then(
+      (stored) => stored !== undefined,
+      () => false,
+    );
     const value = await vscode.window.showInputBox({
       title: 'PeerKD: Set Teacher API Key',
       prompt: `API key for ${baseUrl} (kept in the editor's secret storage; leave empty to remove${hadKey ? ' the stored key' : ''}).`,

@@ -65,7 +65,10 @@ const { apiKeyInputProblem, registerSetTeacherApiKeyCommand } = require('../../s
 const services = {
   context: {
     secrets: {
-      get: async (name: string) => secrets.get(name),
+      get: async (name: string) => {
+        if (storeFailure) throw new Error(storeFailure);
+        return secrets.get(name);
+      },
       store: async (name: string, value: string) => {
         if (storeFailure) throw new Error(storeFailure.replace('KEY', value));
         secrets.set(name, value);
