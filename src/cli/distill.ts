@@ -7,10 +7,10 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { assertReadableFile } from '../dataset/files';
 import { DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
 import { EXPLANATIONS_FILE, LOG_FILE, METRICS_FILE, MODEL_DIR, PREDICTIONS_FILE, resolveRunsDir, SETTINGS_FILE } from '../training/artifacts';
-import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, MEMORY_LIMIT_MIN_MB, startDistillation, type WorkerLaunchOptions } from '../training/client';
+import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, MEMORY_LIMIT_MAX_MB, MEMORY_LIMIT_MIN_MB, startDistillation, type WorkerLaunchOptions } from '../training/client';
 import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type DistillationRunResult, type IntervalSummary, type RunSummary } from '../training/protocol';
 import { adoptedFigure, MIN_HUMAN_LABELS_TO_COMPARE, trustSentence } from '../review/format';
-import { ENCODER_CHOICES_TEXT, type BackendPreference, type DistillOptions } from '../training/types';
+import { BACKEND_PREFERENCES, ENCODER_CHOICES_TEXT, MIN_FOLDS, type DistillOptions } from '../training/types';
 import { encoderOption, labelsOption, UsageError, type CliCommand } from './command';
 import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
 import { endpointSettings, formatEmbeddingEstimate, withEncoderApiKey } from '../training/encoders/endpoint';
@@ -41,12 +41,12 @@ export function fieldsFrom(values: Record<string, unknown>, base: FieldMapping =
   return fields;
 }
 
-export function integerOption(values: Record<string, unknown>, name: string, minimum: number, fallback: number): number {
+export function integerOption(values: Record<string, unknown>, name: string, minimum: number, fallback: number, maximum = Number.MAX_SAFE_INTEGER): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (typeof raw !== 'string' || !/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < minimum) {
-    throw new UsageError(`--${name} must be an integer ≥ ${minimum}, got '${String(raw)}'`);
+  if (typeof raw !== 'string' || !/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < minimum || value > maximum) {
+    throw new UsageError(`--${name} must be an integer ≥ ${minimum}${maximum < Number.MAX_SAFE_INTEGER ? ` and ≤ ${maximum}` : ''}, got '${String(raw)}'`);
   }
   return value;
 }
@@ -81,7 +81,7 @@ export function printError(err: Terminal, message: string): void {
   err.lines(message.split('\n'));
 }
 
-const BACKENDS: readonly BackendPreference[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+const BACKENDS = BACKEND_PREFERENCES;
 
 /** What a run folder holds, in the order the help and the end-of-run lines name it (training/artifacts.ts writes them). */
 const RUN_ARTEFACTS = [PREDICTIONS_FILE, EXPLANATIONS_FILE, METRICS_FILE, `${MODEL_DIR}/`, LOG_FILE, SETTINGS_FILE];
@@ -107,7 +107,7 @@ Options:
 ${ENCODER_ENDPOINT_HELP}
   --labels A,B,C          the label set (default: inferred from the dataset)
   --out DIR               runs folder (default .peerkd/runs next to the dataset)
-  --memory MB             heap limit of the training worker, at least ${MEMORY_LIMIT_MIN_MB} (default ${DEFAULT_MEMORY_LIMIT_MB})
+  --memory MB             heap limit of the training worker, ${MEMORY_LIMIT_MIN_MB} to ${MEMORY_LIMIT_MAX_MB} (default ${DEFAULT_MEMORY_LIMIT_MB})
   --fields.text F         field of the text (also --fields.teacher, --fields.human, --fields.id,
                           --fields.teacherConfidence; dotted paths reach nested objects)
   --json                  print the result as JSON instead of the summary table
@@ -193,7 +193,7 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
         await assertReadableFile(datasetPath, positionals[0]);
         const options: DistillOptions = {
           ...DEFAULT_DISTILL_OPTIONS,
-          folds: integerOption(values, 'folds', 2, DEFAULT_DISTILL_OPTIONS.folds),
+          folds: integerOption(values, 'folds', MIN_FOLDS, DEFAULT_DISTILL_OPTIONS.folds),
           stages: integerOption(values, 'stages', 1, DEFAULT_DISTILL_OPTIONS.stages),
           seed: integerOption(values, 'seed', 0, DEFAULT_DISTILL_OPTIONS.seed),
           backend: choiceOption(values, 'backend', BACKENDS, DEFAULT_DISTILL_OPTIONS.backend),
@@ -227,7 +227,7 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
           options,
           outputDir: values.out === undefined ? undefined : path.resolve(values.out),
         };
-        const memoryLimitMb = integerOption(values, 'memory', MEMORY_LIMIT_MIN_MB, launch.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB);
+        const memoryLimitMb = integerOption(values, 'memory', MEMORY_LIMIT_MIN_MB, launch.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB, MEMORY_LIMIT_MAX_MB);
 
         const renderer = createProgressRenderer(err);
         const controller = new AbortController();

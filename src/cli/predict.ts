@@ -21,12 +21,12 @@ import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { followRunPointer, LATEST_BY_DATASET_DIR, LATEST_FILE, MODEL_DIR, SETTINGS_FILE, TEMP_PREFIX } from '../training/artifacts';
 import { EMBEDDING_CACHE_DIR_NAME } from '../training/embeddingCache';
 import { noRowsError } from '../training/input';
-import type { BackendPreference } from '../training/types';
+import { BACKEND_PREFERENCES } from '../training/types';
 import { UsageError, type CliCommand } from './command';
 import { choiceOption, FIELD_OPTIONS, fieldsFrom, runCommand, type CliIo } from './distill';
 import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
 
-const BACKENDS: readonly BackendPreference[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+const BACKENDS = BACKEND_PREFERENCES;
 const BATCH_ROWS = 2048;
 /** Lines left out or skipped that are named one by one; the rest are counted. */
 const MAX_LINE_WARNINGS = 10;

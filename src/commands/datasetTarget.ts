@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
-import { chooseDatasetTarget } from './targetChoice';
+import { showErrorMessage } from '../editor/messages';
+import { datasetDocument } from '../editor/runState';
+import { chooseDatasetTarget, datasetUriProblem } from './targetChoice';
 
 /** The Label Review panel's view type and what tells its dataset: set at activation (setLabelReviewDatasetSource). */
 let panelViewType: string | undefined;
@@ -50,4 +52,31 @@ export function datasetTarget(argument: unknown, accepts: (document: vscode.Text
     panelDataset: panelDataset(),
     activeEditor: document && accepts(document) ? document.uri : undefined,
   });
+}
+
+/**
+ * Why a command cannot write into `uri` as a dataset (datasetUriProblem): a read-only view (git:, output:), a file that
+ * is no dataset, or an unsaved editor where `untitled` is false. Undefined when it can.
+ */
+export function datasetProblem(uri: vscode.Uri, options: { untitled: boolean; needsDatasetName: boolean }): string | undefined {
+  return datasetUriProblem(
+    { scheme: uri.scheme, path: uri.path, shown: uri.toString(true), writable: uri.scheme === 'untitled' || uri.scheme === 'file' || vscode.workspace.fs.isWritableFileSystem(uri.scheme) },
+    options,
+  );
+}
+
+/**
+ * The dataset's document (datasetDocument), or undefined after saying why it could not be opened, naming the file:
+ * the editor refuses files over its size limit for extensions ("Files above 50MB cannot be synchronized with
+ * extensions"), and a deleted or unreadable file fails too. The command stopped with VS Code's "Running the
+ * contributed command … failed", which names neither the file nor PeerKD.
+ */
+export async function openedDataset(uri: vscode.Uri, refused: string): Promise<vscode.TextDocument | undefined> {
+  try {
+    return await datasetDocument(uri);
+  } catch (error) {
+    const name = uri.path.slice(uri.path.lastIndexOf('/') + 1);
+    void showErrorMessage(`PeerKD: ${refused}: ${name} could not be opened in the editor (${error instanceof Error ? error.message : String(error)}).`);
+    return undefined;
+  }
 }

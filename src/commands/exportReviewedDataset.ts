@@ -6,8 +6,8 @@ import { fileError, writeFileAtomic } from '../dataset/files';
 import { firstInvalidUtf8LineOfFile } from '../dataset/utf8';
 import { resolveRunsDir } from '../training/artifacts';
 import type { Services } from '../editor/services';
-import { datasetDocument, type RunState } from '../editor/runState';
-import { datasetTarget } from './datasetTarget';
+import type { RunState } from '../editor/runState';
+import { datasetProblem, datasetTarget, openedDataset } from './datasetTarget';
 import { readSettings } from '../editor/settings';
 import { adviceAbove, assertExportTarget, exportFieldsProblem, exportReviewedBytes, exportReviewedText, type ExportCounts, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import type { LoadedRun } from '../editor/runState';
@@ -56,12 +56,20 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
       void showErrorMessage('PeerKD: open a .jsonl dataset (or select one in the Explorer) to export it.');
       return;
     }
+    const problem = datasetProblem(datasetUri, { untitled: true, needsDatasetName: true });
+    if (problem) {
+      void showErrorMessage(`PeerKD: no export: ${problem}.`);
+      return;
+    }
     // A mapping the copy would write over: said before the user chooses labels, a threshold and a file.
     const fieldsProblem = exportFieldsProblem(readSettings(datasetUri).fields);
     if (fieldsProblem) {
       void showErrorMessage(`PeerKD: no export: ${fieldsProblem}`);
       return;
     }
+    // Before any question: a file the editor cannot open (over its size limit for extensions) is said at once.
+    const document = await openedDataset(datasetUri, 'no export');
+    if (!document) return;
     const run = await runState.ensureRun(datasetUri);
     const teacherChoice = {
       label: "Teacher's label",
@@ -114,7 +122,6 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
         return;
       }
     }
-    const document = await datasetDocument(datasetUri);
     const exportOptions = {
       fields: readSettings(datasetUri).fields,
       predictionsByKey: run?.byKey ?? null,

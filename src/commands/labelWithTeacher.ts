@@ -3,10 +3,10 @@ import * as vscode from 'vscode';
 import { showErrorMessage, showInformationMessage, showWarningMessage, withNotificationProgress } from '../editor/messages';
 import { UNTRUSTED_REASON } from '../editor/contextKeys';
 import { requireTrust } from '../editor/trust';
-import { datasetTarget } from './datasetTarget';
+import { datasetProblem, datasetTarget, openedDataset } from './datasetTarget';
 import { labelListProblem, parseDatasetText } from '../dataset/index';
 import type { Services } from '../editor/services';
-import { readSettings } from '../editor/settings';
+import { ignoredSettings, readSettings, TEACHER_SETTINGS } from '../editor/settings';
 import { redactSecret } from '../teacher/redact';
 import { plainHttpKeyWarning } from '../teacher/url';
 import type { LabelRunSummary } from '../teacher/types';
@@ -56,6 +56,12 @@ export function registerLabelWithTeacherCommand(services: Services): vscode.Disp
       void showErrorMessage('PeerKD: open a .jsonl dataset (or pick one in the Explorer) to label it with the teacher.');
       return undefined;
     }
+    // Before anything is asked or sent: labels bought for a git diff's older side could not be applied to it.
+    const problem = datasetProblem(uri, { untitled: true, needsDatasetName: false });
+    if (problem) {
+      void showErrorMessage(`PeerKD: no teacher labelling: ${problem}.`);
+      return undefined;
+    }
     const key = uri.toString();
     if (running.has(key)) {
       void showWarningMessage('PeerKD: the teacher is already labelling this file.');
@@ -93,7 +99,8 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: RunHolds
       import('../teacher/apply.js'),
       import('../teacher/lock.js'),
     ]);
-  const baseUrl = normaliseBaseUrl(teacher.baseUrl);
+  // A bad URL is reported naming the setting it came from, as the endpoint encoder's is.
+  const baseUrl = normaliseBaseUrl(teacher.baseUrl, 'the setting peerkd.teacher.baseUrl');
 
   const fieldsProblem = teacherFieldsProblem(settings.fields, FIELD_SETTINGS);
   if (fieldsProblem) {
@@ -106,12 +113,17 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: RunHolds
   if (labelsProblem) {
     throw new Error(`setting peerkd.labels: ${labelsProblem}`);
   }
-  const document = await vscode.workspace.openTextDocument(uri);
+  // A setting the run cannot use as written is said before the user says Label, with what runs instead.
+  const ignored = ignoredSettings(settings, ...TEACHER_SETTINGS);
+  for (const line of ignored) services.log.warn(`Teacher run on ${name}: ${line}`);
+  const document = await openedDataset(uri, 'no teacher labelling');
+  if (!document) return undefined;
   const prepared = job.prepareJob(parseDatasetText(document.getText(), settings.fields).rows, settings.labels, teacher);
   if (prepared.plan.candidates === 0) {
     void showInformationMessage(
       `PeerKD: every row of ${name} already has a teacher or human label` +
-        (teacher.relabel ? '.' : ' (set peerkd.teacher.relabel to label them again).'),
+        (teacher.relabel ? '.' : ' (set peerkd.teacher.relabel to label them again).') +
+        ignored.map((line) => ` Note: ${line}.`).join(''),
     );
     return undefined;
   }
@@ -127,7 +139,8 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: RunHolds
     );
     if (choice === undefined) return undefined;
     if (choice === 'Set API Key…') {
-      if (!(await vscode.commands.executeCommand<boolean>('peerkd.setTeacherApiKey'))) return undefined;
+      // For this dataset's endpoint (its folder may set its own), not whatever the command would pick by itself.
+      if (!(await vscode.commands.executeCommand<boolean>('peerkd.setTeacherApiKey', baseUrl))) return undefined;
       apiKey = await readTeacherApiKey(services, baseUrl);
       used.apiKey = apiKey;
     }
@@ -154,7 +167,8 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: RunHolds
       detail:
         `${job.formatEstimate(estimate, teacher.model)}\n\nEndpoint: ${baseUrl}${teacher.useBatchApi ? ' (Batch API)' : ''}\n` +
         `Labels (${prepared.labelSource}): ${prepared.prompt.labels.join(', ')}\n` +
-        `Few-shot examples: ${prepared.prompt.fewShot.length}`,
+        `Few-shot examples: ${prepared.prompt.fewShot.length}` +
+        ignored.map((line) => `\n\nNote: ${line}.`).join(''),
     },
     'Label',
   );

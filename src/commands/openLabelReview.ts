@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { showErrorMessage } from '../editor/messages';
 import type { Services } from '../editor/services';
 import type { RunState } from '../editor/runState';
-import { datasetTarget, labelReviewDataset } from './datasetTarget';
+import { datasetProblem, datasetTarget, labelReviewDataset, openedDataset } from './datasetTarget';
 import { chooseReviewColumn } from './reviewColumn';
 import { LabelReviewPanel } from '../webview/labelReviewPanel';
 
@@ -30,6 +30,13 @@ export function registerOpenLabelReviewCommand(services: Services, runState: Run
       void showErrorMessage('PeerKD: open a .jsonl dataset to review its labels.');
       return;
     }
+    const problem = datasetProblem(datasetUri, { untitled: false, needsDatasetName: true });
+    if (problem) {
+      void showErrorMessage(`PeerKD: no Label Review: ${problem}.`);
+      return;
+    }
+    // The panel reads the dataset's document: one the editor cannot open is said before a panel opens on it.
+    if (!(await openedDataset(datasetUri, 'no Label Review'))) return;
     await LabelReviewPanel.createOrShow(services, runState, datasetUri, typeof rowId === 'string' ? rowId : undefined, reviewColumn(datasetUri));
   });
 }

@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
 import { showErrorMessage, showInformationMessage } from '../editor/messages';
 import type { Services } from '../editor/services';
-import { datasetDocument, type RunState } from '../editor/runState';
-import { datasetTarget, labelReviewDataset } from './datasetTarget';
+import type { RunState } from '../editor/runState';
+import { datasetProblem, datasetTarget, labelReviewDataset, openedDataset } from './datasetTarget';
 import { datasetName, type DistillationManager } from './runDistillation';
 import { LabelReviewPanel } from '../webview/labelReviewPanel';
 
@@ -19,7 +19,13 @@ export function registerRetrainWithMyLabelsCommand(services: Services, runState:
       void showErrorMessage('PeerKD: open a .jsonl dataset (or its Label Review) to retrain with its human labels.');
       return;
     }
-    const document = await datasetDocument(datasetUri);
+    const problem = datasetProblem(datasetUri, { untitled: false, needsDatasetName: true });
+    if (problem) {
+      void showErrorMessage(`PeerKD: no retraining: ${problem}.`);
+      return;
+    }
+    const document = await openedDataset(datasetUri, 'no retraining');
+    if (!document) return;
     const humanLabels = [...runState.indexOf(document).byKey.values()].filter((row) => row.human !== null).length;
     const name = datasetName(datasetUri);
     if (humanLabels === 0) {

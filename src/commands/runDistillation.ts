@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { showErrorMessage, showInformationMessage, showWarningMessage, withNotificationProgress } from '../editor/messages';
 import type { Services } from '../editor/services';
 import { promises as fs } from 'node:fs';
-import { readSettings } from '../editor/settings';
+import { ENDPOINT_ENCODER_SETTINGS, ignoredSettings, readSettings, RUN_SETTINGS } from '../editor/settings';
 import { offerFieldFixesBeforeRun } from '../editor/fieldFixOffers';
 import { withEncoderApiKey } from '../training/encoders/endpoint';
 import { prepareEndpointEncoder } from './endpointEncoder';
@@ -15,6 +15,7 @@ import { datasetName, isDatasetUri, type RunState } from '../editor/runState';
 
 export { datasetName };
 import { datasetTarget } from './datasetTarget';
+import { humanFieldProblem } from '../review/writes';
 import { DistillationError, startDistillation, type DistillationRun } from '../training/client';
 import { datasetSourceDescription, type DistillationRequest, type LogLine } from '../training/protocol';
 import type { DistillOptions } from '../training/types';
@@ -138,6 +139,13 @@ export class DistillationManager {
       void showErrorMessage(`PeerKD: no run of ${name}: ${settings.labelsProblem}.`);
       return undefined;
     }
+    // A human label field that is the teacher's (or the text's, or holds it) made every teacher label a human one: the
+    // run judged nothing and said "0 rows flagged". The rule Label Review writes by (review/writes.ts).
+    const humanField = humanFieldProblem(settings.fields);
+    if (humanField) {
+      void showErrorMessage(`PeerKD: no run of ${name}: ${humanField}.`);
+      return undefined;
+    }
     const options: DistillOptions = {
       folds: settings.training.folds,
       stages: settings.training.stages,
@@ -166,7 +174,7 @@ export class DistillationManager {
     };
     // A setting the run could not use as written (peerkd.training.encoder "glov" runs as auto): said in this log, in
     // the run's own log (run.log, through the worker) and in the summary at the end, never silently replaced.
-    const ignored = [settings.training.encoderIgnored, settings.training.memoryLimitIgnored].filter((line): line is string => line !== undefined);
+    const ignored = ignoredSettings(settings, ...RUN_SETTINGS, ...(options.encoder === 'endpoint' ? ENDPOINT_ENCODER_SETTINGS : []));
     if (ignored.length) request.warnings = ignored;
     log.info(`Distillation of ${datasetUri.fsPath} requested (${datasetSourceDescription(request, open?.isDirty)}; folds ${options.folds}, stages ${options.stages}, seed ${options.seed}, backend ${options.backend})`);
     for (const line of ignored) log.warn(`[${name}] ${line}`);

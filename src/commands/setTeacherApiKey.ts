@@ -1,7 +1,9 @@
 import * as vscode from 'vscode';
-import { showErrorMessage, showInformationMessage } from '../editor/messages';
+import { showErrorMessage, showInformationMessage, showWarningMessage } from '../editor/messages';
 import type { Services } from '../editor/services';
-import { readSettings } from '../editor/settings';
+import { ignoredSettings, readSettings } from '../editor/settings';
+import { datasetTarget } from './datasetTarget';
+import { redactSecret } from '../teacher/redact';
 import { isLoopbackHost, normaliseBaseUrl } from '../teacher/url';
 
 /**
@@ -27,49 +29,130 @@ export async function readTeacherApiKey(services: Services, baseUrl: string): Pr
 }
 
 /**
+ * Why a typed key cannot be stored, or undefined when it can (an empty box removes the stored key). A key is one
+ * token of printable ASCII, as an HTTP header carries it: a key pasted with a line break or a space in it ("sk-a
+ * sk-b"), or with a character such as `…` copied from a placeholder, was stored and then failed every request with
+ * an error about the header, never naming the key; a box of spaces removed the stored key as an empty one does.
+ */
+export function apiKeyInputProblem(value: string): string | undefined {
+  if (value.length === 0) return undefined;
+  const key = value.trim();
+  if (key.length === 0) return 'The key is only white space. Leave the box empty to remove the stored key.';
+  if (/\s/.test(key)) return 'The key holds a line break or a space: paste one key only.';
+  const odd = [...key].find((character) => !/[\x21-\x7e]/.test(character));
+  if (odd !== undefined) return `The key holds the character U+${odd.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}: an API key is plain ASCII letters, digits and signs.`;
+  return undefined;
+}
+
+interface EndpointChoice {
+  label: string;
+  description: string;
+  /** The setting the URL came from, as an invalid URL's message names it. */
+  setting: string;
+}
+
+/**
+ * The endpoints a key may be for, from the settings of `scopes` (the active dataset, else each workspace folder: a
+ * folder can name its own peerkd.teacher.baseUrl), without repeats; a URL that is not valid is left to the command's
+ * error.
+ */
+function endpointChoices(scopes: readonly { scope?: vscode.ConfigurationScope; name?: string }[]): EndpointChoice[] {
+  const choices: EndpointChoice[] = [];
+  const seen = new Set<string>();
+  const add = (baseUrl: string, setting: string, name: string | undefined) => {
+    const what = setting === 'peerkd.teacher.baseUrl' ? 'teacher (peerkd.teacher.baseUrl)' : 'endpoint encoder (peerkd.encoder.baseUrl)';
+    let key: string;
+    try {
+      key = normaliseBaseUrl(baseUrl);
+    } catch {
+      key = baseUrl;
+    }
+    if (seen.has(key)) return;
+    seen.add(key);
+    choices.push({ label: baseUrl, description: name ? `${what}, folder ${name}` : what, setting });
+  };
+  for (const { scope, name } of scopes) {
+    const settings = readSettings(scope);
+    add(settings.teacher.baseUrl, 'peerkd.teacher.baseUrl', name);
+    if (settings.encoder.baseUrl) add(settings.encoder.baseUrl, 'peerkd.encoder.baseUrl', name);
+  }
+  return choices;
+}
+
+/**
  * "PeerKD: Set Teacher API Key": stores (or, given an empty value, removes) the key for the configured endpoint. The
  * endpoint encoder's URL (peerkd.encoder.baseUrl) keeps its key the same way: the command asks which URL when the two
- * differ, and the distillation passes it the encoder's URL.
+ * differ, and the distillation passes it the encoder's URL. The settings read are the active dataset's (a workspace
+ * folder may set its own URL, and Label with Teacher reads that one), else those of every workspace folder.
  */
 export function registerSetTeacherApiKeyCommand(services: Services): vscode.Disposable {
   return vscode.commands.registerCommand('peerkd.setTeacherApiKey', async (target?: unknown): Promise<boolean> => {
-    const settings = readSettings();
-    let baseUrl = settings.teacher.baseUrl;
+    let baseUrl: string;
+    let subject: string | undefined;
     if (typeof target === 'string' && target.length > 0) baseUrl = target;
-    else if (settings.encoder.baseUrl && settings.encoder.baseUrl !== settings.teacher.baseUrl) {
-      const picked = await vscode.window.showQuickPick(
-        [
-          { label: settings.teacher.baseUrl, description: 'teacher (peerkd.teacher.baseUrl)' },
-          { label: settings.encoder.baseUrl, description: 'endpoint encoder (peerkd.encoder.baseUrl)' },
-        ],
-        { title: 'PeerKD: Set Teacher API Key', placeHolder: 'Which endpoint is the key for?' },
-      );
+    else {
+      const dataset = datasetTarget(undefined);
+      const folders = vscode.workspace.workspaceFolders ?? [];
+      const scopes = dataset
+        ? [{ scope: dataset }]
+        : folders.length > 1
+          ? folders.map((folder) => ({ scope: folder.uri, name: folder.name }))
+          : [{ scope: folders[0]?.uri }];
+      const choices = endpointChoices(scopes);
+      const ignored = scopes.flatMap(({ scope }) => ignoredSettings(readSettings(scope), 'peerkd.teacher.baseUrl', 'peerkd.encoder.baseUrl'));
+      for (const line of new Set(ignored)) {
+        services.log.warn(line);
+        void showWarningMessage(`PeerKD: ${line}.`);
+      }
+      const picked =
+        choices.length === 1 ? choices[0] : await vscode.window.showQuickPick(choices, { title: 'PeerKD: Set Teacher API Key', placeHolder: 'Which endpoint is the key for?' });
       if (!picked) return false;
       baseUrl = picked.label;
+      subject = `the setting ${picked.setting}`;
     }
     let secret: string;
     try {
+      if (subject) normaliseBaseUrl(baseUrl, subject); // a bad URL's message names the setting it came from
       secret = teacherApiKeySecret(baseUrl);
     } catch (error) {
       void showErrorMessage(`PeerKD: ${error instanceof Error ? error.message : String(error)}`);
       return false;
     }
-    const hadKey = (await services.context.secrets.get(secret)) !== undefined;
+    // Unreadable secret storage is said when the key is stored (below), not as the command's bare failure here.
+    const hadKey = await services.context.secrets.get(secret).then(
+      (stored) => stored !== undefined,
+      () => false,
+    );
     const value = await vscode.window.showInputBox({
       title: 'PeerKD: Set Teacher API Key',
       prompt: `API key for ${baseUrl} (kept in the editor's secret storage; leave empty to remove${hadKey ? ' the stored key' : ''}).`,
       password: true,
       ignoreFocusOut: true,
       placeHolder: 'sk-…',
+      validateInput: apiKeyInputProblem,
     });
     if (value === undefined) return false;
-    if (value.trim().length === 0) {
-      await services.context.secrets.delete(secret);
+    const problem = apiKeyInputProblem(value);
+    if (problem) {
+      void showErrorMessage(`PeerKD: no key stored for ${baseUrl}: ${problem}`);
+      return false;
+    }
+    const key = value.trim();
+    try {
+      if (key.length === 0) await services.context.secrets.delete(secret);
+      else await services.context.secrets.store(secret, key);
+    } catch (error) {
+      // No OS keyring, a locked one: said naming the endpoint, never with the key.
+      const reason = redactSecret(error instanceof Error ? error.message : String(error), key || undefined);
+      services.log.error(`Teacher API key for ${baseUrl}: the editor's secret storage failed: ${reason}`);
+      void showErrorMessage(`PeerKD: the key for ${baseUrl} could not be ${key.length === 0 ? 'removed from' : 'stored in'} the editor's secret storage: ${reason}`);
+      return false;
+    }
+    if (key.length === 0) {
       services.log.info(`Teacher API key for ${baseUrl} removed`);
       void showInformationMessage(`PeerKD: the teacher API key for ${baseUrl} was removed.`);
       return true;
     }
-    await services.context.secrets.store(secret, value.trim());
     services.log.info(`Teacher API key for ${baseUrl} stored in secret storage`);
     void showInformationMessage(`PeerKD: teacher API key stored for ${baseUrl}.`);
     return true;

@@ -1,3 +1,5 @@
+import { DATASET_FILE_NAME } from '../dataset/types';
+
 /**
  * Which dataset a command acts on, as a plain choice (no `vscode` import, so it is unit-tested directly):
  * the dataset the command was given (Explorer, editor title, a quick fix), else the Label Review panel's dataset when
@@ -20,4 +22,30 @@ export function chooseDatasetTarget<T>(sources: TargetSources<T>): T | undefined
   if (sources.argument !== undefined) return sources.argument;
   if (sources.panelFocused && sources.panelDataset !== undefined) return sources.panelDataset;
   return sources.activeEditor;
+}
+
+/** What datasetUriProblem reads of a resource. */
+export interface DatasetResource {
+  scheme: string;
+  /** The URI's path (its last segment is the file name). */
+  path: string;
+  /** The URI as a message shows one that is not a file. */
+  shown: string;
+  /** Whether the editor can write to the resource's scheme (`workspace.fs.isWritableFileSystem`; undefined: no file system). */
+  writable: boolean | undefined;
+}
+
+/**
+ * Why a command that writes into a dataset (labels, review decisions) or reads its runs cannot act on `resource`, or
+ * undefined. From the palette a command takes the active editor, whatever it shows: a git diff's older side, an output
+ * channel, settings.json. Those were reviewed, labelled (the teacher paid for, then the edit refused) or exported as if
+ * they were datasets. An unsaved editor (untitled) is one where `untitled` says it can be; a file must have a dataset's
+ * name where `needsDatasetName` says so (a command that also takes a file shown as JSON Lines does not).
+ */
+export function datasetUriProblem(resource: DatasetResource, options: { untitled: boolean; needsDatasetName: boolean }): string | undefined {
+  if (resource.scheme === 'untitled') return options.untitled ? undefined : `${resource.shown} is not saved; save it as a .jsonl file first`;
+  if (resource.writable !== true) return `${resource.shown} is not a file the editor can write (${resource.scheme}: a view such as a diff or an output channel); open the .jsonl file itself`;
+  const name = resource.path.slice(resource.path.lastIndexOf('/') + 1);
+  if (options.needsDatasetName && !DATASET_FILE_NAME.test(name)) return `${name} is not a .jsonl dataset`;
+  return undefined;
 }

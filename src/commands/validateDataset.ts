@@ -4,7 +4,7 @@ import { FIELD_GUESS_SAMPLE_ROWS, firstInvalidUtf8LineOfFile, foldMissingFieldPr
 import { isJsonlDocument, runSource, type DatasetDiagnostics } from '../editor/datasetDiagnostics';
 import { inputProblems } from '../training/input';
 import type { Services } from '../editor/services';
-import { readSettings } from '../editor/settings';
+import { ignoredSettings, readSettings, warnIgnoredSettingsOnce } from '../editor/settings';
 import { datasetTarget } from './datasetTarget';
 
 /** What "PeerKD: Validate Dataset" found; returned by the command so tests and other commands can use it. */
@@ -27,7 +27,7 @@ export function registerValidateDatasetCommand(services: Services, diagnostics: 
     if (uri === undefined) return undefined;
     const name = vscode.workspace.asRelativePath(uri);
     try {
-      const summary = await validate(uri, diagnostics);
+      const summary = await validate(uri, diagnostics, services);
       if (summary === undefined) {
         services.log.info(`Validation of ${name} cancelled`);
         return undefined;
@@ -56,13 +56,16 @@ async function chooseTarget(target: unknown): Promise<vscode.Uri | undefined> {
   return picked?.[0];
 }
 
-async function validate(uri: vscode.Uri, diagnostics: DatasetDiagnostics): Promise<ValidationSummary | undefined> {
+async function validate(uri: vscode.Uri, diagnostics: DatasetDiagnostics, services: Services): Promise<ValidationSummary | undefined> {
   const open = vscode.workspace.textDocuments.find((document) => document.uri.toString() === uri.toString());
   if (open && diagnostics.isTracked(uri)) {
     const result = diagnostics.validateNow(open);
     if (result) return summarize(uri, result.rows, result.problems);
   }
   const settings = readSettings(uri);
+  // A file that is not open: the field and label settings it is checked with, where they could not be used as written.
+  const ignored = ignoredSettings(settings, 'peerkd.fields.');
+  warnIgnoredSettingsOnce(services.log, settings.labelsProblem ? [...ignored, settings.labelsProblem] : ignored);
   const options = { labels: settings.labels };
   if (uri.scheme !== 'file') {
     const text = new TextDecoder('utf-8').decode(await vscode.workspace.fs.readFile(uri));

@@ -5,11 +5,20 @@
  */
 import { randomBytes } from 'node:crypto';
 import { lstatSync, promises as fsp, type BigIntStats } from 'node:fs';
+import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { firstInvalidUtf8LineOfFile } from './utf8';
 
 /** The folder PeerKD keeps its runs and caches in, next to the data (`.peerkd/runs`, `.peerkd/teacher-cache`, …). */
 export const PEERKD_FOLDER = '.peerkd';
+
+/**
+ * A folder a setting names, with `~` (alone, or before `/` or `\\`) as the home folder, as a shell would give it; a
+ * setting reaches no shell, so `~/runs` was otherwise a folder named `~` next to the dataset. Anything else as written.
+ */
+export function expandHomeFolder(folder: string): string {
+  return folder === '~' || folder.startsWith('~/') || folder.startsWith('~\\') ? join(homedir(), folder.slice(1)) : folder;
+}
 
 /**
  * The first PeerKD-made folder on the way to `file` that is a symbolic link: `.peerkd` and the folder inside it

@@ -12,6 +12,9 @@ export interface FieldMapping {
   teacherConfidence: string;
 }
 
+/** The file names a dataset has: JSON Lines (`.jsonl`, `.ndjson`). */
+export const DATASET_FILE_NAME = /\.(jsonl|ndjson)$/i;
+
 export const DEFAULT_FIELDS: FieldMapping = {
   text: 'text',
   teacher: 'teacher_label',

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { foldRepeatedLabelProblems, IncrementalDatasetValidator, lineCountOf, type Problem } from '../dataset/index';
 import { inputProblems, type InputSource } from '../training/input';
 import type { Services } from './services';
-import { readSettings } from './settings';
+import { ignoredSettings, readSettings, warnIgnoredSettingsOnce, type PeerKdSettings } from './settings';
 
 /**
  * Diagnostics of the dataset rules (invalid JSON, missing text, unknown label, duplicate id) on JSONL files, and of what
@@ -69,6 +69,8 @@ export class DatasetDiagnostics implements vscode.Disposable {
       vscode.workspace.onDidChangeTextDocument((event) => this.change(event)),
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (event.affectsConfiguration('peerkd.fields') || event.affectsConfiguration('peerkd.labels') || event.affectsConfiguration('peerkd.training.folds')) this.reconfigureAll();
+        // The run diagnostics' settings (src/editor/runDiagnostics.ts reads them): a value it cannot use is said here.
+        else if (event.affectsConfiguration('peerkd.diagnostics')) for (const entry of this.tracked.values()) this.sayIgnoredSettings(readSettings(entry.document.uri));
       }),
     );
     for (const document of vscode.workspace.textDocuments) this.open(document);
@@ -106,6 +108,7 @@ export class DatasetDiagnostics implements vscode.Disposable {
     const existing = this.tracked.get(key);
     if (existing) return existing;
     const settings = readSettings(document.uri);
+    this.sayIgnoredSettings(settings);
     let validator: IncrementalDatasetValidator;
     try {
       validator = new IncrementalDatasetValidator(settings.fields, { labels: settings.labels });
@@ -117,6 +120,12 @@ export class DatasetDiagnostics implements vscode.Disposable {
     this.tracked.set(key, entry);
     this.schedule(entry, 0);
     return entry;
+  }
+
+  /** The settings the validator and the run diagnostics read that could not be used as written (each said once). */
+  private sayIgnoredSettings(settings: PeerKdSettings): void {
+    const lines = ignoredSettings(settings, 'peerkd.fields.', 'peerkd.diagnostics.');
+    warnIgnoredSettingsOnce(this.services.log, settings.labelsProblem ? [...lines, settings.labelsProblem] : lines);
   }
 
   private close(uri: vscode.Uri): void {
@@ -149,6 +158,7 @@ export class DatasetDiagnostics implements vscode.Disposable {
   private reconfigureAll(): void {
     for (const entry of this.tracked.values()) {
       const settings = readSettings(entry.document.uri);
+      this.sayIgnoredSettings(settings);
       try {
         entry.validator.reconfigure(settings.fields, { labels: settings.labels });
         entry.source = runSource(entry.document.uri, settings);

@@ -39,8 +39,13 @@ export function registerUseFieldCommand(): vscode.Disposable {
       );
       return false;
     }
-    await vscode.workspace.getConfiguration('peerkd', uri).update(setting, fix.path, vscode.ConfigurationTarget.Workspace);
-    void showInformationMessage(`PeerKD: peerkd.${setting} is now '${fix.path}' in this workspace's settings.`);
+    // In a multi-root workspace (a .code-workspace file) the workspace's settings are not the folder's: a value in the
+    // folder's .vscode/settings.json wins over them (the fix then changed nothing, yet said it had), and they change
+    // every other folder's datasets too. The dataset's own folder is where the value belongs.
+    const inFolder = folder !== undefined && vscode.workspace.workspaceFile !== undefined;
+    const target = inFolder ? vscode.ConfigurationTarget.WorkspaceFolder : vscode.ConfigurationTarget.Workspace;
+    await vscode.workspace.getConfiguration('peerkd', uri).update(setting, fix.path, target);
+    void showInformationMessage(`PeerKD: peerkd.${setting} is now '${fix.path}' in ${inFolder ? `the settings of folder ${folder.name}` : "this workspace's settings"}.`);
     return true;
   });
 }

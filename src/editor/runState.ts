@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { FieldMapping } from '../dataset/types';
+import { DATASET_FILE_NAME, type FieldMapping } from '../dataset/types';
 import type { DocumentRowState } from '../review/model';
 import { DocumentRowReader } from '../review/documentRows';
 import { assignRowKeys } from '../review/rowKeys';
@@ -163,7 +163,7 @@ export async function datasetDocument(uri: vscode.Uri): Promise<vscode.TextDocum
 }
 
 export function isDatasetUri(uri: vscode.Uri): boolean {
-  return /\.(jsonl|ndjson)$/i.test(uri.path);
+  return DATASET_FILE_NAME.test(uri.path);
 }
 
 /**

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const DATASET_EXTENSION = /\.(jsonl|ndjson)$/i;
+import { DATASET_FILE_NAME as DATASET_EXTENSION } from '../dataset/types';
 
 function isInside(folder: string, file: string): boolean {
   const relative = path.relative(folder, file);

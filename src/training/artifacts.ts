@@ -24,7 +24,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
-import { PEERKD_FOLDER, forEachLine, linkedPeerkdFolder, linkedPeerkdFolderError, readLineBatches, writeFileAtomic, type SourceLine } from '../dataset';
+import { PEERKD_FOLDER, expandHomeFolder, forEachLine, linkedPeerkdFolder, linkedPeerkdFolderError, readLineBatches, writeFileAtomic, type SourceLine } from '../dataset';
 import type { FieldMapping } from '../dataset/types';
 import type { InputCounts } from './protocol';
 import { EXPLANATION_LIMITS, type DistillOptions, type Prediction, type RowExplanation } from './types';
@@ -118,10 +118,13 @@ export class RunArtefactError extends Error {
   }
 }
 
-/** The runs folder for a dataset: `outputDir` (absolute, or relative to the dataset's folder) or the default. */
+/**
+ * The runs folder for a dataset: `outputDir` (absolute, `~/…` in the home folder, or relative to the dataset's folder)
+ * or the default.
+ */
 export function resolveRunsDir(datasetPath: string, outputDir?: string): string {
   const datasetFolder = path.dirname(path.resolve(datasetPath));
-  return path.resolve(datasetFolder, outputDir && outputDir.length > 0 ? outputDir : DEFAULT_RUNS_DIR);
+  return path.resolve(datasetFolder, outputDir && outputDir.length > 0 ? expandHomeFolder(outputDir) : DEFAULT_RUNS_DIR);
 }
 
 /** Run ids sort chronologically by name: `YYYYMMDD-HHMMSS-<dataset stem>-<random>`. */

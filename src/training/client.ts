@@ -77,6 +77,12 @@ export class DistillationError extends Error {
 export const DEFAULT_MEMORY_LIMIT_MB = 3072;
 /** The least heap limit a run takes (`peerkd.training.memoryLimitMb`'s minimum in the manifest, `--memory`'s too). */
 export const MEMORY_LIMIT_MIN_MB = 256;
+/**
+ * The greatest heap limit a run takes, 1 TiB (the setting's maximum, `--memory`'s too). V8 reads a larger
+ * `--max-old-space-size` modulo its word size or not at all: 9007199254740991 gave a 47 MB heap, 2^44 a worker that
+ * died at start, each reported as "ran out of memory: raise the limit".
+ */
+export const MEMORY_LIMIT_MAX_MB = 1_048_576;
 export const DEFAULT_INACTIVITY_TIMEOUT_MS = 30 * 60_000;
 /**
  * A line of the worker's stdout/stderr is cut to this many characters in the log (with how many more it had): a

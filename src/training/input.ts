@@ -418,7 +418,7 @@ export function checkTrainingInput(parsed: ParsedDataset, source: Omit<InputSour
     const advice =
       firstOutsideLabel !== undefined
         ? `; ${teacherOutsideLabelSet} teacher label(s) are not in the configured label set (${labels.join(', ')}), e.g. '${printable(firstOutsideLabel)}' on line ${outsideLines[0]}: check the label set (setting peerkd.labels or --labels)`
-        : '; label more rows or use fewer folds';
+        : '; label more rows or use fewer folds (setting peerkd.training.folds or --folds)';
     fail(
       'fewer-labelled-rows-than-folds',
       `only ${labelledLines.length} row(s) have a teacher label (field ${source.fields.teacher}) or a human label (field ${source.fields.human})${firstOutsideLabel !== undefined ? ' in the label set' : ''}${where}, fewer than the ${source.folds} folds${advice}`,

@@ -13,7 +13,7 @@ import type { Interval } from './calibration';
 import type { DistillMetrics } from './pipeline';
 import type { StudentOptions } from './student';
 import type { FeaturizerConfig } from './featurize';
-import { parseEncoderChoice, type BackendPreference, type DistillOptions, type DistillPhase, type DistillProgress } from './types';
+import { BACKEND_PREFERENCES, FINAL_TARGETS, MIN_FOLDS, parseEncoderChoice, type DistillOptions, type DistillPhase, type DistillProgress } from './types';
 import { MAX_EMBEDDING_DIMS } from './encoders/endpoint';
 
 /** What the host asks the worker to do. */
@@ -218,7 +218,6 @@ export type WorkerToHostMessage =
 // Validation. Hand-written (no schema library in the bundle); each returns an error text or undefined.
 
 const PHASES: readonly DistillPhase[] = ['featurize', 'vanilla', 'peer', 'calibrate', 'final', 'write'];
-const BACKENDS: readonly BackendPreference[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const FAILURE_KINDS: readonly DistillationFailureKind[] = [
   'input',
@@ -304,11 +303,11 @@ const isEndpointSettings: Check = (value, where) => {
 
 const isOptions = object({
   folds: (value, where) =>
-    Number.isInteger(value) && (value as number) >= 2 ? undefined : `${where} must be an integer ≥ 2`,
+    Number.isInteger(value) && (value as number) >= MIN_FOLDS ? undefined : `${where} must be an integer ≥ ${MIN_FOLDS}`,
   stages: isPositiveInteger,
   seed: (value, where) => (Number.isInteger(value) ? undefined : `${where} must be an integer`),
-  backend: oneOf(BACKENDS),
-  finalTargets: oneOf(['soft', 'hard', 'auto'] as const),
+  backend: oneOf(BACKEND_PREFERENCES),
+  finalTargets: oneOf(FINAL_TARGETS),
   student: oneOf(['fasttext'] as const),
   encoder: optional((value, where) => {
     const parsed = parseEncoderChoice(value);

@@ -5,6 +5,12 @@
 
 /** Which TensorFlow.js backend to use; `auto` tries them in the order listed in docs/METHOD.md. */
 export type BackendPreference = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+/** Every backend preference, in the order the CLI's help and the setting's enum list them. */
+export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+/** Every choice of the final student's targets (DistillOptions.finalTargets), in the setting's enum order. */
+export const FINAL_TARGETS = ['auto', 'soft', 'hard'] as const;
+/** The fewest folds a run takes (each peer student needs a fold it never saw). */
+export const MIN_FOLDS = 2;
 
 /** One dataset row as the engine sees it. Rows without text never reach the engine (they are counted as skipped). */
 export interface TrainingRow {
@@ -66,7 +72,7 @@ export interface DistillOptions {
   seed: number;
   backend: BackendPreference;
   /** Targets of the final student: calibrated soft labels, hard advised labels, or chosen from the data. */
-  finalTargets: 'soft' | 'hard' | 'auto';
+  finalTargets: (typeof FINAL_TARGETS)[number];
   /**
    * Student type. Only the hashed n-gram (fastText-style) student exists so far; a student on pretrained embeddings
    * from an OpenAI-compatible endpoint is planned, and would be a second member here.

@@ -103,4 +103,24 @@ suite('PeerKD extension host', () => {
     assert.deepEqual(diagnostics.map((d) => d.range.start.line + 1), [4]);
     await vscode.commands.executeCommand('workbench.action.files.revert');
   });
+
+  test('Open Label Review and Export on a view that is no dataset file (output channel, git side, a .json file) open and ask nothing', async () => {
+    await activeExtension();
+    const reviewTabs = () =>
+      vscode.window.tabGroups.all.flatMap((group) => group.tabs).filter((tab) => tab.input instanceof vscode.TabInputWebview && tab.input.viewType.endsWith('peerkd.labelReview'));
+    const before = reviewTabs().length;
+    // The checks rest on the real file system registry: no output or git scheme is one the editor can write.
+    assert.notEqual(vscode.workspace.fs.isWritableFileSystem('output'), true);
+    assert.equal(vscode.workspace.fs.isWritableFileSystem('file'), true);
+    for (const uri of [
+      vscode.Uri.parse('output:extension-output-peerkd.peerkd-%231-PeerKD'),
+      vscode.Uri.parse('git:/suite/bad.jsonl?%7B%22ref%22%3A%22HEAD%22%7D'),
+      workspaceFile('bad.json'),
+    ]) {
+      // Each returns at once with a message; a question (Export's quick pick) would leave the command waiting here.
+      await vscode.commands.executeCommand('peerkd.openLabelReview', uri);
+      await vscode.commands.executeCommand('peerkd.exportReviewedDataset', uri);
+    }
+    assert.equal(reviewTabs().length, before, 'a Label Review opened on a view that is no dataset');
+  });
 });

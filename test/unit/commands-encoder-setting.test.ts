@@ -44,7 +44,7 @@ const fakeVscode = {
 stubVscodeModule(fakeVscode);
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { encoderSetting, labelsSetting, readSettings } = require('../../src/editor/settings') as typeof import('../../src/editor/settings');
+const { encoderSetting, ENDPOINT_ENCODER_SETTINGS, ignoredSettings, labelsSetting, readSettings, RUN_SETTINGS } = require('../../src/editor/settings') as typeof import('../../src/editor/settings');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { DistillationManager } = require('../../src/commands/runDistillation') as typeof import('../../src/commands/runDistillation');
 
@@ -169,4 +169,54 @@ test('peerkd.labels with an entry that is no string ([0, 1]) is refused naming t
   await manager().run(new FakeUri(dataset));
   assert.deepEqual(informations, ['error: PeerKD: no run of numbers.jsonl: setting peerkd.labels: entry 1 is the number 0, not a string — write each label as a JSON string ("0").']);
   assert.equal(await readLatestRun(dataset), undefined, 'no run was made');
+});
+
+test('settings.json values of the wrong type or beyond their bounds run as the defaults, and the log, run.log and summary name each one', async () => {
+  const dataset = await writeDataset(folder, 'typed.jsonl', datasetLines(40));
+  // A string for a number, a fraction for an integer, an unknown choice, a number for a field name; a teacher setting
+  // (not read by this run) is not mentioned.
+  settingValues = { 'training.folds': '3', 'training.stages': 1.5, 'training.backend': 'gpu', 'fields.human': 7, 'teacher.maxConcurrency': 0 };
+  logged.length = 0;
+  informations.length = 0;
+  await manager().run(new FakeUri(dataset));
+  const notes = [
+    'setting peerkd.fields.human 7 was ignored (a number, not a string): "human_label" is used instead',
+    'setting peerkd.training.folds "3" was ignored (a string, not a number): 2 is used instead',
+    'setting peerkd.training.stages 1.5 was ignored (not a whole number): 2 is used instead',
+    'setting peerkd.training.backend "gpu" was ignored (not one of auto, tensorflow-gpu, tensorflow, wasm, cpu): "auto" is used instead',
+  ];
+  assert.ok(!informations.some((text) => text.startsWith('error:')), informations.join('\n'));
+  const latest = await readLatestRun(dataset);
+  assert.ok(latest);
+  assert.deepEqual([latest.settings.options.folds, latest.settings.options.stages, latest.settings.options.backend], [2, 2, 'auto']);
+  // The PeerKD log: when the run is requested (then the worker's own run.log lines, under the run id).
+  assert.deepEqual(logged.filter(({ level, line }) => level === 'warn' && line.startsWith('[typed.jsonl] ')).map(({ line }) => line), notes.map((note) => `[typed.jsonl] ${note}`));
+  const runLog = await readFile(join(latest.runDir, 'run.log'), 'utf8');
+  for (const note of notes) assert.ok(runLog.includes(`WARN  ${note}\n`), note);
+  assert.ok(informations[0].endsWith(notes.map((note) => ` Note: ${note}.`).join('')), informations[0]);
+  assert.doesNotMatch(informations[0], /maxConcurrency/);
+});
+
+test('peerkd.fields.human set to the teacher field is refused naming both settings; the run read every teacher label as a human one and flagged nothing', async () => {
+  const dataset = await writeDataset(folder, 'same-field.jsonl', datasetLines(40));
+  settingValues = { 'fields.human': 'teacher_label' };
+  informations.length = 0;
+  await manager().run(new FakeUri(dataset));
+  assert.deepEqual(informations, [
+    "error: PeerKD: no run of same-field.jsonl: the human label field 'teacher_label' is also the teacher field (peerkd.fields.teacher), so a label written there would overwrite it; set peerkd.fields.human to a field of its own.",
+  ]);
+  assert.equal(await readLatestRun(dataset), undefined, 'no run was made');
+});
+
+test('each command is told of the ignored settings it reads: the run of the training ones, the endpoint encoder of its server and request limits only', () => {
+  settingValues = { 'teacher.model': '', 'teacher.maxRetries': -1, 'encoder.model': 5, 'training.seed': -1, 'diagnostics.severity': 'x' };
+  const settings = readSettings();
+  assert.deepEqual(ignoredSettings(settings, ...RUN_SETTINGS), ['setting peerkd.training.seed -1 was ignored (below the least, 0): 0 is used instead']);
+  assert.deepEqual(ignoredSettings(settings, ...ENDPOINT_ENCODER_SETTINGS), [
+    'setting peerkd.teacher.maxRetries -1 was ignored (below the least, 0): 5 is used instead',
+    'setting peerkd.encoder.model 5 was ignored (a number, not a string): "text-embedding-3-small" is used instead',
+  ]);
+  // A name is a name, not a prefix: peerkd.teacher.model is not peerkd.teacher.modelX's.
+  assert.deepEqual(ignoredSettings(settings, 'peerkd.teacher.mode'), []);
+  settingValues = {};
 });

@@ -212,6 +212,12 @@ test('peerkd.training.memoryLimitMb below 256, or no whole number, runs with the
   assert.deepEqual(memoryLimitSetting(-5), { limitMb: 3072, ignored: "setting peerkd.training.memoryLimitMb -5 was ignored (below the least, 256): this run's worker may use 3072 MB" });
   assert.deepEqual(memoryLimitSetting('2048'), { limitMb: 3072, ignored: 'setting peerkd.training.memoryLimitMb "2048" was ignored (not a whole number of MB): this run\'s worker may use 3072 MB' });
   assert.equal(memoryLimitSetting(1000.5).limitMb, 3072);
+  // A huge limit: V8 took 2^53-1 MB as a 47 MB heap, and died at start on 2^44; at most 1 TiB is taken.
+  assert.deepEqual(memoryLimitSetting(1_048_576), { limitMb: 1_048_576 });
+  assert.deepEqual(memoryLimitSetting(Number.MAX_SAFE_INTEGER), {
+    limitMb: 3072,
+    ignored: "setting peerkd.training.memoryLimitMb 9007199254740991 was ignored (above the most, 1048576): this run's worker may use 3072 MB",
+  });
 
   const sub = await tempFolder('memory-setting');
   const dataset = await writeDataset(sub, 'data.jsonl', datasetLines(40));

@@ -192,6 +192,7 @@ const services = {
   log: {
     info: (text: string) => logged.push(`info ${text}`),
     error: (text: string) => logged.push(`error ${text}`),
+    warn: (text: string) => logged.push(`warn ${text}`),
     debug: (text: string) => logged.push(`debug ${text}`),
   },
 };
@@ -417,6 +418,31 @@ test('Validate Dataset streams a file that is not open, publishes its problems a
   assert.deepEqual(messages, [{ kind: 'error', text: 'PeerKD: closed.jsonl: 2 rows, 3 errors, 4 warnings.', items: ['Open Problems'] }]);
   assert.deepEqual(executed, ['workbench.actions.view.problems']);
   registration.dispose();
+});
+
+test('Validate Dataset of a file that is not open says which field or label setting it could not use (a list written as one string)', async () => {
+  start();
+  mock.timers.reset();
+  const registration = command.registerValidateDatasetCommand(services as never, diagnostics);
+  const path = join(dir, 'closed-settings.jsonl');
+  writeFileSync(path, '{"text": "one", "teacher_label": "World"}\n');
+  configuration.labels = 'World, Sports';
+  configuration['fields.id'] = 42;
+  messages.length = 0;
+  logged.length = 0;
+  try {
+    await commands.get('peerkd.validateDataset')?.(Uri.file(path));
+  } finally {
+    delete configuration.labels;
+    delete configuration['fields.id'];
+    registration.dispose();
+  }
+  const expected = [
+    'setting peerkd.fields.id 42 was ignored (a number, not a string): "id" is used instead',
+    'setting peerkd.labels is a string, not a list — write the labels as a JSON list of strings (["World","Sports"])',
+  ];
+  assert.deepEqual(messages.filter((message) => message.kind === 'warning').map((message) => message.text), expected.map((line) => `PeerKD: ${line}.`));
+  assert.deepEqual(logged.filter((line) => line.startsWith('warn ')), expected.map((line) => `warn ${line}`));
 });
 
 test('Validate Dataset uses the active editor (unsaved text included), else asks for a file', async () => {

@@ -121,6 +121,8 @@ const properties = full.contributes.configuration.properties;
 const registeredCommands: string[] = [];
 /** What `peerkd.*` settings hold in the stand-in's configuration (absent: VS Code's undefined for an unset key). */
 const configured = new Map<string, unknown>();
+/** Every setting the code asked the stand-in's configuration for. */
+const requested = new Set<string>();
 const answered = new Map<string, unknown>([
   [
     'vscode.commands.registerCommand',
@@ -129,7 +131,15 @@ const answered = new Map<string, unknown>([
       return inert(`disposable of ${id}`);
     },
   ],
-  ['vscode.workspace.getConfiguration', (section: string) => ({ get: (key: string) => configured.get(`${section}.${key}`) })],
+  [
+    'vscode.workspace.getConfiguration',
+    (section: string) => ({
+      get: (key: string) => {
+        requested.add(`${section}.${key}`);
+        return configured.get(`${section}.${key}`);
+      },
+    }),
+  ],
 ]);
 
 /** Any property, call or `new` gives another inert object; properties set on it are kept. */
@@ -196,12 +206,11 @@ test('activation registers exactly the commands package.json contributes', async
 });
 
 test('every setting has a description and a default equal to what the code uses when it is unset', async () => {
-  // The settings mirror reads only contributed settings (it is the one place that reads configuration).
-  const source = readFileSync(path.join(repoRoot, 'src', 'editor', 'settings.ts'), 'utf8');
-  const read = [...source.matchAll(/config\.get(?:<[^>]*>)?\('([\w.]+)'\)/g)].map((match) => `peerkd.${match[1]}`);
-  assert.ok(read.length >= Object.keys(properties).length);
-  assert.deepEqual(read.filter((name) => !Object.hasOwn(properties, name)), [], 'settings.ts reads settings that package.json does not contribute');
+  // The settings mirror reads every contributed setting and no other (it is the one place that reads configuration).
+  requested.clear();
   const unset = await settingsRead();
+  assert.deepEqual([...requested].sort(), Object.keys(properties).sort(), 'settings.ts reads other settings than package.json contributes');
+  assert.deepEqual(unset.ignored, [], 'nothing is ignored when nothing is set');
   for (const [name, setting] of Object.entries(properties)) {
     assert.ok((setting.markdownDescription ?? setting.description ?? '').trim().length > 0, `${name} has no description`);
     assert.ok(Object.hasOwn(setting, 'default'), `${name} has no default`);
@@ -216,7 +225,66 @@ test('a setting with a fixed set of values: the code accepts each value of its e
   assert.ok(withEnum.length >= 3);
   for (const [name, setting] of withEnum) {
     for (const value of setting.enum!) assert.equal(valueOf(await settingsRead({ [name]: value }), name), value, `${name} = ${String(value)}`);
-    assert.equal(valueOf(await settingsRead({ [name]: 'not-a-value' }), name), setting.default, name);
+    const read = await settingsRead({ [name]: 'not-a-value' });
+    assert.equal(valueOf(read, name), setting.default, name);
+    assert.deepEqual(ignoredLines(read, name), [`setting ${name} "not-a-value" was ignored (not one of ${setting.enum!.join(', ')}): ${JSON.stringify(setting.default)} is used instead`]);
+  }
+});
+
+/** The lines of `settings.ignored` that name `name`. */
+function ignoredLines(settings: Record<string, unknown>, name: string): string[] {
+  return (settings.ignored as { setting: string; line: string }[]).filter((entry) => entry.setting === name).map((entry) => entry.line);
+}
+
+/** A value of another JSON type than the manifest's `type` (what a hand-written settings.json can hold). */
+const WRONG_TYPES: Record<string, unknown[]> = {
+  string: [5, true, null, ['text'], { field: 'text' }],
+  integer: ['3', true, null, [3], { n: 3 }],
+  number: ['0.5', false, null, [0.5]],
+  boolean: ['false', 'true', 0, 1, null],
+  array: ['World, Sports', 5, null, { 0: 'World' }],
+};
+
+test("every setting of the wrong JSON type reads as the manifest's default, with a line naming the setting; nothing throws", async () => {
+  for (const [name, setting] of Object.entries(properties)) {
+    const wrong = WRONG_TYPES[setting.type ?? ''];
+    assert.ok(wrong, `${name}: type ${String(setting.type)} has no wrong values here`);
+    for (const value of wrong) {
+      const read = await settingsRead({ [name]: value });
+      const what = `${name} = ${JSON.stringify(value)}`;
+      if (name === 'peerkd.labels') {
+        // The label set is refused, never inferred instead of the one written (runDistillation, labelWithTeacher).
+        assert.deepEqual(valueOf(read, name), [], what);
+        assert.match(String(read.labelsProblem), /^setting peerkd\.labels is .*, not a list — write the labels as a JSON list of strings/, what);
+        continue;
+      }
+      assert.deepEqual(valueOf(read, name), setting.default, what);
+      const lines = ignoredLines(read, name);
+      assert.equal(lines.length, 1, what);
+      assert.ok(lines[0].startsWith(`setting ${name} ${JSON.stringify(value)} was ignored (`), `${what}: ${lines[0]}`);
+      // Nothing else is said: one wrong setting, one line.
+      assert.equal((read.ignored as unknown[]).length, 1, what);
+    }
+  }
+});
+
+test('an empty string setting is kept only where its description says what empty means; elsewhere the default is used and said', async () => {
+  const strings = Object.entries(properties).filter(([, setting]) => setting.type === 'string' && !setting.enum && setting.default !== '');
+  assert.ok(strings.length >= 8);
+  for (const [name, setting] of [...strings, ...Object.entries(properties).filter(([, s]) => s.default === '')]) {
+    const documented = /\bempty:/i.test(setting.markdownDescription ?? setting.description ?? '');
+    for (const empty of ['', '   ']) {
+      const read = await settingsRead({ [name]: empty });
+      const lines = ignoredLines(read, name);
+      // Empty or not, what runs is the default (a documented empty value means what the default does).
+      assert.equal(valueOf(read, name), setting.default, name);
+      if (documented) {
+        assert.deepEqual(lines, [], `${name} = ${JSON.stringify(empty)} is documented`);
+      } else {
+        assert.equal(lines.length, 1, name);
+        assert.ok(lines[0].startsWith(`setting ${name} ${JSON.stringify(empty)} was ignored (`), lines[0]);
+      }
+    }
   }
 });
 
@@ -226,15 +294,22 @@ test("a number setting's minimum and maximum are the code's: the bounds are take
     const step = setting.type === 'integer' ? 1 : 0.5;
     if (setting.minimum !== undefined) {
       assert.equal(valueOf(await settingsRead({ [name]: setting.minimum }), name), setting.minimum, `${name} = its minimum`);
-      assert.equal(valueOf(await settingsRead({ [name]: setting.minimum - step }), name), setting.default, `${name} below its minimum`);
+      const below = await settingsRead({ [name]: setting.minimum - step });
+      assert.equal(valueOf(below, name), setting.default, `${name} below its minimum`);
+      assert.equal(ignoredLines(below, name).length, 1, `${name} below its minimum is said`);
     }
     if (setting.maximum !== undefined) {
       assert.equal(valueOf(await settingsRead({ [name]: setting.maximum }), name), setting.maximum, `${name} = its maximum`);
-      const above = valueOf(await settingsRead({ [name]: setting.maximum + step }), name);
-      assert.equal(above, setting.default, `${name} above its maximum`);
+      const above = await settingsRead({ [name]: setting.maximum + step });
+      assert.equal(valueOf(above, name), setting.default, `${name} above its maximum`);
+      const [line, ...more] = ignoredLines(above, name);
+      assert.deepEqual(more, [], name);
+      assert.ok(line.startsWith(`setting ${name} ${setting.maximum + step} was ignored (above the most, ${setting.maximum}): `), line);
     }
     if (setting.type === 'integer' && setting.minimum !== undefined) {
-      assert.equal(valueOf(await settingsRead({ [name]: setting.minimum + 0.5 }), name), setting.default, `${name} not an integer`);
+      const fraction = await settingsRead({ [name]: setting.minimum + 0.5 });
+      assert.equal(valueOf(fraction, name), setting.default, `${name} not an integer`);
+      assert.equal(ignoredLines(fraction, name).length, 1, `${name} not an integer is said`);
     }
   }
 });

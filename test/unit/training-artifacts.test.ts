@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { hostname } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import {
   datasetKey,
@@ -91,6 +91,15 @@ test('the runs folder is next to the dataset by default, else the configured one
   assert.equal(resolveRunsDir('/data/a.jsonl', ''), '/data/.peerkd/runs');
   assert.equal(resolveRunsDir('/data/a.jsonl', 'out'), '/data/out');
   assert.equal(resolveRunsDir('/data/a.jsonl', '/elsewhere'), '/elsewhere');
+  assert.equal(resolveRunsDir('/data/sub/a.jsonl', '../runs'), '/data/runs');
+});
+
+test('peerkd.training.outputDir "~/runs" is the home folder\'s runs, as static:~/… is; no folder named ~ next to the dataset', () => {
+  assert.equal(resolveRunsDir('/data/a.jsonl', '~/runs'), join(homedir(), 'runs'));
+  assert.equal(resolveRunsDir('/data/a.jsonl', '~'), homedir());
+  // Only a leading ~ before a separator: a folder whose name starts with ~ is a folder.
+  assert.equal(resolveRunsDir('/data/a.jsonl', '~runs'), '/data/~runs');
+  assert.equal(resolveRunsDir('/data/a.jsonl', 'out/~/x'), '/data/out/~/x');
 });
 
 test('a committed run reads back; nothing is visible before the commit; discard removes the temp folder', async () => {

@@ -102,6 +102,8 @@ test('fewer labelled rows than folds is an error naming the file and the lines',
     error.message,
     /^\/data\/set\.jsonl: only 2 row\(s\) have a teacher label \(field teacher_label\) or a human label \(field human_label\) \(lines 1, 3\), fewer than the 3 folds/,
   );
+  // The folds come from a setting (a huge peerkd.training.folds): the message says which, as the label set's does.
+  assert.match(error.message, /; label more rows or use fewer folds \(setting peerkd\.training\.folds or --folds\)$/);
   // Enough labelled rows: human labels count too.
   assert.equal(prepareTrainingInput(lines({ text: 'a', teacher_label: 'X' }, { text: 'b', human_label: 'Y' }), source()).counts.teacherLabelled, 1);
 });

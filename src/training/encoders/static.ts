@@ -9,9 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileError } from '../../dataset/files';
+import { expandHomeFolder, fileError } from '../../dataset/files';
 import type { TextEncoder } from '../encoder';
 import { parseTokenizer, type Tokenizer } from './hfTokenizer';
 import { readSafetensors, tensorAsFloat32, tensorAsIntegers, type SafetensorsDtype, type TensorInfo } from './safetensors';
@@ -52,8 +51,7 @@ const MAPPING_DTYPES: readonly SafetensorsDtype[] = ['I64', 'I32', 'I16', 'I8', 
  * `baseDir` (the dataset's folder in the training worker; the CLI resolves against the current folder before).
  */
 export function resolveEncoderFolder(argument: string, baseDir: string = process.cwd()): string {
-  const expanded = argument === '~' || argument.startsWith('~/') || argument.startsWith('~\\') ? path.join(os.homedir(), argument.slice(1)) : argument;
-  return path.resolve(baseDir, expanded);
+  return path.resolve(baseDir, expandHomeFolder(argument));
 }
 
 export interface StaticModel {
