@@ -2,6 +2,7 @@
  * `peerkd distill DATA.jsonl`: runs Peer-Advised Distillation in the training worker, through the same client and
  * protocol as the editor, and prints where the artefacts are and a summary.
  */
+import { stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { assertReadableFile } from '../dataset/files';
@@ -203,6 +204,11 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
         const flags = encoderEndpointFromFlags(values, launch.env ?? process.env);
         // Usage first (exit 2), then the file (exit 1): a typo in a flag is said before a missing file.
         await assertReadableFile(datasetPath, positionals[0]);
+        // --out names the runs folder: a file there (the dataset itself, typed for --out) is said as such, not as a
+        // failed mkdir inside the worker.
+        if (values.out !== undefined && (await stat(values.out).catch(() => undefined))?.isDirectory() === false) {
+          throw new Error(`--out ${values.out}: a file, not a folder; --out names the folder the runs are written into (default .peerkd/runs next to the dataset)`);
+        }
         let workerEnv = launch.env;
         if (flags.settings && options.encoder !== 'endpoint') {
           err.line(`warning: --encoder-* flags are for --encoder endpoint; this run uses --encoder ${options.encoder ?? 'none'}, so they are ignored.`);

@@ -96,6 +96,10 @@ test('distill and predict: a flag given twice, an empty path, a flag of another 
     assert.match(stderr, message, argv.join(' '));
     assert.match(stderr, new RegExp(`\\n\\nUsage: peerkd ${argv[0]} `), 'the help follows');
   }
+  // --out is the runs folder: the dataset named there was a failed mkdir inside the worker.
+  const onFile = await runCli(['distill', dataset, '--out', dataset]);
+  assert.equal(onFile.code, 1, onFile.stderr);
+  assert.equal(onFile.stderr, `peerkd distill: --out ${dataset}: a file, not a folder; --out names the folder the runs are written into (default .peerkd/runs next to the dataset)\n`);
   // Node's own multi-line parse messages are lines, not one line with \n written out.
   const negative = await runCli(['distill', dataset, '--seed', '-1']);
   assert.equal(negative.code, 2);
