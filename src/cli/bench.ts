@@ -126,7 +126,9 @@ function readJsonl(file: string): { value: Record<string, unknown>; line: number
 export function benchRows(file: string, needTeacher: boolean): BenchRow[] {
   return readJsonl(file).map(({ value, line }) => {
     if (typeof value.text !== 'string' || typeof value.gold_label !== 'string') {
-      throw new Error(`${file}:${line}: needs string fields text and gold_label`);
+      // A dataset without gold labels (one to review, not to benchmark) is the likely cause: said so.
+      const why = value.gold_label === undefined || value.gold_label === null ? ': this row has no gold_label, and a benchmark scores against the gold label of every row (to find the wrong teacher labels of a dataset without them, run peerkd distill)' : '';
+      throw new Error(`${file}:${line}: needs string fields text and gold_label${why}`);
     }
     const teacher = typeof value.teacher_label === 'string' ? value.teacher_label : null;
     if (needTeacher && value.teacher_label !== undefined && value.teacher_label !== null && teacher === null) {
@@ -1111,6 +1113,7 @@ async function runBench(argv: string[], out: Terminal, err: Terminal): Promise<n
   const folds = integerFlag(values.folds, 'folds', 2, 2);
   const stages = integerFlag(values.stages, 'stages', 1, 2);
   const backend = choiceOption(values, 'backend', BACKENDS, 'auto');
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`${dir}: a file, not a folder; DATA_DIR is the folder holding train.jsonl and test.jsonl`);
   const trainFile = path.join(dir, 'train.jsonl');
   const testFile = path.join(dir, 'test.jsonl');
   await assertReadableFile(trainFile);

@@ -193,6 +193,16 @@ test('peerkd bench: --json and --docs are checked before the first seed, never r
     assert.doesNotMatch(stderr, /bench data:/, `${flags.join(' ')}: refused before the first setting ran`);
   }
   assert.deepEqual(await readFile(train), before, 'the dataset is as it was');
+  // DATA_DIR named as its train file, and a data folder without gold labels (one to review): each said as such.
+  const asFile = await runCli([...base.slice(0, 1), train, ...base.slice(2)]);
+  assert.equal(asFile.stderr, `peerkd bench: ${train}: a file, not a folder; DATA_DIR is the folder holding train.jsonl and test.jsonl\n`);
+  const noGold = join(folder, 'no-gold');
+  await mkdir(noGold);
+  await writeFile(join(noGold, 'train.jsonl'), '{"text":"a match ends","teacher_label":"Sports"}\n');
+  await writeFile(join(noGold, 'test.jsonl'), '{"text":"a summit ends","gold_label":"World"}\n');
+  const review = await runCli([...base.slice(0, 1), noGold, ...base.slice(2)]);
+  assert.equal(review.code, 1);
+  assert.match(review.stderr, /train\.jsonl:1: needs string fields text and gold_label: this row has no gold_label, .*run peerkd distill\)\n$/);
   assert.equal(await readFile(join(folder, 'notes.json'), 'utf8'), '{"mine": true}\n');
   // A --json in a folder that does not exist yet is made; an earlier --json output is replaced.
   const json = join(folder, 'results', 'deeper', 'bench.json');
