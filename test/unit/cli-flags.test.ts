@@ -18,7 +18,7 @@ import { createLabelCommand, LABEL_HELP, LABEL_OPTIONS } from '../../src/cli/lab
 import { createPredictCommand, PREDICT_HELP, PREDICT_OPTIONS } from '../../src/cli/predict';
 import { captureIo } from '../support/captureIo';
 import { embeddingsHandler, startFakeOpenAi, type FakeOpenAiServer } from '../support/fakeOpenAiServer';
-import { repoRoot, tempFolder } from '../fixtures/training/build';
+import { repoRoot, runCli as runCliProcess, tempFolder } from '../fixtures/training/build';
 
 /** A command run in this process, as main.ts runs it: its exit code and what it wrote. */
 async function runCli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -247,4 +247,15 @@ test('peerkd distill: SIGTERM cancels the run as Ctrl-C does: exit code 143, no 
     await server.close();
     server = undefined;
   }
+});
+
+test('peerkd without a command is a usage error on stderr (exit 2), as every command\'s usage error is; --help is exit 0', async () => {
+  const none = await runCliProcess([], folder);
+  assert.equal(none.code, 2);
+  assert.equal(none.stdout, '', 'nothing on stdout: `peerkd > out` leaves no usage text in out');
+  assert.match(none.stderr, /^peerkd: missing command\n\nUsage: peerkd <command> \[options\]/);
+  assert.ok(none.stderr.includes(EXIT_CODES_HELP));
+  const help = await runCliProcess(['--help'], folder);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^Usage: peerkd <command> \[options\]/);
 });
