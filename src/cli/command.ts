@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { splitFieldPath } from '../dataset/fields';
 import { parseLabelList } from '../dataset/labels';
 import { ENCODER_ARGUMENT_NAMES, parseEncoderChoice, type EncoderChoice } from '../training/types';
 import { resolveEncoderFolder } from '../training/encoders/static';
@@ -96,4 +97,18 @@ export function encoderOption(raw: unknown, fallback: EncoderChoice): EncoderCho
   if ('error' in parsed) throw new UsageError(`--encoder ${parsed.error}`);
   if (parsed.argument !== undefined && ENCODER_ARGUMENT_NAMES[parsed.name] === 'folder') return `${parsed.name}:${resolveEncoderFolder(parsed.argument)}`;
   return parsed.choice;
+}
+
+/**
+ * A field flag's value (`--fields.text meta.body`, `--text-field F`): a dotted path without an empty segment. '.',
+ * 'a..b' or ' ' is a usage error naming the flag, not a failure of the run after it started.
+ */
+export function fieldPathOption(flag: string, value: string): string {
+  if (value.trim().length === 0) throw new UsageError(`${flag} needs a field name`);
+  try {
+    splitFieldPath(value);
+  } catch (error) {
+    throw new UsageError(`${flag}: ${error instanceof Error ? error.message : String(error)} (a dotted path such as meta.text)`);
+  }
+  return value;
 }

@@ -12,7 +12,7 @@ import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, MEMORY_LIMIT_MIN_MB, startD
 import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type DistillationRunResult, type IntervalSummary, type RunSummary } from '../training/protocol';
 import { adoptedFigure, MIN_HUMAN_LABELS_TO_COMPARE, trustSentence } from '../review/format';
 import { ENCODER_CHOICES_TEXT, type BackendPreference, type DistillOptions } from '../training/types';
-import { encoderOption, EXIT, EXIT_CODES_HELP, integerFlag, labelsOption, parseCommandArgs, UsageError, type CliCommand } from './command';
+import { encoderOption, EXIT, EXIT_CODES_HELP, fieldPathOption, integerFlag, labelsOption, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
 import { endpointSettings, formatEmbeddingEstimate, withEncoderApiKey } from '../training/encoders/endpoint';
 import { plainHttpKeyWarning } from '../teacher/url';
@@ -34,10 +34,7 @@ export function fieldsFrom(values: Record<string, unknown>, base: FieldMapping =
   const fields = { ...base };
   for (const key of FIELD_KEYS) {
     const value = values[`fields.${key}`];
-    if (typeof value === 'string') {
-      if (value.trim().length === 0) throw new UsageError(`--fields.${key} needs a field name`);
-      fields[key] = value;
-    }
+    if (typeof value === 'string') fields[key] = fieldPathOption(`--fields.${key}`, value);
   }
   return fields;
 }

@@ -26,7 +26,7 @@ import { DEFAULT_TEACHER_SETTINGS, MAX_CONCURRENCY, MAX_FEW_SHOT_EXAMPLES, MAX_R
 import { estimateRun, runLabelling, type LabelProgress, type LabelRunResult } from '../teacher/run';
 import type { BackoffOptions, TeacherEndpoint } from '../teacher/types';
 import { Terminal, type TextOutput } from './terminal';
-import { decimalNumber, EXIT, EXIT_CODES_HELP, integerFlag, labelsOption, parseCommandArgs, UsageError, type CliCommand } from './command';
+import { decimalNumber, EXIT, EXIT_CODES_HELP, fieldPathOption, integerFlag, labelsOption, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { runCommand } from './distill';
 
 export const LABEL_HELP = `Usage: peerkd label DATA.jsonl --base-url URL --model MODEL [options]
@@ -112,20 +112,28 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
   }
   if (positionals.length !== 1) throw new UsageError('expected exactly one DATA.jsonl file');
   if (!values['base-url']) throw new UsageError('--base-url is required (e.g. http://localhost:11434/v1)');
-  if (!values.model) throw new UsageError('--model is required');
+  if (!values.model?.trim()) throw new UsageError('--model is required');
   if (values.force && !values.out) throw new UsageError('--force replaces an existing --out FILE; without --out the dataset is labelled in place');
+  // A blank instruction would send the bare text: the teacher is not told the labels, and every answer is wasted.
+  if (values['prompt-template'] !== undefined && values['prompt-template'].trim() === '') {
+    throw new UsageError('--prompt-template is blank: give the instruction (use {{labels}} where the label set goes), or leave the flag out for the default');
+  }
   // A plain decimal number: '' and '0x10' are not temperatures (Number would read them as 0 and 16).
   const temperature = values.temperature === undefined ? 0 : decimalNumber(values.temperature);
   if (!Number.isFinite(temperature) || temperature < 0) throw new UsageError(`--temperature must be a number ≥ 0, got '${values.temperature}'`);
 
   const dataPath = path.resolve(positionals[0]);
   const outPath = values.out ? path.resolve(values.out) : dataPath;
+  const field = (key: keyof FieldMapping, flag: keyof typeof LABEL_OPTIONS & `${string}-field`): string => {
+    const value = values[flag];
+    return value === undefined ? DEFAULT_FIELDS[key] : fieldPathOption(`--${flag}`, value);
+  };
   const fields: FieldMapping = {
-    text: values['text-field'] ?? DEFAULT_FIELDS.text,
-    teacher: values['teacher-field'] ?? DEFAULT_FIELDS.teacher,
-    human: values['human-field'] ?? DEFAULT_FIELDS.human,
-    id: values['id-field'] ?? DEFAULT_FIELDS.id,
-    teacherConfidence: values['confidence-field'] ?? DEFAULT_FIELDS.teacherConfidence,
+    text: field('text', 'text-field'),
+    teacher: field('teacher', 'teacher-field'),
+    human: field('human', 'human-field'),
+    id: field('id', 'id-field'),
+    teacherConfidence: field('teacherConfidence', 'confidence-field'),
   };
   const fieldsProblem = teacherFieldsProblem(fields, FIELD_FLAGS);
   if (fieldsProblem) throw new UsageError(fieldsProblem);

@@ -184,6 +184,8 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         const [modelArg, dataArg] = positionals;
         const backend = choiceOption(values, 'backend', BACKENDS, 'auto');
         const flags = encoderEndpointFromFlags(values, process.env);
+        // The field flags are checked now (a usage error, exit 2), before the model is looked for.
+        fieldsFrom(values);
         const located = await locateModel(modelArg);
         for (const warning of located.warnings) err.line(`warning: ${warning}`);
         const fields = fieldsFrom(values, located.fields);

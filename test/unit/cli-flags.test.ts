@@ -87,6 +87,9 @@ test('distill and predict: a flag given twice, an empty path, a flag of another 
     [['distill', missing, '--memory', '1e4'], /^peerkd distill: --memory must be an integer ≥ 256, got '1e4'$/m],
     [['distill', missing, '--human', '3'], /^peerkd distill: Unknown option '--human'/m],
     [['predict', missing, missing, '--out', 'a.jsonl', '--out', 'b.jsonl'], /^peerkd predict: --out is given twice \('a\.jsonl' and 'b\.jsonl'\): give it once$/m],
+    // A field path with an empty segment failed in the worker after the run had started (exit 1).
+    [['distill', dataset, '--fields.text', 'a..b'], /^peerkd distill: --fields\.text: Invalid field path 'a\.\.b': empty segment \(a dotted path such as meta\.text\)$/m],
+    [['predict', missing, missing, '--fields.id', '.'], /^peerkd predict: --fields\.id: Invalid field path '\.': empty segment/m],
     // predict reads the text and the id only: the other --fields.* of distill were accepted and did nothing.
     [['predict', missing, missing, '--fields.human', 'gold'], /^peerkd predict: Unknown option '--fields\.human'/m],
   ];
@@ -122,12 +125,18 @@ test('peerkd label: errors name the command, a malformed flag is exit 2 before t
     [['--temperature', ''], /--temperature must be a number ≥ 0, got ''/],
     [['--model', 'other'], /--model is given twice \('m' and 'other'\): give it once/],
     [['--cache-dir', ''], /--cache-dir is empty: give a path/],
+    // A blank model or instruction was sent as it was; a field path with an empty segment failed as a plain error.
+    [['--prompt-template', ' '], /--prompt-template is blank: give the instruction/],
+    [['--text-field', 'a..b'], /--text-field: Invalid field path 'a\.\.b': empty segment/],
   ];
   for (const [flags, message] of usage) {
     const result = await runCli(['label', missing, ...base, ...flags]);
     assert.equal(result.code, 2, `${flags.join(' ')}: ${result.stderr}`);
     assert.match(result.stderr, new RegExp(`^peerkd label: ${message.source}`), result.stderr);
   }
+  const blankModel = await runCli(['label', missing, '--base-url', 'http://127.0.0.1:9/v1', '--model', ' ']);
+  assert.equal(blankModel.code, 2, blankModel.stderr);
+  assert.match(blankModel.stderr, /^peerkd label: --model is required/);
   // A base URL that is no URL is a usage error too, as --encoder-base-url is.
   const url = await runCli(['label', dataset, '--base-url', 'ftp://x', '--model', 'm']);
   assert.equal(url.code, 2, url.stderr);
