@@ -8,7 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BENCH_HELP, BENCH_OPTIONS, createBenchCommand } from '../../src/cli/bench';
@@ -183,10 +183,13 @@ test('peerkd bench: --json and --docs are checked before the first seed, never r
   const train = join(benchDir, 'train.jsonl');
   const before = await readFile(train);
   await writeFile(join(folder, 'notes.json'), '{"mine": true}\n');
+  await symlink(train, join(folder, 'train-link.json'));
   await writeFile(join(folder, 'plain.md'), '# no markers here\n');
   const cases: [string[], RegExp][] = [
     // --json train.jsonl (for train.json) wrote the figures over the dataset, after the whole bench.
     [['--json', train], /--json .*train\.jsonl is the input file .*train\.jsonl: refusing to write over the input/],
+    [['--json', join(folder, 'train-link.json')], /--json .*train-link\.json is the input file .*train\.jsonl: refusing to write over the input/],
+    [['--docs', join(folder, 'train-link.json')], /--docs .*train-link\.json is the input file .*train\.jsonl: refusing to write over the input/],
     [['--json', join(folder, 'notes.json')], /--json .*notes\.json exists and is not an output of peerkd bench --json, so it is not replaced/],
     [['--json', benchDir], /--json .*bench: not a regular file, so it is not replaced/],
     [['--json', join(train, 'x.json')], /--json .*: .*train\.jsonl is not a folder/],
