@@ -174,10 +174,13 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
       await assertNotSameFile(dataPath, outPath, { input: positionals[0], output: values.out });
       // Nor into PeerKD's own folder: the teacher cache and the runs live there.
       await assertOutsidePeerkdFolder(values.out);
+      // A folder, a read-only file, a missing folder: said as such first, not as a file of the user's to --force.
+      await assertReplaceable(values.out);
       // Nor over a file of the user's (a curated copy, another dataset) unless asked: the copy is the input's bytes.
       if (!values.force) await assertNoUserFileAt(outPath, values.out);
+    } else {
+      await assertReplaceable(positionals[0]);
     }
-    await assertReplaceable(values.out ?? positionals[0]);
     const dataset = await readDatasetFile(dataPath, fields);
     const unreadable = dataset.problems.filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object');
     if (unreadable.length > 0) {

@@ -147,6 +147,10 @@ test('peerkd label: errors name the command, a malformed flag is exit 2 before t
   assert.equal(out.code, 1, out.stderr);
   assert.match(out.stderr, /^peerkd label: .*gone[/\\]out\.jsonl: the folder .*gone does not exist$/m);
   assert.doesNotMatch(out.stderr, /need a teacher label/, 'refused before the run started');
+  // --out naming a folder was 'exists, so it is not replaced: … run peerkd label on it itself … or add --force'.
+  const onFolder = await runCli(['label', unlabelled, ...base, '--out', folder]);
+  assert.equal(onFolder.code, 1, onFolder.stderr);
+  assert.equal(onFolder.stderr, `peerkd label: ${folder}: not a regular file, so it is not replaced\n`);
 });
 
 test('peerkd bench: seeds, settings and numbers are checked strictly, before the data is read', async () => {
