@@ -40,6 +40,8 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options'
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
+  // --help answers whatever else the line holds (`peerkd bench --seeds 1 --seeds 2 --help`).
+  if ((parsed.values as { help?: unknown }).help === true) return { values: parsed.values, positionals: parsed.positionals };
   const seen = new Map<string, string>();
   for (const token of parsed.tokens) {
     if (token.kind !== 'option' || options[token.name]?.type !== 'string' || options[token.name]?.multiple) continue;

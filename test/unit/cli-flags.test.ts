@@ -103,6 +103,10 @@ test('distill and predict: a flag given twice, an empty path, a flag of another 
   const onFile = await runCli(['distill', dataset, '--out', dataset]);
   assert.equal(onFile.code, 1, onFile.stderr);
   assert.equal(onFile.stderr, `peerkd distill: --out ${dataset}: a file, not a folder; --out names the folder the runs are written into (default .peerkd/runs next to the dataset)\n`);
+  // --help answers, whatever else the line holds.
+  const help = await runCli(['distill', '--seed', '1', '--seed', '2', '--out', '', '--help']);
+  assert.equal(help.code, 0);
+  assert.equal(help.stdout, DISTILL_HELP + '\n');
   // Node's own multi-line parse messages are lines, not one line with \n written out.
   const negative = await runCli(['distill', dataset, '--seed', '-1']);
   assert.equal(negative.code, 2);
