@@ -29,11 +29,16 @@ const BATCH_ROWS = 2048;
 /** Lines left out or skipped that are named one by one; the rest are counted. */
 const MAX_LINE_WARNINGS = 10;
 
+/** DATA.jsonl given as `-` (or /dev/stdin): the rows are read from standard input (fd 0, a pipe or a socket), named <stdin>. */
+const STDIN_ARG = '-';
+const STDIN_PATH = '/dev/stdin';
+const STDIN_NAME = '<stdin>';
+
 export const PREDICT_HELP = `Usage: peerkd predict MODEL_DIR DATA.jsonl [options]
 
 Predicts a label for each row of DATA.jsonl with the final student saved in MODEL_DIR (a run's model/ folder,
 the run folder itself, or .peerkd/runs/latest for the newest run). Writes one JSON object per row with text:
-{"id", "predicted", "probs"}.
+{"id", "predicted", "probs"}. DATA.jsonl may be - (or /dev/stdin) to read the rows from standard input.
 
 Options:
   --out FILE              write the predictions to FILE (default: standard output)
@@ -41,8 +46,8 @@ Options:
   --fields.text F         field of the text, --fields.id F field of the row id (default: the run's settings,
                           else text / id)
 A model trained with the endpoint encoder reopens the endpoint it was trained with (the flags below override it);
-embeddings come from .peerkd/embedding-cache next to DATA.jsonl where present, so rows embedded before are not sent
-again.
+embeddings come from .peerkd/embedding-cache next to DATA.jsonl (in the current folder for standard input) where
+present, so rows embedded before are not sent again.
 ${ENCODER_ENDPOINT_HELP}
   -h, --help              this help
 
@@ -181,7 +186,10 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
           return 0;
         }
         if (positionals.length !== 2) throw new UsageError('expected MODEL_DIR and DATA.jsonl');
-        const [modelArg, dataArg] = positionals;
+        const [modelArg, dataGiven] = positionals;
+        // `-` and /dev/stdin are standard input, read as a stream (opening /dev/stdin fails on a socket); `-` is named <stdin>.
+        const fromStdin = dataGiven === STDIN_ARG || path.resolve(dataGiven) === STDIN_PATH;
+        const dataArg = dataGiven === STDIN_ARG ? STDIN_NAME : dataGiven;
         const backend = choiceOption(values, 'backend', BACKENDS, 'auto');
         const flags = encoderEndpointFromFlags(values, process.env);
         // The field flags are checked now (a usage error, exit 2), before the model is looked for.
@@ -196,8 +204,8 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
             `${broken.file}: the run's field mapping 'fields.${broken.key}' is ${JSON.stringify(broken.value) ?? String(broken.value)}, not a field name; correct it there, or give --fields.${broken.key}`,
           );
         }
-        const dataPath = path.resolve(dataArg);
-        await assertReadableFile(dataPath, dataArg);
+        const dataPath = fromStdin ? STDIN_PATH : path.resolve(dataGiven);
+        if (!fromStdin) await assertReadableFile(dataPath, dataArg);
         // Before any work: the predictions must never replace the dataset they were made from.
         if (values.out !== undefined) {
           await assertNotSameFile(dataPath, path.resolve(values.out), { input: dataArg, output: values.out });
@@ -216,7 +224,7 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
           // Nor a file of the user's own (another dataset, the one the run was trained on): only earlier predictions.
           await assertPredictionsReplaceable(values.out);
         }
-        const parsed = await readDatasetFile(dataPath, fields);
+        const parsed = await readDatasetFile(fromStdin ? process.stdin : dataPath, fields);
         // An empty file, or one without a single row (a JSON array, every line broken): as distill says it, rather
         // than an empty output and exit code 0.
         const noRows = noRowsError(dataArg, parsed);
@@ -238,8 +246,8 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         }
         // Bytes that are not valid UTF-8 are read as U+FFFD: said, as distill says it, since the model then labels
         // other text than the file holds (and an id with such bytes is written otherwise). Only a regular file is
-        // read again for this: a pipe (/dev/stdin) has been read once already.
-        if (rows.some((row) => (row.text as string).includes('\ufffd') || row.id.includes('\ufffd')) && (await fs.stat(dataPath)).isFile()) {
+        // read again for this: standard input has been read once already.
+        if (!fromStdin && rows.some((row) => (row.text as string).includes('\ufffd') || row.id.includes('\ufffd')) && (await fs.stat(dataPath)).isFile()) {
           const line = await firstInvalidUtf8LineOfFile(dataPath).catch(() => null);
           if (line !== null) {
             err.line(`warning: ${dataArg}:${line}: holds bytes that are not valid UTF-8 (later lines may too); they are read as U+FFFD, so the model labels other text than the file holds — save the file as UTF-8`);
@@ -254,10 +262,11 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         const { loadModel } = await import('../training/model.js');
         // A slow encoder's vectors are cached next to the input, as distill caches them next to its dataset.
         const model = await loadModel(located.modelDir, backend, {
-          cacheDir: path.join(path.dirname(dataPath), EMBEDDING_CACHE_DIR_NAME),
+          cacheDir: path.join(fromStdin ? process.cwd() : path.dirname(dataPath), EMBEDDING_CACHE_DIR_NAME),
           endpoint: flags.settings,
           apiKey: flags.apiKey,
         });
+        for (const warning of model.warnings) err.line(`warning: ${warning}`);
         const lines: string[] = [];
         for (let start = 0; start < rows.length; start += BATCH_ROWS) {
           const batch = rows.slice(start, start + BATCH_ROWS);

@@ -163,7 +163,13 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
       }
     }
     if (counts.none > 0) {
-      parts.push(`${counts.none} without a label`);
+      // A teacher label that is no label (a number such as 1 for "1", an object, white space) is named, never dropped silently.
+      const notLabel = counts.teacherNotLabelLines;
+      parts.push(
+        notLabel.length === 0
+          ? `${counts.none} without a label`
+          : `${counts.none} without a label, ${notLabel.length === counts.none ? 'all' : notLabel.length} of them because '${exportOptions.fields.teacher}' holds no label (a number, an object or white space; line ${notLabel[0]} first): write the label as text there`,
+      );
     }
     if (counts.humanNotLabelLines.length > 0) {
       const humanField = exportOptions.fields.human;

@@ -11,7 +11,9 @@ import { DISTILLATION_RUNNING_KEY, UNTRUSTED_REASON } from '../editor/contextKey
 import { requireTrust } from '../editor/trust';
 import type { DistillationStatusBar } from '../editor/statusBar';
 import { describeProgress, summaryMessage } from '../review/format';
-import { isDatasetUri, type RunState } from '../editor/runState';
+import { datasetName, isDatasetUri, type RunState } from '../editor/runState';
+
+export { datasetName };
 import { datasetTarget } from './datasetTarget';
 import { DistillationError, startDistillation, type DistillationRun } from '../training/client';
 import { datasetSourceDescription, type DistillationRequest, type LogLine } from '../training/protocol';
@@ -36,14 +38,6 @@ interface ActiveRun {
   run: DistillationRun;
   /** Resolves once the run ended, however it ended, and its notification closed. */
   finished: Promise<void>;
-}
-
-/**
- * A dataset as a run's messages name it: its file name, and with several workspace folders the folder's name and the
- * path in it (as Validate Dataset and Label with Teacher name it), so that two folders' data.jsonl are told apart.
- */
-export function datasetName(uri: vscode.Uri): string {
-  return (vscode.workspace.workspaceFolders?.length ?? 0) > 1 ? vscode.workspace.asRelativePath(uri, true) : path.basename(uri.fsPath);
 }
 
 async function fileExists(file: string): Promise<boolean> {

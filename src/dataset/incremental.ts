@@ -1,6 +1,6 @@
 import { DatasetParser, duplicateIdProblem } from './parse';
 import { foldMissingFieldProblems, sampleRows } from './fieldGuess';
-import type { FieldMapping, Problem, ValidationOptions } from './types';
+import type { DatasetRow, FieldMapping, ParsedDataset, Problem, ValidationOptions } from './types';
 
 /** One edit of a document, in lines: lines startLine..endLine (0-based, inclusive) became insertedLineCount lines. */
 export interface LineChange {
@@ -26,6 +26,10 @@ export function lineCountOf(text: string): number {
 interface LineEntry {
   /** The row identity, or null when the line is blank or not a row. */
   id: string | null;
+  /** The row (its `line` kept current as lines move), or null when the line is blank or not a row. */
+  row: DatasetRow | null;
+  /** Empty or whitespace-only. */
+  blank: boolean;
   /** The line's own problems (duplicates are computed across lines at validation time). */
   problems: readonly Problem[];
   /** The row has the teacher or the human label field. */
@@ -55,6 +59,11 @@ export class IncrementalDatasetValidator {
    * a teacher-label problem can be on (foldRepeatedLabelProblems). Rows not labelled yet (null) do not count.
    */
   lastTeacherLabelRows = 0;
+  /**
+   * The document as the last validate call saw it, as the dataset core's parse of a whole text returns it (rows in line
+   * order, problems as validate returned them): what the run's input checks read (training/input.ts inputProblems).
+   */
+  lastParsed: ParsedDataset = { rows: [], problems: [], lineCount: 0, skippedBlankLines: 0 };
 
   constructor(fields: FieldMapping, options: ValidationOptions = {}) {
     this.parser = new DatasetParser(fields, options);
@@ -114,7 +123,7 @@ export class IncrementalDatasetValidator {
 
   private parseEntry(text: string, index: number): LineEntry {
     const result = this.parser.parseLine(text, index + 1);
-    return { id: result.row?.id ?? null, problems: result.problems, labelField: result.labelField === true, teacherField: result.teacherField === true, teacherValue: result.teacherValue === true };
+    return { id: result.row?.id ?? null, row: result.row, blank: result.blank, problems: result.problems, labelField: result.labelField === true, teacherField: result.teacherField === true, teacherValue: result.teacherValue === true };
   }
 
   /**
@@ -131,6 +140,8 @@ export class IncrementalDatasetValidator {
     let firstRowLine = 0;
     const firstLineOfId = new Map<string, number>();
     const problems: Problem[] = [];
+    const rowList: DatasetRow[] = [];
+    let blankLines = 0;
     for (let index = 0; index < lineCount; index++) {
       let entry = this.entries[index];
       if (entry === undefined) {
@@ -141,7 +152,11 @@ export class IncrementalDatasetValidator {
       const line = index + 1;
       // Cached problems carry the line number they were parsed at; lines may have moved since.
       for (const problem of entry.problems) problems.push(problem.line === line ? problem : { ...problem, line });
-      if (entry.id === null) continue;
+      if (entry.blank) blankLines++;
+      if (entry.id === null || entry.row === null) continue;
+      // The cached row is this validator's own: moved with its line in place, so a later validate copies nothing.
+      if (entry.row.line !== line) entry.row.line = line;
+      rowList.push(entry.row);
       rows++;
       if (firstRowLine === 0) firstRowLine = line;
       if (entry.labelField) labelFieldRows++;
@@ -161,7 +176,9 @@ export class IncrementalDatasetValidator {
     this.parsedBeforeValidate = 0;
     this.lastRowCount = rows;
     this.lastTeacherLabelRows = teacherLabelRows;
-    return foldMissingFieldProblems(problems, { rows, labelFieldRows, teacherFieldRows, firstRowLine }, this.parser.fields.mapping, () => sampleRows(lineAt, lineCount));
+    const folded = foldMissingFieldProblems(problems, { rows, labelFieldRows, teacherFieldRows, firstRowLine }, this.parser.fields.mapping, () => sampleRows(lineAt, lineCount));
+    this.lastParsed = { rows: rowList, problems: folded, lineCount, skippedBlankLines: blankLines };
+    return folded;
   }
 }
 

@@ -22,6 +22,7 @@ export {
   readLineBatches,
   READ_CHUNK_BYTES,
   inferLabelSet,
+  type DatasetInput,
   type LineResult,
   type SourceLine,
 } from './parse';

@@ -362,12 +362,18 @@ export interface SourceLine {
 export const READ_CHUNK_BYTES = 64 * 1024;
 
 /**
+ * Where a dataset is read from: a file's path, or a stream (standard input: `peerkd predict MODEL -`), read as UTF-8.
+ * A stream is what a pipe or a socket on fd 0 needs: opening /dev/stdin fails there (ENXIO).
+ */
+export type DatasetInput = string | NodeJS.ReadableStream;
+
+/**
  * `visit(text, line)` for every line of a file, read in READ_CHUNK_BYTES chunks, its results yielded in one array per
  * chunk (a per-line await costs more than parsing the line): memory stays at one chunk plus one line, whatever the
  * file's size. A line's text is a slice of its chunk, without its terminator and, on line 1, without a BOM.
  */
-async function* mapFileLines<T>(path: string, visit: (text: string, line: number) => T, chunkBytes = READ_CHUNK_BYTES): AsyncGenerator<T[]> {
-  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: chunkBytes });
+async function* mapFileLines<T>(path: DatasetInput, visit: (text: string, line: number) => T, chunkBytes = READ_CHUNK_BYTES): AsyncGenerator<T[]> {
+  const stream = typeof path === 'string' ? createReadStream(path, { encoding: 'utf8', highWaterMark: chunkBytes }) : path.setEncoding('utf8');
   /** The start of a line that continues in the next chunk (or ends in a CR whose LF may follow). */
   let pending = '';
   let line = 0;
@@ -421,13 +427,13 @@ export async function* readLines(path: string): AsyncGenerator<SourceLine> {
  * Parses and validates a file line by line without keeping it: each result is yielded and forgotten, so a
  * million-row file holds only its row identities (for duplicate detection) in memory.
  */
-export function streamDataset(path: string, fields: FieldMapping, options: ValidationOptions = {}): AsyncGenerator<LineResult[]> {
+export function streamDataset(path: DatasetInput, fields: FieldMapping, options: ValidationOptions = {}): AsyncGenerator<LineResult[]> {
   const parser = new DatasetParser(fields, options);
   return mapFileLines(path, (text, line) => parser.next(text, line));
 }
 
 /** Reads, parses and validates a whole file, streaming it from disk. */
-export async function readDatasetFile(path: string, fields: FieldMapping, options: ValidationOptions = {}): Promise<ParsedDataset> {
+export async function readDatasetFile(path: DatasetInput, fields: FieldMapping, options: ValidationOptions = {}): Promise<ParsedDataset> {
   const collector = new DatasetCollector(fields);
   for await (const batch of streamDataset(path, fields, options)) {
     for (const result of batch) collector.add(result);

@@ -61,7 +61,12 @@ export type ProblemCode =
   | 'label-too-long'
   /** A teacher confidence that is not a number in [0, 1] (e.g. 87 for 87 %, -1, "0.5"): ignored, as if absent. */
   | 'invalid-confidence'
-  | 'duplicate-id';
+  | 'duplicate-id'
+  /**
+   * What a run of the method would stop on (error) or warn about (warning) in the dataset as a whole: a label set of
+   * one label, `1` beside `"1"`, look-alike labels, rows without a word, … (training/input.ts checkTrainingInput).
+   */
+  | 'run-check';
 
 export interface Problem {
   code: ProblemCode;

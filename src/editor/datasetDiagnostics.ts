@@ -1,13 +1,26 @@
 import * as vscode from 'vscode';
 import { foldRepeatedLabelProblems, IncrementalDatasetValidator, lineCountOf, type Problem } from '../dataset/index';
+import { inputProblems, type InputSource } from '../training/input';
 import type { Services } from './services';
 import { readSettings } from './settings';
 
-/** Diagnostics of the dataset rules (invalid JSON, missing text, unknown label, duplicate id) on JSONL files. */
+/**
+ * Diagnostics of the dataset rules (invalid JSON, missing text, unknown label, duplicate id) on JSONL files, and of what
+ * a run would stop on or warn about in the file as a whole (code `run-check`: training/input.ts checkTrainingInput).
+ */
 export const DIAGNOSTIC_SOURCE = 'PeerKD';
+/** The source of what a run would say of the file as a whole (code run-check): told apart from the lines' own problems. */
+export const RUN_CHECK_SOURCE = 'PeerKD (run)';
 const DEBOUNCE_MS = 300;
 /** About 50 ms of parsing: the most the extension host is kept busy at a stretch. */
 const LINES_PER_SLICE = 10_000;
+/**
+ * Rows up to which a run's checks of the whole file (training/input.ts inputProblems, about 25 ms per 10,000 rows) run
+ * with each validation. A larger document has them RUN_CHECKS_DELAY_MS after the last validation instead (once per
+ * pause in typing, not per keystroke), its earlier findings shown meanwhile.
+ */
+const RUN_CHECKS_SYNC_ROWS = 10_000;
+const RUN_CHECKS_DELAY_MS = 1_000;
 /** Schemes of documents a person edits; diff views (git:) and the like would only duplicate the Problems list. */
 const VALIDATED_SCHEMES = new Set(['file', 'untitled', 'vscode-remote', 'vscode-vfs']);
 
@@ -22,7 +35,7 @@ export function toDiagnostic(problem: Problem): vscode.Diagnostic {
   const range = new vscode.Range(problem.line - 1, problem.column - 1, problem.line - 1, Math.max(problem.column, problem.endColumn) - 1);
   const severity = problem.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning;
   const diagnostic = new vscode.Diagnostic(range, problem.message, severity);
-  diagnostic.source = DIAGNOSTIC_SOURCE;
+  diagnostic.source = problem.code === 'run-check' ? RUN_CHECK_SOURCE : DIAGNOSTIC_SOURCE;
   diagnostic.code = problem.code;
   return diagnostic;
 }
@@ -30,7 +43,12 @@ export function toDiagnostic(problem: Problem): vscode.Diagnostic {
 interface TrackedDocument {
   document: vscode.TextDocument;
   validator: IncrementalDatasetValidator;
+  /** What a run of this document would be checked against: its fields, label set and folds (the settings). */
+  source: Omit<InputSource, 'text'>;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** The last findings of a run's checks of the whole file (code run-check), and the timer that renews them. */
+  runProblems: Problem[];
+  runTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /**
@@ -50,7 +68,7 @@ export class DatasetDiagnostics implements vscode.Disposable {
       vscode.workspace.onDidCloseTextDocument((document) => this.close(document.uri)),
       vscode.workspace.onDidChangeTextDocument((event) => this.change(event)),
       vscode.workspace.onDidChangeConfiguration((event) => {
-        if (event.affectsConfiguration('peerkd.fields') || event.affectsConfiguration('peerkd.labels')) this.reconfigureAll();
+        if (event.affectsConfiguration('peerkd.fields') || event.affectsConfiguration('peerkd.labels') || event.affectsConfiguration('peerkd.training.folds')) this.reconfigureAll();
       }),
     );
     for (const document of vscode.workspace.textDocuments) this.open(document);
@@ -60,7 +78,7 @@ export class DatasetDiagnostics implements vscode.Disposable {
   validateNow(document: vscode.TextDocument): { problems: Problem[]; rows: number } | undefined {
     const entry = this.tracked.get(document.uri.toString()) ?? this.open(document);
     if (entry === undefined) return undefined;
-    const problems = this.flush(entry);
+    const problems = this.flush(entry, true);
     return problems && { problems, rows: entry.validator.lastRowCount };
   }
 
@@ -74,7 +92,10 @@ export class DatasetDiagnostics implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const entry of this.tracked.values()) clearTimeout(entry.timer);
+    for (const entry of this.tracked.values()) {
+      clearTimeout(entry.timer);
+      clearTimeout(entry.runTimer);
+    }
     this.tracked.clear();
     for (const subscription of this.subscriptions) subscription.dispose();
   }
@@ -92,7 +113,7 @@ export class DatasetDiagnostics implements vscode.Disposable {
       this.services.log.error(`Invalid peerkd.fields setting: ${error instanceof Error ? error.message : String(error)}`);
       return undefined;
     }
-    const entry: TrackedDocument = { document, validator, timer: undefined };
+    const entry: TrackedDocument = { document, validator, source: runSource(document.uri, settings), timer: undefined, runProblems: [], runTimer: undefined };
     this.tracked.set(key, entry);
     this.schedule(entry, 0);
     return entry;
@@ -101,7 +122,10 @@ export class DatasetDiagnostics implements vscode.Disposable {
   private close(uri: vscode.Uri): void {
     const key = uri.toString();
     const entry = this.tracked.get(key);
-    if (entry) clearTimeout(entry.timer);
+    if (entry) {
+      clearTimeout(entry.timer);
+      clearTimeout(entry.runTimer);
+    }
     this.tracked.delete(key);
     this.collection.delete(uri);
   }
@@ -127,6 +151,7 @@ export class DatasetDiagnostics implements vscode.Disposable {
       const settings = readSettings(entry.document.uri);
       try {
         entry.validator.reconfigure(settings.fields, { labels: settings.labels });
+        entry.source = runSource(entry.document.uri, settings);
       } catch (error) {
         this.services.log.error(`Invalid peerkd.fields setting: ${error instanceof Error ? error.message : String(error)}`);
         continue;
@@ -164,15 +189,47 @@ export class DatasetDiagnostics implements vscode.Disposable {
     this.flush(entry);
   }
 
-  private flush(entry: TrackedDocument): Problem[] | undefined {
+  /** A run's checks of the document as last validated; none when they fail (logged): the line problems still show. */
+  private runChecks(entry: TrackedDocument): Problem[] {
+    try {
+      return inputProblems(entry.validator.lastParsed, entry.source, (line) => entry.document.lineAt(line - 1).text);
+    } catch (error) {
+      this.services.log.error(`Could not check ${entry.document.uri.toString(true)} as a run would: ${error instanceof Error ? error.message : String(error)}`);
+      return [];
+    }
+  }
+
+  /** Publishes the lines' problems and the run's last findings; returns them all. */
+  private publishEntry(entry: TrackedDocument, lineProblems: Problem[]): Problem[] {
+    const problems = [...lineProblems, ...entry.runProblems];
+    // A label problem that every row repeats is shown once (the validate command still counts every row's).
+    this.collection.set(entry.document.uri, foldRepeatedLabelProblems(problems, entry.validator.lastTeacherLabelRows, entry.validator.fields).map(toDiagnostic));
+    return problems;
+  }
+
+  /** Validates the document's changed lines and publishes; `runChecksNow`: a run's checks of the whole file too, whatever its size. */
+  private flush(entry: TrackedDocument, runChecksNow = false): Problem[] | undefined {
     clearTimeout(entry.timer);
     entry.timer = undefined;
     const document = entry.document;
+    const version = document.version;
     try {
       const started = performance.now();
-      const problems = entry.validator.validate(document.lineCount, (index) => document.lineAt(index).text);
-      // A label problem that every row repeats is shown once (the validate command still counts every row's).
-      this.collection.set(document.uri, foldRepeatedLabelProblems(problems, entry.validator.lastTeacherLabelRows, entry.validator.fields).map(toDiagnostic));
+      const lineProblems = entry.validator.validate(document.lineCount, (index) => document.lineAt(index).text);
+      // What a run would say of the file as a whole, from the run's own checks, after the problems of each line.
+      clearTimeout(entry.runTimer);
+      entry.runTimer = undefined;
+      if (runChecksNow || entry.validator.lastRowCount <= RUN_CHECKS_SYNC_ROWS) {
+        entry.runProblems = this.runChecks(entry);
+      } else {
+        entry.runTimer = setTimeout(() => {
+          entry.runTimer = undefined;
+          if (this.tracked.get(document.uri.toString()) !== entry || entry.document.version !== version) return;
+          entry.runProblems = this.runChecks(entry);
+          this.publishEntry(entry, lineProblems);
+        }, RUN_CHECKS_DELAY_MS);
+      }
+      const problems = this.publishEntry(entry, lineProblems);
       const parsed = entry.validator.lastParsedLineCount;
       if (parsed > 1000) {
         this.services.log.debug(
@@ -188,6 +245,11 @@ export class DatasetDiagnostics implements vscode.Disposable {
       return undefined;
     }
   }
+}
+
+/** The run's input source for a dataset's settings (the file is named in no problem: the Problems panel names it). */
+export function runSource(uri: vscode.Uri, settings: ReturnType<typeof readSettings>): Omit<InputSource, 'text'> {
+  return { file: uri.fsPath, fields: settings.fields, labels: settings.labels, folds: settings.training.folds };
 }
 
 export function registerDatasetDiagnostics(services: Services): DatasetDiagnostics {

@@ -17,17 +17,30 @@ class DatasetReviewDocument implements ReviewDocument {
   ) {}
 
   async open(): Promise<void> {
-    if (this.document.isClosed) {
+    if (this.current().isClosed) {
       this.document = await datasetDocument(this.document.uri);
     }
   }
 
+  /**
+   * The file's open document. The editor keeps a closed document readable with the text it had when it closed: once
+   * the file is open again (a new document), reading the closed one showed none of the edits made since.
+   */
+  private current(): vscode.TextDocument {
+    if (this.document.isClosed) {
+      const uri = this.document.uri.toString();
+      const reopened = vscode.workspace.textDocuments.find((document) => document.uri.toString() === uri && !document.isClosed);
+      if (reopened) this.document = reopened;
+    }
+    return this.document;
+  }
+
   rows(): ReturnType<ReviewDocument['rows']> {
-    return this.runState.indexOf(this.document);
+    return this.runState.indexOf(this.current());
   }
 
   lineText(line: number): string {
-    return this.document.lineAt(line - 1).text;
+    return this.current().lineAt(line - 1).text;
   }
 
   writeRefusal(): Promise<string | null> {
@@ -40,9 +53,10 @@ class DatasetReviewDocument implements ReviewDocument {
     if (writes.length === 0) {
       return true;
     }
+    const document = this.current();
     const edit = new vscode.WorkspaceEdit();
     for (const write of writes) {
-      edit.replace(this.document.uri, this.document.lineAt(write.line - 1).range, write.text);
+      edit.replace(document.uri, document.lineAt(write.line - 1).range, write.text);
     }
     return vscode.workspace.applyEdit(edit);
   }

@@ -1,8 +1,9 @@
+import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parseDatasetText } from '../dataset/parse';
 import type { FieldMapping } from '../dataset/types';
 import type { DocumentRowState } from '../review/model';
-import { assignRowKeys, keyRows } from '../review/rowKeys';
+import { DocumentRowReader } from '../review/documentRows';
+import { assignRowKeys } from '../review/rowKeys';
 import { readLatestRun, readRun, type RunArtefacts } from '../training/artifacts';
 import { runTrustSentence } from '../review/format';
 import type { Prediction, RowExplanation } from '../training/types';
@@ -18,6 +19,8 @@ export interface LoadedRun {
   byKey: Map<string, Prediction>;
   /** The run's label set, in its class order: keys 1–9 of the panel pick these. */
   labels: string[];
+  /** The field mapping the run read the dataset with. */
+  fields: FieldMapping;
   /** What the run says about the teacher, in words with its 90 % intervals (review/format.ts trustSentence). */
   trustSentence: string;
   /** Why each flagged row is flagged (explanations.jsonl), by row key; empty for runs written without it. */
@@ -33,8 +36,6 @@ export interface DocumentIndex {
   keyByLine: Map<number, string>;
   /** Row identity → the lines of the rows with it, for the message when a key no longer matches. */
   linesById: Map<string, number[]>;
-  /** Labels present in the document (teacher and human), for "set" choices beyond the run's label set. */
-  labelsInDocument: Set<string>;
 }
 
 function toLoadedRun(datasetUri: vscode.Uri, artefacts: RunArtefacts): LoadedRun {
@@ -53,6 +54,7 @@ function toLoadedRun(datasetUri: vscode.Uri, artefacts: RunArtefacts): LoadedRun
     predictions: artefacts.predictions,
     byKey,
     labels: artefacts.settings.labels,
+    fields: artefacts.settings.fields,
     trustSentence: runTrustSentence(artefacts),
     explanations,
   };
@@ -70,17 +72,19 @@ export class RunState implements vscode.Disposable {
   private readonly runs = new Map<string, LoadedRun>();
   /** Datasets whose latest run was looked up on disk (found or not), so it is not looked up again each keystroke. */
   private readonly lookedUp = new Set<string>();
-  private readonly indexes = new Map<string, { key: string; index: DocumentIndex }>();
+  /**
+   * By document object, not by file: a file closed and opened again is a new document whose versions start again from
+   * 1, while the closed one stays readable with its old text (something may still hold it), so by file and version one
+   * was answered with the other's rows. An entry lives as long as its document (a closed one that a review still holds
+   * keeps its rows: re-parsed at every look-up, a rebuild of 10,000 rows would parse the file 10,000 times).
+   */
+  private readonly indexes = new WeakMap<vscode.TextDocument, { key: string; index: DocumentIndex; reader: DocumentRowReader }>();
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   /** Fires when a dataset's latest run changes (a run finished, or one was loaded from disk). */
   readonly onDidChangeRun = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
 
-  constructor(private readonly log: vscode.LogOutputChannel) {
-    this.disposables.push(
-      vscode.workspace.onDidCloseTextDocument((document) => this.indexes.delete(document.uri.toString())),
-    );
-  }
+  constructor(private readonly log: vscode.LogOutputChannel) {}
 
   getRun(datasetUri: vscode.Uri): LoadedRun | undefined {
     return this.runs.get(datasetUri.toString());
@@ -134,24 +138,14 @@ export class RunState implements vscode.Disposable {
   indexOf(document: vscode.TextDocument): DocumentIndex {
     const fields = readSettings(document.uri).fields;
     const key = fieldsKey(fields);
-    const cached = this.indexes.get(document.uri.toString());
+    const cached = this.indexes.get(document);
     if (cached && cached.key === key && cached.index.version === document.version) {
       return cached.index;
     }
-    const parsed = parseDatasetText(document.getText(), fields);
-    // Every row, duplicated ids included: each keeps its own key, so a decision never lands on another row.
-    const keyed = keyRows(parsed.rows, (row): DocumentRowState => ({ line: row.line, text: row.text, teacher: row.teacher, human: row.human }));
-    const labelsInDocument = new Set<string>();
-    for (const row of parsed.rows) {
-      if (row.teacher !== null) {
-        labelsInDocument.add(row.teacher);
-      }
-      if (row.human !== null) {
-        labelsInDocument.add(row.human);
-      }
-    }
-    const index: DocumentIndex = { version: document.version, ...keyed, labelsInDocument };
-    this.indexes.set(document.uri.toString(), { key, index });
+    // The reader of the same mapping parses only the lines changed since its last read.
+    const reader = cached?.key === key ? cached.reader : new DocumentRowReader(fields);
+    const index: DocumentIndex = { version: document.version, ...reader.read(document.getText()) };
+    this.indexes.set(document, { key, index, reader });
     return index;
   }
 
@@ -170,4 +164,12 @@ export async function datasetDocument(uri: vscode.Uri): Promise<vscode.TextDocum
 
 export function isDatasetUri(uri: vscode.Uri): boolean {
   return /\.(jsonl|ndjson)$/i.test(uri.path);
+}
+
+/**
+ * A dataset as a run's messages name it: its file name, and with several workspace folders the folder's name and the
+ * path in it (as Validate Dataset and Label with Teacher name it), and Label Review's title and header, so that two folders' data.jsonl are told apart.
+ */
+export function datasetName(uri: vscode.Uri): string {
+  return (vscode.workspace.workspaceFolders?.length ?? 0) > 1 ? vscode.workspace.asRelativePath(uri, true) : path.basename(uri.fsPath);
 }

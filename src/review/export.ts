@@ -72,6 +72,12 @@ export interface ExportCounts {
    * the message names them.
    */
   humanNotLabelLines: number[];
+  /**
+   * Lines of rows exported without a label (counted in `none`) whose teacher field holds something that is no label: a
+   * number such as a class id, an object, a boolean, an empty or blank string. The run treats such a value as no label
+   * (and says so); the export writes `final_label: null` there too, and the message names them.
+   */
+  teacherNotLabelLines: number[];
   /** Rows that already held final_label or label_provenance (a copy exported before, or the user's own): replaced. */
   replacedExisting: number;
 }
@@ -195,8 +201,9 @@ function exportLines<T extends string | Uint8Array>(
   }
   assertFieldsNotWritten(options.fields);
   const parser = new DatasetParser(options.fields);
-  const counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 0, changedSinceRun: 0, humanNotLabelLines: [], replacedExisting: 0 };
+  const counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 0, changedSinceRun: 0, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0 };
   const humanPath = splitFieldPath(options.fields.human);
+  const teacherPath = splitFieldPath(options.fields.teacher);
   // First the lines, then the row keys (a key needs how many rows share the id), then the exported lines.
   // LF, CRLF and a lone CR each end a line (as in the editor); each line keeps its own terminator.
   const lines: { line: T; terminator: T; result: ReturnType<DatasetParser['parseLine']> }[] = [];
@@ -231,6 +238,11 @@ function exportLines<T extends string | Uint8Array>(
       // "" is a row not reviewed yet (a spreadsheet's empty cell), as the run reads it; white space, a number, an object is not.
       if (humanValue !== undefined && humanValue !== null && humanValue !== '') {
         counts.humanNotLabelLines.push(result.row.line);
+      }
+      // No final label although the teacher field holds a value: a number (1 for "1"), an object, white space.
+      if (provenance.source === 'none' && result.row.teacher === null) {
+        const teacherValue = getFieldAt(result.row.value, teacherPath);
+        if (teacherValue !== undefined && teacherValue !== null) counts.teacherNotLabelLines.push(result.row.line);
       }
     } else if (!result.blank) {
       counts.invalidLines += 1;

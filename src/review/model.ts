@@ -415,10 +415,12 @@ export function buildReviewRows(
     textsById?: ReadonlyMap<string, string>;
     /** Also the `unlabelled` queue (rows without a teacher label); the flagged queue alone when absent. */
     unlabelled?: boolean;
+    /** assignRowKeys of the predictions' ids, where the caller keeps them (a session rebuilds its rows at every edit). */
+    keys?: readonly string[];
   },
 ): ReviewRow[] {
   const rows: ReviewRow[] = [];
-  const keys = assignRowKeys(predictions.map((prediction) => prediction.id));
+  const keys = options.keys ?? assignRowKeys(predictions.map((prediction) => prediction.id));
   predictions.forEach((prediction, index) => {
     const queue = queueOf(prediction);
     if (queue === null || (queue === 'unlabelled' && !options.unlabelled)) {

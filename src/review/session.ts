@@ -21,6 +21,7 @@ import {
   describeDecision,
   filterAndSort,
   labelForDecision,
+  matchesFilters,
   rowsForBulkAccept,
   teacherChangedSinceRun,
   type Decision,
@@ -57,6 +58,8 @@ export interface ReviewRun {
   predictions: readonly Prediction[];
   /** The run's label set, in the order of the keys 1–9. */
   labels: readonly string[];
+  /** The field mapping the run read the dataset with (its settings.json); absent: not known. */
+  fields?: FieldMapping;
 }
 
 /** One refresh, as the panel sends it: the rows whose drawn form changed, and the new order, counts and table. */
@@ -221,6 +224,19 @@ export class ReviewSession {
     return this.view();
   }
 
+  /**
+   * Selects a row the user asked to see ("Open in Label Review" on its warning): when the filters hide it they are
+   * cleared, in the row's queue, so that the panel shows it selected instead of keeping the row selected before. False
+   * when the run shows no such row.
+   */
+  reveal(key: string): boolean {
+    const row = this.rowsByKey.get(key);
+    if (!row) return false;
+    if (!matchesFilters(row, this.filters)) this.filters = { ...DEFAULT_FILTERS, queue: row.queue };
+    this.selectedRowId = key;
+    return true;
+  }
+
   /** The webview's selection and scroll, as it reports them. */
   setViewState(state: { scrollTop?: number; selectedRowId?: string | null }): void {
     if (state.scrollTop !== undefined) {
@@ -263,7 +279,7 @@ export class ReviewSession {
   }
 
   private rebuild(): ReviewRow[] {
-    const rows = buildReviewRows(this.run.predictions, this.documentRows().byKey, { minProbability: 0, skipped: this.skipped, unlabelled: true });
+    const rows = buildReviewRows(this.run.predictions, this.documentRows().byKey, { minProbability: 0, skipped: this.skipped, unlabelled: true, keys: this.keys });
     const changed = changedRows(this.rowsByKey, rows);
     this.rowsByKey = new Map(rows.map((row) => [row.key, row]));
     // Every RERANK_EVERY new human labels (the panel's decisions, a bulk accept, labels typed in the editor), the
@@ -347,12 +363,14 @@ export class ReviewSession {
     // Nothing awaits from here to the edit: the row read is the row written, as the document is now.
     const documentRow = this.documentRows().byKey.get(key);
     if (!documentRow) {
-      return { status: 'refused', message: `row '${idOfKey(key)}' not labelled: ${whyUnmatched(key, this.documentRows().linesById)}` };
+      const why = this.fieldRemapped(['id', 'text']) ?? whyUnmatched(key, this.documentRows().linesById);
+      return { status: 'refused', message: `row '${idOfKey(key)}' not labelled: ${why}` };
     }
     // The suggestion was judged against the run's teacher label: on a row whose label changed since, accepting it would
     // write a label judged against one no longer there. Keep and set are the user's own judgement of the row as it is.
     if (decision.kind === 'accept' && teacherChangedSinceRun(prediction, documentRow)) {
-      return { status: 'refused', message: `Not accepted: ${changedSinceRunMessage(idOfKey(key), prediction.teacher, documentRow.teacher)}` };
+      const why = this.fieldRemapped(['teacher']) ?? changedSinceRunMessage(idOfKey(key), prediction.teacher, documentRow.teacher);
+      return { status: 'refused', message: `Not accepted: ${why}` };
     }
     const row = { teacher: documentRow.teacher, suggested: prediction.suggested };
     const label = labelForDecision(row, decision);
@@ -364,6 +382,20 @@ export class ReviewSession {
       return { status: 'refused', message: `could not label row '${idOfKey(key)}': ${result.failed[0].reason}` };
     }
     return { status: 'done', note: decisionNote(row, decision) };
+  }
+
+  /**
+   * Which of these fields the settings map elsewhere than the run read them, said as the reason a row is not found (the
+   * id or text field: rows are known by another identity, so every row reads as gone) or a suggestion not accepted (the
+   * teacher field: every teacher label reads as changed since the run); null when the mapping is the run's or unknown.
+   */
+  private fieldRemapped(names: readonly ('id' | 'text' | 'teacher')[]): string | null {
+    const then = this.run.fields;
+    const now = this.options.fields?.();
+    if (!then || !now) return null;
+    const name = names.find((field) => typeof then[field] === 'string' && then[field] !== now[field]);
+    if (name === undefined) return null;
+    return `peerkd.fields.${name} is '${printable(now[name])}' now, but the run read the ${name} field '${printable(then[name])}', so the rows no longer read as the run saw them; set it back to review this run, or run again`;
   }
 
   /** Unreviewed rows a bulk accept at `minProbability` would change, in review order. */
@@ -470,7 +502,7 @@ export class ReviewSession {
     const plan = planUndo(entry, (rowId) => {
       const row = rows.byKey.get(rowId);
       return row ? { line: row.line, text: this.document.lineText(row.line) } : undefined;
-    }, (rowId) => whyUnmatched(rowId, rows.linesById));
+    }, (rowId) => this.fieldRemapped(['id', 'text']) ?? whyUnmatched(rowId, rows.linesById));
     // An undo whose edit is refused or fails put nothing back: its entry (and its skip marks) stay, to be undone again.
     const restore = () => {
       this.undoStack.push(entry);

@@ -18,6 +18,14 @@ export interface FeaturizerConfig {
 
 export const DEFAULT_FEATURIZER: FeaturizerConfig = { buckets: 1 << 19, wordNgrams: 2, charNgrams: null };
 
+/**
+ * The version of `tokenize` (which words a text has), saved in each model (model.ts) so that `peerkd predict` refuses a
+ * model whose words were read otherwise: raise it with any change to the words of any text. 1: runs of letters and
+ * digits; 2 (623cdf2): CJK characters and emoji are words, words in NFC; 3 (642ec7e): a CJK run that begins with ASCII
+ * is cut into characters too, a variation selector is no word. ASCII text has the same words in every version.
+ */
+export const TOKENIZER_VERSION = 3;
+
 /** Compressed sparse rows: the features of row r are indices/values[offsets[r] .. offsets[r+1]). */
 export interface SparseRows {
   rows: number;

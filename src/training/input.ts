@@ -23,7 +23,7 @@ import {
   missingTextFieldProblem,
   Utf8LineValidator,
 } from '../dataset';
-import type { DatasetRow, FieldMapping, ParsedDataset } from '../dataset/types';
+import type { DatasetRow, FieldMapping, ParsedDataset, Problem } from '../dataset/types';
 import { sha256 } from './artifacts';
 import { medianLabelRows, MIN_JUDGED_LABEL_ROWS, unjudgedLabels } from './calibration';
 import { hasWord } from './featurize';
@@ -109,16 +109,8 @@ export async function readTrainingInput(source: InputSource): Promise<PreparedIn
   if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
     throw new InputError(`${file}: the file changed while it was being read; run again once it is saved`, file);
   }
-  const prepared = prepareParsedInput(parsed, bytes.sha256, source);
-  // Bytes that are not UTF-8 (a Latin-1 file) are read as U+FFFD: trained on, but not what the file holds. Said
-  // when a text shows U+FFFD (a real one, written as valid UTF-8, is fine), naming the first line the hash's read
-  // found invalid: no second read, whatever the file's size.
-  if (bytes.firstInvalidUtf8Line !== null && prepared.rows.some((row) => row.text.includes('\ufffd'))) {
-    prepared.warnings.push(
-      `line ${bytes.firstInvalidUtf8Line} holds bytes that are not valid UTF-8 (later lines may too); they are read as U+FFFD, so the students see other text than the file holds — save the file as UTF-8`,
-    );
-  }
-  return prepared;
+  // Bytes that are not UTF-8 are named by the first line the hash's read found invalid: no second read, whatever the size.
+  return prepareParsedInput(parsed, bytes.sha256, source, bytes.firstInvalidUtf8Line);
 }
 
 /**
@@ -135,10 +127,33 @@ async function hashAndCheckFile(file: string): Promise<{ sha256: string; firstIn
   return { sha256: hash.digest('hex'), firstInvalidUtf8Line: utf8.end() };
 }
 
-function configuredLabels(source: InputSource): string[] {
+/** What is wrong with the configured label set (setting peerkd.labels or --labels) as a list, or undefined. */
+function configuredLabelsProblem(source: Pick<InputSource, 'labels'>): string | undefined {
   const listProblem = source.labels.length > 0 ? labelListProblem(source.labels) : undefined;
-  if (listProblem) throw new InputError(`${source.file}: the configured label set (setting peerkd.labels or --labels): ${listProblem}`, source.file);
+  return listProblem && `the configured label set (setting peerkd.labels or --labels): ${listProblem}`;
+}
+
+function configuredLabels(source: InputSource): string[] {
+  const problem = configuredLabelsProblem(source);
+  if (problem) throw new InputError(`${source.file}: ${problem}`, source.file);
   return [...new Set(source.labels.filter((label) => label.length > 0))];
+}
+
+/** A parsed file without a single row: the finding (see noRowsError), or undefined when it has a row. */
+function noRowsFinding(parsed: Pick<ParsedDataset, 'rows' | 'problems'>): InputFinding | undefined {
+  if (parsed.rows.length > 0) return undefined;
+  const invalidLines = parsed.problems.filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object');
+  if (invalidLines.length === 0) {
+    return { check: 'no-rows', severity: 'error', message: 'the file has no rows (it is empty or holds only blank lines); a dataset has one JSON object per line' };
+  }
+  const first = invalidLines[0];
+  const how = invalidLines.length === 1 ? 'the only non-blank line is invalid' : `all ${invalidLines.length.toLocaleString('en-US')} non-blank lines are invalid, the first`;
+  return { check: 'no-rows', severity: 'error', line: first.line, namesLine: true, message: `no line is a valid row: ${how}: ${first.message}` };
+}
+
+/** The InputError a run stops with for an error finding: `file:line: message` where the message names its line. */
+function inputErrorOf(file: string, finding: InputFinding): InputError {
+  return new InputError(`${file}${finding.namesLine ? `:${finding.line}` : ''}: ${finding.message}`, file, finding.line);
 }
 
 /**
@@ -147,14 +162,8 @@ function configuredLabels(source: InputSource): string[] {
  * `peerkd distill` and `peerkd predict`.
  */
 export function noRowsError(file: string, parsed: Pick<ParsedDataset, 'rows' | 'problems'>): InputError | undefined {
-  if (parsed.rows.length > 0) return undefined;
-  const invalidLines = parsed.problems.filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object');
-  if (invalidLines.length === 0) {
-    return new InputError(`${file}: the file has no rows (it is empty or holds only blank lines); a dataset has one JSON object per line`, file);
-  }
-  const first = invalidLines[0];
-  const how = invalidLines.length === 1 ? 'the only non-blank line is invalid' : `all ${invalidLines.length.toLocaleString('en-US')} non-blank lines are invalid, the first`;
-  return new InputError(`${file}:${first.line}: no line is a valid row: ${how}: ${first.message}`, file, first.line);
+  const finding = noRowsFinding(parsed);
+  return finding && inputErrorOf(file, finding);
 }
 
 /** Parses the dataset text (the editor's, unsaved edits included) and checks that the method can run on it. */
@@ -163,27 +172,151 @@ export function prepareTrainingInput(text: string, source: InputSource): Prepare
 }
 
 /** Checks that the method can run on a parsed dataset and builds its input. Throws InputError (file and line). */
-function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source: InputSource): PreparedInput {
-  const file = source.file;
-  const configured = configuredLabels(source);
-  const warnings: string[] = [];
+function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source: InputSource, firstInvalidUtf8Line: number | null = null): PreparedInput {
+  configuredLabels(source);
+  const check = checkTrainingInput(parsed, source, firstInvalidUtf8Line);
+  const error = check.findings.find((finding) => finding.severity === 'error');
+  if (error || !check.input) throw inputErrorOf(source.file, error ?? { check: 'no-rows', severity: 'error', message: 'no input' });
+  const warnings = check.findings.map((finding) => finding.message);
+  return { ...check.input, warnings, datasetSha256 };
+}
 
+/**
+ * The run's findings on a parsed dataset as problems of the file, for "PeerKD: Validate Dataset" and the editor's
+ * diagnostics: the same errors and warnings, from the same checks (checkTrainingInput), at the line each names first
+ * (a finding about the whole file: its first row). Findings that only sum up the parser's own problems (PARSER_SAID)
+ * are left out: the parser's problems show them line by line. `lineText(line)`, when given, marks the line's text;
+ * else the problem marks the line's start.
+ */
+export function inputProblems(
+  parsed: ParsedDataset,
+  source: Omit<InputSource, 'text'>,
+  lineText?: (line: number) => string,
+  firstInvalidUtf8Line: number | null = null,
+): Problem[] {
+  const fallback = parsed.rows[0]?.line ?? 1;
+  const problems: Problem[] = [];
+  for (const finding of checkTrainingInput(parsed, source, firstInvalidUtf8Line).findings) {
+    if (PARSER_SAID.has(finding.check)) continue;
+    const line = finding.line ?? fallback;
+    const text = lineText?.(line) ?? '';
+    const start = text.length - text.trimStart().length;
+    const end = Math.max(start, text.trimEnd().length);
+    problems.push({ code: 'run-check', severity: finding.severity, line, column: start + 1, endColumn: end + 1, message: finding.message });
+  }
+  return problems;
+}
+
+/**
+ * Which rule of checkTrainingInput a finding comes from (tests and the Problems panel tell them apart by it). Those in
+ * PARSER_SAID restate, for the run's log, problems the parser already reports line by line (parse.ts), which
+ * validation shows as they are.
+ */
+export const INPUT_CHECKS = [
+  'label-list',
+  'no-rows',
+  'label-too-long',
+  'no-text',
+  'one-configured-label',
+  'human-outside-label-set',
+  'no-string-label',
+  'no-label-field',
+  'one-label',
+  'number-beside-string-label',
+  'no-string-teacher-label',
+  'look-alike-labels',
+  'odd-labels',
+  'number-labels',
+  'case-labels',
+  'unused-configured-labels',
+  'missing-teacher-field',
+  'teacher-outside-label-set',
+  'fewer-labelled-rows-than-folds',
+  'thin-label-set',
+  'rare-labels',
+  'single-row-labels',
+  'label-not-string',
+  'invalid-confidence',
+  'rows-without-text',
+  'blank-labels',
+  'wordless-rows',
+  'conflicting-texts',
+  'duplicate-ids',
+  'invalid-utf8',
+] as const;
+export type InputCheckName = (typeof INPUT_CHECKS)[number];
+
+/** Findings that only sum up the parser's own problems of each line: validation shows those problems instead. */
+export const PARSER_SAID: ReadonlySet<InputCheckName> = new Set([
+  'label-too-long',
+  'no-text',
+  'missing-teacher-field',
+  'teacher-outside-label-set',
+  'label-not-string',
+  'invalid-confidence',
+  'rows-without-text',
+  'duplicate-ids',
+]);
+
+/**
+ * One thing the run's input check found: an error stops a run (the first one, as an InputError), a warning is logged
+ * and the run goes on. "PeerKD: Validate Dataset" and the editor's diagnostics show the same findings (inputProblems).
+ */
+export interface InputFinding {
+  check: InputCheckName;
+  severity: 'error' | 'warning';
+  /** The line to look at (the first row the message names); undefined: the dataset (or the settings) as a whole. */
+  line?: number;
+  /** The run's message says `file:line: …` (else `file: …` for an error, the message alone for a warning). */
+  namesLine?: boolean;
+  message: string;
+}
+
+export interface InputCheck {
+  /** Errors and warnings in the order the run meets them. */
+  findings: InputFinding[];
+  /** The engine's input, when the checks got that far (undefined after an error about the file as a whole). */
+  input?: Omit<PreparedInput, 'warnings' | 'datasetSha256'>;
+}
+
+/**
+ * Every check a run makes of its input, on a parsed dataset: the one source of the run's errors and warnings
+ * (prepareParsedInput) and of the same findings in validation (inputProblems). Throws nothing: a finding that makes
+ * the later checks meaningless (no row, no label set) ends the list.
+ */
+export function checkTrainingInput(parsed: ParsedDataset, source: Omit<InputSource, 'text'>, firstInvalidUtf8Line: number | null = null): InputCheck {
+  const file = source.file;
+  const findings: InputFinding[] = [];
+  const warn = (check: InputCheckName, message: string, line?: number) => findings.push({ check, severity: 'warning', line, message });
+  const fail = (check: InputCheckName, message: string, line?: number, namesLine = line !== undefined) => findings.push({ check, severity: 'error', line, namesLine, message });
+  const listProblem = configuredLabelsProblem(source);
+  if (listProblem) {
+    fail('label-list', listProblem);
+    return { findings };
+  }
+  const configured = [...new Set(source.labels.filter((label) => label.length > 0))];
   const invalidLines = parsed.problems
     .filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object')
     .map((problem) => ({ line: problem.line, message: problem.message }));
   // No row at all: say so, rather than that the rows' fields are named otherwise (the checks below).
-  const noRows = noRowsError(file, parsed);
-  if (noRows) throw noRows;
+  const noRows = noRowsFinding(parsed);
+  if (noRows) {
+    findings.push(noRows);
+    return { findings };
+  }
   const withText = parsed.rows.filter(hasText);
   const skippedNoText = parsed.rows.length - withText.length;
   // A label over MAX_LABEL_LENGTH could be trained on but not reviewed: refused where it enters.
   const tooLong = parsed.problems.find((problem) => problem.code === 'label-too-long');
-  if (tooLong) throw new InputError(`${file}:${tooLong.line}: ${tooLong.message}`, file, tooLong.line);
+  if (tooLong) fail('label-too-long', tooLong.message, tooLong.line);
 
   // A dataset whose fields are named differently: say which setting maps them and which fields look right.
   const rowValues = () => parsed.rows.slice(0, FIELD_GUESS_SAMPLE_ROWS).map((row) => row.value);
   const missingText = withText.length === 0 ? missingTextFieldProblem(source.fields, parsed.rows) : undefined;
-  if (missingText) throw new InputError(`${file}: ${missingText}`, file);
+  if (missingText) {
+    fail('no-text', missingText, parsed.rows[0].line, false);
+    return { findings };
+  }
 
   // The label set.
   let labels: string[];
@@ -194,20 +327,14 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     labels = configured;
     labelsSource = 'configured';
     if (labels.length < 2) {
-      throw new InputError(
-        `${file}: the configured label set has only one label ('${labels[0]}'); at least two are needed (setting peerkd.labels)`,
-        file,
-      );
+      fail('one-configured-label', `the configured label set has only one label ('${labels[0]}'); at least two are needed (setting peerkd.labels)`, parsed.rows[0].line, false);
+      return { findings };
     }
     const outside = withText.filter((row) => row.human !== null && !configured.includes(row.human));
     if (outside.length > 0) {
       const first = outside[0];
       const more = outside.length > 1 ? ` (also on line${outside.length > 2 ? 's' : ''} ${listLines(outside.slice(1).map((row) => row.line))})` : '';
-      throw new InputError(
-        `${file}:${first.line}: human label '${printable(first.human ?? '')}' (field ${source.fields.human}) is not in the label set: ${labels.join(', ')}${more}`,
-        file,
-        first.line,
-      );
+      fail('human-outside-label-set', `human label '${printable(first.human ?? '')}' (field ${source.fields.human}) is not in the label set: ${labels.join(', ')}${more}`, first.line);
     }
   } else {
     labels = inferLabelSet(withText);
@@ -216,28 +343,27 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     if (labels.length === 0 && notStringLabels.length > 0) {
       const first = notStringLabels[0];
       const example = describeFirstValue(first.message);
-      throw new InputError(
-        `${file}:${first.line}: ${first.message.replace(/, so it is ignored$/, '')}: no label in the dataset is a string — ${notStringLabels.length} label(s) are numbers, objects, arrays or booleans (lines ${listLines(notStringLabels.map((problem) => problem.line))}); write each label as a JSON string, e.g. "${example}" for ${example}`,
-        file,
+      fail(
+        'no-string-label',
+        `${first.message.replace(/, so it is ignored$/, '')}: no label in the dataset is a string — ${notStringLabels.length} label(s) are numbers, objects, arrays or booleans (lines ${listLines(notStringLabels.map((problem) => problem.line))}); write each label as a JSON string, e.g. "${example}" for ${example}`,
         first.line,
       );
+      return { findings };
     }
     if (labels.length === 0) {
-      throw new InputError(`${file}: ${missingLabelFieldsMessage(source.fields, candidatesFor(source.fields, rowValues()))}`, file);
+      fail('no-label-field', missingLabelFieldsMessage(source.fields, candidatesFor(source.fields, rowValues())), parsed.rows[0].line, false);
+      return { findings };
     }
     if (labels.length < 2) {
       const first = withText.find((row) => row.teacher !== null || row.human !== null);
       const line = first?.line ?? 1;
-      throw new InputError(
-        `${file}:${line}: every label in the dataset is '${labels[0]}' (first on line ${line}); a label set needs at least two labels — add rows with other labels or configure peerkd.labels`,
-        file,
-        line,
-      );
+      fail('one-label', `every label in the dataset is '${labels[0]}' (first on line ${line}); a label set needs at least two labels — add rows with other labels or configure peerkd.labels`, line);
+      return { findings };
     }
   }
 
-  if (notStringLabels.length > 0) checkNonStringLabels(labels, labelsSource, withText, new Set(notStringLabels.map((problem) => problem.line)), source);
-  checkLookAlikeLabels(labels, withText, file, warnings);
+  if (notStringLabels.length > 0) checkNonStringLabels(labels, labelsSource, withText, new Set(notStringLabels.map((problem) => problem.line)), source, fail);
+  checkLookAlikeLabels(labels, withText, fail, warn);
   if (labelsSource === 'configured') {
     const used = new Set<string>();
     for (const row of withText) {
@@ -247,7 +373,8 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     const unused = labels.filter((label) => !used.has(label));
     if (unused.length > 0) {
       const shown = unused.slice(0, LINES_IN_MESSAGE).map((label) => `'${printable(label)}'`);
-      warnings.push(
+      warn(
+        'unused-configured-labels',
         `${unused.length} label(s) of the configured label set (setting peerkd.labels or --labels) are on no row: ${shown.join(', ')}${unused.length > LINES_IN_MESSAGE ? ', …' : ''}; the students never see them, so no row is ever suggested one`,
       );
     }
@@ -256,7 +383,7 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
   // Human labels but no teacher field, while another field looks like the teacher's labels (`llm_label`): the run
   // would train on the human labels alone and flag nothing. The parser's one warning for the file says which setting.
   const teacherFieldMissing = parsed.problems.find((problem) => problem.code === 'missing-teacher-field');
-  if (teacherFieldMissing) warnings.push(`${file}: ${teacherFieldMissing.message.charAt(0).toLowerCase()}${teacherFieldMissing.message.slice(1)}`);
+  if (teacherFieldMissing) warn('missing-teacher-field', `${file}: ${teacherFieldMissing.message.charAt(0).toLowerCase()}${teacherFieldMissing.message.slice(1)}`, teacherFieldMissing.line);
 
   // The rows. A teacher label outside a configured set is treated as an abstention, never trained on.
   const labelSet = new Set(labels);
@@ -280,7 +407,7 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     const hint = lookAlike
       ? `; '${printable(lookAlike.teacher!)}' (line ${lookAlike.line}) is the label '${printable(setByKey.get(lookAlikeKey(lookAlike.teacher!))!)}' written with other Unicode characters or white space: write it as in the label set`
       : '';
-    warnings.push(`${teacherOutsideLabelSet} teacher label(s) outside the label set were treated as missing (lines ${listLines(outsideLines)})${hint}`);
+    warn('teacher-outside-label-set', `${teacherOutsideLabelSet} teacher label(s) outside the label set were treated as missing (lines ${listLines(outsideLines)})${hint}`, outsideLines[0]);
   }
 
   // The folds split the labelled rows (teacher or human label), as the method does (pipeline.ts).
@@ -292,10 +419,11 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
       firstOutsideLabel !== undefined
         ? `; ${teacherOutsideLabelSet} teacher label(s) are not in the configured label set (${labels.join(', ')}), e.g. '${printable(firstOutsideLabel)}' on line ${outsideLines[0]}: check the label set (setting peerkd.labels or --labels)`
         : '; label more rows or use fewer folds';
-    throw new InputError(
-      `${file}: only ${labelledLines.length} row(s) have a teacher label (field ${source.fields.teacher}) or a human label (field ${source.fields.human})${firstOutsideLabel !== undefined ? ' in the label set' : ''}${where}, fewer than the ${source.folds} folds${advice}`,
-      file,
-      labelledLines[labelledLines.length - 1],
+    fail(
+      'fewer-labelled-rows-than-folds',
+      `only ${labelledLines.length} row(s) have a teacher label (field ${source.fields.teacher}) or a human label (field ${source.fields.human})${firstOutsideLabel !== undefined ? ' in the label set' : ''}${where}, fewer than the ${source.folds} folds${advice}`,
+      labelledLines[labelledLines.length - 1] ?? rows[0]?.line,
+      false,
     );
   }
 
@@ -315,7 +443,8 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
   // the peers learn none of them and the run flagged 398 of 400 rows with an estimated teacher accuracy of 0.005.
   const median = medianLabelRows([...rowsOfLabel.values()].map((seen) => seen.rows));
   if (median !== undefined && median < MIN_JUDGED_LABEL_ROWS) {
-    warnings.push(
+    warn(
+      'thin-label-set',
       `the ${rowsOfLabel.size} labels have a median of ${median} labelled rows each, fewer than the ${MIN_JUDGED_LABEL_ROWS} the peers need to learn a label: the peers barely see any label, so this run's flags and its estimate of the teacher's accuracy say little — label more rows of each, or use fewer labels (setting peerkd.labels or --labels)`,
     );
   }
@@ -327,51 +456,59 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
       const seen = rowsOfLabel.get(label)!;
       return seen.rows === 1 ? `'${printable(label)}' (1 row, line ${seen.line})` : `'${printable(label)}' (${seen.rows} rows, first on line ${seen.line})`;
     });
-    warnings.push(
+    warn(
+      'rare-labels',
       `${setApart.length} label(s) are on too few rows for the peers to learn them: ${shown.join(', ')}${setApart.length > LINES_IN_MESSAGE ? ', …' : ''}; ` +
         `a row with such a teacher label keeps it (P(teacher wrong) is the teacher's estimated error rate, moved by the human labels of rows with that teacher label; the engine never relabels it) — label at least ${MIN_JUDGED_LABEL_ROWS} rows of each for the peers to judge them`,
+      rowsOfLabel.get(setApart[0])!.line,
     );
   }
   const single = labels.filter((label, index) => !unjudged[index] && rowsOfLabel.get(label)?.rows === 1);
   if (single.length > 0) {
     const shown = single.slice(0, LINES_IN_MESSAGE).map((label) => `'${printable(label)}' (line ${rowsOfLabel.get(label)?.line})`);
-    warnings.push(
+    warn(
+      'single-row-labels',
       `${single.length} label(s) are on one row only: ${shown.join(', ')}${single.length > LINES_IN_MESSAGE ? ', …' : ''}; the peer that judges that row never saw the label, so it cannot confirm it (whether the row is flagged rests on the teacher's estimated accuracy alone) — label more rows of it`,
+      rowsOfLabel.get(single[0])!.line,
     );
   }
 
   if (notStringLabels.length > 0) {
-    warnings.push(
+    warn(
+      'label-not-string',
       `${notStringLabels.length} label(s) are not strings (a number, object, array or boolean) and were treated as missing (lines ${listLines(notStringLabels.map((problem) => problem.line))})`,
+      notStringLabels[0].line,
     );
   }
 
   const badConfidences = parsed.problems.filter((problem) => problem.code === 'invalid-confidence');
   if (badConfidences.length > 0) {
-    warnings.push(
+    warn(
+      'invalid-confidence',
       `${badConfidences.length} teacher confidence(s) (field ${source.fields.teacherConfidence}) are not a probability between 0 and 1 and were ignored (lines ${listLines(badConfidences.map((problem) => problem.line))})`,
+      badConfidences[0].line,
     );
   }
 
   if (skippedNoText > 0) {
     const noTextLines = parsed.rows.filter((row) => !hasText(row)).map((row) => row.line);
-    warnings.push(`${skippedNoText} row(s) have no text (field ${source.fields.text}: empty, blank, absent or not a string) and were left out (${linesPhrase(noTextLines)})`);
+    warn('rows-without-text', `${skippedNoText} row(s) have no text (field ${source.fields.text}: empty, blank, absent or not a string) and were left out (${linesPhrase(noTextLines)})`, noTextLines[0]);
   }
-  warnings.push(...blankLabelWarnings(withText, source.fields));
+  for (const blank of blankLabelWarnings(withText, source.fields)) warn('blank-labels', blank.message, blank.line);
   const wordless = rows.filter((row) => !hasWord(row.text)).map((row) => row.line);
   if (wordless.length > 0) {
-    warnings.push(
+    warn(
+      'wordless-rows',
       `${wordless.length} row(s) have no word in their text (field ${source.fields.text}) that the students read — letters, digits, CJK characters or emoji (${linesPhrase(wordless)}): the students learn nothing from them, and judge their labels by how common each label is`,
+      wordless[0],
     );
   }
   const conflicting = conflictingTextWarning(rows);
-  if (conflicting) warnings.push(conflicting);
+  if (conflicting) warn('conflicting-texts', conflicting.message, conflicting.line);
 
   const duplicates = parsed.problems.filter((problem) => problem.code === 'duplicate-id');
   if (duplicates.length > 0) {
-    warnings.push(
-      `${duplicates.length} row(s) repeat an earlier row's id, so their predictions share it (lines ${listLines(duplicates.map((problem) => problem.line))})`,
-    );
+    warn('duplicate-ids', `${duplicates.length} row(s) repeat an earlier row's id, so their predictions share it (lines ${listLines(duplicates.map((problem) => problem.line))})`, duplicates[0].line);
   }
 
   let humanLabelled = 0;
@@ -390,7 +527,16 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
     unlabelled,
     teacherOutsideLabelSet,
   };
-  return { rows, labels, labelsSource, counts, invalidLines, warnings, datasetSha256 };
+  // Bytes that are not UTF-8 (a Latin-1 file) are read as U+FFFD: trained on, but not what the file holds. Said when
+  // a text shows U+FFFD (a real one, written as valid UTF-8, is fine), naming the first line found invalid.
+  if (firstInvalidUtf8Line !== null && rows.some((row) => row.text.includes('\ufffd'))) {
+    warn(
+      'invalid-utf8',
+      `line ${firstInvalidUtf8Line} holds bytes that are not valid UTF-8 (later lines may too); they are read as U+FFFD, so the students see other text than the file holds — save the file as UTF-8`,
+      firstInvalidUtf8Line,
+    );
+  }
+  return { findings, input: { rows, labels, labelsSource, counts, invalidLines } };
 }
 
 /**
@@ -405,9 +551,9 @@ function checkNonStringLabels(
   labelsSource: PreparedInput['labelsSource'],
   rows: readonly DatasetRow[],
   notStringLines: ReadonlySet<number>,
-  source: InputSource,
+  source: Omit<InputSource, 'text'>,
+  fail: (check: InputCheckName, message: string, line?: number) => void,
 ): void {
-  const file = source.file;
   const compiled = compileFields(source.fields);
   const set = new Set(labels);
   const sides = [
@@ -433,9 +579,9 @@ function checkNonStringLabels(
         const field = other.teacher === asString ? source.fields.teacher : source.fields.human;
         where = `line ${other.line} writes the label '${printable(asString)}' as a string (field ${field})`;
       }
-      throw new InputError(
-        `${file}:${row.line}: ${side.what} label ${asString} (field ${side.name}) is ${kind}, while ${where}: labels are JSON strings, so ${asString} would be left out as no label while '${printable(asString)}' is trained on — write every label as a JSON string (${JSON.stringify(asString)})`,
-        file,
+      fail(
+        'number-beside-string-label',
+        `${side.what} label ${asString} (field ${side.name}) is ${kind}, while ${where}: labels are JSON strings, so ${asString} would be left out as no label while '${printable(asString)}' is trained on — write every label as a JSON string (${JSON.stringify(asString)})`,
         row.line,
       );
     }
@@ -443,9 +589,9 @@ function checkNonStringLabels(
   if (teacherNotString.length > 0 && !rows.some((row) => row.teacher !== null)) {
     const first = teacherNotString[0];
     const example = typeof first.value === 'number' || typeof first.value === 'boolean' ? String(first.value) : '1';
-    throw new InputError(
-      `${file}:${first.line}: no teacher label (field ${source.fields.teacher}) is a string: ${teacherNotString.length} are numbers, objects, arrays or booleans (lines ${listLines(teacherNotString.map((found) => found.line))}), so the run would flag nothing (it would train on the human labels alone) — write each label as a JSON string, e.g. "${example}" for ${example}, or set peerkd.fields.teacher to the field that holds the teacher's labels`,
-      file,
+    fail(
+      'no-string-teacher-label',
+      `no teacher label (field ${source.fields.teacher}) is a string: ${teacherNotString.length} are numbers, objects, arrays or booleans (lines ${listLines(teacherNotString.map((found) => found.line))}), so the run would flag nothing (it would train on the human labels alone) — write each label as a JSON string, e.g. "${example}" for ${example}, or set peerkd.fields.teacher to the field that holds the teacher's labels`,
       first.line,
     );
   }
@@ -485,7 +631,7 @@ export function textsWithSeveralLabels(rows: readonly TrainingRow[]): { first: n
  * students get one input for them, so they learn at most one of those labels and flag the others. Said with the lines
  * and labels of the text on most rows (a boilerplate text such as "[deleted]" that an LLM labelled at random).
  */
-function conflictingTextWarning(rows: readonly TrainingRow[]): string | undefined {
+function conflictingTextWarning(rows: readonly TrainingRow[]): { message: string; line: number } | undefined {
   const several = textsWithSeveralLabels(rows);
   const conflicts = several.length;
   let shown: { first: number; lines: number[]; labels: Set<string> } | undefined;
@@ -493,10 +639,10 @@ function conflictingTextWarning(rows: readonly TrainingRow[]): string | undefine
   if (!shown) return undefined;
   const labels = [...shown.labels];
   const labelList = labels.slice(0, LINES_IN_MESSAGE).map((label) => `'${printable(label)}'`).join(', ') + (labels.length > LINES_IN_MESSAGE ? ', …' : '');
-  return (
+  const message =
     `${conflicts} text(s) are on several rows with different labels: ${conflicts > 1 ? 'e.g. ' : ''}line ${rows[shown.first].line}'s text is also on ${linesPhrase(shown.lines)} (labels ${labelList}); ` +
-    'the students see one input there and cannot tell those rows apart — give each row the label its text has'
-  );
+    'the students see one input there and cannot tell those rows apart — give each row the label its text has';
+  return { message, line: rows[shown.first].line };
 }
 
 /**
@@ -505,7 +651,7 @@ function conflictingTextWarning(rows: readonly TrainingRow[]): string | undefine
  * An empty human label ("") is not said: it is how a spreadsheet turned into JSONL writes every row not reviewed yet,
  * so the warning named most rows of a normal file; white space there is said (a label deleted but for a space).
  */
-function blankLabelWarnings(rows: readonly DatasetRow[], fields: FieldMapping): string[] {
+function blankLabelWarnings(rows: readonly DatasetRow[], fields: FieldMapping): { message: string; line: number }[] {
   const compiled = compileFields(fields);
   const sides = [
     { what: 'teacher', name: fields.teacher, path: compiled.teacher, label: (row: DatasetRow) => row.teacher, lines: [] as number[] },
@@ -520,7 +666,10 @@ function blankLabelWarnings(rows: readonly DatasetRow[], fields: FieldMapping): 
   }
   return sides
     .filter((side) => side.lines.length > 0)
-    .map((side) => `${side.lines.length} ${side.what} label(s) (field ${side.name}) are empty or blank strings and were treated as no label (${linesPhrase(side.lines)})`);
+    .map((side) => ({
+      message: `${side.lines.length} ${side.what} label(s) (field ${side.name}) are empty or blank strings and were treated as no label (${linesPhrase(side.lines)})`,
+      line: side.lines[0],
+    }));
 }
 
 /** The value a parser message quotes first ("Teacher label 0 (field …)" → "0"), for the example in an error. */
@@ -538,7 +687,12 @@ const DECIMAL = /^[+-]?\d+(\.\d+)?$/;
  * the user can say which spelling is meant. Labels that differ only by case may be
  * meant (rarely), so they are kept apart with a warning.
  */
-function checkLookAlikeLabels(labels: readonly string[], rows: readonly DatasetRow[], file: string, warnings: string[]): void {
+function checkLookAlikeLabels(
+  labels: readonly string[],
+  rows: readonly DatasetRow[],
+  fail: (check: InputCheckName, message: string, line?: number) => void,
+  warn: (check: InputCheckName, message: string, line?: number) => void,
+): void {
   const firstLine = (label: string) => rows.find((row) => row.teacher === label || row.human === label)?.line;
   const form = (label: string) => (label === label.normalize('NFC') ? 'NFC' : label === label.normalize('NFD') ? 'NFD' : 'mixed');
   const where = (label: string, withForm = false) => {
@@ -555,8 +709,10 @@ function checkLookAlikeLabels(labels: readonly string[], rows: readonly DatasetR
   const odd = labels.filter((label) => label !== label.trim() || /[\u0000-\u001f\u007f-\u009f]/.test(label) || label.replace(INVISIBLE_CHARACTERS, '') !== label);
   if (odd.length > 0) {
     const shown = odd.slice(0, LINES_IN_MESSAGE).map((label) => `'${printable(label)}'${where(label)}`);
-    warnings.push(
+    warn(
+      'odd-labels',
       `${odd.length} label(s) have white space around them, control characters or invisible characters: ${shown.join(', ')}${odd.length > LINES_IN_MESSAGE ? ', …' : ''}; they are kept as written, so a label written without them (by the teacher, in peerkd.labels) is another label`,
+      firstLine(odd[0]),
     );
   }
   for (const label of labels) {
@@ -572,7 +728,8 @@ function checkLookAlikeLabels(labels: readonly string[], rows: readonly DatasetR
         : visible(a) !== visible(b)
           ? `labels '${printable(a)}'${where(a)} and '${printable(b)}'${where(b)} differ only in white space; write them the same way (e.g. without spaces or line breaks around the label)`
           : `labels '${printable(a)}'${where(a)} and '${printable(b)}'${where(b)} differ only in invisible characters (zero-width spaces, soft hyphens, format marks); write them the same way`;
-      throw new InputError(`${file}${line === undefined ? '' : `:${line}`}: ${how} or they are trained as two labels`, file, line);
+      fail('look-alike-labels', `${how} or they are trained as two labels`, line);
+      continue;
     }
     byNormalForm.set(normal, label);
     // '01' and '1', '2' and '2.0': one class id written two ways (a spreadsheet dropped a zero), or two labels.
@@ -581,7 +738,7 @@ function checkLookAlikeLabels(labels: readonly string[], rows: readonly DatasetR
       const sameNumber = byNumber.get(value);
       if (sameNumber !== undefined) {
         const [a, b] = [sameNumber, label].sort((x, y) => (firstLine(x) ?? 0) - (firstLine(y) ?? 0));
-        warnings.push(`labels '${a}'${where(a)} and '${b}'${where(b)} are the same number written differently; they are trained as two labels — write them the same way if they are one`);
+        warn('number-labels', `labels '${a}'${where(a)} and '${b}'${where(b)} are the same number written differently; they are trained as two labels — write them the same way if they are one`, firstLine(b));
       } else {
         byNumber.set(value, label);
       }
@@ -590,7 +747,7 @@ function checkLookAlikeLabels(labels: readonly string[], rows: readonly DatasetR
     const sameCase = byCase.get(folded);
     if (sameCase !== undefined) {
       const [a, b] = [sameCase, label].sort((x, y) => (firstLine(x) ?? 0) - (firstLine(y) ?? 0));
-      warnings.push(`labels '${printable(a)}'${where(a)} and '${printable(b)}'${where(b)} differ only by case; they are trained as two labels — write them the same way if they are one`);
+      warn('case-labels', `labels '${printable(a)}'${where(a)} and '${printable(b)}'${where(b)} differ only by case; they are trained as two labels — write them the same way if they are one`, firstLine(b));
     } else {
       byCase.set(folded, label);
     }

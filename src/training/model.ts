@@ -12,7 +12,7 @@
  */
 import { mkdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { transform, type FeaturizerConfig, type FittedFeaturizer } from './featurize';
+import { TOKENIZER_VERSION, transform, type FeaturizerConfig, type FittedFeaturizer } from './featurize';
 import { predictStudent, type StudentWeights } from './student';
 import { selectBackend, type TensorFlow } from './backend';
 import { parseEncoderChoice, type BackendPreference } from './types';
@@ -46,12 +46,16 @@ export interface LoadedModel {
   predict(texts: string[]): Promise<ModelPrediction[]>;
   /** `file:line: problem` for each line of the embedding cache that was skipped, and whether the cache was off; for the log. */
   describeCacheProblems(): string[];
+  /** What the user should know about the model that does not stop it (model.json: no tokenizer version recorded). */
+  warnings: string[];
 }
 
 interface PeerkdMetadata {
   format: string;
   labels: string[];
   featurizer: FeaturizerConfig;
+  /** TOKENIZER_VERSION of the build that saved the model; absent in models saved before it was recorded. */
+  tokenizerVersion?: number;
   buckets: number;
   dim: number;
   embeddingRows: number;
@@ -106,6 +110,7 @@ export async function saveModel(model: TrainedModel, dir: string, backend: Backe
     format: model.dense ? MODEL_FORMAT_DENSE : MODEL_FORMAT,
     labels,
     featurizer: featurizer.config,
+    tokenizerVersion: TOKENIZER_VERSION,
     buckets: weights.buckets,
     dim: weights.dim,
     embeddingRows: nonZero.length,
@@ -225,6 +230,14 @@ function metadataProblem(value: unknown): string | undefined {
   }
   if (!boundedInteger(embeddingRows, 0, buckets)) return `userDefinedMetadata.peerkd.embeddingRows must be an integer from 0 to buckets (${buckets}), got ${JSON.stringify(embeddingRows)}`;
   if (!isRecord(featurizer)) return 'userDefinedMetadata.peerkd.featurizer must be an object';
+  const tokenizer = value.tokenizerVersion;
+  if (tokenizer !== undefined && !boundedInteger(tokenizer, 1, Number.MAX_SAFE_INTEGER)) return `userDefinedMetadata.peerkd.tokenizerVersion must be a positive integer, got ${JSON.stringify(tokenizer)}`;
+  if (tokenizer !== undefined && tokenizer !== TOKENIZER_VERSION) {
+    return (
+      `the model was saved with tokenizer version ${tokenizer} (userDefinedMetadata.peerkd.tokenizerVersion), but this PeerKD reads the words of a text with version ${TOKENIZER_VERSION}, ` +
+      `so its features would not be those the model learnt: use the PeerKD that trained it, or train a new model (peerkd distill)`
+    );
+  }
   if (featurizer.buckets !== buckets) return `userDefinedMetadata.peerkd.featurizer.buckets (${JSON.stringify(featurizer.buckets)}) differs from buckets (${buckets})`;
   if (!boundedInteger(featurizer.wordNgrams, 1, MODEL_LIMITS.wordNgrams)) return `userDefinedMetadata.peerkd.featurizer.wordNgrams must be an integer from 1 to ${MODEL_LIMITS.wordNgrams}`;
   const char = featurizer.charNgrams;
@@ -414,6 +427,13 @@ export async function loadModel(dir: string, backend: BackendPreference = 'auto'
       return texts.map((_, row) => toPrediction(labels, probabilities, row));
     },
     describeCacheProblems: () => cache?.describeProblems() ?? [],
+    // Saved before the version was recorded: read alike on ASCII text (every version), maybe not elsewhere.
+    warnings:
+      metadata.tokenizerVersion === undefined
+        ? [
+            `${modelPath}: records no tokenizer version (saved by an older PeerKD), so texts outside ASCII (Chinese or Japanese, emoji, accents written as NFD) may be read into other words than in training; ASCII text is read alike — train a new model (peerkd distill) to be sure`,
+          ]
+        : [],
   };
 }
 

@@ -1,16 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { pickLabel, shownLabel, showErrorMessage, showInformationMessage, showWarningMessage } from '../editor/messages';
 import type { Services } from '../editor/services';
 import { createReviewSession } from '../editor/labelEdits';
-import { datasetDocument, type LoadedRun, type RunState } from '../editor/runState';
+import { datasetDocument, datasetName, type LoadedRun, type RunState } from '../editor/runState';
 import { readSettings } from '../editor/settings';
 import { buildReviewRows, DEFAULT_FILTERS, labelChoices, NO_LABEL, type Decision, type ReviewFilters } from '../review/model';
 import { parseViewState, parseWebviewMessage, type HostMessage, type WebviewMessage } from '../review/protocol';
 import { idOfKey } from '../review/rowKeys';
 import { restorableDataset } from '../review/restore';
-import { newLabelProblem, type ReviewSession, type SessionUpdate } from '../review/session';
+import { newLabelProblem, type CarriedState, type ReviewSession, type SessionUpdate } from '../review/session';
 import { lookAlikeLabel } from '../dataset/labels';
 import { openAtKeptPlace, PendingPlaces } from '../review/place';
 import { latestRunId } from '../training/artifacts';
@@ -61,7 +60,18 @@ export class LabelReviewPanel {
     scrollTop: 0,
     selectedRowId: null,
   };
+  /**
+   * Each dataset's undo history, skips and queue of decisions (CarriedState) that this panel has reviewed: showing
+   * another dataset and coming back (a quick fix's "Open in Label Review" on another file) resumes them, where the
+   * panel used to start that dataset's review afresh, with nothing to undo and its skips gone.
+   */
+  private readonly reviewed = new Map<string, CarriedState>();
   private ready = false;
+  /**
+   * A row the user asked to see ("Open in Label Review") while the webview was torn down (the panel in a background
+   * tab): when it says `ready`, the selection and filters it saved are older than this, and the row is revealed again.
+   */
+  private focusWhenReady: string | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   /** The document changed again while the last refresh's quiet period ran. */
   private refreshPending = false;
@@ -106,7 +116,7 @@ export class LabelReviewPanel {
    * Opens the dataset named by restored state (the webview's, so untrusted) only when it is one the host could have
    * chosen itself: a dataset file inside a workspace folder that has a completed run (src/review/restore.ts).
    */
-  private async restoreDataset(savedUri: string, focusRowId?: string): Promise<void> {
+  private async restoreDataset(savedUri: string, selectedRowId?: string): Promise<void> {
     const folders = (vscode.workspace.workspaceFolders ?? []).filter((folder) => folder.uri.scheme === 'file').map((folder) => folder.uri.fsPath);
     const checked = await restorableDataset(savedUri, folders, async (datasetPath) => {
       const outputDir = readSettings(vscode.Uri.file(datasetPath)).training.outputDir;
@@ -122,7 +132,9 @@ export class LabelReviewPanel {
     if (this.datasetUri) {
       return; // A dataset was chosen meanwhile (the command, a quick fix): it wins over restored state.
     }
-    await this.showDataset(vscode.Uri.file(checked.path), focusRowId);
+    // The saved selection, as saved: no row the user asked for now, so the saved filters stay as they were.
+    if (selectedRowId) this.seed.selectedRowId = selectedRowId;
+    await this.showDataset(vscode.Uri.file(checked.path));
   }
 
   private constructor(
@@ -154,6 +166,18 @@ export class LabelReviewPanel {
       }),
       vscode.workspace.onDidChangeTextDocument((event) => {
         if (this.datasetUri && event.document.uri.toString() === this.datasetUri.toString()) {
+          this.scheduleRefresh();
+        }
+      }),
+      // The field mapping changed: the same text reads as other rows (another human field holds other labels).
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (this.datasetUri && event.affectsConfiguration('peerkd.fields', this.datasetUri)) {
+          this.scheduleRefresh();
+        }
+      }),
+      // The file opened again after its document was closed: its text may have changed meanwhile (on disk, by git).
+      vscode.workspace.onDidOpenTextDocument((document) => {
+        if (this.datasetUri && document.uri.toString() === this.datasetUri.toString()) {
           this.scheduleRefresh();
         }
       }),
@@ -192,7 +216,11 @@ export class LabelReviewPanel {
         : { filters: this.datasetUri ? DEFAULT_FILTERS : current.filters, scrollTop: 0, selectedRowId: current.selectedRowId };
       // A newer run of this dataset (a retrain, the CLI) shares the undo history, the skips and the queue of decisions of
       // the session it replaces: a decision, skip or undo asked of that session, even one still to run, is kept.
-      const previous = sameDataset ? this.session?.carryOver() : undefined;
+      // So does this panel's earlier review of this dataset, when it showed another one since.
+      const earlier = this.reviewed.get(datasetUri.toString());
+      // The dataset left keeps its history, not its session (rows, document): nothing shows that session any more.
+      if (!sameDataset && this.session) this.session.carryOver().continues.current = undefined;
+      const previous = sameDataset ? this.session?.carryOver() : earlier ? { continues: earlier } : undefined;
       // A retrained run of this dataset opens where the user was: the same row or the next one still to review, in this
       // panel or in one opened after it was closed during the retraining (the place is kept by dataset, not by panel).
       // The skips are the shared ones, as they are now, where this panel's session carries over (the place's are as they
@@ -214,12 +242,14 @@ export class LabelReviewPanel {
             onUpdate: (update) => this.postUpdate(update),
           })
         : undefined;
+      if (this.session) this.reviewed.set(datasetUri.toString(), this.session.carryOver().continues);
     }
     this.datasetUri = datasetUri;
     this.run = run;
-    this.panel.title = `Label Review: ${path.basename(datasetUri.fsPath)}`;
+    this.panel.title = `Label Review: ${datasetName(datasetUri)}`;
     if (focusRowId) {
-      this.setSelected(focusRowId);
+      this.focus(focusRowId);
+      if (!this.ready) this.focusWhenReady = focusRowId;
     }
     if (this.ready) {
       await this.sendInit();
@@ -227,6 +257,11 @@ export class LabelReviewPanel {
         this.post({ type: 'select', rowId: focusRowId });
       }
     }
+  }
+
+  /** Selects a row the user asked to see, clearing the filters that hide it (ReviewSession.reveal). */
+  private focus(rowId: string): void {
+    if (!this.session?.reveal(rowId)) this.setSelected(rowId);
   }
 
   private setSelected(rowId: string): void {
@@ -242,7 +277,7 @@ export class LabelReviewPanel {
       this.post({ type: 'empty', reason: 'Open a .jsonl dataset and run "PeerKD: Run Peer-Advised Distillation" first.', datasetUri: null, canRun: false });
       return;
     }
-    const name = path.basename(this.datasetUri.fsPath);
+    const name = datasetName(this.datasetUri);
     if (!this.run || !this.session) {
       this.post({
         type: 'empty',
@@ -328,6 +363,10 @@ export class LabelReviewPanel {
             return;
           }
         }
+        if (this.focusWhenReady !== undefined) {
+          this.focus(this.focusWhenReady);
+          this.focusWhenReady = undefined;
+        }
         await this.sendInit();
         return;
       case 'setFilters':
@@ -362,7 +401,7 @@ export class LabelReviewPanel {
         await this.openRow(message.rowId);
         return;
       case 'openSimilar':
-        await this.openLine(this.session?.lineOfId(message.id, message.line));
+        await this.openLine(() => this.session?.lineOfId(message.id, message.line));
         return;
       case 'probabilities': {
         const probs = this.session?.probabilities(message.rowId);
@@ -533,15 +572,20 @@ export class LabelReviewPanel {
     if (!this.datasetUri || !this.session) {
       return;
     }
-    await this.openLine(this.session.lineOf(rowId));
+    const session = this.session;
+    await this.openLine(() => session.lineOf(rowId));
   }
 
-  /** Shows a 1-based line of the dataset in the dataset's group, cursor at its start. */
-  private async openLine(line: number | undefined): Promise<void> {
+  /**
+   * Shows a 1-based line of the dataset in the dataset's group, cursor at its start. The line is looked up once the
+   * document is open: the review reads a closed document's last text, which the file may no longer have.
+   */
+  private async openLine(lineOf: () => number | undefined): Promise<void> {
     if (!this.datasetUri) {
       return;
     }
     const document = await datasetDocument(this.datasetUri);
+    const line = lineOf();
     if (line === undefined) {
       this.post({ type: 'notice', text: 'That row is no longer in the file.' });
       return;

@@ -17,7 +17,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { DEFAULT_FIELDS, parseDatasetText, readDatasetFile, streamDataset } from '../../src/dataset/index';
+import { DEFAULT_FIELDS, parseDatasetText, readDatasetFile, streamDataset, type DatasetRow, type Problem } from '../../src/dataset/index';
+import { inputProblems } from '../../src/training/input';
 
 const LABELS = ['World', 'Sports', 'Business', 'Sci/Tech'];
 const SOURCE = join(__dirname, '..', '..', '..', 'shared', 'data', 'agnews-noisy', 'train.jsonl');
@@ -65,6 +66,22 @@ async function child(mode: string, path: string): Promise<void> {
         problems += result.problems.length;
       }
     }
+  } else if (mode === 'validate') {
+    // "PeerKD: Validate Dataset" on a closed file: streamDataset, the rows kept for the run's checks of the file as a
+    // whole (inputProblems, the run's own checkTrainingInput), as src/commands/validateDataset.ts does.
+    const kept: DatasetRow[] = [];
+    const found: Problem[] = [];
+    let lineCount = 0;
+    for await (const batch of streamDataset(path, DEFAULT_FIELDS, { labels: LABELS })) {
+      for (const result of batch) {
+        lineCount = result.line;
+        if (result.row) kept.push(result.row);
+        for (const problem of result.problems) found.push(problem);
+      }
+    }
+    const runProblems = inputProblems({ rows: kept, problems: found, lineCount, skippedBlankLines: 0 }, { file: path, fields: DEFAULT_FIELDS, labels: LABELS, folds: 2 });
+    rows = kept.length;
+    problems = found.length + runProblems.length;
   } else {
     throw new Error(`Unknown mode ${mode}`);
   }
@@ -202,6 +219,7 @@ async function main(): Promise<void> {
   ratios('100k rows', streamSmall, floorSmall);
   report(`100k rows, ${mb(small)} MB: readDatasetFile (stream)`, Array.from({ length: reps }, () => run(bundle, 'file', small)));
   report(`100k rows, ${mb(small)} MB: readFile + parseDatasetText`, Array.from({ length: reps }, () => run(bundle, 'text', small)));
+  report(`100k rows, ${mb(small)} MB: Validate Dataset (+ run's checks)`, Array.from({ length: reps }, () => run(bundle, 'validate', small)));
   if (!values['skip-million']) {
     const largeReps = Math.max(1, Math.min(reps, 5));
     const [floorLarge, streamLarge] = alternate(largeReps, () => run(bundle, 'floor', large), () => run(bundle, 'stream', large));

@@ -13,7 +13,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import { DEFAULT_FIELDS } from '../../src/dataset/types';
+import { DocumentRowReader } from '../../src/review/documentRows';
 import { buildReviewRows, DEFAULT_FILTERS, type DocumentRowState } from '../../src/review/model';
+import { ReviewSession, type ReviewDocument } from '../../src/review/session';
 import { rerankQueue } from '../../src/review/queueRerank';
 import { UndoStack } from '../../src/review/undo';
 import { buildViewUpdate, toRowView } from '../../src/review/view';
@@ -72,6 +75,40 @@ const PAGE = `<!DOCTYPE html><html><head><meta charset="UTF-8">
 <script type="module" src="/dist/review.js"></script>
 </body></html>`;
 
+/**
+ * What one decision costs the extension host: the session writes the label, the document's change event re-reads its
+ * rows (as src/editor/runState.ts does, with a DocumentRowReader) and rebuilds the rows, order, counts and table.
+ * CPU time of each of 25 accepts on the top rows (wall time on a shared machine says more about the other jobs).
+ */
+async function decisionRefreshTimes(predictions: Prediction[], documentRows: Map<string, DocumentRowState>): Promise<number[]> {
+  const lines = predictions.map((prediction) => {
+    const row = documentRows.get(prediction.id)!;
+    return JSON.stringify({ id: prediction.id, text: row.text, teacher_label: row.teacher });
+  });
+  const reader = new DocumentRowReader(DEFAULT_FIELDS);
+  let read = reader.read(lines.join('\n'));
+  const document: ReviewDocument = {
+    open: async () => undefined,
+    rows: () => read,
+    lineText: (line) => lines[line - 1],
+    writeRefusal: async () => null,
+    replaceLines: async (writes) => {
+      for (const write of writes) lines[write.line - 1] = write.text;
+      read = reader.read(lines.join('\n'));
+      session.documentChanged();
+      return true;
+    },
+  };
+  const session: ReviewSession = new ReviewSession({ predictions, labels }, document, { humanField: () => DEFAULT_FIELDS.human });
+  const times: number[] = [];
+  for (const key of session.view().order.slice(0, 25)) {
+    const start = process.cpuUsage();
+    await session.decide(key, { kind: 'accept' });
+    times.push(process.cpuUsage(start).user / 1000);
+  }
+  return times;
+}
+
 async function main(): Promise<void> {
   const { predictions, documentRows } = makeData(count);
 
@@ -113,6 +150,7 @@ async function main(): Promise<void> {
     rerankViewTimes.push(performance.now() - start);
   }
   const median = (times: number[]) => [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
+  const decisionMs = await decisionRefreshTimes(predictions, documentRows);
 
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
@@ -167,6 +205,7 @@ async function main(): Promise<void> {
       filteredRows: searched.order.length,
       rerankMs: Number(median(rerankTimes).toFixed(1)),
       rerankAndViewMs: Number(median(rerankViewTimes).toFixed(1)),
+      decisionRefreshCpuMs: Number(median(decisionMs).toFixed(1)),
       firstRenderMs,
       initScriptMs,
       rowElementsAfterFirstRender: domRows,

@@ -1,6 +1,6 @@
 /** The review session's document interface (src/review/session.ts ReviewDocument), in memory, for unit tests. */
 import { parseDatasetText } from '../../src/dataset/parse';
-import { DEFAULT_FIELDS } from '../../src/dataset/types';
+import { DEFAULT_FIELDS, type FieldMapping } from '../../src/dataset/types';
 import type { DocumentRowState } from '../../src/review/model';
 import { keyRows } from '../../src/review/rowKeys';
 import type { ReviewDocument } from '../../src/review/session';
@@ -14,6 +14,8 @@ export class FakeReviewDocument implements ReviewDocument {
   edits = 0;
   refuse: string | null = null;
   onChange: () => void = () => undefined;
+  /** The field mapping the rows are read with (the settings; a test may remap a field). */
+  fields: FieldMapping = DEFAULT_FIELDS;
 
   constructor(text: string) {
     this.lines = text.split('\n');
@@ -22,7 +24,7 @@ export class FakeReviewDocument implements ReviewDocument {
   async open(): Promise<void> {}
 
   rows(): { byKey: Map<string, DocumentRowState>; linesById: Map<string, number[]> } {
-    const parsed = parseDatasetText(this.lines.join('\n'), DEFAULT_FIELDS);
+    const parsed = parseDatasetText(this.lines.join('\n'), this.fields);
     return keyRows(parsed.rows, (row): DocumentRowState => ({ line: row.line, text: row.text, teacher: row.teacher, human: row.human }));
   }
 

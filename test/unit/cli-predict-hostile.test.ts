@@ -251,3 +251,47 @@ test("predict (child process): a hand-edited model.json that TensorFlow.js refus
     assert.equal(stderr, `peerkd predict: ${modelJson}: ${message}\n`);
   }
 });
+
+test('predict (child process): DATA.jsonl given as - (or /dev/stdin) reads the rows piped to standard input; --help says so', async () => {
+  await trainedRun();
+  const latest = join(folder, '.peerkd', 'runs', 'latest');
+  const piped = ['{"id": "a", "text": "Stocks fall as oil prices rise"}', '{broken', '{"id": "b", "text": "Team wins the cup final"}', ''].join('\n');
+  for (const data of ['-', '/dev/stdin']) {
+    const { code, stdout, stderr } = await runCli(['predict', latest, data, '--backend', 'cpu'], folder, undefined, piped);
+    assert.equal(code, 0, `${data}: ${stderr}`);
+    assert.deepEqual(stdout.trim().split('\n').map((line) => (JSON.parse(line) as { id: string }).id), ['a', 'b'], data);
+    // `-` is named <stdin> in messages, not "-" (nor "file not found").
+    const name = data === '-' ? '<stdin>' : data;
+    assert.match(stderr, new RegExp(`^warning: ${name}:2: Invalid JSON at column 2: .* — line left out\nPredicted 2 row\\(s\\), left out 1 invalid line\\(s\\)\n$`), data);
+  }
+  // Nothing piped: said as a dataset without rows, naming standard input.
+  const empty = await runCli(['predict', latest, '-', '--backend', 'cpu'], folder, undefined, '');
+  assert.equal(empty.code, 1);
+  assert.equal(empty.stderr, 'peerkd predict: <stdin>: the file has no rows (it is empty or holds only blank lines); a dataset has one JSON object per line\n');
+  const io = capture();
+  assert.equal(await createPredictCommand(io).run(['--help']), 0);
+  assert.match(io.out(), /DATA\.jsonl may be - \(or \/dev\/stdin\) to read the rows from standard input/);
+});
+
+test('predict (child process): a model saved with another tokenizer version is refused in one line naming its model.json; one without a version predicts with a warning', async () => {
+  const run = await trainedRun();
+  const copy = join(folder, 'tokenizer-run');
+  await cp(run, copy, { recursive: true });
+  const modelJson = join(copy, 'model', 'model.json');
+  const file = await input('for-tokenizer-model.jsonl', '{"id": "a", "text": "Stocks fall"}\n');
+  const model = JSON.parse(await readFile(modelJson, 'utf8')) as { userDefinedMetadata: { peerkd: { tokenizerVersion?: number } } };
+  const version = model.userDefinedMetadata.peerkd.tokenizerVersion!;
+  assert.equal(typeof version, 'number', 'distill records the tokenizer version');
+  model.userDefinedMetadata.peerkd.tokenizerVersion = version + 1;
+  await writeFile(modelJson, JSON.stringify(model));
+  const refused = await runCli(['predict', copy, file, '--backend', 'cpu'], folder);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.equal(refused.stdout, '');
+  assert.match(refused.stderr, new RegExp(`^peerkd predict: ${modelJson.replace(/[/\\.]/g, '\\$&')}: the model was saved with tokenizer version ${version + 1} .*\\n$`));
+  assert.equal(refused.stderr.split('\n').length, 2, refused.stderr);
+  delete model.userDefinedMetadata.peerkd.tokenizerVersion;
+  await writeFile(modelJson, JSON.stringify(model));
+  const older = await runCli(['predict', copy, file, '--backend', 'cpu'], folder);
+  assert.equal(older.code, 0, older.stderr);
+  assert.match(older.stderr, new RegExp(`^warning: ${modelJson.replace(/[/\\.]/g, '\\$&')}: records no tokenizer version`));
+});

@@ -164,6 +164,25 @@ test("export: the message names the rows whose human field holds no label (a cla
   assert.match(infos[0], /\(0 human, 2 teacher, 2 whose 'human_label' holds no label \(a number, an object or white space; line 1 first\) exported without it: write the label as text there\)/);
 });
 
+test('export: rows whose teacher label is a number (a class id) are named in the message, not counted silently among the rows without a label', async () => {
+  const text = [
+    '{"id": "a", "text": "coffee", "teacher_label": "World"}',
+    '{"id": "b", "text": "tea", "teacher_label": 1}',
+    '{"id": "c", "text": "milk"}',
+    '{"id": "d", "text": "juice", "teacher_label": 2}',
+    '',
+  ].join('\n');
+  const file = join(folder, 'numeric-teacher.jsonl');
+  await writeFile(file, text);
+  saveTo = new FakeUri(join(folder, 'numeric-teacher.reviewed.jsonl'));
+  await exportCommand(file, text)(new Uri(file));
+  assert.deepEqual(errors, []);
+  assert.match(infos[0], /\(0 human, 1 teacher, 3 without a label, 2 of them because 'teacher_label' holds no label \(a number, an object or white space; line 2 first\): write the label as text there\)/);
+  // The copy keeps the user's value and writes no label beside it, as the run reads it (no label).
+  const copied = (await readFile(saveTo.fsPath, 'utf8')).split('\n');
+  assert.equal(copied[1], '{"id": "b", "text": "tea", "teacher_label": 1, "final_label": null, "label_provenance": {"source": "none", "run": null}}');
+});
+
 test('export: a field mapping the copy would write over (fields.human = final_label) is refused before the save dialog, naming the setting', async () => {
   // It was refused only after the user had picked where to save (and chosen a threshold): all of it for nothing.
   const text = '{"id": "a", "text": "coffee", "teacher_label": "World", "final_label": "Sports"}\n';

@@ -264,10 +264,20 @@ test('an opened JSONL document gets diagnostics with code, severity, source and 
     [1, 18, 20, 'empty-text', 'Error', 'PeerKD'],
     [1, 7, 8, 'duplicate-id', 'Warning', 'PeerKD'],
     [2, 0, 3, 'not-an-object', 'Error', 'PeerKD'],
+    // What a run would say of the file as a whole, on the first row the message names (here: the first row).
+    [0, 0, 50, 'run-check', 'Warning', 'PeerKD (run)'],
+    [0, 0, 50, 'run-check', 'Error', 'PeerKD (run)'],
   ]);
   assert.equal(
     published.get(uri.toString())?.[0].message,
     "Teacher label 'Sprots' (field teacher_label) is not in the label set: World, Sports",
+  );
+  assert.deepEqual(
+    published.get(uri.toString())?.slice(4).map((d) => d.message),
+    [
+      "2 label(s) of the configured label set (setting peerkd.labels or --labels) are on no row: 'World', 'Sports'; the students never see them, so no row is ever suggested one",
+      "only 0 row(s) have a teacher label (field teacher_label) or a human label (field human_label) in the label set, fewer than the 2 folds; 1 teacher label(s) are not in the configured label set (World, Sports), e.g. 'Sprots' on line 1: check the label set (setting peerkd.labels or --labels)",
+    ],
   );
 });
 
@@ -277,8 +287,11 @@ test('a label problem on every row (every teacher label a number) is one diagnos
   const text = Array.from({ length: 20 }, (_, i) => JSON.stringify({ id: `r${i}`, text: `row ${i}`, teacher_label: i % 2 })).join('\n') + '\n';
   open(new FakeDocument(uri, text));
   mock.timers.tick(0);
-  assert.deepEqual(shown(uri), [[0, 42, 43, 'label-not-string', 'Warning', 'PeerKD']]);
+  assert.deepEqual(shown(uri).filter(([, , , code]) => code !== 'run-check'), [[0, 42, 43, 'label-not-string', 'Warning', 'PeerKD']]);
   assert.match(published.get(uri.toString())?.[0].message ?? '', /and so is every teacher label of the file \(20 rows; shown once\): write each label as a JSON string$/);
+  // A run refuses such a file: said as it says it, as an error.
+  assert.match(published.get(uri.toString())?.[1].message ?? '', /^no teacher label \(field teacher_label\) is a string: 20 are numbers/);
+  assert.equal(published.get(uri.toString())?.[1].severity, DiagnosticSeverity.Error);
 });
 
 test('documents that are not JSONL, or not in a file the user edits, are left alone', () => {
@@ -293,7 +306,8 @@ test('documents that are not JSONL, or not in a file the user edits, are left al
 test('typing is debounced: diagnostics update 300 ms after the last change, re-parsing only the changed lines', () => {
   start();
   const uri = Uri.file('/data/typing.jsonl');
-  const rows = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ id: i, text: `row ${i}`, teacher_label: 'World' }));
+  // Both labels of the set, so that a run has nothing to say of the file as a whole (no run-check line is read).
+  const rows = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ id: i, text: `row ${i}`, teacher_label: i === 2 || i % 2 === 1 ? 'World' : 'Sports' }));
   const document = new FakeDocument(uri, rows.join('\n'));
   open(document);
   mock.timers.tick(0);
@@ -336,7 +350,8 @@ test('closing a document clears its diagnostics and stops a pending validation',
   const document = new FakeDocument(uri, '[1]');
   open(document);
   mock.timers.tick(0);
-  assert.equal(shown(uri).length, 1);
+  // The line, and a run's error: no line is a row.
+  assert.deepEqual(shown(uri).map(([, , , code]) => code), ['not-an-object', 'run-check']);
   document.edit(0, 0, 0, 3, '[2]');
   workspaceEvents.close.fire(document);
   assert.equal(published.has(uri.toString()), false);
@@ -355,12 +370,20 @@ test('changing peerkd.labels or peerkd.fields re-validates open documents; other
   );
   configuration['fields.text'] = 'body';
   configuration.labels = [];
-  workspaceEvents.configuration.fire({ affectsConfiguration: (section) => section === 'peerkd.training' });
+  workspaceEvents.configuration.fire({ affectsConfiguration: (section) => section === 'peerkd.teacher' });
   mock.timers.tick(0);
   assert.equal(shown(uri).length, 2);
   workspaceEvents.configuration.fire({ affectsConfiguration: (section) => section === 'peerkd.fields' });
   mock.timers.tick(0);
-  assert.deepEqual(shown(uri), []);
+  // The row's own problems are gone; a run would still stop on the file's one label.
+  assert.deepEqual(shown(uri).map(([, , , code, severity]) => [code, severity]), [['run-check', 'Error']]);
+  assert.match(published.get(uri.toString())?.[0].message ?? '', /^every label in the dataset is 'Business' \(first on line 1\)/);
+  // peerkd.training.folds is what a run checks the labelled rows against: changing it validates again.
+  configuration.labels = ['Business', 'World'];
+  configuration['training.folds'] = 3;
+  workspaceEvents.configuration.fire({ affectsConfiguration: (section) => section === 'peerkd.training.folds' });
+  mock.timers.tick(0);
+  assert.match(published.get(uri.toString())?.map((d) => d.message).join('\n') ?? '', /fewer than the 3 folds/);
   // An invalid field path is logged, and the last good settings stay in force.
   configuration['fields.text'] = 'a..b';
   workspaceEvents.configuration.fire({ affectsConfiguration: (section) => section === 'peerkd.fields' });
@@ -375,17 +398,23 @@ test('Validate Dataset streams a file that is not open, publishes its problems a
   const path = join(dir, 'closed.jsonl');
   writeFileSync(path, '{"id": "a", "text": "one", "teacher_label": "World"}\r\n{"id": "a", "text": ""}\r\n{broken\r\n');
   const summary = await commands.get('peerkd.validateDataset')?.(Uri.file(path));
-  assert.deepEqual(summary, { uri: `file://${path}`, rows: 2, errors: 2, warnings: 1 });
+  // The lines' problems, then what a run would say of the file (one labelled row: fewer than the folds, …).
+  assert.deepEqual(summary, { uri: `file://${path}`, rows: 2, errors: 3, warnings: 4 });
   assert.deepEqual(
-    shown(Uri.file(path)).map(([lineNumber, column, , code]) => [lineNumber, column, code]),
+    shown(Uri.file(path)).map(([lineNumber, column, , code, severity]) => [lineNumber, column, code, severity]),
     [
-      [1, 20, 'empty-text'],
-      [1, 7, 'duplicate-id'],
-      [2, 1, 'invalid-json'],
+      [1, 20, 'empty-text', 'Error'],
+      [1, 7, 'duplicate-id', 'Warning'],
+      [2, 1, 'invalid-json', 'Error'],
+      [0, 0, 'run-check', 'Warning'],
+      [0, 0, 'run-check', 'Error'],
+      [0, 0, 'run-check', 'Warning'],
+      [0, 0, 'run-check', 'Warning'],
     ],
   );
+  assert.match(published.get(Uri.file(path).toString())?.[4].message ?? '', /^only 1 row\(s\) have a teacher label \(field teacher_label\) or a human label \(field human_label\) \(line 1\), fewer than the 2 folds/);
   await new Promise((resolve) => setImmediate(resolve));
-  assert.deepEqual(messages, [{ kind: 'error', text: 'PeerKD: closed.jsonl: 2 rows, 2 errors, 1 warning.', items: ['Open Problems'] }]);
+  assert.deepEqual(messages, [{ kind: 'error', text: 'PeerKD: closed.jsonl: 2 rows, 3 errors, 4 warnings.', items: ['Open Problems'] }]);
   assert.deepEqual(executed, ['workbench.actions.view.problems']);
   registration.dispose();
 });
@@ -395,22 +424,24 @@ test('Validate Dataset uses the active editor (unsaved text included), else asks
   mock.timers.reset();
   const registration = command.registerValidateDatasetCommand(services as never, diagnostics);
   const uri = Uri.file('/data/open.jsonl');
-  const document = new FakeDocument(uri, '{"text": "fine", "teacher_label": "Sports"}\n');
+  // Over 30 rows of each label: a file a run has nothing to say about as a whole (a smaller one has too few rows per label).
+  const more = Array.from({ length: 61 }, (_, i) => JSON.stringify({ text: `row ${i} words`, teacher_label: i < 30 ? 'Sports' : 'World' }));
+  const document = new FakeDocument(uri, ['{"text": "fine", "teacher_label": "Sports"}', ...more, ''].join('\n'));
   open(document);
   activeTextEditor = { document };
   // An unsaved edit whose debounced validation has not run yet: the command validates it at once.
   document.edit(0, 10, 0, 14, '');
   const summary = await commands.get('peerkd.validateDataset')?.();
-  assert.deepEqual(summary, { uri: uri.toString(), rows: 1, errors: 1, warnings: 0 });
+  assert.deepEqual(summary, { uri: uri.toString(), rows: 62, errors: 1, warnings: 0 });
   assert.deepEqual(shown(uri).map(([, , , code]) => code), ['empty-text']);
   await new Promise((resolve) => setImmediate(resolve));
-  assert.deepEqual(messages, [{ kind: 'error', text: 'PeerKD: open.jsonl: 1 row, 1 error, 0 warnings.', items: ['Open Problems'] }]);
+  assert.deepEqual(messages, [{ kind: 'error', text: 'PeerKD: open.jsonl: 62 rows, 1 error, 0 warnings.', items: ['Open Problems'] }]);
 
   document.edit(0, 10, 0, 10, 'fine');
   messages.length = 0;
-  assert.deepEqual(await commands.get('peerkd.validateDataset')?.(), { uri: uri.toString(), rows: 1, errors: 0, warnings: 0 });
+  assert.deepEqual(await commands.get('peerkd.validateDataset')?.(), { uri: uri.toString(), rows: 62, errors: 0, warnings: 0 });
   await new Promise((resolve) => setImmediate(resolve));
-  assert.deepEqual(messages, [{ kind: 'info', text: 'PeerKD: open.jsonl: 1 row, 0 errors, 0 warnings. No problems found.', items: [] }]);
+  assert.deepEqual(messages, [{ kind: 'info', text: 'PeerKD: open.jsonl: 62 rows, 0 errors, 0 warnings. No problems found.', items: [] }]);
 
   activeTextEditor = undefined;
   openDialogResult = undefined; // the user cancels the picker
@@ -421,7 +452,7 @@ test('Validate Dataset uses the active editor (unsaved text included), else asks
   datasetTarget.setLabelReviewDatasetSource('peerkd.labelReview', () => uri as never);
   activeTabInput = new TabInputWebview('mainThreadWebview-peerkd.labelReview');
   openDialogResult = [Uri.file('/elsewhere.jsonl')];
-  assert.deepEqual(await commands.get('peerkd.validateDataset')?.(), { uri: uri.toString(), rows: 1, errors: 0, warnings: 0 });
+  assert.deepEqual(await commands.get('peerkd.validateDataset')?.(), { uri: uri.toString(), rows: 62, errors: 0, warnings: 0 });
   activeTabInput = new TabInputWebview('mainThreadWebview-other.view');
   openDialogResult = undefined;
   assert.equal(await commands.get('peerkd.validateDataset')?.(), undefined, 'another webview focused: the picker asks');
@@ -463,4 +494,18 @@ test('a large document is validated in slices that yield to the event loop; an e
   // under another name (dataset/fieldGuess.ts), which runs because no row here has a label field.
   const read = lineAt.mock.callCount();
   assert.ok(read <= 15_002 + 200 + 1, `read ${read} lines; the first 10,000 were already parsed`);
+  // Over 10,000 rows, a run's checks of the whole file follow a second later (once per pause, not per keystroke):
+  // the configured labels are on no row, and no row has a label (fewer than the folds); shown on the first row.
+  mock.timers.tick(999);
+  assert.equal(shown(uri).length, 2);
+  mock.timers.tick(1);
+  assert.deepEqual(
+    shown(uri).map(([lineNumber, , , code, severity]) => [lineNumber, code, severity]),
+    [
+      [0, 'not-an-object', 'Error'],
+      [24_001, 'empty-text', 'Error'],
+      [1, 'run-check', 'Warning'],
+      [1, 'run-check', 'Error'],
+    ],
+  );
 });

@@ -88,7 +88,7 @@ test('export keeps what JSON.parse + stringify would rewrite: huge and long numb
   assert.equal(out[2], lines[2]);
   assert.equal(out[3], lines[3]);
   assert.ok(out[4].startsWith(lines[4].slice(0, -1)));
-  assert.deepEqual(counts, { rows: 3, human: 0, teacher: 3, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 1, changedSinceRun: 0, humanNotLabelLines: [], replacedExisting: 0 });
+  assert.deepEqual(counts, { rows: 3, human: 0, teacher: 3, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 1, changedSinceRun: 0, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0 });
 });
 
 test('export: advice with a threshold the user cannot have chosen (NaN, 0, below 0, above 1) is refused, not taken for every row', () => {
@@ -125,6 +125,24 @@ test('export: an empty human label ("") is a row not reviewed yet, as a converte
   const { counts } = exportReviewedText(text, options([], null));
   assert.deepEqual(counts.humanNotLabelLines, [4]);
   assert.equal(counts.teacher, 3);
+});
+
+test('export: a teacher field that holds no label (a number, an object, a boolean, white space) on a row left without a label is counted with its line', () => {
+  const text = [
+    '{"id":"a","text":"x","teacher_label":1}',
+    '{"id":"b","text":"y","teacher_label":"World"}',
+    '{"id":"c","text":"z","teacher_label":null}',
+    '{"id":"d","text":"w","teacher_label":{"label":"Sports"}}',
+    '{"id":"e","text":"v","teacher_label":"  "}',
+    '{"id":"f","text":"u","teacher_label":true}',
+    '{"id":"g","text":"t"}',
+    // A human label decides the row: its teacher value is no loss.
+    '{"id":"h","text":"s","teacher_label":2,"human_label":"World"}',
+  ].join('\n');
+  const { text: out, counts } = exportReviewedText(text, options([], null));
+  assert.deepEqual(counts.teacherNotLabelLines, [1, 4, 5, 6]);
+  assert.equal(counts.none, 6);
+  assert.equal(out.split('\n')[0], '{"id":"a","text":"x","teacher_label":1,"final_label":null,"label_provenance":{"source":"none","run":"run-1"}}');
 });
 
 test('export target: a symbolic link elsewhere to a file in the runs folder (a custom one, outside .peerkd) is refused like the file itself', async () => {

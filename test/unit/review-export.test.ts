@@ -79,7 +79,7 @@ test('export keeps every original byte of each row and adds only the two fields;
   assert.ok(lines[4].endsWith('"final_label":null,"label_provenance":{"source":"none","run":"run-1"}}'));
   assert.equal(lines[5], '{"id":"f", broken');
   assert.equal(lines[6], '');
-  assert.deepEqual(counts, { rows: 5, human: 1, teacher: 3, advised: 0, none: 1, adviceBelowThreshold: 0, invalidLines: 1, changedSinceRun: 0, humanNotLabelLines: [], replacedExisting: 0 });
+  assert.deepEqual(counts, { rows: 5, human: 1, teacher: 3, advised: 0, none: 1, adviceBelowThreshold: 0, invalidLines: 1, changedSinceRun: 0, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0 });
   for (const [index, original] of dataset.split('\r\n').entries()) {
     const exported = lines[index];
     if (index < 5) {
@@ -149,7 +149,7 @@ test('advice is exported only above the threshold the user chose, always with it
     // Before, "Advised label" wrote this 57.7 % guess as the row's final label with nothing saying how sure it was.
     [null, { source: 'none', run: 'r' }],
   ]);
-  assert.deepEqual(counts, { rows: 4, human: 0, teacher: 1, advised: 2, none: 1, adviceBelowThreshold: 2, invalidLines: 0, changedSinceRun: 0, humanNotLabelLines: [], replacedExisting: 0 });
+  assert.deepEqual(counts, { rows: 4, human: 0, teacher: 1, advised: 2, none: 1, adviceBelowThreshold: 2, invalidLines: 0, changedSinceRun: 0, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0 });
   // Every advised row carries its probability and the threshold: no advice without them.
   for (const row of rows.filter((r) => r.label_provenance.source === 'advised')) {
     assert.equal(typeof row.label_provenance.p_advised, 'number');

@@ -8,6 +8,7 @@ import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadModel, saveModel, type TrainedModel } from '../../src/training/model';
+import { TOKENIZER_VERSION } from '../../src/training/featurize';
 import { runCli } from '../fixtures/training/build';
 
 const LABELS = ['World', 'Sports', 'Business', 'Sci/Tech'];
@@ -199,4 +200,25 @@ test('peerkd predict --out refuses to write over a file of the model folder it r
   }
   const { code, stderr } = await runCli(['predict', dir, data, '--backend', 'cpu'], root);
   assert.equal(code, 0, stderr);
+});
+
+test('a model records the tokenizer version it was saved with; one of another version is refused naming model.json, one without a version loads with a warning', async () => {
+
+  const saved = JSON.parse(await readFile(path.join(good, 'model.json'), 'utf8'));
+  assert.equal(saved.userDefinedMetadata.peerkd.tokenizerVersion, TOKENIZER_VERSION);
+  assert.deepEqual((await loadModel(good, 'cpu')).warnings, []);
+  for (const other of [TOKENIZER_VERSION - 1, TOKENIZER_VERSION + 1]) {
+    const dir = await corrupted((d) => editModelJson(d, (json) => (json.userDefinedMetadata.peerkd.tokenizerVersion = other)));
+    await rejectsNaming(dir, 'model.json', new RegExp(`^${path.join(dir, 'model.json').replace(/[/\\.]/g, '\\$&')}: the model was saved with tokenizer version ${other} \\(userDefinedMetadata\\.peerkd\\.tokenizerVersion\\), but this PeerKD reads the words of a text with version ${TOKENIZER_VERSION}, .* train a new model \\(peerkd distill\\)$`));
+  }
+  for (const hostile of ['3', 0, 1.5, null]) {
+    const dir = await corrupted((d) => editModelJson(d, (json) => (json.userDefinedMetadata.peerkd.tokenizerVersion = hostile)));
+    await rejectsNaming(dir, 'model.json', /tokenizerVersion must be a positive integer/);
+  }
+  // Saved before the version was recorded: it loads (ASCII text is read alike by every version), and says so.
+  const old = await corrupted((d) => editModelJson(d, (json) => delete json.userDefinedMetadata.peerkd.tokenizerVersion));
+  const model = await loadModel(old, 'cpu');
+  assert.deepEqual(model.warnings, [
+    `${path.join(old, 'model.json')}: records no tokenizer version (saved by an older PeerKD), so texts outside ASCII (Chinese or Japanese, emoji, accents written as NFD) may be read into other words than in training; ASCII text is read alike — train a new model (peerkd distill) to be sure`,
+  ]);
 });
