@@ -5,11 +5,12 @@
  * those and the teacher labels. Gold labels of the other rows are read only afterwards, to score the results.
  */
 import { Terminal } from './terminal';
-import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
-import { encoderOption, UsageError, type CliCommand } from './command';
-import { runCommand } from './distill';
+import type { ParseArgsConfig } from 'node:util';
+import { assertNotSameFile, assertOutsidePeerkdFolder, assertReadableFile, assertReplaceable, fileError, writeFileAtomic } from '../dataset/files';
+import { decimalNumber, encoderOption, EXIT_CODES_HELP, integerFlag, parseCommandArgs, UsageError, type CliCommand } from './command';
+import { BACKENDS, choiceOption, runCommand, type CliIo } from './distill';
 import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
 import { endpointSettings } from '../training/encoders/endpoint';
 import { EMBEDDING_CACHE_DIR_NAME } from '../training/embeddingCache';
@@ -21,7 +22,7 @@ import { SeededRandom } from '../training/random';
 import { probabilityOf } from '../training/labelRecord';
 import { DEFAULT_DISTILL_OPTIONS } from '../training/protocol';
 import { prepareRerank } from '../review/rerank';
-import { ENCODER_CHOICES_TEXT, type BackendPreference, type DistillOptions, type TrainingRow } from '../training/types';
+import { ENCODER_CHOICES_TEXT, type DistillOptions, type TrainingRow } from '../training/types';
 
 /** The engine's label smoothing of its vanilla and final students (student.ts DEFAULT_STUDENT). */
 const DEFAULT_STUDENT_SMOOTHING = DEFAULT_TUNING.student.labelSmoothing ?? 0;
@@ -29,17 +30,17 @@ const DEFAULT_STUDENT_SMOOTHING = DEFAULT_TUNING.student.labelSmoothing ?? 0;
 /** Share of a `confuse:A` teacher's mistakes that turn its one confused class into the one other (simulateConfusedTeacher). */
 export const CONFUSED_SHARE = 0.7;
 
-const HELP = `Usage: peerkd bench DATA_DIR [options]
+export const BENCH_HELP = `Usage: peerkd bench DATA_DIR [options]
 
 Runs teacher / SFT / vanilla KD / naive Peer-Advised KD / PeerKD on DATA_DIR/train.jsonl and scores them on
 DATA_DIR/test.jsonl and on the gold labels of the train rows the method was not given.
 
 Options:
   --human N          human-labelled rows per seed (default 50)
-  --seeds LIST       comma-separated seeds (default 0,1,2,3,4)
+  --seeds LIST       comma-separated seeds, each an integer ≥ 0 and each once (default 0,1,2,3,4)
   --folds K          PeerKD folds (default 2)
   --stages S         PeerKD stages (default 2)
-  --backend B        auto | tensorflow-gpu | tensorflow | wasm | cpu (default auto)
+  --backend B        ${BACKENDS.join(' | ')} (default auto)
   --encoder E        ${ENCODER_CHOICES_TEXT}: the representation next to the words (default auto, as in peerkd distill
                      and the editor; the engine keeps glove only where it helps the cross-fitted human rows)
   --encoder-keep K   if-better (default) | always: keep the encoder without the words-alone comparison
@@ -57,7 +58,7 @@ ${ENCODER_ENDPOINT_HELP}
   --limit N          use only the first N train rows (CI slice)
   --test-limit N     use only the first N test rows
   --ablations        also run K=5, hard final targets, 1 and 3 stages
-  --settings LIST    comma-separated teachers to run, each a table of its own (default: data):
+  --settings LIST    comma-separated teachers to run, each once and each a table of its own (default: data):
                        data        the file's teacher_label
                        hardest:A   a simulated teacher right on a fraction A of the rows, wrong on the rows a
                                    gold-trained student finds hardest, with that student's wrong label (the regime
@@ -69,7 +70,7 @@ ${ENCODER_ENDPOINT_HELP}
                                    as where two label descriptions overlap: ${CONFUSED_SHARE * 100} % of them turn one class X into
                                    one class Y (the file's most frequent teacher confusion), the rest spread at random
   --teacher-accuracy A
-                     same as --settings hardest:A
+                     same as --settings hardest:A (not together with --settings)
   --main-only        run only the PeerKD variant (and the vanilla student inside it)
   --invariance       on each seed of the first setting, rerun PeerKD with the rows and the label set reversed and
                      report the largest difference (issue 12: it must be 0)
@@ -78,8 +79,13 @@ ${ENCODER_ENDPOINT_HELP}
                      each round without retraining, until 10 % of the rows are reviewed; the same re-ranked and
                      retrained (a new run, review labels marked as such) every 500 decisions; the same with the run's
                      static ranking; then a student trained on each file's labels against one on all gold labels
-  --json FILE        write every figure as JSON
+  --json FILE        write every figure as JSON (its folder is created; an existing FILE is replaced only if it
+                     is an earlier --json output)
   --docs FILE        write the tables into FILE between <!-- bench:start --> and <!-- bench:end -->
+                     (both outputs are checked before the first seed runs, and written whole at the end)
+  -h, --help         this help
+
+${EXIT_CODES_HELP}
 `;
 
 /**
@@ -98,8 +104,13 @@ interface BenchRow {
 }
 
 function readJsonl(file: string): { value: Record<string, unknown>; line: number }[] {
-  if (!existsSync(file)) throw new Error(`${file} not found`);
-  return readFileSync(file, 'utf8')
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw fileError(file, error);
+  }
+  return text
     .split('\n')
     .map((line, index) => ({ line, index }))
     .filter(({ line }) => line.trim() !== '')
@@ -115,7 +126,9 @@ function readJsonl(file: string): { value: Record<string, unknown>; line: number
 export function benchRows(file: string, needTeacher: boolean): BenchRow[] {
   return readJsonl(file).map(({ value, line }) => {
     if (typeof value.text !== 'string' || typeof value.gold_label !== 'string') {
-      throw new Error(`${file}:${line}: needs string fields text and gold_label`);
+      // A dataset without gold labels (one to review, not to benchmark) is the likely cause: said so.
+      const why = value.gold_label === undefined || value.gold_label === null ? ': this row has no gold_label, and a benchmark scores against the gold label of every row (to find the wrong teacher labels of a dataset without them, run peerkd distill)' : '';
+      throw new Error(`${file}:${line}: needs string fields text and gold_label${why}`);
     }
     const teacher = typeof value.teacher_label === 'string' ? value.teacher_label : null;
     if (needTeacher && value.teacher_label !== undefined && value.teacher_label !== null && teacher === null) {
@@ -952,85 +965,170 @@ export function reviewLoopTable(setting: SettingFigures, withTargets: boolean): 
   return out.join('\n');
 }
 
-function replaceBetweenMarkers(file: string, content: string): void {
-  const start = '<!-- bench:start -->';
-  const end = '<!-- bench:end -->';
+async function replaceBetweenMarkers(file: string, content: string): Promise<void> {
   const text = readFileSync(file, 'utf8');
-  const from = text.indexOf(start);
-  const to = text.indexOf(end);
-  if (from < 0 || to < from) throw new Error(`${file} has no ${start} … ${end} block to write the tables into`);
-  writeFileSync(file, text.slice(0, from + start.length) + '\n' + content + '\n' + text.slice(to));
+  const from = text.indexOf(BENCH_START);
+  const to = text.indexOf(BENCH_END);
+  if (from < 0 || to < from) throw new Error(`${file} has no ${BENCH_START} … ${BENCH_END} block to write the tables into`);
+  await writeFileAtomic(file, text.slice(0, from + BENCH_START.length) + '\n' + content + '\n' + text.slice(to));
 }
 
+export function createBenchCommand(io: CliIo = { stdout: process.stdout, stderr: process.stderr }): CliCommand {
+  return {
+    name: 'bench',
+    summary: 'Benchmark PeerKD against its baselines on a dataset with gold labels',
+    // As every command: a usage error prints the help and exits 2, any other error is one line, exit 1.
+    run: (argv) => runCommand('bench', BENCH_HELP, io, (out, err) => runBench(argv, out, err)),
+  };
+}
 
-export const benchCommand: CliCommand = {
-  name: 'bench',
-  summary: 'Benchmark PeerKD against its baselines on a dataset with gold labels',
-  // As every command: a usage error prints the help and exits 2, any other error is one line, exit 1.
-  run: (argv) => runCommand('bench', HELP, { stdout: process.stdout, stderr: process.stderr }, () => runBench(argv)),
-};
+export const benchCommand = createBenchCommand();
 
 /** The human rows a seed gets, as the log says it: --human is capped at the train rows (every row human). */
 function humanRowsShown(asked: number, rows: number): string {
   return asked > rows ? `${rows} human rows (--human ${asked} is more than the ${rows} train rows: every row is human)` : `${asked} human rows`;
 }
 
-async function runBench(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      human: { type: 'string', default: '50' },
-      seeds: { type: 'string', default: '0,1,2,3,4' },
-      settings: { type: 'string' },
-      'main-only': { type: 'boolean', default: false },
-      invariance: { type: 'boolean', default: false },
-      'review-loop': { type: 'boolean', default: false },
-      folds: { type: 'string', default: '2' },
-      stages: { type: 'string', default: '2' },
-      backend: { type: 'string', default: 'auto' },
-      encoder: { type: 'string', default: DEFAULT_DISTILL_OPTIONS.encoder },
-      'encoder-keep': { type: 'string', default: 'if-better' },
-      'label-smoothing': { type: 'string' },
-      'final-weighting': { type: 'string' },
-      ...ENCODER_ENDPOINT_OPTIONS,
-      'embedding-cache': { type: 'string' },
-      limit: { type: 'string' },
-      'test-limit': { type: 'string' },
-      ablations: { type: 'boolean', default: false },
-      json: { type: 'string' },
-      docs: { type: 'string' },
-      'teacher-accuracy': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+/** The flags `peerkd bench` accepts: the one table the parser reads and its --help is checked against. */
+export const BENCH_OPTIONS = {
+  human: { type: 'string' },
+  seeds: { type: 'string' },
+  settings: { type: 'string' },
+  'main-only': { type: 'boolean', default: false },
+  invariance: { type: 'boolean', default: false },
+  'review-loop': { type: 'boolean', default: false },
+  folds: { type: 'string' },
+  stages: { type: 'string' },
+  backend: { type: 'string' },
+  encoder: { type: 'string', default: DEFAULT_DISTILL_OPTIONS.encoder },
+  'encoder-keep': { type: 'string', default: 'if-better' },
+  'label-smoothing': { type: 'string' },
+  'final-weighting': { type: 'string' },
+  ...ENCODER_ENDPOINT_OPTIONS,
+  'embedding-cache': { type: 'string' },
+  limit: { type: 'string' },
+  'test-limit': { type: 'string' },
+  ablations: { type: 'boolean', default: false },
+  json: { type: 'string' },
+  docs: { type: 'string' },
+  'teacher-accuracy': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} satisfies ParseArgsConfig['options'];
+
+const BENCH_START = '<!-- bench:start -->';
+const BENCH_END = '<!-- bench:end -->';
+
+/** `--seeds`: comma-separated integers ≥ 0, each once (a repeated seed would count twice in every mean). */
+export function seedsOption(text: string | undefined): number[] {
+  if (text === undefined) return [0, 1, 2, 3, 4];
+  const seeds = text.split(',').map((part) => integerFlag(part.trim(), 'seeds', 0, 0));
+  const repeated = seeds.find((seed, index) => seeds.indexOf(seed) !== index);
+  if (repeated !== undefined) throw new UsageError(`--seeds lists seed ${repeated} twice, got '${text}': each seed once`);
+  return seeds;
+}
+
+/** `--settings` (or `--teacher-accuracy A`, the same as `hardest:A`): the names of the teachers to run, each once. */
+export function settingsOption(settings: string | undefined, teacherAccuracy: string | undefined): string[] {
+  if (settings !== undefined && teacherAccuracy !== undefined) {
+    throw new UsageError(`--teacher-accuracy ${teacherAccuracy} is the same as --settings hardest:${teacherAccuracy}: give one of them (add hardest:${teacherAccuracy} to --settings)`);
+  }
+  const names = (settings ?? (teacherAccuracy !== undefined ? `hardest:${teacherAccuracy}` : 'data')).split(',').map((name) => name.trim());
+  for (const name of names) {
+    const match = /^(hardest|llm|confuse):(.+)$/.exec(name);
+    // A plain decimal fraction: not '0x1', 'Infinity' or '' (Number would read '0x1' as 1).
+    const accuracy = match ? decimalNumber(match[2]) : NaN;
+    if (name !== 'data' && !(accuracy > 0 && accuracy <= 1)) {
+      throw new UsageError(`--settings: '${name}' is not data, hardest:A, llm:A or confuse:A with A in (0, 1]`);
+    }
+  }
+  const repeated = names.find((name, index) => names.indexOf(name) !== index);
+  if (repeated !== undefined) throw new UsageError(`--settings lists '${repeated}' twice: each setting once (it would run again and print the same table)`);
+  return names;
+}
+
+/**
+ * Checks, before the first seed runs, that the bench may write --json and --docs: neither is one of its inputs, inside
+ * PeerKD's own folder, a folder or read-only; --docs exists and holds the markers; an existing --json is an earlier
+ * --json output (a file of the user's, `--json train.jsonl` typed for `--json train.json`, is never replaced).
+ */
+async function assertBenchOutputs(json: string | undefined, docs: string | undefined, inputs: readonly string[]): Promise<void> {
+  for (const [flag, file] of [['--json', json], ['--docs', docs]] as const) {
+    if (file === undefined) continue;
+    for (const input of inputs) {
+      await assertNotSameFile(input, file, { input, output: `${flag} ${file}` }).catch(rethrowSameFile);
+    }
+    await assertOutsidePeerkdFolder(file, `${flag} ${file}`);
+  }
+  if (json !== undefined && docs !== undefined) await assertNotSameFile(docs, json, { input: `--docs ${docs}`, output: `--json ${json}` }).catch(rethrowSameFile);
+  if (docs !== undefined) {
+    await assertReadableFile(docs, `--docs ${docs}`);
+    await assertReplaceable(docs).catch((error: Error) => {
+      throw new Error(`--docs ${error.message}`);
+    });
+    const text = readFileSync(docs, 'utf8');
+    const from = text.indexOf(BENCH_START);
+    if (from < 0 || text.indexOf(BENCH_END) < from) throw new Error(`--docs ${docs} has no ${BENCH_START} … ${BENCH_END} block to write the tables into`);
+  }
+  if (json !== undefined) {
+    // A missing folder is made when the figures are written; the nearest one that exists must be a folder.
+    let folder = path.dirname(path.resolve(json));
+    while (!existsSync(folder) && path.dirname(folder) !== folder) folder = path.dirname(folder);
+    if (!statSync(folder).isDirectory()) throw new Error(`--json ${json}: ${folder} is not a folder`);
+    if (folder !== path.dirname(path.resolve(json))) return;
+    const { target, stats } = await assertReplaceable(json).catch((error: Error) => {
+      throw new Error(`--json ${error.message}`);
+    });
+    if (stats !== undefined && stats.size > 0n) {
+      let value: unknown;
+      try {
+        value = JSON.parse(readFileSync(target, 'utf8'));
+      } catch {
+        value = undefined;
+      }
+      const earlier = typeof value === 'object' && value !== null && typeof (value as { command?: unknown }).command === 'string' && ((value as { command: string }).command.startsWith('peerkd bench')) && Array.isArray((value as { settings?: unknown }).settings);
+      if (!earlier) throw new Error(`--json ${json} exists and is not an output of peerkd bench --json, so it is not replaced; choose another file, or remove it first`);
+    }
+  }
+}
+
+/** assertNotSameFile's refusal; its other errors (a file that cannot be read) are said where the file is used. */
+function rethrowSameFile(error: Error): void {
+  if (error.message.includes('refusing to write over the input')) throw error;
+}
+
+async function runBench(argv: string[], out: Terminal, err: Terminal): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, BENCH_OPTIONS, { positionals: ['DATA_DIR'], flags: ['json', 'docs', 'embedding-cache'] });
   if (values.help) {
-    new Terminal(process.stdout).lines(HELP.replace(/\n$/, '').split('\n'));
+    out.lines(BENCH_HELP.replace(/\n$/, '').split('\n'));
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError(`expected one DATA_DIR, got ${positionals.length}`);
-  const integer = (name: string, text: string | undefined, min: number) => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${text}'`);
-    return value;
-  };
   const dir = positionals[0];
-  const humanCount = integer('human', values.human, 0);
-  const seeds = values.seeds.split(',').map((text) => integer('seeds', text.trim(), 0));
-  const dataTrain = benchRows(path.join(dir, 'train.jsonl'), true);
-  let test = benchRows(path.join(dir, 'test.jsonl'), false);
-  const limited = values.limit !== undefined ? dataTrain.slice(0, integer('limit', values.limit, 10)) : dataTrain;
-  if (values['test-limit'] !== undefined) test = test.slice(0, integer('test-limit', values['test-limit'], 1));
-  checkBenchLabels(limited, test, path.join(dir, 'train.jsonl'), path.join(dir, 'test.jsonl'), values.limit !== undefined);
-  const settingNames = (values.settings ?? (values['teacher-accuracy'] !== undefined ? `hardest:${values['teacher-accuracy']}` : 'data')).split(',').map((name) => name.trim());
+  // Every flag is checked before a file is read: a usage error is exit 2, whatever DATA_DIR holds.
+  const humanCount = integerFlag(values.human, 'human', 0, 50);
+  const seeds = seedsOption(values.seeds);
+  const limit = values.limit === undefined ? undefined : integerFlag(values.limit, 'limit', 10, 0);
+  const testLimit = values['test-limit'] === undefined ? undefined : integerFlag(values['test-limit'], 'test-limit', 1, 0);
+  const settingNames = settingsOption(values.settings, values['teacher-accuracy']);
+  const folds = integerFlag(values.folds, 'folds', 2, 2);
+  const stages = integerFlag(values.stages, 'stages', 1, 2);
+  const backend = choiceOption(values, 'backend', BACKENDS, 'auto');
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`${dir}: a file, not a folder; DATA_DIR is the folder holding train.jsonl and test.jsonl`);
+  const trainFile = path.join(dir, 'train.jsonl');
+  const testFile = path.join(dir, 'test.jsonl');
+  await assertReadableFile(trainFile);
+  await assertReadableFile(testFile);
+  await assertBenchOutputs(values.json, values.docs, [trainFile, testFile]);
+  const dataTrain = benchRows(trainFile, true);
+  let test = benchRows(testFile, false);
+  const limited = limit !== undefined ? dataTrain.slice(0, limit) : dataTrain;
+  if (testLimit !== undefined) test = test.slice(0, testLimit);
+  checkBenchLabels(limited, test, trainFile, testFile, limit !== undefined);
   // Every setting is checked before the first one runs, so that a typo in the last is not found after the others.
   const settingSpecs = settingNames.map((name) => {
     if (name === 'data') return { name, kind: 'data', accuracy: 1 } as const;
-    const match = /^(hardest|llm|confuse):(.+)$/.exec(name);
-    const accuracy = Number(match?.[2]);
-    if (!match || !(accuracy > 0 && accuracy <= 1)) {
-      throw new UsageError(`--settings: '${name}' is not data, hardest:A, llm:A or confuse:A with A in (0, 1]`);
-    }
+    const match = /^(hardest|llm|confuse):(.+)$/.exec(name) as RegExpExecArray;
+    const accuracy = decimalNumber(match[2]);
     // A confused teacher the data cannot give (too few rows outside its confused class) is refused now, not later.
     if (match[1] === 'confuse') simulateConfusedTeacher(limited, accuracy);
     return { name, kind: match[1] as 'hardest' | 'llm' | 'confuse', accuracy };
@@ -1044,20 +1142,20 @@ async function runBench(argv: string[]): Promise<number> {
   const embeddingCache = values['embedding-cache'] !== undefined ? path.resolve(values['embedding-cache']) : undefined;
   if (keepEncoder !== 'if-better' && keepEncoder !== 'always') throw new UsageError(`--encoder-keep must be if-better or always, got '${keepEncoder}'`);
   const smoothingText = values['label-smoothing'];
-  const labelSmoothing = smoothingText === undefined ? DEFAULT_STUDENT_SMOOTHING : Number(smoothingText);
-  if (smoothingText !== undefined && !(smoothingText.trim() !== '' && labelSmoothing >= 0 && labelSmoothing < 1)) {
+  const labelSmoothing = smoothingText === undefined ? DEFAULT_STUDENT_SMOOTHING : decimalNumber(smoothingText);
+  if (smoothingText !== undefined && !(labelSmoothing >= 0 && labelSmoothing < 1)) {
     throw new UsageError(`--label-smoothing must be a number in [0, 1), got '${smoothingText}'`);
   }
   const weightingText = values['final-weighting'];
-  const finalWeighting = weightingText === undefined ? DEFAULT_TUNING.finalWeighting : Number(weightingText);
-  if (weightingText !== undefined && !(weightingText.trim() !== '' && finalWeighting >= 0 && Number.isFinite(finalWeighting))) {
+  const finalWeighting = weightingText === undefined ? DEFAULT_TUNING.finalWeighting : decimalNumber(weightingText);
+  if (weightingText !== undefined && !(finalWeighting >= 0 && Number.isFinite(finalWeighting))) {
     throw new UsageError(`--final-weighting must be a finite number ≥ 0, got '${weightingText}'`);
   }
   const base: DistillOptions = {
-    folds: integer('folds', values.folds, 2),
-    stages: integer('stages', values.stages, 1),
+    folds,
+    stages,
     seed: 0,
-    backend: values.backend as BackendPreference,
+    backend,
     finalTargets: 'auto',
     student: 'fasttext',
     encoder: encoderOption(values.encoder, DEFAULT_DISTILL_OPTIONS.encoder ?? 'none'),
@@ -1088,7 +1186,6 @@ async function runBench(argv: string[]): Promise<number> {
       { name: 'PeerKD 3 stages', options: { stages: 3 }, tuning: {} },
     );
   }
-  const err = new Terminal(process.stderr);
   const log = (line: string) => err.line(line);
   const command = `peerkd bench ${argv.join(' ')}`;
   const settings: SettingFigures[] = [];
@@ -1104,11 +1201,12 @@ async function runBench(argv: string[]): Promise<number> {
     settings.push({ name, results });
   }
   const tables = settings
-    .map((setting) => [markdownTables(setting, command, values.limit === undefined), ...(values['review-loop'] ? [reviewLoopTable(setting, values.limit === undefined)] : [])].join('\n\n'))
+    .map((setting) => [markdownTables(setting, command, limit === undefined), ...(values['review-loop'] ? [reviewLoopTable(setting, limit === undefined)] : [])].join('\n\n'))
     .join('\n\n');
-  new Terminal(process.stdout).lines(tables.split('\n'));
-  if (values.json) mkdirSync(path.dirname(values.json), { recursive: true });
-  if (values.json) writeFileSync(values.json, JSON.stringify({ command, settings }, null, 2) + '\n');
-  if (values.docs) replaceBetweenMarkers(values.docs, tables);
+  out.lines(tables.split('\n'));
+  // Whole or not at all: a bench stopped while writing (Ctrl-C, SIGTERM) leaves the earlier file, never half a JSON.
+  if (values.json !== undefined) mkdirSync(path.dirname(path.resolve(values.json)), { recursive: true });
+  if (values.json !== undefined) await writeFileAtomic(values.json, JSON.stringify({ command, settings }, null, 2) + '\n');
+  if (values.docs !== undefined) await replaceBetweenMarkers(values.docs, tables);
   return 0;
 }

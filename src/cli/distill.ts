@@ -2,8 +2,9 @@
  * `peerkd distill DATA.jsonl`: runs Peer-Advised Distillation in the training worker, through the same client and
  * protocol as the editor, and prints where the artefacts are and a summary.
  */
+import { stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import { assertReadableFile } from '../dataset/files';
 import { DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
 import { EXPLANATIONS_FILE, LOG_FILE, METRICS_FILE, MODEL_DIR, PREDICTIONS_FILE, resolveRunsDir, SETTINGS_FILE } from '../training/artifacts';
@@ -11,7 +12,7 @@ import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, MEMORY_LIMIT_MAX_MB, MEMORY
 import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type DistillationRunResult, type IntervalSummary, type RunSummary } from '../training/protocol';
 import { adoptedFigure, MIN_HUMAN_LABELS_TO_COMPARE, trustSentence } from '../review/format';
 import { BACKEND_PREFERENCES, ENCODER_CHOICES_TEXT, MIN_FOLDS, type DistillOptions } from '../training/types';
-import { encoderOption, labelsOption, UsageError, type CliCommand } from './command';
+import { encoderOption, EXIT, EXIT_CODES_HELP, fieldPathOption, integerFlag, labelsOption, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
 import { endpointSettings, formatEmbeddingEstimate, withEncoderApiKey } from '../training/encoders/endpoint';
 import { plainHttpKeyWarning } from '../teacher/url';
@@ -33,22 +34,13 @@ export function fieldsFrom(values: Record<string, unknown>, base: FieldMapping =
   const fields = { ...base };
   for (const key of FIELD_KEYS) {
     const value = values[`fields.${key}`];
-    if (typeof value === 'string') {
-      if (value.trim().length === 0) throw new UsageError(`--fields.${key} needs a field name`);
-      fields[key] = value;
-    }
+    if (typeof value === 'string') fields[key] = fieldPathOption(`--fields.${key}`, value);
   }
   return fields;
 }
 
-export function integerOption(values: Record<string, unknown>, name: string, minimum: number, fallback: number, maximum = Number.MAX_SAFE_INTEGER): number {
-  const raw = values[name];
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (typeof raw !== 'string' || !/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < minimum || value > maximum) {
-    throw new UsageError(`--${name} must be an integer ≥ ${minimum}${maximum < Number.MAX_SAFE_INTEGER ? ` and ≤ ${maximum}` : ''}, got '${String(raw)}'`);
-  }
-  return value;
+export function integerOption(values: Record<string, unknown>, name: string, minimum: number, fallback: number, maximum?: number): number {
+  return integerFlag(values[name], name, minimum, fallback, maximum);
 }
 
 export function choiceOption<T extends string>(values: Record<string, unknown>, name: string, allowed: readonly T[], fallback: T): T {
@@ -65,11 +57,11 @@ export async function runCommand(name: string, help: string, io: CliIo, body: (o
     return await body(new Terminal(io.stdout), err);
   } catch (error) {
     if (error instanceof UsageError || (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS'))) {
-      err.lines([`peerkd ${name}: ${error.message}`, '', ...help.split('\n')]);
-      return 2;
+      err.lines([...`peerkd ${name}: ${error.message}`.split('\n'), '', ...help.split('\n')]);
+      return EXIT.usage;
     }
     printError(err, `peerkd ${name}: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
+    return EXIT.failed;
   }
 }
 
@@ -81,12 +73,13 @@ export function printError(err: Terminal, message: string): void {
   err.lines(message.split('\n'));
 }
 
-const BACKENDS = BACKEND_PREFERENCES;
+/** The --backend choices of distill, predict and bench. */
+export const BACKENDS = BACKEND_PREFERENCES;
 
 /** What a run folder holds, in the order the help and the end-of-run lines name it (training/artifacts.ts writes them). */
 const RUN_ARTEFACTS = [PREDICTIONS_FILE, EXPLANATIONS_FILE, METRICS_FILE, `${MODEL_DIR}/`, LOG_FILE, SETTINGS_FILE];
 
-const HELP = `Usage: peerkd distill DATA.jsonl [options]
+export const DISTILL_HELP = `Usage: peerkd distill DATA.jsonl [options]
 
 Trains the students on DATA.jsonl, finds the teacher labels that are probably wrong, and writes the run's
 artefacts (${RUN_ARTEFACTS.join(', ')})
@@ -112,9 +105,11 @@ ${ENCODER_ENDPOINT_HELP}
                           --fields.teacherConfidence; dotted paths reach nested objects)
   --json                  print the result as JSON instead of the summary table
   --verbose               print every log line of the worker
-  -h, --help              this help`;
+  -h, --help              this help
 
-const OPTIONS = {
+${EXIT_CODES_HELP}`;
+
+export const DISTILL_OPTIONS = {
   folds: { type: 'string' },
   stages: { type: 'string' },
   seed: { type: 'string' },
@@ -182,15 +177,14 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
     name: 'distill',
     summary: 'Run Peer-Advised Distillation on a JSONL dataset and write the run artefacts',
     run: (argv) =>
-      runCommand('distill', HELP, io, async (out, err) => {
-        const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+      runCommand('distill', DISTILL_HELP, io, async (out, err) => {
+        const { values, positionals } = parseCommandArgs(argv, DISTILL_OPTIONS, { positionals: ['DATA.jsonl'], flags: ['out'] });
         if (values.help) {
-          out.lines(HELP.split('\n'));
+          out.lines(DISTILL_HELP.split('\n'));
           return 0;
         }
         if (positionals.length !== 1) throw new UsageError(positionals.length ? 'expected exactly one dataset file' : 'missing DATA.jsonl');
         const datasetPath = path.resolve(positionals[0]);
-        await assertReadableFile(datasetPath, positionals[0]);
         const options: DistillOptions = {
           ...DEFAULT_DISTILL_OPTIONS,
           folds: integerOption(values, 'folds', MIN_FOLDS, DEFAULT_DISTILL_OPTIONS.folds),
@@ -200,10 +194,18 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
           finalTargets: choiceOption(values, 'final-targets', ['soft', 'hard', 'auto'] as const, DEFAULT_DISTILL_OPTIONS.finalTargets),
           encoder: encoderOption(values.encoder, DEFAULT_DISTILL_OPTIONS.encoder ?? 'none'),
         };
+        const memoryLimitMb = integerOption(values, 'memory', MEMORY_LIMIT_MIN_MB, launch.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB, MEMORY_LIMIT_MAX_MB);
         const labels = values.labels === undefined ? [] : labelsOption(values.labels);
         const fields = fieldsFrom(values);
         // The endpoint encoder: its server goes in the options (settings.json records it), its key in the worker's environment.
         const flags = encoderEndpointFromFlags(values, launch.env ?? process.env);
+        // Usage first (exit 2), then the file (exit 1): a typo in a flag is said before a missing file.
+        await assertReadableFile(datasetPath, positionals[0]);
+        // --out names the runs folder: a file there (the dataset itself, typed for --out) is said as such, not as a
+        // failed mkdir inside the worker.
+        if (values.out !== undefined && (await stat(values.out).catch(() => undefined))?.isDirectory() === false) {
+          throw new Error(`--out ${values.out}: a file, not a folder; --out names the folder the runs are written into (default .peerkd/runs next to the dataset)`);
+        }
         let workerEnv = launch.env;
         if (flags.settings && options.encoder !== 'endpoint') {
           err.line(`warning: --encoder-* flags are for --encoder endpoint; this run uses --encoder ${options.encoder ?? 'none'}, so they are ignored.`);
@@ -227,21 +229,23 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
           options,
           outputDir: values.out === undefined ? undefined : path.resolve(values.out),
         };
-        const memoryLimitMb = integerOption(values, 'memory', MEMORY_LIMIT_MIN_MB, launch.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB, MEMORY_LIMIT_MAX_MB);
 
         const renderer = createProgressRenderer(err);
         const controller = new AbortController();
-        let interrupts = 0;
-        const onInterrupt = (): void => {
-          interrupts++;
-          if (interrupts === 1) {
-            renderer.line('Cancelling… (Ctrl-C again to stop waiting)');
+        // Ctrl-C and SIGTERM (a service manager, `timeout`, a CI step) both cancel cleanly: the worker stops, its
+        // .tmp- run folder is removed, and the exit code says which (130, 143). A second one stops waiting.
+        let stopping: NodeJS.Signals | undefined;
+        const onSignal = (signal: NodeJS.Signals): void => {
+          if (stopping === undefined) {
+            stopping = signal;
+            renderer.line(`Cancelling… (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to stop waiting)`);
             controller.abort();
           } else {
-            process.exit(130);
+            process.exit(signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated);
           }
         };
-        process.on('SIGINT', onInterrupt);
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
         const run = startDistillation(
           request,
           {
@@ -268,11 +272,12 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
           renderer.finish();
           if (error instanceof DistillationError && error.kind === 'cancelled') {
             err.line('peerkd distill: cancelled; no artefacts were written');
-            return 130;
+            return stopping === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
           }
           throw error;
         } finally {
-          process.off('SIGINT', onInterrupt);
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
         }
         renderer.finish();
         if (values.json) {

@@ -3,7 +3,7 @@
  * with an OpenAI-compatible endpoint, and writes the labels into the file (atomically, byte-preserving) or to --out.
  */
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import { promises as fsp } from 'node:fs';
 import { applyRowEditsToFile, assertNotSameFile, assertOutsidePeerkdFolder, assertReadableFile, assertReplaceable, forEachLine, readDatasetFile, writeFileAtomic } from '../dataset/index';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
@@ -25,10 +25,11 @@ import { plainHttpKeyWarning } from '../teacher/url';
 import { DEFAULT_TEACHER_SETTINGS, MAX_CONCURRENCY, MAX_FEW_SHOT_EXAMPLES, MAX_REQUEST_TIMEOUT_MS, MIN_REQUEST_TIMEOUT_MS } from '../teacher/settings';
 import { estimateRun, runLabelling, type LabelProgress, type LabelRunResult } from '../teacher/run';
 import type { BackoffOptions, TeacherEndpoint } from '../teacher/types';
-import { Terminal } from './terminal';
-import { labelsOption, UsageError, type CliCommand } from './command';
+import { Terminal, type TextOutput } from './terminal';
+import { decimalNumber, EXIT, EXIT_CODES_HELP, fieldPathOption, integerFlag, labelsOption, parseCommandArgs, UsageError, type CliCommand } from './command';
+import { runCommand } from './distill';
 
-const HELP = `Usage: peerkd label DATA.jsonl --base-url URL --model MODEL [options]
+export const LABEL_HELP = `Usage: peerkd label DATA.jsonl --base-url URL --model MODEL [options]
 
 Labels every row that has neither a teacher nor a human label with an OpenAI-compatible chat-completions endpoint
 (OpenAI, Azure OpenAI, Ollama, vLLM, LM Studio, llama.cpp) and writes the teacher label (and its probability, when
@@ -56,11 +57,13 @@ Options:
                          teacher_confidence)
   -h, --help             show this help
 
-Answers are cached: re-running labels nothing twice, and an interrupted run (Ctrl-C, crash) resumes where it stopped.`;
+Answers are cached: re-running labels nothing twice, and an interrupted run (Ctrl-C, crash) resumes where it stopped.
+
+${EXIT_CODES_HELP}`;
 
 export interface LabelCommandIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stdout: TextOutput;
+  stderr: TextOutput;
   env: NodeJS.ProcessEnv;
   /** Aborts the run (Ctrl-C); finished answers are still written. */
   signal?: AbortSignal;
@@ -76,83 +79,84 @@ const FIELD_FLAGS: FieldNames = {
   teacherConfidence: '--confidence-field',
 };
 
-function integer(value: string | undefined, name: string, fallback: number, min: number, max?: number): number {
-  if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (max !== undefined && !(Number.isInteger(parsed) && parsed >= min && parsed <= max)) {
-    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got '${value}'`);
-  }
-  if (!Number.isInteger(parsed) || parsed < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${value}'`);
-  return parsed;
-}
+/** The flags `peerkd label` accepts: the one table the parser reads and its --help is checked against. */
+export const LABEL_OPTIONS = {
+  'base-url': { type: 'string' },
+  model: { type: 'string' },
+  'api-key-env': { type: 'string', default: 'OPENAI_API_KEY' },
+  concurrency: { type: 'string' },
+  out: { type: 'string' },
+  relabel: { type: 'boolean', default: false },
+  force: { type: 'boolean', default: false },
+  labels: { type: 'string' },
+  'few-shot': { type: 'string' },
+  'prompt-template': { type: 'string' },
+  temperature: { type: 'string' },
+  'timeout-ms': { type: 'string' },
+  'max-retries': { type: 'string' },
+  batch: { type: 'boolean', default: false },
+  'cache-dir': { type: 'string' },
+  'text-field': { type: 'string' },
+  'teacher-field': { type: 'string' },
+  'human-field': { type: 'string' },
+  'id-field': { type: 'string' },
+  'confidence-field': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} satisfies ParseArgsConfig['options'];
 
 export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        'base-url': { type: 'string' },
-        model: { type: 'string' },
-        'api-key-env': { type: 'string', default: 'OPENAI_API_KEY' },
-        concurrency: { type: 'string' },
-        out: { type: 'string' },
-        relabel: { type: 'boolean', default: false },
-        force: { type: 'boolean', default: false },
-        labels: { type: 'string' },
-        'few-shot': { type: 'string' },
-        'prompt-template': { type: 'string' },
-        temperature: { type: 'string' },
-        'timeout-ms': { type: 'string' },
-        'max-retries': { type: 'string' },
-        batch: { type: 'boolean', default: false },
-        'cache-dir': { type: 'string' },
-        'text-field': { type: 'string' },
-        'teacher-field': { type: 'string' },
-        'human-field': { type: 'string' },
-        'id-field': { type: 'string' },
-        'confidence-field': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandArgs(argv, LABEL_OPTIONS, { positionals: ['DATA.jsonl'], flags: ['out', 'cache-dir'] });
   if (values.help) {
-    new Terminal(io.stdout).lines(HELP.split('\n'));
+    new Terminal(io.stdout).lines(LABEL_HELP.split('\n'));
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('expected exactly one DATA.jsonl file');
   if (!values['base-url']) throw new UsageError('--base-url is required (e.g. http://localhost:11434/v1)');
-  if (!values.model) throw new UsageError('--model is required');
+  if (!values.model?.trim()) throw new UsageError('--model is required');
   if (values.force && !values.out) throw new UsageError('--force replaces an existing --out FILE; without --out the dataset is labelled in place');
-  const temperature = values.temperature === undefined ? 0 : Number(values.temperature);
-  if (!Number.isFinite(temperature) || temperature < 0) throw new UsageError(`--temperature must be a number >= 0`);
+  // A blank instruction would send the bare text: the teacher is not told the labels, and every answer is wasted.
+  if (values['prompt-template'] !== undefined && values['prompt-template'].trim() === '') {
+    throw new UsageError('--prompt-template is blank: give the instruction (use {{labels}} where the label set goes), or leave the flag out for the default');
+  }
+  // A plain decimal number: '' and '0x10' are not temperatures (Number would read them as 0 and 16).
+  const temperature = values.temperature === undefined ? 0 : decimalNumber(values.temperature);
+  if (!Number.isFinite(temperature) || temperature < 0) throw new UsageError(`--temperature must be a number ≥ 0, got '${values.temperature}'`);
 
   const dataPath = path.resolve(positionals[0]);
   const outPath = values.out ? path.resolve(values.out) : dataPath;
+  const field = (key: keyof FieldMapping, flag: keyof typeof LABEL_OPTIONS & `${string}-field`): string => {
+    const value = values[flag];
+    return value === undefined ? DEFAULT_FIELDS[key] : fieldPathOption(`--${flag}`, value);
+  };
   const fields: FieldMapping = {
-    text: values['text-field'] ?? DEFAULT_FIELDS.text,
-    teacher: values['teacher-field'] ?? DEFAULT_FIELDS.teacher,
-    human: values['human-field'] ?? DEFAULT_FIELDS.human,
-    id: values['id-field'] ?? DEFAULT_FIELDS.id,
-    teacherConfidence: values['confidence-field'] ?? DEFAULT_FIELDS.teacherConfidence,
+    text: field('text', 'text-field'),
+    teacher: field('teacher', 'teacher-field'),
+    human: field('human', 'human-field'),
+    id: field('id', 'id-field'),
+    teacherConfidence: field('teacherConfidence', 'confidence-field'),
   };
   const fieldsProblem = teacherFieldsProblem(fields, FIELD_FLAGS);
   if (fieldsProblem) throw new UsageError(fieldsProblem);
   const apiKeyEnv = values['api-key-env'] ?? 'OPENAI_API_KEY';
   const apiKey = io.env[apiKeyEnv] || undefined;
+  let baseUrl: string;
+  try {
+    baseUrl = normaliseBaseUrl(values['base-url']);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
   const endpoint: TeacherEndpoint = {
-    baseUrl: normaliseBaseUrl(values['base-url']),
+    baseUrl,
     model: values.model,
     apiKey,
     temperature,
-    maxConcurrency: integer(values.concurrency, 'concurrency', DEFAULT_TEACHER_SETTINGS.maxConcurrency, 1, MAX_CONCURRENCY),
-    requestTimeoutMs: integer(values['timeout-ms'], 'timeout-ms', DEFAULT_TEACHER_SETTINGS.requestTimeoutMs, MIN_REQUEST_TIMEOUT_MS, MAX_REQUEST_TIMEOUT_MS),
-    maxRetries: integer(values['max-retries'], 'max-retries', DEFAULT_TEACHER_SETTINGS.maxRetries, 0),
+    maxConcurrency: integerFlag(values.concurrency, 'concurrency', 1, DEFAULT_TEACHER_SETTINGS.maxConcurrency, MAX_CONCURRENCY),
+    requestTimeoutMs: integerFlag(values['timeout-ms'], 'timeout-ms', MIN_REQUEST_TIMEOUT_MS, DEFAULT_TEACHER_SETTINGS.requestTimeoutMs, MAX_REQUEST_TIMEOUT_MS),
+    maxRetries: integerFlag(values['max-retries'], 'max-retries', 0, DEFAULT_TEACHER_SETTINGS.maxRetries),
   };
+  // Every flag is checked before the file is read: a usage error is exit 2, whatever the file holds.
+  const fewShotExamples = integerFlag(values['few-shot'], 'few-shot', 0, DEFAULT_TEACHER_SETTINGS.fewShotExamples, MAX_FEW_SHOT_EXAMPLES);
+  const configuredLabels = values.labels === undefined ? [] : labelsOption(values.labels);
   const out = new Terminal(io.stdout);
   const say = (line: string) => new Terminal(io.stderr).line(redactSecret(line, apiKey));
   try {
@@ -170,10 +174,13 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
       await assertNotSameFile(dataPath, outPath, { input: positionals[0], output: values.out });
       // Nor into PeerKD's own folder: the teacher cache and the runs live there.
       await assertOutsidePeerkdFolder(values.out);
+      // A folder, a read-only file, a missing folder: said as such first, not as a file of the user's to --force.
+      await assertReplaceable(values.out);
       // Nor over a file of the user's (a curated copy, another dataset) unless asked: the copy is the input's bytes.
       if (!values.force) await assertNoUserFileAt(outPath, values.out);
+    } else {
+      await assertReplaceable(positionals[0]);
     }
-    await assertReplaceable(values.out ?? positionals[0]);
     const dataset = await readDatasetFile(dataPath, fields);
     const unreadable = dataset.problems.filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object');
     if (unreadable.length > 0) {
@@ -183,10 +190,9 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     if (notStrings.length > 0) {
       say(`${notStrings.length} labels are not strings and are ignored, as if absent; a teacher field holding one is not written over unless --relabel (first: ${positionals[0]}:${notStrings[0].line}: ${notStrings[0].message}).`);
     }
-    const configuredLabels = values.labels === undefined ? [] : labelsOption(values.labels);
     const job = prepareJob(dataset.rows, configuredLabels, {
       relabel: values.relabel ?? false,
-      fewShotExamples: integer(values['few-shot'], 'few-shot', DEFAULT_TEACHER_SETTINGS.fewShotExamples, 0, MAX_FEW_SHOT_EXAMPLES),
+      fewShotExamples,
       promptTemplate: values['prompt-template'] ?? DEFAULT_TEACHER_SETTINGS.promptTemplate,
     });
     const cacheDir = values['cache-dir'] ? path.resolve(values['cache-dir']) : defaultCacheDir(path.dirname(dataPath));
@@ -254,7 +260,7 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
           : `run the same command again with --force to retry them (${values.out} now holds this run's copy), or label ${values.out} in place`;
       say(`${result.summary.failedRequests} requests failed: ${retry} (the cache keeps every answer received).`);
     }
-    return outcome === 'cancelled' ? 130 : outcome === 'done' ? 0 : 1;
+    return outcome === 'cancelled' ? EXIT.interrupted : outcome === 'done' ? EXIT.ok : EXIT.failed;
   }
 
   /** Up to REPORTED_LINES messages of a list, then how many more there were. */
@@ -311,34 +317,38 @@ function progressReporter(io: LabelCommandIo): { update: (progress: LabelProgres
   };
 }
 
-export const labelCommand: CliCommand = {
-  name: 'label',
-  summary: 'Label rows with an OpenAI-compatible teacher endpoint (OpenAI, Azure, Ollama, vLLM)',
-  async run(argv) {
-    const controller = new AbortController();
-    let interrupts = 0;
-    const onSigint = () => {
-      interrupts += 1;
-      if (interrupts > 1) process.exit(130);
-      const err = new Terminal(process.stderr);
-      err.endLine();
-      err.line('Cancelling: finished answers are kept and written (Ctrl-C again to quit at once).');
-      controller.abort();
-    };
-    process.on('SIGINT', onSigint);
-    try {
-      return await runLabelCommand(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal });
-    } catch (error) {
-      if (error instanceof UsageError) {
-        new Terminal(process.stderr).lines([`peerkd label: ${error.message}`, '', ...HELP.split('\n')]);
-        return 2;
+export function createLabelCommand(io: Omit<LabelCommandIo, 'signal' | 'backoff'> = { stdout: process.stdout, stderr: process.stderr, env: process.env }): CliCommand {
+  return {
+    name: 'label',
+    summary: 'Label rows with an OpenAI-compatible teacher endpoint (OpenAI, Azure, Ollama, vLLM)',
+    async run(argv) {
+      const controller = new AbortController();
+      // Ctrl-C and SIGTERM both stop sending, and the answers already received are written; the exit code says which
+      // (130, 143). A second one quits at once (the answers stay in the cache).
+      let stopping: NodeJS.Signals | undefined;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (stopping !== undefined) process.exit(signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated);
+        stopping = signal;
+        const err = new Terminal(io.stderr);
+        err.endLine();
+        err.line(`Cancelling: finished answers are kept and written (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to quit at once).`);
+        controller.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        // As every command: a usage error prints the help and exits 2, any other error is one line naming the command, exit 1.
+        const code = await runCommand('label', LABEL_HELP, io, () => runLabelCommand(argv, { ...io, signal: controller.signal }));
+        return code === EXIT.interrupted && stopping === 'SIGTERM' ? EXIT.terminated : code;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
       }
-      throw error;
-    } finally {
-      process.off('SIGINT', onSigint);
-    }
-  },
-};
+    },
+  };
+}
+
+export const labelCommand = createLabelCommand();
 
 /**
  * --out must not replace an existing file of the user's without --force: a labelled copy the user has edited since,

@@ -2,7 +2,7 @@
  * `peerkd` command-line tool. Each subcommand lives in its own module and is listed here once.
  * The CLI shares the plain-TypeScript cores with the extension and the worker; it never imports `vscode`.
  */
-import type { CliCommand } from './command';
+import { EXIT, EXIT_CODES_HELP, type CliCommand } from './command';
 import { distillCommand } from './distill';
 import { predictCommand } from './predict';
 import { labelCommand } from './label';
@@ -29,19 +29,26 @@ function usage(): string {
     ...commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
     '',
     'Run `peerkd <command> --help` for the options of one command.',
+    '',
+    ...EXIT_CODES_HELP.split('\n'),
   ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === '--help' || name === '-h' || name === 'help') {
     stdout.lines(usage().split('\n'));
-    return name === undefined ? 2 : 0;
+    return EXIT.ok;
+  }
+  // No command is a usage error, said where every usage error is: on stderr, exit 2.
+  if (name === undefined) {
+    stderr.lines(['peerkd: missing command', '', ...usage().split('\n')]);
+    return EXIT.usage;
   }
   const command = commands.find((candidate) => candidate.name === name);
   if (!command) {
     stderr.lines([`peerkd: unknown command '${name}'`, '', ...usage().split('\n')]);
-    return 2;
+    return EXIT.usage;
   }
   return command.run(rest);
 }

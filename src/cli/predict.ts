@@ -5,7 +5,7 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import {
   assertNotSameFile,
   assertOutsidePeerkdFolder,
@@ -21,12 +21,10 @@ import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { followRunPointer, LATEST_BY_DATASET_DIR, LATEST_FILE, MODEL_DIR, SETTINGS_FILE, TEMP_PREFIX } from '../training/artifacts';
 import { EMBEDDING_CACHE_DIR_NAME } from '../training/embeddingCache';
 import { noRowsError } from '../training/input';
-import { BACKEND_PREFERENCES } from '../training/types';
-import { UsageError, type CliCommand } from './command';
-import { choiceOption, FIELD_OPTIONS, fieldsFrom, runCommand, type CliIo } from './distill';
+import { EXIT_CODES_HELP, parseCommandArgs, UsageError, type CliCommand } from './command';
+import { BACKENDS, choiceOption, fieldsFrom, runCommand, type CliIo } from './distill';
 import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
 
-const BACKENDS = BACKEND_PREFERENCES;
 const BATCH_ROWS = 2048;
 /** Lines left out or skipped that are named one by one; the rest are counted. */
 const MAX_LINE_WARNINGS = 10;
@@ -36,7 +34,7 @@ const STDIN_ARG = '-';
 const STDIN_PATH = '/dev/stdin';
 const STDIN_NAME = '<stdin>';
 
-const HELP = `Usage: peerkd predict MODEL_DIR DATA.jsonl [options]
+export const PREDICT_HELP = `Usage: peerkd predict MODEL_DIR DATA.jsonl [options]
 
 Predicts a label for each row of DATA.jsonl with the final student saved in MODEL_DIR (a run's model/ folder,
 the run folder itself, or .peerkd/runs/latest for the newest run). Writes one JSON object per row with text:
@@ -51,14 +49,18 @@ A model trained with the endpoint encoder reopens the endpoint it was trained wi
 embeddings come from .peerkd/embedding-cache next to DATA.jsonl (in the current folder for standard input) where
 present, so rows embedded before are not sent again.
 ${ENCODER_ENDPOINT_HELP}
-  -h, --help              this help`;
+  -h, --help              this help
 
-const OPTIONS = {
+${EXIT_CODES_HELP}`;
+
+/** predict reads only the text and the id of a row: the other --fields.* of distill would be accepted and do nothing. */
+export const PREDICT_OPTIONS = {
   out: { type: 'string' },
   backend: { type: 'string' },
   ...ENCODER_ENDPOINT_OPTIONS,
   help: { type: 'boolean', short: 'h' },
-  ...FIELD_OPTIONS,
+  'fields.text': { type: 'string' },
+  'fields.id': { type: 'string' },
 } satisfies ParseArgsConfig['options'];
 
 /**
@@ -177,10 +179,10 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
     name: 'predict',
     summary: "Label the rows of a JSONL file with a run's saved final student",
     run: (argv) =>
-      runCommand('predict', HELP, io, async (out, err) => {
-        const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+      runCommand('predict', PREDICT_HELP, io, async (out, err) => {
+        const { values, positionals } = parseCommandArgs(argv, PREDICT_OPTIONS, { positionals: ['MODEL_DIR', 'DATA.jsonl'], flags: ['out'] });
         if (values.help) {
-          out.lines(HELP.split('\n'));
+          out.lines(PREDICT_HELP.split('\n'));
           return 0;
         }
         if (positionals.length !== 2) throw new UsageError('expected MODEL_DIR and DATA.jsonl');
@@ -189,9 +191,9 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         const fromStdin = dataGiven === STDIN_ARG || path.resolve(dataGiven) === STDIN_PATH;
         const dataArg = dataGiven === STDIN_ARG ? STDIN_NAME : dataGiven;
         const backend = choiceOption(values, 'backend', BACKENDS, 'auto');
-        for (const [name, value] of [['MODEL_DIR', modelArg], ['DATA.jsonl', dataGiven], ['--out', values.out]] as const) {
-          if (value === '') throw new UsageError(`${name} is empty: give a path`);
-        }
+        const flags = encoderEndpointFromFlags(values, process.env);
+        // The field flags are checked now (a usage error, exit 2), before the model is looked for.
+        fieldsFrom(values);
         const located = await locateModel(modelArg);
         for (const warning of located.warnings) err.line(`warning: ${warning}`);
         const fields = fieldsFrom(values, located.fields);
@@ -259,7 +261,6 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         // TF.js is loaded only here, not when the CLI starts.
         const { loadModel } = await import('../training/model.js');
         // A slow encoder's vectors are cached next to the input, as distill caches them next to its dataset.
-        const flags = encoderEndpointFromFlags(values, process.env);
         const model = await loadModel(located.modelDir, backend, {
           cacheDir: path.join(fromStdin ? process.cwd() : path.dirname(dataPath), EMBEDDING_CACHE_DIR_NAME),
           endpoint: flags.settings,

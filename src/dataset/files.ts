@@ -147,12 +147,18 @@ async function writeTarget(path: string): Promise<{ target: string; stats: BigIn
 }
 
 /**
- * Checks, before any work, that writeFileAtomic may replace `path` (not read-only, a regular file, no link loop);
- * returns where the write lands.
+ * Checks, before any work, that writeFileAtomic may replace `path` (not read-only, a regular file, no link loop) or
+ * create it (its folder exists); returns where the write lands.
  */
 export async function assertReplaceable(path: string): Promise<{ target: string; stats: BigIntStats | undefined }> {
   const found = await writeTarget(path);
   const { stats } = found;
+  if (stats === undefined) {
+    // Said now, not after the work whose result it was to hold (a labelling paid for, a prediction run).
+    const directory = dirname(found.target);
+    const folder = await fsp.stat(directory).catch(() => undefined);
+    if (folder === undefined || !folder.isDirectory()) throw new Error(`${path}: the folder ${directory} does not exist`);
+  }
   if (stats !== undefined && !stats.isFile()) throw new Error(`${path}: not a regular file, so it is not replaced`);
   if (stats !== undefined && (Number(stats.mode) & 0o222) === 0) {
     throw new Error(`${path}: the file is read-only, so PeerKD does not write to it; make it writable or write to another file`);

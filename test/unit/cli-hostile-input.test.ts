@@ -93,8 +93,9 @@ test('distill: a failure in the worker is reported without JavaScript stack fram
     { text: 'markets rally on rate cut', teacher_label: 'Business' },
     { text: 'team wins the final', teacher_label: 'Sports' },
   ]);
-  // --out naming a file: the worker cannot create the runs folder there (a failure after the worker started).
-  const { code, stderr } = await runCli(['distill', file, '--out', file, '--encoder', 'none', '--backend', 'cpu'], folder);
+  // --out naming a folder inside a file: the worker cannot create the runs folder there (a failure after the worker
+  // started; --out naming the file itself is refused before, cli-flags.test.ts).
+  const { code, stderr } = await runCli(['distill', file, '--out', join(file, 'runs'), '--encoder', 'none', '--backend', 'cpu'], folder);
   assert.equal(code, 1, stderr);
   assert.match(stderr, /peerkd distill: Distillation failed: cannot create the run folder in .*two-rows\.jsonl.*choose another output folder/);
   assert.doesNotMatch(stderr, /^\s*(\[error\]\s+)?at .+:\d+:\d+\)?$/m, stderr);

@@ -280,6 +280,37 @@ describe('peerkd label', () => {
     );
   });
 
+  it('as a process: SIGTERM stops as Ctrl-C does, writes the finished answers, and exits 143', async () => {
+    const { file } = copyFixture();
+    let answered = 0;
+    await withFakeOpenAi(
+      (request) => {
+        if (answered >= 10) return { hang: true };
+        answered += 1;
+        return oracle(request);
+      },
+      async (server) => {
+        const child = spawn(
+          process.execPath,
+          ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), 'label', file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--concurrency', '2'],
+          { cwd: ROOT, env: { ...process.env, OPENAI_API_KEY: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+        const deadline = Date.now() + 20_000;
+        while (server.chatRequests().length < 12 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+        // A service manager or `timeout` sends SIGTERM: the ten answers received were lost from the file (killed).
+        child.kill('SIGTERM');
+        assert.deepEqual(await exited, { code: 143, signal: null }, stderr + stdout);
+        assert.match(stdout, /Wrote 10 rows/);
+        assert.equal(fs.readFileSync(file, 'utf8').split('\n').filter((line) => line.includes('"teacher_label"')).length, 26);
+      },
+    );
+  });
+
   it('writes nothing with the key, anywhere, when the server echoes it inside answers and refusals', async () => {
     const { dir, file } = copyFixture();
     await withFakeOpenAi(
