@@ -11,6 +11,7 @@ import { EXPLANATIONS_FILE, LOG_FILE, METRICS_FILE, MODEL_DIR, PREDICTIONS_FILE,
 import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, MEMORY_LIMIT_MAX_MB, MEMORY_LIMIT_MIN_MB, startDistillation, type WorkerLaunchOptions } from '../training/client';
 import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type DistillationRunResult, type IntervalSummary, type RunSummary } from '../training/protocol';
 import { adoptedFigure, MIN_HUMAN_LABELS_TO_COMPARE, trustSentence } from '../review/format';
+import { humanFieldProblem } from '../review/writes';
 import { BACKEND_PREFERENCES, ENCODER_CHOICES_TEXT, MIN_FOLDS, type DistillOptions } from '../training/types';
 import { encoderOption, EXIT, EXIT_CODES_HELP, fieldPathOption, integerFlag, labelsOption, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
@@ -197,6 +198,10 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
         const memoryLimitMb = integerOption(values, 'memory', MEMORY_LIMIT_MIN_MB, launch.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB, MEMORY_LIMIT_MAX_MB);
         const labels = values.labels === undefined ? [] : labelsOption(values.labels);
         const fields = fieldsFrom(values);
+        // A human label field that is the teacher's (or the text's, or holds it) reads every teacher label as a human
+        // one: the run would judge nothing and say "0 rows flagged". The rule Label Review writes by, as the editor's run.
+        const humanField = humanFieldProblem(fields, (key) => `--fields.${key}`);
+        if (humanField) throw new UsageError(humanField);
         // The endpoint encoder: its server goes in the options (settings.json records it), its key in the worker's environment.
         const flags = encoderEndpointFromFlags(values, launch.env ?? process.env);
         // Usage first (exit 2), then the file (exit 1): a typo in a flag is said before a missing file.

@@ -46,14 +46,15 @@ const OTHER_FIELDS = FIELD_KEYS.filter((name) => name !== 'human');
 /**
  * Why human labels may not be written into `fields.human`: it is the text, teacher, id or teacher-confidence field
  * too, or inside or around one of them (a decision would overwrite what the row says there, or change its identity);
- * null when it is a field of its own.
+ * null when it is a field of its own. `settingOf` names where a field is mapped: the setting (the editor), or the flag
+ * (`peerkd distill --fields.human`).
  */
-export function humanFieldProblem(fields: FieldMapping): string | null {
+export function humanFieldProblem(fields: FieldMapping, settingOf: (key: keyof FieldMapping) => string = (key) => `peerkd.fields.${key}`): string | null {
   let human: string[];
   try {
     human = splitFieldPath(fields.human);
   } catch (error) {
-    return `peerkd.fields.human: ${error instanceof Error ? error.message : String(error)}`;
+    return `${settingOf('human')}: ${error instanceof Error ? error.message : String(error)}`;
   }
   for (const name of OTHER_FIELDS) {
     let other: string[];
@@ -66,7 +67,7 @@ export function humanFieldProblem(fields: FieldMapping): string | null {
     if (human.slice(0, shared).every((segment, i) => segment === other[i])) {
       const relation =
         human.length === other.length ? `is also the ${name} field` : human.length > other.length ? `is inside the ${name} field` : `holds the ${name} field '${fields[name]}'`;
-      return `the human label field '${fields.human}' ${relation} (peerkd.fields.${name}), so a label written there would overwrite it; set peerkd.fields.human to a field of its own`;
+      return `the human label field '${fields.human}' ${relation} (${settingOf(name)}), so a label written there would overwrite it; set ${settingOf('human')} to a field of its own`;
     }
   }
   return null;

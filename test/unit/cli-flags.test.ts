@@ -84,7 +84,10 @@ test('distill and predict: a flag given twice, an empty path, a flag of another 
     [['distill', ''], /^peerkd distill: DATA\.jsonl is empty: give a path$/m],
     // A malformed flag was reported as the missing file (exit 1): the flag is said first.
     [['distill', missing, '--folds', '0x2'], /^peerkd distill: --folds must be an integer ≥ 2, got '0x2'$/m],
-    [['distill', missing, '--memory', '1e4'], /^peerkd distill: --memory must be an integer ≥ 256, got '1e4'$/m],
+    [['distill', missing, '--memory', '1e4'], /^peerkd distill: --memory must be an integer from 256 to 1048576, got '1e4'$/m],
+    // A human field that is the teacher's read every teacher label as a human one: "0 rows flagged", nothing judged.
+    [['distill', dataset, '--fields.human', 'teacher_label'], /^peerkd distill: the human label field 'teacher_label' is also the teacher field \(--fields\.teacher\), so a label written there would overwrite it; set --fields\.human to a field of its own$/m],
+    [['distill', dataset, '--fields.human', 'meta', '--fields.text', 'meta.text'], /^peerkd distill: the human label field 'meta' holds the text field 'meta\.text' \(--fields\.text\)/m],
     [['distill', missing, '--human', '3'], /^peerkd distill: Unknown option '--human'/m],
     [['predict', missing, missing, '--out', 'a.jsonl', '--out', 'b.jsonl'], /^peerkd predict: --out is given twice \('a\.jsonl' and 'b\.jsonl'\): give it once$/m],
     // A field path with an empty segment failed in the worker after the run had started (exit 1).
