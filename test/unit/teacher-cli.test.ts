@@ -39,6 +39,47 @@ after(() => {
   for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** A teacher that answers the first ten requests and then hangs; answerAll() makes it answer every later one. */
+function answerTen(): { handler: ChatHandler; answerAll: () => void } {
+  let answered = 0;
+  return {
+    handler: (request) => {
+      if (answered >= 10) return { hang: true };
+      answered += 1;
+      return oracle(request);
+    },
+    answerAll: () => {
+      answered = -1000;
+    },
+  };
+}
+
+/** `peerkd label FILE` as a child process, returned once it has sent 12 requests (10 answered, 2 hanging). */
+async function labelChildMidway(
+  server: { baseUrl: string; chatRequests: () => readonly unknown[] },
+  file: string,
+  flags: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ kill: (signal: NodeJS.Signals) => void; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>; output: () => { stdout: string; stderr: string } }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), 'label', file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--concurrency', '2', ...flags],
+    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const deadline = Date.now() + 20_000;
+  while (server.chatRequests().length < 12 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  return { kill: (signal) => child.kill(signal), exited, output: () => ({ stdout, stderr }) };
+}
+
+function labelledLines(file: string): number {
+  return fs.readFileSync(file, 'utf8').split('\n').filter((line) => line.includes('"teacher_label"')).length;
+}
+
 function copyFixture(): { dir: string; file: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-label-cli-'));
   tempDirs.push(dir);
@@ -241,74 +282,38 @@ describe('peerkd label', () => {
 
   it('as a process: Ctrl-C aborts the requests in flight, writes the finished answers, and the next run resumes', async () => {
     const { file } = copyFixture();
-    let answered = 0;
-    await withFakeOpenAi(
-      (request) => {
-        if (answered >= 10) return { hang: true };
-        answered += 1;
-        return oracle(request);
-      },
-      async (server) => {
-        const child = spawn(
-          process.execPath,
-          ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), 'label', file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--concurrency', '2', '--api-key-env', 'TEACHER_KEY'],
-          { cwd: ROOT, env: { ...process.env, TEACHER_KEY: SECRET }, stdio: ['ignore', 'pipe', 'pipe'] },
-        );
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-        const deadline = Date.now() + 20_000;
-        while (server.chatRequests().length < 12 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-        child.kill('SIGINT');
-        const code = await exited;
-        assert.equal(code, 130, stderr + stdout);
-        assert.match(stdout, /^Cancelled: 10 labelled, 0 abstained, 0 failed requests, 14 rows not attempted/m);
-        assert.match(stdout, /Wrote 10 rows/);
-        assert.ok(!stdout.includes(SECRET) && !stderr.includes(SECRET));
-        const labelled = () => fs.readFileSync(file, 'utf8').split('\n').filter((line) => line.includes('"teacher_label"')).length;
-        assert.equal(labelled(), 26);
+    const answers = answerTen();
+    await withFakeOpenAi(answers.handler, async (server) => {
+      const child = await labelChildMidway(server, file, ['--api-key-env', 'TEACHER_KEY'], { TEACHER_KEY: SECRET });
+      child.kill('SIGINT');
+      const { code } = await child.exited;
+      const { stdout, stderr } = child.output();
+      assert.equal(code, 130, stderr + stdout);
+      assert.match(stdout, /^Cancelled: 10 labelled, 0 abstained, 0 failed requests, 14 rows not attempted/m);
+      assert.match(stdout, /Wrote 10 rows/);
+      assert.ok(!stdout.includes(SECRET) && !stderr.includes(SECRET));
+      assert.equal(labelledLines(file), 26);
 
-        answered = -1000;
-        const before = server.chatRequests().length;
-        const resumed = io({ TEACHER_KEY: SECRET });
-        assert.equal(await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--api-key-env', 'TEACHER_KEY'], resumed), 0);
-        assert.equal(server.chatRequests().length - before, 14, 'only the rows without an answer are asked');
-        assert.equal(labelled(), 40);
-      },
-    );
+      answers.answerAll();
+      const before = server.chatRequests().length;
+      const resumed = io({ TEACHER_KEY: SECRET });
+      assert.equal(await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--api-key-env', 'TEACHER_KEY'], resumed), 0);
+      assert.equal(server.chatRequests().length - before, 14, 'only the rows without an answer are asked');
+      assert.equal(labelledLines(file), 40);
+    });
   });
 
   it('as a process: SIGTERM stops as Ctrl-C does, writes the finished answers, and exits 143', async () => {
     const { file } = copyFixture();
-    let answered = 0;
-    await withFakeOpenAi(
-      (request) => {
-        if (answered >= 10) return { hang: true };
-        answered += 1;
-        return oracle(request);
-      },
-      async (server) => {
-        const child = spawn(
-          process.execPath,
-          ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), 'label', file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--concurrency', '2'],
-          { cwd: ROOT, env: { ...process.env, OPENAI_API_KEY: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
-        );
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-        const deadline = Date.now() + 20_000;
-        while (server.chatRequests().length < 12 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-        // A service manager or `timeout` sends SIGTERM: the ten answers received were lost from the file (killed).
-        child.kill('SIGTERM');
-        assert.deepEqual(await exited, { code: 143, signal: null }, stderr + stdout);
-        assert.match(stdout, /Wrote 10 rows/);
-        assert.equal(fs.readFileSync(file, 'utf8').split('\n').filter((line) => line.includes('"teacher_label"')).length, 26);
-      },
-    );
+    await withFakeOpenAi(answerTen().handler, async (server) => {
+      const child = await labelChildMidway(server, file, [], { OPENAI_API_KEY: '' });
+      // A service manager or `timeout` sends SIGTERM: the ten answers received were lost from the file (killed).
+      child.kill('SIGTERM');
+      const { stdout, stderr } = child.output();
+      assert.deepEqual(await child.exited, { code: 143, signal: null }, stderr + stdout);
+      assert.match(child.output().stdout, /Wrote 10 rows/);
+      assert.equal(labelledLines(file), 26);
+    });
   });
 
   it('writes nothing with the key, anywhere, when the server echoes it inside answers and refusals', async () => {
