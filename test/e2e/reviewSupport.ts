@@ -1,6 +1,7 @@
 /** Helpers shared by the Label Review flows (test/e2e/flows/distill-*.ts and review-*.ts). */
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Frame } from 'playwright-core';
 import { repoRoot, waitFor, type Workbench } from './harness';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { resolveRunsDir, RunWriter, sha256 } from '../../src/training/artifacts';
@@ -37,6 +38,12 @@ export function readPredictions(workbench: Workbench, runId: string): Prediction
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as Prediction);
+}
+
+/** The line number a review row shows (its `.line`), or undefined while the row is not in the list. */
+export async function rowLine(frame: Frame, rowId: string): Promise<string | undefined> {
+  const row = frame.locator(`#list .row[data-id="${rowId}"]:not([hidden]) .line`);
+  return (await row.count()) > 0 ? row.first().innerText() : undefined;
 }
 
 export function runLabels(workbench: Workbench, runId: string): string[] {

@@ -4,14 +4,8 @@
  * removes its warning.
  */
 import * as assert from 'node:assert/strict';
-import type { Frame } from 'playwright-core';
 import { defineFlow, waitFor } from '../harness';
-import { completedRuns, DATASET, readPredictions, REVIEW_COMMAND, writeDatasetWithFlaggedRun } from '../reviewSupport';
-
-async function rowLine(frame: Frame, rowId: string): Promise<string | undefined> {
-  const row = frame.locator(`#list .row[data-id="${rowId}"]:not([hidden]) .line`);
-  return (await row.count()) > 0 ? row.first().innerText() : undefined;
-}
+import { completedRuns, DATASET, readPredictions, REVIEW_COMMAND, rowLine, writeDatasetWithFlaggedRun } from '../reviewSupport';
 
 export default defineFlow({
   name: 'review: lines moved and labels typed in the editor show up in the panel and the diagnostics',
