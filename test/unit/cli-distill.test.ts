@@ -211,11 +211,11 @@ test('the summary table lists the counts and the estimates', () => {
 test('distill --memory below the setting\'s minimum is a usage error naming it, as peerkd.training.memoryLimitMb is', async () => {
   const io = capture();
   assert.equal(await createDistillCommand(io).run([dataset, '--memory', '100']), 2);
-  assert.match(io.err(), /--memory must be an integer ≥ 256 and ≤ 1048576, got '100'/);
+  assert.match(io.err(), /--memory must be an integer from 256 to 1048576, got '100'/);
 });
 
 test('distill --memory above 1 TiB is a usage error (V8 read 9007199254740991 MB as a 47 MB heap)', async () => {
   const io = capture();
   assert.equal(await createDistillCommand(io).run([dataset, '--memory', '9007199254740991']), 2);
-  assert.match(io.err(), /--memory must be an integer ≥ 256 and ≤ 1048576, got '9007199254740991'/);
+  assert.match(io.err(), /--memory must be an integer from 256 to 1048576, got '9007199254740991'/);
 });
