@@ -83,6 +83,10 @@ function labelled(text: string, control: HTMLElement): HTMLLabelElement {
   return label;
 }
 
+/** The queue switch's tooltip (after what the queue shown is, once the host has said). */
+const QUEUE_SWITCH_TITLE =
+  'Which rows to review (q switches): flagged teacher labels; doubtful ones, not flagged but the rows where the run expects the most errors; or rows the teacher left without a label';
+
 /** The queue switch's choices, with each queue's size (view.queues). */
 function queueOptions(view: ViewUpdate | null): ui.Option[] {
   const size = (queue: ReviewQueue) => (view ? ` (${view.queues[queue].rows.toLocaleString('en-US')})` : '');
@@ -145,8 +149,7 @@ export class Renderer {
     const queue = ui.dropdown({
       ariaLabel: 'Queue',
       id: 'filter-queue',
-      title:
-        'Which rows to review (q switches): flagged teacher labels; doubtful ones, not flagged but the rows where the run expects the most errors; or rows the teacher left without a label',
+      title: QUEUE_SWITCH_TITLE,
       options: queueOptions(state.view),
       value: state.filters.queue,
       onChange: (value) => actions.setQueue(REVIEW_QUEUES.find((queue) => queue === value) ?? 'flagged'),
@@ -468,6 +471,7 @@ export class Renderer {
     const queueText = this.state.queueTexts?.[this.state.filters.queue] ?? '';
     dom.queueNote.textContent = queueText;
     dom.queueNote.title = queueText;
+    dom.queue.title = queueText === '' ? QUEUE_SWITCH_TITLE : `${queueText}\n\n${QUEUE_SWITCH_TITLE}`;
     ui.setDisabled(dom.undo, !view.canUndo);
     dom.undo.title = view.undoDescription ? `Undo: ${view.undoDescription} (u)` : 'Nothing to undo';
     this.renderFilterOptions();
