@@ -1,6 +1,8 @@
 /** Texts the user reads about a run: progress lines and the end-of-run summary. Plain TypeScript. */
 import { trustFromMetrics, type RunSummary, type TrustSummary } from '../training/protocol';
+import { DOUBTFUL_LIMIT } from '../training/doubtful';
 import type { DistillProgress } from '../training/types';
+import type { DoubtfulSummary, ReviewQueue } from './model';
 
 /**
  * The time left as one duration, or as a range "low<joiner>high" where the run gave a lower end (remainingMsLow) that
@@ -217,4 +219,37 @@ export function summaryMessage(datasetName: string, summary: RunSummary): string
     parts.push(`Skipped ${skipped.join(' and ')} (see Problems).`);
   }
   return parts.join(' ');
+}
+
+/**
+ * What each Label Review queue is, one line for the panel's header (the queue shown) and the empty state of a queue:
+ * "Doubtful: not flagged — the run thinks each is more likely right than wrong, but these 64 rows hold about 30 of the
+ * 64 errors it expects among the rows it did not flag." `flagged`: the flagged queue's size.
+ */
+export function queueDescriptions(flagged: number, doubtful: DoubtfulSummary): Record<ReviewQueue, string> {
+  const doubt =
+    doubtful.maxP < 0.5
+      ? 'the run thinks each teacher label more likely right than wrong'
+      : "the run prefers the teacher's label to any single other label, or doubts it too little to flag";
+  const capped = doubtful.rows === DOUBTFUL_LIMIT && doubtful.expectedErrors >= DOUBTFUL_LIMIT + 0.5 ? ` (at most ${count(DOUBTFUL_LIMIT)} are listed)` : '';
+  return {
+    flagged:
+      flagged === 0
+        ? 'Flagged: none — the run doubts no teacher label enough to suggest another.'
+        : `Flagged: ${plural(flagged, 'row')} whose teacher label the run doubts enough to suggest another, most likely wrong first.`,
+    doubtful:
+      doubtful.rows === 0
+        ? `Doubtful: none — the run expects ${doubtful.expectedErrors > 0 ? 'less than one teacher error' : 'no teacher error'} among the rows it did not flag.`
+        : `Doubtful: not flagged — ${doubt}, but these ${plural(doubtful.rows, 'row')} hold about ${count(doubtful.expectedInQueue)} of the ${count(doubtful.expectedErrors)} errors it expects among the rows it did not flag${capped}. Each suggests the most likely other label; decide them one by one (no bulk accept here).`,
+    unlabelled: 'No teacher label: rows the teacher abstained on; the suggestion is the peers\' advice and p its probability.',
+  };
+}
+
+/**
+ * The flagged queue's empty state when the doubtful queue is not empty (null otherwise): what to review instead. On a
+ * two-label task with a strong teacher a run can flag nothing while the rows it ranks first hold most of its errors.
+ */
+export function flaggedEmptyOffer(flagged: number, doubtful: DoubtfulSummary): string | null {
+  if (flagged > 0 || doubtful.rows === 0) return null;
+  return `The run flagged no rows, but it expects about ${count(doubtful.expectedErrors)} teacher errors among the rows it did not flag: its doubtful queue lists the ${plural(doubtful.rows, 'row')} it ranks first.`;
 }

@@ -5,16 +5,38 @@
  */
 import { lookAlikeLabel } from '../dataset/labels';
 import type { Prediction } from '../training/types';
+import { alternativeLabel, doubtfulPredictions } from '../training/doubtful';
 import { probabilityOf } from '../training/labelRecord';
 import { assignRowKeys } from './rowKeys';
 
 /**
- * The queues of the review: `flagged`, the teacher-labelled rows whose label the run doubts; `unlabelled`, the rows
- * that had neither a teacher nor a human label when the run ran (the teacher abstained), whose advice is the peers'
- * tempered prediction and which no other queue shows (issue 10 §3.12).
+ * The queues of the review, in the order `q` cycles through them: `flagged`, the teacher-labelled rows whose label the
+ * run doubts enough to flag; `doubtful`, the teacher-labelled rows it doubts but does not flag (src/training/doubtful.ts:
+ * the unflagged rows it ranks first, as many as the errors it expects among them), each suggesting the most probable
+ * other label; `unlabelled`, the rows that had neither a teacher nor a human label when the run ran (the teacher
+ * abstained), whose advice is the peers' tempered prediction and which no other queue shows (issue 10 §3.12).
  */
-export type ReviewQueue = 'flagged' | 'unlabelled';
-export const REVIEW_QUEUES: readonly ReviewQueue[] = ['flagged', 'unlabelled'];
+export type ReviewQueue = 'flagged' | 'doubtful' | 'unlabelled';
+export const REVIEW_QUEUES: readonly ReviewQueue[] = ['flagged', 'doubtful', 'unlabelled'];
+
+/** Each queue's name as the queue switch, the key table and the help overlay show it. */
+export const QUEUE_NAMES: Readonly<Record<ReviewQueue, string>> = { flagged: 'flagged', doubtful: 'doubtful (not flagged)', unlabelled: 'no teacher label' };
+
+/** The queue `q` switches to from `queue`: the next of REVIEW_QUEUES, round. */
+export function nextQueue(queue: ReviewQueue): ReviewQueue {
+  return REVIEW_QUEUES[(REVIEW_QUEUES.indexOf(queue) + 1) % REVIEW_QUEUES.length];
+}
+
+/**
+ * Why a bulk accept is refused in a queue, or null where it may run: each suggestion of the doubtful queue is less
+ * likely than the teacher's label (the run did not flag the row), so accepting them all would write more errors than
+ * it fixes.
+ */
+export function bulkAcceptRefusal(queue: ReviewQueue): string | null {
+  return queue === 'doubtful'
+    ? "Bulk accept does not act on the doubtful queue: the run thinks each of its suggestions less likely than the teacher's label, so accepting them all would write more errors than it fixes. Decide these rows one by one."
+    : null;
+}
 
 /** A row of one of the review queues, joined with what the dataset document says about that row right now. */
 export interface ReviewRow {
@@ -33,7 +55,7 @@ export interface ReviewRow {
   suggested: string;
   queue: ReviewQueue;
   /**
-   * The ranking score, highest first. `flagged`: the probability that the teacher label is wrong. `unlabelled`: the
+   * The ranking score, highest first. `flagged`, `doubtful`: the probability that the teacher label is wrong. `unlabelled`: the
    * probability of the suggested label (there is no teacher label to doubt), so "Accept all ≥ p" labels the surest.
    */
   p: number;
@@ -377,8 +399,9 @@ export function changedSinceRunMessage(id: string, runTeacher: string | null, te
   return `row '${id}': its teacher label changed since the run (${shown(runTeacher)} then, ${shown(teacherNow)} now), so the run's suggestion is about another label; keep or set a label, or run again`;
 }
 
-/** Unreviewed rows of one queue that a bulk accept above `minProbability` would change, in review order. */
+/** Unreviewed rows of one queue that a bulk accept above `minProbability` would change, in review order (none where bulkAcceptRefusal refuses). */
 export function rowsForBulkAccept(rows: readonly ReviewRow[], minProbability: number, queue: ReviewQueue = 'flagged'): ReviewRow[] {
+  if (bulkAcceptRefusal(queue) !== null) return [];
   return rows
     .filter((row) => row.queue === queue && !isReviewed(row) && !row.changedSinceRun && row.line !== null && row.p >= minProbability && row.suggested !== '')
     .sort((a, b) => compareForReview(a, b));
@@ -392,17 +415,55 @@ export interface DocumentRowState {
   human: string | null;
 }
 
-/** The queue a prediction belongs to, or null when the review shows it nowhere (unflagged, or human-labelled at run time). */
-export function queueOf(prediction: Pick<Prediction, 'flagged' | 'teacher' | 'human' | 'suggested'>): ReviewQueue | null {
+/**
+ * The queue a prediction belongs to, or null when the review shows it nowhere (unflagged and not doubtful, or
+ * human-labelled at run time). `doubtful`: whether the prediction is one of the run's doubtful rows (doubtfulKeys).
+ */
+export function queueOf(prediction: Pick<Prediction, 'flagged' | 'teacher' | 'human' | 'suggested'>, doubtful = false): ReviewQueue | null {
   if (prediction.flagged) {
     return 'flagged';
   }
+  if (doubtful) return 'doubtful';
   return prediction.teacher === null && prediction.human === null && prediction.suggested !== '' ? 'unlabelled' : null;
 }
 
 /** The ranking score of a prediction in its queue (ReviewRow.p). */
 export function queueScore(prediction: Pick<Prediction, 'p_teacher_wrong' | 'probs' | 'suggested'>, queue: ReviewQueue): number {
-  return queue === 'flagged' ? prediction.p_teacher_wrong : (probabilityOf(prediction.probs, prediction.suggested) ?? 0);
+  return queue === 'unlabelled' ? (probabilityOf(prediction.probs, prediction.suggested) ?? 0) : prediction.p_teacher_wrong;
+}
+
+/**
+ * The suggestion a row shows in its queue: the run's (the arg-max of its advice), but on a doubtful row, whose arg-max
+ * is the teacher's own label, the most probable other label.
+ */
+export function queueSuggestion(prediction: Pick<Prediction, 'suggested' | 'probs' | 'teacher'>, queue: ReviewQueue | null): string {
+  return queue === 'doubtful' ? (alternativeLabel(prediction.probs, prediction.teacher) ?? prediction.suggested) : prediction.suggested;
+}
+
+/** What the header says of the doubtful queue: how many rows, and the errors the run expects in it and overall. */
+export interface DoubtfulSummary {
+  rows: number;
+  /** Σ p_teacher_wrong over the queue's rows. */
+  expectedInQueue: number;
+  /** Σ p_teacher_wrong over every unflagged teacher-labelled row without a human label at run time. */
+  expectedErrors: number;
+  /** The highest p_teacher_wrong in the queue (0 when it is empty). */
+  maxP: number;
+}
+
+/** The doubtful rows of a run's predictions, computed once per predictions array (a session rebuilds its rows at every edit). */
+const doubtfulCache = new WeakMap<readonly Prediction[], { indices: ReadonlySet<number>; summary: DoubtfulSummary }>();
+
+/** The indices of the run's doubtful rows (src/training/doubtful.ts), and what the header says of them. */
+export function doubtfulOf(predictions: readonly Prediction[]): { indices: ReadonlySet<number>; summary: DoubtfulSummary } {
+  let found = doubtfulCache.get(predictions);
+  if (!found) {
+    const set = doubtfulPredictions(predictions);
+    const maxP = set.rows.length === 0 ? 0 : predictions[set.rows[0]].p_teacher_wrong;
+    found = { indices: new Set(set.rows), summary: { rows: set.rows.length, expectedInQueue: set.expectedInQueue, expectedErrors: set.expectedErrors, maxP } };
+    doubtfulCache.set(predictions, found);
+  }
+  return found;
 }
 
 export function buildReviewRows(
@@ -413,17 +474,18 @@ export function buildReviewRows(
     minProbability: number;
     skipped?: ReadonlySet<string>;
     textsById?: ReadonlyMap<string, string>;
-    /** Also the `unlabelled` queue (rows without a teacher label); the flagged queue alone when absent. */
-    unlabelled?: boolean;
+    /** Also the `doubtful` and `unlabelled` queues; the flagged queue alone when absent. */
+    allQueues?: boolean;
     /** assignRowKeys of the predictions' ids, where the caller keeps them (a session rebuilds its rows at every edit). */
     keys?: readonly string[];
   },
 ): ReviewRow[] {
   const rows: ReviewRow[] = [];
   const keys = options.keys ?? assignRowKeys(predictions.map((prediction) => prediction.id));
+  const doubtful = options.allQueues ? doubtfulOf(predictions).indices : undefined;
   predictions.forEach((prediction, index) => {
-    const queue = queueOf(prediction);
-    if (queue === null || (queue === 'unlabelled' && !options.unlabelled)) {
+    const queue = queueOf(prediction, doubtful?.has(index) ?? false);
+    if (queue === null || (queue !== 'flagged' && !options.allQueues)) {
       return;
     }
     const p = queueScore(prediction, queue);
@@ -438,7 +500,7 @@ export function buildReviewRows(
       line: current ? current.line : null,
       text: current?.text ?? options.textsById?.get(prediction.id) ?? '',
       teacher: current ? current.teacher : prediction.teacher,
-      suggested: prediction.suggested,
+      suggested: queueSuggestion(prediction, queue),
       queue,
       p,
       probs: prediction.probs,

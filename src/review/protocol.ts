@@ -102,6 +102,10 @@ export type HostMessage =
       scrollTop: number;
       selectedRowId: string | null;
       view: ViewUpdate;
+      /** What each queue is (review/format.ts queueDescriptions): the header's line for the queue shown. */
+      queueTexts: Record<ReviewQueue, string>;
+      /** The flagged queue's empty state offering the doubtful queue (review/format.ts flaggedEmptyOffer), or null. */
+      flaggedEmpty: string | null;
     }
   /** `canRun`: the panel has a dataset but no completed run, so the empty state offers a Run button. */
   | { type: 'empty'; reason: string; datasetUri: string | null; canRun: boolean }

@@ -3,10 +3,14 @@
  * correction of src/review/rerank.ts (logit P(wrong) = a + b·logit(p) + u[teacher, suggested], fitted on the rows
  * reviewed since the run) applied to the run's own calibrated P(teacher wrong) of each flagged row. Plain TypeScript.
  *
+ * The doubtful queue (src/training/doubtful.ts) is re-ranked by the same correction: its rows keep their membership,
+ * their cell is (teacher, the suggestion they show: the most probable other label).
+ *
  * Only the ORDER changes. The probability the panel shows stays the run's calibrated one: the correction is fitted on
  * the top of the ranking (the rows the user reviewed), so its values extrapolate below the scores it saw and are used
  * to sort, never shown (docs/METHOD.md §6). The flags stay the run's too: the queue keeps its rows.
  */
+import { alternativeLabel } from '../training/doubtful';
 import type { Prediction } from '../training/types';
 import { correctedScore, fitReviewCorrection, type ReviewCorrection } from './rerank';
 
@@ -14,7 +18,7 @@ import { correctedScore, fitReviewCorrection, type ReviewCorrection } from './re
 export const RERANK_EVERY = 25;
 
 export interface QueueRerank {
-  /** Row key → the score the flagged queue is sorted by (highest first). */
+  /** Row key → the score the flagged and doubtful queues are sorted by (highest first). */
   scores: Map<string, number>;
   /** Rows with a human label now that the run did not have: what the correction was fitted on (its teacher-labelled ones). */
   reviewed: number;
@@ -37,7 +41,8 @@ export function reviewedSinceRun(predictions: readonly Prediction[], keys: reado
 }
 
 /**
- * Refits the review correction on the rows reviewed since the run and scores every flagged row still to review.
+ * Refits the review correction on the rows reviewed since the run and scores every flagged and doubtful row still to
+ * review (`doubtful`: the indices of the run's doubtful rows, model.ts doubtfulOf).
  * A reviewed row keeps the score it had (`previous`, else the run's p), so decided rows do not jump about.
  */
 export function rerankQueue(
@@ -46,13 +51,15 @@ export function rerankQueue(
   labels: readonly string[],
   humanNow: (key: string) => string | null | undefined,
   previous?: ReadonlyMap<string, number>,
+  doubtful: ReadonlySet<number> = new Set(),
 ): QueueRerank {
   const started = performance.now();
   const classes = labels.length;
   const index = new Map(labels.map((label, i) => [label, i] as const));
-  const cellOf = (prediction: Prediction): number => {
+  const cellOf = (prediction: Prediction, i: number): number => {
     const teacher = prediction.teacher === null ? undefined : index.get(prediction.teacher);
-    const suggested = index.get(prediction.suggested);
+    const shown = doubtful.has(i) ? (alternativeLabel(prediction.probs, prediction.teacher) ?? prediction.suggested) : prediction.suggested;
+    const suggested = index.get(shown);
     return teacher === undefined || suggested === undefined ? -1 : teacher * classes + suggested;
   };
   const fitRows: { p: number; cell: number; wrong: boolean }[] = [];
@@ -61,15 +68,15 @@ export function rerankQueue(
     const human = humanNow(keys[i]);
     if (human === undefined || human === null || prediction.human !== null) return;
     reviewed += 1;
-    if (prediction.teacher !== null) fitRows.push({ p: prediction.p_teacher_wrong, cell: cellOf(prediction), wrong: human !== prediction.teacher });
+    if (prediction.teacher !== null) fitRows.push({ p: prediction.p_teacher_wrong, cell: cellOf(prediction, i), wrong: human !== prediction.teacher });
   });
   const correction = fitReviewCorrection(fitRows);
   const scores = new Map<string, number>();
   predictions.forEach((prediction, i) => {
-    if (!prediction.flagged) return;
+    if (!prediction.flagged && !doubtful.has(i)) return;
     const key = keys[i];
     const human = humanNow(key) ?? prediction.human;
-    scores.set(key, human === null ? correctedScore(correction, prediction.p_teacher_wrong, cellOf(prediction)) : (previous?.get(key) ?? prediction.p_teacher_wrong));
+    scores.set(key, human === null ? correctedScore(correction, prediction.p_teacher_wrong, cellOf(prediction, i)) : (previous?.get(key) ?? prediction.p_teacher_wrong));
   });
   return { scores, reviewed, correction, ms: performance.now() - started };
 }

@@ -15,10 +15,12 @@ import type { FieldMapping } from '../dataset/types';
 import type { Prediction } from '../training/types';
 import {
   buildReviewRows,
+  bulkAcceptRefusal,
   changedSinceRunMessage,
   decisionNote,
   DEFAULT_FILTERS,
   describeDecision,
+  doubtfulOf,
   filterAndSort,
   labelForDecision,
   matchesFilters,
@@ -27,8 +29,10 @@ import {
   type Decision,
   type DocumentRowState,
   type ReviewFilters,
+  type ReviewQueue,
   type ReviewRow,
 } from './model';
+import { flaggedEmptyOffer, queueDescriptions } from './format';
 import type { ReviewPlace } from './place';
 import { RERANK_EVERY, rerankQueue, reviewedSinceRun, type QueueRerank } from './queueRerank';
 import type { LabelProbability, RowView, ViewUpdate } from './protocol';
@@ -218,6 +222,13 @@ export class ReviewSession {
     return row ? labelProbabilities(row) : undefined;
   }
 
+  /** What the header says of each queue, and the flagged queue's empty state (review/format.ts). */
+  queueTexts(): { queueTexts: Record<ReviewQueue, string>; flaggedEmpty: string | null } {
+    const flagged = this.run.predictions.filter((prediction) => prediction.flagged).length;
+    const doubtful = doubtfulOf(this.run.predictions).summary;
+    return { queueTexts: queueDescriptions(flagged, doubtful), flaggedEmpty: flaggedEmptyOffer(flagged, doubtful) };
+  }
+
   /** A filter change: the new order (the webview then selects its first match). */
   setFilters(filters: ReviewFilters): ViewUpdate {
     this.filters = filters;
@@ -279,7 +290,7 @@ export class ReviewSession {
   }
 
   private rebuild(): ReviewRow[] {
-    const rows = buildReviewRows(this.run.predictions, this.documentRows().byKey, { minProbability: 0, skipped: this.skipped, unlabelled: true, keys: this.keys });
+    const rows = buildReviewRows(this.run.predictions, this.documentRows().byKey, { minProbability: 0, skipped: this.skipped, allQueues: true, keys: this.keys });
     const changed = changedRows(this.rowsByKey, rows);
     this.rowsByKey = new Map(rows.map((row) => [row.key, row]));
     // Every RERANK_EVERY new human labels (the panel's decisions, a bulk accept, labels typed in the editor), the
@@ -294,11 +305,11 @@ export class ReviewSession {
   private readonly humanNow = (key: string): string | null | undefined => this.documentRows().byKey.get(key)?.human;
 
   /**
-   * Re-ranks the flagged queue with the human labels given so far (src/review/queueRerank.ts): only the order
+   * Re-ranks the flagged and doubtful queues with the human labels given so far (src/review/queueRerank.ts): only the order
    * changes, the probabilities shown stay the run's. Returns what the header says about it.
    */
   rerankNow(): { reviewed: number; ms: number } {
-    this.reranked = rerankQueue(this.run.predictions, this.keys, this.run.labels, this.humanNow, this.reranked?.scores);
+    this.reranked = rerankQueue(this.run.predictions, this.keys, this.run.labels, this.humanNow, this.reranked?.scores, doubtfulOf(this.run.predictions).indices);
     this.reviewedAtRerank = this.reranked.reviewed;
     return { reviewed: this.reranked.reviewed, ms: this.reranked.ms };
   }
@@ -372,7 +383,8 @@ export class ReviewSession {
       const why = this.fieldRemapped(['teacher']) ?? changedSinceRunMessage(idOfKey(key), prediction.teacher, documentRow.teacher);
       return { status: 'refused', message: `Not accepted: ${why}` };
     }
-    const row = { teacher: documentRow.teacher, suggested: prediction.suggested };
+    // The suggestion the row shows in its queue (a doubtful row's is the most probable label other than the teacher's).
+    const row = { teacher: documentRow.teacher, suggested: this.rowsByKey.get(key)?.suggested ?? prediction.suggested };
     const label = labelForDecision(row, decision);
     if (label === null) {
       return { status: 'refused', message: `row '${idOfKey(key)}' has no teacher label to keep`, noTeacher: true };
@@ -396,6 +408,11 @@ export class ReviewSession {
     const name = names.find((field) => typeof then[field] === 'string' && then[field] !== now[field]);
     if (name === undefined) return null;
     return `peerkd.fields.${name} is '${printable(now[name])}' now, but the run read the ${name} field '${printable(then[name])}', so the rows no longer read as the run saw them; set it back to review this run, or run again`;
+  }
+
+  /** Why a bulk accept may not run in the queue shown (the doubtful queue), or null (model.ts bulkAcceptRefusal). */
+  bulkAcceptRefusal(): string | null {
+    return bulkAcceptRefusal(this.filters.queue);
   }
 
   /** Unreviewed rows a bulk accept at `minProbability` would change, in review order. */

@@ -9,21 +9,27 @@
  * random sample (calibration.ts isSampleLabel): the teacher's confusion, the recalibration, the do-no-harm test, the
  * 90 % intervals, the encoder choice and the human-label checks of the summary.
  *
- * Rule: a row's human label counts as reviewed when the previous run of the dataset flagged that row while it had no
- * human label (the user labelled it after seeing the run's doubt: in Label Review, through a quick fix, or by hand),
- * or when the previous run already counted it as reviewed (settings.json `reviewedIds`), so a chain of retrainings
- * keeps the distinction. Human labels on rows the run did not flag count as the sample, as before.
+ * Rule: a row's human label counts as reviewed when the previous run of the dataset showed that row in a review queue
+ * while it had no human label — flagged it, or listed it among its doubtful rows (doubtful.ts: the unflagged rows it
+ * ranks first, Label Review's `doubtful` queue) — (the user labelled it after seeing the run's doubt: in Label Review,
+ * through a quick fix, or by hand), or when the previous run already counted it as reviewed (settings.json
+ * `reviewedIds`), so a chain of retrainings keeps the distinction. Human labels on other rows count as the sample.
  */
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { latestRunId, PREDICTIONS_FILE, resolveRunsDir, SETTINGS_FILE } from './artifacts';
+import { doubtfulPredictions, doubtfulRanks, isDoubtCandidate } from './doubtful';
 import type { Prediction, TrainingRow } from './types';
 
 export interface PreviousRun {
   runId: string;
-  predictions: readonly Pick<Prediction, 'id' | 'human' | 'flagged'>[];
+  /**
+   * Ids of the rows that run showed for review without a human label: its flagged rows, then its doubtful rows
+   * (doubtful.ts). A human label on one of them now came from review.
+   */
+  queuedIds: readonly string[];
   /** settings.json `reviewedIds` of that run (absent: a run that predates it, or none were reviewed). */
   reviewedIds?: readonly string[];
 }
@@ -34,8 +40,7 @@ export interface PreviousRun {
  */
 export function markReviewedRows(rows: TrainingRow[], previous: PreviousRun | undefined): number {
   if (!previous) return 0;
-  const fromReview = new Set(previous.reviewedIds ?? []);
-  for (const prediction of previous.predictions) if (prediction.flagged && prediction.human === null) fromReview.add(prediction.id);
+  const fromReview = new Set([...(previous.reviewedIds ?? []), ...previous.queuedIds]);
   let marked = 0;
   for (const row of rows) {
     if (row.human !== null && fromReview.has(row.id)) {
@@ -46,12 +51,18 @@ export function markReviewedRows(rows: TrainingRow[], previous: PreviousRun | un
   return marked;
 }
 
+/** The ids of the rows a run showed for review without a human label (PreviousRun.queuedIds), from its predictions. */
+export function queuedIdsOf(predictions: readonly Pick<Prediction, 'id' | 'teacher' | 'human' | 'flagged' | 'p_teacher_wrong'>[]): string[] {
+  const flagged = predictions.filter((prediction) => prediction.flagged && prediction.human === null).map((prediction) => prediction.id);
+  return [...flagged, ...doubtfulPredictions(predictions).rows.map((index) => predictions[index].id)];
+}
+
 /**
  * What markReviewedRows needs of the newest complete run of this dataset, or undefined when there is none: the rows it
- * flagged without a human label, and its `reviewedIds`. predictions.jsonl is streamed, and only its flagged lines are
- * parsed (JSON.stringify writes `"flagged":true` with no space, and a quote inside a string value is escaped, so the
- * test cannot match inside an id or a text): a million-row run's file is never held as one string before training.
- * Errors name the file and line.
+ * showed for review without a human label (flagged or doubtful, queuedIdsOf), and its `reviewedIds`. predictions.jsonl
+ * is streamed line by line, and only what the rule needs is kept: the ids of the flagged rows, and the id and p of the
+ * doubt candidates (a million-row run's file is never held as one string, nor as objects, before training). Errors
+ * name the file and line.
  */
 export async function readPreviousRun(datasetPath: string, outputDir?: string): Promise<PreviousRun | undefined> {
   const runId = await latestRunId(datasetPath, outputDir);
@@ -67,25 +78,39 @@ export async function readPreviousRun(datasetPath: string, outputDir?: string): 
   const listed = typeof settings === 'object' && settings !== null ? (settings as { reviewedIds?: unknown }).reviewedIds : undefined;
   const reviewedIds = Array.isArray(listed) ? listed.filter((id): id is string => typeof id === 'string') : undefined;
   const predictionsFile = path.join(runDir, PREDICTIONS_FILE);
-  const predictions: PreviousRun['predictions'][number][] = [];
+  const flaggedIds: string[] = [];
+  const candidateIds: string[] = [];
+  const candidateScores: number[] = [];
   const lines = createInterface({ input: createReadStream(predictionsFile, { encoding: 'utf8' }), crlfDelay: Infinity });
   let line = 0;
   for await (const text of lines) {
     line++;
-    if (!text.includes('"flagged":true')) continue;
+    if (text.trim() === '') continue;
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (error) {
       throw new Error(`${predictionsFile}:${line}: invalid JSON (${(error as Error).message})`);
     }
-    const { id, human, flagged } = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-    if (typeof id !== 'string' || (human !== null && typeof human !== 'string') || flagged !== true) {
-      throw new Error(`${predictionsFile}:${line}: not a prediction (id, human and flagged expected)`);
+    const { id, teacher, human, flagged, p_teacher_wrong: p } = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+    if (
+      typeof id !== 'string' ||
+      (teacher !== null && typeof teacher !== 'string') ||
+      (human !== null && typeof human !== 'string') ||
+      typeof flagged !== 'boolean' ||
+      typeof p !== 'number' ||
+      !Number.isFinite(p)
+    ) {
+      throw new Error(`${predictionsFile}:${line}: not a prediction (id, teacher, human, flagged and p_teacher_wrong expected)`);
     }
-    predictions.push({ id, human, flagged });
+    if (flagged && human === null) flaggedIds.push(id);
+    else if (isDoubtCandidate({ teacher, human, flagged })) {
+      candidateIds.push(id);
+      candidateScores.push(p);
+    }
   }
-  return { runId, predictions, reviewedIds };
+  const doubtful = doubtfulRanks(candidateScores).rows.map((position) => candidateIds[position]);
+  return { runId, queuedIds: [...flaggedIds, ...doubtful], reviewedIds };
 }
 
 /** The ids to record in settings.json `reviewedIds`. */

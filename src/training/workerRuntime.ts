@@ -315,7 +315,7 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
         if (marked > 0) {
           log(
             'info',
-            `${marked} human label(s) were set on rows that run ${previous.runId} flagged (review): the students train on them, ` +
+            `${marked} human label(s) were set on rows that run ${previous.runId} flagged or doubted (review): the students train on them, ` +
               `but the calibration, the teacher estimate and the checks rest on the other ${counts.humanLabelled - marked} human label(s), the random sample`,
           );
         }

@@ -228,7 +228,7 @@ export class LabelReviewPanel {
       const carried = run
         ? await openAtKeptPlace(pendingPlaces, datasetUri.toString(), run.runId, async () => {
             const document = await datasetDocument(datasetUri);
-            return buildReviewRows(run.predictions, this.runState.indexOf(document).byKey, { minProbability: 0, unlabelled: true });
+            return buildReviewRows(run.predictions, this.runState.indexOf(document).byKey, { minProbability: 0, allQueues: true });
           }, this.seed.filters)
         : undefined;
       if (carried) {
@@ -309,6 +309,7 @@ export class LabelReviewPanel {
       scrollTop: session.scrollTop,
       selectedRowId: session.selectedRowId,
       view,
+      ...session.queueTexts(),
     });
   }
 
@@ -520,6 +521,11 @@ export class LabelReviewPanel {
   private async bulkAccept(minProbability: number): Promise<void> {
     const session = this.session;
     if (!session) {
+      return;
+    }
+    const refusal = session.bulkAcceptRefusal();
+    if (refusal !== null) {
+      this.post({ type: 'notice', text: refusal });
       return;
     }
     const rows = session.bulkAcceptRows(minProbability);

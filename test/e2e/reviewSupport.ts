@@ -86,6 +86,11 @@ export async function writeDatasetWithFlaggedRun(
   labels: readonly string[] = ['Business', 'Sci/Tech', 'Sports', 'World'],
   /** The last this many rows have no teacher label (the teacher abstained): the queue "No teacher label". */
   unlabelled = 0,
+  /**
+   * The this many teacher-labelled rows before those are not flagged, each with p below one half (the teacher's label
+   * its arg-max): the run doubts them without flagging them, the queue "Doubtful".
+   */
+  doubtful = 0,
 ): Promise<void> {
   const example = readFileSync(join(repoRoot, 'examples', 'agnews-sample.jsonl'), 'utf8').split('\n').filter(Boolean);
   const lines = Array.from({ length: rows }, (_, index) => {
@@ -109,6 +114,12 @@ export async function writeDatasetWithFlaggedRun(
       return { id: row.id, line: index + 1, teacher: null, human: null, suggested, p_teacher_wrong: 0, flagged: false, probs, peer_probs: probs, vanilla_probs: probs };
     }
     const others = labels.filter((label) => label !== row.teacher_label);
+    if (index >= rows - unlabelled - doubtful) {
+      const other = others[Math.floor(random() * others.length)];
+      const p = 0.3 + random() * 0.15;
+      const probs = Object.fromEntries(labels.map((label) => [label, label === row.teacher_label ? 1 - p : label === other ? p * 0.7 : (p * 0.3) / (others.length - 1)]));
+      return { id: row.id, line: index + 1, teacher: row.teacher_label, human: null, suggested: row.teacher_label, p_teacher_wrong: p, flagged: false, probs, peer_probs: probs, vanilla_probs: probs };
+    }
     const suggested = others[Math.floor(random() * others.length)];
     const p = 0.5 + random() * 0.5;
     const probs = Object.fromEntries(labels.map((label) => [label, label === suggested ? p : (1 - p) / 3]));

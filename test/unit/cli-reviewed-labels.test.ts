@@ -10,12 +10,14 @@ import { existsSync } from 'node:fs';
 import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readLatestRun, type RunArtefacts } from '../../src/training/artifacts';
-import { markReviewedRows, readPreviousRun } from '../../src/training/reviewedRows';
+import { markReviewedRows, queuedIdsOf, readPreviousRun } from '../../src/training/reviewedRows';
+import { doubtfulPredictions } from '../../src/training/doubtful';
 import type { TrainingRow } from '../../src/training/types';
 import { repoRoot, runCli, tempFolder } from '../fixtures/training/build';
 
 let folder: string;
 let control: string;
+let doubting: string;
 
 /** The first rows of the shared NoisyAG-News train set (human-annotator noise, teacher about 80 % right). */
 const DATA = join(repoRoot, '..', 'shared', 'data', 'agnews-noisy', 'train.jsonl');
@@ -25,42 +27,58 @@ let gold: Map<string, string>;
 before(async () => {
   folder = await tempFolder('cli-reviewed');
   control = await tempFolder('cli-reviewed-control');
+  doubting = await tempFolder('cli-reviewed-doubtful');
   assert.ok(existsSync(DATA), `the benchmark data is missing: ${DATA} (see ../shared/data/README.md)`);
   const rows = (await readFile(DATA, 'utf8')).split('\n').filter((line) => line.trim()).slice(0, ROWS).map((line) => JSON.parse(line) as { id: string; text: string; teacher_label: string; gold_label: string });
   gold = new Map(rows.map((value) => [value.id, value.gold_label]));
   // Every 20th row carries its gold label as a human label: the random sample.
   const lines = rows.map((value, index) => JSON.stringify({ id: value.id, text: value.text, teacher_label: value.teacher_label, ...(index % 20 === 0 ? { human_label: value.gold_label } : {}) }));
   await writeFile(join(folder, 'agnews-slice.jsonl'), lines.join('\n') + '\n');
+  await writeFile(join(doubting, 'agnews-slice.jsonl'), lines.join('\n') + '\n');
 });
 
 after(async () => {
   await rm(folder, { recursive: true, force: true });
   await rm(control, { recursive: true, force: true });
+  await rm(doubting, { recursive: true, force: true });
 });
 
 const row = (id: string, human: string | null): TrainingRow => ({ id, line: 1, text: id, teacher: 'A', human, teacherConfidence: null });
 
-test('markReviewedRows: a label set on a row the previous run flagged is reviewed, a chain keeps it, other labels are the sample', () => {
-  const rows = [row('flagged-now-labelled', 'B'), row('flagged-still-open', null), row('unflagged-now-labelled', 'A'), row('labelled-before', 'A'), row('reviewed-two-runs-ago', 'B')];
-  const marked = markReviewedRows(rows, {
-    runId: 'r1',
-    predictions: [
-      { id: 'flagged-now-labelled', human: null, flagged: true },
-      { id: 'flagged-still-open', human: null, flagged: true },
-      { id: 'unflagged-now-labelled', human: null, flagged: false },
-      { id: 'labelled-before', human: 'A', flagged: false },
-      { id: 'reviewed-two-runs-ago', human: 'B', flagged: false },
-    ],
-    reviewedIds: ['reviewed-two-runs-ago'],
-  });
-  assert.equal(marked, 2);
-  assert.deepEqual(rows.filter((r) => r.reviewed).map((r) => r.id), ['flagged-now-labelled', 'reviewed-two-runs-ago']);
+test('markReviewedRows: a label set on a row the previous run flagged or doubted is reviewed, a chain keeps it, other labels are the sample', () => {
+  const rows = [
+    row('flagged-now-labelled', 'B'),
+    row('flagged-still-open', null),
+    row('doubted-now-labelled', 'B'),
+    row('unflagged-now-labelled', 'A'),
+    row('labelled-before', 'A'),
+    row('reviewed-two-runs-ago', 'B'),
+  ];
+  const prediction = (id: string, human: string | null, flagged: boolean, p: number) => ({ id, teacher: 'A', human, flagged, p_teacher_wrong: p });
+  const predictions = [
+    prediction('flagged-now-labelled', null, true, 0.9),
+    prediction('flagged-still-open', null, true, 0.8),
+    // Unflagged: Σp = 0.45 + 0.3 + 0.2 = 0.95, so the run expects one error among them and doubts the first.
+    prediction('doubted-now-labelled', null, false, 0.45),
+    prediction('unflagged-now-labelled', null, false, 0.3),
+    prediction('spare', null, false, 0.2),
+    prediction('labelled-before', 'A', false, 0),
+    prediction('reviewed-two-runs-ago', 'B', false, 0),
+  ];
+  const marked = markReviewedRows(rows, { runId: 'r1', queuedIds: queuedIdsOf(predictions), reviewedIds: ['reviewed-two-runs-ago'] });
+  assert.equal(marked, 3);
+  assert.deepEqual(rows.filter((r) => r.reviewed).map((r) => r.id), ['flagged-now-labelled', 'doubted-now-labelled', 'reviewed-two-runs-ago']);
   assert.equal(markReviewedRows([row('x', 'A')], undefined), 0, 'no previous run: every human label is the sample');
 });
 
 async function reviewFlagged(file: string, run: RunArtefacts): Promise<number> {
   // The reviewer sets the gold label on every flagged row (on AG News most flagged teacher labels are wrong).
-  const flagged = new Map(run.predictions.filter((p) => p.flagged).map((p) => [p.id, gold.get(p.id)!]));
+  return setGold(file, run.predictions.filter((p) => p.flagged).map((p) => p.id));
+}
+
+/** Gives these rows their gold label as human label, in the file; returns how many. */
+async function setGold(file: string, ids: readonly string[]): Promise<number> {
+  const flagged = new Map(ids.map((id) => [id, gold.get(id)!]));
   const lines = (await readFile(file, 'utf8')).split('\n');
   const out = lines.map((line) => {
     if (!line.trim()) return line;
@@ -94,7 +112,7 @@ test('a rerun after review trains on the reviewed labels but estimates the teach
   assert.equal((run2.metrics as { humanRows: number }).humanRows, sample, 'the checks use the random sample only');
   assert.equal(run2.settings.reviewedIds?.length, reviewed);
   const log = await readFile(join(run2.runDir, 'run.log'), 'utf8');
-  assert.ok(log.includes(`${reviewed} human label(s) were set on rows that run ${run1.runId} flagged (review)`), log);
+  assert.ok(log.includes(`${reviewed} human label(s) were set on rows that run ${run1.runId} flagged or doubted (review)`), log);
   for (const prediction of run2.predictions) if (prediction.human !== null) assert.equal(prediction.flagged, false);
 
   // The same file with no earlier run: every human label counts as the sample, so the summary's check "the teacher
@@ -112,10 +130,10 @@ test('a rerun after review trains on the reviewed labels but estimates the teach
   const paired = (run: RunArtefacts) => (run.metrics as { humanCheck: { pairedRows: number } }).humanCheck.pairedRows;
   assert.match(second.stdout, new RegExp(`teacher agreement with humans\\s+${check(run2).toFixed(3)}${paired(run2) < 20 ? ' \\(on' : '\\n'}`), second.stdout);
 
-  // What the next run reads of run 2: only its flagged rows (streamed), and the ids it counted as reviewed.
+  // What the next run reads of run 2 (streamed): the ids of its flagged and doubtful rows, and the ids it counted as reviewed.
   const previous = (await readPreviousRun(dataset))!;
   assert.equal(previous.runId, run2.runId);
-  assert.deepEqual(previous.predictions, run2.predictions.filter((p) => p.flagged).map(({ id, human, flagged }) => ({ id, human, flagged })));
+  assert.deepEqual(previous.queuedIds, queuedIdsOf(run2.predictions));
   assert.deepEqual(previous.reviewedIds, run2.settings.reviewedIds);
 
   // A third run keeps the distinction although run 2 flagged none of those rows (they had labels by then).
@@ -137,4 +155,29 @@ test('readPreviousRun names the file and line of a damaged flagged prediction, a
   lines[at] = '{"id": 7, "flagged":true}';
   await writeFile(file, lines.join('\n'));
   await assert.rejects(readPreviousRun(join(control, 'agnews-slice.jsonl')), new RegExp(`predictions\\.jsonl:${at + 1}: not a prediction`));
+});
+
+test('a retrain after labelling rows of the doubtful queue keeps them out of the calibration sample', async () => {
+  const dataset = join(doubting, 'agnews-slice.jsonl');
+  const args = ['distill', 'agnews-slice.jsonl', '--backend', 'cpu', '--encoder', 'none'];
+  const first = await runCli(args, doubting);
+  assert.equal(first.code, 0, first.stderr);
+  const run1 = (await readLatestRun(dataset))!;
+  const sample = (run1.metrics as { humanRows: number }).humanRows;
+  // The reviewer works down the top of the doubtful queue (unflagged rows, the run's ranking), not the flagged rows.
+  const doubtful = doubtfulPredictions(run1.predictions).rows.map((index) => run1.predictions[index].id);
+  assert.ok(doubtful.length >= 60, `the run doubts enough unflagged rows (${doubtful.length})`);
+  const labelled = await setGold(dataset, doubtful.slice(0, 60));
+  const errors = doubtful.slice(0, 60).filter((id) => gold.get(id) !== run1.predictions.find((p) => p.id === id)!.teacher).length;
+
+  const second = await runCli(args, doubting);
+  assert.equal(second.code, 0, second.stderr);
+  const run2 = (await readLatestRun(dataset))!;
+  assert.equal((run2.metrics as { reviewedRows: number }).reviewedRows, labelled, 'the labels set in the doubtful queue count as reviewed');
+  assert.equal((run2.metrics as { humanRows: number }).humanRows, sample, 'the calibration and the checks rest on the random sample only');
+  const check = (run: RunArtefacts) => (run.metrics as { humanCheck: { teacherAccuracy: number } }).humanCheck.teacherAccuracy;
+  assert.equal(check(run2), check(run1), `the same random pairs judge the teacher (the doubted rows held ${errors} teacher errors in 60)`);
+  assert.deepEqual([...(run2.settings.reviewedIds ?? [])].sort(), doubtful.slice(0, 60).sort());
+  const log = await readFile(join(run2.runDir, 'run.log'), 'utf8');
+  assert.ok(log.includes(`${labelled} human label(s) were set on rows that run ${run1.runId} flagged or doubted (review)`), log);
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { actionForKey, KEY_MAP, keyTableMarkdown, keyTableRows, type KeyContext } from '../../src/webview/client/keymap';
+import { nextQueue, QUEUE_NAMES, REVIEW_QUEUES, type ReviewQueue } from '../../src/review/model';
 
 /** The key table of README.md: the lines from its `| key | action |` header to the first line that is no table row. */
 function readmeKeyTable(): string[] {
@@ -48,4 +49,17 @@ test('key dispatch follows the map: every key of a binding triggers its action, 
   assert.equal(actionForKey('Enter', 'list'), 'accept');
   assert.deepEqual(['1', '5', '9'].map((key) => actionForKey(key, 'list')), ['setDigit', 'setDigit', 'setDigit']);
   assert.equal(actionForKey('0', 'list'), undefined);
+});
+
+test('q is described as the cycle it dispatches: the queues in nextQueue order, as README and help show it', () => {
+  const binding = KEY_MAP.find((candidate) => candidate.action === 'queue')!;
+  assert.deepEqual(binding.keys, ['q']);
+  let queue: ReviewQueue = REVIEW_QUEUES[0];
+  const cycle = [queue];
+  for (let i = 0; i < REVIEW_QUEUES.length; i++) cycle.push((queue = nextQueue(queue)));
+  assert.deepEqual(cycle, ['flagged', 'doubtful', 'unlabelled', 'flagged']);
+  assert.ok(binding.description.startsWith(`next queue: ${cycle.map((name) => QUEUE_NAMES[name]).join(' → ')} `), binding.description);
+  const readme = readmeKeyTable().find((line) => line.startsWith('| `q` |'));
+  assert.equal(readme, `| \`q\` | ${binding.description} |`);
+  assert.deepEqual(keyTableRows().find((row) => row.keys === 'q'), { keys: 'q', description: binding.description });
 });

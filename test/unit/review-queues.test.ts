@@ -38,7 +38,7 @@ const documentRows = new Map<string, DocumentRowState>(
 test('rows without a teacher label get their own queue, ranked by the probability of their advice (issue 10 §3.12)', () => {
   // Without the option the review is what it was: the flagged rows only.
   assert.deepEqual(buildReviewRows(predictions, documentRows, { minProbability: 0 }).map((r) => r.key), ['f1', 'f2']);
-  const rows = buildReviewRows(predictions, documentRows, { minProbability: 0, unlabelled: true });
+  const rows = buildReviewRows(predictions, documentRows, { minProbability: 0, allQueues: true });
   assert.deepEqual(rows.map((r) => [r.key, r.queue, r.p]), [
     ['u2', 'unlabelled', 0.97],
     ['f1', 'flagged', 0.9],
@@ -50,7 +50,7 @@ test('rows without a teacher label get their own queue, ranked by the probabilit
   const flagged = buildViewUpdate(rows, DEFAULT_FILTERS, undo, ['World', 'Sports', 'Business']);
   assert.deepEqual(flagged.order, ['f1', 'f2']);
   assert.equal(flagged.counts.flagged, 2);
-  assert.deepEqual(flagged.queues, { flagged: { rows: 2, remaining: 2 }, unlabelled: { rows: 3, remaining: 2 } });
+  assert.deepEqual(flagged.queues, { flagged: { rows: 2, remaining: 2 }, doubtful: { rows: 0, remaining: 0 }, unlabelled: { rows: 3, remaining: 2 } });
   const unlabelled = buildViewUpdate(rows, { ...DEFAULT_FILTERS, queue: 'unlabelled' }, undo, ['World', 'Sports', 'Business']);
   assert.deepEqual(unlabelled.order, ['u2', 'u3', 'u1']);
   assert.deepEqual({ rows: unlabelled.counts.flagged, reviewed: unlabelled.counts.reviewed }, { rows: 3, reviewed: 1 });

@@ -3,6 +3,7 @@
  * and the key table in README.md (test/unit/review-keymap.test.ts checks that the README says exactly this). Plain
  * TypeScript without the DOM, so the unit tests read it too.
  */
+import { QUEUE_NAMES, REVIEW_QUEUES } from '../../review/model';
 
 export type KeyAction =
   | 'next'
@@ -72,7 +73,13 @@ export const KEY_MAP: readonly KeyBinding[] = [
   { keys: ['e'], shown: ['e'], action: 'expand', description: 'expand / clip the text', when: 'list' },
   { keys: ['p'], shown: ['p'], action: 'probabilities', description: "show / hide every label's probability", when: 'list' },
   { keys: ['/'], shown: ['/'], action: 'search', description: 'focus the text search (also #123 for line 123, or an id)', when: 'list' },
-  { keys: ['q'], shown: ['q'], action: 'queue', description: 'switch the queue: flagged rows / rows with no teacher label', when: 'list' },
+  {
+    keys: ['q'],
+    shown: ['q'],
+    action: 'queue',
+    description: `next queue: ${[...REVIEW_QUEUES, REVIEW_QUEUES[0]].map((queue) => QUEUE_NAMES[queue]).join(' → ')} (doubtful: the rows the run ranks first among those it did not flag; no bulk accept there)`,
+    when: 'list',
+  },
   {
     keys: ['r'],
     shown: ['r'],

@@ -4,7 +4,7 @@
  * this script draws what it is sent, reports the user's view changes and posts the user's intents
  * (src/review/protocol.ts, the protocol the host parses).
  */
-import { labelForDigit, type Decision, type ReviewFilters } from '../../review/model';
+import { labelForDigit, nextQueue, type Decision, type ReviewFilters, type ReviewQueue } from '../../review/model';
 import type { HostMessage, ViewUpdate } from '../../review/protocol';
 import { dispatchKey, type KeyHandlers } from './keys';
 import { HostConnection } from './messaging';
@@ -162,11 +162,16 @@ function needExplanation(rowKey: string): void {
   );
 }
 
-/** Shows the other queue (flagged ⇄ no teacher label); the other filters keep their meaning within it. */
-function switchQueue(): void {
-  const queue = state.filters.queue === 'flagged' ? 'unlabelled' : 'flagged';
+/** Shows a queue; the other filters keep their meaning within it. */
+function showQueue(queue: ReviewQueue): void {
+  if (queue === state.filters.queue) return;
   // The teacher filter has no rows in the queue without teacher labels: it is cleared on the way in.
   setFilters(queue === 'unlabelled' ? { queue, teacher: '' } : { queue }, true);
+}
+
+/** Shows the next queue (flagged → doubtful → no teacher label → flagged, model.ts nextQueue). */
+function switchQueue(): void {
+  showQueue(nextQueue(state.filters.queue));
 }
 
 const actions: Actions = {
@@ -190,11 +195,7 @@ const actions: Actions = {
   needProbabilities,
   needExplanation,
   openSimilar: (id, line) => host.post({ type: 'openSimilar', id, line }),
-  setQueue: (queue) => {
-    if (queue !== state.filters.queue) {
-      switchQueue();
-    }
-  },
+  setQueue: showQueue,
   rerank: () => host.post({ type: 'rerank' }),
   save: saveState,
 };
@@ -273,6 +274,8 @@ function onInit(message: Extract<HostMessage, { type: 'init' }>): void {
   state.datasetName = message.datasetName;
   state.runId = message.runId;
   state.summary = message.summary;
+  state.queueTexts = message.queueTexts;
+  state.flaggedEmpty = message.flaggedEmpty;
   state.labels = message.labels;
   state.filters = message.filters;
   state.rows = new Map(message.rows.map((row) => [row.key, row]));

@@ -4,7 +4,7 @@
  */
 import { explanationSegments } from '../../review/explanation';
 import { cutText, showBidiControls, showInvisible } from '../../review/prettyRow';
-import { digitForLabel, NO_LABEL, type Decision, type ReviewFilters, type ReviewQueue } from '../../review/model';
+import { digitForLabel, NO_LABEL, QUEUE_NAMES, REVIEW_QUEUES, type Decision, type ReviewFilters, type ReviewQueue } from '../../review/model';
 import { STATUS_FILTER_OPTIONS, type HostMessage, type LabelProbability, type RowView, type ViewUpdate } from '../../review/protocol';
 import type { RowExplanation } from '../../training/types';
 import { keyTableRows } from './keymap';
@@ -44,6 +44,8 @@ export interface Dom {
   counts: HTMLElement;
   queue: ui.Control;
   rerankNote: HTMLElement;
+  /** What the queue shown is (state.queueTexts): one line under the toolbar, whole in its tooltip. */
+  queueNote: HTMLElement;
   undo: ui.Control;
   teacher: ui.Control;
   suggested: ui.Control;
@@ -81,12 +83,15 @@ function labelled(text: string, control: HTMLElement): HTMLLabelElement {
   return label;
 }
 
+/** The queue switch's tooltip (after what the queue shown is, once the host has said). */
+const QUEUE_SWITCH_TITLE =
+  'Which rows to review (q switches): flagged teacher labels; doubtful ones, not flagged but the rows where the run expects the most errors; or rows the teacher left without a label';
+
 /** The queue switch's choices, with each queue's size (view.queues). */
 function queueOptions(view: ViewUpdate | null): ui.Option[] {
   const size = (queue: ReviewQueue) => (view ? ` (${view.queues[queue].rows.toLocaleString('en-US')})` : '');
   return [
-    { value: 'flagged', label: `Flagged${size('flagged')}` },
-    { value: 'unlabelled', label: `No teacher label${size('unlabelled')}` },
+    ...REVIEW_QUEUES.map((queue) => ({ value: queue, label: `${QUEUE_NAMES[queue][0].toUpperCase()}${QUEUE_NAMES[queue].slice(1)}${size(queue)}` })),
   ];
 }
 
@@ -144,10 +149,10 @@ export class Renderer {
     const queue = ui.dropdown({
       ariaLabel: 'Queue',
       id: 'filter-queue',
-      title: 'Which rows to review (q switches): flagged teacher labels, or rows the teacher left without a label',
+      title: QUEUE_SWITCH_TITLE,
       options: queueOptions(state.view),
       value: state.filters.queue,
-      onChange: (value) => actions.setQueue(value === 'unlabelled' ? 'unlabelled' : 'flagged'),
+      onChange: (value) => actions.setQueue(REVIEW_QUEUES.find((queue) => queue === value) ?? 'flagged'),
     });
     const teacher = ui.dropdown({
       ariaLabel: 'Teacher label',
@@ -297,9 +302,41 @@ export class Renderer {
       el('p', 'muted', 'Decisions write the human label into the dataset through the editor, so Ctrl+Z in the editor undoes them too. Save the file to keep them.'),
     );
 
-    this.app.append(header, confusionWrap, toolbar, list, details, notice, helpBox);
-    this.dom = { confusionWrap, counts, queue, rerankNote, undo, teacher, suggested, search, confusion, list, spacer, details, help: helpBox, notice, pool: [] };
+    const queueNote = el('div', 'muted queue-note');
+    queueNote.id = 'queue-note';
+    this.app.append(header, confusionWrap, toolbar, queueNote, list, details, notice, helpBox);
+    this.dom = { confusionWrap, counts, queue, rerankNote, queueNote, undo, teacher, suggested, search, confusion, list, spacer, details, help: helpBox, notice, pool: [] };
     return this.dom;
+  }
+
+  /**
+   * What the details show when no row is selected: a queue that holds no rows says what it is, and an empty flagged
+   * queue offers the doubtful one where that holds rows (state.flaggedEmpty); else no row matches the filters.
+   */
+  private emptyQueue(): HTMLElement {
+    const { state, actions } = this;
+    const box = el('div', 'muted empty-queue');
+    box.id = 'empty-queue';
+    if (state.order.length > 0) return box;
+    const queue = state.filters.queue;
+    if (state.view && state.view.queues[queue].rows > 0) {
+      box.textContent = 'No row matches the filters.';
+      return box;
+    }
+    if (queue === 'flagged' && state.flaggedEmpty !== null && state.view && state.view.queues.doubtful.rows > 0) {
+      box.append(
+        el('p', '', state.flaggedEmpty),
+        ui.button(`Show the ${state.view.queues.doubtful.rows.toLocaleString('en-US')} doubtful rows (q)`, {
+          appearance: 'primary',
+          title: 'Switch to the doubtful queue: rows not flagged, where the run expects the most errors',
+          action: 'show-doubtful',
+          onClick: () => actions.setQueue('doubtful'),
+        }),
+      );
+      return box;
+    }
+    box.textContent = state.queueTexts?.[queue] ?? 'This queue holds no rows.';
+    return box;
   }
 
   /** The empty state: why there is nothing to review, with a Run button where a run would fix that. */
@@ -431,6 +468,10 @@ export class Renderer {
     dom.rerankNote.title = view.reranked
       ? `The queue's order uses your ${view.reranked.reviewed} decisions since the run (re-ranked in ${view.reranked.ms.toFixed(0)} ms). Only the order changed: each row's p is still the run's calibrated probability.`
       : '';
+    const queueText = this.state.queueTexts?.[this.state.filters.queue] ?? '';
+    dom.queueNote.textContent = queueText;
+    dom.queueNote.title = queueText;
+    dom.queue.title = queueText === '' ? QUEUE_SWITCH_TITLE : `${queueText}\n\n${QUEUE_SWITCH_TITLE}`;
     ui.setDisabled(dom.undo, !view.canUndo);
     dom.undo.title = view.undoDescription ? `Undo: ${view.undoDescription} (u)` : 'Nothing to undo';
     this.renderFilterOptions();
@@ -482,14 +523,16 @@ export class Renderer {
     }
     const row = this.selectedRow();
     if (!row) {
-      dom.details.replaceChildren(el('div', 'muted', state.order.length === 0 ? 'No row matches the filters.' : ''));
+      dom.details.replaceChildren(this.emptyQueue());
       return;
     }
     const summary = el('div', 'muted row-facts');
     // A row of the unlabelled queue has no teacher label to doubt: its p is the advice's own probability.
     const score: (string | HTMLElement)[] = row.changedSinceRun
       ? [' · teacher label changed since the run (it judged ', row.runTeacher === null ? 'no label' : el('bdi', '', row.runTeacher), '): its suggestion and probability are about that label']
-      : row.queue === 'unlabelled' ? [" · no teacher label · advice '", el('bdi', '', row.suggested), `', p = ${row.p.toFixed(2)}`] : [` · p(teacher wrong) = ${row.p.toFixed(2)}`];
+      : row.queue === 'unlabelled'
+        ? [" · no teacher label · advice '", el('bdi', '', row.suggested), `', p = ${row.p.toFixed(2)}`]
+        : [` · ${row.queue === 'doubtful' ? 'not flagged · ' : ''}p(teacher wrong) = ${row.p.toFixed(2)}`];
     // Data in a line of text sits in <bdi>: a right-to-left id or a bidirectional control in it cannot reorder the rest.
     summary.append(`${row.line === null ? 'No longer in the file' : `Line ${row.line}`} · id `, el('bdi', '', row.id), ...score);
     if (row.human !== null) {

@@ -2,7 +2,7 @@
  * The webview's view state. The host's review session owns the rows, filters, selection and scroll; this is the copy
  * the webview draws from, and what it saves with setState for a window reload (when the host starts afresh).
  */
-import { DEFAULT_FILTERS, type ReviewFilters } from '../../review/model';
+import { DEFAULT_FILTERS, type ReviewFilters, type ReviewQueue } from '../../review/model';
 import { parseViewState, type LabelProbability, type ReviewViewState, type RowView, type ViewUpdate } from '../../review/protocol';
 import type { RowExplanation } from '../../training/types';
 import { RowCache } from './rowCache';
@@ -25,6 +25,10 @@ export interface ClientState {
   datasetUri: string | null;
   datasetName: string;
   summary: string;
+  /** What each queue is (the host's review/format.ts queueDescriptions): the line under the toolbar. */
+  queueTexts: Record<ReviewQueue, string> | null;
+  /** The flagged queue's empty state offering the doubtful queue, or null (review/format.ts flaggedEmptyOffer). */
+  flaggedEmpty: string | null;
   runId: string;
   labels: string[];
   rows: Map<string, RowView>;
@@ -53,6 +57,8 @@ export function initialState(saved: SavedState): ClientState {
     datasetUri: saved.datasetUri ?? null,
     datasetName: '',
     summary: '',
+    queueTexts: null,
+    flaggedEmpty: null,
     runId: '',
     labels: [],
     rows: new Map(),

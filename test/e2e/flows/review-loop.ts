@@ -3,7 +3,9 @@
  * - "Why flagged": selecting a row marks, in its text, the words that push the peers towards the suggestion and
  *   those that push back (two theme colours, the contribution in each word's tooltip), and lists the most similar
  *   human-labelled rows; clicking one opens its line in the editor. The README picture of the panel is taken here.
- * - The queue switch: "Flagged (N)" / "No teacher label (M)" by `q`; the unlabelled rows show their advice and its p.
+ * - The queue switch: "Flagged (N)" → "Doubtful (not flagged) (D)" → "No teacher label (M)" by `q`; the doubtful rows
+ *   show the most likely other label and p(teacher wrong), the line under the toolbar says what the queue is, and
+ *   Accept all ≥ p refuses that queue; the unlabelled rows show their advice and its p.
  * - Re-rank: after 25 decisions the header says "re-ranked after 25 decisions" and the selection stays on its row,
  *   each row's p unchanged; `r` and "PeerKD: Re-rank Review Queue" re-rank on demand.
  * - `o` opens the dataset in its own group (here group 2), not in column One where the panel sits.
@@ -11,6 +13,7 @@
 import * as assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { doubtfulPredictions } from '../../../src/training/doubtful';
 import type { Prediction } from '../../../src/training/types';
 import { defineFlow, waitFor } from '../harness';
 import { completedRuns, DATASET, readPredictions, REVIEW_COMMAND, reviewOrder, writeDatasetWithFlaggedRun } from '../reviewSupport';
@@ -18,13 +21,15 @@ import { completedRuns, DATASET, readPredictions, REVIEW_COMMAND, reviewOrder, w
 const OTHER_FILE = 'notes.txt';
 const ROWS = 300;
 const UNLABELLED = 12;
+/** Teacher-labelled rows the run does not flag (p 0.30–0.45): it doubts round(Σp) of them. */
+const UNFLAGGED = 8;
 
 export default defineFlow({
   name: 'review: why flagged marks the words, queue switch, re-rank after 25 decisions and on demand, o opens the dataset in its group',
   fixture: 'review',
   timeoutMs: 300_000,
   async prepare(workspaceDir) {
-    await writeDatasetWithFlaggedRun(workspaceDir, ROWS, undefined, UNLABELLED);
+    await writeDatasetWithFlaggedRun(workspaceDir, ROWS, undefined, UNLABELLED, UNFLAGGED);
     writeFileSync(join(workspaceDir, OTHER_FILE), 'Another file, open in the first editor group.\n');
     // "Why flagged" as a run writes it: the row's first long word pushes towards the suggestion, its last one back.
     const runDir = join(workspaceDir, '.peerkd', 'runs', readdirSync(join(workspaceDir, '.peerkd', 'runs')).find((name) => /^\d{8}-/.test(name))!);
@@ -102,7 +107,24 @@ export default defineFlow({
     });
     assert.equal(await page.locator('.editor-group-container').count(), 2, 'no third editor group');
 
-    // The queue switch, by key: the rows without a teacher label, with their advice and its probability.
+    // The queue switch, by key: first the doubtful rows (not flagged), each suggesting the most likely other label.
+    const predictions = readPredictions(workbench, runId);
+    const doubtful = doubtfulPredictions(predictions).rows.map((index) => predictions[index]);
+    assert.ok(doubtful.length >= 2, `the run doubts unflagged rows (${doubtful.length})`);
+    await frame.locator('#list .row.selected').click();
+    await page.keyboard.press('q');
+    await waitFor(async () => (await frame.locator('[data-count="rows"] b').innerText().catch(() => '')) === String(doubtful.length), {
+      message: `the doubtful queue (${doubtful.length} rows)`,
+    });
+    assert.match(await frame.locator('#queue-note').innerText(), new RegExp(`^Doubtful: not flagged — .* these ${doubtful.length} rows hold about \\d+ of the \\d+ errors`));
+    await frame.locator('#list .row[data-index="0"]').click();
+    await waitFor(async () => (await frame.locator('#details .row-facts').innerText().catch(() => '')).includes(`id ${doubtful[0].id}`), { message: 'the first doubtful row selected' });
+    assert.match(await frame.locator('#details .row-facts').innerText(), new RegExp(`not flagged · p\\(teacher wrong\\) = ${doubtful[0].p_teacher_wrong.toFixed(2)}`));
+    const other = Object.entries(doubtful[0].probs).filter(([label]) => label !== doubtful[0].teacher).sort((a, b) => b[1] - a[1])[0][0];
+    assert.equal((await frame.locator('#details vscode-button[data-action="accept"]').innerText()).trim(), `Accept '${other}'`);
+    await frame.locator('vscode-button[data-action="bulk-accept"]').click();
+    await waitFor(async () => /does not act on the doubtful queue/.test(await frame.locator('#notice').innerText().catch(() => '')), { message: 'bulk accept to refuse the doubtful queue' });
+    // Then the rows without a teacher label, with their advice and its probability.
     await frame.locator('#list .row.selected').click();
     await page.keyboard.press('q');
     await waitFor(async () => (await frame.locator('[data-count="rows"] b').innerText().catch(() => '')) === String(UNLABELLED), {
