@@ -24,6 +24,7 @@ import {
   Utf8LineValidator,
 } from '../dataset';
 import type { DatasetRow, FieldMapping, ParsedDataset, Problem } from '../dataset/types';
+import { humanFieldProblem } from '../review/writes';
 import { sha256 } from './artifacts';
 import { medianLabelRows, MIN_JUDGED_LABEL_ROWS, unjudgedLabels } from './calibration';
 import { hasWord } from './featurize';
@@ -214,6 +215,7 @@ export function inputProblems(
  */
 export const INPUT_CHECKS = [
   'label-list',
+  'human-field',
   'no-rows',
   'label-too-long',
   'no-text',
@@ -292,6 +294,13 @@ export function checkTrainingInput(parsed: ParsedDataset, source: Omit<InputSour
   const listProblem = configuredLabelsProblem(source);
   if (listProblem) {
     fail('label-list', listProblem);
+    return { findings };
+  }
+  // A human label field that is also the teacher's (or the text's, the id's, or inside one) reads every teacher label as
+  // a human one: the run is refused (Run Distillation, `peerkd distill`), so validation says so too (review/writes.ts).
+  const humanField = humanFieldProblem(source.fields);
+  if (humanField) {
+    fail('human-field', humanField);
     return { findings };
   }
   const configured = [...new Set(source.labels.filter((label) => label.length > 0))];
