@@ -63,6 +63,11 @@ export interface InputSource {
   fields: FieldMapping;
   /** Configured label set; empty = infer. */
   labels: readonly string[];
+  /**
+   * Why the configured label set could not be read as written (setting peerkd.labels that is no list of strings,
+   * editor/settings.ts labelsSetting): a run is refused, so validation says so instead of inferring the labels.
+   */
+  labelsProblem?: string;
   folds: number;
 }
 
@@ -129,7 +134,8 @@ async function hashAndCheckFile(file: string): Promise<{ sha256: string; firstIn
 }
 
 /** What is wrong with the configured label set (setting peerkd.labels or --labels) as a list, or undefined. */
-function configuredLabelsProblem(source: Pick<InputSource, 'labels'>): string | undefined {
+function configuredLabelsProblem(source: Pick<InputSource, 'labels' | 'labelsProblem'>): string | undefined {
+  if (source.labelsProblem) return source.labelsProblem;
   const listProblem = source.labels.length > 0 ? labelListProblem(source.labels) : undefined;
   return listProblem && `the configured label set (setting peerkd.labels or --labels): ${listProblem}`;
 }
