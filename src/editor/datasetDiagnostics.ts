@@ -259,7 +259,14 @@ export class DatasetDiagnostics implements vscode.Disposable {
 
 /** The run's input source for a dataset's settings (the file is named in no problem: the Problems panel names it). */
 export function runSource(uri: vscode.Uri, settings: ReturnType<typeof readSettings>): Omit<InputSource, 'text'> {
-  return { file: uri.fsPath, fields: settings.fields, labels: settings.labels, folds: settings.training.folds };
+  return {
+    file: uri.fsPath,
+    fields: settings.fields,
+    labels: settings.labels,
+    folds: settings.training.folds,
+    // A label list the run refuses (Run Distillation): an error here too, not a file checked with inferred labels.
+    ...(settings.labelsProblem ? { labelsProblem: settings.labelsProblem } : {}),
+  };
 }
 
 export function registerDatasetDiagnostics(services: Services): DatasetDiagnostics {

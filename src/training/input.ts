@@ -24,6 +24,7 @@ import {
   Utf8LineValidator,
 } from '../dataset';
 import type { DatasetRow, FieldMapping, ParsedDataset, Problem } from '../dataset/types';
+import { humanFieldProblem } from '../review/writes';
 import { sha256 } from './artifacts';
 import { medianLabelRows, MIN_JUDGED_LABEL_ROWS, unjudgedLabels } from './calibration';
 import { hasWord } from './featurize';
@@ -62,6 +63,11 @@ export interface InputSource {
   fields: FieldMapping;
   /** Configured label set; empty = infer. */
   labels: readonly string[];
+  /**
+   * Why the configured label set could not be read as written (setting peerkd.labels that is no list of strings,
+   * editor/settings.ts labelsSetting): a run is refused, so validation says so instead of inferring the labels.
+   */
+  labelsProblem?: string;
   folds: number;
 }
 
@@ -128,7 +134,8 @@ async function hashAndCheckFile(file: string): Promise<{ sha256: string; firstIn
 }
 
 /** What is wrong with the configured label set (setting peerkd.labels or --labels) as a list, or undefined. */
-function configuredLabelsProblem(source: Pick<InputSource, 'labels'>): string | undefined {
+function configuredLabelsProblem(source: Pick<InputSource, 'labels' | 'labelsProblem'>): string | undefined {
+  if (source.labelsProblem) return source.labelsProblem;
   const listProblem = source.labels.length > 0 ? labelListProblem(source.labels) : undefined;
   return listProblem && `the configured label set (setting peerkd.labels or --labels): ${listProblem}`;
 }
@@ -214,6 +221,7 @@ export function inputProblems(
  */
 export const INPUT_CHECKS = [
   'label-list',
+  'human-field',
   'no-rows',
   'label-too-long',
   'no-text',
@@ -292,6 +300,13 @@ export function checkTrainingInput(parsed: ParsedDataset, source: Omit<InputSour
   const listProblem = configuredLabelsProblem(source);
   if (listProblem) {
     fail('label-list', listProblem);
+    return { findings };
+  }
+  // A human label field that is also the teacher's (or the text's, the id's, or inside one) reads every teacher label as
+  // a human one: the run is refused (Run Distillation, `peerkd distill`), so validation says so too (review/writes.ts).
+  const humanField = humanFieldProblem(source.fields);
+  if (humanField) {
+    fail('human-field', humanField);
     return { findings };
   }
   const configured = [...new Set(source.labels.filter((label) => label.length > 0))];

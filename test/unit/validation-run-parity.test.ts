@@ -66,6 +66,8 @@ interface Case {
   rows: Record<string, unknown>[] | string;
   labels?: string[];
   folds?: number;
+  /** Field settings other than the defaults. */
+  fields?: Partial<typeof DEFAULT_FIELDS>;
   severity: 'error' | 'warning';
   /** The line validation shows it on (a finding about the whole file: the first row). */
   line: number;
@@ -75,6 +77,8 @@ interface Case {
 
 const CASES: Case[] = [
   { check: 'label-list', rows: base(), labels: ['World', 'World'], severity: 'error', line: 1, says: /label "World" is listed twice/ },
+  // Run Distillation and `peerkd distill` refuse it (review/writes.ts humanFieldProblem); validation said nothing.
+  { check: 'human-field', rows: base(), fields: { human: 'teacher_label' }, severity: 'error', line: 1, says: /the human label field 'teacher_label' is also the teacher field/ },
   { check: 'no-rows', rows: '\n  \n', severity: 'error', line: 1, says: /the file has no rows/ },
   { check: 'one-configured-label', rows: base(), labels: ['World'], severity: 'error', line: 1, says: /the configured label set has only one label/ },
   { check: 'human-outside-label-set', rows: [...base(), row('h', { teacher_label: 'World', human_label: 'Business' })], labels: ['World', 'Sports'], severity: 'error', line: 63, says: /human label 'Business' \(field human_label\) is not in the label set/ },
@@ -101,7 +105,7 @@ const CASES: Case[] = [
 for (const c of CASES) {
   test(`validation shows the run's '${c.check}' ${c.severity} at line ${c.line}, as the run says it`, () => {
     const text = typeof c.rows === 'string' ? c.rows : jsonlText(c.rows);
-    const src = source({ labels: c.labels ?? [], folds: c.folds ?? 2 });
+    const src = source({ labels: c.labels ?? [], folds: c.folds ?? 2, fields: { ...DEFAULT_FIELDS, ...c.fields } });
     const finding = checkTrainingInput(parseDatasetText(text, src.fields, { labels: src.labels.filter((l) => l !== '') }), src).findings.find((f) => f.check === c.check);
     assert.ok(finding, `the run's checks have no '${c.check}' finding`);
     assert.equal(finding.severity, c.severity);
