@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { assertNotSameFile, assertOutsidePeerkdFolder, assertReadableFile, assertReplaceable, fileError, writeFileAtomic } from '../dataset/files';
 import { decimalNumber, encoderOption, EXIT_CODES_HELP, integerFlag, parseCommandArgs, UsageError, type CliCommand } from './command';
-import { BACKENDS, choiceOption, runCommand, type CliIo } from './distill';
+import { choiceOption, runCommand, type CliIo } from './distill';
 import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
 import { endpointSettings } from '../training/encoders/endpoint';
 import { EMBEDDING_CACHE_DIR_NAME } from '../training/embeddingCache';
@@ -22,7 +22,7 @@ import { SeededRandom } from '../training/random';
 import { probabilityOf } from '../training/labelRecord';
 import { DEFAULT_DISTILL_OPTIONS } from '../training/protocol';
 import { prepareRerank } from '../review/rerank';
-import { ENCODER_CHOICES_TEXT, type DistillOptions, type TrainingRow } from '../training/types';
+import { BACKEND_PREFERENCES, ENCODER_CHOICES_TEXT, type DistillOptions, type TrainingRow } from '../training/types';
 
 /** The engine's label smoothing of its vanilla and final students (student.ts DEFAULT_STUDENT). */
 const DEFAULT_STUDENT_SMOOTHING = DEFAULT_TUNING.student.labelSmoothing ?? 0;
@@ -40,7 +40,7 @@ Options:
   --seeds LIST       comma-separated seeds, each an integer ≥ 0 and each once (default 0,1,2,3,4)
   --folds K          PeerKD folds (default 2)
   --stages S         PeerKD stages (default 2)
-  --backend B        ${BACKENDS.join(' | ')} (default auto)
+  --backend B        ${BACKEND_PREFERENCES.join(' | ')} (default auto)
   --encoder E        ${ENCODER_CHOICES_TEXT}: the representation next to the words (default auto, as in peerkd distill
                      and the editor; the engine keeps glove only where it helps the cross-fitted human rows)
   --encoder-keep K   if-better (default) | always: keep the encoder without the words-alone comparison
@@ -1112,7 +1112,7 @@ async function runBench(argv: string[], out: Terminal, err: Terminal): Promise<n
   const settingNames = settingsOption(values.settings, values['teacher-accuracy']);
   const folds = integerFlag(values.folds, 'folds', 2, 2);
   const stages = integerFlag(values.stages, 'stages', 1, 2);
-  const backend = choiceOption(values, 'backend', BACKENDS, 'auto');
+  const backend = choiceOption(values, 'backend', BACKEND_PREFERENCES, 'auto');
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`${dir}: a file, not a folder; DATA_DIR is the folder holding train.jsonl and test.jsonl`);
   const trainFile = path.join(dir, 'train.jsonl');
   const testFile = path.join(dir, 'test.jsonl');

@@ -74,9 +74,6 @@ export function printError(err: Terminal, message: string): void {
   err.lines(message.split('\n'));
 }
 
-/** The --backend choices of distill, predict and bench. */
-export const BACKENDS = BACKEND_PREFERENCES;
-
 /** What a run folder holds, in the order the help and the end-of-run lines name it (training/artifacts.ts writes them). */
 const RUN_ARTEFACTS = [PREDICTIONS_FILE, EXPLANATIONS_FILE, METRICS_FILE, `${MODEL_DIR}/`, LOG_FILE, SETTINGS_FILE];
 
@@ -90,7 +87,7 @@ Options:
   --folds K               folds of the teacher-labelled rows (default ${DEFAULT_DISTILL_OPTIONS.folds})
   --stages S              peer-advice stages (default ${DEFAULT_DISTILL_OPTIONS.stages})
   --seed N                random seed (default ${DEFAULT_DISTILL_OPTIONS.seed})
-  --backend B             ${BACKENDS.join(' | ')} (default auto)
+  --backend B             ${BACKEND_PREFERENCES.join(' | ')} (default auto)
   --final-targets T       soft | hard | auto (default auto)
   --encoder E             ${ENCODER_CHOICES_TEXT} (default ${DEFAULT_DISTILL_OPTIONS.encoder}): a pretrained representation next to
                           the words; kept only where it beats the words alone on the human rows. static:<folder>
@@ -191,7 +188,7 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
           folds: integerOption(values, 'folds', MIN_FOLDS, DEFAULT_DISTILL_OPTIONS.folds),
           stages: integerOption(values, 'stages', 1, DEFAULT_DISTILL_OPTIONS.stages),
           seed: integerOption(values, 'seed', 0, DEFAULT_DISTILL_OPTIONS.seed),
-          backend: choiceOption(values, 'backend', BACKENDS, DEFAULT_DISTILL_OPTIONS.backend),
+          backend: choiceOption(values, 'backend', BACKEND_PREFERENCES, DEFAULT_DISTILL_OPTIONS.backend),
           finalTargets: choiceOption(values, 'final-targets', ['soft', 'hard', 'auto'] as const, DEFAULT_DISTILL_OPTIONS.finalTargets),
           encoder: encoderOption(values.encoder, DEFAULT_DISTILL_OPTIONS.encoder ?? 'none'),
         };

@@ -21,8 +21,9 @@ import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { followRunPointer, LATEST_BY_DATASET_DIR, LATEST_FILE, MODEL_DIR, SETTINGS_FILE, TEMP_PREFIX } from '../training/artifacts';
 import { EMBEDDING_CACHE_DIR_NAME } from '../training/embeddingCache';
 import { noRowsError } from '../training/input';
+import { BACKEND_PREFERENCES } from '../training/types';
 import { EXIT_CODES_HELP, parseCommandArgs, UsageError, type CliCommand } from './command';
-import { BACKENDS, choiceOption, fieldsFrom, runCommand, type CliIo } from './distill';
+import { choiceOption, fieldsFrom, runCommand, type CliIo } from './distill';
 import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
 
 const BATCH_ROWS = 2048;
@@ -42,7 +43,7 @@ the run folder itself, or .peerkd/runs/latest for the newest run). Writes one JS
 
 Options:
   --out FILE              write the predictions to FILE (default: standard output)
-  --backend B             ${BACKENDS.join(' | ')} (default auto)
+  --backend B             ${BACKEND_PREFERENCES.join(' | ')} (default auto)
   --fields.text F         field of the text, --fields.id F field of the row id (default: the run's settings,
                           else text / id)
 A model trained with the endpoint encoder reopens the endpoint it was trained with (the flags below override it);
@@ -190,7 +191,7 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         // `-` and /dev/stdin are standard input, read as a stream (opening /dev/stdin fails on a socket); `-` is named <stdin>.
         const fromStdin = dataGiven === STDIN_ARG || path.resolve(dataGiven) === STDIN_PATH;
         const dataArg = dataGiven === STDIN_ARG ? STDIN_NAME : dataGiven;
-        const backend = choiceOption(values, 'backend', BACKENDS, 'auto');
+        const backend = choiceOption(values, 'backend', BACKEND_PREFERENCES, 'auto');
         const flags = encoderEndpointFromFlags(values, process.env);
         // The field flags are checked now (a usage error, exit 2), before the model is looked for.
         fieldsFrom(values);
