@@ -20,7 +20,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { latestRunId, PREDICTIONS_FILE, resolveRunsDir, SETTINGS_FILE } from './artifacts';
-import { doubtfulPredictions, doubtfulRanks, isDoubtCandidate } from './doubtful';
+import { doubtfulRanks, isDoubtCandidate } from './doubtful';
 import type { Prediction, TrainingRow } from './types';
 
 export interface PreviousRun {
@@ -51,17 +51,41 @@ export function markReviewedRows(rows: TrainingRow[], previous: PreviousRun | un
   return marked;
 }
 
-/** The ids of the rows a run showed for review without a human label (PreviousRun.queuedIds), from its predictions. */
+/**
+ * The ids of the rows a run showed for review without a human label (PreviousRun.queuedIds): its flagged rows, then
+ * its doubtful rows (doubtful.ts). Fed one prediction at a time in file order, it keeps only what the rule needs — the
+ * flagged ids, and the id and p of each doubt candidate — so readPreviousRun can stream a million-line file through it.
+ */
+export class QueuedIds {
+  private readonly flagged: string[] = [];
+  private readonly candidateIds: string[] = [];
+  private readonly candidateScores: number[] = [];
+
+  add(prediction: Pick<Prediction, 'id' | 'teacher' | 'human' | 'flagged' | 'p_teacher_wrong'>): void {
+    if (prediction.flagged && prediction.human === null) this.flagged.push(prediction.id);
+    else if (isDoubtCandidate(prediction)) {
+      this.candidateIds.push(prediction.id);
+      this.candidateScores.push(prediction.p_teacher_wrong);
+    }
+  }
+
+  ids(): string[] {
+    return [...this.flagged, ...doubtfulRanks(this.candidateScores).rows.map((position) => this.candidateIds[position])];
+  }
+}
+
+/** PreviousRun.queuedIds of a run's predictions (QueuedIds over them). */
 export function queuedIdsOf(predictions: readonly Pick<Prediction, 'id' | 'teacher' | 'human' | 'flagged' | 'p_teacher_wrong'>[]): string[] {
-  const flagged = predictions.filter((prediction) => prediction.flagged && prediction.human === null).map((prediction) => prediction.id);
-  return [...flagged, ...doubtfulPredictions(predictions).rows.map((index) => predictions[index].id)];
+  const queued = new QueuedIds();
+  for (const prediction of predictions) queued.add(prediction);
+  return queued.ids();
 }
 
 /**
  * What markReviewedRows needs of the newest complete run of this dataset, or undefined when there is none: the rows it
  * showed for review without a human label (flagged or doubtful, queuedIdsOf), and its `reviewedIds`. predictions.jsonl
- * is streamed line by line, and only what the rule needs is kept: the ids of the flagged rows, and the id and p of the
- * doubt candidates (a million-row run's file is never held as one string, nor as objects, before training). Errors
+ * is streamed line by line through QueuedIds, which keeps only what the rule needs (a million-row run's file is never
+ * held as one string, nor as objects, before training). Errors
  * name the file and line.
  */
 export async function readPreviousRun(datasetPath: string, outputDir?: string): Promise<PreviousRun | undefined> {
@@ -78,9 +102,7 @@ export async function readPreviousRun(datasetPath: string, outputDir?: string): 
   const listed = typeof settings === 'object' && settings !== null ? (settings as { reviewedIds?: unknown }).reviewedIds : undefined;
   const reviewedIds = Array.isArray(listed) ? listed.filter((id): id is string => typeof id === 'string') : undefined;
   const predictionsFile = path.join(runDir, PREDICTIONS_FILE);
-  const flaggedIds: string[] = [];
-  const candidateIds: string[] = [];
-  const candidateScores: number[] = [];
+  const queued = new QueuedIds();
   const lines = createInterface({ input: createReadStream(predictionsFile, { encoding: 'utf8' }), crlfDelay: Infinity });
   let line = 0;
   for await (const text of lines) {
@@ -103,14 +125,9 @@ export async function readPreviousRun(datasetPath: string, outputDir?: string): 
     ) {
       throw new Error(`${predictionsFile}:${line}: not a prediction (id, teacher, human, flagged and p_teacher_wrong expected)`);
     }
-    if (flagged && human === null) flaggedIds.push(id);
-    else if (isDoubtCandidate({ teacher, human, flagged })) {
-      candidateIds.push(id);
-      candidateScores.push(p);
-    }
+    queued.add({ id, teacher, human, flagged, p_teacher_wrong: p });
   }
-  const doubtful = doubtfulRanks(candidateScores).rows.map((position) => candidateIds[position]);
-  return { runId, queuedIds: [...flaggedIds, ...doubtful], reviewedIds };
+  return { runId, queuedIds: queued.ids(), reviewedIds };
 }
 
 /** The ids to record in settings.json `reviewedIds`. */
