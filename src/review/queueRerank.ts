@@ -10,8 +10,8 @@
  * the top of the ranking (the rows the user reviewed), so its values extrapolate below the scores it saw and are used
  * to sort, never shown (docs/METHOD.md §6). The flags stay the run's too: the queue keeps its rows.
  */
-import { alternativeLabel } from '../training/doubtful';
 import type { Prediction } from '../training/types';
+import { queueSuggestion } from './model';
 import { correctedScore, fitReviewCorrection, type ReviewCorrection } from './rerank';
 
 /** The panel re-ranks after every this many new human labels (and whenever the user asks). */
@@ -58,8 +58,7 @@ export function rerankQueue(
   const index = new Map(labels.map((label, i) => [label, i] as const));
   const cellOf = (prediction: Prediction, i: number): number => {
     const teacher = prediction.teacher === null ? undefined : index.get(prediction.teacher);
-    const shown = doubtful.has(i) ? (alternativeLabel(prediction.probs, prediction.teacher) ?? prediction.suggested) : prediction.suggested;
-    const suggested = index.get(shown);
+    const suggested = index.get(queueSuggestion(prediction, doubtful.has(i) ? 'doubtful' : 'flagged'));
     return teacher === undefined || suggested === undefined ? -1 : teacher * classes + suggested;
   };
   const fitRows: { p: number; cell: number; wrong: boolean }[] = [];
