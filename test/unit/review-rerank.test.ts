@@ -203,7 +203,7 @@ test('reviewedIds name rows by key: of two rows sharing an id, the reviewed one 
   const sampleRows = predictions.map((_, i) => i).filter((i) => predictions[i].human !== null);
   // Each of the first sample rows shares its id with a reviewed row (a file that repeats ids).
   const twins = new Map(sampleRows.map((s, k) => [s, `twin-${k}`]));
-  sampleRows.forEach((s, k) => twins.set(reviewedRows[k], `twin-${k}`));
+  sampleRows.forEach((_, k) => twins.set(reviewedRows[k], `twin-${k}`));
   const withReview = predictions.map((p, i) => ({ ...p, id: twins.get(i) ?? p.id, human: reviewedRows.includes(i) ? gold[i] : p.human }));
   const keys = assignRowKeys(withReview.map((p) => p.id));
   const sample = prepareRerank({ labels: LABELS, predictions }).base;
