@@ -73,7 +73,8 @@ export interface InputSource {
 
 const LINES_IN_MESSAGE = 5;
 
-function listLines(lines: readonly number[]): string {
+/** Lines for a message: the first few, then how many in all. */
+export function listLines(lines: readonly number[]): string {
   const shown = lines.slice(0, LINES_IN_MESSAGE).join(', ');
   return lines.length > LINES_IN_MESSAGE ? `${shown}, … (${lines.length} in all)` : shown;
 }
