@@ -11,6 +11,7 @@ import {
   compileFields,
   FIELD_GUESS_SAMPLE_ROWS,
   fileError,
+  foldMissingFieldProblems,
   INVISIBLE_CHARACTERS,
   getFieldAt,
   inferLabelSet,
@@ -23,6 +24,7 @@ import {
   missingTextFieldProblem,
   Utf8LineValidator,
 } from '../dataset';
+import type { LineResult } from '../dataset/parse';
 import type { DatasetRow, FieldMapping, ParsedDataset, Problem } from '../dataset/types';
 import { humanFieldProblem } from '../review/writes';
 import { sha256 } from './artifacts';
@@ -212,6 +214,59 @@ export function inputProblems(
     problems.push({ code: 'run-check', severity: finding.severity, line, column: start + 1, endColumn: end + 1, message: finding.message });
   }
   return problems;
+}
+
+/** What validation of a streamed file found: its rows (lines that parsed to objects) and every problem. */
+export interface StreamValidation {
+  rows: number;
+  problems: Problem[];
+}
+
+/**
+ * "PeerKD: Validate Dataset" of a file that is not open (src/commands/validateDataset.ts; test/bench/parse.ts times
+ * it): the lines' problems as `batches` (streamDataset) yields them, a field missing on every row folded into one
+ * problem (as for an open file), then the run's findings of the file as a whole (inputProblems), bytes that are not
+ * UTF-8 included (`invalidUtf8Line`, read only when a text shows U+FFFD). `onBatch(rows)` is called before each batch
+ * with the rows so far; false cancels (undefined is returned).
+ */
+export async function validateDatasetStream(
+  batches: AsyncIterable<readonly LineResult[]>,
+  source: Omit<InputSource, 'text'>,
+  options: { invalidUtf8Line?: () => Promise<number | null>; onBatch?: (rows: number) => boolean } = {},
+): Promise<StreamValidation | undefined> {
+  let problems: Problem[] = [];
+  const sample: Record<string, unknown>[] = [];
+  // Kept for the run's checks of the file as a whole (a run holds them too).
+  const rowList: DatasetRow[] = [];
+  let lineCount = 0;
+  let blankLines = 0;
+  let rows = 0;
+  let labelFieldRows = 0;
+  let teacherFieldRows = 0;
+  let firstRowLine = 0;
+  for await (const batch of batches) {
+    if (options.onBatch && !options.onBatch(rows)) return undefined;
+    for (const result of batch) {
+      lineCount = result.line;
+      if (result.blank) blankLines++;
+      if (result.row) {
+        rowList.push(result.row);
+        rows++;
+        if (firstRowLine === 0) firstRowLine = result.line;
+        if (result.labelField) labelFieldRows++;
+        if (result.teacherField) teacherFieldRows++;
+        if (sample.length < FIELD_GUESS_SAMPLE_ROWS) sample.push(result.row.value);
+      }
+      for (const problem of result.problems) problems.push(problem);
+    }
+  }
+  // A field missing on every row is one problem naming the setting, not one per row (as for an open file).
+  problems = foldMissingFieldProblems(problems, { rows, labelFieldRows, teacherFieldRows, firstRowLine }, source.fields, () => sample);
+  // What a run would stop on or warn about, as `peerkd distill` reads the file (bytes that are not UTF-8 included).
+  const utf8Line = options.invalidUtf8Line && rowList.some((row) => row.text?.includes('\ufffd')) ? await options.invalidUtf8Line().catch(() => null) : null;
+  const parsed = { rows: rowList, problems, lineCount, skippedBlankLines: blankLines };
+  problems = [...problems, ...inputProblems(parsed, source, undefined, utf8Line)];
+  return { rows, problems };
 }
 
 /**
