@@ -206,11 +206,14 @@ export function inputProblems(
 ): Problem[] {
   const checks = new InputChecks(source);
   for (const row of parsed.rows) checks.add(row);
-  return runCheckProblems(checks, parsed, lineText, firstInvalidUtf8Line);
+  return inputProblemsOf(checks, parsed, lineText, firstInvalidUtf8Line);
 }
 
-/** inputProblems of the rows `checks` was fed (InputChecks.add), with the parser's problems and line counts in `file`. */
-function runCheckProblems(
+/**
+ * inputProblems of the rows `checks` was fed (InputChecks.add: validation of a streamed file, or the editor's checks fed
+ * a slice of rows at a time), with the parser's problems and line counts of the whole file in `file`.
+ */
+export function inputProblemsOf(
   checks: InputChecks,
   file: Pick<ParsedDataset, 'problems' | 'lineCount' | 'skippedBlankLines'>,
   lineText?: (line: number) => string,
@@ -277,7 +280,7 @@ export async function validateDatasetStream(
   // What a run would stop on or warn about, as `peerkd distill` reads the file (bytes that are not UTF-8 included).
   const utf8Line = options.invalidUtf8Line && checks.hasReplacementCharacter ? await options.invalidUtf8Line().catch(() => null) : null;
   const file = { problems, lineCount, skippedBlankLines: blankLines };
-  problems = [...problems, ...runCheckProblems(checks, file, undefined, utf8Line)];
+  problems = [...problems, ...inputProblemsOf(checks, file, undefined, utf8Line)];
   return { rows, problems };
 }
 
