@@ -24,8 +24,8 @@ import {
   missingTextFieldProblemOf,
   Utf8LineValidator,
   type CompiledFields,
+  type LineResult,
 } from '../dataset';
-import type { LineResult } from '../dataset/parse';
 import type { DatasetRow, FieldMapping, ParsedDataset, Problem } from '../dataset/types';
 import { humanFieldProblem } from '../review/writes';
 import { sha256 } from './artifacts';
