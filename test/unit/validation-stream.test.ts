@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { firstInvalidUtf8LineOfFile, readDatasetFile, streamDataset, type LineResult } from '../../src/dataset/index';
+import { firstInvalidUtf8LineOfFile, parseDatasetText, readDatasetFile, streamDataset, type LineResult } from '../../src/dataset/index';
 import { DEFAULT_FIELDS, type Problem } from '../../src/dataset/types';
-import { checkTrainingInput, inputProblems, validateDatasetStream, type InputSource } from '../../src/training/input';
+import { checkTrainingInput, inputProblems, textsWithSeveralLabels, validateDatasetStream, type InputSource } from '../../src/training/input';
 import { jsonlText } from '../support/jsonl';
 
 const dir = mkdtempSync(join(tmpdir(), 'peerkd-validate-stream-'));
@@ -89,4 +89,22 @@ test('Validate Dataset of a closed file stops when cancelled, before the next ba
   const found = await validateDatasetStream(streamDataset(file, DEFAULT_FIELDS), { file, fields: DEFAULT_FIELDS, labels: [], folds: 2 }, { onBatch: () => ++calls < 2 });
   assert.equal(found, undefined);
   assert.equal(calls, 2);
+});
+
+test('the repeated-text check, which keeps a hash of each text instead of the text, finds the texts that the exact comparison finds', () => {
+  // Texts that differ in one character, by two characters swapped (next to each other, or two apart), or only in
+  // length, each on rows of two labels; a few of them repeated exactly with another label.
+  const texts: string[] = [];
+  for (let i = 0; i < 6000; i++) {
+    const base = `headline ${String(i).padStart(5, '0')} about the markets`;
+    texts.push(base, base.replace('about', 'abuot'), base.replace('about', 'aobut'), base.replace('about', 'baout'), base + ' ');
+  }
+  const rows = texts.map((text, i) => ({ id: `r${i}`, text, teacher_label: i % 2 ? 'World' : 'Sports' }));
+  for (let i = 0; i < 7; i++) rows.push({ id: `again${i}`, text: texts[i * 4001], teacher_label: 'Business' });
+  const source: InputSource = { file: '/d.jsonl', fields: DEFAULT_FIELDS, labels: [], folds: 2 };
+  const checked = checkTrainingInput(parseDatasetText(jsonlText(rows), source.fields), source);
+  const exact = textsWithSeveralLabels(checked.input!.rows);
+  assert.equal(exact.length, 7);
+  const finding = checked.findings.find((f) => f.check === 'conflicting-texts');
+  assert.match(finding?.message ?? '', /^7 text\(s\) are on several rows with different labels: e\.g\. line 1's text is also on line 30001 \(labels 'Sports', 'Business'\)/);
 });
