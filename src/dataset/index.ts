@@ -44,6 +44,7 @@ export {
   missingLabelFieldsMessage,
   missingTextFieldMessage,
   missingTextFieldProblem,
+  missingTextFieldProblemOf,
   missingTextFixes,
   missingLabelFixes,
   type MissingFieldCounts,
