@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { foldRepeatedLabelProblems, IncrementalDatasetValidator, lineCountOf, type Problem } from '../dataset/index';
 import { InputChecks, inputProblems, inputProblemsOf, type InputSource } from '../training/input';
 import type { Services } from './services';
-import { ignoredSettings, readSettings, warnIgnoredSettingsOnce, type PeerKdSettings } from './settings';
+import { readSettings, warnDatasetSettingsOnce, type PeerKdSettings } from './settings';
 
 /**
  * Diagnostics of the dataset rules (invalid JSON, missing text, unknown label, duplicate id) on JSONL files, and of what
@@ -124,8 +124,7 @@ export class DatasetDiagnostics implements vscode.Disposable {
 
   /** The settings the validator and the run diagnostics read that could not be used as written (each said once). */
   private sayIgnoredSettings(settings: PeerKdSettings): void {
-    const lines = ignoredSettings(settings, 'peerkd.fields.', 'peerkd.diagnostics.');
-    warnIgnoredSettingsOnce(this.services.log, settings.labelsProblem ? [...lines, settings.labelsProblem] : lines);
+    warnDatasetSettingsOnce(this.services.log, settings, 'peerkd.fields.', 'peerkd.diagnostics.');
   }
 
   private close(uri: vscode.Uri): void {

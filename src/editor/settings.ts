@@ -325,3 +325,12 @@ export function warnIgnoredSettingsOnce(log: Pick<vscode.LogOutputChannel, 'warn
     void showWarningMessage(`PeerKD: ${line}.`);
   }
 }
+
+/**
+ * For what checks a dataset with the field and label settings (the dataset diagnostics, Validate Dataset): the ignored
+ * settings under `prefixes` and an unusable `peerkd.labels`, each line once per session (warnIgnoredSettingsOnce).
+ */
+export function warnDatasetSettingsOnce(log: Pick<vscode.LogOutputChannel, 'warn'>, settings: Pick<PeerKdSettings, 'ignored' | 'labelsProblem'>, ...prefixes: string[]): void {
+  const lines = ignoredSettings(settings, ...prefixes);
+  warnIgnoredSettingsOnce(log, settings.labelsProblem ? [...lines, settings.labelsProblem] : lines);
+}
