@@ -10,7 +10,7 @@ import { ignoredSettings, readSettings, TEACHER_SETTINGS } from '../editor/setti
 import { redactSecret } from '../teacher/redact';
 import { plainHttpKeyWarning } from '../teacher/url';
 import type { LabelRunSummary } from '../teacher/types';
-import { isLocalEndpoint, readTeacherApiKey } from './setTeacherApiKey';
+import { teacherApiKeyOrAsk } from './setTeacherApiKey';
 
 const running = new Set<string>();
 
@@ -128,23 +128,10 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: RunHolds
     return undefined;
   }
 
-  let apiKey = await readTeacherApiKey(services, baseUrl);
+  const key = await teacherApiKeyOrAsk(services, baseUrl);
+  if (!key) return undefined;
+  const apiKey = key.apiKey;
   used.apiKey = apiKey;
-  if (!apiKey && !isLocalEndpoint(baseUrl)) {
-    const choice = await showWarningMessage(
-      `PeerKD: no API key is stored for ${baseUrl}.`,
-      { modal: true },
-      'Set API Key…',
-      'Continue Without Key',
-    );
-    if (choice === undefined) return undefined;
-    if (choice === 'Set API Key…') {
-      // For this dataset's endpoint (its folder may set its own), not whatever the command would pick by itself.
-      if (!(await vscode.commands.executeCommand<boolean>('peerkd.setTeacherApiKey', baseUrl))) return undefined;
-      apiKey = await readTeacherApiKey(services, baseUrl);
-      used.apiKey = apiKey;
-    }
-  }
 
   const plainHttp = plainHttpKeyWarning(baseUrl, apiKey);
   if (plainHttp) {
