@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { showErrorMessage, showInformationMessage, showWarningMessage, withNotificationProgress } from '../editor/messages';
 import { UNTRUSTED_REASON } from '../editor/contextKeys';
 import { requireTrust } from '../editor/trust';
-import { datasetProblem, datasetTarget, openedDataset } from './datasetTarget';
+import { datasetTarget, openedDataset, usableDataset } from './datasetTarget';
 import { labelListProblem, parseDatasetText } from '../dataset/index';
 import type { Services } from '../editor/services';
 import { ignoredSettings, readSettings, TEACHER_SETTINGS } from '../editor/settings';
@@ -51,17 +51,12 @@ export function registerLabelWithTeacherCommand(services: Services): vscode.Disp
     if (!requireTrust(UNTRUSTED_REASON.labelWithTeacher)) {
       return undefined;
     }
-    const uri = targetUri(target);
-    if (!uri) {
-      void showErrorMessage('PeerKD: open a .jsonl dataset (or pick one in the Explorer) to label it with the teacher.');
-      return undefined;
-    }
     // Before anything is asked or sent: labels bought for a git diff's older side could not be applied to it.
-    const problem = datasetProblem(uri, { untitled: true, needsDatasetName: false });
-    if (problem) {
-      void showErrorMessage(`PeerKD: no teacher labelling: ${problem}.`);
-      return undefined;
-    }
+    const uri = usableDataset(targetUri(target), 'PeerKD: open a .jsonl dataset (or pick one in the Explorer) to label it with the teacher.', 'no teacher labelling', {
+      untitled: true,
+      needsDatasetName: false,
+    });
+    if (!uri) return undefined;
     const key = uri.toString();
     if (running.has(key)) {
       void showWarningMessage('PeerKD: the teacher is already labelling this file.');
