@@ -163,6 +163,16 @@ export function formatSummary(summary: RunSummary): string[] {
         : '—',
     ]);
   }
+  // Label Review's doubtful queue: on a run that flags nothing (a strong teacher on two labels) the one place its
+  // doubts show; `0 flagged` alone read as "no teacher errors".
+  if (summary.doubtful) {
+    const wrong = rows.findIndex(([name]) => name === '… of them probably wrong');
+    const at = (wrong >= 0 ? wrong : rows.findIndex(([name]) => name === 'flagged as teacher errors')) + 1;
+    rows.splice(at, 0, [
+      'doubtful, not flagged (Label Review)',
+      `${summary.doubtful.rows} (about ${summary.doubtful.expectedErrors.toFixed(0)} teacher errors expected among the unflagged rows)`,
+    ]);
+  }
   if (summary.peakRssMb !== undefined) rows.push(['worker peak memory', `${summary.peakRssMb} MB`]);
   if (counts.teacherOutsideLabelSet > 0) rows.splice(5, 0, ['teacher labels outside the set', String(counts.teacherOutsideLabelSet)]);
   const width = Math.max(...rows.map(([name]) => name.length));
