@@ -91,7 +91,7 @@ export class DatasetParser {
     const confidence = getFieldAt(value, fields.teacherConfidence);
     const row: DatasetRow = {
       line,
-      id: identityOf(value, fields.id, fields.text),
+      id: identityOf(value, fields.id, fields.text, lineText),
       value,
       text: typeof text === 'string' ? text : null,
       teacher: labelValue(teacherValue),
@@ -208,7 +208,8 @@ function labelValue(value: unknown): string | null {
  */
 export function duplicateIdProblem(lineText: string, row: DatasetRow, firstLine: number, fields: CompiledFields): Problem {
   const idName = fields.mapping.id;
-  const id = idFieldValue(getFieldAt(row.value, fields.id));
+  // The row's identity is its id where it has one (an id beyond 2^53 as written, not as JSON.parse rounds it).
+  const id = idFieldValue(getFieldAt(row.value, fields.id)) === null ? null : row.id;
   if (id !== null) {
     return problem(
       'duplicate-id',
