@@ -139,7 +139,11 @@ export function formatSummary(summary: RunSummary): string[] {
   const rows: [string, string][] = [
     ['rows', String(counts.rows)],
     ['teacher-labelled', String(counts.teacherLabelled)],
-    ['human-labelled', String(counts.humanLabelled)],
+    [
+      'human-labelled',
+      // Labels set in review of the previous run's flagged or doubtful rows are no random sample (reviewedRows.ts).
+      `${counts.humanLabelled}${summary.reviewedRows ? ` (${summary.reviewedRows} set in review: trained on, left out of the estimates and checks)` : ''}`,
+    ],
     ['skipped (no text)', String(counts.skippedNoText)],
     ['invalid lines (left out)', String(counts.invalidLines)],
     ['flagged as teacher errors', String(summary.flagged)],

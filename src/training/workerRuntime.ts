@@ -143,6 +143,7 @@ export function summarize(
     counts: input.counts,
     flagged,
     doubtful: doubtfulOfScores(doubtScores),
+    ...(numberAt(base.metrics, 'reviewedRows') !== null ? { reviewedRows: numberAt(base.metrics, 'reviewedRows')! } : {}),
     estimatedTeacherAccuracy: numberAt(base.metrics, 'estimatedTeacherAccuracy') ?? (teacherOnly ? teacherRightMass / teacherOnly : null),
     // On the random human labels only, as the student's figure beside it: labels set in review are the rows the run
     // doubted, mostly teacher errors, and would drag the teacher's share down (pipeline.ts humanCheck). Every human

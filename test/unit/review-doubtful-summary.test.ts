@@ -91,3 +91,12 @@ test('the student-versus-teacher advice names what there is to review: flagged r
   // A run that flags rows says nothing of the doubtful queue in its notification.
   assert.equal(summaryMessage('d.jsonl', runSummary({ flagged: 4, doubtful: { rows: 5, expectedErrors: 5 } })).includes('doubtful'), false);
 });
+
+test("peerkd distill's table says how many human labels were set in review and left out of the estimates", () => {
+  const summary = summarize(predictions, { labels: ['A', 'B'], counts } as never, { ...base, metrics: { reviewedRows: 20 } });
+  assert.equal(summary.reviewedRows, 20);
+  assert.match(formatSummary(runSummary({ counts: { ...counts, humanLabelled: 70 }, reviewedRows: 20 })).join('\n'), /human-labelled\s+70 \(20 set in review: trained on, left out of the estimates and checks\)\n/);
+  // None set in review (or a worker that predates the figure): the count alone, as before.
+  assert.equal(summarize(predictions, { labels: ['A', 'B'], counts } as never, base).reviewedRows, undefined);
+  assert.match(formatSummary(runSummary({ counts: { ...counts, humanLabelled: 70 }, reviewedRows: 0 })).join('\n'), /human-labelled\s+70\n/);
+});
