@@ -3,7 +3,7 @@ import { compileFields, getFieldAt, idFieldValue, identityOf, isPlainObject, typ
 import { findJsonSyntaxError, locatePath, printable, scanJson, tooDeepOffset, TOO_DEEP_MESSAGE } from './jsonScan';
 import { IdIndex } from './idIndex';
 import { forEachCompleteLine, forEachLine } from './lines';
-import { labelLengthProblem } from './labels';
+import { labelLengthProblem, lookAlikeHint } from './labels';
 import { ABSENT_TEXT_PREFIX, FIELD_GUESS_SAMPLE_ROWS, fieldSetting, foldMissingFieldProblems } from './fieldGuess';
 import type { DatasetRow, FieldMapping, ParsedDataset, Problem, ValidationOptions } from './types';
 
@@ -42,6 +42,7 @@ const MAX_LABELS_IN_MESSAGE = 12;
 export class DatasetParser {
   readonly fields: CompiledFields;
   private readonly labelSet: ReadonlySet<string> | null;
+  private readonly labels: readonly string[];
   private readonly labelList: string;
   private readonly firstLineOfId = new IdIndex();
 
@@ -49,6 +50,7 @@ export class DatasetParser {
     this.fields = compileFields(fields);
     const labels = (options.labels ?? []).filter((label) => label.length > 0);
     this.labelSet = labels.length > 0 ? new Set(labels) : null;
+    this.labels = labels;
     this.labelList =
       labels.slice(0, MAX_LABELS_IN_MESSAGE).join(', ') + (labels.length > MAX_LABELS_IN_MESSAGE ? ', …' : '');
   }
@@ -186,7 +188,7 @@ export class DatasetParser {
       'warning',
       line,
       valueRange(lineText, path),
-      `${what} ${quote(value)} (field ${name}) is not in the label set: ${this.labelList}`,
+      `${what} ${quote(value)} (field ${name}) is not in the label set: ${this.labelList}${hintAfter(lookAlikeHint(this.labels, value))}`,
       name,
     );
   }
@@ -287,6 +289,11 @@ function valueRange(lineText: string, path: readonly string[]): Range {
     // Fall through: the row is still reported, on the whole line.
   }
   return trimmedRange(lineText);
+}
+
+/** `; hint` where there is one. */
+function hintAfter(hint: string | undefined): string {
+  return hint === undefined ? '' : `; ${hint}`;
 }
 
 function quote(value: string): string {

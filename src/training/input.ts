@@ -15,6 +15,7 @@ import {
   getFieldAt,
   inferLabelSet,
   labelListProblem,
+  lookAlikeHint,
   lookAlikeKey,
   missingLabelFieldsMessage,
   parseDatasetText,
@@ -349,7 +350,10 @@ export function checkTrainingInput(parsed: ParsedDataset, source: Omit<InputSour
     if (outside.length > 0) {
       const first = outside[0];
       const more = outside.length > 1 ? ` (also on line${outside.length > 2 ? 's' : ''} ${listLines(outside.slice(1).map((row) => row.line))})` : '';
-      fail('human-outside-label-set', `human label '${printable(first.human ?? '')}' (field ${source.fields.human}) is not in the label set: ${labels.join(', ')}${more}`, first.line);
+      // A label of the set written another way (NFD, a trailing space) reads as one of the list: said which.
+      const lookAlike = outside.find((row) => lookAlikeHint(labels, row.human!) !== undefined);
+      const hint = lookAlike ? `; ${lookAlikeHint(labels, lookAlike.human!, lookAlike === first ? undefined : lookAlike.line)}` : '';
+      fail('human-outside-label-set', `human label '${printable(first.human ?? '')}' (field ${source.fields.human}) is not in the label set: ${labels.join(', ')}${more}${hint}`, first.line);
     }
   } else {
     labels = inferLabelSet(withText);
@@ -417,11 +421,8 @@ export function checkTrainingInput(parsed: ParsedDataset, source: Omit<InputSour
   });
   if (teacherOutsideLabelSet > 0) {
     // A teacher label that is a label of the set written another way (NFD, a trailing newline) is named as such.
-    const setByKey = new Map(labels.map((label) => [lookAlikeKey(label), label]));
-    const lookAlike = withText.find((row) => row.teacher !== null && !labelSet.has(row.teacher) && setByKey.has(lookAlikeKey(row.teacher)));
-    const hint = lookAlike
-      ? `; '${printable(lookAlike.teacher!)}' (line ${lookAlike.line}) is the label '${printable(setByKey.get(lookAlikeKey(lookAlike.teacher!))!)}' written with other Unicode characters or white space: write it as in the label set`
-      : '';
+    const lookAlike = withText.find((row) => row.teacher !== null && !labelSet.has(row.teacher) && lookAlikeHint(labels, row.teacher) !== undefined);
+    const hint = lookAlike ? `; ${lookAlikeHint(labels, lookAlike.teacher!, lookAlike.line)}` : '';
     warn('teacher-outside-label-set', `${teacherOutsideLabelSet} teacher label(s) outside the label set were treated as missing (lines ${listLines(outsideLines)})${hint}`, outsideLines[0]);
   }
 
