@@ -3,7 +3,6 @@
  * A label longer than MAX_LABEL_LENGTH is refused where it enters (the dataset, the list), so every later stage —
  * training, the review panel's messages — can rely on it.
  */
-import { printable } from './jsonScan';
 
 /** Longest label, in UTF-16 code units (JavaScript string length). */
 export const MAX_LABEL_LENGTH = 200;
@@ -59,18 +58,6 @@ export function lookAlikeLabel(labels: readonly string[], label: string): { labe
   const folded = key.toLocaleLowerCase('en-US');
   const cased = labels.find((candidate) => lookAlikeKey(candidate).toLocaleLowerCase('en-US') === folded);
   return cased === undefined ? undefined : { label: cased, how: 'case' };
-}
-
-/**
- * Why a label outside the label set may look as if it were in it (`line`: where, when the message names another
- * line): `'Wörld' is the label 'Wörld' written with other
- * Unicode characters or white space: write it as in the label set`, or undefined. "'Wörld' is not in the label set:
- * …, Wörld" alone names two strings that read the same. Case is visible, so a label that differs only by it gets none.
- */
-export function lookAlikeHint(labels: readonly string[], label: string, line?: number): string | undefined {
-  const like = lookAlikeLabel(labels, label);
-  if (like?.how !== 'same') return undefined;
-  return `'${printable(label)}'${line === undefined ? '' : ` (line ${line})`} is the label '${printable(like.label)}' written with other Unicode characters or white space: write it as in the label set`;
 }
 
 /** `A,B,C` (spaces around each label trimmed) → the labels; throws an Error naming `option` when unusable. */

@@ -3,7 +3,7 @@ import { compileFields, getFieldAt, idFieldValue, identityOf, isPlainObject, typ
 import { findJsonSyntaxError, locatePath, printable, scanJson, tooDeepOffset, TOO_DEEP_MESSAGE } from './jsonScan';
 import { IdIndex } from './idIndex';
 import { forEachCompleteLine, forEachLine } from './lines';
-import { labelLengthProblem, lookAlikeHint } from './labels';
+import { labelLengthProblem, lookAlikeLabel } from './labels';
 import { ABSENT_TEXT_PREFIX, FIELD_GUESS_SAMPLE_ROWS, fieldSetting, foldMissingFieldProblems } from './fieldGuess';
 import type { DatasetRow, FieldMapping, ParsedDataset, Problem, ValidationOptions } from './types';
 
@@ -289,6 +289,19 @@ function valueRange(lineText: string, path: readonly string[]): Range {
     // Fall through: the row is still reported, on the whole line.
   }
   return trimmedRange(lineText);
+}
+
+/**
+ * Why a label outside the label set may look as if it were in it (`line`: where, when the message names another
+ * line): `'Wörld' is the label 'Wörld' written with other
+ * Unicode characters or white space: write it as in the label set`, or undefined. "'Wörld' is not in the label set:
+ * …, Wörld" alone names two strings that read the same. Case is visible, so a label that differs only by it gets none.
+ * Kept here rather than in labels.ts, which the webview bundles: `printable` comes with the JSON scanner.
+ */
+export function lookAlikeHint(labels: readonly string[], label: string, line?: number): string | undefined {
+  const like = lookAlikeLabel(labels, label);
+  if (like?.how !== 'same') return undefined;
+  return `'${printable(label)}'${line === undefined ? '' : ` (line ${line})`} is the label '${printable(like.label)}' written with other Unicode characters or white space: write it as in the label set`;
 }
 
 /** `; hint` where there is one. */
