@@ -22,6 +22,7 @@ import { SeededRandom } from '../training/random';
 import { probabilityOf } from '../training/labelRecord';
 import { DEFAULT_DISTILL_OPTIONS } from '../training/protocol';
 import { prepareRerank } from '../review/rerank';
+import { assignRowKeys } from '../review/rowKeys';
 import { BACKEND_PREFERENCES, ENCODER_CHOICES_TEXT, type DistillOptions, type TrainingRow } from '../training/types';
 
 /** The engine's label smoothing of its vanilla and final students (student.ts DEFAULT_STUDENT). */
@@ -564,7 +565,10 @@ export async function simulateReviewLoop(
         lastRun = run;
         retrainMs += performance.now() - started;
         retrains++;
-        ranker = prepareRerank({ labels: run.metrics.labels, predictions: run.predictions.toArray(), reviewedIds: [...fromLoop].map((i) => run.predictions.get(i).id) });
+        // Named by key, as a run lists them (training/reviewedRows.ts reviewedIdsOf): the reviewed rows, not every row with their id.
+        const predictions = run.predictions.toArray();
+        const keys = assignRowKeys(predictions.map((prediction) => prediction.id));
+        ranker = prepareRerank({ labels: run.metrics.labels, predictions, reviewedIds: [...fromLoop].map((i) => keys[i]) });
         log(`seed ${seed}: review loop: retrained after ${reviewed} reviewed (${((performance.now() - started) / 1000).toFixed(1)} s)`);
       }
       current = rerankNow();

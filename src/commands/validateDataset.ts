@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
 import { showErrorMessage, showInformationMessage, showWarningMessage, withNotificationProgress } from '../editor/messages';
-import { FIELD_GUESS_SAMPLE_ROWS, firstInvalidUtf8LineOfFile, foldMissingFieldProblems, parseDatasetText, streamDataset, type DatasetRow, type Problem } from '../dataset/index';
+import { firstInvalidUtf8LineOfFile, parseDatasetText, streamDataset, type Problem } from '../dataset/index';
 import { isJsonlDocument, runSource, type DatasetDiagnostics } from '../editor/datasetDiagnostics';
-import { inputProblems } from '../training/input';
+import { inputProblems, validateDatasetStream } from '../training/input';
 import type { Services } from '../editor/services';
 import { ignoredSettings, readSettings, warnIgnoredSettingsOnce } from '../editor/settings';
 import { datasetTarget } from './datasetTarget';
@@ -78,45 +78,20 @@ async function validate(uri: vscode.Uri, diagnostics: DatasetDiagnostics, servic
   return withNotificationProgress(
     { title: `Validating ${vscode.workspace.asRelativePath(uri)}`, cancellable: true },
     async (progress, token) => {
-      let problems: Problem[] = [];
-      const sample: Record<string, unknown>[] = [];
-      // Kept for the run's checks of the file as a whole (a run holds them too).
-      const rowList: DatasetRow[] = [];
-      let lineCount = 0;
-      let blankLines = 0;
-      let rows = 0;
-      let labelFieldRows = 0;
-      let teacherFieldRows = 0;
-      let firstRowLine = 0;
       let reported = 0;
-      for await (const batch of streamDataset(uri.fsPath, settings.fields, options)) {
-        if (token.isCancellationRequested) return undefined;
-        for (const result of batch) {
-          lineCount = result.line;
-          if (result.blank) blankLines++;
-          if (result.row) {
-            rowList.push(result.row);
-            rows++;
-            if (firstRowLine === 0) firstRowLine = result.line;
-            if (result.labelField) labelFieldRows++;
-            if (result.teacherField) teacherFieldRows++;
-            if (sample.length < FIELD_GUESS_SAMPLE_ROWS) sample.push(result.row.value);
+      const found = await validateDatasetStream(streamDataset(uri.fsPath, settings.fields, options), runSource(uri, settings), {
+        invalidUtf8Line: () => firstInvalidUtf8LineOfFile(uri.fsPath),
+        onBatch: (rows) => {
+          if (rows - reported >= 50_000) {
+            reported = rows;
+            progress.report({ message: `${rows.toLocaleString()} rows` });
           }
-          for (const problem of result.problems) problems.push(problem);
-        }
-        if (rows - reported >= 50_000) {
-          reported = rows;
-          progress.report({ message: `${rows.toLocaleString()} rows` });
-        }
-      }
-      // A field missing on every row is one problem naming the setting, not one per row (as for an open file).
-      problems = foldMissingFieldProblems(problems, { rows, labelFieldRows, teacherFieldRows, firstRowLine }, settings.fields, () => sample);
-      // What a run would stop on or warn about, as `peerkd distill` reads the file (bytes that are not UTF-8 included).
-      const utf8Line = rowList.some((row) => row.text?.includes('\ufffd')) ? await firstInvalidUtf8LineOfFile(uri.fsPath).catch(() => null) : null;
-      const parsed = { rows: rowList, problems, lineCount, skippedBlankLines: blankLines };
-      problems = [...problems, ...inputProblems(parsed, runSource(uri, settings), undefined, utf8Line)];
-      diagnostics.publish(uri, problems);
-      return summarize(uri, rows, problems);
+          return !token.isCancellationRequested;
+        },
+      });
+      if (found === undefined) return undefined;
+      diagnostics.publish(uri, found.problems);
+      return summarize(uri, found.rows, found.problems);
     },
   );
 }

@@ -126,8 +126,17 @@ export function missingTextFieldMessage(fields: FieldMapping, rows: number, cand
  */
 export function missingTextFieldProblem(fields: FieldMapping, rows: readonly { value: Record<string, unknown> }[]): string | undefined {
   const textPath = splitFieldPath(fields.text);
-  if (rows.length === 0 || !rows.every((row) => getFieldAt(row.value, textPath) === undefined)) return undefined;
-  return missingTextFieldMessage(fields, rows.length, candidatesFor(fields, rows.slice(0, FIELD_GUESS_SAMPLE_ROWS).map((row) => row.value)));
+  const withField = rows.some((row) => getFieldAt(row.value, textPath) !== undefined) ? 1 : 0;
+  return missingTextFieldProblemOf(fields, rows.length, withField, () => rows.slice(0, FIELD_GUESS_SAMPLE_ROWS).map((row) => row.value));
+}
+
+/**
+ * missingTextFieldProblem of a file read row by row (training/input.ts InputChecks): `rows` rows, `textFieldRows` of
+ * them with the text field (any value), `sample` the first FIELD_GUESS_SAMPLE_ROWS rows' values.
+ */
+export function missingTextFieldProblemOf(fields: FieldMapping, rows: number, textFieldRows: number, sample: () => Iterable<Record<string, unknown>>): string | undefined {
+  if (rows === 0 || textFieldRows > 0) return undefined;
+  return missingTextFieldMessage(fields, rows, candidatesFor(fields, sample()));
 }
 
 /**

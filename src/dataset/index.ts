@@ -45,6 +45,7 @@ export {
   missingLabelFieldsMessage,
   missingTextFieldMessage,
   missingTextFieldProblem,
+  missingTextFieldProblemOf,
   missingTextFixes,
   missingLabelFixes,
   type MissingFieldCounts,

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { foldRepeatedLabelProblems, IncrementalDatasetValidator, lineCountOf, type Problem } from '../dataset/index';
 import { DATASET_FILE_NAME } from '../dataset/types';
-import { inputProblems, type InputSource } from '../training/input';
+import { InputChecks, inputProblems, inputProblemsOf, type InputSource } from '../training/input';
 import type { Services } from './services';
 import { ignoredSettings, readSettings, warnIgnoredSettingsOnce, type PeerKdSettings } from './settings';
 
@@ -16,12 +16,14 @@ const DEBOUNCE_MS = 300;
 /** About 50 ms of parsing: the most the extension host is kept busy at a stretch. */
 const LINES_PER_SLICE = 10_000;
 /**
- * Rows up to which a run's checks of the whole file (training/input.ts inputProblems, about 25 ms per 10,000 rows) run
- * with each validation. A larger document has them RUN_CHECKS_DELAY_MS after the last validation instead (once per
- * pause in typing, not per keystroke), its earlier findings shown meanwhile.
+ * Rows up to which a run's checks of the whole file (training/input.ts InputChecks, about 25 ms per 10,000 rows) run
+ * with each validation, in one go. A larger document has its rows fed to them RUN_CHECK_ROWS_PER_SLICE at a time right
+ * after the validation (which itself waits DEBOUNCE_MS for a pause in typing), yielding to the event loop between
+ * slices as its lines are parsed (flushInSlices); an edit or a newer validation abandons them, and the earlier
+ * findings show meanwhile.
  */
 const RUN_CHECKS_SYNC_ROWS = 10_000;
-const RUN_CHECKS_DELAY_MS = 1_000;
+const RUN_CHECK_ROWS_PER_SLICE = 5_000;
 /** Schemes of documents a person edits; diff views (git:) and the like would only duplicate the Problems list. */
 const VALIDATED_SCHEMES = new Set(['file', 'untitled', 'vscode-remote', 'vscode-vfs']);
 
@@ -53,9 +55,10 @@ interface TrackedDocument {
   /** What a run of this document would be checked against: its fields, label set and folds (the settings). */
   source: Omit<InputSource, 'text'>;
   timer: ReturnType<typeof setTimeout> | undefined;
-  /** The last findings of a run's checks of the whole file (code run-check), and the timer that renews them. */
+  /** The last findings of a run's checks of the whole file (code run-check). */
   runProblems: Problem[];
-  runTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Counts validations and reconfigurations: run checks fed in slices stop when a newer one came. */
+  validations: number;
 }
 
 /**
@@ -101,10 +104,7 @@ export class DatasetDiagnostics implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const entry of this.tracked.values()) {
-      clearTimeout(entry.timer);
-      clearTimeout(entry.runTimer);
-    }
+    for (const entry of this.tracked.values()) clearTimeout(entry.timer);
     this.tracked.clear();
     for (const subscription of this.subscriptions) subscription.dispose();
   }
@@ -123,7 +123,7 @@ export class DatasetDiagnostics implements vscode.Disposable {
       this.services.log.error(`Invalid peerkd.fields setting: ${error instanceof Error ? error.message : String(error)}`);
       return undefined;
     }
-    const entry: TrackedDocument = { document, validator, source: runSource(document.uri, settings), timer: undefined, runProblems: [], runTimer: undefined };
+    const entry: TrackedDocument = { document, validator, source: runSource(document.uri, settings), timer: undefined, runProblems: [], validations: 0 };
     this.tracked.set(key, entry);
     this.schedule(entry, 0);
     return entry;
@@ -138,10 +138,7 @@ export class DatasetDiagnostics implements vscode.Disposable {
   private close(uri: vscode.Uri): void {
     const key = uri.toString();
     const entry = this.tracked.get(key);
-    if (entry) {
-      clearTimeout(entry.timer);
-      clearTimeout(entry.runTimer);
-    }
+    if (entry) clearTimeout(entry.timer);
     this.tracked.delete(key);
     this.collection.delete(uri);
   }
@@ -169,6 +166,7 @@ export class DatasetDiagnostics implements vscode.Disposable {
       try {
         entry.validator.reconfigure(settings.fields, { labels: settings.labels });
         entry.source = runSource(entry.document.uri, settings);
+        entry.validations++;
       } catch (error) {
         this.services.log.error(`Invalid peerkd.fields setting: ${error instanceof Error ? error.message : String(error)}`);
         continue;
@@ -216,6 +214,35 @@ export class DatasetDiagnostics implements vscode.Disposable {
     }
   }
 
+  /**
+   * A run's checks of the document as last validated, its rows fed RUN_CHECK_ROWS_PER_SLICE at a time with the event
+   * loop given back between slices; then published with `lineProblems`. Abandoned when the document changed or was
+   * validated again meanwhile (that validation has checks of its own); none when they fail (logged), as runChecks.
+   */
+  private async runChecksInSlices(entry: TrackedDocument, lineProblems: Problem[]): Promise<void> {
+    const document = entry.document;
+    const version = document.version;
+    const validation = entry.validations;
+    const parsed = entry.validator.lastParsed;
+    const current = () => this.tracked.get(document.uri.toString()) === entry && entry.validations === validation && entry.document.version === version;
+    let problems: Problem[];
+    try {
+      const checks = new InputChecks(entry.source);
+      for (let start = 0; start < parsed.rows.length; start += RUN_CHECK_ROWS_PER_SLICE) {
+        const end = Math.min(parsed.rows.length, start + RUN_CHECK_ROWS_PER_SLICE);
+        for (let index = start; index < end; index++) checks.add(parsed.rows[index]);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (!current()) return;
+      }
+      problems = inputProblemsOf(checks, parsed, (line) => document.lineAt(line - 1).text);
+    } catch (error) {
+      this.services.log.error(`Could not check ${document.uri.toString(true)} as a run would: ${error instanceof Error ? error.message : String(error)}`);
+      problems = [];
+    }
+    entry.runProblems = problems;
+    this.publishEntry(entry, lineProblems);
+  }
+
   /** Publishes the lines' problems and the run's last findings; returns them all. */
   private publishEntry(entry: TrackedDocument, lineProblems: Problem[]): Problem[] {
     const problems = [...lineProblems, ...entry.runProblems];
@@ -229,24 +256,15 @@ export class DatasetDiagnostics implements vscode.Disposable {
     clearTimeout(entry.timer);
     entry.timer = undefined;
     const document = entry.document;
-    const version = document.version;
     try {
       const started = performance.now();
       const lineProblems = entry.validator.validate(document.lineCount, (index) => document.lineAt(index).text);
       // What a run would say of the file as a whole, from the run's own checks, after the problems of each line.
-      clearTimeout(entry.runTimer);
-      entry.runTimer = undefined;
-      if (runChecksNow || entry.validator.lastRowCount <= RUN_CHECKS_SYNC_ROWS) {
-        entry.runProblems = this.runChecks(entry);
-      } else {
-        entry.runTimer = setTimeout(() => {
-          entry.runTimer = undefined;
-          if (this.tracked.get(document.uri.toString()) !== entry || entry.document.version !== version) return;
-          entry.runProblems = this.runChecks(entry);
-          this.publishEntry(entry, lineProblems);
-        }, RUN_CHECKS_DELAY_MS);
-      }
+      entry.validations++;
+      const inSlices = !runChecksNow && entry.validator.lastRowCount > RUN_CHECKS_SYNC_ROWS;
+      if (!inSlices) entry.runProblems = this.runChecks(entry);
       const problems = this.publishEntry(entry, lineProblems);
+      if (inSlices) void this.runChecksInSlices(entry, lineProblems);
       const parsed = entry.validator.lastParsedLineCount;
       if (parsed > 1000) {
         this.services.log.debug(

@@ -22,6 +22,26 @@ export const REVIEW_QUEUES: readonly ReviewQueue[] = ['flagged', 'doubtful', 'un
 /** Each queue's name as the queue switch, the key table and the help overlay show it. */
 export const QUEUE_NAMES: Readonly<Record<ReviewQueue, string>> = { flagged: 'flagged', doubtful: 'doubtful (not flagged)', unlabelled: 'no teacher label' };
 
+/** A queue's name as a title (the queue switch's choices, the list's label): QUEUE_NAMES[queue], capitalised. */
+export function queueTitle(queue: ReviewQueue): string {
+  const name = QUEUE_NAMES[queue];
+  return `${name[0].toUpperCase()}${name.slice(1)}`;
+}
+
+/**
+ * What a screen reader hears of the list (its aria-label): the queue shown, by the name the queue switch gives it, and
+ * the order of its rows. `reranked`: the flagged and doubtful queues' order uses the decisions so far (queueRerank.ts).
+ */
+export function queueListLabel(queue: ReviewQueue, reranked: boolean): string {
+  const order =
+    queue === 'unlabelled'
+      ? 'highest probability of the advised label first'
+      : reranked
+        ? 're-ranked with your decisions so far'
+        : 'highest probability of a wrong teacher label first';
+  return `${queueTitle(queue)} queue: rows, ${order}`;
+}
+
 /** The queue `q` switches to from `queue`: the next of REVIEW_QUEUES, round. */
 export function nextQueue(queue: ReviewQueue): ReviewQueue {
   return REVIEW_QUEUES[(REVIEW_QUEUES.indexOf(queue) + 1) % REVIEW_QUEUES.length];

@@ -38,6 +38,7 @@ import {
   type TrustFigures,
 } from '../training/calibration';
 import { labelRecord, probabilityOf } from '../training/labelRecord';
+import { assignRowKeys } from './rowKeys';
 import type { Prediction } from '../training/types';
 
 /** What re-ranking needs of a run. */
@@ -51,8 +52,8 @@ export interface RerankRun {
   /** Calibration options of the run (defaults: the engine's). */
   calibrateOptions?: Partial<CalibrateOptions>;
   /**
-   * Ids of the rows whose human label the run counted as set in review, not as a random sample (settings.json
-   * `reviewedIds`, training/reviewedRows.ts): refitted without them, exactly as the run fitted its calibration.
+   * Keys (rowKeys.ts) of the rows whose human label the run counted as set in review, not as a random sample
+   * (settings.json `reviewedIds`, training/reviewedRows.ts): refitted without them, exactly as the run fitted its calibration.
    */
   reviewedIds?: readonly string[];
 }
@@ -118,8 +119,10 @@ export function prepareRerank(run: RerankRun): Reranker {
   const teacher = Int32Array.from(predictions, (prediction) => indexOf(prediction.teacher));
   const runHuman = Int32Array.from(predictions, (prediction) => indexOf(prediction.human));
   const teacherConfidence = Float32Array.from(predictions, (_, i) => run.teacherConfidence?.[i] ?? NaN);
+  // Listed by key (the id, with the row's order where rows share it), as the run listed them.
   const reviewedIds = new Set(run.reviewedIds ?? []);
-  const reviewed = Uint8Array.from(predictions, (prediction) => (prediction.human !== null && reviewedIds.has(prediction.id) ? 1 : 0));
+  const keys = reviewedIds.size > 0 ? assignRowKeys(predictions.map((prediction) => prediction.id)) : [];
+  const reviewed = Uint8Array.from(predictions, (prediction, i) => (prediction.human !== null && reviewedIds.has(keys[i]) ? 1 : 0));
   const input: CalibrationInput = { classes, peerProbs, teacher, human: runHuman, teacherConfidence, reviewed };
   const base = calibrate(input, run.calibrateOptions);
   const baseProbs = predictions.map((_, i) => labelRecord(labels.map((label, c) => [label, base.posterior[i * classes + c]] as const)));

@@ -20,15 +20,25 @@ export function isSharedKey(key: string): boolean {
 
 /** The row identity (id) inside a key. */
 export function idOfKey(key: string): string {
-  if (!key.startsWith(ENCODED)) {
-    return key;
+  return keyParts(key).id;
+}
+
+/**
+ * What a key says: the id, the row's occurrence among the rows with it and how many rows had it. A unique id's key (or
+ * a plain id, as runs before keys listed them) reads as the only row with that id.
+ */
+export function keyParts(key: string): { id: string; occurrence: number; total: number } {
+  if (key.startsWith(ENCODED)) {
+    try {
+      const parsed = JSON.parse(key.slice(1)) as unknown;
+      if (Array.isArray(parsed) && typeof parsed[0] === 'string' && Number.isInteger(parsed[1]) && Number.isInteger(parsed[2])) {
+        return { id: parsed[0], occurrence: parsed[1] as number, total: parsed[2] as number };
+      }
+    } catch {
+      // Not a key this module wrote: the whole string is the id.
+    }
   }
-  try {
-    const parsed = JSON.parse(key.slice(1)) as unknown;
-    return Array.isArray(parsed) && typeof parsed[0] === 'string' ? parsed[0] : key;
-  } catch {
-    return key;
-  }
+  return { id: key, occurrence: 1, total: 1 };
 }
 
 /** The key of each item, in order (items in file order). */
@@ -60,7 +70,7 @@ export function unmatchedReason(
   if (!lines || lines.length === 0) {
     return gone;
   }
-  const runTotal = key.startsWith(ENCODED) ? (JSON.parse(key.slice(1)) as [string, number, number])[2] : 1;
+  const runTotal = keyParts(key).total;
   if (lines.length === runTotal) {
     // As many rows as in the run, but the review saw them in another order or with other text (ReviewSession).
     return (

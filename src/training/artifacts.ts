@@ -81,7 +81,10 @@ export interface RunSettings {
   backend: { name: string; skipped: { name: string; reason: string }[] };
   /** The encoder the engine tried next to the words and whether it kept it (metrics.json `encoder` has the figures). */
   encoder?: RunEncoder;
-  /** Ids of the rows whose human label came from reviewing an earlier run's queue (reviewedRows.ts); absent: older runs. */
+  /**
+   * Keys (src/review/rowKeys.ts: the id, with the row's order where rows share it) of the rows whose human label came
+   * from reviewing an earlier run's queue (reviewedRows.ts); absent: older runs, whose lists hold plain ids.
+   */
   reviewedIds?: string[];
 }
 

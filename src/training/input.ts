@@ -11,6 +11,7 @@ import {
   compileFields,
   FIELD_GUESS_SAMPLE_ROWS,
   fileError,
+  foldMissingFieldProblems,
   INVISIBLE_CHARACTERS,
   getFieldAt,
   inferLabelSet,
@@ -21,8 +22,10 @@ import {
   parseDatasetText,
   printable,
   readDatasetFile,
-  missingTextFieldProblem,
+  missingTextFieldProblemOf,
   Utf8LineValidator,
+  type CompiledFields,
+  type LineResult,
 } from '../dataset';
 import type { DatasetRow, FieldMapping, ParsedDataset, Problem } from '../dataset/types';
 import { humanFieldProblem } from '../review/writes';
@@ -74,14 +77,15 @@ export interface InputSource {
 
 const LINES_IN_MESSAGE = 5;
 
-function listLines(lines: readonly number[]): string {
+/** Lines for a message: the first few, then how many in all (`count`, where `lines` are only the first of them). */
+export function listLines(lines: readonly number[], count = lines.length): string {
   const shown = lines.slice(0, LINES_IN_MESSAGE).join(', ');
-  return lines.length > LINES_IN_MESSAGE ? `${shown}, … (${lines.length} in all)` : shown;
+  return count > LINES_IN_MESSAGE ? `${shown}, … (${count} in all)` : shown;
 }
 
-/** `line 4` or `lines 2, 3, …`. */
-function linesPhrase(lines: readonly number[]): string {
-  return `line${lines.length > 1 ? 's' : ''} ${listLines(lines)}`;
+/** `line 4` or `lines 2, 3, …` (`count`: how many lines there are in all, of which `lines` are the first). */
+function linesPhrase(lines: readonly number[], count = lines.length): string {
+  return `line${count > 1 ? 's' : ''} ${listLines(lines, count)}`;
 }
 
 function hasText(row: DatasetRow): row is DatasetRow & { text: string } {
@@ -147,10 +151,10 @@ function configuredLabels(source: InputSource): string[] {
   return [...new Set(source.labels.filter((label) => label.length > 0))];
 }
 
-/** A parsed file without a single row: the finding (see noRowsError), or undefined when it has a row. */
-function noRowsFinding(parsed: Pick<ParsedDataset, 'rows' | 'problems'>): InputFinding | undefined {
-  if (parsed.rows.length > 0) return undefined;
-  const invalidLines = parsed.problems.filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object');
+/** A parsed file without a single row (`rows` rows, the parser's `problems`): the finding (see noRowsError), or undefined. */
+function noRowsFinding(rows: number, problems: readonly Problem[]): InputFinding | undefined {
+  if (rows > 0) return undefined;
+  const invalidLines = problems.filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object');
   if (invalidLines.length === 0) {
     return { check: 'no-rows', severity: 'error', message: 'the file has no rows (it is empty or holds only blank lines); a dataset has one JSON object per line' };
   }
@@ -170,7 +174,7 @@ function inputErrorOf(file: string, finding: InputFinding): InputError {
  * `peerkd distill` and `peerkd predict`.
  */
 export function noRowsError(file: string, parsed: Pick<ParsedDataset, 'rows' | 'problems'>): InputError | undefined {
-  const finding = noRowsFinding(parsed);
+  const finding = noRowsFinding(parsed.rows.length, parsed.problems);
   return finding && inputErrorOf(file, finding);
 }
 
@@ -202,9 +206,24 @@ export function inputProblems(
   lineText?: (line: number) => string,
   firstInvalidUtf8Line: number | null = null,
 ): Problem[] {
-  const fallback = parsed.rows[0]?.line ?? 1;
+  const checks = new InputChecks(source);
+  for (const row of parsed.rows) checks.add(row);
+  return inputProblemsOf(checks, parsed, lineText, firstInvalidUtf8Line);
+}
+
+/**
+ * inputProblems of the rows `checks` was fed (InputChecks.add: validation of a streamed file, or the editor's checks fed
+ * a slice of rows at a time), with the parser's problems and line counts of the whole file in `file`.
+ */
+export function inputProblemsOf(
+  checks: InputChecks,
+  file: Pick<ParsedDataset, 'problems' | 'lineCount' | 'skippedBlankLines'>,
+  lineText?: (line: number) => string,
+  firstInvalidUtf8Line: number | null = null,
+): Problem[] {
+  const fallback = checks.firstRowLine ?? 1;
   const problems: Problem[] = [];
-  for (const finding of checkTrainingInput(parsed, source, firstInvalidUtf8Line).findings) {
+  for (const finding of checks.result(file, firstInvalidUtf8Line).findings) {
     if (PARSER_SAID.has(finding.check)) continue;
     const line = finding.line ?? fallback;
     const text = lineText?.(line) ?? '';
@@ -213,6 +232,58 @@ export function inputProblems(
     problems.push({ code: 'run-check', severity: finding.severity, line, column: start + 1, endColumn: end + 1, message: finding.message });
   }
   return problems;
+}
+
+/** What validation of a streamed file found: its rows (lines that parsed to objects) and every problem. */
+export interface StreamValidation {
+  rows: number;
+  problems: Problem[];
+}
+
+/**
+ * "PeerKD: Validate Dataset" of a file that is not open (src/commands/validateDataset.ts; test/bench/parse.ts times
+ * it): the lines' problems as `batches` (streamDataset) yields them, a field missing on every row folded into one
+ * problem (as for an open file), then the run's findings of the file as a whole (inputProblems), bytes that are not
+ * UTF-8 included (`invalidUtf8Line`, read only when a text shows U+FFFD). `onBatch(rows)` is called before each batch
+ * with the rows so far; false cancels (undefined is returned).
+ */
+export async function validateDatasetStream(
+  batches: AsyncIterable<readonly LineResult[]>,
+  source: Omit<InputSource, 'text'>,
+  options: { invalidUtf8Line?: () => Promise<number | null>; onBatch?: (rows: number) => boolean } = {},
+): Promise<StreamValidation | undefined> {
+  let problems: Problem[] = [];
+  const sample: Record<string, unknown>[] = [];
+  // Each row goes into the run's checks as it passes and is not kept: memory does not grow with the rows.
+  const checks = new InputChecks(source);
+  let lineCount = 0;
+  let blankLines = 0;
+  let labelFieldRows = 0;
+  let teacherFieldRows = 0;
+  let firstRowLine = 0;
+  for await (const batch of batches) {
+    if (options.onBatch && !options.onBatch(checks.rows)) return undefined;
+    for (const result of batch) {
+      lineCount = result.line;
+      if (result.blank) blankLines++;
+      if (result.row) {
+        checks.add(result.row);
+        if (firstRowLine === 0) firstRowLine = result.line;
+        if (result.labelField) labelFieldRows++;
+        if (result.teacherField) teacherFieldRows++;
+        if (sample.length < FIELD_GUESS_SAMPLE_ROWS) sample.push(result.row.value);
+      }
+      for (const problem of result.problems) problems.push(problem);
+    }
+  }
+  const rows = checks.rows;
+  // A field missing on every row is one problem naming the setting, not one per row (as for an open file).
+  problems = foldMissingFieldProblems(problems, { rows, labelFieldRows, teacherFieldRows, firstRowLine }, source.fields, () => sample);
+  // What a run would stop on or warn about, as `peerkd distill` reads the file (bytes that are not UTF-8 included).
+  const utf8Line = options.invalidUtf8Line && checks.hasReplacementCharacter ? await options.invalidUtf8Line().catch(() => null) : null;
+  const file = { problems, lineCount, skippedBlankLines: blankLines };
+  problems = [...problems, ...inputProblemsOf(checks, file, undefined, utf8Line)];
+  return { rows, problems };
 }
 
 /**
@@ -290,327 +361,599 @@ export interface InputCheck {
 
 /**
  * Every check a run makes of its input, on a parsed dataset: the one source of the run's errors and warnings
- * (prepareParsedInput) and of the same findings in validation (inputProblems). Throws nothing: a finding that makes
- * the later checks meaningless (no row, no label set) ends the list.
+ * (prepareParsedInput) and of the same findings in validation (inputProblems). The rows go through InputChecks, the
+ * accumulator that validation of a streamed file feeds row by row (validateDatasetStream); the run keeps its rows
+ * anyway and builds its input from them here. Throws nothing: a finding that makes the later checks meaningless (no
+ * row, no label set) ends the list.
  */
 export function checkTrainingInput(parsed: ParsedDataset, source: Omit<InputSource, 'text'>, firstInvalidUtf8Line: number | null = null): InputCheck {
-  const file = source.file;
-  const findings: InputFinding[] = [];
-  const warn = (check: InputCheckName, message: string, line?: number) => findings.push({ check, severity: 'warning', line, message });
-  const fail = (check: InputCheckName, message: string, line?: number, namesLine = line !== undefined) => findings.push({ check, severity: 'error', line, namesLine, message });
-  const listProblem = configuredLabelsProblem(source);
-  if (listProblem) {
-    fail('label-list', listProblem);
-    return { findings };
+  const checks = new InputChecks(source);
+  for (const row of parsed.rows) checks.add(row);
+  const result = checks.result(parsed, firstInvalidUtf8Line);
+  if (!result.input) return { findings: result.findings };
+  // The rows. A teacher label outside a configured set is treated as an abstention, never trained on (teacherInSet).
+  const labelSet = new Set(result.input.labels);
+  const rows: TrainingRow[] = [];
+  for (const row of parsed.rows) {
+    if (!hasText(row)) continue;
+    rows.push({ id: row.id, line: row.line, text: row.text, teacher: teacherInSet(row.teacher, labelSet), human: row.human, teacherConfidence: row.teacherConfidence });
   }
-  // A human label field that is also the teacher's (or the text's, the id's, or inside one) reads every teacher label as
-  // a human one: the run is refused (Run Distillation, `peerkd distill`), so validation says so too (review/writes.ts).
-  const humanField = humanFieldProblem(source.fields);
-  if (humanField) {
-    fail('human-field', humanField);
-    return { findings };
-  }
-  const configured = [...new Set(source.labels.filter((label) => label.length > 0))];
-  const invalidLines = parsed.problems
-    .filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object')
-    .map((problem) => ({ line: problem.line, message: problem.message }));
-  // No row at all: say so, rather than that the rows' fields are named otherwise (the checks below).
-  const noRows = noRowsFinding(parsed);
-  if (noRows) {
-    findings.push(noRows);
-    return { findings };
-  }
-  const withText = parsed.rows.filter(hasText);
-  const skippedNoText = parsed.rows.length - withText.length;
-  // A label over MAX_LABEL_LENGTH could be trained on but not reviewed: refused where it enters.
-  const tooLong = parsed.problems.find((problem) => problem.code === 'label-too-long');
-  if (tooLong) fail('label-too-long', tooLong.message, tooLong.line);
+  return { findings: result.findings, input: { ...result.input, rows } };
+}
 
-  // A dataset whose fields are named differently: say which setting maps them and which fields look right.
-  const rowValues = () => parsed.rows.slice(0, FIELD_GUESS_SAMPLE_ROWS).map((row) => row.value);
-  const missingText = withText.length === 0 ? missingTextFieldProblem(source.fields, parsed.rows) : undefined;
-  if (missingText) {
-    fail('no-text', missingText, parsed.rows[0].line, false);
-    return { findings };
+/** A row's teacher label as a run trains on it: null when it is outside the label set (an abstention). */
+function teacherInSet(teacher: string | null, labelSet: ReadonlySet<string> | null): string | null {
+  return teacher !== null && labelSet !== null && !labelSet.has(teacher) ? null : teacher;
+}
+
+/** Lines a finding names: how many, the first few (one more than listLines shows, for "also on …") and the last. */
+class LineList {
+  count = 0;
+  readonly first: number[] = [];
+  last: number | undefined;
+
+  add(line: number): void {
+    this.count++;
+    if (this.first.length <= LINES_IN_MESSAGE) this.first.push(line);
+    this.last = line;
   }
 
-  // The label set.
-  let labels: string[];
-  let labelsSource: PreparedInput['labelsSource'];
-  // Labels the parser left out because they are no strings (class ids written as numbers, objects, …).
-  const notStringLabels = parsed.problems.filter((problem) => problem.code === 'label-not-string');
-  if (configured.length > 0) {
-    labels = configured;
-    labelsSource = 'configured';
-    if (labels.length < 2) {
-      fail('one-configured-label', `the configured label set has only one label ('${labels[0]}'); at least two are needed (setting peerkd.labels)`, parsed.rows[0].line, false);
-      return { findings };
-    }
-    const outside = withText.filter((row) => row.human !== null && !configured.includes(row.human));
-    if (outside.length > 0) {
-      const first = outside[0];
-      const more = outside.length > 1 ? ` (also on line${outside.length > 2 ? 's' : ''} ${listLines(outside.slice(1).map((row) => row.line))})` : '';
-      // A label of the set written another way (NFD, a trailing space) reads as one of the list: said which.
-      const lookAlike = outside.find((row) => lookAlikeHint(labels, row.human!) !== undefined);
-      const hint = lookAlike ? `; ${lookAlikeHint(labels, lookAlike.human!, lookAlike === first ? undefined : lookAlike.line)}` : '';
-      fail('human-outside-label-set', `human label '${printable(first.human ?? '')}' (field ${source.fields.human}) is not in the label set: ${labels.join(', ')}${more}${hint}`, first.line);
-    }
-  } else {
-    labels = inferLabelSet(withText);
-    labelsSource = 'inferred';
-    // Class ids written as numbers (0, 1, …) are no labels: say so, rather than that the label field is missing.
-    if (labels.length === 0 && notStringLabels.length > 0) {
-      const first = notStringLabels[0];
-      const example = describeFirstValue(first.message);
-      fail(
-        'no-string-label',
-        `${first.message.replace(/, so it is ignored$/, '')}: no label in the dataset is a string — ${notStringLabels.length} label(s) are numbers, objects, arrays or booleans (lines ${listLines(notStringLabels.map((problem) => problem.line))}); write each label as a JSON string, e.g. "${example}" for ${example}`,
-        first.line,
-      );
-      return { findings };
-    }
-    if (labels.length === 0) {
-      fail('no-label-field', missingLabelFieldsMessage(source.fields, candidatesFor(source.fields, rowValues())), parsed.rows[0].line, false);
-      return { findings };
-    }
-    if (labels.length < 2) {
-      const first = withText.find((row) => row.teacher !== null || row.human !== null);
-      const line = first?.line ?? 1;
-      fail('one-label', `every label in the dataset is '${labels[0]}' (first on line ${line}); a label set needs at least two labels — add rows with other labels or configure peerkd.labels`, line);
-      return { findings };
-    }
+  /** `2, 3, …` as listLines says it. */
+  list(): string {
+    return listLines(this.first, this.count);
   }
 
-  if (notStringLabels.length > 0) checkNonStringLabels(labels, labelsSource, withText, new Set(notStringLabels.map((problem) => problem.line)), source, fail);
-  checkLookAlikeLabels(labels, withText, fail, warn);
-  if (labelsSource === 'configured') {
-    const used = new Set<string>();
-    for (const row of withText) {
-      if (row.teacher !== null) used.add(row.teacher);
-      if (row.human !== null) used.add(row.human);
-    }
-    const unused = labels.filter((label) => !used.has(label));
-    if (unused.length > 0) {
-      const shown = unused.slice(0, LINES_IN_MESSAGE).map((label) => `'${printable(label)}'`);
-      warn(
-        'unused-configured-labels',
-        `${unused.length} label(s) of the configured label set (setting peerkd.labels or --labels) are on no row: ${shown.join(', ')}${unused.length > LINES_IN_MESSAGE ? ', …' : ''}; the students never see them, so no row is ever suggested one`,
-      );
-    }
+  /** `line 4` or `lines 2, 3, …`. */
+  phrase(): string {
+    return linesPhrase(this.first, this.count);
   }
+}
 
-  // Human labels but no teacher field, while another field looks like the teacher's labels (`llm_label`): the run
-  // would train on the human labels alone and flag nothing. The parser's one warning for the file says which setting.
-  const teacherFieldMissing = parsed.problems.find((problem) => problem.code === 'missing-teacher-field');
-  if (teacherFieldMissing) warn('missing-teacher-field', `${file}: ${teacherFieldMissing.message.charAt(0).toLowerCase()}${teacherFieldMissing.message.slice(1)}`, teacherFieldMissing.line);
+/** What the checks know of one label (a teacher or human label of a row with text). */
+interface LabelSeen {
+  /** The first row with text that has it as its teacher or human label, and which of the two (teacher first). */
+  line: number;
+  field: 'teacher' | 'human';
+  /** Rows whose label it is (the human label, else the teacher label in the label set), and the first of them. */
+  rows: number;
+  rowLine: number;
+  /** A row has it as its teacher label (in the label set). */
+  teacherRow: boolean;
+}
 
-  // The rows. A teacher label outside a configured set is treated as an abstention, never trained on.
-  const labelSet = new Set(labels);
-  let teacherOutsideLabelSet = 0;
-  let firstOutsideLabel: string | undefined;
-  const outsideLines: number[] = [];
-  const rows: TrainingRow[] = withText.map((row) => {
-    let teacher = row.teacher;
-    if (teacher !== null && !labelSet.has(teacher)) {
-      firstOutsideLabel ??= teacher;
-      teacherOutsideLabelSet++;
-      outsideLines.push(row.line);
-      teacher = null;
-    }
-    return { id: row.id, line: row.line, text: row.text, teacher, human: row.human, teacherConfidence: row.teacherConfidence };
-  });
-  if (teacherOutsideLabelSet > 0) {
-    // A teacher label that is a label of the set written another way (NFD, a trailing newline) is named as such.
-    const lookAlike = withText.find((row) => row.teacher !== null && !labelSet.has(row.teacher) && lookAlikeHint(labels, row.teacher) !== undefined);
-    const hint = lookAlike ? `; ${lookAlikeHint(labels, lookAlike.teacher!, lookAlike.line)}` : '';
-    warn('teacher-outside-label-set', `${teacherOutsideLabelSet} teacher label(s) outside the label set were treated as missing (lines ${listLines(outsideLines)})${hint}`, outsideLines[0]);
-  }
-
-  // The folds split the labelled rows (teacher or human label), as the method does (pipeline.ts).
-  const labelledLines = rows.filter((row) => row.teacher !== null || row.human !== null).map((row) => row.line);
-  if (labelledLines.length < source.folds) {
-    const where = labelledLines.length ? ` (line${labelledLines.length > 1 ? 's' : ''} ${listLines(labelledLines)})` : '';
-    // Teacher labels there are, but none in a configured set that does not match the file: say that first.
-    const advice =
-      firstOutsideLabel !== undefined
-        ? `; ${teacherOutsideLabelSet} teacher label(s) are not in the configured label set (${labels.join(', ')}), e.g. '${printable(firstOutsideLabel)}' on line ${outsideLines[0]}: check the label set (setting peerkd.labels or --labels)`
-        : '; label more rows or use fewer folds (setting peerkd.training.folds or --folds)';
-    fail(
-      'fewer-labelled-rows-than-folds',
-      `only ${labelledLines.length} row(s) have a teacher label (field ${source.fields.teacher}) or a human label (field ${source.fields.human})${firstOutsideLabel !== undefined ? ' in the label set' : ''}${where}, fewer than the ${source.folds} folds${advice}`,
-      labelledLines[labelledLines.length - 1] ?? rows[0]?.line,
-      false,
-    );
-  }
-
-  // Labels on few rows: the peers barely saw them, so the engine keeps the teacher's label on their rows (calibration.ts
-  // unjudgedLabels, the same rule). A label on one row only, in a file whose labels are all that rare, is named too:
-  // the peer that judges that row never saw it.
-  const rowsOfLabel = new Map<string, { rows: number; line: number }>();
-  for (const row of rows) {
-    const label = row.human ?? row.teacher;
-    if (label === null) continue;
-    const seen = rowsOfLabel.get(label);
-    if (seen) seen.rows++;
-    else rowsOfLabel.set(label, { rows: 1, line: row.line });
-  }
-  const unjudged = unjudgedLabels(labels.map((label) => rowsOfLabel.get(label)?.rows ?? 0));
-  // Every label rare (200 labels on 400 rows): unjudgedLabels sets none apart (none is rare *beside the others*), yet
-  // the peers learn none of them and the run flagged 398 of 400 rows with an estimated teacher accuracy of 0.005.
-  const median = medianLabelRows([...rowsOfLabel.values()].map((seen) => seen.rows));
-  if (median !== undefined && median < MIN_JUDGED_LABEL_ROWS) {
-    warn(
-      'thin-label-set',
-      `the ${rowsOfLabel.size} labels have a median of ${median} labelled rows each, fewer than the ${MIN_JUDGED_LABEL_ROWS} the peers need to learn a label: the peers barely see any label, so this run's flags and its estimate of the teacher's accuracy say little — label more rows of each, or use fewer labels (setting peerkd.labels or --labels)`,
-    );
-  }
-  // Named only where a row has it as its teacher label: a label only humans use has no teacher row to keep.
-  const teacherLabels = new Set(rows.map((row) => row.teacher));
-  const setApart = labels.filter((label, index) => unjudged[index] && teacherLabels.has(label));
-  if (setApart.length > 0) {
-    const shown = setApart.slice(0, LINES_IN_MESSAGE).map((label) => {
-      const seen = rowsOfLabel.get(label)!;
-      return seen.rows === 1 ? `'${printable(label)}' (1 row, line ${seen.line})` : `'${printable(label)}' (${seen.rows} rows, first on line ${seen.line})`;
-    });
-    warn(
-      'rare-labels',
-      `${setApart.length} label(s) are on too few rows for the peers to learn them: ${shown.join(', ')}${setApart.length > LINES_IN_MESSAGE ? ', …' : ''}; ` +
-        `a row with such a teacher label keeps it (P(teacher wrong) is the teacher's estimated error rate, moved by the human labels of rows with that teacher label; the engine never relabels it) — label at least ${MIN_JUDGED_LABEL_ROWS} rows of each for the peers to judge them`,
-      rowsOfLabel.get(setApart[0])!.line,
-    );
-  }
-  const single = labels.filter((label, index) => !unjudged[index] && rowsOfLabel.get(label)?.rows === 1);
-  if (single.length > 0) {
-    const shown = single.slice(0, LINES_IN_MESSAGE).map((label) => `'${printable(label)}' (line ${rowsOfLabel.get(label)?.line})`);
-    warn(
-      'single-row-labels',
-      `${single.length} label(s) are on one row only: ${shown.join(', ')}${single.length > LINES_IN_MESSAGE ? ', …' : ''}; the peer that judges that row never saw the label, so it cannot confirm it (whether the row is flagged rests on the teacher's estimated accuracy alone) — label more rows of it`,
-      rowsOfLabel.get(single[0])!.line,
-    );
-  }
-
-  if (notStringLabels.length > 0) {
-    warn(
-      'label-not-string',
-      `${notStringLabels.length} label(s) are not strings (a number, object, array or boolean) and were treated as missing (lines ${listLines(notStringLabels.map((problem) => problem.line))})`,
-      notStringLabels[0].line,
-    );
-  }
-
-  const badConfidences = parsed.problems.filter((problem) => problem.code === 'invalid-confidence');
-  if (badConfidences.length > 0) {
-    warn(
-      'invalid-confidence',
-      `${badConfidences.length} teacher confidence(s) (field ${source.fields.teacherConfidence}) are not a probability between 0 and 1 and were ignored (lines ${listLines(badConfidences.map((problem) => problem.line))})`,
-      badConfidences[0].line,
-    );
-  }
-
-  if (skippedNoText > 0) {
-    const noTextLines = parsed.rows.filter((row) => !hasText(row)).map((row) => row.line);
-    warn('rows-without-text', `${skippedNoText} row(s) have no text (field ${source.fields.text}: empty, blank, absent or not a string) and were left out (${linesPhrase(noTextLines)})`, noTextLines[0]);
-  }
-  for (const blank of blankLabelWarnings(withText, source.fields)) warn('blank-labels', blank.message, blank.line);
-  const wordless = rows.filter((row) => !hasWord(row.text)).map((row) => row.line);
-  if (wordless.length > 0) {
-    warn(
-      'wordless-rows',
-      `${wordless.length} row(s) have no word in their text (field ${source.fields.text}) that the students read — letters, digits, CJK characters or emoji (${linesPhrase(wordless)}): the students learn nothing from them, and judge their labels by how common each label is`,
-      wordless[0],
-    );
-  }
-  const conflicting = conflictingTextWarning(rows);
-  if (conflicting) warn('conflicting-texts', conflicting.message, conflicting.line);
-
-  const duplicates = parsed.problems.filter((problem) => problem.code === 'duplicate-id');
-  if (duplicates.length > 0) {
-    warn('duplicate-ids', `${duplicates.length} row(s) repeat an earlier row's id, so their predictions share it (lines ${listLines(duplicates.map((problem) => problem.line))})`, duplicates[0].line);
-  }
-
-  let humanLabelled = 0;
-  let unlabelled = 0;
-  for (const row of rows) {
-    if (row.human !== null) humanLabelled++;
-    else if (row.teacher === null) unlabelled++;
-  }
-  const counts: InputCounts = {
-    lines: parsed.lineCount - parsed.skippedBlankLines,
-    rows: rows.length,
-    invalidLines: invalidLines.length,
-    skippedNoText,
-    teacherLabelled: rows.filter((row) => row.teacher !== null).length,
-    humanLabelled,
-    unlabelled,
-    teacherOutsideLabelSet,
-  };
-  // Bytes that are not UTF-8 (a Latin-1 file) are read as U+FFFD: trained on, but not what the file holds. Said when
-  // a text shows U+FFFD (a real one, written as valid UTF-8, is fine), naming the first line found invalid.
-  if (firstInvalidUtf8Line !== null && rows.some((row) => row.text.includes('\ufffd'))) {
-    warn(
-      'invalid-utf8',
-      `line ${firstInvalidUtf8Line} holds bytes that are not valid UTF-8 (later lines may too); they are read as U+FFFD, so the students see other text than the file holds — save the file as UTF-8`,
-      firstInvalidUtf8Line,
-    );
-  }
-  return { findings, input: { rows, labels, labelsSource, counts, invalidLines } };
+/** A teacher or human label that is a number or a boolean (no label: the parser leaves it out), on a row with text. */
+interface NonStringLabel {
+  line: number;
+  side: 'teacher' | 'human';
+  asString: string;
+  kind: 'a number' | 'a boolean';
 }
 
 /**
- * Labels are JSON strings; a number or boolean is no label (the parser warns and leaves it out). Where it is the very
- * label another row (or the configured set) writes as a string — `1` beside `"1"`, a teacher's `1` beside a human's
- * `"1"` — leaving it out would silently drop part of one class (every teacher label, when only the human labels are
- * strings): refused, naming both lines, since only the user can say that they are one label. A teacher field with no
- * string label at all is refused too: the run would train on the human labels alone and flag nothing.
+ * What checkTrainingInput needs of a dataset's rows, gathered one row at a time (`add`, in line order), so that
+ * validation of a file streamed past never keeps its rows: counts, the first lines each finding names, and per label
+ * (not per row) where it is first and on how many rows. Its memory grows with the distinct labels, the lines of
+ * problems it names and the texts of labelled rows (12 bytes each and a small group per text on several rows:
+ * SameTextIndex), not with the rows' values. `result` then makes every check, in the run's order.
  */
-function checkNonStringLabels(
-  labels: readonly string[],
-  labelsSource: PreparedInput['labelsSource'],
-  rows: readonly DatasetRow[],
-  notStringLines: ReadonlySet<number>,
-  source: Omit<InputSource, 'text'>,
-  fail: (check: InputCheckName, message: string, line?: number) => void,
-): void {
-  const compiled = compileFields(source.fields);
-  const set = new Set(labels);
-  const sides = [
-    { what: 'teacher', name: source.fields.teacher, path: compiled.teacher, label: (row: DatasetRow) => row.teacher },
-    { what: 'human', name: source.fields.human, path: compiled.human, label: (row: DatasetRow) => row.human },
-  ] as const;
-  const teacherNotString: { line: number; value: unknown }[] = [];
-  for (const row of rows) {
-    if (!notStringLines.has(row.line)) continue;
-    for (const side of sides) {
-      const value = getFieldAt(row.value, side.path);
-      if (value === undefined || value === null || typeof value === 'string') continue;
-      if (side.what === 'teacher') teacherNotString.push({ line: row.line, value });
-      if (typeof value !== 'number' && typeof value !== 'boolean') continue;
-      const asString = String(value);
+export class InputChecks {
+  private readonly settingsFinding: InputFinding | undefined;
+  private readonly fields: CompiledFields | undefined;
+  /** The configured label set (deduplicated); empty: inferred from the rows. */
+  private readonly configured: string[];
+  private readonly configuredSet: ReadonlySet<string> | null;
+  /** The configured labels by what a reader sees of them (lookAlikeKey): to name a teacher label written another way. */
+  private readonly configuredByKey: ReadonlyMap<string, string>;
+
+  /** Rows (lines that parsed to objects) and the first one's line. */
+  rows = 0;
+  firstRowLine: number | undefined;
+  /** Rows that have the text field at all (a string or not). */
+  private textFieldRows = 0;
+  /** The first rows' values, for the guesses of a field named otherwise (FIELD_GUESS_SAMPLE_ROWS). */
+  private readonly sample: Record<string, unknown>[] = [];
+  private withText = 0;
+  private firstWithTextLine: number | undefined;
+  private readonly noText = new LineList();
+  private readonly labels = new Map<string, LabelSeen>();
+  /** The first row with text and a teacher or human label (before the label set). */
+  private firstLabelledLine: number | undefined;
+  /** Rows with text and a string teacher label (before the label set). */
+  private teacherStringRows = 0;
+  private readonly humanOutside = new LineList();
+  private firstHumanOutside: string | undefined;
+  private readonly nonStringLabels: NonStringLabel[] = [];
+  private readonly teacherNotString = new LineList();
+  private teacherNotStringExample: string | undefined;
+  private readonly outside = new LineList();
+  private firstOutsideLabel: string | undefined;
+  private outsideLookAlike: { label: string; line: number } | undefined;
+  /** The first human label outside the configured set that is one of it written another way (lookAlikeHint). */
+  private humanOutsideLookAlike: { label: string; line: number } | undefined;
+  private readonly labelled = new LineList();
+  private readonly blank = { teacher: new LineList(), human: new LineList() };
+  private readonly wordless = new LineList();
+  private readonly sameTexts = new SameTextIndex();
+  private teacherLabelled = 0;
+  private humanLabelled = 0;
+  private unlabelled = 0;
+  /** A text shows U+FFFD (bytes that were not UTF-8, or a real one). */
+  private replacementCharacter = false;
+
+  constructor(private readonly source: Omit<InputSource, 'text'>) {
+    const listProblem = configuredLabelsProblem(source);
+    // A human label field that is also the teacher's (or the text's, the id's, or inside one) reads every teacher label
+    // as a human one: the run is refused (Run Distillation, `peerkd distill`), so validation says so too (review/writes.ts).
+    const humanField = listProblem ? undefined : humanFieldProblem(source.fields);
+    if (listProblem) this.settingsFinding = { check: 'label-list', severity: 'error', line: undefined, namesLine: false, message: listProblem };
+    else if (humanField) this.settingsFinding = { check: 'human-field', severity: 'error', line: undefined, namesLine: false, message: humanField };
+    else this.fields = compileFields(source.fields);
+    this.configured = [...new Set(source.labels.filter((label) => label.length > 0))];
+    this.configuredSet = this.configured.length > 0 ? new Set(this.configured) : null;
+    this.configuredByKey = new Map(this.configured.map((label) => [lookAlikeKey(label), label]));
+  }
+
+  /** A text shows U+FFFD: where the file's bytes may not be UTF-8 (see `result`'s firstInvalidUtf8Line). */
+  get hasReplacementCharacter(): boolean {
+    return this.replacementCharacter;
+  }
+
+  /** The next row of the dataset (rows in line order). */
+  add(row: DatasetRow): void {
+    this.rows++;
+    this.firstRowLine ??= row.line;
+    const fields = this.fields;
+    if (fields === undefined) return;
+    if (this.sample.length < FIELD_GUESS_SAMPLE_ROWS) this.sample.push(row.value);
+    if (!hasText(row)) {
+      if (row.text !== null || getFieldAt(row.value, fields.text) !== undefined) this.textFieldRows++;
+      this.noText.add(row.line);
+      return;
+    }
+    const line = row.line;
+    this.textFieldRows++;
+    this.withText++;
+    this.firstWithTextLine ??= line;
+    const { teacher, human } = row;
+    if (teacher !== null) {
+      this.see(teacher, line, 'teacher');
+      this.teacherStringRows++;
+    } else {
+      this.noLabel('teacher', row, fields.teacher);
+    }
+    if (human !== null) this.see(human, line, 'human');
+    else this.noLabel('human', row, fields.human);
+    if (teacher !== null || human !== null) this.firstLabelledLine ??= line;
+    if (human !== null && this.configuredSet !== null && !this.configuredSet.has(human)) {
+      this.firstHumanOutside ??= human;
+      this.humanOutside.add(line);
+      if (this.humanOutsideLookAlike === undefined && this.configuredByKey.has(lookAlikeKey(human))) this.humanOutsideLookAlike = { label: human, line };
+    }
+    const trained = teacherInSet(teacher, this.configuredSet);
+    if (teacher !== null && trained === null) {
+      this.firstOutsideLabel ??= teacher;
+      this.outside.add(line);
+      if (this.outsideLookAlike === undefined && this.configuredByKey.has(lookAlikeKey(teacher))) this.outsideLookAlike = { label: teacher, line };
+    }
+    if (trained !== null) {
+      this.teacherLabelled++;
+      this.labels.get(trained)!.teacherRow = true;
+    }
+    if (human !== null) this.humanLabelled++;
+    else if (trained === null) this.unlabelled++;
+    const label = human ?? trained;
+    if (label !== null) {
+      this.labelled.add(line);
+      const seen = this.labels.get(label)!;
+      if (seen.rows++ === 0) seen.rowLine = line;
+      this.sameTexts.add(row.text, line, label);
+    }
+    if (!hasWord(row.text)) this.wordless.add(line);
+    if (!this.replacementCharacter && row.text.includes('\ufffd')) this.replacementCharacter = true;
+  }
+
+  private see(label: string, line: number, field: LabelSeen['field']): void {
+    if (!this.labels.has(label)) this.labels.set(label, { line, field, rows: 0, rowLine: 0, teacherRow: false });
+  }
+
+  /** A row with text whose teacher or human label is null: a blank string, a number, … (the parser's labelValue). */
+  private noLabel(side: 'teacher' | 'human', row: DatasetRow, path: readonly string[]): void {
+    const value = getFieldAt(row.value, path);
+    if (value === undefined || value === null) return;
+    if (typeof value === 'string') {
+      // An empty human label is how a spreadsheet writes a row not reviewed yet (blankLabelWarnings).
+      if (!(side === 'human' && value === '')) this.blank[side].add(row.line);
+      return;
+    }
+    if (side === 'teacher') {
+      this.teacherNotString.add(row.line);
+      this.teacherNotStringExample ??= typeof value === 'number' || typeof value === 'boolean' ? String(value) : '1';
+    }
+    if (typeof value === 'number' || typeof value === 'boolean') {
+      this.nonStringLabels.push({ line: row.line, side, asString: String(value), kind: typeof value === 'number' ? 'a number' : 'a boolean' });
+    }
+  }
+
+  /**
+   * Every check, in the order the run makes them, once every row was added: `file` gives the parser's problems of the
+   * whole file (in line order, a field missing on every row folded) and its line counts.
+   */
+  result(file: Pick<ParsedDataset, 'problems' | 'lineCount' | 'skippedBlankLines'>, firstInvalidUtf8Line: number | null = null): InputCheck {
+    const source = this.source;
+    const findings: InputFinding[] = [];
+    const warn = (check: InputCheckName, message: string, line?: number) => findings.push({ check, severity: 'warning', line, message });
+    const fail = (check: InputCheckName, message: string, line?: number, namesLine = line !== undefined) => findings.push({ check, severity: 'error', line, namesLine, message });
+    if (this.settingsFinding) {
+      findings.push(this.settingsFinding);
+      return { findings };
+    }
+    const configured = this.configured;
+    const problems = file.problems;
+    const invalidLines = problems.filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object').map((problem) => ({ line: problem.line, message: problem.message }));
+    // No row at all: say so, rather than that the rows' fields are named otherwise (the checks below).
+    const noRows = noRowsFinding(this.rows, problems);
+    if (noRows) {
+      findings.push(noRows);
+      return { findings };
+    }
+    const firstRowLine = this.firstRowLine!;
+    const skippedNoText = this.rows - this.withText;
+    // A label over MAX_LABEL_LENGTH could be trained on but not reviewed: refused where it enters.
+    const tooLong = problems.find((problem) => problem.code === 'label-too-long');
+    if (tooLong) fail('label-too-long', tooLong.message, tooLong.line);
+
+    // A dataset whose fields are named differently: say which setting maps them and which fields look right.
+    const missingText = this.withText === 0 ? missingTextFieldProblemOf(source.fields, this.rows, this.textFieldRows, () => this.sample) : undefined;
+    if (missingText) {
+      fail('no-text', missingText, firstRowLine, false);
+      return { findings };
+    }
+
+    // The label set.
+    let labels: string[];
+    let labelsSource: PreparedInput['labelsSource'];
+    // Labels the parser left out because they are no strings (class ids written as numbers, objects, …).
+    const notStringLabels = problems.filter((problem) => problem.code === 'label-not-string');
+    if (configured.length > 0) {
+      labels = configured;
+      labelsSource = 'configured';
+      if (labels.length < 2) {
+        fail('one-configured-label', `the configured label set has only one label ('${labels[0]}'); at least two are needed (setting peerkd.labels)`, firstRowLine, false);
+        return { findings };
+      }
+      const outside = this.humanOutside;
+      if (outside.count > 0) {
+        const more = outside.count > 1 ? ` (also on line${outside.count > 2 ? 's' : ''} ${listLines(outside.first.slice(1), outside.count - 1)})` : '';
+        // A label of the set written another way (NFD, a trailing space) reads as one of the list: said which.
+        const lookAlike = this.humanOutsideLookAlike;
+        const hint = lookAlike ? `; ${lookAlikeHint(labels, lookAlike.label, lookAlike.line === outside.first[0] ? undefined : lookAlike.line) ?? ''}` : '';
+        fail('human-outside-label-set', `human label '${printable(this.firstHumanOutside ?? '')}' (field ${source.fields.human}) is not in the label set: ${labels.join(', ')}${more}${hint}`, outside.first[0]);
+      }
+    } else {
+      labels = inferLabelSet([...this.labels.keys()].map((label) => ({ teacher: label, human: null })));
+      labelsSource = 'inferred';
+      // Class ids written as numbers (0, 1, …) are no labels: say so, rather than that the label field is missing.
+      if (labels.length === 0 && notStringLabels.length > 0) {
+        const first = notStringLabels[0];
+        const example = describeFirstValue(first.message);
+        fail(
+          'no-string-label',
+          `${first.message.replace(/, so it is ignored$/, '')}: no label in the dataset is a string — ${notStringLabels.length} label(s) are numbers, objects, arrays or booleans (lines ${listLines(notStringLabels.map((problem) => problem.line))}); write each label as a JSON string, e.g. "${example}" for ${example}`,
+          first.line,
+        );
+        return { findings };
+      }
+      if (labels.length === 0) {
+        fail('no-label-field', missingLabelFieldsMessage(source.fields, candidatesFor(source.fields, this.sample)), firstRowLine, false);
+        return { findings };
+      }
+      if (labels.length < 2) {
+        const line = this.firstLabelledLine ?? 1;
+        fail('one-label', `every label in the dataset is '${labels[0]}' (first on line ${line}); a label set needs at least two labels — add rows with other labels or configure peerkd.labels`, line);
+        return { findings };
+      }
+    }
+
+    if (notStringLabels.length > 0) this.checkNonStringLabels(labels, labelsSource, fail);
+    checkLookAlikeLabels(labels, (label) => this.labels.get(label)?.line, fail, warn);
+    if (labelsSource === 'configured') {
+      const unused = labels.filter((label) => !this.labels.has(label));
+      if (unused.length > 0) {
+        const shown = unused.slice(0, LINES_IN_MESSAGE).map((label) => `'${printable(label)}'`);
+        warn(
+          'unused-configured-labels',
+          `${unused.length} label(s) of the configured label set (setting peerkd.labels or --labels) are on no row: ${shown.join(', ')}${unused.length > LINES_IN_MESSAGE ? ', …' : ''}; the students never see them, so no row is ever suggested one`,
+        );
+      }
+    }
+
+    // Human labels but no teacher field, while another field looks like the teacher's labels (`llm_label`): the run
+    // would train on the human labels alone and flag nothing. The parser's one warning for the file says which setting.
+    const teacherFieldMissing = problems.find((problem) => problem.code === 'missing-teacher-field');
+    if (teacherFieldMissing) warn('missing-teacher-field', `${source.file}: ${teacherFieldMissing.message.charAt(0).toLowerCase()}${teacherFieldMissing.message.slice(1)}`, teacherFieldMissing.line);
+
+    // A teacher label outside a configured set is treated as an abstention, never trained on (teacherInSet).
+    const outside = this.outside;
+    if (outside.count > 0) {
+      // A teacher label that is a label of the set written another way (NFD, a trailing newline) is named as such.
+      const lookAlike = this.outsideLookAlike;
+      const hint = lookAlike ? `; ${lookAlikeHint(labels, lookAlike.label, lookAlike.line) ?? ''}` : '';
+      warn('teacher-outside-label-set', `${outside.count} teacher label(s) outside the label set were treated as missing (lines ${outside.list()})${hint}`, outside.first[0]);
+    }
+
+    // The folds split the labelled rows (teacher or human label), as the method does (pipeline.ts).
+    const labelled = this.labelled;
+    if (labelled.count < source.folds) {
+      const where = labelled.count ? ` (${labelled.phrase()})` : '';
+      // Teacher labels there are, but none in a configured set that does not match the file: say that first.
+      const advice =
+        this.firstOutsideLabel !== undefined
+          ? `; ${outside.count} teacher label(s) are not in the configured label set (${labels.join(', ')}), e.g. '${printable(this.firstOutsideLabel)}' on line ${outside.first[0]}: check the label set (setting peerkd.labels or --labels)`
+          : '; label more rows or use fewer folds (setting peerkd.training.folds or --folds)';
+      fail(
+        'fewer-labelled-rows-than-folds',
+        `only ${labelled.count} row(s) have a teacher label (field ${source.fields.teacher}) or a human label (field ${source.fields.human})${this.firstOutsideLabel !== undefined ? ' in the label set' : ''}${where}, fewer than the ${source.folds} folds${advice}`,
+        labelled.last ?? this.firstWithTextLine,
+        false,
+      );
+    }
+
+    // Labels on few rows: the peers barely saw them, so the engine keeps the teacher's label on their rows (calibration.ts
+    // unjudgedLabels, the same rule). A label on one row only, in a file whose labels are all that rare, is named too:
+    // the peer that judges that row never saw it.
+    const rowsOf = (label: string) => this.labels.get(label)?.rows ?? 0;
+    const unjudged = unjudgedLabels(labels.map(rowsOf));
+    const labelRows = [...this.labels.values()].filter((seen) => seen.rows > 0);
+    // Every label rare (200 labels on 400 rows): unjudgedLabels sets none apart (none is rare *beside the others*), yet
+    // the peers learn none of them and the run flagged 398 of 400 rows with an estimated teacher accuracy of 0.005.
+    const median = medianLabelRows(labelRows.map((seen) => seen.rows));
+    if (median !== undefined && median < MIN_JUDGED_LABEL_ROWS) {
+      warn(
+        'thin-label-set',
+        `the ${labelRows.length} labels have a median of ${median} labelled rows each, fewer than the ${MIN_JUDGED_LABEL_ROWS} the peers need to learn a label: the peers barely see any label, so this run's flags and its estimate of the teacher's accuracy say little — label more rows of each, or use fewer labels (setting peerkd.labels or --labels)`,
+      );
+    }
+    // Named only where a row has it as its teacher label: a label only humans use has no teacher row to keep.
+    const setApart = labels.filter((label, index) => unjudged[index] && this.labels.get(label)?.teacherRow === true);
+    if (setApart.length > 0) {
+      const shown = setApart.slice(0, LINES_IN_MESSAGE).map((label) => {
+        const seen = this.labels.get(label)!;
+        return seen.rows === 1 ? `'${printable(label)}' (1 row, line ${seen.rowLine})` : `'${printable(label)}' (${seen.rows} rows, first on line ${seen.rowLine})`;
+      });
+      warn(
+        'rare-labels',
+        `${setApart.length} label(s) are on too few rows for the peers to learn them: ${shown.join(', ')}${setApart.length > LINES_IN_MESSAGE ? ', …' : ''}; ` +
+          `a row with such a teacher label keeps it (P(teacher wrong) is the teacher's estimated error rate, moved by the human labels of rows with that teacher label; the engine never relabels it) — label at least ${MIN_JUDGED_LABEL_ROWS} rows of each for the peers to judge them`,
+        this.labels.get(setApart[0])!.rowLine,
+      );
+    }
+    const single = labels.filter((label, index) => !unjudged[index] && rowsOf(label) === 1);
+    if (single.length > 0) {
+      const shown = single.slice(0, LINES_IN_MESSAGE).map((label) => `'${printable(label)}' (line ${this.labels.get(label)!.rowLine})`);
+      warn(
+        'single-row-labels',
+        `${single.length} label(s) are on one row only: ${shown.join(', ')}${single.length > LINES_IN_MESSAGE ? ', …' : ''}; the peer that judges that row never saw the label, so it cannot confirm it (whether the row is flagged rests on the teacher's estimated accuracy alone) — label more rows of it`,
+        this.labels.get(single[0])!.rowLine,
+      );
+    }
+
+    if (notStringLabels.length > 0) {
+      warn(
+        'label-not-string',
+        `${notStringLabels.length} label(s) are not strings (a number, object, array or boolean) and were treated as missing (lines ${listLines(notStringLabels.map((problem) => problem.line))})`,
+        notStringLabels[0].line,
+      );
+    }
+
+    const badConfidences = problems.filter((problem) => problem.code === 'invalid-confidence');
+    if (badConfidences.length > 0) {
+      warn(
+        'invalid-confidence',
+        `${badConfidences.length} teacher confidence(s) (field ${source.fields.teacherConfidence}) are not a probability between 0 and 1 and were ignored (lines ${listLines(badConfidences.map((problem) => problem.line))})`,
+        badConfidences[0].line,
+      );
+    }
+
+    if (skippedNoText > 0) {
+      warn('rows-without-text', `${skippedNoText} row(s) have no text (field ${source.fields.text}: empty, blank, absent or not a string) and were left out (${this.noText.phrase()})`, this.noText.first[0]);
+    }
+    // A label field holding an empty or blank string ("", "  ", an LLM's "\n") is no label, as the parser reads it; said
+    // once per field with the lines, so a teacher that answered nothing on some rows is not taken for an unlabelled file.
+    // An empty human label ("") is not said: it is how a spreadsheet turned into JSONL writes every row not reviewed yet,
+    // so the warning named most rows of a normal file; white space there is said (a label deleted but for a space).
+    for (const side of ['teacher', 'human'] as const) {
+      const lines = this.blank[side];
+      if (lines.count > 0) {
+        warn('blank-labels', `${lines.count} ${side} label(s) (field ${source.fields[side]}) are empty or blank strings and were treated as no label (${lines.phrase()})`, lines.first[0]);
+      }
+    }
+    const wordless = this.wordless;
+    if (wordless.count > 0) {
+      warn(
+        'wordless-rows',
+        `${wordless.count} row(s) have no word in their text (field ${source.fields.text}) that the students read — letters, digits, CJK characters or emoji (${wordless.phrase()}): the students learn nothing from them, and judge their labels by how common each label is`,
+        wordless.first[0],
+      );
+    }
+    const conflicting = this.sameTexts.conflictingTextWarning();
+    if (conflicting) warn('conflicting-texts', conflicting.message, conflicting.line);
+
+    const duplicates = problems.filter((problem) => problem.code === 'duplicate-id');
+    if (duplicates.length > 0) {
+      warn('duplicate-ids', `${duplicates.length} row(s) repeat an earlier row's id, so their predictions share it (lines ${listLines(duplicates.map((problem) => problem.line))})`, duplicates[0].line);
+    }
+
+    const counts: InputCounts = {
+      lines: file.lineCount - file.skippedBlankLines,
+      rows: this.withText,
+      invalidLines: invalidLines.length,
+      skippedNoText,
+      teacherLabelled: this.teacherLabelled,
+      humanLabelled: this.humanLabelled,
+      unlabelled: this.unlabelled,
+      teacherOutsideLabelSet: outside.count,
+    };
+    // Bytes that are not UTF-8 (a Latin-1 file) are read as U+FFFD: trained on, but not what the file holds. Said when
+    // a text shows U+FFFD (a real one, written as valid UTF-8, is fine), naming the first line found invalid.
+    if (firstInvalidUtf8Line !== null && this.replacementCharacter) {
+      warn(
+        'invalid-utf8',
+        `line ${firstInvalidUtf8Line} holds bytes that are not valid UTF-8 (later lines may too); they are read as U+FFFD, so the students see other text than the file holds — save the file as UTF-8`,
+        firstInvalidUtf8Line,
+      );
+    }
+    return { findings, input: { rows: [], labels, labelsSource, counts, invalidLines } };
+  }
+
+  /**
+   * Labels are JSON strings; a number or boolean is no label (the parser warns and leaves it out). Where it is the very
+   * label another row (or the configured set) writes as a string — `1` beside `"1"`, a teacher's `1` beside a human's
+   * `"1"` — leaving it out would silently drop part of one class (every teacher label, when only the human labels are
+   * strings): refused, naming both lines, since only the user can say that they are one label. A teacher field with no
+   * string label at all is refused too: the run would train on the human labels alone and flag nothing.
+   */
+  private checkNonStringLabels(labels: readonly string[], labelsSource: PreparedInput['labelsSource'], fail: (check: InputCheckName, message: string, line?: number) => void): void {
+    const source = this.source;
+    const set = new Set(labels);
+    for (const found of this.nonStringLabels) {
+      const { asString } = found;
       if (!set.has(asString)) continue;
-      const kind = typeof value === 'number' ? 'a number' : 'a boolean';
       let where: string;
       if (labelsSource === 'configured') {
         where = `the configured label set (setting peerkd.labels or --labels) has the label '${printable(asString)}' as a string`;
       } else {
-        const other = rows.find((candidate) => candidate.teacher === asString || candidate.human === asString)!;
-        const field = other.teacher === asString ? source.fields.teacher : source.fields.human;
-        where = `line ${other.line} writes the label '${printable(asString)}' as a string (field ${field})`;
+        const other = this.labels.get(asString)!;
+        where = `line ${other.line} writes the label '${printable(asString)}' as a string (field ${source.fields[other.field]})`;
       }
       fail(
         'number-beside-string-label',
-        `${side.what} label ${asString} (field ${side.name}) is ${kind}, while ${where}: labels are JSON strings, so ${asString} would be left out as no label while '${printable(asString)}' is trained on — write every label as a JSON string (${JSON.stringify(asString)})`,
-        row.line,
+        `${found.side} label ${asString} (field ${source.fields[found.side]}) is ${found.kind}, while ${where}: labels are JSON strings, so ${asString} would be left out as no label while '${printable(asString)}' is trained on — write every label as a JSON string (${JSON.stringify(asString)})`,
+        found.line,
+      );
+    }
+    const notString = this.teacherNotString;
+    if (notString.count > 0 && this.teacherStringRows === 0) {
+      const example = this.teacherNotStringExample!;
+      fail(
+        'no-string-teacher-label',
+        `no teacher label (field ${source.fields.teacher}) is a string: ${notString.count} are numbers, objects, arrays or booleans (lines ${notString.list()}), so the run would flag nothing (it would train on the human labels alone) — write each label as a JSON string, e.g. "${example}" for ${example}, or set peerkd.fields.teacher to the field that holds the teacher's labels`,
+        notString.first[0],
       );
     }
   }
-  if (teacherNotString.length > 0 && !rows.some((row) => row.teacher !== null)) {
-    const first = teacherNotString[0];
-    const example = typeof first.value === 'number' || typeof first.value === 'boolean' ? String(first.value) : '1';
-    fail(
-      'no-string-teacher-label',
-      `no teacher label (field ${source.fields.teacher}) is a string: ${teacherNotString.length} are numbers, objects, arrays or booleans (lines ${listLines(teacherNotString.map((found) => found.line))}), so the run would flag nothing (it would train on the human labels alone) — write each label as a JSON string, e.g. "${example}" for ${example}, or set peerkd.fields.teacher to the field that holds the teacher's labels`,
-      first.line,
-    );
+}
+
+/**
+ * The texts of labelled rows, to find those on several rows with different labels (a row's label: its human label,
+ * else its teacher label in the set), without keeping them: an open-addressing table over typed arrays of each
+ * distinct text's length, two 32-bit hashes (64 bits), first line and first label, and a group for each text met
+ * again. Two texts are taken for one when length and both hashes agree: for a million distinct texts, a false match
+ * has a chance of about 1 in 10^7 (the run's divergence check, pipeline.ts textsWithSeveralLabels, compares texts).
+ */
+class SameTextIndex {
+  /** Entry number + 1 per slot, 0 = empty; at most half full. */
+  private slots = new Int32Array(1 << 10);
+  private hashA = new Int32Array(1 << 9);
+  private hashB = new Int32Array(1 << 9);
+  private lengths = new Int32Array(1 << 9);
+  private lines = new Int32Array(1 << 9);
+  private readonly firstLabels: string[] = [];
+  private count = 0;
+  /** The texts met again, by entry, in the order they were met again: their later lines and their labels. */
+  private readonly groups = new Map<number, { lines: LineList; labels: string[] }>();
+
+  add(text: string, line: number, label: string): void {
+    const length = text.length;
+    // FNV-1a over the even and the odd characters, then mixed (MurmurHash3's finaliser) into two 32-bit hashes.
+    let even = 0x811c9dc5;
+    let odd = 0x050c5d1f;
+    let i = 0;
+    for (; i + 1 < length; i += 2) {
+      even = Math.imul(even ^ text.charCodeAt(i), 0x01000193);
+      odd = Math.imul(odd ^ text.charCodeAt(i + 1), 0x01000193);
+    }
+    if (i < length) even = Math.imul(even ^ text.charCodeAt(i), 0x01000193);
+    const a = mix(even ^ Math.imul(odd, 0x9e3779b1));
+    const b = mix(odd ^ Math.imul(a, 0x85ebca6b));
+    const mask = this.slots.length - 1;
+    for (let slot = a & mask; ; slot = (slot + 1) & mask) {
+      const entry = this.slots[slot] - 1;
+      if (entry < 0) {
+        this.insert(slot, a, b, length, line, label);
+        return;
+      }
+      if (this.hashA[entry] !== a || this.hashB[entry] !== b || this.lengths[entry] !== length) continue;
+      let group = this.groups.get(entry);
+      if (!group) {
+        group = { lines: new LineList(), labels: [this.firstLabels[entry]] };
+        this.groups.set(entry, group);
+      }
+      group.lines.add(line);
+      if (!group.labels.includes(label)) group.labels.push(label);
+      return;
+    }
   }
+
+  private insert(slot: number, a: number, b: number, length: number, line: number, label: string): void {
+    const entry = this.count++;
+    if (entry === this.hashA.length) {
+      this.hashA = grow(this.hashA);
+      this.hashB = grow(this.hashB);
+      this.lengths = grow(this.lengths);
+      this.lines = grow(this.lines);
+    }
+    this.hashA[entry] = a;
+    this.hashB[entry] = b;
+    this.lengths[entry] = length;
+    this.lines[entry] = line;
+    this.firstLabels.push(label);
+    this.slots[slot] = entry + 1;
+    if (this.count * 2 > this.slots.length) {
+      const slots = new Int32Array(this.slots.length * 2);
+      const mask = slots.length - 1;
+      for (let index = 0; index < this.count; index++) {
+        let at = this.hashA[index] & mask;
+        while (slots[at] !== 0) at = (at + 1) & mask;
+        slots[at] = index + 1;
+      }
+      this.slots = slots;
+    }
+  }
+
+  /**
+   * Rows with the very same text and different labels (the label each trains on: the human's, else the teacher's): the
+   * students get one input for them, so they learn at most one of those labels and flag the others. Said with the lines
+   * and labels of the text on most rows (a boilerplate text such as "[deleted]" that an LLM labelled at random).
+   */
+  conflictingTextWarning(): { message: string; line: number } | undefined {
+    let conflicts = 0;
+    let shown: { entry: number; lines: LineList; labels: string[] } | undefined;
+    for (const [entry, group] of this.groups) {
+      if (group.labels.length < 2) continue;
+      conflicts++;
+      if (!shown || group.lines.count > shown.lines.count) shown = { entry, ...group };
+    }
+    if (!shown) return undefined;
+    const labels = shown.labels;
+    const line = this.lines[shown.entry];
+    const labelList = labels.slice(0, LINES_IN_MESSAGE).map((label) => `'${printable(label)}'`).join(', ') + (labels.length > LINES_IN_MESSAGE ? ', …' : '');
+    const message =
+      `${conflicts} text(s) are on several rows with different labels: ${conflicts > 1 ? 'e.g. ' : ''}line ${line}'s text is also on ${shown.lines.phrase()} (labels ${labelList}); ` +
+      'the students see one input there and cannot tell those rows apart — give each row the label its text has';
+    return { message, line };
+  }
+}
+
+function mix(hash: number): number {
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  return hash ^ (hash >>> 16);
+}
+
+function grow(array: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const bigger = new Int32Array(array.length * 2);
+  bigger.set(array);
+  return bigger;
 }
 
 /**
@@ -642,52 +985,6 @@ export function textsWithSeveralLabels(rows: readonly TrainingRow[]): { first: n
   return [...groups].filter(([, group]) => group.labels.size >= 2).map(([first, group]) => ({ first, ...group }));
 }
 
-/**
- * Rows with the very same text and different labels (the label each trains on: the human's, else the teacher's): the
- * students get one input for them, so they learn at most one of those labels and flag the others. Said with the lines
- * and labels of the text on most rows (a boilerplate text such as "[deleted]" that an LLM labelled at random).
- */
-function conflictingTextWarning(rows: readonly TrainingRow[]): { message: string; line: number } | undefined {
-  const several = textsWithSeveralLabels(rows);
-  const conflicts = several.length;
-  let shown: { first: number; lines: number[]; labels: Set<string> } | undefined;
-  for (const text of several) if (!shown || text.lines.length > shown.lines.length) shown = text;
-  if (!shown) return undefined;
-  const labels = [...shown.labels];
-  const labelList = labels.slice(0, LINES_IN_MESSAGE).map((label) => `'${printable(label)}'`).join(', ') + (labels.length > LINES_IN_MESSAGE ? ', …' : '');
-  const message =
-    `${conflicts} text(s) are on several rows with different labels: ${conflicts > 1 ? 'e.g. ' : ''}line ${rows[shown.first].line}'s text is also on ${linesPhrase(shown.lines)} (labels ${labelList}); ` +
-    'the students see one input there and cannot tell those rows apart — give each row the label its text has';
-  return { message, line: rows[shown.first].line };
-}
-
-/**
- * A label field holding an empty or blank string ("", "  ", an LLM's "\n") is no label, as the parser reads it; said
- * once per field with the lines, so a teacher that answered nothing on some rows is not taken for an unlabelled file.
- * An empty human label ("") is not said: it is how a spreadsheet turned into JSONL writes every row not reviewed yet,
- * so the warning named most rows of a normal file; white space there is said (a label deleted but for a space).
- */
-function blankLabelWarnings(rows: readonly DatasetRow[], fields: FieldMapping): { message: string; line: number }[] {
-  const compiled = compileFields(fields);
-  const sides = [
-    { what: 'teacher', name: fields.teacher, path: compiled.teacher, label: (row: DatasetRow) => row.teacher, lines: [] as number[] },
-    { what: 'human', name: fields.human, path: compiled.human, label: (row: DatasetRow) => row.human, lines: [] as number[] },
-  ];
-  for (const row of rows) {
-    for (const side of sides) {
-      if (side.label(row) !== null) continue;
-      const value = getFieldAt(row.value, side.path);
-      if (typeof value === 'string' && !(side.what === 'human' && value === '')) side.lines.push(row.line);
-    }
-  }
-  return sides
-    .filter((side) => side.lines.length > 0)
-    .map((side) => ({
-      message: `${side.lines.length} ${side.what} label(s) (field ${side.name}) are empty or blank strings and were treated as no label (${linesPhrase(side.lines)})`,
-      line: side.lines[0],
-    }));
-}
-
 /** The value a parser message quotes first ("Teacher label 0 (field …)" → "0"), for the example in an error. */
 function describeFirstValue(message: string): string {
   return /^\S+ label (.+?) \(field /.exec(message)?.[1] ?? '1';
@@ -705,11 +1002,10 @@ const DECIMAL = /^[+-]?\d+(\.\d+)?$/;
  */
 function checkLookAlikeLabels(
   labels: readonly string[],
-  rows: readonly DatasetRow[],
+  firstLine: (label: string) => number | undefined,
   fail: (check: InputCheckName, message: string, line?: number) => void,
   warn: (check: InputCheckName, message: string, line?: number) => void,
 ): void {
-  const firstLine = (label: string) => rows.find((row) => row.teacher === label || row.human === label)?.line;
   const form = (label: string) => (label === label.normalize('NFC') ? 'NFC' : label === label.normalize('NFD') ? 'NFD' : 'mixed');
   const where = (label: string, withForm = false) => {
     const line = firstLine(label);

@@ -14,81 +14,198 @@
  * ranks first, Label Review's `doubtful` queue) — (the user labelled it after seeing the run's doubt: in Label Review,
  * through a quick fix, or by hand), or when the previous run already counted it as reviewed (settings.json
  * `reviewedIds`), so a chain of retrainings keeps the distinction. Human labels on other rows count as the sample.
+ *
+ * Rows are matched by key (src/review/rowKeys.ts), as Label Review matches them: the id, and where rows share an id,
+ * the row's order among them, so a decision on one of them makes that row reviewed, not every row with its id. Where
+ * this run cannot tell which row the previous run meant, the label counts as reviewed (left out of the sample: a
+ * reviewed pair taken for a random one biases every estimate, a sample pair set aside only narrows it) and the log
+ * says why: an id now on another number of rows than in the previous run, or, while a row without an id (known by the
+ * hash of its text) that the previous run queued is gone from the file, a human label on a row without an id whose
+ * text that run never saw (the same row with its text edited, as far as this run can tell).
  */
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { latestRunId, PREDICTIONS_FILE, resolveRunsDir, SETTINGS_FILE } from './artifacts';
+import { TEXT_IDENTITY_PREFIX } from '../dataset/fields';
+import { IdIndex } from '../dataset/idIndex';
+import { keyParts, rowKey } from '../review/rowKeys';
 import { doubtfulRanks, isDoubtCandidate } from './doubtful';
+import { listLines } from './input';
 import type { Prediction, TrainingRow } from './types';
 
 export interface PreviousRun {
   runId: string;
   /**
-   * Ids of the rows that run showed for review without a human label: its flagged rows, then its doubtful rows
-   * (doubtful.ts). A human label on one of them now came from review.
+   * Keys (src/review/rowKeys.ts: the id, with the row's order where rows share it) of the rows that run showed for
+   * review without a human label: its flagged rows, then its doubtful rows (doubtful.ts). A human label on one of them
+   * now came from review.
    */
-  queuedIds: readonly string[];
-  /** settings.json `reviewedIds` of that run (absent: a run that predates it, or none were reviewed). */
+  queuedKeys: readonly string[];
+  /** settings.json `reviewedIds` of that run: keys as above; plain ids from runs before keys (absent: none reviewed, or a run before the list). */
   reviewedIds?: readonly string[];
+  /** Of the identities readPreviousRun was asked to look for (`watch`), those the run predicted; absent: not asked. */
+  seen?: ReadonlySet<string>;
 }
 
+export interface ReviewedRows {
+  /** Rows marked reviewed, the unsure ones included. */
+  marked: number;
+  /** Of them, the rows marked because this run cannot tell which row the previous run meant (`warnings` say why). */
+  unsure: number;
+  /** For the run log: why the unsure rows count as reviewed, and what to do about it. */
+  warnings: string[];
+}
+
+/** At most this many ids named one by one in the warnings about ids on another number of rows. */
+const IDS_IN_WARNINGS = 5;
+
 /**
- * Marks `reviewed` on the rows whose human label came from review (see above); returns how many. Rows without a human
- * label are left unmarked. Matched by row id (ids shared by several rows: all of them).
+ * The key (src/review/rowKeys.ts) of each row that `wanted` picks, in file order, with how many rows share its id.
+ * Only the ids of the rows picked are counted, so a million-row file with a few hundred human labels costs a small map.
  */
-export function markReviewedRows(rows: TrainingRow[], previous: PreviousRun | undefined): number {
-  if (!previous) return 0;
-  const fromReview = new Set([...(previous.reviewedIds ?? []), ...previous.queuedIds]);
-  let marked = 0;
+function keyedRows(rows: readonly TrainingRow[], wanted: (row: TrainingRow) => boolean): { row: TrainingRow; key: string; total: number }[] {
+  const totals = new Map<string, number>();
+  for (const row of rows) if (wanted(row)) totals.set(row.id, 0);
   for (const row of rows) {
-    if (row.human !== null && fromReview.has(row.id)) {
-      row.reviewed = true;
-      marked++;
-    }
+    const total = totals.get(row.id);
+    if (total !== undefined) totals.set(row.id, total + 1);
   }
-  return marked;
+  const seen = new Map<string, number>();
+  const keyed: { row: TrainingRow; key: string; total: number }[] = [];
+  for (const row of rows) {
+    const total = totals.get(row.id);
+    if (total === undefined) continue;
+    const occurrence = (seen.get(row.id) ?? 0) + 1;
+    seen.set(row.id, occurrence);
+    if (wanted(row)) keyed.push({ row, key: rowKey(row.id, occurrence, total), total });
+  }
+  return keyed;
+}
+
+/** The identities readPreviousRun looks for (`watch`): those of the rows without an id that carry a human label now. */
+export function identitiesToWatch(rows: readonly TrainingRow[]): Set<string> {
+  return new Set(rows.filter((row) => row.human !== null && row.id.startsWith(TEXT_IDENTITY_PREFIX)).map((row) => row.id));
 }
 
 /**
- * The ids of the rows a run showed for review without a human label (PreviousRun.queuedIds): its flagged rows, then
- * its doubtful rows (doubtful.ts). Fed one prediction at a time in file order, it keeps only what the rule needs — the
- * flagged ids, and the id and p of each doubt candidate — so readPreviousRun can stream a million-line file through it.
+ * Marks `reviewed` on the rows whose human label came from review (see above); says how many, and why of the unsure
+ * ones. Rows without a human label are left unmarked.
  */
-export class QueuedIds {
-  private readonly flagged: string[] = [];
-  private readonly candidateIds: string[] = [];
+export function markReviewedRows(rows: TrainingRow[], previous: PreviousRun | undefined): ReviewedRows {
+  const result: ReviewedRows = { marked: 0, unsure: 0, warnings: [] };
+  if (!previous) return result;
+  const fromReview = new Set([...(previous.reviewedIds ?? []), ...previous.queuedKeys]);
+  // Per id the previous run queued or counted as reviewed: how many rows had it in the run that named it.
+  const namedTotals = new Map<string, Set<number>>();
+  for (const key of fromReview) {
+    const { id, total } = keyParts(key);
+    const totals = namedTotals.get(id);
+    if (totals) totals.add(total);
+    else namedTotals.set(id, new Set([total]));
+  }
+  // Rows without an id that the previous run queued or counted as reviewed, and that no row of the file is now.
+  const goneText = new Set([...namedTotals.keys()].filter((id) => id.startsWith(TEXT_IDENTITY_PREFIX)));
+  if (goneText.size > 0) for (const row of rows) goneText.delete(row.id);
+  const otherCount = new Map<string, { total: number; runTotals: Set<number>; lines: number[] }>();
+  const newTextLines: number[] = [];
+  for (const { row, key, total } of keyedRows(rows, (candidate) => candidate.human !== null)) {
+    let unsure = false;
+    if (!fromReview.has(key)) {
+      const runTotals = namedTotals.get(row.id);
+      if (runTotals && [...runTotals].some((runTotal) => runTotal !== total)) {
+        // The id is on another number of rows than when the previous run named it: which row was it?
+        const entry = otherCount.get(row.id) ?? { total, runTotals, lines: [] };
+        entry.lines.push(row.line);
+        otherCount.set(row.id, entry);
+        unsure = true;
+      } else if (goneText.size > 0 && row.id.startsWith(TEXT_IDENTITY_PREFIX) && previous.seen && !previous.seen.has(row.id)) {
+        newTextLines.push(row.line);
+        unsure = true;
+      } else {
+        continue;
+      }
+    }
+    row.reviewed = true;
+    result.marked++;
+    if (unsure) result.unsure++;
+  }
+  const ids = [...otherCount];
+  for (const [id, { total, runTotals, lines }] of ids.slice(0, IDS_IN_WARNINGS)) {
+    const then = [...runTotals].filter((runTotal) => runTotal !== total).join(' or ');
+    // A row without an id is known by the hash of its text, which means nothing to the reader: its line says it.
+    const name = id.startsWith(TEXT_IDENTITY_PREFIX) ? `the text of line ${lines[0]} (rows without an id)` : `id ${JSON.stringify(id)}`;
+    result.warnings.push(
+      `${name} is on ${total} row${total === 1 ? '' : 's'} now but was on ${then} in run ${previous.runId}, so this run cannot tell which one was reviewed: ` +
+        `the human label${lines.length === 1 ? '' : 's'} on line${lines.length === 1 ? '' : 's'} ${listLines(lines)} count as reviewed, not as the random sample; give each row its own id`,
+    );
+  }
+  if (ids.length > IDS_IN_WARNINGS) {
+    const more = ids.slice(IDS_IN_WARNINGS).reduce((sum, [, entry]) => sum + entry.lines.length, 0);
+    result.warnings.push(`… and ${ids.length - IDS_IN_WARNINGS} more ids on another number of rows than in run ${previous.runId}: ${more} more human label(s) count as reviewed, not as the random sample`);
+  }
+  if (newTextLines.length > 0) {
+    result.warnings.push(
+      `${newTextLines.length} human label(s) on rows without an id (line${newTextLines.length === 1 ? '' : 's'} ${listLines(newTextLines)}) are on text that run ${previous.runId} never saw, ` +
+        `while ${goneText.size} row(s) without an id that it flagged, doubted or counted as reviewed are no longer in the file with the text it read: ` +
+        'a row without an id is known by its text, so this run cannot tell whether those labels were set in review on a row whose text was edited since; ' +
+        'they count as reviewed, not as the random sample. Give each row an id to keep a label set in review known as one through edits of its text',
+    );
+  }
+  return result;
+}
+
+/**
+ * The keys of the rows a run showed for review without a human label (PreviousRun.queuedKeys): its flagged rows,
+ * then its doubtful rows (doubtful.ts). Fed one prediction at a time in file order, it keeps only what the rule needs
+ * — the flagged rows' ids and orders, the id, order and p of each doubt candidate, and an IdIndex (dataset/idIndex.ts)
+ * to tell the rows that share an id apart — so readPreviousRun can stream a million-line file through it.
+ */
+export class QueuedKeys {
+  private readonly flagged: { id: string; occurrence: number }[] = [];
+  private readonly candidates: { id: string; occurrence: number }[] = [];
   private readonly candidateScores: number[] = [];
+  private readonly ids = new IdIndex();
+  /** Rows seen so far with each id seen more than once (the others: one). */
+  private readonly repeated = new Map<string, number>();
+  private count = 0;
 
   add(prediction: Pick<Prediction, 'id' | 'teacher' | 'human' | 'flagged' | 'p_teacher_wrong'>): void {
-    if (prediction.flagged && prediction.human === null) this.flagged.push(prediction.id);
+    const id = prediction.id;
+    let occurrence = 1;
+    if (this.ids.firstLine(id, ++this.count) !== undefined) {
+      occurrence = (this.repeated.get(id) ?? 1) + 1;
+      this.repeated.set(id, occurrence);
+    }
+    if (prediction.flagged && prediction.human === null) this.flagged.push({ id, occurrence });
     else if (isDoubtCandidate(prediction)) {
-      this.candidateIds.push(prediction.id);
+      this.candidates.push({ id, occurrence });
       this.candidateScores.push(prediction.p_teacher_wrong);
     }
   }
 
-  ids(): string[] {
-    return [...this.flagged, ...doubtfulRanks(this.candidateScores).rows.map((position) => this.candidateIds[position])];
+  keys(): string[] {
+    const key = ({ id, occurrence }: { id: string; occurrence: number }) => rowKey(id, occurrence, this.repeated.get(id) ?? 1);
+    return [...this.flagged.map(key), ...doubtfulRanks(this.candidateScores).rows.map((position) => key(this.candidates[position]))];
   }
 }
 
-/** PreviousRun.queuedIds of a run's predictions (QueuedIds over them). */
-export function queuedIdsOf(predictions: readonly Pick<Prediction, 'id' | 'teacher' | 'human' | 'flagged' | 'p_teacher_wrong'>[]): string[] {
-  const queued = new QueuedIds();
+/** PreviousRun.queuedKeys of a run's predictions (QueuedKeys over them). */
+export function queuedKeysOf(predictions: readonly Pick<Prediction, 'id' | 'teacher' | 'human' | 'flagged' | 'p_teacher_wrong'>[]): string[] {
+  const queued = new QueuedKeys();
   for (const prediction of predictions) queued.add(prediction);
-  return queued.ids();
+  return queued.keys();
 }
 
 /**
  * What markReviewedRows needs of the newest complete run of this dataset, or undefined when there is none: the rows it
- * showed for review without a human label (flagged or doubtful, queuedIdsOf), and its `reviewedIds`. predictions.jsonl
- * is streamed line by line through QueuedIds, which keeps only what the rule needs (a million-row run's file is never
- * held as one string, nor as objects, before training). Errors
- * name the file and line.
+ * showed for review without a human label (flagged or doubtful, queuedKeysOf), its `reviewedIds`, and which of the
+ * identities in `watch` (identitiesToWatch) it predicted. predictions.jsonl is streamed line by line through
+ * QueuedKeys, which keeps only what the rule needs (a million-row run's file is never held as one string, nor as
+ * objects, before training). Errors name the file and line.
  */
-export async function readPreviousRun(datasetPath: string, outputDir?: string): Promise<PreviousRun | undefined> {
+export async function readPreviousRun(datasetPath: string, outputDir?: string, watch?: ReadonlySet<string>): Promise<PreviousRun | undefined> {
   const runId = await latestRunId(datasetPath, outputDir);
   if (runId === undefined) return undefined;
   const runDir = path.join(resolveRunsDir(datasetPath, outputDir), runId);
@@ -102,7 +219,8 @@ export async function readPreviousRun(datasetPath: string, outputDir?: string): 
   const listed = typeof settings === 'object' && settings !== null ? (settings as { reviewedIds?: unknown }).reviewedIds : undefined;
   const reviewedIds = Array.isArray(listed) ? listed.filter((id): id is string => typeof id === 'string') : undefined;
   const predictionsFile = path.join(runDir, PREDICTIONS_FILE);
-  const queued = new QueuedIds();
+  const queued = new QueuedKeys();
+  const seen = watch ? new Set<string>() : undefined;
   const lines = createInterface({ input: createReadStream(predictionsFile, { encoding: 'utf8' }), crlfDelay: Infinity });
   let line = 0;
   for await (const text of lines) {
@@ -126,13 +244,17 @@ export async function readPreviousRun(datasetPath: string, outputDir?: string): 
       throw new Error(`${predictionsFile}:${line}: not a prediction (id, teacher, human, flagged and p_teacher_wrong expected)`);
     }
     queued.add({ id, teacher, human, flagged, p_teacher_wrong: p });
+    if (seen && watch?.has(id)) seen.add(id);
   }
-  return { runId, queuedIds: queued.ids(), reviewedIds };
+  return { runId, queuedKeys: queued.keys(), reviewedIds, ...(seen ? { seen } : {}) };
 }
 
-/** The ids to record in settings.json `reviewedIds`. */
+/**
+ * What to record in settings.json `reviewedIds`: the keys of the reviewed rows (src/review/rowKeys.ts; a unique id is
+ * its own key), so that of rows sharing an id the next run marks the reviewed one only.
+ */
 export function reviewedIdsOf(rows: readonly TrainingRow[]): string[] {
-  return [...new Set(rows.filter((row) => row.reviewed).map((row) => row.id))];
+  return keyedRows(rows, (row) => row.reviewed === true).map(({ key }) => key);
 }
 
 /**

@@ -38,7 +38,7 @@ import { scoresAt, type Predictions } from './predictionTable';
 import { doubtfulRanks, isDoubtCandidate } from './doubtful';
 import type { EncoderEnvironment } from './encoder';
 import { EMBEDDING_CACHE_DIR_NAME } from './embeddingCache';
-import { markReviewedRows, readPreviousRun, reviewedIdsOf } from './reviewedRows';
+import { identitiesToWatch, markReviewedRows, readPreviousRun, reviewedIdsOf } from './reviewedRows';
 import { takeEncoderApiKey } from './encoders/endpoint';
 import { redactSecret } from '../teacher/redact';
 
@@ -321,16 +321,17 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
 
     // Human labels set in review of the previous run's queue train the students but are no random sample (reviewedRows.ts).
     try {
-      const previous = await readPreviousRun(datasetPath, request.outputDir);
+      const previous = await readPreviousRun(datasetPath, request.outputDir, identitiesToWatch(input.rows));
       if (previous) {
-        const marked = markReviewedRows(input.rows, previous);
+        const { marked, unsure, warnings } = markReviewedRows(input.rows, previous);
         if (marked > 0) {
           log(
             'info',
-            `${marked} human label(s) were set on rows that run ${previous.runId} flagged or doubted (review): the students train on them, ` +
+            `${marked - unsure} human label(s) were set on rows that run ${previous.runId} flagged or doubted (review)${unsure > 0 ? ` and ${unsure} may have been (warned below)` : ''}: the students train on them, ` +
               `but the calibration, the teacher estimate and the checks rest on the other ${counts.humanLabelled - marked} human label(s), the random sample`,
           );
         }
+        for (const warning of warnings) log('warn', warning);
       }
     } catch (error) {
       log('warn', `the previous run could not be read, so every human label counts as a random sample: ${errorText(error)}`);

@@ -47,6 +47,15 @@ function escapeHtml(text: string): string {
  */
 const pendingPlaces = new PendingPlaces();
 
+/**
+ * Each dataset's undo history, skips and queue of decisions (CarriedState) reviewed in this window, by dataset URI:
+ * showing another dataset and coming back (a quick fix's "Open in Label Review" on another file) resumes them, and so
+ * does closing the panel and opening it again on the dataset. They lived in the panel, so a panel opened again had
+ * nothing to undo. Undo stays safe however long after: it writes a line back only where it still reads exactly as the
+ * decision left it (review/undo.ts planUndo). A window reload starts afresh (as the editor's own undo does).
+ */
+const reviewedDatasets = new Map<string, CarriedState>();
+
 export class LabelReviewPanel {
   static readonly viewType = 'peerkd.labelReview';
   static current: LabelReviewPanel | undefined;
@@ -60,12 +69,6 @@ export class LabelReviewPanel {
     scrollTop: 0,
     selectedRowId: null,
   };
-  /**
-   * Each dataset's undo history, skips and queue of decisions (CarriedState) that this panel has reviewed: showing
-   * another dataset and coming back (a quick fix's "Open in Label Review" on another file) resumes them, where the
-   * panel used to start that dataset's review afresh, with nothing to undo and its skips gone.
-   */
-  private readonly reviewed = new Map<string, CarriedState>();
   private ready = false;
   /**
    * A row the user asked to see ("Open in Label Review") while the webview was torn down (the panel in a background
@@ -216,15 +219,16 @@ export class LabelReviewPanel {
         : { filters: this.datasetUri ? DEFAULT_FILTERS : current.filters, scrollTop: 0, selectedRowId: current.selectedRowId };
       // A newer run of this dataset (a retrain, the CLI) shares the undo history, the skips and the queue of decisions of
       // the session it replaces: a decision, skip or undo asked of that session, even one still to run, is kept.
-      // So does this panel's earlier review of this dataset, when it showed another one since.
-      const earlier = this.reviewed.get(datasetUri.toString());
+      // So does an earlier review of this dataset in this window: this panel's before it showed another one, or a panel
+      // closed since.
+      const earlier = reviewedDatasets.get(datasetUri.toString());
       // The dataset left keeps its history, not its session (rows, document): nothing shows that session any more.
       if (!sameDataset && this.session) this.session.carryOver().continues.current = undefined;
       const previous = sameDataset ? this.session?.carryOver() : earlier ? { continues: earlier } : undefined;
       // A retrained run of this dataset opens where the user was: the same row or the next one still to review, in this
       // panel or in one opened after it was closed during the retraining (the place is kept by dataset, not by panel).
-      // The skips are the shared ones, as they are now, where this panel's session carries over (the place's are as they
-      // were when the retraining started); a new panel has only the place's.
+      // The skips are the shared ones, as they are now, wherever an earlier review of this dataset carries over (the
+      // place's are as they were when the retraining started); only a panel with no such review has the place's alone.
       const carried = run
         ? await openAtKeptPlace(pendingPlaces, datasetUri.toString(), run.runId, async () => {
             const document = await datasetDocument(datasetUri);
@@ -242,7 +246,7 @@ export class LabelReviewPanel {
             onUpdate: (update) => this.postUpdate(update),
           })
         : undefined;
-      if (this.session) this.reviewed.set(datasetUri.toString(), this.session.carryOver().continues);
+      if (this.session) reviewedDatasets.set(datasetUri.toString(), this.session.carryOver().continues);
     }
     this.datasetUri = datasetUri;
     this.run = run;
@@ -706,6 +710,11 @@ export class LabelReviewPanel {
     }
     if (this.refreshTimer) {
       clearTimeout(this.refreshTimer);
+    }
+    // The dataset keeps its history (reviewedDatasets), not this session: nothing shows it any more.
+    if (this.session) {
+      const carried = this.session.carryOver().continues;
+      if (carried.current === this.session) carried.current = undefined;
     }
     for (const disposable of this.disposables) {
       disposable.dispose();

@@ -17,8 +17,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { DEFAULT_FIELDS, parseDatasetText, readDatasetFile, streamDataset, type DatasetRow, type Problem } from '../../src/dataset/index';
-import { inputProblems } from '../../src/training/input';
+import { DEFAULT_FIELDS, firstInvalidUtf8LineOfFile, parseDatasetText, readDatasetFile, streamDataset } from '../../src/dataset/index';
+import { validateDatasetStream } from '../../src/training/input';
 
 const LABELS = ['World', 'Sports', 'Business', 'Sci/Tech'];
 const SOURCE = join(__dirname, '..', '..', '..', 'shared', 'data', 'agnews-noisy', 'train.jsonl');
@@ -67,21 +67,11 @@ async function child(mode: string, path: string): Promise<void> {
       }
     }
   } else if (mode === 'validate') {
-    // "PeerKD: Validate Dataset" on a closed file: streamDataset, the rows kept for the run's checks of the file as a
-    // whole (inputProblems, the run's own checkTrainingInput), as src/commands/validateDataset.ts does.
-    const kept: DatasetRow[] = [];
-    const found: Problem[] = [];
-    let lineCount = 0;
-    for await (const batch of streamDataset(path, DEFAULT_FIELDS, { labels: LABELS })) {
-      for (const result of batch) {
-        lineCount = result.line;
-        if (result.row) kept.push(result.row);
-        for (const problem of result.problems) found.push(problem);
-      }
-    }
-    const runProblems = inputProblems({ rows: kept, problems: found, lineCount, skippedBlankLines: 0 }, { file: path, fields: DEFAULT_FIELDS, labels: LABELS, folds: 2 });
-    rows = kept.length;
-    problems = found.length + runProblems.length;
+    // "PeerKD: Validate Dataset" on a closed file, as src/commands/validateDataset.ts runs it: streamDataset, then the
+    // run's checks of the file as a whole (inputProblems, the run's own checkTrainingInput).
+    const found = await validateDatasetStream(streamDataset(path, DEFAULT_FIELDS, { labels: LABELS }), { file: path, fields: DEFAULT_FIELDS, labels: LABELS, folds: 2 }, { invalidUtf8Line: () => firstInvalidUtf8LineOfFile(path) });
+    rows = found!.rows;
+    problems = found!.problems.length;
   } else {
     throw new Error(`Unknown mode ${mode}`);
   }
@@ -226,6 +216,7 @@ async function main(): Promise<void> {
     report(`1M rows, ${mb(large)} MB: readline + JSON.parse (floor)`, floorLarge);
     report(`1M rows, ${mb(large)} MB: streamDataset (rows not kept)`, streamLarge);
     ratios('1M rows', streamLarge, floorLarge);
+    report(`1M rows, ${mb(large)} MB: Validate Dataset (+ run's checks)`, Array.from({ length: largeReps }, () => run(bundle, 'validate', large)));
   }
   console.log(`load average at the end ${load()}`);
 }

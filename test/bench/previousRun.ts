@@ -37,7 +37,7 @@ const [dataset, runsDir, linesText = '1000000', repsText = '3'] = process.argv.s
       const run = await readPreviousRun(dataset, copy);
       const used = process.cpuUsage(cpu);
       const wall = Number(process.hrtime.bigint() - start) / 1e6;
-      console.log(`read ${rep + 1}: ${run?.queuedIds.length ?? 0} queued ids, wall ${wall.toFixed(0)} ms, CPU ${((used.user + used.system) / 1000).toFixed(0)} ms, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
+      console.log(`read ${rep + 1}: ${run?.queuedKeys.length ?? 0} queued rows, wall ${wall.toFixed(0)} ms, CPU ${((used.user + used.system) / 1000).toFixed(0)} ms, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`);
     }
   } finally {
     rmSync(copy, { recursive: true, force: true });

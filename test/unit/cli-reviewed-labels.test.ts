@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readLatestRun, type RunArtefacts } from '../../src/training/artifacts';
-import { markReviewedRows, queuedIdsOf, readPreviousRun } from '../../src/training/reviewedRows';
+import { markReviewedRows, queuedKeysOf, readPreviousRun } from '../../src/training/reviewedRows';
 import { doubtfulPredictions } from '../../src/training/doubtful';
 import type { TrainingRow } from '../../src/training/types';
 import { repoRoot, runCli, tempFolder } from '../fixtures/training/build';
@@ -65,10 +65,10 @@ test('markReviewedRows: a label set on a row the previous run flagged or doubted
     prediction('labelled-before', 'A', false, 0),
     prediction('reviewed-two-runs-ago', 'B', false, 0),
   ];
-  const marked = markReviewedRows(rows, { runId: 'r1', queuedIds: queuedIdsOf(predictions), reviewedIds: ['reviewed-two-runs-ago'] });
+  const { marked } = markReviewedRows(rows, { runId: 'r1', queuedKeys: queuedKeysOf(predictions), reviewedIds: ['reviewed-two-runs-ago'] });
   assert.equal(marked, 3);
   assert.deepEqual(rows.filter((r) => r.reviewed).map((r) => r.id), ['flagged-now-labelled', 'doubted-now-labelled', 'reviewed-two-runs-ago']);
-  assert.equal(markReviewedRows([row('x', 'A')], undefined), 0, 'no previous run: every human label is the sample');
+  assert.equal(markReviewedRows([row('x', 'A')], undefined).marked, 0, 'no previous run: every human label is the sample');
 });
 
 async function reviewFlagged(file: string, run: RunArtefacts): Promise<number> {
@@ -133,7 +133,7 @@ test('a rerun after review trains on the reviewed labels but estimates the teach
   // What the next run reads of run 2 (streamed): the ids of its flagged and doubtful rows, and the ids it counted as reviewed.
   const previous = (await readPreviousRun(dataset))!;
   assert.equal(previous.runId, run2.runId);
-  assert.deepEqual(previous.queuedIds, queuedIdsOf(run2.predictions));
+  assert.deepEqual(previous.queuedKeys, queuedKeysOf(run2.predictions));
   assert.deepEqual(previous.reviewedIds, run2.settings.reviewedIds);
 
   // A third run keeps the distinction although run 2 flagged none of those rows (they had labels by then).

@@ -173,3 +173,44 @@ test('"Open in Label Review" while the panel is in a background tab: shown again
   assert.equal(init?.filters.suggested, '');
   close();
 });
+
+test('the panel closed and opened again on the same dataset: u still undoes the last decisions, never a line edited since', async () => {
+  const uri = new FakeUri('/work/g/news.jsonl');
+  const document = fake.open(uri, [row('a'), row('b')].join('\n'));
+  const first = await openPanel(uri);
+  await first.panel.send({ type: 'decide', rowId: 'a', decision: { kind: 'accept' } });
+  await first.panel.send({ type: 'decide', rowId: 'b', decision: { kind: 'accept' } });
+  assert.match(document.lines[0], /"human_label":"Business"/);
+  assert.match(document.lines[1], /"human_label":"Sports"/);
+  // The user closes the panel, then opens Label Review on the same dataset again (a new panel, same window).
+  first.close();
+  const second = await openPanel(uri);
+  const init = second.panel.posted.find((message) => message.type === 'init') as { view: { canUndo: boolean } } | undefined;
+  assert.equal(init?.view.canUndo, true, 'the Undo button is enabled');
+  await second.panel.send({ type: 'undo' });
+  assert.equal(document.lines[1], row('b'), "u undoes the last decision taken before the panel was closed");
+  // Row a's line typed over by hand meanwhile: the undo that guards against outside edits still refuses to write it.
+  const typed = row('a', { human_label: 'World' });
+  fake.type(document, [typed, document.lines[1]]);
+  fake.warnings.length = 0;
+  await second.panel.send({ type: 'undo' });
+  assert.equal(document.lines[0], typed, 'a line edited since is left as it is');
+  assert.match(fake.warnings.join('\n'), /line 1 was edited since/);
+  second.close();
+});
+
+test('a panel closed on one dataset leaves no undo history to another dataset', async () => {
+  const first = new FakeUri('/work/h/one.jsonl');
+  const other = new FakeUri('/work/h/two.jsonl');
+  fake.open(first, [row('a'), row('b')].join('\n'));
+  const otherDocument = fake.open(other, [row('a'), row('b')].join('\n'));
+  const opened = await openPanel(first);
+  await opened.panel.send({ type: 'decide', rowId: 'a', decision: { kind: 'accept' } });
+  opened.close();
+  const next = await openPanel(other);
+  const init = next.panel.posted.find((message) => message.type === 'init') as { view: { canUndo: boolean } } | undefined;
+  assert.equal(init?.view.canUndo, false);
+  await next.panel.send({ type: 'undo' });
+  assert.equal(otherDocument.lines[0], row('a'));
+  next.close();
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildReviewRows, DEFAULT_FILTERS, rowsForBulkAccept, type DocumentRowState } from '../../src/review/model';
+import { buildReviewRows, DEFAULT_FILTERS, queueListLabel, queueTitle, REVIEW_QUEUES, rowsForBulkAccept, type DocumentRowState } from '../../src/review/model';
 import { parseFilters } from '../../src/review/protocol';
 import { UndoStack } from '../../src/review/undo';
 import { buildViewUpdate } from '../../src/review/view';
@@ -68,4 +68,16 @@ test('the protocol carries the queue; a client that sends none is showing the fl
   assert.deepEqual(parseFilters(withoutQueue), DEFAULT_FILTERS);
   assert.deepEqual(parseFilters({ ...DEFAULT_FILTERS, queue: 'unlabelled' }), { ...DEFAULT_FILTERS, queue: 'unlabelled' });
   assert.equal(parseFilters({ ...DEFAULT_FILTERS, queue: 'everything' }), undefined);
+});
+
+test("the list's label names the queue shown, as the queue switch names it, and the order of its rows", () => {
+  // It said "Flagged rows, …" in every queue: a screen reader heard the flagged queue after `q` showed another.
+  const labels = REVIEW_QUEUES.map((queue) => queueListLabel(queue, false));
+  assert.equal(new Set(labels).size, REVIEW_QUEUES.length, 'one label per queue');
+  REVIEW_QUEUES.forEach((queue, index) => assert.ok(labels[index].startsWith(`${queueTitle(queue)} queue:`), labels[index]));
+  assert.equal(queueTitle('unlabelled'), 'No teacher label');
+  assert.match(queueListLabel('flagged', false), /highest probability of a wrong teacher label first$/);
+  assert.match(queueListLabel('unlabelled', false), /highest probability of the advised label first$/);
+  assert.match(queueListLabel('doubtful', true), /re-ranked with your decisions/);
+  assert.equal(queueListLabel('unlabelled', true), queueListLabel('unlabelled', false), 'a re-rank orders the flagged and doubtful queues only');
 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fitReviewCorrection, prepareRerank, rerank } from '../../src/review/rerank';
+import { assignRowKeys } from '../../src/review/rowKeys';
 import { calibrate } from '../../src/training/calibration';
 import { labelRecord } from '../../src/training/labelRecord';
 import { SeededRandom } from '../../src/training/random';
@@ -194,4 +195,20 @@ test('a run whose human labels include review labels (settings.json reviewedIds)
     assert.equal(marked.flagged[i], 0);
     assert.equal(LABELS[marked.advised[i]], gold[i]);
   }
+});
+
+test('reviewedIds name rows by key: of two rows sharing an id, the reviewed one is refitted without, its twin stays a sample pair', () => {
+  const { predictions, gold, kind } = fixture(3);
+  const reviewedRows = predictions.map((_, i) => i).filter((i) => kind[i] === 'ab' && predictions[i].human === null).slice(0, 200);
+  const sampleRows = predictions.map((_, i) => i).filter((i) => predictions[i].human !== null);
+  // Each of the first sample rows shares its id with a reviewed row (a file that repeats ids).
+  const twins = new Map(sampleRows.map((s, k) => [s, `twin-${k}`]));
+  sampleRows.forEach((_, k) => twins.set(reviewedRows[k], `twin-${k}`));
+  const withReview = predictions.map((p, i) => ({ ...p, id: twins.get(i) ?? p.id, human: reviewedRows.includes(i) ? gold[i] : p.human }));
+  const keys = assignRowKeys(withReview.map((p) => p.id));
+  const sample = prepareRerank({ labels: LABELS, predictions }).base;
+  const marked = prepareRerank({ labels: LABELS, predictions: withReview, reviewedIds: reviewedRows.map((i) => keys[i]) }).base;
+  assert.ok(sampleRows.length > 0 && sampleRows.every((s) => withReview.filter((p) => p.id === withReview[s].id).length === 2));
+  assert.equal(marked.humanCheck.rows, sample.humanCheck.rows, 'every random pair, the twins of reviewed rows included, and no reviewed one');
+  assert.equal(marked.humanCheck.teacherAccuracy, sample.humanCheck.teacherAccuracy);
 });

@@ -4,7 +4,7 @@
  */
 import { explanationSegments } from '../../review/explanation';
 import { cutText, showBidiControls, showInvisible } from '../../review/prettyRow';
-import { digitForLabel, NO_LABEL, QUEUE_NAMES, REVIEW_QUEUES, type Decision, type ReviewFilters, type ReviewQueue } from '../../review/model';
+import { digitForLabel, NO_LABEL, queueListLabel, queueTitle, REVIEW_QUEUES, type Decision, type ReviewFilters, type ReviewQueue } from '../../review/model';
 import { STATUS_FILTER_OPTIONS, type HostMessage, type LabelProbability, type RowView, type ViewUpdate } from '../../review/protocol';
 import type { RowExplanation } from '../../training/types';
 import { keyTableRows } from './keymap';
@@ -91,7 +91,7 @@ const QUEUE_SWITCH_TITLE =
 function queueOptions(view: ViewUpdate | null): ui.Option[] {
   const size = (queue: ReviewQueue) => (view ? ` (${view.queues[queue].rows.toLocaleString('en-US')})` : '');
   return [
-    ...REVIEW_QUEUES.map((queue) => ({ value: queue, label: `${QUEUE_NAMES[queue][0].toUpperCase()}${QUEUE_NAMES[queue].slice(1)}${size(queue)}` })),
+    ...REVIEW_QUEUES.map((queue) => ({ value: queue, label: `${queueTitle(queue)}${size(queue)}` })),
   ];
 }
 
@@ -254,7 +254,8 @@ export class Renderer {
     list.id = 'list';
     list.tabIndex = 0;
     list.setAttribute('role', 'listbox');
-    list.setAttribute('aria-label', 'Flagged rows, highest probability of a wrong teacher label first');
+    // The queue shown, said again at each view (renderCounts): the `q` key and the queue switch change it.
+    list.setAttribute('aria-label', queueListLabel(state.filters.queue, Boolean(state.view?.reranked)));
     const spacer = el('div');
     spacer.id = 'spacer';
     list.append(spacer);
@@ -468,6 +469,7 @@ export class Renderer {
     dom.rerankNote.title = view.reranked
       ? `The queue's order uses your ${view.reranked.reviewed} decisions since the run (re-ranked in ${view.reranked.ms.toFixed(0)} ms). Only the order changed: each row's p is still the run's calibrated probability.`
       : '';
+    dom.list.setAttribute('aria-label', queueListLabel(this.state.filters.queue, view.reranked !== null));
     const queueText = this.state.queueTexts?.[this.state.filters.queue] ?? '';
     dom.queueNote.textContent = queueText;
     dom.queueNote.title = queueText;

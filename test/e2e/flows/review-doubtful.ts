@@ -4,6 +4,7 @@
  * shows it, each row suggesting the most likely label other than the teacher's, and `a` writes that label.
  */
 import * as assert from 'node:assert/strict';
+import { queueListLabel } from '../../../src/review/model';
 import { doubtfulPredictions } from '../../../src/training/doubtful';
 import { defineFlow, waitFor } from '../harness';
 import { completedRuns, DATASET, readPredictions, REVIEW_COMMAND, writeDatasetWithFlaggedRun } from '../reviewSupport';
@@ -31,11 +32,14 @@ export default defineFlow({
     const frame = await workbench.webviewFrame({ selector: '#empty-queue [data-action="show-doubtful"]', timeoutMs: 60_000 });
     assert.match(await frame.locator('#empty-queue p').innerText(), new RegExp(`^The run flagged no rows, but it expects about \\d+ teacher errors among the rows it did not flag: its doubtful queue lists the ${doubtful.length} rows it ranks first\\.$`));
     assert.match(await frame.locator('#queue-note').innerText(), /^Flagged: none/);
+    // A screen reader hears the queue shown, by the name the queue switch gives it (it said "Flagged rows" in every queue).
+    assert.equal(await frame.locator('#list').getAttribute('aria-label'), queueListLabel('flagged', false));
     await frame.locator('#empty-queue [data-action="show-doubtful"]').click();
     await waitFor(async () => (await frame.locator('[data-count="rows"] b').innerText().catch(() => '')) === String(doubtful.length), {
       message: `the doubtful queue (${doubtful.length} rows)`,
     });
     assert.match(await frame.locator('#queue-note').innerText(), /^Doubtful: not flagged — the run thinks each teacher label more likely right than wrong/);
+    assert.equal(await frame.locator('#list').getAttribute('aria-label'), queueListLabel('doubtful', false));
 
     // Its rows in the run's order; the first suggests the most likely other label, and `a` writes it.
     const first = doubtful[0];
@@ -45,6 +49,12 @@ export default defineFlow({
     await page.keyboard.press('a');
     await waitFor(async () => (await frame.locator(`#list .row[data-id="${first.id}"]`).first().getAttribute('data-human')) === other, {
       message: 'the panel to show the accepted other label',
+    });
+
+    // `q` from the doubtful queue shows the rows without a teacher label: the list says so.
+    await page.keyboard.press('q');
+    await waitFor(async () => (await frame.locator('#list').getAttribute('aria-label')) === queueListLabel('unlabelled', false), {
+      message: "the list's label to name the queue without teacher labels",
     });
   },
 });

@@ -1,0 +1,135 @@
+/**
+ * Which row a label set in review was on, across runs (src/training/reviewedRows.ts), where the id does not say it
+ * alone:
+ * - Rows that share an id: a decision on one of them made every row with that id (with a human label) count as
+ *   reviewed at the next run, and for ever after (settings.json `reviewedIds` listed the id), so a random-sample label
+ *   on a twin row was dropped from the calibration. Rows are now matched by key (src/review/rowKeys.ts, as Label
+ *   Review matches them); where the id is on another number of rows than in the previous run, this run cannot tell
+ *   which, counts their labels as reviewed and says so.
+ * - Rows without an id are known by the hash of their text: fixing a typo in the text of a row labelled in review made
+ *   it a row the previous run never saw, so its label counted as a random calibration pair. While a row without an id
+ *   that the previous run queued is gone from the file, such a label now counts as reviewed, and the run log says why.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { textIdentity } from '../../src/dataset/fields';
+import { rowKey } from '../../src/review/rowKeys';
+import { readLatestRun } from '../../src/training/artifacts';
+import { identitiesToWatch, markReviewedRows, queuedKeysOf, reviewedIdsOf } from '../../src/training/reviewedRows';
+import type { TrainingRow } from '../../src/training/types';
+import { repoRoot, runCli, tempFolder } from '../fixtures/training/build';
+
+const row = (id: string, line: number, human: string | null, text = id): TrainingRow => ({ id, line, text, teacher: 'A', human, teacherConfidence: null });
+const prediction = (id: string, human: string | null, flagged: boolean, p: number) => ({ id, teacher: 'A', human, flagged, p_teacher_wrong: p });
+
+test('rows sharing an id: only the row the previous run queued counts as reviewed, and the next run after it too', () => {
+  // Run r1: id "x" on two rows; the first flagged (no human label), the second labelled before as the random sample.
+  const run1 = [prediction('x', null, true, 0.9), prediction('x', 'A', false, 0), prediction('y', null, false, 0.1)];
+  const queuedKeys = queuedKeysOf(run1);
+  assert.deepEqual(queuedKeys.slice(0, 1), [rowKey('x', 1, 2)], 'the flagged row is named with its order among the rows with its id');
+  // The reviewer labels the flagged row; the twin keeps its sample label.
+  const rows = [row('x', 1, 'B'), row('x', 2, 'A'), row('y', 3, null)];
+  const result = markReviewedRows(rows, { runId: 'r1', queuedKeys });
+  assert.deepEqual(result, { marked: 1, unsure: 0, warnings: [] });
+  assert.deepEqual(rows.map((r) => r.reviewed === true), [true, false, false], 'the twin stays in the random sample');
+  // Run r2 lists the reviewed row by key; run r3 keeps exactly that row reviewed.
+  const reviewedIds = reviewedIdsOf(rows);
+  assert.deepEqual(reviewedIds, [rowKey('x', 1, 2)]);
+  const next = [row('x', 1, 'B'), row('x', 2, 'A'), row('y', 3, null)];
+  assert.equal(markReviewedRows(next, { runId: 'r2', queuedKeys: [], reviewedIds }).marked, 1);
+  assert.deepEqual(next.map((r) => r.reviewed === true), [true, false, false]);
+  // A unique id is its own key: what settings.json lists for it is unchanged.
+  assert.deepEqual(reviewedIdsOf([{ ...row('solo', 1, 'B'), reviewed: true }]), ['solo']);
+});
+
+test('an id on another number of rows than in the previous run: its labels count as reviewed, and the log says which id and lines', () => {
+  const queuedKeys = queuedKeysOf([prediction('x', null, true, 0.9), prediction('x', null, false, 0.05), prediction('z', null, false, 0.01)]);
+  // A third row with id "x" was added since; the flagged one is labelled, so is another: which was the reviewed row?
+  const rows = [row('x', 1, 'B'), row('x', 2, 'A'), row('x', 3, null), row('z', 4, 'A')];
+  const result = markReviewedRows(rows, { runId: 'r1', queuedKeys });
+  assert.deepEqual([result.marked, result.unsure], [2, 2], 'orders match only while the count is the same: neither label is known to be the reviewed one');
+  assert.deepEqual(rows.map((r) => r.reviewed === true), [true, true, false, false]);
+  assert.equal(result.warnings.length, 1);
+  assert.match(result.warnings[0], /^id "x" is on 3 rows now but was on 2 in run r1, so this run cannot tell which one was reviewed: the human labels on lines 1, 2 count as reviewed, not as the random sample; give each row its own id$/);
+  // A run before keys listed the plain id of rows that share it: unsure, so every such label is reviewed.
+  const legacy = [row('x', 1, 'B'), row('x', 2, 'A')];
+  const old = markReviewedRows(legacy, { runId: 'r0', queuedKeys: [], reviewedIds: ['x'] });
+  assert.deepEqual([old.marked, old.unsure], [2, 2]);
+  assert.match(old.warnings[0], /^id "x" is on 2 rows now but was on 1 in run r0/);
+  // Rows without an id that share a text: named by a line, not by the hash that is their identity.
+  const same = textIdentity('same text');
+  const twins = [row(same, 4, 'B', 'same text'), row(same, 9, 'A', 'same text')];
+  const textTwins = markReviewedRows(twins, { runId: 'r1', queuedKeys: [same] });
+  assert.match(textTwins.warnings[0], /^the text of line 4 \(rows without an id\) is on 2 rows now but was on 1 in run r1/);
+});
+
+test('a row without an id whose text changed since the previous run queued it: its label counts as reviewed, with a warning', () => {
+  const typo = 'The match endd in a draw';
+  const fixed = 'The match ended in a draw';
+  const run1 = [prediction(textIdentity(typo), null, true, 0.9), prediction(textIdentity('other row'), null, false, 0.05)];
+  const queuedKeys = queuedKeysOf(run1);
+  // The reviewer labels the flagged row and fixes its typo; another row is labelled at random (the sample); a new row
+  // without an id is added with a label.
+  const rows = [row(textIdentity(fixed), 1, 'Sports', fixed), row(textIdentity('other row'), 2, 'A', 'other row'), row(textIdentity('new row'), 3, 'A', 'new row')];
+  const watch = identitiesToWatch(rows);
+  assert.equal(watch.size, 3);
+  // What readPreviousRun found of them in run r1: only the row labelled at random.
+  const seen = new Set([...watch].filter((id) => run1.some((p) => p.id === id)));
+  const result = markReviewedRows(rows, { runId: 'r1', queuedKeys, seen });
+  assert.deepEqual(rows.map((r) => r.reviewed === true), [true, false, true], 'the edited row (and the new one, which this run cannot tell from it) are out of the sample');
+  assert.deepEqual([result.marked, result.unsure], [2, 2]);
+  assert.match(result.warnings[0], /^2 human label\(s\) on rows without an id \(lines 1, 3\) are on text that run r1 never saw, while 1 row\(s\) without an id that it flagged, doubted or counted as reviewed are no longer in the file/);
+  assert.match(result.warnings[0], /Give each row an id/);
+
+  // Nothing the previous run queued is gone: a new row without an id cannot be an edited reviewed one, so it is the sample.
+  const untouched = [row(textIdentity(typo), 1, 'Sports', typo), row(textIdentity('new row'), 2, 'A', 'new row')];
+  const plain = markReviewedRows(untouched, { runId: 'r1', queuedKeys, seen: new Set() });
+  assert.deepEqual(untouched.map((r) => r.reviewed === true), [true, false]);
+  assert.deepEqual(plain, { marked: 1, unsure: 0, warnings: [] });
+});
+
+// The same through the CLI, as a user meets it: a dataset without ids, a row of the review queue labelled and its typo
+// fixed, then a retrain.
+const DATA = join(repoRoot, '..', 'shared', 'data', 'agnews-noisy', 'train.jsonl');
+let folder: string;
+
+before(async () => {
+  folder = await tempFolder('reviewed-no-id');
+});
+
+after(async () => {
+  await rm(folder, { recursive: true, force: true });
+});
+
+test('no ids: fixing a typo in a row labelled in review keeps its label out of the calibration sample at the retrain, and the log says why', async () => {
+  assert.ok(existsSync(DATA), `the benchmark data is missing: ${DATA} (see ../shared/data/README.md)`);
+  const source = (await readFile(DATA, 'utf8')).split('\n').filter((line) => line.trim()).slice(0, 600).map((line) => JSON.parse(line) as { text: string; teacher_label: string; gold_label: string });
+  // No id field; every 20th row carries its gold label as the random sample.
+  const values: Record<string, string>[] = source.map((value, index) => ({ text: value.text, teacher_label: value.teacher_label, ...(index % 20 === 0 ? { human_label: value.gold_label } : {}) }));
+  const dataset = join(folder, 'no-ids.jsonl');
+  const write = () => writeFile(dataset, values.map((value) => JSON.stringify(value)).join('\n') + '\n');
+  await write();
+  const args = ['distill', 'no-ids.jsonl', '--backend', 'cpu', '--encoder', 'none'];
+  const first = await runCli(args, folder);
+  assert.equal(first.code, 0, first.stderr);
+  const run1 = (await readLatestRun(dataset))!;
+  const sample = (run1.metrics as { humanRows: number }).humanRows;
+  const [kept, edited] = queuedKeysOf(run1.predictions).map((key) => run1.predictions.find((p) => p.id === key)!);
+  assert.ok(kept && edited, 'the run queues at least two rows');
+  // Both are labelled in review; the second one's text gets a typo fixed (here: a trailing full stop added).
+  for (const queued of [kept, edited]) values[queued.line - 1].human_label = source[queued.line - 1].gold_label;
+  values[edited.line - 1].text += '.';
+  await write();
+
+  const second = await runCli(args, folder);
+  assert.equal(second.code, 0, second.stderr);
+  const run2 = (await readLatestRun(dataset))!;
+  assert.equal((run2.metrics as { reviewedRows: number }).reviewedRows, 2, 'both labels set in review count as reviewed');
+  assert.equal((run2.metrics as { humanRows: number }).humanRows, sample, 'the calibration and the checks rest on the random sample only');
+  const log = await readFile(join(run2.runDir, 'run.log'), 'utf8');
+  assert.ok(log.includes(`1 human label(s) were set on rows that run ${run1.runId} flagged or doubted (review) and 1 may have been (warned below)`), log);
+  assert.ok(log.includes(`1 human label(s) on rows without an id (line ${edited.line}) are on text that run ${run1.runId} never saw`), log);
+});
