@@ -513,6 +513,19 @@ export function doubtfulOf(predictions: readonly Prediction[]): { indices: Reado
   return found;
 }
 
+/** The run's doubtful predictions as a set of the prediction objects, computed once per predictions array. */
+const doubtfulSetCache = new WeakMap<readonly Prediction[], ReadonlySet<Prediction>>();
+
+/** Whether `prediction`, one of the run's `predictions`, is one of its doubtful rows (doubtfulOf): what the hover asks of one row. */
+export function isDoubtfulPrediction(predictions: readonly Prediction[], prediction: Prediction): boolean {
+  let set = doubtfulSetCache.get(predictions);
+  if (!set) {
+    set = new Set([...doubtfulOf(predictions).indices].map((index) => predictions[index]));
+    doubtfulSetCache.set(predictions, set);
+  }
+  return set.has(prediction);
+}
+
 export function buildReviewRows(
   predictions: readonly Prediction[],
   /** The document's rows by row key (assignRowKeys over the document's row ids, in file order). */
