@@ -18,6 +18,7 @@ import { DistillationStatusBar } from './editor/statusBar';
 import { FlaggedRowCodeActions, LabelProbabilityHover, RunDiagnostics } from './editor/runDiagnostics';
 import { LabelReviewPanel, registerLabelReviewSerializer } from './webview/labelReviewPanel';
 import { setLabelReviewDatasetSource } from './commands/datasetTarget';
+import { DATASET_GLOB } from './dataset/types';
 import { registerLabelWithTeacherCommand } from './commands/labelWithTeacher';
 import { registerSetTeacherApiKeyCommand } from './commands/setTeacherApiKey';
 
@@ -42,7 +43,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const distillations = new DistillationManager(services, runState, statusBar);
   // Commands that need a dataset use the panel's when the panel has focus (commands/datasetTarget.ts).
   setLabelReviewDatasetSource(LabelReviewPanel.viewType, () => LabelReviewPanel.current?.datasetUriForCommands());
-  const jsonlFiles: vscode.DocumentSelector = [{ language: 'jsonl' }, { pattern: '**/*.{jsonl,ndjson}' }];
+  const jsonlFiles: vscode.DocumentSelector = [{ language: 'jsonl' }, { pattern: DATASET_GLOB }];
   context.subscriptions.push(
     runState,
     statusBar,

@@ -139,7 +139,11 @@ export function formatSummary(summary: RunSummary): string[] {
   const rows: [string, string][] = [
     ['rows', String(counts.rows)],
     ['teacher-labelled', String(counts.teacherLabelled)],
-    ['human-labelled', String(counts.humanLabelled)],
+    [
+      'human-labelled',
+      // Labels set in review of the previous run's flagged or doubtful rows are no random sample (reviewedRows.ts).
+      `${counts.humanLabelled}${summary.reviewedRows ? ` (${summary.reviewedRows} set in review: trained on, left out of the estimates and checks)` : ''}`,
+    ],
     ['skipped (no text)', String(counts.skippedNoText)],
     ['invalid lines (left out)', String(counts.invalidLines)],
     ['flagged as teacher errors', String(summary.flagged)],
@@ -161,6 +165,16 @@ export function formatSummary(summary: RunSummary): string[] {
       summary.trust.flaggedWrong
         ? `${summary.trust.flaggedWrong.estimate.toFixed(0)} (${summary.trust.flaggedWrong.low !== null && summary.trust.flaggedWrong.high !== null ? `90 % interval ${interval(summary.trust.flaggedWrong, (x) => x.toFixed(0))}` : 'no interval: no human labels to check against'})`
         : '—',
+    ]);
+  }
+  // Label Review's doubtful queue: on a run that flags nothing (a strong teacher on two labels) the one place its
+  // doubts show; `0 flagged` alone read as "no teacher errors".
+  if (summary.doubtful) {
+    const wrong = rows.findIndex(([name]) => name === '… of them probably wrong');
+    const at = (wrong >= 0 ? wrong : rows.findIndex(([name]) => name === 'flagged as teacher errors')) + 1;
+    rows.splice(at, 0, [
+      'doubtful, not flagged (Label Review)',
+      `${summary.doubtful.rows} (about ${summary.doubtful.expectedErrors.toFixed(0)} teacher errors expected among the unflagged rows)`,
     ]);
   }
   if (summary.peakRssMb !== undefined) rows.push(['worker peak memory', `${summary.peakRssMb} MB`]);

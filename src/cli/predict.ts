@@ -17,7 +17,8 @@ import {
   writeFileAtomic,
   missingTextFieldProblem,
 } from '../dataset';
-import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
+import { getFieldAt, splitFieldPath } from '../dataset/fields';
+import { DEFAULT_FIELDS, type DatasetRow, type FieldMapping } from '../dataset/types';
 import { followRunPointer, LATEST_BY_DATASET_DIR, LATEST_FILE, MODEL_DIR, SETTINGS_FILE, TEMP_PREFIX } from '../training/artifacts';
 import { EMBEDDING_CACHE_DIR_NAME } from '../training/embeddingCache';
 import { noRowsError } from '../training/input';
@@ -130,6 +131,16 @@ async function locateModel(given: string): Promise<{ modelDir: string; fields: F
 
 /** The fields of one output line, in the order written: `--out` replaces only a file whose first row has these. */
 const OUTPUT_FIELDS = ['id', 'predicted', 'probs'] as const;
+
+/**
+ * A row's `id` in the output, as the file writes it: an id written as a number stays a number (`{"id": 7}` gives 7,
+ * not "7", which no join on the user's own ids would match); a text id as it is, and a row without an id its identity
+ * (a hash of its text), as in the run's predictions.jsonl.
+ */
+function outputId(row: DatasetRow, idPath: readonly string[]): string | number {
+  const written = getFieldAt(row.value, idPath);
+  return typeof written === 'number' && Number.isFinite(written) && String(written) === row.id ? written : row.id;
+}
 /** How much of an existing `--out` file is read to find its first row. */
 const OUTPUT_PROBE_BYTES = 1 << 20;
 
@@ -269,12 +280,13 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         });
         for (const warning of model.warnings) err.line(`warning: ${warning}`);
         const lines: string[] = [];
+        const idPath = splitFieldPath(fields.id);
         for (let start = 0; start < rows.length; start += BATCH_ROWS) {
           const batch = rows.slice(start, start + BATCH_ROWS);
           const predictions = await model.predict(batch.map((row) => row.text as string));
           batch.forEach((row, index) => {
             const { predicted, probs } = predictions[index];
-            lines.push(JSON.stringify({ id: row.id, predicted, probs }));
+            lines.push(JSON.stringify({ id: outputId(row, idPath), predicted, probs }));
           });
         }
         // As distill logs them: the cache lines skipped (file:line), or the cache being off for the run.

@@ -9,6 +9,7 @@ import type { Services } from '../editor/services';
 import type { RunState } from '../editor/runState';
 import { datasetTarget, openedDataset, usableDataset } from './datasetTarget';
 import { readSettings } from '../editor/settings';
+import { DATASET_EXTENSIONS } from '../dataset/types';
 import { adviceAbove, assertExportTarget, exportFieldsProblem, exportReviewedBytes, exportReviewedText, type ExportCounts, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import type { LoadedRun } from '../editor/runState';
 
@@ -97,7 +98,7 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
     const target = await vscode.window.showSaveDialog({
       title: 'PeerKD: save the reviewed copy',
       defaultUri,
-      filters: { 'JSON Lines': ['jsonl'] },
+      filters: { 'JSON Lines': [...DATASET_EXTENSIONS] },
     });
     if (!target) {
       return;

@@ -4,6 +4,7 @@ import { showErrorMessage, showInformationMessage, showWarningMessage, withNotif
 import { UNTRUSTED_REASON } from '../editor/contextKeys';
 import { requireTrust } from '../editor/trust';
 import { datasetTarget, openedDataset, usableDataset } from './datasetTarget';
+import { looksLikeDataset } from '../editor/datasetDiagnostics';
 import { labelListProblem, parseDatasetText } from '../dataset/index';
 import type { Services } from '../editor/services';
 import { ignoredSettings, readSettings, TEACHER_SETTINGS } from '../editor/settings';
@@ -30,7 +31,7 @@ interface RunHolds {
 }
 
 function targetUri(target: unknown): vscode.Uri | undefined {
-  return datasetTarget(target, (document) => document.languageId === 'jsonl' || document.uri.path.endsWith('.jsonl'));
+  return datasetTarget(target, looksLikeDataset);
 }
 
 /** Answers are cached in the workspace folder that holds the file (else next to it), never in the extension. */

@@ -6,6 +6,7 @@ import { inputProblems, validateDatasetStream } from '../training/input';
 import type { Services } from '../editor/services';
 import { readSettings, warnDatasetSettingsOnce } from '../editor/settings';
 import { datasetTarget } from './datasetTarget';
+import { DATASET_EXTENSIONS } from '../dataset/types';
 
 /** What "PeerKD: Validate Dataset" found; returned by the command so tests and other commands can use it. */
 export interface ValidationSummary {
@@ -51,7 +52,7 @@ async function chooseTarget(target: unknown): Promise<vscode.Uri | undefined> {
     canSelectMany: false,
     openLabel: 'Validate',
     title: 'PeerKD: Validate Dataset',
-    filters: { 'JSON Lines': ['jsonl'], 'All files': ['*'] },
+    filters: { 'JSON Lines': [...DATASET_EXTENSIONS], 'All files': ['*'] },
   });
   return picked?.[0];
 }

@@ -157,7 +157,7 @@ export async function applyRowEditsToFile(path: string, edits: readonly RowEdit[
     if (!isPlainObject(parsed)) {
       throw new Error(`${path}:${line}: expected the row with id '${printable(lineEdits[0].id)}' but the line is not a JSON object`);
     }
-    const actual = identityOf(parsed, compiled.id, compiled.text);
+    const actual = identityOf(parsed, compiled.id, compiled.text, json);
     for (const edit of lineEdits) {
       if (edit.id !== actual) {
         throw new Error(`${path}:${line}: expected the row with id '${printable(edit.id)}' but found '${printable(actual)}'; the file changed since the edit was made`);

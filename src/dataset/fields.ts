@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { locatePath, scanJson } from './jsonScan';
 import type { FieldMapping } from './types';
 
 /**
@@ -47,15 +48,25 @@ export function idFieldValue(value: unknown): string | null {
 }
 
 /**
- * A row's stable identity: its id field when present (strings as they are, numbers in decimal), else the hash of
+ * A row's stable identity: its id field when present (strings as they are, numbers in decimal; an integer beyond 2^53
+ * as its digits are written, where the line is known), else the hash of
  * its text; a row with neither is identified by a hash of its whole value.
  */
 export function rowIdentity(value: Record<string, unknown>, fields: FieldMapping): string {
   return identityOf(value, splitFieldPath(fields.id), splitFieldPath(fields.text));
 }
 
-export function identityOf(value: Record<string, unknown>, idPath: readonly string[], textPath: readonly string[]): string {
-  const id = idFieldValue(getFieldAt(value, idPath));
+/**
+ * The identity of a row read from `lineText` (the line it was parsed from; without it, an id beyond 2^53 is read
+ * rounded): see rowIdentity.
+ */
+export function identityOf(value: Record<string, unknown>, idPath: readonly string[], textPath: readonly string[], lineText?: string): string {
+  const written = getFieldAt(value, idPath);
+  if (lineText !== undefined && typeof written === 'number' && Number.isInteger(written) && !Number.isSafeInteger(written)) {
+    const digits = writtenNumber(lineText, idPath);
+    if (digits !== null) return digits;
+  }
+  const id = idFieldValue(written);
   if (id !== null) return id;
   const text = getFieldAt(value, textPath);
   if (typeof text === 'string') return textIdentity(text);
@@ -68,6 +79,22 @@ export function identityOf(value: Record<string, unknown>, idPath: readonly stri
     throw error;
   }
   return 'row:' + createHash('sha1').update(json, 'utf8').digest('hex').slice(0, 16);
+}
+
+/**
+ * An id written as an integer beyond 2^53 (a tweet's or a database's 64-bit id), as the line writes it: JSON.parse
+ * rounds 1234567890123456001 to 1234567890123456000, so rows with distinct ids would share one. Null where the line
+ * does not scan (the caller then uses the parsed number).
+ */
+function writtenNumber(lineText: string, idPath: readonly string[]): string | null {
+  try {
+    const scanned = scanJson(lineText);
+    if (!scanned.object) return null;
+    const location = locatePath(scanned.object, idPath);
+    return location.found ? lineText.slice(location.member.valueStart, location.member.valueEnd) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Field paths split once, so per-row access in a million-row file does no string splitting. */

@@ -15,6 +15,7 @@ export {
 export {
   DatasetParser,
   duplicateIdProblem,
+  lookAlikeHint,
   parseDatasetText,
   readDatasetFile,
   streamDataset,

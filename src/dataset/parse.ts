@@ -3,7 +3,7 @@ import { compileFields, getFieldAt, idFieldValue, identityOf, isPlainObject, typ
 import { findJsonSyntaxError, locatePath, printable, scanJson, tooDeepOffset, TOO_DEEP_MESSAGE } from './jsonScan';
 import { IdIndex } from './idIndex';
 import { forEachCompleteLine, forEachLine } from './lines';
-import { labelLengthProblem } from './labels';
+import { labelLengthProblem, lookAlikeLabel } from './labels';
 import { ABSENT_TEXT_PREFIX, FIELD_GUESS_SAMPLE_ROWS, fieldSetting, foldMissingFieldProblems } from './fieldGuess';
 import type { DatasetRow, FieldMapping, ParsedDataset, Problem, ValidationOptions } from './types';
 
@@ -42,6 +42,7 @@ const MAX_LABELS_IN_MESSAGE = 12;
 export class DatasetParser {
   readonly fields: CompiledFields;
   private readonly labelSet: ReadonlySet<string> | null;
+  private readonly labels: readonly string[];
   private readonly labelList: string;
   private readonly firstLineOfId = new IdIndex();
 
@@ -49,6 +50,7 @@ export class DatasetParser {
     this.fields = compileFields(fields);
     const labels = (options.labels ?? []).filter((label) => label.length > 0);
     this.labelSet = labels.length > 0 ? new Set(labels) : null;
+    this.labels = labels;
     this.labelList =
       labels.slice(0, MAX_LABELS_IN_MESSAGE).join(', ') + (labels.length > MAX_LABELS_IN_MESSAGE ? ', …' : '');
   }
@@ -91,7 +93,7 @@ export class DatasetParser {
     const confidence = getFieldAt(value, fields.teacherConfidence);
     const row: DatasetRow = {
       line,
-      id: identityOf(value, fields.id, fields.text),
+      id: identityOf(value, fields.id, fields.text, lineText),
       value,
       text: typeof text === 'string' ? text : null,
       teacher: labelValue(teacherValue),
@@ -186,7 +188,7 @@ export class DatasetParser {
       'warning',
       line,
       valueRange(lineText, path),
-      `${what} ${quote(value)} (field ${name}) is not in the label set: ${this.labelList}`,
+      `${what} ${quote(value)} (field ${name}) is not in the label set: ${this.labelList}${hintAfter(lookAlikeHint(this.labels, value))}`,
       name,
     );
   }
@@ -208,7 +210,8 @@ function labelValue(value: unknown): string | null {
  */
 export function duplicateIdProblem(lineText: string, row: DatasetRow, firstLine: number, fields: CompiledFields): Problem {
   const idName = fields.mapping.id;
-  const id = idFieldValue(getFieldAt(row.value, fields.id));
+  // The row's identity is its id where it has one (an id beyond 2^53 as written, not as JSON.parse rounds it).
+  const id = idFieldValue(getFieldAt(row.value, fields.id)) === null ? null : row.id;
   if (id !== null) {
     return problem(
       'duplicate-id',
@@ -286,6 +289,24 @@ function valueRange(lineText: string, path: readonly string[]): Range {
     // Fall through: the row is still reported, on the whole line.
   }
   return trimmedRange(lineText);
+}
+
+/**
+ * Why a label outside the label set may look as if it were in it (`line`: where, when the message names another
+ * line): `'Wörld' is the label 'Wörld' written with other
+ * Unicode characters or white space: write it as in the label set`, or undefined. "'Wörld' is not in the label set:
+ * …, Wörld" alone names two strings that read the same. Case is visible, so a label that differs only by it gets none.
+ * Kept here rather than in labels.ts, which the webview bundles: `printable` comes with the JSON scanner.
+ */
+export function lookAlikeHint(labels: readonly string[], label: string, line?: number): string | undefined {
+  const like = lookAlikeLabel(labels, label);
+  if (like?.how !== 'same') return undefined;
+  return `'${printable(label)}'${line === undefined ? '' : ` (line ${line})`} is the label '${printable(like.label)}' written with other Unicode characters or white space: write it as in the label set`;
+}
+
+/** `; hint` where there is one. */
+function hintAfter(hint: string | undefined): string {
+  return hint === undefined ? '' : `; ${hint}`;
 }
 
 function quote(value: string): string {

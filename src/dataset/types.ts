@@ -12,8 +12,17 @@ export interface FieldMapping {
   teacherConfidence: string;
 }
 
-/** The file names a dataset has: JSON Lines (`.jsonl`, `.ndjson`). */
-export const DATASET_FILE_NAME = /\.(jsonl|ndjson)$/i;
+/**
+ * The file name extensions of a dataset (JSON Lines), in any letter case. The one list: package.json's language
+ * association, activation events and menu `when` clauses name the same (test/unit/package-manifest.test.ts checks).
+ */
+export const DATASET_EXTENSIONS = ['jsonl', 'ndjson'] as const;
+
+/** The file names a dataset has: JSON Lines (`.jsonl`, `.ndjson`), any letter case. */
+export const DATASET_FILE_NAME = new RegExp(`\\.(${DATASET_EXTENSIONS.join('|')})$`, 'i');
+
+/** A glob of the dataset files, for document selectors and file watchers: `**\/*.{jsonl,ndjson}`. */
+export const DATASET_GLOB = `**/*.{${DATASET_EXTENSIONS.join(',')}}`;
 
 export const DEFAULT_FIELDS: FieldMapping = {
   text: 'text',

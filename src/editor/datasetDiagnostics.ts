@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { foldRepeatedLabelProblems, IncrementalDatasetValidator, lineCountOf, type Problem } from '../dataset/index';
+import { DATASET_FILE_NAME } from '../dataset/types';
 import { InputChecks, inputProblems, inputProblemsOf, type InputSource } from '../training/input';
 import type { Services } from './services';
 import { readSettings, warnDatasetSettingsOnce, type PeerKdSettings } from './settings';
@@ -26,11 +27,17 @@ const RUN_CHECK_ROWS_PER_SLICE = 5_000;
 /** Schemes of documents a person edits; diff views (git:) and the like would only duplicate the Problems list. */
 const VALIDATED_SCHEMES = new Set(['file', 'untitled', 'vscode-remote', 'vscode-vfs']);
 
-export function isJsonlDocument(document: vscode.TextDocument): boolean {
-  return (
-    VALIDATED_SCHEMES.has(document.uri.scheme) &&
-    (document.languageId === 'jsonl' || document.uri.path.toLowerCase().endsWith('.jsonl'))
-  );
+/**
+ * A document shown as JSON Lines or named as a dataset (DATASET_FILE_NAME: `.jsonl`, `.ndjson`, any letter case),
+ * whatever its scheme. The one rule of the commands that take the active editor's JSON Lines (Label with Teacher)
+ * and of the diagnostics; a `.ndjson` file was a dataset to Label Review, the hover and the CLI but got no diagnostics.
+ */
+export function looksLikeDataset(document: Pick<vscode.TextDocument, 'languageId' | 'uri'>): boolean {
+  return document.languageId === 'jsonl' || DATASET_FILE_NAME.test(document.uri.path);
+}
+
+export function isJsonlDocument(document: Pick<vscode.TextDocument, 'languageId' | 'uri'>): boolean {
+  return VALIDATED_SCHEMES.has(document.uri.scheme) && looksLikeDataset(document);
 }
 
 export function toDiagnostic(problem: Problem): vscode.Diagnostic {

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { diagnosticMessage, formatProbability, teacherChangedSinceRun } from '../review/model';
+import { diagnosticMessage, formatProbability, isDoubtfulPrediction, queueOf, queueSuggestion, teacherChangedSinceRun } from '../review/model';
 import { shownLabel } from './messages';
 import { fieldValueRange } from '../review/locate';
 import { prettyRowMarkdown } from '../review/prettyRow';
@@ -206,18 +206,25 @@ export class FlaggedRowCodeActions implements vscode.CodeActionProvider {
   }
 }
 
-/** Markdown table of every label's probability: calibrated advice, peers (out-of-fold), vanilla student. */
-export function probabilityHover(prediction: Prediction, teacher: string | null, teacherConfidence: number | null): vscode.MarkdownString {
+/**
+ * Markdown table of every label's probability: calibrated advice, peers (out-of-fold), vanilla student. `predictions`:
+ * the run's, to tell a row of its doubtful queue, which the header names and whose suggestion is the queue's (the
+ * most likely label other than the teacher's, queueSuggestion), as Label Review shows it.
+ */
+export function probabilityHover(prediction: Prediction, teacher: string | null, teacherConfidence: number | null, predictions?: readonly Prediction[]): vscode.MarkdownString {
   const rows = labelProbabilities({ probs: prediction.probs, peerProbs: prediction.peer_probs, vanillaProbs: prediction.vanilla_probs });
   const cell = (value: number | null): string => (value === null ? '–' : formatProbability(value));
+  const queue = queueOf(prediction, predictions !== undefined && isDoubtfulPrediction(predictions, prediction));
+  const suggested = queueSuggestion(prediction, queue);
   const markdown = new vscode.MarkdownString();
-  markdown.appendMarkdown(`**PeerKD** · p(teacher wrong) = ${formatProbability(prediction.p_teacher_wrong)}${prediction.flagged ? ' · flagged' : ''}\n\n`);
+  const where = prediction.flagged ? ' · flagged' : queue === 'doubtful' ? " · doubtful (not flagged; Label Review's doubtful queue)" : '';
+  markdown.appendMarkdown(`**PeerKD** · p(teacher wrong) = ${formatProbability(prediction.p_teacher_wrong)}${where}\n\n`);
   markdown.appendMarkdown('| label | teacher | peers | advised | vanilla |\n| --- | --- | --- | --- | --- |\n');
   for (const { label, advised, peer, vanilla } of rows) {
     const escaped = escapeMarkdown(label);
     const isTeacher = label === teacher;
     const teacherCell = isTeacher ? (teacherConfidence === null ? '✓' : formatProbability(teacherConfidence)) : '';
-    const name = label === prediction.suggested ? `**${escaped}** (suggested)` : escaped;
+    const name = label === suggested ? `**${escaped}** (suggested)` : escaped;
     markdown.appendMarkdown(
       `| ${name} | ${teacherCell} | ${cell(peer)} | ${cell(advised)} | ${cell(vanilla)} |\n`,
     );
@@ -248,7 +255,7 @@ export class LabelProbabilityHover implements vscode.HoverProvider {
       if (range && position.character >= range.start && position.character <= range.end) {
         const row = index.byKey.get(rowId);
         const confidence = this.teacherConfidence(lineText, fields.teacherConfidence);
-        const markdown = probabilityHover(prediction, row?.teacher ?? prediction.teacher, confidence);
+        const markdown = probabilityHover(prediction, row?.teacher ?? prediction.teacher, confidence, run.predictions);
         const explanation = run.explanations.get(rowId);
         if (explanation && prediction.flagged && row?.human == null) {
           markdown.appendMarkdown(`\n\n${explanationMarkdown(explanation)}`);

@@ -144,7 +144,7 @@ export const MIN_HUMAN_LABELS_TO_COMPARE = 20;
  * rows (1.645·√((s(1−s) + t(1−t))/n), an unpaired bound, so a conservative one for these paired figures).
  */
 export function studentVersusTeacher(
-  summary: Pick<RunSummary, 'finalStudentHumanAccuracy' | 'teacherAgreementWithHumans' | 'counts' | 'finalStudentHumanRows'>,
+  summary: Pick<RunSummary, 'finalStudentHumanAccuracy' | 'teacherAgreementWithHumans' | 'counts' | 'finalStudentHumanRows'> & Partial<Pick<RunSummary, 'flagged' | 'doubtful'>>,
 ): string | undefined {
   const student = summary.finalStudentHumanAccuracy;
   const shown = percent(student);
@@ -158,13 +158,18 @@ export function studentVersusTeacher(
   }
   const pair = `${figure}, the teacher ${percent(teacher)} on those rows.`;
   const margin = 1.645 * Math.sqrt((student * (1 - student) + teacher * (1 - teacher)) / Math.max(humans, 1));
+  // What there is to review: the flagged rows; where the run flagged none, its doubtful queue (a strong teacher on two
+  // labels), or nothing. A run whose summary predates the doubtful figures is told as before.
+  const doubtfulOnly = summary.flagged === 0 && summary.doubtful !== undefined;
+  const rows = !doubtfulOnly ? 'the flagged rows' : summary.doubtful!.rows > 0 ? 'the doubtful rows' : undefined;
+  const queue = !doubtfulOnly ? 'the flagged rows' : summary.doubtful!.rows > 0 ? 'the doubtful queue' : undefined;
   if (humans < MIN_HUMAN_LABELS_TO_COMPARE || Math.abs(student - teacher) <= margin) {
-    return `${pair} Too close to call on ${plural(humans, 'label')}: review the flagged rows in Label Review; each label you set sharpens the comparison.`;
+    return `${pair} Too close to call on ${plural(humans, 'label')}: ${queue ? `review ${queue} in Label Review; ` : ''}each label you set sharpens the comparison.`;
   }
   if (student > teacher) {
-    return `${pair} The student beats the teacher here: its suggestions are worth taking; review the flagged rows in Label Review, most likely wrong first.`;
+    return `${pair} The student beats the teacher here: its suggestions are worth taking${queue ? `; review ${queue} in Label Review, most likely wrong first` : ''}.`;
   }
-  return `${pair} The teacher beats the student here: keep the teacher's labels by default and use Label Review only to fix the flagged rows it gets wrong.`;
+  return `${pair} The teacher beats the student here: keep the teacher's labels by default${rows ? ` and use Label Review only to fix ${rows} it gets wrong` : ''}.`;
 }
 
 /**
@@ -199,6 +204,11 @@ export function summaryMessage(datasetName: string, summary: RunSummary): string
       parts.push(`Estimated teacher accuracy ${teacher}.`);
     }
     parts.push(`${plural(summary.flagged, 'row')} flagged.`);
+  }
+  // A run that flags nothing while its doubtful queue holds rows (a strong teacher on two labels): where to look.
+  const offer = summary.doubtful ? flaggedEmptyOffer(summary.flagged, summary.doubtful) : null;
+  if (offer) {
+    parts.push(offer);
   }
   const comparison = studentVersusTeacher(summary);
   if (comparison) {
@@ -249,7 +259,7 @@ export function queueDescriptions(flagged: number, doubtful: DoubtfulSummary): R
  * The flagged queue's empty state when the doubtful queue is not empty (null otherwise): what to review instead. On a
  * two-label task with a strong teacher a run can flag nothing while the rows it ranks first hold most of its errors.
  */
-export function flaggedEmptyOffer(flagged: number, doubtful: DoubtfulSummary): string | null {
+export function flaggedEmptyOffer(flagged: number, doubtful: Pick<DoubtfulSummary, 'rows' | 'expectedErrors'> & Partial<DoubtfulSummary>): string | null {
   if (flagged > 0 || doubtful.rows === 0) return null;
   return `The run flagged no rows, but it expects about ${count(doubtful.expectedErrors)} teacher errors among the rows it did not flag: its doubtful queue lists the ${plural(doubtful.rows, 'row')} it ranks first.`;
 }

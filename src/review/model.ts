@@ -196,6 +196,14 @@ export interface ReviewCounts {
   accepted: number;
   kept: number;
   relabelled: number;
+  /**
+   * Reviewed rows whose teacher label the run judged (a teacher label, unchanged since the run): how many of them the
+   * human label says the teacher got wrong, and how many the run expected (the sum of their p). Rows without a teacher
+   * label (the `unlabelled` queue) and rows changed since the run count in neither.
+   */
+  judged: number;
+  teacherWrong: number;
+  expectedWrong: number;
 }
 
 export type DecisionOutcome = 'accepted' | 'kept' | 'relabelled';
@@ -215,7 +223,7 @@ export function outcomeOf(row: Pick<ReviewRow, 'human' | 'teacher' | 'suggested'
 }
 
 export function countRows(rows: readonly ReviewRow[]): ReviewCounts {
-  const counts: ReviewCounts = { flagged: rows.length, reviewed: 0, remaining: 0, skipped: 0, accepted: 0, kept: 0, relabelled: 0 };
+  const counts: ReviewCounts = { flagged: rows.length, reviewed: 0, remaining: 0, skipped: 0, accepted: 0, kept: 0, relabelled: 0, judged: 0, teacherWrong: 0, expectedWrong: 0 };
   for (const row of rows) {
     const outcome = outcomeOf(row);
     if (outcome === null) {
@@ -227,8 +235,27 @@ export function countRows(rows: readonly ReviewRow[]): ReviewCounts {
     }
     counts.reviewed += 1;
     counts[outcome] += 1;
+    if (row.queue !== 'unlabelled' && row.teacher !== null && !row.changedSinceRun) {
+      counts.judged += 1;
+      counts.expectedWrong += row.p;
+      if (row.human !== row.teacher) counts.teacherWrong += 1;
+    }
   }
   return counts;
+}
+
+/**
+ * What the user's own decisions in a queue say so far, against what the run expected of those rows: a measured check of
+ * the run's probabilities that needs no trust in them ("You found the teacher wrong on 22 of the 40 rows you decided
+ * here; the run expected about 12."). Empty before the first decision on a row the run judged.
+ */
+export function reviewedVerdict(counts: Pick<ReviewCounts, 'judged' | 'teacherWrong' | 'expectedWrong'>): string {
+  if (counts.judged === 0) return '';
+  if (counts.judged === 1) {
+    return `You found the teacher ${counts.teacherWrong === 1 ? 'wrong' : 'right'} on the row you decided here; the run gave it p = ${counts.expectedWrong.toFixed(2)} of being wrong.`;
+  }
+  const expected = Math.round(counts.expectedWrong);
+  return `You found the teacher wrong on ${counts.teacherWrong.toLocaleString('en-US')} of the ${counts.judged.toLocaleString('en-US')} rows you decided here; the run expected about ${expected.toLocaleString('en-US')}.`;
 }
 
 export interface ConfusionTable {
@@ -484,6 +511,19 @@ export function doubtfulOf(predictions: readonly Prediction[]): { indices: Reado
     doubtfulCache.set(predictions, found);
   }
   return found;
+}
+
+/** The run's doubtful predictions as a set of the prediction objects, computed once per predictions array. */
+const doubtfulSetCache = new WeakMap<readonly Prediction[], ReadonlySet<Prediction>>();
+
+/** Whether `prediction`, one of the run's `predictions`, is one of its doubtful rows (doubtfulOf): what the hover asks of one row. */
+export function isDoubtfulPrediction(predictions: readonly Prediction[], prediction: Prediction): boolean {
+  let set = doubtfulSetCache.get(predictions);
+  if (!set) {
+    set = new Set([...doubtfulOf(predictions).indices].map((index) => predictions[index]));
+    doubtfulSetCache.set(predictions, set);
+  }
+  return set.has(prediction);
 }
 
 export function buildReviewRows(

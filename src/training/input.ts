@@ -16,6 +16,7 @@ import {
   getFieldAt,
   inferLabelSet,
   labelListProblem,
+  lookAlikeHint,
   lookAlikeKey,
   missingLabelFieldsMessage,
   parseDatasetText,
@@ -468,6 +469,8 @@ export class InputChecks {
   private readonly outside = new LineList();
   private firstOutsideLabel: string | undefined;
   private outsideLookAlike: { label: string; line: number } | undefined;
+  /** The first human label outside the configured set that is one of it written another way (lookAlikeHint). */
+  private humanOutsideLookAlike: { label: string; line: number } | undefined;
   private readonly labelled = new LineList();
   private readonly blank = { teacher: new LineList(), human: new LineList() };
   private readonly wordless = new LineList();
@@ -525,6 +528,7 @@ export class InputChecks {
     if (human !== null && this.configuredSet !== null && !this.configuredSet.has(human)) {
       this.firstHumanOutside ??= human;
       this.humanOutside.add(line);
+      if (this.humanOutsideLookAlike === undefined && this.configuredByKey.has(lookAlikeKey(human))) this.humanOutsideLookAlike = { label: human, line };
     }
     const trained = teacherInSet(teacher, this.configuredSet);
     if (teacher !== null && trained === null) {
@@ -621,7 +625,10 @@ export class InputChecks {
       const outside = this.humanOutside;
       if (outside.count > 0) {
         const more = outside.count > 1 ? ` (also on line${outside.count > 2 ? 's' : ''} ${listLines(outside.first.slice(1), outside.count - 1)})` : '';
-        fail('human-outside-label-set', `human label '${printable(this.firstHumanOutside ?? '')}' (field ${source.fields.human}) is not in the label set: ${labels.join(', ')}${more}`, outside.first[0]);
+        // A label of the set written another way (NFD, a trailing space) reads as one of the list: said which.
+        const lookAlike = this.humanOutsideLookAlike;
+        const hint = lookAlike ? `; ${lookAlikeHint(labels, lookAlike.label, lookAlike.line === outside.first[0] ? undefined : lookAlike.line) ?? ''}` : '';
+        fail('human-outside-label-set', `human label '${printable(this.firstHumanOutside ?? '')}' (field ${source.fields.human}) is not in the label set: ${labels.join(', ')}${more}${hint}`, outside.first[0]);
       }
     } else {
       labels = inferLabelSet([...this.labels.keys()].map((label) => ({ teacher: label, human: null })));
@@ -671,9 +678,7 @@ export class InputChecks {
     if (outside.count > 0) {
       // A teacher label that is a label of the set written another way (NFD, a trailing newline) is named as such.
       const lookAlike = this.outsideLookAlike;
-      const hint = lookAlike
-        ? `; '${printable(lookAlike.label)}' (line ${lookAlike.line}) is the label '${printable(this.configuredByKey.get(lookAlikeKey(lookAlike.label))!)}' written with other Unicode characters or white space: write it as in the label set`
-        : '';
+      const hint = lookAlike ? `; ${lookAlikeHint(labels, lookAlike.label, lookAlike.line) ?? ''}` : '';
       warn('teacher-outside-label-set', `${outside.count} teacher label(s) outside the label set were treated as missing (lines ${outside.list()})${hint}`, outside.first[0]);
     }
 

@@ -150,6 +150,16 @@ export interface RunSummary {
   counts: InputCounts;
   /** Rows flagged as probable teacher errors. */
   flagged: number;
+  /**
+   * Label Review's doubtful queue (doubtful.ts): `rows`, the unflagged rows the run ranks first, and `expectedErrors`,
+   * the teacher errors it expects among all its unflagged rows (Σ p). Absent from workers that predate it.
+   */
+  doubtful?: { rows: number; expectedErrors: number };
+  /**
+   * Human labels set in review of the previous run's queues (metrics.json reviewedRows, reviewedRows.ts): trained on,
+   * left out of every estimate. Absent from workers that predate it.
+   */
+  reviewedRows?: number;
   /** Mean of 1 − p_teacher_wrong over rows with a teacher label and no human label; null when there are none. */
   estimatedTeacherAccuracy: number | null;
   /** Share of human-labelled rows whose teacher label agrees with the human one; null without such rows. */

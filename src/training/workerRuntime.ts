@@ -35,6 +35,7 @@ import {
 } from './protocol';
 import { ENGINE_WARNING_PREFIX, type BackendPreference, type DistillOptions, type DistillProgress, type RowExplanation, type TrainingRow } from './types';
 import { scoresAt, type Predictions } from './predictionTable';
+import { doubtfulRanks, isDoubtCandidate } from './doubtful';
 import type { EncoderEnvironment } from './encoder';
 import { EMBEDDING_CACHE_DIR_NAME } from './embeddingCache';
 import { identitiesToWatch, markReviewedRows, readPreviousRun, reviewedIdsOf } from './reviewedRows';
@@ -119,9 +120,12 @@ export function summarize(
   let teacherRightMass = 0;
   let bothLabelled = 0;
   let agreeing = 0;
+  // The doubtful queue's candidates' scores, in file order (doubtful.ts, the rule Label Review lists them by).
+  const doubtScores: number[] = [];
   for (let index = 0; index < predictions.length; index++) {
     const prediction = scoresAt(predictions, index); // not get(): a million rows' probability records are not needed
     if (prediction.flagged) flagged++;
+    if (isDoubtCandidate(prediction)) doubtScores.push(prediction.p_teacher_wrong);
     if (prediction.teacher !== null && prediction.human === null) {
       teacherOnly++;
       teacherRightMass += 1 - prediction.p_teacher_wrong;
@@ -138,6 +142,8 @@ export function summarize(
     labels: input.labels,
     counts: input.counts,
     flagged,
+    doubtful: doubtfulOfScores(doubtScores),
+    ...(numberAt(base.metrics, 'reviewedRows') !== null ? { reviewedRows: numberAt(base.metrics, 'reviewedRows')! } : {}),
     estimatedTeacherAccuracy: numberAt(base.metrics, 'estimatedTeacherAccuracy') ?? (teacherOnly ? teacherRightMass / teacherOnly : null),
     // On the random human labels only, as the student's figure beside it: labels set in review are the rows the run
     // doubted, mostly teacher errors, and would drag the teacher's share down (pipeline.ts humanCheck). Every human
@@ -155,6 +161,12 @@ export function summarize(
     // maxRSS is in kilobytes.
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
   };
+}
+
+/** RunSummary.doubtful of the doubt candidates' scores (doubtful.ts doubtfulRanks). */
+function doubtfulOfScores(scores: readonly number[]): NonNullable<RunSummary['doubtful']> {
+  const ranks = doubtfulRanks(scores);
+  return { rows: ranks.rows.length, expectedErrors: ranks.expectedErrors };
 }
 
 /** The teacher's agreement with the random human labels and their count (pipeline.ts humanCheck), else `fallback`. */

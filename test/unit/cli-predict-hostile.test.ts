@@ -112,6 +112,20 @@ test('predict (child process): rows without text among good rows are each named 
   assert.equal(none.stderr, `peerkd predict: ${join(folder, 'none.jsonl')}:1: no row has text to predict: Text (field text) is empty\n`);
 });
 
+test('predict (child process): an id written as a number comes back a number, so the predictions join back on it; text ids and rows without an id as before', async () => {
+  await trainedRun();
+  const file = await input(
+    'numeric-ids.jsonl',
+    ['{"id": 7, "text": "Stocks fall as oil prices rise"}', '{"id": "7", "text": "Team wins the cup"}', '{"id": 2.5, "text": "New chip is fast"}', '{"text": "Rain in the capital"}', ''].join('\n'),
+  );
+  const { code, stdout, stderr } = await runCli(['predict', join(folder, '.peerkd', 'runs', 'latest'), file, '--backend', 'cpu'], folder);
+  assert.equal(code, 0, stderr);
+  const ids = stdout.trim().split('\n').map((line) => (JSON.parse(line) as { id: unknown }).id);
+  assert.deepEqual(ids.slice(0, 3), [7, '7', 2.5]);
+  // A row without an id is known by a hash of its text, as in the run's predictions.jsonl.
+  assert.equal(typeof ids[3], 'string');
+});
+
 test("predict: --out never replaces a file of the user's own (a dataset, notes); an earlier prediction file or an empty one is replaced", async () => {
   const file = await input('to-predict.jsonl', '{"id": "a", "text": "Stocks fall as oil prices rise"}\n');
   const own: Record<string, string> = {

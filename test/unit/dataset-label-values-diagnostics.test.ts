@@ -29,7 +29,11 @@ test('every teacher label outside the configured set: one warning naming the set
   const lines = Array.from({ length: 50 }, (_, i) => JSON.stringify({ text: `row ${i}`, teacher_label: ` World` }));
   const { folded } = validate(lines, ['World', 'Sports']);
   assert.deepEqual(folded.map((problem) => [problem.line, problem.code]), [[1, 'unknown-label']]);
-  assert.match(folded[0].message, /^Teacher label ' World' \(field teacher_label\) is not in the label set: World, Sports — and so is every teacher label of the file \(50 rows; shown once\): check the label set \(setting peerkd\.labels\) against the file$/);
+  // ' World' reads as 'World': the warning says which label of the set it is written for (dataset/labels.ts lookAlikeHint).
+  assert.match(
+    folded[0].message,
+    /^Teacher label ' World' \(field teacher_label\) is not in the label set: World, Sports; ' World' is the label 'World' written with other Unicode characters or white space: write it as in the label set — and so is every teacher label of the file \(50 rows; shown once\): check the label set \(setting peerkd\.labels\) against the file$/,
+  );
 });
 
 test('label problems on some rows only stay on their rows; other problems are kept', () => {

@@ -18,6 +18,7 @@ import {
   NO_LABEL,
   outcomeOf,
   rowsForBulkAccept,
+  reviewedVerdict,
   type DocumentRowState,
   type ReviewRow,
 } from '../../src/review/model';
@@ -122,8 +123,29 @@ test('counts: flagged, reviewed, remaining, skipped and how the reviewed rows we
     row({ id: 'g', skipped: true }),
     row({ id: 'h', skipped: true, human: 'Sci/Tech' }),
   ]);
-  assert.deepEqual(counted, { flagged: 8, reviewed: 4, remaining: 4, skipped: 1, accepted: 2, kept: 1, relabelled: 1 });
-  assert.deepEqual(countRows([]), { flagged: 0, reviewed: 0, remaining: 0, skipped: 0, accepted: 0, kept: 0, relabelled: 0 });
+  assert.deepEqual({ ...counted, expectedWrong: Number(counted.expectedWrong.toFixed(6)) }, { flagged: 8, reviewed: 4, remaining: 4, skipped: 1, accepted: 2, kept: 1, relabelled: 1, judged: 4, teacherWrong: 3, expectedWrong: 2.4 });
+  assert.deepEqual(countRows([]), { flagged: 0, reviewed: 0, remaining: 0, skipped: 0, accepted: 0, kept: 0, relabelled: 0, judged: 0, teacherWrong: 0, expectedWrong: 0 });
+});
+
+test("the user's own verdict on a queue: teacher labels found wrong among the decided rows the run judged, against the run's expectation", () => {
+  const decided = [
+    row({ id: 'w1', p: 0.3, queue: 'doubtful', human: 'Sports' }), // teacher World: wrong
+    row({ id: 'w2', p: 0.2, queue: 'doubtful', human: 'Business' }), // wrong, relabelled
+    row({ id: 'r1', p: 0.4, queue: 'doubtful', human: 'World' }), // teacher right
+    row({ id: 'u1', p: 0.3, queue: 'doubtful' }), // undecided: not counted
+    row({ id: 'ch', p: 0.9, queue: 'doubtful', teacher: 'Business', runTeacher: 'World', changedSinceRun: true, human: 'Sports' }), // the run judged another label
+  ];
+  const counted = countRows(decided);
+  assert.equal(counted.judged, 3);
+  assert.equal(counted.teacherWrong, 2);
+  assert.ok(Math.abs(counted.expectedWrong - 0.9) < 1e-9);
+  assert.equal(reviewedVerdict(counted), 'You found the teacher wrong on 2 of the 3 rows you decided here; the run expected about 1.');
+  // Rows without a teacher label have no teacher to find wrong: no verdict, whatever their p (the advice's probability).
+  const unlabelled = countRows([row({ id: 'n1', p: 0.9, queue: 'unlabelled', teacher: null, human: 'World' })]);
+  assert.equal(unlabelled.judged, 0);
+  assert.equal(reviewedVerdict(unlabelled), '');
+  assert.equal(reviewedVerdict(countRows([row({ id: 'only', p: 0.8, human: 'Sports' })])), 'You found the teacher wrong on the row you decided here; the run gave it p = 0.80 of being wrong.');
+  assert.equal(reviewedVerdict(countRows([row({ id: 'kept', p: 0.3, human: 'World' })])), 'You found the teacher right on the row you decided here; the run gave it p = 0.30 of being wrong.');
 });
 
 test('confusion table of teacher vs suggested labels, with the missing teacher label as its own row', () => {

@@ -4,7 +4,7 @@
  */
 import { explanationSegments } from '../../review/explanation';
 import { cutText, showBidiControls, showInvisible } from '../../review/prettyRow';
-import { digitForLabel, NO_LABEL, queueListLabel, queueTitle, REVIEW_QUEUES, type Decision, type ReviewFilters, type ReviewQueue } from '../../review/model';
+import { digitForLabel, NO_LABEL, queueListLabel, queueTitle, REVIEW_QUEUES, reviewedVerdict, type Decision, type ReviewFilters, type ReviewQueue } from '../../review/model';
 import { STATUS_FILTER_OPTIONS, type HostMessage, type LabelProbability, type RowView, type ViewUpdate } from '../../review/protocol';
 import type { RowExplanation } from '../../training/types';
 import { keyTableRows } from './keymap';
@@ -470,7 +470,8 @@ export class Renderer {
       ? `The queue's order uses your ${view.reranked.reviewed} decisions since the run (re-ranked in ${view.reranked.ms.toFixed(0)} ms). Only the order changed: each row's p is still the run's calibrated probability.`
       : '';
     dom.list.setAttribute('aria-label', queueListLabel(this.state.filters.queue, view.reranked !== null));
-    const queueText = this.state.queueTexts?.[this.state.filters.queue] ?? '';
+    // The user's own finding first, so that the one clipped line shows it: what the queue is follows (whole in the tooltip).
+    const queueText = [reviewedVerdict(c), this.state.queueTexts?.[this.state.filters.queue] ?? ''].filter((part) => part !== '').join(' ');
     dom.queueNote.textContent = queueText;
     dom.queueNote.title = queueText;
     dom.queue.title = queueText === '' ? QUEUE_SWITCH_TITLE : `${queueText}\n\n${QUEUE_SWITCH_TITLE}`;

@@ -50,6 +50,12 @@ export default defineFlow({
     await waitFor(async () => (await frame.locator(`#list .row[data-id="${first.id}"]`).first().getAttribute('data-human')) === other, {
       message: 'the panel to show the accepted other label',
     });
+    // The user's own finding leads the queue's line: the teacher was wrong on the row decided, against the run's p.
+    await waitFor(async () => /^You found the teacher/.test(await frame.locator('#queue-note').innerText().catch(() => '')), { message: "the queue's line to give the decision's verdict" });
+    assert.match(
+      await frame.locator('#queue-note').innerText(),
+      new RegExp(`^You found the teacher wrong on the row you decided here; the run gave it p = ${first.p_teacher_wrong.toFixed(2).replace('.', '\\.')} of being wrong\\. Doubtful: not flagged`),
+    );
 
     // `q` from the doubtful queue shows the rows without a teacher label: the list says so.
     await page.keyboard.press('q');
