@@ -23,7 +23,7 @@ import { probabilityOf } from '../training/labelRecord';
 import { DEFAULT_DISTILL_OPTIONS } from '../training/protocol';
 import { prepareRerank } from '../review/rerank';
 import { assignRowKeys } from '../review/rowKeys';
-import { BACKEND_PREFERENCES, ENCODER_CHOICES_TEXT, type DistillOptions, type TrainingRow } from '../training/types';
+import { BACKEND_PREFERENCES, ENCODER_CHOICES_TEXT, MAX_STAGES, type DistillOptions, type TrainingRow } from '../training/types';
 
 /** The engine's label smoothing of its vanilla and final students (student.ts DEFAULT_STUDENT). */
 const DEFAULT_STUDENT_SMOOTHING = DEFAULT_TUNING.student.labelSmoothing ?? 0;
@@ -40,7 +40,7 @@ Options:
   --human N          human-labelled rows per seed (default 50)
   --seeds LIST       comma-separated seeds, each an integer ≥ 0 and each once (default 0,1,2,3,4)
   --folds K          PeerKD folds (default 2)
-  --stages S         PeerKD stages (default 2)
+  --stages S         PeerKD stages, 1 to ${MAX_STAGES} (default 2)
   --backend B        ${BACKEND_PREFERENCES.join(' | ')} (default auto)
   --encoder E        ${ENCODER_CHOICES_TEXT}: the representation next to the words (default auto, as in peerkd distill
                      and the editor; the engine keeps glove only where it helps the cross-fitted human rows)
@@ -1115,7 +1115,7 @@ async function runBench(argv: string[], out: Terminal, err: Terminal): Promise<n
   const testLimit = values['test-limit'] === undefined ? undefined : integerFlag(values['test-limit'], 'test-limit', 1, 0);
   const settingNames = settingsOption(values.settings, values['teacher-accuracy']);
   const folds = integerFlag(values.folds, 'folds', 2, 2);
-  const stages = integerFlag(values.stages, 'stages', 1, 2);
+  const stages = integerFlag(values.stages, 'stages', 1, 2, MAX_STAGES);
   const backend = choiceOption(values, 'backend', BACKEND_PREFERENCES, 'auto');
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`${dir}: a file, not a folder; DATA_DIR is the folder holding train.jsonl and test.jsonl`);
   const trainFile = path.join(dir, 'train.jsonl');

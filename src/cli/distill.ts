@@ -12,7 +12,7 @@ import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, MEMORY_LIMIT_MAX_MB, MEMORY
 import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type DistillationRunResult, type IntervalSummary, type RunSummary } from '../training/protocol';
 import { adoptedFigure, MIN_HUMAN_LABELS_TO_COMPARE, trustSentence } from '../review/format';
 import { humanFieldProblem } from '../review/writes';
-import { BACKEND_PREFERENCES, ENCODER_CHOICES_TEXT, MIN_FOLDS, type DistillOptions } from '../training/types';
+import { BACKEND_PREFERENCES, ENCODER_CHOICES_TEXT, MAX_STAGES, MIN_FOLDS, type DistillOptions } from '../training/types';
 import { encoderOption, EXIT, EXIT_CODES_HELP, fieldPathOption, integerFlag, labelsOption, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
 import { endpointSettings, formatEmbeddingEstimate, withEncoderApiKey } from '../training/encoders/endpoint';
@@ -85,7 +85,7 @@ to .peerkd/runs/<run-id>/ next to the dataset.
 
 Options:
   --folds K               folds of the teacher-labelled rows (default ${DEFAULT_DISTILL_OPTIONS.folds})
-  --stages S              peer-advice stages (default ${DEFAULT_DISTILL_OPTIONS.stages})
+  --stages S              peer-advice stages, 1 to ${MAX_STAGES} (default ${DEFAULT_DISTILL_OPTIONS.stages})
   --seed N                random seed (default ${DEFAULT_DISTILL_OPTIONS.seed})
   --backend B             ${BACKEND_PREFERENCES.join(' | ')} (default auto)
   --final-targets T       soft | hard | auto (default auto)
@@ -200,7 +200,7 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
         const options: DistillOptions = {
           ...DEFAULT_DISTILL_OPTIONS,
           folds: integerOption(values, 'folds', MIN_FOLDS, DEFAULT_DISTILL_OPTIONS.folds),
-          stages: integerOption(values, 'stages', 1, DEFAULT_DISTILL_OPTIONS.stages),
+          stages: integerOption(values, 'stages', 1, DEFAULT_DISTILL_OPTIONS.stages, MAX_STAGES),
           seed: integerOption(values, 'seed', 0, DEFAULT_DISTILL_OPTIONS.seed),
           backend: choiceOption(values, 'backend', BACKEND_PREFERENCES, DEFAULT_DISTILL_OPTIONS.backend),
           finalTargets: choiceOption(values, 'final-targets', ['soft', 'hard', 'auto'] as const, DEFAULT_DISTILL_OPTIONS.finalTargets),

@@ -22,7 +22,7 @@ import {
 } from '../teacher/job';
 import { redactSecret } from '../teacher/redact';
 import { plainHttpKeyWarning } from '../teacher/url';
-import { DEFAULT_TEACHER_SETTINGS, MAX_CONCURRENCY, MAX_FEW_SHOT_EXAMPLES, MAX_REQUEST_TIMEOUT_MS, MIN_REQUEST_TIMEOUT_MS } from '../teacher/settings';
+import { DEFAULT_TEACHER_SETTINGS, MAX_CONCURRENCY, MAX_FEW_SHOT_EXAMPLES, MAX_REQUEST_TIMEOUT_MS, MAX_RETRIES, MIN_REQUEST_TIMEOUT_MS } from '../teacher/settings';
 import { estimateRun, runLabelling, type LabelProgress, type LabelRunResult } from '../teacher/run';
 import type { BackoffOptions, TeacherEndpoint } from '../teacher/types';
 import { Terminal, type TextOutput } from './terminal';
@@ -49,7 +49,7 @@ Options:
   --prompt-template T    instruction; {{labels}} is replaced by the label set
   --temperature T        sampling temperature (default 0)
   --timeout-ms N         per-request timeout in ms, ${MIN_REQUEST_TIMEOUT_MS} to ${MAX_REQUEST_TIMEOUT_MS} (default ${DEFAULT_TEACHER_SETTINGS.requestTimeoutMs})
-  --max-retries N        retries for 429, 5xx, timeouts and lost connections (default ${DEFAULT_TEACHER_SETTINGS.maxRetries})
+  --max-retries N        retries for 429, 5xx, timeouts and lost connections, 0 to ${MAX_RETRIES} (default ${DEFAULT_TEACHER_SETTINGS.maxRetries})
   --batch                use the Batch API (upload, poll, download) instead of live requests
   --cache-dir DIR        answer cache (default .peerkd/teacher-cache next to DATA)
   --text-field F, --teacher-field F, --human-field F, --id-field F, --confidence-field F
@@ -152,7 +152,7 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     temperature,
     maxConcurrency: integerFlag(values.concurrency, 'concurrency', 1, DEFAULT_TEACHER_SETTINGS.maxConcurrency, MAX_CONCURRENCY),
     requestTimeoutMs: integerFlag(values['timeout-ms'], 'timeout-ms', MIN_REQUEST_TIMEOUT_MS, DEFAULT_TEACHER_SETTINGS.requestTimeoutMs, MAX_REQUEST_TIMEOUT_MS),
-    maxRetries: integerFlag(values['max-retries'], 'max-retries', 0, DEFAULT_TEACHER_SETTINGS.maxRetries),
+    maxRetries: integerFlag(values['max-retries'], 'max-retries', 0, DEFAULT_TEACHER_SETTINGS.maxRetries, MAX_RETRIES),
   };
   // Every flag is checked before the file is read: a usage error is exit 2, whatever the file holds.
   const fewShotExamples = integerFlag(values['few-shot'], 'few-shot', 0, DEFAULT_TEACHER_SETTINGS.fewShotExamples, MAX_FEW_SHOT_EXAMPLES);

@@ -71,6 +71,24 @@ export function datasetProblem(uri: vscode.Uri, options: { untitled: boolean; ne
  * extensions"), and a deleted or unreadable file fails too. The command stopped with VS Code's "Running the
  * contributed command … failed", which names neither the file nor PeerKD.
  */
+/**
+ * The dataset a command was given (`uri`: datasetTarget's), or undefined after saying why the command stops: `missing`
+ * (the whole message: what to open) when there is none, `PeerKD: <refused>: <problem>.` when it is no dataset the
+ * command can use (datasetProblem). `refused` says what does not happen ('no Label Review'), as in openedDataset.
+ */
+export function usableDataset(uri: vscode.Uri | undefined, missing: string, refused: string, options: { untitled: boolean; needsDatasetName: boolean }): vscode.Uri | undefined {
+  if (!uri) {
+    void showErrorMessage(missing);
+    return undefined;
+  }
+  const problem = datasetProblem(uri, options);
+  if (problem) {
+    void showErrorMessage(`PeerKD: ${refused}: ${problem}.`);
+    return undefined;
+  }
+  return uri;
+}
+
 export async function openedDataset(uri: vscode.Uri, refused: string): Promise<vscode.TextDocument | undefined> {
   try {
     return await datasetDocument(uri);

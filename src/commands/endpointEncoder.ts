@@ -2,7 +2,6 @@
  * Before a distillation with the `endpoint` encoder (runDistillation.ts): which server, its key, and the user's go-ahead
  * on what will be sent. The key stays in memory; the caller hands it to the worker through its environment.
  */
-import * as vscode from 'vscode';
 import { showErrorMessage, showInformationMessage, showWarningMessage } from '../editor/messages';
 import { parseDatasetText } from '../dataset/index';
 import type { PeerKdSettings } from '../editor/settings';
@@ -10,7 +9,7 @@ import type { Services } from '../editor/services';
 import { normaliseBaseUrl, plainHttpKeyWarning } from '../teacher/url';
 import { formatEmbeddingEstimate } from '../training/encoders/endpoint';
 import type { EndpointEncoderSettings } from '../training/types';
-import { isLocalEndpoint, readTeacherApiKey } from './setTeacherApiKey';
+import { teacherApiKeyOrAsk } from './setTeacherApiKey';
 
 /**
  * The `endpoint` encoder's server, its key (SecretStorage, per base URL, as the teacher's) and the user's go-ahead on
@@ -27,20 +26,9 @@ export async function prepareEndpointEncoder(services: Services, name: string, s
     return undefined;
   }
   const model = settings.encoder.model;
-  let apiKey = await readTeacherApiKey(services, baseUrl);
-  if (!apiKey && !isLocalEndpoint(baseUrl)) {
-    const choice = await showWarningMessage(
-      `PeerKD: no API key is stored for ${baseUrl}, which the endpoint encoder (peerkd.training.encoder) uses.`,
-      { modal: true },
-      'Set API Key…',
-      'Continue Without Key',
-    );
-    if (choice === undefined) return undefined;
-    if (choice === 'Set API Key…') {
-      if (!(await vscode.commands.executeCommand<boolean>('peerkd.setTeacherApiKey', baseUrl))) return undefined;
-      apiKey = await readTeacherApiKey(services, baseUrl);
-    }
-  }
+  const key = await teacherApiKeyOrAsk(services, baseUrl, ', which the endpoint encoder (peerkd.training.encoder) uses');
+  if (!key) return undefined;
+  const apiKey = key.apiKey;
   const plainHttp = plainHttpKeyWarning(baseUrl, apiKey);
   if (plainHttp) {
     services.log.warn(`Endpoint encoder: ${plainHttp}`);

@@ -7,7 +7,7 @@ import { firstInvalidUtf8LineOfFile } from '../dataset/utf8';
 import { resolveRunsDir } from '../training/artifacts';
 import type { Services } from '../editor/services';
 import type { RunState } from '../editor/runState';
-import { datasetProblem, datasetTarget, openedDataset } from './datasetTarget';
+import { datasetTarget, openedDataset, usableDataset } from './datasetTarget';
 import { readSettings } from '../editor/settings';
 import { DATASET_EXTENSIONS } from '../dataset/types';
 import { adviceAbove, assertExportTarget, exportFieldsProblem, exportReviewedBytes, exportReviewedText, type ExportCounts, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
@@ -52,16 +52,11 @@ async function askAdviceThreshold(run: LoadedRun): Promise<AdviceChoice | undefi
  */
 export function registerExportReviewedDatasetCommand(services: Services, runState: RunState): vscode.Disposable {
   return vscode.commands.registerCommand('peerkd.exportReviewedDataset', async (argument?: unknown) => {
-    const datasetUri = datasetTarget(argument);
-    if (!datasetUri) {
-      void showErrorMessage('PeerKD: open a .jsonl dataset (or select one in the Explorer) to export it.');
-      return;
-    }
-    const problem = datasetProblem(datasetUri, { untitled: true, needsDatasetName: true });
-    if (problem) {
-      void showErrorMessage(`PeerKD: no export: ${problem}.`);
-      return;
-    }
+    const datasetUri = usableDataset(datasetTarget(argument), 'PeerKD: open a .jsonl dataset (or select one in the Explorer) to export it.', 'no export', {
+      untitled: true,
+      needsDatasetName: true,
+    });
+    if (!datasetUri) return;
     // A mapping the copy would write over: said before the user chooses labels, a threshold and a file.
     const fieldsProblem = exportFieldsProblem(readSettings(datasetUri).fields);
     if (fieldsProblem) {

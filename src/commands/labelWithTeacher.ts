@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { showErrorMessage, showInformationMessage, showWarningMessage, withNotificationProgress } from '../editor/messages';
 import { UNTRUSTED_REASON } from '../editor/contextKeys';
 import { requireTrust } from '../editor/trust';
-import { datasetProblem, datasetTarget, openedDataset } from './datasetTarget';
+import { datasetTarget, openedDataset, usableDataset } from './datasetTarget';
 import { looksLikeDataset } from '../editor/datasetDiagnostics';
 import { labelListProblem, parseDatasetText } from '../dataset/index';
 import type { Services } from '../editor/services';
@@ -11,7 +11,7 @@ import { ignoredSettings, readSettings, TEACHER_SETTINGS } from '../editor/setti
 import { redactSecret } from '../teacher/redact';
 import { plainHttpKeyWarning } from '../teacher/url';
 import type { LabelRunSummary } from '../teacher/types';
-import { isLocalEndpoint, readTeacherApiKey } from './setTeacherApiKey';
+import { teacherApiKeyOrAsk } from './setTeacherApiKey';
 
 const running = new Set<string>();
 
@@ -52,17 +52,12 @@ export function registerLabelWithTeacherCommand(services: Services): vscode.Disp
     if (!requireTrust(UNTRUSTED_REASON.labelWithTeacher)) {
       return undefined;
     }
-    const uri = targetUri(target);
-    if (!uri) {
-      void showErrorMessage('PeerKD: open a .jsonl dataset (or pick one in the Explorer) to label it with the teacher.');
-      return undefined;
-    }
     // Before anything is asked or sent: labels bought for a git diff's older side could not be applied to it.
-    const problem = datasetProblem(uri, { untitled: true, needsDatasetName: false });
-    if (problem) {
-      void showErrorMessage(`PeerKD: no teacher labelling: ${problem}.`);
-      return undefined;
-    }
+    const uri = usableDataset(targetUri(target), 'PeerKD: open a .jsonl dataset (or pick one in the Explorer) to label it with the teacher.', 'no teacher labelling', {
+      untitled: true,
+      needsDatasetName: false,
+    });
+    if (!uri) return undefined;
     const key = uri.toString();
     if (running.has(key)) {
       void showWarningMessage('PeerKD: the teacher is already labelling this file.');
@@ -129,23 +124,10 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: RunHolds
     return undefined;
   }
 
-  let apiKey = await readTeacherApiKey(services, baseUrl);
+  const key = await teacherApiKeyOrAsk(services, baseUrl);
+  if (!key) return undefined;
+  const apiKey = key.apiKey;
   used.apiKey = apiKey;
-  if (!apiKey && !isLocalEndpoint(baseUrl)) {
-    const choice = await showWarningMessage(
-      `PeerKD: no API key is stored for ${baseUrl}.`,
-      { modal: true },
-      'Set API Key…',
-      'Continue Without Key',
-    );
-    if (choice === undefined) return undefined;
-    if (choice === 'Set API Key…') {
-      // For this dataset's endpoint (its folder may set its own), not whatever the command would pick by itself.
-      if (!(await vscode.commands.executeCommand<boolean>('peerkd.setTeacherApiKey', baseUrl))) return undefined;
-      apiKey = await readTeacherApiKey(services, baseUrl);
-      used.apiKey = apiKey;
-    }
-  }
 
   const plainHttp = plainHttpKeyWarning(baseUrl, apiKey);
   if (plainHttp) {

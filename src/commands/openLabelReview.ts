@@ -1,8 +1,7 @@
 import * as vscode from 'vscode';
-import { showErrorMessage } from '../editor/messages';
 import type { Services } from '../editor/services';
 import type { RunState } from '../editor/runState';
-import { datasetProblem, datasetTarget, labelReviewDataset, openedDataset } from './datasetTarget';
+import { datasetTarget, labelReviewDataset, openedDataset, usableDataset } from './datasetTarget';
 import { chooseReviewColumn } from './reviewColumn';
 import { LabelReviewPanel } from '../webview/labelReviewPanel';
 
@@ -25,16 +24,11 @@ function reviewColumn(datasetUri: vscode.Uri): vscode.ViewColumn {
 /** Opens (or reveals) the Label Review panel on a dataset; an optional row id selects that row (quick fix). */
 export function registerOpenLabelReviewCommand(services: Services, runState: RunState): vscode.Disposable {
   return vscode.commands.registerCommand('peerkd.openLabelReview', async (argument?: unknown, rowId?: unknown) => {
-    const datasetUri = datasetTarget(argument) ?? labelReviewDataset();
-    if (!datasetUri) {
-      void showErrorMessage('PeerKD: open a .jsonl dataset to review its labels.');
-      return;
-    }
-    const problem = datasetProblem(datasetUri, { untitled: false, needsDatasetName: true });
-    if (problem) {
-      void showErrorMessage(`PeerKD: no Label Review: ${problem}.`);
-      return;
-    }
+    const datasetUri = usableDataset(datasetTarget(argument) ?? labelReviewDataset(), 'PeerKD: open a .jsonl dataset to review its labels.', 'no Label Review', {
+      untitled: false,
+      needsDatasetName: true,
+    });
+    if (!datasetUri) return;
     // The panel reads the dataset's document: one the editor cannot open is said before a panel opens on it.
     if (!(await openedDataset(datasetUri, 'no Label Review'))) return;
     await LabelReviewPanel.createOrShow(services, runState, datasetUri, typeof rowId === 'string' ? rowId : undefined, reviewColumn(datasetUri));

@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
-import { showErrorMessage, showInformationMessage } from '../editor/messages';
+import { showInformationMessage } from '../editor/messages';
 import type { Services } from '../editor/services';
 import type { RunState } from '../editor/runState';
-import { datasetProblem, datasetTarget, labelReviewDataset, openedDataset } from './datasetTarget';
+import { datasetTarget, labelReviewDataset, openedDataset, usableDataset } from './datasetTarget';
 import { datasetName, type DistillationManager } from './runDistillation';
 import { LabelReviewPanel } from '../webview/labelReviewPanel';
 
@@ -14,16 +14,13 @@ import { LabelReviewPanel } from '../webview/labelReviewPanel';
  */
 export function registerRetrainWithMyLabelsCommand(services: Services, runState: RunState, manager: DistillationManager): vscode.Disposable {
   return vscode.commands.registerCommand('peerkd.retrainWithMyLabels', async (argument?: unknown) => {
-    const datasetUri = datasetTarget(argument) ?? labelReviewDataset();
-    if (!datasetUri) {
-      void showErrorMessage('PeerKD: open a .jsonl dataset (or its Label Review) to retrain with its human labels.');
-      return;
-    }
-    const problem = datasetProblem(datasetUri, { untitled: false, needsDatasetName: true });
-    if (problem) {
-      void showErrorMessage(`PeerKD: no retraining: ${problem}.`);
-      return;
-    }
+    const datasetUri = usableDataset(
+      datasetTarget(argument) ?? labelReviewDataset(),
+      'PeerKD: open a .jsonl dataset (or its Label Review) to retrain with its human labels.',
+      'no retraining',
+      { untitled: false, needsDatasetName: true },
+    );
+    if (!datasetUri) return;
     const document = await openedDataset(datasetUri, 'no retraining');
     if (!document) return;
     const humanLabels = [...runState.indexOf(document).byKey.values()].filter((row) => row.human !== null).length;

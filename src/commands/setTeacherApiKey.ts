@@ -29,6 +29,23 @@ export async function readTeacherApiKey(services: Services, baseUrl: string): Pr
 }
 
 /**
+ * The key stored for `baseUrl`; where there is none and the server is not on this machine, a modal warning offers to
+ * set one (for this URL: a folder may set its own, not whatever Set Teacher API Key would pick by itself) or to go on
+ * without. `{ apiKey }` to go on (the key, or undefined without one); undefined when the user stopped (the warning or
+ * the key's input box dismissed). `usedBy` ends the warning's sentence: what uses the endpoint, where it is not the
+ * teacher (Label with Teacher and the endpoint encoder of a run ask alike).
+ */
+export async function teacherApiKeyOrAsk(services: Services, baseUrl: string, usedBy = ''): Promise<{ apiKey: string | undefined } | undefined> {
+  const apiKey = await readTeacherApiKey(services, baseUrl);
+  if (apiKey || isLocalEndpoint(baseUrl)) return { apiKey };
+  const choice = await showWarningMessage(`PeerKD: no API key is stored for ${baseUrl}${usedBy}.`, { modal: true }, 'Set API Key…', 'Continue Without Key');
+  if (choice === undefined) return undefined;
+  if (choice === 'Continue Without Key') return { apiKey: undefined };
+  if (!(await vscode.commands.executeCommand<boolean>('peerkd.setTeacherApiKey', baseUrl))) return undefined;
+  return { apiKey: await readTeacherApiKey(services, baseUrl) };
+}
+
+/**
  * Why a typed key cannot be stored, or undefined when it can (an empty box removes the stored key). A key is one
  * token of printable ASCII, as an HTTP header carries it: a key pasted with a line break or a space in it ("sk-a
  * sk-b"), or with a character such as `…` copied from a placeholder, was stored and then failed every request with

@@ -4,7 +4,7 @@ import { firstInvalidUtf8LineOfFile, parseDatasetText, streamDataset, type Probl
 import { isJsonlDocument, runSource, type DatasetDiagnostics } from '../editor/datasetDiagnostics';
 import { inputProblems, validateDatasetStream } from '../training/input';
 import type { Services } from '../editor/services';
-import { ignoredSettings, readSettings, warnIgnoredSettingsOnce } from '../editor/settings';
+import { readSettings, warnDatasetSettingsOnce } from '../editor/settings';
 import { datasetTarget } from './datasetTarget';
 import { DATASET_EXTENSIONS } from '../dataset/types';
 
@@ -65,8 +65,7 @@ async function validate(uri: vscode.Uri, diagnostics: DatasetDiagnostics, servic
   }
   const settings = readSettings(uri);
   // A file that is not open: the field and label settings it is checked with, where they could not be used as written.
-  const ignored = ignoredSettings(settings, 'peerkd.fields.');
-  warnIgnoredSettingsOnce(services.log, settings.labelsProblem ? [...ignored, settings.labelsProblem] : ignored);
+  warnDatasetSettingsOnce(services.log, settings, 'peerkd.fields.');
   const options = { labels: settings.labels };
   if (uri.scheme !== 'file') {
     const text = new TextDecoder('utf-8').decode(await vscode.workspace.fs.readFile(uri));

@@ -6,6 +6,8 @@
  * compares identities exactly (a hash collision is never taken for a duplicate).
  */
 
+import { doubledSlots, grownArray, mixHash } from './hashSlots';
+
 const INITIAL_SLOTS = 1 << 10;
 
 export class IdIndex {
@@ -30,10 +32,7 @@ export class IdIndex {
     const length = id.length;
     let hash = 0x811c9dc5;
     for (let i = 0; i < length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
-    // MurmurHash3's finaliser: every bit of the hash reaches the low bits the table uses.
-    hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
-    hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
-    hash ^= hash >>> 16;
+    hash = mixHash(hash);
     const mask = this.slots.length - 1;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const entry = this.slots[slot] - 1;
@@ -56,35 +55,18 @@ export class IdIndex {
   private add(slot: number, id: string, hash: number, line: number): void {
     const entry = this.count++;
     if (entry === this.hashes.length) {
-      this.hashes = grow(this.hashes, entry * 2);
-      this.lines = grow(this.lines, entry * 2);
-      this.starts = grow(this.starts, entry * 2 + 1);
+      this.hashes = grownArray(this.hashes, entry * 2);
+      this.lines = grownArray(this.lines, entry * 2);
+      this.starts = grownArray(this.starts, entry * 2 + 1);
     }
     const start = this.starts[entry];
     const end = start + id.length;
-    if (end > this.chars.length) this.chars = grow(this.chars, Math.max(end, this.chars.length * 2));
+    if (end > this.chars.length) this.chars = grownArray(this.chars, Math.max(end, this.chars.length * 2));
     for (let i = 0; i < id.length; i++) this.chars[start + i] = id.charCodeAt(i);
     this.starts[entry + 1] = end;
     this.hashes[entry] = hash;
     this.lines[entry] = line;
     this.slots[slot] = entry + 1;
-    if (this.count * 2 > this.slots.length) this.rehash();
+    if (this.count * 2 > this.slots.length) this.slots = doubledSlots(this.slots, this.hashes, this.count);
   }
-
-  private rehash(): void {
-    const slots = new Int32Array(this.slots.length * 2);
-    const mask = slots.length - 1;
-    for (let entry = 0; entry < this.count; entry++) {
-      let slot = this.hashes[entry] & mask;
-      while (slots[slot] !== 0) slot = (slot + 1) & mask;
-      slots[slot] = entry + 1;
-    }
-    this.slots = slots;
-  }
-}
-
-function grow<T extends Int32Array | Uint16Array>(array: T, length: number): T {
-  const bigger = new (array.constructor as new (length: number) => T)(length);
-  bigger.set(array);
-  return bigger;
 }

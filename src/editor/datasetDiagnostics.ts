@@ -3,7 +3,7 @@ import { foldRepeatedLabelProblems, IncrementalDatasetValidator, lineCountOf, ty
 import { DATASET_FILE_NAME } from '../dataset/types';
 import { InputChecks, inputProblems, inputProblemsOf, type InputSource } from '../training/input';
 import type { Services } from './services';
-import { ignoredSettings, readSettings, warnIgnoredSettingsOnce, type PeerKdSettings } from './settings';
+import { readSettings, warnDatasetSettingsOnce, type PeerKdSettings } from './settings';
 
 /**
  * Diagnostics of the dataset rules (invalid JSON, missing text, unknown label, duplicate id) on JSONL files, and of what
@@ -131,8 +131,7 @@ export class DatasetDiagnostics implements vscode.Disposable {
 
   /** The settings the validator and the run diagnostics read that could not be used as written (each said once). */
   private sayIgnoredSettings(settings: PeerKdSettings): void {
-    const lines = ignoredSettings(settings, 'peerkd.fields.', 'peerkd.diagnostics.');
-    warnIgnoredSettingsOnce(this.services.log, settings.labelsProblem ? [...lines, settings.labelsProblem] : lines);
+    warnDatasetSettingsOnce(this.services.log, settings, 'peerkd.fields.', 'peerkd.diagnostics.');
   }
 
   private close(uri: vscode.Uri): void {

@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
-import { BACKEND_PREFERENCES, FINAL_TARGETS, MIN_FOLDS, parseEncoderChoice, type BackendPreference, type DistillOptions, type EncoderChoice } from '../training/types';
+import { BACKEND_PREFERENCES, FINAL_TARGETS, MAX_STAGES, MIN_FOLDS, parseEncoderChoice, type BackendPreference, type DistillOptions, type EncoderChoice } from '../training/types';
 import { DEFAULT_DISTILL_OPTIONS } from '../training/protocol';
-import { DEFAULT_TEACHER_SETTINGS, MAX_CONCURRENCY, MAX_FEW_SHOT_EXAMPLES, MAX_REQUEST_TIMEOUT_MS, MIN_REQUEST_TIMEOUT_MS, type TeacherSettings } from '../teacher/settings';
+import { DEFAULT_TEACHER_SETTINGS, MAX_CONCURRENCY, MAX_FEW_SHOT_EXAMPLES, MAX_REQUEST_TIMEOUT_MS, MAX_RETRIES, MIN_REQUEST_TIMEOUT_MS, type TeacherSettings } from '../teacher/settings';
 import { DEFAULT_ENCODER_MODEL } from '../training/encoders/endpoint';
 import { DEFAULT_MEMORY_LIMIT_MB, MEMORY_LIMIT_MAX_MB, MEMORY_LIMIT_MIN_MB } from '../training/client';
 import { showWarningMessage } from './messages';
@@ -201,7 +201,7 @@ function readTrainingSettings(reader: SettingsReader): TrainingSettings {
   if (memoryLimit.ignored) reader.ignored.push({ setting: 'peerkd.training.memoryLimitMb', line: memoryLimit.ignored });
   return {
     folds: reader.integer('training.folds', defaults.folds, MIN_FOLDS),
-    stages: reader.integer('training.stages', defaults.stages, 1),
+    stages: reader.integer('training.stages', defaults.stages, 1, MAX_STAGES),
     seed: reader.integer('training.seed', defaults.seed, 0),
     backend: reader.oneOf('training.backend', BACKEND_PREFERENCES, defaults.backend),
     finalTargets: reader.oneOf('training.finalTargets', FINAL_TARGETS, defaults.finalTargets),
@@ -232,7 +232,7 @@ function readTeacherSettings(reader: SettingsReader): TeacherSettings {
     maxConcurrency: reader.integer('teacher.maxConcurrency', defaults.maxConcurrency, 1, MAX_CONCURRENCY),
     // An integer, as the manifest declares and the CLI's --timeout-ms takes; at most setTimeout's limit.
     requestTimeoutMs: reader.integer('teacher.requestTimeoutMs', defaults.requestTimeoutMs, MIN_REQUEST_TIMEOUT_MS, MAX_REQUEST_TIMEOUT_MS),
-    maxRetries: reader.integer('teacher.maxRetries', defaults.maxRetries, 0),
+    maxRetries: reader.integer('teacher.maxRetries', defaults.maxRetries, 0, MAX_RETRIES),
     // Empty: the built-in instruction (the manifest says so).
     promptTemplate: reader.string('teacher.promptTemplate', defaults.promptTemplate, 'as written') || defaults.promptTemplate,
     fewShotExamples: reader.integer('teacher.fewShotExamples', defaults.fewShotExamples, 0, MAX_FEW_SHOT_EXAMPLES),
@@ -324,4 +324,13 @@ export function warnIgnoredSettingsOnce(log: Pick<vscode.LogOutputChannel, 'warn
     log.warn(line);
     void showWarningMessage(`PeerKD: ${line}.`);
   }
+}
+
+/**
+ * For what checks a dataset with the field and label settings (the dataset diagnostics, Validate Dataset): the ignored
+ * settings under `prefixes` and an unusable `peerkd.labels`, each line once per session (warnIgnoredSettingsOnce).
+ */
+export function warnDatasetSettingsOnce(log: Pick<vscode.LogOutputChannel, 'warn'>, settings: Pick<PeerKdSettings, 'ignored' | 'labelsProblem'>, ...prefixes: string[]): void {
+  const lines = ignoredSettings(settings, ...prefixes);
+  warnIgnoredSettingsOnce(log, settings.labelsProblem ? [...lines, settings.labelsProblem] : lines);
 }

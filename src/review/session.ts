@@ -115,6 +115,11 @@ export interface SessionOptions {
    * the document's lines, not of a run, so it stays undoable, and the skips stay skipped.
    */
   continues?: CarriedState;
+  /**
+   * False for a session no view shows (a quick fix's own, the panel closed or on another run): it records into the
+   * shared history (`continues`) without taking over, from the session shown, the refreshes a skip change asks for.
+   */
+  shown?: boolean;
 }
 
 /**
@@ -132,6 +137,32 @@ export class CarriedState {
   queue: Promise<unknown> = Promise.resolve();
   /** The newest session: the one shown, which a change of the skip marks refreshes (an older one refreshes nobody). */
   current: ReviewSession | undefined;
+}
+
+/**
+ * Each dataset's CarriedState in a window, by dataset (its URI as a string): the Label Review panel's sessions and the
+ * quick fixes' own sessions of a dataset record into one history, which outlives the panel. So `u` in a panel opened
+ * later undoes the last decision on the dataset, the panel's or a quick fix's, in the order they were taken; a line
+ * edited since is still left as it is (undo.ts planUndo).
+ */
+export class ReviewHistories {
+  private readonly byDataset = new Map<string, CarriedState>();
+
+  /** The dataset's kept state; undefined when nothing reviewed it in this window. */
+  get(dataset: string): CarriedState | undefined {
+    return this.byDataset.get(dataset);
+  }
+
+  /** The dataset's kept state, created (and kept from now on) when it has none yet. */
+  of(dataset: string): CarriedState {
+    let state = this.byDataset.get(dataset);
+    if (!state) this.byDataset.set(dataset, (state = new CarriedState()));
+    return state;
+  }
+
+  set(dataset: string, state: CarriedState): void {
+    this.byDataset.set(dataset, state);
+  }
 }
 
 export class ReviewSession {
@@ -167,7 +198,7 @@ export class ReviewSession {
     this.selectedRowId = options.selectedRowId ?? null;
     this.onUpdate = options.onUpdate;
     this.state = options.continues ?? new CarriedState();
-    this.state.current = this;
+    if (options.shown !== false) this.state.current = this;
     for (const key of options.skipped ?? []) this.state.skipped.add(key);
     this.keys = assignRowKeys(run.predictions.map((prediction) => prediction.id));
     run.predictions.forEach((prediction, index) => this.predictionsByKey.set(this.keys[index], prediction));

@@ -25,6 +25,12 @@ export const MAX_REQUEST_TIMEOUT_MS = 2_147_483_647;
 export const MAX_CONCURRENCY = 256;
 /** The most few-shot examples in a prompt (`peerkd.teacher.fewShotExamples`'s maximum, `--few-shot`'s too). */
 export const MAX_FEW_SHOT_EXAMPLES = 64;
+/**
+ * The most retries of one request (`peerkd.teacher.maxRetries`'s maximum, `--max-retries`'s too). With the
+ * exponential backoff, twenty retries already wait through a long outage for each row; more (1e9) kept a row that
+ * can never succeed retrying for as long as the run was left open.
+ */
+export const MAX_RETRIES = 20;
 /** The shortest request timeout a run takes (`peerkd.teacher.requestTimeoutMs`'s minimum in the manifest, `--timeout-ms`'s too). */
 export const MIN_REQUEST_TIMEOUT_MS = 1000;
 

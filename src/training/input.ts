@@ -27,6 +27,7 @@ import {
   type CompiledFields,
   type LineResult,
 } from '../dataset';
+import { doubledSlots, grownArray, mixHash } from '../dataset/hashSlots';
 import type { DatasetRow, FieldMapping, ParsedDataset, Problem } from '../dataset/types';
 import { humanFieldProblem } from '../review/writes';
 import { sha256 } from './artifacts';
@@ -873,8 +874,8 @@ class SameTextIndex {
       odd = Math.imul(odd ^ text.charCodeAt(i + 1), 0x01000193);
     }
     if (i < length) even = Math.imul(even ^ text.charCodeAt(i), 0x01000193);
-    const a = mix(even ^ Math.imul(odd, 0x9e3779b1));
-    const b = mix(odd ^ Math.imul(a, 0x85ebca6b));
+    const a = mixHash(even ^ Math.imul(odd, 0x9e3779b1));
+    const b = mixHash(odd ^ Math.imul(a, 0x85ebca6b));
     const mask = this.slots.length - 1;
     for (let slot = a & mask; ; slot = (slot + 1) & mask) {
       const entry = this.slots[slot] - 1;
@@ -897,10 +898,10 @@ class SameTextIndex {
   private insert(slot: number, a: number, b: number, length: number, line: number, label: string): void {
     const entry = this.count++;
     if (entry === this.hashA.length) {
-      this.hashA = grow(this.hashA);
-      this.hashB = grow(this.hashB);
-      this.lengths = grow(this.lengths);
-      this.lines = grow(this.lines);
+      this.hashA = grownArray(this.hashA, this.hashA.length * 2);
+      this.hashB = grownArray(this.hashB, this.hashB.length * 2);
+      this.lengths = grownArray(this.lengths, this.lengths.length * 2);
+      this.lines = grownArray(this.lines, this.lines.length * 2);
     }
     this.hashA[entry] = a;
     this.hashB[entry] = b;
@@ -908,16 +909,7 @@ class SameTextIndex {
     this.lines[entry] = line;
     this.firstLabels.push(label);
     this.slots[slot] = entry + 1;
-    if (this.count * 2 > this.slots.length) {
-      const slots = new Int32Array(this.slots.length * 2);
-      const mask = slots.length - 1;
-      for (let index = 0; index < this.count; index++) {
-        let at = this.hashA[index] & mask;
-        while (slots[at] !== 0) at = (at + 1) & mask;
-        slots[at] = index + 1;
-      }
-      this.slots = slots;
-    }
+    if (this.count * 2 > this.slots.length) this.slots = doubledSlots(this.slots, this.hashA, this.count);
   }
 
   /**
@@ -944,17 +936,6 @@ class SameTextIndex {
   }
 }
 
-function mix(hash: number): number {
-  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
-  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
-  return hash ^ (hash >>> 16);
-}
-
-function grow(array: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
-  const bigger = new Int32Array(array.length * 2);
-  bigger.set(array);
-  return bigger;
-}
 
 /**
  * The texts that are on rows of two or more labels (a row's label: its human label, else its teacher label; rows with

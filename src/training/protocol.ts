@@ -13,8 +13,9 @@ import type { Interval } from './calibration';
 import type { DistillMetrics } from './pipeline';
 import type { StudentOptions } from './student';
 import type { FeaturizerConfig } from './featurize';
-import { BACKEND_PREFERENCES, FINAL_TARGETS, MIN_FOLDS, parseEncoderChoice, type DistillOptions, type DistillPhase, type DistillProgress } from './types';
+import { BACKEND_PREFERENCES, FINAL_TARGETS, MAX_STAGES, MIN_FOLDS, parseEncoderChoice, type DistillOptions, type DistillPhase, type DistillProgress } from './types';
 import { MAX_EMBEDDING_DIMS } from './encoders/endpoint';
+import { MAX_RETRIES } from '../teacher/settings';
 
 /** What the host asks the worker to do. */
 export interface DistillationRequest {
@@ -307,14 +308,15 @@ const isEndpointSettings: Check = (value, where) => {
     dimensions: optional((dims, at) => (Number.isInteger(dims) && (dims as number) >= 1 && (dims as number) <= MAX_EMBEDDING_DIMS ? undefined : `${at} must be an integer from 1 to ${MAX_EMBEDDING_DIMS}`)),
     maxConcurrency: optional(isPositiveInteger),
     requestTimeoutMs: optional(isPositiveInteger),
-    maxRetries: optional((retries, at) => (Number.isInteger(retries) && (retries as number) >= 0 ? undefined : `${at} must be an integer ≥ 0`)),
+    maxRetries: optional((retries, at) => (Number.isInteger(retries) && (retries as number) >= 0 && (retries as number) <= MAX_RETRIES ? undefined : `${at} must be an integer from 0 to ${MAX_RETRIES}`)),
   })(value, where);
 };
 
 const isOptions = object({
   folds: (value, where) =>
     Number.isInteger(value) && (value as number) >= MIN_FOLDS ? undefined : `${where} must be an integer ≥ ${MIN_FOLDS}`,
-  stages: isPositiveInteger,
+  stages: (value, where) =>
+    Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_STAGES ? undefined : `${where} must be an integer from 1 to ${MAX_STAGES}`,
   seed: (value, where) => (Number.isInteger(value) ? undefined : `${where} must be an integer`),
   backend: oneOf(BACKEND_PREFERENCES),
   finalTargets: oneOf(FINAL_TARGETS),

@@ -11,6 +11,12 @@ export const BACKEND_PREFERENCES: readonly BackendPreference[] = ['auto', 'tenso
 export const FINAL_TARGETS = ['auto', 'soft', 'hard'] as const;
 /** The fewest folds a run takes (each peer student needs a fold it never saw). */
 export const MIN_FOLDS = 2;
+/**
+ * The most peer-advice stages a run takes (`--stages`, `peerkd.training.stages`). Each stage trains K more peers and
+ * the paper's gains come by stage 2-3; ten is already well past any use, and a larger number (a typo, 100000) made a
+ * run that never ends.
+ */
+export const MAX_STAGES = 10;
 
 /** One dataset row as the engine sees it. Rows without text never reach the engine (they are counted as skipped). */
 export interface TrainingRow {

@@ -9,7 +9,7 @@ import { buildReviewRows, DEFAULT_FILTERS, labelChoices, NO_LABEL, type Decision
 import { parseViewState, parseWebviewMessage, type HostMessage, type WebviewMessage } from '../review/protocol';
 import { idOfKey } from '../review/rowKeys';
 import { restorableDataset } from '../review/restore';
-import { newLabelProblem, type CarriedState, type ReviewSession, type SessionUpdate } from '../review/session';
+import { newLabelProblem, ReviewHistories, type CarriedState, type ReviewSession, type SessionUpdate } from '../review/session';
 import { lookAlikeLabel } from '../dataset/labels';
 import { openAtKeptPlace, PendingPlaces } from '../review/place';
 import { latestRunId } from '../training/artifacts';
@@ -52,9 +52,10 @@ const pendingPlaces = new PendingPlaces();
  * showing another dataset and coming back (a quick fix's "Open in Label Review" on another file) resumes them, and so
  * does closing the panel and opening it again on the dataset. They lived in the panel, so a panel opened again had
  * nothing to undo. Undo stays safe however long after: it writes a line back only where it still reads exactly as the
- * decision left it (review/undo.ts planUndo). A window reload starts afresh (as the editor's own undo does).
+ * decision left it (review/undo.ts planUndo). A window reload starts afresh (as the editor's own undo does). A quick fix
+ * decided while no panel shows the dataset's run records here too (LabelReviewPanel.historyOf), so `u` undoes it later.
  */
-const reviewedDatasets = new Map<string, CarriedState>();
+const reviewedDatasets = new ReviewHistories();
 
 export class LabelReviewPanel {
   static readonly viewType = 'peerkd.labelReview';
@@ -658,6 +659,14 @@ export class LabelReviewPanel {
   /** The panel's session when it reviews this dataset against the latest run, so a quick fix decides through it. */
   sessionFor(datasetUri: vscode.Uri, runId: string): ReviewSession | undefined {
     return this.datasetUri?.toString() === datasetUri.toString() && this.run?.runId === runId ? this.session : undefined;
+  }
+
+  /**
+   * The dataset's undo history, skips and queue of decisions in this window, panel open or not: where a quick fix's own
+   * session records its decision, so that the panel's `u` undoes it (reviewedDatasets).
+   */
+  static historyOf(datasetUri: vscode.Uri): CarriedState {
+    return reviewedDatasets.of(datasetUri.toString());
   }
 
   /** Lets tests and the "Open in Label Review" quick fix move the selection. */

@@ -85,6 +85,8 @@ test('distill and predict: a flag given twice, an empty path, a flag of another 
     // A malformed flag was reported as the missing file (exit 1): the flag is said first.
     [['distill', missing, '--folds', '0x2'], /^peerkd distill: --folds must be an integer ≥ 2, got '0x2'$/m],
     [['distill', missing, '--memory', '1e4'], /^peerkd distill: --memory must be an integer from 256 to 1048576, got '1e4'$/m],
+    // Any stage count was taken: --stages 100000 trained peers for days.
+    [['distill', missing, '--stages', '100000'], /^peerkd distill: --stages must be an integer from 1 to 10, got '100000'$/m],
     // A human field that is the teacher's read every teacher label as a human one: "0 rows flagged", nothing judged.
     [['distill', dataset, '--fields.human', 'teacher_label'], /^peerkd distill: the human label field 'teacher_label' is also the teacher field \(--fields\.teacher\), so a label written there would overwrite it; set --fields\.human to a field of its own$/m],
     [['distill', dataset, '--fields.human', 'meta', '--fields.text', 'meta.text'], /^peerkd distill: the human label field 'meta' holds the text field 'meta\.text' \(--fields\.text\)/m],
@@ -125,7 +127,9 @@ test('peerkd label: errors name the command, a malformed flag is exit 2 before t
   assert.equal(run.stderr, `peerkd label: ${missing}: file not found\n`, 'one line naming the command, as distill, predict and bench do');
   const usage: [string[], RegExp][] = [
     // Number() read '' as 0, '0x2' as 2 and '1e4' as 10000: each ran with a value nobody wrote.
-    [['--max-retries', ''], /--max-retries must be an integer ≥ 0, got ''/],
+    [['--max-retries', ''], /--max-retries must be an integer from 0 to 20, got ''/],
+    // Any count was taken: a row that can never succeed retried for as long as the run was left open.
+    [['--max-retries', '1000000000'], /--max-retries must be an integer from 0 to 20, got '1000000000'/],
     [['--few-shot', ' '], /--few-shot must be an integer from 0 to 64, got ' '/],
     [['--concurrency', '0x2'], /--concurrency must be an integer from 1 to 256, got '0x2'/],
     [['--timeout-ms', '1e4'], /--timeout-ms must be an integer from 1000 to 2147483647, got '1e4'/],
@@ -172,6 +176,7 @@ test('peerkd bench: seeds, settings and numbers are checked strictly, before the
     [['--seeds', '0', '--seeds', '1'], /--seeds is given twice \('0' and '1'\): give it once/],
     [['--seeds', '0', '--limit', '1e9'], /--limit must be an integer ≥ 10, got '1e9'/],
     [['--seeds', '0', '--test-limit', ''], /--test-limit must be an integer ≥ 1, got ''/],
+    [['--seeds', '0', '--stages', '11'], /--stages must be an integer from 1 to 10, got '11'/],
     // Two tables of the same setting; --teacher-accuracy silently dropped next to --settings; '0x1' read as 1.
     [['--seeds', '0', '--settings', 'data,data'], /--settings lists 'data' twice: each setting once/],
     [['--seeds', '0', '--settings', 'data', '--teacher-accuracy', '0.9'], /--teacher-accuracy 0\.9 is the same as --settings hardest:0\.9: give one of them/],

@@ -60,7 +60,7 @@ stubVscodeModule({
 });
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { apiKeyInputProblem, registerSetTeacherApiKeyCommand } = require('../../src/commands/setTeacherApiKey') as typeof import('../../src/commands/setTeacherApiKey');
+const { apiKeyInputProblem, registerSetTeacherApiKeyCommand, teacherApiKeySecret, teacherApiKeyOrAsk } = require('../../src/commands/setTeacherApiKey') as typeof import('../../src/commands/setTeacherApiKey');
 
 const services = {
   context: {
@@ -188,4 +188,13 @@ test("the editor's secret storage failing (no OS keyring) is said naming the end
   assert.match(shown[0].text, /^PeerKD: the key for https:\/\/api\.openai\.com\/v1 could not be stored in the editor's secret storage: Cannot create an item in a locked collection/);
   assert.ok(![...shown.map((item) => item.text), ...logged.map((item) => item.line)].some((text) => text.includes('sk-secret-123')));
   assert.equal(secrets.size, 0);
+});
+
+test('the key a run uses (Label with Teacher, the endpoint encoder): the stored one; none on a remote server is asked about, naming the URL and what uses it', async () => {
+  secrets.set(teacherApiKeySecret('https://teacher.example.com/v1'), 'sk-stored');
+  assert.deepEqual(await teacherApiKeyOrAsk(services, 'https://teacher.example.com/v1'), { apiKey: 'sk-stored' });
+  assert.deepEqual(await teacherApiKeyOrAsk(services, 'http://127.0.0.1:11434/v1'), { apiKey: undefined }, 'a server on this machine needs none');
+  assert.deepEqual(shown, [], 'nothing asked');
+  assert.equal(await teacherApiKeyOrAsk(services, 'https://other.example.com/v1', ', which the endpoint encoder (peerkd.training.encoder) uses'), undefined, 'the warning dismissed: stop');
+  assert.deepEqual(shown, [{ kind: 'warning', text: 'PeerKD: no API key is stored for https://other.example.com/v1, which the endpoint encoder (peerkd.training.encoder) uses.' }]);
 });

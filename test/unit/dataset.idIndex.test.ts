@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IdIndex } from '../../src/dataset/idIndex';
+import { doubledSlots, grownArray, mixHash } from '../../src/dataset/hashSlots';
 
 test('IdIndex answers as Map.get then Map.set would, across growth, for ids of any characters and length', () => {
   const index = new IdIndex();
@@ -28,4 +29,24 @@ test('IdIndex never takes a hash collision for a duplicate: ids that differ only
   assert.equal(index.firstLine('0'.repeat(2), 1), undefined);
   assert.equal(index.firstLine('', 2), undefined);
   assert.equal(index.firstLine('', 3), 2);
+});
+
+test('the shared table pieces (hashSlots): a doubled slot table finds every entry by linear probing from its hash; a grown array keeps its values', () => {
+  const hashes = new Int32Array(300);
+  for (let i = 0; i < hashes.length; i++) hashes[i] = mixHash(i % 7 === 0 ? 42 : i); // a seventh of them collide
+  const slots = doubledSlots(new Int32Array(512), hashes, hashes.length);
+  assert.equal(slots.length, 1024);
+  assert.equal(slots.filter((slot) => slot !== 0).length, hashes.length, 'each entry once');
+  const mask = slots.length - 1;
+  for (let entry = 0; entry < hashes.length; entry++) {
+    let slot = hashes[entry] & mask;
+    while (slots[slot] !== entry + 1) {
+      assert.notEqual(slots[slot], 0, `entry ${entry} is found before an empty slot`);
+      slot = (slot + 1) & mask;
+    }
+  }
+  assert.notEqual(mixHash(1) & 1023, mixHash(2) & 1023, 'the low bits differ for neighbouring inputs');
+  const grown = grownArray(Uint16Array.from([7, 8, 9]), 5);
+  assert.ok(grown instanceof Uint16Array);
+  assert.deepEqual([...grown], [7, 8, 9, 0, 0]);
 });

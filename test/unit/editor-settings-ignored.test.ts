@@ -74,3 +74,20 @@ test('a dataset opens with settings the diagnostics cannot use: each is said onc
   assert.deepEqual(warnings, ['PeerKD: setting peerkd.diagnostics.severity "error" was ignored (not one of Error, Warning, Information, Hint): "Warning" is used instead.']);
   diagnostics.dispose();
 });
+
+test('the dataset checks (diagnostics, Validate Dataset) say the ignored settings they read and an unusable peerkd.labels through one helper, each once', async () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { readSettings, warnDatasetSettingsOnce } = require('../../src/editor/settings') as typeof import('../../src/editor/settings');
+  settingValues = { 'fields.human': 7, 'teacher.model': 3, labels: 'World, Sports' };
+  const settings = readSettings();
+  const log = recordingLog(logged);
+  warnDatasetSettingsOnce(log, settings, 'peerkd.fields.');
+  warnDatasetSettingsOnce(log, settings, 'peerkd.fields.');
+  const expected = [
+    'setting peerkd.fields.human 7 was ignored (a number, not a string): "human_label" is used instead',
+    'setting peerkd.labels is a string, not a list — write the labels as a JSON list of strings (["World","Sports"])',
+  ];
+  // The teacher's setting is not one a dataset check reads: not said here (Label with Teacher says it).
+  assert.deepEqual(logged.filter(({ level }) => level === 'warn').map(({ line }) => line), expected);
+  assert.deepEqual(warnings, expected.map((line) => `PeerKD: ${line}.`));
+});

@@ -23,6 +23,8 @@ stubVscodeModule(fake.module);
 const { RunState } = require('../../src/editor/runState') as typeof import('../../src/editor/runState');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { LabelReviewPanel } = require('../../src/webview/labelReviewPanel') as typeof import('../../src/webview/labelReviewPanel');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { decideRow } = require('../../src/commands/acceptSuggestion') as typeof import('../../src/commands/acceptSuggestion');
 
 const log = { info() {}, warn() {}, error() {}, debug() {} };
 
@@ -213,4 +215,26 @@ test('a panel closed on one dataset leaves no undo history to another dataset', 
   await next.panel.send({ type: 'undo' });
   assert.equal(otherDocument.lines[0], row('a'));
   next.close();
+});
+
+test('a quick fix taken while the panel is closed: the panel opened again undoes it with u first, then the panel decision before it', async () => {
+  const uri = new FakeUri('/work/q/news.jsonl');
+  const document = fake.open(uri, [row('a'), row('b')].join('\n'));
+  const first = await openPanel(uri);
+  await first.panel.send({ type: 'decide', rowId: 'a', decision: { kind: 'accept' } });
+  first.close();
+  // "Keep Teacher Label" on row b's warning in the editor, no panel open.
+  const runState = new RunState(log as never);
+  const run = { runId: 'r1', runDir: '/nowhere', datasetUri: uri, labels: ['World', 'Business', 'Sports'], predictions: [prediction('a', 'Business'), prediction('b', 'Sports')], byKey: new Map(), explanations: new Map() };
+  const state = { ensureRun: async () => run, indexOf: (opened: never) => runState.indexOf(opened) };
+  assert.equal(await decideRow(state as never, uri, 'b', { kind: 'keep' }), true);
+  assert.match(document.lines[1], /"human_label":"World"/);
+  const decidedA = document.lines[0];
+  const second = await openPanel(uri);
+  await second.panel.send({ type: 'undo' });
+  assert.equal(document.lines[1], row('b'), 'u undoes the quick fix, the last decision on the dataset');
+  assert.equal(document.lines[0], decidedA, 'the panel decision before it stays');
+  await second.panel.send({ type: 'undo' });
+  assert.equal(document.lines[0], row('a'));
+  second.close();
 });

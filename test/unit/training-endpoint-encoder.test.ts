@@ -299,6 +299,9 @@ test('endpoint: a cancel during the size probe stops it at once; the request ref
   assert.equal(validateRequest(request), undefined);
   assert.match(validateRequest({ ...request, options: { ...request.options, encoderEndpoint: { baseUrl: 'http://x/v1', model: 'm', apiKey: KEY } } }) ?? '', /request\.options\.encoderEndpoint has an unknown field "apiKey"/);
   assert.match(validateRequest({ ...request, options: { ...request.options, encoderEndpoint: { baseUrl: 'http://x/v1', model: '' } } }) ?? '', /encoderEndpoint\.model must be a non-empty string/);
+  // The worker takes the bounds the CLI and the settings take: a request built elsewhere cannot run forever either.
+  assert.match(validateRequest({ ...request, options: { ...request.options, encoderEndpoint: { baseUrl: 'http://x/v1', model: 'm', maxRetries: 1e9 } } }) ?? '', /encoderEndpoint\.maxRetries must be an integer from 0 to 20/);
+  assert.match(validateRequest({ ...request, options: { ...request.options, stages: 100_000 } }) ?? '', /request\.options\.stages must be an integer from 1 to 10/);
 });
 
 test('endpoint reopened from a saved model: a foreign endpoint the user did not name gets no text and no key (a model folder is a file anyone can write); this machine still reopens', async () => {

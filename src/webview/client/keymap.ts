@@ -67,7 +67,7 @@ export const KEY_MAP: readonly KeyBinding[] = [
     keys: ['u'],
     shown: ['u'],
     action: 'undo',
-    description: "undo the panel's last decision (restores the line exactly; refuses if you edited it since)",
+    description: "undo the last decision on the dataset, the panel's or a quick fix's (restores the line exactly; refuses if you edited it since)",
     when: 'list',
   },
   { keys: ['e'], shown: ['e'], action: 'expand', description: 'expand / clip the text', when: 'list' },
