@@ -7,14 +7,27 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { gloveEncoder, type GloveTable } from '../../src/training/encoders/glove';
+import { GloveWords, gloveEncoder, type GloveTable } from '../../src/training/encoders/glove';
 import { fnv1a, tokenize, visitAsciiWords } from '../../src/training/featurize';
 
 const RUNS = { numRuns: 300, seed: 13 };
 
-/** The encoder as it was written first: tokenize, the Map, and out[base + d] += scale × value into the Float32Array. */
-function plainGlove(table: GloveTable, texts: readonly string[]): Float32Array {
-  const { dims, words, scales, vectors } = table;
+/** The table's words as readGloveTable read them first: the list, one word a line, in a Map (a repeat keeps its first line). */
+function plainWords(list: Uint8Array): Map<string, number> {
+  const words = new Map<string, number>();
+  Buffer.from(list)
+    .toString('utf8')
+    .split('\n')
+    .forEach((word, index) => {
+      if (!words.has(word)) words.set(word, index);
+    });
+  return words;
+}
+
+/** The encoder as it was written first: tokenize, that Map, and out[base + d] += scale × value into the Float32Array. */
+function plainGlove(list: readonly string[], table: GloveTable, texts: readonly string[]): Float32Array {
+  const { dims, scales, vectors } = table;
+  const words = plainWords(Buffer.from(list.join('\n')));
   const out = new Float32Array(texts.length * dims);
   for (let r = 0; r < texts.length; r++) {
     let found = 0;
@@ -32,13 +45,8 @@ function plainGlove(table: GloveTable, texts: readonly string[]): Float32Array {
   return out;
 }
 
-/** A table as readGloveTable builds it: a word listed twice keeps its first index. */
 function tableOf(list: readonly string[], dims: number, scales: Float32Array, vectors: Int8Array): GloveTable {
-  const words = new Map<string, number>();
-  list.forEach((word, index) => {
-    if (!words.has(word)) words.set(word, index);
-  });
-  return { dims, words, scales, vectors, source: 'property@1' };
+  return { dims, words: GloveWords.of(list), scales, vectors, source: 'property@1' };
 }
 
 const bits = (values: Float32Array) => Buffer.from(values.buffer, values.byteOffset, values.byteLength);
@@ -89,18 +97,18 @@ const TABLE = fc
         scales: fc.array(SCALE, { minLength: list.length, maxLength: list.length }),
         vectors: fc.array(fc.integer({ min: -128, max: 127 }), { minLength: list.length * dims, maxLength: list.length * dims }),
       })
-      .map(({ scales, vectors }) => tableOf(list, dims, Float32Array.from(scales), Int8Array.from(vectors))),
+      .map(({ scales, vectors }) => ({ list, table: tableOf(list, dims, Float32Array.from(scales), Int8Array.from(vectors)) })),
   );
 
 test('glove encoder: the same Float32 bits as the plain loop, on hostile tables and texts', async () => {
   await fc.assert(
-    fc.asyncProperty(TABLE, fc.array(TEXT, { maxLength: 12 }), async (table, texts) => {
+    fc.asyncProperty(TABLE, fc.array(TEXT, { maxLength: 12 }), async ({ list, table }, texts) => {
       const encoder = gloveEncoder(table);
-      const expected = bits(plainGlove(table, texts));
+      const expected = bits(plainGlove(list, table, texts));
       assert.deepEqual(bits(await encoder.encode(texts)), expected);
       // Again on the same encoder (its scratch row is reused), and each text alone (as the run's word explanations call it).
       assert.deepEqual(bits(await encoder.encode(texts)), expected);
-      for (const text of texts) assert.deepEqual(bits(await encoder.encode([text])), bits(plainGlove(table, [text])));
+      for (const text of texts) assert.deepEqual(bits(await encoder.encode([text])), bits(plainGlove(list, table, [text])));
     }),
     RUNS,
   );
@@ -122,7 +130,7 @@ test('glove encoder: the 100-d rows of long texts of table words, in every case,
           return `${i % 5 === 0 ? word.toUpperCase() : word}${i % 3 ? ' ' : ', '}`;
         }).join(''),
       );
-      assert.deepEqual(bits(await gloveEncoder(table).encode(texts)), bits(plainGlove(table, texts)));
+      assert.deepEqual(bits(await gloveEncoder(table).encode(texts)), bits(plainGlove(list, table, texts)));
     }),
     { numRuns: 60, seed: 13 },
   );
@@ -136,6 +144,26 @@ test('glove encoder: a word whose FNV-1a collides with a table word gets no vect
   const encoder = gloveEncoder(table);
   const values = await encoder.encode(['liquid', 'macallums ZINKE', 'Costarring liquid', 'DECLINATE']);
   assert.deepEqual([...values], [0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6]);
+});
+
+test('GloveWords: the index of each word and the count of distinct words, as a Map of the decoded list gives them, on hostile lists', () => {
+  const LINE = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...TABLE_WORDS).map((word) => Buffer.from(word)) },
+    { weight: 3, arbitrary: fc.stringMatching(/^[a-z0-9]{1,4}$/).map((word) => Buffer.from(word)) },
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 5 }).map((bytes) => Buffer.from(bytes.filter((byte) => byte !== 0x0a))) },
+    { weight: 1, arbitrary: fc.constantFrom(Buffer.from([0xc3]), Buffer.from([0xe6, 0x9d]), Buffer.from([0xff, 0x61]), Buffer.from([0x61, 0xc3])) },
+  );
+  fc.assert(
+    fc.property(fc.array(LINE, { minLength: 1, maxLength: 30 }), fc.array(fc.oneof(fc.constantFrom(...TABLE_WORDS), fc.string({ maxLength: 4 })), { maxLength: 10 }), (lines, probes) => {
+      const list = Buffer.concat(lines.flatMap((line, i) => (i ? [Buffer.from('\n'), line] : [line])));
+      const expected = plainWords(list);
+      const words = new GloveWords(list);
+      assert.equal(words.lines, lines.length);
+      assert.equal(words.size, expected.size);
+      for (const word of [...expected.keys(), ...probes]) assert.equal(words.get(word), expected.get(word), JSON.stringify(word));
+    }),
+    { numRuns: 500, seed: 13 },
+  );
 });
 
 test('visitAsciiWords: on ASCII text, the words tokenize gives, in order, with their fnv1a; other text is left to tokenize', () => {

