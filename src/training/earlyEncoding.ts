@@ -11,7 +11,7 @@
 import type { Worker } from 'node:worker_threads';
 import { ENCODE_BLOCK_ROWS, type EncoderChoice, type TextEncoder } from './encoder';
 import { AUTO_ORDER } from './encoders';
-import { isLocalEncoder, type LocalEncoderEnvironment, type LocalEncoderName } from './encoders/local';
+import { isLocalEncoder, LOCAL_ENCODERS, type LocalEncoderEnvironment, type LocalEncoderName } from './encoders/local';
 import { startThread, threadCount, threadEntry } from './threads';
 import { parseEncoderChoice } from './types';
 
@@ -34,6 +34,13 @@ export type EncodeThreadReply =
  * texts, and a copy of a million long rows is memory the run would not have used.
  */
 export const EARLY_ENCODING_MAX_CHARS = 32 * 1024 * 1024;
+
+/**
+ * Bytes of an encoder's files above which the run encodes here: the thread reopens the encoder, a second copy of its
+ * table or model while the rows are encoded (glove's table is 5.6 MB, potion-base-8M 30 MB; a multilingual static
+ * model can be hundreds).
+ */
+export const EARLY_ENCODING_MAX_FILE_BYTES = 128 * 1024 * 1024;
 
 interface Deferred<T> {
   promise: Promise<T>;
@@ -113,8 +120,8 @@ export class EarlyEncoding {
 
 /**
  * Starts encoding `texts` in a thread where the choice names a local encoder (`auto`: its first choice, where that is
- * local), threads are allowed (EngineTuning.threads not 1, more than one core), the thread entry is there and the
- * texts are not too many; undefined otherwise (the run encodes here, as before).
+ * local), threads are allowed (EngineTuning.threads not 1, more than one core), the thread entry is there, and neither
+ * the texts nor the encoder's files are too large to copy; undefined otherwise (the run encodes here, as before).
  */
 export function startEarlyEncoding(
   choice: EncoderChoice,
@@ -122,6 +129,7 @@ export function startEarlyEncoding(
   texts: readonly string[],
   threads: number,
   entry: string | null = threadEntry(__dirname, 'encodeThread'),
+  maxFileBytes = EARLY_ENCODING_MAX_FILE_BYTES,
 ): EarlyEncoding | undefined {
   const parsed = parseEncoderChoice(choice);
   if ('error' in parsed || !entry || texts.length === 0 || threadCount(threads, 2) < 2) return undefined;
@@ -130,10 +138,12 @@ export function startEarlyEncoding(
   let characters = 0;
   for (const text of texts) characters += text.length;
   if (characters > EARLY_ENCODING_MAX_CHARS) return undefined;
+  const paths: LocalEncoderEnvironment = { ...(environment.gloveTable !== undefined ? { gloveTable: environment.gloveTable } : {}), ...(environment.baseDir !== undefined ? { baseDir: environment.baseDir } : {}) };
+  if (!(LOCAL_ENCODERS[name].fileBytes(parsed.argument, paths) <= maxFileBytes)) return undefined;
   const data: EncodeThreadData = {
     name,
     ...(parsed.argument !== undefined ? { argument: parsed.argument } : {}),
-    environment: { ...(environment.gloveTable !== undefined ? { gloveTable: environment.gloveTable } : {}), ...(environment.baseDir !== undefined ? { baseDir: environment.baseDir } : {}) },
+    environment: paths,
     texts,
     blockRows: ENCODE_BLOCK_ROWS,
   };

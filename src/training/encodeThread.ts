@@ -13,7 +13,7 @@ const port = parentPort!;
 const send = (reply: EncodeThreadReply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer);
 
 (async () => {
-  const encoder = await LOCAL_ENCODERS[data.name](data.argument, data.environment);
+  const encoder = await LOCAL_ENCODERS[data.name].open(data.argument, data.environment);
   send({ type: 'opened', name: encoder.name, version: encoder.version, dims: encoder.dims });
   for (let from = 0; from < data.texts.length; from += data.blockRows) {
     const values = await encoder.encode(data.texts.slice(from, from + data.blockRows));

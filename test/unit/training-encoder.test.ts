@@ -295,6 +295,8 @@ test('early encoding: the blocks of the thread are the bits of the encoder; a th
     early.stop();
   }
   assert.equal(startEarlyEncoding('glove', { gloveTable: table }, texts, 1), undefined, 'threads 1: none');
+  assert.equal(startEarlyEncoding('glove', { gloveTable: table }, texts, 2, undefined, 100), undefined, 'a table larger than the cap is not copied into a thread');
+  assert.equal(startEarlyEncoding('glove', { gloveTable: path.join(root, 'absent.int8') }, texts, 2), undefined, 'no table: the run says so, not a thread');
   assert.equal(startEarlyEncoding('none', {}, texts, 2), undefined);
   assert.equal(startEarlyEncoding('endpoint', {}, texts, 2), undefined, 'an endpoint is not a local encoder');
 });

@@ -17,8 +17,8 @@ export interface EncoderFactory {
 }
 
 export const ENCODER_FACTORIES: Record<Exclude<EncoderName, 'auto' | 'none'>, EncoderFactory> = {
-  glove: { open: LOCAL_ENCODERS.glove },
-  static: { open: LOCAL_ENCODERS.static },
+  glove: { open: LOCAL_ENCODERS.glove.open },
+  static: { open: LOCAL_ENCODERS.static.open },
   endpoint: { open: (_argument, environment) => openEndpoint(environment) },
   'use-lite': { open: async (_argument, environment) => openUseLite({ threads: environment.threads, signal: environment.signal }) },
 };
