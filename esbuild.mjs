@@ -28,6 +28,8 @@ export const entries = [
   { ...common, entryPoints: ['src/training/studentThread.ts'], outfile: 'dist/studentThread.js' },
   // use-lite's encoding threads on wasm (encoders/useLite.ts finds it next to worker.js and cli.js in dist/).
   { ...common, entryPoints: ['src/training/encoders/useLiteThread.ts'], outfile: 'dist/useLiteThread.js' },
+  // The thread that encodes the rows with a local encoder while the run featurizes them (earlyEncoding.ts).
+  { ...common, entryPoints: ['src/training/encodeThread.ts'], outfile: 'dist/encodeThread.js' },
   {
     ...common,
     entryPoints: ['src/cli/main.ts'],

@@ -205,7 +205,7 @@ function checkWitness(encoder: TextEncoder, cache: EmbeddingCache, witness: { te
 }
 
 /** Rows a fast (uncached) encoder encodes at once: a million rows still report progress and can be cancelled. */
-const ENCODE_BLOCK_ROWS = 8192;
+export const ENCODE_BLOCK_ROWS = 8192;
 
 /**
  * Encodes through the cache where the encoder is worth caching: only texts not yet cached are computed (and appended).

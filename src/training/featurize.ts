@@ -82,6 +82,34 @@ export function tokenize(text: string): string[] {
   return words;
 }
 
+/**
+ * tokenize's ASCII case without making a string per word, for a caller that only looks words up (the glove encoder):
+ * `visit(start, end, hash)` for each word in order, where text.slice(start, end).toLowerCase() is the word tokenize
+ * gives and `hash` its fnv1a. Returns false, visiting nothing, when the text is not ASCII (call tokenize then).
+ */
+export function visitAsciiWords(text: string, visit: (start: number, end: number, hash: number) => void): boolean {
+  if (NON_ASCII.test(text)) return false;
+  let start = -1;
+  let hash = 0;
+  for (let i = 0; i < text.length; i++) {
+    let code = text.charCodeAt(i);
+    if (code >= 65 && code <= 90) code += 32; // A-Z, lower-cased as toLowerCase does on ASCII
+    // In ASCII, \p{L} and \p{N} (ASCII_WORD) are a-z, A-Z and 0-9.
+    if ((code >= 97 && code <= 122) || (code >= 48 && code <= 57)) {
+      if (start < 0) {
+        start = i;
+        hash = 0x811c9dc5;
+      }
+      hash = Math.imul(hash ^ code, 0x01000193);
+    } else if (start >= 0) {
+      visit(start, i, hash >>> 0);
+      start = -1;
+    }
+  }
+  if (start >= 0) visit(start, text.length, hash >>> 0);
+  return true;
+}
+
 /** Whether tokenize(text) has a word (cheap: stops at the first one). */
 export function hasWord(text: string): boolean {
   return ANY_WORD.test(text);

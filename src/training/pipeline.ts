@@ -14,6 +14,7 @@ import { selectBackend, type TensorFlow } from './backend';
 import { stratifiedFolds } from './splits';
 import { createStudentPool, shared, type StudentJob, type TrainedStudent } from './studentPool';
 import { trainStudent, predictStudent, effectiveEpochs, DEFAULT_STUDENT, STUDENT_DIVERGED, type DenseRows, type StudentOptions, type StudentWeights } from './student';
+import { EarlyEncoding, startEarlyEncoding } from './earlyEncoding';
 import { encodeTexts, fitStandardiser, resolveEncoder, standardise, type DenseStandardiser, type EncoderChoice, type EncoderEnvironment, type TextEncoder } from './encoder';
 import { EmbeddingCache } from './embeddingCache';
 import type { TrainedModel } from './model';
@@ -423,19 +424,28 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
 
   report({ phase: 'featurize' });
   const texts = rows.map((row) => row.text);
-  const { featurizer, features, rowBuckets } = sharedFeatures(texts, tuning.featurizer, (rowsDone) => {
-    work.setDone('prepare', rowsDone * FEATURIZE_WORK_PER_ROW);
-    report({ phase: 'featurize' });
-  });
+  // The run's cancel also aborts an encoder's requests in flight; the endpoint comes with the options (key-free).
+  // use-lite on wasm encodes on the students' threads setting (EngineTuning.threads).
+  const encoderEnvironment: EncoderEnvironment = { signal: hooks.signal, endpoint: options.encoderEndpoint, threads: tuning.threads, ...hooks.encoders };
+  // A local encoder (glove, static) encodes the rows in a thread while the words are featurized here (earlyEncoding.ts).
+  const early = encoderAsked ? startEarlyEncoding(options.encoder ?? 'none', encoderEnvironment, texts, tuning.threads) : undefined;
+  let featurized: ReturnType<typeof sharedFeatures>;
+  try {
+    featurized = sharedFeatures(texts, tuning.featurizer, (rowsDone) => {
+      work.setDone('prepare', rowsDone * FEATURIZE_WORK_PER_ROW);
+      report({ phase: 'featurize' });
+    });
+  } catch (error) {
+    early?.stop();
+    throw error;
+  }
+  const { featurizer, features, rowBuckets } = featurized;
   work.setDone('prepare', n * FEATURIZE_WORK_PER_ROW);
   work.enter('encode'); // an encoder's own rate, loading it included: the rest of the run is not priced at it
   // The wall time of one unit of the plan, as featurizing measured it: the rest of the run after an encoder.
   const msPerUnit = work.msPerUnit('prepare') ?? 0;
   // The encoder's own progress line, with a time estimate from its own rate (a model or an endpoint takes minutes),
   // plus the rest of the run at the featurizing rate.
-  // The run's cancel also aborts an encoder's requests in flight; the endpoint comes with the options (key-free).
-  // use-lite on wasm encodes on the students' threads setting (EngineTuning.threads).
-  const encoderEnvironment: EncoderEnvironment = { signal: hooks.signal, endpoint: options.encoderEndpoint, threads: tuning.threads, ...hooks.encoders };
   const encoding = await encodeRows(texts, (r) => rows[r].line, options.encoder ?? 'none', encoderEnvironment, checkpoint, log, (encoder, encoded, total, encodeMs) => {
     if (encoded > 0 && total > 0) {
       // Its share of the progress bar follows its time, counted at the featurizing rate: use-lite can take most of a
@@ -448,7 +458,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
     const encodingLeft = encoded > 0 ? (encodeMs * (total - encoded)) / encoded : undefined;
     const leftOverride = encodingLeft === undefined ? undefined : { ms: encodingLeft + work.plannedAfterPrepare() * msPerUnit, lowMs: encodingLeft + work.plannedAfterPrepare(false) * msPerUnit };
     report({ phase: 'featurize', encoder, encoded, toEncode: total, leftOverride });
-  });
+  }, early);
   if (encoderAsked && !encoding.encoder) encodeWork.replan(0); // `auto` found no encoder
   work.setDone('encode', encodeWork.units);
   work.enter('settle'); // from here, the wall time outside the students is the calibrations' and the run's end
@@ -1031,14 +1041,26 @@ async function encodeRows(
   checkpoint: () => void,
   log: (line: string) => void,
   onProgress: (encoder: string, encoded: number, total: number, elapsedMs: number) => void,
+  /** The encoding a thread began while the words were featurized (earlyEncoding.ts): its blocks, where it opened this encoder. */
+  early?: EarlyEncoding,
 ) {
   const started = performance.now();
-  const resolved = await resolveEncoder(choice, environment);
-  if (!resolved.encoder) return { ...resolved, dense: undefined, standardiser: undefined, encodeMs: 0, cachedRows: 0, cacheProblems: [] as string[] };
-  const cache = environment.cacheDir && resolved.encoder.cacheable ? EmbeddingCache.open(environment.cacheDir, resolved.encoder) : undefined;
-  const name = resolved.encoder.name;
-  // A slow or billed encoder says first what the texts not yet in the cache will take or cost (its estimate).
-  const { values, cached } = await encodeTexts(resolved.encoder, texts, cache, checkpoint, (encoded, total) => onProgress(name, encoded, total, performance.now() - started), log, (r) => `line ${lineOf(r)}`);
+  let resolved: Awaited<ReturnType<typeof resolveEncoder>>;
+  let encoded: Awaited<ReturnType<typeof encodeTexts>>;
+  let cache: EmbeddingCache | undefined;
+  try {
+    resolved = await resolveEncoder(choice, environment);
+    if (!resolved.encoder) return { ...resolved, dense: undefined, standardiser: undefined, encodeMs: 0, cachedRows: 0, cacheProblems: [] as string[] };
+    cache = environment.cacheDir && resolved.encoder.cacheable ? EmbeddingCache.open(environment.cacheDir, resolved.encoder) : undefined;
+    const name = resolved.encoder.name;
+    const source = early ? await early.serve(resolved.encoder) : resolved.encoder;
+    // A slow or billed encoder says first what the texts not yet in the cache will take or cost (its estimate).
+    encoded = await encodeTexts(source, texts, cache, checkpoint, (done, total) => onProgress(name, done, total, performance.now() - started), log, (r) => `line ${lineOf(r)}`);
+  } finally {
+    early?.stop();
+  }
+  if (early?.rowsTaken) log(`encoder ${resolved.encoder.name}: ${early.rowsTaken} of ${texts.length} rows encoded in a thread while the words were featurized`);
+  const { values, cached } = encoded;
   const usage = resolved.encoder.describeUsage?.();
   if (usage) log(usage);
   const standardiser: DenseStandardiser = fitStandardiser(resolved.encoder, values);

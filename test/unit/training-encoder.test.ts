@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { encodeTexts, fitStandardiser, resolveEncoder, standardise, type TextEncoder } from '../../src/training/encoder';
 import { gloveEncoder, readGloveTable } from '../../src/training/encoders/glove';
 import { EmbeddingCache } from '../../src/training/embeddingCache';
+import { startEarlyEncoding } from '../../src/training/earlyEncoding';
 import { predictStudent, trainStudent } from '../../src/training/student';
 import { fitFeaturizer, transform } from '../../src/training/featurize';
 import { keepEmbedding, predictModel, runDistillation, type EngineTuning } from '../../src/training/pipeline';
@@ -49,7 +50,8 @@ test('glove table: read back within quantisation error; the encoder averages the
   const file = writeTable(path.join(root, 'small.int8'), { cat: [1, 0, -0.5], dog: [0, 2, 1], café: [0.25, 0.25, 0.25] });
   const table = readGloveTable(file);
   assert.equal(table.dims, 3);
-  assert.deepEqual([...table.words.keys()], ['cat', 'dog', 'café']);
+  assert.deepEqual(['cat', 'dog', 'café', 'bird'].map((word) => table.words.get(word)), [0, 1, 2, undefined]);
+  assert.equal(table.words.size, 3);
   const encoder = gloveEncoder(table);
   assert.equal(encoder.name, 'glove');
   assert.equal(encoder.dims, 3);
@@ -250,6 +252,53 @@ test('distillation with glove: the engine compares with the words alone on the h
   assert.equal(out.model.weights.denseDim, 6);
   assert.ok(out.model.dense);
   assert.ok(logs.some((line) => /^encoder: glove \(classes@1.*cross-fitted on 30 human rows, mean log-probability .*: kept$/.test(line)), logs.join('\n'));
+});
+
+test('a local encoder encodes the rows in a thread while the words are featurized: the run is the same as without the thread, and says so', async () => {
+  const { rows, table } = dataset();
+  const run = async (threads: number) => {
+    const logs: string[] = [];
+    const out = await runDistillation({ rows, labels: LABELS }, { ...OPTIONS, encoder: 'glove' }, { encoders: { gloveTable: table }, onLog: (line) => logs.push(line) }, { ...TINY, threads });
+    return { out, logs };
+  };
+  const here = await run(1);
+  const threaded = await run(2);
+  assert.ok(threaded.logs.includes('encoder glove: 150 of 150 rows encoded in a thread while the words were featurized'), threaded.logs.join('\n'));
+  assert.ok(!here.logs.some((line) => line.includes('encoded in a thread')), 'threads 1: no thread');
+  assert.deepEqual(threaded.out.predictions.toArray(), here.out.predictions.toArray());
+  assert.deepEqual(threaded.out.model.weights, here.out.model.weights);
+  assert.deepEqual(threaded.out.model.dense, here.out.model.dense);
+  assert.deepEqual({ ...threaded.out.metrics.encoder, encodeMs: 0 }, { ...here.out.metrics.encoder, encodeMs: 0 });
+});
+
+test('early encoding: the blocks of the thread are the bits of the encoder; a thread that fails or opens another table leaves the encoding here', async () => {
+  const table = writeTable(path.join(root, 'early.int8'), { cat: [1, 0, -0.5], dog: [0, 2, 1], the: [0.3, -0.2, 0.1] }, 'early@1');
+  const other = writeTable(path.join(root, 'early-other.int8'), { cat: [1, 0, -0.5], dog: [0, 2, 1], the: [0.3, -0.2, 0.1] }, 'early@2');
+  const encoder = gloveEncoder(readGloveTable(table));
+  // Two blocks of encodeTexts (8,192 rows each).
+  const texts = Array.from({ length: 9000 }, (_, i) => ['The cat', 'dog DOG the', 'nothing', '', 'cat the dog cat'][i % 5] + ` ${i}`);
+  const bitsOf = (values: Float32Array) => Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+  const expected = bitsOf((await encodeTexts(encoder, texts)).values);
+  const broken = path.join(root, 'broken-thread.js');
+  writeFileSync(broken, 'throw new Error("no thread today");');
+  const cases = [
+    { name: 'the same table', gloveTable: table, entry: undefined, taken: 9000 },
+    { name: 'another table', gloveTable: other, entry: undefined, taken: 0 },
+    { name: 'a thread that fails', gloveTable: table, entry: broken, taken: 0 },
+  ];
+  for (const { name, gloveTable, entry, taken } of cases) {
+    const early = startEarlyEncoding('glove', { gloveTable }, texts, 2, entry);
+    assert.ok(early, name);
+    const served = await early.serve(encoder);
+    assert.deepEqual(bitsOf((await encodeTexts(served, texts)).values), expected, name);
+    assert.equal(early.rowsTaken, taken, name);
+    early.stop();
+  }
+  assert.equal(startEarlyEncoding('glove', { gloveTable: table }, texts, 1), undefined, 'threads 1: none');
+  assert.equal(startEarlyEncoding('glove', { gloveTable: table }, texts, 2, undefined, 100), undefined, 'a table larger than the cap is not copied into a thread');
+  assert.equal(startEarlyEncoding('glove', { gloveTable: path.join(root, 'absent.int8') }, texts, 2), undefined, 'no table: the run says so, not a thread');
+  assert.equal(startEarlyEncoding('none', {}, texts, 2), undefined);
+  assert.equal(startEarlyEncoding('endpoint', {}, texts, 2), undefined, 'an endpoint is not a local encoder');
 });
 
 test('distillation with an encoder but no human rows keeps the words alone and says why; encoder none is exactly the old engine', async () => {

@@ -5,8 +5,7 @@
 import type { EncoderEnvironment, TextEncoder } from '../encoder';
 import type { EncoderName } from '../types';
 import { openEndpoint } from './endpoint';
-import { openGlove } from './glove';
-import { openStatic } from './static';
+import { LOCAL_ENCODERS } from './local';
 import { openUseLite } from './useLite';
 
 export interface EncoderFactory {
@@ -18,8 +17,8 @@ export interface EncoderFactory {
 }
 
 export const ENCODER_FACTORIES: Record<Exclude<EncoderName, 'auto' | 'none'>, EncoderFactory> = {
-  glove: { open: async (_argument, environment) => openGlove(environment) },
-  static: { open: (argument, environment) => openStatic(argument, environment) },
+  glove: { open: LOCAL_ENCODERS.glove.open },
+  static: { open: LOCAL_ENCODERS.static.open },
   endpoint: { open: (_argument, environment) => openEndpoint(environment) },
   'use-lite': { open: async (_argument, environment) => openUseLite({ threads: environment.threads, signal: environment.signal }) },
 };
