@@ -12,6 +12,7 @@ import { requireTrust } from '../editor/trust';
 import type { DistillationStatusBar } from '../editor/statusBar';
 import { describeProgress, summaryMessage } from '../review/format';
 import { datasetName, isDatasetUri, type RunState } from '../editor/runState';
+import { DATASET_KIND } from '../dataset/types';
 
 export { datasetName };
 import { datasetTarget } from './datasetTarget';
@@ -93,7 +94,7 @@ export class DistillationManager {
       return;
     }
     if (!isDatasetUri(datasetUri)) {
-      void showErrorMessage(`PeerKD: ${path.basename(datasetUri.fsPath)} is not a .jsonl dataset.`);
+      void showErrorMessage(`PeerKD: ${path.basename(datasetUri.fsPath)} is not a ${DATASET_KIND}.`);
       return;
     }
     const key = datasetUri.toString();

@@ -21,6 +21,9 @@ export const DATASET_EXTENSIONS = ['jsonl', 'ndjson'] as const;
 /** The file names a dataset has: JSON Lines (`.jsonl`, `.ndjson`), any letter case. */
 export const DATASET_FILE_NAME = new RegExp(`\\.(${DATASET_EXTENSIONS.join('|')})$`, 'i');
 
+/** What a dataset file is, for messages about a file that is none: "not a JSON Lines dataset (.jsonl or .ndjson)". */
+export const DATASET_KIND = `JSON Lines dataset (${DATASET_EXTENSIONS.map((extension) => `.${extension}`).join(' or ')})`;
+
 /** A glob of the dataset files, for document selectors and file watchers: `**\/*.{jsonl,ndjson}`. */
 export const DATASET_GLOB = `**/*.{${DATASET_EXTENSIONS.join(',')}}`;
 

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { DATASET_FILE_NAME as DATASET_EXTENSION } from '../dataset/types';
+import { DATASET_FILE_NAME as DATASET_EXTENSION, DATASET_KIND } from '../dataset/types';
 
 function isInside(folder: string, file: string): boolean {
   const relative = path.relative(folder, file);
@@ -43,7 +43,7 @@ export async function restorableDataset(
     return { rejected: 'not a file URI' };
   }
   if (!DATASET_EXTENSION.test(file)) {
-    return { rejected: 'not a .jsonl dataset' };
+    return { rejected: `not a ${DATASET_KIND}` };
   }
   const real = await realpathOrUndefined(file);
   if (!real || !(await fs.stat(real)).isFile()) {

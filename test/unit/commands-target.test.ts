@@ -32,7 +32,7 @@ test('a command that writes into a dataset refuses a read-only view (git diff si
   const strict = { untitled: false, needsDatasetName: true };
   assert.equal(datasetUriProblem(file('/ws/data.jsonl'), strict), undefined);
   assert.equal(datasetUriProblem(file('/ws/DATA.NDJSON'), strict), undefined);
-  assert.equal(datasetUriProblem(file('/ws/.vscode/settings.json'), strict), 'settings.json is not a .jsonl dataset');
+  assert.equal(datasetUriProblem(file('/ws/.vscode/settings.json'), strict), 'settings.json is not a JSON Lines dataset (.jsonl or .ndjson)');
   assert.equal(datasetUriProblem(file('/ws/data.json'), { untitled: true, needsDatasetName: false }), undefined, 'a file shown as JSON Lines, for the teacher');
   // The older side of a git diff of data.jsonl: its name is a dataset's, but nothing written to it reaches the file.
   assert.equal(

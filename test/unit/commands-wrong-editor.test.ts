@@ -117,7 +117,7 @@ test('Open Label Review from the palette on an output channel, a git diff side o
   for (const [editor, expected] of [
     [output, 'PeerKD: no Label Review: output:extension-output-peerkd.peerkd-#1-PeerKD is not a file the editor can write (output: a view such as a diff or an output channel); open the .jsonl file itself.'],
     [gitSide, 'PeerKD: no Label Review: git:/ws/data.jsonl?%7B%22ref%22%3A%22HEAD%22%7D is not a file the editor can write (git: a view such as a diff or an output channel); open the .jsonl file itself.'],
-    [settingsJson, 'PeerKD: no Label Review: settings.json is not a .jsonl dataset.'],
+    [settingsJson, 'PeerKD: no Label Review: settings.json is not a JSON Lines dataset (.jsonl or .ndjson).'],
   ] as const) {
     active = editor;
     errors.length = 0;
@@ -134,7 +134,7 @@ test('Retrain with My Labels and Export Reviewed Dataset on an output channel or
   active = settingsJson;
   errors.length = 0;
   await handlers.get('peerkd.exportReviewedDataset')!();
-  assert.deepEqual(errors, ['PeerKD: no export: settings.json is not a .jsonl dataset.']);
+  assert.deepEqual(errors, ['PeerKD: no export: settings.json is not a JSON Lines dataset (.jsonl or .ndjson).']);
 });
 
 test('Label with Teacher on the older side of a git diff of a .jsonl refuses before reading settings, asking or sending anything', async () => {

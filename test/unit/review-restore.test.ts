@@ -45,7 +45,7 @@ test('anything else the webview names is refused, with the reason', async () => 
     [uri(join(workspace, 'link.jsonl')), [workspace], 'not inside a workspace folder'],
     [uri(join(workspace, '..', 'elsewhere', 'secret.jsonl')), [workspace], 'not inside a workspace folder'],
     [uri(withRun), [], 'not inside a workspace folder'],
-    [uri(join(workspace, 'notes.txt')), [workspace], 'not a .jsonl dataset'],
+    [uri(join(workspace, 'notes.txt')), [workspace], 'not a JSON Lines dataset (.jsonl or .ndjson)'],
     [uri(join(workspace, 'missing.jsonl')), [workspace], 'no such file'],
     ['untitled:Untitled-1.jsonl', [workspace], 'not a local file'],
     ['https://example.invalid/train.jsonl', [workspace], 'not a local file'],
