@@ -1,6 +1,9 @@
 import * as vscode from 'vscode';
 import { undecodableBytesReason } from '../dataset/files';
 import { ReviewSession, type ReviewDocument, type SessionOptions } from '../review/session';
+import * as path from 'node:path';
+import { appendReviewLog, reviewLogFile, type ReviewLogEntry } from '../review/reviewLog';
+import { showWarningMessage } from './messages';
 import { readSettings } from './settings';
 import { datasetDocument, type LoadedRun, type RunState } from './runState';
 
@@ -70,5 +73,16 @@ export async function createReviewSession(
   options: Omit<SessionOptions, 'humanField'> = {},
 ): Promise<ReviewSession> {
   const document = new DatasetReviewDocument(await datasetDocument(datasetUri), runState);
-  return new ReviewSession(run, document, { ...options, humanField: () => readSettings(datasetUri).fields.human, fields: () => readSettings(datasetUri).fields });
+  // The dataset's review log beside its runs (src/review/reviewLog.ts): the next run counts these labels as reviewed.
+  const logFile = reviewLogFile(path.dirname(run.runDir), datasetUri.fsPath);
+  const reviewLog = async (entries: ReviewLogEntry[]) => {
+    try {
+      await appendReviewLog(logFile, entries);
+    } catch (error) {
+      void showWarningMessage(
+        `PeerKD: the label was written, but the review log ${logFile} could not be: ${error instanceof Error ? error.message : String(error)}. The next run counts this label as a random sample, not as reviewed.`,
+      );
+    }
+  };
+  return new ReviewSession(run, document, { ...options, reviewLog, humanField: () => readSettings(datasetUri).fields.human, fields: () => readSettings(datasetUri).fields });
 }
