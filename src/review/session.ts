@@ -136,6 +136,11 @@ export interface SessionOptions {
 export class CarriedState {
   readonly undo = new UndoStack();
   readonly skipped = new Set<string>();
+  /**
+   * Per row key, the labels this review wrote into its line and logged, oldest first (one per undo step that changed
+   * the line): an undo logs the one before, so undoing a second decision leaves the first counted as reviewed.
+   */
+  readonly logged = new Map<string, string[]>();
   /** The decisions, bulk accepts and undos in flight, one after another (exclusive), of every session sharing this. */
   queue: Promise<unknown> = Promise.resolve();
   /** The newest session: the one shown, which a change of the skip marks refreshes (an older one refreshes nobody). */
@@ -503,6 +508,8 @@ export class ReviewSession {
     }
     // Logged once applied: every row decided, the ones whose line already said so included (the user decided them).
     const failed = new Set(plan.failed.map((failure) => failure.rowId));
+    const labels = new Map(writes.map((write) => [write.rowId, write.label]));
+    for (const { rowId } of plan.writes) this.state.logged.set(rowId, [...(this.state.logged.get(rowId) ?? []), labels.get(rowId)!]);
     await this.logDecisions(writes.filter((write) => !failed.has(write.rowId)).map((write) => ({ key: write.rowId, label: write.label })), action);
     // No refresh here: the edit changes the document, and its change event refreshes (once).
     return { written: plan.writes.length, failed: plan.failed };
@@ -553,9 +560,16 @@ export class ReviewSession {
     }
     if (!applied) restore();
     else {
-      // Put back by the undo: no longer a decision of the review, whatever label the line holds now.
+      // Put back by the undo: the row's decision is the one this review made before (if any), else none — whatever label
+      // the line holds now (one typed by hand before the decision is no review label).
       const conflicts = new Set(plan.conflicts.map((conflict) => conflict.rowId));
-      await this.logDecisions(entry.changes.filter((change) => !conflicts.has(change.rowId)).map((change) => ({ key: change.rowId, label: null })), 'undo');
+      const restored: { key: string; label: string | null }[] = [];
+      for (const change of entry.changes) {
+        const stack = this.state.logged.get(change.rowId);
+        stack?.pop();
+        if (!conflicts.has(change.rowId)) restored.push({ key: change.rowId, label: stack?.at(-1) ?? null });
+      }
+      await this.logDecisions(restored, 'undo');
     }
     if (plan.writes.length === 0) {
       // Nothing in the document changed (a skip): no change event will come, so refresh here.

@@ -119,6 +119,9 @@ test('a decision undone, or overwritten by hand, no longer counts as reviewed; t
   });
   for (const id of ['a', 'b', 'c']) assert.equal((await session.decide(id, { kind: 'accept' })).status, 'done');
   assert.equal((await session.undo()).undone, true, 'c is put back');
+  // a decided twice, the second undone: back to the first decision, which still counts.
+  assert.equal((await session.decide('a', { kind: 'set', label: 'C' })).status, 'done');
+  assert.equal((await session.undo()).undone, true, 'a is put back to B');
   // b is overwritten by hand in the editor; d gets a label typed by hand; c gets B typed by hand after the undo.
   document.type(2, JSON.stringify({ id: 'b', text: 'row b', teacher_label: 'A', human_label: 'C' }));
   document.type(3, JSON.stringify({ id: 'c', text: 'row c', teacher_label: 'A', human_label: 'B' }));
@@ -129,10 +132,12 @@ test('a decision undone, or overwritten by hand, no longer counts as reviewed; t
     ['b', 'B', 'flagged', 'r1', 'decide'],
     ['c', 'B', 'flagged', 'r1', 'decide'],
     ['c', null, 'flagged', 'r1', 'undo'],
+    ['a', 'C', 'flagged', 'r1', 'decide'],
+    ['a', 'B', 'flagged', 'r1', 'undo'],
   ]);
   const rows: TrainingRow[] = parseDatasetText(document.lines.join('\n'), DEFAULT_FIELDS).rows.map((r) => ({ id: r.id, line: r.line, text: r.text ?? '', teacher: r.teacher, human: r.human, teacherConfidence: null }));
   const result = markReviewedRows(rows, { runId: 'r1', queuedKeys: ['a', 'b', 'c', 'd'], reviewedBeforeLog: [] }, parseReviewLog(lines.join(''), 'log'));
-  assert.deepEqual(rows.filter((r) => r.reviewed).map((r) => r.id), ['a'], 'only the decision that still stands is reviewed');
+  assert.deepEqual(rows.filter((r) => r.reviewed).map((r) => r.id), ['a'], 'only the decision that still stands is reviewed (a: back to its first decision)');
   assert.equal(result.marked, 1);
 });
 
