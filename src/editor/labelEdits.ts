@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { undecodableBytesReason } from '../dataset/files';
 import { ReviewSession, type ReviewDocument, type SessionOptions } from '../review/session';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { appendReviewLog, reviewLogFile, type ReviewLogEntry } from '../review/reviewLog';
 import { showWarningMessage } from './messages';
@@ -74,8 +75,11 @@ export async function createReviewSession(
 ): Promise<ReviewSession> {
   const document = new DatasetReviewDocument(await datasetDocument(datasetUri), runState);
   // The dataset's review log beside its runs (src/review/reviewLog.ts): the next run counts these labels as reviewed.
-  const logFile = reviewLogFile(path.dirname(run.runDir), datasetUri.fsPath);
+  // Only for a run whose folder is on disk (a run deleted while its review is open logs nothing: its runs folder may
+  // be gone too, and the next run starts afresh).
+  const logFile = typeof run.runDir === 'string' && existsSync(run.runDir) ? reviewLogFile(path.dirname(run.runDir), datasetUri.fsPath) : undefined;
   const reviewLog = async (entries: ReviewLogEntry[]) => {
+    if (logFile === undefined) return;
     try {
       await appendReviewLog(logFile, entries);
     } catch (error) {
