@@ -23,6 +23,8 @@ import { probabilityOf } from '../training/labelRecord';
 import { DEFAULT_DISTILL_OPTIONS } from '../training/protocol';
 import { prepareRerank } from '../review/rerank';
 import { assignRowKeys } from '../review/rowKeys';
+import { formatReviewLogEntry, parseReviewLog, type ReviewLog } from '../review/reviewLog';
+import { markReviewedRows } from '../training/reviewedRows';
 import { BACKEND_PREFERENCES, ENCODER_CHOICES_TEXT, MAX_STAGES, type DistillOptions, type TrainingRow } from '../training/types';
 
 /** The engine's label smoothing of its vanilla and final students (student.ts DEFAULT_STUDENT). */
@@ -463,8 +465,13 @@ export async function benchmarkSeed(
       vanillaTestAccuracy = accuracyOf(await predictModel(out.vanillaModel, testTexts, encoders), testTruth, classes);
       if (checkInvariance) invariance = await invarianceCheck(rows, labels, options, out);
       if (withReviewLoop) {
-        const retrain = (human: readonly (string | null)[], reviewed: ReadonlySet<number>) =>
-          runDistillation({ rows: rows.map((row, i) => ({ ...row, human: human[i], ...(reviewed.has(i) ? { reviewed: true } : {}) })), labels }, options, { encoders }, { ...tuning, ...variant.tuning });
+        // The loop's decisions reach the run as a real one's do: through the review log, which marks the reviewed rows.
+        const retrain = (human: readonly (string | null)[], reviewLog: ReviewLog) => {
+          const labelled = rows.map((row, i) => ({ ...row, human: human[i] }));
+          const { marked } = markReviewedRows(labelled, undefined, reviewLog);
+          log(`seed ${seed}: review loop: ${marked} human label(s) count as reviewed by the simulated review log`);
+          return runDistillation({ rows: labelled, labels }, options, { encoders }, { ...tuning, ...variant.tuning });
+        };
         reviewLoop = await simulateReviewLoop(train, labels, out, texts, testTexts, testTruth, seed, log, retrain);
       }
     }
@@ -515,8 +522,8 @@ export async function simulateReviewLoop(
   testTruth: Int32Array,
   seed: number,
   log: (line: string) => void,
-  /** A new PeerKD run on these human labels (`reviewed`: the rows whose label came from this loop); none: no second variant. */
-  retrain?: (human: readonly (string | null)[], reviewed: ReadonlySet<number>) => Promise<DistillOutput>,
+  /** A new PeerKD run on these human labels (`reviewLog`: the loop's decisions, as Label Review logs them); none: no second variant. */
+  retrain?: (human: readonly (string | null)[], reviewLog: ReviewLog) => Promise<DistillOutput>,
 ): Promise<ReviewLoopFigures> {
   const classes = labels.length;
   const index = new Map(labels.map((label, i) => [label, i]));
@@ -533,6 +540,9 @@ export async function simulateReviewLoop(
   const reviewLoop = async (retrainRun?: typeof retrain) => {
     const human = [...out.predictions].map((prediction) => prediction.human);
     const fromLoop = new Set<number>();
+    // Each decision appended as Label Review appends it (review/reviewLog.ts), keyed as the panel keys rows.
+    const rowKeys = assignRowKeys([...out.predictions].map((prediction) => prediction.id));
+    const logLines: string[] = [];
     let started = performance.now();
     let ranker = prepareRerank({ labels: out.metrics.labels, predictions: out.predictions.toArray() });
     const prepareMs = performance.now() - started;
@@ -556,12 +566,13 @@ export async function simulateReviewLoop(
       for (const i of current.order.slice(0, Math.min(REVIEW_LOOP_BATCH, budget - reviewed))) {
         human[i] = train[i].gold;
         fromLoop.add(i);
+        logLines.push(formatReviewLogEntry({ key: rowKeys[i], label: train[i].gold, queue: 'flagged', run: null, action: 'decide', time: new Date(0).toISOString() }));
         if (isError(i)) errorsFound++;
         reviewed++;
       }
       if (retrainRun && (reviewed % REVIEW_LOOP_RETRAIN_EVERY === 0 || reviewed >= budget)) {
         started = performance.now();
-        const run = await retrainRun(human, fromLoop);
+        const run = await retrainRun(human, parseReviewLog(logLines.join(''), 'the simulated review log'));
         lastRun = run;
         retrainMs += performance.now() - started;
         retrains++;

@@ -1,6 +1,10 @@
 import * as vscode from 'vscode';
 import { undecodableBytesReason } from '../dataset/files';
 import { ReviewSession, type ReviewDocument, type SessionOptions } from '../review/session';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { appendReviewLog, reviewLogFile, type ReviewLogEntry } from '../review/reviewLog';
+import { showWarningMessage } from './messages';
 import { readSettings } from './settings';
 import { datasetDocument, type LoadedRun, type RunState } from './runState';
 
@@ -70,5 +74,19 @@ export async function createReviewSession(
   options: Omit<SessionOptions, 'humanField'> = {},
 ): Promise<ReviewSession> {
   const document = new DatasetReviewDocument(await datasetDocument(datasetUri), runState);
-  return new ReviewSession(run, document, { ...options, humanField: () => readSettings(datasetUri).fields.human, fields: () => readSettings(datasetUri).fields });
+  // The dataset's review log beside its runs (src/review/reviewLog.ts): the next run counts these labels as reviewed.
+  // Only for a run whose folder is on disk (a run deleted while its review is open logs nothing: its runs folder may
+  // be gone too, and the next run starts afresh).
+  const logFile = typeof run.runDir === 'string' && existsSync(run.runDir) ? reviewLogFile(path.dirname(run.runDir), datasetUri.fsPath) : undefined;
+  const reviewLog = async (entries: ReviewLogEntry[]) => {
+    if (logFile === undefined) return;
+    try {
+      await appendReviewLog(logFile, entries);
+    } catch (error) {
+      void showWarningMessage(
+        `PeerKD: the label was written, but the review log ${logFile} could not be: ${error instanceof Error ? error.message : String(error)}. The next run counts this label as a random sample, not as reviewed.`,
+      );
+    }
+  };
+  return new ReviewSession(run, document, { ...options, reviewLog, humanField: () => readSettings(datasetUri).fields.human, fields: () => readSettings(datasetUri).fields });
 }

@@ -38,6 +38,7 @@ import { RERANK_EVERY, rerankQueue, reviewedSinceRun, type QueueRerank } from '.
 import type { LabelProbability, RowView, ViewUpdate } from './protocol';
 import { assignRowKeys, idOfKey, isSharedKey, type KeyedRows } from './rowKeys';
 import { planUndo, UndoStack } from './undo';
+import type { ReviewLogAction, ReviewLogEntry } from './reviewLog';
 import { buildViewUpdate, changedRows, labelProbabilities, toRowView } from './view';
 import { humanFieldProblem, planLabelWrites, whyUnmatched, type LabelWrite } from './writes';
 
@@ -64,6 +65,8 @@ export interface ReviewRun {
   labels: readonly string[];
   /** The field mapping the run read the dataset with (its settings.json); absent: not known. */
   fields?: FieldMapping;
+  /** The run's id, for the review log; absent: not known. */
+  runId?: string;
 }
 
 /** One refresh, as the panel sends it: the rows whose drawn form changed, and the new order, counts and table. */
@@ -103,6 +106,11 @@ export interface SessionOptions {
   humanField: () => string;
   /** The whole field mapping, read at each write: a human field that is also another field is refused (humanFieldProblem). */
   fields?: () => FieldMapping;
+  /**
+   * Appends to the dataset's review log (src/review/reviewLog.ts) what each decision, bulk accept and undo wrote, once
+   * the editor applied it: the next run counts exactly those labels as reviewed. The host reports its own failures.
+   */
+  reviewLog?: (entries: ReviewLogEntry[]) => Promise<void>;
   /** Receives each refresh; the panel posts it to the webview. */
   onUpdate?: (update: SessionUpdate) => void;
   filters?: ReviewFilters;
@@ -133,6 +141,11 @@ export interface SessionOptions {
 export class CarriedState {
   readonly undo = new UndoStack();
   readonly skipped = new Set<string>();
+  /**
+   * Per row key, the labels this review wrote into its line and logged, oldest first (one per undo step that changed
+   * the line): an undo logs the one before, so undoing a second decision leaves the first counted as reviewed.
+   */
+  readonly logged = new Map<string, string[]>();
   /** The decisions, bulk accepts and undos in flight, one after another (exclusive), of every session sharing this. */
   queue: Promise<unknown> = Promise.resolve();
   /** The newest session: the one shown, which a change of the skip marks refreshes (an older one refreshes nobody). */
@@ -420,7 +433,7 @@ export class ReviewSession {
     if (label === null) {
       return { status: 'refused', message: `row '${idOfKey(key)}' has no teacher label to keep`, noTeacher: true };
     }
-    const result = await this.applyWrites([{ rowId: key, label }], describeDecision(row, label));
+    const result = await this.applyWrites([{ rowId: key, label }], describeDecision(row, label), 'decide');
     if (result.failed.length > 0) {
       return { status: 'refused', message: `could not label row '${idOfKey(key)}': ${result.failed[0].reason}` };
     }
@@ -482,7 +495,7 @@ export class ReviewSession {
         writes.push({ rowId: row.key, label: row.suggested });
       }
     }
-    const result = await this.applyWrites(writes, `Bulk accept (${writes.length} rows)`);
+    const result = await this.applyWrites(writes, `Bulk accept (${writes.length} rows)`, 'bulk-accept');
     return { written: result.written, failed: [...labelledSince, ...result.failed] };
   }
 
@@ -505,7 +518,7 @@ export class ReviewSession {
    * Plans and applies the writes against the document as it is now, as one edit and one undo step. Called with no
    * await between reading the rows and this call, so that the plan is made on the text the caller checked.
    */
-  private async applyWrites(writes: readonly LabelWrite[], description: string): Promise<WriteResult> {
+  private async applyWrites(writes: readonly LabelWrite[], description: string, action: ReviewLogAction): Promise<WriteResult> {
     const plan = planLabelWrites(this.documentRows(), (line) => this.document.lineText(line), this.options.humanField(), writes);
     if (plan.writes.length > 0) {
       // On the stack before the edit: the edit's change event may refresh the panel before applying resolves.
@@ -524,8 +537,21 @@ export class ReviewSession {
         return { written: 0, failed: writes.map((write) => ({ rowId: write.rowId, reason: 'the editor refused the edit' })) };
       }
     }
+    // Logged once applied: every row decided, the ones whose line already said so included (the user decided them).
+    const failed = new Set(plan.failed.map((failure) => failure.rowId));
+    const labels = new Map(writes.map((write) => [write.rowId, write.label]));
+    for (const { rowId } of plan.writes) this.state.logged.set(rowId, [...(this.state.logged.get(rowId) ?? []), labels.get(rowId)!]);
+    await this.logDecisions(writes.filter((write) => !failed.has(write.rowId)).map((write) => ({ key: write.rowId, label: write.label })), action);
     // No refresh here: the edit changes the document, and its change event refreshes (once).
     return { written: plan.writes.length, failed: plan.failed };
+  }
+
+  /** Appends these decisions to the review log (SessionOptions.reviewLog), with the row's queue and the run. */
+  private async logDecisions(decisions: readonly { key: string; label: string | null }[], action: ReviewLogAction): Promise<void> {
+    if (!this.options.reviewLog || decisions.length === 0) return;
+    const time = new Date().toISOString();
+    const run = this.run.runId ?? null;
+    await this.options.reviewLog(decisions.map(({ key, label }) => ({ key, label, queue: this.rowsByKey.get(key)?.queue ?? null, run, action, time })));
   }
 
   /** Undoes the session's last decision: puts back each line that still reads as the decision left it. */
@@ -564,6 +590,18 @@ export class ReviewSession {
       throw error;
     }
     if (!applied) restore();
+    else {
+      // Put back by the undo: the row's decision is the one this review made before (if any), else none — whatever label
+      // the line holds now (one typed by hand before the decision is no review label).
+      const conflicts = new Set(plan.conflicts.map((conflict) => conflict.rowId));
+      const restored: { key: string; label: string | null }[] = [];
+      for (const change of entry.changes) {
+        const stack = this.state.logged.get(change.rowId);
+        stack?.pop();
+        if (!conflicts.has(change.rowId)) restored.push({ key: change.rowId, label: stack?.at(-1) ?? null });
+      }
+      await this.logDecisions(restored, 'undo');
+    }
     if (plan.writes.length === 0) {
       // Nothing in the document changed (a skip): no change event will come, so refresh here.
       this.skipsChanged();

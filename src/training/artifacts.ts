@@ -35,6 +35,8 @@ export const DEFAULT_RUNS_DIR = path.join(PEERKD_FOLDER, 'runs');
 export const TEMP_PREFIX = '.tmp-';
 export const LATEST_FILE = 'latest';
 export const LATEST_BY_DATASET_DIR = 'latest-by-dataset';
+/** The folder of the review logs (src/review/reviewLog.ts) inside a runs folder: never a run. */
+export const REVIEW_LOG_DIR = 'review-log';
 /** A run pointer is one short line (a run id); a larger file in its place is something else, never read whole. */
 const MAX_POINTER_BYTES = 1024;
 
@@ -86,6 +88,13 @@ export interface RunSettings {
    * from reviewing an earlier run's queue (reviewedRows.ts); absent: older runs, whose lists hold plain ids.
    */
   reviewedIds?: string[];
+  /**
+   * Of reviewedIds, the keys counted as reviewed by the rule from before the review log (src/review/reviewLog.ts): a
+   * human label on a row an earlier run queued, where no log existed, or carried from such a run. Present in every run
+   * made since the log (empty when none): a run without it was made before, and the next run falls back to its queues
+   * only then (reviewedRows.ts).
+   */
+  reviewedBeforeLog?: string[];
 }
 
 export interface RunEncoder {
@@ -762,7 +771,7 @@ export async function latestRunId(datasetPath: string, outputDir?: string): Prom
   } catch {
     return undefined;
   }
-  const candidates = entries.filter((name) => !name.startsWith('.') && name !== LATEST_FILE && name !== LATEST_BY_DATASET_DIR);
+  const candidates = entries.filter((name) => !name.startsWith('.') && name !== LATEST_FILE && name !== LATEST_BY_DATASET_DIR && name !== REVIEW_LOG_DIR);
   candidates.sort().reverse();
   for (const name of candidates) {
     const dataset = await runDataset(path.join(runsDir, name));

@@ -1,6 +1,6 @@
 /**
  * Which human labels came from reviewing a run's queue rather than from a random sample (issue 10 §2, "Retrain with
- * My Labels"). Plain TypeScript.
+ * My Labels"; docs/METHOD.md §4c). Plain TypeScript.
  *
  * A reviewed row was chosen because the run doubted its teacher label, so a set of reviewed rows is the top of a
  * ranking, not a sample: its teacher accuracy is far below the file's (AG News: about 20 % among the first 1,000
@@ -9,19 +9,24 @@
  * random sample (calibration.ts isSampleLabel): the teacher's confusion, the recalibration, the do-no-harm test, the
  * 90 % intervals, the encoder choice and the human-label checks of the summary.
  *
- * Rule: a row's human label counts as reviewed when the previous run of the dataset showed that row in a review queue
- * while it had no human label — flagged it, or listed it among its doubtful rows (doubtful.ts: the unflagged rows it
- * ranks first, Label Review's `doubtful` queue) — (the user labelled it after seeing the run's doubt: in Label Review,
- * through a quick fix, or by hand), or when the previous run already counted it as reviewed (settings.json
- * `reviewedIds`), so a chain of retrainings keeps the distinction. Human labels on other rows count as the sample.
+ * Rule: a human label counts as reviewed when the review log of the dataset (src/review/reviewLog.ts: what Label
+ * Review and the quick fixes wrote) says its row's latest decision was exactly that label. Any other human label is
+ * the random sample, even on a row the previous run flagged or doubted (typed by hand, written by a script): the
+ * summary asks for random labels, and some of them land on queued rows, where the teacher is more often wrong, so
+ * setting those aside by queue membership biased the sample (the teacher looked better than it is).
+ *
+ * Before the log: when the dataset has no log and the previous run was made before it (settings.json without
+ * `reviewedBeforeLog`), the old rule stands — a human label on a row that run showed in a review queue without one
+ * (flagged, or among its doubtful rows: doubtful.ts, Label Review's `doubtful` queue) counts as reviewed — and the
+ * run log says so. Keys counted reviewed that way (settings.json `reviewedBeforeLog`, or `reviewedIds` of a run from
+ * before the log) stay reviewed in the runs after, log or not, so a chain of retrainings keeps the distinction.
  *
  * Rows are matched by key (src/review/rowKeys.ts), as Label Review matches them: the id, and where rows share an id,
  * the row's order among them, so a decision on one of them makes that row reviewed, not every row with its id. Where
- * this run cannot tell which row the previous run meant, the label counts as reviewed (left out of the sample: a
- * reviewed pair taken for a random one biases every estimate, a sample pair set aside only narrows it) and the log
- * says why: an id now on another number of rows than in the previous run, or, while a row without an id (known by the
- * hash of its text) that the previous run queued is gone from the file, a human label on a row without an id whose
- * text that run never saw (the same row with its text edited, as far as this run can tell).
+ * this run cannot tell which row a decision meant, the label counts as reviewed (left out of the sample) and the log
+ * says why: an id now on another number of rows than when it was decided (or queued), or, while a row without an id
+ * (known by the hash of its text) that was decided (or queued) is gone from the file, a human label on a row without
+ * an id whose text the previous run never saw (the same row with its text edited, as far as this run can tell).
  */
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -31,6 +36,7 @@ import { latestRunId, PREDICTIONS_FILE, resolveRunsDir, SETTINGS_FILE } from './
 import { TEXT_IDENTITY_PREFIX } from '../dataset/fields';
 import { IdIndex } from '../dataset/idIndex';
 import { keyParts, rowKey } from '../review/rowKeys';
+import type { ReviewLog } from '../review/reviewLog';
 import { doubtfulRanks, isDoubtCandidate } from './doubtful';
 import { listLines } from './input';
 import type { Prediction, TrainingRow } from './types';
@@ -45,6 +51,8 @@ export interface PreviousRun {
   queuedKeys: readonly string[];
   /** settings.json `reviewedIds` of that run: keys as above; plain ids from runs before keys (absent: none reviewed, or a run before the list). */
   reviewedIds?: readonly string[];
+  /** settings.json `reviewedBeforeLog` of that run; absent: a run made before the review log. */
+  reviewedBeforeLog?: readonly string[];
   /** Of the identities readPreviousRun was asked to look for (`watch`), those the run predicted; absent: not asked. */
   seen?: ReadonlySet<string>;
 }
@@ -56,7 +64,17 @@ export interface ReviewedRows {
   unsure: number;
   /** For the run log: why the unsure rows count as reviewed, and what to do about it. */
   warnings: string[];
+  /**
+   * What decided: `log`, the review log (and keys carried from runs before it); `queues`, the rule from before the log
+   * (no log, and the previous run made before it); `none`, neither (no log, no earlier decisions).
+   */
+  rule: 'log' | 'queues' | 'none';
+  /** Of the rows marked, those by the rule from before the log (settings.json `reviewedBeforeLog`), as keys. */
+  beforeLog: string[];
 }
+
+/** A key decided by the rule from before the log: any human label on it counts as reviewed. */
+const ANY_LABEL = Symbol('any label');
 
 /** At most this many ids named one by one in the warnings about ids on another number of rows. */
 const IDS_IN_WARNINGS = 5;
@@ -90,65 +108,96 @@ export function identitiesToWatch(rows: readonly TrainingRow[]): Set<string> {
 }
 
 /**
- * Marks `reviewed` on the rows whose human label came from review (see above); says how many, and why of the unsure
- * ones. Rows without a human label are left unmarked.
+ * Marks `reviewed` on the rows whose human label came from review (see above): the review log's decisions, the keys
+ * carried from runs before the log, and, with no log after a run made before it, that run's queues. Says how many,
+ * and why of the unsure ones. Rows without a human label are left unmarked.
  */
-export function markReviewedRows(rows: TrainingRow[], previous: PreviousRun | undefined): ReviewedRows {
-  const result: ReviewedRows = { marked: 0, unsure: 0, warnings: [] };
-  if (!previous) return result;
-  const fromReview = new Set([...(previous.reviewedIds ?? []), ...previous.queuedKeys]);
-  // Per id the previous run queued or counted as reviewed: how many rows had it in the run that named it.
+export function markReviewedRows(rows: TrainingRow[], previous: PreviousRun | undefined, log?: ReviewLog): ReviewedRows {
+  // Row key → the label decided in review there (ANY_LABEL: any, the rule from before the log).
+  const decided = new Map<string, string | typeof ANY_LABEL>();
+  const legacy = previous ? (previous.reviewedBeforeLog ?? previous.reviewedIds ?? []) : [];
+  const queues = previous !== undefined && previous.reviewedBeforeLog === undefined && log === undefined;
+  const rule: ReviewedRows['rule'] = log ? 'log' : queues ? 'queues' : legacy.length > 0 ? 'log' : 'none';
+  const result: ReviewedRows = { marked: 0, unsure: 0, warnings: [], rule, beforeLog: [] };
+  for (const key of [...legacy, ...(queues ? previous.queuedKeys : [])]) decided.set(key, ANY_LABEL);
+  const fromLog = new Set<string>();
+  for (const [key, label] of log?.latest ?? []) {
+    if (label === null || decided.has(key)) continue;
+    decided.set(key, label);
+    fromLog.add(key);
+  }
+  if (decided.size === 0) return result;
+  const matches = (key: string, human: string | null) => {
+    const label = decided.get(key);
+    return label !== undefined && (label === ANY_LABEL || label === human);
+  };
+  const where = (key: string) => (fromLog.has(key) ? `the review log (${log?.file})` : `run ${previous?.runId}`);
+  // Per id decided: how many rows had it when it was decided (or queued), and where that was said.
   const namedTotals = new Map<string, Set<number>>();
-  for (const key of fromReview) {
+  const namedKeys = new Map<string, string[]>();
+  for (const key of decided.keys()) {
     const { id, total } = keyParts(key);
     const totals = namedTotals.get(id);
     if (totals) totals.add(total);
     else namedTotals.set(id, new Set([total]));
+    namedKeys.set(id, [...(namedKeys.get(id) ?? []), key]);
   }
-  // Rows without an id that the previous run queued or counted as reviewed, and that no row of the file is now.
+  // Rows without an id decided (or queued), and that no row of the file is now.
   const goneText = new Set([...namedTotals.keys()].filter((id) => id.startsWith(TEXT_IDENTITY_PREFIX)));
   if (goneText.size > 0) for (const row of rows) goneText.delete(row.id);
-  const otherCount = new Map<string, { total: number; runTotals: Set<number>; lines: number[] }>();
+  const goneLabels = new Set<string | typeof ANY_LABEL>([...goneText].flatMap((id) => (namedKeys.get(id) ?? []).map((key) => decided.get(key)!)));
+  const otherCount = new Map<string, { total: number; runTotals: Set<number>; lines: number[]; where: string }>();
   const newTextLines: number[] = [];
   for (const { row, key, total } of keyedRows(rows, (candidate) => candidate.human !== null)) {
     let unsure = false;
-    if (!fromReview.has(key)) {
-      const runTotals = namedTotals.get(row.id);
-      if (runTotals && [...runTotals].some((runTotal) => runTotal !== total)) {
-        // The id is on another number of rows than when the previous run named it: which row was it?
-        const entry = otherCount.get(row.id) ?? { total, runTotals, lines: [] };
+    let viaAny = decided.get(key) === ANY_LABEL && matches(key, row.human);
+    if (!matches(key, row.human)) {
+      const keys = (namedKeys.get(row.id) ?? []).filter((named) => matches(named, row.human));
+      const runTotals = new Set(keys.map((named) => keyParts(named).total));
+      if (keys.length > 0 && [...runTotals].some((runTotal) => runTotal !== total)) {
+        // The id is on another number of rows than when it was decided: which row was it?
+        const entry = otherCount.get(row.id) ?? { total, runTotals, lines: [], where: where(keys[0]) };
         entry.lines.push(row.line);
         otherCount.set(row.id, entry);
         unsure = true;
-      } else if (goneText.size > 0 && row.id.startsWith(TEXT_IDENTITY_PREFIX) && previous.seen && !previous.seen.has(row.id)) {
+        viaAny = keys.every((named) => decided.get(named) === ANY_LABEL);
+      } else if (
+        goneText.size > 0 &&
+        row.id.startsWith(TEXT_IDENTITY_PREFIX) &&
+        previous?.seen &&
+        !previous.seen.has(row.id) &&
+        (goneLabels.has(ANY_LABEL) || goneLabels.has(row.human!))
+      ) {
         newTextLines.push(row.line);
         unsure = true;
+        viaAny = !goneLabels.has(row.human!);
       } else {
         continue;
       }
     }
+    if (viaAny) result.beforeLog.push(key);
     row.reviewed = true;
     result.marked++;
     if (unsure) result.unsure++;
   }
   const ids = [...otherCount];
-  for (const [id, { total, runTotals, lines }] of ids.slice(0, IDS_IN_WARNINGS)) {
+  for (const [id, { total, runTotals, lines, where: named }] of ids.slice(0, IDS_IN_WARNINGS)) {
     const then = [...runTotals].filter((runTotal) => runTotal !== total).join(' or ');
     // A row without an id is known by the hash of its text, which means nothing to the reader: its line says it.
     const name = id.startsWith(TEXT_IDENTITY_PREFIX) ? `the text of line ${lines[0]} (rows without an id)` : `id ${JSON.stringify(id)}`;
     result.warnings.push(
-      `${name} is on ${total} row${total === 1 ? '' : 's'} now but was on ${then} in run ${previous.runId}, so this run cannot tell which one was reviewed: ` +
+      `${name} is on ${total} row${total === 1 ? '' : 's'} now but was on ${then} in ${named}, so this run cannot tell which one was reviewed: ` +
         `the human label${lines.length === 1 ? '' : 's'} on line${lines.length === 1 ? '' : 's'} ${listLines(lines)} count as reviewed, not as the random sample; give each row its own id`,
     );
   }
   if (ids.length > IDS_IN_WARNINGS) {
     const more = ids.slice(IDS_IN_WARNINGS).reduce((sum, [, entry]) => sum + entry.lines.length, 0);
-    result.warnings.push(`… and ${ids.length - IDS_IN_WARNINGS} more ids on another number of rows than in run ${previous.runId}: ${more} more human label(s) count as reviewed, not as the random sample`);
+    result.warnings.push(`… and ${ids.length - IDS_IN_WARNINGS} more ids on another number of rows than when they were reviewed: ${more} more human label(s) count as reviewed, not as the random sample`);
   }
   if (newTextLines.length > 0) {
     result.warnings.push(
-      `${newTextLines.length} human label(s) on rows without an id (line${newTextLines.length === 1 ? '' : 's'} ${listLines(newTextLines)}) are on text that run ${previous.runId} never saw, ` +
-        `while ${goneText.size} row(s) without an id that it flagged, doubted or counted as reviewed are no longer in the file with the text it read: ` +
+      `${newTextLines.length} human label(s) on rows without an id (line${newTextLines.length === 1 ? '' : 's'} ${listLines(newTextLines)}) are on text that run ${previous?.runId} never saw, ` +
+        `while ${goneText.size} row(s) without an id labelled in review (or queued by a run before the review log) are no longer in the file with that text: ` +
         'a row without an id is known by its text, so this run cannot tell whether those labels were set in review on a row whose text was edited since; ' +
         'they count as reviewed, not as the random sample. Give each row an id to keep a label set in review known as one through edits of its text',
     );
@@ -218,6 +267,8 @@ export async function readPreviousRun(datasetPath: string, outputDir?: string, w
   }
   const listed = typeof settings === 'object' && settings !== null ? (settings as { reviewedIds?: unknown }).reviewedIds : undefined;
   const reviewedIds = Array.isArray(listed) ? listed.filter((id): id is string => typeof id === 'string') : undefined;
+  const beforeLog = typeof settings === 'object' && settings !== null ? (settings as { reviewedBeforeLog?: unknown }).reviewedBeforeLog : undefined;
+  const reviewedBeforeLog = Array.isArray(beforeLog) ? beforeLog.filter((id): id is string => typeof id === 'string') : undefined;
   const predictionsFile = path.join(runDir, PREDICTIONS_FILE);
   const queued = new QueuedKeys();
   const seen = watch ? new Set<string>() : undefined;
@@ -246,7 +297,7 @@ export async function readPreviousRun(datasetPath: string, outputDir?: string, w
     queued.add({ id, teacher, human, flagged, p_teacher_wrong: p });
     if (seen && watch?.has(id)) seen.add(id);
   }
-  return { runId, queuedKeys: queued.keys(), reviewedIds, ...(seen ? { seen } : {}) };
+  return { runId, queuedKeys: queued.keys(), reviewedIds, ...(reviewedBeforeLog ? { reviewedBeforeLog } : {}), ...(seen ? { seen } : {}) };
 }
 
 /**

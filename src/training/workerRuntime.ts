@@ -38,9 +38,10 @@ import { scoresAt, type Predictions } from './predictionTable';
 import { doubtfulRanks, isDoubtCandidate } from './doubtful';
 import type { EncoderEnvironment } from './encoder';
 import { EMBEDDING_CACHE_DIR_NAME } from './embeddingCache';
-import { identitiesToWatch, markReviewedRows, readPreviousRun, reviewedIdsOf } from './reviewedRows';
+import { identitiesToWatch, markReviewedRows, readPreviousRun, reviewedIdsOf, type PreviousRun } from './reviewedRows';
 import { takeEncoderApiKey } from './encoders/endpoint';
 import { redactSecret } from '../teacher/redact';
+import { readReviewLog, reviewLogPath, type ReviewLog } from '../review/reviewLog';
 
 /** The method, as the worker uses it (pipeline.ts and model.ts); injectable so tests can run their own. */
 export interface DistillationEngine {
@@ -319,22 +320,41 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     for (const warning of input.warnings) log('warn', warning);
     throwIfCancelled();
 
-    // Human labels set in review of the previous run's queue train the students but are no random sample (reviewedRows.ts).
+    // Human labels set in review train the students but are no random sample (reviewedRows.ts; the review log decides).
+    let reviewedBeforeLog: string[] = [];
+    let reviewLog: ReviewLog | undefined;
+    const reviewLogName = reviewLogPath(datasetPath, request.outputDir);
     try {
-      const previous = await readPreviousRun(datasetPath, request.outputDir, identitiesToWatch(input.rows));
-      if (previous) {
-        const { marked, unsure, warnings } = markReviewedRows(input.rows, previous);
-        if (marked > 0) {
-          log(
-            'info',
-            `${marked - unsure} human label(s) were set on rows that run ${previous.runId} flagged or doubted (review)${unsure > 0 ? ` and ${unsure} may have been (warned below)` : ''}: the students train on them, ` +
-              `but the calibration, the teacher estimate and the checks rest on the other ${counts.humanLabelled - marked} human label(s), the random sample`,
-          );
-        }
-        for (const warning of warnings) log('warn', warning);
-      }
+      reviewLog = await readReviewLog(reviewLogName);
+      for (const warning of reviewLog?.warnings ?? []) log('warn', warning);
     } catch (error) {
-      log('warn', `the previous run could not be read, so every human label counts as a random sample: ${errorText(error)}`);
+      log('warn', `the review log could not be read, so no human label counts as decided in review by it: ${errorText(error)}`);
+    }
+    let previous: PreviousRun | undefined;
+    try {
+      previous = await readPreviousRun(datasetPath, request.outputDir, identitiesToWatch(input.rows));
+    } catch (error) {
+      log('warn', `the previous run could not be read, so only the review log says which human labels were set in review (the others count as the random sample): ${errorText(error)}`);
+    }
+    {
+      const { marked, unsure, warnings, rule, beforeLog } = markReviewedRows(input.rows, previous, reviewLog);
+      reviewedBeforeLog = beforeLog;
+      if (rule === 'queues' && previous) {
+        log(
+          'info',
+          `no review log for this dataset (${reviewLogName}) and run ${previous.runId} was made before there was one: as then, human labels on rows it flagged or doubted count as reviewed, ` +
+            'random or not; from now on Label Review and the quick fixes log their decisions, and only those count as reviewed',
+        );
+      }
+      if (marked > 0) {
+        const how = rule === 'queues' ? `were set on rows that run ${previous?.runId} flagged or doubted (review)` : `were decided in review (review log ${reviewLogName}${beforeLog.length > 0 ? `, ${beforeLog.length} of them by a run before it` : ''})`;
+        log(
+          'info',
+          `${marked - unsure} human label(s) ${how}${unsure > 0 ? ` and ${unsure} may have been (warned below)` : ''}: the students train on them, ` +
+            `but the calibration, the teacher estimate and the checks rest on the other ${counts.humanLabelled - marked} human label(s), the random sample`,
+        );
+      }
+      for (const warning of warnings) log('warn', warning);
     }
     throwIfCancelled();
 
@@ -391,6 +411,7 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
       backend: result.backend,
       ...(encoderOf(result.metrics) ? { encoder: encoderOf(result.metrics) } : {}),
       reviewedIds: reviewedIdsOf(input.rows),
+      reviewedBeforeLog,
     };
     await writer.writeJson(SETTINGS_FILE, settings);
     const summary = summarize(result.predictions, input, {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { defineFlow, waitFor, type Flow } from './harness';
 import { DEFAULT_FILTERS, type ReviewRow } from '../../src/review/model';
 import { carryReviewPlace } from '../../src/review/place';
-import { completedRuns, DATASET, readPredictions, REVIEW_COMMAND, reviewOrder, runDistillationAndWait, writeDatasetWithFlaggedRun } from './reviewSupport';
+import { completedRuns, DATASET, readPredictions, REVIEW_COMMAND, reviewOrder, runDistillationAndWait, runsDir, writeDatasetWithFlaggedRun } from './reviewSupport';
 
 async function selectedId(frame: import('playwright-core').Frame): Promise<string | null> {
   return frame.locator('#list .row.selected').first().getAttribute('data-id').catch(() => null);
@@ -80,6 +80,9 @@ export function retrainFlow(closePanel: boolean): Flow {
       const acceptedNow = second.find((p) => p.id === accepted.id)!;
       assert.equal(acceptedNow.human, accepted.suggested);
       assert.equal(acceptedNow.flagged, false);
+      // The panel logged the decision (src/review/reviewLog.ts), so the retrain counts it as reviewed, not as the sample.
+      const settings = JSON.parse(readFileSync(join(runsDir(workbench), secondRun, 'settings.json'), 'utf8')) as { reviewedIds?: string[] };
+      assert.ok(settings.reviewedIds?.includes(accepted.id), `the decision made in the panel counts as reviewed (${settings.reviewedIds?.join(', ')})`);
 
       // Where the panel must be: computed by the rule from the new run's rows.
       const rows: ReviewRow[] = reviewOrder(second).map((p) => ({

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Frame } from 'playwright-core';
 import { repoRoot, waitFor, type Workbench } from './harness';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
-import { resolveRunsDir, RunWriter, sha256 } from '../../src/training/artifacts';
+import { LATEST_BY_DATASET_DIR, LATEST_FILE, resolveRunsDir, REVIEW_LOG_DIR, RunWriter, sha256 } from '../../src/training/artifacts';
 import type { Prediction } from '../../src/training/types';
 
 export const DATASET = 'agnews.jsonl';
@@ -30,7 +30,8 @@ export function runsEntries(workbench: Workbench): string[] {
 }
 
 export function completedRuns(workbench: Workbench): string[] {
-  return runsEntries(workbench).filter((name) => !name.startsWith('.') && name !== 'latest' && name !== 'latest-by-dataset');
+  // Not runs: the pointers, and the review log Label Review writes beside the runs (src/review/reviewLog.ts).
+  return runsEntries(workbench).filter((name) => !name.startsWith('.') && name !== LATEST_FILE && name !== LATEST_BY_DATASET_DIR && name !== REVIEW_LOG_DIR);
 }
 
 export function readPredictions(workbench: Workbench, runId: string): Prediction[] {

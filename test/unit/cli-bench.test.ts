@@ -197,6 +197,8 @@ test('peerkd bench --review-loop reviews 10 % of the rows, re-ranked and static,
   assert.equal(loop.budget, TRAIN_ROWS / 10);
   assert.match(stdout, /\| errors found in the first 1,000 reviewed, re-ranked \+ retrained every 500 \|/);
   assert.match(stderr, /review loop: retrained after 40 reviewed/);
+  // The loop's decisions reach the retrain through the review log, as Label Review's do: all 40 count as reviewed.
+  assert.match(stderr, /review loop: 40 human label\(s\) count as reviewed by the simulated review log/);
   assert.ok(loop.retrainedStudentTestAccuracy! > 0.3 && loop.retrainedStudentTestAccuracy! <= 1);
   for (const steps of [loop.reranked, loop.static, loop.retrained!]) {
     assert.deepEqual(steps.map((step) => step.reviewed), [40]);

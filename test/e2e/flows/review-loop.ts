@@ -153,6 +153,21 @@ export default defineFlow({
     assert.equal(await pOf(next.id), next.p_teacher_wrong.toFixed(2), "the probability shown is still the run's");
     await workbench.screenshot('review-reranked');
 
+    // Each decision is appended to the dataset's review log beside its runs (src/review/reviewLog.ts): the next run
+    // counts exactly these labels as reviewed, and no other label on a flagged row.
+    const logDir = workbench.path(join('.peerkd', 'runs', 'review-log'));
+    const logged = await waitFor(() => {
+      try {
+        const files = readdirSync(logDir);
+        const lines = files.length === 1 ? readFileSync(join(logDir, files[0]), 'utf8').split('\n').filter(Boolean) : [];
+        return lines.length === 25 ? lines.map((line) => JSON.parse(line) as { key: string; label: string; queue: string; action: string }) : false;
+      } catch {
+        return false;
+      }
+    }, { message: 'the 25 decisions in the review log' });
+    assert.deepEqual([...new Set(logged.map((entry) => `${entry.queue} ${entry.action}`))], ['flagged decide']);
+    assert.ok(logged.every((entry) => typeof entry.label === 'string'), 'each entry holds the label written');
+
     // On demand: the key and the palette command.
     await page.keyboard.press('r');
     await waitFor(async () => /Re-ranked on your 25 decisions/.test(await frame.locator('#notice').innerText()), { message: "the re-rank key's note" });

@@ -1,0 +1,130 @@
+/**
+ * The review log: what Label Review and the quick fixes decided, one JSON line per human label they wrote (docs/METHOD.md
+ * §4c). A run reads it to tell the human labels set in review (reviewed: they train the students but stay out of every
+ * estimator) from the random sample: a human label is reviewed when the log's latest entry for its row has exactly
+ * that label. Plain TypeScript over node:fs; the extension (src/editor/labelEdits.ts) and the bench's simulated review
+ * append to it, the worker reads it (training/reviewedRows.ts).
+ *
+ * Where: `<runs folder>/review-log/<dataset key>.jsonl` — the runs folder of the dataset (`.peerkd/runs/` next to it
+ * by default, peerkd.outputDir otherwise) and the key its latest-run pointer uses (artifacts.ts datasetKey: the file's
+ * stem and a hash of its absolute path), so one log per dataset file, beside its runs.
+ *
+ * Append-only, whole lines: two windows appending at once each add their own lines (one appendFile each). A line that
+ * is not an entry (torn by a crash mid-write, edited by hand) is skipped with a warning naming the file and line.
+ */
+import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { datasetKey, resolveRunsDir, REVIEW_LOG_DIR } from '../training/artifacts';
+
+/** What wrote an entry. `undo`: the session's undo put the row back; its label no longer counts as decided in review. */
+export type ReviewLogAction = 'decide' | 'bulk-accept' | 'undo';
+
+export interface ReviewLogEntry {
+  /** The row's key (src/review/rowKeys.ts), as the panel keys it. */
+  key: string;
+  /** The human label written; null: none counts as reviewed any more (an undo). */
+  label: string | null;
+  /** The queue the row was in (flagged, doubtful, unlabelled), or null when in none (a quick fix on another row). */
+  queue: string | null;
+  /** The run whose review wrote it. */
+  run: string | null;
+  action: ReviewLogAction;
+  /** ISO time. */
+  time: string;
+}
+
+/** What a run reads of a log. */
+export interface ReviewLog {
+  file: string;
+  /** Row key → the label of its latest entry (null: undone). */
+  latest: Map<string, string | null>;
+  /** Entries read (the skipped lines not counted). */
+  entries: number;
+  /** One per skipped line, naming the file and line. */
+  warnings: string[];
+}
+
+/** The log of a dataset in a runs folder. */
+export function reviewLogFile(runsDir: string, datasetPath: string): string {
+  return path.join(runsDir, REVIEW_LOG_DIR, `${datasetKey(datasetPath)}.jsonl`);
+}
+
+/** The log of a dataset whose runs go to `outputDir` (as a run resolves it: artifacts.ts resolveRunsDir). */
+export function reviewLogPath(datasetPath: string, outputDir?: string): string {
+  return reviewLogFile(resolveRunsDir(datasetPath, outputDir), datasetPath);
+}
+
+export function formatReviewLogEntry(entry: ReviewLogEntry): string {
+  const { key, label, queue, run, action, time } = entry;
+  return JSON.stringify({ key, label, queue, run, action, time }) + '\n';
+}
+
+/** At most this many skipped lines are named one by one. */
+const WARNINGS_NAMED = 5;
+
+/** Reads a log's text: the latest label per row key; lines that are not entries are skipped with a warning. */
+export function parseReviewLog(text: string, file: string): ReviewLog {
+  const log: ReviewLog = { file, latest: new Map(), entries: 0, warnings: [] };
+  const bad: number[] = [];
+  const lines = text.split('\n');
+  lines.forEach((raw, index) => {
+    const line = raw.replace(/\r$/, '');
+    if (line.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      value = undefined;
+    }
+    const entry = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+    if (typeof entry.key !== 'string' || (entry.label !== null && typeof entry.label !== 'string')) {
+      bad.push(index + 1);
+      return;
+    }
+    log.latest.set(entry.key, entry.label);
+    log.entries++;
+  });
+  for (const line of bad.slice(0, WARNINGS_NAMED)) {
+    log.warnings.push(`${file}:${line}: not a review log entry (a line torn by a crash, or edited by hand) — skipped; the label it recorded, if any, counts as the random sample`);
+  }
+  if (bad.length > WARNINGS_NAMED) log.warnings.push(`${file}: … and ${bad.length - WARNINGS_NAMED} more lines that are not review log entries, skipped`);
+  return log;
+}
+
+/** The log in this file, or undefined when there is none. Other read errors are thrown, naming the file. */
+export async function readReviewLog(file: string): Promise<ReviewLog | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`${file}: ${(error as Error).message}`);
+  }
+  return parseReviewLog(text, file);
+}
+
+/**
+ * Appends entries as whole lines, in one write. When the file ends in a torn line (no line break), a line break comes
+ * first so the new entries stay readable.
+ */
+export async function appendReviewLog(file: string, entries: readonly ReviewLogEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await mkdir(path.dirname(file), { recursive: true });
+  let prefix = '';
+  try {
+    const handle = await open(file, 'r');
+    try {
+      const { size } = await handle.stat();
+      if (size > 0) {
+        const last = Buffer.alloc(1);
+        await handle.read(last, 0, 1, size - 1);
+        if (last[0] !== 0x0a) prefix = '\n';
+      }
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  await appendFile(file, prefix + entries.map(formatReviewLogEntry).join(''), 'utf8');
+}
