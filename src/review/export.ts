@@ -319,7 +319,7 @@ export function describeExport(
 
 /** Default file name of the copy: `data.jsonl` → `data.reviewed.jsonl`. */
 export function reviewedFileName(datasetFileName: string): string {
-  const match = /^(.*?)(\.jsonl|\.ndjson|\.json)?$/i.exec(datasetFileName);
+  const match = /^(.*?)(\.jsonl|\.ndjson|\.json)?$/is.exec(datasetFileName);
   const stem = match?.[1] || datasetFileName;
   return `${stem}.reviewed${match?.[2] ?? '.jsonl'}`;
 }
@@ -330,8 +330,8 @@ export function reviewedFileName(datasetFileName: string): string {
  * whose run artefacts and caches the runs and the review read. An existing file elsewhere may be replaced (the save
  * dialog asks first).
  */
-export async function assertExportTarget(datasetPath: string, target: string, runsDir: string): Promise<void> {
-  await assertNotSameFile(datasetPath, target);
+export async function assertExportTarget(datasetPath: string, target: string, runsDir: string, shown?: { input?: string; output?: string }): Promise<void> {
+  await assertNotSameFile(datasetPath, target, shown);
   await assertOutsidePeerkdFolder(target);
   const runs = path.resolve(runsDir);
   const folder = path.dirname(path.resolve(target));

@@ -135,6 +135,9 @@ test('the copy is named after the dataset', () => {
   assert.equal(reviewedFileName('train.jsonl'), 'train.reviewed.jsonl');
   assert.equal(reviewedFileName('data.v2.JSONL'), 'data.v2.reviewed.JSONL');
   assert.equal(reviewedFileName('rows'), 'rows.reviewed.jsonl');
+  // A line break in the name (possible on Linux and macOS) gave 'a\nb.jsonl.reviewed.jsonl'.
+  assert.equal(reviewedFileName('a\nb.ndjson'), 'a\nb.reviewed.ndjson');
+  assert.equal(reviewedFileName('a\r\u2028b.jsonl'), 'a\r\u2028b.reviewed.jsonl');
 });
 
 test('advice is exported only above the threshold the user chose, always with its probability (issue 10 §3.12)', () => {
