@@ -223,3 +223,35 @@ test('hostile names and bytes: control characters in a file name are escaped on 
   const copy = await readFile(join(work, 'latin1.reviewed.jsonl'));
   assert.ok(copy.includes(Buffer.concat([Buffer.from('"text": "caf'), Buffer.from([0xe9]), Buffer.from('", "teacher_label": "Sports", "final_label": "Sports"')])), copy.toString('latin1'));
 });
+
+test("the run's field mapping is the default; an entry of its settings.json that is no field name, or one the copy writes over, is named", async () => {
+  const work = join(folder, 'run-fields');
+  const runDir = join(work, '.peerkd', 'runs', '20260101-000000-data-abcdef');
+  await mkdir(runDir, { recursive: true });
+  const data = join(work, 'data.jsonl');
+  await writeFile(data, '{"id": "a", "text": "t1", "teacher_label": "A", "weak": "B"}\n');
+  await writeFile(join(runDir, 'metrics.json'), '{}');
+  await writeFile(join(runDir, 'predictions.jsonl'), '');
+  const settings = (fields: Record<string, unknown>) =>
+    writeFile(join(runDir, 'settings.json'), JSON.stringify({ runId: '20260101-000000-data-abcdef', datasetPath: data, datasetSha256: 'x', labels: ['A', 'B'], fields, options: {} }));
+  const run = async (...argv: string[]) => {
+    const io = captureIo();
+    const code = await createExportCommand(io).run([data, '--teacher-labels', '--force', ...argv]);
+    return { code, out: io.out(), err: io.err() };
+  };
+  await settings({ text: 'text', teacher: 7, human: 'human_label', id: 'id' });
+  const broken = await run();
+  assert.equal(broken.code, 1, broken.err);
+  assert.equal(broken.err, `peerkd export: ${join(runDir, 'settings.json')}: the run's field mapping 'fields.teacher' is 7, not a field name; correct it there, or give --fields.teacher\n`);
+  const given = await run('--fields.teacher', 'weak');
+  assert.equal(given.code, 0, given.err);
+  assert.match(await readFile(join(work, 'data.reviewed.jsonl'), 'utf8'), /"final_label": "B"/);
+
+  await settings({ text: 'text', teacher: 'weak', human: 'final_label', id: 'id' });
+  const over = await run();
+  assert.equal(over.code, 1, over.err);
+  assert.ok(over.err.startsWith("peerkd export: the human label field (fields.human of run 20260101-000000-data-abcdef; give --fields.human) is 'final_label', the field the reviewed copy writes"), over.err);
+  const fromRun = await run('--fields.human', 'human_label');
+  assert.equal(fromRun.code, 0, fromRun.err);
+  assert.match(await readFile(join(work, 'data.reviewed.jsonl'), 'utf8'), /"final_label": "B"/, "the run's teacher field, weak");
+});
