@@ -16,6 +16,7 @@ import { EXIT_CODES_HELP } from '../../src/cli/command';
 import { createDistillCommand, DISTILL_HELP, DISTILL_OPTIONS } from '../../src/cli/distill';
 import { createLabelCommand, LABEL_HELP, LABEL_OPTIONS } from '../../src/cli/label';
 import { createPredictCommand, PREDICT_HELP, PREDICT_OPTIONS } from '../../src/cli/predict';
+import { createExportCommand, EXPORT_HELP, EXPORT_OPTIONS } from '../../src/cli/export';
 import { captureIo } from '../support/captureIo';
 import { embeddingsHandler, startFakeOpenAi, type FakeOpenAiServer } from '../support/fakeOpenAiServer';
 import { repoRoot, runCli as runCliProcess, tempFolder } from '../fixtures/training/build';
@@ -24,7 +25,7 @@ import { repoRoot, runCli as runCliProcess, tempFolder } from '../fixtures/train
 async function runCli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const io = captureIo();
   const [name, ...rest] = argv;
-  const command = name === 'label' ? createLabelCommand({ ...io, env: {} }) : name === 'bench' ? createBenchCommand(io) : name === 'predict' ? createPredictCommand(io) : createDistillCommand(io);
+  const command = name === 'label' ? createLabelCommand({ ...io, env: {} }) : name === 'bench' ? createBenchCommand(io) : name === 'predict' ? createPredictCommand(io) : name === 'export' ? createExportCommand(io) : createDistillCommand(io);
   const code = await command.run(rest);
   return { code, stdout: io.out(), stderr: io.err() };
 }
@@ -56,6 +57,7 @@ const COMMANDS = [
   ['label', LABEL_HELP, LABEL_OPTIONS],
   ['distill', DISTILL_HELP, DISTILL_OPTIONS],
   ['predict', PREDICT_HELP, PREDICT_OPTIONS],
+  ['export', EXPORT_HELP, EXPORT_OPTIONS],
   ['bench', BENCH_HELP, BENCH_OPTIONS],
 ] as const;
 
@@ -286,4 +288,5 @@ test('peerkd without a command is a usage error on stderr (exit 2), as every com
   const help = await runCliProcess(['--help'], folder);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^Usage: peerkd <command> \[options\]/);
+  assert.match(help.stdout, /^ {2}export +Write the reviewed copy of a dataset \(final_label, label_provenance\) from its latest run$/m);
 });
