@@ -15,6 +15,7 @@
 import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { datasetKey, resolveRunsDir, REVIEW_LOG_DIR } from '../training/artifacts';
+import { keyParts } from './rowKeys';
 
 /** What wrote an entry. `undo`: the session's undo put the row back; its label no longer counts as decided in review. */
 export type ReviewLogAction = 'decide' | 'bulk-accept' | 'undo';
@@ -31,13 +32,24 @@ export interface ReviewLogEntry {
   action: ReviewLogAction;
   /** ISO time. */
   time: string;
+  /**
+   * For a row that shares its id with other rows: the identity of its text (dataset/fields.ts textIdentity), so the
+   * next run finds it by id and text even when those rows were reordered (its key holds its order alone). Absent: a
+   * unique id, a row without an id, or an entry written before.
+   */
+  text?: string;
 }
 
 /** What a run reads of a log. */
 export interface ReviewLog {
   file: string;
-  /** Row key → the label of its latest entry (null: undone). */
+  /** Row key → the label of its latest entry (null: undone); entries with a text are in `byText` instead. */
   latest: Map<string, string | null>;
+  /**
+   * Of rows that share an id: id → text identity (ReviewLogEntry.text) → the label of its latest entry and that
+   * entry's key (for when no row has that text any more: the text was edited since).
+   */
+  byText: Map<string, Map<string, { label: string | null; key: string }>>;
   /** Entries read (the skipped lines not counted). */
   entries: number;
   /** One per skipped line, naming the file and line. */
@@ -55,8 +67,8 @@ export function reviewLogPath(datasetPath: string, outputDir?: string): string {
 }
 
 export function formatReviewLogEntry(entry: ReviewLogEntry): string {
-  const { key, label, queue, run, action, time } = entry;
-  return JSON.stringify({ key, label, queue, run, action, time }) + '\n';
+  const { key, label, queue, run, action, time, text } = entry;
+  return JSON.stringify({ key, label, queue, run, action, time, ...(text === undefined ? {} : { text }) }) + '\n';
 }
 
 /** At most this many skipped lines are named one by one. */
@@ -64,7 +76,7 @@ const WARNINGS_NAMED = 5;
 
 /** Reads a log's text: the latest label per row key; lines that are not entries are skipped with a warning. */
 export function parseReviewLog(text: string, file: string): ReviewLog {
-  const log: ReviewLog = { file, latest: new Map(), entries: 0, warnings: [] };
+  const log: ReviewLog = { file, latest: new Map(), byText: new Map(), entries: 0, warnings: [] };
   const bad: number[] = [];
   const lines = text.split('\n');
   lines.forEach((raw, index) => {
@@ -81,7 +93,16 @@ export function parseReviewLog(text: string, file: string): ReviewLog {
       bad.push(index + 1);
       return;
     }
-    log.latest.set(entry.key, entry.label);
+    if (typeof entry.text === 'string') {
+      const { id } = keyParts(entry.key);
+      const texts = log.byText.get(id) ?? new Map<string, { label: string | null; key: string }>();
+      texts.set(entry.text, { label: entry.label, key: entry.key });
+      log.byText.set(id, texts);
+      // An entry by key alone before it (written before entries had texts) is this row's older decision.
+      log.latest.delete(entry.key);
+    } else {
+      log.latest.set(entry.key, entry.label);
+    }
     log.entries++;
   });
   for (const line of bad.slice(0, WARNINGS_NAMED)) {
