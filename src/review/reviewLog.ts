@@ -12,9 +12,10 @@
  * Append-only, whole lines: two windows appending at once each add their own lines (one appendFile each). A line that
  * is not an entry (torn by a crash mid-write, edited by hand) is skipped with a warning naming the file and line.
  */
+import { existsSync } from 'node:fs';
 import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { datasetKey, resolveRunsDir, REVIEW_LOG_DIR } from '../training/artifacts';
+import { datasetKey, LATEST_BY_DATASET_DIR, LATEST_FILE, resolveRunsDir, REVIEW_LOG_DIR } from '../training/artifacts';
 import { keyParts } from './rowKeys';
 
 /** What wrote an entry. `undo`: the session's undo put the row back; its label no longer counts as decided in review. */
@@ -64,6 +65,30 @@ export function reviewLogFile(runsDir: string, datasetPath: string): string {
 /** The log of a dataset whose runs go to `outputDir` (as a run resolves it: artifacts.ts resolveRunsDir). */
 export function reviewLogPath(datasetPath: string, outputDir?: string): string {
   return reviewLogFile(resolveRunsDir(datasetPath, outputDir), datasetPath);
+}
+
+/**
+ * Where the review of the run in `runDir` logs its decisions. The log belongs to the runs folder, not to the run: the
+ * run's own runs folder while it is one on disk (the run folder there, or a runs folder's pointers), even when
+ * the run folder was deleted while its review is open; else the dataset's runs folder as the settings name it now
+ * (`outputDir`: the one the next run writes to and reads first), created when the dataset file is on disk. Where
+ * neither holds (a run folder made up, or a dataset file gone) `problem` says why nothing can be logged:
+ * the log is never written into a folder that is no runs folder of this dataset (such as `/` for a run at `/r`).
+ * A few stat calls, synchronous: asked at each decision, before the one write.
+ */
+export function reviewLogTarget(runDir: string | undefined, datasetPath: string, outputDir?: string): { file: string; problem?: string } {
+  const runsDir = runDir === undefined ? undefined : path.dirname(runDir);
+  if (runDir !== undefined && runsDir !== undefined) {
+    // A run leaves its pointers beside it (artifacts.ts): a runs folder keeps them when its runs are deleted.
+    const marks = [runDir, ...[LATEST_FILE, LATEST_BY_DATASET_DIR].map((name) => path.join(runsDir, name))];
+    for (const mark of marks) if (existsSync(mark)) return { file: reviewLogFile(runsDir, datasetPath) };
+  }
+  const now = resolveRunsDir(datasetPath, outputDir);
+  if (existsSync(now) || existsSync(datasetPath)) return { file: reviewLogFile(now, datasetPath) };
+  return {
+    file: reviewLogFile(runsDir ?? now, datasetPath),
+    problem: `${runDir === undefined ? 'the run has no folder' : `the runs folder of run ${path.basename(runDir)} (${runsDir}) is gone`} and the dataset file is not on disk`,
+  };
 }
 
 export function formatReviewLogEntry(entry: ReviewLogEntry): string {
