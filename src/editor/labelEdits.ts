@@ -1,7 +1,9 @@
 import * as vscode from 'vscode';
 import { undecodableBytesReason } from '../dataset/files';
 import { ReviewSession, type ReviewDocument, type SessionOptions } from '../review/session';
+import * as path from 'node:path';
 import { appendReviewLog, reviewLogTarget, type ReviewLogEntry } from '../review/reviewLog';
+import { recordRunsDir } from '../training/artifacts';
 import { showWarningMessage } from './messages';
 import { readSettings } from './settings';
 import { datasetDocument, type LoadedRun, type RunState } from './runState';
@@ -66,6 +68,8 @@ class DatasetReviewDocument implements ReviewDocument {
 
 /** The review logs a warning was shown for (once each in a window: every decision would show it again). */
 const warnedLogs = new Set<string>();
+/** The runs folders a review logged in and recorded beside its dataset (recordRunsDir), in this window. */
+const recordedRunsDirs = new Set<string>();
 
 /** A review session of a dataset's document against its latest run (the panel's, or a quick fix's own). */
 export async function createReviewSession(
@@ -92,7 +96,18 @@ export async function createReviewSession(
       void showWarningMessage(
         `PeerKD: the label was written, but the review log ${target.file} could not be: ${reason}. The next run counts this label (and any other not logged: see the PeerKD output) as a random sample, not as reviewed.`,
       );
+      return;
     }
+    // The runs folder recorded beside the dataset, so that the next run reads this log whatever its runs folder then
+    // (artifacts.ts knownRunsDirs): a run records its own, but the log may be in one no run wrote to (the setting
+    // changed, the runs folder deleted). Once per dataset and folder in a window.
+    const runsDir = path.dirname(path.dirname(target.file));
+    const recorded = `${datasetUri.fsPath}\n${runsDir}`;
+    if (recordedRunsDirs.has(recorded)) return;
+    recordedRunsDirs.add(recorded);
+    await recordRunsDir(datasetUri.fsPath, runsDir).catch((error: unknown) =>
+      runState.log.warn(`Review log ${target.file}: a later run with another runs folder will not find it: ${error instanceof Error ? error.message : String(error)}`),
+    );
   };
   return new ReviewSession(run, document, { ...options, reviewLog, humanField: () => readSettings(datasetUri).fields.human, fields: () => readSettings(datasetUri).fields });
 }

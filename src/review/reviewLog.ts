@@ -43,7 +43,10 @@ export interface ReviewLogEntry {
 
 /** What a run reads of a log. */
 export interface ReviewLog {
+  /** The file read (several: the files, comma-separated), for messages. */
   file: string;
+  /** The files read. */
+  files: string[];
   /** Row key → the label of its latest entry (null: undone); entries with a text are in `byText` instead. */
   latest: Map<string, string | null>;
   /**
@@ -99,12 +102,19 @@ export function formatReviewLogEntry(entry: ReviewLogEntry): string {
 /** At most this many skipped lines are named one by one. */
 const WARNINGS_NAMED = 5;
 
-/** Reads a log's text: the latest label per row key; lines that are not entries are skipped with a warning. */
-export function parseReviewLog(text: string, file: string): ReviewLog {
-  const log: ReviewLog = { file, latest: new Map(), byText: new Map(), entries: 0, warnings: [] };
+/** One entry as read: its fields, and its time for ordering the entries of several logs. */
+interface ReadEntry {
+  key: string;
+  label: string | null;
+  text?: string;
+  time: string;
+}
+
+/** The entries of a log's text, in file order; lines that are not entries are skipped with a warning. */
+function readEntries(text: string, file: string, warnings: string[]): ReadEntry[] {
+  const entries: ReadEntry[] = [];
   const bad: number[] = [];
-  const lines = text.split('\n');
-  lines.forEach((raw, index) => {
+  text.split('\n').forEach((raw, index) => {
     const line = raw.replace(/\r$/, '');
     if (line.trim() === '') return;
     let value: unknown;
@@ -118,7 +128,19 @@ export function parseReviewLog(text: string, file: string): ReviewLog {
       bad.push(index + 1);
       return;
     }
-    if (typeof entry.text === 'string') {
+    entries.push({ key: entry.key, label: entry.label, time: typeof entry.time === 'string' ? entry.time : '', ...(typeof entry.text === 'string' ? { text: entry.text } : {}) });
+  });
+  for (const line of bad.slice(0, WARNINGS_NAMED)) {
+    warnings.push(`${file}:${line}: not a review log entry (a line torn by a crash, or edited by hand) — skipped; the label it recorded, if any, counts as the random sample`);
+  }
+  if (bad.length > WARNINGS_NAMED) warnings.push(`${file}: … and ${bad.length - WARNINGS_NAMED} more lines that are not review log entries, skipped`);
+  return entries;
+}
+
+/** The latest label per row from entries in the order they were written. */
+function latestOf(entries: readonly ReadEntry[], log: ReviewLog): ReviewLog {
+  for (const entry of entries) {
+    if (entry.text !== undefined) {
       const { id } = keyParts(entry.key);
       const texts = log.byText.get(id) ?? new Map<string, { label: string | null; key: string }>();
       texts.set(entry.text, { label: entry.label, key: entry.key });
@@ -129,24 +151,42 @@ export function parseReviewLog(text: string, file: string): ReviewLog {
       log.latest.set(entry.key, entry.label);
     }
     log.entries++;
-  });
-  for (const line of bad.slice(0, WARNINGS_NAMED)) {
-    log.warnings.push(`${file}:${line}: not a review log entry (a line torn by a crash, or edited by hand) — skipped; the label it recorded, if any, counts as the random sample`);
   }
-  if (bad.length > WARNINGS_NAMED) log.warnings.push(`${file}: … and ${bad.length - WARNINGS_NAMED} more lines that are not review log entries, skipped`);
   return log;
+}
+
+/** Reads a log's text: the latest label per row key; lines that are not entries are skipped with a warning. */
+export function parseReviewLog(text: string, file: string): ReviewLog {
+  const log: ReviewLog = { file, files: [file], latest: new Map(), byText: new Map(), entries: 0, warnings: [] };
+  return latestOf(readEntries(text, file, log.warnings), log);
 }
 
 /** The log in this file, or undefined when there is none. Other read errors are thrown, naming the file. */
 export async function readReviewLog(file: string): Promise<ReviewLog | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`${file}: ${(error as Error).message}`);
+  return readReviewLogs([file]);
+}
+
+/**
+ * The logs of a dataset in several runs folders (it changed its runs folder: artifacts.ts knownRunsDirs) read as one:
+ * their entries in the order of their times, so a row's latest decision wins wherever it was logged. Undefined when
+ * none of the files exists; other read errors are thrown, naming the file.
+ */
+export async function readReviewLogs(files: readonly string[]): Promise<ReviewLog | undefined> {
+  const found: { file: string; text: string }[] = [];
+  for (const file of new Set(files)) {
+    try {
+      found.push({ file, text: await readFile(file, 'utf8') });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw new Error(`${file}: ${(error as Error).message}`);
+    }
   }
-  return parseReviewLog(text, file);
+  if (found.length === 0) return undefined;
+  const log: ReviewLog = { file: found.map(({ file }) => file).join(', '), files: found.map(({ file }) => file), latest: new Map(), byText: new Map(), entries: 0, warnings: [] };
+  const entries = found.flatMap(({ file, text }) => readEntries(text, file, log.warnings));
+  // One file: its own order. Several: by time (ISO, so as text), a stable sort keeping each file's order among equals.
+  if (found.length > 1) entries.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+  return latestOf(entries, log);
 }
 
 /**

@@ -34,7 +34,7 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
-import { latestRunId, PREDICTIONS_FILE, resolveRunsDir, SETTINGS_FILE } from './artifacts';
+import { knownRunsDirs, latestRunId, PREDICTIONS_FILE, SETTINGS_FILE } from './artifacts';
 import { TEXT_IDENTITY_PREFIX, textIdentity } from '../dataset/fields';
 import { IdIndex } from '../dataset/idIndex';
 import { keyParts, rowKey } from '../review/rowKeys';
@@ -277,16 +277,26 @@ export function queuedKeysOf(predictions: readonly Pick<Prediction, 'id' | 'teac
 }
 
 /**
- * What markReviewedRows needs of the newest complete run of this dataset, or undefined when there is none: the rows it
+ * What markReviewedRows needs of the newest complete run of this dataset (in any runs folder it used:
+ * artifacts.ts knownRunsDirs), or undefined when there is none: the rows it
  * showed for review without a human label (flagged or doubtful, queuedKeysOf), its `reviewedIds`, and which of the
  * identities in `watch` (identitiesToWatch) it predicted. predictions.jsonl is streamed line by line through
  * QueuedKeys, which keeps only what the rule needs (a million-row run's file is never held as one string, nor as
  * objects, before training). Errors name the file and line.
  */
 export async function readPreviousRun(datasetPath: string, outputDir?: string, watch?: ReadonlySet<string>): Promise<PreviousRun | undefined> {
-  const runId = await latestRunId(datasetPath, outputDir);
-  if (runId === undefined) return undefined;
-  const runDir = path.join(resolveRunsDir(datasetPath, outputDir), runId);
+  // The newest run of the dataset in any runs folder it used (knownRunsDirs): the runs folder may have changed since
+  // (peerkd.outputDir, --out), and the run reviewed then is in the old one. Run ids sort by time.
+  let runDir: string | undefined;
+  let runId: string | undefined;
+  for (const runsDir of await knownRunsDirs(datasetPath, outputDir)) {
+    const id = await latestRunId(datasetPath, runsDir);
+    if (id !== undefined && (runId === undefined || id > runId)) {
+      runId = id;
+      runDir = path.join(runsDir, id);
+    }
+  }
+  if (runId === undefined || runDir === undefined) return undefined;
   const settingsFile = path.join(runDir, SETTINGS_FILE);
   let settings: unknown;
   try {

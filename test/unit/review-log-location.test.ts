@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { stubVscodeModule } from '../support/fakeVscodeModule';
 import { fakeEditorVscode, FakeUri } from '../support/fakeEditorVscode';
 import { reviewLogFile, reviewLogTarget } from '../../src/review/reviewLog';
-import { LATEST_BY_DATASET_DIR, resolveRunsDir } from '../../src/training/artifacts';
+import { knownRunsDirs, LATEST_BY_DATASET_DIR, resolveRunsDir } from '../../src/training/artifacts';
 import type { Prediction } from '../../src/training/types';
 import { tempFolder } from '../fixtures/training/build';
 
@@ -95,6 +95,21 @@ test('reviewLogTarget: the run\'s runs folder while it is one, else the dataset\
     const target = reviewLogTarget(join(folder, 'r9'), dataset, 'elsewhere');
     assert.deepEqual(target, { file: reviewLogFile(folder, dataset), problem: `the runs folder of run r9 (${folder}) is gone and the dataset file is not on disk` });
   } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+});
+
+test('peerkd.training.outputDir changed and the run reviewed gone: the decision is logged in the runs folder named now, which is recorded beside the dataset for the next run', async () => {
+  const folder = await tempFolder('log-new-setting');
+  try {
+    const dataset = join(folder, 'news.jsonl');
+    await writeFile(dataset, [row('a'), row('b')].join('\n'));
+    fake.configuration['training.outputDir'] = 'runs-now';
+    await keep(dataset, join(folder, 'old-runs', 'r1'), ['a']);
+    assert.deepEqual(await loggedKeys(reviewLogFile(join(folder, 'runs-now'), dataset)), ['a']);
+    assert.deepEqual(await knownRunsDirs(dataset), [resolveRunsDir(dataset), join(folder, 'runs-now')], 'a run with the setting back at its default reads that log too');
+  } finally {
+    delete fake.configuration['training.outputDir'];
     await rm(folder, { recursive: true, force: true });
   }
 });
