@@ -326,12 +326,7 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     let reviewedBeforeLog: string[] = [];
     let reviewLog: ReviewLog | undefined;
     // The dataset's log in every runs folder it used (the runs folder may have changed since the review: peerkd.outputDir,
-    // --out), and this runs folder recorded for the runs after, whatever their runs folder (artifacts.ts knownRunsDirs).
-    try {
-      await recordRunsDir(datasetPath, runsDir);
-    } catch (error) {
-      log('warn', `this runs folder could not be recorded beside the dataset, so a later run with another runs folder will not find this run nor the review log here: ${errorText(error)}`);
-    }
+    // --out): artifacts.ts knownRunsDirs; this run's own is recorded once it is complete.
     const knownLogs = (await knownRunsDirs(datasetPath, request.outputDir)).map((dir) => reviewLogFile(dir, datasetPath));
     let reviewLogName = knownLogs[0];
     try {
@@ -439,6 +434,13 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     throwIfCancelled();
     await closeLog();
     const runDir = await writer.commit(datasetPath);
+    // This runs folder recorded beside the dataset for the runs after, whatever their runs folder (knownRunsDirs); only
+    // for a complete run, as a failed one leaves nothing behind. Said to the host (the run log is closed).
+    try {
+      await recordRunsDir(datasetPath, runsDir);
+    } catch (error) {
+      log('warn', `this runs folder could not be recorded beside the dataset, so a later run with another runs folder will not find this run nor the review log here: ${errorText(error)}`);
+    }
     await finish({ type: 'result', result: { runId, runDir, summary, metrics } }, 0);
   }
 
