@@ -15,7 +15,7 @@
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { datasetKey, LATEST_BY_DATASET_DIR, LATEST_FILE, resolveRunsDir, REVIEW_LOG_DIR } from '../training/artifacts';
+import { datasetKey, LATEST_BY_DATASET_DIR, LATEST_FILE, resolveRunsDir, REVIEW_LOG_DIR, SETTINGS_FILE } from '../training/artifacts';
 import { keyParts } from './rowKeys';
 
 /** What wrote an entry. `undo`: the session's undo put the row back; its label no longer counts as decided in review. */
@@ -82,8 +82,9 @@ export function reviewLogPath(datasetPath: string, outputDir?: string): string {
 export function reviewLogTarget(runDir: string | undefined, datasetPath: string, outputDir?: string): { file: string; problem?: string } {
   const runsDir = runDir === undefined ? undefined : path.dirname(runDir);
   if (runDir !== undefined && runsDir !== undefined) {
-    // A run leaves its pointers beside it (artifacts.ts): a runs folder keeps them when its runs are deleted.
-    const marks = [runDir, ...[LATEST_FILE, LATEST_BY_DATASET_DIR].map((name) => path.join(runsDir, name))];
+    // A run folder holds its settings.json, and leaves its pointers beside it (artifacts.ts), which a runs folder keeps
+    // when its runs are deleted: a folder that merely exists (`/` above a run made up at `/r`) is no runs folder.
+    const marks = [path.join(runDir, SETTINGS_FILE), ...[LATEST_FILE, LATEST_BY_DATASET_DIR].map((name) => path.join(runsDir, name))];
     for (const mark of marks) if (existsSync(mark)) return { file: reviewLogFile(runsDir, datasetPath) };
   }
   const now = resolveRunsDir(datasetPath, outputDir);

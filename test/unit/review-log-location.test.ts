@@ -86,7 +86,11 @@ test('reviewLogTarget: the run\'s runs folder while it is one, else the dataset\
     await writeFile(dataset, row('a'));
     const runsDir = join(folder, 'runs');
     await mkdir(join(runsDir, 'r1'), { recursive: true });
+    await writeFile(join(runsDir, 'r1', 'settings.json'), '{}');
     assert.deepEqual(reviewLogTarget(join(runsDir, 'r1'), dataset), { file: reviewLogFile(runsDir, dataset) });
+    // A folder that merely exists is no run folder (a run made up at the top of a folder): its parent gets no log.
+    await mkdir(join(folder, 'plain', 'r2'), { recursive: true });
+    assert.deepEqual(reviewLogTarget(join(folder, 'plain', 'r2'), dataset), { file: reviewLogFile(resolveRunsDir(dataset), dataset) });
     // The run folder made up in a folder that is no runs folder: the dataset's runs folder (default, or the setting).
     assert.deepEqual(reviewLogTarget(join(folder, 'r9'), dataset), { file: reviewLogFile(resolveRunsDir(dataset), dataset) });
     assert.deepEqual(reviewLogTarget(join(folder, 'r9'), dataset, 'elsewhere'), { file: reviewLogFile(join(folder, 'elsewhere'), dataset) });
