@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { knownRunsDirs, readLatestRun, recordRunsDir, resolveRunsDir, runsFoldersFile } from '../../src/training/artifacts';
 import { queuedKeysOf, readPreviousRun } from '../../src/training/reviewedRows';
@@ -55,6 +55,21 @@ test('the runs folders of a dataset: the one named now, the default, and the oth
   assert.deepEqual(await knownRunsDirs(dataset, join(folder, 'runs-c')), [join(folder, 'runs-c'), resolveRunsDir(dataset), join(folder, 'runs-b')]);
   // Another dataset in the same folder has its own list.
   assert.deepEqual(await knownRunsDirs(join(folder, 'other.jsonl')), [resolveRunsDir(join(folder, 'other.jsonl'))]);
+});
+
+test('the list is never written through a link a cloned repository ships as .peerkd/runs-folders', async () => {
+  const linked = await tempFolder('log-runs-folders-linked');
+  const target = await tempFolder('log-runs-folders-target');
+  try {
+    const dataset = join(linked, 'data.jsonl');
+    await mkdir(join(linked, '.peerkd'));
+    await symlink(target, join(linked, '.peerkd', 'runs-folders'));
+    await assert.rejects(recordRunsDir(dataset, join(linked, 'runs-b')), /runs-folders is a symbolic link/);
+    assert.deepEqual(await readdir(target), []);
+  } finally {
+    await rm(linked, { recursive: true, force: true });
+    await rm(target, { recursive: true, force: true });
+  }
 });
 
 test('peerkd distill --out changed after a review: the labels set in review still count as reviewed, run after run', async () => {
