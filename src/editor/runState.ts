@@ -51,7 +51,8 @@ export class RunState implements vscode.Disposable {
   readonly onDidChangeRun = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
 
-  constructor(private readonly log: vscode.LogOutputChannel) {}
+  /** The PeerKD output channel: also where a review says what it could not log (labelEdits.ts). */
+  constructor(readonly log: vscode.LogOutputChannel) {}
 
   getRun(datasetUri: vscode.Uri): LoadedRun | undefined {
     return this.runs.get(datasetUri.toString());
