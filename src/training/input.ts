@@ -310,6 +310,8 @@ export const INPUT_CHECKS = [
   'number-labels',
   'case-labels',
   'unused-configured-labels',
+  'human-labels-not-teacher-labels',
+  'human-only-labels',
   'missing-teacher-field',
   'teacher-outside-label-set',
   'fewer-labelled-rows-than-folds',
@@ -420,6 +422,9 @@ interface LabelSeen {
   rowLine: number;
   /** A row has it as its teacher label (in the label set). */
   teacherRow: boolean;
+  /** Rows with text that have it as their human label, and the first of them (0: none). */
+  humanRows: number;
+  humanLine: number;
 }
 
 /** A teacher or human label that is a number or a boolean (no label: the parser leaves it out), on a row with text. */
@@ -522,8 +527,13 @@ export class InputChecks {
     } else {
       this.noLabel('teacher', row, fields.teacher);
     }
-    if (human !== null) this.see(human, line, 'human');
-    else this.noLabel('human', row, fields.human);
+    if (human !== null) {
+      this.see(human, line, 'human');
+      const seen = this.labels.get(human)!;
+      if (seen.humanRows++ === 0) seen.humanLine = line;
+    } else {
+      this.noLabel('human', row, fields.human);
+    }
     if (teacher !== null || human !== null) this.firstLabelledLine ??= line;
     if (human !== null && this.configuredSet !== null && !this.configuredSet.has(human)) {
       this.firstHumanOutside ??= human;
@@ -554,7 +564,56 @@ export class InputChecks {
   }
 
   private see(label: string, line: number, field: LabelSeen['field']): void {
-    if (!this.labels.has(label)) this.labels.set(label, { line, field, rows: 0, rowLine: 0, teacherRow: false });
+    if (!this.labels.has(label)) this.labels.set(label, { line, field, rows: 0, rowLine: 0, teacherRow: false, humanRows: 0, humanLine: 0 });
+  }
+
+  /**
+   * Human labels written another way than the teacher's ('positive' beside 'pos', 'POS' beside 'pos'): every paired
+   * row then reads as a teacher error, and a run said "Teacher ≈ 0% right", flagged and relabelled nearly every row.
+   * Where the human labels take two labels or more and none is a teacher label, the run stops; a label only humans
+   * use, beside human labels the teacher uses too, is warned about (it may be a new label, or a spelling).
+   */
+  private checkHumanLabelsAgainstTeacher(
+    labels: readonly string[],
+    fail: (check: InputCheckName, message: string, line?: number) => void,
+    warn: (check: InputCheckName, message: string, line?: number) => void,
+  ): void {
+    const seen = (label: string) => this.labels.get(label);
+    const human = labels.filter((label) => (seen(label)?.humanRows ?? 0) > 0).sort((a, b) => seen(a)!.humanLine - seen(b)!.humanLine);
+    const teacher = labels.filter((label) => seen(label)?.teacherRow === true);
+    if (human.length === 0 || teacher.length === 0) return;
+    const humanOnly = human.filter((label) => !seen(label)!.teacherRow);
+    if (humanOnly.length === 0) return;
+    const fields = this.source.fields;
+    const shown = (list: readonly string[], describe: (label: string) => string) =>
+      list.slice(0, LINES_IN_MESSAGE).map(describe).join(', ') + (list.length > LINES_IN_MESSAGE ? ', …' : '');
+    const onHumans = (label: string) => {
+      const { humanRows, humanLine } = seen(label)!;
+      return `'${printable(label)}' (${humanRows === 1 ? `1 row, line ${humanLine}` : `${humanRows} rows, first on line ${humanLine}`})`;
+    };
+    const teacherList = shown(teacher, (label) => `'${printable(label)}'`);
+    // The teacher label each one may stand for: the same letters in another case, or one the start of the other.
+    const likely = humanOnly.flatMap((label) => {
+      const lower = label.toLowerCase();
+      const match = teacher.find((other) => other.toLowerCase() === lower) ?? teacher.find((other) => other.length >= 2 && (lower.startsWith(other.toLowerCase()) || other.toLowerCase().startsWith(lower)));
+      return match === undefined ? [] : [`'${printable(label)}' for '${printable(match)}'?`];
+    });
+    const hint = likely.length ? ` (${likely.slice(0, LINES_IN_MESSAGE).join(', ')})` : '';
+    if (humanOnly.length === human.length && human.length >= 2) {
+      fail(
+        'human-labels-not-teacher-labels',
+        `no human label (field ${fields.human}) is a label the teacher uses (field ${fields.teacher}): the human labels are ${shown(human, onHumans)}, the teacher's ${teacherList}${hint}; ` +
+          `a run would count every teacher label on those rows as wrong — write each label the same way in both fields`,
+        seen(human[0])!.humanLine,
+      );
+      return;
+    }
+    warn(
+      'human-only-labels',
+      `${humanOnly.length} human label(s) (field ${fields.human}) are on no teacher label (field ${fields.teacher}): ${shown(humanOnly, onHumans)}${hint}; ` +
+        `a row with such a human label and a teacher label counts as a teacher error — if one is a teacher label written another way, write it as the teacher does (the teacher's labels: ${teacherList})`,
+      seen(humanOnly[0])!.humanLine,
+    );
   }
 
   /** A row with text whose teacher or human label is null: a blank string, a number, … (the parser's labelValue). */
@@ -667,6 +726,8 @@ export class InputChecks {
         );
       }
     }
+
+    this.checkHumanLabelsAgainstTeacher(labels, fail, warn);
 
     // Human labels but no teacher field, while another field looks like the teacher's labels (`llm_label`): the run
     // would train on the human labels alone and flag nothing. The parser's one warning for the file says which setting.

@@ -1,0 +1,55 @@
+/**
+ * `peerkd` used the way a new user with a strong LLM teacher uses it: two labels, a few dozen human labels, some rows
+ * the teacher left unlabelled. Each test runs the real CLI as a child process and checks what the user is told.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { writeJsonl } from '../support/jsonl';
+import { runCli, tempFolder } from '../fixtures/training/build';
+
+let folder: string;
+
+before(async () => {
+  folder = await tempFolder('cli-hostile-user');
+});
+
+after(async () => {
+  await rm(folder, { recursive: true, force: true });
+});
+
+/** A sentiment dataset: `rows` rows, teacher labels `pos`/`neg`, the first `humans` rows with a human label `human(truth)`. */
+function sentiment(rows: number, humans: number, human: (label: 'pos' | 'neg') => string): Record<string, unknown>[] {
+  return Array.from({ length: rows }, (_, i) => {
+    const label = i % 2 === 0 ? 'pos' : 'neg';
+    const text = `${label === 'pos' ? 'a wonderful' : 'a dreadful'} film, review ${i}`;
+    return { id: i, text, teacher_label: label, ...(i < humans ? { human_label: human(label) } : {}) };
+  });
+}
+
+const DISTILL = ['--encoder', 'none', '--backend', 'cpu'];
+
+test("distill: human labels spelt otherwise than the teacher's ('positive' beside 'pos') stop the run, naming the file, the line and both spellings", async () => {
+  const file = await writeJsonl(folder, 'spelling.jsonl', sentiment(80, 40, (label) => (label === 'pos' ? 'positive' : 'negative')));
+  const before = await readFile(file);
+  const { code, stdout, stderr } = await runCli(['distill', file, ...DISTILL], folder);
+  assert.equal(code, 1, stdout + stderr);
+  const last = stderr.trim().split('\n').at(-1) ?? '';
+  // Before: the run went on, said "Teacher ≈ 0% right", flagged every row and adopted the advice on all of them.
+  assert.ok(last.startsWith(`peerkd distill: ${file}:1: no human label (field human_label) is a label the teacher uses (field teacher_label)`), last);
+  assert.match(last, /'positive' \(20 rows, first on line 1\), 'negative' \(20 rows, first on line 2\)/);
+  assert.match(last, /'positive' for 'pos'\?/);
+  assert.doesNotMatch(stdout, /flagged/);
+  assert.deepEqual(await readFile(file), before);
+  assert.deepEqual(await readdir(folder).then((names) => names.filter((name) => name === '.peerkd')), []);
+});
+
+test('distill: a human label the teacher never uses, beside ones it does, is warned about with its rows', async () => {
+  const file = await writeJsonl(folder, 'partial.jsonl', sentiment(80, 40, (label) => (label === 'pos' ? 'pos' : 'negative')));
+  const { code, stdout, stderr } = await runCli(['distill', file, ...DISTILL, '--out', `${folder}/runs-partial`], folder);
+  assert.equal(code, 0, stdout + stderr);
+  assert.match(
+    stderr,
+    /warn: 1 human label\(s\) \(field human_label\) are on no teacher label \(field teacher_label\): 'negative' \(20 rows, first on line 2\) \('negative' for 'neg'\?\)/,
+  );
+});
