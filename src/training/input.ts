@@ -840,9 +840,21 @@ export class InputChecks {
     const conflicting = this.sameTexts.conflictingTextWarning();
     if (conflicting) warn('conflicting-texts', conflicting.message, conflicting.line);
 
+    // A row without an id is known by its text (parse.ts duplicateIdProblem, whose problem is then about the text field):
+    // "repeat an earlier row's id" sent the user looking for ids in a file that has none.
     const duplicates = problems.filter((problem) => problem.code === 'duplicate-id');
-    if (duplicates.length > 0) {
-      warn('duplicate-ids', `${duplicates.length} row(s) repeat an earlier row's id, so their predictions share it (lines ${listLines(duplicates.map((problem) => problem.line))})`, duplicates[0].line);
+    const sameText = (problem: Problem) => problem.field === source.fields.text && source.fields.text !== source.fields.id;
+    const repeatedIds = duplicates.filter((problem) => !sameText(problem));
+    const repeatedTexts = duplicates.filter(sameText);
+    if (repeatedIds.length > 0) {
+      warn('duplicate-ids', `${repeatedIds.length} row(s) repeat an earlier row's id, so their predictions share it (lines ${listLines(repeatedIds.map((problem) => problem.line))})`, repeatedIds[0].line);
+    }
+    if (repeatedTexts.length > 0) {
+      warn(
+        'duplicate-ids',
+        `${repeatedTexts.length} row(s) have no id (field ${source.fields.id}) and the text of an earlier row without one, so their predictions share its id, made from the text (lines ${listLines(repeatedTexts.map((problem) => problem.line))}); give each row an id to tell them apart`,
+        repeatedTexts[0].line,
+      );
     }
 
     const counts: InputCounts = {

@@ -53,3 +53,25 @@ test('distill: a human label the teacher never uses, beside ones it does, is war
     /warn: 1 human label\(s\) \(field human_label\) are on no teacher label \(field teacher_label\): 'negative' \(20 rows, first on line 2\) \('negative' for 'neg'\?\)/,
   );
 });
+
+test("distill: rows without an id that repeat a text are said as such, not as rows that 'repeat an earlier row's id'", async () => {
+  const rows = sentiment(80, 30, (label) => label).map(({ id: _id, ...row }) => row);
+  rows[40] = { ...rows[40], text: rows[2].text };
+  rows[42] = { ...rows[42], text: rows[2].text };
+  const file = await writeJsonl(folder, 'no-ids.jsonl', rows);
+  const { code, stdout, stderr } = await runCli(['distill', file, ...DISTILL, '--out', `${folder}/runs-no-ids`], folder);
+  assert.equal(code, 0, stdout + stderr);
+  // Before: "2 row(s) repeat an earlier row's id, so their predictions share it (lines 41, 43)" in a file without ids.
+  assert.doesNotMatch(stderr, /repeat an earlier row's id/);
+  assert.match(stderr, /warn: 2 row\(s\) have no id \(field id\) and the text of an earlier row without one, so their predictions share its id, made from the text \(lines 41, 43\); give each row an id/);
+});
+
+test('distill: rows that repeat an id are still said as such', async () => {
+  const rows = sentiment(80, 30, (label) => label);
+  rows[40] = { ...rows[40], id: 2 };
+  const file = await writeJsonl(folder, 'repeated-ids.jsonl', rows);
+  const { code, stdout, stderr } = await runCli(['distill', file, ...DISTILL, '--out', `${folder}/runs-repeated-ids`], folder);
+  assert.equal(code, 0, stdout + stderr);
+  assert.match(stderr, /warn: 1 row\(s\) repeat an earlier row's id, so their predictions share it \(lines 41\)/);
+  assert.doesNotMatch(stderr, /have no id/);
+});
