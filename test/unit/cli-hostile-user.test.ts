@@ -4,7 +4,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { writeJsonl } from '../support/jsonl';
 import { runCli, tempFolder } from '../fixtures/training/build';
 
@@ -74,4 +75,31 @@ test('distill: rows that repeat an id are still said as such', async () => {
   assert.equal(code, 0, stdout + stderr);
   assert.match(stderr, /warn: 1 row\(s\) repeat an earlier row's id, so their predictions share it \(lines 41\)/);
   assert.doesNotMatch(stderr, /have no id/);
+});
+
+const LABEL = ['--base-url', 'http://127.0.0.1:9/v1', '--model', 'm'];
+
+test('label: a file without a row (empty, a JSON array, every line invalid) is an error naming the file and line, as in distill and predict', async () => {
+  const cases: [string, string, RegExp][] = [
+    ['empty.jsonl', '', /^peerkd label: empty\.jsonl: the file has no rows/],
+    ['array.jsonl', '[{"text": "a fine film"}]\n', /^peerkd label: array\.jsonl:1: no line is a valid row: the only non-blank line is invalid: Line is an array/],
+    ['broken.jsonl', 'text,label\n"a fine film",pos\n', /^peerkd label: broken\.jsonl:1: no line is a valid row: all 2 non-blank lines are invalid/],
+  ];
+  for (const [name, content, says] of cases) {
+    const file = join(folder, name);
+    await writeFile(file, content);
+    const { code, stdout, stderr } = await runCli(['label', name, ...LABEL, '--labels', 'pos,neg'], folder);
+    // Before: "Done: 0 labelled, 0 abstained, 0 failed requests … Wrote 0 rows to empty.jsonl." and exit 0.
+    assert.equal(code, 1, `${name}: ${stdout}${stderr}`);
+    assert.match(stderr.trim().split('\n').at(-1) ?? '', says);
+    assert.doesNotMatch(stdout, /Wrote/);
+    assert.equal(await readFile(file, 'utf8'), content);
+  }
+});
+
+test('label: no label set to ask for is an error naming the file', async () => {
+  await writeJsonl(folder, 'unlabelled.jsonl', [{ text: 'a fine film' }, { text: 'a dull film' }]);
+  const { code, stderr } = await runCli(['label', 'unlabelled.jsonl', ...LABEL], folder);
+  assert.equal(code, 1, stderr);
+  assert.match(stderr.trim().split('\n').at(-1) ?? '', /^peerkd label: unlabelled\.jsonl: no label set: configure peerkd\.labels \(CLI: --labels A,B,C\)/);
 });
