@@ -8,6 +8,7 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeJsonl } from '../support/jsonl';
 import { runCli, tempFolder } from '../fixtures/training/build';
+import { SeededRandom } from '../../src/training/random';
 
 let folder: string;
 
@@ -102,4 +103,28 @@ test('label: no label set to ask for is an error naming the file', async () => {
   const { code, stderr } = await runCli(['label', 'unlabelled.jsonl', ...LABEL], folder);
   assert.equal(code, 1, stderr);
   assert.match(stderr.trim().split('\n').at(-1) ?? '', /^peerkd label: unlabelled\.jsonl: no label set: configure peerkd\.labels \(CLI: --labels A,B,C\)/);
+});
+
+/** 600 rows of three labels, every text its own, a 93 % teacher that abstains on 4 %: a student restarts on seed 0. */
+function threeLabels(): Record<string, unknown>[] {
+  const random = new SeededRandom(1);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random.next() * list.length)];
+  const labels = ['a', 'b', 'c'];
+  const fill = ['honestly', 'overall', 'frankly', 'really', 'quite'];
+  return Array.from({ length: 600 }, (_, i) => {
+    const y = pick(labels);
+    const text = `${pick(fill)} topic ${y} ${Array.from({ length: 6 }, () => pick([`${y}x`, `${y}y`, `${y}z`, 'common', 'words', 'here'])).join(' ')} ${i}`;
+    const teacher = random.next() < 0.04 ? undefined : random.next() < 0.93 ? y : pick(labels.filter((l) => l !== y));
+    return { id: i, text, ...(teacher ? { teacher_label: teacher } : {}), ...(i < 60 ? { human_label: y } : {}) };
+  });
+}
+
+test('distill: a student trained again at a lower rate is not blamed on repeated texts in a file where no text repeats', async () => {
+  const file = await writeJsonl(folder, 'three.jsonl', threeLabels());
+  const { code, stdout, stderr } = await runCli(['distill', file, ...DISTILL, '--out', `${folder}/runs-three`], folder);
+  assert.equal(code, 0, stdout + stderr);
+  // The restart this file makes (what the test is about): said once.
+  assert.match(stderr, /warn: a \w+ student's training diverged \(epoch mean loss [\d.]+\) and was trained again at learning rate 0\.075 instead of 0\.3 \(said once; run\.log names each student trained again\)/);
+  // Before: ": an input that fills much of the data under different labels (the same text on many rows) does this".
+  assert.doesNotMatch(stderr, /same text on many rows/);
 });
