@@ -313,6 +313,7 @@ export const INPUT_CHECKS = [
   'human-labels-not-teacher-labels',
   'human-only-labels',
   'missing-teacher-field',
+  'no-teacher-labels',
   'teacher-outside-label-set',
   'fewer-labelled-rows-than-folds',
   'thin-label-set',
@@ -733,6 +734,15 @@ export class InputChecks {
     // would train on the human labels alone and flag nothing. The parser's one warning for the file says which setting.
     const teacherFieldMissing = problems.find((problem) => problem.code === 'missing-teacher-field');
     if (teacherFieldMissing) warn('missing-teacher-field', `${source.file}: ${teacherFieldMissing.message.charAt(0).toLowerCase()}${teacherFieldMissing.message.slice(1)}`, teacherFieldMissing.line);
+    // Human labels and no teacher label at all, and no field that looks like the teacher's: the run judges nothing and
+    // its summary said only "0 rows flagged", as if the teacher had been checked and found right.
+    else if (this.teacherStringRows === 0 && this.teacherNotString.count === 0 && this.humanLabelled > 0) {
+      warn(
+        'no-teacher-labels',
+        `no row has a teacher label (field ${source.fields.teacher}), so the run has no teacher label to judge and flags nothing: it trains a student on the ${this.humanLabelled} human label(s) alone — label the rows with peerkd label (or Label with Teacher) first, or set peerkd.fields.teacher (--fields.teacher) to the field that holds the teacher's labels`,
+        firstRowLine,
+      );
+    }
 
     // A teacher label outside a configured set is treated as an abstention, never trained on (teacherInSet).
     const outside = this.outside;

@@ -128,3 +128,12 @@ test('distill: a student trained again at a lower rate is not blamed on repeated
   // Before: ": an input that fills much of the data under different labels (the same text on many rows) does this".
   assert.doesNotMatch(stderr, /same text on many rows/);
 });
+
+test('distill: human labels and no teacher label at all (no field that looks like one) is said, not only "0 rows flagged"', async () => {
+  const rows = sentiment(80, 40, (label) => label).map(({ teacher_label: _teacher, ...row }) => row);
+  const file = await writeJsonl(folder, 'no-teacher.jsonl', rows);
+  const { code, stdout, stderr } = await runCli(['distill', file, ...DISTILL, '--out', `${folder}/runs-no-teacher`], folder);
+  assert.equal(code, 0, stdout + stderr);
+  assert.match(stderr, /warn: no row has a teacher label \(field teacher_label\), so the run has no teacher label to judge and flags nothing: it trains a student on the 40 human label\(s\) alone/);
+  assert.match(stdout, /teacher-labelled +0\n/);
+});
