@@ -137,3 +137,11 @@ test('distill: human labels and no teacher label at all (no field that looks lik
   assert.match(stderr, /warn: no row has a teacher label \(field teacher_label\), so the run has no teacher label to judge and flags nothing: it trains a student on the 40 human label\(s\) alone/);
   assert.match(stdout, /teacher-labelled +0\n/);
 });
+
+test('distill: a runs folder that cannot be made says which flag chooses another', async () => {
+  const file = await writeJsonl(folder, 'out-under-file.jsonl', sentiment(40, 0, (label) => label));
+  const { code, stderr } = await runCli(['distill', file, ...DISTILL, '--out', `${file}/runs`], folder);
+  assert.equal(code, 1, stderr);
+  // Before: "(choose another output folder)", naming neither --out nor the setting.
+  assert.match(stderr, /cannot create the run folder in .*out-under-file\.jsonl\/runs: .*\(choose another output folder: setting peerkd\.training\.outputDir, or --out on the command line\)/);
+});
