@@ -29,6 +29,7 @@ import {
 } from '../dataset';
 import { doubledSlots, grownArray, mixHash } from '../dataset/hashSlots';
 import type { DatasetRow, FieldMapping, ParsedDataset, Problem } from '../dataset/types';
+import { MAX_LABEL_LENGTH } from '../dataset/labels';
 import { humanFieldProblem } from '../review/writes';
 import { sha256 } from './artifacts';
 import { medianLabelRows, MIN_JUDGED_LABEL_ROWS, unjudgedLabels } from './calibration';
@@ -77,6 +78,10 @@ export interface InputSource {
 }
 
 const LINES_IN_MESSAGE = 5;
+/** Fields other than the mapped ones that a run watches for human labels under another name (the first met). */
+const WATCHED_FIELDS = 32;
+/** Distinct values beyond which a watched field holds no labels (an id, a text, a date). */
+const WATCHED_FIELD_VALUES = 50;
 
 /** Lines for a message: the first few, then how many in all (`count`, where `lines` are only the first of them). */
 export function listLines(lines: readonly number[], count = lines.length): string {
@@ -312,6 +317,7 @@ export const INPUT_CHECKS = [
   'unused-configured-labels',
   'human-labels-not-teacher-labels',
   'human-only-labels',
+  'human-field-elsewhere',
   'missing-teacher-field',
   'no-teacher-labels',
   'teacher-outside-label-set',
@@ -486,6 +492,12 @@ export class InputChecks {
   private unlabelled = 0;
   /** A text shows U+FFFD (bytes that were not UTF-8, or a real one). */
   private replacementCharacter = false;
+  /**
+   * Top-level fields other than the mapped ones, with the string values they hold on rows with text (null: too many or
+   * too long to be labels): where no row has a human label, one holding labels of the set is named (`gold_label`).
+   */
+  private readonly otherFields = new Map<string, { rows: number; firstLine: number; values: Set<string> | null }>();
+  private readonly mappedTopLevel: ReadonlySet<string>;
 
   constructor(private readonly source: Omit<InputSource, 'text'>) {
     const listProblem = configuredLabelsProblem(source);
@@ -498,6 +510,8 @@ export class InputChecks {
     this.configured = [...new Set(source.labels.filter((label) => label.length > 0))];
     this.configuredSet = this.configured.length > 0 ? new Set(this.configured) : null;
     this.configuredByKey = new Map(this.configured.map((label) => [lookAlikeKey(label), label]));
+    const f = source.fields;
+    this.mappedTopLevel = new Set([f.text, f.teacher, f.human, f.id, f.teacherConfidence].map((path) => path.split('.')[0]));
   }
 
   /** A text shows U+FFFD: where the file's bytes may not be UTF-8 (see `result`'s firstInvalidUtf8Line). */
@@ -561,6 +575,7 @@ export class InputChecks {
       this.sameTexts.add(row.text, line, label);
     }
     if (!hasWord(row.text)) this.wordless.add(line);
+    if (this.humanLabelled === 0) this.watchOtherFields(row.value, line);
     if (!this.replacementCharacter && row.text.includes('\ufffd')) this.replacementCharacter = true;
   }
 
@@ -614,6 +629,46 @@ export class InputChecks {
       `${humanOnly.length} human label(s) (field ${fields.human}) are on no teacher label (field ${fields.teacher}): ${shown(humanOnly, onHumans)}${hint}; ` +
         `a row with such a human label and a teacher label counts as a teacher error — if one is a teacher label written another way, write it as the teacher does (the teacher's labels: ${teacherList})`,
       seen(humanOnly[0])!.humanLine,
+    );
+  }
+
+  /** The string values of the row's top-level fields that are not mapped (only while no row had a human label). */
+  private watchOtherFields(value: Record<string, unknown>, line: number): void {
+    for (const key of Object.keys(value)) {
+      if (this.mappedTopLevel.has(key)) continue;
+      const member = value[key];
+      if (typeof member !== 'string' || member.trim().length === 0) continue;
+      let seen = this.otherFields.get(key);
+      if (seen === undefined) {
+        if (this.otherFields.size >= WATCHED_FIELDS) continue;
+        seen = { rows: 0, firstLine: line, values: new Set() };
+        this.otherFields.set(key, seen);
+      }
+      if (seen.values === null) continue;
+      seen.rows++;
+      seen.values.add(member);
+      if (member.length > MAX_LABEL_LENGTH || seen.values.size > WATCHED_FIELD_VALUES) seen.values = null;
+    }
+  }
+
+  /**
+   * No row has a human label while another field holds labels of the set (`gold_label`, `label`): most likely the
+   * human labels under another name. The run said only "no human labels to check this against".
+   */
+  private humanFieldElsewhere(labels: readonly string[], warn: (check: InputCheckName, message: string, line?: number) => void): void {
+    if (this.humanLabelled > 0 || this.teacherLabelled === 0) return;
+    const set = new Set(labels);
+    const candidates = [...this.otherFields.entries()]
+      .filter(([, seen]) => seen.values !== null && seen.values.size > 0 && [...seen.values].every((value) => set.has(value)))
+      .sort((a, b) => b[1].rows - a[1].rows || a[1].firstLine - b[1].firstLine);
+    if (candidates.length === 0) return;
+    const [name, seen] = candidates[0];
+    const others = candidates.slice(1, LINES_IN_MESSAGE).map(([other]) => `'${printable(other)}'`);
+    warn(
+      'human-field-elsewhere',
+      `no row has a human label (field ${this.source.fields.human}), while field '${printable(name)}' holds labels of the label set on ${seen.rows} row(s) (first on line ${seen.firstLine})${others.length ? `, and so do ${others.join(', ')}` : ''}: ` +
+        `if those are your human labels, set peerkd.fields.human (--fields.human ${printable(name)}); without human labels the run cannot check its estimates of the teacher`,
+      seen.firstLine,
     );
   }
 
@@ -729,6 +784,7 @@ export class InputChecks {
     }
 
     this.checkHumanLabelsAgainstTeacher(labels, fail, warn);
+    this.humanFieldElsewhere(labels, warn);
 
     // Human labels but no teacher field, while another field looks like the teacher's labels (`llm_label`): the run
     // would train on the human labels alone and flag nothing. The parser's one warning for the file says which setting.

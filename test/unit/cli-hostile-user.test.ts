@@ -145,3 +145,19 @@ test('distill: a runs folder that cannot be made says which flag chooses another
   // Before: "(choose another output folder)", naming neither --out nor the setting.
   assert.match(stderr, /cannot create the run folder in .*out-under-file\.jsonl\/runs: .*\(choose another output folder: setting peerkd\.training\.outputDir, or --out on the command line\)/);
 });
+
+test("distill: human labels in another field than the README's (gold_label) are named with the flag that reads them", async () => {
+  const rows = sentiment(80, 30, (label) => label).map(({ human_label, ...row }) => (human_label === undefined ? row : { ...row, gold_label: human_label }));
+  // Rows of another field that holds no labels (a source name) are not offered.
+  rows[5] = { ...rows[5], source: 'imdb' };
+  const file = await writeJsonl(folder, 'gold-field.jsonl', rows);
+  const { code, stdout, stderr } = await runCli(['distill', file, ...DISTILL, '--out', `${folder}/runs-gold`], folder);
+  assert.equal(code, 0, stdout + stderr);
+  // Before: nothing but "Teacher ≈ 100% right (no human labels to check this against)" in the summary.
+  assert.match(stderr, /warn: no row has a human label \(field human_label\), while field 'gold_label' holds labels of the label set on 30 row\(s\) \(first on line 1\): if those are your human labels, set peerkd\.fields\.human \(--fields\.human gold_label\)/);
+  assert.doesNotMatch(stderr, /'source'/);
+  const read = await runCli(['distill', file, ...DISTILL, '--out', `${folder}/runs-gold`, '--fields.human', 'gold_label'], folder);
+  assert.equal(read.code, 0, read.stderr);
+  assert.match(read.stdout, /human-labelled +30\n/);
+  assert.doesNotMatch(read.stderr, /no row has a human label/);
+});
