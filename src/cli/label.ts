@@ -262,7 +262,13 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     const written = new Set(edits.map((edit) => edit.line)).size;
 
     out.lines(formatSummary(result.summary).map((line) => redactSecret(line, apiKey)));
-    out.line(`Wrote ${written} rows to ${outPath === dataPath ? positionals[0] : values.out}.`);
+    // What the file now is: with --out a copy of the whole dataset ("Wrote 0 rows to copy.jsonl" read as an empty
+    // file); in place with nothing to write, untouched.
+    out.line(
+      outPath === dataPath
+        ? `Wrote ${written} rows to ${positionals[0]}${written === 0 ? ' (left as it was)' : ''}.`
+        : `Wrote ${written} rows to ${values.out} (a copy of ${positionals[0]}, its other rows as they are there).`,
+    );
     const outcome = runOutcome(result.summary);
     if (outcome === 'incomplete') {
       // With --out, the copy now exists and the same command would be refused for it (assertNoUserFileAt): --force.

@@ -161,3 +161,14 @@ test("distill: human labels in another field than the README's (gold_label) are 
   assert.match(read.stdout, /human-labelled +30\n/);
   assert.doesNotMatch(read.stderr, /no row has a human label/);
 });
+
+test('label --out with every row already labelled says the copy holds the whole dataset, not "Wrote 0 rows" alone', async () => {
+  const file = await writeJsonl(folder, 'labelled.jsonl', sentiment(6, 0, (label) => label));
+  const { code, stdout, stderr } = await runCli(['label', 'labelled.jsonl', ...LABEL, '--out', 'labelled-copy.jsonl'], folder);
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /Wrote 0 rows to labelled-copy\.jsonl \(a copy of labelled\.jsonl, its other rows as they are there\)\./);
+  assert.deepEqual(await readFile(join(folder, 'labelled-copy.jsonl')), await readFile(file));
+  const inPlace = await runCli(['label', 'labelled.jsonl', ...LABEL], folder);
+  assert.equal(inPlace.code, 0, inPlace.stderr);
+  assert.match(inPlace.stdout, /Wrote 0 rows to labelled\.jsonl \(left as it was\)\./);
+});
