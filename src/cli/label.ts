@@ -21,6 +21,7 @@ import {
   runOutcome,
 } from '../teacher/job';
 import { redactSecret } from '../teacher/redact';
+import { noRowsError } from '../training/input';
 import { plainHttpKeyWarning } from '../teacher/url';
 import { DEFAULT_TEACHER_SETTINGS, MAX_CONCURRENCY, MAX_FEW_SHOT_EXAMPLES, MAX_REQUEST_TIMEOUT_MS, MAX_RETRIES, MIN_REQUEST_TIMEOUT_MS } from '../teacher/settings';
 import { estimateRun, runLabelling, type LabelProgress, type LabelRunResult } from '../teacher/run';
@@ -182,6 +183,10 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
       await assertReplaceable(positionals[0]);
     }
     const dataset = await readDatasetFile(dataPath, fields);
+    // A file without a single row (empty, a JSON array, every line invalid) is refused as distill and predict refuse
+    // it: it said "Done: 0 labelled … Wrote 0 rows" and exit 0, as if every row had been labelled.
+    const noRows = noRowsError(positionals[0], dataset);
+    if (noRows) throw noRows;
     const unreadable = dataset.problems.filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object');
     if (unreadable.length > 0) {
       say(`${unreadable.length} lines are not rows and are left as they are (first: ${positionals[0]}:${unreadable[0].line}: ${unreadable[0].message}).`);
@@ -190,11 +195,18 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     if (notStrings.length > 0) {
       say(`${notStrings.length} labels are not strings and are ignored, as if absent; a teacher field holding one is not written over unless --relabel (first: ${positionals[0]}:${notStrings[0].line}: ${notStrings[0].message}).`);
     }
-    const job = prepareJob(dataset.rows, configuredLabels, {
-      relabel: values.relabel ?? false,
-      fewShotExamples,
-      promptTemplate: values['prompt-template'] ?? DEFAULT_TEACHER_SETTINGS.promptTemplate,
-    });
+    let job: ReturnType<typeof prepareJob>;
+    try {
+      job = prepareJob(dataset.rows, configuredLabels, {
+        relabel: values.relabel ?? false,
+        fewShotExamples,
+        promptTemplate: values['prompt-template'] ?? DEFAULT_TEACHER_SETTINGS.promptTemplate,
+      });
+    } catch (error) {
+      // No label set to ask for (no --labels, no labelled row): a fact of the file, said with its name as every error is.
+      if (error instanceof Error) error.message = `${positionals[0]}: ${error.message.charAt(0).toLowerCase()}${error.message.slice(1)}`;
+      throw error;
+    }
     const cacheDir = values['cache-dir'] ? path.resolve(values['cache-dir']) : defaultCacheDir(path.dirname(dataPath));
     // Before the cache is read: a run that starts while another labels this dataset would ask for every row again.
     const lock = LabelRunLock.acquire(cacheDir, dataPath);
@@ -250,7 +262,13 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     const written = new Set(edits.map((edit) => edit.line)).size;
 
     out.lines(formatSummary(result.summary).map((line) => redactSecret(line, apiKey)));
-    out.line(`Wrote ${written} rows to ${outPath === dataPath ? positionals[0] : values.out}.`);
+    // What the file now is: with --out a copy of the whole dataset ("Wrote 0 rows to copy.jsonl" read as an empty
+    // file); in place with nothing to write, untouched.
+    out.line(
+      outPath === dataPath
+        ? `Wrote ${written} rows to ${positionals[0]}${written === 0 ? ' (left as it was)' : ''}.`
+        : `Wrote ${written} rows to ${values.out} (a copy of ${positionals[0]}, its other rows as they are there).`,
+    );
     const outcome = runOutcome(result.summary);
     if (outcome === 'incomplete') {
       // With --out, the copy now exists and the same command would be refused for it (assertNoUserFileAt): --force.
