@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { promises as fsp } from 'node:fs';
 import { applyRowEditsToFile, assertNotSameFile, assertOutsidePeerkdFolder, assertReadableFile, assertReplaceable, forEachLine, readDatasetFile, writeFileAtomic } from '../dataset/index';
-import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
+import { DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
 import { replacedLines, teacherEdits, teacherFieldsProblem, type FieldNames } from '../teacher/apply';
 import { runBatchLabelling } from '../teacher/batch';
 import { TeacherCache } from '../teacher/cache';
@@ -27,7 +27,7 @@ import { DEFAULT_TEACHER_SETTINGS, MAX_CONCURRENCY, MAX_FEW_SHOT_EXAMPLES, MAX_R
 import { estimateRun, runLabelling, type LabelProgress, type LabelRunResult } from '../teacher/run';
 import type { BackoffOptions, TeacherEndpoint } from '../teacher/types';
 import { Terminal, type TextOutput } from './terminal';
-import { decimalNumber, EXIT, EXIT_CODES_HELP, fieldPathOption, integerFlag, labelsOption, parseCommandArgs, UsageError, type CliCommand } from './command';
+import { decimalNumber, EXIT, EXIT_CODES_HELP, FIELD_OPTIONS, fieldPathOption, integerFlag, labelsOption, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { runCommand } from './distill';
 
 export const LABEL_HELP = `Usage: peerkd label DATA.jsonl --base-url URL --model MODEL [options]
@@ -53,9 +53,10 @@ Options:
   --max-retries N        retries for 429, 5xx, timeouts and lost connections, 0 to ${MAX_RETRIES} (default ${DEFAULT_TEACHER_SETTINGS.maxRetries})
   --batch                use the Batch API (upload, poll, download) instead of live requests
   --cache-dir DIR        answer cache (default .peerkd/teacher-cache next to DATA)
-  --text-field F, --teacher-field F, --human-field F, --id-field F, --confidence-field F
-                         field mapping (dotted paths allowed; defaults text, teacher_label, human_label, id,
-                         teacher_confidence)
+  --fields.text F        field of the text (also --fields.teacher, --fields.human, --fields.id,
+                         --fields.teacherConfidence, as distill, predict and export take them; dotted paths allowed;
+                         defaults text, teacher_label, human_label, id, teacher_confidence; the older spellings
+                         --text-field, --teacher-field, --human-field, --id-field, --confidence-field still work)
   -h, --help             show this help
 
 Answers are cached: re-running labels nothing twice, and an interrupted run (Ctrl-C, crash) resumes where it stopped.
@@ -72,13 +73,17 @@ export interface LabelCommandIo {
   backoff?: BackoffOptions;
 }
 
-const FIELD_FLAGS: FieldNames = {
-  text: '--text-field',
-  teacher: '--teacher-field',
-  human: '--human-field',
-  id: '--id-field',
-  teacherConfidence: '--confidence-field',
-};
+/**
+ * The field flags' older spellings, from before label took the `--fields.*` flags of distill, predict and export:
+ * still read, never together with the new one for the same field.
+ */
+const OLD_FIELD_FLAGS = {
+  text: 'text-field',
+  teacher: 'teacher-field',
+  human: 'human-field',
+  id: 'id-field',
+  teacherConfidence: 'confidence-field',
+} as const satisfies Record<keyof FieldMapping, string>;
 
 /** The flags `peerkd label` accepts: the one table the parser reads and its --help is checked against. */
 export const LABEL_OPTIONS = {
@@ -97,6 +102,7 @@ export const LABEL_OPTIONS = {
   'max-retries': { type: 'string' },
   batch: { type: 'boolean', default: false },
   'cache-dir': { type: 'string' },
+  ...FIELD_OPTIONS,
   'text-field': { type: 'string' },
   'teacher-field': { type: 'string' },
   'human-field': { type: 'string' },
@@ -125,18 +131,19 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
 
   const dataPath = path.resolve(positionals[0]);
   const outPath = values.out ? path.resolve(values.out) : dataPath;
-  const field = (key: keyof FieldMapping, flag: keyof typeof LABEL_OPTIONS & `${string}-field`): string => {
-    const value = values[flag];
-    return value === undefined ? DEFAULT_FIELDS[key] : fieldPathOption(`--${flag}`, value);
-  };
-  const fields: FieldMapping = {
-    text: field('text', 'text-field'),
-    teacher: field('teacher', 'teacher-field'),
-    human: field('human', 'human-field'),
-    id: field('id', 'id-field'),
-    teacherConfidence: field('teacherConfidence', 'confidence-field'),
-  };
-  const fieldsProblem = teacherFieldsProblem(fields, FIELD_FLAGS);
+  // Each field from `--fields.<key>` or its older spelling (not both); messages name the flag the user typed.
+  const fields: FieldMapping = { ...DEFAULT_FIELDS };
+  const fieldFlags = {} as Record<keyof FieldMapping, string>;
+  for (const key of FIELD_KEYS) {
+    const flag = `fields.${key}` as const;
+    const old = OLD_FIELD_FLAGS[key];
+    if (values[flag] !== undefined && values[old] !== undefined) throw new UsageError(`--${flag} and --${old} name the same field: give one`);
+    const used = values[old] !== undefined ? old : flag;
+    fieldFlags[key] = `--${used}`;
+    const value = values[used];
+    if (value !== undefined) fields[key] = fieldPathOption(`--${used}`, value);
+  }
+  const fieldsProblem = teacherFieldsProblem(fields, fieldFlags satisfies FieldNames);
   if (fieldsProblem) throw new UsageError(fieldsProblem);
   const apiKeyEnv = values['api-key-env'] ?? 'OPENAI_API_KEY';
   const apiKey = io.env[apiKeyEnv] || undefined;
