@@ -135,7 +135,9 @@ test('peerkd label: errors name the command, a malformed flag is exit 2 before t
     [['--few-shot', ' '], /--few-shot must be an integer from 0 to 64, got ' '/],
     [['--concurrency', '0x2'], /--concurrency must be an integer from 1 to 256, got '0x2'/],
     [['--timeout-ms', '1e4'], /--timeout-ms must be an integer from 1000 to 2147483647, got '1e4'/],
-    [['--temperature', ''], /--temperature must be a number ≥ 0, got ''/],
+    [['--temperature', ''], /--temperature must be a number from 0 to 2, got ''/],
+    // The setting's maximum (OpenAI refuses more with HTTP 400): 2.5 was sent with every request and failed each one.
+    [['--temperature', '2.5'], /--temperature must be a number from 0 to 2, got '2\.5'/],
     [['--model', 'other'], /--model is given twice \('m' and 'other'\): give it once/],
     [['--cache-dir', ''], /--cache-dir is empty: give a path/],
     // A blank model or instruction was sent as it was; a field path with an empty segment failed as a plain error.
