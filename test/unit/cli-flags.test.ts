@@ -93,6 +93,9 @@ test('distill and predict: a flag given twice, an empty path, a flag of another 
     [['distill', dataset, '--fields.human', 'teacher_label'], /^peerkd distill: the human label field 'teacher_label' is also the teacher field \(--fields\.teacher\), so a label written there would overwrite it; set --fields\.human to a field of its own$/m],
     [['distill', dataset, '--fields.human', 'meta', '--fields.text', 'meta.text'], /^peerkd distill: the human label field 'meta' holds the text field 'meta\.text' \(--fields\.text\)/m],
     [['distill', missing, '--human', '3'], /^peerkd distill: Unknown option '--human'/m],
+    // Unbounded where --concurrency and peerkd.teacher.maxConcurrency (the editor's endpoint encoder) stop at 256.
+    [['distill', missing, '--encoder-concurrency', '257'], /^peerkd distill: --encoder-concurrency must be an integer from 1 to 256, got '257'$/m],
+    [['predict', missing, missing, '--encoder-concurrency', '1000000000'], /^peerkd predict: --encoder-concurrency must be an integer from 1 to 256, got '1000000000'$/m],
     [['predict', missing, missing, '--out', 'a.jsonl', '--out', 'b.jsonl'], /^peerkd predict: --out is given twice \('a\.jsonl' and 'b\.jsonl'\): give it once$/m],
     // A field path with an empty segment failed in the worker after the run had started (exit 1).
     [['distill', dataset, '--fields.text', 'a..b'], /^peerkd distill: --fields\.text: Invalid field path 'a\.\.b': empty segment \(a dotted path such as meta\.text\)$/m],
