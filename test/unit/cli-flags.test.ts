@@ -199,6 +199,21 @@ test('peerkd bench: seeds, settings and numbers are checked strictly, before the
     assert.match(stderr, new RegExp(`^peerkd bench: ${message.source}`), stderr);
     assert.doesNotMatch(stderr, /bench data:/, `${flags.join(' ')}: refused before the first setting ran`);
   }
+  // Before the data is read, as the README says: these were checked after train.jsonl was loaded, so a folder without
+  // it (or a row without gold_label) was exit 1 and the typo in the flag went unsaid.
+  const noData = join(folder, 'no-such-bench-dir');
+  const early: [string[], RegExp][] = [
+    [['--label-smoothing', '1'], /--label-smoothing must be a number in \[0, 1\), got '1'/],
+    [['--final-weighting=-1'], /--final-weighting must be a finite number ≥ 0, got '-1'/],
+    [['--encoder-keep', 'sometimes'], /--encoder-keep must be if-better or always, got 'sometimes'/],
+    [['--encoder', 'glov'], /--encoder must be one of /],
+    [['--encoder-concurrency', '0'], /--encoder-concurrency must be an integer from 1 to 256, got '0'/],
+  ];
+  for (const [flags, message] of early) {
+    const { code, stderr } = await runCli(['bench', noData, '--seeds', '0', ...flags]);
+    assert.equal(code, 2, `${flags.join(' ')}: ${stderr}`);
+    assert.match(stderr, new RegExp(`^peerkd bench: ${message.source}`), stderr);
+  }
 });
 
 test('peerkd bench: --json and --docs are checked before the first seed, never replace an input or a file of the user\'s, and are written whole', async () => {
