@@ -135,6 +135,11 @@ test('a dataset without a run: teacher labels are exported, advice is refused na
     assert.ok(io.err().startsWith(`peerkd export: ${message}`), io.err());
     assert.ok(io.err().includes('\n\nUsage: peerkd export '), io.err());
   }
+  // A flag naming a field the copy writes over is a usage error before any file is read (it was 'file not found', exit
+  // 1, for a dataset path with a typo): the README's rule for every command's flags.
+  const io = captureIo();
+  assert.equal(await createExportCommand(io).run([join(work, 'no-such.ndjson'), '--teacher-labels', '--fields.text', 'label_provenance.text']), 2, io.err());
+  assert.ok(io.err().startsWith("peerkd export: the text field (--fields.text) is 'label_provenance.text', the field the reviewed copy writes every row's label provenance into"), io.err());
 
   const advice = await runCli(['export', 'data.ndjson', '--advice-min-p', '0.9'], work);
   assert.equal(advice.code, 1, advice.stderr);
