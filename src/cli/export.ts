@@ -130,6 +130,8 @@ export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr
         const dataPath = path.resolve(given);
         if (!DATASET_FILE_NAME.test(path.basename(dataPath))) throw new Error(`${given}: not a ${DATASET_KIND}`);
         await assertReadableFile(dataPath, given);
+        // Read more than once (the run's key of the dataset, the copy): a FIFO waited for a writer for ever. The run's rule.
+        if (!(await fs.stat(dataPath)).isFile()) throw new Error(`${given}: not a regular file (a FIFO, socket or device), so it cannot be read as a dataset`);
         // The runs folder as distill writes it: --runs from here (distill's --out), else .peerkd/runs beside the dataset.
         const runsDir = values.runs === undefined ? resolveRunsDir(dataPath) : path.resolve(values.runs);
         if (values.runs !== undefined) {

@@ -260,3 +260,16 @@ test("the run's field mapping is the default; an entry of its settings.json that
   assert.equal(fromRun.code, 0, fromRun.err);
   assert.match(await readFile(join(work, 'data.reviewed.jsonl'), 'utf8'), /"final_label": "B"/, "the run's teacher field, weak");
 });
+
+test('a dataset that is a FIFO is refused naming it, as a run refuses it, not waited on for ever', { skip: process.platform === 'win32', timeout: 30_000 }, async () => {
+  const { execFileSync } = await import('node:child_process');
+  const work = join(folder, 'fifo');
+  await mkdir(work);
+  const fifo = join(work, 'data.jsonl');
+  execFileSync('mkfifo', [fifo]);
+  const io = captureIo();
+  // It waited for a writer: the command never returned (the README's limit: a dataset is a regular file).
+  assert.equal(await createExportCommand(io).run([fifo, '--teacher-labels']), 1, io.err());
+  assert.equal(io.err(), `peerkd export: ${fifo}: not a regular file (a FIFO, socket or device), so it cannot be read as a dataset\n`);
+  await assert.rejects(stat(join(work, 'data.reviewed.jsonl')), { code: 'ENOENT' });
+});
