@@ -196,6 +196,15 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     // it: it said "Done: 0 labelled … Wrote 0 rows" and exit 0, as if every row had been labelled.
     const noRows = noRowsError(positionals[0], dataset);
     if (noRows) throw noRows;
+    // The file's fields named otherwise (`sentence`, `llm_label`), as a run says it: no row has the text field, so
+    // nothing can be labelled (it ended "Done: 0 labelled", exit 0); teacher labels seemingly under another name would
+    // be labelled again into --teacher-field. Said with the flag the user typed (--text-field or --fields.text).
+    const withFlags = (message: string) => message.replace(/--fields\.(\w+)/g, (flag, key: string) => (fieldFlags as Record<string, string>)[key] ?? flag);
+    const noTextField = dataset.problems.find((problem) => problem.code === 'missing-text-field');
+    if (noTextField) throw new Error(`${positionals[0]}:${noTextField.line}: ${withFlags(noTextField.message)}`);
+    for (const problem of dataset.problems.filter((p) => p.code === 'missing-teacher-field' || p.code === 'missing-label-fields')) {
+      say(`warning: ${positionals[0]}:${problem.line}: ${withFlags(problem.message)}`);
+    }
     const unreadable = dataset.problems.filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object');
     if (unreadable.length > 0) {
       say(`${unreadable.length} lines are not rows and are left as they are (first: ${positionals[0]}:${unreadable[0].line}: ${unreadable[0].message}).`);
