@@ -1137,6 +1137,23 @@ async function runBench(argv: string[], out: Terminal, err: Terminal): Promise<n
   const folds = integerFlag(values.folds, 'folds', 2, 2);
   const stages = integerFlag(values.stages, 'stages', 1, 2, MAX_STAGES);
   const backend = choiceOption(values, 'backend', BACKEND_PREFERENCES, 'auto');
+  // These were checked after the data was read: a typo in --label-smoothing or --encoder waited for train.jsonl to
+  // load, and a file problem hid it (exit 1 instead of 2).
+  const keepEncoder = values['encoder-keep'];
+  const embeddingCache = values['embedding-cache'] !== undefined ? path.resolve(values['embedding-cache']) : undefined;
+  if (keepEncoder !== 'if-better' && keepEncoder !== 'always') throw new UsageError(`--encoder-keep must be if-better or always, got '${keepEncoder}'`);
+  const smoothingText = values['label-smoothing'];
+  const labelSmoothing = smoothingText === undefined ? DEFAULT_STUDENT_SMOOTHING : decimalNumber(smoothingText);
+  if (smoothingText !== undefined && !(labelSmoothing >= 0 && labelSmoothing < 1)) {
+    throw new UsageError(`--label-smoothing must be a number in [0, 1), got '${smoothingText}'`);
+  }
+  const weightingText = values['final-weighting'];
+  const finalWeighting = weightingText === undefined ? DEFAULT_TUNING.finalWeighting : decimalNumber(weightingText);
+  if (weightingText !== undefined && !(finalWeighting >= 0 && Number.isFinite(finalWeighting))) {
+    throw new UsageError(`--final-weighting must be a finite number ≥ 0, got '${weightingText}'`);
+  }
+  const encoder = encoderOption(values.encoder, DEFAULT_DISTILL_OPTIONS.encoder ?? 'none');
+  const flags = encoderEndpointFromFlags(values, process.env);
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`${dir}: a file, not a folder; DATA_DIR is the folder holding train.jsonl and test.jsonl`);
   const trainFile = path.join(dir, 'train.jsonl');
   const testFile = path.join(dir, 'test.jsonl');
@@ -1162,19 +1179,6 @@ async function runBench(argv: string[], out: Terminal, err: Terminal): Promise<n
     if (kind === 'confuse') return simulateConfusedTeacher(limited, accuracy);
     return kind === 'hardest' ? simulateStrongTeacher(limited, accuracy) : simulateLlmTeacher(limited, accuracy);
   };
-  const keepEncoder = values['encoder-keep'];
-  const embeddingCache = values['embedding-cache'] !== undefined ? path.resolve(values['embedding-cache']) : undefined;
-  if (keepEncoder !== 'if-better' && keepEncoder !== 'always') throw new UsageError(`--encoder-keep must be if-better or always, got '${keepEncoder}'`);
-  const smoothingText = values['label-smoothing'];
-  const labelSmoothing = smoothingText === undefined ? DEFAULT_STUDENT_SMOOTHING : decimalNumber(smoothingText);
-  if (smoothingText !== undefined && !(labelSmoothing >= 0 && labelSmoothing < 1)) {
-    throw new UsageError(`--label-smoothing must be a number in [0, 1), got '${smoothingText}'`);
-  }
-  const weightingText = values['final-weighting'];
-  const finalWeighting = weightingText === undefined ? DEFAULT_TUNING.finalWeighting : decimalNumber(weightingText);
-  if (weightingText !== undefined && !(finalWeighting >= 0 && Number.isFinite(finalWeighting))) {
-    throw new UsageError(`--final-weighting must be a finite number ≥ 0, got '${weightingText}'`);
-  }
   const base: DistillOptions = {
     folds,
     stages,
@@ -1182,11 +1186,10 @@ async function runBench(argv: string[], out: Terminal, err: Terminal): Promise<n
     backend,
     finalTargets: 'auto',
     student: 'fasttext',
-    encoder: encoderOption(values.encoder, DEFAULT_DISTILL_OPTIONS.encoder ?? 'none'),
+    encoder,
   };
   // The endpoint encoder: its server in the options, its key from the environment, its vectors cached in DATA_DIR
   // (the seeds and variants embed the same texts once).
-  const flags = encoderEndpointFromFlags(values, process.env);
   const encoders: EncoderEnvironment = { cacheDir: embeddingCache ?? path.join(dir, EMBEDDING_CACHE_DIR_NAME), apiKey: flags.apiKey };
   if (base.encoder === 'endpoint') {
     const endpoint = endpointSettings(flags.settings);

@@ -122,12 +122,16 @@ export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr
         }
         if (positionals.length !== 1) throw new UsageError(positionals.length ? 'expected exactly one dataset file' : 'missing DATA.jsonl');
         const advice = adviceChoice(values);
-        // The field flags are checked now (a usage error, exit 2), before any file is read.
-        fieldsFrom(values);
+        // The field flags are checked now (a usage error, exit 2), before any file is read: their paths, and a flag that
+        // names a field the copy writes over (the defaults never do; a run's mapping is checked once it is read).
+        const flagProblem = exportFieldsProblem(fieldsFrom(values), (key) => `--fields.${key}`);
+        if (flagProblem) throw new UsageError(flagProblem);
         const given = positionals[0];
         const dataPath = path.resolve(given);
         if (!DATASET_FILE_NAME.test(path.basename(dataPath))) throw new Error(`${given}: not a ${DATASET_KIND}`);
         await assertReadableFile(dataPath, given);
+        // Read more than once (the run's key of the dataset, the copy): a FIFO waited for a writer for ever. The run's rule.
+        if (!(await fs.stat(dataPath)).isFile()) throw new Error(`${given}: not a regular file (a FIFO, socket or device), so it cannot be read as a dataset`);
         // The runs folder as distill writes it: --runs from here (distill's --out), else .peerkd/runs beside the dataset.
         const runsDir = values.runs === undefined ? resolveRunsDir(dataPath) : path.resolve(values.runs);
         if (values.runs !== undefined) {

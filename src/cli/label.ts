@@ -23,7 +23,7 @@ import {
 import { redactSecret } from '../teacher/redact';
 import { noRowsError } from '../training/input';
 import { plainHttpKeyWarning } from '../teacher/url';
-import { DEFAULT_TEACHER_SETTINGS, MAX_CONCURRENCY, MAX_FEW_SHOT_EXAMPLES, MAX_REQUEST_TIMEOUT_MS, MAX_RETRIES, MIN_REQUEST_TIMEOUT_MS } from '../teacher/settings';
+import { DEFAULT_TEACHER_SETTINGS, MAX_CONCURRENCY, MAX_FEW_SHOT_EXAMPLES, MAX_REQUEST_TIMEOUT_MS, MAX_RETRIES, MAX_TEMPERATURE, MIN_REQUEST_TIMEOUT_MS } from '../teacher/settings';
 import { estimateRun, runLabelling, type LabelProgress, type LabelRunResult } from '../teacher/run';
 import type { BackoffOptions, TeacherEndpoint } from '../teacher/types';
 import { Terminal, type TextOutput } from './terminal';
@@ -40,15 +40,15 @@ Options:
   --base-url URL         endpoint base URL, e.g. https://api.openai.com/v1 or http://localhost:11434/v1
   --model M              model (Azure: deployment) name
   --api-key-env VAR      environment variable holding the API key (default OPENAI_API_KEY; unset = no key)
-  --concurrency N        requests in flight at once (default ${DEFAULT_TEACHER_SETTINGS.maxConcurrency})
+  --concurrency N        requests in flight at once, 1 to ${MAX_CONCURRENCY} (default ${DEFAULT_TEACHER_SETTINGS.maxConcurrency})
   --out FILE             write the labelled dataset to FILE instead of in place (an existing non-empty FILE is
                          refused: label it in place instead, or add --force to replace it)
   --force                with --out, replace an existing FILE
   --relabel              also label rows that already carry a teacher or human label
   --labels A,B,C         the label set (default: the labels present in the file)
-  --few-shot N           few-shot examples drawn from human-labelled rows (default ${DEFAULT_TEACHER_SETTINGS.fewShotExamples})
+  --few-shot N           few-shot examples drawn from human-labelled rows, 0 to ${MAX_FEW_SHOT_EXAMPLES} (default ${DEFAULT_TEACHER_SETTINGS.fewShotExamples})
   --prompt-template T    instruction; {{labels}} is replaced by the label set
-  --temperature T        sampling temperature (default 0)
+  --temperature T        sampling temperature, 0 to ${MAX_TEMPERATURE} (default ${DEFAULT_TEACHER_SETTINGS.temperature})
   --timeout-ms N         per-request timeout in ms, ${MIN_REQUEST_TIMEOUT_MS} to ${MAX_REQUEST_TIMEOUT_MS} (default ${DEFAULT_TEACHER_SETTINGS.requestTimeoutMs})
   --max-retries N        retries for 429, 5xx, timeouts and lost connections, 0 to ${MAX_RETRIES} (default ${DEFAULT_TEACHER_SETTINGS.maxRetries})
   --batch                use the Batch API (upload, poll, download) instead of live requests
@@ -127,7 +127,9 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
   }
   // A plain decimal number: '' and '0x10' are not temperatures (Number would read them as 0 and 16).
   const temperature = values.temperature === undefined ? 0 : decimalNumber(values.temperature);
-  if (!Number.isFinite(temperature) || temperature < 0) throw new UsageError(`--temperature must be a number ≥ 0, got '${values.temperature}'`);
+  if (!Number.isFinite(temperature) || temperature < 0 || temperature > MAX_TEMPERATURE) {
+    throw new UsageError(`--temperature must be a number from 0 to ${MAX_TEMPERATURE}, got '${values.temperature}'`);
+  }
 
   const dataPath = path.resolve(positionals[0]);
   const outPath = values.out ? path.resolve(values.out) : dataPath;
@@ -194,6 +196,15 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     // it: it said "Done: 0 labelled … Wrote 0 rows" and exit 0, as if every row had been labelled.
     const noRows = noRowsError(positionals[0], dataset);
     if (noRows) throw noRows;
+    // The file's fields named otherwise (`sentence`, `llm_label`), as a run says it: no row has the text field, so
+    // nothing can be labelled (it ended "Done: 0 labelled", exit 0); teacher labels seemingly under another name would
+    // be labelled again into --teacher-field. Said with the flag the user typed (--text-field or --fields.text).
+    const withFlags = (message: string) => message.replace(/--fields\.(\w+)/g, (flag, key: string) => (fieldFlags as Record<string, string>)[key] ?? flag);
+    const noTextField = dataset.problems.find((problem) => problem.code === 'missing-text-field');
+    if (noTextField) throw new Error(`${positionals[0]}:${noTextField.line}: ${withFlags(noTextField.message)}`);
+    for (const problem of dataset.problems.filter((p) => p.code === 'missing-teacher-field' || p.code === 'missing-label-fields')) {
+      say(`warning: ${positionals[0]}:${problem.line}: ${withFlags(problem.message)}`);
+    }
     const unreadable = dataset.problems.filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object');
     if (unreadable.length > 0) {
       say(`${unreadable.length} lines are not rows and are left as they are (first: ${positionals[0]}:${unreadable[0].line}: ${unreadable[0].message}).`);

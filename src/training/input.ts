@@ -734,7 +734,7 @@ export class InputChecks {
       labels = configured;
       labelsSource = 'configured';
       if (labels.length < 2) {
-        fail('one-configured-label', `the configured label set has only one label ('${labels[0]}'); at least two are needed (setting peerkd.labels)`, firstRowLine, false);
+        fail('one-configured-label', `the configured label set has only one label ('${labels[0]}'); at least two are needed (setting peerkd.labels or --labels)`, firstRowLine, false);
         return { findings };
       }
       const outside = this.humanOutside;

@@ -135,6 +135,11 @@ test('a dataset without a run: teacher labels are exported, advice is refused na
     assert.ok(io.err().startsWith(`peerkd export: ${message}`), io.err());
     assert.ok(io.err().includes('\n\nUsage: peerkd export '), io.err());
   }
+  // A flag naming a field the copy writes over is a usage error before any file is read (it was 'file not found', exit
+  // 1, for a dataset path with a typo): the README's rule for every command's flags.
+  const io = captureIo();
+  assert.equal(await createExportCommand(io).run([join(work, 'no-such.ndjson'), '--teacher-labels', '--fields.text', 'label_provenance.text']), 2, io.err());
+  assert.ok(io.err().startsWith("peerkd export: the text field (--fields.text) is 'label_provenance.text', the field the reviewed copy writes every row's label provenance into"), io.err());
 
   const advice = await runCli(['export', 'data.ndjson', '--advice-min-p', '0.9'], work);
   assert.equal(advice.code, 1, advice.stderr);
@@ -254,4 +259,17 @@ test("the run's field mapping is the default; an entry of its settings.json that
   const fromRun = await run('--fields.human', 'human_label');
   assert.equal(fromRun.code, 0, fromRun.err);
   assert.match(await readFile(join(work, 'data.reviewed.jsonl'), 'utf8'), /"final_label": "B"/, "the run's teacher field, weak");
+});
+
+test('a dataset that is a FIFO is refused naming it, as a run refuses it, not waited on for ever', { skip: process.platform === 'win32', timeout: 30_000 }, async () => {
+  const { execFileSync } = await import('node:child_process');
+  const work = join(folder, 'fifo');
+  await mkdir(work);
+  const fifo = join(work, 'data.jsonl');
+  execFileSync('mkfifo', [fifo]);
+  const io = captureIo();
+  // It waited for a writer: the command never returned (the README's limit: a dataset is a regular file).
+  assert.equal(await createExportCommand(io).run([fifo, '--teacher-labels']), 1, io.err());
+  assert.equal(io.err(), `peerkd export: ${fifo}: not a regular file (a FIFO, socket or device), so it cannot be read as a dataset\n`);
+  await assert.rejects(stat(join(work, 'data.reviewed.jsonl')), { code: 'ENOENT' });
 });
