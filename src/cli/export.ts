@@ -11,7 +11,7 @@ import { assertReadableFile, assertReplaceable, fileError, splitFieldPath, Utf8L
 import { DATASET_FILE_NAME, DATASET_KIND, DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
 import { assertExportTarget, describeExport, exportFieldsProblem, exportReviewedBytes, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import { readLatestKeyedRun, type KeyedRun } from '../review/keyedRun';
-import { resolveRunsDir, SETTINGS_FILE } from '../training/artifacts';
+import { knownRunsDirs, resolveRunsDir, SETTINGS_FILE } from '../training/artifacts';
 import { EXIT_CODES_HELP, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { FIELD_OPTIONS, fieldsFrom, runCommand, type CliIo } from './distill';
 
@@ -30,8 +30,8 @@ Options:
   --out FILE              the copy (default: DATA.reviewed.jsonl beside DATA.jsonl); never DATA.jsonl itself (under
                           any name), nor a file in .peerkd or the runs folder
   --force                 replace FILE when it exists (a copy exported before, or any other file)
-  --runs DIR              the runs folder to take the latest run from: the --out of peerkd distill (default
-                          .peerkd/runs next to DATA.jsonl)
+  --runs DIR              the runs folder to take the latest run from: the --out of peerkd distill (default:
+                          the newest run in .peerkd/runs next to DATA.jsonl or any runs folder its runs used)
   --fields.text F         field of the text (also --fields.teacher, --fields.human, --fields.id,
                           --fields.teacherConfidence; default: the run's mapping, else text, teacher_label, ...)
   -h, --help              this help
@@ -128,18 +128,22 @@ export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr
         const dataPath = path.resolve(given);
         if (!DATASET_FILE_NAME.test(path.basename(dataPath))) throw new Error(`${given}: not a ${DATASET_KIND}`);
         await assertReadableFile(dataPath, given);
-        // The runs folder as distill writes it: --runs from here (distill's --out), else .peerkd/runs beside the dataset.
-        const runsDir = values.runs === undefined ? resolveRunsDir(dataPath) : path.resolve(values.runs);
-        if (values.runs !== undefined) {
-          const stats = await fs.stat(runsDir).catch((error: unknown) => {
+        // --runs: that runs folder alone (distill's --out); else every runs folder the dataset used, as the editor
+        // looks (artifacts.ts latestKnownRun): .peerkd/runs beside it and those its runs recorded there.
+        const givenRunsDir = values.runs === undefined ? undefined : path.resolve(values.runs);
+        if (values.runs !== undefined && givenRunsDir !== undefined) {
+          const stats = await fs.stat(givenRunsDir).catch((error: unknown) => {
             throw fileError(`--runs ${values.runs}`, error);
           });
           if (!stats.isDirectory()) throw new Error(`--runs ${values.runs}: a file, not a folder; --runs names the folder peerkd distill wrote its runs into (its --out)`);
         }
-        const run = await readLatestKeyedRun(dataPath, runsDir);
+        const run = await readLatestKeyedRun(dataPath, givenRunsDir);
+        // The copy goes into neither the runs folder named (or the default one) nor that of the run exported.
+        const runsDirs = [...new Set([givenRunsDir ?? resolveRunsDir(dataPath), ...(run ? [path.dirname(run.runDir)] : [])])];
+        const searched = givenRunsDir ?? (await knownRunsDirs(dataPath)).join(', ');
         if (advice && !run) {
           throw new Error(
-            `${given}: no run of this dataset in ${runsDir}, so there is no advice to export; run peerkd distill ${given} first${values.runs === undefined ? ' (or give --runs DIR, the folder it wrote its runs into)' : ''}, or export with --teacher-labels`,
+            `${given}: no run of this dataset in ${searched}, so there is no advice to export; run peerkd distill ${given} first${values.runs === undefined ? ' (or give --runs DIR, the folder it wrote its runs into)' : ''}, or export with --teacher-labels`,
           );
         }
         const fields = exportFields(values, run);
@@ -155,7 +159,7 @@ export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr
         const outShown = values.out ?? path.join(path.dirname(given), reviewedFileName(path.basename(dataPath)));
         const outPath = path.resolve(outShown);
         // Never the dataset (under any name), nor PeerKD's own folder or the runs folder: the editor's rule.
-        await assertExportTarget(given, outShown, runsDir, { input: given, output: outShown });
+        for (const runsDir of runsDirs) await assertExportTarget(given, outShown, runsDir, { input: given, output: outShown });
         // A folder, a read-only file, a missing folder: said as such first.
         const { stats } = await assertReplaceable(outShown);
         // The editor's save dialog asks before it replaces a file; here --force is that answer.
@@ -182,7 +186,7 @@ export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr
         out.line(
           run
             ? `Latest run of ${given}: ${run.runId} (${run.runDir})`
-            : `No run of ${given} in ${runsDir}: rows keep their human or teacher label, without a probability`,
+            : `No run of ${given} in ${searched}: rows keep their human or teacher label, without a probability`,
         );
         out.line(`Wrote ${counts.rows.toLocaleString('en-US')} rows to ${outShown} with '${FINAL_LABEL_FIELD}' and '${PROVENANCE_FIELD}' (${details}).${notes}`);
         return 0;

@@ -834,7 +834,30 @@ export async function latestRunId(datasetPath: string, outputDir?: string): Prom
   return undefined;
 }
 
-/** The newest complete run of this dataset, or undefined when there is none. Throws RunArtefactError if corrupt. */
+/**
+ * The newest complete run of this dataset in any runs folder it used (knownRunsDirs: the one `outputDir` names now,
+ * the default one, those recorded beside the dataset), newest by run id (ids sort by time); undefined when it has
+ * none. The one look-up of "the dataset's latest run" that the editor (src/editor/runState.ts), `peerkd export`
+ * without --runs and a run's previous run (reviewedRows.ts readPreviousRun) share: after peerkd.training.outputDir or
+ * `--out` changed, the run made before is still found.
+ */
+export async function latestKnownRun(datasetPath: string, outputDir?: string): Promise<{ runId: string; runsDir: string; runDir: string } | undefined> {
+  let found: { runId: string; runsDir: string; runDir: string } | undefined;
+  for (const runsDir of await knownRunsDirs(datasetPath, outputDir)) {
+    const runId = await latestRunId(datasetPath, runsDir);
+    // On a tie the folder named now (listed first) wins.
+    if (runId !== undefined && (found === undefined || runId > found.runId)) found = { runId, runsDir, runDir: path.join(runsDir, runId) };
+  }
+  return found;
+}
+
+/** latestKnownRun, read (readRun); undefined when there is none. Throws RunArtefactError if corrupt. */
+export async function readLatestKnownRun(datasetPath: string, outputDir?: string): Promise<RunArtefacts | undefined> {
+  const found = await latestKnownRun(datasetPath, outputDir);
+  return found === undefined ? undefined : readRun(found.runDir);
+}
+
+/** The newest complete run of this dataset in the one runs folder `outputDir` names, or undefined when there is none. Throws RunArtefactError if corrupt. */
 export async function readLatestRun(datasetPath: string, outputDir?: string): Promise<RunArtefacts | undefined> {
   const runId = await latestRunId(datasetPath, outputDir);
   return runId === undefined ? undefined : readRun(path.join(resolveRunsDir(datasetPath, outputDir), runId));

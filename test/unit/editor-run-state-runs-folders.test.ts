@@ -1,0 +1,88 @@
+/**
+ * The latest run of a dataset, found in every runs folder it used (artifacts.ts latestKnownRun): a run records its runs
+ * folder beside the dataset when it is not the default one, and the worker reads the previous run from all of them.
+ * The editor (src/editor/runState.ts: Label Review, hover, diagnostics, Export Reviewed Dataset) looked only in the
+ * runs folder peerkd.training.outputDir names now, so after the setting changed (or a run with `peerkd distill --out`)
+ * Label Review said the dataset had no completed run. `peerkd export` without --runs looked only in the default one.
+ * One function now serves the editor, the export and the worker. Run against a stand-in for `vscode`.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { latestKnownRun, recordRunsDir, resolveRunsDir } from '../../src/training/artifacts';
+import { readPreviousRun } from '../../src/training/reviewedRows';
+import { createExportCommand } from '../../src/cli/export';
+import { captureIo } from '../support/captureIo';
+import { stubVscodeModule } from '../support/fakeVscodeModule';
+import { fakeEditorVscode, FakeUri } from '../support/fakeEditorVscode';
+import { tempFolder } from '../fixtures/training/build';
+
+const fake = fakeEditorVscode();
+stubVscodeModule(fake.module);
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { RunState } = require('../../src/editor/runState') as typeof import('../../src/editor/runState');
+
+/** A complete run of `dataset` (one row, flagged) in `runsDir`, as the worker leaves it, without its pointer. */
+async function writeRun(runsDir: string, runId: string, dataset: string): Promise<string> {
+  const runDir = join(runsDir, runId);
+  await mkdir(runDir, { recursive: true });
+  const fields = { text: 'text', teacher: 'teacher_label', human: 'human_label', id: 'id' };
+  await writeFile(join(runDir, 'settings.json'), JSON.stringify({ runId, datasetPath: dataset, datasetSha256: 'x', labels: ['World', 'Sports'], fields, options: {} }));
+  await writeFile(join(runDir, 'metrics.json'), '{}');
+  const prediction = { id: 'a', line: 1, teacher: 'World', human: null, suggested: 'Sports', p_teacher_wrong: 0.9, flagged: true, probs: { World: 0.1, Sports: 0.9 }, peer_probs: {}, vanilla_probs: {} };
+  await writeFile(join(runDir, 'predictions.jsonl'), `${JSON.stringify(prediction)}\n`);
+  return runDir;
+}
+
+const silentLog = { info() {}, warn() {}, error() {}, debug() {} };
+
+test('peerkd.training.outputDir changed after a run: the editor still finds that run, and the newest of all runs folders wins', async () => {
+  const folder = await tempFolder('run-state-runs-folders');
+  try {
+    const dataset = join(folder, 'news.jsonl');
+    await writeFile(dataset, `${JSON.stringify({ id: 'a', text: 'summit', teacher_label: 'World' })}\n`);
+    // The run was made with peerkd.training.outputDir = 'old-runs', which it recorded beside the dataset.
+    const oldRuns = join(folder, 'old-runs');
+    const oldRun = await writeRun(oldRuns, '20261201-000000-news-aaaaaa', dataset);
+    await recordRunsDir(dataset, oldRuns);
+    fake.configuration['training.outputDir'] = 'runs-now';
+    const uri = new FakeUri(dataset);
+    const found = await new RunState(silentLog as never).ensureRun(uri as never);
+    assert.equal(found?.runDir, oldRun, 'Label Review finds the run in the runs folder used before');
+    assert.deepEqual(await latestKnownRun(dataset, 'runs-now'), { runId: '20261201-000000-news-aaaaaa', runsDir: oldRuns, runDir: oldRun });
+    // The worker's previous run is the same one.
+    assert.equal((await readPreviousRun(dataset, 'runs-now'))?.runId, '20261201-000000-news-aaaaaa');
+    // A newer run in the default runs folder: the newest by run id, wherever it is, for the editor as for the worker.
+    const newer = await writeRun(resolveRunsDir(dataset), '20261202-000000-news-bbbbbb', dataset);
+    assert.equal((await new RunState(silentLog as never).ensureRun(uri as never))?.runDir, newer);
+    assert.equal((await readPreviousRun(dataset, 'runs-now'))?.runId, '20261202-000000-news-bbbbbb');
+  } finally {
+    delete fake.configuration['training.outputDir'];
+    await rm(folder, { recursive: true, force: true });
+  }
+});
+
+test('peerkd export without --runs takes the run made with distill --out, as the editor does; with --runs, that folder alone', async () => {
+  const folder = await tempFolder('export-runs-folders');
+  try {
+    const dataset = join(folder, 'news.jsonl');
+    await writeFile(dataset, `${JSON.stringify({ id: 'a', text: 'summit', teacher_label: 'World' })}\n`);
+    const outRuns = join(folder, 'out-runs');
+    const runDir = await writeRun(outRuns, '20261201-000000-news-aaaaaa', dataset);
+    await recordRunsDir(dataset, outRuns);
+    const io = captureIo();
+    assert.equal(await createExportCommand(io).run([dataset, '--advice-min-p', '0.5']), 0, io.err());
+    assert.match(io.out(), new RegExp(`Latest run of .*: 20261201-000000-news-aaaaaa \\(${runDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`));
+    const copy = JSON.parse((await readFile(join(folder, 'news.reviewed.jsonl'), 'utf8')).trim()) as { final_label: string };
+    assert.equal(copy.final_label, 'Sports', 'the run advises Sports at p = 0.9');
+    // --runs names one folder: the default one holds no run, so there is no advice to export.
+    const other = captureIo();
+    await mkdir(join(folder, 'empty-runs'));
+    assert.equal(await createExportCommand(other).run([dataset, '--advice-min-p', '0.5', '--force', '--runs', join(folder, 'empty-runs')]), 1);
+    assert.match(other.err(), /no run of this dataset in /);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+});
