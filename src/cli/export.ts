@@ -11,7 +11,7 @@ import { assertReadableFile, assertReplaceable, fileError, splitFieldPath, Utf8L
 import { DATASET_FILE_NAME, DATASET_KIND, DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
 import { assertExportTarget, describeExport, exportFieldsProblem, exportReviewedBytes, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import { readLatestKeyedRun, type KeyedRun } from '../review/keyedRun';
-import { knownRunsDirs, resolveRunsDir, SETTINGS_FILE } from '../training/artifacts';
+import { readKnownRunsDirs, resolveRunsDir, SETTINGS_FILE } from '../training/artifacts';
 import { EXIT_CODES_HELP, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { FIELD_OPTIONS, fieldsFrom, runCommand, type CliIo } from './distill';
 
@@ -140,7 +140,12 @@ export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr
         const run = await readLatestKeyedRun(dataPath, givenRunsDir);
         // The copy goes into neither the runs folder named (or the default one) nor that of the run exported.
         const runsDirs = [...new Set([givenRunsDir ?? resolveRunsDir(dataPath), ...(run ? [path.dirname(run.runDir)] : [])])];
-        const searched = givenRunsDir ?? (await knownRunsDirs(dataPath)).join(', ');
+        let searched = givenRunsDir;
+        if (searched === undefined) {
+          const known = await readKnownRunsDirs(dataPath);
+          for (const problem of known.problems) err.line(`warning: ${problem}`);
+          searched = known.dirs.join(', ');
+        }
         if (advice && !run) {
           throw new Error(
             `${given}: no run of this dataset in ${searched}, so there is no advice to export; run peerkd distill ${given} first${values.runs === undefined ? ' (or give --runs DIR, the folder it wrote its runs into)' : ''}, or export with --teacher-labels`,

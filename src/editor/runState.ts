@@ -4,7 +4,7 @@ import { DATASET_FILE_NAME, type FieldMapping } from '../dataset/types';
 import type { DocumentRowState } from '../review/model';
 import { DocumentRowReader } from '../review/documentRows';
 import { keyedRun, type KeyedRun } from '../review/keyedRun';
-import { readLatestKnownRun, readRun, type RunArtefacts } from '../training/artifacts';
+import { readKnownRunsDirs, readLatestKnownRun, readRun, type RunArtefacts } from '../training/artifacts';
 import { readSettings } from './settings';
 
 /** The latest complete run of one dataset, as the review UI uses it (src/review/keyedRun.ts, with its dataset). */
@@ -72,6 +72,7 @@ export class RunState implements vscode.Disposable {
       const outputDir = readSettings(datasetUri).training.outputDir;
       // In every runs folder the dataset used (the setting may have changed since its last run), as a run and
       // `peerkd export` find it.
+      for (const problem of (await readKnownRunsDirs(datasetUri.fsPath, outputDir || undefined)).problems) this.log.warn(problem);
       const artefacts = await readLatestKnownRun(datasetUri.fsPath, outputDir || undefined);
       if (!artefacts) {
         return this.runs.get(key);

@@ -24,7 +24,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
-import { PEERKD_FOLDER, expandHomeFolder, forEachLine, linkedPeerkdFolder, linkedPeerkdFolderError, readLineBatches, writeFileAtomic, type SourceLine } from '../dataset';
+import { PEERKD_FOLDER, expandHomeFolder, fileError, forEachLine, linkedPeerkdFolder, linkedPeerkdFolderError, readLineBatches, writeFileAtomic, type SourceLine } from '../dataset';
 import type { FieldMapping } from '../dataset/types';
 import type { InputCounts } from './protocol';
 import { EXPLANATION_LIMITS, type DistillOptions, type Prediction, type RowExplanation } from './types';
@@ -151,20 +151,52 @@ export function runsFoldersFile(datasetPath: string): string {
   return path.join(path.dirname(path.resolve(datasetPath)), RUNS_FOLDERS_DIR, datasetKey(datasetPath));
 }
 
+/** The most a runs-folders list is read of: one absolute path a line, so thousands of runs folders; more is no such list. */
+export const MAX_RUNS_FOLDERS_BYTES = 1024 * 1024;
+
 /**
  * The runs folders where this dataset's runs and review log may be: the one `outputDir` names now, the default one,
- * and those listed in runsFoldersFile — each once, the one named now first. Lines of the list that are no absolute
- * path are passed over.
+ * and those listed in runsFoldersFile — each once, the one named now first — and what was passed over in the list,
+ * in words naming the file (and line): a line that is no absolute path, a list that is a symbolic link (a cloned
+ * repository could point it anywhere, a device among them), not a plain file, or larger than MAX_RUNS_FOLDERS_BYTES.
  */
-export async function knownRunsDirs(datasetPath: string, outputDir?: string): Promise<string[]> {
+export async function readKnownRunsDirs(datasetPath: string, outputDir?: string): Promise<{ dirs: string[]; problems: string[] }> {
   const dirs = [resolveRunsDir(datasetPath, outputDir), resolveRunsDir(datasetPath)];
-  try {
-    const listed = await fs.readFile(runsFoldersFile(datasetPath), 'utf8');
-    for (const line of listed.split('\n')) if (path.isAbsolute(line.trim())) dirs.push(path.resolve(line.trim()));
-  } catch {
-    // No list (no other runs folder used yet) or unreadable: the two folders above.
+  const problems: string[] = [];
+  const file = runsFoldersFile(datasetPath);
+  const onlyThese = `so runs are looked for in ${[...new Set(dirs)].join(' and ')} only`;
+  const stats = await fs.lstat(file).catch(() => undefined);
+  if (stats !== undefined) {
+    const problem = runsFoldersFileProblem(stats);
+    if (problem) {
+      problems.push(`${file}: ${problem}; it is not read, ${onlyThese}`);
+    } else {
+      try {
+        const lines = (await fs.readFile(file, 'utf8')).split('\n');
+        lines.forEach((raw, index) => {
+          const line = raw.trim();
+          if (path.isAbsolute(line)) dirs.push(path.resolve(line));
+          else if (line.length > 0) problems.push(`${file}:${index + 1}: ${JSON.stringify(line.slice(0, 200))} is no absolute path of a runs folder; the line is passed over`);
+        });
+      } catch (error) {
+        problems.push(`${fileError(file, error).message}; ${onlyThese}`);
+      }
+    }
   }
-  return [...new Set(dirs)];
+  return { dirs: [...new Set(dirs)], problems };
+}
+
+/** Why a runs-folders list (by its lstat) is not read, or undefined. */
+function runsFoldersFileProblem(stats: import('node:fs').Stats): string | undefined {
+  if (stats.isSymbolicLink()) return 'a symbolic link (PeerKD reads and writes this list only as a plain file in the data\'s folder: a cloned repository could point it anywhere)';
+  if (!stats.isFile()) return 'not a plain file';
+  if (stats.size > MAX_RUNS_FOLDERS_BYTES) return `${stats.size} bytes, more than a list of runs folders holds (${MAX_RUNS_FOLDERS_BYTES})`;
+  return undefined;
+}
+
+/** readKnownRunsDirs' folders alone (what was passed over in the list is said where it is read for a run or a review). */
+export async function knownRunsDirs(datasetPath: string, outputDir?: string): Promise<string[]> {
+  return (await readKnownRunsDirs(datasetPath, outputDir)).dirs;
 }
 
 /**
@@ -176,6 +208,10 @@ export async function recordRunsDir(datasetPath: string, runsDir: string): Promi
   const absolute = path.resolve(runsDir);
   if (absolute === resolveRunsDir(datasetPath)) return;
   const file = runsFoldersFile(datasetPath);
+  // Never appended to through a link (into whatever file it names), nor to what is no list.
+  const stats = await fs.lstat(file).catch(() => undefined);
+  const problem = stats === undefined ? undefined : runsFoldersFileProblem(stats);
+  if (problem) throw new Error(`${file}: ${problem}; remove it (it is PeerKD's, remade by the next run)`);
   let text = '';
   try {
     text = await fs.readFile(file, 'utf8');

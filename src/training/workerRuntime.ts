@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import * as path from 'node:path';
 import {
-  knownRunsDirs,
+  readKnownRunsDirs,
   METRICS_FILE,
   newRunId,
   recordRunsDir,
@@ -327,7 +327,9 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     let reviewLog: ReviewLog | undefined;
     // The dataset's log in every runs folder it used (the runs folder may have changed since the review: peerkd.outputDir,
     // --out): artifacts.ts knownRunsDirs; this run's own is recorded once it is complete.
-    const knownLogs = (await knownRunsDirs(datasetPath, request.outputDir)).map((dir) => reviewLogFile(dir, datasetPath));
+    const known = await readKnownRunsDirs(datasetPath, request.outputDir);
+    for (const problem of known.problems) log('warn', problem);
+    const knownLogs = known.dirs.map((dir) => reviewLogFile(dir, datasetPath));
     let reviewLogName = knownLogs[0];
     try {
       reviewLog = await readReviewLogs(knownLogs);

@@ -8,9 +8,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { latestKnownRun, recordRunsDir, resolveRunsDir } from '../../src/training/artifacts';
+import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { latestKnownRun, MAX_RUNS_FOLDERS_BYTES, readKnownRunsDirs, recordRunsDir, resolveRunsDir, runsFoldersFile } from '../../src/training/artifacts';
 import { readPreviousRun } from '../../src/training/reviewedRows';
 import { createExportCommand } from '../../src/cli/export';
 import { captureIo } from '../support/captureIo';
@@ -82,6 +82,52 @@ test('peerkd export without --runs takes the run made with distill --out, as the
     await mkdir(join(folder, 'empty-runs'));
     assert.equal(await createExportCommand(other).run([dataset, '--advice-min-p', '0.5', '--force', '--runs', join(folder, 'empty-runs')]), 1);
     assert.match(other.err(), /no run of this dataset in /);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+});
+
+test('a runs-folders list edited by hand: lines that are no absolute path are named with their line; a link, a folder or a huge file is neither read nor written through', async () => {
+  const folder = await tempFolder('runs-folders-hostile');
+  try {
+    const dataset = join(folder, 'news.jsonl');
+    await writeFile(dataset, `${JSON.stringify({ id: 'a', text: 'summit', teacher_label: 'World' })}\n`);
+    const list = runsFoldersFile(dataset);
+    await mkdir(dirname(list), { recursive: true });
+    await writeFile(list, `garbage\u0000\n relative/runs \n\n${join(folder, 'kept')}\n`);
+    const read = await readKnownRunsDirs(dataset);
+    assert.deepEqual(read.dirs, [resolveRunsDir(dataset), join(folder, 'kept')]);
+    assert.deepEqual(read.problems, [
+      `${list}:1: "garbage\\u0000" is no absolute path of a runs folder; the line is passed over`,
+      `${list}:2: "relative/runs" is no absolute path of a runs folder; the line is passed over`,
+    ]);
+    // A link to a file of the user's (a cloned repository can ship one): never appended to, never read.
+    await rm(list);
+    const victim = join(folder, 'victim.txt');
+    await writeFile(victim, `${join(folder, 'from-victim')}\n`);
+    await symlink(victim, list);
+    await assert.rejects(recordRunsDir(dataset, join(folder, 'runs-b')), (error: Error) => error.message.startsWith(`${list}: a symbolic link`));
+    assert.equal(await readFile(victim, 'utf8'), `${join(folder, 'from-victim')}\n`, 'the linked file is unchanged');
+    const linked = await readKnownRunsDirs(dataset, 'runs-now');
+    assert.deepEqual(linked.dirs, [join(folder, 'runs-now'), resolveRunsDir(dataset)]);
+    assert.deepEqual(linked.problems, [`${list}: a symbolic link (PeerKD reads and writes this list only as a plain file in the data's folder: a cloned repository could point it anywhere); it is not read, so runs are looked for in ${join(folder, 'runs-now')} and ${resolveRunsDir(dataset)} only`]);
+    // A folder in its place.
+    await rm(list);
+    await mkdir(list);
+    assert.match((await readKnownRunsDirs(dataset)).problems.join('\n'), /: not a plain file; it is not read/);
+    await assert.rejects(recordRunsDir(dataset, join(folder, 'runs-b')), /not a plain file/);
+    await rm(list, { recursive: true });
+    // A file larger than any list (a huge file, or one growing without end): not read whole, not appended to.
+    await writeFile(list, Buffer.alloc(MAX_RUNS_FOLDERS_BYTES + 1, 0x61));
+    assert.match((await readKnownRunsDirs(dataset)).problems.join('\n'), new RegExp(`: ${MAX_RUNS_FOLDERS_BYTES + 1} bytes, more than a list of runs folders holds`));
+    await assert.rejects(recordRunsDir(dataset, join(folder, 'runs-b')), /more than a list of runs folders holds/);
+    assert.equal((await stat(list)).size, MAX_RUNS_FOLDERS_BYTES + 1);
+    // The CLI export says what was passed over, and still exports.
+    await rm(list);
+    await writeFile(list, 'relative/runs\n');
+    const io = captureIo();
+    assert.equal(await createExportCommand(io).run([dataset, '--teacher-labels']), 0, io.err());
+    assert.equal(io.err(), `warning: ${list}:1: "relative/runs" is no absolute path of a runs folder; the line is passed over\n`);
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
