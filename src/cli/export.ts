@@ -11,7 +11,7 @@ import { assertReadableFile, assertReplaceable, fileError, splitFieldPath, Utf8L
 import { DATASET_FILE_NAME, DATASET_KIND, DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
 import { assertExportTarget, describeExport, exportFieldsProblem, exportReviewedBytes, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import { readLatestKeyedRun, type KeyedRun } from '../review/keyedRun';
-import { readKnownRunsDirs, resolveRunsDir, SETTINGS_FILE } from '../training/artifacts';
+import { LATEST_FILE, readKnownRunsDirs, resolveRunsDir, SETTINGS_FILE } from '../training/artifacts';
 import { EXIT_CODES_HELP, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { FIELD_OPTIONS, fieldsFrom, runCommand, type CliIo } from './distill';
 
@@ -109,6 +109,11 @@ function remappedWarnings(fields: FieldMapping, run: KeyedRun): string[] {
   );
 }
 
+/** The folder above `file`, as the user would type it here (relative to the working folder). */
+function parentShown(file: string): string {
+  return path.relative(process.cwd(), path.dirname(file)) || '.';
+}
+
 export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr: process.stderr }): CliCommand {
   return {
     name: 'export',
@@ -135,7 +140,11 @@ export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr
           const stats = await fs.stat(givenRunsDir).catch((error: unknown) => {
             throw fileError(`--runs ${values.runs}`, error);
           });
-          if (!stats.isDirectory()) throw new Error(`--runs ${values.runs}: a file, not a folder; --runs names the folder peerkd distill wrote its runs into (its --out)`);
+          if (!stats.isDirectory()) throw new Error(`--runs ${values.runs}: a file, not a folder; --runs names the folder peerkd distill wrote its runs into (its --out)${path.basename(givenRunsDir) === LATEST_FILE ? `: give --runs ${parentShown(givenRunsDir)}` : ''}`);
+          // One run's folder (it holds settings.json), not the runs folder: "no run in it" would be false.
+          if (await fs.stat(path.join(givenRunsDir, SETTINGS_FILE)).then((settings) => settings.isFile(), () => false)) {
+            throw new Error(`--runs ${values.runs}: the folder of one run, not a runs folder; --runs names the folder peerkd distill wrote its runs into (its --out): give --runs ${parentShown(givenRunsDir)}`);
+          }
         }
         const run = await readLatestKeyedRun(dataPath, givenRunsDir);
         // The copy goes into neither the runs folder named (or the default one) nor that of the run exported.

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { latestKnownRun, MAX_RUNS_FOLDERS_BYTES, readKnownRunsDirs, recordRunsDir, resolveRunsDir, runsFoldersFile } from '../../src/training/artifacts';
 import { readPreviousRun } from '../../src/training/reviewedRows';
 import { createExportCommand } from '../../src/cli/export';
@@ -82,6 +82,17 @@ test('peerkd export without --runs takes the run made with distill --out, as the
     await mkdir(join(folder, 'empty-runs'));
     assert.equal(await createExportCommand(other).run([dataset, '--advice-min-p', '0.5', '--force', '--runs', join(folder, 'empty-runs')]), 1);
     assert.match(other.err(), /no run of this dataset in /);
+    // --runs naming the run folder, or its latest pointer, rather than the runs folder: said so, with the folder to give.
+    for (const [runs, says] of [
+      [runDir, 'the folder of one run, not a runs folder'],
+      [join(outRuns, 'latest'), 'a file, not a folder'],
+    ]) {
+      if (runs.endsWith('latest')) await writeFile(runs, '20261201-000000-news-aaaaaa\n');
+      const wrong = captureIo();
+      assert.equal(await createExportCommand(wrong).run([dataset, '--teacher-labels', '--force', '--runs', runs]), 1);
+      assert.ok(wrong.err().startsWith(`peerkd export: --runs ${runs}: ${says};`), wrong.err());
+      assert.ok(wrong.err().endsWith(`: give --runs ${relative(process.cwd(), outRuns)}\n`), wrong.err());
+    }
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
