@@ -11,7 +11,7 @@ import { assertReadableFile, assertReplaceable, fileError, splitFieldPath, Utf8L
 import { DATASET_FILE_NAME, DATASET_KIND, DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
 import { assertExportTarget, describeExport, exportFieldsProblem, exportReviewedBytes, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import { readLatestKeyedRun, type KeyedRun } from '../review/keyedRun';
-import { LATEST_FILE, readKnownRunsDirs, resolveRunsDir, SETTINGS_FILE } from '../training/artifacts';
+import { LATEST_FILE, readKnownRunsDirs, resolveRunsDir, runsInProgress, SETTINGS_FILE } from '../training/artifacts';
 import { EXIT_CODES_HELP, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { FIELD_OPTIONS, fieldsFrom, runCommand, type CliIo } from './distill';
 
@@ -149,16 +149,24 @@ export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr
         const run = await readLatestKeyedRun(dataPath, givenRunsDir);
         // The copy goes into neither the runs folder named (or the default one) nor that of the run exported.
         const runsDirs = [...new Set([givenRunsDir ?? resolveRunsDir(dataPath), ...(run ? [path.dirname(run.runDir)] : [])])];
-        let searched = givenRunsDir;
-        if (searched === undefined) {
+        let searchedDirs = givenRunsDir === undefined ? undefined : [givenRunsDir];
+        if (searchedDirs === undefined) {
           const known = await readKnownRunsDirs(dataPath);
           for (const problem of known.problems) err.line(`warning: ${problem}`);
-          searched = known.dirs.join(', ');
+          searchedDirs = known.dirs;
         }
+        const searched = searchedDirs.join(', ');
+        // A distill of this dataset still running: its run is not there yet, which "no run" or the older run alone would hide.
+        const running = await runsInProgress(dataPath, searchedDirs);
         if (advice && !run) {
           throw new Error(
-            `${given}: no run of this dataset in ${searched}, so there is no advice to export; run peerkd distill ${given} first${values.runs === undefined ? ' (or give --runs DIR, the folder it wrote its runs into)' : ''}, or export with --teacher-labels`,
+            running.length > 0
+              ? `${given}: no complete run of this dataset yet: a run is in progress (${running.join(', ')}); export again once peerkd distill has finished, or export with --teacher-labels`
+              : `${given}: no run of this dataset in ${searched}, so there is no advice to export; run peerkd distill ${given} first${values.runs === undefined ? ' (or give --runs DIR, the folder it wrote its runs into)' : ''}, or export with --teacher-labels`,
           );
+        }
+        if (running.length > 0) {
+          err.line(`warning: a run of ${given} is in progress (${running.join(', ')}): this copy is ${run ? `from the run before it, ${run.runId}` : 'without it'}; export again once it has finished for its labels`);
         }
         const fields = exportFields(values, run);
         // A mapped field that the copy writes over (final_label, label_provenance): said before anything is read.

@@ -229,6 +229,28 @@ export async function recordRunsDir(datasetPath: string, runsDir: string): Promi
   }
 }
 
+/**
+ * The folders of runs being written now (`.tmp-<run-id>`, their writer alive on this machine) in `runsDirs` whose run
+ * id names a dataset of `datasetPath`'s name (newRunId: the id holds the file name, not its folder): the run a
+ * `peerkd export` or a review started meanwhile would want, not there yet.
+ */
+export async function runsInProgress(datasetPath: string, runsDirs: readonly string[]): Promise<string[]> {
+  const pattern = new RegExp(`^${TEMP_PREFIX.replace('.', '\\.')}\\d{8}-\\d{6}-${safeStem(datasetPath)}-[0-9a-f]{6}$`);
+  const found: string[] = [];
+  for (const runsDir of runsDirs) {
+    const names = await fs.readdir(runsDir).catch(() => [] as string[]);
+    for (const name of names.filter((entry) => pattern.test(entry))) {
+      try {
+        const owner = JSON.parse(await fs.readFile(path.join(runsDir, name, OWNER_FILE), 'utf8')) as { pid?: unknown; host?: unknown };
+        if (owner.host === hostname() && typeof owner.pid === 'number' && processIsAlive(owner.pid)) found.push(path.join(runsDir, name));
+      } catch {
+        // No readable owner: a run being set up or abandoned elsewhere; not said.
+      }
+    }
+  }
+  return found;
+}
+
 /** Run ids sort chronologically by name: `YYYYMMDD-HHMMSS-<dataset stem>-<random>`. */
 export function newRunId(datasetPath: string, now: Date = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);

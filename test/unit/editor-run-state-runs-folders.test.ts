@@ -9,6 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { latestKnownRun, MAX_RUNS_FOLDERS_BYTES, readKnownRunsDirs, recordRunsDir, resolveRunsDir, runsFoldersFile } from '../../src/training/artifacts';
 import { readPreviousRun } from '../../src/training/reviewedRows';
@@ -139,6 +140,31 @@ test('a runs-folders list edited by hand: lines that are no absolute path are na
     const io = captureIo();
     assert.equal(await createExportCommand(io).run([dataset, '--teacher-labels']), 0, io.err());
     assert.equal(io.err(), `warning: ${list}:1: "relative/runs" is no absolute path of a runs folder; the line is passed over\n`);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+});
+
+test('peerkd export while a distill of the dataset is running: said so, rather than "run peerkd distill first" or a silent copy from the run before', async () => {
+  const folder = await tempFolder('export-run-in-progress');
+  try {
+    const dataset = join(folder, 'news.jsonl');
+    await writeFile(dataset, `${JSON.stringify({ id: 'a', text: 'summit', teacher_label: 'World' })}\n`);
+    // A run being written, by a live process on this machine (this one), as RunWriter.create leaves it.
+    const temp = join(resolveRunsDir(dataset), '.tmp-20261203-000000-news-cccccc');
+    await mkdir(temp, { recursive: true });
+    await writeFile(join(temp, '.owner.json'), `${JSON.stringify({ pid: process.pid, host: hostname() })}\n`);
+    // Another dataset's run in progress in the same folder is not this one's.
+    const otherTemp = join(resolveRunsDir(dataset), '.tmp-20261203-000000-other-dddddd');
+    await mkdir(otherTemp);
+    await writeFile(join(otherTemp, '.owner.json'), `${JSON.stringify({ pid: process.pid, host: hostname() })}\n`);
+    const none = captureIo();
+    assert.equal(await createExportCommand(none).run([dataset, '--advice-min-p', '0.5']), 1);
+    assert.equal(none.err(), `peerkd export: ${dataset}: no complete run of this dataset yet: a run is in progress (${temp}); export again once peerkd distill has finished, or export with --teacher-labels\n`);
+    await writeRun(resolveRunsDir(dataset), '20261201-000000-news-aaaaaa', dataset);
+    const before = captureIo();
+    assert.equal(await createExportCommand(before).run([dataset, '--advice-min-p', '0.5']), 0, before.err());
+    assert.equal(before.err(), `warning: a run of ${dataset} is in progress (${temp}): this copy is from the run before it, 20261201-000000-news-aaaaaa; export again once it has finished for its labels\n`);
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
