@@ -78,6 +78,10 @@ test('peerkd export without --runs takes the run made with distill --out, as the
     assert.match(io.out(), new RegExp(`Latest run of .*: 20261201-000000-news-aaaaaa \\(${runDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`));
     const copy = JSON.parse((await readFile(join(folder, 'news.reviewed.jsonl'), 'utf8')).trim()) as { final_label: string };
     assert.equal(copy.final_label, 'Sports', 'the run advises Sports at p = 0.9');
+    // The copy never goes into the runs folder of the run it is from, though that is not the default one.
+    const inside = captureIo();
+    assert.equal(await createExportCommand(inside).run([dataset, '--teacher-labels', '--out', join(outRuns, 'copy.jsonl')]), 1);
+    assert.equal(inside.err(), `peerkd export: ${join(outRuns, 'copy.jsonl')}: inside the runs folder ${outRuns} (its run artefacts); choose an output file elsewhere\n`);
     // --runs names one folder: the default one holds no run, so there is no advice to export.
     const other = captureIo();
     await mkdir(join(folder, 'empty-runs'));
