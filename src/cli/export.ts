@@ -11,7 +11,7 @@ import { assertReadableFile, assertReplaceable, fileError, splitFieldPath, Utf8L
 import { DATASET_FILE_NAME, DATASET_KIND, DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
 import { assertExportTarget, describeExport, exportFieldsProblem, exportReviewedBytes, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import { readLatestKeyedRun, type KeyedRun } from '../review/keyedRun';
-import { LATEST_FILE, readKnownRunsDirs, resolveRunsDir, runsInProgress, SETTINGS_FILE } from '../training/artifacts';
+import { LATEST_BY_DATASET_DIR, LATEST_FILE, readKnownRunsDirs, resolveRunsDir, REVIEW_LOG_DIR, runsInProgress, SETTINGS_FILE } from '../training/artifacts';
 import { EXIT_CODES_HELP, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { FIELD_OPTIONS, fieldsFrom, runCommand, type CliIo } from './distill';
 
@@ -141,9 +141,15 @@ export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr
             throw fileError(`--runs ${values.runs}`, error);
           });
           if (!stats.isDirectory()) throw new Error(`--runs ${values.runs}: a file, not a folder; --runs names the folder peerkd distill wrote its runs into (its --out)${path.basename(givenRunsDir) === LATEST_FILE ? `: give --runs ${parentShown(givenRunsDir)}` : ''}`);
-          // One run's folder (it holds settings.json), not the runs folder: "no run in it" would be false.
-          if (await fs.stat(path.join(givenRunsDir, SETTINGS_FILE)).then((settings) => settings.isFile(), () => false)) {
-            throw new Error(`--runs ${values.runs}: the folder of one run, not a runs folder; --runs names the folder peerkd distill wrote its runs into (its --out): give --runs ${parentShown(givenRunsDir)}`);
+          // A folder inside the runs folder (one run's: it holds settings.json; the pointers'; the review logs'), not
+          // the runs folder: "no run in it" would be false.
+          const inside = (await fs.stat(path.join(givenRunsDir, SETTINGS_FILE)).then((settings) => settings.isFile(), () => false))
+            ? 'the folder of one run'
+            : [LATEST_BY_DATASET_DIR, REVIEW_LOG_DIR].includes(path.basename(givenRunsDir)) && (await fs.stat(path.join(path.dirname(givenRunsDir), LATEST_FILE)).catch(() => undefined))?.isFile()
+              ? `the runs folder's ${path.basename(givenRunsDir)} folder`
+              : undefined;
+          if (inside) {
+            throw new Error(`--runs ${values.runs}: ${inside}, not a runs folder; --runs names the folder peerkd distill wrote its runs into (its --out): give --runs ${parentShown(givenRunsDir)}`);
           }
         }
         const run = await readLatestKeyedRun(dataPath, givenRunsDir);

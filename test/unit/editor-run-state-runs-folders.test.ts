@@ -91,8 +91,10 @@ test('peerkd export without --runs takes the run made with distill --out, as the
     for (const [runs, says] of [
       [runDir, 'the folder of one run, not a runs folder'],
       [join(outRuns, 'latest'), 'a file, not a folder'],
+      [join(outRuns, 'latest-by-dataset'), "the runs folder's latest-by-dataset folder, not a runs folder"],
     ]) {
       if (runs.endsWith('latest')) await writeFile(runs, '20261201-000000-news-aaaaaa\n');
+      await mkdir(join(outRuns, 'latest-by-dataset'), { recursive: true });
       const wrong = captureIo();
       assert.equal(await createExportCommand(wrong).run([dataset, '--teacher-labels', '--force', '--runs', runs]), 1);
       assert.ok(wrong.err().startsWith(`peerkd export: --runs ${runs}: ${says};`), wrong.err());
