@@ -119,6 +119,11 @@ test('a runs-folders list edited by hand: lines that are no absolute path are na
       `${list}:1: "garbage\\u0000" is no absolute path of a runs folder; the line is passed over`,
       `${list}:2: "relative/runs" is no absolute path of a runs folder; the line is passed over`,
     ]);
+    // Saved by an editor with a byte order mark and CRLF line ends: the same folders, and nothing added twice.
+    await writeFile(list, `\uFEFF${join(folder, 'kept')}\r\n${join(folder, 'other')}\r\n`);
+    assert.deepEqual(await readKnownRunsDirs(dataset), { dirs: [resolveRunsDir(dataset), join(folder, 'kept'), join(folder, 'other')], problems: [] });
+    await recordRunsDir(dataset, join(folder, 'other'));
+    assert.equal(await readFile(list, 'utf8'), `\uFEFF${join(folder, 'kept')}\r\n${join(folder, 'other')}\r\n`);
     // A link to a file of the user's (a cloned repository can ship one): never appended to, never read.
     await rm(list);
     const victim = join(folder, 'victim.txt');
