@@ -860,6 +860,15 @@ export function markdownTables(setting: SettingFigures, command: string, withTar
   const atLeast = (min: number, text = `≥ ${min}`): TargetCheck => ({ text, met: (v) => v >= min - 1e-12 });
   const within = (limit: number, text: string): TargetCheck => ({ text, met: (v) => Math.abs(v) <= limit + 1e-12 });
   const isData = setting.name === 'data';
+  // A P@k target on a file with fewer teacher errors to rank than it asks for cannot be met by any ranking (100 errors:
+  // P@500 is at most 0.200): said so, not a "**no**" that reads as a failure of the method.
+  const precisionTarget = (min: number, k: number): TargetCheck => {
+    const target = meanAtLeast(min, 3);
+    const errors = c((f) => f.teacherErrors).filter(Number.isFinite); // the main variant's, as the targets
+    const fewest = errors.length ? Math.min(...errors) : NaN;
+    if (!(fewest < min * k)) return target;
+    return { ...target, overall: () => `n/a (a seed has ${fewest} teacher errors to rank: P@${k} is at most ${format(Math.min(fewest, k) / k, 3)})` };
+  };
   const variantNames = Object.keys(results[0].variants);
   const v = (name: string, pick: (f: VariantFigures) => number) => results.map((r) => pick(r.variants[name]));
   const out: string[] = [`#### Setting \`${setting.name}\``, '', `Command: \`${command}\``, '', header, divider];
@@ -911,8 +920,8 @@ export function markdownTables(setting: SettingFigures, command: string, withTar
     out.push(line(`${name}: final student, ECE of its top probability (test)`, v(name, (f) => f.testConfidenceEce), 3));
     out.push(line(`${name}: advised-label accuracy (non-human rows)`, v(name, (f) => f.advisedAccuracy)));
     out.push(line(`${name}: peer out-of-fold accuracy (non-human rows)`, v(name, (f) => f.peerAccuracy)));
-    out.push(line(`${name}: precision@100 of the ranking`, v(name, (f) => f.precisionAt100), 3, isMain && isData ? meanAtLeast(0.93, 3) : undefined));
-    out.push(line(`${name}: precision@500 of the ranking`, v(name, (f) => f.precisionAt500), 3, isMain && isData ? meanAtLeast(0.8, 3) : undefined));
+    out.push(line(`${name}: precision@100 of the ranking`, v(name, (f) => f.precisionAt100), 3, isMain && isData ? precisionTarget(0.93, 100) : undefined));
+    out.push(line(`${name}: precision@500 of the ranking`, v(name, (f) => f.precisionAt500), 3, isMain && isData ? precisionTarget(0.8, 500) : undefined));
     out.push(line(`${name}: AUROC of the ranking`, v(name, (f) => f.auroc), 3));
     out.push(line(`${name}: flagged rows`, v(name, (f) => f.flagged), 0));
     out.push(line(`${name}: flag precision`, v(name, (f) => f.flagPrecision), 3));

@@ -12,8 +12,8 @@ import { DATASET_FILE_NAME, DATASET_KIND, DEFAULT_FIELDS, FIELD_KEYS, type Field
 import { assertExportTarget, describeExport, exportFieldsProblem, exportReviewedBytes, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import { readLatestKeyedRun, type KeyedRun } from '../review/keyedRun';
 import { LATEST_BY_DATASET_DIR, LATEST_FILE, readKnownRunsDirs, resolveRunsDir, REVIEW_LOG_DIR, runsInProgress, SETTINGS_FILE } from '../training/artifacts';
-import { EXIT_CODES_HELP, parseCommandArgs, UsageError, type CliCommand } from './command';
-import { FIELD_OPTIONS, fieldsFrom, runCommand, type CliIo } from './distill';
+import { EXIT_CODES_HELP, FIELD_OPTIONS, parseCommandArgs, UsageError, type CliCommand } from './command';
+import { fieldsFrom, runCommand, type CliIo } from './distill';
 
 export const EXPORT_HELP = `Usage: peerkd export DATA.jsonl (--teacher-labels | --advice-min-p P) [options]
 

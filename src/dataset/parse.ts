@@ -232,7 +232,8 @@ export function duplicateIdProblem(lineText: string, row: DatasetRow, firstLine:
     row.line,
     valueRange(lineText, fields.text),
     `Duplicate row: no id (field ${idName}) and the same text (field ${fields.mapping.text}) as line ${firstLine}, so results cannot tell them apart`,
-    idName,
+    // About the text (its range): a run's summary tells these rows from rows that repeat an id by it (training/input.ts).
+    fields.mapping.text,
   );
 }
 

@@ -293,7 +293,7 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     try {
       writer = await RunWriter.create(runsDir, runId);
     } catch (error) {
-      throw new Error(`cannot create the run folder in ${runsDir}: ${errorText(error)} (choose another output folder)`);
+      throw new Error(`cannot create the run folder in ${runsDir}: ${errorText(error)} (choose another output folder: setting peerkd.training.outputDir, or --out on the command line)`);
     }
     logStream = createWriteStream(writer.logPath, { flags: 'a' });
     await send({ type: 'started', runId, tempDir: writer.tempDir, runsDir });
