@@ -231,8 +231,9 @@ export async function recordRunsDir(datasetPath: string, runsDir: string): Promi
 
 /**
  * The folders of runs being written now (`.tmp-<run-id>`, their writer alive on this machine) in `runsDirs` whose run
- * id names a dataset of `datasetPath`'s name (newRunId: the id holds the file name, not its folder): the run a
- * `peerkd export` or a review started meanwhile would want, not there yet.
+ * id names a dataset of `datasetPath`'s name (newRunId: the id holds the file name, not its folder) and whose writer
+ * records that dataset (RunWriter.create; one that records none is taken by its name): the run a `peerkd export`
+ * started meanwhile would want, not there yet.
  */
 export async function runsInProgress(datasetPath: string, runsDirs: readonly string[]): Promise<string[]> {
   const pattern = new RegExp(`^${TEMP_PREFIX.replace('.', '\\.')}\\d{8}-\\d{6}-${safeStem(datasetPath)}-[0-9a-f]{6}$`);
@@ -241,7 +242,9 @@ export async function runsInProgress(datasetPath: string, runsDirs: readonly str
     const names = await fs.readdir(runsDir).catch(() => [] as string[]);
     for (const name of names.filter((entry) => pattern.test(entry))) {
       try {
-        const owner = JSON.parse(await fs.readFile(path.join(runsDir, name, OWNER_FILE), 'utf8')) as { pid?: unknown; host?: unknown };
+        const owner = JSON.parse(await fs.readFile(path.join(runsDir, name, OWNER_FILE), 'utf8')) as { pid?: unknown; host?: unknown; dataset?: unknown };
+        // A dataset of the same name in another folder sharing this runs folder (--out) is another dataset.
+        if (typeof owner.dataset === 'string' && owner.dataset !== path.resolve(datasetPath)) continue;
         if (owner.host === hostname() && typeof owner.pid === 'number' && processIsAlive(owner.pid)) found.push(path.join(runsDir, name));
       } catch {
         // No readable owner: a run being set up or abandoned elsewhere; not said.
@@ -412,7 +415,8 @@ export class RunWriter {
     private readonly createdFrom: string | undefined,
   ) {}
 
-  static async create(runsDir: string, runId: string): Promise<RunWriter> {
+  /** `datasetPath`: the dataset the run is of, recorded with its writer for runsInProgress. */
+  static async create(runsDir: string, runId: string, datasetPath?: string): Promise<RunWriter> {
     const tempDir = path.join(runsDir, `${TEMP_PREFIX}${runId}`);
     const link = linkedPeerkdFolder(tempDir);
     if (link) throw linkedPeerkdFolderError(link);
@@ -424,7 +428,8 @@ export class RunWriter {
       await fs.mkdir(tempDir);
       // Who writes this folder, so that a later run can tell an abandoned one (its process gone) from a live one,
       // and which folders the run created, so that a failed run removes them again (see removeTempRun).
-      await fs.writeFile(path.join(tempDir, OWNER_FILE), JSON.stringify({ pid: process.pid, host: hostname(), createdFrom }) + '\n');
+      const dataset = datasetPath === undefined ? {} : { dataset: path.resolve(datasetPath) };
+      await fs.writeFile(path.join(tempDir, OWNER_FILE), JSON.stringify({ pid: process.pid, host: hostname(), createdFrom, ...dataset }) + '\n');
     } catch (error) {
       await fs.rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
       removeCreatedFolders(runsDir, createdFrom);

@@ -291,7 +291,7 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     const runsDir = resolveRunsDir(datasetPath, request.outputDir);
     const runId = newRunId(datasetPath, startedAt);
     try {
-      writer = await RunWriter.create(runsDir, runId);
+      writer = await RunWriter.create(runsDir, runId, datasetPath);
     } catch (error) {
       throw new Error(`cannot create the run folder in ${runsDir}: ${errorText(error)} (choose another output folder: setting peerkd.training.outputDir, or --out on the command line)`);
     }

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { latestKnownRun, MAX_RUNS_FOLDERS_BYTES, readKnownRunsDirs, recordRunsDir, resolveRunsDir, runsFoldersFile } from '../../src/training/artifacts';
+import { latestKnownRun, MAX_RUNS_FOLDERS_BYTES, RunWriter, readKnownRunsDirs, recordRunsDir, resolveRunsDir, runsFoldersFile } from '../../src/training/artifacts';
 import { readPreviousRun } from '../../src/training/reviewedRows';
 import { createExportCommand } from '../../src/cli/export';
 import { captureIo } from '../support/captureIo';
@@ -161,14 +161,16 @@ test('peerkd export while a distill of the dataset is running: said so, rather t
   try {
     const dataset = join(folder, 'news.jsonl');
     await writeFile(dataset, `${JSON.stringify({ id: 'a', text: 'summit', teacher_label: 'World' })}\n`);
-    // A run being written, by a live process on this machine (this one), as RunWriter.create leaves it.
-    const temp = join(resolveRunsDir(dataset), '.tmp-20261203-000000-news-cccccc');
-    await mkdir(temp, { recursive: true });
-    await writeFile(join(temp, '.owner.json'), `${JSON.stringify({ pid: process.pid, host: hostname() })}\n`);
+    // A run being written, by a live process on this machine (this one).
+    const temp = (await RunWriter.create(resolveRunsDir(dataset), '20261203-000000-news-cccccc', dataset)).tempDir;
     // Another dataset's run in progress in the same folder is not this one's.
     const otherTemp = join(resolveRunsDir(dataset), '.tmp-20261203-000000-other-dddddd');
     await mkdir(otherTemp);
     await writeFile(join(otherTemp, '.owner.json'), `${JSON.stringify({ pid: process.pid, host: hostname() })}\n`);
+    // A run of another dataset of the same name (another folder, the same runs folder): not this one's.
+    const twinTemp = join(resolveRunsDir(dataset), '.tmp-20261203-000001-news-eeeeee');
+    await mkdir(twinTemp);
+    await writeFile(join(twinTemp, '.owner.json'), `${JSON.stringify({ pid: process.pid, host: hostname(), dataset: join(folder, 'elsewhere', 'news.jsonl') })}\n`);
     const none = captureIo();
     assert.equal(await createExportCommand(none).run([dataset, '--advice-min-p', '0.5']), 1);
     assert.equal(none.err(), `peerkd export: ${dataset}: no complete run of this dataset yet: a run is in progress (${temp}); export again once peerkd distill has finished, or export with --teacher-labels\n`);
