@@ -11,7 +11,7 @@ import { assertReadableFile, assertReplaceable, fileError, splitFieldPath, Utf8L
 import { DATASET_FILE_NAME, DATASET_KIND, DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
 import { assertExportTarget, describeExport, exportFieldsProblem, exportReviewedBytes, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import { readLatestKeyedRun, type KeyedRun } from '../review/keyedRun';
-import { resolveRunsDir, SETTINGS_FILE } from '../training/artifacts';
+import { LATEST_BY_DATASET_DIR, LATEST_FILE, readKnownRunsDirs, resolveRunsDir, REVIEW_LOG_DIR, runsInProgress, SETTINGS_FILE } from '../training/artifacts';
 import { EXIT_CODES_HELP, FIELD_OPTIONS, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { fieldsFrom, runCommand, type CliIo } from './distill';
 
@@ -30,8 +30,8 @@ Options:
   --out FILE              the copy (default: DATA.reviewed.jsonl beside DATA.jsonl); never DATA.jsonl itself (under
                           any name), nor a file in .peerkd or the runs folder
   --force                 replace FILE when it exists (a copy exported before, or any other file)
-  --runs DIR              the runs folder to take the latest run from: the --out of peerkd distill (default
-                          .peerkd/runs next to DATA.jsonl)
+  --runs DIR              the runs folder to take the latest run from: the --out of peerkd distill (default:
+                          the newest run in .peerkd/runs next to DATA.jsonl or any runs folder its runs used)
   --fields.text F         field of the text (also --fields.teacher, --fields.human, --fields.id,
                           --fields.teacherConfidence; default: the run's mapping, else text, teacher_label, ...)
   -h, --help              this help
@@ -109,6 +109,11 @@ function remappedWarnings(fields: FieldMapping, run: KeyedRun): string[] {
   );
 }
 
+/** The folder above `file`, as the user would type it here (relative to the working folder). */
+function parentShown(file: string): string {
+  return path.relative(process.cwd(), path.dirname(file)) || '.';
+}
+
 export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr: process.stderr }): CliCommand {
   return {
     name: 'export',
@@ -132,19 +137,46 @@ export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr
         await assertReadableFile(dataPath, given);
         // Read more than once (the run's key of the dataset, the copy): a FIFO waited for a writer for ever. The run's rule.
         if (!(await fs.stat(dataPath)).isFile()) throw new Error(`${given}: not a regular file (a FIFO, socket or device), so it cannot be read as a dataset`);
-        // The runs folder as distill writes it: --runs from here (distill's --out), else .peerkd/runs beside the dataset.
-        const runsDir = values.runs === undefined ? resolveRunsDir(dataPath) : path.resolve(values.runs);
-        if (values.runs !== undefined) {
-          const stats = await fs.stat(runsDir).catch((error: unknown) => {
+        // --runs: that runs folder alone (distill's --out); else every runs folder the dataset used, as the editor
+        // looks (artifacts.ts latestKnownRun): .peerkd/runs beside it and those its runs recorded there.
+        const givenRunsDir = values.runs === undefined ? undefined : path.resolve(values.runs);
+        if (values.runs !== undefined && givenRunsDir !== undefined) {
+          const stats = await fs.stat(givenRunsDir).catch((error: unknown) => {
             throw fileError(`--runs ${values.runs}`, error);
           });
-          if (!stats.isDirectory()) throw new Error(`--runs ${values.runs}: a file, not a folder; --runs names the folder peerkd distill wrote its runs into (its --out)`);
+          if (!stats.isDirectory()) throw new Error(`--runs ${values.runs}: a file, not a folder; --runs names the folder peerkd distill wrote its runs into (its --out)${path.basename(givenRunsDir) === LATEST_FILE ? `: give --runs ${parentShown(givenRunsDir)}` : ''}`);
+          // A folder inside the runs folder (one run's: it holds settings.json; the pointers'; the review logs'), not
+          // the runs folder: "no run in it" would be false.
+          const inside = (await fs.stat(path.join(givenRunsDir, SETTINGS_FILE)).then((settings) => settings.isFile(), () => false))
+            ? 'the folder of one run'
+            : [LATEST_BY_DATASET_DIR, REVIEW_LOG_DIR].includes(path.basename(givenRunsDir)) && (await fs.stat(path.join(path.dirname(givenRunsDir), LATEST_FILE)).catch(() => undefined))?.isFile()
+              ? `the runs folder's ${path.basename(givenRunsDir)} folder`
+              : undefined;
+          if (inside) {
+            throw new Error(`--runs ${values.runs}: ${inside}, not a runs folder; --runs names the folder peerkd distill wrote its runs into (its --out): give --runs ${parentShown(givenRunsDir)}`);
+          }
         }
-        const run = await readLatestKeyedRun(dataPath, runsDir);
+        const run = await readLatestKeyedRun(dataPath, givenRunsDir);
+        // The copy goes into neither the runs folder named (or the default one) nor that of the run exported.
+        const runsDirs = [...new Set([givenRunsDir ?? resolveRunsDir(dataPath), ...(run ? [path.dirname(run.runDir)] : [])])];
+        let searchedDirs = givenRunsDir === undefined ? undefined : [givenRunsDir];
+        if (searchedDirs === undefined) {
+          const known = await readKnownRunsDirs(dataPath);
+          for (const problem of known.problems) err.line(`warning: ${problem}`);
+          searchedDirs = known.dirs;
+        }
+        const searched = searchedDirs.join(', ');
+        // A distill of this dataset still running: its run is not there yet, which "no run" or the older run alone would hide.
+        const running = await runsInProgress(dataPath, searchedDirs);
         if (advice && !run) {
           throw new Error(
-            `${given}: no run of this dataset in ${runsDir}, so there is no advice to export; run peerkd distill ${given} first${values.runs === undefined ? ' (or give --runs DIR, the folder it wrote its runs into)' : ''}, or export with --teacher-labels`,
+            running.length > 0
+              ? `${given}: no complete run of this dataset yet: a run is in progress (${running.join(', ')}); export again once peerkd distill has finished, or export with --teacher-labels`
+              : `${given}: no run of this dataset in ${searched}, so there is no advice to export; run peerkd distill ${given} first${values.runs === undefined ? ' (or give --runs DIR, the folder it wrote its runs into)' : ''}, or export with --teacher-labels`,
           );
+        }
+        if (running.length > 0) {
+          err.line(`warning: a run of ${given} is in progress (${running.join(', ')}): this copy is ${run ? `from the run before it, ${run.runId}` : 'without it'}; export again once it has finished for its labels`);
         }
         const fields = exportFields(values, run);
         // A mapped field that the copy writes over (final_label, label_provenance): said before anything is read.
@@ -159,7 +191,7 @@ export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr
         const outShown = values.out ?? path.join(path.dirname(given), reviewedFileName(path.basename(dataPath)));
         const outPath = path.resolve(outShown);
         // Never the dataset (under any name), nor PeerKD's own folder or the runs folder: the editor's rule.
-        await assertExportTarget(given, outShown, runsDir, { input: given, output: outShown });
+        for (const runsDir of runsDirs) await assertExportTarget(given, outShown, runsDir, { input: given, output: outShown });
         // A folder, a read-only file, a missing folder: said as such first.
         const { stats } = await assertReplaceable(outShown);
         // The editor's save dialog asks before it replaces a file; here --force is that answer.
@@ -186,7 +218,7 @@ export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr
         out.line(
           run
             ? `Latest run of ${given}: ${run.runId} (${run.runDir})`
-            : `No run of ${given} in ${runsDir}: rows keep their human or teacher label, without a probability`,
+            : `No run of ${given} in ${searched}: rows keep their human or teacher label, without a probability`,
         );
         out.line(`Wrote ${counts.rows.toLocaleString('en-US')} rows to ${outShown} with '${FINAL_LABEL_FIELD}' and '${PROVENANCE_FIELD}' (${details}).${notes}`);
         return 0;

@@ -112,7 +112,9 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
       // PeerKD's own folder and the runs folder hold what the runs and the review read.
       try {
         const outputDir = readSettings(datasetUri).training.outputDir;
-        await assertExportTarget(datasetUri.fsPath, target.fsPath, resolveRunsDir(datasetUri.fsPath, outputDir || undefined));
+        // The runs folder named now, and the one of the run exported (the setting may have changed since: runState.ts).
+        const runsDirs = new Set([resolveRunsDir(datasetUri.fsPath, outputDir || undefined), ...(run ? [path.dirname(run.runDir)] : [])]);
+        for (const runsDir of runsDirs) await assertExportTarget(datasetUri.fsPath, target.fsPath, runsDir);
       } catch (error) {
         void showErrorMessage(`PeerKD: no export: ${error instanceof Error ? error.message : String(error)}`);
         return;

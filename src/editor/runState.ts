@@ -4,7 +4,7 @@ import { DATASET_FILE_NAME, type FieldMapping } from '../dataset/types';
 import type { DocumentRowState } from '../review/model';
 import { DocumentRowReader } from '../review/documentRows';
 import { keyedRun, type KeyedRun } from '../review/keyedRun';
-import { readLatestRun, readRun, type RunArtefacts } from '../training/artifacts';
+import { readKnownRunsDirs, readLatestKnownRun, readRun, type RunArtefacts } from '../training/artifacts';
 import { readSettings } from './settings';
 
 /** The latest complete run of one dataset, as the review UI uses it (src/review/keyedRun.ts, with its dataset). */
@@ -70,7 +70,10 @@ export class RunState implements vscode.Disposable {
     }
     try {
       const outputDir = readSettings(datasetUri).training.outputDir;
-      const artefacts = await readLatestRun(datasetUri.fsPath, outputDir || undefined);
+      // In every runs folder the dataset used (the setting may have changed since its last run), as a run and
+      // `peerkd export` find it.
+      for (const problem of (await readKnownRunsDirs(datasetUri.fsPath, outputDir || undefined)).problems) this.log.warn(problem);
+      const artefacts = await readLatestKnownRun(datasetUri.fsPath, outputDir || undefined);
       if (!artefacts) {
         return this.runs.get(key);
       }

@@ -4,7 +4,7 @@
  * run's rows to the dataset's in one way. Plain TypeScript.
  */
 import type { FieldMapping } from '../dataset/types';
-import { readLatestRun, type RunArtefacts } from '../training/artifacts';
+import { readLatestKnownRun, readLatestRun, type RunArtefacts } from '../training/artifacts';
 import type { Prediction, RowExplanation } from '../training/types';
 import { runTrustSentence } from './format';
 import { assignRowKeys } from './rowKeys';
@@ -49,11 +49,12 @@ export function keyedRun(artefacts: RunArtefacts): KeyedRun {
 }
 
 /**
- * The dataset's latest complete run in `runsDir` (training/artifacts.ts readLatestRun: its own pointer, else the newest
- * run folder made from it), keyed by row; undefined when it has none. Throws RunArtefactError, naming the file, for a
- * run that cannot be read.
+ * The dataset's latest complete run, keyed by row: in `runsDir` alone where given (training/artifacts.ts readLatestRun:
+ * its own pointer, else the newest run folder made from it), else in any runs folder the dataset used, as the editor
+ * finds it (readLatestKnownRun). Undefined when it has none. Throws RunArtefactError, naming the file, for a run that
+ * cannot be read.
  */
 export async function readLatestKeyedRun(datasetPath: string, runsDir?: string): Promise<KeyedRun | undefined> {
-  const artefacts = await readLatestRun(datasetPath, runsDir);
+  const artefacts = runsDir === undefined ? await readLatestKnownRun(datasetPath) : await readLatestRun(datasetPath, runsDir);
   return artefacts === undefined ? undefined : keyedRun(artefacts);
 }

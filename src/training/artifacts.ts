@@ -24,7 +24,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
-import { PEERKD_FOLDER, expandHomeFolder, forEachLine, linkedPeerkdFolder, linkedPeerkdFolderError, readLineBatches, writeFileAtomic, type SourceLine } from '../dataset';
+import { PEERKD_FOLDER, expandHomeFolder, fileError, forEachLine, linkedPeerkdFolder, linkedPeerkdFolderError, readLineBatches, writeFileAtomic, type SourceLine } from '../dataset';
 import type { FieldMapping } from '../dataset/types';
 import type { InputCounts } from './protocol';
 import { EXPLANATION_LIMITS, type DistillOptions, type Prediction, type RowExplanation } from './types';
@@ -151,20 +151,52 @@ export function runsFoldersFile(datasetPath: string): string {
   return path.join(path.dirname(path.resolve(datasetPath)), RUNS_FOLDERS_DIR, datasetKey(datasetPath));
 }
 
+/** The most a runs-folders list is read of: one absolute path a line, so thousands of runs folders; more is no such list. */
+export const MAX_RUNS_FOLDERS_BYTES = 1024 * 1024;
+
 /**
  * The runs folders where this dataset's runs and review log may be: the one `outputDir` names now, the default one,
- * and those listed in runsFoldersFile — each once, the one named now first. Lines of the list that are no absolute
- * path are passed over.
+ * and those listed in runsFoldersFile — each once, the one named now first — and what was passed over in the list,
+ * in words naming the file (and line): a line that is no absolute path, a list that is a symbolic link (a cloned
+ * repository could point it anywhere, a device among them), not a plain file, or larger than MAX_RUNS_FOLDERS_BYTES.
  */
-export async function knownRunsDirs(datasetPath: string, outputDir?: string): Promise<string[]> {
+export async function readKnownRunsDirs(datasetPath: string, outputDir?: string): Promise<{ dirs: string[]; problems: string[] }> {
   const dirs = [resolveRunsDir(datasetPath, outputDir), resolveRunsDir(datasetPath)];
-  try {
-    const listed = await fs.readFile(runsFoldersFile(datasetPath), 'utf8');
-    for (const line of listed.split('\n')) if (path.isAbsolute(line.trim())) dirs.push(path.resolve(line.trim()));
-  } catch {
-    // No list (no other runs folder used yet) or unreadable: the two folders above.
+  const problems: string[] = [];
+  const file = runsFoldersFile(datasetPath);
+  const onlyThese = `so runs are looked for in ${[...new Set(dirs)].join(' and ')} only`;
+  const stats = await fs.lstat(file).catch(() => undefined);
+  if (stats !== undefined) {
+    const problem = runsFoldersFileProblem(stats);
+    if (problem) {
+      problems.push(`${file}: ${problem}; it is not read, ${onlyThese}`);
+    } else {
+      try {
+        const lines = (await fs.readFile(file, 'utf8')).split('\n');
+        lines.forEach((raw, index) => {
+          const line = raw.trim();
+          if (path.isAbsolute(line)) dirs.push(path.resolve(line));
+          else if (line.length > 0) problems.push(`${file}:${index + 1}: ${JSON.stringify(line.slice(0, 200))} is no absolute path of a runs folder; the line is passed over`);
+        });
+      } catch (error) {
+        problems.push(`${fileError(file, error).message}; ${onlyThese}`);
+      }
+    }
   }
-  return [...new Set(dirs)];
+  return { dirs: [...new Set(dirs)], problems };
+}
+
+/** Why a runs-folders list (by its lstat) is not read, or undefined. */
+function runsFoldersFileProblem(stats: import('node:fs').Stats): string | undefined {
+  if (stats.isSymbolicLink()) return 'a symbolic link (PeerKD reads and writes this list only as a plain file in the data\'s folder: a cloned repository could point it anywhere)';
+  if (!stats.isFile()) return 'not a plain file';
+  if (stats.size > MAX_RUNS_FOLDERS_BYTES) return `${stats.size} bytes, more than a list of runs folders holds (${MAX_RUNS_FOLDERS_BYTES})`;
+  return undefined;
+}
+
+/** readKnownRunsDirs' folders alone (what was passed over in the list is said where it is read for a run or a review). */
+export async function knownRunsDirs(datasetPath: string, outputDir?: string): Promise<string[]> {
+  return (await readKnownRunsDirs(datasetPath, outputDir)).dirs;
 }
 
 /**
@@ -176,6 +208,10 @@ export async function recordRunsDir(datasetPath: string, runsDir: string): Promi
   const absolute = path.resolve(runsDir);
   if (absolute === resolveRunsDir(datasetPath)) return;
   const file = runsFoldersFile(datasetPath);
+  // Never appended to through a link (into whatever file it names), nor to what is no list.
+  const stats = await fs.lstat(file).catch(() => undefined);
+  const problem = stats === undefined ? undefined : runsFoldersFileProblem(stats);
+  if (problem) throw new Error(`${file}: ${problem}; remove it (it is PeerKD's, remade by the next run)`);
   let text = '';
   try {
     text = await fs.readFile(file, 'utf8');
@@ -191,6 +227,31 @@ export async function recordRunsDir(datasetPath: string, runsDir: string): Promi
   } catch (error) {
     throw new Error(`${file}: ${(error as Error).message}`);
   }
+}
+
+/**
+ * The folders of runs being written now (`.tmp-<run-id>`, their writer alive on this machine) in `runsDirs` whose run
+ * id names a dataset of `datasetPath`'s name (newRunId: the id holds the file name, not its folder) and whose writer
+ * records that dataset (RunWriter.create; one that records none is taken by its name): the run a `peerkd export`
+ * started meanwhile would want, not there yet.
+ */
+export async function runsInProgress(datasetPath: string, runsDirs: readonly string[]): Promise<string[]> {
+  const pattern = new RegExp(`^${TEMP_PREFIX.replace('.', '\\.')}\\d{8}-\\d{6}-${safeStem(datasetPath)}-[0-9a-f]{6}$`);
+  const found: string[] = [];
+  for (const runsDir of runsDirs) {
+    const names = await fs.readdir(runsDir).catch(() => [] as string[]);
+    for (const name of names.filter((entry) => pattern.test(entry))) {
+      try {
+        const owner = JSON.parse(await fs.readFile(path.join(runsDir, name, OWNER_FILE), 'utf8')) as { pid?: unknown; host?: unknown; dataset?: unknown };
+        // A dataset of the same name in another folder sharing this runs folder (--out) is another dataset.
+        if (typeof owner.dataset === 'string' && owner.dataset !== path.resolve(datasetPath)) continue;
+        if (owner.host === hostname() && typeof owner.pid === 'number' && processIsAlive(owner.pid)) found.push(path.join(runsDir, name));
+      } catch {
+        // No readable owner: a run being set up or abandoned elsewhere; not said.
+      }
+    }
+  }
+  return found;
 }
 
 /** Run ids sort chronologically by name: `YYYYMMDD-HHMMSS-<dataset stem>-<random>`. */
@@ -354,7 +415,8 @@ export class RunWriter {
     private readonly createdFrom: string | undefined,
   ) {}
 
-  static async create(runsDir: string, runId: string): Promise<RunWriter> {
+  /** `datasetPath`: the dataset the run is of, recorded with its writer for runsInProgress. */
+  static async create(runsDir: string, runId: string, datasetPath?: string): Promise<RunWriter> {
     const tempDir = path.join(runsDir, `${TEMP_PREFIX}${runId}`);
     const link = linkedPeerkdFolder(tempDir);
     if (link) throw linkedPeerkdFolderError(link);
@@ -366,7 +428,8 @@ export class RunWriter {
       await fs.mkdir(tempDir);
       // Who writes this folder, so that a later run can tell an abandoned one (its process gone) from a live one,
       // and which folders the run created, so that a failed run removes them again (see removeTempRun).
-      await fs.writeFile(path.join(tempDir, OWNER_FILE), JSON.stringify({ pid: process.pid, host: hostname(), createdFrom }) + '\n');
+      const dataset = datasetPath === undefined ? {} : { dataset: path.resolve(datasetPath) };
+      await fs.writeFile(path.join(tempDir, OWNER_FILE), JSON.stringify({ pid: process.pid, host: hostname(), createdFrom, ...dataset }) + '\n');
     } catch (error) {
       await fs.rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
       removeCreatedFolders(runsDir, createdFrom);
@@ -834,7 +897,30 @@ export async function latestRunId(datasetPath: string, outputDir?: string): Prom
   return undefined;
 }
 
-/** The newest complete run of this dataset, or undefined when there is none. Throws RunArtefactError if corrupt. */
+/**
+ * The newest complete run of this dataset in any runs folder it used (knownRunsDirs: the one `outputDir` names now,
+ * the default one, those recorded beside the dataset), newest by run id (ids sort by time); undefined when it has
+ * none. The one look-up of "the dataset's latest run" that the editor (src/editor/runState.ts), `peerkd export`
+ * without --runs and a run's previous run (reviewedRows.ts readPreviousRun) share: after peerkd.training.outputDir or
+ * `--out` changed, the run made before is still found.
+ */
+export async function latestKnownRun(datasetPath: string, outputDir?: string): Promise<{ runId: string; runsDir: string; runDir: string } | undefined> {
+  let found: { runId: string; runsDir: string; runDir: string } | undefined;
+  for (const runsDir of await knownRunsDirs(datasetPath, outputDir)) {
+    const runId = await latestRunId(datasetPath, runsDir);
+    // On a tie the folder named now (listed first) wins.
+    if (runId !== undefined && (found === undefined || runId > found.runId)) found = { runId, runsDir, runDir: path.join(runsDir, runId) };
+  }
+  return found;
+}
+
+/** latestKnownRun, read (readRun); undefined when there is none. Throws RunArtefactError if corrupt. */
+export async function readLatestKnownRun(datasetPath: string, outputDir?: string): Promise<RunArtefacts | undefined> {
+  const found = await latestKnownRun(datasetPath, outputDir);
+  return found === undefined ? undefined : readRun(found.runDir);
+}
+
+/** The newest complete run of this dataset in the one runs folder `outputDir` names, or undefined when there is none. Throws RunArtefactError if corrupt. */
 export async function readLatestRun(datasetPath: string, outputDir?: string): Promise<RunArtefacts | undefined> {
   const runId = await latestRunId(datasetPath, outputDir);
   return runId === undefined ? undefined : readRun(path.join(resolveRunsDir(datasetPath, outputDir), runId));

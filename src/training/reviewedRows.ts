@@ -34,7 +34,7 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
-import { knownRunsDirs, latestRunId, PREDICTIONS_FILE, SETTINGS_FILE } from './artifacts';
+import { latestKnownRun, PREDICTIONS_FILE, SETTINGS_FILE } from './artifacts';
 import { TEXT_IDENTITY_PREFIX, textIdentity } from '../dataset/fields';
 import { IdIndex } from '../dataset/idIndex';
 import { keyParts, rowKey } from '../review/rowKeys';
@@ -287,16 +287,9 @@ export function queuedKeysOf(predictions: readonly Pick<Prediction, 'id' | 'teac
 export async function readPreviousRun(datasetPath: string, outputDir?: string, watch?: ReadonlySet<string>): Promise<PreviousRun | undefined> {
   // The newest run of the dataset in any runs folder it used (knownRunsDirs): the runs folder may have changed since
   // (peerkd.outputDir, --out), and the run reviewed then is in the old one. Run ids sort by time.
-  let runDir: string | undefined;
-  let runId: string | undefined;
-  for (const runsDir of await knownRunsDirs(datasetPath, outputDir)) {
-    const id = await latestRunId(datasetPath, runsDir);
-    if (id !== undefined && (runId === undefined || id > runId)) {
-      runId = id;
-      runDir = path.join(runsDir, id);
-    }
-  }
-  if (runId === undefined || runDir === undefined) return undefined;
+  const latest = await latestKnownRun(datasetPath, outputDir);
+  if (latest === undefined) return undefined;
+  const { runId, runDir } = latest;
   const settingsFile = path.join(runDir, SETTINGS_FILE);
   let settings: unknown;
   try {

@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import * as path from 'node:path';
 import {
-  knownRunsDirs,
+  readKnownRunsDirs,
   METRICS_FILE,
   newRunId,
   recordRunsDir,
@@ -291,7 +291,7 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     const runsDir = resolveRunsDir(datasetPath, request.outputDir);
     const runId = newRunId(datasetPath, startedAt);
     try {
-      writer = await RunWriter.create(runsDir, runId);
+      writer = await RunWriter.create(runsDir, runId, datasetPath);
     } catch (error) {
       throw new Error(`cannot create the run folder in ${runsDir}: ${errorText(error)} (choose another output folder: setting peerkd.training.outputDir, or --out on the command line)`);
     }
@@ -327,7 +327,9 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     let reviewLog: ReviewLog | undefined;
     // The dataset's log in every runs folder it used (the runs folder may have changed since the review: peerkd.outputDir,
     // --out): artifacts.ts knownRunsDirs; this run's own is recorded once it is complete.
-    const knownLogs = (await knownRunsDirs(datasetPath, request.outputDir)).map((dir) => reviewLogFile(dir, datasetPath));
+    const known = await readKnownRunsDirs(datasetPath, request.outputDir);
+    for (const problem of known.problems) log('warn', problem);
+    const knownLogs = known.dirs.map((dir) => reviewLogFile(dir, datasetPath));
     let reviewLogName = knownLogs[0];
     try {
       reviewLog = await readReviewLogs(knownLogs);

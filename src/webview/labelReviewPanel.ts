@@ -12,7 +12,7 @@ import { restorableDataset } from '../review/restore';
 import { newLabelProblem, ReviewHistories, type CarriedState, type ReviewSession, type SessionUpdate } from '../review/session';
 import { lookAlikeLabel } from '../dataset/labels';
 import { openAtKeptPlace, PendingPlaces } from '../review/place';
-import { latestRunId } from '../training/artifacts';
+import { latestKnownRun } from '../training/artifacts';
 import { chooseDatasetColumn } from '../commands/reviewColumn';
 /** esbuild.mjs copies @vscode/webview-ui-toolkit's bundle here: the .vsix is packaged without node_modules. */
 const TOOLKIT_FILE = ['dist', 'toolkit.min.js'];
@@ -124,7 +124,7 @@ export class LabelReviewPanel {
     const folders = (vscode.workspace.workspaceFolders ?? []).filter((folder) => folder.uri.scheme === 'file').map((folder) => folder.uri.fsPath);
     const checked = await restorableDataset(savedUri, folders, async (datasetPath) => {
       const outputDir = readSettings(vscode.Uri.file(datasetPath)).training.outputDir;
-      return (await latestRunId(datasetPath, outputDir || undefined)) !== undefined;
+      return (await latestKnownRun(datasetPath, outputDir || undefined)) !== undefined;
     });
     if ('rejected' in checked) {
       this.services.log.warn(`Label Review: not restoring ${JSON.stringify(savedUri.slice(0, 300))}: ${checked.rejected}`);
