@@ -6,6 +6,7 @@
  */
 
 import { showInvisible } from '../../review/prettyRow';
+import { keyContextOfTags, type KeyContext } from './keymap';
 
 /** A toolkit control (vscode-button, vscode-text-field, vscode-dropdown): a custom element with a value. */
 export type Control = HTMLElement & { value: string };
@@ -112,10 +113,7 @@ export function setOptions(control: Control, options: readonly Option[], value: 
   });
 }
 
-/** True when a keyboard event happened inside one of this layer's text inputs. */
-export function isTextInput(event: Event): boolean {
-  return event.composedPath().some((node) => {
-    const tag = node instanceof Element ? node.tagName : undefined;
-    return tag === 'VSCODE-TEXT-FIELD' || tag === 'VSCODE-TEXT-AREA' || tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'VSCODE-DROPDOWN';
-  });
+/** Where the focus is for the panel's keys (keymap.ts keyContextOfTags): a text field, a button or link, or the list. */
+export function keyContextOf(event: Event): KeyContext {
+  return keyContextOfTags(event.composedPath().map((node) => (node instanceof Element ? node.tagName : '')));
 }
