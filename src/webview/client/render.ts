@@ -534,11 +534,27 @@ export class Renderer {
     return id === undefined ? undefined : this.state.rows.get(id);
   }
 
+  /**
+   * Draws the selected row's details. A button or link of the details that had the focus (reached with Tab) is drawn
+   * anew: the focus goes to the new details' control of the same action (Keep on the next row after Keep), else to the
+   * list, never out of the panel (the keys, Tab and a screen reader would start over from the top).
+   */
   renderDetails(): void {
-    const { state, actions, dom } = this;
+    const dom = this.dom;
     if (!dom) {
       return;
     }
+    const focused = document.activeElement;
+    const held = focused instanceof HTMLElement && focused !== dom.details && dom.details.contains(focused) ? focused : null;
+    this.drawDetails(dom);
+    if (held && !held.isConnected) {
+      const same = held.dataset.action === undefined ? null : dom.details.querySelector<HTMLElement>(`[data-action="${CSS.escape(held.dataset.action)}"]`);
+      (same ?? dom.list).focus();
+    }
+  }
+
+  private drawDetails(dom: Dom): void {
+    const { state, actions } = this;
     const row = this.selectedRow();
     if (!row) {
       dom.details.replaceChildren(this.emptyQueue());

@@ -70,6 +70,20 @@ export default defineFlow({
     await waitFor(async () => (await human(second.id)) === '', { message: 'u to undo the keep' });
     await waitForNote(/^You found the teacher wrong on the row you decided here;/, 'back to one row after the undo');
     await focusHeld(second.id);
+    // A decision by a button of the row's details, reached with Tab: the details are drawn again for the next row, and
+    // the focus must not fall out of the panel with the button (the keys, Tab and a screen reader would start over).
+    await frame.locator('#details vscode-button[data-action="keep"]').focus();
+    await page.keyboard.press('Enter');
+    await waitFor(async () => (await human(second.id)) === second.teacher, { message: 'Enter on the Keep button to keep the second row (not accept it)' });
+    await waitFor(async () => (await frame.locator('#list .row.selected:not([hidden])').getAttribute('data-id').catch(() => null)) === third.id, { message: 'the next row selected' });
+    // The focus is on the next row's Keep button, where it was.
+    await waitFor(async () => (await frame.evaluate("document.activeElement && document.activeElement.isConnected && document.activeElement.closest('#details') ? document.activeElement.dataset.action : null")) === 'keep', {
+      message: "the focus on the next row's Keep button",
+    });
+    await page.keyboard.press('u');
+    await waitFor(async () => (await human(second.id)) === '', { message: 'u to undo the keep again' });
+    await frame.locator('#list').focus();
+    await focusHeld(second.id);
 
     // The doubtful queue has its own count: nothing decided there yet.
     await page.keyboard.press('q');
