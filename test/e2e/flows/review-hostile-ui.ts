@@ -84,6 +84,29 @@ export default defineFlow({
     await waitFor(async () => (await human(second.id)) === '', { message: 'u to undo the keep again' });
     await frame.locator('#list').focus();
     await focusHeld(second.id);
+    // `n` opens the editor's label picker; once a label is chosen the keys reach the panel again (not the dataset's
+    // editor, where `u` would be typed into a line).
+    await page.keyboard.press('n');
+    await page.locator('.quick-input-widget').waitFor({ state: 'visible', timeout: 15_000 });
+    await page.keyboard.type('World');
+    await page.keyboard.press('Enter');
+    await waitFor(async () => (await human(second.id)) === 'World', { message: "the label picked with n on the second row" });
+    await page.keyboard.press('u');
+    await waitFor(async () => (await human(second.id)) === '', { message: 'u after the picker to undo its label' });
+    // The bulk accept's question answered with Escape: the keys reach the list again.
+    await frame.locator('vscode-button[data-action="bulk-accept"]').focus();
+    await page.keyboard.press('Enter');
+    await page.locator('.monaco-dialog-box').waitFor({ state: 'visible', timeout: 15_000 });
+    await page.keyboard.press('Escape');
+    await page.locator('.monaco-dialog-box').waitFor({ state: 'hidden', timeout: 15_000 });
+    await page.keyboard.press('Home');
+    await page.keyboard.press('j');
+    await waitFor(async () => (await frame.locator('#list .row.selected:not([hidden])').getAttribute('data-index').catch(() => null)) === '1', { message: 'j after the dialog to select the second row' });
+    assert.equal(workbench.readFile(DATASET).includes('"j"'), false);
+    await frame.locator('#list').focus();
+    await page.keyboard.press('Home');
+    await page.keyboard.press('j');
+    await focusHeld(second.id);
 
     // The doubtful queue has its own count: nothing decided there yet.
     await page.keyboard.press('q');
