@@ -30,7 +30,10 @@ function el(tag: string, attributes: Record<string, string | number | boolean | 
   return element;
 }
 
-/** A button; appearance 'primary' | 'secondary' | 'icon'. */
+/**
+ * A button; appearance 'primary' | 'secondary' | 'icon'. A screen reader names it by the text it shows (the title is
+ * its tooltip, often only its key: 's', 'o'); an icon button, whose text is a symbol, by its title.
+ */
 export function button(
   label: string,
   options: { appearance?: 'primary' | 'secondary' | 'icon'; title?: string; ariaLabel?: string; action?: string; onClick?: () => void } = {},
@@ -40,7 +43,7 @@ export function button(
     {
       appearance: options.appearance ?? 'secondary',
       title: options.title,
-      'aria-label': options.ariaLabel ?? options.title ?? label,
+      'aria-label': options.ariaLabel ?? (options.appearance === 'icon' ? options.title : undefined) ?? showInvisible(label),
       'data-action': options.action,
     },
     label,

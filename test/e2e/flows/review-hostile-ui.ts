@@ -70,6 +70,10 @@ export default defineFlow({
     await waitFor(async () => (await human(second.id)) === '', { message: 'u to undo the keep' });
     await waitForNote(/^You found the teacher wrong on the row you decided here;/, 'back to one row after the undo');
     await focusHeld(second.id);
+    // A screen reader names each button of the row by the text it shows (Skip was named 's', Open line 'o').
+    const named = await frame.locator('#details vscode-button').evaluateAll((buttons) => buttons.map((button) => [button.textContent?.trim() ?? '', button.getAttribute('aria-label') ?? '']));
+    assert.ok(named.length >= 8, JSON.stringify(named));
+    for (const [text, label] of named) assert.ok(label.includes(text), `the button '${text}' is named '${label}'`);
     // A decision by a button of the row's details, reached with Tab: the details are drawn again for the next row, and
     // the focus must not fall out of the panel with the button (the keys, Tab and a screen reader would start over).
     await frame.locator('#details vscode-button[data-action="keep"]').focus();
@@ -153,6 +157,8 @@ export default defineFlow({
     assert.equal(workbench.readFile(DATASET), onDisk, 'nothing the program wrote is undone');
 
     // A narrow panel: its editor group maximised, the side bar closed, the window sized so the panel is about 500×400.
+    await page.locator('.tabs-container .tab', { hasText: 'Label Review' }).first().click();
+    await page.locator('.editor-group-container.active .tab.active', { hasText: 'Label Review' }).waitFor({ state: 'visible', timeout: 10_000 });
     await workbench.runCommand('View: Toggle Maximize Editor Group');
     await workbench.runCommand('View: Close Primary Side Bar').catch(() => undefined);
     const size = async () => (await frame.evaluate('[window.innerWidth, window.innerHeight]')) as [number, number];
