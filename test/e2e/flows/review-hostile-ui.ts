@@ -180,5 +180,22 @@ export default defineFlow({
     const listBox = await frame.locator('#list').boundingBox();
     assert.ok(box && listBox && listBox.height >= box.height, `the list has room for a row (${JSON.stringify(listBox)})`);
     await workbench.screenshot('review-hostile-ui-narrow');
+    const before = await note();
+
+    // A window reload: the panel comes back with the same finding (the labels are in the restored document).
+    await workbench.runCommand('Developer: Reload Window');
+    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    let restored = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 90_000 });
+    await waitFor(
+      async () => {
+        try {
+          return (await restored.locator('#queue-note').innerText()) === before;
+        } catch {
+          restored = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 20_000 });
+          return false;
+        }
+      },
+      { timeoutMs: 60_000, message: `the restored panel to say ${JSON.stringify(before)}` },
+    );
   },
 });
