@@ -547,7 +547,8 @@ export class Renderer {
     const focused = document.activeElement;
     const held = focused instanceof HTMLElement && focused !== dom.details && dom.details.contains(focused) ? focused : null;
     this.drawDetails(dom);
-    if (held && !held.isConnected) {
+    // Only while the panel has the focus: a refresh caused by typing in the editor must not pull the keys into the panel.
+    if (held && !held.isConnected && document.hasFocus()) {
       const same = held.dataset.action === undefined ? null : dom.details.querySelector<HTMLElement>(`[data-action="${CSS.escape(held.dataset.action)}"]`);
       (same ?? dom.list).focus();
     }

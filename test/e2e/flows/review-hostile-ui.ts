@@ -84,6 +84,21 @@ export default defineFlow({
     await waitFor(async () => (await frame.evaluate("document.activeElement && document.activeElement.isConnected && document.activeElement.closest('#details') ? document.activeElement.dataset.action : null")) === 'keep', {
       message: "the focus on the next row's Keep button",
     });
+    // Typing in the editor meanwhile refreshes the panel: the keys stay in the editor (the panel's focused button is
+    // drawn anew without taking the focus), so no letter typed decides a row.
+    const typed = '{"id": "typed-at-end", "text": "a tale", "teacher_label": "World"}';
+    await page.locator(`.tabs-container .tab[data-resource-name="${DATASET}"]`).first().click();
+    await page.locator('.monaco-editor.focused').waitFor({ state: 'visible', timeout: 10_000 });
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type(typed, { delay: 20 });
+    await waitFor(async () => (await page.locator('.monaco-editor.focused .view-lines').innerText().catch(() => '')).replace(/\u00a0/g, ' ').includes(typed), { message: 'the typed line in the editor' });
+    assert.equal(await human(third.id), '', 'no row decided by the typed letters');
+    // The typed line taken out again (the file ends as before: a line break, then nothing).
+    await page.keyboard.press('Shift+Home');
+    await page.keyboard.press('Backspace');
+    await waitFor(async () => !(await page.locator('.monaco-editor.focused .view-lines').innerText().catch(() => '')).includes('typed-at-end'), { message: 'the typed line removed' });
+    await page.locator('.tabs-container .tab', { hasText: 'Label Review' }).first().click();
+    await frame.locator('#details vscode-button[data-action="keep"]').focus();
     await page.keyboard.press('u');
     await waitFor(async () => (await human(second.id)) === '', { message: 'u to undo the keep again' });
     await frame.locator('#list').focus();
