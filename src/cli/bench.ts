@@ -860,6 +860,15 @@ export function markdownTables(setting: SettingFigures, command: string, withTar
   const atLeast = (min: number, text = `≥ ${min}`): TargetCheck => ({ text, met: (v) => v >= min - 1e-12 });
   const within = (limit: number, text: string): TargetCheck => ({ text, met: (v) => Math.abs(v) <= limit + 1e-12 });
   const isData = setting.name === 'data';
+  // A P@k target on a file with fewer teacher errors to rank than it asks for cannot be met by any ranking (100 errors:
+  // P@500 is at most 0.200): said so, not a "**no**" that reads as a failure of the method.
+  const precisionTarget = (min: number, k: number): TargetCheck => {
+    const target = meanAtLeast(min, 3);
+    const errors = c((f) => f.teacherErrors).filter(Number.isFinite); // the main variant's, as the targets
+    const fewest = errors.length ? Math.min(...errors) : NaN;
+    if (!(fewest < min * k)) return target;
+    return { ...target, overall: () => `n/a (a seed has ${fewest} teacher errors to rank: P@${k} is at most ${format(Math.min(fewest, k) / k, 3)})` };
+  };
   const variantNames = Object.keys(results[0].variants);
   const v = (name: string, pick: (f: VariantFigures) => number) => results.map((r) => pick(r.variants[name]));
   const out: string[] = [`#### Setting \`${setting.name}\``, '', `Command: \`${command}\``, '', header, divider];
@@ -911,8 +920,8 @@ export function markdownTables(setting: SettingFigures, command: string, withTar
     out.push(line(`${name}: final student, ECE of its top probability (test)`, v(name, (f) => f.testConfidenceEce), 3));
     out.push(line(`${name}: advised-label accuracy (non-human rows)`, v(name, (f) => f.advisedAccuracy)));
     out.push(line(`${name}: peer out-of-fold accuracy (non-human rows)`, v(name, (f) => f.peerAccuracy)));
-    out.push(line(`${name}: precision@100 of the ranking`, v(name, (f) => f.precisionAt100), 3, isMain && isData ? meanAtLeast(0.93, 3) : undefined));
-    out.push(line(`${name}: precision@500 of the ranking`, v(name, (f) => f.precisionAt500), 3, isMain && isData ? meanAtLeast(0.8, 3) : undefined));
+    out.push(line(`${name}: precision@100 of the ranking`, v(name, (f) => f.precisionAt100), 3, isMain && isData ? precisionTarget(0.93, 100) : undefined));
+    out.push(line(`${name}: precision@500 of the ranking`, v(name, (f) => f.precisionAt500), 3, isMain && isData ? precisionTarget(0.8, 500) : undefined));
     out.push(line(`${name}: AUROC of the ranking`, v(name, (f) => f.auroc), 3));
     out.push(line(`${name}: flagged rows`, v(name, (f) => f.flagged), 0));
     out.push(line(`${name}: flag precision`, v(name, (f) => f.flagPrecision), 3));
@@ -1128,6 +1137,23 @@ async function runBench(argv: string[], out: Terminal, err: Terminal): Promise<n
   const folds = integerFlag(values.folds, 'folds', 2, 2);
   const stages = integerFlag(values.stages, 'stages', 1, 2, MAX_STAGES);
   const backend = choiceOption(values, 'backend', BACKEND_PREFERENCES, 'auto');
+  // These were checked after the data was read: a typo in --label-smoothing or --encoder waited for train.jsonl to
+  // load, and a file problem hid it (exit 1 instead of 2).
+  const keepEncoder = values['encoder-keep'];
+  const embeddingCache = values['embedding-cache'] !== undefined ? path.resolve(values['embedding-cache']) : undefined;
+  if (keepEncoder !== 'if-better' && keepEncoder !== 'always') throw new UsageError(`--encoder-keep must be if-better or always, got '${keepEncoder}'`);
+  const smoothingText = values['label-smoothing'];
+  const labelSmoothing = smoothingText === undefined ? DEFAULT_STUDENT_SMOOTHING : decimalNumber(smoothingText);
+  if (smoothingText !== undefined && !(labelSmoothing >= 0 && labelSmoothing < 1)) {
+    throw new UsageError(`--label-smoothing must be a number in [0, 1), got '${smoothingText}'`);
+  }
+  const weightingText = values['final-weighting'];
+  const finalWeighting = weightingText === undefined ? DEFAULT_TUNING.finalWeighting : decimalNumber(weightingText);
+  if (weightingText !== undefined && !(finalWeighting >= 0 && Number.isFinite(finalWeighting))) {
+    throw new UsageError(`--final-weighting must be a finite number ≥ 0, got '${weightingText}'`);
+  }
+  const encoder = encoderOption(values.encoder, DEFAULT_DISTILL_OPTIONS.encoder ?? 'none');
+  const flags = encoderEndpointFromFlags(values, process.env);
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`${dir}: a file, not a folder; DATA_DIR is the folder holding train.jsonl and test.jsonl`);
   const trainFile = path.join(dir, 'train.jsonl');
   const testFile = path.join(dir, 'test.jsonl');
@@ -1153,19 +1179,6 @@ async function runBench(argv: string[], out: Terminal, err: Terminal): Promise<n
     if (kind === 'confuse') return simulateConfusedTeacher(limited, accuracy);
     return kind === 'hardest' ? simulateStrongTeacher(limited, accuracy) : simulateLlmTeacher(limited, accuracy);
   };
-  const keepEncoder = values['encoder-keep'];
-  const embeddingCache = values['embedding-cache'] !== undefined ? path.resolve(values['embedding-cache']) : undefined;
-  if (keepEncoder !== 'if-better' && keepEncoder !== 'always') throw new UsageError(`--encoder-keep must be if-better or always, got '${keepEncoder}'`);
-  const smoothingText = values['label-smoothing'];
-  const labelSmoothing = smoothingText === undefined ? DEFAULT_STUDENT_SMOOTHING : decimalNumber(smoothingText);
-  if (smoothingText !== undefined && !(labelSmoothing >= 0 && labelSmoothing < 1)) {
-    throw new UsageError(`--label-smoothing must be a number in [0, 1), got '${smoothingText}'`);
-  }
-  const weightingText = values['final-weighting'];
-  const finalWeighting = weightingText === undefined ? DEFAULT_TUNING.finalWeighting : decimalNumber(weightingText);
-  if (weightingText !== undefined && !(finalWeighting >= 0 && Number.isFinite(finalWeighting))) {
-    throw new UsageError(`--final-weighting must be a finite number ≥ 0, got '${weightingText}'`);
-  }
   const base: DistillOptions = {
     folds,
     stages,
@@ -1173,11 +1186,10 @@ async function runBench(argv: string[], out: Terminal, err: Terminal): Promise<n
     backend,
     finalTargets: 'auto',
     student: 'fasttext',
-    encoder: encoderOption(values.encoder, DEFAULT_DISTILL_OPTIONS.encoder ?? 'none'),
+    encoder,
   };
   // The endpoint encoder: its server in the options, its key from the environment, its vectors cached in DATA_DIR
   // (the seeds and variants embed the same texts once).
-  const flags = encoderEndpointFromFlags(values, process.env);
   const encoders: EncoderEnvironment = { cacheDir: embeddingCache ?? path.join(dir, EMBEDDING_CACHE_DIR_NAME), apiKey: flags.apiKey };
   if (base.encoder === 'endpoint') {
     const endpoint = endpointSettings(flags.settings);

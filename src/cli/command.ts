@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { splitFieldPath } from '../dataset/fields';
+import { FIELD_KEYS, type FieldMapping } from '../dataset/types';
 import { parseLabelList } from '../dataset/labels';
 import { ENCODER_ARGUMENT_NAMES, parseEncoderChoice, type EncoderChoice } from '../training/types';
 import { resolveEncoderFolder } from '../training/encoders/static';
@@ -100,6 +101,11 @@ export function encoderOption(raw: unknown, fallback: EncoderChoice): EncoderCho
   if (parsed.argument !== undefined && ENCODER_ARGUMENT_NAMES[parsed.name] === 'folder') return `${parsed.name}:${resolveEncoderFolder(parsed.argument)}`;
   return parsed.choice;
 }
+
+/** `--fields.text F` and friends: the field mapping flags of every command that reads a dataset. */
+export const FIELD_OPTIONS = Object.fromEntries(
+  FIELD_KEYS.map((key) => [`fields.${key}`, { type: 'string' as const }]),
+) as Record<`fields.${keyof FieldMapping}`, { type: 'string' }>;
 
 /**
  * A field flag's value (`--fields.text meta.body`, `--text-field F`): a dotted path without an empty segment. '.',

@@ -13,7 +13,7 @@ import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type DistillationRun
 import { adoptedFigure, MIN_HUMAN_LABELS_TO_COMPARE, trustSentence } from '../review/format';
 import { humanFieldProblem } from '../review/writes';
 import { BACKEND_PREFERENCES, ENCODER_CHOICES_TEXT, MAX_STAGES, MIN_FOLDS, type DistillOptions } from '../training/types';
-import { encoderOption, EXIT, EXIT_CODES_HELP, fieldPathOption, integerFlag, labelsOption, parseCommandArgs, UsageError, type CliCommand } from './command';
+import { encoderOption, EXIT, EXIT_CODES_HELP, FIELD_OPTIONS, fieldPathOption, integerFlag, labelsOption, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
 import { endpointSettings, formatEmbeddingEstimate, withEncoderApiKey } from '../training/encoders/endpoint';
 import { plainHttpKeyWarning } from '../teacher/url';
@@ -25,11 +25,6 @@ export interface CliIo {
   stdout: TextOutput;
   stderr: TextOutput;
 }
-
-/** `--fields.text F` and friends, shared by distill and predict. */
-export const FIELD_OPTIONS = Object.fromEntries(
-  FIELD_KEYS.map((key) => [`fields.${key}`, { type: 'string' as const }]),
-) as Record<`fields.${keyof FieldMapping}`, { type: 'string' }>;
 
 export function fieldsFrom(values: Record<string, unknown>, base: FieldMapping = DEFAULT_FIELDS): FieldMapping {
   const fields = { ...base };

@@ -4,7 +4,7 @@
  */
 import { DEFAULT_ENCODER_MODEL, MAX_EMBEDDING_DIMS } from '../training/encoders/endpoint';
 import type { EndpointEncoderSettings } from '../training/types';
-import { DEFAULT_TEACHER_SETTINGS } from '../teacher/settings';
+import { DEFAULT_TEACHER_SETTINGS, MAX_CONCURRENCY } from '../teacher/settings';
 import { normaliseBaseUrl } from '../teacher/url';
 import { UsageError } from './command';
 
@@ -22,7 +22,7 @@ export const ENCODER_ENDPOINT_HELP = `  --encoder-base-url URL  the endpoint enc
                           it posts the texts to URL/embeddings
   --encoder-model M       its embedding model (default ${DEFAULT_ENCODER_MODEL})
   --encoder-dimensions N  vector size to ask for (text-embedding-3-* only; default the model's own)
-  --encoder-concurrency N requests in flight at once (default ${DEFAULT_TEACHER_SETTINGS.maxConcurrency})
+  --encoder-concurrency N requests in flight at once, 1 to ${MAX_CONCURRENCY} (default ${DEFAULT_TEACHER_SETTINGS.maxConcurrency})
   --api-key-env VAR       environment variable holding its API key (default ${DEFAULT_API_KEY_ENV}; unset = no key)`;
 
 function positive(raw: unknown, name: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
@@ -55,7 +55,8 @@ export function encoderEndpointFromFlags(values: Record<string, unknown>, env: N
   // At most the largest vector the encoder accepts: a size asked for is trusted without a probe, and sizes the
   // buffers of every batch (--encoder-dimensions 100000000 was 'Invalid typed array length' mid-run).
   const dimensions = positive(values['encoder-dimensions'], 'encoder-dimensions', MAX_EMBEDDING_DIMS);
-  const maxConcurrency = positive(values['encoder-concurrency'], 'encoder-concurrency');
+  // The bound of --concurrency and of peerkd.teacher.maxConcurrency, which the editor's endpoint encoder reads.
+  const maxConcurrency = positive(values['encoder-concurrency'], 'encoder-concurrency', MAX_CONCURRENCY);
   return {
     settings: { baseUrl, model, ...(dimensions ? { dimensions } : {}), ...(maxConcurrency ? { maxConcurrency } : {}) },
     apiKey,

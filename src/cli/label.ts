@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { promises as fsp } from 'node:fs';
 import { applyRowEditsToFile, assertNotSameFile, assertOutsidePeerkdFolder, assertReadableFile, assertReplaceable, forEachLine, readDatasetFile, writeFileAtomic } from '../dataset/index';
-import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
+import { DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
 import { replacedLines, teacherEdits, teacherFieldsProblem, type FieldNames } from '../teacher/apply';
 import { runBatchLabelling } from '../teacher/batch';
 import { TeacherCache } from '../teacher/cache';
@@ -21,12 +21,13 @@ import {
   runOutcome,
 } from '../teacher/job';
 import { redactSecret } from '../teacher/redact';
+import { noRowsError } from '../training/input';
 import { plainHttpKeyWarning } from '../teacher/url';
-import { DEFAULT_TEACHER_SETTINGS, MAX_CONCURRENCY, MAX_FEW_SHOT_EXAMPLES, MAX_REQUEST_TIMEOUT_MS, MAX_RETRIES, MIN_REQUEST_TIMEOUT_MS } from '../teacher/settings';
+import { DEFAULT_TEACHER_SETTINGS, MAX_CONCURRENCY, MAX_FEW_SHOT_EXAMPLES, MAX_REQUEST_TIMEOUT_MS, MAX_RETRIES, MAX_TEMPERATURE, MIN_REQUEST_TIMEOUT_MS } from '../teacher/settings';
 import { estimateRun, runLabelling, type LabelProgress, type LabelRunResult } from '../teacher/run';
 import type { BackoffOptions, TeacherEndpoint } from '../teacher/types';
 import { Terminal, type TextOutput } from './terminal';
-import { decimalNumber, EXIT, EXIT_CODES_HELP, fieldPathOption, integerFlag, labelsOption, parseCommandArgs, UsageError, type CliCommand } from './command';
+import { decimalNumber, EXIT, EXIT_CODES_HELP, FIELD_OPTIONS, fieldPathOption, integerFlag, labelsOption, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { runCommand } from './distill';
 
 export const LABEL_HELP = `Usage: peerkd label DATA.jsonl --base-url URL --model MODEL [options]
@@ -39,22 +40,23 @@ Options:
   --base-url URL         endpoint base URL, e.g. https://api.openai.com/v1 or http://localhost:11434/v1
   --model M              model (Azure: deployment) name
   --api-key-env VAR      environment variable holding the API key (default OPENAI_API_KEY; unset = no key)
-  --concurrency N        requests in flight at once (default ${DEFAULT_TEACHER_SETTINGS.maxConcurrency})
+  --concurrency N        requests in flight at once, 1 to ${MAX_CONCURRENCY} (default ${DEFAULT_TEACHER_SETTINGS.maxConcurrency})
   --out FILE             write the labelled dataset to FILE instead of in place (an existing non-empty FILE is
                          refused: label it in place instead, or add --force to replace it)
   --force                with --out, replace an existing FILE
   --relabel              also label rows that already carry a teacher or human label
   --labels A,B,C         the label set (default: the labels present in the file)
-  --few-shot N           few-shot examples drawn from human-labelled rows (default ${DEFAULT_TEACHER_SETTINGS.fewShotExamples})
+  --few-shot N           few-shot examples drawn from human-labelled rows, 0 to ${MAX_FEW_SHOT_EXAMPLES} (default ${DEFAULT_TEACHER_SETTINGS.fewShotExamples})
   --prompt-template T    instruction; {{labels}} is replaced by the label set
-  --temperature T        sampling temperature (default 0)
+  --temperature T        sampling temperature, 0 to ${MAX_TEMPERATURE} (default ${DEFAULT_TEACHER_SETTINGS.temperature})
   --timeout-ms N         per-request timeout in ms, ${MIN_REQUEST_TIMEOUT_MS} to ${MAX_REQUEST_TIMEOUT_MS} (default ${DEFAULT_TEACHER_SETTINGS.requestTimeoutMs})
   --max-retries N        retries for 429, 5xx, timeouts and lost connections, 0 to ${MAX_RETRIES} (default ${DEFAULT_TEACHER_SETTINGS.maxRetries})
   --batch                use the Batch API (upload, poll, download) instead of live requests
   --cache-dir DIR        answer cache (default .peerkd/teacher-cache next to DATA)
-  --text-field F, --teacher-field F, --human-field F, --id-field F, --confidence-field F
-                         field mapping (dotted paths allowed; defaults text, teacher_label, human_label, id,
-                         teacher_confidence)
+  --fields.text F        field of the text (also --fields.teacher, --fields.human, --fields.id,
+                         --fields.teacherConfidence, as distill, predict and export take them; dotted paths allowed;
+                         defaults text, teacher_label, human_label, id, teacher_confidence; the older spellings
+                         --text-field, --teacher-field, --human-field, --id-field, --confidence-field still work)
   -h, --help             show this help
 
 Answers are cached: re-running labels nothing twice, and an interrupted run (Ctrl-C, crash) resumes where it stopped.
@@ -71,13 +73,17 @@ export interface LabelCommandIo {
   backoff?: BackoffOptions;
 }
 
-const FIELD_FLAGS: FieldNames = {
-  text: '--text-field',
-  teacher: '--teacher-field',
-  human: '--human-field',
-  id: '--id-field',
-  teacherConfidence: '--confidence-field',
-};
+/**
+ * The field flags' older spellings, from before label took the `--fields.*` flags of distill, predict and export:
+ * still read, never together with the new one for the same field.
+ */
+const OLD_FIELD_FLAGS = {
+  text: 'text-field',
+  teacher: 'teacher-field',
+  human: 'human-field',
+  id: 'id-field',
+  teacherConfidence: 'confidence-field',
+} as const satisfies Record<keyof FieldMapping, string>;
 
 /** The flags `peerkd label` accepts: the one table the parser reads and its --help is checked against. */
 export const LABEL_OPTIONS = {
@@ -96,6 +102,7 @@ export const LABEL_OPTIONS = {
   'max-retries': { type: 'string' },
   batch: { type: 'boolean', default: false },
   'cache-dir': { type: 'string' },
+  ...FIELD_OPTIONS,
   'text-field': { type: 'string' },
   'teacher-field': { type: 'string' },
   'human-field': { type: 'string' },
@@ -120,22 +127,25 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
   }
   // A plain decimal number: '' and '0x10' are not temperatures (Number would read them as 0 and 16).
   const temperature = values.temperature === undefined ? 0 : decimalNumber(values.temperature);
-  if (!Number.isFinite(temperature) || temperature < 0) throw new UsageError(`--temperature must be a number ≥ 0, got '${values.temperature}'`);
+  if (!Number.isFinite(temperature) || temperature < 0 || temperature > MAX_TEMPERATURE) {
+    throw new UsageError(`--temperature must be a number from 0 to ${MAX_TEMPERATURE}, got '${values.temperature}'`);
+  }
 
   const dataPath = path.resolve(positionals[0]);
   const outPath = values.out ? path.resolve(values.out) : dataPath;
-  const field = (key: keyof FieldMapping, flag: keyof typeof LABEL_OPTIONS & `${string}-field`): string => {
-    const value = values[flag];
-    return value === undefined ? DEFAULT_FIELDS[key] : fieldPathOption(`--${flag}`, value);
-  };
-  const fields: FieldMapping = {
-    text: field('text', 'text-field'),
-    teacher: field('teacher', 'teacher-field'),
-    human: field('human', 'human-field'),
-    id: field('id', 'id-field'),
-    teacherConfidence: field('teacherConfidence', 'confidence-field'),
-  };
-  const fieldsProblem = teacherFieldsProblem(fields, FIELD_FLAGS);
+  // Each field from `--fields.<key>` or its older spelling (not both); messages name the flag the user typed.
+  const fields: FieldMapping = { ...DEFAULT_FIELDS };
+  const fieldFlags = {} as Record<keyof FieldMapping, string>;
+  for (const key of FIELD_KEYS) {
+    const flag = `fields.${key}` as const;
+    const old = OLD_FIELD_FLAGS[key];
+    if (values[flag] !== undefined && values[old] !== undefined) throw new UsageError(`--${flag} and --${old} name the same field: give one`);
+    const used = values[old] !== undefined ? old : flag;
+    fieldFlags[key] = `--${used}`;
+    const value = values[used];
+    if (value !== undefined) fields[key] = fieldPathOption(`--${used}`, value);
+  }
+  const fieldsProblem = teacherFieldsProblem(fields, fieldFlags satisfies FieldNames);
   if (fieldsProblem) throw new UsageError(fieldsProblem);
   const apiKeyEnv = values['api-key-env'] ?? 'OPENAI_API_KEY';
   const apiKey = io.env[apiKeyEnv] || undefined;
@@ -182,6 +192,19 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
       await assertReplaceable(positionals[0]);
     }
     const dataset = await readDatasetFile(dataPath, fields);
+    // A file without a single row (empty, a JSON array, every line invalid) is refused as distill and predict refuse
+    // it: it said "Done: 0 labelled … Wrote 0 rows" and exit 0, as if every row had been labelled.
+    const noRows = noRowsError(positionals[0], dataset);
+    if (noRows) throw noRows;
+    // The file's fields named otherwise (`sentence`, `llm_label`), as a run says it: no row has the text field, so
+    // nothing can be labelled (it ended "Done: 0 labelled", exit 0); teacher labels seemingly under another name would
+    // be labelled again into --teacher-field. Said with the flag the user typed (--text-field or --fields.text).
+    const withFlags = (message: string) => message.replace(/--fields\.(\w+)/g, (flag, key: string) => (fieldFlags as Record<string, string>)[key] ?? flag);
+    const noTextField = dataset.problems.find((problem) => problem.code === 'missing-text-field');
+    if (noTextField) throw new Error(`${positionals[0]}:${noTextField.line}: ${withFlags(noTextField.message)}`);
+    for (const problem of dataset.problems.filter((p) => p.code === 'missing-teacher-field' || p.code === 'missing-label-fields')) {
+      say(`warning: ${positionals[0]}:${problem.line}: ${withFlags(problem.message)}`);
+    }
     const unreadable = dataset.problems.filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object');
     if (unreadable.length > 0) {
       say(`${unreadable.length} lines are not rows and are left as they are (first: ${positionals[0]}:${unreadable[0].line}: ${unreadable[0].message}).`);
@@ -190,11 +213,18 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     if (notStrings.length > 0) {
       say(`${notStrings.length} labels are not strings and are ignored, as if absent; a teacher field holding one is not written over unless --relabel (first: ${positionals[0]}:${notStrings[0].line}: ${notStrings[0].message}).`);
     }
-    const job = prepareJob(dataset.rows, configuredLabels, {
-      relabel: values.relabel ?? false,
-      fewShotExamples,
-      promptTemplate: values['prompt-template'] ?? DEFAULT_TEACHER_SETTINGS.promptTemplate,
-    });
+    let job: ReturnType<typeof prepareJob>;
+    try {
+      job = prepareJob(dataset.rows, configuredLabels, {
+        relabel: values.relabel ?? false,
+        fewShotExamples,
+        promptTemplate: values['prompt-template'] ?? DEFAULT_TEACHER_SETTINGS.promptTemplate,
+      });
+    } catch (error) {
+      // No label set to ask for (no --labels, no labelled row): a fact of the file, said with its name as every error is.
+      if (error instanceof Error) error.message = `${positionals[0]}: ${error.message.charAt(0).toLowerCase()}${error.message.slice(1)}`;
+      throw error;
+    }
     const cacheDir = values['cache-dir'] ? path.resolve(values['cache-dir']) : defaultCacheDir(path.dirname(dataPath));
     // Before the cache is read: a run that starts while another labels this dataset would ask for every row again.
     const lock = LabelRunLock.acquire(cacheDir, dataPath);
@@ -250,7 +280,13 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     const written = new Set(edits.map((edit) => edit.line)).size;
 
     out.lines(formatSummary(result.summary).map((line) => redactSecret(line, apiKey)));
-    out.line(`Wrote ${written} rows to ${outPath === dataPath ? positionals[0] : values.out}.`);
+    // What the file now is: with --out a copy of the whole dataset ("Wrote 0 rows to copy.jsonl" read as an empty
+    // file); in place with nothing to write, untouched.
+    out.line(
+      outPath === dataPath
+        ? `Wrote ${written} rows to ${positionals[0]}${written === 0 ? ' (left as it was)' : ''}.`
+        : `Wrote ${written} rows to ${values.out} (a copy of ${positionals[0]}, its other rows as they are there).`,
+    );
     const outcome = runOutcome(result.summary);
     if (outcome === 'incomplete') {
       // With --out, the copy now exists and the same command would be refused for it (assertNoUserFileAt): --force.

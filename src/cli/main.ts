@@ -5,6 +5,7 @@
 import { EXIT, EXIT_CODES_HELP, type CliCommand } from './command';
 import { distillCommand } from './distill';
 import { predictCommand } from './predict';
+import { exportCommand } from './export';
 import { labelCommand } from './label';
 import { benchCommand } from './bench';
 import { printError } from './distill';
@@ -17,6 +18,7 @@ const commands: CliCommand[] = [
   labelCommand,
   distillCommand,
   predictCommand,
+  exportCommand,
   benchCommand,
 ];
 

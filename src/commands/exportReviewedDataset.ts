@@ -10,7 +10,7 @@ import type { RunState } from '../editor/runState';
 import { datasetTarget, openedDataset, usableDataset } from './datasetTarget';
 import { readSettings } from '../editor/settings';
 import { DATASET_EXTENSIONS, DATASET_SUFFIXES } from '../dataset/types';
-import { adviceAbove, assertExportTarget, exportFieldsProblem, exportReviewedBytes, exportReviewedText, type ExportCounts, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
+import { adviceAbove, assertExportTarget, describeExport, exportFieldsProblem, exportReviewedBytes, exportReviewedText, type ExportCounts, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import type { LoadedRun } from '../editor/runState';
 
 /**
@@ -158,44 +158,15 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
     } else {
       await vscode.workspace.fs.writeFile(target, data);
     }
-    const parts = [`${counts.human} human`, `${counts.teacher} teacher`];
-    if (advice) {
-      parts.push(`${counts.advised} advised with p ≥ ${advice.minProbability}`);
-      if (counts.adviceBelowThreshold > 0) {
-        parts.push(`${counts.adviceBelowThreshold} advice${counts.adviceBelowThreshold === 1 ? '' : 's'} below it not taken`);
-      }
-    }
-    if (counts.none > 0) {
-      // A teacher label that is no label (a number such as 1 for "1", an object, white space) is named, never dropped silently.
-      const notLabel = counts.teacherNotLabelLines;
-      parts.push(
-        notLabel.length === 0
-          ? `${counts.none} without a label`
-          : `${counts.none} without a label, ${notLabel.length === counts.none ? 'all' : notLabel.length} of them because '${exportOptions.fields.teacher}' holds no label (a number, an object or white space; line ${notLabel[0]} first): write the label as text there`,
-      );
-    }
-    if (counts.humanNotLabelLines.length > 0) {
-      const humanField = exportOptions.fields.human;
-      parts.push(
-        `${counts.humanNotLabelLines.length} whose '${humanField}' holds no label (a number, an object or white space; line ${counts.humanNotLabelLines[0]} first) exported without it: write the label as text there`,
-      );
-    }
-    if (counts.changedSinceRun > 0) {
-      parts.push(`${counts.changedSinceRun} whose teacher label changed since run ${run?.runId ?? ''} exported without its probability or advice`);
-    }
+    const { details, notes } = describeExport(counts, exportOptions);
     const notUtf8 =
       invalidLine !== null && document.isDirty
         ? ` Line ${invalidLine} (and maybe others) holds bytes that are not valid UTF-8: with unsaved edits the copy is made from the editor's text, which has U+FFFD in their place.`
         : '';
-    const invalid = counts.invalidLines > 0 ? ` ${counts.invalidLines} invalid line${counts.invalidLines === 1 ? ' was' : 's were'} copied unchanged.` : '';
-    const replaced =
-      counts.replacedExisting > 0
-        ? ` ${counts.replacedExisting} row${counts.replacedExisting === 1 ? '' : 's'} already had '${FINAL_LABEL_FIELD}' or '${PROVENANCE_FIELD}': replaced in the copy (the dataset keeps them).`
-        : '';
-    services.log.info(`Exported ${datasetUri.fsPath} to ${target.fsPath}: ${counts.rows} rows (${parts.join(', ')}).${invalid}${replaced}${notUtf8}`);
+    services.log.info(`Exported ${datasetUri.fsPath} to ${target.fsPath}: ${counts.rows} rows (${details}).${notes}${notUtf8}`);
     const openCopy = 'Open Copy';
     const answer = await showInformationMessage(
-      `PeerKD: wrote ${counts.rows.toLocaleString('en-US')} rows to ${path.basename(target.fsPath)} with '${FINAL_LABEL_FIELD}' and '${PROVENANCE_FIELD}' (${parts.join(', ')}).${invalid}${replaced}${notUtf8}`,
+      `PeerKD: wrote ${counts.rows.toLocaleString('en-US')} rows to ${path.basename(target.fsPath)} with '${FINAL_LABEL_FIELD}' and '${PROVENANCE_FIELD}' (${details}).${notes}${notUtf8}`,
       openCopy,
     );
     if (answer === openCopy) {

@@ -115,7 +115,12 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: RunHolds
   for (const line of ignored) services.log.warn(`Teacher run on ${name}: ${line}`);
   const document = await openedDataset(uri, 'no teacher labelling');
   if (!document) return undefined;
-  const prepared = job.prepareJob(parseDatasetText(document.getText(), settings.fields).rows, settings.labels, teacher);
+  const parsed = parseDatasetText(document.getText(), settings.fields);
+  // No row has the text field (it is named otherwise, `sentence`): nothing can be labelled. Said as the file's problem
+  // says it, naming the setting and the field that looks right; it read "every row already has a teacher or human label".
+  const noTextField = parsed.problems.find((problem) => problem.code === 'missing-text-field');
+  if (noTextField) throw new Error(`${name}:${noTextField.line}: ${noTextField.message}`);
+  const prepared = job.prepareJob(parsed.rows, settings.labels, teacher);
   if (prepared.plan.candidates === 0) {
     void showInformationMessage(
       `PeerKD: every row of ${name} already has a teacher or human label` +

@@ -211,14 +211,18 @@ function labelValue(value: unknown): string | null {
 export function duplicateIdProblem(lineText: string, row: DatasetRow, firstLine: number, fields: CompiledFields): Problem {
   const idName = fields.mapping.id;
   // The row's identity is its id where it has one (an id beyond 2^53 as written, not as JSON.parse rounds it).
-  const id = idFieldValue(getFieldAt(row.value, fields.id)) === null ? null : row.id;
+  const written = getFieldAt(row.value, fields.id);
+  const id = idFieldValue(written) === null ? null : row.id;
   if (id !== null) {
+    // 7 and "7" are one id (idFieldValue): say so where the id could be written either way, or the user sees two ids.
+    const numeric = typeof written === 'number' || (Number.isFinite(Number(id)) && String(Number(id)) === id) || /^-?[1-9][0-9]{15,}$/.test(id);
     return problem(
       'duplicate-id',
       'warning',
       row.line,
       valueRange(lineText, fields.id),
-      `Duplicate id ${quote(id)} (field ${idName}): line ${firstLine} has the same id`,
+      `Duplicate id ${quote(id)} (field ${idName}): line ${firstLine} has the same id` +
+        (numeric ? ` (a number and its text count as one id: ${id} and ${JSON.stringify(id)})` : ''),
       idName,
     );
   }
@@ -228,7 +232,8 @@ export function duplicateIdProblem(lineText: string, row: DatasetRow, firstLine:
     row.line,
     valueRange(lineText, fields.text),
     `Duplicate row: no id (field ${idName}) and the same text (field ${fields.mapping.text}) as line ${firstLine}, so results cannot tell them apart`,
-    idName,
+    // About the text (its range): a run's summary tells these rows from rows that repeat an id by it (training/input.ts).
+    fields.mapping.text,
   );
 }
 

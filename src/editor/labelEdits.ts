@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
 import { undecodableBytesReason } from '../dataset/files';
 import { ReviewSession, type ReviewDocument, type SessionOptions } from '../review/session';
-import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { appendReviewLog, reviewLogFile, type ReviewLogEntry } from '../review/reviewLog';
+import { appendReviewLog, reviewLogTarget, type ReviewLogEntry } from '../review/reviewLog';
+import { recordRunsDir } from '../training/artifacts';
 import { showWarningMessage } from './messages';
 import { readSettings } from './settings';
 import { datasetDocument, type LoadedRun, type RunState } from './runState';
@@ -66,6 +66,11 @@ class DatasetReviewDocument implements ReviewDocument {
   }
 }
 
+/** The review logs a warning was shown for (once each in a window: every decision would show it again). */
+const warnedLogs = new Set<string>();
+/** The runs folders a review logged in and recorded beside its dataset (recordRunsDir), in this window. */
+const recordedRunsDirs = new Set<string>();
+
 /** A review session of a dataset's document against its latest run (the panel's, or a quick fix's own). */
 export async function createReviewSession(
   runState: RunState,
@@ -74,19 +79,35 @@ export async function createReviewSession(
   options: Omit<SessionOptions, 'humanField'> = {},
 ): Promise<ReviewSession> {
   const document = new DatasetReviewDocument(await datasetDocument(datasetUri), runState);
-  // The dataset's review log beside its runs (src/review/reviewLog.ts): the next run counts these labels as reviewed.
-  // Only for a run whose folder is on disk (a run deleted while its review is open logs nothing: its runs folder may
-  // be gone too, and the next run starts afresh).
-  const logFile = typeof run.runDir === 'string' && existsSync(run.runDir) ? reviewLogFile(path.dirname(run.runDir), datasetUri.fsPath) : undefined;
+  // The dataset's review log in its runs folder (src/review/reviewLog.ts): the next run counts these labels as reviewed.
+  // Where it goes is asked at each decision: the run folder may be deleted, or the setting changed, while the review is open.
   const reviewLog = async (entries: ReviewLogEntry[]) => {
-    if (logFile === undefined) return;
+    const runDir = typeof run.runDir === 'string' ? run.runDir : undefined;
+    const target = reviewLogTarget(runDir, datasetUri.fsPath, readSettings(datasetUri).training.outputDir || undefined);
     try {
-      await appendReviewLog(logFile, entries);
+      if (target.problem !== undefined) throw new Error(target.problem);
+      await appendReviewLog(target.file, entries);
     } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      runState.log.warn(`Review log ${target.file}: ${entries.length} decision(s) not logged, so the next run counts their labels as a random sample, not as reviewed: ${reason}`);
+      // Told once per log file in a window; the log channel has every decision it missed.
+      if (warnedLogs.has(target.file)) return;
+      warnedLogs.add(target.file);
       void showWarningMessage(
-        `PeerKD: the label was written, but the review log ${logFile} could not be: ${error instanceof Error ? error.message : String(error)}. The next run counts this label as a random sample, not as reviewed.`,
+        `PeerKD: the label was written, but the review log ${target.file} could not be: ${reason}. The next run counts this label (and any other not logged: see the PeerKD output) as a random sample, not as reviewed.`,
       );
+      return;
     }
+    // The runs folder recorded beside the dataset, so that the next run reads this log whatever its runs folder then
+    // (artifacts.ts knownRunsDirs): a run records its own, but the log may be in one no run wrote to (the setting
+    // changed, the runs folder deleted). Once per dataset and folder in a window.
+    const runsDir = path.dirname(path.dirname(target.file));
+    const recorded = `${datasetUri.fsPath}\n${runsDir}`;
+    if (recordedRunsDirs.has(recorded)) return;
+    recordedRunsDirs.add(recorded);
+    await recordRunsDir(datasetUri.fsPath, runsDir).catch((error: unknown) =>
+      runState.log.warn(`Review log ${target.file}: a later run with another runs folder will not find it: ${error instanceof Error ? error.message : String(error)}`),
+    );
   };
   return new ReviewSession(run, document, { ...options, reviewLog, humanField: () => readSettings(datasetUri).fields.human, fields: () => readSettings(datasetUri).fields });
 }

@@ -3,28 +3,13 @@ import * as vscode from 'vscode';
 import { DATASET_FILE_NAME, type FieldMapping } from '../dataset/types';
 import type { DocumentRowState } from '../review/model';
 import { DocumentRowReader } from '../review/documentRows';
-import { assignRowKeys } from '../review/rowKeys';
+import { keyedRun, type KeyedRun } from '../review/keyedRun';
 import { readLatestRun, readRun, type RunArtefacts } from '../training/artifacts';
-import { runTrustSentence } from '../review/format';
-import type { Prediction, RowExplanation } from '../training/types';
 import { readSettings } from './settings';
 
-/** The latest complete run of one dataset, as the review UI uses it. */
-export interface LoadedRun {
-  runId: string;
-  runDir: string;
+/** The latest complete run of one dataset, as the review UI uses it (src/review/keyedRun.ts, with its dataset). */
+export interface LoadedRun extends KeyedRun {
   datasetUri: vscode.Uri;
-  predictions: Prediction[];
-  /** Predictions by row key (src/review/rowKeys.ts): rows that share an id stay distinct. */
-  byKey: Map<string, Prediction>;
-  /** The run's label set, in its class order: keys 1–9 of the panel pick these. */
-  labels: string[];
-  /** The field mapping the run read the dataset with. */
-  fields: FieldMapping;
-  /** What the run says about the teacher, in words with its 90 % intervals (review/format.ts trustSentence). */
-  trustSentence: string;
-  /** Why each flagged row is flagged (explanations.jsonl), by row key; empty for runs written without it. */
-  explanations: Map<string, RowExplanation>;
 }
 
 /** A dataset document's rows by identity, at one document version. */
@@ -39,25 +24,7 @@ export interface DocumentIndex {
 }
 
 function toLoadedRun(datasetUri: vscode.Uri, artefacts: RunArtefacts): LoadedRun {
-  const keys = assignRowKeys(artefacts.predictions.map((prediction) => prediction.id));
-  const byKey = new Map<string, Prediction>();
-  artefacts.predictions.forEach((prediction, index) => byKey.set(keys[index], prediction));
-  const explanations = new Map<string, RowExplanation>();
-  for (const [row, explanation] of artefacts.explanations ?? []) {
-    // The position names the row; a line whose id is not that row's (a hand-edited file) is left out.
-    if (artefacts.predictions[row]?.id === explanation.id) explanations.set(keys[row], explanation);
-  }
-  return {
-    runId: artefacts.runId,
-    runDir: artefacts.runDir,
-    datasetUri,
-    predictions: artefacts.predictions,
-    byKey,
-    labels: artefacts.settings.labels,
-    fields: artefacts.settings.fields,
-    trustSentence: runTrustSentence(artefacts),
-    explanations,
-  };
+  return { ...keyedRun(artefacts), datasetUri };
 }
 
 function fieldsKey(fields: FieldMapping): string {
@@ -84,7 +51,8 @@ export class RunState implements vscode.Disposable {
   readonly onDidChangeRun = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
 
-  constructor(private readonly log: vscode.LogOutputChannel) {}
+  /** The PeerKD output channel: also where a review says what it could not log (labelEdits.ts). */
+  constructor(readonly log: vscode.LogOutputChannel) {}
 
   getRun(datasetUri: vscode.Uri): LoadedRun | undefined {
     return this.runs.get(datasetUri.toString());

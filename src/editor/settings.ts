@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { DEFAULT_FIELDS, type FieldMapping } from '../dataset/types';
 import { BACKEND_PREFERENCES, FINAL_TARGETS, MAX_STAGES, MIN_FOLDS, parseEncoderChoice, type BackendPreference, type DistillOptions, type EncoderChoice } from '../training/types';
 import { DEFAULT_DISTILL_OPTIONS } from '../training/protocol';
-import { DEFAULT_TEACHER_SETTINGS, MAX_CONCURRENCY, MAX_FEW_SHOT_EXAMPLES, MAX_REQUEST_TIMEOUT_MS, MAX_RETRIES, MIN_REQUEST_TIMEOUT_MS, type TeacherSettings } from '../teacher/settings';
+import { DEFAULT_TEACHER_SETTINGS, MAX_CONCURRENCY, MAX_FEW_SHOT_EXAMPLES, MAX_REQUEST_TIMEOUT_MS, MAX_RETRIES, MAX_TEMPERATURE, MIN_REQUEST_TIMEOUT_MS, type TeacherSettings } from '../teacher/settings';
 import { DEFAULT_ENCODER_MODEL } from '../training/encoders/endpoint';
 import { DEFAULT_MEMORY_LIMIT_MB, MEMORY_LIMIT_MAX_MB, MEMORY_LIMIT_MIN_MB } from '../training/client';
 import { showWarningMessage } from './messages';
@@ -228,7 +228,7 @@ function readTeacherSettings(reader: SettingsReader): TeacherSettings {
   return {
     baseUrl: reader.string('teacher.baseUrl', defaults.baseUrl, 'default'),
     model: reader.string('teacher.model', defaults.model, 'default'),
-    temperature: reader.number('teacher.temperature', defaults.temperature, 0, 2),
+    temperature: reader.number('teacher.temperature', defaults.temperature, 0, MAX_TEMPERATURE),
     maxConcurrency: reader.integer('teacher.maxConcurrency', defaults.maxConcurrency, 1, MAX_CONCURRENCY),
     // An integer, as the manifest declares and the CLI's --timeout-ms takes; at most setTimeout's limit.
     requestTimeoutMs: reader.integer('teacher.requestTimeoutMs', defaults.requestTimeoutMs, MIN_REQUEST_TIMEOUT_MS, MAX_REQUEST_TIMEOUT_MS),

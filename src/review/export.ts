@@ -64,6 +64,8 @@ export interface ExportCounts {
   adviceBelowThreshold: number;
   /** Lines that are not JSON objects: copied unchanged. */
   invalidLines: number;
+  /** Their line numbers (1-based), so a message can name the first. */
+  invalidLineNumbers: number[];
   /** Rows the run scored whose teacher label changed since: exported without the run's probability or advice. */
   changedSinceRun: number;
   /**
@@ -95,12 +97,12 @@ const FIELD_NAMES: Record<keyof FieldMapping, string> = {
  * the copy writes, so it would write the final label over the user's human label, text or teacher label. Named with
  * the setting that maps it. The command asks it before any dialog; the export itself refuses such a mapping too.
  */
-export function exportFieldsProblem(fields: FieldMapping): string | undefined {
+export function exportFieldsProblem(fields: FieldMapping, mappedBy: (key: keyof FieldMapping) => string = (key) => `setting ${fieldSetting(key)}`): string | undefined {
   for (const key of FIELD_KEYS) {
     const top = fields[key].split('.')[0];
     if (top !== FINAL_LABEL_FIELD && top !== PROVENANCE_FIELD) continue;
     const what = top === FINAL_LABEL_FIELD ? "every row's final label" : "every row's label provenance";
-    return `the ${FIELD_NAMES[key]} (setting ${fieldSetting(key)}) is '${fields[key]}', the field the reviewed copy writes ${what} into: it would be written over — map the ${FIELD_NAMES[key].replace(/ field$/, '')}s to another field, or rename it in the file`;
+    return `the ${FIELD_NAMES[key]} (${mappedBy(key)}) is '${fields[key]}', the field the reviewed copy writes ${what} into: it would be written over — map the ${FIELD_NAMES[key].replace(/ field$/, '')}s to another field, or rename it in the file`;
   }
   return undefined;
 }
@@ -201,7 +203,7 @@ function exportLines<T extends string | Uint8Array>(
   }
   assertFieldsNotWritten(options.fields);
   const parser = new DatasetParser(options.fields);
-  const counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 0, changedSinceRun: 0, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0 };
+  const counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 0, invalidLineNumbers: [], changedSinceRun: 0, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0 };
   const humanPath = splitFieldPath(options.fields.human);
   const teacherPath = splitFieldPath(options.fields.teacher);
   // First the lines, then the row keys (a key needs how many rows share the id), then the exported lines.
@@ -218,7 +220,7 @@ function exportLines<T extends string | Uint8Array>(
   const keys = assignRowKeys(lines.flatMap(({ result }) => (result.row ? [result.row.id] : [])));
   let rowIndex = 0;
   const parts: T[] = [];
-  for (const { line, terminator, result } of lines) {
+  for (const [index, { line, terminator, result }] of lines.entries()) {
     let exported = line;
     if (result.row) {
       const { label, provenance, belowThreshold, changedSinceRun } = finalLabelOf({ ...result.row, key: keys[rowIndex++] }, options);
@@ -246,6 +248,7 @@ function exportLines<T extends string | Uint8Array>(
       }
     } else if (!result.blank) {
       counts.invalidLines += 1;
+      counts.invalidLineNumbers.push(index + 1);
     }
     parts.push(exported, terminator);
   }
@@ -269,9 +272,54 @@ export function exportReviewedBytes(data: Uint8Array, options: ExportOptions): {
   return { data: Buffer.concat(parts), counts };
 }
 
+/**
+ * What an export did, in words, as the editor's message and `peerkd export` say it: `details` (the counts by source,
+ * e.g. "3 human, 40 teacher, 2 advised with p ≥ 0.9") and `notes` (sentences about lines copied unchanged and
+ * fields replaced, each with a leading space; '' when there is nothing to say).
+ */
+export function describeExport(
+  counts: ExportCounts,
+  options: Pick<ExportOptions, 'fields' | 'runId' | 'advice'>,
+): { details: string; notes: string } {
+  const parts = [`${counts.human} human`, `${counts.teacher} teacher`];
+  if (options.advice) {
+    parts.push(`${counts.advised} advised with p ≥ ${options.advice.minProbability}`);
+    if (counts.adviceBelowThreshold > 0) {
+      parts.push(`${counts.adviceBelowThreshold} advice${counts.adviceBelowThreshold === 1 ? '' : 's'} below it not taken`);
+    }
+  }
+  if (counts.none > 0) {
+    // A teacher label that is no label (a number such as 1 for "1", an object, white space) is named, never dropped silently.
+    const notLabel = counts.teacherNotLabelLines;
+    parts.push(
+      notLabel.length === 0
+        ? `${counts.none} without a label`
+        : `${counts.none} without a label, ${notLabel.length === counts.none ? 'all' : notLabel.length} of them because '${options.fields.teacher}' holds no label (a number, an object or white space; line ${notLabel[0]} first): write the label as text there`,
+    );
+  }
+  if (counts.humanNotLabelLines.length > 0) {
+    parts.push(
+      `${counts.humanNotLabelLines.length} whose '${options.fields.human}' holds no label (a number, an object or white space; line ${counts.humanNotLabelLines[0]} first) exported without it: write the label as text there`,
+    );
+  }
+  if (counts.changedSinceRun > 0) {
+    parts.push(`${counts.changedSinceRun} whose teacher label changed since run ${options.runId ?? ''} exported without its probability or advice`);
+  }
+  const invalid = counts.invalidLines;
+  const first = counts.invalidLineNumbers[0];
+  const where = first === undefined ? '' : ` (line ${first}${invalid === 1 ? '' : ' first'})`;
+  const notes = [
+    invalid > 0 ? ` ${invalid} invalid line${invalid === 1 ? '' : 's'}${where} ${invalid === 1 ? 'was' : 'were'} copied unchanged.` : '',
+    counts.replacedExisting > 0
+      ? ` ${counts.replacedExisting} row${counts.replacedExisting === 1 ? '' : 's'} already had '${FINAL_LABEL_FIELD}' or '${PROVENANCE_FIELD}': replaced in the copy (the dataset keeps them).`
+      : '',
+  ];
+  return { details: parts.join(', '), notes: notes.join('') };
+}
+
 /** Default file name of the copy: `data.jsonl` → `data.reviewed.jsonl`. */
 export function reviewedFileName(datasetFileName: string): string {
-  const match = /^(.*?)(\.jsonl|\.ndjson|\.json)?$/i.exec(datasetFileName);
+  const match = /^(.*?)(\.jsonl|\.ndjson|\.json)?$/is.exec(datasetFileName);
   const stem = match?.[1] || datasetFileName;
   return `${stem}.reviewed${match?.[2] ?? '.jsonl'}`;
 }
@@ -282,8 +330,8 @@ export function reviewedFileName(datasetFileName: string): string {
  * whose run artefacts and caches the runs and the review read. An existing file elsewhere may be replaced (the save
  * dialog asks first).
  */
-export async function assertExportTarget(datasetPath: string, target: string, runsDir: string): Promise<void> {
-  await assertNotSameFile(datasetPath, target);
+export async function assertExportTarget(datasetPath: string, target: string, runsDir: string, shown?: { input?: string; output?: string }): Promise<void> {
+  await assertNotSameFile(datasetPath, target, shown);
   await assertOutsidePeerkdFolder(target);
   const runs = path.resolve(runsDir);
   const folder = path.dirname(path.resolve(target));

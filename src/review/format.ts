@@ -97,7 +97,9 @@ export function trustSentence(trust: TrustSummary, flagged: number): string {
   const teacher = trust.teacherAccuracy;
   if (teacher) {
     if (teacher.low === null || teacher.high === null) {
-      parts.push(`Teacher ≈ ${wholePercent(teacher.estimate)} right (no human labels to check this against).`);
+      // Without human labels the figure is the peers' agreement with the teacher: a mistake the peers learn too (a
+      // rule-like teacher's, 91.7 % right, read as 100 %) is invisible to it, so it is said as unchecked.
+      parts.push(`Teacher ≈ ${wholePercent(teacher.estimate)} right as the peers read it, unchecked: no human labels (mistakes the peers learn too go unseen).`);
     } else {
       const interval = `90% interval ${wholePercent(teacher.low).replace('%', '')}–${wholePercent(teacher.high)}`;
       // A handful of human labels bound nothing: "≈ 100% right (90% interval 0–100%)" would state a figure the

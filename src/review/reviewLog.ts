@@ -12,9 +12,11 @@
  * Append-only, whole lines: two windows appending at once each add their own lines (one appendFile each). A line that
  * is not an entry (torn by a crash mid-write, edited by hand) is skipped with a warning naming the file and line.
  */
+import { existsSync } from 'node:fs';
 import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { datasetKey, resolveRunsDir, REVIEW_LOG_DIR } from '../training/artifacts';
+import { datasetKey, LATEST_BY_DATASET_DIR, LATEST_FILE, resolveRunsDir, REVIEW_LOG_DIR, SETTINGS_FILE } from '../training/artifacts';
+import { keyParts } from './rowKeys';
 
 /** What wrote an entry. `undo`: the session's undo put the row back; its label no longer counts as decided in review. */
 export type ReviewLogAction = 'decide' | 'bulk-accept' | 'undo';
@@ -31,13 +33,27 @@ export interface ReviewLogEntry {
   action: ReviewLogAction;
   /** ISO time. */
   time: string;
+  /**
+   * For a row that shares its id with other rows: the identity of its text (dataset/fields.ts textIdentity), so the
+   * next run finds it by id and text even when those rows were reordered (its key holds its order alone). Absent: a
+   * unique id, a row without an id, or an entry written before.
+   */
+  text?: string;
 }
 
 /** What a run reads of a log. */
 export interface ReviewLog {
+  /** The file read (several: the files, comma-separated), for messages. */
   file: string;
-  /** Row key → the label of its latest entry (null: undone). */
+  /** The files read. */
+  files: string[];
+  /** Row key → the label of its latest entry (null: undone); entries with a text are in `byText` instead. */
   latest: Map<string, string | null>;
+  /**
+   * Of rows that share an id: id → text identity (ReviewLogEntry.text) → the label of its latest entry and that
+   * entry's key (for when no row has that text any more: the text was edited since).
+   */
+  byText: Map<string, Map<string, { label: string | null; key: string }>>;
   /** Entries read (the skipped lines not counted). */
   entries: number;
   /** One per skipped line, naming the file and line. */
@@ -54,20 +70,52 @@ export function reviewLogPath(datasetPath: string, outputDir?: string): string {
   return reviewLogFile(resolveRunsDir(datasetPath, outputDir), datasetPath);
 }
 
+/**
+ * Where the review of the run in `runDir` logs its decisions. The log belongs to the runs folder, not to the run: the
+ * run's own runs folder while it is one on disk (the run folder there, or a runs folder's pointers), even when
+ * the run folder was deleted while its review is open; else the dataset's runs folder as the settings name it now
+ * (`outputDir`: the one the next run writes to and reads first), created when the dataset file is on disk. Where
+ * neither holds (a run folder made up, or a dataset file gone) `problem` says why nothing can be logged:
+ * the log is never written into a folder that is no runs folder of this dataset (such as `/` for a run at `/r`).
+ * A few stat calls, synchronous: asked at each decision, before the one write.
+ */
+export function reviewLogTarget(runDir: string | undefined, datasetPath: string, outputDir?: string): { file: string; problem?: string } {
+  const runsDir = runDir === undefined ? undefined : path.dirname(runDir);
+  if (runDir !== undefined && runsDir !== undefined) {
+    // A run folder holds its settings.json, and leaves its pointers beside it (artifacts.ts), which a runs folder keeps
+    // when its runs are deleted: a folder that merely exists (`/` above a run made up at `/r`) is no runs folder.
+    const marks = [path.join(runDir, SETTINGS_FILE), ...[LATEST_FILE, LATEST_BY_DATASET_DIR].map((name) => path.join(runsDir, name))];
+    for (const mark of marks) if (existsSync(mark)) return { file: reviewLogFile(runsDir, datasetPath) };
+  }
+  const now = resolveRunsDir(datasetPath, outputDir);
+  if (existsSync(now) || existsSync(datasetPath)) return { file: reviewLogFile(now, datasetPath) };
+  return {
+    file: reviewLogFile(runsDir ?? now, datasetPath),
+    problem: `${runDir === undefined ? 'the run has no folder' : `the runs folder of run ${path.basename(runDir)} (${runsDir}) is gone`} and the dataset file is not on disk`,
+  };
+}
+
 export function formatReviewLogEntry(entry: ReviewLogEntry): string {
-  const { key, label, queue, run, action, time } = entry;
-  return JSON.stringify({ key, label, queue, run, action, time }) + '\n';
+  const { key, label, queue, run, action, time, text } = entry;
+  return JSON.stringify({ key, label, queue, run, action, time, ...(text === undefined ? {} : { text }) }) + '\n';
 }
 
 /** At most this many skipped lines are named one by one. */
 const WARNINGS_NAMED = 5;
 
-/** Reads a log's text: the latest label per row key; lines that are not entries are skipped with a warning. */
-export function parseReviewLog(text: string, file: string): ReviewLog {
-  const log: ReviewLog = { file, latest: new Map(), entries: 0, warnings: [] };
+/** One entry as read: its fields, and its time for ordering the entries of several logs. */
+interface ReadEntry {
+  key: string;
+  label: string | null;
+  text?: string;
+  time: string;
+}
+
+/** The entries of a log's text, in file order; lines that are not entries are skipped with a warning. */
+function readEntries(text: string, file: string, warnings: string[]): ReadEntry[] {
+  const entries: ReadEntry[] = [];
   const bad: number[] = [];
-  const lines = text.split('\n');
-  lines.forEach((raw, index) => {
+  text.split('\n').forEach((raw, index) => {
     const line = raw.replace(/\r$/, '');
     if (line.trim() === '') return;
     let value: unknown;
@@ -81,26 +129,65 @@ export function parseReviewLog(text: string, file: string): ReviewLog {
       bad.push(index + 1);
       return;
     }
-    log.latest.set(entry.key, entry.label);
-    log.entries++;
+    entries.push({ key: entry.key, label: entry.label, time: typeof entry.time === 'string' ? entry.time : '', ...(typeof entry.text === 'string' ? { text: entry.text } : {}) });
   });
   for (const line of bad.slice(0, WARNINGS_NAMED)) {
-    log.warnings.push(`${file}:${line}: not a review log entry (a line torn by a crash, or edited by hand) — skipped; the label it recorded, if any, counts as the random sample`);
+    warnings.push(`${file}:${line}: not a review log entry (a line torn by a crash, or edited by hand) — skipped; the label it recorded, if any, counts as the random sample`);
   }
-  if (bad.length > WARNINGS_NAMED) log.warnings.push(`${file}: … and ${bad.length - WARNINGS_NAMED} more lines that are not review log entries, skipped`);
+  if (bad.length > WARNINGS_NAMED) warnings.push(`${file}: … and ${bad.length - WARNINGS_NAMED} more lines that are not review log entries, skipped`);
+  return entries;
+}
+
+/** The latest label per row from entries in the order they were written. */
+function latestOf(entries: readonly ReadEntry[], log: ReviewLog): ReviewLog {
+  for (const entry of entries) {
+    if (entry.text !== undefined) {
+      const { id } = keyParts(entry.key);
+      const texts = log.byText.get(id) ?? new Map<string, { label: string | null; key: string }>();
+      texts.set(entry.text, { label: entry.label, key: entry.key });
+      log.byText.set(id, texts);
+      // An entry by key alone before it (written before entries had texts) is this row's older decision.
+      log.latest.delete(entry.key);
+    } else {
+      log.latest.set(entry.key, entry.label);
+    }
+    log.entries++;
+  }
   return log;
+}
+
+/** Reads a log's text: the latest label per row key; lines that are not entries are skipped with a warning. */
+export function parseReviewLog(text: string, file: string): ReviewLog {
+  const log: ReviewLog = { file, files: [file], latest: new Map(), byText: new Map(), entries: 0, warnings: [] };
+  return latestOf(readEntries(text, file, log.warnings), log);
 }
 
 /** The log in this file, or undefined when there is none. Other read errors are thrown, naming the file. */
 export async function readReviewLog(file: string): Promise<ReviewLog | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`${file}: ${(error as Error).message}`);
+  return readReviewLogs([file]);
+}
+
+/**
+ * The logs of a dataset in several runs folders (it changed its runs folder: artifacts.ts knownRunsDirs) read as one:
+ * their entries in the order of their times, so a row's latest decision wins wherever it was logged. Undefined when
+ * none of the files exists; other read errors are thrown, naming the file.
+ */
+export async function readReviewLogs(files: readonly string[]): Promise<ReviewLog | undefined> {
+  const found: { file: string; text: string }[] = [];
+  for (const file of new Set(files)) {
+    try {
+      found.push({ file, text: await readFile(file, 'utf8') });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw new Error(`${file}: ${(error as Error).message}`);
+    }
   }
-  return parseReviewLog(text, file);
+  if (found.length === 0) return undefined;
+  const log: ReviewLog = { file: found.map(({ file }) => file).join(', '), files: found.map(({ file }) => file), latest: new Map(), byText: new Map(), entries: 0, warnings: [] };
+  const entries = found.flatMap(({ file, text }) => readEntries(text, file, log.warnings));
+  // One file: its own order. Several: by time (ISO, so as text), a stable sort keeping each file's order among equals.
+  if (found.length > 1) entries.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+  return latestOf(entries, log);
 }
 
 /**

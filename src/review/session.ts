@@ -9,6 +9,7 @@
  * from its change event), never also after the write that caused it; a change that touches no line (a skip, undoing a
  * skip) refreshes once itself.
  */
+import { TEXT_IDENTITY_PREFIX, textIdentity } from '../dataset/fields';
 import { lookAlikeLabel, MAX_LABEL_LENGTH } from '../dataset/labels';
 import { printable } from '../dataset/jsonScan';
 import type { FieldMapping } from '../dataset/types';
@@ -551,7 +552,16 @@ export class ReviewSession {
     if (!this.options.reviewLog || decisions.length === 0) return;
     const time = new Date().toISOString();
     const run = this.run.runId ?? null;
-    await this.options.reviewLog(decisions.map(({ key, label }) => ({ key, label, queue: this.rowsByKey.get(key)?.queue ?? null, run, action, time })));
+    await this.options.reviewLog(decisions.map(({ key, label }) => ({ key, label, queue: this.rowsByKey.get(key)?.queue ?? null, run, action, time, ...this.loggedText(key) })));
+  }
+
+  /**
+   * ReviewLogEntry.text of a row that shares its id (with an id field): the identity of the text this session saw on it
+   * (the only text it decides on), so the next run finds the row by id and text, not by its order among its twins.
+   */
+  private loggedText(key: string): { text?: string } {
+    const text = isSharedKey(key) && !idOfKey(key).startsWith(TEXT_IDENTITY_PREFIX) ? this.sharedTexts.get(key) : undefined;
+    return typeof text === 'string' ? { text: textIdentity(text) } : {};
   }
 
   /** Undoes the session's last decision: puts back each line that still reads as the decision left it. */

@@ -21,6 +21,11 @@ export interface TeacherSettings {
 
 /** The longest request timeout: setTimeout's 32-bit limit (about 24.8 days); Node fires a longer timer after 1 ms. */
 export const MAX_REQUEST_TIMEOUT_MS = 2_147_483_647;
+/**
+ * The highest sampling temperature (`peerkd.teacher.temperature`'s maximum, `--temperature`'s too): OpenAI's chat API
+ * refuses more with HTTP 400, so a higher value would fail every request of the run instead of being said at once.
+ */
+export const MAX_TEMPERATURE = 2;
 /** The most requests in flight (`peerkd.teacher.maxConcurrency`'s maximum, `--concurrency`'s too). */
 export const MAX_CONCURRENCY = 256;
 /** The most few-shot examples in a prompt (`peerkd.teacher.fewShotExamples`'s maximum, `--few-shot`'s too). */

@@ -139,6 +139,60 @@ export function resolveRunsDir(datasetPath: string, outputDir?: string): string 
   return path.resolve(datasetFolder, outputDir && outputDir.length > 0 ? expandHomeFolder(outputDir) : DEFAULT_RUNS_DIR);
 }
 
+/**
+ * Where a dataset keeps the list of the runs folders other than its default one that hold its runs or its review log
+ * (`<dataset folder>/.peerkd/runs-folders/<datasetKey>`, one absolute path a line): beside the dataset, where its
+ * caches are, so it is found whatever peerkd.outputDir or `--out` says now. A run reads the review log and the
+ * previous run of every folder listed (knownRunsDirs), so changing the runs folder does not lose what was reviewed.
+ */
+export const RUNS_FOLDERS_DIR = path.join(PEERKD_FOLDER, 'runs-folders');
+
+export function runsFoldersFile(datasetPath: string): string {
+  return path.join(path.dirname(path.resolve(datasetPath)), RUNS_FOLDERS_DIR, datasetKey(datasetPath));
+}
+
+/**
+ * The runs folders where this dataset's runs and review log may be: the one `outputDir` names now, the default one,
+ * and those listed in runsFoldersFile — each once, the one named now first. Lines of the list that are no absolute
+ * path are passed over.
+ */
+export async function knownRunsDirs(datasetPath: string, outputDir?: string): Promise<string[]> {
+  const dirs = [resolveRunsDir(datasetPath, outputDir), resolveRunsDir(datasetPath)];
+  try {
+    const listed = await fs.readFile(runsFoldersFile(datasetPath), 'utf8');
+    for (const line of listed.split('\n')) if (path.isAbsolute(line.trim())) dirs.push(path.resolve(line.trim()));
+  } catch {
+    // No list (no other runs folder used yet) or unreadable: the two folders above.
+  }
+  return [...new Set(dirs)];
+}
+
+/**
+ * Adds `runsDir` to the dataset's list of runs folders (runsFoldersFile) unless it is the default one or listed
+ * already. Throws, naming the file, when the list cannot be written (the caller says so: a later run with another
+ * runs folder will not find this one's runs and log).
+ */
+export async function recordRunsDir(datasetPath: string, runsDir: string): Promise<void> {
+  const absolute = path.resolve(runsDir);
+  if (absolute === resolveRunsDir(datasetPath)) return;
+  const file = runsFoldersFile(datasetPath);
+  let text = '';
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${file}: ${(error as Error).message}`);
+  }
+  if (text.split('\n').some((line) => line.trim() === absolute)) return;
+  const link = linkedPeerkdFolder(file);
+  if (link) throw linkedPeerkdFolderError(link);
+  try {
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.appendFile(file, `${text.length > 0 && !text.endsWith('\n') ? '\n' : ''}${absolute}\n`, 'utf8');
+  } catch (error) {
+    throw new Error(`${file}: ${(error as Error).message}`);
+  }
+}
+
 /** Run ids sort chronologically by name: `YYYYMMDD-HHMMSS-<dataset stem>-<random>`. */
 export function newRunId(datasetPath: string, now: Date = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);

@@ -29,6 +29,7 @@ import {
 } from '../dataset';
 import { doubledSlots, grownArray, mixHash } from '../dataset/hashSlots';
 import type { DatasetRow, FieldMapping, ParsedDataset, Problem } from '../dataset/types';
+import { MAX_LABEL_LENGTH } from '../dataset/labels';
 import { humanFieldProblem } from '../review/writes';
 import { sha256 } from './artifacts';
 import { medianLabelRows, MIN_JUDGED_LABEL_ROWS, unjudgedLabels } from './calibration';
@@ -77,6 +78,10 @@ export interface InputSource {
 }
 
 const LINES_IN_MESSAGE = 5;
+/** Fields other than the mapped ones that a run watches for human labels under another name (the first met). */
+const WATCHED_FIELDS = 32;
+/** Distinct values beyond which a watched field holds no labels (an id, a text, a date). */
+const WATCHED_FIELD_VALUES = 50;
 
 /** Lines for a message: the first few, then how many in all (`count`, where `lines` are only the first of them). */
 export function listLines(lines: readonly number[], count = lines.length): string {
@@ -310,7 +315,11 @@ export const INPUT_CHECKS = [
   'number-labels',
   'case-labels',
   'unused-configured-labels',
+  'human-labels-not-teacher-labels',
+  'human-only-labels',
+  'human-field-elsewhere',
   'missing-teacher-field',
+  'no-teacher-labels',
   'teacher-outside-label-set',
   'fewer-labelled-rows-than-folds',
   'thin-label-set',
@@ -420,6 +429,9 @@ interface LabelSeen {
   rowLine: number;
   /** A row has it as its teacher label (in the label set). */
   teacherRow: boolean;
+  /** Rows with text that have it as their human label, and the first of them (0: none). */
+  humanRows: number;
+  humanLine: number;
 }
 
 /** A teacher or human label that is a number or a boolean (no label: the parser leaves it out), on a row with text. */
@@ -480,6 +492,12 @@ export class InputChecks {
   private unlabelled = 0;
   /** A text shows U+FFFD (bytes that were not UTF-8, or a real one). */
   private replacementCharacter = false;
+  /**
+   * Top-level fields other than the mapped ones, with the string values they hold on rows with text (null: too many or
+   * too long to be labels): where no row has a human label, one holding labels of the set is named (`gold_label`).
+   */
+  private readonly otherFields = new Map<string, { rows: number; firstLine: number; values: Set<string> | null }>();
+  private readonly mappedTopLevel: ReadonlySet<string>;
 
   constructor(private readonly source: Omit<InputSource, 'text'>) {
     const listProblem = configuredLabelsProblem(source);
@@ -492,6 +510,8 @@ export class InputChecks {
     this.configured = [...new Set(source.labels.filter((label) => label.length > 0))];
     this.configuredSet = this.configured.length > 0 ? new Set(this.configured) : null;
     this.configuredByKey = new Map(this.configured.map((label) => [lookAlikeKey(label), label]));
+    const f = source.fields;
+    this.mappedTopLevel = new Set([f.text, f.teacher, f.human, f.id, f.teacherConfidence].map((path) => path.split('.')[0]));
   }
 
   /** A text shows U+FFFD: where the file's bytes may not be UTF-8 (see `result`'s firstInvalidUtf8Line). */
@@ -522,8 +542,13 @@ export class InputChecks {
     } else {
       this.noLabel('teacher', row, fields.teacher);
     }
-    if (human !== null) this.see(human, line, 'human');
-    else this.noLabel('human', row, fields.human);
+    if (human !== null) {
+      this.see(human, line, 'human');
+      const seen = this.labels.get(human)!;
+      if (seen.humanRows++ === 0) seen.humanLine = line;
+    } else {
+      this.noLabel('human', row, fields.human);
+    }
     if (teacher !== null || human !== null) this.firstLabelledLine ??= line;
     if (human !== null && this.configuredSet !== null && !this.configuredSet.has(human)) {
       this.firstHumanOutside ??= human;
@@ -550,11 +575,101 @@ export class InputChecks {
       this.sameTexts.add(row.text, line, label);
     }
     if (!hasWord(row.text)) this.wordless.add(line);
+    if (this.humanLabelled === 0) this.watchOtherFields(row.value, line);
     if (!this.replacementCharacter && row.text.includes('\ufffd')) this.replacementCharacter = true;
   }
 
   private see(label: string, line: number, field: LabelSeen['field']): void {
-    if (!this.labels.has(label)) this.labels.set(label, { line, field, rows: 0, rowLine: 0, teacherRow: false });
+    if (!this.labels.has(label)) this.labels.set(label, { line, field, rows: 0, rowLine: 0, teacherRow: false, humanRows: 0, humanLine: 0 });
+  }
+
+  /**
+   * Human labels written another way than the teacher's ('positive' beside 'pos', 'POS' beside 'pos'): every paired
+   * row then reads as a teacher error, and a run said "Teacher ≈ 0% right", flagged and relabelled nearly every row.
+   * Where the human labels take two labels or more and none is a teacher label, the run stops; a label only humans
+   * use, beside human labels the teacher uses too, is warned about (it may be a new label, or a spelling).
+   */
+  private checkHumanLabelsAgainstTeacher(
+    labels: readonly string[],
+    fail: (check: InputCheckName, message: string, line?: number) => void,
+    warn: (check: InputCheckName, message: string, line?: number) => void,
+  ): void {
+    const seen = (label: string) => this.labels.get(label);
+    const human = labels.filter((label) => (seen(label)?.humanRows ?? 0) > 0).sort((a, b) => seen(a)!.humanLine - seen(b)!.humanLine);
+    const teacher = labels.filter((label) => seen(label)?.teacherRow === true);
+    if (human.length === 0 || teacher.length === 0) return;
+    const humanOnly = human.filter((label) => !seen(label)!.teacherRow);
+    if (humanOnly.length === 0) return;
+    const fields = this.source.fields;
+    const shown = (list: readonly string[], describe: (label: string) => string) =>
+      list.slice(0, LINES_IN_MESSAGE).map(describe).join(', ') + (list.length > LINES_IN_MESSAGE ? ', …' : '');
+    const onHumans = (label: string) => {
+      const { humanRows, humanLine } = seen(label)!;
+      return `'${printable(label)}' (${humanRows === 1 ? `1 row, line ${humanLine}` : `${humanRows} rows, first on line ${humanLine}`})`;
+    };
+    const teacherList = shown(teacher, (label) => `'${printable(label)}'`);
+    // The teacher label each one may stand for: the same letters in another case, or one the start of the other.
+    const likely = humanOnly.flatMap((label) => {
+      const lower = label.toLowerCase();
+      const match = teacher.find((other) => other.toLowerCase() === lower) ?? teacher.find((other) => other.length >= 2 && (lower.startsWith(other.toLowerCase()) || other.toLowerCase().startsWith(lower)));
+      return match === undefined ? [] : [`'${printable(label)}' for '${printable(match)}'?`];
+    });
+    const hint = likely.length ? ` (${likely.slice(0, LINES_IN_MESSAGE).join(', ')})` : '';
+    if (humanOnly.length === human.length && human.length >= 2) {
+      fail(
+        'human-labels-not-teacher-labels',
+        `no human label (field ${fields.human}) is a label the teacher uses (field ${fields.teacher}): the human labels are ${shown(human, onHumans)}, the teacher's ${teacherList}${hint}; ` +
+          `a run would count every teacher label on those rows as wrong — write each label the same way in both fields`,
+        seen(human[0])!.humanLine,
+      );
+      return;
+    }
+    warn(
+      'human-only-labels',
+      `${humanOnly.length} human label(s) (field ${fields.human}) are on no teacher label (field ${fields.teacher}): ${shown(humanOnly, onHumans)}${hint}; ` +
+        `a row with such a human label and a teacher label counts as a teacher error — if one is a teacher label written another way, write it as the teacher does (the teacher's labels: ${teacherList})`,
+      seen(humanOnly[0])!.humanLine,
+    );
+  }
+
+  /** The string values of the row's top-level fields that are not mapped (only while no row had a human label). */
+  private watchOtherFields(value: Record<string, unknown>, line: number): void {
+    for (const key of Object.keys(value)) {
+      if (this.mappedTopLevel.has(key)) continue;
+      const member = value[key];
+      if (typeof member !== 'string' || member.trim().length === 0) continue;
+      let seen = this.otherFields.get(key);
+      if (seen === undefined) {
+        if (this.otherFields.size >= WATCHED_FIELDS) continue;
+        seen = { rows: 0, firstLine: line, values: new Set() };
+        this.otherFields.set(key, seen);
+      }
+      if (seen.values === null) continue;
+      seen.rows++;
+      seen.values.add(member);
+      if (member.length > MAX_LABEL_LENGTH || seen.values.size > WATCHED_FIELD_VALUES) seen.values = null;
+    }
+  }
+
+  /**
+   * No row has a human label while another field holds labels of the set (`gold_label`, `label`): most likely the
+   * human labels under another name. The run said only "no human labels to check this against".
+   */
+  private humanFieldElsewhere(labels: readonly string[], warn: (check: InputCheckName, message: string, line?: number) => void): void {
+    if (this.humanLabelled > 0 || this.teacherLabelled === 0) return;
+    const set = new Set(labels);
+    const candidates = [...this.otherFields.entries()]
+      .filter(([, seen]) => seen.values !== null && seen.values.size > 0 && [...seen.values].every((value) => set.has(value)))
+      .sort((a, b) => b[1].rows - a[1].rows || a[1].firstLine - b[1].firstLine);
+    if (candidates.length === 0) return;
+    const [name, seen] = candidates[0];
+    const others = candidates.slice(1, LINES_IN_MESSAGE).map(([other]) => `'${printable(other)}'`);
+    warn(
+      'human-field-elsewhere',
+      `no row has a human label (field ${this.source.fields.human}), while field '${printable(name)}' holds labels of the label set on ${seen.rows} row(s) (first on line ${seen.firstLine})${others.length ? `, and so do ${others.join(', ')}` : ''}: ` +
+        `if those are your human labels, set peerkd.fields.human (--fields.human ${printable(name)}); without human labels the run cannot check its estimates of the teacher`,
+      seen.firstLine,
+    );
   }
 
   /** A row with text whose teacher or human label is null: a blank string, a number, … (the parser's labelValue). */
@@ -619,7 +734,7 @@ export class InputChecks {
       labels = configured;
       labelsSource = 'configured';
       if (labels.length < 2) {
-        fail('one-configured-label', `the configured label set has only one label ('${labels[0]}'); at least two are needed (setting peerkd.labels)`, firstRowLine, false);
+        fail('one-configured-label', `the configured label set has only one label ('${labels[0]}'); at least two are needed (setting peerkd.labels or --labels)`, firstRowLine, false);
         return { findings };
       }
       const outside = this.humanOutside;
@@ -668,10 +783,22 @@ export class InputChecks {
       }
     }
 
+    this.checkHumanLabelsAgainstTeacher(labels, fail, warn);
+    this.humanFieldElsewhere(labels, warn);
+
     // Human labels but no teacher field, while another field looks like the teacher's labels (`llm_label`): the run
     // would train on the human labels alone and flag nothing. The parser's one warning for the file says which setting.
     const teacherFieldMissing = problems.find((problem) => problem.code === 'missing-teacher-field');
     if (teacherFieldMissing) warn('missing-teacher-field', `${source.file}: ${teacherFieldMissing.message.charAt(0).toLowerCase()}${teacherFieldMissing.message.slice(1)}`, teacherFieldMissing.line);
+    // Human labels and no teacher label at all, and no field that looks like the teacher's: the run judges nothing and
+    // its summary said only "0 rows flagged", as if the teacher had been checked and found right.
+    else if (this.teacherStringRows === 0 && this.teacherNotString.count === 0 && this.humanLabelled > 0) {
+      warn(
+        'no-teacher-labels',
+        `no row has a teacher label (field ${source.fields.teacher}), so the run has no teacher label to judge and flags nothing: it trains a student on the ${this.humanLabelled} human label(s) alone — label the rows with peerkd label (or Label with Teacher) first, or set peerkd.fields.teacher (--fields.teacher) to the field that holds the teacher's labels`,
+        firstRowLine,
+      );
+    }
 
     // A teacher label outside a configured set is treated as an abstention, never trained on (teacherInSet).
     const outside = this.outside;
@@ -779,9 +906,21 @@ export class InputChecks {
     const conflicting = this.sameTexts.conflictingTextWarning();
     if (conflicting) warn('conflicting-texts', conflicting.message, conflicting.line);
 
+    // A row without an id is known by its text (parse.ts duplicateIdProblem, whose problem is then about the text field):
+    // "repeat an earlier row's id" sent the user looking for ids in a file that has none.
     const duplicates = problems.filter((problem) => problem.code === 'duplicate-id');
-    if (duplicates.length > 0) {
-      warn('duplicate-ids', `${duplicates.length} row(s) repeat an earlier row's id, so their predictions share it (lines ${listLines(duplicates.map((problem) => problem.line))})`, duplicates[0].line);
+    const sameText = (problem: Problem) => problem.field === source.fields.text && source.fields.text !== source.fields.id;
+    const repeatedIds = duplicates.filter((problem) => !sameText(problem));
+    const repeatedTexts = duplicates.filter(sameText);
+    if (repeatedIds.length > 0) {
+      warn('duplicate-ids', `${repeatedIds.length} row(s) repeat an earlier row's id, so their predictions share it (lines ${listLines(repeatedIds.map((problem) => problem.line))})`, repeatedIds[0].line);
+    }
+    if (repeatedTexts.length > 0) {
+      warn(
+        'duplicate-ids',
+        `${repeatedTexts.length} row(s) have no id (field ${source.fields.id}) and the text of an earlier row without one, so their predictions share its id, made from the text (lines ${listLines(repeatedTexts.map((problem) => problem.line))}); give each row an id to tell them apart`,
+        repeatedTexts[0].line,
+      );
     }
 
     const counts: InputCounts = {

@@ -328,13 +328,31 @@ function withLabelOrder(model: TrainedModel, labels: readonly string[]): Trained
  * with rows of another label, and the largest such text ('' when no text is on rows of two labels).
  */
 function divergenceCause(rows: readonly TrainingRow[]): string {
+  const shared = sharedTexts(rows);
+  return shared
+    ? `: ${shared}, more repeated inputs with contradicting labels than the students' training steps can take — give the rows of one text one label, or keep one row of each text`
+    : '';
+}
+
+/** "N of M rows share their text with rows of another label (line L's text is on R rows, with K labels)", or ''. */
+function sharedTexts(rows: readonly TrainingRow[]): string {
   const several = textsWithSeveralLabels(rows);
   const sharing = several.reduce((sum, text) => sum + text.lines.length + 1, 0);
   let most: { line: number; rows: number; labels: Set<string> } | undefined;
   for (const text of several) if (!most || text.lines.length + 1 > most.rows) most = { line: rows[text.first].line, rows: text.lines.length + 1, labels: text.labels };
   return most
-    ? `: ${sharing.toLocaleString('en-US')} of ${rows.length.toLocaleString('en-US')} rows share their text with rows of another label (line ${most.line}'s text is on ${most.rows.toLocaleString('en-US')} rows, with ${most.labels.size} labels), more repeated inputs with contradicting labels than the students' training steps can take — give the rows of one text one label, or keep one row of each text`
+    ? `${sharing.toLocaleString('en-US')} of ${rows.length.toLocaleString('en-US')} rows share their text with rows of another label (line ${most.line}'s text is on ${most.rows.toLocaleString('en-US')} rows, with ${most.labels.size} labels)`
     : '';
+}
+
+/**
+ * The restart warning's possible cause: texts on rows of several labels can make a student's loss climb. Said as a
+ * possibility, and only where the rows have such texts (said always, it sent users of a file without one repeated
+ * text looking for them).
+ */
+function restartCause(rows: readonly TrainingRow[]): string {
+  const shared = sharedTexts(rows);
+  return shared ? `; the same text on many rows under different labels can do this, and ${shared}` : '';
 }
 
 /**
@@ -565,7 +583,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
             log(
               `${first ? ENGINE_WARNING_PREFIX : ''}a ${phase} student's training diverged (epoch mean loss ${restarted.divergedLosses.map((loss) => loss.toPrecision(3)).join(', then ')}) ` +
                 `and was trained again at learning rate ${restarted.learningRate} instead of ${tuning.student.learningRate}` +
-                (first ? `: an input that fills much of the data under different labels (the same text on many rows) does this (said once; run.log names each student trained again)` : ''),
+                (first ? `${restartCause(rows)} (said once; run.log names each student trained again)` : ''),
             );
           }
           shown.finished = true;

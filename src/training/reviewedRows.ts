@@ -22,7 +22,9 @@
  * before the log) stay reviewed in the runs after, log or not, so a chain of retrainings keeps the distinction.
  *
  * Rows are matched by key (src/review/rowKeys.ts), as Label Review matches them: the id, and where rows share an id,
- * the row's order among them, so a decision on one of them makes that row reviewed, not every row with its id. Where
+ * the row's order among them, so a decision on one of them makes that row reviewed, not every row with its id. A
+ * decision on a row that shares its id also names the row's text (ReviewLogEntry.text): such a row is found by id and
+ * text, so twins swapped or sorted since keep their own decisions; by its key only where no row has that text now. Where
  * this run cannot tell which row a decision meant, the label counts as reviewed (left out of the sample) and the log
  * says why: an id now on another number of rows than when it was decided (or queued), or, while a row without an id
  * (known by the hash of its text) that was decided (or queued) is gone from the file, a human label on a row without
@@ -32,8 +34,8 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
-import { latestRunId, PREDICTIONS_FILE, resolveRunsDir, SETTINGS_FILE } from './artifacts';
-import { TEXT_IDENTITY_PREFIX } from '../dataset/fields';
+import { knownRunsDirs, latestRunId, PREDICTIONS_FILE, SETTINGS_FILE } from './artifacts';
+import { TEXT_IDENTITY_PREFIX, textIdentity } from '../dataset/fields';
 import { IdIndex } from '../dataset/idIndex';
 import { keyParts, rowKey } from '../review/rowKeys';
 import type { ReviewLog } from '../review/reviewLog';
@@ -120,13 +122,32 @@ export function markReviewedRows(rows: TrainingRow[], previous: PreviousRun | un
   const rule: ReviewedRows['rule'] = log ? 'log' : queues ? 'queues' : legacy.length > 0 ? 'log' : 'none';
   const result: ReviewedRows = { marked: 0, unsure: 0, warnings: [], rule, beforeLog: [] };
   for (const key of [...legacy, ...(queues ? previous.queuedKeys : [])]) decided.set(key, ANY_LABEL);
+  // Rows that share an id, decided with their text (ReviewLogEntry.text): found by id and text, whatever their order
+  // now (twins swapped or sorted). A decision whose text no row has now (edited since) falls back to its key.
+  const byText = new Map<TrainingRow, string | null>();
+  const textsFound = new Map<string, Set<string>>();
+  if (log && log.byText.size > 0) {
+    for (const row of rows) {
+      const texts = log.byText.get(row.id);
+      if (!texts) continue;
+      const text = textIdentity(row.text);
+      const decision = texts.get(text);
+      if (decision === undefined) continue;
+      byText.set(row, decision.label);
+      textsFound.set(row.id, (textsFound.get(row.id) ?? new Set()).add(text));
+    }
+  }
+  const byKey = [...(log?.latest ?? [])];
+  for (const [id, texts] of log?.byText ?? []) {
+    for (const [text, { label, key }] of texts) if (!textsFound.get(id)?.has(text)) byKey.push([key, label]);
+  }
   const fromLog = new Set<string>();
-  for (const [key, label] of log?.latest ?? []) {
+  for (const [key, label] of byKey) {
     if (label === null || decided.has(key)) continue;
     decided.set(key, label);
     fromLog.add(key);
   }
-  if (decided.size === 0) return result;
+  if (decided.size === 0 && byText.size === 0) return result;
   const matches = (key: string, human: string | null) => {
     const label = decided.get(key);
     return label !== undefined && (label === ANY_LABEL || label === human);
@@ -149,6 +170,14 @@ export function markReviewedRows(rows: TrainingRow[], previous: PreviousRun | un
   const otherCount = new Map<string, { total: number; runTotals: Set<number>; lines: number[]; where: string }>();
   const newTextLines: number[] = [];
   for (const { row, key, total } of keyedRows(rows, (candidate) => candidate.human !== null)) {
+    if (byText.has(row) && decided.get(key) !== ANY_LABEL) {
+      // Found by its id and text: reviewed when its latest decision is its label now, whatever its order.
+      if (byText.get(row) === row.human) {
+        row.reviewed = true;
+        result.marked++;
+      }
+      continue;
+    }
     let unsure = false;
     let viaAny = decided.get(key) === ANY_LABEL && matches(key, row.human);
     if (!matches(key, row.human)) {
@@ -248,16 +277,26 @@ export function queuedKeysOf(predictions: readonly Pick<Prediction, 'id' | 'teac
 }
 
 /**
- * What markReviewedRows needs of the newest complete run of this dataset, or undefined when there is none: the rows it
+ * What markReviewedRows needs of the newest complete run of this dataset (in any runs folder it used:
+ * artifacts.ts knownRunsDirs), or undefined when there is none: the rows it
  * showed for review without a human label (flagged or doubtful, queuedKeysOf), its `reviewedIds`, and which of the
  * identities in `watch` (identitiesToWatch) it predicted. predictions.jsonl is streamed line by line through
  * QueuedKeys, which keeps only what the rule needs (a million-row run's file is never held as one string, nor as
  * objects, before training). Errors name the file and line.
  */
 export async function readPreviousRun(datasetPath: string, outputDir?: string, watch?: ReadonlySet<string>): Promise<PreviousRun | undefined> {
-  const runId = await latestRunId(datasetPath, outputDir);
-  if (runId === undefined) return undefined;
-  const runDir = path.join(resolveRunsDir(datasetPath, outputDir), runId);
+  // The newest run of the dataset in any runs folder it used (knownRunsDirs): the runs folder may have changed since
+  // (peerkd.outputDir, --out), and the run reviewed then is in the old one. Run ids sort by time.
+  let runDir: string | undefined;
+  let runId: string | undefined;
+  for (const runsDir of await knownRunsDirs(datasetPath, outputDir)) {
+    const id = await latestRunId(datasetPath, runsDir);
+    if (id !== undefined && (runId === undefined || id > runId)) {
+      runId = id;
+      runDir = path.join(runsDir, id);
+    }
+  }
+  if (runId === undefined || runDir === undefined) return undefined;
   const settingsFile = path.join(runDir, SETTINGS_FILE);
   let settings: unknown;
   try {

@@ -10,8 +10,10 @@ import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import * as path from 'node:path';
 import {
+  knownRunsDirs,
   METRICS_FILE,
   newRunId,
+  recordRunsDir,
   resolveRunsDir,
   RunWriter,
   SETTINGS_FILE,
@@ -41,7 +43,7 @@ import { EMBEDDING_CACHE_DIR_NAME } from './embeddingCache';
 import { identitiesToWatch, markReviewedRows, readPreviousRun, reviewedIdsOf, type PreviousRun } from './reviewedRows';
 import { takeEncoderApiKey } from './encoders/endpoint';
 import { redactSecret } from '../teacher/redact';
-import { readReviewLog, reviewLogPath, type ReviewLog } from '../review/reviewLog';
+import { readReviewLogs, reviewLogFile, type ReviewLog } from '../review/reviewLog';
 
 /** The method, as the worker uses it (pipeline.ts and model.ts); injectable so tests can run their own. */
 export interface DistillationEngine {
@@ -291,7 +293,7 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     try {
       writer = await RunWriter.create(runsDir, runId);
     } catch (error) {
-      throw new Error(`cannot create the run folder in ${runsDir}: ${errorText(error)} (choose another output folder)`);
+      throw new Error(`cannot create the run folder in ${runsDir}: ${errorText(error)} (choose another output folder: setting peerkd.training.outputDir, or --out on the command line)`);
     }
     logStream = createWriteStream(writer.logPath, { flags: 'a' });
     await send({ type: 'started', runId, tempDir: writer.tempDir, runsDir });
@@ -323,10 +325,16 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     // Human labels set in review train the students but are no random sample (reviewedRows.ts; the review log decides).
     let reviewedBeforeLog: string[] = [];
     let reviewLog: ReviewLog | undefined;
-    const reviewLogName = reviewLogPath(datasetPath, request.outputDir);
+    // The dataset's log in every runs folder it used (the runs folder may have changed since the review: peerkd.outputDir,
+    // --out): artifacts.ts knownRunsDirs; this run's own is recorded once it is complete.
+    const knownLogs = (await knownRunsDirs(datasetPath, request.outputDir)).map((dir) => reviewLogFile(dir, datasetPath));
+    let reviewLogName = knownLogs[0];
     try {
-      reviewLog = await readReviewLog(reviewLogName);
+      reviewLog = await readReviewLogs(knownLogs);
       for (const warning of reviewLog?.warnings ?? []) log('warn', warning);
+      if (reviewLog) reviewLogName = reviewLog.file;
+      const elsewhere = reviewLog?.files.filter((file) => file !== knownLogs[0]) ?? [];
+      if (elsewhere.length > 0) log('info', `review log read from an earlier runs folder as well: ${elsewhere.join(', ')}`);
     } catch (error) {
       log('warn', `the review log could not be read, so no human label counts as decided in review by it: ${errorText(error)}`);
     }
@@ -426,6 +434,13 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     throwIfCancelled();
     await closeLog();
     const runDir = await writer.commit(datasetPath);
+    // This runs folder recorded beside the dataset for the runs after, whatever their runs folder (knownRunsDirs); only
+    // for a complete run, as a failed one leaves nothing behind. Said to the host (the run log is closed).
+    try {
+      await recordRunsDir(datasetPath, runsDir);
+    } catch (error) {
+      log('warn', `this runs folder could not be recorded beside the dataset, so a later run with another runs folder will not find this run nor the review log here: ${errorText(error)}`);
+    }
     await finish({ type: 'result', result: { runId, runDir, summary, metrics } }, 0);
   }
 

@@ -109,3 +109,15 @@ test('markdownTables checks the interval coverage (≥ 9 seeds in 10) and the me
   assert.equal(covers(0.7, 0.9, 0.91), 0);
   assert.ok(Number.isNaN(covers(NaN, 0.9, 0.8)));
 });
+
+test('markdownTables: a P@k target that the file cannot meet (fewer teacher errors to rank than k asks for) is not applicable, not a miss', () => {
+  // 100 errors among the ranked rows: P@500 is at most 0.200 whatever the ranking (a strong teacher on a small file).
+  const few = { name: 'data', results: [0, 1].map((seed) => ({ ...seedFigures(seed, { teacherErrors: seed === 0 ? 100 : 120 }), variants: { PeerKD: { ...seedFigures(seed, { teacherErrors: seed === 0 ? 100 : 120 }).variants.PeerKD, precisionAt500: 0.2 } } })) };
+  const table = markdownTables(few, 'c', true);
+  assert.deepEqual(metColumn(table, 'PeerKD: precision@500 of the ranking'), ['n/a (a seed has 100 teacher errors to rank: P@500 is at most 0.200)']);
+  // P@100 can still be met with 100 errors: judged as before.
+  assert.deepEqual(metColumn(table, 'PeerKD: precision@100 of the ranking'), ['yes']);
+  // Enough errors (400 ≥ 0.8 × 500): judged, and a low mean is a miss.
+  const enough = { name: 'data', results: [0, 1].map((seed) => ({ ...seedFigures(seed, { teacherErrors: 400 }), variants: { PeerKD: { ...seedFigures(seed, { teacherErrors: 400 }).variants.PeerKD, precisionAt500: 0.5 } } })) };
+  assert.deepEqual(metColumn(markdownTables(enough, 'c', true), 'PeerKD: precision@500 of the ranking'), ['**no** (mean 0.500)']);
+});

@@ -16,6 +16,7 @@ import { EXIT_CODES_HELP } from '../../src/cli/command';
 import { createDistillCommand, DISTILL_HELP, DISTILL_OPTIONS } from '../../src/cli/distill';
 import { createLabelCommand, LABEL_HELP, LABEL_OPTIONS } from '../../src/cli/label';
 import { createPredictCommand, PREDICT_HELP, PREDICT_OPTIONS } from '../../src/cli/predict';
+import { createExportCommand, EXPORT_HELP, EXPORT_OPTIONS } from '../../src/cli/export';
 import { captureIo } from '../support/captureIo';
 import { embeddingsHandler, startFakeOpenAi, type FakeOpenAiServer } from '../support/fakeOpenAiServer';
 import { repoRoot, runCli as runCliProcess, tempFolder } from '../fixtures/training/build';
@@ -24,7 +25,7 @@ import { repoRoot, runCli as runCliProcess, tempFolder } from '../fixtures/train
 async function runCli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const io = captureIo();
   const [name, ...rest] = argv;
-  const command = name === 'label' ? createLabelCommand({ ...io, env: {} }) : name === 'bench' ? createBenchCommand(io) : name === 'predict' ? createPredictCommand(io) : createDistillCommand(io);
+  const command = name === 'label' ? createLabelCommand({ ...io, env: {} }) : name === 'bench' ? createBenchCommand(io) : name === 'predict' ? createPredictCommand(io) : name === 'export' ? createExportCommand(io) : createDistillCommand(io);
   const code = await command.run(rest);
   return { code, stdout: io.out(), stderr: io.err() };
 }
@@ -56,6 +57,7 @@ const COMMANDS = [
   ['label', LABEL_HELP, LABEL_OPTIONS],
   ['distill', DISTILL_HELP, DISTILL_OPTIONS],
   ['predict', PREDICT_HELP, PREDICT_OPTIONS],
+  ['export', EXPORT_HELP, EXPORT_OPTIONS],
   ['bench', BENCH_HELP, BENCH_OPTIONS],
 ] as const;
 
@@ -91,6 +93,9 @@ test('distill and predict: a flag given twice, an empty path, a flag of another 
     [['distill', dataset, '--fields.human', 'teacher_label'], /^peerkd distill: the human label field 'teacher_label' is also the teacher field \(--fields\.teacher\), so a label written there would overwrite it; set --fields\.human to a field of its own$/m],
     [['distill', dataset, '--fields.human', 'meta', '--fields.text', 'meta.text'], /^peerkd distill: the human label field 'meta' holds the text field 'meta\.text' \(--fields\.text\)/m],
     [['distill', missing, '--human', '3'], /^peerkd distill: Unknown option '--human'/m],
+    // Unbounded where --concurrency and peerkd.teacher.maxConcurrency (the editor's endpoint encoder) stop at 256.
+    [['distill', missing, '--encoder-concurrency', '257'], /^peerkd distill: --encoder-concurrency must be an integer from 1 to 256, got '257'$/m],
+    [['predict', missing, missing, '--encoder-concurrency', '1000000000'], /^peerkd predict: --encoder-concurrency must be an integer from 1 to 256, got '1000000000'$/m],
     [['predict', missing, missing, '--out', 'a.jsonl', '--out', 'b.jsonl'], /^peerkd predict: --out is given twice \('a\.jsonl' and 'b\.jsonl'\): give it once$/m],
     // A field path with an empty segment failed in the worker after the run had started (exit 1).
     [['distill', dataset, '--fields.text', 'a..b'], /^peerkd distill: --fields\.text: Invalid field path 'a\.\.b': empty segment \(a dotted path such as meta\.text\)$/m],
@@ -133,7 +138,9 @@ test('peerkd label: errors name the command, a malformed flag is exit 2 before t
     [['--few-shot', ' '], /--few-shot must be an integer from 0 to 64, got ' '/],
     [['--concurrency', '0x2'], /--concurrency must be an integer from 1 to 256, got '0x2'/],
     [['--timeout-ms', '1e4'], /--timeout-ms must be an integer from 1000 to 2147483647, got '1e4'/],
-    [['--temperature', ''], /--temperature must be a number ≥ 0, got ''/],
+    [['--temperature', ''], /--temperature must be a number from 0 to 2, got ''/],
+    // The setting's maximum (OpenAI refuses more with HTTP 400): 2.5 was sent with every request and failed each one.
+    [['--temperature', '2.5'], /--temperature must be a number from 0 to 2, got '2\.5'/],
     [['--model', 'other'], /--model is given twice \('m' and 'other'\): give it once/],
     [['--cache-dir', ''], /--cache-dir is empty: give a path/],
     // A blank model or instruction was sent as it was; a field path with an empty segment failed as a plain error.
@@ -191,6 +198,21 @@ test('peerkd bench: seeds, settings and numbers are checked strictly, before the
     assert.equal(code, 2, `${flags.join(' ')}: ${stderr}`);
     assert.match(stderr, new RegExp(`^peerkd bench: ${message.source}`), stderr);
     assert.doesNotMatch(stderr, /bench data:/, `${flags.join(' ')}: refused before the first setting ran`);
+  }
+  // Before the data is read, as the README says: these were checked after train.jsonl was loaded, so a folder without
+  // it (or a row without gold_label) was exit 1 and the typo in the flag went unsaid.
+  const noData = join(folder, 'no-such-bench-dir');
+  const early: [string[], RegExp][] = [
+    [['--label-smoothing', '1'], /--label-smoothing must be a number in \[0, 1\), got '1'/],
+    [['--final-weighting=-1'], /--final-weighting must be a finite number ≥ 0, got '-1'/],
+    [['--encoder-keep', 'sometimes'], /--encoder-keep must be if-better or always, got 'sometimes'/],
+    [['--encoder', 'glov'], /--encoder must be one of /],
+    [['--encoder-concurrency', '0'], /--encoder-concurrency must be an integer from 1 to 256, got '0'/],
+  ];
+  for (const [flags, message] of early) {
+    const { code, stderr } = await runCli(['bench', noData, '--seeds', '0', ...flags]);
+    assert.equal(code, 2, `${flags.join(' ')}: ${stderr}`);
+    assert.match(stderr, new RegExp(`^peerkd bench: ${message.source}`), stderr);
   }
 });
 
@@ -286,4 +308,5 @@ test('peerkd without a command is a usage error on stderr (exit 2), as every com
   const help = await runCliProcess(['--help'], folder);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^Usage: peerkd <command> \[options\]/);
+  assert.match(help.stdout, /^ {2}export +Write the reviewed copy of a dataset \(final_label, label_provenance\) from its latest run$/m);
 });

@@ -58,7 +58,7 @@ test('peerkd distill without human labels: the intervals are null in metrics.jso
   assert.match(stdout, /estimated teacher accuracy\s+0\.\d{3}\n\s+… 90 % interval\s+—\n/);
   assert.match(stdout, /… of them probably wrong\s+\d+ \(no interval: no human labels to check against\)\n/);
   assert.match(stdout, /student accuracy on humans \(cross-fitted\)\s+—\n/);
-  assert.match(stdout, /Teacher ≈ \d+% right \(no human labels to check this against\)\./);
+  assert.match(stdout, /Teacher ≈ \d+% right as the peers read it, unchecked: no human labels \(mistakes the peers learn too go unseen\)\./);
 });
 
 test('peerkd distill where every row has a human label: no teacher estimate (null), run.log and the summary say so', async () => {

@@ -73,3 +73,17 @@ test('teacher settings of the wrong type are named in the confirmation, before t
   assert.doesNotMatch(dialogs[0].detail ?? '', /training\.folds/);
   for (const note of notes) assert.ok(logged.some(({ level, line }) => level === 'warn' && line === `Teacher run on data.jsonl: ${note}`), note);
 });
+
+test('a dataset whose text field is named otherwise is refused naming the setting and the field, not "every row already has a label"', async () => {
+  folder ??= await tempFolder('teacher-notes');
+  const rows = [{ sentence: 'a match ends tonight' }, { sentence: 'a summit ends in talks' }, { sentence: 'shares fall on news' }];
+  const dataset = await writeJsonl(folder, 'sentences.jsonl', rows);
+  datasetText = rows.map((row) => JSON.stringify(row)).join('\n');
+  settingValues = { 'teacher.baseUrl': 'http://127.0.0.1:9/v1', labels: ['Sports', 'World', 'Business'] };
+  dialogs.length = 0;
+  errors.length = 0;
+  assert.equal(await labelWithTeacher(new FakeUri(dataset)), undefined);
+  assert.deepEqual(dialogs, [], 'nothing to confirm: no row can be labelled');
+  assert.equal(errors.length, 1, errors.join('\n'));
+  assert.match(errors[0], /^PeerKD: sentences\.jsonl:1: Missing text: none of the 3 rows has a field 'text'; set peerkd\.fields\.text .*'sentence' looks like text$/);
+});

@@ -40,7 +40,7 @@ test('the same big id written twice is still a duplicate, named by its digits', 
   const parsed = parseDatasetText([LINES[0], LINES[0]].join('\n'), DEFAULT_FIELDS);
   assert.equal(parsed.problems.length, 1);
   assert.equal(parsed.problems[0].line, 2);
-  assert.equal(parsed.problems[0].message, "Duplicate id '1234567890123456001' (field id): line 1 has the same id");
+  assert.equal(parsed.problems[0].message, 'Duplicate id \'1234567890123456001\' (field id): line 1 has the same id (a number and its text count as one id: 1234567890123456001 and "1234567890123456001")');
 });
 
 test('a label written by id into a file of big ids lands on its row (the identity check reads the same digits)', async () => {

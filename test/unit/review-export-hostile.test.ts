@@ -88,7 +88,7 @@ test('export keeps what JSON.parse + stringify would rewrite: huge and long numb
   assert.equal(out[2], lines[2]);
   assert.equal(out[3], lines[3]);
   assert.ok(out[4].startsWith(lines[4].slice(0, -1)));
-  assert.deepEqual(counts, { rows: 3, human: 0, teacher: 3, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 1, changedSinceRun: 0, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0 });
+  assert.deepEqual(counts, { rows: 3, human: 0, teacher: 3, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 1, invalidLineNumbers: [4], changedSinceRun: 0, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0 });
 });
 
 test('export: advice with a threshold the user cannot have chosen (NaN, 0, below 0, above 1) is refused, not taken for every row', () => {

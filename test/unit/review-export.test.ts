@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
-import { adviceAbove, assertExportTarget, exportReviewedText, finalLabelOf, parseAdviceThreshold, reviewedFileName, type ExportOptions } from '../../src/review/export';
+import { adviceAbove, assertExportTarget, describeExport, exportReviewedText, finalLabelOf, parseAdviceThreshold, reviewedFileName, type ExportOptions } from '../../src/review/export';
 import type { Prediction } from '../../src/training/types';
 
 function prediction(id: string, suggested: string, p: number, teacher: string | null = 'World'): Prediction {
@@ -79,7 +79,7 @@ test('export keeps every original byte of each row and adds only the two fields;
   assert.ok(lines[4].endsWith('"final_label":null,"label_provenance":{"source":"none","run":"run-1"}}'));
   assert.equal(lines[5], '{"id":"f", broken');
   assert.equal(lines[6], '');
-  assert.deepEqual(counts, { rows: 5, human: 1, teacher: 3, advised: 0, none: 1, adviceBelowThreshold: 0, invalidLines: 1, changedSinceRun: 0, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0 });
+  assert.deepEqual(counts, { rows: 5, human: 1, teacher: 3, advised: 0, none: 1, adviceBelowThreshold: 0, invalidLines: 1, invalidLineNumbers: [6], changedSinceRun: 0, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0 });
   for (const [index, original] of dataset.split('\r\n').entries()) {
     const exported = lines[index];
     if (index < 5) {
@@ -109,6 +109,17 @@ test('export with advised labels relabels only rows the run advises differently,
   assert.equal(counts.advised, 1);
 });
 
+test('the summary of an export (editor message and peerkd export) counts rows by source and names the first invalid line', () => {
+  const { counts } = exportReviewedText(dataset, options(true, 0.85));
+  assert.deepEqual(counts.invalidLineNumbers, [6]);
+  assert.deepEqual(describeExport(counts, options(true, 0.85)), {
+    details: '1 human, 2 teacher, 1 advised with p ≥ 0.85, 1 without a label',
+    notes: ' 1 invalid line (line 6) was copied unchanged.',
+  });
+  const twice = exportReviewedText(`${dataset}\r\n[1]\r\n`, options(false));
+  assert.equal(describeExport(twice.counts, options(false)).notes, ' 2 invalid lines (line 6 first) were copied unchanged.');
+});
+
 test('a BOM and a missing final newline survive the export', () => {
   const { text } = exportReviewedText('\ufeff{"text":"x","teacher_label":"A"}\n{"text":"y","teacher_label":"B"}', {
     ...options(false),
@@ -124,6 +135,9 @@ test('the copy is named after the dataset', () => {
   assert.equal(reviewedFileName('train.jsonl'), 'train.reviewed.jsonl');
   assert.equal(reviewedFileName('data.v2.JSONL'), 'data.v2.reviewed.JSONL');
   assert.equal(reviewedFileName('rows'), 'rows.reviewed.jsonl');
+  // A line break in the name (possible on Linux and macOS) gave 'a\nb.jsonl.reviewed.jsonl'.
+  assert.equal(reviewedFileName('a\nb.ndjson'), 'a\nb.reviewed.ndjson');
+  assert.equal(reviewedFileName('a\r\u2028b.jsonl'), 'a\r\u2028b.reviewed.jsonl');
 });
 
 test('advice is exported only above the threshold the user chose, always with its probability (issue 10 §3.12)', () => {
@@ -149,7 +163,7 @@ test('advice is exported only above the threshold the user chose, always with it
     // Before, "Advised label" wrote this 57.7 % guess as the row's final label with nothing saying how sure it was.
     [null, { source: 'none', run: 'r' }],
   ]);
-  assert.deepEqual(counts, { rows: 4, human: 0, teacher: 1, advised: 2, none: 1, adviceBelowThreshold: 2, invalidLines: 0, changedSinceRun: 0, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0 });
+  assert.deepEqual(counts, { rows: 4, human: 0, teacher: 1, advised: 2, none: 1, adviceBelowThreshold: 2, invalidLines: 0, invalidLineNumbers: [], changedSinceRun: 0, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0 });
   // Every advised row carries its probability and the threshold: no advice without them.
   for (const row of rows.filter((r) => r.label_provenance.source === 'advised')) {
     assert.equal(typeof row.label_provenance.p_advised, 'number');

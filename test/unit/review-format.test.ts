@@ -111,7 +111,7 @@ test('summary with trust figures: the teacher estimate and the flagged rows’ e
   );
   assert.equal(
     trustSentence({ teacherAccuracy: { estimate: 0.9, low: null, high: null }, flaggedWrong: { estimate: 3, low: null, high: null } }, 4),
-    'Teacher ≈ 90% right (no human labels to check this against). 4 rows flagged, about 3 of them wrong.',
+    'Teacher ≈ 90% right as the peers read it, unchecked: no human labels (mistakes the peers learn too go unseen). 4 rows flagged, about 3 of them wrong.',
   );
   assert.equal(trustSentence({ teacherAccuracy: null, flaggedWrong: null }, 0), '0 rows flagged.');
   // The flagged rows' wrong labels bounded only by 0 and all of them: the range, not "about 17".

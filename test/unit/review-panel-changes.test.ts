@@ -49,7 +49,7 @@ async function openPanel(uri: FakeUri) {
     explanations: new Map(),
   };
   const runEvents = new Emitter<unknown>();
-  const state = { ensureRun: async () => run, onDidChangeRun: runEvents.event, indexOf: (document: never) => runState.indexOf(document) };
+  const state = { ensureRun: async () => run, onDidChangeRun: runEvents.event, indexOf: (document: never) => runState.indexOf(document), log };
   const services = { context: { extensionUri: new FakeUri('/extension') }, log };
   const show = (other: FakeUri, rowId?: string) => LabelReviewPanel.createOrShow(services as never, state as never, other as never, rowId, 2);
   await show(uri);
@@ -226,7 +226,7 @@ test('a quick fix taken while the panel is closed: the panel opened again undoes
   // "Keep Teacher Label" on row b's warning in the editor, no panel open.
   const runState = new RunState(log as never);
   const run = { runId: 'r1', runDir: '/nowhere', datasetUri: uri, labels: ['World', 'Business', 'Sports'], predictions: [prediction('a', 'Business'), prediction('b', 'Sports')], byKey: new Map(), explanations: new Map() };
-  const state = { ensureRun: async () => run, indexOf: (opened: never) => runState.indexOf(opened) };
+  const state = { ensureRun: async () => run, indexOf: (opened: never) => runState.indexOf(opened), log };
   assert.equal(await decideRow(state as never, uri, 'b', { kind: 'keep' }), true);
   assert.match(document.lines[1], /"human_label":"World"/);
   const decidedA = document.lines[0];

@@ -178,6 +178,32 @@ describe('peerkd label', () => {
     });
   });
 
+  it('a file whose fields are named otherwise is said with the flags typed: no text field stops before any request, teacher labels under another name are warned about', async () => {
+    const { dir } = copyFixture();
+    const renamed = (from: string, to: string) => fixtureLines.map((line) => line.replace(`"${from}":`, `"${to}":`)).join('\n') + '\n';
+    const sentences = path.join(dir, 'sentences.jsonl');
+    fs.writeFileSync(sentences, renamed('text', 'sentence'));
+    const weak = path.join(dir, 'weak.jsonl');
+    const labels = LABEL_FLAGS[1].split(',');
+    const weakRows = fixtureLines.map((line, index) => {
+      const { teacher_label: _teacher, ...row } = JSON.parse(line) as Record<string, unknown>;
+      return JSON.stringify({ ...row, llm_label: labels[index % labels.length] });
+    });
+    fs.writeFileSync(weak, weakRows.join('\n') + '\n');
+    await withFakeOpenAi(oracle, async (server) => {
+      // It ended "Done: 0 labelled … 1000 rows without text", exit 0, the file rewritten unchanged.
+      await assert.rejects(runLabelCommand([sentences, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--text-field', 'text'], io()), (error: Error) => {
+        assert.match(error.message, new RegExp(`^${sentences.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1: Missing text: none of the [\\d,]+ rows has a field 'text'; set peerkd\\.fields\\.text \\(or --text-field\\) to the field that holds it: 'sentence' looks like text$`));
+        return true;
+      });
+      assert.equal(server.chatRequests().length, 0);
+      assert.equal(fs.readFileSync(sentences, 'utf8'), renamed('text', 'sentence'));
+      const run = io();
+      await runLabelCommand([weak, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--out', path.join(dir, 'weak.out.jsonl')], run);
+      assert.match(run.stderr.text, /^warning: .*weak\.jsonl:1: .*set peerkd\.fields\.teacher \(or --fields\.teacher\) to the field of the teacher's labels: 'llm_label' looks like labels$/m);
+    });
+  });
+
   it('--out: requests that failed are retried by what the run says to run, which --out no longer refuses', async () => {
     // The advice was "run the same command again", which the refusal of an existing --out then stopped.
     const { dir, file } = copyFixture();

@@ -268,12 +268,19 @@ describe('peerkd label never writes over the user\'s fields', () => {
         () => labelReply('Sports', 0.9),
         async (server) => {
           const cases: [string[], RegExp][] = [
-            [['--confidence-field', 'text'], /--confidence-field 'text' is the same field as --text-field 'text'/],
-            [['--teacher-field', 'human_label', '--relabel'], /--teacher-field 'human_label' is the same field as --human-field 'human_label'/],
-            [['--teacher-field', 'id'], /--teacher-field 'id' is the same field as --id-field 'id'/],
+            // The older spellings (each message names the flag typed, else the --fields.* flag of the field).
+            [['--confidence-field', 'text'], /--confidence-field 'text' is the same field as --fields.text 'text'/],
+            [['--teacher-field', 'human_label', '--relabel'], /--teacher-field 'human_label' is the same field as --fields.human 'human_label'/],
+            [['--teacher-field', 'id'], /--teacher-field 'id' is the same field as --fields.id 'id'/],
             [['--teacher-field', 'meta', '--text-field', 'meta.text'], /--teacher-field 'meta' holds --text-field 'meta.text'/],
-            [['--confidence-field', 'text.p'], /--confidence-field 'text.p' lies inside --text-field 'text'/],
-            [['--confidence-field', 'teacher_label.p'], /--teacher-field 'teacher_label' holds --confidence-field 'teacher_label.p'/],
+            [['--confidence-field', 'text.p'], /--confidence-field 'text.p' lies inside --fields.text 'text'/],
+            [['--confidence-field', 'teacher_label.p'], /--fields.teacher 'teacher_label' holds --confidence-field 'teacher_label.p'/],
+            // The --fields.* flags of distill, predict and export.
+            [['--fields.teacherConfidence', 'text'], /--fields.teacherConfidence 'text' is the same field as --fields.text 'text'/],
+            [['--fields.teacher', 'meta', '--fields.text', 'meta.text'], /--fields.teacher 'meta' holds --fields.text 'meta.text'/],
+            [['--fields.teacher', 'id', '--id-field', 'id'], /--fields.teacher 'id' is the same field as --id-field 'id'/],
+            [['--fields.text', 'a..b'], /--fields.text: Invalid field path 'a\.\.b'/],
+            [['--fields.text', 'body', '--text-field', 'body'], /--fields.text and --text-field name the same field: give one/],
           ];
           for (const [flags, message] of cases) {
             const io = { stdout: new Capture(), stderr: new Capture(), env: {} };
@@ -288,6 +295,16 @@ describe('peerkd label never writes over the user\'s fields', () => {
           const io = { stdout: new Capture(), stderr: new Capture(), env: {} };
           assert.equal(await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'm', '--labels', 'Sports,World', '--confidence-field', 'meta.teacher_p'], io), 0, io.stderr.text);
           assert.equal(fs.readFileSync(file, 'utf8').split('\n')[2], '{"id":"c","text":"third","teacher_label":"Sports","meta":{"teacher_p":0.9}}');
+          // The same mapping through --fields.*: the answer lands in the fields named, as distill will read them.
+          const file2 = path.join(dir, 'data2.jsonl');
+          fs.writeFileSync(file2, '{"id":"a","body":"hello","gold":"Sports"}\n{"id":"b","body":"other","gold":"World"}\n{"id":"c","body":"third"}\n');
+          const io2 = { stdout: new Capture(), stderr: new Capture(), env: {} };
+          assert.equal(
+            await runLabelCommand([file2, '--base-url', server.baseUrl, '--model', 'm', '--fields.text', 'body', '--fields.human', 'gold', '--fields.teacher', 'llm', '--fields.teacherConfidence', 'llm_p'], io2),
+            0,
+            io2.stderr.text,
+          );
+          assert.equal(fs.readFileSync(file2, 'utf8').split('\n')[2], '{"id":"c","body":"third","llm":"Sports","llm_p":0.9}');
         },
       );
     } finally {

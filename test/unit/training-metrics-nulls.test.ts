@@ -46,7 +46,7 @@ test('a run with no human labels: no NaN in its metrics; the unbounded figures a
   assert.deepEqual([humanCheck.teacherAccuracy, humanCheck.advisedAccuracy, humanCheck.studentAccuracy], [null, null, null]);
   assert.equal(metricsFileProblem(asFile(out.metrics)), undefined);
   const sentence = trustSentence(trustFromMetrics(asFile(out.metrics)), out.metrics.flaggedCount);
-  assert.match(sentence, /^Teacher ≈ \d+% right \(no human labels to check this against\)\./);
+  assert.match(sentence, /^Teacher ≈ \d+% right as the peers read it, unchecked: no human labels \(mistakes the peers learn too go unseen\)\./);
   assert.doesNotMatch(sentence, NOT_A_FIGURE);
 });
 
@@ -136,7 +136,7 @@ test('older metrics.json read back: the hover and Label Review header sentence h
     assert.match(sentence, /2 rows flagged/, name);
   }
   assert.equal(runTrustSentence({ metrics: OLDER_METRICS[5][1], predictions: [] }), '0 rows flagged.');
-  assert.equal(runTrustSentence({ metrics: OLDER_METRICS[6][1], predictions }), 'Teacher ≈ 90% right (no human labels to check this against). 2 rows flagged, about 3 of them wrong.');
+  assert.equal(runTrustSentence({ metrics: OLDER_METRICS[6][1], predictions }), 'Teacher ≈ 90% right as the peers read it, unchecked: no human labels (mistakes the peers learn too go unseen). 2 rows flagged, about 3 of them wrong.');
 });
 
 test('the end-of-run summaries (CLI table, editor message) show missing figures as "—" or in words', () => {

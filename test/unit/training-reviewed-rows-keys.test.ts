@@ -21,6 +21,10 @@ import { readLatestRun } from '../../src/training/artifacts';
 import { identitiesToWatch, markReviewedRows, queuedKeysOf, reviewedIdsOf } from '../../src/training/reviewedRows';
 import { formatReviewLogEntry, parseReviewLog, type ReviewLogEntry } from '../../src/review/reviewLog';
 import { reviewInSession } from '../support/reviewSession';
+import { FakeReviewDocument } from '../support/fakeReviewDocument';
+import { ReviewSession } from '../../src/review/session';
+import { parseDatasetText } from '../../src/dataset/parse';
+import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import type { TrainingRow } from '../../src/training/types';
 import { repoRoot, runCli, tempFolder } from '../fixtures/training/build';
 
@@ -155,4 +159,35 @@ test('no ids: fixing a typo in a row labelled in review keeps its label out of t
   const log = await readFile(join(run2.runDir, 'run.log'), 'utf8');
   assert.ok(log.includes('1 human label(s) were decided in review (review log ') && log.includes('and 1 may have been (warned below)'), log);
   assert.ok(log.includes(`1 human label(s) on rows without an id (line ${edited.line}) are on text that run ${run1.runId} never saw`), log);
+});
+
+test('twins swapped after review: the row decided in review is found by its id and text, not by its order among the rows with that id', async () => {
+  // Two rows share id 7: Label Review decides B on the first ("alpha"). The user then sorts the file, so "beta" comes
+  // first, and types B on it by hand (a random-sample label). The key alone ([7, 1, 2]) would now name "beta".
+  const line = (text: string, human?: string) => JSON.stringify({ id: text === 'gamma' ? 8 : 7, text, teacher_label: 'A', ...(human ? { human_label: human } : {}) });
+  const document = new FakeReviewDocument([line('alpha'), line('beta'), line('gamma')].join('\n') + '\n');
+  const predictions = ['alpha', 'beta', 'gamma'].map((text, index) => ({
+    id: text === 'gamma' ? '8' : '7', line: index + 1, text, teacher: 'A', human: null, flagged: true, p_teacher_wrong: 0.9, suggested: 'B', p_suggested: 0.9,
+  })) as unknown as ConstructorParameters<typeof ReviewSession>[0]['predictions'];
+  const logged: string[] = [];
+  const session = new ReviewSession({ predictions, labels: ['A', 'B'], runId: 'r1' }, document, {
+    humanField: () => 'human_label',
+    reviewLog: async (entries) => void logged.push(...entries.map(formatReviewLogEntry)),
+  });
+  const first = rowKey('7', 1, 2);
+  assert.equal((await session.decide(first, { kind: 'set', label: 'B' })).status, 'done');
+  assert.equal((JSON.parse(logged[0]) as ReviewLogEntry).text, textIdentity('alpha'), 'the log names the text of the decided twin');
+  const sorted = [line('beta', 'B'), line('alpha', 'B'), line('gamma')];
+  const rows: TrainingRow[] = parseDatasetText(sorted.join('\n'), DEFAULT_FIELDS).rows.map((r) => ({ id: r.id, line: r.line, text: r.text ?? '', teacher: r.teacher, human: r.human, teacherConfidence: null }));
+  const result = markReviewedRows(rows, since('r1'), parseReviewLog(logged.join(''), 'review.jsonl'));
+  assert.deepEqual(rows.map((r) => [r.text, r.reviewed === true]), [['beta', false], ['alpha', true], ['gamma', false]], 'the decided row is reviewed, its twin stays the random sample');
+  assert.deepEqual(result, { marked: 1, unsure: 0, warnings: [], rule: 'log', beforeLog: [] });
+  // Undone later (the row's latest entry, found by its text too): no longer reviewed.
+  const undone = parseReviewLog(logged.join('') + formatReviewLogEntry({ ...(JSON.parse(logged[0]) as ReviewLogEntry), label: null, action: 'undo' }), 'review.jsonl');
+  const again = rows.map((r) => ({ ...r, reviewed: undefined }));
+  assert.equal(markReviewedRows(again, since('r1'), undone).marked, 0);
+  // The text edited since (no row has it now): the decision falls back to its key, as before texts were logged.
+  const edited = parseDatasetText([line('alpha, fixed', 'B'), line('beta'), line('gamma')].join('\n'), DEFAULT_FIELDS).rows.map((r): TrainingRow => ({ id: r.id, line: r.line, text: r.text ?? '', teacher: r.teacher, human: r.human, teacherConfidence: null }));
+  assert.equal(markReviewedRows(edited, since('r1'), parseReviewLog(logged.join(''), 'review.jsonl')).marked, 1);
+  assert.equal(edited[0].reviewed, true);
 });

@@ -77,6 +77,9 @@ test('a label set of one label is an error naming the file and line', () => {
 
   const configured = inputError(() => prepareTrainingInput(lines({ text: 'a', teacher_label: 'X' }), source({ labels: ['X'] })));
   assert.match(configured.message, /^\/data\/set\.jsonl: the configured label set has only one label \('X'\)/);
+  // `peerkd distill --labels X` reaches the same check: the message names the flag as well as the setting, as every
+  // other message about the configured label set does.
+  assert.match(configured.message, /\(setting peerkd\.labels or --labels\)$/);
 
   const none = inputError(() => prepareTrainingInput(lines({ text: 'a' }), source()));
   assert.match(none.message, /no row with text has a teacher label/);

@@ -29,7 +29,7 @@ export default defineFlow({
     // While it runs: a progress notification (with Cancel) and the status-bar item.
     await workbench.waitForNotification(/distilling agnews\.jsonl/, { timeoutMs: 60_000 });
     const summary = await workbench.waitForNotification(SUMMARY, { timeoutMs: 240_000 });
-    assert.match(summary.message, /Teacher ≈ \d+% right \((90% interval \d+–\d+%|no human labels to check this against)\)\./);
+    assert.match(summary.message, /Teacher ≈ \d+% right( \(90% interval \d+–\d+%\)| as the peers read it, unchecked: no human labels \(mistakes the peers learn too go unseen\))\./);
     assert.match(summary.message, /[\d,]+ rows? flagged(, about [\d,]+ of them wrong( \(90% interval [\d,]+–[\d,]+\))?)?\./);
     assert.ok(summary.buttons.includes('Open Label Review'), JSON.stringify(summary));
 

@@ -1,0 +1,197 @@
+/**
+ * `peerkd export DATA.jsonl (--teacher-labels | --advice-min-p P)`: writes the reviewed copy of a dataset, the one
+ * "PeerKD: Export Reviewed Dataset" writes in the editor (src/review/export.ts): every row with `final_label` and
+ * `label_provenance`, from the dataset's latest run in its runs folder (src/review/keyedRun.ts, as the editor finds
+ * it). The dataset itself is never written.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { ParseArgsConfig } from 'node:util';
+import { assertReadableFile, assertReplaceable, fileError, splitFieldPath, Utf8LineValidator, writeFileAtomic } from '../dataset';
+import { DATASET_FILE_NAME, DATASET_KIND, DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
+import { assertExportTarget, describeExport, exportFieldsProblem, exportReviewedBytes, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
+import { readLatestKeyedRun, type KeyedRun } from '../review/keyedRun';
+import { resolveRunsDir, SETTINGS_FILE } from '../training/artifacts';
+import { EXIT_CODES_HELP, FIELD_OPTIONS, parseCommandArgs, UsageError, type CliCommand } from './command';
+import { fieldsFrom, runCommand, type CliIo } from './distill';
+
+export const EXPORT_HELP = `Usage: peerkd export DATA.jsonl (--teacher-labels | --advice-min-p P) [options]
+
+Writes a copy of DATA.jsonl (.jsonl or .ndjson) in which every row also holds '${FINAL_LABEL_FIELD}' (its human label where
+present, else as chosen below) and '${PROVENANCE_FIELD}' (where that label came from, the run, the run's probability
+that the teacher label is wrong), from the dataset's latest run: the copy Label Review's "Export Reviewed Dataset"
+writes. Every other byte of each line is kept; lines that are not rows are copied unchanged. DATA.jsonl is never
+written. Rows without a human label take, as you choose (there is no default):
+  --teacher-labels        the teacher's label (none where it has none); works without a run too
+  --advice-min-p P        the label the run advises where its probability reaches P (0 < P <= 1, e.g. 0.9 or 90%),
+                          else the teacher's; each advised row records p_advised and this threshold
+
+Options:
+  --out FILE              the copy (default: DATA.reviewed.jsonl beside DATA.jsonl); never DATA.jsonl itself (under
+                          any name), nor a file in .peerkd or the runs folder
+  --force                 replace FILE when it exists (a copy exported before, or any other file)
+  --runs DIR              the runs folder to take the latest run from: the --out of peerkd distill (default
+                          .peerkd/runs next to DATA.jsonl)
+  --fields.text F         field of the text (also --fields.teacher, --fields.human, --fields.id,
+                          --fields.teacherConfidence; default: the run's mapping, else text, teacher_label, ...)
+  -h, --help              this help
+
+${EXIT_CODES_HELP}`;
+
+export const EXPORT_OPTIONS = {
+  'teacher-labels': { type: 'boolean' },
+  'advice-min-p': { type: 'string' },
+  out: { type: 'string' },
+  force: { type: 'boolean' },
+  runs: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  ...FIELD_OPTIONS,
+} satisfies ParseArgsConfig['options'];
+
+/** What rows without a human label take: the user's explicit choice, never a default (issue 10 §3.12). */
+function adviceChoice(values: { 'teacher-labels'?: boolean; 'advice-min-p'?: string }): AdviceChoice | null {
+  const raw = values['advice-min-p'];
+  if (values['teacher-labels'] && raw !== undefined) {
+    throw new UsageError('give either --teacher-labels or --advice-min-p P, not both');
+  }
+  if (!values['teacher-labels'] && raw === undefined) {
+    throw new UsageError(
+      'say what rows without a human label take: --teacher-labels (the teacher label), or --advice-min-p P (the label the run advises where its probability is at least P, e.g. 0.9; there is no default)',
+    );
+  }
+  if (raw === undefined) return null;
+  const parsed = parseAdviceThreshold(raw);
+  if (typeof parsed === 'string') throw new UsageError(`--advice-min-p '${raw}': ${parsed}`);
+  return { minProbability: parsed };
+}
+
+/**
+ * The field mapping of the export: the flags, else the mapping the run read the dataset with (so its rows read as the
+ * run saw them), else the default. An entry of the run's settings.json that is no field path (a hand-edited file) is
+ * an error naming it, unless its flag gives the field.
+ */
+function exportFields(values: Record<string, unknown>, run: KeyedRun | undefined): FieldMapping {
+  const base: FieldMapping = { ...DEFAULT_FIELDS };
+  if (run) {
+    const settingsFile = path.join(run.runDir, SETTINGS_FILE);
+    for (const key of FIELD_KEYS) {
+      const value: unknown = (run.fields as unknown as Record<string, unknown>)[key];
+      if (value === undefined || values[`fields.${key}`] !== undefined) continue;
+      let usable = typeof value === 'string' && value.trim().length > 0;
+      if (usable) {
+        try {
+          splitFieldPath(value as string);
+        } catch {
+          usable = false;
+        }
+      }
+      if (!usable) {
+        throw new Error(`${settingsFile}: the run's field mapping 'fields.${key}' is ${JSON.stringify(value) ?? String(value)}, not a field name; correct it there, or give --fields.${key}`);
+      }
+      base[key] = value as string;
+    }
+  }
+  return fieldsFrom(values, base);
+}
+
+/**
+ * The fields that identify a row and its teacher label (id, text, teacher) mapped otherwise than the run read them:
+ * the rows then no longer read as the run saw them, so they take no probability or advice from it (the review says
+ * the same, src/review/session.ts fieldRemapped).
+ */
+function remappedWarnings(fields: FieldMapping, run: KeyedRun): string[] {
+  return (['id', 'text', 'teacher'] as const).flatMap((key) =>
+    typeof run.fields[key] === 'string' && run.fields[key] !== fields[key]
+      ? [
+          `--fields.${key} is '${fields[key]}', but run ${run.runId} read the ${key} field '${run.fields[key]}': rows that no longer read as the run saw them take no probability or advice from it`,
+        ]
+      : [],
+  );
+}
+
+export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr: process.stderr }): CliCommand {
+  return {
+    name: 'export',
+    summary: 'Write the reviewed copy of a dataset (final_label, label_provenance) from its latest run',
+    run: (argv) =>
+      runCommand('export', EXPORT_HELP, io, async (out, err) => {
+        const { values, positionals } = parseCommandArgs(argv, EXPORT_OPTIONS, { positionals: ['DATA.jsonl'], flags: ['out', 'runs'] });
+        if (values.help) {
+          out.lines(EXPORT_HELP.split('\n'));
+          return 0;
+        }
+        if (positionals.length !== 1) throw new UsageError(positionals.length ? 'expected exactly one dataset file' : 'missing DATA.jsonl');
+        const advice = adviceChoice(values);
+        // The field flags are checked now (a usage error, exit 2), before any file is read: their paths, and a flag that
+        // names a field the copy writes over (the defaults never do; a run's mapping is checked once it is read).
+        const flagProblem = exportFieldsProblem(fieldsFrom(values), (key) => `--fields.${key}`);
+        if (flagProblem) throw new UsageError(flagProblem);
+        const given = positionals[0];
+        const dataPath = path.resolve(given);
+        if (!DATASET_FILE_NAME.test(path.basename(dataPath))) throw new Error(`${given}: not a ${DATASET_KIND}`);
+        await assertReadableFile(dataPath, given);
+        // Read more than once (the run's key of the dataset, the copy): a FIFO waited for a writer for ever. The run's rule.
+        if (!(await fs.stat(dataPath)).isFile()) throw new Error(`${given}: not a regular file (a FIFO, socket or device), so it cannot be read as a dataset`);
+        // The runs folder as distill writes it: --runs from here (distill's --out), else .peerkd/runs beside the dataset.
+        const runsDir = values.runs === undefined ? resolveRunsDir(dataPath) : path.resolve(values.runs);
+        if (values.runs !== undefined) {
+          const stats = await fs.stat(runsDir).catch((error: unknown) => {
+            throw fileError(`--runs ${values.runs}`, error);
+          });
+          if (!stats.isDirectory()) throw new Error(`--runs ${values.runs}: a file, not a folder; --runs names the folder peerkd distill wrote its runs into (its --out)`);
+        }
+        const run = await readLatestKeyedRun(dataPath, runsDir);
+        if (advice && !run) {
+          throw new Error(
+            `${given}: no run of this dataset in ${runsDir}, so there is no advice to export; run peerkd distill ${given} first${values.runs === undefined ? ' (or give --runs DIR, the folder it wrote its runs into)' : ''}, or export with --teacher-labels`,
+          );
+        }
+        const fields = exportFields(values, run);
+        // A mapped field that the copy writes over (final_label, label_provenance): said before anything is read.
+        let named: keyof FieldMapping | undefined;
+        const fieldsProblem = exportFieldsProblem(fields, (key) => {
+          named = key;
+          return values[`fields.${key}`] !== undefined ? `--fields.${key}` : `fields.${key} of run ${run?.runId ?? ''}; give --fields.${key}`;
+        });
+        // A flag's field is a usage error, as distill says a human field that is the teacher's; the run's, a file's.
+        if (fieldsProblem) throw named !== undefined && values[`fields.${named}`] !== undefined ? new UsageError(fieldsProblem) : new Error(fieldsProblem);
+        if (run) for (const warning of remappedWarnings(fields, run)) err.line(`warning: ${warning}`);
+        const outShown = values.out ?? path.join(path.dirname(given), reviewedFileName(path.basename(dataPath)));
+        const outPath = path.resolve(outShown);
+        // Never the dataset (under any name), nor PeerKD's own folder or the runs folder: the editor's rule.
+        await assertExportTarget(given, outShown, runsDir, { input: given, output: outShown });
+        // A folder, a read-only file, a missing folder: said as such first.
+        const { stats } = await assertReplaceable(outShown);
+        // The editor's save dialog asks before it replaces a file; here --force is that answer.
+        if (stats !== undefined && stats.size > 0n && !values.force) {
+          throw new Error(`${outShown} exists, so it is not replaced: add --force to replace it (a copy exported before), or choose another --out`);
+        }
+        let data: Buffer;
+        try {
+          data = await fs.readFile(dataPath);
+        } catch (error) {
+          throw fileError(given, error);
+        }
+        // From the file's bytes, as the editor exports a saved dataset: bytes that are not valid UTF-8 are copied as they are.
+        const options = { fields, predictionsByKey: run?.byKey ?? null, runId: run?.runId ?? null, advice };
+        const { data: exported, counts } = exportReviewedBytes(data, options);
+        const validator = new Utf8LineValidator();
+        validator.update(data);
+        const invalidUtf8Line = validator.end();
+        if (invalidUtf8Line !== null) {
+          err.line(`warning: ${given}:${invalidUtf8Line}: holds bytes that are not valid UTF-8 (later lines may too); they are copied byte for byte, and read as U+FFFD in labels and ids, as the run read them`);
+        }
+        await writeFileAtomic(outPath, exported);
+        const { details, notes } = describeExport(counts, options);
+        out.line(
+          run
+            ? `Latest run of ${given}: ${run.runId} (${run.runDir})`
+            : `No run of ${given} in ${runsDir}: rows keep their human or teacher label, without a probability`,
+        );
+        out.line(`Wrote ${counts.rows.toLocaleString('en-US')} rows to ${outShown} with '${FINAL_LABEL_FIELD}' and '${PROVENANCE_FIELD}' (${details}).${notes}`);
+        return 0;
+      }),
+  };
+}
+
+export const exportCommand = createExportCommand();

@@ -1,0 +1,59 @@
+/**
+ * A run's predictions and explanations keyed by row (src/review/rowKeys.ts), as the review, the quick fixes and the
+ * reviewed copy read them: the editor (src/editor/runState.ts) and `peerkd export` build it here, so both match the
+ * run's rows to the dataset's in one way. Plain TypeScript.
+ */
+import type { FieldMapping } from '../dataset/types';
+import { readLatestRun, type RunArtefacts } from '../training/artifacts';
+import type { Prediction, RowExplanation } from '../training/types';
+import { runTrustSentence } from './format';
+import { assignRowKeys } from './rowKeys';
+
+/** The latest complete run of one dataset, keyed by row. */
+export interface KeyedRun {
+  runId: string;
+  runDir: string;
+  predictions: Prediction[];
+  /** Predictions by row key (src/review/rowKeys.ts): rows that share an id stay distinct. */
+  byKey: Map<string, Prediction>;
+  /** The run's label set, in its class order: keys 1–9 of the panel pick these. */
+  labels: string[];
+  /** The field mapping the run read the dataset with. */
+  fields: FieldMapping;
+  /** What the run says about the teacher, in words with its 90 % intervals (review/format.ts trustSentence). */
+  trustSentence: string;
+  /** Why each flagged row is flagged (explanations.jsonl), by row key; empty for runs written without it. */
+  explanations: Map<string, RowExplanation>;
+}
+
+/** A run read from its folder (training/artifacts.ts readRun), keyed by row. */
+export function keyedRun(artefacts: RunArtefacts): KeyedRun {
+  const keys = assignRowKeys(artefacts.predictions.map((prediction) => prediction.id));
+  const byKey = new Map<string, Prediction>();
+  artefacts.predictions.forEach((prediction, index) => byKey.set(keys[index], prediction));
+  const explanations = new Map<string, RowExplanation>();
+  for (const [row, explanation] of artefacts.explanations ?? []) {
+    // The position names the row; a line whose id is not that row's (a hand-edited file) is left out.
+    if (artefacts.predictions[row]?.id === explanation.id) explanations.set(keys[row], explanation);
+  }
+  return {
+    runId: artefacts.runId,
+    runDir: artefacts.runDir,
+    predictions: artefacts.predictions,
+    byKey,
+    labels: artefacts.settings.labels,
+    fields: artefacts.settings.fields,
+    trustSentence: runTrustSentence(artefacts),
+    explanations,
+  };
+}
+
+/**
+ * The dataset's latest complete run in `runsDir` (training/artifacts.ts readLatestRun: its own pointer, else the newest
+ * run folder made from it), keyed by row; undefined when it has none. Throws RunArtefactError, naming the file, for a
+ * run that cannot be read.
+ */
+export async function readLatestKeyedRun(datasetPath: string, runsDir?: string): Promise<KeyedRun | undefined> {
+  const artefacts = await readLatestRun(datasetPath, runsDir);
+  return artefacts === undefined ? undefined : keyedRun(artefacts);
+}
