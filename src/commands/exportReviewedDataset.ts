@@ -9,7 +9,7 @@ import type { Services } from '../editor/services';
 import type { RunState } from '../editor/runState';
 import { datasetTarget, openedDataset, usableDataset } from './datasetTarget';
 import { readSettings } from '../editor/settings';
-import { DATASET_EXTENSIONS } from '../dataset/types';
+import { DATASET_EXTENSIONS, DATASET_SUFFIXES } from '../dataset/types';
 import { adviceAbove, assertExportTarget, describeExport, exportFieldsProblem, exportReviewedBytes, exportReviewedText, type ExportCounts, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import type { LoadedRun } from '../editor/runState';
 
@@ -52,7 +52,7 @@ async function askAdviceThreshold(run: LoadedRun): Promise<AdviceChoice | undefi
  */
 export function registerExportReviewedDatasetCommand(services: Services, runState: RunState): vscode.Disposable {
   return vscode.commands.registerCommand('peerkd.exportReviewedDataset', async (argument?: unknown) => {
-    const datasetUri = usableDataset(datasetTarget(argument), 'PeerKD: open a .jsonl dataset (or select one in the Explorer) to export it.', 'no export', {
+    const datasetUri = usableDataset(datasetTarget(argument), `PeerKD: open a ${DATASET_SUFFIXES} dataset (or select one in the Explorer) to export it.`, 'no export', {
       untitled: true,
       needsDatasetName: true,
     });

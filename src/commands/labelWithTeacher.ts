@@ -1,3 +1,4 @@
+import { DATASET_SUFFIXES } from '../dataset/types';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { showErrorMessage, showInformationMessage, showWarningMessage, withNotificationProgress } from '../editor/messages';
@@ -53,7 +54,7 @@ export function registerLabelWithTeacherCommand(services: Services): vscode.Disp
       return undefined;
     }
     // Before anything is asked or sent: labels bought for a git diff's older side could not be applied to it.
-    const uri = usableDataset(targetUri(target), 'PeerKD: open a .jsonl dataset (or pick one in the Explorer) to label it with the teacher.', 'no teacher labelling', {
+    const uri = usableDataset(targetUri(target), `PeerKD: open a ${DATASET_SUFFIXES} dataset (or pick one in the Explorer) to label it with the teacher.`, 'no teacher labelling', {
       untitled: true,
       needsDatasetName: false,
     });

@@ -1,3 +1,4 @@
+import { DATASET_SUFFIXES } from '../dataset/types';
 import * as vscode from 'vscode';
 import type { Services } from '../editor/services';
 import type { RunState } from '../editor/runState';
@@ -24,7 +25,7 @@ function reviewColumn(datasetUri: vscode.Uri): vscode.ViewColumn {
 /** Opens (or reveals) the Label Review panel on a dataset; an optional row id selects that row (quick fix). */
 export function registerOpenLabelReviewCommand(services: Services, runState: RunState): vscode.Disposable {
   return vscode.commands.registerCommand('peerkd.openLabelReview', async (argument?: unknown, rowId?: unknown) => {
-    const datasetUri = usableDataset(datasetTarget(argument) ?? labelReviewDataset(), 'PeerKD: open a .jsonl dataset to review its labels.', 'no Label Review', {
+    const datasetUri = usableDataset(datasetTarget(argument) ?? labelReviewDataset(), `PeerKD: open a ${DATASET_SUFFIXES} dataset to review its labels.`, 'no Label Review', {
       untitled: false,
       needsDatasetName: true,
     });

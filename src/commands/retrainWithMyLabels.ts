@@ -1,3 +1,4 @@
+import { DATASET_SUFFIXES } from '../dataset/types';
 import * as vscode from 'vscode';
 import { showInformationMessage } from '../editor/messages';
 import type { Services } from '../editor/services';
@@ -16,7 +17,7 @@ export function registerRetrainWithMyLabelsCommand(services: Services, runState:
   return vscode.commands.registerCommand('peerkd.retrainWithMyLabels', async (argument?: unknown) => {
     const datasetUri = usableDataset(
       datasetTarget(argument) ?? labelReviewDataset(),
-      'PeerKD: open a .jsonl dataset (or its Label Review) to retrain with its human labels.',
+      `PeerKD: open a ${DATASET_SUFFIXES} dataset (or its Label Review) to retrain with its human labels.`,
       'no retraining',
       { untitled: false, needsDatasetName: true },
     );

@@ -12,7 +12,7 @@ import { requireTrust } from '../editor/trust';
 import type { DistillationStatusBar } from '../editor/statusBar';
 import { describeProgress, summaryMessage } from '../review/format';
 import { datasetName, isDatasetUri, type RunState } from '../editor/runState';
-import { DATASET_KIND } from '../dataset/types';
+import { DATASET_KIND, DATASET_SUFFIXES } from '../dataset/types';
 
 export { datasetName };
 import { datasetTarget } from './datasetTarget';
@@ -86,11 +86,11 @@ export class DistillationManager {
     if (!requireTrust(UNTRUSTED_REASON.runDistillation)) return;
     const datasetUri = datasetTarget(argument);
     if (!datasetUri) {
-      void showErrorMessage('PeerKD: open a .jsonl dataset (or select one in the Explorer) to run the distillation.');
+      void showErrorMessage(`PeerKD: open a ${DATASET_SUFFIXES} dataset (or select one in the Explorer) to run the distillation.`);
       return;
     }
     if (datasetUri.scheme !== 'file') {
-      void showErrorMessage(`PeerKD: ${datasetUri.toString()} is not a file on disk; save it as a .jsonl file first.`);
+      void showErrorMessage(`PeerKD: ${datasetUri.toString()} is not a file on disk; save it as a ${DATASET_SUFFIXES} file first.`);
       return;
     }
     if (!isDatasetUri(datasetUri)) {

@@ -1,4 +1,4 @@
-import { DATASET_FILE_NAME, DATASET_KIND } from '../dataset/types';
+import { DATASET_FILE_NAME, DATASET_KIND, DATASET_SUFFIXES } from '../dataset/types';
 
 /**
  * Which dataset a command acts on, as a plain choice (no `vscode` import, so it is unit-tested directly):
@@ -43,8 +43,8 @@ export interface DatasetResource {
  * name where `needsDatasetName` says so (a command that also takes a file shown as JSON Lines does not).
  */
 export function datasetUriProblem(resource: DatasetResource, options: { untitled: boolean; needsDatasetName: boolean }): string | undefined {
-  if (resource.scheme === 'untitled') return options.untitled ? undefined : `${resource.shown} is not saved; save it as a .jsonl file first`;
-  if (resource.writable !== true) return `${resource.shown} is not a file the editor can write (${resource.scheme}: a view such as a diff or an output channel); open the .jsonl file itself`;
+  if (resource.scheme === 'untitled') return options.untitled ? undefined : `${resource.shown} is not saved; save it as a ${DATASET_SUFFIXES} file first`;
+  if (resource.writable !== true) return `${resource.shown} is not a file the editor can write (${resource.scheme}: a view such as a diff or an output channel); open the dataset file itself`;
   const name = resource.path.slice(resource.path.lastIndexOf('/') + 1);
   if (options.needsDatasetName && !DATASET_FILE_NAME.test(name)) return `${name} is not a ${DATASET_KIND}`;
   return undefined;

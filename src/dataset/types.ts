@@ -21,8 +21,11 @@ export const DATASET_EXTENSIONS = ['jsonl', 'ndjson'] as const;
 /** The file names a dataset has: JSON Lines (`.jsonl`, `.ndjson`), any letter case. */
 export const DATASET_FILE_NAME = new RegExp(`\\.(${DATASET_EXTENSIONS.join('|')})$`, 'i');
 
+/** The dataset file name endings as messages say them: ".jsonl or .ndjson" ("open a .jsonl or .ndjson dataset"). */
+export const DATASET_SUFFIXES = DATASET_EXTENSIONS.map((extension) => `.${extension}`).join(' or ');
+
 /** What a dataset file is, for messages about a file that is none: "not a JSON Lines dataset (.jsonl or .ndjson)". */
-export const DATASET_KIND = `JSON Lines dataset (${DATASET_EXTENSIONS.map((extension) => `.${extension}`).join(' or ')})`;
+export const DATASET_KIND = `JSON Lines dataset (${DATASET_SUFFIXES})`;
 
 /** A glob of the dataset files, for document selectors and file watchers: `**\/*.{jsonl,ndjson}`. */
 export const DATASET_GLOB = `**/*.{${DATASET_EXTENSIONS.join(',')}}`;

@@ -1,3 +1,4 @@
+import { DATASET_SUFFIXES } from '../dataset/types';
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { pickLabel, shownLabel, showErrorMessage, showInformationMessage, showWarningMessage } from '../editor/messages';
@@ -279,7 +280,7 @@ export class LabelReviewPanel {
 
   private async sendInit(): Promise<void> {
     if (!this.datasetUri) {
-      this.post({ type: 'empty', reason: 'Open a .jsonl dataset and run "PeerKD: Run Peer-Advised Distillation" first.', datasetUri: null, canRun: false });
+      this.post({ type: 'empty', reason: `Open a ${DATASET_SUFFIXES} dataset and run "PeerKD: Run Peer-Advised Distillation" first.`, datasetUri: null, canRun: false });
       return;
     }
     const name = datasetName(this.datasetUri);

@@ -92,6 +92,8 @@ export async function writeDatasetWithFlaggedRun(
    * its arg-max): the run doubts them without flagging them, the queue "Doubtful".
    */
   doubtful = 0,
+  /** The dataset's file name in the workspace. */
+  name = DATASET,
 ): Promise<void> {
   const example = readFileSync(join(repoRoot, 'examples', 'agnews-sample.jsonl'), 'utf8').split('\n').filter(Boolean);
   const lines = Array.from({ length: rows }, (_, index) => {
@@ -101,7 +103,7 @@ export async function writeDatasetWithFlaggedRun(
     if (index >= rows - unlabelled) delete row.teacher_label;
     return JSON.stringify(row);
   });
-  const datasetPath = join(workspaceDir, DATASET);
+  const datasetPath = join(workspaceDir, name);
   const text = lines.join('\n') + '\n';
   writeFileSync(datasetPath, text);
   let seed = 7;

@@ -37,12 +37,12 @@ test('a command that writes into a dataset refuses a read-only view (git diff si
   // The older side of a git diff of data.jsonl: its name is a dataset's, but nothing written to it reaches the file.
   assert.equal(
     datasetUriProblem({ scheme: 'git', path: '/ws/data.jsonl', shown: 'git:/ws/data.jsonl?{"ref":"HEAD"}', writable: false }, strict),
-    'git:/ws/data.jsonl?{"ref":"HEAD"} is not a file the editor can write (git: a view such as a diff or an output channel); open the .jsonl file itself',
+    'git:/ws/data.jsonl?{"ref":"HEAD"} is not a file the editor can write (git: a view such as a diff or an output channel); open the dataset file itself',
   );
   // An output channel is no file system at all.
   assert.match(datasetUriProblem({ scheme: 'output', path: 'PeerKD', shown: 'output:PeerKD', writable: undefined }, strict) ?? '', /^output:PeerKD is not a file the editor can write \(output: a view/);
   const untitled: DatasetResource = { scheme: 'untitled', path: 'Untitled-1', shown: 'untitled:Untitled-1', writable: true };
-  assert.equal(datasetUriProblem(untitled, strict), 'untitled:Untitled-1 is not saved; save it as a .jsonl file first');
+  assert.equal(datasetUriProblem(untitled, strict), 'untitled:Untitled-1 is not saved; save it as a .jsonl or .ndjson file first');
   assert.equal(datasetUriProblem(untitled, { untitled: true, needsDatasetName: true }), undefined);
   // A writable file system other than the disk (a virtual workspace) is a dataset like a file.
   assert.equal(datasetUriProblem({ scheme: 'vscode-vfs', path: '/repo/data.jsonl', shown: 'vscode-vfs://github/repo/data.jsonl', writable: true }, strict), undefined);

@@ -115,8 +115,8 @@ const settingsJson = { uri: new FakeUri('/ws/.vscode/settings.json'), languageId
 test('Open Label Review from the palette on an output channel, a git diff side or settings.json says why and opens no panel', async () => {
   const open = handlers.get('peerkd.openLabelReview')!;
   for (const [editor, expected] of [
-    [output, 'PeerKD: no Label Review: output:extension-output-peerkd.peerkd-#1-PeerKD is not a file the editor can write (output: a view such as a diff or an output channel); open the .jsonl file itself.'],
-    [gitSide, 'PeerKD: no Label Review: git:/ws/data.jsonl?%7B%22ref%22%3A%22HEAD%22%7D is not a file the editor can write (git: a view such as a diff or an output channel); open the .jsonl file itself.'],
+    [output, 'PeerKD: no Label Review: output:extension-output-peerkd.peerkd-#1-PeerKD is not a file the editor can write (output: a view such as a diff or an output channel); open the dataset file itself.'],
+    [gitSide, 'PeerKD: no Label Review: git:/ws/data.jsonl?%7B%22ref%22%3A%22HEAD%22%7D is not a file the editor can write (git: a view such as a diff or an output channel); open the dataset file itself.'],
     [settingsJson, 'PeerKD: no Label Review: settings.json is not a JSON Lines dataset (.jsonl or .ndjson).'],
   ] as const) {
     active = editor;
@@ -140,7 +140,7 @@ test('Retrain with My Labels and Export Reviewed Dataset on an output channel or
 test('Label with Teacher on the older side of a git diff of a .jsonl refuses before reading settings, asking or sending anything', async () => {
   active = gitSide;
   assert.equal(await handlers.get('peerkd.labelWithTeacher')!(), undefined);
-  assert.deepEqual(errors, ['PeerKD: no teacher labelling: git:/ws/data.jsonl?%7B%22ref%22%3A%22HEAD%22%7D is not a file the editor can write (git: a view such as a diff or an output channel); open the .jsonl file itself.']);
+  assert.deepEqual(errors, ['PeerKD: no teacher labelling: git:/ws/data.jsonl?%7B%22ref%22%3A%22HEAD%22%7D is not a file the editor can write (git: a view such as a diff or an output channel); open the dataset file itself.']);
 });
 
 test('Label with Teacher with a peerkd.teacher.baseUrl that is no URL names the setting (it said "The teacher base URL")', async () => {
@@ -166,4 +166,19 @@ test('a dataset the editor will not open (over its 50 MB limit for extensions): 
   }
   assert.deepEqual(webviewsCreated, []);
   openFailure = 'no document may be opened';
+});
+
+test('with no dataset open, each command says to open a .jsonl or .ndjson dataset (it said ".jsonl" only, while .ndjson files are datasets too)', async () => {
+  active = undefined;
+  for (const [command, expected] of [
+    ['peerkd.openLabelReview', 'PeerKD: open a .jsonl or .ndjson dataset to review its labels.'],
+    ['peerkd.retrainWithMyLabels', 'PeerKD: open a .jsonl or .ndjson dataset (or its Label Review) to retrain with its human labels.'],
+    ['peerkd.labelWithTeacher', 'PeerKD: open a .jsonl or .ndjson dataset (or pick one in the Explorer) to label it with the teacher.'],
+    ['peerkd.exportReviewedDataset', 'PeerKD: open a .jsonl or .ndjson dataset (or select one in the Explorer) to export it.'],
+  ] as const) {
+    errors.length = 0;
+    await handlers.get(command)!();
+    assert.deepEqual(errors, [expected], command);
+  }
+  assert.deepEqual(webviewsCreated, []);
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { actionForKey, KEY_MAP, keyTableMarkdown, keyTableRows, type KeyContext } from '../../src/webview/client/keymap';
+import { actionForKey, KEY_MAP, keyContextOfTags, keyTableMarkdown, keyTableRows, type KeyContext } from '../../src/webview/client/keymap';
 import { nextQueue, QUEUE_NAMES, REVIEW_QUEUES, type ReviewQueue } from '../../src/review/model';
 
 /** The key table of README.md: the lines from its `| key | action |` header to the first line that is no table row. */
@@ -62,4 +62,18 @@ test('q is described as the cycle it dispatches: the queues in nextQueue order, 
   const readme = readmeKeyTable().find((line) => line.startsWith('| `q` |'));
   assert.equal(readme, `| \`q\` | ${binding.description} |`);
   assert.deepEqual(keyTableRows().find((row) => row.keys === 'q'), { keys: 'q', description: binding.description });
+});
+
+test("Enter or Space on a focused button or link of the panel presses it: Enter on 'Keep' wrote the suggestion (the list's accept key), other keys still act on the list", () => {
+  // Where the focus is, from the tags on the key event's path (innermost first), as ui.ts keyContextOf reads it.
+  assert.equal(keyContextOfTags(['DIV', 'BODY', 'HTML']), 'list');
+  assert.equal(keyContextOfTags(['BUTTON', 'VSCODE-BUTTON', 'DIV', 'SECTION', 'BODY']), 'control');
+  assert.equal(keyContextOfTags(['A', 'DIV', 'SECTION']), 'control');
+  assert.equal(keyContextOfTags(['SUMMARY', 'DETAILS']), 'control');
+  assert.equal(keyContextOfTags(['INPUT', 'VSCODE-TEXT-FIELD', 'LABEL']), 'textField');
+  assert.equal(keyContextOfTags(['VSCODE-DROPDOWN', 'LABEL']), 'textField');
+  for (const key of ['Enter', ' ']) assert.equal(actionForKey(key, 'control'), undefined, `${JSON.stringify(key)} is the control's`);
+  for (const binding of KEY_MAP.filter((candidate) => candidate.when === 'list')) {
+    for (const key of binding.keys.filter((candidate) => candidate !== 'Enter')) assert.equal(actionForKey(key, 'control'), binding.action, key);
+  }
 });

@@ -28,8 +28,25 @@ export type KeyAction =
   | 'help'
   | 'toList';
 
-/** Where a key works: in the list (focus anywhere but a text field), or inside a filter's text field. */
-export type KeyContext = 'list' | 'textField';
+/**
+ * Where a key works: in the list (focus anywhere but a text field), or inside a filter's text field. `control`: the
+ * focus is on a button or link of the panel (reached with Tab): Enter and Space press it, as everywhere else; the other
+ * keys act on the list as they do there. Enter, the list's accept key, had accepted the selected row's suggestion
+ * whatever the button said ('Keep', 'Skip', 'Undo').
+ */
+export type KeyContext = 'list' | 'textField' | 'control';
+
+/** Elements whose keys are their own: typing in them (textField), or Enter and Space pressing them (control). */
+const TEXT_FIELD_TAGS = new Set(['VSCODE-TEXT-FIELD', 'VSCODE-TEXT-AREA', 'INPUT', 'TEXTAREA', 'VSCODE-DROPDOWN', 'SELECT']);
+const CONTROL_TAGS = new Set(['VSCODE-BUTTON', 'BUTTON', 'A', 'SUMMARY']);
+const CONTROL_KEYS = new Set(['Enter', ' ']);
+
+/** The context of a key event from the tag names on its path (composedPath, innermost first; ui.ts keyContextOf). */
+export function keyContextOfTags(tags: readonly string[]): KeyContext {
+  if (tags.some((tag) => TEXT_FIELD_TAGS.has(tag))) return 'textField';
+  if (tags.some((tag) => CONTROL_TAGS.has(tag))) return 'control';
+  return 'list';
+}
 
 export interface KeyBinding {
   /** KeyboardEvent.key values that trigger the action (no Ctrl, Alt or Meta). */
@@ -50,7 +67,7 @@ export const KEY_MAP: readonly KeyBinding[] = [
   { keys: ['PageUp'], shown: ['PgUp'], action: 'pageUp', description: 'a page up', when: 'list' },
   { keys: ['Home'], shown: ['Home'], action: 'first', description: 'first row', when: 'list' },
   { keys: ['End'], shown: ['End'], action: 'last', description: 'last row', when: 'list' },
-  { keys: ['Enter', 'a'], shown: ['Enter', 'a'], action: 'accept', description: 'accept the suggested label', when: 'list' },
+  { keys: ['Enter', 'a'], shown: ['Enter', 'a'], action: 'accept', description: 'accept the suggested label (Enter on a button or link reached with Tab presses that instead)', when: 'list' },
   { keys: ['t'], shown: ['t'], action: 'keep', description: "keep the teacher's label", when: 'list' },
   {
     keys: DIGITS,
@@ -100,6 +117,10 @@ export const KEY_MAP: readonly KeyBinding[] = [
 
 /** The action of a key pressed in a context, or undefined when the key does nothing there. */
 export function actionForKey(key: string, when: KeyContext): KeyAction | undefined {
+  if (when === 'control') {
+    if (CONTROL_KEYS.has(key)) return undefined;
+    when = 'list';
+  }
   return KEY_MAP.find((binding) => binding.when === when && binding.keys.includes(key))?.action;
 }
 

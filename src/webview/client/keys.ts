@@ -1,6 +1,6 @@
 /** Key dispatch: the key map (keymap.ts) names the action, the handlers do it. */
 import { actionForKey, type KeyAction } from './keymap';
-import { isTextInput } from './ui';
+import { keyContextOf } from './ui';
 
 export type KeyHandlers = Record<KeyAction, (key: string) => void>;
 
@@ -9,7 +9,7 @@ export function dispatchKey(event: KeyboardEvent, handlers: KeyHandlers): boolea
   if (event.ctrlKey || event.metaKey || event.altKey) {
     return false;
   }
-  const action = actionForKey(event.key, isTextInput(event) ? 'textField' : 'list');
+  const action = actionForKey(event.key, keyContextOf(event));
   if (action === undefined) {
     return false;
   }

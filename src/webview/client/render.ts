@@ -411,6 +411,7 @@ export class Renderer {
     const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
     const last = Math.min(order.length, Math.ceil((top + height) / ROW_HEIGHT) + OVERSCAN);
     let used = 0;
+    let current: HTMLElement | undefined;
     for (let index = first; index < last; index++) {
       const row = this.state.rows.get(order[index]);
       if (!row) {
@@ -419,16 +420,21 @@ export class Renderer {
       let element = dom.pool[used];
       if (!element) {
         element = this.newRowElement();
+        element.id = `row-${dom.pool.length}`;
         dom.pool.push(element);
         dom.spacer.append(element);
       }
       element.hidden = false;
       this.fillRow(element, row, index);
+      if (index === this.state.selectedIndex) current = element;
       used++;
     }
     for (let index = used; index < dom.pool.length; index++) {
       dom.pool[index].hidden = true;
     }
+    // Focus stays on the list (the keys act on it): a screen reader hears the selected row as the list's current option.
+    if (current) dom.list.setAttribute('aria-activedescendant', current.id);
+    else dom.list.removeAttribute('aria-activedescendant');
   }
 
   /** The filter dropdowns' choices, with the current filters selected. */
@@ -471,8 +477,17 @@ export class Renderer {
       : '';
     dom.list.setAttribute('aria-label', queueListLabel(this.state.filters.queue, view.reranked !== null));
     // The user's own finding first, so that the one clipped line shows it: what the queue is follows (whole in the tooltip).
-    const queueText = [reviewedVerdict(c), this.state.queueTexts?.[this.state.filters.queue] ?? ''].filter((part) => part !== '').join(' ');
-    dom.queueNote.textContent = queueText;
+    const verdict = reviewedVerdict(c);
+    const description = this.state.queueTexts?.[this.state.filters.queue] ?? '';
+    const queueText = [verdict, description].filter((part) => part !== '').join(' ');
+    // Two parts, so that a short panel, which has no room for what the queue is (the queue switch's tooltip says it),
+    // still shows the user's own finding (review.css).
+    dom.queueNote.replaceChildren(
+      ...(verdict === '' ? [] : [el('span', 'verdict', verdict)]),
+      ...(verdict === '' || description === '' ? [] : [' ']),
+      ...(description === '' ? [] : [el('span', 'queue-text', description)]),
+    );
+    dom.queueNote.classList.toggle('has-verdict', verdict !== '');
     dom.queueNote.title = queueText;
     dom.queue.title = queueText === '' ? QUEUE_SWITCH_TITLE : `${queueText}\n\n${QUEUE_SWITCH_TITLE}`;
     ui.setDisabled(dom.undo, !view.canUndo);
@@ -519,11 +534,28 @@ export class Renderer {
     return id === undefined ? undefined : this.state.rows.get(id);
   }
 
+  /**
+   * Draws the selected row's details. A button or link of the details that had the focus (reached with Tab) is drawn
+   * anew: the focus goes to the new details' control of the same action (Keep on the next row after Keep), else to the
+   * list, never out of the panel (the keys, Tab and a screen reader would start over from the top).
+   */
   renderDetails(): void {
-    const { state, actions, dom } = this;
+    const dom = this.dom;
     if (!dom) {
       return;
     }
+    const focused = document.activeElement;
+    const held = focused instanceof HTMLElement && focused !== dom.details && dom.details.contains(focused) ? focused : null;
+    this.drawDetails(dom);
+    // Only while the panel has the focus: a refresh caused by typing in the editor must not pull the keys into the panel.
+    if (held && !held.isConnected && document.hasFocus()) {
+      const same = held.dataset.action === undefined ? null : dom.details.querySelector<HTMLElement>(`[data-action="${CSS.escape(held.dataset.action)}"]`);
+      (same ?? dom.list).focus();
+    }
+  }
+
+  private drawDetails(dom: Dom): void {
+    const { state, actions } = this;
     const row = this.selectedRow();
     if (!row) {
       dom.details.replaceChildren(this.emptyQueue());

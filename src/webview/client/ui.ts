@@ -6,6 +6,7 @@
  */
 
 import { showInvisible } from '../../review/prettyRow';
+import { keyContextOfTags, type KeyContext } from './keymap';
 
 /** A toolkit control (vscode-button, vscode-text-field, vscode-dropdown): a custom element with a value. */
 export type Control = HTMLElement & { value: string };
@@ -29,7 +30,10 @@ function el(tag: string, attributes: Record<string, string | number | boolean | 
   return element;
 }
 
-/** A button; appearance 'primary' | 'secondary' | 'icon'. */
+/**
+ * A button; appearance 'primary' | 'secondary' | 'icon'. A screen reader names it by the text it shows (the title is
+ * its tooltip, often only its key: 's', 'o'); an icon button, whose text is a symbol, by its title.
+ */
 export function button(
   label: string,
   options: { appearance?: 'primary' | 'secondary' | 'icon'; title?: string; ariaLabel?: string; action?: string; onClick?: () => void } = {},
@@ -39,7 +43,7 @@ export function button(
     {
       appearance: options.appearance ?? 'secondary',
       title: options.title,
-      'aria-label': options.ariaLabel ?? options.title ?? label,
+      'aria-label': options.ariaLabel ?? (options.appearance === 'icon' ? options.title : undefined) ?? showInvisible(label),
       'data-action': options.action,
     },
     label,
@@ -112,10 +116,7 @@ export function setOptions(control: Control, options: readonly Option[], value: 
   });
 }
 
-/** True when a keyboard event happened inside one of this layer's text inputs. */
-export function isTextInput(event: Event): boolean {
-  return event.composedPath().some((node) => {
-    const tag = node instanceof Element ? node.tagName : undefined;
-    return tag === 'VSCODE-TEXT-FIELD' || tag === 'VSCODE-TEXT-AREA' || tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'VSCODE-DROPDOWN';
-  });
+/** Where the focus is for the panel's keys (keymap.ts keyContextOfTags): a text field, a button or link, or the list. */
+export function keyContextOf(event: Event): KeyContext {
+  return keyContextOfTags(event.composedPath().map((node) => (node instanceof Element ? node.tagName : '')));
 }

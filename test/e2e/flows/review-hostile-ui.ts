@@ -1,0 +1,216 @@
+/**
+ * Label Review driven as a hostile user would, with the keyboard only: the panel opened from the palette takes the
+ * keys at once (no click), focus stays on the list after each decision and the list tells a screen reader which row
+ * is current (aria-activedescendant); the queue's line gives the user's own finding (teacher wrong on N of the M rows
+ * decided there, against the run's expectation) through decisions, undo, queue switches, a teacher label edited on
+ * disk and a narrow panel; an undo after the line was changed on disk leaves the change as it is.
+ */
+import * as assert from 'node:assert/strict';
+import type { Frame } from 'playwright-core';
+import { setFieldInLine } from '../../../src/dataset/edit';
+import { queueListLabel } from '../../../src/review/model';
+import { doubtfulPredictions } from '../../../src/training/doubtful';
+import { defineFlow, waitFor } from '../harness';
+import { completedRuns, DATASET, readPredictions, REVIEW_COMMAND, reviewOrder, writeDatasetWithFlaggedRun } from '../reviewSupport';
+
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+export default defineFlow({
+  name: 'review: keyboard only, the queue line counts what the user decided through undo, queue switches and changes on disk',
+  fixture: 'review',
+  timeoutMs: 300_000,
+  async prepare(workspaceDir) {
+    // 12 flagged, 4 doubtful, 2 without a teacher label.
+    await writeDatasetWithFlaggedRun(workspaceDir, 18, undefined, 2, 4);
+  },
+  async run(workbench) {
+    const page = workbench.page;
+    const [runId] = completedRuns(workbench);
+    const predictions = readPredictions(workbench, runId);
+    const [first, second, third] = reviewOrder(predictions);
+    // In the queue's order: highest p first, ties by line.
+    const doubtful = doubtfulPredictions(predictions)
+      .rows.map((index) => predictions[index])
+      .sort((a, b) => b.p_teacher_wrong - a.p_teacher_wrong || a.line - b.line);
+    assert.ok(first && second && third && doubtful.length > 0);
+    await workbench.openFile(DATASET);
+    await workbench.runCommand(REVIEW_COMMAND);
+    const frame: Frame = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 60_000 });
+    const row = (id: string) => frame.locator(`#list .row[data-id="${id}"]`).first();
+    const human = (id: string) => row(id).getAttribute('data-human').catch(() => null);
+    const note = () => frame.locator('#queue-note').innerText().catch(() => '');
+    const waitForNote = (pattern: RegExp, message: string) =>
+      waitFor(async () => pattern.test(await note()), { message: `${message} (the line says: ${JSON.stringify(pattern.source)})` });
+    /** After a decision the keys still reach the list, and the list names its current row for a screen reader. */
+    const focusHeld = async (selectedId: string) => {
+      await waitFor(async () => (await frame.locator('#list .row.selected:not([hidden])').getAttribute('data-id').catch(() => null)) === selectedId, {
+        message: `row ${selectedId} selected`,
+      });
+      assert.equal(await frame.evaluate('document.activeElement && document.activeElement.id'), 'list', 'focus stays on the list');
+      const active = await frame.locator('#list').getAttribute('aria-activedescendant');
+      assert.ok(active, 'the list names its current row (aria-activedescendant)');
+      assert.equal(await frame.locator(`[id="${active}"]`).getAttribute('data-id'), selectedId, 'aria-activedescendant is the selected row');
+    };
+
+    // No click: the panel the palette opened takes the keys.
+    await waitForNote(/^Flagged:/, 'no finding before the first decision');
+    await page.keyboard.press('a');
+    await waitFor(async () => (await human(first.id)) === first.suggested, { message: 'a to accept the first row without a click' });
+    await waitForNote(
+      new RegExp(`^You found the teacher wrong on the row you decided here; the run gave it p = ${escape(first.p_teacher_wrong.toFixed(2))} of being wrong\\. Flagged:`),
+      'one row decided',
+    );
+    await focusHeld(second.id);
+    await page.keyboard.press('t');
+    await waitFor(async () => (await human(second.id)) === second.teacher, { message: 't to keep the second row' });
+    const expected = Math.round(first.p_teacher_wrong + second.p_teacher_wrong);
+    await waitForNote(new RegExp(`^You found the teacher wrong on 1 of the 2 rows you decided here; the run expected about ${expected}\\. Flagged:`), 'two rows decided');
+    await focusHeld(third.id);
+    await page.keyboard.press('u');
+    await waitFor(async () => (await human(second.id)) === '', { message: 'u to undo the keep' });
+    await waitForNote(/^You found the teacher wrong on the row you decided here;/, 'back to one row after the undo');
+    await focusHeld(second.id);
+    // A screen reader names each button of the row by the text it shows (Skip was named 's', Open line 'o').
+    const named = await frame.locator('#details vscode-button').evaluateAll((buttons) => buttons.map((button) => [button.textContent?.trim() ?? '', button.getAttribute('aria-label') ?? '']));
+    assert.ok(named.length >= 8, JSON.stringify(named));
+    for (const [text, label] of named) assert.ok(label.includes(text), `the button '${text}' is named '${label}'`);
+    // A decision by a button of the row's details, reached with Tab: the details are drawn again for the next row, and
+    // the focus must not fall out of the panel with the button (the keys, Tab and a screen reader would start over).
+    await frame.locator('#details vscode-button[data-action="keep"]').focus();
+    await page.keyboard.press('Enter');
+    await waitFor(async () => (await human(second.id)) === second.teacher, { message: 'Enter on the Keep button to keep the second row (not accept it)' });
+    await waitFor(async () => (await frame.locator('#list .row.selected:not([hidden])').getAttribute('data-id').catch(() => null)) === third.id, { message: 'the next row selected' });
+    // The focus is on the next row's Keep button, where it was.
+    await waitFor(async () => (await frame.evaluate("document.activeElement && document.activeElement.isConnected && document.activeElement.closest('#details') ? document.activeElement.dataset.action : null")) === 'keep', {
+      message: "the focus on the next row's Keep button",
+    });
+    // Typing in the editor meanwhile refreshes the panel: the keys stay in the editor (the panel's focused button is
+    // drawn anew without taking the focus), so no letter typed decides a row.
+    const typed = '{"id": "typed-at-end", "text": "a tale", "teacher_label": "World"}';
+    await page.locator(`.tabs-container .tab[data-resource-name="${DATASET}"]`).first().click();
+    await page.locator('.monaco-editor.focused').waitFor({ state: 'visible', timeout: 10_000 });
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type(typed, { delay: 20 });
+    await waitFor(async () => (await page.locator('.monaco-editor.focused .view-lines').innerText().catch(() => '')).replace(/\u00a0/g, ' ').includes(typed), { message: 'the typed line in the editor' });
+    assert.equal(await human(third.id), '', 'no row decided by the typed letters');
+    // The typed line taken out again (the file ends as before: a line break, then nothing).
+    await page.keyboard.press('Shift+Home');
+    await page.keyboard.press('Backspace');
+    await waitFor(async () => !(await page.locator('.monaco-editor.focused .view-lines').innerText().catch(() => '')).includes('typed-at-end'), { message: 'the typed line removed' });
+    await page.locator('.tabs-container .tab', { hasText: 'Label Review' }).first().click();
+    await frame.locator('#details vscode-button[data-action="keep"]').focus();
+    await page.keyboard.press('u');
+    await waitFor(async () => (await human(second.id)) === '', { message: 'u to undo the keep again' });
+    await frame.locator('#list').focus();
+    await focusHeld(second.id);
+    // `n` opens the editor's label picker; once a label is chosen the keys reach the panel again (not the dataset's
+    // editor, where `u` would be typed into a line).
+    await page.keyboard.press('n');
+    await page.locator('.quick-input-widget').waitFor({ state: 'visible', timeout: 15_000 });
+    await page.keyboard.type('World');
+    await page.keyboard.press('Enter');
+    await waitFor(async () => (await human(second.id)) === 'World', { message: "the label picked with n on the second row" });
+    await page.keyboard.press('u');
+    await waitFor(async () => (await human(second.id)) === '', { message: 'u after the picker to undo its label' });
+    // The bulk accept's question answered with Escape: the keys reach the list again.
+    await frame.locator('vscode-button[data-action="bulk-accept"]').focus();
+    await page.keyboard.press('Enter');
+    await page.locator('.monaco-dialog-box').waitFor({ state: 'visible', timeout: 15_000 });
+    await page.keyboard.press('Escape');
+    await page.locator('.monaco-dialog-box').waitFor({ state: 'hidden', timeout: 15_000 });
+    await page.keyboard.press('Home');
+    await page.keyboard.press('j');
+    await waitFor(async () => (await frame.locator('#list .row.selected:not([hidden])').getAttribute('data-index').catch(() => null)) === '1', { message: 'j after the dialog to select the second row' });
+    assert.equal(workbench.readFile(DATASET).includes('"j"'), false);
+    await frame.locator('#list').focus();
+    await page.keyboard.press('Home');
+    await page.keyboard.press('j');
+    await focusHeld(second.id);
+
+    // The doubtful queue has its own count: nothing decided there yet.
+    await page.keyboard.press('q');
+    await waitFor(async () => (await frame.locator('#list').getAttribute('aria-label')) === queueListLabel('doubtful', false), { message: 'the doubtful queue' });
+    await waitForNote(/^Doubtful:/, 'no finding in the doubtful queue');
+    await focusHeld(doubtful[0].id);
+    await page.keyboard.press('t');
+    await waitFor(async () => (await human(doubtful[0].id)) === doubtful[0].teacher, { message: 't to keep the doubtful row' });
+    await waitForNote(/^You found the teacher right on the row you decided here; the run gave it p = 0\.\d\d of being wrong\. Doubtful:/, 'one doubtful row kept');
+    // The rows without a teacher label: nothing to judge the teacher on.
+    await page.keyboard.press('q');
+    await waitFor(async () => (await frame.locator('#list').getAttribute('aria-label')) === queueListLabel('unlabelled', false), { message: 'the queue without teacher labels' });
+    await page.keyboard.press('1');
+    await waitForNote(/^No teacher label:/, 'no finding where there is no teacher label');
+    await page.keyboard.press('q');
+    await waitFor(async () => (await frame.locator('#list').getAttribute('aria-label')) === queueListLabel('flagged', false), { message: 'back to the flagged queue' });
+    await waitForNote(/^You found the teacher wrong on the row you decided here;/, 'the flagged queue still counts its one decision');
+
+    // Save, then a program changes the accepted row's teacher label on disk: the run's p is about a label no longer
+    // there, so the row no longer counts in the finding.
+    await page.locator(`.tabs-container .tab[data-resource-name="${DATASET}"]`).first().click();
+    await workbench.save();
+    const lines = workbench.readFile(DATASET).split('\n');
+    const otherTeacher = ['Business', 'Sci/Tech', 'Sports', 'World'].find((label) => label !== first.teacher && label !== first.suggested)!;
+    lines[first.line - 1] = setFieldInLine(lines[first.line - 1], 'teacher_label', otherTeacher);
+    workbench.writeFile(DATASET, lines.join('\n'));
+    await waitForNote(/^Flagged:/, 'the row whose teacher label changed on disk leaves the finding');
+
+    // A decision, saved, then its line changed on disk: u leaves the line as the program wrote it.
+    await row(third.id).click();
+    await page.keyboard.press('a');
+    await waitFor(async () => (await human(third.id)) === third.suggested, { message: 'a on the third row' });
+    await page.locator(`.tabs-container .tab[data-resource-name="${DATASET}"]`).first().click();
+    await workbench.save();
+    const changed = workbench.readFile(DATASET).split('\n');
+    changed[third.line - 1] = setFieldInLine(changed[third.line - 1], 'human_label', 'World');
+    const onDisk = changed.join('\n');
+    workbench.writeFile(DATASET, onDisk);
+    await waitFor(async () => (await human(third.id)) === 'World', { message: 'the panel to show the label written on disk' });
+    await row(third.id).click();
+    await page.keyboard.press('u');
+    await workbench.waitForNotification(/undid "Accept '[^']+'" except on 1 row changed since \(line \d+ was edited since\); those were left as they are/);
+    assert.equal(await human(third.id), 'World');
+    assert.equal(workbench.readFile(DATASET), onDisk, 'nothing the program wrote is undone');
+
+    // A narrow panel: its editor group maximised, the side bar closed, the window sized so the panel is about 500×400.
+    await page.locator('.tabs-container .tab', { hasText: 'Label Review' }).first().click();
+    await page.locator('.editor-group-container.active .tab.active', { hasText: 'Label Review' }).waitFor({ state: 'visible', timeout: 10_000 });
+    await workbench.runCommand('View: Toggle Maximize Editor Group');
+    await workbench.runCommand('View: Close Primary Side Bar').catch(() => undefined);
+    const size = async () => (await frame.evaluate('[window.innerWidth, window.innerHeight]')) as [number, number];
+    const [width, height] = await size();
+    const viewport = page.viewportSize()!;
+    await page.setViewportSize({ width: viewport.width - (width - 500), height: viewport.height - (height - 400) });
+    await waitFor(async () => {
+      const [w, h] = await size();
+      return Math.abs(w - 500) <= 30 && Math.abs(h - 400) <= 30;
+    }, { message: 'the panel at about 500×400' });
+    console.log(`narrow panel: ${(await size()).join('×')}`);
+    await frame.locator('#list').focus();
+    await page.keyboard.press('Home');
+    await focusHeld((await frame.locator('#list .row[data-index="0"]:not([hidden])').getAttribute('data-id'))!);
+    // The user's finding keeps its line in a short panel (what the queue is gives its room to the list).
+    assert.ok(await frame.locator('#queue-note').isVisible(), "the queue's line is shown at 500×400");
+    assert.match(await note(), /^You found the teacher \w+ on the row you decided here; the run gave it p = 0\.\d\d of being wrong\.\s*$/);
+    const box = await frame.locator('#list .row.selected:not([hidden])').boundingBox();
+    const listBox = await frame.locator('#list').boundingBox();
+    assert.ok(box && listBox && listBox.height >= box.height, `the list has room for a row (${JSON.stringify(listBox)})`);
+    await workbench.screenshot('review-hostile-ui-narrow');
+    const before = await note();
+
+    // A window reload: the panel comes back with the same finding (the labels are in the restored document).
+    await workbench.runCommand('Developer: Reload Window');
+    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    let restored = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 90_000 });
+    await waitFor(
+      async () => {
+        try {
+          return (await restored.locator('#queue-note').innerText()) === before;
+        } catch {
+          restored = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 20_000 });
+          return false;
+        }
+      },
+      { timeoutMs: 60_000, message: `the restored panel to say ${JSON.stringify(before)}` },
+    );
+  },
+});
