@@ -425,12 +425,36 @@ export class Workbench {
       },
       { timeoutMs: 20_000, intervalMs: 300, message: `the palette entry "${title}"`, ...options },
     );
+    await this.pickQuickItem(title);
+    await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+  }
+
+  /** Clicks the item of the open quick pick (palette, a command's choices) whose label is exactly `label`. */
+  async pickQuickItem(label: string): Promise<void> {
     await this.page
       .locator('.quick-input-widget .quick-input-list .monaco-list-row')
-      .filter({ has: this.page.locator('.label-name', { hasText: exactText(title) }) })
+      .filter({ has: this.page.locator('.label-name', { hasText: exactText(label) }) })
       .first()
       .click();
-    await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+  }
+
+  /**
+   * Shows the hover at the cursor (Ctrl+K Ctrl+I) until one holding `hasText` is visible, up to three tries (the
+   * first press can land before the hover provider is ready); returns its text.
+   */
+  async showHover(hasText: string | RegExp): Promise<string> {
+    const hover = this.page.locator('.monaco-hover:not(.hidden)').filter({ hasText }).first();
+    for (let attempt = 1; ; attempt++) {
+      await this.page.keyboard.press('Control+K');
+      await this.page.keyboard.press('Control+I');
+      try {
+        await hover.waitFor({ state: 'visible', timeout: 8_000 });
+        break;
+      } catch (error) {
+        if (attempt === 3) throw error;
+      }
+    }
+    return hover.innerText();
   }
 
   /** Shows the Problems panel (Ctrl+Shift+M). */

@@ -62,18 +62,7 @@ export default defineFlow({
     await page.locator('.monaco-editor.focused').waitFor({ state: 'visible', timeout: 10_000 });
     // Show Hover (Ctrl+K Ctrl+I). On a loaded machine the chord can reach the editor before it takes keys (CI once
     // saw no hover in 15 s); a chord that shows nothing is pressed again, at most three times.
-    const hover = page.locator('.monaco-hover:not(.hidden)').filter({ hasText: 'advised' }).first();
-    for (let attempt = 1; ; attempt++) {
-      await page.keyboard.press('Control+K');
-      await page.keyboard.press('Control+I');
-      try {
-        await hover.waitFor({ state: 'visible', timeout: 8_000 });
-        break;
-      } catch (error) {
-        if (attempt === 3) throw error;
-      }
-    }
-    const hoverText = await hover.innerText();
+    const hoverText = await workbench.showHover('advised');
     for (const label of Object.keys(prediction.probs)) {
       assert.ok(hoverText.includes(label), `the hover lists ${label}: ${hoverText}`);
     }

@@ -7,7 +7,7 @@
 import * as assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defineFlow, exactText, repoRoot, waitFor } from '../harness';
+import { defineFlow, repoRoot, waitFor } from '../harness';
 import { RUN_COMMAND } from '../reviewSupport';
 
 const DATASET = 'data.jsonl';
@@ -61,11 +61,7 @@ export default defineFlow({
 
     // Export from the panel: the teacher's labels where no human decided; the decision (not saved yet) is in it.
     await workbench.runCommand('PeerKD: Export Reviewed Dataset');
-    await page
-      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
-      .filter({ has: page.locator('.label-name', { hasText: exactText("Teacher's label") }) })
-      .first()
-      .click();
+    await workbench.pickQuickItem("Teacher's label");
     const input = page.locator('.quick-input-widget .quick-input-box input');
     await waitFor(async () => (await input.inputValue().catch(() => '')).endsWith(EXPORTED), { message: 'the save dialog with the proposed name' });
     await page.keyboard.press('Enter');

@@ -6,7 +6,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { defineFlow, exactText, waitFor } from '../harness';
+import { defineFlow, waitFor } from '../harness';
 import { completedRuns, DATASET, readPredictions, REVIEW_COMMAND, writeDatasetWithFlaggedRun } from '../reviewSupport';
 
 const EXPORTED = 'agnews.reviewed.jsonl';
@@ -30,11 +30,7 @@ export default defineFlow({
     await frame.locator('#list .row').first().click();
     await workbench.runCommand('PeerKD: Export Reviewed Dataset');
     const page = workbench.page;
-    await page
-      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
-      .filter({ has: page.locator('.label-name', { hasText: exactText('Advised label') }) })
-      .first()
-      .click();
+    await workbench.pickQuickItem('Advised label');
     // The threshold: the box refuses an empty answer and says how many rows a threshold takes.
     const input = page.locator('.quick-input-widget .quick-input-box input');
     await waitFor(async () => /Least probability of the advised label/.test(await page.locator('.quick-input-widget').innerText().catch(() => '')), {

@@ -5,7 +5,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { defineFlow, exactText, waitFor } from '../harness';
+import { defineFlow, waitFor } from '../harness';
 import { completedRuns, FLAGGED_MESSAGE, readPredictions, REVIEW_COMMAND, reviewOrder, writeDatasetWithFlaggedRun } from '../reviewSupport';
 
 const FILE = 'agnews.ndjson';
@@ -38,18 +38,7 @@ export default defineFlow({
     await page.keyboard.press('F8');
     await page.locator('.marker-widget').first().waitFor({ state: 'visible', timeout: 10_000 });
     await page.keyboard.press('Escape');
-    const hover = page.locator('.monaco-hover:not(.hidden)').filter({ hasText: 'advised' }).first();
-    for (let attempt = 1; ; attempt++) {
-      await page.keyboard.press('Control+K');
-      await page.keyboard.press('Control+I');
-      try {
-        await hover.waitFor({ state: 'visible', timeout: 8_000 });
-        break;
-      } catch (error) {
-        if (attempt === 3) throw error;
-      }
-    }
-    const hoverText = await hover.innerText();
+    const hoverText = await workbench.showHover('advised');
     for (const label of Object.keys(second.probs)) assert.ok(hoverText.includes(label), `the hover lists ${label}: ${hoverText}`);
     await page.keyboard.press('Escape');
     await page.keyboard.press('Control+.');
@@ -78,11 +67,7 @@ export default defineFlow({
 
     // Export: the proposed copy keeps the extension.
     await workbench.runCommand('PeerKD: Export Reviewed Dataset');
-    await page
-      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
-      .filter({ has: page.locator('.label-name', { hasText: exactText("Teacher's label") }) })
-      .first()
-      .click();
+    await workbench.pickQuickItem("Teacher's label");
     const input = page.locator('.quick-input-widget .quick-input-box input');
     await waitFor(async () => (await input.inputValue().catch(() => '')).endsWith('agnews.reviewed.ndjson'), { message: 'the save dialog proposing agnews.reviewed.ndjson' });
     await page.keyboard.press('Enter');
