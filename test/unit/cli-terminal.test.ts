@@ -121,7 +121,7 @@ test('label: an error that quotes labels from the data keeps each on one line', 
   const { code, stderr } = await runCli(['label', 'case.jsonl', '--base-url', 'http://127.0.0.1:1/v1', '--model', 'm'], folder);
   assert.equal(code, 1, stderr);
   assert.ok(!stderr.split('\n').some((line) => line.startsWith('forged')), stderr);
-  assert.match(stderr, /Labels 'Sports\\u000aforged: OK' and 'sports\\u000aforged: OK' differ only in case or spacing/);
+  assert.match(stderr, /case\.jsonl: labels 'Sports\\u000aforged: OK' and 'sports\\u000aforged: OK' differ only in case or spacing/);
 
   await writeJsonl(folder, 'one.jsonl', [rows[0], rows[2]]);
   const one = await runCli(['label', 'one.jsonl', '--base-url', 'http://127.0.0.1:1/v1', '--model', 'm'], folder);
