@@ -38,7 +38,7 @@ function fieldsKey(fields: FieldMapping): string {
 export class RunState implements vscode.Disposable {
   private readonly runs = new Map<string, LoadedRun>();
   /** Datasets whose latest run was looked up on disk (found or not), so it is not looked up again each keystroke. */
-  private readonly lookedUp = new Set<string>();
+  private readonly lookedUp = new Map<string, vscode.Uri>();
   /**
    * By document object, not by file: a file closed and opened again is a new document whose versions start again from
    * 1, while the closed one stays readable with its old text (something may still hold it), so by file and version one
@@ -58,13 +58,18 @@ export class RunState implements vscode.Disposable {
     return this.runs.get(datasetUri.toString());
   }
 
+  /** The datasets whose latest run was looked up: those whose new runs the editor follows (runPointerWatcher.ts). */
+  datasets(): vscode.Uri[] {
+    return [...this.lookedUp.values()];
+  }
+
   /** Loads the dataset's latest run from disk once (or again with `force`); undefined when it has none. */
   async ensureRun(datasetUri: vscode.Uri, force = false): Promise<LoadedRun | undefined> {
     const key = datasetUri.toString();
     if (!force && this.lookedUp.has(key)) {
       return this.runs.get(key);
     }
-    this.lookedUp.add(key);
+    this.lookedUp.set(key, datasetUri);
     if (datasetUri.scheme !== 'file') {
       return undefined;
     }
@@ -86,7 +91,7 @@ export class RunState implements vscode.Disposable {
 
   /** Loads a finished run by its folder and makes it the dataset's latest. */
   async loadRun(datasetUri: vscode.Uri, runDir: string): Promise<LoadedRun> {
-    this.lookedUp.add(datasetUri.toString());
+    this.lookedUp.set(datasetUri.toString(), datasetUri);
     return this.setRun(datasetUri, await readRun(runDir));
   }
 

@@ -75,6 +75,42 @@ export class FakeWorkspaceEdit {
   }
 }
 
+/** vscode.RelativePattern: a glob matched on paths relative to its base folder. */
+export class FakeRelativePattern {
+  readonly baseUri: FakeUri;
+  constructor(
+    base: FakeUri | string,
+    readonly pattern: string,
+  ) {
+    this.baseUri = typeof base === 'string' ? new FakeUri(base) : base;
+  }
+}
+
+/** A glob as VS Code matches it, for the few forms the extension watches: `**\/` (any folders), `*` (within a name). */
+function globMatches(glob: string, relativePath: string): boolean {
+  const source = glob
+    .split(/(\*\*\/|\*)/)
+    .map((part) => (part === '**/' ? '(?:.*/)?' : part === '*' ? '[^/]*' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${source}$`).test(relativePath);
+}
+
+/**
+ * What VS Code reports to a file system watcher (workspace.createFileSystemWatcher): a glob string sees the files in the
+ * workspace folders only; a RelativePattern the files under its base, wherever it is.
+ */
+function watcherSees(pattern: string | FakeRelativePattern, file: string, workspaceFolders: readonly { uri: FakeUri }[]): boolean {
+  const under = (base: string) => (file.startsWith(`${base}/`) ? file.slice(base.length + 1) : undefined);
+  if (typeof pattern !== 'string') {
+    const relative = under(pattern.baseUri.fsPath);
+    return relative !== undefined && globMatches(pattern.pattern, relative);
+  }
+  return workspaceFolders.some((folder) => {
+    const relative = under(folder.uri.fsPath);
+    return relative !== undefined && globMatches(pattern, relative);
+  });
+}
+
 /** What a webview panel created through the fake received: the host's messages, and a way to send it the webview's. */
 export interface FakeWebviewPanel {
   posted: { type: string; [key: string]: unknown }[];
@@ -92,7 +128,10 @@ export function fakeEditorVscode() {
     close: new Emitter<FakeTextDocument>(),
     change: new Emitter<{ document: FakeTextDocument }>(),
     configuration: new Emitter<{ affectsConfiguration: (section: string, scope?: unknown) => boolean }>(),
+    workspaceFolders: new Emitter<unknown>(),
   };
+  /** The file system watchers alive: their pattern and listeners. */
+  const watchers = new Set<{ pattern: string | FakeRelativePattern; create: Emitter<FakeUri>; change: Emitter<FakeUri> }>();
   /** `peerkd.*` settings by key without the prefix (`fields.human`). */
   const configuration: Record<string, unknown> = {};
   const panels: FakeWebviewPanel[] = [];
@@ -167,6 +206,7 @@ export function fakeEditorVscode() {
   const module = {
     Uri: FakeUri,
     Range: FakeRange,
+    RelativePattern: FakeRelativePattern,
     WorkspaceEdit: FakeWorkspaceEdit,
     EventEmitter: Emitter,
     ViewColumn: { One: 1, Two: 2, Beside: -2 },
@@ -195,6 +235,12 @@ export function fakeEditorVscode() {
       onDidCloseTextDocument: events.close.event,
       onDidChangeTextDocument: events.change.event,
       onDidChangeConfiguration: events.configuration.event,
+      onDidChangeWorkspaceFolders: events.workspaceFolders.event,
+      createFileSystemWatcher: (pattern: string | FakeRelativePattern) => {
+        const watcher = { pattern, create: new Emitter<FakeUri>(), change: new Emitter<FakeUri>() };
+        watchers.add(watcher);
+        return { onDidCreate: watcher.create.event, onDidChange: watcher.change.event, dispose: () => watchers.delete(watcher) };
+      },
       getConfiguration: () => ({ get: (key: string) => configuration[key] }),
     },
     window: {
@@ -240,6 +286,14 @@ export function fakeEditorVscode() {
       document.lines = lines;
       document.version += 1;
       events.change.fire({ document });
+    },
+    /** The patterns of the file system watchers alive. */
+    watchedPatterns(): (string | FakeRelativePattern)[] {
+      return [...watchers].map((watcher) => watcher.pattern);
+    },
+    /** A file created (or changed) on disk: told to each watcher that VS Code would tell (watcherSees). */
+    fileEvent(file: string, kind: 'create' | 'change' = 'create'): void {
+      for (const watcher of [...watchers]) if (watcherSees(watcher.pattern, file, workspaceFolders)) watcher[kind].fire(new FakeUri(file));
     },
     /** Changes `peerkd.<key>` settings and fires the configuration event for them. */
     configure(values: Record<string, unknown>): void {
