@@ -138,6 +138,10 @@ export function fakeEditorVscode() {
   /** The workspace's folders (a test sets them). */
   const workspaceFolders: { name: string; uri: FakeUri }[] = [];
   const warnings: string[] = [];
+  /** The buttons each warning offered (`Open Log`), by warning. */
+  const warningItems: unknown[][] = [];
+  /** What the user clicks on the next warnings, in turn (none: dismissed). */
+  const answers: unknown[] = [];
 
   /** Applies an edit to the open document of its file, as the editor does, and fires its change event. */
   async function applyEdit(edit: FakeWorkspaceEdit): Promise<boolean> {
@@ -245,9 +249,10 @@ export function fakeEditorVscode() {
     },
     window: {
       createWebviewPanel,
-      showWarningMessage: async (text: string) => {
+      showWarningMessage: async (text: string, ...items: unknown[]) => {
         warnings.push(text);
-        return undefined;
+        warningItems.push(items);
+        return answers.shift();
       },
       showInformationMessage: async () => undefined,
       showErrorMessage: async (text: string) => {
@@ -267,6 +272,8 @@ export function fakeEditorVscode() {
     configuration,
     panels,
     warnings,
+    warningItems,
+    answers,
     workspaceFolders,
     /** Opens a file as a new document (its versions from `version`), as the editor does when a tab opens it. */
     open(uri: FakeUri, text: string, version = 1): FakeTextDocument {
