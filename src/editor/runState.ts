@@ -62,7 +62,10 @@ export class RunState implements vscode.Disposable {
    */
   private readonly indexes = new WeakMap<vscode.TextDocument, { key: string; index: DocumentIndex; reader: DocumentRowReader }>();
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
-  /** Fires when a dataset's latest run changes (a run finished, or one was loaded from disk). */
+  /**
+   * Fires when a dataset's latest run changes (a run finished, or one was loaded from disk), or it turns out unreadable
+   * or readable again (runProblem): Label Review's empty state says why.
+   */
   readonly onDidChangeRun = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
 
@@ -103,8 +106,9 @@ export class RunState implements vscode.Disposable {
       // `peerkd export` find it.
       for (const problem of (await readKnownRunsDirs(datasetUri.fsPath, outputDir || undefined)).problems) this.log.warn(problem);
       const artefacts = await readLatestKnownRun(datasetUri.fsPath, outputDir || undefined);
-      this.problems.delete(key);
+      const hadProblem = this.problems.delete(key);
       if (!artefacts) {
+        if (hadProblem) this.changed.fire(datasetUri);
         return this.runs.get(key);
       }
       return this.setRun(datasetUri, artefacts);
@@ -123,6 +127,7 @@ export class RunState implements vscode.Disposable {
     this.problems.set(key, problem);
     this.log.warn(`Could not read the latest run of ${datasetUri.fsPath}: ${message}`);
     if (before?.message === message) return;
+    this.changed.fire(datasetUri);
     const previous = this.runs.get(key);
     const shown = previous ? `the results of run ${previous.runId} are still shown` : 'Label Review, hovers and diagnostics show no run until it is fixed or a new run finishes';
     void showWarningMessage(`PeerKD: the latest run of ${datasetName(datasetUri)} could not be read: ${message}. ${shown[0].toUpperCase()}${shown.slice(1)}.`, OPEN_LOG).then((answer) => {

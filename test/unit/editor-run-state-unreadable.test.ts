@@ -131,3 +131,32 @@ test('a corrupt settings.json in the latest run is named too', async () => {
     await rm(folder, { recursive: true, force: true });
   }
 });
+
+test('Label Review open on a dataset with no run yet: a run that lands unreadable changes its empty state to say so', async () => {
+  const folder = await tempFolder('run-state-unreadable-panel');
+  try {
+    const dataset = join(folder, 'news.jsonl');
+    await writeFile(dataset, `${ROW}\n`);
+    const uri = new FakeUri(dataset);
+    fake.open(uri, ROW);
+    const { log } = recordingLog();
+    const runState = new RunState(log as never);
+    const services = { context: { extensionUri: new FakeUri('/extension') }, log };
+    await LabelReviewPanel.createOrShow(services as never, runState, uri as never, undefined, 2 as never);
+    const panel = fake.panels[fake.panels.length - 1];
+    await panel.send({ type: 'ready', state: null });
+    const lastEmpty = () => String(panel.posted.filter((message) => message.type === 'empty').at(-1)?.reason);
+    assert.match(lastEmpty(), /^news\.jsonl has no completed run yet\./);
+    // A run from the CLI whose predictions.jsonl is cut short; its pointer event makes the editor look again.
+    const runDir = await writeRun(resolveRunsDir(dataset), '20261201-000000-news-aaaaaa', dataset);
+    await writeFile(join(runDir, 'predictions.jsonl'), '{"id": "a",\n');
+    await writeLatestPointer(resolveRunsDir(dataset), '20261201-000000-news-aaaaaa', dataset);
+    await runState.ensureRun(uri as never, true);
+    // The panel's refresh (it awaits the look-up and the document) runs to its end.
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.match(lastEmpty(), /^The latest run of news\.jsonl could not be read: .*predictions\.jsonl:1: invalid JSON/);
+    LabelReviewPanel.current?.dispose();
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+});
