@@ -13,6 +13,7 @@ import { registerExportReviewedDatasetCommand } from './commands/exportReviewedD
 import { registerAcceptSuggestionCommand } from './commands/acceptSuggestion';
 import { registerKeepTeacherLabelCommand } from './commands/keepTeacherLabel';
 import { RunState } from './editor/runState';
+import { RunPointerWatcher } from './editor/runPointerWatcher';
 import { registerJumpReveal } from './editor/jumpReveal';
 import { DistillationStatusBar } from './editor/statusBar';
 import { FlaggedRowCodeActions, LabelProbabilityHover, RunDiagnostics } from './editor/runDiagnostics';
@@ -48,6 +49,8 @@ export function activate(context: vscode.ExtensionContext): void {
     runState,
     statusBar,
     new RunDiagnostics(runState),
+    // Runs finished outside this window, in any runs folder of an open or reviewed dataset.
+    new RunPointerWatcher(runState),
     vscode.languages.registerCodeActionsProvider(jsonlFiles, new FlaggedRowCodeActions(runState), {
       providedCodeActionKinds: FlaggedRowCodeActions.providedCodeActionKinds,
     }),

@@ -67,6 +67,13 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
     const document = await openedDataset(datasetUri, 'no export');
     if (!document) return;
     const run = await runState.ensureRun(datasetUri);
+    // A latest run that cannot be read (runState.ts says it once): the copy says it is made without that run.
+    const runProblem = runState.runProblem(datasetUri);
+    const runNote = runProblem
+      ? run
+        ? ` The latest run could not be read (${runProblem.message}): the copy is made with run ${run.runId}, loaded before.`
+        : ` The copy is made without the latest run, which could not be read: ${runProblem.message}. Rows without a human label keep their teacher label.`
+      : '';
     const teacherChoice = {
       label: "Teacher's label",
       description: 'human label where present, else the teacher label',
@@ -165,10 +172,10 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
       invalidLine !== null && document.isDirty
         ? ` Line ${invalidLine} (and maybe others) holds bytes that are not valid UTF-8: with unsaved edits the copy is made from the editor's text, which has U+FFFD in their place.`
         : '';
-    services.log.info(`Exported ${datasetUri.fsPath} to ${target.fsPath}: ${counts.rows} rows (${details}).${notes}${notUtf8}`);
+    services.log.info(`Exported ${datasetUri.fsPath} to ${target.fsPath}: ${counts.rows} rows (${details}).${notes}${notUtf8}${runNote}`);
     const openCopy = 'Open Copy';
     const answer = await showInformationMessage(
-      `PeerKD: wrote ${counts.rows.toLocaleString('en-US')} rows to ${path.basename(target.fsPath)} with '${FINAL_LABEL_FIELD}' and '${PROVENANCE_FIELD}' (${details}).${notes}${notUtf8}`,
+      `PeerKD: wrote ${counts.rows.toLocaleString('en-US')} rows to ${path.basename(target.fsPath)} with '${FINAL_LABEL_FIELD}' and '${PROVENANCE_FIELD}' (${details}).${notes}${notUtf8}${runNote}`,
       openCopy,
     );
     if (answer === openCopy) {

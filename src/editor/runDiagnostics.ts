@@ -61,16 +61,6 @@ export class RunDiagnostics implements vscode.Disposable {
         }
       }),
     );
-    // Runs finished outside this window (the `peerkd distill` CLI, another window) move a dataset's latest pointer.
-    const pointers = vscode.workspace.createFileSystemWatcher('**/.peerkd/runs/latest-by-dataset/*');
-    const reloadOpenDatasets = (): void => {
-      for (const document of vscode.workspace.textDocuments) {
-        if (isDatasetUri(document.uri)) {
-          void this.runState.ensureRun(document.uri, true);
-        }
-      }
-    };
-    this.disposables.push(pointers, pointers.onDidCreate(reloadOpenDatasets), pointers.onDidChange(reloadOpenDatasets));
     for (const document of vscode.workspace.textDocuments) {
       void this.load(document);
     }

@@ -4,7 +4,8 @@ import { DATASET_FILE_NAME, type FieldMapping } from '../dataset/types';
 import type { DocumentRowState } from '../review/model';
 import { DocumentRowReader } from '../review/documentRows';
 import { keyedRun, type KeyedRun } from '../review/keyedRun';
-import { readKnownRunsDirs, readLatestKnownRun, readRun, type RunArtefacts } from '../training/artifacts';
+import { readKnownRunsDirs, readLatestKnownRun, readRun, RunArtefactError, type RunArtefacts } from '../training/artifacts';
+import { showWarningMessage } from './messages';
 import { readSettings } from './settings';
 
 /** The latest complete run of one dataset, as the review UI uses it (src/review/keyedRun.ts, with its dataset). */
@@ -23,9 +24,21 @@ export interface DocumentIndex {
   linesById: Map<string, number[]>;
 }
 
+/**
+ * Why a dataset's latest run could not be read (a corrupt predictions.jsonl or settings.json): `message` names the file
+ * (and line). Label Review's empty state and Export Reviewed Dataset say it, rather than "no completed run".
+ */
+export interface RunProblem {
+  message: string;
+  file?: string;
+  line?: number;
+}
+
 function toLoadedRun(datasetUri: vscode.Uri, artefacts: RunArtefacts): LoadedRun {
   return { ...keyedRun(artefacts), datasetUri };
 }
+
+const OPEN_LOG = 'Open Log';
 
 function fieldsKey(fields: FieldMapping): string {
   return [fields.text, fields.teacher, fields.human, fields.id, fields.teacherConfidence].join('\u0000');
@@ -38,7 +51,9 @@ function fieldsKey(fields: FieldMapping): string {
 export class RunState implements vscode.Disposable {
   private readonly runs = new Map<string, LoadedRun>();
   /** Datasets whose latest run was looked up on disk (found or not), so it is not looked up again each keystroke. */
-  private readonly lookedUp = new Set<string>();
+  private readonly lookedUp = new Map<string, vscode.Uri>();
+  /** Datasets whose latest run could not be read, with why (until it is read, or none is found). */
+  private readonly problems = new Map<string, RunProblem>();
   /**
    * By document object, not by file: a file closed and opened again is a new document whose versions start again from
    * 1, while the closed one stays readable with its old text (something may still hold it), so by file and version one
@@ -47,7 +62,10 @@ export class RunState implements vscode.Disposable {
    */
   private readonly indexes = new WeakMap<vscode.TextDocument, { key: string; index: DocumentIndex; reader: DocumentRowReader }>();
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
-  /** Fires when a dataset's latest run changes (a run finished, or one was loaded from disk). */
+  /**
+   * Fires when a dataset's latest run changes (a run finished, or one was loaded from disk), or it turns out unreadable
+   * or readable again (runProblem): Label Review's empty state says why.
+   */
   readonly onDidChangeRun = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
 
@@ -58,13 +76,27 @@ export class RunState implements vscode.Disposable {
     return this.runs.get(datasetUri.toString());
   }
 
-  /** Loads the dataset's latest run from disk once (or again with `force`); undefined when it has none. */
+  /** The datasets whose latest run was looked up: those whose new runs the editor follows (runPointerWatcher.ts). */
+  datasets(): vscode.Uri[] {
+    return [...this.lookedUp.values()];
+  }
+
+  /** Why the dataset's latest run could not be read at the last look-up, or undefined. */
+  runProblem(datasetUri: vscode.Uri): RunProblem | undefined {
+    return this.problems.get(datasetUri.toString());
+  }
+
+  /**
+   * Loads the dataset's latest run from disk once (or again with `force`); undefined when it has none. A latest run
+   * that cannot be read is said once (a warning naming the file and line) and kept as runProblem; the run loaded before,
+   * if any, stays.
+   */
   async ensureRun(datasetUri: vscode.Uri, force = false): Promise<LoadedRun | undefined> {
     const key = datasetUri.toString();
     if (!force && this.lookedUp.has(key)) {
       return this.runs.get(key);
     }
-    this.lookedUp.add(key);
+    this.lookedUp.set(key, datasetUri);
     if (datasetUri.scheme !== 'file') {
       return undefined;
     }
@@ -74,20 +106,41 @@ export class RunState implements vscode.Disposable {
       // `peerkd export` find it.
       for (const problem of (await readKnownRunsDirs(datasetUri.fsPath, outputDir || undefined)).problems) this.log.warn(problem);
       const artefacts = await readLatestKnownRun(datasetUri.fsPath, outputDir || undefined);
+      const hadProblem = this.problems.delete(key);
       if (!artefacts) {
+        if (hadProblem) this.changed.fire(datasetUri);
         return this.runs.get(key);
       }
       return this.setRun(datasetUri, artefacts);
     } catch (error) {
-      this.log.warn(`Could not read the latest run of ${datasetUri.fsPath}: ${error instanceof Error ? error.message : String(error)}`);
+      this.unreadable(datasetUri, error);
       return this.runs.get(key);
     }
   }
 
+  /** Logs why the latest run could not be read and, the first time this problem is met, says so with Open Log. */
+  private unreadable(datasetUri: vscode.Uri, error: unknown): void {
+    const key = datasetUri.toString();
+    const message = error instanceof Error ? error.message : String(error);
+    const problem: RunProblem = error instanceof RunArtefactError ? { message, file: error.file, ...(error.line === undefined ? {} : { line: error.line }) } : { message };
+    const before = this.problems.get(key);
+    this.problems.set(key, problem);
+    this.log.warn(`Could not read the latest run of ${datasetUri.fsPath}: ${message}`);
+    if (before?.message === message) return;
+    this.changed.fire(datasetUri);
+    const previous = this.runs.get(key);
+    const shown = previous ? `the results of run ${previous.runId} are still shown` : 'Label Review, hovers and diagnostics show no run until it is fixed or a new run finishes';
+    void showWarningMessage(`PeerKD: the latest run of ${datasetName(datasetUri)} could not be read: ${message}. ${shown[0].toUpperCase()}${shown.slice(1)}.`, OPEN_LOG).then((answer) => {
+      if (answer === OPEN_LOG) this.log.show(true);
+    });
+  }
+
   /** Loads a finished run by its folder and makes it the dataset's latest. */
   async loadRun(datasetUri: vscode.Uri, runDir: string): Promise<LoadedRun> {
-    this.lookedUp.add(datasetUri.toString());
-    return this.setRun(datasetUri, await readRun(runDir));
+    this.lookedUp.set(datasetUri.toString(), datasetUri);
+    const run = this.setRun(datasetUri, await readRun(runDir));
+    this.problems.delete(datasetUri.toString());
+    return run;
   }
 
   private setRun(datasetUri: vscode.Uri, artefacts: RunArtefacts): LoadedRun {

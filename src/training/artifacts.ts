@@ -874,6 +874,32 @@ export function latestPointerPath(datasetPath: string, outputDir?: string): stri
 }
 
 /**
+ * The datasets among `datasets` (absolute paths) whose latest run `file` may have changed: `file` is a dataset's
+ * latest pointer (`latest-by-dataset/<datasetKey>`) in any runs folder, or its runs-folders list beside it
+ * (runsFoldersFile: written after a run into a runs folder not used before). What the editor matches the file events
+ * of its watchers with (src/editor/runPointerWatcher.ts); a pointer's temporary file, the runs folder's `latest` and
+ * another dataset's pointer match none.
+ */
+export function datasetsOfRunFile(file: string, datasets: readonly string[]): string[] {
+  const absolute = path.resolve(file);
+  const name = path.basename(absolute);
+  const isPointer = path.basename(path.dirname(absolute)) === LATEST_BY_DATASET_DIR;
+  return datasets.filter((dataset) => (isPointer ? datasetKey(dataset) === name : runsFoldersFile(dataset) === absolute));
+}
+
+/**
+ * The folders among `folders` inside none of `roots` (the workspace folders): there a watcher of the workspace sees
+ * no file event, so each needs a watcher of its own.
+ */
+export function foldersOutside(folders: readonly string[], roots: readonly string[]): string[] {
+  const inside = (folder: string, root: string) => {
+    const relative = path.relative(path.resolve(root), path.resolve(folder));
+    return relative === '' || (relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
+  };
+  return [...new Set(folders.map((folder) => path.resolve(folder)))].filter((folder) => !roots.some((root) => inside(folder, root)));
+}
+
+/**
  * The id of the newest complete run of this dataset, or undefined when it has none. Follows the dataset's own
  * pointer; without one (older runs, a deleted pointer) scans the run folders, newest first.
  */

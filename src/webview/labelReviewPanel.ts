@@ -285,9 +285,13 @@ export class LabelReviewPanel {
     }
     const name = datasetName(this.datasetUri);
     if (!this.run || !this.session) {
+      // A latest run that cannot be read (a corrupt predictions.jsonl or settings.json) is no "no run yet".
+      const problem = this.runState.runProblem(this.datasetUri);
       this.post({
         type: 'empty',
-        reason: `${name} has no completed run yet. Run "PeerKD: Run Peer-Advised Distillation" on it first.`,
+        reason: problem
+          ? `The latest run of ${name} could not be read: ${problem.message}. Fix or remove that file, or run "PeerKD: Run Peer-Advised Distillation" on it again.`
+          : `${name} has no completed run yet. Run "PeerKD: Run Peer-Advised Distillation" on it first.`,
         datasetUri: this.datasetUri.toString(),
         canRun: true,
       });

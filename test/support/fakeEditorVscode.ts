@@ -75,6 +75,42 @@ export class FakeWorkspaceEdit {
   }
 }
 
+/** vscode.RelativePattern: a glob matched on paths relative to its base folder. */
+export class FakeRelativePattern {
+  readonly baseUri: FakeUri;
+  constructor(
+    base: FakeUri | string,
+    readonly pattern: string,
+  ) {
+    this.baseUri = typeof base === 'string' ? new FakeUri(base) : base;
+  }
+}
+
+/** A glob as VS Code matches it, for the few forms the extension watches: `**\/` (any folders), `*` (within a name). */
+function globMatches(glob: string, relativePath: string): boolean {
+  const source = glob
+    .split(/(\*\*\/|\*)/)
+    .map((part) => (part === '**/' ? '(?:.*/)?' : part === '*' ? '[^/]*' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${source}$`).test(relativePath);
+}
+
+/**
+ * What VS Code reports to a file system watcher (workspace.createFileSystemWatcher): a glob string sees the files in the
+ * workspace folders only; a RelativePattern the files under its base, wherever it is.
+ */
+function watcherSees(pattern: string | FakeRelativePattern, file: string, workspaceFolders: readonly { uri: FakeUri }[]): boolean {
+  const under = (base: string) => (file.startsWith(`${base}/`) ? file.slice(base.length + 1) : undefined);
+  if (typeof pattern !== 'string') {
+    const relative = under(pattern.baseUri.fsPath);
+    return relative !== undefined && globMatches(pattern.pattern, relative);
+  }
+  return workspaceFolders.some((folder) => {
+    const relative = under(folder.uri.fsPath);
+    return relative !== undefined && globMatches(pattern, relative);
+  });
+}
+
 /** What a webview panel created through the fake received: the host's messages, and a way to send it the webview's. */
 export interface FakeWebviewPanel {
   posted: { type: string; [key: string]: unknown }[];
@@ -92,13 +128,20 @@ export function fakeEditorVscode() {
     close: new Emitter<FakeTextDocument>(),
     change: new Emitter<{ document: FakeTextDocument }>(),
     configuration: new Emitter<{ affectsConfiguration: (section: string, scope?: unknown) => boolean }>(),
+    workspaceFolders: new Emitter<unknown>(),
   };
+  /** The file system watchers alive: their pattern and listeners. */
+  const watchers = new Set<{ pattern: string | FakeRelativePattern; create: Emitter<FakeUri>; change: Emitter<FakeUri> }>();
   /** `peerkd.*` settings by key without the prefix (`fields.human`). */
   const configuration: Record<string, unknown> = {};
   const panels: FakeWebviewPanel[] = [];
   /** The workspace's folders (a test sets them). */
   const workspaceFolders: { name: string; uri: FakeUri }[] = [];
   const warnings: string[] = [];
+  /** The buttons each warning offered (`Open Log`), by warning. */
+  const warningItems: unknown[][] = [];
+  /** What the user clicks on the next warnings, in turn (none: dismissed). */
+  const answers: unknown[] = [];
 
   /** Applies an edit to the open document of its file, as the editor does, and fires its change event. */
   async function applyEdit(edit: FakeWorkspaceEdit): Promise<boolean> {
@@ -167,6 +210,7 @@ export function fakeEditorVscode() {
   const module = {
     Uri: FakeUri,
     Range: FakeRange,
+    RelativePattern: FakeRelativePattern,
     WorkspaceEdit: FakeWorkspaceEdit,
     EventEmitter: Emitter,
     ViewColumn: { One: 1, Two: 2, Beside: -2 },
@@ -195,13 +239,20 @@ export function fakeEditorVscode() {
       onDidCloseTextDocument: events.close.event,
       onDidChangeTextDocument: events.change.event,
       onDidChangeConfiguration: events.configuration.event,
+      onDidChangeWorkspaceFolders: events.workspaceFolders.event,
+      createFileSystemWatcher: (pattern: string | FakeRelativePattern) => {
+        const watcher = { pattern, create: new Emitter<FakeUri>(), change: new Emitter<FakeUri>() };
+        watchers.add(watcher);
+        return { onDidCreate: watcher.create.event, onDidChange: watcher.change.event, dispose: () => watchers.delete(watcher) };
+      },
       getConfiguration: () => ({ get: (key: string) => configuration[key] }),
     },
     window: {
       createWebviewPanel,
-      showWarningMessage: async (text: string) => {
+      showWarningMessage: async (text: string, ...items: unknown[]) => {
         warnings.push(text);
-        return undefined;
+        warningItems.push(items);
+        return answers.shift();
       },
       showInformationMessage: async () => undefined,
       showErrorMessage: async (text: string) => {
@@ -221,6 +272,8 @@ export function fakeEditorVscode() {
     configuration,
     panels,
     warnings,
+    warningItems,
+    answers,
     workspaceFolders,
     /** Opens a file as a new document (its versions from `version`), as the editor does when a tab opens it. */
     open(uri: FakeUri, text: string, version = 1): FakeTextDocument {
@@ -240,6 +293,14 @@ export function fakeEditorVscode() {
       document.lines = lines;
       document.version += 1;
       events.change.fire({ document });
+    },
+    /** The patterns of the file system watchers alive. */
+    watchedPatterns(): (string | FakeRelativePattern)[] {
+      return [...watchers].map((watcher) => watcher.pattern);
+    },
+    /** A file created (or changed) on disk: told to each watcher that VS Code would tell (watcherSees). */
+    fileEvent(file: string, kind: 'create' | 'change' = 'create'): void {
+      for (const watcher of [...watchers]) if (watcherSees(watcher.pattern, file, workspaceFolders)) watcher[kind].fire(new FakeUri(file));
     },
     /** Changes `peerkd.<key>` settings and fires the configuration event for them. */
     configure(values: Record<string, unknown>): void {

@@ -62,7 +62,7 @@ const log: { level: string; line: string }[] = [];
 function exportCommand(file: string, text: string, isDirty = false): (argument?: unknown) => Promise<void> {
   documents.length = 0;
   documents.push({ uri: new FakeUri(file), getText: () => text, isDirty });
-  registerExportReviewedDatasetCommand({ log: recordingLog(log) } as never, { ensureRun: async () => undefined } as never);
+  registerExportReviewedDatasetCommand({ log: recordingLog(log) } as never, { ensureRun: async () => undefined, runProblem: () => undefined } as never);
   assert.ok(handler);
   return handler;
 }

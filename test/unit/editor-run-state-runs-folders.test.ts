@@ -18,24 +18,13 @@ import { captureIo } from '../support/captureIo';
 import { stubVscodeModule } from '../support/fakeVscodeModule';
 import { fakeEditorVscode, FakeUri } from '../support/fakeEditorVscode';
 import { tempFolder } from '../fixtures/training/build';
+import { writeRun } from '../support/runFolder';
 
 const fake = fakeEditorVscode();
 stubVscodeModule(fake.module);
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { RunState } = require('../../src/editor/runState') as typeof import('../../src/editor/runState');
-
-/** A complete run of `dataset` (one row, flagged) in `runsDir`, as the worker leaves it, without its pointer. */
-async function writeRun(runsDir: string, runId: string, dataset: string): Promise<string> {
-  const runDir = join(runsDir, runId);
-  await mkdir(runDir, { recursive: true });
-  const fields = { text: 'text', teacher: 'teacher_label', human: 'human_label', id: 'id' };
-  await writeFile(join(runDir, 'settings.json'), JSON.stringify({ runId, datasetPath: dataset, datasetSha256: 'x', labels: ['World', 'Sports'], fields, options: {} }));
-  await writeFile(join(runDir, 'metrics.json'), '{}');
-  const prediction = { id: 'a', line: 1, teacher: 'World', human: null, suggested: 'Sports', p_teacher_wrong: 0.9, flagged: true, probs: { World: 0.1, Sports: 0.9 }, peer_probs: {}, vanilla_probs: {} };
-  await writeFile(join(runDir, 'predictions.jsonl'), `${JSON.stringify(prediction)}\n`);
-  return runDir;
-}
 
 const silentLog = { info() {}, warn() {}, error() {}, debug() {} };
 
