@@ -40,14 +40,18 @@ export default defineFlow({
     const page = workbench.page;
     // The Explorer's menu lists the extension's entries once its contributions have loaded: open it until it does.
     const entry = page.locator('.context-view .action-item', { hasText: 'Validate Dataset' }).first();
+    // (isVisible does not wait: a menu still drawing was closed too early, and one left open blocked the next right
+    // click for 30 s. Each try waits for the entry, and closes the menu for good before the next.)
+    const menu = page.locator('.context-view .monaco-menu');
     await waitFor(
       async () => {
-        await page.locator('.explorer-folders-view .monaco-list-row', { hasText: FILE }).first().click({ button: 'right' });
-        if (await entry.isVisible({ timeout: 2_000 }).catch(() => false)) return true;
+        await page.locator('.explorer-folders-view .monaco-list-row', { hasText: FILE }).first().click({ button: 'right', timeout: 10_000 });
+        if (await entry.waitFor({ state: 'visible', timeout: 10_000 }).then(() => true, () => false)) return true;
         await page.keyboard.press('Escape');
+        await menu.waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
         return false;
       },
-      { timeoutMs: 60_000, message: "PeerKD's entries in the Explorer's menu" },
+      { timeoutMs: 90_000, message: "PeerKD's entries in the Explorer's menu" },
     );
     await entry.hover();
     await page.keyboard.press('Enter');
