@@ -156,15 +156,15 @@ export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr
             throw new Error(`--runs ${values.runs}: ${inside}, not a runs folder; --runs names the folder peerkd distill wrote its runs into (its --out): give --runs ${parentShown(givenRunsDir)}`);
           }
         }
-        const run = await readLatestKeyedRun(dataPath, givenRunsDir);
-        // The copy goes into neither the runs folder named (or the default one) nor that of the run exported.
-        const runsDirs = [...new Set([givenRunsDir ?? resolveRunsDir(dataPath), ...(run ? [path.dirname(run.runDir)] : [])])];
         let searchedDirs = givenRunsDir === undefined ? undefined : [givenRunsDir];
         if (searchedDirs === undefined) {
           const known = await readKnownRunsDirs(dataPath);
           for (const problem of known.problems) err.line(`warning: ${problem}`);
           searchedDirs = known.dirs;
         }
+        const run = await readLatestKeyedRun(dataPath, searchedDirs);
+        // The copy goes into neither the runs folder named (or the default one) nor that of the run exported.
+        const runsDirs = [...new Set([givenRunsDir ?? resolveRunsDir(dataPath), ...(run ? [path.dirname(run.runDir)] : [])])];
         const searched = searchedDirs.join(', ');
         // A distill of this dataset still running: its run is not there yet, which "no run" or the older run alone would hide.
         const running = await runsInProgress(dataPath, searchedDirs);

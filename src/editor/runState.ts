@@ -4,7 +4,7 @@ import { DATASET_FILE_NAME, type FieldMapping } from '../dataset/types';
 import type { DocumentRowState } from '../review/model';
 import { DocumentRowReader } from '../review/documentRows';
 import { keyedRun, type KeyedRun } from '../review/keyedRun';
-import { readKnownRunsDirs, readLatestKnownRun, readRun, RunArtefactError, type RunArtefacts } from '../training/artifacts';
+import { readKnownRunsDirs, readLatestRunAmong, readRun, RunArtefactError, type RunArtefacts } from '../training/artifacts';
 import { showWarningMessage } from './messages';
 import { readSettings } from './settings';
 
@@ -104,8 +104,9 @@ export class RunState implements vscode.Disposable {
       const outputDir = readSettings(datasetUri).training.outputDir;
       // In every runs folder the dataset used (the setting may have changed since its last run), as a run and
       // `peerkd export` find it.
-      for (const problem of (await readKnownRunsDirs(datasetUri.fsPath, outputDir || undefined)).problems) this.log.warn(problem);
-      const artefacts = await readLatestKnownRun(datasetUri.fsPath, outputDir || undefined);
+      const known = await readKnownRunsDirs(datasetUri.fsPath, outputDir || undefined);
+      for (const problem of known.problems) this.log.warn(problem);
+      const artefacts = await readLatestRunAmong(datasetUri.fsPath, known.dirs);
       const hadProblem = this.problems.delete(key);
       if (!artefacts) {
         if (hadProblem) this.changed.fire(datasetUri);

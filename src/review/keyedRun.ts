@@ -4,7 +4,7 @@
  * run's rows to the dataset's in one way. Plain TypeScript.
  */
 import type { FieldMapping } from '../dataset/types';
-import { readLatestKnownRun, readLatestRun, type RunArtefacts } from '../training/artifacts';
+import { readLatestRunAmong, type RunArtefacts } from '../training/artifacts';
 import type { Prediction, RowExplanation } from '../training/types';
 import { runTrustSentence } from './format';
 import { assignRowKeys } from './rowKeys';
@@ -49,12 +49,12 @@ export function keyedRun(artefacts: RunArtefacts): KeyedRun {
 }
 
 /**
- * The dataset's latest complete run, keyed by row: in `runsDir` alone where given (training/artifacts.ts readLatestRun:
- * its own pointer, else the newest run folder made from it), else in any runs folder the dataset used, as the editor
- * finds it (readLatestKnownRun). Undefined when it has none. Throws RunArtefactError, naming the file, for a run that
- * cannot be read.
+ * The dataset's latest complete run among `runsDirs`, keyed by row (training/artifacts.ts latestRunAmong: each folder's
+ * pointer for the dataset, else its newest run folder made from it): the folders a `--runs` names, or every runs
+ * folder the dataset used (readKnownRunsDirs), as the editor finds it. Undefined when it has none. Throws
+ * RunArtefactError, naming the file, for a run that cannot be read.
  */
-export async function readLatestKeyedRun(datasetPath: string, runsDir?: string): Promise<KeyedRun | undefined> {
-  const artefacts = runsDir === undefined ? await readLatestKnownRun(datasetPath) : await readLatestRun(datasetPath, runsDir);
+export async function readLatestKeyedRun(datasetPath: string, runsDirs: readonly string[]): Promise<KeyedRun | undefined> {
+  const artefacts = await readLatestRunAmong(datasetPath, runsDirs);
   return artefacts === undefined ? undefined : keyedRun(artefacts);
 }

@@ -931,8 +931,16 @@ export async function latestRunId(datasetPath: string, outputDir?: string): Prom
  * `--out` changed, the run made before is still found.
  */
 export async function latestKnownRun(datasetPath: string, outputDir?: string): Promise<{ runId: string; runsDir: string; runDir: string } | undefined> {
+  return latestRunAmong(datasetPath, await knownRunsDirs(datasetPath, outputDir));
+}
+
+/**
+ * latestKnownRun over runs folders the caller has already listed (readKnownRunsDirs, whose problems it says; or the
+ * one folder a `--runs` names): the newest complete run of this dataset among them, the first folder winning a tie.
+ */
+export async function latestRunAmong(datasetPath: string, runsDirs: readonly string[]): Promise<{ runId: string; runsDir: string; runDir: string } | undefined> {
   let found: { runId: string; runsDir: string; runDir: string } | undefined;
-  for (const runsDir of await knownRunsDirs(datasetPath, outputDir)) {
+  for (const runsDir of runsDirs) {
     const runId = await latestRunId(datasetPath, runsDir);
     // On a tie the folder named now (listed first) wins.
     if (runId !== undefined && (found === undefined || runId > found.runId)) found = { runId, runsDir, runDir: path.join(runsDir, runId) };
@@ -940,9 +948,9 @@ export async function latestKnownRun(datasetPath: string, outputDir?: string): P
   return found;
 }
 
-/** latestKnownRun, read (readRun); undefined when there is none. Throws RunArtefactError if corrupt. */
-export async function readLatestKnownRun(datasetPath: string, outputDir?: string): Promise<RunArtefacts | undefined> {
-  const found = await latestKnownRun(datasetPath, outputDir);
+/** latestRunAmong, read (readRun); undefined when there is none. Throws RunArtefactError if corrupt. */
+export async function readLatestRunAmong(datasetPath: string, runsDirs: readonly string[]): Promise<RunArtefacts | undefined> {
+  const found = await latestRunAmong(datasetPath, runsDirs);
   return found === undefined ? undefined : readRun(found.runDir);
 }
 
