@@ -162,14 +162,24 @@ export const MAX_RUNS_FOLDERS_BYTES = 1024 * 1024;
  */
 export async function readKnownRunsDirs(datasetPath: string, outputDir?: string): Promise<{ dirs: string[]; problems: string[] }> {
   const dirs = [resolveRunsDir(datasetPath, outputDir), resolveRunsDir(datasetPath)];
+  const listed = await readRunsFoldersList(runsFoldersFile(datasetPath), `so runs are looked for in ${[...new Set(dirs)].join(' and ')} only`);
+  return { dirs: [...new Set([...dirs, ...listed.dirs])], problems: listed.problems };
+}
+
+/**
+ * The absolute paths listed in a runs-folders list (runsFoldersFile; none when it is absent) and what was passed over,
+ * in words naming the file (and line); `instead` ends the sentence of a list not read at all (what is looked at then).
+ * readKnownRunsDirs reads a dataset's own; moving a dataset's history (datasetMove.ts) reads it where a folder rename
+ * took it.
+ */
+export async function readRunsFoldersList(file: string, instead: string): Promise<{ dirs: string[]; problems: string[] }> {
+  const dirs: string[] = [];
   const problems: string[] = [];
-  const file = runsFoldersFile(datasetPath);
-  const onlyThese = `so runs are looked for in ${[...new Set(dirs)].join(' and ')} only`;
   const stats = await fs.lstat(file).catch(() => undefined);
   if (stats !== undefined) {
     const problem = runsFoldersFileProblem(stats);
     if (problem) {
-      problems.push(`${file}: ${problem}; it is not read, ${onlyThese}`);
+      problems.push(`${file}: ${problem}; it is not read, ${instead}`);
     } else {
       try {
         const lines = (await fs.readFile(file, 'utf8')).split('\n');
@@ -179,11 +189,11 @@ export async function readKnownRunsDirs(datasetPath: string, outputDir?: string)
           else if (line.length > 0) problems.push(`${file}:${index + 1}: ${JSON.stringify(line.slice(0, 200))} is no absolute path of a runs folder; the line is passed over`);
         });
       } catch (error) {
-        problems.push(`${fileError(file, error).message}; ${onlyThese}`);
+        problems.push(`${fileError(file, error).message}; ${instead}`);
       }
     }
   }
-  return { dirs: [...new Set(dirs)], problems };
+  return { dirs, problems };
 }
 
 /** Why a runs-folders list (by its lstat) is not read, or undefined. */
@@ -916,11 +926,24 @@ export async function latestRunId(datasetPath: string, outputDir?: string): Prom
   }
   const candidates = entries.filter((name) => !name.startsWith('.') && name !== LATEST_FILE && name !== LATEST_BY_DATASET_DIR && name !== REVIEW_LOG_DIR);
   candidates.sort().reverse();
+  let carried: Set<string> | undefined;
   for (const name of candidates) {
     const dataset = await runDataset(path.join(runsDir, name));
-    if (dataset !== undefined && path.resolve(dataset) === absolute) return name;
+    if (dataset === undefined || path.resolve(dataset) !== absolute) continue;
+    // Named by another dataset's pointer: this path's history was carried to that dataset when it was renamed or moved
+    // (datasetMove.ts), so this run and those before it are that dataset's, not a new file's at the old path.
+    carried ??= await runsPointedByOthers(runsDir, datasetKey(absolute));
+    return carried.has(name) ? undefined : name;
   }
   return undefined;
+}
+
+/** The run ids the pointers in `runsDir/latest-by-dataset` name, but for the pointer named `key`. */
+async function runsPointedByOthers(runsDir: string, key: string): Promise<Set<string>> {
+  const folder = path.join(runsDir, LATEST_BY_DATASET_DIR);
+  const names = await fs.readdir(folder).catch(() => [] as string[]);
+  const ids = await Promise.all(names.filter((name) => name !== key && !name.startsWith('.')).map((name) => readPointer(path.join(folder, name))));
+  return new Set(ids.filter((id): id is string => id !== undefined));
 }
 
 /**
