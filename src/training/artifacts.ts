@@ -37,6 +37,12 @@ export const LATEST_FILE = 'latest';
 export const LATEST_BY_DATASET_DIR = 'latest-by-dataset';
 /** The folder of the review logs (src/review/reviewLog.ts) inside a runs folder: never a run. */
 export const REVIEW_LOG_DIR = 'review-log';
+/**
+ * What the latest pointer of a dataset renamed or moved holds instead of a run id (`moved-to <new key>`, written by
+ * datasetMove.ts once its history is carried): the look-up stops there, so that a new file at the old path inherits
+ * none of the runs that record that path. A run of a dataset at that path replaces it as any pointer.
+ */
+export const MOVED_POINTER_PREFIX = 'moved-to ';
 /** A run pointer is one short line (a run id); a larger file in its place is something else, never read whole. */
 const MAX_POINTER_BYTES = 1024;
 
@@ -857,6 +863,7 @@ export async function followRunPointer(target: string): Promise<{ pointer: strin
 
 /** The run id a pointer file's text names: a folder inside the runs folder, never a path elsewhere; else undefined. */
 function pointerId(text: string): string | undefined {
+  if (text.startsWith(MOVED_POINTER_PREFIX)) return undefined;
   const id = text.trim();
   return id.length > 0 && !id.includes('/') && !id.includes('\\') && !id.startsWith('.') ? id : undefined;
 }
@@ -916,7 +923,10 @@ export function foldersOutside(folders: readonly string[], roots: readonly strin
 export async function latestRunId(datasetPath: string, outputDir?: string): Promise<string | undefined> {
   const runsDir = resolveRunsDir(datasetPath, outputDir);
   const absolute = path.resolve(datasetPath);
-  const pointed = await readPointer(latestPointerPath(absolute, outputDir));
+  const pointer = await fs.readFile(latestPointerPath(absolute, outputDir), 'utf8').catch(() => undefined);
+  // Moved away (datasetMove.ts): its runs are the new path's now, also those found by the path they record.
+  if (pointer?.startsWith(MOVED_POINTER_PREFIX)) return undefined;
+  const pointed = pointer === undefined ? undefined : pointerId(pointer);
   if (pointed && (await isDirectory(path.join(runsDir, pointed)))) return pointed;
   let entries: string[];
   try {
@@ -926,24 +936,11 @@ export async function latestRunId(datasetPath: string, outputDir?: string): Prom
   }
   const candidates = entries.filter((name) => !name.startsWith('.') && name !== LATEST_FILE && name !== LATEST_BY_DATASET_DIR && name !== REVIEW_LOG_DIR);
   candidates.sort().reverse();
-  let carried: Set<string> | undefined;
   for (const name of candidates) {
     const dataset = await runDataset(path.join(runsDir, name));
-    if (dataset === undefined || path.resolve(dataset) !== absolute) continue;
-    // Named by another dataset's pointer: this path's history was carried to that dataset when it was renamed or moved
-    // (datasetMove.ts), so this run and those before it are that dataset's, not a new file's at the old path.
-    carried ??= await runsPointedByOthers(runsDir, datasetKey(absolute));
-    return carried.has(name) ? undefined : name;
+    if (dataset !== undefined && path.resolve(dataset) === absolute) return name;
   }
   return undefined;
-}
-
-/** The run ids the pointers in `runsDir/latest-by-dataset` name, but for the pointer named `key`. */
-async function runsPointedByOthers(runsDir: string, key: string): Promise<Set<string>> {
-  const folder = path.join(runsDir, LATEST_BY_DATASET_DIR);
-  const names = await fs.readdir(folder).catch(() => [] as string[]);
-  const ids = await Promise.all(names.filter((name) => name !== key && !name.startsWith('.')).map((name) => readPointer(path.join(folder, name))));
-  return new Set(ids.filter((id): id is string => id !== undefined));
 }
 
 /**

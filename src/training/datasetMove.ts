@@ -12,15 +12,17 @@
  * recorded path (only its fallback scan, for runs older than the pointers, compares it), so the pointer carries the
  * run: a moved dataset's run records its path then, which is what happened.
  *
- * Copy, then switch, then remove: in each runs folder the log is copied and the pointer written under the new key,
- * then the folders are listed for the new path, and only once all of that is written are the old key's pointer, log
- * and list removed. A failure midway leaves the old history whole (and what was copied is found again, not doubled,
- * when the carry is run again). The old entries are removed rather than kept because the old path names no dataset
- * any more: a new file created there later (another `train.jsonl`) would otherwise inherit the moved dataset's run and
- * review decisions (its rows counted as reviewed by id), and moving the dataset back (the Explorer's undo) would
- * find the old key taken by a stale copy. Where the new path already has history of its own in a runs folder (its own
- * pointer or log, not the carried one), that folder is left as it is: nothing of the new path is overwritten and the
- * old key keeps its history there (both kept, said in `kept`).
+ * Copy, then switch, then retire: in each runs folder the log is copied and the pointer written under the new key,
+ * then the folders are listed for the new path, and only once all of that is written is the old key retired: its log
+ * and list removed, its pointer replaced by `moved-to <new key>` (artifacts.ts MOVED_POINTER_PREFIX, which stops the
+ * look-up, including its scan for runs recording the old path). A failure midway leaves the old history whole (and
+ * what was copied is found again, not doubled, when the carry is run again). The old entries are retired rather than
+ * kept because the old path names no dataset any more: a new file created there later (another `train.jsonl`) would
+ * otherwise inherit the moved dataset's runs and review decisions (its rows counted as reviewed by id), and moving the
+ * dataset back (the Explorer's undo) would find the old key taken by a stale copy. Where the new path already has
+ * history of its own in a runs folder (its own latest run, or its own log), that is never replaced: the old key keeps
+ * that part there (both kept, said in `kept`), and what the new path lacks is still carried (the review log, where a
+ * run of the new path was made before the carry).
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -31,6 +33,7 @@ import {
   datasetKey,
   LATEST_BY_DATASET_DIR,
   latestPointerPath,
+  MOVED_POINTER_PREFIX,
   latestRunId,
   readRunsFoldersList,
   recordRunsDir,
@@ -59,13 +62,16 @@ export interface CarryReport {
   to: string;
   /** Runs folders whose history of `from` now belongs to `to`: the run its pointer names, the review log copied. */
   carried: { runsDir: string; runId?: string; log?: string }[];
-  /** Runs folders where `to` already had history of its own: left as they are, `from`'s history kept under its key. */
+  /**
+   * Runs folders where `to` already had a latest run or a review log of its own: that is kept, and `from`'s run or log
+   * stays under its key there (what `to` lacked is still carried: a log, where `to` has a run made after the move).
+   */
   kept: { runsDir: string; why: string }[];
   /** What could not be read or written, naming the file; the old history is then left in place. */
   problems: string[];
   /** The runs folders looked in for `from`'s history. */
   searched: string[];
-  /** Whether the old key's pointers, logs and list were removed (everything carried, nothing kept, no problem). */
+  /** Whether the old key was retired everywhere: pointers marked moved, logs and list removed (nothing kept, no problem). */
   removedOld: boolean;
 }
 
@@ -151,6 +157,8 @@ export async function carryDatasetHistory(from: string, to: string, options: Car
   report.searched = [...new Set(dirs)];
   /** Per carried folder: what to remove of the old key once everything is written, and the bytes it held. */
   const toRemove: { file: string; bytes: Buffer }[] = [];
+  /** The old key's pointers to mark as moved (MOVED_POINTER_PREFIX), with what they held (none: runs found by scan). */
+  const toMark: { file: string; bytes: Buffer | undefined }[] = [];
   for (const runsDir of report.searched) {
     try {
       const oldPointer = latestPointerPath(oldPath, runsDir);
@@ -165,28 +173,29 @@ export async function carryDatasetHistory(from: string, to: string, options: Car
       // The new path's own history here: a run other than the carried one, a log other than the carried one.
       const newRun = await latestRunId(newPath, runsDir);
       const newLogBytes = await readIfFile(newLog);
-      // A run of the old path the new key names already: carried by an earlier try (whose old pointer was none).
-      const carriedBefore = newRun !== undefined && (await runDatasetPath(path.join(runsDir, newRun))) === oldPath;
+      // Each part goes only where the new path has none of its own: its own latest run (a run of it made after the
+      // move) or its own log is kept, and the old one stays under the old name there.
+      const runConflict = runId !== undefined && newRun !== undefined && newRun !== runId;
+      const logConflict = logBytes !== undefined && newLogBytes !== undefined && !newLogBytes.equals(logBytes);
+      const carryRun = runId !== undefined && !runConflict;
+      const carryLog = logBytes !== undefined && !logConflict;
       const why = [
-        newRun !== undefined && newRun !== runId && !carriedBefore ? `its latest run here is ${newRun}` : undefined,
-        newLogBytes !== undefined && (logBytes === undefined || !newLogBytes.equals(logBytes)) ? `it has a review log of its own (${newLog})` : undefined,
+        runConflict ? `its own latest run here, ${newRun}, is kept; run ${runId} stays the latest of ${path.basename(oldPath)}` : undefined,
+        logConflict ? `its own review log ${newLog} is kept; the log of ${path.basename(oldPath)} stays under its name` : undefined,
       ].filter((part): part is string => part !== undefined);
-      if (why.length > 0) {
-        report.kept.push({ runsDir, why: why.join(' and ') });
-        continue;
-      }
-      if (logBytes !== undefined && newLogBytes === undefined) await createWhole(newLog, logBytes);
-      if (runId !== undefined && newRun === undefined) {
+      if (why.length > 0) report.kept.push({ runsDir, why: why.join('; ') });
+      if (!carryRun && !carryLog) continue;
+      if (carryLog && newLogBytes === undefined) await createWhole(newLog, logBytes);
+      if (carryRun && newRun === undefined) {
         const byDataset = path.dirname(newPointer);
         const stats = await fs.lstat(byDataset).catch(() => undefined);
         if (stats !== undefined && !stats.isDirectory()) throw new Error(`${byDataset} exists and is not PeerKD's folder of run pointers`);
         await fs.mkdir(byDataset, { recursive: true });
         await writeFileAtomic(newPointer, `${runId}\n`);
       }
-      const carriedRun = runId ?? (carriedBefore ? newRun : undefined);
-      report.carried.push({ runsDir, ...(carriedRun === undefined ? {} : { runId: carriedRun }), ...(logBytes === undefined ? {} : { log: newLog }) });
-      if (oldPointerBytes !== undefined) toRemove.push({ file: oldPointer, bytes: oldPointerBytes });
-      if (logBytes !== undefined) toRemove.push({ file: oldLog, bytes: logBytes });
+      report.carried.push({ runsDir, ...(carryRun ? { runId } : {}), ...(carryLog ? { log: newLog } : {}) });
+      if (carryRun) toMark.push({ file: oldPointer, bytes: oldPointerBytes });
+      if (carryLog) toRemove.push({ file: oldLog, bytes: logBytes });
     } catch (error) {
       report.problems.push(`${runsDir}: ${(error as Error).message}; the history of ${oldPath} there is left as it is`);
     }
@@ -202,6 +211,14 @@ export async function carryDatasetHistory(from: string, to: string, options: Car
   if (report.problems.length > 0 || report.carried.length === 0) return report;
   // Only now, with everything written: the old key's entries go, each only while it holds what was carried (a decision
   // logged meanwhile under the old key keeps its log, said).
+  for (const { file, bytes } of toMark) {
+    const now = await readIfFile(file).catch(() => undefined);
+    if (now !== undefined && (bytes === undefined || !now.equals(bytes))) {
+      report.problems.push(`${file} changed while its history was carried (a run of ${oldPath}?), so it is kept`);
+      continue;
+    }
+    await writeFileAtomic(file, `${MOVED_POINTER_PREFIX}${datasetKey(newPath)}\n`).catch((error: unknown) => report.problems.push(`${file}: ${(error as Error).message}; left in place`));
+  }
   for (const { file, bytes } of toRemove) {
     const now = await readIfFile(file).catch(() => undefined);
     if (now !== undefined && !now.equals(bytes)) {
@@ -225,7 +242,7 @@ export function describeCarry(report: CarryReport): { info: string[]; warnings: 
   const warnings = [
     ...report.kept.map(
       ({ runsDir, why }) =>
-        `${runsDir}: ${to} already has history there (${why}), so it is kept and nothing of ${from} was carried there; the runs and review log of ${from} stay under its old name`,
+        `${runsDir}: ${to} already has history there, never replaced: ${why}`,
     ),
     ...report.problems,
   ];
@@ -291,7 +308,7 @@ export async function orphanedHistories(runsDirs: readonly string[]): Promise<Or
     for (const name of names.sort()) {
       try {
         const runId = (await fs.readFile(path.join(folder, name), 'utf8')).trim();
-        if (runId.length === 0 || runId.includes('/') || runId.includes('\\') || runId.startsWith('.')) continue;
+        if (runId.length === 0 || runId.startsWith(MOVED_POINTER_PREFIX) || runId.includes('/') || runId.includes('\\') || runId.startsWith('.')) continue;
         const dataset = await runDatasetPath(path.join(runsDir, runId));
         if (dataset === undefined || datasetKey(dataset) !== name || (await exists(dataset))) continue;
         found.push({ dataset, runsDir, runId });
@@ -318,6 +335,6 @@ export function orphanedHistoryMessage(dataset: string, orphans: readonly Orphan
   const more = orphans.length > ORPHANS_NAMED ? `, and ${orphans.length - ORPHANS_NAMED} more` : '';
   return (
     `${dataset} has no runs nor review log, but its runs folder holds the history of ${named.join('; ')}${more}. If you renamed or moved that dataset to ${dataset}, ` +
-    `carry its history first (its runs, and the labels decided in review, which otherwise count as the random sample): peerkd move ${JSON.stringify(sorted[0].dataset)} ${JSON.stringify(dataset)}`
+    `its history can follow it (its runs, and the labels decided in review, which otherwise count as the random sample): peerkd move ${JSON.stringify(sorted[0].dataset)} ${JSON.stringify(dataset)}`
   );
 }

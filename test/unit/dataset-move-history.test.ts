@@ -127,7 +127,7 @@ test('the new path already has history of its own: nothing of it is overwritten,
     assert.deepEqual(report.carried, []);
     assert.equal(report.kept.length, 1);
     assert.equal(report.removedOld, false);
-    assert.match(describeCarry(report).warnings[0], /already has history there \(its latest run here is 20261203-000000-new-bbbbbb and it has a review log of its own/);
+    assert.match(describeCarry(report).warnings[0], /already has history there, never replaced: its own latest run here, 20261203-000000-new-bbbbbb, is kept; run 20261201-000000-old-aaaaaa stays the latest of old.jsonl; its own review log .* is kept/);
     assert.equal((await latestKnownRun(after))?.runId, '20261203-000000-new-bbbbbb');
     assert.equal(await readFile(reviewLogFile(runs, after), 'utf8'), newLog);
     assert.equal((await latestKnownRun(before))?.runId, '20261201-000000-old-aaaaaa', 'both kept');
