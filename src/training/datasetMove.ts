@@ -338,3 +338,36 @@ export function orphanedHistoryMessage(dataset: string, orphans: readonly Orphan
     `its history can follow it (its runs, and the labels decided in review, which otherwise count as the random sample): peerkd move ${JSON.stringify(sorted[0].dataset)} ${JSON.stringify(dataset)}`
   );
 }
+
+/** One rename the editor reports (workspace.onDidRenameFiles): a file or a folder, by its paths before and after. */
+export interface RenamedPath {
+  from: string;
+  to: string;
+}
+
+/**
+ * The history carried for renames the editor reports, in their order: a dataset file (.jsonl, .ndjson, by its old or
+ * new name) carries its own, a folder every dataset's inside it; anything else, or a dataset with no history, gives no
+ * report. `outputDirOf(path)`: peerkd.training.outputDir for the dataset now at `path`. `incomplete`: folders with more
+ * than MOVED_FOLDER_LIMITS, of which only the datasets found first were carried. The editor's glue is
+ * src/editor/datasetMoves.ts; `peerkd move` calls carryDatasetHistory / carryFolderHistory itself.
+ */
+export async function carryRenamedPaths(renames: readonly RenamedPath[], outputDirOf: (file: string) => string | undefined): Promise<{ reports: CarryReport[]; incomplete: string[] }> {
+  const reports: CarryReport[] = [];
+  const incomplete: string[] = [];
+  const worth = (report: CarryReport) => report.carried.length + report.kept.length + report.problems.length > 0;
+  for (const { from, to } of renames) {
+    const stats = await fs.stat(to).catch(() => undefined);
+    if (stats === undefined) continue;
+    const outputDir = outputDirOf(to) || undefined;
+    if (stats.isDirectory()) {
+      const folder = await carryFolderHistory(from, to, { outputDir });
+      reports.push(...folder.reports.filter(worth));
+      if (!folder.complete) incomplete.push(path.resolve(to));
+    } else if (stats.isFile() && (DATASET_FILE_NAME.test(from) || DATASET_FILE_NAME.test(to))) {
+      const report = await carryDatasetHistory(from, to, { outputDir });
+      if (worth(report)) reports.push(report);
+    }
+  }
+  return { reports, incomplete };
+}

@@ -195,6 +195,15 @@ export class LabelReviewPanel {
   }
 
   /**
+   * The dataset shown was renamed or moved and its history carried (src/editor/datasetMoves.ts): shown again under its
+   * new path, with the run carried to it (the old path has none any more).
+   */
+  followMove(from: vscode.Uri, to: vscode.Uri): void {
+    if (this.datasetUri?.toString() !== from.toString()) return;
+    this.showDataset(to).catch((error: unknown) => this.services.log.error(`Label Review: could not follow ${from.fsPath} to ${to.fsPath}: ${error instanceof Error ? error.message : String(error)}`));
+  }
+
+  /**
    * "Retrain with My Labels": remembers where the user is (selection, skips, the queue's order) so that the next run
    * of this dataset opens there (src/review/place.ts). Returns the function that forgets it (a run that failed).
    */
