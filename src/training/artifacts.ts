@@ -11,7 +11,8 @@
  *   <run-id>/settings.json       options, field mapping, label set, dataset path and content hash
  *   .tmp-<run-id>/               a run being written; renamed to <run-id>/ only once complete
  *   latest                       text file: the id of the newest complete run, whatever its dataset
- *   latest-by-dataset/<key>      text file: the id of the newest complete run of ONE dataset
+ *   latest-by-dataset/<key>      text file: the id of the newest complete run of ONE dataset (`moved-to <new key>`
+ *                                once the dataset was renamed or moved and its history carried: datasetMove.ts)
  *
  * Several datasets can share a folder (and so a runs folder), so the review UI asks for the latest run of its own
  * dataset: `readLatestRun(datasetPath)` follows `latest-by-dataset/<key>` where key = file name + hash of the
