@@ -3,7 +3,8 @@
  * the hover and the diagnostics said it had no run, and its next run counted the labels decided in review as the
  * random sample. The editor now carries that history on workspace.onDidRenameFiles (src/editor/datasetMoves.ts, over
  * src/training/datasetMove.ts), logs it, warns where it could not, and loads the run under the new path. Run against a
- * stand-in for `vscode` whose rename event is fired as the Explorer fires it (after the move on disk).
+ * stand-in for `vscode` whose rename event is fired as the Explorer fires it (after the move on disk). A dataset moved
+ * outside the editor is said in Label Review's empty state, with the `peerkd move` that carries its history.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +23,7 @@ stubVscodeModule(fake.module);
 /* eslint-disable @typescript-eslint/no-require-imports */
 const { RunState } = require('../../src/editor/runState') as typeof import('../../src/editor/runState');
 const { DatasetMoves } = require('../../src/editor/datasetMoves') as typeof import('../../src/editor/datasetMoves');
+const { LabelReviewPanel } = require('../../src/webview/labelReviewPanel') as typeof import('../../src/webview/labelReviewPanel');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /** The PeerKD log channel, recording its lines. */
@@ -106,6 +108,35 @@ test('a folder renamed in the Explorer carries each dataset inside; history the 
     assert.match(fake.warnings.at(-1) ?? '', /^PeerKD: the history of a renamed dataset was not carried in full \(1 warning in the log\)\.$/);
   } finally {
     moves.dispose();
+    runState.dispose();
+    await rm(folder, { recursive: true, force: true });
+  }
+});
+
+test('a dataset moved outside the editor: Label Review\'s empty state names the missing dataset\'s history and the peerkd move that carries it', async () => {
+  const folder = await tempFolder('editor-moves-terminal');
+  const log = recordingLog();
+  const runState = new RunState(log as never);
+  try {
+    const before = join(folder, 'train.jsonl');
+    const after = join(folder, 'train-v2.jsonl');
+    await withHistory(before, '20261201-000000-train-aaaaaa');
+    await rename(before, after);
+    const uri = FakeUri.file(after);
+    fake.open(uri, `${JSON.stringify({ id: 'a', text: 'summit', teacher_label: 'World' })}\n`);
+    const services = { context: { extensionUri: FakeUri.file('/extension') }, log };
+    await LabelReviewPanel.createOrShow(services as never, runState, uri as never, undefined, 2 as never);
+    const panel = fake.panels[fake.panels.length - 1];
+    await panel.send({ type: 'ready', state: null });
+    const empties = () => panel.posted.filter((message) => message.type === 'empty').map((message) => String(message.reason));
+    assert.match(empties()[0], /^train-v2\.jsonl has no completed run yet\. Run "PeerKD: Run Peer-Advised Distillation" on it first\.$/, 'said at once');
+    // Then again with the history found in its runs folder (file system calls, beyond the fake's own turns).
+    for (let turn = 0; turn < 400 && empties().length < 2; turn++) await new Promise((resolve) => setTimeout(resolve, 5));
+    const reason = empties()[1];
+    assert.ok(reason.startsWith(`train-v2.jsonl has no completed run yet. ${after} has no runs nor review log, but its runs folder holds the history of ${before} (now missing; latest run 20261201-000000-train-aaaaaa`), reason);
+    assert.ok(reason.endsWith(`peerkd move ${JSON.stringify(before)} ${JSON.stringify(after)} (in a terminal). Else run "PeerKD: Run Peer-Advised Distillation" on it.`), reason);
+    LabelReviewPanel.current?.dispose();
+  } finally {
     runState.dispose();
     await rm(folder, { recursive: true, force: true });
   }
