@@ -830,7 +830,8 @@ export async function readRun(runDir: string): Promise<RunArtefacts> {
   return { runId: path.basename(runDir), runDir, predictions, ...(await readExplanations(runDir, predictions.length)), metrics, settings: settings as unknown as RunSettings };
 }
 
-async function readPointer(file: string): Promise<string | undefined> {
+/** The run id a pointer file names (pointerId), or undefined: absent, unreadable, a moved-to pointer, no run id. */
+export async function readPointer(file: string): Promise<string | undefined> {
   try {
     return pointerId(await fs.readFile(file, 'utf8'));
   } catch {
@@ -877,7 +878,8 @@ async function isDirectory(candidate: string): Promise<boolean> {
   }
 }
 
-async function runDataset(runDir: string): Promise<string | undefined> {
+/** The dataset path a run folder's settings.json records, as written; undefined where it cannot be read. */
+export async function runDataset(runDir: string): Promise<string | undefined> {
   try {
     const settings = JSON.parse(await fs.readFile(path.join(runDir, SETTINGS_FILE), 'utf8')) as unknown;
     return isRecord(settings) && typeof settings.datasetPath === 'string' ? settings.datasetPath : undefined;

@@ -35,12 +35,13 @@ import {
   latestPointerPath,
   MOVED_POINTER_PREFIX,
   latestRunId,
+  readPointer,
   readRunsFoldersList,
   recordRunsDir,
   resolveRunsDir,
   REVIEW_LOG_DIR,
+  runDataset,
   runsFoldersFile,
-  SETTINGS_FILE,
 } from './artifacts';
 
 /** A folder renamed or moved with the dataset in it: paths inside `from` (its runs folders, its list) are now inside `to`. */
@@ -97,16 +98,6 @@ async function readIfFile(file: string): Promise<Buffer | undefined> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
-  }
-}
-
-/** The dataset path a run folder's settings.json records, resolved; undefined where it cannot be read. */
-async function runDatasetPath(runDir: string): Promise<string | undefined> {
-  try {
-    const settings = JSON.parse(await fs.readFile(path.join(runDir, SETTINGS_FILE), 'utf8')) as { datasetPath?: unknown };
-    return typeof settings.datasetPath === 'string' ? path.resolve(settings.datasetPath) : undefined;
-  } catch {
-    return undefined;
   }
 }
 
@@ -306,15 +297,12 @@ export async function orphanedHistories(runsDirs: readonly string[]): Promise<Or
     const folder = path.join(runsDir, LATEST_BY_DATASET_DIR);
     const names = await fs.readdir(folder).catch(() => [] as string[]);
     for (const name of names.sort()) {
-      try {
-        const runId = (await fs.readFile(path.join(folder, name), 'utf8')).trim();
-        if (runId.length === 0 || runId.startsWith(MOVED_POINTER_PREFIX) || runId.includes('/') || runId.includes('\\') || runId.startsWith('.')) continue;
-        const dataset = await runDatasetPath(path.join(runsDir, runId));
-        if (dataset === undefined || datasetKey(dataset) !== name || (await exists(dataset))) continue;
-        found.push({ dataset, runsDir, runId });
-      } catch {
-        // A pointer or run that cannot be read names no dataset here.
-      }
+      // A pointer or run that cannot be read names no dataset here.
+      const runId = await readPointer(path.join(folder, name));
+      const recorded = runId === undefined ? undefined : await runDataset(path.join(runsDir, runId));
+      const dataset = recorded === undefined ? undefined : path.resolve(recorded);
+      if (runId === undefined || dataset === undefined || datasetKey(dataset) !== name || (await exists(dataset))) continue;
+      found.push({ dataset, runsDir, runId });
     }
   }
   return found;
