@@ -213,7 +213,7 @@ export async function carryDatasetHistory(from: string, to: string, options: Car
   for (const { file, bytes } of toRemove) {
     const now = await readIfFile(file).catch(() => undefined);
     if (now !== undefined && !now.equals(bytes)) {
-      report.problems.push(`${file} changed while its history was carried, so it is kept; what was added after ${report.carried.length > 1 ? 'the copy' : 'it'} stays under the old name`);
+      report.problems.push(`${file} changed while its history was carried (a decision logged under the old name meanwhile), so it is kept: what was logged after the copy stays under the old name`);
       continue;
     }
     await fs.rm(file, { force: true }).catch((error: unknown) => report.problems.push(`${file}: ${(error as Error).message}; left in place`));
