@@ -275,6 +275,16 @@ export interface ConfusionTable {
 export const NO_LABEL = '∅';
 
 /**
+ * What a screen reader says for a cell of the confusion table (the Label Review panel's grid): "Teacher 'Business',
+ * suggested 'Sports': 12 rows", and that the list is filtered on it when it is.
+ */
+export function confusionCellName(teacher: string, suggested: string, count: number, filtered: boolean): string {
+  const teacherText = teacher === NO_LABEL ? 'no teacher label' : `teacher ${teacher}`;
+  const rows = `${count.toLocaleString('en-US')} row${count === 1 ? '' : 's'}`;
+  return `${teacherText.charAt(0).toUpperCase()}${teacherText.slice(1)}, suggested ${suggested}: ${rows}${filtered ? ' (the list shows these; Enter shows all rows)' : ''}`;
+}
+
+/**
  * Sorts labels the way the panel shows them everywhere (buttons, table, dropdowns): the run's label set first, in its
  * order, then labels outside it alphabetically, then the missing label `∅`.
  */

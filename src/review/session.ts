@@ -38,7 +38,7 @@ import type { ReviewPlace } from './place';
 import { RERANK_EVERY, rerankQueue, reviewedSinceRun, type QueueRerank } from './queueRerank';
 import type { LabelProbability, RowView, ViewUpdate } from './protocol';
 import { assignRowKeys, idOfKey, isSharedKey, type KeyedRows } from './rowKeys';
-import { planUndo, UndoStack } from './undo';
+import { parseStoredUndo, planUndo, storedUndo, UndoStack, type StoredLimits, type StoredUndo } from './undo';
 import type { ReviewLogAction, ReviewLogEntry } from './reviewLog';
 import { buildViewUpdate, changedRows, labelProbabilities, toRowView } from './view';
 import { humanFieldProblem, planLabelWrites, whyUnmatched, type LabelWrite } from './writes';
@@ -100,6 +100,33 @@ export interface UndoResult {
   applied: boolean;
   /** The row to select afterwards. */
   focusRowId: string | null;
+  /** Rows whose lines the undone entry had written (0 for a skip). */
+  rows: number;
+  /** With nothing to undo: why, where older decisions were not kept across a window reload. */
+  nothingLeft?: string;
+}
+
+/**
+ * What the user is told after an undo (the panel: a notice when nothing was undone, else a warning), or null when all
+ * went as asked. A row changed since the decision is never written back: the message says so and why.
+ */
+export function undoMessage(result: UndoResult): { kind: 'notice' | 'warning'; text: string } | null {
+  if (!result.undone) return { kind: 'notice', text: result.nothingLeft ?? 'Nothing to undo.' };
+  const conflicts = result.conflicts;
+  if (conflicts.length === 0) return null;
+  const first = `row '${idOfKey(conflicts[0].rowId)}': ${conflicts[0].reason}`;
+  if (conflicts.length >= result.rows) {
+    return result.rows === 1
+      ? {
+          kind: 'warning',
+          text: `could not undo "${result.description}": row '${idOfKey(conflicts[0].rowId)}' no longer holds what the decision wrote (${conflicts[0].reason}); it is left as it is.`,
+        }
+      : { kind: 'warning', text: `could not undo "${result.description}": all ${result.rows} rows changed since (${first}); they are left as they are.` };
+  }
+  return {
+    kind: 'warning',
+    text: `undid "${result.description}" except on ${conflicts.length} row${conflicts.length === 1 ? '' : 's'} changed since (${first}); those were left as they are.`,
+  };
 }
 
 export interface SessionOptions {
@@ -151,31 +178,88 @@ export class CarriedState {
   queue: Promise<unknown> = Promise.resolve();
   /** The newest session: the one shown, which a change of the skip marks refreshes (an older one refreshes nobody). */
   current: ReviewSession | undefined;
+  /** Decisions older than the history read back after a reload that were not kept (over its bounds, undo.ts storedUndo). */
+  droppedAtReload = 0;
+  /** Called once each decision, bulk accept or undo has run: ReviewHistories keeps the history across a reload. */
+  onSettled: (() => void) | undefined;
+
+  /** The history read back after a window reload (ReviewHistories): undo.ts planUndo still guards each line. */
+  static fromStored(stored: StoredUndo): CarriedState {
+    const state = new CarriedState();
+    for (const entry of stored.entries) state.undo.push({ ...entry, skippedRowIds: [] });
+    for (const [rowId, labels] of stored.logged) state.logged.set(rowId, labels);
+    state.droppedAtReload = stored.dropped;
+    return state;
+  }
+
+  /** What is kept across a window reload (bounded: undo.ts storedUndo). */
+  stored(limits?: StoredLimits): StoredUndo {
+    const stored = storedUndo(this.undo.all(), this.logged, limits);
+    return { ...stored, dropped: stored.dropped + this.droppedAtReload };
+  }
+}
+
+/** Where ReviewHistories keeps each dataset's history across a window reload: the extension's workspace state. */
+export interface HistoryStore {
+  get(key: string): unknown;
+  update(key: string, value: unknown): PromiseLike<void>;
+}
+
+/** The store key of a dataset's kept history. */
+export function historyStoreKey(dataset: string): string {
+  return `peerkd.reviewUndo:${dataset}`;
 }
 
 /**
  * Each dataset's CarriedState in a window, by dataset (its URI as a string): the Label Review panel's sessions and the
  * quick fixes' own sessions of a dataset record into one history, which outlives the panel. So `u` in a panel opened
  * later undoes the last decision on the dataset, the panel's or a quick fix's, in the order they were taken; a line
- * edited since is still left as it is (undo.ts planUndo).
+ * edited since is still left as it is (undo.ts planUndo). With a store (the host's workspace state), the decisions'
+ * history also outlives a window reload (bounded, undo.ts storedUndo); the skips do not.
  */
 export class ReviewHistories {
   private readonly byDataset = new Map<string, CarriedState>();
+  private store: HistoryStore | undefined;
+  private onStoreError: (error: unknown) => void = () => undefined;
+  private limits: StoredLimits | undefined;
 
-  /** The dataset's kept state; undefined when nothing reviewed it in this window. */
+  /** Keeps the histories in `store` from now on (within `limits`: undo.ts's by default), and reads them back from there. */
+  useStore(store: HistoryStore, onError: (error: unknown) => void = () => undefined, limits?: StoredLimits): void {
+    this.store = store;
+    this.onStoreError = onError;
+    this.limits = limits;
+  }
+
+  /** The dataset's kept state; undefined when nothing reviewed it in this window nor, kept, before a reload. */
   get(dataset: string): CarriedState | undefined {
-    return this.byDataset.get(dataset);
+    const known = this.byDataset.get(dataset);
+    if (known || !this.store) return known;
+    const stored = parseStoredUndo(this.store.get(historyStoreKey(dataset)));
+    if (!stored || (stored.entries.length === 0 && stored.dropped === 0)) return undefined;
+    const state = CarriedState.fromStored(stored);
+    this.set(dataset, state);
+    return state;
   }
 
   /** The dataset's kept state, created (and kept from now on) when it has none yet. */
   of(dataset: string): CarriedState {
-    let state = this.byDataset.get(dataset);
-    if (!state) this.byDataset.set(dataset, (state = new CarriedState()));
+    let state = this.get(dataset);
+    if (!state) this.set(dataset, (state = new CarriedState()));
     return state;
   }
 
   set(dataset: string, state: CarriedState): void {
     this.byDataset.set(dataset, state);
+    state.onSettled = () => this.save(dataset, state);
+  }
+
+  private save(dataset: string, state: CarriedState): void {
+    if (!this.store || this.byDataset.get(dataset) !== state) return;
+    try {
+      this.store.update(historyStoreKey(dataset), state.stored(this.limits)).then(undefined, this.onStoreError);
+    } catch (error) {
+      this.onStoreError(error);
+    }
   }
 }
 
@@ -391,8 +475,9 @@ export class ReviewSession {
    * quick succession were refused) and pushes its undo entry in the order the user asked.
    */
   private exclusive<T>(action: () => Promise<T>): Promise<T> {
-    const result = this.state.queue.then(action);
-    this.state.queue = result.catch(() => undefined);
+    const state = this.state;
+    const result = state.queue.then(action).finally(() => state.onSettled?.());
+    state.queue = result.catch(() => undefined);
     return result;
   }
 
@@ -571,13 +656,18 @@ export class ReviewSession {
 
   private async undoNow(): Promise<UndoResult> {
     if (this.undoStack.size === 0) {
-      return { undone: false, description: '', conflicts: [], applied: true, focusRowId: null };
+      const dropped = this.state.droppedAtReload;
+      const nothingLeft =
+        dropped > 0
+          ? `Nothing more to undo: ${dropped.toLocaleString('en-US')} older decision${dropped === 1 ? ' was' : 's were'} not kept across the window reload (only the newest are).`
+          : undefined;
+      return { undone: false, description: '', conflicts: [], applied: true, focusRowId: null, rows: 0, nothingLeft };
     }
     // Opened first: when it cannot be (deleted, renamed), the error is the answer and the entry stays.
     await this.document.open();
     const entry = this.undoStack.pop();
     if (!entry) {
-      return { undone: false, description: '', conflicts: [], applied: true, focusRowId: null };
+      return { undone: false, description: '', conflicts: [], applied: true, focusRowId: null, rows: 0 };
     }
     for (const rowId of entry.skippedRowIds) {
       this.skipped.delete(rowId);
@@ -622,6 +712,7 @@ export class ReviewSession {
       conflicts: plan.conflicts,
       applied,
       focusRowId: entry.changes[0]?.rowId ?? entry.skippedRowIds[0] ?? null,
+      rows: entry.changes.length,
     };
   }
 

@@ -10,7 +10,7 @@ import { buildReviewRows, DEFAULT_FILTERS, labelChoices, NO_LABEL, type Decision
 import { parseViewState, parseWebviewMessage, type HostMessage, type WebviewMessage } from '../review/protocol';
 import { idOfKey } from '../review/rowKeys';
 import { restorableDataset } from '../review/restore';
-import { newLabelProblem, ReviewHistories, type CarriedState, type ReviewSession, type SessionUpdate } from '../review/session';
+import { newLabelProblem, ReviewHistories, undoMessage, type CarriedState, type ReviewSession, type SessionUpdate } from '../review/session';
 import { lookAlikeLabel } from '../dataset/labels';
 import { openAtKeptPlace, PendingPlaces } from '../review/place';
 import { latestKnownRun, readKnownRunsDirs } from '../training/artifacts';
@@ -54,7 +54,8 @@ const pendingPlaces = new PendingPlaces();
  * showing another dataset and coming back (a quick fix's "Open in Label Review" on another file) resumes them, and so
  * does closing the panel and opening it again on the dataset. They lived in the panel, so a panel opened again had
  * nothing to undo. Undo stays safe however long after: it writes a line back only where it still reads exactly as the
- * decision left it (review/undo.ts planUndo). A window reload starts afresh (as the editor's own undo does). A quick fix
+ * decision left it (review/undo.ts planUndo). The decisions' history also survives a window reload, kept in the
+ * workspace state by dataset (registerLabelReviewSerializer; bounded, review/undo.ts storedUndo). A quick fix
  * decided while no panel shows the dataset's run records here too (LabelReviewPanel.historyOf), so `u` undoes it later.
  */
 const reviewedDatasets = new ReviewHistories();
@@ -597,17 +598,20 @@ export class LabelReviewPanel {
 
   private async undoLast(): Promise<void> {
     const result = await this.session?.undo();
-    if (!result?.undone) {
+    if (!result) {
       this.post({ type: 'notice', text: 'Nothing to undo.' });
+      return;
+    }
+    const message = undoMessage(result);
+    if (!result.undone) {
+      this.post({ type: 'notice', text: message?.text ?? 'Nothing to undo.' });
       return;
     }
     if (!result.applied) {
       void showErrorMessage('PeerKD: the editor refused the undo edit.');
     }
-    if (result.conflicts.length > 0) {
-      void showWarningMessage(
-        `PeerKD: undid "${result.description}" except on ${result.conflicts.length} row${result.conflicts.length === 1 ? '' : 's'} changed since (${result.conflicts[0].reason}); those were left as they are.`,
-      );
+    if (message) {
+      void showWarningMessage(`PeerKD: ${message.text}`);
     }
     if (result.focusRowId) {
       // The webview keeps this row selected when the refresh that the undo's edit causes arrives.
@@ -769,6 +773,9 @@ export class LabelReviewPanel {
 }
 
 export function registerLabelReviewSerializer(services: Services, runState: RunState): vscode.Disposable {
+  reviewedDatasets.useStore(services.context.workspaceState, (error) =>
+    services.log.warn(`Label Review: the undo history could not be kept for after a window reload: ${error instanceof Error ? error.message : String(error)}`),
+  );
   return vscode.window.registerWebviewPanelSerializer(LabelReviewPanel.viewType, {
     deserializeWebviewPanel: async (webviewPanel, state: unknown) => {
       LabelReviewPanel.revive(webviewPanel, services, runState, state);

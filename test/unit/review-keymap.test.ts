@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { actionForKey, KEY_MAP, keyContextOfTags, keyTableMarkdown, keyTableRows, type KeyContext } from '../../src/webview/client/keymap';
+import { actionForKey, contextsOf, GRID_CELL_TAG, KEY_MAP, keyContextOfTags, keyTableMarkdown, keyTableRows, type KeyContext } from '../../src/webview/client/keymap';
+import { confusionCellName, NO_LABEL } from '../../src/review/model';
 import { nextQueue, QUEUE_NAMES, REVIEW_QUEUES, type ReviewQueue } from '../../src/review/model';
 
 /** The key table of README.md: the lines from its `| key | action |` header to the first line that is no table row. */
@@ -34,13 +35,15 @@ test('key dispatch follows the map: every key of a binding triggers its action, 
   for (const binding of KEY_MAP) {
     assert.equal(binding.keys.length > 0 && binding.shown.length > 0, true, binding.action);
     for (const key of binding.keys) {
-      assert.equal(actionForKey(key, binding.when), binding.action, `${key} in ${binding.when}`);
-      assert.ok(!seen.has(`${binding.when}:${key}`), `${key} is bound twice in ${binding.when}`);
-      seen.add(`${binding.when}:${key}`);
+      for (const when of contextsOf(binding)) {
+        assert.equal(actionForKey(key, when), binding.action, `${key} in ${when}`);
+        assert.ok(!seen.has(`${when}:${key}`), `${key} is bound twice in ${when}`);
+        seen.add(`${when}:${key}`);
+      }
     }
   }
   // Keys the map does not name do nothing, and list keys do not fire inside a text field (typing 'a' in the search).
-  const contexts: KeyContext[] = ['list', 'textField'];
+  const contexts: KeyContext[] = ['list', 'textField', 'table'];
   for (const context of contexts) {
     assert.equal(actionForKey('x', context), undefined);
   }
@@ -73,7 +76,34 @@ test("Enter or Space on a focused button or link of the panel presses it: Enter 
   assert.equal(keyContextOfTags(['INPUT', 'VSCODE-TEXT-FIELD', 'LABEL']), 'textField');
   assert.equal(keyContextOfTags(['VSCODE-DROPDOWN', 'LABEL']), 'textField');
   for (const key of ['Enter', ' ']) assert.equal(actionForKey(key, 'control'), undefined, `${JSON.stringify(key)} is the control's`);
-  for (const binding of KEY_MAP.filter((candidate) => candidate.when === 'list')) {
+  for (const binding of KEY_MAP.filter((candidate) => contextsOf(candidate).includes('list'))) {
     for (const key of binding.keys.filter((candidate) => candidate !== 'Enter')) assert.equal(actionForKey(key, 'control'), binding.action, key);
   }
+});
+
+test('a confusion-table cell with the focus: the arrows, Enter / Space and Esc are the table\'s, ? and / still work, and no row key fires (a digit or a key pressed there decided a list row out of sight)', () => {
+  // ui.ts keyContextOf names a cell (role gridcell) GRIDCELL on the path; the table sits in the fold (DETAILS), whose
+  // SUMMARY is a control: the cell wins.
+  assert.equal(keyContextOfTags([GRID_CELL_TAG, 'TR', 'TBODY', 'TABLE', 'DETAILS', 'DIV', 'BODY']), 'table');
+  assert.equal(keyContextOfTags(['TD', 'TR', 'TABLE', 'DIV']), 'list', 'a cell of another table (the help overlay) is no grid cell');
+  for (const key of ['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown', 'Home', 'End']) assert.equal(actionForKey(key, 'table'), 'cellMove', key);
+  for (const key of ['Enter', ' ']) assert.equal(actionForKey(key, 'table'), 'cellFilter', JSON.stringify(key));
+  assert.equal(actionForKey('Escape', 'table'), 'toList');
+  assert.equal(actionForKey('?', 'table'), 'help');
+  assert.equal(actionForKey('/', 'table'), 'search');
+  const rowKeys = KEY_MAP.filter((binding) => contextsOf(binding).includes('list') && !contextsOf(binding).includes('table')).flatMap((binding) => binding.keys);
+  assert.ok(rowKeys.includes('a') && rowKeys.includes('1') && rowKeys.includes('u') && rowKeys.includes('s'));
+  for (const key of rowKeys) {
+    const action = actionForKey(key, 'table');
+    assert.ok(action === undefined || action === 'cellMove' || action === 'cellFilter' || action === 'toList', `${key} does ${action} in the table`);
+  }
+  // The help overlay and README say it, from the same map.
+  assert.ok(keyTableRows().some((row) => row.keys === '← / → / ↑ / ↓ / Home / End' && row.description.includes('no row key decides')));
+  assert.ok(keyTableRows().some((row) => row.keys === 'Enter / Space' && row.description.startsWith('in the confusion table')));
+});
+
+test('a confusion-table cell is named for a screen reader: teacher, suggestion, rows, and whether the list is filtered on it', () => {
+  assert.equal(confusionCellName('Business', 'Sports', 12, false), 'Teacher Business, suggested Sports: 12 rows');
+  assert.equal(confusionCellName('Business', 'Sports', 1, true), 'Teacher Business, suggested Sports: 1 row (the list shows these; Enter shows all rows)');
+  assert.equal(confusionCellName(NO_LABEL, 'World', 1234, false), 'No teacher label, suggested World: 1,234 rows');
 });

@@ -26,24 +26,31 @@ export type KeyAction =
   | 'rerank'
   | 'back'
   | 'help'
-  | 'toList';
+  | 'toList'
+  | 'cellMove'
+  | 'cellFilter';
 
 /**
  * Where a key works: in the list (focus anywhere but a text field), or inside a filter's text field. `control`: the
  * focus is on a button or link of the panel (reached with Tab): Enter and Space press it, as everywhere else; the other
  * keys act on the list as they do there. Enter, the list's accept key, had accepted the selected row's suggestion
- * whatever the button said ('Keep', 'Skip', 'Undo').
+ * whatever the button said ('Keep', 'Skip', 'Undo'). `table`: the focus is on a cell of the confusion table (one Tab stop,
+ * roving tabindex): the arrows move between its cells, Enter and Space filter on the cell, and the row keys (digits,
+ * a, t, s, u …) do nothing, since they would act on a list row the user is not looking at.
  */
-export type KeyContext = 'list' | 'textField' | 'control';
+export type KeyContext = 'list' | 'textField' | 'control' | 'table';
 
 /** Elements whose keys are their own: typing in them (textField), or Enter and Space pressing them (control). */
 const TEXT_FIELD_TAGS = new Set(['VSCODE-TEXT-FIELD', 'VSCODE-TEXT-AREA', 'INPUT', 'TEXTAREA', 'VSCODE-DROPDOWN', 'SELECT']);
 const CONTROL_TAGS = new Set(['VSCODE-BUTTON', 'BUTTON', 'A', 'SUMMARY']);
 const CONTROL_KEYS = new Set(['Enter', ' ']);
+/** How ui.ts keyContextOf names a cell of the confusion table (role gridcell) on a key event's path. */
+export const GRID_CELL_TAG = 'GRIDCELL';
 
 /** The context of a key event from the tag names on its path (composedPath, innermost first; ui.ts keyContextOf). */
 export function keyContextOfTags(tags: readonly string[]): KeyContext {
   if (tags.some((tag) => TEXT_FIELD_TAGS.has(tag))) return 'textField';
+  if (tags.includes(GRID_CELL_TAG)) return 'table';
   if (tags.some((tag) => CONTROL_TAGS.has(tag))) return 'control';
   return 'list';
 }
@@ -55,7 +62,13 @@ export interface KeyBinding {
   shown: readonly string[];
   action: KeyAction;
   description: string;
-  when: KeyContext;
+  /** Where the keys work: one context, or several (help and search work in the list and the table). */
+  when: KeyContext | readonly KeyContext[];
+}
+
+/** The contexts a binding works in. */
+export function contextsOf(binding: KeyBinding): readonly KeyContext[] {
+  return typeof binding.when === 'string' ? [binding.when] : binding.when;
 }
 
 const DIGITS = ['1', '2', '3', '4', '5', '6', '7', '8', '9'] as const;
@@ -89,7 +102,7 @@ export const KEY_MAP: readonly KeyBinding[] = [
   },
   { keys: ['e'], shown: ['e'], action: 'expand', description: 'expand / clip the text', when: 'list' },
   { keys: ['p'], shown: ['p'], action: 'probabilities', description: "show / hide every label's probability", when: 'list' },
-  { keys: ['/'], shown: ['/'], action: 'search', description: 'focus the text search (also #123 for line 123, or an id)', when: 'list' },
+  { keys: ['/'], shown: ['/'], action: 'search', description: 'focus the text search (also #123 for line 123, or an id)', when: ['list', 'table'] },
   {
     keys: ['q'],
     shown: ['q'],
@@ -105,7 +118,7 @@ export const KEY_MAP: readonly KeyBinding[] = [
     when: 'list',
   },
   { keys: ['Escape'], shown: ['Esc'], action: 'back', description: 'close the help overlay', when: 'list' },
-  { keys: ['?'], shown: ['?'], action: 'help', description: 'show / hide the help overlay (these keys)', when: 'list' },
+  { keys: ['?'], shown: ['?'], action: 'help', description: 'show / hide the help overlay (these keys)', when: ['list', 'table'] },
   {
     keys: ['Enter', 'Escape'],
     shown: ['Enter', 'Esc'],
@@ -113,6 +126,22 @@ export const KEY_MAP: readonly KeyBinding[] = [
     description: 'in a filter field: back to the list (Enter never decides; a search still being typed is sent)',
     when: 'textField',
   },
+  {
+    keys: ['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown', 'Home', 'End'],
+    shown: ['←', '→', '↑', '↓', 'Home', 'End'],
+    action: 'cellMove',
+    description:
+      'in the confusion table (one Tab stop, after the line that folds it): move between its cells (Home / End: first / last of the row); only these keys, ?, / and Esc act there, no row key decides',
+    when: 'table',
+  },
+  {
+    keys: ['Enter', ' '],
+    shown: ['Enter', 'Space'],
+    action: 'cellFilter',
+    description: "in the confusion table: show the rows of the cell's teacher label and suggestion (on the cell filtered: all rows again)",
+    when: 'table',
+  },
+  { keys: ['Escape'], shown: ['Esc'], action: 'toList', description: 'in the confusion table: back to the list', when: 'table' },
 ];
 
 /** The action of a key pressed in a context, or undefined when the key does nothing there. */
@@ -121,7 +150,7 @@ export function actionForKey(key: string, when: KeyContext): KeyAction | undefin
     if (CONTROL_KEYS.has(key)) return undefined;
     when = 'list';
   }
-  return KEY_MAP.find((binding) => binding.when === when && binding.keys.includes(key))?.action;
+  return KEY_MAP.find((binding) => contextsOf(binding).includes(when) && binding.keys.includes(key))?.action;
 }
 
 /** The help overlay's and the README's rows: the keys as shown, and what they do. */

@@ -241,6 +241,8 @@ const keyHandlers: KeyHandlers = {
     }
   },
   back: () => toggleHelp(false),
+  cellMove: (key) => renderer.moveCell(key),
+  cellFilter: () => renderer.filterCell(),
   help: () => toggleHelp(),
   toList: () => {
     // Enter in a filter field only moves to the list (never decides); a search still waiting to be sent goes now,
@@ -248,6 +250,8 @@ const keyHandlers: KeyHandlers = {
     if (searchTimer !== undefined) {
       sendFilters();
     }
+    // Esc from the confusion table also closes the help overlay opened there (? works in the table).
+    toggleHelp(false);
     renderer.dom?.list.focus();
   },
 };

@@ -4,7 +4,7 @@
  */
 import { explanationSegments } from '../../review/explanation';
 import { cutText, showBidiControls, showInvisible } from '../../review/prettyRow';
-import { digitForLabel, NO_LABEL, queueListLabel, queueTitle, REVIEW_QUEUES, reviewedVerdict, type Decision, type ReviewFilters, type ReviewQueue } from '../../review/model';
+import { confusionCellName, digitForLabel, NO_LABEL, queueListLabel, queueTitle, REVIEW_QUEUES, reviewedVerdict, type Decision, type ReviewFilters, type ReviewQueue } from '../../review/model';
 import { STATUS_FILTER_OPTIONS, type HostMessage, type LabelProbability, type RowView, type ViewUpdate } from '../../review/protocol';
 import type { RowExplanation } from '../../training/types';
 import { keyTableRows } from './keymap';
@@ -108,6 +108,8 @@ function statusText(row: RowView): string {
 export class Renderer {
   dom: Dom | null = null;
   private renderQueued = false;
+  /** The confusion table's one Tab stop (roving tabindex), by its labels: kept while the table is drawn again. */
+  private tableStop: { teacher: string; suggested: string } | null = null;
 
   constructor(
     private readonly app: HTMLElement,
@@ -455,22 +457,24 @@ export class Renderer {
       return;
     }
     const c = view.counts;
-    const parts: [string, number][] = [
-      [this.state.filters.queue === 'flagged' ? 'Flagged' : 'Rows', c.flagged],
-      ['Reviewed', c.reviewed],
-      ['Remaining', c.remaining],
-      ['Skipped', c.skipped],
-      ['Showing', view.order.length],
+    // Each count's name, and the shorter one a narrow panel shows (review.css): the counts then have a line of their own
+    // and keep every figure whole at 500 px, whatever the figures (the full wording is in the tooltip).
+    const parts: [string, string, number][] = [
+      this.state.filters.queue === 'flagged' ? ['Flagged', 'Flagged', c.flagged] : ['Rows', 'Rows', c.flagged],
+      ['Reviewed', 'Done', c.reviewed],
+      ['Remaining', 'Left', c.remaining],
+      ['Skipped', 'Skipped', c.skipped],
+      ['Showing', 'Shown', view.order.length],
     ];
     dom.counts.replaceChildren(
-      ...parts.map(([name, value]) => {
-        const span = el('span', '', `${name} `);
+      ...parts.map(([name, short, value]) => {
+        const span = el('span');
         span.dataset.count = name.toLowerCase();
-        span.append(el('b', '', value.toLocaleString('en-US')));
+        span.append(el('span', 'count-name', name), el('span', 'count-short', short), ' ', el('b', '', value.toLocaleString('en-US')));
         return span;
       }),
     );
-    dom.counts.title = parts.map(([name, value]) => `${name} ${value.toLocaleString('en-US')}`).join(' · ');
+    dom.counts.title = parts.map(([name, , value]) => `${name} ${value.toLocaleString('en-US')}`).join(' · ');
     dom.rerankNote.textContent = view.reranked ? `re-ranked after ${view.reranked.reviewed.toLocaleString('en-US')} decision${view.reranked.reviewed === 1 ? '' : 's'}` : '';
     dom.rerankNote.title = view.reranked
       ? `The queue's order uses your ${view.reranked.reviewed} decisions since the run (re-ranked in ${view.reranked.ms.toFixed(0)} ms). Only the order changed: each row's p is still the run's calibrated probability.`
@@ -495,38 +499,122 @@ export class Renderer {
     this.renderFilterOptions();
   }
 
+  /**
+   * The confusion table, a grid for the keyboard: one Tab stop (the cell last moved to, else the filtered one, else the
+   * first), the arrows move between cells (moveCell), Enter or Space filters (filterCell), and each cell is named for a
+   * screen reader ("Teacher Business, suggested Sports: 12 rows"). A cell that had the focus keeps it when the table is
+   * drawn again (each view update).
+   */
   renderConfusion(): void {
     const table = this.state.view?.confusion;
     const dom = this.dom;
     if (!table || !dom) {
       return;
     }
+    const focused = document.activeElement;
+    const hadFocus = focused instanceof HTMLElement && dom.confusion.contains(focused);
     const filters = this.state.filters;
+    dom.confusion.setAttribute('role', 'grid');
     const head = el('tr');
-    head.append(el('th', '', 'teacher ↓ / suggested →'));
-    table.suggestedLabels.forEach((label, j) => head.append(labelHeader(label, table.suggestedDigits[j])));
+    head.setAttribute('role', 'row');
+    const corner = el('th', '', 'teacher ↓ / suggested →');
+    corner.setAttribute('role', 'columnheader');
+    head.append(corner);
+    table.suggestedLabels.forEach((label, j) => head.append(labelHeader(label, table.suggestedDigits[j], 'columnheader')));
     const body = [head];
+    const cells: HTMLTableCellElement[] = [];
+    let stop: HTMLTableCellElement | undefined;
+    let activeCell: HTMLTableCellElement | undefined;
     table.teacherLabels.forEach((teacher, i) => {
       const tr = el('tr');
-      tr.append(labelHeader(teacher, table.teacherDigits[i]));
+      tr.setAttribute('role', 'row');
+      tr.append(labelHeader(teacher, table.teacherDigits[i], 'rowheader'));
       table.suggestedLabels.forEach((suggested, j) => {
         const count = table.counts[i][j];
         const td = el('td', 'cell' + (count === 0 ? ' zero' : ''), String(count));
         const active = filters.teacher === teacher && filters.suggested === suggested;
+        td.setAttribute('role', 'gridcell');
+        td.tabIndex = -1;
+        td.dataset.row = String(i);
+        td.dataset.col = String(j);
+        td.setAttribute('aria-label', confusionCellName(teacher, suggested, count, active));
+        td.setAttribute('aria-selected', active ? 'true' : 'false');
         if (active) {
           td.classList.add('active');
+          activeCell = td;
         }
-        td.title = active ? 'Click to clear this filter' : `Show rows with teacher '${teacher}' and suggestion '${suggested}'`;
+        td.title = active ? 'Click (or Enter) to clear this filter' : `Show rows with teacher '${teacher}' and suggestion '${suggested}' (click, or Enter)`;
+        // The focus is not the mouse's: after a click the keys act on the list, as after a click on a row.
+        td.addEventListener('mousedown', (event) => event.preventDefault());
         td.addEventListener('click', () => {
-          const teacherFilter = teacher === NO_LABEL ? '' : teacher;
-          this.actions.setFilters(active ? { teacher: '', suggested: '' } : { teacher: teacherFilter, suggested }, true);
-          this.renderFilterOptions();
+          this.setTableStop(td);
+          this.filterCell(td);
+          if (dom.confusion.contains(document.activeElement)) td.focus();
+          else dom.list.focus();
         });
+        if (this.tableStop && this.tableStop.teacher === teacher && this.tableStop.suggested === suggested) stop = td;
+        cells.push(td);
         tr.append(td);
       });
       body.push(tr);
     });
     dom.confusion.replaceChildren(...body);
+    const tabStop = stop ?? activeCell ?? cells[0];
+    if (tabStop) {
+      tabStop.tabIndex = 0;
+      if (hadFocus && document.hasFocus()) tabStop.focus();
+    } else if (hadFocus && document.hasFocus()) {
+      dom.list.focus();
+    }
+  }
+
+  /** The cell that has the focus in the confusion table, if one has. */
+  private focusedCell(): HTMLTableCellElement | undefined {
+    const focused = document.activeElement;
+    return focused instanceof HTMLTableCellElement && this.dom?.confusion.contains(focused) && focused.dataset.row !== undefined ? focused : undefined;
+  }
+
+  private setTableStop(td: HTMLTableCellElement): void {
+    const table = this.state.view?.confusion;
+    if (!table || !this.dom) return;
+    for (const cell of this.dom.confusion.querySelectorAll<HTMLElement>('td[role="gridcell"]')) cell.tabIndex = cell === td ? 0 : -1;
+    this.tableStop = { teacher: table.teacherLabels[Number(td.dataset.row)], suggested: table.suggestedLabels[Number(td.dataset.col)] };
+  }
+
+  /** An arrow, Home or End in the confusion table: the focus to the next cell that way (roving tabindex). */
+  moveCell(key: string): void {
+    const table = this.state.view?.confusion;
+    const from = this.focusedCell();
+    if (!table || !from || !this.dom) return;
+    const rows = table.teacherLabels.length;
+    const cols = table.suggestedLabels.length;
+    let row = Number(from.dataset.row);
+    let col = Number(from.dataset.col);
+    if (key === 'ArrowLeft') col -= 1;
+    else if (key === 'ArrowRight') col += 1;
+    else if (key === 'ArrowUp') row -= 1;
+    else if (key === 'ArrowDown') row += 1;
+    else if (key === 'Home') col = 0;
+    else if (key === 'End') col = cols - 1;
+    row = Math.max(0, Math.min(rows - 1, row));
+    col = Math.max(0, Math.min(cols - 1, col));
+    const to = this.dom.confusion.querySelector<HTMLTableCellElement>(`td[data-row="${row}"][data-col="${col}"]`);
+    if (to) {
+      this.setTableStop(to);
+      to.focus();
+    }
+  }
+
+  /** Enter or Space in the confusion table, or a click: filters the list on the cell's pair (on the filtered cell: clears). */
+  filterCell(td: HTMLTableCellElement | undefined = this.focusedCell()): void {
+    const table = this.state.view?.confusion;
+    if (!table || !td) return;
+    const teacher = table.teacherLabels[Number(td.dataset.row)];
+    const suggested = table.suggestedLabels[Number(td.dataset.col)];
+    const active = td.classList.contains('active');
+    const teacherFilter = teacher === NO_LABEL ? '' : teacher;
+    this.actions.setFilters(active ? { teacher: '', suggested: '' } : { teacher: teacherFilter, suggested }, true);
+    this.renderFilterOptions();
   }
 
   selectedRow(): RowView | undefined {
@@ -674,8 +762,9 @@ function onButton(label: string): string {
 }
 
 /** A table header: the label, with the digit key that sets it (the host sends the digits, in the run's order). */
-function labelHeader(label: string, digit: number | null | undefined): HTMLTableCellElement {
+function labelHeader(label: string, digit: number | null | undefined, role: 'columnheader' | 'rowheader'): HTMLTableCellElement {
   const th = el('th');
+  th.setAttribute('role', role);
   th.title = label;
   if (digit !== null && digit !== undefined) {
     th.append(el('kbd', 'digit', String(digit)), ' ');

@@ -6,7 +6,7 @@
  */
 
 import { showInvisible } from '../../review/prettyRow';
-import { keyContextOfTags, type KeyContext } from './keymap';
+import { GRID_CELL_TAG, keyContextOfTags, type KeyContext } from './keymap';
 
 /** A toolkit control (vscode-button, vscode-text-field, vscode-dropdown): a custom element with a value. */
 export type Control = HTMLElement & { value: string };
@@ -116,7 +116,12 @@ export function setOptions(control: Control, options: readonly Option[], value: 
   });
 }
 
-/** Where the focus is for the panel's keys (keymap.ts keyContextOfTags): a text field, a button or link, or the list. */
+/**
+ * Where the focus is for the panel's keys (keymap.ts keyContextOfTags): a text field, a button or link, a cell of the
+ * confusion table (role gridcell), or the list.
+ */
 export function keyContextOf(event: Event): KeyContext {
-  return keyContextOfTags(event.composedPath().map((node) => (node instanceof Element ? node.tagName : '')));
+  return keyContextOfTags(
+    event.composedPath().map((node) => (node instanceof Element ? (node.getAttribute('role') === 'gridcell' ? GRID_CELL_TAG : node.tagName) : '')),
+  );
 }

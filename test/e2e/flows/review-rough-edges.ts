@@ -7,7 +7,8 @@
  * - 2: a search selects its first match; Enter in the search box only moves to the list, so the next Enter accepts
  *   the row the user now sees selected, never the row selected before the search.
  * - 4 and 5: at 500×400 px beside the Problems panel the list keeps at least four rows, the table is folded, the
- *   decision buttons are on screen; the header is one line and Undo / ? do not move when the counts change.
+ *   decision buttons are on screen; the header is two fixed lines at most (the counts whole on the second) and Undo / ?
+ *   do not move when the counts change.
  * - 7: a jump from the Problems panel to a flagged label far right on its line keeps the row's start in view (the
  *   editor is not scrolled sideways) and leaves the label selected.
  * - 6: opening Label Review on the dataset (Explorer context menu) while a second group showing another file is
@@ -242,7 +243,9 @@ export default defineFlow({
     assert.ok(layout.listHeight >= 4 * ROW_HEIGHT, `the list shows at least 4 rows: ${layout.listHeight / ROW_HEIGHT} rows`);
     assert.equal(layout.tableOpen, false, 'the confusion table is folded in a short panel');
     assert.ok(layout.pageHeight <= layout.innerHeight + 1, 'nothing is cut off below the panel');
-    assert.ok(layout.headerHeight < 40, `the header is one line: ${layout.headerHeight}px`);
+    // The header: its first line, and the counts on a fixed line of their own (a narrow panel), every figure whole.
+    assert.ok(layout.headerHeight < 50, `the header is two lines at most: ${layout.headerHeight}px`);
+    assert.equal(await frame.evaluate("(() => { const c = document.getElementById('counts'); return c.scrollWidth <= c.clientWidth; })()"), true, 'the counts are whole');
     for (const action of ['accept', 'keep', 'set-1', 'set-2']) {
       const b = await box(frame, `#details [data-action="${action}"]`);
       assert.ok(b.top >= 0 && b.bottom <= layout.innerHeight && b.left >= 0 && b.right <= layout.innerWidth, `the ${action} button is on screen: ${JSON.stringify(b)}`);
@@ -255,6 +258,7 @@ export default defineFlow({
     const undoBefore = await box(frame, 'header [data-action="undo"]');
     const helpBefore = await box(frame, 'header [data-action="help"]');
     const titleBox = await box(frame, 'header h1');
+    const headerBefore = await box(frame, 'header');
     assert.ok(Math.abs(undoBefore.top - helpBefore.top) <= 4 && undoBefore.bottom > titleBox.top && undoBefore.top < titleBox.bottom, 'Undo, ? and the name share one line');
     // A decision changes the counts and shows a note (the digit of the suggested label).
     await page.keyboard.press(String(digit));
@@ -266,6 +270,7 @@ export default defineFlow({
     assert.ok(note.bottom <= actions.top, `the note does not cover the buttons: ${JSON.stringify({ note, actions })}`);
     assert.deepEqual(await box(frame, 'header [data-action="undo"]'), undoBefore, 'Undo did not move');
     assert.deepEqual(await box(frame, 'header [data-action="help"]'), helpBefore, '? did not move');
+    assert.deepEqual(await box(frame, 'header'), headerBefore, 'the header did not reflow');
     await workbench.screenshot('review-500x400');
   },
 });
