@@ -19,6 +19,8 @@ export {
   parseDatasetText,
   readDatasetFile,
   streamDataset,
+  streamDatasetText,
+  textChunks,
   readLines,
   readLineBatches,
   READ_CHUNK_BYTES,

@@ -86,12 +86,15 @@ export class DatasetDiagnostics implements vscode.Disposable {
     for (const document of vscode.workspace.textDocuments) this.open(document);
   }
 
-  /** Validates an open document now (skipping the debounce): its problems and row count. */
-  validateNow(document: vscode.TextDocument): { problems: Problem[]; rows: number } | undefined {
-    const entry = this.tracked.get(document.uri.toString()) ?? this.open(document);
-    if (entry === undefined) return undefined;
-    const problems = this.flush(entry, true);
-    return problems && { problems, rows: entry.validator.lastRowCount };
+  /**
+   * Publishes what "PeerKD: Validate Dataset" found in an open document's text at `version`, as the document's own
+   * diagnostics show it (a label problem that every row repeats, once). Nothing when the document changed since: the
+   * validation that follows the edit shows the text as it is now.
+   */
+  publishValidated(document: vscode.TextDocument, version: number, problems: readonly Problem[], teacherLabelRows: number): void {
+    const entry = this.tracked.get(document.uri.toString());
+    if (entry === undefined || document.version !== version) return;
+    this.collection.set(document.uri, foldRepeatedLabelProblems(problems, teacherLabelRows, entry.validator.fields).map(toDiagnostic));
   }
 
   isTracked(uri: vscode.Uri): boolean {
@@ -250,8 +253,8 @@ export class DatasetDiagnostics implements vscode.Disposable {
     return problems;
   }
 
-  /** Validates the document's changed lines and publishes; `runChecksNow`: a run's checks of the whole file too, whatever its size. */
-  private flush(entry: TrackedDocument, runChecksNow = false): Problem[] | undefined {
+  /** Validates the document's changed lines and publishes. */
+  private flush(entry: TrackedDocument): Problem[] | undefined {
     clearTimeout(entry.timer);
     entry.timer = undefined;
     const document = entry.document;
@@ -260,7 +263,7 @@ export class DatasetDiagnostics implements vscode.Disposable {
       const lineProblems = entry.validator.validate(document.lineCount, (index) => document.lineAt(index).text);
       // What a run would say of the file as a whole, from the run's own checks, after the problems of each line.
       entry.validations++;
-      const inSlices = !runChecksNow && entry.validator.lastRowCount > RUN_CHECKS_SYNC_ROWS;
+      const inSlices = entry.validator.lastRowCount > RUN_CHECKS_SYNC_ROWS;
       if (!inSlices) entry.runProblems = this.runChecks(entry);
       const problems = this.publishEntry(entry, lineProblems);
       if (inSlices) void this.runChecksInSlices(entry, lineProblems);

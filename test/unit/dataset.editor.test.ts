@@ -122,6 +122,9 @@ class TabInputWebview {
 /** The active tab's input (a focused Label Review panel is a webview tab, and leaves no active text editor). */
 let activeTabInput: unknown;
 let openDialogResult: Uri[] | undefined;
+/** The progress notifications shown (their options), and the cancellation token the next one hands its task. */
+const progressShown: { title?: string; cancellable?: boolean }[] = [];
+let progressToken = { isCancellationRequested: false };
 
 const fakeVscode = {
   Uri,
@@ -160,8 +163,10 @@ const fakeVscode = {
       },
     },
     showOpenDialog: async () => openDialogResult,
-    withProgress: async (_options: unknown, task: (progress: unknown, token: unknown) => Promise<unknown>) =>
-      task({ report: () => undefined }, { isCancellationRequested: false }),
+    withProgress: async (options: { title?: string; cancellable?: boolean }, task: (progress: unknown, token: unknown) => Promise<unknown>) => {
+      progressShown.push(options);
+      return task({ report: () => undefined }, progressToken);
+    },
     showInformationMessage: async (text: string, ...items: string[]) => {
       messages.push({ kind: 'info', text, items });
       return undefined;
@@ -492,6 +497,58 @@ test('Validate Dataset uses the active editor (unsaved text included), else asks
   assert.match(messages[messages.length - 1].text, /^PeerKD could not validate missing.jsonl: ENOENT/);
   assert.match(logged[logged.length - 1], /^error Could not validate missing.jsonl: ENOENT/);
   registration.dispose();
+});
+
+test('Validate Dataset of a large open document streams its text under a cancellable progress, giving the event loop back', async () => {
+  start();
+  const registration = command.registerValidateDatasetCommand(services as never, diagnostics);
+  const uri = Uri.file('/data/big-open.jsonl');
+  const rows = Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ id: i, text: i === 12_345 ? '' : `row ${i} words`, teacher_label: i % 2 ? 'World' : 'Sports' }));
+  const document = new FakeDocument(uri, rows.join('\n'));
+  open(document);
+  activeTextEditor = { document };
+  // Counts the turns of the event loop while the command runs (the document's own validation waits on a mocked timer).
+  let turns = 0;
+  let running = true;
+  const turn = (): void => {
+    if (!running) return;
+    turns++;
+    setImmediate(turn);
+  };
+  try {
+    progressShown.length = 0;
+    setImmediate(turn);
+    const summary = await commands.get('peerkd.validateDataset')?.();
+    running = false;
+    assert.deepEqual(summary, { uri: uri.toString(), rows: 20_000, errors: 1, warnings: 0 });
+    assert.deepEqual(progressShown, [{ location: 15, title: 'Validating big-open.jsonl', cancellable: true }]);
+    assert.ok(turns >= 10, `the event loop turned ${turns} times while 20,000 rows were validated`);
+    assert.deepEqual(shown(uri), [[12_345, 19, 21, 'empty-text', 'Error', 'PeerKD']]);
+
+    // Cancelled from the notification: nothing is summed up.
+    messages.length = 0;
+    logged.length = 0;
+    progressToken = { isCancellationRequested: false };
+    const token = progressToken;
+    setImmediate(() => (token.isCancellationRequested = true));
+    assert.equal(await commands.get('peerkd.validateDataset')?.(), undefined);
+    assert.deepEqual(logged, ['info Validation of big-open.jsonl cancelled']);
+    progressToken = { isCancellationRequested: false };
+
+    // Edited while it runs: the summary is of the text it started on; what it found is not shown over the new text
+    // (the document's own validation after the edit shows that).
+    published.clear();
+    setImmediate(() => document.edit(0, 0, 0, 0, '[]\n'));
+    assert.deepEqual(await commands.get('peerkd.validateDataset')?.(), { uri: uri.toString(), rows: 20_000, errors: 1, warnings: 0 });
+    assert.equal(published.has(uri.toString()), false);
+  } finally {
+    running = false;
+    progressToken = { isCancellationRequested: false };
+    activeTextEditor = undefined;
+    registration.dispose();
+    // Clears the document's own validations, still waiting on mocked timers.
+    diagnostics.dispose();
+  }
 });
 
 test('a large document is validated in slices that yield to the event loop; an edit meanwhile restarts from where it was', async () => {
