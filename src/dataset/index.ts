@@ -38,6 +38,7 @@ export { INVISIBLE_CHARACTERS, MAX_LABEL_LENGTH, labelLengthProblem, labelListPr
 export { foldRepeatedLabelProblems, IncrementalDatasetValidator, lineCountOf, type LineChange } from './incremental';
 export {
   FIELD_GUESS_SAMPLE_ROWS,
+  absentTextMessage,
   candidatesFor,
   fieldSetting,
   foldMissingFieldProblems,

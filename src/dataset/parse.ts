@@ -4,7 +4,7 @@ import { findJsonSyntaxError, locatePath, printable, scanJson, tooDeepOffset, TO
 import { IdIndex } from './idIndex';
 import { forEachCompleteLine, forEachLine } from './lines';
 import { labelLengthProblem, lookAlikeLabel } from './labels';
-import { ABSENT_TEXT_PREFIX, FIELD_GUESS_SAMPLE_ROWS, fieldSetting, foldMissingFieldProblems } from './fieldGuess';
+import { absentTextMessage, FIELD_GUESS_SAMPLE_ROWS, foldMissingFieldProblems } from './fieldGuess';
 import type { DatasetRow, FieldMapping, ParsedDataset, Problem, ValidationOptions } from './types';
 
 /** The outcome of one line: a row (possibly with problems), a problem instead of a row, or a blank line. */
@@ -106,7 +106,7 @@ export class DatasetParser {
       const name = fields.mapping.text;
       problems = [
         text === undefined
-          ? problem('missing-text', 'error', line, trimmedRange(lineText), `${ABSENT_TEXT_PREFIX} ${name} (setting ${fieldSetting('text')})`, name)
+          ? problem('missing-text', 'error', line, trimmedRange(lineText), absentTextMessage(name), name)
           : problem(
               'missing-text',
               'error',
