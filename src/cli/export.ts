@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { assertReadableFile, assertReplaceable, fileError, splitFieldPath, Utf8LineValidator, writeFileAtomic } from '../dataset';
-import { DATASET_FILE_NAME, DATASET_KIND, DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
+import { datasetNameProblem, DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
 import { assertExportTarget, describeExport, exportFieldsProblem, exportReviewedBytes, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import { readLatestKeyedRun, type KeyedRun } from '../review/keyedRun';
 import { LATEST_BY_DATASET_DIR, LATEST_FILE, readKnownRunsDirs, resolveRunsDir, REVIEW_LOG_DIR, runsInProgress, SETTINGS_FILE } from '../training/artifacts';
@@ -133,7 +133,8 @@ export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr
         if (flagProblem) throw new UsageError(flagProblem);
         const given = positionals[0];
         const dataPath = path.resolve(given);
-        if (!DATASET_FILE_NAME.test(path.basename(dataPath))) throw new Error(`${given}: not a ${DATASET_KIND}`);
+        const nameProblem = datasetNameProblem(path.basename(dataPath));
+        if (nameProblem) throw new Error(`${given}: ${nameProblem}`);
         await assertReadableFile(dataPath, given);
         // Read more than once (the run's key of the dataset, the copy): a FIFO waited for a writer for ever. The run's rule.
         if (!(await fs.stat(dataPath)).isFile()) throw new Error(`${given}: not a regular file (a FIFO, socket or device), so it cannot be read as a dataset`);
