@@ -259,6 +259,14 @@ test("the run's field mapping is the default; an entry of its settings.json that
   const fromRun = await run('--fields.human', 'human_label');
   assert.equal(fromRun.code, 0, fromRun.err);
   assert.match(await readFile(join(work, 'data.reviewed.jsonl'), 'utf8'), /"final_label": "B"/, "the run's teacher field, weak");
+
+  // A settings.json cut off, and no latest pointer: whose run it is cannot be told, so it may be the latest run. It was
+  // passed over (a copy without any run, exit 0); it is said, naming the file, as an unreadable latest run is.
+  await writeFile(join(runDir, 'settings.json'), '{"runId": "20260101-000000-data-abcdef", "datas');
+  const cut = await run();
+  assert.equal(cut.code, 1, cut.err);
+  assert.ok(cut.err.startsWith(`peerkd export: ${join(runDir, 'settings.json')}: invalid JSON (`), cut.err);
+  assert.ok(cut.err.endsWith(`; no latest pointer names a run of ${data} there, so run 20260101-000000-data-abcdef may be its latest run: repair the file or remove the run folder ${runDir}\n`), cut.err);
 });
 
 test('a dataset that is a FIFO is refused naming it, as a run refuses it, not waited on for ever', { skip: process.platform === 'win32', timeout: 30_000 }, async () => {
