@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { exportReviewedText, type ExportOptions } from '../../src/review/export';
 import { keyedRun } from '../../src/review/keyedRun';
-import { readRun } from '../../src/training/artifacts';
+import { readRun, recordRunsDir } from '../../src/training/artifacts';
 import { runCli, tempFolder } from '../fixtures/training/build';
 import { captureIo } from '../support/captureIo';
 import { createExportCommand } from '../../src/cli/export';
@@ -185,6 +185,16 @@ test('the copy never goes over the dataset (under any name), into .peerkd or the
   const runs = await runCli(['export', 'data.jsonl', '--teacher-labels', '--runs', 'runs', '--out', 'runs/copy.jsonl'], work);
   assert.equal(runs.code, 1);
   assert.match(runs.stderr, /^peerkd export: runs\/copy\.jsonl: inside the runs folder .*runs \(its run artefacts\); choose an output file elsewhere\n$/);
+  // A runs folder the dataset used before (listed in .peerkd/runs-folders: a later run reads its runs and review log):
+  // refused too, with --runs naming another folder or not.
+  await mkdir(join(work, 'old-runs'));
+  await recordRunsDir(join(work, 'data.jsonl'), join(work, 'old-runs'));
+  for (const flags of [[], ['--runs', join(work, 'runs')]]) {
+    const io = captureIo();
+    const code = await createExportCommand(io).run([join(work, 'data.jsonl'), '--teacher-labels', ...flags, '--out', join(work, 'old-runs', 'copy.jsonl')]);
+    assert.equal(code, 1, io.err());
+    assert.equal(io.err(), `peerkd export: ${join(work, 'old-runs', 'copy.jsonl')}: inside the runs folder ${join(work, 'old-runs')} (its run artefacts); choose an output file elsewhere\n`, flags.join(' '));
+  }
   assert.equal(await readFile(join(work, 'data.jsonl'), 'utf8'), text);
 
   // An existing file (a copy the user edited since, another dataset) is replaced only with --force.
