@@ -596,6 +596,33 @@ async function settle(done: () => boolean): Promise<void> {
   for (let i = 0; i < 100 && !done(); i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
+test('an edit of a document over 50,000 lines: the walk over its parsed lines gives the event loop back too; a newer edit abandons it', async () => {
+  start();
+  const uri = Uri.file('/data/walk.jsonl');
+  const document = new FakeDocument(uri, Array.from({ length: 60_000 }, (_, i) => `{"id": ${i}, "text": "r", "teacher_label": "World"}`).join('\n'));
+  open(document);
+  mock.timers.tick(0);
+  await settle(() => published.has(uri.toString()));
+  assert.ok(published.has(uri.toString()), 'every line parsed and published');
+  // One line changed: it alone is parsed again, then the 60,000 cached lines are walked (duplicates, counts) in steps.
+  published.delete(uri.toString());
+  document.edit(5, 19, 5, 20, '');
+  mock.timers.tick(300);
+  assert.equal(published.has(uri.toString()), false, 'the walk gave the event loop back before it was done');
+  await settle(() => published.has(uri.toString()));
+  assert.deepEqual(shown(uri).filter(([, , , code]) => code !== 'run-check').map(([line, , , code]) => [line, code]), [[5, 'empty-text']]);
+  // Edited again while a walk is under way: that walk publishes nothing; the next validation shows both edits.
+  published.delete(uri.toString());
+  document.edit(7, 19, 7, 20, '');
+  mock.timers.tick(300);
+  document.edit(9, 19, 9, 20, '');
+  await settle(() => false);
+  assert.equal(published.has(uri.toString()), false, 'the walk of the text before the last edit was abandoned');
+  mock.timers.tick(300);
+  await settle(() => published.has(uri.toString()));
+  assert.deepEqual(shown(uri).filter(([, , , code]) => code !== 'run-check').map(([line, , , code]) => [line, code]), [[5, 'empty-text'], [7, 'empty-text'], [9, 'empty-text']]);
+});
+
 test("over 10,000 rows, a run's checks follow the validation in slices, with no second's wait; an edit meanwhile abandons them", async () => {
   start();
   configuration.labels = [];
