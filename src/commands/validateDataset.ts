@@ -76,9 +76,11 @@ async function validate(uri: vscode.Uri, diagnostics: DatasetDiagnostics, servic
     async (progress, token) => {
       let reported = 0;
       const batches = text === undefined ? streamDataset(uri.fsPath, settings.fields, options) : streamDatasetText(text, settings.fields, options);
+      // Bytes that are not UTF-8 are a file's on disk (read only when a text shows U+FFFD): a closed file's, or an open
+      // one's without unsaved edits, which shows those bytes (so both say the same of one file); not an edited text.
+      const onDisk = uri.scheme === 'file' && (open === undefined || !open.isDirty);
       const found = await validateDatasetStream(batches, runSource(uri, settings), {
-        // Bytes that are not UTF-8 are a file's on disk; an open document is checked as the editor shows it.
-        ...(text === undefined ? { invalidUtf8Line: () => firstInvalidUtf8LineOfFile(uri.fsPath) } : {}),
+        ...(onDisk ? { invalidUtf8Line: () => firstInvalidUtf8LineOfFile(uri.fsPath) } : {}),
         // The run's findings mark their line's text in an open document (as its own diagnostics do) while it is unchanged.
         ...(open ? { lineText: (line: number) => (open.version === version && line <= open.lineCount ? open.lineAt(line - 1).text : '') } : {}),
         onBatch: (rows) => {

@@ -5,7 +5,7 @@
  */
 import { test, mock, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stubVscodeModule } from '../support/fakeVscodeModule';
@@ -547,6 +547,30 @@ test('Validate Dataset of a large open document streams its text under a cancell
     activeTextEditor = undefined;
     registration.dispose();
     // Clears the document's own validations, still waiting on mocked timers.
+    diagnostics.dispose();
+  }
+});
+
+test('Validate Dataset of an open file without unsaved edits names bytes that are not UTF-8, as for the closed file; of an edited one, not', async () => {
+  start();
+  const registration = command.registerValidateDatasetCommand(services as never, diagnostics);
+  const path = join(dir, 'latin1-open.jsonl');
+  const rows = Array.from({ length: 61 }, (_, i) => JSON.stringify({ text: `row ${i} words`, teacher_label: i < 30 ? 'Sports' : 'World' }));
+  writeFileSync(path, Buffer.concat([Buffer.from(rows.slice(0, 3).join('\n') + '\n{"text": "caf'), Buffer.from([0xe9]), Buffer.from(`", "teacher_label": "World"}\n${rows.slice(3).join('\n')}\n`)]));
+  const closed = await commands.get('peerkd.validateDataset')?.(Uri.file(path));
+  // Open, the editor shows the byte as U+FFFD: the same findings, the line of the bytes named.
+  const document = Object.assign(new FakeDocument(Uri.file(path), readFileSync(path, 'utf8')), { isDirty: false });
+  open(document);
+  try {
+    assert.deepEqual(await commands.get('peerkd.validateDataset')?.(Uri.file(path)), closed);
+    assert.match(published.get(Uri.file(path).toString())?.map((d) => d.message).join('\n') ?? '', /line 4 holds bytes that are not valid UTF-8/);
+    // With unsaved edits the text is no longer the file's: its bytes are not read.
+    document.isDirty = true;
+    const edited = (await commands.get('peerkd.validateDataset')?.(Uri.file(path))) as { warnings: number };
+    assert.equal(edited.warnings, (closed as { warnings: number }).warnings - 1);
+    assert.doesNotMatch(published.get(Uri.file(path).toString())?.map((d) => d.message).join('\n') ?? '', /not valid UTF-8/);
+  } finally {
+    registration.dispose();
     diagnostics.dispose();
   }
 });
