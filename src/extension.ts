@@ -14,6 +14,7 @@ import { registerAcceptSuggestionCommand } from './commands/acceptSuggestion';
 import { registerKeepTeacherLabelCommand } from './commands/keepTeacherLabel';
 import { RunState } from './editor/runState';
 import { RunPointerWatcher } from './editor/runPointerWatcher';
+import { DatasetMoves } from './editor/datasetMoves';
 import { registerJumpReveal } from './editor/jumpReveal';
 import { DistillationStatusBar } from './editor/statusBar';
 import { FlaggedRowCodeActions, LabelProbabilityHover, RunDiagnostics } from './editor/runDiagnostics';
@@ -51,6 +52,8 @@ export function activate(context: vscode.ExtensionContext): void {
     new RunDiagnostics(runState),
     // Runs finished outside this window, in any runs folder of an open or reviewed dataset.
     new RunPointerWatcher(runState),
+    // A dataset renamed or moved in the Explorer keeps its runs and review log; Label Review follows it.
+    new DatasetMoves(runState, (from, to) => LabelReviewPanel.current?.followMove(from, to)),
     vscode.languages.registerCodeActionsProvider(jsonlFiles, new FlaggedRowCodeActions(runState), {
       providedCodeActionKinds: FlaggedRowCodeActions.providedCodeActionKinds,
     }),

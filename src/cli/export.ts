@@ -12,6 +12,7 @@ import { datasetNameProblem, DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } fro
 import { assertExportTarget, describeExport, exportFieldsProblem, exportRunsDirs, exportReviewedBytes, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import { readLatestKeyedRun, type KeyedRun } from '../review/keyedRun';
 import { LATEST_BY_DATASET_DIR, LATEST_FILE, readKnownRunsDirs, REVIEW_LOG_DIR, runsInProgress, SETTINGS_FILE } from '../training/artifacts';
+import { orphanedHistories, orphanedHistoryMessage } from '../training/datasetMove';
 import { EXIT_CODES_HELP, FIELD_OPTIONS, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { fieldsFrom, runCommand, type CliIo } from './distill';
 
@@ -171,13 +172,16 @@ export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr
         const searched = searchedDirs.join(', ');
         // A distill of this dataset still running: its run is not there yet, which "no run" or the older run alone would hide.
         const running = await runsInProgress(dataPath, searchedDirs);
+        // No run: the history of a dataset that is gone in the folders looked in (renamed or moved without it) is named.
+        const orphaned = run || running.length > 0 ? undefined : orphanedHistoryMessage(dataPath, await orphanedHistories(searchedDirs));
         if (advice && !run) {
           throw new Error(
             running.length > 0
               ? `${given}: no complete run of this dataset yet: a run is in progress (${running.join(', ')}); export again once peerkd distill has finished, or export with --teacher-labels`
-              : `${given}: no run of this dataset in ${searched}, so there is no advice to export; run peerkd distill ${given} first${values.runs === undefined ? ' (or give --runs DIR, the folder it wrote its runs into)' : ''}, or export with --teacher-labels`,
+              : `${given}: no run of this dataset in ${searched}, so there is no advice to export; ${orphaned ? `${orphaned}; else ` : ''}run peerkd distill ${given} first${values.runs === undefined ? ' (or give --runs DIR, the folder it wrote its runs into)' : ''}, or export with --teacher-labels`,
           );
         }
+        if (orphaned) err.line(`warning: ${orphaned}`);
         if (running.length > 0) {
           err.line(`warning: a run of ${given} is in progress (${running.join(', ')}): this copy is ${run ? `from the run before it, ${run.runId}` : 'without it'}; export again once it has finished for its labels`);
         }

@@ -6,6 +6,7 @@ import { EXIT, EXIT_CODES_HELP, type CliCommand } from './command';
 import { distillCommand } from './distill';
 import { predictCommand } from './predict';
 import { exportCommand } from './export';
+import { moveCommand } from './move';
 import { labelCommand } from './label';
 import { benchCommand } from './bench';
 import { printError } from './distill';
@@ -19,6 +20,7 @@ const commands: CliCommand[] = [
   distillCommand,
   predictCommand,
   exportCommand,
+  moveCommand,
   benchCommand,
 ];
 

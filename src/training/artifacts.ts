@@ -11,7 +11,8 @@
  *   <run-id>/settings.json       options, field mapping, label set, dataset path and content hash
  *   .tmp-<run-id>/               a run being written; renamed to <run-id>/ only once complete
  *   latest                       text file: the id of the newest complete run, whatever its dataset
- *   latest-by-dataset/<key>      text file: the id of the newest complete run of ONE dataset
+ *   latest-by-dataset/<key>      text file: the id of the newest complete run of ONE dataset (`moved-to <new key>`
+ *                                once the dataset was renamed or moved and its history carried: datasetMove.ts)
  *
  * Several datasets can share a folder (and so a runs folder), so the review UI asks for the latest run of its own
  * dataset: `readLatestRun(datasetPath)` follows `latest-by-dataset/<key>` where key = file name + hash of the
@@ -37,6 +38,12 @@ export const LATEST_FILE = 'latest';
 export const LATEST_BY_DATASET_DIR = 'latest-by-dataset';
 /** The folder of the review logs (src/review/reviewLog.ts) inside a runs folder: never a run. */
 export const REVIEW_LOG_DIR = 'review-log';
+/**
+ * What the latest pointer of a dataset renamed or moved holds instead of a run id (`moved-to <new key>`, written by
+ * datasetMove.ts once its history is carried): the look-up stops there, so that a new file at the old path inherits
+ * none of the runs that record that path. A run of a dataset at that path replaces it as any pointer.
+ */
+export const MOVED_POINTER_PREFIX = 'moved-to ';
 /** A run pointer is one short line (a run id); a larger file in its place is something else, never read whole. */
 const MAX_POINTER_BYTES = 1024;
 
@@ -162,14 +169,24 @@ export const MAX_RUNS_FOLDERS_BYTES = 1024 * 1024;
  */
 export async function readKnownRunsDirs(datasetPath: string, outputDir?: string): Promise<{ dirs: string[]; problems: string[] }> {
   const dirs = [resolveRunsDir(datasetPath, outputDir), resolveRunsDir(datasetPath)];
+  const listed = await readRunsFoldersList(runsFoldersFile(datasetPath), `so runs are looked for in ${[...new Set(dirs)].join(' and ')} only`);
+  return { dirs: [...new Set([...dirs, ...listed.dirs])], problems: listed.problems };
+}
+
+/**
+ * The absolute paths listed in a runs-folders list (runsFoldersFile; none when it is absent) and what was passed over,
+ * in words naming the file (and line); `instead` ends the sentence of a list not read at all (what is looked at then).
+ * readKnownRunsDirs reads a dataset's own; moving a dataset's history (datasetMove.ts) reads it where a folder rename
+ * took it.
+ */
+export async function readRunsFoldersList(file: string, instead: string): Promise<{ dirs: string[]; problems: string[] }> {
+  const dirs: string[] = [];
   const problems: string[] = [];
-  const file = runsFoldersFile(datasetPath);
-  const onlyThese = `so runs are looked for in ${[...new Set(dirs)].join(' and ')} only`;
   const stats = await fs.lstat(file).catch(() => undefined);
   if (stats !== undefined) {
     const problem = runsFoldersFileProblem(stats);
     if (problem) {
-      problems.push(`${file}: ${problem}; it is not read, ${onlyThese}`);
+      problems.push(`${file}: ${problem}; it is not read, ${instead}`);
     } else {
       try {
         const lines = (await fs.readFile(file, 'utf8')).split('\n');
@@ -179,11 +196,11 @@ export async function readKnownRunsDirs(datasetPath: string, outputDir?: string)
           else if (line.length > 0) problems.push(`${file}:${index + 1}: ${JSON.stringify(line.slice(0, 200))} is no absolute path of a runs folder; the line is passed over`);
         });
       } catch (error) {
-        problems.push(`${fileError(file, error).message}; ${onlyThese}`);
+        problems.push(`${fileError(file, error).message}; ${instead}`);
       }
     }
   }
-  return { dirs: [...new Set(dirs)], problems };
+  return { dirs, problems };
 }
 
 /** Why a runs-folders list (by its lstat) is not read, or undefined. */
@@ -813,7 +830,8 @@ export async function readRun(runDir: string): Promise<RunArtefacts> {
   return { runId: path.basename(runDir), runDir, predictions, ...(await readExplanations(runDir, predictions.length)), metrics, settings: settings as unknown as RunSettings };
 }
 
-async function readPointer(file: string): Promise<string | undefined> {
+/** The run id a pointer file names (pointerId), or undefined: absent, unreadable, a moved-to pointer, no run id. */
+export async function readPointer(file: string): Promise<string | undefined> {
   try {
     return pointerId(await fs.readFile(file, 'utf8'));
   } catch {
@@ -847,6 +865,7 @@ export async function followRunPointer(target: string): Promise<{ pointer: strin
 
 /** The run id a pointer file's text names: a folder inside the runs folder, never a path elsewhere; else undefined. */
 function pointerId(text: string): string | undefined {
+  if (text.startsWith(MOVED_POINTER_PREFIX)) return undefined;
   const id = text.trim();
   return id.length > 0 && !id.includes('/') && !id.includes('\\') && !id.startsWith('.') ? id : undefined;
 }
@@ -864,7 +883,7 @@ async function isDirectory(candidate: string): Promise<boolean> {
  * none (no run: a stray folder or file); `problem` when it has one that cannot be read, is no JSON object or names no
  * dataset (corrupt: whose run it is cannot be told), naming the file.
  */
-async function runDataset(runDir: string): Promise<{ dataset: string } | { problem: RunArtefactError } | undefined> {
+async function readRunDataset(runDir: string): Promise<{ dataset: string } | { problem: RunArtefactError } | undefined> {
   const file = path.join(runDir, SETTINGS_FILE);
   let text: string;
   try {
@@ -885,6 +904,12 @@ async function runDataset(runDir: string): Promise<{ dataset: string } | { probl
   return { dataset: settings.datasetPath };
 }
 
+/** The dataset path a run folder's settings.json records, as written; undefined where it cannot be read. */
+export async function runDataset(runDir: string): Promise<string | undefined> {
+  const found = await readRunDataset(runDir);
+  return found !== undefined && 'dataset' in found ? found.dataset : undefined;
+}
+
 /**
  * The newest complete run of this dataset in one runs folder (`runId`, undefined when none), and the newest run folder
  * newer than it whose settings.json is corrupt (`unreadable`): found only where no pointer names the dataset's run and
@@ -892,7 +917,10 @@ async function runDataset(runDir: string): Promise<{ dataset: string } | { probl
  */
 async function scanLatestRun(datasetPath: string, runsDir: string, outputDir?: string): Promise<{ runId?: string; unreadable?: { runId: string; error: RunArtefactError } }> {
   const absolute = path.resolve(datasetPath);
-  const pointed = await readPointer(latestPointerPath(absolute, outputDir));
+  const pointer = await fs.readFile(latestPointerPath(absolute, outputDir), 'utf8').catch(() => undefined);
+  // Moved away (datasetMove.ts): its runs are the new path's now, also those found by the path they record.
+  if (pointer?.startsWith(MOVED_POINTER_PREFIX)) return {};
+  const pointed = pointer === undefined ? undefined : pointerId(pointer);
   if (pointed && (await isDirectory(path.join(runsDir, pointed)))) return { runId: pointed };
   let entries: string[];
   try {
@@ -904,7 +932,7 @@ async function scanLatestRun(datasetPath: string, runsDir: string, outputDir?: s
   candidates.sort().reverse();
   let unreadable: { runId: string; error: RunArtefactError } | undefined;
   for (const name of candidates) {
-    const found = await runDataset(path.join(runsDir, name));
+    const found = await readRunDataset(path.join(runsDir, name));
     if (found === undefined) continue;
     if ('problem' in found) {
       unreadable ??= { runId: name, error: found.problem };

@@ -44,6 +44,7 @@ import { identitiesToWatch, markReviewedRows, readPreviousRun, reviewedIdsOf, ty
 import { takeEncoderApiKey } from './encoders/endpoint';
 import { redactSecret } from '../teacher/redact';
 import { readReviewLogs, reviewLogFile, type ReviewLog } from '../review/reviewLog';
+import { orphanedHistories, orphanedHistoryMessage } from './datasetMove';
 
 /** The method, as the worker uses it (pipeline.ts and model.ts); injectable so tests can run their own. */
 export interface DistillationEngine {
@@ -366,6 +367,12 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
         );
       }
       for (const warning of warnings) log('warn', warning);
+    }
+    // No history at all: where a runs folder it reads holds the history of a dataset that is gone (renamed or moved
+    // without it: mv, a file manager), said rather than starting from nothing in silence.
+    if (previous === undefined && reviewLog === undefined) {
+      const orphaned = orphanedHistoryMessage(datasetPath, await orphanedHistories(known.dirs).catch(() => []));
+      if (orphaned) log('warn', `${orphaned} (this run goes on without that history; peerkd move after it still carries the review log to the next run)`);
     }
     throwIfCancelled();
 

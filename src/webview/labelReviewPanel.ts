@@ -13,7 +13,8 @@ import { restorableDataset } from '../review/restore';
 import { newLabelProblem, ReviewHistories, type CarriedState, type ReviewSession, type SessionUpdate } from '../review/session';
 import { lookAlikeLabel } from '../dataset/labels';
 import { openAtKeptPlace, PendingPlaces } from '../review/place';
-import { latestKnownRun, RunArtefactError } from '../training/artifacts';
+import { latestKnownRun, readKnownRunsDirs, RunArtefactError } from '../training/artifacts';
+import { orphanedHistories, orphanedHistoryMessage } from '../training/datasetMove';
 import { chooseDatasetColumn } from '../commands/reviewColumn';
 /** esbuild.mjs copies @vscode/webview-ui-toolkit's bundle here: the .vsix is packaged without node_modules. */
 const TOOLKIT_FILE = ['dist', 'toolkit.min.js'];
@@ -201,6 +202,15 @@ export class LabelReviewPanel {
   }
 
   /**
+   * The dataset shown was renamed or moved and its history carried (src/editor/datasetMoves.ts): shown again under its
+   * new path, with the run carried to it (the old path has none any more).
+   */
+  followMove(from: vscode.Uri, to: vscode.Uri): void {
+    if (this.datasetUri?.toString() !== from.toString()) return;
+    this.showDataset(to).catch((error: unknown) => this.services.log.error(`Label Review: could not follow ${from.fsPath} to ${to.fsPath}: ${error instanceof Error ? error.message : String(error)}`));
+  }
+
+  /**
    * "Retrain with My Labels": remembers where the user is (selection, skips, the queue's order) so that the next run
    * of this dataset opens there (src/review/place.ts). Returns the function that forgets it (a run that failed).
    */
@@ -284,6 +294,17 @@ export class LabelReviewPanel {
     }
   }
 
+  /** orphanedHistoryMessage for a dataset without runs, over the runs folders it would use; undefined when none or unreadable. */
+  private async orphanedHistory(datasetUri: vscode.Uri): Promise<string | undefined> {
+    if (datasetUri.scheme !== 'file') return undefined;
+    try {
+      const { dirs } = await readKnownRunsDirs(datasetUri.fsPath, readSettings(datasetUri).training.outputDir || undefined);
+      return orphanedHistoryMessage(datasetUri.fsPath, await orphanedHistories(dirs));
+    } catch {
+      return undefined;
+    }
+  }
+
   private async sendInit(): Promise<void> {
     if (!this.datasetUri) {
       this.post({ type: 'empty', reason: `Open a ${DATASET_SUFFIXES} dataset and run "PeerKD: Run Peer-Advised Distillation" first.`, datasetUri: null, canRun: false });
@@ -293,14 +314,24 @@ export class LabelReviewPanel {
     if (!this.run || !this.session) {
       // A latest run that cannot be read (a corrupt predictions.jsonl or settings.json) is no "no run yet".
       const problem = this.runState.runProblem(this.datasetUri);
+      const datasetUri = this.datasetUri;
       this.post({
         type: 'empty',
         reason: problem
           ? `The latest run of ${name} could not be read: ${problem.message}. Fix or remove that file, or run "PeerKD: Run Peer-Advised Distillation" on it again.`
           : `${name} has no completed run yet. Run "PeerKD: Run Peer-Advised Distillation" on it first.`,
-        datasetUri: this.datasetUri.toString(),
+        datasetUri: datasetUri.toString(),
         canRun: true,
       });
+      // Moved outside the editor (mv, a file manager): the history of a missing dataset in its runs folders is named,
+      // once found (the empty state is not held back for it).
+      if (!problem) {
+        void this.orphanedHistory(datasetUri).then((orphaned) => {
+          if (!orphaned || this.disposed || this.run || this.datasetUri?.toString() !== datasetUri.toString()) return;
+          const reason = `${name} has no completed run yet. ${orphaned} (in a terminal). Else run "PeerKD: Run Peer-Advised Distillation" on it.`;
+          this.post({ type: 'empty', reason, datasetUri: datasetUri.toString(), canRun: true });
+        });
+      }
       return;
     }
     const preparing = Date.now();

@@ -129,6 +129,8 @@ export function fakeEditorVscode() {
     change: new Emitter<{ document: FakeTextDocument }>(),
     configuration: new Emitter<{ affectsConfiguration: (section: string, scope?: unknown) => boolean }>(),
     workspaceFolders: new Emitter<unknown>(),
+    /** Files or folders renamed or moved (the Explorer's workspace.onDidRenameFiles, after the move on disk). */
+    rename: new Emitter<{ files: { oldUri: FakeUri; newUri: FakeUri }[] }>(),
   };
   /** The file system watchers alive: their pattern and listeners. */
   const watchers = new Set<{ pattern: string | FakeRelativePattern; create: Emitter<FakeUri>; change: Emitter<FakeUri> }>();
@@ -240,6 +242,7 @@ export function fakeEditorVscode() {
       onDidChangeTextDocument: events.change.event,
       onDidChangeConfiguration: events.configuration.event,
       onDidChangeWorkspaceFolders: events.workspaceFolders.event,
+      onDidRenameFiles: events.rename.event,
       createFileSystemWatcher: (pattern: string | FakeRelativePattern) => {
         const watcher = { pattern, create: new Emitter<FakeUri>(), change: new Emitter<FakeUri>() };
         watchers.add(watcher);

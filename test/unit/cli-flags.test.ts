@@ -17,6 +17,7 @@ import { createDistillCommand, DISTILL_HELP, DISTILL_OPTIONS } from '../../src/c
 import { createLabelCommand, LABEL_HELP, LABEL_OPTIONS } from '../../src/cli/label';
 import { createPredictCommand, PREDICT_HELP, PREDICT_OPTIONS } from '../../src/cli/predict';
 import { createExportCommand, EXPORT_HELP, EXPORT_OPTIONS } from '../../src/cli/export';
+import { MOVE_HELP, MOVE_OPTIONS } from '../../src/cli/move';
 import { captureIo } from '../support/captureIo';
 import { embeddingsHandler, startFakeOpenAi, type FakeOpenAiServer } from '../support/fakeOpenAiServer';
 import { repoRoot, runCli as runCliProcess, tempFolder } from '../fixtures/training/build';
@@ -58,6 +59,7 @@ const COMMANDS = [
   ['distill', DISTILL_HELP, DISTILL_OPTIONS],
   ['predict', PREDICT_HELP, PREDICT_OPTIONS],
   ['export', EXPORT_HELP, EXPORT_OPTIONS],
+  ['move', MOVE_HELP, MOVE_OPTIONS],
   ['bench', BENCH_HELP, BENCH_OPTIONS],
 ] as const;
 

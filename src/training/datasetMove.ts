@@ -1,0 +1,361 @@
+/**
+ * A dataset renamed or moved keeps its history. Everything PeerKD keeps per dataset is keyed by its absolute path
+ * (artifacts.ts datasetKey): the list of the runs folders it used (`<dataset folder>/.peerkd/runs-folders/<key>`), its
+ * latest-run pointer in each runs folder (`latest-by-dataset/<key>`) and its review log there (`review-log/<key>.jsonl`,
+ * src/review/reviewLog.ts). After `mv train.jsonl train-v2.jsonl` none of them is found under the new key: Label
+ * Review, export and the next run started from nothing, and the next run counted the labels decided in review as the
+ * random sample. carryDatasetHistory moves them to the new key; the editor calls it when a dataset (or a folder
+ * holding datasets) is renamed in the Explorer (src/editor/datasetMoves.ts), `peerkd move OLD NEW` from a terminal.
+ *
+ * The runs themselves are not touched: a run folder and its settings.json (which records the path the run read) stay
+ * as they were written. The latest-run look-up follows the pointer under the new key without comparing the run's
+ * recorded path (only its fallback scan, for runs older than the pointers, compares it), so the pointer carries the
+ * run: a moved dataset's run records its path then, which is what happened.
+ *
+ * Copy, then switch, then retire: in each runs folder the log is copied and the pointer written under the new key,
+ * then the folders are listed for the new path, and only once all of that is written is the old key retired: its log
+ * and list removed, its pointer replaced by `moved-to <new key>` (artifacts.ts MOVED_POINTER_PREFIX, which stops the
+ * look-up, including its scan for runs recording the old path). A failure midway leaves the old history whole (and
+ * what was copied is found again, not doubled, when the carry is run again). The old entries are retired rather than
+ * kept because the old path names no dataset any more: a new file created there later (another `train.jsonl`) would
+ * otherwise inherit the moved dataset's runs and review decisions (its rows counted as reviewed by id), and moving the
+ * dataset back (the Explorer's undo) would find the old key taken by a stale copy. Where the new path already has
+ * history of its own in a runs folder (its own latest run, or its own log), that is never replaced: the old key keeps
+ * that part there (both kept, said in `kept`), and what the new path lacks is still carried (the review log, where a
+ * run of the new path was made before the carry).
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../dataset';
+import { DATASET_FILE_NAME } from '../dataset/types';
+import { reviewLogFile } from '../review/reviewLog';
+import {
+  datasetKey,
+  LATEST_BY_DATASET_DIR,
+  latestPointerPath,
+  MOVED_POINTER_PREFIX,
+  latestRunId,
+  readPointer,
+  readRunsFoldersList,
+  recordRunsDir,
+  resolveRunsDir,
+  REVIEW_LOG_DIR,
+  runDataset,
+  runsFoldersFile,
+} from './artifacts';
+
+/** A folder renamed or moved with the dataset in it: paths inside `from` (its runs folders, its list) are now inside `to`. */
+export interface MovedFolder {
+  from: string;
+  to: string;
+}
+
+export interface CarryOptions {
+  /** peerkd.training.outputDir (or a runs folder named otherwise), as for the dataset's runs: relative to its folder. */
+  outputDir?: string;
+  /** The folder rename that moved the dataset, when a folder moved rather than the file alone. */
+  movedFolder?: MovedFolder;
+}
+
+/** What carryDatasetHistory did, folder by folder. */
+export interface CarryReport {
+  from: string;
+  to: string;
+  /** Runs folders whose history of `from` now belongs to `to`: the run its pointer names, the review log copied. */
+  carried: { runsDir: string; runId?: string; log?: string }[];
+  /**
+   * Runs folders where `to` already had a latest run or a review log of its own: that is kept, and `from`'s run or log
+   * stays under its key there (what `to` lacked is still carried: a log, where `to` has a run made after the move).
+   */
+  kept: { runsDir: string; why: string }[];
+  /** What could not be read or written, naming the file; the old history is then left in place. */
+  problems: string[];
+  /** The runs folders looked in for `from`'s history. */
+  searched: string[];
+  /** Whether the old key was retired everywhere: pointers marked moved, logs and list removed (nothing kept, no problem). */
+  removedOld: boolean;
+}
+
+/** `candidate` inside `folder` (or `folder` itself). */
+function isInside(candidate: string, folder: string): boolean {
+  const relative = path.relative(folder, candidate);
+  return relative === '' || (!relative.startsWith(`..${path.sep}`) && relative !== '..' && !path.isAbsolute(relative));
+}
+
+/** Where a path of the time before the move is now: moved with the folder, or where it was. */
+export function relocate(file: string, movedFolder?: MovedFolder): string {
+  const absolute = path.resolve(file);
+  if (movedFolder === undefined) return absolute;
+  const from = path.resolve(movedFolder.from);
+  return isInside(absolute, from) ? path.join(path.resolve(movedFolder.to), path.relative(from, absolute)) : absolute;
+}
+
+async function readIfFile(file: string): Promise<Buffer | undefined> {
+  try {
+    const stats = await fs.lstat(file);
+    if (!stats.isFile()) throw new Error(`${file}: not a plain file, so it is not carried`);
+    return await fs.readFile(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.lstat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * `data` as the new file `target`, written whole or not at all and never over a file there: written beside it, then
+ * linked into place (a link fails where the name is taken, where a rename would replace it).
+ */
+async function createWhole(target: string, data: Buffer): Promise<void> {
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.carry`);
+  await fs.writeFile(temp, data);
+  try {
+    await fs.link(temp, target);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw error;
+    // A file system without hard links: the name is checked just before, then the file renamed into place.
+    if (await exists(target)) throw Object.assign(new Error(`${target}: exists`), { code: 'EEXIST' });
+    await fs.rename(temp, target);
+    return;
+  } finally {
+    await fs.rm(temp, { force: true });
+  }
+}
+
+/**
+ * Carries the history of the dataset that was at `from` (runs-folders list, latest pointer and review log in each runs
+ * folder it used) to the dataset now at `to`; see the module comment for the order and why the old entries go. The
+ * dataset file itself is neither read nor moved. Never throws for what it finds on disk: `problems` says it.
+ */
+export async function carryDatasetHistory(from: string, to: string, options: CarryOptions = {}): Promise<CarryReport> {
+  const oldPath = path.resolve(from);
+  const newPath = path.resolve(to);
+  const report: CarryReport = { from: oldPath, to: newPath, carried: [], kept: [], problems: [], searched: [], removedOld: false };
+  if (oldPath === newPath) return report;
+  const { movedFolder, outputDir } = options;
+  // The runs folders of the old path, where they are now: the one outputDir names, the default one, those listed.
+  const oldList = relocate(runsFoldersFile(oldPath), movedFolder);
+  const listed = await readRunsFoldersList(oldList, 'so the runs folders beside the dataset are looked in only');
+  report.problems.push(...listed.problems);
+  const dirs = [resolveRunsDir(oldPath, outputDir), resolveRunsDir(oldPath), ...listed.dirs].map((dir) => relocate(dir, movedFolder));
+  report.searched = [...new Set(dirs)];
+  /** Per carried folder: what to remove of the old key once everything is written, and the bytes it held. */
+  const toRemove: { file: string; bytes: Buffer }[] = [];
+  /** The old key's pointers to mark as moved (MOVED_POINTER_PREFIX), with what they held (none: runs found by scan). */
+  const toMark: { file: string; bytes: Buffer | undefined }[] = [];
+  for (const runsDir of report.searched) {
+    try {
+      const oldPointer = latestPointerPath(oldPath, runsDir);
+      const oldPointerBytes = await readIfFile(oldPointer);
+      // The old key's latest run here: its pointer's, else the newest run recording the old path (runs before pointers).
+      const runId = await latestRunId(oldPath, runsDir);
+      const oldLog = reviewLogFile(runsDir, oldPath);
+      const logBytes = await readIfFile(oldLog);
+      if (runId === undefined && logBytes === undefined) continue;
+      const newPointer = latestPointerPath(newPath, runsDir);
+      const newLog = reviewLogFile(runsDir, newPath);
+      // The new path's own history here: a run other than the carried one, a log other than the carried one.
+      const newRun = await latestRunId(newPath, runsDir);
+      const newLogBytes = await readIfFile(newLog);
+      // Each part goes only where the new path has none of its own: its own latest run (a run of it made after the
+      // move) or its own log is kept, and the old one stays under the old name there.
+      const runConflict = runId !== undefined && newRun !== undefined && newRun !== runId;
+      const logConflict = logBytes !== undefined && newLogBytes !== undefined && !newLogBytes.equals(logBytes);
+      const carryRun = runId !== undefined && !runConflict;
+      const carryLog = logBytes !== undefined && !logConflict;
+      const why = [
+        runConflict ? `its own latest run here, ${newRun}, is kept; run ${runId} stays the latest of ${path.basename(oldPath)}` : undefined,
+        logConflict ? `its own review log ${newLog} is kept; the log of ${path.basename(oldPath)} stays under its name` : undefined,
+      ].filter((part): part is string => part !== undefined);
+      if (why.length > 0) report.kept.push({ runsDir, why: why.join('; ') });
+      if (!carryRun && !carryLog) continue;
+      if (carryLog && newLogBytes === undefined) await createWhole(newLog, logBytes);
+      if (carryRun && newRun === undefined) {
+        const byDataset = path.dirname(newPointer);
+        const stats = await fs.lstat(byDataset).catch(() => undefined);
+        if (stats !== undefined && !stats.isDirectory()) throw new Error(`${byDataset} exists and is not PeerKD's folder of run pointers`);
+        await fs.mkdir(byDataset, { recursive: true });
+        await writeFileAtomic(newPointer, `${runId}\n`);
+      }
+      report.carried.push({ runsDir, ...(carryRun ? { runId } : {}), ...(carryLog ? { log: newLog } : {}) });
+      if (carryRun) toMark.push({ file: oldPointer, bytes: oldPointerBytes });
+      if (carryLog) toRemove.push({ file: oldLog, bytes: logBytes });
+    } catch (error) {
+      report.problems.push(`${runsDir}: ${(error as Error).message}; the history of ${oldPath} there is left as it is`);
+    }
+  }
+  // Switch: the new path lists the runs folders now holding its history (its default one needs no line).
+  for (const { runsDir } of report.carried) {
+    try {
+      await recordRunsDir(newPath, runsDir);
+    } catch (error) {
+      report.problems.push(`${(error as Error).message}; the history of ${oldPath} in ${runsDir} is kept under its old name too`);
+    }
+  }
+  if (report.problems.length > 0 || report.carried.length === 0) return report;
+  // Only now, with everything written: the old key's entries go, each only while it holds what was carried (a decision
+  // logged meanwhile under the old key keeps its log, said).
+  for (const { file, bytes } of toMark) {
+    const now = await readIfFile(file).catch(() => undefined);
+    if (now !== undefined && (bytes === undefined || !now.equals(bytes))) {
+      report.problems.push(`${file} changed while its history was carried (a run of ${oldPath}?), so it is kept`);
+      continue;
+    }
+    await writeFileAtomic(file, `${MOVED_POINTER_PREFIX}${datasetKey(newPath)}\n`).catch((error: unknown) => report.problems.push(`${file}: ${(error as Error).message}; left in place`));
+  }
+  for (const { file, bytes } of toRemove) {
+    const now = await readIfFile(file).catch(() => undefined);
+    if (now !== undefined && !now.equals(bytes)) {
+      report.problems.push(`${file} changed while its history was carried (a decision logged under the old name meanwhile), so it is kept: what was logged after the copy stays under the old name`);
+      continue;
+    }
+    await fs.rm(file, { force: true }).catch((error: unknown) => report.problems.push(`${file}: ${(error as Error).message}; left in place`));
+  }
+  if (report.kept.length === 0 && report.problems.length === 0) await fs.rm(oldList, { force: true }).catch(() => undefined);
+  report.removedOld = report.problems.length === 0 && report.kept.length === 0;
+  return report;
+}
+
+/** The report in lines for the PeerKD log or a terminal (each names the folders and files). */
+export function describeCarry(report: CarryReport): { info: string[]; warnings: string[] } {
+  const { from, to } = report;
+  const info = report.carried.map(
+    ({ runsDir, runId, log }) =>
+      `history of ${from} carried to ${to} in ${runsDir}: ${[runId === undefined ? undefined : `latest run ${runId}`, log === undefined ? undefined : `review log ${log}`].filter(Boolean).join(', ')}`,
+  );
+  const warnings = [
+    ...report.kept.map(
+      ({ runsDir, why }) =>
+        `${runsDir}: ${to} already has history there, never replaced: ${why}`,
+    ),
+    ...report.problems,
+  ];
+  return { info, warnings };
+}
+
+/** The most datasets a folder rename carries, and the most entries looked at to find them. */
+export const MOVED_FOLDER_LIMITS = { datasets: 1000, entries: 50_000 } as const;
+
+/**
+ * The dataset files (.jsonl, .ndjson) inside `folder`, for carrying a folder rename's datasets: every level, without
+ * hidden folders (`.peerkd`, `.git`) and `node_modules`, without following links; at most MOVED_FOLDER_LIMITS
+ * (`complete` false beyond them).
+ */
+export async function datasetsUnder(folder: string): Promise<{ datasets: string[]; complete: boolean }> {
+  const datasets: string[] = [];
+  const pending = [path.resolve(folder)];
+  let entries = 0;
+  while (pending.length > 0) {
+    const current = pending.shift()!;
+    const names = await fs.readdir(current, { withFileTypes: true }).catch(() => []);
+    // A runs folder (--out inside the folder): its run files and review logs are no datasets.
+    if (names.some((entry) => entry.isDirectory() && (entry.name === LATEST_BY_DATASET_DIR || entry.name === REVIEW_LOG_DIR))) continue;
+    for (const entry of names) {
+      if (++entries > MOVED_FOLDER_LIMITS.entries || datasets.length >= MOVED_FOLDER_LIMITS.datasets) return { datasets, complete: false };
+      if (entry.isDirectory() && !entry.name.startsWith('.') && entry.name !== 'node_modules') pending.push(path.join(current, entry.name));
+      else if (entry.isFile() && DATASET_FILE_NAME.test(entry.name)) datasets.push(path.join(current, entry.name));
+    }
+  }
+  return { datasets: datasets.sort(), complete: true };
+}
+
+/** carryDatasetHistory for each dataset now inside `to`, a folder moved from `from`. */
+export async function carryFolderHistory(from: string, to: string, options: Omit<CarryOptions, 'movedFolder'> = {}): Promise<{ reports: CarryReport[]; complete: boolean }> {
+  const movedFolder = { from: path.resolve(from), to: path.resolve(to) };
+  const { datasets, complete } = await datasetsUnder(movedFolder.to);
+  const reports: CarryReport[] = [];
+  for (const dataset of datasets) {
+    const before = path.join(movedFolder.from, path.relative(movedFolder.to, dataset));
+    reports.push(await carryDatasetHistory(before, dataset, { ...options, movedFolder }));
+  }
+  return { reports, complete };
+}
+
+/** A dataset whose file is gone, with a run in a runs folder: perhaps moved without its history. */
+export interface OrphanedHistory {
+  dataset: string;
+  runsDir: string;
+  runId: string;
+}
+
+/**
+ * The datasets whose latest pointer in one of `runsDirs` names a run recording them, whose file is gone: the history
+ * of a dataset moved or renamed outside the editor (or deleted). Looked for where a dataset has no history at all,
+ * so that a run or an export says where the history may be instead of starting from nothing. A pointer whose key is
+ * not its run's dataset's (one carried to a new path) is the new path's, not an orphan.
+ */
+export async function orphanedHistories(runsDirs: readonly string[]): Promise<OrphanedHistory[]> {
+  const found: OrphanedHistory[] = [];
+  for (const runsDir of new Set(runsDirs)) {
+    const folder = path.join(runsDir, LATEST_BY_DATASET_DIR);
+    const names = await fs.readdir(folder).catch(() => [] as string[]);
+    for (const name of names.sort()) {
+      // A pointer or run that cannot be read names no dataset here.
+      const runId = await readPointer(path.join(folder, name));
+      const recorded = runId === undefined ? undefined : await runDataset(path.join(runsDir, runId));
+      const dataset = recorded === undefined ? undefined : path.resolve(recorded);
+      if (runId === undefined || dataset === undefined || datasetKey(dataset) !== name || (await exists(dataset))) continue;
+      found.push({ dataset, runsDir, runId });
+    }
+  }
+  return found;
+}
+
+/** At most this many orphaned histories are named in a message. */
+const ORPHANS_NAMED = 3;
+
+/**
+ * What a run or an export of `dataset`, which has no history, says about orphaned histories in its runs folders; none
+ * when there are none. Those with the same file name come first (the likeliest rename: moved to another folder).
+ */
+export function orphanedHistoryMessage(dataset: string, orphans: readonly OrphanedHistory[]): string | undefined {
+  if (orphans.length === 0) return undefined;
+  const name = path.basename(dataset);
+  const sorted = [...orphans].sort((a, b) => Number(path.basename(b.dataset) === name) - Number(path.basename(a.dataset) === name));
+  const named = sorted.slice(0, ORPHANS_NAMED).map(({ dataset: gone, runsDir, runId }) => `${gone} (now missing; latest run ${runId} in ${runsDir})`);
+  const more = orphans.length > ORPHANS_NAMED ? `, and ${orphans.length - ORPHANS_NAMED} more` : '';
+  return (
+    `${dataset} has no runs nor review log, but its runs folder holds the history of ${named.join('; ')}${more}. If you renamed or moved that dataset to ${dataset}, ` +
+    `its history can follow it (its runs, and the labels decided in review, which otherwise count as the random sample): peerkd move ${JSON.stringify(sorted[0].dataset)} ${JSON.stringify(dataset)}`
+  );
+}
+
+/** One rename the editor reports (workspace.onDidRenameFiles): a file or a folder, by its paths before and after. */
+export interface RenamedPath {
+  from: string;
+  to: string;
+}
+
+/**
+ * The history carried for renames the editor reports, in their order: a dataset file (.jsonl, .ndjson, by its old or
+ * new name) carries its own, a folder every dataset's inside it; anything else, or a dataset with no history, gives no
+ * report. `outputDirOf(path)`: peerkd.training.outputDir for the dataset now at `path`. `incomplete`: folders with more
+ * than MOVED_FOLDER_LIMITS, of which only the datasets found first were carried. The editor's glue is
+ * src/editor/datasetMoves.ts; `peerkd move` calls carryDatasetHistory / carryFolderHistory itself.
+ */
+export async function carryRenamedPaths(renames: readonly RenamedPath[], outputDirOf: (file: string) => string | undefined): Promise<{ reports: CarryReport[]; incomplete: string[] }> {
+  const reports: CarryReport[] = [];
+  const incomplete: string[] = [];
+  const worth = (report: CarryReport) => report.carried.length + report.kept.length + report.problems.length > 0;
+  for (const { from, to } of renames) {
+    const stats = await fs.stat(to).catch(() => undefined);
+    if (stats === undefined) continue;
+    const outputDir = outputDirOf(to) || undefined;
+    if (stats.isDirectory()) {
+      const folder = await carryFolderHistory(from, to, { outputDir });
+      reports.push(...folder.reports.filter(worth));
+      if (!folder.complete) incomplete.push(path.resolve(to));
+    } else if (stats.isFile() && (DATASET_FILE_NAME.test(from) || DATASET_FILE_NAME.test(to))) {
+      const report = await carryDatasetHistory(from, to, { outputDir });
+      if (worth(report)) reports.push(report);
+    }
+  }
+  return { reports, incomplete };
+}
