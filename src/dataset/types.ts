@@ -36,7 +36,7 @@ export const DATASET_KIND = `JSON Lines dataset (${DATASET_SUFFIXES})`;
 export function datasetNameProblem(fileName: string): string | undefined {
   if (DATASET_FILE_NAME.test(fileName)) return undefined;
   const stem = fileName.replace(/\.[^.]*$/, '') || fileName;
-  return `not a ${DATASET_KIND}: a JSON Lines file named otherwise is one once renamed (${stem}.${DATASET_EXTENSIONS[0]}), so that the editor can review its runs too`;
+  return `not a ${DATASET_KIND}, the files the editor reviews runs of: rename it (peerkd move ${fileName} ${stem}.${DATASET_EXTENSIONS[0]}, which carries any runs made of it)`;
 }
 
 /** A glob of the dataset files, for document selectors and file watchers: `**\/*.{jsonl,ndjson}`. */

@@ -223,7 +223,7 @@ test('hostile names and bytes: control characters in a file name are escaped on 
   await writeFile(join(work, 'notes.txt'), 'x\n');
   const txt = await runCli(['export', 'notes.txt', '--teacher-labels'], work);
   assert.equal(txt.code, 1);
-  assert.equal(txt.stderr, 'peerkd export: notes.txt: not a JSON Lines dataset (.jsonl or .ndjson): a JSON Lines file named otherwise is one once renamed (notes.jsonl), so that the editor can review its runs too\n');
+  assert.equal(txt.stderr, 'peerkd export: notes.txt: not a JSON Lines dataset (.jsonl or .ndjson), the files the editor reviews runs of: rename it (peerkd move notes.txt notes.jsonl, which carries any runs made of it)\n');
   await writeFile(join(work, '-x.JSONL'), '{"text": "t", "teacher_label": "A"}\n');
   const dash = await runCli(['export', '--teacher-labels', '--', '-x.JSONL'], work);
   assert.equal(dash.code, 0, dash.stderr);
