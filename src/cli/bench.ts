@@ -39,7 +39,7 @@ Runs teacher / SFT / vanilla KD / naive Peer-Advised KD / PeerKD on DATA_DIR/tra
 DATA_DIR/test.jsonl and on the gold labels of the train rows the method was not given.
 
 Options:
-  --human N          human-labelled rows per seed (default 50)
+  --human N          human-labelled rows per seed (default 50; at most the train rows, with a warning)
   --seeds LIST       comma-separated seeds, each an integer ≥ 0 and each once (default 0,1,2,3,4)
   --folds K          PeerKD folds (default 2)
   --stages S         PeerKD stages, 1 to ${MAX_STAGES} (default 2)
@@ -1008,9 +1008,27 @@ export function createBenchCommand(io: CliIo = { stdout: process.stdout, stderr:
 
 export const benchCommand = createBenchCommand();
 
-/** The human rows a seed gets, as the log says it: --human is capped at the train rows (every row human). */
-function humanRowsShown(asked: number, rows: number): string {
-  return asked > rows ? `${rows} human rows (--human ${asked} is more than the ${rows} train rows: every row is human)` : `${asked} human rows`;
+/**
+ * The count flags that ask for more rows than DATA_DIR holds, each said as a warning; the bench then takes what there
+ * is (every row), as it always did for --limit and --test-limit. --human is capped at the train rows (after --limit);
+ * at that cap every train row is human, so the figures about the rows without a human label have nothing to measure.
+ */
+export function countFlagWarnings(
+  asked: { human: number; limit?: number; testLimit?: number },
+  rows: { train: number; test: number },
+  files: { train: string; test: string },
+): string[] {
+  const warnings: string[] = [];
+  if (asked.limit !== undefined && asked.limit > rows.train) warnings.push(`--limit ${asked.limit} is more than the ${rows.train} rows of ${files.train}: all ${rows.train} are used`);
+  if (asked.testLimit !== undefined && asked.testLimit > rows.test) warnings.push(`--test-limit ${asked.testLimit} is more than the ${rows.test} rows of ${files.test}: all ${rows.test} are used`);
+  const train = Math.min(rows.train, asked.limit ?? rows.train);
+  const trainRows = `the ${train} train rows${asked.limit !== undefined && asked.limit <= rows.train ? ' (--limit)' : ''}`;
+  if (asked.human >= train) {
+    warnings.push(
+      `--human ${asked.human} is ${asked.human > train ? 'more than' : 'all of'} ${trainRows}: every train row is human, so no row is left for the figures about the rows without a human label (flags, P@k, AUROC, calibration show —); give --human below ${train} to measure them`,
+    );
+  }
+  return warnings;
 }
 
 /** The flags `peerkd bench` accepts: the one table the parser reads and its --help is checked against. */
@@ -1162,9 +1180,11 @@ async function runBench(argv: string[], out: Terminal, err: Terminal): Promise<n
   await assertBenchOutputs(values.json, values.docs, [trainFile, testFile]);
   const dataTrain = benchRows(trainFile, true);
   let test = benchRows(testFile, false);
+  const testRows = test.length;
   const limited = limit !== undefined ? dataTrain.slice(0, limit) : dataTrain;
   if (testLimit !== undefined) test = test.slice(0, testLimit);
   checkBenchLabels(limited, test, trainFile, testFile, limit !== undefined);
+  for (const warning of countFlagWarnings({ human: humanCount, limit, testLimit }, { train: dataTrain.length, test: testRows }, { train: trainFile, test: testFile })) err.line(`warning: ${warning}`);
   // Every setting is checked before the first one runs, so that a typo in the last is not found after the others.
   const settingSpecs = settingNames.map((name) => {
     if (name === 'data') return { name, kind: 'data', accuracy: 1 } as const;
@@ -1220,7 +1240,7 @@ async function runBench(argv: string[], out: Terminal, err: Terminal): Promise<n
     const { name } = spec;
     const train = await settingTrain(spec);
     const labels = [...new Set(train.map((row) => row.gold).concat(train.flatMap((row) => (row.teacher ? [row.teacher] : []))))].sort();
-    log(`bench ${name}: ${train.length} train rows, ${test.length} test rows, labels ${labels.join(', ')}, ${humanRowsShown(humanCount, train.length)}, seeds ${seeds.join(',')}`);
+    log(`bench ${name}: ${train.length} train rows, ${test.length} test rows, labels ${labels.join(', ')}, ${Math.min(humanCount, train.length)} human rows, seeds ${seeds.join(',')}`);
     const results: SeedFigures[] = [];
     for (const seed of seeds) {
       results.push(await benchmarkSeed(train, test, labels, seed, humanCount, base, variants, log, values.invariance && settings.length === 0, values['review-loop'], { keepEncoder, finalWeighting, student: { ...DEFAULT_TUNING.student, labelSmoothing } }, encoders));

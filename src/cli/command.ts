@@ -107,6 +107,12 @@ export const FIELD_OPTIONS = Object.fromEntries(
   FIELD_KEYS.map((key) => [`fields.${key}`, { type: 'string' as const }]),
 ) as Record<`fields.${keyof FieldMapping}`, { type: 'string' }>;
 
+/** The flag that maps a field (`--fields.text`), named from FIELD_OPTIONS, for messages that tell the user to give it. */
+export function fieldFlag(key: keyof FieldMapping): string {
+  const option: keyof typeof FIELD_OPTIONS = `fields.${key}`;
+  return `--${option}`;
+}
+
 /**
  * A field flag's value (`--fields.text meta.body`, `--text-field F`): a dotted path without an empty segment. '.',
  * 'a..b' or ' ' is a usage error naming the flag, not a failure of the run after it started.

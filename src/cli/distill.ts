@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { assertReadableFile } from '../dataset/files';
-import { DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
+import { datasetNameProblem, DATASET_SUFFIXES, DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
 import { EXPLANATIONS_FILE, LOG_FILE, METRICS_FILE, MODEL_DIR, PREDICTIONS_FILE, resolveRunsDir, SETTINGS_FILE } from '../training/artifacts';
 import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, MEMORY_LIMIT_MAX_MB, MEMORY_LIMIT_MIN_MB, startDistillation, type WorkerLaunchOptions } from '../training/client';
 import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type DistillationRunResult, type IntervalSummary, type RunSummary } from '../training/protocol';
@@ -74,8 +74,8 @@ const RUN_ARTEFACTS = [PREDICTIONS_FILE, EXPLANATIONS_FILE, METRICS_FILE, `${MOD
 
 export const DISTILL_HELP = `Usage: peerkd distill DATA.jsonl [options]
 
-Trains the students on DATA.jsonl, finds the teacher labels that are probably wrong, and writes the run's
-artefacts (${RUN_ARTEFACTS.join(', ')})
+Trains the students on DATA.jsonl (${DATASET_SUFFIXES}), finds the teacher labels that are probably wrong, and writes
+the run's artefacts (${RUN_ARTEFACTS.join(', ')})
 to .peerkd/runs/<run-id>/ next to the dataset.
 
 Options:
@@ -210,7 +210,10 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
         if (humanField) throw new UsageError(humanField);
         // The endpoint encoder: its server goes in the options (settings.json records it), its key in the worker's environment.
         const flags = encoderEndpointFromFlags(values, launch.env ?? process.env);
-        // Usage first (exit 2), then the file (exit 1): a typo in a flag is said before a missing file.
+        // Usage first (exit 2), then the file (exit 1): a typo in a flag is said before a missing file. A run is of a
+        // dataset by name, as export and the editor take one (datasetNameProblem).
+        const nameProblem = datasetNameProblem(path.basename(datasetPath));
+        if (nameProblem) throw new Error(`${positionals[0]}: ${nameProblem}`);
         await assertReadableFile(datasetPath, positionals[0]);
         // --out names the runs folder: a file there (the dataset itself, typed for --out) is said as such, not as a
         // failed mkdir inside the worker.

@@ -8,10 +8,10 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { assertReadableFile, assertReplaceable, fileError, splitFieldPath, Utf8LineValidator, writeFileAtomic } from '../dataset';
-import { DATASET_FILE_NAME, DATASET_KIND, DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
-import { assertExportTarget, describeExport, exportFieldsProblem, exportReviewedBytes, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
+import { datasetNameProblem, DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
+import { assertExportTarget, describeExport, exportFieldsProblem, exportRunsDirs, exportReviewedBytes, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import { readLatestKeyedRun, type KeyedRun } from '../review/keyedRun';
-import { LATEST_BY_DATASET_DIR, LATEST_FILE, readKnownRunsDirs, resolveRunsDir, REVIEW_LOG_DIR, runsInProgress, SETTINGS_FILE } from '../training/artifacts';
+import { LATEST_BY_DATASET_DIR, LATEST_FILE, readKnownRunsDirs, REVIEW_LOG_DIR, runsInProgress, SETTINGS_FILE } from '../training/artifacts';
 import { orphanedHistories, orphanedHistoryMessage } from '../training/datasetMove';
 import { EXIT_CODES_HELP, FIELD_OPTIONS, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { fieldsFrom, runCommand, type CliIo } from './distill';
@@ -134,7 +134,8 @@ export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr
         if (flagProblem) throw new UsageError(flagProblem);
         const given = positionals[0];
         const dataPath = path.resolve(given);
-        if (!DATASET_FILE_NAME.test(path.basename(dataPath))) throw new Error(`${given}: not a ${DATASET_KIND}`);
+        const nameProblem = datasetNameProblem(path.basename(dataPath));
+        if (nameProblem) throw new Error(`${given}: ${nameProblem}`);
         await assertReadableFile(dataPath, given);
         // Read more than once (the run's key of the dataset, the copy): a FIFO waited for a writer for ever. The run's rule.
         if (!(await fs.stat(dataPath)).isFile()) throw new Error(`${given}: not a regular file (a FIFO, socket or device), so it cannot be read as a dataset`);
@@ -158,14 +159,16 @@ export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr
           }
         }
         let searchedDirs = givenRunsDir === undefined ? undefined : [givenRunsDir];
+        let knownDirs: string[] | undefined;
         if (searchedDirs === undefined) {
           const known = await readKnownRunsDirs(dataPath);
           for (const problem of known.problems) err.line(`warning: ${problem}`);
-          searchedDirs = known.dirs;
+          searchedDirs = knownDirs = known.dirs;
         }
         const run = await readLatestKeyedRun(dataPath, searchedDirs);
-        // The copy goes into neither the runs folder named (or the default one) nor that of the run exported.
-        const runsDirs = [...new Set([givenRunsDir ?? resolveRunsDir(dataPath), ...(run ? [path.dirname(run.runDir)] : [])])];
+        // The copy goes into no runs folder of the dataset (those it used before too: a later run reads their runs and
+        // review logs), nor the one named, nor that of the run exported.
+        const runsDirs = await exportRunsDirs(dataPath, { ...(knownDirs ? { known: knownDirs } : {}), also: [...searchedDirs, ...(run ? [path.dirname(run.runDir)] : [])] });
         const searched = searchedDirs.join(', ');
         // A distill of this dataset still running: its run is not there yet, which "no run" or the older run alone would hide.
         const running = await runsInProgress(dataPath, searchedDirs);

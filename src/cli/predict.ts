@@ -16,14 +16,16 @@ import {
   readDatasetFile,
   writeFileAtomic,
   missingTextFieldProblem,
+  absentTextMessage,
+  isAbsentTextProblem,
 } from '../dataset';
 import { getFieldAt, splitFieldPath } from '../dataset/fields';
-import { DEFAULT_FIELDS, type DatasetRow, type FieldMapping } from '../dataset/types';
+import { DEFAULT_FIELDS, type DatasetRow, type FieldMapping, type Problem } from '../dataset/types';
 import { followRunPointer, LATEST_BY_DATASET_DIR, LATEST_FILE, MODEL_DIR, SETTINGS_FILE, TEMP_PREFIX } from '../training/artifacts';
 import { EMBEDDING_CACHE_DIR_NAME } from '../training/embeddingCache';
 import { noRowsError } from '../training/input';
 import { BACKEND_PREFERENCES } from '../training/types';
-import { EXIT_CODES_HELP, parseCommandArgs, UsageError, type CliCommand } from './command';
+import { EXIT_CODES_HELP, fieldFlag, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { choiceOption, fieldsFrom, runCommand, type CliIo } from './distill';
 import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
 
@@ -69,7 +71,7 @@ export const PREDICT_OPTIONS = {
  * The model folder, and the run's field mapping when MODEL_DIR is (or is inside) a run folder. An entry of the
  * mapping that is not a field name (a hand-edited settings.json) is left out and returned in `invalid`.
  */
-async function locateModel(given: string): Promise<{ modelDir: string; fields: FieldMapping; invalid: { key: string; value: unknown; file: string }[]; warnings: string[] }> {
+async function locateModel(given: string): Promise<{ modelDir: string; fields: FieldMapping; invalid: { key: string; value: unknown; file: string }[]; warnings: string[]; runMapping: boolean }> {
   // The model's own model.json named: its folder.
   const named = path.basename(given) === 'model.json' && (await fs.stat(given).catch(() => undefined))?.isFile() ? path.dirname(path.resolve(given)) : path.resolve(given);
   if (!existsSync(named)) throw new Error(`${given}: folder not found`);
@@ -126,7 +128,7 @@ async function locateModel(given: string): Promise<{ modelDir: string; fields: F
       else invalid.push({ key, value, file: settingsFile });
     }
   }
-  return { modelDir, fields, invalid, warnings };
+  return { modelDir, fields, invalid, warnings, runMapping: settings !== undefined };
 }
 
 /** The fields of one output line, in the order written: `--out` replaces only a file whose first row has these. */
@@ -267,7 +269,12 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
         }
         const leftOut = [...invalid.map((problem) => ({ problem, what: 'line left out' })), ...noText.map((problem) => ({ problem, what: 'row skipped' }))];
         leftOut.sort((a, b) => a.problem.line - b.problem.line);
-        for (const { problem, what } of leftOut.slice(0, MAX_LINE_WARNINGS)) err.line(`warning: ${dataArg}:${problem.line}: ${problem.message} — ${what}`);
+        // A row without the text field: the parser names the editor's setting, which predict does not read; said with
+        // what maps the field here (the flag, else the run's mapping) and the flag that changes it.
+        const textFlag = fieldFlag('text');
+        const textMappedBy = values['fields.text'] !== undefined ? textFlag : `${located.runMapping ? "the run's field mapping" : 'the default field mapping'}; give ${textFlag} to read another field`;
+        const message = (problem: Problem) => (isAbsentTextProblem(problem) ? absentTextMessage(fields.text, textMappedBy) : problem.message);
+        for (const { problem, what } of leftOut.slice(0, MAX_LINE_WARNINGS)) err.line(`warning: ${dataArg}:${problem.line}: ${message(problem)} — ${what}`);
         if (leftOut.length > MAX_LINE_WARNINGS) err.line(`warning: ${dataArg}: ${(leftOut.length - MAX_LINE_WARNINGS).toLocaleString('en-US')} more line(s) left out or skipped`);
 
         // TF.js is loaded only here, not when the CLI starts.

@@ -4,13 +4,12 @@ import * as vscode from 'vscode';
 import { showErrorMessage, showInformationMessage } from '../editor/messages';
 import { fileError, writeFileAtomic } from '../dataset/files';
 import { firstInvalidUtf8LineOfFile } from '../dataset/utf8';
-import { resolveRunsDir } from '../training/artifacts';
 import type { Services } from '../editor/services';
 import type { RunState } from '../editor/runState';
 import { datasetTarget, openedDataset, usableDataset } from './datasetTarget';
 import { readSettings } from '../editor/settings';
 import { DATASET_EXTENSIONS, DATASET_SUFFIXES } from '../dataset/types';
-import { adviceAbove, assertExportTarget, describeExport, exportFieldsProblem, exportReviewedBytes, exportReviewedText, type ExportCounts, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
+import { adviceAbove, assertExportTarget, describeExport, exportFieldsProblem, exportRunsDirs, exportReviewedBytes, exportReviewedText, type ExportCounts, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import type { LoadedRun } from '../editor/runState';
 
 /**
@@ -119,8 +118,9 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
       // PeerKD's own folder and the runs folder hold what the runs and the review read.
       try {
         const outputDir = readSettings(datasetUri).training.outputDir;
-        // The runs folder named now, and the one of the run exported (the setting may have changed since: runState.ts).
-        const runsDirs = new Set([resolveRunsDir(datasetUri.fsPath, outputDir || undefined), ...(run ? [path.dirname(run.runDir)] : [])]);
+        // Every runs folder of the dataset (the one named now, those it used before: runs-folders), and the one of the
+        // run exported (the setting may have changed since: runState.ts).
+        const runsDirs = await exportRunsDirs(datasetUri.fsPath, { outputDir: outputDir || undefined, also: run ? [path.dirname(run.runDir)] : [] });
         for (const runsDir of runsDirs) await assertExportTarget(datasetUri.fsPath, target.fsPath, runsDir);
       } catch (error) {
         void showErrorMessage(`PeerKD: no export: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
 import { showErrorMessage, showInformationMessage, showWarningMessage, withNotificationProgress } from '../editor/messages';
-import { firstInvalidUtf8LineOfFile, parseDatasetText, streamDataset, type Problem } from '../dataset/index';
+import { firstInvalidUtf8LineOfFile, streamDataset, streamDatasetText, type Problem } from '../dataset/index';
 import { isJsonlDocument, runSource, type DatasetDiagnostics } from '../editor/datasetDiagnostics';
-import { inputProblems, validateDatasetStream } from '../training/input';
+import { validateDatasetStream } from '../training/input';
 import type { Services } from '../editor/services';
 import { readSettings, warnDatasetSettingsOnce } from '../editor/settings';
 import { datasetTarget } from './datasetTarget';
@@ -19,8 +19,9 @@ export interface ValidationSummary {
 
 /**
  * "PeerKD: Validate Dataset": validates a JSONL file whether or not it is open. Target: the explorer's selection,
- * else the active editor, else a file picker. An open document is validated as shown (unsaved edits included);
- * a closed file is streamed from disk, so its size does not matter.
+ * else the active editor, else a file picker. An open document is validated as shown (unsaved edits included), its
+ * text fed to the same streaming validator as a closed file's bytes, so neither blocks the extension host whatever
+ * its size, and both show progress and can be cancelled.
  */
 export function registerValidateDatasetCommand(services: Services, diagnostics: DatasetDiagnostics): vscode.Disposable {
   return vscode.commands.registerCommand('peerkd.validateDataset', async (target?: unknown) => {
@@ -59,27 +60,29 @@ async function chooseTarget(target: unknown): Promise<vscode.Uri | undefined> {
 
 async function validate(uri: vscode.Uri, diagnostics: DatasetDiagnostics, services: Services): Promise<ValidationSummary | undefined> {
   const open = vscode.workspace.textDocuments.find((document) => document.uri.toString() === uri.toString());
-  if (open && diagnostics.isTracked(uri)) {
-    const result = diagnostics.validateNow(open);
-    if (result) return summarize(uri, result.rows, result.problems);
-  }
   const settings = readSettings(uri);
-  // A file that is not open: the field and label settings it is checked with, where they could not be used as written.
+  // The field and label settings the file is checked with, where they could not be used as written (each said once).
   warnDatasetSettingsOnce(services.log, settings, 'peerkd.fields.');
   const options = { labels: settings.labels };
-  if (uri.scheme !== 'file') {
-    const text = new TextDecoder('utf-8').decode(await vscode.workspace.fs.readFile(uri));
-    const parsed = parseDatasetText(text, settings.fields, options);
-    const problems = [...parsed.problems, ...inputProblems(parsed, runSource(uri, settings))];
-    diagnostics.publish(uri, problems);
-    return summarize(uri, parsed.rows.length, problems);
-  }
+  // One path for every file: its lines are streamed to the parser and the run's checks a chunk at a time, with the
+  // event loop given back between chunks, under a progress notification that can cancel it. An open document is
+  // validated as shown (unsaved edits included): its text in chunks (streamDatasetText); a closed file from disk.
+  let text: string | undefined;
+  if (open) text = open.getText();
+  else if (uri.scheme !== 'file') text = new TextDecoder('utf-8').decode(await vscode.workspace.fs.readFile(uri));
+  const version = open?.version;
   return withNotificationProgress(
     { title: `Validating ${vscode.workspace.asRelativePath(uri)}`, cancellable: true },
     async (progress, token) => {
       let reported = 0;
-      const found = await validateDatasetStream(streamDataset(uri.fsPath, settings.fields, options), runSource(uri, settings), {
-        invalidUtf8Line: () => firstInvalidUtf8LineOfFile(uri.fsPath),
+      const batches = text === undefined ? streamDataset(uri.fsPath, settings.fields, options) : streamDatasetText(text, settings.fields, options);
+      // Bytes that are not UTF-8 are a file's on disk (read only when a text shows U+FFFD): a closed file's, or an open
+      // one's without unsaved edits, which shows those bytes (so both say the same of one file); not an edited text.
+      const onDisk = uri.scheme === 'file' && (open === undefined || !open.isDirty);
+      const found = await validateDatasetStream(batches, runSource(uri, settings), {
+        ...(onDisk ? { invalidUtf8Line: () => firstInvalidUtf8LineOfFile(uri.fsPath) } : {}),
+        // The run's findings mark their line's text in an open document (as its own diagnostics do) while it is unchanged.
+        ...(open ? { lineText: (line: number) => (open.version === version && line <= open.lineCount ? open.lineAt(line - 1).text : '') } : {}),
         onBatch: (rows) => {
           if (rows - reported >= 50_000) {
             reported = rows;
@@ -89,7 +92,8 @@ async function validate(uri: vscode.Uri, diagnostics: DatasetDiagnostics, servic
         },
       });
       if (found === undefined) return undefined;
-      diagnostics.publish(uri, found.problems);
+      if (open && diagnostics.isTracked(uri)) diagnostics.publishValidated(open, version!, found.problems, found.teacherLabelRows);
+      else diagnostics.publish(uri, found.problems);
       return summarize(uri, found.rows, found.problems);
     },
   );

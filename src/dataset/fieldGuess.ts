@@ -286,6 +286,14 @@ export function isAbsentTextProblem(problem: Problem): boolean {
 /** Start of the per-row message for a row without the text field (parse.ts). */
 export const ABSENT_TEXT_PREFIX = 'Missing text: the row has no field';
 
+/**
+ * The per-row message of a row without the text field `name`; `mappedBy`: what maps the field, as the reader can change
+ * it (the setting in the editor; `peerkd predict` says its flag).
+ */
+export function absentTextMessage(name: string, mappedBy = `setting ${fieldSetting('text')}`): string {
+  return `${ABSENT_TEXT_PREFIX} ${name} (${mappedBy})`;
+}
+
 /** A quick fix for a field missing on every row: map the field to a candidate (written as the workspace setting). */
 export interface FieldFix {
   field: MappedField;

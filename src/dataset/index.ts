@@ -19,6 +19,8 @@ export {
   parseDatasetText,
   readDatasetFile,
   streamDataset,
+  streamDatasetText,
+  textChunks,
   readLines,
   readLineBatches,
   READ_CHUNK_BYTES,
@@ -36,6 +38,7 @@ export { INVISIBLE_CHARACTERS, MAX_LABEL_LENGTH, labelLengthProblem, labelListPr
 export { foldRepeatedLabelProblems, IncrementalDatasetValidator, lineCountOf, type LineChange } from './incremental';
 export {
   FIELD_GUESS_SAMPLE_ROWS,
+  absentTextMessage,
   candidatesFor,
   fieldSetting,
   foldMissingFieldProblems,

@@ -4,7 +4,7 @@ import { findJsonSyntaxError, locatePath, printable, scanJson, tooDeepOffset, TO
 import { IdIndex } from './idIndex';
 import { forEachCompleteLine, forEachLine } from './lines';
 import { labelLengthProblem, lookAlikeLabel } from './labels';
-import { ABSENT_TEXT_PREFIX, FIELD_GUESS_SAMPLE_ROWS, fieldSetting, foldMissingFieldProblems } from './fieldGuess';
+import { absentTextMessage, FIELD_GUESS_SAMPLE_ROWS, foldMissingFieldProblems } from './fieldGuess';
 import type { DatasetRow, FieldMapping, ParsedDataset, Problem, ValidationOptions } from './types';
 
 /** The outcome of one line: a row (possibly with problems), a problem instead of a row, or a blank line. */
@@ -106,7 +106,7 @@ export class DatasetParser {
       const name = fields.mapping.text;
       problems = [
         text === undefined
-          ? problem('missing-text', 'error', line, trimmedRange(lineText), `${ABSENT_TEXT_PREFIX} ${name} (setting ${fieldSetting('text')})`, name)
+          ? problem('missing-text', 'error', line, trimmedRange(lineText), absentTextMessage(name), name)
           : problem(
               'missing-text',
               'error',
@@ -398,13 +398,22 @@ export type DatasetInput = string | NodeJS.ReadableStream;
  * chunk (a per-line await costs more than parsing the line): memory stays at one chunk plus one line, whatever the
  * file's size. A line's text is a slice of its chunk, without its terminator and, on line 1, without a BOM.
  */
-async function* mapFileLines<T>(path: DatasetInput, visit: (text: string, line: number) => T, chunkBytes = READ_CHUNK_BYTES): AsyncGenerator<T[]> {
+function mapFileLines<T>(path: DatasetInput, visit: (text: string, line: number) => T, chunkBytes = READ_CHUNK_BYTES): AsyncGenerator<T[]> {
   const stream = typeof path === 'string' ? createReadStream(path, { encoding: 'utf8', highWaterMark: chunkBytes }) : path.setEncoding('utf8');
+  return mapChunkLines(stream as AsyncIterable<string>, visit);
+}
+
+/**
+ * `visit(text, line)` for every line of a text that comes in chunks (a file's reads, or textChunks of a text in memory),
+ * its results yielded in one array per chunk. A line may span chunks (so may a CRLF or a surrogate pair): only the line
+ * that straddles two chunks is joined.
+ */
+async function* mapChunkLines<T>(chunks: AsyncIterable<string>, visit: (text: string, line: number) => T): AsyncGenerator<T[]> {
   /** The start of a line that continues in the next chunk (or ends in a CR whose LF may follow). */
   let pending = '';
   let line = 0;
   let first = true;
-  for await (const read of stream as AsyncIterable<string>) {
+  for await (const read of chunks) {
     let chunk = read;
     if (first) {
       if (chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
@@ -439,6 +448,18 @@ async function* mapFileLines<T>(path: DatasetInput, visit: (text: string, line: 
   }
 }
 
+/**
+ * A text in memory in pieces of `chunkChars` characters, the event loop given back (setImmediate) before each piece
+ * after the first: what lets an open document be validated by the streaming validator (streamDatasetText) without
+ * keeping the extension host busy for longer than one piece's lines take.
+ */
+export async function* textChunks(text: string, chunkChars = READ_CHUNK_BYTES): AsyncGenerator<string> {
+  for (let start = 0; start < text.length; start += chunkChars) {
+    if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    yield text.slice(start, start + chunkChars);
+  }
+}
+
 /** The lines of a file, one array per read chunk (see mapFileLines; tests read in smaller chunks). */
 export function readLineBatches(path: string, chunkBytes = READ_CHUNK_BYTES): AsyncGenerator<SourceLine[]> {
   return mapFileLines(path, (text, line): SourceLine => ({ line, text }), chunkBytes);
@@ -456,6 +477,16 @@ export async function* readLines(path: string): AsyncGenerator<SourceLine> {
 export function streamDataset(path: DatasetInput, fields: FieldMapping, options: ValidationOptions = {}): AsyncGenerator<LineResult[]> {
   const parser = new DatasetParser(fields, options);
   return mapFileLines(path, (text, line) => parser.next(text, line));
+}
+
+/**
+ * streamDataset of a text in memory (an open document, as the editor shows it): the same lines and results as
+ * parseDatasetText, fed to the parser `chunkChars` characters at a time with the event loop given back between chunks
+ * (textChunks), so a validation of a large document can show progress and be cancelled between them.
+ */
+export function streamDatasetText(text: string, fields: FieldMapping, options: ValidationOptions = {}, chunkChars = READ_CHUNK_BYTES): AsyncGenerator<LineResult[]> {
+  const parser = new DatasetParser(fields, options);
+  return mapChunkLines(textChunks(text, chunkChars), (line, number) => parser.next(line, number));
 }
 
 /** Reads, parses and validates a whole file, streaming it from disk. */

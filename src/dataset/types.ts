@@ -27,6 +27,18 @@ export const DATASET_SUFFIXES = DATASET_EXTENSIONS.map((extension) => `.${extens
 /** What a dataset file is, for messages about a file that is none: "not a JSON Lines dataset (.jsonl or .ndjson)". */
 export const DATASET_KIND = `JSON Lines dataset (${DATASET_SUFFIXES})`;
 
+/**
+ * Why a file cannot be a run's dataset by its name, or undefined: the one rule of the commands that make or read a
+ * dataset's runs (the editor's Run Distillation, Label Review and Export; `peerkd distill` and `peerkd export`). The
+ * editor treats only DATASET_FILE_NAME files as datasets, so a run of `data.txt` made in a terminal could be neither
+ * reviewed nor exported there. Labelling, validating and predicting read rows from a file of any name.
+ */
+export function datasetNameProblem(fileName: string): string | undefined {
+  if (DATASET_FILE_NAME.test(fileName)) return undefined;
+  const stem = fileName.replace(/\.[^.]*$/, '') || fileName;
+  return `not a ${DATASET_KIND}, the files the editor reviews runs of: rename it (peerkd move ${fileName} ${stem}.${DATASET_EXTENSIONS[0]}, which carries any runs made of it)`;
+}
+
 /** A glob of the dataset files, for document selectors and file watchers: `**\/*.{jsonl,ndjson}`. */
 export const DATASET_GLOB = `**/*.{${DATASET_EXTENSIONS.join(',')}}`;
 

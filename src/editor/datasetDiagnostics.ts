@@ -15,6 +15,8 @@ export const RUN_CHECK_SOURCE = 'PeerKD (run)';
 const DEBOUNCE_MS = 300;
 /** About 50 ms of parsing: the most the extension host is kept busy at a stretch. */
 const LINES_PER_SLICE = 10_000;
+/** Lines of the walk over the parsed lines (duplicates, counts) between two yields: about 50 ms at most. */
+const LINES_PER_WALK_STEP = 50_000;
 /**
  * Rows up to which a run's checks of the whole file (training/input.ts InputChecks, about 25 ms per 10,000 rows) run
  * with each validation, in one go. A larger document has its rows fed to them RUN_CHECK_ROWS_PER_SLICE at a time right
@@ -86,12 +88,15 @@ export class DatasetDiagnostics implements vscode.Disposable {
     for (const document of vscode.workspace.textDocuments) this.open(document);
   }
 
-  /** Validates an open document now (skipping the debounce): its problems and row count. */
-  validateNow(document: vscode.TextDocument): { problems: Problem[]; rows: number } | undefined {
-    const entry = this.tracked.get(document.uri.toString()) ?? this.open(document);
-    if (entry === undefined) return undefined;
-    const problems = this.flush(entry, true);
-    return problems && { problems, rows: entry.validator.lastRowCount };
+  /**
+   * Publishes what "PeerKD: Validate Dataset" found in an open document's text at `version`, as the document's own
+   * diagnostics show it (a label problem that every row repeats, once). Nothing when the document changed since: the
+   * validation that follows the edit shows the text as it is now.
+   */
+  publishValidated(document: vscode.TextDocument, version: number, problems: readonly Problem[], teacherLabelRows: number): void {
+    const entry = this.tracked.get(document.uri.toString());
+    if (entry === undefined || document.version !== version) return;
+    this.collection.set(document.uri, foldRepeatedLabelProblems(problems, teacherLabelRows, entry.validator.fields).map(toDiagnostic));
   }
 
   isTracked(uri: vscode.Uri): boolean {
@@ -183,24 +188,37 @@ export class DatasetDiagnostics implements vscode.Disposable {
   }
 
   /**
-   * Parses the changed lines a slice at a time, yielding to the event loop between slices, so opening a
-   * 100,000-line file does not freeze the extension host. A newer edit abandons the run: its own debounced run
-   * continues from the lines already parsed.
+   * Parses the changed lines a slice at a time, then walks the document's cached lines (duplicates, counts) a step at a
+   * time, yielding to the event loop between slices and steps, so neither opening a 100,000-line file nor an edit of
+   * a 200,000-line one freezes the extension host (the walk alone took 150–380 ms in one go). A newer edit or a
+   * settings change abandons the run: its own debounced run continues from the lines already parsed.
    */
   private async flushInSlices(entry: TrackedDocument): Promise<void> {
     const document = entry.document;
     const version = document.version;
+    const validations = entry.validations;
+    const current = () => this.tracked.get(document.uri.toString()) === entry && document.version === version && entry.validations === validations;
     const lineAt = (index: number): string => document.lineAt(index).text;
+    let lineProblems: Problem[];
+    const started = performance.now();
     try {
       while (!entry.validator.parseChanged(document.lineCount, lineAt, LINES_PER_SLICE)) {
         await new Promise<void>((resolve) => setImmediate(resolve));
-        if (this.tracked.get(document.uri.toString()) !== entry || document.version !== version) return;
+        if (!current()) return;
       }
+      const steps = entry.validator.validateInSteps(document.lineCount, lineAt, LINES_PER_WALK_STEP);
+      let step = steps.next();
+      while (!step.done) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (!current()) return;
+        step = steps.next();
+      }
+      lineProblems = step.value;
     } catch (error) {
       this.services.log.error(`Could not validate ${document.uri.toString(true)}: ${error instanceof Error ? error.message : String(error)}`);
       return;
     }
-    this.flush(entry);
+    this.flush(entry, lineProblems, started);
   }
 
   /** A run's checks of the document as last validated; none when they fail (logged): the line problems still show. */
@@ -250,17 +268,15 @@ export class DatasetDiagnostics implements vscode.Disposable {
     return problems;
   }
 
-  /** Validates the document's changed lines and publishes; `runChecksNow`: a run's checks of the whole file too, whatever its size. */
-  private flush(entry: TrackedDocument, runChecksNow = false): Problem[] | undefined {
+  /** Publishes the lines' problems of a validation (flushInSlices) with a run's checks of the whole file. */
+  private flush(entry: TrackedDocument, lineProblems: Problem[], started: number): Problem[] | undefined {
     clearTimeout(entry.timer);
     entry.timer = undefined;
     const document = entry.document;
     try {
-      const started = performance.now();
-      const lineProblems = entry.validator.validate(document.lineCount, (index) => document.lineAt(index).text);
       // What a run would say of the file as a whole, from the run's own checks, after the problems of each line.
       entry.validations++;
-      const inSlices = !runChecksNow && entry.validator.lastRowCount > RUN_CHECKS_SYNC_ROWS;
+      const inSlices = entry.validator.lastRowCount > RUN_CHECKS_SYNC_ROWS;
       if (!inSlices) entry.runProblems = this.runChecks(entry);
       const problems = this.publishEntry(entry, lineProblems);
       if (inSlices) void this.runChecksInSlices(entry, lineProblems);

@@ -13,6 +13,7 @@ import { forEachLine } from '../dataset/lines';
 import { fieldSetting } from '../dataset/fieldGuess';
 import { DatasetParser } from '../dataset/parse';
 import { FIELD_KEYS, type FieldMapping } from '../dataset/types';
+import { readKnownRunsDirs } from '../training/artifacts';
 import { probabilityOf } from '../training/labelRecord';
 import type { Prediction } from '../training/types';
 import { teacherChangedSinceRun } from './model';
@@ -330,6 +331,17 @@ export function reviewedFileName(datasetFileName: string): string {
  * whose run artefacts and caches the runs and the review read. An existing file elsewhere may be replaced (the save
  * dialog asks first).
  */
+/**
+ * The runs folders a reviewed copy of the dataset may not be written into (assertExportTarget, each): every runs folder
+ * the dataset used (readKnownRunsDirs: the one `outputDir` names now, the default one and those listed in
+ * .peerkd/runs-folders, whose runs and review logs a later run still reads), and `also` (a `--runs` folder, the
+ * exported run's). `known`: the dataset's known runs folders where the caller has read them already.
+ */
+export async function exportRunsDirs(datasetPath: string, options: { outputDir?: string; known?: readonly string[]; also?: readonly string[] } = {}): Promise<string[]> {
+  const known = options.known ?? (await readKnownRunsDirs(datasetPath, options.outputDir)).dirs;
+  return [...new Set([...known, ...(options.also ?? [])].map((dir) => path.resolve(dir)))];
+}
+
 export async function assertExportTarget(datasetPath: string, target: string, runsDir: string, shown?: { input?: string; output?: string }): Promise<void> {
   await assertNotSameFile(datasetPath, target, shown);
   await assertOutsidePeerkdFolder(target);

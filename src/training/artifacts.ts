@@ -878,14 +878,81 @@ async function isDirectory(candidate: string): Promise<boolean> {
   }
 }
 
+/**
+ * The dataset a folder of the runs folder is a run of, by its settings.json: `dataset`; undefined when the folder has
+ * none (no run: a stray folder or file); `problem` when it has one that cannot be read, is no JSON object or names no
+ * dataset (corrupt: whose run it is cannot be told), naming the file.
+ */
+async function readRunDataset(runDir: string): Promise<{ dataset: string } | { problem: RunArtefactError } | undefined> {
+  const file = path.join(runDir, SETTINGS_FILE);
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    return { problem: new RunArtefactError(`${file}: ${readProblem(error)}`, file) };
+  }
+  let settings: unknown;
+  try {
+    settings = JSON.parse(text) as unknown;
+  } catch (error) {
+    return { problem: new RunArtefactError(`${file}: invalid JSON (${error instanceof Error ? error.message : String(error)})`, file) };
+  }
+  if (!isRecord(settings)) return { problem: new RunArtefactError(`${file}: must be a JSON object`, file) };
+  if (typeof settings.datasetPath !== 'string') return { problem: new RunArtefactError(`${file}: 'datasetPath' must be a string`, file) };
+  return { dataset: settings.datasetPath };
+}
+
 /** The dataset path a run folder's settings.json records, as written; undefined where it cannot be read. */
 export async function runDataset(runDir: string): Promise<string | undefined> {
+  const found = await readRunDataset(runDir);
+  return found !== undefined && 'dataset' in found ? found.dataset : undefined;
+}
+
+/**
+ * The newest complete run of this dataset in one runs folder (`runId`, undefined when none), and the newest run folder
+ * newer than it whose settings.json is corrupt (`unreadable`): found only where no pointer names the dataset's run and
+ * the folders are scanned, it may be the dataset's latest run, which cannot be told.
+ */
+async function scanLatestRun(datasetPath: string, runsDir: string, outputDir?: string): Promise<{ runId?: string; unreadable?: { runId: string; error: RunArtefactError } }> {
+  const absolute = path.resolve(datasetPath);
+  const pointer = await fs.readFile(latestPointerPath(absolute, outputDir), 'utf8').catch(() => undefined);
+  // Moved away (datasetMove.ts): its runs are the new path's now, also those found by the path they record.
+  if (pointer?.startsWith(MOVED_POINTER_PREFIX)) return {};
+  const pointed = pointer === undefined ? undefined : pointerId(pointer);
+  if (pointed && (await isDirectory(path.join(runsDir, pointed)))) return { runId: pointed };
+  let entries: string[];
   try {
-    const settings = JSON.parse(await fs.readFile(path.join(runDir, SETTINGS_FILE), 'utf8')) as unknown;
-    return isRecord(settings) && typeof settings.datasetPath === 'string' ? settings.datasetPath : undefined;
+    entries = await fs.readdir(runsDir);
   } catch {
-    return undefined;
+    return {};
   }
+  const candidates = entries.filter((name) => !name.startsWith('.') && name !== LATEST_FILE && name !== LATEST_BY_DATASET_DIR && name !== REVIEW_LOG_DIR);
+  candidates.sort().reverse();
+  let unreadable: { runId: string; error: RunArtefactError } | undefined;
+  for (const name of candidates) {
+    const found = await readRunDataset(path.join(runsDir, name));
+    if (found === undefined) continue;
+    if ('problem' in found) {
+      unreadable ??= { runId: name, error: found.problem };
+      continue;
+    }
+    if (path.resolve(found.dataset) === absolute) return { runId: name, ...(unreadable ? { unreadable } : {}) };
+  }
+  return unreadable ? { unreadable } : {};
+}
+
+/**
+ * The error that says a corrupt run folder may hide the dataset's latest run (scanLatestRun's `unreadable`): its
+ * settings.json named, as any unreadable latest run is said (the editor's RunState.runProblem, `peerkd export`).
+ */
+function unreadableRunError(datasetPath: string, unreadable: { runId: string; error: RunArtefactError }): RunArtefactError {
+  const { error } = unreadable;
+  return new RunArtefactError(
+    `${error.message}; no latest pointer names a run of ${path.resolve(datasetPath)} there, so run ${unreadable.runId} may be its latest run: repair the file or remove the run folder ${path.dirname(error.file)}`,
+    error.file,
+  );
 }
 
 /** The file naming the newest complete run of this dataset: watch it to learn that a new run landed. */
@@ -921,29 +988,13 @@ export function foldersOutside(folders: readonly string[], roots: readonly strin
 
 /**
  * The id of the newest complete run of this dataset, or undefined when it has none. Follows the dataset's own
- * pointer; without one (older runs, a deleted pointer) scans the run folders, newest first.
+ * pointer; without one (older runs, a deleted pointer) scans the run folders, newest first. Throws RunArtefactError,
+ * naming the file, when a newer run folder's settings.json is corrupt (it may be the latest run: scanLatestRun).
  */
 export async function latestRunId(datasetPath: string, outputDir?: string): Promise<string | undefined> {
-  const runsDir = resolveRunsDir(datasetPath, outputDir);
-  const absolute = path.resolve(datasetPath);
-  const pointer = await fs.readFile(latestPointerPath(absolute, outputDir), 'utf8').catch(() => undefined);
-  // Moved away (datasetMove.ts): its runs are the new path's now, also those found by the path they record.
-  if (pointer?.startsWith(MOVED_POINTER_PREFIX)) return undefined;
-  const pointed = pointer === undefined ? undefined : pointerId(pointer);
-  if (pointed && (await isDirectory(path.join(runsDir, pointed)))) return pointed;
-  let entries: string[];
-  try {
-    entries = await fs.readdir(runsDir);
-  } catch {
-    return undefined;
-  }
-  const candidates = entries.filter((name) => !name.startsWith('.') && name !== LATEST_FILE && name !== LATEST_BY_DATASET_DIR && name !== REVIEW_LOG_DIR);
-  candidates.sort().reverse();
-  for (const name of candidates) {
-    const dataset = await runDataset(path.join(runsDir, name));
-    if (dataset !== undefined && path.resolve(dataset) === absolute) return name;
-  }
-  return undefined;
+  const scanned = await scanLatestRun(datasetPath, resolveRunsDir(datasetPath, outputDir), outputDir);
+  if (scanned.unreadable) throw unreadableRunError(datasetPath, scanned.unreadable);
+  return scanned.runId;
 }
 
 /**
@@ -960,14 +1011,21 @@ export async function latestKnownRun(datasetPath: string, outputDir?: string): P
 /**
  * latestKnownRun over runs folders the caller has already listed (readKnownRunsDirs, whose problems it says; or the
  * one folder a `--runs` names): the newest complete run of this dataset among them, the first folder winning a tie.
+ * Throws RunArtefactError, naming the file, when a run folder newer than that run (or than none) has a corrupt
+ * settings.json and no pointer names the dataset's run in its runs folder: it may be the latest run.
  */
 export async function latestRunAmong(datasetPath: string, runsDirs: readonly string[]): Promise<{ runId: string; runsDir: string; runDir: string } | undefined> {
   let found: { runId: string; runsDir: string; runDir: string } | undefined;
+  let unreadable: { runId: string; error: RunArtefactError } | undefined;
   for (const runsDir of runsDirs) {
-    const runId = await latestRunId(datasetPath, runsDir);
+    const scanned = await scanLatestRun(datasetPath, runsDir, runsDir);
+    const runId = scanned.runId;
     // On a tie the folder named now (listed first) wins.
     if (runId !== undefined && (found === undefined || runId > found.runId)) found = { runId, runsDir, runDir: path.join(runsDir, runId) };
+    if (scanned.unreadable && (unreadable === undefined || scanned.unreadable.runId > unreadable.runId)) unreadable = scanned.unreadable;
   }
+  // A corrupt run folder newer than every run found may be the latest run: said, not passed over for an older one.
+  if (unreadable && (found === undefined || unreadable.runId > found.runId)) throw unreadableRunError(datasetPath, unreadable);
   return found;
 }
 

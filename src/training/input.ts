@@ -244,19 +244,22 @@ export function inputProblemsOf(
 export interface StreamValidation {
   rows: number;
   problems: Problem[];
+  /** Rows whose teacher field holds a value other than null or a blank string (foldRepeatedLabelProblems needs them). */
+  teacherLabelRows: number;
 }
 
 /**
- * "PeerKD: Validate Dataset" of a file that is not open (src/commands/validateDataset.ts; test/bench/parse.ts times
+ * "PeerKD: Validate Dataset" of a file, open or not (src/commands/validateDataset.ts; test/bench/parse.ts times
  * it): the lines' problems as `batches` (streamDataset) yields them, a field missing on every row folded into one
  * problem (as for an open file), then the run's findings of the file as a whole (inputProblems), bytes that are not
  * UTF-8 included (`invalidUtf8Line`, read only when a text shows U+FFFD). `onBatch(rows)` is called before each batch
- * with the rows so far; false cancels (undefined is returned).
+ * with the rows so far; false cancels (undefined is returned). `lineText(line)`: as for inputProblemsOf. An open
+ * document's text goes through here too (streamDatasetText), so open and closed files are checked by one path.
  */
 export async function validateDatasetStream(
   batches: AsyncIterable<readonly LineResult[]>,
   source: Omit<InputSource, 'text'>,
-  options: { invalidUtf8Line?: () => Promise<number | null>; onBatch?: (rows: number) => boolean } = {},
+  options: { invalidUtf8Line?: () => Promise<number | null>; onBatch?: (rows: number) => boolean; lineText?: (line: number) => string } = {},
 ): Promise<StreamValidation | undefined> {
   let problems: Problem[] = [];
   const sample: Record<string, unknown>[] = [];
@@ -266,6 +269,7 @@ export async function validateDatasetStream(
   let blankLines = 0;
   let labelFieldRows = 0;
   let teacherFieldRows = 0;
+  let teacherLabelRows = 0;
   let firstRowLine = 0;
   for await (const batch of batches) {
     if (options.onBatch && !options.onBatch(checks.rows)) return undefined;
@@ -277,6 +281,7 @@ export async function validateDatasetStream(
         if (firstRowLine === 0) firstRowLine = result.line;
         if (result.labelField) labelFieldRows++;
         if (result.teacherField) teacherFieldRows++;
+        if (result.teacherValue) teacherLabelRows++;
         if (sample.length < FIELD_GUESS_SAMPLE_ROWS) sample.push(result.row.value);
       }
       for (const problem of result.problems) problems.push(problem);
@@ -288,8 +293,8 @@ export async function validateDatasetStream(
   // What a run would stop on or warn about, as `peerkd distill` reads the file (bytes that are not UTF-8 included).
   const utf8Line = options.invalidUtf8Line && checks.hasReplacementCharacter ? await options.invalidUtf8Line().catch(() => null) : null;
   const file = { problems, lineCount, skippedBlankLines: blankLines };
-  problems = [...problems, ...inputProblemsOf(checks, file, undefined, utf8Line)];
-  return { rows, problems };
+  problems = [...problems, ...inputProblemsOf(checks, file, options.lineText, utf8Line)];
+  return { rows, problems, teacherLabelRows };
 }
 
 /**

@@ -34,7 +34,7 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
-import { latestKnownRun, PREDICTIONS_FILE, SETTINGS_FILE } from './artifacts';
+import { latestKnownRun, latestRunAmong, PREDICTIONS_FILE, SETTINGS_FILE } from './artifacts';
 import { TEXT_IDENTITY_PREFIX, textIdentity } from '../dataset/fields';
 import { IdIndex } from '../dataset/idIndex';
 import { keyParts, rowKey } from '../review/rowKeys';
@@ -284,10 +284,12 @@ export function queuedKeysOf(predictions: readonly Pick<Prediction, 'id' | 'teac
  * QueuedKeys, which keeps only what the rule needs (a million-row run's file is never held as one string, nor as
  * objects, before training). Errors name the file and line.
  */
-export async function readPreviousRun(datasetPath: string, outputDir?: string, watch?: ReadonlySet<string>): Promise<PreviousRun | undefined> {
+export async function readPreviousRun(datasetPath: string, where?: string | { runsDirs: readonly string[] }, watch?: ReadonlySet<string>): Promise<PreviousRun | undefined> {
   // The newest run of the dataset in any runs folder it used (knownRunsDirs): the runs folder may have changed since
-  // (peerkd.outputDir, --out), and the run reviewed then is in the old one. Run ids sort by time.
-  const latest = await latestKnownRun(datasetPath, outputDir);
+  // (peerkd.outputDir, --out), and the run reviewed then is in the old one. Run ids sort by time. `where`: the runs
+  // folder named now (outputDir), whose list of known folders is read here; or those folders, read by the caller (the
+  // worker, which reads the review logs of the same folders: one read of the list per run).
+  const latest = typeof where === 'object' ? await latestRunAmong(datasetPath, where.runsDirs) : await latestKnownRun(datasetPath, where);
   if (latest === undefined) return undefined;
   const { runId, runDir } = latest;
   const settingsFile = path.join(runDir, SETTINGS_FILE);

@@ -343,7 +343,8 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     }
     let previous: PreviousRun | undefined;
     try {
-      previous = await readPreviousRun(datasetPath, request.outputDir, identitiesToWatch(input.rows));
+      // In the runs folders read above for the review logs (the list is read once per run).
+      previous = await readPreviousRun(datasetPath, { runsDirs: known.dirs }, identitiesToWatch(input.rows));
     } catch (error) {
       log('warn', `the previous run could not be read, so only the review log says which human labels were set in review (the others count as the random sample): ${errorText(error)}`);
     }

@@ -13,7 +13,7 @@ import { restorableDataset } from '../review/restore';
 import { newLabelProblem, ReviewHistories, undoMessage, type CarriedState, type ReviewSession, type SessionUpdate } from '../review/session';
 import { lookAlikeLabel } from '../dataset/labels';
 import { openAtKeptPlace, PendingPlaces } from '../review/place';
-import { latestKnownRun, readKnownRunsDirs } from '../training/artifacts';
+import { latestKnownRun, readKnownRunsDirs, RunArtefactError } from '../training/artifacts';
 import { orphanedHistories, orphanedHistoryMessage } from '../training/datasetMove';
 import { chooseDatasetColumn } from '../commands/reviewColumn';
 /** esbuild.mjs copies @vscode/webview-ui-toolkit's bundle here: the .vsix is packaged without node_modules. */
@@ -127,7 +127,13 @@ export class LabelReviewPanel {
     const folders = (vscode.workspace.workspaceFolders ?? []).filter((folder) => folder.uri.scheme === 'file').map((folder) => folder.uri.fsPath);
     const checked = await restorableDataset(savedUri, folders, async (datasetPath) => {
       const outputDir = readSettings(vscode.Uri.file(datasetPath)).training.outputDir;
-      return (await latestKnownRun(datasetPath, outputDir || undefined)) !== undefined;
+      try {
+        return (await latestKnownRun(datasetPath, outputDir || undefined)) !== undefined;
+      } catch (error) {
+        // A latest run that cannot be read is a run: the panel opens and says why it shows none (RunState.runProblem).
+        if (error instanceof RunArtefactError) return true;
+        throw error;
+      }
     });
     if ('rejected' in checked) {
       this.services.log.warn(`Label Review: not restoring ${JSON.stringify(savedUri.slice(0, 300))}: ${checked.rejected}`);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CONFUSED_SHARE, confidenceCalibrationError, covers, expectedCalibrationError, markdownTables, simulateConfusedTeacher, type CalibrationFigures, type SeedFigures, type VariantFigures } from '../../src/cli/bench';
+import { CONFUSED_SHARE, confidenceCalibrationError, countFlagWarnings, covers, expectedCalibrationError, markdownTables, simulateConfusedTeacher, type CalibrationFigures, type SeedFigures, type VariantFigures } from '../../src/cli/bench';
 
 test('confidenceCalibrationError: the ECE of the top probability against whether the arg-max is right', () => {
   // Three rows of two classes: tops 0.9 (right), 0.6 (wrong), 0.65 (right); bins [0.9, 1) and [0.6, 0.7).
@@ -120,4 +120,19 @@ test('markdownTables: a P@k target that the file cannot meet (fewer teacher erro
   // Enough errors (400 ≥ 0.8 × 500): judged, and a low mean is a miss.
   const enough = { name: 'data', results: [0, 1].map((seed) => ({ ...seedFigures(seed, { teacherErrors: 400 }), variants: { PeerKD: { ...seedFigures(seed, { teacherErrors: 400 }).variants.PeerKD, precisionAt500: 0.5 } } })) };
   assert.deepEqual(metColumn(markdownTables(enough, 'c', true), 'PeerKD: precision@500 of the ranking'), ['**no** (mean 0.500)']);
+});
+
+test('countFlagWarnings: each count flag above the rows is said; --human at or above the train rows (after --limit) leaves none to judge', () => {
+  const files = { train: 'd/train.jsonl', test: 'd/test.jsonl' };
+  assert.deepEqual(countFlagWarnings({ human: 50 }, { train: 100, test: 10 }, files), []);
+  assert.deepEqual(countFlagWarnings({ human: 99, limit: 100, testLimit: 10 }, { train: 100, test: 10 }, files), []);
+  assert.deepEqual(countFlagWarnings({ human: 0, limit: 200, testLimit: 11 }, { train: 100, test: 10 }, files), [
+    '--limit 200 is more than the 100 rows of d/train.jsonl: all 100 are used',
+    '--test-limit 11 is more than the 10 rows of d/test.jsonl: all 10 are used',
+  ]);
+  // --human against the rows --limit keeps.
+  const [human] = countFlagWarnings({ human: 30, limit: 30 }, { train: 100, test: 10 }, files);
+  assert.match(human, /^--human 30 is all of the 30 train rows \(--limit\): every train row is human, so no row is left for the figures about the rows without a human label/);
+  assert.match(countFlagWarnings({ human: 31, limit: 30 }, { train: 100, test: 10 }, files)[0], /^--human 31 is more than the 30 train rows \(--limit\): .*give --human below 30/);
+  assert.match(countFlagWarnings({ human: 101, limit: 200 }, { train: 100, test: 10 }, files)[1], /^--human 101 is more than the 100 train rows: /);
 });

@@ -178,6 +178,24 @@ test('peerkd bench refuses, naming the file, a label set of one label and a test
   assert.match(run.stderr, /the first 10 rows of .*late-label[/\\]train\.jsonl \(--limit\): the gold and teacher labels hold one label only/, run.stderr);
 });
 
+test('peerkd bench says, before any training, a count flag above the rows DATA_DIR holds: --human above the train rows leaves none to judge', async () => {
+  const dir = join(folder, 'few-rows');
+  mkdirSync(dir, { recursive: true });
+  const row = (k: number) => JSON.stringify(k % 2 ? { text: `match ${k} ends in a draw`, teacher_label: 'Sports', gold_label: 'Sports' } : { text: `summit ${k} ends in a deal`, teacher_label: 'World', gold_label: 'World' });
+  writeFileSync(join(dir, 'train.jsonl'), Array.from({ length: 12 }, (_, k) => row(k)).join('\n') + '\n');
+  writeFileSync(join(dir, 'test.jsonl'), Array.from({ length: 4 }, (_, k) => row(k + 100)).join('\n') + '\n');
+  const run = await runCli(['bench', dir, '--seeds', '0', '--main-only', '--backend', 'cpu', '--human', '1000', '--test-limit', '50']);
+  assert.equal(run.code, 0, run.stderr);
+  const lines = run.stderr.split('\n');
+  const warnings = lines.filter((line) => line.startsWith('warning: '));
+  assert.deepEqual(warnings, [
+    `warning: --test-limit 50 is more than the 4 rows of ${join(dir, 'test.jsonl')}: all 4 are used`,
+    'warning: --human 1000 is more than the 12 train rows: every train row is human, so no row is left for the figures about the rows without a human label (flags, P@k, AUROC, calibration show —); give --human below 12 to measure them',
+  ]);
+  assert.ok(lines.indexOf(warnings[1]) < lines.findIndex((line) => /SFT/.test(line)), 'said before the first seed trains');
+  assert.match(run.stderr, /12 train rows, 4 test rows, labels Sports, World, 12 human rows, seeds 0/);
+});
+
 test('peerkd bench names the missing file', async () => {
   const { code, stderr } = await runCli(['bench', join(folder, 'no-such-dir')]);
   assert.notEqual(code, 0);

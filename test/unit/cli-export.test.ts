@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { exportReviewedText, type ExportOptions } from '../../src/review/export';
 import { keyedRun } from '../../src/review/keyedRun';
-import { readRun } from '../../src/training/artifacts';
+import { readRun, recordRunsDir } from '../../src/training/artifacts';
 import { runCli, tempFolder } from '../fixtures/training/build';
 import { captureIo } from '../support/captureIo';
 import { createExportCommand } from '../../src/cli/export';
@@ -185,6 +185,16 @@ test('the copy never goes over the dataset (under any name), into .peerkd or the
   const runs = await runCli(['export', 'data.jsonl', '--teacher-labels', '--runs', 'runs', '--out', 'runs/copy.jsonl'], work);
   assert.equal(runs.code, 1);
   assert.match(runs.stderr, /^peerkd export: runs\/copy\.jsonl: inside the runs folder .*runs \(its run artefacts\); choose an output file elsewhere\n$/);
+  // A runs folder the dataset used before (listed in .peerkd/runs-folders: a later run reads its runs and review log):
+  // refused too, with --runs naming another folder or not.
+  await mkdir(join(work, 'old-runs'));
+  await recordRunsDir(join(work, 'data.jsonl'), join(work, 'old-runs'));
+  for (const flags of [[], ['--runs', join(work, 'runs')]]) {
+    const io = captureIo();
+    const code = await createExportCommand(io).run([join(work, 'data.jsonl'), '--teacher-labels', ...flags, '--out', join(work, 'old-runs', 'copy.jsonl')]);
+    assert.equal(code, 1, io.err());
+    assert.equal(io.err(), `peerkd export: ${join(work, 'old-runs', 'copy.jsonl')}: inside the runs folder ${join(work, 'old-runs')} (its run artefacts); choose an output file elsewhere\n`, flags.join(' '));
+  }
   assert.equal(await readFile(join(work, 'data.jsonl'), 'utf8'), text);
 
   // An existing file (a copy the user edited since, another dataset) is replaced only with --force.
@@ -213,7 +223,7 @@ test('hostile names and bytes: control characters in a file name are escaped on 
   await writeFile(join(work, 'notes.txt'), 'x\n');
   const txt = await runCli(['export', 'notes.txt', '--teacher-labels'], work);
   assert.equal(txt.code, 1);
-  assert.equal(txt.stderr, 'peerkd export: notes.txt: not a JSON Lines dataset (.jsonl or .ndjson)\n');
+  assert.equal(txt.stderr, 'peerkd export: notes.txt: not a JSON Lines dataset (.jsonl or .ndjson), the files the editor reviews runs of: rename it (peerkd move notes.txt notes.jsonl, which carries any runs made of it)\n');
   await writeFile(join(work, '-x.JSONL'), '{"text": "t", "teacher_label": "A"}\n');
   const dash = await runCli(['export', '--teacher-labels', '--', '-x.JSONL'], work);
   assert.equal(dash.code, 0, dash.stderr);
@@ -259,6 +269,14 @@ test("the run's field mapping is the default; an entry of its settings.json that
   const fromRun = await run('--fields.human', 'human_label');
   assert.equal(fromRun.code, 0, fromRun.err);
   assert.match(await readFile(join(work, 'data.reviewed.jsonl'), 'utf8'), /"final_label": "B"/, "the run's teacher field, weak");
+
+  // A settings.json cut off, and no latest pointer: whose run it is cannot be told, so it may be the latest run. It was
+  // passed over (a copy without any run, exit 0); it is said, naming the file, as an unreadable latest run is.
+  await writeFile(join(runDir, 'settings.json'), '{"runId": "20260101-000000-data-abcdef", "datas');
+  const cut = await run();
+  assert.equal(cut.code, 1, cut.err);
+  assert.ok(cut.err.startsWith(`peerkd export: ${join(runDir, 'settings.json')}: invalid JSON (`), cut.err);
+  assert.ok(cut.err.endsWith(`; no latest pointer names a run of ${data} there, so run 20260101-000000-data-abcdef may be its latest run: repair the file or remove the run folder ${runDir}\n`), cut.err);
 });
 
 test('a dataset that is a FIFO is refused naming it, as a run refuses it, not waited on for ever', { skip: process.platform === 'win32', timeout: 30_000 }, async () => {

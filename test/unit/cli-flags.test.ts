@@ -115,6 +115,15 @@ test('distill and predict: a flag given twice, an empty path, a flag of another 
   const onFile = await runCli(['distill', dataset, '--out', dataset]);
   assert.equal(onFile.code, 1, onFile.stderr);
   assert.equal(onFile.stderr, `peerkd distill: --out ${dataset}: a file, not a folder; --out names the folder the runs are written into (default .peerkd/runs next to the dataset)\n`);
+  // A JSON Lines file named otherwise (.txt, .json): refused as export refuses it (the editor could not review the run),
+  // with the name to give it; before anything is read.
+  for (const name of ['rows.txt', 'rows.json']) {
+    const other = join(folder, name);
+    await writeFile(other, await readFile(dataset));
+    const named = await runCli(['distill', other]);
+    assert.equal(named.code, 1, named.stderr);
+    assert.equal(named.stderr, `peerkd distill: ${other}: not a JSON Lines dataset (.jsonl or .ndjson), the files the editor reviews runs of: rename it (peerkd move ${name} rows.jsonl, which carries any runs made of it)\n`);
+  }
   // --help answers, whatever else the line holds.
   const help = await runCli(['distill', '--seed', '1', '--seed', '2', '--out', '', '--help']);
   assert.equal(help.code, 0);

@@ -89,12 +89,18 @@ test('predict (child process): rows without text among good rows are each named 
     [
       `warning: ${file}:1: Text (field text) is empty — row skipped`,
       `warning: ${file}:3: Invalid JSON at column 2: Expected a property name in double quotes but found character 'b' — line left out`,
-      `warning: ${file}:4: Missing text: the row has no field text (setting peerkd.fields.text) — row skipped`,
+      // The field predict reads and the flag that changes it (predict reads no setting).
+      `warning: ${file}:4: Missing text: the row has no field text (the run's field mapping; give --fields.text to read another field) — row skipped`,
       `warning: ${file}:5: Text (field text) is an object, not a string — row skipped`,
       'Predicted 1 row(s), skipped 3 without text, left out 1 invalid line(s)',
       '',
     ].join('\n'),
   );
+  // A text field given by the flag: the warning names the flag.
+  const body = await input('body.jsonl', ['{"id": "a", "body": "Stocks fall as oil prices rise"}', '{"id": "b", "text": "no body"}', ''].join('\n'));
+  const flagged = await runCli(['predict', join(folder, '.peerkd', 'runs', 'latest'), body, '--backend', 'cpu', '--fields.text', 'body'], folder);
+  assert.equal(flagged.code, 0, flagged.stderr);
+  assert.equal(flagged.stderr.split('\n')[0], `warning: ${body}:2: Missing text: the row has no field body (--fields.text) — row skipped`);
   // Bytes that are not valid UTF-8 (a Latin-1 é) are named: the model labels U+FFFD in their place.
   const latin1 = join(folder, 'latin1.jsonl');
   await writeFile(latin1, Buffer.concat([Buffer.from('{"id": "a", "text": "Stocks fall"}\n{"id": "b", "text": "caf'), Buffer.from([0xe9]), Buffer.from(' prices rise"}\n')]));

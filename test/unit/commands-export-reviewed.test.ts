@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempFolder } from '../fixtures/training/build';
+import { recordRunsDir } from '../../src/training/artifacts';
 import { FakeUri, recordingLog, stubVscodeModule } from '../support/fakeVscodeModule';
 
 class Uri extends FakeUri {
@@ -128,7 +129,12 @@ test('export: a target that is the dataset under another name, inside .peerkd, a
   await chmod(join(folder, 'read-only.jsonl'), 0o444);
   await writeFile(join(folder, '.peerkd', 'runs', 'latest'), '20260101-000000-data-abcdef\n');
   await symlink(join(folder, '.peerkd', 'runs', 'latest'), join(folder, 'link-into-peerkd.jsonl'));
+  // A runs folder the dataset used before (peerkd.training.outputDir or --out changed since): listed in
+  // .peerkd/runs-folders, its runs and review log are read by the next run. It was no protected target.
+  await mkdir(join(folder, 'old-runs'));
+  await recordRunsDir(file, join(folder, 'old-runs'));
   const cases: [string, RegExp][] = [
+    [join(folder, 'old-runs', 'copy.jsonl'), /copy\.jsonl: inside the runs folder .*old-runs \(its run artefacts\); choose an output file elsewhere/],
     [join(folder, 'link-to-data.jsonl'), /is the input file .*data\.jsonl: refusing to write over the input/],
     [`${folder}/no-such-folder/../data.jsonl`, /is the input file .*data\.jsonl: refusing to write over the input/],
     [join(folder, '.peerkd', 'runs', 'copy.jsonl'), /inside PeerKD's own \.peerkd folder/],

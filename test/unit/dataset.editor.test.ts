@@ -5,7 +5,7 @@
  */
 import { test, mock, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stubVscodeModule } from '../support/fakeVscodeModule';
@@ -122,6 +122,9 @@ class TabInputWebview {
 /** The active tab's input (a focused Label Review panel is a webview tab, and leaves no active text editor). */
 let activeTabInput: unknown;
 let openDialogResult: Uri[] | undefined;
+/** The progress notifications shown (their options), and the cancellation token the next one hands its task. */
+const progressShown: { title?: string; cancellable?: boolean }[] = [];
+let progressToken = { isCancellationRequested: false };
 
 const fakeVscode = {
   Uri,
@@ -160,8 +163,10 @@ const fakeVscode = {
       },
     },
     showOpenDialog: async () => openDialogResult,
-    withProgress: async (_options: unknown, task: (progress: unknown, token: unknown) => Promise<unknown>) =>
-      task({ report: () => undefined }, { isCancellationRequested: false }),
+    withProgress: async (options: { title?: string; cancellable?: boolean }, task: (progress: unknown, token: unknown) => Promise<unknown>) => {
+      progressShown.push(options);
+      return task({ report: () => undefined }, progressToken);
+    },
     showInformationMessage: async (text: string, ...items: string[]) => {
       messages.push({ kind: 'info', text, items });
       return undefined;
@@ -494,6 +499,82 @@ test('Validate Dataset uses the active editor (unsaved text included), else asks
   registration.dispose();
 });
 
+test('Validate Dataset of a large open document streams its text under a cancellable progress, giving the event loop back', async () => {
+  start();
+  const registration = command.registerValidateDatasetCommand(services as never, diagnostics);
+  const uri = Uri.file('/data/big-open.jsonl');
+  const rows = Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ id: i, text: i === 12_345 ? '' : `row ${i} words`, teacher_label: i % 2 ? 'World' : 'Sports' }));
+  const document = new FakeDocument(uri, rows.join('\n'));
+  open(document);
+  activeTextEditor = { document };
+  // Counts the turns of the event loop while the command runs (the document's own validation waits on a mocked timer).
+  let turns = 0;
+  let running = true;
+  const turn = (): void => {
+    if (!running) return;
+    turns++;
+    setImmediate(turn);
+  };
+  try {
+    progressShown.length = 0;
+    setImmediate(turn);
+    const summary = await commands.get('peerkd.validateDataset')?.();
+    running = false;
+    assert.deepEqual(summary, { uri: uri.toString(), rows: 20_000, errors: 1, warnings: 0 });
+    assert.deepEqual(progressShown, [{ location: 15, title: 'Validating big-open.jsonl', cancellable: true }]);
+    assert.ok(turns >= 10, `the event loop turned ${turns} times while 20,000 rows were validated`);
+    assert.deepEqual(shown(uri), [[12_345, 19, 21, 'empty-text', 'Error', 'PeerKD']]);
+
+    // Cancelled from the notification: nothing is summed up.
+    messages.length = 0;
+    logged.length = 0;
+    progressToken = { isCancellationRequested: false };
+    const token = progressToken;
+    setImmediate(() => (token.isCancellationRequested = true));
+    assert.equal(await commands.get('peerkd.validateDataset')?.(), undefined);
+    assert.deepEqual(logged, ['info Validation of big-open.jsonl cancelled']);
+    progressToken = { isCancellationRequested: false };
+
+    // Edited while it runs: the summary is of the text it started on; what it found is not shown over the new text
+    // (the document's own validation after the edit shows that).
+    published.clear();
+    setImmediate(() => document.edit(0, 0, 0, 0, '[]\n'));
+    assert.deepEqual(await commands.get('peerkd.validateDataset')?.(), { uri: uri.toString(), rows: 20_000, errors: 1, warnings: 0 });
+    assert.equal(published.has(uri.toString()), false);
+  } finally {
+    running = false;
+    progressToken = { isCancellationRequested: false };
+    activeTextEditor = undefined;
+    registration.dispose();
+    // Clears the document's own validations, still waiting on mocked timers.
+    diagnostics.dispose();
+  }
+});
+
+test('Validate Dataset of an open file without unsaved edits names bytes that are not UTF-8, as for the closed file; of an edited one, not', async () => {
+  start();
+  const registration = command.registerValidateDatasetCommand(services as never, diagnostics);
+  const path = join(dir, 'latin1-open.jsonl');
+  const rows = Array.from({ length: 61 }, (_, i) => JSON.stringify({ text: `row ${i} words`, teacher_label: i < 30 ? 'Sports' : 'World' }));
+  writeFileSync(path, Buffer.concat([Buffer.from(rows.slice(0, 3).join('\n') + '\n{"text": "caf'), Buffer.from([0xe9]), Buffer.from(`", "teacher_label": "World"}\n${rows.slice(3).join('\n')}\n`)]));
+  const closed = await commands.get('peerkd.validateDataset')?.(Uri.file(path));
+  // Open, the editor shows the byte as U+FFFD: the same findings, the line of the bytes named.
+  const document = Object.assign(new FakeDocument(Uri.file(path), readFileSync(path, 'utf8')), { isDirty: false });
+  open(document);
+  try {
+    assert.deepEqual(await commands.get('peerkd.validateDataset')?.(Uri.file(path)), closed);
+    assert.match(published.get(Uri.file(path).toString())?.map((d) => d.message).join('\n') ?? '', /line 4 holds bytes that are not valid UTF-8/);
+    // With unsaved edits the text is no longer the file's: its bytes are not read.
+    document.isDirty = true;
+    const edited = (await commands.get('peerkd.validateDataset')?.(Uri.file(path))) as { warnings: number };
+    assert.equal(edited.warnings, (closed as { warnings: number }).warnings - 1);
+    assert.doesNotMatch(published.get(Uri.file(path).toString())?.map((d) => d.message).join('\n') ?? '', /not valid UTF-8/);
+  } finally {
+    registration.dispose();
+    diagnostics.dispose();
+  }
+});
+
 test('a large document is validated in slices that yield to the event loop; an edit meanwhile restarts from where it was', async () => {
   start();
   const uri = Uri.file('/data/large.jsonl');
@@ -538,6 +619,33 @@ test('a large document is validated in slices that yield to the event loop; an e
 async function settle(done: () => boolean): Promise<void> {
   for (let i = 0; i < 100 && !done(); i++) await new Promise((resolve) => setImmediate(resolve));
 }
+
+test('an edit of a document over 50,000 lines: the walk over its parsed lines gives the event loop back too; a newer edit abandons it', async () => {
+  start();
+  const uri = Uri.file('/data/walk.jsonl');
+  const document = new FakeDocument(uri, Array.from({ length: 60_000 }, (_, i) => `{"id": ${i}, "text": "r", "teacher_label": "World"}`).join('\n'));
+  open(document);
+  mock.timers.tick(0);
+  await settle(() => published.has(uri.toString()));
+  assert.ok(published.has(uri.toString()), 'every line parsed and published');
+  // One line changed: it alone is parsed again, then the 60,000 cached lines are walked (duplicates, counts) in steps.
+  published.delete(uri.toString());
+  document.edit(5, 19, 5, 20, '');
+  mock.timers.tick(300);
+  assert.equal(published.has(uri.toString()), false, 'the walk gave the event loop back before it was done');
+  await settle(() => published.has(uri.toString()));
+  assert.deepEqual(shown(uri).filter(([, , , code]) => code !== 'run-check').map(([line, , , code]) => [line, code]), [[5, 'empty-text']]);
+  // Edited again while a walk is under way: that walk publishes nothing; the next validation shows both edits.
+  published.delete(uri.toString());
+  document.edit(7, 19, 7, 20, '');
+  mock.timers.tick(300);
+  document.edit(9, 19, 9, 20, '');
+  await settle(() => false);
+  assert.equal(published.has(uri.toString()), false, 'the walk of the text before the last edit was abandoned');
+  mock.timers.tick(300);
+  await settle(() => published.has(uri.toString()));
+  assert.deepEqual(shown(uri).filter(([, , , code]) => code !== 'run-check').map(([line, , , code]) => [line, code]), [[5, 'empty-text'], [7, 'empty-text'], [9, 'empty-text']]);
+});
 
 test("over 10,000 rows, a run's checks follow the validation in slices, with no second's wait; an edit meanwhile abandons them", async () => {
   start();

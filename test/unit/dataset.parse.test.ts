@@ -14,6 +14,7 @@ import {
   readLines,
   READ_CHUNK_BYTES,
   streamDataset,
+  streamDatasetText,
   type FieldMapping,
   type Problem,
 } from '../../src/dataset/index';
@@ -408,6 +409,50 @@ test('streamDataset yields every line result in batches and reports duplicates a
       [[3000, 'duplicate-id']],
     );
   });
+});
+
+test('streamDatasetText (an open document\'s text in chunks) gives what parseDatasetText gives, whatever the chunk size', async () => {
+  // Rows, problems, duplicates across chunks, a BOM, CRLF / lone CR split at chunk boundaries, a surrogate pair split
+  // across two chunks, blank lines and no final newline.
+  const text = '\ufeff{"id": 1, "text": "a😀b", "teacher_label": "World"}\r\n{"id": 1, "text": ""}\r{broken\n\n[1]\r\n{"text": "é日", "teacher_label": "Nope"}';
+  const expected = parseDatasetText(text, DEFAULT_FIELDS, { labels: AG_LABELS });
+  for (const chunkChars of [1, 2, 3, 7, 64, 1 << 16]) {
+    const rows: unknown[] = [];
+    const problems: Problem[] = [];
+    let lines = 0;
+    for await (const batch of streamDatasetText(text, DEFAULT_FIELDS, { labels: AG_LABELS }, chunkChars)) {
+      for (const result of batch) {
+        assert.equal(result.line, ++lines);
+        if (result.row) rows.push(result.row);
+        problems.push(...result.problems);
+      }
+    }
+    assert.equal(lines, expected.lineCount, `chunks of ${chunkChars}`);
+    assert.deepEqual(rows, expected.rows, `chunks of ${chunkChars}`);
+    assert.deepEqual(problems, expected.problems, `chunks of ${chunkChars}`);
+  }
+});
+
+test('streamDatasetText gives the event loop back between chunks: a large text does not keep it busy until the end', async () => {
+  const text = Array.from({ length: 2000 }, (_, i) => JSON.stringify({ id: i, text: `row ${i}` })).join('\n') + '\n';
+  // How many times a callback queued on the event loop (setImmediate) ran while each batch was being handed out.
+  let turns = 0;
+  let running = true;
+  const turn = (): void => {
+    if (!running) return;
+    turns++;
+    setImmediate(turn);
+  };
+  setImmediate(turn);
+  const seen: number[] = [];
+  for await (const batch of streamDatasetText(text, DEFAULT_FIELDS, {}, 4096)) {
+    assert.ok(batch.length > 0);
+    seen.push(turns);
+  }
+  running = false;
+  assert.ok(seen.length > 5, `${seen.length} batches`);
+  // Each batch after the first comes after at least one more turn of the event loop.
+  for (let index = 1; index < seen.length; index++) assert.ok(seen[index] > seen[index - 1], `batch ${index}: ${seen.join(', ')}`);
 });
 
 test('DatasetParser.parseLine is stateless: the same line parsed twice gives no duplicate', () => {

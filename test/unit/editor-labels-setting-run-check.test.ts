@@ -3,7 +3,7 @@
  * the editor's diagnostics (and Validate Dataset, through the same runSource) checked the file with labels inferred
  * from it and showed no error, so a file validation passed was then refused. The run's words now show as an error.
  */
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fakeDiagnosticsVscode } from '../support/fakeDiagnosticsVscode';
 import { recordingLog, stubVscodeModule } from '../support/fakeVscodeModule';
@@ -33,8 +33,11 @@ stubVscodeModule({
 const { DatasetDiagnostics } = require('../../src/editor/datasetDiagnostics') as typeof import('../../src/editor/datasetDiagnostics');
 
 test('peerkd.labels that is no list shows as an error in the diagnostics, in the words the run refuses with', async () => {
+  // The open document's validation is scheduled at once (a timer of 0 ms); a 2-line document is parsed in one slice.
+  mock.timers.enable({ apis: ['setTimeout'] });
   const diagnostics = new DatasetDiagnostics({ log: recordingLog([]) } as never);
-  diagnostics.validateNow(document as never);
+  mock.timers.tick(0);
+  mock.timers.reset();
   const errors = published().filter((diagnostic) => diagnostic.severity === 0);
   assert.ok(
     errors.some((diagnostic) => /setting peerkd\.labels is a string, not a list/.test(diagnostic.message)),

@@ -6,8 +6,9 @@
  * Label Review said the dataset had no completed run. `peerkd export` without --runs looked only in the default one.
  * One function now serves the editor, the export and the worker. Run against a stand-in for `vscode`.
  */
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { promises as fsPromises } from 'node:fs';
 import { mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -50,6 +51,36 @@ test('peerkd.training.outputDir changed after a run: the editor still finds that
     assert.equal((await readPreviousRun(dataset, 'runs-now'))?.runId, '20261202-000000-news-bbbbbb');
   } finally {
     delete fake.configuration['training.outputDir'];
+    await rm(folder, { recursive: true, force: true });
+  }
+});
+
+test('a run reads the runs-folders list once: readPreviousRun takes the folders the worker read for the review logs', async () => {
+  const folder = await tempFolder('previous-run-known-folders');
+  const reads = mock.method(fsPromises, 'readFile');
+  try {
+    const dataset = join(folder, 'news.jsonl');
+    await writeFile(dataset, `${JSON.stringify({ id: 'a', text: 'summit', teacher_label: 'World' })}\n`);
+    const oldRuns = join(folder, 'old-runs');
+    await writeRun(oldRuns, '20261201-000000-news-aaaaaa', dataset);
+    await recordRunsDir(dataset, oldRuns);
+    // What the worker read for the review logs.
+    const known = await readKnownRunsDirs(dataset, 'runs-now');
+    reads.mock.resetCalls();
+    assert.equal((await readPreviousRun(dataset, { runsDirs: known.dirs }))?.runId, '20261201-000000-news-aaaaaa');
+    const listReads = reads.mock.calls.filter((call) => call.arguments[0] === runsFoldersFile(dataset));
+    assert.equal(listReads.length, 0, 'the list is not read again');
+    // Those folders only: one listed since (another run meanwhile) is not looked in, as its review log was not read.
+    const lateRuns = join(folder, 'late-runs');
+    await writeRun(lateRuns, '20261203-000000-news-cccccc', dataset);
+    await recordRunsDir(dataset, lateRuns);
+    assert.equal((await readPreviousRun(dataset, { runsDirs: known.dirs }))?.runId, '20261201-000000-news-aaaaaa');
+    // readPreviousRun(dataset, outputDir) still reads the list itself (and the count above sees such a read).
+    reads.mock.resetCalls();
+    assert.equal((await readPreviousRun(dataset, 'runs-now'))?.runId, '20261203-000000-news-cccccc');
+    assert.equal(reads.mock.calls.filter((call) => call.arguments[0] === runsFoldersFile(dataset)).length, 1);
+  } finally {
+    reads.mock.restore();
     await rm(folder, { recursive: true, force: true });
   }
 });

@@ -120,12 +120,17 @@ test('a corrupt settings.json in the latest run is named too', async () => {
     fake.warnings.length = 0;
     const { log } = recordingLog();
     const runState = new RunState(log as never);
-    // No pointer: the run folder is found by its settings, which cannot be read; so no run is found, nothing to say.
+    // No pointer: the run folder is found by its settings, which cannot be read, so whose run it is cannot be told: it
+    // may be the latest run, which is said as any unreadable latest run is, naming the file (it was passed over: "no run").
     assert.equal(await runState.ensureRun(new FakeUri(dataset) as never), undefined);
+    assert.equal(fake.warnings.length, 1);
+    assert.match(fake.warnings[0], /could not be read: .*settings\.json: invalid JSON .*; no latest pointer names a run of .*news\.jsonl there, so run 20261201-000000-news-aaaaaa may be its latest run: repair the file or remove the run folder /);
+    assert.equal(runState.runProblem(new FakeUri(dataset) as never)?.file, join(runDir, 'settings.json'));
+    // With the pointer, the run is the latest: its settings are said as they are.
     await writeLatestPointer(resolveRunsDir(dataset), '20261201-000000-news-aaaaaa', dataset);
     assert.equal(await runState.ensureRun(new FakeUri(dataset) as never, true), undefined);
-    assert.equal(fake.warnings.length, 1);
-    assert.match(fake.warnings[0], /could not be read: .*settings\.json: invalid JSON/);
+    assert.equal(fake.warnings.length, 2);
+    assert.match(fake.warnings[1], /could not be read: .*settings\.json: invalid JSON \([^)]*\)\. /);
     assert.equal(runState.runProblem(new FakeUri(dataset) as never)?.file, join(runDir, 'settings.json'));
   } finally {
     await rm(folder, { recursive: true, force: true });

@@ -10,6 +10,7 @@ import {
   formatPrediction,
   LATEST_BY_DATASET_DIR,
   latestPointerPath,
+  latestRunAmong,
   latestRunId,
   newRunId,
   RUN_ID_SHAPE,
@@ -27,6 +28,7 @@ import { DEFAULT_DISTILL_OPTIONS } from '../../src/training/protocol';
 import type { Prediction } from '../../src/training/types';
 import * as esbuild from 'esbuild';
 import { repoRoot, tempFolder } from '../fixtures/training/build';
+import { writeLatestPointer } from '../support/runFolder';
 
 function prediction(id: string, line: number): Prediction {
   return {
@@ -145,6 +147,48 @@ test('several datasets in one folder: each one finds its own latest run', async 
   assert.equal(await latestRunId(second), '20260101-000003-second-000002');
   assert.equal(await latestRunId(join(folder, 'third.jsonl')), undefined);
   await rm(folder, { recursive: true, force: true });
+});
+
+test('without a pointer, a run folder whose settings.json is corrupt and newer than the dataset\'s runs is said, naming the file, not passed over', async () => {
+  const folder = await tempFolder('corrupt-unpointed');
+  try {
+    const dataset = join(folder, 'news.jsonl');
+    const other = join(folder, 'other.jsonl');
+    await writeRun(dataset, '20260101-000000-news-000001');
+    await writeRun(other, '20260101-000002-other-000001');
+    const runsDir = resolveRunsDir(dataset);
+    await rm(join(runsDir, LATEST_BY_DATASET_DIR), { recursive: true });
+    // A stray folder or file without settings.json is no run: passed over, as before.
+    await mkdir(join(runsDir, '20260101-000005-notes'));
+    await writeFile(join(runsDir, 'notes.txt'), 'mine\n');
+    assert.equal(await latestRunId(dataset), '20260101-000000-news-000001');
+    // A newer run folder whose settings.json is cut off: whose run it is cannot be told, so it may be the latest.
+    const corrupt = join(runsDir, '20260101-000003-news-000002');
+    await mkdir(corrupt);
+    await writeFile(join(corrupt, 'settings.json'), '{"runId": "20260101-000003-news-000002", "datasetPath": ');
+    for (const lookUp of [() => latestRunId(dataset), () => latestRunAmong(dataset, [runsDir])]) {
+      await assert.rejects(lookUp(), (error: unknown) => {
+        assert.ok(error instanceof RunArtefactError);
+        assert.equal(error.file, join(corrupt, 'settings.json'));
+        assert.match(error.message, new RegExp(`^${join(corrupt, 'settings.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: invalid JSON \\(.*\\); no latest pointer names a run of ${dataset.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} there, so run 20260101-000003-news-000002 may be its latest run: repair the file or remove the run folder `));
+        return true;
+      });
+    }
+    // Settings that are JSON but name no dataset are no better.
+    await writeFile(join(corrupt, 'settings.json'), '[1]');
+    await assert.rejects(latestRunId(dataset), /settings\.json: must be a JSON object; no latest pointer/);
+    // A dataset with no run at all is told the same: the corrupt run may be its first.
+    await assert.rejects(latestRunId(join(folder, 'third.jsonl')), /may be its latest run/);
+    // Older than a run of the dataset found in another runs folder: not the latest, so nothing to say.
+    const newer = join(folder, 'elsewhere');
+    await writeRun(dataset, '20260101-000009-news-000003', newer);
+    assert.equal((await latestRunAmong(dataset, [runsDir, newer]))?.runId, '20260101-000009-news-000003');
+    // Where the pointer names the run, the folders are not scanned.
+    await writeLatestPointer(runsDir, '20260101-000000-news-000001', dataset);
+    assert.equal(await latestRunId(dataset), '20260101-000000-news-000001');
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
 });
 
 test('a configured output folder is honoured by the writer and the reader', async () => {
