@@ -93,7 +93,7 @@ async function validate(uri: vscode.Uri, diagnostics: DatasetDiagnostics, servic
       });
       if (found === undefined) return undefined;
       if (open && diagnostics.isTracked(uri)) diagnostics.publishValidated(open, version!, found.problems, found.teacherLabelRows);
-      else diagnostics.publish(uri, found.problems);
+      else diagnostics.publish(uri, found.problems, found.teacherLabelRows, settings.fields);
       return summarize(uri, found.rows, found.problems);
     },
   );

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { foldRepeatedLabelProblems, IncrementalDatasetValidator, lineCountOf, type Problem } from '../dataset/index';
-import { DATASET_FILE_NAME } from '../dataset/types';
+import { DATASET_FILE_NAME, type FieldMapping } from '../dataset/types';
 import { InputChecks, inputProblems, inputProblemsOf, type InputSource } from '../training/input';
 import type { Services } from './services';
 import { readSettings, warnDatasetSettingsOnce, type PeerKdSettings } from './settings';
@@ -51,6 +51,15 @@ export function toDiagnostic(problem: Problem): vscode.Diagnostic {
   return diagnostic;
 }
 
+/**
+ * The diagnostics a file's problems show as, the one rule of its own diagnostics and of "PeerKD: Validate Dataset", open
+ * or closed: a label problem that every row with a teacher label repeats is shown once (foldRepeatedLabelProblems; the
+ * validate command's summary still counts every row's). `teacherLabelRows`, `fields`: as foldRepeatedLabelProblems.
+ */
+export function shownDiagnostics(problems: readonly Problem[], teacherLabelRows: number, fields: FieldMapping): vscode.Diagnostic[] {
+  return foldRepeatedLabelProblems(problems, teacherLabelRows, fields).map(toDiagnostic);
+}
+
 interface TrackedDocument {
   document: vscode.TextDocument;
   validator: IncrementalDatasetValidator;
@@ -90,22 +99,25 @@ export class DatasetDiagnostics implements vscode.Disposable {
 
   /**
    * Publishes what "PeerKD: Validate Dataset" found in an open document's text at `version`, as the document's own
-   * diagnostics show it (a label problem that every row repeats, once). Nothing when the document changed since: the
-   * validation that follows the edit shows the text as it is now.
+   * diagnostics show it (shownDiagnostics). Nothing when the document changed since: the validation that follows the
+   * edit shows the text as it is now.
    */
   publishValidated(document: vscode.TextDocument, version: number, problems: readonly Problem[], teacherLabelRows: number): void {
     const entry = this.tracked.get(document.uri.toString());
     if (entry === undefined || document.version !== version) return;
-    this.collection.set(document.uri, foldRepeatedLabelProblems(problems, teacherLabelRows, entry.validator.fields).map(toDiagnostic));
+    this.collection.set(document.uri, shownDiagnostics(problems, teacherLabelRows, entry.validator.fields));
   }
 
   isTracked(uri: vscode.Uri): boolean {
     return this.tracked.has(uri.toString());
   }
 
-  /** Publishes problems found outside an open editor (e.g. a streamed file). */
-  publish(uri: vscode.Uri, problems: readonly Problem[]): void {
-    this.collection.set(uri, problems.map(toDiagnostic));
+  /**
+   * Publishes what "PeerKD: Validate Dataset" found in a file outside an open editor (a streamed file), as an open
+   * document's are shown (shownDiagnostics): one file gets the same findings open or closed.
+   */
+  publish(uri: vscode.Uri, problems: readonly Problem[], teacherLabelRows: number, fields: FieldMapping): void {
+    this.collection.set(uri, shownDiagnostics(problems, teacherLabelRows, fields));
   }
 
   dispose(): void {
@@ -263,8 +275,7 @@ export class DatasetDiagnostics implements vscode.Disposable {
   /** Publishes the lines' problems and the run's last findings; returns them all. */
   private publishEntry(entry: TrackedDocument, lineProblems: Problem[]): Problem[] {
     const problems = [...lineProblems, ...entry.runProblems];
-    // A label problem that every row repeats is shown once (the validate command still counts every row's).
-    this.collection.set(entry.document.uri, foldRepeatedLabelProblems(problems, entry.validator.lastTeacherLabelRows, entry.validator.fields).map(toDiagnostic));
+    this.collection.set(entry.document.uri, shownDiagnostics(problems, entry.validator.lastTeacherLabelRows, entry.validator.fields));
     return problems;
   }
 

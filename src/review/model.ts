@@ -48,6 +48,15 @@ export function nextQueue(queue: ReviewQueue): ReviewQueue {
 }
 
 /**
+ * The filters that change when the list shows `to` instead of `from`: the teacher filter is cleared on the way into
+ * the queue without teacher labels (a label has no rows there) and on the way out of it (all its rows are the ∅ row,
+ * which would show none of another queue's rows with a teacher label); the other filters keep their meaning.
+ */
+export function filtersForQueue(from: ReviewQueue, to: ReviewQueue): Partial<ReviewFilters> {
+  return to === 'unlabelled' || from === 'unlabelled' ? { queue: to, teacher: '' } : { queue: to };
+}
+
+/**
  * Why a bulk accept is refused in a queue, or null where it may run: each suggestion of the doubtful queue is less
  * likely than the teacher's label (the run did not flag the row), so accepting them all would write more errors than
  * it fixes.
@@ -102,7 +111,7 @@ export type ReviewStatusFilter = 'all' | 'unreviewed' | 'reviewed';
 export interface ReviewFilters {
   /** The queue shown; the other filters apply within it. */
   queue: ReviewQueue;
-  /** Only rows whose teacher label is this; '' for any. */
+  /** Only rows whose teacher label is this; '' for any; NO_TEACHER_FILTER for the rows without a teacher label. */
   teacher: string;
   /** Only rows whose suggested label is this; '' for any. */
   suggested: string;
@@ -157,7 +166,7 @@ export function matchesFilters(row: ReviewRow, filters: ReviewFilters): boolean 
   if (row.queue !== filters.queue) {
     return false;
   }
-  if (filters.teacher !== '' && row.teacher !== filters.teacher) {
+  if (filters.teacher === NO_TEACHER_FILTER ? row.teacher !== null : filters.teacher !== '' && row.teacher !== filters.teacher) {
     return false;
   }
   if (filters.suggested !== '' && row.suggested !== filters.suggested) {
@@ -273,6 +282,32 @@ export interface ConfusionTable {
 }
 
 export const NO_LABEL = '∅';
+
+/**
+ * The teacher filter's value for the rows without a teacher label (the confusion table's ∅ row, the Teacher dropdown's
+ * last choice): blank, so that no teacher label is it (a label is a non-blank string, dataset/parse.ts labelValue), and
+ * a label written `∅` stays a label to filter on.
+ */
+export const NO_TEACHER_FILTER = ' ';
+
+/** The teacher filter that shows the rows of a confusion-table row: its label, or NO_TEACHER_FILTER for the ∅ row. */
+export function teacherFilterOf(tableTeacher: string): string {
+  return tableTeacher === NO_LABEL ? NO_TEACHER_FILTER : tableTeacher;
+}
+
+/**
+ * Whether a cell of the confusion table (its row's teacher, its column's suggestion) is what the list is filtered on:
+ * the one rule for the cell drawn as filtered, its name for a screen reader, and a click (or Enter) on it clearing the
+ * filter.
+ */
+export function isFilteredCell(filters: Pick<ReviewFilters, 'teacher' | 'suggested'>, tableTeacher: string, suggested: string): boolean {
+  return filters.teacher === teacherFilterOf(tableTeacher) && filters.suggested === suggested;
+}
+
+/** What the Teacher dropdown shows for a filter value: the label, or what NO_TEACHER_FILTER stands for. */
+export function teacherFilterText(value: string): string {
+  return value === NO_TEACHER_FILTER ? `${NO_LABEL} (no teacher label)` : value;
+}
 
 /**
  * What a screen reader says for a cell of the confusion table (the Label Review panel's grid): "Teacher 'Business',

@@ -73,7 +73,10 @@ export interface ViewUpdate {
   order: string[];
   counts: ReviewCounts;
   confusion: ConfusionTable;
-  /** Labels that occur as teacher / suggested labels, for the filter dropdowns. */
+  /**
+   * Labels that occur as teacher / suggested labels, for the filter dropdowns; the teacher's end with NO_TEACHER_FILTER
+   * (model.ts) where rows have no teacher label.
+   */
   teacherLabels: string[];
   suggestedLabels: string[];
   /** Rows and unreviewed rows of every queue (`counts` and `order` are the shown queue's, filters.queue). */

@@ -1,5 +1,5 @@
 /** Turns the review model into what the webview draws (pure, so the panel host stays glue). */
-import { confusionTable, countRows, filterAndSort, isReviewed, outcomeOf, REVIEW_QUEUES, sortByLabelOrder, type ReviewFilters, type ReviewQueue, type ReviewRow } from './model';
+import { confusionTable, countRows, filterAndSort, isReviewed, NO_TEACHER_FILTER, outcomeOf, REVIEW_QUEUES, sortByLabelOrder, type ReviewFilters, type ReviewQueue, type ReviewRow } from './model';
 import { MAX_ROW_TEXT_CHARS, type LabelProbability, type RowView, type ViewUpdate } from './protocol';
 import { cutText } from './prettyRow';
 import type { UndoStack } from './undo';
@@ -67,9 +67,12 @@ export function buildViewUpdate(
   const rows = allRows.filter((row) => row.queue === filters.queue);
   const teacherLabels = new Set<string>();
   const suggestedLabels = new Set<string>();
+  let noTeacher = false;
   for (const row of rows) {
     if (row.teacher !== null) {
       teacherLabels.add(row.teacher);
+    } else {
+      noTeacher = true;
     }
     suggestedLabels.add(row.suggested);
   }
@@ -77,7 +80,8 @@ export function buildViewUpdate(
     order: filterAndSort(rows, filters, rerank?.scores).map((row) => row.key),
     counts: countRows(rows),
     confusion: confusionTable(rows, labelSet),
-    teacherLabels: sortByLabelOrder(teacherLabels, labelSet),
+    // The rows without a teacher label last, as the confusion table's ∅ row (a filter its cells set, model.ts).
+    teacherLabels: [...sortByLabelOrder(teacherLabels, labelSet), ...(noTeacher ? [NO_TEACHER_FILTER] : [])],
     suggestedLabels: sortByLabelOrder(suggestedLabels, labelSet),
     queues: queueSizes(allRows),
     canUndo: undo.size > 0,

@@ -575,6 +575,38 @@ test('Validate Dataset of an open file without unsaved edits names bytes that ar
   }
 });
 
+test('Validate Dataset of a file whose every teacher label differs from peerkd.labels by case or white space: one finding, closed as open', async () => {
+  start();
+  const registration = command.registerValidateDatasetCommand(services as never, diagnostics);
+  const path = join(dir, 'look-alike-labels.jsonl');
+  const uri = Uri.file(path);
+  // peerkd.labels is World, Sports: every teacher label is one of them written otherwise.
+  const rows = Array.from({ length: 61 }, (_, i) => JSON.stringify({ text: `row ${i} words`, teacher_label: i < 30 ? 'sports' : 'World ' }));
+  writeFileSync(path, rows.join('\n') + '\n');
+  // Line, code, severity, source and words (a run's finding marks its line's text in an open document only).
+  const findings = () => (published.get(uri.toString()) ?? []).map((d) => [d.range.start.line, d.code, DiagnosticSeverity[d.severity], d.source, d.message]);
+  const closedSummary = await commands.get('peerkd.validateDataset')?.(uri);
+  const closed = findings();
+  const labelFindings = closed.filter(([, code]) => code === 'unknown-label');
+  assert.equal(labelFindings.length, 1, 'one finding for the 61 rows, not one per row');
+  assert.match(String(labelFindings[0][4]), /^Teacher label 'sports' \(field teacher_label\) is not in the label set: World, Sports.* — and so is every teacher label of the file \(61 rows; shown once\)/);
+  const document = Object.assign(new FakeDocument(uri, readFileSync(path, 'utf8')), { isDirty: false });
+  open(document);
+  try {
+    // The open document's own diagnostics, then Validate Dataset of it: what the closed file showed.
+    published.delete(uri.toString());
+    mock.timers.tick(0);
+    for (let i = 0; i < 5 && !published.has(uri.toString()); i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(findings(), closed);
+    published.delete(uri.toString());
+    assert.deepEqual(await commands.get('peerkd.validateDataset')?.(uri), closedSummary);
+    assert.deepEqual(findings(), closed);
+  } finally {
+    registration.dispose();
+    diagnostics.dispose();
+  }
+});
+
 test('a large document is validated in slices that yield to the event loop; an edit meanwhile restarts from where it was', async () => {
   start();
   const uri = Uri.file('/data/large.jsonl');

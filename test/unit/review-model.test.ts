@@ -8,6 +8,11 @@ import {
   DEFAULT_FILTERS,
   diagnosticMessage,
   filterAndSort,
+  isFilteredCell,
+  NO_TEACHER_FILTER,
+  teacherFilterOf,
+  teacherFilterText,
+  confusionCellName,
   labelForDecision,
   labelForDigit,
   labelChoices,
@@ -107,6 +112,28 @@ test('text search is case-insensitive, matches ids too, and #N finds the row on 
 
 test('a missing teacher label never matches a teacher filter', () => {
   assert.deepEqual(filterAndSort(rows, { ...DEFAULT_FILTERS, teacher: NO_LABEL }).map((r) => r.id), []);
+});
+
+test("the confusion table's ∅ cell filters the rows without a teacher label, is then the filtered cell, and a second click clears it", () => {
+  const table = confusionTable(rows, ['Business', 'Sci/Tech', 'Sports', 'World']);
+  const i = table.teacherLabels.indexOf(NO_LABEL);
+  const j = table.suggestedLabels.indexOf('World');
+  assert.equal(table.counts[i][j], 1);
+  // A click (or Enter) on the cell: the list shows its one row, not every row suggested 'World'.
+  const clicked = { ...DEFAULT_FILTERS, teacher: teacherFilterOf(NO_LABEL), suggested: 'World' };
+  assert.deepEqual(filterAndSort(rows, clicked).map((r) => r.id), ['d']);
+  // The cell is the filter: drawn as such, said so to a screen reader, and the next click clears it.
+  assert.equal(isFilteredCell(clicked, NO_LABEL, 'World'), true);
+  assert.match(confusionCellName(NO_LABEL, 'World', 1, isFilteredCell(clicked, NO_LABEL, 'World')), /the list shows these/);
+  // "Any teacher label" with the suggestion 'World' (the dropdowns) is not the ∅ cell, nor is any other cell.
+  assert.equal(isFilteredCell({ ...DEFAULT_FILTERS, suggested: 'World' }, NO_LABEL, 'World'), false);
+  assert.equal(isFilteredCell(clicked, 'World', 'World'), false);
+  assert.equal(isFilteredCell({ ...DEFAULT_FILTERS, teacher: 'World', suggested: 'Sports' }, 'World', 'Sports'), true);
+  // The Teacher dropdown names the filter; a label written '∅' stays a label, never the rows without one.
+  assert.equal(teacherFilterText(NO_TEACHER_FILTER), '∅ (no teacher label)');
+  const literal = [...rows, row({ id: 'l', teacher: NO_LABEL, suggested: 'World' })];
+  assert.deepEqual(filterAndSort(literal, clicked).map((r) => r.id), ['d']);
+  assert.deepEqual(filterAndSort(literal, { ...DEFAULT_FILTERS, teacher: NO_LABEL }).map((r) => r.id), ['l']);
 });
 
 test('outcomes are derived from the human label in the document, so labels typed by hand count', () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseFilters, parseViewState, parseWebviewMessage } from '../../src/review/protocol';
-import { DEFAULT_FILTERS } from '../../src/review/model';
+import { DEFAULT_FILTERS, NO_TEACHER_FILTER } from '../../src/review/model';
 import { planUndo, UndoStack, type UndoEntry } from '../../src/review/undo';
 import { buildViewUpdate, changedRows, labelProbabilities, toRowView } from '../../src/review/view';
 import type { ReviewRow } from '../../src/review/model';
@@ -200,6 +200,6 @@ test('view update orders the confusion table and the dropdowns by the run label 
   assert.deepEqual(view.confusion.teacherDigits, [1, 3, 4, null]);
   assert.deepEqual(view.confusion.suggestedLabels, ['World', 'Sports', 'Business', 'Sci/Tech']);
   assert.deepEqual(view.confusion.suggestedDigits, [1, 2, 3, 4]);
-  assert.deepEqual(view.teacherLabels, ['World', 'Business', 'Sci/Tech']);
+  assert.deepEqual(view.teacherLabels, ['World', 'Business', 'Sci/Tech', NO_TEACHER_FILTER]);
   assert.deepEqual(view.suggestedLabels, ['World', 'Sports', 'Business', 'Sci/Tech']);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildReviewRows, DEFAULT_FILTERS, queueListLabel, queueTitle, REVIEW_QUEUES, rowsForBulkAccept, type DocumentRowState } from '../../src/review/model';
+import { buildReviewRows, DEFAULT_FILTERS, filtersForQueue, NO_TEACHER_FILTER, queueListLabel, queueTitle, REVIEW_QUEUES, rowsForBulkAccept, type DocumentRowState } from '../../src/review/model';
 import { parseFilters } from '../../src/review/protocol';
 import { UndoStack } from '../../src/review/undo';
 import { buildViewUpdate } from '../../src/review/view';
@@ -54,7 +54,8 @@ test('rows without a teacher label get their own queue, ranked by the probabilit
   const unlabelled = buildViewUpdate(rows, { ...DEFAULT_FILTERS, queue: 'unlabelled' }, undo, ['World', 'Sports', 'Business']);
   assert.deepEqual(unlabelled.order, ['u2', 'u3', 'u1']);
   assert.deepEqual({ rows: unlabelled.counts.flagged, reviewed: unlabelled.counts.reviewed }, { rows: 3, reviewed: 1 });
-  assert.deepEqual(unlabelled.teacherLabels, []);
+  // The Teacher dropdown offers the rows without a teacher label, the filter the table's ∅ row sets.
+  assert.deepEqual(unlabelled.teacherLabels, [NO_TEACHER_FILTER]);
   assert.deepEqual(unlabelled.confusion.teacherLabels, ['∅']);
   // The other filters apply within the queue.
   assert.deepEqual(buildViewUpdate(rows, { ...DEFAULT_FILTERS, queue: 'unlabelled', minProbability: 0.9 }, undo, []).order, ['u2']);
@@ -80,4 +81,11 @@ test("the list's label names the queue shown, as the queue switch names it, and 
   assert.match(queueListLabel('unlabelled', false), /highest probability of the advised label first$/);
   assert.match(queueListLabel('doubtful', true), /re-ranked with your decisions/);
   assert.equal(queueListLabel('unlabelled', true), queueListLabel('unlabelled', false), 'a re-rank orders the flagged and doubtful queues only');
+});
+
+test('the teacher filter is cleared on the way into and out of the queue without teacher labels, kept between the others', () => {
+  assert.deepEqual(filtersForQueue('flagged', 'unlabelled'), { queue: 'unlabelled', teacher: '' });
+  // Its ∅ row's filter would show none of the doubtful rows, which all have a teacher label.
+  assert.deepEqual(filtersForQueue('unlabelled', 'doubtful'), { queue: 'doubtful', teacher: '' });
+  assert.deepEqual(filtersForQueue('flagged', 'doubtful'), { queue: 'doubtful' });
 });

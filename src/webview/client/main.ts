@@ -4,7 +4,7 @@
  * this script draws what it is sent, reports the user's view changes and posts the user's intents
  * (src/review/protocol.ts, the protocol the host parses).
  */
-import { labelForDigit, nextQueue, type Decision, type ReviewFilters, type ReviewQueue } from '../../review/model';
+import { filtersForQueue, labelForDigit, nextQueue, type Decision, type ReviewFilters, type ReviewQueue } from '../../review/model';
 import type { HostMessage, ViewUpdate } from '../../review/protocol';
 import { dispatchKey, type KeyHandlers } from './keys';
 import { HostConnection } from './messaging';
@@ -165,8 +165,7 @@ function needExplanation(rowKey: string): void {
 /** Shows a queue; the other filters keep their meaning within it. */
 function showQueue(queue: ReviewQueue): void {
   if (queue === state.filters.queue) return;
-  // The teacher filter has no rows in the queue without teacher labels: it is cleared on the way in.
-  setFilters(queue === 'unlabelled' ? { queue, teacher: '' } : { queue }, true);
+  setFilters(filtersForQueue(state.filters.queue, queue), true);
 }
 
 /** Shows the next queue (flagged → doubtful → no teacher label → flagged, model.ts nextQueue). */

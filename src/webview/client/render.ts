@@ -4,7 +4,7 @@
  */
 import { explanationSegments } from '../../review/explanation';
 import { cutText, showBidiControls, showInvisible } from '../../review/prettyRow';
-import { confusionCellName, digitForLabel, NO_LABEL, queueListLabel, queueTitle, REVIEW_QUEUES, reviewedVerdict, type Decision, type ReviewFilters, type ReviewQueue } from '../../review/model';
+import { confusionCellName, digitForLabel, isFilteredCell, NO_LABEL, queueListLabel, queueTitle, REVIEW_QUEUES, reviewedVerdict, type Decision, type ReviewFilters, type ReviewQueue, teacherFilterOf, teacherFilterText } from '../../review/model';
 import { STATUS_FILTER_OPTIONS, type HostMessage, type LabelProbability, type RowView, type ViewUpdate } from '../../review/protocol';
 import type { RowExplanation } from '../../training/types';
 import { keyTableRows } from './keymap';
@@ -73,8 +73,8 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, t
   return element;
 }
 
-function labelOptions(labels: readonly string[], anyLabel: string): ui.Option[] {
-  return [{ value: '', label: anyLabel }, ...labels.map((label) => ({ value: label, label }))];
+function labelOptions(labels: readonly string[], anyLabel: string, text: (label: string) => string = (label) => label): ui.Option[] {
+  return [{ value: '', label: anyLabel }, ...labels.map((label) => ({ value: label, label: text(label) }))];
 }
 
 function labelled(text: string, control: HTMLElement): HTMLLabelElement {
@@ -446,7 +446,7 @@ export class Renderer {
       return;
     }
     ui.setOptions(this.dom.queue, queueOptions(view), this.state.filters.queue);
-    ui.setOptions(this.dom.teacher, labelOptions(view.teacherLabels, 'Any teacher label'), this.state.filters.teacher);
+    ui.setOptions(this.dom.teacher, labelOptions(view.teacherLabels, 'Any teacher label', teacherFilterText), this.state.filters.teacher);
     ui.setOptions(this.dom.suggested, labelOptions(view.suggestedLabels, 'Any suggestion'), this.state.filters.suggested);
   }
 
@@ -532,7 +532,7 @@ export class Renderer {
       table.suggestedLabels.forEach((suggested, j) => {
         const count = table.counts[i][j];
         const td = el('td', 'cell' + (count === 0 ? ' zero' : ''), String(count));
-        const active = filters.teacher === teacher && filters.suggested === suggested;
+        const active = isFilteredCell(filters, teacher, suggested);
         td.setAttribute('role', 'gridcell');
         td.tabIndex = -1;
         td.dataset.row = String(i);
@@ -611,9 +611,7 @@ export class Renderer {
     if (!table || !td) return;
     const teacher = table.teacherLabels[Number(td.dataset.row)];
     const suggested = table.suggestedLabels[Number(td.dataset.col)];
-    const active = td.classList.contains('active');
-    const teacherFilter = teacher === NO_LABEL ? '' : teacher;
-    this.actions.setFilters(active ? { teacher: '', suggested: '' } : { teacher: teacherFilter, suggested }, true);
+    this.actions.setFilters(isFilteredCell(this.state.filters, teacher, suggested) ? { teacher: '', suggested: '' } : { teacher: teacherFilterOf(teacher), suggested }, true);
     this.renderFilterOptions();
   }
 
