@@ -55,6 +55,9 @@ const REASONS: Readonly<Record<string, string>> = {
   ENOTDIR: 'a folder on the path is not a folder',
   EROFS: 'the file system is read-only',
   ENOSPC: 'no space left on the disk',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'the file is larger than the file system allows',
+  EIO: 'input/output error (the disk or the network share failed)',
 };
 
 /** An error that names the file and says what is wrong; errors without a known code are returned as they are. */
@@ -171,9 +174,10 @@ export async function assertReplaceable(path: string): Promise<{ target: string;
  * file in the target's folder, flush it to disk, then rename it over the target. A symbolic link is written
  * through (its target is replaced, the link stays a link); the original's permissions and owner are kept. A
  * read-only file is refused (the error names it), never replaced. On any failure the temporary file is removed
- * and the original is untouched.
+ * and the original is untouched. `data` may be a function that writes the content piece by piece through `write`
+ * (a copy too large to hold whole); whatever it throws fails the write the same way.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array | ((write: (chunk: Uint8Array) => Promise<void>) => Promise<void>)): Promise<void> {
   const { target, stats } = await assertReplaceable(path);
   const mode = stats === undefined ? undefined : Number(stats.mode) & 0o7777;
   const directory = dirname(target);
@@ -187,7 +191,21 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${path}: the folder ${directory} does not exist`);
       throw fileError(path, error);
     }
-    await handle.writeFile(data);
+    const opened = handle;
+    // A full disk or a failing device is said naming the output, not "ENOSPC: no space left on device, write".
+    const failed = (error: unknown) => {
+      throw fileError(path, error);
+    };
+    if (typeof data === 'function') {
+      await data(async (chunk) => {
+        for (let at = 0; at < chunk.length; ) {
+          const { bytesWritten } = await opened.write(chunk, at, chunk.length - at).catch(failed);
+          at += bytesWritten;
+        }
+      });
+    } else {
+      await opened.writeFile(data).catch(failed);
+    }
     if (stats !== undefined) {
       const written = await handle.stat({ bigint: true });
       if (written.uid !== stats.uid || written.gid !== stats.gid) {
@@ -202,10 +220,10 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     }
     // After chown, which clears set-user-id and set-group-id bits.
     if (mode !== undefined) await handle.chmod(mode);
-    await handle.sync();
-    await handle.close();
+    await handle.sync().catch(failed);
+    await handle.close().catch(failed);
     handle = undefined;
-    await fsp.rename(temporary, target);
+    await fsp.rename(temporary, target).catch(failed);
   } catch (error) {
     if (handle !== undefined) await handle.close().catch(() => undefined);
     await fsp.rm(temporary, { force: true }).catch(() => undefined);
