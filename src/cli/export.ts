@@ -114,24 +114,34 @@ function parentShown(file: string): string {
   return path.relative(process.cwd(), path.dirname(file)) || '.';
 }
 
-export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr: process.stderr }): CliCommand {
+export function createExportCommand(io: CliIo & { signal?: AbortSignal } = { stdout: process.stdout, stderr: process.stderr }): CliCommand {
   return {
     name: 'export',
     summary: 'Write the reviewed copy of a dataset (final_label, label_provenance) from its latest run',
     async run(argv) {
-      // Ctrl-C and SIGTERM stop the export between two chunks; the temporary copy is removed and nothing is left under
-      // the copy's name (130, 143). A second one quits at once.
+      // Ctrl-C and SIGTERM while the copy is written stop it between two chunks: the temporary copy is removed and
+      // nothing is left under the copy's name (130, 143); a second one quits at once. Before that nothing is written,
+      // so they quit at once, as without a handler (a runs folder on a share that hangs must not keep it alive).
       const controller = new AbortController();
+      if (io.signal?.aborted) controller.abort();
+      else io.signal?.addEventListener('abort', () => controller.abort(), { once: true });
+      let exporting = false;
       let stopping: NodeJS.Signals | undefined;
       const onSignal = (signal: NodeJS.Signals) => {
-        if (stopping !== undefined) process.exit(signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated);
+        if (!exporting || stopping !== undefined) {
+          // The signal's own ending (128 + its number, as 130 and 143): process.exit would wait for a read that hangs.
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          process.kill(process.pid, signal);
+          return;
+        }
         stopping = signal;
         controller.abort();
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
-        const code = await runExport(argv, io, controller.signal);
+        const code = await runExport(argv, io, controller.signal, () => (exporting = true));
         return code === EXIT.interrupted && stopping === 'SIGTERM' ? EXIT.terminated : code;
       } finally {
         process.off('SIGINT', onSignal);
@@ -141,7 +151,7 @@ export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr
   };
 }
 
-function runExport(argv: string[], io: CliIo, signal: AbortSignal): Promise<number> {
+function runExport(argv: string[], io: CliIo, signal: AbortSignal, writing: () => void): Promise<number> {
   return runCommand('export', EXPORT_HELP, io, async (out, err) => {
     const { values, positionals } = parseCommandArgs(argv, EXPORT_OPTIONS, { positionals: ['DATA.jsonl'], flags: ['out', 'runs'] });
     if (values.help) {
@@ -225,6 +235,7 @@ function runExport(argv: string[], io: CliIo, signal: AbortSignal): Promise<numb
     const options = { fields, predictionsByKey: run?.byKey ?? null, runId: run?.runId ?? null, advice };
     let result: Awaited<ReturnType<typeof exportReviewedFile>>;
     try {
+      writing();
       result = await exportReviewedFile(dataPath, outShown, options, { shown: given, signal });
     } catch (error) {
       if (!(error instanceof ExportInterrupted)) throw error;
