@@ -21,7 +21,7 @@
  * interrupted or cancelled run never leaves a half-written run folder nor corrupts earlier runs.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { constants as fsConstants, promises as fs, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { PEERKD_FOLDER, expandHomeFolder, fileError, forEachLine, linkedPeerkdFolder, linkedPeerkdFolderError, readLineBatches, writeFileAtomic, type SourceLine } from '../dataset';
@@ -242,7 +242,7 @@ export async function runsInProgress(datasetPath: string, runsDirs: readonly str
     const names = await fs.readdir(runsDir).catch(() => [] as string[]);
     for (const name of names.filter((entry) => pattern.test(entry))) {
       try {
-        const owner = JSON.parse(await fs.readFile(path.join(runsDir, name, OWNER_FILE), 'utf8')) as { pid?: unknown; host?: unknown; dataset?: unknown };
+        const owner = JSON.parse((await readPlainFileText(path.join(runsDir, name, OWNER_FILE), MAX_RUN_JSON_BYTES)) ?? '') as { pid?: unknown; host?: unknown; dataset?: unknown };
         // A dataset of the same name in another folder sharing this runs folder (--out) is another dataset.
         if (typeof owner.dataset === 'string' && owner.dataset !== path.resolve(datasetPath)) continue;
         if (owner.host === hostname() && typeof owner.pid === 'number' && processIsAlive(owner.pid)) found.push(path.join(runsDir, name));
@@ -814,12 +814,29 @@ export async function readRun(runDir: string): Promise<RunArtefacts> {
 }
 
 async function readPointer(file: string): Promise<string | undefined> {
+  const text = await readPlainFileText(file, MAX_POINTER_BYTES).catch(() => undefined);
+  return text === undefined ? undefined : pointerId(text);
+}
+
+/**
+ * The text of a small file PeerKD wrote (a pointer, a run's settings.json, a run's owner), or undefined where a
+ * regular file of at most `maxBytes` is not what is there: a FIFO in its place blocked the read for good (a thread of
+ * the editor's extension host, or `peerkd export`, hung on every look-up of the latest run), and a link to a device
+ * such as /dev/zero read without end. O_NONBLOCK lets the open of a FIFO return; the check refuses it. Read errors throw.
+ */
+async function readPlainFileText(file: string, maxBytes: number): Promise<string | undefined> {
+  const handle = await fs.open(file, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
   try {
-    return pointerId(await fs.readFile(file, 'utf8'));
-  } catch {
-    return undefined;
+    const stats = await handle.stat();
+    if (!stats.isFile() || stats.size > maxBytes) return undefined;
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close().catch(() => undefined);
   }
 }
+
+/** The most a run's settings.json (its labels, fields and options) or owner file is read of. */
+const MAX_RUN_JSON_BYTES = 16 * 1024 * 1024;
 
 /**
  * The run a run pointer names: `target` is a runs folder's `latest` file, a `latest-by-dataset/<key>` file, or a
@@ -861,7 +878,7 @@ async function isDirectory(candidate: string): Promise<boolean> {
 
 async function runDataset(runDir: string): Promise<string | undefined> {
   try {
-    const settings = JSON.parse(await fs.readFile(path.join(runDir, SETTINGS_FILE), 'utf8')) as unknown;
+    const settings = JSON.parse((await readPlainFileText(path.join(runDir, SETTINGS_FILE), MAX_RUN_JSON_BYTES)) ?? '') as unknown;
     return isRecord(settings) && typeof settings.datasetPath === 'string' ? settings.datasetPath : undefined;
   } catch {
     return undefined;
