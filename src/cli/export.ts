@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { assertReadableFile, assertReplaceable, fileError, splitFieldPath } from '../dataset';
 import { DATASET_FILE_NAME, DATASET_KIND, DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
-import { assertExportTarget, describeExport, ExportInterrupted, exportFieldsProblem, exportReviewedFile, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
+import { assertExportTarget, describeExport, ExportInterrupted, exportedPrediction, exportFieldsProblem, exportReviewedFile, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import { readLatestKeyedRun, type KeyedRun } from '../review/keyedRun';
 import { LATEST_BY_DATASET_DIR, LATEST_FILE, readKnownRunsDirs, resolveRunsDir, REVIEW_LOG_DIR, runsInProgress, SETTINGS_FILE } from '../training/artifacts';
 import { EXIT, EXIT_CODES_HELP, FIELD_OPTIONS, parseCommandArgs, UsageError, type CliCommand } from './command';
@@ -195,7 +195,7 @@ function runExport(argv: string[], io: CliIo, signal: AbortSignal, writing: () =
       for (const problem of known.problems) err.line(`warning: ${problem}`);
       searchedDirs = known.dirs;
     }
-    const run = await readLatestKeyedRun(dataPath, searchedDirs);
+    const run = await readLatestKeyedRun(dataPath, searchedDirs, exportedPrediction);
     // The copy goes into neither the runs folder named (or the default one) nor that of the run exported.
     const runsDirs = [...new Set([givenRunsDir ?? resolveRunsDir(dataPath), ...(run ? [path.dirname(run.runDir)] : [])])];
     const searched = searchedDirs.join(', ');

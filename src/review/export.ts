@@ -120,6 +120,19 @@ export function adviceProbability(prediction: Pick<Prediction, 'probs' | 'sugges
   return prediction.suggested === '' ? undefined : probabilityOf(prediction.probs, prediction.suggested);
 }
 
+/**
+ * What an export reads of a prediction (finalLabelOf, the run's trust sentence): the prediction without its peer and
+ * vanilla probabilities and with the probability of its suggested label alone, so that `peerkd export` holds a
+ * million-row run in a fraction of the memory; the copy is the same.
+ */
+export function exportedPrediction(prediction: Prediction): Prediction {
+  const probs: Record<string, number> = Object.create(null) as Record<string, number>;
+  const p = adviceProbability(prediction);
+  if (p !== undefined) probs[prediction.suggested] = p;
+  const { id, line, teacher, human, suggested, p_teacher_wrong, flagged } = prediction;
+  return { id, line, teacher, human, suggested, p_teacher_wrong, flagged, probs, peer_probs: {}, vanilla_probs: {} };
+}
+
 /** "0.9" or "90%" → 0.9; a message for anything else (no default: an empty answer is refused too). */
 export function parseAdviceThreshold(text: string): number | string {
   const trimmed = text.trim();

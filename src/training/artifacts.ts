@@ -690,15 +690,21 @@ export function parsePredictions(text: string, file: string): Prediction[] {
 }
 
 /**
- * Reads predictions.jsonl in chunks (a million-row run's file is about 1 GB, more than one string can hold); errors
- * name the file and line, a missing file says so.
+ * What a reader keeps of each prediction it reads (readRun): the whole of it, or the part it needs (`peerkd export`
+ * keeps no peer or vanilla probabilities: a million-row run's predictions took about 1.2 GB whole).
  */
-export async function readPredictions(file: string): Promise<Prediction[]> {
+export type KeepPrediction = (prediction: Prediction) => Prediction;
+
+/**
+ * Reads predictions.jsonl in chunks (a million-row run's file is about 1 GB, more than one string can hold); errors
+ * name the file and line, a missing file says so. Each prediction is checked whole, then `keep` says what stays.
+ */
+export async function readPredictions(file: string, keep?: KeepPrediction): Promise<Prediction[]> {
   const predictions: Prediction[] = [];
   for await (const batch of readFileLines(file)) {
     for (const { text, line } of batch) {
       const prediction = parsePredictionLine(text, file, line);
-      if (prediction) predictions.push(prediction);
+      if (prediction) predictions.push(keep ? keep(prediction) : prediction);
     }
   }
   return predictions;
@@ -802,14 +808,14 @@ function settingsProblem(value: unknown): string | undefined {
 }
 
 /** Reads a complete run folder (predictions, metrics, settings). */
-export async function readRun(runDir: string): Promise<RunArtefacts> {
+export async function readRun(runDir: string, keep?: KeepPrediction): Promise<RunArtefacts> {
   const settingsFile = path.join(runDir, SETTINGS_FILE);
   const settings = await readJsonFile(settingsFile);
   const problem = settingsProblem(settings);
   if (problem) throw new RunArtefactError(`${settingsFile}: ${problem}`, settingsFile);
   const metrics = await readJsonFile(path.join(runDir, METRICS_FILE));
   const predictionsFile = path.join(runDir, PREDICTIONS_FILE);
-  const predictions = await readPredictions(predictionsFile);
+  const predictions = await readPredictions(predictionsFile, keep);
   return { runId: path.basename(runDir), runDir, predictions, ...(await readExplanations(runDir, predictions.length)), metrics, settings: settings as unknown as RunSettings };
 }
 
@@ -966,9 +972,9 @@ export async function latestRunAmong(datasetPath: string, runsDirs: readonly str
 }
 
 /** latestRunAmong, read (readRun); undefined when there is none. Throws RunArtefactError if corrupt. */
-export async function readLatestRunAmong(datasetPath: string, runsDirs: readonly string[]): Promise<RunArtefacts | undefined> {
+export async function readLatestRunAmong(datasetPath: string, runsDirs: readonly string[], keep?: KeepPrediction): Promise<RunArtefacts | undefined> {
   const found = await latestRunAmong(datasetPath, runsDirs);
-  return found === undefined ? undefined : readRun(found.runDir);
+  return found === undefined ? undefined : readRun(found.runDir, keep);
 }
 
 /** The newest complete run of this dataset in the one runs folder `outputDir` names, or undefined when there is none. Throws RunArtefactError if corrupt. */

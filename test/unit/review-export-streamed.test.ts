@@ -14,7 +14,7 @@ import { createExportCommand } from '../../src/cli/export';
 import { forEachLine, splitLineBytes } from '../../src/dataset/lines';
 import { Utf8LineValidator } from '../../src/dataset/utf8';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
-import { ExportInterrupted, exportReviewedBytes, exportReviewedFile, type ExportOptions } from '../../src/review/export';
+import { ExportInterrupted, exportedPrediction, exportReviewedBytes, exportReviewedFile, finalLabelOf, type ExportOptions } from '../../src/review/export';
 import { assignRowKeys } from '../../src/review/rowKeys';
 import { SeededRandom } from '../../src/training/random';
 import type { Prediction } from '../../src/training/types';
@@ -180,4 +180,32 @@ test('a write that fails (the file size limit, a full disk) names the copy, and 
   assert.equal(result.status, 1, result.stderr);
   assert.equal(result.stderr, 'peerkd export: copy.jsonl: the file is larger than the file system allows\n');
   assert.deepEqual(await readdir(work), ['data.jsonl']);
+});
+
+test('what peerkd export keeps of a prediction gives every row the final label and provenance the whole prediction gives', () => {
+  const rng = new SeededRandom(3);
+  const labels = ['A', 'B', 'C', '__proto__', 'constructor'];
+  const pick = () => labels[rng.int(labels.length)];
+  for (let round = 0; round < 2000; round++) {
+    const probs: Record<string, number> = {};
+    for (const label of labels) if (rng.next() < 0.7) probs[label] = rng.next();
+    const full: Prediction = {
+      id: 'r',
+      line: 1,
+      teacher: rng.next() < 0.8 ? pick() : null,
+      human: rng.next() < 0.2 ? pick() : null,
+      suggested: rng.next() < 0.1 ? '' : pick(),
+      p_teacher_wrong: rng.next(),
+      flagged: rng.next() < 0.3,
+      probs,
+      peer_probs: { A: rng.next() },
+      vanilla_probs: { B: rng.next() },
+    };
+    const row = { key: 'r', teacher: rng.next() < 0.8 ? pick() : null, human: rng.next() < 0.3 ? pick() : null };
+    for (const advice of [null, { minProbability: 0.5 }, { minProbability: 1 }]) {
+      const options = (prediction: Prediction) => ({ predictionsByKey: new Map([['r', prediction]]), runId: 'run-1', advice });
+      assert.deepEqual(finalLabelOf(row, options(exportedPrediction(full))), finalLabelOf(row, options(full)), JSON.stringify({ full, row, advice }));
+    }
+    assert.equal(exportedPrediction(full).flagged, full.flagged);
+  }
 });
