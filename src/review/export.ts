@@ -72,6 +72,11 @@ export interface ExportCounts {
   /** Rows the run scored whose teacher label changed since: exported without the run's probability or advice. */
   changedSinceRun: number;
   /**
+   * Rows with text that the run (where there is one) did not score: added since, or their id changed (a row without
+   * one: its text), or the number of rows sharing their id: exported without its probability or advice.
+   */
+  notInRun: number;
+  /**
    * Lines of rows whose human field holds something that is no label (a number such as a class id, an object, a
    * string of white space; not "", a row not reviewed yet): such a row takes the teacher's label (or the advice), and
    * the message names them.
@@ -208,7 +213,7 @@ export function finalLabelOf(
  * streamed one from a first read of the file.
  */
 class LineExporter {
-  readonly counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 0, invalidLineNumbers: [], changedSinceRun: 0, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0 };
+  readonly counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 0, invalidLineNumbers: [], changedSinceRun: 0, notInRun: 0, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0 };
   private readonly parser: DatasetParser;
   private readonly humanPath: string[];
   private readonly teacherPath: string[];
@@ -254,6 +259,9 @@ class LineExporter {
     }
     if (changedSinceRun) {
       counts.changedSinceRun += 1;
+    }
+    if (options.predictionsByKey && key !== undefined && row.text !== null && row.text.trim().length > 0 && !options.predictionsByKey.has(key)) {
+      counts.notInRun += 1;
     }
     const humanValue = row.human === null ? getFieldAt(row.value, this.humanPath) : undefined;
     // "" is a row not reviewed yet (a spreadsheet's empty cell), as the run reads it; white space, a number, an object is not.
@@ -452,6 +460,9 @@ export function describeExport(
   }
   if (counts.changedSinceRun > 0) {
     parts.push(`${counts.changedSinceRun} whose teacher label changed since run ${options.runId ?? ''} exported without its probability or advice`);
+  }
+  if (counts.notInRun > 0) {
+    parts.push(`${counts.notInRun} not in run ${options.runId ?? ''} (added since, or their id changed, or how many rows share it) exported without its probability or advice`);
   }
   const invalid = counts.invalidLines;
   const first = counts.invalidLineNumbers[0];
