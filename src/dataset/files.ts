@@ -120,7 +120,10 @@ export async function assertNotSameFile(input: string, output: string, shown: { 
     throw fileError(shown.input ?? input, error);
   }
   const sameInode = inputStats.ino !== 0n && inputStats.dev === outputStats.dev && inputStats.ino === outputStats.ino;
-  const sameRealPath = (await fsp.realpath(input)) === (await fsp.realpath(output));
+  // A path with no real path (`/dev/stdout` on a pipe: /proc/self/fd/1 names "pipe:[…]") is compared as it is; the
+  // inode said it is not the input. realpath's raw ENOENT named neither file.
+  const real = (file: string) => fsp.realpath(file).catch(() => resolve(file));
+  const sameRealPath = (await real(input)) === (await real(output));
   if (sameInode || sameRealPath) {
     throw new Error(
       `${shown.output ?? output} is the input file ${shown.input ?? input}: refusing to write over the input; choose another output file`,
@@ -154,6 +157,10 @@ async function writeTarget(path: string): Promise<{ target: string; stats: BigIn
  * create it (its folder exists); returns where the write lands.
  */
 export async function assertReplaceable(path: string): Promise<{ target: string; stats: BigIntStats | undefined }> {
+  // What the system reaches through every link: a pipe or a socket behind /dev/stdout (/proc/self/fd/1 reads as
+  // "pipe:[…]", no path, so following its text found "no file" and blamed the folder /proc/<pid>/fd).
+  const reached = await fsp.stat(path).catch(() => undefined);
+  if (reached !== undefined && !reached.isFile()) throw new Error(`${path}: not a regular file, so it is not replaced`);
   const found = await writeTarget(path);
   const { stats } = found;
   if (stats === undefined) {
