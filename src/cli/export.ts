@@ -242,7 +242,7 @@ function runExport(argv: string[], io: CliIo, signal: AbortSignal, writing: () =
       err.line(`Interrupted: ${outShown} was not written.`);
       return EXIT.interrupted;
     }
-    const { counts, invalidUtf8Line: invalidUtf8Line } = result;
+    const { counts, invalidUtf8Line } = result;
     if (invalidUtf8Line !== null) {
       err.line(`warning: ${given}:${invalidUtf8Line}: holds bytes that are not valid UTF-8 (later lines may too); they are copied byte for byte, and read as U+FFFD in labels and ids, as the run read them`);
     }
