@@ -7,13 +7,13 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { assertReadableFile, assertReplaceable, fileError, splitFieldPath, Utf8LineValidator, writeFileAtomic } from '../dataset';
+import { assertReadableFile, assertReplaceable, fileError, splitFieldPath } from '../dataset';
 import { datasetNameProblem, DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
-import { assertExportTarget, describeExport, exportFieldsProblem, exportRunsDirs, exportReviewedBytes, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
+import { assertExportTarget, describeExport, ExportInterrupted, exportedPrediction, exportFieldsProblem, exportReviewedFile, exportRunsDirs, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import { readLatestKeyedRun, type KeyedRun } from '../review/keyedRun';
 import { LATEST_BY_DATASET_DIR, LATEST_FILE, readKnownRunsDirs, REVIEW_LOG_DIR, runsInProgress, SETTINGS_FILE } from '../training/artifacts';
 import { orphanedHistories, orphanedHistoryMessage } from '../training/datasetMove';
-import { EXIT_CODES_HELP, FIELD_OPTIONS, parseCommandArgs, UsageError, type CliCommand } from './command';
+import { EXIT, EXIT_CODES_HELP, FIELD_OPTIONS, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { fieldsFrom, runCommand, type CliIo } from './distill';
 
 export const EXPORT_HELP = `Usage: peerkd export DATA.jsonl (--teacher-labels | --advice-min-p P) [options]
@@ -115,122 +115,153 @@ function parentShown(file: string): string {
   return path.relative(process.cwd(), path.dirname(file)) || '.';
 }
 
-export function createExportCommand(io: CliIo = { stdout: process.stdout, stderr: process.stderr }): CliCommand {
+export function createExportCommand(io: CliIo & { signal?: AbortSignal } = { stdout: process.stdout, stderr: process.stderr }): CliCommand {
   return {
     name: 'export',
     summary: 'Write the reviewed copy of a dataset (final_label, label_provenance) from its latest run',
-    run: (argv) =>
-      runCommand('export', EXPORT_HELP, io, async (out, err) => {
-        const { values, positionals } = parseCommandArgs(argv, EXPORT_OPTIONS, { positionals: ['DATA.jsonl'], flags: ['out', 'runs'] });
-        if (values.help) {
-          out.lines(EXPORT_HELP.split('\n'));
-          return 0;
+    async run(argv) {
+      // Ctrl-C and SIGTERM while the copy is written stop it between two chunks: the temporary copy is removed and
+      // nothing is left under the copy's name (130, 143); a second one quits at once. Before that nothing is written,
+      // so they quit at once, as without a handler (a runs folder on a share that hangs must not keep it alive).
+      const controller = new AbortController();
+      if (io.signal?.aborted) controller.abort();
+      else io.signal?.addEventListener('abort', () => controller.abort(), { once: true });
+      let exporting = false;
+      let stopping: NodeJS.Signals | undefined;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (!exporting || stopping !== undefined) {
+          // The signal's own ending (128 + its number, as 130 and 143): process.exit would wait for a read that hangs.
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          process.kill(process.pid, signal);
+          return;
         }
-        if (positionals.length !== 1) throw new UsageError(positionals.length ? 'expected exactly one dataset file' : 'missing DATA.jsonl');
-        const advice = adviceChoice(values);
-        // The field flags are checked now (a usage error, exit 2), before any file is read: their paths, and a flag that
-        // names a field the copy writes over (the defaults never do; a run's mapping is checked once it is read).
-        const flagProblem = exportFieldsProblem(fieldsFrom(values), (key) => `--fields.${key}`);
-        if (flagProblem) throw new UsageError(flagProblem);
-        const given = positionals[0];
-        const dataPath = path.resolve(given);
-        const nameProblem = datasetNameProblem(path.basename(dataPath));
-        if (nameProblem) throw new Error(`${given}: ${nameProblem}`);
-        await assertReadableFile(dataPath, given);
-        // Read more than once (the run's key of the dataset, the copy): a FIFO waited for a writer for ever. The run's rule.
-        if (!(await fs.stat(dataPath)).isFile()) throw new Error(`${given}: not a regular file (a FIFO, socket or device), so it cannot be read as a dataset`);
-        // --runs: that runs folder alone (distill's --out); else every runs folder the dataset used, as the editor
-        // looks (artifacts.ts latestKnownRun): .peerkd/runs beside it and those its runs recorded there.
-        const givenRunsDir = values.runs === undefined ? undefined : path.resolve(values.runs);
-        if (values.runs !== undefined && givenRunsDir !== undefined) {
-          const stats = await fs.stat(givenRunsDir).catch((error: unknown) => {
-            throw fileError(`--runs ${values.runs}`, error);
-          });
-          if (!stats.isDirectory()) throw new Error(`--runs ${values.runs}: a file, not a folder; --runs names the folder peerkd distill wrote its runs into (its --out)${path.basename(givenRunsDir) === LATEST_FILE ? `: give --runs ${parentShown(givenRunsDir)}` : ''}`);
-          // A folder inside the runs folder (one run's: it holds settings.json; the pointers'; the review logs'), not
-          // the runs folder: "no run in it" would be false.
-          const inside = (await fs.stat(path.join(givenRunsDir, SETTINGS_FILE)).then((settings) => settings.isFile(), () => false))
-            ? 'the folder of one run'
-            : [LATEST_BY_DATASET_DIR, REVIEW_LOG_DIR].includes(path.basename(givenRunsDir)) && (await fs.stat(path.join(path.dirname(givenRunsDir), LATEST_FILE)).catch(() => undefined))?.isFile()
-              ? `the runs folder's ${path.basename(givenRunsDir)} folder`
-              : undefined;
-          if (inside) {
-            throw new Error(`--runs ${values.runs}: ${inside}, not a runs folder; --runs names the folder peerkd distill wrote its runs into (its --out): give --runs ${parentShown(givenRunsDir)}`);
-          }
-        }
-        let searchedDirs = givenRunsDir === undefined ? undefined : [givenRunsDir];
-        let knownDirs: string[] | undefined;
-        if (searchedDirs === undefined) {
-          const known = await readKnownRunsDirs(dataPath);
-          for (const problem of known.problems) err.line(`warning: ${problem}`);
-          searchedDirs = knownDirs = known.dirs;
-        }
-        const run = await readLatestKeyedRun(dataPath, searchedDirs);
-        // The copy goes into no runs folder of the dataset (those it used before too: a later run reads their runs and
-        // review logs), nor the one named, nor that of the run exported.
-        const runsDirs = await exportRunsDirs(dataPath, { ...(knownDirs ? { known: knownDirs } : {}), also: [...searchedDirs, ...(run ? [path.dirname(run.runDir)] : [])] });
-        const searched = searchedDirs.join(', ');
-        // A distill of this dataset still running: its run is not there yet, which "no run" or the older run alone would hide.
-        const running = await runsInProgress(dataPath, searchedDirs);
-        // No run: the history of a dataset that is gone in the folders looked in (renamed or moved without it) is named.
-        const orphaned = run || running.length > 0 ? undefined : orphanedHistoryMessage(dataPath, await orphanedHistories(searchedDirs));
-        if (advice && !run) {
-          throw new Error(
-            running.length > 0
-              ? `${given}: no complete run of this dataset yet: a run is in progress (${running.join(', ')}); export again once peerkd distill has finished, or export with --teacher-labels`
-              : `${given}: no run of this dataset in ${searched}, so there is no advice to export; ${orphaned ? `${orphaned}; else ` : ''}run peerkd distill ${given} first${values.runs === undefined ? ' (or give --runs DIR, the folder it wrote its runs into)' : ''}, or export with --teacher-labels`,
-          );
-        }
-        if (orphaned) err.line(`warning: ${orphaned}`);
-        if (running.length > 0) {
-          err.line(`warning: a run of ${given} is in progress (${running.join(', ')}): this copy is ${run ? `from the run before it, ${run.runId}` : 'without it'}; export again once it has finished for its labels`);
-        }
-        const fields = exportFields(values, run);
-        // A mapped field that the copy writes over (final_label, label_provenance): said before anything is read.
-        let named: keyof FieldMapping | undefined;
-        const fieldsProblem = exportFieldsProblem(fields, (key) => {
-          named = key;
-          return values[`fields.${key}`] !== undefined ? `--fields.${key}` : `fields.${key} of run ${run?.runId ?? ''}; give --fields.${key}`;
-        });
-        // A flag's field is a usage error, as distill says a human field that is the teacher's; the run's, a file's.
-        if (fieldsProblem) throw named !== undefined && values[`fields.${named}`] !== undefined ? new UsageError(fieldsProblem) : new Error(fieldsProblem);
-        if (run) for (const warning of remappedWarnings(fields, run)) err.line(`warning: ${warning}`);
-        const outShown = values.out ?? path.join(path.dirname(given), reviewedFileName(path.basename(dataPath)));
-        const outPath = path.resolve(outShown);
-        // Never the dataset (under any name), nor PeerKD's own folder or the runs folder: the editor's rule.
-        for (const runsDir of runsDirs) await assertExportTarget(given, outShown, runsDir, { input: given, output: outShown });
-        // A folder, a read-only file, a missing folder: said as such first.
-        const { stats } = await assertReplaceable(outShown);
-        // The editor's save dialog asks before it replaces a file; here --force is that answer.
-        if (stats !== undefined && stats.size > 0n && !values.force) {
-          throw new Error(`${outShown} exists, so it is not replaced: add --force to replace it (a copy exported before), or choose another --out`);
-        }
-        let data: Buffer;
-        try {
-          data = await fs.readFile(dataPath);
-        } catch (error) {
-          throw fileError(given, error);
-        }
-        // From the file's bytes, as the editor exports a saved dataset: bytes that are not valid UTF-8 are copied as they are.
-        const options = { fields, predictionsByKey: run?.byKey ?? null, runId: run?.runId ?? null, advice };
-        const { data: exported, counts } = exportReviewedBytes(data, options);
-        const validator = new Utf8LineValidator();
-        validator.update(data);
-        const invalidUtf8Line = validator.end();
-        if (invalidUtf8Line !== null) {
-          err.line(`warning: ${given}:${invalidUtf8Line}: holds bytes that are not valid UTF-8 (later lines may too); they are copied byte for byte, and read as U+FFFD in labels and ids, as the run read them`);
-        }
-        await writeFileAtomic(outPath, exported);
-        const { details, notes } = describeExport(counts, options);
-        out.line(
-          run
-            ? `Latest run of ${given}: ${run.runId} (${run.runDir})`
-            : `No run of ${given} in ${searched}: rows keep their human or teacher label, without a probability`,
-        );
-        out.line(`Wrote ${counts.rows.toLocaleString('en-US')} rows to ${outShown} with '${FINAL_LABEL_FIELD}' and '${PROVENANCE_FIELD}' (${details}).${notes}`);
-        return 0;
-      }),
+        stopping = signal;
+        controller.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        const code = await runExport(argv, io, controller.signal, () => (exporting = true));
+        return code === EXIT.interrupted && stopping === 'SIGTERM' ? EXIT.terminated : code;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    },
   };
+}
+
+function runExport(argv: string[], io: CliIo, signal: AbortSignal, writing: () => void): Promise<number> {
+  return runCommand('export', EXPORT_HELP, io, async (out, err) => {
+    const { values, positionals } = parseCommandArgs(argv, EXPORT_OPTIONS, { positionals: ['DATA.jsonl'], flags: ['out', 'runs'] });
+    if (values.help) {
+      out.lines(EXPORT_HELP.split('\n'));
+      return 0;
+    }
+    if (positionals.length !== 1) throw new UsageError(positionals.length ? 'expected exactly one dataset file' : 'missing DATA.jsonl');
+    const advice = adviceChoice(values);
+    // The field flags are checked now (a usage error, exit 2), before any file is read: their paths, and a flag that
+    // names a field the copy writes over (the defaults never do; a run's mapping is checked once it is read).
+    const flagProblem = exportFieldsProblem(fieldsFrom(values), (key) => `--fields.${key}`);
+    if (flagProblem) throw new UsageError(flagProblem);
+    const given = positionals[0];
+    const dataPath = path.resolve(given);
+    const nameProblem = datasetNameProblem(path.basename(dataPath));
+    if (nameProblem) throw new Error(`${given}: ${nameProblem}`);
+    await assertReadableFile(dataPath, given);
+    // Read more than once (the run's key of the dataset, the copy): a FIFO waited for a writer for ever. The run's rule.
+    if (!(await fs.stat(dataPath)).isFile()) throw new Error(`${given}: not a regular file (a FIFO, socket or device), so it cannot be read as a dataset`);
+    // --runs: that runs folder alone (distill's --out); else every runs folder the dataset used, as the editor
+    // looks (artifacts.ts latestKnownRun): .peerkd/runs beside it and those its runs recorded there.
+    const givenRunsDir = values.runs === undefined ? undefined : path.resolve(values.runs);
+    if (values.runs !== undefined && givenRunsDir !== undefined) {
+      const stats = await fs.stat(givenRunsDir).catch((error: unknown) => {
+        throw fileError(`--runs ${values.runs}`, error);
+      });
+      if (!stats.isDirectory()) throw new Error(`--runs ${values.runs}: a file, not a folder; --runs names the folder peerkd distill wrote its runs into (its --out)${path.basename(givenRunsDir) === LATEST_FILE ? `: give --runs ${parentShown(givenRunsDir)}` : ''}`);
+      // A folder inside the runs folder (one run's: it holds settings.json; the pointers'; the review logs'), not
+      // the runs folder: "no run in it" would be false.
+      const inside = (await fs.stat(path.join(givenRunsDir, SETTINGS_FILE)).then((settings) => settings.isFile(), () => false))
+        ? 'the folder of one run'
+        : [LATEST_BY_DATASET_DIR, REVIEW_LOG_DIR].includes(path.basename(givenRunsDir)) && (await fs.stat(path.join(path.dirname(givenRunsDir), LATEST_FILE)).catch(() => undefined))?.isFile()
+          ? `the runs folder's ${path.basename(givenRunsDir)} folder`
+          : undefined;
+      if (inside) {
+        throw new Error(`--runs ${values.runs}: ${inside}, not a runs folder; --runs names the folder peerkd distill wrote its runs into (its --out): give --runs ${parentShown(givenRunsDir)}`);
+      }
+    }
+    let searchedDirs = givenRunsDir === undefined ? undefined : [givenRunsDir];
+    let knownDirs: string[] | undefined;
+    if (searchedDirs === undefined) {
+      const known = await readKnownRunsDirs(dataPath);
+      for (const problem of known.problems) err.line(`warning: ${problem}`);
+      searchedDirs = knownDirs = known.dirs;
+    }
+    const run = await readLatestKeyedRun(dataPath, searchedDirs, exportedPrediction);
+    // The copy goes into no runs folder of the dataset (those it used before too: a later run reads their runs and
+    // review logs), nor the one named, nor that of the run exported.
+    const runsDirs = await exportRunsDirs(dataPath, { ...(knownDirs ? { known: knownDirs } : {}), also: [...searchedDirs, ...(run ? [path.dirname(run.runDir)] : [])] });
+    const searched = searchedDirs.join(', ');
+    // A distill of this dataset still running: its run is not there yet, which "no run" or the older run alone would hide.
+    const running = await runsInProgress(dataPath, searchedDirs);
+    // No run: the history of a dataset that is gone in the folders looked in (renamed or moved without it) is named.
+    const orphaned = run || running.length > 0 ? undefined : orphanedHistoryMessage(dataPath, await orphanedHistories(searchedDirs));
+    if (advice && !run) {
+      throw new Error(
+        running.length > 0
+          ? `${given}: no complete run of this dataset yet: a run is in progress (${running.join(', ')}); export again once peerkd distill has finished, or export with --teacher-labels`
+          : `${given}: no run of this dataset in ${searched}, so there is no advice to export; ${orphaned ? `${orphaned}; else ` : ''}run peerkd distill ${given} first${values.runs === undefined ? ' (or give --runs DIR, the folder it wrote its runs into)' : ''}, or export with --teacher-labels`,
+      );
+    }
+    if (orphaned) err.line(`warning: ${orphaned}`);
+    if (running.length > 0) {
+      err.line(`warning: a run of ${given} is in progress (${running.join(', ')}): this copy is ${run ? `from the run before it, ${run.runId}` : 'without it'}; export again once it has finished for its labels`);
+    }
+    const fields = exportFields(values, run);
+    // A mapped field that the copy writes over (final_label, label_provenance): said before anything is read.
+    let named: keyof FieldMapping | undefined;
+    const fieldsProblem = exportFieldsProblem(fields, (key) => {
+      named = key;
+      return values[`fields.${key}`] !== undefined ? `--fields.${key}` : `fields.${key} of run ${run?.runId ?? ''}; give --fields.${key}`;
+    });
+    // A flag's field is a usage error, as distill says a human field that is the teacher's; the run's, a file's.
+    if (fieldsProblem) throw named !== undefined && values[`fields.${named}`] !== undefined ? new UsageError(fieldsProblem) : new Error(fieldsProblem);
+    if (run) for (const warning of remappedWarnings(fields, run)) err.line(`warning: ${warning}`);
+    const outShown = values.out ?? path.join(path.dirname(given), reviewedFileName(path.basename(dataPath)));
+    // Never the dataset (under any name), nor PeerKD's own folder or the runs folder: the editor's rule.
+    for (const runsDir of runsDirs) await assertExportTarget(given, outShown, runsDir, { input: given, output: outShown });
+    // A folder, a read-only file, a missing folder: said as such first.
+    const { stats } = await assertReplaceable(outShown);
+    // The editor's save dialog asks before it replaces a file; here --force is that answer.
+    if (stats !== undefined && stats.size > 0n && !values.force) {
+      throw new Error(`${outShown} exists, so it is not replaced: add --force to replace it (a copy exported before), or choose another --out`);
+    }
+    // From the file's bytes, as the editor exports a saved dataset: bytes that are not valid UTF-8 are copied as they
+    // are. Streamed (the whole file in memory took about nine times its size); Ctrl-C leaves no copy, not even a part.
+    const options = { fields, predictionsByKey: run?.byKey ?? null, runId: run?.runId ?? null, advice };
+    let result: Awaited<ReturnType<typeof exportReviewedFile>>;
+    try {
+      writing();
+      result = await exportReviewedFile(dataPath, outShown, options, { shown: given, signal });
+    } catch (error) {
+      if (!(error instanceof ExportInterrupted)) throw error;
+      err.line(`Interrupted: ${outShown} was not written.`);
+      return EXIT.interrupted;
+    }
+    const { counts, invalidUtf8Line } = result;
+    if (invalidUtf8Line !== null) {
+      err.line(`warning: ${given}:${invalidUtf8Line}: holds bytes that are not valid UTF-8 (later lines may too); they are copied byte for byte, and read as U+FFFD in labels and ids, as the run read them`);
+    }
+    const { details, notes } = describeExport(counts, options);
+    out.line(
+      run
+        ? `Latest run of ${given}: ${run.runId} (${run.runDir})`
+        : `No run of ${given} in ${searched}: rows keep their human or teacher label, without a probability`,
+    );
+    out.line(`Wrote ${counts.rows.toLocaleString('en-US')} rows to ${outShown} with '${FINAL_LABEL_FIELD}' and '${PROVENANCE_FIELD}' (${details}).${notes}`);
+    return 0;
+  });
 }
 
 export const exportCommand = createExportCommand();

@@ -55,6 +55,9 @@ const REASONS: Readonly<Record<string, string>> = {
   ENOTDIR: 'a folder on the path is not a folder',
   EROFS: 'the file system is read-only',
   ENOSPC: 'no space left on the disk',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'the file is larger than the file system allows',
+  EIO: 'input/output error (the disk or the network share failed)',
 };
 
 /** An error that names the file and says what is wrong; errors without a known code are returned as they are. */
@@ -117,7 +120,10 @@ export async function assertNotSameFile(input: string, output: string, shown: { 
     throw fileError(shown.input ?? input, error);
   }
   const sameInode = inputStats.ino !== 0n && inputStats.dev === outputStats.dev && inputStats.ino === outputStats.ino;
-  const sameRealPath = (await fsp.realpath(input)) === (await fsp.realpath(output));
+  // A path with no real path (`/dev/stdout` on a pipe: /proc/self/fd/1 names "pipe:[…]") is compared as it is; the
+  // inode said it is not the input. realpath's raw ENOENT named neither file.
+  const real = (file: string) => fsp.realpath(file).catch(() => resolve(file));
+  const sameRealPath = (await real(input)) === (await real(output));
   if (sameInode || sameRealPath) {
     throw new Error(
       `${shown.output ?? output} is the input file ${shown.input ?? input}: refusing to write over the input; choose another output file`,
@@ -151,6 +157,10 @@ async function writeTarget(path: string): Promise<{ target: string; stats: BigIn
  * create it (its folder exists); returns where the write lands.
  */
 export async function assertReplaceable(path: string): Promise<{ target: string; stats: BigIntStats | undefined }> {
+  // What the system reaches through every link: a pipe or a socket behind /dev/stdout (/proc/self/fd/1 reads as
+  // "pipe:[…]", no path, so following its text found "no file" and blamed the folder /proc/<pid>/fd).
+  const reached = await fsp.stat(path).catch(() => undefined);
+  if (reached !== undefined && !reached.isFile()) throw new Error(`${path}: not a regular file, so it is not replaced`);
   const found = await writeTarget(path);
   const { stats } = found;
   if (stats === undefined) {
@@ -171,9 +181,10 @@ export async function assertReplaceable(path: string): Promise<{ target: string;
  * file in the target's folder, flush it to disk, then rename it over the target. A symbolic link is written
  * through (its target is replaced, the link stays a link); the original's permissions and owner are kept. A
  * read-only file is refused (the error names it), never replaced. On any failure the temporary file is removed
- * and the original is untouched.
+ * and the original is untouched. `data` may be a function that writes the content piece by piece through `write`
+ * (a copy too large to hold whole); whatever it throws fails the write the same way.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array | ((write: (chunk: Uint8Array) => Promise<void>) => Promise<void>)): Promise<void> {
   const { target, stats } = await assertReplaceable(path);
   const mode = stats === undefined ? undefined : Number(stats.mode) & 0o7777;
   const directory = dirname(target);
@@ -187,7 +198,21 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${path}: the folder ${directory} does not exist`);
       throw fileError(path, error);
     }
-    await handle.writeFile(data);
+    const opened = handle;
+    // A full disk or a failing device is said naming the output, not "ENOSPC: no space left on device, write".
+    const failed = (error: unknown) => {
+      throw fileError(path, error);
+    };
+    if (typeof data === 'function') {
+      await data(async (chunk) => {
+        for (let at = 0; at < chunk.length; ) {
+          const { bytesWritten } = await opened.write(chunk, at, chunk.length - at).catch(failed);
+          at += bytesWritten;
+        }
+      });
+    } else {
+      await opened.writeFile(data).catch(failed);
+    }
     if (stats !== undefined) {
       const written = await handle.stat({ bigint: true });
       if (written.uid !== stats.uid || written.gid !== stats.gid) {
@@ -202,10 +227,10 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     }
     // After chown, which clears set-user-id and set-group-id bits.
     if (mode !== undefined) await handle.chmod(mode);
-    await handle.sync();
-    await handle.close();
+    await handle.sync().catch(failed);
+    await handle.close().catch(failed);
     handle = undefined;
-    await fsp.rename(temporary, target);
+    await fsp.rename(temporary, target).catch(failed);
   } catch (error) {
     if (handle !== undefined) await handle.close().catch(() => undefined);
     await fsp.rm(temporary, { force: true }).catch(() => undefined);

@@ -70,3 +70,50 @@ function scanLines(
   }
   return { lines, rest: start };
 }
+
+/** One line of a file's bytes, without and with what ends it (LF, CRLF, a lone CR, or nothing at the end). */
+export interface LineBytes {
+  line: Buffer;
+  terminator: Buffer;
+}
+
+/**
+ * The lines of a stream of byte chunks, one array per chunk that completes any, split exactly as forEachLine splits the
+ * whole (LF, CRLF, lone CR; a CR that ends a chunk waits for the next, which may hold its LF): the lines and their
+ * terminators put back together are the bytes read, whatever the chunk sizes. Only the line that straddles chunks is
+ * copied (its pieces are joined once, when its end arrives: no quadratic join for a long line). Bytes are never
+ * decoded here, so a character split between chunks, or bytes that are not UTF-8, reach the caller as they were.
+ */
+export async function* splitLineBytes(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<LineBytes[]> {
+  /** The pieces of a line that continues in the next chunk (or ends in a CR whose LF may follow). */
+  let pending: Buffer[] = [];
+  const push = (batch: LineBytes[], data: Buffer) => (start: number, end: number, next: number) => batch.push({ line: data.subarray(start, end), terminator: data.subarray(end, next) });
+  for await (const read of chunks) {
+    const chunk = Buffer.from(read.buffer, read.byteOffset, read.byteLength);
+    if (chunk.length === 0) continue;
+    const batch: LineBytes[] = [];
+    let from = 0;
+    if (pending.length > 0) {
+      const lf = chunk.indexOf(0x0a);
+      const cr = chunk.indexOf(0x0d);
+      const cut = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
+      if (cut === -1 || (cut === cr && cut === chunk.length - 1)) {
+        pending.push(chunk);
+        continue;
+      }
+      from = cut === cr && chunk[cut + 1] === 0x0a ? cut + 2 : cut + 1;
+      const head = Buffer.concat([...pending, chunk.subarray(0, from)]);
+      pending = [];
+      forEachLine(head, push(batch, head));
+    }
+    const rest = forEachCompleteLine(chunk, push(batch, chunk), from);
+    if (rest < chunk.length) pending.push(chunk.subarray(rest));
+    if (batch.length > 0) yield batch;
+  }
+  if (pending.length > 0) {
+    const batch: LineBytes[] = [];
+    const rest = Buffer.concat(pending);
+    forEachLine(rest, push(batch, rest));
+    yield batch;
+  }
+}

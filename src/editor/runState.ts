@@ -55,6 +55,12 @@ export class RunState implements vscode.Disposable {
   /** Datasets whose latest run could not be read, with why (until it is read, or none is found). */
   private readonly problems = new Map<string, RunProblem>();
   /**
+   * Each dataset's look-ups and loads, counted: one answered after a later one began (a run landing while the one
+   * before is still read, two pointer events, a loadRun) is dropped, so the older run read last never replaces the
+   * newer one.
+   */
+  private readonly lookUps = new Map<string, number>();
+  /**
    * By document object, not by file: a file closed and opened again is a new document whose versions start again from
    * 1, while the closed one stays readable with its old text (something may still hold it), so by file and version one
    * was answered with the other's rows. An entry lives as long as its document (a closed one that a review still holds
@@ -100,6 +106,7 @@ export class RunState implements vscode.Disposable {
     if (datasetUri.scheme !== 'file') {
       return undefined;
     }
+    const lookUp = this.nextLookUp(key);
     try {
       const outputDir = readSettings(datasetUri).training.outputDir;
       // In every runs folder the dataset used (the setting may have changed since its last run), as a run and
@@ -107,6 +114,7 @@ export class RunState implements vscode.Disposable {
       const known = await readKnownRunsDirs(datasetUri.fsPath, outputDir || undefined);
       for (const problem of known.problems) this.log.warn(problem);
       const artefacts = await readLatestRunAmong(datasetUri.fsPath, known.dirs);
+      if (this.lookUps.get(key) !== lookUp) return this.runs.get(key);
       const hadProblem = this.problems.delete(key);
       if (!artefacts) {
         if (hadProblem) this.changed.fire(datasetUri);
@@ -114,9 +122,16 @@ export class RunState implements vscode.Disposable {
       }
       return this.setRun(datasetUri, artefacts);
     } catch (error) {
-      this.unreadable(datasetUri, error);
+      if (this.lookUps.get(key) === lookUp) this.unreadable(datasetUri, error);
       return this.runs.get(key);
     }
+  }
+
+  /** Counts a look-up (or load) of the dataset's run: the latest begun is the one whose answer is kept. */
+  private nextLookUp(key: string): number {
+    const lookUp = (this.lookUps.get(key) ?? 0) + 1;
+    this.lookUps.set(key, lookUp);
+    return lookUp;
   }
 
   /** Logs why the latest run could not be read and, the first time this problem is met, says so with Open Log. */
@@ -139,6 +154,8 @@ export class RunState implements vscode.Disposable {
   /** Loads a finished run by its folder and makes it the dataset's latest. */
   async loadRun(datasetUri: vscode.Uri, runDir: string): Promise<LoadedRun> {
     this.lookedUp.set(datasetUri.toString(), datasetUri);
+    // Begun after any look-up under way: the run it loads (the one just finished) wins over what they read.
+    this.nextLookUp(datasetUri.toString());
     const run = this.setRun(datasetUri, await readRun(runDir));
     this.problems.delete(datasetUri.toString());
     return run;

@@ -4,20 +4,23 @@
  * dataset core's byte-preserving edit, so key order, unknown fields and spacing survive; lines that are not rows
  * (invalid JSON, blank) are copied unchanged and counted. Plain TypeScript.
  */
+import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { setFieldInLine, setFieldInLineBytes } from '../dataset/edit';
 import { getFieldAt, splitFieldPath } from '../dataset/fields';
-import { assertNotSameFile, assertOutsidePeerkdFolder, assertReplaceable } from '../dataset/files';
-import { forEachLine } from '../dataset/lines';
+import { assertNotSameFile, assertOutsidePeerkdFolder, assertReplaceable, fileError, writeFileAtomic } from '../dataset/files';
+import { forEachLine, splitLineBytes } from '../dataset/lines';
 import { fieldSetting } from '../dataset/fieldGuess';
-import { DatasetParser } from '../dataset/parse';
+import { DatasetParser, READ_CHUNK_BYTES, type LineResult } from '../dataset/parse';
+import { Utf8LineValidator } from '../dataset/utf8';
 import { FIELD_KEYS, type FieldMapping } from '../dataset/types';
 import { readKnownRunsDirs } from '../training/artifacts';
 import { probabilityOf } from '../training/labelRecord';
 import type { Prediction } from '../training/types';
 import { teacherChangedSinceRun } from './model';
-import { assignRowKeys } from './rowKeys';
+import { assignRowKeys, RowKeyer } from './rowKeys';
 
 export const FINAL_LABEL_FIELD = 'final_label';
 export const PROVENANCE_FIELD = 'label_provenance';
@@ -70,6 +73,11 @@ export interface ExportCounts {
   /** Rows the run scored whose teacher label changed since: exported without the run's probability or advice. */
   changedSinceRun: number;
   /**
+   * Rows with text that the run (where there is one) did not score: added since, or their id changed (a row without
+   * one: its text), or the number of rows sharing their id: exported without its probability or advice.
+   */
+  notInRun: number;
+  /**
    * Lines of rows whose human field holds something that is no label (a number such as a class id, an object, a
    * string of white space; not "", a row not reviewed yet): such a row takes the teacher's label (or the advice), and
    * the message names them.
@@ -116,6 +124,19 @@ function assertFieldsNotWritten(fields: FieldMapping): void {
 /** The probability the run gives its advised label, when the run scored the row. */
 export function adviceProbability(prediction: Pick<Prediction, 'probs' | 'suggested'>): number | undefined {
   return prediction.suggested === '' ? undefined : probabilityOf(prediction.probs, prediction.suggested);
+}
+
+/**
+ * What an export reads of a prediction (finalLabelOf, the run's trust sentence): the prediction without its peer and
+ * vanilla probabilities and with the probability of its suggested label alone, so that `peerkd export` holds a
+ * million-row run in a fraction of the memory; the copy is the same.
+ */
+export function exportedPrediction(prediction: Prediction): Prediction {
+  const probs: Record<string, number> = Object.create(null) as Record<string, number>;
+  const p = adviceProbability(prediction);
+  if (p !== undefined) probs[prediction.suggested] = p;
+  const { id, line, teacher, human, suggested, p_teacher_wrong, flagged } = prediction;
+  return { id, line, teacher, human, suggested, p_teacher_wrong, flagged, probs, peer_probs: {}, vanilla_probs: {} };
 }
 
 /** "0.9" or "90%" → 0.9; a message for anything else (no default: an empty answer is refused too). */
@@ -187,6 +208,77 @@ export function finalLabelOf(
 }
 
 /**
+ * The per-line part of every export: parses a line as the run reads it and writes its two fields (through `setField`,
+ * on text or on bytes), counting as it goes. Rows are keyed by the caller (a key needs how many rows share the id,
+ * so the ids are counted before the first row is written): the whole-text export keys them from its array, the
+ * streamed one from a first read of the file.
+ */
+class LineExporter {
+  readonly counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 0, invalidLineNumbers: [], changedSinceRun: 0, notInRun: 0, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0 };
+  private readonly parser: DatasetParser;
+  private readonly humanPath: string[];
+  private readonly teacherPath: string[];
+
+  constructor(private readonly options: ExportOptions) {
+    // Advice is taken only above a threshold the user chose (no default, issue 10 §3.12): a caller's NaN, 0 or 1.5 is
+    // no such choice, and 0 or below would take every advice whatever its probability.
+    if (options.advice !== null && !(options.advice.minProbability > 0 && options.advice.minProbability <= 1)) {
+      throw new Error(`the least probability of the advised label must be above 0 and at most 1, got ${String(options.advice.minProbability)}`);
+    }
+    assertFieldsNotWritten(options.fields);
+    this.parser = new DatasetParser(options.fields);
+    this.humanPath = splitFieldPath(options.fields.human);
+    this.teacherPath = splitFieldPath(options.fields.teacher);
+  }
+
+  /** The line (its text, without terminator) as the run reads it; line 1 without a byte order mark. */
+  parse(lineText: string, lineNumber: number): LineResult {
+    const parsedText = lineNumber === 1 && lineText.charCodeAt(0) === 0xfeff ? lineText.slice(1) : lineText;
+    return this.parser.parseLine(parsedText, lineNumber);
+  }
+
+  /** The exported line: a row's `line` with the two fields set (its key given), any other line as it is. */
+  export<T>(line: T, result: LineResult, lineNumber: number, key: string | undefined, setField: (line: T, field: string, value: unknown) => T): T {
+    const { counts, options } = this;
+    if (!result.row) {
+      if (!result.blank) {
+        counts.invalidLines += 1;
+        counts.invalidLineNumbers.push(lineNumber);
+      }
+      return line;
+    }
+    const row = result.row;
+    const { label, provenance, belowThreshold, changedSinceRun } = finalLabelOf({ ...row, key: key ?? row.id }, options);
+    const exported = setField(setField(line, FINAL_LABEL_FIELD, label), PROVENANCE_FIELD, provenance);
+    counts.rows += 1;
+    counts[provenance.source] += 1;
+    if (Object.hasOwn(row.value, FINAL_LABEL_FIELD) || Object.hasOwn(row.value, PROVENANCE_FIELD)) {
+      counts.replacedExisting += 1;
+    }
+    if (belowThreshold) {
+      counts.adviceBelowThreshold += 1;
+    }
+    if (changedSinceRun) {
+      counts.changedSinceRun += 1;
+    }
+    if (options.predictionsByKey && key !== undefined && row.text !== null && row.text.trim().length > 0 && !options.predictionsByKey.has(key)) {
+      counts.notInRun += 1;
+    }
+    const humanValue = row.human === null ? getFieldAt(row.value, this.humanPath) : undefined;
+    // "" is a row not reviewed yet (a spreadsheet's empty cell), as the run reads it; white space, a number, an object is not.
+    if (humanValue !== undefined && humanValue !== null && humanValue !== '') {
+      counts.humanNotLabelLines.push(row.line);
+    }
+    // No final label although the teacher field holds a value: a number (1 for "1"), an object, white space.
+    if (provenance.source === 'none' && row.teacher === null) {
+      const teacherValue = getFieldAt(row.value, this.teacherPath);
+      if (teacherValue !== undefined && teacherValue !== null) counts.teacherNotLabelLines.push(row.line);
+    }
+    return exported;
+  }
+}
+
+/**
  * The export of `data`'s lines (a string, or the file's bytes): each row line gets the two fields through `setField`,
  * every other line and every terminator is kept as it is.
  */
@@ -197,63 +289,21 @@ function exportLines<T extends string | Uint8Array>(
   decode: (line: T) => string,
   setField: (line: T, field: string, value: unknown) => T,
 ): { parts: T[]; counts: ExportCounts } {
-  // Advice is taken only above a threshold the user chose (no default, issue 10 §3.12): a caller's NaN, 0 or 1.5 is
-  // no such choice, and 0 or below would take every advice whatever its probability.
-  if (options.advice !== null && !(options.advice.minProbability > 0 && options.advice.minProbability <= 1)) {
-    throw new Error(`the least probability of the advised label must be above 0 and at most 1, got ${String(options.advice.minProbability)}`);
-  }
-  assertFieldsNotWritten(options.fields);
-  const parser = new DatasetParser(options.fields);
-  const counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 0, invalidLineNumbers: [], changedSinceRun: 0, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0 };
-  const humanPath = splitFieldPath(options.fields.human);
-  const teacherPath = splitFieldPath(options.fields.teacher);
+  const exporter = new LineExporter(options);
   // First the lines, then the row keys (a key needs how many rows share the id), then the exported lines.
   // LF, CRLF and a lone CR each end a line (as in the editor); each line keeps its own terminator.
-  const lines: { line: T; terminator: T; result: ReturnType<DatasetParser['parseLine']> }[] = [];
-  let lineNumber = 0;
+  const lines: { line: T; terminator: T; result: LineResult }[] = [];
   forEachLine(data, (start, end, next) => {
     const line = slice(start, end);
-    const lineText = decode(line);
-    lineNumber += 1;
-    const parsedText = lineNumber === 1 && lineText.charCodeAt(0) === 0xfeff ? lineText.slice(1) : lineText;
-    lines.push({ line, terminator: slice(end, next), result: parser.parseLine(parsedText, lineNumber) });
+    lines.push({ line, terminator: slice(end, next), result: exporter.parse(decode(line), lines.length + 1) });
   });
   const keys = assignRowKeys(lines.flatMap(({ result }) => (result.row ? [result.row.id] : [])));
   let rowIndex = 0;
   const parts: T[] = [];
   for (const [index, { line, terminator, result }] of lines.entries()) {
-    let exported = line;
-    if (result.row) {
-      const { label, provenance, belowThreshold, changedSinceRun } = finalLabelOf({ ...result.row, key: keys[rowIndex++] }, options);
-      exported = setField(setField(line, FINAL_LABEL_FIELD, label), PROVENANCE_FIELD, provenance);
-      counts.rows += 1;
-      counts[provenance.source] += 1;
-      if (Object.hasOwn(result.row.value, FINAL_LABEL_FIELD) || Object.hasOwn(result.row.value, PROVENANCE_FIELD)) {
-        counts.replacedExisting += 1;
-      }
-      if (belowThreshold) {
-        counts.adviceBelowThreshold += 1;
-      }
-      if (changedSinceRun) {
-        counts.changedSinceRun += 1;
-      }
-      const humanValue = result.row.human === null ? getFieldAt(result.row.value, humanPath) : undefined;
-      // "" is a row not reviewed yet (a spreadsheet's empty cell), as the run reads it; white space, a number, an object is not.
-      if (humanValue !== undefined && humanValue !== null && humanValue !== '') {
-        counts.humanNotLabelLines.push(result.row.line);
-      }
-      // No final label although the teacher field holds a value: a number (1 for "1"), an object, white space.
-      if (provenance.source === 'none' && result.row.teacher === null) {
-        const teacherValue = getFieldAt(result.row.value, teacherPath);
-        if (teacherValue !== undefined && teacherValue !== null) counts.teacherNotLabelLines.push(result.row.line);
-      }
-    } else if (!result.blank) {
-      counts.invalidLines += 1;
-      counts.invalidLineNumbers.push(index + 1);
-    }
-    parts.push(exported, terminator);
+    parts.push(exporter.export(line, result, index + 1, result.row ? keys[rowIndex++] : undefined, setField), terminator);
   }
-  return { parts, counts };
+  return { parts, counts: exporter.counts };
 }
 
 /** Builds the exported text from the dataset's text (the editor's, unsaved edits included). */
@@ -271,6 +321,112 @@ export function exportReviewedBytes(data: Uint8Array, options: ExportOptions): {
   const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const { parts, counts } = exportLines(bytes, options, (start, end) => bytes.subarray(start, end), (line) => line.toString('utf8'), setFieldInLineBytes);
   return { data: Buffer.concat(parts), counts };
+}
+
+/** A streamed export stopped by its caller (Ctrl-C): nothing was written under the copy's name. */
+export class ExportInterrupted extends Error {
+  constructor() {
+    super('interrupted: the copy was not written');
+    this.name = 'ExportInterrupted';
+  }
+}
+
+/** A file's bytes from its start, `chunkBytes` at a time, through one open handle. */
+async function* fileChunks(handle: FileHandle, chunkBytes: number, signal: AbortSignal | undefined, seen?: (chunk: Buffer) => void): AsyncGenerator<Buffer> {
+  for (let position = 0; ; ) {
+    if (signal?.aborted) throw new ExportInterrupted();
+    // A new buffer each time: the lines of a chunk (and a line continued into the next) are views of it.
+    const buffer = Buffer.allocUnsafe(chunkBytes);
+    const { bytesRead } = await handle.read(buffer, 0, chunkBytes, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    const chunk = buffer.subarray(0, bytesRead);
+    seen?.(chunk);
+    yield chunk;
+  }
+}
+
+/**
+ * The reviewed copy of the dataset file `dataPath`, written to `outPath` (writeFileAtomic: whole, or not at all), made
+ * from the file's bytes as exportReviewedBytes makes it (the same bytes, whatever the file holds) but streamed: memory
+ * stays at a chunk, the rows' ids and the counts, whatever the file's size (the whole file in memory needed about nine
+ * times its size, and a file over 2 GiB could not be read at all). The file is read twice through one open handle:
+ * first for how many rows share each id (a row's key needs it, src/review/rowKeys.ts) and for its first line that is
+ * not valid UTF-8, then for the copy. A file rewritten between the two reads, so that its rows' ids differ, fails the
+ * export; nothing is written. `signal` stops it between chunks (ExportInterrupted; the temporary file is removed).
+ */
+export async function exportReviewedFile(
+  dataPath: string,
+  outPath: string,
+  options: ExportOptions,
+  {
+    shown = dataPath,
+    chunkBytes = READ_CHUNK_BYTES,
+    signal,
+    afterFirstRead,
+  }: { shown?: string; chunkBytes?: number; signal?: AbortSignal; /** Called between the two reads (tests change the file there). */ afterFirstRead?: () => Promise<void> } = {},
+): Promise<{ counts: ExportCounts; invalidUtf8Line: number | null }> {
+  const exporter = new LineExporter(options);
+  let handle: FileHandle;
+  try {
+    handle = await fsp.open(dataPath, 'r');
+  } catch (error) {
+    throw fileError(shown, error);
+  }
+  try {
+    const lines = (seen?: (chunk: Buffer) => void) => splitLineBytes(fileChunks(handle, chunkBytes, signal, seen));
+    /** The rows' ids in order, as a digest: the second read must see the same ones. */
+    const idsDigest = () => {
+      const hash = createHash('sha1');
+      return { add: (id: string) => hash.update(`${id.length}:${id}`), digest: () => hash.digest('hex') };
+    };
+    const totals = new Map<string, number>();
+    const firstIds = idsDigest();
+    const utf8 = new Utf8LineValidator();
+    let lineNumber = 0;
+    try {
+      for await (const batch of lines((chunk) => utf8.update(chunk))) {
+        for (const { line } of batch) {
+          const id = exporter.parse(line.toString('utf8'), ++lineNumber).row?.id;
+          if (id === undefined) continue;
+          totals.set(id, (totals.get(id) ?? 0) + 1);
+          firstIds.add(id);
+        }
+      }
+    } catch (error) {
+      throw error instanceof ExportInterrupted ? error : fileError(shown, error);
+    }
+    const invalidUtf8Line = utf8.end();
+    await afterFirstRead?.();
+    const keyer = new RowKeyer(totals);
+    const secondIds = idsDigest();
+    await writeFileAtomic(outPath, async (write) => {
+      lineNumber = 0;
+      let reading = true;
+      try {
+        for await (const batch of lines()) {
+          reading = false;
+          const parts: Buffer[] = [];
+          for (const { line, terminator } of batch) {
+            const result = exporter.parse(line.toString('utf8'), ++lineNumber);
+            const id = result.row?.id;
+            if (id !== undefined) secondIds.add(id);
+            parts.push(exporter.export(line, result, lineNumber, id === undefined ? undefined : keyer.next(id), setFieldInLineBytes), terminator);
+          }
+          await write(Buffer.concat(parts));
+          reading = true;
+        }
+      } catch (error) {
+        throw !reading || error instanceof ExportInterrupted ? error : fileError(shown, error);
+      }
+      if (secondIds.digest() !== firstIds.digest()) {
+        throw new Error(`${shown}: the file changed while it was being exported (its rows' ids are not those read first), so no copy was written; export again once it is saved`);
+      }
+    });
+    return { counts: exporter.counts, invalidUtf8Line };
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
 }
 
 /**
@@ -305,6 +461,9 @@ export function describeExport(
   }
   if (counts.changedSinceRun > 0) {
     parts.push(`${counts.changedSinceRun} whose teacher label changed since run ${options.runId ?? ''} exported without its probability or advice`);
+  }
+  if (counts.notInRun > 0) {
+    parts.push(`${counts.notInRun} not in run ${options.runId ?? ''} (added since, or their id changed, or how many rows share it) exported without its probability or advice`);
   }
   const invalid = counts.invalidLines;
   const first = counts.invalidLineNumbers[0];

@@ -4,7 +4,7 @@
  * run's rows to the dataset's in one way. Plain TypeScript.
  */
 import type { FieldMapping } from '../dataset/types';
-import { readLatestRunAmong, type RunArtefacts } from '../training/artifacts';
+import { readLatestRunAmong, type KeepPrediction, type RunArtefacts } from '../training/artifacts';
 import type { Prediction, RowExplanation } from '../training/types';
 import { runTrustSentence } from './format';
 import { assignRowKeys } from './rowKeys';
@@ -52,9 +52,10 @@ export function keyedRun(artefacts: RunArtefacts): KeyedRun {
  * The dataset's latest complete run among `runsDirs`, keyed by row (training/artifacts.ts latestRunAmong: each folder's
  * pointer for the dataset, else its newest run folder made from it): the folders a `--runs` names, or every runs
  * folder the dataset used (readKnownRunsDirs), as the editor finds it. Undefined when it has none. Throws
- * RunArtefactError, naming the file, for a run that cannot be read.
+ * RunArtefactError, naming the file, for a run that cannot be read. `keep`: what is kept of each prediction (all of it
+ * by default).
  */
-export async function readLatestKeyedRun(datasetPath: string, runsDirs: readonly string[]): Promise<KeyedRun | undefined> {
-  const artefacts = await readLatestRunAmong(datasetPath, runsDirs);
+export async function readLatestKeyedRun(datasetPath: string, runsDirs: readonly string[], keep?: KeepPrediction): Promise<KeyedRun | undefined> {
+  const artefacts = await readLatestRunAmong(datasetPath, runsDirs, keep);
   return artefacts === undefined ? undefined : keyedRun(artefacts);
 }

@@ -41,18 +41,37 @@ export function keyParts(key: string): { id: string; occurrence: number; total: 
   return { id: key, occurrence: 1, total: 1 };
 }
 
-/** The key of each item, in order (items in file order). */
-export function assignRowKeys(ids: readonly string[]): string[] {
-  const totals = new Map<string, number>();
+/** How many items have each id (the `total` of their keys). */
+export function countIds(ids: Iterable<string>, totals = new Map<string, number>()): Map<string, number> {
   for (const id of ids) {
     totals.set(id, (totals.get(id) ?? 0) + 1);
   }
-  const seen = new Map<string, number>();
-  return ids.map((id) => {
-    const occurrence = (seen.get(id) ?? 0) + 1;
-    seen.set(id, occurrence);
-    return rowKey(id, occurrence, totals.get(id)!);
-  });
+  return totals;
+}
+
+/**
+ * Keys items one at a time, in file order, given how many items have each id (countIds over all of them first): what
+ * a reader that cannot hold every row (a streamed export) keys rows with. assignRowKeys is this over an array.
+ */
+export class RowKeyer {
+  private readonly seen = new Map<string, number>();
+
+  constructor(private readonly totals: ReadonlyMap<string, number>) {}
+
+  next(id: string): string {
+    const total = this.totals.get(id);
+    // A unique id (most rows) needs no count of its occurrences.
+    if (total === 1) return rowKey(id, 1, 1);
+    const occurrence = (this.seen.get(id) ?? 0) + 1;
+    this.seen.set(id, occurrence);
+    return rowKey(id, occurrence, this.totals.get(id) ?? occurrence);
+  }
+}
+
+/** The key of each item, in order (items in file order). */
+export function assignRowKeys(ids: readonly string[]): string[] {
+  const keyer = new RowKeyer(countIds(ids));
+  return ids.map((id) => keyer.next(id));
 }
 
 /**

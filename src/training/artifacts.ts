@@ -22,7 +22,7 @@
  * interrupted or cancelled run never leaves a half-written run folder nor corrupts earlier runs.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { constants as fsConstants, promises as fs, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { PEERKD_FOLDER, expandHomeFolder, fileError, forEachLine, linkedPeerkdFolder, linkedPeerkdFolderError, readLineBatches, writeFileAtomic, type SourceLine } from '../dataset';
@@ -259,7 +259,7 @@ export async function runsInProgress(datasetPath: string, runsDirs: readonly str
     const names = await fs.readdir(runsDir).catch(() => [] as string[]);
     for (const name of names.filter((entry) => pattern.test(entry))) {
       try {
-        const owner = JSON.parse(await fs.readFile(path.join(runsDir, name, OWNER_FILE), 'utf8')) as { pid?: unknown; host?: unknown; dataset?: unknown };
+        const owner = JSON.parse((await readPlainFileText(path.join(runsDir, name, OWNER_FILE), MAX_RUN_JSON_BYTES)) ?? '') as { pid?: unknown; host?: unknown; dataset?: unknown };
         // A dataset of the same name in another folder sharing this runs folder (--out) is another dataset.
         if (typeof owner.dataset === 'string' && owner.dataset !== path.resolve(datasetPath)) continue;
         if (owner.host === hostname() && typeof owner.pid === 'number' && processIsAlive(owner.pid)) found.push(path.join(runsDir, name));
@@ -707,15 +707,21 @@ export function parsePredictions(text: string, file: string): Prediction[] {
 }
 
 /**
- * Reads predictions.jsonl in chunks (a million-row run's file is about 1 GB, more than one string can hold); errors
- * name the file and line, a missing file says so.
+ * What a reader keeps of each prediction it reads (readRun): the whole of it, or the part it needs (`peerkd export`
+ * keeps no peer or vanilla probabilities: a million-row run's predictions took about 1.2 GB whole).
  */
-export async function readPredictions(file: string): Promise<Prediction[]> {
+export type KeepPrediction = (prediction: Prediction) => Prediction;
+
+/**
+ * Reads predictions.jsonl in chunks (a million-row run's file is about 1 GB, more than one string can hold); errors
+ * name the file and line, a missing file says so. Each prediction is checked whole, then `keep` says what stays.
+ */
+export async function readPredictions(file: string, keep?: KeepPrediction): Promise<Prediction[]> {
   const predictions: Prediction[] = [];
   for await (const batch of readFileLines(file)) {
     for (const { text, line } of batch) {
       const prediction = parsePredictionLine(text, file, line);
-      if (prediction) predictions.push(prediction);
+      if (prediction) predictions.push(keep ? keep(prediction) : prediction);
     }
   }
   return predictions;
@@ -819,25 +825,42 @@ function settingsProblem(value: unknown): string | undefined {
 }
 
 /** Reads a complete run folder (predictions, metrics, settings). */
-export async function readRun(runDir: string): Promise<RunArtefacts> {
+export async function readRun(runDir: string, keep?: KeepPrediction): Promise<RunArtefacts> {
   const settingsFile = path.join(runDir, SETTINGS_FILE);
   const settings = await readJsonFile(settingsFile);
   const problem = settingsProblem(settings);
   if (problem) throw new RunArtefactError(`${settingsFile}: ${problem}`, settingsFile);
   const metrics = await readJsonFile(path.join(runDir, METRICS_FILE));
   const predictionsFile = path.join(runDir, PREDICTIONS_FILE);
-  const predictions = await readPredictions(predictionsFile);
+  const predictions = await readPredictions(predictionsFile, keep);
   return { runId: path.basename(runDir), runDir, predictions, ...(await readExplanations(runDir, predictions.length)), metrics, settings: settings as unknown as RunSettings };
 }
 
-/** The run id a pointer file names (pointerId), or undefined: absent, unreadable, a moved-to pointer, no run id. */
+/** The run id a pointer file names (pointerId), or undefined: absent, unreadable, not a regular file, a moved-to pointer, no run id. */
 export async function readPointer(file: string): Promise<string | undefined> {
+  const text = await readPlainFileText(file, MAX_POINTER_BYTES).catch(() => undefined);
+  return text === undefined ? undefined : pointerId(text);
+}
+
+/**
+ * The text of a small file PeerKD wrote (a pointer, a run's settings.json, a run's owner), or undefined where a
+ * regular file of at most `maxBytes` is not what is there: a FIFO in its place blocked the read for good (a thread of
+ * the editor's extension host, or `peerkd export`, hung on every look-up of the latest run), and a link to a device
+ * such as /dev/zero read without end. O_NONBLOCK lets the open of a FIFO return; the check refuses it. Read errors throw.
+ */
+async function readPlainFileText(file: string, maxBytes: number): Promise<string | undefined> {
+  const handle = await fs.open(file, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
   try {
-    return pointerId(await fs.readFile(file, 'utf8'));
-  } catch {
-    return undefined;
+    const stats = await handle.stat();
+    if (!stats.isFile() || stats.size > maxBytes) return undefined;
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close().catch(() => undefined);
   }
 }
+
+/** The most a run's settings.json (its labels, fields and options) or owner file is read of. */
+const MAX_RUN_JSON_BYTES = 16 * 1024 * 1024;
 
 /**
  * The run a run pointer names: `target` is a runs folder's `latest` file, a `latest-by-dataset/<key>` file, or a
@@ -887,7 +910,10 @@ async function readRunDataset(runDir: string): Promise<{ dataset: string } | { p
   const file = path.join(runDir, SETTINGS_FILE);
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    // Not a regular file (a FIFO blocked the read for good) or over the limit: passed over, as a folder without one.
+    const read = await readPlainFileText(file, MAX_RUN_JSON_BYTES);
+    if (read === undefined) return undefined;
+    text = read;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
@@ -917,7 +943,7 @@ export async function runDataset(runDir: string): Promise<string | undefined> {
  */
 async function scanLatestRun(datasetPath: string, runsDir: string, outputDir?: string): Promise<{ runId?: string; unreadable?: { runId: string; error: RunArtefactError } }> {
   const absolute = path.resolve(datasetPath);
-  const pointer = await fs.readFile(latestPointerPath(absolute, outputDir), 'utf8').catch(() => undefined);
+  const pointer = await readPlainFileText(latestPointerPath(absolute, outputDir), MAX_POINTER_BYTES).catch(() => undefined);
   // Moved away (datasetMove.ts): its runs are the new path's now, also those found by the path they record.
   if (pointer?.startsWith(MOVED_POINTER_PREFIX)) return {};
   const pointed = pointer === undefined ? undefined : pointerId(pointer);
@@ -1030,9 +1056,9 @@ export async function latestRunAmong(datasetPath: string, runsDirs: readonly str
 }
 
 /** latestRunAmong, read (readRun); undefined when there is none. Throws RunArtefactError if corrupt. */
-export async function readLatestRunAmong(datasetPath: string, runsDirs: readonly string[]): Promise<RunArtefacts | undefined> {
+export async function readLatestRunAmong(datasetPath: string, runsDirs: readonly string[], keep?: KeepPrediction): Promise<RunArtefacts | undefined> {
   const found = await latestRunAmong(datasetPath, runsDirs);
-  return found === undefined ? undefined : readRun(found.runDir);
+  return found === undefined ? undefined : readRun(found.runDir, keep);
 }
 
 /** The newest complete run of this dataset in the one runs folder `outputDir` names, or undefined when there is none. Throws RunArtefactError if corrupt. */

@@ -291,3 +291,13 @@ test('a dataset that is a FIFO is refused naming it, as a run refuses it, not wa
   assert.equal(io.err(), `peerkd export: ${fifo}: not a regular file (a FIFO, socket or device), so it cannot be read as a dataset\n`);
   await assert.rejects(stat(join(work, 'data.reviewed.jsonl')), { code: 'ENOENT' });
 });
+
+test('--out /dev/stdout on a pipe is refused as no regular file, not with a bare "ENOENT ... realpath" naming no file', { skip: process.platform !== 'linux' }, async () => {
+  const work = join(folder, 'stdout');
+  await mkdir(work);
+  await writeFile(join(work, 'data.jsonl'), '{"id": "a", "text": "t1", "teacher_label": "A"}\n');
+  const result = await runCli(['export', 'data.jsonl', '--teacher-labels', '--out', '/dev/stdout'], work);
+  assert.equal(result.code, 1, result.stderr);
+  assert.equal(result.stderr, 'peerkd export: /dev/stdout: not a regular file, so it is not replaced\n');
+  assert.equal(result.stdout, '');
+});

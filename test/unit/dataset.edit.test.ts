@@ -237,7 +237,8 @@ test('writeFileAtomic leaves the original intact and no temporary file when the 
   try {
     const path = join(dir, 'data.jsonl');
     writeFileSync(path, 'original\n');
-    await assert.rejects(writeFileAtomic(path, 'replacement\n'), /ENOSPC/);
+    // Named as the file written, in words (it said only 'ENOSPC: no space left on device').
+    await assert.rejects(writeFileAtomic(path, 'replacement\n'), { code: 'ENOSPC', message: `${path}: no space left on the disk` });
     assert.equal(rename.mock.callCount(), 1);
     assert.equal(readFileSync(path, 'utf8'), 'original\n');
     assert.deepEqual(readdirSync(dir), ['data.jsonl']);
@@ -260,7 +261,7 @@ test('writeFileAtomic leaves the original intact when writing the temporary file
   try {
     const path = join(dir, 'data.jsonl');
     writeFileSync(path, 'original\n');
-    await assert.rejects(writeFileAtomic(path, 'replacement\n'), /EIO/);
+    await assert.rejects(writeFileAtomic(path, 'replacement\n'), { code: 'EIO', message: `${path}: input/output error (the disk or the network share failed)` });
     assert.ok(open.mock.callCount() >= 1);
     assert.equal(readFileSync(path, 'utf8'), 'original\n');
     assert.deepEqual(readdirSync(dir), ['data.jsonl']);

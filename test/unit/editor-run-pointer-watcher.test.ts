@@ -7,8 +7,9 @@
  * the runs-folders list beside the dataset are watched, and an event reloads only the dataset it belongs to.
  * Run against a stand-in for `vscode` whose watchers are told what VS Code would tell them.
  */
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { datasetKey, datasetsOfRunFile, foldersOutside, LATEST_BY_DATASET_DIR, recordRunsDir, resolveRunsDir, runsFoldersFile } from '../../src/training/artifacts';
@@ -128,6 +129,47 @@ test('a run written to a runs folder other than .peerkd/runs, in the workspace o
   } finally {
     watcher.dispose();
     delete fake.configuration['training.outputDir'];
+    await rm(folder, { recursive: true, force: true });
+  }
+});
+
+test('a look-up answered after a later one (a run landing while the run before is still read) does not bring the older run back', async () => {
+  const folder = await tempFolder('run-state-order');
+  const dataset = join(folder, 'news.jsonl');
+  await writeFile(dataset, `${JSON.stringify({ id: 'a', text: 'summit', teacher_label: 'World' })}\n`);
+  const runs = resolveRunsDir(dataset);
+  const older = '20261201-000000-news-aaaaaa';
+  const newer = '20261202-000000-news-bbbbbb';
+  await writeRun(runs, older, dataset);
+  await writeLatestPointer(runs, older, dataset);
+  const runState = new RunState(silentLog as never);
+  const uri = new FakeUri(dataset) as never;
+  // The older run's settings.json is read slowly: the look-up begun first is answered last.
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let reached = () => {};
+  const readingOlder = new Promise<void>((resolve) => (reached = resolve));
+  const readFile = fsp.readFile;
+  const slow = mock.method(fsp, 'readFile', async (...args: Parameters<typeof fsp.readFile>) => {
+    if (String(args[0]) === join(runs, older, 'settings.json')) {
+      reached();
+      await gate;
+    }
+    return readFile(...args);
+  });
+  try {
+    const first = runState.ensureRun(uri, true);
+    await readingOlder;
+    // Meanwhile the next run lands (a terminal's peerkd distill) and its pointer event asks again.
+    await writeRun(runs, newer, dataset);
+    await writeLatestPointer(runs, newer, dataset);
+    assert.equal((await runState.ensureRun(uri, true))?.runId, newer);
+    release();
+    await first;
+    assert.equal(runState.getRun(uri)?.runId, newer);
+  } finally {
+    release();
+    slow.mock.restore();
     await rm(folder, { recursive: true, force: true });
   }
 });

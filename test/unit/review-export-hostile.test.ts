@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
-import { adviceAbove, assertExportTarget, exportReviewedText, type ExportOptions } from '../../src/review/export';
+import { adviceAbove, assertExportTarget, describeExport, exportReviewedText, type ExportOptions } from '../../src/review/export';
 import type { Prediction } from '../../src/training/types';
 
 function prediction(id: string, teacher: string | null, suggested: string, p: number, human: string | null = null): Prediction {
@@ -88,7 +88,7 @@ test('export keeps what JSON.parse + stringify would rewrite: huge and long numb
   assert.equal(out[2], lines[2]);
   assert.equal(out[3], lines[3]);
   assert.ok(out[4].startsWith(lines[4].slice(0, -1)));
-  assert.deepEqual(counts, { rows: 3, human: 0, teacher: 3, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 1, invalidLineNumbers: [4], changedSinceRun: 0, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0 });
+  assert.deepEqual(counts, { rows: 3, human: 0, teacher: 3, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 1, invalidLineNumbers: [4], changedSinceRun: 0, notInRun: 3, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0 });
 });
 
 test('export: advice with a threshold the user cannot have chosen (NaN, 0, below 0, above 1) is refused, not taken for every row', () => {
@@ -159,4 +159,18 @@ test('export target: a symbolic link elsewhere to a file in the runs folder (a c
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("export: rows the run did not score (an id renamed, a row added, an id now shared by two rows) are counted and said, not exported without the run's advice in silence", () => {
+  const run = options([prediction('a', 'World', 'Sports', 0.95), prediction('b', 'World', 'Sports', 0.95)], 0.9);
+  const text = [
+    '{"id": "a-renamed", "text": "match", "teacher_label": "World"}',
+    '{"id": "b", "text": "goal", "teacher_label": "World"}',
+    '{"id": "b", "text": "goal again", "teacher_label": "World"}',
+    '{"id": "blank", "text": " ", "teacher_label": "World"}',
+  ].join('\n');
+  const { counts } = exportReviewedText(text, run);
+  assert.equal(counts.advised, 0);
+  assert.equal(counts.notInRun, 3);
+  assert.match(describeExport(counts, run).details, /, 3 not in run run-1 \(added since, or their id changed, or how many rows share it\) exported without its probability or advice$/);
 });
