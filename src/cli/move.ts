@@ -8,7 +8,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { fileError } from '../dataset';
-import { carryDatasetHistory, carryFolderHistory, describeCarry, MOVED_FOLDER_LIMITS, type CarryReport } from '../training/datasetMove';
+import { readKnownRunsDirs, runsInProgress } from '../training/artifacts';
+import { carryDatasetHistory, carryFolderHistory, describeCarry, MOVED_FOLDER_LIMITS, runningMessage, type CarryReport } from '../training/datasetMove';
 import { EXIT, EXIT_CODES_HELP, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { runCommand, type CliIo } from './distill';
 import type { Terminal } from './terminal';
@@ -24,7 +25,8 @@ Explorer.
   OLD there, NEW not        moves OLD to NEW first (a file, or a folder), then its history
 OLD and NEW may be folders: the history of every dataset inside follows it. The runs stay where they are (each still
 records the path it read). History that NEW already has in a runs folder is never replaced: there OLD's stays under
-OLD's name, and a warning says so.
+OLD's name, and a warning says so. While a run of OLD is still being written, nothing is moved nor carried: run this
+again once it has finished.
 
 Options:
   -h, --help    this help
@@ -74,6 +76,11 @@ export function createMoveCommand(io: CliIo = { stdout: process.stdout, stderr: 
           throw new Error(`${oldShown} and ${newShown} both exist: peerkd move carries the history of a dataset moved from OLD to NEW (moving it first when NEW is not there); nothing was changed`);
         }
         if (!oldStats && !newStats) throw new Error(`${newShown}: not found (nor ${oldShown}): give the dataset's old path, then its new one`);
+        if (oldStats?.isFile()) {
+          // Not moved while a run of it is being written: that run would land under the old name (datasetMove.ts).
+          const running = await runsInProgress(oldPath, (await readKnownRunsDirs(oldPath)).dirs);
+          if (running.length > 0) throw new Error(`${running[0]}: ${runningMessage(oldPath, newPath, `${oldShown} was not moved, nothing was changed`)}`);
+        }
         if (oldStats) {
           // Moved here first, as `mv` would: the history then follows as after an mv.
           try {

@@ -225,6 +225,11 @@ export async function recordRunsDir(datasetPath: string, runsDir: string): Promi
   const absolute = path.resolve(runsDir);
   if (absolute === resolveRunsDir(datasetPath)) return;
   const file = runsFoldersFile(datasetPath);
+  // One path a line, read back trimmed: a path that would not read back as itself would list another folder (a line
+  // break splits it into two paths, the first perhaps a real folder) and lose this one.
+  if (/[\r\n]/.test(absolute) || absolute.trim() !== absolute) {
+    throw new Error(`${file}: the runs folder ${JSON.stringify(absolute)} cannot be listed there (a line break, or a space at an end of its path); rename that folder`);
+  }
   // Never appended to through a link (into whatever file it names), nor to what is no list.
   const stats = await fs.lstat(file).catch(() => undefined);
   const problem = stats === undefined ? undefined : runsFoldersFileProblem(stats);

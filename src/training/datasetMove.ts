@@ -42,6 +42,7 @@ import {
   REVIEW_LOG_DIR,
   runDataset,
   runsFoldersFile,
+  runsInProgress,
 } from './artifacts';
 
 /** A folder renamed or moved with the dataset in it: paths inside `from` (its runs folders, its list) are now inside `to`. */
@@ -74,6 +75,14 @@ export interface CarryReport {
   searched: string[];
   /** Whether the old key was retired everywhere: pointers marked moved, logs and list removed (nothing kept, no problem). */
   removedOld: boolean;
+}
+
+/**
+ * Why the history of `from` is not carried while a run of it is being written (said after the folder of that run);
+ * `outcome`: what was left undone.
+ */
+export function runningMessage(from: string, to: string, outcome = 'nothing was carried'): string {
+  return `a run of ${from} is still being written there, and would land under its old name; ${outcome}: once it has finished (or been cancelled), run peerkd move ${JSON.stringify(from)} ${JSON.stringify(to)}`;
 }
 
 /** `candidate` inside `folder` (or `folder` itself). */
@@ -146,6 +155,13 @@ export async function carryDatasetHistory(from: string, to: string, options: Car
   report.problems.push(...listed.problems);
   const dirs = [resolveRunsDir(oldPath, outputDir), resolveRunsDir(oldPath), ...listed.dirs].map((dir) => relocate(dir, movedFolder));
   report.searched = [...new Set(dirs)];
+  // A run of the old path still being written would land under the old key after the carry (its pointer replacing the
+  // `moved-to`), so the new path would miss its newest run, and a new file at the old path would inherit it.
+  const running = await runsInProgress(oldPath, report.searched);
+  if (running.length > 0) {
+    report.problems.push(`${running[0]}: ${runningMessage(oldPath, newPath)}`);
+    return report;
+  }
   /** Per carried folder: what to remove of the old key once everything is written, and the bytes it held. */
   const toRemove: { file: string; bytes: Buffer }[] = [];
   /** The old key's pointers to mark as moved (MOVED_POINTER_PREFIX), with what they held (none: runs found by scan). */

@@ -1,0 +1,88 @@
+/**
+ * `peerkd move` as an unlucky user meets it, with real child processes: a dataset moved while a distill of it is still
+ * being written, a dataset in a folder whose name holds a line break. Each once lost the dataset's history in silence
+ * (the command said it was carried and exited 0).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { datasetKey, latestKnownRun, LATEST_BY_DATASET_DIR, newRunId, resolveRunsDir, RunWriter, runsFoldersFile } from '../../src/training/artifacts';
+import { orphanedHistories } from '../../src/training/datasetMove';
+import { repoRoot, runCli, tempFolder } from '../fixtures/training/build';
+
+const FIXTURE = join(repoRoot, 'test/fixtures/training/agnews-200.jsonl');
+const DISTILL = ['--backend', 'cpu', '--encoder', 'none'];
+let folder: string;
+
+before(async () => {
+  folder = await tempFolder('cli-move-hostile');
+});
+
+after(async () => {
+  await rm(folder, { recursive: true, force: true });
+});
+
+async function distilled(dataset: string): Promise<string> {
+  await copyFile(FIXTURE, dataset);
+  const run = await runCli(['distill', dataset, ...DISTILL], folder);
+  assert.equal(run.code, 0, run.stderr);
+  return (await latestKnownRun(dataset))!.runId;
+}
+
+test('peerkd move while a distill of OLD is still being written: refused (file not moved, history not retired); once it has finished, its run is carried too', async () => {
+  await mkdir(join(folder, 'busy'));
+  const before = join(folder, 'busy', 'news.jsonl');
+  const after = join(folder, 'busy', 'news-2.jsonl');
+  await distilled(before);
+  // A run of OLD being written, as `peerkd distill` writes it (its writer, this process, alive).
+  const runsDir = resolveRunsDir(before);
+  const runId = newRunId(before, new Date(Date.now() + 60_000));
+  const writer = await RunWriter.create(runsDir, runId, before);
+  try {
+    const refused = await runCli(['move', 'busy/news.jsonl', 'busy/news-2.jsonl'], folder);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.ok(refused.stderr.includes(`peerkd move: ${join(runsDir, `.tmp-${runId}`)}: a run of ${before} is still being written there`), refused.stderr);
+    assert.match(refused.stderr, /busy\/news\.jsonl was not moved, nothing was changed/);
+    assert.ok(existsSync(before) && !existsSync(after), 'the file stays where it is');
+
+    // Moved by hand meanwhile (mv, a file manager): the history is not carried, so the run lands beside it, not lost.
+    await rename(before, after);
+    const notCarried = await runCli(['move', 'busy/news.jsonl', 'busy/news-2.jsonl'], folder);
+    assert.equal(notCarried.code, 1, notCarried.stderr);
+    assert.match(notCarried.stderr, /^warning: .*\.tmp-.*: a run of .*news\.jsonl is still being written there, and would land under its old name; nothing was carried: once it has finished .*, run peerkd move /m);
+    assert.equal(notCarried.stdout, '');
+    assert.ok(!(await readFile(join(runsDir, LATEST_BY_DATASET_DIR, datasetKey(before)), 'utf8')).startsWith('moved-to'), 'the old name keeps its history');
+
+    await writer.writeJson('settings.json', { datasetPath: before });
+    await writer.commit(before);
+  } finally {
+    await writer.discard();
+  }
+  const moved = await runCli(['move', 'busy/news.jsonl', 'busy/news-2.jsonl'], folder);
+  assert.equal(moved.code, 0, moved.stderr);
+  assert.equal((await latestKnownRun(after))?.runId, runId, 'the run that was being written is the moved dataset\'s latest');
+  assert.equal(await latestKnownRun(before), undefined, 'a new file at the old path inherits nothing');
+});
+
+test('peerkd move out of a folder whose name holds a line break: the runs folder that cannot be listed is said, and the old history is kept, not lost', async () => {
+  const odd = join(folder, 'odd\nname');
+  await mkdir(odd);
+  await mkdir(join(folder, 'plain'));
+  const before = join(odd, 'news.jsonl');
+  const after = join(folder, 'plain', 'news.jsonl');
+  const runId = await distilled(before);
+  const moved = await runCli(['move', before, after], folder);
+  assert.equal(moved.code, 1, moved.stderr);
+  assert.ok(moved.stderr.includes(`${runsFoldersFile(after)}: the runs folder ${JSON.stringify(resolveRunsDir(before))} cannot be listed there (a line break`), moved.stderr);
+  assert.ok(!existsSync(runsFoldersFile(after)) || !(await readFile(runsFoldersFile(after), 'utf8')).includes(folder), 'no line naming another folder');
+  // Not retired: the run is still named as the history of the missing dataset, for a later move.
+  assert.deepEqual(
+    (await orphanedHistories([resolveRunsDir(before)])).map(({ dataset, runId: id }) => [dataset, id]),
+    [[before, runId]],
+  );
+  // A terminal shows a line break in a path as \n (src/cli/terminal.ts).
+  const shown = (text: string) => text.replace(/\n/g, '\\n');
+  assert.ok(moved.stderr.includes(shown(`the history of ${before} in ${resolveRunsDir(before)} is kept under its old name too`)), moved.stderr);
+});
