@@ -33,8 +33,9 @@ import {
   datasetKey,
   LATEST_BY_DATASET_DIR,
   latestPointerPath,
-  MOVED_POINTER_PREFIX,
   latestRunId,
+  movedPointerText,
+  readMovedPointer,
   readPointer,
   readRunsFoldersList,
   recordRunsDir,
@@ -224,7 +225,7 @@ export async function carryDatasetHistory(from: string, to: string, options: Car
       report.problems.push(`${file} changed while its history was carried (a run of ${oldPath}?), so it is kept`);
       continue;
     }
-    await writeFileAtomic(file, `${MOVED_POINTER_PREFIX}${datasetKey(newPath)}\n`).catch((error: unknown) => report.problems.push(`${file}: ${(error as Error).message}; left in place`));
+    await writeFileAtomic(file, movedPointerText(newPath)).catch((error: unknown) => report.problems.push(`${file}: ${(error as Error).message}; left in place`));
   }
   for (const { file, bytes } of toRemove) {
     const now = await readIfFile(file).catch(() => undefined);
@@ -316,12 +317,31 @@ export async function orphanedHistories(runsDirs: readonly string[]): Promise<Or
       // A pointer or run that cannot be read names no dataset here.
       const runId = await readPointer(path.join(folder, name));
       const recorded = runId === undefined ? undefined : await runDataset(path.join(runsDir, runId));
-      const dataset = recorded === undefined ? undefined : path.resolve(recorded);
-      if (runId === undefined || dataset === undefined || datasetKey(dataset) !== name || (await exists(dataset))) continue;
+      if (runId === undefined || recorded === undefined) continue;
+      // A pointer carried to a new key: its dataset is where the moved-to pointers from the run's path lead.
+      const dataset = datasetKey(recorded) === name ? path.resolve(recorded) : await carriedPath(folder, recorded, name);
+      if (dataset === undefined || (await exists(dataset))) continue;
       found.push({ dataset, runsDir, runId });
     }
   }
   return found;
+}
+
+/**
+ * The path of the dataset whose key is `key`, reached from `from`'s pointer in `folder` (a runs folder's
+ * latest-by-dataset) by the moved-to pointers its history was carried along (A moved to B, B to C: C's); undefined
+ * where the chain breaks (a pointer replaced since, one naming its key alone) or loops.
+ */
+async function carriedPath(folder: string, from: string, key: string): Promise<string | undefined> {
+  const seen = new Set<string>();
+  for (let current = datasetKey(from); !seen.has(current); ) {
+    seen.add(current);
+    const moved = await readMovedPointer(path.join(folder, current));
+    if (moved === undefined) return undefined;
+    if (moved.key === key) return moved.path;
+    current = moved.key;
+  }
+  return undefined;
 }
 
 /** At most this many orphaned histories are named in a message. */

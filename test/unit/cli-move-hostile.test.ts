@@ -86,3 +86,30 @@ test('peerkd move out of a folder whose name holds a line break: the runs folder
   const shown = (text: string) => text.replace(/\n/g, '\\n');
   assert.ok(moved.stderr.includes(shown(`the history of ${before} in ${resolveRunsDir(before)} is kept under its old name too`)), moved.stderr);
 });
+
+test('moved with peerkd move (twice), then again with mv (back to its first name, or on): export and distill still name its history and the peerkd move that carries it', async () => {
+  await mkdir(join(folder, 'twice'));
+  const first = join(folder, 'twice', 'train.jsonl');
+  const second = join(folder, 'twice', 'train-v2.jsonl');
+  const third = join(folder, 'twice', 'train-v3.jsonl');
+  const runId = await distilled(first);
+  for (const [from, to] of [[first, second], [second, third]]) {
+    const moved = await runCli(['move', from, to], folder);
+    assert.equal(moved.code, 0, moved.stderr);
+  }
+  const hint = (from: string, to: string) => [`${to} has no runs nor review log, but its runs folder holds the history of ${from} (now missing; latest run ${runId} in ${resolveRunsDir(first)})`, `peerkd move ${JSON.stringify(from)} ${JSON.stringify(to)}`];
+  // Moved on by hand: a run says where its history is (and goes on, from nothing).
+  const fourth = join(folder, 'twice', 'train-v4.jsonl');
+  await rename(third, fourth);
+  const run = await runCli(['distill', fourth, ...DISTILL], folder);
+  assert.equal(run.code, 0, run.stderr);
+  for (const part of hint(third, fourth)) assert.ok(run.stderr.includes(part), run.stderr);
+  // Undone by hand, to its first name: export says it, and the peerkd move it names carries the history back.
+  await rename(fourth, first);
+  const back = await runCli(['export', first, '--advice-min-p', '0.9'], folder);
+  assert.equal(back.code, 1);
+  for (const part of hint(third, first)) assert.ok(back.stderr.includes(part), back.stderr);
+  const carried = await runCli(['move', third, first], folder);
+  assert.equal(carried.code, 0, carried.stderr);
+  assert.equal((await latestKnownRun(first))?.runId, runId);
+});
