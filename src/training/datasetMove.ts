@@ -208,12 +208,16 @@ export async function carryDatasetHistory(from: string, to: string, options: Car
       report.problems.push(`${runsDir}: ${(error as Error).message}; the history of ${oldPath} there is left as it is`);
     }
   }
-  // Switch: the new path lists the runs folders now holding its history (its default one needs no line).
-  for (const { runsDir } of report.carried) {
+  // Switch: the new path lists the runs folders now holding its history (its default one needs no line). A folder it
+  // cannot list is one where the new path finds nothing: not carried, said.
+  for (const { runsDir } of [...report.carried]) {
     try {
       await recordRunsDir(newPath, runsDir);
     } catch (error) {
-      report.problems.push(`${(error as Error).message}; the history of ${oldPath} in ${runsDir} is kept under its old name too`);
+      report.carried = report.carried.filter((carried) => carried.runsDir !== runsDir);
+      report.problems.push(
+        `${(error as Error).message}; so ${newPath} would not find its history in ${runsDir}: it stays under the name of ${oldPath} there (run peerkd move ${JSON.stringify(oldPath)} ${JSON.stringify(newPath)} again once that is fixed)`,
+      );
     }
   }
   if (report.problems.length > 0 || report.carried.length === 0) return report;

@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { datasetKey, latestKnownRun, LATEST_BY_DATASET_DIR, newRunId, resolveRunsDir, RunWriter, runsFoldersFile } from '../../src/training/artifacts';
 import { orphanedHistories } from '../../src/training/datasetMove';
@@ -84,7 +84,8 @@ test('peerkd move out of a folder whose name holds a line break: the runs folder
   );
   // A terminal shows a line break in a path as \n (src/cli/terminal.ts).
   const shown = (text: string) => text.replace(/\n/g, '\\n');
-  assert.ok(moved.stderr.includes(shown(`the history of ${before} in ${resolveRunsDir(before)} is kept under its old name too`)), moved.stderr);
+  assert.ok(moved.stderr.includes(shown(`it stays under the name of ${before} there`)), moved.stderr);
+  assert.ok(!moved.stdout.includes('carried'), 'nothing is said to be carried that the new path cannot find');
 });
 
 test('moved with peerkd move (twice), then again with mv (back to its first name, or on): export and distill still name its history and the peerkd move that carries it', async () => {
@@ -112,4 +113,27 @@ test('moved with peerkd move (twice), then again with mv (back to its first name
   const carried = await runCli(['move', third, first], folder);
   assert.equal(carried.code, 0, carried.stderr);
   assert.equal((await latestKnownRun(first))?.runId, runId);
+});
+
+test('peerkd move into a folder whose runs-folders list cannot be written: nothing is said to be carried there, the old history is kept, and run again once fixed it is carried', async () => {
+  await mkdir(join(folder, 'from'));
+  await mkdir(join(folder, 'to', '.peerkd'), { recursive: true });
+  const before = join(folder, 'from', 'news.jsonl');
+  const after = join(folder, 'to', 'news.jsonl');
+  const runId = await distilled(before);
+  // What a read-only .peerkd does to a user without root: the list cannot be made (here a file is in its folder's place).
+  const blocker = join(folder, 'to', '.peerkd', 'runs-folders');
+  await writeFile(blocker, 'mine\n');
+  const moved = await runCli(['move', 'from/news.jsonl', 'to/news.jsonl'], folder);
+  assert.equal(moved.code, 1, moved.stderr);
+  assert.equal(moved.stdout, 'Moved from/news.jsonl to to/news.jsonl\n', 'the history is not said to be carried: the new path does not find it');
+  assert.ok(moved.stderr.includes(`warning: ${runsFoldersFile(after)}: `), moved.stderr);
+  assert.ok(moved.stderr.includes(`so ${after} would not find its history in ${resolveRunsDir(before)}: it stays under the name of ${before} there`), moved.stderr);
+  assert.equal(await readFile(blocker, 'utf8'), 'mine\n', 'the file in the way is the user\'s: untouched');
+  assert.equal(await latestKnownRun(after), undefined);
+  await rm(blocker);
+  const again = await runCli(['move', 'from/news.jsonl', 'to/news.jsonl'], folder);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /carried to .*to\/news\.jsonl/);
+  assert.equal((await latestKnownRun(after))?.runId, runId);
 });
