@@ -72,7 +72,11 @@ export function createMoveCommand(io: CliIo = { stdout: process.stdout, stderr: 
         if (oldPath === newPath) throw new UsageError(`OLD and NEW are the same path (${oldPath})`);
         let oldStats = await statOf(oldPath, oldShown);
         let newStats = await statOf(newPath, newShown);
-        if (oldStats && newStats) {
+        /** Whether this command moved the file (so there was no earlier move that carried its history). */
+        let movedHere = false;
+        // A symbolic link at NEW whose target is gone is still the user's: never replaced by the move.
+        const newTaken = newStats !== undefined || (await fs.lstat(newPath).then((stats) => stats.isSymbolicLink(), () => false));
+        if (oldStats && newTaken) {
           throw new Error(`${oldShown} and ${newShown} both exist: peerkd move carries the history of a dataset moved from OLD to NEW (moving it first when NEW is not there); nothing was changed`);
         }
         if (!oldStats && !newStats) throw new Error(`${newShown}: not found (nor ${oldShown}): give the dataset's old path, then its new one`);
@@ -91,6 +95,7 @@ export function createMoveCommand(io: CliIo = { stdout: process.stdout, stderr: 
             throw new Error(`${oldShown} could not be moved to ${newShown} (${why}); move it yourself, then run peerkd move ${oldShown} ${newShown} again`);
           }
           out.line(`Moved ${oldShown} to ${newShown}`);
+          movedHere = true;
           [newStats, oldStats] = [oldStats, undefined];
         }
         if (newStats!.isDirectory()) {
@@ -98,6 +103,10 @@ export function createMoveCommand(io: CliIo = { stdout: process.stdout, stderr: 
           for (const report of reports) print(report, out, err);
           if (!complete) err.line(`warning: ${newShown} holds more than ${MOVED_FOLDER_LIMITS.datasets} datasets or ${MOVED_FOLDER_LIMITS.entries} entries: only those found first were looked at; run peerkd move on the others one by one`);
           const carried = reports.filter((report) => report.carried.length > 0).length;
+          if (carried === 0 && movedHere && reports.length > 0 && reports.every((report) => report.kept.length === 0 && report.problems.length === 0)) {
+            out.line(`No dataset in ${newShown} had runs or a review log under ${oldShown}: there was no history to carry`);
+            return EXIT.ok;
+          }
           if (carried === 0) {
             err.line(`peerkd move: no dataset in ${newShown} has runs or a review log under ${oldShown}${reports.length === 0 ? ' (it holds no .jsonl or .ndjson file)' : ''}; nothing was carried`);
             return EXIT.failed;
@@ -108,6 +117,10 @@ export function createMoveCommand(io: CliIo = { stdout: process.stdout, stderr: 
         const report = await carryDatasetHistory(oldPath, newPath);
         print(report, out, err);
         if (report.carried.length === 0) {
+          if (report.kept.length === 0 && report.problems.length === 0 && movedHere) {
+            out.line(`${oldShown} had no runs nor review log in ${report.searched.join(', ')}: there was no history to carry`);
+            return EXIT.ok;
+          }
           if (report.kept.length === 0 && report.problems.length === 0) {
             err.line(`peerkd move: no runs nor review log of ${oldShown} in ${report.searched.join(', ')}; nothing was carried (moved before? then ${newShown} has them)`);
           }

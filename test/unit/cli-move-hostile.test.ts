@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { datasetKey, latestKnownRun, LATEST_BY_DATASET_DIR, newRunId, resolveRunsDir, RunWriter, runsFoldersFile } from '../../src/training/artifacts';
 import { orphanedHistories } from '../../src/training/datasetMove';
@@ -136,4 +136,23 @@ test('peerkd move into a folder whose runs-folders list cannot be written: nothi
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /carried to .*to\/news\.jsonl/);
   assert.equal((await latestKnownRun(after))?.runId, runId);
+});
+
+test('peerkd move never replaces a symbolic link at NEW whose target is gone; a dataset without history is moved and that is no failure', async () => {
+  await mkdir(join(folder, 'links'));
+  const dataset = join(folder, 'links', 'fresh.jsonl');
+  await copyFile(FIXTURE, dataset);
+  const link = join(folder, 'links', 'mine.jsonl');
+  await symlink(join(folder, 'links', 'gone', 'target.jsonl'), link);
+  const refused = await runCli(['move', 'links/fresh.jsonl', 'links/mine.jsonl'], folder);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, /^peerkd move: links\/fresh\.jsonl and links\/mine\.jsonl both exist: .*nothing was changed$/m);
+  assert.equal(await readlink(link), join(folder, 'links', 'gone', 'target.jsonl'), 'the link is the user\'s: kept');
+  assert.ok(existsSync(dataset));
+
+  // Never distilled: the file is moved as mv would, and nothing was there to carry (not "moved before?").
+  const moved = await runCli(['move', 'links/fresh.jsonl', 'links/fresh-2.jsonl'], folder);
+  assert.equal(moved.code, 0, moved.stderr);
+  assert.equal(moved.stdout, `Moved links/fresh.jsonl to links/fresh-2.jsonl\nlinks/fresh.jsonl had no runs nor review log in ${resolveRunsDir(dataset)}: there was no history to carry\n`);
+  assert.equal(moved.stderr, '');
 });
