@@ -63,8 +63,12 @@ export interface CarryOptions {
 export interface CarryReport {
   from: string;
   to: string;
-  /** Runs folders whose history of `from` now belongs to `to`: the run its pointer names, the review log copied. */
-  carried: { runsDir: string; runId?: string; log?: string }[];
+  /**
+   * Runs folders whose history of `from` now belongs to `to`: the run its pointer names, the review log copied; or,
+   * with `movedFrom`, a runs folder moved with a folder (from that path) that `to` (= `from`, a dataset outside the
+   * folder) now lists, so that its runs and review log there are found again.
+   */
+  carried: { runsDir: string; runId?: string; log?: string; movedFrom?: string }[];
   /**
    * Runs folders where `to` already had a latest run or a review log of its own: that is kept, and `from`'s run or log
    * stays under its key there (what `to` lacked is still carried: a log, where `to` has a run made after the move).
@@ -247,9 +251,10 @@ export async function carryDatasetHistory(from: string, to: string, options: Car
 /** The report in lines for the PeerKD log or a terminal (each names the folders and files). */
 export function describeCarry(report: CarryReport): { info: string[]; warnings: string[] } {
   const { from, to } = report;
-  const info = report.carried.map(
-    ({ runsDir, runId, log }) =>
-      `history of ${from} carried to ${to} in ${runsDir}: ${[runId === undefined ? undefined : `latest run ${runId}`, log === undefined ? undefined : `review log ${log}`].filter(Boolean).join(', ')}`,
+  const info = report.carried.map(({ runsDir, runId, log, movedFrom }) =>
+    movedFrom !== undefined
+      ? `runs folder ${movedFrom} moved to ${runsDir}: listed for ${to}, whose runs and review log there are found again`
+      : `history of ${from} carried to ${to} in ${runsDir}: ${[runId === undefined ? undefined : `latest run ${runId}`, log === undefined ? undefined : `review log ${log}`].filter(Boolean).join(', ')}`,
   );
   const warnings = [
     ...report.kept.map(
@@ -269,33 +274,69 @@ export const MOVED_FOLDER_LIMITS = { datasets: 1000, entries: 50_000 } as const;
  * hidden folders (`.peerkd`, `.git`) and `node_modules`, without following links; at most MOVED_FOLDER_LIMITS
  * (`complete` false beyond them).
  */
-export async function datasetsUnder(folder: string): Promise<{ datasets: string[]; complete: boolean }> {
+export async function datasetsUnder(folder: string): Promise<{ datasets: string[]; runsFolders: string[]; complete: boolean }> {
   const datasets: string[] = [];
+  /** The runs folders met on the way (--out inside the folder, or the folder itself), whose datasets may be outside. */
+  const runsFolders: string[] = [];
   const pending = [path.resolve(folder)];
   let entries = 0;
   while (pending.length > 0) {
     const current = pending.shift()!;
     const names = await fs.readdir(current, { withFileTypes: true }).catch(() => []);
     // A runs folder (--out inside the folder): its run files and review logs are no datasets.
-    if (names.some((entry) => entry.isDirectory() && (entry.name === LATEST_BY_DATASET_DIR || entry.name === REVIEW_LOG_DIR))) continue;
+    if (names.some((entry) => entry.isDirectory() && (entry.name === LATEST_BY_DATASET_DIR || entry.name === REVIEW_LOG_DIR))) {
+      runsFolders.push(current);
+      continue;
+    }
     for (const entry of names) {
-      if (++entries > MOVED_FOLDER_LIMITS.entries || datasets.length >= MOVED_FOLDER_LIMITS.datasets) return { datasets, complete: false };
+      if (++entries > MOVED_FOLDER_LIMITS.entries || datasets.length >= MOVED_FOLDER_LIMITS.datasets) return { datasets, runsFolders, complete: false };
       if (entry.isDirectory() && !entry.name.startsWith('.') && entry.name !== 'node_modules') pending.push(path.join(current, entry.name));
       else if (entry.isFile() && DATASET_FILE_NAME.test(entry.name)) datasets.push(path.join(current, entry.name));
     }
   }
-  return { datasets: datasets.sort(), complete: true };
+  return { datasets: datasets.sort(), runsFolders: runsFolders.sort(), complete: true };
+}
+
+/**
+ * A runs folder moved with a folder while datasets outside it stay: each dataset whose latest pointer there names a
+ * run (its own, or one carried to it) and whose runs-folders list names the folder's old path gets its new path listed
+ * too, so that its runs and review log there are found again (the old line stays: the list is never rewritten).
+ * Datasets inside the moved folder are carried by carryDatasetHistory instead.
+ */
+async function relistMovedRunsFolder(runsDir: string, movedFolder: MovedFolder): Promise<CarryReport[]> {
+  const oldRunsDir = path.join(movedFolder.from, path.relative(movedFolder.to, runsDir));
+  const folder = path.join(runsDir, LATEST_BY_DATASET_DIR);
+  const reports: CarryReport[] = [];
+  for (const name of (await fs.readdir(folder).catch(() => [] as string[])).sort()) {
+    const runId = await readPointer(path.join(folder, name));
+    const recorded = runId === undefined ? undefined : await runDataset(path.join(runsDir, runId));
+    if (recorded === undefined) continue;
+    const dataset = datasetKey(recorded) === name ? path.resolve(recorded) : await carriedPath(folder, recorded, name);
+    if (dataset === undefined || isInside(dataset, movedFolder.from) || isInside(dataset, movedFolder.to) || !(await exists(dataset))) continue;
+    const listed = await readRunsFoldersList(runsFoldersFile(dataset), 'so it is not listed there');
+    if (!listed.dirs.includes(oldRunsDir) || listed.dirs.includes(runsDir)) continue;
+    const report: CarryReport = { from: dataset, to: dataset, carried: [], kept: [], problems: [...listed.problems], searched: [runsDir], removedOld: false };
+    try {
+      await recordRunsDir(dataset, runsDir);
+      report.carried.push({ runsDir, movedFrom: oldRunsDir });
+    } catch (error) {
+      report.problems.push(`${(error as Error).message}; so ${dataset} does not find its runs and review log in ${runsDir} (moved from ${oldRunsDir})`);
+    }
+    reports.push(report);
+  }
+  return reports;
 }
 
 /** carryDatasetHistory for each dataset now inside `to`, a folder moved from `from`. */
 export async function carryFolderHistory(from: string, to: string, options: Omit<CarryOptions, 'movedFolder'> = {}): Promise<{ reports: CarryReport[]; complete: boolean }> {
   const movedFolder = { from: path.resolve(from), to: path.resolve(to) };
-  const { datasets, complete } = await datasetsUnder(movedFolder.to);
+  const { datasets, runsFolders, complete } = await datasetsUnder(movedFolder.to);
   const reports: CarryReport[] = [];
   for (const dataset of datasets) {
     const before = path.join(movedFolder.from, path.relative(movedFolder.to, dataset));
     reports.push(await carryDatasetHistory(before, dataset, { ...options, movedFolder }));
   }
+  for (const runsDir of runsFolders) reports.push(...(await relistMovedRunsFolder(runsDir, movedFolder)));
   return { reports, complete };
 }
 

@@ -156,3 +156,19 @@ test('peerkd move never replaces a symbolic link at NEW whose target is gone; a 
   assert.equal(moved.stdout, `Moved links/fresh.jsonl to links/fresh-2.jsonl\nlinks/fresh.jsonl had no runs nor review log in ${resolveRunsDir(dataset)}: there was no history to carry\n`);
   assert.equal(moved.stderr, '');
 });
+
+test('a folder moved with the runs folder (--out) of a dataset outside it: that dataset lists the runs folder where it went, and its runs are found again', async () => {
+  await mkdir(join(folder, 'keep', 'data'), { recursive: true });
+  const outside = join(folder, 'keep', 'news.jsonl');
+  await copyFile(FIXTURE, outside);
+  const run = await runCli(['distill', 'keep/news.jsonl', ...DISTILL, '--out', 'keep/data/runs'], folder);
+  assert.equal(run.code, 0, run.stderr);
+  const runId = (await latestKnownRun(outside))!.runId;
+  const moved = await runCli(['move', 'keep/data', 'keep/data-2'], folder);
+  assert.equal(moved.code, 0, moved.stderr);
+  const runsDir = join(folder, 'keep', 'data-2', 'runs');
+  assert.ok(moved.stdout.includes(`runs folder ${join(folder, 'keep', 'data', 'runs')} moved to ${runsDir}: listed for ${outside}, whose runs and review log there are found again`), moved.stdout);
+  assert.deepEqual(await latestKnownRun(outside), { runId, runsDir, runDir: join(runsDir, runId) });
+  const exported = await runCli(['export', 'keep/news.jsonl', '--advice-min-p', '0.9'], folder);
+  assert.equal(exported.code, 0, exported.stderr);
+});
