@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { fileError } from '../dataset';
 import { readKnownRunsDirs, runsInProgress } from '../training/artifacts';
-import { carryDatasetHistory, carryFolderHistory, describeCarry, MOVED_FOLDER_LIMITS, runningMessage, type CarryReport } from '../training/datasetMove';
+import { carryDatasetHistory, carryFolderHistory, datasetsUnder, describeCarry, MOVED_FOLDER_LIMITS, runningMessage, type CarryReport } from '../training/datasetMove';
 import { EXIT, EXIT_CODES_HELP, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { runCommand, type CliIo } from './distill';
 import type { Terminal } from './terminal';
@@ -80,10 +80,14 @@ export function createMoveCommand(io: CliIo = { stdout: process.stdout, stderr: 
           throw new Error(`${oldShown} and ${newShown} both exist: peerkd move carries the history of a dataset moved from OLD to NEW (moving it first when NEW is not there); nothing was changed`);
         }
         if (!oldStats && !newStats) throw new Error(`${newShown}: not found (nor ${oldShown}): give the dataset's old path, then its new one`);
-        if (oldStats?.isFile()) {
-          // Not moved while a run of it is being written: that run would land under the old name (datasetMove.ts).
-          const running = await runsInProgress(oldPath, (await readKnownRunsDirs(oldPath)).dirs);
-          if (running.length > 0) throw new Error(`${running[0]}: ${runningMessage(oldPath, newPath, `${oldShown} was not moved, nothing was changed`)}`);
+        if (oldStats) {
+          // Not moved while a run of it (of a dataset inside it) is being written: that run would land under the old
+          // name (datasetMove.ts), or fail, its folder gone.
+          const datasets = oldStats.isDirectory() ? (await datasetsUnder(oldPath)).datasets : [oldPath];
+          for (const dataset of datasets) {
+            const running = await runsInProgress(dataset, (await readKnownRunsDirs(dataset)).dirs);
+            if (running.length > 0) throw new Error(`${running[0]}: ${runningMessage(dataset, [oldPath, newPath], `${oldShown} was not moved, nothing was changed`)}`);
+          }
         }
         if (oldStats) {
           // Moved here first, as `mv` would: the history then follows as after an mv.

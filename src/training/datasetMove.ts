@@ -83,11 +83,11 @@ export interface CarryReport {
 }
 
 /**
- * Why the history of `from` is not carried while a run of it is being written (said after the folder of that run);
- * `outcome`: what was left undone.
+ * Why the history of `dataset` is not carried while a run of it is being written (said after the folder of that run);
+ * `outcome`: what was left undone; `again`: the OLD and NEW of the peerkd move to run once it has finished.
  */
-export function runningMessage(from: string, to: string, outcome = 'nothing was carried'): string {
-  return `a run of ${from} is still being written there, and would land under its old name; ${outcome}: once it has finished (or been cancelled), run peerkd move ${JSON.stringify(from)} ${JSON.stringify(to)}`;
+export function runningMessage(dataset: string, again: readonly [string, string], outcome = 'nothing was carried'): string {
+  return `a run of ${dataset} is still being written there, and would land under its old name; ${outcome}: once it has finished (or been cancelled), run peerkd move ${JSON.stringify(again[0])} ${JSON.stringify(again[1])}`;
 }
 
 /** `candidate` inside `folder` (or `folder` itself). */
@@ -164,7 +164,7 @@ export async function carryDatasetHistory(from: string, to: string, options: Car
   // `moved-to`), so the new path would miss its newest run, and a new file at the old path would inherit it.
   const running = await runsInProgress(oldPath, report.searched);
   if (running.length > 0) {
-    report.problems.push(`${running[0]}: ${runningMessage(oldPath, newPath)}`);
+    report.problems.push(`${running[0]}: ${runningMessage(oldPath, [oldPath, newPath])}`);
     return report;
   }
   /** Per carried folder: what to remove of the old key once everything is written, and the bytes it held. */

@@ -46,6 +46,11 @@ test('peerkd move while a distill of OLD is still being written: refused (file n
     assert.ok(refused.stderr.includes(`peerkd move: ${join(runsDir, `.tmp-${runId}`)}: a run of ${before} is still being written there`), refused.stderr);
     assert.match(refused.stderr, /busy\/news\.jsonl was not moved, nothing was changed/);
     assert.ok(existsSync(before) && !existsSync(after), 'the file stays where it is');
+    // Its folder neither (the run would fail, its folder gone): the command to run later is the one given.
+    const folderRefused = await runCli(['move', 'busy', 'busy-2'], folder);
+    assert.equal(folderRefused.code, 1, folderRefused.stderr);
+    assert.ok(folderRefused.stderr.includes(`a run of ${before} is still being written there, and would land under its old name; busy was not moved, nothing was changed: once it has finished (or been cancelled), run peerkd move ${JSON.stringify(join(folder, 'busy'))} ${JSON.stringify(join(folder, 'busy-2'))}`), folderRefused.stderr);
+    assert.ok(existsSync(before) && !existsSync(join(folder, 'busy-2')), 'the folder stays where it is');
 
     // Moved by hand meanwhile (mv, a file manager): the history is not carried, so the run lands beside it, not lost.
     await rename(before, after);
