@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { fileError } from '../dataset';
-import { readKnownRunsDirs, runsInProgress } from '../training/artifacts';
+import { latestPointerPath, readKnownRunsDirs, readMovedPointer, runsInProgress } from '../training/artifacts';
 import { carryDatasetHistory, carryFolderHistory, datasetsUnder, describeCarry, MOVED_FOLDER_LIMITS, runningMessage, type CarryReport } from '../training/datasetMove';
 import { EXIT, EXIT_CODES_HELP, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { runCommand, type CliIo } from './distill';
@@ -126,7 +126,16 @@ export function createMoveCommand(io: CliIo = { stdout: process.stdout, stderr: 
             return EXIT.ok;
           }
           if (report.kept.length === 0 && report.problems.length === 0) {
-            err.line(`peerkd move: no runs nor review log of ${oldShown} in ${report.searched.join(', ')}; nothing was carried (moved before? then ${newShown} has them)`);
+            // Carried before: its pointer says where (the same move twice, or a slip of the path).
+            const moves = await Promise.all(report.searched.map((runsDir) => readMovedPointer(latestPointerPath(oldPath, runsDir))));
+            const carriedTo = [...new Set(moves.map((moved) => moved?.path).filter((moved): moved is string => moved !== undefined))];
+            const before =
+              carriedTo.length === 0
+                ? `moved before? then ${newShown} has them`
+                : carriedTo.includes(newPath)
+                  ? `carried to ${newShown} before`
+                  : `carried to ${carriedTo.join(', ')} before: peerkd move ${JSON.stringify(carriedTo[0])} ${JSON.stringify(newPath)} carries them on`;
+            err.line(`peerkd move: no runs nor review log of ${oldShown} in ${report.searched.join(', ')}; nothing was carried (${before})`);
           }
           return EXIT.failed;
         }

@@ -177,3 +177,18 @@ test('a folder moved with the runs folder (--out) of a dataset outside it: that 
   const exported = await runCli(['export', 'keep/news.jsonl', '--advice-min-p', '0.9'], folder);
   assert.equal(exported.code, 0, exported.stderr);
 });
+
+test('peerkd move of a dataset carried before names where its history went: the same move twice, or a slip of the new path', async () => {
+  await mkdir(join(folder, 'slip'));
+  const first = join(folder, 'slip', 'a.jsonl');
+  const carried = join(folder, 'slip', 'c.jsonl');
+  await distilled(first);
+  assert.equal((await runCli(['move', 'slip/a.jsonl', 'slip/c.jsonl'], folder)).code, 0);
+  await copyFile(carried, join(folder, 'slip', 'b.jsonl'));
+  const slip = await runCli(['move', 'slip/a.jsonl', 'slip/b.jsonl'], folder);
+  assert.equal(slip.code, 1);
+  assert.ok(slip.stderr.includes(`nothing was carried (carried to ${carried} before: peerkd move ${JSON.stringify(carried)} ${JSON.stringify(join(folder, 'slip', 'b.jsonl'))} carries them on)`), slip.stderr);
+  const twice = await runCli(['move', 'slip/a.jsonl', 'slip/c.jsonl'], folder);
+  assert.equal(twice.code, 1);
+  assert.match(twice.stderr, /nothing was carried \(carried to slip\/c\.jsonl before\)$/m);
+});
