@@ -8,7 +8,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { fileError } from '../dataset';
-import { carryDatasetHistory, carryFolderHistory, describeCarry, MOVED_FOLDER_LIMITS, type CarryReport } from '../training/datasetMove';
+import { latestPointerPath, readKnownRunsDirs, readMovedPointer, runsInProgress } from '../training/artifacts';
+import { carryDatasetHistory, carryFolderHistory, datasetsUnder, describeCarry, MOVED_FOLDER_LIMITS, runningMessage, type CarryReport } from '../training/datasetMove';
 import { EXIT, EXIT_CODES_HELP, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { runCommand, type CliIo } from './distill';
 import type { Terminal } from './terminal';
@@ -22,9 +23,10 @@ the labels decided in review as the random sample. VS Code does this itself when
 Explorer.
   OLD gone, NEW there       the dataset was moved already (mv OLD NEW): its history follows it
   OLD there, NEW not        moves OLD to NEW first (a file, or a folder), then its history
-OLD and NEW may be folders: the history of every dataset inside follows it. The runs stay where they are (each still
-records the path it read). History that NEW already has in a runs folder is never replaced: there OLD's stays under
-OLD's name, and a warning says so.
+OLD and NEW may be folders: the history of every dataset inside follows it, and a dataset outside whose runs folder
+(--out) was inside finds it where it went. The runs stay where they are (each still records the path it read).
+History that NEW already has in a runs folder is never replaced: there OLD's stays under OLD's name, and a warning
+says so. While a run of OLD is still being written, nothing is moved nor carried: run this again once it has finished.
 
 Options:
   -h, --help    this help
@@ -70,10 +72,23 @@ export function createMoveCommand(io: CliIo = { stdout: process.stdout, stderr: 
         if (oldPath === newPath) throw new UsageError(`OLD and NEW are the same path (${oldPath})`);
         let oldStats = await statOf(oldPath, oldShown);
         let newStats = await statOf(newPath, newShown);
-        if (oldStats && newStats) {
+        /** Whether this command moved the file (so there was no earlier move that carried its history). */
+        let movedHere = false;
+        // A symbolic link at NEW whose target is gone is still the user's: never replaced by the move.
+        const newTaken = newStats !== undefined || (await fs.lstat(newPath).then((stats) => stats.isSymbolicLink(), () => false));
+        if (oldStats && newTaken) {
           throw new Error(`${oldShown} and ${newShown} both exist: peerkd move carries the history of a dataset moved from OLD to NEW (moving it first when NEW is not there); nothing was changed`);
         }
         if (!oldStats && !newStats) throw new Error(`${newShown}: not found (nor ${oldShown}): give the dataset's old path, then its new one`);
+        if (oldStats) {
+          // Not moved while a run of it (of a dataset inside it) is being written: that run would land under the old
+          // name (datasetMove.ts), or fail, its folder gone.
+          const datasets = oldStats.isDirectory() ? (await datasetsUnder(oldPath)).datasets : [oldPath];
+          for (const dataset of datasets) {
+            const running = await runsInProgress(dataset, (await readKnownRunsDirs(dataset)).dirs);
+            if (running.length > 0) throw new Error(`${running[0]}: ${runningMessage(dataset, [oldPath, newPath], `${oldShown} was not moved, nothing was changed`)}`);
+          }
+        }
         if (oldStats) {
           // Moved here first, as `mv` would: the history then follows as after an mv.
           try {
@@ -84,6 +99,7 @@ export function createMoveCommand(io: CliIo = { stdout: process.stdout, stderr: 
             throw new Error(`${oldShown} could not be moved to ${newShown} (${why}); move it yourself, then run peerkd move ${oldShown} ${newShown} again`);
           }
           out.line(`Moved ${oldShown} to ${newShown}`);
+          movedHere = true;
           [newStats, oldStats] = [oldStats, undefined];
         }
         if (newStats!.isDirectory()) {
@@ -91,6 +107,10 @@ export function createMoveCommand(io: CliIo = { stdout: process.stdout, stderr: 
           for (const report of reports) print(report, out, err);
           if (!complete) err.line(`warning: ${newShown} holds more than ${MOVED_FOLDER_LIMITS.datasets} datasets or ${MOVED_FOLDER_LIMITS.entries} entries: only those found first were looked at; run peerkd move on the others one by one`);
           const carried = reports.filter((report) => report.carried.length > 0).length;
+          if (carried === 0 && movedHere && reports.length > 0 && reports.every((report) => report.kept.length === 0 && report.problems.length === 0)) {
+            out.line(`No dataset in ${newShown} had runs or a review log under ${oldShown}: there was no history to carry`);
+            return EXIT.ok;
+          }
           if (carried === 0) {
             err.line(`peerkd move: no dataset in ${newShown} has runs or a review log under ${oldShown}${reports.length === 0 ? ' (it holds no .jsonl or .ndjson file)' : ''}; nothing was carried`);
             return EXIT.failed;
@@ -101,8 +121,21 @@ export function createMoveCommand(io: CliIo = { stdout: process.stdout, stderr: 
         const report = await carryDatasetHistory(oldPath, newPath);
         print(report, out, err);
         if (report.carried.length === 0) {
+          if (report.kept.length === 0 && report.problems.length === 0 && movedHere) {
+            out.line(`${oldShown} had no runs nor review log in ${report.searched.join(', ')}: there was no history to carry`);
+            return EXIT.ok;
+          }
           if (report.kept.length === 0 && report.problems.length === 0) {
-            err.line(`peerkd move: no runs nor review log of ${oldShown} in ${report.searched.join(', ')}; nothing was carried (moved before? then ${newShown} has them)`);
+            // Carried before: its pointer says where (the same move twice, or a slip of the path).
+            const moves = await Promise.all(report.searched.map((runsDir) => readMovedPointer(latestPointerPath(oldPath, runsDir))));
+            const carriedTo = [...new Set(moves.map((moved) => moved?.path).filter((moved): moved is string => moved !== undefined))];
+            const before =
+              carriedTo.length === 0
+                ? `moved before? then ${newShown} has them`
+                : carriedTo.includes(newPath)
+                  ? `carried to ${newShown} before`
+                  : `carried to ${carriedTo.join(', ')} before: peerkd move ${JSON.stringify(carriedTo[0])} ${JSON.stringify(newPath)} carries them on`;
+            err.line(`peerkd move: no runs nor review log of ${oldShown} in ${report.searched.join(', ')}; nothing was carried (${before})`);
           }
           return EXIT.failed;
         }

@@ -11,8 +11,9 @@
  *   <run-id>/settings.json       options, field mapping, label set, dataset path and content hash
  *   .tmp-<run-id>/               a run being written; renamed to <run-id>/ only once complete
  *   latest                       text file: the id of the newest complete run, whatever its dataset
- *   latest-by-dataset/<key>      text file: the id of the newest complete run of ONE dataset (`moved-to <new key>`
- *                                once the dataset was renamed or moved and its history carried: datasetMove.ts)
+ *   latest-by-dataset/<key>      text file: the id of the newest complete run of ONE dataset (`moved-to <new key>
+ *                                "<new path>"` once the dataset was renamed or moved and its history carried:
+ *                                datasetMove.ts)
  *
  * Several datasets can share a folder (and so a runs folder), so the review UI asks for the latest run of its own
  * dataset: `readLatestRun(datasetPath)` follows `latest-by-dataset/<key>` where key = file name + hash of the
@@ -39,11 +40,42 @@ export const LATEST_BY_DATASET_DIR = 'latest-by-dataset';
 /** The folder of the review logs (src/review/reviewLog.ts) inside a runs folder: never a run. */
 export const REVIEW_LOG_DIR = 'review-log';
 /**
- * What the latest pointer of a dataset renamed or moved holds instead of a run id (`moved-to <new key>`, written by
- * datasetMove.ts once its history is carried): the look-up stops there, so that a new file at the old path inherits
- * none of the runs that record that path. A run of a dataset at that path replaces it as any pointer.
+ * What the latest pointer of a dataset renamed or moved holds instead of a run id (`moved-to <new key> "<new path>"`,
+ * movedPointerText, written by datasetMove.ts once its history is carried): the look-up stops there, so that a new file
+ * at the old path inherits none of the runs that record that path. A run of a dataset at that path replaces it as any
+ * pointer. The new path (a JSON string) lets a dataset moved again outside the editor be named (orphanedHistories).
  */
 export const MOVED_POINTER_PREFIX = 'moved-to ';
+
+/** The text of the pointer of a dataset whose history was carried to `newPath`. */
+export function movedPointerText(newPath: string): string {
+  const absolute = path.resolve(newPath);
+  return `${MOVED_POINTER_PREFIX}${datasetKey(absolute)} ${JSON.stringify(absolute)}\n`;
+}
+
+/**
+ * Where a moved-to pointer says its history went: the new key, and the new path where the pointer records it (those
+ * written before it did name the key alone); undefined for any other pointer, or one that is no file.
+ */
+export async function readMovedPointer(file: string): Promise<{ key: string; path?: string } | undefined> {
+  const stats = await fs.lstat(file).catch(() => undefined);
+  if (stats === undefined || !stats.isFile() || stats.size > MAX_POINTER_BYTES * 8) return undefined;
+  const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined || !text.startsWith(MOVED_POINTER_PREFIX)) return undefined;
+  const rest = text.slice(MOVED_POINTER_PREFIX.length).trim();
+  const space = rest.indexOf(' ');
+  const key = space < 0 ? rest : rest.slice(0, space);
+  if (key.length === 0 || key.includes('/') || key.includes('\\') || key.startsWith('.')) return undefined;
+  let recorded: unknown;
+  try {
+    recorded = space < 0 ? undefined : JSON.parse(rest.slice(space + 1));
+  } catch {
+    recorded = undefined;
+  }
+  // Only a path whose key is the one named: a pointer edited by hand names no other file.
+  const named = typeof recorded === 'string' && path.isAbsolute(recorded) && datasetKey(recorded) === key ? path.resolve(recorded) : undefined;
+  return { key, ...(named === undefined ? {} : { path: named }) };
+}
 /** A run pointer is one short line (a run id); a larger file in its place is something else, never read whole. */
 const MAX_POINTER_BYTES = 1024;
 
@@ -225,6 +257,11 @@ export async function recordRunsDir(datasetPath: string, runsDir: string): Promi
   const absolute = path.resolve(runsDir);
   if (absolute === resolveRunsDir(datasetPath)) return;
   const file = runsFoldersFile(datasetPath);
+  // One path a line, read back trimmed: a path that would not read back as itself would list another folder (a line
+  // break splits it into two paths, the first perhaps a real folder) and lose this one.
+  if (/[\r\n]/.test(absolute) || absolute.trim() !== absolute) {
+    throw new Error(`${file}: the runs folder ${JSON.stringify(absolute)} cannot be listed there (a line break, or a space at an end of its path); rename that folder`);
+  }
   // Never appended to through a link (into whatever file it names), nor to what is no list.
   const stats = await fs.lstat(file).catch(() => undefined);
   const problem = stats === undefined ? undefined : runsFoldersFileProblem(stats);

@@ -33,8 +33,9 @@ import {
   datasetKey,
   LATEST_BY_DATASET_DIR,
   latestPointerPath,
-  MOVED_POINTER_PREFIX,
   latestRunId,
+  movedPointerText,
+  readMovedPointer,
   readPointer,
   readRunsFoldersList,
   recordRunsDir,
@@ -42,6 +43,7 @@ import {
   REVIEW_LOG_DIR,
   runDataset,
   runsFoldersFile,
+  runsInProgress,
 } from './artifacts';
 
 /** A folder renamed or moved with the dataset in it: paths inside `from` (its runs folders, its list) are now inside `to`. */
@@ -61,8 +63,12 @@ export interface CarryOptions {
 export interface CarryReport {
   from: string;
   to: string;
-  /** Runs folders whose history of `from` now belongs to `to`: the run its pointer names, the review log copied. */
-  carried: { runsDir: string; runId?: string; log?: string }[];
+  /**
+   * Runs folders whose history of `from` now belongs to `to`: the run its pointer names, the review log copied; or,
+   * with `movedFrom`, a runs folder moved with a folder (from that path) that `to` (= `from`, a dataset outside the
+   * folder) now lists, so that its runs and review log there are found again.
+   */
+  carried: { runsDir: string; runId?: string; log?: string; movedFrom?: string }[];
   /**
    * Runs folders where `to` already had a latest run or a review log of its own: that is kept, and `from`'s run or log
    * stays under its key there (what `to` lacked is still carried: a log, where `to` has a run made after the move).
@@ -74,6 +80,14 @@ export interface CarryReport {
   searched: string[];
   /** Whether the old key was retired everywhere: pointers marked moved, logs and list removed (nothing kept, no problem). */
   removedOld: boolean;
+}
+
+/**
+ * Why the history of `dataset` is not carried while a run of it is being written (said after the folder of that run);
+ * `outcome`: what was left undone; `again`: the OLD and NEW of the peerkd move to run once it has finished.
+ */
+export function runningMessage(dataset: string, again: readonly [string, string], outcome = 'nothing was carried'): string {
+  return `a run of ${dataset} is still being written there, and would land under its old name; ${outcome}: once it has finished (or been cancelled), run peerkd move ${JSON.stringify(again[0])} ${JSON.stringify(again[1])}`;
 }
 
 /** `candidate` inside `folder` (or `folder` itself). */
@@ -146,6 +160,13 @@ export async function carryDatasetHistory(from: string, to: string, options: Car
   report.problems.push(...listed.problems);
   const dirs = [resolveRunsDir(oldPath, outputDir), resolveRunsDir(oldPath), ...listed.dirs].map((dir) => relocate(dir, movedFolder));
   report.searched = [...new Set(dirs)];
+  // A run of the old path still being written would land under the old key after the carry (its pointer replacing the
+  // `moved-to`), so the new path would miss its newest run, and a new file at the old path would inherit it.
+  const running = await runsInProgress(oldPath, report.searched);
+  if (running.length > 0) {
+    report.problems.push(`${running[0]}: ${runningMessage(oldPath, [oldPath, newPath])}`);
+    return report;
+  }
   /** Per carried folder: what to remove of the old key once everything is written, and the bytes it held. */
   const toRemove: { file: string; bytes: Buffer }[] = [];
   /** The old key's pointers to mark as moved (MOVED_POINTER_PREFIX), with what they held (none: runs found by scan). */
@@ -191,12 +212,16 @@ export async function carryDatasetHistory(from: string, to: string, options: Car
       report.problems.push(`${runsDir}: ${(error as Error).message}; the history of ${oldPath} there is left as it is`);
     }
   }
-  // Switch: the new path lists the runs folders now holding its history (its default one needs no line).
-  for (const { runsDir } of report.carried) {
+  // Switch: the new path lists the runs folders now holding its history (its default one needs no line). A folder it
+  // cannot list is one where the new path finds nothing: not carried, said.
+  for (const { runsDir } of [...report.carried]) {
     try {
       await recordRunsDir(newPath, runsDir);
     } catch (error) {
-      report.problems.push(`${(error as Error).message}; the history of ${oldPath} in ${runsDir} is kept under its old name too`);
+      report.carried = report.carried.filter((carried) => carried.runsDir !== runsDir);
+      report.problems.push(
+        `${(error as Error).message}; so ${newPath} would not find its history in ${runsDir}: it stays under the name of ${oldPath} there (run peerkd move ${JSON.stringify(oldPath)} ${JSON.stringify(newPath)} again once that is fixed)`,
+      );
     }
   }
   if (report.problems.length > 0 || report.carried.length === 0) return report;
@@ -208,7 +233,7 @@ export async function carryDatasetHistory(from: string, to: string, options: Car
       report.problems.push(`${file} changed while its history was carried (a run of ${oldPath}?), so it is kept`);
       continue;
     }
-    await writeFileAtomic(file, `${MOVED_POINTER_PREFIX}${datasetKey(newPath)}\n`).catch((error: unknown) => report.problems.push(`${file}: ${(error as Error).message}; left in place`));
+    await writeFileAtomic(file, movedPointerText(newPath)).catch((error: unknown) => report.problems.push(`${file}: ${(error as Error).message}; left in place`));
   }
   for (const { file, bytes } of toRemove) {
     const now = await readIfFile(file).catch(() => undefined);
@@ -226,9 +251,10 @@ export async function carryDatasetHistory(from: string, to: string, options: Car
 /** The report in lines for the PeerKD log or a terminal (each names the folders and files). */
 export function describeCarry(report: CarryReport): { info: string[]; warnings: string[] } {
   const { from, to } = report;
-  const info = report.carried.map(
-    ({ runsDir, runId, log }) =>
-      `history of ${from} carried to ${to} in ${runsDir}: ${[runId === undefined ? undefined : `latest run ${runId}`, log === undefined ? undefined : `review log ${log}`].filter(Boolean).join(', ')}`,
+  const info = report.carried.map(({ runsDir, runId, log, movedFrom }) =>
+    movedFrom !== undefined
+      ? `runs folder ${movedFrom} moved to ${runsDir}: listed for ${to}, whose runs and review log there are found again`
+      : `history of ${from} carried to ${to} in ${runsDir}: ${[runId === undefined ? undefined : `latest run ${runId}`, log === undefined ? undefined : `review log ${log}`].filter(Boolean).join(', ')}`,
   );
   const warnings = [
     ...report.kept.map(
@@ -248,33 +274,69 @@ export const MOVED_FOLDER_LIMITS = { datasets: 1000, entries: 50_000 } as const;
  * hidden folders (`.peerkd`, `.git`) and `node_modules`, without following links; at most MOVED_FOLDER_LIMITS
  * (`complete` false beyond them).
  */
-export async function datasetsUnder(folder: string): Promise<{ datasets: string[]; complete: boolean }> {
+export async function datasetsUnder(folder: string): Promise<{ datasets: string[]; runsFolders: string[]; complete: boolean }> {
   const datasets: string[] = [];
+  /** The runs folders met on the way (--out inside the folder, or the folder itself), whose datasets may be outside. */
+  const runsFolders: string[] = [];
   const pending = [path.resolve(folder)];
   let entries = 0;
   while (pending.length > 0) {
     const current = pending.shift()!;
     const names = await fs.readdir(current, { withFileTypes: true }).catch(() => []);
     // A runs folder (--out inside the folder): its run files and review logs are no datasets.
-    if (names.some((entry) => entry.isDirectory() && (entry.name === LATEST_BY_DATASET_DIR || entry.name === REVIEW_LOG_DIR))) continue;
+    if (names.some((entry) => entry.isDirectory() && (entry.name === LATEST_BY_DATASET_DIR || entry.name === REVIEW_LOG_DIR))) {
+      runsFolders.push(current);
+      continue;
+    }
     for (const entry of names) {
-      if (++entries > MOVED_FOLDER_LIMITS.entries || datasets.length >= MOVED_FOLDER_LIMITS.datasets) return { datasets, complete: false };
+      if (++entries > MOVED_FOLDER_LIMITS.entries || datasets.length >= MOVED_FOLDER_LIMITS.datasets) return { datasets, runsFolders, complete: false };
       if (entry.isDirectory() && !entry.name.startsWith('.') && entry.name !== 'node_modules') pending.push(path.join(current, entry.name));
       else if (entry.isFile() && DATASET_FILE_NAME.test(entry.name)) datasets.push(path.join(current, entry.name));
     }
   }
-  return { datasets: datasets.sort(), complete: true };
+  return { datasets: datasets.sort(), runsFolders: runsFolders.sort(), complete: true };
+}
+
+/**
+ * A runs folder moved with a folder while datasets outside it stay: each dataset whose latest pointer there names a
+ * run (its own, or one carried to it) and whose runs-folders list names the folder's old path gets its new path listed
+ * too, so that its runs and review log there are found again (the old line stays: the list is never rewritten).
+ * Datasets inside the moved folder are carried by carryDatasetHistory instead.
+ */
+async function relistMovedRunsFolder(runsDir: string, movedFolder: MovedFolder): Promise<CarryReport[]> {
+  const oldRunsDir = path.join(movedFolder.from, path.relative(movedFolder.to, runsDir));
+  const folder = path.join(runsDir, LATEST_BY_DATASET_DIR);
+  const reports: CarryReport[] = [];
+  for (const name of (await fs.readdir(folder).catch(() => [] as string[])).sort()) {
+    const runId = await readPointer(path.join(folder, name));
+    const recorded = runId === undefined ? undefined : await runDataset(path.join(runsDir, runId));
+    if (recorded === undefined) continue;
+    const dataset = datasetKey(recorded) === name ? path.resolve(recorded) : await carriedPath(folder, recorded, name);
+    if (dataset === undefined || isInside(dataset, movedFolder.from) || isInside(dataset, movedFolder.to) || !(await exists(dataset))) continue;
+    const listed = await readRunsFoldersList(runsFoldersFile(dataset), 'so it is not listed there');
+    if (!listed.dirs.includes(oldRunsDir) || listed.dirs.includes(runsDir)) continue;
+    const report: CarryReport = { from: dataset, to: dataset, carried: [], kept: [], problems: [...listed.problems], searched: [runsDir], removedOld: false };
+    try {
+      await recordRunsDir(dataset, runsDir);
+      report.carried.push({ runsDir, movedFrom: oldRunsDir });
+    } catch (error) {
+      report.problems.push(`${(error as Error).message}; so ${dataset} does not find its runs and review log in ${runsDir} (moved from ${oldRunsDir})`);
+    }
+    reports.push(report);
+  }
+  return reports;
 }
 
 /** carryDatasetHistory for each dataset now inside `to`, a folder moved from `from`. */
 export async function carryFolderHistory(from: string, to: string, options: Omit<CarryOptions, 'movedFolder'> = {}): Promise<{ reports: CarryReport[]; complete: boolean }> {
   const movedFolder = { from: path.resolve(from), to: path.resolve(to) };
-  const { datasets, complete } = await datasetsUnder(movedFolder.to);
+  const { datasets, runsFolders, complete } = await datasetsUnder(movedFolder.to);
   const reports: CarryReport[] = [];
   for (const dataset of datasets) {
     const before = path.join(movedFolder.from, path.relative(movedFolder.to, dataset));
     reports.push(await carryDatasetHistory(before, dataset, { ...options, movedFolder }));
   }
+  for (const runsDir of runsFolders) reports.push(...(await relistMovedRunsFolder(runsDir, movedFolder)));
   return { reports, complete };
 }
 
@@ -300,12 +362,31 @@ export async function orphanedHistories(runsDirs: readonly string[]): Promise<Or
       // A pointer or run that cannot be read names no dataset here.
       const runId = await readPointer(path.join(folder, name));
       const recorded = runId === undefined ? undefined : await runDataset(path.join(runsDir, runId));
-      const dataset = recorded === undefined ? undefined : path.resolve(recorded);
-      if (runId === undefined || dataset === undefined || datasetKey(dataset) !== name || (await exists(dataset))) continue;
+      if (runId === undefined || recorded === undefined) continue;
+      // A pointer carried to a new key: its dataset is where the moved-to pointers from the run's path lead.
+      const dataset = datasetKey(recorded) === name ? path.resolve(recorded) : await carriedPath(folder, recorded, name);
+      if (dataset === undefined || (await exists(dataset))) continue;
       found.push({ dataset, runsDir, runId });
     }
   }
   return found;
+}
+
+/**
+ * The path of the dataset whose key is `key`, reached from `from`'s pointer in `folder` (a runs folder's
+ * latest-by-dataset) by the moved-to pointers its history was carried along (A moved to B, B to C: C's); undefined
+ * where the chain breaks (a pointer replaced since, one naming its key alone) or loops.
+ */
+async function carriedPath(folder: string, from: string, key: string): Promise<string | undefined> {
+  const seen = new Set<string>();
+  for (let current = datasetKey(from); !seen.has(current); ) {
+    seen.add(current);
+    const moved = await readMovedPointer(path.join(folder, current));
+    if (moved === undefined) return undefined;
+    if (moved.key === key) return moved.path;
+    current = moved.key;
+  }
+  return undefined;
 }
 
 /** At most this many orphaned histories are named in a message. */

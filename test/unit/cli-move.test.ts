@@ -77,7 +77,7 @@ test('mv train.jsonl train-v2.jsonl: export names the missing dataset\'s history
 
   const again = await runCli(['move', 'train.jsonl', 'train-v2.jsonl'], folder);
   assert.equal(again.code, 1);
-  assert.match(again.stderr, /^peerkd move: no runs nor review log of train\.jsonl in .*; nothing was carried \(moved before\? then train-v2\.jsonl has them\)$/m);
+  assert.match(again.stderr, /^peerkd move: no runs nor review log of train\.jsonl in .*; nothing was carried \(carried to train-v2\.jsonl before\)$/m);
 });
 
 test('distill after mv, before peerkd move: the run warns and goes on; peerkd move then keeps its run and still carries the review log', async () => {

@@ -208,3 +208,33 @@ test('a runs folder holding the history of a dataset that is gone is named to a 
     await rm(folder, { recursive: true, force: true });
   }
 });
+
+test('moved-to pointers that loop, name themselves, or name a path that is not their key\'s: the look-up for a missing dataset ends, naming none of them', async () => {
+  const folder = await tempFolder('move-pointer-loops');
+  try {
+    const runs = join(folder, 'runs');
+    const origin = join(folder, 'train.jsonl');
+    const a = join(folder, 'a.jsonl');
+    const b = join(folder, 'b.jsonl');
+    await writeRun(runs, '20261201-000000-train-aaaaaa', origin);
+    const byDataset = join(runs, LATEST_BY_DATASET_DIR);
+    // The run is carried to a's key, which no chain from train's pointer reaches: train → b → train (a loop).
+    await writeLatestPointer(runs, '20261201-000000-train-aaaaaa', a);
+    await writeFile(join(byDataset, datasetKey(origin)), `moved-to ${datasetKey(b)} ${JSON.stringify(b)}\n`);
+    await writeFile(join(byDataset, datasetKey(b)), `moved-to ${datasetKey(origin)} ${JSON.stringify(origin)}\n`);
+    assert.deepEqual(await orphanedHistories([runs]), []);
+    // Itself: train → train.
+    await writeFile(join(byDataset, datasetKey(origin)), `moved-to ${datasetKey(origin)} ${JSON.stringify(origin)}\n`);
+    assert.deepEqual(await orphanedHistories([runs]), []);
+    // Garbage, and a path that is not the key's (an edited pointer names no other file).
+    await writeFile(join(byDataset, datasetKey(origin)), `moved-to ${datasetKey(a)} ${JSON.stringify(join(folder, 'elsewhere.jsonl'))}\n`);
+    assert.deepEqual(await orphanedHistories([runs]), []);
+    await writeFile(join(byDataset, datasetKey(origin)), 'moved-to \u0000\u00ff "\n');
+    assert.deepEqual(await orphanedHistories([runs]), []);
+    // Written by the carry: the chain reaches a, which is missing, and names it.
+    await writeFile(join(byDataset, datasetKey(origin)), `moved-to ${datasetKey(a)} ${JSON.stringify(a)}\n`);
+    assert.deepEqual(await orphanedHistories([runs]), [{ dataset: a, runsDir: runs, runId: '20261201-000000-train-aaaaaa' }]);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+});
