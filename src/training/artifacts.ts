@@ -58,9 +58,10 @@ export function movedPointerText(newPath: string): string {
  * written before it did name the key alone); undefined for any other pointer, or one that is no file.
  */
 export async function readMovedPointer(file: string): Promise<{ key: string; path?: string } | undefined> {
+  // A link is no pointer PeerKD wrote; a FIFO or device is passed over as readPointer does (readPlainFileText).
   const stats = await fs.lstat(file).catch(() => undefined);
-  if (stats === undefined || !stats.isFile() || stats.size > MAX_POINTER_BYTES * 8) return undefined;
-  const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+  if (stats === undefined || !stats.isFile()) return undefined;
+  const text = await readPlainFileText(file, MAX_POINTER_BYTES * 8).catch(() => undefined);
   if (text === undefined || !text.startsWith(MOVED_POINTER_PREFIX)) return undefined;
   const rest = text.slice(MOVED_POINTER_PREFIX.length).trim();
   const space = rest.indexOf(' ');
