@@ -1,7 +1,8 @@
 /**
  * Label Review flow 1 (issue 5): open the example dataset, run the distillation from the command palette, wait for
  * the summary, and see the flagged teacher labels as PeerKD warnings in the Problems panel, on the rows the run's
- * predictions.jsonl flags.
+ * predictions.jsonl flags. The README's pictures (Problems, hover, quick fixes, and Label Review in a light and a dark
+ * theme) are taken here, on this real run of the example, so that the figures they show are what a user sees.
  */
 import * as assert from 'node:assert/strict';
 import { defineFlow, waitFor } from '../harness';
@@ -99,5 +100,25 @@ export default defineFlow({
     const flaggedShown = (await frame.locator('[data-count="flagged"] b').innerText()).replace(/,/g, '');
     assert.equal(flaggedShown, String(flagged.length));
     assert.equal(await frame.locator('[data-count="reviewed"] b').innerText(), '1');
+
+    // The README pictures of the panel: its editor group maximised, the first row selected with why it is flagged.
+    await frame.locator('#list .row[data-index="0"]').click();
+    await frame.locator('#why-flagged').waitFor({ state: 'visible', timeout: 15_000 });
+    // The Problems panel, opened above, would take half the height: hide it for the pictures.
+    await workbench.runCommand('View: Hide Panel');
+    await page.locator('.part.panel').waitFor({ state: 'hidden', timeout: 10_000 });
+    const maximize = 'View: Toggle Maximize Editor Group';
+    const maximized = await workbench.runCommand(maximize, { timeoutMs: 5_000 }).then(() => true, () => false);
+    await page.waitForTimeout(500);
+    await workbench.screenshot('review-panel', { readme: true });
+    const toggleTheme = 'Preferences: Toggle between Light/Dark Themes';
+    const bodyBackground = () => frame.evaluate('getComputedStyle(document.body).backgroundColor') as Promise<string>;
+    const lightBackground = await bodyBackground();
+    await workbench.runCommand(toggleTheme);
+    await waitFor(async () => (await bodyBackground()) !== lightBackground, { message: 'the panel to take the dark theme' });
+    await page.waitForTimeout(500);
+    await workbench.screenshot('review-panel-dark', { readme: true });
+    await workbench.runCommand(toggleTheme);
+    if (maximized) await workbench.runCommand(maximize);
   },
 });

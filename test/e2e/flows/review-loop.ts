@@ -2,7 +2,8 @@
  * Label Review's review loop, as the user sees it (issue 10 §2, §3.12):
  * - "Why flagged": selecting a row marks, in its text, the words that push the peers towards the suggestion and
  *   those that push back (two theme colours, the contribution in each word's tooltip), and lists the most similar
- *   human-labelled rows; clicking one opens its line in the editor. The README picture of the panel is taken here.
+ *   human-labelled rows; clicking one opens its line in the editor. (The README's pictures of the panel come from a
+ *   real run: distill-palette.ts.)
  * - The queue switch: "Flagged (N)" → "Doubtful (not flagged) (D)" → "No teacher label (M)" by `q`; the doubtful rows
  *   show the most likely other label and p(teacher wrong), the line under the toolbar says what the queue is, and
  *   Accept all ≥ p refuses that queue; the unlabelled rows show their advice and its p.
@@ -83,11 +84,11 @@ export default defineFlow({
     const away = frame.locator('#row-text mark.word-away').first();
     assert.match((await away.getAttribute('title')) ?? '', /−0\.40 .*pushes towards '/);
     assert.match(await frame.locator('#why-flagged').innerText(), /Why flagged: .*\+2\.50 \(logit\)[\s\S]*Similar rows with a human label: line 2: 'World'/);
-    // The README picture: the panel's editor group maximised, a row selected with its explanation.
+    // The panel's editor group maximised, a row selected with its explanation, in both themes.
     const maximize = 'View: Toggle Maximize Editor Group';
     const maximized = await workbench.runCommand(maximize, { timeoutMs: 5_000 }).then(() => true, () => false);
     await page.waitForTimeout(500);
-    await workbench.screenshot('review-panel', { readme: true });
+    await workbench.screenshot('review-loop-panel');
     // The same in the dark theme: the marks take the theme's diff colours.
     const toggleTheme = 'Preferences: Toggle between Light/Dark Themes';
     const bodyBackground = () => frame.evaluate('getComputedStyle(document.body).backgroundColor') as Promise<string>;
@@ -95,7 +96,7 @@ export default defineFlow({
     await workbench.runCommand(toggleTheme);
     await waitFor(async () => (await bodyBackground()) !== lightBackground, { message: 'the panel to take the dark theme' });
     await page.waitForTimeout(500);
-    await workbench.screenshot('review-panel-dark', { readme: true });
+    await workbench.screenshot('review-loop-panel-dark');
     await workbench.runCommand(toggleTheme);
     await waitFor(async () => (await bodyBackground()) === lightBackground, { message: 'the panel to take the light theme again' });
     if (maximized) await workbench.runCommand(maximize);
