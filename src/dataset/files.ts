@@ -6,11 +6,17 @@
 import { randomBytes } from 'node:crypto';
 import { lstatSync, promises as fsp, type BigIntStats } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { firstInvalidUtf8LineOfFile } from './utf8';
 
 /** The folder PeerKD keeps its runs and caches in, next to the data (`.peerkd/runs`, `.peerkd/teacher-cache`, …). */
 export const PEERKD_FOLDER = '.peerkd';
+
+/** `candidate` is `folder` or lies inside it, by their paths as written (resolved; links are not followed). */
+export function isWithinFolder(candidate: string, folder: string): boolean {
+  const path = relative(resolve(folder), resolve(candidate));
+  return path === '' || (path !== '..' && !path.startsWith(`..${sep}`) && !isAbsolute(path));
+}
 
 /**
  * A folder a setting names, with `~` (alone, or before `/` or `\\`) as the home folder, as a shell would give it; a

@@ -5,15 +5,10 @@
  * TypeScript (no `vscode`): the panel passes the workspace folders' paths and a run lookup.
  */
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { isWithinFolder } from '../dataset/files';
 import { DATASET_FILE_NAME as DATASET_EXTENSION, DATASET_KIND } from '../dataset/types';
-
-function isInside(folder: string, file: string): boolean {
-  const relative = path.relative(folder, file);
-  return relative.length > 0 && !relative.startsWith('..') && !path.isAbsolute(relative);
-}
 
 async function realpathOrUndefined(file: string): Promise<string | undefined> {
   try {
@@ -51,7 +46,7 @@ export async function restorableDataset(
   }
   const folders = (await Promise.all(workspaceFolders.map(realpathOrUndefined))).filter((folder): folder is string => folder !== undefined);
   // Both the path as saved and its target must lie inside a workspace folder (no symlink out of it).
-  if (!folders.some((folder) => isInside(folder, real)) || !workspaceFolders.some((folder) => isInside(path.resolve(folder), path.resolve(file)))) {
+  if (!folders.some((folder) => isWithinFolder(real, folder)) || !workspaceFolders.some((folder) => isWithinFolder(file, folder))) {
     return { rejected: 'not inside a workspace folder' };
   }
   if (!(await hasRun(file))) {

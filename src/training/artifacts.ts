@@ -26,7 +26,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants, promises as fs, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
-import { PEERKD_FOLDER, expandHomeFolder, fileError, forEachLine, linkedPeerkdFolder, linkedPeerkdFolderError, readLineBatches, writeFileAtomic, type SourceLine } from '../dataset';
+import { PEERKD_FOLDER, expandHomeFolder, fileError, forEachLine, linkedPeerkdFolder, isWithinFolder, linkedPeerkdFolderError, readLineBatches, writeFileAtomic, type SourceLine } from '../dataset';
 import type { FieldMapping } from '../dataset/types';
 import type { InputCounts } from './protocol';
 import { EXPLANATION_LIMITS, type DistillOptions, type Prediction, type RowExplanation } from './types';
@@ -1043,11 +1043,7 @@ export function datasetsOfRunFile(file: string, datasets: readonly string[]): st
  * no file event, so each needs a watcher of its own.
  */
 export function foldersOutside(folders: readonly string[], roots: readonly string[]): string[] {
-  const inside = (folder: string, root: string) => {
-    const relative = path.relative(path.resolve(root), path.resolve(folder));
-    return relative === '' || (relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
-  };
-  return [...new Set(folders.map((folder) => path.resolve(folder)))].filter((folder) => !roots.some((root) => inside(folder, root)));
+  return [...new Set(folders.map((folder) => path.resolve(folder)))].filter((folder) => !roots.some((root) => isWithinFolder(folder, root)));
 }
 
 /**

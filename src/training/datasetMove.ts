@@ -26,7 +26,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../dataset';
+import { isWithinFolder, writeFileAtomic } from '../dataset';
 import { DATASET_FILE_NAME } from '../dataset/types';
 import { reviewLogFile } from '../review/reviewLog';
 import {
@@ -90,18 +90,12 @@ export function runningMessage(dataset: string, again: readonly [string, string]
   return `a run of ${dataset} is still being written there, and would land under its old name; ${outcome}: once it has finished (or been cancelled), run peerkd move ${JSON.stringify(again[0])} ${JSON.stringify(again[1])}`;
 }
 
-/** `candidate` inside `folder` (or `folder` itself). */
-function isInside(candidate: string, folder: string): boolean {
-  const relative = path.relative(folder, candidate);
-  return relative === '' || (!relative.startsWith(`..${path.sep}`) && relative !== '..' && !path.isAbsolute(relative));
-}
-
 /** Where a path of the time before the move is now: moved with the folder, or where it was. */
 export function relocate(file: string, movedFolder?: MovedFolder): string {
   const absolute = path.resolve(file);
   if (movedFolder === undefined) return absolute;
   const from = path.resolve(movedFolder.from);
-  return isInside(absolute, from) ? path.join(path.resolve(movedFolder.to), path.relative(from, absolute)) : absolute;
+  return isWithinFolder(absolute, from) ? path.join(path.resolve(movedFolder.to), path.relative(from, absolute)) : absolute;
 }
 
 async function readIfFile(file: string): Promise<Buffer | undefined> {
@@ -312,7 +306,7 @@ async function relistMovedRunsFolder(runsDir: string, movedFolder: MovedFolder):
     const recorded = runId === undefined ? undefined : await runDataset(path.join(runsDir, runId));
     if (recorded === undefined) continue;
     const dataset = datasetKey(recorded) === name ? path.resolve(recorded) : await carriedPath(folder, recorded, name);
-    if (dataset === undefined || isInside(dataset, movedFolder.from) || isInside(dataset, movedFolder.to) || !(await exists(dataset))) continue;
+    if (dataset === undefined || isWithinFolder(dataset, movedFolder.from) || isWithinFolder(dataset, movedFolder.to) || !(await exists(dataset))) continue;
     const listed = await readRunsFoldersList(runsFoldersFile(dataset), 'so it is not listed there');
     if (!listed.dirs.includes(oldRunsDir) || listed.dirs.includes(runsDir)) continue;
     const report: CarryReport = { from: dataset, to: dataset, carried: [], kept: [], problems: [...listed.problems], searched: [runsDir], removedOld: false };

@@ -16,6 +16,7 @@ import {
   assertNotSameFile,
   assertReadableFile,
   DEFAULT_FIELDS,
+  isWithinFolder,
   MAX_JSON_DEPTH,
   parseDatasetText,
   readDatasetFile,
@@ -382,4 +383,14 @@ describe('files: links, loops, read-only files, output = input', () => {
     assert.equal(fs.readFileSync(data, 'utf8'), content);
     assert.ok(fs.lstatSync(path.join(dir, 'alias.jsonl')).isSymbolicLink());
   });
+});
+
+it('isWithinFolder: the folder itself and what lies below it, by path; a sibling whose name starts with two dots is inside, the parent and its other folders are not', () => {
+  const root = path.resolve('/data/project');
+  assert.equal(isWithinFolder(root, root), true);
+  assert.equal(isWithinFolder(path.join(root, 'a', 'b.jsonl'), root), true);
+  assert.equal(isWithinFolder(path.join(root, '..data.jsonl'), root), true);
+  assert.equal(isWithinFolder(path.join(root, 'x', '..', '..', 'other', 'a.jsonl'), root), false);
+  assert.equal(isWithinFolder(path.resolve('/data'), root), false);
+  assert.equal(isWithinFolder(path.resolve('/data/project-2/a.jsonl'), root), false);
 });
