@@ -14,6 +14,37 @@ export const REVIEW_COMMAND = 'PeerKD: Open Label Review';
 export const SUMMARY = /PeerKD: agnews\.jsonl done\./;
 export const FLAGGED_MESSAGE = /^Teacher label '[^']+' may be wrong: peers suggest '[^']+' \(p = \d\.\d\d\)$/;
 
+/**
+ * Runs `during` in the dark theme (Preferences: Toggle between Light/Dark Themes) once the panel in `frame` has taken
+ * its colours, then puts the light theme back and waits for the panel to take it again.
+ */
+export async function inDarkTheme(workbench: Workbench, frame: Frame, during: () => Promise<void>): Promise<void> {
+  const toggleTheme = 'Preferences: Toggle between Light/Dark Themes';
+  const bodyBackground = () => frame.evaluate('getComputedStyle(document.body).backgroundColor') as Promise<string>;
+  const lightBackground = await bodyBackground();
+  await workbench.runCommand(toggleTheme);
+  await waitFor(async () => (await bodyBackground()) !== lightBackground, { message: 'the panel to take the dark theme' });
+  await during();
+  await workbench.runCommand(toggleTheme);
+  await waitFor(async () => (await bodyBackground()) === lightBackground, { message: 'the panel to take the light theme again' });
+}
+
+/**
+ * Pictures of Label Review (`frame`) with its editor group maximised: `name` in the light theme, `name-dark` in the
+ * dark one (`readme`: also the README's docs/images, when screenshots are updated). The group is restored after.
+ */
+export async function panelPictures(workbench: Workbench, frame: Frame, name: string, options: { readme?: boolean } = {}): Promise<void> {
+  const maximize = 'View: Toggle Maximize Editor Group';
+  const maximized = await workbench.runCommand(maximize, { timeoutMs: 5_000 }).then(() => true, () => false);
+  await workbench.page.waitForTimeout(500);
+  await workbench.screenshot(name, options);
+  await inDarkTheme(workbench, frame, async () => {
+    await workbench.page.waitForTimeout(500);
+    await workbench.screenshot(`${name}-dark`, options);
+  });
+  if (maximized) await workbench.runCommand(maximize);
+}
+
 /** Copies the 2,000-row example dataset into the flow's workspace. */
 export function copyExampleDataset(workspaceDir: string, name = DATASET): void {
   copyFileSync(join(repoRoot, 'examples', 'agnews-sample.jsonl'), join(workspaceDir, name));

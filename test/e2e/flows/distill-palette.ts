@@ -11,6 +11,7 @@ import {
   copyExampleDataset,
   DATASET,
   FLAGGED_MESSAGE,
+  panelPictures,
   readPredictions,
   RUN_COMMAND,
   SUMMARY,
@@ -107,18 +108,6 @@ export default defineFlow({
     // The Problems panel, opened above, would take half the height: hide it for the pictures.
     await workbench.runCommand('View: Hide Panel');
     await page.locator('.part.panel').waitFor({ state: 'hidden', timeout: 10_000 });
-    const maximize = 'View: Toggle Maximize Editor Group';
-    const maximized = await workbench.runCommand(maximize, { timeoutMs: 5_000 }).then(() => true, () => false);
-    await page.waitForTimeout(500);
-    await workbench.screenshot('review-panel', { readme: true });
-    const toggleTheme = 'Preferences: Toggle between Light/Dark Themes';
-    const bodyBackground = () => frame.evaluate('getComputedStyle(document.body).backgroundColor') as Promise<string>;
-    const lightBackground = await bodyBackground();
-    await workbench.runCommand(toggleTheme);
-    await waitFor(async () => (await bodyBackground()) !== lightBackground, { message: 'the panel to take the dark theme' });
-    await page.waitForTimeout(500);
-    await workbench.screenshot('review-panel-dark', { readme: true });
-    await workbench.runCommand(toggleTheme);
-    if (maximized) await workbench.runCommand(maximize);
+    await panelPictures(workbench, frame, 'review-panel', { readme: true });
   },
 });

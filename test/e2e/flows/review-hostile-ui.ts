@@ -11,7 +11,7 @@ import { setFieldInLine } from '../../../src/dataset/edit';
 import { queueListLabel } from '../../../src/review/model';
 import { doubtfulPredictions } from '../../../src/training/doubtful';
 import { defineFlow, waitFor } from '../harness';
-import { completedRuns, DATASET, readPredictions, REVIEW_COMMAND, reviewOrder, writeDatasetWithFlaggedRun } from '../reviewSupport';
+import { completedRuns, DATASET, inDarkTheme, readPredictions, REVIEW_COMMAND, reviewOrder, writeDatasetWithFlaggedRun } from '../reviewSupport';
 
 const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -261,16 +261,11 @@ export default defineFlow({
     const bigFigures = await header();
     assert.ok(bigFigures.fits, `five-figure counts are whole at 500×400: ${JSON.stringify(bigFigures)}`);
     assert.deepEqual([bigFigures.height, bigFigures.countsTop], [narrowHeader.height, narrowHeader.countsTop], 'the header does not reflow when the counts change');
-    const toggleTheme = 'Preferences: Toggle between Light/Dark Themes';
-    const bodyBackground = () => frame.evaluate('getComputedStyle(document.body).backgroundColor') as Promise<string>;
-    const lightBackground = await bodyBackground();
-    await workbench.runCommand(toggleTheme);
-    await waitFor(async () => (await bodyBackground()) !== lightBackground, { message: 'the panel to take the dark theme' });
-    const dark = await header();
-    assert.ok(dark.fits && dark.height === narrowHeader.height, `the counts whole in the dark theme: ${JSON.stringify(dark)}`);
-    await workbench.screenshot('review-hostile-ui-narrow-dark');
-    await workbench.runCommand(toggleTheme);
-    await waitFor(async () => (await bodyBackground()) === lightBackground, { message: 'the panel to take the light theme again' });
+    await inDarkTheme(workbench, frame, async () => {
+      const dark = await header();
+      assert.ok(dark.fits && dark.height === narrowHeader.height, `the counts whole in the dark theme: ${JSON.stringify(dark)}`);
+      await workbench.screenshot('review-hostile-ui-narrow-dark');
+    });
     const before = await note();
     const undoBefore = await frame.locator('header [data-action="undo"]').getAttribute('title');
     assert.match(undoBefore ?? '', /^Undo: /);

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { doubtfulPredictions } from '../../../src/training/doubtful';
 import type { Prediction } from '../../../src/training/types';
 import { defineFlow, waitFor } from '../harness';
-import { completedRuns, DATASET, readPredictions, REVIEW_COMMAND, reviewOrder, writeDatasetWithFlaggedRun } from '../reviewSupport';
+import { completedRuns, DATASET, panelPictures, readPredictions, REVIEW_COMMAND, reviewOrder, writeDatasetWithFlaggedRun } from '../reviewSupport';
 
 const OTHER_FILE = 'notes.txt';
 const ROWS = 300;
@@ -85,21 +85,8 @@ export default defineFlow({
     assert.match((await away.getAttribute('title')) ?? '', /−0\.40 .*pushes towards '/);
     assert.match(await frame.locator('#why-flagged').innerText(), /Why flagged: .*\+2\.50 \(logit\)[\s\S]*Similar rows with a human label: line 2: 'World'/);
     // The panel's editor group maximised, a row selected with its explanation, in both themes.
-    const maximize = 'View: Toggle Maximize Editor Group';
-    const maximized = await workbench.runCommand(maximize, { timeoutMs: 5_000 }).then(() => true, () => false);
-    await page.waitForTimeout(500);
-    await workbench.screenshot('review-loop-panel');
-    // The same in the dark theme: the marks take the theme's diff colours.
-    const toggleTheme = 'Preferences: Toggle between Light/Dark Themes';
-    const bodyBackground = () => frame.evaluate('getComputedStyle(document.body).backgroundColor') as Promise<string>;
-    const lightBackground = await bodyBackground();
-    await workbench.runCommand(toggleTheme);
-    await waitFor(async () => (await bodyBackground()) !== lightBackground, { message: 'the panel to take the dark theme' });
-    await page.waitForTimeout(500);
-    await workbench.screenshot('review-loop-panel-dark');
-    await workbench.runCommand(toggleTheme);
-    await waitFor(async () => (await bodyBackground()) === lightBackground, { message: 'the panel to take the light theme again' });
-    if (maximized) await workbench.runCommand(maximize);
+    // The marks take the theme's diff colours in the dark theme.
+    await panelPictures(workbench, frame, 'review-loop-panel');
 
     // Clicking a similar row opens its line in the dataset's editor.
     await frame.locator('#why-flagged a.similar-row').first().click();
