@@ -213,7 +213,7 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
         const flags = encoderEndpointFromFlags(values, launch.env ?? process.env);
         // Usage first (exit 2), then the file (exit 1): a typo in a flag is said before a missing file. A run is of a
         // dataset by name, as export and the editor take one (datasetNameProblem).
-        const nameProblem = datasetNameProblem(path.basename(datasetPath));
+        const nameProblem = datasetNameProblem(positionals[0]);
         if (nameProblem) throw new Error(`${positionals[0]}: ${nameProblem}`);
         await assertReadableFile(datasetPath, positionals[0]);
         // --out names the runs folder: a file there (the dataset itself, typed for --out) is said as such, not as a

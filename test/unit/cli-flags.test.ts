@@ -123,7 +123,7 @@ test('distill and predict: a flag given twice, an empty path, a flag of another 
     await writeFile(other, await readFile(dataset));
     const named = await runCli(['distill', other]);
     assert.equal(named.code, 1, named.stderr);
-    assert.equal(named.stderr, `peerkd distill: ${other}: not a JSON Lines dataset (.jsonl or .ndjson), the files the editor reviews runs of: rename it (peerkd move ${name} rows.jsonl, which carries any runs made of it)\n`);
+    assert.equal(named.stderr, `peerkd distill: ${other}: not a JSON Lines dataset (.jsonl or .ndjson), the files the editor reviews runs of: rename it (peerkd move ${other} ${join(folder, 'rows.jsonl')}, which carries any runs made of it)\n`);
   }
   // --help answers, whatever else the line holds.
   const help = await runCli(['distill', '--seed', '1', '--seed', '2', '--out', '', '--help']);
