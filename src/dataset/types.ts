@@ -33,6 +33,14 @@ export const DATASET_KIND = `JSON Lines dataset (${DATASET_SUFFIXES})`;
  * editor treats only DATASET_FILE_NAME files as datasets, so a run of `data.txt` made in a terminal could be neither
  * reviewed nor exported there. Labelling, validating and predicting read rows from a file of any name.
  */
+/**
+ * A path as a word of a command we suggest (`peerkd move …`): as it is where a shell takes it whole, else quoted
+ * (`"my rows.txt"`, as the other suggested commands quote their paths).
+ */
+export function shellWord(text: string): string {
+  return /^[\w./:@%+=,-]+$/.test(text) ? text : JSON.stringify(text);
+}
+
 export function datasetNameProblem(file: string): string | undefined {
   if (DATASET_FILE_NAME.test(file)) return undefined;
   // `file` as the user gave it (`sub/rows.txt`): the command suggested is run from the same folder, so it keeps the
@@ -42,10 +50,9 @@ export function datasetNameProblem(file: string): string | undefined {
   const folder = file.slice(0, slash + 1);
   const name = file.slice(slash + 1);
   const stem = name.replace(/\.[^.]*$/, '') || name;
-  const word = (text: string) => (/^[\w./:@%+=,-]+$/.test(text) ? text : JSON.stringify(text));
   // A path that starts with '-' would be read as a flag: after `--`, as the CLI takes it.
   const ends = file.startsWith('-') ? '-- ' : '';
-  return `not a ${DATASET_KIND}, the files the editor reviews runs of: rename it (peerkd move ${ends}${word(file)} ${word(`${folder}${stem}.${DATASET_EXTENSIONS[0]}`)}, which carries any runs made of it)`;
+  return `not a ${DATASET_KIND}, the files the editor reviews runs of: rename it (peerkd move ${ends}${shellWord(file)} ${shellWord(`${folder}${stem}.${DATASET_EXTENSIONS[0]}`)}, which carries any runs made of it)`;
 }
 
 /** A glob of the dataset files, for document selectors and file watchers: `**\/*.{jsonl,ndjson}`. */
