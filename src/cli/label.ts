@@ -54,7 +54,7 @@ Options:
   --batch                use the Batch API (upload, poll, download) instead of live requests
   --cache-dir DIR        answer cache (default .peerkd/teacher-cache next to DATA)
   --fields.text F        field of the text (also --fields.teacher, --fields.human, --fields.id,
-                         --fields.teacherConfidence, as distill, predict and export take them; dotted paths allowed;
+                         --fields.teacherConfidence, as distill and export take them; dotted paths allowed;
                          defaults text, teacher_label, human_label, id, teacher_confidence; the older spellings
                          --text-field, --teacher-field, --human-field, --id-field, --confidence-field still work)
   -h, --help             show this help

@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { fileError } from '../dataset';
+import { shellWord } from '../dataset/types';
 import { latestPointerPath, readKnownRunsDirs, readMovedPointer, runsInProgress } from '../training/artifacts';
 import { carryDatasetHistory, carryFolderHistory, datasetsUnder, describeCarry, MOVED_FOLDER_LIMITS, runningMessage, type CarryReport } from '../training/datasetMove';
 import { EXIT, EXIT_CODES_HELP, parseCommandArgs, UsageError, type CliCommand } from './command';
@@ -24,7 +25,7 @@ Explorer.
   OLD gone, NEW there       the dataset was moved already (mv OLD NEW): its history follows it
   OLD there, NEW not        moves OLD to NEW first (a file, or a folder), then its history
 OLD and NEW may be folders: the history of every dataset inside follows it, and a dataset outside whose runs folder
-(the folder given to peerkd distill as its output) was inside finds it where it went. The runs stay where they are (each still records the path it read).
+(peerkd distill --out) was inside finds it where it went. The runs stay where they are (each still records the path it read).
 History that NEW already has in a runs folder is never replaced: there OLD's stays under OLD's name, and a warning
 says so. While a run of OLD is still being written, nothing is moved nor carried: run this again once it has finished.
 
@@ -96,7 +97,7 @@ export function createMoveCommand(io: CliIo = { stdout: process.stdout, stderr: 
           } catch (error) {
             const code = (error as NodeJS.ErrnoException).code;
             const why = code === 'EXDEV' ? 'another file system' : code === 'ENOENT' ? `the folder ${path.dirname(newShown)} does not exist` : (error as Error).message;
-            throw new Error(`${oldShown} could not be moved to ${newShown} (${why}); move it yourself, then run peerkd move ${oldShown} ${newShown} again`);
+            throw new Error(`${oldShown} could not be moved to ${newShown} (${why}); move it yourself, then run peerkd move ${oldShown.startsWith('-') ? '-- ' : ''}${shellWord(oldShown)} ${shellWord(newShown)} again`);
           }
           out.line(`Moved ${oldShown} to ${newShown}`);
           movedHere = true;

@@ -33,10 +33,26 @@ export const DATASET_KIND = `JSON Lines dataset (${DATASET_SUFFIXES})`;
  * editor treats only DATASET_FILE_NAME files as datasets, so a run of `data.txt` made in a terminal could be neither
  * reviewed nor exported there. Labelling, validating and predicting read rows from a file of any name.
  */
-export function datasetNameProblem(fileName: string): string | undefined {
-  if (DATASET_FILE_NAME.test(fileName)) return undefined;
-  const stem = fileName.replace(/\.[^.]*$/, '') || fileName;
-  return `not a ${DATASET_KIND}, the files the editor reviews runs of: rename it (peerkd move ${fileName} ${stem}.${DATASET_EXTENSIONS[0]}, which carries any runs made of it)`;
+/**
+ * A path as a word of a command we suggest (`peerkd move …`): as it is where a shell takes it whole, else quoted
+ * (`"my rows.txt"`, as the other suggested commands quote their paths).
+ */
+export function shellWord(text: string): string {
+  return /^[\w./:@%+=,-]+$/.test(text) ? text : JSON.stringify(text);
+}
+
+export function datasetNameProblem(file: string): string | undefined {
+  if (DATASET_FILE_NAME.test(file)) return undefined;
+  // `file` as the user gave it (`sub/rows.txt`): the command suggested is run from the same folder, so it keeps the
+  // path's folder (a bare `rows.txt` there named a file that is not in the current folder), quoted where a shell
+  // would split or expand it (`my rows.txt`).
+  const slash = Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\'));
+  const folder = file.slice(0, slash + 1);
+  const name = file.slice(slash + 1);
+  const stem = name.replace(/\.[^.]*$/, '') || name;
+  // A path that starts with '-' would be read as a flag: after `--`, as the CLI takes it.
+  const ends = file.startsWith('-') ? '-- ' : '';
+  return `not a ${DATASET_KIND}, the files the editor reviews runs of: rename it (peerkd move ${ends}${shellWord(file)} ${shellWord(`${folder}${stem}.${DATASET_EXTENSIONS[0]}`)}, which carries any runs made of it)`;
 }
 
 /** A glob of the dataset files, for document selectors and file watchers: `**\/*.{jsonl,ndjson}`. */

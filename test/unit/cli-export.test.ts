@@ -224,6 +224,22 @@ test('hostile names and bytes: control characters in a file name are escaped on 
   const txt = await runCli(['export', 'notes.txt', '--teacher-labels'], work);
   assert.equal(txt.code, 1);
   assert.equal(txt.stderr, 'peerkd export: notes.txt: not a JSON Lines dataset (.jsonl or .ndjson), the files the editor reviews runs of: rename it (peerkd move notes.txt notes.jsonl, which carries any runs made of it)\n');
+  // The rename suggested is run where the export was: it keeps the path's folder (it said 'peerkd move notes.txt
+  // notes.jsonl' for sub/notes.txt, a file not there), and is quoted where a shell would split it, '--' before a '-'.
+  await mkdir(join(work, 'sub'));
+  for (const [given, suggested, moveArgs] of [
+    ['sub/notes.txt', 'peerkd move sub/notes.txt sub/notes.jsonl', ['sub/notes.txt', 'sub/notes.jsonl']],
+    ['my notes.txt', 'peerkd move "my notes.txt" "my notes.jsonl"', ['my notes.txt', 'my notes.jsonl']],
+    ['-notes.json', 'peerkd move -- -notes.json -notes.jsonl', ['--', '-notes.json', '-notes.jsonl']],
+  ] as const) {
+    await writeFile(join(work, given), '{"id": "a", "text": "t1", "teacher_label": "A"}\n');
+    const refused = await runCli(['export', '--teacher-labels', '--', given], work);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.ok(refused.stderr.includes(`rename it (${suggested}, which carries`), refused.stderr);
+    const moved = await runCli(['move', ...moveArgs], work);
+    assert.equal(moved.code, 0, moved.stderr);
+    await stat(join(work, moveArgs.at(-1)!));
+  }
   await writeFile(join(work, '-x.JSONL'), '{"text": "t", "teacher_label": "A"}\n');
   const dash = await runCli(['export', '--teacher-labels', '--', '-x.JSONL'], work);
   assert.equal(dash.code, 0, dash.stderr);

@@ -65,8 +65,9 @@ const COMMANDS = [
 
 test('every command\'s --help names exactly the flags its parser accepts, and the exit codes', () => {
   for (const [name, help, options] of COMMANDS) {
-    // `--flag` where it is written, as a flag (not inside a word such as `peerkd.training.outputDir`).
-    const named = new Set([...help.matchAll(/(?<![\w-])--([a-z][a-z0-9-]*(?:\.[a-zA-Z]+)?)/g)].map((match) => match[1]));
+    // `--flag` where it is written, as a flag (not inside a word such as `peerkd.training.outputDir`, nor another
+    // command's flag named with its command: `peerkd distill --out` in move's help).
+    const named = new Set([...help.matchAll(/(?<![\w-]|peerkd [a-z]+ )--([a-z][a-z0-9-]*(?:\.[a-zA-Z]+)?)/g)].map((match) => match[1]));
     const accepted = Object.keys(options);
     assert.deepEqual(accepted.filter((flag) => !named.has(flag)), [], `${name}: flags the parser accepts that --help does not name`);
     assert.deepEqual([...named].filter((flag) => !accepted.includes(flag)), [], `${name}: flags --help names that the parser refuses`);
@@ -122,7 +123,7 @@ test('distill and predict: a flag given twice, an empty path, a flag of another 
     await writeFile(other, await readFile(dataset));
     const named = await runCli(['distill', other]);
     assert.equal(named.code, 1, named.stderr);
-    assert.equal(named.stderr, `peerkd distill: ${other}: not a JSON Lines dataset (.jsonl or .ndjson), the files the editor reviews runs of: rename it (peerkd move ${name} rows.jsonl, which carries any runs made of it)\n`);
+    assert.equal(named.stderr, `peerkd distill: ${other}: not a JSON Lines dataset (.jsonl or .ndjson), the files the editor reviews runs of: rename it (peerkd move ${other} ${join(folder, 'rows.jsonl')}, which carries any runs made of it)\n`);
   }
   // --help answers, whatever else the line holds.
   const help = await runCli(['distill', '--seed', '1', '--seed', '2', '--out', '', '--help']);

@@ -129,6 +129,11 @@ test('peerkd move with the file still at OLD moves it first; a folder carries ev
   const neither = await runCli(['move', 'gone-a.jsonl', 'gone-b.jsonl'], folder);
   assert.equal(neither.code, 1);
   assert.match(neither.stderr, /^peerkd move: gone-b\.jsonl: not found \(nor gone-a\.jsonl\)/m);
+  // The command to run again is one a shell takes as given: it split 'my data.jsonl' in two.
+  await copyFile(FIXTURE, join(folder, 'my data.jsonl'));
+  const noFolder = await runCli(['move', 'my data.jsonl', 'no folder/x.jsonl'], folder);
+  assert.equal(noFolder.code, 1);
+  assert.match(noFolder.stderr, /then run peerkd move "my data\.jsonl" "no folder\/x\.jsonl" again$/m);
 });
 
 test('peerkd move: --help, and a usage error for a missing path or the same path twice (exit 2, the help follows)', async () => {
