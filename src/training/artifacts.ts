@@ -209,14 +209,41 @@ export async function readKnownRunsDirs(datasetPath: string, outputDir?: string)
   return { dirs: [...dirs, ...(await existingFolders(others))], problems: listed.problems };
 }
 
-/** The folders of `dirs` that are folders now (a link to one counts), in their order: a stat each, 64 at a time. */
+/**
+ * The folders of `dirs` that are folders now (a link to one counts), in their order. Read by parent: one readdir per
+ * parent folder (a parent gone settles all its entries at once), a stat only for a link; 64 parents at a time.
+ */
 async function existingFolders(dirs: readonly string[]): Promise<string[]> {
-  const exists: boolean[] = [];
-  for (let start = 0; start < dirs.length; start += 64) {
-    const batch = await Promise.all(dirs.slice(start, start + 64).map(async (dir) => (await fs.stat(dir).catch(() => undefined))?.isDirectory() === true));
-    exists.push(...batch);
+  const byParent = new Map<string, string[]>();
+  for (const dir of dirs) {
+    const parent = path.dirname(dir);
+    const names = byParent.get(parent);
+    if (names) names.push(dir);
+    else byParent.set(parent, [dir]);
   }
-  return dirs.filter((_, index) => exists[index]);
+  const existing = new Set<string>();
+  const parents = [...byParent];
+  for (let start = 0; start < parents.length; start += 64) {
+    await Promise.all(
+      parents.slice(start, start + 64).map(async ([parent, children]) => {
+        const entries = await fs.readdir(parent, { withFileTypes: true }).catch(() => []);
+        const kinds = new Map(entries.map((entry) => [entry.name, entry]));
+        // A file system that ignores case or Unicode form (Windows, macOS) lists the name as it was made: asked by stat.
+        const folded = new Set(entries.map((entry) => fold(entry.name)));
+        for (const child of children) {
+          const name = path.basename(child);
+          const entry = kinds.get(name);
+          const stat = () => fs.stat(child).then((stats) => stats.isDirectory(), () => false);
+          if (entry?.isDirectory() || ((entry ? entry.isSymbolicLink() : name === '' || folded.has(fold(name))) && (await stat()))) existing.add(child);
+        }
+      }),
+    );
+  }
+  return dirs.filter((dir) => existing.has(dir));
+
+  function fold(name: string): string {
+    return name.normalize('NFC').toLowerCase();
+  }
 }
 
 /**

@@ -10,7 +10,7 @@
 import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   datasetKey,
@@ -237,6 +237,25 @@ test('a runs-folders list of thousands of folders: the look-up skips those gone,
     watcher.dispose();
     fake.close(document);
     fake.workspaceFolders.splice(fake.workspaceFolders.findIndex((entry) => entry.name === 'ws-many'), 1);
+    await rm(folder, { recursive: true, force: true });
+  }
+});
+
+test('the look-up keeps a listed link to a folder, and skips a listed file, a link to nothing and a folder under a file', async () => {
+  const folder = await tempFolder('runs-folders-kinds');
+  try {
+    const dataset = join(folder, 'news.jsonl');
+    await writeFile(dataset, '');
+    const real = join(folder, 'real-runs');
+    await mkdir(real);
+    await symlink(real, join(folder, 'linked-runs'));
+    await symlink(join(folder, 'nowhere'), join(folder, 'dangling-runs'));
+    await writeFile(join(folder, 'a-file'), '');
+    const listed = ['linked-runs', 'a-file', 'dangling-runs', 'a-file/runs', 'real-runs'].map((name) => join(folder, name));
+    await mkdir(join(runsFoldersFile(dataset), '..'), { recursive: true });
+    await writeFile(runsFoldersFile(dataset), listed.join('\n'));
+    assert.deepEqual((await readKnownRunsDirs(dataset)).dirs, [resolveRunsDir(dataset), join(folder, 'linked-runs'), real]);
+  } finally {
     await rm(folder, { recursive: true, force: true });
   }
 });
