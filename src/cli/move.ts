@@ -24,7 +24,7 @@ Explorer.
   OLD gone, NEW there       the dataset was moved already (mv OLD NEW): its history follows it
   OLD there, NEW not        moves OLD to NEW first (a file, or a folder), then its history
 OLD and NEW may be folders: the history of every dataset inside follows it, and a dataset outside whose runs folder
-(--out) was inside finds it where it went. The runs stay where they are (each still records the path it read).
+(distill's out folder) was inside finds it where it went. The runs stay where they are (each still records the path it read).
 History that NEW already has in a runs folder is never replaced: there OLD's stays under OLD's name, and a warning
 says so. While a run of OLD is still being written, nothing is moved nor carried: run this again once it has finished.
 
