@@ -51,7 +51,7 @@ export function activate(context: vscode.ExtensionContext): void {
     statusBar,
     new RunDiagnostics(runState),
     // Runs finished outside this window, in any runs folder of an open or reviewed dataset.
-    new RunPointerWatcher(runState),
+    new RunPointerWatcher(runState, log),
     // A dataset renamed or moved in the Explorer keeps its runs and review log; Label Review follows it.
     new DatasetMoves(runState, (from, to) => LabelReviewPanel.current?.followMove(from, to)),
     vscode.languages.registerCodeActionsProvider(jsonlFiles, new FlaggedRowCodeActions(runState), {

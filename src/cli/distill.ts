@@ -14,6 +14,7 @@ import { adoptedFigure, MIN_HUMAN_LABELS_TO_COMPARE, trustSentence } from '../re
 import { humanFieldProblem } from '../review/writes';
 import { BACKEND_PREFERENCES, ENCODER_CHOICES_TEXT, MAX_STAGES, MIN_FOLDS, type DistillOptions } from '../training/types';
 import { encoderOption, EXIT, EXIT_CODES_HELP, FIELD_OPTIONS, fieldPathOption, integerFlag, labelsOption, parseCommandArgs, UsageError, type CliCommand } from './command';
+import { cancelOnSignals, stoppedExitCode } from './signals';
 import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
 import { endpointSettings, formatEmbeddingEstimate, withEncoderApiKey } from '../training/encoders/endpoint';
 import { plainHttpKeyWarning } from '../teacher/url';
@@ -249,18 +250,10 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
         const controller = new AbortController();
         // Ctrl-C and SIGTERM (a service manager, `timeout`, a CI step) both cancel cleanly: the worker stops, its
         // .tmp- run folder is removed, and the exit code says which (130, 143). A second one stops waiting.
-        let stopping: NodeJS.Signals | undefined;
-        const onSignal = (signal: NodeJS.Signals): void => {
-          if (stopping === undefined) {
-            stopping = signal;
-            renderer.line(`Cancelling… (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to stop waiting)`);
-            controller.abort();
-          } else {
-            process.exit(signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated);
-          }
-        };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
+        const signals = cancelOnSignals((signal) => {
+          renderer.line(`Cancelling… (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to stop waiting)`);
+          controller.abort();
+        });
         const run = startDistillation(
           request,
           {
@@ -287,12 +280,11 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
           renderer.finish();
           if (error instanceof DistillationError && error.kind === 'cancelled') {
             err.line('peerkd distill: cancelled; no artefacts were written');
-            return stopping === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+            return stoppedExitCode(signals.stopping);
           }
           throw error;
         } finally {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
+          signals.dispose();
         }
         renderer.finish();
         if (values.json) {

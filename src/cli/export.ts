@@ -14,6 +14,7 @@ import { readLatestKeyedRun, type KeyedRun } from '../review/keyedRun';
 import { LATEST_BY_DATASET_DIR, LATEST_FILE, readKnownRunsDirs, REVIEW_LOG_DIR, runsInProgress, SETTINGS_FILE } from '../training/artifacts';
 import { orphanedHistories, orphanedHistoryMessage } from '../training/datasetMove';
 import { EXIT, EXIT_CODES_HELP, FIELD_OPTIONS, parseCommandArgs, UsageError, type CliCommand } from './command';
+import { cancelOnSignals } from './signals';
 import { fieldsFrom, runCommand, type CliIo } from './distill';
 
 export const EXPORT_HELP = `Usage: peerkd export DATA.jsonl (--teacher-labels | --advice-min-p P) [options]
@@ -127,26 +128,15 @@ export function createExportCommand(io: CliIo & { signal?: AbortSignal } = { std
       if (io.signal?.aborted) controller.abort();
       else io.signal?.addEventListener('abort', () => controller.abort(), { once: true });
       let exporting = false;
-      let stopping: NodeJS.Signals | undefined;
-      const onSignal = (signal: NodeJS.Signals) => {
-        if (!exporting || stopping !== undefined) {
-          // The signal's own ending (128 + its number, as 130 and 143): process.exit would wait for a read that hangs.
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-          process.kill(process.pid, signal);
-          return;
-        }
-        stopping = signal;
+      const signals = cancelOnSignals(() => {
+        if (!exporting) return false;
         controller.abort();
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+        return true;
+      });
       try {
-        const code = await runExport(argv, io, controller.signal, () => (exporting = true));
-        return code === EXIT.interrupted && stopping === 'SIGTERM' ? EXIT.terminated : code;
+        return signals.exitCode(await runExport(argv, io, controller.signal, () => (exporting = true)));
       } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        signals.dispose();
       }
     },
   };

@@ -28,6 +28,7 @@ import { estimateRun, runLabelling, type LabelProgress, type LabelRunResult } fr
 import type { BackoffOptions, TeacherEndpoint } from '../teacher/types';
 import { Terminal, type TextOutput } from './terminal';
 import { decimalNumber, EXIT, EXIT_CODES_HELP, FIELD_OPTIONS, fieldPathOption, integerFlag, labelsOption, parseCommandArgs, UsageError, type CliCommand } from './command';
+import { cancelOnSignals } from './signals';
 import { runCommand } from './distill';
 
 export const LABEL_HELP = `Usage: peerkd label DATA.jsonl --base-url URL --model MODEL [options]
@@ -361,24 +362,17 @@ export function createLabelCommand(io: Omit<LabelCommandIo, 'signal' | 'backoff'
       const controller = new AbortController();
       // Ctrl-C and SIGTERM both stop sending, and the answers already received are written; the exit code says which
       // (130, 143). A second one quits at once (the answers stay in the cache).
-      let stopping: NodeJS.Signals | undefined;
-      const onSignal = (signal: NodeJS.Signals) => {
-        if (stopping !== undefined) process.exit(signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated);
-        stopping = signal;
+      const signals = cancelOnSignals((signal) => {
         const err = new Terminal(io.stderr);
         err.endLine();
         err.line(`Cancelling: finished answers are kept and written (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to quit at once).`);
         controller.abort();
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      });
       try {
         // As every command: a usage error prints the help and exits 2, any other error is one line naming the command, exit 1.
-        const code = await runCommand('label', LABEL_HELP, io, () => runLabelCommand(argv, { ...io, signal: controller.signal }));
-        return code === EXIT.interrupted && stopping === 'SIGTERM' ? EXIT.terminated : code;
+        return signals.exitCode(await runCommand('label', LABEL_HELP, io, () => runLabelCommand(argv, { ...io, signal: controller.signal })));
       } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        signals.dispose();
       }
     },
   };

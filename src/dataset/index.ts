@@ -34,7 +34,7 @@ export { PEERKD_FOLDER, linkedPeerkdFolder, linkedPeerkdFolderError, writeFileAt
 export { forEachLine } from './lines';
 export { Utf8LineValidator, firstInvalidUtf8LineOfFile } from './utf8';
 export { findJsonSyntaxError, JsonScanError, MAX_JSON_DEPTH, TOO_DEEP_MESSAGE, printable } from './jsonScan';
-export { INVISIBLE_CHARACTERS, MAX_LABEL_LENGTH, labelLengthProblem, labelListProblem, lookAlikeKey, lookAlikeLabel, parseLabelList } from './labels';
+export { INVISIBLE_CHARACTERS, MAX_LABEL_LENGTH, labelLengthProblem, labelListProblem, lookAlikeFold, lookAlikeKey, lookAlikeLabel, parseLabelList } from './labels';
 export { foldRepeatedLabelProblems, IncrementalDatasetValidator, lineCountOf, type LineChange } from './incremental';
 export {
   FIELD_GUESS_SAMPLE_ROWS,

@@ -46,6 +46,11 @@ export function lookAlikeKey(label: string): string {
   return label.normalize('NFC').replace(INVISIBLE_CHARACTERS, '').trim().replace(/\s+/g, ' ');
 }
 
+/** What a reader sees of a label, case folded: labels with the same fold are the same but for case or look-alikes. */
+export function lookAlikeFold(label: string): string {
+  return lookAlikeKey(label).toLocaleLowerCase('en-US');
+}
+
 /**
  * The label of `labels` that `label` looks like without being it: the same to a reader (`same`: another Unicode form,
  * other white space — a run refuses a file holding both), or the same but for case (`case`: trained as two labels).
@@ -55,8 +60,8 @@ export function lookAlikeLabel(labels: readonly string[], label: string): { labe
   const key = lookAlikeKey(label);
   const same = labels.find((candidate) => lookAlikeKey(candidate) === key);
   if (same !== undefined) return { label: same, how: 'same' };
-  const folded = key.toLocaleLowerCase('en-US');
-  const cased = labels.find((candidate) => lookAlikeKey(candidate).toLocaleLowerCase('en-US') === folded);
+  const folded = lookAlikeFold(label);
+  const cased = labels.find((candidate) => lookAlikeFold(candidate) === folded);
   return cased === undefined ? undefined : { label: cased, how: 'case' };
 }
 

@@ -298,15 +298,17 @@ function valueRange(lineText: string, path: readonly string[]): Range {
 
 /**
  * Why a label outside the label set may look as if it were in it (`line`: where, when the message names another
- * line): `'Wörld' is the label 'Wörld' written with other
- * Unicode characters or white space: write it as in the label set`, or undefined. "'Wörld' is not in the label set:
- * …, Wörld" alone names two strings that read the same. Case is visible, so a label that differs only by it gets none.
+ * line): `'Wörld' is the label 'Wörld' written with other Unicode characters or white space: write it as in the label
+ * set`, or, for a label that differs only by case, `'sports' is the label 'Sports' written in other case: …` (a run
+ * trains the two as two labels); undefined for none. "'Wörld' is not in the label set: …, Wörld" alone names two
+ * strings that read the same. One wording for validation's rows and the run's findings (training/input.ts).
  * Kept here rather than in labels.ts, which the webview bundles: `printable` comes with the JSON scanner.
  */
 export function lookAlikeHint(labels: readonly string[], label: string, line?: number): string | undefined {
   const like = lookAlikeLabel(labels, label);
-  if (like?.how !== 'same') return undefined;
-  return `'${printable(label)}'${line === undefined ? '' : ` (line ${line})`} is the label '${printable(like.label)}' written with other Unicode characters or white space: write it as in the label set`;
+  if (like === undefined) return undefined;
+  const how = like.how === 'same' ? 'with other Unicode characters or white space' : 'in other case';
+  return `'${printable(label)}'${line === undefined ? '' : ` (line ${line})`} is the label '${printable(like.label)}' written ${how}: write it as in the label set`;
 }
 
 /** `; hint` where there is one. */

@@ -1,6 +1,15 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { datasetsOfRunFile, foldersOutside, LATEST_BY_DATASET_DIR, readKnownRunsDirs, RUNS_FOLDERS_DIR, runsFoldersFile } from '../training/artifacts';
+import {
+  datasetsOfRunFile,
+  LATEST_BY_DATASET_DIR,
+  MAX_WATCHED_FOLDERS_OUTSIDE,
+  readKnownRunsDirs,
+  resolveRunsDir,
+  RUNS_FOLDERS_DIR,
+  runsFoldersFile,
+  watchedFoldersOutside,
+} from '../training/artifacts';
 import { isDatasetUri, type RunState } from './runState';
 import { readSettings } from './settings';
 
@@ -24,8 +33,13 @@ export class RunPointerWatcher implements vscode.Disposable {
   private readonly outside = new Map<string, vscode.Disposable>();
   private refreshing: Promise<void> = Promise.resolve();
   private disposed = false;
+  /** The last word logged on folders left unwatched (said again only when it changes). */
+  private notWatchedLogged = '';
 
-  constructor(private readonly runState: RunState) {
+  constructor(
+    private readonly runState: RunState,
+    private readonly log?: { warn(message: string): void },
+  ) {
     for (const glob of WORKSPACE_RUN_FILE_GLOBS) this.disposables.push(this.watch(glob));
     this.disposables.push(
       vscode.workspace.onDidOpenTextDocument((document) => isDatasetUri(document.uri) && void this.refresh()),
@@ -71,14 +85,29 @@ export class RunPointerWatcher implements vscode.Disposable {
 
   private async update(): Promise<void> {
     const roots = (vscode.workspace.workspaceFolders ?? []).filter((folder) => folder.uri.scheme === 'file').map((folder) => folder.uri.fsPath);
-    const folders: string[] = [];
+    // Most wanted first: each dataset's list folder and its current runs folders, then the listed ones (those that are
+    // folders now: readKnownRunsDirs), newest used first (the list grows at its end); at most MAX_WATCHED_FOLDERS_OUTSIDE.
+    const current: string[] = [];
+    const listed: string[] = [];
     for (const dataset of this.datasets()) {
-      const outputDir = readSettings(dataset).training.outputDir;
-      const { dirs } = await readKnownRunsDirs(dataset.fsPath, outputDir || undefined);
-      folders.push(...dirs.map((dir) => path.join(dir, LATEST_BY_DATASET_DIR)), path.dirname(runsFoldersFile(dataset.fsPath)));
+      const outputDir = readSettings(dataset).training.outputDir || undefined;
+      const { dirs } = await readKnownRunsDirs(dataset.fsPath, outputDir);
+      const now = new Set([resolveRunsDir(dataset.fsPath, outputDir), resolveRunsDir(dataset.fsPath)]);
+      const pointers = (of: string[]) => of.map((dir) => path.join(dir, LATEST_BY_DATASET_DIR));
+      current.push(path.dirname(runsFoldersFile(dataset.fsPath)), ...pointers(dirs.filter((dir) => now.has(dir))));
+      listed.push(...pointers(dirs.filter((dir) => !now.has(dir)).reverse()));
     }
     if (this.disposed) return;
-    const wanted = new Set(foldersOutside(folders, roots));
+    const { watched, notWatched } = watchedFoldersOutside([...current, ...listed], roots);
+    const word =
+      notWatched.length === 0
+        ? ''
+        : `${notWatched.length} runs folder${notWatched.length === 1 ? '' : 's'} outside the workspace not watched (at most ${MAX_WATCHED_FOLDERS_OUTSIDE} are, newest used first; e.g. ${notWatched[0]}): a run finished there by peerkd distill or another window shows once the dataset is opened again`;
+    if (word !== this.notWatchedLogged) {
+      this.notWatchedLogged = word;
+      if (word) this.log?.warn(word);
+    }
+    const wanted = new Set(watched);
     for (const [folder, watcher] of this.outside) {
       if (!wanted.has(folder)) {
         watcher.dispose();

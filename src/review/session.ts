@@ -102,6 +102,8 @@ export interface UndoResult {
   focusRowId: string | null;
   /** Rows whose lines the undone entry had written (0 for a skip). */
   rows: number;
+  /** Rows whose line already held what it held before the decision (undone in the editor, reverted): nothing written. */
+  alreadyUndone?: { rowId: string; line: number }[];
   /** With nothing to undo: why, where older decisions were not kept across a window reload. */
   nothingLeft?: string;
 }
@@ -113,15 +115,27 @@ export interface UndoResult {
 export function undoMessage(result: UndoResult): { kind: 'notice' | 'warning'; text: string } | null {
   if (!result.undone) return { kind: 'notice', text: result.nothingLeft ?? 'Nothing to undo.' };
   const conflicts = result.conflicts;
-  if (conflicts.length === 0) return null;
+  const already = result.alreadyUndone ?? [];
+  if (conflicts.length === 0) {
+    // Every line already back as it was (the editor's undo, the file reverted after a reload): the entry is used up.
+    if (already.length === 0 || already.length < result.rows) return null;
+    const where = `line ${already[0].line}`;
+    return result.rows === 1
+      ? { kind: 'notice', text: `"${result.description}" already undone: ${where} holds what it held before the decision; nothing was written.` }
+      : { kind: 'notice', text: `"${result.description}" already undone: all ${result.rows} rows hold what they held before it (row '${idOfKey(already[0].rowId)}': ${where}); nothing was written.` };
+  }
   const first = `row '${idOfKey(conflicts[0].rowId)}': ${conflicts[0].reason}`;
-  if (conflicts.length >= result.rows) {
+  if (conflicts.length + already.length >= result.rows) {
+    const alsoUndone = already.length > 0 ? `, the other ${already.length} already undone` : '';
     return result.rows === 1
       ? {
           kind: 'warning',
           text: `could not undo "${result.description}": row '${idOfKey(conflicts[0].rowId)}' no longer holds what the decision wrote (${conflicts[0].reason}); it is left as it is.`,
         }
-      : { kind: 'warning', text: `could not undo "${result.description}": all ${result.rows} rows changed since (${first}); they are left as they are.` };
+      : {
+          kind: 'warning',
+          text: `could not undo "${result.description}": ${already.length > 0 ? `${conflicts.length} of its ${result.rows}` : `all ${result.rows}`} rows changed since (${first})${alsoUndone}; they are left as they are.`,
+        };
   }
   return {
     kind: 'warning',
@@ -713,6 +727,7 @@ export class ReviewSession {
       applied,
       focusRowId: entry.changes[0]?.rowId ?? entry.skippedRowIds[0] ?? null,
       rows: entry.changes.length,
+      alreadyUndone: plan.alreadyUndone,
     };
   }
 

@@ -71,6 +71,8 @@ export interface UndoPlan {
   writes: { rowId: string; line: number; text: string }[];
   /** Rows whose line changed since the decision (or that left the file): left as they are. */
   conflicts: { rowId: string; reason: string }[];
+  /** Rows whose line holds what it held before the decision again (the editor's undo, a revert from disk): nothing to write. */
+  alreadyUndone: { rowId: string; line: number }[];
 }
 
 /**
@@ -83,13 +85,15 @@ export function planUndo(
   /** Why a row that `locate` cannot find is not in the file as the decision left it (e.g. its id is repeated now). */
   missingReason: (rowId: string) => string = () => 'the row is no longer in the file',
 ): UndoPlan {
-  const plan: UndoPlan = { writes: [], conflicts: [] };
+  const plan: UndoPlan = { writes: [], conflicts: [], alreadyUndone: [] };
   for (const change of entry.changes) {
     const current = locate(change.rowId);
     if (!current) {
       plan.conflicts.push({ rowId: change.rowId, reason: missingReason(change.rowId) });
     } else if (current.text === change.before) {
-      // Already undone (the editor's Ctrl+Z, or the same text typed back): nothing to write, nothing to warn about.
+      // Already undone (the editor's Ctrl+Z, the file reverted, the same text typed back): nothing to write; said when
+      // nothing else is (undoMessage), so that `u` never consumes an entry without a word.
+      plan.alreadyUndone.push({ rowId: change.rowId, line: current.line });
     } else if (current.text !== change.after) {
       plan.conflicts.push({ rowId: change.rowId, reason: `line ${current.line} was edited since` });
     } else {

@@ -196,14 +196,54 @@ export const MAX_RUNS_FOLDERS_BYTES = 1024 * 1024;
 
 /**
  * The runs folders where this dataset's runs and review log may be: the one `outputDir` names now, the default one,
- * and those listed in runsFoldersFile — each once, the one named now first — and what was passed over in the list,
- * in words naming the file (and line): a line that is no absolute path, a list that is a symbolic link (a cloned
- * repository could point it anywhere, a device among them), not a plain file, or larger than MAX_RUNS_FOLDERS_BYTES.
+ * and those listed in runsFoldersFile that are folders now (one gone holds no run: skipped at one stat, where each
+ * look-up in it cost several; a stale list of 34,000 folders made `peerkd export` take 7 s) — each once, the one named
+ * now first, then the list's in its order (oldest listed first) — and what was passed over in the list, in words
+ * naming the file (and line): a line that is no absolute path, a list that is a symbolic link (a cloned repository
+ * could point it anywhere, a device among them), not a plain file, or larger than MAX_RUNS_FOLDERS_BYTES.
  */
 export async function readKnownRunsDirs(datasetPath: string, outputDir?: string): Promise<{ dirs: string[]; problems: string[] }> {
-  const dirs = [resolveRunsDir(datasetPath, outputDir), resolveRunsDir(datasetPath)];
-  const listed = await readRunsFoldersList(runsFoldersFile(datasetPath), `so runs are looked for in ${[...new Set(dirs)].join(' and ')} only`);
-  return { dirs: [...new Set([...dirs, ...listed.dirs])], problems: listed.problems };
+  const dirs = [...new Set([resolveRunsDir(datasetPath, outputDir), resolveRunsDir(datasetPath)])];
+  const listed = await readRunsFoldersList(runsFoldersFile(datasetPath), `so runs are looked for in ${dirs.join(' and ')} only`);
+  const others = [...new Set(listed.dirs)].filter((dir) => !dirs.includes(dir));
+  return { dirs: [...dirs, ...(await existingFolders(others))], problems: listed.problems };
+}
+
+/**
+ * The folders of `dirs` that are folders now (a link to one counts), in their order. Read by parent: one readdir per
+ * parent folder (a parent gone settles all its entries at once), a stat only for a link; 64 parents at a time.
+ */
+async function existingFolders(dirs: readonly string[]): Promise<string[]> {
+  const byParent = new Map<string, string[]>();
+  for (const dir of dirs) {
+    const parent = path.dirname(dir);
+    const names = byParent.get(parent);
+    if (names) names.push(dir);
+    else byParent.set(parent, [dir]);
+  }
+  const existing = new Set<string>();
+  const parents = [...byParent];
+  for (let start = 0; start < parents.length; start += 64) {
+    await Promise.all(
+      parents.slice(start, start + 64).map(async ([parent, children]) => {
+        const entries = await fs.readdir(parent, { withFileTypes: true }).catch(() => []);
+        const kinds = new Map(entries.map((entry) => [entry.name, entry]));
+        // A file system that ignores case or Unicode form (Windows, macOS) lists the name as it was made: asked by stat.
+        const folded = new Set(entries.map((entry) => fold(entry.name)));
+        for (const child of children) {
+          const name = path.basename(child);
+          const entry = kinds.get(name);
+          const stat = () => fs.stat(child).then((stats) => stats.isDirectory(), () => false);
+          if (entry?.isDirectory() || ((entry ? entry.isSymbolicLink() : name === '' || folded.has(fold(name))) && (await stat()))) existing.add(child);
+        }
+      }),
+    );
+  }
+  return dirs.filter((dir) => existing.has(dir));
+
+  function fold(name: string): string {
+    return name.normalize('NFC').toLowerCase();
+  }
 }
 
 /**
@@ -1044,6 +1084,24 @@ export function datasetsOfRunFile(file: string, datasets: readonly string[]): st
  */
 export function foldersOutside(folders: readonly string[], roots: readonly string[]): string[] {
   return [...new Set(folders.map((folder) => path.resolve(folder)))].filter((folder) => !roots.some((root) => isWithinFolder(folder, root)));
+}
+
+/** The most folders outside the workspace the editor watches (each its own file-system watcher): watchedFoldersOutside. */
+export const MAX_WATCHED_FOLDERS_OUTSIDE = 32;
+
+/**
+ * The folders of `folders` (most wanted first) outside `roots` that get a watcher of their own: the first `limit`
+ * (foldersOutside), and how many more were left unwatched. A runs-folders list of thousands of folders (stale, or
+ * written to harm) started a watcher for each. What the editor passes: the dataset's runs-folders list folder and its
+ * current runs folders first, then the listed ones newest used first (runPointerWatcher.ts).
+ */
+export function watchedFoldersOutside(
+  folders: readonly string[],
+  roots: readonly string[],
+  limit = MAX_WATCHED_FOLDERS_OUTSIDE,
+): { watched: string[]; notWatched: string[] } {
+  const outside = foldersOutside(folders, roots);
+  return { watched: outside.slice(0, limit), notWatched: outside.slice(limit) };
 }
 
 /**

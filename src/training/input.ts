@@ -17,6 +17,7 @@ import {
   inferLabelSet,
   labelListProblem,
   lookAlikeHint,
+  lookAlikeFold,
   lookAlikeKey,
   missingLabelFieldsMessage,
   parseDatasetText,
@@ -460,7 +461,7 @@ export class InputChecks {
   /** The configured label set (deduplicated); empty: inferred from the rows. */
   private readonly configured: string[];
   private readonly configuredSet: ReadonlySet<string> | null;
-  /** The configured labels by what a reader sees of them (lookAlikeKey): to name a teacher label written another way. */
+  /** The configured labels by what a reader sees of them, case folded (lookAlikeFold): to name a label written another way. */
   private readonly configuredByKey: ReadonlyMap<string, string>;
 
   /** Rows (lines that parsed to objects) and the first one's line. */
@@ -514,7 +515,7 @@ export class InputChecks {
     else this.fields = compileFields(source.fields);
     this.configured = [...new Set(source.labels.filter((label) => label.length > 0))];
     this.configuredSet = this.configured.length > 0 ? new Set(this.configured) : null;
-    this.configuredByKey = new Map(this.configured.map((label) => [lookAlikeKey(label), label]));
+    this.configuredByKey = new Map(this.configured.map((label) => [lookAlikeFold(label), label]));
     const f = source.fields;
     this.mappedTopLevel = new Set([f.text, f.teacher, f.human, f.id, f.teacherConfidence].map((path) => path.split('.')[0]));
   }
@@ -558,13 +559,13 @@ export class InputChecks {
     if (human !== null && this.configuredSet !== null && !this.configuredSet.has(human)) {
       this.firstHumanOutside ??= human;
       this.humanOutside.add(line);
-      if (this.humanOutsideLookAlike === undefined && this.configuredByKey.has(lookAlikeKey(human))) this.humanOutsideLookAlike = { label: human, line };
+      if (this.humanOutsideLookAlike === undefined && this.configuredByKey.has(lookAlikeFold(human))) this.humanOutsideLookAlike = { label: human, line };
     }
     const trained = teacherInSet(teacher, this.configuredSet);
     if (teacher !== null && trained === null) {
       this.firstOutsideLabel ??= teacher;
       this.outside.add(line);
-      if (this.outsideLookAlike === undefined && this.configuredByKey.has(lookAlikeKey(teacher))) this.outsideLookAlike = { label: teacher, line };
+      if (this.outsideLookAlike === undefined && this.configuredByKey.has(lookAlikeFold(teacher))) this.outsideLookAlike = { label: teacher, line };
     }
     if (trained !== null) {
       this.teacherLabelled++;
@@ -1180,7 +1181,7 @@ function checkLookAlikeLabels(
         byNumber.set(value, label);
       }
     }
-    const folded = normal.toLocaleLowerCase('en-US');
+    const folded = lookAlikeFold(label);
     const sameCase = byCase.get(folded);
     if (sameCase !== undefined) {
       const [a, b] = [sameCase, label].sort((x, y) => (firstLine(x) ?? 0) - (firstLine(y) ?? 0));

@@ -616,7 +616,9 @@ export class LabelReviewPanel {
     if (!result.applied) {
       void showErrorMessage('PeerKD: the editor refused the undo edit.');
     }
-    if (message) {
+    if (message?.kind === 'notice') {
+      this.post({ type: 'notice', text: message.text });
+    } else if (message) {
       void showWarningMessage(`PeerKD: ${message.text}`);
     }
     if (result.focusRowId) {

@@ -32,7 +32,7 @@ test('the run names the look-alike of a human label outside the configured set, 
   );
 });
 
-test("the Problems panel's unknown-label warning says the same of a label with other Unicode characters or white space; a typo or another case gets no hint", () => {
+test("the Problems panel's unknown-label warning says the same of a label with other Unicode characters, white space or another case; a typo gets no hint", () => {
   const lines = [row(1, { teacher_label: 'Sports ' }), row(2, { teacher_label: NFC }), row(3, { teacher_label: 'Sprots' }), row(4, { teacher_label: 'sports' })];
   const problems = parseDatasetText(lines.join('\n'), DEFAULT_FIELDS, { labels: LABELS }).problems;
   assert.deepEqual(
@@ -41,8 +41,28 @@ test("the Problems panel's unknown-label warning says the same of a label with o
       [1, 'unknown-label', `Teacher label 'Sports ' (field teacher_label) is not in the label set: Business, Sports, ${NFD}; 'Sports ' is the label 'Sports' written with other Unicode characters or white space: write it as in the label set`],
       [2, 'unknown-label', `Teacher label '${NFC}' (field teacher_label) is not in the label set: Business, Sports, ${NFD}; '${NFC}' is the label '${NFD}' written with other Unicode characters or white space: write it as in the label set`],
       [3, 'unknown-label', `Teacher label 'Sprots' (field teacher_label) is not in the label set: Business, Sports, ${NFD}`],
-      [4, 'unknown-label', `Teacher label 'sports' (field teacher_label) is not in the label set: Business, Sports, ${NFD}`],
+      [4, 'unknown-label', `Teacher label 'sports' (field teacher_label) is not in the label set: Business, Sports, ${NFD}; 'sports' is the label 'Sports' written in other case: write it as in the label set`],
     ],
   );
   assert.equal(lookAlikeHint(LABELS, 'Sports'), undefined);
+});
+
+test("a label that differs from the configured set's only by case gets the same hint from the run as from the Problems panel", () => {
+  const lines = [
+    row(1, { teacher_label: 'Business', human_label: 'Business' }),
+    row(2, { teacher_label: 'Sports', human_label: 'sports' }),
+    row(3, { teacher_label: 'SPORTS' }),
+    ...Array.from({ length: 6 }, (_, i) => row(4 + i, { teacher_label: ['Business', 'Sports'][i % 2] })),
+  ];
+  const source = { file: '/d.jsonl', fields: DEFAULT_FIELDS, labels: LABELS, folds: 2 };
+  const parsed = parseDatasetText(lines.join('\n'), DEFAULT_FIELDS, { labels: LABELS });
+  const findings = checkTrainingInput(parsed, source).findings;
+  const hint = "'sports' is the label 'Sports' written in other case: write it as in the label set";
+  assert.equal(
+    findings.find((f) => f.check === 'human-outside-label-set')?.message,
+    `human label 'sports' (field human_label) is not in the label set: Business, Sports, ${NFD}; ${hint}`,
+  );
+  assert.match(findings.find((f) => f.check === 'teacher-outside-label-set')?.message ?? '', /; 'SPORTS' \(line 3\) is the label 'Sports' written in other case: write it as in the label set$/);
+  assert.ok(parsed.problems.some((problem) => problem.line === 2 && problem.message.endsWith(`; ${hint}`)));
+  assert.equal(lookAlikeHint(LABELS, 'sports'), hint);
 });

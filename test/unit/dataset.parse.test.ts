@@ -212,7 +212,10 @@ test('labels outside a configured label set are warnings naming the field and va
     parsed.problems[0].message,
     "Teacher label 'Sprots' (field teacher_label) is not in the label set: World, Sports, Business, Sci/Tech",
   );
-  assert.equal(parsed.problems[1].message, "Human label 'sports' (field human_label) is not in the label set: World, Sports, Business, Sci/Tech");
+  assert.equal(
+    parsed.problems[1].message,
+    "Human label 'sports' (field human_label) is not in the label set: World, Sports, Business, Sci/Tech; 'sports' is the label 'Sports' written in other case: write it as in the label set",
+  );
   assert.equal(parsed.problems[2].message, 'Teacher label 2 (field teacher_label) is not a string, so it is ignored');
   assert.deepEqual(
     parsed.rows.map((row) => [row.teacher, row.human]),

@@ -10,9 +10,20 @@
 import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { datasetKey, datasetsOfRunFile, foldersOutside, LATEST_BY_DATASET_DIR, recordRunsDir, resolveRunsDir, runsFoldersFile } from '../../src/training/artifacts';
+import {
+  datasetKey,
+  datasetsOfRunFile,
+  foldersOutside,
+  LATEST_BY_DATASET_DIR,
+  MAX_WATCHED_FOLDERS_OUTSIDE,
+  readKnownRunsDirs,
+  recordRunsDir,
+  resolveRunsDir,
+  runsFoldersFile,
+  watchedFoldersOutside,
+} from '../../src/training/artifacts';
 import { stubVscodeModule } from '../support/fakeVscodeModule';
 import { fakeEditorVscode, FakeRelativePattern, FakeUri } from '../support/fakeEditorVscode';
 import { writeLatestPointer, writeRun } from '../support/runFolder';
@@ -170,6 +181,81 @@ test('a look-up answered after a later one (a run landing while the run before i
   } finally {
     release();
     slow.mock.restore();
+    await rm(folder, { recursive: true, force: true });
+  }
+});
+
+test('a runs-folders list of thousands of folders: the look-up skips those gone, and the editor watches at most 32 outside the workspace, newest used first, saying so in the log', async () => {
+  const folder = await tempFolder('run-pointer-watcher-many');
+  const workspace = join(folder, 'ws');
+  const dataset = join(workspace, 'news.jsonl');
+  const text = `${JSON.stringify({ id: 'a', text: 'summit', teacher_label: 'World' })}\n`;
+  await mkdir(workspace, { recursive: true });
+  await writeFile(dataset, text);
+  // 40 runs folders that are there (used in this order) and 2,000 that are gone, listed in between.
+  const there = Array.from({ length: 40 }, (_, index) => join(folder, 'elsewhere', `runs-${index}`));
+  const gone = Array.from({ length: 2000 }, (_, index) => join(folder, 'gone', `runs-${index}`));
+  for (const dir of there) await mkdir(dir, { recursive: true });
+  const list = runsFoldersFile(dataset);
+  await mkdir(join(list, '..'), { recursive: true });
+  await writeFile(list, [...there.slice(0, 20), ...gone, ...there.slice(20)].map((dir) => `${dir}\n`).join(''));
+
+  const known = await readKnownRunsDirs(dataset);
+  assert.deepEqual(known.dirs, [resolveRunsDir(dataset), ...there], 'the default folder, then the listed ones there now, in their order');
+  assert.deepEqual(known.problems, []);
+
+  const picked = watchedFoldersOutside(['/x/a', '/ws/in', '/x/b', '/x/a', '/x/c'], ['/ws'], 2);
+  assert.deepEqual(picked, { watched: ['/x/a', '/x/b'], notWatched: ['/x/c'] });
+
+  const warnings: string[] = [];
+  const runState = new RunState(silentLog as never);
+  fake.workspaceFolders.push({ name: 'ws-many', uri: new FakeUri(workspace) });
+  const document = fake.open(new FakeUri(dataset), text);
+  const watcher = new RunPointerWatcher(runState, { warn: (message) => warnings.push(message) });
+  try {
+    await watcher.refresh();
+    const outside = fake
+      .watchedPatterns()
+      .filter((pattern): pattern is FakeRelativePattern => pattern instanceof FakeRelativePattern)
+      .map((pattern) => pattern.baseUri.fsPath)
+      .filter((watched) => watched.startsWith(folder));
+    assert.equal(outside.length, MAX_WATCHED_FOLDERS_OUTSIDE);
+    assert.deepEqual(
+      outside,
+      there
+        .slice()
+        .reverse()
+        .slice(0, MAX_WATCHED_FOLDERS_OUTSIDE)
+        .map((dir) => join(dir, LATEST_BY_DATASET_DIR)),
+      'the newest used first',
+    );
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /^8 runs folders outside the workspace not watched \(at most 32 are, newest used first; e\.g\. .*runs-7.latest-by-dataset\)/);
+    await watcher.refresh();
+    assert.equal(warnings.length, 1, 'said once, not at each refresh');
+  } finally {
+    watcher.dispose();
+    fake.close(document);
+    fake.workspaceFolders.splice(fake.workspaceFolders.findIndex((entry) => entry.name === 'ws-many'), 1);
+    await rm(folder, { recursive: true, force: true });
+  }
+});
+
+test('the look-up keeps a listed link to a folder, and skips a listed file, a link to nothing and a folder under a file', async () => {
+  const folder = await tempFolder('runs-folders-kinds');
+  try {
+    const dataset = join(folder, 'news.jsonl');
+    await writeFile(dataset, '');
+    const real = join(folder, 'real-runs');
+    await mkdir(real);
+    await symlink(real, join(folder, 'linked-runs'));
+    await symlink(join(folder, 'nowhere'), join(folder, 'dangling-runs'));
+    await writeFile(join(folder, 'a-file'), '');
+    const listed = ['linked-runs', 'a-file', 'dangling-runs', 'a-file/runs', 'real-runs'].map((name) => join(folder, name));
+    await mkdir(join(runsFoldersFile(dataset), '..'), { recursive: true });
+    await writeFile(runsFoldersFile(dataset), listed.join('\n'));
+    assert.deepEqual((await readKnownRunsDirs(dataset)).dirs, [resolveRunsDir(dataset), join(folder, 'linked-runs'), real]);
+  } finally {
     await rm(folder, { recursive: true, force: true });
   }
 });

@@ -132,6 +132,9 @@ test('a runs-folders list edited by hand: lines that are no absolute path are na
     await writeFile(dataset, `${JSON.stringify({ id: 'a', text: 'summit', teacher_label: 'World' })}\n`);
     const list = runsFoldersFile(dataset);
     await mkdir(dirname(list), { recursive: true });
+    // Runs folders that are there (a listed folder gone is skipped: readKnownRunsDirs).
+    await mkdir(join(folder, 'kept'));
+    await mkdir(join(folder, 'other'));
     await writeFile(list, `garbage\u0000\n relative/runs \n\n${join(folder, 'kept')}\n`);
     const read = await readKnownRunsDirs(dataset);
     assert.deepEqual(read.dirs, [resolveRunsDir(dataset), join(folder, 'kept')]);

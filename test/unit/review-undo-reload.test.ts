@@ -100,6 +100,51 @@ test("after a reload, undo leaves a line edited since as it is and says why; the
   assert.equal(again.lines[1], line('b', 'Business'));
 });
 
+test('after a reload, undo of a decision whose line was reverted since says it was already undone, not nothing', async () => {
+  const store = new MemoryStore();
+  const document = new FakeReviewDocument(`${line('a')}\n${line('b')}\n`);
+  const before = openWindow(store, document, ['a', 'b']).session;
+  await before.decide('a', { kind: 'accept' });
+  await before.decide('b', { kind: 'accept' });
+  // Reverted after the reload (git checkout, Revert File): b's line holds again what it held before the decision.
+  const reloaded = new FakeReviewDocument(document.lines.join('\n'));
+  const window = openWindow(store, reloaded, ['a', 'b']);
+  reloaded.type(2, line('b'));
+  const edits = reloaded.edits;
+  const result = await window.session.undo();
+  assert.equal(reloaded.edits, edits, 'nothing written');
+  assert.deepEqual(undoMessage(result), {
+    kind: 'notice',
+    text: `"Accept 'Sports'" already undone: line 2 holds what it held before the decision; nothing was written.`,
+  });
+  // The next u undoes the decision before it, as usual.
+  const next = await window.session.undo();
+  assert.deepEqual([next.description, undoMessage(next)], ["Accept 'Sports'", null]);
+  assert.equal(reloaded.lines[0], line('a'));
+});
+
+test('undoMessage: a bulk entry with some rows edited since and the others already undone says both, never "undid"', () => {
+  const result = {
+    undone: true,
+    description: 'Bulk accept (3 rows)',
+    conflicts: [{ rowId: 'b', reason: 'line 2 was edited since' }],
+    applied: true,
+    focusRowId: 'a',
+    rows: 3,
+    alreadyUndone: [
+      { rowId: 'a', line: 1 },
+      { rowId: 'c', line: 3 },
+    ],
+  };
+  assert.equal(
+    undoMessage(result)?.text,
+    `could not undo "Bulk accept (3 rows)": 1 of its 3 rows changed since (row 'b': line 2 was edited since), the other 2 already undone; they are left as they are.`,
+  );
+  assert.equal(undoMessage({ ...result, conflicts: [] }), null, 'the third row was written back: no word needed');
+  const allBack = { ...result, conflicts: [], alreadyUndone: [...result.alreadyUndone, { rowId: 'b', line: 2 }] };
+  assert.equal(undoMessage(allBack)?.text, `"Bulk accept (3 rows)" already undone: all 3 rows hold what they held before it (row 'a': line 1); nothing was written.`);
+});
+
 test('a skip is not kept across a reload (its mark is not either); the decision before it is', async () => {
   const store = new MemoryStore();
   const document = new FakeReviewDocument(`${line('a')}\n${line('b')}\n`);

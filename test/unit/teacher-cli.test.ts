@@ -342,6 +342,27 @@ describe('peerkd label', () => {
     });
   });
 
+  it('as a process: a second signal while the first is still stopping the run ends it at once, by the signal (src/cli/signals.ts)', { skip: process.platform === 'win32' }, async () => {
+    const { file } = copyFixture();
+    const before = fs.readFileSync(file, 'utf8');
+    await withFakeOpenAi(answerTen().handler, async (server) => {
+      const child = await labelChildMidway(server, file, [], { OPENAI_API_KEY: '' });
+      // Both signals arrive together (the process is held stopped while they are sent): the second comes while the
+      // first is still cancelling (in either order). process.exit there waited for any read in flight (one that hangs,
+      // forever); the signal's own ending does not, and the shell still sees 130 or 143.
+      child.kill('SIGSTOP');
+      child.kill('SIGINT');
+      child.kill('SIGTERM');
+      child.kill('SIGCONT');
+      const ended = await child.exited;
+      const { stdout, stderr } = child.output();
+      assert.equal(ended.code, null, `ended by its signal, not by process.exit: ${stderr}${stdout}`);
+      assert.ok(ended.signal === 'SIGINT' || ended.signal === 'SIGTERM', String(ended.signal));
+      assert.match(stderr, /Cancelling: finished answers are kept and written/, 'the first signal was the one that cancels');
+      assert.equal(fs.readFileSync(file, 'utf8'), before, 'quit at once: the dataset is as it was (the answers stay in the cache)');
+    });
+  });
+
   it('writes nothing with the key, anywhere, when the server echoes it inside answers and refusals', async () => {
     const { dir, file } = copyFixture();
     await withFakeOpenAi(
