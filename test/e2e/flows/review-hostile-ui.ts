@@ -289,7 +289,7 @@ export default defineFlow({
     // unlabelled row's label and the doubtful row's keep, then refuses the first row's accept, whose line another
     // program changed (its teacher label) since: that line is left as the program wrote it, and the warning says why.
     const undoButton = () => restored.locator('header [data-action="undo"]').getAttribute('title');
-    // As long as the restored panel's own wait: on a loaded machine the reloaded host sends the history after the rows.
+    // As long as the restored panel's own wait: on a loaded machine (CI beside other tests) 30 s was not always enough.
     await waitFor(async () => (await undoButton()) === undoBefore, { timeoutMs: 60_000, message: `Undo after the reload still offers ${JSON.stringify(undoBefore)}` });
     const beforeUndo = workbench.readFile(DATASET).split('\n');
     await restored.locator('#list').focus();
