@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stubVscodeModule } from '../support/fakeVscodeModule';
+import { EventLoopTurns } from '../support/eventLoopTurns';
 
 // ---- a minimal vscode --------------------------------------------------------------------------------------------
 
@@ -508,18 +509,12 @@ test('Validate Dataset of a large open document streams its text under a cancell
   open(document);
   activeTextEditor = { document };
   // Counts the turns of the event loop while the command runs (the document's own validation waits on a mocked timer).
-  let turns = 0;
-  let running = true;
-  const turn = (): void => {
-    if (!running) return;
-    turns++;
-    setImmediate(turn);
-  };
+  const loop = new EventLoopTurns();
   try {
     progressShown.length = 0;
-    setImmediate(turn);
+    loop.start();
     const summary = await commands.get('peerkd.validateDataset')?.();
-    running = false;
+    const turns = loop.stop();
     assert.deepEqual(summary, { uri: uri.toString(), rows: 20_000, errors: 1, warnings: 0 });
     assert.deepEqual(progressShown, [{ location: 15, title: 'Validating big-open.jsonl', cancellable: true }]);
     assert.ok(turns >= 10, `the event loop turned ${turns} times while 20,000 rows were validated`);
@@ -542,7 +537,7 @@ test('Validate Dataset of a large open document streams its text under a cancell
     assert.deepEqual(await commands.get('peerkd.validateDataset')?.(), { uri: uri.toString(), rows: 20_000, errors: 1, warnings: 0 });
     assert.equal(published.has(uri.toString()), false);
   } finally {
-    running = false;
+    loop.stop();
     progressToken = { isCancellationRequested: false };
     activeTextEditor = undefined;
     registration.dispose();

@@ -18,6 +18,7 @@ import {
   type FieldMapping,
   type Problem,
 } from '../../src/dataset/index';
+import { EventLoopTurns } from '../support/eventLoopTurns';
 
 const fixture = (name: string): string => join(__dirname, '..', 'fixtures', 'dataset', name);
 const AG_LABELS = ['World', 'Sports', 'Business', 'Sci/Tech'];
@@ -438,21 +439,14 @@ test('streamDatasetText (an open document\'s text in chunks) gives what parseDat
 
 test('streamDatasetText gives the event loop back between chunks: a large text does not keep it busy until the end', async () => {
   const text = Array.from({ length: 2000 }, (_, i) => JSON.stringify({ id: i, text: `row ${i}` })).join('\n') + '\n';
-  // How many times a callback queued on the event loop (setImmediate) ran while each batch was being handed out.
-  let turns = 0;
-  let running = true;
-  const turn = (): void => {
-    if (!running) return;
-    turns++;
-    setImmediate(turn);
-  };
-  setImmediate(turn);
+  // How many times the event loop turned while each batch was being handed out.
+  const loop = new EventLoopTurns().start();
   const seen: number[] = [];
   for await (const batch of streamDatasetText(text, DEFAULT_FIELDS, {}, 4096)) {
     assert.ok(batch.length > 0);
-    seen.push(turns);
+    seen.push(loop.count);
   }
-  running = false;
+  loop.stop();
   assert.ok(seen.length > 5, `${seen.length} batches`);
   // Each batch after the first comes after at least one more turn of the event loop.
   for (let index = 1; index < seen.length; index++) assert.ok(seen[index] > seen[index - 1], `batch ${index}: ${seen.join(', ')}`);
