@@ -116,7 +116,7 @@ test('undo restores the exact line, refreshes once, and refuses a line edited si
   await session.decide('a', { kind: 'accept' });
   await session.decide('b', { kind: 'accept' });
   const undone = await session.undo();
-  assert.deepEqual(undone, { undone: true, description: "Accept 'Business'", conflicts: [], applied: true, focusRowId: 'b', rows: 1 });
+  assert.deepEqual(undone, { undone: true, description: "Accept 'Business'", conflicts: [], applied: true, focusRowId: 'b', rows: 1, alreadyUndone: [] });
   assert.equal(document.lines[1], original[1]);
   assert.equal(updates.length, 3);
   document.type(1, document.lines[0].replace('alpha', 'ALPHA'));
