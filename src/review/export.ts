@@ -365,6 +365,7 @@ export async function exportReviewedFile(
     signal,
     afterFirstRead,
     maxLineBytes = MAX_LINE_BYTES,
+    exclusive = false,
   }: {
     shown?: string;
     chunkBytes?: number;
@@ -373,6 +374,8 @@ export async function exportReviewedFile(
     afterFirstRead?: () => Promise<void>;
     /** The longest line read (tests lower it); a longer one fails the export, naming its file and line. */
     maxLineBytes?: number;
+    /** The copy must not exist, nor appear while it is written (writeFileAtomic's `exclusive`: no --force). */
+    exclusive?: boolean;
   } = {},
 ): Promise<{ counts: ExportCounts; invalidUtf8Line: number | null }> {
   const exporter = new LineExporter(options);
@@ -431,7 +434,7 @@ export async function exportReviewedFile(
       if (secondIds.digest() !== firstIds.digest()) {
         throw new Error(`${shown}: the file changed while it was being exported (its rows' ids are not those read first), so no copy was written; export again once it is saved`);
       }
-    });
+    }, { exclusive });
     return { counts: exporter.counts, invalidUtf8Line };
   } finally {
     await handle.close().catch(() => undefined);
