@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { assertReadableFile, assertReplaceable, fileError, splitFieldPath } from '../dataset';
+import { assertReadableFile, assertReplaceable, fileError, OutputAppearedError, splitFieldPath } from '../dataset';
 import { datasetNameProblem, DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
 import { assertExportTarget, describeExport, ExportInterrupted, exportedPrediction, exportFieldsProblem, exportReviewedFile, exportRunsDirs, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import { readLatestKeyedRun, type KeyedRun } from '../review/keyedRun';
@@ -224,17 +224,18 @@ function runExport(argv: string[], io: CliIo, signal: AbortSignal, writing: () =
     // A folder, a read-only file, a missing folder: said as such first.
     const { stats } = await assertReplaceable(outShown);
     // The editor's save dialog asks before it replaces a file; here --force is that answer.
-    if (stats !== undefined && stats.size > 0n && !values.force) {
-      throw new Error(`${outShown} exists, so it is not replaced: add --force to replace it (a copy exported before), or choose another --out`);
-    }
+    const exists = () => new Error(`${outShown} exists, so it is not replaced: add --force to replace it (a copy exported before), or choose another --out`);
+    if (stats !== undefined && stats.size > 0n && !values.force) throw exists();
     // From the file's bytes, as the editor exports a saved dataset: bytes that are not valid UTF-8 are copied as they
     // are. Streamed (the whole file in memory took about nine times its size); Ctrl-C leaves no copy, not even a part.
     const options = { fields, predictionsByKey: run?.byKey ?? null, runId: run?.runId ?? null, advice };
     let result: Awaited<ReturnType<typeof exportReviewedFile>>;
     try {
       writing();
-      result = await exportReviewedFile(dataPath, outShown, options, { shown: given, signal });
+      // Without --force a copy that another export wrote meanwhile is not replaced either (link, not rename).
+      result = await exportReviewedFile(dataPath, outShown, options, { shown: given, signal, exclusive: stats === undefined && !values.force });
     } catch (error) {
+      if (error instanceof OutputAppearedError) throw exists();
       if (!(error instanceof ExportInterrupted)) throw error;
       err.line(`Interrupted: ${outShown} was not written.`);
       return EXIT.interrupted;

@@ -18,6 +18,7 @@ export { datasetName };
 import { datasetTarget } from './datasetTarget';
 import { humanFieldProblem } from '../review/writes';
 import { DistillationError, startDistillation, type DistillationRun } from '../training/client';
+import { relocate, renamedDuringRunMessage } from '../training/datasetMove';
 import { datasetSourceDescription, type DistillationRequest, type LogLine } from '../training/protocol';
 import type { DistillOptions } from '../training/types';
 
@@ -216,6 +217,17 @@ export class DistillationManager {
   /** Follows a started run to its end: the notification, then the results, the summary or the error. */
   private async follow({ datasetUri, key, name, run, markFinished, ignored, prefix, setReport }: StartedRun): Promise<void> {
     const { log } = this.services;
+    // Where the dataset went if it is renamed or moved (with a folder) in the editor during the run: the warning at the
+    // end names it in the peerkd move that carries the finished run there.
+    let movedTo: string | undefined;
+    const renames = vscode.workspace.onDidRenameFiles((event) => {
+      for (const { oldUri, newUri } of event.files) {
+        if (oldUri.scheme !== 'file' || newUri.scheme !== 'file') continue;
+        const current = movedTo ?? datasetUri.fsPath;
+        const moved = relocate(current, { from: oldUri.fsPath, to: newUri.fsPath });
+        if (moved !== path.resolve(current)) movedTo = moved;
+      }
+    });
     try {
       const result = await withNotificationProgress(
         { title: `PeerKD: distilling ${name}`, cancellable: true },
@@ -237,7 +249,7 @@ export class DistillationManager {
         const gone = `${datasetUri.fsPath} is no longer there (renamed or deleted during the run)`;
         log.warn(`${prefix()} ${gone}; the results stay in ${result.runDir}`);
         void this.offerLog(
-          showWarningMessage(`PeerKD: distillation of ${name} finished, but ${gone}. Its results are in ${result.runDir}; run the file where it is now to review it.`, 'Show Log'),
+          showWarningMessage(`PeerKD: distillation of ${name} finished, but ${gone}. ${renamedDuringRunMessage(datasetUri.fsPath, result.runDir, movedTo)}`, 'Show Log'),
         );
         return;
       }
@@ -261,6 +273,7 @@ export class DistillationManager {
         }
       }
     } finally {
+      renames.dispose();
       this.statusBar.finish(key);
       if (this.active.get(key)?.run === run) {
         this.active.delete(key);

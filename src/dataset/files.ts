@@ -183,15 +183,53 @@ export async function assertReplaceable(path: string): Promise<{ target: string;
 }
 
 /**
+ * A file found at writeFileAtomic's `exclusive` output that was not there (another export finished first): it is left
+ * as it is. Callers say what to do (peerkd export: --force or another --out).
+ */
+export class OutputAppearedError extends Error {
+  readonly code = 'EEXIST';
+  constructor(readonly path: string) {
+    super(`${path} exists, so it is not replaced`);
+    this.name = 'OutputAppearedError';
+  }
+}
+
+/**
+ * Gives the written temporary file the name `target` only if no file has it: link(2) fails with EEXIST where one
+ * appeared since the check (rename would replace it). Where the file system has no hard links, the name is checked
+ * once more just before the rename (a far narrower window than the whole write).
+ */
+async function linkExclusive(path: string, temporary: string, target: string, failed: (error: unknown) => never): Promise<void> {
+  try {
+    await fsp.link(temporary, target);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new OutputAppearedError(path);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') failed(error);
+    if ((await fsp.lstat(target).catch(() => undefined)) !== undefined) throw new OutputAppearedError(path);
+    await fsp.rename(temporary, target).catch(failed);
+    return;
+  }
+  await fsp.rm(temporary, { force: true });
+}
+
+/**
  * Replaces a file so that a reader sees either the old or the new content, never a torn one: write a temporary
  * file in the target's folder, flush it to disk, then rename it over the target. A symbolic link is written
  * through (its target is replaced, the link stays a link); the original's permissions and owner are kept. A
  * read-only file is refused (the error names it), never replaced. On any failure the temporary file is removed
  * and the original is untouched. `data` may be a function that writes the content piece by piece through `write`
- * (a copy too large to hold whole); whatever it throws fails the write the same way.
+ * (a copy too large to hold whole); whatever it throws fails the write the same way. With `exclusive` the file must
+ * not exist: one there, or one that appears while the content is written (a second export at once), is left as it is
+ * and OutputAppearedError thrown (the temporary file is linked to the name, which fails where a file has it).
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array | ((write: (chunk: Uint8Array) => Promise<void>) => Promise<void>)): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array | ((write: (chunk: Uint8Array) => Promise<void>) => Promise<void>),
+  { exclusive = false }: { exclusive?: boolean } = {},
+): Promise<void> {
   const { target, stats } = await assertReplaceable(path);
+  if (exclusive && stats !== undefined) throw new OutputAppearedError(path);
   const mode = stats === undefined ? undefined : Number(stats.mode) & 0o7777;
   const directory = dirname(target);
   const temporary = join(directory, `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
@@ -236,7 +274,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array | 
     await handle.sync().catch(failed);
     await handle.close().catch(failed);
     handle = undefined;
-    await fsp.rename(temporary, target).catch(failed);
+    if (exclusive) await linkExclusive(path, temporary, target, failed);
+    else await fsp.rename(temporary, target).catch(failed);
   } catch (error) {
     if (handle !== undefined) await handle.close().catch(() => undefined);
     await fsp.rm(temporary, { force: true }).catch(() => undefined);

@@ -30,7 +30,7 @@ export {
   type SourceLine,
 } from './parse';
 export { setFieldInLine, setFieldInLineBytes, applyRowEditsToFile, type RowEdit } from './edit';
-export { PEERKD_FOLDER, linkedPeerkdFolder, linkedPeerkdFolderError, writeFileAtomic, assertNotSameFile, assertOutsidePeerkdFolder, assertReadableFile, assertReplaceable, expandHomeFolder, fileError, isWithinFolder, undecodableBytesReason } from './files';
+export { PEERKD_FOLDER, linkedPeerkdFolder, linkedPeerkdFolderError, writeFileAtomic, OutputAppearedError, assertNotSameFile, assertOutsidePeerkdFolder, assertReadableFile, assertReplaceable, expandHomeFolder, fileError, isWithinFolder, undecodableBytesReason } from './files';
 export { forEachLine } from './lines';
 export { Utf8LineValidator, firstInvalidUtf8LineOfFile } from './utf8';
 export { findJsonSyntaxError, JsonScanError, MAX_JSON_DEPTH, TOO_DEEP_MESSAGE, printable } from './jsonScan';

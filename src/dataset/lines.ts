@@ -71,6 +71,29 @@ function scanLines(
   return { lines, rest: start };
 }
 
+/**
+ * The longest line, in bytes, that a streamed reader of a dataset reads: a longer one could not become a string (V8
+ * caps a string at 0x1fffffe8 characters, "Cannot create a string longer than…", naming no file or line), so it is
+ * refused, by its file and line, as too long to read (LineTooLongError).
+ */
+export const MAX_LINE_BYTES = 500 * 1024 * 1024;
+
+/** A line longer than MAX_LINE_BYTES (or a reader's lower limit); `inFile` gives the message that names the file. */
+export class LineTooLongError extends Error {
+  constructor(
+    readonly line: number,
+    readonly limit: number,
+  ) {
+    super(`line ${line}: longer than ${limit.toLocaleString('en-US')} bytes, too long to read`);
+    this.name = 'LineTooLongError';
+  }
+
+  /** The error as "FILE:LINE: longer than … bytes, too long to read". */
+  inFile(file: string): Error {
+    return new Error(`${file}:${this.line}: longer than ${this.limit.toLocaleString('en-US')} bytes, too long to read`);
+  }
+}
+
 /** One line of a file's bytes, without and with what ends it (LF, CRLF, a lone CR, or nothing at the end). */
 export interface LineBytes {
   line: Buffer;
@@ -84,10 +107,23 @@ export interface LineBytes {
  * copied (its pieces are joined once, when its end arrives: no quadratic join for a long line). Bytes are never
  * decoded here, so a character split between chunks, or bytes that are not UTF-8, reach the caller as they were.
  */
-export async function* splitLineBytes(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<LineBytes[]> {
-  /** The pieces of a line that continues in the next chunk (or ends in a CR whose LF may follow). */
+export async function* splitLineBytes(chunks: AsyncIterable<Uint8Array>, maxLineBytes = MAX_LINE_BYTES): AsyncGenerator<LineBytes[]> {
+  /** The pieces of a line that continues in the next chunk (or ends in a CR whose LF may follow), and their length. */
   let pending: Buffer[] = [];
-  const push = (batch: LineBytes[], data: Buffer) => (start: number, end: number, next: number) => batch.push({ line: data.subarray(start, end), terminator: data.subarray(end, next) });
+  let pendingBytes = 0;
+  /** Lines handed out so far: the number of a line refused as too long. */
+  let lines = 0;
+  const push = (batch: LineBytes[], data: Buffer) => (start: number, end: number, next: number) => {
+    lines++;
+    if (end - start > maxLineBytes) throw new LineTooLongError(lines, maxLineBytes);
+    batch.push({ line: data.subarray(start, end), terminator: data.subarray(end, next) });
+  };
+  const keep = (piece: Buffer) => {
+    pending.push(piece);
+    pendingBytes += piece.length;
+    // A CR kept at the end may yet be a terminator, so one byte more than the limit is allowed before refusing.
+    if (pendingBytes > maxLineBytes + 1) throw new LineTooLongError(lines + 1, maxLineBytes);
+  };
   for await (const read of chunks) {
     const chunk = Buffer.from(read.buffer, read.byteOffset, read.byteLength);
     if (chunk.length === 0) continue;
@@ -98,16 +134,17 @@ export async function* splitLineBytes(chunks: AsyncIterable<Uint8Array>): AsyncG
       const cr = chunk.indexOf(0x0d);
       const cut = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
       if (cut === -1 || (cut === cr && cut === chunk.length - 1)) {
-        pending.push(chunk);
+        keep(chunk);
         continue;
       }
       from = cut === cr && chunk[cut + 1] === 0x0a ? cut + 2 : cut + 1;
       const head = Buffer.concat([...pending, chunk.subarray(0, from)]);
       pending = [];
+      pendingBytes = 0;
       forEachLine(head, push(batch, head));
     }
     const rest = forEachCompleteLine(chunk, push(batch, chunk), from);
-    if (rest < chunk.length) pending.push(chunk.subarray(rest));
+    if (rest < chunk.length) keep(chunk.subarray(rest));
     if (batch.length > 0) yield batch;
   }
   if (pending.length > 0) {

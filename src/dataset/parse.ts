@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { compileFields, getFieldAt, idFieldValue, identityOf, isPlainObject, type CompiledFields } from './fields';
 import { findJsonSyntaxError, locatePath, printable, scanJson, tooDeepOffset, TOO_DEEP_MESSAGE } from './jsonScan';
 import { IdIndex } from './idIndex';
-import { forEachCompleteLine, forEachLine } from './lines';
+import { forEachCompleteLine, forEachLine, LineTooLongError, MAX_LINE_BYTES } from './lines';
 import { labelLengthProblem, lookAlikeLabel } from './labels';
 import { absentTextMessage, FIELD_GUESS_SAMPLE_ROWS, foldMissingFieldProblems } from './fieldGuess';
 import type { DatasetRow, FieldMapping, ParsedDataset, Problem, ValidationOptions } from './types';
@@ -400,9 +400,14 @@ export type DatasetInput = string | NodeJS.ReadableStream;
  * chunk (a per-line await costs more than parsing the line): memory stays at one chunk plus one line, whatever the
  * file's size. A line's text is a slice of its chunk, without its terminator and, on line 1, without a BOM.
  */
-function mapFileLines<T>(path: DatasetInput, visit: (text: string, line: number) => T, chunkBytes = READ_CHUNK_BYTES): AsyncGenerator<T[]> {
+async function* mapFileLines<T>(path: DatasetInput, visit: (text: string, line: number) => T, chunkBytes = READ_CHUNK_BYTES, maxLine = MAX_LINE_BYTES): AsyncGenerator<T[]> {
   const stream = typeof path === 'string' ? createReadStream(path, { encoding: 'utf8', highWaterMark: chunkBytes }) : path.setEncoding('utf8');
-  return mapChunkLines(stream as AsyncIterable<string>, visit);
+  try {
+    yield* mapChunkLines(stream as AsyncIterable<string>, visit, maxLine);
+  } catch (error) {
+    // Named by the file (standard input as "-"), as every other problem of a line is.
+    throw error instanceof LineTooLongError ? error.inFile(typeof path === 'string' ? path : '-') : error;
+  }
 }
 
 /**
@@ -410,11 +415,15 @@ function mapFileLines<T>(path: DatasetInput, visit: (text: string, line: number)
  * its results yielded in one array per chunk. A line may span chunks (so may a CRLF or a surrogate pair): only the line
  * that straddles two chunks is joined.
  */
-async function* mapChunkLines<T>(chunks: AsyncIterable<string>, visit: (text: string, line: number) => T): AsyncGenerator<T[]> {
+async function* mapChunkLines<T>(chunks: AsyncIterable<string>, visit: (text: string, line: number) => T, maxLine = MAX_LINE_BYTES): AsyncGenerator<T[]> {
   /** The start of a line that continues in the next chunk (or ends in a CR whose LF may follow). */
   let pending = '';
   let line = 0;
   let first = true;
+  const lineOf = (text: string, start: number, end: number) => {
+    if (end - start > maxLine) throw new LineTooLongError(line + 1, maxLine);
+    return text.slice(start, end);
+  };
   for await (const read of chunks) {
     let chunk = read;
     if (first) {
@@ -431,21 +440,24 @@ async function* mapChunkLines<T>(chunks: AsyncIterable<string>, visit: (text: st
       if (cut === -1 || (cut === cr && cut === chunk.length - 1)) {
         // No terminator yet, or a CR whose LF may come next: the whole chunk continues the line.
         pending += chunk;
+        // A line that could not become one string (MAX_LINE_BYTES; counted in characters, never more than its bytes).
+        if (pending.length > maxLine + 1) throw new LineTooLongError(line + 1, maxLine);
         continue;
       }
       from = cut === cr && chunk.charCodeAt(cut + 1) === 0x0a ? cut + 2 : cut + 1;
       const head = pending + chunk.slice(0, from);
-      forEachLine(head, (start, end) => batch.push(visit(head.slice(start, end), ++line)));
+      forEachLine(head, (start, end) => batch.push(visit(lineOf(head, start, end), ++line)));
     }
     const text = chunk;
-    const rest = forEachCompleteLine(text, (start, end) => batch.push(visit(text.slice(start, end), ++line)), from);
+    const rest = forEachCompleteLine(text, (start, end) => batch.push(visit(lineOf(text, start, end), ++line)), from);
     pending = text.slice(rest);
+    if (pending.length > maxLine + 1) throw new LineTooLongError(line + 1, maxLine);
     if (batch.length > 0) yield batch;
   }
   if (pending.length > 0) {
     const batch: T[] = [];
     const text = pending;
-    forEachLine(text, (start, end) => batch.push(visit(text.slice(start, end), ++line)));
+    forEachLine(text, (start, end) => batch.push(visit(lineOf(text, start, end), ++line)));
     yield batch;
   }
 }
@@ -463,8 +475,8 @@ export async function* textChunks(text: string, chunkChars = READ_CHUNK_BYTES): 
 }
 
 /** The lines of a file, one array per read chunk (see mapFileLines; tests read in smaller chunks). */
-export function readLineBatches(path: string, chunkBytes = READ_CHUNK_BYTES): AsyncGenerator<SourceLine[]> {
-  return mapFileLines(path, (text, line): SourceLine => ({ line, text }), chunkBytes);
+export function readLineBatches(path: string, chunkBytes = READ_CHUNK_BYTES, maxLine = MAX_LINE_BYTES): AsyncGenerator<SourceLine[]> {
+  return mapFileLines(path, (text, line): SourceLine => ({ line, text }), chunkBytes, maxLine);
 }
 
 /** The lines of a file one at a time (see readLineBatches). */

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { setFieldInLine, setFieldInLineBytes } from '../dataset/edit';
 import { getFieldAt, splitFieldPath } from '../dataset/fields';
 import { assertNotSameFile, assertOutsidePeerkdFolder, assertReplaceable, fileError, writeFileAtomic } from '../dataset/files';
-import { forEachLine, splitLineBytes } from '../dataset/lines';
+import { forEachLine, LineTooLongError, MAX_LINE_BYTES, splitLineBytes } from '../dataset/lines';
 import { fieldSetting } from '../dataset/fieldGuess';
 import { DatasetParser, READ_CHUNK_BYTES, type LineResult } from '../dataset/parse';
 import { Utf8LineValidator } from '../dataset/utf8';
@@ -364,7 +364,19 @@ export async function exportReviewedFile(
     chunkBytes = READ_CHUNK_BYTES,
     signal,
     afterFirstRead,
-  }: { shown?: string; chunkBytes?: number; signal?: AbortSignal; /** Called between the two reads (tests change the file there). */ afterFirstRead?: () => Promise<void> } = {},
+    maxLineBytes = MAX_LINE_BYTES,
+    exclusive = false,
+  }: {
+    shown?: string;
+    chunkBytes?: number;
+    signal?: AbortSignal;
+    /** Called between the two reads (tests change the file there). */
+    afterFirstRead?: () => Promise<void>;
+    /** The longest line read (tests lower it); a longer one fails the export, naming its file and line. */
+    maxLineBytes?: number;
+    /** The copy must not exist, nor appear while it is written (writeFileAtomic's `exclusive`: no --force). */
+    exclusive?: boolean;
+  } = {},
 ): Promise<{ counts: ExportCounts; invalidUtf8Line: number | null }> {
   const exporter = new LineExporter(options);
   let handle: FileHandle;
@@ -374,7 +386,7 @@ export async function exportReviewedFile(
     throw fileError(shown, error);
   }
   try {
-    const lines = (seen?: (chunk: Buffer) => void) => splitLineBytes(fileChunks(handle, chunkBytes, signal, seen));
+    const lines = (seen?: (chunk: Buffer) => void) => splitLineBytes(fileChunks(handle, chunkBytes, signal, seen), maxLineBytes);
     /** The rows' ids in order, as a digest: the second read must see the same ones. */
     const idsDigest = () => {
       const hash = createHash('sha1');
@@ -394,7 +406,7 @@ export async function exportReviewedFile(
         }
       }
     } catch (error) {
-      throw error instanceof ExportInterrupted ? error : fileError(shown, error);
+      throw error instanceof ExportInterrupted ? error : error instanceof LineTooLongError ? error.inFile(shown) : fileError(shown, error);
     }
     const invalidUtf8Line = utf8.end();
     await afterFirstRead?.();
@@ -422,7 +434,7 @@ export async function exportReviewedFile(
       if (secondIds.digest() !== firstIds.digest()) {
         throw new Error(`${shown}: the file changed while it was being exported (its rows' ids are not those read first), so no copy was written; export again once it is saved`);
       }
-    });
+    }, { exclusive });
     return { counts: exporter.counts, invalidUtf8Line };
   } finally {
     await handle.close().catch(() => undefined);

@@ -27,7 +27,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { isWithinFolder, writeFileAtomic } from '../dataset';
-import { DATASET_FILE_NAME } from '../dataset/types';
+import { DATASET_FILE_NAME, shellWord } from '../dataset/types';
 import { reviewLogFile } from '../review/reviewLog';
 import {
   datasetKey,
@@ -88,6 +88,19 @@ export interface CarryReport {
  */
 export function runningMessage(dataset: string, again: readonly [string, string], outcome = 'nothing was carried'): string {
   return `a run of ${dataset} is still being written there, and would land under its old name; ${outcome}: once it has finished (or been cancelled), run peerkd move ${JSON.stringify(again[0])} ${JSON.stringify(again[1])}`;
+}
+
+/**
+ * The end of the warning when a dataset was renamed or moved while its run was being written: the run finished under
+ * the old name, and carrying the history (peerkd move, or an Explorer rename now that no run is being written) reviews
+ * that run at the new name without a re-run. `newPath`: where the editor saw it go (NEW where it did not).
+ */
+export function renamedDuringRunMessage(oldPath: string, runDir: string, newPath?: string): string {
+  const move = `peerkd move ${shellWord(oldPath)} ${newPath === undefined ? 'NEW' : shellWord(newPath)}`;
+  return (
+    `Its results are in ${runDir}. To review them where the file is now without running it again, carry its history: ${move} ` +
+    '(or, in the Explorer, rename it back and then again: with no run being written, a rename carries the history); running the file where it is now starts a new run.'
+  );
 }
 
 /** Where a path of the time before the move is now: moved with the folder, or where it was. */

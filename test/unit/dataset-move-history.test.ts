@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { knownRunsDirs, latestKnownRun, LATEST_BY_DATASET_DIR, recordRunsDir, resolveRunsDir, runsFoldersFile, datasetKey } from '../../src/training/artifacts';
-import { carryDatasetHistory, carryFolderHistory, datasetsUnder, describeCarry, orphanedHistories, orphanedHistoryMessage, relocate } from '../../src/training/datasetMove';
+import { carryDatasetHistory, carryFolderHistory, datasetsUnder, describeCarry, orphanedHistories, orphanedHistoryMessage, relocate, renamedDuringRunMessage } from '../../src/training/datasetMove';
 import { appendReviewLog, readReviewLogs, reviewLogFile, type ReviewLogEntry } from '../../src/review/reviewLog';
 import { tempFolder } from '../fixtures/training/build';
 import { writeLatestPointer, writeRun } from '../support/runFolder';
@@ -237,4 +237,14 @@ test('moved-to pointers that loop, name themselves, or name a path that is not t
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
+});
+
+test('the warning of a dataset renamed during its run offers the peerkd move that carries the finished run, paths quoted', () => {
+  const message = renamedDuringRunMessage('/data/my rows.jsonl', '/data/.peerkd/runs/run-1', '/data/sub/rows.jsonl');
+  assert.ok(message.startsWith('Its results are in /data/.peerkd/runs/run-1. '), message);
+  assert.ok(message.includes('carry its history: peerkd move "/data/my rows.jsonl" /data/sub/rows.jsonl '), message);
+  assert.match(message, /in the Explorer, rename it back and then again/);
+  assert.match(message, /running the file where it is now starts a new run\.$/);
+  // Where the editor did not see where it went, NEW stands for it.
+  assert.ok(renamedDuringRunMessage('/data/rows.jsonl', '/r').includes('peerkd move /data/rows.jsonl NEW '));
 });

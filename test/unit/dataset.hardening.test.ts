@@ -25,6 +25,7 @@ import {
   setFieldInLineBytes,
   undecodableBytesReason,
   writeFileAtomic,
+  OutputAppearedError,
 } from '../../src/dataset/index';
 import { fieldValueRange } from '../../src/review/locate';
 import { exportReviewedText } from '../../src/review/export';
@@ -281,6 +282,32 @@ describe('files: links, loops, read-only files, output = input', () => {
       fs.mkdirSync(locked, 0o555);
       await assert.rejects(writeFileAtomic(path.join(locked, 'out.jsonl'), 'x\n'), /locked[\\/]out\.jsonl: permission denied$/);
     }
+  });
+
+  it('writeFileAtomic exclusive leaves a file that appeared while it wrote (a second export at once), and no temporary file', async () => {
+    const dir = tempDir();
+    const out = path.join(dir, 'copy.jsonl');
+    // Written between the check that found no file and the final step: rename would have replaced it.
+    const write = async (chunk: (data: Uint8Array) => Promise<void>) => {
+      fs.writeFileSync(out, 'the other export\n');
+      await chunk(Buffer.from('this export\n'));
+    };
+    await assert.rejects(writeFileAtomic(out, write, { exclusive: true }), (error: Error) => {
+      assert.ok(error instanceof OutputAppearedError);
+      assert.equal(error.message, `${out} exists, so it is not replaced`);
+      return true;
+    });
+    assert.equal(fs.readFileSync(out, 'utf8'), 'the other export\n');
+    assert.deepEqual(fs.readdirSync(dir), ['copy.jsonl']);
+    // With no file there it writes, leaving only the copy (one link, the temporary name removed).
+    const fresh = path.join(dir, 'fresh.jsonl');
+    await writeFileAtomic(fresh, 'this export\n', { exclusive: true });
+    assert.equal(fs.readFileSync(fresh, 'utf8'), 'this export\n');
+    assert.equal(fs.statSync(fresh).nlink, 1);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['copy.jsonl', 'fresh.jsonl']);
+    // Without it the file is replaced, as callers that replace on purpose want.
+    await writeFileAtomic(out, write);
+    assert.equal(fs.readFileSync(out, 'utf8'), 'this export\n');
   });
 
   it('writeFileAtomic writes through a symbolic link (the link stays), keeps mode and owner, refuses a read-only file', async () => {

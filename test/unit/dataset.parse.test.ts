@@ -461,3 +461,26 @@ test('DatasetParser.parseLine is stateless: the same line parsed twice gives no 
   assert.equal(parser.parseLine('  ', 3).blank, true);
   assert.equal(parser.parseLine('{', 4).blank, false);
 });
+
+test('a line too long to read is refused naming the file and line, whatever the chunk size (distill, Validate)', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'peerkd-long-line-'));
+  try {
+    const path = join(folder, 'rows.jsonl');
+    const long = JSON.stringify({ id: 'b', text: 'x'.repeat(200), teacher_label: 'A' });
+    writeFileSync(path, ['{"id": "a", "text": "one"}', long, '{"id": "c", "text": "three"}'].join('\r\n'));
+    for (const chunkBytes of [7, 64, 65_536]) {
+      await assert.rejects(
+        (async () => {
+          for await (const batch of readLineBatches(path, chunkBytes, 100)) assert.ok(batch.length > 0);
+        })(),
+        { message: `${path}:2: longer than 100 bytes, too long to read` },
+      );
+    }
+    // A line of exactly the limit is read.
+    const lines: string[] = [];
+    for await (const batch of readLineBatches(path, 7, long.length)) lines.push(...batch.map(({ text }) => text));
+    assert.equal(lines[1], long);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+});

@@ -14,6 +14,7 @@ import { createExportCommand } from '../../src/cli/export';
 import { forEachLine, splitLineBytes } from '../../src/dataset/lines';
 import { Utf8LineValidator } from '../../src/dataset/utf8';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
+import { OutputAppearedError } from '../../src/dataset/files';
 import { ExportInterrupted, exportedPrediction, exportReviewedBytes, exportReviewedFile, finalLabelOf, type ExportOptions } from '../../src/review/export';
 import { assignRowKeys } from '../../src/review/rowKeys';
 import { SeededRandom } from '../../src/training/random';
@@ -208,4 +209,33 @@ test('what peerkd export keeps of a prediction gives every row the final label a
     }
     assert.equal(exportedPrediction(full).flagged, full.flagged);
   }
+});
+
+test('a line too long to read fails the export naming the file and line, for any chunk size, and no copy is written', async () => {
+  const work = join(folder, 'long-line');
+  await mkdir(work);
+  const data = join(work, 'data.jsonl');
+  const long = JSON.stringify({ id: 'b', text: 'x'.repeat(200), teacher_label: 'A' });
+  await writeFile(data, ['{"id": "a", "text": "one", "teacher_label": "A"}', long, '{"id": "c", "text": "three", "teacher_label": "A"}'].join('\r\n'));
+  const options: ExportOptions = { fields: DEFAULT_FIELDS, predictionsByKey: null, runId: null, advice: null };
+  for (const chunkBytes of [7, 64, 65_536]) {
+    await assert.rejects(exportReviewedFile(data, join(work, 'copy.jsonl'), options, { shown: 'data.jsonl', chunkBytes, maxLineBytes: 100 }), {
+      message: 'data.jsonl:2: longer than 100 bytes, too long to read',
+    });
+  }
+  assert.deepEqual(await readdir(work), ['data.jsonl']);
+  // A line of exactly the limit is read.
+  await exportReviewedFile(data, join(work, 'copy.jsonl'), options, { chunkBytes: 7, maxLineBytes: Buffer.byteLength(long) });
+});
+
+test('without --force (exclusive) a copy another export wrote while this one read is left as it is, and no temporary file', async () => {
+  const work = join(folder, 'race');
+  await mkdir(work);
+  const data = join(work, 'data.jsonl');
+  await writeFile(data, '{"id": "a", "text": "one", "teacher_label": "A"}\n');
+  const copy = join(work, 'copy.jsonl');
+  const options: ExportOptions = { fields: DEFAULT_FIELDS, predictionsByKey: null, runId: null, advice: null };
+  await assert.rejects(exportReviewedFile(data, copy, options, { exclusive: true, afterFirstRead: () => writeFile(copy, 'the first export\n') }), OutputAppearedError);
+  assert.equal(await readFile(copy, 'utf8'), 'the first export\n');
+  assert.deepEqual((await readdir(work)).sort(), ['copy.jsonl', 'data.jsonl']);
 });
