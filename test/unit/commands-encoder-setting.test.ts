@@ -25,6 +25,8 @@ const fakeVscode = {
     isTrusted: true,
     textDocuments: [],
     getConfiguration: () => ({ get: (key: string) => settingValues[key] }),
+    /** A run follows renames of its dataset (runDistillation.ts); none happens in these tests. */
+    onDidRenameFiles: () => ({ dispose: () => undefined }),
   },
   window: {
     showInformationMessage: async (text: string) => {

@@ -27,6 +27,8 @@ const fakeVscode = {
       return openDocuments;
     },
     getConfiguration: () => ({ get: (key: string) => settingValues[key] }),
+    /** A run follows renames of its dataset (runDistillation.ts); none happens in these tests. */
+    onDidRenameFiles: () => ({ dispose: () => undefined }),
     get workspaceFolders() {
       return workspaceFolders;
     },
