@@ -22,14 +22,18 @@ import {
 } from '../teacher/job';
 import { redactSecret } from '../teacher/redact';
 import { noRowsError } from '../training/input';
+import { proxyNote } from '../teacher/proxy';
+import { proxyAwareFetch } from '../teacher/proxyFetch';
 import { plainHttpKeyWarning } from '../teacher/url';
 import { DEFAULT_TEACHER_SETTINGS, MAX_CONCURRENCY, MAX_FEW_SHOT_EXAMPLES, MAX_REQUEST_TIMEOUT_MS, MAX_RETRIES, MAX_TEMPERATURE, MIN_REQUEST_TIMEOUT_MS } from '../teacher/settings';
 import { estimateRun, runLabelling, type LabelProgress, type LabelRunResult } from '../teacher/run';
 import type { BackoffOptions, TeacherEndpoint } from '../teacher/types';
 import { Terminal, type TextOutput } from './terminal';
-import { decimalNumber, EXIT, EXIT_CODES_HELP, FIELD_OPTIONS, fieldPathOption, integerFlag, labelsOption, parseCommandArgs, UsageError, type CliCommand } from './command';
+import { decimalNumber, EXIT, EXIT_CODES_HELP, expectPositionals, FIELD_OPTIONS, fieldPathOption, integerFlag, labelsOption, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { cancelOnSignals } from './signals';
+import { apiKeyFromEnv, DEFAULT_API_KEY_ENV } from './encoderFlags';
 import { runCommand } from './distill';
+import { LABEL_LIST_JSON_EXAMPLE, labelListText } from '../dataset/labels';
 
 export const LABEL_HELP = `Usage: peerkd label DATA.jsonl --base-url URL --model MODEL [options]
 
@@ -46,7 +50,8 @@ Options:
                          refused: label it in place instead, or add --force to replace it)
   --force                with --out, replace an existing FILE
   --relabel              also label rows that already carry a teacher or human label
-  --labels A,B,C         the label set (default: the labels present in the file)
+  --labels A,B,C         the label set (default: the labels present in the file); labels that hold a comma as a JSON
+                         list: --labels ${LABEL_LIST_JSON_EXAMPLE}
   --few-shot N           few-shot examples drawn from human-labelled rows, 0 to ${MAX_FEW_SHOT_EXAMPLES} (default ${DEFAULT_TEACHER_SETTINGS.fewShotExamples})
   --prompt-template T    instruction; {{labels}} is replaced by the label set
   --temperature T        sampling temperature, 0 to ${MAX_TEMPERATURE} (default ${DEFAULT_TEACHER_SETTINGS.temperature})
@@ -90,7 +95,7 @@ const OLD_FIELD_FLAGS = {
 export const LABEL_OPTIONS = {
   'base-url': { type: 'string' },
   model: { type: 'string' },
-  'api-key-env': { type: 'string', default: 'OPENAI_API_KEY' },
+  'api-key-env': { type: 'string', default: DEFAULT_API_KEY_ENV },
   concurrency: { type: 'string' },
   out: { type: 'string' },
   relabel: { type: 'boolean', default: false },
@@ -118,7 +123,7 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     new Terminal(io.stdout).lines(LABEL_HELP.split('\n'));
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError('expected exactly one DATA.jsonl file');
+  expectPositionals(positionals, ['DATA.jsonl']);
   if (!values['base-url']) throw new UsageError('--base-url is required (e.g. http://localhost:11434/v1)');
   if (!values.model?.trim()) throw new UsageError('--model is required');
   if (values.force && !values.out) throw new UsageError('--force replaces an existing --out FILE; without --out the dataset is labelled in place');
@@ -148,11 +153,19 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
   }
   const fieldsProblem = teacherFieldsProblem(fields, fieldFlags satisfies FieldNames);
   if (fieldsProblem) throw new UsageError(fieldsProblem);
-  const apiKeyEnv = values['api-key-env'] ?? 'OPENAI_API_KEY';
-  const apiKey = io.env[apiKeyEnv] || undefined;
+  const apiKeyEnv = values['api-key-env'] ?? DEFAULT_API_KEY_ENV;
+  const apiKey = apiKeyFromEnv(io.env, apiKeyEnv);
   let baseUrl: string;
   try {
     baseUrl = normaliseBaseUrl(values['base-url']);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  // Which proxy the requests go through (the variables as curl reads them), said once before the run; a variable that
+  // is no proxy address is refused with the flags, since every request it covers would fail.
+  let proxy: string | undefined;
+  try {
+    proxy = proxyNote(baseUrl, io.env);
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
@@ -228,12 +241,14 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     }
     const cacheDir = values['cache-dir'] ? path.resolve(values['cache-dir']) : defaultCacheDir(path.dirname(dataPath));
     // Before the cache is read: a run that starts while another labels this dataset would ask for every row again.
-    const lock = LabelRunLock.acquire(cacheDir, dataPath);
-    if (lock.unavailable) say(lock.unavailable);
+    // Whatever the cache folder; and the --out copy too, which another run may be labelling or writing at once.
+    const locks = [LabelRunLock.acquire(dataPath)];
     try {
+      if (outPath !== dataPath) locks.push(LabelRunLock.acquire(outPath));
+      for (const lock of locks) if (lock.unavailable) say(lock.unavailable);
       return await labelLocked(job, cacheDir);
     } finally {
-      lock.release();
+      for (const lock of locks) lock.release();
     }
   }
 
@@ -243,13 +258,15 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
     if (!apiKey) say(`No API key in $${apiKeyEnv}: sending none (fine for local servers such as Ollama or vLLM).`);
     const plainHttp = plainHttpKeyWarning(endpoint.baseUrl, apiKey);
     if (plainHttp) say(`warning: ${plainHttp}.`);
-    say(`Labels (${job.labelSource}): ${job.prompt.labels.join(', ')}; ${job.prompt.fewShot.length} few-shot examples.`);
+    if (proxy) say(`Proxy: ${proxy}.`);
+    say(`Labels (${job.labelSource}): ${labelListText(job.prompt.labels)}; ${job.prompt.fewShot.length} few-shot examples.`);
     say(formatEstimate(estimateRun(job.plan, job.prompt, cache), endpoint.model));
 
     const progress = progressReporter(io);
     let result: LabelRunResult;
     try {
-      const options = { endpoint, prompt: job.prompt, cache, signal: io.signal, onProgress: progress.update, client: io.backoff ? { backoff: io.backoff } : undefined };
+      const client = { fetch: proxyAwareFetch(io.env), ...(io.backoff ? { backoff: io.backoff } : {}) };
+      const options = { endpoint, prompt: job.prompt, cache, signal: io.signal, onProgress: progress.update, client };
       result = values.batch
         ? await runBatchLabelling(job.plan, { ...options, pollIntervalMs: io.backoff ? 20 : undefined, onStatus: say })
         : await runLabelling(job.plan, options);
@@ -289,13 +306,18 @@ export async function runLabelCommand(argv: string[], io: LabelCommandIo): Promi
         : `Wrote ${written} rows to ${values.out} (a copy of ${positionals[0]}, its other rows as they are there).`,
     );
     const outcome = runOutcome(result.summary);
+    // With --out, the copy now exists and the same command would be refused for it (assertNoUserFileAt): --force. Said
+    // after a stop or a cancel too, where the summary's "Run again" alone led to that refusal (a wrong key fixed, say).
+    const retry =
+      outPath === dataPath
+        ? 'run the same command again to retry them'
+        : `run the same command again with --force to retry them (${values.out} now holds this run's copy), or label ${values.out} in place` +
+          // Its answers are cached next to the input (or in --cache-dir): labelling the copy elsewhere must read them there.
+          (path.dirname(outPath) === path.dirname(dataPath) && !values['cache-dir'] ? '' : ` with --cache-dir ${values['cache-dir'] ?? cacheDir}`);
     if (outcome === 'incomplete') {
-      // With --out, the copy now exists and the same command would be refused for it (assertNoUserFileAt): --force.
-      const retry =
-        outPath === dataPath
-          ? 'run the same command again to retry them'
-          : `run the same command again with --force to retry them (${values.out} now holds this run's copy), or label ${values.out} in place`;
       say(`${result.summary.failedRequests} requests failed: ${retry} (the cache keeps every answer received).`);
+    } else if (outPath !== dataPath && (result.summary.failedRequests > 0 || result.summary.notAttempted > 0)) {
+      say(`Rows left without an answer: ${retry} (the cache keeps every answer received).`);
     }
     return outcome === 'cancelled' ? EXIT.interrupted : outcome === 'done' ? EXIT.ok : EXIT.failed;
   }

@@ -1,4 +1,5 @@
 import { DATASET_SUFFIXES } from '../dataset/types';
+import { labelListText } from '../dataset/labels';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { showErrorMessage, showInformationMessage, showWarningMessage, withNotificationProgress } from '../editor/messages';
@@ -144,7 +145,7 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: RunHolds
   const cacheDir = job.defaultCacheDir(cacheRoot(services, uri));
   // One run per dataset at a time, across processes too (a `peerkd label` in a terminal), taken before the cache is
   // read; released by the command when the run is over.
-  if (uri.scheme === 'file') used.lock = LabelRunLock.acquire(cacheDir, uri.fsPath);
+  if (uri.scheme === 'file') used.lock = LabelRunLock.acquire(uri.fsPath);
   if (used.lock?.unavailable) services.log.warn(`Teacher cache: ${used.lock.unavailable}`);
   const cache = TeacherCache.open(cacheDir, baseUrl, teacher.model, prepared.prompt, { secret: apiKey });
   for (const problem of cache.describeProblems()) services.log.warn(`Teacher cache: ${problem}`);
@@ -155,7 +156,7 @@ async function labelDocument(services: Services, uri: vscode.Uri, used: RunHolds
       modal: true,
       detail:
         `${job.formatEstimate(estimate, teacher.model)}\n\nEndpoint: ${baseUrl}${teacher.useBatchApi ? ' (Batch API)' : ''}\n` +
-        `Labels (${prepared.labelSource}): ${prepared.prompt.labels.join(', ')}\n` +
+        `Labels (${prepared.labelSource}): ${labelListText(prepared.prompt.labels)}\n` +
         `Few-shot examples: ${prepared.prompt.fewShot.length}` +
         ignored.map((line) => `\n\nNote: ${line}.`).join(''),
     },

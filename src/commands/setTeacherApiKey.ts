@@ -3,7 +3,7 @@ import { showErrorMessage, showInformationMessage, showWarningMessage } from '..
 import type { Services } from '../editor/services';
 import { ignoredSettings, readSettings } from '../editor/settings';
 import { datasetTarget } from './datasetTarget';
-import { redactSecret } from '../teacher/redact';
+import { apiKeyProblem, redactSecret } from '../teacher/redact';
 import { isLoopbackHost, normaliseBaseUrl } from '../teacher/url';
 
 /**
@@ -55,10 +55,8 @@ export function apiKeyInputProblem(value: string): string | undefined {
   if (value.length === 0) return undefined;
   const key = value.trim();
   if (key.length === 0) return 'The key is only white space. Leave the box empty to remove the stored key.';
-  if (/\s/.test(key)) return 'The key holds a line break or a space: paste one key only.';
-  const odd = [...key].find((character) => !/[\x21-\x7e]/.test(character));
-  if (odd !== undefined) return `The key holds the character U+${odd.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}: an API key is plain ASCII letters, digits and signs.`;
-  return undefined;
+  const problem = apiKeyProblem(key);
+  return problem === undefined ? undefined : `The key ${problem}.`;
 }
 
 interface EndpointChoice {

@@ -20,8 +20,9 @@ export function retryDelayMs(
 
 /**
  * The wait the server asked for, or null when it asked for none or for nothing valid. `Retry-After` is delay-seconds
- * (digits) or an HTTP date; anything else (`-5`, `1e9`) is ignored rather than guessed at: Date.parse reads `-5` as
- * the year −5, which made a retry at once, and a hostile server could so have every retry sent without a pause.
+ * (digits) or an HTTP date still to come; anything else (`-5`, `1e9`, a past date) is ignored rather than guessed at:
+ * Date.parse reads `-5` as the year −5, which made a retry at once, and a hostile server could so have every retry
+ * sent without a pause.
  */
 export function serverRequestedDelayMs(headers: { get(name: string): string | null } | undefined): number | null {
   if (!headers) {
@@ -42,8 +43,10 @@ export function serverRequestedDelayMs(headers: { get(name: string): string | nu
   if (!/[a-z]{3}/i.test(value)) {
     return null;
   }
+  // A date already past is ignored as a negative number is: taken as "now", a server whose clock runs behind (or one
+  // that means harm) had every retry of a text sent at once, and a short outage failed the texts for good.
   const date = Date.parse(value);
-  return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
+  return Number.isNaN(date) || date <= Date.now() ? null : date - Date.now();
 }
 
 /** Resolves after `ms`, or rejects as soon as the signal aborts. */

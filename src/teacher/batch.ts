@@ -70,6 +70,10 @@ export async function runBatchLabelling(plan: LabelPlan, options: BatchRunOption
   const client = new TeacherClient(options.endpoint, options.prompt, { ...options.client, initialMode: 'json-schema+logprobs' });
   const sdk = client.sdk;
   const requestOptions = { maxRetries: options.endpoint.maxRetries, timeout: options.endpoint.requestTimeoutMs };
+  // Cancelling stops every request but the one that creates the batch (whose id, once it exists, must reach the state
+  // file, or the next run would pay for a second batch): without the signal a status poll or a download that hung went
+  // on through every timeout and retry (minutes) after Ctrl-C or the notification's Cancel.
+  const cancellable = { ...requestOptions, signal: options.signal };
   const stateFile = options.cache ? `${options.cache.file}.batch.json` : undefined;
   const textById = new Map(pending.map((text) => [customIdOf(text), text]));
   try {
@@ -83,7 +87,7 @@ export async function runBatchLabelling(plan: LabelPlan, options: BatchRunOption
       );
       const file = await sdk.files.create(
         { file: await toFile(Buffer.from(`${lines.join('\n')}\n`, 'utf8'), 'peerkd-teacher-batch.jsonl'), purpose: 'batch' },
-        requestOptions,
+        cancellable,
       );
       summary.requests += 1;
       const created = await sdk.batches.create(
@@ -103,7 +107,7 @@ export async function runBatchLabelling(plan: LabelPlan, options: BatchRunOption
       status(`Uploaded ${lines.length} requests as batch ${created.id}.`);
     }
 
-    let current = await sdk.batches.retrieve(batch.batchId, requestOptions);
+    let current = await sdk.batches.retrieve(batch.batchId, cancellable);
     summary.requests += 1;
     while (!TERMINAL.has(current.status)) {
       const counts = current.request_counts;
@@ -124,7 +128,7 @@ export async function runBatchLabelling(plan: LabelPlan, options: BatchRunOption
         status(`Stopped waiting; batch ${current.id} keeps running and the next run collects its results.`);
         return finish([]);
       }
-      current = await sdk.batches.retrieve(batch.batchId, requestOptions);
+      current = await sdk.batches.retrieve(batch.batchId, cancellable);
       summary.requests += 1;
     }
     status(`Batch ${current.id} ${current.status}.`);
@@ -133,7 +137,7 @@ export async function runBatchLabelling(plan: LabelPlan, options: BatchRunOption
     const seen = new Set<string>();
     for (const fileId of [current.output_file_id, current.error_file_id]) {
       if (!fileId) continue;
-      const content = await (await sdk.files.content(fileId, requestOptions)).text();
+      const content = await (await sdk.files.content(fileId, cancellable)).text();
       summary.requests += 1;
       for (const line of content.split('\n')) {
         if (line.trim().length === 0) continue;
@@ -179,6 +183,10 @@ export async function runBatchLabelling(plan: LabelPlan, options: BatchRunOption
     }
     return finish(failed);
   } catch (error) {
+    if (options.signal?.aborted) {
+      status('Stopped; a batch already created keeps running and the next run collects its results.');
+      return finish([]);
+    }
     const message = clip(describeError(error, options.endpoint.apiKey), MAX_ERROR_CHARS);
     summary.fatalError =
       error instanceof APIError && error.status === 404

@@ -18,7 +18,8 @@ import {
 } from './prompt';
 import { printable } from '../dataset/jsonScan';
 import { guardedFetch, RedirectRefusedError, ResponseTooLargeError } from './http';
-import { describeError, redactSecret } from './redact';
+import { describeError, errorChain, errorChainWithTried, redactSecret } from './redact';
+import { ProxyError } from './proxy';
 import { normaliseBaseUrl } from './url';
 import {
   DEFAULT_BACKOFF,
@@ -39,6 +40,70 @@ const FATAL_HINTS: Readonly<Record<number, string>> = {
   403: ' (the endpoint refused the API key or this model for it: check the key and its access to the model)',
   404: ' (check the base URL, usually ending in /v1, and the model or deployment name)',
 };
+
+/** What to check after HTTP 429 insufficient_quota. */
+const QUOTA_HINT = ' (the account behind the API key has no quota or credit left: check its plan and billing; retrying does not help)';
+
+/** HTTP 429 that says the account is out of quota or credit (OpenAI: code or type `insufficient_quota`), not a rate limit. */
+function isQuotaExhausted(error: unknown): boolean {
+  return error instanceof APIError && (error.code === 'insufficient_quota' || error.type === 'insufficient_quota');
+}
+
+/** Certificate checks that fail the same way for every request (Node's and OpenSSL's codes). */
+const UNTRUSTED_CERTIFICATE_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * What to check when a request failed in TLS itself, or undefined when it did not: an https:// base URL at a port
+ * that speaks plain http (OpenSSL's "wrong version number"), a certificate this machine does not trust. Found in the
+ * causes of the SDK's connection error (fetch failed → the socket's error).
+ */
+export function tlsFailureHint(error: unknown): string | undefined {
+  for (const cause of connectionErrorCauses(error)) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code !== 'string') continue;
+    if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_HTTP_REQUEST') {
+      return ' (the server does not speak TLS at this address: is the base URL http:// rather than https://?)';
+    }
+    if (UNTRUSTED_CERTIFICATE_CODES.has(code)) {
+      return ` (the server's certificate is not trusted here, ${code}: check the base URL's host name; a certificate of a private CA is trusted with NODE_EXTRA_CA_CERTS=ca.pem)`;
+    }
+  }
+  return undefined;
+}
+
+/** The SDK's connection error and its causes, outermost first (fetch failed → the socket's error), at most five; none for any other error. */
+function connectionErrorCauses(error: unknown): Error[] {
+  return error instanceof APIConnectionError ? errorChain(error) : [];
+}
+
+/**
+ * Whether a connection error has `code` among its causes (the SDK's error → fetch failed → the socket's error; an
+ * AggregateError of each address tried, where a name has several, such as localhost's ::1 and 127.0.0.1).
+ */
+function connectionFailedWith(error: unknown, code: string): boolean {
+  return error instanceof APIConnectionError && errorChainWithTried(error).some((cause) => (cause as { code?: unknown } | null)?.code === code);
+}
+
+/** Whether a request failed because the base URL's host name does not resolve (DNS: no such name). */
+function hostNotFound(error: unknown): boolean {
+  return connectionFailedWith(error, 'ENOTFOUND');
+}
+
+/** Whether a request failed because nothing listens at the base URL's port (a local server not started). */
+function connectionRefused(error: unknown): boolean {
+  return connectionFailedWith(error, 'ECONNREFUSED');
+}
 
 /** Local servers (Ollama, vLLM, llama.cpp) need no key, but the SDK refuses to start without one. */
 const PLACEHOLDER_API_KEY = 'no-key';
@@ -95,6 +160,11 @@ export interface TeacherPrompt {
 
 export interface TeacherClientOptions {
   backoff?: BackoffOptions;
+  /**
+   * The fetch under the guards of http.ts: the CLI's follows the proxy variables (proxyFetch.ts); absent, Node's (in the
+   * editor VS Code's, which follows its http.proxy setting).
+   */
+  fetch?: typeof fetch;
   /** Start lower on the ladder, e.g. for an endpoint known not to support structured output. */
   initialMode?: RequestMode;
 }
@@ -111,6 +181,14 @@ export class TeacherClient {
   private readonly lookup: Map<string, string>;
   private readonly backoff: BackoffOptions;
   private modeIndex: number;
+  private openGate: () => void = () => undefined;
+  /**
+   * Resolves once a request of this client came back in a way that does not stop the run: an answer, or an error worth
+   * a retry or confined to its text. Never on 401/403/404, a refused redirect or a cancel (the run stops instead).
+   */
+  readonly firstUsableResponse = new Promise<void>((resolve) => (this.openGate = resolve));
+  /** Whether the endpoint was ever reached (see firstUsableResponse). */
+  private reached = false;
 
   constructor(
     readonly endpoint: TeacherEndpoint,
@@ -126,7 +204,7 @@ export class TeacherClient {
       maxRetries: 0,
       timeout: endpoint.requestTimeoutMs,
       // Same-origin redirects only, and the timeout and a size cap cover the whole response body (see http.ts).
-      fetch: guardedFetch(),
+      fetch: guardedFetch(options.fetch),
       // The SDK's logger would print request details to the console; PeerKD reports through its own channels.
       logLevel: 'off',
     });
@@ -216,6 +294,8 @@ export class TeacherClient {
           maxRetries: 0,
         });
         this.recordUsage(completion);
+        this.reached = true;
+        this.openGate();
         const answer = this.answerFrom(completion);
         // A plainer request was answered where a richer one got 400/422: the endpoint lacks the feature, so the
         // whole run steps down. A 400 that every rung meets (a text over the context length) says nothing about the
@@ -235,17 +315,57 @@ export class TeacherClient {
         // The SDK wraps what our fetch refuses (http.ts) as a connection error: report the refusal itself.
         const cause = error instanceof APIConnectionError ? (error as { cause?: unknown }).cause : undefined;
         const refused = cause instanceof RedirectRefusedError || cause instanceof ResponseTooLargeError ? cause : undefined;
+        // The proxy could not be reached or refused the request (proxyFetch.ts): said of the proxy, not of the endpoint,
+        // which was never asked (its refused connection or unknown host would blame the base URL below).
+        const proxy = cause instanceof ProxyError ? cause : undefined;
         // Cut after the key is masked: a server's error text can be up to the response cap (1 MiB) long.
-        const message = `${this.endpoint.baseUrl}: ${clip(describeError(refused ?? explained(error), this.endpoint.apiKey), MAX_ERROR_CHARS)}`;
-        if (status === 401 || status === 403 || status === 404 || refused instanceof RedirectRefusedError) {
-          // A redirect elsewhere would meet every request: stop the run rather than send anything there.
+        const message = proxy
+          ? clip(redactSecret(proxy.message, this.endpoint.apiKey), MAX_ERROR_CHARS)
+          : `${this.endpoint.baseUrl}: ${clip(describeError(refused ?? explained(error), this.endpoint.apiKey), MAX_ERROR_CHARS)}`;
+        if (status === 401 || status === 403 || status === 404 || refused instanceof RedirectRefusedError || proxy?.fatal) {
+          // A redirect elsewhere, or a proxy that refuses (407), would meet every request: stop the run rather than
+          // send anything there.
           throw new TeacherFatalError(message + (status === undefined ? '' : FATAL_HINTS[status]), status);
+        }
+        if (proxy && !this.reached) {
+          // Before the endpoint was ever reached, a proxy that cannot be reached is a wrong variable (or a proxy down):
+          // every request meets it alike.
+          throw new TeacherFatalError(message, status);
+        }
+        if (!this.reached && hostNotFound(error)) {
+          // Before the endpoint was ever reached, a name that does not resolve is a typo in the base URL, not an outage
+          // (a lost network says EAI_AGAIN, which is retried; so is ENOTFOUND once the endpoint has answered).
+          throw new TeacherFatalError(`${message} (the host name does not resolve: check the base URL)`, status);
+        }
+        const tls = tlsFailureHint(error);
+        if (tls !== undefined) {
+          // Met by every request alike: retried as a lost connection, it cost (retries + 1) attempts a text until the run
+          // blamed the endpoint as down or overloaded.
+          throw new TeacherFatalError(message + tls, status);
+        }
+        if (status === 429 && isQuotaExhausted(error)) {
+          // Not a rate limit: no wait makes the account pay. Retried like one, every text was asked (retries + 1) times
+          // before the run stopped on "the endpoint seems down or overloaded".
+          throw new TeacherFatalError(message + QUOTA_HINT, status);
         }
         const retryable =
           refused === undefined &&
           (status === undefined || status === 408 || status === 409 || status === 429 || status >= 500 ||
             error instanceof APIConnectionError);
+        // Before the endpoint ever answered, a refused connection is a server not started (Ollama not running) or a
+        // wrong port: this request's retries give a server that is starting its chance, and no other text is sent
+        // meanwhile; then the run stops. Retried as an outage, every text was asked (retries + 1) times until the run
+        // said the endpoint seemed down. Once it has answered, a refused connection is a restart, retried as before.
+        const refusedBeforeReached = !this.reached && connectionRefused(error);
+        this.reached ||= status !== undefined;
+        if (!refusedBeforeReached) this.openGate();
         if (!retryable || attempt >= this.endpoint.maxRetries) {
+          if (refusedBeforeReached) {
+            throw new TeacherFatalError(
+              `${message} (nothing listens at ${this.endpoint.baseUrl}: start the server, or fix the base URL, --base-url or peerkd.teacher.baseUrl)`,
+              status,
+            );
+          }
           throw new TeacherRequestError(message, status, retryable);
         }
         attempt += 1;
@@ -267,10 +387,10 @@ export class TeacherClient {
  */
 function explained(error: unknown): unknown {
   if (error instanceof APIConnectionError) {
-    const causes: string[] = [];
-    for (let cause = (error as { cause?: unknown }).cause; cause instanceof Error && causes.length < 3; cause = (cause as { cause?: unknown }).cause) {
-      causes.push(cause.message);
-    }
+    // Its first three causes (redact.ts errorChain: the error itself first).
+    const causes = errorChain(error)
+      .slice(1, 4)
+      .map((cause) => cause.message);
     return causes.length > 0 ? new Error(`${error.message.replace(/\.$/, '')} (${causes.map(printable).join(': ')})`) : error;
   }
   if (error instanceof SyntaxError) {

@@ -1,9 +1,13 @@
 /**
  * One labelling run per dataset at a time. Two runs at once (two terminals, the CLI beside the editor) each read the
  * answer cache when they start, so each asked the endpoint for every row: the second run paid for the whole dataset
- * again and doubled the cache. The run takes a lock file in the answer-cache folder, keyed by the dataset's real path,
- * before it reads the cache; a second run is refused with the first one's process id. A lock left by a run that died
- * (SIGKILL, power loss) names a process that no longer exists on this machine and is taken over.
+ * again and doubled the cache. The run takes a lock file keyed by the dataset's real path, before it reads the cache; a
+ * second run is refused with the first one's process id. The lock lies in the folder the dataset is really in (its
+ * default answer-cache folder, `.peerkd/teacher-cache`), whatever cache folder the run uses: a lock in the run's cache
+ * folder let two runs with different --cache-dir values (or the CLI in a subfolder beside the editor, which caches at
+ * the workspace root) each take their own and both pay for every row, racing on the file when they wrote it. A lock left by a run that died
+ * (SIGKILL, power loss) names a process that no longer exists on this machine, or one that a process started since
+ * has the id of, and is taken over.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -11,6 +15,7 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { fileError, linkedPeerkdFolder, linkedPeerkdFolderError } from '../dataset/files';
 import { processIsAlive, removeCreatedFolders } from '../training/artifacts';
+import { CACHE_DIR_NAME } from './cache';
 
 /** Lock files this process holds: a lock naming this process's id and not in here was left by an earlier process
  * that had the same id (a container's first process is pid 1 every time). */
@@ -53,14 +58,18 @@ export class LabelRunLock {
     else this.released = true;
   }
 
-  /** Takes the lock of `dataset` in `cacheDir`, or throws LabelRunBusyError naming the run that holds it. */
-  static acquire(cacheDir: string, dataset: string): LabelRunLock {
+  /**
+   * Takes the lock of `dataset` (a file a run reads or writes: the input, an --out copy), or throws LabelRunBusyError
+   * naming the run that holds it.
+   */
+  static acquire(dataset: string): LabelRunLock {
     let real = path.resolve(dataset);
     try {
       real = fs.realpathSync(real);
     } catch {
-      // Checked elsewhere; the path as given still names the dataset.
+      // Checked elsewhere, or not written yet (an --out copy); the path as given still names the file.
     }
+    const cacheDir = path.join(path.dirname(real), CACHE_DIR_NAME);
     const file = path.join(cacheDir, `${createHash('sha256').update(real).digest('hex').slice(0, 24)}.run.lock`);
     const link = linkedPeerkdFolder(file);
     if (link) throw linkedPeerkdFolderError(link);
@@ -153,5 +162,31 @@ function isStale(file: string, holder: LockOwner | undefined): boolean {
     }
   }
   if (holder.host !== hostname()) return false;
-  return holder.pid === process.pid ? !heldHere.has(file) : !processIsAlive(holder.pid);
+  if (holder.pid === process.pid) return !heldHere.has(file);
+  if (!processIsAlive(holder.pid)) return true;
+  // A live process with the holder's id that started after the lock was written is another process: the id came round
+  // again (after a reboot, in a restarted container, where ids are small and repeat). The lock was refused for good.
+  const started = processStartedAt(holder.pid);
+  const locked = Date.parse(holder.started);
+  return started !== undefined && Number.isFinite(locked) && started > locked + CLOCK_SLACK_MS;
+}
+
+/** How far the clock may have been set between a lock and its check before a start time is trusted against it. */
+const CLOCK_SLACK_MS = 60_000;
+
+/**
+ * When a process started (ms since the epoch), where the system says (Linux: /proc/<pid>/stat's start time, in clock
+ * ticks since boot, and /proc/stat's boot time); undefined elsewhere or when unreadable.
+ */
+function processStartedAt(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the command name, which may hold spaces and parentheses: field 3 (state) on; the start time is field 22.
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const boot = Number(/^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'))?.[1]);
+    // USER_HZ, the unit of /proc start times, is 100 on every Linux architecture Node runs on.
+    return Number.isFinite(ticks) && Number.isFinite(boot) && boot > 0 ? boot * 1000 + ticks * 10 : undefined;
+  } catch {
+    return undefined;
+  }
 }

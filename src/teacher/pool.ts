@@ -1,5 +1,5 @@
 /**
- * Runs `work` over `items` with at most `concurrency` calls in flight. Stops taking new items once `signal` aborts;
+ * Runs `work` over `items` with at most `concurrency` calls in flight (one until `widenAfter` settles). Stops taking new items once `signal` aborts;
  * calls already started finish (or abort through the same signal) before the returned promise settles.
  */
 export async function runPool<T>(
@@ -7,9 +7,16 @@ export async function runPool<T>(
   concurrency: number,
   work: (item: T) => Promise<void>,
   signal?: AbortSignal,
+  /** Until this settles (or the signal aborts), only one call runs: the first. */
+  widenAfter?: Promise<unknown>,
 ): Promise<void> {
   let next = 0;
-  const worker = async () => {
+  const aborted = new Promise<void>((resolve) => {
+    if (signal?.aborted) resolve();
+    else signal?.addEventListener('abort', () => resolve(), { once: true });
+  });
+  const worker = async (_: unknown, index: number) => {
+    if (index > 0 && widenAfter) await Promise.race([widenAfter, aborted]);
     while (next < items.length && !signal?.aborted) {
       const item = items[next];
       next += 1;

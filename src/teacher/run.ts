@@ -197,52 +197,55 @@ export async function runLabelling(plan: LabelPlan, options: LabelRunOptions): P
 
   const client = pending.length > 0 ? new TeacherClient(options.endpoint, options.prompt, options.client) : undefined;
   if (client) {
-    await runPool(
-      pending,
-      options.endpoint.maxConcurrency,
-      async (text) => {
+    const ask = async (text: string) => {
+      try {
+        const answer = await client.classify(text, stop.signal);
+        failedInARow = 0;
+        remember(text, answer);
+        answeredLive += 1;
         try {
-          const answer = await client.classify(text, stop.signal);
-          failedInARow = 0;
-          remember(text, answer);
-          answeredLive += 1;
-          try {
-            options.cache?.put(text, answer);
-          } catch (error) {
-            // The answer still reaches the dataset; only the resume guarantee is lost, so say so once.
-            if (!cacheWriteFailed) {
-              cacheWriteFailed = true;
-              summary.failureSamples.push(`could not write the answer cache: ${describeError(error, options.endpoint.apiKey)}`);
-            }
-          }
+          options.cache?.put(text, answer);
         } catch (error) {
-          if (error instanceof TeacherCancelledError) {
-            return;
-          }
-          const message = describeError(error, options.endpoint.apiKey);
-          if (error instanceof TeacherFatalError) {
-            if (!summary.fatalError) {
-              summary.fatalError = message;
-            }
-            stop.abort();
-            return;
-          }
-          failed += 1;
-          failedRows += plan.rowsPerText.get(text) ?? 1;
-          if (summary.failureSamples.length < FAILURE_SAMPLES) {
-            summary.failureSamples.push(message);
-          }
-          options.onFailure?.(text, message);
-          failedInARow = error instanceof TeacherRequestError && error.transient ? failedInARow + 1 : 0;
-          if (failedInARow >= failuresToStop && !summary.fatalError) {
-            summary.fatalError = `the last ${failedInARow} texts each failed after every retry; the endpoint seems down or overloaded (last error: ${message})`;
-            stop.abort();
+          // The answer still reaches the dataset; only the resume guarantee is lost, so say so once.
+          if (!cacheWriteFailed) {
+            cacheWriteFailed = true;
+            summary.failureSamples.push(`could not write the answer cache: ${describeError(error, options.endpoint.apiKey)}`);
           }
         }
-        report();
-      },
-      stop.signal,
-    );
+      } catch (error) {
+        if (error instanceof TeacherCancelledError) {
+          return;
+        }
+        const message = describeError(error, options.endpoint.apiKey);
+        if (error instanceof TeacherFatalError) {
+          if (!summary.fatalError) {
+            summary.fatalError = message;
+          }
+          stop.abort();
+          return;
+        }
+        failed += 1;
+        failedRows += plan.rowsPerText.get(text) ?? 1;
+        // Each failure said once: a server that is down failed every request alike, and the summary printed the same
+        // line five times where another failure could have been shown.
+        if (summary.failureSamples.length < FAILURE_SAMPLES && !summary.failureSamples.includes(message)) {
+          summary.failureSamples.push(message);
+        }
+        options.onFailure?.(text, message);
+        failedInARow = error instanceof TeacherRequestError && error.transient ? failedInARow + 1 : 0;
+        if (failedInARow >= failuresToStop && !summary.fatalError) {
+          summary.fatalError = `the last ${failedInARow} texts each failed after every retry; the endpoint seems down or overloaded (last error: ${message})`;
+          stop.abort();
+        }
+      }
+      report();
+    };
+    // One request is in flight until the endpoint has answered one in a way that does not stop the run: a wrong key,
+    // model or URL is then one refused request, not one per slot of the pool (up to 256, each sent with the wrong key
+    // before the first refusal came back), and an endpoint without structured output or logprobs is found out once
+    // rather than by every slot. Any answer opens the pool, an error or a timeout too: a first text that hangs or
+    // fails holds the others back one request, not through all its retries.
+    await runPool(pending, options.endpoint.maxConcurrency, ask, stop.signal, client.firstUsableResponse);
     summary.requests = client.stats.requests;
     summary.retries = client.stats.retries;
     summary.usage = { ...client.stats.usage };

@@ -24,6 +24,15 @@ export function normaliseBaseUrl(baseUrl: string, subject: string = TEACHER_BASE
         'requests cannot carry them in the URL. Give the key as the API key (environment variable or PeerKD: Set Teacher API Key) instead.',
     );
   }
+  if (/[?#]/.test(trimmed)) {
+    // Each request's path is appended to the base URL as written: after a query (`?api-key=…`) or a fragment it went to
+    // the base path itself (HTTP 404), and the query, a key as often as not, was shown in every message. Shown without it.
+    throw new Error(
+      `${subject} '${parsed.protocol}//${parsed.host}${parsed.pathname.replace(/\/+$/, '')}' is followed by a query (?…) or a fragment (#…); ` +
+        'requests add their own path (/chat/completions) to the base URL, so it must end with its path. Give the URL without it, ' +
+        'and a key as the API key (environment variable or PeerKD: Set Teacher API Key).',
+    );
+  }
   return trimmed;
 }
 
@@ -32,7 +41,7 @@ export function normaliseBaseUrl(baseUrl: string, subject: string = TEACHER_BASE
  * name and password, `https://user:pass@host:99999`) masked. A host holds no `@`, so nothing but credentials (or, at
  * worst, part of an odd path) is hidden.
  */
-function withoutCredentials(text: string): string {
+export function withoutCredentials(text: string): string {
   return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^]*@/i, (_match, scheme: string | undefined) => `${scheme ?? ''}***@`);
 }
 
@@ -57,4 +66,22 @@ export function plainHttpKeyWarning(baseUrl: string, apiKey: string | undefined)
   }
   if (url.protocol !== 'http:' || isLoopbackHost(url.hostname)) return undefined;
   return `the API key goes to ${url.host} over plain http, readable on the way: use https:// if the server offers it`;
+}
+
+/**
+ * Whether NO_PROXY (`*`, or hosts and domain suffixes, each with an optional port) names the URL's host: the one reading
+ * of it, for every request the CLI and the training worker send (proxy.ts).
+ */
+export function exemptFromProxy(url: URL, noProxy: string): boolean {
+  const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  return noProxy
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .some((entry) => {
+      if (entry === '*') return true;
+      const [, name = '', port] = /^\[?(.*?)\]?(?::(\d+))?$/.exec(entry.toLowerCase()) ?? [];
+      if (port !== undefined && port !== (url.port || (url.protocol === 'https:' ? '443' : '80'))) return false;
+      const bare = name.replace(/^\*?\./, '');
+      return bare !== '' && (host === bare || host.endsWith(`.${bare}`));
+    });
 }

@@ -4,6 +4,7 @@
  * request it receives, so tests can count requests and inspect headers and bodies.
  */
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface ChatRequest {
@@ -44,6 +45,9 @@ export interface Reply {
 }
 
 export type ChatHandler = (request: ChatRequest) => Reply | Promise<Reply>;
+
+/** Sees every request before the routes do (see FakeOpenAiServer.setInterceptor). */
+export type Interceptor = (request: RecordedRequest) => Reply | undefined | Promise<Reply | undefined>;
 
 /** A request to `/v1/embeddings` (the endpoint encoder). */
 export interface EmbeddingsRequest {
@@ -108,6 +112,11 @@ export interface FakeOpenAiServer {
   embeddingsRequests(): RecordedRequest[];
   /** Replace the handler while the server runs. */
   setHandler(handler: ChatHandler): void;
+  /**
+   * Answer any request (a batch's status, a file download) with this first: a Reply, or undefined to let the built-in
+   * route answer. Undefined: no interceptor.
+   */
+  setInterceptor(interceptor: Interceptor | undefined): void;
   /** Serve `/v1/embeddings` with this handler (none: HTTP 404, as a server without embeddings). */
   setEmbeddingsHandler(handler: EmbeddingsHandler | undefined): void;
   /** Called when a client drops a request before its answer (cancel, timeout). */
@@ -211,8 +220,12 @@ interface StoredBatch {
   request_counts: { total: number; completed: number; failed: number };
 }
 
-export async function startFakeOpenAi(initialHandler: ChatHandler, port = 0): Promise<FakeOpenAiServer> {
+/**
+ * `tls`: serve https with this key and certificate (PEM), e.g. a self-signed one the client must refuse to trust.
+ */
+export async function startFakeOpenAi(initialHandler: ChatHandler, port = 0, tls?: { key: string; cert: string }): Promise<FakeOpenAiServer> {
   let handler = initialHandler;
+  let interceptor: Interceptor | undefined;
   let embeddings: EmbeddingsHandler | undefined;
   let embeddingsIndex = 0;
   let chatIndex = 0;
@@ -224,6 +237,39 @@ export async function startFakeOpenAi(initialHandler: ChatHandler, port = 0): Pr
   const send = (response: http.ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}) => {
     response.writeHead(status, { 'content-type': 'application/json', ...headers });
     response.end(typeof payload === 'string' ? payload : JSON.stringify(payload));
+  };
+
+  /** Sends a scripted reply (delayed, hung, cut, dripped or whole). */
+  const sendReply = async (request: http.IncomingMessage, response: http.ServerResponse, reply: Reply): Promise<void> => {
+    if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
+    if (reply.hang) return;
+    if (reply.destroy) {
+      request.socket.destroy();
+      return;
+    }
+    if (reply.bytes || reply.dripMs || reply.cutAfterBytes !== undefined) {
+      const body = reply.bytes ?? Buffer.from(reply.raw ?? JSON.stringify(reply.json ?? {}));
+      response.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...reply.headers });
+      if (reply.cutAfterBytes !== undefined) {
+        // Chunked, so the client cannot know the body is short until the connection goes.
+        response.write(body.subarray(0, reply.cutAfterBytes));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        request.socket.destroy();
+        return;
+      }
+      if (!reply.dripMs) {
+        response.end(body);
+        return;
+      }
+      response.flushHeaders();
+      for (let offset = 0; offset < body.length && !response.destroyed; offset += 1) {
+        response.write(body.subarray(offset, offset + 1));
+        await new Promise((resolve) => setTimeout(resolve, reply.dripMs));
+      }
+      response.end();
+      return;
+    }
+    send(response, reply.status ?? 200, reply.raw ?? reply.json ?? {}, reply.headers);
   };
 
   const answerChat = async (body: ChatRequest['body'], headers: http.IncomingHttpHeaders) => {
@@ -257,7 +303,7 @@ export async function startFakeOpenAi(initialHandler: ChatHandler, port = 0): Pr
     batch.status = 'completed';
   };
 
-  const server = http.createServer((request, response) => {
+  const listener: http.RequestListener = (request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -265,6 +311,11 @@ export async function startFakeOpenAi(initialHandler: ChatHandler, port = 0): Pr
       const path = (request.url ?? '').replace(/\?.*$/, '');
       requests.push({ method: request.method ?? '', path, headers: request.headers, body: raw.toString('utf8') });
       void (async () => {
+        const intercepted = await interceptor?.(requests[requests.length - 1]);
+        if (intercepted) {
+          await sendReply(request, response, intercepted);
+          return;
+        }
         const embeddingsCall = request.method === 'POST' && path === '/v1/embeddings' && embeddings !== undefined;
         if (embeddingsCall || (request.method === 'POST' && path === '/v1/chat/completions')) {
           let reply: Reply;
@@ -279,35 +330,7 @@ export async function startFakeOpenAi(initialHandler: ChatHandler, port = 0): Pr
           } else {
             reply = await answerChat(JSON.parse(raw.toString('utf8')) as ChatRequest['body'], request.headers);
           }
-          if (reply.delayMs) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
-          if (reply.hang) return;
-          if (reply.destroy) {
-            request.socket.destroy();
-            return;
-          }
-          if (reply.bytes || reply.dripMs || reply.cutAfterBytes !== undefined) {
-            const body = reply.bytes ?? Buffer.from(reply.raw ?? JSON.stringify(reply.json ?? {}));
-            response.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...reply.headers });
-            if (reply.cutAfterBytes !== undefined) {
-              // Chunked, so the client cannot know the body is short until the connection goes.
-              response.write(body.subarray(0, reply.cutAfterBytes));
-              await new Promise((resolve) => setTimeout(resolve, 20));
-              request.socket.destroy();
-              return;
-            }
-            if (!reply.dripMs) {
-              response.end(body);
-              return;
-            }
-            response.flushHeaders();
-            for (let offset = 0; offset < body.length && !response.destroyed; offset += 1) {
-              response.write(body.subarray(offset, offset + 1));
-              await new Promise((resolve) => setTimeout(resolve, reply.dripMs));
-            }
-            response.end();
-            return;
-          }
-          send(response, reply.status ?? 200, reply.raw ?? reply.json ?? {}, reply.headers);
+          await sendReply(request, response, reply);
           return;
         }
         if (request.method === 'POST' && path === '/v1/files') {
@@ -360,7 +383,8 @@ export async function startFakeOpenAi(initialHandler: ChatHandler, port = 0): Pr
         send(response, 404, { error: { message: `no route ${request.method} ${path}` } });
       })().catch((error: unknown) => send(response, 500, { error: { message: String(error) } }));
     });
-  });
+  };
+  const server = tls ? https.createServer(tls, listener) : http.createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', resolve);
@@ -374,13 +398,16 @@ export async function startFakeOpenAi(initialHandler: ChatHandler, port = 0): Pr
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };
   const result: FakeOpenAiServer = {
-    baseUrl: `http://127.0.0.1:${address.port}/v1`,
+    baseUrl: `${tls ? 'https' : 'http'}://127.0.0.1:${address.port}/v1`,
     port: address.port,
     requests,
     chatRequests: () => requests.filter((request) => request.path === '/v1/chat/completions'),
     embeddingsRequests: () => requests.filter((request) => request.path === '/v1/embeddings'),
     setHandler: (next) => {
       handler = next;
+    },
+    setInterceptor: (next) => {
+      interceptor = next;
     },
     setEmbeddingsHandler: (next) => {
       embeddings = next;

@@ -33,6 +33,7 @@ const message = (kind: string) => async (text: string) => {
 stubVscodeModule({
   Uri: FakeUri,
   TabInputWebview: class {},
+  TabInputText: class {},
   workspace: {
     get workspaceFolders() {
       return folders;

@@ -87,3 +87,18 @@ test('a dataset whose text field is named otherwise is refused naming the settin
   assert.equal(errors.length, 1, errors.join('\n'));
   assert.match(errors[0], /^PeerKD: sentences\.jsonl:1: Missing text: none of the 3 rows has a field 'text'; set peerkd\.fields\.text .*'sentence' looks like text$/);
 });
+
+test('the confirmation lists a label set so that each label reads as one: a label holding a comma is quoted', async () => {
+  folder ??= await tempFolder('teacher-notes');
+  const rows = [{ text: 'a gallery opens', teacher_label: 'Arts, Culture' }, { text: 'a match ends', teacher_label: 'Sports' }, { text: 'a new play' }];
+  const dataset = await writeJsonl(folder, 'comma-labels.jsonl', rows);
+  datasetText = rows.map((row) => JSON.stringify(row)).join('\n');
+  settingValues = { 'teacher.baseUrl': 'http://127.0.0.1:9/v1' };
+  dialogs.length = 0;
+  errors.length = 0;
+  assert.equal(await labelWithTeacher(new FakeUri(dataset)), undefined);
+  assert.deepEqual(errors, []);
+  assert.equal(dialogs.length, 1);
+  // Before: "Arts, Culture, Sports", three labels to the eye.
+  assert.match(dialogs[0].detail ?? '', /\nLabels \([^)]*\): "Arts, Culture", Sports\n/, dialogs[0].detail);
+});

@@ -136,4 +136,41 @@ describe('teacher labelling through the Batch API', () => {
       await server.close();
     }
   });
+
+  it('Cancel during a status poll or a download that hangs stops at once; the next run collects the batch', { timeout: 120_000 }, async () => {
+    for (const hung of ['status', 'download'] as const) {
+      const cacheDir = tempDir();
+      const server = await startFakeOpenAi(() => labelReply('World'));
+      try {
+        const controller = new AbortController();
+        server.setInterceptor((request) => {
+          const matches = hung === 'status' ? /^\/v1\/batches\/[^/]+$/.test(request.path) : /^\/v1\/files\/[^/]+\/content$/.test(request.path);
+          if (!matches || request.method !== 'GET') return undefined;
+          // Cancelled while the request hangs: nothing else ends it (the timeout is ten minutes, with five retries).
+          setImmediate(() => controller.abort());
+          return { hang: true };
+        });
+        const options = () => ({
+          endpoint: { ...endpoint(server.baseUrl), requestTimeoutMs: 600_000, maxRetries: 5 },
+          prompt: PROMPT,
+          cache: TeacherCache.open(cacheDir, server.baseUrl, 'fake-model', PROMPT),
+          pollIntervalMs: 10,
+        });
+        const statuses: string[] = [];
+        const cancelled = await runBatchLabelling(plan(['a', 'b']), { ...options(), signal: controller.signal, onStatus: (line) => statuses.push(line) });
+        assert.equal(cancelled.summary.fatalError, undefined, `${hung}: a cancel, not an error`);
+        assert.equal(cancelled.summary.cancelled, true);
+        assert.equal(cancelled.summary.notAttempted, 2);
+        assert.match(statuses.at(-1) ?? '', /the next run collects its results/);
+        assert.equal(fs.readdirSync(cacheDir).filter((file) => file.endsWith('.batch.json')).length, 1, 'the batch id is kept');
+
+        server.setInterceptor(undefined);
+        const resumed = await runBatchLabelling(plan(['a', 'b']), options());
+        assert.equal(resumed.summary.labelled, 2, hung);
+        assert.equal(server.requests.filter((request) => request.path === '/v1/batches').length, 1, 'no second batch');
+      } finally {
+        await server.close();
+      }
+    }
+  });
 });

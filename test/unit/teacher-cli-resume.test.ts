@@ -11,10 +11,11 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
-import { Writable } from 'node:stream';
 import { runLabelCommand } from '../../src/cli/label';
 import { LabelRunBusyError, LabelRunLock } from '../../src/teacher/lock';
 import { labelReply, withFakeOpenAi } from '../support/fakeOpenAiServer';
+import { waitFor } from '../support/waitFor';
+import { CapturedStream as Capture } from '../support/captureIo';
 
 const ROOT = path.join(__dirname, '..', '..');
 const LABELS = ['World', 'Sports', 'Business', 'Sci/Tech'];
@@ -50,14 +51,6 @@ function spawnLabel(file: string, baseUrl: string, extra: string[] = []): { chil
   return { child, output: () => output, exited };
 }
 
-async function until(condition: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** Every line as it was, with only the teacher label (and its confidence) added. */
 function assertOnlyTeacherFieldsAdded(written: string, original: string[]): void {
   const lines = written.split('\n');
@@ -89,7 +82,7 @@ describe('peerkd label killed or run twice', () => {
       },
       async (server) => {
         const run = spawnLabel(file, server.baseUrl);
-        await until(() => server.chatRequests().length >= 16, 'sixteen requests');
+        await waitFor('sixteen requests', () => server.chatRequests().length >= 16);
         run.child.kill('SIGKILL');
         await run.exited;
         assert.deepEqual(fs.readFileSync(file), before, 'a killed run writes nothing into the dataset');
@@ -135,7 +128,7 @@ describe('peerkd label killed or run twice', () => {
       },
       async (server) => {
         const first = spawnLabel(file, server.baseUrl);
-        await until(() => server.chatRequests().length >= 1, 'the first request');
+        await waitFor('the first request', () => server.chatRequests().length >= 1);
         const second = spawnLabel(file, server.baseUrl);
         // Without the lock the second run would wait on the gate too: let it through after a while, to fail, not hang.
         const secondCode = await Promise.race([second.exited, new Promise((resolve) => setTimeout(() => resolve('still running after 15 s'), 15_000))]);
@@ -155,14 +148,55 @@ describe('peerkd label killed or run twice', () => {
     );
   });
 
+  it('the lock is the dataset\'s whatever --cache-dir says, and the --out copy\'s: a second run with another cache folder, or writing its copy over the file being labelled, is refused', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-label-twice-cache-'));
+    tempDirs.push(dir);
+    const file = path.join(dir, 'data.jsonl');
+    const other = path.join(dir, 'other.jsonl');
+    const original = datasetLines(6);
+    fs.writeFileSync(file, original.join('\n') + '\n');
+    fs.writeFileSync(other, original.join('\n') + '\n');
+    let release = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    await withFakeOpenAi(
+      async (request) => {
+        await gate;
+        return labelReply(labelFor(request.text), 0.9);
+      },
+      async (server) => {
+        const first = spawnLabel(file, server.baseUrl, ['--cache-dir', path.join(dir, 'cache-a')]);
+        try {
+          await waitFor('the first request', () => server.chatRequests().length >= 1);
+          const asked = server.chatRequests().length;
+          // Without a lock these would wait on the gate too: let them through after a while, to fail, not hang.
+          const settle = (run: ReturnType<typeof spawnLabel>) =>
+            Promise.race([run.exited, new Promise((resolve) => setTimeout(() => resolve('still running after 15 s'), 15_000))]);
+          const otherCache = spawnLabel(file, server.baseUrl, ['--cache-dir', path.join(dir, 'cache-b')]);
+          assert.equal(await settle(otherCache), 1, otherCache.output());
+          assert.match(otherCache.output(), new RegExp(`data\\.jsonl is being labelled by another run \\(process ${first.child.pid} on `));
+          const copyOver = spawnLabel(other, server.baseUrl, ['--out', file, '--force', '--cache-dir', path.join(dir, 'cache-c')]);
+          assert.equal(await settle(copyOver), 1, copyOver.output());
+          assert.match(copyOver.output(), new RegExp(`data\\.jsonl is being labelled by another run \\(process ${first.child.pid} on `));
+          assert.equal(server.chatRequests().length, asked, 'the refused runs asked nothing');
+        } finally {
+          release();
+        }
+        assert.equal(await first.exited, 0, first.output());
+        assert.equal(server.chatRequests().length, 6, 'each row paid once');
+        assertOnlyTeacherFieldsAdded(fs.readFileSync(file, 'utf8'), original);
+        assert.deepEqual(fs.readdirSync(dir).sort(), ['cache-a', 'data.jsonl', 'other.jsonl'], 'the locks are gone with the folders they made');
+      },
+    );
+  });
+
   it("the lock: taken over from a process that is gone, never from a live one or another machine's, and leaves no folders", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-label-lock-'));
     tempDirs.push(dir);
     const data = path.join(dir, 'data.jsonl');
     fs.writeFileSync(data, '{"text":"a"}\n');
     const cacheDir = path.join(dir, '.peerkd', 'teacher-cache');
-    const lock = LabelRunLock.acquire(cacheDir, data);
-    assert.throws(() => LabelRunLock.acquire(cacheDir, data), LabelRunBusyError, 'held by this process');
+    const lock = LabelRunLock.acquire(data);
+    assert.throws(() => LabelRunLock.acquire(data), LabelRunBusyError, 'held by this process');
     const held = fs.readFileSync(lock.file, 'utf8');
     lock.release();
     assert.equal(fs.existsSync(path.join(dir, '.peerkd')), false, 'the folders it made are gone with it');
@@ -173,22 +207,51 @@ describe('peerkd label killed or run twice', () => {
       fs.writeFileSync(lock.file, JSON.stringify({ ...JSON.parse(held), ...owner }));
     };
     write({ pid: gone });
-    const takenOver = LabelRunLock.acquire(cacheDir, data);
+    const takenOver = LabelRunLock.acquire(data);
     assert.match(fs.readFileSync(takenOver.file, 'utf8'), new RegExp(`"pid":${process.pid}`));
     takenOver.release();
 
     // Left by an earlier process with this process's id (a container's pid 1 after a restart): not this run's.
     write({ pid: process.pid });
-    const samePid = LabelRunLock.acquire(cacheDir, data);
+    const samePid = LabelRunLock.acquire(data);
     samePid.release();
 
     write({ pid: gone, host: `not-${hostname()}` });
-    assert.throws(() => LabelRunLock.acquire(cacheDir, data), /being labelled by another run \(process \d+ on not-/);
+    assert.throws(() => LabelRunLock.acquire(data), /being labelled by another run \(process \d+ on not-/);
     write({ pid: process.ppid });
-    assert.throws(() => LabelRunLock.acquire(cacheDir, data), LabelRunBusyError, 'a live process');
+    assert.throws(() => LabelRunLock.acquire(data), LabelRunBusyError, 'a live process');
     fs.writeFileSync(lock.file, '{"pid":');
-    assert.throws(() => LabelRunLock.acquire(cacheDir, data), /being labelled by another run;/, 'a lock being written is not stale');
+    assert.throws(() => LabelRunLock.acquire(data), /being labelled by another run;/, 'a lock being written is not stale');
     assert.ok(fs.existsSync(lock.file), "another run's lock is never removed by a refused one");
+  });
+
+  it('the lock: taken over from a dead run whose process id a later process has (a reboot, a restarted container)', { skip: process.platform !== 'linux' && 'process start times are read from /proc' }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-label-lock-reused-'));
+    tempDirs.push(dir);
+    const data = path.join(dir, 'data.jsonl');
+    fs.writeFileSync(data, '{"text":"a"}\n');
+    const cacheDir = path.join(dir, '.peerkd', 'teacher-cache');
+    const lock = LabelRunLock.acquire(data);
+    const held = JSON.parse(fs.readFileSync(lock.file, 'utf8')) as Record<string, unknown>;
+    lock.release();
+    // A live process that is not the run (it started after the lock was written, as the id's next owner would).
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve) => other.once('spawn', resolve));
+      const write = (started: Date) => {
+        fs.mkdirSync(cacheDir, { recursive: true });
+        fs.writeFileSync(lock.file, JSON.stringify({ ...held, pid: other.pid, started: started.toISOString() }));
+      };
+      write(new Date(Date.now() - 3 * 3600_000));
+      const takenOver = LabelRunLock.acquire(data);
+      assert.match(fs.readFileSync(takenOver.file, 'utf8'), new RegExp(`"pid":${process.pid}`));
+      takenOver.release();
+      // Written after that process started: it may be the run itself, so the lock holds.
+      write(new Date());
+      assert.throws(() => LabelRunLock.acquire(data), new RegExp(`being labelled by another run \\(process ${other.pid} on `));
+    } finally {
+      other.kill('SIGKILL');
+    }
   });
 });
 
@@ -204,17 +267,10 @@ function unwritableFolder(): string | undefined {
   }
 }
 
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    this.text += chunk.toString();
-    callback();
-  }
-}
 
 describe('peerkd label with a cache folder it cannot write', () => {
   const folder = unwritableFolder();
-  it('labels anyway, saying that answers are not cached and no lock was taken', { skip: folder === undefined && 'no unwritable folder here' }, async () => {
+  it('labels anyway, saying that answers are not cached; the lock is still taken, beside the dataset', { skip: folder === undefined && 'no unwritable folder here' }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'peerkd-label-readonly-'));
     tempDirs.push(dir);
     const file = path.join(dir, 'data.jsonl');
@@ -225,7 +281,7 @@ describe('peerkd label with a cache folder it cannot write', () => {
         const io = { stdout: new Capture(), stderr: new Capture(), env: {} };
         const code = await runLabelCommand([file, '--base-url', server.baseUrl, '--model', 'm', '--labels', LABELS.join(','), '--cache-dir', folder!], io);
         assert.equal(code, 0, io.stderr.text + io.stdout.text);
-        assert.match(io.stderr.text, /no lock against a second run at once/);
+        assert.doesNotMatch(io.stderr.text, /no lock against a second run at once/);
         assert.match(io.stdout.text, /Failure: could not write the answer cache/);
         assert.equal(fs.readFileSync(file, 'utf8').split('\n').filter((line) => /"teacher_label"\s*:\s*"/.test(line)).length, 4);
       },

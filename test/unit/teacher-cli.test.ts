@@ -3,11 +3,11 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { UsageError } from '../../src/cli/command';
-import { runLabelCommand, type LabelCommandIo } from '../../src/cli/label';
+import { runLabelCommand } from '../../src/cli/label';
 import { completion, labelReply, withFakeOpenAi, type ChatHandler } from '../support/fakeOpenAiServer';
+import { labelIo } from '../support/captureIo';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'teacher', 'agnews-sample.jsonl');
 const GOLD = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'teacher', 'agnews-sample.gold.json'), 'utf8')) as Record<string, string>;
@@ -88,23 +88,8 @@ function copyFixture(): { dir: string; file: string } {
   return { dir, file };
 }
 
-class Capture extends Writable {
-  text = '';
-  isTTY: boolean;
-  columns = 100;
-  constructor(tty = false) {
-    super();
-    this.isTTY = tty;
-  }
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    this.text += chunk.toString();
-    callback();
-  }
-}
 
-function io(env: NodeJS.ProcessEnv = {}, tty = false): LabelCommandIo & { stdout: Capture; stderr: Capture } {
-  return { stdout: new Capture(), stderr: new Capture(tty), env, backoff: { initialDelayMs: 2, maxDelayMs: 100 } };
-}
+const io = (env: NodeJS.ProcessEnv = {}, tty = false) => labelIo(env, { ttyErr: tty, maxDelayMs: 100 });
 
 describe('peerkd label', () => {
   it('fills the unlabelled rows in place, byte-preserving, and a second run makes zero requests', async () => {
@@ -221,6 +206,24 @@ describe('peerkd label', () => {
         const again = io();
         assert.equal(await runLabelCommand([...args, '--force'], again), 0, again.stderr.text);
         assert.match(again.stdout.text, /Wrote 24 rows/);
+      },
+    );
+  });
+
+  it('a failure every request meets alike is said once at the end, distinct failures each once', async () => {
+    // A server that answered every request with the same error printed "Failure: … overloaded" five times.
+    const { dir, file } = copyFixture();
+    await withFakeOpenAi(
+      (request) => ({ status: 500, json: { error: { message: request.index % 3 === 0 ? 'overloaded' : 'model crashed' } } }),
+      async (server) => {
+        const run = io();
+        const args = [file, '--base-url', server.baseUrl, '--model', 'fake', ...LABEL_FLAGS, '--max-retries', '0', '--concurrency', '1', '--out', path.join(dir, 'out.jsonl')];
+        assert.equal(await runLabelCommand(args, run), 1);
+        const said = run.stdout.text + run.stderr.text;
+        const failures = said.split('\n').filter((line) => line.startsWith('Failure: '));
+        assert.equal(failures.length, 2, said);
+        assert.equal(failures.filter((line) => /overloaded/.test(line)).length, 1, said);
+        assert.equal(failures.filter((line) => /model crashed/.test(line)).length, 1, said);
       },
     );
   });

@@ -8,7 +8,6 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { UsageError } from '../../src/cli/command';
 import { runLabelCommand } from '../../src/cli/label';
@@ -23,6 +22,7 @@ import { runOutcome } from '../../src/teacher/job';
 import { consecutiveFailuresToStop, estimateRun, planLabelRun, runLabelling, type LabelRunOptions } from '../../src/teacher/run';
 import type { TeacherEndpoint } from '../../src/teacher/types';
 import { completion, labelReply, RequestTimes, withFakeOpenAi, type FakeOpenAiServer, type Reply } from '../support/fakeOpenAiServer';
+import { CapturedStream as Capture } from '../support/captureIo';
 
 const LABELS = ['World', 'Sports', 'Business', 'Sci/Tech'];
 const SECRET = 'sk-hostile-5e4d3c2b1a-SECRET';
@@ -249,13 +249,6 @@ describe('teacher against a hostile endpoint', () => {
   });
 });
 
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    this.text += chunk.toString();
-    callback();
-  }
-}
 
 describe('peerkd label never writes over the user\'s fields', () => {
   it('refuses a mapping in which the teacher label or its confidence would overwrite the text, the human label or the id', async () => {

@@ -156,6 +156,10 @@ describe('teacher prompt', () => {
     const date = new Date(Date.now() + 3000).toUTCString();
     const fromDate = retryDelayMs(1, options, headers({ 'retry-after': date }));
     assert.ok(fromDate > 1000 && fromDate <= 3000, String(fromDate));
+    // A date already past (a server clock behind ours) is no wait at all: the backoff applies, as for '-5'.
+    const past = headers({ 'retry-after': new Date(Date.now() - 3_600_000).toUTCString() });
+    assert.equal(retryDelayMs(1, options, past, () => 1), 100);
+    assert.equal(retryDelayMs(3, options, past, () => 0), 200);
     assert.equal(retryDelayMs(1, options, undefined, () => 0), 50);
     assert.equal(retryDelayMs(3, options, undefined, () => 1), 400);
     assert.equal(retryDelayMs(20, options, undefined, () => 1), 5000);

@@ -60,7 +60,9 @@ export default defineFlow({
         }
       }
 
-      // One Undo takes the whole run back.
+      // One Undo takes the whole run back (in the dataset's editor: the keys go there once it holds them, not wherever
+      // the closed dialog and the summary left the focus).
+      await workbench.focusEditor(DATASET);
       await workbench.page.keyboard.press('Control+Z');
       await workbench.save();
       await waitFor(() => workbench.readFile(DATASET) === original, { timeoutMs: 10_000, message: 'the undone file to be saved' });
