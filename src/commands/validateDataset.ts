@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { showErrorMessage, showInformationMessage, showWarningMessage, withNotificationProgress } from '../editor/messages';
-import { firstInvalidUtf8LineOfFile, streamDataset, streamDatasetText, type Problem } from '../dataset/index';
+import { firstInvalidUtf8LineOfFile, lineTextsOfText, readLineTexts, streamDataset, streamDatasetText, type Problem } from '../dataset/index';
 import { isJsonlDocument, runSource, type DatasetDiagnostics } from '../editor/datasetDiagnostics';
 import { validateDatasetStream } from '../training/input';
 import type { Services } from '../editor/services';
@@ -81,8 +81,12 @@ async function validate(uri: vscode.Uri, diagnostics: DatasetDiagnostics, servic
       const onDisk = uri.scheme === 'file' && (open === undefined || !open.isDirty);
       const found = await validateDatasetStream(batches, runSource(uri, settings), {
         ...(onDisk ? { invalidUtf8Line: () => firstInvalidUtf8LineOfFile(uri.fsPath) } : {}),
-        // The run's findings mark their line's text in an open document (as its own diagnostics do) while it is unchanged.
-        ...(open ? { lineText: (line: number) => (open.version === version && line <= open.lineCount ? open.lineAt(line - 1).text : '') } : {}),
+        // The run's findings mark their line's text (as an open document's own diagnostics do), open or closed: an open
+        // document's lines while it is unchanged; a closed file's read again, only the lines the findings name.
+        lineTexts: async (lines: readonly number[]) => {
+          if (open) return new Map(lines.map((line) => [line, open.version === version && line <= open.lineCount ? open.lineAt(line - 1).text : '']));
+          return text === undefined ? readLineTexts(uri.fsPath, lines) : lineTextsOfText(text, lines);
+        },
         onBatch: (rows) => {
           if (rows - reported >= 50_000) {
             reported = rows;

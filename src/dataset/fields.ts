@@ -34,6 +34,8 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 
 /** The prefix marking identities derived from the text rather than an id field. */
 export const TEXT_IDENTITY_PREFIX = 'text:';
+/** The identity of a row with neither an id nor a text: a hash of its whole value. */
+export const VALUE_IDENTITY_PREFIX = 'row:';
 
 /** Identity of a row without an id: a hash of its text, stable across edits that do not touch the text. */
 export function textIdentity(text: string): string {
@@ -61,12 +63,7 @@ export function rowIdentity(value: Record<string, unknown>, fields: FieldMapping
  * rounded): see rowIdentity.
  */
 export function identityOf(value: Record<string, unknown>, idPath: readonly string[], textPath: readonly string[], lineText?: string): string {
-  const written = getFieldAt(value, idPath);
-  if (lineText !== undefined && typeof written === 'number' && Number.isInteger(written) && !Number.isSafeInteger(written)) {
-    const digits = writtenNumber(lineText, idPath);
-    if (digits !== null) return digits;
-  }
-  const id = idFieldValue(written);
+  const id = idIdentity(value, idPath, lineText);
   if (id !== null) return id;
   const text = getFieldAt(value, textPath);
   if (typeof text === 'string') return textIdentity(text);
@@ -78,7 +75,39 @@ export function identityOf(value: Record<string, unknown>, idPath: readonly stri
     if (error instanceof RangeError) throw new Error('The row is nested too deeply to identify it; give it an id field');
     throw error;
   }
-  return 'row:' + createHash('sha1').update(json, 'utf8').digest('hex').slice(0, 16);
+  return VALUE_IDENTITY_PREFIX + createHash('sha1').update(json, 'utf8').digest('hex').slice(0, 16);
+}
+
+/**
+ * The identity the id field gives a row (see identityOf), or null where it gives none (absent, empty, not a string or
+ * finite number): a string as it is, a number in decimal, an integer beyond 2^53 as `lineText` writes its digits.
+ */
+export function idIdentity(value: Record<string, unknown>, idPath: readonly string[], lineText?: string): string | null {
+  const written = getFieldAt(value, idPath);
+  if (lineText !== undefined && typeof written === 'number' && Number.isInteger(written) && !Number.isSafeInteger(written)) {
+    const digits = writtenNumber(lineText, idPath);
+    if (digits !== null) return digits;
+  }
+  return idFieldValue(written);
+}
+
+/** A JSON number as written (`7`, `-2.5`, `1e+21`, `1234567890123456001`): what an id that is a number is written back as. */
+export const JSON_NUMBER_TEXT = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
+
+/**
+ * Whether a row's id field holds a number, so that what PeerKD writes back (predictions.jsonl, `peerkd predict`) writes
+ * its identity as that number, not as text: `{"id": 7}` stays 7 (a join on the user's own ids finds it), an id beyond
+ * 2^53 its digits as written (never rounded). 7 and "7" stay one identity (the duplicate-id rule); only the JSON type
+ * written back differs.
+ */
+export function idIsNumber(value: Record<string, unknown>, idPath: readonly string[], identity: string): boolean {
+  const written = getFieldAt(value, idPath);
+  return typeof written === 'number' && Number.isFinite(written) && JSON_NUMBER_TEXT.test(identity);
+}
+
+/** An id's JSON text as PeerKD writes it back: an identity from a number as that number, any other as a JSON string. */
+export function idJson(identity: string, isNumber: boolean | undefined): string {
+  return isNumber === true && JSON_NUMBER_TEXT.test(identity) ? identity : JSON.stringify(identity);
 }
 
 /**

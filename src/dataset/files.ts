@@ -76,13 +76,62 @@ export function fileError(path: string, error: unknown): Error {
   return result;
 }
 
-/** Checks that `path` can be read as a file; throws fileError's message (e.g. "symbolic link loop") otherwise. */
+/** Why a FIFO, socket or device named as a dataset is refused: it cannot be read twice (rows, then hash) or ends never. */
+export const NOT_A_REGULAR_DATASET = 'not a regular file (a FIFO, socket or device), so it cannot be read as a dataset';
+
+/**
+ * Checks that `path` is a dataset file that can be read: assertReadableFile, and a regular file (not /dev/zero, a
+ * FIFO). Said before anything about its name: a file that is not there, or a device, is not one to rename.
+ */
+export async function assertReadableDatasetFile(path: string, shownAs = path): Promise<void> {
+  await assertReadableFile(path, shownAs);
+  if (!(await fsp.stat(path)).isFile()) throw new Error(`${shownAs}: ${NOT_A_REGULAR_DATASET}`);
+}
+
+/**
+ * Where the symbolic link `path` ends (followed through further links) when that is nowhere: the missing path, as
+ * the links name it, against the folder of the link that names it. Undefined when `path` is no link, or it leads to
+ * something (the error is then another one).
+ */
+async function danglingLinkTarget(path: string): Promise<string | undefined> {
+  let link = path;
+  // A chain longer than the system follows fails as a loop (ELOOP), not as a missing file.
+  for (let hops = 0; hops < 40; hops += 1) {
+    const stats = await fsp.lstat(link).catch(() => undefined);
+    if (stats === undefined) return link === path ? undefined : link;
+    if (!stats.isSymbolicLink()) return undefined;
+    const target = await fsp.readlink(link).catch(() => undefined);
+    if (target === undefined) return undefined;
+    link = resolve(dirname(link), target);
+  }
+  return undefined;
+}
+
+/**
+ * Why `path`, which the system did not find (ENOENT), is not there, in words: for a symbolic link that leads nowhere,
+ * where it leads ("file not found" sent the user looking for a file `ls` shows); else `notFound` ("file not found").
+ * The one wording of a missing path for every reader (datasets, a model folder, a run's files).
+ */
+export async function notFoundReason(path: string, notFound = REASONS.ENOENT): Promise<string> {
+  const missing = await danglingLinkTarget(path);
+  return missing === undefined ? notFound : `a symbolic link to ${missing}, which does not exist`;
+}
+
+/**
+ * Checks that `path` can be read as a file; throws fileError's message (e.g. "symbolic link loop") otherwise, and for
+ * a missing one notFoundReason's (a symbolic link that leads nowhere said as one).
+ */
 export async function assertReadableFile(path: string, shownAs = path): Promise<void> {
   let stats;
   try {
     stats = await fsp.stat(path);
     await fsp.access(path, 4 /* R_OK */);
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      const result = new Error(`${shownAs}: ${await notFoundReason(path)}`) as NodeJS.ErrnoException;
+      result.code = 'ENOENT';
+      throw result;
+    }
     throw fileError(shownAs, error);
   }
   if (stats.isDirectory()) throw new Error(`${shownAs}: ${REASONS.EISDIR}`);
@@ -213,6 +262,65 @@ async function linkExclusive(path: string, temporary: string, target: string, fa
   await fsp.rm(temporary, { force: true });
 }
 
+/** Whether a process with this id exists on this machine (one of another user's counts: EPERM). */
+export function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** How long after its last write a dead writer's temporary file is left (removeDeadWritersTemporaries). */
+const STALE_TEMPORARY_MS = 10 * 60 * 1000;
+
+/** writeFileAtomic's temporary file for `name`: `.NAME.<pid>.<12 hex>.tmp`. */
+function temporaryName(name: string, pid: number): string {
+  return `.${name}.${pid}.${randomBytes(6).toString('hex')}.tmp`;
+}
+
+/**
+ * The files (folder and name) whose dead writers' temporaries this process has swept (removeDeadWritersTemporaries):
+ * the sweep lists the whole folder, and the pointers and settings a session writes again and again need it once.
+ */
+const sweptTargets = new Set<string>();
+
+/**
+ * Removes the temporary files of earlier atomic writes of `name` in `directory` whose writer is gone (killed with
+ * SIGKILL, power lost, between creating the file and renaming it): each was a hidden copy of the data left beside it
+ * for good. Only names of exactly writeFileAtomic's pattern are touched, and never one of a live process (a writer at
+ * work now, this one included), nor one written in the last STALE_TEMPORARY_MS: the pid is this machine's, and a
+ * folder shared over a network may hold another machine's write at work. Best effort: a file that cannot be listed or
+ * removed is left. Once per file and process (sweptTargets): a temporary left by a writer killed later is another
+ * process's, which the next process to write the file sweeps; a sweep that left a dead writer's temporary because it
+ * was recent, or could not remove one, sweeps again at the next write.
+ */
+async function removeDeadWritersTemporaries(directory: string, name: string): Promise<void> {
+  const target = join(directory, name);
+  if (sweptTargets.has(target)) return;
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const pattern = new RegExp(`^\\.${escaped}\\.([1-9][0-9]{0,9})\\.[0-9a-f]{12}\\.tmp$`);
+  let names: string[];
+  try {
+    names = await fsp.readdir(directory);
+  } catch {
+    return;
+  }
+  let done = true;
+  for (const candidate of names) {
+    const pid = Number(pattern.exec(candidate)?.[1]);
+    if (!Number.isSafeInteger(pid) || pid === process.pid || processIsAlive(pid)) continue;
+    const file = join(directory, candidate);
+    // A plain file only: a folder or a link with that name is nobody's temporary file.
+    const stats = await fsp.lstat(file).catch(() => undefined);
+    if (!stats?.isFile()) continue;
+    if (Date.now() - stats.mtimeMs <= STALE_TEMPORARY_MS) done = false;
+    else await fsp.rm(file, { force: true }).catch(() => (done = false));
+  }
+  if (done) sweptTargets.add(target);
+}
+
 /**
  * Replaces a file so that a reader sees either the old or the new content, never a torn one: write a temporary
  * file in the target's folder, flush it to disk, then rename it over the target. A symbolic link is written
@@ -221,7 +329,8 @@ async function linkExclusive(path: string, temporary: string, target: string, fa
  * and the original is untouched. `data` may be a function that writes the content piece by piece through `write`
  * (a copy too large to hold whole); whatever it throws fails the write the same way. With `exclusive` the file must
  * not exist: one there, or one that appears while the content is written (a second export at once), is left as it is
- * and OutputAppearedError thrown (the temporary file is linked to the name, which fails where a file has it).
+ * and OutputAppearedError thrown (the temporary file is linked to the name, which fails where a file has it). The
+ * temporary files of earlier writes of the same file whose process is gone (killed mid-write) are removed first.
  */
 export async function writeFileAtomic(
   path: string,
@@ -232,7 +341,8 @@ export async function writeFileAtomic(
   if (exclusive && stats !== undefined) throw new OutputAppearedError(path);
   const mode = stats === undefined ? undefined : Number(stats.mode) & 0o7777;
   const directory = dirname(target);
-  const temporary = join(directory, `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  await removeDeadWritersTemporaries(directory, basename(target));
+  const temporary = join(directory, temporaryName(basename(target), process.pid));
   let handle: Awaited<ReturnType<typeof fsp.open>> | undefined;
   try {
     try {

@@ -23,6 +23,8 @@ export {
   textChunks,
   readLines,
   readLineBatches,
+  readLineTexts,
+  lineTextsOfText,
   READ_CHUNK_BYTES,
   inferLabelSet,
   type DatasetInput,
@@ -30,8 +32,9 @@ export {
   type SourceLine,
 } from './parse';
 export { setFieldInLine, setFieldInLineBytes, applyRowEditsToFile, type RowEdit } from './edit';
-export { PEERKD_FOLDER, linkedPeerkdFolder, linkedPeerkdFolderError, writeFileAtomic, OutputAppearedError, assertNotSameFile, assertOutsidePeerkdFolder, assertReadableFile, assertReplaceable, expandHomeFolder, fileError, isWithinFolder, undecodableBytesReason } from './files';
+export { PEERKD_FOLDER, linkedPeerkdFolder, linkedPeerkdFolderError, writeFileAtomic, OutputAppearedError, processIsAlive, assertNotSameFile, assertOutsidePeerkdFolder, assertReadableFile, assertReadableDatasetFile, NOT_A_REGULAR_DATASET, assertReplaceable, expandHomeFolder, fileError, notFoundReason, isWithinFolder, undecodableBytesReason } from './files';
 export { forEachLine } from './lines';
+export { RowTextsDigest, rowTextsSha256, rowTextDigest } from './rowTextsDigest';
 export { Utf8LineValidator, firstInvalidUtf8LineOfFile } from './utf8';
 export { findJsonSyntaxError, JsonScanError, MAX_JSON_DEPTH, TOO_DEEP_MESSAGE, printable } from './jsonScan';
 export { INVISIBLE_CHARACTERS, MAX_LABEL_LENGTH, labelLengthProblem, labelListProblem, lookAlikeFold, lookAlikeKey, lookAlikeLabel, parseLabelList } from './labels';

@@ -35,6 +35,16 @@ export function labelListProblem(labels: readonly string[]): string | undefined 
 }
 
 /**
+ * A label set as one line of text, `World, Sports, Business`: each label as written, but in double quotes where it
+ * could not be read back from the list (`"Arts, Culture"` holds the separator, `" World"` white space at an end,
+ * `"\"x\""` quotes, `""` nothing), so that a list of four labels never reads as five. Control characters are left to
+ * the output that shows them (the CLI's Terminal escapes them as everywhere else, `\x1b`).
+ */
+export function labelListText(labels: readonly string[]): string {
+  return labels.map((label) => (label.length === 0 || /[,"]|^\s|\s$/.test(label) ? `"${label.replace(/["\\]/g, (c) => `\\${c}`)}"` : label)).join(', ');
+}
+
+/**
  * Characters that show as nothing: the zero-width space, direction marks, the soft hyphen, the word joiner, a byte
  * order mark (pasted from a web page or an LLM's answer with a label). The zero-width (non-)joiners are left out: they
  * change how emoji and Arabic or Indic script are drawn. Variation selectors are left to emoji.
@@ -65,10 +75,31 @@ export function lookAlikeLabel(labels: readonly string[], label: string): { labe
   return cased === undefined ? undefined : { label: cased, how: 'case' };
 }
 
-/** `A,B,C` (spaces around each label trimmed) → the labels; throws an Error naming `option` when unusable. */
+/** How a label set holding a label with a comma is written on the command line (`--labels`). */
+export const LABEL_LIST_JSON_EXAMPLE = `'["Arts, Culture","Sports"]'`;
+
+/**
+ * `A,B,C` (spaces around each label trimmed) → the labels; or a JSON list of strings, `["Arts, Culture","Sports"]`, for
+ * labels that hold a comma (taken as written). Throws an Error naming `option` when unusable.
+ */
 export function parseLabelList(spec: string, option: string): string[] {
-  const labels = spec.split(',').map((label) => label.trim());
+  const fail = (problem: string) => new Error(`${option} ${JSON.stringify(spec.length > 60 ? spec.slice(0, 60) + '…' : spec)}: ${problem}`);
+  let labels: string[];
+  if (spec.trimStart().startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(spec);
+    } catch {
+      parsed = undefined;
+    }
+    if (!Array.isArray(parsed) || !parsed.every((label) => typeof label === 'string')) {
+      throw fail(`a list that starts with [ is a JSON list of labels, each in double quotes (${LABEL_LIST_JSON_EXAMPLE})`);
+    }
+    labels = parsed;
+  } else {
+    labels = spec.split(',').map((label) => label.trim());
+  }
   const problem = labelListProblem(labels);
-  if (problem) throw new Error(`${option} ${JSON.stringify(spec.length > 60 ? spec.slice(0, 60) + '…' : spec)}: ${problem}`);
+  if (problem) throw fail(problem);
   return labels;
 }

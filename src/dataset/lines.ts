@@ -72,11 +72,35 @@ function scanLines(
 }
 
 /**
- * The longest line, in bytes, that a streamed reader of a dataset reads: a longer one could not become a string (V8
- * caps a string at 0x1fffffe8 characters, "Cannot create a string longer than…", naming no file or line), so it is
- * refused, by its file and line, as too long to read (LineTooLongError).
+ * The longest line that any reader of a dataset reads, in bytes of UTF-8 (without its terminator, and on line 1
+ * without a byte order mark): the one rule of `peerkd distill`, `predict`, `label`, `export`, Validate Dataset and a run
+ * from the editor, so a line one of them refuses is refused by all. A longer one could not become a string (V8 caps a
+ * string at 0x1fffffe8 characters, "Cannot create a string longer than…", naming no file or line), so it is refused,
+ * by its file and line, as too long to read (LineTooLongError). A file is measured in its own bytes; a text in memory
+ * (an open document) in the bytes of its UTF-8, the same bytes for a file that is valid UTF-8.
  */
 export const MAX_LINE_BYTES = 500 * 1024 * 1024;
+
+/**
+ * The byte order mark at `start` of line 1, which MAX_LINE_BYTES does not count: its length there (1 UTF-16 unit in a
+ * text, EF BB BF in bytes), else 0.
+ */
+export function bomLength(data: string | Uint8Array, start: number): number {
+  if (typeof data === 'string') return data.charCodeAt(start) === 0xfeff ? 1 : 0;
+  return data[start] === 0xef && data[start + 1] === 0xbb && data[start + 2] === 0xbf ? 3 : 0;
+}
+
+/**
+ * Whether the line [start, end) of `data` (without terminator or BOM) is longer than `maxBytes` bytes of UTF-8
+ * (MAX_LINE_BYTES): bytes are counted; a text is decided from its length where that settles it (a UTF-16 unit is 1 to
+ * 3 bytes), and measured only for a line within 3× of the limit.
+ */
+export function lineTooLong(data: string | Uint8Array, start: number, end: number, maxBytes = MAX_LINE_BYTES): boolean {
+  const units = end - start;
+  if (typeof data !== 'string' || units > maxBytes) return units > maxBytes;
+  if (units * 3 <= maxBytes) return false;
+  return Buffer.byteLength(data.slice(start, end), 'utf8') > maxBytes;
+}
 
 /** A line longer than MAX_LINE_BYTES (or a reader's lower limit); `inFile` gives the message that names the file. */
 export class LineTooLongError extends Error {
@@ -115,14 +139,16 @@ export async function* splitLineBytes(chunks: AsyncIterable<Uint8Array>, maxLine
   let lines = 0;
   const push = (batch: LineBytes[], data: Buffer) => (start: number, end: number, next: number) => {
     lines++;
-    if (end - start > maxLineBytes) throw new LineTooLongError(lines, maxLineBytes);
+    // Line 1's byte order mark is not counted (MAX_LINE_BYTES).
+    if (lineTooLong(data, start + (lines === 1 ? bomLength(data, start) : 0), end, maxLineBytes)) throw new LineTooLongError(lines, maxLineBytes);
     batch.push({ line: data.subarray(start, end), terminator: data.subarray(end, next) });
   };
   const keep = (piece: Buffer) => {
     pending.push(piece);
     pendingBytes += piece.length;
-    // A CR kept at the end may yet be a terminator, so one byte more than the limit is allowed before refusing.
-    if (pendingBytes > maxLineBytes + 1) throw new LineTooLongError(lines + 1, maxLineBytes);
+    // An early refusal only: a CR kept at the end may yet be a terminator and line 1 may start with a byte order mark,
+    // so four bytes more than the limit are kept; the line is measured exactly once it ends (push).
+    if (pendingBytes > maxLineBytes + 4) throw new LineTooLongError(lines + 1, maxLineBytes);
   };
   for await (const read of chunks) {
     const chunk = Buffer.from(read.buffer, read.byteOffset, read.byteLength);

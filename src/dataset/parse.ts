@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
-import { compileFields, getFieldAt, idFieldValue, identityOf, isPlainObject, type CompiledFields } from './fields';
+import { compileFields, getFieldAt, idFieldValue, identityOf, isPlainObject, TEXT_IDENTITY_PREFIX, VALUE_IDENTITY_PREFIX, type CompiledFields } from './fields';
 import { findJsonSyntaxError, locatePath, printable, scanJson, tooDeepOffset, TOO_DEEP_MESSAGE } from './jsonScan';
 import { IdIndex } from './idIndex';
-import { forEachCompleteLine, forEachLine, LineTooLongError, MAX_LINE_BYTES } from './lines';
+import { forEachCompleteLine, forEachLine, LineTooLongError, MAX_LINE_BYTES, lineTooLong } from './lines';
 import { labelLengthProblem, lookAlikeLabel } from './labels';
 import { absentTextMessage, FIELD_GUESS_SAMPLE_ROWS, foldMissingFieldProblems } from './fieldGuess';
 import type { DatasetRow, FieldMapping, ParsedDataset, Problem, ValidationOptions } from './types';
@@ -133,6 +133,17 @@ export class DatasetParser {
     if (teacherProblem) (problems ??= []).push(teacherProblem);
     const humanProblem = this.labelProblem('Human label', humanValue, fields.human, fields.mapping.human, lineText, line);
     if (humanProblem) (problems ??= []).push(humanProblem);
+    // An id the row cannot be known by (an object, a list, true): said, as the row is then known by its text and its
+    // predictions carry a hash of that text. Looked at only where the identity did not come from the id.
+    if (row.id.startsWith(TEXT_IDENTITY_PREFIX) || row.id.startsWith(VALUE_IDENTITY_PREFIX)) {
+      const idValue = getFieldAt(value, fields.id);
+      if ((typeof idValue === 'object' && idValue !== null) || typeof idValue === 'boolean') {
+        const name = fields.mapping.id;
+        (problems ??= []).push(
+          problem('invalid-id', 'warning', line, valueRange(lineText, fields.id), `The id (field ${name}) is ${describeValue(idValue)}, not a string or number, so it is ignored: the row is known by its text`, name),
+        );
+      }
+    }
     if (confidence !== undefined && confidence !== null && !isProbability(confidence)) {
       const name = fields.mapping.teacherConfidence;
       (problems ??= []).push(
@@ -247,14 +258,45 @@ function invalidJsonProblem(lineText: string, line: number, parseError: unknown)
   let start = found.offset;
   if (start >= lineText.length) start = Math.max(0, lineText.length - 1);
   const end = Math.min(lineText.length, start + 1);
+  const hint = line === 1 ? notJsonLinesHint(lineText) : undefined;
   return problem(
     'invalid-json',
     'error',
     line,
     { start, end: Math.max(end, start) },
     // At the end of the line the range marks the last character, so the message names no column.
-    found.offset >= lineText.length ? `Invalid JSON: ${found.message}` : `Invalid JSON at column ${found.offset + 1}: ${found.message}`,
+    (found.offset >= lineText.length ? `Invalid JSON: ${found.message}` : `Invalid JSON at column ${found.offset + 1}: ${found.message}`) +
+      (hint ? ` — ${hint}` : ''),
   );
+}
+
+/**
+ * What a first line that is no JSON says about the whole file, where it tells: another encoding, a compressed file,
+ * or one JSON document spread over lines. Each would otherwise be an error on every line about a strange character.
+ */
+export function notJsonLinesHint(lineText: string): string | undefined {
+  if (lineText.startsWith('\u001f\uFFFD')) return 'the file is gzip-compressed; decompress it first (gunzip)';
+  if (lineText.startsWith('PK\u0003\u0004')) return 'the file is a ZIP archive (.zip, .xlsx, .docx), not text; a dataset has one JSON object per line';
+  // UTF-16 (or UTF-32) read as UTF-8: a NUL beside each ASCII character, after a byte order mark that is no UTF-8.
+  if (lineText.slice(0, 4).includes('\u0000')) {
+    return 'the file looks UTF-16 encoded (as PowerShell\'s > and Out-File write); save it as UTF-8';
+  }
+  const opened = lineText.trim();
+  if (opened === '[' || opened === '{') {
+    return `line 1 opens one JSON document spread over many lines (pretty-printed JSON); a dataset has one JSON object per line (jq -c ${opened === '[' ? "'.[]'" : '.'} data.json > data.jsonl)`;
+  }
+  return undefined;
+}
+
+/**
+ * Why a file with no row is no dataset, in the words of every reader that refuses it (a run, `peerkd export`): no line
+ * at all, or `invalidLines` lines none of which is a row, the first of them `first` (its line, and what it looks like:
+ * UTF-16, gzip, pretty-printed JSON, parse.ts notJsonLinesHint).
+ */
+export function noRowsMessage(invalidLines: number, first: Pick<Problem, 'line' | 'message'> | undefined): { line?: number; message: string } {
+  if (invalidLines === 0 || first === undefined) return { message: 'the file has no rows (it is empty or holds only blank lines); a dataset has one JSON object per line' };
+  const how = invalidLines === 1 ? 'the only non-blank line is invalid' : `all ${invalidLines.toLocaleString('en-US')} non-blank lines are invalid, the first`;
+  return { line: first.line, message: `no line is a valid row: ${how}: ${first.message}` };
 }
 
 interface Range {
@@ -367,11 +409,21 @@ class DatasetCollector {
 }
 
 /** Parses and validates a whole JSONL text (BOM, CRLF, lone CR, blank lines and a missing final newline tolerated). */
+/** Throws LineTooLongError ("line N: longer than … bytes") for a line longer than MAX_LINE_BYTES, as every reader does. */
 export function parseDatasetText(text: string, fields: FieldMapping, options: ValidationOptions = {}): ParsedDataset {
+  const maxLineBytes = options.maxLineBytes ?? MAX_LINE_BYTES;
   const parser = new DatasetParser(fields, options);
   const collector = new DatasetCollector(fields);
   let line = 0;
-  forEachLine(text, (start, end) => collector.add(parser.next(text.slice(start, end), ++line)), text.charCodeAt(0) === 0xfeff ? 1 : 0);
+  forEachLine(
+    text,
+    (start, end) => {
+      // The one line length rule of every reader (MAX_LINE_BYTES): an open document's line as a file's.
+      if (lineTooLong(text, start, end, maxLineBytes)) throw new LineTooLongError(line + 1, maxLineBytes);
+      collector.add(parser.next(text.slice(start, end), ++line));
+    },
+    text.charCodeAt(0) === 0xfeff ? 1 : 0,
+  );
   return collector.result();
 }
 
@@ -398,7 +450,12 @@ export type DatasetInput = string | NodeJS.ReadableStream;
 /**
  * `visit(text, line)` for every line of a file, read in READ_CHUNK_BYTES chunks, its results yielded in one array per
  * chunk (a per-line await costs more than parsing the line): memory stays at one chunk plus one line, whatever the
- * file's size. A line's text is a slice of its chunk, without its terminator and, on line 1, without a BOM.
+ * file's size. A line's text is a slice of its chunk, without its terminator and, on line 1, without a BOM. The chunks
+ * are decoded as one stream of UTF-8, which gives each line the text `peerkd export` gets by decoding the line's own
+ * bytes (a byte that is not UTF-8 becomes U+FFFD either way, and a line break is never part of a sequence), so both read
+ * the same ids and texts; a line longer than MAX_LINE_BYTES bytes of UTF-8 is refused by the one rule of every reader
+ * (mapChunkLines: lineTooLong; a byte that is not UTF-8 counts as the 3 bytes of its U+FFFD there, which matters only
+ * for such a line within a third of the limit). Splitting the bytes and decoding each line took half as long again.
  */
 async function* mapFileLines<T>(path: DatasetInput, visit: (text: string, line: number) => T, chunkBytes = READ_CHUNK_BYTES, maxLine = MAX_LINE_BYTES): AsyncGenerator<T[]> {
   const stream = typeof path === 'string' ? createReadStream(path, { encoding: 'utf8', highWaterMark: chunkBytes }) : path.setEncoding('utf8');
@@ -411,9 +468,10 @@ async function* mapFileLines<T>(path: DatasetInput, visit: (text: string, line: 
 }
 
 /**
- * `visit(text, line)` for every line of a text that comes in chunks (a file's reads, or textChunks of a text in memory),
- * its results yielded in one array per chunk. A line may span chunks (so may a CRLF or a surrogate pair): only the line
- * that straddles two chunks is joined.
+ * `visit(text, line)` for every line of a text that comes in chunks (textChunks of a text in memory: an open
+ * document), its results yielded in one array per chunk. A line may span chunks (so may a CRLF or a surrogate pair):
+ * only the line that straddles two chunks is joined. A line longer than MAX_LINE_BYTES bytes of UTF-8 is refused, as
+ * the file readers refuse it (lineTooLong).
  */
 async function* mapChunkLines<T>(chunks: AsyncIterable<string>, visit: (text: string, line: number) => T, maxLine = MAX_LINE_BYTES): AsyncGenerator<T[]> {
   /** The start of a line that continues in the next chunk (or ends in a CR whose LF may follow). */
@@ -421,7 +479,7 @@ async function* mapChunkLines<T>(chunks: AsyncIterable<string>, visit: (text: st
   let line = 0;
   let first = true;
   const lineOf = (text: string, start: number, end: number) => {
-    if (end - start > maxLine) throw new LineTooLongError(line + 1, maxLine);
+    if (lineTooLong(text, start, end, maxLine)) throw new LineTooLongError(line + 1, maxLine);
     return text.slice(start, end);
   };
   for await (const read of chunks) {
@@ -440,7 +498,7 @@ async function* mapChunkLines<T>(chunks: AsyncIterable<string>, visit: (text: st
       if (cut === -1 || (cut === cr && cut === chunk.length - 1)) {
         // No terminator yet, or a CR whose LF may come next: the whole chunk continues the line.
         pending += chunk;
-        // A line that could not become one string (MAX_LINE_BYTES; counted in characters, never more than its bytes).
+        // More characters than the limit: more bytes too (the line is measured exactly once it ends).
         if (pending.length > maxLine + 1) throw new LineTooLongError(line + 1, maxLine);
         continue;
       }
@@ -479,6 +537,34 @@ export function readLineBatches(path: string, chunkBytes = READ_CHUNK_BYTES, max
   return mapFileLines(path, (text, line): SourceLine => ({ line, text }), chunkBytes, maxLine);
 }
 
+/**
+ * The text of the lines `lines` (1-based) of a file, as readLineBatches reads them (line 1 without a BOM, as the editor
+ * shows it): the file is streamed up to the last of them and only those are kept; a line past the file's end is
+ * missing from the map.
+ */
+export async function readLineTexts(path: string, lines: Iterable<number>): Promise<Map<number, string>> {
+  const wanted = new Set(lines);
+  const found = new Map<number, string>();
+  const last = Math.max(0, ...wanted);
+  if (last === 0) return found;
+  for await (const batch of readLineBatches(path)) {
+    for (const { line, text } of batch) if (wanted.has(line)) found.set(line, text);
+    if (batch[batch.length - 1].line >= last) break;
+  }
+  return found;
+}
+
+/** lineTexts of a text in memory (a file that is not on disk): split as forEachLine splits it, line 1 without a BOM. */
+export function lineTextsOfText(text: string, lines: Iterable<number>): Map<number, string> {
+  const wanted = new Set(lines);
+  const found = new Map<number, string>();
+  let line = 0;
+  forEachLine(text, (start, end) => {
+    if (wanted.has(++line)) found.set(line, text.slice(start, end));
+  }, text.charCodeAt(0) === 0xfeff ? 1 : 0);
+  return found;
+}
+
 /** The lines of a file one at a time (see readLineBatches). */
 export async function* readLines(path: string): AsyncGenerator<SourceLine> {
   for await (const batch of readLineBatches(path)) yield* batch;
@@ -490,7 +576,7 @@ export async function* readLines(path: string): AsyncGenerator<SourceLine> {
  */
 export function streamDataset(path: DatasetInput, fields: FieldMapping, options: ValidationOptions = {}): AsyncGenerator<LineResult[]> {
   const parser = new DatasetParser(fields, options);
-  return mapFileLines(path, (text, line) => parser.next(text, line));
+  return mapFileLines(path, (text, line) => parser.next(text, line), READ_CHUNK_BYTES, options.maxLineBytes);
 }
 
 /**
@@ -500,7 +586,7 @@ export function streamDataset(path: DatasetInput, fields: FieldMapping, options:
  */
 export function streamDatasetText(text: string, fields: FieldMapping, options: ValidationOptions = {}, chunkChars = READ_CHUNK_BYTES): AsyncGenerator<LineResult[]> {
   const parser = new DatasetParser(fields, options);
-  return mapChunkLines(textChunks(text, chunkChars), (line, number) => parser.next(line, number));
+  return mapChunkLines(textChunks(text, chunkChars), (line, number) => parser.next(line, number), options.maxLineBytes);
 }
 
 /** Reads, parses and validates a whole file, streaming it from disk. */

@@ -28,19 +28,29 @@ export const DATASET_SUFFIXES = DATASET_EXTENSIONS.map((extension) => `.${extens
 export const DATASET_KIND = `JSON Lines dataset (${DATASET_SUFFIXES})`;
 
 /**
+ * A path as a word of a command we suggest (`peerkd move …`): as it is where a shell takes it whole, else quoted
+ * (`"my rows.txt"`, as the other suggested commands quote their paths).
+ */
+export function shellWord(text: string): string {
+  return /^[\w./:@%+=,-]+$/.test(text) ? text : shellQuoted(text);
+}
+
+/**
+ * A path quoted as a word of a command we suggest, always: in double quotes (`"my rows.txt"`) where a shell takes
+ * what is between them as written; else in single quotes (`'price$1.jsonl'`, `'it'\''s.jsonl'`): inside double
+ * quotes a shell expands `$` and a backquote (`"a$b.jsonl"` named `a.jsonl`, another file) and `!`, and reads `\`.
+ */
+export function shellQuoted(text: string): string {
+  // eslint-disable-next-line no-control-regex -- a control character (a line break) is read as written only in single quotes
+  return /[$`\\!"\u0000-\u001f\u007f]/.test(text) ? `'${text.replace(/'/g, "'\\''")}'` : `"${text}"`;
+}
+
+/**
  * Why a file cannot be a run's dataset by its name, or undefined: the one rule of the commands that make or read a
  * dataset's runs (the editor's Run Distillation, Label Review and Export; `peerkd distill` and `peerkd export`). The
  * editor treats only DATASET_FILE_NAME files as datasets, so a run of `data.txt` made in a terminal could be neither
  * reviewed nor exported there. Labelling, validating and predicting read rows from a file of any name.
  */
-/**
- * A path as a word of a command we suggest (`peerkd move …`): as it is where a shell takes it whole, else quoted
- * (`"my rows.txt"`, as the other suggested commands quote their paths).
- */
-export function shellWord(text: string): string {
-  return /^[\w./:@%+=,-]+$/.test(text) ? text : JSON.stringify(text);
-}
-
 export function datasetNameProblem(file: string): string | undefined {
   if (DATASET_FILE_NAME.test(file)) return undefined;
   // `file` as the user gave it (`sub/rows.txt`): the command suggested is run from the same folder, so it keeps the
@@ -108,6 +118,8 @@ export type ProblemCode =
   /** A teacher confidence that is not a number in [0, 1] (e.g. 87 for 87 %, -1, "0.5"): ignored, as if absent. */
   | 'invalid-confidence'
   | 'duplicate-id'
+  /** An id that is an object, array or boolean: ignored, the row known by its text as if it had no id. */
+  | 'invalid-id'
   /**
    * What a run of the method would stop on (error) or warn about (warning) in the dataset as a whole: a label set of
    * one label, `1` beside `"1"`, look-alike labels, rows without a word, … (training/input.ts checkTrainingInput).
@@ -143,4 +155,6 @@ export interface ParsedDataset {
 export interface ValidationOptions {
   /** The configured label set. Empty or absent: no label check (see inferLabelSet for the inferred set). */
   labels?: readonly string[];
+  /** The longest line read (dataset/lines.ts MAX_LINE_BYTES, the default; tests lower it). */
+  maxLineBytes?: number;
 }

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import { foldRepeatedLabelProblems, IncrementalDatasetValidator, lineCountOf, type Problem } from '../dataset/index';
+import { firstInvalidUtf8LineOfFile, foldRepeatedLabelProblems, IncrementalDatasetValidator, lineCountOf, type Problem } from '../dataset/index';
 import { DATASET_FILE_NAME, type FieldMapping } from '../dataset/types';
-import { InputChecks, inputProblems, inputProblemsOf, type InputSource } from '../training/input';
+import { InputChecks, inputProblemsOf, type InputSource } from '../training/input';
 import type { Services } from './services';
 import { readSettings, warnDatasetSettingsOnce, type PeerKdSettings } from './settings';
 
@@ -70,6 +70,12 @@ interface TrackedDocument {
   runProblems: Problem[];
   /** Counts validations and reconfigurations: run checks fed in slices stop when a newer one came. */
   validations: number;
+  /**
+   * The file's first line of bytes that are not UTF-8 (null: none), read from disk for the document at `version`
+   * (invalidUtf8LineOf); `reading`: the version a read is under way for.
+   */
+  utf8?: { version: number; line: number | null };
+  utf8Reading?: number;
 }
 
 /**
@@ -236,7 +242,10 @@ export class DatasetDiagnostics implements vscode.Disposable {
   /** A run's checks of the document as last validated; none when they fail (logged): the line problems still show. */
   private runChecks(entry: TrackedDocument): Problem[] {
     try {
-      return inputProblems(entry.validator.lastParsed, entry.source, (line) => entry.document.lineAt(line - 1).text);
+      const parsed = entry.validator.lastParsed;
+      const checks = new InputChecks(entry.source);
+      for (const row of parsed.rows) checks.add(row);
+      return inputProblemsOf(checks, parsed, (line) => lineTextOf(entry.document, line), this.invalidUtf8LineOf(entry, checks));
     } catch (error) {
       this.services.log.error(`Could not check ${entry.document.uri.toString(true)} as a run would: ${error instanceof Error ? error.message : String(error)}`);
       return [];
@@ -263,13 +272,35 @@ export class DatasetDiagnostics implements vscode.Disposable {
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (!current()) return;
       }
-      problems = inputProblemsOf(checks, parsed, (line) => document.lineAt(line - 1).text);
+      problems = inputProblemsOf(checks, parsed, (line) => lineTextOf(document, line), this.invalidUtf8LineOf(entry, checks));
     } catch (error) {
       this.services.log.error(`Could not check ${document.uri.toString(true)} as a run would: ${error instanceof Error ? error.message : String(error)}`);
       problems = [];
     }
     entry.runProblems = problems;
     this.publishEntry(entry, lineProblems);
+  }
+
+  /**
+   * Where the document's file holds bytes that are not UTF-8, for the run's warning (invalid-utf8) that "PeerKD: Validate
+   * Dataset" and a run give: only for a saved file (no unsaved edits, so the text shows those bytes, as U+FFFD) whose text
+   * shows U+FFFD. Read from disk once per version of the document, after which it is validated again; null until then.
+   */
+  private invalidUtf8LineOf(entry: TrackedDocument, checks: InputChecks): number | null {
+    const document = entry.document;
+    if (!checks.hasReplacementCharacter || document.uri.scheme !== 'file' || document.isDirty) return null;
+    const version = document.version;
+    if (entry.utf8?.version === version) return entry.utf8.line;
+    if (entry.utf8Reading !== version) {
+      entry.utf8Reading = version;
+      void firstInvalidUtf8LineOfFile(document.uri.fsPath)
+        .catch(() => null)
+        .then((line) => {
+          entry.utf8 = { version, line };
+          if (line !== null && this.tracked.get(document.uri.toString()) === entry && entry.document.version === version) this.schedule(entry, 0);
+        });
+    }
+    return null;
   }
 
   /** Publishes the lines' problems and the run's last findings; returns them all. */
@@ -306,6 +337,14 @@ export class DatasetDiagnostics implements vscode.Disposable {
       return undefined;
     }
   }
+}
+
+/**
+ * The text of a document's 1-based line, '' past its end: a line named by the file on disk (bytes that are not UTF-8)
+ * may be past the end of a document the editor has not reloaded yet, and must not cost the run's other findings.
+ */
+function lineTextOf(document: vscode.TextDocument, line: number): string {
+  return line >= 1 && line <= document.lineCount ? document.lineAt(line - 1).text : '';
 }
 
 /** The run's input source for a dataset's settings (the file is named in no problem: the Problems panel names it). */

@@ -9,9 +9,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { createExportCommand } from '../../src/cli/export';
+import { captureIo } from '../support/captureIo';
 import { knownRunsDirs, latestKnownRun, LATEST_BY_DATASET_DIR, recordRunsDir, resolveRunsDir, runsFoldersFile, datasetKey } from '../../src/training/artifacts';
-import { carryDatasetHistory, carryFolderHistory, datasetsUnder, describeCarry, orphanedHistories, orphanedHistoryMessage, relocate, renamedDuringRunMessage } from '../../src/training/datasetMove';
+import { carryDatasetHistory, carryFolderHistory, carryRenamedPaths, datasetsUnder, describeCarry, orphanedHistories, orphanedHistoriesOf, orphanedHistoryMessage, relocate, renamedDuringRunMessage } from '../../src/training/datasetMove';
 import { appendReviewLog, readReviewLogs, reviewLogFile, type ReviewLogEntry } from '../../src/review/reviewLog';
 import { tempFolder } from '../fixtures/training/build';
 import { writeLatestPointer, writeRun } from '../support/runFolder';
@@ -247,4 +250,87 @@ test('the warning of a dataset renamed during its run offers the peerkd move tha
   assert.match(message, /running the file where it is now starts a new run\.$/);
   // Where the editor did not see where it went, NEW stands for it.
   assert.ok(renamedDuringRunMessage('/data/rows.jsonl', '/r').includes('peerkd move /data/rows.jsonl NEW '));
+});
+
+test('a dataset moved by hand to the folder beside, above or below its own: export names the history it left in the runs folder there and the peerkd move that carries it; a gone dataset of another name is not named', async () => {
+  const folder = await tempFolder('move-nearby');
+  try {
+    await mkdir(join(folder, 'a'));
+    await mkdir(join(folder, 'b'));
+    const first = join(folder, 'a', 'news.jsonl');
+    await datasetWithHistory(first, resolveRunsDir(first), '20261201-000000-news-aaaaaa');
+    const gone = join(folder, 'a', 'gone.jsonl');
+    await datasetWithHistory(gone, resolveRunsDir(gone), '20261201-000000-gone-bbbbbb');
+    await rm(gone);
+    const orphan = { dataset: first, runsDir: resolveRunsDir(first), runId: '20261201-000000-news-aaaaaa', nearby: true };
+    for (const moved of [join(folder, 'b', 'news.jsonl'), join(folder, 'news.jsonl'), join(folder, 'a', 'deep', 'news.jsonl')]) {
+      await mkdir(dirname(moved), { recursive: true });
+      await rename(existsSync(first) ? first : join(folder, 'b', 'news.jsonl'), moved);
+      assert.deepEqual(await orphanedHistoriesOf(moved, await knownRunsDirs(moved)), [orphan], moved);
+      const io = captureIo();
+      assert.equal(await createExportCommand(io).run([moved, '--advice-min-p', '0.9']), 1, io.err());
+      assert.ok(io.err().includes(`${moved} has no runs nor review log, but the runs folder of a folder near it holds the history of ${first} (now missing; latest run 20261201-000000-news-aaaaaa in ${resolveRunsDir(first)})`), io.err());
+      assert.ok(io.err().includes(`peerkd move ${JSON.stringify(first)} ${JSON.stringify(moved)}`), io.err());
+      if (moved.includes('deep')) {
+        assert.equal((await carryDatasetHistory(first, moved)).removedOld, true);
+        assert.equal((await latestKnownRun(moved))?.runId, '20261201-000000-news-aaaaaa');
+        const exported = captureIo();
+        assert.equal(await createExportCommand(exported).run([moved, '--advice-min-p', '0.9', '--out', join(folder, 'copy.jsonl')]), 0, exported.err());
+        assert.ok(!exported.err().includes('peerkd move'), exported.err());
+      } else {
+        await rename(moved, join(folder, 'b', 'news.jsonl'));
+      }
+    }
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+});
+
+test('the peerkd move a hint suggests names the files it means when a shell runs it: names with $, quotes, a backquote, !, \\, a line break, unicode', async () => {
+  const folder = await tempFolder('move-quoting');
+  try {
+    const names = ['a$HOME.jsonl', "it's.jsonl", 'say "hi".jsonl', 'back`id`.jsonl', 'bang!.jsonl', 'x\\y.jsonl', 'line\nbreak.jsonl', 'ünï code ✓.jsonl', 'tab\t.jsonl', 'plain.jsonl'];
+    for (const name of names) {
+      const gone = join(folder, name);
+      const dataset = join(folder, `now ${name}`);
+      const message = orphanedHistoryMessage(dataset, [{ dataset: gone, runsDir: folder, runId: 'r' }])!;
+      const words = message.slice(message.lastIndexOf('peerkd move ') + 'peerkd move '.length);
+      const printed = execFileSync('sh', ['-c', `printf '%s\\0' ${words}`], { encoding: 'utf8' });
+      assert.deepEqual(printed.split('\0').slice(0, -1), [gone, dataset], `${JSON.stringify(name)}: ${words}`);
+    }
+    // The warning of a run renamed meanwhile and of history kept at NEW too.
+    const dollar = join(folder, 'p$1.jsonl');
+    assert.ok(renamedDuringRunMessage(dollar, folder, join(folder, 'q.jsonl')).includes(`peerkd move '${dollar}' ${join(folder, 'q.jsonl')}`));
+    const kept = describeCarry({ from: dollar, to: join(folder, 'q.jsonl'), carried: [], kept: [{ runsDir: folder, why: 'x' }], problems: [], searched: [], removedOld: false });
+    assert.ok(kept.warnings[0].includes(`peerkd move --replace-history '${dollar}' ${join(folder, 'q.jsonl')}`), kept.warnings[0]);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+});
+
+test('the runs folder (or the whole .peerkd) renamed in the Explorer: the datasets beside it list it where it went; the caches in .peerkd are no datasets', async () => {
+  const folder = await tempFolder('move-peerkd-explorer');
+  try {
+    const dataset = join(folder, 'news.jsonl');
+    await datasetWithHistory(dataset, resolveRunsDir(dataset), '20261201-000000-news-aaaaaa');
+    const cache = join(folder, '.peerkd', 'teacher-cache', 'abc.jsonl');
+    await mkdir(dirname(cache), { recursive: true });
+    await writeFile(cache, '{}\n');
+    const moved = join(folder, 'runs-2026');
+    await rename(resolveRunsDir(dataset), moved);
+    assert.equal(await latestKnownRun(dataset), undefined, 'before the carry it has no run (the defect)');
+    const { reports } = await carryRenamedPaths([{ from: resolveRunsDir(dataset), to: moved }], () => undefined);
+    assert.deepEqual(reports.map((report) => [report.from, report.carried, report.problems]), [[dataset, [{ runsDir: moved, movedFrom: resolveRunsDir(dataset) }], []]]);
+    assert.equal((await latestKnownRun(dataset))?.runDir, join(moved, '20261201-000000-news-aaaaaa'));
+    assert.deepEqual(Object.fromEntries((await logOf(dataset))!.latest), { a: 'Sports' });
+    // The whole .peerkd next: its list moves with it and is made anew beside the dataset; the cache is passed over.
+    const peerkd = join(folder, '.peerkd');
+    await rename(peerkd, join(folder, 'peerkd-old'));
+    const again = await carryRenamedPaths([{ from: peerkd, to: join(folder, 'peerkd-old') }], () => undefined);
+    assert.deepEqual(again.reports.map((report) => report.from), [dataset]);
+    assert.deepEqual(again.reports[0].carried, [{ runsDir: moved, movedFrom: moved }]);
+    assert.equal((await latestKnownRun(dataset))?.runDir, join(moved, '20261201-000000-news-aaaaaa'));
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
 });

@@ -120,6 +120,9 @@ let activeTextEditor: { document: FakeDocument } | undefined;
 class TabInputWebview {
   constructor(readonly viewType: string) {}
 }
+class TabInputText {
+  constructor(readonly uri: Uri) {}
+}
 /** The active tab's input (a focused Label Review panel is a webview tab, and leaves no active text editor). */
 let activeTabInput: unknown;
 let openDialogResult: Uri[] | undefined;
@@ -134,6 +137,7 @@ const fakeVscode = {
   Diagnostic,
   DiagnosticSeverity,
   TabInputWebview,
+  TabInputText,
   ProgressLocation: { Notification: 15 },
   languages: {
     createDiagnosticCollection: () => ({
@@ -247,6 +251,11 @@ function start(): void {
 function open(document: FakeDocument): void {
   textDocuments.push(document);
   workspaceEvents.open.fire(document);
+}
+
+/** Each diagnostic shown: its range, code, severity and words. */
+function shownWithMessages(uri: Uri): [number, number, number, string | undefined, string, string][] {
+  return (published.get(uri.toString()) ?? []).map((d) => [d.range.start.line, d.range.start.character, d.range.end.character, d.code, d.message, DiagnosticSeverity[d.severity]]);
 }
 
 function shown(uri: Uri): [number, number, number, string | undefined, string, string | undefined][] {
@@ -553,10 +562,19 @@ test('Validate Dataset of an open file without unsaved edits names bytes that ar
   const rows = Array.from({ length: 61 }, (_, i) => JSON.stringify({ text: `row ${i} words`, teacher_label: i < 30 ? 'Sports' : 'World' }));
   writeFileSync(path, Buffer.concat([Buffer.from(rows.slice(0, 3).join('\n') + '\n{"text": "caf'), Buffer.from([0xe9]), Buffer.from(`", "teacher_label": "World"}\n${rows.slice(3).join('\n')}\n`)]));
   const closed = await commands.get('peerkd.validateDataset')?.(Uri.file(path));
+  const closedShown = shownWithMessages(Uri.file(path));
+  assert.match(closedShown.map((d) => d[4]).join('\n'), /line 4 holds bytes that are not valid UTF-8/);
   // Open, the editor shows the byte as U+FFFD: the same findings, the line of the bytes named.
   const document = Object.assign(new FakeDocument(Uri.file(path), readFileSync(path, 'utf8')), { isDirty: false });
+  published.delete(Uri.file(path).toString());
   open(document);
   try {
+    // The document's own diagnostics say it too (the file read once for it), as Validate Dataset and a run do.
+    for (let i = 0; i < 2000 && !/not valid UTF-8/.test(shownWithMessages(Uri.file(path)).map((d) => d[4]).join('\n')); i++) {
+      mock.timers.tick(0);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.deepEqual(shownWithMessages(Uri.file(path)), closedShown);
     assert.deepEqual(await commands.get('peerkd.validateDataset')?.(Uri.file(path)), closed);
     assert.match(published.get(Uri.file(path).toString())?.map((d) => d.message).join('\n') ?? '', /line 4 holds bytes that are not valid UTF-8/);
     // With unsaved edits the text is no longer the file's: its bytes are not read.
@@ -570,6 +588,29 @@ test('Validate Dataset of an open file without unsaved edits names bytes that ar
   }
 });
 
+test("an open document whose file on disk has bytes that are not UTF-8 past the document's end (not reloaded yet) keeps the run's other findings", async () => {
+  start();
+  const path = join(dir, 'grown-on-disk.jsonl');
+  const uri = Uri.file(path);
+  // The document: a real U+FFFD in a text, and a row without a word (a run finding). The file: more lines since, the
+  // last with a byte that is not UTF-8.
+  const rows = Array.from({ length: 61 }, (_, i) => JSON.stringify({ text: i === 60 ? '!!! ???' : `row ${i} words \ufffd`, teacher_label: i < 30 ? 'Sports' : 'World' }));
+  writeFileSync(path, Buffer.concat([Buffer.from(rows.join('\n') + '\n' + rows.join('\n') + '\n{"text": "caf'), Buffer.from([0xe9]), Buffer.from('", "teacher_label": "World"}\n')]));
+  open(Object.assign(new FakeDocument(uri, rows.join('\n')), { isDirty: false }));
+  try {
+    const messages = () => shownWithMessages(uri).map((d) => d[4]).join('\n');
+    for (let i = 0; i < 2000 && !/not valid UTF-8/.test(messages()); i++) {
+      mock.timers.tick(0);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.match(messages(), /line 123 holds bytes that are not valid UTF-8/);
+    assert.match(messages(), /1 row\(s\) have no word in their text/);
+    assert.deepEqual(logged.filter((line) => line.startsWith('error')), []);
+  } finally {
+    diagnostics.dispose();
+  }
+});
+
 test('Validate Dataset of a file whose every teacher label differs from peerkd.labels by case or white space: one finding, closed as open', async () => {
   start();
   const registration = command.registerValidateDatasetCommand(services as never, diagnostics);
@@ -578,13 +619,18 @@ test('Validate Dataset of a file whose every teacher label differs from peerkd.l
   // peerkd.labels is World, Sports: every teacher label is one of them written otherwise.
   const rows = Array.from({ length: 61 }, (_, i) => JSON.stringify({ text: `row ${i} words`, teacher_label: i < 30 ? 'sports' : 'World ' }));
   writeFileSync(path, rows.join('\n') + '\n');
-  // Line, code, severity, source and words (a run's finding marks its line's text in an open document only).
-  const findings = () => (published.get(uri.toString()) ?? []).map((d) => [d.range.start.line, d.code, DiagnosticSeverity[d.severity], d.source, d.message]);
+  // Line, columns, code, severity, source and words (a run's finding marks its line's text, open or closed).
+  const findings = () =>
+    (published.get(uri.toString()) ?? []).map((d) => [d.range.start.line, d.code, DiagnosticSeverity[d.severity], d.source, d.message, d.range.start.character, d.range.end.line, d.range.end.character]);
   const closedSummary = await commands.get('peerkd.validateDataset')?.(uri);
   const closed = findings();
   const labelFindings = closed.filter(([, code]) => code === 'unknown-label');
   assert.equal(labelFindings.length, 1, 'one finding for the 61 rows, not one per row');
   assert.match(String(labelFindings[0][4]), /^Teacher label 'sports' \(field teacher_label\) is not in the label set: World, Sports.* — and so is every teacher label of the file \(61 rows; shown once\)/);
+  // The run's findings (source PeerKD run check) mark their line's text, not a point at its start.
+  const runFindings = closed.filter(([, code]) => code === 'run-check');
+  assert.ok(runFindings.length > 0);
+  for (const [line, , , , , start, endLine, end] of runFindings) assert.deepEqual([start, endLine, end], [0, line, rows[Number(line)].length]);
   const document = Object.assign(new FakeDocument(uri, readFileSync(path, 'utf8')), { isDirty: false });
   open(document);
   try {

@@ -4,13 +4,16 @@
  * them (lone CR), and no line, however deep or odd, stops the others.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
+import { createDistillCommand } from '../../src/cli/distill';
+import { createExportCommand } from '../../src/cli/export';
+import { createLabelCommand, runLabelCommand } from '../../src/cli/label';
 import { createPredictCommand } from '../../src/cli/predict';
-import { runLabelCommand, type LabelCommandIo } from '../../src/cli/label';
+import { captureIo } from '../support/captureIo';
 import {
   applyRowEditsToFile,
   assertNotSameFile,
@@ -31,6 +34,7 @@ import { fieldValueRange } from '../../src/review/locate';
 import { exportReviewedText } from '../../src/review/export';
 import { IncrementalDatasetValidator } from '../../src/dataset/incremental';
 import { labelReply, withFakeOpenAi } from '../support/fakeOpenAiServer';
+import { CapturedStream as Capture, labelIo } from '../support/captureIo';
 
 const dirs: string[] = [];
 after(() => {
@@ -42,16 +46,6 @@ function tempDir(): string {
   return dir;
 }
 
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    this.text += chunk.toString();
-    callback();
-  }
-}
-function labelIo(): LabelCommandIo & { stdout: Capture; stderr: Capture } {
-  return { stdout: new Capture(), stderr: new Capture(), env: {}, backoff: { initialDelayMs: 2, maxDelayMs: 20 } };
-}
 
 const nested = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth);
 const deepRow = (depth: number): string => `{"id":"deep","text":"t","extra":${nested(depth - 1)}}`;
@@ -270,6 +264,31 @@ describe('files: links, loops, read-only files, output = input', () => {
     assert.equal(code, 1);
   });
 
+  it('a symbolic link that leads nowhere is said as such, with where it leads (it was "file not found" for a name ls shows)', async () => {
+    const dir = tempDir();
+    const link = path.join(dir, 'link.jsonl');
+    fs.symlinkSync('gone.jsonl', link);
+    // Through a second link too: the path that is missing is the last one's.
+    fs.symlinkSync(link, path.join(dir, 'link2.jsonl'));
+    const says = `a symbolic link to ${path.join(dir, 'gone.jsonl')}, which does not exist`;
+    await assert.rejects(assertReadableFile(link, 'link.jsonl'), { message: `link.jsonl: ${says}`, code: 'ENOENT' });
+    await assert.rejects(assertReadableFile(path.join(dir, 'link2.jsonl'), 'link2.jsonl'), { message: `link2.jsonl: ${says}` });
+    // A link into a folder that is gone; a plain missing file stays "file not found".
+    fs.symlinkSync(path.join(dir, 'no-folder', 'data.jsonl'), path.join(dir, 'into-gone.jsonl'));
+    await assert.rejects(assertReadableFile(path.join(dir, 'into-gone.jsonl'), 'into-gone.jsonl'), { message: `into-gone.jsonl: a symbolic link to ${path.join(dir, 'no-folder', 'data.jsonl')}, which does not exist` });
+    await assert.rejects(assertReadableFile(path.join(dir, 'none.jsonl'), 'none.jsonl'), { message: 'none.jsonl: file not found' });
+    // The commands that take a dataset path say it.
+    for (const [name, run] of [
+      ['distill', (io: ReturnType<typeof captureIo>) => createDistillCommand(io).run([link])],
+      ['export', (io: ReturnType<typeof captureIo>) => createExportCommand(io).run([link, '--teacher-labels'])],
+      ['label', (io: ReturnType<typeof captureIo>) => createLabelCommand({ ...io, env: {} }).run([link, '--base-url', 'http://127.0.0.1:9/v1', '--model', 'm', '--labels', 'A,B'])],
+    ] as const) {
+      const io = captureIo();
+      assert.equal(await run(io), 1, name);
+      assert.equal(io.err(), `peerkd ${name}: ${link}: ${says}\n`, name);
+    }
+  });
+
   it('writeFileAtomic into a missing or unwritable folder names the output, not its temporary file', async () => {
     const dir = tempDir();
     const missing = path.join(dir, 'no-such-folder', 'out.jsonl');
@@ -308,6 +327,76 @@ describe('files: links, loops, read-only files, output = input', () => {
     // Without it the file is replaced, as callers that replace on purpose want.
     await writeFileAtomic(out, write);
     assert.equal(fs.readFileSync(out, 'utf8'), 'this export\n');
+  });
+
+  it("writeFileAtomic removes the temporary files a killed write of the same file left, never a live process's or anything else", async () => {
+    const dir = tempDir();
+    const data = path.join(dir, 'data.jsonl');
+    fs.writeFileSync(data, 'old\n');
+    // A process that has exited: its id names no process now.
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const kept = [
+      'data.jsonl',
+      `.data.jsonl.${process.pid}.0123456789ab.tmp`, // a write of this process at work
+      `.data.jsonl.${process.ppid}.0123456789ab.tmp`, // a live process's (a concurrent writer)
+      `.data.jsonl.${gone}.0123456789ab.tmp.bak`, // not the pattern
+      `.data.jsonl.${gone}.0123456789AB.tmp`,
+      `.data.jsonl.${gone}.tmp`,
+      `data.jsonl.${gone}.0123456789ab.tmp`,
+      `.other.jsonl.${gone}.0123456789ab.tmp`, // another file's
+      `.dataXjsonl.${gone}.0123456789ab.tmp`, // the dot is not a wildcard
+    ];
+    const leftover = `.data.jsonl.${gone}.fedcba987654.tmp`;
+    // Written in the last ten minutes: maybe another machine's write at work in a shared folder (its pid is not ours).
+    const recent = `.data.jsonl.${gone}.abcdef012345.tmp`;
+    kept.push(recent);
+    const hourAgo = new Date(Date.now() - 60 * 60 * 1000);
+    for (const name of [...kept.slice(1), leftover]) {
+      fs.writeFileSync(path.join(dir, name), 'a copy of the data\n');
+      if (name !== recent) fs.utimesSync(path.join(dir, name), hourAgo, hourAgo);
+    }
+    fs.mkdirSync(path.join(dir, `.data.jsonl.${gone}.aaaaaaaaaaaa.tmp`));
+    kept.push(`.data.jsonl.${gone}.aaaaaaaaaaaa.tmp`); // a folder is nobody's temporary file
+    await writeFileAtomic(data, 'new\n');
+    assert.equal(fs.readFileSync(data, 'utf8'), 'new\n');
+    assert.deepEqual(fs.readdirSync(dir).sort(), kept.sort());
+  });
+
+  it("writeFileAtomic lists a file's folder for dead writers' temporaries once per process, not at every write of it", async (t) => {
+    const dir = tempDir();
+    const pointer = path.join(dir, 'latest');
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const hourAgo = new Date(Date.now() - 60 * 60 * 1000);
+    const leftover = (name: string) => {
+      const file = path.join(dir, `.${name}.${gone}.0123456789ab.tmp`);
+      fs.writeFileSync(file, 'a copy of the data\n');
+      fs.utimesSync(file, hourAgo, hourAgo);
+      return path.basename(file);
+    };
+    leftover('latest');
+    const readdir = t.mock.method(fs.promises, 'readdir');
+    const listings = () => readdir.mock.calls.filter((call) => call.arguments[0] === dir).length;
+    await writeFileAtomic(pointer, 'run-1\n');
+    assert.equal(listings(), 1, 'the first write sweeps');
+    assert.deepEqual(fs.readdirSync(dir), ['latest'], "the dead writer's temporary is removed");
+    // A pointer written again and again (every run, every settings change): the folder is not listed again.
+    await writeFileAtomic(pointer, 'run-2\n');
+    await writeFileAtomic(pointer, 'run-3\n');
+    assert.equal(listings(), 1, 'later writes of the same file do not list its folder');
+    assert.equal(fs.readFileSync(pointer, 'utf8'), 'run-3\n');
+    // Another file of the same folder is swept at its own first write: its leftovers are still removed.
+    const other = leftover('settings.json');
+    assert.ok(fs.readdirSync(dir).includes(other));
+    await writeFileAtomic(path.join(dir, 'settings.json'), '{}\n');
+    assert.equal(listings(), 2);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['latest', 'settings.json']);
+    // A dead writer's temporary too recent to remove (maybe another machine's write at work): the next write looks again.
+    const recent = path.join(dir, `.notes.json.${gone}.abcdef012345.tmp`);
+    fs.writeFileSync(recent, 'recent\n');
+    await writeFileAtomic(path.join(dir, 'notes.json'), '1\n');
+    await writeFileAtomic(path.join(dir, 'notes.json'), '2\n');
+    assert.equal(listings(), 4, 'a sweep that left a recent temporary sweeps again');
+    assert.ok(fs.existsSync(recent));
   });
 
   it('writeFileAtomic writes through a symbolic link (the link stays), keeps mode and owner, refuses a read-only file', async () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { firstInvalidUtf8LineOfFile, IncrementalDatasetValidator, parseDatasetText, readDatasetFile } from '../../src/dataset/index';
+import { firstInvalidUtf8LineOfFile, IncrementalDatasetValidator, parseDatasetText, readDatasetFile, readLineTexts, streamDataset, streamDatasetText } from '../../src/dataset/index';
 import { DEFAULT_FIELDS, type Problem } from '../../src/dataset/types';
 import {
   checkTrainingInput,
@@ -16,6 +16,7 @@ import {
   PARSER_SAID,
   prepareTrainingInput,
   readTrainingInput,
+  validateDatasetStream,
   type InputCheckName,
   type InputSource,
 } from '../../src/training/input';
@@ -51,6 +52,30 @@ function commandProblems(text: string, src: InputSource): Problem[] {
   return [...parsed.problems, ...inputProblems(parsed, src)];
 }
 
+/**
+ * "PeerKD: Validate Dataset" as src/commands/validateDataset.ts runs it on the file `text` is written to: closed (the
+ * file streamed, the lines the run's findings name read again), or open (the document's text streamed, its lines
+ * from the document). Both as a saved file: bytes that are not UTF-8 are looked for on disk.
+ */
+let written = 0;
+async function validateCommand(text: string | Buffer, src: InputSource): Promise<{ closed: Problem[]; open: Problem[] }> {
+  const file = join(dir, `validate-${++written}.jsonl`);
+  writeFileSync(file, text);
+  const fileSource = { ...src, file };
+  const options = { labels: src.labels.filter((label) => label.length > 0) };
+  const invalidUtf8Line = () => firstInvalidUtf8LineOfFile(file);
+  const closed = await validateDatasetStream(streamDataset(file, src.fields, options), fileSource, { invalidUtf8Line, lineTexts: (lines) => readLineTexts(file, lines) });
+  // The document as the editor holds it: the file decoded (no BOM), its lines as document.lineAt gives them.
+  const documentText = new TextDecoder('utf-8').decode(typeof text === 'string' ? Buffer.from(text) : text);
+  const documentLines = documentText.split(/\r\n|\r|\n/);
+  const open = await validateDatasetStream(streamDatasetText(documentText, src.fields, options), fileSource, {
+    invalidUtf8Line,
+    lineTexts: async (lines) => new Map(lines.map((line) => [line, documentLines[line - 1] ?? ''])),
+  });
+  assert.ok(closed && open);
+  return { closed: closed.problems, open: open.problems };
+}
+
 /** What the run says: its InputError, or its warnings. */
 function runOf(text: string, src: InputSource): { error?: InputError; warnings: string[] } {
   try {
@@ -79,6 +104,7 @@ const CASES: Case[] = [
   { check: 'label-list', rows: base(), labels: ['World', 'World'], severity: 'error', line: 1, says: /label "World" is listed twice/ },
   // Run Distillation and `peerkd distill` refuse it (review/writes.ts humanFieldProblem); validation said nothing.
   { check: 'human-field', rows: base(), fields: { human: 'teacher_label' }, severity: 'error', line: 1, says: /the human label field 'teacher_label' is also the teacher field/ },
+  { check: 'text-field', rows: base(), fields: { text: 'teacher_label' }, severity: 'error', line: 1, says: /the text field 'teacher_label' is also the teacher label field \(peerkd\.fields\.teacher\)/ },
   { check: 'no-rows', rows: '\n  \n', severity: 'error', line: 1, says: /the file has no rows/ },
   { check: 'one-configured-label', rows: base(), labels: ['World'], severity: 'error', line: 1, says: /the configured label set has only one label/ },
   { check: 'human-outside-label-set', rows: [...base(), row('h', { teacher_label: 'World', human_label: 'Business' })], labels: ['World', 'Sports'], severity: 'error', line: 63, says: /human label 'Business' \(field human_label\) is not in the label set/ },
@@ -239,4 +265,53 @@ test('on 400 hostile files the run and validation agree: the run stops on an err
   }
   // The generator reaches both outcomes.
   assert.ok(stopped > 50 && stopped < 350, `${stopped} of 400 runs stopped`);
+});
+
+test("no label field on any row while 'llm_label' looks like labels: one problem says so, the line's own with the quick fix, not the run's finding again", () => {
+  const rows = base().map(({ teacher_label, ...rest }) => ({ ...rest, llm_label: teacher_label }));
+  const text = jsonlText(rows);
+  const src = source();
+  // The run still stops on it, with its own words.
+  assert.match(runOf(text, src).error?.message ?? '', /no row with text has a teacher label \(field 'teacher_label'\)/);
+  for (const [how, problems] of [
+    ['editor', editorProblems(text, src)],
+    ['command', commandProblems(text, src)],
+  ] as const) {
+    const saying = problems.filter((problem) => /teacher label \(field 'teacher_label'\)/.test(problem.message));
+    assert.deepEqual(
+      saying.map((problem) => [problem.line, problem.code]),
+      [[1, 'missing-label-fields']],
+      `${how}: ${JSON.stringify(problems.map((p) => [p.line, p.code, p.message]))}`,
+    );
+    assert.match(saying[0].message, /'llm_label' looks like labels/);
+  }
+});
+
+test('Validate Dataset of a closed file shows every problem as of the open file: the same lines, columns, severities and words (a run finding marks its line\'s text)', async () => {
+  const texts: { text: string | Buffer; src: InputSource; name: string }[] = CASES.map((c) => ({
+    name: c.check,
+    text: typeof c.rows === 'string' ? c.rows : jsonlText(c.rows),
+    src: source({ labels: c.labels ?? [], folds: c.folds ?? 2, fields: { ...DEFAULT_FIELDS, ...c.fields } }),
+  }));
+  // Indented lines, a BOM, CRLF and lone CRs, bytes that are not UTF-8: a run finding marks the text, not the white space.
+  const indented = jsonlText([...base(), row('o', { teacher_label: 'Business\n' })]).split('\n').map((line) => (line === '' ? line : `  \t${line}  `)).join('\r\n');
+  texts.push({ name: 'indented, CRLF, BOM', text: `\ufeff${indented}`, src: source() });
+  texts.push({ name: 'lone CR', text: jsonlText([...base(), row('c', { teacher_label: 'sports' })]).replace(/\n/g, '\r'), src: source() });
+  texts.push({ name: 'not UTF-8', text: Buffer.concat([Buffer.from(jsonlText(base())), Buffer.from('  {"id": "l", "text": "caf'), Buffer.from([0xe9]), Buffer.from(' prices", "teacher_label": "World"}  \n')]), src: source() });
+  const random = new SeededRandom(11);
+  for (let i = 0; i < 150; i++) texts.push({ name: `hostile ${i}`, ...hostileFile(random) });
+  let marked = 0;
+  for (const { text, src, name } of texts) {
+    const { closed, open } = await validateCommand(text, src);
+    assert.deepEqual(closed, open, name);
+    // A finding on a line with text marks that text, as the editor's own diagnostics of the document do.
+    marked += closed.filter((problem) => problem.code === 'run-check' && problem.endColumn > problem.column).length;
+  }
+  assert.ok(marked > 20, `${marked} run findings mark text`);
+  // The indented file: its finding marks the row's JSON, between the white space around it.
+  const [{ closed }] = await Promise.all([validateCommand(texts.find((t) => t.name === 'indented, CRLF, BOM')!.text, source())]);
+  const odd = closed.find((problem) => problem.code === 'run-check' && /white space around them/.test(problem.message));
+  assert.ok(odd);
+  const line = indented.split('\r\n')[odd.line - 1];
+  assert.equal(line.slice(odd.column - 1, odd.endColumn - 1), line.trim());
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { firstInvalidUtf8LineOfFile, parseDatasetText, readDatasetFile, streamDataset, type LineResult } from '../../src/dataset/index';
+import { firstInvalidUtf8LineOfFile, parseDatasetText, readDatasetFile, readLineTexts, streamDataset, type LineResult } from '../../src/dataset/index';
 import { DEFAULT_FIELDS, type Problem } from '../../src/dataset/types';
 import { checkTrainingInput, inputProblems, textsWithSeveralLabels, validateDatasetStream, type InputSource } from '../../src/training/input';
 import { jsonlText } from '../support/jsonl';
@@ -80,6 +80,36 @@ test("Validate Dataset of a closed file reads each row only while its batch stre
     ],
   );
   assert.deepEqual(shown(found.problems), shown(expected));
+});
+
+test("Validate Dataset of a closed file marks each run finding's line text, reading again only the lines the findings name", async () => {
+  const file = join(dir, 'ranges.jsonl');
+  const text = jsonlText(datasetRows());
+  writeFileSync(file, text);
+  const source: Omit<InputSource, 'text'> = { file, fields: DEFAULT_FIELDS, labels: [], folds: 2 };
+  const asked: number[][] = [];
+  const kept: number[] = [];
+  const found = await validateDatasetStream(streamDataset(file, source.fields), source, {
+    lineTexts: async (lines) => {
+      asked.push([...lines]);
+      const texts = await readLineTexts(file, lines);
+      kept.push(texts.size);
+      return texts;
+    },
+  });
+  assert.ok(found);
+  const runLines = [...new Set(found.problems.filter((problem) => problem.code === 'run-check').map((problem) => problem.line))].sort((a, b) => a - b);
+  // One second read, of the findings' lines only (a handful of a file of 3,000 rows).
+  assert.deepEqual(asked, [runLines]);
+  assert.deepEqual(kept, [runLines.length]);
+  assert.ok(runLines.length < 10, String(runLines));
+  // Each finding marks its line's text, as inputProblems does with the lines of the whole text.
+  const lines = text.split('\n');
+  const expected = inputProblems(parseDatasetText(text, source.fields), source, (line) => lines[line - 1]);
+  assert.deepEqual(found.problems.filter((problem) => problem.code === 'run-check'), expected);
+  assert.ok(expected.every((problem) => problem.endColumn === lines[problem.line - 1].length + 1));
+  // A line past the end is missing, not an empty text.
+  assert.deepEqual([...(await readLineTexts(file, [2, 99_999]))], [[2, lines[1]]]);
 });
 
 test('Validate Dataset of a closed file stops when cancelled, before the next batch', async () => {
