@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { assertNotSameFile, assertOutsidePeerkdFolder, assertReadableFile, assertReplaceable, fileError, writeFileAtomic } from '../dataset/files';
-import { decimalNumber, encoderOption, EXIT_CODES_HELP, integerFlag, parseCommandArgs, UsageError, type CliCommand } from './command';
+import { assertEncoderFolder, decimalNumber, encoderOption, EXIT_CODES_HELP, integerFlag, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { choiceOption, runCommand, type CliIo } from './distill';
 import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
 import { endpointSettings } from '../training/encoders/endpoint';
@@ -26,6 +26,7 @@ import { assignRowKeys } from '../review/rowKeys';
 import { formatReviewLogEntry, parseReviewLog, type ReviewLog } from '../review/reviewLog';
 import { markReviewedRows } from '../training/reviewedRows';
 import { BACKEND_PREFERENCES, ENCODER_CHOICES_TEXT, MAX_STAGES, type DistillOptions, type TrainingRow } from '../training/types';
+import { proxyAwareFetch } from '../teacher/proxyFetch';
 
 /** The engine's label smoothing of its vanilla and final students (student.ts DEFAULT_STUDENT). */
 const DEFAULT_STUDENT_SMOOTHING = DEFAULT_TUNING.student.labelSmoothing ?? 0;
@@ -1172,6 +1173,7 @@ async function runBench(argv: string[], out: Terminal, err: Terminal): Promise<n
     throw new UsageError(`--final-weighting must be a finite number ≥ 0, got '${weightingText}'`);
   }
   const encoder = encoderOption(values.encoder, DEFAULT_DISTILL_OPTIONS.encoder ?? 'none');
+  await assertEncoderFolder(encoder);
   const flags = encoderEndpointFromFlags(values, process.env);
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`${dir}: a file, not a folder; DATA_DIR is the folder holding train.jsonl and test.jsonl`);
   const trainFile = path.join(dir, 'train.jsonl');
@@ -1211,7 +1213,7 @@ async function runBench(argv: string[], out: Terminal, err: Terminal): Promise<n
   };
   // The endpoint encoder: its server in the options, its key from the environment, its vectors cached in DATA_DIR
   // (the seeds and variants embed the same texts once).
-  const encoders: EncoderEnvironment = { cacheDir: embeddingCache ?? path.join(dir, EMBEDDING_CACHE_DIR_NAME), apiKey: flags.apiKey };
+  const encoders: EncoderEnvironment = { cacheDir: embeddingCache ?? path.join(dir, EMBEDDING_CACHE_DIR_NAME), apiKey: flags.apiKey, fetch: proxyAwareFetch(process.env) };
   if (base.encoder === 'endpoint') {
     const endpoint = endpointSettings(flags.settings);
     base.encoderEndpoint = flags.settings ?? { baseUrl: endpoint.baseUrl, model: endpoint.model };

@@ -1,9 +1,10 @@
+import { existsSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { splitFieldPath } from '../dataset/fields';
-import { FIELD_KEYS, type FieldMapping } from '../dataset/types';
+import { FIELD_KEYS, shellWord, type FieldMapping } from '../dataset/types';
 import { parseLabelList } from '../dataset/labels';
 import { ENCODER_ARGUMENT_NAMES, parseEncoderChoice, type EncoderChoice } from '../training/types';
-import { resolveEncoderFolder } from '../training/encoders/static';
+import { resolveEncoderFolder, staticEncoderProblem } from '../training/encoders/static';
 
 /** One `peerkd` subcommand. `run` returns the process exit code; errors it throws are printed as one line. */
 export interface CliCommand {
@@ -39,6 +40,10 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options'
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true, tokens: true });
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const unknown = unknownOption(argv, options);
+      if (unknown) throw new UsageError(unknown);
+    }
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
   // --help answers whatever else the line holds (`peerkd bench --seeds 1 --seeds 2 --help`).
@@ -60,6 +65,55 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options'
     if ((parsed.values as Record<string, unknown>)[flag] === '') throw new UsageError(`--${flag} is empty: give a path`);
   }
   return { values: parsed.values, positionals: parsed.positionals };
+}
+
+/**
+ * The argument of `argv` that holds an unknown option, said as the user typed it. Node names only the option it
+ * stopped on: `distill -dash.jsonl` (a file whose name starts with '-') was "Unknown option '-d'", with a suggestion
+ * to write `-- "-d"`; here the argument is named whole, with the two ways to give such a path.
+ */
+function unknownOption(argv: readonly string[], options: NonNullable<ParseArgsConfig['options']>): string | undefined {
+  const shorts = new Map(Object.values(options).flatMap((option) => (option.short ? [[option.short, option] as const] : [])));
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index];
+    if (argument === '--') return undefined;
+    if (!argument.startsWith('-') || argument === '-') continue;
+    let option: string | undefined;
+    if (argument.startsWith('--')) {
+      const name = argument.slice(2).split('=')[0];
+      const known = Object.hasOwn(options, name) ? options[name] : undefined;
+      if (!known) option = `--${name}`;
+      else if (known.type === 'string' && !argument.includes('=')) index++;
+    } else {
+      const letters = [...argument.slice(1)];
+      const unknown = letters.find((letter) => !shorts.has(letter));
+      if (unknown !== undefined) option = `-${unknown}`;
+      else if (letters.length === 1 && shorts.get(letters[0])?.type === 'string') index++;
+    }
+    if (option === undefined) continue;
+    // A path: the option is a piece of it (-d of -dash.jsonl), or a file of that name is there (--x.jsonl).
+    const path = option !== argument || existsSync(argument);
+    return path
+      ? `unknown option '${option}'${option !== argument ? ` (in '${argument}')` : ''}: a path that starts with '-' goes after -- (-- ${shellWord(argument)}) or as ${shellWord(`./${argument}`)}`
+      : `unknown option '${option}'`;
+  }
+  return undefined;
+}
+
+/**
+ * Checks a command's positional arguments against the ones it takes (`names`, e.g. ['MODEL_DIR', 'DATA.jsonl']): a
+ * UsageError that says which is missing, or which are too many, quoted; an option after `--` (every argument there is
+ * a path: `distill -- -x.jsonl --seed 1`) is said as such.
+ */
+export function expectPositionals(positionals: readonly string[], names: readonly string[]): void {
+  if (positionals.length === names.length) return;
+  if (positionals.length < names.length) throw new UsageError(`missing ${names.slice(positionals.length).join(' and ')}`);
+  const extra = positionals.slice(names.length);
+  const shown = extra.slice(0, 5).map((argument) => JSON.stringify(argument)).join(', ') + (extra.length > 5 ? ', …' : '');
+  const option = extra.some((argument) => argument.startsWith('-'))
+    ? ': after --, every argument is taken as a path; give the options before --'
+    : '';
+  throw new UsageError(`expected ${names.join(' and ')} only, got ${extra.length} more: ${shown}${option}`);
 }
 
 /**
@@ -100,6 +154,16 @@ export function encoderOption(raw: unknown, fallback: EncoderChoice): EncoderCho
   if ('error' in parsed) throw new UsageError(`--encoder ${parsed.error}`);
   if (parsed.argument !== undefined && ENCODER_ARGUMENT_NAMES[parsed.name] === 'folder') return `${parsed.name}:${resolveEncoderFolder(parsed.argument)}`;
   return parsed.choice;
+}
+
+/**
+ * `--encoder static:<folder>` (resolved by encoderOption) whose folder is missing, not a folder, or without
+ * tokenizer.json or model.safetensors: a usage error naming it and what is missing, before any run starts (the
+ * worker found it only after the run had started). The static encoder's own checks (staticEncoderProblem).
+ */
+export async function assertEncoderFolder(choice: EncoderChoice | undefined): Promise<void> {
+  const problem = await staticEncoderProblem(choice);
+  if (problem !== undefined) throw new UsageError(`--encoder ${choice ?? ''}: ${problem}`);
 }
 
 /** `--fields.text F` and friends: the field mapping flags of every command that reads a dataset. */

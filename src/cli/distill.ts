@@ -5,15 +5,15 @@
 import { stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { assertReadableFile } from '../dataset/files';
+import { assertReadableDatasetFile } from '../dataset/files';
 import { datasetNameProblem, DATASET_SUFFIXES, DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
-import { EXPLANATIONS_FILE, LOG_FILE, METRICS_FILE, MODEL_DIR, PREDICTIONS_FILE, resolveRunsDir, SETTINGS_FILE } from '../training/artifacts';
+import { EXPLANATIONS_FILE, LOG_FILE, METRICS_FILE, MODEL_DIR, PREDICTIONS_FILE, peerkdFolderAsRunsProblem, resolveRunsDir, runsFolderInRunProblem, SETTINGS_FILE } from '../training/artifacts';
 import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, MEMORY_LIMIT_MAX_MB, MEMORY_LIMIT_MIN_MB, startDistillation, type WorkerLaunchOptions } from '../training/client';
 import { DEFAULT_DISTILL_OPTIONS, type DistillationRequest, type DistillationRunResult, type IntervalSummary, type RunSummary } from '../training/protocol';
-import { adoptedFigure, MIN_HUMAN_LABELS_TO_COMPARE, trustSentence } from '../review/format';
-import { humanFieldProblem } from '../review/writes';
+import { adoptedFigure, MIN_HUMAN_LABELS_TO_COMPARE, trustSentence, unpinned } from '../review/format';
+import { humanFieldProblem, textFieldProblem } from '../review/writes';
 import { BACKEND_PREFERENCES, ENCODER_CHOICES_TEXT, MAX_STAGES, MIN_FOLDS, type DistillOptions } from '../training/types';
-import { encoderOption, EXIT, EXIT_CODES_HELP, FIELD_OPTIONS, fieldPathOption, integerFlag, labelsOption, parseCommandArgs, UsageError, type CliCommand } from './command';
+import { assertEncoderFolder, encoderOption, EXIT, EXIT_CODES_HELP, expectPositionals, FIELD_OPTIONS, fieldPathOption, integerFlag, labelsOption, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { cancelOnSignals, stoppedExitCode } from './signals';
 import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
 import { endpointSettings, formatEmbeddingEstimate, withEncoderApiKey } from '../training/encoders/endpoint';
@@ -21,6 +21,7 @@ import { plainHttpKeyWarning } from '../teacher/url';
 import { readDatasetFile } from '../dataset';
 import { createProgressRenderer, formatDuration } from './progress';
 import { Terminal, type TextOutput } from './terminal';
+import { LABEL_LIST_JSON_EXAMPLE, labelListText } from '../dataset/labels';
 
 export interface CliIo {
   stdout: TextOutput;
@@ -93,7 +94,8 @@ Options:
                           is slower: it logs an estimate before it starts and caches its vectors in
                           .peerkd/embedding-cache
 ${ENCODER_ENDPOINT_HELP}
-  --labels A,B,C          the label set (default: inferred from the dataset)
+  --labels A,B,C          the label set (default: inferred from the dataset); labels that hold a comma as a JSON list:
+                          --labels ${LABEL_LIST_JSON_EXAMPLE}
   --out DIR               runs folder (default .peerkd/runs next to the dataset)
   --memory MB             heap limit of the training worker, ${MEMORY_LIMIT_MIN_MB} to ${MEMORY_LIMIT_MAX_MB} (default ${DEFAULT_MEMORY_LIMIT_MB})
   --fields.text F         field of the text (also --fields.teacher, --fields.human, --fields.id,
@@ -148,7 +150,7 @@ export function formatSummary(summary: RunSummary): string[] {
     ['teacher agreement with humans', onHumans(summary.teacherAgreementWithHumans, summary.teacherAgreementRows)],
     ['student accuracy on humans (cross-fitted)', onHumans(summary.finalStudentHumanAccuracy, summary.finalStudentHumanRows)],
     ...(adopted !== undefined ? ([['advice adopted by the engine', adopted]] as [string, string][]) : []),
-    ['labels', summary.labels.join(', ')],
+    ['labels', labelListText(summary.labels)],
     ['backend', summary.backend],
     ...(summary.encoder ? ([['encoder', summary.encoder]] as [string, string][]) : []),
     ['time', formatDuration(summary.elapsedMs)],
@@ -157,12 +159,19 @@ export function formatSummary(summary: RunSummary): string[] {
     value && value.low !== null && value.high !== null ? `${digits(value.low)} – ${digits(value.high)}` : '—';
   if (summary.trust) {
     rows.splice(rows.findIndex(([name]) => name === 'estimated teacher accuracy') + 1, 0, ['… 90 % interval', interval(summary.trust.teacherAccuracy, (x) => x.toFixed(3))]);
-    rows.splice(rows.findIndex(([name]) => name === 'flagged as teacher errors') + 1, 0, [
-      '… of them probably wrong',
-      summary.trust.flaggedWrong
-        ? `${summary.trust.flaggedWrong.estimate.toFixed(0)} (${summary.trust.flaggedWrong.low !== null && summary.trust.flaggedWrong.high !== null ? `90 % interval ${interval(summary.trust.flaggedWrong, (x) => x.toFixed(0))}` : 'no interval: no human labels to check against'})`
-        : '—',
-    ]);
+    // A figure whose interval is too wide to sum it up is given as its range, as the closing sentence says it
+    // (trustSentence: "too few human labels for one figure"), not as a point the interval does not support.
+    const teacher = summary.trust.teacherAccuracy;
+    if (teacher && unpinned(teacher)) {
+      rows[rows.findIndex(([name]) => name === 'estimated teacher accuracy')][1] = 'not pinned down (too few human labels): see the interval';
+    }
+    const wrong = summary.trust.flaggedWrong;
+    const wrongText = (figure: IntervalSummary): string => {
+      if (figure.low === null || figure.high === null) return `${figure.estimate.toFixed(0)} (no interval: no human labels to check against)`;
+      const range = interval(figure, (x) => x.toFixed(0));
+      return unpinned(figure, summary.flagged) ? `${range} (90 % interval; too few human labels for one figure)` : `${figure.estimate.toFixed(0)} (90 % interval ${range})`;
+    };
+    rows.splice(rows.findIndex(([name]) => name === 'flagged as teacher errors') + 1, 0, ['… of them probably wrong', wrong ? wrongText(wrong) : '—']);
   }
   // Label Review's doubtful queue: on a run that flags nothing (a strong teacher on two labels) the one place its
   // doubts show; `0 flagged` alone read as "no teacher errors".
@@ -171,7 +180,7 @@ export function formatSummary(summary: RunSummary): string[] {
     const at = (wrong >= 0 ? wrong : rows.findIndex(([name]) => name === 'flagged as teacher errors')) + 1;
     rows.splice(at, 0, [
       'doubtful, not flagged (Label Review)',
-      `${summary.doubtful.rows} (about ${summary.doubtful.expectedErrors.toFixed(0)} teacher errors expected among the unflagged rows)`,
+      `${summary.doubtful.rows} (about ${summary.doubtful.expectedErrors.toFixed(0)} teacher error${summary.doubtful.expectedErrors.toFixed(0) === '1' ? '' : 's'} expected among the unflagged rows)`,
     ]);
   }
   if (summary.peakRssMb !== undefined) rows.push(['worker peak memory', `${summary.peakRssMb} MB`]);
@@ -192,7 +201,7 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
           out.lines(DISTILL_HELP.split('\n'));
           return 0;
         }
-        if (positionals.length !== 1) throw new UsageError(positionals.length ? 'expected exactly one dataset file' : 'missing DATA.jsonl');
+        expectPositionals(positionals, ['DATA.jsonl']);
         const datasetPath = path.resolve(positionals[0]);
         const options: DistillOptions = {
           ...DEFAULT_DISTILL_OPTIONS,
@@ -208,26 +217,37 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
         const fields = fieldsFrom(values);
         // A human label field that is the teacher's (or the text's, or holds it) reads every teacher label as a human
         // one: the run would judge nothing and say "0 rows flagged". The rule Label Review writes by, as the editor's run.
-        const humanField = humanFieldProblem(fields, (key) => `--fields.${key}`);
+        const humanField = humanFieldProblem(fields, (key) => `--fields.${key}`) ?? textFieldProblem(fields, (key) => `--fields.${key}`);
         if (humanField) throw new UsageError(humanField);
         // The endpoint encoder: its server goes in the options (settings.json records it), its key in the worker's environment.
         const flags = encoderEndpointFromFlags(values, launch.env ?? process.env);
         // Usage first (exit 2), then the file (exit 1): a typo in a flag is said before a missing file. A run is of a
-        // dataset by name, as export and the editor take one (datasetNameProblem).
+        // dataset by name, as export and the editor take one (datasetNameProblem), once it is a file to rename (not
+        // missing, not /dev/zero or a FIFO).
+        // A static:<folder> encoder without its model: said now, not by the worker once the run has started.
+        await assertEncoderFolder(options.encoder);
+        // PeerKD's own .peerkd folder typed for --out (the runs folder is .peerkd/runs): the runs went in among its caches.
+        const outDir = values.out;
+        const peerkdFolder = outDir === undefined ? undefined : peerkdFolderAsRunsProblem(outDir);
+        if (outDir !== undefined && peerkdFolder) throw new UsageError(`--out ${outDir}: ${peerkdFolder}; leave out --out, or give --out ${path.join(outDir, 'runs')}`);
+        await assertReadableDatasetFile(datasetPath, positionals[0]);
         const nameProblem = datasetNameProblem(positionals[0]);
         if (nameProblem) throw new Error(`${positionals[0]}: ${nameProblem}`);
-        await assertReadableFile(datasetPath, positionals[0]);
         // --out names the runs folder: a file there (the dataset itself, typed for --out) is said as such, not as a
         // failed mkdir inside the worker.
         if (values.out !== undefined && (await stat(values.out).catch(() => undefined))?.isDirectory() === false) {
           throw new Error(`--out ${values.out}: a file, not a folder; --out names the folder the runs are written into (default .peerkd/runs next to the dataset)`);
         }
+        // A run's folder (or its model/) typed for --out: said before the worker starts (the worker refuses it too).
+        const inRun = values.out === undefined ? undefined : await runsFolderInRunProblem(values.out);
+        if (inRun) throw new Error(`--out ${values.out}: ${inRun}; choose another --out`);
         let workerEnv = launch.env;
         if (flags.settings && options.encoder !== 'endpoint') {
           err.line(`warning: --encoder-* flags are for --encoder endpoint; this run uses --encoder ${options.encoder ?? 'none'}, so they are ignored.`);
         }
         if (options.encoder === 'endpoint') {
           // The flags' base URL was checked by encoderEndpointFromFlags (naming --encoder-base-url); without flags, the default.
+          if (flags.apiKeyProblem) throw new Error(flags.apiKeyProblem);
           const endpoint = endpointSettings(flags.settings);
           options.encoderEndpoint = flags.settings ?? { baseUrl: endpoint.baseUrl, model: endpoint.model };
           if (!flags.apiKey) err.line(`No API key in $${flags.apiKeyEnv}: the endpoint encoder sends none (fine for local servers such as Ollama or vLLM).`);

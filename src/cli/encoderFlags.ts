@@ -5,10 +5,31 @@
 import { DEFAULT_ENCODER_MODEL, MAX_EMBEDDING_DIMS } from '../training/encoders/endpoint';
 import type { EndpointEncoderSettings } from '../training/types';
 import { DEFAULT_TEACHER_SETTINGS, MAX_CONCURRENCY } from '../teacher/settings';
+import { apiKeyProblem } from '../teacher/redact';
 import { normaliseBaseUrl } from '../teacher/url';
 import { UsageError } from './command';
 
 export const DEFAULT_API_KEY_ENV = 'OPENAI_API_KEY';
+
+/**
+ * The API key in the variable `name` (`--api-key-env`), trimmed, or undefined when it is unset or blank. A key that no
+ * request could carry (a line break or a space in it, a character that is not ASCII) is refused before anything is
+ * sent, naming the variable and never the key: it failed every request with an error about the header and was
+ * retried as if the endpoint were down.
+ */
+export function apiKeyFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const { key, problem } = apiKeyInEnv(env, name);
+  if (problem) throw new Error(problem);
+  return key;
+}
+
+/** apiKeyFromEnv, the refusal given back rather than thrown (for commands that may not send the key at all). */
+function apiKeyInEnv(env: NodeJS.ProcessEnv, name: string): { key?: string; problem?: string } {
+  const key = env[name]?.trim();
+  if (!key) return {};
+  const problem = apiKeyProblem(key);
+  return problem ? { problem: `the API key in $${name} ${problem} (the key is not shown)` } : { key };
+}
 
 export const ENCODER_ENDPOINT_OPTIONS = {
   'encoder-base-url': { type: 'string' },
@@ -37,13 +58,19 @@ function positive(raw: unknown, name: string, max = Number.MAX_SAFE_INTEGER): nu
 
 /**
  * The settings the flags name (undefined when none is given: the encoder's defaults, or for predict the endpoint the
- * model was trained with), and the key from the environment.
+ * model was trained with), and the key from the environment, trimmed (apiKeyFromEnv). A key no request could carry is
+ * refused when the flags name an endpoint; else its refusal is `apiKeyProblem` (and no key), for the command to give
+ * once it knows the endpoint encoder is used: a run without it sends no key, and must not fail on one.
  */
-export function encoderEndpointFromFlags(values: Record<string, unknown>, env: NodeJS.ProcessEnv): { settings?: EndpointEncoderSettings; apiKey?: string; apiKeyEnv: string } {
+export function encoderEndpointFromFlags(
+  values: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): { settings?: EndpointEncoderSettings; apiKey?: string; apiKeyEnv: string; apiKeyProblem?: string } {
   const apiKeyEnv = typeof values['api-key-env'] === 'string' ? values['api-key-env'] : DEFAULT_API_KEY_ENV;
-  const apiKey = env[apiKeyEnv] || undefined;
+  const { key: apiKey, problem: apiKeyProblem } = apiKeyInEnv(env, apiKeyEnv);
   const given = ['encoder-base-url', 'encoder-model', 'encoder-dimensions', 'encoder-concurrency'].some((name) => values[name] !== undefined);
-  if (!given) return { apiKey, apiKeyEnv };
+  if (!given) return { apiKey, apiKeyEnv, ...(apiKeyProblem ? { apiKeyProblem } : {}) };
+  if (apiKeyProblem) throw new Error(apiKeyProblem);
   let baseUrl: string;
   try {
     // Named as the user set it: "--encoder-base-url 'x' is not a valid URL", not the teacher's base URL.

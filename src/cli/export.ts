@@ -7,13 +7,13 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { assertReadableFile, assertReplaceable, fileError, OutputAppearedError, splitFieldPath } from '../dataset';
+import { assertReadableDatasetFile, assertReplaceable, fileError, OutputAppearedError, splitFieldPath } from '../dataset';
 import { datasetNameProblem, DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
-import { assertExportTarget, describeExport, ExportInterrupted, exportedPrediction, exportFieldsProblem, exportReviewedFile, exportRunsDirs, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
+import { assertExportTarget, describeExport, ExportInterrupted, exportedPrediction, exportFieldsProblem, exportReviewedFile, exportRunsDirs, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, textsSinceRun, type AdviceChoice } from '../review/export';
 import { readLatestKeyedRun, type KeyedRun } from '../review/keyedRun';
-import { LATEST_BY_DATASET_DIR, LATEST_FILE, readKnownRunsDirs, REVIEW_LOG_DIR, runsInProgress, SETTINGS_FILE } from '../training/artifacts';
-import { orphanedHistories, orphanedHistoryMessage } from '../training/datasetMove';
-import { EXIT, EXIT_CODES_HELP, FIELD_OPTIONS, parseCommandArgs, UsageError, type CliCommand } from './command';
+import { LATEST_BY_DATASET_DIR, LATEST_FILE, peerkdFolderAsRunsProblem, readKnownRunsDirs, REVIEW_LOG_DIR, runsInProgress, SETTINGS_FILE } from '../training/artifacts';
+import { orphanedHistoriesOf, orphanedHistoryMessage } from '../training/datasetMove';
+import { EXIT, EXIT_CODES_HELP, expectPositionals, FIELD_OPTIONS, parseCommandArgs, UsageError, type CliCommand } from './command';
 import { cancelOnSignals } from './signals';
 import { fieldsFrom, runCommand, type CliIo } from './distill';
 
@@ -149,19 +149,26 @@ function runExport(argv: string[], io: CliIo, signal: AbortSignal, writing: () =
       out.lines(EXPORT_HELP.split('\n'));
       return 0;
     }
-    if (positionals.length !== 1) throw new UsageError(positionals.length ? 'expected exactly one dataset file' : 'missing DATA.jsonl');
+    expectPositionals(positionals, ['DATA.jsonl']);
     const advice = adviceChoice(values);
     // The field flags are checked now (a usage error, exit 2), before any file is read: their paths, and a flag that
     // names a field the copy writes over (the defaults never do; a run's mapping is checked once it is read).
     const flagProblem = exportFieldsProblem(fieldsFrom(values), (key) => `--fields.${key}`);
     if (flagProblem) throw new UsageError(flagProblem);
+    // PeerKD's own .peerkd folder for --runs (the runs are in .peerkd/runs): "no run of this dataset in .peerkd" was
+    // false, and a copy with teacher labels alone was written as if there were none.
+    const runsFlag = values.runs;
+    const peerkdFolder = runsFlag === undefined ? undefined : peerkdFolderAsRunsProblem(runsFlag);
+    if (runsFlag !== undefined && peerkdFolder) {
+      throw new UsageError(`--runs ${runsFlag}: ${peerkdFolder}; give --runs ${path.join(runsFlag, 'runs')}, or leave out --runs to take the newest run from every runs folder the dataset used`);
+    }
     const given = positionals[0];
     const dataPath = path.resolve(given);
+    // Read more than once (the run's key of the dataset, the copy): a FIFO waited for a writer for ever. The run's rule.
+    // Said before the name: a file that is not there, or /dev/zero, is not one to rename.
+    await assertReadableDatasetFile(dataPath, given);
     const nameProblem = datasetNameProblem(given);
     if (nameProblem) throw new Error(`${given}: ${nameProblem}`);
-    await assertReadableFile(dataPath, given);
-    // Read more than once (the run's key of the dataset, the copy): a FIFO waited for a writer for ever. The run's rule.
-    if (!(await fs.stat(dataPath)).isFile()) throw new Error(`${given}: not a regular file (a FIFO, socket or device), so it cannot be read as a dataset`);
     // --runs: that runs folder alone (distill's --out); else every runs folder the dataset used, as the editor
     // looks (artifacts.ts latestKnownRun): .peerkd/runs beside it and those its runs recorded there.
     const givenRunsDir = values.runs === undefined ? undefined : path.resolve(values.runs);
@@ -196,7 +203,7 @@ function runExport(argv: string[], io: CliIo, signal: AbortSignal, writing: () =
     // A distill of this dataset still running: its run is not there yet, which "no run" or the older run alone would hide.
     const running = await runsInProgress(dataPath, searchedDirs);
     // No run: the history of a dataset that is gone in the folders looked in (renamed or moved without it) is named.
-    const orphaned = run || running.length > 0 ? undefined : orphanedHistoryMessage(dataPath, await orphanedHistories(searchedDirs));
+    const orphaned = run || running.length > 0 ? undefined : orphanedHistoryMessage(dataPath, await orphanedHistoriesOf(dataPath, searchedDirs));
     if (advice && !run) {
       throw new Error(
         running.length > 0
@@ -223,12 +230,13 @@ function runExport(argv: string[], io: CliIo, signal: AbortSignal, writing: () =
     for (const runsDir of runsDirs) await assertExportTarget(given, outShown, runsDir, { input: given, output: outShown });
     // A folder, a read-only file, a missing folder: said as such first.
     const { stats } = await assertReplaceable(outShown);
-    // The editor's save dialog asks before it replaces a file; here --force is that answer.
+    // The editor's save dialog asks before it replaces a file; here --force is that answer. An empty file too: it may be
+    // one the user made to hold the copy, or one being written by another program, and replacing it needs the same yes.
     const exists = () => new Error(`${outShown} exists, so it is not replaced: add --force to replace it (a copy exported before), or choose another --out`);
-    if (stats !== undefined && stats.size > 0n && !values.force) throw exists();
+    if (stats !== undefined && !values.force) throw exists();
     // From the file's bytes, as the editor exports a saved dataset: bytes that are not valid UTF-8 are copied as they
     // are. Streamed (the whole file in memory took about nine times its size); Ctrl-C leaves no copy, not even a part.
-    const options = { fields, predictionsByKey: run?.byKey ?? null, runId: run?.runId ?? null, advice };
+    const options = { fields, predictionsByKey: run?.byKey ?? null, runId: run?.runId ?? null, advice, runDigests: run ?? null };
     let result: Awaited<ReturnType<typeof exportReviewedFile>>;
     try {
       writing();
@@ -240,11 +248,21 @@ function runExport(argv: string[], io: CliIo, signal: AbortSignal, writing: () =
       err.line(`Interrupted: ${outShown} was not written.`);
       return EXIT.interrupted;
     }
-    const { counts, invalidUtf8Line } = result;
+    const { counts, invalidUtf8Line, sha256, rowTextsSha256 } = result;
+    // A dataset edited since the run: rows are matched by id, and a changed teacher label is caught (exported without
+    // the run's figures). So is an edited text where the run recorded each row's text digest: those rows keep their
+    // labels and describeExport names them file:line. A run made before those digests cannot tell which row's text
+    // changed, which would take the advice given to its old text: it is said, compared on the rows' ids and texts (the
+    // labels Label Review wrote say nothing), or for a run made before that digest too, on the file's bytes.
+    if (run !== undefined && !run.rowTextDigests && textsSinceRun(run, { rowTextsSha256, sha256: () => sha256 }) === 'changed') {
+      err.line(
+        `warning: ${given} changed since run ${run.runId} read it: rows are matched to the run by id (without one, by text) and take the labels they hold now, but a row with an id of its own whose text you edited since takes the probability${advice ? ' and advice' : ''} the run gave its old text; run peerkd distill again for ${advice ? 'advice on' : 'figures of'} the file as it is`,
+      );
+    }
     if (invalidUtf8Line !== null) {
       err.line(`warning: ${given}:${invalidUtf8Line}: holds bytes that are not valid UTF-8 (later lines may too); they are copied byte for byte, and read as U+FFFD in labels and ids, as the run read them`);
     }
-    const { details, notes } = describeExport(counts, options);
+    const { details, notes } = describeExport(counts, options, given);
     out.line(
       run
         ? `Latest run of ${given}: ${run.runId} (${run.runDir})`

@@ -12,22 +12,26 @@ import {
   assertReadableFile,
   assertReplaceable,
   fileError,
+  notFoundReason,
   firstInvalidUtf8LineOfFile,
   readDatasetFile,
   writeFileAtomic,
+  OutputAppearedError,
   missingTextFieldProblem,
   absentTextMessage,
   isAbsentTextProblem,
+  printable,
 } from '../dataset';
-import { getFieldAt, splitFieldPath } from '../dataset/fields';
+import { getFieldAt, idFieldValue, idIsNumber, idJson, splitFieldPath } from '../dataset/fields';
 import { DEFAULT_FIELDS, type DatasetRow, type FieldMapping, type Problem } from '../dataset/types';
 import { followRunPointer, LATEST_BY_DATASET_DIR, LATEST_FILE, MODEL_DIR, SETTINGS_FILE, TEMP_PREFIX } from '../training/artifacts';
 import { EMBEDDING_CACHE_DIR_NAME } from '../training/embeddingCache';
 import { noRowsError } from '../training/input';
 import { BACKEND_PREFERENCES } from '../training/types';
-import { EXIT_CODES_HELP, fieldFlag, parseCommandArgs, UsageError, type CliCommand } from './command';
+import { EXIT_CODES_HELP, expectPositionals, fieldFlag, parseCommandArgs, type CliCommand } from './command';
 import { choiceOption, fieldsFrom, runCommand, type CliIo } from './distill';
 import { ENCODER_ENDPOINT_HELP, ENCODER_ENDPOINT_OPTIONS, encoderEndpointFromFlags } from './encoderFlags';
+import { proxyAwareFetch } from '../teacher/proxyFetch';
 
 const BATCH_ROWS = 2048;
 /** Lines left out or skipped that are named one by one; the rest are counted. */
@@ -71,10 +75,13 @@ export const PREDICT_OPTIONS = {
  * The model folder, and the run's field mapping when MODEL_DIR is (or is inside) a run folder. An entry of the
  * mapping that is not a field name (a hand-edited settings.json) is left out and returned in `invalid`.
  */
-async function locateModel(given: string): Promise<{ modelDir: string; fields: FieldMapping; invalid: { key: string; value: unknown; file: string }[]; warnings: string[]; runMapping: boolean }> {
+async function locateModel(
+  given: string,
+): Promise<{ modelDir: string; fields: FieldMapping; invalid: { key: string; value: unknown; file: string }[]; warnings: string[]; runMapping: boolean; trainedOn: string | undefined }> {
   // The model's own model.json named: its folder.
   const named = path.basename(given) === 'model.json' && (await fs.stat(given).catch(() => undefined))?.isFile() ? path.dirname(path.resolve(given)) : path.resolve(given);
-  if (!existsSync(named)) throw new Error(`${given}: folder not found`);
+  // A folder (or its model.json) that is a symbolic link to nothing is said as one, as a dataset's path is.
+  if (!existsSync(named)) throw new Error(`${given}: ${await notFoundReason(path.resolve(given), 'folder not found')}`);
   const holdsModel = (folder: string) => existsSync(path.join(folder, 'model.json')) || existsSync(path.join(folder, MODEL_DIR, 'model.json'));
   // A run pointer (the `latest` distill prints, or the runs folder holding it) stands for the run it names.
   const pointer = holdsModel(named) ? undefined : await followRunPointer(named);
@@ -92,6 +99,11 @@ async function locateModel(given: string): Promise<{ modelDir: string; fields: F
     if (inRuns && (await fs.stat(named).catch(() => undefined))?.isFile()) {
       throw new Error(`${given}: this run pointer does not name a run folder beside it (it holds one run id, as peerkd distill writes it); name a run folder instead, or run peerkd distill again`);
     }
+    // A model.json that is a symbolic link to nothing (a run copied with its links) is named as such: `ls` shows it.
+    for (const candidate of [path.join(resolved, MODEL_DIR, 'model.json'), path.join(modelDir, 'model.json')]) {
+      const dangling = await notFoundReason(candidate, '');
+      if (dangling) throw new Error(`${given}: ${candidate}: ${dangling}`);
+    }
     throw new Error(`${given}: no model.json here (expected a run folder, its model/ folder, or a run pointer such as .peerkd/runs/latest)`);
   }
   // A run folder still being written (or left by a killed run) is `.tmp-<run-id>`: its model may be half there.
@@ -102,7 +114,7 @@ async function locateModel(given: string): Promise<{ modelDir: string; fields: F
   const fields = { ...DEFAULT_FIELDS };
   const invalid: { key: string; value: unknown; file: string }[] = [];
   const settingsFile = path.join(path.dirname(modelDir), SETTINGS_FILE);
-  let settings: { fields?: unknown } | undefined;
+  let settings: { fields?: unknown; datasetPath?: unknown } | undefined;
   const warnings: string[] = [];
   let settingsText: string | undefined;
   try {
@@ -128,20 +140,27 @@ async function locateModel(given: string): Promise<{ modelDir: string; fields: F
       else invalid.push({ key, value, file: settingsFile });
     }
   }
-  return { modelDir, fields, invalid, warnings, runMapping: settings !== undefined };
+  const trainedOn = typeof settings?.datasetPath === 'string' ? settings.datasetPath : undefined;
+  return { modelDir, fields, invalid, warnings, runMapping: settings !== undefined, trainedOn };
 }
 
 /** The fields of one output line, in the order written: `--out` replaces only a file whose first row has these. */
 const OUTPUT_FIELDS = ['id', 'predicted', 'probs'] as const;
 
 /**
- * A row's `id` in the output, as the file writes it: an id written as a number stays a number (`{"id": 7}` gives 7,
- * not "7", which no join on the user's own ids would match); a text id as it is, and a row without an id its identity
- * (a hash of its text), as in the run's predictions.jsonl.
+ * A row's `id` in the output as JSON text, as the file writes it: an id written as a number stays a number (`{"id": 7}`
+ * gives 7, not "7", which no join on the user's own ids would match; one beyond 2^53 its digits as written, not a
+ * string of them nor JSON.parse's rounding); a text id as it is, any other value of the id field as it is (an object,
+ * a list, null), and a row without an id field its identity (a hash of its text), as in the run's predictions.jsonl
+ * (the one rule: dataset/fields.ts idJson).
  */
-function outputId(row: DatasetRow, idPath: readonly string[]): string | number {
+function outputId(row: DatasetRow, idPath: readonly string[]): string {
   const written = getFieldAt(row.value, idPath);
-  return typeof written === 'number' && Number.isFinite(written) && String(written) === row.id ? written : row.id;
+  // An id field that gives no identity (an object, a list, true, null, ""): the row is known by its text, but the
+  // output keeps the user's value, which is what a join on their file matches (a hash of the text matches nothing).
+  // A number too large for a double (1e999) has no JSON value to write back: its identity stays.
+  if (written !== undefined && idFieldValue(written) === null && typeof written !== 'number') return JSON.stringify(written);
+  return idJson(row.id, idIsNumber(row.value, idPath, row.id));
 }
 /** How much of an existing `--out` file is read to find its first row. */
 const OUTPUT_PROBE_BYTES = 1 << 20;
@@ -151,9 +170,10 @@ const OUTPUT_PROBE_BYTES = 1 << 20;
  * earlier output of predict (its first non-blank line an object of exactly OUTPUT_FIELDS). Anything else is a file
  * of the user's own, e.g. `--out train.jsonl` typed for `train.predictions.jsonl`, and is never written over.
  */
-async function assertPredictionsReplaceable(out: string): Promise<void> {
+async function assertPredictionsReplaceable(out: string): Promise<boolean> {
   const { target, stats } = await assertReplaceable(out);
-  if (stats === undefined || stats.size === 0n) return;
+  if (stats === undefined) return false;
+  if (stats.size === 0n) return true;
   let text: string;
   let whole: boolean;
   try {
@@ -173,7 +193,7 @@ async function assertPredictionsReplaceable(out: string): Promise<void> {
   // The last piece of a partial read may be a cut line: only complete lines count.
   const complete = whole ? lines : lines.slice(0, -1);
   const first = complete.find((line) => line.trim().length > 0);
-  if (first === undefined && whole) return;
+  if (first === undefined && whole) return true;
   let value: unknown;
   try {
     value = first === undefined ? undefined : JSON.parse(first);
@@ -186,6 +206,7 @@ async function assertPredictionsReplaceable(out: string): Promise<void> {
       `${out} exists and is not an output of peerkd predict (its first row is not {${OUTPUT_FIELDS.map((field) => `"${field}"`).join(', ')}}), so it is not replaced; choose another output file, or remove it first`,
     );
   }
+  return true;
 }
 
 export function createPredictCommand(io: CliIo = { stdout: process.stdout, stderr: process.stderr }): CliCommand {
@@ -199,7 +220,7 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
           out.lines(PREDICT_HELP.split('\n'));
           return 0;
         }
-        if (positionals.length !== 2) throw new UsageError('expected MODEL_DIR and DATA.jsonl');
+        expectPositionals(positionals, ['MODEL_DIR', 'DATA.jsonl']);
         const [modelArg, dataGiven] = positionals;
         // `-` and /dev/stdin are standard input, read as a stream (opening /dev/stdin fails on a socket); `-` is named <stdin>.
         const fromStdin = dataGiven === STDIN_ARG || path.resolve(dataGiven) === STDIN_PATH;
@@ -219,6 +240,8 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
           );
         }
         const dataPath = fromStdin ? STDIN_PATH : path.resolve(dataGiven);
+        /** Whether --out was there when checked (an earlier prediction file, or an empty one). */
+        let outExisted = false;
         if (!fromStdin) await assertReadableFile(dataPath, dataArg);
         // Before any work: the predictions must never replace the dataset they were made from.
         if (values.out !== undefined) {
@@ -236,7 +259,7 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
             });
           }
           // Nor a file of the user's own (another dataset, the one the run was trained on): only earlier predictions.
-          await assertPredictionsReplaceable(values.out);
+          outExisted = await assertPredictionsReplaceable(values.out);
         }
         const parsed = await readDatasetFile(fromStdin ? process.stdin : dataPath, fields);
         // An empty file, or one without a single row (a JSON array, every line broken): as distill says it, rather
@@ -284,8 +307,19 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
           cacheDir: path.join(fromStdin ? process.cwd() : path.dirname(dataPath), EMBEDDING_CACHE_DIR_NAME),
           endpoint: flags.settings,
           apiKey: flags.apiKey,
+          fetch: proxyAwareFetch(process.env),
         });
         for (const warning of model.warnings) err.line(`warning: ${warning}`);
+        // Rows that carry labels, none of them the model's: most likely the model of another dataset (`latest` is the
+        // newest run of any dataset in its runs folder). Its predictions would be of the wrong label set, silently.
+        const dataLabels = [...new Set(rows.flatMap((row) => [row.teacher, row.human]).filter((label): label is string => typeof label === 'string' && label.length > 0))];
+        if (dataLabels.length > 0 && !dataLabels.some((label) => model.labels.includes(label))) {
+          const list = (labels: readonly string[]) => labels.slice(0, 5).map((label) => `'${printable(label)}'`).join(', ') + (labels.length > 5 ? ', …' : '');
+          err.line(
+            `warning: ${dataArg}: none of its labels (${list(dataLabels)}) is one of the model's (${list(model.labels)})${located.trainedOn ? `, trained on ${located.trainedOn}` : ''}: ` +
+              `is ${modelArg} the run you meant? (a runs folder's latest is the newest run of any dataset in it)`,
+          );
+        }
         const lines: string[] = [];
         const idPath = splitFieldPath(fields.id);
         for (let start = 0; start < rows.length; start += BATCH_ROWS) {
@@ -293,14 +327,23 @@ export function createPredictCommand(io: CliIo = { stdout: process.stdout, stder
           const predictions = await model.predict(batch.map((row) => row.text as string));
           batch.forEach((row, index) => {
             const { predicted, probs } = predictions[index];
-            lines.push(JSON.stringify({ id: outputId(row, idPath), predicted, probs }));
+            // `{"id":` and the id's own JSON text (a number beyond 2^53 has no JavaScript value that writes it), then the rest.
+            lines.push(`{"id":${outputId(row, idPath)},${JSON.stringify({ predicted, probs }).slice(1)}`);
           });
         }
         // As distill logs them: the cache lines skipped (file:line), or the cache being off for the run.
         for (const problem of model.describeCacheProblems()) err.line(`warning: ${problem}`);
         const output = lines.length ? lines.join('\n') + '\n' : '';
         if (values.out !== undefined) {
-          await writeFileAtomic(path.resolve(values.out), output);
+          // The prediction took a while: a file that appeared at --out meanwhile (the user's, another predict's) is
+          // never replaced (exclusive), and one that was there is checked again (it may have been written since).
+          if (outExisted) await assertPredictionsReplaceable(values.out);
+          await writeFileAtomic(path.resolve(values.out), output, { exclusive: !outExisted }).catch((error: unknown) => {
+            if (error instanceof OutputAppearedError) {
+              throw new Error(`${values.out} appeared while the rows were predicted, so it is not replaced; choose another output file, or remove it and predict again`);
+            }
+            throw error;
+          });
         } else {
           out.data(output);
         }

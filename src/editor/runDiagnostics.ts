@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { diagnosticMessage, formatProbability, isDoubtfulPrediction, queueOf, queueSuggestion, teacherChangedSinceRun } from '../review/model';
+import { diagnosticMessage, formatProbability, isDoubtfulPrediction, queueOf, queueSuggestion } from '../review/model';
+import { rowChangedSinceRun, textChangedSinceRun } from '../review/reviewRows';
 import { shownLabel } from './messages';
 import { fieldValueRange } from '../review/locate';
 import { prettyRowMarkdown } from '../review/prettyRow';
@@ -116,8 +117,8 @@ export class RunDiagnostics implements vscode.Disposable {
       const row = index.byKey.get(key);
       // Gone from the file, decided by a human, or the teacher label is no longer the one the run judged: changed to
       // the suggestion, or to another label (edited during or after the run, the file replaced), whose chance of being
-      // wrong the run never estimated.
-      if (!row || row.human !== null || teacherChangedSinceRun(prediction, row) || row.line > document.lineCount) {
+      // wrong the run never estimated; or the row's text is not the one the run read (its advice is about the old text).
+      if (!row || row.human !== null || rowChangedSinceRun(prediction, row) !== null || row.line > document.lineCount) {
         continue;
       }
       const diagnostic = new vscode.Diagnostic(
@@ -246,8 +247,14 @@ export class LabelProbabilityHover implements vscode.HoverProvider {
         const row = index.byKey.get(rowId);
         const confidence = this.teacherConfidence(lineText, fields.teacherConfidence);
         const markdown = probabilityHover(prediction, row?.teacher ?? prediction.teacher, confidence, run.predictions);
+        const textChanged = textChangedSinceRun(prediction, row);
+        if (textChanged) {
+          // The figures above are the run's for the row's old text, not advice on the text it holds now.
+          markdown.appendMarkdown(`\n\n_This row's text changed since run ${escapeMarkdown(run.runId)}: these figures and its suggestion are about its old text; run again for advice on the text as it is._`);
+        }
         const explanation = run.explanations.get(rowId);
-        if (explanation && prediction.flagged && row?.human == null) {
+        // Why the old text was flagged (its words) says nothing of the text the row holds now.
+        if (explanation && prediction.flagged && row?.human == null && !textChanged) {
           markdown.appendMarkdown(`\n\n${explanationMarkdown(explanation)}`);
         }
         markdown.appendMarkdown('\n\n');

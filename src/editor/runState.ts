@@ -97,6 +97,17 @@ export class RunState implements vscode.Disposable {
    * that cannot be read is said once (a warning naming the file and line) and kept as runProblem; the run loaded before,
    * if any, stays.
    */
+  /**
+   * ensureRun for a command the user gives (Open Label Review, Export Reviewed Dataset): a dataset the editor knows no
+   * run of is looked up on disk again. A run made or carried meanwhile (`peerkd distill` or `peerkd move` in a terminal)
+   * is otherwise found only when the runs folders' watcher reports it (runPointerWatcher.ts), and that event can come
+   * late or not at all: Label Review said "no completed run yet" of a dataset whose pointer named its run.
+   */
+  async currentRun(datasetUri: vscode.Uri): Promise<LoadedRun | undefined> {
+    const key = datasetUri.toString();
+    return this.ensureRun(datasetUri, this.lookedUp.has(key) && !this.runs.has(key));
+  }
+
   async ensureRun(datasetUri: vscode.Uri, force = false): Promise<LoadedRun | undefined> {
     const key = datasetUri.toString();
     if (!force && this.lookedUp.has(key)) {

@@ -26,8 +26,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants, promises as fs, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
-import { PEERKD_FOLDER, expandHomeFolder, fileError, forEachLine, linkedPeerkdFolder, isWithinFolder, linkedPeerkdFolderError, readLineBatches, writeFileAtomic, type SourceLine } from '../dataset';
+import { PEERKD_FOLDER, expandHomeFolder, processIsAlive, fileError, notFoundReason, forEachLine, linkedPeerkdFolder, isWithinFolder, linkedPeerkdFolderError, readLineBatches, writeFileAtomic, type SourceLine } from '../dataset';
 import type { FieldMapping } from '../dataset/types';
+import { idIdentity, idJson, JSON_NUMBER_TEXT } from '../dataset/fields';
+import { ROW_TEXT_DIGEST_HEX } from '../dataset/rowTextsDigest';
 import type { InputCounts } from './protocol';
 import { EXPLANATION_LIMITS, type DistillOptions, type Prediction, type RowExplanation } from './types';
 import { labelRecord, toLabelRecord } from './labelRecord';
@@ -101,6 +103,9 @@ export const PREDICTION_FIELDS = [
   'probs',
   'peer_probs',
   'vanilla_probs',
+  // Last, and only where known (runs made before it have none): readers that cut a line before `probs`
+  // (reviewedRows.ts headOfPrediction) read the same head.
+  'text_digest',
 ] as const;
 
 /** settings.json: everything needed to know what a run was made from. */
@@ -112,6 +117,11 @@ export interface RunSettings {
   datasetPath: string;
   /** sha256 of the dataset text the run read (the editor's text when it had unsaved edits). */
   datasetSha256: string;
+  /**
+   * The digest of the rows' ids and texts the run read (dataset/rowTextsDigest.ts), which labels written since leave as
+   * it was; absent in runs made before it.
+   */
+  rowTextsSha256?: string;
   /** Whether the text came from the file on disk or from the editor (unsaved edits). */
   datasetSource: 'file' | 'editor';
   fields: FieldMapping;
@@ -328,10 +338,12 @@ export async function recordRunsDir(datasetPath: string, runsDir: string): Promi
  * The folders of runs being written now (`.tmp-<run-id>`, their writer alive on this machine) in `runsDirs` whose run
  * id names a dataset of `datasetPath`'s name (newRunId: the id holds the file name, not its folder) and whose writer
  * records that dataset (RunWriter.create; one that records none is taken by its name): the run a `peerkd export`
- * started meanwhile would want, not there yet.
+ * started meanwhile would want, not there yet. `datasetPath` undefined: the runs of any dataset (a runs folder that
+ * `peerkd move` would take away from under them).
  */
-export async function runsInProgress(datasetPath: string, runsDirs: readonly string[]): Promise<string[]> {
-  const pattern = new RegExp(`^${TEMP_PREFIX.replace('.', '\\.')}\\d{8}-\\d{6}-${safeStem(datasetPath)}-[0-9a-f]{6}$`);
+export async function runsInProgress(datasetPath: string | undefined, runsDirs: readonly string[]): Promise<string[]> {
+  const stem = datasetPath === undefined ? '.*' : safeStem(datasetPath);
+  const pattern = new RegExp(`^${TEMP_PREFIX.replace('.', '\\.')}\\d{8}-\\d{6}-${stem}-[0-9a-f]{6}$`);
   const found: string[] = [];
   for (const runsDir of runsDirs) {
     const names = await fs.readdir(runsDir).catch(() => [] as string[]);
@@ -339,7 +351,7 @@ export async function runsInProgress(datasetPath: string, runsDirs: readonly str
       try {
         const owner = JSON.parse((await readPlainFileText(path.join(runsDir, name, OWNER_FILE), MAX_RUN_JSON_BYTES)) ?? '') as { pid?: unknown; host?: unknown; dataset?: unknown };
         // A dataset of the same name in another folder sharing this runs folder (--out) is another dataset.
-        if (typeof owner.dataset === 'string' && owner.dataset !== path.resolve(datasetPath)) continue;
+        if (datasetPath !== undefined && typeof owner.dataset === 'string' && owner.dataset !== path.resolve(datasetPath)) continue;
         if (owner.host === hostname() && typeof owner.pid === 'number' && processIsAlive(owner.pid)) found.push(path.join(runsDir, name));
       } catch {
         // No readable owner: a run being set up or abandoned elsewhere; not said.
@@ -424,7 +436,8 @@ export interface PredictionLineFields extends Omit<Prediction, 'probs' | 'peer_p
  */
 export function predictionLine(fields: PredictionLineFields): string {
   const texts = [
-    JSON.stringify(fields.id),
+    // An id the dataset writes as a number is written as that number (its digits, beyond 2^53 too), else as a string.
+    idJson(fields.id, fields.numericId),
     jsonNumber(fields.line),
     fields.teacher === null ? 'null' : JSON.stringify(fields.teacher),
     fields.human === null ? 'null' : JSON.stringify(fields.human),
@@ -435,6 +448,7 @@ export function predictionLine(fields: PredictionLineFields): string {
     fields.peer_probs,
     fields.vanilla_probs,
   ];
+  if (fields.text_digest !== undefined) texts.push(JSON.stringify(fields.text_digest));
   let line = '';
   for (let index = 0; index < texts.length; index++) line += FIELD_PREFIXES[index] + texts[index];
   return line + '}';
@@ -454,6 +468,16 @@ export function formatPrediction(prediction: Prediction): string {
     peer_probs: objectRecordText(prediction.peer_probs),
     vanilla_probs: objectRecordText(prediction.vanilla_probs),
   });
+}
+
+/**
+ * One explanations.jsonl line: the explanation's fields in their order, each id (the row's, its similar rows') as
+ * predictions.jsonl writes it (idJson: a number where the dataset writes one, its digits beyond 2^53 too).
+ */
+export function formatExplanation(explanation: RowExplanation): string {
+  const { row, id, numericId, similar, ...rest } = explanation;
+  const similarText = similar.map(({ id: similarId, numericId: similarNumeric, ...entry }) => `{"id":${idJson(similarId, similarNumeric)},${JSON.stringify(entry).slice(1)}`);
+  return `{"row":${JSON.stringify(row)},"id":${idJson(id, numericId)},${JSON.stringify(rest).slice(1, -1)},"similar":[${similarText.join(',')}]}`;
 }
 
 /** The bytes of a run file encoded before each write (writeLinesDurable): one buffer, reused. */
@@ -515,6 +539,12 @@ export class RunWriter {
     const tempDir = path.join(runsDir, `${TEMP_PREFIX}${runId}`);
     const link = linkedPeerkdFolder(tempDir);
     if (link) throw linkedPeerkdFolderError(link);
+    // Before any folder is made there: a runs folder inside a run would be deleted with that run (its review log too);
+    // nor .peerkd itself (peerkd.training.outputDir ".peerkd"), where the runs would lie among its caches.
+    const inRun = await runsFolderInRunProblem(runsDir);
+    if (inRun) throw new Error(inRun);
+    const peerkd = peerkdFolderAsRunsProblem(runsDir);
+    if (peerkd) throw new Error(`${runsDir}: ${peerkd}`);
     const createdFrom = await fs.mkdir(runsDir, { recursive: true });
     try {
       // The runs folder may be any folder (--out): its `latest` and `latest-by-dataset` may be the user's own.
@@ -556,7 +586,7 @@ export class RunWriter {
   /** explanations.jsonl: one line per explained row, in row order, written in blocks (writeLinesDurable). */
   async writeExplanations(explanations: readonly (RowExplanation | null)[]): Promise<void> {
     const explained = explanations.filter((explanation): explanation is RowExplanation => explanation !== null);
-    await writeLinesDurable(path.join(this.tempDir, EXPLANATIONS_FILE), explained.length, (index) => JSON.stringify(explained[index]));
+    await writeLinesDurable(path.join(this.tempDir, EXPLANATIONS_FILE), explained.length, (index) => formatExplanation(explained[index]));
   }
 
   async writeJson(name: typeof METRICS_FILE | typeof SETTINGS_FILE, value: unknown): Promise<void> {
@@ -591,6 +621,55 @@ export class RunWriter {
     rmSync(this.tempDir, { recursive: true, force: true });
     removeCreatedFolders(this.runsDir, this.createdFrom);
   }
+}
+
+/**
+ * The run folder (`<run-id>/` holding its settings.json, or a `.tmp-<run-id>/` being written) that `folder` is or lies
+ * in, by its path or its real path (`--out .peerkd/runs/<run-id>/model`, or a link to it); undefined when none.
+ */
+export async function enclosingRunFolder(folder: string): Promise<string | undefined> {
+  const given = path.resolve(folder);
+  // The real path of the deepest folder that exists, with the rest of the path after it.
+  let existing = given;
+  let rest = '';
+  for (;;) {
+    const real = await fs.realpath(existing).catch(() => undefined);
+    if (real !== undefined) {
+      existing = real;
+      break;
+    }
+    const parent = path.dirname(existing);
+    if (parent === existing) break;
+    rest = path.join(path.basename(existing), rest);
+    existing = parent;
+  }
+  for (const start of new Set([given, path.join(existing, rest)])) {
+    for (let current = start; ; current = path.dirname(current)) {
+      const name = path.basename(current);
+      const marker = RUN_ID_SHAPE.test(name) ? SETTINGS_FILE : name.startsWith(TEMP_PREFIX) && RUN_ID_SHAPE.test(name.slice(TEMP_PREFIX.length)) ? OWNER_FILE : undefined;
+      if (marker !== undefined && (await fs.stat(path.join(current, marker)).catch(() => undefined))?.isFile()) return current;
+      if (path.dirname(current) === current) break;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Why `runsDir` cannot be a runs folder because it is PeerKD's own `.peerkd` folder (its caches, its lists of runs
+ * folders; the default runs folder is `runs` inside it): undefined when it is not. `shown`: the folder as the user gave
+ * it, for the runs folder to name instead.
+ */
+export function peerkdFolderAsRunsProblem(runsDir: string, shown = runsDir): string | undefined {
+  if (path.basename(path.resolve(runsDir)) !== PEERKD_FOLDER) return undefined;
+  return `PeerKD's own ${PEERKD_FOLDER} folder (its caches), not a runs folder: the runs go into ${path.join(shown, path.basename(DEFAULT_RUNS_DIR))} inside it`;
+}
+
+/** Why `runsDir` cannot be a runs folder because it is, or lies in, a run's folder (enclosingRunFolder); undefined when it is not. */
+export async function runsFolderInRunProblem(runsDir: string): Promise<string | undefined> {
+  const enclosing = await enclosingRunFolder(runsDir);
+  if (enclosing === undefined) return undefined;
+  const where = enclosing === path.resolve(runsDir) ? "it is a run's own folder" : `it is inside the run folder ${enclosing}`;
+  return `${where}, which holds only what that run wrote: runs written there would be deleted with it`;
 }
 
 /** A run id as newRunId makes it (a pointer to a run folder that is gone still has this shape); tested against it. */
@@ -640,15 +719,8 @@ export function removeCreatedFolders(folder: string, createdFrom: string | undef
   }
 }
 
-/** Whether a process with this id exists on this machine (EPERM: it does, owned by another user). */
-export function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** Whether a process with this id exists on this machine (one source, in dataset/files, where atomic writes need it). */
+export { processIsAlive };
 
 /**
  * Removes the temp folders of runs whose writer died without cleaning up (host and worker both killed). Only
@@ -685,7 +757,8 @@ export function removeTempRunSync(tempDir: string): void {
   } catch {
     // No owner file: leave the runs folder as it is.
   }
-  rmSync(tempDir, { recursive: true, force: true });
+  // Retried: the host removes it right after SIGKILL to its worker (client.ts onHostExit), which may still be dying.
+  rmSync(tempDir, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
   removeCreatedFolders(path.dirname(tempDir), createdFromOf(ownerText));
 }
 
@@ -727,9 +800,16 @@ function probabilityProblem(value: unknown, field: string): string | undefined {
   return undefined;
 }
 
+/** An id as a run file writes it: a non-empty string, or a number (idJson). */
+function isIdValue(value: unknown): value is string | number {
+  return (typeof value === 'string' && value.length > 0) || (typeof value === 'number' && Number.isFinite(value));
+}
+
+const TEXT_DIGEST_TEXT = new RegExp(`^[0-9a-f]{${ROW_TEXT_DIGEST_HEX}}$`);
+
 function predictionProblem(value: unknown): string | undefined {
   if (!isRecord(value)) return 'not a JSON object';
-  if (typeof value.id !== 'string' || value.id.length === 0) return "'id' must be a non-empty string";
+  if (!isIdValue(value.id)) return "'id' must be a non-empty string or a number";
   if (!Number.isInteger(value.line) || (value.line as number) < 1) return "'line' must be an integer ≥ 1";
   if (value.teacher !== null && typeof value.teacher !== 'string') return "'teacher' must be a string or null";
   if (value.human !== null && typeof value.human !== 'string') return "'human' must be a string or null";
@@ -737,6 +817,9 @@ function predictionProblem(value: unknown): string | undefined {
   const p = value.p_teacher_wrong;
   if (typeof p !== 'number' || !(p >= 0 && p <= 1)) return "'p_teacher_wrong' must be a number between 0 and 1";
   if (typeof value.flagged !== 'boolean') return "'flagged' must be true or false";
+  if (value.text_digest !== undefined && !(typeof value.text_digest === 'string' && TEXT_DIGEST_TEXT.test(value.text_digest))) {
+    return `'text_digest' must be ${ROW_TEXT_DIGEST_HEX} hex digits (the digest of the row's text the run read)`;
+  }
   return (
     probabilityProblem(value.probs, 'probs') ??
     probabilityProblem(value.peer_probs, 'peer_probs') ??
@@ -765,6 +848,12 @@ function parseRunLine(text: string, file: string, line: number, problem: (value:
 function parsePredictionLine(text: string, file: string, line: number): Prediction | undefined {
   const prediction = parseRunLine(text, file, line, predictionProblem) as Prediction | undefined;
   if (!prediction) return undefined;
+  // An id written as a number: its identity is the dataset's (7 is "7", one beyond 2^53 its digits, not JSON.parse's
+  // rounding), and it is written back as a number.
+  if (typeof (prediction.id as unknown) === 'number') {
+    prediction.id = idIdentity(prediction as unknown as Record<string, unknown>, ['id'], text) as string;
+    prediction.numericId = true;
+  }
   // JSON.parse keeps a `__proto__` key as an own property, but lookups of absent labels such as `constructor`
   // would still reach Object.prototype: the records are rebuilt without a prototype.
   prediction.probs = toLabelRecord(prediction.probs);
@@ -811,18 +900,20 @@ async function* readFileLines(file: string): AsyncGenerator<SourceLine[]> {
     yield* readLineBatches(file);
   } catch (error) {
     if (error instanceof RunArtefactError) throw error;
-    throw new RunArtefactError(`${file}: ${readProblem(error)}`, file);
+    throw new RunArtefactError(`${file}: ${await readProblem(file, error)}`, file);
   }
 }
 
-function readProblem(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : error instanceof Error ? error.message : String(error);
+/** Why `file` could not be read, in words: a missing one as notFoundReason says it (a symbolic link to nothing said as one). */
+async function readProblem(file: string, error: unknown): Promise<string> {
+  return (error as NodeJS.ErrnoException).code === 'ENOENT' ? await notFoundReason(file) : error instanceof Error ? error.message : String(error);
 }
 
 function explanationProblem(value: unknown, rows: number): string | undefined {
   if (!isRecord(value)) return 'must be a JSON object';
   if (typeof value.row !== 'number' || !Number.isInteger(value.row) || value.row < 0 || value.row >= rows) return `'row' must be a row of predictions.jsonl (0–${rows - 1})`;
-  for (const key of ['id', 'towards', 'away'] as const) if (typeof value[key] !== 'string') return `'${key}' must be a string`;
+  if (!isIdValue(value.id)) return "'id' must be a non-empty string or a number";
+  for (const key of ['towards', 'away'] as const) if (typeof value[key] !== 'string') return `'${key}' must be a string`;
   for (const key of ['logit_difference', 'bias', 'dense', 'other_words'] as const) {
     if (typeof value[key] !== 'number' || !Number.isFinite(value[key])) return `'${key}' must be a number`;
   }
@@ -836,7 +927,7 @@ function explanationProblem(value: unknown, rows: number): string | undefined {
     return "'against' must be a list of [word, contribution]";
   }
   const similarOk = (entry: unknown) =>
-    isRecord(entry) && typeof entry.id === 'string' && typeof entry.line === 'number' && typeof entry.label === 'string' && typeof entry.similarity === 'number';
+    isRecord(entry) && isIdValue(entry.id) && typeof entry.line === 'number' && typeof entry.label === 'string' && typeof entry.similarity === 'number';
   if (!Array.isArray(value.similar) || !value.similar.every(similarOk)) return "'similar' must be a list of {id, line, label, similarity}";
   return undefined;
 }
@@ -844,7 +935,26 @@ function explanationProblem(value: unknown, rows: number): string | undefined {
 /** One explanations.jsonl line into `into` (blank lines skipped); throws RunArtefactError naming file:line. */
 function addExplanationLine(text: string, file: string, line: number, rows: number, into: Map<number, RowExplanation>): void {
   const explanation = parseRunLine(text, file, line, (value) => explanationProblem(value, rows)) as RowExplanation | undefined;
-  if (explanation) into.set(explanation.row, explanation);
+  if (!explanation) return;
+  // Ids written as numbers: read back to the dataset core's identity (predictions.jsonl's rule, parsePredictionLine).
+  if (typeof (explanation.id as unknown) === 'number') {
+    explanation.id = idIdentity(explanation as unknown as Record<string, unknown>, ['id'], text) as string;
+    explanation.numericId = true;
+  }
+  if (explanation.similar.some((entry) => typeof (entry.id as unknown) === 'number')) {
+    // Each similar row's id as formatExplanation writes it, in order: the digits of one beyond 2^53 (JSON.parse rounds them).
+    const section = text.slice(text.lastIndexOf('"similar":['));
+    const written = [...section.matchAll(/\{"id":("(?:[^"\\]|\\.)*"|[^,"]+),/g)].map((match) => match[1]);
+    explanation.similar.forEach((entry, index) => {
+      if (typeof (entry.id as unknown) !== 'number') return;
+      const value = entry.id as unknown as number;
+      const digits = written.length === explanation.similar.length ? written[index] : undefined;
+      const big = Number.isInteger(value) && !Number.isSafeInteger(value);
+      entry.id = big && digits !== undefined && JSON_NUMBER_TEXT.test(digits) && Number(digits) === value ? digits : String(value);
+      entry.numericId = true;
+    });
+  }
+  into.set(explanation.row, explanation);
 }
 
 /** Parses explanations.jsonl text against a run of `rows` predictions; throws RunArtefactError naming file:line. */
@@ -861,7 +971,7 @@ async function readExplanations(runDir: string, rows: number): Promise<Pick<RunA
   try {
     await fs.stat(file);
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? {} : { explanationsProblem: `${file}: ${readProblem(error)}` };
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? {} : { explanationsProblem: `${file}: ${await readProblem(file, error)}` };
   }
   const explanations = new Map<number, RowExplanation>();
   try {
@@ -876,7 +986,7 @@ async function readText(file: string): Promise<string> {
   try {
     return await fs.readFile(file, 'utf8');
   } catch (error) {
-    throw new RunArtefactError(`${file}: ${readProblem(error)}`, file);
+    throw new RunArtefactError(`${file}: ${await readProblem(file, error)}`, file);
   }
 }
 
@@ -995,7 +1105,7 @@ async function readRunDataset(runDir: string): Promise<{ dataset: string } | { p
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    return { problem: new RunArtefactError(`${file}: ${readProblem(error)}`, file) };
+    return { problem: new RunArtefactError(`${file}: ${await readProblem(file, error)}`, file) };
   }
   let settings: unknown;
   try {

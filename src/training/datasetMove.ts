@@ -22,12 +22,15 @@
  * dataset back (the Explorer's undo) would find the old key taken by a stale copy. Where the new path already has
  * history of its own in a runs folder (its own latest run, or its own log), that is never replaced: the old key keeps
  * that part there (both kept, said in `kept`), and what the new path lacks is still carried (the review log, where a
- * run of the new path was made before the carry).
+ * run of the new path was made before the carry) — unless the user asks for it to be replaced (`peerkd move
+ * --replace-history`, the command the warning gives: history of an earlier file at the new path, deleted since), and
+ * then its own log is set aside, never deleted. A `.peerkd` folder (or its runs folder) moved away from its datasets
+ * carries nothing to a new key: the datasets beside it list the runs folders where they went (relistBesideMovedPeerkd).
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { isWithinFolder, writeFileAtomic } from '../dataset';
-import { DATASET_FILE_NAME, shellWord } from '../dataset/types';
+import { isWithinFolder, PEERKD_FOLDER, writeFileAtomic } from '../dataset';
+import { DATASET_FILE_NAME, shellQuoted, shellWord } from '../dataset/types';
 import { reviewLogFile } from '../review/reviewLog';
 import {
   datasetKey,
@@ -57,7 +60,16 @@ export interface CarryOptions {
   outputDir?: string;
   /** The folder rename that moved the dataset, when a folder moved rather than the file alone. */
   movedFolder?: MovedFolder;
+  /**
+   * History the new path already has (of an earlier file at that path, deleted since) is replaced rather than kept
+   * (`peerkd move --replace-history`): its latest pointer then names the carried run (its own run stays in its folder)
+   * and its own review log is set aside beside it (REPLACED_LOG_SUFFIX), never deleted.
+   */
+  replaceHistory?: boolean;
 }
+
+/** What a review log set aside by replaceHistory is named after: `<log>.replaced-<time>`; no run reads it. */
+export const REPLACED_LOG_SUFFIX = '.replaced-';
 
 /** What carryDatasetHistory did, folder by folder. */
 export interface CarryReport {
@@ -68,7 +80,7 @@ export interface CarryReport {
    * with `movedFrom`, a runs folder moved with a folder (from that path) that `to` (= `from`, a dataset outside the
    * folder) now lists, so that its runs and review log there are found again.
    */
-  carried: { runsDir: string; runId?: string; log?: string; movedFrom?: string }[];
+  carried: { runsDir: string; runId?: string; log?: string; movedFrom?: string; replaced?: { runId?: string; log?: string } }[];
   /**
    * Runs folders where `to` already had a latest run or a review log of its own: that is kept, and `from`'s run or log
    * stays under its key there (what `to` lacked is still carried: a log, where `to` has a run made after the move).
@@ -80,6 +92,11 @@ export interface CarryReport {
   searched: string[];
   /** Whether the old key was retired everywhere: pointers marked moved, logs and list removed (nothing kept, no problem). */
   removedOld: boolean;
+  /**
+   * The OLD and NEW of the `peerkd move` that carries this again: the dataset's paths, or those of the folder that moved
+   * it (a dataset's own paths would look for its history in its old folder, gone with the folder).
+   */
+  again?: readonly [string, string];
 }
 
 /**
@@ -87,7 +104,7 @@ export interface CarryReport {
  * `outcome`: what was left undone; `again`: the OLD and NEW of the peerkd move to run once it has finished.
  */
 export function runningMessage(dataset: string, again: readonly [string, string], outcome = 'nothing was carried'): string {
-  return `a run of ${dataset} is still being written there, and would land under its old name; ${outcome}: once it has finished (or been cancelled), run peerkd move ${JSON.stringify(again[0])} ${JSON.stringify(again[1])}`;
+  return `a run of ${dataset} is still being written there, and would land under its old name; ${outcome}: once it has finished (or been cancelled), run peerkd move ${shellQuoted(again[0])} ${shellQuoted(again[1])}`;
 }
 
 /**
@@ -151,6 +168,29 @@ async function createWhole(target: string, data: Buffer): Promise<void> {
 }
 
 /**
+ * The review log `log` (holding `own`, the new path's) replaced by `carried`, its own bytes set aside first as
+ * `<log>.replaced-<time>` (created whole, never over a file); the name set aside. Throws, naming the file, where the
+ * log changed since it was read (a decision logged meanwhile): then nothing is replaced.
+ */
+async function setAsideLog(log: string, own: Buffer, carried: Buffer): Promise<string> {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  let aside = `${log}${REPLACED_LOG_SUFFIX}${stamp}`;
+  for (let attempt = 2; ; attempt++) {
+    try {
+      await createWhole(aside, own);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 99) throw error;
+      aside = `${log}${REPLACED_LOG_SUFFIX}${stamp}-${attempt}`;
+    }
+  }
+  const now = await readIfFile(log);
+  if (now === undefined || !now.equals(own)) throw new Error(`${log} changed while it was set aside as ${aside} (a decision logged meanwhile), so it is not replaced`);
+  await writeFileAtomic(log, carried);
+  return aside;
+}
+
+/**
  * Carries the history of the dataset that was at `from` (runs-folders list, latest pointer and review log in each runs
  * folder it used) to the dataset now at `to`; see the module comment for the order and why the old entries go. The
  * dataset file itself is neither read nor moved. Never throws for what it finds on disk: `problems` says it.
@@ -158,9 +198,10 @@ async function createWhole(target: string, data: Buffer): Promise<void> {
 export async function carryDatasetHistory(from: string, to: string, options: CarryOptions = {}): Promise<CarryReport> {
   const oldPath = path.resolve(from);
   const newPath = path.resolve(to);
-  const report: CarryReport = { from: oldPath, to: newPath, carried: [], kept: [], problems: [], searched: [], removedOld: false };
-  if (oldPath === newPath) return report;
   const { movedFolder, outputDir } = options;
+  const again = movedFolder === undefined ? ([oldPath, newPath] as const) : ([path.resolve(movedFolder.from), path.resolve(movedFolder.to)] as const);
+  const report: CarryReport = { from: oldPath, to: newPath, carried: [], kept: [], problems: [], searched: [], removedOld: false, again };
+  if (oldPath === newPath) return report;
   // The runs folders of the old path, where they are now: the one outputDir names, the default one, those listed.
   const oldList = relocate(runsFoldersFile(oldPath), movedFolder);
   const listed = await readRunsFoldersList(oldList, 'so the runs folders beside the dataset are looked in only');
@@ -171,7 +212,7 @@ export async function carryDatasetHistory(from: string, to: string, options: Car
   // `moved-to`), so the new path would miss its newest run, and a new file at the old path would inherit it.
   const running = await runsInProgress(oldPath, report.searched);
   if (running.length > 0) {
-    report.problems.push(`${running[0]}: ${runningMessage(oldPath, [oldPath, newPath])}`);
+    report.problems.push(`${running[0]}: ${runningMessage(oldPath, again)}`);
     return report;
   }
   /** Per carried folder: what to remove of the old key once everything is written, and the bytes it held. */
@@ -196,23 +237,32 @@ export async function carryDatasetHistory(from: string, to: string, options: Car
       // move) or its own log is kept, and the old one stays under the old name there.
       const runConflict = runId !== undefined && newRun !== undefined && newRun !== runId;
       const logConflict = logBytes !== undefined && newLogBytes !== undefined && !newLogBytes.equals(logBytes);
-      const carryRun = runId !== undefined && !runConflict;
-      const carryLog = logBytes !== undefined && !logConflict;
-      const why = [
+      const replace = options.replaceHistory === true;
+      const carryRun = runId !== undefined && (!runConflict || replace);
+      const carryLog = logBytes !== undefined && (!logConflict || replace);
+      const why = (replace ? [] : [
         runConflict ? `its own latest run here, ${newRun}, is kept; run ${runId} stays the latest of ${path.basename(oldPath)}` : undefined,
         logConflict ? `its own review log ${newLog} is kept; the log of ${path.basename(oldPath)} stays under its name` : undefined,
-      ].filter((part): part is string => part !== undefined);
+      ]).filter((part): part is string => part !== undefined);
       if (why.length > 0) report.kept.push({ runsDir, why: why.join('; ') });
       if (!carryRun && !carryLog) continue;
       if (carryLog && newLogBytes === undefined) await createWhole(newLog, logBytes);
-      if (carryRun && newRun === undefined) {
+      if (carryRun && (newRun === undefined || runConflict)) {
         const byDataset = path.dirname(newPointer);
         const stats = await fs.lstat(byDataset).catch(() => undefined);
         if (stats !== undefined && !stats.isDirectory()) throw new Error(`${byDataset} exists and is not PeerKD's folder of run pointers`);
         await fs.mkdir(byDataset, { recursive: true });
         await writeFileAtomic(newPointer, `${runId}\n`);
       }
-      report.carried.push({ runsDir, ...(carryRun ? { runId } : {}), ...(carryLog ? { log: newLog } : {}) });
+      // The new path's own log, replaced: set aside whole first (never deleted), then the carried one in its place.
+      const setAside = carryLog && logConflict ? await setAsideLog(newLog, newLogBytes, logBytes) : undefined;
+      const replaced = { ...(carryRun && runConflict ? { runId: newRun } : {}), ...(setAside === undefined ? {} : { log: setAside }) };
+      report.carried.push({
+        runsDir,
+        ...(carryRun ? { runId } : {}),
+        ...(carryLog ? { log: newLog } : {}),
+        ...(Object.keys(replaced).length > 0 ? { replaced } : {}),
+      });
       if (carryRun) toMark.push({ file: oldPointer, bytes: oldPointerBytes });
       if (carryLog) toRemove.push({ file: oldLog, bytes: logBytes });
     } catch (error) {
@@ -227,7 +277,7 @@ export async function carryDatasetHistory(from: string, to: string, options: Car
     } catch (error) {
       report.carried = report.carried.filter((carried) => carried.runsDir !== runsDir);
       report.problems.push(
-        `${(error as Error).message}; so ${newPath} would not find its history in ${runsDir}: it stays under the name of ${oldPath} there (run peerkd move ${JSON.stringify(oldPath)} ${JSON.stringify(newPath)} again once that is fixed)`,
+        `${(error as Error).message}; so ${newPath} would not find its history in ${runsDir}: it stays under the name of ${oldPath} there (run peerkd move ${shellQuoted(again[0])} ${shellQuoted(again[1])} again once that is fixed)`,
       );
     }
   }
@@ -258,19 +308,38 @@ export async function carryDatasetHistory(from: string, to: string, options: Car
 /** The report in lines for the PeerKD log or a terminal (each names the folders and files). */
 export function describeCarry(report: CarryReport): { info: string[]; warnings: string[] } {
   const { from, to } = report;
-  const info = report.carried.map(({ runsDir, runId, log, movedFrom }) =>
+  const info = report.carried.map(({ runsDir, runId, log, movedFrom, replaced }) =>
     movedFrom !== undefined
-      ? `runs folder ${movedFrom} moved to ${runsDir}: listed for ${to}, whose runs and review log there are found again`
-      : `history of ${from} carried to ${to} in ${runsDir}: ${[runId === undefined ? undefined : `latest run ${runId}`, log === undefined ? undefined : `review log ${log}`].filter(Boolean).join(', ')}`,
+      ? movedFrom === runsDir
+        ? `runs folder ${runsDir} listed again for ${to}: the list of its runs folders had moved away`
+        : `runs folder ${movedFrom} moved to ${runsDir}: listed for ${to}, whose runs and review log there are found again`
+      : `history of ${from} carried to ${to} in ${runsDir}: ${[runId === undefined ? undefined : `latest run ${runId}`, log === undefined ? undefined : `review log ${log}`].filter(Boolean).join(', ')}` +
+        (replaced === undefined
+          ? ''
+          : ` (replacing its own: ${[
+              replaced.runId === undefined ? undefined : `run ${replaced.runId} stays in its folder, no longer its latest`,
+              replaced.log === undefined ? undefined : `its review log set aside as ${replaced.log}`,
+            ]
+              .filter(Boolean)
+              .join('; ')})`),
   );
   const warnings = [
     ...report.kept.map(
       ({ runsDir, why }) =>
-        `${runsDir}: ${to} already has history there, never replaced: ${why}`,
+        `${runsDir}: ${to} already has history there, never replaced: ${why}. ` +
+        `If that history is of an earlier file at ${to} (deleted since), not of this dataset: ${replaceHistoryCommand(...(report.again ?? [from, to]))} makes the history of ${path.basename(from)} its own there (its run the latest; its own log set aside, nothing deleted)`,
     ),
     ...report.problems,
   ];
   return { info, warnings };
+}
+
+/**
+ * The command that carries `from`'s history over the history `to` already has (CarryOptions.replaceHistory): the
+ * dataset's paths, or the folder's that moved it (CarryReport.again).
+ */
+export function replaceHistoryCommand(from: string, to: string): string {
+  return `peerkd move --replace-history ${shellWord(from)} ${shellWord(to)}`;
 }
 
 /** The most datasets a folder rename carries, and the most entries looked at to find them. */
@@ -334,11 +403,78 @@ async function relistMovedRunsFolder(runsDir: string, movedFolder: MovedFolder):
   return reports;
 }
 
-/** carryDatasetHistory for each dataset now inside `to`, a folder moved from `from`. */
+/**
+ * The folder whose datasets use the `.peerkd` folder that `file` is (or is inside): `/data` for `/data/.peerkd` and
+ * `/data/.peerkd/runs`; undefined for a path in no `.peerkd` folder.
+ */
+export function peerkdFolderOwner(file: string): string | undefined {
+  const parts = path.resolve(file).split(path.sep);
+  const at = parts.lastIndexOf(PEERKD_FOLDER);
+  return at <= 0 ? undefined : parts.slice(0, at).join(path.sep) || path.sep;
+}
+
+/** The dataset files (.jsonl, .ndjson) directly in `folder`, sorted: those whose `.peerkd` folder is `folder`'s. */
+export async function datasetsBeside(folder: string): Promise<string[]> {
+  const entries = await fs.readdir(folder, { withFileTypes: true }).catch(() => []);
+  return entries.filter((entry) => entry.isFile() && DATASET_FILE_NAME.test(entry.name)).map((entry) => path.join(folder, entry.name)).sort();
+}
+
+/** Whether `runsDir` holds a latest run or a review log of `dataset` (a pointer marked moved-to is none). */
+async function holdsHistory(dataset: string, runsDir: string): Promise<boolean> {
+  if (await exists(reviewLogFile(runsDir, dataset))) return true;
+  return latestRunId(dataset, runsDir).then(
+    (runId) => runId !== undefined,
+    () => true,
+  );
+}
+
+/**
+ * A `.peerkd` folder (or a folder inside it: its runs folder, its runs-folders lists) moved away from the datasets
+ * beside it, `owner`'s: each dataset there lists the runs folders that moved, where they went (its default runs folder
+ * where it holds its history; every folder of its runs-folders list where that list moved too, so that its other runs
+ * folders are found again), in a list beside it made anew. Its runs and review logs stay in the moved folder, found
+ * there. Without this, those datasets started from nothing, and their next run counted the labels decided in review
+ * as the random sample.
+ */
+async function relistBesideMovedPeerkd(owner: string, movedFolder: MovedFolder): Promise<CarryReport[]> {
+  const reports: CarryReport[] = [];
+  for (const dataset of await datasetsBeside(owner)) {
+    const oldList = runsFoldersFile(dataset);
+    const movedList = relocate(oldList, movedFolder);
+    const listMoved = movedList !== oldList;
+    const listed = listMoved ? await readRunsFoldersList(movedList, 'so the runs folders it lists are not listed again') : { dirs: [], problems: [] };
+    const report: CarryReport = { from: dataset, to: dataset, carried: [], kept: [], problems: [...listed.problems], searched: [], removedOld: false };
+    const own = resolveRunsDir(dataset);
+    for (const oldDir of [...new Set([own, ...listed.dirs])]) {
+      const newDir = relocate(oldDir, movedFolder);
+      if (newDir === oldDir && (oldDir === own || !listMoved)) continue;
+      if (!(await fs.stat(newDir).then((stats) => stats.isDirectory(), () => false))) continue;
+      report.searched.push(newDir);
+      if (oldDir === own && !(await holdsHistory(dataset, newDir))) continue;
+      try {
+        await recordRunsDir(dataset, newDir);
+        report.carried.push({ runsDir: newDir, movedFrom: oldDir });
+      } catch (error) {
+        report.problems.push(`${(error as Error).message}; so ${dataset} does not find its runs and review log in ${newDir} (moved from ${oldDir})`);
+      }
+    }
+    if (report.carried.length + report.problems.length > 0) reports.push(report);
+  }
+  return reports;
+}
+
+/**
+ * carryDatasetHistory for each dataset now inside `to`, a folder moved from `from`. A `.peerkd` folder (or one inside
+ * it) holds no dataset (its caches' .jsonl files are none): the datasets beside it list its runs where they went.
+ */
 export async function carryFolderHistory(from: string, to: string, options: Omit<CarryOptions, 'movedFolder'> = {}): Promise<{ reports: CarryReport[]; complete: boolean }> {
   const movedFolder = { from: path.resolve(from), to: path.resolve(to) };
-  const { datasets, runsFolders, complete } = await datasetsUnder(movedFolder.to);
-  const reports: CarryReport[] = [];
+  const owner = peerkdFolderOwner(movedFolder.from);
+  const found = await datasetsUnder(movedFolder.to);
+  const { runsFolders, complete } = found;
+  // Moved out of or into a .peerkd folder (a runs folder moved back): its caches' files are no datasets.
+  const datasets = owner === undefined && peerkdFolderOwner(movedFolder.to) === undefined ? found.datasets : [];
+  const reports: CarryReport[] = owner === undefined ? [] : await relistBesideMovedPeerkd(owner, movedFolder);
   for (const dataset of datasets) {
     const before = path.join(movedFolder.from, path.relative(movedFolder.to, dataset));
     reports.push(await carryDatasetHistory(before, dataset, { ...options, movedFolder }));
@@ -352,6 +488,8 @@ export interface OrphanedHistory {
   dataset: string;
   runsDir: string;
   runId: string;
+  /** Found in the runs folder of a folder near the dataset's (orphanedHistoriesOf), not in one of its own. */
+  nearby?: true;
 }
 
 /**
@@ -360,12 +498,13 @@ export interface OrphanedHistory {
  * so that a run or an export says where the history may be instead of starting from nothing. A pointer whose key is
  * not its run's dataset's (one carried to a new path) is the new path's, not an orphan.
  */
-export async function orphanedHistories(runsDirs: readonly string[]): Promise<OrphanedHistory[]> {
+export async function orphanedHistories(runsDirs: readonly string[], keyStem?: string): Promise<OrphanedHistory[]> {
   const found: OrphanedHistory[] = [];
   for (const runsDir of new Set(runsDirs)) {
     const folder = path.join(runsDir, LATEST_BY_DATASET_DIR);
     const names = await fs.readdir(folder).catch(() => [] as string[]);
-    for (const name of names.sort()) {
+    // `keyStem`: only the pointers of datasets of that file name (datasetKey: `<stem>-<hash>`), read.
+    for (const name of names.filter((entry) => keyStem === undefined || keyStemOf(entry) === keyStem).sort()) {
       // A pointer or run that cannot be read names no dataset here.
       const runId = await readPointer(path.join(folder, name));
       const recorded = runId === undefined ? undefined : await runDataset(path.join(runsDir, runId));
@@ -377,6 +516,45 @@ export async function orphanedHistories(runsDirs: readonly string[]): Promise<Or
     }
   }
   return found;
+}
+
+/** The readable part of a dataset key (datasetKey `<stem>-<12 hex>`): the same for every dataset of one file name. */
+function keyStemOf(key: string): string {
+  return key.replace(/-[0-9a-f]{12}$/, '');
+}
+
+/** The most folders of a parent folder (or of the dataset's) looked in for a dataset moved between them. */
+const NEARBY_FOLDERS = 64;
+
+/**
+ * The default runs folders (`<folder>/.peerkd/runs`) of the folders a dataset is most often moved from: the folder
+ * above the dataset's, its other folders, and the dataset's own folders (at most NEARBY_FOLDERS each; hidden folders
+ * and node_modules left out), but for `exclude` (those looked in already).
+ */
+async function nearbyRunsDirs(dataset: string, exclude: readonly string[]): Promise<string[]> {
+  const folder = path.dirname(path.resolve(dataset));
+  const parent = path.dirname(folder);
+  const subfolders = async (of: string) =>
+    (await fs.readdir(of, { withFileTypes: true }).catch(() => []))
+      .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.') && entry.name !== 'node_modules')
+      .map((entry) => path.join(of, entry.name))
+      .sort()
+      .slice(0, NEARBY_FOLDERS);
+  const folders = [...(parent === folder ? [] : [parent, ...(await subfolders(parent))]), ...(await subfolders(folder))];
+  return [...new Set(folders.map((near) => resolveRunsDir(path.join(near, 'x'))))].filter((dir) => !exclude.includes(dir));
+}
+
+/**
+ * The orphaned histories a dataset with no history is told of: those in its own runs folders (`runsDirs`), and those
+ * of a dataset of its file name in the runs folders of the folders near it (nearbyRunsDirs): after `mv a/train.jsonl
+ * b/train.jsonl` (or into a subfolder, or out of one) the history is in `a/.peerkd/runs`, where the dataset never
+ * looks. Read only; a pointer of another file name there is not read.
+ */
+export async function orphanedHistoriesOf(dataset: string, runsDirs: readonly string[]): Promise<OrphanedHistory[]> {
+  const own = await orphanedHistories(runsDirs);
+  const nearby = await orphanedHistories(await nearbyRunsDirs(dataset, runsDirs), keyStemOf(datasetKey(dataset)));
+  const name = path.basename(dataset);
+  return [...own, ...nearby.filter((orphan) => path.basename(orphan.dataset) === name).map((orphan) => ({ ...orphan, nearby: true as const }))];
 }
 
 /**
@@ -410,8 +588,8 @@ export function orphanedHistoryMessage(dataset: string, orphans: readonly Orphan
   const named = sorted.slice(0, ORPHANS_NAMED).map(({ dataset: gone, runsDir, runId }) => `${gone} (now missing; latest run ${runId} in ${runsDir})`);
   const more = orphans.length > ORPHANS_NAMED ? `, and ${orphans.length - ORPHANS_NAMED} more` : '';
   return (
-    `${dataset} has no runs nor review log, but its runs folder holds the history of ${named.join('; ')}${more}. If you renamed or moved that dataset to ${dataset}, ` +
-    `its history can follow it (its runs, and the labels decided in review, which otherwise count as the random sample): peerkd move ${JSON.stringify(sorted[0].dataset)} ${JSON.stringify(dataset)}`
+    `${dataset} has no runs nor review log, but ${orphans.every((orphan) => orphan.nearby) ? 'the runs folder of a folder near it holds' : orphans.some((orphan) => orphan.nearby) ? 'its runs folder (and one near it) hold' : 'its runs folder holds'} the history of ${named.join('; ')}${more}. If you renamed or moved that dataset to ${dataset}, ` +
+    `its history can follow it (its runs, and the labels decided in review, which otherwise count as the random sample): peerkd move ${shellQuoted(sorted[0].dataset)} ${shellQuoted(dataset)}`
   );
 }
 

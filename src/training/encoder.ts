@@ -82,6 +82,11 @@ export interface EncoderEnvironment {
   endpoint?: EndpointEncoderSettings;
   /** The `endpoint` encoder's API key: held in memory only, redacted from every message, never in a file. */
   apiKey?: string;
+  /**
+   * The fetch of the `endpoint` encoder's requests: the CLI's and the training worker's follow the proxy variables
+   * (teacher/proxyFetch.ts); absent, Node's (in the editor VS Code's, which follows its http.proxy setting).
+   */
+  fetch?: typeof fetch;
   /** Aborts an encoder's requests in flight (the run's cancel). */
   signal?: AbortSignal;
   /**

@@ -12,9 +12,11 @@ import {
   FIELD_GUESS_SAMPLE_ROWS,
   fileError,
   foldMissingFieldProblems,
+  notFoundReason,
   INVISIBLE_CHARACTERS,
   getFieldAt,
   inferLabelSet,
+  isPlainObject,
   labelListProblem,
   lookAlikeHint,
   lookAlikeFold,
@@ -24,14 +26,18 @@ import {
   printable,
   readDatasetFile,
   missingTextFieldProblemOf,
+  rowTextsSha256,
+  NOT_A_REGULAR_DATASET,
   Utf8LineValidator,
   type CompiledFields,
   type LineResult,
 } from '../dataset';
+import { idIsNumber, splitFieldPath } from '../dataset/fields';
 import { doubledSlots, grownArray, mixHash } from '../dataset/hashSlots';
 import type { DatasetRow, FieldMapping, ParsedDataset, Problem } from '../dataset/types';
 import { MAX_LABEL_LENGTH } from '../dataset/labels';
-import { humanFieldProblem } from '../review/writes';
+import { noRowsMessage } from '../dataset/parse';
+import { humanFieldProblem, textFieldProblem } from '../review/writes';
 import { sha256 } from './artifacts';
 import { medianLabelRows, MIN_JUDGED_LABEL_ROWS, unjudgedLabels } from './calibration';
 import { hasWord } from './featurize';
@@ -60,6 +66,8 @@ export interface PreparedInput {
   warnings: string[];
   /** sha256 of the text that was read. */
   datasetSha256: string;
+  /** The rows' ids and texts as read (dataset/rowTextsDigest.ts): what export compares to tell an edited text. */
+  rowTextsSha256: string;
 }
 
 export interface InputSource {
@@ -85,7 +93,7 @@ const WATCHED_FIELDS = 32;
 const WATCHED_FIELD_VALUES = 50;
 
 /** Lines for a message: the first few, then how many in all (`count`, where `lines` are only the first of them). */
-export function listLines(lines: readonly number[], count = lines.length): string {
+export function listLines(lines: readonly (number | string)[], count = lines.length): string {
   const shown = lines.slice(0, LINES_IN_MESSAGE).join(', ');
   return count > LINES_IN_MESSAGE ? `${shown}, … (${count} in all)` : shown;
 }
@@ -107,17 +115,18 @@ function hasText(row: DatasetRow): row is DatasetRow & { text: string } {
 export async function readTrainingInput(source: InputSource): Promise<PreparedInput> {
   if (source.text !== undefined) return prepareTrainingInput(source.text, source);
   const file = source.file;
-  const fail = (error: unknown): never => {
+  const fail = async (error: unknown): Promise<never> => {
     if (error instanceof InputError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'file not found' : error instanceof Error ? error.message : String(error);
+    // A symbolic link to nothing said as one, as the CLI says a dataset's path (assertReadableFile).
+    const reason = code === 'ENOENT' ? await notFoundReason(file) : error instanceof Error ? error.message : String(error);
     throw new InputError(`${file}: ${reason}`, file);
   };
   const before = await fs.stat(file).catch(fail);
   // Read twice below (rows and hash): a FIFO would wait for a writer, or split its data between the readers, forever.
   if (!before.isFile()) {
     if (before.isDirectory()) throw new InputError(fileError(file, { code: 'EISDIR' }).message, file);
-    throw new InputError(`${file}: not a regular file (a FIFO, socket or device), so it cannot be read as a dataset`, file);
+    throw new InputError(`${file}: ${NOT_A_REGULAR_DATASET}`, file);
   }
   const [parsed, bytes] = await Promise.all([
     readDatasetFile(file, source.fields, { labels: configuredLabels(source) }),
@@ -162,12 +171,8 @@ function configuredLabels(source: InputSource): string[] {
 function noRowsFinding(rows: number, problems: readonly Problem[]): InputFinding | undefined {
   if (rows > 0) return undefined;
   const invalidLines = problems.filter((problem) => problem.code === 'invalid-json' || problem.code === 'not-an-object');
-  if (invalidLines.length === 0) {
-    return { check: 'no-rows', severity: 'error', message: 'the file has no rows (it is empty or holds only blank lines); a dataset has one JSON object per line' };
-  }
-  const first = invalidLines[0];
-  const how = invalidLines.length === 1 ? 'the only non-blank line is invalid' : `all ${invalidLines.length.toLocaleString('en-US')} non-blank lines are invalid, the first`;
-  return { check: 'no-rows', severity: 'error', line: first.line, namesLine: true, message: `no line is a valid row: ${how}: ${first.message}` };
+  const found = noRowsMessage(invalidLines.length, invalidLines[0]);
+  return { check: 'no-rows', severity: 'error', ...(found.line !== undefined ? { line: found.line, namesLine: true } : {}), message: found.message };
 }
 
 /** The InputError a run stops with for an error finding: `file:line: message` where the message names its line. */
@@ -197,7 +202,7 @@ function prepareParsedInput(parsed: ParsedDataset, datasetSha256: string, source
   const error = check.findings.find((finding) => finding.severity === 'error');
   if (error || !check.input) throw inputErrorOf(source.file, error ?? { check: 'no-rows', severity: 'error', message: 'no input' });
   const warnings = check.findings.map((finding) => finding.message);
-  return { ...check.input, warnings, datasetSha256 };
+  return { ...check.input, warnings, datasetSha256, rowTextsSha256: rowTextsSha256(parsed.rows) };
 }
 
 /**
@@ -232,13 +237,20 @@ export function inputProblemsOf(
   const problems: Problem[] = [];
   for (const finding of checks.result(file, firstInvalidUtf8Line).findings) {
     if (PARSER_SAID.has(finding.check)) continue;
+    // No label field on any row, while a field looks like the teacher's labels: the parser's own problem on the same
+    // line says so and carries the quick fix that maps the field (fieldGuess.ts foldMissingFieldProblems).
+    if (finding.check === 'no-label-field' && file.problems.some((problem) => problem.code === 'missing-label-fields')) continue;
     const line = finding.line ?? fallback;
-    const text = lineText?.(line) ?? '';
-    const start = text.length - text.trimStart().length;
-    const end = Math.max(start, text.trimEnd().length);
-    problems.push({ code: 'run-check', severity: finding.severity, line, column: start + 1, endColumn: end + 1, message: finding.message });
+    problems.push({ code: 'run-check', severity: finding.severity, line, ...lineTextColumns(lineText?.(line) ?? ''), message: finding.message });
   }
   return problems;
+}
+
+/** Where a run's finding marks its line: the line's text without the white space around it (none: the line's start). */
+function lineTextColumns(text: string): Pick<Problem, 'column' | 'endColumn'> {
+  const start = text.length - text.trimStart().length;
+  const end = Math.max(start, text.trimEnd().length);
+  return { column: start + 1, endColumn: end + 1 };
 }
 
 /** What validation of a streamed file found: its rows (lines that parsed to objects) and every problem. */
@@ -254,13 +266,19 @@ export interface StreamValidation {
  * it): the lines' problems as `batches` (streamDataset) yields them, a field missing on every row folded into one
  * problem (as for an open file), then the run's findings of the file as a whole (inputProblems), bytes that are not
  * UTF-8 included (`invalidUtf8Line`, read only when a text shows U+FFFD). `onBatch(rows)` is called before each batch
- * with the rows so far; false cancels (undefined is returned). `lineText(line)`: as for inputProblemsOf. An open
- * document's text goes through here too (streamDatasetText), so open and closed files are checked by one path.
+ * with the rows so far; false cancels (undefined is returned). `lineTexts(lines)`: the text of the lines the run's
+ * findings name (an open document's lines; a closed file's, read again, only those: dataset/parse.ts readLineTexts),
+ * which each finding marks as inputProblemsOf does; without it a finding marks its line's start. An open document's
+ * text goes through here too (streamDatasetText), so open and closed files are checked by one path.
  */
 export async function validateDatasetStream(
   batches: AsyncIterable<readonly LineResult[]>,
   source: Omit<InputSource, 'text'>,
-  options: { invalidUtf8Line?: () => Promise<number | null>; onBatch?: (rows: number) => boolean; lineText?: (line: number) => string } = {},
+  options: {
+    invalidUtf8Line?: () => Promise<number | null>;
+    onBatch?: (rows: number) => boolean;
+    lineTexts?: (lines: readonly number[]) => Promise<ReadonlyMap<number, string>>;
+  } = {},
 ): Promise<StreamValidation | undefined> {
   let problems: Problem[] = [];
   const sample: Record<string, unknown>[] = [];
@@ -294,8 +312,13 @@ export async function validateDatasetStream(
   // What a run would stop on or warn about, as `peerkd distill` reads the file (bytes that are not UTF-8 included).
   const utf8Line = options.invalidUtf8Line && checks.hasReplacementCharacter ? await options.invalidUtf8Line().catch(() => null) : null;
   const file = { problems, lineCount, skippedBlankLines: blankLines };
-  problems = [...problems, ...inputProblemsOf(checks, file, options.lineText, utf8Line)];
-  return { rows, problems, teacherLabelRows };
+  let runProblems = inputProblemsOf(checks, file, undefined, utf8Line);
+  if (options.lineTexts && runProblems.length > 0) {
+    // The lines the findings name, and only those (a streamed file is not kept): each finding marks its line's text.
+    const texts = await options.lineTexts([...new Set(runProblems.map((problem) => problem.line))].sort((a, b) => a - b));
+    runProblems = runProblems.map((problem) => ({ ...problem, ...lineTextColumns(texts.get(problem.line) ?? '') }));
+  }
+  return { rows, problems: [...problems, ...runProblems], teacherLabelRows };
 }
 
 /**
@@ -306,6 +329,7 @@ export async function validateDatasetStream(
 export const INPUT_CHECKS = [
   'label-list',
   'human-field',
+  'text-field',
   'no-rows',
   'label-too-long',
   'no-text',
@@ -338,6 +362,7 @@ export const INPUT_CHECKS = [
   'wordless-rows',
   'conflicting-texts',
   'duplicate-ids',
+  'invalid-ids',
   'invalid-utf8',
 ] as const;
 export type InputCheckName = (typeof INPUT_CHECKS)[number];
@@ -352,6 +377,7 @@ export const PARSER_SAID: ReadonlySet<InputCheckName> = new Set([
   'invalid-confidence',
   'rows-without-text',
   'duplicate-ids',
+  'invalid-ids',
 ]);
 
 /**
@@ -372,7 +398,7 @@ export interface InputCheck {
   /** Errors and warnings in the order the run meets them. */
   findings: InputFinding[];
   /** The engine's input, when the checks got that far (undefined after an error about the file as a whole). */
-  input?: Omit<PreparedInput, 'warnings' | 'datasetSha256'>;
+  input?: Omit<PreparedInput, 'warnings' | 'datasetSha256' | 'rowTextsSha256'>;
 }
 
 /**
@@ -390,9 +416,13 @@ export function checkTrainingInput(parsed: ParsedDataset, source: Omit<InputSour
   // The rows. A teacher label outside a configured set is treated as an abstention, never trained on (teacherInSet).
   const labelSet = new Set(result.input.labels);
   const rows: TrainingRow[] = [];
+  const idPath = splitFieldPath(source.fields.id);
   for (const row of parsed.rows) {
     if (!hasText(row)) continue;
-    rows.push({ id: row.id, line: row.line, text: row.text, teacher: teacherInSet(row.teacher, labelSet), human: row.human, teacherConfidence: row.teacherConfidence });
+    const training: TrainingRow = { id: row.id, line: row.line, text: row.text, teacher: teacherInSet(row.teacher, labelSet), human: row.human, teacherConfidence: row.teacherConfidence };
+    // An id written as a number is written back as one (predictions.jsonl).
+    if (idIsNumber(row.value, idPath, row.id)) training.numericId = true;
+    rows.push(training);
   }
   return { findings: result.findings, input: { ...result.input, rows } };
 }
@@ -483,7 +513,7 @@ export class InputChecks {
   private firstHumanOutside: string | undefined;
   private readonly nonStringLabels: NonStringLabel[] = [];
   private readonly teacherNotString = new LineList();
-  private teacherNotStringExample: string | undefined;
+  private teacherNotStringExample: { asString: string } | { inside: string | undefined } | undefined;
   private readonly outside = new LineList();
   private firstOutsideLabel: string | undefined;
   private outsideLookAlike: { label: string; line: number } | undefined;
@@ -510,8 +540,11 @@ export class InputChecks {
     // A human label field that is also the teacher's (or the text's, the id's, or inside one) reads every teacher label
     // as a human one: the run is refused (Run Distillation, `peerkd distill`), so validation says so too (review/writes.ts).
     const humanField = listProblem ? undefined : humanFieldProblem(source.fields);
+    // A text field that is a label field: the students would read the labels (review/writes.ts textFieldProblem).
+    const textField = listProblem || humanField ? undefined : textFieldProblem(source.fields);
     if (listProblem) this.settingsFinding = { check: 'label-list', severity: 'error', line: undefined, namesLine: false, message: listProblem };
     else if (humanField) this.settingsFinding = { check: 'human-field', severity: 'error', line: undefined, namesLine: false, message: humanField };
+    else if (textField) this.settingsFinding = { check: 'text-field', severity: 'error', line: undefined, namesLine: false, message: textField };
     else this.fields = compileFields(source.fields);
     this.configured = [...new Set(source.labels.filter((label) => label.length > 0))];
     this.configuredSet = this.configured.length > 0 ? new Set(this.configured) : null;
@@ -689,7 +722,11 @@ export class InputChecks {
     }
     if (side === 'teacher') {
       this.teacherNotString.add(row.line);
-      this.teacherNotStringExample ??= typeof value === 'number' || typeof value === 'boolean' ? String(value) : '1';
+      // A number or boolean is the example of the fix ("3" for 3); an object holding a string names the field inside it.
+      this.teacherNotStringExample ??=
+        typeof value === 'number' || typeof value === 'boolean'
+          ? { asString: String(value) }
+          : { inside: isPlainObject(value) ? Object.keys(value).find((key) => typeof value[key] === 'string' && /^[^.\s]+$/.test(key)) : undefined };
     }
     if (typeof value === 'number' || typeof value === 'boolean') {
       this.nonStringLabels.push({ line: row.line, side, asString: String(value), kind: typeof value === 'number' ? 'a number' : 'a boolean' });
@@ -760,7 +797,7 @@ export class InputChecks {
         const example = describeFirstValue(first.message);
         fail(
           'no-string-label',
-          `${first.message.replace(/, so it is ignored$/, '')}: no label in the dataset is a string — ${notStringLabels.length} label(s) are numbers, objects, arrays or booleans (lines ${listLines(notStringLabels.map((problem) => problem.line))}); write each label as a JSON string, e.g. "${example}" for ${example}`,
+          `${first.message.replace(/, so it is ignored$/, '')}: no label in the dataset is a string — ${notStringLabels.length} label(s) are numbers, objects, arrays or booleans (lines ${listLines(distinctLines(notStringLabels))}); write each label as a JSON string${example === undefined ? '' : `, e.g. "${example}" for ${example}`}`,
           first.line,
         );
         return { findings };
@@ -771,7 +808,7 @@ export class InputChecks {
       }
       if (labels.length < 2) {
         const line = this.firstLabelledLine ?? 1;
-        fail('one-label', `every label in the dataset is '${labels[0]}' (first on line ${line}); a label set needs at least two labels — add rows with other labels or configure peerkd.labels`, line);
+        fail('one-label', `every label in the dataset is '${labels[0]}' (first on line ${line}); a label set needs at least two labels — add rows with other labels or configure the label set (setting peerkd.labels or --labels)`, line);
         return { findings };
       }
     }
@@ -874,7 +911,7 @@ export class InputChecks {
     if (notStringLabels.length > 0) {
       warn(
         'label-not-string',
-        `${notStringLabels.length} label(s) are not strings (a number, object, array or boolean) and were treated as missing (lines ${listLines(notStringLabels.map((problem) => problem.line))})`,
+        `${notStringLabels.length} label(s) are not strings (a number, object, array or boolean) and were treated as missing (lines ${listLines(distinctLines(notStringLabels))})`,
         notStringLabels[0].line,
       );
     }
@@ -926,6 +963,14 @@ export class InputChecks {
         'duplicate-ids',
         `${repeatedTexts.length} row(s) have no id (field ${source.fields.id}) and the text of an earlier row without one, so their predictions share its id, made from the text (lines ${listLines(repeatedTexts.map((problem) => problem.line))}); give each row an id to tell them apart`,
         repeatedTexts[0].line,
+      );
+    }
+    const badIds = problems.filter((problem) => problem.code === 'invalid-id');
+    if (badIds.length > 0) {
+      warn(
+        'invalid-ids',
+        `${badIds.length} row(s) have an id (field ${source.fields.id}) that is not a string or number (an object, array or boolean): it is ignored, so these rows are known by their text and their predictions carry an id made from it (lines ${listLines(badIds.map((problem) => problem.line))}); write each id as a string`,
+        badIds[0].line,
       );
     }
 
@@ -980,9 +1025,14 @@ export class InputChecks {
     const notString = this.teacherNotString;
     if (notString.count > 0 && this.teacherStringRows === 0) {
       const example = this.teacherNotStringExample!;
+      const inside = 'inside' in example ? example.inside : undefined;
+      const write = 'asString' in example ? `write each label as a JSON string, e.g. "${example.asString}" for ${example.asString}` : 'write each label as a JSON string';
+      const field = inside !== undefined
+        ? `or, if the label is the '${inside}' inside it, set peerkd.fields.teacher (--fields.teacher) to ${source.fields.teacher}.${inside}`
+        : `or set peerkd.fields.teacher (--fields.teacher) to the field that holds the teacher's labels`;
       fail(
         'no-string-teacher-label',
-        `no teacher label (field ${source.fields.teacher}) is a string: ${notString.count} are numbers, objects, arrays or booleans (lines ${notString.list()}), so the run would flag nothing (it would train on the human labels alone) — write each label as a JSON string, e.g. "${example}" for ${example}, or set peerkd.fields.teacher to the field that holds the teacher's labels`,
+        `no teacher label (field ${source.fields.teacher}) is a string: ${notString.count} are numbers, objects, arrays or booleans (lines ${notString.list()}), so the run would flag nothing (it would train on the human labels alone) — ${write}, ${field}`,
         notString.first[0],
       );
     }
@@ -1112,8 +1162,15 @@ export function textsWithSeveralLabels(rows: readonly TrainingRow[]): { first: n
 }
 
 /** The value a parser message quotes first ("Teacher label 0 (field …)" → "0"), for the example in an error. */
-function describeFirstValue(message: string): string {
-  return /^\S+ label (.+?) \(field /.exec(message)?.[1] ?? '1';
+function describeFirstValue(message: string): string | undefined {
+  const value = /^\S+ label (.+?) \(field /.exec(message)?.[1];
+  // "an object", "an array": no value to write as a string in the example.
+  return value === undefined || /^an? /.test(value) ? undefined : value;
+}
+
+/** The lines of `problems`, each once (a row whose teacher and human labels are both numbers is one line). */
+function distinctLines(problems: readonly Problem[]): number[] {
+  return [...new Set(problems.map((problem) => problem.line))];
 }
 
 /** A label that reads as a decimal number (digits, an optional sign and fraction). */

@@ -950,6 +950,7 @@ function explainFlags(context: {
     explanations[i] = {
       row: i,
       id: rows[i].id,
+      ...(rows[i].numericId ? { numericId: true as const } : {}),
       towards: labels[suggested[i]],
       away: labels[teacher[i]],
       logit_difference: round(explained.logitDifference),
@@ -962,7 +963,13 @@ function explainFlags(context: {
         .slice(-EXPLAINED_WORDS)
         .reverse()
         .map((word) => [word.word, round(word.contribution)]),
-      similar: similar[q].map(({ row, similarity }) => ({ id: rows[row].id, line: rows[row].line, label: labels[human[row]], similarity: round(similarity) })),
+      similar: similar[q].map(({ row, similarity }) => ({
+        id: rows[row].id,
+        ...(rows[row].numericId ? { numericId: true as const } : {}),
+        line: rows[row].line,
+        label: labels[human[row]],
+        similarity: round(similarity),
+      })),
     };
   });
   return explanations;

@@ -6,12 +6,13 @@
  * predictions.jsonl line straight from the arrays, through the one line writer (artifacts.ts predictionLine).
  */
 import { predictionLine, recordLayout, recordText, round6, type RecordLayout } from './artifacts';
+import { rowTextDigest } from '../dataset/rowTextsDigest';
 import { labelRecord } from './labelRecord';
 import type { Prediction, TrainingRow } from './types';
 
 export interface PredictionColumns {
-  /** The rows, in the table's order (their id, line, teacher and human labels). */
-  rows: readonly Pick<TrainingRow, 'id' | 'line' | 'teacher' | 'human'>[];
+  /** The rows, in the table's order (their id, line, text, teacher and human labels). */
+  rows: readonly Pick<TrainingRow, 'id' | 'numericId' | 'line' | 'text' | 'teacher' | 'human'>[];
   /** The labels of the columns of the probability arrays (and of `suggested`). */
   labels: readonly string[];
   /** Per stored row: the suggested label's index in `labels`. */
@@ -86,6 +87,7 @@ export class PredictionTable implements Iterable<Prediction> {
     const row = this.columns.rows[index];
     return {
       id: row.id,
+      ...(row.numericId ? { numericId: true as const } : {}),
       line: row.line,
       teacher: row.teacher,
       human: row.human,
@@ -95,6 +97,7 @@ export class PredictionTable implements Iterable<Prediction> {
       probs: this.record(this.columns.probs, k),
       peer_probs: this.record(this.columns.peerProbs, k),
       vanilla_probs: this.record(this.columns.vanillaProbs, k),
+      text_digest: rowTextDigest(row.text),
     };
   }
 
@@ -105,6 +108,7 @@ export class PredictionTable implements Iterable<Prediction> {
     const offset = k * this.classes;
     return predictionLine({
       id: row.id,
+      numericId: row.numericId,
       line: row.line,
       teacher: row.teacher,
       human: row.human,
@@ -114,6 +118,7 @@ export class PredictionTable implements Iterable<Prediction> {
       probs: recordText(this.layout, this.columns.probs, offset),
       peer_probs: recordText(this.layout, this.columns.peerProbs, offset),
       vanilla_probs: recordText(this.layout, this.columns.vanillaProbs, offset),
+      text_digest: rowTextDigest(row.text),
     });
   }
 

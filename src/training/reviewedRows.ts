@@ -35,7 +35,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { latestKnownRun, latestRunAmong, PREDICTIONS_FILE, SETTINGS_FILE } from './artifacts';
-import { TEXT_IDENTITY_PREFIX, textIdentity } from '../dataset/fields';
+import { idIdentity, TEXT_IDENTITY_PREFIX, textIdentity } from '../dataset/fields';
 import { IdIndex } from '../dataset/idIndex';
 import { keyParts, rowKey } from '../review/rowKeys';
 import type { ReviewLog } from '../review/reviewLog';
@@ -312,12 +312,17 @@ export async function readPreviousRun(datasetPath: string, where?: string | { ru
     line++;
     if (text.trim() === '') continue;
     let value: unknown;
+    const head = headOfPrediction(text);
     try {
-      value = JSON.parse(headOfPrediction(text));
+      value = JSON.parse(head);
     } catch (error) {
       throw new Error(`${predictionsFile}:${line}: invalid JSON (${(error as Error).message})`);
     }
-    const { id, teacher, human, flagged, p_teacher_wrong: p } = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+    const fields = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+    const { teacher, human, flagged, p_teacher_wrong: p } = fields;
+    // An id the dataset writes as a number is one there too: its identity as the dataset core reads it (7 is "7", one
+    // beyond 2^53 its digits, not JSON.parse's rounding), so the reviewed row is found by it.
+    const id = typeof fields.id === 'number' ? idIdentity(fields, ['id'], head) : fields.id;
     if (
       typeof id !== 'string' ||
       (teacher !== null && typeof teacher !== 'string') ||

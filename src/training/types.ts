@@ -22,6 +22,11 @@ export const MAX_STAGES = 10;
 export interface TrainingRow {
   /** Row identity from the dataset core (id field, else text hash). */
   id: string;
+  /**
+   * The row's id field holds a number (dataset/fields.ts idIsNumber): predictions.jsonl writes `id` as that number (its
+   * digits as written, beyond 2^53 too), as the user's file writes it. Absent for a text id or no id.
+   */
+  numericId?: true;
   /** 1-based line in the dataset file. */
   line: number;
   text: string;
@@ -155,6 +160,8 @@ export interface RowExplanation {
   /** 0-based position of the row in predictions.jsonl (ids may repeat: the position does not). */
   row: number;
   id: string;
+  /** The id is written as a number (TrainingRow.numericId); never a field of the file itself. */
+  numericId?: true;
   /** The suggested label and the teacher's: the logit difference is logit(towards) − logit(away). */
   towards: string;
   away: string;
@@ -172,12 +179,15 @@ export interface RowExplanation {
    */
   against?: [string, number][];
   /** The rows with a human label (at run time) most similar to this one by TF-IDF cosine, most similar first (≤ 3). */
-  similar: { id: string; line: number; label: string; similarity: number }[];
+  similar: { id: string; numericId?: true; line: number; label: string; similarity: number }[];
 }
 
 /** One line of predictions.jsonl. Field names are a public format: other tools read them. */
 export interface Prediction {
+  /** The row's identity; written as a JSON number where `numericId` (the dataset writes the id as a number), else a string. */
   id: string;
+  /** See TrainingRow.numericId: set where predictions.jsonl holds `id` as a number. */
+  numericId?: true;
   line: number;
   teacher: string | null;
   human: string | null;
@@ -190,4 +200,10 @@ export interface Prediction {
   /** Out-of-fold peer probabilities. */
   peer_probs: Record<string, number>;
   vanilla_probs: Record<string, number>;
+  /**
+   * The digest of the row's text as the run read it (dataset/rowTextsDigest.ts rowTextDigest), written last on the line;
+   * absent in runs made before it. A row whose text's digest is another now takes nothing of the run's advice
+   * (review/model.ts textChangedSinceRun).
+   */
+  text_digest?: string;
 }

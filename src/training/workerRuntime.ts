@@ -42,9 +42,11 @@ import type { EncoderEnvironment } from './encoder';
 import { EMBEDDING_CACHE_DIR_NAME } from './embeddingCache';
 import { identitiesToWatch, markReviewedRows, readPreviousRun, reviewedIdsOf, type PreviousRun } from './reviewedRows';
 import { takeEncoderApiKey } from './encoders/endpoint';
+import { proxyAwareFetch } from '../teacher/proxyFetch';
 import { redactSecret } from '../teacher/redact';
 import { readReviewLogs, reviewLogFile, type ReviewLog } from '../review/reviewLog';
-import { orphanedHistories, orphanedHistoryMessage } from './datasetMove';
+import { orphanedHistoriesOf, orphanedHistoryMessage } from './datasetMove';
+import { labelListText } from '../dataset/labels';
 
 /** The method, as the worker uses it (pipeline.ts and model.ts); injectable so tests can run their own. */
 export interface DistillationEngine {
@@ -316,7 +318,7 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     log(
       'info',
       `input: ${counts.rows} rows (${counts.teacherLabelled} teacher-labelled, ${counts.humanLabelled} human-labelled, ${counts.unlabelled} unlabelled); ` +
-        `${counts.skippedNoText} without text skipped; ${counts.invalidLines} invalid line(s); labels (${input.labelsSource}): ${input.labels.join(', ')}`,
+        `${counts.skippedNoText} without text skipped; ${counts.invalidLines} invalid line(s); labels (${input.labelsSource}): ${labelListText(input.labels)}`,
     );
     for (const invalid of input.invalidLines.slice(0, 50)) log('warn', `${datasetPath}:${invalid.line}: ${invalid.message} — line left out`);
     if (input.invalidLines.length > 50) log('warn', `… and ${input.invalidLines.length - 50} more invalid lines`);
@@ -371,7 +373,7 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     // No history at all: where a runs folder it reads holds the history of a dataset that is gone (renamed or moved
     // without it: mv, a file manager), said rather than starting from nothing in silence.
     if (previous === undefined && reviewLog === undefined) {
-      const orphaned = orphanedHistoryMessage(datasetPath, await orphanedHistories(known.dirs).catch(() => []));
+      const orphaned = orphanedHistoryMessage(datasetPath, await orphanedHistoriesOf(datasetPath, known.dirs).catch(() => []));
       if (orphaned) log('warn', `${orphaned} (this run goes on without that history; peerkd move after it still carries the review log to the next run)`);
     }
     throwIfCancelled();
@@ -384,7 +386,7 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
       signal: abort.signal,
       // The embedding cache lies next to the dataset, like the teacher cache; a relative model folder in the encoder
       // choice (`static:models/potion`, from the setting) resolves against the dataset's folder, as outputDir does.
-      encoders: { cacheDir: path.join(path.dirname(datasetPath), EMBEDDING_CACHE_DIR_NAME), baseDir: path.dirname(datasetPath), endpoint: request.options.encoderEndpoint, apiKey: encoderApiKey },
+      encoders: { cacheDir: path.join(path.dirname(datasetPath), EMBEDDING_CACHE_DIR_NAME), baseDir: path.dirname(datasetPath), endpoint: request.options.encoderEndpoint, apiKey: encoderApiKey, fetch: proxyAwareFetch(process.env) },
       onLog: (message) => (message.startsWith(ENGINE_WARNING_PREFIX) ? log('warn', message.slice(ENGINE_WARNING_PREFIX.length)) : log('info', message)),
       onProgress: (progress) => {
         const now = Date.now();
@@ -420,6 +422,7 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
       completedAt: new Date().toISOString(),
       datasetPath,
       datasetSha256: input.datasetSha256,
+      rowTextsSha256: input.rowTextsSha256,
       datasetSource: request.datasetText !== undefined ? 'editor' : 'file',
       fields: request.fields,
       labels: input.labels,

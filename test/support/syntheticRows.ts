@@ -20,3 +20,12 @@ export function syntheticRows(count: number, filler: number): TrainingRow[] {
     return { id: `r${i}`, line: i + 1, text, teacher: i % 9 === 0 ? SYNTHETIC_LABELS[(i + 1) % 3] : label, human: i % 12 === 5 ? label : null, teacherConfidence: null };
   });
 }
+
+/** Four news labels and four words of each, for the CLI tests' small datasets (cli-export, cli-id-fidelity). */
+export const NEWS_LABELS = ['World', 'Sports', 'Business', 'Sci/Tech'];
+export const NEWS_WORDS: Readonly<Record<string, readonly string[]>> = {
+  World: ['summit', 'minister', 'election', 'vote'],
+  Sports: ['match', 'goal', 'team', 'coach'],
+  Business: ['stocks', 'profit', 'market', 'bank'],
+  'Sci/Tech': ['chip', 'software', 'space', 'robot'],
+};

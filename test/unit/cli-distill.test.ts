@@ -4,12 +4,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDistillCommand, formatSummary, type CliIo } from '../../src/cli/distill';
 import { createPredictCommand } from '../../src/cli/predict';
 import { createProgressRenderer, describeProgress, formatDuration } from '../../src/cli/progress';
 import { readLatestRun } from '../../src/training/artifacts';
+import type { RunSummary } from '../../src/training/protocol';
 import { repoRoot, runCli as runCliIn, tempFolder } from '../fixtures/training/build';
 
 let folder: string;
@@ -104,7 +105,7 @@ test('distill errors are one line with a non-zero exit code; usage errors print 
   await writeFile(oneLabel, '{"text": "a", "teacher_label": "World"}\n{"text": "b", "teacher_label": "World"}\n');
   let io = capture();
   assert.equal(await createDistillCommand(io).run([oneLabel]), 1);
-  assert.equal(io.err().trim().split('\n').at(-1), `peerkd distill: ${oneLabel}:1: every label in the dataset is 'World' (first on line 1); a label set needs at least two labels — add rows with other labels or configure peerkd.labels`);
+  assert.equal(io.err().trim().split('\n').at(-1), `peerkd distill: ${oneLabel}:1: every label in the dataset is 'World' (first on line 1); a label set needs at least two labels — add rows with other labels or configure the label set (setting peerkd.labels or --labels)`);
 
   // Fields named otherwise (issue 10 §3.10): the error names the setting, the flag and the field that looks right.
   const otherNames = join(folder, 'other-names.jsonl');
@@ -132,6 +133,29 @@ test('distill errors are one line with a non-zero exit code; usage errors print 
   io = capture();
   assert.equal(await createPredictCommand(io).run([join(folder, 'no-model'), oneLabel]), 1);
   assert.match(io.err(), /^peerkd predict: .*no-model: folder not found\n$/);
+  // A model folder, or the model.json named, that is a symbolic link to nothing: said as one, with where it leads, in
+  // the words a dataset's path gets (it was "folder not found" for a name `ls` shows).
+  await symlink('gone-model', join(folder, 'linked-model'));
+  await mkdir(join(folder, 'dangling-json'), { recursive: true });
+  await symlink(join(folder, 'gone', 'model.json'), join(folder, 'dangling-json', 'model.json'));
+  for (const [given, target] of [
+    [join(folder, 'linked-model'), join(folder, 'gone-model')],
+    [join(folder, 'dangling-json', 'model.json'), join(folder, 'gone', 'model.json')],
+  ]) {
+    io = capture();
+    assert.equal(await createPredictCommand(io).run([given, oneLabel]), 1);
+    assert.equal(io.err(), `peerkd predict: ${given}: a symbolic link to ${target}, which does not exist\n`);
+  }
+  // The folder named, whose model.json (or model/model.json, as in a run folder) is a link to nothing: the file is
+  // named as such, not "no model.json here" for a folder whose listing shows one.
+  for (const inside of [[], ['model']]) {
+    const run = join(folder, `run-with-dangling-model-${inside.length}`);
+    await mkdir(join(run, ...inside), { recursive: true });
+    await symlink(join(folder, 'gone', 'model.json'), join(run, ...inside, 'model.json'));
+    io = capture();
+    assert.equal(await createPredictCommand(io).run([run, oneLabel]), 1);
+    assert.equal(io.err(), `peerkd predict: ${run}: ${join(run, ...inside, 'model.json')}: a symbolic link to ${join(folder, 'gone', 'model.json')}, which does not exist\n`);
+  }
   io = capture();
   assert.equal(await createPredictCommand(io).run([folder, oneLabel]), 1);
   assert.match(io.err(), /no model\.json here/);
@@ -171,6 +195,18 @@ test('progress: a redrawn bar on a terminal, plain lines otherwise', () => {
   lines.update({ ...progress, fold: 1, fraction: 0.62 });
   assert.equal(plain.split('\n').length - 1, 3);
   assert.ok(!plain.includes('\r'));
+});
+
+test('the summary table names each label so that a label holding a comma, quotes or white space at an end reads as one', () => {
+  const labels = ['Arts, Culture', 'Sports', ' World', '"quoted"', '🙂 emoji', '-dash'];
+  const table = formatSummary({
+    runId: 'r', runDir: '/r', datasetPath: '/d.jsonl', labels,
+    counts: { lines: 9, rows: 9, invalidLines: 0, skippedNoText: 0, teacherLabelled: 9, humanLabelled: 0, unlabelled: 0, teacherOutsideLabelSet: 0 },
+    flagged: 0, estimatedTeacherAccuracy: null, teacherAgreementWithHumans: null, finalStudentHumanAccuracy: null, backend: 'wasm', backendSkipped: [], elapsedMs: 1,
+  });
+  const row = table.find((line) => /^\s+labels\s/.test(line))?.replace(/^\s+labels\s+/, '');
+  // Before: `Arts, Culture, Sports,  World, "quoted", 🙂 emoji, -dash`, seven labels to a reader, and one that looked quoted.
+  assert.equal(row, '"Arts, Culture", Sports, " World", "\\"quoted\\"", 🙂 emoji, -dash');
 });
 
 test('the summary table lists the counts and the estimates', () => {
@@ -218,4 +254,27 @@ test('distill --memory above 1 TiB is a usage error (V8 read 9007199254740991 MB
   const io = capture();
   assert.equal(await createDistillCommand(io).run([dataset, '--memory', '9007199254740991']), 2);
   assert.match(io.err(), /--memory must be an integer from 256 to 1048576, got '9007199254740991'/);
+});
+
+test('the summary table gives a figure whose interval is too wide as its range, as the closing sentence does, not as a point', () => {
+  const summary = (trust: RunSummary['trust']): string =>
+    formatSummary({
+      runId: 'r', runDir: '/r', datasetPath: '/d.jsonl', labels: ['A', 'B'],
+      counts: { lines: 400, rows: 400, invalidLines: 0, skippedNoText: 0, teacherLabelled: 400, humanLabelled: 4, unlabelled: 0, teacherOutsideLabelSet: 0 },
+      flagged: 26, estimatedTeacherAccuracy: 0.9, teacherAgreementWithHumans: 1, finalStudentHumanAccuracy: 1, backend: 'wasm', backendSkipped: [], elapsedMs: 1, trust,
+    }).join('\n');
+  // Four human labels: the intervals span most of what they bound.
+  const wide = summary({ teacherAccuracy: { estimate: 0.9, low: 0.4, high: 0.99 }, flaggedWrong: { estimate: 14, low: 3, high: 25 } });
+  // Before: "estimated teacher accuracy 0.900" and "… of them probably wrong 14 (90 % interval 3 – 25)", above a
+  // sentence saying there were too few human labels for one figure.
+  assert.match(wide, /estimated teacher accuracy\s+not pinned down \(too few human labels\): see the interval\n/);
+  assert.match(wide, /… 90 % interval\s+0\.400 – 0\.990\n/);
+  assert.match(wide, /… of them probably wrong\s+3 – 25 \(90 % interval; too few human labels for one figure\)\n/);
+  assert.match(wide, /26 rows flagged, 3–25 of them wrong \(90% interval; too few human labels for one figure\)\./);
+  // Narrow intervals: the points, with their intervals.
+  const narrow = summary({ teacherAccuracy: { estimate: 0.9, low: 0.85, high: 0.94 }, flaggedWrong: { estimate: 14, low: 10, high: 18 } });
+  assert.match(narrow, /estimated teacher accuracy\s+0\.900\n/);
+  assert.match(narrow, /… of them probably wrong\s+14 \(90 % interval 10 – 18\)\n/);
+  // No human labels: no interval, said so.
+  assert.match(summary({ teacherAccuracy: { estimate: 0.9, low: null, high: null }, flaggedWrong: { estimate: 14, low: null, high: null } }), /… of them probably wrong\s+14 \(no interval: no human labels to check against\)\n/);
 });

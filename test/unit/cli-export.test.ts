@@ -9,11 +9,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { link, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { exportReviewedText, type ExportOptions } from '../../src/review/export';
 import { keyedRun } from '../../src/review/keyedRun';
 import { readRun, recordRunsDir } from '../../src/training/artifacts';
 import { runCli, tempFolder } from '../fixtures/training/build';
+import { NEWS_LABELS, NEWS_WORDS } from '../support/syntheticRows';
 import { captureIo } from '../support/captureIo';
 import { createExportCommand } from '../../src/cli/export';
 
@@ -27,13 +29,8 @@ after(async () => {
   await rm(folder, { recursive: true, force: true });
 });
 
-const LABELS = ['World', 'Sports', 'Business', 'Sci/Tech'];
-const WORDS: Record<string, string[]> = {
-  World: ['summit', 'minister', 'election', 'vote'],
-  Sports: ['match', 'goal', 'team', 'coach'],
-  Business: ['stocks', 'profit', 'market', 'bank'],
-  'Sci/Tech': ['chip', 'software', 'space', 'robot'],
-};
+const LABELS = NEWS_LABELS;
+const WORDS = NEWS_WORDS;
 
 /**
  * 120 rows whose teacher field is `weak` (not the default, so the export must take the run's mapping): every tenth
@@ -316,4 +313,33 @@ test('--out /dev/stdout on a pipe is refused as no regular file, not with a bare
   assert.equal(result.code, 1, result.stderr);
   assert.equal(result.stderr, 'peerkd export: /dev/stdout: not a regular file, so it is not replaced\n');
   assert.equal(result.stdout, '');
+});
+
+test('export: a file with no row (empty, blank lines, UTF-16, gzip, one pretty-printed document) is refused naming what it is, and no copy is written', async () => {
+  // Before: "Wrote 0 rows to x.reviewed.jsonl … 4 invalid lines were copied unchanged", exit 0, a copy of nothing.
+  const work = join(folder, 'no-rows');
+  await mkdir(work, { recursive: true });
+  const row = JSON.stringify({ id: 'a', text: 'summit vote', teacher_label: 'World' });
+  const files: [string, Buffer, RegExp][] = [
+    ['empty.jsonl', Buffer.alloc(0), /^peerkd export: .*empty\.jsonl: the file has no rows \(it is empty or holds only blank lines\); a dataset has one JSON object per line; no copy was written$/m],
+    ['blank.jsonl', Buffer.from('\n  \n\n'), /^peerkd export: .*blank\.jsonl: the file has no rows/m],
+    ['utf16.jsonl', Buffer.from(`\ufeff${row}\r\n${row}\r\n`, 'utf16le'), /^peerkd export: .*utf16\.jsonl:1: no line is a valid row: .*the file looks UTF-16 encoded .*; no copy was written$/m],
+    ['pretty.jsonl', Buffer.from(JSON.stringify([JSON.parse(row)], null, 2) + '\n'), /^peerkd export: .*pretty\.jsonl:1: no line is a valid row: all 7 non-blank lines are invalid, the first: .*pretty-printed JSON/m],
+    ['gzip.jsonl', gzipSync(`${row}\n`), /^peerkd export: .*gzip\.jsonl:1: no line is a valid row: .*the file is gzip-compressed; decompress it first \(gunzip\); no copy was written$/m],
+  ];
+  for (const [name, bytes, message] of files) {
+    const file = join(work, name);
+    await writeFile(file, bytes);
+    const io = captureIo();
+    assert.equal(await createExportCommand(io).run([file, '--teacher-labels']), 1, `${name}: ${io.err()}`);
+    assert.match(io.err(), message, name);
+    await assert.rejects(stat(join(work, name.replace('.jsonl', '.reviewed.jsonl'))), { code: 'ENOENT' }, `${name}: no copy`);
+    assert.deepEqual(await readFile(file), bytes, `${name} is left as it was`);
+  }
+  // One row among invalid lines is a dataset: its copy is written, the invalid lines copied unchanged.
+  const mixed = join(work, 'mixed.jsonl');
+  await writeFile(mixed, `{broken\n${row}\n`);
+  const io = captureIo();
+  assert.equal(await createExportCommand(io).run([mixed, '--teacher-labels']), 0, io.err());
+  assert.match(io.out(), /Wrote 1 rows to .*mixed\.reviewed\.jsonl .*1 invalid line \(line 1\) was copied unchanged\./);
 });

@@ -76,6 +76,10 @@ test('every command\'s --help names exactly the flags its parser accepts, and th
       if (short) assert.ok(help.includes(`-${short}, --${flag}`), `${name}: -${short} is named in --help`);
     }
     assert.ok(help.includes(EXIT_CODES_HELP), `${name}: --help says the exit codes`);
+    // The usage line shows that options follow (move's read `peerkd move OLD NEW`, as if it took none).
+    const usage = help.split('\n')[0];
+    const flags = accepted.filter((flag) => flag !== 'help');
+    assert.ok(flags.length === 0 || usage.includes('[options]') || flags.every((flag) => usage.includes(`--${flag}`)), `${name}: its usage line shows its options: ${usage}`);
   }
 });
 
@@ -95,7 +99,7 @@ test('distill and predict: a flag given twice, an empty path, a flag of another 
     // A human field that is the teacher's read every teacher label as a human one: "0 rows flagged", nothing judged.
     [['distill', dataset, '--fields.human', 'teacher_label'], /^peerkd distill: the human label field 'teacher_label' is also the teacher field \(--fields\.teacher\), so a label written there would overwrite it; set --fields\.human to a field of its own$/m],
     [['distill', dataset, '--fields.human', 'meta', '--fields.text', 'meta.text'], /^peerkd distill: the human label field 'meta' holds the text field 'meta\.text' \(--fields\.text\)/m],
-    [['distill', missing, '--human', '3'], /^peerkd distill: Unknown option '--human'/m],
+    [['distill', missing, '--human', '3'], /^peerkd distill: unknown option '--human'$/m],
     // Unbounded where --concurrency and peerkd.teacher.maxConcurrency (the editor's endpoint encoder) stop at 256.
     [['distill', missing, '--encoder-concurrency', '257'], /^peerkd distill: --encoder-concurrency must be an integer from 1 to 256, got '257'$/m],
     [['predict', missing, missing, '--encoder-concurrency', '1000000000'], /^peerkd predict: --encoder-concurrency must be an integer from 1 to 256, got '1000000000'$/m],
@@ -104,7 +108,7 @@ test('distill and predict: a flag given twice, an empty path, a flag of another 
     [['distill', dataset, '--fields.text', 'a..b'], /^peerkd distill: --fields\.text: Invalid field path 'a\.\.b': empty segment \(a dotted path such as meta\.text\)$/m],
     [['predict', missing, missing, '--fields.id', '.'], /^peerkd predict: --fields\.id: Invalid field path '\.': empty segment/m],
     // predict reads the text and the id only: the other --fields.* of distill were accepted and did nothing.
-    [['predict', missing, missing, '--fields.human', 'gold'], /^peerkd predict: Unknown option '--fields\.human'/m],
+    [['predict', missing, missing, '--fields.human', 'gold'], /^peerkd predict: unknown option '--fields\.human'$/m],
   ];
   for (const [argv, message] of cases) {
     const { code, stderr } = await runCli(argv);
@@ -133,6 +137,36 @@ test('distill and predict: a flag given twice, an empty path, a flag of another 
   const negative = await runCli(['distill', dataset, '--seed', '-1']);
   assert.equal(negative.code, 2);
   assert.doesNotMatch(negative.stderr, /\\n/, negative.stderr);
+  assert.equal(await readdir(folder).then((names) => names.includes('.peerkd')), false, 'no run was started');
+});
+
+test('a path that starts with \'-\' is named whole in the usage error, with the two ways to give it, by every command', async () => {
+  // Node named the first letter only ("Unknown option '-d'") and suggested `-- "-d"`, a file the user never named.
+  const cases: [string[], string][] = [
+    [['distill', '-dash.jsonl'], 'peerkd distill: unknown option \'-d\' (in \'-dash.jsonl\'): a path that starts with \'-\' goes after -- (-- -dash.jsonl) or as ./-dash.jsonl'],
+    [['predict', 'run', '-my rows.jsonl'], 'peerkd predict: unknown option \'-m\' (in \'-my rows.jsonl\'): a path that starts with \'-\' goes after -- (-- "-my rows.jsonl") or as "./-my rows.jsonl"'],
+    [['export', '--teacher-labels', '-h.jsonl'], 'peerkd export: unknown option \'-.\' (in \'-h.jsonl\'): a path that starts with \'-\' goes after -- (-- -h.jsonl) or as ./-h.jsonl'],
+    [['label', '--model', 'm', '-rows.jsonl'], 'peerkd label: unknown option \'-r\' (in \'-rows.jsonl\'): a path that starts with \'-\' goes after -- (-- -rows.jsonl) or as ./-rows.jsonl'],
+    // A flag's value is no option, however it is spelt; the unknown flag after it is the one named.
+    [['distill', '--seed', '1', '--sede', '2', 'a.jsonl'], 'peerkd distill: unknown option \'--sede\''],
+  ];
+  for (const [argv, message] of cases) {
+    const { code, stderr } = await runCli(argv);
+    assert.equal(code, 2, `${argv.join(' ')}: ${stderr}`);
+    assert.equal(stderr.split('\n')[0], message, argv.join(' '));
+    assert.match(stderr, new RegExp(`\\n\\nUsage: peerkd ${argv[0]} `), 'the help follows');
+  }
+  // A file of that name there: a long "option" is a path too.
+  await writeFile(join(folder, '--rows.jsonl'), '');
+  const cwd = process.cwd();
+  process.chdir(folder);
+  try {
+    const { code, stderr } = await runCli(['distill', '--rows.jsonl']);
+    assert.equal(code, 2, stderr);
+    assert.equal(stderr.split('\n')[0], 'peerkd distill: unknown option \'--rows.jsonl\': a path that starts with \'-\' goes after -- (-- --rows.jsonl) or as ./--rows.jsonl');
+  } finally {
+    process.chdir(cwd);
+  }
   assert.equal(await readdir(folder).then((names) => names.includes('.peerkd')), false, 'no run was started');
 });
 
@@ -321,4 +355,48 @@ test('peerkd without a command is a usage error on stderr (exit 2), as every com
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^Usage: peerkd <command> \[options\]/);
   assert.match(help.stdout, /^ {2}export +Write the reviewed copy of a dataset \(final_label, label_provenance\) from its latest run$/m);
+});
+
+test('peerkd help <command> is that command\'s help, --version the version, a mistyped command is named with the one meant', async () => {
+  // `peerkd help distill` printed the list of commands; `peerkd --version` was "unknown command '--version'".
+  const help = await runCliProcess(['help', 'distill'], folder);
+  assert.equal(help.code, 0, help.stderr);
+  assert.equal(help.stdout, DISTILL_HELP + '\n');
+  const { version } = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+  const shown = await runCliProcess(['--version'], folder);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.equal(shown.stdout, `peerkd ${version}\n`);
+  const typo = await runCliProcess(['distil', 'data.jsonl'], folder);
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /^peerkd: unknown command 'distil' \(did you mean distill\?\)\n\nUsage: peerkd <command>/);
+  const unknown = await runCliProcess(['help', 'nope'], folder);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /^peerkd: unknown command 'nope'\n\nUsage: peerkd <command>/);
+});
+
+test("PeerKD's own .peerkd folder given as the runs folder (distill --out, export --runs) is a usage error naming .peerkd/runs, before anything is read or written", async () => {
+  // distill --out .peerkd wrote its runs among .peerkd's caches, silently; export --runs .peerkd said "no run of this
+  // dataset in .peerkd" (the runs are in .peerkd/runs) and wrote a copy without the run.
+  const work = join(folder, 'peerkd-as-runs');
+  await mkdir(work);
+  const data = join(work, 'data.jsonl');
+  await copyFile(dataset, data);
+  const peerkd = join(work, '.peerkd');
+  const distill = await runCli(['distill', data, '--out', peerkd]);
+  assert.equal(distill.code, 2, distill.stderr);
+  assert.equal(
+    distill.stderr.split('\n')[0],
+    `peerkd distill: --out ${peerkd}: PeerKD's own .peerkd folder (its caches), not a runs folder: the runs go into ${join(peerkd, 'runs')} inside it; leave out --out, or give --out ${join(peerkd, 'runs')}`,
+  );
+  await mkdir(peerkd);
+  for (const advice of [['--teacher-labels'], ['--advice-min-p', '0.9']]) {
+    const exported = await runCli(['export', data, ...advice, '--runs', `${peerkd}/`]);
+    assert.equal(exported.code, 2, exported.stderr);
+    assert.equal(
+      exported.stderr.split('\n')[0],
+      `peerkd export: --runs ${peerkd}/: PeerKD's own .peerkd folder (its caches), not a runs folder: the runs go into ${join(peerkd, 'runs')} inside it; give --runs ${join(peerkd, 'runs')}, or leave out --runs to take the newest run from every runs folder the dataset used`,
+    );
+  }
+  assert.deepEqual(await readdir(peerkd), [], 'no run was started');
+  assert.deepEqual((await readdir(work)).sort(), ['.peerkd', 'data.jsonl'], 'no copy was written');
 });

@@ -323,3 +323,51 @@ test('predict: a run pointer naming a run that is gone says so, naming the point
   assert.equal(await createPredictCommand(notes).run([join(folder, 'stale', 'notes.txt'), file, '--backend', 'cpu']), 1);
   assert.match(notes.err(), /notes\.txt: no model\.json here/);
 });
+
+test('a reader that stops early on both outputs (peerkd predict … 2>&1 | head -1) ends the CLI with its own exit code, not a crash in its error handler', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { pathToFileURL } = await import('node:url');
+  const work = join(folder, 'head-both');
+  await mkdir(work, { recursive: true });
+  const labels = ['World', 'Sports'];
+  const words: Record<string, string[]> = { World: ['summit', 'minister', 'vote'], Sports: ['match', 'goal', 'coach'] };
+  const rows = Array.from({ length: 2000 }, (_, i) => ({ id: `r${i}`, text: `${words[labels[i % 2]][i % 3]} story ${i}`, teacher_label: labels[i % 2] }));
+  const data = join(work, 'd.jsonl');
+  await writeFile(data, rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
+  const trained = await runCli(['distill', data, '--encoder', 'none', '--backend', 'cpu', '--folds', '2', '--stages', '1'], work);
+  assert.equal(trained.code, 0, trained.stderr);
+  const tsx = pathToFileURL(require.resolve('tsx')).href;
+  const cli = `${JSON.stringify(process.execPath)} --import ${JSON.stringify(tsx)} ${JSON.stringify(join(repoRoot, 'src/cli/main.ts'))}`;
+  // pipefail: the pipeline's status is the CLI's (head's is 0). Its summary goes to standard error after the reader left.
+  const result = spawnSync('bash', ['-c', `set -o pipefail; ${cli} predict .peerkd/runs/latest d.jsonl --backend cpu 2>&1 | head -1 > /dev/null`], { cwd: work, encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+});
+
+test('distill: labels that hold a comma are given to --labels as a JSON list and named whole in the summary; a malformed list is a usage error', async () => {
+  // Before: --labels split on every comma, so 'Arts, Culture' could not be named at all ("Arts" and "Culture"), and the
+  // summary listed the set as "Arts, Culture, Sports", three labels to a reader.
+  const labels = ['Arts, Culture', 'Sports'];
+  const words: Record<string, string[]> = { 'Arts, Culture': ['museum', 'painting', 'opera', 'gallery'], Sports: ['match', 'goal', 'team', 'coach'] };
+  const rows = Array.from({ length: 40 }, (_, i) => {
+    const label = labels[i % 2];
+    return { id: `r${i}`, text: `${words[label][i % 4]} ${words[label][(i + 1) % 4]} story ${i}`, teacher_label: label, ...(i % 5 === 0 ? { human_label: label } : {}) };
+  });
+  const file = await dataset('comma-labels.jsonl', rows);
+  const out = join(folder, 'runs-comma');
+  const io = capture();
+  const code = await createDistillCommand(io).run([file, '--labels', '["Arts, Culture", "Sports"]', '--encoder', 'none', '--backend', 'cpu', '--out', out]);
+  assert.equal(code, 0, io.err());
+  assert.match(io.out(), /^\s+labels\s+"Arts, Culture", Sports$/m);
+  const runId = (await readFile(join(out, 'latest'), 'utf8')).trim();
+  const settings = JSON.parse(await readFile(join(out, runId, 'settings.json'), 'utf8')) as { labels: string[] };
+  assert.deepEqual(settings.labels, labels);
+  for (const [spec, message] of [
+    ['["Arts, Culture", Sports]', /--labels "\[\\"Arts, Culture\\", Sports\]": a list that starts with \[ is a JSON list of labels, each in double quotes/],
+    ['[1, 2]', /--labels "\[1, 2\]": a list that starts with \[ is a JSON list of labels/],
+    ['["Sports", "Sports"]', /--labels "\[\\"Sports\\", \\"Sports\\"\]": label "Sports" is listed twice/],
+  ] as const) {
+    const refused = capture();
+    assert.equal(await createDistillCommand(refused).run([file, '--labels', spec]), 2, spec);
+    assert.match(refused.err(), message);
+  }
+});

@@ -16,6 +16,8 @@ import { stubVscodeModule } from '../support/fakeVscodeModule';
 import { fakeEditorVscode, FakeUri } from '../support/fakeEditorVscode';
 import { writeLatestPointer, writeRun } from '../support/runFolder';
 import { tempFolder } from '../fixtures/training/build';
+import { captureIo } from '../support/captureIo';
+import { createMoveCommand } from '../../src/cli/move';
 
 const fake = fakeEditorVscode();
 stubVscodeModule(fake.module);
@@ -106,6 +108,12 @@ test('a folder renamed in the Explorer carries each dataset inside; history the 
     assert.equal((await runState.ensureRun(FakeUri.file(y) as never, true))?.runId, '20261203-000000-y-dddddd', 'its own run is never replaced');
     assert.match(log.lines.join('\n'), /warn .*y\.jsonl already has history there, never replaced: its own latest run here, 20261203-000000-y-dddddd, is kept/);
     assert.match(fake.warnings.at(-1) ?? '', /^PeerKD: the history of a renamed dataset was not carried in full \(1 warning in the log\)\.$/);
+    // y's history was of the file deleted before: the log gives the command that replaces it, and it does.
+    const command = `peerkd move --replace-history ${x} ${y}`;
+    assert.ok(log.lines.join('\n').includes(`If that history is of an earlier file at ${y} (deleted since), not of this dataset: ${command} makes`), log.lines.join('\n'));
+    const io = captureIo();
+    assert.equal(await createMoveCommand(io).run(command.split(' ').slice(2)), 0, io.err());
+    assert.equal((await runState.ensureRun(FakeUri.file(y) as never, true))?.runId, '20261202-000000-x-cccccc');
   } finally {
     moves.dispose();
     runState.dispose();

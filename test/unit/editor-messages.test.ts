@@ -83,7 +83,7 @@ test('a label in the label picker (a quick pick item) shows bidi controls and an
   // The panel's picker uses it, for the items and the row's labels in the placeholder.
   const panel = readFileSync(path.join(__dirname, '..', '..', 'src', 'webview', 'labelReviewPanel.ts'), 'utf8');
   assert.match(panel, /label: pickLabel\(choice\.label\)/);
-  assert.match(panel, /pick\.placeholder = `Teacher '\$\{row\.teacher === null \? NO_LABEL : shownLabel\(row\.teacher\)\}', suggested '\$\{shownLabel\(row\.suggested\)\}'/);
+  assert.match(panel, /pick\.placeholder = `\$\{row\.teacher === null \? 'No teacher label' : `Teacher '\$\{shownLabel\(row\.teacher\)\}'`\}, suggested '\$\{shownLabel\(row\.suggested\)\}'/);
 });
 
 test("a quick pick item shows $(…) in a label as text, not as an icon", () => {

@@ -20,6 +20,26 @@ function flagged(id: string, teacher: string, suggested: string) {
   return { id, line: 1, teacher, human: null, suggested, p_teacher_wrong: 0.9, flagged: true, probs: {}, peer_probs: {}, vanilla_probs: {} };
 }
 
+/** /w/data.jsonl open in the editor, holding `lines`. */
+function datasetDocument(lines: string[]) {
+  return {
+    uri: { toString: () => 'file:///w/data.jsonl', path: '/w/data.jsonl', fsPath: '/w/data.jsonl', scheme: 'file' },
+    lineCount: lines.length,
+    isClosed: false,
+    lineAt: (index: number) => ({ text: lines[index], firstNonWhitespaceCharacterIndex: 0 }),
+  };
+}
+
+/** The editor's run state with `run` (predictions by key) for the document's `rows` (id and line each). */
+function fakeRunState(rows: { id: string; line: number }[], run: Map<string, unknown>) {
+  return {
+    onDidChangeRun: () => disposable,
+    getRun: () => ({ byKey: run }),
+    indexOf: () => ({ byKey: new Map(rows.map((row) => [row.id, row])), keyByLine: new Map(rows.map((row) => [row.line, row.id])) }),
+    ensureRun: async () => undefined,
+  };
+}
+
 test('after the run: a row moved keeps its diagnostic on its new line; a teacher label edited to another label, or to the suggestion, has none', () => {
   // The run saw a: World (suggested Sports), b: World (suggested Sports), c: Business (suggested Sci/Tech).
   const run = new Map([
@@ -35,18 +55,8 @@ test('after the run: a row moved keeps its diagnostic on its new line; a teacher
     { id: 'c', line: 4, teacher: 'Sci/Tech', human: null },
   ];
   const lines = rows.map((row) => JSON.stringify({ id: row.id, text: 't', teacher_label: row.teacher }));
-  const document = {
-    uri: { toString: () => 'file:///w/data.jsonl', path: '/w/data.jsonl', fsPath: '/w/data.jsonl', scheme: 'file' },
-    lineCount: lines.length,
-    isClosed: false,
-    lineAt: (index: number) => ({ text: lines[index], firstNonWhitespaceCharacterIndex: 0 }),
-  };
-  const runState = {
-    onDidChangeRun: () => disposable,
-    getRun: () => ({ byKey: run }),
-    indexOf: () => ({ byKey: new Map(rows.map((row) => [row.id, row])), keyByLine: new Map(rows.map((row) => [row.line, row.id])) }),
-    ensureRun: async () => undefined,
-  };
+  const document = datasetDocument(lines);
+  const runState = fakeRunState(rows, run);
   const diagnostics = new RunDiagnostics(runState as never);
   diagnostics.update(document as never);
   assert.deepEqual(
@@ -54,4 +64,33 @@ test('after the run: a row moved keeps its diagnostic on its new line; a teacher
     [[2, "Teacher label 'World' may be wrong: peers suggest 'Sports' (p = 0.90)"]],
   );
   diagnostics.dispose();
+});
+
+test('after the run: a row whose text was edited has no diagnostic where the run recorded its text digest; a run without the digests warns as before', async () => {
+  const { createHash } = await import('node:crypto');
+  const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 16);
+  // The run read a: "stocks fall", b: "rates rise"; a's text is rewritten since.
+  const rows = [
+    { id: 'a', line: 1, text: 'the team wins the cup', teacher: 'World', human: null },
+    { id: 'b', line: 2, text: 'rates rise', teacher: 'World', human: null },
+  ];
+  const lines = rows.map((row) => JSON.stringify({ id: row.id, text: row.text, teacher_label: row.teacher }));
+  const document = datasetDocument(lines);
+  const published = (withDigests: boolean) => {
+    const run = new Map([
+      ['a', { ...flagged('a', 'World', 'Sports'), ...(withDigests ? { text_digest: digest('stocks fall') } : {}) }],
+      ['b', { ...flagged('b', 'World', 'Business'), line: 2, ...(withDigests ? { text_digest: digest('rates rise') } : {}) }],
+    ]);
+    const runState = fakeRunState(rows, run);
+    const diagnostics = new RunDiagnostics(runState as never);
+    diagnostics.update(document as never);
+    const result = fake.published().map((diagnostic) => [diagnostic.range.startLine + 1, diagnostic.message]);
+    diagnostics.dispose();
+    return result;
+  };
+  assert.deepEqual(published(true), [[2, "Teacher label 'World' may be wrong: peers suggest 'Business' (p = 0.90)"]], 'a: the advice is about its old text');
+  assert.deepEqual(published(false), [
+    [1, "Teacher label 'World' may be wrong: peers suggest 'Sports' (p = 0.90)"],
+    [2, "Teacher label 'World' may be wrong: peers suggest 'Business' (p = 0.90)"],
+  ]);
 });

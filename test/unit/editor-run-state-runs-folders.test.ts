@@ -19,7 +19,7 @@ import { captureIo } from '../support/captureIo';
 import { stubVscodeModule } from '../support/fakeVscodeModule';
 import { fakeEditorVscode, FakeUri } from '../support/fakeEditorVscode';
 import { tempFolder } from '../fixtures/training/build';
-import { writeRun } from '../support/runFolder';
+import { writeLatestPointer, writeRun } from '../support/runFolder';
 
 const fake = fakeEditorVscode();
 stubVscodeModule(fake.module);
@@ -201,6 +201,25 @@ test('peerkd export while a distill of the dataset is running: said so, rather t
     const before = captureIo();
     assert.equal(await createExportCommand(before).run([dataset, '--advice-min-p', '0.5']), 0, before.err());
     assert.equal(before.err(), `warning: a run of ${dataset} is in progress (${temp}): this copy is from the run before it, 20261201-000000-news-aaaaaa; export again once it has finished for its labels\n`);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+});
+
+test("a run carried to a dataset the editor knew no run of is found by Open Label Review and Export (currentRun), with no watcher event", async () => {
+  const folder = await tempFolder('run-state-current-run');
+  try {
+    const dataset = join(folder, 'renamed.jsonl');
+    await writeFile(dataset, `${JSON.stringify({ id: 'a', text: 'summit', teacher_label: 'World' })}\n`);
+    const uri = new FakeUri(dataset);
+    const state = new RunState(silentLog as never);
+    assert.equal(await state.ensureRun(uri as never), undefined, 'no run yet');
+    // `peerkd move` in a terminal (or a run of the CLI) writes the run and its pointer; no watcher tells the editor.
+    const run = await writeRun(resolveRunsDir(dataset), '20261207-000000-renamed-cccccc', dataset);
+    await writeLatestPointer(resolveRunsDir(dataset), '20261207-000000-renamed-cccccc', dataset);
+    assert.equal(await state.ensureRun(uri as never), undefined, 'the cached answer, for the hover and diagnostics');
+    assert.equal((await state.currentRun(uri as never))?.runDir, run, 'a command the user gives looks again');
+    assert.equal((await state.ensureRun(uri as never))?.runDir, run, 'and the editor knows it since');
   } finally {
     await rm(folder, { recursive: true, force: true });
   }

@@ -14,6 +14,7 @@ import { stubVscodeModule } from '../support/fakeVscodeModule';
 import { fakeEditorVscode, FakeUri } from '../support/fakeEditorVscode';
 import { writeLatestPointer, writeRun } from '../support/runFolder';
 import { tempFolder } from '../fixtures/training/build';
+import { waitFor } from '../support/waitFor';
 
 const fake = fakeEditorVscode();
 const infos: string[] = [];
@@ -157,8 +158,9 @@ test('Label Review open on a dataset with no run yet: a run that lands unreadabl
     await writeFile(join(runDir, 'predictions.jsonl'), '{"id": "a",\n');
     await writeLatestPointer(resolveRunsDir(dataset), '20261201-000000-news-aaaaaa', dataset);
     await runState.ensureRun(uri as never, true);
-    // The panel's refresh (it awaits the look-up and the document) runs to its end.
-    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    // The panel's refresh (it awaits the look-up and the document) runs to its end: how many turns of the event loop
+    // that takes depends on the disk and the load (20 turns were too few on a loaded machine).
+    await waitFor('the empty state to change', () => lastEmpty().startsWith('The latest run of news.jsonl'));
     assert.match(lastEmpty(), /^The latest run of news\.jsonl could not be read: .*predictions\.jsonl:1: invalid JSON/);
     LabelReviewPanel.current?.dispose();
   } finally {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { homedir, hostname } from 'node:os';
@@ -43,6 +43,7 @@ function prediction(id: string, line: number): Prediction {
     p_teacher_wrong: 0.123456789,
     probs: { A: 0.3, B: 0.7 },
     peer_probs: { A: 0.25, B: 0.75 },
+    text_digest: '0123456789abcdef',
   };
 }
 
@@ -224,6 +225,9 @@ test('a corrupt predictions.jsonl gives an error naming the file and the line', 
 
   await rm(join(runDir, 'settings.json'));
   await assert.rejects(readRun(runDir), /settings\.json: file not found/);
+  // A symbolic link to nothing is said as one, with where it leads, as the CLI says a dataset's (it was "file not found").
+  await symlink('gone.json', join(runDir, 'settings.json'));
+  await assert.rejects(readRun(runDir), { message: `${join(runDir, 'settings.json')}: a symbolic link to ${join(runDir, 'gone.json')}, which does not exist` });
   await rm(folder, { recursive: true, force: true });
 });
 
@@ -239,11 +243,18 @@ test('parsePredictions checks every field of the public format', () => {
     [{ ...base, probs: { A: 2 } }, /'probs\.A' must be a number between 0 and 1/],
     [{ ...base, peer_probs: [] }, /'peer_probs' must be an object/],
     [{ ...base, vanilla_probs: undefined }, /'vanilla_probs' must be an object/],
+    [{ ...base, text_digest: 'ABC' }, /'text_digest' must be 16 hex digits/],
+    [{ ...base, text_digest: 7 }, /'text_digest' must be 16 hex digits/],
   ];
   for (const [value, expected] of cases) {
     assert.throws(() => parsePredictions(JSON.stringify(value), 'p.jsonl'), expected);
   }
   assert.equal(parsePredictions('', 'p.jsonl').length, 0);
+  // A run made before the rows' text digests: its lines have none, and read as before.
+  const { text_digest: _digest, ...old } = base;
+  const [read] = parsePredictions(JSON.stringify(old), 'p.jsonl');
+  assert.equal(read.text_digest, undefined);
+  assert.equal(formatPrediction(read), JSON.stringify(old));
 });
 
 test('removeTempRun refuses anything but a temporary run folder', async () => {
@@ -301,6 +312,17 @@ test('the host side (client, protocol, artefact reader) bundles without TensorFl
   const inputs = Object.keys(result.metafile.inputs);
   assert.ok(inputs.some((input) => input.endsWith('src/training/client.ts')));
   assert.deepEqual(inputs.filter((input) => input.includes('@tensorflow') || /src\/training\/(pipeline|model|student|backend)\.ts$/.test(input)), []);
+});
+
+test(".peerkd itself as the runs folder (peerkd.training.outputDir '.peerkd') is refused before any folder is made", async () => {
+  const folder = await tempFolder('peerkd-as-runs');
+  const dataset = join(folder, 'a.jsonl');
+  await writeFile(dataset, '');
+  await assert.rejects(RunWriter.create(resolveRunsDir(dataset, '.peerkd'), 'run-1'), {
+    message: `${join(folder, '.peerkd')}: PeerKD's own .peerkd folder (its caches), not a runs folder: the runs go into ${join(folder, '.peerkd', 'runs')} inside it`,
+  });
+  assert.deepEqual(await readdir(folder), ['a.jsonl']);
+  await (await RunWriter.create(resolveRunsDir(dataset, join('.peerkd', 'runs')), 'run-2')).discard();
 });
 
 test('a failed run removes only the folders it created, and only while they are empty', async () => {

@@ -100,8 +100,8 @@ test('peerkd distill --encoder static: a folder or model file that is a link loo
   symlinkSync(path.join(root, 'loop-b'), loop);
   symlinkSync(loop, path.join(root, 'loop-b'));
   const looped = await distillStatic(loop);
-  assert.equal(looped.code, 1, looped.stderr);
-  assert.match(looped.stderr, new RegExp(`encoder static: ${escape(loop)}: symbolic link loop`));
+  assert.equal(looped.code, 2, looped.stderr);
+  assert.match(looped.stderr, new RegExp(`--encoder static:${escape(loop)}: ${escape(loop)}: symbolic link loop`));
   assert.doesNotMatch(looped.stderr, /not found/);
 
   // As `cp -r` copies a HuggingFace snapshot folder: its files are relative links into ../../blobs.
@@ -119,10 +119,10 @@ test('peerkd distill --encoder static: a folder or model file that is a link loo
   mkdirSync(copy);
   for (const file of ['tokenizer.json', 'model.safetensors']) symlinkSync(path.join('..', '..', 'blobs', file), path.join(copy, file));
   const dangling = await distillStatic(copy);
-  assert.equal(dangling.code, 1, dangling.stderr);
+  assert.equal(dangling.code, 2, dangling.stderr);
   assert.match(
     dangling.stderr,
-    new RegExp(`encoder static: ${escape(path.join(copy, 'tokenizer.json'))} is a symbolic link to \\.\\./\\.\\./blobs/tokenizer\\.json, which does not exist: copy the model's files themselves`),
+    new RegExp(`--encoder static:${escape(copy)}: ${escape(path.join(copy, 'tokenizer.json'))} is a symbolic link to \\.\\./\\.\\./blobs/tokenizer\\.json, which does not exist: copy the model's files themselves`),
   );
   // The snapshot folder itself, links and all, reads.
   assert.equal((await readStaticModel(snapshot)).rows, vocab.length);

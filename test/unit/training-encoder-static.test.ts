@@ -326,9 +326,23 @@ test('peerkd distill --encoder static:<relative folder> resolves it against the 
   assert.equal(metrics.encoder.candidate.name, `static:${path.join(cli, 'potion')}`);
   assert.match(metrics.encoder.candidate.version, /^model2vec\/sha256:[0-9a-f]{16}\/\d+t\/16d\/F32$/);
 
-  const gone = await runCli(['distill', 'agnews-200.jsonl', '--backend', 'cpu', '--encoder', 'static:nowhere'], cli);
-  assert.equal(gone.code, 1);
-  assert.match(gone.stderr, new RegExp(`encoder static: folder ${escape(path.join(cli, 'nowhere'))} not found \\(download a Model2Vec model`));
+  // A folder without its model is a usage error naming the folder and what is missing, before any run starts (the
+  // worker said it once the run had started: "Distillation failed: encoder static: …", exit 1).
+  const hint = '(download a Model2Vec model, e.g. tokenizer.json and model.safetensors of https://huggingface.co/minishlab/potion-base-8M)';
+  mkdirSync(path.join(cli, 'no-tokenizer'));
+  writeFileSync(path.join(cli, 'no-tokenizer', 'model.safetensors'), '');
+  const cases: [string, string][] = [
+    ['nowhere', `folder ${path.join(cli, 'nowhere')} not found ${hint}`],
+    ['agnews-200.jsonl', `${dataset} is not a folder (give the folder that holds tokenizer.json and model.safetensors)`],
+    ['no-tokenizer', `${path.join(cli, 'no-tokenizer', 'tokenizer.json')} not found: the folder ${path.join(cli, 'no-tokenizer')} is not a Model2Vec model ${hint}`],
+  ];
+  for (const [folder, says] of cases) {
+    const refused = await runCli(['distill', 'agnews-200.jsonl', '--backend', 'cpu', '--encoder', `static:${folder}`], cli);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.equal(refused.stderr.split('\n')[0], `peerkd distill: --encoder static:${path.join(cli, folder)}: ${says}`);
+    assert.doesNotMatch(refused.stderr, /^Run /m, 'no run started');
+  }
+  assert.equal((await readLatestRun(dataset))?.runId, latest.runId, 'no run was made');
 });
 
 test('the worker resolves a relative static folder (as the setting gives it) against the dataset folder', async () => {

@@ -480,3 +480,19 @@ test('the embedding cost estimate counts UTF-8 bytes as the teacher estimate doe
   assert.equal(estimateEmbeddingTokens([cjk]), Math.ceil(Buffer.byteLength(cjk, 'utf8') / 4));
   assert.ok(estimateEmbeddingTokens([cjk]) > 170);
 });
+
+test("endpoint: the encoder's key is read as peerkd label reads it — trimmed, and one no request could carry refused naming the variable, never the key, only where the endpoint is used", () => {
+  assert.equal(encoderEndpointFromFlags({}, { OPENAI_API_KEY: ' sk-abc123\r' }).apiKey, 'sk-abc123');
+  assert.equal(encoderEndpointFromFlags({ 'api-key-env': 'MY_KEY' }, { MY_KEY: 'sk-mine\n' }).apiKey, 'sk-mine');
+  // Two keys in one variable: without endpoint flags (a run that may not use the endpoint) it is no key, with its refusal.
+  const two = encoderEndpointFromFlags({}, { OPENAI_API_KEY: 'sk-first sk-second' });
+  assert.equal(two.apiKey, undefined);
+  assert.match(two.apiKeyProblem ?? '', /^the API key in \$OPENAI_API_KEY .*\(the key is not shown\)$/);
+  assert.doesNotMatch(two.apiKeyProblem ?? '', /sk-first|sk-second/);
+  // With the flags that name an endpoint, refused at once.
+  assert.throws(
+    () => encoderEndpointFromFlags({ 'encoder-model': 'text-embedding-3-small' }, { OPENAI_API_KEY: 'sk-first\nsk-second' }),
+    (error: Error) => /^the API key in \$OPENAI_API_KEY /.test(error.message) && !/sk-first|sk-second/.test(error.message),
+  );
+  assert.equal(encoderEndpointFromFlags({}, { OPENAI_API_KEY: '   ' }).apiKey, undefined);
+});

@@ -13,8 +13,10 @@ import type { Prediction } from '../../src/training/types';
 const hostile = fc.oneof(fc.string(), fc.constantFrom(',"probs":', '","probs":{"a":1}}', '\\",\\"probs\\":', 'a"b\\c', '}'));
 
 test('the head of a predictions.jsonl line holds the same id, teacher, human, flagged and p_teacher_wrong as the line', () => {
+  // With and without the row's text digest (written last; runs made before it have none).
+  const digest = fc.option(fc.stringMatching(/^[0-9a-f]{16}$/), { nil: undefined });
   fc.assert(
-    fc.property(hostile, fc.option(hostile), fc.option(hostile), fc.boolean(), fc.double({ min: 0, max: 1, noNaN: true }), (id, teacher, human, flagged, p) => {
+    fc.property(hostile, fc.option(hostile), fc.option(hostile), fc.boolean(), fc.double({ min: 0, max: 1, noNaN: true }), digest, (id, teacher, human, flagged, p, textDigest) => {
       const labels = ['A', teacher ?? 'B'];
       const record = Object.fromEntries(labels.map((label) => [label, 0.5]));
       const prediction: Prediction = {
@@ -28,12 +30,14 @@ test('the head of a predictions.jsonl line holds the same id, teacher, human, fl
         probs: record,
         peer_probs: record,
         vanilla_probs: record,
+        ...(textDigest === undefined ? {} : { text_digest: textDigest }),
       } as Prediction;
       const line = formatPrediction(prediction);
       const whole = JSON.parse(line) as Record<string, unknown>;
       const head = JSON.parse(headOfPrediction(line)) as Record<string, unknown>;
       for (const key of ['id', 'teacher', 'human', 'flagged', 'p_teacher_wrong']) assert.deepEqual(head[key], whole[key], key);
       assert.ok(headOfPrediction(line).length < line.length, 'the probability records are left unparsed');
+      assert.equal(whole.text_digest, textDigest);
     }),
     { numRuns: 500 },
   );

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -34,6 +35,7 @@ function referenceFormat(prediction: Prediction): string {
     probs: rounded(prediction.probs),
     peer_probs: rounded(prediction.peer_probs),
     vanilla_probs: rounded(prediction.vanilla_probs),
+    ...(prediction.text_digest !== undefined ? { text_digest: prediction.text_digest } : {}),
   };
   return JSON.stringify(ordered);
 }
@@ -87,6 +89,7 @@ test('predictions.jsonl written from the table is byte for byte the old formatte
     assert.equal(p.line, rows[i].line);
     assert.equal(p.teacher, rows[i].teacher);
     assert.equal(p.human, rows[i].human);
+    assert.equal(p.text_digest, createHash('sha256').update(rows[i].text).digest('hex').slice(0, 16));
     for (const record of [p.probs, p.peer_probs, p.vanilla_probs]) assert.deepEqual(Object.keys(record), labels);
   });
   // The same objects through the array path (formatPrediction) give the same file.
@@ -99,7 +102,7 @@ test('a table line is the old formatter byte for byte, whatever the labels (inte
   const n = 5;
   const values = (seed: number) => Float32Array.from({ length: n * labels.length }, (_, k) => ((k * 7919 + seed) % 1000) / 997 + (k % 3 === 0 ? 1e-7 : 0));
   const columns = {
-      rows: Array.from({ length: n }, (_, i) => ({ id: i === 2 ? 'quote " and \\ and \u0000' : `r${i}`, line: i + 1, teacher: i === 1 ? null : labels[i], human: i === 3 ? '__proto__' : null })),
+      rows: Array.from({ length: n }, (_, i) => ({ id: i === 2 ? 'quote " and \\ and \u0000' : `r${i}`, line: i + 1, text: `text ${i} é`, teacher: i === 1 ? null : labels[i], human: i === 3 ? '__proto__' : null })),
       labels,
       suggested: Int32Array.from({ length: n }, (_, i) => (i * 4) % labels.length),
       pTeacherWrong: Float32Array.from({ length: n }, (_, i) => i / 7),
@@ -117,7 +120,7 @@ test('a table line is the old formatter byte for byte, whatever the labels (inte
   }
   // Reordered: row i of the new table is row from[i] of this one.
   const from = Int32Array.from([4, 0, 3]);
-  const rows = [...from].map((k) => ({ id: `x${k}`, line: 100 + k, teacher: null, human: null }));
+  const rows = [...from].map((k) => ({ id: `x${k}`, line: 100 + k, text: `moved ${k}`, teacher: null, human: null }));
   const reordered = table.reordered(rows, from, labels);
   [...from].forEach((k, i) => {
     const prediction = reordered.get(i);
@@ -126,6 +129,8 @@ test('a table line is the old formatter byte for byte, whatever the labels (inte
     assert.equal(prediction.suggested, table.get(k).suggested);
     for (const label of labels) assert.equal(prediction.probs[label], table.get(k).probs[label]);
     assert.equal(reordered.line(i), referenceFormat(prediction));
+    // Each line records its own row's text digest: the first 16 hex digits of sha256 of the text.
+    assert.equal(prediction.text_digest, createHash('sha256').update(`moved ${k}`).digest('hex').slice(0, 16));
   });
   assert.throws(() => table.get(n), /no prediction 5/);
   assert.throws(() => new PredictionTable(columns, ['zeta']), /not the table's labels/);

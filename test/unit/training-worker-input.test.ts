@@ -133,6 +133,25 @@ test('a missing dataset file is an InputError naming it', async () => {
   });
 });
 
+test('a dataset file that is a symbolic link to nothing is an InputError saying so, with where it leads', { skip: process.platform === 'win32' }, async () => {
+  const { mkdtempSync, rmSync, symlinkSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'peerkd-dangling-'));
+  try {
+    const file = join(dir, 'data.jsonl');
+    symlinkSync('gone.jsonl', file);
+    await assert.rejects(readTrainingInput(source({ file })), (error: unknown) => {
+      assert.ok(error instanceof InputError);
+      // assertReadableFile's words (the CLI's), not "file not found" for a name `ls` shows.
+      assert.equal(error.message, `${file}: a symbolic link to ${join(dir, 'gone.jsonl')}, which does not exist`);
+      return true;
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a dataset that is a FIFO (or another non-regular file) is an InputError naming it, not a hang', { skip: process.platform === 'win32', timeout: 10_000 }, async () => {
   const { execFileSync } = await import('node:child_process');
   const { mkdtempSync, rmSync } = await import('node:fs');

@@ -11,6 +11,7 @@ import type { EncoderEnvironment, TextEncoder } from '../encoder';
 import type { EndpointEncoderSettings } from '../types';
 import { retryDelayMs, sleep } from '../../teacher/backoff';
 import { guardedFetch, RedirectRefusedError, ResponseTooLargeError, formatBytes } from '../../teacher/http';
+import { ProxyError, ProxySettingError } from '../../teacher/proxy';
 import { runPool } from '../../teacher/pool';
 import { describeError, redactSecret } from '../../teacher/redact';
 import { DEFAULT_TEACHER_SETTINGS } from '../../teacher/settings';
@@ -411,7 +412,7 @@ class EmbeddingsClient {
   async embed(texts: readonly string[], dims: number | undefined, signal?: AbortSignal): Promise<Float32Array[]> {
     const { settings, environment, url } = this;
     const cap = responseCapBytes(texts.length);
-    const fetcher = guardedFetch(globalThis.fetch, { maxResponseBytes: cap });
+    const fetcher = guardedFetch(environment.fetch, { maxResponseBytes: cap });
     const body = JSON.stringify({ model: settings.model, input: texts, encoding_format: 'float', ...(settings.dimensions ? { dimensions: settings.dimensions } : {}) });
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (environment.apiKey) headers.authorization = `Bearer ${environment.apiKey}`;
@@ -427,6 +428,7 @@ class EmbeddingsClient {
       const timeout = AbortSignal.timeout(settings.requestTimeoutMs);
       let response: Response | undefined;
       let problem: string;
+      let viaProxy = false;
       try {
         response = await fetcher(url, { method: 'POST', headers, body, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
         const text = await response.text();
@@ -453,16 +455,21 @@ class EmbeddingsClient {
         if (error instanceof ResponseTooLargeError) {
           throw new EndpointError(`${error.message}: ${texts.length} text(s) may take at most ${formatBytes(responseCapBytes(texts.length))} (${MAX_EMBEDDING_DIMS} values each)`);
         }
-        if (error instanceof RedirectRefusedError) throw new EndpointError(this.redact(error.message));
+        // A redirect elsewhere, a proxy that refuses (407) or a proxy variable that is no proxy: every request meets it.
+        if (error instanceof RedirectRefusedError || error instanceof ProxySettingError || (error instanceof ProxyError && error.fatal)) throw new EndpointError(this.redact(error.message));
         // fetch says only "fetch failed": the cause (connection refused, DNS, TLS) is what the user can act on.
         const cause = (error as { cause?: unknown } | null)?.cause;
+        // A proxy that could not be reached is said as such (proxy.ts): the endpoint was never asked.
+        viaProxy = error instanceof ProxyError;
         problem = timeout.aborted
           ? `no complete answer within ${settings.requestTimeoutMs} ms`
-          : `${describeError(error, environment.apiKey)}${cause instanceof Error ? ` (${describeError(cause, environment.apiKey)})` : ''}`;
+          : error instanceof ProxyError
+            ? error.message
+            : `${describeError(error, environment.apiKey)}${cause instanceof Error ? ` (${describeError(cause, environment.apiKey)})` : ''}`;
       }
       if (attempt >= settings.maxRetries) {
         // No answer at all (refused, unknown host, timed out): the server is down or the URL wrong, which the user can check.
-        const check = response === undefined ? `; check that the server at ${settings.baseUrl} is running and reachable (peerkd.encoder.baseUrl / --encoder-base-url)` : '';
+        const check = response === undefined && !viaProxy ? `; check that the server at ${settings.baseUrl} is running and reachable (peerkd.encoder.baseUrl / --encoder-base-url)` : '';
         throw new EndpointError(`${url} failed after ${attempt + 1} attempt(s): ${this.redact(problem)}${check}`);
       }
       attempt += 1;

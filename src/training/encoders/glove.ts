@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fnv1a, tokenize, visitAsciiWords } from '../featurize';
 import type { TextEncoder } from '../encoder';
+import { addScaledVector } from './vectorSum';
 
 /** The GloVe table's file name under media/glove (scripts/build-glove-table.mjs writes it). */
 export const GLOVE_TABLE_FILE = 'glove-100d-50k.int8';
@@ -100,6 +101,9 @@ export class GloveWords {
     this.starts = new Int32Array(size);
     this.lengths = new Int32Array(size);
     let asciiWords = 0;
+    // The list's bytes as text, one character a byte (latin1), at the bytes' places: find() reads its words as it
+    // reads a text's (an ASCII word's bytes are its characters, lower case already), so a word listed again is found.
+    const listText = Buffer.from(chars.buffer, chars.byteOffset, chars.byteLength).toString('latin1');
     const otherLines: number[] = [];
     let line = 0;
     let start = 0;
@@ -114,7 +118,7 @@ export class GloveWords {
       }
       if (ascii && i > start) {
         // A word listed again keeps its first line.
-        if (this.findBytes(start, i, hash >>> 0) < 0) {
+        if (this.find(listText, start, i, hash >>> 0) < 0) {
           let slot = (hash >>> 0) & (size - 1);
           while (this.slots[slot] !== 0) slot = (slot + 1) & (size - 1);
           this.slots[slot] = line + 1;
@@ -172,21 +176,6 @@ export class GloveWords {
     }
     return -1;
   }
-
-  /** find() for the list's own bytes [start, end), while the index is built. */
-  private findBytes(start: number, end: number, hash: number): number {
-    const { slots, hashes, starts, lengths, chars } = this;
-    const mask = slots.length - 1;
-    const length = end - start;
-    for (let slot = hash & mask; slots[slot] !== 0; slot = (slot + 1) & mask) {
-      if (hashes[slot] !== hash || lengths[slot] !== length) continue;
-      const from = starts[slot];
-      let same = true;
-      for (let i = 0; i < length && same; i++) same = chars[start + i] === chars[from + i];
-      if (same) return slots[slot] - 1;
-    }
-    return -1;
-  }
 }
 
 /**
@@ -197,22 +186,11 @@ export class GloveWords {
  */
 export function gloveEncoder(table: GloveTable): TextEncoder {
   const { dims, words, scales, vectors } = table;
-  // Four dims a step, then the rest: the same sums, in fewer loop turns.
-  const blockEnd = dims - (dims % 4);
   const sum = new Float32Array(dims);
   let found = 0;
   const add = (w: number) => {
     found++;
-    const scale = scales[w];
-    const at = w * dims;
-    let d = 0;
-    for (; d < blockEnd; d += 4) {
-      sum[d] += scale * vectors[at + d];
-      sum[d + 1] += scale * vectors[at + d + 1];
-      sum[d + 2] += scale * vectors[at + d + 2];
-      sum[d + 3] += scale * vectors[at + d + 3];
-    }
-    for (; d < dims; d++) sum[d] += scale * vectors[at + d];
+    addScaledVector(sum, scales[w], vectors, w * dims);
   };
   let text = '';
   const visitAscii = (start: number, end: number, hash: number) => {
