@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { showErrorMessage } from '../editor/messages';
-import { datasetDocument } from '../editor/runState';
+import { datasetDocument, isDatasetUri } from '../editor/runState';
 import { chooseDatasetTarget, datasetUriProblem } from './targetChoice';
 
 /** The Label Review panel's view type and what tells its dataset: set at activation (setLabelReviewDatasetSource). */
@@ -18,6 +18,17 @@ function labelReviewFocused(): boolean {
   const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
   // Webview tabs report the view type with a prefix VS Code adds (e.g. `mainThreadWebview-peerkd.labelReview`).
   return panelViewType !== undefined && input instanceof vscode.TabInputWebview && input.viewType.endsWith(panelViewType);
+}
+
+/**
+ * The file of the active tab when it is a text file with a dataset's name. A dataset over the editor's limit for
+ * extensions (50 MB: "not displayed in the text editor because it is very large") has an active tab and no active
+ * text editor, so "Run Peer-Advised Distillation" from the palette said "open a .jsonl dataset" with the dataset open;
+ * so did a command run while a tab just opened was still loading its text.
+ */
+function activeDatasetTab(): vscode.Uri | undefined {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  return input instanceof vscode.TabInputText && isDatasetUri(input.uri) ? input.uri : undefined;
 }
 
 function argumentUri(argument: unknown): vscode.Uri | undefined {
@@ -51,6 +62,7 @@ export function datasetTarget(argument: unknown, accepts: (document: vscode.Text
     panelFocused: labelReviewFocused(),
     panelDataset: panelDataset(),
     activeEditor: document && accepts(document) ? document.uri : undefined,
+    activeTab: document ? undefined : activeDatasetTab(),
   });
 }
 

@@ -9,14 +9,15 @@ import type { RunState } from '../editor/runState';
 import { datasetTarget, openedDataset, usableDataset } from './datasetTarget';
 import { readSettings } from '../editor/settings';
 import { DATASET_EXTENSIONS, DATASET_SUFFIXES } from '../dataset/types';
-import { adviceAbove, assertExportTarget, describeExport, exportFieldsProblem, exportRunsDirs, exportReviewedBytes, exportReviewedText, type ExportCounts, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
+import { adviceAt, adviceAtText, adviceOutlook, type AdviceOutlook, assertExportTarget, describeExport, exportFieldsProblem, exportRunsDirs, exportReviewedBytes, exportReviewedText, type ExportCounts, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, type AdviceChoice } from '../review/export';
 import type { LoadedRun } from '../editor/runState';
 
 /**
  * The least probability of the advised label, asked each time (never a default: issue 10 §3.12); while typing, the
- * box says how many rows would take advice. Undefined when the user cancels.
+ * box says how many rows would take advice, counted as the export counts them (review/export.ts adviceOutlook: rows of
+ * the document as it is, those changed since the run left out and said). Undefined when the user cancels.
  */
-async function askAdviceThreshold(run: LoadedRun): Promise<AdviceChoice | undefined> {
+async function askAdviceThreshold(run: LoadedRun, outlook: AdviceOutlook): Promise<AdviceChoice | undefined> {
   const answer = await vscode.window.showInputBox({
     title: 'PeerKD: Export Reviewed Dataset — advised labels',
     prompt: 'Least probability of the advised label for a row to take it (0–1, or a percentage); rows below keep the teacher label, or none. Each advised row records its probability and this threshold.',
@@ -27,9 +28,8 @@ async function askAdviceThreshold(run: LoadedRun): Promise<AdviceChoice | undefi
       if (typeof parsed === 'string') {
         return parsed;
       }
-      const { rows, withoutTeacher } = adviceAbove(run.predictions, parsed);
       return {
-        message: `${rows.toLocaleString('en-US')} row${rows === 1 ? '' : 's'} without a human label at run ${run.runId} would take the advised label (${withoutTeacher.toLocaleString('en-US')} of them without a teacher label).`,
+        message: adviceAtText(adviceAt(outlook, parsed), run.runId),
         severity: vscode.InputBoxValidationSeverity.Info,
       };
     },
@@ -65,7 +65,7 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
     // Before any question: a file the editor cannot open (over its size limit for extensions) is said at once.
     const document = await openedDataset(datasetUri, 'no export');
     if (!document) return;
-    const run = await runState.ensureRun(datasetUri);
+    const run = await runState.currentRun(datasetUri);
     // A latest run that cannot be read (runState.ts says it once): the copy says it is made without that run.
     const runProblem = runState.runProblem(datasetUri);
     const runNote = runProblem
@@ -93,7 +93,15 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
         return;
       }
       if (picked.useAdvised) {
-        const chosen = await askAdviceThreshold(run);
+        // The rows the prompt counts are the document's as the copy will read them (a text without a row is refused here).
+        let outlook: AdviceOutlook;
+        try {
+          outlook = adviceOutlook(document.getText(), { fields: readSettings(datasetUri).fields, predictionsByKey: run.byKey, runId: run.runId, runDigests: run }, path.posix.basename(datasetUri.path));
+        } catch (error) {
+          void showErrorMessage(`PeerKD: no export: ${error instanceof Error ? error.message : String(error)}`);
+          return;
+        }
+        const chosen = await askAdviceThreshold(run, outlook);
         if (!chosen) {
           return;
         }
@@ -132,6 +140,8 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
       predictionsByKey: run?.byKey ?? null,
       runId: run?.runId ?? null,
       advice,
+      // Rows that share an id are matched to the run's only while the texts are the run's (the same core as peerkd export).
+      runDigests: run ?? null,
     };
     const documentText = document.getText();
     // Bytes that are not valid UTF-8 show as U+FFFD in the editor: a saved document is exported from the file's
@@ -141,18 +151,19 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
     let counts: ExportCounts;
     if (invalidLine !== null && !document.isDirty) {
       try {
-        ({ data, counts } = exportReviewedBytes(await fsp.readFile(datasetUri.fsPath), exportOptions));
+        ({ data, counts } = exportReviewedBytes(await fsp.readFile(datasetUri.fsPath), exportOptions, path.posix.basename(datasetUri.path)));
       } catch (error) {
         void showErrorMessage(`PeerKD: no export: ${fileError(datasetUri.fsPath, error).message}`);
         return;
       }
     } else {
       try {
-        const exported = exportReviewedText(documentText, exportOptions);
+        const exported = exportReviewedText(documentText, exportOptions, path.posix.basename(datasetUri.path));
         data = Buffer.from(exported.text, 'utf8');
         counts = exported.counts;
       } catch (error) {
-        // A field mapping the copy would write over (final_label, label_provenance), or a threshold that is no choice.
+        // A field mapping the copy would write over (final_label, label_provenance), a threshold that is no choice, or a
+        // text without a single row (empty, one pretty-printed document).
         void showErrorMessage(`PeerKD: no export: ${error instanceof Error ? error.message : String(error)}`);
         return;
       }
@@ -167,7 +178,7 @@ export function registerExportReviewedDatasetCommand(services: Services, runStat
     } else {
       await vscode.workspace.fs.writeFile(target, data);
     }
-    const { details, notes } = describeExport(counts, exportOptions);
+    const { details, notes } = describeExport(counts, exportOptions, path.posix.basename(datasetUri.path));
     const notUtf8 =
       invalidLine !== null && document.isDirty
         ? ` Line ${invalidLine} (and maybe others) holds bytes that are not valid UTF-8: with unsaved edits the copy is made from the editor's text, which has U+FFFD in their place.`

@@ -5,7 +5,10 @@ import type { Services } from '../editor/services';
 import { promises as fs } from 'node:fs';
 import { ENDPOINT_ENCODER_SETTINGS, ignoredSettings, readSettings, RUN_SETTINGS } from '../editor/settings';
 import { offerFieldFixesBeforeRun } from '../editor/fieldFixOffers';
+import { peerkdFolderAsRunsProblem, resolveRunsDir } from '../training/artifacts';
 import { withEncoderApiKey } from '../training/encoders/endpoint';
+import { staticEncoderProblem } from '../training/encoders/static';
+import { withEditorProxySetting } from '../teacher/proxy';
 import { prepareEndpointEncoder } from './endpointEncoder';
 import { DISTILLATION_RUNNING_KEY, UNTRUSTED_REASON } from '../editor/contextKeys';
 import { requireTrust } from '../editor/trust';
@@ -39,7 +42,7 @@ interface StartedRun {
 interface ActiveRun {
   datasetUri: vscode.Uri;
   run: DistillationRun;
-  /** Resolves once the run ended, however it ended, and its notification closed. */
+  /** Resolves once the run ended, however it ended, and its progress notification closed (never waits on the message at the end). */
   finished: Promise<void>;
 }
 
@@ -148,6 +151,21 @@ export class DistillationManager {
       void showErrorMessage(`PeerKD: no run of ${name}: ${humanField}.`);
       return undefined;
     }
+    // static:<folder> without its model (the folder, tokenizer.json or model.safetensors missing): said before the worker
+    // starts, by the static encoder's own checks, with the folder resolved as the worker resolves it (the dataset's).
+    const encoderProblem = await staticEncoderProblem(settings.training.encoder, path.dirname(datasetUri.fsPath));
+    if (encoderProblem) {
+      void showErrorMessage(`PeerKD: no run of ${name}: setting peerkd.training.encoder "${settings.training.encoder}": ${encoderProblem}.`);
+      return undefined;
+    }
+    // PeerKD's own .peerkd folder as the runs folder (its caches; the runs folder is .peerkd/runs): said before the
+    // worker starts, by the rule and in the words of distill --out (the worker's RunWriter refused it only once started).
+    const outputDir = settings.training.outputDir;
+    const peerkdFolder = outputDir ? peerkdFolderAsRunsProblem(resolveRunsDir(datasetUri.fsPath, outputDir), outputDir) : undefined;
+    if (peerkdFolder) {
+      void showErrorMessage(`PeerKD: no run of ${name}: setting peerkd.training.outputDir "${outputDir}": ${peerkdFolder}; leave it empty, or set it to "${path.join(outputDir, 'runs')}".`);
+      return undefined;
+    }
     const options: DistillOptions = {
       folds: settings.training.folds,
       stages: settings.training.stages,
@@ -163,7 +181,13 @@ export class DistillationManager {
       const prepared = await prepareEndpointEncoder(this.services, name, settings, open?.getText() ?? (await fs.readFile(datasetUri.fsPath, 'utf8')));
       if (!prepared) return undefined;
       options.encoderEndpoint = prepared.endpoint;
-      workerEnv = withEncoderApiKey(process.env, prepared.apiKey);
+      // The worker's requests do not pass through VS Code: its http.proxy setting goes with them (proxy.ts).
+      const http = vscode.workspace.getConfiguration('http');
+      workerEnv = withEditorProxySetting(withEncoderApiKey(process.env, prepared.apiKey), {
+        proxy: http.get('proxy'),
+        noProxy: http.get('noProxy'),
+        proxySupport: http.get('proxySupport'),
+      });
     }
     const request: DistillationRequest = {
       datasetPath: datasetUri.fsPath,
@@ -228,6 +252,10 @@ export class DistillationManager {
         if (moved !== path.resolve(current)) movedTo = moved;
       }
     });
+    // What the user is told at the end. Shown only after the clean-up below, and never awaited by it: these
+    // notifications wait for an answer (a failure's stays until dismissed), and until then the status bar said
+    // "0%", the run stayed in `active` (Cancel Distillation in the palette) and a new run asked to cancel it.
+    let tell: () => void;
     try {
       const result = await withNotificationProgress(
         { title: `PeerKD: distilling ${name}`, cancellable: true },
@@ -248,29 +276,24 @@ export class DistillationManager {
       if (!(await fileExists(datasetUri.fsPath))) {
         const gone = `${datasetUri.fsPath} is no longer there (renamed or deleted during the run)`;
         log.warn(`${prefix()} ${gone}; the results stay in ${result.runDir}`);
-        void this.offerLog(
-          showWarningMessage(`PeerKD: distillation of ${name} finished, but ${gone}. ${renamedDuringRunMessage(datasetUri.fsPath, result.runDir, movedTo)}`, 'Show Log'),
-        );
-        return;
+        const warning = `PeerKD: distillation of ${name} finished, but ${gone}. ${renamedDuringRunMessage(datasetUri.fsPath, result.runDir, movedTo)}`;
+        tell = () => void this.offerLog(showWarningMessage(warning, 'Show Log'), 'Show Log');
+      } else {
+        tell = () => void this.showSummary(datasetUri, summary);
       }
-      void this.showSummary(datasetUri, summary);
     } catch (error) {
       if (error instanceof DistillationError && error.kind === 'cancelled') {
         log.info(`${prefix()} cancelled; earlier runs are unchanged`);
         const previous = this.runState.getRun(datasetUri);
-        void showInformationMessage(
-          previous
-            ? `PeerKD: distillation of ${name} cancelled. The results of run ${previous.runId} are still shown.`
-            : `PeerKD: distillation of ${name} cancelled.`,
-        );
+        const cancelled = previous
+          ? `PeerKD: distillation of ${name} cancelled. The results of run ${previous.runId} are still shown.`
+          : `PeerKD: distillation of ${name} cancelled.`;
+        tell = () => void showInformationMessage(cancelled);
       } else {
         const message = error instanceof Error ? error.message : String(error);
         log.error(`${prefix()} failed: ${message}`);
         const firstLine = message.split('\n')[0];
-        const answer = await showErrorMessage(`PeerKD: distillation of ${name} failed: ${firstLine}`, 'Open Log');
-        if (answer === 'Open Log') {
-          log.show(true);
-        }
+        tell = () => void this.offerLog(showErrorMessage(`PeerKD: distillation of ${name} failed: ${firstLine}`, 'Open Log'), 'Open Log');
       }
     } finally {
       renames.dispose();
@@ -281,6 +304,7 @@ export class DistillationManager {
       this.updateRunningContext();
       markFinished();
     }
+    tell();
   }
 
   private async showSummary(datasetUri: vscode.Uri, message: string): Promise<void> {
@@ -292,8 +316,9 @@ export class DistillationManager {
     }
   }
 
-  private async offerLog(answer: Thenable<string | undefined>): Promise<void> {
-    if ((await answer) === 'Show Log') this.services.log.show(true);
+  /** Shows the log if the notification is answered with its `button`; whenever that is, after the run's clean-up. */
+  private async offerLog(answer: Thenable<string | undefined>, button: string): Promise<void> {
+    if ((await answer) === button) this.services.log.show(true);
   }
 
   /** "Cancel Distillation" shows in the palette only while something runs (package.json `when`). */

@@ -4,7 +4,8 @@ import { DATASET_FILE_NAME, DATASET_KIND, DATASET_SUFFIXES } from '../dataset/ty
  * Which dataset a command acts on, as a plain choice (no `vscode` import, so it is unit-tested directly):
  * the dataset the command was given (Explorer, editor title, a quick fix), else the Label Review panel's dataset when
  * the panel has focus (a focused webview leaves no active text editor, so without this every command said "open a
- * .jsonl dataset"), else the active editor's document. Nothing else is guessed: with another webview focused the
+ * .jsonl dataset"), else the active editor's document, else (no text editor active) the active tab's dataset file.
+ * Nothing else is guessed: with another webview focused the
  * command asks (Open Label Review alone falls back to the open panel's dataset, to reveal it).
  */
 export interface TargetSources<T> {
@@ -16,12 +17,18 @@ export interface TargetSources<T> {
   panelDataset: T | undefined;
   /** The active text editor's document, when it is one the command accepts. */
   activeEditor: T | undefined;
+  /**
+   * The file of the active tab when no text editor is active at all and the file has a dataset's name: a dataset
+   * over the editor's size limit for extensions (50 MB) has a tab but never a text editor extensions see, and a tab
+   * just opened has none until its text is loaded. Undefined otherwise.
+   */
+  activeTab?: T | undefined;
 }
 
 export function chooseDatasetTarget<T>(sources: TargetSources<T>): T | undefined {
   if (sources.argument !== undefined) return sources.argument;
   if (sources.panelFocused && sources.panelDataset !== undefined) return sources.panelDataset;
-  return sources.activeEditor;
+  return sources.activeEditor ?? sources.activeTab;
 }
 
 /** What datasetUriProblem reads of a resource. */

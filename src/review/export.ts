@@ -11,16 +11,20 @@ import * as path from 'node:path';
 import { setFieldInLine, setFieldInLineBytes } from '../dataset/edit';
 import { getFieldAt, splitFieldPath } from '../dataset/fields';
 import { assertNotSameFile, assertOutsidePeerkdFolder, assertReplaceable, fileError, writeFileAtomic } from '../dataset/files';
-import { forEachLine, LineTooLongError, MAX_LINE_BYTES, splitLineBytes } from '../dataset/lines';
+import { forEachLine, LineTooLongError, MAX_LINE_BYTES, splitLineBytes, bomLength, lineTooLong } from '../dataset/lines';
 import { fieldSetting } from '../dataset/fieldGuess';
-import { DatasetParser, READ_CHUNK_BYTES, type LineResult } from '../dataset/parse';
+import { DatasetParser, noRowsMessage, READ_CHUNK_BYTES, type LineResult } from '../dataset/parse';
+import { RowTextsDigest, rowTextsSha256 } from '../dataset/rowTextsDigest';
 import { Utf8LineValidator } from '../dataset/utf8';
-import { FIELD_KEYS, type FieldMapping } from '../dataset/types';
+import { FIELD_KEYS, type FieldMapping, type Problem } from '../dataset/types';
 import { readKnownRunsDirs } from '../training/artifacts';
+import { listLines } from '../training/input';
 import { probabilityOf } from '../training/labelRecord';
 import type { Prediction } from '../training/types';
+import type { KeyedRun } from './keyedRun';
 import { teacherChangedSinceRun } from './model';
-import { assignRowKeys, RowKeyer } from './rowKeys';
+import { textChangedSinceRun } from './reviewRows';
+import { assignRowKeys, isSharedKey, RowKeyer } from './rowKeys';
 
 export const FINAL_LABEL_FIELD = 'final_label';
 export const PROVENANCE_FIELD = 'label_provenance';
@@ -56,6 +60,29 @@ export interface ExportOptions {
   runId: string | null;
   /** Rows without a human label take the run's advised label instead of the teacher's, when sure enough; null: never. */
   advice: AdviceChoice | null;
+  /**
+   * What the run recorded of the dataset it read (settings.json): its rows' ids and texts, else (older runs) its bytes.
+   * Rows that share an id are matched to the run's by their order among them (rowKeys.ts), which is certain only while
+   * the rows' texts are those the run read: otherwise (or when the run recorded neither, or this is absent) they keep
+   * their labels, without the run's probability or advice (textsSinceRun). Where the run recorded each row's text digest
+   * (`rowTextDigests`), each row is compared with its own instead (a swapped or edited text no longer matches its
+   * digest), so rows that share an id are matched by their order as any other row.
+   */
+  runDigests?: (Pick<KeyedRun, 'rowTextsSha256' | 'datasetSha256'> & Partial<Pick<KeyedRun, 'rowTextDigests'>>) | null;
+}
+
+/**
+ * Whether the dataset's rows are those the run read: 'same' (the digest of their ids and texts, else of the file's bytes,
+ * is the run's), 'changed', or 'unknown' (the run recorded neither). `current`: the file's digests now (the bytes'
+ * computed only when asked: the run recorded no rows' digest).
+ */
+export function textsSinceRun(
+  run: Pick<KeyedRun, 'rowTextsSha256' | 'datasetSha256'>,
+  current: { rowTextsSha256: string; sha256: () => string },
+): 'same' | 'changed' | 'unknown' {
+  if (run.rowTextsSha256 !== undefined) return run.rowTextsSha256 === current.rowTextsSha256 ? 'same' : 'changed';
+  if (run.datasetSha256 !== undefined) return run.datasetSha256 === current.sha256() ? 'same' : 'changed';
+  return 'unknown';
 }
 
 export interface ExportCounts {
@@ -72,6 +99,14 @@ export interface ExportCounts {
   invalidLineNumbers: number[];
   /** Rows the run scored whose teacher label changed since: exported without the run's probability or advice. */
   changedSinceRun: number;
+  /**
+   * Lines of rows the run scored whose text changed since (its digest is not the one the run recorded, predictions.jsonl
+   * `text_digest`): exported with the labels they hold, without the run's probability or advice, which are about the
+   * old text. Empty for a run made before those digests.
+   */
+  textChangedLines: number[];
+  /** Of those, the rows whose advice reached the threshold (`advice`): the advice they did not take. */
+  textChangedAdvice: number;
   /**
    * Rows with text that the run (where there is one) did not score: added since, or their id changed (a row without
    * one: its text), or the number of rows sharing their id: exported without its probability or advice.
@@ -91,6 +126,14 @@ export interface ExportCounts {
   teacherNotLabelLines: number[];
   /** Rows that already held final_label or label_provenance (a copy exported before, or the user's own): replaced. */
   replacedExisting: number;
+  /**
+   * Lines of rows that share their id with other rows and that the run scored, exported with the label they hold and
+   * without the run's probability or advice, because the rows' texts are not certainly those the run read
+   * (`sharedIdsWhy`): which of them is which cannot be told (their texts may have been swapped or edited).
+   */
+  sharedIdUncertainLines: number[];
+  /** Why those rows were left: the texts changed since the run, or the run recorded nothing to compare them with. */
+  sharedIdsWhy: 'changed' | 'unknown' | null;
 }
 
 const FIELD_NAMES: Record<keyof FieldMapping, string> = {
@@ -135,8 +178,8 @@ export function exportedPrediction(prediction: Prediction): Prediction {
   const probs: Record<string, number> = Object.create(null) as Record<string, number>;
   const p = adviceProbability(prediction);
   if (p !== undefined) probs[prediction.suggested] = p;
-  const { id, line, teacher, human, suggested, p_teacher_wrong, flagged } = prediction;
-  return { id, line, teacher, human, suggested, p_teacher_wrong, flagged, probs, peer_probs: {}, vanilla_probs: {} };
+  const { id, numericId, line, teacher, human, suggested, p_teacher_wrong, flagged, text_digest } = prediction;
+  return { id, ...(numericId ? { numericId } : {}), line, teacher, human, suggested, p_teacher_wrong, flagged, probs, peer_probs: {}, vanilla_probs: {}, ...(text_digest !== undefined ? { text_digest } : {}) };
 }
 
 /** "0.9" or "90%" → 0.9; a message for anything else (no default: an empty answer is refused too). */
@@ -150,34 +193,63 @@ export function parseAdviceThreshold(text: string): number | string {
   return value;
 }
 
+/** Why the export refuses the run's advice for a row (finalLabelOf): the advice is about another row than the one now. */
+export type AdviceRefused = 'teacher' | 'text' | 'sharedId';
+
 /**
- * Rows the run advised differently from their label, without a human label at run time, whose advice reaches
- * `minProbability`: what the threshold prompt tells the user while they type (the export itself reads the document).
+ * The run's advice for a row as the export weighs it (finalLabelOf `advice`): the probability of the label the run
+ * advises a row without a human label (now and at the run) whose label it differs from, and why the export refuses
+ * it (null: taken at any threshold up to `p`).
  */
-export function adviceAbove(predictions: readonly Prediction[], minProbability: number): { rows: number; withoutTeacher: number } {
-  let rows = 0;
-  let withoutTeacher = 0;
-  for (const prediction of predictions) {
-    const p = adviceProbability(prediction);
-    if (prediction.human === null && p !== undefined && p >= minProbability && prediction.suggested !== prediction.teacher) {
-      rows += 1;
-      if (prediction.teacher === null) {
-        withoutTeacher += 1;
-      }
-    }
-  }
-  return { rows, withoutTeacher };
+export interface WeighedAdvice {
+  p: number;
+  refused: AdviceRefused | null;
+}
+
+/** Every row's advice as the export weighs it (adviceOutlook), and whether the row has no teacher label. */
+export interface AdviceOutlook {
+  advice: (WeighedAdvice & { withoutTeacher: boolean })[];
+}
+
+/** The advice of `scored` for `row`, before any threshold or change since the run; undefined where there is none. */
+function adviceFor(row: { teacher: string | null; human: string | null }, scored: Prediction | undefined): number | undefined {
+  // Advice only where the run judged the row without a human label: a label the user removed since was in the run's
+  // training, and its "advice" would only repeat it.
+  if (row.human !== null || scored === undefined || scored.human !== null || scored.suggested === row.teacher) return undefined;
+  return adviceProbability(scored);
+}
+
+type ExportedRow = { key: string; teacher: string | null; human: string | null; text?: string | null };
+
+/** The run's prediction for a row, and what changed in the row since the run ('teacher', 'text' or null). */
+interface ScoredRow {
+  scored: Prediction | undefined;
+  changed: 'teacher' | 'text' | null;
+}
+
+/** scoredRow of a row the run is not asked about (no run, or rows sharing an id whose texts are uncertain). */
+const NOT_SCORED: ScoredRow = { scored: undefined, changed: null };
+
+function scoredRow(row: ExportedRow, predictionsByKey: ExportOptions['predictionsByKey']): ScoredRow {
+  const scored = predictionsByKey?.get(row.key);
+  if (scored === undefined) return { scored, changed: null };
+  // A row whose teacher label changed since the run: the run's probability and advice are about another label
+  // (teacherChangedSinceRun, the review's rule), so the row is exported as if the run had not scored it.
+  if (teacherChangedSinceRun(scored, row)) return { scored, changed: 'teacher' };
+  // Likewise a row whose text changed since (textChangedSinceRun, where the run recorded its text's digest): they are
+  // about the old text. Said apart, by line.
+  return { scored, changed: row.text !== undefined && textChangedSinceRun(scored, { text: row.text }) ? 'text' : null };
 }
 
 export function finalLabelOf(
-  row: { key: string; teacher: string | null; human: string | null },
+  row: ExportedRow,
   options: Pick<ExportOptions, 'predictionsByKey' | 'runId' | 'advice'>,
-): { label: string | null; provenance: LabelProvenance; belowThreshold?: boolean; changedSinceRun?: boolean } {
-  const scored = options.predictionsByKey?.get(row.key);
-  // A row whose teacher label changed since the run: the run's probability and advice are about another label
-  // (teacherChangedSinceRun, the review's rule), so the row is exported as if the run had not scored it.
-  const changedSinceRun = scored !== undefined && teacherChangedSinceRun(scored, row);
-  const prediction = changedSinceRun ? undefined : scored;
+  /** scoredRow(row, options.predictionsByKey), when the caller has it already (it hashes the row's text). */
+  { scored, changed }: ScoredRow = scoredRow(row, options.predictionsByKey),
+): { label: string | null; provenance: LabelProvenance; belowThreshold?: boolean; changedSinceRun?: boolean; textChangedSinceRun?: boolean } {
+  const changedSinceRun = changed === 'teacher';
+  const textChanged = changed === 'text';
+  const prediction = changed !== null ? undefined : scored;
   const provenance = (source: LabelSource): LabelProvenance => {
     const result: LabelProvenance = { source, run: options.runId };
     // A row that had no teacher label when the run ran has no probability of a wrong teacher label (the run writes 0).
@@ -186,15 +258,14 @@ export function finalLabelOf(
     }
     return result;
   };
-  const withChange = <T extends object>(result: T): T & { changedSinceRun?: boolean } => (changedSinceRun ? { ...result, changedSinceRun } : result);
+  const withChange = <T extends object>(result: T): T & { changedSinceRun?: boolean; textChangedSinceRun?: boolean } =>
+    changedSinceRun ? { ...result, changedSinceRun } : textChanged ? { ...result, textChangedSinceRun: true } : result;
   if (row.human !== null) {
     return withChange({ label: row.human, provenance: provenance('human') });
   }
-  const pAdvised = prediction ? adviceProbability(prediction) : undefined;
+  const pAdvised = prediction ? adviceFor(row, prediction) : undefined;
   let belowThreshold = false;
-  // Advice only where the run judged the row without a human label, as the threshold prompt counts it (adviceAbove):
-  // a label the user removed since was in the run's training, and its "advice" would only repeat it.
-  if (options.advice && prediction && prediction.human === null && pAdvised !== undefined && prediction.suggested !== row.teacher) {
+  if (options.advice && prediction && pAdvised !== undefined) {
     if (pAdvised >= options.advice.minProbability) {
       return {
         label: prediction.suggested,
@@ -208,18 +279,66 @@ export function finalLabelOf(
 }
 
 /**
+ * Every row's advice in a dataset's text, as the export would weigh it (finalLabelOf, rows that share an id included):
+ * what the threshold prompt counts at each threshold the user types (adviceAt) without reading the text again.
+ * Throws as the export does (a text without a single row, a field mapping the copy writes over).
+ */
+export function adviceOutlook(text: string, options: Omit<ExportOptions, 'advice'>, shown = 'the dataset'): AdviceOutlook {
+  const exporter = new LineExporter({ ...options, advice: null }, true);
+  exportLines(exporter, text, shown, (start, end) => text.slice(start, end), (line) => line, (line) => line);
+  return { advice: exporter.outlook };
+}
+
+/**
+ * Of an adviceOutlook, at the least probability `minProbability`: how many rows take the advice (and how many of them
+ * have no teacher label), and how many whose advice reaches it refuse it, by why. The copy counts the same rows.
+ */
+export function adviceAt(outlook: AdviceOutlook, minProbability: number): { rows: number; withoutTeacher: number; refused: Record<AdviceRefused, number> } {
+  const result = { rows: 0, withoutTeacher: 0, refused: { teacher: 0, text: 0, sharedId: 0 } };
+  for (const { p, refused, withoutTeacher } of outlook.advice) {
+    if (p < minProbability) continue;
+    if (refused !== null) result.refused[refused] += 1;
+    else {
+      result.rows += 1;
+      if (withoutTeacher) result.withoutTeacher += 1;
+    }
+  }
+  return result;
+}
+
+/** What the threshold prompt says of adviceAt's counts for run `runId`. */
+export function adviceAtText(counts: ReturnType<typeof adviceAt>, runId: string): string {
+  const count = (value: number, what: string) => `${value.toLocaleString('en-US')} ${what}${value === 1 ? '' : 's'}`;
+  const { teacher, text, sharedId } = counts.refused;
+  const leftOut = [
+    text > 0 ? `${count(text, 'row')} whose text changed since the run (its advice is about the old text)` : '',
+    teacher > 0 ? `${count(teacher, 'row')} whose teacher label changed since the run` : '',
+    sharedId > 0 ? `${count(sharedId, 'row')} sharing an id with another row (which of them is which cannot be told since the run)` : '',
+  ].filter(Boolean);
+  return (
+    `${count(counts.rows, 'row')} without a human label would take the label run ${runId} advises (${counts.withoutTeacher.toLocaleString('en-US')} of them without a teacher label).` +
+    (leftOut.length > 0 ? ` Left out, although their advice reaches it: ${leftOut.join('; ')}.` : '')
+  );
+}
+
+/**
  * The per-line part of every export: parses a line as the run reads it and writes its two fields (through `setField`,
  * on text or on bytes), counting as it goes. Rows are keyed by the caller (a key needs how many rows share the id,
  * so the ids are counted before the first row is written): the whole-text export keys them from its array, the
  * streamed one from a first read of the file.
  */
 class LineExporter {
-  readonly counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 0, invalidLineNumbers: [], changedSinceRun: 0, notInRun: 0, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0 };
+  readonly counts: ExportCounts = { rows: 0, human: 0, teacher: 0, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 0, invalidLineNumbers: [], changedSinceRun: 0, textChangedLines: [], textChangedAdvice: 0, notInRun: 0, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0, sharedIdUncertainLines: [], sharedIdsWhy: null };
+  /** Every row's advice as finalLabelOf weighs it, whatever the threshold: kept only for adviceOutlook. */
+  readonly outlook: AdviceOutlook['advice'] = [];
   private readonly parser: DatasetParser;
   private readonly humanPath: string[];
   private readonly teacherPath: string[];
 
-  constructor(private readonly options: ExportOptions) {
+  constructor(
+    private readonly options: ExportOptions,
+    private readonly keepOutlook = false,
+  ) {
     // Advice is taken only above a threshold the user chose (no default, issue 10 §3.12): a caller's NaN, 0 or 1.5 is
     // no such choice, and 0 or below would take every advice whatever its probability.
     if (options.advice !== null && !(options.advice.minProbability > 0 && options.advice.minProbability <= 1)) {
@@ -231,6 +350,22 @@ class LineExporter {
     this.teacherPath = splitFieldPath(options.fields.teacher);
   }
 
+  /**
+   * Compares the dataset's rows with the run's (textsSinceRun), before the first row is exported: unless they are
+   * certainly the same, rows that share an id take nothing from the run.
+   */
+  compareTexts(current: { rowTextsSha256: string; sha256: () => string }): void {
+    const { predictionsByKey, runDigests } = this.options;
+    if (predictionsByKey === null) return;
+    const since = runDigests ? (runDigests.rowTextDigests === true ? 'same' : textsSinceRun(runDigests, current)) : 'unknown';
+    this.textsUncertain = since === 'same' ? null : since;
+    this.textsCompared = true;
+  }
+
+  private textsCompared = false;
+  /** Why the rows' texts are not certainly the run's (compareTexts), or null. */
+  private textsUncertain: ExportCounts['sharedIdsWhy'] = null;
+
   /** The line (its text, without terminator) as the run reads it; line 1 without a byte order mark. */
   parse(lineText: string, lineNumber: number): LineResult {
     const parsedText = lineNumber === 1 && lineText.charCodeAt(0) === 0xfeff ? lineText.slice(1) : lineText;
@@ -240,6 +375,7 @@ class LineExporter {
   /** The exported line: a row's `line` with the two fields set (its key given), any other line as it is. */
   export<T>(line: T, result: LineResult, lineNumber: number, key: string | undefined, setField: (line: T, field: string, value: unknown) => T): T {
     const { counts, options } = this;
+    if (options.predictionsByKey !== null && !this.textsCompared) throw new Error('the rows are exported before their texts were compared with the run (compareTexts)');
     if (!result.row) {
       if (!result.blank) {
         counts.invalidLines += 1;
@@ -248,7 +384,27 @@ class LineExporter {
       return line;
     }
     const row = result.row;
-    const { label, provenance, belowThreshold, changedSinceRun } = finalLabelOf({ ...row, key: key ?? row.id }, options);
+    // A row that shares its id, once the texts are not certainly the run's: the run's row at its place among them may
+    // have held another text (the rows' texts swapped), so it takes neither that row's probability nor its advice.
+    const uncertain = this.textsUncertain !== null && key !== undefined && isSharedKey(key) && options.predictionsByKey?.has(key) === true;
+    if (uncertain) {
+      counts.sharedIdUncertainLines.push(row.line);
+      counts.sharedIdsWhy = this.textsUncertain;
+    }
+    const keyed = { ...row, key: key ?? row.id };
+    // The run's prediction and what changed since, judged once per row (a changed text is found by hashing it).
+    const judged = scoredRow(keyed, options.predictionsByKey);
+    const { label, provenance, belowThreshold, changedSinceRun, textChangedSinceRun: textChanged } = uncertain
+      ? finalLabelOf(keyed, { ...options, predictionsByKey: null }, NOT_SCORED)
+      : finalLabelOf(keyed, options, judged);
+    // The row's advice, whatever the threshold, and why it is refused: its text or teacher label changed since the run,
+    // or (rows sharing an id) which of them is which cannot be told.
+    const p = this.keepOutlook || options.advice ? adviceFor(keyed, judged.scored) : undefined;
+    if (p !== undefined) {
+      const refused: AdviceRefused | null = uncertain ? judged.changed ?? 'sharedId' : judged.changed;
+      if (this.keepOutlook) this.outlook.push({ p, refused, withoutTeacher: row.teacher === null });
+      if (refused === 'text' && options.advice && p >= options.advice.minProbability) counts.textChangedAdvice += 1;
+    }
     const exported = setField(setField(line, FINAL_LABEL_FIELD, label), PROVENANCE_FIELD, provenance);
     counts.rows += 1;
     counts[provenance.source] += 1;
@@ -260,6 +416,9 @@ class LineExporter {
     }
     if (changedSinceRun) {
       counts.changedSinceRun += 1;
+    }
+    if (textChanged) {
+      counts.textChangedLines.push(row.line);
     }
     if (options.predictionsByKey && key !== undefined && row.text !== null && row.text.trim().length > 0 && !options.predictionsByKey.has(key)) {
       counts.notInRun += 1;
@@ -279,25 +438,45 @@ class LineExporter {
 }
 
 /**
+ * A file without a single row (empty, UTF-16, gzip, one pretty-printed document) is no dataset: refused as a run refuses
+ * it (parse.ts noRowsMessage), naming `shown` and its first invalid line, instead of a copy of "0 rows".
+ */
+function noRowsError(shown: string, invalidLines: number, first: Problem | undefined): Error {
+  const { line, message } = noRowsMessage(invalidLines, first);
+  return new Error(`${shown}${line !== undefined ? `:${line}` : ''}: ${message}; no copy was written`);
+}
+
+/**
  * The export of `data`'s lines (a string, or the file's bytes): each row line gets the two fields through `setField`,
  * every other line and every terminator is kept as it is.
  */
 function exportLines<T extends string | Uint8Array>(
+  exporter: LineExporter,
   data: T,
-  options: ExportOptions,
+  shown: string,
   slice: (start: number, end: number) => T,
   decode: (line: T) => string,
   setField: (line: T, field: string, value: unknown) => T,
+  maxLineBytes = MAX_LINE_BYTES,
 ): { parts: T[]; counts: ExportCounts } {
-  const exporter = new LineExporter(options);
   // First the lines, then the row keys (a key needs how many rows share the id), then the exported lines.
   // LF, CRLF and a lone CR each end a line (as in the editor); each line keeps its own terminator.
   const lines: { line: T; terminator: T; result: LineResult }[] = [];
   forEachLine(data, (start, end, next) => {
+    // The one line length rule of every reader (dataset/lines.ts MAX_LINE_BYTES), as the streamed export applies it.
+    if (lineTooLong(data, start + (lines.length === 0 ? bomLength(data, start) : 0), end, maxLineBytes)) {
+      throw new LineTooLongError(lines.length + 1, maxLineBytes);
+    }
     const line = slice(start, end);
     lines.push({ line, terminator: slice(end, next), result: exporter.parse(decode(line), lines.length + 1) });
   });
-  const keys = assignRowKeys(lines.flatMap(({ result }) => (result.row ? [result.row.id] : [])));
+  const rows = lines.flatMap(({ result }) => (result.row ? [result.row] : []));
+  if (rows.length === 0) {
+    const invalid = lines.filter(({ result }) => !result.blank);
+    throw noRowsError(shown, invalid.length, invalid[0]?.result.problems[0]);
+  }
+  const keys = assignRowKeys(rows.map((row) => row.id));
+  exporter.compareTexts({ rowTextsSha256: rowTextsSha256(rows), sha256: () => createHash('sha256').update(data).digest('hex') });
   let rowIndex = 0;
   const parts: T[] = [];
   for (const [index, { line, terminator, result }] of lines.entries()) {
@@ -307,8 +486,8 @@ function exportLines<T extends string | Uint8Array>(
 }
 
 /** Builds the exported text from the dataset's text (the editor's, unsaved edits included). */
-export function exportReviewedText(text: string, options: ExportOptions): { text: string; counts: ExportCounts } {
-  const { parts, counts } = exportLines(text, options, (start, end) => text.slice(start, end), (line) => line, setFieldInLine);
+export function exportReviewedText(text: string, options: ExportOptions, shown = 'the dataset'): { text: string; counts: ExportCounts } {
+  const { parts, counts } = exportLines(new LineExporter(options), text, shown, (start, end) => text.slice(start, end), (line) => line, setFieldInLine);
   return { text: parts.join(''), counts };
 }
 
@@ -317,9 +496,9 @@ export function exportReviewedText(text: string, options: ExportOptions): { text
  * are not valid UTF-8 included (the editor's text shows them as U+FFFD, and exporting that text would write
  * EF BF BD in their place).
  */
-export function exportReviewedBytes(data: Uint8Array, options: ExportOptions): { data: Buffer; counts: ExportCounts } {
+export function exportReviewedBytes(data: Uint8Array, options: ExportOptions, shown = 'the dataset'): { data: Buffer; counts: ExportCounts } {
   const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const { parts, counts } = exportLines(bytes, options, (start, end) => bytes.subarray(start, end), (line) => line.toString('utf8'), setFieldInLineBytes);
+  const { parts, counts } = exportLines(new LineExporter(options), bytes, shown, (start, end) => bytes.subarray(start, end), (line) => line.toString('utf8'), setFieldInLineBytes);
   return { data: Buffer.concat(parts), counts };
 }
 
@@ -377,7 +556,7 @@ export async function exportReviewedFile(
     /** The copy must not exist, nor appear while it is written (writeFileAtomic's `exclusive`: no --force). */
     exclusive?: boolean;
   } = {},
-): Promise<{ counts: ExportCounts; invalidUtf8Line: number | null }> {
+): Promise<{ counts: ExportCounts; invalidUtf8Line: number | null; sha256: string; rowTextsSha256: string }> {
   const exporter = new LineExporter(options);
   let handle: FileHandle;
   try {
@@ -395,12 +574,29 @@ export async function exportReviewedFile(
     const totals = new Map<string, number>();
     const firstIds = idsDigest();
     const utf8 = new Utf8LineValidator();
+    // The bytes' digest, as a run records the dataset it read (settings.json datasetSha256), and its rows' ids and texts
+    // (rowTextsSha256), which the labels written since leave as they were.
+    const bytesDigest = createHash('sha256');
+    const rowTexts = new RowTextsDigest();
     let lineNumber = 0;
+    // A file without a single row (empty, UTF-16, gzip, one pretty-printed document) is no dataset: refused as a run
+    // refuses it, with its first invalid line, not copied as "Wrote 0 rows" with exit 0.
+    let rowsRead = 0;
+    let invalidLines = 0;
+    let firstInvalid: Problem | undefined;
     try {
-      for await (const batch of lines((chunk) => utf8.update(chunk))) {
+      for await (const batch of lines((chunk) => (utf8.update(chunk), bytesDigest.update(chunk)))) {
         for (const { line } of batch) {
-          const id = exporter.parse(line.toString('utf8'), ++lineNumber).row?.id;
+          const result = exporter.parse(line.toString('utf8'), ++lineNumber);
+          const row = result.row;
+          if (row) rowsRead++;
+          else if (!result.blank) {
+            invalidLines++;
+            firstInvalid ??= result.problems[0];
+          }
+          const id = row?.id;
           if (id === undefined) continue;
+          rowTexts.add(row!);
           totals.set(id, (totals.get(id) ?? 0) + 1);
           firstIds.add(id);
         }
@@ -409,9 +605,15 @@ export async function exportReviewedFile(
       throw error instanceof ExportInterrupted ? error : error instanceof LineTooLongError ? error.inFile(shown) : fileError(shown, error);
     }
     const invalidUtf8Line = utf8.end();
+    if (rowsRead === 0) throw noRowsError(shown, invalidLines, firstInvalid);
+    const sha256 = bytesDigest.digest('hex');
+    const rowsDigest = rowTexts.digest();
+    exporter.compareTexts({ rowTextsSha256: rowsDigest, sha256: () => sha256 });
     await afterFirstRead?.();
     const keyer = new RowKeyer(totals);
     const secondIds = idsDigest();
+    // The texts too: the first read told whether they are the run's, which rows that share an id rely on.
+    const secondTexts = new RowTextsDigest();
     await writeFileAtomic(outPath, async (write) => {
       lineNumber = 0;
       let reading = true;
@@ -422,7 +624,10 @@ export async function exportReviewedFile(
           for (const { line, terminator } of batch) {
             const result = exporter.parse(line.toString('utf8'), ++lineNumber);
             const id = result.row?.id;
-            if (id !== undefined) secondIds.add(id);
+            if (id !== undefined) {
+              secondIds.add(id);
+              secondTexts.add(result.row!);
+            }
             parts.push(exporter.export(line, result, lineNumber, id === undefined ? undefined : keyer.next(id), setFieldInLineBytes), terminator);
           }
           await write(Buffer.concat(parts));
@@ -434,27 +639,41 @@ export async function exportReviewedFile(
       if (secondIds.digest() !== firstIds.digest()) {
         throw new Error(`${shown}: the file changed while it was being exported (its rows' ids are not those read first), so no copy was written; export again once it is saved`);
       }
+      if (secondTexts.digest() !== rowsDigest) {
+        throw new Error(`${shown}: the file changed while it was being exported (its rows' texts are not those read first), so no copy was written; export again once it is saved`);
+      }
     }, { exclusive });
-    return { counts: exporter.counts, invalidUtf8Line };
+    return { counts: exporter.counts, invalidUtf8Line, sha256, rowTextsSha256: rowsDigest };
   } finally {
     await handle.close().catch(() => undefined);
   }
 }
 
+/** `data.jsonl:3, data.jsonl:7` for a message (listLines: the first few), or `lines 3, 7` without a file. */
+function fileLines(file: string | undefined, lines: readonly number[]): string {
+  if (file === undefined) return `line${lines.length === 1 ? '' : 's'} ${listLines(lines)}`;
+  return listLines(lines.map((line) => `${file}:${line}`));
+}
+
 /**
  * What an export did, in words, as the editor's message and `peerkd export` say it: `details` (the counts by source,
  * e.g. "3 human, 40 teacher, 2 advised with p ≥ 0.9") and `notes` (sentences about lines copied unchanged and
- * fields replaced, each with a leading space; '' when there is nothing to say).
+ * fields replaced, each with a leading space; '' when there is nothing to say). `file`: the dataset as the message
+ * names it, before the line numbers it gives as file:line.
  */
 export function describeExport(
   counts: ExportCounts,
   options: Pick<ExportOptions, 'fields' | 'runId' | 'advice'>,
+  file?: string,
 ): { details: string; notes: string } {
-  const parts = [`${counts.human} human`, `${counts.teacher} teacher`];
+  // Counts as the total beside them is written ("Wrote 2,000 rows … (50 human, 1,946 teacher …)").
+  const count = (value: number) => value.toLocaleString('en-US');
+  const parts = [`${count(counts.human)} human`, `${count(counts.teacher)} teacher`];
   if (options.advice) {
-    parts.push(`${counts.advised} advised with p ≥ ${options.advice.minProbability}`);
+    parts.push(`${count(counts.advised)} advised with p ≥ ${options.advice.minProbability}`);
     if (counts.adviceBelowThreshold > 0) {
-      parts.push(`${counts.adviceBelowThreshold} advice${counts.adviceBelowThreshold === 1 ? '' : 's'} below it not taken`);
+      // Those rows are among the teacher's (or without a label): said as rows, not as "198 advices".
+      parts.push(`${count(counts.adviceBelowThreshold)} with advice below it, not taken`);
     }
   }
   if (counts.none > 0) {
@@ -462,7 +681,7 @@ export function describeExport(
     const notLabel = counts.teacherNotLabelLines;
     parts.push(
       notLabel.length === 0
-        ? `${counts.none} without a label`
+        ? `${count(counts.none)} without a label`
         : `${counts.none} without a label, ${notLabel.length === counts.none ? 'all' : notLabel.length} of them because '${options.fields.teacher}' holds no label (a number, an object or white space; line ${notLabel[0]} first): write the label as text there`,
     );
   }
@@ -473,6 +692,19 @@ export function describeExport(
   }
   if (counts.changedSinceRun > 0) {
     parts.push(`${counts.changedSinceRun} whose teacher label changed since run ${options.runId ?? ''} exported without its probability or advice`);
+  }
+  const textChanged = counts.textChangedLines;
+  if (textChanged.length > 0) {
+    parts.push(
+      `${textChanged.length} row${textChanged.length === 1 ? '' : 's'} whose text changed since run ${options.runId ?? ''} kept ${textChanged.length === 1 ? 'its labels' : 'their labels'}, without the run's probability or advice (about the old text${options.advice && counts.textChangedAdvice > 0 ? `; ${count(counts.textChangedAdvice)} of them advised with p ≥ ${options.advice.minProbability}, not taken` : ''}): ${fileLines(file, textChanged)}`,
+    );
+  }
+  const uncertain = counts.sharedIdUncertainLines;
+  if (uncertain.length > 0) {
+    const why = counts.sharedIdsWhy === 'changed' ? `the file's texts changed since run ${options.runId ?? ''}` : `run ${options.runId ?? ''} recorded no digest of the texts it read`;
+    parts.push(
+      `${uncertain.length} row${uncertain.length === 1 ? '' : 's'} sharing an id with another row (${fileLines(file, uncertain)}) exported with the label ${uncertain.length === 1 ? 'it holds' : 'they hold'}, without the run's probability or advice: ${why}, so which of them is which cannot be told; run peerkd distill again, or give each row its own id`,
+    );
   }
   if (counts.notInRun > 0) {
     parts.push(`${counts.notInRun} not in run ${options.runId ?? ''} (added since, or their id changed, or how many rows share it) exported without its probability or advice`);

@@ -1,5 +1,5 @@
 /** Texts the user reads about a run: progress lines and the end-of-run summary. Plain TypeScript. */
-import { trustFromMetrics, type RunSummary, type TrustSummary } from '../training/protocol';
+import { trustFromMetrics, type IntervalSummary, type RunSummary, type TrustSummary } from '../training/protocol';
 import { DOUBTFUL_LIMIT } from '../training/doubtful';
 import type { DistillProgress } from '../training/types';
 import type { DoubtfulSummary, ReviewQueue } from './model';
@@ -88,6 +88,16 @@ const UNPINNED_INTERVAL_WIDTH = 0.4;
 const UNPINNED_FLAGGED_SHARE = 0.8;
 
 /**
+ * Whether a figure's 90 % interval is too wide for its point estimate to be stated (the teacher's accuracy, or the wrong
+ * labels among `flagged` rows): every place that shows the figure (trustSentence, the CLI's summary table) says the
+ * range instead. False where there is no interval (no human labels): that case is said apart.
+ */
+export function unpinned(figure: IntervalSummary, flagged?: number): boolean {
+  if (figure.low === null || figure.high === null) return false;
+  return figure.high - figure.low > (flagged === undefined ? UNPINNED_INTERVAL_WIDTH : UNPINNED_FLAGGED_SHARE * flagged);
+}
+
+/**
  * What the run says about the teacher, with its 90 % intervals, in one line a data scientist reads at a glance:
  * "Teacher ≈ 93% right (90% interval 91–95%). 189 flagged, about 36 of them wrong (90% interval 20–52)."
  * One wording for the run summary, the CLI, the hover and the Label Review header.
@@ -105,7 +115,7 @@ export function trustSentence(trust: TrustSummary, flagged: number): string {
       // A handful of human labels bound nothing: "≈ 100% right (90% interval 0–100%)" would state a figure the
       // interval does not support, so the sentence says what to do instead.
       parts.push(
-        teacher.high - teacher.low > UNPINNED_INTERVAL_WIDTH
+        unpinned(teacher)
           ? `Teacher accuracy not pinned down yet (${interval}): give more rows, picked at random, a human label.`
           : `Teacher ≈ ${wholePercent(teacher.estimate)} right (${interval}).`,
       );
@@ -118,7 +128,7 @@ export function trustSentence(trust: TrustSummary, flagged: number): string {
     // An interval spanning most of the flagged rows ("about 17 of 26 (0–26)") does not support one figure: the range
     // is said instead, as for the teacher's accuracy above.
     parts.push(
-      bounded && high - low > UNPINNED_FLAGGED_SHARE * flagged
+      bounded && unpinned(wrong, flagged)
         ? `${plural(flagged, 'row')} flagged, ${count(low)}–${count(high)} of them wrong (90% interval; too few human labels for one figure).`
         : `${plural(flagged, 'row')} flagged, about ${count(wrong.estimate)} of them wrong${bounded ? ` (90% interval ${count(low)}–${count(high)})` : ''}.`,
     );

@@ -20,6 +20,15 @@ export interface KeyedRun {
   labels: string[];
   /** The field mapping the run read the dataset with. */
   fields: FieldMapping;
+  /** sha256 of the dataset the run read (settings.json), to tell whether it changed since. */
+  datasetSha256?: string;
+  /** Its rows' ids and texts (settings.json; absent in older runs), to tell whether a text changed since. */
+  rowTextsSha256?: string;
+  /**
+   * Whether each of its predictions records its row's text digest (predictions.jsonl `text_digest`; runs made before it
+   * have none): then an edited text is told row by row (textChangedSinceRun), not only "the file's texts changed".
+   */
+  rowTextDigests: boolean;
   /** What the run says about the teacher, in words with its 90 % intervals (review/format.ts trustSentence). */
   trustSentence: string;
   /** Why each flagged row is flagged (explanations.jsonl), by row key; empty for runs written without it. */
@@ -43,6 +52,9 @@ export function keyedRun(artefacts: RunArtefacts): KeyedRun {
     byKey,
     labels: artefacts.settings.labels,
     fields: artefacts.settings.fields,
+    datasetSha256: artefacts.settings.datasetSha256,
+    rowTextsSha256: typeof artefacts.settings.rowTextsSha256 === 'string' ? artefacts.settings.rowTextsSha256 : undefined,
+    rowTextDigests: artefacts.predictions.length > 0 && artefacts.predictions.every((prediction) => prediction.text_digest !== undefined),
     trustSentence: runTrustSentence(artefacts),
     explanations,
   };

@@ -7,7 +7,6 @@ import { lookAlikeLabel } from '../dataset/labels';
 import type { Prediction } from '../training/types';
 import { alternativeLabel, doubtfulPredictions } from '../training/doubtful';
 import { probabilityOf } from '../training/labelRecord';
-import { assignRowKeys } from './rowKeys';
 
 /**
  * The queues of the review, in the order `q` cycles through them: `flagged`, the teacher-labelled rows whose label the
@@ -102,6 +101,11 @@ export interface ReviewRow {
    * decision or in bulk); keep or set a label, or run again. The diagnostics drop it by the same rule (changedSinceRun).
    */
   changedSinceRun: boolean;
+  /**
+   * Of those, a row whose text is not the one the run read (its digest, predictions.jsonl `text_digest`, is another;
+   * textChangedSinceRun): the suggestion is about the old text. Shown and refused like a changed teacher label.
+   */
+  textChangedSinceRun: boolean;
   /** The teacher label the run judged. */
   runTeacher: string | null;
 }
@@ -270,9 +274,10 @@ export function reviewedVerdict(counts: Pick<ReviewCounts, 'judged' | 'teacherWr
 export interface ConfusionTable {
   /**
    * Row labels (teacher) and column labels (suggested), in the run's label order (the order of the keys 1–9), then
-   * labels outside the label set alphabetically; a missing teacher label is shown as `∅`, last.
+   * labels outside the label set alphabetically; null, last, is the row of the rows without a teacher label (drawn as
+   * NO_TEACHER_TEXT, in words and a style of its own: a label written `∅` is a row of its own).
    */
-  teacherLabels: string[];
+  teacherLabels: (string | null)[];
   suggestedLabels: string[];
   /** The key (1–9) that sets each label, or null: shown in the table headers beside the label. */
   teacherDigits: (number | null)[];
@@ -281,51 +286,71 @@ export interface ConfusionTable {
   counts: number[][];
 }
 
-export const NO_LABEL = '∅';
+/**
+ * How the panel names a missing teacher label (the list's teacher column, the confusion table's null row, the Teacher
+ * dropdown: teacherFilterText), in words, and in a style of its own (class `no-label`) with its tooltip
+ * (NO_TEACHER_TITLE): a sign such as `∅` read as a missing choice, and a label written `∅` stays a label of its own.
+ */
+export const NO_TEACHER_TEXT = 'No teacher label';
+
+/** The tooltip of a missing teacher label (the list's rows, the confusion table's null row). */
+export const NO_TEACHER_TITLE = 'No teacher label: the teacher left these rows without one';
 
 /**
- * The teacher filter's value for the rows without a teacher label (the confusion table's ∅ row, the Teacher dropdown's
- * last choice): blank, so that no teacher label is it (a label is a non-blank string, dataset/parse.ts labelValue), and
- * a label written `∅` stays a label to filter on.
+ * The teacher filter's value for the rows without a teacher label (the confusion table's null row, the Teacher
+ * dropdown's last choice): blank, so that no teacher label is it (a label is a non-blank string, dataset/parse.ts
+ * labelValue), and a label written `∅` stays a label to filter on.
  */
 export const NO_TEACHER_FILTER = ' ';
 
-/** The teacher filter that shows the rows of a confusion-table row: its label, or NO_TEACHER_FILTER for the ∅ row. */
-export function teacherFilterOf(tableTeacher: string): string {
-  return tableTeacher === NO_LABEL ? NO_TEACHER_FILTER : tableTeacher;
+/** The teacher filter that shows the rows of a confusion-table row: its label, or NO_TEACHER_FILTER for the null row. */
+export function teacherFilterOf(tableTeacher: string | null): string {
+  return tableTeacher === null ? NO_TEACHER_FILTER : tableTeacher;
 }
 
 /**
- * Whether a cell of the confusion table (its row's teacher, its column's suggestion) is what the list is filtered on:
- * the one rule for the cell drawn as filtered, its name for a screen reader, and a click (or Enter) on it clearing the
- * filter.
+ * Whether a cell of the confusion table (its row's teacher label, null for the rows without one; its column's
+ * suggestion) is what the list is filtered on: the one rule for the cell drawn as filtered, its name for a screen
+ * reader, and a click (or Enter) on it clearing the filter.
  */
-export function isFilteredCell(filters: Pick<ReviewFilters, 'teacher' | 'suggested'>, tableTeacher: string, suggested: string): boolean {
+export function isFilteredCell(filters: Pick<ReviewFilters, 'teacher' | 'suggested'>, tableTeacher: string | null, suggested: string): boolean {
   return filters.teacher === teacherFilterOf(tableTeacher) && filters.suggested === suggested;
 }
 
-/** What the Teacher dropdown shows for a filter value: the label, or what NO_TEACHER_FILTER stands for. */
-export function teacherFilterText(value: string): string {
-  return value === NO_TEACHER_FILTER ? `${NO_LABEL} (no teacher label)` : value;
+/**
+ * What the Teacher dropdown shows for a filter value: the label, or for NO_TEACHER_FILTER what it stands for and how
+ * many rows it shows (`noTeacherRows`: the shown queue's rows without a teacher label, ViewUpdate.noTeacherRows).
+ */
+export function teacherFilterText(value: string, noTeacherRows: number): string {
+  if (value !== NO_TEACHER_FILTER) return value;
+  return `${NO_TEACHER_TEXT} (${noTeacherRows.toLocaleString('en-US')} row${noTeacherRows === 1 ? '' : 's'})`;
 }
 
 /**
- * What a screen reader says for a cell of the confusion table (the Label Review panel's grid): "Teacher 'Business',
- * suggested 'Sports': 12 rows", and that the list is filtered on it when it is.
+ * What a screen reader says for a cell of the confusion table (the Label Review panel's grid): "Teacher Business,
+ * suggested Sports: 12 rows", and that the list is filtered on it when it is. `teacher`: null for the rows without
+ * a teacher label ("No teacher label, …"; a label written `∅` is "Teacher ∅, …").
  */
-export function confusionCellName(teacher: string, suggested: string, count: number, filtered: boolean): string {
-  const teacherText = teacher === NO_LABEL ? 'no teacher label' : `teacher ${teacher}`;
+export function confusionCellName(teacher: string | null, suggested: string, count: number, filtered: boolean): string {
+  const teacherText = teacher === null ? 'No teacher label' : `Teacher ${teacher}`;
   const rows = `${count.toLocaleString('en-US')} row${count === 1 ? '' : 's'}`;
-  return `${teacherText.charAt(0).toUpperCase()}${teacherText.slice(1)}, suggested ${suggested}: ${rows}${filtered ? ' (the list shows these; Enter shows all rows)' : ''}`;
+  return `${teacherText}, suggested ${suggested}: ${rows}${filtered ? ' (the list shows these; Enter shows all rows)' : ''}`;
+}
+
+/** The tooltip of a cell of the confusion table (`teacher`: as confusionCellName). */
+export function confusionCellTitle(teacher: string | null, suggested: string, filtered: boolean): string {
+  if (filtered) return 'Click (or Enter) to clear this filter';
+  return `Show rows ${teacher === null ? 'without a teacher label' : `with teacher '${teacher}'`} and suggestion '${suggested}' (click, or Enter)`;
 }
 
 /**
  * Sorts labels the way the panel shows them everywhere (buttons, table, dropdowns): the run's label set first, in its
- * order, then labels outside it alphabetically, then the missing label `∅`.
+ * order, then labels outside it alphabetically (a label written `∅` too: the rows without a teacher label are no label
+ * here, each list puts them last itself).
  */
 export function sortByLabelOrder(labels: Iterable<string>, labelSet: readonly string[]): string[] {
   const position = new Map(labelSet.map((label, index) => [label, index] as const));
-  const rank = (label: string): number => (label === NO_LABEL && !position.has(label) ? 2 : position.has(label) ? 0 : 1);
+  const rank = (label: string): number => (position.has(label) ? 0 : 1);
   return [...new Set(labels)].sort((a, b) => {
     const byRank = rank(a) - rank(b);
     if (byRank !== 0) {
@@ -339,22 +364,23 @@ export function sortByLabelOrder(labels: Iterable<string>, labelSet: readonly st
 }
 
 export function confusionTable(rows: readonly ReviewRow[], labelSet: readonly string[]): ConfusionTable {
-  const cells = new Map<string, Map<string, number>>();
+  // Keyed by the teacher label, null for the rows without one: never the key of a label, whatever it is written as.
+  const cells = new Map<string | null, Map<string, number>>();
   const suggestedSet = new Set<string>();
   for (const row of rows) {
-    const teacher = row.teacher ?? NO_LABEL;
-    let byTeacher = cells.get(teacher);
+    let byTeacher = cells.get(row.teacher);
     if (!byTeacher) {
       byTeacher = new Map();
-      cells.set(teacher, byTeacher);
+      cells.set(row.teacher, byTeacher);
     }
     byTeacher.set(row.suggested, (byTeacher.get(row.suggested) ?? 0) + 1);
     suggestedSet.add(row.suggested);
   }
-  const teacherLabels = sortByLabelOrder(cells.keys(), labelSet);
+  const labelled = [...cells.keys()].filter((teacher): teacher is string => teacher !== null);
+  const teacherLabels = [...sortByLabelOrder(labelled, labelSet), ...(cells.has(null) ? [null] : [])];
   const suggestedLabels = sortByLabelOrder(suggestedSet, labelSet);
   const counts = teacherLabels.map((teacher) => suggestedLabels.map((suggested) => cells.get(teacher)?.get(suggested) ?? 0));
-  const digits = (labels: string[]): (number | null)[] => labels.map((label) => digitForLabel(labelSet, label) ?? null);
+  const digits = (labels: readonly (string | null)[]): (number | null)[] => labels.map((label) => (label === null ? null : (digitForLabel(labelSet, label) ?? null)));
   return { teacherLabels, suggestedLabels, teacherDigits: digits(teacherLabels), suggestedDigits: digits(suggestedLabels), counts };
 }
 
@@ -491,6 +517,16 @@ export function changedSinceRunMessage(id: string, runTeacher: string | null, te
   return `row '${id}': its teacher label changed since the run (${shown(runTeacher)} then, ${shown(teacherNow)} now), so the run's suggestion is about another label; keep or set a label, or run again`;
 }
 
+/** Why a suggestion is not accepted on a row whose text changed since the run (textChangedSinceRun). */
+export function textChangedSinceRunMessage(id: string): string {
+  return `row '${id}': its text changed since the run, so the run's suggestion is about its old text; keep or set a label, or run again`;
+}
+
+/** The message for a row that changed since the run (rowChangedSinceRun), by what changed. */
+export function rowChangedSinceRunMessage(id: string, changed: 'teacher' | 'text', runTeacher: string | null, teacherNow: string | null): string {
+  return changed === 'text' ? textChangedSinceRunMessage(id) : changedSinceRunMessage(id, runTeacher, teacherNow);
+}
+
 /** Unreviewed rows of one queue that a bulk accept above `minProbability` would change, in review order (none where bulkAcceptRefusal refuses). */
 export function rowsForBulkAccept(rows: readonly ReviewRow[], minProbability: number, queue: ReviewQueue = 'flagged'): ReviewRow[] {
   if (bulkAcceptRefusal(queue) !== null) return [];
@@ -569,55 +605,6 @@ export function isDoubtfulPrediction(predictions: readonly Prediction[], predict
     doubtfulSetCache.set(predictions, set);
   }
   return set.has(prediction);
-}
-
-export function buildReviewRows(
-  predictions: readonly Prediction[],
-  /** The document's rows by row key (assignRowKeys over the document's row ids, in file order). */
-  documentRows: ReadonlyMap<string, DocumentRowState>,
-  options: {
-    minProbability: number;
-    skipped?: ReadonlySet<string>;
-    textsById?: ReadonlyMap<string, string>;
-    /** Also the `doubtful` and `unlabelled` queues; the flagged queue alone when absent. */
-    allQueues?: boolean;
-    /** assignRowKeys of the predictions' ids, where the caller keeps them (a session rebuilds its rows at every edit). */
-    keys?: readonly string[];
-  },
-): ReviewRow[] {
-  const rows: ReviewRow[] = [];
-  const keys = options.keys ?? assignRowKeys(predictions.map((prediction) => prediction.id));
-  const doubtful = options.allQueues ? doubtfulOf(predictions).indices : undefined;
-  predictions.forEach((prediction, index) => {
-    const queue = queueOf(prediction, doubtful?.has(index) ?? false);
-    if (queue === null || (queue !== 'flagged' && !options.allQueues)) {
-      return;
-    }
-    const p = queueScore(prediction, queue);
-    if (p < options.minProbability) {
-      return;
-    }
-    const key = keys[index];
-    const current = documentRows.get(key);
-    rows.push({
-      key,
-      id: prediction.id,
-      line: current ? current.line : null,
-      text: current?.text ?? options.textsById?.get(prediction.id) ?? '',
-      teacher: current ? current.teacher : prediction.teacher,
-      suggested: queueSuggestion(prediction, queue),
-      queue,
-      p,
-      probs: prediction.probs,
-      peerProbs: prediction.peer_probs,
-      vanillaProbs: prediction.vanilla_probs,
-      human: current ? current.human : prediction.human,
-      skipped: options.skipped?.has(key) ?? false,
-      changedSinceRun: teacherChangedSinceRun(prediction, current),
-      runTeacher: prediction.teacher,
-    });
-  });
-  return rows.sort(compareForReview);
 }
 
 /** Formats a probability the same way everywhere (panel, diagnostics, hover): two decimals. */

@@ -78,6 +78,8 @@ export interface ViewUpdate {
    * (model.ts) where rows have no teacher label.
    */
   teacherLabels: string[];
+  /** The shown queue's rows without a teacher label: the Teacher dropdown says how many (model.ts teacherFilterText). */
+  noTeacherRows: number;
   suggestedLabels: string[];
   /** Rows and unreviewed rows of every queue (`counts` and `order` are the shown queue's, filters.queue). */
   queues: Record<ReviewQueue, { rows: number; remaining: number }>;
@@ -116,6 +118,11 @@ export type HostMessage =
   | { type: 'view'; view: ViewUpdate }
   | { type: 'select'; rowId: string }
   | { type: 'notice'; text: string }
+  /**
+   * A modal dialog the panel opened was answered: the page takes the keys back if they did not come back to it
+   * (labelReviewPanel.ts afterModal).
+   */
+  | { type: 'takeKeys' }
   | ReplyMessage;
 
 /** What the host answers to each request. */

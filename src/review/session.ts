@@ -10,14 +10,12 @@
  * skip) refreshes once itself.
  */
 import { TEXT_IDENTITY_PREFIX, textIdentity } from '../dataset/fields';
-import { lookAlikeLabel, MAX_LABEL_LENGTH } from '../dataset/labels';
+import { labelListText, lookAlikeLabel, MAX_LABEL_LENGTH } from '../dataset/labels';
 import { printable } from '../dataset/jsonScan';
 import type { FieldMapping } from '../dataset/types';
 import type { Prediction } from '../training/types';
 import {
-  buildReviewRows,
   bulkAcceptRefusal,
-  changedSinceRunMessage,
   decisionNote,
   DEFAULT_FILTERS,
   describeDecision,
@@ -25,14 +23,15 @@ import {
   filterAndSort,
   labelForDecision,
   matchesFilters,
+  rowChangedSinceRunMessage,
   rowsForBulkAccept,
-  teacherChangedSinceRun,
   type Decision,
   type DocumentRowState,
   type ReviewFilters,
   type ReviewQueue,
   type ReviewRow,
 } from './model';
+import { buildReviewRows, rowChangedSinceRun } from './reviewRows';
 import { flaggedEmptyOffer, queueDescriptions } from './format';
 import type { ReviewPlace } from './place';
 import { RERANK_EVERY, rerankQueue, reviewedSinceRun, type QueueRerank } from './queueRerank';
@@ -523,8 +522,10 @@ export class ReviewSession {
     }
     // The suggestion was judged against the run's teacher label: on a row whose label changed since, accepting it would
     // write a label judged against one no longer there. Keep and set are the user's own judgement of the row as it is.
-    if (decision.kind === 'accept' && teacherChangedSinceRun(prediction, documentRow)) {
-      const why = this.fieldRemapped(['teacher']) ?? changedSinceRunMessage(idOfKey(key), prediction.teacher, documentRow.teacher);
+    // Likewise on a row whose text changed since (the run recorded its digest): the suggestion is about the old text.
+    const changed = decision.kind === 'accept' ? rowChangedSinceRun(prediction, documentRow) : null;
+    if (changed !== null) {
+      const why = this.fieldRemapped([changed]) ?? rowChangedSinceRunMessage(idOfKey(key), changed, prediction.teacher, documentRow.teacher);
       return { status: 'refused', message: `Not accepted: ${why}` };
     }
     // The suggestion the row shows in its queue (a doubtful row's is the most probable label other than the teacher's).
@@ -588,9 +589,11 @@ export class ReviewSession {
       const prediction = this.predictionsByKey.get(row.key);
       if (human !== null) {
         labelledSince.push({ rowId: row.key, reason: `it has the human label '${human}' now, which is left as it is` });
-      } else if (prediction && teacherChangedSinceRun(prediction, current)) {
-        // Chosen before the dialog, its teacher label changed since: the suggestion is about a label no longer there.
-        labelledSince.push({ rowId: row.key, reason: changedSinceRunMessage(idOfKey(row.key), prediction.teacher, current?.teacher ?? null) });
+      } else if (prediction && rowChangedSinceRun(prediction, current) !== null) {
+        // Chosen before the dialog, its teacher label (or text) changed since: the suggestion is about a label (a text)
+        // no longer there.
+        const changed = rowChangedSinceRun(prediction, current)!;
+        labelledSince.push({ rowId: row.key, reason: rowChangedSinceRunMessage(idOfKey(row.key), changed, prediction.teacher, current?.teacher ?? null) });
       } else {
         writes.push({ rowId: row.key, label: row.suggested });
       }
@@ -763,4 +766,19 @@ export function newLabelProblem(value: string, labelSet: readonly string[] = [])
     return `'${printable(label)}' is the label '${printable(like.label)}' of the run's label set written with other Unicode characters or white space: pick that label (a run refuses a file that holds both)`;
   }
   return undefined;
+}
+
+/**
+ * The question Label Review asks before it writes `label`, a label not in the run's label set (`labels`), as a row's
+ * human label: its message and detail (the panel adds the button). The set is listed as the CLI lists it
+ * (labelListText: a label holding a comma is quoted), and a label that differs from one of the set only by case is
+ * said to be one, since a run trains the two as two labels.
+ */
+export function newLabelConfirmation(labels: readonly string[], label: string): { message: string; detail: string } {
+  const like = lookAlikeLabel(labels, label);
+  const caseNote = like?.how === 'case' ? ` It differs from '${like.label}' only by case: a run trains them as two labels.` : '';
+  return {
+    message: `'${label}' is not in the label set.`,
+    detail: `The run's labels are: ${labelListText(labels)}.${caseNote} Write '${label}' as this row's human label anyway?`,
+  };
 }

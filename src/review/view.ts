@@ -36,6 +36,7 @@ export function toRowView(row: ReviewRow): RowView {
     human: row.human,
     skipped: row.skipped,
     changedSinceRun: row.changedSinceRun,
+    textChangedSinceRun: row.textChangedSinceRun,
     runTeacher: row.runTeacher,
     outcome: outcomeOf(row),
   };
@@ -67,12 +68,12 @@ export function buildViewUpdate(
   const rows = allRows.filter((row) => row.queue === filters.queue);
   const teacherLabels = new Set<string>();
   const suggestedLabels = new Set<string>();
-  let noTeacher = false;
+  let noTeacherRows = 0;
   for (const row of rows) {
     if (row.teacher !== null) {
       teacherLabels.add(row.teacher);
     } else {
-      noTeacher = true;
+      noTeacherRows += 1;
     }
     suggestedLabels.add(row.suggested);
   }
@@ -80,8 +81,9 @@ export function buildViewUpdate(
     order: filterAndSort(rows, filters, rerank?.scores).map((row) => row.key),
     counts: countRows(rows),
     confusion: confusionTable(rows, labelSet),
-    // The rows without a teacher label last, as the confusion table's ∅ row (a filter its cells set, model.ts).
-    teacherLabels: [...sortByLabelOrder(teacherLabels, labelSet), ...(noTeacher ? [NO_TEACHER_FILTER] : [])],
+    // The rows without a teacher label last, as the confusion table's last row (a filter its cells set, model.ts).
+    teacherLabels: [...sortByLabelOrder(teacherLabels, labelSet), ...(noTeacherRows > 0 ? [NO_TEACHER_FILTER] : [])],
+    noTeacherRows,
     suggestedLabels: sortByLabelOrder(suggestedLabels, labelSet),
     queues: queueSizes(allRows),
     canUndo: undo.size > 0,
@@ -101,7 +103,8 @@ export function changedRows(before: ReadonlyMap<string, ReviewRow>, after: reado
       old.teacher !== row.teacher ||
       old.text !== row.text ||
       old.skipped !== row.skipped ||
-      old.changedSinceRun !== row.changedSinceRun
+      old.changedSinceRun !== row.changedSinceRun ||
+      old.textChangedSinceRun !== row.textChangedSinceRun
     );
   });
 }

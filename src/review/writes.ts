@@ -73,6 +73,31 @@ export function humanFieldProblem(fields: FieldMapping, settingOf: (key: keyof F
   return null;
 }
 
+/**
+ * Why `fields.text` cannot be the text a run reads: it is the teacher label field (or inside it, or holds it; the
+ * human label field is humanFieldProblem's). The students would read the very labels they are to judge and agree with the teacher everywhere: a run
+ * that flags nothing and looks fine. Null when it is a field of its own.
+ */
+export function textFieldProblem(fields: FieldMapping, settingOf: (key: keyof FieldMapping) => string = (key) => `peerkd.fields.${key}`): string | null {
+  let text: string[];
+  try {
+    text = splitFieldPath(fields.text);
+  } catch {
+    return null; // Said where the path is read.
+  }
+  // The human label field against the text is humanFieldProblem's.
+  let teacher: string[];
+  try {
+    teacher = splitFieldPath(fields.teacher);
+  } catch {
+    return null;
+  }
+  const shared = Math.min(text.length, teacher.length);
+  if (!text.slice(0, shared).every((segment, i) => segment === teacher[i])) return null;
+  const relation = text.length === teacher.length ? 'is also the teacher label field' : text.length > teacher.length ? 'is inside the teacher label field' : `holds the teacher label field '${fields.teacher}'`;
+  return `the text field '${fields.text}' ${relation} (${settingOf('teacher')}), so the students would read the labels they are to judge and agree with the teacher everywhere; set ${settingOf('text')} to the field that holds the text`;
+}
+
 const SHOWN_VALUE_LENGTH = 80;
 
 /**

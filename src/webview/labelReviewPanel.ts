@@ -6,15 +6,15 @@ import type { Services } from '../editor/services';
 import { createReviewSession } from '../editor/labelEdits';
 import { datasetDocument, datasetName, type LoadedRun, type RunState } from '../editor/runState';
 import { readSettings } from '../editor/settings';
-import { buildReviewRows, DEFAULT_FILTERS, labelChoices, NO_LABEL, type Decision, type ReviewFilters } from '../review/model';
+import { DEFAULT_FILTERS, labelChoices, type Decision, type ReviewFilters } from '../review/model';
+import { buildReviewRows } from '../review/reviewRows';
 import { parseViewState, parseWebviewMessage, type HostMessage, type WebviewMessage } from '../review/protocol';
 import { idOfKey } from '../review/rowKeys';
 import { restorableDataset } from '../review/restore';
-import { newLabelProblem, ReviewHistories, undoMessage, type CarriedState, type ReviewSession, type SessionUpdate } from '../review/session';
-import { lookAlikeLabel } from '../dataset/labels';
+import { newLabelConfirmation, newLabelProblem, ReviewHistories, undoMessage, type CarriedState, type ReviewSession, type SessionUpdate } from '../review/session';
 import { openAtKeptPlace, PendingPlaces } from '../review/place';
 import { latestKnownRun, readKnownRunsDirs, RunArtefactError } from '../training/artifacts';
-import { orphanedHistories, orphanedHistoryMessage } from '../training/datasetMove';
+import { orphanedHistoriesOf, orphanedHistoryMessage } from '../training/datasetMove';
 import { chooseDatasetColumn } from '../commands/reviewColumn';
 /** esbuild.mjs copies @vscode/webview-ui-toolkit's bundle here: the .vsix is packaged without node_modules. */
 const TOOLKIT_FILE = ['dist', 'toolkit.min.js'];
@@ -229,7 +229,7 @@ export class LabelReviewPanel {
 
   private async showDataset(datasetUri: vscode.Uri, focusRowId?: string): Promise<void> {
     const sameDataset = this.datasetUri?.toString() === datasetUri.toString();
-    const run = await this.runState.ensureRun(datasetUri);
+    const run = await this.runState.currentRun(datasetUri);
     if (!sameDataset || this.run?.runId !== run?.runId || !this.session) {
       const current = this.viewState();
       // Another dataset starts from the top with no filters (unless these are the restored ones of a new panel).
@@ -300,7 +300,7 @@ export class LabelReviewPanel {
     if (datasetUri.scheme !== 'file') return undefined;
     try {
       const { dirs } = await readKnownRunsDirs(datasetUri.fsPath, readSettings(datasetUri).training.outputDir || undefined);
-      return orphanedHistoryMessage(datasetUri.fsPath, await orphanedHistories(dirs));
+      return orphanedHistoryMessage(datasetUri.fsPath, await orphanedHistoriesOf(datasetUri.fsPath, dirs));
     } catch {
       return undefined;
     }
@@ -506,13 +506,8 @@ export class LabelReviewPanel {
   private async confirmNewLabel(label: string): Promise<boolean> {
     const labels = this.run?.labels ?? [];
     const use = 'Use New Label';
-    const like = lookAlikeLabel(labels, label);
-    const caseNote = like?.how === 'case' ? ` It differs from '${like.label}' only by case: a run trains them as two labels.` : '';
-    const answer = await showWarningMessage(
-      `'${label}' is not in the label set.`,
-      { modal: true, detail: `The run's labels are: ${labels.join(', ')}.${caseNote} Write '${label}' as this row's human label anyway?` },
-      use,
-    );
+    const { message, detail } = newLabelConfirmation(labels, label);
+    const answer = await this.afterModal(showWarningMessage(message, { modal: true, detail }, use));
     return answer === use;
   }
 
@@ -529,7 +524,8 @@ export class LabelReviewPanel {
     type Item = vscode.QuickPickItem & { value: string; isNew: boolean };
     const pick = vscode.window.createQuickPick<Item>();
     pick.title = `PeerKD: label for line ${row.line ?? '?'}`;
-    pick.placeholder = `Teacher '${row.teacher === null ? NO_LABEL : shownLabel(row.teacher)}', suggested '${shownLabel(row.suggested)}': type to filter the ${labels.length} labels, or a new label`;
+    // A missing teacher label in words: a label written '∅' is Teacher '∅'.
+    pick.placeholder = `${row.teacher === null ? 'No teacher label' : `Teacher '${shownLabel(row.teacher)}'`}, suggested '${shownLabel(row.suggested)}': type to filter the ${labels.length} labels, or a new label`;
     const refresh = (): void => {
       pick.items = labelChoices(labels, row, pick.value).map((choice) => ({
         label: pickLabel(choice.label),
@@ -582,13 +578,15 @@ export class LabelReviewPanel {
       return;
     }
     const accept = `Accept ${rows.length}`;
-    const answer = await showWarningMessage(
-      `Accept the suggested label on ${rows.length.toLocaleString('en-US')} row${rows.length === 1 ? '' : 's'}?`,
-      {
-        modal: true,
-        detail: `${rows.length.toLocaleString('en-US')} unreviewed row${rows.length === 1 ? '' : 's'} with p ≥ ${minProbability.toFixed(2)} will get the suggested label as human label. One undo step takes them all back.`,
-      },
-      accept,
+    const answer = await this.afterModal(
+      showWarningMessage(
+        `Accept the suggested label on ${rows.length.toLocaleString('en-US')} row${rows.length === 1 ? '' : 's'}?`,
+        {
+          modal: true,
+          detail: `${rows.length.toLocaleString('en-US')} unreviewed row${rows.length === 1 ? '' : 's'} with p ≥ ${minProbability.toFixed(2)} will get the suggested label as human label. One undo step takes them all back.`,
+        },
+        accept,
+      ),
     );
     if (answer !== accept) {
       return;
@@ -694,6 +692,21 @@ export class LabelReviewPanel {
           : `Re-ranked on your ${reviewed} decision${reviewed === 1 ? '' : 's'}; the probabilities shown are still the run's.`,
     });
     return true;
+  }
+
+  /**
+   * The answer of a modal dialog the panel opened, once the panel's page was told to take the keys back: VS Code gives
+   * the focus back to the webview's frame, not to the page inside it, when the dialog stayed open longer than the
+   * webview's focus check (a quarter of a second), so the keys went nowhere until the user clicked in the panel (13 of
+   * 14 bulk accepts answered with Escape after 0.7 s). The page takes them only where they did not come back
+   * (webview/client/main.ts 'takeKeys').
+   */
+  private async afterModal<T>(answer: Thenable<T>): Promise<T> {
+    try {
+      return await answer;
+    } finally {
+      this.post({ type: 'takeKeys' });
+    }
   }
 
   private post(message: HostMessage): void {

@@ -4,10 +4,12 @@
  * a value neither can parse (`glov`, `static:`, a number) runs as `auto`, and the user is told which value was ignored
  * and what ran instead, in the PeerKD log, in the run's run.log (the real worker runtime, driven by the scripted
  * engine of test/fixtures/training/scripted-worker.ts, forked by the real client) and in the summary notification.
+ * The run's other settings refused before the worker starts (a static:<folder> without its model, `.peerkd` as
+ * peerkd.training.outputDir) go through the same seam.
  */
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FakeUri, recordingLog, stubVscodeModule } from '../support/fakeVscodeModule';
 import { encoderOption, UsageError } from '../../src/cli/command';
@@ -221,4 +223,43 @@ test('each command is told of the ignored settings it reads: the run of the trai
   // A name is a name, not a prefix: peerkd.teacher.model is not peerkd.teacher.modelX's.
   assert.deepEqual(ignoredSettings(settings, 'peerkd.teacher.mode'), []);
   settingValues = {};
+});
+
+test('peerkd.training.encoder static:<folder> without its model is refused before the worker starts, naming the folder and what is missing', async () => {
+  // It failed only once the run had started ("Distillation failed: encoder static: folder … not found").
+  const dataset = await writeDataset(folder, 'static.jsonl', datasetLines(40));
+  const hint = '(download a Model2Vec model, e.g. tokenizer.json and model.safetensors of https://huggingface.co/minishlab/potion-base-8M)';
+  await mkdir(join(folder, 'models', 'no-model'), { recursive: true });
+  await writeFile(join(folder, 'models', 'no-model', 'tokenizer.json'), '{}');
+  // A relative folder is the dataset folder's, as the worker resolves it.
+  const cases: [string, string][] = [
+    ['static:models/potion', `folder ${join(folder, 'models', 'potion')} not found ${hint}`],
+    ['static:models/no-model', `${join(folder, 'models', 'no-model', 'model.safetensors')} not found: the folder ${join(folder, 'models', 'no-model')} is not a Model2Vec model ${hint}`],
+  ];
+  for (const [value, says] of cases) {
+    settingValues = { 'training.encoder': value };
+    informations.length = 0;
+    logged.length = 0;
+    await manager().run(new FakeUri(dataset));
+    assert.deepEqual(informations, [`error: PeerKD: no run of static.jsonl: setting peerkd.training.encoder "${value}": ${says}.`]);
+    assert.ok(!logged.some(({ line }) => line.includes('requested')), 'the worker was not started');
+  }
+  assert.equal(await readLatestRun(dataset), undefined, 'no run was made');
+});
+
+test('peerkd.training.outputDir ".peerkd" (PeerKD\'s own folder) is refused before the worker starts, in the words of distill --out', async () => {
+  // It failed only once the run had started (the worker's RunWriter.create refused it).
+  const dataset = await writeDataset(folder, 'own-folder.jsonl', datasetLines(40));
+  for (const value of ['.peerkd', '.peerkd/']) {
+    settingValues = { 'training.outputDir': value };
+    informations.length = 0;
+    logged.length = 0;
+    await manager().run(new FakeUri(dataset));
+    const runs = join(value, 'runs');
+    assert.deepEqual(informations, [
+      `error: PeerKD: no run of own-folder.jsonl: setting peerkd.training.outputDir "${value}": PeerKD's own .peerkd folder (its caches), not a runs folder: the runs go into ${runs} inside it; leave it empty, or set it to "${runs}".`,
+    ]);
+    assert.ok(!logged.some(({ line }) => line.includes('requested')), 'the worker was not started');
+  }
+  assert.equal(await readLatestRun(dataset), undefined, 'no run was made');
 });

@@ -7,9 +7,14 @@
 import { after, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempFolder } from '../fixtures/training/build';
-import { recordRunsDir } from '../../src/training/artifacts';
+import { parseDatasetText, rowTextsSha256 } from '../../src/dataset/index';
+import { DEFAULT_FIELDS } from '../../src/dataset/types';
+import { keyedRun, type KeyedRun } from '../../src/review/keyedRun';
+import { recordRunsDir, type RunArtefacts } from '../../src/training/artifacts';
+import type { Prediction } from '../../src/training/types';
 import { FakeUri, recordingLog, stubVscodeModule } from '../support/fakeVscodeModule';
 
 class Uri extends FakeUri {
@@ -26,8 +31,11 @@ let saveDialogs = 0;
 const settings = new Map<string, unknown>();
 const documents: { uri: FakeUri; getText: () => string; isDirty: boolean }[] = [];
 let handler: ((argument?: unknown) => Promise<void>) | undefined;
+/** The threshold boxes shown, with what they say while the user types. */
+const inputBoxes: { validateInput?: (value: string) => unknown }[] = [];
 stubVscodeModule({
   Uri,
+  InputBoxValidationSeverity: { Info: 'info' },
   workspace: {
     getConfiguration: () => ({ get: (key: string) => settings.get(key) }),
     get textDocuments() {
@@ -50,6 +58,12 @@ stubVscodeModule({
       saveDialogs += 1;
       return saveTo;
     },
+    // With a run: "Advised label", then the threshold 0.5 (the tests without a run are asked neither).
+    showQuickPick: async (items: readonly unknown[]) => items[1],
+    showInputBox: async (options: { validateInput?: (value: string) => unknown }) => {
+      inputBoxes.push(options);
+      return '0.5';
+    },
   },
 });
 
@@ -59,11 +73,14 @@ const { registerExportReviewedDatasetCommand } = require('../../src/commands/exp
 let folder: string;
 const log: { level: string; line: string }[] = [];
 
-/** Registers the command (no run: rows keep their human or teacher label) with `file` open as `text` in the editor. */
-function exportCommand(file: string, text: string, isDirty = false): (argument?: unknown) => Promise<void> {
+/**
+ * Registers the command with `file` open as `text` in the editor; `run`: the latest run the editor loaded (none: rows
+ * keep their human or teacher label).
+ */
+function exportCommand(file: string, text: string, isDirty = false, run?: KeyedRun): (argument?: unknown) => Promise<void> {
   documents.length = 0;
   documents.push({ uri: new FakeUri(file), getText: () => text, isDirty });
-  registerExportReviewedDatasetCommand({ log: recordingLog(log) } as never, { ensureRun: async () => undefined, runProblem: () => undefined } as never);
+  registerExportReviewedDatasetCommand({ log: recordingLog(log) } as never, { ensureRun: async () => run, currentRun: async () => run, runProblem: () => undefined } as never);
   assert.ok(handler);
   return handler;
 }
@@ -206,4 +223,89 @@ test('export: a field mapping the copy would write over (fields.human = final_la
   assert.match(errors[0], /^PeerKD: no export: the human label field \(setting peerkd\.fields\.human\) is 'final_label', the field the reviewed copy writes every row's final label into/);
   assert.equal(saveDialogs, 0, 'no save dialog');
   await assert.rejects(readFile(join(folder, 'mapped-final.reviewed.jsonl')), { code: 'ENOENT' });
+});
+
+test("export with advice: two rows sharing an id whose texts were swapped since the run keep their labels, named file:line (the core peerkd export uses)", async () => {
+  const rows = ['{"id": "d", "text": "stocks fall", "teacher_label": "World"}', '{"id": "d", "text": "team wins", "teacher_label": "World"}', '{"id": "u", "text": "rates rise", "teacher_label": "World"}'];
+  const text = rows.join('\n') + '\n';
+  const file = join(folder, 'duplicates.jsonl');
+  await writeFile(file, text);
+  // The run advised Business for "stocks fall" (the first 'd'), Sports for "team wins" (the second), Business for 'u'.
+  const prediction = (id: string, line: number, suggested: string): Prediction => ({ id, line, teacher: 'World', human: null, suggested, p_teacher_wrong: 0.9, flagged: true, probs: { [suggested]: 0.9 }, peer_probs: {}, vanilla_probs: {} });
+  const run = keyedRun({
+    runId: 'r1',
+    runDir: join(folder, '.peerkd', 'runs', 'r1'),
+    predictions: [prediction('d', 1, 'Business'), prediction('d', 2, 'Sports'), prediction('u', 3, 'Business')],
+    metrics: {},
+    settings: { labels: ['Business', 'Sports', 'World'], fields: DEFAULT_FIELDS, rowTextsSha256: rowTextsSha256(parseDatasetText(text, DEFAULT_FIELDS).rows) },
+  } as unknown as RunArtefacts);
+  const finals = async () => (await readFile(saveTo!.fsPath, 'utf8')).trim().split('\n').map((line) => (JSON.parse(line) as { final_label: string }).final_label);
+
+  saveTo = new FakeUri(join(folder, 'duplicates.one.jsonl'));
+  await exportCommand(file, text, false, run)(new Uri(file));
+  assert.deepEqual(errors, []);
+  assert.deepEqual(await finals(), ['Business', 'Sports', 'Business'], 'as the run read them, each duplicate takes its own advice');
+
+  // The texts swapped in the editor (unsaved): each took the advice the run gave the other text.
+  infos.length = 0;
+  inputBoxes.length = 0;
+  saveTo = new FakeUri(join(folder, 'duplicates.two.jsonl'));
+  await exportCommand(file, [rows[1], rows[0], rows[2]].join('\n') + '\n', true, run)(new Uri(file));
+  assert.deepEqual(errors, []);
+  assert.deepEqual(await finals(), ['World', 'World', 'Business']);
+  // The threshold box counted as the copy advised: one row, the two sharing an id left out.
+  assert.equal(
+    (inputBoxes[0].validateInput?.('0.5') as { message: string }).message,
+    '1 row without a human label would take the label run r1 advises (0 of them without a teacher label). Left out, although their advice reaches it: 2 rows sharing an id with another row (which of them is which cannot be told since the run).',
+  );
+  assert.ok(infos[0].includes("2 rows sharing an id with another row (duplicates.jsonl:1, duplicates.jsonl:2) exported with the label they hold, without the run's probability or advice: the file's texts changed since run r1"), infos[0]);
+});
+
+test('export with advice: a row whose text was edited (unsaved) since a run that recorded its text digest keeps its labels, named file:line; the threshold box counted it out, and said so', async () => {
+  const { createHash } = await import('node:crypto');
+  const digest = (rowText: string) => createHash('sha256').update(rowText, 'utf8').digest('hex').slice(0, 16);
+  const text = '{"id": "a", "text": "stocks fall", "teacher_label": "World"}\n{"id": "b", "text": "rates rise", "teacher_label": "World"}\n';
+  const file = join(folder, 'edited-text.jsonl');
+  await writeFile(file, text);
+  const prediction = (id: string, line: number, rowText: string): Prediction => ({ id, line, teacher: 'World', human: null, suggested: 'Business', p_teacher_wrong: 0.9, flagged: true, probs: { Business: 0.9 }, peer_probs: {}, vanilla_probs: {}, text_digest: digest(rowText) });
+  const run = keyedRun({
+    runId: 'r2',
+    runDir: join(folder, '.peerkd', 'runs', 'r2'),
+    predictions: [prediction('a', 1, 'stocks fall'), prediction('b', 2, 'rates rise')],
+    metrics: {},
+    settings: { labels: ['Business', 'Sports', 'World'], fields: DEFAULT_FIELDS, rowTextsSha256: rowTextsSha256(parseDatasetText(text, DEFAULT_FIELDS).rows) },
+  } as unknown as RunArtefacts);
+  saveTo = new FakeUri(join(folder, 'edited-text.reviewed.jsonl'));
+  inputBoxes.length = 0;
+  await exportCommand(file, text.replace('stocks fall', 'the team wins the cup'), true, run)(new Uri(file));
+  assert.deepEqual(errors, []);
+  const finals = (await readFile(saveTo.fsPath, 'utf8')).trim().split('\n').map((line) => (JSON.parse(line) as { final_label: string }).final_label);
+  assert.deepEqual(finals, ['World', 'Business'], "a keeps its teacher label: Business was the old text's advice");
+  assert.ok(infos[0].includes("1 row whose text changed since run r2 kept its labels, without the run's probability or advice (about the old text; 1 of them advised with p ≥ 0.5, not taken): edited-text.jsonl:1"), infos[0]);
+  // While the user typed the threshold, the box said 2 rows "would take the advised label"; the copy advised 1.
+  assert.equal(inputBoxes.length, 1);
+  assert.deepEqual(inputBoxes[0].validateInput?.('0.9'), {
+    message: '1 row without a human label would take the label run r2 advises (0 of them without a teacher label). Left out, although their advice reaches it: 1 row whose text changed since the run (its advice is about the old text).',
+    severity: 'info',
+  });
+});
+
+test('export: a document without a single row (empty, blank lines, one pretty-printed object) is refused naming the file and line, and no copy is written', async () => {
+  // Before: "wrote 0 rows to …", an empty copy (peerkd export already refused these).
+  for (const [name, text, says] of [
+    ['empty.jsonl', '', /^PeerKD: no export: empty\.jsonl: the file has no rows \(it is empty or holds only blank lines\); a dataset has one JSON object per line; no copy was written$/],
+    ['blank.jsonl', '\n  \n\n', /^PeerKD: no export: blank\.jsonl: the file has no rows/],
+    ['pretty.jsonl', '{\n  "id": "a",\n  "text": "coffee"\n}\n', /^PeerKD: no export: pretty\.jsonl:1: no line is a valid row: all 4 non-blank lines are invalid, the first: .*; no copy was written$/],
+  ] as const) {
+    errors.length = 0;
+    infos.length = 0;
+    const file = join(folder, name);
+    await writeFile(file, text);
+    saveTo = new FakeUri(join(folder, `${name}.reviewed.jsonl`));
+    await exportCommand(file, text)(new Uri(file));
+    assert.equal(errors.length, 1, name);
+    assert.match(errors[0], says, name);
+    assert.deepEqual(infos, [], name);
+    assert.equal(existsSync(saveTo.fsPath), false, `${name}: no copy`);
+  }
 });

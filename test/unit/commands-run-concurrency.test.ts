@@ -1,20 +1,35 @@
 /**
  * Run Distillation as a hurried user drives it (src/commands/runDistillation.ts): the command invoked twice at once on
- * the same open dataset (a double key press, the palette and the editor title button), and a dataset that is renamed
- * or deleted while its run goes on. The real client forks the real worker runtime, driven by the scripted engine of
- * test/fixtures/training/scripted-worker.ts (PEERKD_TEST_WORKER=slow: a few hundred ms per run).
+ * the same open dataset (a double key press, the palette and the editor title button), a dataset that is renamed or
+ * deleted while its run goes on, and the message at a run's end left unanswered (the run is over all the same). The
+ * real client forks the real worker runtime, driven by the scripted engine of test/fixtures/training/scripted-worker.ts
+ * (PEERKD_TEST_WORKER=slow: a few hundred ms per run).
  */
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FakeUri, recordingLog, stubVscodeModule } from '../support/fakeVscodeModule';
+import { waitFor } from '../support/waitFor';
 import { DEFAULT_RUNS_DIR, readLatestRun, TEMP_PREFIX } from '../../src/training/artifacts';
 import { bundleWorker, datasetLines, tempFolder, writeDataset } from '../fixtures/training/build';
 
 const shown: string[] = [];
 const logged: { level: string; line: string }[] = [];
 const contexts: unknown[] = [];
+const commands: unknown[][] = [];
+/** Messages shown while `holdMessages` is on: each waits, like VS Code's notification, until the test answers it. */
+const unanswered: { text: string; answer: (button?: string) => void }[] = [];
+let holdMessages = false;
+let logShown = 0;
+/** The fake's showXMessage: records the text; answers at once (dismissed), or waits for the test while held. */
+function message(kind: string) {
+  return (text: string): Promise<string | undefined> => {
+    shown.push(`${kind}: ${text}`);
+    if (!holdMessages) return Promise.resolve(undefined);
+    return new Promise((resolve) => unanswered.push({ text: `${kind}: ${text}`, answer: resolve }));
+  };
+}
 let openDocuments: { uri: FakeUri; isDirty: boolean; getText(): string }[] = [];
 let workspaceFolders: { uri: FakeUri; name: string }[] | undefined;
 let settingValues: Record<string, unknown> = {};
@@ -42,24 +57,16 @@ const fakeVscode = {
   },
   languages: { getDiagnostics: () => [] },
   window: {
-    showInformationMessage: async (text: string) => {
-      shown.push(`info: ${text}`);
-      return undefined;
-    },
-    showWarningMessage: async (text: string) => {
-      shown.push(`warning: ${text}`);
-      return undefined;
-    },
-    showErrorMessage: async (text: string) => {
-      shown.push(`error: ${text}`);
-      return undefined;
-    },
+    showInformationMessage: message('info'),
+    showWarningMessage: message('warning'),
+    showErrorMessage: message('error'),
     withProgress: (_options: unknown, task: (progress: unknown, token: unknown) => Promise<unknown>) =>
       task({ report: () => undefined }, { onCancellationRequested: () => undefined }),
   },
   commands: {
     executeCommand: async (command: string, ...rest: unknown[]) => {
       if (command === 'setContext') contexts.push(rest[1]);
+      else commands.push([command, ...rest]);
       return undefined;
     },
   },
@@ -91,13 +98,17 @@ beforeEach(() => {
   shown.length = 0;
   logged.length = 0;
   contexts.length = 0;
+  commands.length = 0;
+  for (const held of unanswered.splice(0)) held.answer(undefined);
+  holdMessages = false;
+  logShown = 0;
   openDocuments = [];
   workspaceFolders = undefined;
   settingValues = {};
 });
 
 function manager() {
-  const log = recordingLog(logged);
+  const log = { ...recordingLog(logged), show: () => void logShown++ };
   const services = { context: { asAbsolutePath: () => workerPath }, log } as never;
   const loaded: string[] = [];
   const runState = { loadRun: async (_uri: unknown, runDir: string) => void loaded.push(runDir), getRun: () => undefined } as never;
@@ -141,6 +152,7 @@ test('a dataset renamed during its run: the end says so, names where the results
   const sub = await tempFolder('run-renamed');
   const dataset = await writeDataset(sub, 'data.jsonl', datasetLines(40));
   const { manager: runs } = manager();
+  holdMessages = true;
   const running = runs.run(new FakeUri(dataset));
   // Once the worker has read it and trains, the user renames it in the Explorer.
   for (let tries = 0; tries < 500 && !logged.some(({ line }) => /scripted engine/.test(line)); tries++) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -152,7 +164,11 @@ test('a dataset renamed during its run: the end says so, names where the results
   assert.equal(shown.length, 1, shown.join('\n'));
   assert.match(shown[0], /^warning: PeerKD: distillation of data\.jsonl finished, but .*data\.jsonl is no longer there \(renamed or deleted during the run\)\. Its results are in .*\d{8}-/, shown[0]);
   assert.ok(logged.some(({ level, line }) => level === 'warn' && line.includes('is no longer there')), JSON.stringify(logged, null, 1));
+  // Over before the warning is answered; its Show Log, clicked later, still shows the log.
   assert.equal(runs.activeRuns().length, 0);
+  assert.equal(unanswered.length, 1);
+  unanswered[0].answer('Show Log');
+  await waitFor('the log to show', () => logShown === 1);
   await rm(sub, { recursive: true, force: true });
 });
 
@@ -192,6 +208,8 @@ test('cancelled twice at once (the notification and Cancel Distillation), then o
   const sub = await tempFolder('cancel-twice');
   const dataset = await writeDataset(sub, 'data.jsonl', datasetLines(40));
   const { manager: runs, bar } = manager();
+  // The "cancelled" message left unanswered: the run is over all the same.
+  holdMessages = true;
   const running = runs.run(new FakeUri(dataset));
   for (let tries = 0; tries < 500 && !logged.some(({ line }) => /scripted engine/.test(line)); tries++) await new Promise((resolve) => setTimeout(resolve, 10));
   const [active] = runs.activeRuns();
@@ -230,5 +248,54 @@ test('peerkd.training.memoryLimitMb below 256, or no whole number, runs with the
   assert.equal(shown.length, 1, shown.join('\n'));
   assert.ok(shown[0].startsWith('info: PeerKD: data.jsonl done. ') && shown[0].endsWith(` Note: ${note}.`), shown[0]);
   assert.ok(logged.some(({ level, line }) => level === 'warn' && line === `[data.jsonl] ${note}`), JSON.stringify(logged, null, 1));
+  await rm(sub, { recursive: true, force: true });
+});
+
+test('a failed run whose error is left unanswered is over: status bar, Cancel Distillation and the next run do not wait for the toast; Open Log still works', async () => {
+  const sub = await tempFolder('run-failed-unanswered');
+  // Every teacher label the same: the worker refuses the dataset, the run fails.
+  const dataset = await writeDataset(sub, 'data.jsonl', Array.from({ length: 20 }, (_, index) => JSON.stringify({ id: `r${index}`, text: `row ${index}`, teacher_label: 'World' })));
+  const { manager: runs, bar } = manager();
+  holdMessages = true;
+  const first = runs.run(new FakeUri(dataset));
+  const failed = /^error: PeerKD: distillation of data\.jsonl failed: .*every label in the dataset is 'World'/;
+  const error = await waitFor('the error message', () => unanswered.find(({ text }) => failed.test(text)));
+
+  // The error toast is still up (sticky in VS Code): the run is over all the same.
+  assert.equal(runs.activeRuns().length, 0, 'the failed run is no longer active');
+  assert.equal(bar.finished, 1, 'the status bar no longer shows the run');
+  assert.equal(contexts.at(-1), false, '"Cancel Distillation" leaves the palette');
+  await first;
+
+  // Run again, the toast still unanswered: a new run starts, no "already running" modal.
+  const second = runs.run(new FakeUri(dataset));
+  await waitFor('the second run to fail', () => unanswered.filter(({ text }) => failed.test(text)).length === 2);
+  assert.ok(!shown.some((text) => /already running/.test(text)), shown.join('\n'));
+  assert.equal(bar.started, 2);
+  assert.equal(bar.finished, 2);
+  await second;
+
+  // Answered later, the first toast's button still opens the log.
+  error.answer('Open Log');
+  await waitFor('the log to show', () => logShown === 1);
+  await rm(sub, { recursive: true, force: true });
+});
+
+test('a finished run whose summary is left unanswered is over; Open Label Review, clicked later, still opens the review', async () => {
+  const sub = await tempFolder('run-summary-unanswered');
+  const dataset = await writeDataset(sub, 'data.jsonl', datasetLines(40));
+  const { manager: runs, bar } = manager();
+  holdMessages = true;
+  await runs.run(new FakeUri(dataset));
+  const [summary] = unanswered;
+  assert.match(summary?.text ?? '', /^info: PeerKD: data\.jsonl done\. /, shown.join('\n'));
+  assert.equal(runs.activeRuns().length, 0);
+  assert.equal(bar.finished, 1);
+  assert.equal(contexts.at(-1), false);
+
+  summary.answer('Open Label Review');
+  const [[command, uri]] = await waitFor('the review to open', () => commands.length > 0 && commands);
+  assert.equal(command, 'peerkd.openLabelReview');
+  assert.equal(String(uri), String(new FakeUri(dataset)));
   await rm(sub, { recursive: true, force: true });
 });

@@ -32,6 +32,7 @@ const webviewsCreated: unknown[] = [];
 stubVscodeModule({
   Uri: FakeUri,
   TabInputWebview: class {},
+  TabInputText: class {},
   ViewColumn: { One: 1, Beside: -2 },
   workspace: {
     isTrusted: true,
@@ -89,6 +90,9 @@ const runState = {
     throw new Error('no document may be indexed');
   },
   ensureRun: async () => {
+    throw new Error('no run may be looked up');
+  },
+  currentRun: async () => {
     throw new Error('no run may be looked up');
   },
   getRun: () => undefined,

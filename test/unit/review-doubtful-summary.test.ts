@@ -74,6 +74,9 @@ test('a run that flags nothing points at its doubtful queue, in the notification
   assert.doesNotMatch(message, /the flagged rows/);
   const table = formatSummary(runSummary({ doubtful })).join('\n');
   assert.match(table, /flagged as teacher errors\s+0\n\s+doubtful, not flagged \(Label Review\)\s+49 \(about 49 teacher errors expected among the unflagged rows\)\n/);
+  // One expected error is one (examples/problems-demo.jsonl's run said "about 1 teacher errors").
+  const one = formatSummary(runSummary({ doubtful: { rows: 1, expectedErrors: 0.8 } })).join('\n');
+  assert.match(one, /doubtful, not flagged \(Label Review\)\s+1 \(about 1 teacher error expected among the unflagged rows\)\n/);
 });
 
 test('the student-versus-teacher advice names what there is to review: flagged rows, else the doubtful queue, else nothing', () => {

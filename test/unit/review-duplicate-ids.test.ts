@@ -5,10 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { parseDatasetText } from '../../src/dataset/parse';
+import { rowTextsSha256 } from '../../src/dataset/rowTextsDigest';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
-import { exportReviewedText } from '../../src/review/export';
-import { buildReviewRows, type DocumentRowState } from '../../src/review/model';
+import { describeExport, exportReviewedBytes, exportReviewedText } from '../../src/review/export';
+import { type DocumentRowState } from '../../src/review/model';
+import { buildReviewRows } from '../../src/review/reviewRows';
 import { assignRowKeys, idOfKey, keyRows, rowKey, unmatchedReason } from '../../src/review/rowKeys';
 import { planLabelWrites } from '../../src/review/writes';
 import type { Prediction } from '../../src/training/types';
@@ -78,8 +81,53 @@ test('export gives each of two rows sharing an id its own prediction', () => {
   // Row 'u' has teacher label B in the file: so it had in the run (a run's advice on a changed label is not exported).
   const predictions = PREDICTIONS.map((p) => (p.id === 'u' ? { ...p, teacher: 'B' } : p));
   const byKey = new Map(assignRowKeys(predictions.map((p) => p.id)).map((key, i) => [key, predictions[i]]));
-  const { text } = exportReviewedText(LINES.join('\n') + '\n', { fields: DEFAULT_FIELDS, predictionsByKey: byKey, runId: 'r', advice: { minProbability: 0.5 } });
+  const runDigests = { rowTextsSha256: rowTextsDigestOf(LINES) };
+  const { text } = exportReviewedText(LINES.join('\n') + '\n', { fields: DEFAULT_FIELDS, predictionsByKey: byKey, runId: 'r', advice: { minProbability: 0.5 }, runDigests });
   const finals = text.trim().split('\n').map((line) => (JSON.parse(line) as { final_label: string; label_provenance: { p_teacher_wrong: number } }));
   assert.deepEqual(finals.map((row) => row.final_label), ['A', 'B', 'B']);
   assert.deepEqual(finals.map((row) => row.label_provenance.p_teacher_wrong), [0.1, 0.9, 0.1]);
+});
+
+function rowTextsDigestOf(lines: readonly string[]): string {
+  return rowTextsSha256(parseDatasetText(lines.join('\n') + '\n', DEFAULT_FIELDS).rows);
+}
+
+type Exported = { final_label: string | null; label_provenance: { source: string; run: string | null; p_teacher_wrong?: number; p_advised?: number } };
+
+test('rows sharing an id whose texts were swapped since the run take neither advice: each keeps its label, and the message names file:line', () => {
+  // The run advised B for the row with text "second row" (the second 'dup'), A (its teacher label) for "first row".
+  const predictions = PREDICTIONS.map((p) => (p.id === 'u' ? { ...p, teacher: 'B' } : p));
+  const byKey = new Map(assignRowKeys(predictions.map((p) => p.id)).map((key, i) => [key, predictions[i]]));
+  const runDigests = { rowTextsSha256: rowTextsDigestOf(LINES) };
+  // The user swapped the two texts (and nothing else): line 2 now holds "first row", which the run did not advise B for.
+  const swapped = [LINES[1], LINES[0], LINES[2]];
+  const options = { fields: DEFAULT_FIELDS, predictionsByKey: byKey, runId: 'r', advice: { minProbability: 0.5 }, runDigests };
+  const text = swapped.join('\n') + '\n';
+  const fromText = exportReviewedText(text, options);
+  const fromBytes = exportReviewedBytes(Buffer.from(text), options);
+  assert.equal(fromBytes.data.toString('utf8'), fromText.text, 'the editor exports the text or the bytes alike');
+  const finals = fromText.text.trim().split('\n').map((line) => JSON.parse(line) as Exported);
+  // Before: line 1 ("second row") took A, line 2 ("first row") the advice B meant for "second row".
+  assert.deepEqual(finals.map((row) => row.final_label), ['A', 'A', 'B']);
+  assert.deepEqual(finals.map((row) => row.label_provenance.source), ['teacher', 'teacher', 'teacher']);
+  assert.equal(finals[1].label_provenance.p_teacher_wrong, undefined, "no probability of the run's other row either");
+  assert.equal(finals[1].label_provenance.p_advised, undefined);
+  assert.equal(finals[2].label_provenance.p_teacher_wrong, 0.1, 'a row with an id of its own is matched as before');
+  assert.deepEqual(fromText.counts.sharedIdUncertainLines, [1, 2]);
+  assert.equal(fromText.counts.sharedIdsWhy, 'changed');
+  const { details } = describeExport(fromText.counts, options, 'data.jsonl');
+  assert.match(
+    details,
+    /2 rows sharing an id with another row \(data\.jsonl:1, data\.jsonl:2\) exported with the label they hold, without the run's probability or advice: the file's texts changed since run r, so which of them is which cannot be told; run peerkd distill again, or give each row its own id/,
+  );
+
+  // A run that recorded no digest of its texts: nothing tells that they are the run's, so the same.
+  const unknown = exportReviewedText(text, { ...options, runDigests: null });
+  assert.deepEqual(unknown.counts.sharedIdUncertainLines, [1, 2]);
+  assert.equal(unknown.counts.sharedIdsWhy, 'unknown');
+  assert.match(describeExport(unknown.counts, options).details, /\(lines 1, 2\).*run r recorded no digest of the texts it read/);
+  // An older run's digest of the file's bytes, when they are the same: matched by their order, as before.
+  const olderRun = exportReviewedText(LINES.join('\n') + '\n', { ...options, runDigests: { datasetSha256: createHash('sha256').update(LINES.join('\n') + '\n').digest('hex') } });
+  assert.deepEqual(olderRun.counts.sharedIdUncertainLines, []);
+  assert.deepEqual(olderRun.text.trim().split('\n').map((line) => (JSON.parse(line) as Exported).final_label), ['A', 'B', 'B']);
 });

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
-import { adviceAbove, assertExportTarget, describeExport, exportReviewedText, type ExportOptions } from '../../src/review/export';
+import { adviceAt, adviceOutlook, assertExportTarget, describeExport, exportReviewedText, type ExportOptions } from '../../src/review/export';
 import type { Prediction } from '../../src/training/types';
 
 function prediction(id: string, teacher: string | null, suggested: string, p: number, human: string | null = null): Prediction {
@@ -63,7 +63,7 @@ test('export: advice goes only to rows the run judged without a human label, as 
   const predictions = [prediction('h', 'World', 'Sports', 0.95, 'Sports'), prediction('n', 'World', 'Sports', 0.95)];
   const text = '{"id":"h","text":"x","teacher_label":"World"}\n{"id":"n","text":"y","teacher_label":"World"}\n';
   const { text: exported, counts } = exportReviewedText(text, options(predictions, 0.9));
-  assert.equal(counts.advised, adviceAbove(predictions, 0.9).rows);
+  assert.equal(counts.advised, adviceAt(adviceOutlook(text, options(predictions, null)), 0.9).rows);
   assert.deepEqual(
     provenances(exported).map((row) => (row as { final_label: string }).final_label),
     ['World', 'Sports'],
@@ -88,7 +88,7 @@ test('export keeps what JSON.parse + stringify would rewrite: huge and long numb
   assert.equal(out[2], lines[2]);
   assert.equal(out[3], lines[3]);
   assert.ok(out[4].startsWith(lines[4].slice(0, -1)));
-  assert.deepEqual(counts, { rows: 3, human: 0, teacher: 3, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 1, invalidLineNumbers: [4], changedSinceRun: 0, notInRun: 3, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0 });
+  assert.deepEqual(counts, { rows: 3, human: 0, teacher: 3, advised: 0, none: 0, adviceBelowThreshold: 0, invalidLines: 1, invalidLineNumbers: [4], changedSinceRun: 0, textChangedLines: [], textChangedAdvice: 0, notInRun: 3, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0, sharedIdUncertainLines: [], sharedIdsWhy: null });
 });
 
 test('export: advice with a threshold the user cannot have chosen (NaN, 0, below 0, above 1) is refused, not taken for every row', () => {

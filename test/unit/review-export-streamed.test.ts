@@ -108,9 +108,21 @@ test('the streamed copy holds the bytes and counts of the whole-file export, for
     const options = runOptions(rng, rowIds);
     await writeFile(data, bytes);
     const chunkBytes = rng.next() < 0.2 ? 65_536 : 1 + rng.int(40);
-    const streamed = await exportReviewedFile(data, out, options, { chunkBytes });
-    const whole = exportReviewedBytes(bytes, options);
     const where = `round ${round}, chunks of ${chunkBytes}: ${JSON.stringify(bytes.toString('latin1'))}`;
+    let whole: ReturnType<typeof exportReviewedBytes>;
+    try {
+      whole = exportReviewedBytes(bytes, options, data);
+    } catch (error) {
+      // A file without a row is no dataset: both exports refuse it, as a run does, in the same words (its first invalid
+      // line), and the file export writes nothing.
+      const message = error instanceof Error ? error.message : String(error);
+      assert.match(message, /(the file has no rows|no line is a valid row).*; no copy was written$/, where);
+      await rm(out, { force: true });
+      await assert.rejects(exportReviewedFile(data, out, options, { chunkBytes, shown: data }), { message }, where);
+      await assert.rejects(readFile(out), { code: 'ENOENT' }, where);
+      continue;
+    }
+    const streamed = await exportReviewedFile(data, out, options, { chunkBytes });
     assert.deepEqual(await readFile(out), whole.data, where);
     assert.deepEqual(streamed.counts, whole.counts, where);
     const utf8 = new Utf8LineValidator();
@@ -136,6 +148,20 @@ test('a file rewritten between the two reads so that its rows are others is refu
   await assert.rejects(
     exportReviewedFile(data, join(work, 'copy.jsonl'), options, { shown: 'data.jsonl', afterFirstRead: () => writeFile(data, inserted) }),
     { message: "data.jsonl: the file changed while it was being exported (its rows' ids are not those read first), so no copy was written; export again once it is saved" },
+  );
+  assert.deepEqual(await readdir(work), ['data.jsonl']);
+});
+
+test('a file whose texts were swapped between the two reads (ids kept) is refused: the first read compared those texts with the run', async () => {
+  const work = join(folder, 'texts-changed');
+  await mkdir(work);
+  const data = join(work, 'data.jsonl');
+  const rows = ['{"id": "d", "text": "one", "teacher_label": "A"}', '{"id": "d", "text": "two", "teacher_label": "A"}'];
+  await writeFile(data, rows.join('\n') + '\n');
+  const options: ExportOptions = { fields: DEFAULT_FIELDS, predictionsByKey: new Map(), runId: 'run-1', advice: { minProbability: 0.5 } };
+  await assert.rejects(
+    exportReviewedFile(data, join(work, 'copy.jsonl'), options, { shown: 'data.jsonl', afterFirstRead: () => writeFile(data, [rows[1], rows[0]].join('\n') + '\n') }),
+    { message: "data.jsonl: the file changed while it was being exported (its rows' texts are not those read first), so no copy was written; export again once it is saved" },
   );
   assert.deepEqual(await readdir(work), ['data.jsonl']);
 });

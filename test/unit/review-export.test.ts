@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
-import { adviceAbove, assertExportTarget, describeExport, exportReviewedText, finalLabelOf, parseAdviceThreshold, reviewedFileName, type ExportOptions } from '../../src/review/export';
+import { adviceAt, adviceAtText, adviceOutlook, assertExportTarget, describeExport, exportReviewedText, finalLabelOf, parseAdviceThreshold, reviewedFileName, type ExportOptions } from '../../src/review/export';
+import { rowTextDigest } from '../../src/dataset/rowTextsDigest';
 import type { Prediction } from '../../src/training/types';
 
 function prediction(id: string, suggested: string, p: number, teacher: string | null = 'World'): Prediction {
@@ -79,7 +80,7 @@ test('export keeps every original byte of each row and adds only the two fields;
   assert.ok(lines[4].endsWith('"final_label":null,"label_provenance":{"source":"none","run":"run-1"}}'));
   assert.equal(lines[5], '{"id":"f", broken');
   assert.equal(lines[6], '');
-  assert.deepEqual(counts, { rows: 5, human: 1, teacher: 3, advised: 0, none: 1, adviceBelowThreshold: 0, invalidLines: 1, invalidLineNumbers: [6], changedSinceRun: 0, notInRun: 2, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0 });
+  assert.deepEqual(counts, { rows: 5, human: 1, teacher: 3, advised: 0, none: 1, adviceBelowThreshold: 0, invalidLines: 1, invalidLineNumbers: [6], changedSinceRun: 0, textChangedLines: [], textChangedAdvice: 0, notInRun: 2, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0, sharedIdUncertainLines: [], sharedIdsWhy: null });
   for (const [index, original] of dataset.split('\r\n').entries()) {
     const exported = lines[index];
     if (index < 5) {
@@ -119,6 +120,13 @@ test('the summary of an export (editor message and peerkd export) counts rows by
   });
   const twice = exportReviewedText(`${dataset}\r\n[1]\r\n`, options(false));
   assert.equal(describeExport(twice.counts, options(false)).notes, ' 2 invalid lines (line 6 first) were copied unchanged.');
+});
+
+test('the summary of an export writes its counts as the total beside them (1,946) and advice below the threshold as rows', () => {
+  const counts = { rows: 2000, human: 50, teacher: 1946, advised: 4, none: 0, adviceBelowThreshold: 198, invalidLines: 0, invalidLineNumbers: [], changedSinceRun: 0, notInRun: 0, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0, sharedIdUncertainLines: [], sharedIdsWhy: null, textChangedLines: [], textChangedAdvice: 0 };
+  // Before: '50 human, 1946 teacher, 4 advised with p ≥ 0.9, 198 advices below it not taken' after "Wrote 2,000 rows".
+  assert.equal(describeExport(counts, options(true, 0.9)).details, '50 human, 1,946 teacher, 4 advised with p ≥ 0.9, 198 with advice below it, not taken');
+  assert.equal(describeExport({ ...counts, adviceBelowThreshold: 1 }, options(true, 0.9)).details, '50 human, 1,946 teacher, 4 advised with p ≥ 0.9, 1 with advice below it, not taken');
 });
 
 test('a BOM and a missing final newline survive the export', () => {
@@ -164,15 +172,56 @@ test('advice is exported only above the threshold the user chose, always with it
     // Before, "Advised label" wrote this 57.7 % guess as the row's final label with nothing saying how sure it was.
     [null, { source: 'none', run: 'r' }],
   ]);
-  assert.deepEqual(counts, { rows: 4, human: 0, teacher: 1, advised: 2, none: 1, adviceBelowThreshold: 2, invalidLines: 0, invalidLineNumbers: [], changedSinceRun: 0, notInRun: 0, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0 });
+  assert.deepEqual(counts, { rows: 4, human: 0, teacher: 1, advised: 2, none: 1, adviceBelowThreshold: 2, invalidLines: 0, invalidLineNumbers: [], changedSinceRun: 0, textChangedLines: [], textChangedAdvice: 0, notInRun: 0, humanNotLabelLines: [], teacherNotLabelLines: [], replacedExisting: 0, sharedIdUncertainLines: [], sharedIdsWhy: null });
   // Every advised row carries its probability and the threshold: no advice without them.
   for (const row of rows.filter((r) => r.label_provenance.source === 'advised')) {
     assert.equal(typeof row.label_provenance.p_advised, 'number');
     assert.equal(row.label_provenance.advice_threshold, 0.9);
   }
   // What the threshold prompt says while the user types.
-  assert.deepEqual(adviceAbove([...byKey.values()], 0.9), { rows: 2, withoutTeacher: 1 });
-  assert.deepEqual(adviceAbove([...byKey.values()], 0.5), { rows: 4, withoutTeacher: 2 });
+  const outlook = adviceOutlook(text, { fields: DEFAULT_FIELDS, predictionsByKey: byKey, runId: 'r' });
+  assert.deepEqual(adviceAt(outlook, 0.9), { rows: 2, withoutTeacher: 1, refused: { teacher: 0, text: 0, sharedId: 0 } });
+  assert.deepEqual(adviceAt(outlook, 0.5), { rows: 4, withoutTeacher: 2, refused: { teacher: 0, text: 0, sharedId: 0 } });
+});
+
+test('the threshold prompt counts the rows that really take the advice: rows whose text or teacher label changed since the run are left out, and said', () => {
+  // The run recorded each row's text digest; it advised Sports (p 0.95) for a, b and c and (p 0.6) for d.
+  const scored = (id: string, text: string, p: number) => ({ ...prediction(id, 'Sports', p), text_digest: rowTextDigest(text) });
+  const byKey = new Map([
+    ['a', scored('a', 'stocks fall', 0.95)],
+    ['b', scored('b', 'rates rise', 0.95)],
+    ['c', scored('c', 'oil up', 0.95)],
+    ['d', scored('d', 'gold steady', 0.6)],
+  ]);
+  const text = [
+    '{"id":"a","text":"stocks fall","teacher_label":"World"}', // as the run read it: advised
+    '{"id":"b","text":"the team wins the cup","teacher_label":"World"}', // its text rewritten since
+    '{"id":"c","text":"oil up","teacher_label":"Business"}', // its teacher label changed since
+    '{"id":"d","text":"gold steady today","teacher_label":"World"}', // rewritten, advice below 0.9
+  ].join('\n');
+  const options = { fields: DEFAULT_FIELDS, predictionsByKey: byKey, runId: 'r' };
+  const outlook = adviceOutlook(text, options);
+  // Before, the prompt counted the run's predictions: 3 rows at 0.9, 4 at 0.5, of which the copy advised 1.
+  assert.deepEqual(adviceAt(outlook, 0.9), { rows: 1, withoutTeacher: 0, refused: { teacher: 1, text: 1, sharedId: 0 } });
+  assert.deepEqual(adviceAt(outlook, 0.5), { rows: 1, withoutTeacher: 0, refused: { teacher: 1, text: 2, sharedId: 0 } });
+  for (const minProbability of [0.9, 0.5]) {
+    const { counts } = exportReviewedText(text, { ...options, advice: { minProbability } });
+    assert.equal(counts.advised, adviceAt(outlook, minProbability).rows, 'the prompt says as many as the copy advises');
+    assert.equal(counts.textChangedAdvice, adviceAt(outlook, minProbability).refused.text);
+    assert.deepEqual(counts.textChangedLines, [2, 4]);
+  }
+  assert.equal(
+    adviceAtText(adviceAt(outlook, 0.9), 'r'),
+    '1 row without a human label would take the label run r advises (0 of them without a teacher label). Left out, although their advice reaches it: 1 row whose text changed since the run (its advice is about the old text); 1 row whose teacher label changed since the run.',
+  );
+  assert.equal(adviceAtText({ rows: 2, withoutTeacher: 1, refused: { teacher: 0, text: 0, sharedId: 0 } }, 'r'), '2 rows without a human label would take the label run r advises (1 of them without a teacher label).');
+  // The copy's message (the editor's and peerkd export's) says how many of the rewritten rows it gave no advice.
+  const { counts } = exportReviewedText(text, { ...options, advice: { minProbability: 0.5 } });
+  assert.ok(
+    describeExport(counts, { ...options, advice: { minProbability: 0.5 } }, 'data.jsonl').details.includes(
+      "2 rows whose text changed since run r kept their labels, without the run's probability or advice (about the old text; 2 of them advised with p ≥ 0.5, not taken): data.jsonl:2, data.jsonl:4",
+    ),
+  );
 });
 
 test('the advice threshold is the user\'s: a probability or a percentage, never a default', () => {

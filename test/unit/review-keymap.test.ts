@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { actionForKey, contextsOf, GRID_CELL_TAG, KEY_MAP, keyContextOfTags, keyTableMarkdown, keyTableRows, type KeyContext } from '../../src/webview/client/keymap';
-import { confusionCellName, NO_LABEL } from '../../src/review/model';
+import { confusionCellName } from '../../src/review/model';
 import { nextQueue, QUEUE_NAMES, REVIEW_QUEUES, type ReviewQueue } from '../../src/review/model';
 
 /** The key table of README.md: the lines from its `| key | action |` header to the first line that is no table row. */
@@ -105,5 +105,7 @@ test('a confusion-table cell with the focus: the arrows, Enter / Space and Esc a
 test('a confusion-table cell is named for a screen reader: teacher, suggestion, rows, and whether the list is filtered on it', () => {
   assert.equal(confusionCellName('Business', 'Sports', 12, false), 'Teacher Business, suggested Sports: 12 rows');
   assert.equal(confusionCellName('Business', 'Sports', 1, true), 'Teacher Business, suggested Sports: 1 row (the list shows these; Enter shows all rows)');
-  assert.equal(confusionCellName(NO_LABEL, 'World', 1234, false), 'No teacher label, suggested World: 1,234 rows');
+  assert.equal(confusionCellName(null, 'World', 1234, false), 'No teacher label, suggested World: 1,234 rows');
+  // A label written '∅' is a label, not the rows without one.
+  assert.equal(confusionCellName('∅', 'World', 2, false), 'Teacher ∅, suggested World: 2 rows');
 });

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labelChoices } from '../../src/review/model';
-import { newLabelProblem } from '../../src/review/session';
+import { newLabelConfirmation, newLabelProblem } from '../../src/review/session';
 import { lookAlikeLabel } from '../../src/dataset/labels';
 
 const NFC = 'Café'.normalize('NFC');
@@ -48,4 +48,16 @@ test('a label with an invisible character (a zero-width space, a soft hyphen, a 
 test('the zero-width joiners are no invisible characters for look-alikes: they change how emoji and scripts are drawn', () => {
   assert.equal(lookAlikeLabel(['👩\u200d💻'], '👩💻'), undefined);
   assert.equal(lookAlikeLabel(['\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645'], '\u0645\u06cc\u062e\u0648\u0627\u0647\u0645'), undefined);
+});
+
+test("Label Review's new-label dialog: the label, the run's set listed as the CLI lists it (a label holding a comma quoted), the case note only for a case variant", () => {
+  assert.deepEqual(newLabelConfirmation(['Arts, Culture', 'Sports', 'World'], 'Science'), {
+    message: "'Science' is not in the label set.",
+    // Not "Arts, Culture, Sports, World": four labels to the eye for three.
+    detail: `The run's labels are: "Arts, Culture", Sports, World. Write 'Science' as this row's human label anyway?`,
+  });
+  assert.deepEqual(newLabelConfirmation(SET, 'world'), {
+    message: "'world' is not in the label set.",
+    detail: `The run's labels are: ${NFC}, Sci/Tech, World. It differs from 'World' only by case: a run trains them as two labels. Write 'world' as this row's human label anyway?`,
+  });
 });

@@ -38,7 +38,7 @@ async function keep(dataset: string, runDir: string, ids: string[]): Promise<str
   const document = fake.open(uri, [row('a'), row('b')].join('\n'));
   const runState = new RunState(log as never);
   const run = { runId: 'r1', runDir, datasetUri: uri, labels: ['World', 'Sports'], predictions: [prediction('a'), prediction('b')], byKey: new Map(), explanations: new Map() };
-  const state = { ensureRun: async () => run, indexOf: (opened: never) => runState.indexOf(opened), log };
+  const state = { ensureRun: async () => run, currentRun: async () => run, indexOf: (opened: never) => runState.indexOf(opened), log };
   for (const id of ids) assert.equal(await decideRow(state as never, uri, id, { kind: 'keep' }), true, `the label of ${id} is written`);
   fake.close(document);
   return lines;

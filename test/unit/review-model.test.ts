@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  buildReviewRows,
   compareForReview,
   confusionTable,
   countRows,
@@ -20,13 +19,13 @@ import {
   describeDecision,
   digitForLabel,
   sortByLabelOrder,
-  NO_LABEL,
   outcomeOf,
   rowsForBulkAccept,
   reviewedVerdict,
   type DocumentRowState,
   type ReviewRow,
 } from '../../src/review/model';
+import { buildReviewRows } from '../../src/review/reviewRows';
 import type { Prediction } from '../../src/training/types';
 
 function row(overrides: Partial<ReviewRow> & { id: string }): ReviewRow {
@@ -44,6 +43,7 @@ function row(overrides: Partial<ReviewRow> & { id: string }): ReviewRow {
     human: null,
     skipped: false,
     changedSinceRun: false,
+    textChangedSinceRun: false,
     runTeacher: overrides.teacher === undefined ? 'World' : overrides.teacher,
     ...overrides,
   };
@@ -111,29 +111,31 @@ test('text search is case-insensitive, matches ids too, and #N finds the row on 
 });
 
 test('a missing teacher label never matches a teacher filter', () => {
-  assert.deepEqual(filterAndSort(rows, { ...DEFAULT_FILTERS, teacher: NO_LABEL }).map((r) => r.id), []);
+  assert.deepEqual(filterAndSort(rows, { ...DEFAULT_FILTERS, teacher: '∅' }).map((r) => r.id), []);
 });
 
-test("the confusion table's ∅ cell filters the rows without a teacher label, is then the filtered cell, and a second click clears it", () => {
+test("the confusion table's cell of the rows without a teacher label filters them, is then the filtered cell, and a second click clears it", () => {
   const table = confusionTable(rows, ['Business', 'Sci/Tech', 'Sports', 'World']);
-  const i = table.teacherLabels.indexOf(NO_LABEL);
+  const i = table.teacherLabels.indexOf(null);
   const j = table.suggestedLabels.indexOf('World');
   assert.equal(table.counts[i][j], 1);
   // A click (or Enter) on the cell: the list shows its one row, not every row suggested 'World'.
-  const clicked = { ...DEFAULT_FILTERS, teacher: teacherFilterOf(NO_LABEL), suggested: 'World' };
+  const clicked = { ...DEFAULT_FILTERS, teacher: teacherFilterOf(null), suggested: 'World' };
   assert.deepEqual(filterAndSort(rows, clicked).map((r) => r.id), ['d']);
   // The cell is the filter: drawn as such, said so to a screen reader, and the next click clears it.
-  assert.equal(isFilteredCell(clicked, NO_LABEL, 'World'), true);
-  assert.match(confusionCellName(NO_LABEL, 'World', 1, isFilteredCell(clicked, NO_LABEL, 'World')), /the list shows these/);
+  assert.equal(isFilteredCell(clicked, null, 'World'), true);
+  assert.match(confusionCellName(null, 'World', 1, isFilteredCell(clicked, null, 'World')), /the list shows these/);
   // "Any teacher label" with the suggestion 'World' (the dropdowns) is not the ∅ cell, nor is any other cell.
-  assert.equal(isFilteredCell({ ...DEFAULT_FILTERS, suggested: 'World' }, NO_LABEL, 'World'), false);
+  assert.equal(isFilteredCell({ ...DEFAULT_FILTERS, suggested: 'World' }, null, 'World'), false);
   assert.equal(isFilteredCell(clicked, 'World', 'World'), false);
   assert.equal(isFilteredCell({ ...DEFAULT_FILTERS, teacher: 'World', suggested: 'Sports' }, 'World', 'Sports'), true);
   // The Teacher dropdown names the filter; a label written '∅' stays a label, never the rows without one.
-  assert.equal(teacherFilterText(NO_TEACHER_FILTER), '∅ (no teacher label)');
-  const literal = [...rows, row({ id: 'l', teacher: NO_LABEL, suggested: 'World' })];
+  assert.equal(teacherFilterText(NO_TEACHER_FILTER, 1), 'No teacher label (1 row)');
+  assert.equal(teacherFilterText(NO_TEACHER_FILTER, 1234), 'No teacher label (1,234 rows)');
+  assert.equal(teacherFilterText('∅', 1234), '∅');
+  const literal = [...rows, row({ id: 'l', teacher: '∅', suggested: 'World' })];
   assert.deepEqual(filterAndSort(literal, clicked).map((r) => r.id), ['d']);
-  assert.deepEqual(filterAndSort(literal, { ...DEFAULT_FILTERS, teacher: NO_LABEL }).map((r) => r.id), ['l']);
+  assert.deepEqual(filterAndSort(literal, { ...DEFAULT_FILTERS, teacher: '∅' }).map((r) => r.id), ['l']);
 });
 
 test('outcomes are derived from the human label in the document, so labels typed by hand count', () => {
@@ -177,7 +179,7 @@ test("the user's own verdict on a queue: teacher labels found wrong among the de
 
 test('confusion table of teacher vs suggested labels, with the missing teacher label as its own row', () => {
   const table = confusionTable(rows, ['Business', 'Sci/Tech', 'Sports', 'World']);
-  assert.deepEqual(table.teacherLabels, ['Business', 'World', NO_LABEL]);
+  assert.deepEqual(table.teacherLabels, ['Business', 'World', null]);
   assert.deepEqual(table.suggestedLabels, ['Business', 'Sci/Tech', 'Sports', 'World']);
   assert.deepEqual(table.teacherDigits, [1, 4, null]);
   assert.deepEqual(table.suggestedDigits, [1, 2, 3, 4]);
@@ -298,7 +300,7 @@ test('diagnostic message names both labels and the probability with two decimals
 test('the confusion table follows the run label order (the digit keys), not the alphabet; other labels after, ∅ last', () => {
   const order = ['World', 'Sports', 'Business', 'Sci/Tech'];
   const table = confusionTable([...rows, row({ id: 'z', teacher: 'Aardvark', suggested: 'World' })], order);
-  assert.deepEqual(table.teacherLabels, ['World', 'Business', 'Aardvark', NO_LABEL]);
+  assert.deepEqual(table.teacherLabels, ['World', 'Business', 'Aardvark', null]);
   assert.deepEqual(table.suggestedLabels, ['World', 'Sports', 'Business', 'Sci/Tech']);
   assert.deepEqual(table.suggestedDigits, [1, 2, 3, 4]);
   assert.deepEqual(table.teacherDigits, [1, 3, null, null]);
@@ -310,7 +312,7 @@ test('the confusion table follows the run label order (the digit keys), not the 
     [1, 0, 0, 0],
     [1, 0, 0, 0],
   ]);
-  assert.deepEqual(sortByLabelOrder(['b', NO_LABEL, 'x', 'a', 'b'], ['x']), ['x', 'a', 'b', NO_LABEL]);
+  assert.deepEqual(sortByLabelOrder(['b', '∅', 'x', 'a', 'b'], ['x']), ['x', 'a', 'b', '∅']);
   assert.equal(digitForLabel(order, 'Sports'), 2);
   assert.equal(digitForLabel(order, 'Aardvark'), undefined);
   assert.equal(digitForLabel([...'abcdefghij'], 'j'), undefined, 'only 9 digit keys');

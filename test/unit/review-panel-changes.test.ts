@@ -49,7 +49,7 @@ async function openPanel(uri: FakeUri) {
     explanations: new Map(),
   };
   const runEvents = new Emitter<unknown>();
-  const state = { ensureRun: async () => run, onDidChangeRun: runEvents.event, indexOf: (document: never) => runState.indexOf(document), log };
+  const state = { ensureRun: async () => run, currentRun: async () => run, onDidChangeRun: runEvents.event, indexOf: (document: never) => runState.indexOf(document), log };
   const services = { context: { extensionUri: new FakeUri('/extension') }, log };
   const show = (other: FakeUri, rowId?: string) => LabelReviewPanel.createOrShow(services as never, state as never, other as never, rowId, 2);
   await show(uri);
@@ -226,7 +226,7 @@ test('a quick fix taken while the panel is closed: the panel opened again undoes
   // "Keep Teacher Label" on row b's warning in the editor, no panel open.
   const runState = new RunState(log as never);
   const run = { runId: 'r1', runDir: '/nowhere', datasetUri: uri, labels: ['World', 'Business', 'Sports'], predictions: [prediction('a', 'Business'), prediction('b', 'Sports')], byKey: new Map(), explanations: new Map() };
-  const state = { ensureRun: async () => run, indexOf: (opened: never) => runState.indexOf(opened), log };
+  const state = { ensureRun: async () => run, currentRun: async () => run, indexOf: (opened: never) => runState.indexOf(opened), log };
   assert.equal(await decideRow(state as never, uri, 'b', { kind: 'keep' }), true);
   assert.match(document.lines[1], /"human_label":"World"/);
   const decidedA = document.lines[0];
@@ -237,4 +237,34 @@ test('a quick fix taken while the panel is closed: the panel opened again undoes
   await second.panel.send({ type: 'undo' });
   assert.equal(document.lines[0], row('a'));
   second.close();
+});
+
+test("the bulk accept's question answered, by Escape or by Accept: the panel's page is told to take the keys back after it", async () => {
+  const uri = new FakeUri('/work/k/news.jsonl');
+  const document = fake.open(uri, [row('a'), row('b')].join('\n'));
+  const { panel, close } = await openPanel(uri);
+  panel.posted.splice(0);
+  // Dismissed (Escape): nothing written, and VS Code gave the keys to the webview's frame only (the page takes them).
+  const asked = fake.warnings.length;
+  await panel.send({ type: 'bulkAccept', minProbability: 0.5 });
+  assert.match(fake.warnings[asked] ?? '', /^Accept the suggested label on 2 rows\?$/);
+  assert.deepEqual(panel.posted.map((message) => message.type), ['takeKeys']);
+  assert.equal(document.lines[0], row('a'));
+  panel.posted.splice(0);
+  fake.answers.push('Accept 2');
+  await panel.send({ type: 'bulkAccept', minProbability: 0.5 });
+  assert.match(document.lines[0], /"human_label":"Business"/);
+  assert.equal(panel.posted.filter((message) => message.type === 'takeKeys').length, 1);
+  close();
+});
+
+test("a new label's question (the label picker's typed label) answered: the panel's page is told to take the keys back", async () => {
+  const uri = new FakeUri('/work/l/news.jsonl');
+  fake.open(uri, [row('a'), row('b')].join('\n'));
+  const { panel, close } = await openPanel(uri);
+  const asked = fake.warnings.length;
+  await panel.send({ type: 'decide', rowId: 'a', decision: { kind: 'set', label: 'Arts' } });
+  assert.match(fake.warnings[asked] ?? '', /^'Arts' is not in the label set\.$/);
+  assert.ok(panel.posted.some((message) => message.type === 'takeKeys'), JSON.stringify(panel.posted.map((message) => message.type)));
+  close();
 });

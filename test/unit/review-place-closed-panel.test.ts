@@ -10,7 +10,7 @@ import { DEFAULT_FILTERS, type ReviewRow } from '../../src/review/model';
 import { openAtKeptPlace, PendingPlaces } from '../../src/review/place';
 
 function row(key: string, p: number, human: string | null = null): ReviewRow {
-  return { key, id: key, line: 1, text: key, teacher: 'World', suggested: 'Sports', queue: 'flagged', p, probs: {}, peerProbs: {}, vanillaProbs: {}, human, skipped: false, changedSinceRun: false, runTeacher: 'World' };
+  return { key, id: key, line: 1, text: key, teacher: 'World', suggested: 'Sports', queue: 'flagged', p, probs: {}, peerProbs: {}, vanillaProbs: {}, human, skipped: false, changedSinceRun: false, textChangedSinceRun: false, runTeacher: 'World' };
 }
 
 const DATASET = 'file:///work/data/news.jsonl';

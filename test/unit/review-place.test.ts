@@ -4,7 +4,7 @@ import { DEFAULT_FILTERS, type ReviewRow } from '../../src/review/model';
 import { carryReviewPlace, PendingPlace } from '../../src/review/place';
 
 function row(key: string, p: number, human: string | null = null): ReviewRow {
-  return { key, id: key, line: 1, text: key, teacher: 'World', suggested: 'Sports', queue: 'flagged', p, probs: {}, peerProbs: {}, vanillaProbs: {}, human, skipped: false, changedSinceRun: false, runTeacher: 'World' };
+  return { key, id: key, line: 1, text: key, teacher: 'World', suggested: 'Sports', queue: 'flagged', p, probs: {}, peerProbs: {}, vanillaProbs: {}, human, skipped: false, changedSinceRun: false, textChangedSinceRun: false, runTeacher: 'World' };
 }
 
 // The old queue, in display order; the user decided a and b (human labels in the file), skipped c, and is on d.

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseFilters, parseViewState, parseWebviewMessage } from '../../src/review/protocol';
-import { DEFAULT_FILTERS, NO_TEACHER_FILTER } from '../../src/review/model';
+import { confusionCellName, confusionCellTitle, DEFAULT_FILTERS, isFilteredCell, NO_TEACHER_FILTER, NO_TEACHER_TEXT, teacherFilterOf, teacherFilterText } from '../../src/review/model';
 import { planUndo, UndoStack, type UndoEntry } from '../../src/review/undo';
 import { buildViewUpdate, changedRows, labelProbabilities, toRowView } from '../../src/review/view';
 import type { ReviewRow } from '../../src/review/model';
@@ -140,13 +140,14 @@ function reviewRow(id: string, p: number, human: string | null = null): ReviewRo
     human,
     skipped: false,
     changedSinceRun: false,
+    textChangedSinceRun: false,
     runTeacher: 'World',
   };
 }
 
 test('row view carries what the list draws and no probabilities (those come on demand)', () => {
   const row = reviewRow('a', 0.7);
-  assert.deepEqual(toRowView(row), { key: 'a', id: 'a', line: 1, text: 'a', teacher: 'World', suggested: 'Sports', queue: 'flagged', p: 0.7, human: null, skipped: false, changedSinceRun: false, runTeacher: 'World', outcome: null, textLength: 1 });
+  assert.deepEqual(toRowView(row), { key: 'a', id: 'a', line: 1, text: 'a', teacher: 'World', suggested: 'Sports', queue: 'flagged', p: 0.7, human: null, skipped: false, changedSinceRun: false, textChangedSinceRun: false, runTeacher: 'World', outcome: null, textLength: 1 });
   assert.equal(toRowView(reviewRow('b', 0.7, 'Sports')).outcome, 'accepted');
   assert.equal(toRowView(reviewRow('c', 0.7, 'World')).outcome, 'kept');
   assert.equal(toRowView(reviewRow('d', 0.7, 'Business')).outcome, 'relabelled');
@@ -187,6 +188,44 @@ test("the empty state's Run button message carries nothing the host would trust:
   assert.equal(parseWebviewMessage({ type: 'runDistillations' }), undefined);
 });
 
+test("a teacher label written '∅' and the rows without a teacher label are two rows of the confusion table, two filters and two names", () => {
+  const labels = ['World', 'Sports'];
+  const rows = [
+    { ...reviewRow('w', 0.9), teacher: 'World', suggested: 'Sports' },
+    { ...reviewRow('sign1', 0.8), teacher: '∅', suggested: 'Sports' },
+    { ...reviewRow('sign2', 0.7), teacher: '∅', suggested: 'Sports' },
+    { ...reviewRow('none', 0.6), teacher: null, runTeacher: null, suggested: 'Sports' },
+  ];
+  const view = buildViewUpdate(rows, DEFAULT_FILTERS, new UndoStack(), labels);
+  // Two rows of the table, each counting its own rows: the label '∅' among the labels, the missing label last.
+  assert.deepEqual(view.confusion.teacherLabels, ['World', '∅', null]);
+  assert.deepEqual(view.confusion.counts, [[0, 1], [0, 2], [0, 1]].map(([world, sports]) => view.confusion.suggestedLabels.map((label) => (label === 'World' ? world : sports))));
+  // A click on each row's 'Sports' cell shows that row's rows, and only that cell is then drawn as the filter.
+  const shown = (teacher: string | null) => {
+    const filters = { ...DEFAULT_FILTERS, teacher: teacherFilterOf(teacher), suggested: 'Sports' };
+    return {
+      ids: buildViewUpdate(rows, filters, new UndoStack(), labels).order,
+      filtered: view.confusion.teacherLabels.filter((label) => isFilteredCell(filters, label, 'Sports')),
+    };
+  };
+  assert.deepEqual(shown('∅'), { ids: ['sign1', 'sign2'], filtered: ['∅'] });
+  assert.deepEqual(shown(null), { ids: ['none'], filtered: [null] });
+  // The Teacher dropdown: two choices, two values, two texts; the missing label in words, with how many rows it shows.
+  assert.deepEqual(view.teacherLabels, ['World', '∅', NO_TEACHER_FILTER]);
+  assert.equal(view.noTeacherRows, 1);
+  assert.deepEqual(
+    view.teacherLabels.map((label) => teacherFilterText(label, view.noTeacherRows)),
+    ['World', '∅', 'No teacher label (1 row)'],
+  );
+  // The table's last row and the list's teacher column say it in the same words, never a sign to read as a choice.
+  assert.equal(NO_TEACHER_TEXT, 'No teacher label');
+  // What a screen reader and a tooltip say of each row's cell.
+  assert.equal(confusionCellName('∅', 'Sports', 2, false), 'Teacher ∅, suggested Sports: 2 rows');
+  assert.equal(confusionCellName(null, 'Sports', 1, false), 'No teacher label, suggested Sports: 1 row');
+  assert.equal(confusionCellTitle('∅', 'Sports', false), "Show rows with teacher '∅' and suggestion 'Sports' (click, or Enter)");
+  assert.equal(confusionCellTitle(null, 'Sports', false), "Show rows without a teacher label and suggestion 'Sports' (click, or Enter)");
+});
+
 test('view update orders the confusion table and the dropdowns by the run label order (keys 1-9), with their digits', () => {
   const labels = ['World', 'Sports', 'Business', 'Sci/Tech'];
   const rows = [
@@ -196,7 +235,7 @@ test('view update orders the confusion table and the dropdowns by the run label 
     { ...reviewRow('d', 0.6), teacher: 'Sci/Tech', suggested: 'Business' },
   ];
   const view = buildViewUpdate(rows, DEFAULT_FILTERS, new UndoStack(), labels);
-  assert.deepEqual(view.confusion.teacherLabels, ['World', 'Business', 'Sci/Tech', '∅']);
+  assert.deepEqual(view.confusion.teacherLabels, ['World', 'Business', 'Sci/Tech', null]);
   assert.deepEqual(view.confusion.teacherDigits, [1, 3, 4, null]);
   assert.deepEqual(view.confusion.suggestedLabels, ['World', 'Sports', 'Business', 'Sci/Tech']);
   assert.deepEqual(view.confusion.suggestedDigits, [1, 2, 3, 4]);

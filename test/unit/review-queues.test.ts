@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildReviewRows, DEFAULT_FILTERS, filtersForQueue, NO_TEACHER_FILTER, queueListLabel, queueTitle, REVIEW_QUEUES, rowsForBulkAccept, type DocumentRowState } from '../../src/review/model';
+import { DEFAULT_FILTERS, filtersForQueue, NO_TEACHER_FILTER, queueListLabel, queueTitle, REVIEW_QUEUES, rowsForBulkAccept, teacherFilterText, type DocumentRowState } from '../../src/review/model';
+import { buildReviewRows } from '../../src/review/reviewRows';
 import { parseFilters } from '../../src/review/protocol';
 import { UndoStack } from '../../src/review/undo';
 import { buildViewUpdate } from '../../src/review/view';
@@ -54,9 +55,11 @@ test('rows without a teacher label get their own queue, ranked by the probabilit
   const unlabelled = buildViewUpdate(rows, { ...DEFAULT_FILTERS, queue: 'unlabelled' }, undo, ['World', 'Sports', 'Business']);
   assert.deepEqual(unlabelled.order, ['u2', 'u3', 'u1']);
   assert.deepEqual({ rows: unlabelled.counts.flagged, reviewed: unlabelled.counts.reviewed }, { rows: 3, reviewed: 1 });
-  // The Teacher dropdown offers the rows without a teacher label, the filter the table's ∅ row sets.
+  // The Teacher dropdown offers the rows without a teacher label, the filter the table's last row sets, and counts them.
   assert.deepEqual(unlabelled.teacherLabels, [NO_TEACHER_FILTER]);
-  assert.deepEqual(unlabelled.confusion.teacherLabels, ['∅']);
+  assert.deepEqual([unlabelled.noTeacherRows, flagged.noTeacherRows], [3, 0]);
+  assert.equal(teacherFilterText(NO_TEACHER_FILTER, unlabelled.noTeacherRows), 'No teacher label (3 rows)');
+  assert.deepEqual(unlabelled.confusion.teacherLabels, [null]);
   // The other filters apply within the queue.
   assert.deepEqual(buildViewUpdate(rows, { ...DEFAULT_FILTERS, queue: 'unlabelled', minProbability: 0.9 }, undo, []).order, ['u2']);
   // A bulk accept takes the queue it is asked for, never the other's rows.

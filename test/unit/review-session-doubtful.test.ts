@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bulkAcceptRefusal, buildReviewRows, DEFAULT_FILTERS, doubtfulOf, nextQueue, REVIEW_QUEUES, type DocumentRowState } from '../../src/review/model';
+import { bulkAcceptRefusal, DEFAULT_FILTERS, doubtfulOf, nextQueue, REVIEW_QUEUES, type DocumentRowState } from '../../src/review/model';
+import { buildReviewRows } from '../../src/review/reviewRows';
 import { flaggedEmptyOffer, queueDescriptions } from '../../src/review/format';
 import { rerankQueue } from '../../src/review/queueRerank';
 import { ReviewSession } from '../../src/review/session';

@@ -103,7 +103,11 @@ function decide(decision: Decision): void {
   }
   // The host refuses it too (review/session.ts); said here so that the selection stays on the row.
   if (decision.kind === 'accept' && row.changedSinceRun) {
-    renderer.showNotice("This row's teacher label changed since the run: its suggestion is about another label. Keep or set a label, or run again.");
+    renderer.showNotice(
+      row.textChangedSinceRun
+        ? "This row's text changed since the run: its suggestion is about the old text. Keep or set a label, or run again."
+        : "This row's teacher label changed since the run: its suggestion is about another label. Keep or set a label, or run again.",
+    );
     return;
   }
   host.post({ type: 'decide', rowId: row.key, decision });
@@ -353,6 +357,15 @@ function onMessage(message: HostMessage): void {
     case 'notice':
       renderer.showNotice(message.text);
       break;
+    case 'takeKeys': {
+      // After a modal dialog VS Code may give the focus to the webview's frame and not to this page inside it: the
+      // keys went nowhere until a click. The element that had them takes them again (the list, if none).
+      if (!document.hasFocus()) {
+        const active = document.activeElement;
+        (active instanceof HTMLElement && active !== document.body ? active : renderer.dom?.list)?.focus();
+      }
+      break;
+    }
     case 'reply':
       host.settle(message);
       break;
@@ -369,6 +382,16 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
 window.addEventListener('keydown', (event) => {
   if (renderer.dom && dispatchKey(event, keyHandlers)) {
     event.preventDefault();
+  }
+});
+
+// The panel gets the keys back (the label picker, a dialog or another editor closed) with nothing focused in it, as when
+// the element that had the focus was drawn anew meanwhile: the list takes them, so a screen reader is told the current
+// row again (aria-activedescendant) and the keys act on it.
+window.addEventListener('focus', () => {
+  const active = document.activeElement;
+  if (active === null || active === document.body) {
+    renderer.dom?.list.focus();
   }
 });
 

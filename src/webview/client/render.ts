@@ -4,7 +4,7 @@
  */
 import { explanationSegments } from '../../review/explanation';
 import { cutText, showBidiControls, showInvisible } from '../../review/prettyRow';
-import { confusionCellName, digitForLabel, isFilteredCell, NO_LABEL, queueListLabel, queueTitle, REVIEW_QUEUES, reviewedVerdict, type Decision, type ReviewFilters, type ReviewQueue, teacherFilterOf, teacherFilterText } from '../../review/model';
+import { confusionCellName, confusionCellTitle, digitForLabel, isFilteredCell, NO_TEACHER_FILTER, NO_TEACHER_TEXT, NO_TEACHER_TITLE, queueListLabel, queueTitle, REVIEW_QUEUES, reviewedVerdict, type Decision, type ReviewFilters, type ReviewQueue, teacherFilterOf, teacherFilterText } from '../../review/model';
 import { STATUS_FILTER_OPTIONS, type HostMessage, type LabelProbability, type RowView, type ViewUpdate } from '../../review/protocol';
 import type { RowExplanation } from '../../training/types';
 import { keyTableRows } from './keymap';
@@ -74,7 +74,8 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, t
 }
 
 function labelOptions(labels: readonly string[], anyLabel: string, text: (label: string) => string = (label) => label): ui.Option[] {
-  return [{ value: '', label: anyLabel }, ...labels.map((label) => ({ value: label, label: text(label) }))];
+  // The rows without a teacher label (NO_TEACHER_FILTER, never a label) in the style of a missing label.
+  return [{ value: '', label: anyLabel }, ...labels.map((label) => ({ value: label, label: text(label), ...(label === NO_TEACHER_FILTER ? { className: 'no-label' } : {}) }))];
 }
 
 function labelled(text: string, control: HTMLElement): HTMLLabelElement {
@@ -100,7 +101,7 @@ const OUTCOME_WORDS = { accepted: 'accepted', kept: 'kept', relabelled: 'set' } 
 
 function statusText(row: RowView): string {
   if (row.human === null || !row.outcome) {
-    return row.changedSinceRun ? 'changed since the run' : row.skipped ? 'skipped' : '';
+    return row.textChangedSinceRun ? 'text changed since the run' : row.changedSinceRun ? 'changed since the run' : row.skipped ? 'skipped' : '';
   }
   return `✓ ${OUTCOME_WORDS[row.outcome]} ${row.human}`;
 }
@@ -109,7 +110,7 @@ export class Renderer {
   dom: Dom | null = null;
   private renderQueued = false;
   /** The confusion table's one Tab stop (roving tabindex), by its labels: kept while the table is drawn again. */
-  private tableStop: { teacher: string; suggested: string } | null = null;
+  private tableStop: { teacher: string | null; suggested: string } | null = null;
 
   constructor(
     private readonly app: HTMLElement,
@@ -384,7 +385,10 @@ export class Renderer {
     // Changed since the run: the run's probability is about a teacher label no longer there, so none is shown.
     p.textContent = row.changedSinceRun ? '—' : row.p.toFixed(2);
     line.textContent = row.line === null ? 'gone' : `L${row.line}`;
-    teacher.textContent = row.teacher === null ? NO_LABEL : showInvisible(row.teacher);
+    // A missing teacher label in words and a style of its own (a label written '∅' is drawn as any label), and its tooltip.
+    teacher.textContent = row.teacher === null ? NO_TEACHER_TEXT : showInvisible(row.teacher);
+    teacher.classList.toggle('no-label', row.teacher === null);
+    teacher.title = row.teacher === null ? NO_TEACHER_TITLE : '';
     arrow.textContent = '→';
     suggested.textContent = showInvisible(row.suggested);
     status.textContent = showInvisible(statusText(row));
@@ -446,7 +450,7 @@ export class Renderer {
       return;
     }
     ui.setOptions(this.dom.queue, queueOptions(view), this.state.filters.queue);
-    ui.setOptions(this.dom.teacher, labelOptions(view.teacherLabels, 'Any teacher label', teacherFilterText), this.state.filters.teacher);
+    ui.setOptions(this.dom.teacher, labelOptions(view.teacherLabels, 'Any teacher label', (label) => teacherFilterText(label, view.noTeacherRows)), this.state.filters.teacher);
     ui.setOptions(this.dom.suggested, labelOptions(view.suggestedLabels, 'Any suggestion'), this.state.filters.suggested);
   }
 
@@ -543,7 +547,7 @@ export class Renderer {
           td.classList.add('active');
           activeCell = td;
         }
-        td.title = active ? 'Click (or Enter) to clear this filter' : `Show rows with teacher '${teacher}' and suggestion '${suggested}' (click, or Enter)`;
+        td.title = confusionCellTitle(teacher, suggested, active);
         // The focus is not the mouse's: after a click the keys act on the list, as after a click on a row.
         td.addEventListener('mousedown', (event) => event.preventDefault());
         td.addEventListener('click', () => {
@@ -649,7 +653,9 @@ export class Renderer {
     }
     const summary = el('div', 'muted row-facts');
     // A row of the unlabelled queue has no teacher label to doubt: its p is the advice's own probability.
-    const score: (string | HTMLElement)[] = row.changedSinceRun
+    const score: (string | HTMLElement)[] = row.textChangedSinceRun
+      ? [' · text changed since the run: its suggestion and probability are about the old text']
+      : row.changedSinceRun
       ? [' · teacher label changed since the run (it judged ', row.runTeacher === null ? 'no label' : el('bdi', '', row.runTeacher), '): its suggestion and probability are about that label']
       : row.queue === 'unlabelled'
         ? [" · no teacher label · advice '", el('bdi', '', row.suggested), `', p = ${row.p.toFixed(2)}`]
@@ -672,7 +678,7 @@ export class Renderer {
       text.textContent = showInvisible(row.text);
     }
     const buttons = el('div', 'actions');
-    // No Accept on a row changed since the run: its suggestion was judged against a teacher label no longer there.
+    // No Accept on a row changed since the run: its suggestion was judged against a teacher label (or a text) no longer there.
     if (!row.changedSinceRun) {
       buttons.append(
         ui.button(`Accept '${onButton(row.suggested)}'`, { appearance: 'primary', title: `Accept '${row.suggested}' (Enter or a)`, action: 'accept', onClick: () => actions.decide({ kind: 'accept' }) }),
@@ -760,9 +766,17 @@ function onButton(label: string): string {
 }
 
 /** A table header: the label, with the digit key that sets it (the host sends the digits, in the run's order). */
-function labelHeader(label: string, digit: number | null | undefined, role: 'columnheader' | 'rowheader'): HTMLTableCellElement {
+function labelHeader(label: string | null, digit: number | null | undefined, role: 'columnheader' | 'rowheader'): HTMLTableCellElement {
   const th = el('th');
   th.setAttribute('role', role);
+  if (label === null) {
+    // The rows without a teacher label: NO_TEACHER_TEXT in the style of a missing label (a label written '∅' is drawn
+    // and named as any label).
+    th.classList.add('no-label');
+    th.title = NO_TEACHER_TITLE;
+    th.append(NO_TEACHER_TEXT);
+    return th;
+  }
   th.title = label;
   if (digit !== null && digit !== undefined) {
     th.append(el('kbd', 'digit', String(digit)), ' ');

@@ -14,6 +14,8 @@ export type Control = HTMLElement & { value: string };
 export interface Option {
   value: string;
   label: string;
+  /** A class of the option's own (review.css): `no-label` for the rows without a teacher label. */
+  className?: string;
 }
 
 function el(tag: string, attributes: Record<string, string | number | boolean | undefined>, text?: string): Control {
@@ -106,7 +108,7 @@ export function setOptions(control: Control, options: readonly Option[], value: 
   const key = JSON.stringify(options);
   if (control.dataset.options !== key) {
     control.dataset.options = key;
-    control.replaceChildren(...options.map((option) => el('vscode-option', { value: option.value, selected: option.value === value }, option.label)));
+    control.replaceChildren(...options.map((option) => el('vscode-option', { value: option.value, selected: option.value === value, class: option.className }, option.label)));
   }
   // The toolkit reads its options on slot change; set the value once it has them.
   requestAnimationFrame(() => {
