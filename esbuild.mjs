@@ -2,13 +2,19 @@
 // Review webview client.
 // esbuild does not type-check: `npm test` runs `tsc --noEmit` (and `-p src/webview/client`) for that.
 import * as esbuild from 'esbuild';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 
 /** Native TensorFlow bindings cannot be bundled; the worker loads them at run time when installed. */
 const nativeTensorFlow = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
+/**
+ * tsx is only looked up (training/client.ts require.resolve('tsx'), for the worker's TypeScript source when no bundle is
+ * beside it), never bundled: left out of the bundles that hold the client, so esbuild does not warn about it on every build.
+ */
+const lookedUpOnly = ['tsx'];
 
 const common = {
   bundle: true,
@@ -22,7 +28,7 @@ const common = {
 
 /** @type {import('esbuild').BuildOptions[]} */
 export const entries = [
-  { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', ...lookedUpOnly] },
   { ...common, entryPoints: ['src/training/worker.ts'], outfile: 'dist/worker.js', external: nativeTensorFlow },
   // Student-training threads of worker.js and cli.js (studentPool.ts finds it next to them in dist/).
   { ...common, entryPoints: ['src/training/studentThread.ts'], outfile: 'dist/studentThread.js' },
@@ -34,7 +40,7 @@ export const entries = [
     ...common,
     entryPoints: ['src/cli/main.ts'],
     outfile: 'dist/cli.js',
-    external: nativeTensorFlow,
+    external: [...nativeTensorFlow, ...lookedUpOnly],
     banner: { js: '#!/usr/bin/env node' },
   },
   // The Label Review webview client: browser code, type-checked by its own tsconfig (lib DOM).
@@ -94,7 +100,12 @@ async function main() {
   chmodSync('dist/cli.js', 0o755);
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+// Built when run (node esbuild.mjs), not when imported (a test reads `entries`). Real paths: Node runs this file by
+// its real path, so a repository reached through a symbolic link (macOS's /tmp) is still this file.
+const run = process.argv[1] !== undefined && existsSync(process.argv[1]) && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+if (run) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
