@@ -1,8 +1,11 @@
 // `npm test`: sets up whatever a fresh clone lacks (node_modules, Debian packages, code-server) and runs every check:
 // type check, lint, build, unit tests, end-to-end tests in code-server. Ends with one line "N passed, N failed"
 // (tests counted by node's test runner; type check, lint and build count as one each) and exits non-zero on failure.
+// Before that line: why each failed test failed (the first lines of its error; CI shows only the end of the log), and
+// the end-to-end flows that passed only on a second try (test/e2e/README.md "Retry").
 import { spawn } from 'node:child_process';
 import { ensureNodeModules, repoRoot } from './lib/setup.mjs';
+import { digestLines, failedTests, findSecondTryLine } from './lib/testDigest.mjs';
 
 /** Runs a stage, echoing its output live and keeping it for the counts. */
 function runStage(args) {
@@ -37,9 +40,15 @@ const stages = [
   { name: 'end-to-end tests', args: ['scripts/e2e.mjs'], counted: true, needs: 'build' },
 ];
 
+/** The non-blank lines of a stage's output. */
+function outputLines(output) {
+  return output.split(/\r?\n/).filter((line) => line.trim() !== '');
+}
+
 async function main() {
   const started = Date.now();
   const results = [];
+  const secondTries = [];
   try {
     await ensureNodeModules();
     console.log(`setup: node_modules ready after ${((Date.now() - started) / 1000).toFixed(0)} s`);
@@ -59,17 +68,25 @@ async function main() {
     const { code, output } = await runStage(stage.args);
     const seconds = (Date.now() - stageStart) / 1000;
     if (!stage.counted) {
-      results.push({ name: stage.name, passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, seconds });
+      const failures = code === 0 ? [] : [{ name: `exited with ${code}`, error: outputLines(output).slice(0, 2) }];
+      results.push({ name: stage.name, passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, seconds, failures });
       continue;
     }
     const passed = count(output, 'pass');
     const failed = count(output, 'fail');
+    const failures = failedTests(output);
+    const secondTry = findSecondTryLine(output);
+    if (secondTry) secondTries.push(secondTry.line);
+    const retried = secondTry ? `${secondTry.count} flow${secondTry.count === 1 ? '' : 's'} needed a second try` : undefined;
     if (passed === undefined || failed === undefined) {
       // The runner never reported (setup failed, or it crashed): that is one failure, not zero tests.
-      results.push({ name: stage.name, passed: 0, failed: 1, note: `exited with ${code} before reporting`, seconds });
+      if (failures.length === 0) failures.push({ name: `exited with ${code} before reporting`, error: outputLines(output).slice(-2) });
+      results.push({ name: stage.name, passed: 0, failed: 1, note: `exited with ${code} before reporting`, seconds, failures });
     } else {
       const extra = code !== 0 && failed === 0 ? 1 : 0;
-      results.push({ name: stage.name, passed, failed: failed + extra, note: extra ? `exited with ${code}` : undefined, seconds });
+      if (extra && failures.length === 0) failures.push({ name: `exited with ${code}`, error: outputLines(output).slice(-2) });
+      const note = [extra ? `exited with ${code}` : undefined, retried].filter(Boolean).join('; ') || undefined;
+      results.push({ name: stage.name, passed, failed: failed + extra, note, seconds, failures });
     }
   }
   console.log('\n=== summary ===');
@@ -80,6 +97,10 @@ async function main() {
   const passed = results.reduce((sum, r) => sum + r.passed, 0);
   const failed = results.reduce((sum, r) => sum + r.failed, 0);
   console.log(`total time ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  const digest = digestLines(results.filter((r) => r.failures?.length).map((r) => ({ name: r.name, failures: r.failures })));
+  if (digest.length) console.log(['why they failed (the first lines of each error; the whole of it is above):', ...digest].join('\n'));
+  for (const line of secondTries) console.log(line);
+  // The last line: .ci/run looks for it.
   console.log(`${passed} passed, ${failed} failed`);
   return failed > 0 ? 1 : 0;
 }

@@ -8,8 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { E2ESession, packageVsix, repoRoot, slug, zipEntries, type Flow } from './harness';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import * as util from 'node:util';
+import { bounded, E2ESession, packageVsix, repoRoot, slug, zipEntries, type Flow, type Workbench } from './harness';
 
 const flowsDir = join(__dirname, 'flows');
 const selected = (process.env.PEERKD_E2E_FLOWS ?? '')
@@ -69,21 +70,102 @@ describe('PeerKD in code-server', async () => {
     assert.ok(shipped.length < 60, `${shipped.length} files in the .vsix`);
   });
 
+  // A flow that fails is run once more in a fresh workspace (README "Retry"): a race on a loaded machine should not sink
+  // the run, but it is never silent: the first error and the failure report are printed, and the flows that needed a
+  // second try are listed at the end (scripts/test.mjs shows that line in its summary).
+  const secondTries: string[] = [];
+  after(async () => {
+    const { secondTryLine } = await import('../../scripts/lib/testDigest.mjs');
+    if (secondTries.length) console.log(secondTryLine(secondTries));
+  });
+
   for (const flow of flows) {
-    test(flow.name, { timeout: flow.timeoutMs ?? 180_000 }, async (t) => {
+    const tryTimeoutMs = flow.timeoutMs ?? 180_000;
+    // Two tries, each with the flow's own limit, plus opening two workbenches and two failure reports.
+    test(flow.name, { timeout: 2 * tryTimeoutMs + 300_000 }, async (t) => {
       assert.ok(session, 'session did not start');
-      const workbench = await session.openWorkbench(flow);
-      try {
-        await flow.run(workbench, t);
-      } catch (error) {
-        await workbench.screenshot(`${slug(flow.name)}-failure`).catch(() => undefined);
-        throw error;
-      } finally {
-        await workbench.close();
+      let firstError: unknown;
+      for (const attempt of [1, 2]) {
+        const subtests = { created: false };
+        try {
+          await runTry(session, flow, attempt === 1 ? countingSubtests(t, subtests) : t, attempt, tryTimeoutMs);
+          if (attempt === 2) {
+            secondTries.push(flow.name);
+            console.log(`e2e: '${flow.name}' passed on its second try (the first failed: ${firstLine(firstError)})`);
+          }
+          return;
+        } catch (error) {
+          if (attempt === 2) throw bothTries(firstError, error);
+          firstError = error;
+          if (subtests.created) {
+            // Its subtests were reported already: a second try would report them twice.
+            console.log(`e2e: '${flow.name}' failed after reporting subtests: no second try`);
+            throw error;
+          }
+          console.log(`e2e: '${flow.name}' failed on its first try; trying once more in a fresh workspace`);
+        }
       }
     });
   }
 });
+
+/**
+ * One try of a flow in a fresh workspace, within `timeoutMs`. On failure: a screenshot (`<flow>-failure.png`,
+ * `-failure-2.png` for a second try) and the failure report on stdout, then the error is rethrown.
+ */
+async function runTry(session: E2ESession, flow: Flow, t: TestContext, attempt: number, timeoutMs: number): Promise<void> {
+  let workbench: Workbench | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    workbench = await session.openWorkbench(flow);
+    const running = flow.run(workbench, t);
+    // Closing the workbench after a timeout makes the flow's pending call fail: that late error is not this try's.
+    running.catch(() => undefined);
+    await Promise.race([
+      running,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the flow did not end within its ${timeoutMs} ms (try ${attempt})`)), timeoutMs);
+      }),
+    ]);
+  } catch (error) {
+    const name = `${slug(flow.name)}-failure${attempt === 1 ? '' : `-${attempt}`}`;
+    if (workbench) await bounded(workbench.screenshot(name), 15_000, undefined);
+    const report = await bounded(session.failureReport(workbench), 45_000, 'the failure report did not finish within 45 s');
+    console.log(
+      [`--- e2e failure, try ${attempt} of 2: ${flow.name} ---`, util.inspect(error), report, `screenshot: test-results/e2e/${name}.png`, '--- end of failure report ---'].join('\n'),
+    );
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    await workbench?.close();
+  }
+}
+
+/** `t`, noting in `subtests.created` whether the flow reported a subtest (t.test). */
+function countingSubtests(t: TestContext, subtests: { created: boolean }): TestContext {
+  return new Proxy(t, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (property === 'test') subtests.created = true;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0];
+}
+
+/** The error of a flow that failed on both tries: the second's first (the digest shows the first two lines), then the first's. */
+function bothTries(first: unknown, second: unknown): Error {
+  const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+  const error = new Error(`failed twice; second try: ${message(second)}\nfirst try: ${message(first)}`);
+  if (second instanceof Error && second.stack) error.stack = `Error: ${error.message}\n${second.stack.split('\n').filter((line) => /^\s+at /.test(line)).join('\n')}`;
+  return error;
+}
 
 function listFiles(dir: string, prefix = ''): string[] {
   let names: string[] = [];

@@ -4,11 +4,11 @@
  * its fixture workspace and a fresh browser context. See test/e2e/README.md for how to add a flow.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Frame, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Frame, type Locator, type Page } from 'playwright-core';
 
 export const repoRoot = resolve(__dirname, '..', '..');
 export const fixturesRoot = join(repoRoot, 'test', 'fixtures', 'e2e');
@@ -80,6 +80,12 @@ export interface WaitOptions {
   message?: string;
 }
 
+/**
+ * Thrown by a probe of `waitFor` to stop waiting at once: what was awaited can no longer come (a run that failed will
+ * not say "done"). Any other error of a probe is kept as the last error and the polling goes on.
+ */
+export class WaitAborted extends Error {}
+
 /** Polls `probe` until it returns something other than undefined/null/false; throws after the timeout. */
 export async function waitFor<T>(probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, options: WaitOptions = {}): Promise<T> {
   const { timeoutMs = 30_000, intervalMs = 250, message = 'condition' } = options;
@@ -90,6 +96,7 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | null | fal
       const value = await probe();
       if (value !== undefined && value !== null && value !== false) return value;
     } catch (error) {
+      if (error instanceof WaitAborted) throw error;
       lastError = error;
     }
     if (Date.now() > deadline) {
@@ -100,9 +107,53 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | null | fal
   }
 }
 
+/**
+ * `promise`, or `fallback` once `ms` have passed (or when it rejects): for what a failure report reads from a page that
+ * may be hung, so that the report never hangs and never hides the error it reports.
+ */
+export async function bounded<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolveLate) => (timer = setTimeout(() => resolveLate(fallback), ms)));
+  try {
+    return await Promise.race([promise.catch(() => fallback), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `error` with `more` added to its message, keeping its stack frames (the flow's lines), for a wait's timeout. */
+export function withDetails(error: unknown, more: string): Error {
+  const original = error instanceof Error ? error : new Error(String(error));
+  const wrapped = new Error(`${original.message}\n${more}`);
+  const frames = (original.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
+  wrapped.stack = `Error: ${wrapped.message}\n${frames.join('\n')}`;
+  return wrapped;
+}
+
+/** One notification as a line: `error "PeerKD: …" [Open Log]` (the message cut to 300 characters). */
+export function describeNotification(entry: NotificationEntry): string {
+  const message = entry.message.length > 300 ? `${entry.message.slice(0, 300)}…` : entry.message;
+  return `${entry.severity} ${JSON.stringify(message)}${entry.buttons.length ? ` [${entry.buttons.join(', ')}]` : ''}`;
+}
+
+/** What the workbench showed a user, as the line a timeout error and a failure report give. */
+export function describeScreen(state: ScreenState): string {
+  const list = (entries: NotificationEntry[]): string => (entries.length ? entries.map(describeNotification).join('; ') : 'none');
+  const parts = [];
+  if (state.dialog) parts.push(`dialog: ${JSON.stringify(state.dialog)}`);
+  parts.push(`toasts: ${list(state.toasts)}`);
+  parts.push(`notification centre: ${state.centre ? list(state.centre) : 'not read'}`);
+  return `on screen: ${parts.join(' | ')}`;
+}
+
 /** A regular expression matching exactly `text` (after trimming), for Playwright's `hasText`. */
 export function exactText(text: string): RegExp {
-  return new RegExp(`^\\s*${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+  return new RegExp(`^\\s*${escapeRegExp(text)}\\s*$`);
+}
+
+/** `text` with the characters a RegExp reads as syntax escaped. */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 export function slug(text: string): string {
@@ -282,6 +333,56 @@ export class E2ESession {
     return workbench;
   }
 
+  /**
+   * The log file of the PeerKD output channel of the extension host that started last: the window of the flow that
+   * runs now (each browser window gets its own host, `<user-data>/logs/<start>/exthost<N>/peerkd.peerkd/PeerKD.log`).
+   */
+  peerkdLogFile(): string | undefined {
+    const logsDir = join(this.userDataDir, 'logs');
+    let best: { file: string; key: [string, number] } | undefined;
+    for (const started of safeReaddir(logsDir)) {
+      for (const host of safeReaddir(join(logsDir, started))) {
+        const number = /^exthost(\d+)$/.exec(host);
+        const file = join(logsDir, started, host, EXTENSION_ID, 'PeerKD.log');
+        if (!number || !existsSync(file)) continue;
+        const key: [string, number] = [started, Number(number[1])];
+        if (!best || key[0] > best.key[0] || (key[0] === best.key[0] && key[1] > best.key[1])) best = { file, key };
+      }
+    }
+    return best?.file;
+  }
+
+  /**
+   * A compact account of what the user saw when a flow failed, for the test log: the notifications (toasts and the
+   * notification centre, opened for it), a modal dialog, the end of the PeerKD log, the training workers alive and the
+   * machine's load. Best-effort: each part has a short time limit, and it never throws.
+   */
+  async failureReport(workbench: Workbench | undefined, options: { logLines?: number } = {}): Promise<string> {
+    const lines: string[] = [];
+    try {
+      if (workbench) lines.push(describeScreen(await bounded(workbench.screenState({ openCentre: true }), 20_000, { toasts: [] })));
+      else lines.push('on screen: no workbench (it did not open)');
+    } catch (error) {
+      lines.push(`on screen: could not be read (${error instanceof Error ? error.message : String(error)})`);
+    }
+    const count = options.logLines ?? 40;
+    try {
+      const file = this.peerkdLogFile();
+      if (!file) lines.push('PeerKD log: no log file under the profile');
+      else {
+        const all = readFileSync(file, 'utf8').split('\n').filter((line) => line.trim() !== '');
+        lines.push(`PeerKD log, last ${Math.min(count, all.length)} of ${all.length} lines (${relative(this.baseDir, file)}):`);
+        for (const line of all.slice(-count).map((l) => l.split(this.baseDir).join('<e2e>'))) lines.push(`  ${line.length > 400 ? `${line.slice(0, 400)}…` : line}`);
+      }
+    } catch (error) {
+      lines.push(`PeerKD log: could not be read (${error instanceof Error ? error.message : String(error)})`);
+    }
+    lines.push(`training workers (dist/worker.js): ${workerProcesses(this.extensionsDir)}`);
+    const gib = (bytes: number): string => (bytes / 2 ** 30).toFixed(1);
+    lines.push(`machine: load ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores, ${gib(freemem())} of ${gib(totalmem())} GiB memory free`);
+    return lines.join('\n');
+  }
+
   /** Closes the browser, stops code-server and removes the temporary profile and workspaces. */
   async close(): Promise<void> {
     await this.browser.close().catch(() => undefined);
@@ -301,6 +402,29 @@ export class E2ESession {
     }
     if (process.env.PEERKD_E2E_KEEP !== '1') rmSync(this.baseDir, { recursive: true, force: true });
   }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The PeerKD training workers alive (`ps`): pid, age, CPU, memory and command line of each, or "none"; those of this
+ * session's extension (under `extensionsDir`) marked "ours" (others load the machine too).
+ */
+function workerProcesses(extensionsDir: string): string {
+  const ps = spawnSync('ps', ['-eo', 'pid=,etimes=,pcpu=,rss=,args='], { encoding: 'utf8', timeout: 5_000 });
+  if (ps.status !== 0 || !ps.stdout) return `ps did not answer (${ps.error?.message ?? `exit ${ps.status}`})`;
+  const workers = ps.stdout
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+(\d+)\s+([\d.]+)\s+(\d+)\s+(.*)$/.exec(line))
+    .filter((match): match is RegExpExecArray => match !== null && /dist\/worker\.js/.test(match[5]))
+    .map(([, pid, seconds, cpu, rss, args]) => `${args.includes(extensionsDir) ? 'ours: ' : ''}pid ${pid}, up ${seconds} s, ${cpu}% CPU, ${Math.round(Number(rss) / 1024)} MiB: ${args.slice(0, 200)}`);
+  return workers.length ? workers.join('; ') : 'none';
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -326,6 +450,50 @@ export interface NotificationEntry {
   source?: string;
   severity: 'error' | 'warning' | 'info';
   buttons: string[];
+}
+
+export interface NotificationWaitOptions extends WaitOptions {
+  /**
+   * Called with the notifications of each poll: a reason (a string) stops the wait at once with an error giving it and
+   * what the screen shows, e.g. a run that failed instead of saying "done".
+   */
+  abortIf?(notifications: NotificationEntry[]): string | undefined | Promise<string | undefined>;
+  /**
+   * The notifications on screen before the action waited on (`notifications()`): a match counts only when more of its
+   * message show than did then (newNotifications), e.g. a second run's "done." while the first run's is still up.
+   */
+  since?: NotificationEntry[];
+}
+
+/**
+ * Picks, from each poll of the notifications, those that are not among `earlier` (read before the action), counted by
+ * message as a message can repeat. One of theirs that went since (a toast hides after 15–18 s) is forgotten, so a new
+ * notification with its text counts.
+ */
+export function newNotifications(earlier: NotificationEntry[]): (entries: NotificationEntry[]) => NotificationEntry[] {
+  const old = new Map<string, number>();
+  for (const entry of earlier) old.set(entry.message, (old.get(entry.message) ?? 0) + 1);
+  return (entries) => {
+    const now = new Map<string, number>();
+    for (const entry of entries) now.set(entry.message, (now.get(entry.message) ?? 0) + 1);
+    for (const [message, count] of old) old.set(message, Math.min(count, now.get(message) ?? 0));
+    const taken = new Map<string, number>();
+    return entries.filter((entry) => {
+      const nth = (taken.get(entry.message) ?? 0) + 1;
+      taken.set(entry.message, nth);
+      return nth > (old.get(entry.message) ?? 0);
+    });
+  };
+}
+
+/** What a user sees of the workbench's messages (Workbench.screenState). */
+export interface ScreenState {
+  /** Toasts on screen. */
+  toasts: NotificationEntry[];
+  /** The notification centre's entries (every notification of the window, toasts gone included); undefined: not read. */
+  centre?: NotificationEntry[];
+  /** The text of a modal dialog (`.monaco-dialog-box`) on screen. */
+  dialog?: string;
 }
 
 export interface WebviewOptions {
@@ -373,6 +541,27 @@ export class Workbench {
     await this.page
       .locator(`.tabs-container .tab.active[data-resource-name="${name}"]`)
       .waitFor({ state: 'visible', timeout: 30_000 });
+  }
+
+  /**
+   * Clicks the tab of the file `name` and waits until its editor holds the keyboard focus: a `.monaco-editor.focused`
+   * somewhere is not enough, as under load the keys went to the other group's editor (or the panel) meanwhile.
+   */
+  async focusEditor(name: string): Promise<void> {
+    const tab = this.page.locator(`.tabs-container .tab[data-resource-name="${name}"]`).first();
+    await waitFor(
+      async () => {
+        await tab.click();
+        // A string, as the tests' types know no DOM.
+        return this.page.evaluate(`(() => {
+          const active = document.activeElement;
+          const group = active && active.closest('.editor-group-container');
+          const tab = group && group.querySelector('.tabs-container .tab.active');
+          return Boolean(active && active.closest('.monaco-editor.focused')) && Boolean(tab) && tab.getAttribute('data-resource-name') === ${JSON.stringify(name)};
+        })()`);
+      },
+      { timeoutMs: 30_000, message: `the editor of ${name} to take the keys` },
+    );
   }
 
   /** Opens the command palette with `>` and `filter` typed; returns the visible entries' labels. Leaves it open. */
@@ -426,7 +615,18 @@ export class Workbench {
       { timeoutMs: 20_000, intervalMs: 300, message: `the palette entry "${title}"`, ...options },
     );
     await this.pickQuickItem(title);
-    await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+    // The palette closes when it runs the command; a command may open its own quick input at once, whose value is not
+    // the palette's filter. A palette still showing `>title` after the click lost the click (under load): click once
+    // more, then say so, rather than letting the flow wait minutes for the command's effect.
+    const input = this.page.locator('.quick-input-widget .quick-input-box input');
+    const paletteStillOpen = async (): Promise<boolean> =>
+      (await this.page.locator('.quick-input-widget').isVisible().catch(() => false)) && (await input.inputValue().catch(() => '')) === `>${title}`;
+    for (let attempt = 1; ; attempt++) {
+      const closed = await waitFor(async () => !(await paletteStillOpen()), { timeoutMs: 10_000, intervalMs: 200 }).then(() => true, () => false);
+      if (closed) return;
+      if (attempt === 2) throw new Error(`the command palette still shows "${title}" after it was clicked twice: the command did not run`);
+      await this.pickQuickItem(title);
+    }
   }
 
   /** Clicks the item of the open quick pick (palette, a command's choices) whose label is exactly `label`. */
@@ -455,6 +655,61 @@ export class Workbench {
       }
     }
     return hover.innerText();
+  }
+
+  /**
+   * Asks for the quick fixes at the cursor of the focused editor (Ctrl+.) and waits until the menu lists `hasText`;
+   * returns the menu. Under load VS Code 1.100 sometimes answers Ctrl+. with "No code actions available" although the
+   * line has fixes, whose lightbulb shows beside the message (fields-quick-fix: 3 of 13 runs beside two busy loops; the
+   * screenshot of an earlier CI failure shows the same). That answer is asked again, at most three times; a menu that
+   * does not list `hasText` is not.
+   */
+  async openQuickFixes(hasText: string): Promise<Locator> {
+    const menu = this.page.locator('.action-widget').first();
+    // (The answer of the press before fades out for 110 ms: not this press's.)
+    const noActions = this.page.locator('.monaco-editor-overlaymessage:not(.fadeOut)', { hasText: 'No code actions available' }).first();
+    for (let attempt = 1; ; attempt++) {
+      await this.page.keyboard.press('Control+.');
+      const answer = await waitFor(async () => ((await menu.isVisible()) ? 'menu' : (await noActions.isVisible()) ? 'none' : undefined), {
+        timeoutMs: 15_000,
+        message: 'the quick-fix menu after Ctrl+.',
+      });
+      if (answer === 'menu') break;
+      if (attempt === 3) throw new Error(`Ctrl+. answered "No code actions available" ${attempt} times (looking for '${hasText}')`);
+      console.log(`${this.flowName}: Ctrl+. answered "No code actions available" (try ${attempt}); asking again`);
+    }
+    let listed = '';
+    await waitFor(async () => (listed = await menu.innerText().catch(() => '')).includes(hasText), { message: `the quick-fix menu to list '${hasText}'` }).catch(
+      (error: Error) => {
+        throw new Error(`${error.message}; it lists: ${JSON.stringify(listed)}`);
+      },
+    );
+    return menu;
+  }
+
+  /**
+   * Applies the quick fix `title` of the menu openQuickFixes returned, by key (a click can hit the context view's
+   * pointer block). It must be the focused entry (the preferred fix is focused when the menu opens); with `moveTo`, the
+   * focus is moved down to it first (several fixes on one line). Fails at once if the menu closed.
+   */
+  async applyQuickFix(menu: Locator, title: string, options: { moveTo?: boolean } = {}): Promise<void> {
+    // Read without Playwright's auto-wait: a menu gone or still without a focused row answers at once, not in 30 s.
+    const focused = (): Promise<string | null> =>
+      menu.evaluate((element) => element.querySelector('.monaco-list-row.focused')?.getAttribute('aria-label') ?? null, undefined, { timeout: 1_000 }).catch(() => null);
+    let last: string | null = null;
+    await waitFor(
+      async () => {
+        if (!(await menu.isVisible())) throw new Error(`the quick-fix menu closed before '${title}' was applied`);
+        last = await focused();
+        if (last === title) return true;
+        if (options.moveTo && last !== null) await this.page.keyboard.press('ArrowDown');
+        return false;
+      },
+      { timeoutMs: 15_000, message: `'${title}' to be the focused quick fix` },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; the focused entry: ${JSON.stringify(last)}`);
+    });
+    await this.page.keyboard.press('Enter');
   }
 
   /** Shows the Problems panel (Ctrl+Shift+M). */
@@ -519,7 +774,11 @@ export class Workbench {
 
   /** Notification toasts on screen now (and, if the notification centre is open, its entries). */
   async notifications(): Promise<NotificationEntry[]> {
-    return this.page.locator('.notifications-toasts .notification-list-item, .notifications-center .notification-list-item').evaluateAll((items) =>
+    return this.readNotifications('.notifications-toasts .notification-list-item, .notifications-center .notification-list-item');
+  }
+
+  private async readNotifications(selector: string, onlyVisible = false): Promise<NotificationEntry[]> {
+    const entries = await this.page.locator(selector).evaluateAll((items) =>
       items.map((item) => {
         const iconClass = item.querySelector('.notification-list-item-icon')?.className ?? '';
         return {
@@ -527,19 +786,90 @@ export class Workbench {
           source: (item.querySelector('.notification-list-item-source')?.textContent ?? '').trim() || undefined,
           severity: /error/.test(iconClass) ? ('error' as const) : /warning/.test(iconClass) ? ('warning' as const) : ('info' as const),
           buttons: [...item.querySelectorAll('.notification-list-item-buttons-container .monaco-button')].map((b) => (b.textContent ?? '').trim()),
+          visible: item.getClientRects().length > 0,
         };
       }),
     );
+    return entries.filter((entry) => !onlyVisible || entry.visible).map(({ visible: _visible, ...entry }) => entry);
   }
 
-  /** Waits for a notification whose message matches. */
-  async waitForNotification(match: RegExp | string, options: WaitOptions = {}): Promise<NotificationEntry> {
+  /**
+   * What a user sees of the workbench's messages: the toasts on screen, the notification centre's entries and a modal
+   * dialog's text. With `openCentre`, a centre that is closed is opened to be read (Notifications: Show Notifications)
+   * and closed again; without it, the centre is read only when it is open. Best-effort: a page that does not answer
+   * within the time gives what was read (it never throws, and returns within about 15 s).
+   */
+  async screenState(options: { openCentre?: boolean } = {}): Promise<ScreenState> {
+    const short = (entries: NotificationEntry[]): NotificationEntry[] => entries.map((entry) => ({ ...entry, message: this.shortPaths(entry.message) }));
+    const toasts = short(await bounded(this.readNotifications('.notifications-toasts .notification-list-item', true), 3_000, []));
+    const dialog = await this.dialogText().then((text) => text && this.shortPaths(text));
+    const centre = this.page.locator('.notifications-center.visible');
+    let entries: NotificationEntry[] | undefined;
+    if (await bounded(centre.isVisible(), 2_000, false)) {
+      entries = await bounded(this.readNotifications('.notifications-center .notification-list-item').then(short), 3_000, undefined);
+    } else if (options.openCentre && !dialog) {
+      // A modal dialog takes the keys: the palette cannot open behind it.
+      const opened = await bounded(this.runCommand('Notifications: Show Notifications', { timeoutMs: 5_000 }).then(() => true), 8_000, false);
+      // Left open: VS Code hides the toasts for good when the centre opens, and a failure screenshot shows the centre.
+      if (opened && (await bounded(centre.waitFor({ state: 'visible', timeout: 2_000 }).then(() => true), 3_000, false))) {
+        entries = await bounded(this.readNotifications('.notifications-center .notification-list-item').then(short), 3_000, undefined);
+      }
+    }
+    return { toasts, centre: entries, dialog };
+  }
+
+  /** The text of the modal dialog on screen, `message — detail [buttons]`, or undefined when none is. Never throws. */
+  async dialogText(): Promise<string | undefined> {
+    const box = this.page.locator('.monaco-dialog-box').first();
+    if (!(await bounded(box.isVisible(), 2_000, false))) return undefined;
+    // No named function inside: tsx would wrap it in a helper (__name) that the page does not have.
+    const structured = await bounded(
+      box.evaluate((element) => {
+        const message = [...element.querySelectorAll('.dialog-message-text, .dialog-message-detail')].map((e) => (e.textContent ?? '').trim()).filter(Boolean);
+        const buttons = [...element.querySelectorAll('.dialog-buttons .monaco-button')].map((e) => (e.textContent ?? '').trim()).filter(Boolean);
+        return message.join(' — ') + (buttons.length ? ` [${buttons.join(', ')}]` : '');
+      }),
+      3_000,
+      '',
+    );
+    const text = structured || (await bounded(box.innerText({ timeout: 2_000 }), 3_000, ''));
+    return (text ?? '').replace(/\s*\n\s*/g, ' ') || '(a dialog whose text could not be read)';
+  }
+
+  /** `text` with this flow's workspace folder left out of the paths in it (messages name files by absolute path). */
+  shortPaths(text: string): string {
+    return text.split(`${this.workspaceDir}/`).join('').split(this.workspaceDir).join('<workspace>');
+  }
+
+  /**
+   * Waits for a notification whose message matches. On timeout (or when `abortIf` gives a reason) the error says what
+   * the screen showed: the toasts, the notification centre's entries (it is opened for that), a modal dialog.
+   */
+  async waitForNotification(match: RegExp | string, options: NotificationWaitOptions = {}): Promise<NotificationEntry> {
+    const { abortIf, since, ...waitOptions } = options;
     const matches = (message: string): boolean => (typeof match === 'string' ? message.includes(match) : match.test(message));
-    return waitFor(async () => (await this.notifications()).find((n) => matches(n.message)), {
-      timeoutMs: 30_000,
-      ...options,
-      message: options.message ?? `a notification matching ${String(match)}`,
-    });
+    const fresh = since ? newNotifications(since) : (entries: NotificationEntry[]) => entries;
+    const awaited = options.message ?? `a notification matching ${String(match)}`;
+    try {
+      return await waitFor(
+        async () => {
+          const entries = await this.notifications();
+          const found = fresh(entries).find((n) => matches(n.message));
+          if (found) return found;
+          const reason = await abortIf?.(entries);
+          if (reason) throw new WaitAborted(`${reason} (stopped waiting for ${awaited})`);
+          return undefined;
+        },
+        { timeoutMs: 30_000, ...waitOptions, message: awaited },
+      );
+    } catch (error) {
+      // What the screen shows is added to the error; reading it must never replace the error.
+      const state: ScreenState = await this.screenState({ openCentre: true }).catch(() => ({ toasts: [] }));
+      // A toast that goes (after 15-18 s) between two looks at the screen stays in the centre: say so, it is a race.
+      const missed = error instanceof WaitAborted ? undefined : state.centre?.find((n) => matches(n.message));
+      const hint = missed ? ' | the notification centre holds a match: its toast came and went unseen' : '';
+      throw withDetails(error, describeScreen(state) + hint);
+    }
   }
 
   /** Clicks a button (by its label) on the notification whose message matches. */

@@ -87,7 +87,7 @@ export function retrainFlow(closePanel: boolean): Flow {
       // Where the panel must be: computed by the rule from the new run's rows.
       const rows: ReviewRow[] = reviewOrder(second).map((p) => ({
         key: p.id, id: p.id, line: p.line, text: '', teacher: p.teacher, suggested: p.suggested, queue: 'flagged', p: p.p_teacher_wrong,
-        probs: p.probs, peerProbs: p.peer_probs, vanillaProbs: p.vanilla_probs, human: p.human, skipped: false, changedSinceRun: false, runTeacher: p.teacher,
+        probs: p.probs, peerProbs: p.peer_probs, vanillaProbs: p.vanilla_probs, human: p.human, skipped: false, changedSinceRun: false, textChangedSinceRun: false, runTeacher: p.teacher,
       }));
       const expected = carryReviewPlace({ selected: place, skipped: [skipped], order: firstOrder.map((p) => p.id) }, rows, DEFAULT_FILTERS);
       console.log(`retrain: ${firstOrder.length} → ${rows.length} flagged; place ${place} → ${expected.selected}; skip kept: ${expected.skipped.has(skipped)}`);

@@ -2,8 +2,9 @@
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame } from 'playwright-core';
-import { repoRoot, waitFor, type Workbench } from './harness';
-import { DEFAULT_FIELDS } from '../../src/dataset/types';
+import { describeNotification, escapeRegExp, newNotifications, repoRoot, waitFor, type Workbench } from './harness';
+import { DATASET_KIND, DEFAULT_FIELDS } from '../../src/dataset/types';
+import { UNTRUSTED_REASON } from '../../src/editor/contextKeys';
 import { LATEST_BY_DATASET_DIR, LATEST_FILE, resolveRunsDir, REVIEW_LOG_DIR, RunWriter, sha256 } from '../../src/training/artifacts';
 import type { Prediction } from '../../src/training/types';
 
@@ -50,6 +51,17 @@ export function copyExampleDataset(workspaceDir: string, name = DATASET): void {
   copyFileSync(join(repoRoot, 'examples', 'agnews-sample.jsonl'), join(workspaceDir, name));
 }
 
+/**
+ * Workspace settings that make a run of the example long enough to act on while it runs (cancel it, rename its
+ * dataset): more folds and stages than it needs, a fixed seed.
+ */
+export function writeLongRunSettings(workspaceDir: string): void {
+  writeFileSync(
+    join(workspaceDir, '.vscode', 'settings.json'),
+    JSON.stringify({ 'peerkd.training.folds': 5, 'peerkd.training.stages': 3, 'peerkd.training.seed': 0 }, null, 2),
+  );
+}
+
 export function runsDir(workbench: Workbench): string {
   return workbench.path(join('.peerkd', 'runs'));
 }
@@ -78,6 +90,73 @@ export async function rowLine(frame: Frame, rowId: string): Promise<string | und
   return (await row.count()) > 0 ? row.first().innerText() : undefined;
 }
 
+/** A note of the panel as it was when it appeared: its text and its box in the webview. */
+export interface NoticeShown {
+  text: string;
+  top: number;
+  left: number;
+  bottom: number;
+  right: number;
+  /** It had a height and was not hidden. */
+  visible: boolean;
+}
+
+export interface NoticeRecorder {
+  /**
+   * Waits for a note matching `match` (a string: the whole text) shown since the recorder started, or since the note
+   * the last `next` returned; returns it. The timeout error lists the notes that were shown.
+   */
+  next(match: string | RegExp, message: string): Promise<NoticeShown>;
+}
+
+/**
+ * Records, in the webview itself, every note Label Review shows (#notice, src/webview/client/render.ts showNotice) from
+ * now on, with its box the moment it appears. A note clears itself after 5 s; under load the effect a flow waits for
+ * before it (a decision in the counts, the palette closing) can take longer than that, and a note waited for afterwards
+ * was gone (a CI run). Start the recorder before the key press or click that shows the note.
+ */
+export async function recordNotices(frame: Frame): Promise<NoticeRecorder> {
+  // A string, as the tests' types know no DOM. One observer per page; a new #notice element (the panel drawn anew) is
+  // found again at each mutation.
+  let seen = (await frame.evaluate(`(() => {
+    if (!window.__peerkdNotices) {
+      window.__peerkdNotices = [];
+      new MutationObserver((records) => {
+        const notice = document.getElementById('notice');
+        if (!notice || !notice.textContent || !records.some((record) => notice.contains(record.target))) return;
+        const r = notice.getBoundingClientRect();
+        window.__peerkdNotices.push({
+          text: notice.textContent,
+          top: r.top,
+          left: r.left,
+          bottom: r.bottom,
+          right: r.right,
+          visible: r.height > 0 && getComputedStyle(notice).visibility !== 'hidden',
+        });
+      }).observe(document.body, { childList: true, characterData: true, subtree: true });
+    }
+    return window.__peerkdNotices.length;
+  })()`)) as number;
+  const matches = (match: string | RegExp, text: string): boolean => (typeof match === 'string' ? text === match : match.test(text));
+  return {
+    async next(match, message) {
+      let shown: NoticeShown[] = [];
+      const index = await waitFor(
+        async () => {
+          shown = (await frame.evaluate('window.__peerkdNotices')) as NoticeShown[];
+          const found = shown.findIndex((notice, i) => i >= seen && matches(match, notice.text));
+          return found >= 0 ? found : undefined;
+        },
+        { message: `${message}: a note of the panel matching ${String(match)}` },
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}; the notes shown since: ${JSON.stringify(shown.slice(seen).map((notice) => notice.text))}`);
+      });
+      seen = index + 1;
+      return shown[index];
+    },
+  };
+}
+
 export function runLabels(workbench: Workbench, runId: string): string[] {
   return (JSON.parse(readFileSync(join(runsDir(workbench), runId, 'settings.json'), 'utf8')) as { labels: string[] }).labels;
 }
@@ -89,10 +168,47 @@ export function reviewOrder(predictions: Prediction[]): Prediction[] {
     .sort((a, b) => b.p_teacher_wrong - a.p_teacher_wrong || a.line - b.line || (a.id < b.id ? -1 : 1));
 }
 
-/** Runs the distillation from the palette on the open dataset and waits for the summary. */
+/**
+ * What "Run Peer-Advised Distillation" says when a run ends without its summary or does not start
+ * (src/commands/runDistillation.ts, src/editor/fieldFixOffers.ts, src/editor/trust.ts): failed, cancelled, finished
+ * on a dataset that is gone, already starting, no run (labels, fields), not a dataset, fields to fix first, Restricted
+ * Mode. ("Already running" is a modal dialog, which runDistillationAndWait stops on too.)
+ */
+export const RUN_ENDED_WITHOUT_SUMMARY = new RegExp(
+  [
+    /^PeerKD: distillation of .+ (failed: |cancelled\.|finished, but )/.source,
+    /^PeerKD: a distillation of .+ is already (starting|running)\./.source,
+    /^PeerKD: no run of /.source,
+    /^PeerKD: open a .+ dataset \(or select one in the Explorer\) to run the distillation\./.source,
+    /^PeerKD: .+ is not a file on disk; /.source,
+    `^PeerKD: .+ is not a ${escapeRegExp(DATASET_KIND)}\\.`,
+    /^PeerKD: .+ (cannot be distilled yet|has no teacher labels): /.source,
+    `^PeerKD: ${escapeRegExp(UNTRUSTED_REASON.runDistillation)}`,
+  ].join('|'),
+);
+
+/**
+ * Runs the distillation from the palette on the open dataset and waits for the summary. Stops at once (with what the
+ * screen shows) when, instead, a notification says the run failed, was cancelled or refused (RUN_ENDED_WITHOUT_SUMMARY),
+ * when PeerKD shows an error, or when a modal dialog asks something: such a run never says "done", and the wait used
+ * to end only after `timeoutMs` with no word of why.
+ */
 export async function runDistillationAndWait(workbench: Workbench, timeoutMs = 240_000): Promise<void> {
+  // Messages on screen before the command are an earlier run's (its "done." too, in a flow that runs twice): only new
+  // ones count, the summary waited for included.
+  const before = await workbench.notifications();
+  const fresh = newNotifications(before);
   await workbench.runCommand(RUN_COMMAND);
-  await workbench.waitForNotification(SUMMARY, { timeoutMs });
+  await workbench.waitForNotification(SUMMARY, {
+    timeoutMs,
+    since: before,
+    async abortIf(entries) {
+      const ended = fresh(entries).find((entry) => RUN_ENDED_WITHOUT_SUMMARY.test(entry.message) || (entry.severity === 'error' && entry.message.startsWith('PeerKD')));
+      if (ended) return `the run ended without its summary: ${describeNotification({ ...ended, message: workbench.shortPaths(ended.message) })}`;
+      const dialog = await workbench.dialogText();
+      return dialog ? `a modal dialog asks: ${JSON.stringify(workbench.shortPaths(dialog))}` : undefined;
+    },
+  });
 }
 
 /** Waits until the Problems panel lists at least one flagged-label warning from PeerKD. */

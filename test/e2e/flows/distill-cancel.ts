@@ -4,7 +4,7 @@
  * diagnostics are still shown.
  */
 import * as assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineFlow, waitFor } from '../harness';
 import {
@@ -17,6 +17,7 @@ import {
   runsDir,
   runsEntries,
   waitForFlaggedProblems,
+  writeLongRunSettings,
 } from '../reviewSupport';
 
 function pointers(dir: string): { latest: string; byDataset: string[] } {
@@ -33,11 +34,7 @@ export default defineFlow({
   timeoutMs: 400_000,
   prepare(workspaceDir) {
     copyExampleDataset(workspaceDir);
-    // More folds and stages make the run long enough to cancel in the middle of the peer phase.
-    writeFileSync(
-      join(workspaceDir, '.vscode', 'settings.json'),
-      JSON.stringify({ 'peerkd.training.folds': 5, 'peerkd.training.stages': 3, 'peerkd.training.seed': 0 }, null, 2),
-    );
+    writeLongRunSettings(workspaceDir);
   },
   async run(workbench) {
     await workbench.openFile(DATASET);

@@ -5,7 +5,7 @@
  * theme) are taken here, on this real run of the example, so that the figures they show are what a user sees.
  */
 import * as assert from 'node:assert/strict';
-import { defineFlow, waitFor } from '../harness';
+import { defineFlow } from '../harness';
 import {
   completedRuns,
   copyExampleDataset,
@@ -72,20 +72,14 @@ export default defineFlow({
     await workbench.screenshot('review-hover', { readme: true });
     await page.keyboard.press('Escape');
 
-    await page.keyboard.press('Control+.');
-    const menu = page.locator('.action-widget').first();
-    await menu.waitFor({ state: 'visible', timeout: 15_000 });
+    const menu = await workbench.openQuickFixes('Open in Label Review');
     const accept = `Accept '${prediction.suggested}'`;
-    await waitFor(async () => (await menu.innerText()).includes('Open in Label Review'), { message: 'the quick fixes' });
     const menuText = await menu.innerText();
     assert.ok(menuText.includes(accept), menuText);
     assert.ok(menuText.includes(`Keep '${prediction.teacher}'`), menuText);
     await workbench.screenshot('review-quick-fix', { readme: true });
-    // The preferred fix (Accept) is focused; a click would hit the context view's pointer block, so apply it by key.
-    await waitFor(async () => (await menu.locator('.monaco-list-row.focused').getAttribute('aria-label')) === accept, {
-      message: `'${accept}' to be the focused quick fix`,
-    });
-    await page.keyboard.press('Enter');
+    // The preferred fix (Accept) is focused; applied by key.
+    await workbench.applyQuickFix(menu, accept);
     // The row now has a human label: its warning goes away, the others stay.
     await workbench.waitForProblems(
       (entries) =>

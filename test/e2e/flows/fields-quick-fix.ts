@@ -8,26 +8,18 @@ import { defineFlow, waitFor, type Workbench } from '../harness';
 
 const DATASET = 'data.jsonl';
 
-async function applyQuickFix(workbench: Workbench, problemText: RegExp, fixTitle: string): Promise<void> {
+async function applyQuickFix(workbench: Workbench, fixTitle: string): Promise<void> {
   const page = workbench.page;
-  await workbench.openProblems();
-  // The line's own problem (source PeerKD), which carries the quick fix: the run's finding on the same line (source
-  // 'PeerKD (run)', an error listed first) can say the same words once the run's checks of the file come in.
-  await page.locator('.markers-panel .monaco-list-row').filter({ hasText: problemText }).filter({ hasNotText: 'PeerKD (run)' }).first().click();
-  await page.keyboard.press('Enter');
-  await page.locator('.monaco-editor.focused').waitFor({ state: 'visible', timeout: 10_000 });
-  await page.keyboard.press('Control+.');
-  const menu = page.locator('.action-widget').first();
-  await menu.waitFor({ state: 'visible', timeout: 15_000 });
-  await waitFor(async () => (await menu.innerText()).includes(fixTitle), { message: `the quick fix '${fixTitle}'` });
-  // Both problems sit on line 1, so both fixes may be listed: move the focus to this one and apply it by key (a
-  // click can hit the context view's pointer block).
-  for (let step = 0; step < 10; step++) {
-    if ((await menu.locator('.monaco-list-row.focused').getAttribute('aria-label')) === fixTitle) break;
-    await page.keyboard.press('ArrowDown');
-  }
-  assert.equal(await menu.locator('.monaco-list-row.focused').getAttribute('aria-label'), fixTitle);
-  await page.keyboard.press('Enter');
+  // Both problems sit on line 1: the quick fixes there are asked with the line selected, by key (a pointer click on a
+  // Problems row could land on the hover of the row above it, as CI runs under load showed).
+  await workbench.focusEditor(DATASET);
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.press('Shift+End');
+  // Under load Ctrl+. was answered "No code actions available" beside the lightbulb of these very fixes (3 of 13 runs
+  // here, and an earlier CI failure's screenshot): openQuickFixes asks again then. Both problems sit on line 1, so both
+  // fixes may be listed: the focus is moved to this one.
+  const menu = await workbench.openQuickFixes(fixTitle);
+  await workbench.applyQuickFix(menu, fixTitle, { moveTo: true });
 }
 
 export default defineFlow({
@@ -51,7 +43,7 @@ export default defineFlow({
     assert.match(ours[1].message, /set peerkd\.fields\.teacher .*'llm_label' looks like labels/);
 
     const textFix = "Use 'sentence' as the text field (workspace setting peerkd.fields.text)";
-    await applyQuickFix(workbench, /none of the 40 rows/, textFix);
+    await applyQuickFix(workbench, textFix);
     await waitFor(() => /"peerkd\.fields\.text":\s*"sentence"/.test(workbench.readFile('.vscode/settings.json')), {
       message: 'peerkd.fields.text in the workspace settings',
     });
@@ -62,9 +54,12 @@ export default defineFlow({
       },
       { message: 'only the label-field warning left' },
     );
+    // The run's check of the file (an error: no row has a label) is not listed again beside the warning with the fix.
+    const runSays = (await workbench.problems()).filter((e) => e.source === 'PeerKD (run)' && /teacher label \(field/.test(e.message));
+    assert.deepEqual(runSays, [], 'the run finding that repeats the label-field warning');
 
     const labelFix = "Use 'llm_label' as the teacher label field (workspace setting peerkd.fields.teacher)";
-    await applyQuickFix(workbench, /looks like labels/, labelFix);
+    await applyQuickFix(workbench, labelFix);
     await waitFor(() => /"peerkd\.fields\.teacher":\s*"llm_label"/.test(workbench.readFile('.vscode/settings.json')), {
       message: 'peerkd.fields.teacher in the workspace settings',
     });

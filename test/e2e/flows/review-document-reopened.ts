@@ -29,8 +29,7 @@ export default defineFlow({
     // torn down, and shown again it reloads its rows.
     const page = workbench.page;
     const tab = page.locator(`.tabs-container .tab[data-resource-name="${DATASET}"]`);
-    await tab.first().click();
-    await page.locator('.monaco-editor.focused').waitFor({ state: 'visible', timeout: 10_000 });
+    await workbench.focusEditor(DATASET);
     await workbench.runCommand('View: Close Editor');
     await waitFor(async () => (await tab.count()) === 0, { message: 'the dataset tab to close' });
     await workbench.focusWorkbench();
@@ -41,8 +40,7 @@ export default defineFlow({
     await waitFor(async () => (await page.locator('.quick-input-list .monaco-list-row').count()) > 0, { message: `Quick Open to find ${DATASET}` });
     await page.keyboard.press('Control+Enter');
     await tab.first().waitFor({ state: 'visible', timeout: 30_000 });
-    await tab.first().click();
-    await page.locator('.monaco-editor.focused').waitFor({ state: 'visible', timeout: 10_000 });
+    await workbench.focusEditor(DATASET);
     await page.keyboard.press('Control+Home');
     await page.keyboard.type('{"id": "typed-above", "text": "a row typed above the others"}');
     await page.keyboard.press('Enter');
@@ -54,8 +52,7 @@ export default defineFlow({
     await waitFor(async () => (await frame.locator(`#list .row[data-id="${first.id}"]`).first().getAttribute('data-human')) === first.suggested, {
       message: 'the panel to show the decision',
     });
-    await tab.first().click();
-    await page.locator('.monaco-editor.focused').waitFor({ state: 'visible', timeout: 10_000 });
+    await workbench.focusEditor(DATASET);
     await workbench.save();
     const lines = readFileSync(workbench.path(DATASET), 'utf8').split('\n');
     assert.equal((JSON.parse(lines[0]) as { human_label?: string }).human_label, undefined, 'the row typed above has no label');

@@ -8,12 +8,11 @@
 import * as assert from 'node:assert/strict';
 import type { Frame } from 'playwright-core';
 import { setFieldInLine } from '../../../src/dataset/edit';
-import { queueListLabel } from '../../../src/review/model';
+import { NO_TEACHER_TEXT, NO_TEACHER_TITLE, queueListLabel } from '../../../src/review/model';
 import { doubtfulPredictions } from '../../../src/training/doubtful';
-import { defineFlow, waitFor } from '../harness';
+import { defineFlow, escapeRegExp, waitFor } from '../harness';
 import { completedRuns, DATASET, inDarkTheme, readPredictions, REVIEW_COMMAND, reviewOrder, writeDatasetWithFlaggedRun } from '../reviewSupport';
 
-const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export default defineFlow({
   name: 'review: keyboard only, the queue line counts what the user decided through undo, queue switches and changes on disk',
@@ -52,12 +51,16 @@ export default defineFlow({
       assert.equal(await frame.locator(`[id="${active}"]`).getAttribute('data-id'), selectedId, 'aria-activedescendant is the selected row');
     };
 
-    // No click: the panel the palette opened takes the keys.
+    // No click: the panel the palette opened takes the keys (once the editor has handed them to it: a key pressed
+    // before goes nowhere, under load a moment after the panel is drawn).
     await waitForNote(/^Flagged:/, 'no finding before the first decision');
+    await waitFor(async () => (await frame.evaluate('document.hasFocus() && document.activeElement && document.activeElement.id').catch(() => null)) === 'list', {
+      message: 'the keys in the list of the panel the palette opened, without a click',
+    });
     await page.keyboard.press('a');
     await waitFor(async () => (await human(first.id)) === first.suggested, { message: 'a to accept the first row without a click' });
     await waitForNote(
-      new RegExp(`^You found the teacher wrong on the row you decided here; the run gave it p = ${escape(first.p_teacher_wrong.toFixed(2))} of being wrong\\. Flagged:`),
+      new RegExp(`^You found the teacher wrong on the row you decided here; the run gave it p = ${escapeRegExp(first.p_teacher_wrong.toFixed(2))} of being wrong\\. Flagged:`),
       'one row decided',
     );
     await focusHeld(second.id);
@@ -87,8 +90,7 @@ export default defineFlow({
     // Typing in the editor meanwhile refreshes the panel: the keys stay in the editor (the panel's focused button is
     // drawn anew without taking the focus), so no letter typed decides a row.
     const typed = '{"id": "typed-at-end", "text": "a tale", "teacher_label": "World"}';
-    await page.locator(`.tabs-container .tab[data-resource-name="${DATASET}"]`).first().click();
-    await page.locator('.monaco-editor.focused').waitFor({ state: 'visible', timeout: 10_000 });
+    await workbench.focusEditor(DATASET);
     await page.keyboard.press('Control+End');
     await page.keyboard.type(typed, { delay: 20 });
     await waitFor(async () => (await page.locator('.monaco-editor.focused .view-lines').innerText().catch(() => '')).replace(/\u00a0/g, ' ').includes(typed), { message: 'the typed line in the editor' });
@@ -110,6 +112,11 @@ export default defineFlow({
     await page.keyboard.type('World');
     await page.keyboard.press('Enter');
     await waitFor(async () => (await human(second.id)) === 'World', { message: "the label picked with n on the second row" });
+    // The picker gives the focus back to the panel's list (under load that takes a moment; a key pressed before goes
+    // nowhere, as it would for a person).
+    await waitFor(async () => (await frame.evaluate('document.hasFocus() && document.activeElement && document.activeElement.id').catch(() => null)) === 'list', {
+      message: 'the focus back on the list after the picker',
+    });
     await page.keyboard.press('u');
     await waitFor(async () => (await human(second.id)) === '', { message: 'u after the picker to undo its label' });
     // The bulk accept's question answered with Escape: the keys reach the list again.
@@ -118,6 +125,8 @@ export default defineFlow({
     await page.locator('.monaco-dialog-box').waitFor({ state: 'visible', timeout: 15_000 });
     await page.keyboard.press('Escape');
     await page.locator('.monaco-dialog-box').waitFor({ state: 'hidden', timeout: 15_000 });
+    // As after the picker: the dialog gives the keys back to the panel a moment after it hides (under load, later).
+    await waitFor(async () => (await frame.evaluate('document.hasFocus()').catch(() => false)) === true, { message: 'the keys back in the panel after the dialog' });
     await page.keyboard.press('Home');
     await page.keyboard.press('j');
     await waitFor(async () => (await frame.locator('#list .row.selected:not([hidden])').getAttribute('data-index').catch(() => null)) === '1', { message: 'j after the dialog to select the second row' });
@@ -186,6 +195,17 @@ export default defineFlow({
     // The rows without a teacher label: nothing to judge the teacher on.
     await page.keyboard.press('q');
     await waitFor(async () => (await frame.locator('#list').getAttribute('aria-label')) === queueListLabel('unlabelled', false), { message: 'the queue without teacher labels' });
+    // Its table's one row, and the list's teacher column: "No teacher label" in words, in the style of a missing label
+    // and named so in its tooltip, never a sign such as '∅' read as a missing choice (model.ts NO_TEACHER_TEXT).
+    const missingShown = () =>
+      frame.evaluate(`(() => {
+        const th = document.querySelector('#confusion tr:nth-child(2) th');
+        const teacher = document.querySelector('#list .row[data-index="0"] .teacher');
+        return th && teacher && [th.textContent, th.className, th.title, document.querySelector('#confusion td[data-row="0"]')?.getAttribute('aria-label')?.startsWith('No teacher label, suggested '), teacher.textContent, teacher.className, teacher.title];
+      })()`);
+    await waitFor(async () => JSON.stringify(await missingShown()) === JSON.stringify([NO_TEACHER_TEXT, 'no-label', NO_TEACHER_TITLE, true, NO_TEACHER_TEXT, 'teacher no-label', NO_TEACHER_TITLE]), {
+      message: 'the missing teacher label shown as such in the table and the list',
+    });
     await page.keyboard.press('1');
     await waitForNote(/^No teacher label:/, 'no finding where there is no teacher label');
     await page.keyboard.press('q');
@@ -270,8 +290,11 @@ export default defineFlow({
     const undoBefore = await frame.locator('header [data-action="undo"]').getAttribute('title');
     assert.match(undoBefore ?? '', /^Undo: /);
 
-    // A window reload: the panel comes back with the same finding (the labels are in the restored document).
+    // A window reload: the panel comes back with the same finding (the labels are in the restored document). The
+    // reload is waited for: until it starts, the old window's panel says the same and takes the keys.
+    const reloaded = page.waitForEvent('framenavigated', { predicate: (navigated) => navigated === page.mainFrame(), timeout: 60_000 });
     await workbench.runCommand('Developer: Reload Window');
+    await reloaded;
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
     let restored = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 90_000 });
     await waitFor(
@@ -299,7 +322,7 @@ export default defineFlow({
     await waitFor(async () => (await undoButton()) === `Undo: Accept '${first.suggested}' (u)`, { message: "u to undo the doubtful row's keep; the first row's accept next" });
     await page.keyboard.press('u');
     await workbench.waitForNotification(
-      new RegExp(`could not undo "Accept '${escape(first.suggested)}'": row '${escape(first.id)}' no longer holds what the decision wrote \\(line ${first.line} was edited since\\); it is left as it is`),
+      new RegExp(`could not undo "Accept '${escapeRegExp(first.suggested)}'": row '${escapeRegExp(first.id)}' no longer holds what the decision wrote \\(line ${first.line} was edited since\\); it is left as it is`),
     );
     const labelled = (lines: string[]) => lines.filter((text) => /"human_label"/.test(text)).length;
     // The dataset's group may be hidden behind the maximised panel: shown again, then saved.

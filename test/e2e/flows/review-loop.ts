@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { doubtfulPredictions } from '../../../src/training/doubtful';
 import type { Prediction } from '../../../src/training/types';
 import { defineFlow, waitFor } from '../harness';
-import { completedRuns, DATASET, panelPictures, readPredictions, REVIEW_COMMAND, reviewOrder, writeDatasetWithFlaggedRun } from '../reviewSupport';
+import { completedRuns, DATASET, panelPictures, readPredictions, recordNotices, REVIEW_COMMAND, reviewOrder, writeDatasetWithFlaggedRun } from '../reviewSupport';
 
 const OTHER_FILE = 'notes.txt';
 const ROWS = 300;
@@ -110,8 +110,10 @@ export default defineFlow({
     assert.match(await frame.locator('#details .row-facts').innerText(), new RegExp(`not flagged · p\\(teacher wrong\\) = ${doubtful[0].p_teacher_wrong.toFixed(2)}`));
     const other = Object.entries(doubtful[0].probs).filter(([label]) => label !== doubtful[0].teacher).sort((a, b) => b[1] - a[1])[0][0];
     assert.equal((await frame.locator('#details vscode-button[data-action="accept"]').innerText()).trim(), `Accept '${other}'`);
+    // The panel's notes go after 5 s: the page records each as it appears, from before the action that shows it.
+    const notes = await recordNotices(frame);
     await frame.locator('vscode-button[data-action="bulk-accept"]').click();
-    await waitFor(async () => /does not act on the doubtful queue/.test(await frame.locator('#notice').innerText().catch(() => '')), { message: 'bulk accept to refuse the doubtful queue' });
+    await notes.next(/does not act on the doubtful queue/, 'bulk accept to refuse the doubtful queue');
     // Then the rows without a teacher label, with their advice and its probability.
     await frame.locator('#list .row.selected').click();
     await page.keyboard.press('q');
@@ -157,10 +159,11 @@ export default defineFlow({
     assert.ok(logged.every((entry) => typeof entry.label === 'string'), 'each entry holds the label written');
 
     // On demand: the key and the palette command.
+    // Each its own note: the command's is a note shown after the key's (which could still be on screen).
     await page.keyboard.press('r');
-    await waitFor(async () => /Re-ranked on your 25 decisions/.test(await frame.locator('#notice').innerText()), { message: "the re-rank key's note" });
+    await notes.next(/Re-ranked on your 25 decisions/, "the re-rank key's note");
     await workbench.runCommand('PeerKD: Re-rank Review Queue');
-    await waitFor(async () => /Re-ranked on your 25 decisions/.test(await frame.locator('#notice').innerText()), { message: "the command's note" });
+    await notes.next(/Re-ranked on your 25 decisions/, "the command's note");
 
     // `o`: the dataset opens in its own group (group 2), not in column One where the panel is.
     await frame.locator('#list .row.selected').click();

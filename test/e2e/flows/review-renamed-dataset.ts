@@ -47,7 +47,8 @@ export default defineFlow({
     const log = reviewLogFile(runsDir(workbench), workbench.path(AFTER));
     await waitFor(() => existsSync(log), { timeoutMs: 15_000, message: `the review log carried to ${log}` });
     assert.match(readFileSync(log, 'utf8'), /"key":"decided-row"/);
-    assert.equal(existsSync(reviewLogFile(runsDir(workbench), workbench.path(BEFORE))), false, 'the old name keeps no log');
+    // Copy, switch, then retire: the old name's log goes once the new one is in place.
+    await waitFor(() => !existsSync(reviewLogFile(runsDir(workbench), workbench.path(BEFORE))), { timeoutMs: 15_000, message: 'the old name to keep no log' });
 
     // Label Review follows the file, with the run's rows (its tab brought back: the Explorer's click opened the file
     // in the panel's group).

@@ -30,8 +30,13 @@ export default defineFlow({
     }, { message: 'the search to filter the list' });
     assert.ok(Number(filtered) > 0 && Number(filtered) < 500, filtered);
 
+    // Until the reload starts, the old window's panel shows the same rows: the reload is waited for, or nothing would
+    // have been restored when the count is read.
+    const page = workbench.page;
+    const reloaded = page.waitForEvent('framenavigated', { predicate: (navigated) => navigated === page.mainFrame(), timeout: 60_000 });
     await workbench.runCommand('Developer: Reload Window');
-    await workbench.page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    await reloaded;
+    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
     frame = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 90_000 });
     // The restored webview may be replaced once more while the panel reconnects to its run (a detached frame): find it again.
     await waitFor(

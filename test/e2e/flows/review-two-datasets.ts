@@ -42,25 +42,23 @@ export default defineFlow({
     // B opened beside, its line 2 accepted with the quick fix.
     await page.locator('.explorer-folders-view .monaco-list-row', { hasText: B }).first().dblclick();
     await page.locator(`.tabs-container .tab.active[data-resource-name="${B}"]`).waitFor({ state: 'visible', timeout: 30_000 });
-    await page.locator(`.tabs-container .tab[data-resource-name="${B}"]`).first().click();
-    await page.locator('.monaco-editor.focused').waitFor({ state: 'visible', timeout: 10_000 });
+    await workbench.focusEditor(B);
     await page.keyboard.press('Control+Home');
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('F8');
     await page.locator('.marker-widget').first().waitFor({ state: 'visible', timeout: 15_000 });
     await page.keyboard.press('Escape');
-    await page.keyboard.press('Control+.');
-    const menu = page.locator('.action-widget').first();
-    await menu.waitFor({ state: 'visible', timeout: 15_000 });
     const acceptB = `Accept '${secondB.suggested}'`;
-    await waitFor(async () => (await menu.locator('.monaco-list-row.focused').getAttribute('aria-label')) === acceptB, { message: `'${acceptB}' focused` });
-    await page.keyboard.press('Enter');
+    await workbench.applyQuickFix(await workbench.openQuickFixes(acceptB), acceptB);
     await waitFor(async () => (await page.locator('.monaco-editor .view-lines').first().innerText().catch(() => '')).includes('human_label'), { message: 'the quick fix written into B' });
 
     // The panel still on A: its undo offers A's decision, and u takes back that one, not B's quick fix.
     await page.locator('.tabs-container .tab', { hasText: 'Label Review' }).first().click();
     frame = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 30_000 });
-    assert.equal(await frame.locator('header [data-action="undo"]').getAttribute('title'), `Undo: Accept '${firstA.suggested}' (u)`);
+    // The panel is drawn anew when its tab is shown again: its undo entry is waited for, not read at once.
+    await waitFor(async () => (await frame.locator('header [data-action="undo"]').getAttribute('title')) === `Undo: Accept '${firstA.suggested}' (u)`, {
+      message: "the panel's undo to offer A's decision",
+    });
     await frame.locator(`#list .row[data-id="${firstA.id}"]`).first().click();
     await page.keyboard.press('u');
     await waitFor(async () => (await human(firstA.id)) === '', { message: "u to undo A's decision" });
@@ -71,7 +69,9 @@ export default defineFlow({
     await waitFor(async () => /news-b\.jsonl/.test((await page.locator('.tabs-container .tab', { hasText: 'Label Review' }).first().innerText()) ?? ''), { message: 'the panel on B' });
     frame = await workbench.webviewFrame({ selector: `#list .row[data-id="${secondB.id}"]`, timeoutMs: 30_000 });
     await waitFor(async () => (await frame.locator(`#list .row[data-id="${secondB.id}"]`).first().getAttribute('data-human')) === secondB.suggested, { message: 'the panel on B shows the quick fix' });
-    assert.equal(await frame.locator('header [data-action="undo"]').getAttribute('title'), `Undo: ${acceptB} (u)`);
+    await waitFor(async () => (await frame.locator('header [data-action="undo"]').getAttribute('title')) === `Undo: ${acceptB} (u)`, {
+      message: "the panel on B to offer B's quick fix as its undo",
+    });
     await frame.locator(`#list .row[data-id="${secondB.id}"]`).first().click();
     await page.keyboard.press('u');
     await waitFor(async () => (await frame.locator(`#list .row[data-id="${secondB.id}"]`).first().getAttribute('data-human')) === '', { message: 'u to undo the quick fix on B' });

@@ -40,7 +40,7 @@ export default defineFlow({
     await workbench.runCommand(REVIEW_COMMAND);
     frame = await workbench.webviewFrame({ selector: '#list .row', timeoutMs: 60_000 });
     await waitFor(async () => (await human(second.id)) === second.suggested, { message: 'the reopened panel to show the decisions' });
-    assert.equal(await frame.locator('vscode-button[data-action="undo"]').getAttribute('disabled'), null, 'Undo is enabled');
+    await waitFor(async () => (await frame.locator('vscode-button[data-action="undo"]').getAttribute('disabled')) === null, { message: 'Undo enabled in the reopened panel' });
 
     // u undoes the last decision, then the one before, as if the panel had never been closed.
     await frame.locator(`#list .row[data-id="${first.id}"]`).first().click();
