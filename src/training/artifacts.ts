@@ -23,7 +23,7 @@
  * interrupted or cancelled run never leaves a half-written run folder nor corrupts earlier runs.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { constants as fsConstants, promises as fs, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { constants as fsConstants, promises as fs, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { PEERKD_FOLDER, expandHomeFolder, processIsAlive, fileError, notFoundReason, forEachLine, linkedPeerkdFolder, isWithinFolder, linkedPeerkdFolderError, readLineBatches, writeFileAtomic, type SourceLine } from '../dataset';
@@ -520,6 +520,26 @@ async function writeLinesDurable(file: string, count: number, lineAt: (index: nu
 }
 
 /**
+ * What a `RunWriter.create` still under way has made so far: the folders it created for the runs folder and its temp
+ * folder. A signal handler (the worker's SIGTERM while the creation is awaited) undoes them with `discardSync()`;
+ * without it a run cancelled in its first milliseconds left a `.tmp-<run-id>/` (or an empty `.peerkd/runs/`) behind.
+ * Each folder is made by a synchronous call and recorded at once, so no handler can run between the two.
+ */
+export class RunFolderCreation {
+  /** The outermost folder created for the runs folder (e.g. `.peerkd`), once made; undefined when none was needed. */
+  createdFrom: string | undefined;
+  /** The run's temp folder, once made. */
+  tempDir: string | undefined;
+
+  constructor(readonly runsDir: string) {}
+
+  discardSync(): void {
+    if (this.tempDir !== undefined) rmSync(this.tempDir, { recursive: true, force: true });
+    removeCreatedFolders(this.runsDir, this.createdFrom);
+  }
+}
+
+/**
  * Writes one run into `.tmp-<run-id>/` and moves it into place with `commit()`; `discard()` removes it.
  * Nothing outside the temp folder changes until `commit()`.
  */
@@ -534,8 +554,11 @@ export class RunWriter {
     private readonly createdFrom: string | undefined,
   ) {}
 
-  /** `datasetPath`: the dataset the run is of, recorded with its writer for runsInProgress. */
-  static async create(runsDir: string, runId: string, datasetPath?: string): Promise<RunWriter> {
+  /**
+   * `datasetPath`: the dataset the run is of, recorded with its writer for runsInProgress. `creation`: where a caller
+   * that may be interrupted while this is awaited finds what to undo (RunFolderCreation).
+   */
+  static async create(runsDir: string, runId: string, datasetPath?: string, creation = new RunFolderCreation(runsDir)): Promise<RunWriter> {
     const tempDir = path.join(runsDir, `${TEMP_PREFIX}${runId}`);
     const link = linkedPeerkdFolder(tempDir);
     if (link) throw linkedPeerkdFolderError(link);
@@ -545,16 +568,20 @@ export class RunWriter {
     if (inRun) throw new Error(inRun);
     const peerkd = peerkdFolderAsRunsProblem(runsDir);
     if (peerkd) throw new Error(`${runsDir}: ${peerkd}`);
-    const createdFrom = await fs.mkdir(runsDir, { recursive: true });
+    const createdFrom = mkdirSync(runsDir, { recursive: true });
+    creation.createdFrom = createdFrom;
     try {
       // The runs folder may be any folder (--out): its `latest` and `latest-by-dataset` may be the user's own.
       await assertPointersReplaceable(runsDir);
       await sweepAbandonedRuns(runsDir);
-      await fs.mkdir(tempDir);
+      // Synchronous, the folder and its owner file together: a temp folder without an owner is never swept (not ours
+      // to judge), so none may be left by a signal that arrives between the two.
+      mkdirSync(tempDir);
+      creation.tempDir = tempDir;
       // Who writes this folder, so that a later run can tell an abandoned one (its process gone) from a live one,
       // and which folders the run created, so that a failed run removes them again (see removeTempRun).
       const dataset = datasetPath === undefined ? {} : { dataset: path.resolve(datasetPath) };
-      await fs.writeFile(path.join(tempDir, OWNER_FILE), JSON.stringify({ pid: process.pid, host: hostname(), createdFrom, ...dataset }) + '\n');
+      writeFileSync(path.join(tempDir, OWNER_FILE), JSON.stringify({ pid: process.pid, host: hostname(), createdFrom, ...dataset }) + '\n');
     } catch (error) {
       await fs.rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
       removeCreatedFolders(runsDir, createdFrom);

@@ -15,6 +15,7 @@ import {
   newRunId,
   recordRunsDir,
   resolveRunsDir,
+  RunFolderCreation,
   RunWriter,
   SETTINGS_FILE,
   type RunEncoder,
@@ -224,6 +225,8 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
   const logTail: string[] = [];
   let logStream: WriteStream | undefined;
   let writer: RunWriter | undefined;
+  /** The run folder's creation while it is awaited (RunFolderCreation), for discardNow. */
+  let creation: RunFolderCreation | undefined;
   let started = false;
   let finished = false;
 
@@ -258,12 +261,13 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
 
   /** Synchronous, for signal handlers: the process is about to go. */
   function discardNow(): void {
-    if (writer && !finished) {
-      try {
-        writer.discardSync();
-      } catch {
-        // The host removes it after the exit.
-      }
+    if (finished) return;
+    try {
+      // While the run folder is being created (a cancel in the run's first milliseconds), what it made so far.
+      if (writer) writer.discardSync();
+      else creation?.discardSync();
+    } catch {
+      // The host removes it after the exit.
     }
   }
 
@@ -294,7 +298,8 @@ export function serveWorker(loadEngine: () => Promise<DistillationEngine>, port:
     const runsDir = resolveRunsDir(datasetPath, request.outputDir);
     const runId = newRunId(datasetPath, startedAt);
     try {
-      writer = await RunWriter.create(runsDir, runId, datasetPath);
+      creation = new RunFolderCreation(runsDir);
+      writer = await RunWriter.create(runsDir, runId, datasetPath, creation);
     } catch (error) {
       throw new Error(`cannot create the run folder in ${runsDir}: ${errorText(error)} (choose another output folder: setting peerkd.training.outputDir, or --out on the command line)`);
     }

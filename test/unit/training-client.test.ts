@@ -322,6 +322,24 @@ describe('training worker runtime (real child process)', () => {
     await rm(folder, { recursive: true, force: true });
   });
 
+  test('SIGTERM while the run folder is being created removes what was made: no .peerkd, no .tmp folder', async () => {
+    const folder = await tempFolder('sigterm-creating');
+    const dataset = await writeDataset(folder, 'data.jsonl', datasetLines(10));
+    // The worker's SIGTERM handler gets 10 s before SIGKILL; the creation is held for 5 s once the runs folder exists.
+    const run = startDistillation(request(dataset), {}, launch('slow-create', { cancelGraceMs: 0, killGraceMs: 10_000 }));
+    const runsDir = resolveRunsDir(dataset);
+    const deadline = Date.now() + 30_000;
+    while (!(await readdir(runsDir).then(() => true, () => false))) {
+      assert.ok(Date.now() < deadline, 'the runs folder was never made');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(run.runId, undefined, 'the run had not started (its folder is still being made)');
+    await run.cancel();
+    assert.equal((await rejection(run.done)).kind, 'cancelled');
+    await assertNothingLeftBehind(dataset);
+    await rm(folder, { recursive: true, force: true });
+  });
+
   test('a malformed message from the worker fails the run as a protocol error', async () => {
     const folder = await tempFolder('garbage');
     const dataset = await writeDataset(folder, 'data.jsonl', datasetLines(10));
