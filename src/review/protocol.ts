@@ -119,8 +119,8 @@ export type HostMessage =
   | { type: 'select'; rowId: string }
   | { type: 'notice'; text: string }
   /**
-   * A modal dialog the panel opened was answered: the page takes the keys back if they did not come back to it
-   * (labelReviewPanel.ts afterModal).
+   * A modal dialog the panel opened was answered, or its label picker hid while the panel is still the active editor:
+   * the page takes the keys back if they did not come back to it (labelReviewPanel.ts afterModal, afterPopup).
    */
   | { type: 'takeKeys' }
   | ReplyMessage;

@@ -60,6 +60,9 @@ const pendingPlaces = new PendingPlaces();
  */
 const reviewedDatasets = new ReviewHistories();
 
+/** How long after a popup hid the panel waits for VS Code to say another editor became active (LabelReviewPanel.afterPopup). */
+export const POPUP_SETTLE_MS = 100;
+
 export class LabelReviewPanel {
   static readonly viewType = 'peerkd.labelReview';
   static current: LabelReviewPanel | undefined;
@@ -541,25 +544,35 @@ export class LabelReviewPanel {
     if (suggested) {
       pick.activeItems = [suggested];
     }
+    // Answered once the picker is gone from the screen (VS Code tells the hide after it gave the focus back), so the
+    // keys are handed back to the page after that, not before.
+    let accepted: Item | undefined;
     const chosen = await new Promise<Item | undefined>((resolve) => {
       pick.onDidChangeValue(refresh);
       pick.onDidAccept(() => {
-        resolve(pick.selectedItems[0] ?? pick.activeItems[0]);
+        accepted = pick.selectedItems[0] ?? pick.activeItems[0];
         pick.hide();
       });
-      pick.onDidHide(() => resolve(undefined));
+      pick.onDidHide(() => resolve(accepted));
       pick.show();
     });
     pick.dispose();
-    if (chosen === undefined) {
-      return;
+    const keysBack = this.afterPopup();
+    try {
+      if (chosen === undefined) {
+        return;
+      }
+      const problem = newLabelProblem(chosen.value, labels);
+      if (problem) {
+        void showWarningMessage(`PeerKD: ${problem}.`);
+        return;
+      }
+      await this.decide(rowId, { kind: 'set', label: chosen.value });
+    } finally {
+      await keysBack;
     }
-    const problem = newLabelProblem(chosen.value, labels);
-    if (problem) {
-      void showWarningMessage(`PeerKD: ${problem}.`);
-      return;
-    }
-    await this.decide(rowId, { kind: 'set', label: chosen.value });
+    // The decision's edit and the rows it redraws took a moment: the keys once more, if they are still the panel's.
+    this.takeKeysIfActive();
   }
 
   private async bulkAccept(minProbability: number): Promise<void> {
@@ -705,6 +718,25 @@ export class LabelReviewPanel {
     try {
       return await answer;
     } finally {
+      this.post({ type: 'takeKeys' });
+    }
+  }
+
+  /**
+   * After a popup that is not modal (the label picker) hid, as afterModal after a dialog: the page takes the keys back
+   * when VS Code gave them to the webview's frame only. Unlike a dialog, the picker also hides when the user clicks
+   * elsewhere (the dataset's editor): then the panel is no longer the active editor, and the keys stay where the user
+   * put them. The page cannot tell these apart (its document lacks the focus in both), so the host asks whether the
+   * panel is still active, once VS Code has had a moment to say that another editor became active (that news may come
+   * just after the hide).
+   */
+  private async afterPopup(): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, POPUP_SETTLE_MS));
+    this.takeKeysIfActive();
+  }
+
+  private takeKeysIfActive(): void {
+    if (!this.disposed && this.panel.active) {
       this.post({ type: 'takeKeys' });
     }
   }

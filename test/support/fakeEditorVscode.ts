@@ -119,6 +119,27 @@ export interface FakeWebviewPanel {
   title: string;
   /** Another tab of its group is shown: the editor tears the webview down (it says `ready` again when shown). */
   hide(): void;
+  /** Whether it is the active editor; `activate(false)`: the user made another editor active (clicked into it). */
+  readonly active: boolean;
+  activate(active: boolean): void;
+}
+
+/**
+ * A quick pick the host showed (window.createQuickPick), answered by the test as a user would. As in VS Code, onDidHide
+ * comes from the editor a moment after the host's hide() (the picker is gone from the screen by then), and a click
+ * elsewhere hides it without an accept.
+ */
+export interface FakeQuickPick {
+  title: string | undefined;
+  placeholder: string | undefined;
+  readonly items: readonly { label: string; value?: string }[];
+  readonly visible: boolean;
+  /** Types `value` into the filter and presses Enter: the active item (the first shown whose value is `value`, else the first). */
+  accept(value?: string): void;
+  /** Escape: hidden, nothing accepted. */
+  escape(): void;
+  /** The user clicked elsewhere: the focus left the picker, which hides (a click into another editor also makes it active). */
+  blur(): void;
 }
 
 export function fakeEditorVscode() {
@@ -144,6 +165,8 @@ export function fakeEditorVscode() {
   const warningItems: unknown[][] = [];
   /** What the user clicks on the next warnings, in turn (none: dismissed). */
   const answers: unknown[] = [];
+  /** The quick picks shown, the newest last. */
+  const quickPicks: FakeQuickPick[] = [];
 
   /** Applies an edit to the open document of its file, as the editor does, and fires its change event. */
   async function applyEdit(edit: FakeWorkspaceEdit): Promise<boolean> {
@@ -162,6 +185,7 @@ export function fakeEditorVscode() {
     const disposed = new Emitter<void>();
     const viewState = new Emitter<void>();
     let visible = true;
+    let active = true;
     const record: FakeWebviewPanel = {
       posted: [],
       title: '',
@@ -172,6 +196,14 @@ export function fakeEditorVscode() {
       },
       hide() {
         visible = false;
+        active = false;
+        viewState.fire();
+      },
+      get active() {
+        return active;
+      },
+      activate(value: boolean) {
+        active = value;
         viewState.fire();
       },
     };
@@ -198,15 +230,77 @@ export function fakeEditorVscode() {
       get visible() {
         return visible;
       },
+      get active() {
+        return active;
+      },
       viewColumn: 2,
       reveal() {
         visible = true;
+        active = true;
         viewState.fire();
       },
       onDidDispose: disposed.event,
       onDidChangeViewState: viewState.event,
       dispose: () => disposed.fire(),
     };
+  }
+
+  function createQuickPick() {
+    type Item = { label: string; value?: string };
+    const accepted = new Emitter<void>();
+    const hidden = new Emitter<void>();
+    const changed = new Emitter<string>();
+    let visible = false;
+    // The editor hides the picker and tells the host so a moment later, as VS Code's round trip does.
+    const hideLater = () => {
+      if (!visible) return;
+      visible = false;
+      setImmediate(() => hidden.fire());
+    };
+    const pick = {
+      title: undefined as string | undefined,
+      placeholder: undefined as string | undefined,
+      items: [] as Item[],
+      activeItems: [] as Item[],
+      selectedItems: [] as Item[],
+      value: '',
+      onDidAccept: accepted.event,
+      onDidHide: hidden.event,
+      onDidChangeValue: changed.event,
+      show() {
+        visible = true;
+        quickPicks.push(record);
+      },
+      hide: hideLater,
+      dispose() {},
+    };
+    const record: FakeQuickPick = {
+      get title() {
+        return pick.title;
+      },
+      get placeholder() {
+        return pick.placeholder;
+      },
+      get items() {
+        return pick.items;
+      },
+      get visible() {
+        return visible;
+      },
+      accept(value?: string) {
+        if (value !== undefined) {
+          pick.value = value;
+          changed.fire(value);
+        }
+        const item = pick.items.find((candidate) => candidate.value === value) ?? pick.activeItems[0] ?? pick.items[0];
+        pick.activeItems = item ? [item] : [];
+        pick.selectedItems = pick.activeItems;
+        accepted.fire();
+      },
+      escape: hideLater,
+      blur: hideLater,
+    };
+    return pick;
   }
 
   const module = {
@@ -252,6 +346,7 @@ export function fakeEditorVscode() {
     },
     window: {
       createWebviewPanel,
+      createQuickPick,
       showWarningMessage: async (text: string, ...items: unknown[]) => {
         warnings.push(text);
         warningItems.push(items);
@@ -277,6 +372,7 @@ export function fakeEditorVscode() {
     warnings,
     warningItems,
     answers,
+    quickPicks,
     workspaceFolders,
     /** Opens a file as a new document (its versions from `version`), as the editor does when a tab opens it. */
     open(uri: FakeUri, text: string, version = 1): FakeTextDocument {

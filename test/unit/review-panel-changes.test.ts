@@ -22,7 +22,7 @@ stubVscodeModule(fake.module);
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { RunState } = require('../../src/editor/runState') as typeof import('../../src/editor/runState');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { LabelReviewPanel } = require('../../src/webview/labelReviewPanel') as typeof import('../../src/webview/labelReviewPanel');
+const { LabelReviewPanel, POPUP_SETTLE_MS } = require('../../src/webview/labelReviewPanel') as typeof import('../../src/webview/labelReviewPanel');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { decideRow } = require('../../src/commands/acceptSuggestion') as typeof import('../../src/commands/acceptSuggestion');
 
@@ -266,5 +266,70 @@ test("a new label's question (the label picker's typed label) answered: the pane
   await panel.send({ type: 'decide', rowId: 'a', decision: { kind: 'set', label: 'Arts' } });
   assert.match(fake.warnings[asked] ?? '', /^'Arts' is not in the label set\.$/);
   assert.ok(panel.posted.some((message) => message.type === 'takeKeys'), JSON.stringify(panel.posted.map((message) => message.type)));
+  close();
+});
+
+/** Lets the panel settle after a popup hid (LabelReviewPanel.afterPopup waits POPUP_SETTLE_MS) and what follows finish. */
+async function afterPopupSettled(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, POPUP_SETTLE_MS * 3));
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** The label picker (key n) opened on row `rowId`, as the page asks for it. */
+async function openPicker(panel: (typeof fake.panels)[number], rowId: string) {
+  const shown = fake.quickPicks.length;
+  await panel.send({ type: 'newLabel', rowId });
+  const pick = fake.quickPicks[shown];
+  assert.ok(pick?.visible, 'the label picker is shown');
+  panel.posted.splice(0);
+  return pick;
+}
+
+const takeKeysCount = (panel: (typeof fake.panels)[number]) => panel.posted.filter((message) => message.type === 'takeKeys').length;
+
+test("the label picker answered with a label: the row gets it and the panel's page is told to take the keys back", async () => {
+  const uri = new FakeUri('/work/m/news.jsonl');
+  const document = fake.open(uri, [row('a'), row('b')].join('\n'));
+  const { panel, close } = await openPanel(uri);
+  const pick = await openPicker(panel, 'a');
+  pick.accept('Sports');
+  await afterPopupSettled();
+  assert.match(document.lines[0], /"human_label":"Sports"/);
+  // VS Code gave the keys back to the webview's frame only when the picker stayed open a moment (under load, always).
+  assert.ok(takeKeysCount(panel) >= 1, JSON.stringify(panel.posted.map((message) => message.type)));
+  close();
+});
+
+test("the label picker dismissed with Escape: nothing written, and the panel's page is told to take the keys back", async () => {
+  const uri = new FakeUri('/work/n/news.jsonl');
+  const document = fake.open(uri, [row('a'), row('b')].join('\n'));
+  const { panel, close } = await openPanel(uri);
+  const pick = await openPicker(panel, 'a');
+  pick.escape();
+  await afterPopupSettled();
+  assert.equal(document.lines[0], row('a'));
+  assert.equal(takeKeysCount(panel), 1, JSON.stringify(panel.posted.map((message) => message.type)));
+  close();
+});
+
+test('the label picker hidden by a click into another editor: the panel leaves the keys there, also when VS Code says so just after the hide', async () => {
+  const uri = new FakeUri('/work/o/news.jsonl');
+  const document = fake.open(uri, [row('a'), row('b')].join('\n'));
+  const { panel, close } = await openPanel(uri);
+  // The dataset's editor made active, then the picker hides (the order VS Code tells them in).
+  let pick = await openPicker(panel, 'a');
+  panel.activate(false);
+  pick.blur();
+  await afterPopupSettled();
+  assert.equal(takeKeysCount(panel), 0, 'no takeKeys: the page would pull the focus out of the editor the user clicked');
+  assert.equal(document.lines[0], row('a'));
+  // The other order: the hide is told first, the other editor's activation a moment later.
+  panel.activate(true);
+  pick = await openPicker(panel, 'a');
+  pick.blur();
+  await new Promise((resolve) => setImmediate(resolve));
+  panel.activate(false);
+  await afterPopupSettled();
+  assert.equal(takeKeysCount(panel), 0, 'no takeKeys when the activation of the other editor comes just after the hide');
   close();
 });

@@ -358,8 +358,10 @@ function onMessage(message: HostMessage): void {
       renderer.showNotice(message.text);
       break;
     case 'takeKeys': {
-      // After a modal dialog VS Code may give the focus to the webview's frame and not to this page inside it: the
-      // keys went nowhere until a click. The element that had them takes them again (the list, if none).
+      // After a modal dialog or the label picker VS Code may give the focus to the webview's frame and not to this page
+      // inside it: the keys went nowhere until a click. The element that had them takes them again (the list, if none).
+      // The host sends this only while the panel is the active editor: a picker hidden by a click into another editor
+      // leaves this page without the focus too, and the keys belong to that editor then.
       if (!document.hasFocus()) {
         const active = document.activeElement;
         (active instanceof HTMLElement && active !== document.body ? active : renderer.dom?.list)?.focus();

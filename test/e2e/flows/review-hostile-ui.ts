@@ -1,9 +1,11 @@
 /**
  * Label Review driven as a hostile user would, with the keyboard only: the panel opened from the palette takes the
- * keys at once (no click), focus stays on the list after each decision and the list tells a screen reader which row
- * is current (aria-activedescendant); the queue's line gives the user's own finding (teacher wrong on N of the M rows
- * decided there, against the run's expectation) through decisions, undo, queue switches, a teacher label edited on
- * disk and a narrow panel; an undo after the line was changed on disk leaves the change as it is.
+ * keys at once (no click), focus stays on the list after each decision and comes back to it after the label picker
+ * (not when the picker was left by a click into the dataset's editor: the keys stay there), and the list tells a
+ * screen reader which row is current (aria-activedescendant); the queue's line gives the user's own finding (teacher
+ * wrong on N of the M rows decided there, against the run's expectation) through decisions, undo, queue switches, a
+ * teacher label edited on disk and a narrow panel; an undo after the line was changed on disk leaves the change as it
+ * is.
  */
 import * as assert from 'node:assert/strict';
 import type { Frame } from 'playwright-core';
@@ -119,6 +121,20 @@ export default defineFlow({
     });
     await page.keyboard.press('u');
     await waitFor(async () => (await human(second.id)) === '', { message: 'u after the picker to undo its label' });
+    // The picker left by a click into the dataset's editor: the keys stay in that editor (the panel takes them back
+    // only while it is still the active editor), checked after longer than the panel waits for the news of it.
+    await page.keyboard.press('n');
+    await page.locator('.quick-input-widget').waitFor({ state: 'visible', timeout: 15_000 });
+    const datasetGroup = page.locator('.editor-group-container', { has: page.locator(`.tabs-container .tab.active[data-resource-name="${DATASET}"]`) });
+    // Below the text, away from the picker (at the top of the window): the cursor goes to the end, nothing is typed.
+    await datasetGroup.locator('.monaco-editor').first().click({ position: { x: 200, y: 400 } });
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 15_000 });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    assert.equal(await page.evaluate("Boolean(document.activeElement && document.activeElement.closest('.monaco-editor.focused'))"), true, 'the keys in the editor clicked');
+    assert.equal(await frame.evaluate('document.hasFocus()'), false, 'the panel did not take the keys back from the editor clicked');
+    assert.equal(await human(second.id), '', 'no label picked');
+    await page.locator('.tabs-container .tab', { hasText: 'Label Review' }).first().click();
+    await frame.locator('#list').focus();
     // The bulk accept's question answered with Escape: the keys reach the list again.
     await frame.locator('vscode-button[data-action="bulk-accept"]').focus();
     await page.keyboard.press('Enter');
