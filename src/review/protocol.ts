@@ -119,7 +119,7 @@ export type HostMessage =
   | { type: 'select'; rowId: string }
   | { type: 'notice'; text: string }
   /**
-   * A modal dialog the panel opened was answered, or its label picker hid while the panel is still the active editor:
+   * A modal dialog the panel opened was answered, or a label was picked in its label picker (the panel still the active editor):
    * the page takes the keys back if they did not come back to it (labelReviewPanel.ts afterModal, afterPopup).
    */
   | { type: 'takeKeys' }

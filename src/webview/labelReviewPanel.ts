@@ -557,11 +557,14 @@ export class LabelReviewPanel {
       pick.show();
     });
     pick.dispose();
+    if (chosen === undefined) {
+      // Escape, or a click elsewhere: the picker cannot tell them apart, and a click into the sidebar or the terminal
+      // leaves the panel the active editor. Taking the keys back then would send what the user types there (`a`) to
+      // the review, so after a dismissal VS Code's own focus stands (at worst one click on the panel brings the keys).
+      return;
+    }
     const keysBack = this.afterPopup();
     try {
-      if (chosen === undefined) {
-        return;
-      }
       const problem = newLabelProblem(chosen.value, labels);
       if (problem) {
         void showWarningMessage(`PeerKD: ${problem}.`);
@@ -723,12 +726,12 @@ export class LabelReviewPanel {
   }
 
   /**
-   * After a popup that is not modal (the label picker) hid, as afterModal after a dialog: the page takes the keys back
-   * when VS Code gave them to the webview's frame only. Unlike a dialog, the picker also hides when the user clicks
-   * elsewhere (the dataset's editor): then the panel is no longer the active editor, and the keys stay where the user
-   * put them. The page cannot tell these apart (its document lacks the focus in both), so the host asks whether the
-   * panel is still active, once VS Code has had a moment to say that another editor became active (that news may come
-   * just after the hide).
+   * After a label was picked in the label picker (a popup that is not modal), as afterModal after a dialog: the page
+   * takes the keys back when VS Code gave them to the webview's frame only. Only after a pick: a picker also hides when
+   * the user clicks elsewhere, which no API tells from Escape (askNewLabel). The host still checks that the panel is the
+   * active editor, once VS Code has had a moment to say that another one became active (that news may come just after
+   * the hide). The page cannot check for itself: its document lacks the focus either way, and the frame around it is
+   * out of its reach (window.parent is undefined in a webview).
    */
   private async afterPopup(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, POPUP_SETTLE_MS));

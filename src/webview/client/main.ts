@@ -360,8 +360,8 @@ function onMessage(message: HostMessage): void {
     case 'takeKeys': {
       // After a modal dialog or the label picker VS Code may give the focus to the webview's frame and not to this page
       // inside it: the keys went nowhere until a click. The element that had them takes them again (the list, if none).
-      // The host sends this only while the panel is the active editor: a picker hidden by a click into another editor
-      // leaves this page without the focus too, and the keys belong to that editor then.
+      // The host sends this only after a dialog or a pick, while the panel is the active editor: a picker dismissed by a
+      // click elsewhere leaves this page without the focus too, and the keys belong where the user clicked.
       if (!document.hasFocus()) {
         const active = document.activeElement;
         (active instanceof HTMLElement && active !== document.body ? active : renderer.dom?.list)?.focus();

@@ -1,11 +1,11 @@
 /**
  * Label Review driven as a hostile user would, with the keyboard only: the panel opened from the palette takes the
- * keys at once (no click), focus stays on the list after each decision and comes back to it after the label picker
- * (not when the picker was left by a click into the dataset's editor: the keys stay there), and the list tells a
- * screen reader which row is current (aria-activedescendant); the queue's line gives the user's own finding (teacher
- * wrong on N of the M rows decided there, against the run's expectation) through decisions, undo, queue switches, a
- * teacher label edited on disk and a narrow panel; an undo after the line was changed on disk leaves the change as it
- * is.
+ * keys at once (no click), focus stays on the list after each decision and comes back to it once a label was picked
+ * in the label picker (not when the picker was left by a click into the dataset's editor or the Explorer: the keys
+ * stay there), and the list tells a screen reader which row is current (aria-activedescendant); the queue's line gives
+ * the user's own finding (teacher wrong on N of the M rows decided there, against the run's expectation) through
+ * decisions, undo, queue switches, a teacher label edited on disk and a narrow panel; an undo after the line was
+ * changed on disk leaves the change as it is.
  */
 import * as assert from 'node:assert/strict';
 import type { Frame } from 'playwright-core';
@@ -132,6 +132,22 @@ export default defineFlow({
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     assert.equal(await page.evaluate("Boolean(document.activeElement && document.activeElement.closest('.monaco-editor.focused'))"), true, 'the keys in the editor clicked');
     assert.equal(await frame.evaluate('document.hasFocus()'), false, 'the panel did not take the keys back from the editor clicked');
+    assert.equal(await human(second.id), '', 'no label picked');
+    await page.locator('.tabs-container .tab', { hasText: 'Label Review' }).first().click();
+    await frame.locator('#list').focus();
+    // The picker left by a click into the sidebar (the Explorer, below its rows), the panel still the active editor: a
+    // dismissed picker never takes the keys back (what the user types there next must not decide rows).
+    await page.keyboard.press('n');
+    await page.locator('.quick-input-widget').waitFor({ state: 'visible', timeout: 15_000 });
+    const explorer = page.locator('.explorer-folders-view').first();
+    const explorerBox = await explorer.boundingBox();
+    assert.ok(explorerBox, 'the Explorer is on screen');
+    await explorer.click({ position: { x: 30, y: Math.max(5, explorerBox.height - 15) } });
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 15_000 });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const focused = String(await page.evaluate("(() => { const e = document.activeElement; return e ? (e.closest('.explorer-folders-view') ? 'explorer' : e.tagName + '.' + e.className + ' in ' + (e.closest('.part') || {}).className) : 'none'; })()"));
+    assert.equal(focused, 'explorer', `the keys in the Explorer clicked (focused: ${focused})`);
+    assert.equal(await frame.evaluate('document.hasFocus()'), false, 'the panel did not take the keys back from the Explorer clicked');
     assert.equal(await human(second.id), '', 'no label picked');
     await page.locator('.tabs-container .tab', { hasText: 'Label Review' }).first().click();
     await frame.locator('#list').focus();
