@@ -116,9 +116,10 @@ describe('PeerKD in code-server', async () => {
 async function runTry(session: E2ESession, flow: Flow, t: TestContext, attempt: number, timeoutMs: number): Promise<void> {
   let workbench: Workbench | undefined;
   let timer: NodeJS.Timeout | undefined;
+  const trail = new StepTrail();
   try {
     workbench = await session.openWorkbench(flow);
-    const running = flow.run(workbench, t);
+    const running = flow.run(trail.follow(workbench), t);
     // Closing the workbench after a timeout makes the flow's pending call fail: that late error is not this try's.
     running.catch(() => undefined);
     await Promise.race([
@@ -132,13 +133,60 @@ async function runTry(session: E2ESession, flow: Flow, t: TestContext, attempt: 
     if (workbench) await bounded(workbench.screenshot(name), 15_000, undefined);
     const report = await bounded(session.failureReport(workbench), 45_000, 'the failure report did not finish within 45 s');
     console.log(
-      [`--- e2e failure, try ${attempt} of 2: ${flow.name} ---`, util.inspect(error), report, `screenshot: test-results/e2e/${name}.png`, '--- end of failure report ---'].join('\n'),
+      [`--- e2e failure, try ${attempt} of 2: ${flow.name} ---`, util.inspect(error), trail.describe(), report, `screenshot: test-results/e2e/${name}.png`, '--- end of failure report ---'].join('\n'),
     );
     throw error;
   } finally {
     clearTimeout(timer);
     await workbench?.close();
   }
+}
+
+/**
+ * The workbench calls of a flow, for its failure report: a flow that hangs (once 300 s with nothing on screen) then
+ * says which step it was in and since when, and the steps before it. Only the Workbench's own methods are followed
+ * (not the flow's direct page.locator calls), which is coarse but names the stage.
+ */
+class StepTrail {
+  private readonly started = Date.now();
+  private readonly steps: { name: string; at: number; endedAt?: number; failed?: boolean }[] = [];
+
+  follow(workbench: Workbench): Workbench {
+    return new Proxy(workbench, {
+      get: (target, property) => {
+        const value = Reflect.get(target, property, target) as unknown;
+        if (typeof value !== 'function' || typeof property !== 'string') return value;
+        return (...args: unknown[]) => {
+          const step: { name: string; at: number; endedAt?: number; failed?: boolean } = { name: `${property}(${args.map(shortArgument).join(', ')})`, at: Date.now() };
+          this.steps.push(step);
+          const result = (value as (...a: unknown[]) => unknown).apply(target, args);
+          if (result instanceof Promise) {
+            result.then(
+              () => (step.endedAt = Date.now()),
+              () => ((step.endedAt = Date.now()), (step.failed = true)),
+            );
+          } else step.endedAt = step.at;
+          return result;
+        };
+      },
+    });
+  }
+
+  describe(last = 8): string {
+    if (this.steps.length === 0) return 'steps: no workbench call was made';
+    const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+    const lines = [`steps (workbench calls, the last ${Math.min(last, this.steps.length)} of ${this.steps.length}; times from the flow's start):`];
+    for (const step of this.steps.slice(-last)) {
+      const state = step.endedAt === undefined ? `STILL RUNNING after ${seconds(Date.now() - step.at)}` : `${step.failed ? 'failed' : 'done'} in ${seconds(step.endedAt - step.at)}`;
+      lines.push(`  ${seconds(step.at - this.started)} in: ${step.name}: ${state}`);
+    }
+    return lines.join('\n');
+  }
+}
+
+function shortArgument(value: unknown): string {
+  const text = value instanceof RegExp ? String(value) : typeof value === 'string' ? JSON.stringify(value) : typeof value === 'object' && value !== null ? '{…}' : String(value);
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }
 
 /** `t`, noting in `subtests.created` whether the flow reported a subtest (t.test). */

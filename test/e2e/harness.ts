@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Frame, type Locator, type Page } from 'playwright-core';
 
 export const repoRoot = resolve(__dirname, '..', '..');
@@ -343,8 +343,10 @@ export class E2ESession {
     for (const started of safeReaddir(logsDir)) {
       for (const host of safeReaddir(join(logsDir, started))) {
         const number = /^exthost(\d+)$/.exec(host);
+        if (!number) continue;
+        // The newest host, with a PeerKD log or not: an older window's log would tell another flow's story (CI once
+        // printed the previous flow's runs for a flow whose window never activated PeerKD).
         const file = join(logsDir, started, host, EXTENSION_ID, 'PeerKD.log');
-        if (!number || !existsSync(file)) continue;
         const key: [string, number] = [started, Number(number[1])];
         if (!best || key[0] > best.key[0] || (key[0] === best.key[0] && key[1] > best.key[1])) best = { file, key };
       }
@@ -368,7 +370,8 @@ export class E2ESession {
     const count = options.logLines ?? 40;
     try {
       const file = this.peerkdLogFile();
-      if (!file) lines.push('PeerKD log: no log file under the profile');
+      if (!file) lines.push('PeerKD log: no extension host log folder under the profile');
+      else if (!existsSync(file)) lines.push(`PeerKD log: none in this window's extension host (${relative(this.baseDir, dirname(dirname(file)))}): PeerKD did not activate there`);
       else {
         const all = readFileSync(file, 'utf8').split('\n').filter((line) => line.trim() !== '');
         lines.push(`PeerKD log, last ${Math.min(count, all.length)} of ${all.length} lines (${relative(this.baseDir, file)}):`);
