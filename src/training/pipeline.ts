@@ -11,7 +11,7 @@ import { calibrate, isSampleLabel, naiveAdvice, argmax, type CalibrationInput, t
 import { WorkPlan } from './workPlan';
 import { fitFeaturizer, fitTransform, compactBuckets, transform, DEFAULT_FEATURIZER, type FeaturizerConfig, type SparseRows, tokenize } from './featurize';
 import { selectBackend, type TensorFlow } from './backend';
-import { stratifiedFolds } from './splits';
+import { firstRowOfText, keepTextsTogether, stratifiedFolds } from './splits';
 import { createStudentPool, shared, type StudentJob, type TrainedStudent } from './studentPool';
 import { trainStudent, predictStudent, effectiveEpochs, DEFAULT_STUDENT, STUDENT_DIVERGED, type DenseRows, type StudentOptions, type StudentWeights } from './student';
 import { EarlyEncoding, startEarlyEncoding } from './earlyEncoding';
@@ -442,6 +442,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
 
   report({ phase: 'featurize' });
   const texts = rows.map((row) => row.text);
+  const firstOfText = firstRowOfText(texts);
   // The run's cancel also aborts an encoder's requests in flight; the endpoint comes with the options (key-free).
   // use-lite on wasm encodes on the students' threads setting (EngineTuning.threads).
   const encoderEnvironment: EncoderEnvironment = { signal: hooks.signal, endpoint: options.encoderEndpoint, threads: tuning.threads, ...hooks.encoders };
@@ -599,7 +600,8 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
      * its held-out rows, then the rows without labels, in the thread that trained it (read in place in the shared features).
      */
     const startStagePeers = (stage: number, stageTargets: Float32Array, seeds?: number[], withDense?: boolean) => {
-      const folds = stratifiedFolds(trusted, options.folds, options.seed * 104729 + stage);
+      // The copies of a text held out together: a peer never relabels a row whose text it trained on (splits.ts).
+      const folds = keepTextsTogether(stratifiedFolds(trusted, options.folds, options.seed * 104729 + stage), firstOfText);
       const heldOuts: number[][] = [];
       const peers: Promise<TrainedStudent>[] = [];
       for (let fold = 0; fold < options.folds; fold++) {

@@ -30,3 +30,39 @@ export function stratifiedFolds(strata: ArrayLike<number>, k: number, seed: numb
   }
   return folds;
 }
+
+/**
+ * For each row, the index of the first row with the same text (its own index when no row before it has that text).
+ * Texts are compared exactly, as `textsWithSeveralLabels` (input.ts) does.
+ * @param texts one per row, in the run's row order.
+ */
+export function firstRowOfText(texts: readonly string[]): Int32Array {
+  const first = new Map<string, number>();
+  const out = new Int32Array(texts.length);
+  for (let i = 0; i < texts.length; i++) {
+    const seen = first.get(texts[i]);
+    if (seen === undefined) first.set(texts[i], i);
+    out[i] = seen ?? i;
+  }
+  return out;
+}
+
+/**
+ * `folds` (changed in place, and returned) with every row of a repeated text in the fold of the first of its rows
+ * that has a fold. A peer that trained on a copy of a row it then relabels has learnt the teacher's label of that very
+ * text: a file whose every row came twice showed "Teacher ≈ 100% right, 0 rows flagged" for an 80 % teacher. Rows
+ * whose text is on no other row keep their fold, so a file without repeated texts is split exactly as before; a text
+ * on many rows makes its fold larger than the others.
+ * @param folds fold per row from stratifiedFolds (-1: left out, left as it is).
+ * @param firstOfText firstRowOfText of the same rows.
+ */
+export function keepTextsTogether(folds: Int32Array, firstOfText: Int32Array): Int32Array {
+  const foldOfText = new Int32Array(folds.length).fill(-1);
+  for (let i = 0; i < folds.length; i++) {
+    if (folds[i] < 0) continue;
+    const first = firstOfText[i];
+    if (foldOfText[first] < 0) foldOfText[first] = folds[i];
+    else folds[i] = foldOfText[first];
+  }
+  return folds;
+}

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { SeededRandom } from '../../src/training/random';
 import { fitFeaturizer, fitTransform, compactBuckets, transform, tokenize, featureHashes, selectRows, fnv1a } from '../../src/training/featurize';
 import { trainStudent, predictStudent, DEFAULT_STUDENT } from '../../src/training/student';
-import { stratifiedFolds } from '../../src/training/splits';
+import { firstRowOfText, keepTextsTogether, stratifiedFolds } from '../../src/training/splits';
 import {
   rowPosterior,
   estimateConfusion,
@@ -657,4 +657,22 @@ test('a student whose training diverges is trained again at a lower rate: one te
   const calm = { features, targets: Float32Array.from(targets), weights: Float32Array.from(texts, (text) => (text === '[deleted]' ? 0 : 1)) };
   const once = await trainStudent(calm, featurizer.config.buckets, 4, { ...DEFAULT_STUDENT, seed: 0 });
   assert.equal(once.restarted, undefined);
+});
+
+test('folds keep the copies of a text together; rows of a text seen once keep their stratified fold', () => {
+  const texts = ['a', 'b', 'a', 'c', 'b', 'a', 'd', 'e', 'c'];
+  const strata = [0, 1, 1, 0, -1, 2, 0, 1, 2];
+  assert.deepEqual([...firstRowOfText(texts)], [0, 1, 0, 3, 1, 0, 6, 7, 3]);
+  const plain = stratifiedFolds(strata, 3, 7);
+  const folds = keepTextsTogether(stratifiedFolds(strata, 3, 7), firstRowOfText(texts));
+  for (let i = 0; i < texts.length; i++) {
+    if (strata[i] < 0) assert.equal(folds[i], -1, 'a row left out stays out');
+    for (let j = 0; j < texts.length; j++) if (texts[i] === texts[j] && strata[i] >= 0 && strata[j] >= 0) assert.equal(folds[i], folds[j], `rows ${i} and ${j}`);
+  }
+  for (const i of [6, 7]) assert.equal(folds[i], plain[i], 'a text on one row keeps its fold');
+  // The first row of 'b' is left out (-1): 'b' takes the fold of its first row that has one.
+  assert.equal(folds[4], -1);
+  // Without repeated texts nothing moves.
+  const unique = ['p', 'q', 'r', 's', 't', 'u'];
+  assert.deepEqual([...keepTextsTogether(stratifiedFolds([0, 1, 0, 1, 0, 1], 2, 1), firstRowOfText(unique))], [...stratifiedFolds([0, 1, 0, 1, 0, 1], 2, 1)]);
 });

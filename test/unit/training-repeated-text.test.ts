@@ -38,3 +38,39 @@ test('a student that still diverges (an absurd learning rate) ends in an error s
     /a (peer|vanilla) student's training diverged: at every learning rate from 1e\+30 down to .*: 50 of 100 rows share their text with rows of another label \(line 1's text is on 50 rows, with 2 labels\)/,
   );
 });
+
+/**
+ * `count` distinct rows whose words name their label, each with a word of its own; the teacher is wrong on every
+ * tenth row (the next label), and every row comes `copies` times with the same text and teacher label.
+ */
+function repeatedRows(count: number, copies: number): { rows: TrainingRow[]; wrong: Set<string> } {
+  const random = new SeededRandom(3);
+  const out: TrainingRow[] = [];
+  const wrong = new Set<string>();
+  for (let i = 0; i < count; i++) {
+    const label = LABELS[i % 4];
+    const text = [...Array.from({ length: 6 }, () => `${label}${random.int(30)}`), `own${i}`].join(' ');
+    const teacher = i % 10 === 3 ? LABELS[(i + 1) % 4] : label;
+    for (let copy = 0; copy < copies; copy++) {
+      const id = `r${i}-${copy}`;
+      if (teacher !== label) wrong.add(id);
+      out.push({ id, line: out.length + 1, text, teacher, human: null, teacherConfidence: null });
+    }
+  }
+  return { rows: out, wrong };
+}
+
+test('every row twice: the copies of a text are held out together, so the peers still see the teacher\'s mistakes', async () => {
+  const options: DistillOptions = { ...OPTIONS, folds: 4 };
+  const once = repeatedRows(200, 1);
+  const twice = repeatedRows(200, 2);
+  const flaggedWrong = async ({ rows: input, wrong }: ReturnType<typeof repeatedRows>) => {
+    const predictions = (await runDistillation({ rows: input, labels: LABELS }, options)).predictions.toArray();
+    return predictions.filter((prediction) => prediction.flagged && wrong.has(String(prediction.id))).length / wrong.size;
+  };
+  const single = await flaggedWrong(once);
+  const repeated = await flaggedWrong(twice);
+  // A peer that trained on the copy had learnt the wrong label of that very text (its own word) and agreed with it.
+  assert.ok(single >= 0.5, `rows once: ${single} of the wrong teacher labels flagged`);
+  assert.ok(repeated >= single - 0.15, `rows twice: ${repeated} of the wrong teacher labels flagged, against ${single} for the rows once`);
+});
