@@ -526,7 +526,7 @@ export class InputChecks {
   private teacherLabelled = 0;
   private humanLabelled = 0;
   private unlabelled = 0;
-  /** A text shows U+FFFD (bytes that were not UTF-8, or a real one). */
+  /** A text or label shows U+FFFD (bytes that were not UTF-8, or a real one). */
   private replacementCharacter = false;
   /**
    * Top-level fields other than the mapped ones, with the string values they hold on rows with text (null: too many or
@@ -553,7 +553,7 @@ export class InputChecks {
     this.mappedTopLevel = new Set([f.text, f.teacher, f.human, f.id, f.teacherConfidence].map((path) => path.split('.')[0]));
   }
 
-  /** A text shows U+FFFD: where the file's bytes may not be UTF-8 (see `result`'s firstInvalidUtf8Line). */
+  /** A text or label shows U+FFFD: where the file's bytes may not be UTF-8 (see `result`'s firstInvalidUtf8Line). */
   get hasReplacementCharacter(): boolean {
     return this.replacementCharacter;
   }
@@ -615,7 +615,8 @@ export class InputChecks {
     }
     if (!hasWord(row.text)) this.wordless.add(line);
     if (this.humanLabelled === 0) this.watchOtherFields(row.value, line);
-    if (!this.replacementCharacter && row.text.includes('\ufffd')) this.replacementCharacter = true;
+    // A label too: a Latin-1 byte in 'Sports' made a label 'Sp\ufffdrts' of its own, named by no warning.
+    if (!this.replacementCharacter && (row.text.includes('\ufffd') || teacher?.includes('\ufffd') || human?.includes('\ufffd'))) this.replacementCharacter = true;
   }
 
   private see(label: string, line: number, field: LabelSeen['field']): void {

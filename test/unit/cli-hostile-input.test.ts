@@ -270,6 +270,29 @@ test('distill: text that is not valid UTF-8 (a Latin-1 byte) is named in a warni
   assert.ok(!(await readTrainingInput({ file: valid, fields: DEFAULT_FIELDS, labels: [], folds: 2 })).warnings.some((warning) => warning.includes('UTF-8')));
 });
 
+test('distill: a label (not the text) that is not valid UTF-8 is named in the same warning, not only as a label of its own', async () => {
+  // A Latin-1 byte in a teacher label: the run read 'Sp\ufffdrts' as a third label and said only that it was on too
+  // few rows, never why.
+  for (const field of ['teacher_label', 'human_label']) {
+    const file = join(folder, `latin1-${field}.jsonl`);
+    const rows = ['World', 'Sports', 'World', 'Sports', 'World', 'Sports'].map((label, i) => JSON.stringify({ text: `row ${i}`, teacher_label: label }));
+    await writeFile(
+      file,
+      Buffer.concat([
+        Buffer.from(rows.join('\n') + '\n'),
+        Buffer.from(`{"text": "row 6", ${field === 'human_label' ? '"teacher_label": "Sports", ' : ''}"${field}": "Sp`),
+        Buffer.from([0xf6]), // ö in Latin-1
+        Buffer.from('rts"}\n'),
+      ]),
+    );
+    const input = await readTrainingInput({ file, fields: DEFAULT_FIELDS, labels: [], folds: 2 });
+    assert.ok(
+      input.warnings.some((warning) => warning.startsWith('line 7 holds bytes that are not valid UTF-8')),
+      `${field}: ${input.warnings.join('\n')}`,
+    );
+  }
+});
+
 test('distill: a teacher label that is a label of the configured set written another way (NFD, a trailing newline) is named', () => {
   const nfd = 'Cafe\u0301';
   const text = [
