@@ -34,7 +34,7 @@ import {
 } from '../dataset';
 import { idIsNumber, splitFieldPath } from '../dataset/fields';
 import { doubledSlots, grownArray, mixHash } from '../dataset/hashSlots';
-import type { DatasetRow, FieldMapping, ParsedDataset, Problem } from '../dataset/types';
+import { shellWord, type DatasetRow, type FieldMapping, type ParsedDataset, type Problem } from '../dataset/types';
 import { MAX_LABEL_LENGTH } from '../dataset/labels';
 import { noRowsMessage } from '../dataset/parse';
 import { humanFieldProblem, textFieldProblem } from '../review/writes';
@@ -675,7 +675,9 @@ export class InputChecks {
   /** The string values of the row's top-level fields that are not mapped (only while no row had a human label). */
   private watchOtherFields(value: Record<string, unknown>, line: number): void {
     for (const key of Object.keys(value)) {
-      if (this.mappedTopLevel.has(key)) continue;
+      // A key holding a dot cannot be named by a field path (`gold.label` reads the member `label` of `gold`): advising
+      // --fields.human gold.label led to a run that read no human label and gave the same advice again.
+      if (this.mappedTopLevel.has(key) || key.includes('.')) continue;
       const member = value[key];
       if (typeof member !== 'string' || member.trim().length === 0) continue;
       let seen = this.otherFields.get(key);
@@ -707,7 +709,7 @@ export class InputChecks {
     warn(
       'human-field-elsewhere',
       `no row has a human label (field ${this.source.fields.human}), while field '${printable(name)}' holds labels of the label set on ${seen.rows} row(s) (first on line ${seen.firstLine})${others.length ? `, and so do ${others.join(', ')}` : ''}: ` +
-        `if those are your human labels, set peerkd.fields.human (--fields.human ${printable(name)}); without human labels the run cannot check its estimates of the teacher`,
+        `if those are your human labels, set peerkd.fields.human (--fields.human ${shellWord(printable(name))}); without human labels the run cannot check its estimates of the teacher`,
       seen.firstLine,
     );
   }

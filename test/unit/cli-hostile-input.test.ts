@@ -293,6 +293,22 @@ test('distill: a label (not the text) that is not valid UTF-8 is named in the sa
   }
 });
 
+test('distill: human labels under another field name are offered as a flag that reads them: quoted, and never a key holding a dot', async () => {
+  const rows = (field: string) => Array.from({ length: 8 }, (_, i) => JSON.stringify({ text: `row ${i}`, teacher_label: i % 2 ? 'World' : 'Sports', [field]: i % 3 ? 'World' : 'Sports' })).join('\n') + '\n';
+  const warningsOf = async (name: string, field: string) => {
+    const file = join(folder, name);
+    await writeFile(file, rows(field));
+    return (await readTrainingInput({ file, fields: DEFAULT_FIELDS, labels: [], folds: 2 })).warnings.filter((warning) => warning.startsWith('no row has a human label'));
+  };
+  // A name with a space: pasted as it was said, --fields.human gold label set the field 'gold' (and 'label' was an extra path).
+  const spaced = await warningsOf('gold-space.jsonl', 'gold label');
+  assert.equal(spaced.length, 1, spaced.join('\n'));
+  assert.ok(spaced[0].includes('(--fields.human "gold label")'), spaced[0]);
+  // A key holding a dot cannot be named (--fields.human gold.label reads the member label of gold): offering it led to a
+  // run that read no human label and offered the same flag again.
+  assert.deepEqual(await warningsOf('gold-dot.jsonl', 'gold.label'), []);
+});
+
 test('distill: a teacher label that is a label of the configured set written another way (NFD, a trailing newline) is named', () => {
   const nfd = 'Cafe\u0301';
   const text = [
