@@ -11,6 +11,7 @@ import { createDistillCommand } from '../../src/cli/distill';
 import { captureIo as capture } from '../support/captureIo';
 import { writeJsonl } from '../support/jsonl';
 import { createPredictCommand } from '../../src/cli/predict';
+import { createExportCommand } from '../../src/cli/export';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { prepareTrainingInput, readTrainingInput } from '../../src/training/input';
 import { repoRoot, runCli, tempFolder } from '../fixtures/training/build';
@@ -307,6 +308,18 @@ test('distill: human labels under another field name are offered as a flag that 
   // A key holding a dot cannot be named (--fields.human gold.label reads the member label of gold): offering it led to a
   // run that read no human label and offered the same flag again.
   assert.deepEqual(await warningsOf('gold-dot.jsonl', 'gold.label'), []);
+});
+
+test("distill and export: '-' is said to be standard input, which cannot be a dataset, not 'file not found'", async () => {
+  // predict reads '-' as standard input; distill and export said "-: file not found".
+  for (const [name, command, argv] of [
+    ['distill', createDistillCommand, ['-']],
+    ['export', createExportCommand, ['-', '--teacher-labels']],
+  ] as const) {
+    const io = capture();
+    assert.equal(await command(io).run([...argv]), 1, io.err());
+    assert.match(io.err(), new RegExp(`^peerkd ${name}: -: standard input cannot be a dataset .*save the rows as a \\.jsonl file and give its path\n$`));
+  }
 });
 
 test('distill: a teacher label that is a label of the configured set written another way (NFD, a trailing newline) is named', () => {
