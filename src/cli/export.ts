@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { assertReadableDatasetFile, assertReplaceable, fileError, OutputAppearedError, splitFieldPath } from '../dataset';
+import { assertReadableDatasetFile, assertReplaceable, fileError, notFoundReason, OutputAppearedError, splitFieldPath } from '../dataset';
 import { datasetNameProblem, DEFAULT_FIELDS, FIELD_KEYS, shellWord, type FieldMapping } from '../dataset/types';
 import { assertExportTarget, describeExport, ExportInterrupted, exportedPrediction, exportFieldsProblem, exportReviewedFile, exportRunsDirs, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, textsSinceRun, type AdviceChoice } from '../review/export';
 import { readLatestKeyedRun, type KeyedRun } from '../review/keyedRun';
@@ -173,8 +173,9 @@ function runExport(argv: string[], io: CliIo, signal: AbortSignal, writing: () =
     // looks (artifacts.ts latestKnownRun): .peerkd/runs beside it and those its runs recorded there.
     const givenRunsDir = values.runs === undefined ? undefined : path.resolve(values.runs);
     if (values.runs !== undefined && givenRunsDir !== undefined) {
-      const stats = await fs.stat(givenRunsDir).catch((error: unknown) => {
-        throw fileError(`--runs ${values.runs}`, error);
+      // A runs folder that is not there is a folder not found, as predict says of a run folder (it was "file not found").
+      const stats = await fs.stat(givenRunsDir).catch(async (error: NodeJS.ErrnoException) => {
+        throw error.code === 'ENOENT' ? new Error(`--runs ${values.runs}: ${await notFoundReason(givenRunsDir, 'folder not found')}`) : fileError(`--runs ${values.runs}`, error);
       });
       if (!stats.isDirectory()) throw new Error(`--runs ${values.runs}: a file, not a folder; --runs names the folder peerkd distill wrote its runs into (its --out)${path.basename(givenRunsDir) === LATEST_FILE ? `: give --runs ${shellWord(parentShown(givenRunsDir))}` : ''}`);
       // A folder inside the runs folder (one run's: it holds settings.json; the pointers'; the review logs'), not

@@ -160,7 +160,7 @@ test('a dataset without a run: teacher labels are exported, advice is refused na
   // A --runs folder that is not there is said, not read as "no run".
   const gone = await runCli(['export', 'data.ndjson', '--teacher-labels', '--runs', 'no-such-runs', '--out', 'x.jsonl'], work);
   assert.equal(gone.code, 1, gone.stderr);
-  assert.equal(gone.stderr, 'peerkd export: --runs no-such-runs: file not found\n');
+  assert.equal(gone.stderr, 'peerkd export: --runs no-such-runs: folder not found\n');
 
   // The distill it advises can be pasted into a shell: a name with a space and a $ is quoted, one that starts with '-'
   // goes after -- (it was 'run peerkd distill -my $rows.ndjson first': an unknown option, and $rows expanded).
