@@ -7,8 +7,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { assertReadableDatasetFile, assertReplaceable, fileError, OutputAppearedError, splitFieldPath } from '../dataset';
-import { datasetNameProblem, DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
+import { assertReadableDatasetFile, assertReplaceable, fileError, notFoundReason, OutputAppearedError, splitFieldPath } from '../dataset';
+import { datasetNameProblem, DEFAULT_FIELDS, FIELD_KEYS, shellWord, type FieldMapping } from '../dataset/types';
 import { assertExportTarget, describeExport, ExportInterrupted, exportedPrediction, exportFieldsProblem, exportReviewedFile, exportRunsDirs, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, textsSinceRun, type AdviceChoice } from '../review/export';
 import { readLatestKeyedRun, type KeyedRun } from '../review/keyedRun';
 import { LATEST_BY_DATASET_DIR, LATEST_FILE, peerkdFolderAsRunsProblem, readKnownRunsDirs, REVIEW_LOG_DIR, runsInProgress, SETTINGS_FILE } from '../training/artifacts';
@@ -173,10 +173,11 @@ function runExport(argv: string[], io: CliIo, signal: AbortSignal, writing: () =
     // looks (artifacts.ts latestKnownRun): .peerkd/runs beside it and those its runs recorded there.
     const givenRunsDir = values.runs === undefined ? undefined : path.resolve(values.runs);
     if (values.runs !== undefined && givenRunsDir !== undefined) {
-      const stats = await fs.stat(givenRunsDir).catch((error: unknown) => {
-        throw fileError(`--runs ${values.runs}`, error);
+      // A runs folder that is not there is a folder not found, as predict says of a run folder (it was "file not found").
+      const stats = await fs.stat(givenRunsDir).catch(async (error: NodeJS.ErrnoException) => {
+        throw error.code === 'ENOENT' ? new Error(`--runs ${values.runs}: ${await notFoundReason(givenRunsDir, 'folder not found')}`) : fileError(`--runs ${values.runs}`, error);
       });
-      if (!stats.isDirectory()) throw new Error(`--runs ${values.runs}: a file, not a folder; --runs names the folder peerkd distill wrote its runs into (its --out)${path.basename(givenRunsDir) === LATEST_FILE ? `: give --runs ${parentShown(givenRunsDir)}` : ''}`);
+      if (!stats.isDirectory()) throw new Error(`--runs ${values.runs}: a file, not a folder; --runs names the folder peerkd distill wrote its runs into (its --out)${path.basename(givenRunsDir) === LATEST_FILE ? `: give --runs ${shellWord(parentShown(givenRunsDir))}` : ''}`);
       // A folder inside the runs folder (one run's: it holds settings.json; the pointers'; the review logs'), not
       // the runs folder: "no run in it" would be false.
       const inside = (await fs.stat(path.join(givenRunsDir, SETTINGS_FILE)).then((settings) => settings.isFile(), () => false))
@@ -185,7 +186,7 @@ function runExport(argv: string[], io: CliIo, signal: AbortSignal, writing: () =
           ? `the runs folder's ${path.basename(givenRunsDir)} folder`
           : undefined;
       if (inside) {
-        throw new Error(`--runs ${values.runs}: ${inside}, not a runs folder; --runs names the folder peerkd distill wrote its runs into (its --out): give --runs ${parentShown(givenRunsDir)}`);
+        throw new Error(`--runs ${values.runs}: ${inside}, not a runs folder; --runs names the folder peerkd distill wrote its runs into (its --out): give --runs ${shellWord(parentShown(givenRunsDir))}`);
       }
     }
     let searchedDirs = givenRunsDir === undefined ? undefined : [givenRunsDir];
@@ -208,7 +209,7 @@ function runExport(argv: string[], io: CliIo, signal: AbortSignal, writing: () =
       throw new Error(
         running.length > 0
           ? `${given}: no complete run of this dataset yet: a run is in progress (${running.join(', ')}); export again once peerkd distill has finished, or export with --teacher-labels`
-          : `${given}: no run of this dataset in ${searched}, so there is no advice to export; ${orphaned ? `${orphaned}; else ` : ''}run peerkd distill ${given} first${values.runs === undefined ? ' (or give --runs DIR, the folder it wrote its runs into)' : ''}, or export with --teacher-labels`,
+          : `${given}: no run of this dataset in ${searched}, so there is no advice to export; ${orphaned ? `${orphaned}; else ` : ''}run peerkd distill ${given.startsWith('-') ? '-- ' : ''}${shellWord(given)} first${values.runs === undefined ? ' (or give --runs DIR, the folder it wrote its runs into)' : ''}, or export with --teacher-labels`,
       );
     }
     if (orphaned) err.line(`warning: ${orphaned}`);

@@ -76,6 +76,9 @@ export function fileError(path: string, error: unknown): Error {
   return result;
 }
 
+/** Why '-' (standard input, as predict reads it) cannot be a dataset of distill or export. */
+export const STDIN_NOT_A_DATASET = 'standard input cannot be a dataset (its runs and review are kept beside its file, and it is read twice): save the rows as a .jsonl file and give its path';
+
 /** Why a FIFO, socket or device named as a dataset is refused: it cannot be read twice (rows, then hash) or ends never. */
 export const NOT_A_REGULAR_DATASET = 'not a regular file (a FIFO, socket or device), so it cannot be read as a dataset';
 
@@ -84,7 +87,11 @@ export const NOT_A_REGULAR_DATASET = 'not a regular file (a FIFO, socket or devi
  * FIFO). Said before anything about its name: a file that is not there, or a device, is not one to rename.
  */
 export async function assertReadableDatasetFile(path: string, shownAs = path): Promise<void> {
-  await assertReadableFile(path, shownAs);
+  await assertReadableFile(path, shownAs).catch((error: NodeJS.ErrnoException) => {
+    // '-' is standard input to predict (and to most tools): "-: file not found" left the user guessing.
+    if (shownAs === '-' && error.code === 'ENOENT') throw new Error(`-: ${STDIN_NOT_A_DATASET}`);
+    throw error;
+  });
   if (!(await fsp.stat(path)).isFile()) throw new Error(`${shownAs}: ${NOT_A_REGULAR_DATASET}`);
 }
 

@@ -186,7 +186,9 @@ export function exportedPrediction(prediction: Prediction): Prediction {
 export function parseAdviceThreshold(text: string): number | string {
   const trimmed = text.trim();
   const match = /^(\d+(?:\.\d+)?|\.\d+)\s*(%?)$/.exec(trimmed);
-  const value = match ? Number(match[1]) / (match[2] ? 100 : 1) : Number.NaN;
+  // A percentage moves the decimal point in the digits written ("0.9e-2"), not by a division: 0.9 / 100 is
+  // 0.009000000000000001, which the summary printed and every advised row's advice_threshold recorded.
+  const value = match ? Number(match[2] ? `${match[1]}e-2` : match[1]) : Number.NaN;
   if (!Number.isFinite(value) || value <= 0 || value > 1) {
     return 'Give the least probability of the advised label, between 0 and 1 (e.g. 0.9) or as a percentage (90%).';
   }

@@ -34,7 +34,7 @@ import {
 } from '../dataset';
 import { idIsNumber, splitFieldPath } from '../dataset/fields';
 import { doubledSlots, grownArray, mixHash } from '../dataset/hashSlots';
-import type { DatasetRow, FieldMapping, ParsedDataset, Problem } from '../dataset/types';
+import { shellWord, type DatasetRow, type FieldMapping, type ParsedDataset, type Problem } from '../dataset/types';
 import { MAX_LABEL_LENGTH } from '../dataset/labels';
 import { noRowsMessage } from '../dataset/parse';
 import { humanFieldProblem, textFieldProblem } from '../review/writes';
@@ -526,7 +526,7 @@ export class InputChecks {
   private teacherLabelled = 0;
   private humanLabelled = 0;
   private unlabelled = 0;
-  /** A text shows U+FFFD (bytes that were not UTF-8, or a real one). */
+  /** A text or label shows U+FFFD (bytes that were not UTF-8, or a real one). */
   private replacementCharacter = false;
   /**
    * Top-level fields other than the mapped ones, with the string values they hold on rows with text (null: too many or
@@ -553,7 +553,7 @@ export class InputChecks {
     this.mappedTopLevel = new Set([f.text, f.teacher, f.human, f.id, f.teacherConfidence].map((path) => path.split('.')[0]));
   }
 
-  /** A text shows U+FFFD: where the file's bytes may not be UTF-8 (see `result`'s firstInvalidUtf8Line). */
+  /** A text or label shows U+FFFD: where the file's bytes may not be UTF-8 (see `result`'s firstInvalidUtf8Line). */
   get hasReplacementCharacter(): boolean {
     return this.replacementCharacter;
   }
@@ -615,7 +615,8 @@ export class InputChecks {
     }
     if (!hasWord(row.text)) this.wordless.add(line);
     if (this.humanLabelled === 0) this.watchOtherFields(row.value, line);
-    if (!this.replacementCharacter && row.text.includes('\ufffd')) this.replacementCharacter = true;
+    // A label too: a Latin-1 byte in 'Sports' made a label 'Sp\ufffdrts' of its own, named by no warning.
+    if (!this.replacementCharacter && (row.text.includes('\ufffd') || teacher?.includes('\ufffd') || human?.includes('\ufffd'))) this.replacementCharacter = true;
   }
 
   private see(label: string, line: number, field: LabelSeen['field']): void {
@@ -674,7 +675,9 @@ export class InputChecks {
   /** The string values of the row's top-level fields that are not mapped (only while no row had a human label). */
   private watchOtherFields(value: Record<string, unknown>, line: number): void {
     for (const key of Object.keys(value)) {
-      if (this.mappedTopLevel.has(key)) continue;
+      // A key holding a dot cannot be named by a field path (`gold.label` reads the member `label` of `gold`): advising
+      // --fields.human gold.label led to a run that read no human label and gave the same advice again.
+      if (this.mappedTopLevel.has(key) || key.includes('.')) continue;
       const member = value[key];
       if (typeof member !== 'string' || member.trim().length === 0) continue;
       let seen = this.otherFields.get(key);
@@ -706,7 +709,7 @@ export class InputChecks {
     warn(
       'human-field-elsewhere',
       `no row has a human label (field ${this.source.fields.human}), while field '${printable(name)}' holds labels of the label set on ${seen.rows} row(s) (first on line ${seen.firstLine})${others.length ? `, and so do ${others.join(', ')}` : ''}: ` +
-        `if those are your human labels, set peerkd.fields.human (--fields.human ${printable(name)}); without human labels the run cannot check its estimates of the teacher`,
+        `if those are your human labels, set peerkd.fields.human (--fields.human ${shellWord(printable(name))}); without human labels the run cannot check its estimates of the teacher`,
       seen.firstLine,
     );
   }

@@ -160,7 +160,21 @@ test('a dataset without a run: teacher labels are exported, advice is refused na
   // A --runs folder that is not there is said, not read as "no run".
   const gone = await runCli(['export', 'data.ndjson', '--teacher-labels', '--runs', 'no-such-runs', '--out', 'x.jsonl'], work);
   assert.equal(gone.code, 1, gone.stderr);
-  assert.equal(gone.stderr, 'peerkd export: --runs no-such-runs: file not found\n');
+  assert.equal(gone.stderr, 'peerkd export: --runs no-such-runs: folder not found\n');
+
+  // The distill it advises can be pasted into a shell: a name with a space and a $ is quoted, one that starts with '-'
+  // goes after -- (it was 'run peerkd distill -my $rows.ndjson first': an unknown option, and $rows expanded).
+  const odd = '-my $rows.ndjson';
+  await writeFile(join(work, odd), text);
+  const oddAdvice = await runCli(['export', '--advice-min-p', '0.9', '--', odd], work);
+  assert.equal(oddAdvice.code, 1, oddAdvice.stderr);
+  assert.ok(oddAdvice.stderr.includes("; run peerkd distill -- '-my $rows.ndjson' first (or give --runs DIR"), oddAdvice.stderr);
+  // And the runs folder it names for a --runs that is a run pointer, a folder with a space in its name.
+  await mkdir(join(work, 'my runs'));
+  await writeFile(join(work, 'my runs', 'latest'), 'x\n');
+  const pointer = await runCli(['export', 'data.ndjson', '--teacher-labels', '--runs', 'my runs/latest', '--out', 'x.jsonl'], work);
+  assert.equal(pointer.code, 1, pointer.stderr);
+  assert.ok(pointer.stderr.endsWith(': give --runs "my runs"\n'), pointer.stderr);
 });
 
 test('the copy never goes over the dataset (under any name), into .peerkd or the runs folder, nor over an existing file without --force', async () => {

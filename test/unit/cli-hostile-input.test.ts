@@ -11,6 +11,7 @@ import { createDistillCommand } from '../../src/cli/distill';
 import { captureIo as capture } from '../support/captureIo';
 import { writeJsonl } from '../support/jsonl';
 import { createPredictCommand } from '../../src/cli/predict';
+import { createExportCommand } from '../../src/cli/export';
 import { DEFAULT_FIELDS } from '../../src/dataset/types';
 import { prepareTrainingInput, readTrainingInput } from '../../src/training/input';
 import { repoRoot, runCli, tempFolder } from '../fixtures/training/build';
@@ -268,6 +269,57 @@ test('distill: text that is not valid UTF-8 (a Latin-1 byte) is named in a warni
   const valid = join(folder, 'fffd.jsonl');
   await writeFile(valid, ['World', 'Sports', 'World', 'Sports'].map((label, i) => JSON.stringify({ text: `row ${i} \ufffd`, teacher_label: label })).join('\n') + '\n');
   assert.ok(!(await readTrainingInput({ file: valid, fields: DEFAULT_FIELDS, labels: [], folds: 2 })).warnings.some((warning) => warning.includes('UTF-8')));
+});
+
+test('distill: a label (not the text) that is not valid UTF-8 is named in the same warning, not only as a label of its own', async () => {
+  // A Latin-1 byte in a teacher label: the run read 'Sp\ufffdrts' as a third label and said only that it was on too
+  // few rows, never why.
+  for (const field of ['teacher_label', 'human_label']) {
+    const file = join(folder, `latin1-${field}.jsonl`);
+    const rows = ['World', 'Sports', 'World', 'Sports', 'World', 'Sports'].map((label, i) => JSON.stringify({ text: `row ${i}`, teacher_label: label }));
+    await writeFile(
+      file,
+      Buffer.concat([
+        Buffer.from(rows.join('\n') + '\n'),
+        Buffer.from(`{"text": "row 6", ${field === 'human_label' ? '"teacher_label": "Sports", ' : ''}"${field}": "Sp`),
+        Buffer.from([0xf6]), // ö in Latin-1
+        Buffer.from('rts"}\n'),
+      ]),
+    );
+    const input = await readTrainingInput({ file, fields: DEFAULT_FIELDS, labels: [], folds: 2 });
+    assert.ok(
+      input.warnings.some((warning) => warning.startsWith('line 7 holds bytes that are not valid UTF-8')),
+      `${field}: ${input.warnings.join('\n')}`,
+    );
+  }
+});
+
+test('distill: human labels under another field name are offered as a flag that reads them: quoted, and never a key holding a dot', async () => {
+  const rows = (field: string) => Array.from({ length: 8 }, (_, i) => JSON.stringify({ text: `row ${i}`, teacher_label: i % 2 ? 'World' : 'Sports', [field]: i % 3 ? 'World' : 'Sports' })).join('\n') + '\n';
+  const warningsOf = async (name: string, field: string) => {
+    const file = join(folder, name);
+    await writeFile(file, rows(field));
+    return (await readTrainingInput({ file, fields: DEFAULT_FIELDS, labels: [], folds: 2 })).warnings.filter((warning) => warning.startsWith('no row has a human label'));
+  };
+  // A name with a space: pasted as it was said, --fields.human gold label set the field 'gold' (and 'label' was an extra path).
+  const spaced = await warningsOf('gold-space.jsonl', 'gold label');
+  assert.equal(spaced.length, 1, spaced.join('\n'));
+  assert.ok(spaced[0].includes('(--fields.human "gold label")'), spaced[0]);
+  // A key holding a dot cannot be named (--fields.human gold.label reads the member label of gold): offering it led to a
+  // run that read no human label and offered the same flag again.
+  assert.deepEqual(await warningsOf('gold-dot.jsonl', 'gold.label'), []);
+});
+
+test("distill and export: '-' is said to be standard input, which cannot be a dataset, not 'file not found'", async () => {
+  // predict reads '-' as standard input; distill and export said "-: file not found".
+  for (const [name, command, argv] of [
+    ['distill', createDistillCommand, ['-']],
+    ['export', createExportCommand, ['-', '--teacher-labels']],
+  ] as const) {
+    const io = capture();
+    assert.equal(await command(io).run([...argv]), 1, io.err());
+    assert.match(io.err(), new RegExp(`^peerkd ${name}: -: standard input cannot be a dataset .*save the rows as a \\.jsonl file and give its path\n$`));
+  }
 });
 
 test('distill: a teacher label that is a label of the configured set written another way (NFD, a trailing newline) is named', () => {

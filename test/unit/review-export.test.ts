@@ -229,6 +229,11 @@ test('the advice threshold is the user\'s: a probability or a percentage, never 
   assert.equal(parseAdviceThreshold(' .75 '), 0.75);
   assert.equal(parseAdviceThreshold('90%'), 0.9);
   assert.equal(parseAdviceThreshold('1'), 1);
+  // A percentage is the number written, not a division's rounding (0.9 / 100 = 0.009000000000000001, which the
+  // summary printed and each advised row's advice_threshold recorded).
+  for (const [percent, value] of [['0.9%', 0.009], ['57%', 0.57], ['99.9%', 0.999], ['100%', 1], ['1.1%', 0.011], ['.5%', 0.005]] as const) {
+    assert.equal(parseAdviceThreshold(percent), value, percent);
+  }
   for (const bad of ['', '  ', '0', '1.5', '150%', '-0.2', 'abc', '0.9x', 'NaN']) {
     assert.equal(typeof parseAdviceThreshold(bad), 'string', `'${bad}' is refused`);
   }
