@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { assertReadableDatasetFile } from '../dataset/files';
+import { assertReadableDatasetFile, pathTaken } from '../dataset/files';
 import { datasetNameProblem, DATASET_SUFFIXES, DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
 import { EXPLANATIONS_FILE, LOG_FILE, METRICS_FILE, MODEL_DIR, PREDICTIONS_FILE, peerkdFolderAsRunsProblem, resolveRunsDir, runsFolderInRunProblem, SETTINGS_FILE } from '../training/artifacts';
 import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, MEMORY_LIMIT_MAX_MB, MEMORY_LIMIT_MIN_MB, startDistillation, type WorkerLaunchOptions } from '../training/client';
@@ -231,7 +231,7 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
         const peerkdFolder = outDir === undefined ? undefined : peerkdFolderAsRunsProblem(outDir);
         if (outDir !== undefined && peerkdFolder) throw new UsageError(`--out ${outDir}: ${peerkdFolder}; leave out --out, or give --out ${path.join(outDir, 'runs')}`);
         await assertReadableDatasetFile(datasetPath, positionals[0]);
-        const nameProblem = datasetNameProblem(positionals[0]);
+        const nameProblem = datasetNameProblem(positionals[0], pathTaken);
         if (nameProblem) throw new Error(`${positionals[0]}: ${nameProblem}`);
         // --out names the runs folder: a file there (the dataset itself, typed for --out) is said as such, not as a
         // failed mkdir inside the worker.

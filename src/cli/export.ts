@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { assertReadableDatasetFile, assertReplaceable, fileError, notFoundReason, OutputAppearedError, splitFieldPath } from '../dataset';
+import { assertReadableDatasetFile, assertReplaceable, fileError, notFoundReason, OutputAppearedError, pathTaken, splitFieldPath } from '../dataset';
 import { datasetNameProblem, DEFAULT_FIELDS, FIELD_KEYS, shellWord, type FieldMapping } from '../dataset/types';
 import { assertExportTarget, describeExport, ExportInterrupted, exportedPrediction, exportFieldsProblem, exportReviewedFile, exportRunsDirs, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, textsSinceRun, type AdviceChoice } from '../review/export';
 import { readLatestKeyedRun, type KeyedRun } from '../review/keyedRun';
@@ -167,7 +167,7 @@ function runExport(argv: string[], io: CliIo, signal: AbortSignal, writing: () =
     // Read more than once (the run's key of the dataset, the copy): a FIFO waited for a writer for ever. The run's rule.
     // Said before the name: a file that is not there, or /dev/zero, is not one to rename.
     await assertReadableDatasetFile(dataPath, given);
-    const nameProblem = datasetNameProblem(given);
+    const nameProblem = datasetNameProblem(given, pathTaken);
     if (nameProblem) throw new Error(`${given}: ${nameProblem}`);
     // --runs: that runs folder alone (distill's --out); else every runs folder the dataset used, as the editor
     // looks (artifacts.ts latestKnownRun): .peerkd/runs beside it and those its runs recorded there.

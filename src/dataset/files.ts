@@ -46,6 +46,19 @@ export function linkedPeerkdFolder(file: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether something is at `path` (a file, a folder, a symbolic link even when what it names is gone): what `peerkd move`
+ * will not replace, so a NEW path suggested for it must be free (datasetNameProblem's `taken`).
+ */
+export function pathTaken(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The error for linkedPeerkdFolder's answer. */
 export function linkedPeerkdFolderError(link: string): Error {
   return new Error(`${link} is a symbolic link: PeerKD does not write its runs or caches through a link in the data's folder (a cloned repository could point it anywhere); replace the link with a folder`);

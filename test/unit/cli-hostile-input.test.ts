@@ -423,3 +423,30 @@ test('distill: labels that hold a comma are given to --labels as a JSON list and
     assert.match(refused.err(), message);
   }
 });
+
+test('distill and export of w.json beside a w.jsonl: the rename suggested is to a free name (peerkd move refused the one taken: "both exist"), and the suggested move then works', async () => {
+  const sub = join(folder, 'rename-taken');
+  await mkdir(sub);
+  const rows = [0, 1, 2, 3].map((i) => ({ text: `row ${i}`, teacher_label: i % 2 ? 'A' : 'B' }));
+  await writeJsonl(sub, 'w.json', rows);
+  await writeJsonl(sub, 'w.jsonl', rows);
+  const kind = 'not a JSON Lines dataset (.jsonl or .ndjson), the files the editor reviews runs of';
+  for (const command of ['distill', 'export']) {
+    const refused = await runCli([command, 'w.json', ...(command === 'export' ? ['--teacher-labels'] : [])], sub);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.equal(refused.stderr, `peerkd ${command}: w.json: ${kind}: rename it (w.jsonl is there already, so to another name: peerkd move w.json w-2.jsonl, which carries any runs made of it)\n`);
+  }
+  // The next numbered name when that one is taken too (a folder counts: move will not replace it either).
+  await mkdir(join(sub, 'w-2.jsonl'));
+  const next = await runCli(['distill', 'w.json'], sub);
+  assert.match(next.stderr, /w\.jsonl is there already, so to another name: peerkd move w\.json w-3\.jsonl,/);
+  // The advice is one that runs.
+  const moved = await runCli(['move', 'w.json', 'w-3.jsonl'], sub);
+  assert.equal(moved.code, 0, moved.stderr);
+  assert.deepEqual((await readdir(sub)).sort(), ['w-2.jsonl', 'w-3.jsonl', 'w.jsonl']);
+  // Every numbered name taken: the user is asked to choose one.
+  await writeJsonl(sub, 'v.txt', rows);
+  for (const name of ['v.jsonl', ...Array.from({ length: 9 }, (_, i) => `v-${i + 2}.jsonl`)]) await writeFile(join(sub, name), '');
+  const none = await runCli(['distill', 'v.txt'], sub);
+  assert.equal(none.stderr, `peerkd distill: v.txt: ${kind}: rename it to a .jsonl or .ndjson name that is free (v.jsonl is there already): peerkd move v.txt NEW, which carries any runs made of it\n`);
+});
