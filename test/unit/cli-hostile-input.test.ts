@@ -450,3 +450,27 @@ test('distill and export of w.json beside a w.jsonl: the rename suggested is to 
   const none = await runCli(['distill', 'v.txt'], sub);
   assert.equal(none.stderr, `peerkd distill: v.txt: ${kind}: rename it to a .jsonl or .ndjson name that is free (v.jsonl is there already): peerkd move v.txt NEW, which carries any runs made of it\n`);
 });
+
+test('distill --labels with one label is a usage error before anything is read or run; a label set of two over rows of one label is refused as the rows alone are', async () => {
+  const sub = join(folder, 'one-label');
+  await mkdir(sub);
+  const file = await writeJsonl(sub, 'world.jsonl', Array.from({ length: 12 }, (_, i) => ({ text: `summit talks ${i}`, teacher_label: 'World' })));
+  // Before: "Run …: world.jsonl" and the featurize progress, then exit 1 from the run's check.
+  for (const labels of ['World', '["World"]', 'World,']) {
+    const single = await runCli(['distill', '--labels', labels, file], sub);
+    assert.equal(single.code, 2, single.stderr);
+    assert.doesNotMatch(single.stderr, /Run |featurize/, single.stderr);
+  }
+  const single = await runCli(['distill', '--labels', 'World', 'world.jsonl'], sub);
+  assert.match(single.stderr, /^peerkd distill: --labels "World": one label; a label set needs at least two — give every label of the task \(--labels A,B,C\), or leave out --labels to take the labels the rows hold\n\nUsage: peerkd distill /);
+  assert.deepEqual(await readdir(sub), ['world.jsonl'], 'no run was started');
+  // Rows all 'World': without --labels "every label in the dataset is 'World'"; with --labels World,Sports the run
+  // went on to "Teacher ≈ 100% right" with a warning that Sports is on no row.
+  const bare = await runCli(['distill', 'world.jsonl'], sub);
+  assert.equal(bare.code, 1, bare.stderr);
+  assert.match(bare.stderr, /every label in the dataset is 'World'/);
+  const two = await runCli(['distill', '--labels', 'World,Sports', 'world.jsonl'], sub);
+  assert.equal(two.code, 1, two.stderr);
+  assert.match(two.stderr, /peerkd distill: .*world\.jsonl:1: every label on the rows is 'World' \(first on line 1\), though the label set \(setting peerkd\.labels or --labels\) names 2: the peers cannot learn to tell labels apart from rows of one label — add rows with the other labels of the set\n$/);
+  assert.doesNotMatch(two.stdout + two.stderr, /complete|Teacher ≈/);
+});
