@@ -135,13 +135,22 @@ export function decimalNumber(raw: string): number {
   return /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i.test(raw) ? Number(raw) : NaN;
 }
 
-/** `--labels A,B,C`: an explicit list must name labels, each once, each within the label length limit. */
+/**
+ * `--labels A,B,C`: an explicit list must name labels, each once, each within the label length limit, and two at
+ * least: a set of one (`--labels World`) was refused by distill only after the dataset was read and a "Run …:" line
+ * printed (the run's one-configured-label check), by label only once its rows were read.
+ */
 export function labelsOption(spec: string): string[] {
+  let labels: string[];
   try {
-    return parseLabelList(spec, '--labels');
+    labels = parseLabelList(spec, '--labels');
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
+  if (labels.length === 1) {
+    throw new UsageError(`--labels ${JSON.stringify(spec.length > 60 ? spec.slice(0, 60) + '…' : spec)}: one label; a label set needs at least two — give every label of the task (--labels A,B,C), or leave out --labels to take the labels the rows hold`);
+  }
+  return labels;
 }
 
 /**

@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { assertReadableDatasetFile } from '../dataset/files';
+import { assertReadableDatasetFile, pathTaken } from '../dataset/files';
 import { datasetNameProblem, DATASET_SUFFIXES, DEFAULT_FIELDS, FIELD_KEYS, type FieldMapping } from '../dataset/types';
 import { EXPLANATIONS_FILE, LOG_FILE, METRICS_FILE, MODEL_DIR, PREDICTIONS_FILE, peerkdFolderAsRunsProblem, resolveRunsDir, runsFolderInRunProblem, SETTINGS_FILE } from '../training/artifacts';
 import { DEFAULT_MEMORY_LIMIT_MB, DistillationError, MEMORY_LIMIT_MAX_MB, MEMORY_LIMIT_MIN_MB, startDistillation, type WorkerLaunchOptions } from '../training/client';
@@ -127,6 +127,21 @@ function rate(value: number | null): string {
   return value === null ? '—' : value.toFixed(3);
 }
 
+/**
+ * The estimated teacher accuracy, or "—" and why there is none: it is estimated on the teacher-labelled rows without a
+ * human label (the run's log says "no teacher-labelled row without a human label"), so a file labelled by humans
+ * throughout has none, and the teacher's accuracy is then its agreement with those labels (README: a figure that
+ * cannot be given shows "—" or says why; the bare "—" said nothing).
+ */
+function teacherEstimateText(summary: RunSummary): string {
+  if (summary.estimatedTeacherAccuracy !== null) return rate(summary.estimatedTeacherAccuracy);
+  const counts = summary.counts;
+  if (counts.teacherLabelled === 0) return '— (no teacher labels)';
+  if (counts.humanLabelled === 0) return '—';
+  const agreement = summary.teacherAgreementWithHumans === null ? '' : ': see teacher agreement with humans';
+  return `— (every teacher-labelled row has a human label, so the teacher is measured on those directly${agreement})`;
+}
+
 /** The summary table printed at the end of a run, one string per line. */
 export function formatSummary(summary: RunSummary): string[] {
   const counts = summary.counts;
@@ -146,7 +161,7 @@ export function formatSummary(summary: RunSummary): string[] {
     ['skipped (no text)', String(counts.skippedNoText)],
     ['invalid lines (left out)', String(counts.invalidLines)],
     ['flagged as teacher errors', String(summary.flagged)],
-    ['estimated teacher accuracy', rate(summary.estimatedTeacherAccuracy)],
+    ['estimated teacher accuracy', teacherEstimateText(summary)],
     ['teacher agreement with humans', onHumans(summary.teacherAgreementWithHumans, summary.teacherAgreementRows)],
     ['student accuracy on humans (cross-fitted)', onHumans(summary.finalStudentHumanAccuracy, summary.finalStudentHumanRows)],
     ...(adopted !== undefined ? ([['advice adopted by the engine', adopted]] as [string, string][]) : []),
@@ -231,7 +246,7 @@ export function createDistillCommand(io: CliIo = { stdout: process.stdout, stder
         const peerkdFolder = outDir === undefined ? undefined : peerkdFolderAsRunsProblem(outDir);
         if (outDir !== undefined && peerkdFolder) throw new UsageError(`--out ${outDir}: ${peerkdFolder}; leave out --out, or give --out ${path.join(outDir, 'runs')}`);
         await assertReadableDatasetFile(datasetPath, positionals[0]);
-        const nameProblem = datasetNameProblem(positionals[0]);
+        const nameProblem = datasetNameProblem(positionals[0], pathTaken);
         if (nameProblem) throw new Error(`${positionals[0]}: ${nameProblem}`);
         // --out names the runs folder: a file there (the dataset itself, typed for --out) is said as such, not as a
         // failed mkdir inside the worker.

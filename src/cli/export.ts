@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { assertReadableDatasetFile, assertReplaceable, fileError, notFoundReason, OutputAppearedError, splitFieldPath } from '../dataset';
+import { assertReadableDatasetFile, assertReplaceable, fileError, notFoundReason, OutputAppearedError, pathTaken, splitFieldPath } from '../dataset';
 import { datasetNameProblem, DEFAULT_FIELDS, FIELD_KEYS, shellWord, type FieldMapping } from '../dataset/types';
 import { assertExportTarget, describeExport, ExportInterrupted, exportedPrediction, exportFieldsProblem, exportReviewedFile, exportRunsDirs, FINAL_LABEL_FIELD, parseAdviceThreshold, PROVENANCE_FIELD, reviewedFileName, textsSinceRun, type AdviceChoice } from '../review/export';
 import { readLatestKeyedRun, type KeyedRun } from '../review/keyedRun';
@@ -167,7 +167,7 @@ function runExport(argv: string[], io: CliIo, signal: AbortSignal, writing: () =
     // Read more than once (the run's key of the dataset, the copy): a FIFO waited for a writer for ever. The run's rule.
     // Said before the name: a file that is not there, or /dev/zero, is not one to rename.
     await assertReadableDatasetFile(dataPath, given);
-    const nameProblem = datasetNameProblem(given);
+    const nameProblem = datasetNameProblem(given, pathTaken);
     if (nameProblem) throw new Error(`${given}: ${nameProblem}`);
     // --runs: that runs folder alone (distill's --out); else every runs folder the dataset used, as the editor
     // looks (artifacts.ts latestKnownRun): .peerkd/runs beside it and those its runs recorded there.
@@ -226,11 +226,12 @@ function runExport(argv: string[], io: CliIo, signal: AbortSignal, writing: () =
     // A flag's field is a usage error, as distill says a human field that is the teacher's; the run's, a file's.
     if (fieldsProblem) throw named !== undefined && values[`fields.${named}`] !== undefined ? new UsageError(fieldsProblem) : new Error(fieldsProblem);
     if (run) for (const warning of remappedWarnings(fields, run)) err.line(`warning: ${warning}`);
-    const outShown = values.out ?? path.join(path.dirname(given), reviewedFileName(path.basename(dataPath)));
+    const copyName = reviewedFileName(path.basename(dataPath));
+    const outShown = values.out ?? path.join(path.dirname(given), copyName);
     // Never the dataset (under any name), nor PeerKD's own folder or the runs folder: the editor's rule.
     for (const runsDir of runsDirs) await assertExportTarget(given, outShown, runsDir, { input: given, output: outShown });
     // A folder, a read-only file, a missing folder: said as such first.
-    const { stats } = await assertReplaceable(outShown);
+    const { stats } = await assertReplaceable(outShown, { fileName: copyName });
     // The editor's save dialog asks before it replaces a file; here --force is that answer. An empty file too: it may be
     // one the user made to hold the copy, or one being written by another program, and replacing it needs the same yes.
     const exists = () => new Error(`${outShown} exists, so it is not replaced: add --force to replace it (a copy exported before), or choose another --out`);

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { lstatSync, promises as fsp, type BigIntStats } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { shellWord } from './types';
 import { firstInvalidUtf8LineOfFile } from './utf8';
 
 /** The folder PeerKD keeps its runs and caches in, next to the data (`.peerkd/runs`, `.peerkd/teacher-cache`, …). */
@@ -44,6 +45,19 @@ export function linkedPeerkdFolder(file: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * Whether something is at `path` (a file, a folder, a symbolic link even when what it names is gone): what `peerkd move`
+ * will not replace, so a NEW path suggested for it must be free (datasetNameProblem's `taken`).
+ */
+export function pathTaken(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The error for linkedPeerkdFolder's answer. */
@@ -216,13 +230,21 @@ async function writeTarget(path: string): Promise<{ target: string; stats: BigIn
 
 /**
  * Checks, before any work, that writeFileAtomic may replace `path` (not read-only, a regular file, no link loop) or
- * create it (its folder exists); returns where the write lands.
+ * create it (its folder exists); returns where the write lands. `fileName`: the name the file would have in a folder
+ * given for `path` (`peerkd export --out out/` → `out/data.reviewed.jsonl`), said as the path to give instead.
  */
-export async function assertReplaceable(path: string): Promise<{ target: string; stats: BigIntStats | undefined }> {
+export async function assertReplaceable(path: string, { fileName }: { fileName?: string } = {}): Promise<{ target: string; stats: BigIntStats | undefined }> {
+  // A folder was "not a regular file, so it is not replaced", as if it were a device: said as a folder, with what to give.
+  const notReplaced = (stats: { isDirectory(): boolean }) =>
+    new Error(
+      stats.isDirectory()
+        ? `${path}: a folder, not a file; give the path of the file to write${fileName === undefined ? '' : ` (e.g. ${shellWord(join(path, fileName))})`}`
+        : `${path}: not a regular file, so it is not replaced`,
+    );
   // What the system reaches through every link: a pipe or a socket behind /dev/stdout (/proc/self/fd/1 reads as
   // "pipe:[…]", no path, so following its text found "no file" and blamed the folder /proc/<pid>/fd).
   const reached = await fsp.stat(path).catch(() => undefined);
-  if (reached !== undefined && !reached.isFile()) throw new Error(`${path}: not a regular file, so it is not replaced`);
+  if (reached !== undefined && !reached.isFile()) throw notReplaced(reached);
   const found = await writeTarget(path);
   const { stats } = found;
   if (stats === undefined) {
@@ -231,7 +253,7 @@ export async function assertReplaceable(path: string): Promise<{ target: string;
     const folder = await fsp.stat(directory).catch(() => undefined);
     if (folder === undefined || !folder.isDirectory()) throw new Error(`${path}: the folder ${directory} does not exist`);
   }
-  if (stats !== undefined && !stats.isFile()) throw new Error(`${path}: not a regular file, so it is not replaced`);
+  if (stats !== undefined && !stats.isFile()) throw notReplaced(stats);
   if (stats !== undefined && (Number(stats.mode) & 0o222) === 0) {
     throw new Error(`${path}: the file is read-only, so PeerKD does not write to it; make it writable or write to another file`);
   }

@@ -32,7 +32,7 @@ export {
   type SourceLine,
 } from './parse';
 export { setFieldInLine, setFieldInLineBytes, applyRowEditsToFile, type RowEdit } from './edit';
-export { PEERKD_FOLDER, linkedPeerkdFolder, linkedPeerkdFolderError, writeFileAtomic, OutputAppearedError, processIsAlive, assertNotSameFile, assertOutsidePeerkdFolder, assertReadableFile, assertReadableDatasetFile, NOT_A_REGULAR_DATASET, assertReplaceable, expandHomeFolder, fileError, notFoundReason, isWithinFolder, undecodableBytesReason } from './files';
+export { PEERKD_FOLDER, linkedPeerkdFolder, linkedPeerkdFolderError, writeFileAtomic, OutputAppearedError, processIsAlive, assertNotSameFile, assertOutsidePeerkdFolder, assertReadableFile, assertReadableDatasetFile, NOT_A_REGULAR_DATASET, assertReplaceable, expandHomeFolder, fileError, notFoundReason, isWithinFolder, pathTaken, undecodableBytesReason } from './files';
 export { forEachLine } from './lines';
 export { RowTextsDigest, rowTextsSha256, rowTextDigest } from './rowTextsDigest';
 export { Utf8LineValidator, firstInvalidUtf8LineOfFile } from './utf8';

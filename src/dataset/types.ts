@@ -50,8 +50,10 @@ export function shellQuoted(text: string): string {
  * dataset's runs (the editor's Run Distillation, Label Review and Export; `peerkd distill` and `peerkd export`). The
  * editor treats only DATASET_FILE_NAME files as datasets, so a run of `data.txt` made in a terminal could be neither
  * reviewed nor exported there. Labelling, validating and predicting read rows from a file of any name.
+ * `taken`: whether a path (as suggested, relative to the current folder) is there already; the name suggested is then
+ * another (`rows-2.jsonl`): `peerkd move` refuses a NEW that exists ("both exist"), so the advice led to a refusal.
  */
-export function datasetNameProblem(file: string): string | undefined {
+export function datasetNameProblem(file: string, taken: (path: string) => boolean = () => false): string | undefined {
   if (DATASET_FILE_NAME.test(file)) return undefined;
   // `file` as the user gave it (`sub/rows.txt`): the command suggested is run from the same folder, so it keeps the
   // path's folder (a bare `rows.txt` there named a file that is not in the current folder), quoted where a shell
@@ -62,8 +64,19 @@ export function datasetNameProblem(file: string): string | undefined {
   const stem = name.replace(/\.[^.]*$/, '') || name;
   // A path that starts with '-' would be read as a flag: after `--`, as the CLI takes it.
   const ends = file.startsWith('-') ? '-- ' : '';
-  return `not a ${DATASET_KIND}, the files the editor reviews runs of: rename it (peerkd move ${ends}${shellWord(file)} ${shellWord(`${folder}${stem}.${DATASET_EXTENSIONS[0]}`)}, which carries any runs made of it)`;
+  const what = `not a ${DATASET_KIND}, the files the editor reviews runs of`;
+  const move = (to: string) => `peerkd move ${ends}${shellWord(file)} ${shellWord(to)}, which carries any runs made of it`;
+  const named = (suffix: string) => `${folder}${stem}${suffix}.${DATASET_EXTENSIONS[0]}`;
+  if (!taken(named(''))) return `${what}: rename it (${move(named(''))})`;
+  const free = Array.from({ length: FREE_NAME_TRIES }, (_, index) => named(`-${index + 2}`)).find((candidate) => !taken(candidate));
+  const there = `${named('')} is there already`;
+  return free === undefined
+    ? `${what}: rename it to a ${DATASET_SUFFIXES} name that is free (${there}): peerkd move ${ends}${shellWord(file)} NEW, which carries any runs made of it`
+    : `${what}: rename it (${there}, so to another name: ${move(free)})`;
 }
+
+/** How many numbered names (`rows-2.jsonl` … `rows-10.jsonl`) datasetNameProblem tries before it asks for one. */
+const FREE_NAME_TRIES = 9;
 
 /** A glob of the dataset files, for document selectors and file watchers: `**\/*.{jsonl,ndjson}`. */
 export const DATASET_GLOB = `**/*.{${DATASET_EXTENSIONS.join(',')}}`;

@@ -791,6 +791,21 @@ export class InputChecks {
         const hint = lookAlike ? `; ${lookAlikeHint(labels, lookAlike.label, lookAlike.line === outside.first[0] ? undefined : lookAlike.line) ?? ''}` : '';
         fail('human-outside-label-set', `human label '${printable(this.firstHumanOutside ?? '')}' (field ${source.fields.human}) is not in the label set: ${labels.join(', ')}${more}${hint}`, outside.first[0]);
       }
+      // Rows of one label under a set of two or more: the peers cannot learn to tell labels apart from them, and
+      // without --labels (below) such a file is refused; with a set it ran to 'Teacher ≈ 100% right'. A label is on a
+      // row as the unused-labels warning below counts it: as a teacher or a human label.
+      const onRows = labels.filter((label) => this.labels.has(label));
+      if (outside.count === 0 && onRows.length === 1) {
+        const only = onRows[0];
+        const line = this.labels.get(only)!.line;
+        const unset = this.firstOutsideLabel === undefined ? '' : ` (teacher labels outside the set, e.g. '${printable(this.firstOutsideLabel)}' on line ${this.outside.first[0]}, count as none)`;
+        fail(
+          'one-label',
+          `every label on the rows is '${printable(only)}' (first on line ${line})${unset}, though the label set (setting peerkd.labels or --labels) names ${labels.length}: the peers cannot learn to tell labels apart from rows of one label — add rows with the other labels of the set`,
+          line,
+        );
+        return { findings };
+      }
     } else {
       labels = inferLabelSet([...this.labels.keys()].map((label) => ({ teacher: label, human: null })));
       labelsSource = 'inferred';

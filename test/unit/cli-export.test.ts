@@ -329,6 +329,22 @@ test('--out /dev/stdout on a pipe is refused as no regular file, not with a bare
   assert.equal(result.stdout, '');
 });
 
+test('--out an existing folder is said to be a folder, with the path of the copy to give in it (it was "not a regular file, so it is not replaced")', async () => {
+  const work = join(folder, 'out-folder');
+  await mkdir(join(work, 'out'), { recursive: true });
+  await mkdir(join(work, 'my copies'));
+  await writeFile(join(work, 'data.jsonl'), '{"id": "a", "text": "t1", "teacher_label": "A"}\n');
+  for (const [out, copy] of [['out', 'out/data.reviewed.jsonl'], ['out/', 'out/data.reviewed.jsonl'], ['my copies', '"my copies/data.reviewed.jsonl"']]) {
+    const result = await runCli(['export', 'data.jsonl', '--teacher-labels', '--out', out], work);
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(result.stderr, `peerkd export: ${out}: a folder, not a file; give the path of the file to write (e.g. ${copy})\n`);
+  }
+  // The path it names is one export takes.
+  const given = await runCli(['export', 'data.jsonl', '--teacher-labels', '--out', 'out/data.reviewed.jsonl'], work);
+  assert.equal(given.code, 0, given.stderr);
+  await stat(join(work, 'out', 'data.reviewed.jsonl'));
+});
+
 test('export: a file with no row (empty, blank lines, UTF-16, gzip, one pretty-printed document) is refused naming what it is, and no copy is written', async () => {
   // Before: "Wrote 0 rows to x.reviewed.jsonl … 4 invalid lines were copied unchanged", exit 0, a copy of nothing.
   const work = join(folder, 'no-rows');

@@ -214,7 +214,7 @@ test('peerkd label: errors name the command, a malformed flag is exit 2 before t
   // --out naming a folder was 'exists, so it is not replaced: … run peerkd label on it itself … or add --force'.
   const onFolder = await runCli(['label', unlabelled, ...base, '--out', folder]);
   assert.equal(onFolder.code, 1, onFolder.stderr);
-  assert.equal(onFolder.stderr, `peerkd label: ${folder}: not a regular file, so it is not replaced\n`);
+  assert.equal(onFolder.stderr, `peerkd label: ${folder}: a folder, not a file; give the path of the file to write\n`);
 });
 
 test('peerkd bench: seeds, settings and numbers are checked strictly, before the data is read', async () => {
@@ -275,7 +275,7 @@ test('peerkd bench: --json and --docs are checked before the first seed, never r
     [['--json', join(folder, 'train-link.json')], /--json .*train-link\.json is the input file .*train\.jsonl: refusing to write over the input/],
     [['--docs', join(folder, 'train-link.json')], /--docs .*train-link\.json is the input file .*train\.jsonl: refusing to write over the input/],
     [['--json', join(folder, 'notes.json')], /--json .*notes\.json exists and is not an output of peerkd bench --json, so it is not replaced/],
-    [['--json', benchDir], /--json .*bench: not a regular file, so it is not replaced/],
+    [['--json', benchDir], /--json .*bench: a folder, not a file; give the path of the file to write$/m],
     [['--json', join(train, 'x.json')], /--json .*: .*train\.jsonl is not a folder/],
     [['--json', join(benchDir, '.peerkd', 'figures.json')], /--json .*figures\.json: inside PeerKD's own \.peerkd folder/],
     // --docs without the markers (or missing) failed only after every seed had run.

@@ -423,3 +423,54 @@ test('distill: labels that hold a comma are given to --labels as a JSON list and
     assert.match(refused.err(), message);
   }
 });
+
+test('distill and export of w.json beside a w.jsonl: the rename suggested is to a free name (peerkd move refused the one taken: "both exist"), and the suggested move then works', async () => {
+  const sub = join(folder, 'rename-taken');
+  await mkdir(sub);
+  const rows = [0, 1, 2, 3].map((i) => ({ text: `row ${i}`, teacher_label: i % 2 ? 'A' : 'B' }));
+  await writeJsonl(sub, 'w.json', rows);
+  await writeJsonl(sub, 'w.jsonl', rows);
+  const kind = 'not a JSON Lines dataset (.jsonl or .ndjson), the files the editor reviews runs of';
+  for (const command of ['distill', 'export']) {
+    const refused = await runCli([command, 'w.json', ...(command === 'export' ? ['--teacher-labels'] : [])], sub);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.equal(refused.stderr, `peerkd ${command}: w.json: ${kind}: rename it (w.jsonl is there already, so to another name: peerkd move w.json w-2.jsonl, which carries any runs made of it)\n`);
+  }
+  // The next numbered name when that one is taken too (a folder counts: move will not replace it either).
+  await mkdir(join(sub, 'w-2.jsonl'));
+  const next = await runCli(['distill', 'w.json'], sub);
+  assert.match(next.stderr, /w\.jsonl is there already, so to another name: peerkd move w\.json w-3\.jsonl,/);
+  // The advice is one that runs.
+  const moved = await runCli(['move', 'w.json', 'w-3.jsonl'], sub);
+  assert.equal(moved.code, 0, moved.stderr);
+  assert.deepEqual((await readdir(sub)).sort(), ['w-2.jsonl', 'w-3.jsonl', 'w.jsonl']);
+  // Every numbered name taken: the user is asked to choose one.
+  await writeJsonl(sub, 'v.txt', rows);
+  for (const name of ['v.jsonl', ...Array.from({ length: 9 }, (_, i) => `v-${i + 2}.jsonl`)]) await writeFile(join(sub, name), '');
+  const none = await runCli(['distill', 'v.txt'], sub);
+  assert.equal(none.stderr, `peerkd distill: v.txt: ${kind}: rename it to a .jsonl or .ndjson name that is free (v.jsonl is there already): peerkd move v.txt NEW, which carries any runs made of it\n`);
+});
+
+test('distill --labels with one label is a usage error before anything is read or run; a label set of two over rows of one label is refused as the rows alone are', async () => {
+  const sub = join(folder, 'one-label');
+  await mkdir(sub);
+  const file = await writeJsonl(sub, 'world.jsonl', Array.from({ length: 12 }, (_, i) => ({ text: `summit talks ${i}`, teacher_label: 'World' })));
+  // Before: "Run …: world.jsonl" and the featurize progress, then exit 1 from the run's check.
+  for (const labels of ['World', '["World"]', 'World,']) {
+    const single = await runCli(['distill', '--labels', labels, file], sub);
+    assert.equal(single.code, 2, single.stderr);
+    assert.doesNotMatch(single.stderr, /Run |featurize/, single.stderr);
+  }
+  const single = await runCli(['distill', '--labels', 'World', 'world.jsonl'], sub);
+  assert.match(single.stderr, /^peerkd distill: --labels "World": one label; a label set needs at least two — give every label of the task \(--labels A,B,C\), or leave out --labels to take the labels the rows hold\n\nUsage: peerkd distill /);
+  assert.deepEqual(await readdir(sub), ['world.jsonl'], 'no run was started');
+  // Rows all 'World': without --labels "every label in the dataset is 'World'"; with --labels World,Sports the run
+  // went on to "Teacher ≈ 100% right" with a warning that Sports is on no row.
+  const bare = await runCli(['distill', 'world.jsonl'], sub);
+  assert.equal(bare.code, 1, bare.stderr);
+  assert.match(bare.stderr, /every label in the dataset is 'World'/);
+  const two = await runCli(['distill', '--labels', 'World,Sports', 'world.jsonl'], sub);
+  assert.equal(two.code, 1, two.stderr);
+  assert.match(two.stderr, /peerkd distill: .*world\.jsonl:1: every label on the rows is 'World' \(first on line 1\), though the label set \(setting peerkd\.labels or --labels\) names 2: the peers cannot learn to tell labels apart from rows of one label — add rows with the other labels of the set\n$/);
+  assert.doesNotMatch(two.stdout + two.stderr, /complete|Teacher ≈/);
+});

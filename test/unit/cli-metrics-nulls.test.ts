@@ -67,7 +67,8 @@ test('peerkd distill where every row has a human label: no teacher estimate (nul
   assert.deepEqual(file.trust.teacherAccuracy, { estimate: null, low: null, high: null });
   assert.deepEqual(file.trust.flaggedWrong, { estimate: 0, low: 0, high: 0 });
   assert.equal(typeof file.humanCheck.teacherAccuracy, 'number');
-  assert.match(stdout, /estimated teacher accuracy\s+—\n/);
+  // It was a bare "—", no reason given.
+  assert.match(stdout, /estimated teacher accuracy\s+— \(every teacher-labelled row has a human label, so the teacher is measured on those directly: see teacher agreement with humans\)\n/);
   assert.match(stdout, /teacher agreement with humans\s+0\.\d{3}\n/);
   assert.match(stdout, /\n {2}0 rows flagged\.\n/);
   // Before, run.log said "stage 1/2: estimated teacher accuracy NaN".

@@ -156,7 +156,7 @@ test('export: a target that is the dataset under another name, inside .peerkd, a
     [`${folder}/no-such-folder/../data.jsonl`, /is the input file .*data\.jsonl: refusing to write over the input/],
     [join(folder, '.peerkd', 'runs', 'copy.jsonl'), /inside PeerKD's own \.peerkd folder/],
     [join(folder, 'link-into-peerkd.jsonl'), /link-into-peerkd\.jsonl: inside PeerKD's own \.peerkd folder/],
-    [join(folder, 'a folder'), /a folder.*: not a regular file, so it is not replaced/],
+    [join(folder, 'a folder'), /a folder: a folder, not a file; give the path of the file to write/],
     [join(folder, 'read-only.jsonl'), /read-only\.jsonl: the file is read-only, so PeerKD does not write to it/],
     [join(folder, 'gone', 'copy.jsonl'), /copy\.jsonl: the folder .*gone does not exist/],
   ];

@@ -378,7 +378,8 @@ test('closing a document clears its diagnostics and stops a pending validation',
 test('changing peerkd.labels or peerkd.fields re-validates open documents; other settings do not', () => {
   start();
   const uri = Uri.file('/data/settings.jsonl');
-  open(new FakeDocument(uri, '{"body": "x", "teacher_label": "Business"}'));
+  const document = new FakeDocument(uri, '{"body": "x", "teacher_label": "Business"}');
+  open(document);
   mock.timers.tick(0);
   assert.deepEqual(
     shown(uri).map(([, , , code]) => code),
@@ -394,7 +395,10 @@ test('changing peerkd.labels or peerkd.fields re-validates open documents; other
   // The row's own problems are gone; a run would still stop on the file's one label.
   assert.deepEqual(shown(uri).map(([, , , code, severity]) => [code, severity]), [['run-check', 'Error']]);
   assert.match(published.get(uri.toString())?.[0].message ?? '', /^every label in the dataset is 'Business' \(first on line 1\)/);
-  // peerkd.training.folds is what a run checks the labelled rows against: changing it validates again.
+  // peerkd.training.folds is what a run checks the labelled rows against: changing it validates again. A row of the
+  // set's other label first: under a label set of two, rows of one label are refused as without it ('every label on
+  // the rows is …'), before the folds are counted.
+  document.edit(0, 42, 0, 42, '\n{"body": "y", "teacher_label": "World"}');
   configuration.labels = ['Business', 'World'];
   configuration['training.folds'] = 3;
   workspaceEvents.configuration.fire({ affectsConfiguration: (section) => section === 'peerkd.training.folds' });
@@ -413,24 +417,24 @@ test('Validate Dataset streams a file that is not open, publishes its problems a
   const registration = command.registerValidateDatasetCommand(services as never, diagnostics);
   const path = join(dir, 'closed.jsonl');
   writeFileSync(path, '{"id": "a", "text": "one", "teacher_label": "World"}\r\n{"id": "a", "text": ""}\r\n{broken\r\n');
+  // The label set the test before left (said here): its rows are of one label of it, which a run refuses as it
+  // refuses them without a label set (it counted the folds instead, and went on where there were enough rows).
+  configuration.labels = ['Business', 'World'];
   const summary = await commands.get('peerkd.validateDataset')?.(Uri.file(path));
-  // The lines' problems, then what a run would say of the file (one labelled row: fewer than the folds, …).
-  assert.deepEqual(summary, { uri: `file://${path}`, rows: 2, errors: 3, warnings: 4 });
+  // The lines' problems, then what a run would say of the file (rows of one label: it stops there).
+  assert.deepEqual(summary, { uri: `file://${path}`, rows: 2, errors: 3, warnings: 1 });
   assert.deepEqual(
     shown(Uri.file(path)).map(([lineNumber, column, , code, severity]) => [lineNumber, column, code, severity]),
     [
       [1, 20, 'empty-text', 'Error'],
       [1, 7, 'duplicate-id', 'Warning'],
       [2, 1, 'invalid-json', 'Error'],
-      [0, 0, 'run-check', 'Warning'],
       [0, 0, 'run-check', 'Error'],
-      [0, 0, 'run-check', 'Warning'],
-      [0, 0, 'run-check', 'Warning'],
     ],
   );
-  assert.match(published.get(Uri.file(path).toString())?.[4].message ?? '', /^only 1 row\(s\) have a teacher label \(field teacher_label\) or a human label \(field human_label\) \(line 1\), fewer than the 2 folds/);
+  assert.match(published.get(Uri.file(path).toString())?.[3].message ?? '', /^every label on the rows is 'World' \(first on line 1\), though the label set \(setting peerkd\.labels or --labels\) names 2/);
   await new Promise((resolve) => setImmediate(resolve));
-  assert.deepEqual(messages, [{ kind: 'error', text: 'PeerKD: closed.jsonl: 2 rows, 3 errors, 4 warnings.', items: ['Open Problems'] }]);
+  assert.deepEqual(messages, [{ kind: 'error', text: 'PeerKD: closed.jsonl: 2 rows, 3 errors, 1 warning.', items: ['Open Problems'] }]);
   assert.deepEqual(executed, ['workbench.actions.view.problems']);
   registration.dispose();
 });

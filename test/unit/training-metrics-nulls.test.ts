@@ -158,7 +158,7 @@ test('the end-of-run summaries (CLI table, editor message) show missing figures 
   });
   const cases: [string, RunSummary][] = [
     ['no human labels', summary({ teacherAccuracy: { estimate: 0.9, low: null, high: null }, flaggedWrong: { estimate: 1.6, low: null, high: null } }, { estimatedTeacherAccuracy: 0.9 })],
-    ['every row human', summary({ teacherAccuracy: null, flaggedWrong: { estimate: 0, low: 0, high: 0 } }, { flagged: 0, teacherAgreementWithHumans: 0.85, finalStudentHumanAccuracy: 1 })],
+    ['every row human', summary({ teacherAccuracy: null, flaggedWrong: { estimate: 0, low: 0, high: 0 } }, { flagged: 0, teacherAgreementWithHumans: 0.85, finalStudentHumanAccuracy: 1, counts: { lines: 10, rows: 10, invalidLines: 0, skippedNoText: 0, teacherLabelled: 10, humanLabelled: 10, unlabelled: 0, teacherOutsideLabelSet: 0 } })],
     ['an older worker (no trust)', summary(undefined)],
     ...OLDER_METRICS.map(([name, metrics]): [string, RunSummary] => [`older metrics: ${name}`, summary(trustFromMetrics(metrics))]),
   ];
@@ -170,5 +170,7 @@ test('the end-of-run summaries (CLI table, editor message) show missing figures 
   const noHumans = formatSummary(cases[0][1]).join('\n');
   assert.match(noHumans, /… of them probably wrong\s+2 \(no interval: no human labels to check against\)\n/);
   assert.match(noHumans, /estimated teacher accuracy\s+0\.900\n\s+… 90 % interval\s+—\n/);
-  assert.match(formatSummary(cases[1][1]).join('\n'), /estimated teacher accuracy\s+—\n/);
+  // Every row labelled by a human: why there is no estimate, and where the teacher's measured figure is (it was a bare "—").
+  assert.match(formatSummary(cases[1][1]).join('\n'), /estimated teacher accuracy\s+— \(every teacher-labelled row has a human label, so the teacher is measured on those directly: see teacher agreement with humans\)\n/);
+  assert.match(formatSummary(summary(undefined, { counts: { ...cases[1][1].counts, teacherLabelled: 0 } })).join('\n'), /estimated teacher accuracy\s+— \(no teacher labels\)\n/);
 });

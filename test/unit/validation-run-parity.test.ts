@@ -111,6 +111,8 @@ const CASES: Case[] = [
   { check: 'no-string-label', rows: [row('a', { teacher_label: 0 }), row('b', { teacher_label: 1 })], severity: 'error', line: 1, says: /no label in the dataset is a string/ },
   { check: 'no-label-field', rows: [row('a', {}), row('b', {})], severity: 'error', line: 1, says: /label/ },
   { check: 'one-label', rows: [row('a', { teacher_label: 'World' }), row('b', { teacher_label: 'World' })], severity: 'error', line: 1, says: /every label in the dataset is 'World'/ },
+  // A label set of two over rows of one label: refused as without --labels (it ran to 'Teacher ≈ 100% right').
+  { check: 'one-label', rows: [row('a', { teacher_label: 'World' }), row('b', { teacher_label: 'World' })], labels: ['World', 'Sports'], severity: 'error', line: 1, says: /every label on the rows is 'World' \(first on line 1\), though the label set .* names 2: the peers cannot learn/ },
   { check: 'number-beside-string-label', rows: [...base(['1', '2']), row('n', { teacher_label: 1 })], severity: 'error', line: 63, says: /teacher label 1 \(field teacher_label\) is a number, while line 1 writes the label '1' as a string/ },
   { check: 'no-string-teacher-label', rows: [row('a', { teacher_label: 0, human_label: 'World' }), row('b', { teacher_label: 1, human_label: 'Sports' })], severity: 'error', line: 1, says: /no teacher label \(field teacher_label\) is a string/ },
   { check: 'look-alike-labels', rows: [...base(['Café', 'Sports']), row('nfd', { teacher_label: 'Cafe\u0301' })], severity: 'error', line: 63, says: /look the same but are written with different Unicode characters/ },
