@@ -84,9 +84,10 @@ export interface StudentWeights {
   bias: Float32Array;
   /**
    * Set when training diverged at the options' learning rate and was started again at a lower one (trainStudent):
-   * the rate the weights were trained at, and the epoch mean losses at which each try was given up.
+   * the rate the weights were trained at, the epoch mean losses at which each try was given up, and the last epoch's
+   * mean loss of the try kept (at most ln(classes), the uniform guess's, when the restart trained a student that learnt).
    */
-  restarted?: { learningRate: number; divergedLosses: number[] };
+  restarted?: { learningRate: number; divergedLosses: number[]; lastLoss: number };
 }
 
 export interface TrainHooks {
@@ -353,7 +354,10 @@ export async function trainStudent(
   let learningRate = options.learningRate;
   for (let attempt = 0; ; attempt++) {
     const weights = await trainAtRate(set, buckets, classes, { ...options, learningRate }, hooks);
-    if (!(weights instanceof Diverged)) return attempt === 0 ? weights : { ...weights, restarted: { learningRate, divergedLosses } };
+    if (!(weights instanceof Diverged)) {
+      const { lastLoss, ...trained } = weights;
+      return attempt === 0 ? trained : { ...trained, restarted: { learningRate, divergedLosses, lastLoss } };
+    }
     divergedLosses.push(weights.loss);
     if (attempt === MAX_RESTARTS) {
       throw new Error(
@@ -370,7 +374,7 @@ async function trainAtRate(
   classes: number,
   options: StudentOptions,
   hooks: TrainHooks,
-): Promise<StudentWeights | Diverged> {
+): Promise<(StudentWeights & { lastLoss: number }) | Diverged> {
   const { dim, batchSize } = options;
   const denseDim = set.dense ? set.dense.dims : 0;
   if (set.dense && set.dense.values.length !== set.features.rows * denseDim) {
@@ -405,6 +409,7 @@ async function trainAtRate(
   const batchWeights = new Float32Array(batchSize);
   const totalSteps = Math.max(1, epochs * n);
   let seen = 0;
+  let lastLoss = NaN;
   let lastYield = performance.now();
   try {
     for (let epoch = 1; epoch <= epochs; epoch++) {
@@ -451,10 +456,11 @@ async function trainAtRate(
       hooks.onEpoch?.(epoch, meanLoss, n / Math.max(seconds, 1e-9));
       const judged = settledWeight > 0 ? settledLoss / settledWeight : epoch === epochs ? meanLoss : 0;
       if (!Number.isFinite(meanLoss) || !(judged <= divergedLoss)) return new Diverged(meanLoss);
+      lastLoss = meanLoss;
     }
     const { kernel, bias } = head.weights();
     if (!allFinite(kernel) || !allFinite(bias)) return new Diverged(NaN);
-    return { buckets, dim, denseDim, classes, embedding: bag.table(), kernel: Float32Array.from(kernel), bias: Float32Array.from(bias) };
+    return { buckets, dim, denseDim, classes, embedding: bag.table(), kernel: Float32Array.from(kernel), bias: Float32Array.from(bias), lastLoss };
   } finally {
     head.dispose();
   }
