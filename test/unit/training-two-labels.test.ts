@@ -1,8 +1,9 @@
 // Two labels and an easy task (a strong teacher): the first steps at the full rate overshoot (an epoch mean of 1 to 2
 // where the uniform guess is ln 2 = 0.69) and then the loss falls to 0.01 — the same overshoot four labels show,
-// but above 2 ln 2, the divergence threshold. Every such run warned "a peer student's training diverged … and was
-// trained again at learning rate 0.075", and its peers trained at a quarter of the rate. A loss that climbs is
-// still a divergence (student.ts SETTLING_ROW_UPDATES).
+// but above 2 ln 2, the divergence threshold (student.ts DIVERGED_LOSS_FACTOR). Such a student is trained again at a
+// quarter of the rate and learns; every such run warned "a peer student's training diverged … and was trained again
+// at learning rate 0.075", which the user could do nothing about. Now run.log says it; a warning stays where the
+// rows hold a text under several labels, or where the student kept learnt nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { fitFeaturizer, transform } from '../../src/training/featurize';
 import { runDistillation } from '../../src/training/pipeline';
 import { SeededRandom } from '../../src/training/random';
 import { trainStudent, DEFAULT_STUDENT } from '../../src/training/student';
-import type { DistillOptions, TrainingRow } from '../../src/training/types';
+import { ENGINE_WARNING_PREFIX, type DistillOptions, type TrainingRow } from '../../src/training/types';
 import { repoRoot } from '../fixtures/training/build';
 
 /** The World and Sports rows of the AG News fixture (112 rows), their teacher label. */
@@ -26,27 +27,7 @@ function worldSports(): { text: string; label: string; human: string | null }[] 
 
 const OPTIONS: DistillOptions = { folds: 2, stages: 2, seed: 0, backend: 'cpu', finalTargets: 'auto', student: 'fasttext', encoder: 'none' };
 
-test('two labels: a student whose first steps overshoot and whose loss then falls is trained once, at the default rate', async () => {
-  const rows = worldSports();
-  const texts = rows.map((row) => row.text);
-  const featurizer = fitFeaturizer(texts);
-  const features = transform(featurizer, texts);
-  const targets = new Float32Array(rows.length * 2);
-  rows.forEach((row, i) => (targets[i * 2 + (row.label === 'World' ? 1 : 0)] = 1));
-  const set = { features, targets, weights: new Float32Array(rows.length).fill(1) };
-  let overshoots = 0;
-  for (const seed of [0, 1, 2, 3, 4, 5]) {
-    const losses: number[] = [];
-    const weights = await trainStudent(set, featurizer.config.buckets, 2, { ...DEFAULT_STUDENT, labelSmoothing: 0, seed }, { onEpoch: (_, loss) => losses.push(loss) });
-    assert.equal(weights.restarted, undefined, `seed ${seed}: trained again although its loss fell (${losses.slice(0, 5).map((loss) => loss.toFixed(3))})`);
-    if (Math.max(losses[0], losses[1]) > 2 * Math.log(2)) overshoots++;
-    assert.ok(losses.at(-1)! < 0.05, `seed ${seed}: learnt (${losses.at(-1)})`);
-  }
-  // What the test is about: the first epochs' mean is above 2 ln 2 on some seeds (3 of 6).
-  assert.ok(overshoots >= 2, `${overshoots} seeds overshoot`);
-});
-
-test('two labels: a student whose loss climbs is still trained again at a lower rate', async () => {
+test('two labels: a student whose loss climbs is trained again at a lower rate, and says the loss it ended at', async () => {
   // 750 rows of 8 words from 20 of each label's and 20 shared words: every word is in many rows of a batch.
   const random = new SeededRandom(1);
   const labels = Array.from({ length: 750 }, (_, i) => i % 2);
@@ -59,20 +40,25 @@ test('two labels: a student whose loss climbs is still trained again at a lower 
   const weights = await trainStudent({ features, targets, weights: new Float32Array(750).fill(1) }, featurizer.config.buckets, 2, { ...DEFAULT_STUDENT, labelSmoothing: 0, seed: 0 }, { onEpoch: (_, loss) => losses.push(loss) });
   assert.ok(weights.restarted, `not trained again: ${losses.map((loss) => loss.toFixed(3))}`);
   assert.equal(weights.restarted.learningRate, 0.075);
-  assert.ok(losses[1] > losses[0] && losses[1] > 2 * Math.log(2), `the loss climbed: ${losses.slice(0, 3)}`);
+  assert.ok(weights.restarted.divergedLosses[0] > 2 * Math.log(2), `given up above 2 ln 2: ${losses.slice(0, 3)}`);
+  assert.ok(weights.restarted.lastLoss < Math.log(2), `the try kept learnt: ${weights.restarted.lastLoss}`);
 });
 
-test('distill, two labels and a strong teacher: no student is said to have diverged', async () => {
+test('distill, two labels and a strong teacher: a student trained again is said in run.log, not as a warning', async () => {
   const input: TrainingRow[] = worldSports().map((row, i) => ({ id: `r${i}`, line: i + 1, text: row.text, teacher: row.label, human: row.human, teacherConfidence: null }));
+  let restarts = 0;
   for (const seed of [0, 1, 2]) {
     const lines: string[] = [];
     await runDistillation({ rows: input, labels: ['Sports', 'World'] }, { ...OPTIONS, seed }, { onLog: (line) => lines.push(line) });
-    assert.deepEqual(
-      lines.filter((line) => line.includes('diverged')),
-      [],
-      `seed ${seed}`,
-    );
+    assert.deepEqual(lines.filter((line) => line.startsWith(ENGINE_WARNING_PREFIX)), [], `seed ${seed}`);
+    const said = lines.filter((line) => line.includes('diverged'));
+    for (const line of said) {
+      assert.match(line, /^a \w+ student's training diverged \(epoch mean loss [\d.]+\) and was trained again at learning rate 0\.075 instead of 0\.3; that training finished normally \(last epoch's mean loss 0\.\d+\), nothing needs doing$/);
+    }
+    restarts += said.length;
   }
+  // What the test is about: these runs do train students again.
+  assert.ok(restarts > 0);
 });
 
 test('distill, two labels: one text on half the rows under both labels still says its students were trained again', async () => {
