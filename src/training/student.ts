@@ -315,7 +315,7 @@ const YIELD_EVERY_MS = 50;
  *
  * With two labels it also catches students that would not diverge: the first steps at the full rate overshoot on an
  * easy task by about the same amount whatever the number of labels (750 rows of AG News's World and Sports: a first
- * epoch of 1.75–1.97, then 0.19–0.22 and 0.008; four AG labels: 1.77–1.90, then 0.32), above 2 ln 2 = 1.39 and below
+ * epoch of 1.68–1.97, then 0.19–0.22 and 0.008; four AG labels: 1.77–1.90, then 0.32), above 2 ln 2 = 1.39 and below
  * 2 ln 4 = 2.77. Such a student is trained at a quarter of the rate and learns (the pipeline says so in run.log
  * only). Left so on purpose: judging only the loss past the first 1,000 row updates (branch binarylr-detector) trains
  * those peers at 0.3 and ranked a 1,500-row World/Sports file's teacher errors slightly worse with the words alone
