@@ -592,7 +592,7 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
               `and was trained again at learning rate ${restarted.learningRate} instead of ${tuning.student.learningRate}`;
             const after = stillBad
               ? `, and its last epoch's mean loss was ${restarted.lastLoss.toPrecision(3)}, above the ${Math.log(classes).toPrecision(3)} of a uniform guess: that student learnt nothing`
-              : `; that training finished normally (last epoch's mean loss ${restarted.lastLoss.toPrecision(3)}), nothing needs doing`;
+              : `; that training finished normally (last epoch's mean loss ${restarted.lastLoss.toPrecision(3)})${restartCauseText === '' ? ', nothing needs doing' : ''}`;
             log(warn ? `${ENGINE_WARNING_PREFIX}${what}${stillBad ? after : ''}${restartCauseText} (said once; run.log names each student trained again)` : `${what}${after}`);
           }
           shown.finished = true;
