@@ -517,8 +517,9 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
 
   async function runStudents(): Promise<DistillOutput> {
     let studentCounter = 0;
-    /** Students trained again at a lower rate so far: the first is a warning, the others go to run.log. */
-    let restartsLogged = 0;
+    /** Restarts said as a warning so far (one per run; the others go to run.log), and what in the rows may cause them. */
+    let restartWarnings = 0;
+    let restartCauseText: string | undefined;
     const vanillaSeed = options.seed * 7919 + 1;
     /**
      * Students trained at once report progress as one: the phase, fold and epoch of the first that has not finished
@@ -578,14 +579,21 @@ async function runCanonical(input: DistillInput, options: DistillOptions, hooks:
         .then((trained) => {
           const restarted = trained.weights.restarted;
           if (restarted) {
-            // A warning once per run (the same cause makes most of the run's students diverge: one warning per
-            // student was 5 to 17 identical lines); run.log has each student's.
-            const first = restartsLogged++ === 0;
-            log(
-              `${first ? ENGINE_WARNING_PREFIX : ''}a ${phase} student's training diverged (epoch mean loss ${restarted.divergedLosses.map((loss) => loss.toPrecision(3)).join(', then ')}) ` +
-                `and was trained again at learning rate ${restarted.learningRate} instead of ${tuning.student.learningRate}` +
-                (first ? `${restartCause(rows)} (said once; run.log names each student trained again)` : ''),
-            );
+            // A warning where there is something to do or to know: the data holds texts on rows of several labels
+            // (the cause the user can remove), or the student kept learnt nothing (its last epoch's loss above the
+            // uniform guess's, ln(classes)). Once per run (the same cause makes most of the run's students diverge:
+            // one warning per student was 5 to 17 identical lines); run.log has each student's. A restart that
+            // trained a student that learnt, in data without such texts, is run.log's alone.
+            restartCauseText ??= restartCause(rows);
+            const stillBad = !(restarted.lastLoss <= Math.log(classes));
+            const warn = (stillBad || restartCauseText !== '') && restartWarnings++ === 0;
+            const what =
+              `a ${phase} student's training diverged (epoch mean loss ${restarted.divergedLosses.map((loss) => loss.toPrecision(3)).join(', then ')}) ` +
+              `and was trained again at learning rate ${restarted.learningRate} instead of ${tuning.student.learningRate}`;
+            const after = stillBad
+              ? `, and its last epoch's mean loss was ${restarted.lastLoss.toPrecision(3)}, above the ${Math.log(classes).toPrecision(3)} of a uniform guess: that student learnt nothing`
+              : `; that training finished normally (last epoch's mean loss ${restarted.lastLoss.toPrecision(3)})${restartCauseText === '' ? ', nothing needs doing' : ''}`;
+            log(warn ? `${ENGINE_WARNING_PREFIX}${what}${stillBad ? after : ''}${restartCauseText} (said once; run.log names each student trained again)` : `${what}${after}`);
           }
           shown.finished = true;
           trainingMs += performance.now() - trainStarted;
