@@ -317,7 +317,7 @@ const YIELD_EVERY_MS = 50;
  * easy task by about the same amount whatever the number of labels (750 rows of AG News's World and Sports: a first
  * epoch of 1.68–1.97, then 0.19–0.22 and 0.008; four AG labels: 1.77–1.90, then 0.32), above 2 ln 2 = 1.39 and below
  * 2 ln 4 = 2.77. Such a student is trained at a quarter of the rate and learns (the pipeline says so in run.log
- * only). Left so on purpose: judging only the loss past the first 1,000 row updates (branch binarylr-detector) trains
+ * only). Left so on purpose: judging only the loss past the first 1,000 row updates (commit c8f25fc) trains
  * those peers at 0.3 and ranked a 1,500-row World/Sports file's teacher errors slightly worse with the words alone
  * (AUROC 0.9416–0.9443 against 0.9447–0.9465, seeds 0–4), so it is an engine change to be benched as one.
  */
