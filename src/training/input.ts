@@ -33,7 +33,7 @@ import {
   type LineResult,
 } from '../dataset';
 import { idIsNumber, splitFieldPath } from '../dataset/fields';
-import { doubledSlots, grownArray, mixHash } from '../dataset/hashSlots';
+import { grownArray, TextIndex } from '../dataset/hashSlots';
 import { shellWord, type DatasetRow, type FieldMapping, type ParsedDataset, type Problem } from '../dataset/types';
 import { MAX_LABEL_LENGTH } from '../dataset/labels';
 import { noRowsMessage } from '../dataset/parse';
@@ -1059,70 +1059,32 @@ export class InputChecks {
 
 /**
  * The texts of labelled rows, to find those on several rows with different labels (a row's label: its human label,
- * else its teacher label in the set), without keeping them: an open-addressing table over typed arrays of each
- * distinct text's length, two 32-bit hashes (64 bits), first line and first label, and a group for each text met
- * again. Two texts are taken for one when length and both hashes agree: for a million distinct texts, a false match
- * has a chance of about 1 in 10^7 (the run's divergence check, pipeline.ts textsWithSeveralLabels, compares texts).
+ * else its teacher label in the set), without keeping them: the texts' numbers (TextIndex, two 64-bit-hashed texts of
+ * one length taken for one), each distinct text's first line and first label, and a group for each text met again
+ * (the run's divergence check, pipeline.ts textsWithSeveralLabels, compares texts).
  */
 class SameTextIndex {
-  /** Entry number + 1 per slot, 0 = empty; at most half full. */
-  private slots = new Int32Array(1 << 10);
-  private hashA = new Int32Array(1 << 9);
-  private hashB = new Int32Array(1 << 9);
-  private lengths = new Int32Array(1 << 9);
+  private readonly texts = new TextIndex();
   private lines = new Int32Array(1 << 9);
   private readonly firstLabels: string[] = [];
-  private count = 0;
   /** The texts met again, by entry, in the order they were met again: their later lines and their labels. */
   private readonly groups = new Map<number, { lines: LineList; labels: string[] }>();
 
   add(text: string, line: number, label: string): void {
-    const length = text.length;
-    // FNV-1a over the even and the odd characters, then mixed (MurmurHash3's finaliser) into two 32-bit hashes.
-    let even = 0x811c9dc5;
-    let odd = 0x050c5d1f;
-    let i = 0;
-    for (; i + 1 < length; i += 2) {
-      even = Math.imul(even ^ text.charCodeAt(i), 0x01000193);
-      odd = Math.imul(odd ^ text.charCodeAt(i + 1), 0x01000193);
-    }
-    if (i < length) even = Math.imul(even ^ text.charCodeAt(i), 0x01000193);
-    const a = mixHash(even ^ Math.imul(odd, 0x9e3779b1));
-    const b = mixHash(odd ^ Math.imul(a, 0x85ebca6b));
-    const mask = this.slots.length - 1;
-    for (let slot = a & mask; ; slot = (slot + 1) & mask) {
-      const entry = this.slots[slot] - 1;
-      if (entry < 0) {
-        this.insert(slot, a, b, length, line, label);
-        return;
-      }
-      if (this.hashA[entry] !== a || this.hashB[entry] !== b || this.lengths[entry] !== length) continue;
-      let group = this.groups.get(entry);
-      if (!group) {
-        group = { lines: new LineList(), labels: [this.firstLabels[entry]] };
-        this.groups.set(entry, group);
-      }
-      group.lines.add(line);
-      if (!group.labels.includes(label)) group.labels.push(label);
+    const entry = this.texts.numberOf(text);
+    if (entry === this.firstLabels.length) {
+      if (entry === this.lines.length) this.lines = grownArray(this.lines, this.lines.length * 2);
+      this.lines[entry] = line;
+      this.firstLabels.push(label);
       return;
     }
-  }
-
-  private insert(slot: number, a: number, b: number, length: number, line: number, label: string): void {
-    const entry = this.count++;
-    if (entry === this.hashA.length) {
-      this.hashA = grownArray(this.hashA, this.hashA.length * 2);
-      this.hashB = grownArray(this.hashB, this.hashB.length * 2);
-      this.lengths = grownArray(this.lengths, this.lengths.length * 2);
-      this.lines = grownArray(this.lines, this.lines.length * 2);
+    let group = this.groups.get(entry);
+    if (!group) {
+      group = { lines: new LineList(), labels: [this.firstLabels[entry]] };
+      this.groups.set(entry, group);
     }
-    this.hashA[entry] = a;
-    this.hashB[entry] = b;
-    this.lengths[entry] = length;
-    this.lines[entry] = line;
-    this.firstLabels.push(label);
-    this.slots[slot] = entry + 1;
-    if (this.count * 2 > this.slots.length) this.slots = doubledSlots(this.slots, this.hashA, this.count);
+    group.lines.add(line);
+    if (!group.labels.includes(label)) group.labels.push(label);
   }
 
   /**

@@ -2,6 +2,7 @@
  * Stratified K-fold assignment: each class's rows are shuffled (seeded) and dealt round-robin to the folds, with the
  * starting fold rotating between classes so that fold sizes differ by at most one overall.
  */
+import { TextIndex } from '../dataset/hashSlots';
 import { SeededRandom } from './random';
 
 /**
@@ -33,16 +34,19 @@ export function stratifiedFolds(strata: ArrayLike<number>, k: number, seed: numb
 
 /**
  * For each row, the index of the first row with the same text (its own index when no row before it has that text).
- * Texts are compared exactly, as `textsWithSeveralLabels` (input.ts) does.
+ * Texts are told apart as the run's repeated-text check does (TextIndex: two texts of one length and the same two
+ * 32-bit hashes are taken for one, about 1 in 10^7 for a million texts; such a pair would only share a fold).
  * @param texts one per row, in the run's row order.
  */
 export function firstRowOfText(texts: readonly string[]): Int32Array {
-  const first = new Map<string, number>();
+  const index = new TextIndex();
+  const firstOfNumber = new Int32Array(texts.length);
   const out = new Int32Array(texts.length);
   for (let i = 0; i < texts.length; i++) {
-    const seen = first.get(texts[i]);
-    if (seen === undefined) first.set(texts[i], i);
-    out[i] = seen ?? i;
+    const met = index.size;
+    const number = index.numberOf(texts[i]);
+    if (number === met) firstOfNumber[number] = i; // a text not met before: this row is its first
+    out[i] = firstOfNumber[number];
   }
   return out;
 }
