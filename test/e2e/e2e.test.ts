@@ -152,23 +152,18 @@ class StepTrail {
   private readonly steps: { name: string; at: number; endedAt?: number; failed?: boolean }[] = [];
 
   follow(workbench: Workbench): Workbench {
-    return new Proxy(workbench, {
-      get: (target, property) => {
-        const value = Reflect.get(target, property, target) as unknown;
-        if (typeof value !== 'function' || typeof property !== 'string') return value;
-        return (...args: unknown[]) => {
-          const step: { name: string; at: number; endedAt?: number; failed?: boolean } = { name: `${property}(${args.map(shortArgument).join(', ')})`, at: Date.now() };
-          this.steps.push(step);
-          const result = (value as (...a: unknown[]) => unknown).apply(target, args);
-          if (result instanceof Promise) {
-            result.then(
-              () => (step.endedAt = Date.now()),
-              () => ((step.endedAt = Date.now()), (step.failed = true)),
-            );
-          } else step.endedAt = step.at;
-          return result;
-        };
-      },
+    return observingCalls(workbench, (property, args, result) => {
+      if (typeof property !== 'string') return result();
+      const step: { name: string; at: number; endedAt?: number; failed?: boolean } = { name: `${property}(${args.map(shortArgument).join(', ')})`, at: Date.now() };
+      this.steps.push(step);
+      const value = result();
+      if (value instanceof Promise) {
+        value.then(
+          () => (step.endedAt = Date.now()),
+          () => ((step.endedAt = Date.now()), (step.failed = true)),
+        );
+      } else step.endedAt = step.at;
+      return value;
     });
   }
 
@@ -191,14 +186,22 @@ function shortArgument(value: unknown): string {
 
 /** `t`, noting in `subtests.created` whether the flow reported a subtest (t.test). */
 function countingSubtests(t: TestContext, subtests: { created: boolean }): TestContext {
-  return new Proxy(t, {
-    get(target, property) {
-      const value = Reflect.get(target, property, target) as unknown;
+  return observingCalls(t, (property, _args, result) => {
+    if (property === 'test') subtests.created = true;
+    return result();
+  });
+}
+
+/**
+ * `target`, whose method calls go through `observe` (the method's name, its arguments, and `result` to make the call on
+ * `target` itself, whose private state a Proxy receiver would not reach); its other properties are read as they are.
+ */
+function observingCalls<T extends object>(target: T, observe: (property: string | symbol, args: unknown[], result: () => unknown) => unknown): T {
+  return new Proxy(target, {
+    get(object, property) {
+      const value = Reflect.get(object, property, object) as unknown;
       if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        if (property === 'test') subtests.created = true;
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
+      return (...args: unknown[]) => observe(property, args, () => (value as (...a: unknown[]) => unknown).apply(object, args));
     },
   });
 }
