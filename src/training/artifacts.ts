@@ -550,8 +550,8 @@ export class RunWriter {
     readonly runsDir: string,
     readonly runId: string,
     readonly tempDir: string,
-    /** The outermost folder this run created for the runs folder (e.g. `.peerkd`), if it created any. */
-    private readonly createdFrom: string | undefined,
+    /** What the creation made: the outermost folder it created for the runs folder (e.g. `.peerkd`), and tempDir. */
+    private readonly creation: RunFolderCreation,
   ) {}
 
   /**
@@ -583,11 +583,15 @@ export class RunWriter {
       const dataset = datasetPath === undefined ? {} : { dataset: path.resolve(datasetPath) };
       writeFileSync(path.join(tempDir, OWNER_FILE), JSON.stringify({ pid: process.pid, host: hostname(), createdFrom, ...dataset }) + '\n');
     } catch (error) {
-      await fs.rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
-      removeCreatedFolders(runsDir, createdFrom);
+      // What this creation made, and only that (a temp folder of the same name it could not make is not its own).
+      try {
+        creation.discardSync();
+      } catch {
+        // Left for the next run's sweep; the creation's own error is the one to report.
+      }
       throw error;
     }
-    return new RunWriter(runsDir, runId, tempDir, createdFrom);
+    return new RunWriter(runsDir, runId, tempDir, creation);
   }
 
   get runDir(): string {
@@ -639,14 +643,13 @@ export class RunWriter {
   async discard(): Promise<void> {
     if (this.committed) return;
     await fs.rm(this.tempDir, { recursive: true, force: true });
-    removeCreatedFolders(this.runsDir, this.createdFrom);
+    removeCreatedFolders(this.runsDir, this.creation.createdFrom);
   }
 
   /** discard() for a signal handler, when the process is about to go. */
   discardSync(): void {
     if (this.committed) return;
-    rmSync(this.tempDir, { recursive: true, force: true });
-    removeCreatedFolders(this.runsDir, this.createdFrom);
+    this.creation.discardSync();
   }
 }
 
