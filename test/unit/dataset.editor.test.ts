@@ -559,6 +559,20 @@ test('Validate Dataset of a large open document streams its text under a cancell
   }
 });
 
+
+/**
+ * Ticks the mocked timers and gives the event loop turns until `done`. The file's bytes are read in the thread pool,
+ * which takes as long as the machine makes it: bounded by time (a deadline that only keeps a broken run from hanging),
+ * not by a count of turns (2,000 turns passed before the read on a loaded CI machine, and the test failed there).
+ */
+async function tickUntil(done: () => boolean, deadlineMs = 30_000): Promise<void> {
+  const deadline = performance.now() + deadlineMs;
+  while (!done() && performance.now() < deadline) {
+    mock.timers.tick(0);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 test('Validate Dataset of an open file without unsaved edits names bytes that are not UTF-8, as for the closed file; of an edited one, not', async () => {
   start();
   const registration = command.registerValidateDatasetCommand(services as never, diagnostics);
@@ -574,10 +588,7 @@ test('Validate Dataset of an open file without unsaved edits names bytes that ar
   open(document);
   try {
     // The document's own diagnostics say it too (the file read once for it), as Validate Dataset and a run do.
-    for (let i = 0; i < 2000 && !/not valid UTF-8/.test(shownWithMessages(Uri.file(path)).map((d) => d[4]).join('\n')); i++) {
-      mock.timers.tick(0);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    await tickUntil(() => /not valid UTF-8/.test(shownWithMessages(Uri.file(path)).map((d) => d[4]).join('\n')));
     assert.deepEqual(shownWithMessages(Uri.file(path)), closedShown);
     assert.deepEqual(await commands.get('peerkd.validateDataset')?.(Uri.file(path)), closed);
     assert.match(published.get(Uri.file(path).toString())?.map((d) => d.message).join('\n') ?? '', /line 4 holds bytes that are not valid UTF-8/);
@@ -603,10 +614,7 @@ test("an open document whose file on disk has bytes that are not UTF-8 past the 
   open(Object.assign(new FakeDocument(uri, rows.join('\n')), { isDirty: false }));
   try {
     const messages = () => shownWithMessages(uri).map((d) => d[4]).join('\n');
-    for (let i = 0; i < 2000 && !/not valid UTF-8/.test(messages()); i++) {
-      mock.timers.tick(0);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    await tickUntil(() => /not valid UTF-8/.test(messages()));
     assert.match(messages(), /line 123 holds bytes that are not valid UTF-8/);
     assert.match(messages(), /1 row\(s\) have no word in their text/);
     assert.deepEqual(logged.filter((line) => line.startsWith('error')), []);
